@@ -1,0 +1,3 @@
+from kidshield.cli import main
+
+main()
