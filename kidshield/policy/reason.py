@@ -42,6 +42,14 @@ class Reason(StrEnum):
     DDR = "ddr"  # _dns.resolver.arpa: keep devices from upgrading past us
     CNAME_BLOCKED = "cname_blocked"  # a name in the answer's CNAME chain is blocked
     MALFORMED = "malformed"
+    # safety engine outcomes (text and images)
+    GROOMING = "grooming"
+    PERSONAL_INFO = "personal_info"
+    SEXUAL_CONTENT = "sexual_content"
+    SEXTORTION = "sextortion"
+    BULLYING = "bullying"
+    SELF_HARM = "self_harm"
+    HASH_MATCH = "hash_match"  # an image matched a hash bank
 
 
 @dataclass(frozen=True, slots=True)
