@@ -1,0 +1,105 @@
+"""The database: one SQLAlchemy engine, migrations applied on open, clear errors.
+
+SQLite (a file, WAL mode) is the default; a ``postgresql://`` URL uses the same code.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DatabaseError, OperationalError
+
+from kidshield.errors import StorageError
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def database_url(path_or_url: str | Path) -> str:
+    text = str(path_or_url)
+    if "://" in text:
+        return text
+    return f"sqlite:///{Path(text).expanduser().resolve()}"
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA busy_timeout=5000")
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.close()
+
+
+class Database:
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.is_sqlite = url.startswith("sqlite")
+        if self.is_sqlite and url != "sqlite://" and ":memory:" not in url:
+            Path(url.split("///", 1)[1]).parent.mkdir(parents=True, exist_ok=True)
+        self.engine: Engine = sa.create_engine(url, future=True)
+        if self.is_sqlite:
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+
+    @classmethod
+    def open(cls, path_or_url: str | Path, *, migrate: bool = True) -> Database:
+        db = cls(database_url(path_or_url))
+        if migrate:
+            db.migrate()
+        return db
+
+    @property
+    def where(self) -> str:
+        return self.url.split("///", 1)[1] if self.is_sqlite else self.engine.url.render_as_string()
+
+    def migrate(self) -> None:
+        """Bring the schema to the newest version; refuse clearly if the file is unusable."""
+        cfg = AlembicConfig()
+        cfg.set_main_option("script_location", str(MIGRATIONS))
+        try:
+            with self.engine.begin() as conn:
+                if self.is_sqlite:
+                    ok = conn.exec_driver_sql("PRAGMA quick_check").scalar()
+                    if ok != "ok":
+                        raise StorageError(
+                            f"{self.where}: the database is damaged ({ok}). Restore it from a "
+                            "backup or move it aside; kidshield will then start a new one."
+                        )
+                cfg.attributes["connection"] = conn
+                command.upgrade(cfg, "head")
+        except StorageError:
+            raise
+        except OperationalError as exc:
+            raise self._explain(exc) from exc
+        except DatabaseError as exc:
+            raise self._explain(exc) from exc
+
+    def _explain(self, exc: Exception) -> StorageError:
+        text = str(getattr(exc, "orig", exc))
+        if "locked" in text:
+            return StorageError(
+                f"{self.where}: the database is locked by another program. Stop the other "
+                "kidshield process (or the tool holding the file) and try again."
+            )
+        if "not a database" in text or "malformed" in text:
+            return StorageError(
+                f"{self.where}: this file is not a usable kidshield database ({text}). Restore "
+                "it from a backup or move it aside; kidshield will then start a new one."
+            )
+        return StorageError(f"{self.where}: database error: {text}")
+
+    def current_revision(self) -> str | None:
+        with self.engine.connect() as conn:
+            try:
+                return conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
+            except (OperationalError, sqlite3.OperationalError):
+                return None
+
+    def close(self) -> None:
+        self.engine.dispose()

@@ -1,0 +1,53 @@
+"""Table definitions (SQLAlchemy Core). Migrations under ``migrations/`` create them; the stores
+read and write them. Keep both in step: a test compares the migrated database with this file."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from kidshield.storage.types import UTCDateTime
+
+metadata = sa.MetaData()
+
+# A parent's temporary or permanent permission for a profile to reach a domain.
+grants = sa.Table(
+    "grants",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("profile", sa.String(64), nullable=False, index=True),
+    sa.Column("domain", sa.String(253), nullable=False),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("until", UTCDateTime(), nullable=True),  # NULL: no end
+    sa.Column("granted_by", sa.String(128), nullable=False, server_default=""),
+    sa.Column("note", sa.Text, nullable=False, server_default=""),
+    sa.Column("revoked_at", UTCDateTime(), nullable=True),
+)
+
+# Active minutes per profile, service and local day (the day in the profile's time zone).
+usage = sa.Table(
+    "usage",
+    metadata,
+    sa.Column("profile", sa.String(64), primary_key=True),
+    sa.Column("service", sa.String(64), primary_key=True),
+    sa.Column("day", sa.Date, primary_key=True),
+    sa.Column("minutes", sa.Float, nullable=False, server_default="0"),
+    sa.Column("last_seen", UTCDateTime(), nullable=True),
+)
+
+# What we know about each list source: where it came from and how the last fetch went.
+list_meta = sa.Table(
+    "list_meta",
+    metadata,
+    sa.Column("name", sa.String(128), primary_key=True),
+    sa.Column("source", sa.Text, nullable=False),
+    sa.Column("fetched_at", UTCDateTime(), nullable=True),
+    sa.Column("etag", sa.Text, nullable=True),
+    sa.Column("last_modified", sa.Text, nullable=True),
+    sa.Column("sha256", sa.String(64), nullable=True),
+    sa.Column("rules", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("skipped", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("errors", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("error_samples", sa.Text, nullable=False, server_default=""),
+    sa.Column("status", sa.String(32), nullable=False, server_default="never"),
+    sa.Column("message", sa.Text, nullable=False, server_default=""),
+)
