@@ -2,16 +2,46 @@
 
 from __future__ import annotations
 
+import json
+import os
+import sys
+from datetime import UTC, datetime
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, NoReturn
+
 import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
 
 from kidshield import __version__
+from kidshield.errors import ConfigError, InputError, KidshieldError
 
 app = typer.Typer(
     name="kidshield",
     help="Self-hostable child online protection.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    add_completion=False,
 )
+config_app = typer.Typer(help="Create and validate the configuration file.", no_args_is_help=True)
+lists_app = typer.Typer(help="Block and allow lists.", no_args_is_help=True)
+app.add_typer(config_app, name="config")
+app.add_typer(lists_app, name="lists")
+
+out = Console()
+err = Console(stderr=True)
+
+DEFAULT_CONFIG = os.environ.get("KIDSHIELD_CONFIG", "kidshield.toml")
+ConfigOption = Annotated[
+    Path, typer.Option("--config", "-c", help="Configuration file (env KIDSHIELD_CONFIG).")
+]
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
 
 
 @app.callback()
@@ -25,5 +55,257 @@ def version() -> None:
     typer.echo(__version__)
 
 
+@app.command()
+def init(
+    path: Annotated[Path, typer.Argument(help="Where to write the example configuration.")] = Path(
+        "kidshield.toml"
+    ),
+    force: Annotated[bool, typer.Option(help="Overwrite an existing file.")] = False,
+) -> None:
+    """Write a commented example configuration with high-privacy defaults."""
+    if path.exists() and not force:
+        fail(f"{path} already exists (use --force to overwrite it)")
+    text = resources.files("kidshield").joinpath("example.toml").read_text(encoding="utf-8")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    out.print(f"Wrote {path}. Next: edit it, then run [bold]kidshield config check {path}[/].")
+
+
+@config_app.command("check")
+def config_check(
+    path: Annotated[Path, typer.Argument(help="Configuration file to validate.")] = Path(
+        DEFAULT_CONFIG
+    ),
+) -> None:
+    """Validate a configuration file; every problem is shown with its file and line."""
+    from kidshield.app import PolicyRuntime
+    from kidshield.config import load_config
+
+    try:
+        config = load_config(path)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            err.print(problem, highlight=False, soft_wrap=True, markup=False)
+        err.print(f"[bold red]{len(exc.problems)} problem(s)[/] in {path}")
+        raise typer.Exit(1) from None
+    runtime = PolicyRuntime.build(config)
+    warnings = _config_warnings(runtime)
+    for warning in warnings:
+        err.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False, soft_wrap=True)
+    out.print(
+        f"{path}: OK ({len(config.profiles)} profiles, {len(config.clients)} clients, "
+        f"{len(config.lists)} lists, {len(runtime.loaded.lists.index)} list rules)"
+    )
+
+
+def _config_warnings(runtime: object) -> list[str]:
+    from kidshield.app import PolicyRuntime
+
+    assert isinstance(runtime, PolicyRuntime)
+    config = runtime.config
+    warnings = list(runtime.loaded.problems)
+    known_services = runtime.catalog.services
+    known_categories = set(runtime.loaded.lists.categories)
+    for pid, pc in config.profiles.items():
+        named = [*(pc.blocked_services or []), *pc.unblocked_services, *pc.budgets]
+        named += [s for sch in pc.schedules for s in sch.services]
+        for service in named:
+            if service not in known_services:
+                line = config.line_of("profiles", pid, needle=service)
+                where = f"{config.source}:{line}" if line else config.source
+                warnings.append(
+                    f"{where} profiles.{pid}: unknown service {service!r} "
+                    f"(see 'kidshield services')"
+                )
+        for category in pc.blocked_categories or []:
+            if category not in known_categories:
+                line = config.line_of("profiles", pid, "blocked_categories", needle=category)
+                where = f"{config.source}:{line}" if line else config.source
+                warnings.append(
+                    f"{where} profiles.{pid}.blocked_categories: no list provides category "
+                    f"{category!r} yet"
+                )
+    for name, report in runtime.loaded.reports.items():
+        if report.errors:
+            warnings.append(f"list {name}: {report.summary()}")
+            warnings.extend(f"  {s}" for s in report.samples)
+    return warnings
+
+
+@app.command()
+def services() -> None:
+    """List the services a profile can block or budget, with their ids."""
+    from kidshield.policy.catalog import default_catalog
+
+    table = Table("id", "name", "group", "min age", "domains")
+    for s in sorted(default_catalog().services.values(), key=lambda s: s.id):
+        table.add_row(s.id, s.name, s.group, str(s.min_age or ""), str(len(s.domains)))
+    out.print(table)
+
+
+def _parse_at(text: str | None, tz: object) -> datetime:
+    from zoneinfo import ZoneInfo
+
+    assert isinstance(tz, ZoneInfo)
+    if text is None:
+        return datetime.now(UTC)
+    try:
+        at = datetime.fromisoformat(text)
+    except ValueError:
+        raise InputError(
+            f"--at {text!r} is not a date and time like 2026-12-01T21:30"
+        ) from None
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=tz)  # a wall-clock time in the profile's own zone
+    return at.astimezone(UTC)
+
+
+@app.command()
+def check(
+    name: Annotated[str, typer.Argument(help="Domain name to check, e.g. tiktok.com")],
+    profile: Annotated[str, typer.Option("--profile", "-p", help="Profile id.")],
+    at: Annotated[
+        str | None,
+        typer.Option(help="When, e.g. 2026-12-01T21:30 (profile's local time unless an "
+                          "offset is given). Default: now."),
+    ] = None,
+    usage: Annotated[
+        list[str] | None,
+        typer.Option(help="Minutes already used today, e.g. --usage youtube=70 (repeatable)."),
+    ] = None,
+    use_db: Annotated[
+        bool, typer.Option("--state/--no-state", help="Read grants and usage from the database.")
+    ] = True,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
+    config_path: ConfigOption = Path(DEFAULT_CONFIG),
+) -> None:
+    """Would this profile reach NAME, and why? The same answer the DNS server gives."""
+    from dataclasses import replace
+
+    from kidshield.app import PolicyRuntime, StoredState
+    from kidshield.policy.domains import normalize_name
+    from kidshield.policy.model import Query
+    from kidshield.policy.state import ProfileState
+    from kidshield.storage.db import Database
+
+    runtime = PolicyRuntime.from_file(config_path)
+    prof = runtime.profile(profile)
+    now = _parse_at(at, prof.tz)
+    query = Query(normalize_name(name))
+    state = ProfileState()
+    storage = runtime.config.path(runtime.config.server.storage)
+    if use_db and ("://" in runtime.config.server.storage or storage.exists()):
+        db = Database.open(storage if "://" not in runtime.config.server.storage
+                           else runtime.config.server.storage)
+        try:
+            state = StoredState(db).for_profile(prof, now)
+        finally:
+            db.close()
+    if usage:
+        minutes = dict(state.usage_minutes)
+        for item in usage:
+            service, sep, value = item.partition("=")
+            try:
+                minutes[service] = float(value)
+            except ValueError:
+                raise InputError(f"--usage {item!r}: expected SERVICE=MINUTES") from None
+            if not sep:
+                raise InputError(f"--usage {item!r}: expected SERVICE=MINUTES")
+        state = replace(state, usage_minutes=minutes)
+    decision = runtime.engine.decide(query, prof, now, state)
+    if as_json:
+        payload = {"name": query.name, "profile": prof.id, "at": now.isoformat(),
+                   **decision.to_dict()}
+        typer.echo(json.dumps(payload, indent=2))
+        return
+    colour = {"allow": "green", "block": "red", "rewrite": "yellow"}[decision.action.value]
+    local = now.astimezone(prof.tz)
+    out.print(f"[bold]{query.name}[/] for [bold]{prof.name}[/] ({decision.band}) at "
+              f"{local:%a %Y-%m-%d %H:%M %Z}", highlight=False)
+    out.print(f"  decision: [bold {colour}]{decision.action.value}[/]"
+              + (f" → {decision.target}" if decision.target else ""), highlight=False)
+    out.print(f"  reason:   {decision.reason.value}", highlight=False)
+    if decision.rule:
+        out.print(f"  rule:     {decision.rule}", highlight=False)
+    if decision.source:
+        out.print(f"  source:   {decision.source}", highlight=False)
+    for key in ("category", "service"):
+        value = getattr(decision, key)
+        if value:
+            out.print(f"  {key}: {' ' * (8 - len(key))}{value}", highlight=False)
+    if decision.valid_until:
+        out.print(f"  until:    {decision.valid_until.astimezone(prof.tz):%a %Y-%m-%d %H:%M %Z}",
+                  highlight=False)
+    else:
+        out.print("  until:    the configuration or the profile's state changes", highlight=False)
+
+
+@lists_app.command("update")
+def lists_update(config_path: ConfigOption = Path(DEFAULT_CONFIG)) -> None:
+    """Download URL list sources that changed (ETag/If-Modified-Since), check, swap in."""
+    import httpx
+    from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TextColumn
+
+    from kidshield.config import load_config
+    from kidshield.lists.sources import update_list
+    from kidshield.storage.db import Database
+    from kidshield.storage.sql import SqlListMetaStore
+
+    config = load_config(config_path)
+    db = Database.open(config.path(config.server.storage)
+                       if "://" not in config.server.storage else config.server.storage)
+    store = SqlListMetaStore(db)
+    failed = 0
+    with Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
+                  console=err, transient=True) as progress, httpx.Client(
+        follow_redirects=True, timeout=httpx.Timeout(60.0, connect=15.0)
+    ) as client:
+        tasks: dict[str, TaskID] = {}
+
+        def report(name: str, done: int, total: int | None) -> None:
+            if name not in tasks:
+                tasks[name] = progress.add_task(name, total=total)
+            progress.update(tasks[name], completed=done, total=total)
+
+        results = [
+            update_list(config, lst, store, client, datetime.now(UTC), report)
+            for lst in config.lists
+            if lst.enabled
+        ]
+    db.close()
+    table = Table("list", "status", "details")
+    for r in results:
+        style = {"ok": "green", "not_modified": "green", "local": "cyan"}.get(r.status, "red")
+        table.add_row(r.name, f"[{style}]{r.status}[/]", r.message)
+        failed += r.status in ("failed", "rejected")
+        if r.report is not None:
+            for sample in r.report.samples:
+                table.add_row("", "", f"[dim]{sample}[/]")
+    out.print(table)
+    if failed:
+        raise typer.Exit(1)
+
+
+@lists_app.command("show")
+def lists_show(config_path: ConfigOption = Path(DEFAULT_CONFIG)) -> None:
+    """Load every list and show what it holds, including bad lines with file:line."""
+    from kidshield.app import PolicyRuntime
+
+    runtime = PolicyRuntime.from_file(config_path)
+    table = Table("list", "format", "rules", "details")
+    for name, report in runtime.loaded.reports.items():
+        table.add_row(name, report.format, str(report.rules + report.allow_rules),
+                      report.summary())
+        for sample in report.samples:
+            table.add_row("", "", "", f"[dim]{sample}[/]")
+    out.print(table)
+    for problem in runtime.loaded.problems:
+        err.print(f"[yellow]warning:[/] {escape(problem)}", highlight=False)
+
+
 def main() -> None:
-    app()
+    try:
+        app()
+    except KidshieldError as exc:
+        err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        sys.exit(2)

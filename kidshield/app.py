@@ -1,0 +1,73 @@
+"""Composition root: configuration in, wired policy runtime (and later servers) out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from kidshield.config import Config, load_config
+from kidshield.errors import InputError
+from kidshield.lists.loader import LoadResult, load_lists
+from kidshield.policy.catalog import Catalog, default_catalog
+from kidshield.policy.engine import PolicyEngine
+from kidshield.policy.model import Profile
+from kidshield.policy.state import ProfileState
+from kidshield.profiles import ClientMatcher, compile_profiles, unrestricted_profile
+from kidshield.storage.db import Database
+from kidshield.storage.sql import SqlGrantStore, SqlUsageStore
+
+
+@dataclass
+class PolicyRuntime:
+    config: Config
+    catalog: Catalog
+    loaded: LoadResult
+    engine: PolicyEngine
+    profiles: dict[str, Profile]
+    clients: ClientMatcher
+    fallback: Profile
+
+    @classmethod
+    def build(cls, config: Config, catalog: Catalog | None = None) -> PolicyRuntime:
+        catalog = catalog or default_catalog()
+        loaded = load_lists(config)
+        return cls(
+            config=config,
+            catalog=catalog,
+            loaded=loaded,
+            engine=PolicyEngine(catalog, loaded.lists),
+            profiles=compile_profiles(config),
+            clients=ClientMatcher(config),
+            fallback=unrestricted_profile(config),
+        )
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> PolicyRuntime:
+        return cls.build(load_config(path))
+
+    def profile(self, pid: str) -> Profile:
+        try:
+            return self.profiles[pid]
+        except KeyError:
+            names = ", ".join(sorted(self.profiles)) or "none defined"
+            raise InputError(f"no profile named {pid!r} (profiles: {names})") from None
+
+    def profile_for_client(self, address: str, client_id: str | None = None) -> Profile:
+        pid = self.clients.profile_for(address, client_id)
+        return self.profiles.get(pid, self.fallback) if pid else self.fallback
+
+
+class StoredState:
+    """Reads each profile's runtime state (grants, today's usage) from the database."""
+
+    def __init__(self, db: Database) -> None:
+        self.grants = SqlGrantStore(db)
+        self.usage = SqlUsageStore(db)
+
+    def for_profile(self, profile: Profile, now: datetime) -> ProfileState:
+        today = now.astimezone(profile.tz).date()
+        return ProfileState(
+            grants=tuple(self.grants.active(profile.id, now)),
+            usage_minutes=self.usage.minutes(profile.id, today),
+        )

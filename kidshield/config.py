@@ -1,0 +1,425 @@
+"""The configuration file: TOML in, validated models out.
+
+Every problem is reported as ``file:line key.path: what is wrong (what would be valid)`` and all
+problems are reported at once, so a parent can fix the file in one go.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import tomllib
+import types
+import typing
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from kidshield.errors import ConfigError, InputError
+from kidshield.policy.ages import AgeBand, SafeSearchMode
+from kidshield.policy.domains import normalize_name
+from kidshield.policy.schedule import parse_days, parse_hhmm
+from kidshield.tomlpos import key_lines, line_of
+
+_ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+
+
+def _time(value: str) -> str:
+    parse_hhmm(value)
+    return value
+
+
+def _days(value: list[str] | str) -> list[str] | str:
+    parse_days(value)
+    return value
+
+
+def _timezone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"{value!r} is not an IANA time zone (e.g. 'Europe/London', 'America/New_York')"
+        ) from None
+    return value
+
+
+def _domain(value: str) -> str:
+    try:
+        return normalize_name(value)
+    except InputError as exc:
+        raise ValueError(str(exc)) from None
+
+
+def _ident(value: str) -> str:
+    if not _ID_RE.match(value):
+        raise ValueError(
+            f"{value!r} is not a valid name (lower-case letters, digits, '-' and '_')"
+        )
+    return value
+
+
+def _network(value: str) -> str:
+    try:
+        return str(ipaddress.ip_network(value, strict=False))
+    except ValueError:
+        raise ValueError(f"{value!r} is not an IP address or CIDR range") from None
+
+
+def _mac(value: str) -> str:
+    text = value.strip().lower().replace("-", ":")
+    if not re.fullmatch(r"(?:[0-9a-f]{2}:){5}[0-9a-f]{2}", text):
+        raise ValueError(f"{value!r} is not a MAC address like 'aa:bb:cc:dd:ee:ff'")
+    return text
+
+
+def _listen(value: str) -> str:
+    parse_hostport(value, 53)
+    return value
+
+
+def parse_hostport(value: str, default_port: int) -> tuple[str, int]:
+    text = value.strip()
+    if text.startswith("["):
+        host, _, rest = text[1:].partition("]")
+        port_text = rest[1:] if rest.startswith(":") else ""
+    elif text.count(":") == 1:
+        host, _, port_text = text.partition(":")
+    else:
+        host, port_text = text, ""
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        raise ValueError(f"{value!r}: {host!r} is not an IP address") from None
+    if port_text:
+        if not port_text.isdigit() or not 0 <= int(port_text) <= 65535:
+            raise ValueError(f"{value!r}: the port must be a number from 0 to 65535")
+        return host, int(port_text)
+    return host, default_port
+
+
+UPSTREAM_SCHEMES = ("udp", "tcp", "tls", "https")
+
+
+def _upstream(value: str) -> str:
+    text = value if "://" in value else f"udp://{value}"
+    parts = urlsplit(text)
+    if parts.scheme not in UPSTREAM_SCHEMES:
+        raise ValueError(
+            f"{value!r}: upstream must start with udp://, tcp://, tls:// or https://"
+        )
+    if not parts.hostname:
+        raise ValueError(f"{value!r}: upstream needs a host")
+    if parts.scheme in ("udp", "tcp"):
+        try:
+            ipaddress.ip_address(parts.hostname)
+        except ValueError:
+            raise ValueError(
+                f"{value!r}: plain DNS upstreams need an IP address, not a name"
+            ) from None
+    return text
+
+
+Time = Annotated[str, AfterValidator(_time)]
+Days = Annotated[list[str] | str, AfterValidator(_days)]
+TimeZone = Annotated[str, AfterValidator(_timezone)]
+Domain = Annotated[str, AfterValidator(_domain)]
+Ident = Annotated[str, AfterValidator(_ident)]
+Network = Annotated[str, AfterValidator(_network)]
+Mac = Annotated[str, AfterValidator(_mac)]
+Listen = Annotated[str, AfterValidator(_listen)]
+Upstream = Annotated[str, AfterValidator(_upstream)]
+
+BlockMode = Literal["block_page", "null_ip", "nxdomain", "refused"]
+ListFormat = Literal["auto", "hosts", "domains", "adblock", "ut1"]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ServerConfig(_Model):
+    timezone: TimeZone = "UTC"
+    country: str = Field("", description="ISO country code for helplines, e.g. 'GB'")
+    storage: str = "kidshield.db"
+    data_dir: str = "kidshield-data"
+    default_profile: Ident | None = None
+
+    @field_validator("country")
+    @classmethod
+    def _country(cls, value: str) -> str:
+        if value and not re.fullmatch(r"[A-Za-z]{2}", value):
+            raise ValueError(f"{value!r} is not a two-letter country code like 'GB'")
+        return value.upper()
+
+
+class DnsConfig(_Model):
+    listen: list[Listen] = ["127.0.0.1:5353"]
+    upstreams: list[Upstream] = ["udp://9.9.9.9:53", "udp://149.112.112.112:53"]
+    block_mode: BlockMode = "block_page"
+    block_page_ipv4: Annotated[str, AfterValidator(_network)] | None = None
+    block_page_ipv6: Annotated[str, AfterValidator(_network)] | None = None
+    block_ttl: int = Field(10, ge=0, le=3600)
+    allow_networks: list[Network] = [
+        "127.0.0.0/8", "::1/128", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16",
+        "fc00::/7", "fe80::/10", "169.254.0.0/16",
+    ]
+    rate_limit_qps: int = Field(200, ge=0, description="answers per second per client; 0 = off")
+    cache_size: int = Field(100_000, ge=0)
+    cache_min_ttl: int = Field(0, ge=0)
+    cache_max_ttl: int = Field(86_400, ge=1)
+    serve_stale: bool = True
+    tls_certificate: str | None = None
+    tls_key: str | None = None
+    dot_listen: list[Listen] = []
+    doh_listen: list[Listen] = []
+
+
+class WebConfig(_Model):
+    listen: Listen = "127.0.0.1:8080"
+
+
+class LoggingConfig(_Model):
+    retention_days: int = Field(7, ge=0, le=3650)
+    only_blocked: bool = False
+    anonymize_clients: bool = True
+
+
+class ListConfig(_Model):
+    name: Ident
+    source: str
+    format: ListFormat = "auto"
+    category: Ident | None = None
+    enabled: bool = True
+    allow: bool = Field(False, description="an allow list: its entries are exceptions")
+    update_hours: int = Field(24, ge=1)
+
+    @model_validator(mode="after")
+    def _category_needed(self) -> ListConfig:
+        if self.format != "ut1" and not self.allow and self.category is None:
+            raise ValueError(
+                f"list {self.name!r} needs a category (e.g. category = \"adult\"), "
+                "unless it is a UT1 folder (format = \"ut1\") or an allow list (allow = true)"
+            )
+        return self
+
+
+class ClientConfig(_Model):
+    name: str
+    profile: Ident
+    addresses: list[Network] = []
+    macs: list[Mac] = []
+    client_ids: list[Ident] = []
+
+
+class ScheduleConfig(_Model):
+    name: str = "schedule"
+    days: Days = "daily"
+    start: Time = Field(alias="from")
+    end: Time = Field(alias="to")
+    action: Literal["block", "allow_only"] = "block"
+    services: list[Ident] = []
+    categories: list[Ident] = []
+
+
+class ProfileConfig(_Model):
+    name: str | None = None
+    birth_date: date | None = None
+    age_band: AgeBand | None = None
+    timezone: TimeZone | None = None
+    filtering: bool = True
+    keep_filtering_after_18: bool = False
+    blocked_categories: list[Ident] | None = None
+    unblocked_categories: list[Ident] = []
+    blocked_services: list[Ident] | None = None
+    unblocked_services: list[Ident] = []
+    safe_search: SafeSearchMode | None = None
+    youtube: SafeSearchMode | None = None
+    bypass_protection: bool | None = None
+    bedtime: Time | None = None
+    wake_up: Time | None = None
+    bedtime_days: Days = "daily"
+    schedules: list[ScheduleConfig] = []
+    budgets: dict[Ident, Annotated[int, Field(ge=0, le=1440)]] = {}
+    allow: list[Domain] = []
+    deny: list[Domain] = []
+
+    @model_validator(mode="after")
+    def _age_known(self) -> ProfileConfig:
+        if self.birth_date is None and self.age_band is None:
+            raise ValueError(
+                "give a birth_date (YYYY-MM-DD) or an age_band "
+                "('under-9', '9-12', '13-15', '16-17', 'adult')"
+            )
+        if (self.bedtime is None) != (self.wake_up is None):
+            raise ValueError("bedtime and wake_up go together: set both or neither")
+        return self
+
+
+class Config(_Model):
+    server: ServerConfig = ServerConfig()
+    dns: DnsConfig = DnsConfig()
+    web: WebConfig = WebConfig()
+    logging: LoggingConfig = LoggingConfig()
+    lists: list[ListConfig] = []
+    clients: list[ClientConfig] = []
+    profiles: dict[Ident, ProfileConfig] = {}
+    # where the file was read from; relative paths in it are relative to this folder
+    base_dir: Path = Field(default=Path("."), exclude=True)
+    source: str = Field(default="<defaults>", exclude=True)
+    text: str = Field(default="", exclude=True, repr=False)
+
+    def line_of(self, *path: str | int, needle: str | None = None) -> int | None:
+        """The line where a setting is written; with ``needle``, the first line at or after
+        it that mentions the needle (an item of a multi-line array)."""
+        start = line_of(key_lines(self.text), tuple(path)) if self.text else None
+        if start is None or needle is None:
+            return start
+        for number, line in enumerate(self.text.splitlines()[start - 1 :], start=start):
+            if needle in line.lower():
+                return number
+        return start
+
+    def path(self, value: str) -> Path:
+        p = Path(value).expanduser()
+        return p if p.is_absolute() else self.base_dir / p
+
+
+def _loc_text(loc: tuple[str | int, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + part
+    return out
+
+
+def _valid_keys(loc: tuple[str | int, ...]) -> list[str] | None:
+    """The setting names valid at ``loc`` (for 'unknown setting' errors)."""
+    model: Any = Config
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        if not (isinstance(model, type) and issubclass(model, BaseModel)):
+            return None
+        field = model.model_fields.get(part)
+        if field is None:
+            field = next((f for f in model.model_fields.values() if f.alias == part), None)
+        if field is None:
+            return None
+        model = _inner_model(field.annotation)
+    if isinstance(model, type) and issubclass(model, BaseModel):
+        return sorted(f.alias or n for n, f in model.model_fields.items() if not f.exclude)
+    return None
+
+
+def _inner_model(annotation: Any) -> Any:
+    origin = typing.get_origin(annotation)
+    if origin in (list, dict, typing.Union, types.UnionType, Annotated):
+        for arg in reversed(typing.get_args(annotation)):
+            inner = _inner_model(arg)
+            if isinstance(inner, type) and issubclass(inner, BaseModel):
+                return inner
+        return None
+    return annotation
+
+
+def _describe(error: Any) -> str:
+    kind = error["type"]
+    msg: str = error["msg"]
+    if msg.startswith("Value error, "):
+        return msg[len("Value error, ") :]
+    if kind == "extra_forbidden":
+        return "unknown setting"
+    if kind == "missing":
+        return "this setting is required"
+    value = error.get("input")
+    shown = "" if isinstance(value, dict) else f"{value!r}: "
+    return f"{shown}{msg[0].lower()}{msg[1:]}"
+
+
+def parse_config(text: str, source: str = "<string>", base_dir: Path | None = None) -> Config:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        match = re.search(r"line (\d+)", str(exc))
+        where = f"{source}:{match.group(1)}" if match else source
+        raise ConfigError([f"{where}: not valid TOML: {exc}"]) from None
+    lines = key_lines(text)
+    try:
+        config = Config.model_validate(
+            {**data, "base_dir": base_dir or Path("."), "source": source, "text": text}
+        )
+    except ValidationError as exc:
+        problems: list[tuple[int, str]] = []
+        for error in exc.errors():
+            loc = tuple(p for p in error["loc"] if not str(p).startswith("function-after"))
+            # pydantic adds the member type to union/annotated locs; keep the TOML path only
+            loc = tuple(p for p in loc if not (isinstance(p, str) and "[" in p))
+            line = line_of(lines, loc)
+            where = f"{source}:{line}" if line else source
+            message = _describe(error)
+            if error["type"] == "extra_forbidden":
+                valid = _valid_keys(loc[:-1])
+                if valid:
+                    message += f" (valid here: {', '.join(valid)})"
+            problems.append((line or 0, f"{where} {_loc_text(loc)}: {message}"))
+        raise ConfigError([text for _, text in sorted(problems, key=lambda p: p[0])]) from None
+    cross = _cross_check(config, lines, source)
+    if cross:
+        raise ConfigError(cross)
+    return config
+
+
+def _cross_check(config: Config, lines: dict[tuple[str | int, ...], int], source: str) -> list[str]:
+    """Checks that span sections: clients point at profiles, names are unique, ..."""
+    problems: list[str] = []
+
+    def report(loc: tuple[str | int, ...], message: str) -> None:
+        line = line_of(lines, loc)
+        where = f"{source}:{line}" if line else source
+        problems.append(f"{where} {_loc_text(loc)}: {message}")
+
+    known = sorted(config.profiles)
+    shown = ", ".join(known) or "none defined"
+    for i, client in enumerate(config.clients):
+        if client.profile not in config.profiles:
+            report(("clients", i, "profile"), f"no profile named {client.profile!r} ({shown})")
+        if not (client.addresses or client.macs or client.client_ids):
+            report(("clients", i), "a client needs addresses, macs or client_ids to be matched")
+    default = config.server.default_profile
+    if default is not None and default not in config.profiles:
+        report(("server", "default_profile"), f"no profile named {default!r} ({shown})")
+    seen: dict[str, int] = {}
+    for i, lst in enumerate(config.lists):
+        if lst.name in seen:
+            first = seen[lst.name]
+            report(("lists", i, "name"), f"{lst.name!r} is already used by lists[{first}]")
+        seen.setdefault(lst.name, i)
+    return problems
+
+
+def load_config(path: str | Path) -> Config:
+    file = Path(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(
+            [f"{file}: no such file (create one with 'kidshield init {file}')"]
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError([f"{file}: cannot be read: {exc}"]) from None
+    return parse_config(text, source=str(file), base_dir=file.resolve().parent)

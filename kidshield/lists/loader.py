@@ -1,0 +1,59 @@
+"""Load every enabled list of a configuration into one ``BlockLists`` index."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from kidshield.config import Config
+from kidshield.errors import ListFormatError, ListSourceError
+from kidshield.lists.formats import Chunk, ParseReport, parse_file
+from kidshield.lists.sources import require_local
+from kidshield.policy.domains import DomainIndexBuilder
+from kidshield.policy.model import ALLOW_CATEGORY, BlockLists, ListInfo
+
+
+@dataclass(slots=True)
+class LoadResult:
+    lists: BlockLists
+    reports: dict[str, ParseReport] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)  # lists that could not be used at all
+
+
+def load_lists(config: Config) -> LoadResult:
+    builder = DomainIndexBuilder()
+    categories: list[str] = [ALLOW_CATEGORY]
+    infos: list[ListInfo] = []
+    result = LoadResult(BlockLists())
+
+    def category_id(name: str) -> int:
+        try:
+            return categories.index(name)
+        except ValueError:
+            categories.append(name)
+            return len(categories) - 1
+
+    for lst in config.lists:
+        if not lst.enabled:
+            continue
+        try:
+            path = require_local(config, lst)
+        except ListSourceError as exc:
+            result.problems.append(str(exc))
+            continue
+        list_id = len(infos)
+        infos.append(ListInfo(lst.name, str(path)))
+        default_cat = ALLOW_CATEGORY if lst.allow else (lst.category or "uncategorised")
+
+        def sink(chunk: Chunk, list_id: int = list_id, default_cat: str = default_cat) -> None:
+            cat = category_id(chunk.category or default_cat)
+            if chunk.domains:
+                builder.add_many(chunk.domains, cat, list_id, chunk.lines)
+            for domain, line in chunk.allow:
+                builder.add(domain, cat, list_id, line, allow=True)
+
+        try:
+            result.reports[lst.name] = parse_file(path, lst.format, sink, allow=lst.allow)
+        except ListFormatError as exc:
+            result.problems.append(str(exc))
+    result.lists = BlockLists(builder.build(), categories, infos)
+    return result

@@ -1,0 +1,161 @@
+"""Shipped data the engine consults: services, safe-search engines, bypass tools, helplines.
+
+The data lives in ``policy/data/*.toml`` (with sources and licence in each file's header); this
+module only turns it into lookup structures.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from kidshield.errors import KidshieldError
+from kidshield.policy.domains import SuffixMap, normalize_name
+
+DATA_DIR = Path(__file__).parent / "data"
+
+
+@dataclass(frozen=True, slots=True)
+class Service:
+    id: str
+    name: str
+    group: str
+    domains: tuple[str, ...]
+    min_age: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SafeSearchEngine:
+    id: str
+    name: str
+    setting: str  # "search" or "youtube": which profile setting controls it
+    hosts: frozenset[str]
+    strict: str
+    moderate: str
+
+
+@dataclass(frozen=True, slots=True)
+class Helpline:
+    country: str  # ISO code, or "*" for international services
+    name: str
+    url: str
+    domains: tuple[str, ...]
+    phone: str | None = None
+    chat: bool | None = None
+    hours: str | None = None
+    source: str = ""
+    kind: str = "helpline"  # "helpline" for children, "support" for crisis lines
+
+
+class Catalog:
+    def __init__(
+        self,
+        services: list[Service],
+        engines: list[SafeSearchEngine],
+        unsupported: list[tuple[str, str, tuple[str, ...]]],
+        bypass: list[tuple[str, str, tuple[str, ...]]],
+        helplines: list[Helpline],
+    ) -> None:
+        self.services = {s.id: s for s in services}
+        self.service_index: SuffixMap[str] = SuffixMap(
+            (d, s.id) for s in services for d in s.domains
+        )
+        self.engines = {e.id: e for e in engines}
+        self.safe_hosts: dict[str, SafeSearchEngine] = {}
+        for engine in engines:
+            for host in engine.hosts:
+                self.safe_hosts.setdefault(host, engine)
+        self.unsupported: SuffixMap[str] = SuffixMap(
+            (d, name) for _id, name, domains in unsupported for d in domains
+        )
+        self.bypass_groups = {gid: name for gid, name, _ in bypass}
+        self.bypass: SuffixMap[str] = SuffixMap(
+            (d, gid) for gid, _name, domains in bypass for d in domains
+        )
+        self.helplines = helplines
+        self.helpline_index: SuffixMap[Helpline] = SuffixMap(
+            (d, h) for h in helplines for d in h.domains
+        )
+
+    def services_in_groups(self, groups: frozenset[str]) -> set[str]:
+        return {s.id for s in self.services.values() if s.group in groups}
+
+    def services_over_age(self, age: int) -> set[str]:
+        return {s.id for s in self.services.values() if s.min_age is not None and s.min_age > age}
+
+    def helplines_for(self, country: str) -> list[Helpline]:
+        """The country's own helplines first, then international ones."""
+        own = [h for h in self.helplines if h.country == country.upper()]
+        return own + [h for h in self.helplines if h.country == "*"]
+
+
+def _read(name: str, data_dir: Path) -> dict[str, Any]:
+    path = data_dir / name
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        return {}
+    except tomllib.TOMLDecodeError as exc:
+        raise KidshieldError(f"{path}: shipped data file is broken: {exc}") from exc
+
+
+def _domains(items: list[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(normalize_name(d) for d in items))
+
+
+def load_catalog(data_dir: Path = DATA_DIR) -> Catalog:
+    ss = _read("safesearch.toml", data_dir)
+    engines = [
+        SafeSearchEngine(
+            id=e["id"],
+            name=e["name"],
+            setting=e.get("setting", "search"),
+            hosts=frozenset(_domains(e["hosts"])),
+            strict=e["strict"],
+            moderate=e.get("moderate", e["strict"]),
+        )
+        for e in ss.get("engine", [])
+    ]
+    unsupported = [
+        (u["id"], u["name"], _domains(u["domains"])) for u in ss.get("unsupported", [])
+    ]
+    services = [
+        Service(
+            id=s["id"],
+            name=s["name"],
+            group=s.get("group", "other"),
+            domains=_domains(s["domains"]),
+            min_age=s.get("min_age"),
+        )
+        for s in _read("services.toml", data_dir).get("service", [])
+    ]
+    bypass = [
+        (g["id"], g["name"], _domains(g["domains"]))
+        for g in _read("bypass.toml", data_dir).get("group", [])
+    ]
+    hl = _read("helplines.toml", data_dir)
+    helplines = [
+        Helpline(
+            country=h["country"].upper(),
+            name=h["name"],
+            url=h.get("url", ""),
+            domains=_domains(h.get("domains", [])),
+            phone=h.get("phone"),
+            chat=h.get("chat"),
+            hours=h.get("hours"),
+            source=h.get("source", ""),
+            kind=kind,
+        )
+        for kind, key in (("helpline", "helpline"), ("support", "support"))
+        for h in hl.get(key, [])
+    ]
+    return Catalog(services, engines, unsupported, bypass, helplines)
+
+
+@cache
+def default_catalog() -> Catalog:
+    return load_catalog()

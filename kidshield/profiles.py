@@ -1,0 +1,132 @@
+"""Turn the configuration's profiles and clients into the engine's runtime objects."""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from kidshield.config import Config, ProfileConfig
+from kidshield.policy.domains import SuffixMap
+from kidshield.policy.model import Profile, ScheduleRule
+from kidshield.policy.reason import RuleSource
+from kidshield.policy.schedule import Window, parse_days, parse_hhmm
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def compile_profile(pid: str, pc: ProfileConfig, config: Config) -> Profile:
+    tz = ZoneInfo(pc.timezone or config.server.timezone)
+    bedtime = None
+    if pc.bedtime is not None and pc.wake_up is not None:
+        bedtime = ScheduleRule(
+            "bedtime",
+            Window(parse_hhmm(pc.bedtime), parse_hhmm(pc.wake_up), parse_days(pc.bedtime_days)),
+            "block",
+            bedtime=True,
+            source=RuleSource(f"profile {pid}", config.source,
+                              config.line_of("profiles", pid, "bedtime")),
+        )
+    schedules = tuple(
+        ScheduleRule(
+            s.name,
+            Window(parse_hhmm(s.start), parse_hhmm(s.end), parse_days(s.days)),
+            s.action,
+            frozenset(s.services),
+            frozenset(s.categories),
+            source=RuleSource(f"profile {pid}", config.source,
+                              config.line_of("profiles", pid, "schedules", i)),
+        )
+        for i, s in enumerate(pc.schedules)
+    )
+    return Profile(
+        id=pid,
+        name=pc.name or pid,
+        tz=tz,
+        birth_date=pc.birth_date,
+        fixed_band=pc.age_band,
+        filtering=pc.filtering,
+        keep_filtering_after_18=pc.keep_filtering_after_18,
+        blocked_categories=None if pc.blocked_categories is None else frozenset(
+            pc.blocked_categories),
+        unblocked_categories=frozenset(pc.unblocked_categories),
+        blocked_services=None if pc.blocked_services is None else frozenset(pc.blocked_services),
+        unblocked_services=frozenset(pc.unblocked_services),
+        safe_search=pc.safe_search,
+        youtube=pc.youtube,
+        bypass_protection=pc.bypass_protection,
+        bedtime=bedtime,
+        schedules=schedules,
+        budgets=dict(pc.budgets),
+        budget_sources={
+            svc: RuleSource(f"profile {pid}", config.source,
+                            config.line_of("profiles", pid, "budgets", svc, needle=svc))
+            for svc in pc.budgets
+        },
+        allow=SuffixMap(
+            (d, RuleSource(f"profile {pid} allow list", config.source,
+                           config.line_of("profiles", pid, "allow", needle=d)))
+            for d in pc.allow
+        ),
+        deny=SuffixMap(
+            (d, RuleSource(f"profile {pid} block list", config.source,
+                           config.line_of("profiles", pid, "deny", needle=d)))
+            for d in pc.deny
+        ),
+    )
+
+
+def compile_profiles(config: Config) -> dict[str, Profile]:
+    return {pid: compile_profile(pid, pc, config) for pid, pc in config.profiles.items()}
+
+
+def unrestricted_profile(config: Config) -> Profile:
+    """What an unknown client gets when no default profile is configured: adult defaults
+    (malware and phishing blocked), so the resolver is still useful for the household."""
+    return Profile(id="default", name="Everyone else", tz=ZoneInfo(config.server.timezone),
+                   fixed_band=None)
+
+
+@dataclass(frozen=True, slots=True)
+class ClientEntry:
+    name: str
+    profile: str
+    network: IPNetwork
+
+
+class ClientMatcher:
+    """Which profile is asking: the most specific configured address range wins; client ids
+    (from DoH paths / DoT names) are matched exactly."""
+
+    def __init__(self, config: Config) -> None:
+        entries = [
+            ClientEntry(c.name, c.profile, ipaddress.ip_network(a, strict=False))
+            for c in config.clients
+            for a in c.addresses
+        ]
+        entries.sort(key=lambda e: e.network.prefixlen, reverse=True)
+        self._entries = entries
+        self._exact: dict[str, str] = {
+            str(e.network.network_address): e.profile
+            for e in reversed(entries)
+            if e.network.num_addresses == 1
+        }
+        self._ids = {cid: c.profile for c in config.clients for cid in c.client_ids}
+        self.default = config.server.default_profile
+
+    def profile_for(self, address: str, client_id: str | None = None) -> str | None:
+        if client_id is not None and client_id in self._ids:
+            return self._ids[client_id]
+        exact = self._exact.get(address)
+        if exact is not None:
+            return exact
+        try:
+            ip = ipaddress.ip_address(address.split("%", 1)[0])
+        except ValueError:
+            return self.default
+        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+            ip = ip.ipv4_mapped
+        for entry in self._entries:
+            if ip.version == entry.network.version and ip in entry.network:
+                return entry.profile
+        return self.default
