@@ -12,11 +12,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import re
 from array import array
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
 import idna
 import numpy as np
@@ -165,19 +167,26 @@ def _h(domain: str) -> int:
 
 
 class DomainIndex:
-    """Immutable suffix index over millions of domains. Build with ``DomainIndexBuilder``."""
+    """Immutable suffix index over millions of domains. Build with ``DomainIndexBuilder``.
 
-    __slots__ = ("_allow", "_cats", "_keys", "_lines", "_lists", "_mask", "_slot_entry",
+    Layout: ``_slots`` is an open-addressing table (linear probing, load <= 0.5) of indexes
+    into ``_keys``, the distinct domain hashes; ``_starts[u]:_starts[u+1]`` are the entries
+    (category, list, line, allow flag) of distinct domain ``u``. All are flat buffers; lookups
+    index them from Python, which is faster than going through numpy for single items.
+    """
+
+    __slots__ = ("_allow", "_cats", "_keys", "_lines", "_lists", "_mask", "_owners", "_slots",
                  "_starts", "size", "unique")
 
     def __init__(self) -> None:
-        self._keys: array[int] = array("q", [0])
-        self._slot_entry: array[int] = array("i", [-1])
-        self._starts: array[int] = array("I", [0])
-        self._cats: array[int] = array("H")
-        self._lists: array[int] = array("H")
-        self._lines: array[int] = array("I")
-        self._allow: array[int] = array("B")
+        self._slots: Sequence[int] = array("i", [-1])
+        self._keys: Sequence[int] = array("q")
+        self._starts: Sequence[int] = array("I", [0])
+        self._cats: Sequence[int] = array("H")
+        self._lists: Sequence[int] = array("H")
+        self._lines: Sequence[int] = array("I")
+        self._allow: Sequence[int] = array("B")
+        self._owners: tuple[object, ...] = ()
         self._mask = 0
         self.size = 0
         self.unique = 0
@@ -202,55 +211,58 @@ class DomainIndex:
             return self
         # Group rows by hash so the entries of one domain are contiguous.
         order = np.argsort(hashes, kind="stable")
-        sh = hashes[order]
-        uniq, first = np.unique(sh, return_index=True)
+        sorted_hashes = hashes[order]
+        uniq, first = np.unique(sorted_hashes, return_index=True)
+        del sorted_hashes
         u = int(uniq.shape[0])
         self.unique = u
-        slots = 1 << max(4, int(u * 2 - 1).bit_length())  # load factor <= 0.5
-        mask = slots - 1
-        keys = np.zeros(slots, dtype=np.int64)
-        slot_entry = np.full(slots, -1, dtype=np.int32)
+        size = 1 << max(4, int(u * 2 - 1).bit_length())  # load factor <= 0.5
+        mask = size - 1
+        slots = np.full(size, -1, dtype=np.int32)
         # Linear probing, placed in vectorised rounds. An item only moves past a slot that is
         # already taken, so the probe invariant of a one-by-one insertion holds.
         pos = (uniq & mask).astype(np.int64)
         pending = np.arange(u, dtype=np.int64)
         while pending.size:
             p = pos[pending]
-            free = slot_entry[p] == -1
+            free = slots[p] == -1
             cand = pending[free]
             if cand.size:
-                taken_slots, idx = np.unique(p[free], return_index=True)
+                taken, idx = np.unique(p[free], return_index=True)
                 winners = cand[idx]
-                slot_entry[taken_slots] = winners.astype(np.int32)
-                keys[taken_slots] = uniq[winners]
+                slots[taken] = winners.astype(np.int32)
                 placed = np.zeros(u, dtype=bool)
                 placed[winners] = True
                 pending = pending[~placed[pending]]
+                del placed
             pos[pending] = (pos[pending] + 1) & mask
+        del pos, pending
         starts = np.append(first, n).astype(np.uint32)
-        self._keys = array("q", keys.tobytes())
-        self._slot_entry = array("i", slot_entry.tobytes())
-        self._starts = array("I", starts.tobytes())
-        self._cats = array("H", cats[order].tobytes())
-        self._lists = array("H", lists[order].tobytes())
-        self._lines = array("I", lines[order].tobytes())
-        self._allow = array("B", allow[order].tobytes())
+        owned = (slots, uniq, starts, np.ascontiguousarray(cats[order]),
+                 np.ascontiguousarray(lists[order]), np.ascontiguousarray(lines[order]),
+                 np.ascontiguousarray(allow[order]))
+        self._owners = owned
+        views = [memoryview(cast(Any, a)) for a in owned]
+        (self._slots, self._keys, self._starts, self._cats, self._lists, self._lines,
+         self._allow) = views
         self._mask = mask
+        _release_free_memory()
         return self
 
     def __len__(self) -> int:
         return self.size
 
     def _find(self, key: int) -> int:
+        slots = self._slots
         keys = self._keys
         mask = self._mask
         i = key & mask
         while True:
-            k = keys[i]
-            if k == key:
-                return self._slot_entry[i]
-            if k == 0:
+            u = slots[i]
+            if u < 0:
                 return -1
+            if keys[u] == key:
+                return u
             i = (i + 1) & mask
 
     def contains_suffix(self, name: str) -> bool:
@@ -285,8 +297,10 @@ class DomainIndex:
             name = name[dot + 1 :]
 
     def memory_bytes(self) -> int:
-        return sum(
-            a.itemsize * len(a)
-            for a in (self._keys, self._slot_entry, self._starts, self._cats, self._lists,
-                      self._lines, self._allow)
-        )
+        return sum(int(getattr(a, "nbytes", 0)) for a in self._owners)
+
+
+def _release_free_memory() -> None:
+    """Give the build's freed temporaries back to the OS (glibc keeps them otherwise)."""
+    with contextlib.suppress(OSError, AttributeError):  # not glibc: nothing to do
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
