@@ -303,6 +303,41 @@ def lists_show(config_path: ConfigOption = Path(DEFAULT_CONFIG)) -> None:
         err.print(f"[yellow]warning:[/] {escape(problem)}", highlight=False)
 
 
+@app.command()
+def serve(
+    config_path: ConfigOption = Path(DEFAULT_CONFIG),
+    web: Annotated[bool, typer.Option("--web/--no-web", help="Also run the web server.")] = True,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+) -> None:
+    """Run the protective DNS resolver (and the web server beside it)."""
+    import asyncio
+    import logging
+
+    from kidshield.dns.service import DnsService, serve_forever
+
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    if not config_path.exists():
+        fail(f"{config_path} not found: create one with 'kidshield init {config_path}'")
+
+    def ready(service: DnsService) -> None:
+        for proto, host, port in service.bound:
+            err.print(f"listening: {proto} {host}:{port}", highlight=False)
+        if web:
+            err.print(f"web: http://{service.config.web.listen}/ (metrics at /metrics)",
+                      highlight=False)
+
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    try:
+        import uvloop
+
+        uvloop.run(serve_forever(config_path, ready, web=web))
+    except ImportError:  # pragma: no cover - uvloop is a dependency on Linux
+        asyncio.run(serve_forever(config_path, ready, web=web))
+
+
 def main() -> None:
     try:
         app()

@@ -51,3 +51,23 @@ list_meta = sa.Table(
     sa.Column("status", sa.String(32), nullable=False, server_default="never"),
     sa.Column("message", sa.Text, nullable=False, server_default=""),
 )
+
+# One row per answered DNS query (or per blocked query only, when configured).
+query_log = sa.Table(
+    "query_log",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("ts", UTCDateTime(), nullable=False, index=True),
+    sa.Column("client", sa.String(64), nullable=True),  # NULL when addresses are not kept
+    sa.Column("profile", sa.String(64), nullable=False, index=True),
+    sa.Column("name", sa.String(253), nullable=False),
+    sa.Column("qtype", sa.String(16), nullable=False),
+    sa.Column("action", sa.String(16), nullable=False),
+    sa.Column("reason", sa.String(32), nullable=False),
+    sa.Column("rule", sa.Text, nullable=True),
+    sa.Column("category", sa.String(64), nullable=True),
+    sa.Column("service", sa.String(64), nullable=True),
+    sa.Column("upstream", sa.String(255), nullable=True),
+    sa.Column("latency_ms", sa.Float, nullable=False, server_default="0"),
+    sa.Column("rcode", sa.Integer, nullable=False, server_default="0"),
+)

@@ -1,0 +1,90 @@
+"""Answers we make ourselves (blocks, special names, safe-search CNAMEs), built as bytes."""
+
+from __future__ import annotations
+
+import ipaddress
+import struct
+
+from kidshield.dns.wire import (
+    HEADER,
+    QTYPE_A,
+    QTYPE_AAAA,
+    QTYPE_CNAME,
+    Question,
+    name_to_wire,
+)
+
+RCODE_NOERROR = 0
+RCODE_FORMERR = 1
+RCODE_SERVFAIL = 2
+RCODE_NXDOMAIN = 3
+RCODE_NOTIMP = 4
+RCODE_REFUSED = 5
+
+OUR_UDP_SIZE = 1232  # the DNS flag day 2020 recommendation
+EDE_BLOCKED = 15  # RFC 8914 extended DNS error codes
+EDE_FILTERED = 17
+EDE_PROHIBITED = 18
+
+
+def _opt(q: Question, ede: tuple[int, str] | None) -> bytes:
+    rdata = b""
+    if ede is not None:
+        code, text = ede
+        payload = struct.pack("!H", code) + text.encode("utf-8")[:200]
+        rdata = struct.pack("!HH", 15, len(payload)) + payload
+    flags = 0x8000 if q.do else 0
+    return b"\x00" + struct.pack("!HHBBHH", 41, OUR_UDP_SIZE, 0, 0, flags, len(rdata)) + rdata
+
+
+def build(
+    query: bytes,
+    q: Question,
+    rcode: int,
+    answers: list[bytes] | None = None,
+    *,
+    authoritative: bool = False,
+    ede: tuple[int, str] | None = None,
+) -> bytes:
+    """A complete response to ``query``: our records in the answer section, OPT when the
+    query had EDNS (with an RFC 8914 extended error explaining blocks)."""
+    answers = answers or []
+    flags = 0x8000 | (q.flags & 0x0100) | 0x0080 | (rcode & 0xF)  # QR, RD copied, RA
+    if authoritative:
+        flags |= 0x0400
+    header = struct.pack("!6H", q.qid, flags, 1, len(answers), 0, 1 if q.edns else 0)
+    body = query[HEADER : q.end] + b"".join(answers)
+    if q.edns:
+        body += _opt(q, ede)
+    return header + body
+
+
+def rr_at_question(rtype: int, ttl: int, rdata: bytes) -> bytes:
+    """A record owned by the question name (compression pointer to offset 12)."""
+    return b"\xc0\x0c" + struct.pack("!HHIH", rtype, 1, ttl, len(rdata)) + rdata
+
+
+def rr(owner: str, rtype: int, ttl: int, rdata: bytes) -> bytes:
+    return name_to_wire(owner) + struct.pack("!HHIH", rtype, 1, ttl, len(rdata)) + rdata
+
+
+def address_rdata(qtype: int, address: str) -> bytes | None:
+    ip = ipaddress.ip_address(address)
+    if qtype == QTYPE_A and ip.version == 4:
+        return ip.packed
+    if qtype == QTYPE_AAAA and ip.version == 6:
+        return ip.packed
+    return None
+
+
+def cname(target: str, ttl: int) -> bytes:
+    return rr_at_question(QTYPE_CNAME, ttl, name_to_wire(target))
+
+
+def formerr(query: bytes) -> bytes | None:
+    """FORMERR echoing what we can of the header, or None when even that is unreadable."""
+    if len(query) < HEADER:
+        return None
+    qid = struct.unpack_from("!H", query)[0]
+    rd = query[2] & 0x01
+    return struct.pack("!HBBHHHH", qid, 0x80 | rd, 0x80 | RCODE_FORMERR, 0, 0, 0, 0)

@@ -1,0 +1,88 @@
+"""Answer cache: positive and negative (RFC 2308) answers with min/max TTL, bounded size (LRU),
+and serve-stale (RFC 8767) for when every upstream fails."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass
+
+from kidshield.dns.wire import WireError, min_ttl_offsets, set_ttls, ttls_at
+
+STALE_ANSWER_TTL = 30  # RFC 8767 recommends 30 s for answers served stale
+
+
+@dataclass(slots=True)
+class Entry:
+    response: bytes  # as received, ID zeroed
+    offsets: list[int]
+    ttls: list[int]
+    stored: float
+    expires: float
+    stale_until: float
+
+
+class AnswerCache:
+    def __init__(
+        self,
+        max_entries: int = 100_000,
+        min_ttl: int = 0,
+        max_ttl: int = 86_400,
+        negative_max_ttl: int = 3_600,
+        stale_for: int = 86_400,
+    ) -> None:
+        self.max_entries = max_entries
+        self.min_ttl = min_ttl
+        self.max_ttl = max_ttl
+        self.negative_max_ttl = negative_max_ttl
+        self.stale_for = stale_for
+        self._entries: OrderedDict[bytes, Entry] = OrderedDict()
+        self.hits = 0
+        self.misses = 0
+        self.stale_served = 0
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def put(self, key: bytes, response: bytes, now: float, negative_ttl: int | None = None) -> int:
+        """Store an upstream answer; returns the TTL used (0: not cached)."""
+        if self.max_entries == 0:
+            return 0
+        try:
+            offsets, smallest = min_ttl_offsets(response)
+        except (WireError, IndexError, ValueError):
+            return 0
+        ttl = min(negative_ttl, self.negative_max_ttl) if negative_ttl is not None else smallest
+        ttl = max(self.min_ttl, min(self.max_ttl, ttl))
+        if ttl <= 0:
+            return 0
+        entry = Entry(b"\x00\x00" + response[2:], offsets, ttls_at(response, offsets), now,
+                      now + ttl, now + ttl + self.stale_for)
+        self._entries[key] = entry
+        self._entries.move_to_end(key)
+        while len(self._entries) > self.max_entries:
+            self._entries.popitem(last=False)
+        return ttl
+
+    def get(self, key: bytes, now: float) -> tuple[bytes, float] | None:
+        """A fresh answer with aged TTLs and its remaining lifetime, or None."""
+        entry = self._entries.get(key)
+        if entry is None or now >= entry.expires:
+            self.misses += 1
+            return None
+        self.hits += 1
+        self._entries.move_to_end(key)
+        age = int(now - entry.stored)
+        response = entry.response if age == 0 else set_ttls(
+            entry.response, entry.offsets, entry.ttls, age)
+        return response, entry.expires - now
+
+    def get_stale(self, key: bytes, now: float) -> bytes | None:
+        entry = self._entries.get(key)
+        if entry is None or now >= entry.stale_until:
+            return None
+        self.stale_served += 1
+        return set_ttls(entry.response, entry.offsets,
+                        [STALE_ANSWER_TTL] * len(entry.offsets), 0)
+
+    def clear(self) -> None:
+        self._entries.clear()

@@ -1,0 +1,77 @@
+"""Prometheus metrics for the resolver. Counting happens off the answer path: the log pump
+adds up what the listeners recorded, so the fast path never touches a metric object."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+from kidshield.dns.resolver import Resolver
+
+
+class DnsMetrics:
+    def __init__(self, resolver_of: Callable[[], Resolver | None],
+                 extra: Callable[[], dict[str, float]] | None = None) -> None:
+        self.registry = CollectorRegistry()
+        self.queries = Counter(
+            "kidshield_dns_queries", "DNS queries answered, by profile, action and reason",
+            ["profile", "action", "reason"], registry=self.registry,
+        )
+        self.latency = Histogram(
+            "kidshield_dns_latency_seconds", "Time to answer queries that missed the fast path",
+            buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
+            registry=self.registry,
+        )
+        self.registry.register(_StateCollector(resolver_of, extra))
+
+    def count(self, profile: str, action: str, reason: str, latency_ms: float) -> None:
+        self.queries.labels(profile, action, reason).inc()
+        if latency_ms:
+            self.latency.observe(latency_ms / 1000)
+
+
+class _StateCollector(Collector):
+    def __init__(self, resolver_of: Callable[[], Resolver | None],
+                 extra: Callable[[], dict[str, float]] | None) -> None:
+        self.resolver_of = resolver_of
+        self.extra = extra
+
+    def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
+        resolver = self.resolver_of()
+        if resolver is None:
+            return
+        cache = resolver.cache
+        yield GaugeMetricFamily("kidshield_dns_cache_entries", "Answers in the cache",
+                                value=len(cache))
+        hits = CounterMetricFamily("kidshield_dns_cache_lookups", "Answer cache lookups",
+                                   labels=["result"])
+        hits.add_metric(["hit"], cache.hits)
+        hits.add_metric(["miss"], cache.misses)
+        hits.add_metric(["stale"], cache.stale_served)
+        yield hits
+        total = cache.hits + cache.misses
+        yield GaugeMetricFamily("kidshield_dns_cache_hit_ratio", "Cache hits / lookups",
+                                value=cache.hits / total if total else 0.0)
+        yield GaugeMetricFamily("kidshield_dns_ready_answers", "Answers on the fast path",
+                                value=len(resolver.ready))
+        errors = CounterMetricFamily("kidshield_dns_upstream_errors",
+                                     "Failed upstream attempts", labels=["upstream"])
+        rtt = GaugeMetricFamily("kidshield_dns_upstream_rtt_ms", "Smoothed upstream RTT",
+                                labels=["upstream"])
+        for upstream in resolver.upstreams.upstreams:
+            errors.add_metric([upstream.label], upstream.health.errors)
+            rtt.add_metric([upstream.label], upstream.health.rtt_ms)
+        yield errors
+        yield rtt
+        rules = GaugeMetricFamily("kidshield_list_rules", "Rules loaded per list",
+                                  labels=["list"])
+        for name, report in resolver.runtime.loaded.reports.items():
+            rules.add_metric([name], report.rules + report.allow_rules)
+        yield rules
+        yield CounterMetricFamily("kidshield_dns_malformed_queries",
+                                  "Queries that could not be parsed", value=resolver.malformed)
+        for name, value in (self.extra() if self.extra else {}).items():
+            yield GaugeMetricFamily(name, name.replace("_", " "), value=value)

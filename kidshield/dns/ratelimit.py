@@ -1,0 +1,34 @@
+"""Per-client response rate limiting: a token bucket per client address.
+
+Over the limit, every second answer is a truncated one (TC set, the "slip" of BIND's RRL) so a
+real client can retry over TCP, and the others are dropped; a spoofed flood gets little back.
+"""
+
+from __future__ import annotations
+
+
+class RateLimiter:
+    def __init__(self, qps: int, burst: int | None = None, max_clients: int = 100_000) -> None:
+        self.qps = qps
+        self.burst = burst if burst is not None else max(qps * 2, 1)
+        self.max_clients = max_clients
+        self._buckets: dict[str, list[float]] = {}  # address -> [tokens, last time, slip]
+
+    def allow(self, client: str, now: float) -> str:
+        """'ok', 'slip' (answer truncated) or 'drop'."""
+        if self.qps <= 0:
+            return "ok"
+        bucket = self._buckets.get(client)
+        if bucket is None:
+            if len(self._buckets) >= self.max_clients:
+                self._buckets.clear()  # a flood of fresh addresses: start over, stay bounded
+            self._buckets[client] = [self.burst - 1.0, now, 0.0]
+            return "ok"
+        tokens = min(self.burst, bucket[0] + (now - bucket[1]) * self.qps)
+        bucket[1] = now
+        if tokens >= 1.0:
+            bucket[0] = tokens - 1.0
+            return "ok"
+        bucket[0] = tokens
+        bucket[2] += 1
+        return "slip" if bucket[2] % 2 else "drop"

@@ -1,0 +1,435 @@
+"""The DNS request path. ``answer_fast`` serves ready answers from raw bytes; everything else
+walks the pipeline in ``resolve``:
+
+    parse -> access control -> rate limit -> special names -> policy -> cache -> upstream
+    -> answer check (every CNAME in the chain) -> ready-answer store -> log
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import ipaddress
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import dns.message
+import dns.rdatatype
+import dns.rrset
+
+from kidshield.app import PolicyRuntime
+from kidshield.dns import answers
+from kidshield.dns.cache import AnswerCache
+from kidshield.dns.ratelimit import RateLimiter
+from kidshield.dns.upstream import UpstreamError, UpstreamPool
+from kidshield.dns.wire import (
+    QTYPE_A,
+    QTYPE_AAAA,
+    QTYPE_HTTPS,
+    QTYPE_SVCB,
+    TYPE_NAMES,
+    Question,
+    WireError,
+    fast_key,
+    name_to_wire,
+    parse_question,
+    patch,
+    truncate,
+)
+from kidshield.policy.model import Profile, Query
+from kidshield.policy.reason import Action, Decision, Reason
+from kidshield.policy.state import ProfileState
+
+log = logging.getLogger("kidshield.dns")
+
+READY_MAX_SECONDS = 5.0  # how long a ready answer is reused before TTLs are refreshed
+POLICY_READY_MAX = 300.0
+STALE_WAIT = 1.0  # RFC 8767: answer from stale data if upstreams haven't answered by then
+
+
+@dataclass(frozen=True, slots=True)
+class LogTemplate:
+    """What the log and metrics need about an answer; shared by every reuse of it."""
+
+    profile: str
+    name: str
+    qtype: str
+    action: str
+    reason: str
+    rule: str | None
+    category: str | None
+    service: str | None
+    upstream: str | None
+    rcode: int
+
+
+# one pending log item: (unix time, client address, template, latency in ms)
+LogItem = tuple[float, str, LogTemplate, float]
+
+
+class Resolver:
+    def __init__(
+        self,
+        runtime: PolicyRuntime,
+        upstreams: UpstreamPool,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        state_for: Callable[[Profile, datetime], ProfileState] | None = None,
+    ) -> None:
+        self.runtime = runtime
+        self.upstreams = upstreams
+        self.clock = clock
+        self._state_for = state_for or (lambda _p, _n: ProfileState())
+        dns_cfg = runtime.config.dns
+        self.cache = AnswerCache(dns_cfg.cache_size, dns_cfg.cache_min_ttl, dns_cfg.cache_max_ttl)
+        self.limiter = RateLimiter(dns_cfg.rate_limit_qps)
+        self.pending_log: list[LogItem] = []
+        self.ready: dict[tuple[str, bytes], tuple[float, bytes, LogTemplate]] = {}
+        self.client_profiles: dict[str, str] = {}  # address -> profile id (ACL passed)
+        self._acl_cache: dict[str, bool] = {}
+        self._decisions: dict[tuple[str, str], Decision] = {}
+        self.configure(runtime)
+
+    # -- configuration ------------------------------------------------------------------
+    def configure(self, runtime: PolicyRuntime) -> None:
+        """Swap in a new runtime (reload): policy answers are recomputed, the answer cache
+        of upstream data stays."""
+        cfg = runtime.config.dns
+        self.runtime = runtime
+        self.networks = [ipaddress.ip_network(n) for n in cfg.allow_networks]
+        self.block_mode = cfg.block_mode
+        self.block_ttl = cfg.block_ttl
+        self.block_v4 = _address(cfg.block_page_ipv4, cfg.listen, 4) or "0.0.0.0"
+        self.block_v6 = _address(cfg.block_page_ipv6, cfg.listen, 6) or "::"
+        self.serve_stale = cfg.serve_stale
+        self.limiter.qps = cfg.rate_limit_qps
+        self.limiter.burst = max(cfg.rate_limit_qps * 2, 1)
+        self.invalidate()
+
+    def invalidate(self, profile: str | None = None) -> None:
+        """Forget ready answers and decisions (all, or one profile's after its state changed)."""
+        if profile is None:
+            self.ready.clear()
+            self._decisions.clear()
+            self.client_profiles.clear()
+            self._acl_cache.clear()
+            return
+        for key in [k for k in self.ready if k[0] == profile]:
+            del self.ready[key]
+        for dkey in [k for k in self._decisions if k[0] == profile]:
+            del self._decisions[dkey]
+
+    # -- fast path ----------------------------------------------------------------------
+    def answer_fast(self, data: bytes, client: str, udp: bool) -> bytes | None:
+        pid = self.client_profiles.get(client)
+        if pid is None:
+            return None
+        found = fast_key(data)
+        if found is None:
+            return None
+        key, qend = found
+        entry = self.ready.get((pid, key))
+        if entry is None:
+            return None
+        now = time.monotonic()
+        if now >= entry[0]:
+            return None
+        response = entry[1]
+        if udp:
+            if self.limiter.qps and self.limiter.allow(client, now) != "ok":
+                return None  # the slow path decides between slip and drop
+            if len(response) > 512 and not key[-1] & 1:
+                return None
+        self.pending_log.append((time.time(), client, entry[2], 0.0))
+        return patch(response, data, qend)
+
+    # -- slow path ----------------------------------------------------------------------
+    async def resolve(
+        self, data: bytes, client: str, udp: bool, client_id: str | None = None
+    ) -> bytes | None:
+        started = time.monotonic()
+        try:
+            q = parse_question(data)
+        except WireError as exc:
+            log.debug("malformed query from %s: %s", client, exc)
+            self._count_malformed()
+            return answers.formerr(data)
+        if not self._acl(client):
+            self._log(client, "-", q, "block", Reason.REFUSED_ACL, answers.RCODE_REFUSED, started)
+            return answers.build(data, q, answers.RCODE_REFUSED)
+        if udp:
+            verdict = self.limiter.allow(client, started)
+            if verdict == "drop":
+                return None
+            if verdict == "slip":
+                return truncate(answers.build(data, q, 0), q.end)
+        profile = self.runtime.profile_for_client(client, client_id)
+        if client_id is None:
+            self.client_profiles[client] = profile.id
+        if (q.flags >> 11) & 0xF:
+            return answers.build(data, q, answers.RCODE_NOTIMP)
+        response, template, ready_for = await self._answer(data, q, profile)
+        latency = (time.monotonic() - started) * 1000
+        self.pending_log.append((time.time(), client, template, latency))
+        if ready_for > 0:
+            self.ready[(profile.id, q.key)] = (time.monotonic() + ready_for, response, template)
+            if len(self.ready) > 200_000:
+                self.ready.clear()
+        out = patch(response, data, q.end)
+        if udp and len(out) > q.udp_size:
+            return truncate(out, q.end)
+        return out
+
+    async def _answer(
+        self, data: bytes, q: Question, profile: Profile
+    ) -> tuple[bytes, LogTemplate, float]:
+        qtype = TYPE_NAMES.get(q.qtype, str(q.qtype))
+        name = q.name
+        if name == "use-application-dns.net":
+            t = self._template(profile, q, "block", Reason.CANARY, answers.RCODE_NXDOMAIN)
+            return answers.build(data, q, answers.RCODE_NXDOMAIN), t, POLICY_READY_MAX
+        if name == "_dns.resolver.arpa" or name.endswith("._dns.resolver.arpa"):
+            t = self._template(profile, q, "block", Reason.DDR, 0)
+            return answers.build(data, q, 0, authoritative=True), t, POLICY_READY_MAX
+        now = self.clock()
+        decision = self._decide(profile, name, now)
+        policy_ttl = POLICY_READY_MAX
+        if decision.valid_until is not None:
+            policy_ttl = min(policy_ttl, (decision.valid_until - now).total_seconds())
+        if decision.action is Action.BLOCK:
+            response, rcode = self._blocked(data, q, decision)
+            t = self._template(profile, q, "block", decision.reason, rcode, decision)
+            return response, t, max(policy_ttl, 0.0)
+        if decision.action is Action.REWRITE and decision.target:
+            return await self._rewrite(data, q, profile, decision, policy_ttl)
+        forwarded, upstream, ready = await self._forward(data, q)
+        if forwarded is None:
+            t = self._template(profile, q, "allow", decision.reason, answers.RCODE_SERVFAIL,
+                               decision)
+            return answers.build(data, q, answers.RCODE_SERVFAIL), t, 0.0
+        response = forwarded
+        blocked = self._check_chain(response, profile, now, name)
+        if blocked is not None:
+            block_response, rcode = self._blocked(data, q, blocked)
+            t = self._template(profile, q, "block", Reason.CNAME_BLOCKED, rcode, blocked)
+            return block_response, t, min(policy_ttl, ready)
+        rcode = response[3] & 0xF
+        t = LogTemplate(profile.id, name, qtype, "allow", decision.reason.value, decision.rule,
+                        decision.category, decision.service, upstream, rcode)
+        return response, t, min(policy_ttl, ready)
+
+    def _decide(self, profile: Profile, name: str, now: datetime) -> Decision:
+        key = (profile.id, name)
+        cached = self._decisions.get(key)
+        if cached is not None and (cached.valid_until is None or now < cached.valid_until):
+            return cached
+        state = self._state_for(profile, now)
+        decision = self.runtime.engine.decide(Query(name), profile, now, state)
+        if len(self._decisions) > 200_000:
+            self._decisions.clear()
+        self._decisions[key] = decision
+        return decision
+
+    def _blocked(self, data: bytes, q: Question, decision: Decision) -> tuple[bytes, int]:
+        ede = (answers.EDE_FILTERED, f"kidshield: {decision.reason.value}")
+        mode = self.block_mode
+        if decision.reason is Reason.BYPASS:
+            mode = "nxdomain"  # what Apple and browsers read as "switch the bypass off"
+        if mode == "nxdomain":
+            return answers.build(data, q, answers.RCODE_NXDOMAIN, ede=ede), 3
+        if mode == "refused":
+            return answers.build(data, q, answers.RCODE_REFUSED, ede=ede), 5
+        records: list[bytes] = []
+        if q.qtype in (QTYPE_A, QTYPE_AAAA):
+            if mode == "block_page":
+                address = self.block_v4 if q.qtype == QTYPE_A else self.block_v6
+            else:
+                address = "0.0.0.0" if q.qtype == QTYPE_A else "::"
+            rdata = answers.address_rdata(q.qtype, address)
+            if rdata is not None:
+                records.append(answers.rr_at_question(q.qtype, self.block_ttl, rdata))
+        # HTTPS/SVCB and other types: NODATA, so browsers fall back to A/AAAA (the block page)
+        return answers.build(data, q, 0, records, ede=ede), 0
+
+    async def _rewrite(
+        self, data: bytes, q: Question, profile: Profile, decision: Decision, policy_ttl: float
+    ) -> tuple[bytes, LogTemplate, float]:
+        target = decision.target or ""
+        records = [answers.cname(target, 300)]
+        ttl = 300.0
+        rcode = 0
+        if q.qtype in (QTYPE_A, QTYPE_AAAA, QTYPE_HTTPS, QTYPE_SVCB):
+            sub = dns.message.make_query(target, dns.rdatatype.RdataType(q.qtype), use_edns=0)
+            sub.id = 0
+            wire = sub.to_wire()
+            try:
+                sub_q = parse_question(wire)
+            except WireError:
+                sub_q = None
+            response = None
+            if sub_q is not None:
+                response, _upstream, ready = await self._forward(wire, sub_q)
+            if response is None:
+                rcode = answers.RCODE_SERVFAIL
+            else:
+                msg = dns.message.from_wire(response)
+                for rrset in msg.answer:
+                    ttl = min(ttl, rrset.ttl)
+                    records.append(_rrset_wire(rrset))
+        out = answers.build(data, q, rcode, records)
+        t = self._template(profile, q, "rewrite", decision.reason, rcode, decision)
+        ready = 0.0 if rcode else min(policy_ttl, ttl, READY_MAX_SECONDS)
+        return out, t, ready
+
+    async def _forward(self, data: bytes, q: Question) -> tuple[bytes | None, str | None, float]:
+        """An answer from the cache or the upstreams; stale data when they all fail."""
+        now = time.monotonic()
+        cached = self.cache.get(q.key, now)
+        if cached is not None:
+            return cached[0], "cache", min(cached[1], READY_MAX_SECONDS)
+        task = asyncio.ensure_future(self.upstreams.resolve(data))
+        stale = self.cache.get_stale(q.key, now) if self.serve_stale else None
+        try:
+            if stale is not None:
+                done, _ = await asyncio.wait({task}, timeout=STALE_WAIT)
+                if not done:
+                    task.add_done_callback(lambda t: self._store(q, t))
+                    return stale, "stale", 0.0
+            response, upstream = await task
+        except (UpstreamError, OSError) as exc:
+            log.warning("all upstreams failed for %s: %s", q.name, exc)
+            self.upstream_failures += 1
+            if stale is not None:
+                return stale, "stale", 0.0
+            return None, None, 0.0
+        ttl = self._cache_answer(q, response)
+        return response, upstream.label, min(float(ttl), READY_MAX_SECONDS)
+
+    upstream_failures = 0
+
+    def _store(self, q: Question, task: asyncio.Future[tuple[bytes, Any]]) -> None:
+        if not task.cancelled() and task.exception() is None:
+            self._cache_answer(q, task.result()[0])
+
+    def _cache_answer(self, q: Question, response: bytes) -> int:
+        rcode = response[3] & 0xF
+        if rcode not in (0, 3):
+            return 0  # SERVFAIL and friends are not cached
+        negative = None
+        if rcode == 3 or _ancount(response) == 0:
+            negative = _negative_ttl(response)
+            if negative is None:
+                return 0
+        return self.cache.put(q.key, response, time.monotonic(), negative)
+
+    def _check_chain(
+        self, response: bytes, profile: Profile, now: datetime, qname: str
+    ) -> Decision | None:
+        """Apply the policy to every name a CNAME chain leads to."""
+        if _ancount(response) == 0 or b"\x00\x05\x00\x01" not in response:
+            return None
+        try:
+            msg = dns.message.from_wire(response)
+        except Exception:
+            return None
+        for rrset in msg.answer:
+            if rrset.rdtype != dns.rdatatype.CNAME:
+                continue
+            for rdata in rrset:
+                target = rdata.target.to_text(omit_final_dot=True).lower()
+                if target == qname:
+                    continue
+                decision = self._decide(profile, target, now)
+                if decision.action is Action.BLOCK:
+                    return Decision(Action.BLOCK, Reason.CNAME_BLOCKED, rule=decision.rule,
+                                    source=decision.source, valid_until=decision.valid_until,
+                                    category=decision.category, service=decision.service,
+                                    band=decision.band,
+                                    detail={"cname": target, "because": decision.reason.value})
+        return None
+
+    # -- bookkeeping ----------------------------------------------------------------------
+    def _acl(self, client: str) -> bool:
+        allowed = self._acl_cache.get(client)
+        if allowed is None:
+            try:
+                ip = ipaddress.ip_address(client.split("%", 1)[0])
+            except ValueError:
+                return False
+            if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+                ip = ip.ipv4_mapped
+            allowed = any(ip.version == n.version and ip in n for n in self.networks)
+            if len(self._acl_cache) > 100_000:
+                self._acl_cache.clear()
+            self._acl_cache[client] = allowed
+        return allowed
+
+    malformed = 0
+
+    def _count_malformed(self) -> None:
+        self.malformed += 1
+
+    def _template(
+        self, profile: Profile, q: Question, action: str, reason: Reason, rcode: int,
+        decision: Decision | None = None,
+    ) -> LogTemplate:
+        return LogTemplate(
+            profile.id, q.name, TYPE_NAMES.get(q.qtype, str(q.qtype)), action, reason.value,
+            decision.rule if decision else None, decision.category if decision else None,
+            decision.service if decision else None, None, rcode,
+        )
+
+    def _log(self, client: str, pid: str, q: Question, action: str, reason: Reason, rcode: int,
+             started: float) -> None:
+        t = LogTemplate(pid, q.name, TYPE_NAMES.get(q.qtype, str(q.qtype)), action,
+                        reason.value, None, None, None, None, rcode)
+        self.pending_log.append((time.time(), client, t, (time.monotonic() - started) * 1000))
+
+    def take_log(self) -> list[LogItem]:
+        items, self.pending_log = self.pending_log, []
+        return items
+
+
+def _rrset_wire(rrset: dns.rrset.RRset) -> bytes:
+    buffer = io.BytesIO()
+    rrset.to_wire(buffer)
+    return buffer.getvalue()
+
+
+def _ancount(response: bytes) -> int:
+    return (response[6] << 8) | response[7]
+
+
+def _negative_ttl(response: bytes) -> int | None:
+    """RFC 2308: a negative answer is cached for min(SOA TTL, SOA MINIMUM); none without SOA."""
+    try:
+        msg = dns.message.from_wire(response)
+    except Exception:
+        return None
+    for rrset in msg.authority:
+        if rrset.rdtype == dns.rdatatype.SOA:
+            return int(min(rrset.ttl, rrset[0].minimum))
+    return None
+
+
+def _address(explicit: str | None, listen: list[str], version: int) -> str | None:
+    if explicit:
+        return explicit.split("/")[0]
+    from kidshield.config import parse_hostport
+
+    for item in listen:
+        host, _ = parse_hostport(item, 53)
+        ip = ipaddress.ip_address(host)
+        if ip.version == version and not ip.is_unspecified:
+            return host
+    return None
+
+
+def utc_from_unix(ts: float) -> datetime:
+    return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(seconds=ts)
+
+
+__all__ = ["LogTemplate", "Resolver", "name_to_wire"]

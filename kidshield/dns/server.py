@@ -1,0 +1,210 @@
+"""Listeners: UDP, TCP (RFC 7766: pipelined, idle timeout) and DNS over TLS. Each hands bytes to
+the resolver: the fast path first, the pipeline only when no ready answer exists."""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import logging
+import socket
+import ssl
+import struct
+from collections.abc import Coroutine
+from typing import Any, cast
+
+from kidshield.dns.resolver import Resolver
+from kidshield.errors import KidshieldError
+
+log = logging.getLogger("kidshield.dns")
+
+TCP_IDLE_TIMEOUT = 10.0
+TCP_MAX_PIPELINE = 64
+
+
+_tasks: set[asyncio.Task[Any]] = set()
+
+
+def spawn(coro: Coroutine[Any, Any, Any]) -> None:
+    """Run ``coro`` in the background, keeping a reference so it isn't collected mid-way."""
+    task = asyncio.ensure_future(coro)
+    _tasks.add(task)
+    task.add_done_callback(_tasks.discard)
+
+
+class BindError(KidshieldError):
+    pass
+
+
+def explain_bind_error(exc: OSError, host: str, port: int, proto: str) -> BindError:
+    where = f"{proto} {host}:{port}"
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return BindError(
+            f"cannot listen on {where}: ports below 1024 need privileges. Run kidshield as "
+            "root, give it CAP_NET_BIND_SERVICE (the systemd unit in contrib/ does), or use "
+            "a port such as 5353 in [dns] listen."
+        )
+    if exc.errno == errno.EADDRINUSE:
+        return BindError(
+            f"cannot listen on {where}: another program already uses it (often "
+            f"systemd-resolved or dnsmasq; 'ss -lnp sport = :{port}' shows which). Stop it "
+            "or choose another address in [dns] listen."
+        )
+    if exc.errno == errno.EADDRNOTAVAIL:
+        return BindError(f"cannot listen on {where}: this machine has no such address")
+    return BindError(f"cannot listen on {where}: {exc.strerror or exc}")
+
+
+class UdpListener(asyncio.DatagramProtocol):
+    def __init__(self, resolver: Resolver) -> None:
+        self.resolver = resolver
+        self.transport: asyncio.DatagramTransport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.DatagramTransport, transport)  # uvloop's is no subclass
+
+    def datagram_received(self, data: bytes, addr: tuple[Any, ...]) -> None:
+        client = addr[0]
+        try:
+            fast = self.resolver.answer_fast(data, client, True)
+        except Exception:  # a hostile packet must never stop the listener
+            fast = None
+        if fast is not None:
+            assert self.transport is not None
+            self.transport.sendto(fast, addr)
+            return
+        spawn(self._slow(data, addr))
+
+    async def _slow(self, data: bytes, addr: tuple[Any, ...]) -> None:
+        try:
+            answer = await self.resolver.resolve(data, addr[0], True)
+        except Exception:
+            log.exception("error answering a UDP query from %s", addr[0])
+            return
+        if answer is not None and self.transport is not None:
+            self.transport.sendto(answer, addr)
+
+    def error_received(self, exc: Exception) -> None:
+        log.debug("UDP error: %s", exc)
+
+
+class TcpListener(asyncio.Protocol):
+    """One connection: length-prefixed queries, answered as they complete (possibly out of
+    order, as RFC 7766 allows), closed after an idle period."""
+
+    def __init__(self, resolver: Resolver, client_id: str | None = None) -> None:
+        self.resolver = resolver
+        self.client_id = client_id
+        self.buffer = bytearray()
+        self.transport: asyncio.Transport | None = None
+        self.client = ""
+        self.inflight = 0
+        self.idle: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.Transport, transport)
+        peer = transport.get_extra_info("peername")
+        self.client = peer[0] if peer else ""
+        if self.client_id is None:
+            ssl_obj = transport.get_extra_info("ssl_object")
+            if ssl_obj is not None:
+                self.client_id = _client_id_from_sni(ssl_obj.server_hostname)
+        self._arm()
+
+    def _arm(self) -> None:
+        if self.idle is not None:
+            self.idle.cancel()
+        loop = asyncio.get_running_loop()
+        self.idle = loop.call_later(TCP_IDLE_TIMEOUT, self._timeout)
+
+    def _timeout(self) -> None:
+        if self.inflight == 0 and self.transport is not None:
+            self.transport.close()
+        else:
+            self._arm()
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        self._arm()
+        while len(self.buffer) >= 2:
+            size = struct.unpack_from("!H", self.buffer)[0]
+            if len(self.buffer) < 2 + size:
+                break
+            query = bytes(self.buffer[2 : 2 + size])
+            del self.buffer[: 2 + size]
+            fast = None if self.client_id else self.resolver.answer_fast(query, self.client, False)
+            if fast is not None:
+                self._send(fast)
+            elif self.inflight < TCP_MAX_PIPELINE:
+                self.inflight += 1
+                spawn(self._slow(query))
+            else:
+                if self.transport is not None:
+                    self.transport.pause_reading()
+                self.buffer[:0] = struct.pack("!H", size) + query
+                break
+
+    async def _slow(self, query: bytes) -> None:
+        try:
+            answer = await self.resolver.resolve(query, self.client, False, self.client_id)
+        except Exception:
+            log.exception("error answering a TCP query from %s", self.client)
+            answer = None
+        finally:
+            self.inflight -= 1
+        if answer is not None:
+            self._send(answer)
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.resume_reading()
+            if self.buffer:
+                self.data_received(b"")
+
+    def _send(self, answer: bytes) -> None:
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.write(struct.pack("!H", len(answer)) + answer)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.idle is not None:
+            self.idle.cancel()
+        self.transport = None
+
+
+def _client_id_from_sni(server_name: str | None) -> str | None:
+    """DoT: 'mia-tablet.dns.example.org' names the client 'mia-tablet'."""
+    if not server_name or "." not in server_name:
+        return None
+    first = server_name.split(".", 1)[0].lower()
+    return first or None
+
+
+def _family(host: str) -> socket.AddressFamily:
+    return socket.AF_INET6 if ":" in host else socket.AF_INET
+
+
+async def start_udp(resolver: Resolver, host: str, port: int) -> asyncio.DatagramTransport:
+    loop = asyncio.get_running_loop()
+    sock = socket.socket(_family(host), socket.SOCK_DGRAM)
+    try:
+        if hasattr(socket, "SO_REUSEPORT"):
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        if _family(host) == socket.AF_INET6:
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 * 1024 * 1024)
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise explain_bind_error(exc, host, port, "UDP") from None
+    transport, _ = await loop.create_datagram_endpoint(lambda: UdpListener(resolver), sock=sock)
+    return transport
+
+
+async def start_tcp(
+    resolver: Resolver, host: str, port: int, tls: ssl.SSLContext | None = None
+) -> asyncio.Server:
+    loop = asyncio.get_running_loop()
+    try:
+        return await loop.create_server(
+            lambda: TcpListener(resolver), host, port, ssl=tls, reuse_address=True,
+            reuse_port=hasattr(socket, "SO_REUSEPORT"), backlog=256,
+        )
+    except OSError as exc:
+        raise explain_bind_error(exc, host, port, "DoT" if tls else "TCP") from None

@@ -1,0 +1,310 @@
+"""The running resolver: listeners, resolver, log pump, state refresh, reload and shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import ssl
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+from kidshield.app import PolicyRuntime, StoredState
+from kidshield.clock import Clock, SystemClock
+from kidshield.config import Config, load_config, parse_hostport
+from kidshield.dns.metrics import DnsMetrics
+from kidshield.dns.resolver import Resolver, utc_from_unix
+from kidshield.dns.server import spawn, start_tcp, start_udp
+from kidshield.dns.upstream import UpstreamPool, parse_upstream
+from kidshield.errors import KidshieldError
+from kidshield.lists.sources import list_path
+from kidshield.policy.model import Profile
+from kidshield.policy.state import ProfileState
+from kidshield.storage.db import Database
+from kidshield.storage.querylog import QueryLogWriter, QueryRecord, UsageRecord
+from kidshield.usage import UsageTracker
+
+log = logging.getLogger("kidshield.serve")
+
+
+class DnsService:
+    def __init__(
+        self,
+        config: Config,
+        config_path: Path | None = None,
+        clock: Clock | None = None,
+        pump_interval: float = 0.25,
+        state_interval: float = 2.0,
+        watch_interval: float = 3.0,
+    ) -> None:
+        self.config = config
+        self.config_path = config_path
+        self.clock: Clock = clock or SystemClock()
+        self.pump_interval = pump_interval
+        self.state_interval = state_interval
+        self.watch_interval = watch_interval
+        self.resolver: Resolver | None = None
+        self.db: Database | None = None
+        self.writer: QueryLogWriter | None = None
+        self.usage = UsageTracker()
+        self.states: dict[str, ProfileState] = {}
+        self.pauses: dict[str, datetime] = {}
+        self.metrics = DnsMetrics(lambda: self.resolver, self._extra_metrics)
+        self._transports: list[asyncio.BaseTransport] = []
+        self._servers: list[asyncio.Server] = []
+        self._tasks: list[asyncio.Task[None]] = []
+        self._mtimes: dict[Path, float] = {}
+        self.reloads = 0
+        self.bound: list[tuple[str, str, int]] = []  # (proto, host, port) actually listening
+        self.on_reload: list[Callable[[PolicyRuntime], None]] = []
+
+    # -- lifecycle ------------------------------------------------------------------------
+    async def start(self) -> None:
+        loop = asyncio.get_running_loop()
+        runtime = await loop.run_in_executor(None, PolicyRuntime.build, self.config)
+        for problem in runtime.loaded.problems:
+            log.warning("%s", problem)
+        storage = self.config.server.storage
+        self.db = Database.open(storage if "://" in storage else self.config.path(storage))
+        self.writer = QueryLogWriter(self.db, self.config.logging.retention_days, self.clock.now)
+        self.writer.start()
+        self._seed_usage(runtime)
+        pool = UpstreamPool([parse_upstream(u) for u in self.config.dns.upstreams])
+        self.resolver = Resolver(runtime, pool, self.clock.now, self._state_for)
+        self._refresh_states()
+        try:
+            await self._listen()
+        except KidshieldError:
+            await self.stop()
+            raise
+        self._remember_mtimes()
+        self._tasks = [
+            asyncio.ensure_future(self._every(self.pump_interval, self.pump)),
+            asyncio.ensure_future(self._every(self.state_interval, self._refresh_states)),
+            asyncio.ensure_future(self._every(self.watch_interval, self._watch)),
+        ]
+
+    async def _listen(self) -> None:
+        assert self.resolver is not None
+        cfg = self.config.dns
+        for item in cfg.listen:
+            host, port = parse_hostport(item, 53)
+            udp = await start_udp(self.resolver, host, port)
+            self._transports.append(udp)
+            port = udp.get_extra_info("sockname")[1]  # port 0: the kernel chose one
+            server = await start_tcp(self.resolver, host, port)
+            self._servers.append(server)
+            self.bound += [("udp", host, port), ("tcp", host, port)]
+        tls = self.tls_context()
+        for item in cfg.dot_listen:
+            if tls is None:
+                raise KidshieldError("dns.dot_listen needs dns.tls_certificate and dns.tls_key")
+            host, port = parse_hostport(item, 853)
+            server = await start_tcp(self.resolver, host, port, tls)
+            self._servers.append(server)
+            self.bound.append(("dot", host, server.sockets[0].getsockname()[1]))
+
+    def tls_context(self) -> ssl.SSLContext | None:
+        cfg = self.config.dns
+        if not cfg.tls_certificate or not cfg.tls_key:
+            return None
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+        try:
+            ctx.load_cert_chain(self.config.path(cfg.tls_certificate),
+                                self.config.path(cfg.tls_key))
+        except (OSError, ssl.SSLError) as exc:
+            raise KidshieldError(f"cannot load the TLS certificate or key: {exc}") from None
+        ctx.set_alpn_protocols(["dot"])
+        return ctx
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for transport in self._transports:
+            transport.close()
+        for server in self._servers:
+            server.close()
+        self._transports.clear()
+        self._servers.clear()
+        if self.resolver is not None:
+            self.pump()
+            await self.resolver.upstreams.close()
+        if self.writer is not None:
+            self.writer.close()
+            self.writer = None
+        if self.db is not None:
+            self.db.close()
+            self.db = None
+
+    async def _every(self, seconds: float, func: Callable[[], object]) -> None:
+        while True:
+            await asyncio.sleep(seconds)
+            try:
+                result = func()
+                if asyncio.iscoroutine(result):
+                    await result
+            except Exception:
+                log.exception("background job %s failed", getattr(func, "__name__", func))
+
+    def install_signal_handlers(self, stopped: asyncio.Event) -> None:
+        loop = asyncio.get_running_loop()
+        loop.add_signal_handler(signal.SIGHUP, lambda: spawn(self.reload()))
+        loop.add_signal_handler(signal.SIGTERM, stopped.set)
+        loop.add_signal_handler(signal.SIGINT, stopped.set)
+
+    # -- reload ---------------------------------------------------------------------------
+    async def reload(self) -> bool:
+        """Re-read the configuration and lists; swap atomically. Bad input keeps the old
+        state running and says why."""
+        loop = asyncio.get_running_loop()
+        try:
+            config = load_config(self.config_path) if self.config_path else self.config
+            runtime = await loop.run_in_executor(None, PolicyRuntime.build, config)
+        except KidshieldError as exc:
+            log.error("reload failed, still serving the previous configuration:\n%s", exc)
+            return False
+        if (config.dns.listen, config.dns.dot_listen) != (
+            self.config.dns.listen, self.config.dns.dot_listen
+        ):
+            log.warning("listen addresses changed: restart kidshield to apply them")
+        self.config = config
+        assert self.resolver is not None
+        self.resolver.configure(runtime)
+        if self.writer is not None:
+            self.writer.retention_days = config.logging.retention_days
+        self._refresh_states()
+        self._remember_mtimes()
+        self.reloads += 1
+        for hook in self.on_reload:
+            hook(runtime)
+        log.info("reloaded: %d profiles, %d list rules", len(runtime.profiles),
+                 len(runtime.loaded.lists.index))
+        return True
+
+    def _watched(self) -> list[Path]:
+        paths = [self.config_path] if self.config_path else []
+        paths += [list_path(self.config, lst) for lst in self.config.lists if lst.enabled]
+        return paths
+
+    def _remember_mtimes(self) -> None:
+        self._mtimes = {p: _mtime(p) for p in self._watched()}
+
+    async def _watch(self) -> None:
+        if any(_mtime(p) != m for p, m in self._mtimes.items()):
+            await self.reload()
+
+    # -- state ----------------------------------------------------------------------------
+    def _state_for(self, profile: Profile, now: datetime) -> ProfileState:
+        state = self.states.get(profile.id, ProfileState())
+        usage = self.usage.minutes(profile.id, now.astimezone(profile.tz).date())
+        return replace(state, usage_minutes=usage, paused_until=self.pauses.get(profile.id))
+
+    def _refresh_states(self) -> None:
+        if self.db is None or self.resolver is None:
+            return
+        stored = StoredState(self.db)
+        now = self.clock.now()
+        for pid in self.resolver.runtime.profiles:
+            grants = tuple(stored.grants.active(pid, now))
+            old = self.states.get(pid)
+            if old is None or old.grants != grants:
+                self.states[pid] = ProfileState(grants=grants)
+                if old is not None:
+                    self.resolver.invalidate(pid)
+
+    def pause(self, profile: str, until: datetime | None) -> None:
+        if until is None:
+            self.pauses.pop(profile, None)
+        else:
+            self.pauses[profile] = until
+        if self.resolver is not None:
+            self.resolver.invalidate(profile)
+
+    def _seed_usage(self, runtime: PolicyRuntime) -> None:
+        if self.db is None:
+            return
+        stored = StoredState(self.db)
+        now = self.clock.now()
+        for profile in runtime.profiles.values():
+            day = now.astimezone(profile.tz).date()
+            for service, minutes in stored.usage.minutes(profile.id, day).items():
+                self.usage.seed(profile.id, service, day, minutes)
+
+    # -- log pump ---------------------------------------------------------------------------
+    def pump(self) -> None:
+        """Turn what the listeners noted into log rows, usage minutes and metrics."""
+        if self.resolver is None:
+            return
+        items = self.resolver.take_log()
+        if not items:
+            return
+        cfg = self.config.logging
+        runtime = self.resolver.runtime
+        writer = self.writer
+        budget_hit: set[str] = set()
+        for ts, client, t, latency in items:
+            self.metrics.count(t.profile, t.action, t.reason, latency)
+            when = utc_from_unix(ts)
+            if t.service and t.action == "allow":
+                profile = runtime.profiles.get(t.profile)
+                if profile is not None and self.usage.record(t.profile, t.service, when,
+                                                              profile.tz):
+                    if writer is not None:
+                        writer.submit(UsageRecord(t.profile, t.service,
+                                                  when.astimezone(profile.tz).date(), 1.0, when))
+                    if t.service in profile.budgets:
+                        budget_hit.add(t.profile)
+            if writer is None or (cfg.only_blocked and t.action == "allow"):
+                continue
+            writer.submit(QueryRecord(
+                ts=when, client=None if cfg.anonymize_clients else client, profile=t.profile,
+                name=t.name, qtype=t.qtype, action=t.action, reason=t.reason, rule=t.rule,
+                category=t.category, service=t.service, upstream=t.upstream,
+                latency_ms=round(latency, 3), rcode=t.rcode,
+            ))
+        for pid in budget_hit:
+            self.resolver.invalidate(pid)
+
+    def _extra_metrics(self) -> dict[str, float]:
+        w = self.writer
+        return {
+            "kidshield_querylog_written": float(w.written if w else 0),
+            "kidshield_querylog_dropped": float(w.dropped if w else 0),
+            "kidshield_reloads": float(self.reloads),
+        }
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return 0.0
+
+
+async def serve_forever(config_path: Path, ready: Callable[[DnsService], None] | None = None,
+                        web: bool = True) -> None:
+    """``kidshield serve``: DNS listeners plus the web server, until SIGTERM/SIGINT."""
+    config = load_config(config_path)
+    service = DnsService(config, config_path)
+    await service.start()
+    stopped = asyncio.Event()
+    service.install_signal_handlers(stopped)
+    web_task = None
+    if web:
+        from kidshield.web.server import serve_web
+
+        web_task = asyncio.ensure_future(serve_web(service, stopped))
+    if ready is not None:
+        ready(service)
+    await stopped.wait()
+    log.info("shutting down: flushing the query log")
+    if web_task is not None:
+        await asyncio.wait({web_task}, timeout=5)
+    await service.stop()
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)

@@ -1,0 +1,270 @@
+"""Upstream resolvers: plain UDP (TCP on truncation), TCP, DNS over TLS and DNS over HTTPS,
+with health tracking and failover.
+
+URL forms (config ``dns.upstreams``):
+    udp://9.9.9.9:53    tcp://9.9.9.9    tls://dns.quad9.net@9.9.9.9:853
+    https://dns.quad9.net/dns-query@9.9.9.9
+The ``@address`` part is a bootstrap address, so encrypted upstreams need no other resolver.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import ssl
+import struct
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from kidshield.dns.wire import HEADER
+
+
+class UpstreamError(Exception):
+    pass
+
+
+@dataclass
+class Health:
+    failures: int = 0
+    down_until: float = 0.0
+    answered: int = 0
+    errors: int = 0
+    rtt_ms: float = 0.0
+
+    def ok(self, rtt: float) -> None:
+        self.failures = 0
+        self.down_until = 0.0
+        self.answered += 1
+        self.rtt_ms = rtt * 1000 if not self.rtt_ms else 0.8 * self.rtt_ms + 200 * rtt
+
+    def fail(self, now: float) -> None:
+        self.failures += 1
+        self.errors += 1
+        if self.failures >= 3:
+            # back off, doubling up to a minute, then probe again
+            self.down_until = now + min(60.0, 2.0 ** (self.failures - 3))
+
+
+@dataclass
+class Upstream:
+    url: str
+    scheme: str
+    host: str  # name or address we talk to (TLS server name for tls/https)
+    address: str  # where we connect
+    port: int
+    path: str = "/dns-query"
+    health: Health = field(default_factory=Health)
+    _udp: _UdpClient | None = None
+    _http: Any = None
+
+    @property
+    def label(self) -> str:
+        return self.url
+
+    async def query(self, packet: bytes, timeout: float) -> bytes:
+        if self.scheme == "udp":
+            if self._udp is None:
+                self._udp = await _UdpClient.open(self.address, self.port)
+            answer = await self._udp.query(packet, timeout)
+            if answer[2] & 0x02:  # truncated: ask again over TCP
+                return await _stream_query(self.address, self.port, packet, timeout, None, None)
+            return answer
+        if self.scheme == "tcp":
+            return await _stream_query(self.address, self.port, packet, timeout, None, None)
+        if self.scheme == "tls":
+            return await _stream_query(self.address, self.port, packet, timeout,
+                                       _tls_context(), self.host)
+        return await self._doh(packet, timeout)
+
+    async def _doh(self, packet: bytes, timeout: float) -> bytes:
+        import httpx
+
+        if self._http is None:
+            self._http = httpx.AsyncClient(http2=True, timeout=timeout, verify=_tls_context())
+        url = f"https://{_bracket(self.address)}:{self.port}{self.path}"
+        try:
+            resp = await self._http.post(
+                url,
+                content=b"\x00\x00" + packet[2:],  # RFC 8484: use ID 0 for cache friendliness
+                headers={"Content-Type": "application/dns-message",
+                         "Accept": "application/dns-message", "Host": self.host},
+                extensions={"sni_hostname": self.host},
+                timeout=timeout,
+            )
+        except httpx.HTTPError as exc:
+            raise UpstreamError(f"{self.url}: {exc}") from exc
+        if resp.status_code != 200:
+            raise UpstreamError(f"{self.url}: HTTP {resp.status_code}")
+        content: bytes = resp.content
+        return packet[:2] + content[2:]
+
+    async def close(self) -> None:
+        if self._udp is not None:
+            self._udp.close()
+        if self._http is not None:
+            await self._http.aclose()
+
+
+def _bracket(address: str) -> str:
+    return f"[{address}]" if ":" in address else address
+
+
+_TLS: ssl.SSLContext | None = None
+
+
+def _tls_context() -> ssl.SSLContext:
+    global _TLS
+    if _TLS is None:
+        _TLS = ssl.create_default_context()
+        if _extra_ca is not None:
+            _TLS.load_verify_locations(_extra_ca)
+    return _TLS
+
+
+_extra_ca: str | None = None
+
+
+def trust_extra_ca(path: str | None) -> None:
+    """Trust one more CA for encrypted upstreams (a private resolver; tests)."""
+    global _extra_ca, _TLS
+    _extra_ca = path
+    _TLS = None
+
+
+def parse_upstream(url: str) -> Upstream:
+    text = url if "://" in url else f"udp://{url}"
+    scheme, _, rest = text.partition("://")
+    bootstrap = None
+    if "@" in rest:
+        rest, _, bootstrap = rest.rpartition("@")
+    parts = urlsplit(f"{scheme}://{rest}")
+    host = parts.hostname or ""
+    default_port = {"udp": 53, "tcp": 53, "tls": 853, "https": 443}[scheme]
+    port = parts.port or default_port
+    address = host
+    if bootstrap:
+        b = urlsplit(f"x://{bootstrap}")
+        address = b.hostname or bootstrap
+        port = b.port or port
+    path = parts.path or "/dns-query"
+    return Upstream(url=url, scheme=scheme, host=host, address=address, port=port, path=path)
+
+
+class _UdpProtocol(asyncio.DatagramProtocol):
+    def __init__(self, client: _UdpClient) -> None:
+        self.client = client
+
+    def datagram_received(self, data: bytes, addr: tuple[Any, ...]) -> None:
+        if len(data) < HEADER:
+            return
+        fut = self.client.pending.get(data[:2])
+        if fut is not None and not fut.done():
+            fut.set_result(data)
+
+    def error_received(self, exc: Exception) -> None:
+        for fut in self.client.pending.values():
+            if not fut.done():
+                fut.set_exception(UpstreamError(str(exc)))
+
+
+class _UdpClient:
+    """One socket per upstream, many queries in flight, matched by a random ID and question."""
+
+    def __init__(self) -> None:
+        self.pending: dict[bytes, asyncio.Future[bytes]] = {}
+        self.transport: asyncio.DatagramTransport | None = None
+
+    @classmethod
+    async def open(cls, address: str, port: int) -> _UdpClient:
+        client = cls()
+        loop = asyncio.get_running_loop()
+        transport, _ = await loop.create_datagram_endpoint(
+            lambda: _UdpProtocol(client), remote_addr=(address, port)
+        )
+        client.transport = transport
+        return client
+
+    async def query(self, packet: bytes, timeout: float) -> bytes:
+        assert self.transport is not None
+        loop = asyncio.get_running_loop()
+        while True:
+            qid = secrets.token_bytes(2)
+            if qid not in self.pending:
+                break
+        fut: asyncio.Future[bytes] = loop.create_future()
+        self.pending[qid] = fut
+        try:
+            self.transport.sendto(qid + packet[2:])
+            answer = await asyncio.wait_for(fut, timeout)
+        except TimeoutError:
+            raise UpstreamError("timed out") from None
+        finally:
+            self.pending.pop(qid, None)
+        question_end = _question_end(packet)
+        if answer[HEADER:question_end].lower() != packet[HEADER:question_end].lower():
+            raise UpstreamError("answer does not match the question")
+        return packet[:2] + answer[2:]
+
+    def close(self) -> None:
+        if self.transport is not None:
+            self.transport.close()
+
+
+def _question_end(packet: bytes) -> int:
+    return packet.find(0, HEADER) + 5
+
+
+async def _stream_query(
+    address: str, port: int, packet: bytes, timeout: float,
+    tls: ssl.SSLContext | None, server_name: str | None,
+) -> bytes:
+    async def run() -> bytes:
+        reader, writer = await asyncio.open_connection(
+            address, port, ssl=tls, server_hostname=server_name if tls else None
+        )
+        try:
+            writer.write(struct.pack("!H", len(packet)) + packet)
+            await writer.drain()
+            size = struct.unpack("!H", await reader.readexactly(2))[0]
+            return await reader.readexactly(size)
+        finally:
+            writer.close()
+
+    try:
+        return await asyncio.wait_for(run(), timeout)
+    except (TimeoutError, OSError, asyncio.IncompleteReadError, ssl.SSLError) as exc:
+        raise UpstreamError(f"{address}:{port}: {exc or type(exc).__name__}") from exc
+
+
+class UpstreamPool:
+    """Tries healthy upstreams in order; a failing one is skipped for a while, then probed."""
+
+    def __init__(self, upstreams: Sequence[Upstream], timeout: float = 2.0) -> None:
+        if not upstreams:
+            raise ValueError("at least one upstream is needed")
+        self.upstreams = list(upstreams)
+        self.timeout = timeout
+
+    async def resolve(self, packet: bytes) -> tuple[bytes, Upstream]:
+        now = time.monotonic()
+        order = [u for u in self.upstreams if u.health.down_until <= now]
+        order += [u for u in self.upstreams if u.health.down_until > now]
+        errors = []
+        for upstream in order:
+            started = time.monotonic()
+            try:
+                answer = await upstream.query(packet, self.timeout)
+            except (UpstreamError, OSError) as exc:
+                upstream.health.fail(time.monotonic())
+                errors.append(f"{upstream.label}: {exc}")
+                continue
+            upstream.health.ok(time.monotonic() - started)
+            return answer, upstream
+        raise UpstreamError("; ".join(errors))
+
+    async def close(self) -> None:
+        for upstream in self.upstreams:
+            await upstream.close()

@@ -1,0 +1,182 @@
+"""Raw DNS packet helpers for the fast path: no message objects, just bytes.
+
+A cache key is the question as sent (name lower-cased) plus a flag byte for EDNS and the DO
+bit; a ready answer is reused by patching in the query's ID and original question bytes (so a
+client's 0x20 case randomisation is echoed back).
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+
+HEADER = 12
+QTYPE_A = 1
+QTYPE_NS = 2
+QTYPE_CNAME = 5
+QTYPE_SOA = 6
+QTYPE_PTR = 12
+QTYPE_AAAA = 28
+QTYPE_OPT = 41
+QTYPE_SVCB = 64
+QTYPE_HTTPS = 65
+QTYPE_ANY = 255
+MAX_UDP_NO_EDNS = 512
+
+TYPE_NAMES = {1: "A", 2: "NS", 5: "CNAME", 6: "SOA", 12: "PTR", 15: "MX", 16: "TXT", 28: "AAAA",
+              33: "SRV", 64: "SVCB", 65: "HTTPS", 255: "ANY"}
+
+
+class WireError(ValueError):
+    """The bytes are not a DNS query we can answer."""
+
+
+@dataclass(frozen=True, slots=True)
+class Question:
+    """What the fast path needs from a query, parsed without building message objects."""
+
+    qid: int
+    flags: int
+    name: str  # lower-case presentation form without the trailing dot ("" for the root)
+    qtype: int
+    qclass: int
+    end: int  # offset just past the question
+    key: bytes  # cache key: lower-cased question + EDNS/DO flag byte
+    edns: bool
+    do: bool
+    udp_size: int  # largest UDP answer the client accepts
+
+
+def parse_question(data: bytes) -> Question:
+    """Parse header and question of a query; raise WireError on anything malformed."""
+    if len(data) < HEADER + 5:
+        raise WireError("packet shorter than a DNS header and question")
+    qid, flags, qdcount, ancount, nscount, arcount = struct.unpack_from("!6H", data)
+    if flags & 0x8000:
+        raise WireError("a response, not a query")
+    if qdcount != 1:
+        raise WireError(f"{qdcount} questions (exactly one expected)")
+    pos = HEADER
+    labels: list[str] = []
+    total = 0
+    while True:
+        if pos >= len(data):
+            raise WireError("question name runs past the end of the packet")
+        length = data[pos]
+        if length == 0:
+            pos += 1
+            break
+        if length & 0xC0:
+            raise WireError("compression pointer in the question name")
+        label = data[pos + 1 : pos + 1 + length]
+        if len(label) != length:
+            raise WireError("question name runs past the end of the packet")
+        total += length + 1
+        if total > 254:
+            raise WireError("question name longer than 255 bytes")
+        if b"." in label or not label.isascii():
+            raise WireError("unsupported characters in the question name")
+        labels.append(label.decode("ascii").lower())
+        pos += 1 + length
+    if pos + 4 > len(data):
+        raise WireError("question type and class missing")
+    qtype, qclass = struct.unpack_from("!HH", data, pos)
+    end = pos + 4
+    edns = False
+    do = False
+    udp_size = MAX_UDP_NO_EDNS
+    # The OPT record is normally the only additional record, right after the question.
+    if (arcount and not ancount and not nscount and len(data) >= end + 11
+            and data[end] == 0 and data[end + 1 : end + 3] == b"\x00\x29"):
+        edns = True
+        udp_size = max(MAX_UDP_NO_EDNS, struct.unpack_from("!H", data, end + 3)[0])
+        do = bool(data[end + 7] & 0x80)
+    flag = (1 if edns else 0) | (2 if do else 0)
+    key = data[HEADER:end].lower() + bytes((flag,))
+    return Question(qid, flags, ".".join(labels), qtype, qclass, end, key, edns, do, udp_size)
+
+
+def fast_key(data: bytes) -> tuple[bytes, int] | None:
+    """The cache key and question end of a plain query, or None to take the slow path."""
+    if len(data) < HEADER + 5 or data[2] & 0x80 or data[4:6] != b"\x00\x01":
+        return None
+    zero = data.find(0, HEADER)
+    if zero < 0:
+        return None
+    end = zero + 5
+    flag = 0
+    if data[10:12] != b"\x00\x00":
+        if len(data) < end + 11 or data[end] != 0 or data[end + 1 : end + 3] != b"\x00\x29":
+            return None
+        flag = 3 if data[end + 7] & 0x80 else 1
+    return data[HEADER:end].lower() + bytes((flag,)), end
+
+
+def patch(response: bytes, query: bytes, qend: int) -> bytes:
+    """A cached response re-addressed to ``query``: its ID, RD bit and question bytes."""
+    flags = (response[2] & 0xFE) | (query[2] & 0x01)
+    return query[:2] + bytes((flags,)) + response[3:HEADER] + query[HEADER:qend] + response[qend:]
+
+
+def truncate(response: bytes, qend: int) -> bytes:
+    """Header and question only, with TC set: the client retries over TCP."""
+    header = bytearray(response[:HEADER])
+    header[2] |= 0x02
+    header[6:12] = b"\x00\x00\x00\x00\x00\x00"
+    return bytes(header) + response[HEADER:qend]
+
+
+def name_to_wire(name: str) -> bytes:
+    out = bytearray()
+    for label in name.split(".") if name else []:
+        raw = label.encode("ascii")
+        out.append(len(raw))
+        out += raw
+    out.append(0)
+    return bytes(out)
+
+
+def min_ttl_offsets(response: bytes) -> tuple[list[int], int]:
+    """Offsets of every TTL field in the answer, authority and additional sections (except
+    OPT), and the smallest TTL. Used to age cached answers without reparsing."""
+    _qid, _flags, qd, an, ns, ar = struct.unpack_from("!6H", response)
+    pos = HEADER
+    for _ in range(qd):
+        pos = _skip_name(response, pos) + 4
+    offsets: list[int] = []
+    smallest = 0x7FFFFFFF
+    for _ in range(an + ns + ar):
+        pos = _skip_name(response, pos)
+        rtype, _rclass, ttl, rdlen = struct.unpack_from("!HHIH", response, pos)
+        if rtype != QTYPE_OPT:
+            offsets.append(pos + 4)
+            smallest = min(smallest, ttl)
+        pos += 10 + rdlen
+    if pos > len(response):
+        raise WireError("record data runs past the end of the packet")
+    return offsets, (0 if smallest == 0x7FFFFFFF else smallest)
+
+
+def set_ttls(response: bytes, offsets: list[int], ttl_of: list[int], age: int) -> bytes:
+    out = bytearray(response)
+    for off, ttl in zip(offsets, ttl_of, strict=True):
+        struct.pack_into("!I", out, off, max(0, ttl - age))
+    return bytes(out)
+
+
+def ttls_at(response: bytes, offsets: list[int]) -> list[int]:
+    return [struct.unpack_from("!I", response, off)[0] for off in offsets]
+
+
+def _skip_name(data: bytes, pos: int) -> int:
+    while True:
+        if pos >= len(data):
+            raise WireError("name runs past the end of the packet")
+        length = data[pos]
+        if length == 0:
+            return pos + 1
+        if length & 0xC0 == 0xC0:
+            return pos + 2
+        if length & 0xC0:
+            raise WireError("unknown label type")
+        pos += 1 + length

@@ -1,0 +1,63 @@
+"""DNS over HTTPS (RFC 8484): GET ?dns=<base64url> and POST application/dns-message.
+
+``/dns-query/<client-id>`` selects the profile of that client id."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from kidshield.dns.resolver import Resolver
+
+MEDIA_TYPE = "application/dns-message"
+
+
+def doh_routes(resolver_of: object) -> list[Route]:
+    async def handle(request: Request) -> Response:
+        resolver = resolver_of() if callable(resolver_of) else None
+        if not isinstance(resolver, Resolver):
+            return Response("DNS service not running", status_code=503)
+        if request.method == "GET":
+            encoded = request.query_params.get("dns")
+            if not encoded:
+                return Response("missing 'dns' query parameter", status_code=400)
+            try:
+                query = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4))
+            except (binascii.Error, ValueError):
+                return Response("'dns' is not base64url", status_code=400)
+        else:
+            if request.headers.get("content-type", "").split(";")[0].strip() != MEDIA_TYPE:
+                return Response(f"Content-Type must be {MEDIA_TYPE}", status_code=415)
+            query = await request.body()
+        if not query or len(query) > 65535:
+            return Response("empty or oversized DNS message", status_code=400)
+        client = request.client.host if request.client else ""
+        client_id = request.path_params.get("client_id")
+        answer = None
+        if client_id is None:
+            answer = resolver.answer_fast(query, client, False)
+        if answer is None:
+            answer = await resolver.resolve(query, client, False, client_id)
+        if answer is None:
+            return Response("no answer", status_code=502)
+        ttl = _min_ttl(answer)
+        return Response(answer, media_type=MEDIA_TYPE,
+                        headers={"Cache-Control": f"max-age={ttl}"})
+
+    return [
+        Route("/dns-query", handle, methods=["GET", "POST"]),
+        Route("/dns-query/{client_id}", handle, methods=["GET", "POST"]),
+    ]
+
+
+def _min_ttl(answer: bytes) -> int:
+    from kidshield.dns.wire import WireError, min_ttl_offsets
+
+    try:
+        return min_ttl_offsets(answer)[1]
+    except (WireError, IndexError, ValueError):
+        return 0
