@@ -34,7 +34,6 @@ from kidshield.dns.wire import (
     TYPE_NAMES,
     Question,
     WireError,
-    fast_key,
     name_to_wire,
     parse_question,
     patch,
@@ -46,14 +45,20 @@ from kidshield.policy.state import ProfileState
 
 log = logging.getLogger("kidshield.dns")
 
+_NO_EDNS = b"\x00"
+_EDNS = b"\x01"
+_EDNS_DO = b"\x03"
+monotonic = time.monotonic
+
 READY_MAX_SECONDS = 5.0  # how long a ready answer is reused before TTLs are refreshed
 POLICY_READY_MAX = 300.0
 STALE_WAIT = 1.0  # RFC 8767: answer from stale data if upstreams haven't answered by then
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class LogTemplate:
-    """What the log and metrics need about an answer; shared by every reuse of it."""
+    """What the log and metrics need about an answer; shared by every reuse of it (compared
+    by identity, which is cheap to hash on the answer path)."""
 
     profile: str
     name: str
@@ -67,7 +72,7 @@ class LogTemplate:
     rcode: int
 
 
-# one pending log item: (unix time, client address, template, latency in ms)
+# one pending log item: (monotonic time, client address, template, latency in ms)
 LogItem = tuple[float, str, LogTemplate, float]
 
 
@@ -124,27 +129,36 @@ class Resolver:
 
     # -- fast path ----------------------------------------------------------------------
     def answer_fast(self, data: bytes, client: str, udp: bool) -> bytes | None:
+        """A ready answer for a repeated question, or None. Kept flat on purpose: this runs
+        for most queries and every call or object here costs throughput."""
         pid = self.client_profiles.get(client)
-        if pid is None:
+        if pid is None or len(data) < 17 or data[2] & 0x80 or data[4:6] != b"\x00\x01":
             return None
-        found = fast_key(data)
-        if found is None:
+        end = data.find(0, 12) + 5
+        if end < 17:
             return None
-        key, qend = found
-        entry = self.ready.get((pid, key))
+        if data[10:12] == b"\x00\x00":
+            flag = _NO_EDNS
+        elif len(data) >= end + 11 and data[end : end + 3] == b"\x00\x00\x29":
+            flag = _EDNS_DO if data[end + 7] & 0x80 else _EDNS
+        else:
+            return None
+        entry = self.ready.get((pid, data[12:end].lower() + flag))
         if entry is None:
             return None
-        now = time.monotonic()
+        now = monotonic()
         if now >= entry[0]:
             return None
         response = entry[1]
         if udp:
             if self.limiter.qps and self.limiter.allow(client, now) != "ok":
                 return None  # the slow path decides between slip and drop
-            if len(response) > 512 and not key[-1] & 1:
+            if len(response) > 512 and flag is _NO_EDNS:
                 return None
-        self.pending_log.append((time.time(), client, entry[2], 0.0))
-        return patch(response, data, qend)
+        self.pending_log.append((now, client, entry[2], 0.0))
+        if (data[2] ^ response[2]) & 1:
+            return patch(response, data, end)
+        return b"".join((data[:2], response[2:12], data[12:end], response[end:]))
 
     # -- slow path ----------------------------------------------------------------------
     async def resolve(
@@ -173,7 +187,7 @@ class Resolver:
             return answers.build(data, q, answers.RCODE_NOTIMP)
         response, template, ready_for = await self._answer(data, q, profile)
         latency = (time.monotonic() - started) * 1000
-        self.pending_log.append((time.time(), client, template, latency))
+        self.pending_log.append((time.monotonic(), client, template, latency))
         if ready_for > 0:
             self.ready[(profile.id, q.key)] = (time.monotonic() + ready_for, response, template)
             if len(self.ready) > 200_000:
@@ -386,7 +400,8 @@ class Resolver:
              started: float) -> None:
         t = LogTemplate(pid, q.name, TYPE_NAMES.get(q.qtype, str(q.qtype)), action,
                         reason.value, None, None, None, None, rcode)
-        self.pending_log.append((time.time(), client, t, (time.monotonic() - started) * 1000))
+        now = time.monotonic()
+        self.pending_log.append((now, client, t, (now - started) * 1000))
 
     def take_log(self) -> list[LogItem]:
         items, self.pending_log = self.pending_log, []

@@ -58,19 +58,20 @@ class UdpListener(asyncio.DatagramProtocol):
     def __init__(self, resolver: Resolver) -> None:
         self.resolver = resolver
         self.transport: asyncio.DatagramTransport | None = None
+        self._fast = resolver.answer_fast
+        self._send: Any = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.DatagramTransport, transport)  # uvloop's is no subclass
+        self._send = self.transport.sendto
 
     def datagram_received(self, data: bytes, addr: tuple[Any, ...]) -> None:
-        client = addr[0]
         try:
-            fast = self.resolver.answer_fast(data, client, True)
+            fast = self._fast(data, addr[0], True)
         except Exception:  # a hostile packet must never stop the listener
             fast = None
         if fast is not None:
-            assert self.transport is not None
-            self.transport.sendto(fast, addr)
+            self._send(fast, addr)
             return
         spawn(self._slow(data, addr))
 

@@ -6,6 +6,8 @@ import asyncio
 import logging
 import signal
 import ssl
+import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -15,7 +17,7 @@ from kidshield.app import PolicyRuntime, StoredState
 from kidshield.clock import Clock, SystemClock
 from kidshield.config import Config, load_config, parse_hostport
 from kidshield.dns.metrics import DnsMetrics
-from kidshield.dns.resolver import Resolver, utc_from_unix
+from kidshield.dns.resolver import LogTemplate, Resolver
 from kidshield.dns.server import spawn, start_tcp, start_udp
 from kidshield.dns.upstream import UpstreamPool, parse_upstream
 from kidshield.errors import KidshieldError
@@ -23,7 +25,7 @@ from kidshield.lists.sources import list_path
 from kidshield.policy.model import Profile
 from kidshield.policy.state import ProfileState
 from kidshield.storage.db import Database
-from kidshield.storage.querylog import QueryLogWriter, QueryRecord, UsageRecord
+from kidshield.storage.querylog import QueryLogWriter, QueryRow, UsageRecord
 from kidshield.usage import UsageTracker
 
 log = logging.getLogger("kidshield.serve")
@@ -59,6 +61,7 @@ class DnsService:
         self.reloads = 0
         self.bound: list[tuple[str, str, int]] = []  # (proto, host, port) actually listening
         self.on_reload: list[Callable[[PolicyRuntime], None]] = []
+        self._groups: dict[tuple[int, str | None, LogTemplate], list[float]] = {}
 
     # -- lifecycle ------------------------------------------------------------------------
     async def start(self) -> None:
@@ -130,7 +133,7 @@ class DnsService:
         self._transports.clear()
         self._servers.clear()
         if self.resolver is not None:
-            self.pump()
+            self.pump(final=True)
             await self.resolver.upstreams.close()
         if self.writer is not None:
             self.writer.close()
@@ -234,22 +237,34 @@ class DnsService:
                 self.usage.seed(profile.id, service, day, minutes)
 
     # -- log pump ---------------------------------------------------------------------------
-    def pump(self) -> None:
-        """Turn what the listeners noted into log rows, usage minutes and metrics."""
+    def pump(self, final: bool = False) -> None:
+        """Turn what the listeners noted into log rows, usage minutes and metrics.
+
+        Identical answers (same second, client, name and outcome) become one row with a
+        count, so a burst of repeats costs one row; the current second stays open until the
+        next pump (``final`` closes it)."""
         if self.resolver is None:
             return
         items = self.resolver.take_log()
-        if not items:
+        if not items and not self._groups:
             return
         cfg = self.config.logging
         runtime = self.resolver.runtime
         writer = self.writer
+        offset = time.time() - time.monotonic()
+        anonymize = cfg.anonymize_clients
+        only_blocked = cfg.only_blocked
+        grouped = self._groups
+        per_template: Counter[LogTemplate] = Counter()
         budget_hit: set[str] = set()
-        for ts, client, t, latency in items:
-            self.metrics.count(t.profile, t.action, t.reason, latency)
-            when = utc_from_unix(ts)
+        for mono, client, t, latency in items:
+            per_template[t] += 1
+            if latency:
+                self.metrics.latency.observe(latency / 1000)
+            ts = mono + offset
             if t.service and t.action == "allow":
                 profile = runtime.profiles.get(t.profile)
+                when = datetime.fromtimestamp(ts, UTC)
                 if profile is not None and self.usage.record(t.profile, t.service, when,
                                                               profile.tz):
                     if writer is not None:
@@ -257,14 +272,28 @@ class DnsService:
                                                   when.astimezone(profile.tz).date(), 1.0, when))
                     if t.service in profile.budgets:
                         budget_hit.add(t.profile)
-            if writer is None or (cfg.only_blocked and t.action == "allow"):
+            if only_blocked and t.action == "allow":
                 continue
-            writer.submit(QueryRecord(
-                ts=when, client=None if cfg.anonymize_clients else client, profile=t.profile,
-                name=t.name, qtype=t.qtype, action=t.action, reason=t.reason, rule=t.rule,
-                category=t.category, service=t.service, upstream=t.upstream,
-                latency_ms=round(latency, 3), rcode=t.rcode,
-            ))
+            # identical answers within a second become one row with a count
+            key = (int(ts), None if anonymize else client, t)
+            group = grouped.get(key)
+            if group is None:
+                grouped[key] = [ts, latency, 1.0]
+            else:
+                group[1] += latency
+                group[2] += 1
+        open_second = -1 if final else int(time.time())
+        rows: list[QueryRow] = []
+        for key in [k for k in grouped if k[0] < open_second or final]:
+            g = grouped.pop(key)
+            _sec, who, t = key
+            rows.append((g[0], who, t.profile, t.name, t.qtype, t.action, t.reason, t.rule,
+                         t.category, t.service, t.upstream, round(g[1] / g[2], 3), t.rcode,
+                         int(g[2])))
+        for t, count in per_template.items():
+            self.metrics.queries.labels(t.profile, t.action, t.reason).inc(count)
+        if writer is not None and rows:
+            writer.submit_rows(rows)
         for pid in budget_hit:
             self.resolver.invalidate(pid)
 

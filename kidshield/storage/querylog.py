@@ -23,21 +23,14 @@ from kidshield.storage.sql import SqlUsageStore
 log = logging.getLogger("kidshield.querylog")
 
 
-@dataclass(frozen=True, slots=True)
-class QueryRecord:
-    ts: datetime
-    client: str | None
-    profile: str
-    name: str
-    qtype: str
-    action: str
-    reason: str
-    rule: str | None
-    category: str | None
-    service: str | None
-    upstream: str | None
-    latency_ms: float
-    rcode: int
+# A log row is a plain tuple in this column order: at tens of thousands of queries a second,
+# building objects per row would cost more than writing them.
+QUERY_LOG_COLUMNS = (
+    "ts", "client", "profile", "name", "qtype", "action", "reason", "rule", "category",
+    "service", "upstream", "latency_ms", "rcode", "count",
+)
+QueryRow = tuple[float, str | None, str, str, str, str, str, str | None, str | None,
+                 str | None, str | None, float, int, int]
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +58,7 @@ class QueryLogWriter:
         self._clock = clock
         self._batch = batch
         self._interval = interval
-        self._queue: queue.Queue[QueryRecord | UsageRecord | None] = queue.Queue(max_queue)
+        self._queue: queue.Queue[list[QueryRow] | UsageRecord | None] = queue.Queue(max_queue)
         self._thread = threading.Thread(target=self._run, name="kidshield-log", daemon=True)
         self._last_retention = 0.0
         self.dropped = 0
@@ -76,11 +69,18 @@ class QueryLogWriter:
     def start(self) -> None:
         self._thread.start()
 
-    def submit(self, record: QueryRecord | UsageRecord) -> None:
+    def submit(self, record: UsageRecord) -> None:
         try:
             self._queue.put_nowait(record)
         except queue.Full:
-            self.dropped += 1  # never make an answer wait; count what was lost
+            self.dropped += 1
+
+    def submit_rows(self, rows: list[QueryRow]) -> None:
+        """Hand over a batch of log rows; never blocks (a full queue drops and counts)."""
+        try:
+            self._queue.put_nowait(rows)
+        except queue.Full:
+            self.dropped += len(rows)
 
     def flush(self, timeout: float = 5.0) -> None:
         """Wait until everything submitted so far is written (tests, shutdown)."""
@@ -95,23 +95,24 @@ class QueryLogWriter:
     def run_retention(self) -> int:
         if self.retention_days <= 0:
             return 0
-        cutoff = self._clock() - timedelta(days=self.retention_days)
+        cutoff = (self._clock() - timedelta(days=self.retention_days)).timestamp()
         with self._db.engine.begin() as conn:
             result = conn.execute(sa.delete(query_log).where(query_log.c.ts < cutoff))
         count = int(result.rowcount or 0)
         self.deleted += count
         if count:
-            log.info("retention: deleted %d query log rows older than %s", count, cutoff)
+            log.info("retention: deleted %d query log rows older than %d days", count,
+                     self.retention_days)
         return count
 
     def _run(self) -> None:
         stop = False
         while not stop:
-            rows: list[QueryRecord] = []
+            rows: list[QueryRow] = []
             usage: list[UsageRecord] = []
             flush = False
             deadline = time.monotonic() + self._interval
-            while len(rows) < self._batch:
+            while len(rows) < self._batch * 20:
                 try:
                     item = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
                 except queue.Empty:
@@ -125,7 +126,7 @@ class QueryLogWriter:
                 if isinstance(item, UsageRecord):
                     usage.append(item)
                 else:
-                    rows.append(item)
+                    rows.extend(item)
             try:
                 self._write(rows, usage)
                 if time.monotonic() - self._last_retention > 3600:
@@ -137,20 +138,18 @@ class QueryLogWriter:
                 self._flushed.set()
         self._flushed.set()
 
-    def _write(self, rows: list[QueryRecord], usage: list[UsageRecord]) -> None:
+    def _write(self, rows: list[QueryRow], usage: list[UsageRecord]) -> None:
         if rows:
             with self._db.engine.begin() as conn:
-                conn.execute(query_log.insert(), [
-                    {"ts": r.ts, "client": r.client, "profile": r.profile, "name": r.name,
-                     "qtype": r.qtype, "action": r.action, "reason": r.reason, "rule": r.rule,
-                     "category": r.category, "service": r.service, "upstream": r.upstream,
-                     "latency_ms": r.latency_ms, "rcode": r.rcode}
-                    for r in rows
-                ])
+                conn.exec_driver_sql(self._insert_sql(conn.dialect.paramstyle), rows)
             self.written += len(rows)
         for u in usage:
             self._usage.add_minutes(u.profile, u.service, u.day, u.minutes, u.at)
 
+    @staticmethod
+    def _insert_sql(paramstyle: str) -> str:
+        marks = ", ".join(["?" if paramstyle == "qmark" else "%s"] * len(QUERY_LOG_COLUMNS))
+        return f"INSERT INTO query_log ({', '.join(QUERY_LOG_COLUMNS)}) VALUES ({marks})"
 
-_FLUSH: QueryRecord = QueryRecord(datetime.min, None, "", "", "", "", "", None, None, None, None,
-                                  0.0, 0)
+
+_FLUSH: list[QueryRow] = []

@@ -57,7 +57,7 @@ query_log = sa.Table(
     "query_log",
     metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("ts", UTCDateTime(), nullable=False, index=True),
+    sa.Column("ts", sa.Float, nullable=False, index=True),  # seconds since 1970 (UTC)
     sa.Column("client", sa.String(64), nullable=True),  # NULL when addresses are not kept
     sa.Column("profile", sa.String(64), nullable=False, index=True),
     sa.Column("name", sa.String(253), nullable=False),
@@ -70,4 +70,6 @@ query_log = sa.Table(
     sa.Column("upstream", sa.String(255), nullable=True),
     sa.Column("latency_ms", sa.Float, nullable=False, server_default="0"),
     sa.Column("rcode", sa.Integer, nullable=False, server_default="0"),
+    # identical answers (same client, name, type and outcome) within one second share a row
+    sa.Column("count", sa.Integer, nullable=False, server_default="1"),
 )

@@ -19,7 +19,7 @@ def upgrade() -> None:
     op.create_table(
         "query_log",
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-        sa.Column("ts", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("ts", sa.Float, nullable=False),
         sa.Column("client", sa.String(64), nullable=True),
         sa.Column("profile", sa.String(64), nullable=False),
         sa.Column("name", sa.String(253), nullable=False),
@@ -32,6 +32,7 @@ def upgrade() -> None:
         sa.Column("upstream", sa.String(255), nullable=True),
         sa.Column("latency_ms", sa.Float, nullable=False, server_default="0"),
         sa.Column("rcode", sa.Integer, nullable=False, server_default="0"),
+        sa.Column("count", sa.Integer, nullable=False, server_default="1"),
     )
     op.create_index("ix_query_log_ts", "query_log", ["ts"])
     op.create_index("ix_query_log_profile", "query_log", ["profile"])
