@@ -48,7 +48,8 @@ class PolicyEngine:
     def __init__(self, catalog: Catalog, lists: BlockLists | None = None) -> None:
         self.catalog = catalog
         self.lists = lists or BlockLists()
-        self._settings: dict[tuple[int, AgeBand], Settings] = {}
+        # keyed by id(); the entry keeps its profile alive so the id cannot be reused by another
+        self._settings: dict[tuple[int, AgeBand], tuple[Profile, Settings]] = {}
         allow_id = self.lists.category_id(ALLOW_CATEGORY)
         self._allow_id = -1 if allow_id is None else allow_id
 
@@ -56,9 +57,9 @@ class PolicyEngine:
     def settings(self, profile: Profile, band: AgeBand) -> Settings:
         key = (id(profile), band)
         cached = self._settings.get(key)
-        if cached is None:
-            cached = self._settings[key] = self._compute_settings(profile, band)
-        return cached
+        if cached is None or cached[0] is not profile:
+            cached = self._settings[key] = (profile, self._compute_settings(profile, band))
+        return cached[1]
 
     def _compute_settings(self, profile: Profile, band: AgeBand) -> Settings:
         d = BAND_DEFAULTS[band]
@@ -151,7 +152,8 @@ class PolicyEngine:
         svc = self.catalog.service_index.match(name)
         service = None if svc is None else svc[1]
         hits = self.lists.index.lookup(name) if self.lists.index.size else []
-        allowed_by_list = any(h.category == self._allow_id or h.allow for h in hits)
+        # allow-list entries except every category; an adblock '@@' exception only its own
+        allowed_by_list = any(h.category == self._allow_id for h in hits)
         categories = frozenset(self.lists.categories[h.category] for h in hits if not h.allow)
 
         # schedules: blocked inside "block" windows, outside "allow_only" windows

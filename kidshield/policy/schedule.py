@@ -12,6 +12,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+DAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 ALL_DAYS = frozenset(range(7))
 SCHOOL_NIGHTS = frozenset({6, 0, 1, 2, 3})  # Sunday to Thursday evenings
 MINUTES_PER_DAY = 1440
@@ -57,7 +58,7 @@ def parse_days(items: list[str] | str) -> frozenset[int]:
                 if i == WEEKDAYS.index(end):
                     break
                 i = (i + 1) % 7
-        elif word[:3] in WEEKDAYS and WEEKDAYS[WEEKDAYS.index(word[:3])].startswith(word[:3]):
+        elif len(word) >= 3 and any(full.startswith(word) for full in DAY_NAMES):
             days.add(WEEKDAYS.index(word[:3]))
         else:
             raise ValueError(
@@ -129,12 +130,17 @@ def wall_to_utc(local: datetime, minutes_ahead: int, tz: ZoneInfo) -> datetime:
     """
     naive = local.replace(tzinfo=None, second=0, microsecond=0) + timedelta(minutes=minutes_ahead)
     utc = ZoneInfo("UTC")
+    after = local.astimezone(utc)
     for step in range(0, 24 * 60 + 1):
         candidate = naive + timedelta(minutes=step)
-        aware = candidate.replace(tzinfo=tz)
-        # A wall time inside a spring-forward gap does not survive the round trip.
-        if aware.astimezone(utc).astimezone(tz).replace(tzinfo=None) == candidate:
-            return aware.astimezone(utc)
+        # A wall time repeated by a fall-back change happens twice: take the first one that is
+        # still ahead of ``local``.
+        for fold in (0, 1):
+            aware = candidate.replace(tzinfo=tz, fold=fold)
+            instant = aware.astimezone(utc)
+            # A wall time inside a spring-forward gap does not survive the round trip.
+            if instant.astimezone(tz).replace(tzinfo=None) == candidate and instant > after:
+                return instant
     raise ValueError(f"no valid wall time near {naive} in {tz}")  # pragma: no cover
 
 
