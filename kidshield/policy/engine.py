@@ -22,8 +22,13 @@ from kidshield.policy.catalog import Catalog
 from kidshield.policy.domains import IndexHit
 from kidshield.policy.model import ALLOW_CATEGORY, BlockLists, Profile, Query, ScheduleRule
 from kidshield.policy.reason import Action, Decision, Reason, RuleSource
-from kidshield.policy.schedule import Window, next_local_midnight, parse_days, parse_hhmm
-from kidshield.policy.schedule import wall_to_utc as _wall_to_utc
+from kidshield.policy.schedule import (
+    Window,
+    next_change,
+    next_local_midnight,
+    parse_days,
+    parse_hhmm,
+)
 from kidshield.policy.state import ProfileState
 
 DATA_SOURCE = RuleSource("kidshield data")
@@ -160,10 +165,8 @@ class PolicyEngine:
         for rule in s.schedules:
             if not rule.applies_to(service, categories):
                 continue
-            local = now.astimezone(profile.tz)
-            edge = _wall_to_utc(local, rule.window.next_edge(local), profile.tz)
-            until = _earliest(until, edge)
-            inside = rule.window.contains(local)
+            until = _earliest(until, next_change(rule.window, now, profile.tz))
+            inside = rule.window.contains(now.astimezone(profile.tz))
             if (rule.action == "block") == inside:
                 reason = Reason.BEDTIME if rule.bedtime else Reason.SCHEDULE
                 return done(Action.BLOCK, reason, rule=rule.label(),

@@ -144,6 +144,43 @@ def wall_to_utc(local: datetime, minutes_ahead: int, tz: ZoneInfo) -> datetime:
     raise ValueError(f"no valid wall time near {naive} in {tz}")  # pragma: no cover
 
 
+def next_change(window: Window, now: datetime, tz: ZoneInfo) -> datetime:
+    """The next instant after ``now`` at which ``window.contains`` can change.
+
+    Usually the window's next start or end on the wall clock. When the clocks go back before
+    then, the repeated hour can enter or leave the window again: the answer is then the moment of
+    the change itself (if membership changes there) or the next edge counted from the wall time
+    after it.
+    """
+    local = now.astimezone(tz)
+    edge = wall_to_utc(local, window.next_edge(local), tz)
+    back = _clocks_go_back(now, edge, tz)
+    if back is None:
+        return edge
+    after = back.astimezone(tz)
+    if window.contains(after) != window.contains(local):
+        return back
+    return min(edge, wall_to_utc(after, window.next_edge(after), tz))
+
+
+def _clocks_go_back(start: datetime, end: datetime, tz: ZoneInfo) -> datetime | None:
+    """The instant in (start, end] when the clocks in ``tz`` go back, if they do (to the second;
+    assumes at most one change in between, true of every zone over a week)."""
+    before = start.astimezone(tz).utcoffset()
+    later = end.astimezone(tz).utcoffset()
+    if before is None or later is None or later >= before:
+        return None
+    base = start.replace(microsecond=0)
+    lo, hi = 0, int((end - base).total_seconds())  # the offset is ``before`` at lo, not at hi
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if (base + timedelta(seconds=mid)).astimezone(tz).utcoffset() == before:
+            lo = mid
+        else:
+            hi = mid
+    return base + timedelta(seconds=hi)
+
+
 def next_local_midnight(now: datetime, tz: ZoneInfo) -> datetime:
     local = now.astimezone(tz)
     tomorrow: date = local.date() + timedelta(days=1)
