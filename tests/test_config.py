@@ -231,3 +231,25 @@ client_ids = ["kid-phone"]
     assert clients.profile_for("10.0.0.1") is None
     assert clients.profile_for("10.0.0.1", "kid-phone") == "b"
     assert clients.profile_for("not-an-address") is None
+
+
+def test_missing_required_setting_is_reported_at_its_table() -> None:
+    text = ('[profiles.mia]\nage_band = "9-12"\n\n[[clients]]\nname = "t"\n'
+            'addresses = ["10.0.0.2"]\n')
+    assert problems(text) == ["k.toml:4 clients[0].profile: this setting is required"]
+
+
+def test_problem_in_the_second_schedule_names_its_line() -> None:
+    text = ('[profiles.leo]\nage_band = "9-12"\n\n[[profiles.leo.schedules]]\nfrom = "16:00"\n'
+            'to = "18:00"\n\n[[profiles.leo.schedules]]\nfrom = "19:00"\nto = "7pm"\n')
+    assert problems(text) == ["k.toml:10 profiles.leo.schedules[1].to: '7pm' is not a time (HH:MM)"]
+
+
+def test_bad_mac_and_upstream_are_reported() -> None:
+    text = ('[dns]\nupstreams = ["udp://dns.quad9.net"]\n\n[profiles.mia]\nage_band = "9-12"\n\n'
+            '[[clients]]\nname = "t"\nprofile = "mia"\nmacs = ["aa:bb:cc"]\n')
+    assert problems(text) == [
+        "k.toml:2 dns.upstreams[0]: 'udp://dns.quad9.net': plain DNS upstreams need an IP "
+        "address, not a name",
+        "k.toml:10 clients[0].macs[0]: 'aa:bb:cc' is not a MAC address like 'aa:bb:cc:dd:ee:ff'",
+    ]

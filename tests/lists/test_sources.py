@@ -268,3 +268,15 @@ def test_local_sources_are_not_downloaded(tmp_path: Path, store: SqlListMetaStor
         missing = make_config(tmp_path, "nope.txt")
         result = update_list(missing, missing.lists[0], store, client, NOW)
     assert result.status == "failed" and "no such file" in result.message
+
+
+def test_deleted_cache_is_downloaded_again_without_conditions(
+    tmp_path: Path, server: FakeListServer, store: SqlListMetaStore
+) -> None:
+    server.reply = Reply(body=GOOD.encode(), etag='"v1"')
+    config = make_config(tmp_path, server.url)
+    fetch(config, store)
+    cache_path(config, config.lists[0]).unlink()
+    assert fetch(config, store).status == "ok"  # type: ignore[attr-defined]
+    assert "if-none-match" not in server.requests[1]
+    assert loaded_domains(config)
