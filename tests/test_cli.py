@@ -261,3 +261,16 @@ def test_lists_update_reports_local_and_failed_sources(config: Path, dead_url: s
     assert code == 0
     assert "adult" in out
     assert "list 'remote' has not been downloaded yet" in " ".join(err.split())
+
+
+def test_check_with_a_damaged_database_exits_with_a_clear_message(
+    config: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = config.parent / "ks.db"
+    db.write_bytes(b"not a database at all" * 100)
+    code, _, err = run_main(monkeypatch, capsys, "check", "-c", str(config), "example.org",
+                              "-p", "mia")
+    assert code == 2
+    assert "not a usable kidshield database" in " ".join(err.split())
+    assert "Traceback" not in err
+    assert db.read_bytes() == b"not a database at all" * 100

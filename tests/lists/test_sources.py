@@ -17,7 +17,7 @@ import pytest
 from kidshield.config import Config, parse_config
 from kidshield.errors import ListSourceError
 from kidshield.lists.loader import load_lists
-from kidshield.lists.sources import cache_path, require_local, update_list
+from kidshield.lists.sources import UpdateResult, cache_path, require_local, update_list
 from kidshield.storage.db import Database
 from kidshield.storage.sql import SqlListMetaStore
 
@@ -107,7 +107,7 @@ def store(tmp_path: Path) -> Iterator[SqlListMetaStore]:
     db.close()
 
 
-def fetch(config: Config, store: SqlListMetaStore, now: datetime = NOW) -> object:
+def fetch(config: Config, store: SqlListMetaStore, now: datetime = NOW) -> UpdateResult:
     with httpx.Client(timeout=5.0) as client:
         return update_list(config, config.lists[0], store, client, now)
 
@@ -125,7 +125,7 @@ def test_first_download_is_checked_cached_and_recorded(
                          last_modified="Sat, 28 Nov 2026 10:00:00 GMT")
     config = make_config(tmp_path, server.url)
     result = fetch(config, store)
-    assert (result.status, result.message) == ("ok", "2 rules")  # type: ignore[attr-defined]
+    assert (result.status, result.message) == ("ok", "2 rules")
     target = cache_path(config, config.lists[0])
     assert target.read_text(encoding="utf-8") == GOOD
     assert sorted(p.name for p in target.parent.iterdir()) == ["adult.txt"]  # no .part left
@@ -148,7 +148,7 @@ def test_unchanged_list_is_not_downloaded_again(
     fetch(config, store)
     later = NOW + timedelta(hours=24)
     result = fetch(config, store, later)
-    assert result.status == "not_modified"  # type: ignore[attr-defined]
+    assert result.status == "not_modified"
     assert server.requests[1]["if-none-match"] == '"v1"'
     assert server.requests[1]["if-modified-since"] == "Sat, 28 Nov 2026 10:00:00 GMT"
     meta = store.get("adult")
@@ -165,7 +165,7 @@ def test_changed_list_replaces_the_cached_copy(
     config = make_config(tmp_path, server.url)
     fetch(config, store)
     server.reply = Reply(body=b"c.example\n", etag='"v2"')
-    assert fetch(config, store).status == "ok"  # type: ignore[attr-defined]
+    assert fetch(config, store).status == "ok"
     assert cache_path(config, config.lists[0]).read_text(encoding="utf-8") == "c.example\n"
     meta = store.get("adult")
     assert meta is not None and (meta.etag, meta.rules) == ('"v2"', 1)
@@ -200,9 +200,9 @@ def test_bad_download_keeps_the_last_good_copy(
 
     server.reply = reply
     result = fetch(config, store, NOW + timedelta(hours=1))
-    assert result.status == status  # type: ignore[attr-defined]
-    assert message in result.message  # type: ignore[attr-defined]
-    assert "keeping the last good copy" in result.message  # type: ignore[attr-defined]
+    assert result.status == status
+    assert message in result.message
+    assert "keeping the last good copy" in result.message
     assert target.read_bytes() == before
     assert sorted(p.name for p in target.parent.iterdir()) == ["adult.txt"]
     meta = store.get("adult")
@@ -225,8 +225,8 @@ def test_connection_refused_keeps_the_last_good_copy(
         dead_port = s.getsockname()[1]
     dead = make_config(tmp_path, f"http://127.0.0.1:{dead_port}/list.txt")
     result = fetch(dead, store)
-    assert result.status == "failed"  # type: ignore[attr-defined]
-    assert "download failed" in result.message  # type: ignore[attr-defined]
+    assert result.status == "failed"
+    assert "download failed" in result.message
     meta = store.get("adult")
     assert meta is not None and meta.status == "failed"
     assert cache_path(config, config.lists[0]).read_text(encoding="utf-8") == GOOD
@@ -239,8 +239,8 @@ def test_failed_first_download_leaves_nothing_and_is_recorded(
     server.reply = Reply(status=500)
     config = make_config(tmp_path, server.url)
     result = fetch(config, store)
-    assert result.status == "failed"  # type: ignore[attr-defined]
-    assert "keeping" not in result.message  # type: ignore[attr-defined]
+    assert result.status == "failed"
+    assert "keeping" not in result.message
     assert not cache_path(config, config.lists[0]).exists()
     meta = store.get("adult")
     assert meta is not None and (meta.status, meta.source) == ("failed", server.url)
@@ -256,7 +256,7 @@ def test_changed_source_url_is_downloaded_unconditionally(
     server.reply = Reply(body=GOOD.encode(), etag='"v1"')
     fetch(make_config(tmp_path, server.url), store)
     moved = make_config(tmp_path, server.url + "?v=2")
-    assert fetch(moved, store).status == "ok"  # type: ignore[attr-defined]
+    assert fetch(moved, store).status == "ok"
     assert "if-none-match" not in server.requests[1]
 
 
@@ -277,6 +277,6 @@ def test_deleted_cache_is_downloaded_again_without_conditions(
     config = make_config(tmp_path, server.url)
     fetch(config, store)
     cache_path(config, config.lists[0]).unlink()
-    assert fetch(config, store).status == "ok"  # type: ignore[attr-defined]
+    assert fetch(config, store).status == "ok"
     assert "if-none-match" not in server.requests[1]
     assert loaded_domains(config)
