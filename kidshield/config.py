@@ -287,14 +287,20 @@ class Config(_Model):
         start = line_of(key_lines(self.text), tuple(path)) if self.text else None
         if start is None or needle is None:
             return start
-        for number, line in enumerate(self.text.splitlines()[start - 1 :], start=start):
-            if needle in line.lower():
-                return number
-        return start
+        return _needle_line(self.text, start, needle)
 
     def path(self, value: str) -> Path:
         p = Path(value).expanduser()
         return p if p.is_absolute() else self.base_dir / p
+
+
+def _needle_line(text: str, start: int, needle: str) -> int:
+    """The first line at or after ``start`` that mentions ``needle``, else ``start``."""
+    needle = needle.lower()
+    for number, line in enumerate(text.splitlines()[start - 1 :], start=start):
+        if needle in line.lower():
+            return number
+    return start
 
 
 def _loc_text(loc: tuple[str | int, ...]) -> str:
@@ -310,8 +316,12 @@ def _loc_text(loc: tuple[str | int, ...]) -> str:
 def _valid_keys(loc: tuple[str | int, ...]) -> list[str] | None:
     """The setting names valid at ``loc`` (for 'unknown setting' errors)."""
     model: Any = Config
+    in_mapping = False  # the next part is a key of a table like [profiles.<id>]
     for part in loc:
         if isinstance(part, int):
+            continue
+        if in_mapping:
+            in_mapping = False
             continue
         if not (isinstance(model, type) and issubclass(model, BaseModel)):
             return None
@@ -320,10 +330,20 @@ def _valid_keys(loc: tuple[str | int, ...]) -> list[str] | None:
             field = next((f for f in model.model_fields.values() if f.alias == part), None)
         if field is None:
             return None
+        in_mapping = _is_mapping(field.annotation)
         model = _inner_model(field.annotation)
     if isinstance(model, type) and issubclass(model, BaseModel):
         return sorted(f.alias or n for n, f in model.model_fields.items() if not f.exclude)
     return None
+
+
+def _is_mapping(annotation: Any) -> bool:
+    origin = typing.get_origin(annotation)
+    if origin is dict:
+        return True
+    if origin in (typing.Union, types.UnionType, Annotated):
+        return any(_is_mapping(arg) for arg in typing.get_args(annotation))
+    return False
 
 
 def _inner_model(annotation: Any) -> Any:
@@ -370,6 +390,9 @@ def parse_config(text: str, source: str = "<string>", base_dir: Path | None = No
             # pydantic adds the member type to union/annotated locs; keep the TOML path only
             loc = tuple(p for p in loc if not (isinstance(p, str) and "[" in p))
             line = line_of(lines, loc)
+            value = error.get("input")
+            if line and loc and isinstance(loc[-1], int) and isinstance(value, str) and value:
+                line = _needle_line(text, line, value)  # an item of a multi-line array
             where = f"{source}:{line}" if line else source
             message = _describe(error)
             if error["type"] == "extra_forbidden":
@@ -386,12 +409,12 @@ def parse_config(text: str, source: str = "<string>", base_dir: Path | None = No
 
 def _cross_check(config: Config, lines: dict[tuple[str | int, ...], int], source: str) -> list[str]:
     """Checks that span sections: clients point at profiles, names are unique, ..."""
-    problems: list[str] = []
+    problems: list[tuple[int, str]] = []
 
     def report(loc: tuple[str | int, ...], message: str) -> None:
         line = line_of(lines, loc)
         where = f"{source}:{line}" if line else source
-        problems.append(f"{where} {_loc_text(loc)}: {message}")
+        problems.append((line or 0, f"{where} {_loc_text(loc)}: {message}"))
 
     known = sorted(config.profiles)
     shown = ", ".join(known) or "none defined"
@@ -409,7 +432,7 @@ def _cross_check(config: Config, lines: dict[tuple[str | int, ...], int], source
             first = seen[lst.name]
             report(("lists", i, "name"), f"{lst.name!r} is already used by lists[{first}]")
         seen.setdefault(lst.name, i)
-    return problems
+    return [text for _, text in sorted(problems, key=lambda p: p[0])]
 
 
 def load_config(path: str | Path) -> Config:

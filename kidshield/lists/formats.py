@@ -129,9 +129,11 @@ def detect_format(sample: Iterable[str]) -> str:
     return votes.most_common(1)[0][0] if votes else "domains"
 
 
-def _looks_like_html(first: str) -> bool:
+def _looks_like_html(first: str, fmt: str) -> bool:
     head = first.lstrip().lower()
-    return head.startswith(("<!doctype", "<html", "<?xml", "{", "["))
+    if head.startswith(("<!doctype", "<html", "<?xml", "{")):
+        return True
+    return fmt != "adblock" and head.startswith("[")  # '[Adblock Plus 2.0]' is a header
 
 
 def parse_lines(
@@ -150,10 +152,13 @@ def parse_lines(
         _parse_plain_domains(lines, report, sink)
         return
     number = 0
+    first = True
     for number, raw in enumerate(lines, start=1):
-        if number == 1 and _looks_like_html(raw) and fmt != "adblock":
-            raise ListFormatError(f"{report.file}:1: this is not a list (it looks like a web "
-                                  "page or JSON document)")
+        if first and raw.strip():
+            first = False
+            if _looks_like_html(raw, fmt):
+                raise ListFormatError(f"{report.file}:{number}: this is not a list (it looks "
+                                      "like a web page or JSON document)")
         per_line(raw, number, report, chunk, allow)
         if len(chunk.domains) + len(chunk.allow) >= CHUNK:
             sink(chunk)

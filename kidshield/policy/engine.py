@@ -22,8 +22,13 @@ from kidshield.policy.catalog import Catalog
 from kidshield.policy.domains import IndexHit
 from kidshield.policy.model import ALLOW_CATEGORY, BlockLists, Profile, Query, ScheduleRule
 from kidshield.policy.reason import Action, Decision, Reason, RuleSource
-from kidshield.policy.schedule import Window, next_local_midnight, parse_days, parse_hhmm
-from kidshield.policy.schedule import wall_to_utc as _wall_to_utc
+from kidshield.policy.schedule import (
+    Window,
+    next_change,
+    next_local_midnight,
+    parse_days,
+    parse_hhmm,
+)
 from kidshield.policy.state import ProfileState
 
 DATA_SOURCE = RuleSource("kidshield data")
@@ -48,7 +53,8 @@ class PolicyEngine:
     def __init__(self, catalog: Catalog, lists: BlockLists | None = None) -> None:
         self.catalog = catalog
         self.lists = lists or BlockLists()
-        self._settings: dict[tuple[int, AgeBand], Settings] = {}
+        # keyed by id(); the entry keeps its profile alive so the id cannot be reused by another
+        self._settings: dict[tuple[int, AgeBand], tuple[Profile, Settings]] = {}
         allow_id = self.lists.category_id(ALLOW_CATEGORY)
         self._allow_id = -1 if allow_id is None else allow_id
 
@@ -56,9 +62,9 @@ class PolicyEngine:
     def settings(self, profile: Profile, band: AgeBand) -> Settings:
         key = (id(profile), band)
         cached = self._settings.get(key)
-        if cached is None:
-            cached = self._settings[key] = self._compute_settings(profile, band)
-        return cached
+        if cached is None or cached[0] is not profile:
+            cached = self._settings[key] = (profile, self._compute_settings(profile, band))
+        return cached[1]
 
     def _compute_settings(self, profile: Profile, band: AgeBand) -> Settings:
         d = BAND_DEFAULTS[band]
@@ -151,17 +157,16 @@ class PolicyEngine:
         svc = self.catalog.service_index.match(name)
         service = None if svc is None else svc[1]
         hits = self.lists.index.lookup(name) if self.lists.index.size else []
-        allowed_by_list = any(h.category == self._allow_id or h.allow for h in hits)
+        # allow-list entries except every category; an adblock '@@' exception only its own
+        allowed_by_list = any(h.category == self._allow_id for h in hits)
         categories = frozenset(self.lists.categories[h.category] for h in hits if not h.allow)
 
         # schedules: blocked inside "block" windows, outside "allow_only" windows
         for rule in s.schedules:
             if not rule.applies_to(service, categories):
                 continue
-            local = now.astimezone(profile.tz)
-            edge = _wall_to_utc(local, rule.window.next_edge(local), profile.tz)
-            until = _earliest(until, edge)
-            inside = rule.window.contains(local)
+            until = _earliest(until, next_change(rule.window, now, profile.tz))
+            inside = rule.window.contains(now.astimezone(profile.tz))
             if (rule.action == "block") == inside:
                 reason = Reason.BEDTIME if rule.bedtime else Reason.SCHEDULE
                 return done(Action.BLOCK, reason, rule=rule.label(),

@@ -12,6 +12,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+DAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 ALL_DAYS = frozenset(range(7))
 SCHOOL_NIGHTS = frozenset({6, 0, 1, 2, 3})  # Sunday to Thursday evenings
 MINUTES_PER_DAY = 1440
@@ -57,7 +58,7 @@ def parse_days(items: list[str] | str) -> frozenset[int]:
                 if i == WEEKDAYS.index(end):
                     break
                 i = (i + 1) % 7
-        elif word[:3] in WEEKDAYS and WEEKDAYS[WEEKDAYS.index(word[:3])].startswith(word[:3]):
+        elif len(word) >= 3 and any(full.startswith(word) for full in DAY_NAMES):
             days.add(WEEKDAYS.index(word[:3]))
         else:
             raise ValueError(
@@ -129,13 +130,55 @@ def wall_to_utc(local: datetime, minutes_ahead: int, tz: ZoneInfo) -> datetime:
     """
     naive = local.replace(tzinfo=None, second=0, microsecond=0) + timedelta(minutes=minutes_ahead)
     utc = ZoneInfo("UTC")
+    after = local.astimezone(utc)
     for step in range(0, 24 * 60 + 1):
         candidate = naive + timedelta(minutes=step)
-        aware = candidate.replace(tzinfo=tz)
-        # A wall time inside a spring-forward gap does not survive the round trip.
-        if aware.astimezone(utc).astimezone(tz).replace(tzinfo=None) == candidate:
-            return aware.astimezone(utc)
+        # A wall time repeated by a fall-back change happens twice: take the first one that is
+        # still ahead of ``local``.
+        for fold in (0, 1):
+            aware = candidate.replace(tzinfo=tz, fold=fold)
+            instant = aware.astimezone(utc)
+            # A wall time inside a spring-forward gap does not survive the round trip.
+            if instant.astimezone(tz).replace(tzinfo=None) == candidate and instant > after:
+                return instant
     raise ValueError(f"no valid wall time near {naive} in {tz}")  # pragma: no cover
+
+
+def next_change(window: Window, now: datetime, tz: ZoneInfo) -> datetime:
+    """The next instant after ``now`` at which ``window.contains`` can change.
+
+    Usually the window's next start or end on the wall clock. When the clocks go back before
+    then, the repeated hour can enter or leave the window again: the answer is then the moment of
+    the change itself (if membership changes there) or the next edge counted from the wall time
+    after it.
+    """
+    local = now.astimezone(tz)
+    edge = wall_to_utc(local, window.next_edge(local), tz)
+    back = _clocks_go_back(now, edge, tz)
+    if back is None:
+        return edge
+    after = back.astimezone(tz)
+    if window.contains(after) != window.contains(local):
+        return back
+    return min(edge, wall_to_utc(after, window.next_edge(after), tz))
+
+
+def _clocks_go_back(start: datetime, end: datetime, tz: ZoneInfo) -> datetime | None:
+    """The instant in (start, end] when the clocks in ``tz`` go back, if they do (to the second;
+    assumes at most one change in between, true of every zone over a week)."""
+    before = start.astimezone(tz).utcoffset()
+    later = end.astimezone(tz).utcoffset()
+    if before is None or later is None or later >= before:
+        return None
+    base = start.replace(microsecond=0)
+    lo, hi = 0, int((end - base).total_seconds())  # the offset is ``before`` at lo, not at hi
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if (base + timedelta(seconds=mid)).astimezone(tz).utcoffset() == before:
+            lo = mid
+        else:
+            hi = mid
+    return base + timedelta(seconds=hi)
 
 
 def next_local_midnight(now: datetime, tz: ZoneInfo) -> datetime:

@@ -62,15 +62,10 @@ class Database:
         """Bring the schema to the newest version; refuse clearly if the file is unusable."""
         cfg = AlembicConfig()
         cfg.set_main_option("script_location", str(MIGRATIONS))
+        if self.is_sqlite:
+            self._check_sqlite_file()
         try:
             with self.engine.begin() as conn:
-                if self.is_sqlite:
-                    ok = conn.exec_driver_sql("PRAGMA quick_check").scalar()
-                    if ok != "ok":
-                        raise StorageError(
-                            f"{self.where}: the database is damaged ({ok}). Restore it from a "
-                            "backup or move it aside; kidshield will then start a new one."
-                        )
                 cfg.attributes["connection"] = conn
                 command.upgrade(cfg, "head")
         except StorageError:
@@ -79,6 +74,28 @@ class Database:
             raise self._explain(exc) from exc
         except DatabaseError as exc:
             raise self._explain(exc) from exc
+
+    def _check_sqlite_file(self) -> None:
+        """Check an existing SQLite file read-only, before anything (the switch to WAL mode, a
+        migration) writes to it: a damaged file is left exactly as it was."""
+        if self.url == "sqlite://" or ":memory:" in self.url:
+            return
+        path = Path(self.where).resolve()
+        if not path.is_file() or path.stat().st_size == 0:
+            return
+        try:
+            con = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)
+            try:
+                ok = con.execute("PRAGMA quick_check").fetchone()[0]
+            finally:
+                con.close()
+        except sqlite3.DatabaseError as exc:
+            raise self._explain(exc) from exc
+        if ok != "ok":
+            raise StorageError(
+                f"{self.where}: the database is damaged ({ok}). Restore it from a "
+                "backup or move it aside; kidshield will then start a new one."
+            )
 
     def _explain(self, exc: Exception) -> StorageError:
         text = str(getattr(exc, "orig", exc))

@@ -1,0 +1,44 @@
+"""Property: a window's membership never changes strictly before the edge the engine reports,
+whatever the window, the zone and the instant (DST nights included)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+from kidshield.policy.schedule import Window, next_change
+from tests.policy.helpers import LONDON, NEW_YORK, utc
+
+DAYS = [utc(2026, 3, 7), utc(2026, 3, 8), utc(2026, 3, 28), utc(2026, 3, 29),
+        utc(2026, 10, 24), utc(2026, 10, 25), utc(2026, 10, 31), utc(2026, 11, 1),
+        utc(2026, 6, 15), utc(2026, 12, 1)]
+QUARTERS = st.integers(0, 96).map(lambda q: q * 15)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    tz=st.sampled_from([LONDON, NEW_YORK]),
+    day=st.sampled_from(DAYS),
+    minute=st.integers(0, 2 * 1440),
+    start=QUARTERS,
+    end=QUARTERS,
+    days=st.frozensets(st.integers(0, 6), min_size=1),
+)
+@example(tz=LONDON, day=utc(2026, 10, 25), minute=40, start=60, end=90,
+         days=frozenset(range(7)))  # 01:40 BST: 01:00-01:30 comes round again at 01:00 GMT
+def test_window_membership_is_constant_until_the_reported_edge(
+    tz: ZoneInfo, day: datetime, minute: int, start: int, end: int, days: frozenset[int],
+) -> None:
+    window = Window(start, end, days)
+    now = day + timedelta(minutes=minute)
+    edge = next_change(window, now, tz)
+    assert edge > now
+    inside = window.contains(now.astimezone(tz))
+    # windows start and end on quarter hours, and so do these zones' clock changes
+    t = now.replace(minute=now.minute - now.minute % 15) + timedelta(minutes=15)
+    while t < edge:
+        assert window.contains(t.astimezone(tz)) is inside, (t, edge)
+        t += timedelta(minutes=15)

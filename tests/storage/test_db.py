@@ -1,0 +1,96 @@
+"""The database: migrations match the table definitions; unusable files give clear errors and are
+left alone."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+
+from kidshield.errors import StorageError
+from kidshield.storage.db import Database, database_url
+from kidshield.storage.schema import metadata
+
+
+def test_migrations_create_exactly_the_tables_of_the_schema(tmp_path: Path) -> None:
+    db = Database.open(tmp_path / "ks.db")
+    try:
+        with db.engine.connect() as conn:
+            diff = compare_metadata(MigrationContext.configure(conn), metadata)
+            tables = set(sa.inspect(conn).get_table_names())
+        assert diff == []
+        assert tables == {*metadata.tables, "alembic_version"}
+        assert db.current_revision() == "0001_initial"
+    finally:
+        db.close()
+
+
+def test_migrations_are_idempotent_and_keep_data(tmp_path: Path) -> None:
+    path = tmp_path / "ks.db"
+    db = Database.open(path)
+    with db.engine.begin() as conn:
+        conn.exec_driver_sql("INSERT INTO list_meta (name, source) VALUES ('a', 'b')")
+    db.close()
+    db = Database.open(path)
+    try:
+        with db.engine.connect() as conn:
+            assert conn.exec_driver_sql("SELECT name FROM list_meta").scalars().all() == ["a"]
+    finally:
+        db.close()
+
+
+def test_database_opens_in_a_new_folder(tmp_path: Path) -> None:
+    db = Database.open(tmp_path / "new" / "folder" / "ks.db")
+    db.close()
+    assert (tmp_path / "new" / "folder" / "ks.db").is_file()
+
+
+def test_unmigrated_database_has_no_revision(tmp_path: Path) -> None:
+    db = Database.open(tmp_path / "ks.db", migrate=False)
+    try:
+        assert db.current_revision() is None
+    finally:
+        db.close()
+
+
+def test_database_url() -> None:
+    assert database_url("postgresql://u@h/db") == "postgresql://u@h/db"
+    assert database_url("/var/lib/ks.db") == "sqlite:////var/lib/ks.db"
+
+
+def test_file_that_is_not_a_database_gives_a_clear_error_and_is_not_overwritten(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "ks.db"
+    garbage = b"this is my tax return, not a database\n" * 200
+    path.write_bytes(garbage)
+    with pytest.raises(StorageError) as info:
+        Database.open(path).close()
+    message = str(info.value)
+    assert str(path) in message
+    assert "not a usable kidshield database" in message
+    assert "Restore it from a backup or move it aside" in message
+    assert path.read_bytes() == garbage
+
+
+def test_damaged_database_gives_a_clear_error_and_is_not_overwritten(tmp_path: Path) -> None:
+    path = tmp_path / "ks.db"
+    con = sqlite3.connect(path)
+    con.execute("CREATE TABLE t (x TEXT)")
+    con.executemany("INSERT INTO t VALUES (?)", [("x" * 500,) for _ in range(200)])
+    con.commit()
+    con.close()
+    data = bytearray(path.read_bytes())
+    page = 4096
+    data[2 * page : 4 * page] = b"\xff" * (2 * page)  # smash two pages of the table
+    path.write_bytes(bytes(data))
+    with pytest.raises(StorageError) as info:
+        Database.open(path).close()
+    message = str(info.value)
+    assert str(path) in message
+    assert "damaged" in message or "not a usable kidshield database" in message
+    assert path.read_bytes() == bytes(data)

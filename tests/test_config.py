@@ -1,0 +1,255 @@
+"""The configuration file: every problem at once, sorted by line, as ``file:line key: message``."""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+import pytest
+
+from kidshield.config import load_config, parse_config
+from kidshield.errors import ConfigError
+from kidshield.profiles import ClientMatcher, compile_profiles
+
+
+def problems(text: str) -> list[str]:
+    with pytest.raises(ConfigError) as info:
+        parse_config(text, source="k.toml")
+    return info.value.problems
+
+
+MANY = """\
+[server]
+timezone = "Mars/Base"
+colour = "blue"
+
+[dns]
+listen = ["127.0.0.1:99999"]
+allow_networks = [
+  "10.0.0.0/8",
+  "192.168.1.300",
+]
+
+[profiles.mia]
+birth_date = 2015-04-12
+bedtime = "25:00"
+wake_up = "07:00"
+favourite = "x"
+
+[[profiles.mia.schedules]]
+from = "16:00"
+to = "18:70"
+days = "someday"
+"""
+
+
+def test_several_problems_are_reported_at_once_sorted_by_line() -> None:
+    assert problems(MANY) == [
+        "k.toml:2 server.timezone: 'Mars/Base' is not an IANA time zone (e.g. 'Europe/London', "
+        "'America/New_York')",
+        "k.toml:3 server.colour: unknown setting (valid here: country, data_dir, "
+        "default_profile, storage, timezone)",
+        "k.toml:6 dns.listen[0]: '127.0.0.1:99999': the port must be a number from 0 to 65535",
+        "k.toml:9 dns.allow_networks[1]: '192.168.1.300' is not an IP address or CIDR range",
+        "k.toml:14 profiles.mia.bedtime: '25:00' is not a time (HH:MM)",
+        "k.toml:16 profiles.mia.favourite: unknown setting (valid here: age_band, allow, "
+        "bedtime, bedtime_days, birth_date, blocked_categories, blocked_services, budgets, "
+        "bypass_protection, deny, filtering, keep_filtering_after_18, name, safe_search, "
+        "schedules, timezone, unblocked_categories, unblocked_services, wake_up, youtube)",
+        "k.toml:20 profiles.mia.schedules[0].to: '18:70' is not a time (HH:MM)",
+        "k.toml:21 profiles.mia.schedules[0].days: 'someday' is not a day (use mon..sun, "
+        "'mon-fri', 'weekend', 'school-nights', 'daily')",
+    ]
+
+
+def test_unknown_top_level_section_lists_the_valid_ones() -> None:
+    [problem] = problems('[sever]\ntimezone = "UTC"\n')
+    assert problem == ("k.toml:1 sever: unknown setting (valid here: clients, dns, lists, "
+                       "logging, profiles, server, web)")
+
+
+def test_unknown_key_in_a_schedule_lists_the_valid_ones() -> None:
+    text = ('[profiles.leo]\nage_band = "9-12"\n\n[[profiles.leo.schedules]]\nfrom = "16:00"\n'
+            'to = "18:00"\nactoin = "block"\n')
+    assert problems(text) == [
+        "k.toml:7 profiles.leo.schedules[0].actoin: unknown setting (valid here: action, "
+        "categories, days, from, name, services, to)"]
+
+
+def test_unknown_key_in_a_list_lists_the_valid_ones() -> None:
+    text = '[[lists]]\nname = "x"\nsource = "x.txt"\ncategory = "adult"\nurl = "y"\n'
+    [problem] = problems(text)
+    assert problem.startswith("k.toml:5 lists[0].url: unknown setting (valid here: allow, ")
+
+
+def test_bad_time_is_reported_at_its_line() -> None:
+    text = '[profiles.mia]\nage_band = "9-12"\n\n\nbedtime = "25:00"\nwake_up = "07:00"\n'
+    assert problems(text) == ["k.toml:5 profiles.mia.bedtime: '25:00' is not a time (HH:MM)"]
+
+
+def test_bad_client_address_is_reported_at_its_line() -> None:
+    text = ('[profiles.mia]\nage_band = "9-12"\n\n[[clients]]\nname = "tablet"\n'
+            'profile = "mia"\naddresses = ["192.168.1.23", "fe80::zz"]\n')
+    assert problems(text) == [
+        "k.toml:7 clients[0].addresses[1]: 'fe80::zz' is not an IP address or CIDR range"]
+
+
+def test_cross_section_problems_are_sorted_by_line() -> None:
+    text = """\
+[[lists]]
+name = "adult"
+source = "a.txt"
+category = "adult"
+
+[[lists]]
+name = "adult"
+source = "b.txt"
+category = "adult"
+
+[server]
+default_profile = "nobody"
+
+[[clients]]
+name = "tablet"
+profile = "leo"
+addresses = ["192.168.1.23"]
+
+[[clients]]
+name = "no way to match"
+profile = "mia"
+
+[profiles.mia]
+age_band = "9-12"
+"""
+    assert problems(text) == [
+        "k.toml:7 lists[1].name: 'adult' is already used by lists[0]",
+        "k.toml:12 server.default_profile: no profile named 'nobody' (mia)",
+        "k.toml:16 clients[0].profile: no profile named 'leo' (mia)",
+        "k.toml:19 clients[1]: a client needs addresses, macs or client_ids to be matched",
+    ]
+
+
+def test_client_pointing_at_a_missing_profile_when_none_are_defined() -> None:
+    text = '[[clients]]\nname = "t"\nprofile = "mia"\naddresses = ["10.0.0.2"]\n'
+    assert problems(text) == ["k.toml:3 clients[0].profile: no profile named 'mia' (none defined)"]
+
+
+def test_invalid_toml_names_the_line() -> None:
+    [problem] = problems('[server]\ntimezone = "Europe/London"\ncountry = GB\n')
+    assert problem.startswith("k.toml:3: not valid TOML: ")
+
+
+def test_invalid_profile_id_is_reported() -> None:
+    assert problems('[profiles.Mia]\nage_band = "9-12"\n') == [
+        "k.toml:1 profiles.Mia: 'Mia' is not a valid name (lower-case letters, digits, '-' "
+        "and '_')"]
+
+
+def test_profile_needs_an_age_and_complete_bedtime() -> None:
+    assert problems('[profiles.mia]\nname = "Mia"\nbedtime = "21:00"\n') == [
+        "k.toml:1 profiles.mia: give a birth_date (YYYY-MM-DD) or an age_band ('under-9', "
+        "'9-12', '13-15', '16-17', 'adult')"]
+    assert problems('[profiles.mia]\nage_band = "9-12"\nbedtime = "21:00"\n') == [
+        "k.toml:1 profiles.mia: bedtime and wake_up go together: set both or neither"]
+
+
+def test_budget_out_of_range_is_reported_in_an_inline_table() -> None:
+    assert problems('[profiles.leo]\nage_band = "9-12"\nbudgets = { youtube = 2000 }\n') == [
+        "k.toml:3 profiles.leo.budgets.youtube: 2000: input should be less than or equal to 1440"]
+
+
+def test_block_list_needs_a_category() -> None:
+    [problem] = problems('[[lists]]\nname = "x"\nsource = "x.txt"\n')
+    assert problem.startswith("k.toml:1 lists[0]: list 'x' needs a category")
+
+
+def test_bad_domain_in_allow_list_is_reported_at_its_line() -> None:
+    text = '[profiles.mia]\nage_band = "9-12"\nallow = [\n  "ok.example",\n  "not a name",\n]\n'
+    [problem] = problems(text)
+    assert problem.startswith("k.toml:5 profiles.mia.allow[1]: 'not a name' is not a valid ")
+
+
+def test_domains_in_the_config_are_normalised() -> None:
+    config = parse_config('[profiles.mia]\nage_band = "9-12"\nallow = ["Bücher.DE."]\n')
+    assert config.profiles["mia"].allow == ["xn--bcher-kva.de"]
+
+
+def test_missing_file_suggests_init(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"no such file \(create one with 'kidshield init"):
+        load_config(tmp_path / "nope.toml")
+
+
+def test_problems_name_the_file_path(tmp_path: Path) -> None:
+    path = tmp_path / "kidshield.toml"
+    path.write_text('[server]\ntimezone = "Nowhere"\n', encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert info.value.problems[0].startswith(f"{path}:2 server.timezone: ")
+
+
+def test_example_config_is_valid_and_compiles(tmp_path: Path) -> None:
+    text = resources.files("kidshield").joinpath("example.toml").read_text(encoding="utf-8")
+    config = parse_config(text, source="example.toml", base_dir=tmp_path)
+    assert set(config.profiles) == {"mia", "leo", "family"}
+    profiles = compile_profiles(config)
+    mia = profiles["mia"]
+    assert mia.bedtime is not None and mia.bedtime.window.label() == "school nights 21:00-07:00"
+    assert mia.bedtime.source is not None
+    assert mia.bedtime.source.line == config.line_of("profiles", "mia", "bedtime")
+    assert mia.budget_sources["youtube"].line == config.line_of("profiles", "mia", "budgets")
+    assert mia.allow.match("www.khanacademy.org") is not None
+    [rule] = profiles["leo"].schedules
+    assert (rule.action, rule.services) == ("allow_only", frozenset({"minecraft"}))
+    assert rule.source is not None and rule.source.line == text.splitlines().index(
+        "[[profiles.leo.schedules]]") + 1
+    clients = ClientMatcher(config)
+    assert clients.profile_for("192.168.1.23") == "mia"
+    assert clients.profile_for("fd00::24") == "leo"
+    assert clients.profile_for("::ffff:192.168.1.24") == "leo"
+    assert clients.profile_for("192.168.1.99") == "family"
+
+
+def test_client_matcher_most_specific_range_wins() -> None:
+    text = """
+[profiles.a]
+age_band = "adult"
+[profiles.b]
+age_band = "9-12"
+[[clients]]
+name = "house"
+profile = "a"
+addresses = ["192.168.1.0/24"]
+[[clients]]
+name = "kid"
+profile = "b"
+addresses = ["192.168.1.16/28"]
+client_ids = ["kid-phone"]
+"""
+    clients = ClientMatcher(parse_config(text))
+    assert clients.profile_for("192.168.1.20") == "b"
+    assert clients.profile_for("192.168.1.2") == "a"
+    assert clients.profile_for("10.0.0.1") is None
+    assert clients.profile_for("10.0.0.1", "kid-phone") == "b"
+    assert clients.profile_for("not-an-address") is None
+
+
+def test_missing_required_setting_is_reported_at_its_table() -> None:
+    text = ('[profiles.mia]\nage_band = "9-12"\n\n[[clients]]\nname = "t"\n'
+            'addresses = ["10.0.0.2"]\n')
+    assert problems(text) == ["k.toml:4 clients[0].profile: this setting is required"]
+
+
+def test_problem_in_the_second_schedule_names_its_line() -> None:
+    text = ('[profiles.leo]\nage_band = "9-12"\n\n[[profiles.leo.schedules]]\nfrom = "16:00"\n'
+            'to = "18:00"\n\n[[profiles.leo.schedules]]\nfrom = "19:00"\nto = "7pm"\n')
+    assert problems(text) == ["k.toml:10 profiles.leo.schedules[1].to: '7pm' is not a time (HH:MM)"]
+
+
+def test_bad_mac_and_upstream_are_reported() -> None:
+    text = ('[dns]\nupstreams = ["udp://dns.quad9.net"]\n\n[profiles.mia]\nage_band = "9-12"\n\n'
+            '[[clients]]\nname = "t"\nprofile = "mia"\nmacs = ["aa:bb:cc"]\n')
+    assert problems(text) == [
+        "k.toml:2 dns.upstreams[0]: 'udp://dns.quad9.net': plain DNS upstreams need an IP "
+        "address, not a name",
+        "k.toml:10 clients[0].macs[0]: 'aa:bb:cc' is not a MAC address like 'aa:bb:cc:dd:ee:ff'",
+    ]
