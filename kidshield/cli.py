@@ -25,5 +25,10 @@ def version() -> None:
     typer.echo(__version__)
 
 
+from kidshield.safety.media.cli import register as _register_media  # noqa: E402
+
+_register_media(app)
+
+
 def main() -> None:
     app()

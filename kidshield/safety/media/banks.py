@@ -145,6 +145,7 @@ class BankService:
         min_quality: int = DEFAULT_MIN_QUALITY,
         sync_interval: timedelta = timedelta(seconds=2),
         index_background: bool = True,
+        preload: bool = True,
     ) -> None:
         self.store = store
         self.clock = clock
@@ -154,7 +155,9 @@ class BankService:
         self._lock = threading.RLock()
         self._loaded: dict[int, _LoadedBank] = {}
         self._synced_at: datetime | None = None
-        self.sync()
+        self._active = preload  # indexes are only built once something is matched
+        if preload:
+            self.sync()
 
     # -- banks ------------------------------------------------------------------------------
     def create_bank(
@@ -271,6 +274,8 @@ class BankService:
     # -- index ------------------------------------------------------------------------------
     def sync(self, *, force: bool = False) -> None:
         """Load banks and any hashes added since the last sync into the indexes."""
+        if not self._active:
+            return
         now = self.clock.now()
         if not force and self._synced_at is not None and now - self._synced_at < self.sync_interval:
             return
@@ -312,6 +317,9 @@ class BankService:
                 skipped=f"quality {quality} is below {self.min_quality}: too little detail to "
                 "match reliably",
             )
+        if not self._active:
+            self._active = True
+            self.sync(force=True)
         self.sync()
         probes = [PdqHash(query, quality or 0), *variants]
         positive: dict[tuple[str, int], BankMatch] = {}
