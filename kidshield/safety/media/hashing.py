@@ -23,7 +23,10 @@ HASH_BITS = 256
 HASH_BYTES = HASH_BITS // 8
 HEX_LENGTH = HASH_BITS // 4
 
-# pdqhash.compute_dihedral returns the hashes in this order.
+# pdqhash.compute_dihedral returns the hashes in this order (checked against numpy transforms):
+# rotate90 = 90° counter-clockwise, rotate270 = 90° clockwise, flip_x = upside down (mirror in the
+# horizontal axis), flip_y = left-right mirror, flip_plus1 = transpose (main diagonal),
+# flip_minus1 = anti-diagonal.
 DIHEDRAL_NAMES = (
     "original",
     "rotate90",
@@ -122,10 +125,10 @@ def hash_pixels(pixels: NDArray[np.uint8], *, dihedral: bool = False) -> ImageHa
     if pixels.ndim != 3 or pixels.shape[2] != 3:
         raise ImageHashError(f"expected an RGB array of shape (h, w, 3), got {pixels.shape}")
     if dihedral:
-        vectors, qualities = pdqhash.compute_dihedral(pixels)
+        vectors, quality = pdqhash.compute_dihedral(pixels)  # one quality for all eight
         hashes = tuple(
-            PdqHash(bits_to_hex(np.asarray(v)), int(q), name)
-            for v, q, name in zip(vectors, qualities, DIHEDRAL_NAMES, strict=True)
+            PdqHash(bits_to_hex(np.asarray(v)), int(quality), name)
+            for v, name in zip(vectors, DIHEDRAL_NAMES, strict=True)
         )
         return ImageHashes(hashes[0], hashes[1:])
     vector, quality = pdqhash.compute(pixels)
