@@ -70,10 +70,24 @@ class SqlMediaBankStore:
             }
             for h in hashes
         ]
+        statement = self._insert_ignoring_duplicates()
         with self._db.engine.begin() as conn:
             for start in range(0, len(rows), _CHUNK * 20):
-                conn.execute(media_bank_hashes.insert(), rows[start : start + _CHUNK * 20])
+                conn.execute(statement, rows[start : start + _CHUNK * 20])
         return len(rows)
+
+    def _insert_ignoring_duplicates(self) -> Any:
+        """A hash added concurrently by another writer is skipped, not an error."""
+        dialect = self._db.engine.dialect.name
+        if dialect == "sqlite":
+            from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+            return sqlite_insert(media_bank_hashes).on_conflict_do_nothing()
+        if dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+            return pg_insert(media_bank_hashes).on_conflict_do_nothing()
+        return media_bank_hashes.insert()
 
     def hash_ids(self, bank_id: int, after_id: int = 0) -> list[tuple[int, str]]:
         col = media_bank_hashes.c

@@ -216,12 +216,18 @@ class BankService:
         report = ImportReport(bank=name)
         present = self.store.existing(bank.id, [h.hash for _, h in rows])
         fresh: list[BankHash] = []
+        first_seen: dict[str, int] = {}
         for line, h in rows:
             if h.hash in present:
                 report.problems.append(
                     Problem(line, "duplicate", f"{h.hash} is already in bank {name!r}")
                 )
+            elif h.hash in first_seen:
+                report.problems.append(
+                    Problem(line, "duplicate", f"{h.hash} already given at {first_seen[h.hash]}")
+                )
             else:
+                first_seen[h.hash] = line
                 fresh.append(h)
         report.added = self.store.add_hashes(bank.id, fresh, self.clock.now())
         self.sync(force=True)

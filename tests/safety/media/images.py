@@ -28,7 +28,10 @@ def picture(seed: int, size: tuple[int, int] = (480, 360)) -> Image.Image:
     draw = ImageDraw.Draw(img)
     for _ in range(int(rng.integers(10, 18))):
         x0, y0 = int(rng.integers(0, width)), int(rng.integers(0, height))
-        w, h = int(rng.integers(width // 10, width // 2)), int(rng.integers(height // 10, height // 2))
+        w, h = (
+            int(rng.integers(width // 10, width // 2)),
+            int(rng.integers(height // 10, height // 2)),
+        )
         color = tuple(int(c) for c in rng.integers(0, 256, 3))
         shape = int(rng.integers(0, 3))
         if shape == 0:
@@ -43,7 +46,9 @@ def picture(seed: int, size: tuple[int, int] = (480, 360)) -> Image.Image:
     return Image.fromarray(noisy, "RGB")
 
 
-def flat(size: tuple[int, int] = (200, 200), color: tuple[int, int, int] = (120, 130, 140)) -> Image.Image:
+def flat(
+    size: tuple[int, int] = (200, 200), color: tuple[int, int, int] = (120, 130, 140)
+) -> Image.Image:
     return Image.new("RGB", size, color)
 
 

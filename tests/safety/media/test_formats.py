@@ -71,7 +71,9 @@ def test_csv_reports_bad_time_bad_hash_and_duplicate_with_line_numbers_and_keeps
 
 
 def test_threatexchange_rows_keep_pdq_and_report_other_signal_types() -> None:
-    text = f"signal_type,signal,id\npdq,{H1},te-123,tag\nmd5,d41d8cd98f00b204e9800998ecf8427e\npdq\n"
+    text = (
+        f"signal_type,signal,id\npdq,{H1},te-123,tag\nmd5,d41d8cd98f00b204e9800998ecf8427e\npdq\n"
+    )
     result = parse(lines(text), HashListFormat.TE)
     assert result.rows == [(2, BankHash(H1, reference_id="te-123"))]
     assert [(p.line, p.kind) for p in result.problems] == [(3, "unsupported"), (4, "malformed")]

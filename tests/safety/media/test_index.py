@@ -59,7 +59,9 @@ def test_search_equals_brute_force_on_seeded_random_data(threshold: int) -> None
     flips=st.lists(st.integers(0, 255), max_size=40, unique=True),
     threshold=st.integers(0, 40),
 )
-def test_a_hash_within_threshold_is_always_found(seed: int, flips: list[int], threshold: int) -> None:
+def test_a_hash_within_threshold_is_always_found(
+    seed: int, flips: list[int], threshold: int
+) -> None:
     rng = np.random.default_rng(seed)
     words = random_words(rng, 500)
     index = HammingIndex(words)
