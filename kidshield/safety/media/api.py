@@ -146,8 +146,10 @@ async def match(request: Request) -> Response:
     data = await _read_image_body(request)
     service = _service(request)
     caller = _caller(request)
-    result = await run_in_threadpool(service.match_image, data, dihedral=dihedral, caller=caller)
-    del data
+    max_side: int | None = getattr(request.app.state, "media_max_side", None)
+    result = await run_in_threadpool(
+        lambda: service.match_image(data, dihedral=dihedral, caller=caller, max_side=max_side)
+    )
     return JSONResponse(result.to_dict())
 
 
@@ -250,10 +252,17 @@ def routes() -> list[BaseRoute]:
 
 
 def create_app(
-    service: BankService, *, max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES
+    service: BankService,
+    *,
+    max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES,
+    max_side: int | None = None,
 ) -> Starlette:
-    """A standalone app serving only the media routes (no authentication: bind to loopback)."""
+    """A standalone app serving only the media routes (no authentication: bind to loopback).
+
+    ``max_side`` shrinks uploads before hashing (faster; see ``hashing.load_pixels``).
+    """
     app = Starlette(routes=routes())
     app.state.media_banks = service
     app.state.media_max_upload_bytes = max_upload_bytes
+    app.state.media_max_side = max_side
     return app

@@ -372,9 +372,12 @@ class BankService:
         dihedral: bool = False,
         caller: str = "",
         max_pixels: int | None = None,
+        max_side: int | None = None,
     ) -> MatchResult:
         """Hash image bytes in memory and look the hash up; the bytes are not kept."""
-        hashes: ImageHashes = hash_image(data, dihedral=dihedral, max_pixels=max_pixels)
+        hashes: ImageHashes = hash_image(
+            data, dihedral=dihedral, max_pixels=max_pixels, max_side=max_side
+        )
         del data
         return self.lookup(
             hashes.original.hex,

@@ -23,6 +23,14 @@ DbOption = Annotated[
     Path, typer.Option("--db", help="kidshield database file (SQLite) or database URL")
 ]
 DEFAULT_DB = Path("kidshield.db")
+MaxSideOption = Annotated[
+    int | None,
+    typer.Option(
+        "--max-side",
+        help="shrink images larger than this many pixels per side before hashing (faster, "
+        "a few bits less exact; default: full resolution)",
+    ),
+]
 
 media_app = typer.Typer(help="Image hash banks (PDQ): hash, bank, scan.", no_args_is_help=True)
 bank_app = typer.Typer(help="Create, import, export and list hash banks.", no_args_is_help=True)
@@ -55,12 +63,13 @@ def hash_command(
         bool, typer.Option("--dihedral", help="also print the 7 rotations/flips")
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="one JSON object per line")] = False,
+    max_side: MaxSideOption = None,
 ) -> None:
     """Print the PDQ hash and quality of each image (nothing is stored)."""
     failed = False
     for path in images:
         try:
-            hashes = hash_image(path.read_bytes(), dihedral=dihedral)
+            hashes = hash_image(path.read_bytes(), dihedral=dihedral, max_side=max_side)
         except (OSError, KidshieldError) as exc:
             err.print(f"{path}: {exc}", highlight=False, markup=False)
             failed = True
@@ -221,6 +230,7 @@ def scan(
         DEFAULT_MIN_QUALITY
     ),
     caller: Annotated[str, typer.Option(help="name recorded with each match")] = "cli-scan",
+    max_side: MaxSideOption = None,
     db: DbOption = DEFAULT_DB,
 ) -> None:
     """Hash every file under FOLDER and match it against the enabled banks (JSONL output)."""
@@ -248,7 +258,7 @@ def scan(
                 row: dict[str, Any] = {"path": str(path)}
                 try:
                     result = service.match_image(
-                        path.read_bytes(), dihedral=dihedral, caller=caller
+                        path.read_bytes(), dihedral=dihedral, caller=caller, max_side=max_side
                     )
                     row.update(result.to_dict())
                     matched += result.matched

@@ -83,11 +83,15 @@ def bits_to_hex(bits: NDArray[np.integer]) -> str:
     return np.packbits(bits.astype(np.uint8)).tobytes().hex()
 
 
-def load_pixels(data: bytes, *, max_pixels: int | None = None) -> NDArray[np.uint8]:
+def load_pixels(
+    data: bytes, *, max_pixels: int | None = None, max_side: int | None = None
+) -> NDArray[np.uint8]:
     """Decode image bytes to an RGB array: EXIF orientation applied, first frame only.
 
     ``max_pixels`` defaults to ``PIL.Image.MAX_IMAGE_PIXELS``; larger images are refused before
-    they are decoded.
+    they are decoded. ``max_side`` (off by default) shrinks larger images first: about 5x faster
+    hashing of photos, at the cost of a few bits of distance (2-10 measured at 512) to hashes
+    computed at full resolution, as partners' hashes usually are.
     """
     limit = Image.MAX_IMAGE_PIXELS if max_pixels is None else max_pixels
     if not data:
@@ -115,6 +119,8 @@ def load_pixels(data: bytes, *, max_pixels: int | None = None) -> NDArray[np.uin
             img.seek(0)  # animated GIF/WebP/APNG: the first frame
             oriented = ImageOps.exif_transpose(img)
             rgb = oriented.convert("RGB")
+            if max_side is not None and max(rgb.size) > max_side:
+                rgb.thumbnail((max_side, max_side), Image.Resampling.BOX)
             return np.asarray(rgb, dtype=np.uint8)
         except (OSError, ValueError, SyntaxError, EOFError) as exc:
             raise NotAnImageError(f"the image is damaged and cannot be decoded ({exc})") from exc
@@ -136,7 +142,12 @@ def hash_pixels(pixels: NDArray[np.uint8], *, dihedral: bool = False) -> ImageHa
 
 
 def hash_image(
-    data: bytes, *, dihedral: bool = False, max_pixels: int | None = None
+    data: bytes,
+    *,
+    dihedral: bool = False,
+    max_pixels: int | None = None,
+    max_side: int | None = None,
 ) -> ImageHashes:
     """PDQ hash of image bytes. The bytes are only decoded in memory, never stored."""
-    return hash_pixels(load_pixels(data, max_pixels=max_pixels), dihedral=dihedral)
+    pixels = load_pixels(data, max_pixels=max_pixels, max_side=max_side)
+    return hash_pixels(pixels, dihedral=dihedral)

@@ -122,3 +122,12 @@ def test_pillow_decompression_bomb_becomes_a_clear_error(monkeypatch: pytest.Mon
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 5000)
     with pytest.raises(ImageTooLargeError, match="too large"):
         hash_image(encode(picture(1, (200, 200))))  # 40,000 px: Pillow itself refuses it
+
+
+def test_max_side_shrinks_large_images_and_keeps_the_hash_close() -> None:
+    from kidshield.safety.media.hashing import load_pixels
+
+    data = encode(picture(10, (1600, 1200)))
+    assert load_pixels(data, max_side=512).shape == (384, 512, 3)
+    full = hash_image(data).original.hex
+    assert PdqSignal.distance(full, hash_image(data, max_side=512).original.hex) <= 16
