@@ -91,6 +91,25 @@ def hash_command(
         raise typer.Exit(1)
 
 
+@media_app.command("lookup")
+def lookup_command(
+    hashes: Annotated[list[str], typer.Argument(help="PDQ hashes (64 hex characters)")],
+    quality: Annotated[int | None, typer.Option(help="quality reported by the hasher")] = None,
+    caller: Annotated[str, typer.Option(help="name recorded with each match")] = "cli",
+    db: DbOption = DEFAULT_DB,
+) -> None:
+    """Look hashes up in the enabled banks; one JSON result per line. Exit 1 if any matched."""
+    try:
+        service = _service(db, preload=True)
+        results = [service.lookup(h, quality=quality, caller=caller) for h in hashes]
+    except KidshieldError as exc:
+        _fail(exc)
+    for result in results:
+        typer.echo(json.dumps(result.to_dict()))
+    if any(r.matched for r in results):
+        raise typer.Exit(1)
+
+
 @bank_app.command("create")
 def bank_create(
     name: str,

@@ -85,3 +85,18 @@ def test_scan_walks_folders_and_writes_one_json_line_per_file(tmp_path: Path, im
     assert rows["a.png"]["matched"] is False
     assert "not an image" in rows["notes.txt"]["error"]
     assert "scanned 3 files, 1 matched" in err
+
+
+def test_lookup_prints_json_and_exits_1_on_a_match(tmp_path: Path) -> None:
+    db = str(tmp_path / "k.db")
+    run("bank", "create", "known", "--db", db)
+    listing = tmp_path / "l.txt"
+    listing.write_text("a" * 64 + "\n")
+    run("bank", "import", "known", str(listing), "--db", db)
+    code, out, _ = run("lookup", "a" * 63 + "b", "--db", db)
+    assert code == 1
+    assert json.loads(out)["matches"][0]["distance"] == 1
+    code, out, _ = run("lookup", "0" * 64, "--db", db)
+    assert (code, json.loads(out)["matched"]) == (0, False)
+    code, _, err = run("lookup", "xyz", "--db", db)
+    assert code == 2 and "not a PDQ hash" in err
