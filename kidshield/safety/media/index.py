@@ -193,6 +193,7 @@ class HammingIndex:
         self.delta_limit = delta_limit
         self.background = background
         self._lock = threading.Lock()
+        self._compacting = threading.Lock()
         self._main = _empty_main()
         self._dwords = np.zeros((1024, WORDS), dtype=np.uint64)
         self._dids = np.zeros(1024, dtype=np.int64)
@@ -241,7 +242,9 @@ class HammingIndex:
             self._dids[self._dn : need] = id_array
             self._dn = need  # published last: readers only look at rows below _dn
             due = self._dn > self.delta_limit and self._builder is None
-        if due:
+        if len(words) >= self.delta_limit:
+            self.compact()  # a bulk load: build now rather than scan a huge delta meanwhile
+        elif due:
             if self.background:
                 self._start_background_compaction()
             else:
@@ -249,6 +252,10 @@ class HammingIndex:
 
     def compact(self) -> None:
         """Merge the delta into a newly built main index (synchronously)."""
+        with self._compacting:  # one merge at a time; searches and adds go on meanwhile
+            self._compact()
+
+    def _compact(self) -> None:
         with self._lock:
             main, dn = self._main, self._dn
             dwords, dids = self._dwords[:dn].copy(), self._dids[:dn].copy()
@@ -256,10 +263,15 @@ class HammingIndex:
             return
         built = _MultiIndex(np.concatenate([main.words, dwords]), np.concatenate([main.ids, dids]))
         with self._lock:
-            rest = self._dn - dn  # rows added while we were building
-            self._dwords[:rest] = self._dwords[dn : self._dn]
-            self._dids[:rest] = self._dids[dn : self._dn]
-            self._main, self._dn = built, rest
+            # Rows added while we were building move to a fresh buffer: readers may still hold
+            # the old one (with the old main index), so it must not change under them.
+            rest = self._dn - dn
+            cap = max(1024, 2 * rest)
+            fresh_w = np.zeros((cap, WORDS), dtype=np.uint64)
+            fresh_i = np.zeros(cap, dtype=np.int64)
+            fresh_w[:rest] = self._dwords[dn : self._dn]
+            fresh_i[:rest] = self._dids[dn : self._dn]
+            self._main, self._dwords, self._dids, self._dn = built, fresh_w, fresh_i, rest
             self.rebuilds += 1
 
     def _start_background_compaction(self) -> None:

@@ -143,3 +143,37 @@ def test_memory_per_hash_is_about_104_bytes() -> None:
     index = HammingIndex(random_words(np.random.default_rng(5), 100_000), background=False)
     per_hash = (index.nbytes - 16 * 65537 * 8 - 1024 * 40) / 100_000
     assert per_hash == pytest.approx(104, abs=1)
+
+
+def test_bulk_add_builds_the_main_index_at_once() -> None:
+    words = random_words(np.random.default_rng(6), 5000)
+    index = HammingIndex(delta_limit=1000)
+    index.add(words, range(5000))
+    assert (index.delta_size, index.rebuilds, len(index)) == (0, 1, 5000)
+    assert [h.id for h in index.search(words[4321], 0)] == [4321]
+
+
+def test_concurrent_adds_searches_and_merges_lose_nothing() -> None:
+    import threading
+
+    rng = np.random.default_rng(7)
+    words = random_words(rng, 3000)
+    index = HammingIndex(delta_limit=64, background=True)
+    errors: list[str] = []
+
+    def writer(offset: int) -> None:
+        for i in range(offset, 3000, 3):
+            index.add(words[i : i + 1], [i])
+            if [h.id for h in index.search(words[i], 0)] != [i]:
+                errors.append(f"hash {i} not found right after add")
+
+    threads = [threading.Thread(target=writer, args=(k,)) for k in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    index.wait()
+    index.compact()
+    assert errors == []
+    assert len(index) == 3000
+    assert all([h.id for h in index.search(words[i], 0)] == [i] for i in range(0, 3000, 7))
