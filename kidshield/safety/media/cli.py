@@ -194,7 +194,11 @@ def bank_import(
             guess_format(file.name, "\n".join(lines[:5])) if fmt == "auto" else parse_format(fmt)
         )
         report = _service(db).import_list(
-            name, lines, chosen, source=source or file.name, added_by=added_by
+            name,
+            lines,
+            chosen,
+            source=source or ("stdin" if str(file) == "-" else file.name),
+            added_by=added_by,
         )
     except OSError as exc:
         _fail(exc)
@@ -261,7 +265,10 @@ def scan(
         _fail(exc)
     service.min_quality = min_quality
     files = list(_walk(folder))
-    out = sys.stdout if str(output) == "-" else output.open("w", encoding="utf-8")
+    try:
+        out = sys.stdout if str(output) == "-" else output.open("w", encoding="utf-8")
+    except OSError as exc:
+        _fail(exc)
     matched = 0
     try:
         with Progress(
