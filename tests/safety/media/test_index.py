@@ -177,3 +177,26 @@ def test_concurrent_adds_searches_and_merges_lose_nothing() -> None:
     assert errors == []
     assert len(index) == 3000
     assert all([h.id for h in index.search(words[i], 0)] == [i] for i in range(0, 3000, 7))
+
+
+def spread_flips(distance: int, rng: np.random.Generator) -> np.ndarray:
+    """``distance`` bit positions spread evenly over the 16 substrings: the worst case for
+    multi-index hashing, where no substring is left unchanged once distance >= 16."""
+    per_substring = [distance // 16 + (1 if k < distance % 16 else 0) for k in range(16)]
+    bits = [
+        16 * k + int(b)
+        for k, count in enumerate(per_substring)
+        for b in rng.choice(16, size=count, replace=False)
+    ]
+    return np.array(bits, dtype=np.int64)
+
+
+@pytest.mark.parametrize("threshold", [15, 16, 17, 24, 31, 32, 40, 47, 48])
+def test_evenly_spread_differences_at_the_threshold_are_still_found(threshold: int) -> None:
+    rng = np.random.default_rng(100 + threshold)
+    words = random_words(rng, 1000)
+    index = HammingIndex(words)
+    for row in range(0, 1000, 50):
+        query = flip_bits(words[row], spread_flips(threshold, rng))
+        assert row in {h.id for h in index.search(query, threshold)}
+        assert row not in {h.id for h in index.search(query, threshold - 1)}
