@@ -1,9 +1,10 @@
 """REST routes for hash lookup, image matching and bank management (starlette).
 
-Image uploads are read from the raw request body into memory (``image/*`` or
-``application/octet-stream``), hashed and dropped. Multipart forms are refused on purpose:
-starlette spools large multipart parts to a temporary file, and image bytes must never reach
-the disk. Nothing here logs request bodies.
+Image uploads are read into memory, hashed and dropped: either the raw request body
+(``image/*`` or ``application/octet-stream``) or the ``image`` field of a multipart form, which
+is parsed here in memory with python-multipart's streaming parser. ``request.form()`` is never
+used: starlette spools multipart parts over 1 MiB to a temporary file, and image bytes must
+never reach the disk. Nothing here logs request bodies.
 
 The routes find their ``BankService`` on ``request.app.state.media_banks``; the web app mounts
 ``routes()`` behind its API authentication, ``create_app()`` serves them standalone.
@@ -14,6 +15,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from python_multipart.exceptions import MultipartParseError
+from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -98,30 +101,96 @@ def _field(data: dict[str, Any], name: str, kind: type, *, required: bool = Fals
     return value
 
 
-async def _read_image_body(request: Request) -> bytes:
-    """The raw body, in memory only, refusing multipart and anything over the size cap."""
-    limit: int = getattr(request.app.state, "media_max_upload_bytes", DEFAULT_MAX_UPLOAD_BYTES)
-    ctype = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
-    if ctype.startswith("multipart/") or ctype == "application/x-www-form-urlencoded":
-        raise _BadRequest(
-            415,
-            "body",
-            "send the image as the raw request body (Content-Type: image/* or "
-            "application/octet-stream), not as a form",
-        )
-    if ctype and not (ctype.startswith("image/") or ctype == "application/octet-stream"):
-        raise _BadRequest(415, "body", f"unsupported content type {ctype!r}; send image bytes")
+async def _read_body(request: Request, limit: int) -> bytes:
+    """The raw request body, in memory only, refusing anything over ``limit`` bytes."""
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise _BadRequest(413, "body", f"the image is larger than {limit} bytes")
+        raise _BadRequest(413, "body", f"the upload is larger than {limit} bytes")
     body = bytearray()
     async for chunk in request.stream():
         body += chunk
         if len(body) > limit:
-            raise _BadRequest(413, "body", f"the image is larger than {limit} bytes")
-    if not body:
-        raise _BadRequest(400, "body", "the body is empty: send the bytes of an image")
+            raise _BadRequest(413, "body", f"the upload is larger than {limit} bytes")
     return bytes(body)
+
+
+def _multipart_image(body: bytes, content_type: str) -> bytes:
+    """The image part of a multipart form, parsed in memory.
+
+    Deliberately not ``request.form()``: starlette spools parts over 1 MiB to a temporary file.
+    The part named ``image`` (or ``file``) wins, else the first part with a file name.
+    """
+    _, params = parse_options_header(content_type)
+    boundary = params.get(b"boundary")
+    if not boundary:
+        raise _BadRequest(400, "body", "the multipart Content-Type has no boundary")
+    parts: list[tuple[dict[str, str], bytearray]] = []
+    header: dict[str, bytearray] = {"field": bytearray(), "value": bytearray()}
+
+    def on_part_begin() -> None:
+        parts.append(({}, bytearray()))
+
+    def on_header_field(data: bytes, start: int, end: int) -> None:
+        header["field"] += data[start:end]
+
+    def on_header_value(data: bytes, start: int, end: int) -> None:
+        header["value"] += data[start:end]
+
+    def on_header_end() -> None:
+        name = header["field"].decode("latin-1").strip().lower()
+        parts[-1][0][name] = header["value"].decode("latin-1")
+        header["field"], header["value"] = bytearray(), bytearray()
+
+    def on_part_data(data: bytes, start: int, end: int) -> None:
+        parts[-1][1].extend(data[start:end])
+
+    callbacks: dict[str, Callable[..., None]] = {
+        "on_part_begin": on_part_begin,
+        "on_header_field": on_header_field,
+        "on_header_value": on_header_value,
+        "on_header_end": on_header_end,
+        "on_part_data": on_part_data,
+    }
+    try:
+        parser = MultipartParser(boundary, callbacks)  # type: ignore[arg-type]
+        parser.write(body)
+        parser.finalize()
+    except MultipartParseError as exc:
+        raise _BadRequest(400, "body", f"the multipart form is malformed ({exc})") from None
+    chosen: bytearray | None = None
+    for headers, data in parts:
+        _, disposition = parse_options_header(headers.get("content-disposition", ""))
+        name = disposition.get(b"name", b"").decode("latin-1")
+        if name in ("image", "file"):
+            chosen = data
+            break
+        if chosen is None and b"filename" in disposition:
+            chosen = data
+    if chosen is None:
+        raise _BadRequest(400, "image", "the form has no 'image' file field")
+    return bytes(chosen)
+
+
+async def _read_image_body(request: Request) -> bytes:
+    """The image bytes from a raw body or a multipart form, kept in memory only."""
+    limit: int = getattr(request.app.state, "media_max_upload_bytes", DEFAULT_MAX_UPLOAD_BYTES)
+    full_type = request.headers.get("content-type", "")
+    ctype = full_type.split(";", 1)[0].strip().lower()
+    multipart = ctype == "multipart/form-data"
+    if not (
+        not ctype or multipart or ctype.startswith("image/") or ctype == "application/octet-stream"
+    ):
+        raise _BadRequest(
+            415,
+            "body",
+            f"unsupported content type {ctype!r}: send the image as the raw body (image/* or "
+            "application/octet-stream) or as the 'image' field of a multipart/form-data form",
+        )
+    body = await _read_body(request, limit + (64 * 1024 if multipart else 0))
+    data = _multipart_image(body, full_type) if multipart else body
+    if not data:
+        raise _BadRequest(400, "body", "the upload is empty: send the bytes of an image")
+    return data
 
 
 @_guarded

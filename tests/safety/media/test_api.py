@@ -102,14 +102,16 @@ def test_image_upload_matches_and_records_the_caller(
     assert record.caller == "school-7"
 
 
+@pytest.mark.parametrize("as_form", [False, True], ids=["raw-body", "multipart-form"])
 def test_upload_never_touches_the_disk_or_the_logs(
     client: TestClient,
     banked: bytes,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
+    as_form: bool,
 ) -> None:
-    data = big_photo_like_png()
+    data = big_photo_like_png()  # over starlette's 1 MiB multipart spooling size
     spool = tmp_path / "spool"
     spool.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(spool))
@@ -119,6 +121,7 @@ def test_upload_never_touches_the_disk_or_the_logs(
         opened.append(repr(args)[:80])
         raise AssertionError("the upload path tried to create a file")
 
+    # SpooledTemporaryFile rolls over to disk through tempfile.TemporaryFile.
     for name in ("SpooledTemporaryFile", "TemporaryFile", "NamedTemporaryFile", "mkstemp"):
         monkeypatch.setattr(tempfile, name, forbidden)
     real_open = builtins.open
@@ -131,9 +134,18 @@ def test_upload_never_touches_the_disk_or_the_logs(
     monkeypatch.setattr(builtins, "open", guarded_open)
     caplog.set_level(logging.DEBUG)
 
-    response = client.post(
-        "/api/v1/media/match", content=data, headers={"content-type": "application/octet-stream"}
-    )
+    if as_form:
+        response = client.post(
+            "/api/v1/media/match",
+            files={"image": ("photo.png", data, "image/png")},
+            data={"note": "from a form"},
+        )
+    else:
+        response = client.post(
+            "/api/v1/media/match",
+            content=data,
+            headers={"content-type": "application/octet-stream"},
+        )
 
     assert response.status_code == 200, response.text
     assert response.json()["matched"] is True
@@ -143,10 +155,17 @@ def test_upload_never_touches_the_disk_or_the_logs(
     assert data[100:140].hex() not in logged and repr(data[100:140]) not in logged
 
 
-def test_multipart_uploads_are_refused_so_nothing_is_spooled(client: TestClient) -> None:
+def test_multipart_form_without_an_image_field_names_the_field(client: TestClient) -> None:
     response = client.post(
-        "/api/v1/media/match", files={"image": ("a.png", encode(picture(1)), "image/png")}
+        "/api/v1/media/match",
+        content=b'--x\r\nContent-Disposition: form-data; name="note"\r\n\r\nhi\r\n--x--\r\n',
+        headers={"content-type": "multipart/form-data; boundary=x"},
     )
+    assert (response.status_code, response.json()["field"]) == (400, "image")
+
+
+def test_url_encoded_forms_are_refused(client: TestClient) -> None:
+    response = client.post("/api/v1/media/match", data={"image": "abc"})
     assert response.status_code == 415
     assert response.json()["field"] == "body"
 
