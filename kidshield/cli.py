@@ -338,6 +338,11 @@ def serve(
         asyncio.run(serve_forever(config_path, ready, web=web))
 
 
+from kidshield.safety.media.cli import register as _register_media  # noqa: E402
+
+_register_media(app)
+
+
 def main() -> None:
     try:
         app()

@@ -177,16 +177,23 @@ def _parse_plain_domains(lines: Iterable[str], report: ParseReport, sink: Sink) 
     checked with a few C-speed scans and split in one go; any other block goes line by line."""
     it = iter(lines)
     number = 0
+    checked = False
     match = _NAME.fullmatch
     while True:
-        block_lines = list(islice(it, 10_000))
+        block_lines = list(islice(it, CHUNK))
         if not block_lines:
             break
         first = number + 1
         number += len(block_lines)
-        if first == 1 and _looks_like_html(block_lines[0]):
-            raise ListFormatError(f"{report.file}:1: this is not a list (it looks like a web "
-                                  "page or JSON document)")
+        if not checked:
+            for offset, raw in enumerate(block_lines):
+                if raw.strip():
+                    checked = True
+                    if _looks_like_html(raw, "domains"):
+                        raise ListFormatError(
+                            f"{report.file}:{first + offset}: this is not a list (it looks "
+                            "like a web page or JSON document)")
+                    break
         block = "".join(block_lines).lower().replace("\r", "")
         if not block.endswith("\n"):
             block += "\n"

@@ -111,6 +111,15 @@ class Database:
             )
         return StorageError(f"{self.where}: database error: {text}")
 
+    @staticmethod
+    def head_revision() -> str | None:
+        """The newest migration shipped with this version of kidshield."""
+        from alembic.script import ScriptDirectory
+
+        cfg = AlembicConfig()
+        cfg.set_main_option("script_location", str(MIGRATIONS))
+        return ScriptDirectory.from_config(cfg).get_current_head()
+
     def current_revision(self) -> str | None:
         with self.engine.connect() as conn:
             try:

@@ -73,3 +73,59 @@ query_log = sa.Table(
     # identical answers (same client, name, type and outcome) within one second share a row
     sa.Column("count", sa.Integer, nullable=False, server_default="1"),
 )
+
+# ---------------------------------------------------------------------------------------------
+# Media hash banks (issue 6). Hashes only: image bytes are never stored.
+# ---------------------------------------------------------------------------------------------
+
+# A named bank of hashes: kind "match" (report on match) or "negative" (cancels matches).
+media_banks = sa.Table(
+    "media_banks",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(128), nullable=False, unique=True),
+    sa.Column("kind", sa.String(16), nullable=False, server_default="match"),
+    sa.Column("signal_type", sa.String(32), nullable=False, server_default="pdq"),
+    sa.Column("threshold", sa.Integer, nullable=False, server_default="31"),
+    sa.Column("enabled", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("description", sa.Text, nullable=False, server_default=""),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("created_by", sa.String(128), nullable=False, server_default=""),
+)
+
+# One hash in a bank, with where it came from.
+media_bank_hashes = sa.Table(
+    "media_bank_hashes",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column(
+        "bank_id",
+        sa.Integer,
+        sa.ForeignKey("media_banks.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    sa.Column("hash", sa.String(64), nullable=False),  # lower-case hex
+    sa.Column("source", sa.Text, nullable=False, server_default=""),
+    sa.Column("reference_id", sa.Text, nullable=False, server_default=""),
+    sa.Column("added_at", UTCDateTime(), nullable=False),
+    sa.Column("added_by", sa.String(128), nullable=False, server_default=""),
+    sa.UniqueConstraint("bank_id", "hash", name="uq_media_bank_hashes_bank_hash"),
+)
+
+# An auditable record of each match (the reports issue turns these into cases).
+media_match_records = sa.Table(
+    "media_match_records",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("at", UTCDateTime(), nullable=False, index=True),
+    sa.Column("bank_id", sa.Integer, sa.ForeignKey("media_banks.id"), nullable=False),
+    sa.Column("bank_hash_id", sa.Integer, nullable=True),
+    sa.Column("query_hash", sa.String(64), nullable=False),
+    sa.Column("matched_hash", sa.String(64), nullable=False),
+    sa.Column("distance", sa.Integer, nullable=False),
+    sa.Column("quality", sa.Integer, nullable=True),
+    sa.Column("variant", sa.String(16), nullable=False, server_default="original"),
+    sa.Column("caller", sa.String(128), nullable=False, server_default=""),
+    sa.Column("cancelled_by", sa.String(128), nullable=True),  # negative bank that cancelled it
+)

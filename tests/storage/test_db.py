@@ -24,7 +24,7 @@ def test_migrations_create_exactly_the_tables_of_the_schema(tmp_path: Path) -> N
             tables = set(sa.inspect(conn).get_table_names())
         assert diff == []
         assert tables == {*metadata.tables, "alembic_version"}
-        assert db.current_revision() == "0001_initial"
+        assert db.current_revision() == Database.head_revision()
     finally:
         db.close()
 

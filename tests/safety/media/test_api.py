@@ -1,0 +1,239 @@
+from __future__ import annotations
+
+import builtins
+import io
+import logging
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from PIL import Image
+from starlette.testclient import TestClient
+
+from kidshield.safety.media.api import create_app
+from kidshield.safety.media.banks import BankService
+from kidshield.safety.media.hashing import hash_image
+
+from .images import encode, picture
+
+
+@pytest.fixture
+def client(service: BankService) -> Iterator[TestClient]:
+    with TestClient(create_app(service, max_upload_bytes=8 * 1024 * 1024)) as c:
+        yield c
+
+
+@pytest.fixture
+def banked(service: BankService) -> bytes:
+    data = encode(picture(41))
+    service.create_bank("known")
+    service.add("known", [hash_image(data).original.hex], reference_id="case-41")
+    return data
+
+
+def big_photo_like_png() -> bytes:
+    """A ~3 MB PNG of picture 41 plus strong noise (larger than starlette's 1 MB spool size)."""
+    img = np.asarray(picture(41, (1200, 900)), dtype=np.int16)
+    noise = np.random.default_rng(0).integers(-3, 4, img.shape)
+    out = Image.fromarray(np.clip(img + noise, 0, 255).astype(np.uint8))
+    data = encode(out)
+    assert len(data) > 1_500_000
+    return data
+
+
+def test_lookup_by_hash_returns_match_with_bank_and_reference(
+    client: TestClient, banked: bytes
+) -> None:
+    hex_hash = hash_image(banked).original.hex
+    body = client.post("/api/v1/media/lookup", json={"hash": hex_hash.upper()}).json()
+    assert body["matched"] is True
+    assert body["reason"] == "hash_match"
+    assert body["matches"][0] | {"distance": 0} == {
+        "bank": "known",
+        "kind": "match",
+        "hash": hex_hash,
+        "distance": 0,
+        "variant": "original",
+        "reference_id": "case-41",
+        "source": "",
+    }
+
+
+@pytest.mark.parametrize(
+    ("payload", "field"),
+    [
+        ({}, "hash"),
+        ({"hash": "abc"}, "hash"),
+        ({"hash": 5}, "hash"),
+        ({"hash": "a" * 64, "quality": "high"}, "quality"),
+    ],
+)
+def test_bad_lookup_input_gets_a_400_naming_the_field(
+    client: TestClient, payload: dict[str, Any], field: str
+) -> None:
+    response = client.post("/api/v1/media/lookup", json=payload)
+    assert response.status_code == 400
+    assert response.json()["field"] == field
+    assert response.json()["error"]
+
+
+def test_lookup_with_low_quality_is_skipped(client: TestClient, banked: bytes) -> None:
+    hex_hash = hash_image(banked).original.hex
+    body = client.post("/api/v1/media/lookup", json={"hash": hex_hash, "quality": 10}).json()
+    assert body["matched"] is False
+    assert "quality" in body["skipped"]
+
+
+def test_image_upload_matches_and_records_the_caller(
+    client: TestClient, banked: bytes, service: BankService
+) -> None:
+    jpeg = encode(Image.open(io.BytesIO(banked)), "JPEG", quality=60)
+    response = client.post(
+        "/api/v1/media/match",
+        content=jpeg,
+        headers={"content-type": "image/jpeg", "x-kidshield-caller": "school-7"},
+    )
+    assert response.status_code == 200
+    assert response.json()["matched"] is True
+    (record,) = service.store.match_records()
+    assert record.caller == "school-7"
+
+
+@pytest.mark.parametrize("as_form", [False, True], ids=["raw-body", "multipart-form"])
+def test_upload_never_touches_the_disk_or_the_logs(
+    client: TestClient,
+    banked: bytes,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    as_form: bool,
+) -> None:
+    data = big_photo_like_png()  # over starlette's 1 MiB multipart spooling size
+    spool = tmp_path / "spool"
+    spool.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(spool))
+    opened: list[str] = []
+
+    def forbidden(*args: Any, **kwargs: Any) -> Any:
+        opened.append(repr(args)[:80])
+        raise AssertionError("the upload path tried to create a file")
+
+    # SpooledTemporaryFile rolls over to disk through tempfile.TemporaryFile.
+    for name in ("SpooledTemporaryFile", "TemporaryFile", "NamedTemporaryFile", "mkstemp"):
+        monkeypatch.setattr(tempfile, name, forbidden)
+    real_open = builtins.open
+
+    def guarded_open(file: Any, mode: str = "r", *args: Any, **kwargs: Any) -> Any:
+        if any(flag in mode for flag in "wax+"):
+            forbidden(file, mode)
+        return real_open(file, mode, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "open", guarded_open)
+    caplog.set_level(logging.DEBUG)
+
+    if as_form:
+        response = client.post(
+            "/api/v1/media/match",
+            files={"image": ("photo.png", data, "image/png")},
+            data={"note": "from a form"},
+        )
+    else:
+        response = client.post(
+            "/api/v1/media/match",
+            content=data,
+            headers={"content-type": "application/octet-stream"},
+        )
+
+    assert response.status_code == 200, response.text
+    assert response.json()["matched"] is True
+    assert opened == []
+    assert list(spool.iterdir()) == []
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert data[100:140].hex() not in logged and repr(data[100:140]) not in logged
+
+
+def test_multipart_form_without_an_image_field_names_the_field(client: TestClient) -> None:
+    response = client.post(
+        "/api/v1/media/match",
+        content=b'--x\r\nContent-Disposition: form-data; name="note"\r\n\r\nhi\r\n--x--\r\n',
+        headers={"content-type": "multipart/form-data; boundary=x"},
+    )
+    assert (response.status_code, response.json()["field"]) == (400, "image")
+
+
+def test_url_encoded_forms_are_refused(client: TestClient) -> None:
+    response = client.post("/api/v1/media/match", data={"image": "abc"})
+    assert response.status_code == 415
+    assert response.json()["field"] == "body"
+
+
+def test_non_image_upload_is_a_422_naming_the_body(client: TestClient) -> None:
+    response = client.post(
+        "/api/v1/media/match", content=b"not an image", headers={"content-type": "image/png"}
+    )
+    assert response.status_code == 422
+    assert response.json() == {"field": "body", "error": response.json()["error"]}
+    assert "not an image" in response.json()["error"]
+
+
+def test_oversized_upload_is_refused_with_413(service: BankService) -> None:
+    with TestClient(create_app(service, max_upload_bytes=1000)) as small:
+        response = small.post(
+            "/api/v1/media/match",
+            content=encode(picture(1)),
+            headers={"content-type": "image/png"},
+        )
+    assert response.status_code == 413
+
+
+def test_dihedral_query_parameter_matches_mirrored_upload(
+    client: TestClient, banked: bytes
+) -> None:
+    mirrored = encode(Image.open(io.BytesIO(banked)).transpose(Image.Transpose.FLIP_LEFT_RIGHT))
+    headers = {"content-type": "image/png"}
+    plain = client.post("/api/v1/media/match", content=mirrored, headers=headers).json()
+    assert plain["matched"] is False
+    both = client.post("/api/v1/media/match?dihedral=1", content=mirrored, headers=headers).json()
+    assert both["matched"] is True
+
+
+def test_bank_management_create_list_disable_add_export(client: TestClient) -> None:
+    created = client.post(
+        "/api/v1/media/banks", json={"name": "fp", "kind": "negative", "threshold": 20}
+    )
+    assert created.status_code == 201
+    assert created.json() | {"created_at": None} == {
+        "name": "fp",
+        "kind": "negative",
+        "signal_type": "pdq",
+        "threshold": 20,
+        "enabled": True,
+        "description": "",
+        "created_at": None,
+        "created_by": "api",
+        "hashes": 0,
+    }
+    assert client.post("/api/v1/media/banks", json={"name": "fp"}).status_code == 409
+    bad = client.post("/api/v1/media/banks", json={"name": "x", "kind": "other"})
+    assert (bad.status_code, bad.json()["field"]) == (400, "kind")
+    added = client.post(
+        "/api/v1/media/banks/fp/hashes", json={"hashes": ["a" * 64, "nope", "a" * 64]}
+    ).json()
+    assert added["added"] == 1
+    assert [(p["item"], p["kind"]) for p in added["problems"]] == [
+        (2, "malformed"),
+        (3, "duplicate"),
+    ]
+    disabled = client.patch("/api/v1/media/banks/fp", json={"enabled": False})
+    assert disabled.json()["enabled"] is False
+    listed = client.get("/api/v1/media/banks").json()["banks"]
+    assert [(b["name"], b["hashes"], b["enabled"]) for b in listed] == [("fp", 1, False)]
+    exported = client.get("/api/v1/media/banks/fp/export?format=te")
+    assert exported.text == f"pdq,{'a' * 64},\n"
+    missing = client.get("/api/v1/media/banks/nope/export")
+    assert (missing.status_code, missing.json()["field"]) == (404, "name")
+    bad_format = client.get("/api/v1/media/banks/fp/export?format=xml")
+    assert (bad_format.status_code, bad_format.json()["field"]) == (400, "format")

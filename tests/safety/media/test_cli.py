@@ -1,0 +1,102 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from kidshield.cli import app
+from kidshield.safety.media.hashing import hash_image
+
+from .images import encode, picture
+
+runner = CliRunner()
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    result = runner.invoke(app, ["media", *args])
+    return result.exit_code, result.stdout, result.stderr
+
+
+@pytest.fixture
+def images(tmp_path: Path) -> Path:
+    folder = tmp_path / "photos"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "a.png").write_bytes(encode(picture(51)))
+    (folder / "sub" / "b.jpg").write_bytes(encode(picture(52), "JPEG", quality=70))
+    (folder / "sub" / "notes.txt").write_text("not an image")
+    return folder
+
+
+def test_hash_prints_hex_quality_and_path_and_fails_on_non_images(images: Path) -> None:
+    code, out, err = run("hash", str(images / "a.png"), str(images / "sub" / "notes.txt"))
+    assert code == 1
+    expected = hash_image((images / "a.png").read_bytes()).original
+    assert out.split() == [expected.hex, str(expected.quality), str(images / "a.png")]
+    assert "notes.txt" in err and "not an image" in err
+
+
+def test_hash_json_with_dihedral_variants(images: Path) -> None:
+    code, out, _ = run("hash", "--json", "--dihedral", str(images / "a.png"))
+    assert code == 0
+    row = json.loads(out)
+    assert len(row["variants"]) == 7 and len(row["hash"]) == 64
+
+
+def test_bank_create_import_list_export_round_trip(tmp_path: Path, images: Path) -> None:
+    db = str(tmp_path / "k.db")
+    known = hash_image((images / "a.png").read_bytes()).original.hex
+    hashes = tmp_path / "list.csv"
+    hashes.write_text(f"hash,source,reference_id\n{known},partner,r1\nbroken,x,y\n{known},p,r2\n")
+    assert run("bank", "create", "known", "--db", db)[0] == 0
+    code, out, err = run("bank", "import", "known", str(hashes), "--db", db)
+    assert code == 0
+    assert "imported 1 hashes" in out and "1 duplicate, 1 rejected" in out
+    assert f"{hashes}:3: malformed" in err and f"{hashes}:4: duplicate" in err
+    code, out, _ = run("bank", "list", "--json", "--db", db)
+    assert [(b["name"], b["hashes"]) for b in json.loads(out)] == [("known", 1)]
+    exported = tmp_path / "out.te"
+    assert run("bank", "export", "known", "--format", "te", "-o", str(exported), "--db", db)[0] == 0
+    assert exported.read_text() == f"pdq,{known},r1\n"
+
+
+def test_bank_errors_are_messages_not_tracebacks(tmp_path: Path) -> None:
+    code, _, err = run(
+        "bank", "import", "nope", str(tmp_path / "x.txt"), "--db", str(tmp_path / "k.db")
+    )
+    assert code == 2
+    assert "error:" in err and "Traceback" not in err
+
+
+def test_scan_walks_folders_and_writes_one_json_line_per_file(tmp_path: Path, images: Path) -> None:
+    db = str(tmp_path / "k.db")
+    run("bank", "create", "known", "--db", db)
+    known = hash_image((images / "sub" / "b.jpg").read_bytes()).original.hex
+    listing = tmp_path / "l.txt"
+    listing.write_text(known + "\n")
+    run("bank", "import", "known", str(listing), "--db", db)
+    out_file = tmp_path / "scan.jsonl"
+    code, _, err = run("scan", str(images), "-o", str(out_file), "--db", db)
+    assert code == 0
+    rows = {Path(r["path"]).name: r for r in map(json.loads, out_file.read_text().splitlines())}
+    assert set(rows) == {"a.png", "b.jpg", "notes.txt"}
+    assert rows["b.jpg"]["matched"] is True and rows["b.jpg"]["matches"][0]["bank"] == "known"
+    assert rows["a.png"]["matched"] is False
+    assert "not an image" in rows["notes.txt"]["error"]
+    assert "scanned 3 files, 1 matched" in err
+
+
+def test_lookup_prints_json_and_exits_1_on_a_match(tmp_path: Path) -> None:
+    db = str(tmp_path / "k.db")
+    run("bank", "create", "known", "--db", db)
+    listing = tmp_path / "l.txt"
+    listing.write_text("a" * 64 + "\n")
+    run("bank", "import", "known", str(listing), "--db", db)
+    code, out, _ = run("lookup", "a" * 63 + "b", "--db", db)
+    assert code == 1
+    assert json.loads(out)["matches"][0]["distance"] == 1
+    code, out, _ = run("lookup", "0" * 64, "--db", db)
+    assert (code, json.loads(out)["matched"]) == (0, False)
+    code, _, err = run("lookup", "xyz", "--db", db)
+    assert code == 2 and "not a PDQ hash" in err
