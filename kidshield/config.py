@@ -78,6 +78,20 @@ def _network(value: str) -> str:
         raise ValueError(f"{value!r} is not an IP address or CIDR range") from None
 
 
+def _ipv4(value: str) -> str:
+    try:
+        return str(ipaddress.IPv4Address(value))
+    except ValueError:
+        raise ValueError(f"{value!r} is not an IPv4 address") from None
+
+
+def _ipv6(value: str) -> str:
+    try:
+        return str(ipaddress.IPv6Address(value))
+    except ValueError:
+        raise ValueError(f"{value!r} is not an IPv6 address") from None
+
+
 def _mac(value: str) -> str:
     text = value.strip().lower().replace("-", ":")
     if not re.fullmatch(r"(?:[0-9a-f]{2}:){5}[0-9a-f]{2}", text):
@@ -132,7 +146,17 @@ def _upstream(value: str) -> str:
     return text
 
 
+def _bedtime(value: str) -> str:
+    if value != "off":
+        try:
+            parse_hhmm(value)
+        except ValueError:
+            raise ValueError(f"{value!r} is not a time (HH:MM)") from None
+    return value
+
+
 Time = Annotated[str, AfterValidator(_time)]
+BedTime = Annotated[str, AfterValidator(_bedtime)]
 Days = Annotated[list[str] | str, AfterValidator(_days)]
 TimeZone = Annotated[str, AfterValidator(_timezone)]
 Domain = Annotated[str, AfterValidator(_domain)]
@@ -169,8 +193,8 @@ class DnsConfig(_Model):
     listen: list[Listen] = ["127.0.0.1:5353"]
     upstreams: list[Upstream] = ["udp://9.9.9.9:53", "udp://149.112.112.112:53"]
     block_mode: BlockMode = "block_page"
-    block_page_ipv4: Annotated[str, AfterValidator(_network)] | None = None
-    block_page_ipv6: Annotated[str, AfterValidator(_network)] | None = None
+    block_page_ipv4: Annotated[str, AfterValidator(_ipv4)] | None = None
+    block_page_ipv6: Annotated[str, AfterValidator(_ipv6)] | None = None
     block_ttl: int = Field(10, ge=0, le=3600)
     allow_networks: list[Network] = [
         "127.0.0.0/8", "::1/128", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16",
@@ -184,7 +208,15 @@ class DnsConfig(_Model):
     tls_certificate: str | None = None
     tls_key: str | None = None
     dot_listen: list[Listen] = []
-    doh_listen: list[Listen] = []
+
+    @model_validator(mode="after")
+    def _consistent(self) -> DnsConfig:
+        if self.cache_min_ttl > self.cache_max_ttl:
+            raise ValueError(f"cache_min_ttl ({self.cache_min_ttl}) is larger than "
+                             f"cache_max_ttl ({self.cache_max_ttl})")
+        if bool(self.tls_certificate) != bool(self.tls_key):
+            raise ValueError("tls_certificate and tls_key go together: set both or neither")
+        return self
 
 
 class WebConfig(_Model):
@@ -208,6 +240,11 @@ class ListConfig(_Model):
 
     @model_validator(mode="after")
     def _category_needed(self) -> ListConfig:
+        if self.format == "ut1" and self.source.startswith(("http://", "https://")):
+            raise ValueError(
+                f"list {self.name!r}: a UT1 list is a folder of <category>/domains files; "
+                "download and unpack it, then give the folder's path as source"
+            )
         if self.format != "ut1" and not self.allow and self.category is None:
             raise ValueError(
                 f"list {self.name!r} needs a category (e.g. category = \"adult\"), "
@@ -242,13 +279,15 @@ class ProfileConfig(_Model):
     filtering: bool = True
     keep_filtering_after_18: bool = False
     blocked_categories: list[Ident] | None = None
+    extra_blocked_categories: list[Ident] = []
     unblocked_categories: list[Ident] = []
     blocked_services: list[Ident] | None = None
+    extra_blocked_services: list[Ident] = []
     unblocked_services: list[Ident] = []
     safe_search: SafeSearchMode | None = None
     youtube: SafeSearchMode | None = None
     bypass_protection: bool | None = None
-    bedtime: Time | None = None
+    bedtime: BedTime | None = None
     wake_up: Time | None = None
     bedtime_days: Days = "daily"
     schedules: list[ScheduleConfig] = []
@@ -258,13 +297,22 @@ class ProfileConfig(_Model):
 
     @model_validator(mode="after")
     def _age_known(self) -> ProfileConfig:
+        if self.birth_date is not None and self.age_band is not None:
+            raise ValueError(
+                "give a birth_date or an age_band, not both: with a birth date the band follows "
+                "the child's age (to keep filtering after 18, set keep_filtering_after_18 = true)"
+            )
         if self.birth_date is None and self.age_band is None:
             raise ValueError(
                 "give a birth_date (YYYY-MM-DD) or an age_band "
                 "('under-9', '9-12', '13-15', '16-17', 'adult')"
             )
-        if (self.bedtime is None) != (self.wake_up is None):
-            raise ValueError("bedtime and wake_up go together: set both or neither")
+        if self.bedtime == "off":
+            if self.wake_up is not None:
+                raise ValueError("bedtime = \"off\" has no wake_up time: remove wake_up")
+        elif (self.bedtime is None) != (self.wake_up is None):
+            raise ValueError("bedtime and wake_up go together: set both or neither "
+                             "(or bedtime = \"off\" for no bedtime at all)")
         return self
 
 

@@ -18,7 +18,7 @@ IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 def compile_profile(pid: str, pc: ProfileConfig, config: Config) -> Profile:
     tz = ZoneInfo(pc.timezone or config.server.timezone)
     bedtime = None
-    if pc.bedtime is not None and pc.wake_up is not None:
+    if pc.bedtime not in (None, "off") and pc.wake_up is not None:
         bedtime = ScheduleRule(
             "bedtime",
             Window(parse_hhmm(pc.bedtime), parse_hhmm(pc.wake_up), parse_days(pc.bedtime_days)),
@@ -50,6 +50,9 @@ def compile_profile(pid: str, pc: ProfileConfig, config: Config) -> Profile:
         blocked_categories=None if pc.blocked_categories is None else frozenset(
             pc.blocked_categories),
         unblocked_categories=frozenset(pc.unblocked_categories),
+        extra_blocked_categories=frozenset(pc.extra_blocked_categories),
+        extra_blocked_services=frozenset(pc.extra_blocked_services),
+        bedtime_off=pc.bedtime == "off",
         blocked_services=None if pc.blocked_services is None else frozenset(pc.blocked_services),
         unblocked_services=frozenset(pc.unblocked_services),
         safe_search=pc.safe_search,

@@ -54,7 +54,8 @@ def test_several_problems_are_reported_at_once_sorted_by_line() -> None:
         "k.toml:14 profiles.mia.bedtime: '25:00' is not a time (HH:MM)",
         "k.toml:16 profiles.mia.favourite: unknown setting (valid here: age_band, allow, "
         "bedtime, bedtime_days, birth_date, blocked_categories, blocked_services, budgets, "
-        "bypass_protection, deny, filtering, keep_filtering_after_18, name, safe_search, "
+        "bypass_protection, deny, extra_blocked_categories, extra_blocked_services, filtering, "
+        "keep_filtering_after_18, name, safe_search, "
         "schedules, timezone, unblocked_categories, unblocked_services, wake_up, youtube)",
         "k.toml:20 profiles.mia.schedules[0].to: '18:70' is not a time (HH:MM)",
         "k.toml:21 profiles.mia.schedules[0].days: 'someday' is not a day (use mon..sun, "
@@ -150,7 +151,8 @@ def test_profile_needs_an_age_and_complete_bedtime() -> None:
         "k.toml:1 profiles.mia: give a birth_date (YYYY-MM-DD) or an age_band ('under-9', "
         "'9-12', '13-15', '16-17', 'adult')"]
     assert problems('[profiles.mia]\nage_band = "9-12"\nbedtime = "21:00"\n') == [
-        "k.toml:1 profiles.mia: bedtime and wake_up go together: set both or neither"]
+        "k.toml:1 profiles.mia: bedtime and wake_up go together: set both or neither "
+        "(or bedtime = \"off\" for no bedtime at all)"]
 
 
 def test_budget_out_of_range_is_reported_in_an_inline_table() -> None:
@@ -253,3 +255,32 @@ def test_bad_mac_and_upstream_are_reported() -> None:
         "address, not a name",
         "k.toml:10 clients[0].macs[0]: 'aa:bb:cc' is not a MAC address like 'aa:bb:cc:dd:ee:ff'",
     ]
+
+
+def test_birth_date_and_age_band_together_is_an_error_naming_the_profile_line() -> None:
+    found = problems('[profiles.mia]\nbirth_date = 2015-04-12\nage_band = "adult"\n')
+    assert len(found) == 1
+    assert found[0].startswith("k.toml:1 profiles.mia: give a birth_date or an age_band, not both")
+
+
+def test_bedtime_off_is_accepted_and_compiles_to_no_bedtime() -> None:
+    config = parse_config('[profiles.mia]\nage_band = "9-12"\nbedtime = "off"\n')
+    assert compile_profiles(config)["mia"].bedtime_off is True
+    assert problems('[profiles.mia]\nage_band = "9-12"\nbedtime = "off"\nwake_up = "07:00"\n')
+
+
+def test_ut1_list_from_a_url_is_refused_with_advice() -> None:
+    found = problems('[[lists]]\nname = "ut1"\nsource = "https://example.org/ut1.tar.gz"\n'
+                     'format = "ut1"\n')
+    assert "download and unpack it" in found[0]
+
+
+def test_block_page_address_must_be_of_the_right_family() -> None:
+    found = problems('[dns]\nblock_page_ipv4 = "::1"\nblock_page_ipv6 = "10.0.0.0/8"\n')
+    assert [p.split(": ", 1)[0] for p in found] == ["k.toml:2 dns.block_page_ipv4",
+                                                    "k.toml:3 dns.block_page_ipv6"]
+
+
+def test_cache_min_ttl_above_max_is_an_error() -> None:
+    found = problems("[dns]\ncache_min_ttl = 600\ncache_max_ttl = 60\n")
+    assert "cache_min_ttl (600) is larger than cache_max_ttl (60)" in found[0]

@@ -84,6 +84,11 @@ class BandDefaults:
     bypass_protection: bool
 
 
+# The "service's own minimum age" rule covers services built around contact with strangers and
+# sharing (social networks, messaging, chat, dating, AI chat). Video, games and streaming are
+# left to safe-search modes and schedules: they are widely used with a parent's supervision.
+MIN_AGE_GROUPS = frozenset({"social", "messaging", "chat", "dating", "random_chat", "ai_chat"})
+
 _HARMFUL = frozenset({"adult", "gambling", "malware", "phishing", "self_harm"})
 
 BAND_DEFAULTS: dict[AgeBand, BandDefaults] = {

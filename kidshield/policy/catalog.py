@@ -83,8 +83,12 @@ class Catalog:
     def services_in_groups(self, groups: frozenset[str]) -> set[str]:
         return {s.id for s in self.services.values() if s.group in groups}
 
-    def services_over_age(self, age: int) -> set[str]:
-        return {s.id for s in self.services.values() if s.min_age is not None and s.min_age > age}
+    def services_over_age(self, age: int, groups: frozenset[str] | None = None) -> set[str]:
+        """Services whose own terms require an age above ``age`` (within ``groups``)."""
+        return {
+            s.id for s in self.services.values()
+            if s.min_age is not None and s.min_age > age and (groups is None or s.group in groups)
+        }
 
     def helplines_for(self, country: str) -> list[Helpline]:
         """The country's own helplines first, then international ones."""

@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from kidshield.policy.ages import BAND_DEFAULTS, AgeBand, SafeSearchMode
+from kidshield.policy.ages import BAND_DEFAULTS, MIN_AGE_GROUPS, AgeBand, SafeSearchMode
 from kidshield.policy.catalog import Catalog
 from kidshield.policy.domains import IndexHit
 from kidshield.policy.model import ALLOW_CATEGORY, BlockLists, Profile, Query, ScheduleRule
@@ -69,19 +69,22 @@ class PolicyEngine:
     def _compute_settings(self, profile: Profile, band: AgeBand) -> Settings:
         d = BAND_DEFAULTS[band]
         categories = (
-            profile.blocked_categories if profile.blocked_categories is not None else d.categories
+            (profile.blocked_categories if profile.blocked_categories is not None
+             else d.categories) | profile.extra_blocked_categories
         ) - profile.unblocked_categories
         if profile.blocked_services is not None:
             services = set(profile.blocked_services)
         else:
             services = self.catalog.services_in_groups(d.service_groups)
             if d.services_min_age_over is not None:
-                services |= self.catalog.services_over_age(d.services_min_age_over)
+                services |= self.catalog.services_over_age(d.services_min_age_over,
+                                                           MIN_AGE_GROUPS)
+        services |= profile.extra_blocked_services
         services -= profile.unblocked_services
         schedules: list[ScheduleRule] = []
         if profile.bedtime is not None:
             schedules.append(profile.bedtime)
-        elif d.bedtime is not None:
+        elif d.bedtime is not None and not profile.bedtime_off:
             days, start, end = d.bedtime
             schedules.append(
                 ScheduleRule(

@@ -60,12 +60,15 @@ class Profile:
     keep_filtering_after_18: bool = False
     blocked_categories: frozenset[str] | None = None  # None: the band's defaults
     unblocked_categories: frozenset[str] = frozenset()
+    extra_blocked_categories: frozenset[str] = frozenset()  # on top of the band's defaults
+    extra_blocked_services: frozenset[str] = frozenset()
     blocked_services: frozenset[str] | None = None
     unblocked_services: frozenset[str] = frozenset()
     safe_search: SafeSearchMode | None = None
     youtube: SafeSearchMode | None = None
     bypass_protection: bool | None = None
     bedtime: ScheduleRule | None = None  # explicit bedtime; None: the band's default
+    bedtime_off: bool = False  # no bedtime at all, not even the band's default
     schedules: tuple[ScheduleRule, ...] = ()
     budgets: dict[str, int] = field(default_factory=dict)
     allow: SuffixMap[RuleSource] = field(default_factory=SuffixMap)

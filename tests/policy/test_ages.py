@@ -104,12 +104,3 @@ def test_day_before_18th_birthday_is_valid_until_the_birthday() -> None:
     assert d.valid_until == utc(2026, 6, 9, 23, 0)  # midnight BST
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "design question: with both birth_date and age_band set, birth_date wins silently, so an "
-    "explicit age_band = 'adult' does not keep filtering after 18 (nor does any age_band "
-    "override the birth date); config check does not warn either"))
-def test_explicit_adult_age_band_with_a_birth_date_keeps_filtering_after_18() -> None:
-    lists = block_lists([("malware.example", "malware")])
-    prof = make_profile(birth_date=date(2008, 6, 10), fixed_band=AgeBand.ADULT)
-    d = decide(engine(lists), "malware.example", prof, local(LONDON, 2026, 6, 10, 12, 0))
-    assert d.reason is Reason.CATEGORY

@@ -441,3 +441,37 @@ def test_settings_do_not_leak_between_profiles_decided_by_one_engine() -> None:
         free = make_profile(fixed_band=AgeBand.AGE_9_12, unblocked_services=frozenset({"tiktok"}))
         assert decide(eng, "tiktok.com", free, DAY).reason is Reason.ALLOWED
         del free
+
+
+def test_min_age_rule_blocks_social_services_but_not_video_for_9_to_12() -> None:
+    prof = make_profile(fixed_band=AgeBand.AGE_9_12)
+    at = local(LONDON, 2026, 12, 1, 15, 0)
+    assert decide(engine(), "tiktok.com", prof, at).reason is Reason.SERVICE
+    youtube = decide(engine(), "www.youtube.com", prof, at)
+    assert youtube.action is Action.REWRITE  # restricted mode instead of a block
+    assert youtube.target == "restrict.youtube.com"
+
+
+def test_extra_blocked_services_add_to_the_band_defaults() -> None:
+    prof = make_profile(fixed_band=AgeBand.AGE_16_17,
+                        extra_blocked_services=frozenset({"minecraft"}))
+    at = local(LONDON, 2026, 12, 1, 15, 0)
+    assert decide(engine(), "minecraft.net", prof, at).reason is Reason.SERVICE
+    assert decide(engine(), "chatroulette.com", prof, at).reason is Reason.SERVICE
+
+
+def test_extra_blocked_categories_add_to_the_band_defaults() -> None:
+    lists = block_lists([("casino.example", "gambling"), ("game.example", "games")])
+    prof = make_profile(fixed_band=AgeBand.AGE_16_17,
+                        extra_blocked_categories=frozenset({"games"}))
+    at = local(LONDON, 2026, 12, 1, 15, 0)
+    assert decide(engine(lists), "game.example", prof, at).reason is Reason.CATEGORY
+    assert decide(engine(lists), "casino.example", prof, at).reason is Reason.CATEGORY
+
+
+def test_bedtime_off_removes_the_band_default_bedtime() -> None:
+    at = local(LONDON, 2026, 12, 1, 23, 0)  # a Tuesday night
+    with_default = make_profile(fixed_band=AgeBand.AGE_9_12)
+    assert decide(engine(), "example.org", with_default, at).reason is Reason.BEDTIME
+    off = make_profile(fixed_band=AgeBand.AGE_9_12, bedtime_off=True)
+    assert decide(engine(), "example.org", off, at).reason is Reason.ALLOWED
