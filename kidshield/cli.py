@@ -338,9 +338,17 @@ def serve(
         asyncio.run(serve_forever(config_path, ready, web=web))
 
 
-from kidshield.safety.media.cli import register as _register_media  # noqa: E402
+def _register_features() -> None:
+    """Feature command groups. ``kidshield serve`` skips them: their imports (numpy, Pillow,
+    ...) would sit in the resolver's memory for nothing."""
+    if sys.argv[1:2] == ["serve"]:
+        return
+    from kidshield.safety.media.cli import register as register_media
 
-_register_media(app)
+    register_media(app)
+
+
+_register_features()
 
 
 def main() -> None:

@@ -6,6 +6,7 @@ import asyncio
 import logging
 import signal
 import ssl
+import sys
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -23,7 +24,7 @@ from kidshield.dns.upstream import UpstreamPool, parse_upstream
 from kidshield.errors import KidshieldError
 from kidshield.lists.sources import list_path
 from kidshield.policy.model import Profile
-from kidshield.policy.state import ProfileState
+from kidshield.policy.state import Grant, ProfileState
 from kidshield.storage.db import Database
 from kidshield.storage.querylog import QueryLogWriter, QueryRow, UsageRecord
 from kidshield.usage import UsageTracker
@@ -37,7 +38,7 @@ class DnsService:
         config: Config,
         config_path: Path | None = None,
         clock: Clock | None = None,
-        pump_interval: float = 0.25,
+        pump_interval: float = 0.1,
         state_interval: float = 2.0,
         watch_interval: float = 3.0,
     ) -> None:
@@ -70,7 +71,9 @@ class DnsService:
         for problem in runtime.loaded.problems:
             log.warning("%s", problem)
         storage = self.config.server.storage
-        self.db = Database.open(storage if "://" in storage else self.config.path(storage))
+        self.db = Database.open(storage if "://" in storage else self.config.path(storage),
+                                migrate=False)
+        self.db.migrate_isolated()
         self.writer = QueryLogWriter(self.db, self.config.logging.retention_days, self.clock.now)
         self.writer.start()
         self._seed_usage(runtime)
@@ -85,7 +88,7 @@ class DnsService:
         self._remember_mtimes()
         self._tasks = [
             asyncio.ensure_future(self._every(self.pump_interval, self.pump)),
-            asyncio.ensure_future(self._every(self.state_interval, self._refresh_states)),
+            asyncio.ensure_future(self._every(self.state_interval, self._refresh_in_thread)),
             asyncio.ensure_future(self._every(self.watch_interval, self._watch)),
         ]
 
@@ -205,18 +208,36 @@ class DnsService:
         usage = self.usage.minutes(profile.id, now.astimezone(profile.tz).date())
         return replace(state, usage_minutes=usage, paused_until=self.pauses.get(profile.id))
 
-    def _refresh_states(self) -> None:
+    async def _refresh_in_thread(self) -> None:
+        """Read grants off the event loop; apply the result on it."""
+        loop = asyncio.get_running_loop()
+        fresh = await loop.run_in_executor(None, self._read_grants)
+        self._apply_grants(fresh)
+
+    def _read_grants(self) -> dict[str, tuple[Grant, ...]]:
         if self.db is None or self.resolver is None:
-            return
+            return {}
         stored = StoredState(self.db)
         now = self.clock.now()
-        for pid in self.resolver.runtime.profiles:
-            grants = tuple(stored.grants.active(pid, now))
+        return {pid: tuple(stored.grants.active(pid, now))
+                for pid in self.resolver.runtime.profiles}
+
+    def _apply_grants(self, fresh: dict[str, tuple[Grant, ...]]) -> None:
+        if self.resolver is None:
+            return
+        for pid, grants in fresh.items():
             old = self.states.get(pid)
             if old is None or old.grants != grants:
                 self.states[pid] = ProfileState(grants=grants)
                 if old is not None:
                     self.resolver.invalidate(pid)
+
+    def refresh_states(self) -> None:
+        """Re-read grants now (after a parent approved a request) so answers change at once."""
+        self._apply_grants(self._read_grants())
+
+    def _refresh_states(self) -> None:
+        self.refresh_states()
 
     def pause(self, profile: str, until: datetime | None) -> None:
         if until is None:
@@ -316,6 +337,9 @@ def _mtime(path: Path) -> float:
 async def serve_forever(config_path: Path, ready: Callable[[DnsService], None] | None = None,
                         web: bool = True) -> None:
     """``kidshield serve``: DNS listeners plus the web server, until SIGTERM/SIGINT."""
+    # The log writer thread must hand the interpreter back to the event loop quickly, or
+    # answers wait for it (the default switch interval is 5 ms).
+    sys.setswitchinterval(0.0005)
     config = load_config(config_path)
     service = DnsService(config, config_path)
     await service.start()

@@ -14,14 +14,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-
-import httpx
+from typing import TYPE_CHECKING
 
 from kidshield import __version__
 from kidshield.config import Config, ListConfig
 from kidshield.errors import ListFormatError, ListSourceError
 from kidshield.lists.formats import Chunk, ParseReport, parse_file
 from kidshield.storage.protocols import ListMeta, ListMetaStore
+
+if TYPE_CHECKING:  # httpx is only needed when downloading, not in the resolver's memory
+    import httpx
 
 Progress = Callable[[str, int, int | None], None]  # (list name, bytes so far, total or None)
 
@@ -75,6 +77,8 @@ def update_list(
     progress: Progress | None = None,
 ) -> UpdateResult:
     """Fetch one URL source if it changed; keep the last good copy on any failure."""
+    import httpx
+
     if not is_url(lst.source):
         path = config.path(lst.source)
         if not path.exists():

@@ -6,12 +6,12 @@ SQLite (a file, WAL mode) is the default; a ``postgresql://`` URL uses the same 
 from __future__ import annotations
 
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config as AlembicConfig
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DatabaseError, OperationalError
@@ -60,6 +60,9 @@ class Database:
 
     def migrate(self) -> None:
         """Bring the schema to the newest version; refuse clearly if the file is unusable."""
+        from alembic import command
+        from alembic.config import Config as AlembicConfig
+
         cfg = AlembicConfig()
         cfg.set_main_option("script_location", str(MIGRATIONS))
         if self.is_sqlite:
@@ -97,6 +100,27 @@ class Database:
                 "backup or move it aside; kidshield will then start a new one."
             )
 
+    def migrate_isolated(self) -> None:
+        """Migrate in a short-lived child process, so a long-running server never carries
+        alembic in its memory. Errors come back as the same clear StorageError."""
+        code = (
+            "import sys\n"
+            "from kidshield.errors import StorageError\n"
+            "from kidshield.storage.db import Database\n"
+            "try:\n"
+            "    Database(sys.argv[1]).migrate()\n"
+            "except StorageError as exc:\n"
+            "    print(exc, file=sys.stderr)\n"
+            "    sys.exit(3)\n"
+        )
+        proc = subprocess.run([sys.executable, "-c", code, self.url], capture_output=True,
+                              text=True, check=False)
+        if proc.returncode == 3:
+            raise StorageError(proc.stderr.strip())
+        if proc.returncode != 0:
+            raise StorageError(f"{self.where}: migrating the database failed:\n"
+                               f"{proc.stderr.strip()[-2000:]}")
+
     def _explain(self, exc: Exception) -> StorageError:
         text = str(getattr(exc, "orig", exc))
         if "locked" in text:
@@ -114,6 +138,7 @@ class Database:
     @staticmethod
     def head_revision() -> str | None:
         """The newest migration shipped with this version of kidshield."""
+        from alembic.config import Config as AlembicConfig
         from alembic.script import ScriptDirectory
 
         cfg = AlembicConfig()
