@@ -29,9 +29,16 @@ class PolicyRuntime:
     fallback: Profile
 
     @classmethod
-    def build(cls, config: Config, catalog: Catalog | None = None) -> PolicyRuntime:
+    def build(cls, config: Config, catalog: Catalog | None = None,
+              isolated: bool = False) -> PolicyRuntime:
+        """``isolated``: build the list index in a child process (see lists/isolated.py)."""
         catalog = catalog or default_catalog()
-        loaded = load_lists(config)
+        if isolated:
+            from kidshield.lists.isolated import load_lists_isolated
+
+            loaded = load_lists_isolated(config)
+        else:
+            loaded = load_lists(config)
         return cls(
             config=config,
             catalog=catalog,

@@ -321,6 +321,14 @@ def serve(
     )
     if not config_path.exists():
         fail(f"{config_path} not found: create one with 'kidshield init {config_path}'")
+    if not os.environ.get("PYTHONHASHSEED", "").isdigit() or os.environ["PYTHONHASHSEED"] == "0":
+        # Start again with a known (random, private) string hash seed so the list index can
+        # be built in a child process and shared by mapping its file.
+        import secrets
+
+        os.environ["PYTHONHASHSEED"] = str(secrets.randbelow(2**32 - 1) + 1)
+        os.environ.setdefault("MALLOC_ARENA_MAX", "2")  # threads share heaps: less memory
+        os.execv(sys.executable, [sys.executable, "-m", "kidshield", *sys.argv[1:]])
 
     def ready(service: DnsService) -> None:
         for proto, host, port in service.bound:

@@ -67,7 +67,7 @@ class DnsService:
     # -- lifecycle ------------------------------------------------------------------------
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
-        runtime = await loop.run_in_executor(None, PolicyRuntime.build, self.config)
+        runtime = await loop.run_in_executor(None, self._build_runtime, self.config)
         for problem in runtime.loaded.problems:
             log.warning("%s", problem)
         storage = self.config.server.storage
@@ -161,6 +161,11 @@ class DnsService:
         loop.add_signal_handler(signal.SIGTERM, stopped.set)
         loop.add_signal_handler(signal.SIGINT, stopped.set)
 
+    def _build_runtime(self, config: Config) -> PolicyRuntime:
+        from kidshield.lists.isolated import can_isolate
+
+        return PolicyRuntime.build(config, isolated=can_isolate() and bool(config.lists))
+
     # -- reload ---------------------------------------------------------------------------
     async def reload(self) -> bool:
         """Re-read the configuration and lists; swap atomically. Bad input keeps the old
@@ -168,7 +173,7 @@ class DnsService:
         loop = asyncio.get_running_loop()
         try:
             config = load_config(self.config_path) if self.config_path else self.config
-            runtime = await loop.run_in_executor(None, PolicyRuntime.build, config)
+            runtime = await loop.run_in_executor(None, self._build_runtime, config)
         except KidshieldError as exc:
             log.error("reload failed, still serving the previous configuration:\n%s", exc)
             return False

@@ -14,14 +14,18 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import mmap
 import re
+import struct
 from array import array
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
+
+if TYPE_CHECKING:  # numpy builds the index; a process that only loads a saved one never needs it
+    import numpy as np
 
 import idna
-import numpy as np
 
 from kidshield.errors import InputError
 
@@ -147,6 +151,8 @@ class DomainIndexBuilder:
         self._allow.extend(bytes(n))
 
     def build(self) -> DomainIndex:
+        import numpy as np
+
         return DomainIndex._from_arrays(
             np.frombuffer(self._hashes, dtype=np.int64) if len(self._hashes) else
             np.zeros(0, dtype=np.int64),
@@ -204,6 +210,8 @@ class DomainIndex:
         lines: np.ndarray,
         allow: np.ndarray,
     ) -> DomainIndex:
+        import numpy as np
+
         self = cls()
         n = int(hashes.shape[0])
         self.size = n
@@ -297,7 +305,59 @@ class DomainIndex:
             name = name[dot + 1 :]
 
     def memory_bytes(self) -> int:
-        return sum(int(getattr(a, "nbytes", 0)) for a in self._owners)
+        return sum(int(getattr(a, "nbytes", 0)) for a in self._arrays())
+
+    def _arrays(self) -> tuple[Any, ...]:
+        return (self._slots, self._keys, self._starts, self._cats, self._lists, self._lines,
+                self._allow)
+
+    # -- saving and loading ---------------------------------------------------------------
+    # A saved index is mapped, not read: the pages are shared by every process that maps it
+    # and the loading process never imports numpy. Keys are Python string hashes, so only a
+    # process with the same PYTHONHASHSEED as the builder can use the file.
+
+    def save(self, path: str) -> None:
+        header = struct.pack(_HEADER, _MAGIC, self.size, self.unique, self._mask,
+                             len(self._slots), _hash_seed_tag())
+        with open(path, "wb") as out:
+            out.write(header)
+            for arr in self._arrays():
+                data = bytes(arr) if len(arr) else b""
+                out.write(data)
+                out.write(b"\0" * (-len(data) % 8))
+
+    @classmethod
+    def load(cls, path: str) -> DomainIndex:
+        with open(path, "rb") as fh:
+            mapped = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+        magic, size, unique, mask, nslots, seed = struct.unpack_from(_HEADER, mapped)
+        if magic != _MAGIC:
+            raise ValueError(f"{path}: not a kidshield domain index")
+        if seed != _hash_seed_tag():
+            raise ValueError(f"{path}: built by a process with another hash seed")
+        self = cls()
+        self.size, self.unique, self._mask = size, unique, mask
+        view = memoryview(mapped)
+        offset = struct.calcsize(_HEADER)
+        parts = []
+        for code, count in (("i", nslots), ("q", unique), ("I", unique + 1 if size else 1),
+                            ("H", size), ("H", size), ("I", size), ("B", size)):
+            nbytes = struct.calcsize(code) * count
+            parts.append(cast(Any, view[offset : offset + nbytes]).cast(code))
+            offset += nbytes + (-nbytes % 8)
+        (self._slots, self._keys, self._starts, self._cats, self._lists, self._lines,
+         self._allow) = parts
+        self._owners = (mapped,)
+        return self
+
+
+_MAGIC = b"KSDIDX01"
+_HEADER = "<8sqqqqq"
+
+
+def _hash_seed_tag() -> int:
+    """Identifies this interpreter's string hashing, so a file from another seed is refused."""
+    return hash("kidshield-domain-index-seed-check") or 1
 
 
 def _release_free_memory() -> None:
