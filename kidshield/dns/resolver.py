@@ -11,6 +11,7 @@ import asyncio
 import io
 import ipaddress
 import logging
+import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -34,10 +35,13 @@ from kidshield.dns.wire import (
     TYPE_NAMES,
     Question,
     WireError,
+    min_ttl_offsets,
     name_to_wire,
     parse_question,
     patch,
+    set_ttls,
     truncate,
+    ttls_at,
 )
 from kidshield.policy.model import Profile, Query
 from kidshield.policy.reason import Action, Decision, Reason
@@ -50,7 +54,7 @@ _EDNS = b"\x01"
 _EDNS_DO = b"\x03"
 monotonic = time.monotonic
 
-READY_MAX_SECONDS = 5.0  # how long a ready answer is reused before TTLs are refreshed
+READY_MAX_SECONDS = 3600.0  # longest a ready answer is reused (TTLs age on the fast path)
 POLICY_READY_MAX = 300.0
 STALE_WAIT = 1.0  # RFC 8767: answer from stale data if upstreams haven't answered by then
 
@@ -92,7 +96,9 @@ class Resolver:
         self.cache = AnswerCache(dns_cfg.cache_size, dns_cfg.cache_min_ttl, dns_cfg.cache_max_ttl)
         self.limiter = RateLimiter(dns_cfg.rate_limit_qps)
         self.pending_log: list[LogItem] = []
-        self.ready: dict[tuple[str, bytes], tuple[float, bytes, LogTemplate]] = {}
+        # (profile, question key) -> [expires, response, template, aged_at, ttl offsets,
+        # ttls at created, created, response as created]; TTLs are re-aged once a second
+        self.ready: dict[tuple[str, bytes], list[Any]] = {}
         self.client_profiles: dict[str, str] = {}  # address -> profile id (ACL passed)
         self._acl_cache: dict[str, bool] = {}
         self._decisions: dict[tuple[str, str], Decision] = {}
@@ -149,6 +155,9 @@ class Resolver:
         now = monotonic()
         if now >= entry[0]:
             return None
+        if now - entry[3] >= 1.0 and entry[4]:
+            entry[1] = set_ttls(entry[7], entry[4], entry[5], int(now - entry[6]))
+            entry[3] = now
         response = entry[1]
         if udp:
             if self.limiter.qps and self.limiter.allow(client, now) != "ok":
@@ -189,7 +198,20 @@ class Resolver:
         latency = (time.monotonic() - started) * 1000
         self.pending_log.append((time.monotonic(), client, template, latency))
         if ready_for > 0:
-            self.ready[(profile.id, q.key)] = (time.monotonic() + ready_for, response, template)
+            now = time.monotonic()
+            offsets: list[int] = []
+            ttls: list[int] = []
+            if template.action != "block":
+                try:
+                    offsets, _ = min_ttl_offsets(response)
+                    ttls = ttls_at(response, offsets)
+                except (WireError, IndexError, ValueError):
+                    ready_for = 0.0
+            if ready_for > 0:
+                # stagger expiry so answers cached together don't all expire together
+                ready_for *= 0.9 + 0.1 * random.random()
+                self.ready[(profile.id, q.key)] = [now + ready_for, response, template, now,
+                                                   offsets, ttls, now, response]
             if len(self.ready) > 200_000:
                 self.ready.clear()
         out = patch(response, data, q.end)
