@@ -277,9 +277,17 @@ class DomainIndex:
         """True when ``name`` or one of its parents is listed (as a block or allow rule)."""
         if not self.size:
             return False
+        slots, keys, mask = self._slots, self._keys, self._mask
         while True:
-            if self._find(hash(name) or 1) >= 0:
-                return True
+            key = hash(name) or 1
+            i = key & mask
+            while True:  # the probe loop of _find, inlined: this is the hot path
+                u = slots[i]
+                if u < 0:
+                    break
+                if keys[u] == key:
+                    return True
+                i = (i + 1) & mask
             dot = name.find(".")
             if dot < 0:
                 return False
