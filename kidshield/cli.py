@@ -342,6 +342,10 @@ from kidshield.safety.media.cli import register as _register_media  # noqa: E402
 
 _register_media(app)
 
+from kidshield.education.cli import register as _register_education  # noqa: E402
+
+_register_education(app)
+
 
 def main() -> None:
     try:
