@@ -55,9 +55,10 @@ def learn(
                               lesson.title, f"kidshield learn {b} {lesson.topic}")
         out.print(table)
         return
-    lesson = lib.get(band, topic)
-    if lesson is None:
+    found = lib.get(band, topic)
+    if found is None:
         _fail(f"no lesson {band}/{topic}: run 'kidshield learn' for the list")
+    lesson = found
     out.print(Markdown(f"# {lesson.title}\n\n*{lesson.header.summary}*\n\n{lesson.body}"))
     if not lesson.header.quiz:
         return
@@ -197,9 +198,9 @@ def assess_command(
     if md is None and html is None:
         out.print(Markdown(markdown))
     else:
-        for s in report.sections:
-            out.print(f"{escape(s.section.title)}: {s.score}% "
-                      f"({len(s.missing)} missing)", highlight=False)
+        for result in report.sections:
+            out.print(f"{escape(result.section.title)}: {result.score}% "
+                      f"({len(result.missing)} missing)", highlight=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -88,7 +88,8 @@ def test_broken_scenario_is_refused_with_the_reason(tmp_path: Path) -> None:
         'start = "a"\n[[step]]\nid = "a"\ntext = "aaa"\n'
         '[[step.choice]]\nlabel = "go"\nnext = "b"\n[[step.choice]]\nlabel = "stay"\nnext = "a"\n'
         '[[step]]\nid = "b"\ntext = "bbb"\n'
-        '[[step.choice]]\nlabel = "back"\nnext = "a"\n[[step.choice]]\nlabel = "again"\nnext = "b"\n'
+        '[[step.choice]]\nlabel = "back"\nnext = "a"\n[[step.choice]]\nlabel = "again"\n'
+        'next = "b"\n'
         '[debrief]\npoints = ["p"]\n', encoding="utf-8")
     with pytest.raises(ScenarioError, match="can never reach an ending"):
         load_scenario(bad)
