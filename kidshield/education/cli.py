@@ -47,13 +47,17 @@ def learn(
         if band and band not in BAND_LABELS:
             _fail(f"no age group {band!r} (there are: {', '.join(BAND_LABELS)})")
         table = Table(title="kidshield lessons")
-        for col in ("Group", "Topic", "Title", "Read with"):
-            table.add_column(col)
+        table.add_column("Band", no_wrap=True)
+        table.add_column("Topic", no_wrap=True)
+        table.add_column("Title")
+        table.add_column("About")
         for b in bands:
             for lesson in lib.band(b):
-                table.add_row(BAND_LABELS[b], TOPIC_LABELS.get(lesson.topic, lesson.topic),
-                              lesson.title, f"kidshield learn {b} {lesson.topic}")
+                table.add_row(b, lesson.topic, lesson.title,
+                              TOPIC_LABELS.get(lesson.topic, BAND_LABELS[b]))
         out.print(table)
+        out.print("Read one with: kidshield learn BAND TOPIC (e.g. kidshield learn 9-12 "
+                  "privacy)", highlight=False)
         return
     found = lib.get(band, topic)
     if found is None:
