@@ -167,8 +167,9 @@ def default_blocked_names() -> tuple[str, ...]:
 
 
 def probe_host(engine: SafeSearchEngine) -> str:
-    www = sorted(h for h in engine.hosts if h.startswith("www."))
-    return www[0] if www else sorted(engine.hosts)[0]
+    """The engine's best-known host: ASCII, .com, www. and short first (www.google.com)."""
+    return min(engine.hosts, key=lambda h: ("xn--" in h, not h.endswith(".com"),
+                                             not h.startswith("www."), len(h), h))
 
 
 # -- checks ----------------------------------------------------------------------------------

@@ -76,8 +76,9 @@ def _profile(request: Request) -> str | None:
 
 def _helplines(request: Request, band: str) -> list[Helpline]:
     found = default_catalog().helplines_for(_site(request).country or "*")
-    kids = [h for h in found if h.kind == "helpline"]
-    return kids[:6] if band != "guide" else found[:6]
+    if band in ("under-9", "9-12"):
+        found = [h for h in found if h.kind == "helpline"]  # crisis lines: teens and adults
+    return found[:6]
 
 
 async def learn_index(request: Request) -> Response:
