@@ -108,6 +108,14 @@ def drill(
     """Run the cyberdrill: every protection, one by one, with the fix for each failure."""
     if ctx.invoked_subcommand is not None:
         return
+    import ipaddress
+
+    for label, value in (("--server", server), ("--egress", egress)):
+        if value is not None:
+            try:
+                ipaddress.ip_address(value)
+            except ValueError:
+                _fail(f"{label} {value!r} is not an IP address (e.g. 192.168.1.2)")
     from kidshield.education.drill import DrillOptions, run_drill
     from kidshield.education.scorecard import print_scorecard, to_html, to_json
 

@@ -166,6 +166,15 @@ def default_blocked_names() -> tuple[str, ...]:
     return tuple(s.domains[0] for s in catalog.services.values() if s.group == "random_chat")[:3]
 
 
+def spread(names: list[str], count: int) -> list[str]:
+    """``count`` names spread evenly over the list (lists are grouped by provider, so the
+    first few would all be one provider's)."""
+    if len(names) <= count:
+        return names
+    step = len(names) / count
+    return [names[int(i * step)] for i in range(count)]
+
+
 def probe_host(engine: SafeSearchEngine) -> str:
     """The engine's best-known host: ASCII, .com, www. and short first (www.google.com)."""
     return min(engine.hosts, key=lambda h: ("xn--" in h, not h.endswith(".com"),
@@ -297,7 +306,7 @@ class _BypassGroup(_BlockedNames):
 
     def names(self, ctx: DrillContext) -> Iterable[str]:
         names = [n for n in bypass_groups().get(self.group, ()) if n != CANARY]
-        return names[: ctx.options.samples]
+        return spread(names, ctx.options.samples)
 
 
 class EncryptedDns(_BypassGroup):
