@@ -22,7 +22,8 @@ from kidshield.errors import KidshieldError
 DATA = Path(__file__).parent / "data" / "assessment.toml"
 ANSWERS = ("yes", "partly", "no", "na")
 Answer = Literal["yes", "partly", "no", "na"]
-DOCS_BASE = "https://github.com/kidshield/kidshield/blob/main/"
+# documentation links are paths in the kidshield source tree (docs/...), shown as written
+DOCS_BASE = ""
 
 
 class AssessmentError(KidshieldError):
@@ -188,7 +189,7 @@ def to_markdown(report: Report) -> str:
                 lines.append(f"- **{r.item.id}** {r.item.question}")
                 lines.append(f"  - Recommendation: {r.item.recommendation}")
                 if r.item.feature:
-                    link = f" ([docs]({r.doc_url}))" if r.doc_url else ""
+                    link = f" (see [{r.item.link}]({r.doc_url}))" if r.doc_url else ""
                     lines.append(f"  - kidshield: {r.item.feature}{link}")
                 else:
                     lines.append("  - kidshield: no software feature; an organisational step")
