@@ -241,7 +241,9 @@ class BlockedCategory(_BlockedNames):
     title = "Blocked categories and services are blocked"
     fix = ("In this device's profile, check blocked_categories / unblocked_categories (and "
            "blocked_services), and that the list holding the name is enabled and loaded "
-           "('kidshield lists show'). 'kidshield check NAME' explains the decision.")
+           "('kidshield lists show'). A device not listed under [[clients]] gets the "
+           "default profile (or adult filtering without one). 'kidshield check NAME' "
+           "explains the decision.")
 
     def names(self, ctx: DrillContext) -> Iterable[str]:
         return ctx.options.blocked_names or default_blocked_names()
