@@ -14,8 +14,6 @@ from rich.markdown import Markdown
 from rich.markup import escape
 from rich.table import Table
 
-from kidshield.errors import KidshieldError
-
 out = Console()
 err = Console(stderr=True)
 
@@ -221,4 +219,4 @@ def register(app: typer.Typer) -> None:
     app.command("assess")(assess_command)
 
 
-__all__ = ["KidshieldError", "register"]
+__all__ = ["register"]
