@@ -358,6 +358,10 @@ def _register_features() -> None:
 
 _register_features()
 
+from kidshield.education.cli import register as _register_education  # noqa: E402
+
+_register_education(app)
+
 
 def main() -> None:
     try:

@@ -129,3 +129,20 @@ media_match_records = sa.Table(
     sa.Column("caller", sa.String(128), nullable=False, server_default=""),
     sa.Column("cancelled_by", sa.String(128), nullable=True),  # negative bank that cancelled it
 )
+
+# ---------------------------------------------------------------------------------------------
+# Learning (issue 8): lesson progress per child profile. Kept on this server only, never shared;
+# no names or answers, just the best quiz score per lesson.
+# ---------------------------------------------------------------------------------------------
+
+lesson_progress = sa.Table(
+    "lesson_progress",
+    metadata,
+    sa.Column("profile", sa.String(64), primary_key=True),
+    sa.Column("band", sa.String(16), primary_key=True),
+    sa.Column("topic", sa.String(64), primary_key=True),
+    sa.Column("best_score", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("total", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("completed_at", UTCDateTime(), nullable=False),
+)

@@ -1,0 +1,222 @@
+"""``kidshield learn``, ``kidshield drill`` (and ``drill tabletop``), ``kidshield assess``.
+Thin: parse, call, print."""
+
+from __future__ import annotations
+
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+from rich.console import Console
+from rich.markdown import Markdown
+from rich.markup import escape
+from rich.table import Table
+
+out = Console()
+err = Console(stderr=True)
+
+drill_app = typer.Typer(
+    help="Check that the protections hold on this network; 'drill tabletop' runs a scenario.",
+    invoke_without_command=True,
+)
+
+
+def _fail(message: str) -> NoReturn:
+    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+    raise typer.Exit(2)
+
+
+def learn(
+    band: Annotated[str | None, typer.Argument(help="under-9, 9-12, 13-18 or guide")] = None,
+    topic: Annotated[str | None, typer.Argument(help="privacy, strangers, kindness, "
+                                                     "getting-help (guides: parents, "
+                                                     "educators)")] = None,
+    quiz: Annotated[bool, typer.Option("--quiz/--no-quiz",
+                                       help="Ask the quiz questions after the lesson.")] = False,
+) -> None:
+    """Read a lesson in the terminal (without arguments: list them)."""
+    from kidshield.education.lessons import BAND_LABELS, TOPIC_LABELS, default_library
+
+    lib = default_library()
+    if band is None or topic is None:
+        bands = [band] if band else [*BAND_LABELS]
+        if band and band not in BAND_LABELS:
+            _fail(f"no age group {band!r} (there are: {', '.join(BAND_LABELS)})")
+        table = Table(title="kidshield lessons")
+        table.add_column("Band", no_wrap=True)
+        table.add_column("Topic", no_wrap=True)
+        table.add_column("Title")
+        table.add_column("About")
+        for b in bands:
+            for lesson in lib.band(b):
+                table.add_row(b, lesson.topic, lesson.title,
+                              TOPIC_LABELS.get(lesson.topic, BAND_LABELS[b]))
+        out.print(table)
+        out.print("Read one with: kidshield learn BAND TOPIC (e.g. kidshield learn 9-12 "
+                  "privacy)", highlight=False)
+        return
+    found = lib.get(band, topic)
+    if found is None:
+        _fail(f"no lesson {band}/{topic}: run 'kidshield learn' for the list")
+    lesson = found
+    out.print(Markdown(f"# {lesson.title}\n\n*{lesson.header.summary}*\n\n{lesson.body}"))
+    if not lesson.header.quiz:
+        return
+    right = 0
+    for n, q in enumerate(lesson.header.quiz, start=1):
+        out.print(f"\n[bold]{n}. {escape(q.question)}[/]")
+        for i, c in enumerate(q.choices, start=1):
+            out.print(f"   {i}. {escape(c)}")
+        if not quiz:
+            continue
+        line = sys.stdin.readline()
+        picked = int(line) - 1 if line.strip().isdigit() else -1
+        ok = picked == q.answer
+        right += ok
+        out.print(("[green]Yes! " if ok else "[yellow]Not quite. ") + f"{escape(q.explain)}[/]")
+    if quiz:
+        out.print(f"\n[bold]{right} of {len(lesson.header.quiz)} right.[/]")
+    else:
+        out.print("\n[dim]Answer the quiz with --quiz, or on the web page "
+                  f"{lesson.url}[/]")
+
+
+@drill_app.callback()
+def drill(
+    ctx: typer.Context,
+    server: Annotated[str, typer.Option("--server", help="kidshield server address")]
+    = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="its DNS port")] = 53,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+    = False,
+    egress: Annotated[str | None, typer.Option(
+        "--egress", help="An outside DNS server to try directly on ports 53 and 853 (tests "
+        "the firewall); nothing is sent outside without it.")] = None,
+    blocked_name: Annotated[list[str] | None, typer.Option(
+        "--blocked-name", help="A name that should be blocked for this device (repeatable).")]
+    = None,
+    block_page_port: Annotated[int, typer.Option(
+        "--block-page-port", help="Port of the block page web server.")] = 80,
+    timeout: Annotated[float, typer.Option("--timeout", help="Seconds per query.")] = 2.0,
+    html: Annotated[Path | None, typer.Option("--html", help="Also write the scorecard "
+                                                             "as HTML.")] = None,
+) -> None:
+    """Run the cyberdrill: every protection, one by one, with the fix for each failure."""
+    if ctx.invoked_subcommand is not None:
+        return
+    import ipaddress
+
+    for label, value in (("--server", server), ("--egress", egress)):
+        if value is not None:
+            try:
+                ipaddress.ip_address(value)
+            except ValueError:
+                _fail(f"{label} {value!r} is not an IP address (e.g. 192.168.1.2)")
+    from kidshield.education.drill import DrillOptions, run_drill
+    from kidshield.education.scorecard import print_scorecard, to_html, to_json
+
+    options = DrillOptions(server=server, port=port, timeout=timeout,
+                           blocked_names=tuple(blocked_name or ()), egress=egress,
+                           block_page_port=block_page_port)
+    where = f"{server} port {port}"
+    if as_json:
+        results = run_drill(options)
+        typer.echo(to_json(results, where))
+    else:
+        with err.status(f"drilling {where} ..."):
+            results = run_drill(options)
+        print_scorecard(results, out, where)
+    if html is not None:
+        html.write_text(to_html(results, where, datetime.now(UTC)), encoding="utf-8")
+    if any(r.status == "fail" for r in results):
+        raise typer.Exit(1)
+
+
+@drill_app.command("tabletop")
+def tabletop(
+    scenario: Annotated[str | None, typer.Argument(help="Scenario name (none: list them)")]
+    = None,
+) -> None:
+    """Walk a group through a scenario step by step (answers are read from the keyboard or
+    standard input, one number per line)."""
+    from kidshield.education.tabletop import run, scenarios
+    from kidshield.education.tabletop import scenario as find
+
+    if scenario is None:
+        for sc in scenarios().values():
+            out.print(f"[bold]{sc.id}[/]: {escape(sc.title)} [dim]({escape(sc.audience)})[/]")
+        return
+
+    def read() -> str | None:
+        out.print("[bold]Your choice:[/] ", end="")
+        line = sys.stdin.readline()
+        return line if line else None
+
+    walk = run(find(scenario), read, lambda text: out.print(escape(text), highlight=False))
+    if walk.ending is None:
+        raise typer.Exit(1)
+
+
+def assess_command(
+    answers: Annotated[Path | None, typer.Option("--answers", help="Answers file (TOML or "
+                                                                   "JSON).")] = None,
+    html: Annotated[Path | None, typer.Option("--html", help="Write the report as HTML.")]
+    = None,
+    md: Annotated[Path | None, typer.Option("--md", help="Write the report as Markdown.")]
+    = None,
+    section: Annotated[list[str] | None, typer.Option(
+        "--section", help="Sections to answer interactively: families-schools, isps, "
+                          "app-makers (default: all).")] = None,
+) -> None:
+    """COP self-assessment: what is in place, what is missing, and what covers each gap."""
+    from kidshield.education.assess import (
+        ANSWERS,
+        assess,
+        load_answers,
+        parse_answers,
+        questionnaire,
+        to_html,
+        to_markdown,
+    )
+
+    if answers is not None:
+        organisation, given = load_answers(answers)
+    else:
+        q = questionnaire()
+        organisation = typer.prompt("Organisation (optional)", default="", show_default=False)
+        data: dict[str, dict[str, str]] = {}
+        for s in q.section:
+            if section and s.id not in section:
+                continue
+            out.print(f"\n[bold]{escape(s.title)}[/] [dim]{escape(s.intro)}[/]")
+            data[s.id] = {}
+            for item in s.item:
+                reply = typer.prompt(f"{item.id} {item.question} [{'/'.join(ANSWERS)}]",
+                                     default="no", show_default=False)
+                while reply not in ANSWERS:
+                    reply = typer.prompt(f"Answer with {', '.join(ANSWERS)}", default="no")
+                data[s.id][item.id] = reply
+        given = parse_answers(data, "answers")
+    report = assess(given, organisation)
+    markdown = to_markdown(report)
+    if md is not None:
+        md.write_text(markdown, encoding="utf-8")
+    if html is not None:
+        html.write_text(to_html(report), encoding="utf-8")
+    if md is None and html is None:
+        out.print(Markdown(markdown))
+    else:
+        for result in report.sections:
+            out.print(f"{escape(result.section.title)}: {result.score}% "
+                      f"({len(result.missing)} missing)", highlight=False)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("learn")(learn)
+    app.add_typer(drill_app, name="drill")
+    app.command("assess")(assess_command)
+
+
+__all__ = ["register"]

@@ -1,0 +1,232 @@
+"""Lessons and guides: Markdown files with a TOML header, loaded and checked.
+
+A lesson file looks like this (``data/lessons/<band>/<topic>.md``)::
+
+    +++
+    # Apache-2.0, written by kidshield contributors
+    licence = "Apache-2.0, written by kidshield contributors"
+    topic = "privacy"
+    band = "under-9"
+    title = "Some things are just for you"
+    summary = "..."
+    minutes = 5
+    [[quiz]]
+    question = "..."
+    choices = ["...", "..."]
+    answer = 0            # index into choices
+    explain = "..."
+    +++
+    Markdown body ...
+
+Guides (``data/guides/*.md``) have the same header with ``band = "guide"`` and no quiz needed.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from kidshield.education.readability import grade, limit_for
+from kidshield.errors import KidshieldError
+
+DATA_DIR = Path(__file__).parent / "data"
+LICENCE = "Apache-2.0, written by kidshield contributors"
+
+Band = Literal["under-9", "9-12", "13-18"]
+BANDS: tuple[Band, ...] = ("under-9", "9-12", "13-18")
+BAND_LABELS = {"under-9": "Under 9", "9-12": "Ages 9 to 12", "13-18": "Ages 13 to 18",
+               "guide": "Guides for adults"}
+TOPICS = ("privacy", "strangers", "kindness", "getting-help")
+TOPIC_LABELS = {
+    "privacy": "Privacy and personal information",
+    "strangers": "Strangers and grooming",
+    "kindness": "Bullying and kindness",
+    "getting-help": "When something upsets you",
+}
+# block reasons (categories and service groups) -> the lesson that fits (see lesson_for_block)
+RELATED: dict[str, str] = {
+    "chat": "strangers", "random_chat": "strangers", "dating": "strangers",
+    "messaging": "strangers", "ai_chat": "strangers",
+    "social": "privacy", "tracking": "privacy",
+    "gaming": "kindness", "hate": "kindness",
+    "self_harm": "getting-help", "adult": "getting-help", "violence": "getting-help",
+    "drugs": "getting-help", "weapons": "getting-help", "gambling": "getting-help",
+    "cults": "getting-help",
+}
+
+
+class LessonError(KidshieldError):
+    """A lesson or guide file is broken: the message names the file and the problem."""
+
+
+class QuizQuestion(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    question: str = Field(min_length=3)
+    choices: list[str] = Field(min_length=2, max_length=5)
+    answer: int = Field(ge=0)
+    explain: str = Field(min_length=3)
+
+    @model_validator(mode="after")
+    def _answer_in_range(self) -> QuizQuestion:
+        if self.answer >= len(self.choices):
+            raise ValueError(f"answer {self.answer} is not one of the {len(self.choices)} "
+                             "choices (count from 0)")
+        return self
+
+
+class LessonHeader(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    licence: Literal["Apache-2.0, written by kidshield contributors"]
+    topic: str = Field(pattern=r"^[a-z][a-z0-9-]{1,40}$")
+    band: Literal["under-9", "9-12", "13-18", "guide"]
+    title: str = Field(min_length=3, max_length=80)
+    summary: str = Field(min_length=3, max_length=240)
+    minutes: int = Field(5, ge=1, le=30)
+    quiz: list[QuizQuestion] = []
+
+    @model_validator(mode="after")
+    def _lessons_have_quiz(self) -> LessonHeader:
+        if self.band != "guide":
+            if self.topic not in TOPICS:
+                raise ValueError(f"topic {self.topic!r} is not one of {', '.join(TOPICS)}")
+            if len(self.quiz) < 2:
+                raise ValueError("a lesson needs at least 2 quiz questions")
+        return self
+
+
+@dataclass(frozen=True, slots=True)
+class Lesson:
+    header: LessonHeader
+    body: str  # Markdown
+    path: Path
+
+    @property
+    def band(self) -> str:
+        return self.header.band
+
+    @property
+    def topic(self) -> str:
+        return self.header.topic
+
+    @property
+    def title(self) -> str:
+        return self.header.title
+
+    @property
+    def url(self) -> str:
+        if self.band == "guide":
+            return f"/learn/guide/{self.topic}"
+        return f"/learn/{self.band}/{self.topic}"
+
+    def reading_text(self) -> str:
+        """Everything a reader reads: title, summary, body, questions, choices, explanations."""
+        parts = [self.title + ".", self.header.summary, self.body]
+        for q in self.header.quiz:
+            parts += [q.question, *[c.rstrip(".") + "." for c in q.choices], q.explain]
+        return "\n\n".join(parts)
+
+    def reading_grade(self) -> float:
+        return grade(self.reading_text())
+
+
+def parse_lesson(text: str, path: Path) -> Lesson:
+    if not text.startswith("+++\n"):
+        raise LessonError(f"{path}: a lesson starts with a '+++' TOML header")
+    head, sep, body = text[4:].partition("\n+++\n")
+    if not sep:
+        raise LessonError(f"{path}: the '+++' header is not closed")
+    try:
+        data = tomllib.loads(head)
+    except tomllib.TOMLDecodeError as exc:
+        raise LessonError(f"{path}: the header is not valid TOML: {exc}") from None
+    try:
+        header = LessonHeader.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'header'}: {e['msg']}" for e in exc.errors()
+        )
+        raise LessonError(f"{path}: {problems}") from None
+    if not body.strip():
+        raise LessonError(f"{path}: the lesson has no text after the header")
+    return Lesson(header, body.strip() + "\n", path)
+
+
+def load_lesson(path: Path) -> Lesson:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise LessonError(f"{path}: cannot be read: {exc}") from None
+    lesson = parse_lesson(text, path)
+    folder = path.parent.name
+    expected_band = "guide" if folder == "guides" else folder
+    if lesson.band != expected_band:
+        raise LessonError(f"{path}: band {lesson.band!r} does not match its folder {folder!r}")
+    if lesson.topic != path.stem:
+        raise LessonError(f"{path}: topic {lesson.topic!r} does not match the file name")
+    return lesson
+
+
+def check_reading_level(lesson: Lesson) -> str | None:
+    """A problem message when the lesson reads above its band's level, else None."""
+    score = lesson.reading_grade()
+    limit = limit_for(lesson.band)
+    if score > limit:
+        return (f"{lesson.path}: reading grade {score:.1f} is above {limit:.1f} for "
+                f"{lesson.band}: use shorter sentences and simpler words")
+    return None
+
+
+def lesson_files(data_dir: Path = DATA_DIR) -> list[Path]:
+    files = sorted((data_dir / "lessons").glob("*/*.md"))
+    return files + sorted((data_dir / "guides").glob("*.md"))
+
+
+class Library:
+    """Every lesson and guide, by (band, topic)."""
+
+    def __init__(self, lessons: list[Lesson]) -> None:
+        self.items = {(lesson.band, lesson.topic): lesson for lesson in lessons}
+
+    def get(self, band: str, topic: str) -> Lesson | None:
+        return self.items.get((band, topic))
+
+    def band(self, band: str) -> list[Lesson]:
+        found = [lesson for (b, _t), lesson in self.items.items() if b == band]
+        order = {t: i for i, t in enumerate(TOPICS)}
+        return sorted(found, key=lambda lesson: (order.get(lesson.topic, 99), lesson.topic))
+
+    def guides(self) -> list[Lesson]:
+        return self.band("guide")
+
+    def lesson_for_block(self, band: str, *reasons: str | None) -> Lesson | None:
+        """The lesson that fits a block: ``reasons`` are the blocked category and/or the
+        service group (e.g. "chat" -> the lesson on strangers). ``band`` is a lesson band or
+        a profile age band ("13-15" and "16-17" read the 13-18 lessons)."""
+        lesson_band = lesson_band_for(band)
+        if lesson_band is None:
+            return None
+        for reason in reasons:
+            topic = RELATED.get(reason or "")
+            if topic:
+                return self.get(lesson_band, topic)
+        return None
+
+
+def lesson_band_for(age_band: str) -> str | None:
+    if age_band in BANDS:
+        return age_band
+    return {"13-15": "13-18", "16-17": "13-18"}.get(age_band)
+
+
+def load_library(data_dir: Path = DATA_DIR) -> Library:
+    return Library([load_lesson(p) for p in lesson_files(data_dir)])
+
+
+@cache
+def default_library() -> Library:
+    return load_library()

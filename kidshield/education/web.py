@@ -1,0 +1,189 @@
+"""Web pages for learning: lessons per band (/learn), the workshop viewer (/workshop) and the
+COP self-assessment form (/assess).
+
+Lessons and workshops are public pages (children read them without signing in). Quiz results
+are stored per child profile: the profile is worked out on the server from the device's address
+(the same mapping the DNS server uses), never sent by the page, and a device only ever writes
+its own profile's progress. The progress overview needs the parent role.
+
+The pages find their settings on ``request.app.state.education`` (an ``EducationSite``); without
+it they work with no progress storage and no country helplines.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import cache
+
+from jinja2 import Environment
+from markdown_it import MarkdownIt
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from kidshield.education.assess import ANSWER_LABELS, ANSWERS, assess, parse_answers, questionnaire
+from kidshield.education.assess import to_markdown as assess_markdown
+from kidshield.education.lessons import (
+    BAND_LABELS,
+    BANDS,
+    TOPIC_LABELS,
+    Lesson,
+    default_library,
+)
+from kidshield.education.progress import ProgressStore
+from kidshield.education.scorecard import templates
+from kidshield.education.tabletop import scenarios
+from kidshield.errors import KidshieldError
+from kidshield.policy.catalog import Helpline, default_catalog
+from kidshield.web.access import require_role
+
+
+@dataclass
+class EducationSite:
+    progress: ProgressStore | None = None
+    profile_for: Callable[[str], str | None] = field(default=lambda _address: None)
+    country: str = ""
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+
+
+def _site(request: Request) -> EducationSite:
+    site = getattr(request.app.state, "education", None)
+    return site if isinstance(site, EducationSite) else EducationSite()
+
+
+@cache
+def _env() -> Environment:
+    return templates()
+
+
+@cache
+def _markdown() -> MarkdownIt:
+    return MarkdownIt("commonmark", {"html": False})
+
+
+def _page(name: str, **context: object) -> HTMLResponse:
+    return HTMLResponse(_env().get_template(name).render(**context))
+
+
+def _profile(request: Request) -> str | None:
+    client = request.client.host if request.client else ""
+    return _site(request).profile_for(client) if client else None
+
+
+def _helplines(request: Request, band: str) -> list[Helpline]:
+    found = default_catalog().helplines_for(_site(request).country or "*")
+    if band in ("under-9", "9-12"):
+        found = [h for h in found if h.kind == "helpline"]  # crisis lines: teens and adults
+    return found[:6]
+
+
+async def learn_index(request: Request) -> Response:
+    lib = default_library()
+    site = _site(request)
+    profile = _profile(request)
+    done: set[tuple[str, str]] = set()
+    if site.progress is not None and profile is not None:
+        done = {(p.band, p.topic) for p in site.progress.for_profile(profile)}
+    bands = [(b, BAND_LABELS[b], lib.band(b)) for b in (*BANDS, "guide")]
+    return _page("learn_index.html", bands=bands, done=done, topic_labels=TOPIC_LABELS)
+
+
+def _lesson(band: str, topic: str) -> Lesson:
+    lesson = default_library().get(band, topic)
+    if lesson is None:
+        raise HTTPException(404, "no such lesson")
+    return lesson
+
+
+async def lesson_page(request: Request) -> Response:
+    band = request.path_params["band"]
+    lesson = _lesson(band, request.path_params["topic"])
+    return _page("lesson.html", lesson=lesson, body=_markdown().render(lesson.body),
+                 band_label=BAND_LABELS[band], topic_label=TOPIC_LABELS.get(lesson.topic, ""),
+                 helplines=_helplines(request, band))
+
+
+async def band_page(request: Request) -> Response:
+    band = request.path_params["band"]
+    if band not in BAND_LABELS:
+        raise HTTPException(404, "no such age group")
+    lib = default_library()
+    return _page("learn_index.html", bands=[(band, BAND_LABELS[band], lib.band(band))],
+                 done=set(), topic_labels=TOPIC_LABELS)
+
+
+async def save_progress(request: Request) -> Response:
+    lesson = _lesson(request.path_params["band"], request.path_params["topic"])
+    try:
+        data = json.loads(await request.body())
+        score, total = int(data["score"]), int(data["total"])
+    except (ValueError, KeyError, TypeError):
+        raise HTTPException(400, 'send {"score": n, "total": n}') from None
+    total_questions = len(lesson.header.quiz)
+    if total != total_questions or not 0 <= score <= total:
+        raise HTTPException(400, f"score must be 0..{total_questions} of {total_questions}")
+    site = _site(request)
+    profile = _profile(request)
+    if site.progress is None or profile is None:
+        return JSONResponse({"saved": False})  # unknown device: the page keeps the result
+    site.progress.record(profile, lesson.band, lesson.topic, score, total, site.clock())
+    return JSONResponse({"saved": True})
+
+
+async def progress_page(request: Request) -> Response:
+    require_role(request, "parent")
+    site = _site(request)
+    rows = site.progress.all() if site.progress is not None else []
+    return _page("progress.html", rows=rows)
+
+
+async def workshop_index(_request: Request) -> Response:
+    return _page("workshop_index.html", scenarios=list(scenarios().values()))
+
+
+async def workshop_page(request: Request) -> Response:
+    found = scenarios().get(request.path_params["scenario"])
+    if found is None:
+        raise HTTPException(404, "no such scenario")
+    return _page("workshop.html", s=found)
+
+
+async def assess_form(_request: Request) -> Response:
+    return _page("assess_form.html", q=questionnaire(), answers=ANSWERS, labels=ANSWER_LABELS)
+
+
+async def assess_submit(request: Request) -> Response:
+    form = await request.form()
+    chosen = [str(v) for v in form.getlist("sections")]
+    data: dict[str, dict[str, str]] = {sid: {} for sid in chosen}
+    for key, value in form.multi_items():
+        sid, _, cop = key.partition(".")
+        if sid in data and cop:
+            data[sid][cop] = str(value)
+    if not chosen:
+        raise HTTPException(400, "choose at least one section")
+    try:
+        report = assess(parse_answers(data, "form"), str(form.get("organisation", ""))[:120])
+    except KidshieldError as exc:
+        raise HTTPException(400, str(exc)) from None
+    if request.query_params.get("format") == "md":
+        return PlainTextResponse(assess_markdown(report), media_type="text/markdown")
+    return _page("assess_report.html", report=report, labels=ANSWER_LABELS)
+
+
+def routes() -> list[BaseRoute]:
+    return [
+        Route("/learn", learn_index),
+        Route("/learn/progress", progress_page),
+        Route("/learn/{band}", band_page),
+        Route("/learn/{band}/{topic}", lesson_page),
+        Route("/learn/{band}/{topic}/progress", save_progress, methods=["POST"]),
+        Route("/workshop", workshop_index),
+        Route("/workshop/{scenario}", workshop_page),
+        Route("/assess", assess_form),
+        Route("/assess", assess_submit, methods=["POST"]),
+    ]

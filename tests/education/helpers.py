@@ -1,0 +1,180 @@
+"""Loopback-only fixtures for drills: a fake upstream resolver, a real kidshield DnsService in
+a background thread, and a tiny block-page web server."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
+
+import dns.exception
+import dns.message
+import dns.rcode
+import dns.rrset
+
+from kidshield.config import parse_config
+from kidshield.dns.service import DnsService
+
+FAKE_ADDRESS = "192.0.2.10"
+
+
+class FakeUpstream:
+    """Answers every A query with 192.0.2.10 and everything else with NODATA, on UDP and TCP."""
+
+    def __init__(self) -> None:
+        self.udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.udp.bind(("127.0.0.1", 0))
+        self.port: int = self.udp.getsockname()[1]
+        self.tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.tcp.bind(("127.0.0.1", self.port))
+        self.tcp.listen()
+        self.udp.settimeout(0.1)
+        self.tcp.settimeout(0.1)
+        self._stop = threading.Event()
+        self._threads = [threading.Thread(target=self._serve_udp, daemon=True),
+                         threading.Thread(target=self._serve_tcp, daemon=True)]
+
+    @staticmethod
+    def answer(wire: bytes) -> bytes:
+        q = dns.message.from_wire(wire)
+        r = dns.message.make_response(q)
+        question = q.question[0]
+        if question.rdtype == 1:
+            r.answer.append(dns.rrset.from_text(question.name, 60, "IN", "A", FAKE_ADDRESS))
+        r.set_rcode(dns.rcode.NOERROR)
+        return r.to_wire()
+
+    def _serve_udp(self) -> None:
+        while not self._stop.is_set():
+            try:
+                data, addr = self.udp.recvfrom(4096)
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            self.udp.sendto(self.answer(data), addr)
+
+    def _serve_tcp(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self.tcp.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            with conn:
+                conn.settimeout(1)
+                try:
+                    size = int.from_bytes(conn.recv(2), "big")
+                    data = b""
+                    while len(data) < size:
+                        chunk = conn.recv(size - len(data))
+                        if not chunk:
+                            break
+                        data += chunk
+                    if data:
+                        out = self.answer(data)
+                        conn.sendall(len(out).to_bytes(2, "big") + out)
+                except (OSError, dns.exception.DNSException):
+                    pass  # a bare connection (the port-853 probe) or garbage
+
+    def __enter__(self) -> FakeUpstream:
+        for t in self._threads:
+            t.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._stop.set()
+        for t in self._threads:
+            t.join(2)
+        self.udp.close()
+        self.tcp.close()
+
+
+def drill_config(tmp_path: Path, upstream_port: int, profile_extra: str = "",
+                 dns_extra: str = "") -> str:
+    (tmp_path / "adult.txt").write_text("adult.drill.test\n", encoding="utf-8")
+    return f"""
+[server]
+storage = "{tmp_path / 'kidshield.db'}"
+data_dir = "{tmp_path / 'data'}"
+default_profile = "kid"
+
+[dns]
+listen = ["127.0.0.1:0"]
+upstreams = ["udp://127.0.0.1:{upstream_port}"]
+rate_limit_qps = 0
+{dns_extra}
+
+[[lists]]
+name = "adult"
+source = "adult.txt"
+category = "adult"
+
+[profiles.kid]
+age_band = "9-12"
+bedtime = "off"
+{profile_extra}
+"""
+
+
+@contextmanager
+def running_server(tmp_path: Path, config_text: str) -> Iterator[DnsService]:
+    """A real DnsService on 127.0.0.1 (kernel-chosen port) in a background event loop."""
+    config = parse_config(config_text, base_dir=tmp_path)
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    service = DnsService(config)
+    asyncio.run_coroutine_threadsafe(service.start(), loop).result(30)
+    try:
+        yield service
+    finally:
+        asyncio.run_coroutine_threadsafe(service.stop(), loop).result(30)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(5)
+        loop.close()
+
+
+def udp_port(service: DnsService) -> int:
+    return next(port for proto, _host, port in service.bound if proto == "udp")
+
+
+class _Page(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        body = b"<h1>Blocked by kidshield</h1>"
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *_args: object) -> None:
+        pass
+
+
+@contextmanager
+def block_page_server() -> Iterator[int]:
+    server = HTTPServer(("127.0.0.1", 0), _Page)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server.server_address[1]
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+
+
+def closed_port() -> int:
+    """A loopback TCP/UDP port nobody listens on (bound, then released)."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.bind(("127.0.0.1", 0))
+    port: int = s.getsockname()[1]
+    s.close()
+    return port

@@ -1,0 +1,171 @@
+"""Learning web pages (lessons, quiz progress per profile, workshops, assessment form) and the
+learn / drill tabletop / assess commands."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.testclient import TestClient
+from typer.testing import CliRunner
+
+from kidshield.cli import app as cli_app
+from kidshield.education.progress import ProgressStore
+from kidshield.education.web import EducationSite, routes
+from kidshield.storage.db import Database
+from kidshield.web.access import User
+
+FIXTURE = Path(__file__).parent / "fixtures_answers.toml"
+NOW = datetime(2026, 11, 29, 10, 0, tzinfo=UTC)
+
+
+class FakeAuth(BaseHTTPMiddleware):
+    """Stands in for the authentication middleware: header X-Test-User=parent signs in."""
+
+    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
+        role = request.headers.get("x-test-user")
+        request.state.user = User(1, "pat", frozenset({role})) if role else None
+        return await call_next(request)
+
+
+@pytest.fixture()
+def store(tmp_path: Path) -> Iterator[ProgressStore]:
+    db = Database.open(tmp_path / "ks.db")
+    yield ProgressStore(db)
+    db.close()
+
+
+@pytest.fixture()
+def client(store: ProgressStore) -> Iterator[TestClient]:
+    web = Starlette(routes=routes(), middleware=[Middleware(FakeAuth)])
+    # the test client's address is "testclient": it belongs to the profile "mia"
+    web.state.education = EducationSite(
+        progress=store, profile_for=lambda a: "mia" if a == "testclient" else None,
+        country="GB", clock=lambda: NOW)
+    with TestClient(web) as c:
+        yield c
+
+
+def test_lesson_pages_for_each_band_render_markdown_quiz_and_local_helplines(
+    client: TestClient,
+) -> None:
+    for band in ("under-9", "9-12", "13-18"):
+        page = client.get(f"/learn/{band}/getting-help")
+        assert page.status_code == 200
+        assert "<h2>" in page.text and 'name="q0"' in page.text
+        assert "Childline" in page.text  # the server's country is GB
+        assert "https://" not in page.text.split("<style>")[1].split("</style>")[0]  # no CDN
+    assert client.get("/learn/guide/parents").status_code == 200
+    assert client.get("/learn/9-12/nope").status_code == 404
+    index = client.get("/learn")
+    assert index.status_code == 200 and "/learn/13-18/strangers" in index.text
+
+
+def test_quiz_progress_is_stored_for_the_devices_own_profile_only(
+    client: TestClient, store: ProgressStore,
+) -> None:
+    r = client.post("/learn/9-12/privacy/progress", json={"score": 3, "total": 4})
+    assert r.json() == {"saved": True}
+    client.post("/learn/9-12/privacy/progress", json={"score": 2, "total": 4})
+    [p] = store.for_profile("mia")
+    assert (p.band, p.topic, p.best_score, p.total, p.attempts) == ("9-12", "privacy", 3, 4, 2)
+    assert "✓ done" in client.get("/learn").text
+    assert client.post("/learn/9-12/privacy/progress",
+                       json={"score": 9, "total": 4}).status_code == 400
+    # the page cannot choose a profile: an extra field is ignored
+    client.post("/learn/13-18/privacy/progress",
+                json={"score": 1, "total": 4, "profile": "other"})
+    assert store.for_profile("other") == []
+
+
+def test_progress_overview_needs_a_parent(client: TestClient) -> None:
+    assert client.get("/learn/progress").status_code == 401
+    assert client.get("/learn/progress", headers={"x-test-user": "moderator"}).status_code == 403
+    client.post("/learn/under-9/kindness/progress", json={"score": 3, "total": 3})
+    page = client.get("/learn/progress", headers={"x-test-user": "parent"})
+    assert page.status_code == 200 and "under-9 / kindness" in page.text
+
+
+def test_workshop_pages_show_every_step_and_the_debrief(client: TestClient) -> None:
+    assert "student-vpn" in client.get("/workshop").text
+    page = client.get("/workshop/grooming-message")
+    assert page.status_code == 200
+    assert 'id="step-start"' in page.text and 'href="#step-listen"' in page.text
+    assert "Debrief" in page.text
+    assert client.get("/workshop/nope").status_code == 404
+
+
+def test_assessment_form_produces_a_report_with_missing_items(client: TestClient) -> None:
+    assert "COP-14" in client.get("/assess").text
+    form = {"organisation": "Hillside", "sections": "families-schools",
+            "families-schools.COP-9": "yes", "families-schools.COP-14": "no"}
+    page = client.post("/assess", data=form)
+    assert page.status_code == 200
+    assert 'id="families-schools-COP-14"' in page.text and "Hillside" in page.text
+    md = client.post("/assess?format=md", data=form)
+    assert md.headers["content-type"].startswith("text/markdown")
+    assert "- **COP-14**" in md.text
+    assert client.post("/assess", data={"x": "y"}).status_code == 400
+
+
+runner = CliRunner()
+
+
+def test_learn_command_lists_and_reads_lessons_with_a_scripted_quiz() -> None:
+    listing = runner.invoke(cli_app, ["learn"])
+    assert listing.exit_code == 0 and "getting-help" in listing.output
+    assert listing.output.count("13-18") >= 4 and "educators" in listing.output
+    lesson = runner.invoke(cli_app, ["learn", "under-9", "privacy", "--quiz"],
+                           input="2\n2\n2\n")
+    assert lesson.exit_code == 0, lesson.output
+    assert "Some things are just for you" in lesson.output and "3 of 3 right" in lesson.output
+    assert runner.invoke(cli_app, ["learn", "9-12", "nope"]).exit_code == 2
+
+
+def test_drill_tabletop_command_runs_a_scenario_from_stdin() -> None:
+    result = runner.invoke(cli_app, ["drill", "tabletop", "bullied-classmate"],
+                           input="1\n1\n1\n")
+    assert result.exit_code == 0, result.output
+    assert "Alex felt supported" in result.output and "Debrief" in result.output
+    stopped = runner.invoke(cli_app, ["drill", "tabletop", "bullied-classmate"], input="1\n")
+    assert stopped.exit_code == 1
+
+
+def test_assess_command_writes_markdown_and_html(tmp_path: Path) -> None:
+    md, html = tmp_path / "r.md", tmp_path / "r.html"
+    result = runner.invoke(cli_app, ["assess", "--answers", str(FIXTURE), "--md", str(md),
+                                     "--html", str(html)])
+    assert result.exit_code == 0, result.output
+    assert "2 missing" in result.output
+    assert "**COP-14**" in md.read_text(encoding="utf-8")
+    assert "<header>" not in html.read_text(encoding="utf-8")  # standalone page
+
+
+def test_assess_command_asks_each_question_when_no_file_is_given() -> None:
+    result = runner.invoke(cli_app, ["assess", "--section", "isps"],
+                           input="ISP Ltd\n" + "yes\n" * 8)
+    assert result.exit_code == 0, result.output
+    assert "100%" in result.output
+
+
+def test_drill_command_prints_json(tmp_path: Path) -> None:
+    from tests.education.helpers import FakeUpstream
+
+    with FakeUpstream() as fake:
+        result = runner.invoke(cli_app, ["drill", "--server", "127.0.0.1", "--port",
+                                         str(fake.port), "--json", "--timeout", "0.5",
+                                         "--html", str(tmp_path / "card.html")])
+    assert result.exit_code == 1  # a plain resolver fails the drill
+    data = json.loads(result.output)
+    checks = {c["id"]: c for c in data["checks"]}
+    assert checks["canary"]["status"] == "fail" and checks["canary"]["fix"]
+    assert data["summary"]["fail"] >= 1
+    assert "kidshield drill scorecard" in (tmp_path / "card.html").read_text(encoding="utf-8")
