@@ -351,16 +351,14 @@ def _register_features() -> None:
     ...) would sit in the resolver's memory for nothing."""
     if sys.argv[1:2] == ["serve"]:
         return
+    from kidshield.education.cli import register as register_education
     from kidshield.safety.media.cli import register as register_media
 
     register_media(app)
+    register_education(app)
 
 
 _register_features()
-
-from kidshield.education.cli import register as _register_education  # noqa: E402
-
-_register_education(app)
 
 
 def main() -> None:
