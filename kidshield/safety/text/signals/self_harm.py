@@ -1,0 +1,32 @@
+"""Self-harm and suicide risk: ideation, self-harm acts, means, plans and timing."""
+
+from __future__ import annotations
+
+import re
+from typing import ClassVar
+
+from kidshield.safety.text.lexicon import Cue
+from kidshield.safety.text.model import CueHit, Risk, RiskLevel
+from kidshield.safety.text.signals.base import CueSignal, SignalContext
+
+JOKING = 0.5  # "kms lol": still signposted, but not escalated
+
+
+class SelfHarmSignal(CueSignal):
+    risk: ClassVar[Risk] = Risk.SELF_HARM
+
+    def adjust(self, cue: Cue, match: re.Match[str], view: str, ctx: SignalContext) -> float:
+        if ctx.laughing and "ideation" in cue.tags:
+            return JOKING
+        return 1.0
+
+    def level(self, score: float, hits: list[CueHit]) -> RiskLevel:
+        level = RiskLevel.from_score(score)
+        tags = frozenset().union(*(hit.tags for hit in hits))
+        serious = [hit for hit in hits if hit.weight >= 0.5]
+        serious_tags = frozenset().union(*(hit.tags for hit in serious))
+        if ("plan" in serious_tags or "means" in serious_tags) and (
+            "ideation" in tags or "plan" in tags
+        ):
+            return RiskLevel.IMMINENT
+        return level
