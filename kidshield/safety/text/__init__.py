@@ -3,6 +3,13 @@
 from __future__ import annotations
 
 from kidshield.safety.text.assess import assess_message
+from kidshield.safety.text.conversation import (
+    ConversationAssessment,
+    ConversationState,
+    ConversationTracker,
+    Message,
+    assess_conversation,
+)
 from kidshield.safety.text.model import (
     AgeBand,
     Assessment,
@@ -16,10 +23,15 @@ from kidshield.safety.text.model import (
 __all__ = [
     "AgeBand",
     "Assessment",
+    "ConversationAssessment",
+    "ConversationState",
+    "ConversationTracker",
     "Finding",
+    "Message",
     "RecommendedAction",
     "Risk",
     "RiskLevel",
     "Span",
+    "assess_conversation",
     "assess_message",
 ]

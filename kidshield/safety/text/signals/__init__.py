@@ -7,8 +7,8 @@ from kidshield.safety.text.signals.bullying import BullyingSignal
 from kidshield.safety.text.signals.grooming import GroomingSignal
 from kidshield.safety.text.signals.personal_info import PersonalInfoSignal
 from kidshield.safety.text.signals.self_harm import SelfHarmSignal
-from kidshield.safety.text.signals.sexual_content import SexualContentSignal
 from kidshield.safety.text.signals.sextortion import SextortionSignal
+from kidshield.safety.text.signals.sexual_content import SexualContentSignal
 
 SIGNALS: tuple[Signal, ...] = (
     SelfHarmSignal(),
