@@ -219,9 +219,20 @@ class Normalizer:
         pieces = _WIDE_GAP_RE.split(chunk)  # "s e n d  n u d e s": two words
         out = []
         for piece in pieces:
-            joined = "".join(c for c in piece if c.isalnum() or c in "$@!").translate(_LEET)
-            out.append(joined if joined in self._spaced_words else piece)
+            out.append(self._join_piece(piece))
         return " ".join(out)
+
+    def _join_piece(self, piece: str) -> str:
+        chars = [c for c in piece if c.isalnum() or c in "$@!"]
+        joined = "".join(chars).translate(_LEET)
+        if joined in self._spaced_words:
+            return joined
+        # "a l o s e r", "u r u g l y": a word glued to a one-letter word at either end
+        if joined[1:] in self._spaced_words:
+            return f"{chars[0]} {joined[1:]}"
+        if joined[:-1] in self._spaced_words:
+            return f"{joined[:-1]} {chars[-1]}"
+        return piece
 
     def normalize(self, original: str) -> NormalizedText:
         light_steps: list[_Step] = []
