@@ -25,5 +25,10 @@ def version() -> None:
     typer.echo(__version__)
 
 
+from kidshield.safety.text.cli import register as _register_text  # noqa: E402
+
+_register_text(app)
+
+
 def main() -> None:
     app()
