@@ -54,7 +54,8 @@ def test_banter_between_friends_is_not_bullying(text: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ["this game is so stupid", "i'm such an idiot i forgot my bag", "my mum is gonna kill me"]
+    "text",
+    ["this game is so stupid", "i'm such an idiot i forgot my bag", "my mum is gonna kill me"],
 )
 def test_insults_not_aimed_at_a_person_are_not_bullying(text: str) -> None:
     assert bullying(text) is RiskLevel.NONE

@@ -67,9 +67,7 @@ def test_to_dict_never_contains_the_original_text() -> None:
 def test_child_telling_an_adult_scores_higher_than_telling_a_friend() -> None:
     text = "i live at 42 oak street"
     to_adult = assess_message(text, sender="child", recipient="adult").finding(Risk.PERSONAL_INFO)
-    to_friend = assess_message(text, sender="child", recipient="child").finding(
-        Risk.PERSONAL_INFO
-    )
+    to_friend = assess_message(text, sender="child", recipient="child").finding(Risk.PERSONAL_INFO)
     assert to_adult is not None
     assert to_friend is not None
     assert to_adult.score > to_friend.score
