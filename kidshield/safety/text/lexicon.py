@@ -85,6 +85,7 @@ class Lexicon:
     laugh: re.Pattern[str]
     gaming: re.Pattern[str]
     negation: re.Pattern[str]
+    mundane: re.Pattern[str]
     helplines: tuple[tuple[Helpline, frozenset[Risk]], ...]
     gate_index: dict[str, GateIndex]  # per view: finds the gate literals present
 
@@ -259,6 +260,7 @@ def load_lexicon(language: str = DEFAULT_LANGUAGE) -> Lexicon:
         laugh=re.compile(compile_source(str(context["laugh"]), macros, f"{where} laugh")),
         gaming=re.compile(compile_source(str(context["gaming"]), macros, f"{where} gaming")),
         negation=re.compile(compile_source(str(context["negation"]), macros, f"{where} negation")),
+        mundane=re.compile(compile_source(str(context["mundane"]), macros, f"{where} mundane")),
         helplines=tuple(helplines),
         gate_index={
             view: GateIndex({g for lex in risks if lex.view == view for g in lex.gates})

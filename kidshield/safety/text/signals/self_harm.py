@@ -10,6 +10,7 @@ from kidshield.safety.text.model import CueHit, Risk, RiskLevel
 from kidshield.safety.text.signals.base import CueSignal, SignalContext
 
 JOKING = 0.5  # "kms lol": still signposted, but not escalated
+HYPERBOLE = 0.3  # "i want to die lol this test": a laugh and an everyday trouble
 
 
 class SelfHarmSignal(CueSignal):
@@ -17,6 +18,8 @@ class SelfHarmSignal(CueSignal):
 
     def adjust(self, cue: Cue, match: re.Match[str], view: str, ctx: SignalContext) -> float:
         if ctx.laughing and "ideation" in cue.tags:
+            if ctx.lexicon.mundane.search(view) is not None:
+                return HYPERBOLE
             return JOKING
         return 1.0
 
