@@ -26,7 +26,6 @@ DATA_DIR = Path(__file__).parent / "data"
 DEFAULT_LANGUAGE = "en"
 
 _MACRO_RE = re.compile(r"\{([a-z_]+)\}")
-_DOUBLE_RE = re.compile(r"(?<!\\)([a-z])\1(?![?*+{])")
 _CAPTURING_RE = re.compile(r"(?<!\\)\((?!\?)")
 _BOUNDARY_BEFORE = "(?<![a-z0-9])"
 _BOUNDARY_AFTER = "(?![a-z0-9])"
@@ -113,14 +112,20 @@ def _read(path: Path) -> dict[str, Any]:
         raise LexiconError(f"{path}: not valid TOML: {exc}") from None
 
 
-def _spaces(source: str) -> str:
-    """A space means one or more non-word characters, " ?" means maybe some. Spaces inside
-    character classes are left alone."""
+def _rewrite(source: str) -> str:
+    """Spaces and doubled letters, outside character classes.
+
+    A space means one or more non-word characters and " ?" means maybe some; a doubled letter
+    also matches a single one ("ll" -> "ll?"). Inside a look-behind (which must have a fixed
+    width) a space is exactly one whitespace character and doubled letters stay as written.
+    """
     out: list[str] = []
     in_class = False
+    groups: list[bool] = []  # per open group: is it a look-behind?
     i = 0
     while i < len(source):
         char = source[i]
+        behind = any(groups)
         if char == "\\":
             out.append(source[i : i + 2])
             i += 2
@@ -131,12 +136,30 @@ def _spaces(source: str) -> str:
         elif char == "[":
             in_class = True
             out.append(char)
+        elif char == "(":
+            groups.append(source.startswith(("(?<!", "(?<="), i))
+            out.append(char)
+        elif char == ")":
+            if groups:
+                groups.pop()
+            out.append(char)
         elif char == " ":
-            if source[i + 1 : i + 2] == "?":
+            if behind:
+                out.append(r"\s")
+            elif source[i + 1 : i + 2] == "?":
                 out.append(r"\W*")
                 i += 1
             else:
                 out.append(r"\W+")
+        elif (
+            not behind
+            and "a" <= char <= "z"
+            and i > 0
+            and source[i - 1] == char
+            and (i < 2 or source[i - 2] != "\\")
+            and source[i + 1 : i + 2] not in ("?", "*", "+", "{")
+        ):
+            out.append(char + "?")
         else:
             out.append(char)
         i += 1
@@ -153,8 +176,7 @@ def compile_source(source: str, macros: dict[str, str], where: str) -> str:
     unknown = _MACRO_RE.search(source)
     if unknown:
         raise LexiconError(f"{where}: unknown macro {{{unknown.group(1)}}}")
-    source = _spaces(source)
-    source = _DOUBLE_RE.sub(r"\1\1?", source)
+    source = _rewrite(source)
     source = _CAPTURING_RE.sub("(?:", source)
     try:
         re.compile(source)
