@@ -28,7 +28,7 @@ eval_app = typer.Typer(help="Measure the safety engines on labelled corpora.", n
 
 
 def _fail(message: str) -> typer.Exit:
-    Console(stderr=True).print(f"[red]error:[/red] {message}", highlight=False)
+    typer.echo(f"error: {message}", err=True)
     return typer.Exit(2)
 
 
