@@ -7,8 +7,10 @@ longer ones, so lengths look like chat: mostly short, a tail up to a few hundred
 Two references run on the same messages in the same process:
   * keyword-in: ``str.lower()`` then ``word in text`` for a list of risk keywords;
   * one-regex: a single ``\\b(?:kw1|kw2|...)\\b`` alternation over the lower-cased text.
-The ratio column is engine time / reference time (how much the full engine costs over a bare
+The ratio column is reference speed / engine speed (how much the full engine costs over a bare
 keyword filter that understands nothing of context, direction, evasion or spans).
+Rates and latencies use this thread's CPU time, so a busy machine (other processes competing for
+the core) does not inflate them; the wall-clock rate is printed beside it.
 """
 
 from __future__ import annotations
@@ -72,18 +74,23 @@ def engine(text: str) -> object:
     return assess_message(text)
 
 
-def measure(fn: Callable[[str], object], messages: list[str]) -> tuple[float, float, float]:
+def measure(fn: Callable[[str], object], messages: list[str]) -> tuple[float, float, float, float]:
+    """(messages/s by CPU time, messages/s by wall time, p50 ms, p99 ms).
+
+    Latencies are this thread's CPU time per call, so time spent descheduled on a busy machine
+    does not count: they are the cost of a message on one core."""
     for text in messages[:500]:  # warm up caches
         fn(text)
     gc.collect()
     gc.disable()
     try:
-        start = time.perf_counter()
+        wall0, cpu0 = time.perf_counter(), time.thread_time()
         for text in messages:
             fn(text)
-        elapsed = time.perf_counter() - start
+        cpu = time.thread_time() - cpu0
+        wall = time.perf_counter() - wall0
         timings: list[int] = []
-        clock = time.perf_counter_ns
+        clock = time.thread_time_ns
         for text in messages:
             t0 = clock()
             fn(text)
@@ -93,7 +100,7 @@ def measure(fn: Callable[[str], object], messages: list[str]) -> tuple[float, fl
     timings.sort()
     p50 = timings[len(timings) // 2] / 1e6
     p99 = timings[min(len(timings) - 1, int(len(timings) * 0.99))] / 1e6
-    return len(messages) / elapsed, p50, p99
+    return len(messages) / cpu, len(messages) / wall, p50, p99
 
 
 def main() -> None:
@@ -115,13 +122,17 @@ def main() -> None:
         "keyword-in": measure(keyword_in, messages),
         "one-regex": measure(one_regex, messages),
     }
-    rate, _p50, p99 = results["engine"]
-    print(f"{'':12} {'msg/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'engine/ref':>11}")
-    for name, (r, a, b) in results.items():
+    rate, _wall_rate, _p50, p99 = results["engine"]
+    header = f"{'':12} {'msg/s cpu':>10} {'msg/s wall':>11} {'p50 ms':>8} {'p99 ms':>8}"
+    print(f"{header} {'ref/engine':>11}")
+    for name, (r, w, a, b) in results.items():
         ratio = "" if name == "engine" else f"{r / rate:10.1f}x"
-        print(f"{name:12} {r:10.0f} {a:8.3f} {b:8.3f} {ratio:>11}")
+        print(f"{name:12} {r:10.0f} {w:11.0f} {a:8.3f} {b:8.3f} {ratio:>11}")
+    print(f"load average: {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
     ok = rate >= 5000 and p99 <= 2.0
-    print(f"target >= 5000 msg/s and p99 <= 2 ms: {'met' if ok else 'NOT met'}")
+    print(
+        f"target >= 5000 msg/s and p99 <= 2 ms (CPU time, one core): {'met' if ok else 'NOT met'}"
+    )
 
 
 if __name__ == "__main__":

@@ -182,6 +182,12 @@ def _leading(seq: Any) -> str:
 
 def _best(seq: Any) -> frozenset[str] | None:
     """A set of literals every match of ``seq`` contains one of, or None if none found."""
+    ranked = _ranked(seq)
+    return ranked[0] if ranked else None
+
+
+def _ranked(seq: Any) -> list[frozenset[str]]:
+    """Every useful literal set a match of ``seq`` needs (one literal of each), best first."""
     candidates: list[frozenset[str]] = []
     run: list[str] = []
 
@@ -218,17 +224,20 @@ def _best(seq: Any) -> frozenset[str] | None:
             candidates.append(inner)
     close_run()
     useful = [c for c in candidates if all(_useful(s) for s in c)]
-    if not useful:
-        return None
-    return max(useful, key=_score)
+    return sorted(useful, key=_score, reverse=True)
 
 
-def required_literals(source: str) -> frozenset[str] | None:
-    """Squeezed literals one of which every match of ``source`` contains; None = no gate."""
-    found = _best(_parser.parse(source))
-    if found is None:
-        return None
-    return frozenset(squeeze(s) for s in found)
+def required_literals(source: str, limit: int = 2) -> tuple[frozenset[str], ...]:
+    """Up to ``limit`` sets of squeezed literals; every match of ``source`` contains one
+    literal of EACH set. Empty: no gate (the pattern always runs)."""
+    chosen: list[frozenset[str]] = []
+    for found in _ranked(_parser.parse(source)):
+        squeezed = frozenset(squeeze(s) for s in found)
+        if all(squeezed.isdisjoint(other) for other in chosen):
+            chosen.append(squeezed)
+        if len(chosen) == limit:
+            break
+    return tuple(chosen)
 
 
 def _trie_source(words: list[str]) -> str:

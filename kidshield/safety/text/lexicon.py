@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -65,6 +65,7 @@ class RiskLexicon:
     gates: dict[str, tuple[int, ...]]  # gate literal -> patterns it unlocks
     always: tuple[int, ...]  # patterns without a gate
     exclude: re.Pattern[str] | None
+    also: dict[int, tuple[frozenset[str], ...]] = field(default_factory=dict)  # more gates
 
     def candidates(self, present: set[str]) -> list[CuePattern]:
         """The patterns worth running, given the gate literals ``present`` in the text."""
@@ -73,7 +74,12 @@ class RiskLexicon:
             indexes = self.gates.get(literal)
             if indexes:
                 chosen.update(indexes)
-        return [self.patterns[i] for i in sorted(chosen)]
+        also = self.also
+        return [
+            self.patterns[i]
+            for i in sorted(chosen)
+            if i not in also or all(not present.isdisjoint(s) for s in also[i])
+        ]
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,6 +198,7 @@ def _compile_risk(risk: Risk, path: Path, macros: dict[str, str]) -> RiskLexicon
     view = str(meta.get("view", "text"))
     compiled: list[CuePattern] = []
     gates: dict[str, list[int]] = {}
+    also: dict[int, tuple[frozenset[str], ...]] = {}
     always: list[int] = []
     cues: list[Cue] = []
     for index, raw in enumerate(data.get("cue", [])):
@@ -219,12 +226,14 @@ def _compile_risk(risk: Risk, path: Path, macros: dict[str, str]) -> RiskLexicon
         for number, pattern in enumerate(patterns):
             source = compile_source(pattern, macros, f"{where} pattern {number + 1}")
             position = len(compiled)
-            literals = manual_gate or required_literals(source)
-            if literals is None:
+            gate_sets = (manual_gate,) if manual_gate else required_literals(source)
+            if not gate_sets:
                 always.append(position)
             else:
-                for literal in literals:
+                for literal in gate_sets[0]:
                     gates.setdefault(literal, []).append(position)
+                if len(gate_sets) > 1:
+                    also[position] = gate_sets[1:]
             regex = re.compile(f"{_BOUNDARY_BEFORE}(?:{source}){_BOUNDARY_AFTER}")
             compiled.append(CuePattern(cue, regex, "v" in regex.groupindex))
     if not compiled:
@@ -247,6 +256,7 @@ def _compile_risk(risk: Risk, path: Path, macros: dict[str, str]) -> RiskLexicon
         {literal: tuple(indexes) for literal, indexes in gates.items()},
         tuple(always),
         exclude,
+        also,
     )
 
 
@@ -285,7 +295,17 @@ def load_lexicon(language: str = DEFAULT_LANGUAGE) -> Lexicon:
         mundane=re.compile(compile_source(str(context["mundane"]), macros, f"{where} mundane")),
         helplines=tuple(helplines),
         gate_index={
-            view: GateIndex({g for lex in risks if lex.view == view for g in lex.gates})
+            view: GateIndex(
+                {g for lex in risks if lex.view == view for g in lex.gates}
+                | {
+                    g
+                    for lex in risks
+                    if lex.view == view
+                    for sets in lex.also.values()
+                    for s in sets
+                    for g in s
+                }
+            )
             for view in {lex.view for lex in risks}
         },
     )
