@@ -81,8 +81,9 @@ _APOSTROPHE_ONLY_RE = re.compile("'+")
 # leetspeak inside words: same length, so offsets do not move
 _LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t",
                        "@": "a", "$": "s", "!": "i", "|": "l", "€": "e", "£": "l"})  # fmt: skip
-_LEET_TRIGGER_RE = re.compile(r"[a-z][013457@$!|€£]|[013457@$|€£][a-z]")
-_TOKEN_RE = re.compile(r"[a-z0-9@$!|€£]+")
+_LEET_PAIR = r"(?:[a-z][013457@$|€£]|[013457@$|€£][a-z]|[a-z]![a-z])"
+# a token (letters, digits, leet symbols) with at least one leet character next to a letter
+_LEET_TOKEN_RE = re.compile(rf"[a-z0-9@$!|€£]*{_LEET_PAIR}[a-z0-9@$!|€£]*")
 # numbers with a unit ("14yo", "5pm", "3rd", "2nd", "10k", "1v1") are not leetspeak
 _NUMBER_UNIT_RE = re.compile(
     r"\d+(?:yo|y|yrs?|am|pm|st|nd|rd|th|k|m|f|s|x|v\d+|mins?|hrs?|h|gb|mb|cm|mm|kg|lbs?|p|fps)?"
@@ -254,8 +255,7 @@ class Normalizer:
                 text, step = _substitute(self._emoji_re, text, self._emoji_name)
                 if step:
                     full_steps.append(step)
-        if _LEET_TRIGGER_RE.search(text):
-            text = _TOKEN_RE.sub(_unleet, text)  # same length: no step to record
+        text = _LEET_TOKEN_RE.sub(_unleet, text)  # same length: no step to record
         for pattern, repl in ((_SPACED_RE, self._unspace), (_REPEAT_RE, _repeat_once)):
             if pattern.search(text):
                 text, step = _substitute(pattern, text, repl)
