@@ -6,7 +6,7 @@ import json
 import sys
 from collections import Counter
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
 import typer
 from rich.console import Console
@@ -14,7 +14,6 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from kidshield.errors import KidshieldError
-from kidshield.safety.text.assess import assess_message
 from kidshield.safety.text.evaluate import (
     NONE_LABEL,
     EvalReport,
@@ -23,6 +22,7 @@ from kidshield.safety.text.evaluate import (
     read_corpus,
 )
 from kidshield.safety.text.model import Risk, RiskLevel
+from kidshield.safety.text.scan import Scanner
 
 eval_app = typer.Typer(help="Measure the safety engines on labelled corpora.", no_args_is_help=True)
 
@@ -37,29 +37,6 @@ def _count_lines(path: Path) -> int:
         return sum(1 for line in handle if line.strip())
 
 
-def _scan_line(line: str, number: int, text_field: str, redact: bool, lang: str | None) -> Any:
-    try:
-        row = json.loads(line)
-    except json.JSONDecodeError as exc:
-        return {"line": number, "error": f"not valid JSON ({exc.msg})"}
-    if not isinstance(row, dict) or not isinstance(row.get(text_field), str):
-        return {"line": number, "error": f"expected an object with a string {text_field!r}"}
-    try:
-        result = assess_message(
-            row[text_field],
-            sender=row.get("sender"),
-            recipient=row.get("recipient"),
-            language=row.get("language", lang),
-        )
-    except KidshieldError as exc:
-        return {"line": number, "error": str(exc)}
-    out: dict[str, Any] = {"line": number}
-    if "id" in row:
-        out["id"] = row["id"]
-    out.update(result.to_dict(include_redacted=redact))
-    return out
-
-
 def scan(
     file: Path = typer.Argument(..., help="JSONL: one object per line with a 'text' field."),
     out: Path | None = typer.Option(None, "--out", "-o", help="Write results here (JSONL)."),
@@ -68,6 +45,12 @@ def scan(
     ),
     text_field: str = typer.Option("text", "--text-field", help="Name of the text field."),
     language: str | None = typer.Option(None, "--language", help="Language (default: en)."),
+    conversations: bool = typer.Option(
+        False,
+        "--conversations",
+        help="Lines are messages of conversations (fields: conversation, sender id, text, "
+        "at, recipient, sender_age); results add each conversation's risk so far.",
+    ),
 ) -> None:
     """Assess every message of a JSONL file and write one JSON result per line.
 
@@ -82,6 +65,9 @@ def scan(
     levels: Counter[str] = Counter()
     risks: Counter[str] = Counter()
     errors = 0
+    scanner = Scanner(
+        text_field=text_field, redact=redact, language=language, conversations=conversations
+    )
     sink: TextIO = out.open("w", encoding="utf-8") if out is not None else sys.stdout
     try:
         with (
@@ -99,7 +85,7 @@ def scan(
             for number, line in enumerate(handle, start=1):
                 if not line.strip():
                     continue
-                result = _scan_line(line, number, text_field, redact, language)
+                result = scanner.line(line, number)
                 if "error" in result:
                     errors += 1
                 else:

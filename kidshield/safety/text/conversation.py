@@ -33,7 +33,7 @@ from kidshield.safety.text.model import (
     RiskLevel,
     Span,
 )
-from kidshield.safety.text.signals import combine
+from kidshield.safety.text.signals import combine, score_hits
 from kidshield.safety.text.signals.grooming import STAGES
 from kidshield.safety.text.state import ConversationState, Evidence, Message
 
@@ -133,7 +133,7 @@ class ConversationTracker:
         if message.recipient is not None:
             state.participants.setdefault(message.recipient, AgeBand.UNKNOWN)
         sender_band = state.participants[message.sender]
-        recipient_id, recipient_band = self._recipient(message)
+        recipient_band = self._recipient_band(message)
         gaming = state.gaming_until is not None and now <= state.gaming_until
         hits, ctx = collect_hits(message.text, self.lexicon, sender_band, recipient_band, gaming)
         if ctx.gaming:
@@ -141,7 +141,9 @@ class ConversationTracker:
         assessment = make_assessment(
             message.text, self.lexicon, self.language_source, hits, build_findings(hits)
         )
-        self._remember(f"{message.sender}>{recipient_id}", hits, now)
+        # evidence is kept per sender, and per recipient only when the platform names one, so
+        # a 1:1 chat whose second participant appears late still adds up in one place
+        self._remember(f"{message.sender}>{message.recipient or '*'}", hits, now)
         state.message_count += 1
         state.last_at = now
         for finding in self.findings():
@@ -160,32 +162,42 @@ class ConversationTracker:
             now = self.state.last_at  # out-of-order messages do not rewind decay
         return now
 
-    def _recipient(self, message: Message) -> tuple[str, AgeBand]:
+    def _recipient_band(self, message: Message) -> AgeBand:
+        """The reader's age band: the named recipient, the only other participant, or in a
+        group the youngest minor present."""
         participants = self.state.participants
         if message.recipient is not None:
-            return message.recipient, participants[message.recipient]
+            return participants[message.recipient]
         others = [pid for pid in participants if pid != message.sender]
         if len(others) == 1:
-            return others[0], participants[others[0]]
+            return participants[others[0]]
         minors = sorted(
             (participants[pid] for pid in others if participants[pid].is_minor),
             key=lambda band: band is not AgeBand.CHILD,
         )
-        return "*", minors[0] if minors else AgeBand.UNKNOWN
+        return minors[0] if minors else AgeBand.UNKNOWN
+
+    def _direction(self, pair: str) -> str:
+        """``mark>*`` reads ``mark>amy`` when amy is the only other participant."""
+        sender, _, recipient = pair.partition(">")
+        others = [pid for pid in self.state.participants if pid != sender]
+        if recipient == "*" and len(others) == 1:
+            return f"{sender}>{others[0]}"
+        return pair
 
     def _remember(self, pair: str, hits: list[CueHit], now: float) -> None:
         entries = self.state.pairs.setdefault(pair, {})
-        by_key: dict[str, list[float]] = {}
+        by_key: dict[str, list[CueHit]] = {}
         for hit in hits:
             key = f"grooming:{hit.stage}" if hit.risk is Risk.GROOMING else hit.risk.value
-            by_key.setdefault(key, []).append(hit.weight)
+            by_key.setdefault(key, []).append(hit)
             refs = self.state.evidence.setdefault(hit.risk.value, [])
             refs.append([self.state.message_count, hit.start, hit.end, hit.cue, pair])
             del refs[:-MAX_EVIDENCE]
-        for key, weights in by_key.items():
+        for key, grouped in by_key.items():
             risk = Risk.GROOMING if key.startswith("grooming:") else Risk(key)
-            # several cues in one message count once per cue, like in a single message
-            entries.setdefault(key, Evidence()).add(combine(weights), now, HALF_LIFE[risk])
+            # within one message each cue counts once, exactly as for a single message
+            entries.setdefault(key, Evidence()).add(score_hits(grouped), now, HALF_LIFE[risk])
 
     # -- conversation-level view --------------------------------------------------------------
     def findings(self) -> list[ConversationFinding]:
@@ -212,7 +224,9 @@ class ConversationTracker:
                 for ref in refs
                 if ref[4] == pair
             )
-            out.append(ConversationFinding(risk, score, level, stages, pair, evidence))
+            out.append(
+                ConversationFinding(risk, score, level, stages, self._direction(pair), evidence)
+            )
         out.sort(key=lambda f: (f.level, f.score), reverse=True)
         return out
 

@@ -99,3 +99,35 @@ def test_eval_text_with_unknown_label_explains_map(tmp_path: Path) -> None:
     )
     assert result.exit_code == 2
     assert "--map" in result.output
+
+
+def test_scan_conversations_tracks_each_conversation_separately(tmp_path: Path) -> None:
+    source = write_jsonl(
+        tmp_path / "chats.jsonl",
+        [
+            {"conversation": "c1", "sender": "mark", "sender_age": "adult",
+             "text": "you're so mature for your age", "at": "2026-03-01T18:00:00Z"},
+            {"conversation": "c2", "sender": "jo", "sender_age": 14,
+             "text": "wanna meet at the mall saturday?", "at": "2026-03-01T18:00:30Z"},
+            {"conversation": "c1", "sender": "amy", "sender_age": 12,
+             "text": "thanks lol", "at": "2026-03-01T18:01:00Z"},
+            {"conversation": "c1", "sender": "mark",
+             "text": "don't tell your parents we talk", "at": "2026-03-01T18:02:00Z"},
+        ],
+    )  # fmt: skip
+    out = tmp_path / "out.jsonl"
+    result = CliRunner().invoke(app, ["scan", str(source), "--out", str(out), "--conversations"])
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert rows[1]["conversation"] == {"id": "c2", "level": "none", "findings": []}
+    last = rows[3]["conversation"]
+    assert last["level"] in ("high", "imminent")
+    assert last["findings"][0]["direction"] == "mark>amy"
+    assert set(last["findings"][0]["stages"]) >= {"rapport", "secrecy"}
+
+
+def test_scan_conversations_needs_a_conversation_id(tmp_path: Path) -> None:
+    source = write_jsonl(tmp_path / "chats.jsonl", [{"sender": "a", "text": "hi"}])
+    out = tmp_path / "out.jsonl"
+    CliRunner().invoke(app, ["scan", str(source), "--out", str(out), "--conversations"])
+    assert "conversation id" in json.loads(out.read_text())["error"]
