@@ -21,6 +21,7 @@ from starlette.routing import BaseRoute, Route
 from kidshield.errors import KidshieldError
 from kidshield.safety.text.assess import MAX_TEXT_LENGTH, assess_message
 from kidshield.safety.text.conversation import Message, assess_conversation
+from kidshield.safety.text.lexicon import load_lexicon
 from kidshield.safety.text.model import AgeBand
 
 MAX_BODY_BYTES = 2_000_000
@@ -129,6 +130,8 @@ async def assess_conversation_endpoint(request: Request) -> JSONResponse:
 
 
 def routes() -> list[BaseRoute]:
+    """The assessment routes. Compiles the default lexicon now, so the first request is fast."""
+    load_lexicon()
     return [
         Route("/api/v1/assess/message", assess_message_endpoint, methods=["POST"]),
         Route("/api/v1/assess/conversation", assess_conversation_endpoint, methods=["POST"]),
