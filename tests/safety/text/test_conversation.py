@@ -147,3 +147,37 @@ def test_corrupt_state_is_rejected_with_a_clear_error() -> None:
 
 def test_empty_state_object_starts_fresh() -> None:
     assert ConversationState.from_dict(ConversationState().to_dict()).message_count == 0
+
+
+def test_in_a_group_chat_an_adult_is_weighed_against_the_youngest_minor() -> None:
+    lines = [("coach", "are you home alone right now?")]
+    group = assess_conversation(
+        script(lines), participants={"coach": "adult", "kim": 11, "dad": "adult"}
+    )
+    adults = assess_conversation(script(lines), participants={"coach": "adult", "dad": "adult"})
+    assert group.finding(Risk.GROOMING) is not None
+    assert adults.finding(Risk.GROOMING) is None
+
+
+def test_a_child_saying_grooming_words_to_an_adult_is_not_the_child_grooming() -> None:
+    lines = [("amy", "don't tell your parents lol")]
+    child_to_adult = assess_conversation(script(lines), participants={"amy": 12, "ben": "adult"})
+    adult_to_child = assess_conversation(
+        [Message("ben", "don't tell your parents lol", T0)],
+        participants={"amy": 12, "ben": "adult"},
+    )
+    low = child_to_adult.finding(Risk.GROOMING)
+    high = adult_to_child.finding(Risk.GROOMING)
+    assert high is not None
+    assert low is None or low.score < high.score / 2
+
+
+def test_named_recipient_keeps_directions_apart() -> None:
+    messages = [
+        Message("mark", "don't tell your parents about us", T0, recipient="amy"),
+        Message("mark", "see you at practice", T0, recipient="ben"),
+    ]
+    result = assess_conversation(messages, participants={"mark": "adult", "amy": 12, "ben": 13})
+    finding = result.finding(Risk.GROOMING)
+    assert finding is not None
+    assert finding.pair == "mark>amy"
