@@ -14,6 +14,7 @@ from kidshield.safety.text import (
     Risk,
     RiskLevel,
     assess_conversation,
+    assess_message,
 )
 
 T0 = datetime(2026, 3, 1, 18, 0, tzinfo=UTC)
@@ -181,3 +182,20 @@ def test_named_recipient_keeps_directions_apart() -> None:
     finding = result.finding(Risk.GROOMING)
     assert finding is not None
     assert finding.pair == "mark>amy"
+
+
+def test_weak_cues_spread_over_days_add_up_to_an_early_warning() -> None:
+    lines = [
+        "have you got a boyfriend?",
+        "what time do you get home from school",
+        "are your parents strict?",
+        "do you have snap?",
+    ]
+    messages = [Message("stranger", text, T0 + timedelta(days=i)) for i, text in enumerate(lines)]
+    singles = [assess_message(text, sender="adult", recipient="child").level for text in lines]
+    result = assess_conversation(messages, participants={"stranger": "adult", "amy": 12})
+    finding = result.finding(Risk.GROOMING)
+    assert max(singles) <= RiskLevel.LOW
+    assert finding is not None
+    assert finding.level >= RiskLevel.MEDIUM
+    assert len(finding.stages) >= 3
