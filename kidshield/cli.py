@@ -353,8 +353,10 @@ def _register_features() -> None:
         return
     from kidshield.education.cli import register as register_education
     from kidshield.safety.media.cli import register as register_media
+    from kidshield.safety.text.cli import register as register_text
 
     register_media(app)
+    register_text(app)
     register_education(app)
 
 

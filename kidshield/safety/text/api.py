@@ -1,0 +1,144 @@
+"""REST endpoints: ``POST /api/v1/assess/message`` and ``POST /api/v1/assess/conversation``.
+
+:func:`routes` gives the routes for the web app to mount (behind its auth); :func:`create_app`
+serves them standalone. Bodies are JSON validated with pydantic; a bad body gets a 400 (not JSON)
+or 422 (names each field) JSON answer, never a traceback. Responses hold no original text; the
+redacted copy of personal information is included unless ``include_redacted`` is false.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import BaseRoute, Route
+
+from kidshield.errors import KidshieldError
+from kidshield.safety.text.assess import MAX_TEXT_LENGTH, assess_message
+from kidshield.safety.text.conversation import Message, assess_conversation
+from kidshield.safety.text.lexicon import load_lexicon
+from kidshield.safety.text.model import AgeBand
+
+MAX_BODY_BYTES = 2_000_000
+MAX_MESSAGES = 1_000
+
+AgeInput = AgeBand | int
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class MessageRequest(_Body):
+    text: str = Field(max_length=MAX_TEXT_LENGTH)
+    sender: AgeInput | None = Field(default=None, description="age band or age of the sender")
+    recipient: AgeInput | None = Field(default=None, description="age band or age of the reader")
+    language: str | None = Field(default=None, max_length=16)
+    gaming_context: bool = False
+    include_redacted: bool = True
+
+
+class ConversationMessage(_Body):
+    sender: str = Field(min_length=1, max_length=200)
+    text: str = Field(max_length=MAX_TEXT_LENGTH)
+    at: datetime | float | None = None
+    recipient: str | None = Field(default=None, max_length=200)
+
+
+class ConversationRequest(_Body):
+    messages: list[ConversationMessage] = Field(min_length=1, max_length=MAX_MESSAGES)
+    participants: dict[str, AgeInput | None] = Field(default_factory=dict)
+    state: dict[str, Any] | None = None
+    language: str | None = Field(default=None, max_length=16)
+    include_redacted: bool = True
+
+
+def _error(status: int, message: str, fields: list[dict[str, str]] | None = None) -> JSONResponse:
+    body: dict[str, Any] = {"error": message}
+    if fields:
+        body["fields"] = fields
+    return JSONResponse(body, status_code=status)
+
+
+async def _read_json(request: Request) -> Any:
+    raw = await request.body()
+    if len(raw) > MAX_BODY_BYTES:
+        raise _BadRequest(413, f"request body is larger than {MAX_BODY_BYTES} bytes")
+    try:
+        return json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise _BadRequest(400, f"request body is not valid JSON: {exc}") from None
+
+
+class _BadRequest(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def _validation_fields(exc: ValidationError) -> list[dict[str, str]]:
+    return [
+        {"field": ".".join(str(part) for part in err["loc"]) or "(body)", "message": err["msg"]}
+        for err in exc.errors()
+    ]
+
+
+async def assess_message_endpoint(request: Request) -> JSONResponse:
+    try:
+        body = MessageRequest.model_validate(await _read_json(request))
+        result = assess_message(
+            body.text,
+            sender=body.sender,
+            recipient=body.recipient,
+            language=body.language,
+            gaming_context=body.gaming_context,
+        )
+    except _BadRequest as exc:
+        return _error(exc.status, exc.message)
+    except ValidationError as exc:
+        return _error(422, "invalid request", _validation_fields(exc))
+    except KidshieldError as exc:
+        return _error(400, str(exc))
+    return JSONResponse(result.to_dict(include_redacted=body.include_redacted))
+
+
+async def assess_conversation_endpoint(request: Request) -> JSONResponse:
+    try:
+        body = ConversationRequest.model_validate(await _read_json(request))
+        messages = [
+            Message.from_dict(m.model_dump(), f"messages.{i}") for i, m in enumerate(body.messages)
+        ]
+        result = assess_conversation(
+            messages,
+            participants=body.participants,
+            state=body.state,
+            language=body.language,
+        )
+    except _BadRequest as exc:
+        return _error(exc.status, exc.message)
+    except ValidationError as exc:
+        return _error(422, "invalid request", _validation_fields(exc))
+    except KidshieldError as exc:
+        return _error(400, str(exc))
+    return JSONResponse(result.to_dict(include_redacted=body.include_redacted))
+
+
+def routes() -> list[BaseRoute]:
+    """The assessment routes. Compiles the default lexicon now, so the first request is fast."""
+    load_lexicon()
+    return [
+        Route("/api/v1/assess/message", assess_message_endpoint, methods=["POST"]),
+        Route("/api/v1/assess/conversation", assess_conversation_endpoint, methods=["POST"]),
+    ]
+
+
+def create_app() -> Starlette:
+    """The assessment endpoints on their own (no auth: bind to localhost or put a proxy in
+    front). Run with ``uvicorn --factory kidshield.safety.text.api:create_app``."""
+    return Starlette(routes=routes())

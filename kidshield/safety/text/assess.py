@@ -1,0 +1,218 @@
+"""Public API: assess one message, or a conversation (see :mod:`conversation`).
+
+>>> from kidshield.safety.text import assess_message
+>>> result = assess_message("dont tell your parents about us", sender="adult", recipient="teen")
+>>> result.level.label, [f.risk.value for f in result.findings]
+('high', ['grooming'])
+"""
+
+from __future__ import annotations
+
+from kidshield.errors import InputError
+from kidshield.safety.text.lexicon import DEFAULT_LANGUAGE, Lexicon, load_lexicon
+from kidshield.safety.text.model import (
+    REPORT_THRESHOLD,
+    AgeBand,
+    Assessment,
+    CueHit,
+    Finding,
+    Helpline,
+    RecommendedAction,
+    Risk,
+    RiskLevel,
+    Span,
+)
+from kidshield.safety.text.signals import SIGNALS, SignalContext, score_hits
+from kidshield.safety.text.signals.personal_info import redact
+
+MAX_TEXT_LENGTH = 20_000  # characters; longer input is an error, not a slow request
+
+_A = RecommendedAction
+# what to do for each risk at each level (LOW, MEDIUM, HIGH, IMMINENT)
+_ACTIONS: dict[Risk, tuple[tuple[RecommendedAction, ...], ...]] = {
+    Risk.GROOMING: (
+        (_A.WARN_CHILD,),
+        (_A.WARN_CHILD, _A.NOTIFY_GUARDIAN),
+        (_A.WARN_CHILD, _A.NOTIFY_GUARDIAN, _A.ESCALATE_MODERATOR),
+        (_A.WARN_CHILD, _A.NOTIFY_GUARDIAN, _A.ESCALATE_MODERATOR),
+    ),
+    Risk.PERSONAL_INFO: (
+        (_A.WARN_CHILD,),
+        (_A.WARN_CHILD,),
+        (_A.WARN_CHILD, _A.NOTIFY_GUARDIAN),
+        (_A.WARN_CHILD, _A.NOTIFY_GUARDIAN),
+    ),
+    Risk.SEXUAL_CONTENT: (
+        (_A.WARN_CHILD,),
+        (_A.WARN_CHILD, _A.NOTIFY_GUARDIAN),
+        (_A.WARN_CHILD, _A.NOTIFY_GUARDIAN, _A.ESCALATE_MODERATOR),
+        (_A.WARN_CHILD, _A.NOTIFY_GUARDIAN, _A.ESCALATE_MODERATOR),
+    ),
+    Risk.SEXTORTION: (
+        (_A.WARN_CHILD, _A.NOTIFY_GUARDIAN, _A.SHOW_HELPLINE),
+        (_A.WARN_CHILD, _A.NOTIFY_GUARDIAN, _A.ESCALATE_MODERATOR, _A.SHOW_HELPLINE),
+        (_A.WARN_CHILD, _A.NOTIFY_GUARDIAN, _A.ESCALATE_MODERATOR, _A.SHOW_HELPLINE),
+        (_A.WARN_CHILD, _A.NOTIFY_GUARDIAN, _A.ESCALATE_MODERATOR, _A.SHOW_HELPLINE),
+    ),
+    Risk.BULLYING: (
+        (_A.WARN_CHILD,),
+        (_A.WARN_CHILD, _A.NOTIFY_GUARDIAN),
+        (_A.WARN_CHILD, _A.NOTIFY_GUARDIAN, _A.ESCALATE_MODERATOR),
+        (_A.WARN_CHILD, _A.NOTIFY_GUARDIAN, _A.ESCALATE_MODERATOR, _A.SHOW_HELPLINE),
+    ),
+    Risk.SELF_HARM: (
+        (_A.SHOW_HELPLINE,),
+        (_A.SHOW_HELPLINE, _A.NOTIFY_GUARDIAN),
+        (_A.SHOW_HELPLINE, _A.NOTIFY_GUARDIAN, _A.ESCALATE_MODERATOR),
+        (_A.SHOW_HELPLINE, _A.NOTIFY_GUARDIAN, _A.ESCALATE_MODERATOR),
+    ),
+}
+_ACTION_ORDER = list(RecommendedAction)
+
+
+def actions_for(risk: Risk, level: RiskLevel, tags: frozenset[str] = frozenset()) -> set[_A]:
+    if level is RiskLevel.NONE:
+        return set()
+    actions = set(_ACTIONS[risk][level - 1])
+    if risk is Risk.BULLYING and "severe" in tags and level >= RiskLevel.HIGH:
+        actions.add(_A.SHOW_HELPLINE)  # "kys" aimed at a child: the target may need support
+    return actions
+
+
+def sorted_actions(actions: set[RecommendedAction]) -> tuple[RecommendedAction, ...]:
+    if not actions:
+        return (RecommendedAction.NONE,)
+    return tuple(sorted(actions, key=_ACTION_ORDER.index))
+
+
+def resolve_language(language: str | None) -> tuple[Lexicon, str]:
+    """The lexicon to use and whether the language was requested or assumed."""
+    if language is None or language in ("", "auto"):
+        return load_lexicon(DEFAULT_LANGUAGE), "default"
+    return load_lexicon(language.lower().split("-")[0]), "requested"
+
+
+def parse_band(value: AgeBand | str | int | None, field: str) -> AgeBand:
+    if value is None:
+        return AgeBand.UNKNOWN
+    if isinstance(value, AgeBand):
+        return value
+    if isinstance(value, int):
+        if value < 0 or value > 130:
+            raise InputError(f"{field}: age {value} is not a plausible age")
+        return AgeBand.from_age(value)
+    try:
+        return AgeBand(value.strip().lower())
+    except ValueError:
+        bands = ", ".join(band.value for band in AgeBand)
+        raise InputError(f"{field}: unknown age band {value!r}; use one of: {bands}") from None
+
+
+def collect_hits(
+    text: str,
+    lexicon: Lexicon,
+    sender: AgeBand,
+    recipient: AgeBand,
+    gaming_conversation: bool = False,
+) -> tuple[list[CueHit], SignalContext]:
+    if len(text) > MAX_TEXT_LENGTH:
+        raise InputError(
+            f"text: {len(text)} characters is too long; the limit is {MAX_TEXT_LENGTH}"
+        )
+    ctx = SignalContext(
+        lexicon.normalizer.normalize(text),
+        lexicon,
+        sender,
+        recipient,
+        gaming_conversation,
+    )
+    hits: list[CueHit] = []
+    for signal in SIGNALS:
+        hits.extend(signal.detect(ctx))
+    return hits, ctx
+
+
+def build_findings(hits: list[CueHit]) -> list[Finding]:
+    findings: list[Finding] = []
+    for signal in SIGNALS:
+        mine = [hit for hit in hits if hit.risk is signal.risk]
+        if not mine:
+            continue
+        score = score_hits(mine)
+        if score < REPORT_THRESHOLD:
+            continue
+        level = max(signal.level(score, mine), RiskLevel.LOW)
+        stages = tuple(dict.fromkeys(hit.stage for hit in mine))
+        spans = tuple(Span(hit.start, hit.end, hit.cue) for hit in mine)
+        tags = frozenset().union(*(hit.tags for hit in mine))
+        findings.append(Finding(signal.risk, score, level, spans, stages, tags))
+    findings.sort(key=lambda f: (f.level, f.score), reverse=True)
+    return findings
+
+
+def helplines_for(lexicon: Lexicon, findings: list[Finding]) -> tuple[Helpline, ...]:
+    wanted = {
+        f.risk
+        for f in findings
+        if f.risk in (Risk.SELF_HARM, Risk.SEXTORTION)
+        or (f.risk is Risk.BULLYING and "severe" in f.tags and f.level >= RiskLevel.HIGH)
+    }
+    lines: dict[str, Helpline] = {}
+    for risk in sorted(wanted, key=list(Risk).index):
+        for line in lexicon.helplines_for(risk):
+            lines.setdefault(line.name, line)
+    return tuple(lines.values())
+
+
+def make_assessment(
+    text: str,
+    lexicon: Lexicon,
+    language_source: str,
+    hits: list[CueHit],
+    findings: list[Finding],
+) -> Assessment:
+    actions: set[RecommendedAction] = set()
+    for finding in findings:
+        actions |= actions_for(finding.risk, finding.level, finding.tags)
+    pi_hits = [hit for hit in hits if hit.risk is Risk.PERSONAL_INFO and hit.redact]
+    has_pi = any(f.risk is Risk.PERSONAL_INFO for f in findings)
+    return Assessment(
+        language=lexicon.language,
+        language_source=language_source,
+        level=max((f.level for f in findings), default=RiskLevel.NONE),
+        findings=tuple(findings),
+        actions=sorted_actions(actions),
+        helplines=helplines_for(lexicon, findings),
+        redacted=redact(text, pi_hits) if has_pi and pi_hits else None,
+        text_length=len(text),
+        hits=tuple(hits),
+    )
+
+
+def assess_message(
+    text: str,
+    *,
+    sender: AgeBand | str | int | None = None,
+    recipient: AgeBand | str | int | None = None,
+    language: str | None = None,
+    gaming_context: bool = False,
+) -> Assessment:
+    """Assess one message on its own.
+
+    ``sender`` and ``recipient`` are age bands ("child", "teen", "adult", "unknown") or ages;
+    they change how much a cue counts (an adult asking a child "are you alone?" matters more
+    than two 14-year-olds asking each other). ``gaming_context`` says the surrounding
+    conversation is about a game. ``language`` defaults to English; the result says which
+    language was assumed.
+    """
+    if not isinstance(text, str):
+        raise InputError(f"text: expected a string, got {type(text).__name__}")
+    lexicon, source = resolve_language(language)
+    hits, _ctx = collect_hits(
+        text,
+        lexicon,
+        parse_band(sender, "sender"),
+        parse_band(recipient, "recipient"),
+        gaming_context,
+    )
+    return make_assessment(text, lexicon, source, hits, build_findings(hits))

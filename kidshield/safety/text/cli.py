@@ -1,0 +1,194 @@
+"""CLI: ``kidshield scan FILE.jsonl`` and ``kidshield eval text FILE``. Thin: parse, call, print."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import TextIO
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from kidshield.errors import KidshieldError
+from kidshield.safety.text.evaluate import (
+    NONE_LABEL,
+    EvalReport,
+    evaluate,
+    parse_mapping,
+    read_corpus,
+)
+from kidshield.safety.text.model import Risk, RiskLevel
+from kidshield.safety.text.scan import Scanner
+
+eval_app = typer.Typer(help="Measure the safety engines on labelled corpora.", no_args_is_help=True)
+
+
+def _fail(message: str) -> typer.Exit:
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(2)
+
+
+def _count_lines(path: Path) -> int:
+    with path.open("rb") as handle:
+        return sum(1 for line in handle if line.strip())
+
+
+def scan(
+    file: Path = typer.Argument(..., help="JSONL: one object per line with a 'text' field."),
+    out: Path | None = typer.Option(None, "--out", "-o", help="Write results here (JSONL)."),
+    redact: bool = typer.Option(
+        False, "--redact", help="Include the redacted text when personal information is found."
+    ),
+    text_field: str = typer.Option("text", "--text-field", help="Name of the text field."),
+    language: str | None = typer.Option(None, "--language", help="Language (default: en)."),
+    conversations: bool = typer.Option(
+        False,
+        "--conversations",
+        help="Lines are messages of conversations (fields: conversation, sender id, text, "
+        "at, recipient, sender_age); results add each conversation's risk so far.",
+    ),
+) -> None:
+    """Assess every message of a JSONL file and write one JSON result per line.
+
+    Results never contain the original text; with --redact they hold a redacted copy when
+    personal information was found. Optional fields per line: id, sender, recipient (age band
+    or age), language.
+    """
+    if not file.is_file():
+        raise _fail(f"{file}: file not found")
+    console = Console(stderr=True)
+    total = _count_lines(file)
+    levels: Counter[str] = Counter()
+    risks: Counter[str] = Counter()
+    errors = 0
+    scanner = Scanner(
+        text_field=text_field, redact=redact, language=language, conversations=conversations
+    )
+    sink: TextIO = out.open("w", encoding="utf-8") if out is not None else sys.stdout
+    try:
+        with (
+            file.open(encoding="utf-8") as handle,
+            Progress(
+                TextColumn("scanning"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeRemainingColumn(),
+                console=console,
+                transient=out is None,
+            ) as progress,
+        ):
+            task = progress.add_task("scan", total=total)
+            for number, line in enumerate(handle, start=1):
+                if not line.strip():
+                    continue
+                result = scanner.line(line, number)
+                if "error" in result:
+                    errors += 1
+                else:
+                    levels[result["level"]] += 1
+                    risks.update(f["risk"] for f in result["findings"])
+                sink.write(json.dumps(result, ensure_ascii=False) + "\n")
+                progress.advance(task)
+    except UnicodeDecodeError:
+        raise _fail(f"{file}: not UTF-8 text") from None
+    finally:
+        if out is not None:
+            sink.close()
+    table = Table(title=f"{file.name}: {sum(levels.values())} messages, {errors} errors")
+    table.add_column("level")
+    table.add_column("messages", justify="right")
+    for level in RiskLevel:
+        table.add_row(level.label, str(levels.get(level.label, 0)))
+    for risk in Risk:
+        table.add_row(f"  {risk.value}", str(risks.get(risk.value, 0)))
+    console.print(table)
+    if errors:
+        console.print(f"[yellow]{errors} line(s) could not be assessed; see 'error' in results")
+
+
+@eval_app.command("text")
+def eval_text(
+    file: Path = typer.Argument(..., help="Labelled corpus (CSV or JSONL)."),
+    text_col: str = typer.Option(..., "--text-col", help="Column (field) with the message."),
+    label_col: str = typer.Option(..., "--label-col", help="Column (field) with the label."),
+    mapping: list[str] = typer.Option(
+        [], "--map", help="Translate a corpus label: LABEL=RISK (RISK may be 'none'). Repeatable."
+    ),
+    fmt: str | None = typer.Option(None, "--format", help="csv or jsonl (default: by name)."),
+    min_level: str = typer.Option("low", "--min-level", help="Level that counts as flagged."),
+    sender: str | None = typer.Option(None, "--sender", help="Age band of all senders."),
+    recipient: str | None = typer.Option(None, "--recipient", help="Age band of all readers."),
+    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+) -> None:
+    """Precision, recall, F1 and F0.5 per risk, and a confusion table, on a labelled corpus."""
+    try:
+        level = RiskLevel.parse(min_level)
+        examples = read_corpus(file, text_col, label_col, parse_mapping(mapping), fmt)
+        report = evaluate(examples, min_level=level, sender=sender, recipient=recipient)
+    except (KidshieldError, ValueError) as exc:
+        raise _fail(str(exc)) from None
+    if as_json:
+        typer.echo(json.dumps(report.to_dict(), indent=2))
+        return
+    print_report(report, Console())
+
+
+def print_report(report: EvalReport, console: Console) -> None:
+    table = Table(title=f"kidshield text safety: {report.total} messages")
+    for name in ("risk", "support", "tp", "fp", "fn", "precision", "recall", "F1", "F0.5"):
+        table.add_column(name, justify="left" if name == "risk" else "right")
+    for scores in report.risks:
+        row = scores.to_dict()
+        table.add_row(
+            scores.risk.value,
+            *(str(row[k]) for k in ("support", "tp", "fp", "fn")),
+            *(f"{row[k]:.3f}" for k in ("precision", "recall", "f1", "f0.5")),
+        )
+    console.print(table)
+    if report.benign:
+        console.print(
+            f"benign messages flagged: {report.flagged_benign}/{report.benign} "
+            f"({report.false_positive_rate:.1%})"
+        )
+    labels = report.labels
+    confusion = Table(title="confusion (rows: gold, columns: predicted strongest risk)")
+    confusion.add_column("gold \\ predicted", no_wrap=True)
+    for label in labels:
+        confusion.add_column(_SHORT.get(label, label), justify="right")
+    for gold in labels:
+        counts = [report.confusion.get((gold, pred), 0) for pred in labels]
+        if any(counts):
+            confusion.add_row(gold, *(str(n) for n in counts))
+    console.print(confusion)
+
+
+_SHORT = {
+    "grooming": "groom",
+    "personal_info": "pii",
+    "sexual_content": "sexual",
+    "sextortion": "sextort",
+    "bullying": "bully",
+    "self_harm": "selfharm",
+    NONE_LABEL: "none",
+}
+
+
+def _eval_group(app: typer.Typer) -> typer.Typer | None:
+    for group in app.registered_groups:
+        if group.name == "eval" and group.typer_instance is not None:
+            return group.typer_instance
+    return None
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``scan`` and ``eval text`` to the main CLI (reusing an existing ``eval`` group)."""
+    app.command("scan")(scan)
+    existing = _eval_group(app)
+    if existing is None:
+        app.add_typer(eval_app, name="eval")
+    else:
+        existing.command("text")(eval_text)

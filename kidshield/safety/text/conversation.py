@@ -1,0 +1,308 @@
+"""Conversation tracking: risk that builds up across messages, participants and time.
+
+Evidence is kept per direction (``sender -> recipient``) and per grooming stage, decays with a
+half-life per risk, and grows when grooming moves through its stages. The tracker flags as early
+as the evidence allows (``first_flagged`` says at which message each risk first reached a level)
+and its state is a plain JSON-ready dict a platform can store between calls.
+
+Time is an input: each message carries its own ``at``; nothing here reads the clock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from kidshield.safety.text.assess import (
+    actions_for,
+    build_findings,
+    collect_hits,
+    make_assessment,
+    parse_band,
+    resolve_language,
+    sorted_actions,
+)
+from kidshield.safety.text.model import (
+    REPORT_THRESHOLD,
+    AgeBand,
+    Assessment,
+    CueHit,
+    RecommendedAction,
+    Risk,
+    RiskLevel,
+    Span,
+)
+from kidshield.safety.text.signals import combine, score_hits
+from kidshield.safety.text.signals.grooming import STAGES
+from kidshield.safety.text.state import ConversationState, Evidence, Message
+
+HOUR = 3600.0
+DAY = 24 * HOUR
+# how long evidence keeps half its weight
+HALF_LIFE: dict[Risk, float] = {
+    Risk.GROOMING: 14 * DAY,
+    Risk.PERSONAL_INFO: 1 * DAY,
+    Risk.SEXUAL_CONTENT: 2 * DAY,
+    Risk.SEXTORTION: 7 * DAY,
+    Risk.BULLYING: 3 * DAY,
+    Risk.SELF_HARM: 2 * DAY,
+}
+GAMING_CONTEXT_SECONDS = 30 * 60  # game talk keeps "I'll kill you" playful for half an hour
+STAGE_PRESENT = 0.15  # a grooming stage counts towards progression from this decayed score
+PROGRESSION_STEP = 0.2  # each further grooming stage raises the score by this fraction
+SERIOUS_STAGES = frozenset(
+    {"secrecy", "risk_assessment", "sexual", "image_request", "meeting", "off_platform"}
+)
+MAX_EVIDENCE = 40  # evidence references kept per risk (offsets and labels, never text)
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationFinding:
+    risk: Risk
+    score: float
+    level: RiskLevel
+    stages: tuple[str, ...]
+    pair: str  # "sender>recipient" the risk is strongest in
+    evidence: tuple[tuple[int, Span], ...]  # (message number, span in that message)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "risk": self.risk.value,
+            "reason": self.risk.reason.value,
+            "score": round(self.score, 3),
+            "level": self.level.label,
+            "stages": list(self.stages),
+            "direction": self.pair,
+            "evidence": [{"message": i, **span.to_dict()} for i, span in self.evidence],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationAssessment:
+    language: str
+    language_source: str
+    level: RiskLevel
+    findings: tuple[ConversationFinding, ...]
+    actions: tuple[RecommendedAction, ...]
+    messages: tuple[Assessment, ...]  # one per message in this call, in order
+    first_flagged: dict[str, dict[str, int]]  # risk -> level -> message number (0-based)
+    state: ConversationState
+
+    def finding(self, risk: Risk) -> ConversationFinding | None:
+        return next((f for f in self.findings if f.risk is risk), None)
+
+    def to_dict(self, *, include_redacted: bool = True) -> dict[str, Any]:
+        helplines: dict[str, dict[str, str]] = {}
+        for message in self.messages:
+            for line in message.helplines:
+                helplines.setdefault(line.name, line.to_dict())
+        return {
+            "language": self.language,
+            "language_source": self.language_source,
+            "level": self.level.label,
+            "actions": [a.value for a in self.actions],
+            "findings": [f.to_dict() for f in self.findings],
+            "first_flagged": self.first_flagged,
+            "helplines": list(helplines.values()),
+            "messages": [m.to_dict(include_redacted=include_redacted) for m in self.messages],
+            "state": self.state.to_dict(),
+        }
+
+
+class ConversationTracker:
+    """Feeds messages one at a time into a :class:`ConversationState`."""
+
+    def __init__(
+        self,
+        state: ConversationState | None = None,
+        *,
+        participants: Mapping[str, AgeBand | str | int | None] | None = None,
+        language: str | None = None,
+    ) -> None:
+        self.state = state if state is not None else ConversationState()
+        for pid, band in (participants or {}).items():
+            self.state.participants[pid] = parse_band(band, f"participants.{pid}")
+        self.lexicon, self.language_source = resolve_language(language)
+
+    # -- one message --------------------------------------------------------------------------
+    def add(self, message: Message) -> Assessment:
+        state = self.state
+        now = self._time(message)
+        state.participants.setdefault(message.sender, AgeBand.UNKNOWN)
+        if message.recipient is not None:
+            state.participants.setdefault(message.recipient, AgeBand.UNKNOWN)
+        sender_band = state.participants[message.sender]
+        recipient_band = self._recipient_band(message)
+        gaming = state.gaming_until is not None and now <= state.gaming_until
+        hits, ctx = collect_hits(message.text, self.lexicon, sender_band, recipient_band, gaming)
+        if ctx.gaming:
+            state.gaming_until = now + GAMING_CONTEXT_SECONDS
+        assessment = make_assessment(
+            message.text, self.lexicon, self.language_source, hits, build_findings(hits)
+        )
+        # evidence is kept per sender, and per recipient only when the platform names one, so
+        # a 1:1 chat whose second participant appears late still adds up in one place
+        self._remember(f"{message.sender}>{message.recipient or '*'}", hits, now)
+        state.message_count += 1
+        state.last_at = now
+        for finding in self.findings():
+            flagged = state.first_flagged.setdefault(finding.risk.value, {})
+            for level in RiskLevel:
+                if RiskLevel.NONE < level <= finding.level:
+                    flagged.setdefault(level.label, state.message_count - 1)
+        return assessment
+
+    def _time(self, message: Message) -> float:
+        if message.at is not None:
+            now = message.at.timestamp()
+        else:
+            now = self.state.last_at if self.state.last_at is not None else 0.0
+        if self.state.last_at is not None and now < self.state.last_at:
+            now = self.state.last_at  # out-of-order messages do not rewind decay
+        return now
+
+    def _recipient_band(self, message: Message) -> AgeBand:
+        """The reader's age band: the named recipient, the only other participant, or in a
+        group the youngest minor present."""
+        participants = self.state.participants
+        if message.recipient is not None:
+            return participants[message.recipient]
+        others = [pid for pid in participants if pid != message.sender]
+        if len(others) == 1:
+            return participants[others[0]]
+        minors = sorted(
+            (participants[pid] for pid in others if participants[pid].is_minor),
+            key=lambda band: band is not AgeBand.CHILD,
+        )
+        return minors[0] if minors else AgeBand.UNKNOWN
+
+    def _direction(self, pair: str) -> str:
+        """``mark>*`` reads ``mark>amy`` when amy is the only other participant."""
+        sender, _, recipient = pair.partition(">")
+        others = [pid for pid in self.state.participants if pid != sender]
+        if recipient == "*" and len(others) == 1:
+            return f"{sender}>{others[0]}"
+        return pair
+
+    def _remember(self, pair: str, hits: list[CueHit], now: float) -> None:
+        entries = self.state.pairs.setdefault(pair, {})
+        by_key: dict[str, list[CueHit]] = {}
+        for hit in hits:
+            key = f"grooming:{hit.stage}" if hit.risk is Risk.GROOMING else hit.risk.value
+            by_key.setdefault(key, []).append(hit)
+            refs = self.state.evidence.setdefault(hit.risk.value, [])
+            refs.append([self.state.message_count, hit.start, hit.end, hit.cue, pair])
+            del refs[:-MAX_EVIDENCE]
+        for key, grouped in by_key.items():
+            risk = Risk.GROOMING if key.startswith("grooming:") else Risk(key)
+            # within one message each cue counts once, exactly as for a single message
+            entries.setdefault(key, Evidence()).add(score_hits(grouped), now, HALF_LIFE[risk])
+
+    # -- conversation-level view --------------------------------------------------------------
+    def findings(self) -> list[ConversationFinding]:
+        now = self.state.last_at or 0.0
+        best: dict[Risk, tuple[float, tuple[str, ...], str]] = {}
+        for pair, entries in self.state.pairs.items():
+            for risk in Risk:
+                if risk is Risk.GROOMING:
+                    score, stages = self._grooming(entries, now)
+                else:
+                    ev = entries.get(risk.value)
+                    score = ev.decayed(now, HALF_LIFE[risk]) if ev else 0.0
+                    stages = ()
+                if score > best.get(risk, (0.0, (), ""))[0]:
+                    best[risk] = (score, stages, pair)
+        out: list[ConversationFinding] = []
+        for risk, (score, stages, pair) in best.items():
+            level = self._level(risk, score, stages, pair)
+            if level is RiskLevel.NONE:
+                continue
+            refs = self.state.evidence.get(risk.value, [])
+            evidence = tuple(
+                (int(ref[0]), Span(int(ref[1]), int(ref[2]), str(ref[3])))
+                for ref in refs
+                if ref[4] == pair
+            )
+            out.append(
+                ConversationFinding(risk, score, level, stages, self._direction(pair), evidence)
+            )
+        out.sort(key=lambda f: (f.level, f.score), reverse=True)
+        return out
+
+    @staticmethod
+    def _grooming(entries: dict[str, Evidence], now: float) -> tuple[float, tuple[str, ...]]:
+        scores = {
+            key.split(":", 1)[1]: ev.decayed(now, HALF_LIFE[Risk.GROOMING])
+            for key, ev in entries.items()
+            if key.startswith("grooming:")
+        }
+        present = [stage for stage in STAGES if scores.get(stage, 0.0) >= STAGE_PRESENT]
+        base = combine(list(scores.values()))
+        boost = 1.0 + PROGRESSION_STEP * max(0, len(present) - 1)
+        return min(1.0, base * boost), tuple(present)
+
+    def _level(self, risk: Risk, score: float, stages: tuple[str, ...], pair: str) -> RiskLevel:
+        if score < REPORT_THRESHOLD and not (risk is Risk.GROOMING and len(stages) >= 3):
+            return RiskLevel.NONE
+        level = max(RiskLevel.from_score(score), RiskLevel.LOW)
+        if risk is Risk.GROOMING:
+            serious = len(SERIOUS_STAGES.intersection(stages))
+            sender = self.state.participants.get(pair.split(">", 1)[0], AgeBand.UNKNOWN)
+            if len(stages) >= 3:
+                level = max(level, RiskLevel.MEDIUM)  # early warning: the pattern is forming
+            if serious >= 2 and not sender.is_minor:
+                level = max(level, RiskLevel.HIGH)
+            if {"meeting", "secrecy"} <= set(stages) and sender is AgeBand.ADULT:
+                level = RiskLevel.IMMINENT
+        return level
+
+    def assessment(self, messages: tuple[Assessment, ...]) -> ConversationAssessment:
+        findings = self.findings()
+        actions: set[RecommendedAction] = set()
+        for finding in findings:
+            actions |= actions_for(finding.risk, finding.level)
+        for message in messages:
+            actions |= {a for a in message.actions if a is not RecommendedAction.NONE}
+        level = max((f.level for f in findings), default=RiskLevel.NONE)
+        level = max([level, *(m.level for m in messages)])
+        return ConversationAssessment(
+            language=self.lexicon.language,
+            language_source=self.language_source,
+            level=level,
+            findings=tuple(findings),
+            actions=sorted_actions(actions),
+            messages=messages,
+            first_flagged={k: dict(v) for k, v in self.state.first_flagged.items()},
+            state=self.state,
+        )
+
+
+def assess_conversation(
+    messages: Iterable[Message | Mapping[str, Any]],
+    *,
+    participants: Mapping[str, AgeBand | str | int | None] | None = None,
+    state: ConversationState | Mapping[str, Any] | None = None,
+    language: str | None = None,
+) -> ConversationAssessment:
+    """Assess messages in order, continuing from ``state`` (a previous result's ``state`` or
+    its ``to_dict()``). ``participants`` maps sender ids to age bands ("child", "teen",
+    "adult", "unknown") or ages."""
+    if isinstance(state, Mapping):
+        state = ConversationState.from_dict(state)
+    tracker = ConversationTracker(state, participants=participants, language=language)
+    results: list[Assessment] = []
+    for number, raw in enumerate(messages):
+        message = raw if isinstance(raw, Message) else Message.from_dict(raw, f"messages[{number}]")
+        results.append(tracker.add(message))
+    return tracker.assessment(tuple(results))
+
+
+__all__ = [
+    "ConversationAssessment",
+    "ConversationFinding",
+    "ConversationState",
+    "ConversationTracker",
+    "Message",
+    "assess_conversation",
+]

@@ -1,0 +1,1 @@
+"""Per-language lexicon data (TOML files); a package so the files ship in wheels."""

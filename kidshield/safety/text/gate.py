@@ -1,0 +1,283 @@
+"""Literal gates: skip a pattern unless one of the strings it cannot match without is present.
+
+Running a few hundred patterns over every message is too slow for ~5,000 messages/s per core. Each
+compiled pattern is analysed once (with the standard library's regex parser) for a set of literal
+strings such that every match contains at least one of them; at run time a pattern is tried only
+when one of its literals occurs in the message (a cheap substring test). Literals are compared
+with doubled letters squeezed ("meet" -> "met") on both sides, because lexicon patterns let a
+doubled letter match a single one. A pattern without a useful gate always runs; a lexicon can
+also name its gate explicitly (``gate = ["@"]``, or ``"<digit>"`` for "has a digit").
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+from typing import Any
+
+_parser: Any = importlib.import_module("re._parser")  # the stdlib parser; no public name
+_c: Any = importlib.import_module("re._constants")
+
+MIN_GATE = 3  # literals shorter than this are too common to be worth testing
+RARE_CHARS = frozenset("@#/")  # ... unless they hold one of these
+DIGIT = "<digit>"
+_DOUBLES_RE = re.compile(r"([a-z])\1+")
+
+
+def squeeze(text: str) -> str:
+    """Squeeze doubled letters: the form gates are compared in."""
+    return _DOUBLES_RE.sub(r"\1", text)
+
+
+def _useful(literal: str) -> bool:
+    return len(literal) >= MIN_GATE or any(c in RARE_CHARS for c in literal)
+
+
+# everyday words: a gate made of these passes for most messages, so prefer any other
+COMMON = frozenset(
+    [
+        "about",
+        "after",
+        "all",
+        "always",
+        "and",
+        "any",
+        "are",
+        "around",
+        "away",
+        "back",
+        "bad",
+        "can",
+        "come",
+        "could",
+        "did",
+        "does",
+        "done",
+        "dont",
+        "end",
+        "even",
+        "ever",
+        "every",
+        "find",
+        "for",
+        "from",
+        "get",
+        "give",
+        "going",
+        "gona",
+        "got",
+        "had",
+        "has",
+        "hate",
+        "have",
+        "her",
+        "here",
+        "him",
+        "his",
+        "home",
+        "how",
+        "just",
+        "know",
+        "let",
+        "lets",
+        "life",
+        "like",
+        "live",
+        "lol",
+        "lok",
+        "love",
+        "make",
+        "many",
+        "more",
+        "much",
+        "need",
+        "ned",
+        "never",
+        "new",
+        "night",
+        "not",
+        "now",
+        "off",
+        "one",
+        "only",
+        "other",
+        "out",
+        "over",
+        "play",
+        "real",
+        "really",
+        "said",
+        "say",
+        "see",
+        "sem",
+        "self",
+        "send",
+        "should",
+        "show",
+        "some",
+        "still",
+        "stop",
+        "take",
+        "talk",
+        "tel",
+        "than",
+        "that",
+        "thats",
+        "the",
+        "them",
+        "then",
+        "there",
+        "they",
+        "thing",
+        "think",
+        "this",
+        "tho",
+        "time",
+        "too",
+        "wana",
+        "want",
+        "was",
+        "what",
+        "when",
+        "where",
+        "who",
+        "why",
+        "wil",
+        "will",
+        "wish",
+        "with",
+        "without",
+        "would",
+        "yeah",
+        "yes",
+        "you",
+        "your",
+    ]
+)
+
+
+def _score(candidate: frozenset[str]) -> tuple[int, int, int]:
+    common = sum(1 for s in candidate if s.strip() in COMMON)
+    return (-common, min(len(s) for s in candidate), -len(candidate))
+
+
+def _is_optional_repeat_of(op: Any, av: Any, previous: str) -> bool:
+    """``c?`` right after ``c``: the doubled-letter tolerance; it adds nothing to the literal."""
+    if op is not _c.MAX_REPEAT or av[0] != 0 or av[1] != 1 or len(av[2]) != 1:
+        return False
+    inner_op, inner_av = av[2][0]
+    return bool(inner_op is _c.LITERAL and previous and chr(inner_av) == previous)
+
+
+def _leading(seq: Any) -> str:
+    """The literal text an alternative starts with."""
+    out: list[str] = []
+    for op, av in seq:
+        if op is _c.LITERAL:
+            out.append(chr(av))
+        elif not _is_optional_repeat_of(op, av, out[-1] if out else ""):
+            break
+    return "".join(out)
+
+
+def _best(seq: Any) -> frozenset[str] | None:
+    """A set of literals every match of ``seq`` contains one of, or None if none found."""
+    ranked = _ranked(seq)
+    return ranked[0] if ranked else None
+
+
+def _ranked(seq: Any) -> list[frozenset[str]]:
+    """Every useful literal set a match of ``seq`` needs (one literal of each), best first."""
+    candidates: list[frozenset[str]] = []
+    run: list[str] = []
+
+    def close_run() -> None:
+        if run:
+            candidates.append(frozenset(["".join(run)]))
+            run.clear()
+
+    for op, av in seq:
+        if op is _c.LITERAL:
+            run.append(chr(av))
+            continue
+        if _is_optional_repeat_of(op, av, run[-1] if run else ""):
+            continue
+        inner: frozenset[str] | None = None
+        if op is _c.SUBPATTERN:
+            inner = _best(av[-1])
+        elif op is _c.BRANCH:
+            if run:  # the parser factors common prefixes out: "g(?:ive|et)" -> give, get
+                prefix = "".join(run)
+                candidates.append(frozenset(prefix + _leading(alt) for alt in av[1]))
+            union: set[str] = set()
+            for alternative in av[1]:
+                found = _best(alternative)
+                if found is None:
+                    union.clear()
+                    break
+                union |= found
+            inner = frozenset(union) if union else None
+        elif op in (_c.MAX_REPEAT, _c.MIN_REPEAT) and av[0] >= 1:
+            inner = _best(av[2])
+        close_run()
+        if inner:
+            candidates.append(inner)
+    close_run()
+    useful = [c for c in candidates if all(_useful(s) for s in c)]
+    return sorted(useful, key=_score, reverse=True)
+
+
+def required_literals(source: str, limit: int = 2) -> tuple[frozenset[str], ...]:
+    """Up to ``limit`` sets of squeezed literals; every match of ``source`` contains one
+    literal of EACH set. Empty: no gate (the pattern always runs)."""
+    chosen: list[frozenset[str]] = []
+    for found in _ranked(_parser.parse(source)):
+        squeezed = frozenset(squeeze(s) for s in found)
+        if all(squeezed.isdisjoint(other) for other in chosen):
+            chosen.append(squeezed)
+        if len(chosen) == limit:
+            break
+    return tuple(chosen)
+
+
+def _trie_source(words: list[str]) -> str:
+    trie: dict[str, Any] = {}
+    for word in words:
+        node = trie
+        for char in word:
+            node = node.setdefault(char, {})
+        node[""] = {}
+
+    def build(node: dict[str, Any]) -> str:
+        branches = [re.escape(char) + build(child) for char, child in sorted(node.items()) if char]
+        if not branches:
+            return ""
+        body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+        if "" in node:
+            return f"(?:{body})?"
+        return body
+
+    return build(trie)
+
+
+class GateIndex:
+    """Finds, in one regex pass, every gate literal present in a text.
+
+    The literals are compiled into a trie-shaped regex tried at every position (inside a
+    lookahead, so matches may overlap). At each position the longest literal is reported; the
+    shorter literals that are its prefixes are added from a table built here.
+    """
+
+    def __init__(self, literals: set[str]) -> None:
+        words = sorted(w for w in literals if w != DIGIT)
+        self._regex = re.compile(f"(?=({_trie_source(words)}))") if words else None
+        self._prefixes = {w: frozenset(p for p in words if w.startswith(p)) for w in words}
+
+    def present(self, squeezed: str, has_digit: bool) -> set[str]:
+        found: set[str] = {DIGIT} if has_digit else set()
+        if self._regex is not None:
+            for match in self._regex.finditer(squeezed):
+                literal = match.group(1)
+                if literal:
+                    found |= self._prefixes[literal]
+        return found

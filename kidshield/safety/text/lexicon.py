@@ -1,0 +1,311 @@
+"""Per-language lexicons: TOML data files compiled once into a few regular expressions.
+
+A language is a folder ``data/<lang>/`` holding ``common.toml`` (macros, emoji codes, context
+words), one ``<risk>.toml`` per risk (cues and exclusions) and ``helplines.toml``. Adding a language
+is a data addition: copy the English folder and translate it.
+
+Each risk compiles into ONE alternation of named groups (one per cue pattern) and, if it has any,
+one alternation of exclusions, so a message costs about one regex pass per risk.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from kidshield.errors import InputError
+from kidshield.safety.text.gate import GateIndex, required_literals, squeeze
+from kidshield.safety.text.model import Helpline, Risk
+from kidshield.safety.text.normalize import Normalizer
+
+DATA_DIR = Path(__file__).parent / "data"
+DEFAULT_LANGUAGE = "en"
+
+_MACRO_RE = re.compile(r"\{([a-z_]+)\}")
+_CAPTURING_RE = re.compile(r"(?<!\\)\((?!\?)")
+_BOUNDARY_BEFORE = "(?<![a-z0-9])"
+_BOUNDARY_AFTER = "(?![a-z0-9])"
+
+
+class LexiconError(InputError):
+    """A lexicon data file is invalid."""
+
+
+@dataclass(frozen=True, slots=True)
+class Cue:
+    risk: Risk
+    id: str
+    stage: str
+    weight: float
+    peer: float  # multiplier when both sides are known minors
+    adult: float  # multiplier when a known adult writes to a known minor
+    negatable: bool
+    tags: frozenset[str]
+    redact: str | None = None  # personal information: the placeholder for the "v" group
+    min_digits: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class CuePattern:
+    cue: Cue
+    regex: re.Pattern[str]
+    has_value: bool  # has a "v" group: the value to point at and redact
+
+
+@dataclass(frozen=True, slots=True)
+class RiskLexicon:
+    risk: Risk
+    view: str  # "text" (full normalisation) or "light"
+    cues: tuple[Cue, ...]
+    patterns: tuple[CuePattern, ...]
+    gates: dict[str, tuple[int, ...]]  # gate literal -> patterns it unlocks
+    always: tuple[int, ...]  # patterns without a gate
+    exclude: re.Pattern[str] | None
+    also: dict[int, tuple[frozenset[str], ...]] = field(default_factory=dict)  # more gates
+
+    def candidates(self, present: set[str]) -> list[CuePattern]:
+        """The patterns worth running, given the gate literals ``present`` in the text."""
+        chosen = set(self.always)
+        for literal in present:
+            indexes = self.gates.get(literal)
+            if indexes:
+                chosen.update(indexes)
+        also = self.also
+        return [
+            self.patterns[i]
+            for i in sorted(chosen)
+            if i not in also or all(not present.isdisjoint(s) for s in also[i])
+        ]
+
+
+@dataclass(frozen=True, slots=True)
+class Lexicon:
+    language: str
+    normalizer: Normalizer
+    risks: tuple[RiskLexicon, ...]
+    laugh: re.Pattern[str]
+    gaming: re.Pattern[str]
+    negation: re.Pattern[str]
+    mundane: re.Pattern[str]
+    helplines: tuple[tuple[Helpline, frozenset[Risk]], ...]
+    gate_index: dict[str, GateIndex]  # per view: finds the gate literals present
+
+    def for_risk(self, risk: Risk) -> RiskLexicon:
+        for lex in self.risks:
+            if lex.risk is risk:
+                return lex
+        raise LexiconError(f"language {self.language!r} has no lexicon for {risk.value}")
+
+    def helplines_for(self, risk: Risk) -> tuple[Helpline, ...]:
+        return tuple(line for line, risks in self.helplines if risk in risks)
+
+
+def available_languages() -> list[str]:
+    return sorted(p.name for p in DATA_DIR.iterdir() if (p / "common.toml").is_file())
+
+
+def _read(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError:
+        raise LexiconError(f"{path}: lexicon file is missing") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise LexiconError(f"{path}: not valid TOML: {exc}") from None
+
+
+def _rewrite(source: str) -> str:
+    """Spaces and doubled letters, outside character classes.
+
+    A space means one or more non-word characters and " ?" means maybe some; a doubled letter
+    also matches a single one ("ll" -> "ll?"). Inside a look-behind (which must have a fixed
+    width) a space is exactly one whitespace character and doubled letters stay as written.
+    """
+    out: list[str] = []
+    in_class = False
+    groups: list[bool] = []  # per open group: is it a look-behind?
+    i = 0
+    while i < len(source):
+        char = source[i]
+        behind = any(groups)
+        if char == "\\":
+            out.append(source[i : i + 2])
+            i += 2
+            continue
+        if in_class:
+            in_class = char != "]"
+            out.append(char)
+        elif char == "[":
+            in_class = True
+            out.append(char)
+        elif char == "(":
+            groups.append(source.startswith(("(?<!", "(?<="), i))
+            out.append(char)
+        elif char == ")":
+            if groups:
+                groups.pop()
+            out.append(char)
+        elif char == " ":
+            if behind:
+                out.append(r"\s")
+            elif source[i + 1 : i + 2] == "?":
+                out.append(r"\W*")
+                i += 1
+            else:
+                out.append(r"\W+")
+        elif (
+            not behind
+            and "a" <= char <= "z"
+            and i > 0
+            and source[i - 1] == char
+            and (i < 2 or source[i - 2] != "\\")
+            and source[i + 1 : i + 2] not in ("?", "*", "+", "{")
+        ):
+            out.append(char + "?")
+        else:
+            out.append(char)
+        i += 1
+    return "".join(out)
+
+
+def compile_source(source: str, macros: dict[str, str], where: str) -> str:
+    """Expand macros, spaces and doubled letters; drop capturing groups. Returns regex source."""
+    for _ in range(5):
+        expanded = _MACRO_RE.sub(lambda m: macros.get(m.group(1), m.group(0)), source)
+        if expanded == source:
+            break
+        source = expanded
+    unknown = _MACRO_RE.search(source)
+    if unknown:
+        raise LexiconError(f"{where}: unknown macro {{{unknown.group(1)}}}")
+    source = _rewrite(source)
+    source = _CAPTURING_RE.sub("(?:", source)
+    try:
+        re.compile(source)
+    except re.error as exc:
+        raise LexiconError(f"{where}: invalid pattern: {exc}") from None
+    return source
+
+
+def _compile_risk(risk: Risk, path: Path, macros: dict[str, str]) -> RiskLexicon:
+    data = _read(path)
+    meta = data.get("meta", {})
+    defaults = data.get("defaults", {})
+    view = str(meta.get("view", "text"))
+    compiled: list[CuePattern] = []
+    gates: dict[str, list[int]] = {}
+    also: dict[int, tuple[frozenset[str], ...]] = {}
+    always: list[int] = []
+    cues: list[Cue] = []
+    for index, raw in enumerate(data.get("cue", [])):
+        where = f"{path}: cue {raw.get('id', index)!r}"
+        try:
+            cue = Cue(
+                risk=risk,
+                id=str(raw["id"]),
+                stage=str(raw.get("stage", raw["id"])),
+                weight=float(raw["weight"]),
+                peer=float(raw.get("peer", defaults.get("peer", 1.0))),
+                adult=float(raw.get("adult", defaults.get("adult", 1.0))),
+                negatable=bool(raw.get("negatable", defaults.get("negatable", False))),
+                tags=frozenset(str(t) for t in raw.get("tags", ())),
+                redact=raw.get("redact"),
+                min_digits=int(raw.get("min_digits", 0)),
+            )
+            patterns = [str(p) for p in raw["patterns"]]
+            manual_gate = frozenset(squeeze(str(g)) for g in raw.get("gate", ())) or None
+        except (KeyError, TypeError, ValueError) as exc:
+            raise LexiconError(f"{where}: missing or invalid field ({exc})") from None
+        if not 0.0 < cue.weight <= 1.0:
+            raise LexiconError(f"{where}: weight must be in (0, 1], got {cue.weight}")
+        cues.append(cue)
+        for number, pattern in enumerate(patterns):
+            source = compile_source(pattern, macros, f"{where} pattern {number + 1}")
+            position = len(compiled)
+            gate_sets = (manual_gate,) if manual_gate else required_literals(source)
+            if not gate_sets:
+                always.append(position)
+            else:
+                for literal in gate_sets[0]:
+                    gates.setdefault(literal, []).append(position)
+                if len(gate_sets) > 1:
+                    also[position] = gate_sets[1:]
+            regex = re.compile(f"{_BOUNDARY_BEFORE}(?:{source}){_BOUNDARY_AFTER}")
+            compiled.append(CuePattern(cue, regex, "v" in regex.groupindex))
+    if not compiled:
+        raise LexiconError(f"{path}: no cues")
+    excludes = [
+        compile_source(str(p), macros, f"{path}: exclude {raw.get('id', '?')!r}")
+        for raw in data.get("exclude", [])
+        for p in raw.get("patterns", [])
+    ]
+    exclude = (
+        re.compile(f"{_BOUNDARY_BEFORE}(?:{'|'.join(excludes)}){_BOUNDARY_AFTER}")
+        if excludes
+        else None
+    )
+    return RiskLexicon(
+        risk,
+        view,
+        tuple(cues),
+        tuple(compiled),
+        {literal: tuple(indexes) for literal, indexes in gates.items()},
+        tuple(always),
+        exclude,
+        also,
+    )
+
+
+@cache
+def load_lexicon(language: str = DEFAULT_LANGUAGE) -> Lexicon:
+    """Load and compile one language's data (cached: call it freely)."""
+    folder = DATA_DIR / language
+    if not (folder / "common.toml").is_file():
+        raise LexiconError(
+            f"no text safety data for language {language!r}; "
+            f"available: {', '.join(available_languages())}"
+        )
+    common = _read(folder / "common.toml")
+    macros = {str(k): str(v) for k, v in common.get("macros", {}).items()}
+    context = common.get("context", {})
+    where = f"{folder / 'common.toml'}: [context]"
+    normalizer = Normalizer(
+        {str(k): str(v) for k, v in common.get("emoji", {}).items()},
+        frozenset(str(w) for w in common.get("spaced", {}).get("words", ())),
+    )
+    risks = tuple(_compile_risk(risk, folder / f"{risk.value}.toml", macros) for risk in Risk)
+    helplines: list[tuple[Helpline, frozenset[Risk]]] = []
+    for raw in _read(folder / "helplines.toml").get("helpline", []):
+        try:
+            line = Helpline(str(raw["name"]), str(raw["region"]), str(raw["contact"]), raw["url"])
+            helplines.append((line, frozenset(Risk(r) for r in raw.get("risks", ()))))
+        except (KeyError, ValueError) as exc:
+            raise LexiconError(f"{folder / 'helplines.toml'}: invalid helpline ({exc})") from None
+    return Lexicon(
+        language=language,
+        normalizer=normalizer,
+        risks=risks,
+        laugh=re.compile(compile_source(str(context["laugh"]), macros, f"{where} laugh")),
+        gaming=re.compile(compile_source(str(context["gaming"]), macros, f"{where} gaming")),
+        negation=re.compile(compile_source(str(context["negation"]), macros, f"{where} negation")),
+        mundane=re.compile(compile_source(str(context["mundane"]), macros, f"{where} mundane")),
+        helplines=tuple(helplines),
+        gate_index={
+            view: GateIndex(
+                {g for lex in risks if lex.view == view for g in lex.gates}
+                | {
+                    g
+                    for lex in risks
+                    if lex.view == view
+                    for sets in lex.also.values()
+                    for s in sets
+                    for g in s
+                }
+            )
+            for view in {lex.view for lex in risks}
+        },
+    )

@@ -1,0 +1,147 @@
+"""What a conversation leaves behind between calls: messages in, serialisable state out.
+
+The state holds participant ids, age bands, evidence scores with their times, and evidence
+references (message number, offsets, cue label, direction): never any text.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from kidshield.errors import InputError
+from kidshield.safety.text.assess import parse_band
+from kidshield.safety.text.model import AgeBand
+from kidshield.safety.text.signals import combine
+
+STATE_VERSION = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    sender: str
+    text: str
+    at: datetime | None = None
+    recipient: str | None = None
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any], where: str = "message") -> Message:
+        if not isinstance(raw, Mapping):
+            raise InputError(f"{where}: expected an object with sender and text")
+        sender, text = raw.get("sender"), raw.get("text")
+        if not isinstance(sender, str) or not sender:
+            raise InputError(f"{where}.sender: a non-empty string is required")
+        if not isinstance(text, str):
+            raise InputError(f"{where}.text: a string is required")
+        recipient = raw.get("recipient")
+        if recipient is not None and not isinstance(recipient, str):
+            raise InputError(f"{where}.recipient: must be a string")
+        return cls(sender, text, parse_time(raw.get("at"), f"{where}.at"), recipient)
+
+
+def parse_time(value: Any, where: str) -> datetime | None:
+    if value is None or isinstance(value, datetime):
+        return _aware(value, where) if isinstance(value, datetime) else None
+    if isinstance(value, int | float):
+        return datetime.fromtimestamp(float(value), UTC)
+    if isinstance(value, str):
+        try:
+            return _aware(datetime.fromisoformat(value), where)
+        except ValueError:
+            pass
+    raise InputError(f"{where}: expected an ISO 8601 time with a zone, or Unix seconds")
+
+
+def _aware(value: datetime, where: str) -> datetime:
+    if value.tzinfo is None:
+        raise InputError(f"{where}: the time needs a time zone (e.g. 2026-01-31T18:00:00Z)")
+    return value.astimezone(UTC)
+
+
+@dataclass(slots=True)
+class Evidence:
+    """Decaying evidence for one risk (or grooming stage) in one direction."""
+
+    score: float = 0.0
+    at: float = 0.0  # Unix seconds of the last update
+
+    def decayed(self, now: float, half_life: float) -> float:
+        if self.score <= 0.0:
+            return 0.0
+        elapsed = max(0.0, now - self.at)
+        return self.score * math.pow(0.5, elapsed / half_life)
+
+    def add(self, weight: float, now: float, half_life: float) -> None:
+        self.score = combine([self.decayed(now, half_life), weight])
+        self.at = now
+
+
+@dataclass(slots=True)
+class ConversationState:
+    """Everything the tracker remembers. Holds ids, age bands, scores, times and offsets only."""
+
+    participants: dict[str, AgeBand] = field(default_factory=dict)
+    # "sender>recipient" -> risk -> evidence; grooming per stage as "grooming:<stage>"
+    pairs: dict[str, dict[str, Evidence]] = field(default_factory=dict)
+    evidence: dict[str, list[list[Any]]] = field(default_factory=dict)  # risk -> refs
+    first_flagged: dict[str, dict[str, int]] = field(default_factory=dict)  # risk -> level -> msg
+    message_count: int = 0
+    last_at: float | None = None
+    gaming_until: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "version": STATE_VERSION,
+            "participants": {pid: band.value for pid, band in self.participants.items()},
+            "pairs": {
+                pair: {key: [round(ev.score, 6), ev.at] for key, ev in entries.items()}
+                for pair, entries in self.pairs.items()
+            },
+            "evidence": self.evidence,
+            "first_flagged": self.first_flagged,
+            "message_count": self.message_count,
+            "last_at": self.last_at,
+            "gaming_until": self.gaming_until,
+        }
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any]) -> ConversationState:
+        if not isinstance(raw, Mapping):
+            raise InputError("state: expected the object a previous call returned")
+        if raw.get("version") != STATE_VERSION:
+            raise InputError(
+                f"state.version: expected {STATE_VERSION}, got {raw.get('version')!r}; "
+                "start a new conversation state"
+            )
+        try:
+            return cls(
+                participants={
+                    str(pid): parse_band(str(band), f"state.participants.{pid}")
+                    for pid, band in dict(raw.get("participants", {})).items()
+                },
+                pairs={
+                    str(pair): {
+                        str(key): Evidence(float(value[0]), float(value[1]))
+                        for key, value in dict(entries).items()
+                    }
+                    for pair, entries in dict(raw.get("pairs", {})).items()
+                },
+                evidence={
+                    str(k): [list(ref) for ref in v]
+                    for k, v in dict(raw.get("evidence", {})).items()
+                },
+                first_flagged={
+                    str(k): {str(lv): int(i) for lv, i in dict(v).items()}
+                    for k, v in dict(raw.get("first_flagged", {})).items()
+                },
+                message_count=int(raw.get("message_count", 0)),
+                last_at=None if raw.get("last_at") is None else float(raw["last_at"]),
+                gaming_until=None
+                if raw.get("gaming_until") is None
+                else float(raw["gaming_until"]),
+            )
+        except (KeyError, TypeError, ValueError, IndexError) as exc:
+            raise InputError(f"state: not a valid conversation state ({exc})") from None

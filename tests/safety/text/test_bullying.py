@@ -1,0 +1,65 @@
+"""Bullying aimed at a person, told apart from banter and game talk."""
+
+from __future__ import annotations
+
+import pytest
+
+from kidshield.safety.text import RecommendedAction, Risk, RiskLevel, assess_message
+
+
+def bullying(text: str, **kwargs: object) -> RiskLevel:
+    finding = assess_message(text, **kwargs).finding(Risk.BULLYING)  # type: ignore[arg-type]
+    return RiskLevel.NONE if finding is None else finding.level
+
+
+@pytest.mark.parametrize("text", ["kys", "k y s", "go kill yourself", "KYS 💀"])
+def test_telling_someone_to_kill_themselves_is_high_and_signposts_help(text: str) -> None:
+    result = assess_message(text)
+    assert bullying(text) >= RiskLevel.HIGH
+    assert RecommendedAction.SHOW_HELPLINE in result.actions
+
+
+def test_exclusion_is_bullying() -> None:
+    assert bullying("nobody likes you, don't sit with us") >= RiskLevel.LOW
+
+
+def test_threat_of_violence_in_real_life_is_bullying() -> None:
+    assert bullying("i'm going to beat you up after school") >= RiskLevel.MEDIUM
+
+
+def test_kill_you_in_this_round_is_game_talk() -> None:
+    assert bullying("i'm going to kill you in this round") is RiskLevel.NONE
+
+
+def test_threat_in_a_gaming_conversation_is_softened() -> None:
+    assert bullying("i'm gonna destroy you", gaming_context=True) is RiskLevel.NONE
+
+
+def test_threat_in_a_game_that_mentions_real_life_is_not_softened() -> None:
+    assert bullying("gg but i'll hurt you for real after school") >= RiskLevel.MEDIUM
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "you're such a noob lmao",
+        "ur trash at this game lol jk",
+        "you're annoying but i love you",
+        "you're so weird lol i love it",
+        "shut up lol you're funny",
+    ],
+)
+def test_banter_between_friends_is_not_bullying(text: str) -> None:
+    assert bullying(text) is RiskLevel.NONE
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["this game is so stupid", "i'm such an idiot i forgot my bag", "my mum is gonna kill me"],
+)
+def test_insults_not_aimed_at_a_person_are_not_bullying(text: str) -> None:
+    assert bullying(text) is RiskLevel.NONE
+
+
+def test_severe_slur_is_not_softened_by_lol() -> None:
+    assert bullying("you're a worthless slut lol") >= RiskLevel.LOW

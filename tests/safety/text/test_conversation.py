@@ -1,0 +1,201 @@
+"""Conversation tracking: escalation over a scripted grooming conversation, not between peers."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from kidshield.errors import InputError
+from kidshield.safety.text import (
+    ConversationState,
+    Message,
+    Risk,
+    RiskLevel,
+    assess_conversation,
+    assess_message,
+)
+
+T0 = datetime(2026, 3, 1, 18, 0, tzinfo=UTC)
+
+GROOMING_SCRIPT = [
+    ("mark", "hey saw you in the lobby, you're really good at this game"),
+    ("amy", "thanks lol"),
+    ("mark", "you're really cool, most people here are so boring"),
+    ("mark", "you can tell me anything you know, i'll never judge you"),
+    ("amy", "ok haha"),
+    ("mark", "i can get you some vbucks if you want"),
+    ("mark", "your parents wouldn't understand our friendship tho"),
+    ("mark", "are you home alone right now?"),
+    ("mark", "let's talk on snap instead, it's more private"),
+    ("mark", "send me a pic of you in your bedroom"),
+    ("mark", "we should meet up in person, dont bring anyone"),
+]
+
+FRIENDLY_SCRIPT = [
+    ("jo", "wanna hang out at the mall saturday?"),
+    ("sam", "yeah! are you home alone tonight? we could play fortnite"),
+    ("jo", "lol my mum is home, she'd kill me if i stayed up late"),
+    ("sam", "ok let's meet up irl at the mall then, bring lily too"),
+    ("jo", "gg yesterday btw, i'm gonna destroy you next round"),
+    ("sam", "you wish lol. don't tell anyone but i like lily"),
+    ("jo", "omg your secret is safe with me"),
+]
+
+
+def script(lines: list[tuple[str, str]], step: timedelta = timedelta(minutes=5)) -> list[Message]:
+    return [Message(s, t, T0 + step * i) for i, (s, t) in enumerate(lines)]
+
+
+def test_scripted_grooming_conversation_escalates_to_the_top_level() -> None:
+    result = assess_conversation(script(GROOMING_SCRIPT), participants={"mark": "adult", "amy": 12})
+    finding = result.finding(Risk.GROOMING)
+    assert finding is not None
+    assert finding.level is RiskLevel.IMMINENT
+    assert finding.pair == "mark>amy"
+    assert {"rapport", "secrecy", "risk_assessment", "meeting"} <= set(finding.stages)
+    assert all(0 <= i < len(GROOMING_SCRIPT) for i, _ in finding.evidence)
+
+
+def test_grooming_is_flagged_early_not_only_at_the_end() -> None:
+    result = assess_conversation(script(GROOMING_SCRIPT), participants={"mark": "adult", "amy": 12})
+    first = result.first_flagged["grooming"]
+    assert first["medium"] <= 6
+    assert first["high"] < len(GROOMING_SCRIPT) - 1
+
+
+def test_stage_progression_raises_risk_above_single_messages() -> None:
+    result = assess_conversation(
+        script(GROOMING_SCRIPT[:8]), participants={"mark": "adult", "amy": 12}
+    )
+    finding = result.finding(Risk.GROOMING)
+    assert finding is not None
+    assert finding.score > max(m.level for m in result.messages) / 4
+    assert finding.level >= RiskLevel.HIGH
+
+
+def test_friendly_conversation_between_peers_stays_clear() -> None:
+    result = assess_conversation(script(FRIENDLY_SCRIPT), participants={"jo": 14, "sam": 14})
+    assert result.level is RiskLevel.NONE
+    assert result.findings == ()
+
+
+def test_unknown_ages_still_escalate_a_grooming_script() -> None:
+    result = assess_conversation(script(GROOMING_SCRIPT))
+    finding = result.finding(Risk.GROOMING)
+    assert finding is not None
+    assert finding.level >= RiskLevel.HIGH
+
+
+def test_state_round_trips_through_json_and_continues() -> None:
+    first = assess_conversation(
+        script(GROOMING_SCRIPT[:6]), participants={"mark": "adult", "amy": 12}
+    )
+    stored = json.loads(json.dumps(first.state.to_dict()))
+    rest = [
+        Message(s, t, T0 + timedelta(minutes=5 * (i + 6)))
+        for i, (s, t) in enumerate(GROOMING_SCRIPT[6:])
+    ]
+    second = assess_conversation(rest, state=stored)
+    whole = assess_conversation(script(GROOMING_SCRIPT), participants={"mark": "adult", "amy": 12})
+    assert second.finding(Risk.GROOMING) == whole.finding(Risk.GROOMING)
+    assert second.state.message_count == len(GROOMING_SCRIPT)
+
+
+def test_state_holds_no_message_text() -> None:
+    result = assess_conversation(script(GROOMING_SCRIPT))
+    dumped = json.dumps(result.state.to_dict())
+    for word in ("lobby", "vbucks", "bedroom", "friendship"):
+        assert word not in dumped
+
+
+def test_evidence_decays_over_time() -> None:
+    lines = [("mark", "don't tell your parents about us")]
+    fresh = assess_conversation(script(lines), participants={"mark": "adult", "amy": 12})
+    later = assess_conversation(
+        [Message("amy", "hi", T0 + timedelta(days=60))], state=fresh.state.to_dict()
+    )
+    before = fresh.finding(Risk.GROOMING)
+    after = later.finding(Risk.GROOMING)
+    assert before is not None
+    assert after is None or after.score < before.score / 4
+
+
+def test_repeated_insults_accumulate_into_harassment() -> None:
+    insults = [("kai", "you're such a loser"), ("kai", "nobody likes you"), ("kai", "ur so ugly")]
+    result = assess_conversation(script(insults), participants={"kai": 13, "ben": 13})
+    finding = result.finding(Risk.BULLYING)
+    assert finding is not None
+    assert finding.score > max(f.score for m in result.messages for f in m.findings)
+
+
+def test_game_talk_earlier_in_the_conversation_softens_a_later_threat() -> None:
+    lines = [("a", "gg that round was close, rematch?"), ("b", "i'm going to kill you")]
+    result = assess_conversation(script(lines, timedelta(minutes=1)))
+    assert result.finding(Risk.BULLYING) is None
+
+
+def test_message_without_time_zone_is_rejected_with_a_clear_error() -> None:
+    with pytest.raises(InputError, match="time zone"):
+        assess_conversation([{"sender": "a", "text": "hi", "at": "2026-01-01T10:00:00"}])
+
+
+def test_corrupt_state_is_rejected_with_a_clear_error() -> None:
+    with pytest.raises(InputError, match="state"):
+        assess_conversation([Message("a", "hi")], state={"version": 1, "pairs": {"x": 3}})
+
+
+def test_empty_state_object_starts_fresh() -> None:
+    assert ConversationState.from_dict(ConversationState().to_dict()).message_count == 0
+
+
+def test_in_a_group_chat_an_adult_is_weighed_against_the_youngest_minor() -> None:
+    lines = [("coach", "are you home alone right now?")]
+    group = assess_conversation(
+        script(lines), participants={"coach": "adult", "kim": 11, "dad": "adult"}
+    )
+    adults = assess_conversation(script(lines), participants={"coach": "adult", "dad": "adult"})
+    assert group.finding(Risk.GROOMING) is not None
+    assert adults.finding(Risk.GROOMING) is None
+
+
+def test_a_child_saying_grooming_words_to_an_adult_is_not_the_child_grooming() -> None:
+    lines = [("amy", "don't tell your parents lol")]
+    child_to_adult = assess_conversation(script(lines), participants={"amy": 12, "ben": "adult"})
+    adult_to_child = assess_conversation(
+        [Message("ben", "don't tell your parents lol", T0)],
+        participants={"amy": 12, "ben": "adult"},
+    )
+    low = child_to_adult.finding(Risk.GROOMING)
+    high = adult_to_child.finding(Risk.GROOMING)
+    assert high is not None
+    assert low is None or low.score < high.score / 2
+
+
+def test_named_recipient_keeps_directions_apart() -> None:
+    messages = [
+        Message("mark", "don't tell your parents about us", T0, recipient="amy"),
+        Message("mark", "see you at practice", T0, recipient="ben"),
+    ]
+    result = assess_conversation(messages, participants={"mark": "adult", "amy": 12, "ben": 13})
+    finding = result.finding(Risk.GROOMING)
+    assert finding is not None
+    assert finding.pair == "mark>amy"
+
+
+def test_weak_cues_spread_over_days_add_up_to_an_early_warning() -> None:
+    lines = [
+        "have you got a boyfriend?",
+        "what time do you get home from school",
+        "are your parents strict?",
+        "do you have snap?",
+    ]
+    messages = [Message("stranger", text, T0 + timedelta(days=i)) for i, text in enumerate(lines)]
+    singles = [assess_message(text, sender="adult", recipient="child").level for text in lines]
+    result = assess_conversation(messages, participants={"stranger": "adult", "amy": 12})
+    finding = result.finding(Risk.GROOMING)
+    assert max(singles) <= RiskLevel.LOW
+    assert finding is not None
+    assert finding.level >= RiskLevel.MEDIUM
+    assert len(finding.stages) >= 3

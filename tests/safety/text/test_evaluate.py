@@ -1,0 +1,80 @@
+"""The evaluation harness reads CSV/JSONL corpora and reports per-risk scores."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from kidshield.errors import InputError
+from kidshield.safety.text.evaluate import evaluate, parse_mapping, read_corpus
+from kidshield.safety.text.model import Risk
+
+SMALL_CSV = """id,message,label
+1,kys,1
+2,gg that round was close,0
+3,i want to die,2
+4,you're such a loser,1
+5,this homework is killing me,0
+6,see you at practice,0
+"""
+
+
+@pytest.fixture
+def small_csv(tmp_path: Path) -> Path:
+    path = tmp_path / "small.csv"
+    path.write_text(SMALL_CSV, encoding="utf-8")
+    return path
+
+
+def test_small_csv_with_mapped_labels_gives_perfect_scores(small_csv: Path) -> None:
+    mapping = parse_mapping(["1=bullying", "2=self_harm", "0=none"])
+    report = evaluate(read_corpus(small_csv, "message", "label", mapping))
+    scores = {s.risk: s for s in report.risks}
+    assert report.total == 6
+    assert scores[Risk.BULLYING].tp == 2
+    assert scores[Risk.BULLYING].precision == 1.0
+    assert scores[Risk.SELF_HARM].recall == 1.0
+    assert report.false_positive_rate == 0.0
+    assert report.confusion[("bullying", "bullying")] == 2
+    assert report.confusion[("none", "none")] == 3
+
+
+def test_f_scores_follow_their_definitions(small_csv: Path) -> None:
+    mapping = parse_mapping(["1=bullying", "2=bullying", "0=none"])
+    report = evaluate(read_corpus(small_csv, "message", "label", mapping))
+    bullying = next(s for s in report.risks if s.risk is Risk.BULLYING)
+    assert (bullying.tp, bullying.fp, bullying.fn) == (2, 0, 1)
+    assert bullying.f_beta(1.0) == pytest.approx(2 * 1.0 * (2 / 3) / (1.0 + 2 / 3))
+    assert bullying.f_beta(0.5) == pytest.approx(1.25 * (2 / 3) / (0.25 + 2 / 3))
+
+
+def test_jsonl_with_multiple_labels_per_row(tmp_path: Path) -> None:
+    path = tmp_path / "c.jsonl"
+    rows = [
+        {"t": "i'll send your nudes to everyone unless you pay", "y": "sextortion;sexual_content"},
+        {"t": "morning!", "y": "none"},
+    ]
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
+    examples = read_corpus(path, "t", "y")
+    assert examples[0].gold == {Risk.SEXTORTION, Risk.SEXUAL_CONTENT}
+    report = evaluate(examples)
+    assert next(s for s in report.risks if s.risk is Risk.SEXTORTION).tp == 1
+
+
+def test_unmapped_label_names_the_line_and_suggests_map(small_csv: Path) -> None:
+    with pytest.raises(InputError, match=r"small\.csv:2: label '1'.*--map 1=RISK"):
+        read_corpus(small_csv, "message", "label")
+
+
+def test_missing_column_lists_the_columns(small_csv: Path) -> None:
+    with pytest.raises(InputError, match="no column 'text'; columns: id, message, label"):
+        read_corpus(small_csv, "text", "label")
+
+
+def test_bad_map_item_is_explained() -> None:
+    with pytest.raises(InputError, match="LABEL=RISK"):
+        parse_mapping(["bullying"])
+    with pytest.raises(InputError, match="not one of"):
+        parse_mapping(["1=toxicity"])

@@ -1,0 +1,50 @@
+"""Lexicons are data files per language, with a source and licence header; gates are sound."""
+
+from __future__ import annotations
+
+import pytest
+
+from kidshield.safety.text import Risk, assess_message
+from kidshield.safety.text.lexicon import DATA_DIR, LexiconError, load_lexicon
+from kidshield.safety.text.signals.base import SignalContext
+from tests.safety.text.corpus_util import load
+
+
+@pytest.mark.parametrize("path", sorted(DATA_DIR.glob("*/*.toml")), ids=lambda p: p.name)
+def test_every_data_file_names_its_source_and_licence(path: object) -> None:
+    text = path.read_text(encoding="utf-8")  # type: ignore[attr-defined]
+    assert "Source: written by kidshield contributors" in text
+    assert "Apache-2.0" in text
+
+
+def test_result_says_which_language_was_assumed() -> None:
+    assert assess_message("hi").language == "en"
+    assert assess_message("hi").language_source == "default"
+    assert assess_message("hi", language="en-GB").language_source == "requested"
+
+
+def test_unknown_language_is_a_clear_error() -> None:
+    with pytest.raises(LexiconError, match="available: en"):
+        assess_message("hola", language="xx")
+
+
+def test_every_risk_has_a_lexicon() -> None:
+    lexicon = load_lexicon()
+    assert {lex.risk for lex in lexicon.risks} == set(Risk)
+
+
+CORPORA = ["benign", *(r.value for r in Risk)]
+
+
+@pytest.mark.parametrize("name", CORPORA)
+def test_literal_gates_never_skip_a_pattern_that_would_match(name: str) -> None:
+    """Speed comes from skipping patterns; this checks that skipping loses nothing."""
+    lexicon = load_lexicon()
+    for message in load(name):
+        ctx = SignalContext(lexicon.normalizer.normalize(message), lexicon)
+        for lex in lexicon.risks:
+            view = ctx.norm.text if lex.view == "text" else ctx.norm.light
+            chosen = {id(p) for p in lex.candidates(ctx.present(lex.view))}
+            for pattern in lex.patterns:
+                if pattern.regex.search(view):
+                    assert id(pattern) in chosen, (message, pattern.cue.id)

@@ -1,0 +1,56 @@
+"""Sexual content and sextortion (threats to share images, demands, leverage)."""
+
+from __future__ import annotations
+
+import pytest
+
+from kidshield.safety.text import RecommendedAction, Risk, RiskLevel, assess_message
+
+
+@pytest.mark.parametrize(
+    "text", ["send nudes", "i want to have sex with you", "🍆🍑", "you make me so horny"]
+)
+def test_explicit_sexual_talk_is_sexual_content(text: str) -> None:
+    assert Risk.SEXUAL_CONTENT in assess_message(text).risks
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "fuck this homework",
+        "that level was so hard",
+        "i got soaked in the rain, i'm so wet lol",
+        "i love eggplant 🍆 parmesan",
+        "my mum screwed up the cake lol",
+    ],
+)
+def test_swearing_and_innocent_words_are_not_sexual_content(text: str) -> None:
+    assert Risk.SEXUAL_CONTENT not in assess_message(text).risks
+
+
+def test_threat_with_demand_is_imminent_sextortion_with_helpline() -> None:
+    result = assess_message("i'll send your nudes to all your friends unless you pay me $200")
+    finding = result.finding(Risk.SEXTORTION)
+    assert finding is not None
+    assert finding.level is RiskLevel.IMMINENT
+    assert RecommendedAction.ESCALATE_MODERATOR in result.actions
+    assert RecommendedAction.SHOW_HELPLINE in result.actions
+    assert any("Take It Down" in line.name for line in result.helplines)
+
+
+def test_claiming_to_hold_images_plus_threat_is_sextortion() -> None:
+    result = assess_message("i screenshotted your pics, send more or i'll post them everywhere")
+    assert Risk.SEXTORTION in result.risks
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "i'll send the homework to the group chat",
+        "i'll post the pics from the trip tomorrow",
+        "send me the photos from the party",
+        "i'll show your drawing to the class, it's so good",
+    ],
+)
+def test_sharing_ordinary_things_is_not_sextortion(text: str) -> None:
+    assert Risk.SEXTORTION not in assess_message(text).risks
