@@ -69,6 +69,10 @@ class LogTemplate:
 
 # one pending log item: (unix time, client address, template, latency in ms)
 LogItem = tuple[float, str, LogTemplate, float]
+# a ready answer: (monotonic expiry, clock expiry as unix time, response, template). Both
+# expiries are checked: the monotonic one bounds how long upstream data is reused, the clock
+# one ends policy answers when the policy's clock (schedules, budgets) says so.
+ReadyEntry = tuple[float, float, bytes, LogTemplate]
 
 
 class Resolver:
@@ -78,16 +82,19 @@ class Resolver:
         upstreams: UpstreamPool,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         state_for: Callable[[Profile, datetime], ProfileState] | None = None,
+        timestamp: Callable[[], float] | None = None,
     ) -> None:
         self.runtime = runtime
         self.upstreams = upstreams
         self.clock = clock
+        # unix time by the same clock, cheap: for log rows and ready-answer expiry
+        self.timestamp = timestamp or (lambda: clock().timestamp())
         self._state_for = state_for or (lambda _p, _n: ProfileState())
         dns_cfg = runtime.config.dns
         self.cache = AnswerCache(dns_cfg.cache_size, dns_cfg.cache_min_ttl, dns_cfg.cache_max_ttl)
         self.limiter = RateLimiter(dns_cfg.rate_limit_qps)
         self.pending_log: list[LogItem] = []
-        self.ready: dict[tuple[str, bytes], tuple[float, bytes, LogTemplate]] = {}
+        self.ready: dict[tuple[str, bytes], ReadyEntry] = {}
         self.client_profiles: dict[str, str] = {}  # address -> profile id (ACL passed)
         self._acl_cache: dict[str, bool] = {}
         self._decisions: dict[tuple[str, str], Decision] = {}
@@ -137,13 +144,16 @@ class Resolver:
         now = time.monotonic()
         if now >= entry[0]:
             return None
-        response = entry[1]
+        ts = self.timestamp()
+        if ts >= entry[1]:
+            return None
+        response = entry[2]
         if udp:
             if self.limiter.qps and self.limiter.allow(client, now) != "ok":
                 return None  # the slow path decides between slip and drop
             if len(response) > 512 and not key[-1] & 1:
                 return None
-        self.pending_log.append((time.time(), client, entry[2], 0.0))
+        self.pending_log.append((ts, client, entry[3], 0.0))
         return patch(response, data, qend)
 
     # -- slow path ----------------------------------------------------------------------
@@ -171,11 +181,13 @@ class Resolver:
             self.client_profiles[client] = profile.id
         if (q.flags >> 11) & 0xF:
             return answers.build(data, q, answers.RCODE_NOTIMP)
-        response, template, ready_for = await self._answer(data, q, profile)
+        now = self.clock()
+        response, template, ready_for = await self._answer(data, q, profile, now)
         latency = (time.monotonic() - started) * 1000
-        self.pending_log.append((time.time(), client, template, latency))
+        self.pending_log.append((self.timestamp(), client, template, latency))
         if ready_for > 0:
-            self.ready[(profile.id, q.key)] = (time.monotonic() + ready_for, response, template)
+            self.ready[(profile.id, q.key)] = (
+                time.monotonic() + ready_for, now.timestamp() + ready_for, response, template)
             if len(self.ready) > 200_000:
                 self.ready.clear()
         out = patch(response, data, q.end)
@@ -184,7 +196,7 @@ class Resolver:
         return out
 
     async def _answer(
-        self, data: bytes, q: Question, profile: Profile
+        self, data: bytes, q: Question, profile: Profile, now: datetime
     ) -> tuple[bytes, LogTemplate, float]:
         qtype = TYPE_NAMES.get(q.qtype, str(q.qtype))
         name = q.name
@@ -194,7 +206,6 @@ class Resolver:
         if name == "_dns.resolver.arpa" or name.endswith("._dns.resolver.arpa"):
             t = self._template(profile, q, "block", Reason.DDR, 0)
             return answers.build(data, q, 0, authoritative=True), t, POLICY_READY_MAX
-        now = self.clock()
         decision = self._decide(profile, name, now)
         policy_ttl = POLICY_READY_MAX
         if decision.valid_until is not None:
@@ -386,7 +397,8 @@ class Resolver:
              started: float) -> None:
         t = LogTemplate(pid, q.name, TYPE_NAMES.get(q.qtype, str(q.qtype)), action,
                         reason.value, None, None, None, None, rcode)
-        self.pending_log.append((time.time(), client, t, (time.monotonic() - started) * 1000))
+        self.pending_log.append((self.timestamp(), client, t,
+                                 (time.monotonic() - started) * 1000))
 
     def take_log(self) -> list[LogItem]:
         items, self.pending_log = self.pending_log, []

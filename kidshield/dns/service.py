@@ -6,6 +6,7 @@ import asyncio
 import logging
 import signal
 import ssl
+import time
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -72,7 +73,9 @@ class DnsService:
         self.writer.start()
         self._seed_usage(runtime)
         pool = UpstreamPool([parse_upstream(u) for u in self.config.dns.upstreams])
-        self.resolver = Resolver(runtime, pool, self.clock.now, self._state_for)
+        # log times come from the same clock as the policy, so usage minutes and budgets agree
+        timestamp = time.time if isinstance(self.clock, SystemClock) else None
+        self.resolver = Resolver(runtime, pool, self.clock.now, self._state_for, timestamp)
         self._refresh_states()
         try:
             await self._listen()
@@ -248,7 +251,8 @@ class DnsService:
         for ts, client, t, latency in items:
             self.metrics.count(t.profile, t.action, t.reason, latency)
             when = utc_from_unix(ts)
-            if t.service and t.action == "allow":
+            # a safe-search rewrite (restricted YouTube) is still time spent on the service
+            if t.service and t.action in ("allow", "rewrite"):
                 profile = runtime.profiles.get(t.profile)
                 if profile is not None and self.usage.record(t.profile, t.service, when,
                                                               profile.tz):

@@ -102,6 +102,7 @@ class FakeUpstream:
     port: int = 0
     _udp: asyncio.DatagramTransport | None = None
     _tcp: asyncio.Server | None = None
+    _replies: set[asyncio.Task[None]] = field(default_factory=set)
 
     @property
     def url(self) -> str:
@@ -180,7 +181,9 @@ class FakeUpstream:
                 self.transport = transport
 
             def datagram_received(self, data: bytes, addr: tuple[Any, ...]) -> None:
-                loop.create_task(self.reply(data, addr))
+                task = loop.create_task(self.reply(data, addr))
+                fake._replies.add(task)
+                task.add_done_callback(fake._replies.discard)
 
             async def reply(self, data: bytes, addr: tuple[Any, ...]) -> None:
                 if fake.delay:
