@@ -107,7 +107,7 @@ class TcpListener(asyncio.Protocol):
         if self.client_id is None:
             ssl_obj = transport.get_extra_info("ssl_object")
             if ssl_obj is not None:
-                self.client_id = _client_id_from_sni(ssl_obj.server_hostname)
+                self.client_id = _client_id_from_sni(getattr(ssl_obj, _SNI_ATTR, None))
         self._arm()
 
     def _arm(self) -> None:
@@ -166,6 +166,15 @@ class TcpListener(asyncio.Protocol):
         if self.idle is not None:
             self.idle.cancel()
         self.transport = None
+
+
+_SNI_ATTR = "kidshield_server_name"
+
+
+def remember_sni(ssl_obj: ssl.SSLObject, server_name: str | None, _ctx: ssl.SSLContext) -> None:
+    """TLS SNI callback: keep the name the client asked for on its SSL object. (A server-side
+    SSL object's ``server_hostname`` is always None, so this is the only way to learn it.)"""
+    setattr(ssl_obj, _SNI_ATTR, server_name)
 
 
 def _client_id_from_sni(server_name: str | None) -> str | None:

@@ -17,7 +17,7 @@ from kidshield.clock import Clock, SystemClock
 from kidshield.config import Config, load_config, parse_hostport
 from kidshield.dns.metrics import DnsMetrics
 from kidshield.dns.resolver import Resolver, utc_from_unix
-from kidshield.dns.server import spawn, start_tcp, start_udp
+from kidshield.dns.server import remember_sni, spawn, start_tcp, start_udp
 from kidshield.dns.upstream import UpstreamPool, parse_upstream
 from kidshield.errors import KidshieldError
 from kidshield.lists.sources import list_path
@@ -121,6 +121,7 @@ class DnsService:
         except (OSError, ssl.SSLError) as exc:
             raise KidshieldError(f"cannot load the TLS certificate or key: {exc}") from None
         ctx.set_alpn_protocols(["dot"])
+        ctx.sni_callback = remember_sni  # DoT client ids come from the SNI's first label
         return ctx
 
     async def stop(self) -> None:
