@@ -1,0 +1,101 @@
+"""Upstream failover with health tracking, negative caching and serve-stale."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import dns.rcode
+import dns.rdatatype
+import pytest
+
+from tests.dns.conftest import KID, FakeUpstream, LoopThread, ServeFactory, addresses
+
+
+@pytest.fixture
+def dead(loop_thread: LoopThread) -> Iterator[FakeUpstream]:
+    """A second fake upstream that receives queries but never answers."""
+    fake = FakeUpstream(drop=True)
+    loop_thread.run(fake.start())
+    yield fake
+    loop_thread.run(fake.stop())
+
+
+def test_a_silent_first_upstream_fails_over_to_the_second_and_is_marked_down(
+    serve: ServeFactory, upstream: FakeUpstream, dead: FakeUpstream,
+) -> None:
+    served = serve(upstreams=[dead.url, upstream.url])
+    resolver = served.service.resolver
+    assert resolver is not None
+    resolver.upstreams.timeout = 0.3
+    for i in range(3):
+        assert addresses(served.query(f"n{i}.example", source=KID)) == ["192.0.2.1"]
+    first, second = resolver.upstreams.upstreams
+    assert dead.count("n0.example") == 1 and upstream.count("n0.example") == 1
+    assert first.health.failures == 3
+    assert first.health.down_until > time.monotonic()  # marked down: skipped for a while
+    assert second.health.answered == 3
+    started = time.monotonic()
+    assert addresses(served.query("after.example", source=KID)) == ["192.0.2.1"]
+    assert time.monotonic() - started < 0.25  # no time wasted on the dead one
+    assert dead.count("after.example") == 0
+
+
+def test_negative_answers_are_cached(serve: ServeFactory, upstream: FakeUpstream) -> None:
+    upstream.nxdomain.add("gone.example")
+    served = serve()
+    for _ in range(3):
+        answer = served.query("gone.example", source=KID)
+        assert answer.rcode() == dns.rcode.NXDOMAIN
+        assert answer.authority and answer.authority[0].rdtype == dns.rdatatype.SOA
+    nodata = served.query("v4only.example", "TXT", source=KID)
+    assert nodata.rcode() == dns.rcode.NOERROR and nodata.answer == []
+    served.query("v4only.example", "TXT", source=KID)
+    assert upstream.count("gone.example") == 1
+    assert upstream.count("v4only.example", "TXT") == 1
+
+
+
+
+@pytest.mark.parametrize("failure", ["silent", "refusing"])
+def test_when_every_upstream_fails_a_stale_answer_with_ttl_30_arrives_within_a_second(
+    serve: ServeFactory, upstream: FakeUpstream, failure: str,
+) -> None:
+    upstream.ttl = 1
+    served = serve()
+    first = served.query("stale.example", source=KID)
+    assert addresses(first) == ["192.0.2.1"] and first.answer[0].ttl == 1
+    time.sleep(1.1)  # the cached answer and the ready answer have expired
+    if failure == "silent":
+        upstream.drop = True
+    else:  # nothing listens any more: the kernel refuses at once
+        served.lt.run(upstream.stop())
+    started = time.monotonic()
+    stale = served.query("stale.example", source=KID, timeout=3)
+    elapsed = time.monotonic() - started
+    assert addresses(stale) == ["192.0.2.1"]
+    assert [rrset.ttl for rrset in stale.answer] == [30]
+    assert elapsed < 1.5
+    # and again: still served (stale answers are never made ready answers)
+    assert addresses(served.query("stale.example", source=KID, timeout=3)) == ["192.0.2.1"]
+    resolver = served.service.resolver
+    assert resolver is not None and resolver.cache.stale_served >= 2
+    # a name never seen before has nothing stale to give: SERVFAIL
+    resolver.upstreams.timeout = 0.3
+    assert served.query("never.example", source=KID, timeout=3).rcode() == dns.rcode.SERVFAIL
+
+
+def test_without_serve_stale_a_failed_upstream_gives_servfail(
+    serve: ServeFactory, upstream: FakeUpstream,
+) -> None:
+    upstream.ttl = 1
+    served = serve(dns_options={"serve_stale": False})
+    assert addresses(served.query("stale.example", source=KID)) == ["192.0.2.1"]
+    time.sleep(1.1)
+    upstream.drop = True
+    resolver = served.service.resolver
+    assert resolver is not None
+    resolver.upstreams.timeout = 0.3
+    assert served.query("stale.example", source=KID, timeout=3).rcode() == dns.rcode.SERVFAIL
+
+
