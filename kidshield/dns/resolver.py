@@ -131,6 +131,8 @@ class Resolver:
 
     # -- fast path ----------------------------------------------------------------------
     def answer_fast(self, data: bytes, client: str, udp: bool) -> bytes | None:
+        """A ready answer for ``data``, None to take the slow path, or b"" (UDP only) when
+        the rate limiter drops the query: send nothing."""
         pid = self.client_profiles.get(client)
         if pid is None:
             return None
@@ -149,10 +151,15 @@ class Resolver:
             return None
         response = entry[2]
         if udp:
-            if self.limiter.qps and self.limiter.allow(client, now) != "ok":
-                return None  # the slow path decides between slip and drop
             if len(response) > 512 and not key[-1] & 1:
-                return None
+                return None  # the slow path truncates it
+            # decide here, once: asking the limiter again on the slow path would count the
+            # query twice and turn every "slip" into a "drop"
+            verdict = self.limiter.allow(client, now) if self.limiter.qps else "ok"
+            if verdict == "drop":
+                return b""
+            if verdict == "slip":
+                return truncate(patch(response, data, qend), qend)
         self.pending_log.append((ts, client, entry[3], 0.0))
         return patch(response, data, qend)
 

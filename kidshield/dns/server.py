@@ -69,8 +69,9 @@ class UdpListener(asyncio.DatagramProtocol):
         except Exception:  # a hostile packet must never stop the listener
             fast = None
         if fast is not None:
-            assert self.transport is not None
-            self.transport.sendto(fast, addr)
+            if fast:  # b"": dropped by the rate limiter
+                assert self.transport is not None
+                self.transport.sendto(fast, addr)
             return
         spawn(self._slow(data, addr))
 
