@@ -1,0 +1,110 @@
+"""Reload (what SIGHUP does) while clients keep asking: no answer is lost, changes apply, and a
+broken configuration keeps the previous one running."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import dns.exception
+import dns.query
+
+from tests.dns.conftest import (
+    ADULT,
+    HOUSEHOLD,
+    KID,
+    FakeUpstream,
+    ServeFactory,
+    addresses,
+    config_text,
+    make_query,
+)
+
+
+def test_reload_under_load_loses_no_answers_and_applies_the_new_config(
+    serve: ServeFactory, upstream: FakeUpstream, tmp_path: Path,
+) -> None:
+    blocklist = tmp_path / "adult.txt"
+    blocklist.write_text("old.example\n", encoding="utf-8")
+    lists = f'\n[[lists]]\nname = "adult"\nsource = "{blocklist}"\ncategory = "adult"\n'
+    served = serve(rest=HOUSEHOLD + lists)
+    port = served.port
+    stop = threading.Event()
+    lost: list[str] = []
+    answered = [0]
+
+    def client(source: str) -> None:
+        i = 0
+        while not stop.is_set():
+            name = ("denied.example", "old.example", f"n{i % 50}.example")[i % 3]
+            try:
+                answer = dns.query.udp(make_query(name), "127.0.0.1", port=port, timeout=1.0,
+                                       source=source)
+                if not answer.answer:
+                    lost.append(f"{name}: {answer.rcode()}")
+                answered[0] += 1
+            except dns.exception.Timeout:
+                lost.append(f"{name}: timeout")
+            i += 1
+
+    threads = [threading.Thread(target=client, args=(src,)) for src in (KID, ADULT)]
+
+    def wait_for_answers(count: int) -> None:
+        target = answered[0] + count
+        deadline = time.monotonic() + 5
+        while answered[0] < target and time.monotonic() < deadline:
+            time.sleep(0.005)
+
+    for t in threads:
+        t.start()
+    try:
+        for round_ in range(4):
+            wait_for_answers(25)
+            deny = ["denied.example"] + [f"new{r}.example" for r in range(round_ + 1)]
+            text = config_text([upstream.url], rest=HOUSEHOLD.replace(
+                'deny = ["denied.example"]', f"deny = {deny!r}".replace("'", '"')) + lists)
+            served.write_config(text)
+            blocklist.write_text(f"old.example\nlist{round_}.example\n", encoding="utf-8")
+            assert served.reload()
+        wait_for_answers(25)
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(5)
+    assert lost == []
+    assert answered[0] >= 125
+    assert served.service.reloads == 4
+    # the last configuration is the one in force
+    assert addresses(served.query("new3.example", source=KID)) == ["127.0.0.1"]
+    assert addresses(served.query("list3.example", source=KID)) == ["127.0.0.1"]
+    assert addresses(served.query("new3.example", source=ADULT)) == ["192.0.2.1"]
+
+
+def test_a_broken_config_on_reload_keeps_the_old_state(serve: ServeFactory) -> None:
+    served = serve()
+    assert addresses(served.query("denied.example", source=KID)) == ["127.0.0.1"]
+    good = served.config_path.read_text(encoding="utf-8")
+    served.write_config(good.replace('deny = ["denied.example"]', 'deny = ["denied.example"'))
+    assert served.reload() is False
+    served.write_config(good.replace('age_band = "9-12"', 'age_band = "ten"'))
+    assert served.reload() is False
+    assert served.service.reloads == 0
+    for _ in range(2):
+        assert addresses(served.query("denied.example", source=KID)) == ["127.0.0.1"]
+        assert addresses(served.query("fine.example", source=KID)) == ["192.0.2.1"]
+    # fixing the file makes the next reload work again
+    served.write_config(good.replace('deny = ["denied.example"]', "deny = []"))
+    assert served.reload() is True
+    assert addresses(served.query("denied.example", source=KID)) == ["192.0.2.1"]
+
+
+def test_a_changed_config_file_is_picked_up_by_the_watcher(serve: ServeFactory) -> None:
+    served = serve()
+    served.service.watch_interval = 0.1
+    assert addresses(served.query("denied.example", source=KID)) == ["127.0.0.1"]
+    good = served.config_path.read_text(encoding="utf-8")
+    served.write_config(good.replace('deny = ["denied.example"]', 'deny = ["other.example"]'))
+    served.lt.run(served.service._watch())
+    assert served.service.reloads == 1
+    assert addresses(served.query("denied.example", source=KID)) == ["192.0.2.1"]
