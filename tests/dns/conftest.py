@@ -29,10 +29,12 @@ import dns.rdataclass
 import dns.rdatatype
 import dns.rrset
 import pytest
+import uvicorn
 
 from kidshield.clock import FixedClock
 from kidshield.config import load_config
 from kidshield.dns.service import DnsService
+from kidshield.web.server import create_app
 
 T = TypeVar("T")
 
@@ -405,6 +407,37 @@ def serve(
         loop_thread.run(service.stop())
 
 
+class WebServer:
+    def __init__(self, lt: LoopThread, served: Served) -> None:
+        self.lt = lt
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        config = uvicorn.Config(create_app(served.service), log_level="warning",
+                                lifespan="off")
+        self.server = uvicorn.Server(config)
+
+        async def start() -> None:
+            self.task = asyncio.ensure_future(self.server.serve(sockets=[self.sock]))
+            while not self.server.started:
+                await asyncio.sleep(0.01)
+
+        lt.run(start())
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def stop(self) -> None:
+        async def stop() -> None:
+            self.server.should_exit = True
+            await self.task
+
+        self.lt.run(stop())
+        self.sock.close()
+
+
 @pytest.fixture(scope="session")
 def tls_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """A self-signed certificate for 'dns.test' and '*.dns.test' (and its key)."""
@@ -427,4 +460,4 @@ def free_udp_port_in_use() -> tuple[socket.socket, int]:
 
 
 __all__ = ["ADULT", "HOUSEHOLD", "KID", "NOON", "TEEN", "FakeUpstream", "LoopThread",
-           "Served", "addresses", "cname_targets", "config_text", "make_query"]
+           "Served", "WebServer", "addresses", "cname_targets", "config_text", "make_query"]

@@ -3,7 +3,6 @@ listener bind errors."""
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import socket
 import ssl
@@ -17,14 +16,12 @@ import dns.query
 import dns.rcode
 import httpx
 import pytest
-import uvicorn
 
 from kidshield.clock import FixedClock
 from kidshield.config import load_config
 from kidshield.dns import server as dns_server
 from kidshield.dns.server import BindError
 from kidshield.dns.service import DnsService
-from kidshield.web.server import create_app
 from tests.dns.conftest import (
     ADULT,
     HOUSEHOLD,
@@ -32,8 +29,8 @@ from tests.dns.conftest import (
     NOON,
     FakeUpstream,
     LoopThread,
-    Served,
     ServeFactory,
+    WebServer,
     addresses,
     config_text,
     make_query,
@@ -141,37 +138,6 @@ def test_dns_over_tls_answers_and_the_sni_first_label_selects_the_client(
     assert addresses(ask("fine.example", "kid-tablet.dns.test")) == ["192.0.2.1"]
     # an id nobody configured falls back to the address
     assert addresses(ask("denied.example", "stranger.dns.test")) == ["192.0.2.1"]
-
-
-class WebServer:
-    def __init__(self, lt: LoopThread, served: Served) -> None:
-        self.lt = lt
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("127.0.0.1", 0))
-        self.port = self.sock.getsockname()[1]
-        config = uvicorn.Config(create_app(served.service), log_level="warning",
-                                lifespan="off")
-        self.server = uvicorn.Server(config)
-
-        async def start() -> None:
-            self.task = asyncio.ensure_future(self.server.serve(sockets=[self.sock]))
-            while not self.server.started:
-                await asyncio.sleep(0.01)
-
-        lt.run(start())
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def stop(self) -> None:
-        async def stop() -> None:
-            self.server.should_exit = True
-            await self.task
-
-        self.lt.run(stop())
-        self.sock.close()
 
 
 @pytest.fixture
