@@ -49,7 +49,7 @@ def build(
     """A complete response to ``query``: our records in the answer section, OPT when the
     query had EDNS (with an RFC 8914 extended error explaining blocks)."""
     answers = answers or []
-    flags = 0x8000 | (q.flags & 0x0100) | 0x0080 | (rcode & 0xF)  # QR, RD copied, RA
+    flags = 0x8000 | (q.flags & 0x7900) | 0x0080 | (rcode & 0xF)  # QR, opcode+RD copied, RA
     if authoritative:
         flags |= 0x0400
     header = struct.pack("!6H", q.qid, flags, 1, len(answers), 0, 1 if q.edns else 0)
@@ -82,8 +82,10 @@ def cname(target: str, ttl: int) -> bytes:
 
 
 def formerr(query: bytes) -> bytes | None:
-    """FORMERR echoing what we can of the header, or None when even that is unreadable."""
-    if len(query) < HEADER:
+    """FORMERR echoing what we can of the header, or None when even that is unreadable or
+    the packet is itself a response: answering responses lets two servers bounce errors at
+    each other forever (and makes us a reflector for spoofed ones)."""
+    if len(query) < HEADER or query[2] & 0x80:
         return None
     qid = struct.unpack_from("!H", query)[0]
     rd = query[2] & 0x01

@@ -69,8 +69,7 @@ class UdpListener(asyncio.DatagramProtocol):
         except Exception:  # a hostile packet must never stop the listener
             fast = None
         if fast is not None:
-            if fast:  # b"": dropped by the rate limiter
-                assert self.transport is not None
+            if fast and self.transport is not None:  # b"": dropped by the rate limiter
                 self.transport.sendto(fast, addr)
             return
         spawn(self._slow(data, addr))
@@ -81,11 +80,15 @@ class UdpListener(asyncio.DatagramProtocol):
         except Exception:
             log.exception("error answering a UDP query from %s", addr[0])
             return
-        if answer is not None and self.transport is not None:
+        # the listener may have been closed (shutdown) while this query was being resolved
+        if answer is not None and self.transport is not None and not self.transport.is_closing():
             self.transport.sendto(answer, addr)
 
     def error_received(self, exc: Exception) -> None:
         log.debug("UDP error: %s", exc)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.transport = None
 
 
 class TcpListener(asyncio.Protocol):

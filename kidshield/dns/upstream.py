@@ -203,8 +203,9 @@ class _UdpClient:
             raise UpstreamError("timed out") from None
         finally:
             self.pending.pop(qid, None)
-        question_end = _question_end(packet)
-        if answer[HEADER:question_end].lower() != packet[HEADER:question_end].lower():
+        name_end = _question_end(packet) - 4
+        if (answer[HEADER:name_end].lower() != packet[HEADER:name_end].lower()
+                or answer[name_end : name_end + 4] != packet[name_end : name_end + 4]):
             raise UpstreamError("answer does not match the question")
         return packet[:2] + answer[2:]
 
