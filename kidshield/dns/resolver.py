@@ -151,8 +151,12 @@ class Resolver:
             return None
         response = entry[2]
         if udp:
-            if len(response) > 512 and not key[-1] & 1:
-                return None  # the slow path truncates it
+            if len(response) > 512:
+                # the client's buffer: 512 bytes, or its EDNS UDP size (fast_key checked
+                # that the OPT record is there)
+                limit = max(512, (data[qend + 3] << 8) | data[qend + 4]) if key[-1] & 1 else 512
+                if len(response) > limit:
+                    return None  # the slow path truncates it
             # decide here, once: asking the limiter again on the slow path would count the
             # query twice and turn every "slip" into a "drop"
             verdict = self.limiter.allow(client, now) if self.limiter.qps else "ok"

@@ -6,6 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import dns.edns
+import dns.message
+import dns.query
 import dns.rcode
 import dns.rdatatype
 import pytest
@@ -18,6 +20,7 @@ from tests.dns.conftest import (
     FakeUpstream,
     ServeFactory,
     addresses,
+    make_query,
 )
 
 
@@ -173,3 +176,26 @@ def test_icloud_private_relay_is_nxdomain_with_bypass_protection(serve: ServeFac
     assert addresses(served.query("mask.icloud.com", source=ADULT)) == ["192.0.2.1"]
     # a VPN site is blocked for the child the same way
     assert served.query("nordvpn.com", source=KID).rcode() == dns.rcode.NXDOMAIN
+
+
+def test_an_ipv6_client_on_an_ipv6_listener_gets_its_profile_and_a_v6_block_page(
+    serve: ServeFactory,
+) -> None:
+    rest = HOUSEHOLD.replace('addresses = ["127.0.0.2"]', 'addresses = ["127.0.0.2", "::1"]')
+    served = serve(rest=rest, dns_options={"listen": ["127.0.0.1:0", "[::1]:0"]})
+    v6_port = next(p for proto, host, p in served.service.bound
+                   if proto == "udp" and host == "::1")
+
+    def ask(name: str, rdtype: str, proto: str = "udp") -> dns.message.Message:
+        query = make_query(name, rdtype)
+        if proto == "tcp":
+            return dns.query.tcp(query, "::1", port=v6_port, timeout=2)
+        return dns.query.udp(query, "::1", port=v6_port, timeout=2)
+
+    # the block page addresses come from the listen addresses of each family
+    assert addresses(ask("denied.example", "AAAA")) == ["::1"]
+    assert addresses(ask("denied.example", "A")) == ["127.0.0.1"]
+    assert addresses(ask("denied.example", "AAAA", "tcp")) == ["::1"]
+    assert addresses(ask("fine.example", "AAAA")) == ["2001:db8::1"]
+    # 127.0.0.1 is not mapped to a profile: the adult defaults
+    assert addresses(served.query("denied.example", "AAAA", source=ADULT)) == ["2001:db8::1"]

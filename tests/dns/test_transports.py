@@ -219,3 +219,40 @@ def test_adult_default_is_used_by_plain_tcp_clients(serve: ServeFactory) -> None
     served = serve()
     assert addresses(served.query("denied.example", source=ADULT, proto="tcp")) == ["192.0.2.1"]
     assert addresses(served.query("denied.example", source=KID, proto="tcp")) == ["127.0.0.1"]
+
+
+def test_more_pipelined_queries_than_the_in_flight_limit_are_all_answered(
+    serve: ServeFactory, upstream: FakeUpstream,
+) -> None:
+    upstream.delay = 0.05
+    served = serve()
+    count = dns_server.TCP_MAX_PIPELINE * 2 + 10
+    with socket.create_connection(("127.0.0.1", served.port), timeout=5) as sock:
+        payload = b""
+        for i in range(count):
+            q = make_query(f"slow{i}.example")
+            q.id = i
+            wire = q.to_wire()
+            payload += struct.pack("!H", len(wire)) + wire
+        sock.sendall(payload)
+        seen = set()
+        for _ in range(count):
+            size = struct.unpack("!H", _recv_exactly(sock, 2))[0]
+            msg = dns.message.from_wire(_recv_exactly(sock, size))
+            assert addresses(msg) == ["192.0.2.1"]
+            seen.add(msg.id)
+    assert seen == set(range(count))
+
+
+def test_udp_answers_respect_the_clients_edns_buffer_size(
+    serve: ServeFactory, upstream: FakeUpstream,
+) -> None:
+    many = [f"192.0.2.{i}" for i in range(1, 61)]  # about 1 kB of answer
+    upstream.add("big.example", "A", *many)
+    served = serve()
+    big = served.query("big.example", edns=True)  # 1232 bytes allowed: fits, becomes ready
+    assert len(addresses(big)) == 60
+    for _ in range(2):
+        q = dns.message.make_query("big.example", "A", use_edns=0, payload=700)
+        small = dns.query.udp(q, "127.0.0.1", port=served.port, timeout=2)
+        assert small.flags & dns.flags.TC, "an answer bigger than the client's buffer"
