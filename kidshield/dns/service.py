@@ -60,6 +60,7 @@ class DnsService:
         self.reloads = 0
         self.bound: list[tuple[str, str, int]] = []  # (proto, host, port) actually listening
         self.on_reload: list[Callable[[PolicyRuntime], None]] = []
+        self._closing: list[UpstreamPool] = []  # replaced by a reload, closed at stop at the latest
 
     # -- lifecycle ------------------------------------------------------------------------
     async def start(self) -> None:
@@ -136,6 +137,9 @@ class DnsService:
         if self.resolver is not None:
             self.pump()
             await self.resolver.upstreams.close()
+        for pool in self._closing:
+            await pool.close()
+        self._closing.clear()
         if self.writer is not None:
             self.writer.close()
             self.writer = None
@@ -174,9 +178,12 @@ class DnsService:
             self.config.dns.listen, self.config.dns.dot_listen
         ):
             log.warning("listen addresses changed: restart kidshield to apply them")
+        old_upstreams = self.config.dns.upstreams
         self.config = config
         assert self.resolver is not None
         self.resolver.configure(runtime)
+        if config.dns.upstreams != old_upstreams:
+            self._swap_upstreams(config.dns.upstreams)
         if self.writer is not None:
             self.writer.retention_days = config.logging.retention_days
         self._refresh_states()
@@ -187,6 +194,20 @@ class DnsService:
         log.info("reloaded: %d profiles, %d list rules", len(runtime.profiles),
                  len(runtime.loaded.lists.index))
         return True
+
+    def _swap_upstreams(self, urls: list[str]) -> None:
+        """New upstreams from a reload; the old pool is closed once the queries it still
+        has in flight have had their time."""
+        assert self.resolver is not None
+        old = self.resolver.upstreams
+        self.resolver.upstreams = UpstreamPool([parse_upstream(u) for u in urls], old.timeout)
+
+        async def close_later() -> None:
+            await asyncio.sleep(old.timeout + 0.5)
+            await old.close()
+
+        self._closing.append(old)
+        spawn(close_later())
 
     def _watched(self) -> list[Path]:
         paths = [self.config_path] if self.config_path else []

@@ -102,10 +102,12 @@ class Upstream:
         return packet[:2] + content[2:]
 
     async def close(self) -> None:
-        if self._udp is not None:
-            self._udp.close()
-        if self._http is not None:
-            await self._http.aclose()
+        udp, http = self._udp, self._http
+        self._udp = self._http = None
+        if udp is not None:
+            udp.close()
+        if http is not None:
+            await http.aclose()
 
 
 def _bracket(address: str) -> str:

@@ -15,6 +15,7 @@ from tests.dns.conftest import (
     HOUSEHOLD,
     KID,
     FakeUpstream,
+    LoopThread,
     ServeFactory,
     addresses,
     config_text,
@@ -108,3 +109,21 @@ def test_a_changed_config_file_is_picked_up_by_the_watcher(serve: ServeFactory) 
     served.lt.run(served.service._watch())
     assert served.service.reloads == 1
     assert addresses(served.query("denied.example", source=KID)) == ["192.0.2.1"]
+
+
+def test_changed_upstreams_take_effect_on_reload(
+    serve: ServeFactory, upstream: FakeUpstream, loop_thread: LoopThread,
+) -> None:
+    other = FakeUpstream(default_a="198.51.100.99")
+    loop_thread.run(other.start())
+    try:
+        served = serve()
+        assert addresses(served.query("first.example", source=KID)) == ["192.0.2.1"]
+        served.write_config(config_text([other.url], rest=HOUSEHOLD))
+        assert served.reload()
+        assert addresses(served.query("second.example", source=KID)) == ["198.51.100.99"]
+        assert upstream.count("second.example") == 0
+        # answers cached from the old upstream stay valid until their TTL ends
+        assert addresses(served.query("first.example", source=KID)) == ["192.0.2.1"]
+    finally:
+        loop_thread.run(other.stop())
