@@ -9,7 +9,9 @@ import dns.edns
 import sqlalchemy as sa
 
 from kidshield.clock import FixedClock
+from kidshield.policy.state import Grant
 from kidshield.storage.schema import query_log
+from kidshield.storage.sql import SqlGrantStore, SqlUsageStore
 from tests.dns.conftest import ADULT, HOUSEHOLD, KID, ServeFactory, addresses
 
 BLOCK_PAGE = ["127.0.0.1"]
@@ -64,8 +66,6 @@ def test_usage_minutes_fill_the_daily_budget_which_then_blocks_the_service(
     assert addresses(served.query("youtube.com", source=ADULT)) == UPSTREAM
 
     assert served.service.db is not None
-    from kidshield.storage.sql import SqlUsageStore
-
     used = SqlUsageStore(served.service.db).minutes("kid", clock.now().date())
     assert used == {"youtube": 2.0}
     served.pump()
@@ -91,3 +91,29 @@ def test_safe_search_rewritten_youtube_counts_towards_the_budget(serve: ServeFac
         served.pump()
         clock.advance(timedelta(minutes=1))
     assert addresses(served.query("www.youtube.com", source=KID)) == BLOCK_PAGE
+
+
+def test_a_parent_grant_opens_a_blocked_name_until_it_ends(serve: ServeFactory) -> None:
+    clock = FixedClock(datetime(2026, 12, 2, 15, 0, tzinfo=UTC))
+    served = serve(clock=clock)
+    assert addresses(served.query("denied.example", source=KID)) == BLOCK_PAGE
+    assert served.service.db is not None
+    until = clock.now() + timedelta(minutes=30)
+    SqlGrantStore(served.service.db).add(
+        Grant("kid", "denied.example", until, granted_by="mum"), clock.now())
+    served.lt.call(served.service._refresh_states)  # what the 2-second refresh does
+    for _ in range(2):
+        assert addresses(served.query("denied.example", source=KID)) == UPSTREAM
+    clock.set(until)
+    assert addresses(served.query("denied.example", source=KID)) == BLOCK_PAGE
+
+
+def test_pausing_a_profile_lifts_blocks_until_the_pause_ends(serve: ServeFactory) -> None:
+    clock = FixedClock(datetime(2026, 12, 2, 15, 0, tzinfo=UTC))
+    served = serve(clock=clock)
+    assert addresses(served.query("denied.example", source=KID)) == BLOCK_PAGE
+    served.lt.call(served.service.pause, "kid", clock.now() + timedelta(minutes=10))
+    assert addresses(served.query("denied.example", source=KID)) == UPSTREAM
+    assert addresses(served.query("denied.example", source=KID)) == UPSTREAM
+    clock.advance(timedelta(minutes=10))
+    assert addresses(served.query("denied.example", source=KID)) == BLOCK_PAGE
