@@ -22,6 +22,10 @@ from urllib.parse import urlsplit
 from kidshield.dns.wire import HEADER
 
 
+RCODE_SERVFAIL = 2
+RCODE_REFUSED = 5
+
+
 class UpstreamError(Exception):
     pass
 
@@ -265,6 +269,12 @@ class UpstreamPool:
                 errors.append(f"{upstream.label}: {exc}")
                 continue
             upstream.health.ok(time.monotonic() - started)
+            rcode = answer[3] & 0xF if len(answer) > 3 else 0
+            if rcode in (RCODE_SERVFAIL, RCODE_REFUSED):
+                # alive, but it could not or would not answer: ask the next one (and, if
+                # none can, let the resolver serve stale data)
+                errors.append(f"{upstream.label}: {'SERVFAIL' if rcode == 2 else 'REFUSED'}")
+                continue
             return answer, upstream
         raise UpstreamError("; ".join(errors))
 

@@ -100,6 +100,7 @@ class FakeUpstream:
     delay: float = 0.0
     drop: bool = False  # never answer (but count the query)
     force_tc: bool = False  # UDP answers are empty with TC set: the client must use TCP
+    rcode: int | None = None  # answer every query with this rcode (SERVFAIL, REFUSED) and no data
     queries: list[tuple[str, str, str]] = field(default_factory=list)  # (proto, name, type)
     port: int = 0
     _udp: asyncio.DatagramTransport | None = None
@@ -134,6 +135,9 @@ class FakeUpstream:
         if self.drop:
             return None
         response = dns.message.make_response(query)
+        if self.rcode is not None:
+            response.set_rcode(self.rcode)
+            return response.to_wire()
         response.flags |= dns.flags.AA
         name = question.name
         for _ in range(16):

@@ -99,3 +99,45 @@ def test_without_serve_stale_a_failed_upstream_gives_servfail(
     assert served.query("stale.example", source=KID, timeout=3).rcode() == dns.rcode.SERVFAIL
 
 
+
+
+@pytest.mark.parametrize("rcode", [dns.rcode.SERVFAIL, dns.rcode.REFUSED])
+def test_an_upstream_answering_servfail_or_refused_is_failed_over(
+    serve: ServeFactory, upstream: FakeUpstream, dead: FakeUpstream, rcode: dns.rcode.Rcode,
+) -> None:
+    dead.drop = False
+    dead.rcode = rcode
+    served = serve(upstreams=[dead.url, upstream.url])
+    for _ in range(2):
+        assert addresses(served.query("n.example", source=KID)) == ["192.0.2.1"]
+    assert dead.count("n.example") == 1
+
+
+def test_when_every_upstream_answers_servfail_a_stale_answer_is_served(
+    serve: ServeFactory, upstream: FakeUpstream,
+) -> None:
+    upstream.ttl = 1
+    served = serve()
+    assert addresses(served.query("stale.example", source=KID)) == ["192.0.2.1"]
+    time.sleep(1.1)
+    upstream.rcode = dns.rcode.SERVFAIL
+    started = time.monotonic()
+    stale = served.query("stale.example", source=KID, timeout=3)
+    assert addresses(stale) == ["192.0.2.1"] and stale.answer[0].ttl == 30
+    assert time.monotonic() - started < 0.5  # no waiting: the upstream said it failed
+    assert served.query("never.example", source=KID).rcode() == dns.rcode.SERVFAIL
+
+
+def test_mixed_case_queries_share_answers_and_get_their_case_back(
+    serve: ServeFactory, upstream: FakeUpstream,
+) -> None:
+    served = serve()
+    for name in ("fine.example", "FiNe.ExAmPlE", "FINE.EXAMPLE"):
+        answer = served.query(name, source=KID)  # dnspython checks the question matches
+        assert answer.question[0].name.to_text(omit_final_dot=True) == name
+        assert addresses(answer) == ["192.0.2.1"]
+    for name in ("Denied.Example", "DENIED.example"):
+        answer = served.query(name, source=KID)
+        assert answer.question[0].name.to_text(omit_final_dot=True) == name
+        assert addresses(answer) == ["127.0.0.1"]
+    assert upstream.count("fine.example") == 1
