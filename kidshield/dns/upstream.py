@@ -21,7 +21,6 @@ from urllib.parse import urlsplit
 
 from kidshield.dns.wire import HEADER
 
-
 RCODE_SERVFAIL = 2
 RCODE_REFUSED = 5
 
