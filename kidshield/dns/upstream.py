@@ -60,7 +60,6 @@ class Upstream:
     port: int
     path: str = "/dns-query"
     health: Health = field(default_factory=Health)
-    _udp: _UdpClient | None = None
     _http: Any = None
 
     @property
@@ -69,9 +68,13 @@ class Upstream:
 
     async def query(self, packet: bytes, timeout: float) -> bytes:
         if self.scheme == "udp":
-            if self._udp is None:
-                self._udp = await _UdpClient.open(self.address, self.port)
-            answer = await self._udp.query(packet, timeout)
+            # a fresh socket per query: the kernel picks a random source port, so a spoofer
+            # must guess the port as well as the 16-bit ID (RFC 5452)
+            client = await _UdpClient.open(self.address, self.port)
+            try:
+                answer = await client.query(packet, timeout)
+            finally:
+                client.close()
             if answer[2] & 0x02:  # truncated: ask again over TCP
                 return await _stream_query(self.address, self.port, packet, timeout, None, None)
             return answer
@@ -105,10 +108,7 @@ class Upstream:
         return packet[:2] + content[2:]
 
     async def close(self) -> None:
-        udp, http = self._udp, self._http
-        self._udp = self._http = None
-        if udp is not None:
-            udp.close()
+        http, self._http = self._http, None
         if http is not None:
             await http.aclose()
 
@@ -176,7 +176,7 @@ class _UdpProtocol(asyncio.DatagramProtocol):
 
 
 class _UdpClient:
-    """One socket per upstream, many queries in flight, matched by a random ID and question."""
+    """A connected UDP socket; queries are matched by a random ID and the question."""
 
     def __init__(self) -> None:
         self.pending: dict[bytes, asyncio.Future[bytes]] = {}

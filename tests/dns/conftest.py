@@ -102,6 +102,7 @@ class FakeUpstream:
     force_tc: bool = False  # UDP answers are empty with TC set: the client must use TCP
     rcode: int | None = None  # answer every query with this rcode (SERVFAIL, REFUSED) and no data
     queries: list[tuple[str, str, str]] = field(default_factory=list)  # (proto, name, type)
+    udp_sources: list[tuple[str, int]] = field(default_factory=list)  # who sent UDP queries
     port: int = 0
     _udp: asyncio.DatagramTransport | None = None
     _tcp: asyncio.Server | None = None
@@ -187,6 +188,7 @@ class FakeUpstream:
                 self.transport = transport
 
             def datagram_received(self, data: bytes, addr: tuple[Any, ...]) -> None:
+                fake.udp_sources.append((addr[0], addr[1]))
                 task = loop.create_task(self.reply(data, addr))
                 fake._replies.add(task)
                 task.add_done_callback(fake._replies.discard)

@@ -141,3 +141,15 @@ def test_mixed_case_queries_share_answers_and_get_their_case_back(
         assert answer.question[0].name.to_text(omit_final_dot=True) == name
         assert addresses(answer) == ["127.0.0.1"]
     assert upstream.count("fine.example") == 1
+
+
+def test_upstream_queries_come_from_unpredictable_source_ports(
+    serve: ServeFactory, upstream: FakeUpstream,
+) -> None:
+    # With one long-lived socket, an off-path attacker who learns its port needs to guess
+    # only the 16-bit ID to poison the shared cache (and so every profile's filtering).
+    served = serve()
+    for i in range(20):
+        assert addresses(served.query(f"p{i}.example", source=KID)) == ["192.0.2.1"]
+    ports = {port for _host, port in upstream.udp_sources}
+    assert len(ports) >= 15
