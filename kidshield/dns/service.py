@@ -58,6 +58,7 @@ class DnsService:
         self._tasks: list[asyncio.Task[None]] = []
         self._mtimes: dict[Path, float] = {}
         self.reloads = 0
+        self.reload_failures = 0
         self.bound: list[tuple[str, str, int]] = []  # (proto, host, port) actually listening
         self.on_reload: list[Callable[[PolicyRuntime], None]] = []
         self._closing: list[UpstreamPool] = []  # replaced by a reload, closed at stop at the latest
@@ -173,14 +174,24 @@ class DnsService:
             runtime = await loop.run_in_executor(None, PolicyRuntime.build, config)
         except KidshieldError as exc:
             log.error("reload failed, still serving the previous configuration:\n%s", exc)
-            return False
+            return self._reload_failed()
+        assert self.resolver is not None
+        before = self.resolver.runtime.loaded.reports
+        lost = [lst.name for lst in config.lists
+                if lst.enabled and lst.name in before and lst.name not in runtime.loaded.reports]
+        if lost:
+            # a list that loaded before and now cannot (deleted, replaced by a web page):
+            # keep protecting with the old copy rather than silently dropping it
+            log.error("reload failed, still serving the previous configuration: list %s "
+                      "cannot be loaded any more:\n%s", ", ".join(lost),
+                      "\n".join(runtime.loaded.problems))
+            return self._reload_failed()
         if (config.dns.listen, config.dns.dot_listen) != (
             self.config.dns.listen, self.config.dns.dot_listen
         ):
             log.warning("listen addresses changed: restart kidshield to apply them")
         old_upstreams = self.config.dns.upstreams
         self.config = config
-        assert self.resolver is not None
         self.resolver.configure(runtime)
         if config.dns.upstreams != old_upstreams:
             self._swap_upstreams(config.dns.upstreams)
@@ -194,6 +205,11 @@ class DnsService:
         log.info("reloaded: %d profiles, %d list rules", len(runtime.profiles),
                  len(runtime.loaded.lists.index))
         return True
+
+    def _reload_failed(self) -> bool:
+        self.reload_failures += 1
+        self._remember_mtimes()  # the watcher tries again when the files change again
+        return False
 
     def _swap_upstreams(self, urls: list[str]) -> None:
         """New upstreams from a reload; the old pool is closed once the queries it still
@@ -300,6 +316,7 @@ class DnsService:
             "kidshield_querylog_written": float(w.written if w else 0),
             "kidshield_querylog_dropped": float(w.dropped if w else 0),
             "kidshield_reloads": float(self.reloads),
+            "kidshield_reload_failures": float(self.reload_failures),
         }
 
 

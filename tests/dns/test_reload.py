@@ -109,6 +109,15 @@ def test_a_changed_config_file_is_picked_up_by_the_watcher(serve: ServeFactory) 
     served.lt.run(served.service._watch())
     assert served.service.reloads == 1
     assert addresses(served.query("denied.example", source=KID)) == ["192.0.2.1"]
+    # a broken file is tried once, not again every few seconds until it changes
+    served.write_config(good.replace("[dns]", "[dns"))
+    for _ in range(3):
+        served.lt.run(served.service._watch())
+    assert (served.service.reloads, served.service.reload_failures) == (1, 1)
+    served.write_config(good)
+    served.lt.run(served.service._watch())
+    assert (served.service.reloads, served.service.reload_failures) == (2, 1)
+    assert addresses(served.query("denied.example", source=KID)) == ["127.0.0.1"]
 
 
 def test_changed_upstreams_take_effect_on_reload(
@@ -127,3 +136,24 @@ def test_changed_upstreams_take_effect_on_reload(
         assert addresses(served.query("first.example", source=KID)) == ["192.0.2.1"]
     finally:
         loop_thread.run(other.stop())
+
+
+def test_a_list_that_became_unreadable_on_reload_keeps_the_old_state(
+    serve: ServeFactory, tmp_path: Path,
+) -> None:
+    blocklist = tmp_path / "adult.txt"
+    blocklist.write_text("adult.example\n", encoding="utf-8")
+    lists = f'\n[[lists]]\nname = "adult"\nsource = "{blocklist}"\ncategory = "adult"\n'
+    served = serve(rest=HOUSEHOLD + lists)
+    assert addresses(served.query("adult.example", source=KID)) == ["127.0.0.1"]
+    blocklist.write_text("<!DOCTYPE html><html><body>captive portal</body></html>\n",
+                         encoding="utf-8")
+    assert served.reload() is False  # a child's protection must not silently disappear
+    blocklist.unlink()
+    assert served.reload() is False
+    assert addresses(served.query("adult.example", source=KID)) == ["127.0.0.1"]
+    assert served.lt.call(served.service._refresh_states) is None
+    # taking the list out of the configuration on purpose is a valid change
+    served.write_config(served.config_path.read_text(encoding="utf-8").replace(lists, "\n"))
+    assert served.reload() is True
+    assert addresses(served.query("adult.example", source=KID)) == ["192.0.2.1"]
