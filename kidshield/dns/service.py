@@ -59,6 +59,7 @@ class DnsService:
         self._mtimes: dict[Path, float] = {}
         self.reloads = 0
         self.reload_failures = 0
+        self._tls: ssl.SSLContext | None = None  # the DoT listeners' context
         self.bound: list[tuple[str, str, int]] = []  # (proto, host, port) actually listening
         self.on_reload: list[Callable[[PolicyRuntime], None]] = []
         self._closing: list[UpstreamPool] = []  # replaced by a reload, closed at stop at the latest
@@ -102,7 +103,7 @@ class DnsService:
             server = await start_tcp(self.resolver, host, port)
             self._servers.append(server)
             self.bound += [("udp", host, port), ("tcp", host, port)]
-        tls = self.tls_context()
+        tls = self._tls = self.tls_context()
         for item in cfg.dot_listen:
             if tls is None:
                 raise KidshieldError("dns.dot_listen needs dns.tls_certificate and dns.tls_key")
@@ -110,6 +111,19 @@ class DnsService:
             server = await start_tcp(self.resolver, host, port, tls)
             self._servers.append(server)
             self.bound.append(("dot", host, server.sockets[0].getsockname()[1]))
+
+    def _reload_certificate(self) -> None:
+        """Certificates are renewed in place (e.g. by certbot) and followed by a reload: load
+        them into the running context, after checking them on a scratch one."""
+        cfg = self.config.dns
+        if self._tls is None or not cfg.tls_certificate or not cfg.tls_key:
+            return
+        cert, key = self.config.path(cfg.tls_certificate), self.config.path(cfg.tls_key)
+        try:
+            ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER).load_cert_chain(cert, key)
+            self._tls.load_cert_chain(cert, key)
+        except (OSError, ssl.SSLError) as exc:
+            log.error("cannot load the new TLS certificate, keeping the old one: %s", exc)
 
     def tls_context(self) -> ssl.SSLContext | None:
         cfg = self.config.dns
@@ -195,6 +209,7 @@ class DnsService:
         self.resolver.configure(runtime)
         if config.dns.upstreams != old_upstreams:
             self._swap_upstreams(config.dns.upstreams)
+        self._reload_certificate()
         if self.writer is not None:
             self.writer.retention_days = config.logging.retention_days
         self._refresh_states()

@@ -7,6 +7,7 @@ import base64
 import socket
 import ssl
 import struct
+import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -256,3 +257,43 @@ def test_udp_answers_respect_the_clients_edns_buffer_size(
         q = dns.message.make_query("big.example", "A", use_edns=0, payload=700)
         small = dns.query.udp(q, "127.0.0.1", port=served.port, timeout=2)
         assert small.flags & dns.flags.TC, "an answer bigger than the client's buffer"
+
+
+def _peer_certificate(port: int, cert: Path) -> bytes:
+    ctx = ssl.create_default_context(cafile=str(cert))
+    with socket.create_connection(("127.0.0.1", port), timeout=3) as raw, \
+            ctx.wrap_socket(raw, server_hostname="dns.test") as tls:
+        der = tls.getpeercert(binary_form=True)
+    assert der is not None
+    return der
+
+
+def test_a_renewed_dot_certificate_is_served_after_reload(
+    serve: ServeFactory, tls_files: tuple[Path, Path], tmp_path: Path,
+) -> None:
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert.write_bytes(tls_files[0].read_bytes())
+    key.write_bytes(tls_files[1].read_bytes())
+    served = serve(dns_options={"dot_listen": ["127.0.0.1:0"], "tls_certificate": str(cert),
+                                "tls_key": str(key)})
+    port = served.bound("dot")
+    before = _peer_certificate(port, cert)
+    new_cert, new_key = tmp_path / "new-cert.pem", tmp_path / "new-key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+         "-nodes", "-keyout", str(new_key), "-out", str(new_cert), "-days", "2", "-subj",
+         "/CN=renewed.dns.test", "-addext", "subjectAltName=DNS:dns.test,DNS:*.dns.test"],
+        check=True, capture_output=True, timeout=30,
+    )
+    # a half-renewed pair (new certificate, old key) is refused: the old pair keeps working
+    cert.write_bytes(new_cert.read_bytes())
+    assert served.reload()
+    assert _peer_certificate(port, tls_files[0]) == before
+    key.write_bytes(new_key.read_bytes())
+    assert served.reload()
+    after = _peer_certificate(port, cert)
+    assert after != before
+    answer = dns.query.tls(make_query("denied.example"), "127.0.0.1", port=port, timeout=3,
+                           ssl_context=_client_context(cert),
+                           server_hostname="kid-tablet.dns.test")
+    assert addresses(answer) == ["127.0.0.1"]
