@@ -181,6 +181,11 @@ def test_dns_over_https_rejects_bad_requests(web: WebServer) -> None:
                          headers={"content-type": "application/dns-message"})
         assert junk.status_code == 200
         assert dns.message.from_wire(junk.content).rcode() == dns.rcode.FORMERR
+        for not_a_query in (b"\x12\x34\x01", dns.message.make_response(
+                make_query("fine.example")).to_wire()):
+            bad = http.post("/dns-query", content=not_a_query,
+                            headers={"content-type": "application/dns-message"})
+            assert bad.status_code == 400
 
 
 def _start_expecting_bind_error(lt: LoopThread, tmp_path: Path, upstream: FakeUpstream,
