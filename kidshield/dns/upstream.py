@@ -67,6 +67,13 @@ class Upstream:
         return self.url
 
     async def query(self, packet: bytes, timeout: float) -> bytes:
+        """The upstream's answer to ``packet``, checked to be a response to that question
+        (UpstreamError otherwise: garbage must never reach a client or the cache)."""
+        answer = await self._query(packet, timeout)
+        _check_answer(packet, answer)
+        return answer
+
+    async def _query(self, packet: bytes, timeout: float) -> bytes:
         if self.scheme == "udp":
             # a fresh socket per query: the kernel picks a random source port, so a spoofer
             # must guess the port as well as the 16-bit ID (RFC 5452)
@@ -75,7 +82,7 @@ class Upstream:
                 answer = await client.query(packet, timeout)
             finally:
                 client.close()
-            if answer[2] & 0x02:  # truncated: ask again over TCP
+            if len(answer) > 2 and answer[2] & 0x02:  # truncated: ask again over TCP
                 return await _stream_query(self.address, self.port, packet, timeout, None, None)
             return answer
         if self.scheme == "tcp":
@@ -158,6 +165,17 @@ def parse_upstream(url: str) -> Upstream:
     return Upstream(url=url, scheme=scheme, host=host, address=address, port=port, path=path)
 
 
+def _check_answer(packet: bytes, answer: bytes) -> None:
+    if len(answer) < HEADER or not answer[2] & 0x80 or answer[:2] != packet[:2]:
+        raise UpstreamError("the answer is not a DNS response to our query")
+    if answer[4:6] != b"\x00\x01":
+        raise UpstreamError("the answer does not repeat the question")
+    name_end = _question_end(packet) - 4
+    if (answer[HEADER:name_end].lower() != packet[HEADER:name_end].lower()
+            or answer[name_end : name_end + 4] != packet[name_end : name_end + 4]):
+        raise UpstreamError("the answer does not match the question")
+
+
 class _UdpProtocol(asyncio.DatagramProtocol):
     def __init__(self, client: _UdpClient) -> None:
         self.client = client
@@ -208,10 +226,6 @@ class _UdpClient:
             raise UpstreamError("timed out") from None
         finally:
             self.pending.pop(qid, None)
-        name_end = _question_end(packet) - 4
-        if (answer[HEADER:name_end].lower() != packet[HEADER:name_end].lower()
-                or answer[name_end : name_end + 4] != packet[name_end : name_end + 4]):
-            raise UpstreamError("answer does not match the question")
         return packet[:2] + answer[2:]
 
     def close(self) -> None:

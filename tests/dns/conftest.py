@@ -9,6 +9,7 @@ service and the fake upstream share one event loop in a helper thread.
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
 import struct
 import subprocess
@@ -48,7 +49,13 @@ class LoopThread:
     """An asyncio loop in a daemon thread; the test thread submits coroutines to it."""
 
     def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
+        # KIDSHIELD_TEST_UVLOOP=1 runs the service on uvloop, as `kidshield serve` does
+        if os.environ.get("KIDSHIELD_TEST_UVLOOP") == "1":
+            import uvloop
+
+            self.loop = uvloop.new_event_loop()
+        else:
+            self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, name="dns-test-loop",
                                        daemon=True)
         self.thread.start()
@@ -100,6 +107,7 @@ class FakeUpstream:
     delay: float = 0.0
     drop: bool = False  # never answer (but count the query)
     force_tc: bool = False  # UDP answers are empty with TC set: the client must use TCP
+    tcp_reply: bytes | None = None  # send this over TCP instead of a real answer (garbage)
     rcode: int | None = None  # answer every query with this rcode (SERVFAIL, REFUSED) and no data
     queries: list[tuple[str, str, str]] = field(default_factory=list)  # (proto, name, type)
     udp_sources: list[tuple[str, int]] = field(default_factory=list)  # who sent UDP queries
@@ -208,6 +216,8 @@ class FakeUpstream:
                     if fake.delay:
                         await asyncio.sleep(fake.delay)
                     out = fake.answer(data, "tcp")
+                    if out is not None and fake.tcp_reply is not None:
+                        out = fake.tcp_reply
                     if out is not None:
                         writer.write(struct.pack("!H", len(out)) + out)
                         await writer.drain()

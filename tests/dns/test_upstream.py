@@ -153,3 +153,18 @@ def test_upstream_queries_come_from_unpredictable_source_ports(
         assert addresses(served.query(f"p{i}.example", source=KID)) == ["192.0.2.1"]
     ports = {port for _host, port in upstream.udp_sources}
     assert len(ports) >= 15
+
+
+@pytest.mark.parametrize("garbage", [b"", b"\x00\x01\x80", b"\xff" * 40],
+                         ids=["empty", "short", "junk"])
+def test_garbage_from_an_upstream_over_tcp_fails_over_instead_of_breaking_the_answer(
+    serve: ServeFactory, upstream: FakeUpstream, dead: FakeUpstream, garbage: bytes,
+) -> None:
+    dead.drop = False
+    dead.force_tc = True  # UDP says "truncated", so the resolver asks over TCP
+    dead.tcp_reply = garbage
+    served = serve(upstreams=[dead.url, upstream.url])
+    assert addresses(served.query("n.example", source=KID)) == ["192.0.2.1"]
+    assert dead.count("n.example", proto="tcp") == 1
+    served.lt.run(upstream.stop())
+    assert served.query("m.example", source=KID, timeout=3).rcode() == dns.rcode.SERVFAIL
