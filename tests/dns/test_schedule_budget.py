@@ -117,3 +117,14 @@ def test_pausing_a_profile_lifts_blocks_until_the_pause_ends(serve: ServeFactory
     assert addresses(served.query("denied.example", source=KID)) == UPSTREAM
     clock.advance(timedelta(minutes=10))
     assert addresses(served.query("denied.example", source=KID)) == BLOCK_PAGE
+
+
+def test_bedtime_follows_the_profiles_own_time_zone(serve: ServeFactory) -> None:
+    rest = HOUSEHOLD.replace('age_band = "9-12"',
+                             'age_band = "9-12"\ntimezone = "America/New_York"')
+    # Wednesday 20:59 in New York is Thursday 01:59 UTC
+    clock = FixedClock(datetime(2026, 12, 3, 1, 59, tzinfo=UTC))
+    served = serve(rest=rest, clock=clock)
+    assert addresses(served.query("homework.example", source=KID)) == UPSTREAM
+    clock.advance(timedelta(minutes=1))
+    assert addresses(served.query("homework.example", source=KID)) == BLOCK_PAGE
