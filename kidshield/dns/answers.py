@@ -37,6 +37,11 @@ def _opt(q: Question, ede: tuple[int, str] | None) -> bytes:
     return b"\x00" + struct.pack("!HHBBHH", 41, OUR_UDP_SIZE, 0, 0, flags, len(rdata)) + rdata
 
 
+def opt_for(q: Question) -> bytes:
+    """Our OPT record for an answer to ``q``, or nothing when the query had no EDNS."""
+    return _opt(q, None) if q.edns else b""
+
+
 def build(
     query: bytes,
     q: Question,

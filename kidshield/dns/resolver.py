@@ -163,7 +163,8 @@ class Resolver:
             if verdict == "drop":
                 return b""
             if verdict == "slip":
-                return truncate(patch(response, data, qend), qend)
+                opt = answers.opt_for(parse_question(data)) if key[-1] & 1 else b""
+                return truncate(patch(response, data, qend), qend, opt)
         self.pending_log.append((ts, client, entry[3], 0.0))
         return patch(response, data, qend)
 
@@ -186,7 +187,7 @@ class Resolver:
             if verdict == "drop":
                 return None
             if verdict == "slip":
-                return truncate(answers.build(data, q, 0), q.end)
+                return truncate(answers.build(data, q, 0), q.end, answers.opt_for(q))
         profile = self.runtime.profile_for_client(client, client_id)
         if client_id is None:
             self.client_profiles[client] = profile.id
@@ -203,7 +204,7 @@ class Resolver:
                 self.ready.clear()
         out = patch(response, data, q.end)
         if udp and len(out) > q.udp_size:
-            return truncate(out, q.end)
+            return truncate(out, q.end, answers.opt_for(q))
         return out
 
     async def _answer(

@@ -121,12 +121,13 @@ def patch(response: bytes, query: bytes, qend: int) -> bytes:
     return query[:2] + bytes((flags,)) + response[3:HEADER] + query[HEADER:qend] + response[qend:]
 
 
-def truncate(response: bytes, qend: int) -> bytes:
-    """Header and question only, with TC set: the client retries over TCP."""
+def truncate(response: bytes, qend: int, opt: bytes = b"") -> bytes:
+    """Header and question only, with TC set: the client retries over TCP. ``opt`` is our
+    OPT record for a query that had EDNS (RFC 6891: an EDNS query gets one in every answer)."""
     header = bytearray(response[:HEADER])
     header[2] |= 0x02
-    header[6:12] = b"\x00\x00\x00\x00\x00\x00"
-    return bytes(header) + response[HEADER:qend]
+    header[6:12] = b"\x00\x00\x00\x00\x00\x01" if opt else b"\x00\x00\x00\x00\x00\x00"
+    return bytes(header) + response[HEADER:qend] + opt
 
 
 def name_to_wire(name: str) -> bytes:

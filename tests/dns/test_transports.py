@@ -262,6 +262,7 @@ def test_udp_answers_respect_the_clients_edns_buffer_size(
         q = dns.message.make_query("big.example", "A", use_edns=0, payload=700)
         small = dns.query.udp(q, "127.0.0.1", port=served.port, timeout=2)
         assert small.flags & dns.flags.TC, "an answer bigger than the client's buffer"
+        assert small.edns == 0  # still with an OPT record: the query had one
 
 
 def _peer_certificate(port: int, cert: Path) -> bytes:
