@@ -103,6 +103,9 @@ class TcpListener(asyncio.Protocol):
         self.client = ""
         self.inflight = 0
         self.idle: asyncio.TimerHandle | None = None
+        # the client is not reading its answers: stop reading its queries until it does, so
+        # a client that never reads cannot make us buffer answers without limit
+        self.writing_paused = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.Transport, transport)
@@ -129,7 +132,7 @@ class TcpListener(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         self.buffer += data
         self._arm()
-        while len(self.buffer) >= 2:
+        while len(self.buffer) >= 2 and not self.writing_paused:
             size = struct.unpack_from("!H", self.buffer)[0]
             if len(self.buffer) < 2 + size:
                 break
@@ -157,8 +160,22 @@ class TcpListener(asyncio.Protocol):
             self.inflight -= 1
         if answer is not None:
             self._send(answer)
-        if self.transport is not None and not self.transport.is_closing():
+        if (self.transport is not None and not self.transport.is_closing()
+                and not self.writing_paused):
             self.transport.resume_reading()
+            if self.buffer:
+                self.data_received(b"")
+
+    def pause_writing(self) -> None:
+        self.writing_paused = True
+        if self.transport is not None:
+            self.transport.pause_reading()
+
+    def resume_writing(self) -> None:
+        self.writing_paused = False
+        if self.transport is not None and not self.transport.is_closing():
+            if self.inflight < TCP_MAX_PIPELINE:
+                self.transport.resume_reading()
             if self.buffer:
                 self.data_received(b"")
 

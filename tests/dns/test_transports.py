@@ -3,6 +3,7 @@ listener bind errors."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import socket
 import ssl
@@ -303,3 +304,45 @@ def test_a_renewed_dot_certificate_is_served_after_reload(
                            ssl_context=_client_context(cert),
                            server_hostname="kid-tablet.dns.test")
     assert addresses(answer) == ["127.0.0.1"]
+
+
+def test_a_tcp_client_that_never_reads_cannot_make_the_server_buffer_without_limit(
+    serve: ServeFactory, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    listeners: list[dns_server.TcpListener] = []
+    original = dns_server.TcpListener.connection_made
+
+    def remember(self: dns_server.TcpListener, transport: asyncio.BaseTransport) -> None:
+        listeners.append(self)
+        original(self, transport)
+
+    monkeypatch.setattr(dns_server.TcpListener, "connection_made", remember)
+    served = serve()
+    served.query("fine.example", source=KID, proto="tcp")  # a ready answer: the fast path
+    wire = make_query("fine.example").to_wire()
+    payload = (struct.pack("!H", len(wire)) + wire) * 200_000  # about 6 MB of queries
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # before the handshake
+        sock.bind((KID, 0))
+        sock.connect(("127.0.0.1", served.port))
+        sock.setblocking(False)
+        sent = 0
+        deadline = time.monotonic() + 2.0
+        while sent < len(payload) and time.monotonic() < deadline:
+            try:
+                sent += sock.send(payload[sent : sent + 65536])
+            except BlockingIOError:
+                time.sleep(0.01)
+        listener = listeners[-1]
+
+        def buffered() -> int:
+            assert listener.transport is not None
+            return listener.transport.get_write_buffer_size()
+
+        most = 0
+        for _ in range(30):  # while the server works through what it has read
+            most = max(most, served.lt.call(buffered))
+            time.sleep(0.03)
+        assert most < 1_000_000, f"{most} bytes of answers waiting in the server"
+    # and the server still answers everyone else
+    assert addresses(served.query("fine.example", source=KID, proto="tcp")) == ["192.0.2.1"]
