@@ -17,7 +17,7 @@ from kidshield.clock import Clock, SystemClock
 from kidshield.config import Config, load_config, parse_hostport
 from kidshield.dns.metrics import DnsMetrics
 from kidshield.dns.resolver import Resolver, utc_from_unix
-from kidshield.dns.server import remember_sni, spawn, start_tcp, start_udp
+from kidshield.dns.server import BindError, remember_sni, spawn, start_tcp, start_udp
 from kidshield.dns.upstream import UpstreamPool, parse_upstream
 from kidshield.errors import KidshieldError
 from kidshield.lists.sources import list_path
@@ -96,11 +96,19 @@ class DnsService:
         assert self.resolver is not None
         cfg = self.config.dns
         for item in cfg.listen:
-            host, port = parse_hostport(item, 53)
-            udp = await start_udp(self.resolver, host, port)
+            host, wanted = parse_hostport(item, 53)
+            for attempt in range(20):
+                udp = await start_udp(self.resolver, host, wanted)
+                port = udp.get_extra_info("sockname")[1]  # port 0: the kernel chose one
+                try:
+                    server = await start_tcp(self.resolver, host, port)
+                except BindError:
+                    udp.close()
+                    if wanted == 0 and attempt < 19:
+                        continue  # the port the kernel gave UDP is taken for TCP: again
+                    raise
+                break
             self._transports.append(udp)
-            port = udp.get_extra_info("sockname")[1]  # port 0: the kernel chose one
-            server = await start_tcp(self.resolver, host, port)
             self._servers.append(server)
             self.bound += [("udp", host, port), ("tcp", host, port)]
         tls = self._tls = self.tls_context()

@@ -12,6 +12,7 @@ import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import dns.message
 import dns.query
@@ -346,3 +347,24 @@ def test_a_tcp_client_that_never_reads_cannot_make_the_server_buffer_without_lim
         assert most < 1_000_000, f"{most} bytes of answers waiting in the server"
     # and the server still answers everyone else
     assert addresses(served.query("fine.example", source=KID, proto="tcp")) == ["192.0.2.1"]
+
+
+def test_port_0_tries_again_when_the_udp_port_is_taken_for_tcp(
+    serve: ServeFactory, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from kidshield.dns import service as dns_service
+
+    real = dns_service.start_tcp
+    refused: list[int] = []
+
+    async def busy_once(resolver: Any, host: str, port: int, tls: Any = None) -> Any:
+        if not refused:
+            refused.append(port)
+            raise BindError(f"cannot listen on TCP {host}:{port}: already in use")
+        return await real(resolver, host, port, tls)
+
+    monkeypatch.setattr(dns_service, "start_tcp", busy_once)
+    served = serve()
+    assert len(refused) == 1
+    assert served.bound("tcp") == served.port
+    assert addresses(served.query("fine.example", proto="tcp")) == ["192.0.2.1"]
