@@ -152,3 +152,25 @@ def test_metrics_count_queries_by_reason_and_profile_and_show_cache_and_lists(
     assert _metric(text, "kidshield_dns_latency_seconds_count") >= 5
     assert _metric(text, "kidshield_reloads") == 0
     assert _metric(text, "kidshield_reload_failures") == 0
+
+
+def test_safe_search_rewrites_are_logged_as_rewrites_with_the_service(
+    serve: ServeFactory,
+) -> None:
+    served = serve()
+    served.query("www.bing.com", source=TEEN)
+    served.query("www.youtube.com", source=TEEN)
+    rows = _rows(served)
+    assert [(r["name"], r["action"], r["reason"], r["rule"], r["service"]) for r in rows] == [
+        ("www.bing.com", "rewrite", "safe_search", "www.bing.com", None),
+        ("www.youtube.com", "rewrite", "safe_search", "www.youtube.com", "youtube"),
+    ]
+
+
+def test_healthz_lists_what_the_service_listens_on(metrics_web: WebServer) -> None:
+    served: Served = metrics_web.served  # type: ignore[attr-defined]
+    with httpx.Client(base_url=metrics_web.url, timeout=3) as http:
+        health = http.get("/healthz").json()
+    assert health["status"] == "ok"
+    assert ["udp", "127.0.0.1", served.port] in health["listening"]
+    assert ["tcp", "127.0.0.1", served.port] in health["listening"]
