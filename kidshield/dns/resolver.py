@@ -112,6 +112,10 @@ class Resolver:
         self.block_v4 = _address(cfg.block_page_ipv4, cfg.listen, 4) or "0.0.0.0"
         self.block_v6 = _address(cfg.block_page_ipv6, cfg.listen, 6) or "::"
         self.serve_stale = cfg.serve_stale
+        self.cache.min_ttl, self.cache.max_ttl = cfg.cache_min_ttl, cfg.cache_max_ttl
+        if cfg.cache_size < self.cache.max_entries:
+            self.cache.clear()  # smaller (or off): start afresh rather than evict one by one
+        self.cache.max_entries = cfg.cache_size
         self.limiter.qps = cfg.rate_limit_qps
         self.limiter.burst = max(cfg.rate_limit_qps * 2, 1)
         self.invalidate()

@@ -14,6 +14,7 @@ from tests.dns.conftest import (
     ADULT,
     HOUSEHOLD,
     KID,
+    TEEN,
     FakeUpstream,
     LoopThread,
     ServeFactory,
@@ -157,3 +158,17 @@ def test_a_list_that_became_unreadable_on_reload_keeps_the_old_state(
     served.write_config(served.config_path.read_text(encoding="utf-8").replace(lists, "\n"))
     assert served.reload() is True
     assert addresses(served.query("adult.example", source=KID)) == ["192.0.2.1"]
+
+
+def test_cache_settings_take_effect_on_reload(
+    serve: ServeFactory, upstream: FakeUpstream,
+) -> None:
+    served = serve()
+    served.query("a.example", source=KID)
+    served.query("a.example", source=TEEN)  # another profile: from the shared cache
+    assert upstream.count("a.example") == 1
+    served.write_config(config_text([upstream.url], {"cache_size": 0}, rest=HOUSEHOLD))
+    assert served.reload()
+    served.query("b.example", source=KID)
+    served.query("b.example", source=TEEN)
+    assert upstream.count("b.example") == 2
