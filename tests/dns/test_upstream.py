@@ -37,7 +37,7 @@ def test_a_silent_first_upstream_fails_over_to_the_second_and_is_marked_down(
     assert second.health.answered == 3
     started = time.monotonic()
     assert addresses(served.query("after.example", source=KID)) == ["192.0.2.1"]
-    assert time.monotonic() - started < 0.25  # no time wasted on the dead one
+    assert time.monotonic() - started < 0.3  # less than one timeout of the dead one
     assert dead.count("after.example") == 0
 
 
@@ -75,7 +75,7 @@ def test_when_every_upstream_fails_a_stale_answer_with_ttl_30_arrives_within_a_s
     elapsed = time.monotonic() - started
     assert addresses(stale) == ["192.0.2.1"]
     assert [rrset.ttl for rrset in stale.answer] == [30]
-    assert elapsed < 1.5
+    assert elapsed < 1.8  # STALE_WAIT (1 s) plus scheduling slack on a busy machine
     # and again: still served (stale answers are never made ready answers)
     assert addresses(served.query("stale.example", source=KID, timeout=3)) == ["192.0.2.1"]
     resolver = served.service.resolver
@@ -124,7 +124,7 @@ def test_when_every_upstream_answers_servfail_a_stale_answer_is_served(
     started = time.monotonic()
     stale = served.query("stale.example", source=KID, timeout=3)
     assert addresses(stale) == ["192.0.2.1"] and stale.answer[0].ttl == 30
-    assert time.monotonic() - started < 0.5  # no waiting: the upstream said it failed
+    assert time.monotonic() - started < 0.9  # no STALE_WAIT: the upstream said it failed
     assert served.query("never.example", source=KID).rcode() == dns.rcode.SERVFAIL
 
 
