@@ -28,18 +28,23 @@ EDE_PROHIBITED = 18
 
 
 def _opt(q: Question, ede: tuple[int, str] | None) -> bytes:
+    return opt_record(q.do, ede)
+
+
+def opt_record(do: bool, ede: tuple[int, str] | None = None) -> bytes:
+    """Our OPT record (DO bit echoed), with an RFC 8914 extended error when given."""
     rdata = b""
     if ede is not None:
         code, text = ede
         payload = struct.pack("!H", code) + text.encode("utf-8")[:200]
         rdata = struct.pack("!HH", 15, len(payload)) + payload
-    flags = 0x8000 if q.do else 0
+    flags = 0x8000 if do else 0
     return b"\x00" + struct.pack("!HHBBHH", 41, OUR_UDP_SIZE, 0, 0, flags, len(rdata)) + rdata
 
 
 def opt_for(q: Question) -> bytes:
     """Our OPT record for an answer to ``q``, or nothing when the query had no EDNS."""
-    return _opt(q, None) if q.edns else b""
+    return opt_record(q.do) if q.edns else b""
 
 
 def build(

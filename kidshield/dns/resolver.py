@@ -167,7 +167,7 @@ class Resolver:
             if verdict == "drop":
                 return b""
             if verdict == "slip":
-                opt = answers.opt_for(parse_question(data)) if key[-1] & 1 else b""
+                opt = answers.opt_record(bool(key[-1] & 2)) if key[-1] & 1 else b""
                 return truncate(patch(response, data, qend), qend, opt)
         self.pending_log.append((ts, client, entry[3], 0.0))
         return patch(response, data, qend)

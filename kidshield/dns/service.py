@@ -243,7 +243,9 @@ class DnsService:
 
         async def close_later() -> None:
             await asyncio.sleep(old.timeout + 0.5)
-            await old.close()
+            if old in self._closing:  # not already closed by stop()
+                self._closing.remove(old)
+                await old.close()
 
         self._closing.append(old)
         spawn(close_later())
