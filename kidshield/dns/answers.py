@@ -28,13 +28,23 @@ EDE_PROHIBITED = 18
 
 
 def _opt(q: Question, ede: tuple[int, str] | None) -> bytes:
+    return opt_record(q.do, ede)
+
+
+def opt_record(do: bool, ede: tuple[int, str] | None = None) -> bytes:
+    """Our OPT record (DO bit echoed), with an RFC 8914 extended error when given."""
     rdata = b""
     if ede is not None:
         code, text = ede
         payload = struct.pack("!H", code) + text.encode("utf-8")[:200]
         rdata = struct.pack("!HH", 15, len(payload)) + payload
-    flags = 0x8000 if q.do else 0
+    flags = 0x8000 if do else 0
     return b"\x00" + struct.pack("!HHBBHH", 41, OUR_UDP_SIZE, 0, 0, flags, len(rdata)) + rdata
+
+
+def opt_for(q: Question) -> bytes:
+    """Our OPT record for an answer to ``q``, or nothing when the query had no EDNS."""
+    return opt_record(q.do) if q.edns else b""
 
 
 def build(
@@ -49,7 +59,7 @@ def build(
     """A complete response to ``query``: our records in the answer section, OPT when the
     query had EDNS (with an RFC 8914 extended error explaining blocks)."""
     answers = answers or []
-    flags = 0x8000 | (q.flags & 0x0100) | 0x0080 | (rcode & 0xF)  # QR, RD copied, RA
+    flags = 0x8000 | (q.flags & 0x7900) | 0x0080 | (rcode & 0xF)  # QR, opcode+RD copied, RA
     if authoritative:
         flags |= 0x0400
     header = struct.pack("!6H", q.qid, flags, 1, len(answers), 0, 1 if q.edns else 0)
@@ -82,8 +92,10 @@ def cname(target: str, ttl: int) -> bytes:
 
 
 def formerr(query: bytes) -> bytes | None:
-    """FORMERR echoing what we can of the header, or None when even that is unreadable."""
-    if len(query) < HEADER:
+    """FORMERR echoing what we can of the header, or None when even that is unreadable or
+    the packet is itself a response: answering responses lets two servers bounce errors at
+    each other forever (and makes us a reflector for spoofed ones)."""
+    if len(query) < HEADER or query[2] & 0x80:
         return None
     qid = struct.unpack_from("!H", query)[0]
     rd = query[2] & 0x01

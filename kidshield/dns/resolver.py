@@ -35,6 +35,7 @@ from kidshield.dns.wire import (
     TYPE_NAMES,
     Question,
     WireError,
+    fast_key,
     min_ttl_offsets,
     name_to_wire,
     parse_question,
@@ -49,20 +50,14 @@ from kidshield.policy.state import ProfileState
 
 log = logging.getLogger("kidshield.dns")
 
-_NO_EDNS = b"\x00"
-_EDNS = b"\x01"
-_EDNS_DO = b"\x03"
-monotonic = time.monotonic
-
 READY_MAX_SECONDS = 3600.0  # longest a ready answer is reused (TTLs age on the fast path)
 POLICY_READY_MAX = 300.0
 STALE_WAIT = 1.0  # RFC 8767: answer from stale data if upstreams haven't answered by then
 
 
-@dataclass(frozen=True, slots=True, eq=False)
+@dataclass(frozen=True, slots=True)
 class LogTemplate:
-    """What the log and metrics need about an answer; shared by every reuse of it (compared
-    by identity, which is cheap to hash on the answer path)."""
+    """What the log and metrics need about an answer; shared by every reuse of it."""
 
     profile: str
     name: str
@@ -76,8 +71,15 @@ class LogTemplate:
     rcode: int
 
 
-# one pending log item: (monotonic time, client address, template, latency in ms)
+# one pending log item: (unix time, client address, template, latency in ms)
 LogItem = tuple[float, str, LogTemplate, float]
+# a ready answer: (monotonic expiry, clock expiry as unix time, response, template). Both
+# expiries are checked: the monotonic one bounds how long upstream data is reused, the clock
+# one ends policy answers when the policy's clock (schedules, budgets) says so.
+# After those: when the TTLs were last aged, their offsets, the TTLs as created, the monotonic
+# creation time and the response as created. A list, so the fast path can age it in place
+# once a second instead of sending the query down the slow path.
+ReadyEntry = list[Any]
 
 
 class Resolver:
@@ -87,18 +89,19 @@ class Resolver:
         upstreams: UpstreamPool,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         state_for: Callable[[Profile, datetime], ProfileState] | None = None,
+        timestamp: Callable[[], float] | None = None,
     ) -> None:
         self.runtime = runtime
         self.upstreams = upstreams
         self.clock = clock
+        # unix time by the same clock, cheap: for log rows and ready-answer expiry
+        self.timestamp = timestamp or (lambda: clock().timestamp())
         self._state_for = state_for or (lambda _p, _n: ProfileState())
         dns_cfg = runtime.config.dns
         self.cache = AnswerCache(dns_cfg.cache_size, dns_cfg.cache_min_ttl, dns_cfg.cache_max_ttl)
         self.limiter = RateLimiter(dns_cfg.rate_limit_qps)
         self.pending_log: list[LogItem] = []
-        # (profile, question key) -> [expires, response, template, aged_at, ttl offsets,
-        # ttls at created, created, response as created]; TTLs are re-aged once a second
-        self.ready: dict[tuple[str, bytes], list[Any]] = {}
+        self.ready: dict[tuple[str, bytes], ReadyEntry] = {}
         self.client_profiles: dict[str, str] = {}  # address -> profile id (ACL passed)
         self._acl_cache: dict[str, bool] = {}
         self._decisions: dict[tuple[str, str], Decision] = {}
@@ -116,6 +119,10 @@ class Resolver:
         self.block_v4 = _address(cfg.block_page_ipv4, cfg.listen, 4) or "0.0.0.0"
         self.block_v6 = _address(cfg.block_page_ipv6, cfg.listen, 6) or "::"
         self.serve_stale = cfg.serve_stale
+        self.cache.min_ttl, self.cache.max_ttl = cfg.cache_min_ttl, cfg.cache_max_ttl
+        if cfg.cache_size < self.cache.max_entries:
+            self.cache.clear()  # smaller (or off): start afresh rather than evict one by one
+        self.cache.max_entries = cfg.cache_size
         self.limiter.qps = cfg.rate_limit_qps
         self.limiter.burst = max(cfg.rate_limit_qps * 2, 1)
         self.invalidate()
@@ -135,39 +142,45 @@ class Resolver:
 
     # -- fast path ----------------------------------------------------------------------
     def answer_fast(self, data: bytes, client: str, udp: bool) -> bytes | None:
-        """A ready answer for a repeated question, or None. Kept flat on purpose: this runs
-        for most queries and every call or object here costs throughput."""
+        """A ready answer for ``data``, None to take the slow path, or b"" (UDP only) when
+        the rate limiter drops the query: send nothing."""
         pid = self.client_profiles.get(client)
-        if pid is None or len(data) < 17 or data[2] & 0x80 or data[4:6] != b"\x00\x01":
+        if pid is None:
             return None
-        end = data.find(0, 12) + 5
-        if end < 17:
+        found = fast_key(data)
+        if found is None:
             return None
-        if data[10:12] == b"\x00\x00":
-            flag = _NO_EDNS
-        elif len(data) >= end + 11 and data[end : end + 3] == b"\x00\x00\x29":
-            flag = _EDNS_DO if data[end + 7] & 0x80 else _EDNS
-        else:
-            return None
-        entry = self.ready.get((pid, data[12:end].lower() + flag))
+        key, qend = found
+        entry = self.ready.get((pid, key))
         if entry is None:
             return None
-        now = monotonic()
+        now = time.monotonic()
         if now >= entry[0]:
             return None
-        if now - entry[3] >= 1.0 and entry[4]:
-            entry[1] = set_ttls(entry[7], entry[4], entry[5], int(now - entry[6]))
-            entry[3] = now
-        response = entry[1]
+        ts = self.timestamp()
+        if ts >= entry[1]:
+            return None
+        if now - entry[4] >= 1.0 and entry[5]:
+            entry[2] = set_ttls(entry[8], entry[5], entry[6], int(now - entry[7]))
+            entry[4] = now
+        response = entry[2]
         if udp:
-            if self.limiter.qps and self.limiter.allow(client, now) != "ok":
-                return None  # the slow path decides between slip and drop
-            if len(response) > 512 and flag is _NO_EDNS:
-                return None
-        self.pending_log.append((now, client, entry[2], 0.0))
-        if (data[2] ^ response[2]) & 1:
-            return patch(response, data, end)
-        return b"".join((data[:2], response[2:12], data[12:end], response[end:]))
+            if len(response) > 512:
+                # the client's buffer: 512 bytes, or its EDNS UDP size (fast_key checked
+                # that the OPT record is there)
+                limit = max(512, (data[qend + 3] << 8) | data[qend + 4]) if key[-1] & 1 else 512
+                if len(response) > limit:
+                    return None  # the slow path truncates it
+            # decide here, once: asking the limiter again on the slow path would count the
+            # query twice and turn every "slip" into a "drop"
+            verdict = self.limiter.allow(client, now) if self.limiter.qps else "ok"
+            if verdict == "drop":
+                return b""
+            if verdict == "slip":
+                opt = answers.opt_record(bool(key[-1] & 2)) if key[-1] & 1 else b""
+                return truncate(patch(response, data, qend), qend, opt)
+        self.pending_log.append((ts, client, entry[3], 0.0))
+        return patch(response, data, qend)
 
     # -- slow path ----------------------------------------------------------------------
     async def resolve(
@@ -188,39 +201,43 @@ class Resolver:
             if verdict == "drop":
                 return None
             if verdict == "slip":
-                return truncate(answers.build(data, q, 0), q.end)
+                return truncate(answers.build(data, q, 0), q.end, answers.opt_for(q))
         profile = self.runtime.profile_for_client(client, client_id)
         if client_id is None:
             self.client_profiles[client] = profile.id
         if (q.flags >> 11) & 0xF:
             return answers.build(data, q, answers.RCODE_NOTIMP)
-        response, template, ready_for = await self._answer(data, q, profile)
+        now = self.clock()
+        response, template, ready_for = await self._answer(data, q, profile, now)
         latency = (time.monotonic() - started) * 1000
-        self.pending_log.append((time.monotonic(), client, template, latency))
+        self.pending_log.append((self.timestamp(), client, template, latency))
         if ready_for > 0:
-            now = time.monotonic()
-            offsets: list[int] = []
-            ttls: list[int] = []
-            if template.action != "block":
-                try:
-                    offsets, _ = min_ttl_offsets(response)
-                    ttls = ttls_at(response, offsets)
-                except (WireError, IndexError, ValueError):
-                    ready_for = 0.0
-            if ready_for > 0:
-                # stagger expiry so answers cached together don't all expire together
-                ready_for *= 0.9 + 0.1 * random.random()
-                self.ready[(profile.id, q.key)] = [now + ready_for, response, template, now,
-                                                   offsets, ttls, now, response]
+            self._store_ready((profile.id, q.key), response, template, ready_for, now)
             if len(self.ready) > 200_000:
                 self.ready.clear()
         out = patch(response, data, q.end)
         if udp and len(out) > q.udp_size:
-            return truncate(out, q.end)
+            return truncate(out, q.end, answers.opt_for(q))
         return out
 
+    def _store_ready(self, key: tuple[str, bytes], response: bytes, template: LogTemplate,
+                     ready_for: float, now: datetime) -> None:
+        offsets: list[int] = []
+        ttls: list[int] = []
+        if template.action != "block":
+            try:
+                offsets, _ = min_ttl_offsets(response)
+                ttls = ttls_at(response, offsets)
+            except (WireError, IndexError, ValueError):
+                return
+        # stagger expiry, so answers cached together are not all refreshed together
+        upstream_for = ready_for * (0.9 + 0.1 * random.random())
+        mono = time.monotonic()
+        self.ready[key] = [mono + upstream_for, now.timestamp() + ready_for, response, template,
+                           mono, offsets, ttls, mono, response]
+
     async def _answer(
-        self, data: bytes, q: Question, profile: Profile
+        self, data: bytes, q: Question, profile: Profile, now: datetime
     ) -> tuple[bytes, LogTemplate, float]:
         qtype = TYPE_NAMES.get(q.qtype, str(q.qtype))
         name = q.name
@@ -230,7 +247,6 @@ class Resolver:
         if name == "_dns.resolver.arpa" or name.endswith("._dns.resolver.arpa"):
             t = self._template(profile, q, "block", Reason.DDR, 0)
             return answers.build(data, q, 0, authoritative=True), t, POLICY_READY_MAX
-        now = self.clock()
         decision = self._decide(profile, name, now)
         policy_ttl = POLICY_READY_MAX
         if decision.valid_until is not None:
@@ -422,8 +438,8 @@ class Resolver:
              started: float) -> None:
         t = LogTemplate(pid, q.name, TYPE_NAMES.get(q.qtype, str(q.qtype)), action,
                         reason.value, None, None, None, None, rcode)
-        now = time.monotonic()
-        self.pending_log.append((now, client, t, (now - started) * 1000))
+        self.pending_log.append((self.timestamp(), client, t,
+                                 (time.monotonic() - started) * 1000))
 
     def take_log(self) -> list[LogItem]:
         items, self.pending_log = self.pending_log, []

@@ -71,7 +71,8 @@ class UdpListener(asyncio.DatagramProtocol):
         except Exception:  # a hostile packet must never stop the listener
             fast = None
         if fast is not None:
-            self._send(fast, addr)
+            if fast:  # b"": dropped by the rate limiter
+                self._send(fast, addr)
             return
         spawn(self._slow(data, addr))
 
@@ -81,11 +82,15 @@ class UdpListener(asyncio.DatagramProtocol):
         except Exception:
             log.exception("error answering a UDP query from %s", addr[0])
             return
-        if answer is not None and self.transport is not None:
+        # the listener may have been closed (shutdown) while this query was being resolved
+        if answer is not None and self.transport is not None and not self.transport.is_closing():
             self.transport.sendto(answer, addr)
 
     def error_received(self, exc: Exception) -> None:
         log.debug("UDP error: %s", exc)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.transport = None
 
 
 class TcpListener(asyncio.Protocol):
@@ -100,6 +105,9 @@ class TcpListener(asyncio.Protocol):
         self.client = ""
         self.inflight = 0
         self.idle: asyncio.TimerHandle | None = None
+        # the client is not reading its answers: stop reading its queries until it does, so
+        # a client that never reads cannot make us buffer answers without limit
+        self.writing_paused = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.Transport, transport)
@@ -108,7 +116,7 @@ class TcpListener(asyncio.Protocol):
         if self.client_id is None:
             ssl_obj = transport.get_extra_info("ssl_object")
             if ssl_obj is not None:
-                self.client_id = _client_id_from_sni(ssl_obj.server_hostname)
+                self.client_id = _client_id_from_sni(getattr(ssl_obj, _SNI_ATTR, None))
         self._arm()
 
     def _arm(self) -> None:
@@ -126,7 +134,7 @@ class TcpListener(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         self.buffer += data
         self._arm()
-        while len(self.buffer) >= 2:
+        while len(self.buffer) >= 2 and not self.writing_paused:
             size = struct.unpack_from("!H", self.buffer)[0]
             if len(self.buffer) < 2 + size:
                 break
@@ -154,8 +162,22 @@ class TcpListener(asyncio.Protocol):
             self.inflight -= 1
         if answer is not None:
             self._send(answer)
-        if self.transport is not None and not self.transport.is_closing():
+        if (self.transport is not None and not self.transport.is_closing()
+                and not self.writing_paused):
             self.transport.resume_reading()
+            if self.buffer:
+                self.data_received(b"")
+
+    def pause_writing(self) -> None:
+        self.writing_paused = True
+        if self.transport is not None:
+            self.transport.pause_reading()
+
+    def resume_writing(self) -> None:
+        self.writing_paused = False
+        if self.transport is not None and not self.transport.is_closing():
+            if self.inflight < TCP_MAX_PIPELINE:
+                self.transport.resume_reading()
             if self.buffer:
                 self.data_received(b"")
 
@@ -167,6 +189,15 @@ class TcpListener(asyncio.Protocol):
         if self.idle is not None:
             self.idle.cancel()
         self.transport = None
+
+
+_SNI_ATTR = "kidshield_server_name"
+
+
+def remember_sni(ssl_obj: ssl.SSLObject, server_name: str | None, _ctx: ssl.SSLContext) -> None:
+    """TLS SNI callback: keep the name the client asked for on its SSL object. (A server-side
+    SSL object's ``server_hostname`` is always None, so this is the only way to learn it.)"""
+    setattr(ssl_obj, _SNI_ATTR, server_name)
 
 
 def _client_id_from_sni(server_name: str | None) -> str | None:

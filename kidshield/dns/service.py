@@ -20,7 +20,7 @@ from kidshield.clock import Clock, SystemClock
 from kidshield.config import Config, load_config, parse_hostport
 from kidshield.dns.metrics import DnsMetrics
 from kidshield.dns.resolver import LogTemplate, Resolver
-from kidshield.dns.server import spawn, start_tcp, start_udp
+from kidshield.dns.server import BindError, remember_sni, spawn, start_tcp, start_udp
 from kidshield.dns.upstream import UpstreamPool, parse_upstream
 from kidshield.errors import KidshieldError
 from kidshield.lists.sources import list_path
@@ -61,9 +61,12 @@ class DnsService:
         self._tasks: list[asyncio.Task[None]] = []
         self._mtimes: dict[Path, float] = {}
         self.reloads = 0
+        self.reload_failures = 0
+        self._tls: ssl.SSLContext | None = None  # the DoT listeners' context
         self.bound: list[tuple[str, str, int]] = []  # (proto, host, port) actually listening
         self.on_reload: list[Callable[[PolicyRuntime], None]] = []
         self._groups: dict[tuple[int, str | None, LogTemplate], list[float]] = {}
+        self._closing: list[UpstreamPool] = []  # replaced by a reload, closed at stop at the latest
 
     # -- lifecycle ------------------------------------------------------------------------
     async def start(self) -> None:
@@ -79,7 +82,9 @@ class DnsService:
         self.writer.start()
         self._seed_usage(runtime)
         pool = UpstreamPool([parse_upstream(u) for u in self.config.dns.upstreams])
-        self.resolver = Resolver(runtime, pool, self.clock.now, self._state_for)
+        # log times come from the same clock as the policy, so usage minutes and budgets agree
+        timestamp = time.time if isinstance(self.clock, SystemClock) else None
+        self.resolver = Resolver(runtime, pool, self.clock.now, self._state_for, timestamp)
         self._refresh_states()
         try:
             await self._listen()
@@ -97,14 +102,22 @@ class DnsService:
         assert self.resolver is not None
         cfg = self.config.dns
         for item in cfg.listen:
-            host, port = parse_hostport(item, 53)
-            udp = await start_udp(self.resolver, host, port)
+            host, wanted = parse_hostport(item, 53)
+            for attempt in range(20):
+                udp = await start_udp(self.resolver, host, wanted)
+                port = udp.get_extra_info("sockname")[1]  # port 0: the kernel chose one
+                try:
+                    server = await start_tcp(self.resolver, host, port)
+                except BindError:
+                    udp.close()
+                    if wanted == 0 and attempt < 19:
+                        continue  # the port the kernel gave UDP is taken for TCP: again
+                    raise
+                break
             self._transports.append(udp)
-            port = udp.get_extra_info("sockname")[1]  # port 0: the kernel chose one
-            server = await start_tcp(self.resolver, host, port)
             self._servers.append(server)
             self.bound += [("udp", host, port), ("tcp", host, port)]
-        tls = self.tls_context()
+        tls = self._tls = self.tls_context()
         for item in cfg.dot_listen:
             if tls is None:
                 raise KidshieldError("dns.dot_listen needs dns.tls_certificate and dns.tls_key")
@@ -112,6 +125,19 @@ class DnsService:
             server = await start_tcp(self.resolver, host, port, tls)
             self._servers.append(server)
             self.bound.append(("dot", host, server.sockets[0].getsockname()[1]))
+
+    def _reload_certificate(self) -> None:
+        """Certificates are renewed in place (e.g. by certbot) and followed by a reload: load
+        them into the running context, after checking them on a scratch one."""
+        cfg = self.config.dns
+        if self._tls is None or not cfg.tls_certificate or not cfg.tls_key:
+            return
+        cert, key = self.config.path(cfg.tls_certificate), self.config.path(cfg.tls_key)
+        try:
+            ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER).load_cert_chain(cert, key)
+            self._tls.load_cert_chain(cert, key)
+        except (OSError, ssl.SSLError) as exc:
+            log.error("cannot load the new TLS certificate, keeping the old one: %s", exc)
 
     def tls_context(self) -> ssl.SSLContext | None:
         cfg = self.config.dns
@@ -125,6 +151,7 @@ class DnsService:
         except (OSError, ssl.SSLError) as exc:
             raise KidshieldError(f"cannot load the TLS certificate or key: {exc}") from None
         ctx.set_alpn_protocols(["dot"])
+        ctx.sni_callback = remember_sni  # DoT client ids come from the SNI's first label
         return ctx
 
     async def stop(self) -> None:
@@ -139,6 +166,9 @@ class DnsService:
         if self.resolver is not None:
             self.pump(final=True)
             await self.resolver.upstreams.close()
+        for pool in self._closing:
+            await pool.close()
+        self._closing.clear()
         if self.writer is not None:
             self.writer.close()
             self.writer = None
@@ -177,14 +207,28 @@ class DnsService:
             runtime = await loop.run_in_executor(None, self._build_runtime, config)
         except KidshieldError as exc:
             log.error("reload failed, still serving the previous configuration:\n%s", exc)
-            return False
+            return self._reload_failed()
+        assert self.resolver is not None
+        before = self.resolver.runtime.loaded.reports
+        lost = [lst.name for lst in config.lists
+                if lst.enabled and lst.name in before and lst.name not in runtime.loaded.reports]
+        if lost:
+            # a list that loaded before and now cannot (deleted, replaced by a web page):
+            # keep protecting with the old copy rather than silently dropping it
+            log.error("reload failed, still serving the previous configuration: list %s "
+                      "cannot be loaded any more:\n%s", ", ".join(lost),
+                      "\n".join(runtime.loaded.problems))
+            return self._reload_failed()
         if (config.dns.listen, config.dns.dot_listen) != (
             self.config.dns.listen, self.config.dns.dot_listen
         ):
             log.warning("listen addresses changed: restart kidshield to apply them")
+        old_upstreams = self.config.dns.upstreams
         self.config = config
-        assert self.resolver is not None
         self.resolver.configure(runtime)
+        if config.dns.upstreams != old_upstreams:
+            self._swap_upstreams(config.dns.upstreams)
+        self._reload_certificate()
         if self.writer is not None:
             self.writer.retention_days = config.logging.retention_days
         self._refresh_states()
@@ -195,6 +239,27 @@ class DnsService:
         log.info("reloaded: %d profiles, %d list rules", len(runtime.profiles),
                  len(runtime.loaded.lists.index))
         return True
+
+    def _reload_failed(self) -> bool:
+        self.reload_failures += 1
+        self._remember_mtimes()  # the watcher tries again when the files change again
+        return False
+
+    def _swap_upstreams(self, urls: list[str]) -> None:
+        """New upstreams from a reload; the old pool is closed once the queries it still
+        has in flight have had their time."""
+        assert self.resolver is not None
+        old = self.resolver.upstreams
+        self.resolver.upstreams = UpstreamPool([parse_upstream(u) for u in urls], old.timeout)
+
+        async def close_later() -> None:
+            await asyncio.sleep(old.timeout + 0.5)
+            if old in self._closing:  # not already closed by stop()
+                self._closing.remove(old)
+                await old.close()
+
+        self._closing.append(old)
+        spawn(close_later())
 
     def _watched(self) -> list[Path]:
         paths = [self.config_path] if self.config_path else []
@@ -278,18 +343,17 @@ class DnsService:
         cfg = self.config.logging
         runtime = self.resolver.runtime
         writer = self.writer
-        offset = time.time() - time.monotonic()
         anonymize = cfg.anonymize_clients
         only_blocked = cfg.only_blocked
         grouped = self._groups
         per_template: Counter[LogTemplate] = Counter()
         budget_hit: set[str] = set()
-        for mono, client, t, latency in items:
+        for ts, client, t, latency in items:
             per_template[t] += 1
             if latency:
                 self.metrics.latency.observe(latency / 1000)
-            ts = mono + offset
-            if t.service and t.action == "allow":
+            # a safe-search rewrite (restricted YouTube) is still time spent on the service
+            if t.service and t.action in ("allow", "rewrite"):
                 profile = runtime.profiles.get(t.profile)
                 when = datetime.fromtimestamp(ts, UTC)
                 if profile is not None and self.usage.record(t.profile, t.service, when,
@@ -309,7 +373,7 @@ class DnsService:
             else:
                 group[1] += latency
                 group[2] += 1
-        open_second = -1 if final else int(time.time())
+        open_second = -1 if final else int(self.resolver.timestamp())
         rows: list[QueryRow] = []
         for key in [k for k in grouped if k[0] < open_second or final]:
             g = grouped.pop(key)
@@ -330,6 +394,7 @@ class DnsService:
             "kidshield_querylog_written": float(w.written if w else 0),
             "kidshield_querylog_dropped": float(w.dropped if w else 0),
             "kidshield_reloads": float(self.reloads),
+            "kidshield_reload_failures": float(self.reload_failures),
         }
 
 

@@ -21,6 +21,9 @@ from urllib.parse import urlsplit
 
 from kidshield.dns.wire import HEADER
 
+RCODE_SERVFAIL = 2
+RCODE_REFUSED = 5
+
 
 class UpstreamError(Exception):
     pass
@@ -57,7 +60,6 @@ class Upstream:
     port: int
     path: str = "/dns-query"
     health: Health = field(default_factory=Health)
-    _udp: _UdpClient | None = None
     _http: Any = None
 
     @property
@@ -65,11 +67,22 @@ class Upstream:
         return self.url
 
     async def query(self, packet: bytes, timeout: float) -> bytes:
+        """The upstream's answer to ``packet``, checked to be a response to that question
+        (UpstreamError otherwise: garbage must never reach a client or the cache)."""
+        answer = await self._query(packet, timeout)
+        _check_answer(packet, answer)
+        return answer
+
+    async def _query(self, packet: bytes, timeout: float) -> bytes:
         if self.scheme == "udp":
-            if self._udp is None:
-                self._udp = await _UdpClient.open(self.address, self.port)
-            answer = await self._udp.query(packet, timeout)
-            if answer[2] & 0x02:  # truncated: ask again over TCP
+            # a fresh socket per query: the kernel picks a random source port, so a spoofer
+            # must guess the port as well as the 16-bit ID (RFC 5452)
+            client = await _UdpClient.open(self.address, self.port)
+            try:
+                answer = await client.query(packet, timeout)
+            finally:
+                client.close()
+            if len(answer) > 2 and answer[2] & 0x02:  # truncated: ask again over TCP
                 return await _stream_query(self.address, self.port, packet, timeout, None, None)
             return answer
         if self.scheme == "tcp":
@@ -102,10 +115,9 @@ class Upstream:
         return packet[:2] + content[2:]
 
     async def close(self) -> None:
-        if self._udp is not None:
-            self._udp.close()
-        if self._http is not None:
-            await self._http.aclose()
+        http, self._http = self._http, None
+        if http is not None:
+            await http.aclose()
 
 
 def _bracket(address: str) -> str:
@@ -153,6 +165,17 @@ def parse_upstream(url: str) -> Upstream:
     return Upstream(url=url, scheme=scheme, host=host, address=address, port=port, path=path)
 
 
+def _check_answer(packet: bytes, answer: bytes) -> None:
+    if len(answer) < HEADER or not answer[2] & 0x80 or answer[:2] != packet[:2]:
+        raise UpstreamError("the answer is not a DNS response to our query")
+    if answer[4:6] != b"\x00\x01":
+        raise UpstreamError("the answer does not repeat the question")
+    name_end = _question_end(packet) - 4
+    if (answer[HEADER:name_end].lower() != packet[HEADER:name_end].lower()
+            or answer[name_end : name_end + 4] != packet[name_end : name_end + 4]):
+        raise UpstreamError("the answer does not match the question")
+
+
 class _UdpProtocol(asyncio.DatagramProtocol):
     def __init__(self, client: _UdpClient) -> None:
         self.client = client
@@ -171,7 +194,7 @@ class _UdpProtocol(asyncio.DatagramProtocol):
 
 
 class _UdpClient:
-    """One socket per upstream, many queries in flight, matched by a random ID and question."""
+    """A connected UDP socket; queries are matched by a random ID and the question."""
 
     def __init__(self) -> None:
         self.pending: dict[bytes, asyncio.Future[bytes]] = {}
@@ -203,9 +226,6 @@ class _UdpClient:
             raise UpstreamError("timed out") from None
         finally:
             self.pending.pop(qid, None)
-        question_end = _question_end(packet)
-        if answer[HEADER:question_end].lower() != packet[HEADER:question_end].lower():
-            raise UpstreamError("answer does not match the question")
         return packet[:2] + answer[2:]
 
     def close(self) -> None:
@@ -262,6 +282,12 @@ class UpstreamPool:
                 errors.append(f"{upstream.label}: {exc}")
                 continue
             upstream.health.ok(time.monotonic() - started)
+            rcode = answer[3] & 0xF if len(answer) > 3 else 0
+            if rcode in (RCODE_SERVFAIL, RCODE_REFUSED):
+                # alive, but it could not or would not answer: ask the next one (and, if
+                # none can, let the resolver serve stale data)
+                errors.append(f"{upstream.label}: {'SERVFAIL' if rcode == 2 else 'REFUSED'}")
+                continue
             return answer, upstream
         raise UpstreamError("; ".join(errors))
 

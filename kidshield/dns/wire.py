@@ -92,13 +92,16 @@ def parse_question(data: bytes) -> Question:
         udp_size = max(MAX_UDP_NO_EDNS, struct.unpack_from("!H", data, end + 3)[0])
         do = bool(data[end + 7] & 0x80)
     flag = (1 if edns else 0) | (2 if do else 0)
-    key = data[HEADER:end].lower() + bytes((flag,))
+    # only the name is case-folded: lower() on the type bytes would make HTTPS (65, 0x0041)
+    # and type 97 (0x0061) share a cache entry
+    key = data[HEADER : end - 4].lower() + data[end - 4 : end] + bytes((flag,))
     return Question(qid, flags, ".".join(labels), qtype, qclass, end, key, edns, do, udp_size)
 
 
 def fast_key(data: bytes) -> tuple[bytes, int] | None:
     """The cache key and question end of a plain query, or None to take the slow path."""
-    if len(data) < HEADER + 5 or data[2] & 0x80 or data[4:6] != b"\x00\x01":
+    # QR or a non-standard opcode: the slow path answers those (FORMERR, NOTIMP)
+    if len(data) < HEADER + 5 or data[2] & 0xF8 or data[4:6] != b"\x00\x01":
         return None
     zero = data.find(0, HEADER)
     if zero < 0:
@@ -109,7 +112,7 @@ def fast_key(data: bytes) -> tuple[bytes, int] | None:
         if len(data) < end + 11 or data[end] != 0 or data[end + 1 : end + 3] != b"\x00\x29":
             return None
         flag = 3 if data[end + 7] & 0x80 else 1
-    return data[HEADER:end].lower() + bytes((flag,)), end
+    return data[HEADER:zero].lower() + data[zero:end] + bytes((flag,)), end
 
 
 def patch(response: bytes, query: bytes, qend: int) -> bytes:
@@ -118,12 +121,13 @@ def patch(response: bytes, query: bytes, qend: int) -> bytes:
     return query[:2] + bytes((flags,)) + response[3:HEADER] + query[HEADER:qend] + response[qend:]
 
 
-def truncate(response: bytes, qend: int) -> bytes:
-    """Header and question only, with TC set: the client retries over TCP."""
+def truncate(response: bytes, qend: int, opt: bytes = b"") -> bytes:
+    """Header and question only, with TC set: the client retries over TCP. ``opt`` is our
+    OPT record for a query that had EDNS (RFC 6891: an EDNS query gets one in every answer)."""
     header = bytearray(response[:HEADER])
     header[2] |= 0x02
-    header[6:12] = b"\x00\x00\x00\x00\x00\x00"
-    return bytes(header) + response[HEADER:qend]
+    header[6:12] = b"\x00\x00\x00\x00\x00\x01" if opt else b"\x00\x00\x00\x00\x00\x00"
+    return bytes(header) + response[HEADER:qend] + opt
 
 
 def name_to_wire(name: str) -> bytes:

@@ -42,8 +42,8 @@ def doh_routes(resolver_of: object) -> list[Route]:
             answer = resolver.answer_fast(query, client, False)
         if answer is None:
             answer = await resolver.resolve(query, client, False, client_id)
-        if answer is None:
-            return Response("no answer", status_code=502)
+        if answer is None:  # shorter than a DNS header, or a response rather than a query
+            return Response("not a DNS query", status_code=400)
         ttl = _min_ttl(answer)
         return Response(answer, media_type=MEDIA_TYPE,
                         headers={"Cache-Control": f"max-age={ttl}"})

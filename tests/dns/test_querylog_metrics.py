@@ -1,0 +1,178 @@
+"""What the resolver records: query log rows (with the privacy options), retention, and the
+Prometheus metrics."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import sqlalchemy as sa
+
+from kidshield.clock import FixedClock
+from kidshield.storage.schema import query_log
+from tests.dns.conftest import (
+    ADULT,
+    HOUSEHOLD,
+    KID,
+    NOON,
+    TEEN,
+    LoopThread,
+    Served,
+    ServeFactory,
+    WebServer,
+)
+
+
+def _rows(served: Served) -> list[dict[str, Any]]:
+    served.pump()
+    assert served.service.db is not None
+    with served.service.db.engine.connect() as conn:
+        result = conn.execute(sa.select(query_log).order_by(query_log.c.id))
+        return [dict(row._mapping) for row in result]
+
+
+def _ask_mix(served: Served) -> None:
+    served.query("fine.example", source=KID)
+    served.query("fine.example", source=KID)  # the ready answer is logged too
+    served.query("denied.example", source=KID, rdtype="AAAA")
+    served.query("use-application-dns.net", source=ADULT)
+
+
+def test_every_answer_is_logged_with_its_profile_reason_and_upstream(
+    serve: ServeFactory,
+) -> None:
+    served = serve()
+    _ask_mix(served)
+    rows = _rows(served)
+    summary = [(r["client"], r["profile"], r["name"], r["qtype"], r["action"], r["reason"],
+                r["rcode"]) for r in rows]
+    assert summary == [
+        (KID, "kid", "fine.example", "A", "allow", "allowed", 0),
+        (KID, "kid", "denied.example", "AAAA", "block", "deny_list", 0),
+        (ADULT, "default", "use-application-dns.net", "A", "block", "canary", 3),
+    ]
+    # the repeat (answered on the fast path) shares the first answer's row: same second,
+    # same client, same outcome
+    assert [r["count"] for r in rows] == [2, 1, 1]
+    assert rows[0]["upstream"] == served.upstream.url
+    assert rows[1]["rule"] == "denied.example"
+    assert all(r["ts"] == NOON.timestamp() for r in rows)  # times from the service clock
+    assert rows[0]["latency_ms"] > 0
+
+
+def test_only_blocked_and_anonymize_clients_limit_what_is_kept(serve: ServeFactory) -> None:
+    served = serve(logging_options={"only_blocked": True, "anonymize_clients": True})
+    _ask_mix(served)
+    rows = _rows(served)
+    assert [(r["client"], r["name"], r["action"]) for r in rows] == [
+        (None, "denied.example", "block"),
+        (None, "use-application-dns.net", "block"),
+    ]
+
+
+def test_acl_refusals_are_logged(serve: ServeFactory) -> None:
+    served = serve(dns_options={"allow_networks": ["10.0.0.0/8"]})
+    served.query("fine.example", source=TEEN)
+    rows = _rows(served)
+    assert [(r["client"], r["reason"], r["rcode"]) for r in rows] == [(TEEN, "refused_acl", 5)]
+
+
+def test_retention_deletes_rows_older_than_retention_days(serve: ServeFactory) -> None:
+    clock = FixedClock(NOON)
+    served = serve(logging_options={"retention_days": 2}, clock=clock)
+    served.query("old.example", source=KID)
+    served.pump()
+    clock.advance(timedelta(days=1, hours=12))
+    served.query("recent.example", source=KID)
+    served.pump()
+    writer = served.service.writer
+    assert writer is not None
+    assert writer.run_retention() == 0  # 36 h old: still kept
+    clock.advance(timedelta(hours=13))  # the first row is now 2 days 1 hour old
+    assert writer.run_retention() == 1
+    assert [r["name"] for r in _rows(served)] == ["recent.example"]
+
+
+@pytest.fixture
+def metrics_web(loop_thread: LoopThread, serve: ServeFactory,
+                tmp_path: Path) -> Iterator[WebServer]:
+    path = tmp_path / "lists.txt"
+    path.write_text("casino.example\nbet.example\n@@||ok.bet.example^\n", encoding="utf-8")
+    rest = HOUSEHOLD + f'\n[[lists]]\nname = "gambling"\nsource = "{path}"\n' \
+        'category = "gambling"\nformat = "adblock"\n'
+    served = serve(rest=rest)
+    server = WebServer(loop_thread, served)
+    server.served = served  # type: ignore[attr-defined]
+    yield server
+    server.stop()
+
+
+def _metric(text: str, name: str, **labels: str) -> float:
+    for line in text.splitlines():
+        if line.startswith("#"):
+            continue
+        metric, _, value = line.rpartition(" ")
+        if metric.split("{")[0] != name:
+            continue
+        if all(f'{k}="{v}"' in metric for k, v in labels.items()):
+            return float(value)
+    raise AssertionError(f"{name} {labels} not in /metrics")
+
+
+def test_metrics_count_queries_by_reason_and_profile_and_show_cache_and_lists(
+    metrics_web: WebServer,
+) -> None:
+    served: Served = metrics_web.served  # type: ignore[attr-defined]
+    for _ in range(3):
+        served.query("denied.example", source=KID)
+    served.query("casino.example", source=KID)
+    served.query("fine.example", source=KID)  # cache miss
+    served.query("fine.example", source=TEEN)  # cache hit (another profile)
+    served.query("fine.example", source=ADULT)  # cache hit
+    served.query("use-application-dns.net", source=ADULT)
+    with httpx.Client(base_url=metrics_web.url, timeout=3) as http:
+        response = http.get("/metrics")
+    assert response.status_code == 200
+    text = response.text
+    q = "kidshield_dns_queries_total"
+    assert _metric(text, q, profile="kid", action="block", reason="deny_list") == 3
+    assert _metric(text, q, profile="kid", action="block", reason="category") == 1
+    assert _metric(text, q, profile="kid", action="allow", reason="allowed") == 1
+    assert _metric(text, q, profile="teen", action="allow", reason="allowed") == 1
+    assert _metric(text, q, profile="default", action="block", reason="canary") == 1
+    assert _metric(text, "kidshield_dns_cache_lookups_total", result="hit") == 2
+    assert _metric(text, "kidshield_dns_cache_lookups_total", result="miss") == 1
+    assert _metric(text, "kidshield_dns_cache_hit_ratio") == pytest.approx(2 / 3)
+    assert _metric(text, "kidshield_list_rules", list="gambling") == 3
+    assert _metric(text, "kidshield_dns_upstream_errors_total",
+                   upstream=served.upstream.url) == 0
+    assert _metric(text, "kidshield_dns_malformed_queries_total") == 0
+    assert _metric(text, "kidshield_dns_latency_seconds_count") >= 5
+    assert _metric(text, "kidshield_reloads") == 0
+    assert _metric(text, "kidshield_reload_failures") == 0
+
+
+def test_safe_search_rewrites_are_logged_as_rewrites_with_the_service(
+    serve: ServeFactory,
+) -> None:
+    served = serve()
+    served.query("www.bing.com", source=TEEN)
+    served.query("www.youtube.com", source=TEEN)
+    rows = _rows(served)
+    assert [(r["name"], r["action"], r["reason"], r["rule"], r["service"]) for r in rows] == [
+        ("www.bing.com", "rewrite", "safe_search", "www.bing.com", None),
+        ("www.youtube.com", "rewrite", "safe_search", "www.youtube.com", "youtube"),
+    ]
+
+
+def test_healthz_lists_what_the_service_listens_on(metrics_web: WebServer) -> None:
+    served: Served = metrics_web.served  # type: ignore[attr-defined]
+    with httpx.Client(base_url=metrics_web.url, timeout=3) as http:
+        health = http.get("/healthz").json()
+    assert health["status"] == "ok"
+    assert ["udp", "127.0.0.1", served.port] in health["listening"]
+    assert ["tcp", "127.0.0.1", served.port] in health["listening"]

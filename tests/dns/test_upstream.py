@@ -1,0 +1,170 @@
+"""Upstream failover with health tracking, negative caching and serve-stale."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import dns.rcode
+import dns.rdatatype
+import pytest
+
+from tests.dns.conftest import KID, FakeUpstream, LoopThread, ServeFactory, addresses
+
+
+@pytest.fixture
+def dead(loop_thread: LoopThread) -> Iterator[FakeUpstream]:
+    """A second fake upstream that receives queries but never answers."""
+    fake = FakeUpstream(drop=True)
+    loop_thread.run(fake.start())
+    yield fake
+    loop_thread.run(fake.stop())
+
+
+def test_a_silent_first_upstream_fails_over_to_the_second_and_is_marked_down(
+    serve: ServeFactory, upstream: FakeUpstream, dead: FakeUpstream,
+) -> None:
+    served = serve(upstreams=[dead.url, upstream.url])
+    resolver = served.service.resolver
+    assert resolver is not None
+    resolver.upstreams.timeout = 0.3
+    for i in range(3):
+        assert addresses(served.query(f"n{i}.example", source=KID)) == ["192.0.2.1"]
+    first, second = resolver.upstreams.upstreams
+    assert dead.count("n0.example") == 1 and upstream.count("n0.example") == 1
+    assert first.health.failures == 3
+    assert first.health.down_until > time.monotonic()  # marked down: skipped for a while
+    assert second.health.answered == 3
+    started = time.monotonic()
+    assert addresses(served.query("after.example", source=KID)) == ["192.0.2.1"]
+    assert time.monotonic() - started < 0.3  # less than one timeout of the dead one
+    assert dead.count("after.example") == 0
+
+
+def test_negative_answers_are_cached(serve: ServeFactory, upstream: FakeUpstream) -> None:
+    upstream.nxdomain.add("gone.example")
+    served = serve()
+    for _ in range(3):
+        answer = served.query("gone.example", source=KID)
+        assert answer.rcode() == dns.rcode.NXDOMAIN
+        assert answer.authority and answer.authority[0].rdtype == dns.rdatatype.SOA
+    nodata = served.query("v4only.example", "TXT", source=KID)
+    assert nodata.rcode() == dns.rcode.NOERROR and nodata.answer == []
+    served.query("v4only.example", "TXT", source=KID)
+    assert upstream.count("gone.example") == 1
+    assert upstream.count("v4only.example", "TXT") == 1
+
+
+
+
+@pytest.mark.parametrize("failure", ["silent", "refusing"])
+def test_when_every_upstream_fails_a_stale_answer_with_ttl_30_arrives_within_a_second(
+    serve: ServeFactory, upstream: FakeUpstream, failure: str,
+) -> None:
+    upstream.ttl = 1
+    served = serve()
+    first = served.query("stale.example", source=KID)
+    assert addresses(first) == ["192.0.2.1"] and first.answer[0].ttl == 1
+    time.sleep(1.1)  # the cached answer and the ready answer have expired
+    if failure == "silent":
+        upstream.drop = True
+    else:  # nothing listens any more: the kernel refuses at once
+        served.lt.run(upstream.stop())
+    started = time.monotonic()
+    stale = served.query("stale.example", source=KID, timeout=3)
+    elapsed = time.monotonic() - started
+    assert addresses(stale) == ["192.0.2.1"]
+    assert [rrset.ttl for rrset in stale.answer] == [30]
+    assert elapsed < 1.8  # STALE_WAIT (1 s) plus scheduling slack on a busy machine
+    # and again: still served (stale answers are never made ready answers)
+    assert addresses(served.query("stale.example", source=KID, timeout=3)) == ["192.0.2.1"]
+    resolver = served.service.resolver
+    assert resolver is not None and resolver.cache.stale_served >= 2
+    # a name never seen before has nothing stale to give: SERVFAIL
+    resolver.upstreams.timeout = 0.3
+    assert served.query("never.example", source=KID, timeout=3).rcode() == dns.rcode.SERVFAIL
+
+
+def test_without_serve_stale_a_failed_upstream_gives_servfail(
+    serve: ServeFactory, upstream: FakeUpstream,
+) -> None:
+    upstream.ttl = 1
+    served = serve(dns_options={"serve_stale": False})
+    assert addresses(served.query("stale.example", source=KID)) == ["192.0.2.1"]
+    time.sleep(1.1)
+    upstream.drop = True
+    resolver = served.service.resolver
+    assert resolver is not None
+    resolver.upstreams.timeout = 0.3
+    assert served.query("stale.example", source=KID, timeout=3).rcode() == dns.rcode.SERVFAIL
+
+
+
+
+@pytest.mark.parametrize("rcode", [dns.rcode.SERVFAIL, dns.rcode.REFUSED])
+def test_an_upstream_answering_servfail_or_refused_is_failed_over(
+    serve: ServeFactory, upstream: FakeUpstream, dead: FakeUpstream, rcode: dns.rcode.Rcode,
+) -> None:
+    dead.drop = False
+    dead.rcode = rcode
+    served = serve(upstreams=[dead.url, upstream.url])
+    for _ in range(2):
+        assert addresses(served.query("n.example", source=KID)) == ["192.0.2.1"]
+    assert dead.count("n.example") == 1
+
+
+def test_when_every_upstream_answers_servfail_a_stale_answer_is_served(
+    serve: ServeFactory, upstream: FakeUpstream,
+) -> None:
+    upstream.ttl = 1
+    served = serve()
+    assert addresses(served.query("stale.example", source=KID)) == ["192.0.2.1"]
+    time.sleep(1.1)
+    upstream.rcode = dns.rcode.SERVFAIL
+    started = time.monotonic()
+    stale = served.query("stale.example", source=KID, timeout=3)
+    assert addresses(stale) == ["192.0.2.1"] and stale.answer[0].ttl == 30
+    assert time.monotonic() - started < 0.9  # no STALE_WAIT: the upstream said it failed
+    assert served.query("never.example", source=KID).rcode() == dns.rcode.SERVFAIL
+
+
+def test_mixed_case_queries_share_answers_and_get_their_case_back(
+    serve: ServeFactory, upstream: FakeUpstream,
+) -> None:
+    served = serve()
+    for name in ("fine.example", "FiNe.ExAmPlE", "FINE.EXAMPLE"):
+        answer = served.query(name, source=KID)  # dnspython checks the question matches
+        assert answer.question[0].name.to_text(omit_final_dot=True) == name
+        assert addresses(answer) == ["192.0.2.1"]
+    for name in ("Denied.Example", "DENIED.example"):
+        answer = served.query(name, source=KID)
+        assert answer.question[0].name.to_text(omit_final_dot=True) == name
+        assert addresses(answer) == ["127.0.0.1"]
+    assert upstream.count("fine.example") == 1
+
+
+def test_upstream_queries_come_from_unpredictable_source_ports(
+    serve: ServeFactory, upstream: FakeUpstream,
+) -> None:
+    # With one long-lived socket, an off-path attacker who learns its port needs to guess
+    # only the 16-bit ID to poison the shared cache (and so every profile's filtering).
+    served = serve()
+    for i in range(20):
+        assert addresses(served.query(f"p{i}.example", source=KID)) == ["192.0.2.1"]
+    ports = {port for _host, port in upstream.udp_sources}
+    assert len(ports) >= 15
+
+
+@pytest.mark.parametrize("garbage", [b"", b"\x00\x01\x80", b"\xff" * 40],
+                         ids=["empty", "short", "junk"])
+def test_garbage_from_an_upstream_over_tcp_fails_over_instead_of_breaking_the_answer(
+    serve: ServeFactory, upstream: FakeUpstream, dead: FakeUpstream, garbage: bytes,
+) -> None:
+    dead.drop = False
+    dead.force_tc = True  # UDP says "truncated", so the resolver asks over TCP
+    dead.tcp_reply = garbage
+    served = serve(upstreams=[dead.url, upstream.url])
+    assert addresses(served.query("n.example", source=KID)) == ["192.0.2.1"]
+    assert dead.count("n.example", proto="tcp") == 1
+    served.lt.run(upstream.stop())
+    assert served.query("m.example", source=KID, timeout=3).rcode() == dns.rcode.SERVFAIL
