@@ -11,6 +11,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 
 from kidshield.config import BlockMode
+from kidshield.errors import InputError
 from kidshield.policy.ages import AgeBand, SafeSearchMode
 from kidshield.policy.domains import normalize_name
 from kidshield.policy.schedule import parse_days, parse_hhmm
@@ -33,7 +34,10 @@ def _hhmm(value: str) -> str:
 
 
 def _domain(value: str) -> str:
-    return normalize_name(value)
+    try:
+        return normalize_name(value)
+    except InputError as exc:
+        raise ValueError(str(exc)) from None
 
 
 class SetupIn(_In):
@@ -230,8 +234,6 @@ async def put_bedtime(request: Request, ctx: WebContext, user: User | None,
                       body: BedtimeIn) -> Any:
     pid = request.path_params["pid"]
     if body.bedtime != "off" and body.wake_up is None:
-        from kidshield.errors import InputError
-
         raise InputError("wake_up: give the time protection ends in the morning (HH:MM)")
     await actions.set_bedtime(ctx, _name(user), pid, body.bedtime, body.wake_up, body.days)
     return views.profile_view(ctx, actions.profile(ctx, pid))
