@@ -45,9 +45,12 @@ def parse_po(text: str) -> dict[str, str]:
 
     for raw in text.splitlines():
         line = raw.strip()
-        if line.startswith("#,") and "fuzzy" in line:
-            fuzzy = True
         if not line or line.startswith("#"):
+            if msgstr:  # the entry before this comment or blank line is complete
+                flush()
+                target = None
+            if line.startswith("#,") and "fuzzy" in line:
+                fuzzy = True
             continue
         if line.startswith("msgid "):
             if msgstr:

@@ -153,3 +153,9 @@ CATEGORY_WORDS = (N_("adult"), N_("gambling"), N_("malware"), N_("phishing"),
                   N_("self harm"), N_("dating"), N_("drugs"), N_("violence"), N_("weapons"),
                   N_("hate"), N_("cults"), N_("chat"), N_("social"), N_("piracy"),
                   N_("harmful content"))
+
+# Words the templates translate from data values (query log results, week grid, modes, reasons).
+DYNAMIC_WORDS = (N_("allow"), N_("block"), N_("rewrite"), N_("bedtime"), N_("schedule"),
+                 N_("strict"), N_("moderate"), N_("off"), N_("category"), N_("service"),
+                 N_("budget"), N_("deny_list"), N_("bypass"), N_("safe_search_unsupported"),
+                 N_("cname_blocked"), N_("self_harm"))
