@@ -3,6 +3,8 @@
 
     python scripts/web_i18n.py            # write kidshield/web/locale/kidshield.pot
     python scripts/web_i18n.py --check    # exit 1 when a catalog misses a string
+    python scripts/web_i18n.py --merge    # add new strings to every catalog (untranslated;
+                                          # English gets the source text)
 
 Strings are found in Python as _("..."), N_("...") and t("...") calls, and in templates as
 _("...") / _('...').
@@ -63,8 +65,28 @@ def missing(lang: str, found: dict[str, str] | None = None) -> list[str]:
     return [m for m in (found or extract()) if m not in have]
 
 
+def merge(found: dict[str, str], extra: dict[str, dict[str, str]] | None = None) -> None:
+    """Rewrite each catalog in extraction order, keeping its translations (and ``extra``)."""
+    sys.path.insert(0, str(ROOT))
+    from kidshield.web.i18n import parse_po
+
+    for folder in sorted(p for p in LOCALE.iterdir() if p.is_dir()):
+        path = folder / "LC_MESSAGES" / "kidshield.po"
+        text = path.read_text(encoding="utf-8")
+        have = {**parse_po(text), **(extra or {}).get(folder.name, {})}
+        header = text.split("\n\n", 1)[0]
+        out = [header, ""]
+        for msgid, where in found.items():
+            value = msgid if folder.name == "en" else have.get(msgid, "")
+            out += [f"#: {where}", f"msgid {_quote(msgid)}", f"msgstr {_quote(value)}", ""]
+        path.write_text("\n".join(out), encoding="utf-8")
+
+
 def main() -> int:
     found = extract()
+    if "--merge" in sys.argv:
+        merge(found)
+        return 0
     if "--check" in sys.argv:
         bad = 0
         for folder in sorted(p for p in LOCALE.iterdir() if p.is_dir()):

@@ -40,6 +40,11 @@ class Refused(KidshieldError):
 
 
 DECISIONS = ("30min", "tonight", "always", "decline")
+
+
+def N_(text: str) -> str:
+    """Marks a message children may read for the translation catalogs."""
+    return text
 _PIN_RE = re.compile(r"^\d{4,8}$")
 
 
@@ -106,14 +111,14 @@ def check_pin(ctx: WebContext, pin: str, ip: str) -> str:
     """The name of the parent whose PIN this is; Refused when wrong or after too many tries."""
     key = f"pin:{ip}"
     if ctx.pin_limiter.blocked(key):
-        raise Refused("too many wrong PINs: wait a few minutes", 429)
+        raise Refused(N_("Too many wrong PINs. Wait a few minutes."), 429)
     for user in ctx.users.all():
         if user.pin_hash and pin and verify_secret(user.pin_hash, pin):
             ctx.pin_limiter.reset(key)
             return user.name
     ctx.pin_limiter.fail(key)
     ctx.audit("child page", "pin.wrong", ip)
-    raise Refused("that PIN is not right")
+    raise Refused(N_("That PIN is not right."))
 
 
 def create_token(ctx: WebContext, actor: Any, name: str) -> tuple[ApiTokenInfo, str]:
@@ -153,7 +158,7 @@ def pause(ctx: WebContext, actor: str, pid: str, minutes: int) -> datetime | Non
 async def create_request(ctx: WebContext, prof: Profile, domain: str, message: str,
                          base_url: str, ip: str) -> AccessRequest:
     if ctx.ask_limiter.blocked(f"ask:{ip}"):
-        raise Refused("you have asked many times: please wait a little", 429)
+        raise Refused(N_("You have asked many times. Please wait a little."), 429)
     name = normalize_name(domain)
     decision = decide_name(ctx, prof, name)
     request = ctx.requests.add(AccessRequest(
@@ -171,6 +176,33 @@ async def create_request(ctx: WebContext, prof: Profile, domain: str, message: s
     ctx.background.add(task)
     task.add_done_callback(ctx.background.discard)
     return request
+
+
+def allow_now(ctx: WebContext, actor: str, prof: Profile, domain: str,
+              decision: str) -> Grant:
+    """A parent allows a name straight away (child page with PIN, or the dashboard)."""
+    if decision not in ("30min", "tonight"):
+        raise InputError("decision: 30min or tonight")
+    name = normalize_name(domain)
+    grant = SqlGrantStore(_db(ctx)).add(
+        Grant(prof.id, name, grant_until(ctx, prof, decision), actor, "allowed directly"),
+        ctx.now())
+    refresh(ctx)
+    ctx.audit(actor, "grant.create", name, profile=prof.id, until=grant.until)
+    return grant
+
+
+def active_grants(ctx: WebContext) -> list[Grant]:
+    store = SqlGrantStore(_db(ctx))
+    now = ctx.now()
+    return [g for pid in ctx.runtime.profiles for g in store.active(pid, now)]
+
+
+def revoke_grant(ctx: WebContext, actor: str, grant_id: int) -> None:
+    if not SqlGrantStore(_db(ctx)).revoke(grant_id, ctx.now()):
+        raise NotFound(f"no active grant {grant_id}")
+    refresh(ctx)
+    ctx.audit(actor, "grant.revoke", str(grant_id))
 
 
 def grant_until(ctx: WebContext, prof: Profile, decision: str) -> datetime | None:

@@ -61,9 +61,28 @@ async def me_pause(request: Request) -> Response:
     return RedirectResponse("/me?m=paused", 303)
 
 
+async def me_allow(request: Request) -> Response:
+    """A parent, beside the child, allows a site for a while with their PIN."""
+    ctx = web_context(request)
+    form = await checked_form(request, ctx.secret)
+    profile = child_profile(ctx, request)
+    try:
+        parent = actions.check_pin(ctx, str(form.get("pin", "")), client_ip(request))
+        actions.allow_now(ctx, f"{parent} (PIN on child page)", profile,
+                          str(form.get("name", "")), str(form.get("decision", "30min")))
+    except actions.Refused as exc:
+        return render(request, "child/pin_error.html", exc.status, error=str(exc),
+                      helplines=helplines(ctx), profile=profile, child_host=CHILD_HOST)
+    except InputError as exc:
+        return render(request, "child/pin_error.html", 400, error=str(exc),
+                      helplines=helplines(ctx), profile=profile, child_host=CHILD_HOST)
+    return RedirectResponse("/me?m=allowed", 303)
+
+
 def child_routes() -> list[Route]:
     return [
         Route("/me", me),
         Route("/me/ask", ask, methods=["POST"]),
         Route("/me/pause", me_pause, methods=["POST"]),
+        Route("/me/allow", me_allow, methods=["POST"]),
     ]

@@ -206,7 +206,7 @@ def announce_setup(ctx: WebContext, host: str, port: int) -> None:
     if url:
         print(f"\nkidshield: no parent account yet. Create it (one-time link):\n  {url}\n",
               file=sys.stderr, flush=True)
-        log.warning("first start: create the parent account at %s", url)
+        log.debug("first start: setup link printed")
 
 
 async def serve_web(service: DnsService, stopped: asyncio.Event) -> None:

@@ -7,6 +7,7 @@ from typing import Any
 
 from kidshield.policy.model import Profile
 from kidshield.policy.schedule import format_hhmm
+from kidshield.policy.state import Grant
 from kidshield.storage.protocols import AccessRequest, ApiTokenInfo, AuditEntry
 from kidshield.storage.sql import SqlListMetaStore
 from kidshield.web.context import WebContext
@@ -78,6 +79,11 @@ def request_view(r: AccessRequest) -> dict[str, Any]:
             "message": r.message, "status": r.status, "decision": r.decision,
             "until": iso(r.until), "reply": r.reply, "created_at": iso(r.created_at),
             "decided_at": iso(r.decided_at), "decided_by": r.decided_by}
+
+
+def grant_view(g: Grant) -> dict[str, Any]:
+    return {"id": g.id, "profile": g.profile, "domain": g.domain, "until": iso(g.until),
+            "granted_by": g.granted_by, "note": g.note}
 
 
 def audit_view(e: AuditEntry) -> dict[str, Any]:

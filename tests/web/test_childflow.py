@@ -189,3 +189,43 @@ def test_pause_survives_a_restart(parent: tuple[TestClient, dict[str, str]],
 
     create_app(service)  # a restart reads the stored pauses
     assert "leo" in service.pauses
+
+
+def test_parent_allows_from_the_child_page_with_pin(
+        parent: tuple[TestClient, dict[str, str]]) -> None:
+    client, headers = parent
+    client.put("/api/v1/pin", json={"pin": "2468"}, headers=headers)
+    csrf = _csrf(client.get("/me").text)
+    r = client.post("/me/allow", data={"csrf": csrf, "name": "casino.example",
+                                       "decision": "30min", "pin": "1111"})
+    assert r.status_code == 403 and "PIN is not right" in r.text
+    assert _decide(client, "casino.example").action is Action.BLOCK
+    r = client.post("/me/allow", data={"csrf": csrf, "name": "casino.example",
+                                       "decision": "30min", "pin": "2468"})
+    assert r.status_code == 200 and "allowed for now" in r.text
+    assert _decide(client, "casino.example").reason is Reason.GRANT
+
+
+def test_grants_api_lists_and_ends_grants(parent: tuple[TestClient, dict[str, str]]) -> None:
+    client, headers = parent
+    r = client.post("/api/v1/grants", json={"profile": "mia", "domain": "Casino.Example"},
+                    headers=headers)
+    assert r.status_code == 201 and r.json()["domain"] == "casino.example"
+    assert _decide(client, "casino.example").reason is Reason.GRANT
+    grants = client.get("/api/v1/grants").json()
+    assert [g["domain"] for g in grants] == ["casino.example"]
+    assert "casino.example" in client.get("/requests").text
+    assert client.delete(f"/api/v1/grants/{grants[0]['id']}",
+                         headers=headers).status_code == 200
+    assert _decide(client, "casino.example").action is Action.BLOCK
+    assert client.get("/api/v1/grants").json() == []
+
+
+def test_child_sees_rate_limit_in_their_language(client: TestClient) -> None:
+    ctx = client.app.state.web  # type: ignore[attr-defined]
+    ctx.ask_limiter.limit = 1
+    csrf = _csrf(client.get("/me").text)
+    client.post("/me/ask", data={"csrf": csrf, "name": "casino.example"})
+    r = client.post("/me/ask", data={"csrf": csrf, "name": "casino.example"},
+                    headers={"accept-language": "ar"})
+    assert r.status_code == 429 and "لقد طلبت مرات كثيرة" in r.text

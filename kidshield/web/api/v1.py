@@ -104,6 +104,17 @@ class DecisionIn(_In):
     reply: Annotated[str, Field(max_length=500)] = ""
 
 
+class GrantIn(_In):
+    profile: str
+    domain: str
+    decision: Literal["30min", "tonight"] = "30min"
+
+    @field_validator("domain")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        return _domain(v)
+
+
 class PauseIn(_In):
     profile: str = Field(description="a profile id, or \"all\"")
     minutes: Annotated[int, Field(ge=0, le=1440)] = Field(description="0 resumes")
@@ -303,6 +314,29 @@ async def decide(request: Request, ctx: WebContext, user: User | None, body: Dec
         raise actions.NotFound("rid: a number") from None
     return views.request_view(await actions.decide_request(ctx, _name(user), rid,
                                                            body.decision, body.reply))
+
+
+@api("GET", "/grants", "Names allowed for now (parent grants that have not ended)")
+async def list_grants(request: Request, ctx: WebContext, _u: User | None, _b: None) -> Any:
+    return [views.grant_view(g) for g in actions.active_grants(ctx)]
+
+
+@api("POST", "/grants", "Allow a name for 30 minutes or until tonight", body=GrantIn)
+async def create_grant(request: Request, ctx: WebContext, user: User | None,
+                       body: GrantIn) -> Any:
+    grant = actions.allow_now(ctx, _name(user), actions.profile(ctx, body.profile),
+                              body.domain, body.decision)
+    return {"_created": True, **views.grant_view(grant)}
+
+
+@api("DELETE", "/grants/{gid}", "End a grant now")
+async def delete_grant(request: Request, ctx: WebContext, user: User | None, _b: None) -> Any:
+    try:
+        gid = int(request.path_params["gid"])
+    except ValueError:
+        raise actions.NotFound("gid: a number") from None
+    actions.revoke_grant(ctx, _name(user), gid)
+    return {"ok": True}
 
 
 @api("POST", "/pause", "Pause protection for N minutes (0 resumes)", body=PauseIn)

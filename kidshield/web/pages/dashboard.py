@@ -250,6 +250,7 @@ async def querylog_page(request: Request) -> Response:
 async def requests_page(request: Request) -> Response:
     ctx, _ = _parent(request)
     return render(request, "requests.html", pending=ctx.requests.list("pending"),
+                  grants=actions.active_grants(ctx),
                   done=[r for r in ctx.requests.list(limit=50) if r.status != "pending"],
                   profiles=ctx.runtime.profiles, message=request.query_params.get("m"))
 
@@ -259,6 +260,12 @@ async def request_decide(request: Request) -> Response:
     await actions.decide_request(ctx, user.name, int(request.path_params["rid"]),
                                  _s(form, "decision"), _s(form, "reply"))
     return _back("/requests", "answered")
+
+
+async def grant_revoke(request: Request) -> Response:
+    ctx, user, _f = await _form(request)
+    actions.revoke_grant(ctx, user.name, int(request.path_params["gid"]))
+    return _back("/requests", "removed")
 
 
 async def pause_submit(request: Request) -> Response:
@@ -369,6 +376,7 @@ def page_routes() -> list[BaseRoute]:
         Route("/querylog", querylog_page),
         Route("/requests", requests_page),
         Route("/requests/{rid:int}", request_decide, methods=["POST"]),
+        Route("/grants/{gid:int}/revoke", grant_revoke, methods=["POST"]),
         Route("/pause", pause_submit, methods=["POST"]),
         Route("/settings", settings_page),
         Route("/settings", settings_submit, methods=["POST"]),
