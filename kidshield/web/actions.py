@@ -86,6 +86,33 @@ def check_password(password: str) -> None:
         raise InputError("password: use at least 10 characters")
 
 
+def add_user(ctx: WebContext, actor: str, name: str, password: str,
+             roles: frozenset[str]) -> WebUser:
+    from kidshield.web.access import ROLES
+
+    name = name.strip()
+    if not name:
+        raise InputError("name: give the account a name")
+    unknown = roles - set(ROLES)
+    if not roles or unknown:
+        raise InputError(f"roles: choose from {', '.join(ROLES)}")
+    if ctx.users.by_name(name) is not None:
+        raise Refused(f"an account named {name!r} already exists", 409)
+    check_password(password)
+    user = ctx.users.create(name, hash_secret(password), roles, ctx.now())
+    ctx.audit(actor, "account.create", name, roles=sorted(roles))
+    return user
+
+
+def change_password(ctx: WebContext, actor: Any, current: str, new: str) -> None:
+    user = ctx.users.by_id(actor.id)
+    if user is None or not verify_secret(user.password_hash, current):
+        raise Refused("current_password: that is not your current password")
+    check_password(new)
+    ctx.users.set_password(user.id, hash_secret(new))
+    ctx.audit(user.name, "account.password", user.name)
+
+
 def login(ctx: WebContext, name: str, password: str, ip: str) -> WebUser:
     keys = (f"ip:{ip}", f"user:{name.lower()}")
     if ctx.login_limiter.blocked(*keys):

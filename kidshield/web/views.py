@@ -8,7 +8,7 @@ from typing import Any
 from kidshield.policy.model import Profile
 from kidshield.policy.schedule import format_hhmm
 from kidshield.policy.state import Grant
-from kidshield.storage.protocols import AccessRequest, ApiTokenInfo, AuditEntry
+from kidshield.storage.protocols import AccessRequest, ApiTokenInfo, AuditEntry, WebUser
 from kidshield.storage.sql import SqlListMetaStore
 from kidshield.web.context import WebContext
 
@@ -84,6 +84,11 @@ def request_view(r: AccessRequest) -> dict[str, Any]:
 def grant_view(g: Grant) -> dict[str, Any]:
     return {"id": g.id, "profile": g.profile, "domain": g.domain, "until": iso(g.until),
             "granted_by": g.granted_by, "note": g.note}
+
+
+def user_view(u: WebUser) -> dict[str, Any]:
+    return {"id": u.id, "name": u.name, "roles": sorted(u.roles), "has_pin": bool(u.pin_hash),
+            "created_at": iso(u.created_at)}
 
 
 def audit_view(e: AuditEntry) -> dict[str, Any]:

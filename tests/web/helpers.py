@@ -60,6 +60,7 @@ addresses = ["127.0.0.1", "::1"]
 # Mia is 10
 [profiles.mia]
 name = "Mia"
+budgets = {{ minecraft = 60 }}
 age_band = "9-12"
 bedtime = "21:00"
 wake_up = "07:00"

@@ -146,3 +146,41 @@ def test_audit_log_has_no_update_or_delete() -> None:
     from kidshield.storage.web_sql import SqlAuditLog
 
     assert not [m for m in dir(SqlAuditLog) if m.startswith(("update", "delete", "remove"))]
+
+
+def test_admin_adds_a_moderator_who_cannot_change_protections(
+        parent: tuple[TestClient, dict[str, str]], service: object) -> None:
+    client, headers = parent
+    r = client.post("/api/v1/users", json={"name": "Sam", "password": "moderate me please",
+                                           "roles": ["moderator"]}, headers=headers)
+    assert r.status_code == 201 and r.json()["roles"] == ["moderator"]
+    r = client.post("/api/v1/users", json={"name": "Sam", "password": "moderate me please",
+                                           "roles": ["moderator"]}, headers=headers)
+    assert r.status_code == 409
+    r = client.post("/api/v1/users", json={"name": "X", "password": "long enough pw",
+                                           "roles": ["wizard"]}, headers=headers)
+    assert r.status_code == 422 and r.json()["field"].startswith("roles")
+    from kidshield.web.server import create_app
+
+    with TestClient(create_app(service)) as mod:  # type: ignore[arg-type]
+        assert mod.post("/api/v1/login", json={"name": "Sam",
+                                               "password": "moderate me please"}).status_code == 200
+        csrf = mod.get("/api/v1/me").json()["csrf"]
+        r = mod.post("/api/v1/pause", json={"profile": "mia", "minutes": 5},
+                     headers={"X-CSRF-Token": csrf})
+        assert r.status_code == 403 and "parent" in r.json()["detail"]
+        assert mod.get("/api/v1/users").status_code == 403
+
+
+def test_change_password(parent: tuple[TestClient, dict[str, str]]) -> None:
+    client, headers = parent
+    r = client.put("/api/v1/password", json={"current_password": "nope",
+                                             "new_password": "a new long password"},
+                   headers=headers)
+    assert r.status_code == 403
+    r = client.put("/api/v1/password", json={"current_password": PASSWORD,
+                                             "new_password": "a new long password"},
+                   headers=headers)
+    assert r.status_code == 200
+    assert client.post("/api/v1/login", json={"name": "Alex",
+                                               "password": "a new long password"}).status_code == 200

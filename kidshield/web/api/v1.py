@@ -136,6 +136,18 @@ class PinIn(_In):
     pin: Annotated[str, Field(pattern=r"^\d{4,8}$", description="4 to 8 digits")]
 
 
+class UserIn(_In):
+    name: Annotated[str, Field(min_length=1, max_length=128)]
+    password: Annotated[str, Field(min_length=10, max_length=1024)]
+    roles: Annotated[list[Literal["parent", "moderator", "analyst", "admin"]],
+                     Field(min_length=1)]
+
+
+class PasswordIn(_In):
+    current_password: str
+    new_password: Annotated[str, Field(min_length=10, max_length=1024)]
+
+
 class TokenIn(_In):
     name: Annotated[str, Field(min_length=1, max_length=128)]
 
@@ -373,6 +385,26 @@ async def test_notify(request: Request, ctx: WebContext, user: User | None, _b: 
 @api("PUT", "/pin", "Set the parent PIN used on the child page", body=PinIn)
 async def put_pin(request: Request, ctx: WebContext, user: User | None, body: PinIn) -> Any:
     actions.set_pin(ctx, user, body.pin)
+    return {"ok": True}
+
+
+@api("GET", "/users", "Accounts and their roles", roles=("admin",))
+async def list_users(request: Request, ctx: WebContext, _u: User | None, _b: None) -> Any:
+    return [views.user_view(u) for u in ctx.users.all()]
+
+
+@api("POST", "/users", "Add an account (another parent, a moderator or an analyst)",
+     body=UserIn, roles=("admin",))
+async def add_user(request: Request, ctx: WebContext, user: User | None, body: UserIn) -> Any:
+    created = actions.add_user(ctx, _name(user), body.name, body.password,
+                               frozenset(body.roles))
+    return {"_created": True, **views.user_view(created)}
+
+
+@api("PUT", "/password", "Change your own password", body=PasswordIn, roles=())
+async def put_password(request: Request, ctx: WebContext, user: User | None,
+                       body: PasswordIn) -> Any:
+    actions.change_password(ctx, user, body.current_password, body.new_password)
     return {"ok": True}
 
 

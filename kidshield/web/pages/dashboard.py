@@ -15,7 +15,7 @@ from kidshield.errors import InputError
 from kidshield.policy.ages import AgeBand, SafeSearchMode
 from kidshield.policy.reason import Action, Decision, Reason
 from kidshield.web import actions, views
-from kidshield.web.access import User, current_user, require_role
+from kidshield.web.access import ROLES, User, current_user, require_role
 from kidshield.web.api.v1 import set_session_cookie
 from kidshield.web.auth import SESSION_COOKIE
 from kidshield.web.blockpage import CHILD_HOST, block_response, request_host
@@ -281,11 +281,41 @@ async def pause_submit(request: Request) -> Response:
 
 
 # -- settings, audit --------------------------------------------------------------------
+def _settings(request: Request, ctx: WebContext, user: User, **extra: Any) -> Response:
+    users = [views.user_view(u) for u in ctx.users.all()] if user.has("admin") else []
+    values: dict[str, Any] = {"new_token": None, "message": request.query_params.get("m"),
+                              "error": None, **extra}
+    return render(request, "settings.html", 400 if values["error"] else 200,
+                  s=views.settings_view(ctx), users=users, roles=ROLES,
+                  tokens=[views.token_view(t) for t in ctx.tokens.list()], **values)
+
+
 async def settings_page(request: Request) -> Response:
-    ctx, _ = _parent(request)
-    return render(request, "settings.html", s=views.settings_view(ctx),
-                  tokens=[views.token_view(t) for t in ctx.tokens.list()],
-                  new_token=None, message=request.query_params.get("m"))
+    ctx, user = _parent(request)
+    return _settings(request, ctx, user)
+
+
+async def settings_user(request: Request) -> Response:
+    ctx, user, form = await _form(request)
+    if not user.has("admin"):
+        raise HTTPException(403, "needs the admin role")
+    roles = frozenset(str(r) for r in form.getlist("roles"))
+    try:
+        actions.add_user(ctx, user.name, _s(form, "name"), str(form.get("password", "")),
+                         roles)
+    except (InputError, actions.Refused) as exc:
+        return _settings(request, ctx, user, error=str(exc))
+    return _back("/settings", "saved")
+
+
+async def settings_password(request: Request) -> Response:
+    ctx, user, form = await _form(request)
+    try:
+        actions.change_password(ctx, user, str(form.get("current_password", "")),
+                                str(form.get("new_password", "")))
+    except (InputError, actions.Refused) as exc:
+        return _settings(request, ctx, user, error=str(exc))
+    return _back("/settings", "saved")
 
 
 async def settings_submit(request: Request) -> Response:
@@ -318,9 +348,7 @@ async def settings_pin(request: Request) -> Response:
 async def settings_token(request: Request) -> Response:
     ctx, user, form = await _form(request)
     _info, token = actions.create_token(ctx, user, _s(form, "name"))
-    return render(request, "settings.html", s=views.settings_view(ctx),
-                  tokens=[views.token_view(t) for t in ctx.tokens.list()], new_token=token,
-                  message=None)
+    return _settings(request, ctx, user, new_token=token, message=None)
 
 
 async def settings_token_revoke(request: Request) -> Response:
@@ -382,6 +410,8 @@ def page_routes() -> list[BaseRoute]:
         Route("/settings", settings_submit, methods=["POST"]),
         Route("/settings/notifications", settings_notify, methods=["POST"]),
         Route("/settings/pin", settings_pin, methods=["POST"]),
+        Route("/settings/users", settings_user, methods=["POST"]),
+        Route("/settings/password", settings_password, methods=["POST"]),
         Route("/settings/tokens", settings_token, methods=["POST"]),
         Route("/settings/tokens/{tid:int}/revoke", settings_token_revoke, methods=["POST"]),
         Route("/audit", audit_page),

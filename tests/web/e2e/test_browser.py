@@ -96,6 +96,7 @@ def test_child_asks_parent_allows_and_dns_changes(live: LiveKidshield, browser: 
 
     # the overview shows today's traffic
     a_records(live, "sh.example")
+    a_records(live, "minecraft.net")  # a minute of Minecraft against its 60-minute budget
     time.sleep(1.5)  # the log writer batches once a second
     parent.goto("/")
     parent.wait_for_selector("svg.chart")
