@@ -163,8 +163,8 @@ def test_admin_adds_a_moderator_who_cannot_change_protections(
     from kidshield.web.server import create_app
 
     with TestClient(create_app(service)) as mod:  # type: ignore[arg-type]
-        assert mod.post("/api/v1/login", json={"name": "Sam",
-                                               "password": "moderate me please"}).status_code == 200
+        r = mod.post("/api/v1/login", json={"name": "Sam", "password": "moderate me please"})
+        assert r.status_code == 200
         csrf = mod.get("/api/v1/me").json()["csrf"]
         r = mod.post("/api/v1/pause", json={"profile": "mia", "minutes": 5},
                      headers={"X-CSRF-Token": csrf})
@@ -182,5 +182,5 @@ def test_change_password(parent: tuple[TestClient, dict[str, str]]) -> None:
                                              "new_password": "a new long password"},
                    headers=headers)
     assert r.status_code == 200
-    assert client.post("/api/v1/login", json={"name": "Alex",
-                                               "password": "a new long password"}).status_code == 200
+    r = client.post("/api/v1/login", json={"name": "Alex", "password": "a new long password"})
+    assert r.status_code == 200
