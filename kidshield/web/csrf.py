@@ -23,6 +23,8 @@ from kidshield.web.auth import SESSION_COOKIE
 CSRF_COOKIE = "ks_csrf"
 CSRF_FIELD = "csrf"
 CSRF_HEADER = "x-csrf-token"
+# machine endpoints never render forms: no cookie for them
+NO_COOKIE_PATHS = ("/dns-query", "/metrics", "/healthz", "/static/")
 
 
 def _browser_id(conn: HTTPConnection) -> str:
@@ -68,7 +70,8 @@ class CsrfCookieMiddleware:
             await self.app(scope, receive, send)
             return
         conn = HTTPConnection(scope)
-        if conn.cookies.get(CSRF_COOKIE) or conn.headers.get("authorization"):
+        if (conn.cookies.get(CSRF_COOKIE) or conn.headers.get("authorization")
+                or scope["path"].startswith(NO_COOKIE_PATHS)):
             await self.app(scope, receive, send)
             return
         value = secrets.token_urlsafe(24)

@@ -91,3 +91,24 @@ def test_error_page_for_unknown_profile(parent: P) -> None:
     client, _ = parent
     r = client.get("/profiles/nobody")
     assert r.status_code == 404 and "nobody" in r.text
+
+
+def test_budgets_edit_from_the_profile_form(parent: P) -> None:
+    client, _ = parent
+    page = client.get("/profiles/mia")
+    assert "minecraft = 60" in page.text
+    r = client.post("/profiles/mia", data={"csrf": _csrf(page.text),
+                                           "budgets": "minecraft = 45\nroblox = 30"})
+    assert r.status_code == 200 and "Saved." in r.text
+    ctx = client.app.state.web  # type: ignore[attr-defined]
+    assert ctx.service.config.profiles["mia"].budgets == {"minecraft": 45, "roblox": 30}
+    r = client.post("/profiles/mia", data={"csrf": _csrf(page.text), "budgets": "lots"})
+    assert r.status_code == 422 and "youtube = 60" in r.text
+
+
+def test_security_headers(client: TestClient) -> None:
+    r = client.get("/login")
+    csp = r.headers["content-security-policy"]
+    assert "script-src 'self'" in csp and "frame-ancestors 'none'" in csp
+    assert r.headers["x-content-type-options"] == "nosniff"
+    assert "set-cookie" not in client.get("/healthz").headers

@@ -187,6 +187,18 @@ async def profile_edit(request: Request) -> Response:
                 "extra_blocked_categories", "unblocked_categories"):
         if key in form:
             changes[key] = _lines(_s(form, key))
+    if "budgets" in form:
+        budgets: dict[str, int] = {}
+        for line in _s(form, "budgets").splitlines():
+            if not line.strip():
+                continue
+            service, _sep, minutes = line.partition("=")
+            try:
+                budgets[service.strip()] = int(minutes.strip())
+            except ValueError:
+                raise InputError(f"budgets: {line.strip()!r} is not like 'youtube = 60'") \
+                    from None
+        changes["budgets"] = budgets
     for key in ("allow", "deny"):
         if key in changes:
             from kidshield.policy.domains import normalize_name
