@@ -16,13 +16,14 @@ from kidshield.policy.ages import AgeBand, SafeSearchMode
 from kidshield.policy.reason import Action, Decision, Reason
 from kidshield.web import actions, views
 from kidshield.web.access import ROLES, User, current_user, require_role
-from kidshield.web.api.v1 import set_session_cookie
-from kidshield.web.auth import SESSION_COOKIE
 from kidshield.web.blockpage import CHILD_HOST, block_response, request_host
 from kidshield.web.charts import hbars, hourly_bars
 from kidshield.web.childpage import me
-from kidshield.web.context import WebContext, client_ip, web_context
+from kidshield.web.context import WebContext, web_context
 from kidshield.web.csrf import checked_form
+from kidshield.web.pages.forms import lines as _lines
+from kidshield.web.pages.forms import text as _s
+from kidshield.web.pages.session import session_routes
 from kidshield.web.queries import LogFilter, overview, search_log
 from kidshield.web.render import render, translator_for
 from kidshield.web.texts import BODIES
@@ -44,73 +45,6 @@ def _back(url: str, message: str = "saved") -> RedirectResponse:
     return RedirectResponse(f"{url}{sep}m={message}", 303)
 
 
-def _s(form: FormData, key: str, default: str = "") -> str:
-    value = form.get(key, default)
-    return value.strip() if isinstance(value, str) else default
-
-
-def _lines(text: str) -> list[str]:
-    return [line.strip() for line in text.replace(",", "\n").splitlines() if line.strip()]
-
-
-# -- first run, sign in -----------------------------------------------------------------
-async def setup_page(request: Request) -> Response:
-    ctx = web_context(request)
-    token = request.query_params.get("token", "")
-    if ctx.setup_token is None:
-        return RedirectResponse("/login", 303)
-    return render(request, "setup.html", token=token, error=None)
-
-
-async def setup_submit(request: Request) -> Response:
-    ctx = web_context(request)
-    form = await checked_form(request, ctx.secret)
-    token = _s(form, "token")
-    try:
-        if _s(form, "password") != _s(form, "password2"):
-            raise InputError("password: the two passwords are not the same")
-        user = actions.setup_parent(ctx, token, _s(form, "name"), _s(form, "password"))
-    except (InputError, actions.Refused) as exc:
-        return render(request, "setup.html", 400, token=token, error=str(exc))
-    response = RedirectResponse("/settings?m=welcome", 303)
-    set_session_cookie(request, response, ctx.auth.start_session(user.id, ctx.now()))
-    return response
-
-
-async def login_page(request: Request) -> Response:
-    ctx = web_context(request)
-    if ctx.setup_token is not None:
-        return render(request, "login.html", error=None, setup_needed=True)
-    return render(request, "login.html", error=None, setup_needed=False,
-                  next=request.query_params.get("next", "/"))
-
-
-async def login_submit(request: Request) -> Response:
-    ctx = web_context(request)
-    form = await checked_form(request, ctx.secret)
-    nxt = _s(form, "next", "/")
-    if not nxt.startswith("/") or nxt.startswith("//"):
-        nxt = "/"
-    try:
-        user = actions.login(ctx, _s(form, "name"), str(form.get("password", "")),
-                             client_ip(request))
-    except actions.Refused as exc:
-        return render(request, "login.html", exc.status, error=str(exc), setup_needed=False,
-                      next=nxt)
-    response = RedirectResponse(nxt, 303)
-    set_session_cookie(request, response, ctx.auth.start_session(user.id, ctx.now()))
-    return response
-
-
-async def logout(request: Request) -> Response:
-    ctx = web_context(request)
-    await checked_form(request, ctx.secret)
-    cookie = request.cookies.get(SESSION_COOKIE)
-    if cookie:
-        ctx.auth.end_session(cookie)
-    response = RedirectResponse("/login", 303)
-    response.delete_cookie(SESSION_COOKIE, path="/")
-    return response
 
 
 # -- overview ---------------------------------------------------------------------------
@@ -399,11 +333,7 @@ async def preview_block(request: Request) -> Response:
 def page_routes() -> list[BaseRoute]:
     return [
         Route("/", home),
-        Route("/setup", setup_page),
-        Route("/setup", setup_submit, methods=["POST"]),
-        Route("/login", login_page),
-        Route("/login", login_submit, methods=["POST"]),
-        Route("/logout", logout, methods=["POST"]),
+        *session_routes(),
         Route("/profiles", profiles_page),
         Route("/profiles/{pid}", profile_page),
         Route("/profiles/{pid}", profile_edit, methods=["POST"]),
