@@ -8,6 +8,7 @@ import hashlib
 import secrets
 import time
 from collections import deque
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
@@ -108,7 +109,7 @@ class AuthMiddleware:
     "token" or None). Paths under ``protected`` need a signed-in user (routes mounted from other
     features that do not check roles themselves)."""
 
-    def __init__(self, app: ASGIApp, auth: Authenticator, now: object,
+    def __init__(self, app: ASGIApp, auth: Authenticator, now: Callable[[], datetime],
                  protected: tuple[str, ...] = ()) -> None:
         self.app = app
         self.auth = auth
@@ -120,7 +121,7 @@ class AuthMiddleware:
             await self.app(scope, receive, send)
             return
         conn = HTTPConnection(scope)
-        now = self.now()  # type: ignore[operator]
+        now = self.now()
         user: User | None = None
         via: str | None = None
         header = conn.headers.get("authorization", "")

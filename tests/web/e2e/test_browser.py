@@ -126,6 +126,7 @@ def test_csrf_rejection_and_bedtime_in_two_taps(live: LiveKidshield, browser: An
     parent.wait_for_selector("text=Bedtime saved.")
     assert live.service.config.profiles["mia"].bedtime == "20:00"
     assert 'bedtime = "20:00"' in live.config_path.read_text()
+    shot(parent, "profile.png")
     parent.goto("/audit")
     assert "profile.bedtime" in parent.locator("table.audit").inner_text()
 
