@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
@@ -49,14 +50,14 @@ def _name(user: User | None) -> str:
 @api("POST", "/setup", "Create the first parent account with the one-time setup token",
      body=SetupIn, public=True, tag="session")
 async def setup(request: Request, ctx: WebContext, _u: User | None, body: SetupIn) -> Any:
-    user = actions.setup_parent(ctx, body.token, body.name, body.password)
+    user = await run_in_threadpool(actions.setup_parent, ctx, body.token, body.name, body.password)
     return {"_created": True, "id": user.id, "name": user.name}
 
 
 @api("POST", "/login", "Sign in (sets the session cookie); returns the CSRF token",
      body=LoginIn, public=True, tag="session")
 async def login(request: Request, ctx: WebContext, _u: User | None, body: LoginIn) -> Any:
-    user = actions.login(ctx, body.name, body.password, client_ip(request))
+    user = await run_in_threadpool(actions.login, ctx, body.name, body.password, client_ip(request))
     token = ctx.auth.start_session(user.id, ctx.now())
     response = JSONResponse({"name": user.name, "roles": sorted(user.roles)})
     set_session_cookie(request, response, token)
@@ -244,7 +245,7 @@ async def test_notify(request: Request, ctx: WebContext, user: User | None, _b: 
 
 @api("PUT", "/pin", "Set the parent PIN used on the child page", body=PinIn)
 async def put_pin(request: Request, ctx: WebContext, user: User | None, body: PinIn) -> Any:
-    actions.set_pin(ctx, user, body.pin)
+    await run_in_threadpool(actions.set_pin, ctx, user, body.pin)
     return {"ok": True}
 
 
@@ -256,15 +257,16 @@ async def list_users(request: Request, ctx: WebContext, _u: User | None, _b: Non
 @api("POST", "/users", "Add an account (another parent, a moderator or an analyst)",
      body=UserIn, roles=("admin",))
 async def add_user(request: Request, ctx: WebContext, user: User | None, body: UserIn) -> Any:
-    created = actions.add_user(ctx, _name(user), body.name, body.password,
-                               frozenset(body.roles))
+    created = await run_in_threadpool(actions.add_user, ctx, _name(user), body.name,
+                                      body.password, frozenset(body.roles))
     return {"_created": True, **views.user_view(created)}
 
 
 @api("PUT", "/password", "Change your own password", body=PasswordIn, roles=())
 async def put_password(request: Request, ctx: WebContext, user: User | None,
                        body: PasswordIn) -> Any:
-    actions.change_password(ctx, user, body.current_password, body.new_password)
+    await run_in_threadpool(actions.change_password, ctx, user, body.current_password,
+                            body.new_password)
     return {"ok": True}
 
 

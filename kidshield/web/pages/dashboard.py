@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -247,8 +248,8 @@ async def settings_user(request: Request) -> Response:
         raise HTTPException(403, "needs the admin role")
     roles = frozenset(str(r) for r in form.getlist("roles"))
     try:
-        actions.add_user(ctx, user.name, _s(form, "name"), str(form.get("password", "")),
-                         roles)
+        await run_in_threadpool(actions.add_user, ctx, user.name, _s(form, "name"),
+                                str(form.get("password", "")), roles)
     except (InputError, actions.Refused) as exc:
         return _settings(request, ctx, user, error=str(exc))
     return _back("/settings", "saved")
@@ -257,7 +258,8 @@ async def settings_user(request: Request) -> Response:
 async def settings_password(request: Request) -> Response:
     ctx, user, form = await _form(request)
     try:
-        actions.change_password(ctx, user, str(form.get("current_password", "")),
+        await run_in_threadpool(actions.change_password, ctx, user,
+                                str(form.get("current_password", "")),
                                 str(form.get("new_password", "")))
     except (InputError, actions.Refused) as exc:
         return _settings(request, ctx, user, error=str(exc))
@@ -287,7 +289,7 @@ async def settings_notify(request: Request) -> Response:
 
 async def settings_pin(request: Request) -> Response:
     ctx, user, form = await _form(request)
-    actions.set_pin(ctx, user, _s(form, "pin"))
+    await run_in_threadpool(actions.set_pin, ctx, user, _s(form, "pin"))
     return _back("/settings", "pin")
 
 

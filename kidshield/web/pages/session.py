@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -32,7 +33,8 @@ async def setup_submit(request: Request) -> Response:
     try:
         if _s(form, "password") != _s(form, "password2"):
             raise InputError("password: the two passwords are not the same")
-        user = actions.setup_parent(ctx, token, _s(form, "name"), _s(form, "password"))
+        user = await run_in_threadpool(actions.setup_parent, ctx, token, _s(form, "name"),
+                                       _s(form, "password"))
     except (InputError, actions.Refused) as exc:
         return render(request, "setup.html", 400, token=token, error=str(exc))
     response = RedirectResponse("/settings?m=welcome", 303)
@@ -55,8 +57,8 @@ async def login_submit(request: Request) -> Response:
     if not nxt.startswith("/") or nxt.startswith("//"):
         nxt = "/"
     try:
-        user = actions.login(ctx, _s(form, "name"), str(form.get("password", "")),
-                             client_ip(request))
+        user = await run_in_threadpool(actions.login, ctx, _s(form, "name"),
+                                       str(form.get("password", "")), client_ip(request))
     except actions.Refused as exc:
         return render(request, "login.html", exc.status, error=str(exc), setup_needed=False,
                       next=nxt)
