@@ -53,11 +53,15 @@ log = logging.getLogger("kidshield.dns")
 READY_MAX_SECONDS = 3600.0  # longest a ready answer is reused (TTLs age on the fast path)
 POLICY_READY_MAX = 300.0
 STALE_WAIT = 1.0  # RFC 8767: answer from stale data if upstreams haven't answered by then
+# The child page's fixed address (RFC 8375 home network domain): answered with the block-page
+# address, i.e. the kidshield machine, whose web server shows "My protection" there.
+CHILD_PAGE_NAME = "kidshield.home.arpa"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class LogTemplate:
-    """What the log and metrics need about an answer; shared by every reuse of it."""
+    """What the log and metrics need about an answer; shared by every reuse of it (compared
+    by identity, which is cheap to hash when the log pump counts answers)."""
 
     profile: str
     name: str
@@ -247,6 +251,8 @@ class Resolver:
         if name == "_dns.resolver.arpa" or name.endswith("._dns.resolver.arpa"):
             t = self._template(profile, q, "block", Reason.DDR, 0)
             return answers.build(data, q, 0, authoritative=True), t, POLICY_READY_MAX
+        if name == CHILD_PAGE_NAME:
+            return self._child_page(data, q, profile)
         decision = self._decide(profile, name, now)
         policy_ttl = POLICY_READY_MAX
         if decision.valid_until is not None:
@@ -272,6 +278,19 @@ class Resolver:
         t = LogTemplate(profile.id, name, qtype, "allow", decision.reason.value, decision.rule,
                         decision.category, decision.service, upstream, rcode)
         return response, t, min(policy_ttl, ready)
+
+    def _child_page(
+        self, data: bytes, q: Question, profile: Profile
+    ) -> tuple[bytes, LogTemplate, float]:
+        records: list[bytes] = []
+        address = {QTYPE_A: self.block_v4, QTYPE_AAAA: self.block_v6}.get(q.qtype)
+        if address and address not in ("0.0.0.0", "::"):
+            rdata = answers.address_rdata(q.qtype, address)
+            if rdata is not None:
+                records.append(answers.rr_at_question(q.qtype, 60, rdata))
+        t = LogTemplate(profile.id, q.name, TYPE_NAMES.get(q.qtype, str(q.qtype)), "allow",
+                        Reason.ALLOWED.value, "child page", None, None, None, 0)
+        return answers.build(data, q, 0, records, authoritative=True), t, POLICY_READY_MAX
 
     def _decide(self, profile: Profile, name: str, now: datetime) -> Decision:
         key = (profile.id, name)

@@ -131,6 +131,94 @@ media_match_records = sa.Table(
 )
 
 # ---------------------------------------------------------------------------------------------
+# Web app (issue 4): accounts, sessions, API tokens, the audit log, children's access requests,
+# pauses that survive a restart, and small web settings (secret key, notification hook).
+# ---------------------------------------------------------------------------------------------
+
+web_users = sa.Table(
+    "web_users",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(128), nullable=False, unique=True),
+    sa.Column("password_hash", sa.Text, nullable=False),
+    sa.Column("roles", sa.String(128), nullable=False, server_default="parent"),
+    sa.Column("pin_hash", sa.Text, nullable=True),  # the parent PIN for child-page actions
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+)
+
+# Signed-in browsers. Only a SHA-256 of the cookie value is kept.
+web_sessions = sa.Table(
+    "web_sessions",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("web_users.id", ondelete="CASCADE"),
+              nullable=False, index=True),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("expires_at", UTCDateTime(), nullable=False),
+)
+
+# Bearer tokens for automation. Only a SHA-256 of the token is kept.
+api_tokens = sa.Table(
+    "api_tokens",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("web_users.id", ondelete="CASCADE"),
+              nullable=False),
+    sa.Column("name", sa.String(128), nullable=False),
+    sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("last_used_at", UTCDateTime(), nullable=True),
+    sa.Column("revoked_at", UTCDateTime(), nullable=True),
+)
+
+# Append-only: who changed what, when. The stores offer no update or delete.
+audit_log = sa.Table(
+    "audit_log",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("at", UTCDateTime(), nullable=False, index=True),
+    sa.Column("actor", sa.String(128), nullable=False),
+    sa.Column("action", sa.String(64), nullable=False),
+    sa.Column("target", sa.String(255), nullable=False, server_default=""),
+    sa.Column("detail", sa.Text, nullable=False, server_default=""),
+)
+
+# A child's request to reach a blocked name, and the parent's answer.
+access_requests = sa.Table(
+    "access_requests",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("created_at", UTCDateTime(), nullable=False, index=True),
+    sa.Column("profile", sa.String(64), nullable=False, index=True),
+    sa.Column("domain", sa.String(253), nullable=False),
+    sa.Column("reason", sa.String(32), nullable=False, server_default=""),
+    sa.Column("message", sa.Text, nullable=False, server_default=""),
+    sa.Column("status", sa.String(16), nullable=False, server_default="pending"),
+    sa.Column("decision", sa.String(16), nullable=True),  # 30min | tonight | always | decline
+    sa.Column("until", UTCDateTime(), nullable=True),
+    sa.Column("reply", sa.Text, nullable=False, server_default=""),
+    sa.Column("decided_at", UTCDateTime(), nullable=True),
+    sa.Column("decided_by", sa.String(128), nullable=True),
+)
+
+# Protection paused for a profile until a time (kept across restarts).
+pauses = sa.Table(
+    "pauses",
+    metadata,
+    sa.Column("profile", sa.String(64), primary_key=True),
+    sa.Column("until", UTCDateTime(), nullable=False),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("created_by", sa.String(128), nullable=False, server_default=""),
+)
+
+web_settings = sa.Table(
+    "web_settings",
+    metadata,
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False, server_default=""),
+)
+
+# ---------------------------------------------------------------------------------------------
 # Learning (issue 8): lesson progress per child profile. Kept on this server only, never shared;
 # no names or answers, just the best quiz score per lesson.
 # ---------------------------------------------------------------------------------------------

@@ -1,0 +1,363 @@
+"""What parents (and children) can do, in one place: the dashboard forms and the REST API both
+call these functions, so every dashboard action exists in the API and is audited the same way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, time, timedelta
+from typing import Any
+
+import httpx
+from starlette.concurrency import run_in_threadpool
+
+from kidshield.errors import InputError
+from kidshield.lists.sources import update_list
+from kidshield.policy.domains import normalize_name
+from kidshield.policy.model import Profile, Query
+from kidshield.policy.reason import Decision
+from kidshield.policy.schedule import next_local_midnight
+from kidshield.policy.state import Grant
+from kidshield.storage.protocols import AccessRequest, PauseRecord
+from kidshield.storage.sql import SqlGrantStore, SqlListMetaStore
+from kidshield.web import configedit
+from kidshield.web.accounts import (
+    add_user,
+    change_password,
+    check_password,
+    check_pin,
+    create_token,
+    login,
+    revoke_token,
+    set_pin,
+    setup_parent,
+)
+from kidshield.web.context import WebContext
+from kidshield.web.errors import N_, NotFound, Refused
+from kidshield.web.notify import Notice, NotifySettings, send
+
+DECISIONS = ("30min", "tonight", "always", "decline")
+
+
+
+
+def profile(ctx: WebContext, pid: str) -> Profile:
+    found = ctx.runtime.profiles.get(pid)
+    if found is None:
+        raise NotFound(f"no profile named {pid!r}")
+    return found
+
+
+def decide_name(ctx: WebContext, prof: Profile, name: str) -> Decision:
+    """The decision the DNS server makes for this profile right now (the same engine)."""
+    now = ctx.now()
+    state = ctx.service._state_for(prof, now)
+    return ctx.runtime.engine.decide(Query(name), prof, now, state)
+
+
+def refresh(ctx: WebContext) -> None:
+    """Make grant changes reach DNS answers now (not at the next periodic refresh)."""
+    ctx.service._refresh_states()
+
+
+# -- pause --------------------------------------------------------------------------------
+def pause(ctx: WebContext, actor: str, pid: str, minutes: int) -> datetime | None:
+    """Pause protection for ``minutes`` (0 resumes). ``pid`` "all" pauses every profile."""
+    if not 0 <= minutes <= 24 * 60:
+        raise InputError("minutes: from 0 to 1440")
+    targets = list(ctx.runtime.profiles) if pid == "all" else [profile(ctx, pid).id]
+    now = ctx.now()
+    until = now + timedelta(minutes=minutes) if minutes else None
+    for target in targets:
+        if until is None:
+            ctx.pauses.clear(target)
+        else:
+            ctx.pauses.set(PauseRecord(target, until, now, actor))
+        ctx.service.pause(target, until)
+    ctx.audit(actor, "pause" if minutes else "resume", pid, minutes=minutes)
+    return until
+
+
+# -- access requests ----------------------------------------------------------------------
+async def create_request(ctx: WebContext, prof: Profile, domain: str, message: str,
+                         base_url: str, ip: str) -> AccessRequest:
+    if ctx.ask_limiter.blocked(f"ask:{ip}"):
+        raise Refused(N_("You have asked many times. Please wait a little."), 429)
+    name = normalize_name(domain)
+    decision = decide_name(ctx, prof, name)
+    request = ctx.requests.add(AccessRequest(
+        prof.id, name, ctx.now(), decision.reason.value, message.strip()[:500]))
+    ctx.ask_limiter.fail(f"ask:{ip}")
+    ctx.audit(f"child ({prof.name})", "request.create", name, id=request.id)
+    notice = Notice(
+        title=f"{prof.name} asks for {name}",
+        text=f"{prof.name} asks to open {name}" + (f": {request.message}" if request.message
+                                                     else ""),
+        link=f"{base_url.rstrip('/')}/requests",
+        payload={"id": request.id, "profile": prof.id, "domain": name,
+                 "reason": decision.reason.value, "message": request.message})
+    task = asyncio.ensure_future(send(ctx.notify_settings(), notice))
+    ctx.background.add(task)
+    task.add_done_callback(ctx.background.discard)
+    return request
+
+
+def allow_now(ctx: WebContext, actor: str, prof: Profile, domain: str,
+              decision: str) -> Grant:
+    """A parent allows a name straight away (child page with PIN, or the dashboard)."""
+    if decision not in ("30min", "tonight"):
+        raise InputError("decision: 30min or tonight")
+    name = normalize_name(domain)
+    grant = SqlGrantStore(_db(ctx)).add(
+        Grant(prof.id, name, grant_until(ctx, prof, decision), actor, "allowed directly"),
+        ctx.now())
+    refresh(ctx)
+    ctx.audit(actor, "grant.create", name, profile=prof.id, until=grant.until)
+    return grant
+
+
+def active_grants(ctx: WebContext) -> list[Grant]:
+    store = SqlGrantStore(_db(ctx))
+    now = ctx.now()
+    return [g for pid in ctx.runtime.profiles for g in store.active(pid, now)]
+
+
+def revoke_grant(ctx: WebContext, actor: str, grant_id: int) -> None:
+    if not SqlGrantStore(_db(ctx)).revoke(grant_id, ctx.now()):
+        raise NotFound(f"no active grant {grant_id}")
+    refresh(ctx)
+    ctx.audit(actor, "grant.revoke", str(grant_id))
+
+
+def grant_until(ctx: WebContext, prof: Profile, decision: str) -> datetime | None:
+    now = ctx.now()
+    if decision == "30min":
+        return now + timedelta(minutes=30)
+    if decision == "tonight":
+        midnight = next_local_midnight(now, prof.tz)
+        settings = ctx.runtime.engine.settings(prof, prof.band_at(now))
+        local = now.astimezone(prof.tz)
+        for rule in settings.schedules:
+            if rule.bedtime and local.weekday() in rule.window.days:
+                start = datetime.combine(local.date(), time(rule.window.start // 60,
+                                                            rule.window.start % 60),
+                                         tzinfo=prof.tz)
+                if start > now:
+                    return min(start, midnight)
+        return midnight
+    return None
+
+
+async def decide_request(ctx: WebContext, actor: str, request_id: int, decision: str,
+                         reply: str = "") -> AccessRequest:
+    if decision not in DECISIONS:
+        raise InputError(f"decision: one of {', '.join(DECISIONS)}")
+    request = ctx.requests.get(request_id)
+    if request is None:
+        raise NotFound(f"no request {request_id}")
+    prof = profile(ctx, request.profile)
+    now = ctx.now()
+    until = None
+    if decision == "decline":
+        status = "declined"
+    elif decision == "always":
+        status = "allowed"
+        await edit_profile(ctx, actor, prof.id, {"add_allow": [request.domain]}, audit=False)
+    else:
+        status = "allowed"
+        until = grant_until(ctx, prof, decision)
+        SqlGrantStore(_db(ctx)).add(Grant(prof.id, request.domain, until, actor,
+                                          f"request {request_id}"), now)
+        refresh(ctx)
+    decided = ctx.requests.decide(request_id, status, decision, until, reply.strip()[:500],
+                                  actor, now)
+    assert decided is not None
+    ctx.audit(actor, f"request.{status}", request.domain, id=request_id, decision=decision,
+              profile=prof.id, until=until)
+    return decided
+
+
+def _db(ctx: WebContext) -> Any:
+    assert ctx.service.db is not None
+    return ctx.service.db
+
+
+# -- configuration edits ------------------------------------------------------------------
+PROFILE_FIELDS = ("name", "age_band", "bedtime", "wake_up", "bedtime_days", "safe_search",
+                  "youtube", "extra_blocked_categories", "unblocked_categories",
+                  "extra_blocked_services", "unblocked_services", "allow", "deny", "budgets")
+
+
+async def edit_profile(ctx: WebContext, actor: str, pid: str, changes: dict[str, Any],
+                       audit: bool = True) -> None:
+    """Change profile settings in the configuration file. ``None`` removes a setting; the
+    special keys ``add_allow``/``add_deny`` append to the lists."""
+    profile(ctx, pid)
+
+    def edit(doc: Any) -> None:
+        node = configedit.profile_table(doc, pid)
+        for key, value in changes.items():
+            if key in ("add_allow", "add_deny"):
+                list_key = key[4:]
+                items = list(node.get(list_key, []))
+                for item in value:
+                    if item not in items:
+                        items.append(item)
+                node[list_key] = items
+            elif key in PROFILE_FIELDS:
+                if key == "age_band" and value is not None and "birth_date" in node:
+                    del node["birth_date"]
+                configedit.set_or_remove(node, key, value)
+            else:
+                raise InputError(f"{key}: not a profile setting")
+
+    configedit.edit_config_file(ctx.service.config_path, edit)
+    await _reload(ctx)
+    if audit:
+        ctx.audit(actor, "profile.edit", pid, **changes)
+
+
+async def set_bedtime(ctx: WebContext, actor: str, pid: str, bedtime: str,
+                      wake_up: str | None, days: str | None = None) -> None:
+    changes: dict[str, Any] = {"bedtime": bedtime,
+                               "wake_up": None if bedtime == "off" else wake_up}
+    if days:
+        changes["bedtime_days"] = days
+    await edit_profile(ctx, actor, pid, changes, audit=False)
+    ctx.audit(actor, "profile.bedtime", pid, bedtime=bedtime, wake_up=wake_up, days=days)
+
+
+async def edit_settings(ctx: WebContext, actor: str, changes: dict[str, Any]) -> None:
+    sections = {"retention_days": "logging", "anonymize_clients": "logging",
+                "only_blocked": "logging", "block_mode": "dns"}
+
+    def edit(doc: Any) -> None:
+        for key, value in changes.items():
+            if key not in sections:
+                raise InputError(f"{key}: not a setting")
+            configedit.table(doc, sections[key])[key] = value
+
+    configedit.edit_config_file(ctx.service.config_path, edit)
+    await _reload(ctx)
+    ctx.audit(actor, "settings.edit", "", **changes)
+
+
+async def add_client(ctx: WebContext, actor: str, name: str, pid: str,
+                     addresses: list[str]) -> None:
+    profile(ctx, pid)
+
+    def edit(doc: Any) -> None:
+        import tomlkit
+
+        clients = doc.get("clients")
+        if clients is None:
+            doc["clients"] = tomlkit.aot()
+            clients = doc["clients"]
+        entry = tomlkit.table()
+        entry["name"] = name
+        entry["profile"] = pid
+        entry["addresses"] = addresses
+        clients.append(entry)
+
+    configedit.edit_config_file(ctx.service.config_path, edit)
+    await _reload(ctx)
+    ctx.audit(actor, "client.add", name, profile=pid, addresses=addresses)
+
+
+async def remove_client(ctx: WebContext, actor: str, index: int) -> None:
+    removed: list[str] = []
+
+    def edit(doc: Any) -> None:
+        clients = doc.get("clients")
+        if clients is None or not 0 <= index < len(clients):
+            raise NotFound(f"no client {index}")
+        removed.append(str(clients[index].get("name", index)))
+        del clients[index]
+
+    configedit.edit_config_file(ctx.service.config_path, edit)
+    await _reload(ctx)
+    ctx.audit(actor, "client.remove", removed[0] if removed else str(index))
+
+
+async def _reload(ctx: WebContext) -> None:
+    if not await ctx.service.reload():
+        raise InputError("the configuration was saved but could not be loaded: see the log")
+
+
+# -- lists --------------------------------------------------------------------------------
+async def update_lists(ctx: WebContext, actor: str, name: str | None = None) -> list[
+        dict[str, str]]:
+    config = ctx.service.config
+    targets = [lst for lst in config.lists if lst.enabled and (name is None or lst.name == name)]
+    if name is not None and not targets:
+        raise NotFound(f"no enabled list named {name!r}")
+    store = SqlListMetaStore(_db(ctx))
+    results: list[dict[str, str]] = []
+    ctx.audit(actor, "lists.update", name or "all")
+
+    def run() -> None:
+        with httpx.Client(timeout=60, follow_redirects=True) as client:
+            for i, lst in enumerate(targets, start=1):
+                ctx.list_progress[lst.name] = f"updating ({i}/{len(targets)})"
+                result = update_list(config, lst, store, client, ctx.now())
+                ctx.list_progress[lst.name] = result.status
+                results.append({"name": lst.name, "status": result.status,
+                                "message": result.message})
+
+    await run_in_threadpool(run)
+    await ctx.service.reload()
+    return results
+
+
+# -- notification hook --------------------------------------------------------------------
+def set_notify(ctx: WebContext, actor: str, kind: str, url: str) -> None:
+    if kind not in ("none", "webhook", "ntfy"):
+        raise InputError("kind: one of none, webhook, ntfy")
+    if kind != "none" and not url.startswith(("http://", "https://")):
+        raise InputError("url: an http:// or https:// address")
+    ctx.settings.put("notify_kind", kind)
+    ctx.settings.put("notify_url", url if kind != "none" else "")
+    ctx.audit(actor, "notify.set", kind, url=url)
+
+
+async def test_notify(ctx: WebContext, actor: str, settings: NotifySettings | None = None) -> bool:
+    ok = await send(settings or ctx.notify_settings(),
+                    Notice("kidshield test", "Notifications from kidshield work.", "/",
+                           {"test": True}))
+    ctx.audit(actor, "notify.test", "", ok=ok)
+    return ok
+
+
+__all__ = [
+    "DECISIONS",
+    "PROFILE_FIELDS",
+    "NotFound",
+    "Refused",
+    "active_grants",
+    "add_client",
+    "add_user",
+    "allow_now",
+    "change_password",
+    "check_password",
+    "check_pin",
+    "create_request",
+    "create_token",
+    "decide_name",
+    "decide_request",
+    "edit_profile",
+    "edit_settings",
+    "grant_until",
+    "login",
+    "pause",
+    "profile",
+    "refresh",
+    "remove_client",
+    "revoke_grant",
+    "revoke_token",
+    "set_bedtime",
+    "set_notify",
+    "set_pin",
+    "setup_parent",
+    "test_notify",
+    "update_lists",
+]

@@ -1,0 +1,171 @@
+"""Request bodies and query parameters of ``/api/v1`` (pydantic): the OpenAPI schemas come
+from here, and a validation error names the field."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from kidshield.config import BlockMode
+from kidshield.errors import InputError
+from kidshield.policy.ages import AgeBand, SafeSearchMode
+from kidshield.policy.domains import normalize_name
+from kidshield.policy.schedule import parse_days, parse_hhmm
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+def _hhmm(value: str) -> str:
+    parse_hhmm(value)
+    return value
+
+
+def _domain(value: str) -> str:
+    try:
+        return normalize_name(value)
+    except InputError as exc:
+        raise ValueError(str(exc)) from None
+
+
+class SetupIn(_In):
+    token: str
+    name: Annotated[str, Field(min_length=1, max_length=128)]
+    password: Annotated[str, Field(min_length=10, max_length=1024)]
+
+
+class LoginIn(_In):
+    name: str
+    password: str
+
+
+class BedtimeIn(_In):
+    bedtime: str = Field(description="HH:MM, or \"off\" for no bedtime")
+    wake_up: str | None = Field(None, description="HH:MM (not with bedtime \"off\")")
+    days: str | None = Field(None, description="daily, school-nights, weekdays, weekend, mon-fri")
+
+    @field_validator("bedtime")
+    @classmethod
+    def _bedtime(cls, v: str) -> str:
+        return v if v == "off" else _hhmm(v)
+
+    @field_validator("wake_up")
+    @classmethod
+    def _wake(cls, v: str | None) -> str | None:
+        return None if v is None else _hhmm(v)
+
+    @field_validator("days")
+    @classmethod
+    def _days(cls, v: str | None) -> str | None:
+        if v is not None:
+            parse_days(v)
+        return v
+
+
+class ProfilePatch(_In):
+    name: str | None = None
+    age_band: AgeBand | None = None
+    safe_search: SafeSearchMode | None = None
+    youtube: SafeSearchMode | None = None
+    extra_blocked_categories: list[str] | None = None
+    unblocked_categories: list[str] | None = None
+    extra_blocked_services: list[str] | None = None
+    unblocked_services: list[str] | None = None
+    allow: list[str] | None = None
+    deny: list[str] | None = None
+    budgets: dict[str, Annotated[int, Field(ge=0, le=1440)]] | None = None
+
+    @field_validator("allow", "deny")
+    @classmethod
+    def _domains(cls, v: list[str] | None) -> list[str] | None:
+        return None if v is None else [_domain(d) for d in v]
+
+
+class ClientIn(_In):
+    name: Annotated[str, Field(min_length=1, max_length=128)]
+    profile: str
+    addresses: Annotated[list[str], Field(min_length=1)]
+
+
+class DecisionIn(_In):
+    decision: Literal["30min", "tonight", "always", "decline"]
+    reply: Annotated[str, Field(max_length=500)] = ""
+
+
+class GrantIn(_In):
+    profile: str
+    domain: str
+    decision: Literal["30min", "tonight"] = "30min"
+
+    @field_validator("domain")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        return _domain(v)
+
+
+class PauseIn(_In):
+    profile: str = Field(description="a profile id, or \"all\"")
+    minutes: Annotated[int, Field(ge=0, le=1440)] = Field(description="0 resumes")
+
+
+class SettingsPatch(_In):
+    retention_days: Annotated[int, Field(ge=0, le=3650)] | None = None
+    anonymize_clients: bool | None = None
+    only_blocked: bool | None = None
+    block_mode: BlockMode | None = None
+
+
+class NotifyIn(_In):
+    kind: Literal["none", "webhook", "ntfy"]
+    url: str = ""
+
+
+class PinIn(_In):
+    pin: Annotated[str, Field(pattern=r"^\d{4,8}$", description="4 to 8 digits")]
+
+
+class UserIn(_In):
+    name: Annotated[str, Field(min_length=1, max_length=128)]
+    password: Annotated[str, Field(min_length=10, max_length=1024)]
+    roles: Annotated[list[Literal["parent", "moderator", "analyst", "admin"]],
+                     Field(min_length=1)]
+
+
+class PasswordIn(_In):
+    current_password: str
+    new_password: Annotated[str, Field(min_length=10, max_length=1024)]
+
+
+class TokenIn(_In):
+    name: Annotated[str, Field(min_length=1, max_length=128)]
+
+
+class ListUpdateIn(_In):
+    name: str | None = None
+
+
+class LogQuery(_In):
+    q: str = ""
+    profile: str = ""
+    action: Literal["", "allow", "block", "rewrite"] = ""
+    reason: str = ""
+    since_hours: Annotated[int, Field(ge=1, le=24 * 366)] = 24
+    limit: Annotated[int, Field(ge=1, le=1000)] = 100
+    offset: Annotated[int, Field(ge=0)] = 0
+
+
+class RequestQuery(_In):
+    status: Literal["", "pending", "allowed", "declined"] = ""
+    limit: Annotated[int, Field(ge=1, le=500)] = 100
+
+
+class PageQuery(_In):
+    limit: Annotated[int, Field(ge=1, le=1000)] = 100
+    offset: Annotated[int, Field(ge=0)] = 0
+
+
+class CheckQuery(_In):
+    profile: str
+    name: str

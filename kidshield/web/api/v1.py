@@ -1,0 +1,305 @@
+"""``/api/v1``: the same actions as the dashboard, as JSON. Validation errors are 422 bodies
+naming the field; see ``registry.py`` for authentication and CSRF."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import BaseRoute, Route
+
+from kidshield.errors import InputError
+from kidshield.policy.domains import normalize_name
+from kidshield.web import actions, views
+from kidshield.web.access import User
+from kidshield.web.api.models import (
+    BedtimeIn,
+    CheckQuery,
+    ClientIn,
+    DecisionIn,
+    GrantIn,
+    ListUpdateIn,
+    LoginIn,
+    LogQuery,
+    NotifyIn,
+    PageQuery,
+    PasswordIn,
+    PauseIn,
+    PinIn,
+    ProfilePatch,
+    RequestQuery,
+    SettingsPatch,
+    SetupIn,
+    TokenIn,
+    UserIn,
+)
+from kidshield.web.api.registry import api, openapi, routes
+from kidshield.web.auth import SESSION_COOKIE, SESSION_DAYS
+from kidshield.web.context import WebContext, client_ip
+from kidshield.web.csrf import csrf_token
+from kidshield.web.queries import LogFilter, overview, search_log
+
+
+def _name(user: User | None) -> str:
+    return user.name if user else "?"
+
+
+# -- session ------------------------------------------------------------------------------
+@api("POST", "/setup", "Create the first parent account with the one-time setup token",
+     body=SetupIn, public=True, tag="session")
+async def setup(request: Request, ctx: WebContext, _u: User | None, body: SetupIn) -> Any:
+    user = await run_in_threadpool(actions.setup_parent, ctx, body.token, body.name, body.password)
+    return {"_created": True, "id": user.id, "name": user.name}
+
+
+@api("POST", "/login", "Sign in (sets the session cookie); returns the CSRF token",
+     body=LoginIn, public=True, tag="session")
+async def login(request: Request, ctx: WebContext, _u: User | None, body: LoginIn) -> Any:
+    user = await run_in_threadpool(actions.login, ctx, body.name, body.password, client_ip(request))
+    token = ctx.auth.start_session(user.id, ctx.now())
+    response = JSONResponse({"name": user.name, "roles": sorted(user.roles)})
+    set_session_cookie(request, response, token)
+    return response
+
+
+def set_session_cookie(request: Request, response: Any, token: str) -> None:
+    response.set_cookie(SESSION_COOKIE, token, max_age=SESSION_DAYS * 86400, httponly=True,
+                        samesite="lax", secure=request.url.scheme == "https", path="/")
+
+
+@api("GET", "/me", "Who is signed in, and the CSRF token for cookie-authenticated writes",
+     roles=(), tag="session")
+async def whoami(request: Request, ctx: WebContext, user: User | None, _b: None) -> Any:
+    assert user is not None
+    return {"id": user.id, "name": user.name, "roles": sorted(user.roles),
+            "csrf": csrf_token(request, ctx.secret)}
+
+
+# -- overview, profiles, clients ----------------------------------------------------------
+@api("GET", "/overview", "Queries and blocks per profile over the last 24 hours")
+async def get_overview(request: Request, ctx: WebContext, _u: User | None, _b: None) -> Any:
+    assert ctx.service.db is not None
+    ctx.service.pump()
+    o = overview(ctx.service.db, ctx.now())
+    return {"hours": [views.iso(h) for h in o.hours],
+            "profiles": {p: {"queries": q, "blocks": b} for p, (q, b) in o.per_profile.items()},
+            "totals": {p: {"queries": q, "blocks": b} for p, (q, b) in o.totals.items()},
+            "by_reason": dict(o.by_reason), "by_category": dict(o.by_category),
+            "top_blocked": dict(o.top_blocked),
+            "budgets": {pid: views.profile_view(ctx, p)["budgets"]
+                        for pid, p in ctx.runtime.profiles.items()}}
+
+
+@api("GET", "/profiles", "All profiles with their effective settings")
+async def list_profiles(request: Request, ctx: WebContext, _u: User | None, _b: None) -> Any:
+    return [views.profile_view(ctx, p) for p in ctx.runtime.profiles.values()]
+
+
+@api("GET", "/profiles/{pid}", "One profile, with its week grid of blocked hours")
+async def get_profile(request: Request, ctx: WebContext, _u: User | None, _b: None) -> Any:
+    prof = actions.profile(ctx, request.path_params["pid"])
+    return {**views.profile_view(ctx, prof), "week": views.week_grid(ctx, prof, ctx.now())}
+
+
+@api("PATCH", "/profiles/{pid}", "Change profile settings (age band, categories, services, "
+     "safe search, allow/deny lists, budgets)", body=ProfilePatch)
+async def patch_profile(request: Request, ctx: WebContext, user: User | None,
+                        body: ProfilePatch) -> Any:
+    pid = request.path_params["pid"]
+    changes = body.model_dump(exclude_unset=True, mode="json")
+    await actions.edit_profile(ctx, _name(user), pid, changes)
+    return views.profile_view(ctx, actions.profile(ctx, pid))
+
+
+@api("PUT", "/profiles/{pid}/bedtime", "Set the bedtime (or \"off\")", body=BedtimeIn)
+async def put_bedtime(request: Request, ctx: WebContext, user: User | None,
+                      body: BedtimeIn) -> Any:
+    pid = request.path_params["pid"]
+    if body.bedtime != "off" and body.wake_up is None:
+        raise InputError("wake_up: give the time protection ends in the morning (HH:MM)")
+    await actions.set_bedtime(ctx, _name(user), pid, body.bedtime, body.wake_up, body.days)
+    return views.profile_view(ctx, actions.profile(ctx, pid))
+
+
+@api("GET", "/check", "What would this profile get for this name right now?",
+     query=CheckQuery)
+async def check(request: Request, ctx: WebContext, _u: User | None, q: CheckQuery) -> Any:
+    prof = actions.profile(ctx, q.profile)
+    return actions.decide_name(ctx, prof, normalize_name(q.name)).to_dict()
+
+
+@api("GET", "/clients", "Devices and the profile each belongs to")
+async def list_clients(request: Request, ctx: WebContext, _u: User | None, _b: None) -> Any:
+    return views.clients_view(ctx)
+
+
+@api("POST", "/clients", "Add a device", body=ClientIn)
+async def add_client(request: Request, ctx: WebContext, user: User | None, body: ClientIn) -> Any:
+    await actions.add_client(ctx, _name(user), body.name, body.profile, body.addresses)
+    return {"_created": True, "clients": views.clients_view(ctx)}
+
+
+@api("DELETE", "/clients/{index}", "Remove a device")
+async def delete_client(request: Request, ctx: WebContext, user: User | None, _b: None) -> Any:
+    try:
+        index = int(request.path_params["index"])
+    except ValueError:
+        raise actions.NotFound("index: a number") from None
+    await actions.remove_client(ctx, _name(user), index)
+    return {"clients": views.clients_view(ctx)}
+
+
+# -- lists, log ---------------------------------------------------------------------------
+@api("GET", "/lists", "Block and allow lists: source, last update, errors with line numbers")
+async def get_lists(request: Request, ctx: WebContext, _u: User | None, _b: None) -> Any:
+    return views.lists_view(ctx)
+
+
+@api("POST", "/lists/update", "Update one list (or all) now", body=ListUpdateIn)
+async def update_lists(request: Request, ctx: WebContext, user: User | None,
+                       body: ListUpdateIn) -> Any:
+    return {"results": await actions.update_lists(ctx, _name(user), body.name)}
+
+
+@api("GET", "/querylog", "Search the query log", query=LogQuery)
+async def querylog(request: Request, ctx: WebContext, _u: User | None, q: LogQuery) -> Any:
+    assert ctx.service.db is not None
+    ctx.service.pump()
+    f = LogFilter(q.q, q.profile, q.action, q.reason, q.since_hours, q.limit, q.offset)
+    return {"rows": search_log(ctx.service.db, f, ctx.now())}
+
+
+# -- requests, pause ----------------------------------------------------------------------
+@api("GET", "/requests", "Children's access requests", query=RequestQuery)
+async def list_requests(request: Request, ctx: WebContext, _u: User | None,
+                        q: RequestQuery) -> Any:
+    return [views.request_view(r) for r in ctx.requests.list(q.status or None, limit=q.limit)]
+
+
+@api("POST", "/requests/{rid}/decision", "Allow for 30 minutes, until tonight, always, or "
+     "decline with a message", body=DecisionIn)
+async def decide(request: Request, ctx: WebContext, user: User | None, body: DecisionIn) -> Any:
+    try:
+        rid = int(request.path_params["rid"])
+    except ValueError:
+        raise actions.NotFound("rid: a number") from None
+    return views.request_view(await actions.decide_request(ctx, _name(user), rid,
+                                                           body.decision, body.reply))
+
+
+@api("GET", "/grants", "Names allowed for now (parent grants that have not ended)")
+async def list_grants(request: Request, ctx: WebContext, _u: User | None, _b: None) -> Any:
+    return [views.grant_view(g) for g in actions.active_grants(ctx)]
+
+
+@api("POST", "/grants", "Allow a name for 30 minutes or until tonight", body=GrantIn)
+async def create_grant(request: Request, ctx: WebContext, user: User | None,
+                       body: GrantIn) -> Any:
+    grant = actions.allow_now(ctx, _name(user), actions.profile(ctx, body.profile),
+                              body.domain, body.decision)
+    return {"_created": True, **views.grant_view(grant)}
+
+
+@api("DELETE", "/grants/{gid}", "End a grant now")
+async def delete_grant(request: Request, ctx: WebContext, user: User | None, _b: None) -> Any:
+    try:
+        gid = int(request.path_params["gid"])
+    except ValueError:
+        raise actions.NotFound("gid: a number") from None
+    actions.revoke_grant(ctx, _name(user), gid)
+    return {"ok": True}
+
+
+@api("POST", "/pause", "Pause protection for N minutes (0 resumes)", body=PauseIn)
+async def pause(request: Request, ctx: WebContext, user: User | None, body: PauseIn) -> Any:
+    until = actions.pause(ctx, _name(user), body.profile, body.minutes)
+    return {"profile": body.profile, "paused_until": views.iso(until)}
+
+
+# -- settings, accounts, audit ------------------------------------------------------------
+@api("GET", "/settings", "Retention, logging privacy, block mode, notifications")
+async def get_settings(request: Request, ctx: WebContext, _u: User | None, _b: None) -> Any:
+    return views.settings_view(ctx)
+
+
+@api("PATCH", "/settings", "Change retention, logging privacy or block mode",
+     body=SettingsPatch)
+async def patch_settings(request: Request, ctx: WebContext, user: User | None,
+                         body: SettingsPatch) -> Any:
+    await actions.edit_settings(ctx, _name(user), body.model_dump(exclude_none=True))
+    return views.settings_view(ctx)
+
+
+@api("PUT", "/settings/notifications", "Webhook or ntfy topic for new requests", body=NotifyIn)
+async def put_notify(request: Request, ctx: WebContext, user: User | None, body: NotifyIn) -> Any:
+    actions.set_notify(ctx, _name(user), body.kind, body.url)
+    return views.settings_view(ctx)["notifications"]
+
+
+@api("POST", "/settings/notifications/test", "Send a test notification")
+async def test_notify(request: Request, ctx: WebContext, user: User | None, _b: None) -> Any:
+    return {"delivered": await actions.test_notify(ctx, _name(user))}
+
+
+@api("PUT", "/pin", "Set the parent PIN used on the child page", body=PinIn)
+async def put_pin(request: Request, ctx: WebContext, user: User | None, body: PinIn) -> Any:
+    await run_in_threadpool(actions.set_pin, ctx, user, body.pin)
+    return {"ok": True}
+
+
+@api("GET", "/users", "Accounts and their roles", roles=("admin",))
+async def list_users(request: Request, ctx: WebContext, _u: User | None, _b: None) -> Any:
+    return [views.user_view(u) for u in ctx.users.all()]
+
+
+@api("POST", "/users", "Add an account (another parent, a moderator or an analyst)",
+     body=UserIn, roles=("admin",))
+async def add_user(request: Request, ctx: WebContext, user: User | None, body: UserIn) -> Any:
+    created = await run_in_threadpool(actions.add_user, ctx, _name(user), body.name,
+                                      body.password, frozenset(body.roles))
+    return {"_created": True, **views.user_view(created)}
+
+
+@api("PUT", "/password", "Change your own password", body=PasswordIn, roles=())
+async def put_password(request: Request, ctx: WebContext, user: User | None,
+                       body: PasswordIn) -> Any:
+    await run_in_threadpool(actions.change_password, ctx, user, body.current_password,
+                            body.new_password)
+    return {"ok": True}
+
+
+@api("GET", "/audit", "The audit log, newest first", query=PageQuery)
+async def audit(request: Request, ctx: WebContext, _u: User | None, q: PageQuery) -> Any:
+    return [views.audit_view(e) for e in ctx.audit_log.recent(q.limit, q.offset)]
+
+
+@api("GET", "/tokens", "API tokens (never their values)")
+async def list_tokens(request: Request, ctx: WebContext, _u: User | None, _b: None) -> Any:
+    return [views.token_view(t) for t in ctx.tokens.list()]
+
+
+@api("POST", "/tokens", "Create an API token: the value is shown once", body=TokenIn)
+async def create_token(request: Request, ctx: WebContext, user: User | None,
+                       body: TokenIn) -> Any:
+    info, token = actions.create_token(ctx, user, body.name)
+    return {"_created": True, **views.token_view(info), "token": token}
+
+
+@api("DELETE", "/tokens/{tid}", "Revoke an API token")
+async def revoke_token(request: Request, ctx: WebContext, user: User | None, _b: None) -> Any:
+    try:
+        tid = int(request.path_params["tid"])
+    except ValueError:
+        raise actions.NotFound("tid: a number") from None
+    actions.revoke_token(ctx, user, tid)
+    return {"ok": True}
+
+
+async def openapi_document(_request: Request) -> JSONResponse:
+    return JSONResponse(openapi())
+
+
+def api_routes() -> list[BaseRoute]:
+    return [Route("/api/v1/openapi.json", openapi_document), *routes()]

@@ -1,0 +1,119 @@
+"""The block page: plain-HTTP requests for blocked names reach us (the DNS answered with our
+address) and the child reads why, in words for their age band, with a button to ask for access
+and the helplines for their country (COP-1, COP-8)."""
+
+from __future__ import annotations
+
+import ipaddress
+from datetime import timedelta
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from kidshield.errors import InputError
+from kidshield.policy.domains import normalize_name
+from kidshield.policy.model import Profile
+from kidshield.policy.reason import Action, Decision, Reason
+from kidshield.web import actions
+from kidshield.web.context import WebContext, client_ip, web_context
+from kidshield.web.csrf import checked_form
+from kidshield.web.render import render
+from kidshield.web.texts import block_text
+
+CHILD_HOST = "kidshield.home.arpa"
+ASK_PATH = "/.well-known/kidshield/ask"
+_LOCAL_SUFFIXES = (".local", ".lan", ".home.arpa", ".internal", ".localhost")
+
+
+def request_host(request: Request) -> str:
+    host = request.headers.get("host", "")
+    if host.startswith("["):
+        return host[1:].partition("]")[0].lower()
+    return host.rsplit(":", 1)[0].lower() if host.count(":") == 1 else host.lower()
+
+
+def is_foreign_host(host: str) -> bool:
+    """True when the browser asked for some other site's name: the DNS sent it to us because
+    the name is blocked. Our own addresses and local names show the app itself."""
+    if not host or host == "localhost" or host == CHILD_HOST or host.endswith(_LOCAL_SUFFIXES):
+        return False
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return "." in host
+    return False
+
+
+def helplines(ctx: WebContext) -> list[object]:
+    return list(ctx.runtime.catalog.helplines_for(ctx.service.config.server.country or "*"))
+
+
+def child_profile(ctx: WebContext, request: Request) -> Profile:
+    return ctx.runtime.profile_for_client(client_ip(request))
+
+
+def service_name(ctx: WebContext, decision: Decision) -> str | None:
+    if decision.service and decision.service in ctx.runtime.catalog.services:
+        return ctx.runtime.catalog.services[decision.service].name
+    return None
+
+
+def block_response(request: Request, ctx: WebContext, name: str, decision: Decision,
+                   profile: Profile, preview: bool = False) -> Response:
+    from kidshield.web.render import translator_for
+
+    t = translator_for(request)
+    if decision.action is not Action.BLOCK:
+        return render(request, "child/unblocked.html", name=name, profile=profile,
+                      helplines=helplines(ctx), granted=decision.reason in (
+                          Reason.GRANT, Reason.ALLOW_LIST, Reason.PAUSED))
+    text = block_text(decision, name, service_name(ctx, decision), t)
+    return render(request, "child/block.html", name=name, text=text, profile=profile,
+                  band=decision.band, decision=decision, helplines=helplines(ctx),
+                  ask_path=ASK_PATH, preview=preview, child_host=CHILD_HOST)
+
+
+async def block_page(request: Request) -> Response:
+    ctx = web_context(request)
+    try:
+        name = normalize_name(request_host(request))
+    except InputError:
+        name = request_host(request)
+    profile = child_profile(ctx, request)
+    decision = actions.decide_name(ctx, profile, name)
+    response = block_response(request, ctx, name, decision, profile)
+    response.status_code = 403 if decision.action is Action.BLOCK else 200
+    return response
+
+
+async def ask(request: Request) -> Response:
+    """A child asks for a blocked name (from the block page or the child page)."""
+    ctx = web_context(request)
+    form = await checked_form(request, ctx.secret)
+    profile = child_profile(ctx, request)
+    domain = str(form.get("name", "")).strip()
+    try:
+        created = await actions.create_request(ctx, profile, domain,
+                                               str(form.get("message", "")),
+                                               str(request.base_url), client_ip(request))
+    except InputError as exc:
+        return render(request, "child/asked.html", 400, error=str(exc), profile=profile,
+                      helplines=helplines(ctx), child_host=CHILD_HOST)
+    except actions.Refused as exc:
+        return render(request, "child/asked.html", exc.status, error=str(exc), profile=profile,
+                      helplines=helplines(ctx), child_host=CHILD_HOST)
+    return render(request, "child/asked.html", request_item=created, profile=profile,
+                  helplines=helplines(ctx), child_host=CHILD_HOST,
+                  on_block_host=is_foreign_host(request_host(request)))
+
+
+def block_routes() -> list[Route]:
+    """Routes of the app served for foreign host names (see ``server.HostDispatch``)."""
+    return [
+        Route(ASK_PATH, ask, methods=["POST"]),
+        Route("/{path:path}", block_page, methods=["GET", "HEAD"]),
+    ]
+
+
+RECENT = timedelta(hours=24)

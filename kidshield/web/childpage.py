@@ -1,0 +1,91 @@
+"""The child page, "My protection" (COP-11, COP-12): at http://kidshield.home.arpa/ (the DNS
+answers that name with our address) and at ``/me`` on the dashboard's address. It says, in the
+child's words, what is filtered and logged, who sees it, how long it is kept, how to ask for a
+change, and that it all ends at 18; it lists recent blocks with a button to ask, the answers to
+earlier requests, and the helplines. Pausing protection here needs a parent's PIN."""
+
+from __future__ import annotations
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from kidshield.errors import InputError
+from kidshield.policy.ages import AgeBand
+from kidshield.web import actions
+from kidshield.web.blockpage import CHILD_HOST, RECENT, ask, child_profile, helplines
+from kidshield.web.context import client_ip, web_context
+from kidshield.web.csrf import checked_form
+from kidshield.web.queries import recent_blocks
+from kidshield.web.render import render
+
+
+async def me(request: Request) -> Response:
+    ctx = web_context(request)
+    profile = child_profile(ctx, request)
+    now = ctx.now()
+    band = profile.band_at(now)
+    settings = ctx.runtime.engine.settings(profile, band)
+    assert ctx.service.db is not None
+    blocks = recent_blocks(ctx.service.db, profile.id, now - RECENT)
+    requests = ctx.requests.list(profile=profile.id, since=now - RECENT * 7, limit=20)
+    paused = ctx.service.pauses.get(profile.id)
+    cfg = ctx.service.config.logging
+    age = profile.age_at(now)
+    return render(
+        request, "child/me.html", profile=profile, band=band, young=band in (
+            AgeBand.UNDER_9, AgeBand.AGE_9_12), settings=settings,
+        categories=sorted(settings.categories), bedtimes=[r for r in settings.schedules],
+        blocks=blocks, requests=requests, helplines=helplines(ctx),
+        retention_days=cfg.retention_days, only_blocked=cfg.only_blocked,
+        anonymize=cfg.anonymize_clients, years_left=None if age is None else max(18 - age, 0),
+        paused=paused if paused and paused > now else None, child_host=CHILD_HOST,
+        message=request.query_params.get("m", ""), filtering=profile.filtering)
+
+
+async def me_pause(request: Request) -> Response:
+    """A parent, standing beside the child, pauses protection with their PIN."""
+    ctx = web_context(request)
+    form = await checked_form(request, ctx.secret)
+    profile = child_profile(ctx, request)
+    try:
+        pin = str(form.get("pin", ""))
+        parent = await run_in_threadpool(actions.check_pin, ctx, pin, client_ip(request))
+        minutes = int(str(form.get("minutes", "30")) or 0)
+        actions.pause(ctx, f"{parent} (PIN on child page)", profile.id, minutes)
+    except actions.Refused as exc:
+        return render(request, "child/pin_error.html", exc.status, error=str(exc),
+                      helplines=helplines(ctx), profile=profile, child_host=CHILD_HOST)
+    except (InputError, ValueError) as exc:
+        return render(request, "child/pin_error.html", 400, error=str(exc),
+                      helplines=helplines(ctx), profile=profile, child_host=CHILD_HOST)
+    return RedirectResponse("/me?m=paused", 303)
+
+
+async def me_allow(request: Request) -> Response:
+    """A parent, beside the child, allows a site for a while with their PIN."""
+    ctx = web_context(request)
+    form = await checked_form(request, ctx.secret)
+    profile = child_profile(ctx, request)
+    try:
+        pin = str(form.get("pin", ""))
+        parent = await run_in_threadpool(actions.check_pin, ctx, pin, client_ip(request))
+        actions.allow_now(ctx, f"{parent} (PIN on child page)", profile,
+                          str(form.get("name", "")), str(form.get("decision", "30min")))
+    except actions.Refused as exc:
+        return render(request, "child/pin_error.html", exc.status, error=str(exc),
+                      helplines=helplines(ctx), profile=profile, child_host=CHILD_HOST)
+    except InputError as exc:
+        return render(request, "child/pin_error.html", 400, error=str(exc),
+                      helplines=helplines(ctx), profile=profile, child_host=CHILD_HOST)
+    return RedirectResponse("/me?m=allowed", 303)
+
+
+def child_routes() -> list[Route]:
+    return [
+        Route("/me", me),
+        Route("/me/ask", ask, methods=["POST"]),
+        Route("/me/pause", me_pause, methods=["POST"]),
+        Route("/me/allow", me_allow, methods=["POST"]),
+    ]

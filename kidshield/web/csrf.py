@@ -1,0 +1,88 @@
+"""Cross-site request forgery protection: a signed double-submit token.
+
+Every visitor gets a random ``ks_csrf`` cookie (HttpOnly, SameSite=Lax). The token put in forms
+(hidden field ``csrf``) and expected in the ``X-CSRF-Token`` header of cookie-authenticated API
+writes is an HMAC of that cookie and the session cookie under the server's secret key, so a
+page on another site can neither read nor forge it. Requests authenticated with a Bearer API
+token carry no cookies and need no CSRF token.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+
+from starlette.datastructures import FormData, MutableHeaders
+from starlette.exceptions import HTTPException
+from starlette.requests import HTTPConnection, Request
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from kidshield.web.auth import SESSION_COOKIE
+
+CSRF_COOKIE = "ks_csrf"
+CSRF_FIELD = "csrf"
+CSRF_HEADER = "x-csrf-token"
+# machine endpoints never render forms: no cookie for them
+NO_COOKIE_PATHS = ("/dns-query", "/metrics", "/healthz", "/static/")
+
+
+def _browser_id(conn: HTTPConnection) -> str:
+    return str(conn.scope.get("state", {}).get("csrf_cookie") or conn.cookies.get(CSRF_COOKIE, ""))
+
+
+def csrf_token(conn: HTTPConnection, secret: bytes) -> str:
+    material = f"{_browser_id(conn)}|{conn.cookies.get(SESSION_COOKIE, '')}".encode()
+    return hmac.new(secret, material, hashlib.sha256).hexdigest()
+
+
+def valid(conn: HTTPConnection, secret: bytes, token: str | None) -> bool:
+    if not token or not conn.cookies.get(CSRF_COOKIE):
+        return False
+    return hmac.compare_digest(token, csrf_token(conn, secret))
+
+
+async def checked_form(request: Request, secret: bytes) -> FormData:
+    """The posted form, after checking its CSRF token (403 when it is missing or wrong)."""
+    form = await request.form()
+    token = form.get(CSRF_FIELD)
+    if not valid(request, secret, token if isinstance(token, str) else None):
+        raise HTTPException(403, "the form expired or came from another site: reload the page")
+    return form
+
+
+def check_api_write(request: Request, secret: bytes) -> None:
+    """Cookie-authenticated API writes must send the token in ``X-CSRF-Token``."""
+    if getattr(request.state, "via", None) == "token":
+        return
+    if not valid(request, secret, request.headers.get(CSRF_HEADER)):
+        raise HTTPException(403, "missing or wrong X-CSRF-Token header")
+
+
+class CsrfCookieMiddleware:
+    """Gives every browser its random ``ks_csrf`` cookie on first contact."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        conn = HTTPConnection(scope)
+        if (conn.cookies.get(CSRF_COOKIE) or conn.headers.get("authorization")
+                or scope["path"].startswith(NO_COOKIE_PATHS)):
+            await self.app(scope, receive, send)
+            return
+        value = secrets.token_urlsafe(24)
+        scope.setdefault("state", {})["csrf_cookie"] = value
+        secure = "; Secure" if scope.get("scheme") == "https" else ""
+
+        async def send_with_cookie(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                headers.append("set-cookie", f"{CSRF_COOKIE}={value}; Path=/; HttpOnly; "
+                                             f"SameSite=Lax{secure}")
+            await send(message)
+
+        await self.app(scope, receive, send_with_cookie)

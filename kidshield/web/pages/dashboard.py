@@ -1,0 +1,363 @@
+"""Dashboard routes: setup, sign-in, overview, profiles, devices, lists, query log, requests,
+pause, settings, audit log, and a block page preview per age band."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from kidshield.errors import InputError
+from kidshield.policy.ages import AgeBand, SafeSearchMode
+from kidshield.policy.reason import Action, Decision, Reason
+from kidshield.web import actions, views
+from kidshield.web.access import ROLES, User, current_user, require_role
+from kidshield.web.blockpage import CHILD_HOST, block_response, request_host
+from kidshield.web.charts import hbars, hourly_bars
+from kidshield.web.childpage import me
+from kidshield.web.context import WebContext, web_context
+from kidshield.web.csrf import checked_form
+from kidshield.web.pages.forms import lines as _lines
+from kidshield.web.pages.forms import text as _s
+from kidshield.web.pages.session import session_routes
+from kidshield.web.queries import LogFilter, overview, search_log
+from kidshield.web.render import render, translator_for
+from kidshield.web.texts import BODIES
+
+BEDTIME_PRESETS = ("19:30", "20:00", "20:30", "21:00", "21:30", "22:00", "22:30")
+
+
+def _parent(request: Request) -> tuple[WebContext, User]:
+    return web_context(request), require_role(request, "parent")
+
+
+async def _form(request: Request) -> tuple[WebContext, User, FormData]:
+    ctx, user = _parent(request)
+    return ctx, user, await checked_form(request, ctx.secret)
+
+
+def _back(url: str, message: str = "saved") -> RedirectResponse:
+    sep = "&" if "?" in url else "?"
+    return RedirectResponse(f"{url}{sep}m={message}", 303)
+
+
+
+
+# -- overview ---------------------------------------------------------------------------
+async def home(request: Request) -> Response:
+    if request_host(request) == CHILD_HOST:
+        return await me(request)
+    if current_user(request) is None:
+        ctx = web_context(request)
+        return RedirectResponse("/setup" if ctx.setup_token else "/login", 303)
+    ctx, _user = _parent(request)
+    t = translator_for(request)
+    assert ctx.service.db is not None
+    ctx.service.pump()
+    o = overview(ctx.service.db, ctx.now())
+    cards = []
+    for pid, prof in ctx.runtime.profiles.items():
+        queries, blocks = o.per_profile.get(pid, ([0] * len(o.hours), [0] * len(o.hours)))
+        view = views.profile_view(ctx, prof)
+        budget_items = [(b["service"], float(b["used"])) for b in view["budgets"]]
+        budget_chart = hbars(t("Time used against budget"), budget_items,
+                             limit=max((b["minutes"] for b in view["budgets"]), default=None),
+                             unit=" min") if budget_items else None
+        cards.append({"profile": view, "totals": o.totals.get(pid, (0, 0)),
+                      "chart": hourly_bars(t("Queries and blocks per hour: {name}",
+                                             name=prof.name), o.hours, queries, blocks),
+                      "budgets": budget_chart})
+    pending = ctx.requests.list("pending", limit=10)
+    return render(request, "overview.html", cards=cards, pending=pending,
+                  reasons=hbars(t("Blocks by reason"), [(t(k), v) for k, v in o.by_reason]),
+                  categories=hbars(t("Blocks by category"),
+                                   [(t(k.replace("_", " ")), v) for k, v in o.by_category]),
+                  top=hbars(t("Top blocked names"), o.top_blocked),
+                  message=request.query_params.get("m"))
+
+
+# -- profiles ---------------------------------------------------------------------------
+async def profiles_page(request: Request) -> Response:
+    ctx, _ = _parent(request)
+    return render(request, "profiles.html",
+                  profiles=[views.profile_view(ctx, p) for p in ctx.runtime.profiles.values()])
+
+
+async def profile_page(request: Request) -> Response:
+    ctx, _ = _parent(request)
+    prof = actions.profile(ctx, request.path_params["pid"])
+    catalog = ctx.runtime.catalog
+    return render(request, "profile.html", p=views.profile_view(ctx, prof),
+                  week=views.week_grid(ctx, prof, ctx.now()), presets=BEDTIME_PRESETS,
+                  bands=[b.value for b in AgeBand], modes=[m.value for m in SafeSearchMode],
+                  services=sorted(catalog.services.values(), key=lambda s: s.name),
+                  message=request.query_params.get("m"), error=None)
+
+
+async def profile_bedtime(request: Request) -> Response:
+    ctx, user, form = await _form(request)
+    pid = request.path_params["pid"]
+    bedtime = _s(form, "bedtime")
+    wake = _s(form, "wake_up") or None
+    if bedtime != "off" and wake is None:
+        current = views.profile_view(ctx, actions.profile(ctx, pid))["bedtime"]
+        wake = current["to"] if current else "07:00"
+    await actions.set_bedtime(ctx, user.name, pid, bedtime, wake, _s(form, "days") or None)
+    return _back(f"/profiles/{pid}", "bedtime")
+
+
+async def profile_edit(request: Request) -> Response:
+    ctx, user, form = await _form(request)
+    pid = request.path_params["pid"]
+    changes: dict[str, Any] = {}
+    for key in ("age_band", "safe_search", "youtube"):
+        if _s(form, key):
+            changes[key] = _s(form, key)
+    for key in ("allow", "deny", "extra_blocked_services", "unblocked_services",
+                "extra_blocked_categories", "unblocked_categories"):
+        if key in form:
+            changes[key] = _lines(_s(form, key))
+    if "budgets" in form:
+        budgets: dict[str, int] = {}
+        for line in _s(form, "budgets").splitlines():
+            if not line.strip():
+                continue
+            service, _sep, minutes = line.partition("=")
+            try:
+                budgets[service.strip()] = int(minutes.strip())
+            except ValueError:
+                raise InputError(f"budgets: {line.strip()!r} is not like 'youtube = 60'") \
+                    from None
+        changes["budgets"] = budgets
+    for key in ("allow", "deny"):
+        if key in changes:
+            from kidshield.policy.domains import normalize_name
+
+            changes[key] = [normalize_name(d) for d in changes[key]]
+    await actions.edit_profile(ctx, user.name, pid, changes)
+    return _back(f"/profiles/{pid}")
+
+
+# -- devices ----------------------------------------------------------------------------
+async def devices_page(request: Request) -> Response:
+    ctx, _ = _parent(request)
+    return render(request, "devices.html", clients=views.clients_view(ctx),
+                  profiles=list(ctx.runtime.profiles.values()),
+                  message=request.query_params.get("m"))
+
+
+async def devices_add(request: Request) -> Response:
+    ctx, user, form = await _form(request)
+    await actions.add_client(ctx, user.name, _s(form, "name"), _s(form, "profile"),
+                             _lines(_s(form, "addresses")))
+    return _back("/devices")
+
+
+async def devices_remove(request: Request) -> Response:
+    ctx, user, _form_data = await _form(request)
+    await actions.remove_client(ctx, user.name, int(request.path_params["index"]))
+    return _back("/devices", "removed")
+
+
+# -- lists, log -------------------------------------------------------------------------
+async def lists_page(request: Request) -> Response:
+    ctx, _ = _parent(request)
+    return render(request, "lists.html", lists=views.lists_view(ctx),
+                  message=request.query_params.get("m"))
+
+
+async def lists_update(request: Request) -> Response:
+    ctx, user, form = await _form(request)
+    await actions.update_lists(ctx, user.name, _s(form, "name") or None)
+    return _back("/lists", "updated")
+
+
+async def querylog_page(request: Request) -> Response:
+    ctx, _ = _parent(request)
+    qp = request.query_params
+    try:
+        hours = min(max(int(qp.get("since_hours", "24")), 1), 24 * 366)
+    except ValueError:
+        hours = 24
+    f = LogFilter(qp.get("q", ""), qp.get("profile", ""), qp.get("action", ""),
+                  qp.get("reason", ""), hours, 200)
+    assert ctx.service.db is not None
+    ctx.service.pump()
+    return render(request, "querylog.html", rows=search_log(ctx.service.db, f, ctx.now()),
+                  f=f, profiles=list(ctx.runtime.profiles),
+                  reasons=[r.value for r in Reason])
+
+
+# -- requests, pause --------------------------------------------------------------------
+async def requests_page(request: Request) -> Response:
+    ctx, _ = _parent(request)
+    return render(request, "requests.html", pending=ctx.requests.list("pending"),
+                  grants=actions.active_grants(ctx),
+                  done=[r for r in ctx.requests.list(limit=50) if r.status != "pending"],
+                  profiles=ctx.runtime.profiles, message=request.query_params.get("m"))
+
+
+async def request_decide(request: Request) -> Response:
+    ctx, user, form = await _form(request)
+    await actions.decide_request(ctx, user.name, int(request.path_params["rid"]),
+                                 _s(form, "decision"), _s(form, "reply"))
+    return _back("/requests", "answered")
+
+
+async def grant_revoke(request: Request) -> Response:
+    ctx, user, _f = await _form(request)
+    actions.revoke_grant(ctx, user.name, int(request.path_params["gid"]))
+    return _back("/requests", "removed")
+
+
+async def pause_submit(request: Request) -> Response:
+    ctx, user, form = await _form(request)
+    try:
+        minutes = int(_s(form, "minutes", "0"))
+    except ValueError:
+        raise InputError("minutes: a number") from None
+    actions.pause(ctx, user.name, _s(form, "profile", "all"), minutes)
+    back = _s(form, "back", "/")
+    return _back(back if back.startswith("/") and not back.startswith("//") else "/",
+                 "paused" if minutes else "resumed")
+
+
+# -- settings, audit --------------------------------------------------------------------
+def _settings(request: Request, ctx: WebContext, user: User, **extra: Any) -> Response:
+    users = [views.user_view(u) for u in ctx.users.all()] if user.has("admin") else []
+    values: dict[str, Any] = {"new_token": None, "message": request.query_params.get("m"),
+                              "error": None, **extra}
+    return render(request, "settings.html", 400 if values["error"] else 200,
+                  s=views.settings_view(ctx), users=users, roles=ROLES,
+                  tokens=[views.token_view(t) for t in ctx.tokens.list()], **values)
+
+
+async def settings_page(request: Request) -> Response:
+    ctx, user = _parent(request)
+    return _settings(request, ctx, user)
+
+
+async def settings_user(request: Request) -> Response:
+    ctx, user, form = await _form(request)
+    if not user.has("admin"):
+        raise HTTPException(403, "needs the admin role")
+    roles = frozenset(str(r) for r in form.getlist("roles"))
+    try:
+        await run_in_threadpool(actions.add_user, ctx, user.name, _s(form, "name"),
+                                str(form.get("password", "")), roles)
+    except (InputError, actions.Refused) as exc:
+        return _settings(request, ctx, user, error=str(exc))
+    return _back("/settings", "saved")
+
+
+async def settings_password(request: Request) -> Response:
+    ctx, user, form = await _form(request)
+    try:
+        await run_in_threadpool(actions.change_password, ctx, user,
+                                str(form.get("current_password", "")),
+                                str(form.get("new_password", "")))
+    except (InputError, actions.Refused) as exc:
+        return _settings(request, ctx, user, error=str(exc))
+    return _back("/settings", "saved")
+
+
+async def settings_submit(request: Request) -> Response:
+    ctx, user, form = await _form(request)
+    try:
+        retention = int(_s(form, "retention_days", "7"))
+    except ValueError:
+        raise InputError("retention_days: a number of days") from None
+    await actions.edit_settings(ctx, user.name, {
+        "retention_days": retention, "anonymize_clients": "anonymize_clients" in form,
+        "only_blocked": "only_blocked" in form, "block_mode": _s(form, "block_mode")})
+    return _back("/settings")
+
+
+async def settings_notify(request: Request) -> Response:
+    ctx, user, form = await _form(request)
+    if _s(form, "test"):
+        ok = await actions.test_notify(ctx, user.name)
+        return _back("/settings", "notify_ok" if ok else "notify_failed")
+    actions.set_notify(ctx, user.name, _s(form, "kind", "none"), _s(form, "url"))
+    return _back("/settings")
+
+
+async def settings_pin(request: Request) -> Response:
+    ctx, user, form = await _form(request)
+    await run_in_threadpool(actions.set_pin, ctx, user, _s(form, "pin"))
+    return _back("/settings", "pin")
+
+
+async def settings_token(request: Request) -> Response:
+    ctx, user, form = await _form(request)
+    _info, token = actions.create_token(ctx, user, _s(form, "name"))
+    return _settings(request, ctx, user, new_token=token, message=None)
+
+
+async def settings_token_revoke(request: Request) -> Response:
+    ctx, user, _f = await _form(request)
+    actions.revoke_token(ctx, user, int(request.path_params["tid"]))
+    return _back("/settings", "revoked")
+
+
+async def audit_page(request: Request) -> Response:
+    ctx, _ = _parent(request)
+    try:
+        offset = max(int(request.query_params.get("offset", "0")), 0)
+    except ValueError:
+        offset = 0
+    return render(request, "audit.html", entries=ctx.audit_log.recent(100, offset),
+                  offset=offset)
+
+
+async def preview_block(request: Request) -> Response:
+    """What a child of each age band sees for a reason (parents check the wording)."""
+    ctx, _ = _parent(request)
+    qp = request.query_params
+    band = qp.get("band", AgeBand.AGE_9_12.value)
+    reason_name = qp.get("reason", "category")
+    if reason_name not in BODIES or band not in {b.value for b in AgeBand}:
+        raise HTTPException(404, "unknown band or reason")
+    reason = Reason(reason_name) if reason_name in Reason._value2member_map_ else Reason.CATEGORY
+    category = qp.get("category") or ("self_harm" if reason_name == "self_harm" else "gambling")
+    decision = Decision(Action.BLOCK, reason, band=band, category=category,
+                        service=qp.get("service"))
+    prof = next(iter(ctx.runtime.profiles.values()), ctx.runtime.fallback)
+    return block_response(request, ctx, qp.get("name", "example.com"), decision, prof,
+                          preview=True)
+
+
+def page_routes() -> list[BaseRoute]:
+    return [
+        Route("/", home),
+        *session_routes(),
+        Route("/profiles", profiles_page),
+        Route("/profiles/{pid}", profile_page),
+        Route("/profiles/{pid}", profile_edit, methods=["POST"]),
+        Route("/profiles/{pid}/bedtime", profile_bedtime, methods=["POST"]),
+        Route("/devices", devices_page),
+        Route("/devices", devices_add, methods=["POST"]),
+        Route("/devices/{index:int}/remove", devices_remove, methods=["POST"]),
+        Route("/lists", lists_page),
+        Route("/lists/update", lists_update, methods=["POST"]),
+        Route("/querylog", querylog_page),
+        Route("/requests", requests_page),
+        Route("/requests/{rid:int}", request_decide, methods=["POST"]),
+        Route("/grants/{gid:int}/revoke", grant_revoke, methods=["POST"]),
+        Route("/pause", pause_submit, methods=["POST"]),
+        Route("/settings", settings_page),
+        Route("/settings", settings_submit, methods=["POST"]),
+        Route("/settings/notifications", settings_notify, methods=["POST"]),
+        Route("/settings/pin", settings_pin, methods=["POST"]),
+        Route("/settings/users", settings_user, methods=["POST"]),
+        Route("/settings/password", settings_password, methods=["POST"]),
+        Route("/settings/tokens", settings_token, methods=["POST"]),
+        Route("/settings/tokens/{tid:int}/revoke", settings_token_revoke, methods=["POST"]),
+        Route("/audit", audit_page),
+        Route("/preview/block", preview_block),
+    ]

@@ -1,0 +1,59 @@
+"""Server-side HTML: Jinja2 templates shipped in the package, with the visitor's language,
+text direction and CSRF token filled in."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.requests import Request
+from starlette.responses import HTMLResponse
+
+from kidshield.web.access import current_user
+from kidshield.web.csrf import csrf_token
+from kidshield.web.i18n import NAMES, Translator, available, negotiate
+
+TEMPLATES = Path(__file__).parent / "templates"
+LANG_COOKIE = "ks_lang"
+
+
+def N_(text: str) -> str:
+    return text
+
+
+MESSAGES = {
+    "saved": N_("Saved."), "bedtime": N_("Bedtime saved."), "answered": N_("Answer sent."),
+    "paused": N_("Protection paused."), "resumed": N_("Protection is back on."),
+    "removed": N_("Removed."), "updated": N_("Lists updated."),
+    "welcome": N_("Welcome! Set a parent PIN below for the child page."),
+    "pin": N_("PIN saved."), "revoked": N_("Token revoked."),
+    "notify_ok": N_("Test notification delivered."),
+    "notify_failed": N_("The test notification could not be delivered."),
+}
+
+env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]),
+                  trim_blocks=True, lstrip_blocks=True)
+
+
+def translator_for(request: Request) -> Translator:
+    choice = request.query_params.get("lang") or request.cookies.get(LANG_COOKIE)
+    return negotiate(request.headers.get("accept-language", ""), choice)
+
+
+def render(request: Request, template: str, status_code: int = 200,
+           **context: Any) -> HTMLResponse:
+    t = translator_for(request)
+    secret: bytes = request.app.state.web.secret
+    html = env.get_template(template).render(
+        request=request, _=t, lang=t.lang, dir=t.dir, csrf=csrf_token(request, secret),
+        user=current_user(request), languages=[(code, NAMES.get(code, code))
+                                               for code in available()],
+        path=request.url.path, messages=MESSAGES, **context)
+    response = HTMLResponse(html, status_code=status_code)
+    chosen = request.query_params.get("lang")
+    if chosen and chosen in available():
+        response.set_cookie(LANG_COOKIE, chosen, max_age=365 * 86400, httponly=True,
+                            samesite="lax", secure=request.url.scheme == "https")
+    response.headers["Cache-Control"] = "no-store"
+    return response

@@ -1,0 +1,146 @@
+"""Plain-data views shared by the API (as JSON) and the dashboard templates."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from kidshield.policy.model import Profile
+from kidshield.policy.schedule import format_hhmm
+from kidshield.policy.state import Grant
+from kidshield.storage.protocols import AccessRequest, ApiTokenInfo, AuditEntry, WebUser
+from kidshield.storage.sql import SqlListMetaStore
+from kidshield.web.context import WebContext
+
+
+def iso(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat(timespec="seconds")
+
+
+def week_grid(ctx: WebContext, prof: Profile, now: datetime) -> list[list[str]]:
+    """7 days x 24 hours: "bedtime", "schedule", "allow_only" or "" (what the clock blocks)."""
+    settings = ctx.runtime.engine.settings(prof, prof.band_at(now))
+    grid = [[""] * 24 for _ in range(7)]
+    for rule in settings.schedules:
+        w = rule.window
+        for day in range(7):
+            for hour in range(24):
+                minute = hour * 60 + 30
+                inside = False
+                if w.crosses_midnight:
+                    inside = (day in w.days and minute >= w.start) or (
+                        (day - 1) % 7 in w.days and minute < w.end)
+                else:
+                    inside = day in w.days and w.start <= minute < w.end
+                if rule.action == "block" and inside:
+                    grid[day][hour] = "bedtime" if rule.bedtime else "schedule"
+                elif rule.action == "allow_only" and not inside and not rule.scoped:
+                    grid[day][hour] = grid[day][hour] or "schedule"
+    return grid
+
+
+def profile_view(ctx: WebContext, prof: Profile) -> dict[str, Any]:
+    now = ctx.now()
+    band = prof.band_at(now)
+    s = ctx.runtime.engine.settings(prof, band)
+    pc = ctx.service.config.profiles.get(prof.id)
+    bedtime = next((r for r in s.schedules if r.bedtime), None)
+    paused = ctx.service.pauses.get(prof.id)
+    usage = ctx.service.usage.minutes(prof.id, now.astimezone(prof.tz).date())
+    return {
+        "id": prof.id,
+        "name": prof.name,
+        "age_band": band.value,
+        "age": prof.age_at(now),
+        "birth_date": None if prof.birth_date is None else prof.birth_date.isoformat(),
+        "filtering": prof.filtering,
+        "bedtime": None if bedtime is None else {
+            "from": format_hhmm(bedtime.window.start), "to": format_hhmm(bedtime.window.end),
+            "days": sorted(bedtime.window.days), "label": bedtime.window.label(),
+            "default": prof.bedtime is None},
+        "schedules": [{"name": r.name, "label": r.window.label(), "action": r.action,
+                       "services": sorted(r.services), "categories": sorted(r.categories)}
+                      for r in s.schedules if not r.bedtime],
+        "blocked_categories": sorted(s.categories),
+        "blocked_services": sorted(s.services),
+        "safe_search": s.safe_search.value,
+        "youtube": s.youtube.value,
+        "bypass_protection": s.bypass_protection,
+        "budgets": [{"service": k, "minutes": v, "used": round(usage.get(k, 0.0), 1)}
+                    for k, v in sorted(prof.budgets.items())],
+        "allow": [] if pc is None else list(pc.allow),
+        "deny": [] if pc is None else list(pc.deny),
+        "paused_until": iso(paused) if paused and paused > now else None,
+    }
+
+
+def request_view(r: AccessRequest) -> dict[str, Any]:
+    return {"id": r.id, "profile": r.profile, "domain": r.domain, "reason": r.reason,
+            "message": r.message, "status": r.status, "decision": r.decision,
+            "until": iso(r.until), "reply": r.reply, "created_at": iso(r.created_at),
+            "decided_at": iso(r.decided_at), "decided_by": r.decided_by}
+
+
+def grant_view(g: Grant) -> dict[str, Any]:
+    return {"id": g.id, "profile": g.profile, "domain": g.domain, "until": iso(g.until),
+            "granted_by": g.granted_by, "note": g.note}
+
+
+def user_view(u: WebUser) -> dict[str, Any]:
+    return {"id": u.id, "name": u.name, "roles": sorted(u.roles), "has_pin": bool(u.pin_hash),
+            "created_at": iso(u.created_at)}
+
+
+def audit_view(e: AuditEntry) -> dict[str, Any]:
+    return {"id": e.id, "at": iso(e.at), "actor": e.actor, "action": e.action,
+            "target": e.target, "detail": e.detail}
+
+
+def token_view(t: ApiTokenInfo) -> dict[str, Any]:
+    return {"id": t.id, "name": t.name, "created_at": iso(t.created_at),
+            "last_used_at": iso(t.last_used_at), "revoked": t.revoked_at is not None}
+
+
+def clients_view(ctx: WebContext) -> list[dict[str, Any]]:
+    seen = ctx.service.resolver.client_profiles if ctx.service.resolver else {}
+    out = []
+    for i, c in enumerate(ctx.service.config.clients):
+        out.append({"index": i, "name": c.name, "profile": c.profile,
+                    "addresses": list(c.addresses), "macs": list(c.macs),
+                    "client_ids": list(c.client_ids),
+                    "seen": any(a.split("/")[0] in seen for a in c.addresses)})
+    return out
+
+
+def lists_view(ctx: WebContext) -> list[dict[str, Any]]:
+    assert ctx.service.db is not None
+    metas = {m.name: m for m in SqlListMetaStore(ctx.service.db).all()}
+    reports = ctx.runtime.loaded.reports
+    out = []
+    for lst in ctx.service.config.lists:
+        meta = metas.get(lst.name)
+        report = reports.get(lst.name)
+        errors = [] if report is None else list(report.samples)
+        if meta is not None and meta.error_samples:
+            errors += [e for e in meta.error_samples.splitlines() if e]
+        out.append({
+            "name": lst.name, "source": lst.source, "format": lst.format,
+            "category": lst.category, "enabled": lst.enabled, "allow": lst.allow,
+            "rules": 0 if report is None else report.rules + report.allow_rules,
+            "errors": 0 if report is None else report.errors,
+            "error_lines": errors[:10],
+            "status": ctx.list_progress.get(lst.name) or (meta.status if meta else "never"),
+            "message": "" if meta is None else meta.message,
+            "fetched_at": None if meta is None else iso(meta.fetched_at),
+        })
+    return out
+
+
+def settings_view(ctx: WebContext) -> dict[str, Any]:
+    cfg = ctx.service.config
+    notify = ctx.notify_settings()
+    return {"retention_days": cfg.logging.retention_days,
+            "anonymize_clients": cfg.logging.anonymize_clients,
+            "only_blocked": cfg.logging.only_blocked, "block_mode": cfg.dns.block_mode,
+            "country": cfg.server.country,
+            "notifications": {"kind": notify.kind, "url": notify.url}}

@@ -1,0 +1,231 @@
+"""Block page, child page and access requests: a child is blocked, asks, a parent answers,
+the decision reaches the policy state at once (COP-1, COP-8, COP-10, COP-11)."""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from typing import Any
+
+import pytest
+from starlette.testclient import TestClient
+
+from kidshield.policy.reason import Action, Reason
+from kidshield.web import actions
+
+
+def _csrf(html: str) -> str:
+    match = re.search(r'name="csrf" value="([0-9a-f]+)"', html)
+    assert match
+    return match.group(1)
+
+
+def _decide(client: TestClient, name: str) -> Any:
+    ctx = client.app.state.web  # type: ignore[attr-defined]
+    return actions.decide_name(ctx, ctx.runtime.profiles["mia"], name)
+
+
+def test_block_page_explains_a_category_block_in_the_childs_words(client: TestClient) -> None:
+    r = client.get("/", headers={"host": "casino.example"})
+    assert r.status_code == 403
+    assert "Blocked to keep you safe" in r.text
+    assert "gambling" in r.text and "casino.example" in r.text
+    assert "Childline" in r.text  # helplines on every block page
+    assert 'action="/.well-known/kidshield/ask"' in r.text
+
+
+def test_bedtime_has_its_own_text(client: TestClient) -> None:
+    from datetime import timedelta
+
+    ctx = client.app.state.web  # type: ignore[attr-defined]
+    ctx.service.clock.advance(timedelta(hours=7))  # 22:00 in London
+    ctx.service.resolver.invalidate()
+    r = client.get("/", headers={"host": "example.org"})
+    assert "Sleep time" in r.text and "bedtime" in r.text.lower()
+
+
+def test_self_harm_block_shows_helplines_first(client: TestClient) -> None:
+    r = client.get("/", headers={"host": "sh.example"})
+    assert r.status_code == 403
+    assert "You matter" in r.text
+    assert r.text.index("helplines urgent") < r.text.index("<h1>")
+    assert "Samaritans" in r.text or "Childline" in r.text
+
+
+def test_allowed_name_on_block_host_says_it_is_open(client: TestClient) -> None:
+    r = client.get("/", headers={"host": "example.org"})
+    assert r.status_code == 200 and "not blocked" in r.text
+
+
+def test_child_page_is_served_on_the_fixed_name(client: TestClient) -> None:
+    r = client.get("/", headers={"host": "kidshield.home.arpa"})
+    assert r.status_code == 200
+    assert "My protection" in r.text and "Hi Mia" in r.text
+    assert "7 days" in r.text  # retention, in words
+    assert "18" in r.text  # protections end at 18
+    assert "Childline" in r.text
+
+
+@pytest.fixture
+def receiver() -> Iterator[tuple[str, list[dict[str, Any]]]]:
+    got: list[dict[str, Any]] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            got.append({"path": self.path, "body": body.decode(),
+                        "title": self.headers.get("Title"),
+                        "type": self.headers.get("Content-Type")})
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", got
+    server.shutdown()
+    server.server_close()
+
+
+def _wait(got: list[Any]) -> None:
+    import time
+
+    for _ in range(100):
+        if got:
+            return
+        time.sleep(0.05)
+
+
+def test_child_asks_parent_allows_for_30_minutes_and_policy_changes_at_once(
+        parent: tuple[TestClient, dict[str, str]],
+        receiver: tuple[str, list[dict[str, Any]]]) -> None:
+    client, headers = parent
+    url, got = receiver
+    assert client.put("/api/v1/settings/notifications", json={"kind": "webhook", "url": url},
+                      headers=headers).status_code == 200
+    page = client.get("/", headers={"host": "casino.example"})
+    r = client.post("/.well-known/kidshield/ask", headers={"host": "casino.example"},
+                    data={"csrf": _csrf(page.text), "name": "casino.example",
+                          "message": "for maths homework"})
+    assert r.status_code == 200 and "on its way" in r.text
+    _wait(got)
+    assert json.loads(got[0]["body"])["domain"] == "casino.example"
+    assert json.loads(got[0]["body"])["message"] == "for maths homework"
+    pending = client.get("/api/v1/requests?status=pending").json()
+    assert [p["domain"] for p in pending] == ["casino.example"]
+    assert _decide(client, "casino.example").action is Action.BLOCK
+    r = client.post(f"/api/v1/requests/{pending[0]['id']}/decision",
+                    json={"decision": "30min", "reply": "ok, 30 minutes"}, headers=headers)
+    assert r.status_code == 200 and r.json()["status"] == "allowed"
+    d = _decide(client, "casino.example")
+    assert d.action is Action.ALLOW and d.reason is Reason.GRANT
+    me = client.get("/me").text
+    assert "yes!" in me and "ok, 30 minutes" in me
+    audit = client.get("/api/v1/audit").json()
+    assert any(e["action"] == "request.allowed" and e["actor"] == "Alex" for e in audit)
+
+
+def test_ntfy_topic_gets_plain_text(parent: tuple[TestClient, dict[str, str]],
+                                    receiver: tuple[str, list[dict[str, Any]]]) -> None:
+    client, headers = parent
+    url, got = receiver
+    client.put("/api/v1/settings/notifications", json={"kind": "ntfy", "url": url + "/kids"},
+               headers=headers)
+    r = client.post("/api/v1/settings/notifications/test", headers=headers)
+    assert r.json() == {"delivered": True}
+    assert got[0]["path"] == "/kids" and got[0]["title"] == "kidshield test"
+    assert "work" in got[0]["body"]
+
+
+def test_always_adds_to_the_allow_list_keeping_comments(
+        parent: tuple[TestClient, dict[str, str]]) -> None:
+    client, headers = parent
+    csrf = _csrf(client.get("/me").text)
+    client.post("/me/ask", data={"csrf": csrf, "name": "bet.example", "message": ""})
+    rid = client.get("/api/v1/requests").json()[0]["id"]
+    r = client.post(f"/api/v1/requests/{rid}/decision", json={"decision": "always"},
+                    headers=headers)
+    assert r.status_code == 200
+    ctx = client.app.state.web  # type: ignore[attr-defined]
+    text = ctx.service.config_path.read_text()
+    assert "# Mia is 10" in text and "bet.example" in text
+    assert _decide(client, "bet.example").reason is Reason.ALLOW_LIST
+
+
+def test_decline_carries_a_message_the_child_sees(
+        parent: tuple[TestClient, dict[str, str]]) -> None:
+    client, headers = parent
+    csrf = _csrf(client.get("/me").text)
+    client.post("/me/ask", data={"csrf": csrf, "name": "casino.example", "message": "pls"})
+    rid = client.get("/api/v1/requests").json()[0]["id"]
+    client.post(f"/api/v1/requests/{rid}/decision",
+                json={"decision": "decline", "reply": "Not a site for you, sorry"},
+                headers=headers)
+    me = client.get("/me").text
+    assert "not this time" in me and "Not a site for you, sorry" in me
+    assert _decide(client, "casino.example").action is Action.BLOCK
+
+
+def test_until_tonight_ends_at_bedtime(parent: tuple[TestClient, dict[str, str]]) -> None:
+    client, _ = parent
+    ctx = client.app.state.web  # type: ignore[attr-defined]
+    until = actions.grant_until(ctx, ctx.runtime.profiles["mia"], "tonight")
+    assert until is not None
+    assert until.astimezone(ctx.runtime.profiles["mia"].tz).strftime("%H:%M") == "21:00"
+
+
+def test_pause_survives_a_restart(parent: tuple[TestClient, dict[str, str]],
+                                  service: Any) -> None:
+    client, headers = parent
+    client.post("/api/v1/pause", json={"profile": "leo", "minutes": 45}, headers=headers)
+    service.pauses.clear()
+    from kidshield.web.server import create_app
+
+    create_app(service)  # a restart reads the stored pauses
+    assert "leo" in service.pauses
+
+
+def test_parent_allows_from_the_child_page_with_pin(
+        parent: tuple[TestClient, dict[str, str]]) -> None:
+    client, headers = parent
+    client.put("/api/v1/pin", json={"pin": "2468"}, headers=headers)
+    csrf = _csrf(client.get("/me").text)
+    r = client.post("/me/allow", data={"csrf": csrf, "name": "casino.example",
+                                       "decision": "30min", "pin": "1111"})
+    assert r.status_code == 403 and "PIN is not right" in r.text
+    assert _decide(client, "casino.example").action is Action.BLOCK
+    r = client.post("/me/allow", data={"csrf": csrf, "name": "casino.example",
+                                       "decision": "30min", "pin": "2468"})
+    assert r.status_code == 200 and "allowed for now" in r.text
+    assert _decide(client, "casino.example").reason is Reason.GRANT
+
+
+def test_grants_api_lists_and_ends_grants(parent: tuple[TestClient, dict[str, str]]) -> None:
+    client, headers = parent
+    r = client.post("/api/v1/grants", json={"profile": "mia", "domain": "Casino.Example"},
+                    headers=headers)
+    assert r.status_code == 201 and r.json()["domain"] == "casino.example"
+    assert _decide(client, "casino.example").reason is Reason.GRANT
+    grants = client.get("/api/v1/grants").json()
+    assert [g["domain"] for g in grants] == ["casino.example"]
+    assert "casino.example" in client.get("/requests").text
+    assert client.delete(f"/api/v1/grants/{grants[0]['id']}",
+                         headers=headers).status_code == 200
+    assert _decide(client, "casino.example").action is Action.BLOCK
+    assert client.get("/api/v1/grants").json() == []
+
+
+def test_child_sees_rate_limit_in_their_language(client: TestClient) -> None:
+    ctx = client.app.state.web  # type: ignore[attr-defined]
+    ctx.ask_limiter.limit = 1
+    csrf = _csrf(client.get("/me").text)
+    client.post("/me/ask", data={"csrf": csrf, "name": "casino.example"})
+    r = client.post("/me/ask", data={"csrf": csrf, "name": "casino.example"},
+                    headers={"accept-language": "ar"})
+    assert r.status_code == 429 and "لقد طلبت مرات كثيرة" in r.text
