@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import jsonschema
 import sqlalchemy as sa
@@ -75,7 +76,7 @@ def test_purged_content_keeps_the_chain_verifiable(service: ReportService, db: D
     assert report.ok and report.purged == 1
 
 
-def _escalated(service: ReportService) -> dict[str, object]:
+def _escalated(service: ReportService) -> dict[str, Any]:
     h = "0f" * 32
     receipt = case_from_hash_match(service, bank="hotline-bank", matched_hash=h, distance=4,
                                    url="https://img.test/x.jpg")
@@ -99,7 +100,7 @@ def test_escalation_package_validates_against_the_json_schema(service: ReportSer
                                  "detected_at": "2026-05-01T12:00:00+00:00"}]
     assert package["ip_addresses"] == [{"address": "192.0.2.7", "role": "reporter",
                                         "seen_at": "2026-05-01T12:00:00+00:00"}]
-    assert [i["kind"] for i in package["reported_items"]] == ["url"]  # type: ignore[index,union-attr]
+    assert [i["kind"] for i in package["reported_items"]] == ["url"]
     # the package itself is preserved in the chain
     assert service.store.evidence()[-1].kind == "escalation"
     assert service.verify_chain().ok
@@ -108,7 +109,7 @@ def test_escalation_package_validates_against_the_json_schema(service: ReportSer
 def test_escalation_package_with_a_wrong_field_fails_the_schema(service: ReportService) -> None:
     package = _escalated(service)
     schema = json.loads(escalation.JSON_SCHEMA.read_text())
-    package["incident"]["type"] = "spam"  # type: ignore[index]
+    package["incident"]["type"] = "spam"
     errors = list(jsonschema.Draft202012Validator(schema).iter_errors(package))
     assert [list(e.path) for e in errors] == [["incident", "type"]]
 
@@ -121,7 +122,7 @@ def test_escalation_package_xml_validates_against_the_xsd(service: ReportService
     ns = {"e": escalation.XML_NS}
     assert doc.findtext("e:files/e:file/e:hash", namespaces=ns) == "0f" * 32
     assert doc.findtext("e:incident/e:type", namespaces=ns) == "abuse_material"
-    broken = escalation.to_xml({**package, "incident": {**package["incident"],  # type: ignore[dict-item]
+    broken = escalation.to_xml({**package, "incident": {**package["incident"],
                                                          "priority": -1}})
     assert not schema.validate(etree.fromstring(broken.encode()))
 
