@@ -3,6 +3,7 @@ de-duplication keys and the statement of reasons. No I/O and no clock here."""
 
 from __future__ import annotations
 
+import re
 import secrets
 from dataclasses import dataclass
 from enum import StrEnum
@@ -134,6 +135,9 @@ def normalize_url(url: str) -> str:
     fragment, no tracking parameters, query sorted. Raises InputError for a non-web URL."""
     text = url.strip()
     if "://" not in text:
+        scheme = re.match(r"^([a-zA-Z][a-zA-Z0-9+.-]*):(?!\d)", text)
+        if scheme:  # mailto:, javascript:, data: ... (but not host:port)
+            raise InputError(f"{url!r} is not a web address (like https://example.com/page)")
         text = "http://" + text
     parts = urlsplit(text)
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname:

@@ -68,6 +68,11 @@ def test_non_web_url_is_refused() -> None:
     with pytest.raises(InputError, match="not a web address"):
         normalize_url("ftp://files.test/x")
     assert normalize_url("example.com") == "http://example.com/"
+    assert normalize_url("example.com:8080/x") == "http://example.com:8080/x"
+    assert normalize_url("https://user:pw@Example.com/") == "https://example.com/"
+    for bad in ("mailto:a@b.test", "javascript:alert(1)", "data:text/html,hi"):
+        with pytest.raises(InputError):
+            normalize_url(bad)
 
 
 def test_receipt_codes_round_trip_and_tolerate_spacing() -> None:
