@@ -342,6 +342,10 @@ from kidshield.safety.media.cli import register as _register_media  # noqa: E402
 
 _register_media(app)
 
+from kidshield.reports.cli import register as _register_reports  # noqa: E402
+
+_register_reports(app)
+
 
 def main() -> None:
     try:
