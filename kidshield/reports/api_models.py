@@ -27,8 +27,8 @@ UPLOAD_FIELDS = frozenset(
 NO_UPLOADS = (
     "We never accept pictures, videos or files with a report. If they show a child being "
     "abused, copying or sending them can hurt the child again and can be a crime, even when "
-    "you mean well. Please give us the web address (URL) where you saw it instead, and then "
-    "delete any copy you have. We will find it from the address."
+    "you mean well. Please give us the web address (URL) where you saw it instead, and do "
+    "not copy, forward or share the material. We will find it from the address."
 )
 
 
@@ -84,6 +84,17 @@ class DecisionIn(_Body):
 
 class EscalateIn(_Body):
     authority: str = Field("", max_length=256)
+    hosting_ips: list[str] = Field(default_factory=list, max_length=64)
+
+    @field_validator("hosting_ips")
+    @classmethod
+    def _ips(cls, value: list[str]) -> list[str]:
+        import ipaddress
+
+        try:
+            return [str(ipaddress.ip_address(v.strip())) for v in value]
+        except ValueError as exc:
+            raise ValueError(str(exc)) from None
 
 
 class HoldIn(_Body):

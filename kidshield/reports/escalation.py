@@ -8,8 +8,10 @@ Never contains images: files are described by their hashes only.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import xml.etree.ElementTree as ET
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -29,8 +31,15 @@ def _iso(value: datetime | None) -> str | None:
 
 
 def build_package(
-    view: CaseView, now: datetime, *, authority: str = "", organisation: str = ""
+    view: CaseView,
+    now: datetime,
+    *,
+    authority: str = "",
+    organisation: str = "",
+    hosting_ips: Sequence[str] = (),
 ) -> dict[str, Any]:
+    """The package for one case. ``hosting_ips`` are the addresses the reported site resolved
+    to when the analyst checked (hosting location); reporter IPs appear only when kept."""
     case = view.case
     assert case.id is not None
     items: list[dict[str, Any]] = []
@@ -63,6 +72,9 @@ def build_package(
                 "distance": detail.get("distance"),
                 "detected_at": report.created_at.isoformat(),
             })
+    for address in hosting_ips:
+        addresses.append({"address": str(ipaddress.ip_address(address.strip())),
+                          "role": "reported", "seen_at": now.isoformat()})
     first = min((r.created_at for r in view.reports), default=case.created_at)
     records = [
         {"id": e.id, "kind": e.kind, "at": e.at.isoformat(), "record_hash": e.record_hash}

@@ -443,14 +443,18 @@ class ReportService:
         self.store.update_case(case_id, legal_hold=on, updated_at=self.clock.now())
         self._audit(case_id, actor, "legal_hold", "on" if on else "off")
 
-    def escalate(self, case_id: int, actor: str, authority: str = "") -> dict[str, Any]:
+    def escalate(self, case_id: int, actor: str, authority: str = "",
+                 hosting_ips: Sequence[str] = ()) -> dict[str, Any]:
         """Build the escalation package, preserve it in the evidence chain, move the case to
         action, and return the package (to send to the competent authority)."""
         from kidshield.reports.escalation import build_package
 
         view = self.view(case_id, actor)
         now = self.clock.now()
-        package = build_package(view, now, authority=authority)
+        try:
+            package = build_package(view, now, authority=authority, hosting_ips=hosting_ips)
+        except ValueError as exc:
+            raise InputError(f"hosting_ips: {exc}") from None
         self.preserve(case_id, "escalation", package, actor)
         values: dict[str, Any] = {"escalated_at": now, "updated_at": now}
         if view.case.first_action_at is None:

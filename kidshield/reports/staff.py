@@ -197,7 +197,7 @@ async def api_decision(request: Request, user: User) -> Response:
 async def api_escalate(request: Request, user: User) -> Response:
     body: EscalateIn = await _body(request, EscalateIn)
     package = await run_in_threadpool(service_of(request).escalate, _case_id(request),
-                                      _actor(user), body.authority)
+                                      _actor(user), body.authority, body.hosting_ips)
     return JSONResponse(package, status_code=201)
 
 
@@ -320,8 +320,11 @@ async def case_form(request: Request) -> Response:
                 body.facts, body.ground, body.action, body.appeal))
         elif action == "escalate":
             require_role(request, "analyst")
-            body = EscalateIn.model_validate(form)
-            await run_in_threadpool(service.escalate, case_id, actor, body.authority)
+            ips = [v for v in form.get("hosting_ips", "").replace(",", " ").split() if v]
+            body = EscalateIn.model_validate({"authority": form.get("authority", ""),
+                                              "hosting_ips": ips})
+            await run_in_threadpool(service.escalate, case_id, actor, body.authority,
+                                    body.hosting_ips)
         elif action == "hold":
             require_role(request, "analyst")
             await run_in_threadpool(service.set_legal_hold, case_id, form.get("on") == "1",

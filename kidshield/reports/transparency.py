@@ -36,6 +36,8 @@ class Durations:
     count: int
     median_hours: float | None
     p90_hours: float | None
+    target_hours: int = 0
+    within_target: int = 0  # cases that reached the step within target_hours (COP-23)
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,10 +67,16 @@ def percentile(values: Sequence[float], p: float) -> float:
     return ordered[rank - 1]
 
 
-def durations(hours: Sequence[float]) -> Durations:
+# Timelines measured against (COP-23): first action within a day, decision within two.
+FIRST_ACTION_TARGET_HOURS = 24
+DECISION_TARGET_HOURS = 48
+
+
+def durations(hours: Sequence[float], target: int = 0) -> Durations:
     if not hours:
-        return Durations(0, None, None)
-    return Durations(len(hours), round(median(hours), 2), round(percentile(hours, 90), 2))
+        return Durations(0, None, None, target, 0)
+    return Durations(len(hours), round(median(hours), 2), round(percentile(hours, 90), 2),
+                     target, sum(1 for h in hours if h <= target))
 
 
 def _hours(a: datetime, b: datetime) -> float:
@@ -96,8 +104,8 @@ def compute(
         reports_by_type=dict(sorted(Counter(r.case_type for r in reports).items())),
         reports_by_source=dict(sorted(Counter(r.source for r in reports).items())),
         actions=dict(sorted(Counter(d.action for d in decisions).items())),
-        to_first_action=durations(first_action),
-        to_decision=durations(to_decision),
+        to_first_action=durations(first_action, FIRST_ACTION_TARGET_HOURS),
+        to_decision=durations(to_decision, DECISION_TARGET_HOURS),
         appeals=len(appeals),
         reversals=sum(1 for d in decisions if d.reverses),
         hash_matches_by_bank=dict(sorted((hash_matches or {}).items())),
@@ -136,7 +144,8 @@ def _rows(fig: Figures) -> list[tuple[str, str, str]]:
                     ("time_to_decision", fig.to_decision)):
         rows += [(name, "cases", str(d.count)),
                  (name, "median_hours", "" if d.median_hours is None else str(d.median_hours)),
-                 (name, "p90_hours", "" if d.p90_hours is None else str(d.p90_hours))]
+                 (name, "p90_hours", "" if d.p90_hours is None else str(d.p90_hours)),
+                 (name, f"within_{d.target_hours}h", str(d.within_target))]
     rows += [("appeals", "received", str(fig.appeals)), ("appeals", "reversed", str(fig.reversals))]
     rows += [("hash_matches_by_bank", k, str(v)) for k, v in fig.hash_matches_by_bank.items()]
     return rows

@@ -83,7 +83,8 @@ def _escalated(service: ReportService) -> dict[str, Any]:
     service.submit(NewReport(Source.WEB, CaseType.ABUSE_MATERIAL, url="https://img.test/x.jpg",
                              reporter_role=ReporterRole.PARENT, contact="parent@example.org",
                              reporter_ip="192.0.2.7", description="found on a forum"))
-    package = service.escalate(receipt.case_id, "analyst-ann", authority="National hotline")
+    package = service.escalate(receipt.case_id, "analyst-ann", authority="National hotline",
+                               hosting_ips=["2001:db8::7"])
     assert service.store.case(receipt.case_id).state == CaseState.ACTION.value  # type: ignore[union-attr]
     return package
 
@@ -98,8 +99,9 @@ def test_escalation_package_validates_against_the_json_schema(service: ReportSer
     assert package["files"] == [{"hash_algorithm": "pdq", "hash": "0f" * 32,
                                  "bank": "hotline-bank", "distance": 4,
                                  "detected_at": "2026-05-01T12:00:00+00:00"}]
-    assert package["ip_addresses"] == [{"address": "192.0.2.7", "role": "reporter",
-                                        "seen_at": "2026-05-01T12:00:00+00:00"}]
+    assert package["ip_addresses"] == [
+        {"address": "192.0.2.7", "role": "reporter", "seen_at": "2026-05-01T12:00:00+00:00"},
+        {"address": "2001:db8::7", "role": "reported", "seen_at": "2026-05-01T12:00:00+00:00"}]
     assert [i["kind"] for i in package["reported_items"]] == ["url"]
     # the package itself is preserved in the chain
     assert service.store.evidence()[-1].kind == "escalation"

@@ -98,6 +98,7 @@ def test_transparency_csv_and_html(figures: Figures) -> None:
     assert lines[0] == "section,key,value"
     assert "period,from,2026-04-01" in lines and "period,to,2026-04-30" in lines
     assert "time_to_decision,median_hours,6.0" in lines
+    assert "time_to_first_action,within_24h,5" in lines
     assert "hash_matches_by_bank,b1,2" in lines
     html = to_html(figures, organisation="Example <Hotline>")
     assert html.count("<svg") == 4  # types, sources, actions, hash banks

@@ -202,8 +202,12 @@ def test_escalation_and_export_are_for_analysts(client: TestClient) -> None:
     [case] = client.get("/api/v1/cases", headers=ANALYST).json()["cases"]
     url = f"/api/v1/cases/{case['id']}"
     assert client.post(f"{url}/escalate", headers=MOD, json={}).status_code == 403
-    package = client.post(f"{url}/escalate", headers=ANALYST, json={"authority": "hotline"})
+    bad = client.post(f"{url}/escalate", headers=ANALYST, json={"hosting_ips": ["nope"]})
+    assert bad.status_code == 422 and bad.json()["field"] == "hosting_ips"
+    package = client.post(f"{url}/escalate", headers=ANALYST,
+                          json={"authority": "hotline", "hosting_ips": ["203.0.113.5"]})
     assert package.status_code == 201 and package.json()["incident"]["type"] == "abuse_material"
+    assert package.json()["ip_addresses"][-1]["role"] == "reported"
     xml = client.get(f"{url}/export?format=xml", headers=ANALYST)
     assert xml.headers["content-type"].startswith("application/xml")
     assert "<incident>" in xml.text
