@@ -49,10 +49,8 @@ def _fail(message: str, code: int = 2) -> NoReturn:
 def _open(config_path: Path, db: str | None) -> tuple[Config, ReportService]:
     """(Config, ReportService) for the configured database."""
     from kidshield.config import Config, load_config
-    from kidshield.reports.lists import OwnLists
-    from kidshield.reports.service import ReportService
+    from kidshield.reports.setup import build_service
     from kidshield.storage.db import Database
-    from kidshield.storage.reports_sql import SqlReportStore
 
     if config_path.exists():
         config = load_config(config_path)
@@ -62,9 +60,7 @@ def _open(config_path: Path, db: str | None) -> tuple[Config, ReportService]:
         config = Config()
     storage = db or config.server.storage
     database = Database.open(storage if "://" in storage else config.path(storage))
-    data_dir = config.path(config.server.data_dir)
-    lists = OwnLists.in_folder(data_dir, config.reports.block_list, config.reports.allow_list)
-    return config, ReportService(SqlReportStore(database), SystemClock(), lists)
+    return config, build_service(config, database, SystemClock())
 
 
 def _date(value: str, option: str) -> date:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 import pytest
 from starlette.middleware import Middleware
@@ -256,3 +257,27 @@ def test_transparency_dashboard_and_api(client: TestClient) -> None:
     assert data["reports_by_type"] == {"other": 1}
     bad = client.get("/api/v1/cases/transparency?from=May", headers=MOD)
     assert bad.status_code == 409
+
+
+def test_setup_builds_the_service_from_config_and_attaches_it(tmp_path: Path) -> None:
+    from starlette.applications import Starlette
+
+    from kidshield.clock import SystemClock
+    from kidshield.config import parse_config
+    from kidshield.reports.setup import attach, build_service
+    from kidshield.storage.db import Database
+
+    config = parse_config('[server]\ncountry = "ie"\ndata_dir = "data"\n[reports]\n'
+                          'keep_reporter_ip = true\nblock_list = "b.txt"\n', "k.toml",
+                          base_dir=tmp_path)
+    db = Database.open(tmp_path / "ks.db")
+    try:
+        service = build_service(config, db, SystemClock())
+        assert service.lists is not None
+        assert service.lists.block_list == tmp_path / "data" / "b.txt"
+        app = Starlette()
+        attach(app, service, config)
+        assert app.state.reports is service
+        assert (app.state.reports_country, app.state.reports_keep_ip) == ("IE", True)
+    finally:
+        db.close()
