@@ -28,7 +28,7 @@ def _finding(item: Any) -> tuple[str, float]:
 
 def case_from_text_assessment(
     service: ReportService,
-    findings: Iterable[Any],
+    findings: Iterable[Any] | Any,
     *,
     conversation: str,
     account: str | None = None,
@@ -38,7 +38,8 @@ def case_from_text_assessment(
     """Open (or add to) the conversation's case from text-engine findings; None when there
     are no findings. The strongest finding sets the type; the excerpt is kept as evidence
     text, shown blurred to staff."""
-    pairs = [_finding(f) for f in findings]
+    items = getattr(findings, "findings", findings)  # an Assessment or its findings
+    pairs = [_finding(f) for f in items]
     if not pairs:
         return None
     reason, score = max(pairs, key=lambda p: p[1])

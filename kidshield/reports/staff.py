@@ -25,6 +25,7 @@ from kidshield.errors import InputError
 from kidshield.reports import escalation
 from kidshield.reports import transparency as tr
 from kidshield.reports.api_models import (
+    AppealIn,
     AssignIn,
     DecisionIn,
     EscalateIn,
@@ -191,6 +192,25 @@ async def api_decision(request: Request, user: User) -> Response:
     decision = await run_in_threadpool(service_of(request).decide, _case_id(request),
                                        _actor(user), statement)
     return JSONResponse({"id": decision.id, "statement": statement.to_dict()}, status_code=201)
+
+
+@_guard(*STAFF)
+async def api_notice(request: Request, user: User) -> Response:
+    """The statement of reasons to send to the affected account (no reporter details)."""
+    notice = await run_in_threadpool(service_of(request).affected_notice, _case_id(request))
+    if notice is None:
+        return json_error(404, "case_id", "no decision on this case yet")
+    return JSONResponse(notice)
+
+
+@_guard(*STAFF)
+async def api_account_appeal(request: Request, user: User) -> Response:
+    """Record an appeal from the affected account (received by staff through any channel)."""
+    body: AppealIn = await _body(request, AppealIn)
+    appeal = await run_in_threadpool(service_of(request).appeal_case, _case_id(request),
+                                     body.reason, f"{_actor(user)} for the account")
+    return JSONResponse({"id": appeal.id, "previous_reviewer": appeal.previous_reviewer},
+                        status_code=201)
 
 
 @_guard("analyst")
@@ -365,6 +385,8 @@ def staff_routes() -> list[BaseRoute]:
         Route(f"{case}/state", api_state, methods=["POST"]),
         Route(f"{case}/notes", api_note, methods=["POST"]),
         Route(f"{case}/decision", api_decision, methods=["POST"]),
+        Route(f"{case}/notice", api_notice, methods=["GET"]),
+        Route(f"{case}/appeal", api_account_appeal, methods=["POST"]),
         Route(f"{case}/escalate", api_escalate, methods=["POST"]),
         Route(f"{case}/export", api_export, methods=["GET"]),
         Route(f"{case}/legal-hold", api_hold, methods=["POST"]),

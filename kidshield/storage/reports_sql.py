@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+import threading
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 
 from kidshield.storage.db import Database
 from kidshield.storage.protocols import (
@@ -54,6 +56,7 @@ def _values(record: Any) -> dict[str, Any]:
 class SqlReportStore:
     def __init__(self, db: Database) -> None:
         self._db = db
+        self._append_lock = threading.Lock()
 
     def _insert(self, table: sa.Table, record: R) -> R:
         with self._db.engine.begin() as conn:
@@ -216,26 +219,27 @@ class SqlReportStore:
         content_sha256: str,
         link: Callable[[str], str],
     ) -> EvidenceRecord:
-        with self._db.engine.begin() as conn:
-            if self._db.is_sqlite:
-                conn.exec_driver_sql("SELECT 1")  # the transaction is open from here
-            else:
-                conn.execute(sa.text("LOCK TABLE evidence IN EXCLUSIVE MODE"))
-            last = conn.execute(
-                sa.select(evidence.c.record_hash).order_by(evidence.c.id.desc()).limit(1)
-            ).scalar()
-            prev = str(last) if last is not None else GENESIS
-            record = EvidenceRecord(
-                case_id=case_id,
-                at=at,
-                kind=kind,
-                content=content,
-                content_sha256=content_sha256,
-                prev_hash=prev,
-                record_hash=link(prev),
-            )
-            pk = conn.execute(evidence.insert().values(**_values(record))).inserted_primary_key
-        return dataclasses.replace(record, id=int(pk[0]) if pk else None)
+        # prev_hash is unique, so a concurrent writer that linked to the same record first
+        # makes this insert fail; read the new head and try again.
+        for attempt in range(5):
+            try:
+                with self._append_lock, self._db.engine.begin() as conn:
+                    last = conn.execute(
+                        sa.select(evidence.c.record_hash).order_by(evidence.c.id.desc()).limit(1)
+                    ).scalar()
+                    prev = str(last) if last is not None else GENESIS
+                    record = EvidenceRecord(
+                        case_id=case_id, at=at, kind=kind, content=content,
+                        content_sha256=content_sha256, prev_hash=prev, record_hash=link(prev),
+                    )
+                    pk = conn.execute(
+                        evidence.insert().values(**_values(record))
+                    ).inserted_primary_key
+                return dataclasses.replace(record, id=int(pk[0]) if pk else None)
+            except IntegrityError:
+                if attempt == 4:
+                    raise
+        raise AssertionError("unreachable")
 
     def evidence(self, case_id: int | None = None) -> list[EvidenceRecord]:
         query = sa.select(evidence).order_by(evidence.c.id)

@@ -263,7 +263,8 @@ evidence = sa.Table(
     sa.Column("kind", sa.String(32), nullable=False),
     sa.Column("content", sa.Text, nullable=True),  # canonical JSON; NULL once purged
     sa.Column("content_sha256", sa.String(64), nullable=False),
-    sa.Column("prev_hash", sa.String(64), nullable=False),
+    # unique: two writers can never both link to the same record (no forks in the chain)
+    sa.Column("prev_hash", sa.String(64), nullable=False, unique=True),
     sa.Column("record_hash", sa.String(64), nullable=False, unique=True),
     sa.Column("purged_at", UTCDateTime(), nullable=True),
 )

@@ -63,7 +63,11 @@ def test_intake_form_autosave_survives_reload_and_new_browser(
             page.check("input[name=imminent_danger][value=no]")
             page.fill("#description", "Older pupils post mean comments about my son.")
             page.select_option("#reporter_role", "parent")
+            page.wait_for_function(
+                "(localStorage.getItem('kidshield-report-draft') || '').includes('parent')",
+                timeout=5000)
             page.wait_for_selector("#saved-note:has-text('Draft saved')", timeout=5000)
+            page.wait_for_timeout(300)  # let the last PUT of the draft reach the server
             draft_url = page.url
             assert "draft=" in draft_url
 
@@ -80,7 +84,8 @@ def test_intake_form_autosave_survives_reload_and_new_browser(
             page2 = other.new_page()
             page2.goto(draft_url)
             page2.wait_for_function(
-                "document.getElementById('url').value.length > 0", timeout=5000)
+                "document.getElementById('description').value.length > 0", timeout=5000)
+            assert page2.input_value("#url") == "https://forum.example/thread/42"
             assert page2.input_value("#description").startswith("Older pupils")
             other.close()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import jsonschema
@@ -137,3 +138,27 @@ def test_abuse_material_reports_are_preserved_automatically_and_never_hold_image
     [record] = service.store.evidence(receipt.case_id)
     assert record.kind == "report"
     assert json.loads(record.content or "{}")["url"] == "https://img.test/a"
+
+
+def test_concurrent_writers_never_fork_the_chain(tmp_path: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+    from datetime import UTC, datetime
+
+    from kidshield.clock import FixedClock
+    from kidshield.storage.reports_sql import SqlReportStore
+
+    clock = FixedClock(datetime(2026, 5, 1, tzinfo=UTC))
+    dbs = [Database.open(tmp_path / "ks.db") for _ in range(2)]
+    try:
+        services = [ReportService(SqlReportStore(db), clock) for db in dbs]
+
+        def write(i: int) -> None:
+            services[i % 2].preserve(1, "note", {"i": i}, actor="t")
+
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            list(pool.map(write, range(40)))
+        report = services[0].verify_chain()
+        assert report.ok and report.records == 40
+    finally:
+        for db in dbs:
+            db.close()

@@ -174,6 +174,22 @@ def test_decision_through_the_api_is_shown_to_the_reporter_and_appeal_goes_elsew
     detail = client.get(url, headers=MOD).json()
     assert [(d["reviewer"], d["on_appeal"]) for d in detail["decisions"]] == [
         ("maria", False), ("sam", True)]
+    notice = client.get(f"{url}/notice", headers=MOD).json()
+    assert notice["facts"] == "Still insulting." and "code" not in notice
+
+
+def test_affected_account_appeal_recorded_by_staff(client: TestClient) -> None:
+    client.post("/api/v1/reports", json={"url": "https://chat.test/u/2", "case_type": "other"})
+    [case] = client.get("/api/v1/cases", headers=MOD).json()["cases"]
+    url = f"/api/v1/cases/{case['id']}"
+    assert client.get(f"{url}/notice", headers=MOD).status_code == 404
+    early = client.post(f"{url}/appeal", headers=MOD, json={"reason": "x"})
+    assert early.status_code == 409
+    client.post(f"{url}/decision", headers=MOD, json={
+        "facts": "Spam links.", "ground": "policy", "action": "account_restricted"})
+    appeal = client.post(f"{url}/appeal", headers=MOD2, json={"reason": "I am not a bot"})
+    assert appeal.status_code == 201 and appeal.json()["previous_reviewer"] == "maria"
+    assert client.get(url, headers=MOD).json()["state"] == "triage"
 
 
 def test_text_evidence_is_blurred_until_revealed_and_reveals_are_counted(

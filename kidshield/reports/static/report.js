@@ -57,6 +57,7 @@
 
   var timer = null;
   function save() {
+    timer = null;
     var data = read();
     try { window.localStorage.setItem(KEY, JSON.stringify({ token: token, data: data })); } catch (e) { /* private mode */ }
     fetch("/api/v1/reports/drafts/" + token, {
@@ -74,7 +75,16 @@
     window.clearTimeout(timer);
     timer = window.setTimeout(save, 100);
   });
+  // leaving or reloading the page: write what is pending now (localStorage is synchronous)
+  window.addEventListener("pagehide", function () {
+    if (timer !== null && !submitting) {
+      window.clearTimeout(timer);
+      try { window.localStorage.setItem(KEY, JSON.stringify({ token: token, data: read() })); } catch (e) { /* ignore */ }
+    }
+  });
+  var submitting = false;
   form.addEventListener("submit", function () {
+    submitting = true;
     try { window.localStorage.removeItem(KEY); } catch (e) { /* ignore */ }
   });
 })();

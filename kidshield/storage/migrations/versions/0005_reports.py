@@ -128,7 +128,7 @@ def upgrade() -> None:
         sa.Column("kind", sa.String(32), nullable=False),
         sa.Column("content", sa.Text, nullable=True),
         sa.Column("content_sha256", sa.String(64), nullable=False),
-        sa.Column("prev_hash", sa.String(64), nullable=False),
+        sa.Column("prev_hash", sa.String(64), nullable=False, unique=True),
         sa.Column("record_hash", sa.String(64), nullable=False, unique=True),
         sa.Column("purged_at", sa.DateTime(timezone=True), nullable=True),
     )
