@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from kidshield.clock import Clock
 from kidshield.reports.lists import OwnLists
+from kidshield.reports.ratelimit import RateLimiter
 from kidshield.reports.service import ReportService
 
 if TYPE_CHECKING:
@@ -36,3 +37,4 @@ def attach(app: Starlette, service: ReportService, config: Config) -> None:
     app.state.reports = service
     app.state.reports_country = config.server.country
     app.state.reports_keep_ip = config.reports.keep_reporter_ip
+    app.state.reports_rate_limiter = RateLimiter()

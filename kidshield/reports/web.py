@@ -3,7 +3,8 @@ receipt and status page, the reports API, and (from ``staff``) the case queue.
 
 The routes find their ``ReportService`` on ``request.app.state.reports``. Optional settings on
 ``app.state``: ``reports_country`` (ISO code for helplines), ``reports_keep_ip`` (offer the
-reporter the choice to keep their IP address). Links other pages use:
+reporter the choice to keep their IP address), ``reports_rate_limiter`` (a ``RateLimiter`` for
+the public routes). Links other pages use:
 
 - child page / block page: ``/report?for=child`` (add ``&url=...`` to prefill the address)
 - block page "this should be open": ``/report?type=over_blocking&url=<blocked address>``
@@ -34,6 +35,7 @@ from kidshield.reports.api_models import (
     upload_field,
 )
 from kidshield.reports.model import CaseType, ReporterRole, Source
+from kidshield.reports.ratelimit import RateLimiter
 from kidshield.reports.service import CaseNotFound, NewReport, ReportService, ReportStatus
 
 HERE = Path(__file__).parent
@@ -96,6 +98,24 @@ def json_error(status: int, field: str | None, message: str) -> JSONResponse:
     if field is not None:
         body["field"] = field
     return JSONResponse(body, status_code=status)
+
+
+def _limited(request: Request, kind: str) -> Response | None:
+    """A 429 response when this client has used up its allowance for ``kind``."""
+    limiter: RateLimiter | None = getattr(request.app.state, "reports_rate_limiter", None)
+    if limiter is None:
+        return None
+    client = request.client.host if request.client else "unknown"
+    wait = limiter.retry_after(kind, client)
+    if not wait:
+        return None
+    headers = {"Retry-After": str(int(wait) + 1)}
+    message = "too many requests from this address; please try again in a few minutes"
+    if request.url.path.startswith("/api/"):
+        response: Response = json_error(429, None, message)
+        response.headers.update(headers)
+        return response
+    return HTMLResponse(f"<p>{message}</p>", status_code=429, headers=headers)
 
 
 def _is_upload(request: Request) -> bool:
@@ -177,6 +197,8 @@ async def intake_form(request: Request) -> Response:
 
 
 async def intake_submit(request: Request) -> Response:
+    if (limited := _limited(request, "submit")) is not None:
+        return limited
     if _is_upload(request):
         return render("refused.html", 415, message=NO_UPLOADS,
                       child=request.query_params.get("for") == "child")
@@ -217,6 +239,8 @@ async def status_page(request: Request) -> Response:
     child = request.query_params.get("for") == "child"
     if not code:
         return render("status.html", status=None, child=child, error="")
+    if (limited := _limited(request, "status")) is not None:
+        return limited
     try:
         status = await run_in_threadpool(service_of(request).status, code)
     except (CaseNotFound, InputError) as exc:
@@ -257,6 +281,8 @@ async def _json(request: Request) -> dict[str, Any] | Response:
 
 
 async def api_submit(request: Request) -> Response:
+    if (limited := _limited(request, "submit")) is not None:
+        return limited
     data = await _json(request)
     if isinstance(data, Response):
         return data
@@ -276,6 +302,8 @@ async def api_submit(request: Request) -> Response:
 
 
 async def api_status(request: Request) -> Response:
+    if (limited := _limited(request, "status")) is not None:
+        return limited
     try:
         status = await run_in_threadpool(service_of(request).status, request.path_params["code"])
     except InputError as exc:
@@ -304,6 +332,8 @@ async def api_appeal(request: Request) -> Response:
 
 
 async def api_draft(request: Request) -> Response:
+    if (limited := _limited(request, "draft")) is not None:
+        return limited
     token = request.path_params["token"]
     service = service_of(request)
     if request.method == "GET":
@@ -341,10 +371,12 @@ def routes() -> list[BaseRoute]:
 
 
 def create_app(service: ReportService, *, country: str = "", keep_ip: bool = False,
-               middleware: list[Any] | None = None) -> Starlette:
+               middleware: list[Any] | None = None,
+               rate_limiter: RateLimiter | None = None) -> Starlette:
     """A standalone app serving only the reports routes (tests, small deployments)."""
     app = Starlette(routes=routes(), middleware=middleware)
     app.state.reports = service
     app.state.reports_country = country
     app.state.reports_keep_ip = keep_ip
+    app.state.reports_rate_limiter = rate_limiter or RateLimiter()
     return app

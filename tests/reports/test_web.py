@@ -297,3 +297,20 @@ def test_setup_builds_the_service_from_config_and_attaches_it(tmp_path: Path) ->
         assert (app.state.reports_country, app.state.reports_keep_ip) == ("IE", True)
     finally:
         db.close()
+
+
+def test_public_routes_are_rate_limited_per_client(service: ReportService) -> None:
+    from kidshield.reports.ratelimit import Limit, RateLimiter
+
+    now = [0.0]
+    limiter = RateLimiter({"submit": Limit(2, 60), "status": Limit(3, 60)}, now=lambda: now[0])
+    client = TestClient(create_app(service, rate_limiter=limiter), base_url="http://127.0.0.1")
+    body = {"url": "https://spam.test/", "case_type": "other"}
+    codes = [client.post("/api/v1/reports", json=body).status_code for _ in range(3)]
+    assert codes == [201, 201, 429]
+    refused = client.post("/report", data=body)
+    assert refused.status_code == 429 and "Retry-After" in refused.headers
+    statuses = [client.get("/api/v1/reports/KS-AAAA-AAAA").status_code for _ in range(4)]
+    assert statuses == [404, 404, 404, 429]  # guessing receipt codes is slowed down
+    now[0] = 61.0
+    assert client.post("/api/v1/reports", json=body).status_code == 201
