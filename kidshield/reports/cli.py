@@ -154,6 +154,29 @@ def export_command(
         err.print(f"wrote {output}", highlight=False)
 
 
+@report_app.command("import-matches")
+def import_matches_command(
+    limit: Annotated[int, typer.Option(help="at most this many per run")] = 1000,
+    config_path: ConfigOption = DEFAULT_CONFIG,
+    db: DbOption = None,
+) -> None:
+    """Turn new hash-bank matches into cases (run after scans, or from a timer)."""
+    from datetime import UTC, datetime, timedelta
+
+    from kidshield.reports.intake import import_media_matches
+
+    try:
+        config, service = _open(config_path, db)
+        days = config.reports.reports_retention_days
+        now = service.clock.now()
+        since = now - timedelta(days=days) if days > 0 else datetime(1970, 1, 1, tzinfo=UTC)
+        receipts = import_media_matches(service, since, limit)
+    except KidshieldError as exc:
+        _fail(str(exc))
+    cases = sorted({r.case_id for r in receipts})
+    out.print(f"imported {len(receipts)} matches into {len(cases)} cases", highlight=False)
+
+
 @report_app.command("verify-chain")
 def verify_chain_command(
     config_path: ConfigOption = DEFAULT_CONFIG, db: DbOption = None

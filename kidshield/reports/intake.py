@@ -4,11 +4,14 @@ data, so they work whether or not the text engine or the hash banks are installe
 - ``case_from_text_assessment``: findings from ``safety.text`` (objects with ``reason`` and
   ``score``, or ``(reason, score)`` pairs, or dicts) for one conversation.
 - ``case_from_hash_match``: one hash-bank match (abuse material), de-duplicated by hash.
+- ``import_media_matches``: every new row of ``media_match_records`` (the hash banks' audit of
+  matches), once each.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from datetime import datetime
 from typing import Any
 
 from kidshield.reports.model import CaseType, Source, case_type_for
@@ -70,6 +73,7 @@ def case_from_hash_match(
     caller: str = "",
     url: str | None = None,
     hash_algorithm: str = "pdq",
+    media_record_id: int | None = None,
 ) -> Receipt:
     """Open (or add to) the case for a matched hash. Hashes only: no image is ever stored."""
     return service.submit(
@@ -82,26 +86,20 @@ def case_from_hash_match(
             file_hash=matched_hash,
             detail={"bank": bank, "query_hash": query_hash, "distance": distance,
                     "caller": caller, "hash_algorithm": hash_algorithm},
+            media_record_id=media_record_id,
         )
     )
 
 
-def cases_from_media_records(
-    service: ReportService, records: Iterable[Any], bank_names: Mapping[int, str]
-) -> list[Receipt]:
-    """Turn ``MediaMatchRecord``s (not cancelled by a negative bank) into cases."""
-    receipts = []
-    for rec in records:
-        if getattr(rec, "cancelled_by", None):
-            continue
-        receipts.append(
-            case_from_hash_match(
-                service,
-                bank=bank_names.get(rec.bank_id, str(rec.bank_id)),
-                matched_hash=rec.matched_hash,
-                query_hash=rec.query_hash,
-                distance=rec.distance,
-                caller=rec.caller,
-            )
+def import_media_matches(service: ReportService, since: datetime,
+                         limit: int = 1000) -> list[Receipt]:
+    """Turn hash-bank match records (``media_match_records``) recorded since ``since`` and not
+    imported yet into cases. Safe to run repeatedly (each record is imported once); ``since``
+    keeps records older than the reports retention from coming back after deletion."""
+    return [
+        case_from_hash_match(
+            service, bank=m.bank, matched_hash=m.matched_hash, query_hash=m.query_hash,
+            distance=m.distance, caller=m.caller, media_record_id=m.record_id,
         )
-    return receipts
+        for m in service.store.new_media_matches(since, limit)
+    ]

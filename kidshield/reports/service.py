@@ -72,6 +72,7 @@ class NewReport:
     file_hash: str | None = None
     conversation: str | None = None
     detail: dict[str, Any] = field(default_factory=dict)
+    media_record_id: int | None = None  # the media_match_records row it came from
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,6 +177,7 @@ class ReportService:
                 score=report.score,
                 detail=chain.canonical_json(detail),
                 case_id=case.id,
+                media_record_id=report.media_record_id,
             )
         )
         merged = existing is not None

@@ -128,7 +128,21 @@ class ReportRecord:
     score: float = 0.0
     detail: str = "{}"  # JSON
     case_id: int | None = None
+    media_record_id: int | None = None  # imported from media_match_records
     id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MediaMatchForCase:
+    """A hash-bank match not yet turned into a report, with its bank's name."""
+
+    record_id: int
+    at: datetime
+    bank: str
+    query_hash: str
+    matched_hash: str
+    distance: int
+    caller: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -264,6 +278,10 @@ class ReportStore(Protocol):
     def reveals(self, user: str, day: date) -> int: ...
     # transparency and retention
     def hash_matches_by_bank(self, start: datetime, end: datetime) -> dict[str, int]: ...
+    def new_media_matches(self, since: datetime, limit: int = 1000) -> list[MediaMatchForCase]:
+        """Match records at or after ``since``, not cancelled, not yet imported, oldest first."""
+        ...
+
     def expire(self, kind: str, cutoff: datetime, now: datetime, *, dry_run: bool) -> int:
         """Delete (or, for evidence, purge the content of) records of ``kind`` older than
         ``cutoff``; legal holds and open cases are kept. Returns how many."""

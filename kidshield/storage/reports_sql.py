@@ -18,6 +18,7 @@ from kidshield.storage.protocols import (
     CaseRecord,
     DecisionRecord,
     EvidenceRecord,
+    MediaMatchForCase,
     NoteRecord,
     ReportRecord,
 )
@@ -276,6 +277,22 @@ class SqlReportStore:
         )
         with self._db.engine.connect() as conn:
             return {str(name): int(n) for name, n in conn.execute(query)}
+
+    def new_media_matches(self, since: datetime, limit: int = 1000) -> list[MediaMatchForCase]:
+        m = media_match_records.c
+        imported = sa.select(reports.c.media_record_id).where(
+            reports.c.media_record_id.is_not(None))
+        query = (
+            sa.select(m.id, m.at, media_banks.c.name, m.query_hash, m.matched_hash, m.distance,
+                      m.caller)
+            .select_from(media_match_records.join(media_banks, m.bank_id == media_banks.c.id))
+            .where(m.at >= since, m.cancelled_by.is_(None), m.id.not_in(imported))
+            .order_by(m.id)
+            .limit(limit)
+        )
+        with self._db.engine.connect() as conn:
+            return [MediaMatchForCase(int(r[0]), r[1], str(r[2]), str(r[3]), str(r[4]),
+                                      int(r[5]), str(r[6])) for r in conn.execute(query)]
 
     def expire(self, kind: str, cutoff: datetime, now: datetime, *, dry_run: bool) -> int:
         kept_cases = sa.select(cases.c.id).where(

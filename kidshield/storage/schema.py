@@ -153,6 +153,8 @@ reports = sa.Table(
     sa.Column("score", sa.Float, nullable=False, server_default="0"),
     sa.Column("detail", sa.Text, nullable=False, server_default="{}"),  # JSON
     sa.Column("case_id", sa.Integer, nullable=True, index=True),
+    # the media_match_records row this report was imported from (hash-bank matches)
+    sa.Column("media_record_id", sa.Integer, nullable=True, unique=True),
 )
 
 # A half-written report, kept by its draft token so a reload does not lose it.

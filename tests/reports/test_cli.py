@@ -77,3 +77,29 @@ def test_retention_dry_run_and_transparency_files(dbfile: Path, tmp_path: Path) 
 def test_missing_config_and_db_is_a_clear_error(tmp_path: Path) -> None:
     code, _, err = run("verify-chain", "--config", str(tmp_path / "none.toml"))
     assert code == 2 and "not found" in err
+
+
+def test_import_matches_turns_media_match_records_into_cases_once(dbfile: Path) -> None:
+    from kidshield.storage.schema import media_banks, media_match_records
+
+    at = datetime.now(UTC)  # the import looks back over the reports retention time
+    db = Database.open(dbfile)
+    with db.engine.begin() as conn:
+        bank = conn.execute(media_banks.insert().values(name="hotline", created_at=at)).lastrowid
+        for h, cancelled in (("cd" * 32, None), ("cd" * 32, None), ("ef" * 32, "negatives")):
+            conn.execute(media_match_records.insert().values(
+                at=at, bank_id=bank, query_hash=h, matched_hash=h, distance=1,
+                cancelled_by=cancelled))
+    db.close()
+    code, out, _ = run("import-matches", "--db", str(dbfile))
+    assert code == 0 and "imported 2 matches into 1 cases" in out
+    code, out, _ = run("import-matches", "--db", str(dbfile))
+    assert "imported 0 matches" in out
+    db = Database.open(dbfile)
+    try:
+        store = SqlReportStore(db)
+        case = store.case(2)
+        assert case is not None and case.case_type == "abuse_material"
+        assert case.reports_count == 2
+    finally:
+        db.close()

@@ -33,6 +33,7 @@ def upgrade() -> None:
         sa.Column("score", sa.Float, nullable=False, server_default="0"),
         sa.Column("detail", sa.Text, nullable=False, server_default="{}"),
         sa.Column("case_id", sa.Integer, nullable=True),
+        sa.Column("media_record_id", sa.Integer, nullable=True, unique=True),
     )
     op.create_index("ix_reports_created_at", "reports", ["created_at"])
     op.create_index("ix_reports_case_id", "reports", ["case_id"])
