@@ -2,8 +2,8 @@
 calls ``require_role``; every view and change goes through the service, which audits it.
 
 Wellbeing: abuse-material cases show metadata and hashes only (kidshield never holds images);
-text evidence is sent blurred and revealed only on request, which counts toward the staff
-member's exposure for the day.
+text evidence is not even sent to the browser until the staff member chooses to reveal it (the
+page shows a blurred placeholder), and each reveal counts toward their exposure for the day.
 """
 
 from __future__ import annotations

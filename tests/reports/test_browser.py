@@ -10,12 +10,17 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import uvicorn
 
+from starlette.middleware import Middleware
+
+from kidshield.reports.intake import case_from_text_assessment
 from kidshield.reports.service import ReportService
 from kidshield.reports.web import create_app
+from kidshield.web.access import User
 
 playwright_sync = pytest.importorskip("playwright.sync_api")
 
@@ -30,9 +35,21 @@ pytestmark = [
 ]
 
 
+class StaffUser:
+    """ASGI middleware standing in for the auth middleware: everyone is analyst Ann."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["path"].startswith(("/cases", "/api/v1/cases")):
+            scope.setdefault("state", {})["user"] = User(1, "ann", frozenset({"analyst"}))
+        await self.app(scope, receive, send)
+
+
 @pytest.fixture
 def base_url(service: ReportService) -> Iterator[str]:
-    app = create_app(service, country="GB")
+    app = create_app(service, country="GB", middleware=[Middleware(StaffUser)])
     config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning",
                             lifespan="off", ws="none", http="h11")
     server = uvicorn.Server(config)
@@ -101,5 +118,31 @@ def test_intake_form_autosave_survives_reload_and_new_browser(
             page.goto(f"{base_url}/report?for=child")
             assert "Childline" in page.inner_text(".helplines")
             page.screenshot(path=str(DOCS_IMAGES / "report-intake-child.png"), full_page=True)
+        finally:
+            browser.close()
+
+
+def test_case_page_blurs_text_evidence_until_revealed(
+    base_url: str, service: ReportService
+) -> None:
+    receipt = case_from_text_assessment(
+        service, [("grooming", 0.8)], conversation="game-chat-7", account="@coolcoach22",
+        excerpt="you're so mature for your age. what's your snap? don't tell your parents")
+    assert receipt is not None
+    with playwright_sync.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1100, "height": 1200})
+            page.goto(f"{base_url}/cases")
+            page.click(f"a[href='/cases/{receipt.case_id}']")
+            blurred = page.locator(".evidence")
+            assert "blurred" in (blurred.get_attribute("class") or "")
+            assert "mature" not in page.content()  # the text is not in the page at all
+            page.screenshot(path=str(DOCS_IMAGES / "report-case.png"), full_page=True)
+            page.click("#reveal")
+            page.wait_for_selector(".evidence:not(.blurred)")
+            assert "so mature for your age" in page.inner_text(".evidence")
+            assert page.inner_text("#exposure") == "1"
+            assert service.exposure_today("ann") == 1
         finally:
             browser.close()

@@ -203,11 +203,13 @@ def test_text_evidence_is_blurred_until_revealed_and_reveals_are_counted(
     assert detail["reports_detail"][0]["description_hidden"]
     page = client.get(f"/cases/{case['id']}", headers=MOD)
     assert 'class="evidence blurred"' in page.text
+    assert "don't tell mum" not in page.text and "don&#39;t tell mum" not in page.text
     revealed = client.post(f"/api/v1/cases/{case['id']}/reveal", headers=MOD).json()
     assert revealed["reveals_today"] == 1
     assert revealed["reports"][0]["description"] == "send me a photo, don't tell mum"
     html = client.post(f"/cases/{case['id']}/reveal", headers=MOD)
     assert 'class="evidence"' in html.text and "blurred" not in html.text.split("<h2>Reports")[1]
+    assert "don&#39;t tell mum" in html.text
     audit = [a["action"] for a in client.get(f"/api/v1/cases/{case['id']}",
                                              headers=MOD).json()["audit"]]
     assert audit.count("reveal") == 2

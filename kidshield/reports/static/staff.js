@@ -9,7 +9,11 @@
     fetch("/api/v1/cases/" + caseId + "/reveal", { method: "POST", credentials: "same-origin" })
       .then(function (r) { return r.ok ? r.json() : Promise.reject(r.status); })
       .then(function (data) {
-        document.querySelectorAll(".evidence.blurred").forEach(function (el) { el.classList.remove("blurred"); });
+        document.querySelectorAll(".evidence.blurred").forEach(function (el) {
+          var report = data.reports[Number(el.getAttribute("data-index"))];
+          el.textContent = report && report.description ? report.description : "";
+          el.classList.remove("blurred");
+        });
         document.getElementById("exposure").textContent = String(data.reveals_today);
         form.remove();
       })
