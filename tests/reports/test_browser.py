@@ -14,7 +14,6 @@ from typing import Any
 
 import pytest
 import uvicorn
-
 from starlette.middleware import Middleware
 
 from kidshield.reports.intake import case_from_text_assessment
