@@ -352,11 +352,13 @@ def _register_features() -> None:
     if sys.argv[1:2] == ["serve"]:
         return
     from kidshield.education.cli import register as register_education
+    from kidshield.reports.cli import register as register_reports
     from kidshield.safety.media.cli import register as register_media
     from kidshield.safety.text.cli import register as register_text
 
     register_media(app)
     register_text(app)
+    register_reports(app)
     register_education(app)
 
 

@@ -316,11 +316,32 @@ class ProfileConfig(_Model):
         return self
 
 
+class ReportsConfig(_Model):
+    """Reports, cases and evidence (docs/reports.md). Query log retention stays under
+    [logging]; the other kinds are here. 0 days means keep until deleted by hand."""
+
+    evidence_retention_days: int = Field(
+        365, ge=365, le=36500, description="preserved evidence is kept at least a year"
+    )
+    reports_retention_days: int = Field(365, ge=0, le=36500)
+    cases_retention_days: int = Field(730, ge=0, le=36500, description="after a case closes")
+    audit_retention_days: int = Field(730, ge=0, le=36500)
+    drafts_retention_days: int = Field(7, ge=0, le=365)
+    block_list: str = Field("reports-block.txt", description="in data_dir: sites blocked "
+                            "after under-blocking reports")
+    allow_list: str = Field("reports-allow.txt", description="in data_dir: sites opened "
+                            "after over-blocking reports")
+    keep_reporter_ip: bool = Field(
+        False, description="allow reporters to opt in to keeping their IP address"
+    )
+
+
 class Config(_Model):
     server: ServerConfig = ServerConfig()
     dns: DnsConfig = DnsConfig()
     web: WebConfig = WebConfig()
     logging: LoggingConfig = LoggingConfig()
+    reports: ReportsConfig = ReportsConfig()
     lists: list[ListConfig] = []
     clients: list[ClientConfig] = []
     profiles: dict[Ident, ProfileConfig] = {}

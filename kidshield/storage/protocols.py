@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Protocol
@@ -218,3 +218,184 @@ class PauseStore(Protocol):
 class SettingStore(Protocol):
     def get(self, key: str) -> str | None: ...
     def put(self, key: str, value: str) -> None: ...
+
+
+# ---------------------------------------------------------------------------------------------
+# Reports, cases and evidence (issue 7). Plain records; the vocabulary lives in reports/model.py.
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ReportRecord:
+    code: str
+    created_at: datetime
+    source: str
+    case_type: str
+    url: str | None = None
+    account: str | None = None
+    description: str = ""
+    reporter_role: str = "anonymous"
+    contact: str | None = None
+    reporter_ip: str | None = None
+    imminent_danger: bool = False
+    score: float = 0.0
+    detail: str = "{}"  # JSON
+    case_id: int | None = None
+    media_record_id: int | None = None  # imported from media_match_records
+    id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MediaMatchForCase:
+    """A hash-bank match not yet turned into a report, with its bank's name."""
+
+    record_id: int
+    at: datetime
+    bank: str
+    query_hash: str
+    matched_hash: str
+    distance: int
+    caller: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class CaseRecord:
+    created_at: datetime
+    updated_at: datetime
+    case_type: str
+    state: str = "new"
+    priority: int = 0
+    dedup_key: str | None = None
+    url: str | None = None
+    account: str | None = None
+    summary: str = ""
+    imminent_danger: bool = False
+    score: float = 0.0
+    reports_count: int = 1
+    child_reporter: bool = False
+    assignee: str | None = None
+    first_action_at: datetime | None = None
+    decided_at: datetime | None = None
+    closed_at: datetime | None = None
+    escalated_at: datetime | None = None
+    legal_hold: bool = False
+    id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionRecord:
+    case_id: int
+    at: datetime
+    reviewer: str
+    facts: str
+    ground: str
+    action: str
+    appeal_text: str = ""
+    on_appeal: bool = False
+    reverses: bool = False
+    id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AppealRecord:
+    case_id: int
+    decision_id: int
+    at: datetime
+    previous_reviewer: str
+    reason: str = ""
+    assignee: str | None = None
+    decided_at: datetime | None = None
+    outcome: str | None = None  # upheld | reversed
+    id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NoteRecord:
+    case_id: int
+    at: datetime
+    author: str
+    text: str
+    id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AuditRecord:
+    case_id: int | None
+    at: datetime
+    actor: str
+    action: str
+    detail: str = ""
+    id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EvidenceRecord:
+    case_id: int
+    at: datetime
+    kind: str
+    content: str | None  # canonical JSON; None once purged by retention
+    content_sha256: str
+    prev_hash: str
+    record_hash: str
+    purged_at: datetime | None = None
+    id: int | None = None
+
+
+class ReportStore(Protocol):
+    # reports and drafts
+    def add_report(self, report: ReportRecord) -> ReportRecord: ...
+    def report_by_code(self, code: str) -> ReportRecord | None: ...
+    def reports_for_case(self, case_id: int) -> list[ReportRecord]: ...
+    def reports_between(self, start: datetime, end: datetime) -> list[ReportRecord]: ...
+    def save_draft(self, token: str, data: str, now: datetime) -> None: ...
+    def draft(self, token: str) -> str | None: ...
+    def delete_draft(self, token: str) -> None: ...
+    # cases
+    def add_case(self, case: CaseRecord) -> CaseRecord: ...
+    def case(self, case_id: int) -> CaseRecord | None: ...
+    def open_case_by_keys(self, keys: Sequence[str]) -> CaseRecord | None:
+        """The open case (highest priority first) that has any of the keys."""
+        ...
+
+    def add_case_keys(self, case_id: int, keys: Sequence[str]) -> None: ...
+    def update_case(self, case_id: int, **values: object) -> None: ...
+    def queue(self, limit: int = 200) -> list[CaseRecord]:
+        """Open cases, highest priority first, oldest first within a priority."""
+        ...
+
+    def cases_between(self, start: datetime, end: datetime) -> list[CaseRecord]: ...
+    # decisions, appeals, notes, audit
+    def add_decision(self, decision: DecisionRecord) -> DecisionRecord: ...
+    def decisions(self, case_id: int) -> list[DecisionRecord]: ...
+    def decisions_between(self, start: datetime, end: datetime) -> list[DecisionRecord]: ...
+    def add_appeal(self, appeal: AppealRecord) -> AppealRecord: ...
+    def open_appeal(self, case_id: int) -> AppealRecord | None: ...
+    def update_appeal(self, appeal_id: int, **values: object) -> None: ...
+    def appeals_between(self, start: datetime, end: datetime) -> list[AppealRecord]: ...
+    def add_note(self, note: NoteRecord) -> NoteRecord: ...
+    def notes(self, case_id: int) -> list[NoteRecord]: ...
+    def audit(self, entry: AuditRecord) -> None: ...
+    def audit_trail(self, case_id: int) -> list[AuditRecord]: ...
+    # evidence chain
+    def append_evidence(
+        self, case_id: int, at: datetime, kind: str, content: str, content_sha256: str,
+        link: Callable[[str], str],
+    ) -> EvidenceRecord:
+        """Insert one record; ``link(prev_hash)`` gives its record hash (atomic with the read
+        of the previous record's hash)."""
+        ...
+
+    def evidence(self, case_id: int | None = None) -> list[EvidenceRecord]: ...
+    # wellbeing
+    def add_reveal(self, user: str, day: date) -> int: ...
+    def reveals(self, user: str, day: date) -> int: ...
+    # transparency and retention
+    def hash_matches_by_bank(self, start: datetime, end: datetime) -> dict[str, int]: ...
+    def new_media_matches(self, since: datetime, limit: int = 1000) -> list[MediaMatchForCase]:
+        """Match records at or after ``since``, not cancelled, not yet imported, oldest first."""
+        ...
+
+    def expire(self, kind: str, cutoff: datetime, now: datetime, *, dry_run: bool) -> int:
+        """Delete (or, for evidence, purge the content of) records of ``kind`` older than
+        ``cutoff``; legal holds and open cases are kept. Returns how many."""
+        ...

@@ -234,3 +234,154 @@ lesson_progress = sa.Table(
     sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
     sa.Column("completed_at", UTCDateTime(), nullable=False),
 )
+
+
+# ---------------------------------------------------------------------------------------------
+# Reports, cases and evidence (issue 7). Reporter contact and IP are kept only on opt-in.
+# ---------------------------------------------------------------------------------------------
+
+# One incoming report: from a person (web form, API) or a detection (text engine, hash match).
+reports = sa.Table(
+    "reports",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("code", sa.String(16), nullable=False, unique=True),  # the reporter's receipt
+    sa.Column("created_at", UTCDateTime(), nullable=False, index=True),
+    sa.Column("source", sa.String(16), nullable=False),
+    sa.Column("case_type", sa.String(32), nullable=False),
+    sa.Column("url", sa.Text, nullable=True),
+    sa.Column("account", sa.Text, nullable=True),
+    sa.Column("description", sa.Text, nullable=False, server_default=""),
+    sa.Column("reporter_role", sa.String(16), nullable=False, server_default="anonymous"),
+    sa.Column("contact", sa.Text, nullable=True),  # only when the reporter gives it
+    sa.Column("reporter_ip", sa.String(64), nullable=True),  # only when the reporter opts in
+    sa.Column("imminent_danger", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("score", sa.Float, nullable=False, server_default="0"),
+    sa.Column("detail", sa.Text, nullable=False, server_default="{}"),  # JSON
+    sa.Column("case_id", sa.Integer, nullable=True, index=True),
+    # the media_match_records row this report was imported from (hash-bank matches)
+    sa.Column("media_record_id", sa.Integer, nullable=True, unique=True),
+)
+
+# A half-written report, kept by its draft token so a reload does not lose it.
+report_drafts = sa.Table(
+    "report_drafts",
+    metadata,
+    sa.Column("token", sa.String(64), primary_key=True),
+    sa.Column("updated_at", UTCDateTime(), nullable=False),
+    sa.Column("data", sa.Text, nullable=False, server_default="{}"),  # JSON
+)
+
+# A case: one or more reports about the same thing (same URL, hash, conversation or account).
+cases = sa.Table(
+    "cases",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("created_at", UTCDateTime(), nullable=False, index=True),
+    sa.Column("updated_at", UTCDateTime(), nullable=False),
+    sa.Column("case_type", sa.String(32), nullable=False),
+    sa.Column("state", sa.String(16), nullable=False, server_default="new"),
+    sa.Column("priority", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("dedup_key", sa.Text, nullable=True, index=True),
+    sa.Column("url", sa.Text, nullable=True),
+    sa.Column("account", sa.Text, nullable=True),
+    sa.Column("summary", sa.Text, nullable=False, server_default=""),
+    sa.Column("imminent_danger", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("score", sa.Float, nullable=False, server_default="0"),
+    sa.Column("reports_count", sa.Integer, nullable=False, server_default="1"),
+    sa.Column("child_reporter", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("assignee", sa.String(128), nullable=True),
+    sa.Column("first_action_at", UTCDateTime(), nullable=True),
+    sa.Column("decided_at", UTCDateTime(), nullable=True),
+    sa.Column("closed_at", UTCDateTime(), nullable=True),
+    sa.Column("escalated_at", UTCDateTime(), nullable=True),
+    sa.Column("legal_hold", sa.Boolean, nullable=False, server_default=sa.false()),
+)
+
+# The de-duplication keys of a case (url:, hash:, conversation:, account:).
+case_keys = sa.Table(
+    "case_keys",
+    metadata,
+    sa.Column("case_id", sa.Integer, primary_key=True),
+    sa.Column("key", sa.Text, primary_key=True),
+    sa.Index("ix_case_keys_key", "key"),
+)
+
+# A decision with its statement of reasons.
+case_decisions = sa.Table(
+    "case_decisions",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("case_id", sa.Integer, nullable=False, index=True),
+    sa.Column("at", UTCDateTime(), nullable=False),
+    sa.Column("reviewer", sa.String(128), nullable=False),
+    sa.Column("facts", sa.Text, nullable=False),
+    sa.Column("ground", sa.String(32), nullable=False),
+    sa.Column("action", sa.String(32), nullable=False),
+    sa.Column("appeal_text", sa.Text, nullable=False, server_default=""),
+    sa.Column("on_appeal", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("reverses", sa.Boolean, nullable=False, server_default=sa.false()),
+)
+
+# An appeal against a decision; it is decided by a reviewer other than the first one.
+case_appeals = sa.Table(
+    "case_appeals",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("case_id", sa.Integer, nullable=False, index=True),
+    sa.Column("decision_id", sa.Integer, nullable=False),
+    sa.Column("at", UTCDateTime(), nullable=False),
+    sa.Column("reason", sa.Text, nullable=False, server_default=""),
+    sa.Column("previous_reviewer", sa.String(128), nullable=False),
+    sa.Column("assignee", sa.String(128), nullable=True),
+    sa.Column("decided_at", UTCDateTime(), nullable=True),
+    sa.Column("outcome", sa.String(16), nullable=True),  # upheld | reversed
+)
+
+case_notes = sa.Table(
+    "case_notes",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("case_id", sa.Integer, nullable=False, index=True),
+    sa.Column("at", UTCDateTime(), nullable=False),
+    sa.Column("author", sa.String(128), nullable=False),
+    sa.Column("text", sa.Text, nullable=False),
+)
+
+# Every view and change of a case (and changes to kidshield's own lists made from a case).
+case_audit = sa.Table(
+    "case_audit",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("case_id", sa.Integer, nullable=True, index=True),
+    sa.Column("at", UTCDateTime(), nullable=False, index=True),
+    sa.Column("actor", sa.String(128), nullable=False),
+    sa.Column("action", sa.String(32), nullable=False),
+    sa.Column("detail", sa.Text, nullable=False, server_default=""),
+)
+
+# Preserved evidence: a hash chain (record_hash = sha256(prev_hash + canonical JSON)). When
+# retention purges a record its content goes, its digests stay, so the chain still verifies.
+evidence = sa.Table(
+    "evidence",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("case_id", sa.Integer, nullable=False, index=True),
+    sa.Column("at", UTCDateTime(), nullable=False),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("content", sa.Text, nullable=True),  # canonical JSON; NULL once purged
+    sa.Column("content_sha256", sa.String(64), nullable=False),
+    # unique: two writers can never both link to the same record (no forks in the chain)
+    sa.Column("prev_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("record_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("purged_at", UTCDateTime(), nullable=True),
+)
+
+# How many times a staff member revealed blurred evidence on a day (wellbeing).
+staff_exposure = sa.Table(
+    "staff_exposure",
+    metadata,
+    sa.Column("user", sa.String(128), primary_key=True),
+    sa.Column("day", sa.Date, primary_key=True),
+    sa.Column("reveals", sa.Integer, nullable=False, server_default="0"),
+)

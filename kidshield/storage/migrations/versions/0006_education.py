@@ -1,7 +1,7 @@
 """learning: lesson progress per child profile
 
 Revision ID: 0006_education
-Revises: 0004_web
+Revises: 0005_reports
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0006_education"
-down_revision = "0004_web"
+down_revision = "0005_reports"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,105 @@
+"""Detections become cases in the same queue as people's reports. These adapters take plain
+data, so they work whether or not the text engine or the hash banks are installed.
+
+- ``case_from_text_assessment``: findings from ``safety.text`` (objects with ``reason`` and
+  ``score``, or ``(reason, score)`` pairs, or dicts) for one conversation.
+- ``case_from_hash_match``: one hash-bank match (abuse material), de-duplicated by hash.
+- ``import_media_matches``: every new row of ``media_match_records`` (the hash banks' audit of
+  matches), once each.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Any
+
+from kidshield.reports.model import CaseType, Source, case_type_for
+from kidshield.reports.service import NewReport, Receipt, ReportService
+
+# Engine scores at or above this on self-harm or grooming are treated as imminent danger.
+IMMINENT_SCORE = 0.95
+
+
+def _finding(item: Any) -> tuple[str, float]:
+    if isinstance(item, Mapping):
+        return str(item["reason"]), float(item.get("score", 0.0))
+    if isinstance(item, tuple):
+        return str(item[0]), float(item[1])
+    return str(item.reason), float(getattr(item, "score", 0.0))
+
+
+def case_from_text_assessment(
+    service: ReportService,
+    findings: Iterable[Any] | Any,
+    *,
+    conversation: str,
+    account: str | None = None,
+    excerpt: str = "",
+    url: str | None = None,
+) -> Receipt | None:
+    """Open (or add to) the conversation's case from text-engine findings; None when there
+    are no findings. The strongest finding sets the type; the excerpt is kept as evidence
+    text, shown blurred to staff."""
+    items = getattr(findings, "findings", findings)  # an Assessment or its findings
+    pairs = [_finding(f) for f in items]
+    if not pairs:
+        return None
+    reason, score = max(pairs, key=lambda p: p[1])
+    case_type = case_type_for(reason)
+    imminent = score >= IMMINENT_SCORE and case_type in (CaseType.SELF_HARM, CaseType.GROOMING)
+    return service.submit(
+        NewReport(
+            source=Source.TEXT_ENGINE,
+            case_type=case_type,
+            url=url,
+            account=account,
+            description=excerpt[:4000],
+            imminent_danger=imminent,
+            score=score,
+            conversation=conversation,
+            detail={"findings": [{"reason": r, "score": round(s, 3)} for r, s in pairs]},
+        )
+    )
+
+
+def case_from_hash_match(
+    service: ReportService,
+    *,
+    bank: str,
+    matched_hash: str,
+    query_hash: str | None = None,
+    distance: int = 0,
+    caller: str = "",
+    url: str | None = None,
+    hash_algorithm: str = "pdq",
+    media_record_id: int | None = None,
+) -> Receipt:
+    """Open (or add to) the case for a matched hash. Hashes only: no image is ever stored."""
+    return service.submit(
+        NewReport(
+            source=Source.HASH_MATCH,
+            case_type=CaseType.ABUSE_MATERIAL,
+            url=url,
+            description=f"hash match in bank {bank!r} (distance {distance})",
+            score=max(0.0, 1.0 - distance / 256),
+            file_hash=matched_hash,
+            detail={"bank": bank, "query_hash": query_hash, "distance": distance,
+                    "caller": caller, "hash_algorithm": hash_algorithm},
+            media_record_id=media_record_id,
+        )
+    )
+
+
+def import_media_matches(service: ReportService, since: datetime,
+                         limit: int = 1000) -> list[Receipt]:
+    """Turn hash-bank match records (``media_match_records``) recorded since ``since`` and not
+    imported yet into cases. Safe to run repeatedly (each record is imported once); ``since``
+    keeps records older than the reports retention from coming back after deletion."""
+    return [
+        case_from_hash_match(
+            service, bank=m.bank, matched_hash=m.matched_hash, query_hash=m.query_hash,
+            distance=m.distance, caller=m.caller, media_record_id=m.record_id,
+        )
+        for m in service.store.new_media_matches(since, limit)
+    ]

@@ -1,0 +1,91 @@
+"""What the reports service takes and gives: plain records and its errors."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from kidshield.errors import InputError, KidshieldError
+from kidshield.reports.model import (
+    CaseState,
+    CaseType,
+    DecisionAction,
+    Ground,
+    ReporterRole,
+    Source,
+    StatementOfReasons,
+)
+from kidshield.storage.protocols import (
+    AppealRecord,
+    AuditRecord,
+    CaseRecord,
+    DecisionRecord,
+    EvidenceRecord,
+    NoteRecord,
+    ReportRecord,
+)
+
+
+class CaseNotFound(KidshieldError):
+    """No case (or report) with that id or code."""
+
+
+class ReviewerConflict(InputError):
+    """An appeal must be decided by someone other than the reviewer of the first decision."""
+
+
+@dataclass(frozen=True, slots=True)
+class NewReport:
+    source: Source
+    case_type: CaseType
+    url: str | None = None
+    account: str | None = None
+    description: str = ""
+    reporter_role: ReporterRole = ReporterRole.ANONYMOUS
+    contact: str | None = None
+    reporter_ip: str | None = None  # only when the reporter opted in
+    imminent_danger: bool = False
+    score: float = 0.0
+    file_hash: str | None = None
+    conversation: str | None = None
+    detail: dict[str, Any] = field(default_factory=dict)
+    media_record_id: int | None = None  # the media_match_records row it came from
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    code: str
+    case_id: int
+    merged: bool  # joined an open case about the same thing
+
+
+@dataclass(frozen=True, slots=True)
+class ReportStatus:
+    code: str
+    received_at: datetime
+    state: CaseState
+    state_text: str
+    decision: dict[str, str] | None
+    appeal_open: bool
+    can_appeal: bool
+
+
+@dataclass(frozen=True, slots=True)
+class CaseView:
+    case: CaseRecord
+    reports: list[ReportRecord]
+    decisions: list[DecisionRecord]
+    notes: list[NoteRecord]
+    appeal: AppealRecord | None
+    evidence: list[EvidenceRecord]
+    audit: list[AuditRecord]
+
+
+def statement_of(decision: DecisionRecord) -> StatementOfReasons:
+    return StatementOfReasons(
+        facts=decision.facts,
+        ground=Ground(decision.ground),
+        action=DecisionAction(decision.action),
+        appeal=decision.appeal_text,
+    )

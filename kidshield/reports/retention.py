@@ -1,0 +1,107 @@
+"""The retention schedule: how long each kind of data is kept, and the daily job that deletes
+what has expired. The job logs counts per kind, never content (COP-17, COP-24)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from kidshield.clock import Clock
+from kidshield.reports.evidence import MIN_RETENTION_DAYS
+from kidshield.storage.protocols import AuditRecord, ReportStore
+
+if TYPE_CHECKING:
+    from kidshield.config import Config
+
+log = logging.getLogger("kidshield.reports.retention")
+
+# Order matters: cases go before the reports that point at them are judged.
+KINDS = ("cases", "reports", "evidence", "query_log", "audit", "drafts")
+
+
+@dataclass(frozen=True, slots=True)
+class RetentionSchedule:
+    """Days to keep each kind; 0 keeps it until deleted by hand (not allowed for evidence,
+    which is kept at least a year)."""
+
+    reports: int = 365
+    cases: int = 730  # counted from when the case closed
+    evidence: int = MIN_RETENTION_DAYS
+    query_log: int = 7
+    audit: int = 730
+    drafts: int = 7
+
+    def __post_init__(self) -> None:
+        if self.evidence < MIN_RETENTION_DAYS:
+            raise ValueError(f"evidence is kept at least {MIN_RETENTION_DAYS} days")
+
+    @classmethod
+    def from_config(cls, config: Config) -> RetentionSchedule:
+        r = config.reports
+        return cls(
+            reports=r.reports_retention_days,
+            cases=r.cases_retention_days,
+            evidence=r.evidence_retention_days,
+            query_log=config.logging.retention_days,
+            audit=r.audit_retention_days,
+            drafts=r.drafts_retention_days,
+        )
+
+    def days(self, kind: str) -> int:
+        return int(getattr(self, kind))
+
+    def cutoff(self, kind: str, now: datetime) -> datetime | None:
+        days = self.days(kind)
+        return None if days <= 0 else now - timedelta(days=days)
+
+
+@dataclass(frozen=True, slots=True)
+class RetentionRun:
+    at: datetime
+    dry_run: bool
+    deleted: dict[str, int]  # kind -> records deleted (evidence: content purged)
+
+    @property
+    def total(self) -> int:
+        return sum(self.deleted.values())
+
+
+def run_retention(
+    store: ReportStore, schedule: RetentionSchedule, now: datetime, *, dry_run: bool = False
+) -> RetentionRun:
+    """Delete everything past its time (legal holds and open cases are kept) and log counts."""
+    deleted: dict[str, int] = {}
+    for kind in KINDS:
+        cutoff = schedule.cutoff(kind, now)
+        deleted[kind] = 0 if cutoff is None else store.expire(kind, cutoff, now, dry_run=dry_run)
+    verb = "would delete" if dry_run else "deleted"
+    counts = ", ".join(f"{k}={n}" for k, n in deleted.items())
+    log.info("retention %s: %s", verb, counts)
+    if not dry_run:
+        store.audit(AuditRecord(None, now, "retention", "retention", counts))
+    return RetentionRun(now, dry_run, deleted)
+
+
+def next_daily_run(now: datetime, hour: int = 3) -> datetime:
+    """The next time the daily job runs (03:00 UTC by default)."""
+    at = now.replace(hour=hour, minute=0, second=0, microsecond=0)
+    return at if at > now else at + timedelta(days=1)
+
+
+async def retention_loop(
+    store: ReportStore, schedule: RetentionSchedule, clock: Clock, stopped: asyncio.Event
+) -> None:
+    """Run the retention job once a day until ``stopped`` is set (for the long-running server;
+    one-off runs use ``kidshield report retention``)."""
+    while not stopped.is_set():
+        now = clock.now()
+        wait = (next_daily_run(now) - now).total_seconds()
+        try:
+            await asyncio.wait_for(stopped.wait(), timeout=wait)
+            return
+        except TimeoutError:
+            pass
+        await asyncio.to_thread(run_retention, store, schedule, clock.now())

@@ -1,0 +1,351 @@
+"""SQLAlchemy Core implementation of ``ReportStore`` (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from collections.abc import Callable, Sequence
+from datetime import date, datetime
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+from kidshield.storage.db import Database
+from kidshield.storage.protocols import (
+    AppealRecord,
+    AuditRecord,
+    CaseRecord,
+    DecisionRecord,
+    EvidenceRecord,
+    MediaMatchForCase,
+    NoteRecord,
+    ReportRecord,
+)
+from kidshield.storage.schema import (
+    case_appeals,
+    case_audit,
+    case_decisions,
+    case_keys,
+    case_notes,
+    cases,
+    evidence,
+    media_banks,
+    media_match_records,
+    query_log,
+    report_drafts,
+    reports,
+    staff_exposure,
+)
+
+GENESIS = "0" * 64
+EXPIRABLE = ("reports", "cases", "evidence", "query_log", "audit", "drafts")
+
+R = TypeVar("R")
+
+
+def _build(cls: type[R], row: Any) -> R:
+    return cls(**row._asdict())
+
+
+def _values(record: Any) -> dict[str, Any]:
+    values = dataclasses.asdict(record)
+    values.pop("id")
+    return values
+
+
+class SqlReportStore:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self._append_lock = threading.Lock()
+
+    def _insert(self, table: sa.Table, record: R) -> R:
+        with self._db.engine.begin() as conn:
+            pk = conn.execute(table.insert().values(**_values(record))).inserted_primary_key
+        return dataclasses.replace(record, id=int(pk[0]) if pk else None)  # type: ignore[type-var]
+
+    def _select(self, cls: type[R], query: Any) -> list[R]:
+        with self._db.engine.connect() as conn:
+            return [_build(cls, r) for r in conn.execute(query)]
+
+    # -- reports and drafts -------------------------------------------------------------------
+    def add_report(self, report: ReportRecord) -> ReportRecord:
+        return self._insert(reports, report)
+
+    def report_by_code(self, code: str) -> ReportRecord | None:
+        found = self._select(ReportRecord, sa.select(reports).where(reports.c.code == code))
+        return found[0] if found else None
+
+    def reports_for_case(self, case_id: int) -> list[ReportRecord]:
+        query = sa.select(reports).where(reports.c.case_id == case_id).order_by(reports.c.id)
+        return self._select(ReportRecord, query)
+
+    def reports_between(self, start: datetime, end: datetime) -> list[ReportRecord]:
+        c = reports.c
+        query = sa.select(reports).where(c.created_at >= start, c.created_at < end)
+        return self._select(ReportRecord, query.order_by(c.id))
+
+    def save_draft(self, token: str, data: str, now: datetime) -> None:
+        with self._db.engine.begin() as conn:
+            done = conn.execute(
+                report_drafts.update()
+                .where(report_drafts.c.token == token)
+                .values(data=data, updated_at=now)
+            )
+            if done.rowcount == 0:
+                conn.execute(report_drafts.insert().values(token=token, data=data, updated_at=now))
+
+    def draft(self, token: str) -> str | None:
+        with self._db.engine.connect() as conn:
+            query = sa.select(report_drafts.c.data).where(report_drafts.c.token == token)
+            value = conn.execute(query).scalar()
+        return None if value is None else str(value)
+
+    def delete_draft(self, token: str) -> None:
+        with self._db.engine.begin() as conn:
+            conn.execute(report_drafts.delete().where(report_drafts.c.token == token))
+
+    # -- cases ----------------------------------------------------------------------------------
+    def add_case(self, case: CaseRecord) -> CaseRecord:
+        return self._insert(cases, case)
+
+    def case(self, case_id: int) -> CaseRecord | None:
+        found = self._select(CaseRecord, sa.select(cases).where(cases.c.id == case_id))
+        return found[0] if found else None
+
+    def open_case_by_keys(self, keys: Sequence[str]) -> CaseRecord | None:
+        if not keys:
+            return None
+        matching = sa.select(case_keys.c.case_id).where(case_keys.c.key.in_(list(keys)))
+        query = (
+            sa.select(cases)
+            .where(cases.c.id.in_(matching), cases.c.state != "closed")
+            .order_by(cases.c.priority.desc(), cases.c.id)
+            .limit(1)
+        )
+        found = self._select(CaseRecord, query)
+        return found[0] if found else None
+
+    def add_case_keys(self, case_id: int, keys: Sequence[str]) -> None:
+        with self._db.engine.begin() as conn:
+            have = set(conn.execute(
+                sa.select(case_keys.c.key).where(case_keys.c.case_id == case_id)).scalars())
+            new = [{"case_id": case_id, "key": k} for k in dict.fromkeys(keys) if k not in have]
+            if new:
+                conn.execute(case_keys.insert(), new)
+
+    def update_case(self, case_id: int, **values: object) -> None:
+        with self._db.engine.begin() as conn:
+            conn.execute(cases.update().where(cases.c.id == case_id).values(**values))
+
+    def queue(self, limit: int = 200) -> list[CaseRecord]:
+        c = cases.c
+        query = (
+            sa.select(cases)
+            .where(c.state != "closed")
+            .order_by(c.priority.desc(), c.created_at, c.id)
+            .limit(limit)
+        )
+        return self._select(CaseRecord, query)
+
+    def cases_between(self, start: datetime, end: datetime) -> list[CaseRecord]:
+        c = cases.c
+        query = sa.select(cases).where(c.created_at >= start, c.created_at < end)
+        return self._select(CaseRecord, query.order_by(c.id))
+
+    # -- decisions, appeals, notes, audit ------------------------------------------------------
+    def add_decision(self, decision: DecisionRecord) -> DecisionRecord:
+        return self._insert(case_decisions, decision)
+
+    def decisions(self, case_id: int) -> list[DecisionRecord]:
+        c = case_decisions.c
+        query = sa.select(case_decisions).where(c.case_id == case_id).order_by(c.id)
+        return self._select(DecisionRecord, query)
+
+    def decisions_between(self, start: datetime, end: datetime) -> list[DecisionRecord]:
+        c = case_decisions.c
+        query = sa.select(case_decisions).where(c.at >= start, c.at < end).order_by(c.id)
+        return self._select(DecisionRecord, query)
+
+    def add_appeal(self, appeal: AppealRecord) -> AppealRecord:
+        return self._insert(case_appeals, appeal)
+
+    def open_appeal(self, case_id: int) -> AppealRecord | None:
+        c = case_appeals.c
+        query = (
+            sa.select(case_appeals)
+            .where(c.case_id == case_id, c.decided_at.is_(None))
+            .order_by(c.id)
+            .limit(1)
+        )
+        found = self._select(AppealRecord, query)
+        return found[0] if found else None
+
+    def update_appeal(self, appeal_id: int, **values: object) -> None:
+        with self._db.engine.begin() as conn:
+            conn.execute(
+                case_appeals.update().where(case_appeals.c.id == appeal_id).values(**values)
+            )
+
+    def appeals_between(self, start: datetime, end: datetime) -> list[AppealRecord]:
+        c = case_appeals.c
+        query = sa.select(case_appeals).where(c.at >= start, c.at < end).order_by(c.id)
+        return self._select(AppealRecord, query)
+
+    def add_note(self, note: NoteRecord) -> NoteRecord:
+        return self._insert(case_notes, note)
+
+    def notes(self, case_id: int) -> list[NoteRecord]:
+        c = case_notes.c
+        return self._select(
+            NoteRecord, sa.select(case_notes).where(c.case_id == case_id).order_by(c.id)
+        )
+
+    def audit(self, entry: AuditRecord) -> None:
+        self._insert(case_audit, entry)
+
+    def audit_trail(self, case_id: int) -> list[AuditRecord]:
+        c = case_audit.c
+        return self._select(
+            AuditRecord, sa.select(case_audit).where(c.case_id == case_id).order_by(c.id)
+        )
+
+    # -- evidence chain --------------------------------------------------------------------------
+    def append_evidence(
+        self,
+        case_id: int,
+        at: datetime,
+        kind: str,
+        content: str,
+        content_sha256: str,
+        link: Callable[[str], str],
+    ) -> EvidenceRecord:
+        # prev_hash is unique, so a concurrent writer that linked to the same record first
+        # makes this insert fail; read the new head and try again.
+        for attempt in range(5):
+            try:
+                with self._append_lock, self._db.engine.begin() as conn:
+                    last = conn.execute(
+                        sa.select(evidence.c.record_hash).order_by(evidence.c.id.desc()).limit(1)
+                    ).scalar()
+                    prev = str(last) if last is not None else GENESIS
+                    record = EvidenceRecord(
+                        case_id=case_id, at=at, kind=kind, content=content,
+                        content_sha256=content_sha256, prev_hash=prev, record_hash=link(prev),
+                    )
+                    pk = conn.execute(
+                        evidence.insert().values(**_values(record))
+                    ).inserted_primary_key
+                return dataclasses.replace(record, id=int(pk[0]) if pk else None)
+            except IntegrityError:
+                if attempt == 4:
+                    raise
+        raise AssertionError("unreachable")
+
+    def evidence(self, case_id: int | None = None) -> list[EvidenceRecord]:
+        query = sa.select(evidence).order_by(evidence.c.id)
+        if case_id is not None:
+            query = query.where(evidence.c.case_id == case_id)
+        return self._select(EvidenceRecord, query)
+
+    # -- wellbeing -------------------------------------------------------------------------------
+    def add_reveal(self, user: str, day: date) -> int:
+        key = (staff_exposure.c.user == user) & (staff_exposure.c.day == day)
+        with self._db.engine.begin() as conn:
+            done = conn.execute(
+                staff_exposure.update().where(key).values(reveals=staff_exposure.c.reveals + 1)
+            )
+            if done.rowcount == 0:
+                conn.execute(staff_exposure.insert().values(user=user, day=day, reveals=1))
+            return int(conn.execute(sa.select(staff_exposure.c.reveals).where(key)).scalar_one())
+
+    def reveals(self, user: str, day: date) -> int:
+        key = (staff_exposure.c.user == user) & (staff_exposure.c.day == day)
+        with self._db.engine.connect() as conn:
+            value = conn.execute(sa.select(staff_exposure.c.reveals).where(key)).scalar()
+        return int(value or 0)
+
+    # -- transparency and retention ----------------------------------------------------------
+    def hash_matches_by_bank(self, start: datetime, end: datetime) -> dict[str, int]:
+        m = media_match_records.c
+        query = (
+            sa.select(media_banks.c.name, sa.func.count())
+            .select_from(media_match_records.join(media_banks, m.bank_id == media_banks.c.id))
+            .where(m.at >= start, m.at < end, m.cancelled_by.is_(None))
+            .group_by(media_banks.c.name)
+            .order_by(media_banks.c.name)
+        )
+        with self._db.engine.connect() as conn:
+            return {str(name): int(n) for name, n in conn.execute(query)}
+
+    def new_media_matches(self, since: datetime, limit: int = 1000) -> list[MediaMatchForCase]:
+        m = media_match_records.c
+        imported = sa.select(reports.c.media_record_id).where(
+            reports.c.media_record_id.is_not(None))
+        query = (
+            sa.select(m.id, m.at, media_banks.c.name, m.query_hash, m.matched_hash, m.distance,
+                      m.caller)
+            .select_from(media_match_records.join(media_banks, m.bank_id == media_banks.c.id))
+            .where(m.at >= since, m.cancelled_by.is_(None), m.id.not_in(imported))
+            .order_by(m.id)
+            .limit(limit)
+        )
+        with self._db.engine.connect() as conn:
+            return [MediaMatchForCase(int(r[0]), r[1], str(r[2]), str(r[3]), str(r[4]),
+                                      int(r[5]), str(r[6])) for r in conn.execute(query)]
+
+    def expire(self, kind: str, cutoff: datetime, now: datetime, *, dry_run: bool) -> int:
+        kept_cases = sa.select(cases.c.id).where(
+            sa.or_(cases.c.state != "closed", cases.c.legal_hold.is_(True))
+        )
+        held_cases = sa.select(cases.c.id).where(cases.c.legal_hold.is_(True))
+        where: Any
+        table: sa.Table
+        if kind == "reports":
+            table = reports
+            where = sa.and_(
+                reports.c.created_at < cutoff,
+                sa.or_(reports.c.case_id.is_(None), reports.c.case_id.not_in(kept_cases)),
+            )
+        elif kind == "cases":
+            table = cases
+            where = sa.and_(
+                cases.c.state == "closed",
+                cases.c.closed_at < cutoff,
+                cases.c.legal_hold.is_(False),
+            )
+        elif kind == "evidence":
+            table = evidence
+            where = sa.and_(
+                evidence.c.at < cutoff,
+                evidence.c.content.is_not(None),
+                evidence.c.case_id.not_in(held_cases),
+            )
+        elif kind == "query_log":
+            table = query_log
+            where = query_log.c.ts < cutoff.timestamp()
+        elif kind == "audit":
+            table = case_audit
+            where = case_audit.c.at < cutoff
+        elif kind == "drafts":
+            table = report_drafts
+            where = report_drafts.c.updated_at < cutoff
+        else:
+            raise ValueError(f"unknown data kind {kind!r} (known: {', '.join(EXPIRABLE)})")
+        with self._db.engine.begin() as conn:
+            count = int(
+                conn.execute(sa.select(sa.func.count()).select_from(table).where(where))
+                .scalar_one()
+            )
+            if dry_run or count == 0:
+                return count
+            if kind == "evidence":
+                conn.execute(evidence.update().where(where).values(content=None, purged_at=now))
+            elif kind == "cases":
+                gone = sa.select(cases.c.id).where(where)
+                for child in (case_decisions, case_appeals, case_notes, case_keys):
+                    conn.execute(child.delete().where(child.c.case_id.in_(gone)))
+                conn.execute(cases.delete().where(where))
+            else:
+                conn.execute(table.delete().where(where))
+        return count

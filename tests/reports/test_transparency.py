@@ -1,0 +1,112 @@
+"""Transparency figures computed on a fixture set, and their CSV and HTML forms."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from kidshield.clock import FixedClock
+from kidshield.reports.intake import case_from_hash_match
+from kidshield.reports.model import (
+    CaseState,
+    CaseType,
+    DecisionAction,
+    Ground,
+    ReporterRole,
+    Source,
+    StatementOfReasons,
+)
+from kidshield.reports.service import NewReport, ReportService
+from kidshield.reports.transparency import (
+    Figures,
+    figures_from_store,
+    percentile,
+    period,
+    to_csv,
+    to_html,
+)
+from kidshield.storage.db import Database
+from kidshield.storage.schema import media_banks, media_match_records
+
+T0 = datetime(2026, 4, 2, tzinfo=UTC)
+
+
+def _decide(service: ReportService, case_id: int, who: str, action: DecisionAction) -> None:
+    service.decide(case_id, who, StatementOfReasons("facts", Ground.POLICY, action))
+
+
+@pytest.fixture
+def figures(service: ReportService, clock: FixedClock, db: Database) -> Figures:
+    clock.set(datetime(2026, 3, 31, 23, tzinfo=UTC))  # outside the period
+    service.submit(NewReport(Source.WEB, CaseType.OTHER, url="https://z.test/"))
+    clock.set(T0)
+    web = Source.WEB
+    c1 = service.submit(NewReport(web, CaseType.BULLYING, url="https://a.test/")).case_id
+    service.submit(NewReport(web, CaseType.BULLYING, url="https://a.test/"))
+    c2 = service.submit(NewReport(web, CaseType.BULLYING, url="https://b.test/")).case_id
+    c3 = service.submit(NewReport(Source.CHILD_FORM, CaseType.GROOMING, url="https://c.test/",
+                                  reporter_role=ReporterRole.CHILD)).case_id
+    c4 = case_from_hash_match(service, bank="b1", matched_hash="aa" * 32).case_id
+    case_from_hash_match(service, bank="b1", matched_hash="aa" * 32)
+    c5 = service.submit(
+        NewReport(Source.API, CaseType.OVER_BLOCKING, url="https://d.test/"))
+    steps = [
+        (1, lambda: service.escalate(c3, "ann")),
+        (2, lambda: _decide(service, c1, "maria", DecisionAction.CONTENT_REMOVED)),
+        (4, lambda: _decide(service, c3, "ann", DecisionAction.ESCALATED)),
+        (6, lambda: service.move(c4, CaseState.ACTION, "ann")),
+        (8, lambda: _decide(service, c5.case_id, "maria", DecisionAction.ALLOW_LISTED)),
+        (9, lambda: service.appeal(c5.code, "please look again", ["maria", "sam"])),
+        (10, lambda: _decide(service, c2, "maria", DecisionAction.NO_ACTION)),
+        (20, lambda: _decide(service, c5.case_id, "sam", DecisionAction.NO_ACTION)),
+    ]
+    for hours, step in steps:
+        clock.set(T0 + timedelta(hours=hours))
+        step()
+    with db.engine.begin() as conn:
+        b1 = conn.execute(media_banks.insert().values(name="b1", created_at=T0)).lastrowid
+        b2 = conn.execute(media_banks.insert().values(name="b2", created_at=T0)).lastrowid
+        h = "aa" * 32
+        for bank, at, cancelled in [(b1, T0, None), (b1, T0, None), (b1, T0, "neg"),
+                                    (b2, T0, None), (b2, T0 - timedelta(days=5), None)]:
+            conn.execute(media_match_records.insert().values(
+                at=at, bank_id=bank, query_hash=h, matched_hash=h, distance=0,
+                cancelled_by=cancelled))
+    start, end = period(date(2026, 4, 1), date(2026, 4, 30))
+    return figures_from_store(service.store, start, end)
+
+
+def test_transparency_figures_on_a_fixture_set(figures: Figures) -> None:
+    assert figures.reports_by_type == {"abuse_material": 2, "bullying": 3, "grooming": 1,
+                                       "over_blocking": 1}
+    assert figures.reports_by_source == {"api": 1, "child_form": 1, "hash_match": 2, "web": 3}
+    assert figures.actions == {"allow_listed": 1, "content_removed": 1, "escalated": 1,
+                               "no_action": 2}
+    # first action after 1, 2, 6, 8, 10 hours; first decision after 2, 4, 8, 10 hours
+    assert (figures.to_first_action.count, figures.to_first_action.median_hours,
+            figures.to_first_action.p90_hours) == (5, 6.0, 10.0)
+    assert (figures.to_decision.count, figures.to_decision.median_hours,
+            figures.to_decision.p90_hours) == (4, 6.0, 10.0)
+    assert (figures.appeals, figures.reversals) == (1, 1)
+    assert figures.hash_matches_by_bank == {"b1": 2, "b2": 1}
+
+
+def test_transparency_csv_and_html(figures: Figures) -> None:
+    csv_text = to_csv(figures)
+    lines = csv_text.splitlines()
+    assert lines[0] == "section,key,value"
+    assert "period,from,2026-04-01" in lines and "period,to,2026-04-30" in lines
+    assert "time_to_decision,median_hours,6.0" in lines
+    assert "time_to_first_action,within_24h,5" in lines
+    assert "hash_matches_by_bank,b1,2" in lines
+    html = to_html(figures, organisation="Example <Hotline>")
+    assert html.count("<svg") == 4  # types, sources, actions, hash banks
+    assert "Example &lt;Hotline&gt;" in html
+    assert "<script" not in html and "https://" not in html  # self-contained
+
+
+def test_percentile_is_nearest_rank() -> None:
+    assert percentile([5.0], 90) == 5.0
+    assert percentile([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 90) == 9
+    assert percentile([3, 1, 2], 50) == 2
