@@ -23,6 +23,7 @@ from kidshield.dns.resolver import LogTemplate, Resolver
 from kidshield.dns.server import BindError, remember_sni, spawn, start_tcp, start_udp
 from kidshield.dns.upstream import UpstreamPool, parse_upstream
 from kidshield.errors import KidshieldError
+from kidshield.lists.loader import effective_lists
 from kidshield.lists.sources import list_path
 from kidshield.policy.model import Profile
 from kidshield.policy.state import Grant, ProfileState
@@ -263,7 +264,11 @@ class DnsService:
 
     def _watched(self) -> list[Path]:
         paths = [self.config_path] if self.config_path else []
-        paths += [list_path(self.config, lst) for lst in self.config.lists if lst.enabled]
+        paths += [list_path(self.config, lst) for lst in effective_lists(self.config)
+                  if lst.enabled]
+        folder = self.config.path(self.config.server.data_dir)
+        # a reports list appearing for the first time must trigger a reload too
+        paths += [folder / self.config.reports.block_list, folder / self.config.reports.allow_list]
         return paths
 
     def _remember_mtimes(self) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from kidshield.config import Config
+from kidshield.config import Config, ListConfig
 from kidshield.errors import ListFormatError, ListSourceError
 from kidshield.lists.formats import Chunk, ParseReport, parse_file
 from kidshield.lists.sources import require_local
@@ -17,6 +17,24 @@ class LoadResult:
     lists: BlockLists
     reports: dict[str, ParseReport] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)  # lists that could not be used at all
+
+
+REPORTED_CATEGORY = "reported"  # domains a moderator decided to block (reports issue)
+
+
+def effective_lists(config: Config) -> list[ListConfig]:
+    """The configured lists plus the lists that report decisions maintain in the data folder
+    (a reported site blocked for every child, a wrongly blocked one opened)."""
+    extra: list[ListConfig] = []
+    folder = config.path(config.server.data_dir)
+    block, allow = folder / config.reports.block_list, folder / config.reports.allow_list
+    if block.exists():
+        extra.append(ListConfig(name="reports-block", source=str(block), format="domains",
+                                category=REPORTED_CATEGORY))
+    if allow.exists():
+        extra.append(ListConfig(name="reports-allow", source=str(allow), format="domains",
+                                allow=True))
+    return [*config.lists, *extra]
 
 
 def load_lists(config: Config) -> LoadResult:
@@ -32,7 +50,7 @@ def load_lists(config: Config) -> LoadResult:
             categories.append(name)
             return len(categories) - 1
 
-    for lst in config.lists:
+    for lst in effective_lists(config):
         if not lst.enabled:
             continue
         try:

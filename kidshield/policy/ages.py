@@ -89,7 +89,8 @@ class BandDefaults:
 # left to safe-search modes and schedules: they are widely used with a parent's supervision.
 MIN_AGE_GROUPS = frozenset({"social", "messaging", "chat", "dating", "random_chat", "ai_chat"})
 
-_HARMFUL = frozenset({"adult", "gambling", "malware", "phishing", "self_harm"})
+# "reported": sites a moderator blocked after a report (see docs/reports.md).
+_HARMFUL = frozenset({"adult", "gambling", "malware", "phishing", "self_harm", "reported"})
 
 BAND_DEFAULTS: dict[AgeBand, BandDefaults] = {
     AgeBand.UNDER_9: BandDefaults(
@@ -132,7 +133,7 @@ BAND_DEFAULTS: dict[AgeBand, BandDefaults] = {
         bypass_protection=True,
     ),
     AgeBand.ADULT: BandDefaults(
-        categories=frozenset({"malware", "phishing"}),
+        categories=frozenset({"malware", "phishing", "reported"}),
         service_groups=frozenset(),
         services_min_age_over=None,
         safe_search=SafeSearchMode.OFF,

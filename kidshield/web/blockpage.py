@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from kidshield.education.lessons import Lesson, default_library
 from kidshield.errors import InputError
 from kidshield.policy.domains import normalize_name
 from kidshield.policy.model import Profile
@@ -71,7 +72,16 @@ def block_response(request: Request, ctx: WebContext, name: str, decision: Decis
     text = block_text(decision, name, service_name(ctx, decision), t)
     return render(request, "child/block.html", name=name, text=text, profile=profile,
                   band=decision.band, decision=decision, helplines=helplines(ctx),
-                  ask_path=ASK_PATH, preview=preview, child_host=CHILD_HOST)
+                  ask_path=ASK_PATH, preview=preview, child_host=CHILD_HOST,
+                  lesson=lesson_for(ctx, decision))
+
+
+def lesson_for(ctx: WebContext, decision: Decision) -> Lesson | None:
+    """The lesson that fits this block (a chat site: the lesson on talking to strangers)."""
+    group = None
+    if decision.service and decision.service in ctx.runtime.catalog.services:
+        group = ctx.runtime.catalog.services[decision.service].group
+    return default_library().lesson_for_block(decision.band or "", decision.category, group)
 
 
 async def block_page(request: Request) -> Response:

@@ -28,6 +28,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kidshield.config import parse_hostport
+from kidshield.dns.server import spawn
 from kidshield.errors import InputError, KidshieldError
 from kidshield.web.api.v1 import api_routes
 from kidshield.web.auth import AuthMiddleware
@@ -215,15 +216,32 @@ def create_app(service: DnsService) -> Starlette:
 
 
 def _feature_state(app: Starlette, ctx: WebContext) -> None:
-    """State the mounted feature routes look for (when those features are installed)."""
-    try:
-        from kidshield.safety.media.banks import BankService
-        from kidshield.storage.media_sql import SqlMediaBankStore
-    except ImportError:  # pragma: no cover - the media feature is optional
-        return
-    assert ctx.service.db is not None
-    app.state.media_banks = BankService(SqlMediaBankStore(ctx.service.db), ctx.service.clock,
-                                       preload=False)
+    """State the mounted feature routes look for."""
+    from kidshield.education.progress import ProgressStore
+    from kidshield.education.web import EducationSite
+    from kidshield.reports.setup import attach, build_service
+    from kidshield.safety.media.banks import BankService
+    from kidshield.storage.media_sql import SqlMediaBankStore
+
+    service = ctx.service
+    db = service.db
+    assert db is not None
+    config = service.config
+    app.state.media_banks = BankService(SqlMediaBankStore(db), service.clock, preload=False)
+
+    def lists_changed() -> None:
+        # a moderator's decision added a domain to the reports block/allow list
+        spawn(service.reload())
+
+    attach(app, build_service(config, db, service.clock, lists_changed), config)
+
+    def profile_for(address: str) -> str | None:
+        resolver = service.resolver
+        return None if resolver is None else resolver.runtime.profile_for_client(address).id
+
+    app.state.education = EducationSite(progress=ProgressStore(db), profile_for=profile_for,
+                                        country=config.server.country,
+                                        clock=service.clock.now)
 
 
 def announce_setup(ctx: WebContext, host: str, port: int) -> None:

@@ -229,3 +229,22 @@ def test_child_sees_rate_limit_in_their_language(client: TestClient) -> None:
     r = client.post("/me/ask", data={"csrf": csrf, "name": "casino.example"},
                     headers={"accept-language": "ar"})
     assert r.status_code == 429 and "لقد طلبت مرات كثيرة" in r.text
+
+
+def test_block_for_a_chat_service_links_the_strangers_lesson_and_the_child_report_form(
+    client: TestClient,
+) -> None:
+    r = client.get("/", headers={"host": "discord.com"})
+    assert r.status_code == 403
+    assert 'href="http://kidshield.home.arpa/learn/9-12/strangers"' in r.text
+    assert 'href="http://kidshield.home.arpa/report?for=child"' in r.text
+    lesson = client.get("/learn/9-12/strangers", headers={"host": "kidshield.home.arpa"})
+    assert lesson.status_code == 200
+    report = client.get("/report?for=child", headers={"host": "kidshield.home.arpa"})
+    assert report.status_code == 200 and "Childline" in report.text
+
+
+def test_child_page_links_lessons_and_reporting(client: TestClient) -> None:
+    r = client.get("/me", headers={"host": "kidshield.home.arpa"})
+    assert r.status_code == 200
+    assert 'href="/learn"' in r.text and 'href="/report?for=child"' in r.text
