@@ -219,7 +219,8 @@ listen = "127.0.0.1:{free_port()}"
 age_band = "13-15"
 bedtime_days = []
 """)
-    cmd = [sys.executable, "-m", "kidshield", "serve", "--config", str(conf)]
+    # the resolver alone: the dashboard is not part of answering DNS
+    cmd = [sys.executable, "-m", "kidshield", "serve", "--no-web", "--config", str(conf)]
     return Server(name, cmd, port, tmp)
 
 

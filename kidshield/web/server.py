@@ -9,9 +9,11 @@ uvicorn. Modules: ``auth``/``csrf`` (who is asking), ``actions`` (what can be do
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib
 import logging
 import sys
+from collections.abc import Coroutine
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -233,7 +235,18 @@ def _feature_state(app: Starlette, ctx: WebContext) -> None:
         # a moderator's decision added a domain to the reports block/allow list
         spawn(service.reload())
 
-    attach(app, build_service(config, db, service.clock, lists_changed), config)
+    reports = build_service(config, db, service.clock, lists_changed)
+    attach(app, reports, config)
+
+    def text_detection(result: Any, conversation_id: str | None) -> None:
+        # a high-risk message or conversation lands in the moderators' queue; the case keeps
+        # findings and scores, never the message text (it was not sent to us to keep)
+        from kidshield.reports.intake import case_from_text_assessment
+
+        case_from_text_assessment(reports, result,
+                                  conversation=conversation_id or f"api-{id(result)}")
+
+    app.state.text_detection_hook = text_detection
 
     def profile_for(address: str) -> str | None:
         resolver = service.resolver
@@ -277,6 +290,37 @@ async def serve_web(service: DnsService, stopped: asyncio.Event) -> None:
         port = server.servers[0].sockets[0].getsockname()[1]
     app.state.web.port = port
     announce_setup(app.state.web, host, port)
+    jobs = [asyncio.ensure_future(job) for job in background_jobs(app, service, stopped)]
     await stopped.wait()
     server.should_exit = True
     await task
+    for job in jobs:
+        job.cancel()
+
+
+def background_jobs(app: Starlette, service: DnsService,
+                    stopped: asyncio.Event) -> list[Coroutine[Any, Any, None]]:
+    """Daily retention of reports, cases and evidence, and hash-bank matches turned into
+    cases every minute (the same queue as reports and text detections)."""
+    from datetime import UTC, datetime, timedelta
+
+    from kidshield.reports.intake import import_media_matches
+    from kidshield.reports.retention import RetentionSchedule, retention_loop
+
+    reports = app.state.reports
+    config = service.config
+
+    async def import_matches() -> None:
+        while not stopped.is_set():
+            days = config.reports.reports_retention_days
+            now = service.clock.now()
+            since = now - timedelta(days=days) if days > 0 else datetime(1970, 1, 1, tzinfo=UTC)
+            try:
+                await asyncio.to_thread(import_media_matches, reports, since)
+            except Exception:
+                log.exception("turning hash matches into cases failed; retrying in a minute")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stopped.wait(), timeout=60)
+
+    return [retention_loop(reports.store, RetentionSchedule.from_config(config), service.clock,
+                           stopped), import_matches()]

@@ -46,3 +46,23 @@ def test_feature_routes_need_sign_in(client: TestClient,
 def test_doh_and_metrics_still_served(client: TestClient) -> None:
     assert client.get("/healthz").json()["status"] == "ok"
     assert client.get("/metrics").status_code == 200
+
+
+def test_high_risk_text_assessment_opens_a_case_in_the_reports_queue(
+    parent: tuple[TestClient, dict[str, str]],
+) -> None:
+    client, headers = parent
+    r = client.post("/api/v1/assess/message", headers=headers, json={
+        "text": "i have the pills ready and i am going to kill myself tonight",
+        "sender": 14, "conversation_id": "chat-42"})
+    assert r.status_code == 200
+    assert r.json()["level"] in ("high", "imminent")
+    reports = client.app.state.reports  # type: ignore[attr-defined]
+    queue = reports.queue("test")
+    assert [str(c.case_type) for c in queue] == ["self_harm"]
+    # the case keeps findings, never the message text
+    assert "pills" not in repr(queue[0])
+    harmless = client.post("/api/v1/assess/message", headers=headers,
+                           json={"text": "gg that round was fun", "conversation_id": "chat-43"})
+    assert harmless.status_code == 200
+    assert len(reports.queue("test")) == 1

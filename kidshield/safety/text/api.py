@@ -22,7 +22,7 @@ from kidshield.errors import KidshieldError
 from kidshield.safety.text.assess import MAX_TEXT_LENGTH, assess_message
 from kidshield.safety.text.conversation import Message, assess_conversation
 from kidshield.safety.text.lexicon import load_lexicon
-from kidshield.safety.text.model import AgeBand
+from kidshield.safety.text.model import AgeBand, RiskLevel
 
 MAX_BODY_BYTES = 2_000_000
 MAX_MESSAGES = 1_000
@@ -41,6 +41,8 @@ class MessageRequest(_Body):
     language: str | None = Field(default=None, max_length=16)
     gaming_context: bool = False
     include_redacted: bool = True
+    conversation_id: str | None = Field(default=None, max_length=200,
+                                        description="the platform's id, for case de-duplication")
 
 
 class ConversationMessage(_Body):
@@ -56,6 +58,8 @@ class ConversationRequest(_Body):
     state: dict[str, Any] | None = None
     language: str | None = Field(default=None, max_length=16)
     include_redacted: bool = True
+    conversation_id: str | None = Field(default=None, max_length=200,
+                                        description="the platform's id, for case de-duplication")
 
 
 def _error(status: int, message: str, fields: list[dict[str, str]] | None = None) -> JSONResponse:
@@ -105,7 +109,16 @@ async def assess_message_endpoint(request: Request) -> JSONResponse:
         return _error(422, "invalid request", _validation_fields(exc))
     except KidshieldError as exc:
         return _error(400, str(exc))
+    _notify(request, result, body.conversation_id)
     return JSONResponse(result.to_dict(include_redacted=body.include_redacted))
+
+
+def _notify(request: Request, result: Any, conversation_id: str | None) -> None:
+    """High-risk results go to whoever the app registered (the web app opens a case in the
+    reports queue). The safety engine itself knows nothing about cases."""
+    hook = getattr(request.app.state, "text_detection_hook", None)
+    if hook is not None and result.level >= RiskLevel.HIGH:
+        hook(result, conversation_id)
 
 
 async def assess_conversation_endpoint(request: Request) -> JSONResponse:
@@ -126,6 +139,7 @@ async def assess_conversation_endpoint(request: Request) -> JSONResponse:
         return _error(422, "invalid request", _validation_fields(exc))
     except KidshieldError as exc:
         return _error(400, str(exc))
+    _notify(request, result, body.conversation_id)
     return JSONResponse(result.to_dict(include_redacted=body.include_redacted))
 
 
