@@ -40,7 +40,7 @@ class DnsService:
         config: Config,
         config_path: Path | None = None,
         clock: Clock | None = None,
-        pump_interval: float = 0.1,
+        pump_interval: float = 0.02,
         state_interval: float = 2.0,
         watch_interval: float = 3.0,
     ) -> None:
@@ -66,7 +66,8 @@ class DnsService:
         self._tls: ssl.SSLContext | None = None  # the DoT listeners' context
         self.bound: list[tuple[str, str, int]] = []  # (proto, host, port) actually listening
         self.on_reload: list[Callable[[PolicyRuntime], None]] = []
-        self._groups: dict[tuple[int, str | None, LogTemplate], list[float]] = {}
+        # second -> (client, answer) -> [first time, summed latency, count]
+        self._groups: dict[int, dict[tuple[str | None, LogTemplate], list[float]]] = {}
         self._closing: list[UpstreamPool] = []  # replaced by a reload, closed at stop at the latest
 
     # -- lifecycle ------------------------------------------------------------------------
@@ -350,7 +351,6 @@ class DnsService:
         writer = self.writer
         anonymize = cfg.anonymize_clients
         only_blocked = cfg.only_blocked
-        grouped = self._groups
         per_template: Counter[LogTemplate] = Counter()
         budget_hit: set[str] = set()
         for ts, client, t, latency in items:
@@ -371,25 +371,28 @@ class DnsService:
             if only_blocked and t.action == "allow":
                 continue
             # identical answers within a second become one row with a count
-            key = (int(ts), None if anonymize else client, t)
-            group = grouped.get(key)
+            second = int(ts)
+            groups = self._groups.get(second)
+            if groups is None:
+                groups = self._groups[second] = {}
+            key = (None if anonymize else client, t)
+            group = groups.get(key)
             if group is None:
-                grouped[key] = [ts, latency, 1.0]
+                groups[key] = [ts, latency, 1.0]
             else:
                 group[1] += latency
                 group[2] += 1
         open_second = -1 if final else int(self.resolver.timestamp())
-        rows: list[QueryRow] = []
-        for key in [k for k in grouped if k[0] < open_second or final]:
-            g = grouped.pop(key)
-            _sec, who, t = key
-            rows.append((g[0], who, t.profile, t.name, t.qtype, t.action, t.reason, t.rule,
-                         t.category, t.service, t.upstream, round(g[1] / g[2], 3), t.rcode,
-                         int(g[2])))
+        closed = [s for s in self._groups if s < open_second or final]
+        if closed and writer is not None:
+            batches = [self._groups.pop(s) for s in closed]
+            # rows are built in the writer's thread, off the answer path
+            writer.submit_later(lambda: _rows(batches))
+        per_labels: Counter[tuple[str, str, str]] = Counter()
         for t, count in per_template.items():
-            self.metrics.queries.labels(t.profile, t.action, t.reason).inc(count)
-        if writer is not None and rows:
-            writer.submit_rows(rows)
+            per_labels[(t.profile, t.action, t.reason)] += count
+        for labels, count in per_labels.items():
+            self.metrics.queries.labels(*labels).inc(count)
         for pid in budget_hit:
             self.resolver.invalidate(pid)
 
@@ -401,6 +404,15 @@ class DnsService:
             "kidshield_reloads": float(self.reloads),
             "kidshield_reload_failures": float(self.reload_failures),
         }
+
+
+def _rows(batches: list[dict[tuple[str | None, LogTemplate], list[float]]]) -> list[QueryRow]:
+    return [
+        (g[0], who, t.profile, t.name, t.qtype, t.action, t.reason, t.rule, t.category,
+         t.service, t.upstream, round(g[1] / g[2], 3), t.rcode, int(g[2]))
+        for groups in batches
+        for (who, t), g in groups.items()
+    ]
 
 
 def _mtime(path: Path) -> float:

@@ -42,6 +42,9 @@ class UsageRecord:
     at: datetime
 
 
+_Item = list[QueryRow] | Callable[[], list[QueryRow]] | UsageRecord | None
+
+
 class QueryLogWriter:
     def __init__(
         self,
@@ -58,7 +61,7 @@ class QueryLogWriter:
         self._clock = clock
         self._batch = batch
         self._interval = interval
-        self._queue: queue.Queue[list[QueryRow] | UsageRecord | None] = queue.Queue(max_queue)
+        self._queue: queue.Queue[_Item] = queue.Queue(max_queue)
         self._thread = threading.Thread(target=self._run, name="kidshield-log", daemon=True)
         self._last_retention = 0.0
         self.dropped = 0
@@ -72,6 +75,13 @@ class QueryLogWriter:
     def submit(self, record: UsageRecord) -> None:
         try:
             self._queue.put_nowait(record)
+        except queue.Full:
+            self.dropped += 1
+
+    def submit_later(self, build: Callable[[], list[QueryRow]]) -> None:
+        """Hand over a function that builds rows; it runs in the writer's thread."""
+        try:
+            self._queue.put_nowait(build)
         except queue.Full:
             self.dropped += 1
 
@@ -125,6 +135,11 @@ class QueryLogWriter:
                     break
                 if isinstance(item, UsageRecord):
                     usage.append(item)
+                elif callable(item):
+                    try:
+                        rows.extend(item())
+                    except Exception:
+                        log.exception("building query log rows failed")
                 else:
                     rows.extend(item)
             try:
