@@ -25,6 +25,7 @@ from kidshield.dns.upstream import UpstreamPool, parse_upstream
 from kidshield.errors import KidshieldError
 from kidshield.lists.loader import effective_lists
 from kidshield.lists.sources import list_path
+from kidshield.policy.domains import release_free_memory
 from kidshield.policy.model import Profile
 from kidshield.policy.state import Grant, ProfileState
 from kidshield.storage.db import Database
@@ -435,6 +436,7 @@ async def serve_forever(config_path: Path, ready: Callable[[DnsService], None] |
     gc.collect()
     gc.freeze()
     gc.set_threshold(50_000, 20, 100)
+    release_free_memory()  # start-up temporaries back to the OS
     stopped = asyncio.Event()
     service.install_signal_handlers(stopped)
     web_task = None

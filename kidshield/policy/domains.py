@@ -254,7 +254,7 @@ class DomainIndex:
         (self._slots, self._keys, self._starts, self._cats, self._lists, self._lines,
          self._allow) = views
         self._mask = mask
-        _release_free_memory()
+        release_free_memory()
         return self
 
     def __len__(self) -> int:
@@ -368,7 +368,7 @@ def _hash_seed_tag() -> int:
     return hash("kidshield-domain-index-seed-check") or 1
 
 
-def _release_free_memory() -> None:
+def release_free_memory() -> None:
     """Give the build's freed temporaries back to the OS (glibc keeps them otherwise)."""
     with contextlib.suppress(OSError, AttributeError):  # not glibc: nothing to do
         ctypes.CDLL("libc.so.6").malloc_trim(0)
