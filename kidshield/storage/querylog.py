@@ -42,6 +42,8 @@ class UsageRecord:
     at: datetime
 
 
+WRITE_CHUNK = 200
+
 _Item = list[QueryRow] | Callable[[], list[QueryRow]] | UsageRecord | None
 
 
@@ -154,10 +156,15 @@ class QueryLogWriter:
         self._flushed.set()
 
     def _write(self, rows: list[QueryRow], usage: list[UsageRecord]) -> None:
-        if rows:
+        # Small transactions with a pause between them: the DNS answers run in another thread
+        # of this process and must get the interpreter back within about a millisecond.
+        for start in range(0, len(rows), WRITE_CHUNK):
+            chunk = rows[start : start + WRITE_CHUNK]
             with self._db.engine.begin() as conn:
-                conn.exec_driver_sql(self._insert_sql(conn.dialect.paramstyle), rows)
-            self.written += len(rows)
+                conn.exec_driver_sql(self._insert_sql(conn.dialect.paramstyle), chunk)
+            self.written += len(chunk)
+            if start + WRITE_CHUNK < len(rows):
+                time.sleep(0.002)
         for u in usage:
             self._usage.add_minutes(u.profile, u.service, u.day, u.minutes, u.at)
 
