@@ -9,6 +9,7 @@ redacted copy of personal information is included unless ``include_redacted`` is
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -93,16 +94,26 @@ def _validation_fields(exc: ValidationError) -> list[dict[str, str]]:
     ]
 
 
-async def assess_message_endpoint(request: Request) -> JSONResponse:
+def _assess_message(body: MessageRequest) -> Any:
+    return assess_message(body.text, sender=body.sender, recipient=body.recipient,
+                          language=body.language, gaming_context=body.gaming_context)
+
+
+def _assess_conversation(body: ConversationRequest) -> Any:
+    messages = [
+        Message.from_dict(m.model_dump(), f"messages.{i}") for i, m in enumerate(body.messages)
+    ]
+    return assess_conversation(messages, participants=body.participants, state=body.state,
+                               language=body.language)
+
+
+async def _answer(request: Request, model: type[MessageRequest] | type[ConversationRequest],
+                  assess: Callable[[Any], Any]) -> JSONResponse:
+    """Validate the body, assess, tell the app about high risks, answer. Bad input is a 4xx
+    JSON body naming the field."""
     try:
-        body = MessageRequest.model_validate(await _read_json(request))
-        result = assess_message(
-            body.text,
-            sender=body.sender,
-            recipient=body.recipient,
-            language=body.language,
-            gaming_context=body.gaming_context,
-        )
+        body = model.model_validate(await _read_json(request))
+        result = assess(body)
     except _BadRequest as exc:
         return _error(exc.status, exc.message)
     except ValidationError as exc:
@@ -111,6 +122,14 @@ async def assess_message_endpoint(request: Request) -> JSONResponse:
         return _error(400, str(exc))
     _notify(request, result, body.conversation_id)
     return JSONResponse(result.to_dict(include_redacted=body.include_redacted))
+
+
+async def assess_message_endpoint(request: Request) -> JSONResponse:
+    return await _answer(request, MessageRequest, _assess_message)
+
+
+async def assess_conversation_endpoint(request: Request) -> JSONResponse:
+    return await _answer(request, ConversationRequest, _assess_conversation)
 
 
 def _notify(request: Request, result: Any, conversation_id: str | None) -> None:
@@ -119,28 +138,6 @@ def _notify(request: Request, result: Any, conversation_id: str | None) -> None:
     hook = getattr(request.app.state, "text_detection_hook", None)
     if hook is not None and result.level >= RiskLevel.HIGH:
         hook(result, conversation_id)
-
-
-async def assess_conversation_endpoint(request: Request) -> JSONResponse:
-    try:
-        body = ConversationRequest.model_validate(await _read_json(request))
-        messages = [
-            Message.from_dict(m.model_dump(), f"messages.{i}") for i, m in enumerate(body.messages)
-        ]
-        result = assess_conversation(
-            messages,
-            participants=body.participants,
-            state=body.state,
-            language=body.language,
-        )
-    except _BadRequest as exc:
-        return _error(exc.status, exc.message)
-    except ValidationError as exc:
-        return _error(422, "invalid request", _validation_fields(exc))
-    except KidshieldError as exc:
-        return _error(400, str(exc))
-    _notify(request, result, body.conversation_id)
-    return JSONResponse(result.to_dict(include_redacted=body.include_redacted))
 
 
 def routes() -> list[BaseRoute]:
