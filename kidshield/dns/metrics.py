@@ -71,6 +71,12 @@ class _StateCollector(Collector):
         for name, report in resolver.runtime.loaded.reports.items():
             rules.add_metric([name], report.rules + report.allow_rules)
         yield rules
+        limited = CounterMetricFamily("kidshield_dns_rate_limited",
+                                      "Answers held back by the rate limiter",
+                                      labels=["verdict"])
+        for verdict in ("slip", "drop"):
+            limited.add_metric([verdict], resolver.rate_limited.get(verdict, 0))
+        yield limited
         yield CounterMetricFamily("kidshield_dns_malformed_queries",
                                   "Queries that could not be parsed", value=resolver.malformed)
         for name, value in (self.extra() if self.extra else {}).items():

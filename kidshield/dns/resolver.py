@@ -109,6 +109,8 @@ class Resolver:
         self.client_profiles: dict[str, str] = {}  # address -> profile id (ACL passed)
         self._acl_cache: dict[str, bool] = {}
         self._decisions: dict[tuple[str, str], Decision] = {}
+        self.rate_limited: dict[str, int] = {}  # "slip" / "drop" -> count
+        self._limited_templates: dict[tuple[str, str], LogTemplate] = {}
         self.configure(runtime)
 
     # -- configuration ------------------------------------------------------------------
@@ -179,12 +181,25 @@ class Resolver:
             # query twice and turn every "slip" into a "drop"
             verdict = self.limiter.allow(client, now) if self.limiter.qps else "ok"
             if verdict == "drop":
+                self._rate_limited(client, pid, verdict, ts)
                 return b""
             if verdict == "slip":
+                self._rate_limited(client, pid, verdict, ts)
                 opt = answers.opt_record(bool(key[-1] & 2)) if key[-1] & 1 else b""
                 return truncate(patch(response, data, qend), qend, opt)
         self.pending_log.append((ts, client, entry[3], 0.0))
         return patch(response, data, qend)
+
+    def _rate_limited(self, client: str, pid: str, verdict: str, ts: float) -> None:
+        """Count and log answers the rate limiter held back. A flood from one device shares
+        one template, so the log keeps one row per device and second, with a count."""
+        self.rate_limited[verdict] = self.rate_limited.get(verdict, 0) + 1
+        template = self._limited_templates.get((pid, verdict))
+        if template is None:
+            template = self._limited_templates[(pid, verdict)] = LogTemplate(
+                pid, "(rate limited)", "-", "block", Reason.RATE_LIMITED.value, verdict, None,
+                None, None, 0)
+        self.pending_log.append((ts, client, template, 0.0))
 
     # -- slow path ----------------------------------------------------------------------
     async def resolve(
@@ -202,6 +217,9 @@ class Resolver:
             return answers.build(data, q, answers.RCODE_REFUSED)
         if udp:
             verdict = self.limiter.allow(client, started)
+            if verdict != "ok":
+                self._rate_limited(client, self.client_profiles.get(client, "-"), verdict,
+                                   self.timestamp())
             if verdict == "drop":
                 return None
             if verdict == "slip":

@@ -18,6 +18,10 @@ from kidshield.errors import KidshieldError
 log = logging.getLogger("kidshield.dns")
 
 TCP_IDLE_TIMEOUT = 10.0
+TCP_MAX_CONNECTIONS = 2048  # open TCP/DoT connections in all
+TCP_MAX_PER_CLIENT = 64  # from one address
+_tcp_open: dict[str, int] = {}  # client address -> open connections
+_tcp_total = [0]
 TCP_MAX_PIPELINE = 64
 
 
@@ -108,11 +112,20 @@ class TcpListener(asyncio.Protocol):
         # the client is not reading its answers: stop reading its queries until it does, so
         # a client that never reads cannot make us buffer answers without limit
         self.writing_paused = False
+        self.counted = False  # this connection is in the open-connection counts
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.Transport, transport)
         peer = transport.get_extra_info("peername")
         self.client = peer[0] if peer else ""
+        # bounded: one device (or a flood of them) cannot use up the server's connections
+        open_here = _tcp_open.get(self.client, 0)
+        if _tcp_total[0] >= TCP_MAX_CONNECTIONS or open_here >= TCP_MAX_PER_CLIENT:
+            self.transport.abort()
+            return
+        _tcp_open[self.client] = open_here + 1
+        _tcp_total[0] += 1
+        self.counted = True
         if self.client_id is None:
             ssl_obj = transport.get_extra_info("ssl_object")
             if ssl_obj is not None:
@@ -189,6 +202,14 @@ class TcpListener(asyncio.Protocol):
         if self.idle is not None:
             self.idle.cancel()
         self.transport = None
+        if self.counted:
+            self.counted = False
+            _tcp_total[0] -= 1
+            left = _tcp_open.get(self.client, 1) - 1
+            if left > 0:
+                _tcp_open[self.client] = left
+            else:
+                _tcp_open.pop(self.client, None)
 
 
 _SNI_ATTR = "kidshield_server_name"

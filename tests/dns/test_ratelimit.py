@@ -51,3 +51,25 @@ def test_a_burst_over_the_rate_limit_gets_some_truncated_answers_and_some_drops(
     # a client told to retry over TCP gets its answer there: TCP is not rate limited
     answer = served.query("same.example", source=KID, proto="tcp")
     assert answer.answer
+
+
+def test_held_back_answers_are_counted_and_logged_once_per_device_and_second(
+    serve: ServeFactory,
+) -> None:
+    import sqlalchemy as sa
+
+    from kidshield.storage.schema import query_log
+
+    served = serve(dns_options={"rate_limit_qps": 5})
+    served.query("same.example", source=KID)
+    _burst(served.port, ["same.example"] * 60, edns=False)
+    limited = served.service.resolver.rate_limited  # type: ignore[union-attr]
+    assert limited.get("slip", 0) >= 15 and limited.get("drop", 0) >= 10
+    served.pump()
+    assert served.service.db is not None
+    with served.service.db.engine.connect() as conn:
+        rows = conn.execute(sa.select(query_log.c.reason, query_log.c.rule, query_log.c.count)
+                            .where(query_log.c.reason == "rate_limited")).all()
+    # a flood is a handful of rows (one per verdict and second), whose counts add up
+    assert 1 <= len(rows) <= 6
+    assert sum(r.count for r in rows) == limited["slip"] + limited["drop"]

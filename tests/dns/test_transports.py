@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import socket
 import ssl
 import struct
@@ -368,3 +369,32 @@ def test_port_0_tries_again_when_the_udp_port_is_taken_for_tcp(
     assert len(refused) == 1
     assert served.bound("tcp") == served.port
     assert addresses(served.query("fine.example", proto="tcp")) == ["192.0.2.1"]
+
+
+def test_one_device_cannot_hold_more_than_its_share_of_tcp_connections(
+    serve: ServeFactory, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from kidshield.dns import server as dns_server
+
+    monkeypatch.setattr(dns_server, "TCP_MAX_PER_CLIENT", 2)
+    served = serve()
+
+    def ask(sock: socket.socket) -> bytes:
+        wire = dns.message.make_query("fine.example", "A").to_wire()
+        sock.sendall(struct.pack("!H", len(wire)) + wire)
+        sock.settimeout(3)
+        return sock.recv(4096)
+
+    first = socket.create_connection(("127.0.0.1", served.port))
+    second = socket.create_connection(("127.0.0.1", served.port))
+    assert ask(first) and ask(second)
+    third = socket.create_connection(("127.0.0.1", served.port))
+    with contextlib.suppress(ConnectionResetError):  # closed at once: reset or EOF
+        assert ask(third) == b""  # this address already has its two connections
+    third.close()
+    first.close()
+    time.sleep(0.3)
+    fourth = socket.create_connection(("127.0.0.1", served.port))
+    assert ask(fourth)
+    for sock in (second, fourth):
+        sock.close()
