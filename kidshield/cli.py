@@ -241,13 +241,17 @@ def check(
 
 
 @lists_app.command("update")
-def lists_update(config_path: ConfigOption = Path(DEFAULT_CONFIG)) -> None:
+def lists_update(
+    config_path: ConfigOption = Path(DEFAULT_CONFIG),
+    due_only: Annotated[bool, typer.Option(
+        "--due-only", help="Only lists not fetched within their update_hours.")] = False,
+) -> None:
     """Download URL list sources that changed (ETag/If-Modified-Since), check, swap in."""
     import httpx
     from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TextColumn
 
     from kidshield.config import load_config
-    from kidshield.lists.sources import update_list
+    from kidshield.lists.sources import lists_due, update_list
     from kidshield.storage.db import Database
     from kidshield.storage.sql import SqlListMetaStore
 
@@ -267,11 +271,10 @@ def lists_update(config_path: ConfigOption = Path(DEFAULT_CONFIG)) -> None:
                 tasks[name] = progress.add_task(name, total=total)
             progress.update(tasks[name], completed=done, total=total)
 
-        results = [
-            update_list(config, lst, store, client, datetime.now(UTC), report)
-            for lst in config.lists
-            if lst.enabled
-        ]
+        now = datetime.now(UTC)
+        chosen = lists_due(config, store, now) if due_only else [
+            lst for lst in config.lists if lst.enabled]
+        results = [update_list(config, lst, store, client, now, report) for lst in chosen]
     db.close()
     table = Table("list", "status", "details")
     for r in results:

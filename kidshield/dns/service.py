@@ -34,6 +34,8 @@ from kidshield.usage import UsageTracker
 
 log = logging.getLogger("kidshield.serve")
 
+LIST_UPDATE_CHECK = 900.0  # seconds between checks for lists due for download
+
 
 class DnsService:
     def __init__(
@@ -99,6 +101,7 @@ class DnsService:
             asyncio.ensure_future(self._every(self.pump_interval, self.pump)),
             asyncio.ensure_future(self._every(self.state_interval, self._refresh_in_thread)),
             asyncio.ensure_future(self._every(self.watch_interval, self._watch)),
+            asyncio.ensure_future(self._list_updates()),
         ]
 
     async def _listen(self) -> None:
@@ -263,6 +266,31 @@ class DnsService:
 
         self._closing.append(old)
         spawn(close_later())
+
+    async def _list_updates(self) -> None:
+        await asyncio.sleep(5.0)  # soon after start: a new install has nothing downloaded yet
+        while True:
+            try:
+                await self._update_lists()
+            except Exception:
+                log.exception("list update failed")
+            await asyncio.sleep(LIST_UPDATE_CHECK)
+
+    async def _update_lists(self) -> None:
+        """Download URL lists that are due, in a child process (the download code stays out
+        of the resolver's memory); the file watcher then reloads what changed."""
+        if self.config_path is None or not any(
+            lst.enabled and lst.source.startswith(("http://", "https://"))
+            for lst in self.config.lists
+        ):
+            return
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "kidshield", "lists", "update", "--due-only",
+            "--config", str(self.config_path),
+            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
+        _out, err = await proc.communicate()
+        if proc.returncode:
+            log.warning("list update: %s", err.decode(errors="replace").strip()[-1000:])
 
     def _watched(self) -> list[Path]:
         paths = [self.config_path] if self.config_path else []

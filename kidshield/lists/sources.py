@@ -150,6 +150,23 @@ def _replace(meta: ListMeta, **changes: object) -> ListMeta:
     return dataclasses.replace(meta, **changes)  # type: ignore[arg-type]
 
 
+def lists_due(config: Config, store: ListMetaStore, now: datetime) -> list[ListConfig]:
+    """URL lists whose last download attempt is older than their ``update_hours`` (or that
+    were never downloaded, or whose source changed)."""
+    from datetime import timedelta
+
+    due = []
+    for lst in config.lists:
+        if not lst.enabled or not is_url(lst.source):
+            continue
+        meta = store.get(lst.name)
+        if (meta is None or meta.fetched_at is None or meta.source != lst.source
+                or not cache_path(config, lst).exists()
+                or now - meta.fetched_at >= timedelta(hours=lst.update_hours)):
+            due.append(lst)
+    return due
+
+
 def require_local(config: Config, lst: ListConfig) -> Path:
     path = list_path(config, lst)
     if not path.exists():

@@ -280,3 +280,35 @@ def test_deleted_cache_is_downloaded_again_without_conditions(
     assert fetch(config, store).status == "ok"
     assert "if-none-match" not in server.requests[1]
     assert loaded_domains(config)
+
+
+def test_lists_due_are_the_url_lists_older_than_their_update_hours(tmp_path: Path) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from kidshield.config import parse_config
+    from kidshield.lists.sources import cache_path, lists_due
+    from kidshield.storage.db import Database
+    from kidshield.storage.protocols import ListMeta
+    from kidshield.storage.sql import SqlListMetaStore
+
+    (tmp_path / "local.txt").write_text("a.example\n")
+    config = parse_config(
+        '[[lists]]\nname = "fresh"\nsource = "http://127.0.0.1:9/fresh.txt"\ncategory = "ads"\n'
+        'update_hours = 24\n'
+        '[[lists]]\nname = "old"\nsource = "http://127.0.0.1:9/old.txt"\ncategory = "ads"\n'
+        'update_hours = 6\n'
+        '[[lists]]\nname = "never"\nsource = "http://127.0.0.1:9/never.txt"\ncategory = "ads"\n'
+        '[[lists]]\nname = "local"\nsource = "local.txt"\ncategory = "ads"\n',
+        base_dir=tmp_path)
+    now = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+    db = Database.open(tmp_path / "k.db")
+    store = SqlListMetaStore(db)
+    for name, age in (("fresh", 3), ("old", 7)):
+        lst = next(x for x in config.lists if x.name == name)
+        path = cache_path(config, lst)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("x.example\n")
+        store.put(ListMeta(name=name, source=lst.source, fetched_at=now - timedelta(hours=age),
+                           status="ok"))
+    assert [x.name for x in lists_due(config, store, now)] == ["old", "never"]
+    db.close()
