@@ -74,10 +74,6 @@ def rr_at_question(rtype: int, ttl: int, rdata: bytes) -> bytes:
     return b"\xc0\x0c" + struct.pack("!HHIH", rtype, 1, ttl, len(rdata)) + rdata
 
 
-def rr(owner: str, rtype: int, ttl: int, rdata: bytes) -> bytes:
-    return name_to_wire(owner) + struct.pack("!HHIH", rtype, 1, ttl, len(rdata)) + rdata
-
-
 def address_rdata(qtype: int, address: str) -> bytes | None:
     ip = ipaddress.ip_address(address)
     if qtype == QTYPE_A and ip.version == 4:

@@ -27,11 +27,6 @@ class DnsMetrics:
         )
         self.registry.register(_StateCollector(resolver_of, extra))
 
-    def count(self, profile: str, action: str, reason: str, latency_ms: float) -> None:
-        self.queries.labels(profile, action, reason).inc()
-        if latency_ms:
-            self.latency.observe(latency_ms / 1000)
-
 
 class _StateCollector(Collector):
     def __init__(self, resolver_of: Callable[[], Resolver | None],

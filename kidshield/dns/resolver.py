@@ -15,7 +15,7 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import dns.message
@@ -37,7 +37,6 @@ from kidshield.dns.wire import (
     WireError,
     fast_key,
     min_ttl_offsets,
-    name_to_wire,
     parse_question,
     patch,
     set_ttls,
@@ -110,6 +109,7 @@ class Resolver:
         self._acl_cache: dict[str, bool] = {}
         self._decisions: dict[tuple[str, str], Decision] = {}
         self.rate_limited: dict[str, int] = {}  # "slip" / "drop" -> count
+        self.malformed = 0  # queries that could not be parsed
         self._limited_templates: dict[tuple[str, str], LogTemplate] = {}
         self.configure(runtime)
 
@@ -210,7 +210,7 @@ class Resolver:
             q = parse_question(data)
         except WireError as exc:
             log.debug("malformed query from %s: %s", client, exc)
-            self._count_malformed()
+            self.malformed += 1
             return answers.formerr(data)
         if not self._acl(client):
             self._log(client, "-", q, "block", Reason.REFUSED_ACL, answers.RCODE_REFUSED, started)
@@ -390,14 +390,11 @@ class Resolver:
             response, upstream = await task
         except (UpstreamError, OSError) as exc:
             log.warning("all upstreams failed for %s: %s", q.name, exc)
-            self.upstream_failures += 1
             if stale is not None:
                 return stale, "stale", 0.0
             return None, None, 0.0
         ttl = self._cache_answer(q, response)
         return response, upstream.label, min(float(ttl), READY_MAX_SECONDS)
-
-    upstream_failures = 0
 
     def _store(self, q: Question, task: asyncio.Future[tuple[bytes, Any]]) -> None:
         if not task.cancelled() and task.exception() is None:
@@ -456,11 +453,6 @@ class Resolver:
             self._acl_cache[client] = allowed
         return allowed
 
-    malformed = 0
-
-    def _count_malformed(self) -> None:
-        self.malformed += 1
-
     def _template(
         self, profile: Profile, q: Question, action: str, reason: Reason, rcode: int,
         decision: Decision | None = None,
@@ -518,8 +510,3 @@ def _address(explicit: str | None, listen: list[str], version: int) -> str | Non
     return None
 
 
-def utc_from_unix(ts: float) -> datetime:
-    return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(seconds=ts)
-
-
-__all__ = ["LogTemplate", "Resolver", "name_to_wire"]

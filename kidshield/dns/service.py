@@ -89,8 +89,8 @@ class DnsService:
         pool = UpstreamPool([parse_upstream(u) for u in self.config.dns.upstreams])
         # log times come from the same clock as the policy, so usage minutes and budgets agree
         timestamp = time.time if isinstance(self.clock, SystemClock) else None
-        self.resolver = Resolver(runtime, pool, self.clock.now, self._state_for, timestamp)
-        self._refresh_states()
+        self.resolver = Resolver(runtime, pool, self.clock.now, self.state_for, timestamp)
+        self.refresh_states()
         try:
             await self._listen()
         except KidshieldError:
@@ -237,7 +237,7 @@ class DnsService:
         self._reload_certificate()
         if self.writer is not None:
             self.writer.retention_days = config.logging.retention_days
-        self._refresh_states()
+        self.refresh_states()
         self._remember_mtimes()
         self.reloads += 1
         for hook in self.on_reload:
@@ -309,7 +309,7 @@ class DnsService:
             await self.reload()
 
     # -- state ----------------------------------------------------------------------------
-    def _state_for(self, profile: Profile, now: datetime) -> ProfileState:
+    def state_for(self, profile: Profile, now: datetime) -> ProfileState:
         state = self.states.get(profile.id, ProfileState())
         usage = self.usage.minutes(profile.id, now.astimezone(profile.tz).date())
         return replace(state, usage_minutes=usage, paused_until=self.pauses.get(profile.id))
@@ -341,9 +341,6 @@ class DnsService:
     def refresh_states(self) -> None:
         """Re-read grants now (after a parent approved a request) so answers change at once."""
         self._apply_grants(self._read_grants())
-
-    def _refresh_states(self) -> None:
-        self.refresh_states()
 
     def pause(self, profile: str, until: datetime | None) -> None:
         if until is None:
@@ -382,12 +379,15 @@ class DnsService:
         only_blocked = cfg.only_blocked
         per_template: Counter[LogTemplate] = Counter()
         budget_hit: set[str] = set()
+        counted: set[tuple[str, str, int]] = set()  # (profile, service, minute) seen this pump
         for ts, client, t, latency in items:
             per_template[t] += 1
             if latency:
                 self.metrics.latency.observe(latency / 1000)
             # a safe-search rewrite (restricted YouTube) is still time spent on the service
-            if t.service and t.action in ("allow", "rewrite"):
+            minute = (t.profile, t.service or "", int(ts) // 60)
+            if t.service and t.action in ("allow", "rewrite") and minute not in counted:
+                counted.add(minute)
                 profile = runtime.profiles.get(t.profile)
                 when = datetime.fromtimestamp(ts, UTC)
                 if profile is not None and self.usage.record(t.profile, t.service, when,
@@ -413,8 +413,8 @@ class DnsService:
                 group[2] += 1
         open_second = -1 if final else int(self.resolver.timestamp())
         closed = [s for s in self._groups if s < open_second or final]
-        if closed and writer is not None:
-            batches = [self._groups.pop(s) for s in closed]
+        batches = [self._groups.pop(s) for s in closed]
+        if batches and writer is not None:
             # rows are built in the writer's thread, off the answer path
             writer.submit_later(lambda: _rows(batches))
         per_labels: Counter[tuple[str, str, str]] = Counter()
@@ -480,6 +480,3 @@ async def serve_forever(config_path: Path, ready: Callable[[DnsService], None] |
         await asyncio.wait({web_task}, timeout=5)
     await service.stop()
 
-
-def now_utc() -> datetime:
-    return datetime.now(UTC)

@@ -16,6 +16,7 @@ import struct
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -124,26 +125,9 @@ def _bracket(address: str) -> str:
     return f"[{address}]" if ":" in address else address
 
 
-_TLS: ssl.SSLContext | None = None
-
-
+@cache
 def _tls_context() -> ssl.SSLContext:
-    global _TLS
-    if _TLS is None:
-        _TLS = ssl.create_default_context()
-        if _extra_ca is not None:
-            _TLS.load_verify_locations(_extra_ca)
-    return _TLS
-
-
-_extra_ca: str | None = None
-
-
-def trust_extra_ca(path: str | None) -> None:
-    """Trust one more CA for encrypted upstreams (a private resolver; tests)."""
-    global _extra_ca, _TLS
-    _extra_ca = path
-    _TLS = None
+    return ssl.create_default_context()
 
 
 def parse_upstream(url: str) -> Upstream:

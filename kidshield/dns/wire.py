@@ -91,11 +91,11 @@ def parse_question(data: bytes) -> Question:
         edns = True
         udp_size = max(MAX_UDP_NO_EDNS, struct.unpack_from("!H", data, end + 3)[0])
         do = bool(data[end + 7] & 0x80)
-    flag = (1 if edns else 0) | (2 if do else 0)
-    # only the name is case-folded: lower() on the type bytes would make HTTPS (65, 0x0041)
-    # and type 97 (0x0061) share a cache entry
-    key = data[HEADER : end - 4].lower() + data[end - 4 : end] + bytes((flag,))
+    key = _key(data, end, (1 if edns else 0) | (2 if do else 0))
     return Question(qid, flags, ".".join(labels), qtype, qclass, end, key, edns, do, udp_size)
+
+
+_FLAGS = tuple(bytes((f,)) for f in range(4))
 
 
 def fast_key(data: bytes) -> tuple[bytes, int] | None:
@@ -112,7 +112,13 @@ def fast_key(data: bytes) -> tuple[bytes, int] | None:
         if len(data) < end + 11 or data[end] != 0 or data[end + 1 : end + 3] != b"\x00\x29":
             return None
         flag = 3 if data[end + 7] & 0x80 else 1
-    return data[HEADER:zero].lower() + data[zero:end] + bytes((flag,)), end
+    return _key(data, end, flag), end
+
+
+def _key(data: bytes, end: int, flag: int) -> bytes:
+    """The cache key of the question ending at ``end``. Only the name is case-folded:
+    lower() on the type bytes would make HTTPS (65, 0x0041) and type 97 share an entry."""
+    return data[HEADER : end - 4].lower() + data[end - 4 : end] + _FLAGS[flag]
 
 
 def patch(response: bytes, query: bytes, qend: int) -> bytes:

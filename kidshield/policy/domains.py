@@ -277,17 +277,9 @@ class DomainIndex:
         """True when ``name`` or one of its parents is listed (as a block or allow rule)."""
         if not self.size:
             return False
-        slots, keys, mask = self._slots, self._keys, self._mask
         while True:
-            key = hash(name) or 1
-            i = key & mask
-            while True:  # the probe loop of _find, inlined: this is the hot path
-                u = slots[i]
-                if u < 0:
-                    break
-                if keys[u] == key:
-                    return True
-                i = (i + 1) & mask
+            if self._find(_h(name)) >= 0:
+                return True
             dot = name.find(".")
             if dot < 0:
                 return False
@@ -300,7 +292,7 @@ class DomainIndex:
             return hits
         starts = self._starts
         while True:
-            u = self._find(hash(name) or 1)
+            u = self._find(_h(name))
             if u >= 0:
                 for e in range(starts[u], starts[u + 1]):
                     hits.append(

@@ -159,7 +159,7 @@ class PolicyEngine:
 
         svc = self.catalog.service_index.match(name)
         service = None if svc is None else svc[1]
-        hits = self.lists.index.lookup(name) if self.lists.index.size else []
+        hits = self.lists.index.lookup(name)
         # allow-list entries except every category; an adblock '@@' exception only its own
         allowed_by_list = any(h.category == self._allow_id for h in hits)
         categories = frozenset(self.lists.categories[h.category] for h in hits if not h.allow)

@@ -44,7 +44,12 @@ class UsageRecord:
 
 WRITE_CHUNK = 200
 
-_Item = list[QueryRow] | Callable[[], list[QueryRow]] | UsageRecord | None
+class _Flush:
+    """Marker: everything queued before it has been written."""
+
+
+_FLUSH = _Flush()
+_Item = Callable[[], list[QueryRow]] | UsageRecord | _Flush | None
 
 
 class QueryLogWriter:
@@ -87,13 +92,6 @@ class QueryLogWriter:
         except queue.Full:
             self.dropped += 1
 
-    def submit_rows(self, rows: list[QueryRow]) -> None:
-        """Hand over a batch of log rows; never blocks (a full queue drops and counts)."""
-        try:
-            self._queue.put_nowait(rows)
-        except queue.Full:
-            self.dropped += len(rows)
-
     def flush(self, timeout: float = 5.0) -> None:
         """Wait until everything submitted so far is written (tests, shutdown)."""
         self._flushed.clear()
@@ -132,18 +130,16 @@ class QueryLogWriter:
                 if item is None:
                     stop = True
                     break
-                if item is _FLUSH:
+                if isinstance(item, _Flush):
                     flush = True
                     break
                 if isinstance(item, UsageRecord):
                     usage.append(item)
-                elif callable(item):
+                else:
                     try:
                         rows.extend(item())
                     except Exception:
                         log.exception("building query log rows failed")
-                else:
-                    rows.extend(item)
             try:
                 self._write(rows, usage)
                 if time.monotonic() - self._last_retention > 3600:
@@ -173,5 +169,3 @@ class QueryLogWriter:
         marks = ", ".join(["?" if paramstyle == "qmark" else "%s"] * len(QUERY_LOG_COLUMNS))
         return f"INSERT INTO query_log ({', '.join(QUERY_LOG_COLUMNS)}) VALUES ({marks})"
 
-
-_FLUSH: list[QueryRow] = []

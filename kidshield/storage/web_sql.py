@@ -74,12 +74,6 @@ class SqlUserStore:
             conn.execute(web_users.update().where(web_users.c.id == user_id)
                          .values(pin_hash=pin_hash))
 
-    def pin_hashes(self) -> builtins.list[str]:
-        with self._db.engine.connect() as conn:
-            rows = conn.execute(sa.select(web_users.c.pin_hash)
-                                .where(web_users.c.pin_hash.is_not(None)))
-            return [r.pin_hash for r in rows]
-
 
 class SqlSessionStore:
     def __init__(self, db: Database) -> None:

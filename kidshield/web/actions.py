@@ -51,13 +51,13 @@ def profile(ctx: WebContext, pid: str) -> Profile:
 def decide_name(ctx: WebContext, prof: Profile, name: str) -> Decision:
     """The decision the DNS server makes for this profile right now (the same engine)."""
     now = ctx.now()
-    state = ctx.service._state_for(prof, now)
+    state = ctx.service.state_for(prof, now)
     return ctx.runtime.engine.decide(Query(name), prof, now, state)
 
 
 def refresh(ctx: WebContext) -> None:
     """Make grant changes reach DNS answers now (not at the next periodic refresh)."""
-    ctx.service._refresh_states()
+    ctx.service.refresh_states()
 
 
 # -- pause --------------------------------------------------------------------------------

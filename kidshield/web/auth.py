@@ -21,6 +21,8 @@ from kidshield.storage.protocols import ApiTokenStore, SessionStore, UserStore
 from kidshield.web.access import User
 
 SESSION_COOKIE = "ks_session"
+# machine endpoints and static files: they render no forms and never read the user
+NO_COOKIE_PATHS = ("/dns-query", "/metrics", "/healthz", "/static/")
 SESSION_DAYS = 14
 TOKEN_PREFIX = "ks_"
 # OWASP's argon2id minimum (19 MiB, 2 passes): fast enough for a Raspberry Pi.
@@ -133,7 +135,8 @@ class AuthMiddleware:
                 await response(scope, receive, send)
                 return
             via = "token"
-        else:
+        elif not scope["path"].startswith(NO_COOKIE_PATHS):
+            # static files, metrics, health and DoH never read the user: no session lookup
             cookie = conn.cookies.get(SESSION_COOKIE)
             if cookie:
                 user = self.auth.from_session(cookie, now)

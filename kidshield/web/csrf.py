@@ -18,13 +18,11 @@ from starlette.exceptions import HTTPException
 from starlette.requests import HTTPConnection, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from kidshield.web.auth import SESSION_COOKIE
+from kidshield.web.auth import NO_COOKIE_PATHS, SESSION_COOKIE
 
 CSRF_COOKIE = "ks_csrf"
 CSRF_FIELD = "csrf"
 CSRF_HEADER = "x-csrf-token"
-# machine endpoints never render forms: no cookie for them
-NO_COOKIE_PATHS = ("/dns-query", "/metrics", "/healthz", "/static/")
 
 
 def _browser_id(conn: HTTPConnection) -> str:

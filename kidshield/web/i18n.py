@@ -8,6 +8,7 @@ catalog is complete. Right-to-left languages get ``dir="rtl"``.
 from __future__ import annotations
 
 import ast
+import functools
 import re
 from dataclasses import dataclass, field
 from functools import cache
@@ -86,12 +87,14 @@ class Translator:
     __call__ = gettext
 
 
-def available() -> list[str]:
+@functools.cache
+def available() -> tuple[str, ...]:
+    """The shipped languages (read once: the catalogs do not change while running)."""
     langs = ["en"]
     if LOCALE_DIR.is_dir():
         langs += sorted(p.name for p in LOCALE_DIR.iterdir()
                         if (p / "LC_MESSAGES" / f"{DOMAIN}.po").is_file() and p.name != "en")
-    return langs
+    return tuple(langs)
 
 
 @cache

@@ -12,14 +12,13 @@ from starlette.responses import HTMLResponse
 
 from kidshield.web.access import current_user
 from kidshield.web.csrf import csrf_token
+from kidshield.web.errors import N_
 from kidshield.web.i18n import NAMES, Translator, available, negotiate
 
 TEMPLATES = Path(__file__).parent / "templates"
 LANG_COOKIE = "ks_lang"
 
 
-def N_(text: str) -> str:
-    return text
 
 
 MESSAGES = {

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from kidshield.policy.ages import AgeBand
 from kidshield.policy.reason import Decision, Reason
+from kidshield.web.errors import N_
 from kidshield.web.i18n import Translator
 
 BANDS = (AgeBand.UNDER_9, AgeBand.AGE_9_12, AgeBand.AGE_13_15, AgeBand.AGE_16_17)
@@ -18,8 +19,6 @@ BANDS = (AgeBand.UNDER_9, AgeBand.AGE_9_12, AgeBand.AGE_13_15, AgeBand.AGE_16_17
 # A msgid marker: the extraction script finds N_("...") as well as _("...").
 
 
-def N_(text: str) -> str:
-    return text
 
 
 TITLES: dict[str, str] = {

@@ -25,13 +25,8 @@ def week_grid(ctx: WebContext, prof: Profile, now: datetime) -> list[list[str]]:
         w = rule.window
         for day in range(7):
             for hour in range(24):
-                minute = hour * 60 + 30
-                inside = False
-                if w.crosses_midnight:
-                    inside = (day in w.days and minute >= w.start) or (
-                        (day - 1) % 7 in w.days and minute < w.end)
-                else:
-                    inside = day in w.days and w.start <= minute < w.end
+                # the middle of each hour of a week that starts on a Monday (1 January 2024)
+                inside = w.contains(datetime(2024, 1, 1 + day, hour, 30))
                 if rule.action == "block" and inside:
                     grid[day][hour] = "bedtime" if rule.bedtime else "schedule"
                 elif rule.action == "allow_only" and not inside and not rule.scoped:

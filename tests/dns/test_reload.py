@@ -153,7 +153,7 @@ def test_a_list_that_became_unreadable_on_reload_keeps_the_old_state(
     blocklist.unlink()
     assert served.reload() is False
     assert addresses(served.query("adult.example", source=KID)) == ["127.0.0.1"]
-    assert served.lt.call(served.service._refresh_states) is None
+    assert served.lt.call(served.service.refresh_states) is None
     # taking the list out of the configuration on purpose is a valid change
     served.write_config(served.config_path.read_text(encoding="utf-8").replace(lists, "\n"))
     assert served.reload() is True

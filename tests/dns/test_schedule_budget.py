@@ -101,7 +101,7 @@ def test_a_parent_grant_opens_a_blocked_name_until_it_ends(serve: ServeFactory) 
     until = clock.now() + timedelta(minutes=30)
     SqlGrantStore(served.service.db).add(
         Grant("kid", "denied.example", until, granted_by="mum"), clock.now())
-    served.lt.call(served.service._refresh_states)  # what the 2-second refresh does
+    served.lt.call(served.service.refresh_states)  # what the 2-second refresh does
     for _ in range(2):
         assert addresses(served.query("denied.example", source=KID)) == UPSTREAM
     clock.set(until)

@@ -95,8 +95,8 @@ def offline_service(folder: Path, clock: FixedClock | None = None) -> DnsService
     runtime = PolicyRuntime.build(config)
     service.db = Database.open(config.path(config.server.storage))
     pool = UpstreamPool([parse_upstream(u) for u in config.dns.upstreams])
-    service.resolver = Resolver(runtime, pool, service.clock.now, service._state_for)
-    service._refresh_states()
+    service.resolver = Resolver(runtime, pool, service.clock.now, service.state_for)
+    service.refresh_states()
     return service
 
 

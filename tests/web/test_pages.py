@@ -111,4 +111,5 @@ def test_security_headers(client: TestClient) -> None:
     csp = r.headers["content-security-policy"]
     assert "script-src 'self'" in csp and "frame-ancestors 'none'" in csp
     assert r.headers["x-content-type-options"] == "nosniff"
+    client.cookies.clear()  # without a CSRF cookie yet, so the middleware would set one
     assert "set-cookie" not in client.get("/healthz").headers
