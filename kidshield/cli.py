@@ -8,14 +8,14 @@ import sys
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 from kidshield import __version__
+from kidshield.console import err, fail, out
 from kidshield.errors import ConfigError, InputError, KidshieldError
 
 app = typer.Typer(
@@ -30,18 +30,12 @@ lists_app = typer.Typer(help="Block and allow lists.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
 app.add_typer(lists_app, name="lists")
 
-out = Console()
-err = Console(stderr=True)
 
 DEFAULT_CONFIG = os.environ.get("KIDSHIELD_CONFIG", "kidshield.toml")
 ConfigOption = Annotated[
     Path, typer.Option("--config", "-c", help="Configuration file (env KIDSHIELD_CONFIG).")
 ]
 
-
-def fail(message: str, code: int = 2) -> NoReturn:
-    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
-    raise typer.Exit(code)
 
 
 @app.callback()

@@ -6,13 +6,15 @@ from __future__ import annotations
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.markdown import Markdown
 from rich.markup import escape
 from rich.table import Table
+
+from kidshield.console import fail
 
 out = Console()
 err = Console(stderr=True)
@@ -22,10 +24,6 @@ drill_app = typer.Typer(
     invoke_without_command=True,
 )
 
-
-def _fail(message: str) -> NoReturn:
-    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
-    raise typer.Exit(2)
 
 
 def learn(
@@ -43,7 +41,7 @@ def learn(
     if band is None or topic is None:
         bands = [band] if band else [*BAND_LABELS]
         if band and band not in BAND_LABELS:
-            _fail(f"no age group {band!r} (there are: {', '.join(BAND_LABELS)})")
+            fail(f"no age group {band!r} (there are: {', '.join(BAND_LABELS)})")
         table = Table(title="kidshield lessons")
         table.add_column("Band", no_wrap=True)
         table.add_column("Topic", no_wrap=True)
@@ -59,7 +57,7 @@ def learn(
         return
     found = lib.get(band, topic)
     if found is None:
-        _fail(f"no lesson {band}/{topic}: run 'kidshield learn' for the list")
+        fail(f"no lesson {band}/{topic}: run 'kidshield learn' for the list")
     lesson = found
     out.print(Markdown(f"# {lesson.title}\n\n*{lesson.header.summary}*\n\n{lesson.body}"))
     if not lesson.header.quiz:
@@ -113,7 +111,7 @@ def drill(
             try:
                 ipaddress.ip_address(value)
             except ValueError:
-                _fail(f"{label} {value!r} is not an IP address (e.g. 192.168.1.2)")
+                fail(f"{label} {value!r} is not an IP address (e.g. 192.168.1.2)")
     from kidshield.education.drill import DrillOptions, run_drill
     from kidshield.education.scorecard import print_scorecard, to_html, to_json
 

@@ -161,16 +161,11 @@ def import_matches_command(
     db: DbOption = None,
 ) -> None:
     """Turn new hash-bank matches into cases (run after scans, or from a timer)."""
-    from datetime import UTC, datetime, timedelta
-
-    from kidshield.reports.intake import import_media_matches
+    from kidshield.reports.intake import import_new_media_matches
 
     try:
         config, service = _open(config_path, db)
-        days = config.reports.reports_retention_days
-        now = service.clock.now()
-        since = now - timedelta(days=days) if days > 0 else datetime(1970, 1, 1, tzinfo=UTC)
-        receipts = import_media_matches(service, since, limit)
+        receipts = import_new_media_matches(service, config, limit)
     except KidshieldError as exc:
         _fail(str(exc))
     cases = sorted({r.case_id for r in receipts})

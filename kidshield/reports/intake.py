@@ -11,11 +11,14 @@ data, so they work whether or not the text engine or the hash banks are installe
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import datetime
-from typing import Any
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 
 from kidshield.reports.model import CaseType, Source, case_type_for
 from kidshield.reports.service import NewReport, Receipt, ReportService
+
+if TYPE_CHECKING:
+    from kidshield.config import Config
 
 # Engine scores at or above this on self-harm or grooming are treated as imminent danger.
 IMMINENT_SCORE = 0.95
@@ -89,6 +92,17 @@ def case_from_hash_match(
             media_record_id=media_record_id,
         )
     )
+
+
+def import_new_media_matches(service: ReportService, config: Config,
+                             limit: int = 1000) -> list[Receipt]:
+    """``import_media_matches`` for records still inside the reports retention period (older
+    ones were deleted on purpose and must not come back as cases)."""
+    from kidshield.reports.retention import RetentionSchedule
+
+    now = service.clock.now()
+    since = RetentionSchedule.from_config(config).cutoff("reports", now)
+    return import_media_matches(service, since or datetime(1970, 1, 1, tzinfo=UTC), limit)
 
 
 def import_media_matches(service: ReportService, since: datetime,

@@ -323,7 +323,6 @@ class ReportService:
         appeal = self.store.add_appeal(
             AppealRecord(case_id, first.id, now, first.reviewer, reason.strip()[:4000], assignee)
         )
-        check_transition(CaseState.CLOSED, CaseState.TRIAGE)
         self.store.update_case(case_id, state=CaseState.TRIAGE.value, closed_at=None,
                                assignee=assignee, updated_at=now)
         self._audit(case_id, actor, "appeal", f"assigned to {assignee or 'nobody yet'}")

@@ -302,9 +302,7 @@ def background_jobs(app: Starlette, service: DnsService,
                     stopped: asyncio.Event) -> list[Coroutine[Any, Any, None]]:
     """Daily retention of reports, cases and evidence, and hash-bank matches turned into
     cases every minute (the same queue as reports and text detections)."""
-    from datetime import UTC, datetime, timedelta
-
-    from kidshield.reports.intake import import_media_matches
+    from kidshield.reports.intake import import_new_media_matches
     from kidshield.reports.retention import RetentionSchedule, retention_loop
 
     reports = app.state.reports
@@ -312,11 +310,8 @@ def background_jobs(app: Starlette, service: DnsService,
 
     async def import_matches() -> None:
         while not stopped.is_set():
-            days = config.reports.reports_retention_days
-            now = service.clock.now()
-            since = now - timedelta(days=days) if days > 0 else datetime(1970, 1, 1, tzinfo=UTC)
             try:
-                await asyncio.to_thread(import_media_matches, reports, since)
+                await asyncio.to_thread(import_new_media_matches, reports, config)
             except Exception:
                 log.exception("turning hash matches into cases failed; retrying in a minute")
             with contextlib.suppress(TimeoutError):

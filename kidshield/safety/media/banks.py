@@ -253,9 +253,9 @@ class BankService:
         raw: list[tuple[MediaBank, int, int, str]] = []
         with self._lock:
             loaded = [lb for lb in self._loaded.values() if lb.bank.enabled]
+        probe_words = hex_to_words([probe.hex for probe in probes])  # once, not per bank
         for lb in loaded:
-            for probe in probes:
-                words = hex_to_words([probe.hex])[0]
+            for probe, words in zip(probes, probe_words, strict=True):
                 for hit in lb.index.search(words, lb.bank.threshold):
                     raw.append((lb.bank, hit.id, hit.distance, probe.variant))
                     hit_ids.append(hit.id)

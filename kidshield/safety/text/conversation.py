@@ -124,6 +124,7 @@ class ConversationTracker:
         for pid, band in (participants or {}).items():
             self.state.participants[pid] = parse_band(band, f"participants.{pid}")
         self.lexicon, self.language_source = resolve_language(language)
+        self.last_findings: list[ConversationFinding] = []  # as of the last add()
 
     # -- one message --------------------------------------------------------------------------
     def add(self, message: Message) -> Assessment:
@@ -146,7 +147,8 @@ class ConversationTracker:
         self._remember(f"{message.sender}>{message.recipient or '*'}", hits, now)
         state.message_count += 1
         state.last_at = now
-        for finding in self.findings():
+        self.last_findings = self.findings()
+        for finding in self.last_findings:
             flagged = state.first_flagged.setdefault(finding.risk.value, {})
             for level in RiskLevel:
                 if RiskLevel.NONE < level <= finding.level:

@@ -257,10 +257,9 @@ class Normalizer:
                     full_steps.append(step)
         text = _LEET_TOKEN_RE.sub(_unleet, text)  # same length: no step to record
         for pattern, repl in ((_SPACED_RE, self._unspace), (_REPEAT_RE, _repeat_once)):
-            if pattern.search(text):
-                text, step = _substitute(pattern, text, repl)
-                if step:
-                    full_steps.append(step)
+            text, step = _substitute(pattern, text, repl)  # no match: text comes back as is
+            if step:
+                full_steps.append(step)
         return NormalizedText(original, light, text, tuple(light_steps), tuple(full_steps))
 
 

@@ -81,7 +81,7 @@ class Scanner:
         if row.get("sender_age") is not None:
             tracker.state.participants[message.sender] = parse_band(row["sender_age"], "sender_age")
         assessment = tracker.add(message)
-        findings = tracker.findings()
+        findings = tracker.last_findings
         out = assessment.to_dict(include_redacted=self.redact)
         out["conversation"] = {
             "id": conversation,
