@@ -1,5 +1,6 @@
-"""Prometheus metrics for the resolver. Counting happens off the answer path: the log pump
-adds up what the listeners recorded, so the fast path never touches a metric object."""
+"""Prometheus metrics for the resolver. Counting happens off the answer path: answers are
+counted when the log folds a closed second (``dns/answerlog.py``), in the log writer's thread,
+so the fast path never touches a metric object. ``DnsService.settle`` brings them up to date."""
 
 from __future__ import annotations
 
@@ -51,7 +52,7 @@ class _StateCollector(Collector):
         yield GaugeMetricFamily("kidshield_dns_cache_hit_ratio", "Cache hits / lookups",
                                 value=cache.hits / total if total else 0.0)
         yield GaugeMetricFamily("kidshield_dns_ready_answers", "Answers on the fast path",
-                                value=len(resolver.ready))
+                                value=resolver.ready_count())
         errors = CounterMetricFamily("kidshield_dns_upstream_errors",
                                      "Failed upstream attempts", labels=["upstream"])
         rtt = GaugeMetricFamily("kidshield_dns_upstream_rtt_ms", "Smoothed upstream RTT",

@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from time import monotonic
 from typing import Any
 
 import dns.message
@@ -36,10 +37,12 @@ from kidshield.dns.wire import (
     Question,
     WireError,
     fast_key,
+    join_answer,
     min_ttl_offsets,
     parse_question,
     patch,
     set_ttls,
+    split_answer,
     truncate,
     ttls_at,
 )
@@ -74,14 +77,18 @@ class LogTemplate:
     rcode: int
 
 
-# one pending log item: (unix time, client address, template, latency in ms)
+# one pending log item from the slow path: (unix time, client address, template, latency ms)
 LogItem = tuple[float, str, LogTemplate, float]
-# a ready answer: (monotonic expiry, clock expiry as unix time, response, template). Both
-# expiries are checked: the monotonic one bounds how long upstream data is reused, the clock
-# one ends policy answers when the policy's clock (schedules, budgets) says so.
-# After those: when the TTLs were last aged, their offsets, the TTLs as created, the monotonic
-# creation time and the response as created. A list, so the fast path can age it in place
-# once a second instead of sending the query down the slow path.
+# A ready answer, a list so the fast path can age its TTLs in place once a second:
+#  0 monotonic expiry (how long upstream data is reused)
+#  1 expiry as unix time by the service clock (policy: schedules, budgets, grants)
+#  2 the response's bytes 2..12 (flags and counts; the query supplies ID and question)
+#  3 the response after the question
+#  4 log template
+#  5 monotonic time the TTLs were last aged
+#  6 TTL offsets, 7 the TTLs as created, 8 monotonic creation time, 9 the response as created
+#  10 the response's length
+#  11 (profile, service) when answering it counts as time on a service, else None
 ReadyEntry = list[Any]
 
 
@@ -104,8 +111,14 @@ class Resolver:
         self.cache = AnswerCache(dns_cfg.cache_size, dns_cfg.cache_min_ttl, dns_cfg.cache_max_ttl)
         self.limiter = RateLimiter(dns_cfg.rate_limit_qps)
         self.pending_log: list[LogItem] = []
-        self.ready: dict[tuple[str, bytes], ReadyEntry] = {}
+        # fast-path answers, as parallel lists (cheaper than a tuple each), and the services
+        # they used; the log pump takes them every few milliseconds
+        self.hit_clients: list[str] = []
+        self.hit_templates: list[LogTemplate] = []
+        self.service_hits: set[tuple[str, str]] = set()
+        self.ready: dict[str, dict[bytes, ReadyEntry]] = {}  # profile id -> question key -> ...
         self.client_profiles: dict[str, str] = {}  # address -> profile id (ACL passed)
+        self._client_ready: dict[str, dict[bytes, ReadyEntry]] = {}  # address -> its profile's
         self._acl_cache: dict[str, bool] = {}
         self._decisions: dict[tuple[str, str], Decision] = {}
         self.rate_limited: dict[str, int] = {}  # "slip" / "drop" -> count
@@ -139,10 +152,11 @@ class Resolver:
             self.ready.clear()
             self._decisions.clear()
             self.client_profiles.clear()
+            self._client_ready.clear()
             self._acl_cache.clear()
             return
-        for key in [k for k in self.ready if k[0] == profile]:
-            del self.ready[key]
+        # cleared in place: the client map holds the same dict
+        self.ready.get(profile, {}).clear()
         for dkey in [k for k in self._decisions if k[0] == profile]:
             del self._decisions[dkey]
 
@@ -150,45 +164,49 @@ class Resolver:
     def answer_fast(self, data: bytes, client: str, udp: bool) -> bytes | None:
         """A ready answer for ``data``, None to take the slow path, or b"" (UDP only) when
         the rate limiter drops the query: send nothing."""
-        pid = self.client_profiles.get(client)
-        if pid is None:
+        ready = self._client_ready.get(client)
+        if ready is None:
             return None
         found = fast_key(data)
         if found is None:
             return None
         key, qend = found
-        entry = self.ready.get((pid, key))
+        entry = ready.get(key)
         if entry is None:
             return None
-        now = time.monotonic()
-        if now >= entry[0]:
+        now = monotonic()
+        if now >= entry[0] or self.timestamp() >= entry[1]:
             return None
-        ts = self.timestamp()
-        if ts >= entry[1]:
-            return None
-        if now - entry[4] >= 1.0 and entry[5]:
-            entry[2] = set_ttls(entry[8], entry[5], entry[6], int(now - entry[7]))
-            entry[4] = now
-        response = entry[2]
+        if now - entry[5] >= 1.0 and entry[6]:
+            entry[2], entry[3] = split_answer(
+                set_ttls(entry[9], entry[6], entry[7], int(now - entry[8])), qend)
+            entry[5] = now
         if udp:
-            if len(response) > 512:
+            if entry[10] > 512:
                 # the client's buffer: 512 bytes, or its EDNS UDP size (fast_key checked
                 # that the OPT record is there)
                 limit = max(512, (data[qend + 3] << 8) | data[qend + 4]) if key[-1] & 1 else 512
-                if len(response) > limit:
+                if entry[10] > limit:
                     return None  # the slow path truncates it
             # decide here, once: asking the limiter again on the slow path would count the
             # query twice and turn every "slip" into a "drop"
-            verdict = self.limiter.allow(client, now) if self.limiter.qps else "ok"
-            if verdict == "drop":
-                self._rate_limited(client, pid, verdict, ts)
-                return b""
-            if verdict == "slip":
-                self._rate_limited(client, pid, verdict, ts)
-                opt = answers.opt_record(bool(key[-1] & 2)) if key[-1] & 1 else b""
-                return truncate(patch(response, data, qend), qend, opt)
-        self.pending_log.append((ts, client, entry[3], 0.0))
-        return patch(response, data, qend)
+            if self.limiter.qps:
+                verdict = self.limiter.allow(client, now)
+                if verdict != "ok":
+                    return self._limited_fast(data, client, verdict, key, entry, qend)
+        self.hit_clients.append(client)
+        self.hit_templates.append(entry[4])
+        if entry[11] is not None:
+            self.service_hits.add(entry[11])
+        return join_answer(data, entry[2], entry[3], qend)
+
+    def _limited_fast(self, data: bytes, client: str, verdict: str, key: bytes,
+                      entry: ReadyEntry, qend: int) -> bytes:
+        self._rate_limited(client, entry[4].profile, verdict, self.timestamp())
+        if verdict == "drop":
+            return b""
+        opt = answers.opt_record(bool(key[-1] & 2)) if key[-1] & 1 else b""
+        return truncate(join_answer(data, entry[2], entry[3], qend), qend, opt)
 
     def _rate_limited(self, client: str, pid: str, verdict: str, ts: float) -> None:
         """Count and log answers the rate limiter held back. A flood from one device shares
@@ -227,6 +245,7 @@ class Resolver:
         profile = self.runtime.profile_for_client(client, client_id)
         if client_id is None:
             self.client_profiles[client] = profile.id
+            self._client_ready[client] = self._ready_for(profile.id)
         if (q.flags >> 11) & 0xF:
             return answers.build(data, q, answers.RCODE_NOTIMP)
         now = self.clock()
@@ -234,15 +253,22 @@ class Resolver:
         latency = (time.monotonic() - started) * 1000
         self.pending_log.append((self.timestamp(), client, template, latency))
         if ready_for > 0:
-            self._store_ready((profile.id, q.key), response, template, ready_for, now)
-            if len(self.ready) > 200_000:
-                self.ready.clear()
+            self._store_ready(profile.id, q, response, template, ready_for, now)
         out = patch(response, data, q.end)
         if udp and len(out) > q.udp_size:
             return truncate(out, q.end, answers.opt_for(q))
         return out
 
-    def _store_ready(self, key: tuple[str, bytes], response: bytes, template: LogTemplate,
+    def _ready_for(self, pid: str) -> dict[bytes, ReadyEntry]:
+        found = self.ready.get(pid)
+        if found is None:
+            found = self.ready[pid] = {}
+        return found
+
+    def ready_count(self) -> int:
+        return sum(len(entries) for entries in self.ready.values())
+
+    def _store_ready(self, pid: str, q: Question, response: bytes, template: LogTemplate,
                      ready_for: float, now: datetime) -> None:
         offsets: list[int] = []
         ttls: list[int] = []
@@ -252,11 +278,18 @@ class Resolver:
                 ttls = ttls_at(response, offsets)
             except (WireError, IndexError, ValueError):
                 return
+        entries = self._ready_for(pid)
+        if len(entries) >= 200_000:
+            entries.clear()  # bounded: start afresh rather than track use
         # stagger expiry, so answers cached together are not all refreshed together
         upstream_for = ready_for * (0.9 + 0.1 * random.random())
         mono = time.monotonic()
-        self.ready[key] = [mono + upstream_for, now.timestamp() + ready_for, response, template,
-                           mono, offsets, ttls, mono, response]
+        head, tail = split_answer(response, q.end)
+        # a safe-search rewrite (restricted YouTube) is still time spent on the service
+        service = (pid, template.service) if template.service and template.action in (
+            "allow", "rewrite") else None
+        entries[q.key] = [mono + upstream_for, now.timestamp() + ready_for, head, tail,
+                          template, mono, offsets, ttls, mono, response, len(response), service]
 
     async def _answer(
         self, data: bytes, q: Question, profile: Profile, now: datetime
@@ -470,9 +503,16 @@ class Resolver:
         self.pending_log.append((self.timestamp(), client, t,
                                  (time.monotonic() - started) * 1000))
 
-    def take_log(self) -> list[LogItem]:
+    def take_log(
+        self,
+    ) -> tuple[list[LogItem], list[str], list[LogTemplate], set[tuple[str, str]]]:
+        """What was answered since the last call: slow-path items, fast-path answers (clients
+        and templates) and the (profile, service) pairs those used."""
         items, self.pending_log = self.pending_log, []
-        return items
+        clients, self.hit_clients = self.hit_clients, []
+        templates, self.hit_templates = self.hit_templates, []
+        services, self.service_hits = self.service_hits, set()
+        return items, clients, templates, services
 
 
 def _rrset_wire(rrset: dns.rrset.RRset) -> bytes:

@@ -9,7 +9,6 @@ import signal
 import ssl
 import sys
 import time
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -18,8 +17,9 @@ from pathlib import Path
 from kidshield.app import PolicyRuntime, StoredState
 from kidshield.clock import Clock, SystemClock
 from kidshield.config import Config, load_config, parse_hostport
+from kidshield.dns.answerlog import LogSettings, SecondBucket, fold
 from kidshield.dns.metrics import DnsMetrics
-from kidshield.dns.resolver import LogTemplate, Resolver
+from kidshield.dns.resolver import LogItem, Resolver
 from kidshield.dns.server import BindError, remember_sni, spawn, start_tcp, start_udp
 from kidshield.dns.upstream import UpstreamPool, parse_upstream
 from kidshield.errors import KidshieldError
@@ -29,7 +29,7 @@ from kidshield.policy.domains import release_free_memory
 from kidshield.policy.model import Profile
 from kidshield.policy.state import Grant, ProfileState
 from kidshield.storage.db import Database
-from kidshield.storage.querylog import QueryLogWriter, QueryRow, UsageRecord
+from kidshield.storage.querylog import QueryLogWriter, UsageRecord
 from kidshield.usage import UsageTracker
 
 log = logging.getLogger("kidshield.serve")
@@ -69,9 +69,9 @@ class DnsService:
         self._tls: ssl.SSLContext | None = None  # the DoT listeners' context
         self.bound: list[tuple[str, str, int]] = []  # (proto, host, port) actually listening
         self.on_reload: list[Callable[[PolicyRuntime], None]] = []
-        # second -> (client, answer) -> [first time, summed latency, count]
-        self._groups: dict[int, dict[tuple[str | None, LogTemplate], list[float]]] = {}
         self._closing: list[UpstreamPool] = []  # replaced by a reload, closed at stop at the latest
+        self._bucket: SecondBucket | None = None  # the open second's answers
+        self._closed: list[SecondBucket] = []
 
     # -- lifecycle ------------------------------------------------------------------------
     async def start(self) -> None:
@@ -362,66 +362,64 @@ class DnsService:
 
     # -- log pump ---------------------------------------------------------------------------
     def pump(self, final: bool = False) -> None:
-        """Turn what the listeners noted into log rows, usage minutes and metrics.
+        """Hand what the listeners noted to the log, count usage minutes.
 
-        Identical answers (same second, client, name and outcome) become one row with a
-        count, so a burst of repeats costs one row; the current second stays open until the
-        next pump (``final`` closes it)."""
-        if self.resolver is None:
+        Answers are gathered per second; a second is closed when the next one starts (or
+        ``final``) and folded into rows and metrics in the log writer's thread. Fast-path
+        answers are timed here, to within one pump interval."""
+        resolver = self.resolver
+        if resolver is None:
             return
-        items = self.resolver.take_log()
-        if not items and not self._groups:
-            return
-        cfg = self.config.logging
-        runtime = self.resolver.runtime
-        writer = self.writer
-        anonymize = cfg.anonymize_clients
-        only_blocked = cfg.only_blocked
-        per_template: Counter[LogTemplate] = Counter()
-        budget_hit: set[str] = set()
-        counted: set[tuple[str, str, int]] = set()  # (profile, service, minute) seen this pump
-        for ts, client, t, latency in items:
-            per_template[t] += 1
-            if latency:
-                self.metrics.latency.observe(latency / 1000)
-            # a safe-search rewrite (restricted YouTube) is still time spent on the service
-            minute = (t.profile, t.service or "", int(ts) // 60)
-            if t.service and t.action in ("allow", "rewrite") and minute not in counted:
-                counted.add(minute)
-                profile = runtime.profiles.get(t.profile)
-                when = datetime.fromtimestamp(ts, UTC)
-                if profile is not None and self.usage.record(t.profile, t.service, when,
-                                                              profile.tz):
-                    if writer is not None:
-                        writer.submit(UsageRecord(t.profile, t.service,
-                                                  when.astimezone(profile.tz).date(), 1.0, when))
-                    if t.service in profile.budgets:
-                        budget_hit.add(t.profile)
-            if only_blocked and t.action == "allow":
-                continue
-            # identical answers within a second become one row with a count
-            second = int(ts)
-            groups = self._groups.get(second)
-            if groups is None:
-                groups = self._groups[second] = {}
-            key = (None if anonymize else client, t)
-            group = groups.get(key)
-            if group is None:
-                groups[key] = [ts, latency, 1.0]
+        items, clients, templates, services = resolver.take_log()
+        now = resolver.timestamp()
+        bucket = self._bucket
+        if bucket is not None and int(bucket.ts) != int(now):
+            self._closed.append(bucket)
+            bucket = self._bucket = None
+        if clients or items:
+            if bucket is None:
+                bucket = self._bucket = SecondBucket(now)
+            bucket.clients += clients
+            bucket.templates += templates
+            bucket.items += items
+        self._count_usage(now, services, items)
+        if final and bucket is not None:
+            self._closed.append(bucket)
+            self._bucket = None
+        if self._closed:
+            closed, self._closed = self._closed, []
+            cfg = self.config.logging
+            settings = LogSettings(cfg.anonymize_clients, cfg.only_blocked)
+            if self.writer is not None:
+                self.writer.submit_later(lambda: fold(closed, settings, self.metrics))
             else:
-                group[1] += latency
-                group[2] += 1
-        open_second = -1 if final else int(self.resolver.timestamp())
-        closed = [s for s in self._groups if s < open_second or final]
-        batches = [self._groups.pop(s) for s in closed]
-        if batches and writer is not None:
-            # rows are built in the writer's thread, off the answer path
-            writer.submit_later(lambda: _rows(batches))
-        per_labels: Counter[tuple[str, str, str]] = Counter()
-        for t, count in per_template.items():
-            per_labels[(t.profile, t.action, t.reason)] += count
-        for labels, count in per_labels.items():
-            self.metrics.queries.labels(*labels).inc(count)
+                fold(closed, settings, self.metrics)
+
+    async def settle(self) -> None:
+        """Everything answered so far in the log and the metrics (dashboards, /metrics)."""
+        self.pump(final=True)
+        if self.writer is not None:
+            await asyncio.get_running_loop().run_in_executor(None, self.writer.flush)
+
+    def _count_usage(self, now: float, services: set[tuple[str, str]],
+                     items: list[LogItem]) -> None:
+        assert self.resolver is not None
+        seen = {(pid, service, now) for pid, service in services}
+        for ts, _client, t, _latency in items:
+            # a safe-search rewrite (restricted YouTube) is still time spent on the service
+            if t.service and t.action in ("allow", "rewrite"):
+                seen.add((t.profile, t.service, ts // 60 * 60))
+        budget_hit: set[str] = set()
+        profiles = self.resolver.runtime.profiles
+        for pid, service, ts in seen:
+            profile = profiles.get(pid)
+            when = datetime.fromtimestamp(ts, UTC)
+            if profile is not None and self.usage.record(pid, service, when, profile.tz):
+                if self.writer is not None:
+                    self.writer.submit(UsageRecord(pid, service,
+                                                   when.astimezone(profile.tz).date(), 1.0, when))
+                if service in profile.budgets:
+                    budget_hit.add(pid)
         for pid in budget_hit:
             self.resolver.invalidate(pid)
 
@@ -433,15 +431,6 @@ class DnsService:
             "kidshield_reloads": float(self.reloads),
             "kidshield_reload_failures": float(self.reload_failures),
         }
-
-
-def _rows(batches: list[dict[tuple[str | None, LogTemplate], list[float]]]) -> list[QueryRow]:
-    return [
-        (g[0], who, t.profile, t.name, t.qtype, t.action, t.reason, t.rule, t.category,
-         t.service, t.upstream, round(g[1] / g[2], 3), t.rcode, int(g[2]))
-        for groups in batches
-        for (who, t), g in groups.items()
-    ]
 
 
 def _mtime(path: Path) -> float:

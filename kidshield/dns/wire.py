@@ -127,6 +127,21 @@ def patch(response: bytes, query: bytes, qend: int) -> bytes:
     return query[:2] + bytes((flags,)) + response[3:HEADER] + query[HEADER:qend] + response[qend:]
 
 
+def split_answer(response: bytes, qend: int) -> tuple[bytes, bytes]:
+    """A ready answer kept as the parts a query does not supply: header bytes 2..12 (RD
+    set, as nearly every query asks) and everything after the question."""
+    return bytes((response[2] | 0x01,)) + response[3:HEADER], response[qend:]
+
+
+def join_answer(query: bytes, head: bytes, tail: bytes, qend: int) -> bytes:
+    """The answer to ``query`` from the parts kept by ``split_answer``: the query's ID and
+    question bytes (a client's 0x20 case randomisation is echoed back), its RD bit."""
+    if query[2] == 0x01:
+        return query[:2] + head + query[HEADER:qend] + tail
+    flags = (head[0] & 0xFE) | (query[2] & 0x01)
+    return query[:2] + bytes((flags,)) + head[1:] + query[HEADER:qend] + tail
+
+
 def truncate(response: bytes, qend: int, opt: bytes = b"") -> bytes:
     """Header and question only, with TC set: the client retries over TCP. ``opt`` is our
     OPT record for a query that had EDNS (RFC 6891: an EDNS query gets one in every answer)."""

@@ -180,7 +180,7 @@ def create_app(service: DnsService) -> Starlette:
     ctx = WebContext(service)
 
     async def metrics(_request: Request) -> Response:
-        service.pump()
+        await service.settle()
         return Response(generate_latest(service.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     async def health(_request: Request) -> Response:

@@ -58,7 +58,7 @@ async def home(request: Request) -> Response:
     ctx, _user = _parent(request)
     t = translator_for(request)
     assert ctx.service.db is not None
-    ctx.service.pump()
+    await ctx.service.settle()
     o = overview(ctx.service.db, ctx.now())
     cards = []
     for pid, prof in ctx.runtime.profiles.items():
@@ -187,7 +187,7 @@ async def querylog_page(request: Request) -> Response:
     f = LogFilter(qp.get("q", ""), qp.get("profile", ""), qp.get("action", ""),
                   qp.get("reason", ""), hours, 200)
     assert ctx.service.db is not None
-    ctx.service.pump()
+    await ctx.service.settle()
     return render(request, "querylog.html", rows=search_log(ctx.service.db, f, ctx.now()),
                   f=f, profiles=list(ctx.runtime.profiles),
                   reasons=[r.value for r in Reason])
