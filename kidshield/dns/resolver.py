@@ -29,6 +29,9 @@ from kidshield.dns.cache import AnswerCache
 from kidshield.dns.ratelimit import RateLimiter
 from kidshield.dns.upstream import UpstreamError, UpstreamPool
 from kidshield.dns.wire import (
+    HEADER,
+    KEY_DO,
+    KEY_EDNS,
     QTYPE_A,
     QTYPE_AAAA,
     QTYPE_HTTPS,
@@ -36,7 +39,6 @@ from kidshield.dns.wire import (
     TYPE_NAMES,
     Question,
     WireError,
-    fast_key,
     join_answer,
     min_ttl_offsets,
     parse_question,
@@ -115,6 +117,8 @@ class Resolver:
         # they used; the log pump takes them every few milliseconds
         self.hit_clients: list[str] = []
         self.hit_templates: list[LogTemplate] = []
+        self._note_client = self.hit_clients.append
+        self._note_template = self.hit_templates.append
         self.service_hits: set[tuple[str, str]] = set()
         self.ready: dict[str, dict[bytes, ReadyEntry]] = {}  # profile id -> question key -> ...
         self.client_profiles: dict[str, str] = {}  # address -> profile id (ACL passed)
@@ -143,6 +147,7 @@ class Resolver:
             self.cache.clear()  # smaller (or off): start afresh rather than evict one by one
         self.cache.max_entries = cfg.cache_size
         self.limiter.qps = cfg.rate_limit_qps
+        self._limiting = cfg.rate_limit_qps > 0
         self.limiter.burst = max(cfg.rate_limit_qps * 2, 1)
         self.invalidate()
 
@@ -167,13 +172,32 @@ class Resolver:
         ready = self._client_ready.get(client)
         if ready is None:
             return None
-        found = fast_key(data)
-        if found is None:
+        # This runs for every answered query, so the steps of wire.question_key and
+        # wire.join_answer are written out here (a call costs as much as a step).
+        # QR, a non-standard opcode or not exactly one question: the slow path answers.
+        if len(data) < 17 or data[4] or data[5] != 1:
             return None
-        key, qend = found
+        flags = data[2]
+        if flags & 0xF8:
+            return None
+        zero = data.find(0, HEADER)
+        if zero < 0:
+            return None
+        qend = zero + 5
+        edns = data[10] or data[11]  # additional records: EDNS, its OPT after the question
+        if edns:
+            if len(data) < qend + 11 or data[qend] or data[qend + 1] or data[qend + 2] != 41:
+                return None
+            key = data[HEADER:qend] + (KEY_DO if data[qend + 7] & 0x80 else KEY_EDNS)
+        else:
+            key = data[HEADER:qend]  # KEY_PLAIN is empty
         entry = ready.get(key)
         if entry is None:
-            return None
+            # stored under the lower-cased name: a query with capitals (0x20 randomisation)
+            key = data[HEADER:zero].lower() + key[zero - HEADER:]
+            entry = ready.get(key)
+            if entry is None:
+                return None
         now = monotonic()
         if now >= entry[0] or self.timestamp() >= entry[1]:
             return None
@@ -181,31 +205,32 @@ class Resolver:
             entry[2], entry[3] = split_answer(
                 set_ttls(entry[9], entry[6], entry[7], int(now - entry[8])), qend)
             entry[5] = now
-        if udp:
-            if entry[10] > 512:
-                # the client's buffer: 512 bytes, or its EDNS UDP size (fast_key checked
-                # that the OPT record is there)
-                limit = max(512, (data[qend + 3] << 8) | data[qend + 4]) if key[-1] & 1 else 512
-                if entry[10] > limit:
-                    return None  # the slow path truncates it
-            # decide here, once: asking the limiter again on the slow path would count the
-            # query twice and turn every "slip" into a "drop"
-            if self.limiter.qps:
+        if udp and (entry[10] > 512 or self._limiting):
+            # the client's buffer: 512 bytes, or its EDNS UDP size (the OPT record is there)
+            if entry[10] > 512 and entry[10] > (
+                    max(512, (data[qend + 3] << 8) | data[qend + 4]) if edns else 512):
+                return None  # the slow path truncates it
+            # the limiter decides here, once: asking it again on the slow path would count
+            # the query twice and turn every "slip" into a "drop"
+            if self._limiting:
                 verdict = self.limiter.allow(client, now)
                 if verdict != "ok":
-                    return self._limited_fast(data, client, verdict, key, entry, qend)
-        self.hit_clients.append(client)
-        self.hit_templates.append(entry[4])
+                    return self._limited_fast(data, client, verdict, entry, qend, bool(edns))
+        self._note_client(client)
+        self._note_template(entry[4])
         if entry[11] is not None:
             self.service_hits.add(entry[11])
+        if flags == 0x01:  # RD set, nothing else: the answer's header as stored
+            out: bytes = data[:2] + entry[2] + data[HEADER:qend] + entry[3]
+            return out
         return join_answer(data, entry[2], entry[3], qend)
 
-    def _limited_fast(self, data: bytes, client: str, verdict: str, key: bytes,
-                      entry: ReadyEntry, qend: int) -> bytes:
+    def _limited_fast(self, data: bytes, client: str, verdict: str, entry: ReadyEntry,
+                      qend: int, edns: bool) -> bytes:
         self._rate_limited(client, entry[4].profile, verdict, self.timestamp())
         if verdict == "drop":
             return b""
-        opt = answers.opt_record(bool(key[-1] & 2)) if key[-1] & 1 else b""
+        opt = answers.opt_record(bool(data[qend + 7] & 0x80)) if edns else b""
         return truncate(join_answer(data, entry[2], entry[3], qend), qend, opt)
 
     def _rate_limited(self, client: str, pid: str, verdict: str, ts: float) -> None:
@@ -509,8 +534,10 @@ class Resolver:
         """What was answered since the last call: slow-path items, fast-path answers (clients
         and templates) and the (profile, service) pairs those used."""
         items, self.pending_log = self.pending_log, []
-        clients, self.hit_clients = self.hit_clients, []
-        templates, self.hit_templates = self.hit_templates, []
+        # copied and cleared, not swapped: the fast path holds their append methods
+        clients, templates = self.hit_clients[:], self.hit_templates[:]
+        self.hit_clients.clear()
+        self.hit_templates.clear()
         services, self.service_hits = self.service_hits, set()
         return items, clients, templates, services
 

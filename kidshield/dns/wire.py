@@ -1,7 +1,7 @@
 """Raw DNS packet helpers for the fast path: no message objects, just bytes.
 
-A cache key is the question as sent (name lower-cased) plus a flag byte for EDNS and the DO
-bit; a ready answer is reused by patching in the query's ID and original question bytes (so a
+A cache key is the question as sent (name lower-cased), plus a byte for EDNS and the DO bit
+when the query has EDNS; a ready answer is reused by patching in the query's ID and original question bytes (so a
 client's 0x20 case randomisation is echoed back).
 """
 
@@ -91,33 +91,22 @@ def parse_question(data: bytes) -> Question:
         edns = True
         udp_size = max(MAX_UDP_NO_EDNS, struct.unpack_from("!H", data, end + 3)[0])
         do = bool(data[end + 7] & 0x80)
-    key = _key(data, end, (1 if edns else 0) | (2 if do else 0))
+    key = question_key(data, end, (1 if edns else 0) | (2 if do else 0))
     return Question(qid, flags, ".".join(labels), qtype, qclass, end, key, edns, do, udp_size)
 
 
-_FLAGS = tuple(bytes((f,)) for f in range(4))
+# After the question, a cache key ends in a byte for EDNS and its DO bit, or nothing (a plain
+# query's key is the question as sent, which keeps the fast path's key one slice). Names are
+# prefix-free on the wire, so the keys cannot collide.
+KEY_PLAIN, KEY_EDNS, KEY_DO = b"", b"\x01", b"\x03"
+_FLAGS = (KEY_PLAIN, KEY_EDNS, b"\x02", KEY_DO)
 
 
-def fast_key(data: bytes) -> tuple[bytes, int] | None:
-    """The cache key and question end of a plain query, or None to take the slow path."""
-    # QR or a non-standard opcode: the slow path answers those (FORMERR, NOTIMP)
-    if len(data) < HEADER + 5 or data[2] & 0xF8 or data[4:6] != b"\x00\x01":
-        return None
-    zero = data.find(0, HEADER)
-    if zero < 0:
-        return None
-    end = zero + 5
-    flag = 0
-    if data[10:12] != b"\x00\x00":
-        if len(data) < end + 11 or data[end] != 0 or data[end + 1 : end + 3] != b"\x00\x29":
-            return None
-        flag = 3 if data[end + 7] & 0x80 else 1
-    return _key(data, end, flag), end
-
-
-def _key(data: bytes, end: int, flag: int) -> bytes:
+def question_key(data: bytes, end: int, flag: int) -> bytes:
     """The cache key of the question ending at ``end``. Only the name is case-folded:
-    lower() on the type bytes would make HTTPS (65, 0x0041) and type 97 share an entry."""
+    lower() on the type bytes would make HTTPS (65, 0x0041) and type 97 share an entry.
+    (``Resolver.answer_fast`` builds the same key inline; tests/dns/test_fast_path.py checks
+    that they agree.)"""
     return data[HEADER : end - 4].lower() + data[end - 4 : end] + _FLAGS[flag]
 
 

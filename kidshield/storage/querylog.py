@@ -6,6 +6,7 @@ adds usage minutes, and deletes rows older than the retention period once an hou
 
 from __future__ import annotations
 
+import functools
 import logging
 import queue
 import threading
@@ -153,11 +154,14 @@ class QueryLogWriter:
 
     def _write(self, rows: list[QueryRow], usage: list[UsageRecord]) -> None:
         # Small transactions with a pause between them: the DNS answers run in another thread
-        # of this process and must get the interpreter back within about a millisecond.
+        # of this process and must get the interpreter back within about a millisecond. One
+        # multi-row INSERT per chunk, not executemany: the driver hands the interpreter over
+        # around every statement it steps, and each hand-over stalls the answering thread.
         for start in range(0, len(rows), WRITE_CHUNK):
             chunk = rows[start : start + WRITE_CHUNK]
             with self._db.engine.begin() as conn:
-                conn.exec_driver_sql(self._insert_sql(conn.dialect.paramstyle), chunk)
+                sql = self._insert_sql(conn.dialect.paramstyle, len(chunk))
+                conn.exec_driver_sql(sql, tuple(value for row in chunk for value in row))
             self.written += len(chunk)
             if start + WRITE_CHUNK < len(rows):
                 time.sleep(0.002)
@@ -165,7 +169,9 @@ class QueryLogWriter:
             self._usage.add_minutes(u.profile, u.service, u.day, u.minutes, u.at)
 
     @staticmethod
-    def _insert_sql(paramstyle: str) -> str:
-        marks = ", ".join(["?" if paramstyle == "qmark" else "%s"] * len(QUERY_LOG_COLUMNS))
-        return f"INSERT INTO query_log ({', '.join(QUERY_LOG_COLUMNS)}) VALUES ({marks})"
-
+    @functools.cache
+    def _insert_sql(paramstyle: str, rows: int) -> str:
+        mark = "?" if paramstyle == "qmark" else "%s"
+        one = "(" + ", ".join([mark] * len(QUERY_LOG_COLUMNS)) + ")"
+        return (f"INSERT INTO query_log ({', '.join(QUERY_LOG_COLUMNS)}) VALUES "
+                + ", ".join([one] * rows))
