@@ -9,7 +9,7 @@ import signal
 import ssl
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,7 +17,7 @@ from pathlib import Path
 from kidshield.app import PolicyRuntime, StoredState
 from kidshield.clock import Clock, SystemClock
 from kidshield.config import Config, load_config, parse_hostport
-from kidshield.dns.answerlog import LogSettings, SecondBucket, fold
+from kidshield.dns.answerlog import LOG_WINDOW, LogSettings, RowGrouper, SecondBucket, rows_of
 from kidshield.dns.metrics import DnsMetrics
 from kidshield.dns.resolver import LogItem, Resolver
 from kidshield.dns.server import BindError, remember_sni, spawn, start_tcp, start_udp
@@ -72,6 +72,9 @@ class DnsService:
         self._closing: list[UpstreamPool] = []  # replaced by a reload, closed at stop at the latest
         self._bucket: SecondBucket | None = None  # the open second's answers
         self._closed: list[SecondBucket] = []
+        self._rows_open_until = 0.0  # when the newest minute with open log rows ends
+        self._grouper = RowGrouper(_log_settings(config), self.metrics)
+        self._folds: list[Iterator[None]] = []  # closed seconds being folded, step by step
 
     # -- lifecycle ------------------------------------------------------------------------
     async def start(self) -> None:
@@ -237,6 +240,7 @@ class DnsService:
         self._reload_certificate()
         if self.writer is not None:
             self.writer.retention_days = config.logging.retention_days
+        self._grouper.settings = _log_settings(config)
         self.refresh_states()
         self._remember_mtimes()
         self.reloads += 1
@@ -388,12 +392,36 @@ class DnsService:
             self._bucket = None
         if self._closed:
             closed, self._closed = self._closed, []
-            cfg = self.config.logging
-            settings = LogSettings(cfg.anonymize_clients, cfg.only_blocked)
-            if self.writer is not None:
-                self.writer.submit_later(lambda: fold(closed, settings, self.metrics))
-            else:
-                fold(closed, settings, self.metrics)
+            self._rows_open_until = (int(closed[-1].ts) // LOG_WINDOW + 1) * LOG_WINDOW
+            self._folds.append(self._grouper.fold_steps(closed))
+            if len(self._folds) == 1:
+                asyncio.get_running_loop().call_soon(self._fold_step)
+        if final:
+            for fold in self._folds:
+                for _ in fold:
+                    pass
+            self._folds.clear()
+        # a minute's rows are complete once it has ended and its seconds are folded
+        if not self._folds and (final or (self._rows_open_until
+                                          and now >= self._rows_open_until)):
+            self._rows_open_until = 0.0
+            ended = self._grouper.take_ended(now, final)
+            if ended and self.writer is not None:
+                self.writer.submit_later(lambda: rows_of(ended))
+
+    def _fold_step(self) -> None:
+        """One small step of folding closed seconds into log rows; then answers go on."""
+        if not self._folds:
+            return
+        try:
+            next(self._folds[0])
+        except StopIteration:
+            self._folds.pop(0)
+        except Exception:
+            log.exception("counting answers for the log failed")
+            self._folds.pop(0)
+        if self._folds:
+            asyncio.get_running_loop().call_soon(self._fold_step)
 
     async def settle(self) -> None:
         """Everything answered so far in the log and the metrics (dashboards, /metrics)."""
@@ -433,6 +461,10 @@ class DnsService:
         }
 
 
+def _log_settings(config: Config) -> LogSettings:
+    return LogSettings(config.logging.anonymize_clients, config.logging.only_blocked)
+
+
 def _mtime(path: Path) -> float:
     try:
         return path.stat().st_mtime
@@ -445,7 +477,7 @@ async def serve_forever(config_path: Path, ready: Callable[[DnsService], None] |
     """``kidshield serve``: DNS listeners plus the web server, until SIGTERM/SIGINT."""
     # The log writer thread must hand the interpreter back to the event loop quickly, or
     # answers wait for it (the default switch interval is 5 ms).
-    sys.setswitchinterval(0.0005)
+    sys.setswitchinterval(float(__import__("os").environ.get("KS_SWI", "0.0005")))
     config = load_config(config_path)
     service = DnsService(config, config_path)
     await service.start()

@@ -1,8 +1,8 @@
 """Raw DNS packet helpers for the fast path: no message objects, just bytes.
 
 A cache key is the question as sent (name lower-cased), plus a byte for EDNS and the DO bit
-when the query has EDNS; a ready answer is reused by patching in the query's ID and original question bytes (so a
-client's 0x20 case randomisation is echoed back).
+when the query has EDNS; a ready answer is reused by patching in the query's ID and original
+question bytes (so a client's 0x20 case randomisation is echoed back).
 """
 
 from __future__ import annotations

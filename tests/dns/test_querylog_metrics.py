@@ -64,6 +64,38 @@ def test_every_answer_is_logged_with_its_profile_reason_and_upstream(
     assert rows[0]["latency_ms"] > 0
 
 
+def test_identical_answers_within_a_minute_share_a_row_written_when_the_minute_ends(
+    serve: ServeFactory,
+) -> None:
+    clock = FixedClock(NOON)
+    served = serve(clock=clock)
+    service = served.service
+    assert service.writer is not None
+
+    def stored() -> list[tuple[float, int]]:
+        # not final: open minutes stay open. Closed seconds are folded between answers,
+        # so the second pump finds them folded and hands over the minutes that ended.
+        served.lt.call(service.pump)
+        served.lt.call(service.pump)
+        assert service.writer is not None and service.db is not None
+        service.writer.flush()
+        with service.db.engine.connect() as conn:
+            return [(r.ts, r.count) for r in conn.execute(
+                sa.select(query_log).order_by(query_log.c.ts))]
+
+    served.query("fine.example", source=KID)  # the slow path
+    assert stored() == []
+    clock.advance(timedelta(seconds=30))
+    served.query("fine.example", source=KID)  # the fast path, same minute
+    assert stored() == []
+    clock.advance(timedelta(seconds=40))  # the next minute: the first row is complete
+    served.query("fine.example", source=KID)
+    assert stored() == [(NOON.timestamp(), 2)]
+    rows = _rows(served)  # a final pump writes the open minute too
+    assert [(r["ts"], r["count"]) for r in rows] == [(NOON.timestamp(), 2),
+                                                     (NOON.timestamp() + 70, 1)]
+
+
 def test_only_blocked_and_anonymize_clients_limit_what_is_kept(serve: ServeFactory) -> None:
     served = serve(logging_options={"only_blocked": True, "anonymize_clients": True})
     _ask_mix(served)
