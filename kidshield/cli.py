@@ -325,6 +325,9 @@ def serve(
 
         os.environ["PYTHONHASHSEED"] = str(secrets.randbelow(2**32 - 1) + 1)
         os.environ.setdefault("MALLOC_ARENA_MAX", "2")  # threads share heaps: less memory
+        # Large buffers (the per-second answer lists at high rates) always get their own
+        # mapping and go back to the OS when freed; glibc's sliding threshold keeps them.
+        os.environ.setdefault("MALLOC_MMAP_THRESHOLD_", "131072")
         os.execv(sys.executable, [sys.executable, "-m", "kidshield", *sys.argv[1:]])
 
     def ready(service: DnsService) -> None:

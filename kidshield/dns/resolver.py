@@ -88,7 +88,8 @@ LogItem = tuple[float, str, LogTemplate, float]
 #  3 the response after the question
 #  4 log template
 #  5 monotonic time the TTLs were last aged
-#  6 TTL offsets, 7 the TTLs as created, 8 monotonic creation time, 9 the response as created
+#  6 TTL offsets within the part after the question, 7 the TTLs as created,
+#  8 monotonic creation time, 9 the part after the question as created
 #  10 the response's length
 #  11 (profile, service) when answering it counts as time on a service, else None
 ReadyEntry = list[Any]
@@ -123,6 +124,7 @@ class Resolver:
         self.ready: dict[str, dict[bytes, ReadyEntry]] = {}  # profile id -> question key -> ...
         self.client_profiles: dict[str, str] = {}  # address -> profile id (ACL passed)
         self._client_ready: dict[str, dict[bytes, ReadyEntry]] = {}  # address -> its profile's
+        self._heads: dict[bytes, bytes] = {}
         self._acl_cache: dict[str, bool] = {}
         self._decisions: dict[tuple[str, str], Decision] = {}
         self.rate_limited: dict[str, int] = {}  # "slip" / "drop" -> count
@@ -202,8 +204,7 @@ class Resolver:
         if now >= entry[0] or self.timestamp() >= entry[1]:
             return None
         if now - entry[5] >= 1.0 and entry[6]:
-            entry[2], entry[3] = split_answer(
-                set_ttls(entry[9], entry[6], entry[7], int(now - entry[8])), qend)
+            entry[3] = set_ttls(entry[9], entry[6], entry[7], int(now - entry[8]))
             entry[5] = now
         if udp and (entry[10] > 512 or self._limiting):
             # the client's buffer: 512 bytes, or its EDNS UDP size (the OPT record is there)
@@ -310,11 +311,15 @@ class Resolver:
         upstream_for = ready_for * (0.9 + 0.1 * random.random())
         mono = time.monotonic()
         head, tail = split_answer(response, q.end)
+        if len(self._heads) > 4096:
+            self._heads.clear()
+        head = self._heads.setdefault(head, head)  # few distinct headers: share them
+        offsets = [offset - q.end for offset in offsets]
         # a safe-search rewrite (restricted YouTube) is still time spent on the service
         service = (pid, template.service) if template.service and template.action in (
             "allow", "rewrite") else None
         entries[q.key] = [mono + upstream_for, now.timestamp() + ready_for, head, tail,
-                          template, mono, offsets, ttls, mono, response, len(response), service]
+                          template, mono, offsets, ttls, mono, tail, len(response), service]
 
     async def _answer(
         self, data: bytes, q: Question, profile: Profile, now: datetime

@@ -5,6 +5,7 @@ client asked, and never one question's answer for another."""
 from __future__ import annotations
 
 import random
+import time
 
 import dns.edns
 import dns.flags
@@ -112,3 +113,17 @@ def test_the_inline_key_of_the_fast_path_matches_the_parsers_key(serve: ServeFac
         assert dns.message.from_wire(fast).question == again.question
         other = dns.message.make_query(name + "x", rdtype).to_wire()
         assert served.lt.call(resolver.answer_fast, other, ADULT, True) is None
+
+
+def test_ready_answers_count_their_ttls_down_in_every_record(
+    serve: ServeFactory, upstream: FakeUpstream,
+) -> None:
+    upstream.cname("www.aging.example", "edge.aging.example")
+    served = serve()
+    first = _ask(served.port, make_query("www.aging.example"))
+    assert [rrset.ttl for rrset in first.answer] == [300, 300]  # CNAME and A
+    time.sleep(2.2)
+    later = _ask(served.port, make_query("www.aging.example"))
+    assert later.answer == first.answer  # same records (rrset equality ignores the TTL)
+    assert all(296 <= rrset.ttl <= 298 for rrset in later.answer), later.to_text()
+    assert upstream.count("www.aging.example") == 1  # still the ready answer
