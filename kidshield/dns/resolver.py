@@ -92,6 +92,8 @@ LogItem = tuple[float, str, LogTemplate, float]
 #  8 monotonic creation time, 9 the part after the question as created
 #  10 the response's length
 #  11 (profile, service) when answering it counts as time on a service, else None
+#  12 answers given from it since the log last took them, 13 the same per client address
+#     (only kept when the log records addresses)
 ReadyEntry = list[Any]
 
 
@@ -114,13 +116,12 @@ class Resolver:
         self.cache = AnswerCache(dns_cfg.cache_size, dns_cfg.cache_min_ttl, dns_cfg.cache_max_ttl)
         self.limiter = RateLimiter(dns_cfg.rate_limit_qps)
         self.pending_log: list[LogItem] = []
-        # fast-path answers, as parallel lists (cheaper than a tuple each), and the services
-        # they used; the log pump takes them every few milliseconds
-        self.hit_clients: list[str] = []
-        self.hit_templates: list[LogTemplate] = []
-        self._note_client = self.hit_clients.append
-        self._note_template = self.hit_templates.append
-        self.service_hits: set[tuple[str, str]] = set()
+        # Fast-path answers are counted on their entry; an entry is listed here when its
+        # count leaves zero, and the log pump takes the list every few milliseconds.
+        self.touched: list[ReadyEntry] = []
+        self._touch = self.touched.append
+        self.service_hits: set[tuple[str, str]] = set()  # (profile, service) used
+        self._count_clients = not runtime.config.logging.anonymize_clients
         self.ready: dict[str, dict[bytes, ReadyEntry]] = {}  # profile id -> question key -> ...
         self.client_profiles: dict[str, str] = {}  # address -> profile id (ACL passed)
         self._client_ready: dict[str, dict[bytes, ReadyEntry]] = {}  # address -> its profile's
@@ -150,6 +151,7 @@ class Resolver:
         self.cache.max_entries = cfg.cache_size
         self.limiter.qps = cfg.rate_limit_qps
         self._limiting = cfg.rate_limit_qps > 0
+        self._count_clients = not runtime.config.logging.anonymize_clients
         self.limiter.burst = max(cfg.rate_limit_qps * 2, 1)
         self.invalidate()
 
@@ -217,8 +219,12 @@ class Resolver:
                 verdict = self.limiter.allow(client, now)
                 if verdict != "ok":
                     return self._limited_fast(data, client, verdict, entry, qend, bool(edns))
-        self._note_client(client)
-        self._note_template(entry[4])
+        if not entry[12]:
+            self._touch(entry)
+        entry[12] += 1
+        if self._count_clients:
+            per_client = entry[13]
+            per_client[client] = per_client.get(client, 0) + 1
         if entry[11] is not None:
             self.service_hits.add(entry[11])
         if flags == 0x01:  # RD set, nothing else: the answer's header as stored
@@ -319,7 +325,8 @@ class Resolver:
         service = (pid, template.service) if template.service and template.action in (
             "allow", "rewrite") else None
         entries[q.key] = [mono + upstream_for, now.timestamp() + ready_for, head, tail,
-                          template, mono, offsets, ttls, mono, tail, len(response), service]
+                          template, mono, offsets, ttls, mono, tail, len(response), service,
+                          0, {}]
 
     async def _answer(
         self, data: bytes, q: Question, profile: Profile, now: datetime
@@ -533,18 +540,15 @@ class Resolver:
         self.pending_log.append((self.timestamp(), client, t,
                                  (time.monotonic() - started) * 1000))
 
-    def take_log(
-        self,
-    ) -> tuple[list[LogItem], list[str], list[LogTemplate], set[tuple[str, str]]]:
-        """What was answered since the last call: slow-path items, fast-path answers (clients
-        and templates) and the (profile, service) pairs those used."""
+    def take_log(self) -> tuple[list[LogItem], list[ReadyEntry], set[tuple[str, str]]]:
+        """What was answered since the last call: slow-path items, the ready entries that
+        answered (their counts say how often, ``RowGrouper`` resets them) and the (profile,
+        service) pairs those used."""
         items, self.pending_log = self.pending_log, []
-        # copied and cleared, not swapped: the fast path holds their append methods
-        clients, templates = self.hit_clients[:], self.hit_templates[:]
-        self.hit_clients.clear()
-        self.hit_templates.clear()
+        touched = self.touched[:]  # copied and cleared: the fast path holds its append
+        self.touched.clear()
         services, self.service_hits = self.service_hits, set()
-        return items, clients, templates, services
+        return items, touched, services
 
 
 def _rrset_wire(rrset: dns.rrset.RRset) -> bytes:

@@ -17,7 +17,7 @@ from pathlib import Path
 from kidshield.app import PolicyRuntime, StoredState
 from kidshield.clock import Clock, SystemClock
 from kidshield.config import Config, load_config, parse_hostport
-from kidshield.dns.answerlog import LOG_WINDOW, LogSettings, RowGrouper, SecondBucket, rows_of
+from kidshield.dns.answerlog import LOG_WINDOW, Group, LogSettings, RowGrouper, Window, rows_of
 from kidshield.dns.metrics import DnsMetrics
 from kidshield.dns.resolver import LogItem, Resolver
 from kidshield.dns.server import BindError, remember_sni, spawn, start_tcp, start_udp
@@ -70,11 +70,10 @@ class DnsService:
         self.bound: list[tuple[str, str, int]] = []  # (proto, host, port) actually listening
         self.on_reload: list[Callable[[PolicyRuntime], None]] = []
         self._closing: list[UpstreamPool] = []  # replaced by a reload, closed at stop at the latest
-        self._bucket: SecondBucket | None = None  # the open second's answers
-        self._closed: list[SecondBucket] = []
-        self._rows_open_until = 0.0  # when the newest minute with open log rows ends
+        self._window: Window | None = None  # this minute's answers, for the log
         self._grouper = RowGrouper(_log_settings(config), self.metrics)
-        self._folds: list[Iterator[None]] = []  # closed seconds being folded, step by step
+        self._flushes: list[Iterator[None]] = []  # ended minutes being folded, step by step
+        self._rows: list[Group] = []  # folded, for the writer
 
     # -- lifecycle ------------------------------------------------------------------------
     async def start(self) -> None:
@@ -366,62 +365,63 @@ class DnsService:
 
     # -- log pump ---------------------------------------------------------------------------
     def pump(self, final: bool = False) -> None:
-        """Hand what the listeners noted to the log, count usage minutes.
+        """Collect what the listeners noted for the log; count usage minutes.
 
-        Answers are gathered per second; a second is closed when the next one starts (or
-        ``final``) and folded into rows and metrics in the log writer's thread. Fast-path
-        answers are timed here, to within one pump interval."""
+        Answers are gathered per minute; when the minute ends (or ``final``) it is folded
+        into rows and metrics in small steps between answers (all at once when ``final``)
+        and the rows go to the log writer. Fast-path answers are timed here, to within one
+        pump interval."""
         resolver = self.resolver
         if resolver is None:
             return
-        items, clients, templates, services = resolver.take_log()
+        items, touched, services = resolver.take_log()
         now = resolver.timestamp()
-        bucket = self._bucket
-        if bucket is not None and int(bucket.ts) != int(now):
-            self._closed.append(bucket)
-            bucket = self._bucket = None
-        if clients or items:
-            if bucket is None:
-                bucket = self._bucket = SecondBucket(now)
-            bucket.clients += clients
-            bucket.templates += templates
-            bucket.items += items
+        start = int(now) // LOG_WINDOW * LOG_WINDOW
+        window = self._window
+        if window is not None and window.start != start:
+            self._flush(window)
+            window = self._window = None
+        if touched or items:
+            if window is None:
+                window = self._window = Window(start)
+            if touched:
+                window.touched.append((now, touched))
+            window.items += items
         self._count_usage(now, services, items)
-        if final and bucket is not None:
-            self._closed.append(bucket)
-            self._bucket = None
-        if self._closed:
-            closed, self._closed = self._closed, []
-            self._rows_open_until = (int(closed[-1].ts) // LOG_WINDOW + 1) * LOG_WINDOW
-            self._folds.append(self._grouper.fold_steps(closed))
-            if len(self._folds) == 1:
-                asyncio.get_running_loop().call_soon(self._fold_step)
         if final:
-            for fold in self._folds:
-                for _ in fold:
+            if window is not None:
+                self._flush(window)
+                self._window = None
+            for steps in self._flushes:
+                for _ in steps:
                     pass
-            self._folds.clear()
-        # a minute's rows are complete once it has ended and its seconds are folded
-        if not self._folds and (final or (self._rows_open_until
-                                          and now >= self._rows_open_until)):
-            self._rows_open_until = 0.0
-            ended = self._grouper.take_ended(now, final)
-            if ended and self.writer is not None:
-                self.writer.submit_later(lambda: rows_of(ended))
+            self._flushes.clear()
+            self._hand_rows()
 
-    def _fold_step(self) -> None:
-        """One small step of folding closed seconds into log rows; then answers go on."""
-        if not self._folds:
+    def _flush(self, window: Window) -> None:
+        self._flushes.append(self._grouper.flush_steps(window, self._rows))
+        if len(self._flushes) == 1:
+            asyncio.get_running_loop().call_soon(self._flush_step)
+
+    def _flush_step(self) -> None:
+        """One small step of folding an ended minute into log rows; then answers go on."""
+        if not self._flushes:
             return
         try:
-            next(self._folds[0])
+            next(self._flushes[0])
         except StopIteration:
-            self._folds.pop(0)
+            self._flushes.pop(0)
+            self._hand_rows()
         except Exception:
             log.exception("counting answers for the log failed")
-            self._folds.pop(0)
-        if self._folds:
-            asyncio.get_running_loop().call_soon(self._fold_step)
+            self._flushes.pop(0)
+        if self._flushes:
+            asyncio.get_running_loop().call_soon(self._flush_step)
+
+    def _hand_rows(self) -> None:
+        if self._rows and self.writer is not None:
+            ended, self._rows = self._rows, []
+            self.writer.submit_later(lambda: rows_of(ended))
 
     async def settle(self) -> None:
         """Everything answered so far in the log and the metrics (dashboards, /metrics)."""

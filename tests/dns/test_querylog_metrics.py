@@ -73,8 +73,8 @@ def test_identical_answers_within_a_minute_share_a_row_written_when_the_minute_e
     assert service.writer is not None
 
     def stored() -> list[tuple[float, int]]:
-        # not final: open minutes stay open. Closed seconds are folded between answers,
-        # so the second pump finds them folded and hands over the minutes that ended.
+        # not final: the open minute stays open. An ended minute is folded between
+        # answers, so the second pump finds it folded and its rows handed over.
         served.lt.call(service.pump)
         served.lt.call(service.pump)
         assert service.writer is not None and service.db is not None
@@ -88,9 +88,10 @@ def test_identical_answers_within_a_minute_share_a_row_written_when_the_minute_e
     clock.advance(timedelta(seconds=30))
     served.query("fine.example", source=KID)  # the fast path, same minute
     assert stored() == []
-    clock.advance(timedelta(seconds=40))  # the next minute: the first row is complete
-    served.query("fine.example", source=KID)
+    clock.advance(timedelta(seconds=30))  # the next minute: the first row is complete
     assert stored() == [(NOON.timestamp(), 2)]
+    clock.advance(timedelta(seconds=10))
+    served.query("fine.example", source=KID)
     rows = _rows(served)  # a final pump writes the open minute too
     assert [(r["ts"], r["count"]) for r in rows] == [(NOON.timestamp(), 2),
                                                      (NOON.timestamp() + 70, 1)]
