@@ -64,7 +64,7 @@ class RowGrouper:
                 if anonymize or not per_client:
                     self._add(groups, per_labels, ts, None, t, 0.0, count)
                 else:
-                    entry[13] = {}
+                    entry[13] = None
                     for client, c in per_client.items():
                         self._add(groups, per_labels, ts, client, t, 0.0, c)
                 n += 1

@@ -82,8 +82,8 @@ class LogTemplate:
 # one pending log item from the slow path: (unix time, client address, template, latency ms)
 LogItem = tuple[float, str, LogTemplate, float]
 # A ready answer, a list so the fast path can age its TTLs in place once a second:
-#  0 monotonic expiry (how long upstream data is reused)
-#  1 expiry as unix time by the service clock (policy: schedules, budgets, grants)
+#  0 monotonic expiry: the upstream TTL or the policy's, whichever ends first, a little early
+#  1 the policy's expiry as unix time by the service clock (schedules, budgets, grants)
 #  2 the response's bytes 2..12 (flags and counts; the query supplies ID and question)
 #  3 the response after the question
 #  4 log template
@@ -111,6 +111,11 @@ class Resolver:
         self.clock = clock
         # unix time by the same clock, cheap: for log rows and ready-answer expiry
         self.timestamp = timestamp or (lambda: clock().timestamp())
+        # With the system clock, a ready answer's monotonic expiry comes before its policy
+        # expiry (it is derived from it), so only a clock step could make the second one
+        # matter, and the service drops ready answers when the clock steps. A clock that
+        # moves by itself (tests, `check --at`) is asked on every answer.
+        self._clock_check = timestamp is not time.time
         self._state_for = state_for or (lambda _p, _n: ProfileState())
         dns_cfg = runtime.config.dns
         self.cache = AnswerCache(dns_cfg.cache_size, dns_cfg.cache_min_ttl, dns_cfg.cache_max_ttl)
@@ -203,7 +208,7 @@ class Resolver:
             if entry is None:
                 return None
         now = monotonic()
-        if now >= entry[0] or self.timestamp() >= entry[1]:
+        if now >= entry[0] or (self._clock_check and self.timestamp() >= entry[1]):
             return None
         if now - entry[5] >= 1.0 and entry[6]:
             entry[3] = set_ttls(entry[9], entry[6], entry[7], int(now - entry[8]))
@@ -224,6 +229,8 @@ class Resolver:
         entry[12] += 1
         if self._count_clients:
             per_client = entry[13]
+            if per_client is None:
+                per_client = entry[13] = {}
             per_client[client] = per_client.get(client, 0) + 1
         if entry[11] is not None:
             self.service_hits.add(entry[11])
@@ -326,7 +333,7 @@ class Resolver:
             "allow", "rewrite") else None
         entries[q.key] = [mono + upstream_for, now.timestamp() + ready_for, head, tail,
                           template, mono, offsets, ttls, mono, tail, len(response), service,
-                          0, {}]
+                          0, None]
 
     async def _answer(
         self, data: bytes, q: Question, profile: Profile, now: datetime

@@ -71,6 +71,7 @@ class DnsService:
         self.on_reload: list[Callable[[PolicyRuntime], None]] = []
         self._closing: list[UpstreamPool] = []  # replaced by a reload, closed at stop at the latest
         self._window: Window | None = None  # this minute's answers, for the log
+        self._clock_offset = 0.0  # wall minus monotonic clock at the last pump: steps show
         self._grouper = RowGrouper(_log_settings(config), self.metrics)
         self._flushes: list[Iterator[None]] = []  # ended minutes being folded, step by step
         self._rows: list[Group] = []  # folded, for the writer
@@ -376,6 +377,16 @@ class DnsService:
             return
         items, touched, services = resolver.take_log()
         now = resolver.timestamp()
+        offset = now - time.monotonic()
+        if abs(offset - self._clock_offset) > 1.0:
+            if self._clock_offset:
+                # ready answers expire by the monotonic clock: a stepped wall clock (NTP
+                # after boot on a board without a real-time clock) must not leave them
+                # answering for the old time
+                log.info("the clock stepped by %+.0f s: answers are decided again",
+                         offset - self._clock_offset)
+                resolver.invalidate()
+        self._clock_offset = offset
         start = int(now) // LOG_WINDOW * LOG_WINDOW
         window = self._window
         if window is not None and window.start != start:

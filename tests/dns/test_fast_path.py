@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import random
 import time
+from datetime import timedelta
 
 import dns.edns
 import dns.flags
@@ -13,8 +14,9 @@ import dns.message
 import dns.query
 import dns.rdatatype
 
+from kidshield.clock import FixedClock
 from kidshield.dns.wire import parse_question, question_key
-from tests.dns.conftest import ADULT, KID, FakeUpstream, ServeFactory, make_query
+from tests.dns.conftest import ADULT, KID, NOON, FakeUpstream, ServeFactory, make_query
 
 
 def _ask(served_port: int, q: dns.message.Message, source: str = ADULT) -> dns.message.Message:
@@ -127,3 +129,19 @@ def test_ready_answers_count_their_ttls_down_in_every_record(
     assert later.answer == first.answer  # same records (rrset equality ignores the TTL)
     assert all(296 <= rrset.ttl <= 298 for rrset in later.answer), later.to_text()
     assert upstream.count("www.aging.example") == 1  # still the ready answer
+
+
+def test_a_clock_step_drops_every_ready_answer(serve: ServeFactory) -> None:
+    clock = FixedClock(NOON)
+    served = serve(clock=clock)
+    resolver = served.service.resolver
+    assert resolver is not None
+    served.query("step.example")
+    served.pump()
+    assert served.lt.call(resolver.ready_count) >= 1
+    clock.advance(timedelta(seconds=0.5))  # time going by is no step
+    served.lt.call(served.service.pump)
+    assert served.lt.call(resolver.ready_count) >= 1
+    clock.advance(timedelta(hours=2))  # e.g. NTP setting the clock after boot
+    served.lt.call(served.service.pump)
+    assert served.lt.call(resolver.ready_count) == 0
