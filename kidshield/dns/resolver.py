@@ -87,7 +87,7 @@ LogItem = tuple[float, str, LogTemplate, float]
 #  2 the response's bytes 2..12 (flags and counts; the query supplies ID and question)
 #  3 the response after the question
 #  4 log template
-#  5 monotonic time the TTLs were last aged
+#  5 monotonic time the TTLs are next aged (once a second)
 #  6 TTL offsets within the part after the question, 7 the TTLs as created,
 #  8 monotonic creation time, 9 the part after the question as created
 #  10 the response's length
@@ -210,9 +210,9 @@ class Resolver:
         now = monotonic()
         if now >= entry[0] or (self._clock_check and self.timestamp() >= entry[1]):
             return None
-        if now - entry[5] >= 1.0 and entry[6]:
+        if now >= entry[5] and entry[6]:
             entry[3] = set_ttls(entry[9], entry[6], entry[7], int(now - entry[8]))
-            entry[5] = now
+            entry[5] = now + 1.0
         if udp and (entry[10] > 512 or self._limiting):
             # the client's buffer: 512 bytes, or its EDNS UDP size (the OPT record is there)
             if entry[10] > 512 and entry[10] > (
@@ -332,7 +332,7 @@ class Resolver:
         service = (pid, template.service) if template.service and template.action in (
             "allow", "rewrite") else None
         entries[q.key] = [mono + upstream_for, now.timestamp() + ready_for, head, tail,
-                          template, mono, offsets, ttls, mono, tail, len(response), service,
+                          template, mono + 1.0, offsets, ttls, mono, tail, len(response), service,
                           0, None]
 
     async def _answer(

@@ -378,14 +378,13 @@ class DnsService:
         items, touched, services = resolver.take_log()
         now = resolver.timestamp()
         offset = now - time.monotonic()
-        if abs(offset - self._clock_offset) > 1.0:
-            if self._clock_offset:
-                # ready answers expire by the monotonic clock: a stepped wall clock (NTP
-                # after boot on a board without a real-time clock) must not leave them
-                # answering for the old time
-                log.info("the clock stepped by %+.0f s: answers are decided again",
-                         offset - self._clock_offset)
-                resolver.invalidate()
+        if self._clock_offset and abs(offset - self._clock_offset) > 1.0:
+            # ready answers expire by the monotonic clock: a stepped wall clock (NTP after
+            # boot on a board without a real-time clock) must not leave them answering for
+            # the old time
+            log.info("the clock stepped by %+.0f s: answers are decided again",
+                     offset - self._clock_offset)
+            resolver.invalidate()
         self._clock_offset = offset
         start = int(now) // LOG_WINDOW * LOG_WINDOW
         window = self._window
