@@ -20,6 +20,7 @@ RCODE_SERVFAIL = 2
 RCODE_NXDOMAIN = 3
 RCODE_NOTIMP = 4
 RCODE_REFUSED = 5
+RCODE_BADVERS = 16  # RFC 6891: an EDNS version we do not speak (upper bits in the OPT record)
 
 OUR_UDP_SIZE = 1232  # the DNS flag day 2020 recommendation
 EDE_BLOCKED = 15  # RFC 8914 extended DNS error codes
@@ -27,19 +28,17 @@ EDE_FILTERED = 17
 EDE_PROHIBITED = 18
 
 
-def _opt(q: Question, ede: tuple[int, str] | None) -> bytes:
-    return opt_record(q.do, ede)
-
-
-def opt_record(do: bool, ede: tuple[int, str] | None = None) -> bytes:
-    """Our OPT record (DO bit echoed), with an RFC 8914 extended error when given."""
+def opt_record(do: bool, ede: tuple[int, str] | None = None, extended_rcode: int = 0) -> bytes:
+    """Our OPT record (version 0, DO bit echoed), with an RFC 8914 extended error when given
+    and the upper bits of an extended RCODE."""
     rdata = b""
     if ede is not None:
         code, text = ede
         payload = struct.pack("!H", code) + text.encode("utf-8")[:200]
         rdata = struct.pack("!HH", 15, len(payload)) + payload
     flags = 0x8000 if do else 0
-    return b"\x00" + struct.pack("!HHBBHH", 41, OUR_UDP_SIZE, 0, 0, flags, len(rdata)) + rdata
+    return b"\x00" + struct.pack("!HHBBHH", 41, OUR_UDP_SIZE, extended_rcode, 0, flags,
+                                  len(rdata)) + rdata
 
 
 def opt_for(q: Question) -> bytes:
@@ -65,7 +64,7 @@ def build(
     header = struct.pack("!6H", q.qid, flags, 1, len(answers), 0, 1 if q.edns else 0)
     body = query[HEADER : q.end] + b"".join(answers)
     if q.edns:
-        body += _opt(q, ede)
+        body += opt_record(q.do, ede, rcode >> 4)
     return header + body
 
 

@@ -195,7 +195,8 @@ class Resolver:
         qend = zero + 5
         edns = data[10] or data[11]  # additional records: EDNS, its OPT after the question
         if edns:
-            if len(data) < qend + 11 or data[qend] or data[qend + 1] or data[qend + 2] != 41:
+            if (len(data) < qend + 11 or data[qend] or data[qend + 1] or data[qend + 2] != 41
+                    or data[qend + 6]):  # EDNS version 1+: the slow path says BADVERS
                 return None
             key = data[HEADER:qend] + (KEY_DO if data[qend + 7] & 0x80 else KEY_EDNS)
         else:
@@ -287,6 +288,8 @@ class Resolver:
             self._client_ready[client] = self._ready_for(profile.id)
         if (q.flags >> 11) & 0xF:
             return answers.build(data, q, answers.RCODE_NOTIMP)
+        if q.edns_version:
+            return answers.build(data, q, answers.RCODE_BADVERS)
         now = self.clock()
         response, template, ready_for = await self._answer(data, q, profile, now)
         latency = (time.monotonic() - started) * 1000

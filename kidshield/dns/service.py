@@ -403,8 +403,11 @@ class DnsService:
                 self._flush(window)
                 self._window = None
             for steps in self._flushes:
-                for _ in steps:
-                    pass
+                try:
+                    for _ in steps:
+                        pass
+                except Exception:
+                    log.exception("counting answers for the log failed")
             self._flushes.clear()
             self._hand_rows()
 

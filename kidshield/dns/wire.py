@@ -45,6 +45,7 @@ class Question:
     edns: bool
     do: bool
     udp_size: int  # largest UDP answer the client accepts
+    edns_version: int = 0
 
 
 def parse_question(data: bytes) -> Question:
@@ -85,14 +86,17 @@ def parse_question(data: bytes) -> Question:
     edns = False
     do = False
     udp_size = MAX_UDP_NO_EDNS
+    version = 0
     # The OPT record is normally the only additional record, right after the question.
     if (arcount and not ancount and not nscount and len(data) >= end + 11
             and data[end] == 0 and data[end + 1 : end + 3] == b"\x00\x29"):
         edns = True
         udp_size = max(MAX_UDP_NO_EDNS, struct.unpack_from("!H", data, end + 3)[0])
         do = bool(data[end + 7] & 0x80)
+        version = data[end + 6]
     key = question_key(data, end, (1 if edns else 0) | (2 if do else 0))
-    return Question(qid, flags, ".".join(labels), qtype, qclass, end, key, edns, do, udp_size)
+    return Question(qid, flags, ".".join(labels), qtype, qclass, end, key, edns, do, udp_size,
+                    version)
 
 
 # After the question, a cache key ends in a byte for EDNS and its DO bit, or nothing (a plain

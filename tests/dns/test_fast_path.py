@@ -12,6 +12,7 @@ import dns.edns
 import dns.flags
 import dns.message
 import dns.query
+import dns.rcode
 import dns.rdatatype
 
 from kidshield.clock import FixedClock
@@ -145,3 +146,15 @@ def test_a_clock_step_drops_every_ready_answer(serve: ServeFactory) -> None:
     clock.advance(timedelta(hours=2))  # e.g. NTP setting the clock after boot
     served.lt.call(served.service.pump)
     assert served.lt.call(resolver.ready_count) == 0
+
+
+def test_an_edns_version_we_do_not_speak_gets_badvers_even_for_a_ready_answer(
+    serve: ServeFactory,
+) -> None:
+    served = serve()
+    for _ in range(2):  # the second time a version-0 answer is ready for the name
+        assert _ask(served.port, make_query("vers.example", edns=True)).rcode() == 0
+        q = dns.message.make_query("vers.example", "A", use_edns=1)
+        r = _ask(served.port, q)
+        assert r.rcode() == dns.rcode.BADVERS  # RFC 6891 6.1.3
+        assert r.edns == 0 and not r.answer  # answered with our version, nothing else
