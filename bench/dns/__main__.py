@@ -199,6 +199,12 @@ def start_dnsmasq(tmp: Path, upstream: int) -> Server:
     return Server("dnsmasq", cmd, port, tmp)
 
 
+def start_dict_server(tmp: Path, names: Path) -> Server:
+    port = free_port()
+    return Server("dict-server", [sys.executable, str(HERE / "dict_server.py"), str(port),
+                                  str(names)], port, tmp)
+
+
 def start_kidshield(tmp: Path, upstream: int, name: str, block_list: Path | None) -> Server:
     port = free_port()
     lists = ""
@@ -317,6 +323,8 @@ def main() -> None:
                ("kidshield", lambda: start_kidshield(tmp, up_port, "kidshield", None))]
     if not args.no_dnsmasq:
         servers.insert(1, ("dnsmasq", lambda: start_dnsmasq(tmp, up_port)))
+    # the floor for any Python server: ready answers from a dict, nothing else
+    servers.insert(1, ("dict-server", lambda: start_dict_server(tmp, plain)))
     if block_list is not None:
         servers.append(("kidshield+1M", lambda: start_kidshield(tmp, up_port, "kidshield1m",
                                                                 block_list)))
@@ -331,6 +339,12 @@ def main() -> None:
                               clients=args.clients)
                 fixed = dnsperf(server.port, server.pid, qfile, duration=args.duration,
                                 clients=args.clients, qps=args.fixed_qps, verbose=True)
+                if name == "dict-server":  # it answers only the warm names
+                    results[name] = {"qps": hit.qps, "cpu_us": hit.cpu_us_per_query,
+                                     "p50_ms": fixed.percentile(0.5) * 1000,
+                                     "p99_ms": fixed.percentile(0.99) * 1000}
+                    print(f"   qps={hit.qps:.2f}, cpu_us={hit.cpu_us_per_query:.2f}", flush=True)
+                    continue
                 rss_warm = rss_mb(server.pid)  # list loaded, cache warm with the test names
                 # file-backed: shared libraries and kidshield's mapped list index (clean
                 # pages the kernel can drop and read again)
@@ -362,6 +376,10 @@ def report(results: dict[str, dict[str, float]], args: argparse.Namespace) -> No
     header += f"{'miss qps':>10}{'RSS MB':>8}{'(+60k)':>8}"
     print(header)
     for name, r in results.items():
+        if "rss" not in r:  # the dict server: cache hits only
+            print(f"{name:16}{r['qps']:>14,.0f}{r['cpu_us']:>14.1f}{r['p50_ms']:>9.3f}"
+                  f"{r['p99_ms']:>9.3f}")
+            continue
         print(f"{name:16}{r['qps']:>14,.0f}{r['cpu_us']:>14.1f}{r['p50_ms']:>9.3f}"
               f"{r['p99_ms']:>9.3f}{r['miss_qps']:>10,.0f}{r['rss']:>8.1f}"
               f"{r['rss_after_misses']:>8.1f}")
@@ -383,7 +401,14 @@ def report(results: dict[str, dict[str, float]], args: argparse.Namespace) -> No
         checks.insert(4, ("(e) RSS with 1M list (MB)", big["rss"], "<= 100", big["rss"] <= 100))
     for label, value, target, ok in checks:
         print(f"  {label:32}{value:8.2f}  target {target:10} {'ok' if ok else 'MISSED'}")
+    floor = results.get("dict-server")
+    if floor is not None:
+        print(f"  the dict server (Python floor) against Unbound: throughput "
+              f"{floor['qps'] / ub['qps']:.2f}, CPU {floor['cpu_us'] / ub['cpu_us']:.2f}; "
+              f"kidshield against it: CPU {ks['cpu_us'] / floor['cpu_us']:.2f}")
     for name, r in results.items():
+        if "rss" not in r:
+            continue
         print(f"  RSS warm {name}: {r['rss']:.1f} MB = {r['rss_anon']:.1f} anonymous + "
               f"{r['rss_file']:.1f} file-backed")
     for name, r in results.items():
