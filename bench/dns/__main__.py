@@ -1,4 +1,5 @@
-"""DNS benchmark: kidshield against Unbound and dnsmasq, same names, same machine, one run.
+"""DNS benchmark: kidshield against Unbound, dnsmasq and a bare uvloop dict server (the floor
+for a Python server, bench/dns/dict_server.py), same names, same machine, one run.
 
     python bench/dns [--duration 10] [--clients 32] [--domains 1000000] [--fuzz 1000000]
 
