@@ -187,10 +187,9 @@ def check(
     now = _parse_at(at, prof.tz)
     query = Query(normalize_name(name))
     state = ProfileState()
-    storage = runtime.config.path(runtime.config.server.storage)
-    if use_db and ("://" in runtime.config.server.storage or storage.exists()):
-        db = Database.open(storage if "://" not in runtime.config.server.storage
-                           else runtime.config.server.storage)
+    storage = runtime.config.storage_target()
+    if use_db and (isinstance(storage, str) or storage.exists()):
+        db = Database.open(storage)
         try:
             state = StoredState(db).for_profile(prof, now)
         finally:
@@ -250,8 +249,7 @@ def lists_update(
     from kidshield.storage.sql import SqlListMetaStore
 
     config = load_config(config_path)
-    db = Database.open(config.path(config.server.storage)
-                       if "://" not in config.server.storage else config.server.storage)
+    db = Database.open(config.storage_target())
     store = SqlListMetaStore(db)
     failed = 0
     with Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(),

@@ -36,7 +36,7 @@ from kidshield.tomlpos import key_lines, line_of
 _ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 
 
-def _time(value: str) -> str:
+def check_hhmm(value: str) -> str:
     parse_hhmm(value)
     return value
 
@@ -56,7 +56,7 @@ def _timezone(value: str) -> str:
     return value
 
 
-def _domain(value: str) -> str:
+def check_domain(value: str) -> str:
     try:
         return normalize_name(value)
     except InputError as exc:
@@ -155,11 +155,11 @@ def _bedtime(value: str) -> str:
     return value
 
 
-Time = Annotated[str, AfterValidator(_time)]
+Time = Annotated[str, AfterValidator(check_hhmm)]
 BedTime = Annotated[str, AfterValidator(_bedtime)]
 Days = Annotated[list[str] | str, AfterValidator(_days)]
 TimeZone = Annotated[str, AfterValidator(_timezone)]
-Domain = Annotated[str, AfterValidator(_domain)]
+Domain = Annotated[str, AfterValidator(check_domain)]
 Ident = Annotated[str, AfterValidator(_ident)]
 Network = Annotated[str, AfterValidator(_network)]
 Mac = Annotated[str, AfterValidator(_mac)]
@@ -361,6 +361,12 @@ class Config(_Model):
     def path(self, value: str) -> Path:
         p = Path(value).expanduser()
         return p if p.is_absolute() else self.base_dir / p
+
+    def storage_target(self, storage: str | None = None) -> str | Path:
+        """The database: a URL as written, or a file path relative to this configuration.
+        ``storage`` overrides ``[server] storage`` (a command's --db option)."""
+        value = storage or self.server.storage
+        return value if "://" in value else self.path(value)
 
 
 def _needle_line(text: str, start: int, needle: str) -> int:

@@ -13,13 +13,13 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from kidshield.storage.querylog import QueryRow
 
 if TYPE_CHECKING:
     from kidshield.dns.metrics import DnsMetrics
-    from kidshield.dns.resolver import LogItem, LogTemplate
+    from kidshield.dns.resolver import LogItem, LogTemplate, ReadyEntry
 
 LOG_WINDOW = 60  # seconds: identical answers to one device within a minute share a row
 _STEP = 256  # entries or items folded per step
@@ -39,7 +39,7 @@ class Window:
     time that first saw them) and the slow path's items."""
 
     start: int
-    touched: list[tuple[float, list[list[Any]]]] = field(default_factory=list)
+    touched: list[tuple[float, list[ReadyEntry]]] = field(default_factory=list)
     items: list[LogItem] = field(default_factory=list)
 
 

@@ -126,7 +126,6 @@ class Resolver:
         self.touched: list[ReadyEntry] = []
         self._touch = self.touched.append
         self.service_hits: set[tuple[str, str]] = set()  # (profile, service) used
-        self._count_clients = not runtime.config.logging.anonymize_clients
         self.ready: dict[str, dict[bytes, ReadyEntry]] = {}  # profile id -> question key -> ...
         self.client_profiles: dict[str, str] = {}  # address -> profile id (ACL passed)
         self._client_ready: dict[str, dict[bytes, ReadyEntry]] = {}  # address -> its profile's

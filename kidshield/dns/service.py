@@ -82,9 +82,7 @@ class DnsService:
         runtime = await loop.run_in_executor(None, self._build_runtime, self.config)
         for problem in runtime.loaded.problems:
             log.warning("%s", problem)
-        storage = self.config.server.storage
-        self.db = Database.open(storage if "://" in storage else self.config.path(storage),
-                                migrate=False)
+        self.db = Database.open(self.config.storage_target(), migrate=False)
         self.db.migrate_isolated()
         self.writer = QueryLogWriter(self.db, self.config.logging.retention_days, self.clock.now)
         self.writer.start()

@@ -58,8 +58,7 @@ def _open(config_path: Path, db: str | None) -> tuple[Config, ReportService]:
         _fail(f"{config_path} not found: give --config FILE or --db FILE")
     else:
         config = Config()
-    storage = db or config.server.storage
-    database = Database.open(storage if "://" in storage else config.path(storage))
+    database = Database.open(config.storage_target(db))
     return config, build_service(config, database, SystemClock())
 
 

@@ -13,9 +13,10 @@ from starlette.routing import Route
 
 from kidshield.errors import InputError
 from kidshield.policy.ages import AgeBand
+from kidshield.policy.model import Profile
 from kidshield.web import actions
 from kidshield.web.blockpage import CHILD_HOST, RECENT, ask, child_profile, helplines
-from kidshield.web.context import client_ip, web_context
+from kidshield.web.context import WebContext, client_ip, web_context
 from kidshield.web.csrf import checked_form
 from kidshield.web.queries import recent_blocks
 from kidshield.web.render import render
@@ -54,12 +55,8 @@ async def me_pause(request: Request) -> Response:
         parent = await run_in_threadpool(actions.check_pin, ctx, pin, client_ip(request))
         minutes = int(str(form.get("minutes", "30")) or 0)
         actions.pause(ctx, f"{parent} (PIN on child page)", profile.id, minutes)
-    except actions.Refused as exc:
-        return render(request, "child/pin_error.html", exc.status, error=str(exc),
-                      helplines=helplines(ctx), profile=profile, child_host=CHILD_HOST)
-    except (InputError, ValueError) as exc:
-        return render(request, "child/pin_error.html", 400, error=str(exc),
-                      helplines=helplines(ctx), profile=profile, child_host=CHILD_HOST)
+    except (actions.Refused, InputError, ValueError) as exc:
+        return _pin_error(request, ctx, profile, exc)
     return RedirectResponse("/me?m=paused", 303)
 
 
@@ -73,13 +70,16 @@ async def me_allow(request: Request) -> Response:
         parent = await run_in_threadpool(actions.check_pin, ctx, pin, client_ip(request))
         actions.allow_now(ctx, f"{parent} (PIN on child page)", profile,
                           str(form.get("name", "")), str(form.get("decision", "30min")))
-    except actions.Refused as exc:
-        return render(request, "child/pin_error.html", exc.status, error=str(exc),
-                      helplines=helplines(ctx), profile=profile, child_host=CHILD_HOST)
-    except InputError as exc:
-        return render(request, "child/pin_error.html", 400, error=str(exc),
-                      helplines=helplines(ctx), profile=profile, child_host=CHILD_HOST)
+    except (actions.Refused, InputError) as exc:
+        return _pin_error(request, ctx, profile, exc)
     return RedirectResponse("/me?m=allowed", 303)
+
+
+def _pin_error(request: Request, ctx: WebContext, profile: Profile, exc: Exception) -> Response:
+    """The PIN page again, saying what was wrong (a refusal carries its own status)."""
+    status = exc.status if isinstance(exc, actions.Refused) else 400
+    return render(request, "child/pin_error.html", status, error=str(exc),
+                  helplines=helplines(ctx), profile=profile, child_host=CHILD_HOST)
 
 
 def child_routes() -> list[Route]:

@@ -424,14 +424,20 @@ def serve(
 
 
 class WebServer:
-    def __init__(self, lt: LoopThread, served: Served) -> None:
+    """The web app on loopback; over HTTPS with ``tls`` (certificate, key)."""
+
+    def __init__(self, lt: LoopThread, served: Served,
+                 tls: tuple[Path, Path] | None = None) -> None:
         self.lt = lt
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.sock.bind(("127.0.0.1", 0))
         self.port = self.sock.getsockname()[1]
+        # clients such as a DoH upstream keep connections open: don't wait for them at stop
         config = uvicorn.Config(create_app(served.service), log_level="warning",
-                                lifespan="off")
+                                lifespan="off", timeout_graceful_shutdown=1,
+                                ssl_certfile=str(tls[0]) if tls else None,
+                                ssl_keyfile=str(tls[1]) if tls else None)
         self.server = uvicorn.Server(config)
 
         async def start() -> None:

@@ -4,17 +4,13 @@ trusts that certificate through SSL_CERT_FILE, as it would trust a public CA."""
 
 from __future__ import annotations
 
-import asyncio
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 
 import dns.rcode
 import pytest
-import uvicorn
 
-from kidshield.web.server import create_app
-from tests.dns.conftest import FakeUpstream, LoopThread, Served, ServeFactory, addresses
+from tests.dns.conftest import FakeUpstream, LoopThread, ServeFactory, WebServer, addresses
 
 
 @pytest.fixture
@@ -41,47 +37,17 @@ def test_a_dns_over_tls_upstream_is_asked_by_name_at_its_bootstrap_address(
     assert upstream.count("refused-tls.example") == 0
 
 
-class _TlsWeb:
-    """The web app (with its /dns-query endpoint) over HTTPS with the test certificate."""
-
-    def __init__(self, lt: LoopThread, served: Served, cert: Path, key: Path) -> None:
-        self.lt = lt
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.sock.bind(("127.0.0.1", 0))
-        self.port = self.sock.getsockname()[1]
-        config = uvicorn.Config(create_app(served.service), log_level="warning",
-                                lifespan="off", ssl_certfile=str(cert), ssl_keyfile=str(key),
-                                timeout_graceful_shutdown=1)
-        self.server = uvicorn.Server(config)
-
-        async def start() -> None:
-            self.task = asyncio.ensure_future(self.server.serve(sockets=[self.sock]))
-            while not self.server.started:
-                await asyncio.sleep(0.01)
-
-        lt.run(start())
-
-    def stop(self) -> None:
-        async def stop() -> None:
-            self.server.should_exit = True
-            await self.task
-
-        self.lt.run(stop())
-        self.sock.close()
-
-
 @pytest.fixture
 def doh_server(
     loop_thread: LoopThread, serve: ServeFactory, trust_test_certificate: tuple[Path, Path],
-) -> Iterator[_TlsWeb]:
-    cert, key = trust_test_certificate
-    server = _TlsWeb(loop_thread, serve(), cert, key)
+) -> Iterator[WebServer]:
+    server = WebServer(loop_thread, serve(), tls=trust_test_certificate)
     yield server
     server.stop()
 
 
 def test_a_dns_over_https_upstream_is_asked_by_name_at_its_bootstrap_address(
-    serve: ServeFactory, upstream: FakeUpstream, doh_server: _TlsWeb,
+    serve: ServeFactory, upstream: FakeUpstream, doh_server: WebServer,
 ) -> None:
     url = f"https://dns.test:{doh_server.port}/dns-query@127.0.0.1"
     home = serve(upstreams=[url])

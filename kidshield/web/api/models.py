@@ -7,27 +7,15 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from kidshield.config import BlockMode
-from kidshield.errors import InputError
+from kidshield.config import BlockMode, check_domain, check_hhmm
 from kidshield.policy.ages import AgeBand, SafeSearchMode
-from kidshield.policy.domains import normalize_name
-from kidshield.policy.schedule import parse_days, parse_hhmm
+from kidshield.policy.schedule import parse_days
 
 
 class _In(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-def _hhmm(value: str) -> str:
-    parse_hhmm(value)
-    return value
-
-
-def _domain(value: str) -> str:
-    try:
-        return normalize_name(value)
-    except InputError as exc:
-        raise ValueError(str(exc)) from None
 
 
 class SetupIn(_In):
@@ -49,12 +37,12 @@ class BedtimeIn(_In):
     @field_validator("bedtime")
     @classmethod
     def _bedtime(cls, v: str) -> str:
-        return v if v == "off" else _hhmm(v)
+        return v if v == "off" else check_hhmm(v)
 
     @field_validator("wake_up")
     @classmethod
     def _wake(cls, v: str | None) -> str | None:
-        return None if v is None else _hhmm(v)
+        return None if v is None else check_hhmm(v)
 
     @field_validator("days")
     @classmethod
@@ -80,7 +68,7 @@ class ProfilePatch(_In):
     @field_validator("allow", "deny")
     @classmethod
     def _domains(cls, v: list[str] | None) -> list[str] | None:
-        return None if v is None else [_domain(d) for d in v]
+        return None if v is None else [check_domain(d) for d in v]
 
 
 class ClientIn(_In):
@@ -102,7 +90,7 @@ class GrantIn(_In):
     @field_validator("domain")
     @classmethod
     def _name(cls, v: str) -> str:
-        return _domain(v)
+        return check_domain(v)
 
 
 class PauseIn(_In):
