@@ -14,9 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from kidshield.storage.protocols import EvidenceRecord
+from kidshield.storage.protocols import GENESIS, EvidenceRecord
 
-GENESIS = "0" * 64
 MIN_RETENTION_DAYS = 365
 
 

@@ -327,6 +327,10 @@ class AuditRecord:
     id: int | None = None
 
 
+# the "previous hash" of the first evidence item in the chain
+GENESIS = "0" * 64
+
+
 @dataclass(frozen=True, slots=True)
 class EvidenceRecord:
     case_id: int

@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from kidshield.storage.db import Database
 from kidshield.storage.protocols import (
+    GENESIS,
     AppealRecord,
     AuditRecord,
     CaseRecord,
@@ -38,7 +39,6 @@ from kidshield.storage.schema import (
     staff_exposure,
 )
 
-GENESIS = "0" * 64
 EXPIRABLE = ("reports", "cases", "evidence", "query_log", "audit", "drafts")
 
 R = TypeVar("R")

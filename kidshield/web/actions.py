@@ -108,7 +108,7 @@ def allow_now(ctx: WebContext, actor: str, prof: Profile, domain: str,
     if decision not in ("30min", "tonight"):
         raise InputError("decision: 30min or tonight")
     name = normalize_name(domain)
-    grant = SqlGrantStore(_db(ctx)).add(
+    grant = SqlGrantStore(ctx.db).add(
         Grant(prof.id, name, grant_until(ctx, prof, decision), actor, "allowed directly"),
         ctx.now())
     refresh(ctx)
@@ -117,13 +117,13 @@ def allow_now(ctx: WebContext, actor: str, prof: Profile, domain: str,
 
 
 def active_grants(ctx: WebContext) -> list[Grant]:
-    store = SqlGrantStore(_db(ctx))
+    store = SqlGrantStore(ctx.db)
     now = ctx.now()
     return [g for pid in ctx.runtime.profiles for g in store.active(pid, now)]
 
 
 def revoke_grant(ctx: WebContext, actor: str, grant_id: int) -> None:
-    if not SqlGrantStore(_db(ctx)).revoke(grant_id, ctx.now()):
+    if not SqlGrantStore(ctx.db).revoke(grant_id, ctx.now()):
         raise NotFound(f"no active grant {grant_id}")
     refresh(ctx)
     ctx.audit(actor, "grant.revoke", str(grant_id))
@@ -166,7 +166,7 @@ async def decide_request(ctx: WebContext, actor: str, request_id: int, decision:
     else:
         status = "allowed"
         until = grant_until(ctx, prof, decision)
-        SqlGrantStore(_db(ctx)).add(Grant(prof.id, request.domain, until, actor,
+        SqlGrantStore(ctx.db).add(Grant(prof.id, request.domain, until, actor,
                                           f"request {request_id}"), now)
         refresh(ctx)
     decided = ctx.requests.decide(request_id, status, decision, until, reply.strip()[:500],
@@ -175,11 +175,6 @@ async def decide_request(ctx: WebContext, actor: str, request_id: int, decision:
     ctx.audit(actor, f"request.{status}", request.domain, id=request_id, decision=decision,
               profile=prof.id, until=until)
     return decided
-
-
-def _db(ctx: WebContext) -> Any:
-    assert ctx.service.db is not None
-    return ctx.service.db
 
 
 # -- configuration edits ------------------------------------------------------------------
@@ -291,7 +286,7 @@ async def update_lists(ctx: WebContext, actor: str, name: str | None = None) -> 
     targets = [lst for lst in config.lists if lst.enabled and (name is None or lst.name == name)]
     if name is not None and not targets:
         raise NotFound(f"no enabled list named {name!r}")
-    store = SqlListMetaStore(_db(ctx))
+    store = SqlListMetaStore(ctx.db)
     results: list[dict[str, str]] = []
     ctx.audit(actor, "lists.update", name or "all")
 

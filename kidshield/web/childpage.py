@@ -28,8 +28,7 @@ async def me(request: Request) -> Response:
     now = ctx.now()
     band = profile.band_at(now)
     settings = ctx.runtime.engine.settings(profile, band)
-    assert ctx.service.db is not None
-    blocks = recent_blocks(ctx.service.db, profile.id, now - RECENT)
+    blocks = recent_blocks(ctx.db, profile.id, now - RECENT)
     requests = ctx.requests.list(profile=profile.id, since=now - RECENT * 7, limit=20)
     paused = ctx.service.pauses.get(profile.id)
     cfg = ctx.service.config.logging

@@ -62,6 +62,14 @@ class WebContext:
         self.restore_pauses()
 
     # -- shortcuts ------------------------------------------------------------------------
+
+    @property
+    def db(self) -> Database:
+        """The service's database (it only goes away when the service stops)."""
+        db = self.service.db
+        if db is None:
+            raise KidshieldError("the DNS service has stopped")
+        return db
     def now(self) -> datetime:
         return self.service.clock.now()
 

@@ -108,8 +108,7 @@ def clients_view(ctx: WebContext) -> list[dict[str, Any]]:
 
 
 def lists_view(ctx: WebContext) -> list[dict[str, Any]]:
-    assert ctx.service.db is not None
-    metas = {m.name: m for m in SqlListMetaStore(ctx.service.db).all()}
+    metas = {m.name: m for m in SqlListMetaStore(ctx.db).all()}
     reports = ctx.runtime.loaded.reports
     out = []
     for lst in ctx.service.config.lists:

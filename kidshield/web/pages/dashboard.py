@@ -57,9 +57,8 @@ async def home(request: Request) -> Response:
         return RedirectResponse("/setup" if ctx.setup_token else "/login", 303)
     ctx, _user = _parent(request)
     t = translator_for(request)
-    assert ctx.service.db is not None
     await ctx.service.settle()
-    o = overview(ctx.service.db, ctx.now())
+    o = overview(ctx.db, ctx.now())
     cards = []
     for pid, prof in ctx.runtime.profiles.items():
         queries, blocks = o.per_profile.get(pid, ([0] * len(o.hours), [0] * len(o.hours)))
@@ -186,9 +185,8 @@ async def querylog_page(request: Request) -> Response:
         hours = 24
     f = LogFilter(qp.get("q", ""), qp.get("profile", ""), qp.get("action", ""),
                   qp.get("reason", ""), hours, 200)
-    assert ctx.service.db is not None
     await ctx.service.settle()
-    return render(request, "querylog.html", rows=search_log(ctx.service.db, f, ctx.now()),
+    return render(request, "querylog.html", rows=search_log(ctx.db, f, ctx.now()),
                   f=f, profiles=list(ctx.runtime.profiles),
                   reasons=[r.value for r in Reason])
 
