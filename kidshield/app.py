@@ -8,8 +8,9 @@ from pathlib import Path
 
 from kidshield.config import Config, load_config
 from kidshield.errors import InputError
-from kidshield.lists.loader import LoadResult, load_lists
+from kidshield.lists.loader import REPORTED_CATEGORY, LoadResult, load_lists
 from kidshield.policy.catalog import Catalog, default_catalog
+from kidshield.policy.coverage import CategoryGap, category_gaps
 from kidshield.policy.engine import PolicyEngine
 from kidshield.policy.model import Profile
 from kidshield.policy.state import ProfileState
@@ -59,6 +60,14 @@ class PolicyRuntime:
         except KeyError:
             names = ", ".join(sorted(self.profiles)) or "none defined"
             raise InputError(f"no profile named {pid!r} (profiles: {names})") from None
+
+    def category_gaps(self, now: datetime) -> list[CategoryGap]:
+        """Categories some profile (or the default for unknown devices) blocks at ``now`` that
+        no loaded list provides; for `config check` and the dashboard's Lists page."""
+        profiles = list(self.profiles.values())
+        if self.config.server.default_profile is None:
+            profiles.append(self.fallback)
+        return category_gaps(self.engine, profiles, now, frozenset({REPORTED_CATEGORY}))
 
     def profile_for_client(self, address: str, client_id: str | None = None) -> Profile:
         pid = self.clients.profile_for(address, client_id)

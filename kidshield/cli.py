@@ -86,9 +86,13 @@ def config_check(
     warnings = _config_warnings(runtime)
     for warning in warnings:
         err.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False, soft_wrap=True)
+    from kidshield.lists.builtin import builtin_lists
+
+    builtin = len(builtin_lists(config))
     out.print(
         f"{path}: OK ({len(config.profiles)} profiles, {len(config.clients)} clients, "
-        f"{len(config.lists)} lists, {len(runtime.loaded.lists.index)} list rules)"
+        f"{len(config.lists)} lists + {builtin} built-in, "
+        f"{len(runtime.loaded.lists.index)} list rules)"
     )
 
 
@@ -99,7 +103,6 @@ def _config_warnings(runtime: object) -> list[str]:
     config = runtime.config
     warnings = list(runtime.loaded.problems)
     known_services = runtime.catalog.services
-    known_categories = set(runtime.loaded.lists.categories)
     for pid, pc in config.profiles.items():
         named = [*(pc.blocked_services or []), *pc.unblocked_services, *pc.budgets]
         named += [s for sch in pc.schedules for s in sch.services]
@@ -111,18 +114,46 @@ def _config_warnings(runtime: object) -> list[str]:
                     f"{where} profiles.{pid}: unknown service {service!r} "
                     f"(see 'kidshield services')"
                 )
-        for category in pc.blocked_categories or []:
-            if category not in known_categories:
-                line = config.line_of("profiles", pid, "blocked_categories", needle=category)
-                where = f"{config.source}:{line}" if line else config.source
-                warnings.append(
-                    f"{where} profiles.{pid}.blocked_categories: no list provides category "
-                    f"{category!r} yet"
-                )
+    warnings += category_warnings(runtime, datetime.now(UTC))
     for name, report in runtime.loaded.reports.items():
         if report.errors:
             warnings.append(f"list {name}: {report.summary()}")
             warnings.extend(f"  {s}" for s in report.samples)
+    return warnings
+
+
+def category_warnings(runtime: object, now: datetime) -> list[str]:
+    """One warning per blocked category that no list provides, pointing at where the profile
+    asks for it (its own setting, else the profile)."""
+    from kidshield.app import PolicyRuntime
+
+    assert isinstance(runtime, PolicyRuntime)
+    config = runtime.config
+    warnings = []
+    hint = "add a [[lists]] block with this category"
+    if not config.server.builtin_lists:
+        hint += ", or set builtin_lists = true under [server]"
+    for gap in runtime.category_gaps(now):
+        for pid in gap.profiles:
+            if pid not in config.profiles:
+                warnings.append(
+                    f"{config.source}: devices without a profile block category "
+                    f"{gap.category!r}, but no list provides it, so nothing is blocked for it"
+                )
+                continue
+            pc = config.profiles[pid]
+            line = None
+            if gap.category in (pc.blocked_categories or []):
+                line = config.line_of("profiles", pid, "blocked_categories", needle=gap.category)
+            elif gap.category in pc.extra_blocked_categories:
+                line = config.line_of("profiles", pid, "extra_blocked_categories",
+                                      needle=gap.category)
+            line = line or config.line_of("profiles", pid)
+            where = f"{config.source}:{line}" if line else config.source
+            warnings.append(
+                f"{where} profiles.{pid}: blocks category {gap.category!r}, but no list "
+                f"provides it, so nothing is blocked for it ({hint})"
+            )
     return warnings
 
 

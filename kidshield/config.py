@@ -180,6 +180,9 @@ class ServerConfig(_Model):
     storage: str = "kidshield.db"
     data_dir: str = "kidshield-data"
     default_profile: Ident | None = None
+    builtin_lists: bool = Field(
+        True, description="use the category lists shipped with kidshield (docs/lists.md)"
+    )
 
     @field_validator("country")
     @classmethod
@@ -503,6 +506,9 @@ def _cross_check(config: Config, lines: dict[tuple[str | int, ...], int], source
         report(("server", "default_profile"), f"no profile named {default!r} ({shown})")
     seen: dict[str, int] = {}
     for i, lst in enumerate(config.lists):
+        if lst.name.startswith("builtin-"):
+            report(("lists", i, "name"), f"{lst.name!r}: names starting with 'builtin-' are "
+                   "kept for the lists shipped with kidshield; choose another name")
         if lst.name in seen:
             first = seen[lst.name]
             report(("lists", i, "name"), f"{lst.name!r} is already used by lists[{first}]")

@@ -98,7 +98,12 @@ def test_init_writes_a_config_that_config_check_accepts(
     monkeypatch.chdir(tmp_path)
     code, out, err = run("config", "check", str(path))
     assert code == 0, err
-    assert "OK (3 profiles, 2 clients, 0 lists, 0 list rules)" in " ".join(out.split())
+    summary = " ".join(out.split())
+    assert "OK (3 profiles, 2 clients, 7 lists + 14 built-in, " in summary
+    # the shipped lists provide every category the bands block, so none is an empty promise
+    assert "no list provides" not in err
+    # the example's download lists wait for the first 'lists update' and say so
+    assert "has not been downloaded yet" in err
 
 
 def test_init_refuses_to_overwrite_without_force(tmp_path: Path) -> None:
@@ -132,7 +137,31 @@ def test_config_check_warns_about_bad_list_lines_and_unknown_services(config: Pa
     assert "unknown service 'tikotk'" in err
     assert "list adult: 1 rules, 1 bad lines" in err
     assert "adult.txt:2: 'bad entry'" in " ".join(err.split())
-    assert "OK (2 profiles, 0 clients, 1 lists, 1 list rules)" in " ".join(out.split())
+    assert "OK (2 profiles, 0 clients, 1 lists + 14 built-in, " in " ".join(out.split())
+
+
+def test_config_check_warns_about_blocked_categories_that_no_list_provides(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "kidshield.toml"
+    path.write_text(
+        '[server]\nbuiltin_lists = false\ndefault_profile = "kid"\n\n'
+        '[profiles.kid]\nage_band = "9-12"\nextra_blocked_categories = ["gaming"]\n',
+        encoding="utf-8")
+    code, _out, err = run("config", "check", str(path))
+    assert code == 0
+    err = " ".join(err.split())
+    assert (f"{path}:5 profiles.kid: blocks category 'adult', but no list provides it, so "
+            "nothing is blocked for it (add a [[lists]] block with this category, or set "
+            "builtin_lists = true under [server])") in err
+    assert f"{path}:7 profiles.kid: blocks category 'gaming'" in err
+    assert "'reported'" not in err
+
+    path.write_text(path.read_text(encoding="utf-8").replace("false", "true"), encoding="utf-8")
+    code, _out, err = run("config", "check", str(path))
+    err = " ".join(err.split())
+    assert "blocks category 'adult'" not in err
+    assert "blocks category 'gaming', but no list provides it" in err
 
 
 # -- check --------------------------------------------------------------------------------------

@@ -47,8 +47,8 @@ def test_several_problems_are_reported_at_once_sorted_by_line() -> None:
     assert problems(MANY) == [
         "k.toml:2 server.timezone: 'Mars/Base' is not an IANA time zone (e.g. 'Europe/London', "
         "'America/New_York')",
-        "k.toml:3 server.colour: unknown setting (valid here: country, data_dir, "
-        "default_profile, storage, timezone)",
+        "k.toml:3 server.colour: unknown setting (valid here: builtin_lists, country, "
+        "data_dir, default_profile, storage, timezone)",
         "k.toml:6 dns.listen[0]: '127.0.0.1:99999': the port must be a number from 0 to 65535",
         "k.toml:9 dns.allow_networks[1]: '192.168.1.300' is not an IP address or CIDR range",
         "k.toml:14 profiles.mia.bedtime: '25:00' is not a time (HH:MM)",

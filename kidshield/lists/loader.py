@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from kidshield.config import Config, ListConfig
 from kidshield.errors import ListFormatError, ListSourceError
+from kidshield.lists.builtin import builtin_lists
 from kidshield.lists.formats import Chunk, ParseReport, parse_file
 from kidshield.lists.sources import require_local
 from kidshield.policy.domains import DomainIndexBuilder
@@ -23,8 +24,9 @@ REPORTED_CATEGORY = "reported"  # domains a moderator decided to block (reports 
 
 
 def effective_lists(config: Config) -> list[ListConfig]:
-    """The configured lists plus the lists that report decisions maintain in the data folder
-    (a reported site blocked for every child, a wrongly blocked one opened)."""
+    """The shipped category lists, the configured lists, and the lists that report decisions
+    maintain in the data folder (a reported site blocked for every child, a wrongly blocked
+    one opened)."""
     extra: list[ListConfig] = []
     folder = config.path(config.server.data_dir)
     block, allow = folder / config.reports.block_list, folder / config.reports.allow_list
@@ -34,7 +36,7 @@ def effective_lists(config: Config) -> list[ListConfig]:
     if allow.exists():
         extra.append(ListConfig(name="reports-allow", source=str(allow), format="domains",
                                 allow=True))
-    return [*config.lists, *extra]
+    return [*builtin_lists(config), *config.lists, *extra]
 
 
 def load_lists(config: Config) -> LoadResult:

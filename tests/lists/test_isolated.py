@@ -30,6 +30,7 @@ def test_child_built_index_answers_like_the_list_and_leaves_no_file(tmp_path: Pa
         from kidshield.config import parse_config
         from kidshield.lists.isolated import load_lists_isolated
         config = parse_config(
+            '[server]\\nbuiltin_lists = false\\n'
             '[[lists]]\\nname = "b"\\nsource = "block.txt"\\ncategory = "adult"\\n',
             base_dir=Path({str(tmp_path)!r}))
         result = load_lists_isolated(config, Path({str(work)!r}))

@@ -15,6 +15,7 @@ from tests.policy.helpers import LONDON, local, make_profile, small_catalog
 CONFIG = """
 [server]
 data_dir = "data"
+builtin_lists = false
 
 [[lists]]
 name = "adult"
@@ -127,6 +128,6 @@ def test_unicode_list_entries_match_punycode_queries(tmp_path: Path) -> None:
 
 
 def test_no_lists_give_an_empty_index() -> None:
-    result = load_lists(parse_config(""))
+    result = load_lists(parse_config("[server]\nbuiltin_lists = false\n"))
     assert len(result.lists.index) == 0
     assert result.problems == []
