@@ -169,13 +169,18 @@ def test_designated_resolver_discovery_gets_nodata(serve: ServeFactory) -> None:
 
 def test_icloud_private_relay_is_nxdomain_with_bypass_protection(serve: ServeFactory) -> None:
     served = serve()  # block_mode is block_page, but Apple needs NXDOMAIN here
-    for rdtype in ("A", "AAAA", "HTTPS"):
-        answer = served.query("mask.icloud.com", rdtype, source=KID)
-        assert answer.rcode() == dns.rcode.NXDOMAIN
+    for name in ("mask.icloud.com", "mask-h2.icloud.com", "mask-canary.icloud.com"):
+        for rdtype in ("A", "AAAA", "HTTPS"):
+            answer = served.query(name, rdtype, source=KID)
+            assert answer.rcode() == dns.rcode.NXDOMAIN, (name, rdtype)
+        assert served.upstream.count(name) == 0
     # a profile without bypass protection (the adult defaults) reaches it
     assert addresses(served.query("mask.icloud.com", source=ADULT)) == ["192.0.2.1"]
     # a VPN site is blocked for the child the same way
     assert served.query("nordvpn.com", source=KID).rcode() == dns.rcode.NXDOMAIN
+    # and so are the names a clever child tries next: a browser-extension VPN, a tunnel
+    for name in ("1clickvpn.com", "my-proxy.ngrok-free.app", "abc.ngrok.io"):
+        assert served.query(name, source=KID).rcode() == dns.rcode.NXDOMAIN, name
 
 
 def test_an_ipv6_client_on_an_ipv6_listener_gets_its_profile_and_a_v6_block_page(

@@ -55,6 +55,7 @@ def _sample(hosts: list[str]) -> list[str]:
         return hosts
     picks = {hosts[0], hosts[1], hosts[-1], hosts[len(hosts) // 2]}
     picks |= {h for h in hosts if h in ("www.google.co.uk", "google.de", "www.google.com.br",
+                                        "www.google.co", "google.co",
                                         "yandex.com.tr")}
     return sorted(picks)
 
