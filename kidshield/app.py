@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from kidshield.config import Config, load_config
+from kidshield.config import Config, load_config, own_helplines
 from kidshield.errors import InputError
 from kidshield.lists.loader import REPORTED_CATEGORY, LoadResult, load_lists
 from kidshield.policy.catalog import Catalog, default_catalog
@@ -34,6 +34,7 @@ class PolicyRuntime:
               isolated: bool = False) -> PolicyRuntime:
         """``isolated``: build the list index in a child process (see lists/isolated.py)."""
         catalog = catalog or default_catalog()
+        catalog = catalog.with_helplines(own_helplines(config, catalog.helplines))
         if isolated:
             from kidshield.lists.isolated import load_lists_isolated
 

@@ -119,6 +119,7 @@ def _config_warnings(runtime: object) -> list[str]:
         if report.errors:
             warnings.append(f"list {name}: {report.summary()}")
             warnings.extend(f"  {s}" for s in report.samples)
+    warnings.extend(_stale_helplines(runtime))
     return warnings
 
 
@@ -155,6 +156,22 @@ def category_warnings(runtime: object, now: datetime) -> list[str]:
                 f"provides it, so nothing is blocked for it ({hint})"
             )
     return warnings
+
+
+def _stale_helplines(runtime: object) -> list[str]:
+    """Helpline entries not checked against their source for too long (the clock is read
+    here, at the edge)."""
+    from zoneinfo import ZoneInfo
+
+    from kidshield.app import PolicyRuntime
+    from kidshield.policy.helpline_data import stale
+
+    assert isinstance(runtime, PolicyRuntime)
+    server = runtime.config.server
+    today = datetime.now(ZoneInfo(server.timezone)).date()
+    own = {entry.id for entry in runtime.config.helplines}
+    return stale(runtime.catalog.helplines, today, server.helpline_max_age_months,
+                 server.country, own)
 
 
 @app.command()
@@ -381,6 +398,7 @@ def _register_features() -> None:
     if sys.argv[1:2] == ["serve"]:
         return
     from kidshield.education.cli import register as register_education
+    from kidshield.helplines_cli import register as register_helplines
     from kidshield.reports.cli import register as register_reports
     from kidshield.safety.media.cli import register as register_media
     from kidshield.safety.text.cli import register as register_text
@@ -389,6 +407,7 @@ def _register_features() -> None:
     register_text(app)
     register_reports(app)
     register_education(app)
+    register_helplines(app)
 
 
 _register_features()

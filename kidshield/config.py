@@ -11,6 +11,7 @@ import re
 import tomllib
 import types
 import typing
+from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -30,6 +31,20 @@ from pydantic import (
 from kidshield.errors import ConfigError, InputError
 from kidshield.policy.ages import AgeBand, SafeSearchMode
 from kidshield.policy.domains import normalize_name
+from kidshield.policy.helpline_data import (
+    KEYS,
+    HelplineDataError,
+    check_ages,
+    check_checked,
+    check_country,
+    check_id,
+    check_language,
+    check_phone,
+    check_url,
+    entry,
+)
+from kidshield.policy.helpline_data import check_domain as check_helpline_domain
+from kidshield.policy.helplines import Helpline, Kind
 from kidshield.policy.schedule import parse_days, parse_hhmm
 from kidshield.tomlpos import key_lines, line_of
 
@@ -177,6 +192,9 @@ class _Model(BaseModel):
 class ServerConfig(_Model):
     timezone: TimeZone = "UTC"
     country: str = Field("", description="ISO country code for helplines, e.g. 'GB'")
+    helpline_max_age_months: int = Field(
+        12, ge=0, le=120, description="'config check' warns about helpline entries not checked "
+        "against their source for longer than this; 0 = never")
     storage: str = "kidshield.db"
     data_dir: str = "kidshield-data"
     default_profile: Ident | None = None
@@ -189,7 +207,7 @@ class ServerConfig(_Model):
     def _country(cls, value: str) -> str:
         if value and not re.fullmatch(r"[A-Za-z]{2}", value):
             raise ValueError(f"{value!r} is not a two-letter country code like 'GB'")
-        return value.upper()
+        return check_country(value) if value else value
 
 
 class DnsConfig(_Model):
@@ -339,6 +357,44 @@ class ReportsConfig(_Model):
     )
 
 
+HelplineId = Annotated[str, AfterValidator(check_id)]
+Country = Annotated[str, AfterValidator(check_country)]
+Language = Annotated[str, AfterValidator(check_language)]
+Phone = Annotated[str, AfterValidator(check_phone)]
+Url = Annotated[str, AfterValidator(check_url)]
+Checked = Annotated[date | str, AfterValidator(check_checked)]
+HelplineDomain = Annotated[str, AfterValidator(check_helpline_domain)]
+Text = Annotated[str, Field(min_length=1)]
+
+
+class HelplineConfig(_Model):
+    """A local service (or a correction of a shipped entry with the same id): its domains are
+    exempt from every block and it is shown to children like the shipped ones
+    (docs/helplines.md)."""
+
+    id: HelplineId
+    country: Country | None = None
+    name: Text | None = None
+    name_en: Text | None = None
+    kind: Kind | None = None
+    phone: Phone | None = None
+    text: Phone | None = None
+    whatsapp: Phone | None = None
+    chat: bool | Url | None = None
+    hours: Text | None = None
+    languages: list[Language] | None = None
+    ages: Annotated[str, AfterValidator(check_ages)] | None = None
+    url: Url | None = None
+    domains: list[HelplineDomain] | None = None
+    source: Url | None = None
+    checked: Checked | None = None
+    note: Text | None = None
+
+    def written(self) -> dict[str, object]:
+        """The keys as the operator wrote them (for merging over a shipped entry)."""
+        return {key: getattr(self, key) for key in self.model_fields_set}
+
+
 class Config(_Model):
     server: ServerConfig = ServerConfig()
     dns: DnsConfig = DnsConfig()
@@ -348,6 +404,7 @@ class Config(_Model):
     lists: list[ListConfig] = []
     clients: list[ClientConfig] = []
     profiles: dict[Ident, ProfileConfig] = {}
+    helplines: list[HelplineConfig] = []
     # where the file was read from; relative paths in it are relative to this folder
     base_dir: Path = Field(default=Path("."), exclude=True)
     source: str = Field(default="<defaults>", exclude=True)
@@ -513,7 +570,45 @@ def _cross_check(config: Config, lines: dict[tuple[str | int, ...], int], source
             first = seen[lst.name]
             report(("lists", i, "name"), f"{lst.name!r} is already used by lists[{first}]")
         seen.setdefault(lst.name, i)
+    ids: dict[str, int] = {}
+    for i, own in enumerate(config.helplines):
+        if own.id in ids:
+            report(("helplines", i, "id"),
+                   f"{own.id!r} is already used by helplines[{ids[own.id]}]")
+        ids.setdefault(own.id, i)
+    try:
+        own_helplines(config)
+    except HelplineDataError as exc:
+        for problem in exc.problems:
+            at = re.search(r":(\d+) ", problem)
+            problems.append((int(at.group(1)) if at else 0, problem))
     return [text for _, text in sorted(problems, key=lambda p: p[0])]
+
+
+def own_helplines(config: Config, shipped: Sequence[Helpline] | None = None) -> list[Helpline]:
+    """The operator's ``[[helplines]]`` as helplines: an entry whose id is shipped corrects
+    that entry (keys not written keep the shipped values), a new id must say at least its
+    country and name. ``shipped`` defaults to the shipped data."""
+    if not config.helplines:
+        return []
+    if shipped is None:
+        from kidshield.policy.catalog import default_catalog
+
+        shipped = default_catalog().helplines
+    by_id = {line.id: line for line in shipped}
+    lines = key_lines(config.text) if config.text else {}
+    out: list[Helpline] = []
+    problems: list[str] = []
+    for i, own in enumerate(config.helplines):
+        start = line_of(lines, ("helplines", i)) or 0
+        keys = {key: line_of(lines, ("helplines", i, key)) or start for key in KEYS}
+        try:
+            out.append(entry(own.written(), f"{config.source}:{start}", by_id.get(own.id), keys))
+        except HelplineDataError as exc:
+            problems.extend(p.replace(" ", f" helplines[{i}].", 1) for p in exc.problems)
+    if problems:
+        raise HelplineDataError(problems)
+    return out
 
 
 def load_config(path: str | Path) -> Config:

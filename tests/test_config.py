@@ -48,7 +48,7 @@ def test_several_problems_are_reported_at_once_sorted_by_line() -> None:
         "k.toml:2 server.timezone: 'Mars/Base' is not an IANA time zone (e.g. 'Europe/London', "
         "'America/New_York')",
         "k.toml:3 server.colour: unknown setting (valid here: builtin_lists, country, "
-        "data_dir, default_profile, storage, timezone)",
+        "data_dir, default_profile, helpline_max_age_months, storage, timezone)",
         "k.toml:6 dns.listen[0]: '127.0.0.1:99999': the port must be a number from 0 to 65535",
         "k.toml:9 dns.allow_networks[1]: '192.168.1.300' is not an IP address or CIDR range",
         "k.toml:14 profiles.mia.bedtime: '25:00' is not a time (HH:MM)",
@@ -65,8 +65,8 @@ def test_several_problems_are_reported_at_once_sorted_by_line() -> None:
 
 def test_unknown_top_level_section_lists_the_valid_ones() -> None:
     [problem] = problems('[sever]\ntimezone = "UTC"\n')
-    assert problem == ("k.toml:1 sever: unknown setting (valid here: clients, dns, lists, "
-                       "logging, profiles, reports, server, web)")
+    assert problem == ("k.toml:1 sever: unknown setting (valid here: clients, dns, helplines, "
+                       "lists, logging, profiles, reports, server, web)")
 
 
 def test_unknown_key_in_a_schedule_lists_the_valid_ones() -> None:

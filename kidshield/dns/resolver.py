@@ -366,7 +366,10 @@ class Resolver:
                                decision)
             return answers.build(data, q, answers.RCODE_SERVFAIL), t, 0.0
         response = forwarded
-        blocked = self._check_chain(response, profile, now, name)
+        # a helpline is reachable whatever its CNAME chain leads to (CDN names may be blocked
+        # at bedtime or by a list): helplines beat any block
+        blocked = (None if decision.reason is Reason.HELPLINE
+                   else self._check_chain(response, profile, now, name))
         if blocked is not None:
             block_response, rcode = self._blocked(data, q, blocked)
             t = self._template(profile, q, "block", Reason.CNAME_BLOCKED, rcode, blocked)

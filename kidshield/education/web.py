@@ -38,7 +38,9 @@ from kidshield.education.progress import ProgressStore
 from kidshield.education.scorecard import templates
 from kidshield.education.tabletop import scenarios
 from kidshield.errors import KidshieldError
-from kidshield.policy.catalog import Helpline, default_catalog
+from kidshield.policy.ages import AgeBand
+from kidshield.policy.catalog import default_catalog
+from kidshield.policy.helplines import Helpline, HelplineBook
 from kidshield.web.access import require_role
 
 
@@ -74,11 +76,13 @@ def _profile(request: Request) -> str | None:
     return _site(request).profile_for(client) if client else None
 
 
-def _helplines(request: Request, band: str) -> list[Helpline]:
-    found = default_catalog().helplines_for(_site(request).country or "*")
-    if band in ("under-9", "9-12"):
-        found = [h for h in found if h.kind == "helpline"]  # crisis lines: teens and adults
-    return found[:6]
+def _helplines(request: Request, band: str) -> tuple[Helpline, ...]:
+    """The helplines for a lesson's age band (the served app's, with the operator's own)."""
+    provider = getattr(request.app.state, "helplines", None)
+    book = provider() if callable(provider) else HelplineBook(
+        tuple(default_catalog().helplines), _site(request).country)
+    age_band = AgeBand(band) if band in AgeBand._value2member_map_ else None
+    return book.choose(band=age_band)[:6]
 
 
 async def learn_index(request: Request) -> Response:

@@ -1,5 +1,7 @@
 """Shipped data the engine consults: services, safe-search engines, bypass tools, helplines.
 
+Helplines are read by ``helpline_data.py`` and chosen for a child by ``helplines.py``.
+
 The data lives in ``policy/data/*.toml`` (with sources and licence in each file's header); this
 module only turns it into lookup structures.
 """
@@ -7,6 +9,7 @@ module only turns it into lookup structures.
 from __future__ import annotations
 
 import tomllib
+from copy import copy
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -14,6 +17,8 @@ from typing import Any
 
 from kidshield.errors import KidshieldError
 from kidshield.policy.domains import SuffixMap, normalize_name
+from kidshield.policy.helpline_data import merge, read_file
+from kidshield.policy.helplines import Helpline
 
 DATA_DIR = Path(__file__).parent / "data"
 
@@ -35,19 +40,6 @@ class SafeSearchEngine:
     hosts: frozenset[str]
     strict: str
     moderate: str
-
-
-@dataclass(frozen=True, slots=True)
-class Helpline:
-    country: str  # ISO code, or "*" for international services
-    name: str
-    url: str
-    domains: tuple[str, ...]
-    phone: str | None = None
-    chat: bool | None = None
-    hours: str | None = None
-    source: str = ""
-    kind: str = "helpline"  # "helpline" for children, "support" for crisis lines
 
 
 class Catalog:
@@ -90,10 +82,15 @@ class Catalog:
             if s.min_age is not None and s.min_age > age and (groups is None or s.group in groups)
         }
 
-    def helplines_for(self, country: str) -> list[Helpline]:
-        """The country's own helplines first, then international ones."""
-        own = [h for h in self.helplines if h.country == country.upper()]
-        return own + [h for h in self.helplines if h.country == "*"]
+    def with_helplines(self, own: list[Helpline]) -> Catalog:
+        """This catalog with an operator's own helplines added (an entry with a shipped id
+        replaces that entry). Everything else is shared, not copied."""
+        if not own:
+            return self
+        clone = copy(self)
+        clone.helplines = merge(self.helplines, own)
+        clone.helpline_index = SuffixMap((d, h) for h in clone.helplines for d in h.domains)
+        return clone
 
 
 def _read(name: str, data_dir: Path) -> dict[str, Any]:
@@ -141,22 +138,7 @@ def load_catalog(data_dir: Path = DATA_DIR) -> Catalog:
         (g["id"], g["name"], _domains(g["domains"]))
         for g in _read("bypass.toml", data_dir).get("group", [])
     ]
-    hl = _read("helplines.toml", data_dir)
-    helplines = [
-        Helpline(
-            country=h["country"].upper(),
-            name=h["name"],
-            url=h.get("url", ""),
-            domains=_domains(h.get("domains", [])),
-            phone=h.get("phone"),
-            chat=h.get("chat"),
-            hours=h.get("hours"),
-            source=h.get("source", ""),
-            kind=kind,
-        )
-        for kind, key in (("helpline", "helpline"), ("support", "support"))
-        for h in hl.get(key, [])
-    ]
+    helplines = read_file(data_dir / "helplines.toml")
     return Catalog(services, engines, unsupported, bypass, helplines)
 
 

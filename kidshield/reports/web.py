@@ -27,6 +27,8 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from kidshield.errors import InputError, KidshieldError
+from kidshield.policy.catalog import default_catalog
+from kidshield.policy.helplines import Helpline, HelplineBook
 from kidshield.reports.api_models import (
     NO_UPLOADS,
     AppealIn,
@@ -81,11 +83,15 @@ def service_of(request: Request) -> ReportService:
     return service
 
 
-def _helplines(request: Request) -> list[Any]:
-    from kidshield.policy.catalog import default_catalog
-
-    country = str(getattr(request.app.state, "reports_country", "") or "")
-    return default_catalog().helplines_for(country)[:6]
+def _helplines(request: Request) -> tuple[Helpline, ...]:
+    """The helplines of the served app (with the operator's own), else the shipped ones."""
+    provider = getattr(request.app.state, "helplines", None)
+    if callable(provider):
+        book: HelplineBook = provider()
+    else:
+        country = str(getattr(request.app.state, "reports_country", "") or "")
+        book = HelplineBook(tuple(default_catalog().helplines), country)
+    return book.choose()[:6]
 
 
 def render(name: str, status_code: int = 200, **context: Any) -> HTMLResponse:

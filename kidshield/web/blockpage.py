@@ -14,6 +14,7 @@ from starlette.routing import Route
 from kidshield.education.lessons import Lesson, default_library
 from kidshield.errors import InputError
 from kidshield.policy.domains import normalize_name
+from kidshield.policy.helplines import Helpline, HelplineBook, Topic, topic_for_block
 from kidshield.policy.model import Profile
 from kidshield.policy.reason import Action, Decision, Reason
 from kidshield.web import actions
@@ -46,8 +47,23 @@ def is_foreign_host(host: str) -> bool:
     return False
 
 
-def helplines(ctx: WebContext) -> list[object]:
-    return list(ctx.runtime.catalog.helplines_for(ctx.service.config.server.country or "*"))
+def helpline_book(ctx: WebContext) -> HelplineBook:
+    """The helplines in force now (a reload with new [[helplines]] is seen at once)."""
+    return HelplineBook(tuple(ctx.runtime.catalog.helplines), ctx.service.config.server.country)
+
+
+def helplines(ctx: WebContext, profile: Profile, topic: Topic = Topic.GENERAL,
+              language: str | None = None) -> tuple[Helpline, ...]:
+    """The helplines for this child, the most fitting for their age and ``topic`` first (and
+    among equals, those answering in the page's language)."""
+    return helpline_book(ctx).for_profile(profile, ctx.now(), topic, language)
+
+
+def reader_language(request: Request) -> str:
+    """The browser's first language (it picks between a country's services, e.g. Belgium's
+    Dutch and French lines), whether or not the page itself is translated into it."""
+    first = request.headers.get("accept-language", "").split(",")[0]
+    return first.split(";")[0].strip()
 
 
 def child_profile(ctx: WebContext, request: Request) -> Profile:
@@ -67,11 +83,12 @@ def block_response(request: Request, ctx: WebContext, name: str, decision: Decis
     t = translator_for(request)
     if decision.action is not Action.BLOCK:
         return render(request, "child/unblocked.html", name=name, profile=profile,
-                      helplines=helplines(ctx), granted=decision.reason in (
+                      helplines=helplines(ctx, profile), granted=decision.reason in (
                           Reason.GRANT, Reason.ALLOW_LIST, Reason.PAUSED))
     text = block_text(decision, name, service_name(ctx, decision), t)
+    lines = helplines(ctx, profile, topic_for_block(decision), reader_language(request))
     return render(request, "child/block.html", name=name, text=text, profile=profile,
-                  band=decision.band, decision=decision, helplines=helplines(ctx),
+                  band=decision.band, decision=decision, helplines=lines,
                   ask_path=ASK_PATH, preview=preview, child_host=CHILD_HOST,
                   lesson=lesson_for(ctx, decision))
 
@@ -109,12 +126,12 @@ async def ask(request: Request) -> Response:
                                                str(request.base_url), client_ip(request))
     except InputError as exc:
         return render(request, "child/asked.html", 400, error=str(exc), profile=profile,
-                      helplines=helplines(ctx), child_host=CHILD_HOST)
+                      helplines=helplines(ctx, profile), child_host=CHILD_HOST)
     except actions.Refused as exc:
         return render(request, "child/asked.html", exc.status, error=str(exc), profile=profile,
-                      helplines=helplines(ctx), child_host=CHILD_HOST)
+                      helplines=helplines(ctx, profile), child_host=CHILD_HOST)
     return render(request, "child/asked.html", request_item=created, profile=profile,
-                  helplines=helplines(ctx), child_host=CHILD_HOST,
+                  helplines=helplines(ctx, profile), child_host=CHILD_HOST,
                   on_block_host=is_foreign_host(request_host(request)))
 
 

@@ -37,7 +37,7 @@ async def me(request: Request) -> Response:
         request, "child/me.html", profile=profile, band=band, young=band in (
             AgeBand.UNDER_9, AgeBand.AGE_9_12), settings=settings,
         categories=sorted(settings.categories), bedtimes=[r for r in settings.schedules],
-        blocks=blocks, requests=requests, helplines=helplines(ctx),
+        blocks=blocks, requests=requests, helplines=helplines(ctx, profile),
         retention_days=cfg.retention_days, only_blocked=cfg.only_blocked,
         anonymize=cfg.anonymize_clients, years_left=None if age is None else max(18 - age, 0),
         paused=paused if paused and paused > now else None, child_host=CHILD_HOST,
@@ -78,7 +78,7 @@ def _pin_error(request: Request, ctx: WebContext, profile: Profile, exc: Excepti
     """The PIN page again, saying what was wrong (a refusal carries its own status)."""
     status = exc.status if isinstance(exc, actions.Refused) else 400
     return render(request, "child/pin_error.html", status, error=str(exc),
-                  helplines=helplines(ctx), profile=profile, child_host=CHILD_HOST)
+                  helplines=helplines(ctx, profile), profile=profile, child_host=CHILD_HOST)
 
 
 def child_routes() -> list[Route]:

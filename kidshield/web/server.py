@@ -224,12 +224,15 @@ def _feature_state(app: Starlette, ctx: WebContext) -> None:
     from kidshield.reports.setup import attach, build_service
     from kidshield.safety.media.banks import BankService
     from kidshield.storage.media_sql import SqlMediaBankStore
+    from kidshield.web.blockpage import helpline_book
 
     service = ctx.service
     db = service.db
     assert db is not None
     config = service.config
     app.state.media_banks = BankService(SqlMediaBankStore(db), service.clock, preload=False)
+    # lessons, the report form and the message API show the helplines in force now
+    app.state.helplines = lambda: helpline_book(ctx)
 
     def lists_changed() -> None:
         # a moderator's decision added a domain to the reports block/allow list

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from kidshield.policy.ages import AgeBand
+from kidshield.policy.helplines import SELF_HARM_CATEGORIES
 from kidshield.policy.reason import Decision, Reason
 from kidshield.web.errors import N_
 from kidshield.web.i18n import Translator
@@ -108,8 +109,6 @@ BODIES: dict[str, tuple[str, str, str, str]] = {
         N_("This page is blocked on this network."),
     ),
 }
-
-SELF_HARM_CATEGORIES = frozenset({"self_harm", "suicide", "selfharm", "self-harm"})
 
 
 @dataclass(frozen=True, slots=True)

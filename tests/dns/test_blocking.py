@@ -116,6 +116,25 @@ def _list_file(tmp_path: Path, *domains: str) -> Path:
     return path
 
 
+def test_a_helpline_whose_cname_chain_reaches_a_blocked_name_still_resolves(
+    serve: ServeFactory, upstream: FakeUpstream, tmp_path: Path,
+) -> None:
+    # an operator's own helpline (config [[helplines]]) hosted behind a CDN whose names a list
+    # blocks, and the list blocks the helpline's own name too: the helpline wins both times
+    upstream.cname("help.example", "edge.cdn.example")
+    path = _list_file(tmp_path, "cdn.example", "help.example")
+    rest = HOUSEHOLD + (
+        f'\n[[lists]]\nname = "all"\nsource = "{path}"\ncategory = "adult"\n'
+        '\n[[helplines]]\nid = "zz-local-help"\ncountry = "GB"\nname = "Local help"\n'
+        'url = "https://help.example"\ndomains = ["help.example"]\n')
+    served = serve(rest=rest)
+    for _ in range(2):  # the second answer comes from the ready-answer fast path
+        answer = served.query("help.example", source=KID)
+        assert addresses(answer) == ["192.0.2.1"]
+        assert answer.answer[0].rdtype == dns.rdatatype.CNAME
+    assert addresses(served.query("edge.cdn.example", source=KID)) == ["127.0.0.1"]
+
+
 @pytest.mark.parametrize("how", ["deny", "list"])
 def test_an_allowed_name_whose_cname_chain_reaches_a_blocked_name_is_blocked(
     serve: ServeFactory, upstream: FakeUpstream, tmp_path: Path, how: str,

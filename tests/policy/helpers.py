@@ -9,9 +9,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from kidshield.policy.ages import AgeBand
-from kidshield.policy.catalog import Catalog, Helpline, SafeSearchEngine, Service
+from kidshield.policy.catalog import Catalog, SafeSearchEngine, Service
 from kidshield.policy.domains import DomainIndexBuilder, SuffixMap
 from kidshield.policy.engine import PolicyEngine
+from kidshield.policy.helplines import Helpline
 from kidshield.policy.model import ALLOW_CATEGORY, BlockLists, ListInfo, Profile, Query
 from kidshield.policy.reason import Decision, RuleSource
 from kidshield.policy.state import EMPTY_STATE, ProfileState

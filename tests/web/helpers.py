@@ -3,6 +3,7 @@ resolver (no sockets), and a signed-in parent."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -79,17 +80,21 @@ age_band = "16-17"
 """
 
 
-def write_config(folder: Path, dns_port: int = 0, upstream_port: int = 53) -> Path:
+def write_config(folder: Path, dns_port: int = 0, upstream_port: int = 53,
+                 tweak: Callable[[str], str] = lambda text: text) -> Path:
+    """The test configuration; ``tweak`` edits its text (another default profile, more
+    sections)."""
     (folder / "bad.txt").write_text("casino.example\nbet.example\nnot a domain!\n")
     (folder / "selfharm.txt").write_text("sh.example\n")
     path = folder / "kidshield.toml"
-    path.write_text(CONFIG.format(dns_port=dns_port, upstream_port=upstream_port))
+    path.write_text(tweak(CONFIG.format(dns_port=dns_port, upstream_port=upstream_port)))
     return path
 
 
-def offline_service(folder: Path, clock: FixedClock | None = None) -> DnsService:
+def offline_service(folder: Path, clock: FixedClock | None = None,
+                    tweak: Callable[[str], str] = lambda text: text) -> DnsService:
     """A DnsService with database and resolver but no listeners (for in-process tests)."""
-    path = write_config(folder)
+    path = write_config(folder, tweak=tweak)
     config = load_config(path)
     service = DnsService(config, path, clock or FixedClock(AFTERNOON))
     runtime = PolicyRuntime.build(config)

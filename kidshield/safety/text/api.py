@@ -20,6 +20,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 
 from kidshield.errors import KidshieldError
+from kidshield.policy.helplines import HelplineBook
 from kidshield.safety.text.assess import MAX_TEXT_LENGTH, assess_message
 from kidshield.safety.text.conversation import Message, assess_conversation
 from kidshield.safety.text.lexicon import load_lexicon
@@ -40,6 +41,8 @@ class MessageRequest(_Body):
     sender: AgeInput | None = Field(default=None, description="age band or age of the sender")
     recipient: AgeInput | None = Field(default=None, description="age band or age of the reader")
     language: str | None = Field(default=None, max_length=16)
+    country: str | None = Field(default=None, max_length=2, description="ISO 3166-1 code of "
+                                "the user, for helplines (default: the server's country)")
     gaming_context: bool = False
     include_redacted: bool = True
     conversation_id: str | None = Field(default=None, max_length=200,
@@ -58,6 +61,8 @@ class ConversationRequest(_Body):
     participants: dict[str, AgeInput | None] = Field(default_factory=dict)
     state: dict[str, Any] | None = None
     language: str | None = Field(default=None, max_length=16)
+    country: str | None = Field(default=None, max_length=2, description="ISO 3166-1 code of "
+                                "the user, for helplines (default: the server's country)")
     include_redacted: bool = True
     conversation_id: str | None = Field(default=None, max_length=200,
                                         description="the platform's id, for case de-duplication")
@@ -94,26 +99,33 @@ def _validation_fields(exc: ValidationError) -> list[dict[str, str]]:
     ]
 
 
-def _assess_message(body: MessageRequest) -> Any:
+def _assess_message(body: MessageRequest, book: HelplineBook | None) -> Any:
     return assess_message(body.text, sender=body.sender, recipient=body.recipient,
-                          language=body.language, gaming_context=body.gaming_context)
+                          language=body.language, gaming_context=body.gaming_context,
+                          country=body.country, helplines=book)
 
 
-def _assess_conversation(body: ConversationRequest) -> Any:
+def _assess_conversation(body: ConversationRequest, book: HelplineBook | None) -> Any:
     messages = [
         Message.from_dict(m.model_dump(), f"messages.{i}") for i, m in enumerate(body.messages)
     ]
     return assess_conversation(messages, participants=body.participants, state=body.state,
-                               language=body.language)
+                               language=body.language, country=body.country, helplines=book)
+
+
+def _helplines(request: Request) -> HelplineBook | None:
+    """The served app's helplines (with the operator's own and the server's country)."""
+    provider = getattr(request.app.state, "helplines", None)
+    return provider() if callable(provider) else None
 
 
 async def _answer(request: Request, model: type[MessageRequest] | type[ConversationRequest],
-                  assess: Callable[[Any], Any]) -> JSONResponse:
+                  assess: Callable[[Any, HelplineBook | None], Any]) -> JSONResponse:
     """Validate the body, assess, tell the app about high risks, answer. Bad input is a 4xx
     JSON body naming the field."""
     try:
         body = model.model_validate(await _read_json(request))
-        result = assess(body)
+        result = assess(body, _helplines(request))
     except _BadRequest as exc:
         return _error(exc.status, exc.message)
     except ValidationError as exc:

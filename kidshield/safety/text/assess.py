@@ -8,7 +8,12 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from kidshield.errors import InputError
+from kidshield.policy.catalog import default_catalog
+from kidshield.policy.helpline_data import check_country
+from kidshield.policy.helplines import Ages, Helpline, HelplineBook, Topic
 from kidshield.safety.text.lexicon import DEFAULT_LANGUAGE, Lexicon, load_lexicon
 from kidshield.safety.text.model import (
     REPORT_THRESHOLD,
@@ -16,7 +21,6 @@ from kidshield.safety.text.model import (
     Assessment,
     CueHit,
     Finding,
-    Helpline,
     RecommendedAction,
     Risk,
     RiskLevel,
@@ -150,18 +154,45 @@ def build_findings(hits: list[CueHit]) -> list[Finding]:
     return findings
 
 
-def helplines_for(lexicon: Lexicon, findings: list[Finding]) -> tuple[Helpline, ...]:
-    wanted = {
+MAX_HELPLINES = 5
+_TOPICS = {Risk.SELF_HARM: Topic.SELF_HARM, Risk.SEXTORTION: Topic.SEXTORTION,
+           Risk.BULLYING: Topic.BULLYING}
+_AGES = {AgeBand.CHILD: Ages(0, 12), AgeBand.TEEN: Ages(13, 17), AgeBand.ADULT: Ages(18)}
+
+
+@dataclass(frozen=True, slots=True)
+class HelplineContext:
+    """Where the people in the conversation are and how old: which helplines to show.
+
+    ``book``: the helplines in force (the served app passes its own, with the operator's
+    entries); ``country``: ISO code of the platform's user, overriding the book's."""
+
+    book: HelplineBook | None = None
+    country: str | None = None
+    language: str | None = None
+
+    def resolved(self) -> HelplineBook:
+        return self.book or HelplineBook(tuple(default_catalog().helplines))
+
+
+def helplines_for(findings: list[Finding], where: HelplineContext, sender: AgeBand,
+                  recipient: AgeBand) -> tuple[Helpline, ...]:
+    """The helplines for these findings, the most fitting first (``policy.helplines.choose``):
+    a crisis line for self-harm, the online-abuse hotline and Take It Down for sextortion. The
+    person who needs them is the writer for self-harm and the reader otherwise."""
+    wanted = [
         f.risk
         for f in findings
         if f.risk in (Risk.SELF_HARM, Risk.SEXTORTION)
         or (f.risk is Risk.BULLYING and "severe" in f.tags and f.level >= RiskLevel.HIGH)
-    }
-    lines: dict[str, Helpline] = {}
-    for risk in sorted(wanted, key=list(Risk).index):
-        for line in lexicon.helplines_for(risk):
-            lines.setdefault(line.name, line)
-    return tuple(lines.values())
+    ]
+    if not wanted:
+        return ()
+    person = sender if Risk.SELF_HARM in wanted else recipient
+    lines = where.resolved().choose([_TOPICS[risk] for risk in wanted],
+                                    within=_AGES.get(person), country=where.country,
+                                    language=where.language)
+    return lines[:MAX_HELPLINES]
 
 
 def make_assessment(
@@ -170,6 +201,9 @@ def make_assessment(
     language_source: str,
     hits: list[CueHit],
     findings: list[Finding],
+    where: HelplineContext | None = None,
+    sender: AgeBand = AgeBand.UNKNOWN,
+    recipient: AgeBand = AgeBand.UNKNOWN,
 ) -> Assessment:
     actions: set[RecommendedAction] = set()
     for finding in findings:
@@ -182,7 +216,8 @@ def make_assessment(
         level=max((f.level for f in findings), default=RiskLevel.NONE),
         findings=tuple(findings),
         actions=sorted_actions(actions),
-        helplines=helplines_for(lexicon, findings),
+        helplines=helplines_for(findings, where or HelplineContext(language=lexicon.language),
+                                sender, recipient),
         redacted=redact(text, pi_hits) if has_pi and pi_hits else None,
         text_length=len(text),
         hits=tuple(hits),
@@ -196,6 +231,8 @@ def assess_message(
     recipient: AgeBand | str | int | None = None,
     language: str | None = None,
     gaming_context: bool = False,
+    country: str | None = None,
+    helplines: HelplineBook | None = None,
 ) -> Assessment:
     """Assess one message on its own.
 
@@ -203,16 +240,25 @@ def assess_message(
     they change how much a cue counts (an adult asking a child "are you alone?" matters more
     than two 14-year-olds asking each other). ``gaming_context`` says the surrounding
     conversation is about a game. ``language`` defaults to English; the result says which
-    language was assumed.
+    language was assumed. ``country`` (ISO code) picks the helplines shown with self-harm and
+    sextortion findings; ``helplines`` gives the ones in force (default: the shipped data).
     """
     if not isinstance(text, str):
         raise InputError(f"text: expected a string, got {type(text).__name__}")
     lexicon, source = resolve_language(language)
-    hits, _ctx = collect_hits(
-        text,
-        lexicon,
-        parse_band(sender, "sender"),
-        parse_band(recipient, "recipient"),
-        gaming_context,
-    )
-    return make_assessment(text, lexicon, source, hits, build_findings(hits))
+    sender_band = parse_band(sender, "sender")
+    recipient_band = parse_band(recipient, "recipient")
+    hits, _ctx = collect_hits(text, lexicon, sender_band, recipient_band, gaming_context)
+    where = HelplineContext(helplines, check_country_code(country), lexicon.language)
+    return make_assessment(text, lexicon, source, hits, build_findings(hits), where,
+                           sender_band, recipient_band)
+
+
+def check_country_code(country: str | None) -> str | None:
+    """An ISO 3166-1 code for the helplines, or InputError naming the field."""
+    if country is None or country == "":
+        return None
+    try:
+        return check_country(country)
+    except ValueError as exc:
+        raise InputError(f"country: {exc}") from None

@@ -14,9 +14,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from kidshield.policy.helplines import HelplineBook
 from kidshield.safety.text.assess import (
+    HelplineContext,
     actions_for,
     build_findings,
+    check_country_code,
     collect_hits,
     make_assessment,
     parse_band,
@@ -93,10 +96,10 @@ class ConversationAssessment:
         return next((f for f in self.findings if f.risk is risk), None)
 
     def to_dict(self, *, include_redacted: bool = True) -> dict[str, Any]:
-        helplines: dict[str, dict[str, str]] = {}
+        helplines: dict[str, dict[str, Any]] = {}
         for message in self.messages:
             for line in message.helplines:
-                helplines.setdefault(line.name, line.to_dict())
+                helplines.setdefault(line.id or line.name, line.to_dict())
         return {
             "language": self.language,
             "language_source": self.language_source,
@@ -119,11 +122,15 @@ class ConversationTracker:
         *,
         participants: Mapping[str, AgeBand | str | int | None] | None = None,
         language: str | None = None,
+        country: str | None = None,
+        helplines: HelplineBook | None = None,
     ) -> None:
         self.state = state if state is not None else ConversationState()
         for pid, band in (participants or {}).items():
             self.state.participants[pid] = parse_band(band, f"participants.{pid}")
         self.lexicon, self.language_source = resolve_language(language)
+        self.where = HelplineContext(helplines, check_country_code(country),
+                                     self.lexicon.language)
         self.last_findings: list[ConversationFinding] = []  # as of the last add()
 
     # -- one message --------------------------------------------------------------------------
@@ -140,7 +147,8 @@ class ConversationTracker:
         if ctx.gaming:
             state.gaming_until = now + GAMING_CONTEXT_SECONDS
         assessment = make_assessment(
-            message.text, self.lexicon, self.language_source, hits, build_findings(hits)
+            message.text, self.lexicon, self.language_source, hits, build_findings(hits),
+            self.where, sender_band, recipient_band,
         )
         # evidence is kept per sender, and per recipient only when the platform names one, so
         # a 1:1 chat whose second participant appears late still adds up in one place
@@ -286,13 +294,16 @@ def assess_conversation(
     participants: Mapping[str, AgeBand | str | int | None] | None = None,
     state: ConversationState | Mapping[str, Any] | None = None,
     language: str | None = None,
+    country: str | None = None,
+    helplines: HelplineBook | None = None,
 ) -> ConversationAssessment:
     """Assess messages in order, continuing from ``state`` (a previous result's ``state`` or
     its ``to_dict()``). ``participants`` maps sender ids to age bands ("child", "teen",
-    "adult", "unknown") or ages."""
+    "adult", "unknown") or ages. ``country`` and ``helplines``: as for ``assess_message``."""
     if isinstance(state, Mapping):
         state = ConversationState.from_dict(state)
-    tracker = ConversationTracker(state, participants=participants, language=language)
+    tracker = ConversationTracker(state, participants=participants, language=language,
+                                  country=country, helplines=helplines)
     results: list[Assessment] = []
     for number, raw in enumerate(messages):
         message = raw if isinstance(raw, Message) else Message.from_dict(raw, f"messages[{number}]")

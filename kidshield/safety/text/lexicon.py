@@ -1,8 +1,9 @@
 """Per-language lexicons: TOML data files compiled once into a few regular expressions.
 
 A language is a folder ``data/<lang>/`` holding ``common.toml`` (macros, emoji codes, context
-words), one ``<risk>.toml`` per risk (cues and exclusions) and ``helplines.toml``. Adding a language
-is a data addition: copy the English folder and translate it.
+words) and one ``<risk>.toml`` per risk (cues and exclusions). Adding a language is a data
+addition: copy the English folder and translate it. Helplines are per country, not per
+language: the shipped ``policy/data/helplines.toml``, chosen by ``policy.helplines``.
 
 Each risk compiles into ONE alternation of named groups (one per cue pattern) and, if it has any,
 one alternation of exclusions, so a message costs about one regex pass per risk.
@@ -19,7 +20,7 @@ from typing import Any
 
 from kidshield.errors import InputError
 from kidshield.safety.text.gate import GateIndex, required_literals, squeeze
-from kidshield.safety.text.model import Helpline, Risk
+from kidshield.safety.text.model import Risk
 from kidshield.safety.text.normalize import Normalizer
 
 DATA_DIR = Path(__file__).parent / "data"
@@ -91,7 +92,6 @@ class Lexicon:
     gaming: re.Pattern[str]
     negation: re.Pattern[str]
     mundane: re.Pattern[str]
-    helplines: tuple[tuple[Helpline, frozenset[Risk]], ...]
     gate_index: dict[str, GateIndex]  # per view: finds the gate literals present
 
     def for_risk(self, risk: Risk) -> RiskLexicon:
@@ -99,9 +99,6 @@ class Lexicon:
             if lex.risk is risk:
                 return lex
         raise LexiconError(f"language {self.language!r} has no lexicon for {risk.value}")
-
-    def helplines_for(self, risk: Risk) -> tuple[Helpline, ...]:
-        return tuple(line for line, risks in self.helplines if risk in risks)
 
 
 def available_languages() -> list[str]:
@@ -278,13 +275,6 @@ def load_lexicon(language: str = DEFAULT_LANGUAGE) -> Lexicon:
         frozenset(str(w) for w in common.get("spaced", {}).get("words", ())),
     )
     risks = tuple(_compile_risk(risk, folder / f"{risk.value}.toml", macros) for risk in Risk)
-    helplines: list[tuple[Helpline, frozenset[Risk]]] = []
-    for raw in _read(folder / "helplines.toml").get("helpline", []):
-        try:
-            line = Helpline(str(raw["name"]), str(raw["region"]), str(raw["contact"]), raw["url"])
-            helplines.append((line, frozenset(Risk(r) for r in raw.get("risks", ()))))
-        except (KeyError, ValueError) as exc:
-            raise LexiconError(f"{folder / 'helplines.toml'}: invalid helpline ({exc})") from None
     return Lexicon(
         language=language,
         normalizer=normalizer,
@@ -293,7 +283,6 @@ def load_lexicon(language: str = DEFAULT_LANGUAGE) -> Lexicon:
         gaming=re.compile(compile_source(str(context["gaming"]), macros, f"{where} gaming")),
         negation=re.compile(compile_source(str(context["negation"]), macros, f"{where} negation")),
         mundane=re.compile(compile_source(str(context["mundane"]), macros, f"{where} mundane")),
-        helplines=tuple(helplines),
         gate_index={
             view: GateIndex(
                 {g for lex in risks if lex.view == view for g in lex.gates}

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from enum import IntEnum, StrEnum
 from typing import Any
 
+from kidshield.policy.helplines import Helpline
 from kidshield.policy.reason import Reason
 
 
@@ -101,17 +102,6 @@ class Span:
 
     def to_dict(self) -> dict[str, Any]:
         return {"start": self.start, "end": self.end, "label": self.label}
-
-
-@dataclass(frozen=True, slots=True)
-class Helpline:
-    name: str
-    region: str
-    contact: str
-    url: str
-
-    def to_dict(self) -> dict[str, str]:
-        return {"name": self.name, "region": self.region, "contact": self.contact, "url": self.url}
 
 
 @dataclass(frozen=True, slots=True)

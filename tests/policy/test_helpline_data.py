@@ -1,0 +1,148 @@
+"""The shipped helpline data: every entry well-formed, every country code real, every exempt
+domain reachable through every profile and list, and the corrections of issue 20 in place."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pycountry
+import pytest
+
+from kidshield.app import PolicyRuntime
+from kidshield.config import parse_config
+from kidshield.errors import KidshieldError
+from kidshield.policy.catalog import DATA_DIR, default_catalog, load_catalog
+from kidshield.policy.domains import suffixes
+from kidshield.policy.helpline_data import HelplineDataError, months_between, read_file, stale
+from kidshield.policy.helplines import WORLDWIDE, Helpline, Kind
+from kidshield.policy.model import Query
+from kidshield.policy.reason import Reason
+from kidshield.policy.state import EMPTY_STATE
+
+LINES = default_catalog().helplines
+# second-level labels under which a two-label name is a registry, not a helpline's own domain
+_REGISTRY_LABELS = {"gov", "go", "gob", "gouv", "govt", "co", "com", "org", "or", "net", "ne",
+                    "edu", "ac", "info", "nic", "mil"}
+
+
+def by_id(helpline_id: str) -> Helpline:
+    return next(h for h in LINES if h.id == helpline_id)
+
+
+def test_shipped_file_reads_without_problems_and_ids_are_unique() -> None:
+    lines = read_file(DATA_DIR / "helplines.toml")  # raises HelplineDataError on any problem
+    assert len(lines) >= 80
+    assert len({h.id for h in lines}) == len(lines)
+
+
+@pytest.mark.parametrize("line", LINES, ids=lambda h: h.id)
+def test_every_entry_is_well_formed(line: Helpline) -> None:
+    assert line.country == WORLDWIDE or pycountry.countries.get(alpha_2=line.country), line
+    prefix = "world" if line.worldwide else line.country.lower()
+    assert line.id.startswith(f"{prefix}-")
+    assert line.name.strip() and line.source.startswith("https://")
+    assert line.phone or line.url, "an entry needs a number or a site"
+    assert line.checked_on is not None and line.checked_on <= datetime.now(UTC).date()
+    assert line.languages, "say which languages the service answers in"
+    if not line.phone and line.kind in (Kind.CHILD, Kind.CRISIS) and not line.worldwide:
+        assert line.note, "say why the number is missing (not confirmed, online only, ...)"
+    if line.url:
+        host = urlsplit(line.url).hostname or ""
+        assert any(s in line.domains for s in suffixes(host)), (
+            f"{line.url} is not covered by the exempt domains {line.domains}")
+    for domain in line.domains:
+        labels = domain.split(".")
+        assert len(labels) >= 2
+        assert not (len(labels) == 2 and labels[0] in _REGISTRY_LABELS), (
+            f"{domain} would exempt a whole registry")
+
+
+def test_every_exempt_domain_is_reachable_through_every_profile_and_list(tmp_path: Path) -> None:
+    domains = sorted({d for h in LINES for d in h.domains})
+    everything = sorted({s for d in domains for s in suffixes(d)})  # the names and their TLDs
+    (tmp_path / "all.txt").write_text("\n".join(everything) + "\n", encoding="utf-8")
+    profiles = "\n".join(
+        f"""[profiles.p{i}]
+age_band = "{band}"
+keep_filtering_after_18 = true
+bedtime = "00:00"
+wake_up = "23:59"
+extra_blocked_categories = ["everything"]
+extra_blocked_services = ["tiktok", "youtube", "discord"]
+deny = {domains!r}
+schedules = [{{ from = "00:00", to = "23:59", action = "block" }}]
+""".replace("'", '"')
+        for i, band in enumerate(("under-9", "9-12", "13-15", "16-17", "adult")))
+    config = parse_config(
+        f'[[lists]]\nname = "all"\nsource = "all.txt"\ncategory = "everything"\n\n{profiles}',
+        "k.toml", tmp_path)
+    runtime = PolicyRuntime.build(config)
+    assert runtime.loaded.reports["all"].rules == len(everything)  # beside the built-in lists
+    now = datetime(2026, 12, 6, 3, 0, tzinfo=UTC)  # inside every bedtime and schedule
+    failures = []
+    for profile in runtime.profiles.values():
+        assert runtime.engine.decide(Query("example.com"), profile, now, EMPTY_STATE).blocked
+        for domain in domains:
+            for name in (domain, f"www.{domain}"):
+                decision = runtime.engine.decide(Query(name), profile, now, EMPTY_STATE)
+                if decision.reason is not Reason.HELPLINE:
+                    failures.append((profile.id, name, decision.reason))
+    assert failures == []
+
+
+def test_a_broken_entry_is_reported_with_its_file_and_line(tmp_path: Path) -> None:
+    (tmp_path / "helplines.toml").write_text(
+        '# header\n\n[[helpline]]\nid = "gb-ok"\ncountry = "GB"\nname = "OK"\n\n'
+        '[[helpline]]\nid = "xx-bad"\ncountry = "XX"\nname = "Bad"\nphone = "call 123"\n'
+        'ages = "18-9"\nlanguages = ["english"]\n', encoding="utf-8")
+    with pytest.raises(HelplineDataError) as caught:
+        load_catalog(tmp_path)
+    path = tmp_path / "helplines.toml"
+    assert caught.value.problems == [
+        f"{path}:10 country: 'XX' is not an ISO 3166-1 country code like 'GB' (or '*' for a "
+        "service that works from anywhere)",
+        f"{path}:12 phone: 'call 123' is not a phone number written as digits with single "
+        "spaces or hyphens, e.g. '116 111' or '031-1388'",
+        f"{path}:13 ages: '18-9': the range ends before it starts",
+        f"{path}:14 languages: 'english' is not a language tag like 'en', 'pt-BR' or 'zh-Hans'",
+    ]
+    assert isinstance(caught.value, KidshieldError)
+
+
+def test_missing_keys_and_duplicate_ids_are_reported(tmp_path: Path) -> None:
+    (tmp_path / "helplines.toml").write_text(
+        '[[helpline]]\nid = "gb-a"\ncountry = "GB"\nname = "A"\n\n'
+        '[[helpline]]\nid = "gb-a"\ncountry = "GB"\nname = "A again"\ncolour = "red"\n\n'
+        '[[helpline]]\nname = "No id"\n', encoding="utf-8")
+    with pytest.raises(HelplineDataError) as caught:
+        load_catalog(tmp_path)
+    text = "\n".join(caught.value.problems)
+    assert ":10 colour: unknown key" in text
+    assert ":12 id: this key is required" in text and ":12 country: this key is required" in text
+
+
+def test_months_between_and_stale_warnings() -> None:
+    assert months_between(date(2025, 12, 6), date(2026, 12, 6)) == 12
+    assert months_between(date(2025, 12, 7), date(2026, 12, 6)) == 11
+    lines = [
+        Helpline("GB", "Old", id="gb-old", checked="2024-01", source="https://old.example",
+                 where="helplines.toml:10"),
+        Helpline("GB", "Fresh", id="gb-fresh", checked="2026-11-01"),
+        Helpline("FR", "Far", id="fr-far", checked="2023-05"),
+        Helpline("DE", "Far too", id="de-far", checked="2024-02"),
+        Helpline("GB", "Mine", id="gb-mine", where="k.toml:40"),
+    ]
+    today = date(2026, 12, 6)
+    warnings = stale(lines, today, 12, "GB", own={"gb-mine"})
+    assert warnings == [
+        "helplines.toml:10 helpline 'gb-old' (Old) was last checked 2024-01, more than 12 "
+        "months ago: confirm it against https://old.example and update 'checked'",
+        "k.toml:40 helpline 'gb-mine' (Mine) has no 'checked' date: confirm it against its "
+        "source and add the date",
+        "2 shipped helpline entries for other countries were last checked more than 12 months "
+        "ago (oldest: 2023-05); a newer kidshield may have fresher data",
+    ]
+    assert stale(lines, today, 0, "GB") == []
+    assert stale(lines, today, 48, "GB", own={"gb-mine"}) == [warnings[1]]
