@@ -13,6 +13,7 @@ from starlette.routing import Route
 
 from kidshield.education.lessons import Lesson, default_library
 from kidshield.errors import InputError
+from kidshield.policy.ages import AgeBand
 from kidshield.policy.domains import normalize_name
 from kidshield.policy.helplines import Helpline, HelplineBook, Topic, topic_for_block
 from kidshield.policy.model import Profile
@@ -86,7 +87,12 @@ def block_response(request: Request, ctx: WebContext, name: str, decision: Decis
                       helplines=helplines(ctx, profile), granted=decision.reason in (
                           Reason.GRANT, Reason.ALLOW_LIST, Reason.PAUSED))
     text = block_text(decision, name, service_name(ctx, decision), t)
-    lines = helplines(ctx, profile, topic_for_block(decision), reader_language(request))
+    topic, language = topic_for_block(decision), reader_language(request)
+    if preview and decision.band is not None and decision.band in AgeBand._value2member_map_:
+        # a parent previewing a band sees the helplines a child of that band would see
+        lines = helpline_book(ctx).choose(topic, band=AgeBand(decision.band), language=language)
+    else:
+        lines = helplines(ctx, profile, topic, language)
     return render(request, "child/block.html", name=name, text=text, profile=profile,
                   band=decision.band, decision=decision, helplines=lines,
                   ask_path=ASK_PATH, preview=preview, child_host=CHILD_HOST,

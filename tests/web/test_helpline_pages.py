@@ -76,3 +76,19 @@ def test_an_operators_own_helpline_is_shown_and_reachable(
     assert decision.reason is Reason.HELPLINE
     reached = client.get("/", headers={"host": "www.school-counselling.example"})
     assert reached.status_code == 200 and "not blocked" in reached.text
+
+
+def test_a_parents_preview_shows_the_helplines_of_the_previewed_band(tmp_path: Path) -> None:
+    from tests.web.helpers import set_up_parent
+
+    service = offline_service(tmp_path)
+    try:
+        with TestClient(create_app(service)) as client:
+            set_up_parent(client)
+            teen = client.get("/preview/block?band=13-15&reason=self_harm&name=sh.example").text
+            young = client.get("/preview/block?band=under-9&reason=self_harm&name=sh.example").text
+    finally:
+        assert service.db is not None
+        service.db.close()
+    assert teen.index("Samaritans") < teen.index("Childline")
+    assert young.index("Childline") < young.index("Samaritans")
