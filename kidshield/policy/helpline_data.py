@@ -64,12 +64,16 @@ def check_country(value: str) -> str:
     return code
 
 
-def check_language(value: str) -> str:
+def check_language(value: str, iso: bool = True) -> str:
     """A BCP-47 tag: an ISO 639 language, optionally a script and a region ('zh-Hans',
-    'pt-BR', 'es-419')."""
+    'pt-BR', 'es-419'). ``iso=False`` checks the shape only: the ISO 639 table costs the
+    resolver about 6 MB, so the shipped data (checked in full by its tests) skips it at run
+    time."""
     match = _TAG_RE.match(value)
     if match is None:
         raise ValueError(f"{value!r} is not a language tag like 'en', 'pt-BR' or 'zh-Hans'")
+    if not iso:
+        return value
     lang, script, region = match.groups()
     key = "alpha_2" if len(lang) == 2 else "alpha_3"
     if pycountry.languages.get(**{key: lang}) is None:
@@ -134,8 +138,9 @@ def check_domain(value: str) -> str:
 
 # -- whole entries ---------------------------------------------------------------------------
 
-def _value(key: str, raw: Any) -> Any:
-    """One field, checked and converted to what ``Helpline`` holds."""
+def _value(key: str, raw: Any, strict: bool = True) -> Any:
+    """One field, checked and converted to what ``Helpline`` holds (``strict``: see
+    ``check_language``)."""
     if key in ("id", "country", "name", "name_en", "kind", "phone", "text", "whatsapp", "hours",
                "ages", "url", "source", "note") and not isinstance(raw, str):
         raise ValueError(f"expected text, got {type(raw).__name__}")
@@ -171,13 +176,13 @@ def _value(key: str, raw: Any) -> Any:
         if not isinstance(raw, list) or not all(isinstance(v, str) for v in raw):
             raise ValueError("expected a list of text values")
         if key == "languages":
-            return tuple(check_language(v) for v in raw)
+            return tuple(check_language(v, strict) for v in raw)
         return tuple(dict.fromkeys(check_domain(v) for v in raw))
     return raw
 
 
 def entry(raw: Mapping[str, Any], where: str, base: Helpline | None = None,
-          line_for: Mapping[str, int] | None = None) -> Helpline:
+          line_for: Mapping[str, int] | None = None, strict: bool = True) -> Helpline:
     """A ``Helpline`` from one TOML table. ``base``: the shipped entry an operator's entry with
     the same id overrides (keys not given keep the shipped values). Raises HelplineDataError
     naming each bad key; ``line_for`` gives the line of each key."""
@@ -194,7 +199,7 @@ def entry(raw: Mapping[str, Any], where: str, base: Helpline | None = None,
             problem(key, f"unknown key (valid keys: {', '.join(KEYS)})")
             continue
         try:
-            values[key] = _value(key, raw_value)
+            values[key] = _value(key, raw_value, strict)
         except ValueError as exc:
             problem(key, str(exc))
     if base is None:
@@ -210,8 +215,10 @@ def entry(raw: Mapping[str, Any], where: str, base: Helpline | None = None,
     return Helpline(**values, where=where)
 
 
-def read_file(path: Path) -> list[Helpline]:
-    """Every ``[[helpline]]`` of a data file, checked; all problems are raised together."""
+def read_file(path: Path, strict: bool = False) -> list[Helpline]:
+    """Every ``[[helpline]]`` of a data file, checked; all problems are raised together.
+    ``strict``: language tags are checked against ISO 639 too (the data tests do; the
+    resolver does not, see ``check_language``)."""
     try:
         text = path.read_text(encoding="utf-8")
         data = tomllib.loads(text)
@@ -227,7 +234,7 @@ def read_file(path: Path) -> list[Helpline]:
         where = f"{path}:{line_of(lines, ('helpline', i)) or 0}"
         keys = {k: line_of(lines, ("helpline", i, k)) or 0 for k in raw}
         try:
-            line = entry(raw, where, line_for=keys)
+            line = entry(raw, where, line_for=keys, strict=strict)
         except HelplineDataError as exc:
             problems.extend(exc.problems)
             continue

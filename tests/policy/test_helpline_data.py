@@ -32,7 +32,8 @@ def by_id(helpline_id: str) -> Helpline:
 
 
 def test_shipped_file_reads_without_problems_and_ids_are_unique() -> None:
-    lines = read_file(DATA_DIR / "helplines.toml")  # raises HelplineDataError on any problem
+    # raises HelplineDataError on any problem; strict: language tags against ISO 639 too
+    lines = read_file(DATA_DIR / "helplines.toml", strict=True)
     assert len(lines) >= 125
     assert len({h.id for h in lines}) == len(lines)
 
@@ -137,7 +138,7 @@ def test_a_broken_entry_is_reported_with_its_file_and_line(tmp_path: Path) -> No
         '[[helpline]]\nid = "xx-bad"\ncountry = "XX"\nname = "Bad"\nphone = "call 123"\n'
         'ages = "18-9"\nlanguages = ["english"]\n', encoding="utf-8")
     with pytest.raises(HelplineDataError) as caught:
-        load_catalog(tmp_path)
+        read_file(tmp_path / "helplines.toml", strict=True)
     path = tmp_path / "helplines.toml"
     assert caught.value.problems == [
         f"{path}:10 country: 'XX' is not an ISO 3166-1 country code like 'GB' (or '*' for a "
@@ -148,6 +149,17 @@ def test_a_broken_entry_is_reported_with_its_file_and_line(tmp_path: Path) -> No
         f"{path}:14 languages: 'english' is not a language tag like 'en', 'pt-BR' or 'zh-Hans'",
     ]
     assert isinstance(caught.value, KidshieldError)
+    with pytest.raises(HelplineDataError):  # the catalog the resolver loads checks it too
+        load_catalog(tmp_path)
+
+
+def test_strict_reading_checks_languages_against_iso_639(tmp_path: Path) -> None:
+    path = tmp_path / "helplines.toml"
+    path.write_text('[[helpline]]\nid = "gb-a"\ncountry = "GB"\nname = "A"\n'
+                    'languages = ["qq"]\n', encoding="utf-8")
+    assert read_file(path)[0].languages == ("qq",)  # the shape is right
+    with pytest.raises(HelplineDataError, match=r":5 languages: 'qq': 'qq' is not an ISO 639"):
+        read_file(path, strict=True)
 
 
 def test_missing_keys_and_duplicate_ids_are_reported(tmp_path: Path) -> None:
