@@ -143,7 +143,7 @@ def read_blocks(path: Path, kind: str) -> list[Conversation]:
     for lineno, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
         line = raw.rstrip()
         where = f"{path.name}:{lineno}"
-        if not line.strip() or line.startswith("#") and not line.startswith("## "):
+        if not line.strip() or (line.startswith("#") and not line.startswith("## ")):
             continue
         if line.startswith("## "):
             current = Conversation(kind, line[3:].strip(), lineno)
@@ -241,7 +241,9 @@ def compile_conversation(conv: Conversation, path: Path) -> list[dict[str, objec
                 "id": f"{conv_id}-{len(rows) + 1}",
                 "text": text.strip(),
                 "labels": labels,
-                "source_label": source_label(kind, platform, benign_conv, stage, labels, sender),
+                "source_label": source_label(
+                    conv_labels, kind, platform, benign_conv, stage, labels, sender
+                ),
                 "conversation": conv_id,
                 "turn": len(rows) + 1,
                 "sender": sender.id,
@@ -261,6 +263,7 @@ def compile_conversation(conv: Conversation, path: Path) -> list[dict[str, objec
 
 
 def source_label(
+    conv_labels: list[str],
     kind: str,
     platform: str,
     benign_conv: bool,
@@ -271,12 +274,13 @@ def source_label(
     if benign_conv:
         head = f"synthetic:benign:{kind}"
     elif labels == ["benign"]:
-        head = "synthetic:grooming-conversation:ordinary-turn"
+        head = f"synthetic:benign:turn-in-{'-'.join(conv_labels)}-conversation"
     elif stage:
         head = f"synthetic:grooming:{stage}"
     else:
-        head = f"synthetic:{labels[0]}"
-    parts = [head, kind if not benign_conv else None, platform, sender.note]
+        head = f"synthetic:{labels[0]}:{kind}"
+    note = f"sender {sender.note}" if sender.note else None
+    parts = [head, kind if not benign_conv else None, platform, note]
     return "; ".join(p for p in parts if p)
 
 
@@ -306,12 +310,54 @@ def build(src: Path = SRC) -> dict[str, str]:
     return out
 
 
+def counts_table(built: dict[str, str]) -> str:
+    """The README's table of files and counts, regenerated from the built files."""
+    lines = [
+        "| file | conversations | messages | turns per conversation | message labels |",
+        "|---|---:|---:|---|---|",
+    ]
+    totals = {"risky": [0, 0], "benign": [0, 0]}
+    for name, text in sorted(built.items()):
+        rows = [json.loads(x) for x in text.splitlines()]
+        turns: dict[str, int] = {}
+        labels: dict[str, int] = {}
+        for row in rows:
+            turns[row["conversation"]] = row["turn"]
+            for label in row["labels"]:
+                labels[label] = labels.get(label, 0) + 1
+        side = "benign" if name.startswith("benign") else "risky"
+        totals[side][0] += len(turns)
+        totals[side][1] += len(rows)
+        label_text = ", ".join(
+            f"{label} {labels[label]:,}" for label in LABELS if label in labels
+        )
+        lines.append(
+            f"| `{name}` | {len(turns):,} | {len(rows):,} "
+            f"| {min(turns.values())}–{max(turns.values())} | {label_text} |"
+        )
+    for side, title in (("risky", "grooming and sextortion"), ("benign", "benign look-alikes")):
+        convs, msgs = totals[side]
+        lines.append(f"| **{title}** | **{convs:,}** | **{msgs:,}** | | |")
+    return "\n".join(lines) + "\n"
+
+
+def readme_with_counts(readme: str, built: dict[str, str]) -> str:
+    start, end = "<!-- counts -->\n", "<!-- /counts -->"
+    if start not in readme or end not in readme:
+        raise SourceError(f"README.md lacks the {start.strip()} ... {end} markers")
+    head, rest = readme.split(start, 1)
+    _, tail = rest.split(end, 1)
+    return head + start + counts_table(built) + end + tail
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--check", action="store_true", help="fail if the JSONL is out of date")
     args = parser.parse_args(argv)
+    readme_path = HERE / "README.md"
     try:
         built = build()
+        readme = readme_with_counts(readme_path.read_text(encoding="utf-8"), built)
     except SourceError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
@@ -323,12 +369,17 @@ def main(argv: list[str] | None = None) -> int:
     orphans = sorted(
         p.name for p in HERE.glob("*.jsonl") if p.name not in built
     )
+    if readme != readme_path.read_text(encoding="utf-8"):
+        stale.append("README.md")
     if args.check:
         for name in stale + orphans:
             print(f"out of date: {name}", file=sys.stderr)
         return 1 if stale or orphans else 0
     for name in stale:
-        (HERE / name).write_text(built[name], encoding="utf-8")
+        if name == "README.md":
+            readme_path.write_text(readme, encoding="utf-8")
+        else:
+            (HERE / name).write_text(built[name], encoding="utf-8")
     for name in orphans:
         (HERE / name).unlink()
     for name, text in built.items():
