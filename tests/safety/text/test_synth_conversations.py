@@ -59,6 +59,8 @@ FIELDS = {
     "stage": (str, type(None)),
     "conversation_labels": list,
 }
+# "[image]", "[video]", ...: an attachment the text cannot see, so it never carries a risk label.
+PLACEHOLDER = re.compile(r"^\[(image|video|screenshot|file|audio)\]$")
 ISO_WITH_OFFSET = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}[+-]\d{2}:\d{2}$")
 
 Row = dict[str, object]
@@ -152,6 +154,8 @@ def test_labels_stages_and_source_labels_agree(path: Path) -> None:
             assert "grooming" in labels, f"{where}: a stage on a message that is not grooming"
         elif "grooming" in labels:
             pytest.fail(f"{where}: a grooming message without its stage")
+        if PLACEHOLDER.match(str(row["text"])):
+            assert labels == ["benign"], f"{where}: an attachment placeholder with a risk label"
         source = str(row["source_label"]).split("; ")[0].split(":")
         assert source[0] == "synthetic" and len(source) == 3, f"{where}: {row['source_label']!r}"
         assert source[1] in labels, f"{where}: source_label disagrees with {labels}"
@@ -208,6 +212,22 @@ def test_each_conversation_is_contiguous_in_order_and_consistent(path: Path) -> 
             assert not risky, f"{first_where}: a risky message in a benign conversation"
         else:
             assert risky, f"{first_where}: a risky conversation without a risky message"
+
+
+def test_there_is_enough_material_and_at_least_as_much_benign_as_risky() -> None:
+    # The brief for this data: >= 250 grooming conversations with >= 6,000 messages, and at least
+    # as many benign look-alike messages, because those decide the models' precision.
+    risky: dict[str, int] = defaultdict(int)
+    benign = 0
+    for path in FILES:
+        for _, row in _rows(path):
+            if row["conversation_labels"] == ["benign"]:
+                benign += 1
+            else:
+                risky[str(row["conversation"])] += 1
+    assert len(risky) >= 250, f"{len(risky)} risky conversations"
+    assert sum(risky.values()) >= 6000, f"{sum(risky.values())} messages in risky conversations"
+    assert benign >= sum(risky.values()), f"{benign} benign messages"
 
 
 def test_no_two_conversations_are_the_same() -> None:
