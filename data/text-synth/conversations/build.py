@@ -119,7 +119,7 @@ def next_time(token: str | None, prev: datetime, zone: ZoneInfo, text: str) -> d
 
 
 def parse_tag(tag: str) -> tuple[str | None, list[str]]:
-    stage_name, *codes = tag.split("+")
+    stage_name, *codes = tag.removesuffix("?").split("+")
     labels: list[str] = []
     stage: str | None = None
     if stage_name:
@@ -227,6 +227,7 @@ def compile_conversation(conv: Conversation, path: Path) -> list[dict[str, objec
         try:
             at = next_time(time_token, prev if rows else start, zone, text)
             stage, labels = parse_tag(rest[0]) if rest else (None, ["benign"])
+            needs_context = bool(rest) and rest[0].endswith("?")
         except ValueError as err:
             raise fail(lineno, str(err)) from err
         if rows and at <= prev:
@@ -242,7 +243,7 @@ def compile_conversation(conv: Conversation, path: Path) -> list[dict[str, objec
                 "text": text.strip(),
                 "labels": labels,
                 "source_label": source_label(
-                    conv_labels, kind, platform, benign_conv, stage, labels, sender
+                    conv_labels, kind, platform, benign_conv, stage, labels, sender, needs_context
                 ),
                 "conversation": conv_id,
                 "turn": len(rows) + 1,
@@ -270,6 +271,7 @@ def source_label(
     stage: str | None,
     labels: list[str],
     sender: Person,
+    needs_context: bool = False,
 ) -> str:
     if benign_conv:
         head = f"synthetic:benign:{kind}"
@@ -280,7 +282,13 @@ def source_label(
     else:
         head = f"synthetic:{labels[0]}:{kind}"
     note = f"sender {sender.note}" if sender.note else None
-    parts = [head, kind if not benign_conv else None, platform, note]
+    parts = [
+        head,
+        kind if not benign_conv else None,
+        platform,
+        note,
+        "needs context" if needs_context else None,
+    ]
     return "; ".join(p for p in parts if p)
 
 
