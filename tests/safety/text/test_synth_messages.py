@@ -1,0 +1,112 @@
+"""The hand-written single-message training data in data/text-synth/messages/ stays well formed.
+
+The model engineer's loader and the training runs trust these files, so a bad row must fail here
+(with file:line) rather than silently skew a model.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+MESSAGES = Path(__file__).resolve().parents[3] / "data" / "text-synth" / "messages"
+LABELS = frozenset(
+    {
+        "grooming",
+        "bullying",
+        "self_harm",
+        "sexual_content",
+        "sextortion",
+        "threat",
+        "hate",
+        "benign",
+    }
+)
+FIELDS = {"id", "text", "labels", "source_label"}
+FILES = sorted(MESSAGES.glob("*.jsonl"))
+# A README row like "| `self_harm.jsonl` | 1,512 | ... |".
+README_COUNT = re.compile(r"^\|\s*`([\w-]+\.jsonl)`\s*\|\s*([\d,]+)\s*\|", re.MULTILINE)
+
+
+def _rows(path: Path) -> list[tuple[int, dict[str, object]]]:
+    raw = path.read_bytes()
+    assert not raw.startswith(b"\xef\xbb\xbf"), f"{path.name}: starts with a byte-order mark"
+    assert raw.endswith(b"\n"), f"{path.name}: last line has no newline"
+    rows = []
+    for number, line in enumerate(raw.decode("utf-8").split("\n")[:-1], start=1):
+        where = f"{path.name}:{number}"
+        assert line.strip(), f"{where}: blank line"
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as error:
+            pytest.fail(f"{where}: not JSON ({error})")
+        assert isinstance(row, dict), f"{where}: not a JSON object"
+        rows.append((number, row))
+    return rows
+
+
+def _normalised(text: str) -> str:
+    return " ".join(text.casefold().split())
+
+
+def test_the_folder_has_data_files_and_a_readme() -> None:
+    assert FILES, f"no .jsonl files in {MESSAGES}"
+    assert (MESSAGES / "README.md").is_file()
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda path: path.name)
+def test_every_row_has_the_shared_format(path: Path) -> None:
+    for number, row in _rows(path):
+        where = f"{path.name}:{number}"
+        assert set(row) == FIELDS, f"{where}: fields {sorted(row)}, expected {sorted(FIELDS)}"
+        text, labels, source = row["text"], row["labels"], row["source_label"]
+        assert isinstance(text, str), f"{where}: text is not a string"
+        assert text.strip() == text and text, f"{where}: empty text or edge whitespace"
+        assert isinstance(labels, list) and labels, f"{where}: labels must be a non-empty list"
+        assert all(isinstance(label, str) for label in labels), f"{where}: labels not strings"
+        assert len(set(labels)) == len(labels), f"{where}: repeated label"
+        assert set(labels) <= LABELS, f"{where}: unknown labels {set(labels) - LABELS}"
+        assert labels == ["benign"] or "benign" not in labels, f"{where}: benign with a risk"
+        assert isinstance(source, str), f"{where}: source_label is not a string"
+        parts = source.split(":")
+        assert parts[0] == "synthetic" and len(parts) >= 3, f"{where}: source_label {source!r}"
+        assert parts[1] in labels, f"{where}: source_label {source!r} disagrees with {labels}"
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda path: path.name)
+def test_ids_are_the_file_name_and_a_number(path: Path) -> None:
+    for number, row in _rows(path):
+        stem, _, n = str(row["id"]).rpartition("-")
+        assert stem == path.stem and n.isdigit(), f"{path.name}:{number}: id {row['id']!r}"
+
+
+def test_ids_are_unique_across_files() -> None:
+    ids = Counter(str(row["id"]) for path in FILES for _, row in _rows(path))
+    repeated = [rid for rid, count in ids.items() if count > 1]
+    assert not repeated, f"repeated ids: {repeated[:10]}"
+
+
+def test_no_text_appears_twice() -> None:
+    # Case and spacing are ignored: "lol ok" and "LOL  ok" teach a model the same thing twice.
+    first: dict[str, str] = {}
+    repeated = []
+    for path in FILES:
+        for number, row in _rows(path):
+            key = _normalised(str(row["text"]))
+            where = f"{path.name}:{number}"
+            if key in first:
+                repeated.append(f"{where} repeats {first[key]}")
+            else:
+                first[key] = where
+    assert not repeated, "\n".join(repeated[:20])
+
+
+def test_readme_counts_match_the_files() -> None:
+    readme = (MESSAGES / "README.md").read_text(encoding="utf-8")
+    stated = {name: int(count.replace(",", "")) for name, count in README_COUNT.findall(readme)}
+    actual = {path.name: len(_rows(path)) for path in FILES}
+    assert stated == actual
