@@ -9,7 +9,6 @@ import shutil
 import threading
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,13 +19,14 @@ from kidshield.reports.intake import case_from_text_assessment
 from kidshield.reports.service import ReportService
 from kidshield.reports.web import create_app
 from kidshield.web.access import User
+from tests.screenshots import images_dir
 
 playwright_sync = pytest.importorskip("playwright.sync_api")
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run"]
-DOCS_IMAGES = Path(__file__).resolve().parents[2] / "docs" / "images"
+DOCS_IMAGES = images_dir()
 
 pytestmark = [
     pytest.mark.slow,

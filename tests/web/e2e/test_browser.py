@@ -6,16 +6,16 @@ Screenshots for the README are written to docs/images/."""
 from __future__ import annotations
 
 import time
-from pathlib import Path
 from typing import Any
 
 import dns.message
 import dns.query
 
+from tests.screenshots import images_dir
 from tests.web.e2e.live import UPSTREAM_ANSWER, LiveKidshield
 from tests.web.helpers import PASSWORD
 
-IMAGES = Path(__file__).resolve().parents[3] / "docs" / "images"
+IMAGES = images_dir()
 PHONE = {"width": 390, "height": 844}
 LAPTOP = {"width": 1280, "height": 900}
 
