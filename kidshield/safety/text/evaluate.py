@@ -120,6 +120,8 @@ def parse_mapping(items: list[str]) -> dict[str, str]:
 
 
 def _labels(raw: Any, mapping: Mapping[str, str], where: str) -> frozenset[Risk]:
+    if isinstance(raw, list):  # JSONL corpora may give labels as a list
+        raw = ";".join("" if item is None else str(item) for item in raw)
     text = "" if raw is None else str(raw).strip().lower()
     parts = [text]
     for sep in _SEPARATORS:

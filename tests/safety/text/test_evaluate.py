@@ -63,6 +63,22 @@ def test_jsonl_with_multiple_labels_per_row(tmp_path: Path) -> None:
     assert next(s for s in report.risks if s.risk is Risk.SEXTORTION).tp == 1
 
 
+def test_jsonl_labels_given_as_a_list_are_read_like_joined_labels(tmp_path: Path) -> None:
+    path = tmp_path / "c.jsonl"
+    rows = [
+        {"text": "my number is 07700 900123", "labels": ["personal_info"]},
+        {"text": "see you at practice", "labels": ["benign"]},
+        {"text": "kys loser", "labels": ["bullying", "self_harm"]},
+    ]
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
+    examples = read_corpus(path, "text", "labels")
+    assert [e.gold for e in examples] == [
+        {Risk.PERSONAL_INFO},
+        frozenset(),
+        {Risk.BULLYING, Risk.SELF_HARM},
+    ]
+
+
 def test_unmapped_label_names_the_line_and_suggests_map(small_csv: Path) -> None:
     with pytest.raises(InputError, match=r"small\.csv:2: label '1'.*--map 1=RISK"):
         read_corpus(small_csv, "message", "label")
