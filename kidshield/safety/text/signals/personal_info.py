@@ -1,5 +1,11 @@
 """A child disclosing personal information: address, school, phone, email, name, handles,
-age with location, live location. Hits carry the placeholder used in the redacted copy."""
+age with location, live location, payment cards, bank accounts and national ids.
+
+Words-based disclosures come from the lexicon's patterns; numbers come from
+:mod:`kidshield.safety.text.pii`, which checks them (Luhn, mod-97, national id checks,
+libphonenumber) before calling them what they are. Hits carry the placeholder used in the
+redacted copy.
+"""
 
 from __future__ import annotations
 
@@ -7,23 +13,54 @@ import re
 from typing import ClassVar
 
 from kidshield.safety.text.lexicon import Cue
-from kidshield.safety.text.model import AgeBand, CueHit, Risk
+from kidshield.safety.text.model import AgeBand, CueHit, Risk, RiskLevel
+from kidshield.safety.text.pii import find_numbers, load_number_words
 from kidshield.safety.text.signals.base import CueSignal, SignalContext
+
+# a card, bank account or id number in a child's message is never just "low"
+SENSITIVE_TAG = "sensitive"
 
 
 class PersonalInfoSignal(CueSignal):
     risk: ClassVar[Risk] = Risk.PERSONAL_INFO
+
+    def detect(self, ctx: SignalContext) -> list[CueHit]:
+        hits = super().detect(ctx)
+        finds = find_numbers(ctx.norm.light, load_number_words(ctx.lexicon.language))
+        if not finds:
+            return hits
+        cues = {cue.id: cue for cue in ctx.lexicon.for_risk(self.risk).cues}
+        for find in finds:
+            cue = cues.get(find.kind)
+            if cue is None:
+                continue
+            weight = cue.weight * find.strength * self._age_factor(cue, ctx) * _sender(ctx)
+            start, end = ctx.norm.to_original(find.start, find.end, view="light")
+            hits.append(
+                CueHit(self.risk, find.label, cue.stage, weight, start, end, cue.tags, cue.redact)
+            )
+        return hits
 
     def adjust(self, cue: Cue, match: re.Match[str], view: str, ctx: SignalContext) -> float:
         if cue.min_digits:
             value = match.group(0)
             if sum(c.isdigit() for c in value) < cue.min_digits:
                 return 0.0
-        if ctx.sender is AgeBand.ADULT:
-            return 0.5  # an adult's own details: not a child's disclosure
-        if ctx.sender.is_minor and ctx.recipient is AgeBand.ADULT:
-            return 1.4  # a child telling an adult
-        return 1.0
+        return _sender(ctx)
+
+    def level(self, score: float, hits: list[CueHit]) -> RiskLevel:
+        level = RiskLevel.from_score(score)
+        if any(SENSITIVE_TAG in hit.tags for hit in hits):
+            return max(level, RiskLevel.MEDIUM)
+        return level
+
+
+def _sender(ctx: SignalContext) -> float:
+    if ctx.sender is AgeBand.ADULT:
+        return 0.5  # an adult's own details: not a child's disclosure
+    if ctx.sender.is_minor and ctx.recipient is AgeBand.ADULT:
+        return 1.4  # a child telling an adult
+    return 1.0
 
 
 def redact(text: str, hits: list[CueHit]) -> str:

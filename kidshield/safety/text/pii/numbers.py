@@ -1,0 +1,179 @@
+"""Numbers in a message that identify a person: phone numbers, payment cards, IBANs, national ids.
+
+One pass finds each run of digits (with the separators, brackets, ``+`` and extension people
+write around them); each run is then given to the first thing it provably is. Checked
+identifiers (IBAN, card, national id) come first because their check digits make them certain;
+then what a run is *not* (a date, a year range, a thousands-grouped amount, a version or an IP
+address, a quantity, an order or ticket number); what is left is a phone if its shape, its
+validity or a phone word next to it says so.
+
+Messages with fewer than six digits, the great majority, cost one ``str.translate``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from kidshield.safety.text.pii import phones
+from kidshield.safety.text.pii.checks import ID_SHAPES, card_brand, is_iban
+from kidshield.safety.text.pii.phones import PhoneEvidence
+from kidshield.safety.text.pii.words import NumberWords
+
+MIN_DIGITS = 6  # no phone, card, IBAN or national id has fewer (a UK NI number has 6)
+MIN_PHONE_DIGITS = 7
+_NO_DIGITS = str.maketrans("", "", "0123456789")
+
+# A run: digits joined by up to three separator characters, maybe a leading + and a trailing
+# extension. Possessive, so a run followed by a letter or ":" is dropped whole, not shortened
+# ("14:30", "12am", "2x").
+_RUN_RE = re.compile(
+    r"(?<![a-z0-9_@#$£€¥₹.,:/\\-])"
+    r"(?P<num>(?:\+ ?)?\(?\d(?:\d|[ .\-/()]{1,3}+(?=\(?\d))*+\)?)"
+    r"(?P<ext> ?(?:ext\.?|extn\.?|extension|x|\#) ?\d{1,6})?+"
+    r"(?![a-z0-9_%:°]|[.,]\d)"
+)
+_GROUP_RE = re.compile(r"\d+")
+_SEPARATORS_RE = re.compile(r"[^\d]+")
+_IBAN_RE = re.compile(r"(?<![a-z0-9])[a-z]{2}\d{2}(?:[ -]?[a-z0-9]){11,32}+")
+_IBAN_MIN = 15  # Norway's 15 characters are the shortest
+_CARD_SEPARATORS = frozenset(" -")
+
+
+@dataclass(frozen=True, slots=True)
+class NumberFind:
+    """One identifying number, with offsets into the text it was found in."""
+
+    kind: str  # the cue it belongs to: phone, card, iban, national_id
+    label: str  # the span label: phone, card_visa, iban, national_id_ssn, ...
+    start: int
+    end: int
+    strength: float  # multiplier for the cue's weight
+
+
+def digit_count(text: str) -> int:
+    return len(text) - len(text.translate(_NO_DIGITS))
+
+
+def find_numbers(light: str, words: NumberWords) -> list[NumberFind]:
+    """Every phone, card, IBAN and national id in the light view of a message."""
+    if digit_count(light) < MIN_DIGITS:
+        return []
+    found: list[NumberFind] = []
+    found.extend(_ibans(light))
+    found.extend(_national_ids(light, words, found))
+    found.extend(_runs(light, words, found))
+    return found
+
+
+def _overlaps(start: int, end: int, found: list[NumberFind]) -> bool:
+    return any(start < f.end and f.start < end for f in found)
+
+
+def _ibans(light: str) -> list[NumberFind]:
+    out: list[NumberFind] = []
+    for match in _IBAN_RE.finditer(light):
+        chunk = match.group(0)
+        # the run may have swallowed a word after it ("nl91abna0417164300 please" -> "...plea"):
+        # try it shorter, one character at a time, down to the shortest IBAN
+        positions = [i for i, c in enumerate(chunk) if c.isalnum()]
+        compact = "".join(chunk[i] for i in positions)
+        for length in range(len(compact), _IBAN_MIN - 1, -1):
+            if is_iban(compact[:length]):
+                end = match.start() + positions[length - 1] + 1
+                out.append(NumberFind("iban", "iban", match.start(), end, 1.0))
+                break
+    return out
+
+
+def _national_ids(light: str, words: NumberWords, taken: list[NumberFind]) -> list[NumberFind]:
+    out: list[NumberFind] = []
+    for shape in ID_SHAPES:
+        for match in shape.shape.finditer(light):
+            start, end = match.span()
+            if _overlaps(start, end, taken) or _overlaps(start, end, out):
+                continue
+            if shape.needs_context and words.context(light, start) != shape.name:
+                continue
+            if shape.valid(match.group(0)):
+                out.append(NumberFind("national_id", f"national_id_{shape.name}", start, end, 1.0))
+    return out
+
+
+def _runs(light: str, words: NumberWords, taken: list[NumberFind]) -> list[NumberFind]:
+    out: list[NumberFind] = []
+    for match in _RUN_RE.finditer(light):
+        start, end = match.span()
+        if _overlaps(start, end, taken):
+            continue
+        run = match.group("num")
+        digits = "".join(_GROUP_RE.findall(run))
+        if len(digits) < MIN_PHONE_DIGITS:
+            continue
+        brand = card_brand(digits) if match.group("ext") is None else None
+        if brand is not None and set(_SEPARATORS_RE.findall(run)) <= _CARD_SEPARATORS:
+            out.append(NumberFind("card", f"card_{brand}", start, end, 1.0))
+            continue
+        strength = _phone_strength(light, match, run, digits, words)
+        if strength > 0.0:
+            out.append(NumberFind("phone", "phone", start, end, strength))
+    return out
+
+
+_STRENGTH = {
+    PhoneEvidence.NONE: 0.0,
+    PhoneEvidence.CONTEXT: 0.8,
+    PhoneEvidence.SHAPE: 1.0,
+    PhoneEvidence.VALID: 1.0,
+}
+
+
+def _phone_strength(
+    light: str, match: re.Match[str], run: str, digits: str, words: NumberWords
+) -> float:
+    context = words.context(light, match.start())
+    if context is not None and context != "phone":
+        return 0.0  # an order, ticket, version, ... or an id whose check failed
+    said_phone = context == "phone"
+    if run.startswith(("+", "00")):
+        if not 8 <= len(digits) <= 15:
+            return 0.0
+        evidence = phones.international(run.replace(" ", "", 1) if run[:2] == "+ " else run)
+    else:
+        if not MIN_PHONE_DIGITS <= len(digits) <= 12:
+            return 0.0
+        if not said_phone and (_not_a_phone_shape(run) or words.quantity_after(light, match.end())):
+            return 0.0
+        evidence = phones.national(run, digits, words.regions)
+    if evidence is PhoneEvidence.NONE and said_phone:
+        evidence = PhoneEvidence.CONTEXT
+    return _STRENGTH[evidence]
+
+
+def _plausible_date(day: str, month: str) -> bool:
+    return 1 <= int(day) <= 31 and 1 <= int(month) <= 12
+
+
+def _not_a_phone_shape(run: str) -> bool:
+    """Dates, year ranges, amounts in thousands, versions and IP addresses, digit lists."""
+    groups = _GROUP_RE.findall(run)
+    seps = _SEPARATORS_RE.findall(run)
+    lengths = [len(g) for g in groups]
+    if len(groups) == 3 and all(s in ("-", ".", "/") for s in seps):
+        if lengths[0] == 4 and _plausible_date(groups[2], groups[1]):
+            return True  # 2026-05-12
+        if lengths[2] in (2, 4) and lengths[0] <= 2 and lengths[1] <= 2:
+            return True  # 12/05/2026, 5.1.26
+    if lengths == [4, 4] and all("1500" <= g <= "2099" for g in groups):
+        return True  # 2019-2023, 1789-1799
+    if (
+        len(groups) >= 3
+        and lengths[0] <= 3
+        and groups[0][0] != "0"
+        and all(n == 3 for n in lengths[1:])
+        and len(set(seps)) == 1
+    ):
+        return True  # 1 234 567, 12.345.678
+    if len(groups) >= 3 and set(seps) == {"."} and len(set(lengths)) > 1:
+        return lengths != [3, 3, 4]  # 10.0.19045.3803, 192.168.1.1 (but 415.555.0132 is)
+    return sum(1 for n in lengths if n == 1) > 1  # 3 4 5 6 7 8 9

@@ -1,0 +1,67 @@
+"""Is a run of digits a phone number? Shape first (cheap), libphonenumber second.
+
+Shapes that people use only for phones count on their own: a country code (``+44``, ``0044``),
+an area code in brackets, the North American 3-3-4 grouping, a national number with its trunk
+``0``. Made-up and fictional numbers (``555-0147``, ``07700 900123``) have those shapes but fail
+libphonenumber's validity check, and chat and synthetic data are full of them, so validity is a
+bonus, not a gate. A bare run of digits with none of those shapes is a phone only when
+libphonenumber says it is valid in one of the configured regions or a phone word is next to it.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import IntEnum
+
+import phonenumbers
+
+_NANP_RE = re.compile(r"(?:1[ .-]?)?\(?[2-9]\d{2}\)?[ .-]?\d{3}[ .-]\d{4}")
+_BRACKETED_RE = re.compile(r"\(\+?\d{1,5}\)|\(0\)")
+_TRUNK_RE = re.compile(r"0[1-9]\d{1,4}(?:[ ./-]?\d{2,4}){1,4}")
+_GROUPED_MOBILE_RE = re.compile(r"[6-9]\d{4} \d{5}")  # India: 98765 43210
+
+
+class PhoneEvidence(IntEnum):
+    NONE = 0
+    CONTEXT = 1  # only a phone word next to it says so
+    SHAPE = 2  # written the way phone numbers are written
+    VALID = 3  # a valid number for its country (libphonenumber)
+
+
+def _valid_in(number: str, region: str | None) -> bool | None:
+    """True: valid there; False: possible but not valid; None: not a number there at all."""
+    try:
+        parsed = phonenumbers.parse(number, region)
+    except phonenumbers.NumberParseException:
+        return None
+    if phonenumbers.is_valid_number(parsed):
+        return True
+    return False if phonenumbers.is_possible_number(parsed) else None
+
+
+def international(run: str) -> PhoneEvidence:
+    """A number written with ``+`` or ``00`` and a country code."""
+    number = "+" + run[2:] if run.startswith("00") else run
+    found = _valid_in(number, None)
+    if found is None:
+        return PhoneEvidence.NONE
+    return PhoneEvidence.VALID if found else PhoneEvidence.SHAPE
+
+
+def national(run: str, digits: str, regions: tuple[str, ...]) -> PhoneEvidence:
+    """A number written without a country code: its shape, else validity in ``regions``."""
+    if (
+        _NANP_RE.fullmatch(run) is not None
+        or _BRACKETED_RE.search(run) is not None
+        or (_TRUNK_RE.fullmatch(run) is not None and 9 <= len(digits) <= 12)
+        or _GROUPED_MOBILE_RE.fullmatch(run) is not None
+    ):
+        return PhoneEvidence.SHAPE  # no parse needed: the shape already says phone
+    if len(digits) < 10 or digits[0] == "1":
+        # short unformatted numbers are valid somewhere for most digit strings, and 10 digits
+        # from a 1 are Unix timestamps (no national number starts with its country's 1)
+        return PhoneEvidence.NONE
+    for region in regions:
+        if _valid_in(digits, region):
+            return PhoneEvidence.VALID
+    return PhoneEvidence.NONE

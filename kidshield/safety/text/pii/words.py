@@ -1,0 +1,91 @@
+"""The words around a number that say what it is, read from a language's personal_info.toml.
+
+``[numbers]`` in that file lists the words that make a number a phone ("call me on"), the words
+that make it something else ("order", "ticket", "version"), the words after a number that make it
+a quantity ("views", "points"), each national id's names ("ssn", "aadhaar") and the regions
+whose national phone formats are tried. Words are data so a translation can carry its own.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from kidshield.safety.text.lexicon import DATA_DIR, LexiconError
+
+CONTEXT_WINDOW = 32  # characters before a number that may say what it is
+
+
+@dataclass(frozen=True, slots=True)
+class NumberWords:
+    before: re.Pattern[str]  # groups: phone, other, or an id name (ssn, aadhaar, ...)
+    after: re.Pattern[str]  # a quantity's unit right after the number
+    regions: tuple[str, ...]  # phone regions to try for a number without a country code
+    id_names: tuple[str, ...]
+
+    def context(self, light: str, start: int) -> str | None:
+        """What the nearest telling word before ``start`` says: "phone", "other", an id name,
+        or None."""
+        window = light[max(0, start - CONTEXT_WINDOW) : start]
+        nearest: str | None = None
+        for match in self.before.finditer(window):
+            nearest = match.lastgroup
+        return nearest
+
+    def quantity_after(self, light: str, end: int) -> bool:
+        return self.after.match(light, end) is not None
+
+
+def _alternation(words: Any, where: str) -> str:
+    if not isinstance(words, list) or not all(isinstance(w, str) and w for w in words):
+        raise LexiconError(f"{where}: expected a list of words")
+    ordered = sorted(words, key=len, reverse=True)
+    return "|".join(re.escape(w).replace(r"\ ", r"\W+") for w in ordered)
+
+
+def _words_regex(groups: dict[str, str]) -> re.Pattern[str]:
+    body = "|".join(f"(?P<{name}>{alt})" for name, alt in groups.items())
+    return re.compile(rf"(?<![a-z0-9])(?:{body})(?![a-z])")
+
+
+def _read(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError:
+        raise LexiconError(f"{path}: lexicon file is missing") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise LexiconError(f"{path}: not valid TOML: {exc}") from None
+
+
+@cache
+def load_number_words(language: str) -> NumberWords:
+    path: Path = DATA_DIR / language / "personal_info.toml"
+    table = _read(path).get("numbers")
+    where = f"{path}: [numbers]"
+    if not isinstance(table, dict):
+        raise LexiconError(f"{where}: missing")
+    try:
+        ids = table["id_names"]
+        if not isinstance(ids, dict):
+            raise LexiconError(f"{where} id_names: expected a table of id -> words")
+        groups = {
+            "phone": _alternation(table["phone_words"], f"{where} phone_words"),
+            "other": _alternation(table["other_words"], f"{where} other_words"),
+        }
+        for name, words in ids.items():
+            groups[str(name)] = _alternation(words, f"{where} id_names.{name}")
+        units = _alternation(table["quantity_words"], f"{where} quantity_words")
+        regions = tuple(str(r).upper() for r in table["phone_regions"])
+    except KeyError as exc:
+        raise LexiconError(f"{where}: missing {exc.args[0]!r}") from None
+    return NumberWords(
+        before=_words_regex(groups),
+        after=re.compile(rf"\W{{0,2}}(?:{units})(?![a-z])"),
+        regions=regions,
+        id_names=tuple(str(name) for name in ids),
+    )
