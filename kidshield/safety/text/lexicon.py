@@ -190,6 +190,9 @@ def compile_source(source: str, macros: dict[str, str], where: str) -> str:
 
 def _compile_risk(risk: Risk, path: Path, macros: dict[str, str]) -> RiskLexicon:
     data = _read(path)
+    own = data.get("macros", {})  # a risk file may add macros of its own (or override)
+    if own:
+        macros = {**macros, **{str(k): str(v) for k, v in own.items()}}
     meta = data.get("meta", {})
     defaults = data.get("defaults", {})
     view = str(meta.get("view", "text"))
