@@ -22,6 +22,7 @@ from kidshield.safety.text.pii.words import NumberWords
 
 MIN_DIGITS = 6  # no phone, card, IBAN or national id has fewer (a UK NI number has 6)
 MIN_PHONE_DIGITS = 7
+NAMED_ID = 0.8  # an id named right before it whose check digit fails
 _NO_DIGITS = str.maketrans("", "", "0123456789")
 
 # A run: digits joined by up to three separator characters, maybe a leading + and a trailing
@@ -96,7 +97,12 @@ def _national_ids(light: str, words: NumberWords, taken: list[NumberFind]) -> li
             if shape.needs_context and words.context(light, start) != shape.name:
                 continue
             if shape.valid(match.group(0)):
-                out.append(NumberFind("national_id", f"national_id_{shape.name}", start, end, 1.0))
+                strength = 1.0
+            elif words.context(light, start) == shape.name:
+                strength = NAMED_ID  # "my aadhaar is ..." with a typo in it is still one
+            else:
+                continue
+            out.append(NumberFind("national_id", f"national_id_{shape.name}", start, end, strength))
     return out
 
 
@@ -164,6 +170,12 @@ def _not_a_phone_shape(run: str) -> bool:
             return True  # 2026-05-12
         if lengths[2] in (2, 4) and lengths[0] <= 2 and lengths[1] <= 2:
             return True  # 12/05/2026, 5.1.26
+    if (
+        lengths[0] == 8
+        and groups[0][:2] in ("19", "20")
+        and _plausible_date(groups[0][6:], groups[0][4:6])
+    ):
+        return True  # 20261129-0042: a date-stamped reference
     if lengths == [4, 4] and all("1500" <= g <= "2099" for g in groups):
         return True  # 2019-2023, 1789-1799
     if (
