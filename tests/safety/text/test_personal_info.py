@@ -2,14 +2,28 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
-from kidshield.safety.text import Risk, assess_message
+from kidshield.safety.text import Risk, RiskLevel, assess_message
+from kidshield.safety.text.evaluate import evaluate, read_corpus
+from kidshield.safety.text.lexicon import LexiconError, load_lexicon
+from kidshield.safety.text.pii.words import number_words_from
+from kidshield.safety.text.signals.base import SignalContext
+
+EVAL_SET = Path(__file__).parents[3] / "data" / "text-synth" / "personal-info"
 
 
 def stage_of(text: str) -> tuple[str, ...]:
     finding = assess_message(text).finding(Risk.PERSONAL_INFO)
     return () if finding is None else finding.stages
+
+
+def labels_of(text: str) -> list[str]:
+    finding = assess_message(text).finding(Risk.PERSONAL_INFO)
+    return [] if finding is None else [span.label for span in finding.spans]
 
 
 @pytest.mark.parametrize(
@@ -24,6 +38,9 @@ def stage_of(text: str) -> tuple[str, ...]:
         ("im 13 and live in Leeds", "age_location", "im 13 and live in [location]"),
         ("my snap is lily.rose2012", "handle", "my snap is [handle]"),
         ("my discord is gamerkid#4821", "handle", "my discord is [handle]"),
+        ("my mums card is 4111 1111 1111 1111", "card", "my mums card is [card]"),
+        ("IBAN: DE89 3704 0044 0532 0130 00", "iban", "IBAN: [iban]"),
+        ("My SSN is 536-22-1847.", "national_id", "My SSN is [national_id]."),
     ],
 )
 def test_disclosure_is_found_and_redacted(text: str, stage: str, redacted: str) -> None:
@@ -32,13 +49,291 @@ def test_disclosure_is_found_and_redacted(text: str, stage: str, redacted: str) 
     assert result.redacted == redacted
 
 
-def test_live_location_link_is_personal_information() -> None:
-    assert "live_location" in stage_of("here's my location https://maps.app.goo.gl/abc123")
+# --- phone numbers -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "phone"),
+    [
+        ("Call me at (212) 555-0147 after 6pm", "(212) 555-0147"),
+        ("my dads number is (718)555-0112 if u need a ride", "(718)555-0112"),
+        ("my cell is 415.555.0132 text me", "415.555.0132"),
+        ("Phone: +1 (646) 555-0175", "+1 (646) 555-0175"),
+        ("Tel. 001-305-555-0177", "001-305-555-0177"),
+        ("Please call 1-800-555-0199 ext. 204 for billing", "1-800-555-0199 ext. 204"),
+        ("Contact Dana at 202.555.0161 x12 about the lease", "202.555.0161 x12"),
+        ("text me 7135550186", "7135550186"),
+        ("mobile: +44 (0)7700 900 312", "+44 (0)7700 900 312"),
+        ("dial 0044 7700 900 123 from abroad", "0044 7700 900 123"),
+        ("Our number is 020 7946 0958.", "020 7946 0958"),
+        ("Sie erreichen mich unter +49 30 12345678.", "+49 30 12345678"),
+        ("Telefon: 089/12345678", "089/12345678"),
+        ("Appelle-moi au 06 12 34 56 78 ce soir", "06 12 34 56 78"),
+        ("bel me op 06-12345678", "06-12345678"),
+        ("my number is 98765 43210 call after 7", "98765 43210"),
+        ("Ph: (02) 9374 4000", "(02) 9374 4000"),
+        ("me liga no (11) 98765-4321", "(11) 98765-4321"),
+        ("my number in tokyo is 03-1234-5678", "03-1234-5678"),
+        ("call 1-800-FLOWERS to order", "1-800-FLOWERS"),
+    ],
+)
+def test_phone_formats_are_found_with_the_whole_number_in_the_span(text: str, phone: str) -> None:
+    result = assess_message(text)
+    assert "phone" in stage_of(text)
+    assert result.redacted is not None
+    assert phone not in result.redacted
+    assert "[phone]" in result.redacted
+    finding = result.finding(Risk.PERSONAL_INFO)
+    assert finding is not None
+    assert phone in [text[s.start : s.end] for s in finding.spans]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "the test is on 12/05/2026",
+        "due date 2026-05-12",
+        "from 1.10.2025 to 31.10.2025",
+        "between 2019-2023 we lived abroad",
+        "Chapter 12: The French Revolution (1789-1799)",
+        "meet at 14:30 by the gate",
+        "[2024-05-12 14:32:07] user joined the server",
+        "log: 1715523127 ms=384 status=200",
+        "12:30:45.123 ERROR connection refused",
+        "we won 3-2!!!",
+        "lakers won 112-108 last night",
+        "it costs $1,299.99 on sale",
+        "€1.234,56 for a laptop is crazy",
+        "i got 1 234 567 views on that video",
+        "the population is 8,336,817",
+        "Your order #112-4567890-1234567 has shipped.",
+        "order no. 40218-55190-33 arrived today",
+        "case number 123-456-789 was closed",
+        "ticket no 20261129-0042",
+        "confirmation code 7731 2845 0093",
+        "zoom meeting id 812 3456 7890 passcode 4411",
+        "kahoot game pin 4821937",
+        "serial number 1234 5678 9012 3456",
+        "ISBN 978-3-16-148410-0",
+        "running windows version 10.0.19045.3803",
+        "my router is at 192.168.1.1",
+        "i have 12345678 points in cookie clicker",
+    ],
+)
+def test_dates_times_scores_amounts_and_references_are_not_phones(text: str) -> None:
+    assert assess_message(text).finding(Risk.PERSONAL_INFO) is None
+
+
+def test_a_card_number_is_a_card_not_a_phone() -> None:
+    assert labels_of("pay with 5555 5555 5555 4444") == ["card_mastercard"]
+
+
+# --- addresses ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "redacted"),
+    [
+        ("I live at 4587 Maple Avenue, Springfield, IL 62704.", "I live at [address]."),
+        ("my address is 221 N Elm St Apt 3B", "my address is [address]"),
+        ("im in apt 4c at 250 West 57th St", "im in apt 4c at [address]"),
+        ("I live at Flat 3, 22 Victoria Road, London SW1A 1AA", "I live at [address]"),
+        ("come to 8 Millbrook Close, Leeds LS6 2QT", "come to [address]"),
+        ("Meine Adresse ist Hauptstraße 12, 10115 Berlin.", "Meine Adresse ist [address]."),
+        ("Mariahilfer Straße 120, 1070 Wien", "[address]"),
+        ("J'habite au 12 rue de la Paix, 75002 Paris.", "J'habite au [address]."),
+        ("Vivo en Calle Mayor 5, 28013 Madrid.", "Vivo en [address]."),
+        ("Abito in Via Roma 12, 00184 Roma.", "Abito in [address]."),
+        ("Mijn adres is Kalverstraat 92, 1012 PH Amsterdam", "Mijn adres is [address]"),
+        ("ul. Marszałkowska 10/12, 00-590 Warszawa", "[address]"),
+        ("Moro na Rua Augusta 100, 1100-053 Lisboa", "Moro na [address]"),
+        ("Av. Insurgentes Sur 1234, Col. del Valle", "[address], Col. del Valle"),
+        ("Mi dirección es Calle 45 #12-30, Bogotá", "Mi dirección es [address], Bogotá"),
+        ("Unit 5/12 Beach Road, Bondi NSW 2026", "[address]"),
+        ("123 Main St, Toronto, ON M5V 2T6", "[address]"),
+        ("my address is H.No. 12-3-45, Banjara Hills", "my address is [address], Banjara Hills"),
+        ("Send letters to P.O. Box 1234, Springfield, IL 62701", "Send letters to [address]"),
+        ("mail it to my po box 88", "mail it to my [address]"),
+        ("Postfach 10 05 23, 20003 Hamburg", "[address]"),
+        ("Apartado 3456, 28080 Madrid", "[address]"),
+        ("Caixa Postal 1010, Rio de Janeiro", "[address], Rio de Janeiro"),
+        ("im home alone at 5 cherry lane until 6", "im home alone at [address] until 6"),
+    ],
+)
+def test_address_formats_are_found_and_redacted_whole(text: str, redacted: str) -> None:
+    assert "address" in stage_of(text)
+    assert assess_message(text).redacted == redacted
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Plot 7, Gandhi Nagar, opp. SBI Bank, Jaipur 302015",
+        "D-12, Lajpat Nagar II, New Delhi 110024",
+        "we live in B-204, Green Park Apartments, near Shiv Mandir, Pune 411038",
+    ],
+)
+def test_indian_addresses_are_found_from_their_pieces(text: str) -> None:
+    assert "address" in stage_of(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "we're like 2/3 of the way there",
+        "about 3/4 of the class failed lol",
+        "the screen is 16:9 and the other one is 21:9",
+        "its a 50/50 chance",
+        "i live on the 3rd floor",
+        "we're on floor 12 of the hotel",
+        "room 214 is the science lab",
+        "platform 9 3/4 is my favourite bit",
+        "oak street is closed today because of the parade",
+        "i walked 5 miles down the road",
+        "there were 5 people in the park",
+        "it took 20 minutes to walk there",
+        "i ran 10 laps around the court",
+        "24 hour drive to florida lol",
+        "the 7 bridges walk is 28 km",
+        "we drove on route 66 across arizona",
+        "we got 2 pizzas and 3 drinks at the mall",
+        "is makerspace a 3d printing place?",
+        "Ive never seen mulan 2",
+        "i love the song 22 by taylor swift",
+    ],
+)
+def test_fractions_floors_and_quantities_are_not_addresses(text: str) -> None:
+    assert assess_message(text).finding(Risk.PERSONAL_INFO) is None
+
+
+# --- payment cards, IBANs, national ids -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "label"),
+    [
+        ("my mums card is 4111 1111 1111 1111", "card_visa"),
+        ("Card number: 5555 5555 5555 4444, exp 09/27", "card_mastercard"),
+        ("mastercard 2223 0031 2200 3222", "card_mastercard"),
+        ("pay with 3782 822463 10005", "card_amex"),
+        ("6011111111111117 is the card", "card_discover"),
+        ("JCB card 3530 1113 3330 0000", "card_jcb"),
+        ("Diners Club 3056 9309 0259 04", "card_diners"),
+        ("card 4012-8888-8888-1881 exp 12/28", "card_visa"),
+    ],
+)
+def test_payment_cards_are_recognised_with_their_brand(text: str, label: str) -> None:
+    result = assess_message(text)
+    assert labels_of(text) == [label]
+    assert "[card]" in (result.redacted or "")
+
+
+def test_a_sixteen_digit_number_failing_luhn_is_not_a_card() -> None:
+    assert labels_of("my card is 4111 1111 1111 1112") == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Please transfer the deposit to GB82 WEST 1234 5698 7654 32.",
+        "mon IBAN est FR14 2004 1010 0505 0001 3M02 606",
+        "ES9121000418450200051332",
+        "pay into NL91ABNA0417164300 please",
+        "Refund to BE68 5390 0754 7034",
+        "CH93 0076 2011 6238 5295 7",
+    ],
+)
+def test_ibans_are_recognised(text: str) -> None:
+    assert labels_of(text) == ["iban"]
+    assert "[iban]" in (assess_message(text).redacted or "")
+
+
+def test_an_iban_with_wrong_check_digits_is_not_one() -> None:
+    assert labels_of("IBAN: DE88 3704 0044 0532 0130 00") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "label"),
+    [
+        ("My SSN is 536-22-1847.", "national_id_ssn"),
+        ("ssn: 402 81 5563", "national_id_ssn"),
+        ("my NI number is AB 12 34 56 C", "national_id_nino"),
+        ("National Insurance No: JG103759A", "national_id_nino"),
+        ("my aadhaar is 6580 7302 1578", "national_id_aadhaar"),
+        ("meu CPF é 585.847.195-12", "national_id_cpf"),
+        ("mi DNI es 48291735S", "national_id_dni"),
+        ("NIE X1234567L", "national_id_nie"),
+        ("my SIN is 312 652 068", "national_id_sin"),
+        ("codice fiscale RSSMRA85T10A562S", "national_id_codice_fiscale"),
+    ],
+)
+def test_national_ids_are_recognised_as_what_they_are(text: str, label: str) -> None:
+    assert labels_of(text) == [label]
+    assert "[national_id]" in (assess_message(text).redacted or "")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "the code is 666-12-3456",  # SSNs never start with 666
+        "ref 000-12-3456",  # ... or 000
+        "QQ 12 34 56 C was on the sheet",  # QQ is not an NI number prefix
+        "585.847.195-13 is on the form",  # CPF shape, wrong check digits
+    ],
+)
+def test_id_shapes_that_fail_their_rules_are_not_ids(text: str) -> None:
+    assert assess_message(text).finding(Risk.PERSONAL_INFO) is None
+
+
+def test_a_named_id_with_a_typo_in_its_check_digit_still_counts() -> None:
+    assert labels_of("my aadhaar is 2841 9375 6018") == ["national_id_aadhaar"]
+    assert labels_of("2841 9375 6018 was on the poster") == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "my mums card is 4111 1111 1111 1111",
+        "IBAN: DE89 3704 0044 0532 0130 00",
+        "My SSN is 536-22-1847.",
+    ],
+)
+@pytest.mark.parametrize(("sender", "recipient"), [(None, None), ("child", "child"), (14, 15)])
+def test_a_card_bank_account_or_id_from_a_child_is_at_least_medium(
+    text: str, sender: str | int | None, recipient: str | int | None
+) -> None:
+    finding = assess_message(text, sender=sender, recipient=recipient).finding(
+        Risk.PERSONAL_INFO
+    )
+    assert finding is not None
+    assert finding.level >= RiskLevel.MEDIUM
+
+
+# --- spans, redaction, context -----------------------------------------------------------------
+
+
+def test_spans_point_into_the_original_text_through_folding() -> None:
+    text = "😊 mÿ nümbér ís ０７７００ ９００１２３ and my IBAN is GB82 WEST 1234 5698 7654 32"
+    finding = assess_message(text).finding(Risk.PERSONAL_INFO)
+    assert finding is not None
+    found = {span.label: text[span.start : span.end] for span in finding.spans}
+    assert found["phone"] == "０７７００ ９００１２３"
+    assert found["iban"] == "GB82 WEST 1234 5698 7654 32"
 
 
 def test_redacted_copy_keeps_the_rest_of_the_message() -> None:
     result = assess_message("ok!! my number is 07700 900123, text me after 6 😊")
     assert result.redacted == "ok!! my number is [phone], text me after 6 😊"
+
+
+def test_every_kind_in_one_message_is_redacted() -> None:
+    text = (
+        "Jane Doe, jane.doe@example.com, (555) 010-4477, 42 Oak Street, "
+        "card 4111 1111 1111 1111, IBAN GB82WEST12345698765432, SSN 536-22-1847"
+    )
+    assert assess_message(text).redacted == (
+        "Jane Doe, [email], [phone], [address], card [card], IBAN [iban], SSN [national_id]"
+    )
 
 
 @pytest.mark.parametrize(
@@ -49,18 +344,27 @@ def test_redacted_copy_keeps_the_rest_of_the_message() -> None:
         "i got 100 views on my video",
         "my name is sam lol",
         "i go to bed at 10",
+        "i go to school at 8",
         "add me on roblox i'll send you a friend request",
+        "my snap is broken lol",
         "i'm at my grandparents house, no wifi lol",
+        "im 13 and i love football",
     ],
 )
 def test_numbers_and_names_that_are_not_disclosures_pass(text: str) -> None:
     assert assess_message(text).finding(Risk.PERSONAL_INFO) is None
 
 
+def test_speaker_labels_in_a_chat_log_are_not_handles() -> None:
+    log = "user2: i posted it on my insta\nuser1: nice"
+    assert assess_message(log).finding(Risk.PERSONAL_INFO) is None
+
+
 def test_to_dict_never_contains_the_original_text() -> None:
-    text = "my number is 07700 900123"
+    text = "my number is 07700 900123 and my card is 4111 1111 1111 1111"
     out = assess_message(text).to_dict(include_redacted=False)
     assert "07700" not in str(out)
+    assert "4111" not in str(out)
     assert "redacted" not in out
 
 
@@ -71,3 +375,46 @@ def test_child_telling_an_adult_scores_higher_than_telling_a_friend() -> None:
     assert to_adult is not None
     assert to_friend is not None
     assert to_adult.score > to_friend.score
+
+
+# --- the evaluation set and the data file -----------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["dev", "heldout"])
+def test_evaluation_set_scores_stay_above_the_targets(name: str) -> None:
+    """In-sample by now (see the set's README); this guards against regressions."""
+    report = evaluate(read_corpus(EVAL_SET / f"{name}.jsonl", "text", "labels"))
+    scores = next(s for s in report.risks if s.risk is Risk.PERSONAL_INFO)
+    assert scores.recall >= 0.95, scores.to_dict()
+    assert scores.precision >= 0.95, scores.to_dict()
+
+
+@pytest.mark.parametrize("name", ["dev", "heldout"])
+def test_literal_gates_never_skip_a_personal_info_pattern_on_the_evaluation_set(name: str) -> None:
+    lexicon = load_lexicon()
+    lex = lexicon.for_risk(Risk.PERSONAL_INFO)
+    for line in (EVAL_SET / f"{name}.jsonl").read_text(encoding="utf-8").splitlines():
+        message = json.loads(line)["text"]
+        ctx = SignalContext(lexicon.normalizer.normalize(message), lexicon)
+        chosen = {id(p) for p in lex.candidates(ctx.present(lex.view))}
+        for pattern in lex.patterns:
+            if pattern.regex.search(ctx.norm.light):
+                assert id(pattern) in chosen, (message, pattern.cue.id)
+
+
+def test_a_numbers_table_with_a_missing_list_names_the_file_and_key(tmp_path: Path) -> None:
+    path = tmp_path / "personal_info.toml"
+    path.write_text('[numbers]\nphone_words = ["call"]\n', encoding="utf-8")
+    with pytest.raises(LexiconError, match=r"personal_info\.toml: \[numbers\]: missing 'id_names'"):
+        number_words_from(path)
+
+
+def test_a_numbers_word_list_of_the_wrong_type_is_explained(tmp_path: Path) -> None:
+    path = tmp_path / "personal_info.toml"
+    path.write_text(
+        '[numbers]\nphone_words = "call"\nother_words = []\nquantity_words = []\n'
+        "phone_regions = []\n[numbers.id_names]\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(LexiconError, match="phone_words: expected a list of words"):
+        number_words_from(path)

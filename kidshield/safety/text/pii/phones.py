@@ -4,8 +4,9 @@ Shapes that people use only for phones count on their own: a country code (``+44
 an area code in brackets, the North American 3-3-4 grouping, a national number with its trunk
 ``0``. Made-up and fictional numbers (``555-0147``, ``07700 900123``) have those shapes but fail
 libphonenumber's validity check, and chat and synthetic data are full of them, so validity is a
-bonus, not a gate. A bare run of digits with none of those shapes is a phone only when
-libphonenumber says it is valid in one of the configured regions or a phone word is next to it.
+bonus, not a gate. A run of digits with none of those shapes is a phone only when
+libphonenumber says it is valid in one of the configured regions (and, if it is grouped, grouped
+the way that region writes it) or a phone word is next to it.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import phonenumbers
 _NANP_RE = re.compile(r"(?:1[ .-]?)?\(?[2-9]\d{2}\)?[ .-]?\d{3}[ .-]\d{4}")
 _BRACKETED_RE = re.compile(r"\(\+?\d{1,5}\)|\(0\)")
 _TRUNK_RE = re.compile(r"0[1-9]\d{1,4}(?:[ ./-]?\d{2,4}){1,4}")
+_DIGITS_RE = re.compile(r"\d+")
 _GROUPED_MOBILE_RE = re.compile(r"[6-9]\d{4} \d{5}")  # India: 98765 43210
 
 
@@ -61,7 +63,19 @@ def national(run: str, digits: str, regions: tuple[str, ...]) -> PhoneEvidence:
         # short unformatted numbers are valid somewhere for most digit strings, and 10 digits
         # from a 1 are Unix timestamps (no national number starts with its country's 1)
         return PhoneEvidence.NONE
+    grouping = [len(g) for g in _DIGITS_RE.findall(run)]
     for region in regions:
-        if _valid_in(digits, region):
+        if _valid_in(digits, region) and (
+            len(grouping) == 1 or grouping == _grouping(digits, region)
+        ):
             return PhoneEvidence.VALID
     return PhoneEvidence.NONE
+
+
+def _grouping(digits: str, region: str) -> list[int]:
+    """How the region writes this number nationally ("612 34 56 78" -> [3, 2, 2, 2]): digits
+    grouped some other way are probably not a phone number from there."""
+    national = phonenumbers.format_number(
+        phonenumbers.parse(digits, region), phonenumbers.PhoneNumberFormat.NATIONAL
+    )
+    return [len(g) for g in _DIGITS_RE.findall(national)]

@@ -64,7 +64,11 @@ def _read(path: Path) -> dict[str, Any]:
 
 @cache
 def load_number_words(language: str) -> NumberWords:
-    path: Path = DATA_DIR / language / "personal_info.toml"
+    return number_words_from(DATA_DIR / language / "personal_info.toml")
+
+
+def number_words_from(path: Path) -> NumberWords:
+    """Read and compile the ``[numbers]`` table of one personal_info.toml."""
     table = _read(path).get("numbers")
     where = f"{path}: [numbers]"
     if not isinstance(table, dict):
