@@ -22,6 +22,7 @@ from kidshield.safety.text.pii.words import NumberWords
 
 MIN_DIGITS = 6  # no phone, card, IBAN or national id has fewer (a UK NI number has 6)
 MIN_PHONE_DIGITS = 7
+MAX_VALIDATED_RUNS = 2  # per message; see _Budget
 NAMED_ID = 0.8  # an id named right before it whose check digit fails
 _NO_DIGITS = str.maketrans("", "", "0123456789")
 
@@ -108,6 +109,7 @@ def _national_ids(light: str, words: NumberWords, taken: list[NumberFind]) -> li
 
 def _runs(light: str, words: NumberWords, taken: list[NumberFind]) -> list[NumberFind]:
     out: list[NumberFind] = []
+    budget = _Budget()
     for match in _RUN_RE.finditer(light):
         start, end = match.span()
         if _overlaps(start, end, taken):
@@ -120,7 +122,7 @@ def _runs(light: str, words: NumberWords, taken: list[NumberFind]) -> list[Numbe
         if brand is not None and set(_SEPARATORS_RE.findall(run)) <= _CARD_SEPARATORS:
             out.append(NumberFind("card", f"card_{brand}", start, end, 1.0))
             continue
-        strength = _phone_strength(light, match, run, digits, words)
+        strength = _phone_strength(light, match, run, digits, words, budget)
         if strength > 0.0:
             out.append(NumberFind("phone", "phone", start, end, strength))
     return out
@@ -134,8 +136,23 @@ _STRENGTH = {
 }
 
 
+@dataclass(slots=True)
+class _Budget:
+    """How many unformatted runs one message may check against every region: each check
+    parses the number once per region (~1 ms in all), so a message full of long numbers (a
+    log, a table) must not cost a second."""
+
+    left: int = MAX_VALIDATED_RUNS
+
+    def take(self) -> bool:
+        if self.left <= 0:
+            return False
+        self.left -= 1
+        return True
+
+
 def _phone_strength(
-    light: str, match: re.Match[str], run: str, digits: str, words: NumberWords
+    light: str, match: re.Match[str], run: str, digits: str, words: NumberWords, budget: _Budget
 ) -> float:
     context = words.context(light, match.start())
     if context is not None and context != "phone":
@@ -150,7 +167,13 @@ def _phone_strength(
             return 0.0
         if not said_phone and (_not_a_phone_shape(run) or words.quantity_after(light, match.end())):
             return 0.0
-        evidence = phones.national(run, digits, words.regions)
+        if phones.shaped(run, digits):
+            evidence = PhoneEvidence.SHAPE
+        elif phones.worth_validating(digits) and budget.take():
+            valid = phones.valid_in_a_region(run, digits, words.regions)
+            evidence = PhoneEvidence.VALID if valid else PhoneEvidence.NONE
+        else:
+            evidence = PhoneEvidence.NONE
     if evidence is PhoneEvidence.NONE and said_phone:
         evidence = PhoneEvidence.CONTEXT
     return _STRENGTH[evidence]

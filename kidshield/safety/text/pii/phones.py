@@ -50,26 +50,39 @@ def international(run: str) -> PhoneEvidence:
     return PhoneEvidence.VALID if found else PhoneEvidence.SHAPE
 
 
-def national(run: str, digits: str, regions: tuple[str, ...]) -> PhoneEvidence:
-    """A number written without a country code: its shape, else validity in ``regions``."""
-    if (
+def shaped(run: str, digits: str) -> bool:
+    """Written the way only phone numbers are written (no parsing needed)."""
+    return (
         _NANP_RE.fullmatch(run) is not None
         or _BRACKETED_RE.search(run) is not None
         or (_TRUNK_RE.fullmatch(run) is not None and 9 <= len(digits) <= 12)
         or _GROUPED_MOBILE_RE.fullmatch(run) is not None
-    ):
-        return PhoneEvidence.SHAPE  # no parse needed: the shape already says phone
-    if len(digits) < 10 or digits[0] == "1":
-        # short unformatted numbers are valid somewhere for most digit strings, and 10 digits
-        # from a 1 are Unix timestamps (no national number starts with its country's 1)
-        return PhoneEvidence.NONE
+    )
+
+
+def worth_validating(digits: str) -> bool:
+    # short unformatted numbers are valid somewhere for most digit strings, and 10 digits
+    # from a 1 are Unix timestamps (no national number starts with its country's 1)
+    return len(digits) >= 10 and digits[0] != "1"
+
+
+def valid_in_a_region(run: str, digits: str, regions: tuple[str, ...]) -> bool:
+    """Valid in one of ``regions`` and, if grouped, grouped the way that region writes it."""
     grouping = [len(g) for g in _DIGITS_RE.findall(run)]
+    return any(
+        _valid_in(digits, region) and (len(grouping) == 1 or grouping == _grouping(digits, region))
+        for region in regions
+    )
+
+
+def warm_up(regions: tuple[str, ...]) -> None:
+    """Load libphonenumber's metadata for ``regions`` now, not inside the first message."""
     for region in regions:
-        if _valid_in(digits, region) and (
-            len(grouping) == 1 or grouping == _grouping(digits, region)
-        ):
-            return PhoneEvidence.VALID
-    return PhoneEvidence.NONE
+        code = phonenumbers.country_code_for_region(region)
+        for sibling in phonenumbers.region_codes_for_country_code(code):  # e.g. all of NANP
+            phonenumbers.PhoneMetadata.metadata_for_region(sibling)
+        _valid_in("2345678901", region)
+        _grouping("2345678901", region)
 
 
 def _grouping(digits: str, region: str) -> list[int]:

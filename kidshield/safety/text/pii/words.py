@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from kidshield.safety.text.lexicon import DATA_DIR, LexiconError
+from kidshield.safety.text.pii.phones import warm_up
 
 CONTEXT_WINDOW = 32  # characters before a number that may say what it is
 
@@ -64,7 +65,9 @@ def _read(path: Path) -> dict[str, Any]:
 
 @cache
 def load_number_words(language: str) -> NumberWords:
-    return number_words_from(DATA_DIR / language / "personal_info.toml")
+    words = number_words_from(DATA_DIR / language / "personal_info.toml")
+    warm_up(words.regions)
+    return words
 
 
 def number_words_from(path: Path) -> NumberWords:
