@@ -226,7 +226,9 @@ def _compile_risk(risk: Risk, path: Path, macros: dict[str, str]) -> RiskLexicon
         for number, pattern in enumerate(patterns):
             source = compile_source(pattern, macros, f"{where} pattern {number + 1}")
             position = len(compiled)
-            gate_sets = (manual_gate,) if manual_gate else required_literals(source)
+            gate_sets = required_literals(source)
+            if manual_gate:  # the named gate first; what the pattern itself needs narrows it
+                gate_sets = (manual_gate, *(g for g in gate_sets if g != manual_gate))
             if not gate_sets:
                 always.append(position)
             else:

@@ -7,7 +7,7 @@ then what a run is *not* (a date, a year range, a thousands-grouped amount, a ve
 address, a quantity, an order or ticket number); what is left is a phone if its shape, its
 validity or a phone word next to it says so.
 
-Messages with fewer than six digits, the great majority, cost one ``str.translate``.
+Messages with fewer than six digits, the great majority, cost ten ``str.count`` calls.
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ MIN_DIGITS = 6  # no phone, card, IBAN or national id has fewer (a UK NI number 
 MIN_PHONE_DIGITS = 7
 MAX_VALIDATED_RUNS = 2  # per message; see _Budget
 NAMED_ID = 0.8  # an id named right before it whose check digit fails
-_NO_DIGITS = str.maketrans("", "", "0123456789")
 
 # A run: digits joined by up to three separator characters, maybe a leading + and a trailing
 # extension. Possessive, so a run followed by a letter or ":" is dropped whole, not shortened
@@ -54,7 +53,7 @@ class NumberFind:
 
 
 def digit_count(text: str) -> int:
-    return len(text) - len(text.translate(_NO_DIGITS))
+    return sum(text.count(digit) for digit in "0123456789")  # ten C-level scans: cheapest
 
 
 def find_numbers(light: str, words: NumberWords) -> list[NumberFind]:
