@@ -177,6 +177,11 @@ def test_indian_addresses_are_found_from_their_pieces(text: str) -> None:
     assert "address" in stage_of(text)
 
 
+def test_pieces_of_one_address_become_one_placeholder() -> None:
+    text = "Plot 7, Gandhi Nagar, opp. SBI Bank, Jaipur 302015 and my email is a.b@example.com"
+    assert assess_message(text).redacted == "[address] and my email is [email]"
+
+
 @pytest.mark.parametrize(
     "text",
     [

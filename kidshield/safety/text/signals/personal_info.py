@@ -63,14 +63,27 @@ def _sender(ctx: SignalContext) -> float:
     return 1.0
 
 
+_ADDRESS_KINDS = frozenset({"address", "postcode"})
+_JOINING_RE = re.compile(r"[\s,.;:/\-]*")
+
+
 def redact(text: str, hits: list[CueHit]) -> str:
-    """Replace each redactable span with ``[kind]``; overlapping spans merge."""
+    """Replace each redactable span with ``[kind]``; overlapping spans merge, and so do pieces
+    of one address with only punctuation between them ("Plot 7, Gandhi Nagar, Jaipur 302015"
+    becomes one ``[address]``, not three placeholders around the town's name)."""
     spans = sorted((h.start, h.end, h.redact) for h in hits if h.redact is not None)
     merged: list[tuple[int, int, str]] = []
     for start, end, kind in spans:
         if merged and start < merged[-1][1]:
             last = merged[-1]
             merged[-1] = (last[0], max(last[1], end), last[2])
+        elif (
+            merged
+            and kind in _ADDRESS_KINDS
+            and merged[-1][2] in _ADDRESS_KINDS
+            and _JOINING_RE.fullmatch(text, merged[-1][1], start)
+        ):
+            merged[-1] = (merged[-1][0], end, "address")
         else:
             merged.append((start, end, kind))
     out: list[str] = []
