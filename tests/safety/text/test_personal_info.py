@@ -158,6 +158,9 @@ def test_a_card_number_is_a_card_not_a_phone() -> None:
         ("Apartado 3456, 28080 Madrid", "[address]"),
         ("Caixa Postal 1010, Rio de Janeiro", "[address], Rio de Janeiro"),
         ("im home alone at 5 cherry lane until 6", "im home alone at [address] until 6"),
+        ("0487 Hopkins Squares Suite 925\nLake Maria, NE 52402", "[address]"),
+        ("Flat 3\nSmith lane\nNorth Jane\nW1 2AB", "[address]"),
+        ("Hauptstraße 12, 10115 Berlin, call me", "[address], call me"),
     ],
 )
 def test_address_formats_are_found_and_redacted_whole(text: str, redacted: str) -> None:
@@ -205,6 +208,12 @@ def test_pieces_of_one_address_become_one_placeholder() -> None:
         "is makerspace a 3d printing place?",
         "Ive never seen mulan 2",
         "i love the song 22 by taylor swift",
+        "Communication is definitely a 2-way street.",
+        "I got 4 wheel drive bro!",
+        "I tell myself that but when I'm at 90 I'm like a zombie",
+        "if the Lib Dems were at 10% I'd be pretty annoyed",
+        "I learned that in r/niceguys 101",
+        "Str. 5",
     ],
 )
 def test_fractions_floors_and_quantities_are_not_addresses(text: str) -> None:
@@ -307,11 +316,34 @@ def test_a_named_id_with_a_typo_in_its_check_digit_still_counts() -> None:
 def test_a_card_bank_account_or_id_from_a_child_is_at_least_medium(
     text: str, sender: str | int | None, recipient: str | int | None
 ) -> None:
-    finding = assess_message(text, sender=sender, recipient=recipient).finding(
-        Risk.PERSONAL_INFO
-    )
+    finding = assess_message(text, sender=sender, recipient=recipient).finding(Risk.PERSONAL_INFO)
     assert finding is not None
     assert finding.level >= RiskLevel.MEDIUM
+
+
+# --- date of birth ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "redacted"),
+    [
+        ("DOB: 04/12/2010", "DOB: [date_of_birth]"),
+        ("my birthday is 3rd march 2011", "my birthday is [date_of_birth]"),
+        ("i was born sept. 8, 2010", "i was born [date_of_birth]"),
+        ("born on 2011-03-04", "born on [date_of_birth]"),
+    ],
+)
+def test_a_date_of_birth_with_its_name_is_found(text: str, redacted: str) -> None:
+    assert "birth_date" in stage_of(text)
+    assert assess_message(text).redacted == redacted
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["i was born in 2011", "my birthday is in march", "happy birthday 12/05", "on 04/12/2010"],
+)
+def test_a_year_or_a_birthday_without_a_year_is_not_a_date_of_birth(text: str) -> None:
+    assert assess_message(text).finding(Risk.PERSONAL_INFO) is None
 
 
 # --- spans, redaction, context -----------------------------------------------------------------
