@@ -386,10 +386,20 @@ def test_every_kind_in_one_message_is_redacted() -> None:
         "my snap is broken lol",
         "i'm at my grandparents house, no wifi lol",
         "im 13 and i love football",
+        "someone in my discord server said they're leaving",
+        "yo i'll give you my fortnite account if you win",
+        "i see you blocked me on snap. cute.",
+        "my roblox obby has 1000 visits!!",
     ],
 )
 def test_numbers_and_names_that_are_not_disclosures_pass(text: str) -> None:
     assert assess_message(text).finding(Risk.PERSONAL_INFO) is None
+
+
+def test_a_place_after_an_age_stops_at_the_comma() -> None:
+    assert assess_message("i'm 16 from california, do you like me?").redacted == (
+        "i'm 16 from [location], do you like me?"
+    )
 
 
 def test_speaker_labels_in_a_chat_log_are_not_handles() -> None:
