@@ -68,12 +68,24 @@ def test_every_country_with_entries_has_a_service_for_children_or_says_why_not()
 
 
 def test_the_countries_issue_20_named_have_a_child_helpline() -> None:
-    # Venezuela: no current number was confirmed; Ecuador has a crisis line only
-    # (see the report of issue 20). Add them here when an entry is added.
+    # Venezuela and Ecuador have crisis lines only (see docs/helplines.md, Coverage).
+    # Add them here when a child or general line is confirmed.
     named = {"CN", "PK", "BD", "RU", "VN", "IR", "EG", "CD", "TZ", "DZ", "MA", "GH", "SD",
              "GT", "ET"}
     served = {h.country for h in LINES if h.kind in (Kind.CHILD, Kind.GENERAL)}
     assert named - served == set()
+
+
+def test_the_gaps_the_first_pass_reported_have_a_child_or_general_line() -> None:
+    gaps = {"AF", "AO", "MG", "TD", "SO", "SS", "BI", "GN", "HT", "HN", "BW", "MK"}
+    served = {h.country for h in LINES if h.kind in (Kind.CHILD, Kind.GENERAL)}
+    assert gaps - served == set()
+
+
+def test_no_entry_is_carried_over_unchecked() -> None:
+    # The December 2026 follow-up read a source for every entry; a month-only date means an
+    # entry nobody re-read.
+    assert all(len(str(h.checked)) == len("2026-12-06") for h in LINES)
 
 
 def test_corrections_from_issue_20() -> None:
