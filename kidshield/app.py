@@ -1,90 +1,361 @@
-"""Composition root: configuration in, wired policy runtime (and later servers) out."""
+"""Composition root: ``Application`` builds everything ``kidshield serve`` runs from a
+configuration and a clock, starts it in one explicit order and stops it in the reverse order.
+
+1. the policy runtime: configuration, lists (built in a child process when it can), engine
+2. the database, migrated
+3. the query-log writer thread
+4. the state source: grants, pauses and minutes used (``kidshield.state``)
+5. the DNS service: resolver and listeners
+6. with the web server: the features (``kidshield.features``), the web app and its listener
+7. background jobs: state refresh, reload when files change, list downloads, and the
+   features' own (report retention, hash matches into cases)
+
+Nothing below this module builds its own collaborators; ``reload`` hands every part the new
+configuration. Process-wide tuning (hash seed, allocator, GC) belongs to the command-line
+entry (``kidshield.cli``), not here.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import signal
+import sys
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from kidshield.config import Config, load_config, own_helplines
-from kidshield.errors import InputError
-from kidshield.lists.loader import REPORTED_CATEGORY, LoadResult, load_lists
-from kidshield.policy.catalog import Catalog, default_catalog
-from kidshield.policy.coverage import CategoryGap, category_gaps
-from kidshield.policy.engine import PolicyEngine
-from kidshield.policy.model import Profile
-from kidshield.policy.state import ProfileState
-from kidshield.profiles import ClientMatcher, compile_profiles, unrestricted_profile
+from kidshield.clock import Clock, SystemClock
+from kidshield.config import Config, load_config
+from kidshield.dns.server import spawn
+from kidshield.dns.service import DnsService
+from kidshield.errors import KidshieldError
+from kidshield.lists.loader import effective_lists
+from kidshield.lists.sources import list_path
+from kidshield.policy.helplines import HelplineBook
+from kidshield.runtime import PolicyRuntime
+from kidshield.state import StateSource
 from kidshield.storage.db import Database
-from kidshield.storage.sql import SqlGrantStore, SqlUsageStore
+from kidshield.storage.querylog import QueryLogWriter
+
+if TYPE_CHECKING:
+    from kidshield.features import Features
+    from kidshield.web.server import WebServer
+
+log = logging.getLogger("kidshield.serve")
+T = TypeVar("T")
 
 
-@dataclass
-class PolicyRuntime:
-    config: Config
-    catalog: Catalog
-    loaded: LoadResult
-    engine: PolicyEngine
-    profiles: dict[str, Profile]
-    clients: ClientMatcher
-    fallback: Profile
+@dataclass(frozen=True)
+class Timings:
+    """How often the background jobs run, in seconds (tests shorten them)."""
+
+    pump: float = 0.02  # answers into log rows, metrics and used minutes
+    state: float = 2.0  # grants and pauses re-read from the database
+    watch: float = 3.0  # configuration and list files checked for changes
+    first_list_update: float = 5.0  # a new install has nothing downloaded yet
+    list_updates: float = 900.0  # URL lists due for download
+
+
+def build_runtime(config: Config, isolate: bool = True) -> PolicyRuntime:
+    """The policy runtime, with the list index built in a child process when the hash seed
+    allows it (``lists/isolated.py``)."""
+    from kidshield.lists.isolated import can_isolate
+
+    return PolicyRuntime.build(config,
+                               isolated=isolate and can_isolate() and bool(config.lists))
+
+
+class Application:
+    def __init__(self, config: Config, clock: Clock | None = None, *,
+                 config_path: Path | None = None, web: bool = True,
+                 timings: Timings = Timings(), isolate: bool = True) -> None:
+        """``isolate``: build the list index and migrate the database in short-lived child
+        processes, so the long-running server never holds their temporary memory (or
+        alembic, numpy). The result is the same either way; tests turn it off to start
+        faster."""
+        self._config = config
+        self.isolate = isolate
+        self.clock: Clock = clock or SystemClock()
+        self._config_path = config_path
+        self.web_enabled = web
+        self.timings = timings
+        self.reloads = 0
+        self.reload_failures = 0
+        # built by start(), in this order
+        self._runtime: PolicyRuntime | None = None
+        self._db: Database | None = None
+        self._writer: QueryLogWriter | None = None
+        self._state: StateSource | None = None
+        self._dns: DnsService | None = None
+        self.features: Features | None = None
+        self.web: WebServer | None = None
+        self._stopping = asyncio.Event()
+        self._jobs: list[asyncio.Task[None]] = []
+        self._mtimes: dict[Path, float] = {}
 
     @classmethod
-    def build(cls, config: Config, catalog: Catalog | None = None,
-              isolated: bool = False) -> PolicyRuntime:
-        """``isolated``: build the list index in a child process (see lists/isolated.py)."""
-        catalog = catalog or default_catalog()
-        catalog = catalog.with_helplines(own_helplines(config, catalog.helplines))
-        if isolated:
-            from kidshield.lists.isolated import load_lists_isolated
+    def from_file(cls, path: Path, clock: Clock | None = None, **options: Any) -> Application:
+        return cls(load_config(path), clock, config_path=path, **options)
 
-            loaded = load_lists_isolated(config)
-        else:
-            loaded = load_lists(config)
-        return cls(
-            config=config,
-            catalog=catalog,
-            loaded=loaded,
-            engine=PolicyEngine(catalog, loaded.lists),
-            profiles=compile_profiles(config),
-            clients=ClientMatcher(config),
-            fallback=unrestricted_profile(config),
-        )
+    # -- the parts (each exists once start() has built it) ----------------------------------
+    @property
+    def config(self) -> Config:
+        return self._config
 
-    @classmethod
-    def from_file(cls, path: str | Path) -> PolicyRuntime:
-        return cls.build(load_config(path))
+    @property
+    def config_path(self) -> Path | None:
+        return self._config_path
 
-    def profile(self, pid: str) -> Profile:
+    @property
+    def runtime(self) -> PolicyRuntime:
+        return _built(self._runtime, "policy runtime")
+
+    @property
+    def db(self) -> Database:
+        return _built(self._db, "database")
+
+    @property
+    def writer(self) -> QueryLogWriter:
+        return _built(self._writer, "query log writer")
+
+    @property
+    def state(self) -> StateSource:
+        return _built(self._state, "state source")
+
+    @property
+    def dns(self) -> DnsService:
+        return _built(self._dns, "DNS service")
+
+    @property
+    def bound(self) -> list[tuple[str, str, int]]:
+        """(protocol, host, port) of every listener, with the port the kernel gave."""
+        found = list(self._dns.bound) if self._dns is not None else []
+        if self.web is not None:
+            found.append((self.web.scheme, self.web.host, self.web.port))
+        return found
+
+    # -- start and stop -------------------------------------------------------------------------
+    async def start(self) -> None:
+        """Build and start everything; on any error, stop what was started and raise."""
         try:
-            return self.profiles[pid]
-        except KeyError:
-            names = ", ".join(sorted(self.profiles)) or "none defined"
-            raise InputError(f"no profile named {pid!r} (profiles: {names})") from None
+            await self._start()
+        except BaseException:
+            await self.stop()
+            raise
 
-    def category_gaps(self, now: datetime) -> list[CategoryGap]:
-        """Categories some profile (or the default for unknown devices) blocks at ``now`` that
-        no loaded list provides; for `config check` and the dashboard's Lists page."""
-        profiles = list(self.profiles.values())
-        if self.config.server.default_profile is None:
-            profiles.append(self.fallback)
-        return category_gaps(self.engine, profiles, now, frozenset({REPORTED_CATEGORY}))
+    async def _start(self) -> None:
+        loop = asyncio.get_running_loop()
+        config = self._config
+        runtime = self._runtime = await loop.run_in_executor(None, build_runtime, config,
+                                                             self.isolate)
+        for problem in runtime.loaded.problems:
+            log.warning("%s", problem)
+        self._db = Database.open(config.storage_target(), migrate=False)
+        if self.isolate:
+            self._db.migrate_isolated()
+        else:
+            self._db.migrate()
+        self._writer = QueryLogWriter(self._db, config.logging.retention_days, self.clock.now)
+        self._writer.start()
+        state = self._state = StateSource(self._db, self.clock)
+        state.load(runtime.profiles.values())
+        self._dns = DnsService(config, runtime, state, self._writer, self.clock,
+                               self.timings.pump, self._metrics)
+        await self._dns.start()
+        if self.web_enabled:
+            await self._start_web()
+        self._remember_mtimes()
+        self._stopping.clear()
+        self._jobs = [asyncio.ensure_future(job) for job in self._background_jobs()]
 
-    def profile_for_client(self, address: str, client_id: str | None = None) -> Profile:
-        pid = self.clients.profile_for(address, client_id)
-        return self.profiles.get(pid, self.fallback) if pid else self.fallback
+    async def _start_web(self) -> None:
+        from kidshield.features import FeatureEnv, build_features
+        from kidshield.web.context import WebDeps
+        from kidshield.web.server import WebServer, create_app
+
+        assert self._db is not None and self._dns is not None and self._state is not None
+        env = FeatureEnv(self._config, self._db, self.clock, self._profile_for,
+                         self._lists_changed_callback(), self.helplines)
+        self.features = build_features(env)
+        app = create_app(WebDeps(self, self._dns, self._db, self._state, self.clock,
+                                 self.features.web))
+        self.web = WebServer(app, self._config)
+        await self.web.start()
+
+    async def stop(self) -> None:
+        """Stop in the reverse order of start; safe to call on a partly started application."""
+        self._stopping.set()
+        for task in self._jobs:
+            task.cancel()
+        await asyncio.gather(*self._jobs, return_exceptions=True)
+        self._jobs = []
+        if self.web is not None:
+            await self.web.stop()
+            self.web = None
+        if self._dns is not None:
+            await self._dns.stop()
+            self._dns = None
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
+    async def run(self, ready: Callable[[Application], None] | None = None) -> None:
+        """``kidshield serve``: start, then serve until SIGTERM or SIGINT; SIGHUP reloads."""
+        await self.start()
+        stopped = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        loop.add_signal_handler(signal.SIGHUP, lambda: spawn(self.reload()))
+        loop.add_signal_handler(signal.SIGTERM, stopped.set)
+        loop.add_signal_handler(signal.SIGINT, stopped.set)
+        if ready is not None:
+            ready(self)
+        await stopped.wait()
+        log.info("shutting down: flushing the query log")
+        await self.stop()
+
+    # -- reload ---------------------------------------------------------------------------------
+    async def reload(self) -> bool:
+        """Re-read the configuration and lists and hand them to every part. Bad input keeps
+        the previous configuration running and says why."""
+        loop = asyncio.get_running_loop()
+        try:
+            config = load_config(self._config_path) if self._config_path else self._config
+            runtime = await loop.run_in_executor(None, build_runtime, config, self.isolate)
+        except KidshieldError as exc:
+            log.error("reload failed, still serving the previous configuration:\n%s", exc)
+            return self._reload_failed()
+        before = self.runtime.loaded.reports
+        lost = [lst.name for lst in config.lists
+                if lst.enabled and lst.name in before and lst.name not in runtime.loaded.reports]
+        if lost:
+            # a list that loaded before and now cannot (deleted, replaced by a web page):
+            # keep protecting with the old copy rather than silently dropping it
+            log.error("reload failed, still serving the previous configuration: list %s "
+                      "cannot be loaded any more:\n%s", ", ".join(lost),
+                      "\n".join(runtime.loaded.problems))
+            return self._reload_failed()
+        self._config, self._runtime = config, runtime
+        self.dns.configure(config, runtime)
+        self.writer.retention_days = config.logging.retention_days
+        await self._refresh_state()
+        self._remember_mtimes()
+        self.reloads += 1
+        log.info("reloaded: %d profiles, %d list rules", len(runtime.profiles),
+                 len(runtime.loaded.lists.index))
+        return True
+
+    def _reload_failed(self) -> bool:
+        self.reload_failures += 1
+        self._remember_mtimes()  # the watcher tries again when the files change again
+        return False
+
+    def _lists_changed_callback(self) -> Callable[[], None]:
+        """A moderator's decision added a domain to the reports block or allow list: reload.
+        Decisions are recorded in worker threads, so the reload is handed to the loop."""
+        loop = asyncio.get_running_loop()
+
+        def changed() -> None:
+            loop.call_soon_threadsafe(lambda: spawn(self.reload()))
+
+        return changed
+
+    def helplines(self) -> HelplineBook:
+        """The helplines in force: shipped and the operator's own, for the server's country
+        (read at each use, so a reload with new [[helplines]] is seen at once)."""
+        return HelplineBook(tuple(self.runtime.catalog.helplines), self._config.server.country)
+
+    def _profile_for(self, address: str) -> str | None:
+        if self._runtime is None:
+            return None
+        return self._runtime.profile_for_client(address).id
+
+    # -- background jobs ------------------------------------------------------------------------
+    def _background_jobs(self) -> list[Coroutine[Any, Any, None]]:
+        t = self.timings
+        jobs = [self._every(t.state, self._refresh_state), self._every(t.watch, self._watch),
+                self._list_updates()]
+        for feature in self.features.web if self.features is not None else []:
+            jobs += [job(self._stopping) for job in feature.jobs]
+        return jobs
+
+    async def _every(self, seconds: float,
+                     job: Callable[[], Coroutine[Any, Any, object]]) -> None:
+        while True:
+            await asyncio.sleep(seconds)
+            try:
+                await job()
+            except Exception:
+                log.exception("background job %s failed", job.__name__)
+
+    async def _refresh_state(self) -> None:
+        """Grants and pauses from the database, read off the event loop, applied on it."""
+        state, profiles = self.state, list(self.runtime.profiles)
+        facts = await asyncio.get_running_loop().run_in_executor(None, state.read, profiles)
+        state.apply(facts)
+
+    def refresh_state_now(self) -> None:
+        """The same as the periodic refresh, on the caller's thread (after a change)."""
+        self.state.refresh(self.runtime.profiles)
+
+    def _watched(self) -> list[Path]:
+        config = self._config
+        paths = [self._config_path] if self._config_path else []
+        paths += [list_path(config, lst) for lst in effective_lists(config) if lst.enabled]
+        folder = config.path(config.server.data_dir)
+        # a reports list appearing for the first time must trigger a reload too
+        paths += [folder / config.reports.block_list, folder / config.reports.allow_list]
+        return paths
+
+    def _remember_mtimes(self) -> None:
+        self._mtimes = {p: _mtime(p) for p in self._watched()}
+
+    async def _watch(self) -> None:
+        if any(_mtime(p) != m for p, m in self._mtimes.items()):
+            await self.reload()
+
+    async def _list_updates(self) -> None:
+        await asyncio.sleep(self.timings.first_list_update)
+        while True:
+            try:
+                await self._update_lists()
+            except Exception:
+                log.exception("list update failed")
+            await asyncio.sleep(self.timings.list_updates)
+
+    async def _update_lists(self) -> None:
+        """Download URL lists that are due, in a child process (the download code stays out
+        of the resolver's memory); the file watcher then reloads what changed."""
+        if self._config_path is None or not any(
+            lst.enabled and lst.source.startswith(("http://", "https://"))
+            for lst in self._config.lists
+        ):
+            return
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "kidshield", "lists", "update", "--due-only",
+            "--config", str(self._config_path),
+            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
+        _out, err = await proc.communicate()
+        if proc.returncode:
+            log.warning("list update: %s", err.decode(errors="replace").strip()[-1000:])
+
+    def _metrics(self) -> dict[str, float]:
+        return {"kidshield_reloads": float(self.reloads),
+                "kidshield_reload_failures": float(self.reload_failures)}
 
 
-class StoredState:
-    """Reads each profile's runtime state (grants, today's usage) from the database."""
+def _built(part: T | None, name: str) -> T:
+    if part is None:
+        raise KidshieldError(f"the {name} is not running (start the application first)")
+    return part
 
-    def __init__(self, db: Database) -> None:
-        self.grants = SqlGrantStore(db)
-        self.usage = SqlUsageStore(db)
 
-    def for_profile(self, profile: Profile, now: datetime) -> ProfileState:
-        today = now.astimezone(profile.tz).date()
-        return ProfileState(
-            grants=tuple(self.grants.active(profile.id, now)),
-            usage_minutes=self.usage.minutes(profile.id, today),
-        )
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return 0.0

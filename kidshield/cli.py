@@ -72,8 +72,8 @@ def config_check(
     ),
 ) -> None:
     """Validate a configuration file; every problem is shown with its file and line."""
-    from kidshield.app import PolicyRuntime
     from kidshield.config import load_config
+    from kidshield.runtime import PolicyRuntime
 
     try:
         config = load_config(path)
@@ -97,7 +97,7 @@ def config_check(
 
 
 def _config_warnings(runtime: object) -> list[str]:
-    from kidshield.app import PolicyRuntime
+    from kidshield.runtime import PolicyRuntime
 
     assert isinstance(runtime, PolicyRuntime)
     config = runtime.config
@@ -126,7 +126,7 @@ def _config_warnings(runtime: object) -> list[str]:
 def category_warnings(runtime: object, now: datetime) -> list[str]:
     """One warning per blocked category that no list provides, pointing at where the profile
     asks for it (its own setting, else the profile)."""
-    from kidshield.app import PolicyRuntime
+    from kidshield.runtime import PolicyRuntime
 
     assert isinstance(runtime, PolicyRuntime)
     config = runtime.config
@@ -163,8 +163,8 @@ def _stale_helplines(runtime: object) -> list[str]:
     here, at the edge)."""
     from zoneinfo import ZoneInfo
 
-    from kidshield.app import PolicyRuntime
     from kidshield.policy.helpline_data import stale
+    from kidshield.runtime import PolicyRuntime
 
     assert isinstance(runtime, PolicyRuntime)
     server = runtime.config.server
@@ -216,7 +216,8 @@ def check(
         typer.Option(help="Minutes already used today, e.g. --usage youtube=70 (repeatable)."),
     ] = None,
     use_db: Annotated[
-        bool, typer.Option("--state/--no-state", help="Read grants and usage from the database.")
+        bool, typer.Option("--state/--no-state",
+                           help="Read grants, pauses and usage from the database.")
     ] = True,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
     config_path: ConfigOption = Path(DEFAULT_CONFIG),
@@ -224,10 +225,12 @@ def check(
     """Would this profile reach NAME, and why? The same answer the DNS server gives."""
     from dataclasses import replace
 
-    from kidshield.app import PolicyRuntime, StoredState
+    from kidshield.clock import FixedClock
     from kidshield.policy.domains import normalize_name
     from kidshield.policy.model import Query
     from kidshield.policy.state import ProfileState
+    from kidshield.runtime import PolicyRuntime
+    from kidshield.state import StateSource
     from kidshield.storage.db import Database
 
     runtime = PolicyRuntime.from_file(config_path)
@@ -237,9 +240,12 @@ def check(
     state = ProfileState()
     storage = runtime.config.storage_target()
     if use_db and (isinstance(storage, str) or storage.exists()):
+        # the same state source the server reads: grants, pauses and today's minutes
         db = Database.open(storage)
         try:
-            state = StoredState(db).for_profile(prof, now)
+            source = StateSource(db, FixedClock(now))
+            source.load([prof])
+            state = source.for_profile(prof, now)
         finally:
             db.close()
     if usage:
@@ -332,7 +338,7 @@ def lists_update(
 @lists_app.command("show")
 def lists_show(config_path: ConfigOption = Path(DEFAULT_CONFIG)) -> None:
     """Load every list and show what it holds, including bad lines with file:line."""
-    from kidshield.app import PolicyRuntime
+    from kidshield.runtime import PolicyRuntime
 
     runtime = PolicyRuntime.from_file(config_path)
     table = Table("list", "format", "rules", "details")
@@ -353,10 +359,7 @@ def serve(
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
     """Run the protective DNS resolver (and the web server beside it)."""
-    import asyncio
     import logging
-
-    from kidshield.dns.service import DnsService, serve_forever
 
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.INFO,
@@ -364,32 +367,72 @@ def serve(
     )
     if not config_path.exists():
         fail(f"{config_path} not found: create one with 'kidshield init {config_path}'")
-    if not os.environ.get("PYTHONHASHSEED", "").isdigit() or os.environ["PYTHONHASHSEED"] == "0":
-        # Start again with a known (random, private) string hash seed so the list index can
-        # be built in a child process and shared by mapping its file.
-        import secrets
-
-        os.environ["PYTHONHASHSEED"] = str(secrets.randbelow(2**32 - 1) + 1)
-        os.environ.setdefault("MALLOC_ARENA_MAX", "2")  # threads share heaps: less memory
-        # Large buffers (the per-second answer lists at high rates) always get their own
-        # mapping and go back to the OS when freed; glibc's sliding threshold keeps them.
-        os.environ.setdefault("MALLOC_MMAP_THRESHOLD_", "131072")
-        os.execv(sys.executable, [sys.executable, "-m", "kidshield", *sys.argv[1:]])
-
-    def ready(service: DnsService) -> None:
-        for proto, host, port in service.bound:
-            err.print(f"listening: {proto} {host}:{port}", highlight=False)
-        if web:
-            err.print(f"web: http://{service.config.web.listen}/ (metrics at /metrics)",
-                      highlight=False)
-
+    _restart_with_process_settings()
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    _serve(config_path, web)
+
+
+# Process tuning for `kidshield serve` (docs/performance.md, "Process settings"). These are the
+# only environment variables kidshield sets; the user may set them first to override.
+SERVE_ENVIRONMENT = {
+    # threads share heaps: less memory
+    "MALLOC_ARENA_MAX": "2",
+    # large buffers (the per-second answer lists at high rates) always get their own mapping
+    # and go back to the OS when freed; glibc's sliding threshold would keep them
+    "MALLOC_MMAP_THRESHOLD_": "131072",
+}
+# The log writer thread must hand the interpreter back to the event loop quickly, or answers
+# wait for it (Python's default switch interval is 5 ms).
+SWITCH_INTERVAL = 0.0005
+# Answers make little cyclic garbage: fewer, cheaper collections keep latency even.
+GC_THRESHOLD = (50_000, 20, 100)
+
+
+def _restart_with_process_settings() -> None:
+    """Start the process again with a known (random, private) string hash seed, so the list
+    index can be built in a child process and shared by mapping its file
+    (kidshield/lists/isolated.py), and with the allocator settings above (glibc reads them
+    only at start)."""
+    seed = os.environ.get("PYTHONHASHSEED", "")
+    if seed.isdigit() and seed != "0":
+        return
+    import secrets
+
+    os.environ["PYTHONHASHSEED"] = str(secrets.randbelow(2**32 - 1) + 1)
+    for name, value in SERVE_ENVIRONMENT.items():
+        os.environ.setdefault(name, value)
+    os.execv(sys.executable, [sys.executable, "-m", "kidshield", *sys.argv[1:]])
+
+
+def _serve(config_path: Path, web: bool) -> None:
+    import asyncio
+    import gc
+
+    from kidshield.app import Application
+    from kidshield.policy.domains import release_free_memory
+
+    sys.setswitchinterval(SWITCH_INTERVAL)
+
+    def ready(application: Application) -> None:
+        # Everything built at start stays: the collector need not walk it again.
+        gc.collect()
+        gc.freeze()
+        gc.set_threshold(*GC_THRESHOLD)
+        release_free_memory()  # start-up temporaries back to the OS
+        for proto, host, port in application.bound:
+            if proto in ("http", "https"):
+                err.print(f"web: {proto}://{host}:{port}/ (metrics at /metrics)",
+                          highlight=False)
+            else:
+                err.print(f"listening: {proto} {host}:{port}", highlight=False)
+
+    application = Application.from_file(config_path, web=web)
     try:
         import uvloop
-
-        uvloop.run(serve_forever(config_path, ready, web=web))
     except ImportError:  # pragma: no cover - uvloop is a dependency on Linux
-        asyncio.run(serve_forever(config_path, ready, web=web))
+        asyncio.run(application.run(ready))
+    else:
+        uvloop.run(application.run(ready))
 
 
 def _register_features() -> None:

@@ -1,4 +1,5 @@
-"""Fixtures shared by several test packages: a fixed clock and a fresh SQLite database."""
+"""Fixtures shared by several test packages: a fixed clock, a fresh SQLite database, and the
+served application (tests/e2e/fixtures.py)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ import pytest
 
 from kidshield.clock import FixedClock
 from kidshield.storage.db import Database
+
+pytest_plugins = ["tests.e2e.fixtures"]
 
 
 @pytest.fixture

@@ -6,12 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from kidshield.app import PolicyRuntime
 from kidshield.config import parse_config
 from kidshield.errors import InputError
 from kidshield.policy.model import Query
 from kidshield.policy.reason import Reason
 from kidshield.policy.state import EMPTY_STATE
+from kidshield.runtime import PolicyRuntime
 from tests.policy.helpers import LONDON, local, small_catalog
 
 CONFIG = """

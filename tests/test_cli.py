@@ -14,8 +14,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from typer.testing import CliRunner
 
-from kidshield import app as app_module
 from kidshield import cli
+from kidshield import runtime as runtime_module
 from kidshield.cli import app
 from kidshield.storage.db import Database
 from kidshield.storage.sql import SqlUsageStore
@@ -47,7 +47,7 @@ budgets = { youtube = 60 }
 @pytest.fixture(autouse=True)
 def catalog(monkeypatch: pytest.MonkeyPatch) -> None:
     """The CLI builds its runtime with the shipped catalog; use the small test one instead."""
-    monkeypatch.setattr(app_module, "default_catalog", small_catalog)
+    monkeypatch.setattr(runtime_module, "default_catalog", small_catalog)
 
 
 @pytest.fixture

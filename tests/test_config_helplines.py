@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from kidshield.app import PolicyRuntime
 from kidshield.cli import app
 from kidshield.config import load_config, own_helplines, parse_config
 from kidshield.errors import ConfigError
@@ -19,6 +18,7 @@ from kidshield.policy.helplines import HelplineBook, Kind, Topic
 from kidshield.policy.model import Query
 from kidshield.policy.reason import Reason
 from kidshield.policy.state import EMPTY_STATE
+from kidshield.runtime import PolicyRuntime
 
 LOCAL = """\
 [server]

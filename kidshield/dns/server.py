@@ -39,19 +39,20 @@ class BindError(KidshieldError):
     pass
 
 
-def explain_bind_error(exc: OSError, host: str, port: int, proto: str) -> BindError:
+def explain_bind_error(exc: OSError, host: str, port: int, proto: str,
+                       setting: str = "[dns] listen") -> BindError:
     where = f"{proto} {host}:{port}"
     if exc.errno in (errno.EACCES, errno.EPERM):
         return BindError(
             f"cannot listen on {where}: ports below 1024 need privileges. Run kidshield as "
             "root, give it CAP_NET_BIND_SERVICE (the systemd unit in contrib/ does), or use "
-            "a port such as 5353 in [dns] listen."
+            f"a port above 1024 in {setting}."
         )
     if exc.errno == errno.EADDRINUSE:
         return BindError(
             f"cannot listen on {where}: another program already uses it (often "
             f"systemd-resolved or dnsmasq; 'ss -lnp sport = :{port}' shows which). Stop it "
-            "or choose another address in [dns] listen."
+            f"or choose another address in {setting}."
         )
     if exc.errno == errno.EADDRNOTAVAIL:
         return BindError(f"cannot listen on {where}: this machine has no such address")

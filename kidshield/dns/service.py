@@ -1,74 +1,62 @@
-"""The running resolver: listeners, resolver, log pump, state refresh, reload and shutdown."""
+"""The DNS side of a running kidshield: the resolver, its listeners (UDP, TCP, DNS over TLS)
+and the log pump that turns answers into query-log rows, metrics and used minutes.
+
+The composition root (``kidshield.app``) builds it with what it needs (configuration, policy
+runtime, state source, query-log writer, clock), starts and stops it, and hands it a new
+configuration on reload. It opens no database and reads no files of its own."""
 
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
-import signal
 import ssl
-import sys
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import replace
 from datetime import UTC, datetime
-from pathlib import Path
 
-from kidshield.app import PolicyRuntime, StoredState
 from kidshield.clock import Clock, SystemClock
-from kidshield.config import Config, load_config, parse_hostport
+from kidshield.config import Config, parse_hostport
 from kidshield.dns.answerlog import LOG_WINDOW, Group, LogSettings, RowGrouper, Window, rows_of
 from kidshield.dns.metrics import DnsMetrics
 from kidshield.dns.resolver import LogItem, Resolver
 from kidshield.dns.server import BindError, remember_sni, spawn, start_tcp, start_udp
 from kidshield.dns.upstream import UpstreamPool, parse_upstream
 from kidshield.errors import KidshieldError
-from kidshield.lists.loader import effective_lists
-from kidshield.lists.sources import list_path
-from kidshield.policy.domains import release_free_memory
-from kidshield.policy.model import Profile
-from kidshield.policy.state import Grant, ProfileState
-from kidshield.storage.db import Database
+from kidshield.runtime import PolicyRuntime
+from kidshield.state import StateSource
 from kidshield.storage.querylog import QueryLogWriter, UsageRecord
-from kidshield.usage import UsageTracker
 
 log = logging.getLogger("kidshield.serve")
-
-LIST_UPDATE_CHECK = 900.0  # seconds between checks for lists due for download
 
 
 class DnsService:
     def __init__(
         self,
         config: Config,
-        config_path: Path | None = None,
-        clock: Clock | None = None,
+        runtime: PolicyRuntime,
+        state: StateSource,
+        writer: QueryLogWriter | None,
+        clock: Clock,
         pump_interval: float = 0.02,
-        state_interval: float = 2.0,
-        watch_interval: float = 3.0,
+        extra_metrics: Callable[[], dict[str, float]] | None = None,
     ) -> None:
         self.config = config
-        self.config_path = config_path
-        self.clock: Clock = clock or SystemClock()
+        self.state = state
+        self.writer = writer
+        self.clock = clock
         self.pump_interval = pump_interval
-        self.state_interval = state_interval
-        self.watch_interval = watch_interval
-        self.resolver: Resolver | None = None
-        self.db: Database | None = None
-        self.writer: QueryLogWriter | None = None
-        self.usage = UsageTracker()
-        self.states: dict[str, ProfileState] = {}
-        self.pauses: dict[str, datetime] = {}
+        self._extra = extra_metrics
         self.metrics = DnsMetrics(lambda: self.resolver, self._extra_metrics)
+        pool = UpstreamPool([parse_upstream(u) for u in config.dns.upstreams])
+        # log times come from the same clock as the policy, so usage minutes and budgets agree
+        timestamp = time.time if isinstance(clock, SystemClock) else None
+        self.resolver = Resolver(runtime, pool, clock.now, state.for_profile, timestamp)
+        state.subscribe(self.resolver.invalidate)
         self._transports: list[asyncio.BaseTransport] = []
         self._servers: list[asyncio.Server] = []
-        self._tasks: list[asyncio.Task[None]] = []
-        self._mtimes: dict[Path, float] = {}
-        self.reloads = 0
-        self.reload_failures = 0
+        self._pump_task: asyncio.Task[None] | None = None
         self._tls: ssl.SSLContext | None = None  # the DoT listeners' context
         self.bound: list[tuple[str, str, int]] = []  # (proto, host, port) actually listening
-        self.on_reload: list[Callable[[PolicyRuntime], None]] = []
         self._closing: list[UpstreamPool] = []  # replaced by a reload, closed at stop at the latest
         self._window: Window | None = None  # this minute's answers, for the log
         self._clock_offset = 0.0  # wall minus monotonic clock at the last pump: steps show
@@ -76,37 +64,22 @@ class DnsService:
         self._flushes: list[Iterator[None]] = []  # ended minutes being folded, step by step
         self._rows: list[Group] = []  # folded, for the writer
 
+    @property
+    def runtime(self) -> PolicyRuntime:
+        return self.resolver.runtime
+
     # -- lifecycle ------------------------------------------------------------------------
     async def start(self) -> None:
-        loop = asyncio.get_running_loop()
-        runtime = await loop.run_in_executor(None, self._build_runtime, self.config)
-        for problem in runtime.loaded.problems:
-            log.warning("%s", problem)
-        self.db = Database.open(self.config.storage_target(), migrate=False)
-        self.db.migrate_isolated()
-        self.writer = QueryLogWriter(self.db, self.config.logging.retention_days, self.clock.now)
-        self.writer.start()
-        self._seed_usage(runtime)
-        pool = UpstreamPool([parse_upstream(u) for u in self.config.dns.upstreams])
-        # log times come from the same clock as the policy, so usage minutes and budgets agree
-        timestamp = time.time if isinstance(self.clock, SystemClock) else None
-        self.resolver = Resolver(runtime, pool, self.clock.now, self.state_for, timestamp)
-        self.refresh_states()
+        """Listen on every configured address; a port that cannot be bound is a
+        ``BindError`` that says why, with nothing left listening."""
         try:
             await self._listen()
         except KidshieldError:
             await self.stop()
             raise
-        self._remember_mtimes()
-        self._tasks = [
-            asyncio.ensure_future(self._every(self.pump_interval, self.pump)),
-            asyncio.ensure_future(self._every(self.state_interval, self._refresh_in_thread)),
-            asyncio.ensure_future(self._every(self.watch_interval, self._watch)),
-            asyncio.ensure_future(self._list_updates()),
-        ]
+        self._pump_task = asyncio.ensure_future(self._pump_every(self.pump_interval))
 
     async def _listen(self) -> None:
-        assert self.resolver is not None
         cfg = self.config.dns
         for item in cfg.listen:
             host, wanted = parse_hostport(item, 53)
@@ -162,70 +135,35 @@ class DnsService:
         return ctx
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
+        """Stop listening and hand what was answered to the log writer (which the caller
+        closes)."""
+        if self._pump_task is not None:
+            self._pump_task.cancel()
+            self._pump_task = None
         for transport in self._transports:
             transport.close()
         for server in self._servers:
             server.close()
         self._transports.clear()
         self._servers.clear()
-        if self.resolver is not None:
-            self.pump(final=True)
-            await self.resolver.upstreams.close()
+        self.pump(final=True)
+        await self.resolver.upstreams.close()
         for pool in self._closing:
             await pool.close()
         self._closing.clear()
-        if self.writer is not None:
-            self.writer.close()
-            self.writer = None
-        if self.db is not None:
-            self.db.close()
-            self.db = None
 
-    async def _every(self, seconds: float, func: Callable[[], object]) -> None:
+    async def _pump_every(self, seconds: float) -> None:
         while True:
             await asyncio.sleep(seconds)
             try:
-                result = func()
-                if asyncio.iscoroutine(result):
-                    await result
+                self.pump()
             except Exception:
-                log.exception("background job %s failed", getattr(func, "__name__", func))
-
-    def install_signal_handlers(self, stopped: asyncio.Event) -> None:
-        loop = asyncio.get_running_loop()
-        loop.add_signal_handler(signal.SIGHUP, lambda: spawn(self.reload()))
-        loop.add_signal_handler(signal.SIGTERM, stopped.set)
-        loop.add_signal_handler(signal.SIGINT, stopped.set)
-
-    def _build_runtime(self, config: Config) -> PolicyRuntime:
-        from kidshield.lists.isolated import can_isolate
-
-        return PolicyRuntime.build(config, isolated=can_isolate() and bool(config.lists))
+                log.exception("collecting answers for the log failed")
 
     # -- reload ---------------------------------------------------------------------------
-    async def reload(self) -> bool:
-        """Re-read the configuration and lists; swap atomically. Bad input keeps the old
-        state running and says why."""
-        loop = asyncio.get_running_loop()
-        try:
-            config = load_config(self.config_path) if self.config_path else self.config
-            runtime = await loop.run_in_executor(None, self._build_runtime, config)
-        except KidshieldError as exc:
-            log.error("reload failed, still serving the previous configuration:\n%s", exc)
-            return self._reload_failed()
-        assert self.resolver is not None
-        before = self.resolver.runtime.loaded.reports
-        lost = [lst.name for lst in config.lists
-                if lst.enabled and lst.name in before and lst.name not in runtime.loaded.reports]
-        if lost:
-            # a list that loaded before and now cannot (deleted, replaced by a web page):
-            # keep protecting with the old copy rather than silently dropping it
-            log.error("reload failed, still serving the previous configuration: list %s "
-                      "cannot be loaded any more:\n%s", ", ".join(lost),
-                      "\n".join(runtime.loaded.problems))
-            return self._reload_failed()
+    def configure(self, config: Config, runtime: PolicyRuntime) -> None:
+        """A reloaded configuration: the new policy answers at once; upstreams, the TLS
+        certificate and log settings follow. Listen addresses need a restart."""
         if (config.dns.listen, config.dns.dot_listen) != (
             self.config.dns.listen, self.config.dns.dot_listen
         ):
@@ -236,27 +174,11 @@ class DnsService:
         if config.dns.upstreams != old_upstreams:
             self._swap_upstreams(config.dns.upstreams)
         self._reload_certificate()
-        if self.writer is not None:
-            self.writer.retention_days = config.logging.retention_days
         self._grouper.settings = _log_settings(config)
-        self.refresh_states()
-        self._remember_mtimes()
-        self.reloads += 1
-        for hook in self.on_reload:
-            hook(runtime)
-        log.info("reloaded: %d profiles, %d list rules", len(runtime.profiles),
-                 len(runtime.loaded.lists.index))
-        return True
-
-    def _reload_failed(self) -> bool:
-        self.reload_failures += 1
-        self._remember_mtimes()  # the watcher tries again when the files change again
-        return False
 
     def _swap_upstreams(self, urls: list[str]) -> None:
         """New upstreams from a reload; the old pool is closed once the queries it still
         has in flight have had their time."""
-        assert self.resolver is not None
         old = self.resolver.upstreams
         self.resolver.upstreams = UpstreamPool([parse_upstream(u) for u in urls], old.timeout)
 
@@ -269,99 +191,6 @@ class DnsService:
         self._closing.append(old)
         spawn(close_later())
 
-    async def _list_updates(self) -> None:
-        await asyncio.sleep(5.0)  # soon after start: a new install has nothing downloaded yet
-        while True:
-            try:
-                await self._update_lists()
-            except Exception:
-                log.exception("list update failed")
-            await asyncio.sleep(LIST_UPDATE_CHECK)
-
-    async def _update_lists(self) -> None:
-        """Download URL lists that are due, in a child process (the download code stays out
-        of the resolver's memory); the file watcher then reloads what changed."""
-        if self.config_path is None or not any(
-            lst.enabled and lst.source.startswith(("http://", "https://"))
-            for lst in self.config.lists
-        ):
-            return
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "kidshield", "lists", "update", "--due-only",
-            "--config", str(self.config_path),
-            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
-        _out, err = await proc.communicate()
-        if proc.returncode:
-            log.warning("list update: %s", err.decode(errors="replace").strip()[-1000:])
-
-    def _watched(self) -> list[Path]:
-        paths = [self.config_path] if self.config_path else []
-        paths += [list_path(self.config, lst) for lst in effective_lists(self.config)
-                  if lst.enabled]
-        folder = self.config.path(self.config.server.data_dir)
-        # a reports list appearing for the first time must trigger a reload too
-        paths += [folder / self.config.reports.block_list, folder / self.config.reports.allow_list]
-        return paths
-
-    def _remember_mtimes(self) -> None:
-        self._mtimes = {p: _mtime(p) for p in self._watched()}
-
-    async def _watch(self) -> None:
-        if any(_mtime(p) != m for p, m in self._mtimes.items()):
-            await self.reload()
-
-    # -- state ----------------------------------------------------------------------------
-    def state_for(self, profile: Profile, now: datetime) -> ProfileState:
-        state = self.states.get(profile.id, ProfileState())
-        usage = self.usage.minutes(profile.id, now.astimezone(profile.tz).date())
-        return replace(state, usage_minutes=usage, paused_until=self.pauses.get(profile.id))
-
-    async def _refresh_in_thread(self) -> None:
-        """Read grants off the event loop; apply the result on it."""
-        loop = asyncio.get_running_loop()
-        fresh = await loop.run_in_executor(None, self._read_grants)
-        self._apply_grants(fresh)
-
-    def _read_grants(self) -> dict[str, tuple[Grant, ...]]:
-        if self.db is None or self.resolver is None:
-            return {}
-        stored = StoredState(self.db)
-        now = self.clock.now()
-        return {pid: tuple(stored.grants.active(pid, now))
-                for pid in self.resolver.runtime.profiles}
-
-    def _apply_grants(self, fresh: dict[str, tuple[Grant, ...]]) -> None:
-        if self.resolver is None:
-            return
-        for pid, grants in fresh.items():
-            old = self.states.get(pid)
-            if old is None or old.grants != grants:
-                self.states[pid] = ProfileState(grants=grants)
-                if old is not None:
-                    self.resolver.invalidate(pid)
-
-    def refresh_states(self) -> None:
-        """Re-read grants now (after a parent approved a request) so answers change at once."""
-        self._apply_grants(self._read_grants())
-
-    def pause(self, profile: str, until: datetime | None) -> None:
-        if until is None:
-            self.pauses.pop(profile, None)
-        else:
-            self.pauses[profile] = until
-        if self.resolver is not None:
-            self.resolver.invalidate(profile)
-
-    def _seed_usage(self, runtime: PolicyRuntime) -> None:
-        if self.db is None:
-            return
-        stored = StoredState(self.db)
-        now = self.clock.now()
-        for profile in runtime.profiles.values():
-            day = now.astimezone(profile.tz).date()
-            for service, minutes in stored.usage.minutes(profile.id, day).items():
-                self.usage.seed(profile.id, service, day, minutes)
-
     # -- log pump ---------------------------------------------------------------------------
     def pump(self, final: bool = False) -> None:
         """Collect what the listeners noted for the log; count usage minutes.
@@ -371,8 +200,6 @@ class DnsService:
         and the rows go to the log writer. Fast-path answers are timed here, to within one
         pump interval."""
         resolver = self.resolver
-        if resolver is None:
-            return
         items, touched, services = resolver.take_log()
         now = resolver.timestamp()
         offset = now - time.monotonic()
@@ -442,7 +269,6 @@ class DnsService:
 
     def _count_usage(self, now: float, services: set[tuple[str, str]],
                      items: list[LogItem]) -> None:
-        assert self.resolver is not None
         seen = {(pid, service, now) for pid, service in services}
         for ts, _client, t, _latency in items:
             # a safe-search rewrite (restricted YouTube) is still time spent on the service
@@ -453,7 +279,7 @@ class DnsService:
         for pid, service, ts in seen:
             profile = profiles.get(pid)
             when = datetime.fromtimestamp(ts, UTC)
-            if profile is not None and self.usage.record(pid, service, when, profile.tz):
+            if profile is not None and self.state.add_usage_minute(profile, service, when):
                 if self.writer is not None:
                     self.writer.submit(UsageRecord(pid, service,
                                                    when.astimezone(profile.tz).date(), 1.0, when))
@@ -467,48 +293,9 @@ class DnsService:
         return {
             "kidshield_querylog_written": float(w.written if w else 0),
             "kidshield_querylog_dropped": float(w.dropped if w else 0),
-            "kidshield_reloads": float(self.reloads),
-            "kidshield_reload_failures": float(self.reload_failures),
+            **(self._extra() if self._extra is not None else {}),
         }
 
 
 def _log_settings(config: Config) -> LogSettings:
     return LogSettings(config.logging.anonymize_clients, config.logging.only_blocked)
-
-
-def _mtime(path: Path) -> float:
-    try:
-        return path.stat().st_mtime
-    except OSError:
-        return 0.0
-
-
-async def serve_forever(config_path: Path, ready: Callable[[DnsService], None] | None = None,
-                        web: bool = True) -> None:
-    """``kidshield serve``: DNS listeners plus the web server, until SIGTERM/SIGINT."""
-    # The log writer thread must hand the interpreter back to the event loop quickly, or
-    # answers wait for it (the default switch interval is 5 ms).
-    sys.setswitchinterval(float(__import__("os").environ.get("KS_SWI", "0.0005")))
-    config = load_config(config_path)
-    service = DnsService(config, config_path)
-    await service.start()
-    # Answers make little cyclic garbage; fewer, cheaper collections keep latency even.
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(50_000, 20, 100)
-    release_free_memory()  # start-up temporaries back to the OS
-    stopped = asyncio.Event()
-    service.install_signal_handlers(stopped)
-    web_task = None
-    if web:
-        from kidshield.web.server import serve_web
-
-        web_task = asyncio.ensure_future(serve_web(service, stopped))
-    if ready is not None:
-        ready(service)
-    await stopped.wait()
-    log.info("shutting down: flushing the query log")
-    if web_task is not None:
-        await asyncio.wait({web_task}, timeout=5)
-    await service.stop()
-

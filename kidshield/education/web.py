@@ -6,8 +6,9 @@ are stored per child profile: the profile is worked out on the server from the d
 (the same mapping the DNS server uses), never sent by the page, and a device only ever writes
 its own profile's progress. The progress overview needs the parent role.
 
-The pages find their settings on ``request.app.state.education`` (an ``EducationSite``); without
-it they work with no progress storage and no country helplines.
+``routes(site)`` gives the routes with their ``EducationSite`` bound in (progress storage,
+how a device address maps to a profile, the country for helplines); an empty site works with no
+progress storage and no country helplines.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from kidshield.policy.ages import AgeBand
 from kidshield.policy.catalog import default_catalog
 from kidshield.policy.helplines import Helpline, HelplineBook
 from kidshield.web.access import require_role
+from kidshield.web.feature import bind
 
 
 @dataclass
@@ -50,11 +52,8 @@ class EducationSite:
     profile_for: Callable[[str], str | None] = field(default=lambda _address: None)
     country: str = ""
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
-
-
-def _site(request: Request) -> EducationSite:
-    site = getattr(request.app.state, "education", None)
-    return site if isinstance(site, EducationSite) else EducationSite()
+    # the helplines in force (the operator's own too); None: the shipped ones for ``country``
+    helplines: Callable[[], HelplineBook] | None = None
 
 
 @cache
@@ -71,24 +70,22 @@ def _page(name: str, **context: object) -> HTMLResponse:
     return HTMLResponse(_env().get_template(name).render(**context))
 
 
-def _profile(request: Request) -> str | None:
+def _profile(request: Request, site: EducationSite) -> str | None:
     client = request.client.host if request.client else ""
-    return _site(request).profile_for(client) if client else None
+    return site.profile_for(client) if client else None
 
 
-def _helplines(request: Request, band: str) -> tuple[Helpline, ...]:
+def _helplines(site: EducationSite, band: str) -> tuple[Helpline, ...]:
     """The helplines for a lesson's age band (the served app's, with the operator's own)."""
-    provider = getattr(request.app.state, "helplines", None)
-    book = provider() if callable(provider) else HelplineBook(
-        tuple(default_catalog().helplines), _site(request).country)
+    book = site.helplines() if site.helplines is not None else HelplineBook(
+        tuple(default_catalog().helplines), site.country)
     age_band = AgeBand(band) if band in AgeBand._value2member_map_ else None
     return book.choose(band=age_band)[:6]
 
 
-async def learn_index(request: Request) -> Response:
+async def learn_index(request: Request, site: EducationSite) -> Response:
     lib = default_library()
-    site = _site(request)
-    profile = _profile(request)
+    profile = _profile(request, site)
     done: set[tuple[str, str]] = set()
     if site.progress is not None and profile is not None:
         done = {(p.band, p.topic) for p in site.progress.for_profile(profile)}
@@ -103,15 +100,15 @@ def _lesson(band: str, topic: str) -> Lesson:
     return lesson
 
 
-async def lesson_page(request: Request) -> Response:
+async def lesson_page(request: Request, site: EducationSite) -> Response:
     band = request.path_params["band"]
     lesson = _lesson(band, request.path_params["topic"])
     return _page("lesson.html", lesson=lesson, body=_markdown().render(lesson.body),
                  band_label=BAND_LABELS[band], topic_label=TOPIC_LABELS.get(lesson.topic, ""),
-                 helplines=_helplines(request, band))
+                 helplines=_helplines(site, band))
 
 
-async def band_page(request: Request) -> Response:
+async def band_page(request: Request, site: EducationSite) -> Response:
     band = request.path_params["band"]
     if band not in BAND_LABELS:
         raise HTTPException(404, "no such age group")
@@ -120,7 +117,7 @@ async def band_page(request: Request) -> Response:
                  done=set(), topic_labels=TOPIC_LABELS)
 
 
-async def save_progress(request: Request) -> Response:
+async def save_progress(request: Request, site: EducationSite) -> Response:
     lesson = _lesson(request.path_params["band"], request.path_params["topic"])
     try:
         data = json.loads(await request.body())
@@ -130,37 +127,35 @@ async def save_progress(request: Request) -> Response:
     total_questions = len(lesson.header.quiz)
     if total != total_questions or not 0 <= score <= total:
         raise HTTPException(400, f"score must be 0..{total_questions} of {total_questions}")
-    site = _site(request)
-    profile = _profile(request)
+    profile = _profile(request, site)
     if site.progress is None or profile is None:
         return JSONResponse({"saved": False})  # unknown device: the page keeps the result
     site.progress.record(profile, lesson.band, lesson.topic, score, total, site.clock())
     return JSONResponse({"saved": True})
 
 
-async def progress_page(request: Request) -> Response:
+async def progress_page(request: Request, site: EducationSite) -> Response:
     require_role(request, "parent")
-    site = _site(request)
     rows = site.progress.all() if site.progress is not None else []
     return _page("progress.html", rows=rows)
 
 
-async def workshop_index(_request: Request) -> Response:
+async def workshop_index(_request: Request, site: EducationSite) -> Response:
     return _page("workshop_index.html", scenarios=list(scenarios().values()))
 
 
-async def workshop_page(request: Request) -> Response:
+async def workshop_page(request: Request, site: EducationSite) -> Response:
     found = scenarios().get(request.path_params["scenario"])
     if found is None:
         raise HTTPException(404, "no such scenario")
     return _page("workshop.html", s=found)
 
 
-async def assess_form(_request: Request) -> Response:
+async def assess_form(_request: Request, site: EducationSite) -> Response:
     return _page("assess_form.html", q=questionnaire(), answers=ANSWERS, labels=ANSWER_LABELS)
 
 
-async def assess_submit(request: Request) -> Response:
+async def assess_submit(request: Request, site: EducationSite) -> Response:
     form = await request.form()
     chosen = [str(v) for v in form.getlist("sections")]
     data: dict[str, dict[str, str]] = {sid: {} for sid in chosen}
@@ -179,15 +174,15 @@ async def assess_submit(request: Request) -> Response:
     return _page("assess_report.html", report=report, labels=ANSWER_LABELS)
 
 
-def routes() -> list[BaseRoute]:
+def routes(site: EducationSite) -> list[BaseRoute]:
     return [
-        Route("/learn", learn_index),
-        Route("/learn/progress", progress_page),
-        Route("/learn/{band}", band_page),
-        Route("/learn/{band}/{topic}", lesson_page),
-        Route("/learn/{band}/{topic}/progress", save_progress, methods=["POST"]),
-        Route("/workshop", workshop_index),
-        Route("/workshop/{scenario}", workshop_page),
-        Route("/assess", assess_form),
-        Route("/assess", assess_submit, methods=["POST"]),
+        Route("/learn", bind(learn_index, site)),
+        Route("/learn/progress", bind(progress_page, site)),
+        Route("/learn/{band}", bind(band_page, site)),
+        Route("/learn/{band}/{topic}", bind(lesson_page, site)),
+        Route("/learn/{band}/{topic}/progress", bind(save_progress, site), methods=["POST"]),
+        Route("/workshop", bind(workshop_index, site)),
+        Route("/workshop/{scenario}", bind(workshop_page, site)),
+        Route("/assess", bind(assess_form, site)),
+        Route("/assess", bind(assess_submit, site), methods=["POST"]),
     ]

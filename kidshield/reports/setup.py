@@ -1,5 +1,5 @@
-"""Wiring for the composition root: build the reports service from the configuration and
-attach it to a web app (``app.py`` / ``web/server.py`` call these; nothing else does)."""
+"""Wiring for the composition root: build the reports service and its web site from the
+configuration (``kidshield.features`` calls these; nothing else does)."""
 
 from __future__ import annotations
 
@@ -8,13 +8,12 @@ from typing import TYPE_CHECKING
 
 from kidshield.clock import Clock
 from kidshield.reports.lists import OwnLists
-from kidshield.reports.ratelimit import RateLimiter
 from kidshield.reports.service import ReportService
 
 if TYPE_CHECKING:
-    from starlette.applications import Starlette
-
     from kidshield.config import Config
+    from kidshield.policy.helplines import HelplineBook
+    from kidshield.reports.web import ReportsSite
     from kidshield.storage.db import Database
 
 
@@ -32,9 +31,12 @@ def build_service(
     return ReportService(SqlReportStore(db), clock, lists, on_lists_changed)
 
 
-def attach(app: Starlette, service: ReportService, config: Config) -> None:
-    """Put what ``kidshield.reports.web.routes()`` needs on ``app.state``."""
-    app.state.reports = service
-    app.state.reports_country = config.server.country
-    app.state.reports_keep_ip = config.reports.keep_reporter_ip
-    app.state.reports_rate_limiter = RateLimiter()
+def build_site(service: ReportService, config: Config,
+               helplines: Callable[[], HelplineBook] | None = None) -> ReportsSite:
+    """What the reports routes need: the service, the country, the IP opt-in, a limiter and
+    the helplines in force."""
+    from kidshield.reports.ratelimit import RateLimiter
+    from kidshield.reports.web import ReportsSite
+
+    return ReportsSite(service, config.server.country, config.reports.keep_reporter_ip,
+                       RateLimiter(), helplines)

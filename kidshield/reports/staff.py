@@ -42,12 +42,13 @@ from kidshield.reports.model import (
     StatementOfReasons,
 )
 from kidshield.reports.service import CaseNotFound, CaseView, ReviewerConflict
-from kidshield.reports.web import json_error, render, service_of
+from kidshield.reports.web import ReportsSite, json_error, render
 from kidshield.storage.protocols import CaseRecord
 from kidshield.web.access import User, require_role
+from kidshield.web.feature import bind
 
 STAFF = ("moderator", "analyst")
-Handler = Callable[[Request], Awaitable[Response]]
+Handler = Callable[[Request, ReportsSite], Awaitable[Response]]
 
 
 def _case_dict(case: CaseRecord) -> dict[str, Any]:
@@ -102,14 +103,17 @@ def _view_dict(view: CaseView, revealed: bool) -> dict[str, Any]:
     }
 
 
-def _guard(*roles: str) -> Callable[[Callable[[Request, User], Awaitable[Response]]], Handler]:
+StaffHandler = Callable[[Request, ReportsSite, User], Awaitable[Response]]
+
+
+def _guard(*roles: str) -> Callable[[StaffHandler], Handler]:
     """Require a role, then turn expected errors into 4xx JSON naming the field."""
 
-    def wrap(handler: Callable[[Request, User], Awaitable[Response]]) -> Handler:
-        async def wrapped(request: Request) -> Response:
+    def wrap(handler: StaffHandler) -> Handler:
+        async def wrapped(request: Request, site: ReportsSite) -> Response:
             user = require_role(request, *roles)
             try:
-                return await handler(request, user)
+                return await handler(request, site, user)
             except ValidationError as exc:
                 return json_error(422, *first_error(exc))
             except CaseNotFound as exc:
@@ -150,83 +154,83 @@ def _actor(user: User) -> str:
 
 
 @_guard(*STAFF)
-async def api_queue(request: Request, user: User) -> Response:
-    cases = await run_in_threadpool(service_of(request).queue, _actor(user))
+async def api_queue(request: Request, site: ReportsSite, user: User) -> Response:
+    cases = await run_in_threadpool(site.service.queue, _actor(user))
     return JSONResponse({"cases": [_case_dict(c) for c in cases]})
 
 
 @_guard(*STAFF)
-async def api_case(request: Request, user: User) -> Response:
-    view = await run_in_threadpool(service_of(request).view, _case_id(request), _actor(user))
+async def api_case(request: Request, site: ReportsSite, user: User) -> Response:
+    view = await run_in_threadpool(site.service.view, _case_id(request), _actor(user))
     return JSONResponse(_view_dict(view, revealed=False))
 
 
 @_guard(*STAFF)
-async def api_assign(request: Request, user: User) -> Response:
+async def api_assign(request: Request, site: ReportsSite, user: User) -> Response:
     body: AssignIn = await _body(request, AssignIn)
-    await run_in_threadpool(service_of(request).assign, _case_id(request), body.assignee,
+    await run_in_threadpool(site.service.assign, _case_id(request), body.assignee,
                             _actor(user))
     return JSONResponse({"ok": True})
 
 
 @_guard(*STAFF)
-async def api_state(request: Request, user: User) -> Response:
+async def api_state(request: Request, site: ReportsSite, user: User) -> Response:
     body: StateIn = await _body(request, StateIn)
-    await run_in_threadpool(service_of(request).move, _case_id(request), body.state,
+    await run_in_threadpool(site.service.move, _case_id(request), body.state,
                             _actor(user))
     return JSONResponse({"ok": True})
 
 
 @_guard(*STAFF)
-async def api_note(request: Request, user: User) -> Response:
+async def api_note(request: Request, site: ReportsSite, user: User) -> Response:
     body: NoteIn = await _body(request, NoteIn)
-    note = await run_in_threadpool(service_of(request).add_note, _case_id(request),
+    note = await run_in_threadpool(site.service.add_note, _case_id(request),
                                    _actor(user), body.text)
     return JSONResponse({"id": note.id}, status_code=201)
 
 
 @_guard(*STAFF)
-async def api_decision(request: Request, user: User) -> Response:
+async def api_decision(request: Request, site: ReportsSite, user: User) -> Response:
     body: DecisionIn = await _body(request, DecisionIn)
     statement = StatementOfReasons(body.facts, body.ground, body.action, body.appeal)
-    decision = await run_in_threadpool(service_of(request).decide, _case_id(request),
+    decision = await run_in_threadpool(site.service.decide, _case_id(request),
                                        _actor(user), statement)
     return JSONResponse({"id": decision.id, "statement": statement.to_dict()}, status_code=201)
 
 
 @_guard(*STAFF)
-async def api_notice(request: Request, user: User) -> Response:
+async def api_notice(request: Request, site: ReportsSite, user: User) -> Response:
     """The statement of reasons to send to the affected account (no reporter details)."""
-    notice = await run_in_threadpool(service_of(request).affected_notice, _case_id(request))
+    notice = await run_in_threadpool(site.service.affected_notice, _case_id(request))
     if notice is None:
         return json_error(404, "case_id", "no decision on this case yet")
     return JSONResponse(notice)
 
 
 @_guard(*STAFF)
-async def api_account_appeal(request: Request, user: User) -> Response:
+async def api_account_appeal(request: Request, site: ReportsSite, user: User) -> Response:
     """Record an appeal from the affected account (received by staff through any channel)."""
     body: AppealIn = await _body(request, AppealIn)
-    appeal = await run_in_threadpool(service_of(request).appeal_case, _case_id(request),
+    appeal = await run_in_threadpool(site.service.appeal_case, _case_id(request),
                                      body.reason, f"{_actor(user)} for the account")
     return JSONResponse({"id": appeal.id, "previous_reviewer": appeal.previous_reviewer},
                         status_code=201)
 
 
 @_guard("analyst")
-async def api_escalate(request: Request, user: User) -> Response:
+async def api_escalate(request: Request, site: ReportsSite, user: User) -> Response:
     body: EscalateIn = await _body(request, EscalateIn)
-    package = await run_in_threadpool(service_of(request).escalate, _case_id(request),
+    package = await run_in_threadpool(site.service.escalate, _case_id(request),
                                       _actor(user), body.authority, body.hosting_ips)
     return JSONResponse(package, status_code=201)
 
 
 @_guard("analyst")
-async def api_export(request: Request, user: User) -> Response:
+async def api_export(request: Request, site: ReportsSite, user: User) -> Response:
     fmt = request.query_params.get("format", "json")
     if fmt not in ("json", "xml"):
         return json_error(422, "format", "format must be json or xml")
-    service = service_of(request)
+    service = site.service
     view = await run_in_threadpool(service.view, _case_id(request), _actor(user))
     package = escalation.build_package(view, service.clock.now())
     if fmt == "xml":
@@ -235,16 +239,16 @@ async def api_export(request: Request, user: User) -> Response:
 
 
 @_guard("analyst")
-async def api_hold(request: Request, user: User) -> Response:
+async def api_hold(request: Request, site: ReportsSite, user: User) -> Response:
     body: HoldIn = await _body(request, HoldIn)
-    await run_in_threadpool(service_of(request).set_legal_hold, _case_id(request), body.on,
+    await run_in_threadpool(site.service.set_legal_hold, _case_id(request), body.on,
                             _actor(user))
     return JSONResponse({"legal_hold": body.on})
 
 
 @_guard(*STAFF)
-async def api_reveal(request: Request, user: User) -> Response:
-    service = service_of(request)
+async def api_reveal(request: Request, site: ReportsSite, user: User) -> Response:
+    service = site.service
     case_id = _case_id(request)
     count = await run_in_threadpool(service.reveal, case_id, _actor(user))
     view = await run_in_threadpool(service.view, case_id, _actor(user))
@@ -252,8 +256,8 @@ async def api_reveal(request: Request, user: User) -> Response:
                          "reports": _view_dict(view, revealed=True)["reports_detail"]})
 
 
-def _period(request: Request) -> tuple[datetime, datetime]:
-    today = service_of(request).clock.now().date()
+def _period(request: Request, site: ReportsSite) -> tuple[datetime, datetime]:
+    today = site.service.clock.now().date()
     try:
         start = date.fromisoformat(request.query_params.get("from", "")) if \
             request.query_params.get("from") else today - timedelta(days=30)
@@ -267,9 +271,9 @@ def _period(request: Request) -> tuple[datetime, datetime]:
 
 
 @_guard(*STAFF)
-async def api_transparency(request: Request, user: User) -> Response:
-    start, end = _period(request)
-    figures = await run_in_threadpool(tr.figures_from_store, service_of(request).store,
+async def api_transparency(request: Request, site: ReportsSite, user: User) -> Response:
+    start, end = _period(request, site)
+    figures = await run_in_threadpool(tr.figures_from_store, site.service.store,
                                       start, end)
     fmt = request.query_params.get("format", "json")
     if fmt == "csv":
@@ -290,16 +294,17 @@ def _plain(value: Any) -> Any:
 # -- HTML pages -----------------------------------------------------------------------------------
 
 
-async def queue_page(request: Request) -> Response:
+async def queue_page(request: Request, site: ReportsSite) -> Response:
     user = require_role(request, *STAFF)
-    cases = await run_in_threadpool(service_of(request).queue, _actor(user))
+    cases = await run_in_threadpool(site.service.queue, _actor(user))
     return render("queue.html", cases=cases, user=user,
-                  exposure=service_of(request).exposure_today(_actor(user)))
+                  exposure=site.service.exposure_today(_actor(user)))
 
 
-async def case_page(request: Request, *, revealed: bool = False) -> Response:
+async def case_page(request: Request, site: ReportsSite, *,
+                    revealed: bool = False) -> Response:
     user = require_role(request, *STAFF)
-    service = service_of(request)
+    service = site.service
     case_id = _case_id(request)
     try:
         view = await run_in_threadpool(service.view, case_id, _actor(user))
@@ -313,17 +318,17 @@ async def case_page(request: Request, *, revealed: bool = False) -> Response:
     )
 
 
-async def case_form(request: Request) -> Response:
+async def case_form(request: Request, site: ReportsSite) -> Response:
     """No-JavaScript forms of the case page: one POST per action, then back to the page."""
     user = require_role(request, *STAFF)
-    service = service_of(request)
+    service = site.service
     case_id = _case_id(request)
     form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
     action = request.path_params["action"]
     actor = _actor(user)
     if action == "reveal":
         await run_in_threadpool(service.reveal, case_id, actor)
-        return await case_page(request, revealed=True)
+        return await case_page(request, site, revealed=True)
     try:
         if action == "assign":
             body: Any = AssignIn.model_validate(form)
@@ -360,35 +365,35 @@ async def case_form(request: Request) -> Response:
     return RedirectResponse(f"/cases/{case_id}", status_code=303)
 
 
-async def transparency_page(request: Request) -> Response:
+async def transparency_page(request: Request, site: ReportsSite) -> Response:
     require_role(request, *STAFF)
     try:
-        start, end = _period(request)
+        start, end = _period(request, site)
     except InputError as exc:
         raise HTTPException(422, str(exc)) from None
-    figures = await run_in_threadpool(tr.figures_from_store, service_of(request).store,
+    figures = await run_in_threadpool(tr.figures_from_store, site.service.store,
                                       start, end)
     return HTMLResponse(tr.to_html(figures))
 
 
-def staff_routes() -> list[BaseRoute]:
+def staff_routes(site: ReportsSite) -> list[BaseRoute]:
     case = "/api/v1/cases/{case_id}"
     return [
-        Route("/cases", queue_page, methods=["GET"]),
-        Route("/cases/transparency", transparency_page, methods=["GET"]),
-        Route("/cases/{case_id}", case_page, methods=["GET"]),
-        Route("/cases/{case_id}/{action}", case_form, methods=["POST"]),
-        Route("/api/v1/cases", api_queue, methods=["GET"]),
-        Route("/api/v1/cases/transparency", api_transparency, methods=["GET"]),
-        Route(case, api_case, methods=["GET"]),
-        Route(f"{case}/assign", api_assign, methods=["POST"]),
-        Route(f"{case}/state", api_state, methods=["POST"]),
-        Route(f"{case}/notes", api_note, methods=["POST"]),
-        Route(f"{case}/decision", api_decision, methods=["POST"]),
-        Route(f"{case}/notice", api_notice, methods=["GET"]),
-        Route(f"{case}/appeal", api_account_appeal, methods=["POST"]),
-        Route(f"{case}/escalate", api_escalate, methods=["POST"]),
-        Route(f"{case}/export", api_export, methods=["GET"]),
-        Route(f"{case}/legal-hold", api_hold, methods=["POST"]),
-        Route(f"{case}/reveal", api_reveal, methods=["POST"]),
+        Route("/cases", bind(queue_page, site), methods=["GET"]),
+        Route("/cases/transparency", bind(transparency_page, site), methods=["GET"]),
+        Route("/cases/{case_id}", bind(case_page, site), methods=["GET"]),
+        Route("/cases/{case_id}/{action}", bind(case_form, site), methods=["POST"]),
+        Route("/api/v1/cases", bind(api_queue, site), methods=["GET"]),
+        Route("/api/v1/cases/transparency", bind(api_transparency, site), methods=["GET"]),
+        Route(case, bind(api_case, site), methods=["GET"]),
+        Route(f"{case}/assign", bind(api_assign, site), methods=["POST"]),
+        Route(f"{case}/state", bind(api_state, site), methods=["POST"]),
+        Route(f"{case}/notes", bind(api_note, site), methods=["POST"]),
+        Route(f"{case}/decision", bind(api_decision, site), methods=["POST"]),
+        Route(f"{case}/notice", bind(api_notice, site), methods=["GET"]),
+        Route(f"{case}/appeal", bind(api_account_appeal, site), methods=["POST"]),
+        Route(f"{case}/escalate", bind(api_escalate, site), methods=["POST"]),
+        Route(f"{case}/export", bind(api_export, site), methods=["GET"]),
+        Route(f"{case}/legal-hold", bind(api_hold, site), methods=["POST"]),
+        Route(f"{case}/reveal", bind(api_reveal, site), methods=["POST"]),
     ]

@@ -1,10 +1,9 @@
 """Web routes of reports: the public intake form (adult and child-friendly), the reporter's
 receipt and status page, the reports API, and (from ``staff``) the case queue.
 
-The routes find their ``ReportService`` on ``request.app.state.reports``. Optional settings on
-``app.state``: ``reports_country`` (ISO code for helplines), ``reports_keep_ip`` (offer the
-reporter the choice to keep their IP address), ``reports_rate_limiter`` (a ``RateLimiter`` for
-the public routes). Links other pages use:
+``routes(site)`` gives the routes with their ``ReportsSite`` (the service, the country for
+helplines, whether reporters may choose to keep their IP address, the rate limiter of the
+public routes) bound in. Links other pages use:
 
 - child page / block page: ``/report?for=child`` (add ``&url=...`` to prefill the address)
 - block page "this should be open": ``/report?type=over_blocking&url=<blocked address>``
@@ -13,6 +12,8 @@ the public routes). Links other pages use:
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -39,6 +40,7 @@ from kidshield.reports.api_models import (
 from kidshield.reports.model import CaseType, ReporterRole, Source
 from kidshield.reports.ratelimit import RateLimiter
 from kidshield.reports.service import CaseNotFound, NewReport, ReportService, ReportStatus
+from kidshield.web.feature import bind
 
 HERE = Path(__file__).parent
 MAX_BODY = 64 * 1024
@@ -78,19 +80,24 @@ ROLES: list[tuple[ReporterRole, str]] = [
 ]
 
 
-def service_of(request: Request) -> ReportService:
-    service: ReportService = request.app.state.reports
-    return service
+@dataclass
+class ReportsSite:
+    """What the reports routes work with."""
+
+    service: ReportService
+    country: str = ""  # ISO code: which helplines the pages show
+    keep_ip: bool = False  # offer reporters the choice to keep their IP address
+    limiter: RateLimiter = field(default_factory=RateLimiter)
+    # the helplines in force (the operator's own too); None: the shipped ones for ``country``
+    helplines: Callable[[], HelplineBook] | None = None
 
 
-def _helplines(request: Request) -> tuple[Helpline, ...]:
+def _helplines(site: ReportsSite) -> tuple[Helpline, ...]:
     """The helplines of the served app (with the operator's own), else the shipped ones."""
-    provider = getattr(request.app.state, "helplines", None)
-    if callable(provider):
-        book: HelplineBook = provider()
+    if site.helplines is not None:
+        book = site.helplines()
     else:
-        country = str(getattr(request.app.state, "reports_country", "") or "")
-        book = HelplineBook(tuple(default_catalog().helplines), country)
+        book = HelplineBook(tuple(default_catalog().helplines), site.country)
     return book.choose()[:6]
 
 
@@ -106,11 +113,9 @@ def json_error(status: int, field: str | None, message: str) -> JSONResponse:
     return JSONResponse(body, status_code=status)
 
 
-def _limited(request: Request, kind: str) -> Response | None:
+def _limited(request: Request, site: ReportsSite, kind: str) -> Response | None:
     """A 429 response when this client has used up its allowance for ``kind``."""
-    limiter: RateLimiter | None = getattr(request.app.state, "reports_rate_limiter", None)
-    if limiter is None:
-        return None
+    limiter = site.limiter
     client = request.client.host if request.client else "unknown"
     wait = limiter.retry_after(kind, client)
     if not wait:
@@ -147,8 +152,9 @@ class _TooLarge(Exception):
     pass
 
 
-def _new_report(body: ReportIn, request: Request, source: Source) -> NewReport:
-    keep_ip = body.keep_ip and bool(getattr(request.app.state, "reports_keep_ip", False))
+def _new_report(body: ReportIn, request: Request, site: ReportsSite,
+                source: Source) -> NewReport:
+    keep_ip = body.keep_ip and site.keep_ip
     role = ReporterRole.CHILD if body.for_child else body.reporter_role
     return NewReport(
         source=Source.CHILD_FORM if body.for_child and source is Source.WEB else source,
@@ -178,7 +184,7 @@ def _status_dict(status: ReportStatus) -> dict[str, Any]:
 # -- public pages ---------------------------------------------------------------------------------
 
 
-def _form_context(request: Request, values: dict[str, Any], error: str = "",
+def _form_context(site: ReportsSite, values: dict[str, Any], error: str = "",
                   field: str = "") -> dict[str, Any]:
     child = values.get("for") == "child" or values.get("for_child") in ("1", "true", True)
     return {
@@ -188,22 +194,22 @@ def _form_context(request: Request, values: dict[str, Any], error: str = "",
         "values": values,
         "error": error,
         "error_field": field,
-        "helplines": _helplines(request),
-        "keep_ip_offered": bool(getattr(request.app.state, "reports_keep_ip", False)),
+        "helplines": _helplines(site),
+        "keep_ip_offered": site.keep_ip,
         "no_uploads": NO_UPLOADS,
     }
 
 
-async def intake_form(request: Request) -> Response:
+async def intake_form(request: Request, site: ReportsSite) -> Response:
     values = {k: v for k, v in request.query_params.items()
               if k in ("for", "url", "type", "draft")}
     if "type" in values:
         values["case_type"] = values.pop("type")
-    return render("intake.html", **_form_context(request, values))
+    return render("intake.html", **_form_context(site, values))
 
 
-async def intake_submit(request: Request) -> Response:
-    if (limited := _limited(request, "submit")) is not None:
+async def intake_submit(request: Request, site: ReportsSite) -> Response:
+    if (limited := _limited(request, site, "submit")) is not None:
         return limited
     if _is_upload(request):
         return render("refused.html", 415, message=NO_UPLOADS,
@@ -227,40 +233,41 @@ async def intake_submit(request: Request) -> Response:
             data.pop(optional, None)
     try:
         body = ReportIn.model_validate(data)
-        service = service_of(request)
-        receipt = await run_in_threadpool(service.submit, _new_report(body, request, Source.WEB))
+        service = site.service
+        receipt = await run_in_threadpool(service.submit,
+                                          _new_report(body, request, site, Source.WEB))
     except ValidationError as exc:
         field, message = first_error(exc)
-        return render("intake.html", 422, **_form_context(request, values, message, field))
+        return render("intake.html", 422, **_form_context(site, values, message, field))
     except InputError as exc:
-        return render("intake.html", 422, **_form_context(request, values, str(exc), "url"))
+        return render("intake.html", 422, **_form_context(site, values, str(exc), "url"))
     if body.draft_token:
         await run_in_threadpool(service.store.delete_draft, body.draft_token)
     query = urlencode({"new": "1", **({"for": "child"} if body.for_child else {})})
     return RedirectResponse(f"/report/status/{receipt.code}?{query}", status_code=303)
 
 
-async def status_page(request: Request) -> Response:
+async def status_page(request: Request, site: ReportsSite) -> Response:
     code = request.path_params.get("code") or request.query_params.get("code", "")
     child = request.query_params.get("for") == "child"
     if not code:
         return render("status.html", status=None, child=child, error="")
-    if (limited := _limited(request, "status")) is not None:
+    if (limited := _limited(request, site, "status")) is not None:
         return limited
     try:
-        status = await run_in_threadpool(service_of(request).status, code)
+        status = await run_in_threadpool(site.service.status, code)
     except (CaseNotFound, InputError) as exc:
         return render("status.html", 404, status=None, child=child, error=str(exc), code=code)
     return render("status.html", status=status, child=child, error="",
-                  new=request.query_params.get("new") == "1", helplines=_helplines(request))
+                  new=request.query_params.get("new") == "1", helplines=_helplines(site))
 
 
-async def status_appeal(request: Request) -> Response:
+async def status_appeal(request: Request, site: ReportsSite) -> Response:
     code = request.path_params["code"]
     form = await request.form()
     reason = str(form.get("reason", ""))[:4000]
     try:
-        await run_in_threadpool(service_of(request).appeal, code, reason)
+        await run_in_threadpool(site.service.appeal, code, reason)
     except (KidshieldError, ValueError) as exc:
         return render("status.html", 409, status=None, child=False, error=str(exc), code=code)
     return RedirectResponse(f"/report/status/{code}", status_code=303)
@@ -286,8 +293,8 @@ async def _json(request: Request) -> dict[str, Any] | Response:
     return data
 
 
-async def api_submit(request: Request) -> Response:
-    if (limited := _limited(request, "submit")) is not None:
+async def api_submit(request: Request, site: ReportsSite) -> Response:
+    if (limited := _limited(request, site, "submit")) is not None:
         return limited
     data = await _json(request)
     if isinstance(data, Response):
@@ -295,7 +302,7 @@ async def api_submit(request: Request) -> Response:
     try:
         body = ReportIn.model_validate(data)
         receipt = await run_in_threadpool(
-            service_of(request).submit, _new_report(body, request, Source.API))
+            site.service.submit, _new_report(body, request, site, Source.API))
     except ValidationError as exc:
         return json_error(422, *first_error(exc))
     except InputError as exc:
@@ -307,11 +314,11 @@ async def api_submit(request: Request) -> Response:
     )
 
 
-async def api_status(request: Request) -> Response:
-    if (limited := _limited(request, "status")) is not None:
+async def api_status(request: Request, site: ReportsSite) -> Response:
+    if (limited := _limited(request, site, "status")) is not None:
         return limited
     try:
-        status = await run_in_threadpool(service_of(request).status, request.path_params["code"])
+        status = await run_in_threadpool(site.service.status, request.path_params["code"])
     except InputError as exc:
         return json_error(422, "code", str(exc))
     except CaseNotFound as exc:
@@ -319,15 +326,15 @@ async def api_status(request: Request) -> Response:
     return JSONResponse(_status_dict(status))
 
 
-async def api_appeal(request: Request) -> Response:
+async def api_appeal(request: Request, site: ReportsSite) -> Response:
     data = await _json(request)
     if isinstance(data, Response):
         return data
     try:
         body = AppealIn.model_validate(data)
-        await run_in_threadpool(service_of(request).appeal, request.path_params["code"],
+        await run_in_threadpool(site.service.appeal, request.path_params["code"],
                                 body.reason)
-        status = await run_in_threadpool(service_of(request).status, request.path_params["code"])
+        status = await run_in_threadpool(site.service.status, request.path_params["code"])
     except ValidationError as exc:
         return json_error(422, *first_error(exc))
     except CaseNotFound as exc:
@@ -337,11 +344,11 @@ async def api_appeal(request: Request) -> Response:
     return JSONResponse(_status_dict(status), status_code=201)
 
 
-async def api_draft(request: Request) -> Response:
-    if (limited := _limited(request, "draft")) is not None:
+async def api_draft(request: Request, site: ReportsSite) -> Response:
+    if (limited := _limited(request, site, "draft")) is not None:
         return limited
     token = request.path_params["token"]
-    service = service_of(request)
+    service = site.service
     if request.method == "GET":
         draft = await run_in_threadpool(service.draft, token)
         if draft is None:
@@ -358,21 +365,21 @@ async def api_draft(request: Request) -> Response:
     return JSONResponse({"saved": True})
 
 
-def routes() -> list[BaseRoute]:
+def routes(site: ReportsSite) -> list[BaseRoute]:
     from kidshield.reports.staff import staff_routes
 
     return [
-        Route("/report", intake_form, methods=["GET"]),
-        Route("/report", intake_submit, methods=["POST"]),
-        Route("/report/status", status_page, methods=["GET"]),
-        Route("/report/status/{code}", status_page, methods=["GET"]),
-        Route("/report/status/{code}/appeal", status_appeal, methods=["POST"]),
+        Route("/report", bind(intake_form, site), methods=["GET"]),
+        Route("/report", bind(intake_submit, site), methods=["POST"]),
+        Route("/report/status", bind(status_page, site), methods=["GET"]),
+        Route("/report/status/{code}", bind(status_page, site), methods=["GET"]),
+        Route("/report/status/{code}/appeal", bind(status_appeal, site), methods=["POST"]),
         Mount("/report/assets", StaticFiles(directory=HERE / "static"), name="report-assets"),
-        Route("/api/v1/reports", api_submit, methods=["POST"]),
-        Route("/api/v1/reports/drafts/{token}", api_draft, methods=["GET", "PUT"]),
-        Route("/api/v1/reports/{code}", api_status, methods=["GET"]),
-        Route("/api/v1/reports/{code}/appeal", api_appeal, methods=["POST"]),
-        *staff_routes(),
+        Route("/api/v1/reports", bind(api_submit, site), methods=["POST"]),
+        Route("/api/v1/reports/drafts/{token}", bind(api_draft, site), methods=["GET", "PUT"]),
+        Route("/api/v1/reports/{code}", bind(api_status, site), methods=["GET"]),
+        Route("/api/v1/reports/{code}/appeal", bind(api_appeal, site), methods=["POST"]),
+        *staff_routes(site),
     ]
 
 
@@ -380,9 +387,5 @@ def create_app(service: ReportService, *, country: str = "", keep_ip: bool = Fal
                middleware: list[Any] | None = None,
                rate_limiter: RateLimiter | None = None) -> Starlette:
     """A standalone app serving only the reports routes (tests, small deployments)."""
-    app = Starlette(routes=routes(), middleware=middleware)
-    app.state.reports = service
-    app.state.reports_country = country
-    app.state.reports_keep_ip = keep_ip
-    app.state.reports_rate_limiter = rate_limiter or RateLimiter()
-    return app
+    site = ReportsSite(service, country, keep_ip, rate_limiter or RateLimiter())
+    return Starlette(routes=routes(site), middleware=middleware)

@@ -18,8 +18,8 @@ from kidshield.policy.model import Profile, Query
 from kidshield.policy.reason import Decision
 from kidshield.policy.schedule import next_local_midnight
 from kidshield.policy.state import Grant
-from kidshield.storage.protocols import AccessRequest, PauseRecord
-from kidshield.storage.sql import SqlGrantStore, SqlListMetaStore
+from kidshield.storage.protocols import AccessRequest
+from kidshield.storage.sql import SqlListMetaStore
 from kidshield.web import configedit
 from kidshield.web.accounts import (
     add_user,
@@ -39,8 +39,6 @@ from kidshield.web.notify import Notice, NotifySettings, send
 DECISIONS = ("30min", "tonight", "always", "decline")
 
 
-
-
 def profile(ctx: WebContext, pid: str) -> Profile:
     found = ctx.runtime.profiles.get(pid)
     if found is None:
@@ -51,13 +49,8 @@ def profile(ctx: WebContext, pid: str) -> Profile:
 def decide_name(ctx: WebContext, prof: Profile, name: str) -> Decision:
     """The decision the DNS server makes for this profile right now (the same engine)."""
     now = ctx.now()
-    state = ctx.service.state_for(prof, now)
+    state = ctx.state.for_profile(prof, now)
     return ctx.runtime.engine.decide(Query(name), prof, now, state)
-
-
-def refresh(ctx: WebContext) -> None:
-    """Make grant changes reach DNS answers now (not at the next periodic refresh)."""
-    ctx.service.refresh_states()
 
 
 # -- pause --------------------------------------------------------------------------------
@@ -69,11 +62,7 @@ def pause(ctx: WebContext, actor: str, pid: str, minutes: int) -> datetime | Non
     now = ctx.now()
     until = now + timedelta(minutes=minutes) if minutes else None
     for target in targets:
-        if until is None:
-            ctx.pauses.clear(target)
-        else:
-            ctx.pauses.set(PauseRecord(target, until, now, actor))
-        ctx.service.pause(target, until)
+        ctx.state.pause(target, until, actor)
     ctx.audit(actor, "pause" if minutes else "resume", pid, minutes=minutes)
     return until
 
@@ -108,24 +97,20 @@ def allow_now(ctx: WebContext, actor: str, prof: Profile, domain: str,
     if decision not in ("30min", "tonight"):
         raise InputError("decision: 30min or tonight")
     name = normalize_name(domain)
-    grant = SqlGrantStore(ctx.db).add(
-        Grant(prof.id, name, grant_until(ctx, prof, decision), actor, "allowed directly"),
-        ctx.now())
-    refresh(ctx)
+    grant = ctx.state.add_grant(
+        Grant(prof.id, name, grant_until(ctx, prof, decision), actor, "allowed directly"))
     ctx.audit(actor, "grant.create", name, profile=prof.id, until=grant.until)
     return grant
 
 
 def active_grants(ctx: WebContext) -> list[Grant]:
-    store = SqlGrantStore(ctx.db)
     now = ctx.now()
-    return [g for pid in ctx.runtime.profiles for g in store.active(pid, now)]
+    return [g for pid in ctx.runtime.profiles for g in ctx.state.grants(pid) if g.active(now)]
 
 
 def revoke_grant(ctx: WebContext, actor: str, grant_id: int) -> None:
-    if not SqlGrantStore(ctx.db).revoke(grant_id, ctx.now()):
+    if not ctx.state.revoke_grant(grant_id):
         raise NotFound(f"no active grant {grant_id}")
-    refresh(ctx)
     ctx.audit(actor, "grant.revoke", str(grant_id))
 
 
@@ -166,9 +151,8 @@ async def decide_request(ctx: WebContext, actor: str, request_id: int, decision:
     else:
         status = "allowed"
         until = grant_until(ctx, prof, decision)
-        SqlGrantStore(ctx.db).add(Grant(prof.id, request.domain, until, actor,
-                                          f"request {request_id}"), now)
-        refresh(ctx)
+        ctx.state.add_grant(Grant(prof.id, request.domain, until, actor,
+                                  f"request {request_id}"))
     decided = ctx.requests.decide(request_id, status, decision, until, reply.strip()[:500],
                                   actor, now)
     assert decided is not None
@@ -206,7 +190,7 @@ async def edit_profile(ctx: WebContext, actor: str, pid: str, changes: dict[str,
             else:
                 raise InputError(f"{key}: not a profile setting")
 
-    configedit.edit_config_file(ctx.service.config_path, edit)
+    configedit.edit_config_file(ctx.config_path, edit)
     await _reload(ctx)
     if audit:
         ctx.audit(actor, "profile.edit", pid, **changes)
@@ -232,7 +216,7 @@ async def edit_settings(ctx: WebContext, actor: str, changes: dict[str, Any]) ->
                 raise InputError(f"{key}: not a setting")
             configedit.table(doc, sections[key])[key] = value
 
-    configedit.edit_config_file(ctx.service.config_path, edit)
+    configedit.edit_config_file(ctx.config_path, edit)
     await _reload(ctx)
     ctx.audit(actor, "settings.edit", "", **changes)
 
@@ -254,7 +238,7 @@ async def add_client(ctx: WebContext, actor: str, name: str, pid: str,
         entry["addresses"] = addresses
         clients.append(entry)
 
-    configedit.edit_config_file(ctx.service.config_path, edit)
+    configedit.edit_config_file(ctx.config_path, edit)
     await _reload(ctx)
     ctx.audit(actor, "client.add", name, profile=pid, addresses=addresses)
 
@@ -269,20 +253,20 @@ async def remove_client(ctx: WebContext, actor: str, index: int) -> None:
         removed.append(str(clients[index].get("name", index)))
         del clients[index]
 
-    configedit.edit_config_file(ctx.service.config_path, edit)
+    configedit.edit_config_file(ctx.config_path, edit)
     await _reload(ctx)
     ctx.audit(actor, "client.remove", removed[0] if removed else str(index))
 
 
 async def _reload(ctx: WebContext) -> None:
-    if not await ctx.service.reload():
+    if not await ctx.reload():
         raise InputError("the configuration was saved but could not be loaded: see the log")
 
 
 # -- lists --------------------------------------------------------------------------------
 async def update_lists(ctx: WebContext, actor: str, name: str | None = None) -> list[
         dict[str, str]]:
-    config = ctx.service.config
+    config = ctx.config
     targets = [lst for lst in config.lists if lst.enabled and (name is None or lst.name == name)]
     if name is not None and not targets:
         raise NotFound(f"no enabled list named {name!r}")
@@ -300,7 +284,7 @@ async def update_lists(ctx: WebContext, actor: str, name: str | None = None) -> 
                                 "message": result.message})
 
     await run_in_threadpool(run)
-    await ctx.service.reload()
+    await ctx.reload()
     return results
 
 
@@ -345,7 +329,6 @@ __all__ = [
     "login",
     "pause",
     "profile",
-    "refresh",
     "remove_client",
     "revoke_grant",
     "revoke_token",

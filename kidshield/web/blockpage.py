@@ -50,7 +50,7 @@ def is_foreign_host(host: str) -> bool:
 
 def helpline_book(ctx: WebContext) -> HelplineBook:
     """The helplines in force now (a reload with new [[helplines]] is seen at once)."""
-    return HelplineBook(tuple(ctx.runtime.catalog.helplines), ctx.service.config.server.country)
+    return HelplineBook(tuple(ctx.runtime.catalog.helplines), ctx.config.server.country)
 
 
 def helplines(ctx: WebContext, profile: Profile, topic: Topic = Topic.GENERAL,

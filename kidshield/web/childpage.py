@@ -30,8 +30,8 @@ async def me(request: Request) -> Response:
     settings = ctx.runtime.engine.settings(profile, band)
     blocks = recent_blocks(ctx.db, profile.id, now - RECENT)
     requests = ctx.requests.list(profile=profile.id, since=now - RECENT * 7, limit=20)
-    paused = ctx.service.pauses.get(profile.id)
-    cfg = ctx.service.config.logging
+    paused = ctx.state.paused_until(profile.id)
+    cfg = ctx.config.logging
     age = profile.age_at(now)
     return render(
         request, "child/me.html", profile=profile, band=band, young=band in (

@@ -1,48 +1,77 @@
-"""Everything the web routes share: the running DNS service, the stores, the secret key, the
-setup token and the rate limiters. One instance lives on ``app.state.web``."""
+"""Everything the web routes share: what the composition root handed the app (``WebDeps``),
+the stores, the secret key, the setup token and the rate limiters. One instance lives on
+``app.state.web``."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import Protocol
 
 from starlette.requests import HTTPConnection
 
-from kidshield.app import PolicyRuntime
-from kidshield.errors import KidshieldError
+from kidshield.clock import Clock
+from kidshield.config import Config
+from kidshield.dns.service import DnsService
+from kidshield.runtime import PolicyRuntime
+from kidshield.state import StateSource
 from kidshield.storage.db import Database
 from kidshield.storage.protocols import AuditEntry
 from kidshield.storage.web_sql import (
     SqlAccessRequestStore,
     SqlApiTokenStore,
     SqlAuditLog,
-    SqlPauseStore,
     SqlSessionStore,
     SqlSettingStore,
     SqlUserStore,
 )
 from kidshield.web.auth import Authenticator, RateLimiter
+from kidshield.web.feature import WebFeature
 from kidshield.web.notify import NotifySettings
 
-if TYPE_CHECKING:
-    from kidshield.dns.service import DnsService
+
+class Host(Protocol):
+    """What the web app uses of the running application (``kidshield.app.Application``): the
+    configuration in force and a way to apply a changed file."""
+
+    @property
+    def config(self) -> Config: ...
+
+    @property
+    def config_path(self) -> Path | None: ...
+
+    async def reload(self) -> bool: ...
+
+
+@dataclass
+class WebDeps:
+    """What ``create_app`` is built from; the composition root fills it."""
+
+    host: Host
+    dns: DnsService
+    db: Database
+    state: StateSource
+    clock: Clock
+    features: Sequence[WebFeature] = ()
 
 
 class WebContext:
-    def __init__(self, service: DnsService) -> None:
-        if service.db is None or service.resolver is None:
-            raise KidshieldError("the web app needs a started DNS service (database and resolver)")
-        self.service = service
-        db: Database = service.db
+    def __init__(self, deps: WebDeps) -> None:
+        self.host = deps.host
+        self.dns = deps.dns
+        self.state = deps.state
+        self.clock = deps.clock
+        self.db = db = deps.db
         self.users = SqlUserStore(db)
         self.sessions = SqlSessionStore(db)
         self.tokens = SqlApiTokenStore(db)
         self.audit_log = SqlAuditLog(db)
         self.requests = SqlAccessRequestStore(db)
-        self.pauses = SqlPauseStore(db)
         self.settings = SqlSettingStore(db)
         self.auth = Authenticator(self.users, self.sessions, self.tokens)
         self.login_limiter = RateLimiter(limit=5, window=300)
@@ -59,24 +88,29 @@ class WebContext:
             self.setup_token = secrets.token_urlsafe(24)
         self.list_progress: dict[str, str] = {}
         self.background: set[asyncio.Task[bool]] = set()
-        self.restore_pauses()
 
     # -- shortcuts ------------------------------------------------------------------------
+    def now(self) -> datetime:
+        return self.clock.now()
 
     @property
-    def db(self) -> Database:
-        """The service's database (it only goes away when the service stops)."""
-        db = self.service.db
-        if db is None:
-            raise KidshieldError("the DNS service has stopped")
-        return db
-    def now(self) -> datetime:
-        return self.service.clock.now()
+    def config(self) -> Config:
+        return self.host.config
+
+    @property
+    def config_path(self) -> Path | None:
+        return self.host.config_path
 
     @property
     def runtime(self) -> PolicyRuntime:
-        assert self.service.resolver is not None
-        return self.service.resolver.runtime
+        return self.dns.runtime
+
+    async def settle(self) -> None:
+        """Everything answered so far in the query log (before showing it)."""
+        await self.dns.settle()
+
+    async def reload(self) -> bool:
+        return await self.host.reload()
 
     def setup_url(self, base: str) -> str | None:
         if self.setup_token is None:
@@ -95,11 +129,6 @@ class WebContext:
         if kind not in ("none", "webhook", "ntfy"):
             kind = "none"
         return NotifySettings(kind, url)  # type: ignore[arg-type]
-
-    # -- pauses -----------------------------------------------------------------------------
-    def restore_pauses(self) -> None:
-        for record in self.pauses.active(self.now()):
-            self.service.pause(record.profile, record.until)
 
 
 def client_ip(conn: HTTPConnection) -> str:

@@ -19,8 +19,6 @@ TEMPLATES = Path(__file__).parent / "templates"
 LANG_COOKIE = "ks_lang"
 
 
-
-
 MESSAGES = {
     "saved": N_("Saved."), "bedtime": N_("Bedtime saved."), "answered": N_("Answer sent."),
     "paused": N_("Protection paused."), "resumed": N_("Protection is back on."),

@@ -1,21 +1,21 @@
 """The web server that runs beside the DNS listeners: the parents' dashboard, the REST API
-(``/api/v1``), the block page, the child page, metrics, health and DNS over HTTPS.
+(``/api/v1``), the block page, the child page, metrics, health, DNS over HTTPS and the routes
+of the features (reports, lessons, message and media APIs).
 
-``create_app(service)`` builds it for a started ``DnsService``; ``serve_web`` runs it with
-uvicorn. Modules: ``auth``/``csrf`` (who is asking), ``actions`` (what can be done),
-``blockpage``/``childpage`` (what children see), ``pages`` (dashboard), ``api`` (REST).
+``create_app(deps)`` builds the ASGI app from what the composition root hands it (``WebDeps``);
+``WebServer`` runs it with uvicorn on the configured address. Modules: ``auth``/``csrf`` (who
+is asking), ``actions`` (what can be done), ``blockpage``/``childpage`` (what children see),
+``pages`` (dashboard), ``api`` (REST).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import importlib
 import logging
+import socket
 import sys
-from collections.abc import Coroutine
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from prometheus_client import generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
@@ -29,50 +29,21 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from kidshield.config import parse_hostport
-from kidshield.dns.server import spawn
+from kidshield.config import Config, parse_hostport
+from kidshield.dns.server import explain_bind_error
 from kidshield.errors import InputError, KidshieldError
 from kidshield.web.api.v1 import api_routes
 from kidshield.web.auth import AuthMiddleware
 from kidshield.web.blockpage import block_routes, is_foreign_host, request_host
 from kidshield.web.childpage import child_routes
-from kidshield.web.context import WebContext
+from kidshield.web.context import WebContext, WebDeps
 from kidshield.web.csrf import CsrfCookieMiddleware
 from kidshield.web.doh import doh_routes
 from kidshield.web.pages import page_routes
 from kidshield.web.render import render
 
-if TYPE_CHECKING:
-    from kidshield.dns.service import DnsService
-
 log = logging.getLogger("kidshield.web")
 STATIC = Path(__file__).parent / "static"
-
-# Routes of other features, mounted behind the same authentication when they are installed.
-FEATURE_MODULES = ("kidshield.reports.web", "kidshield.education.web",
-                   "kidshield.safety.text.api", "kidshield.safety.media.api")
-
-
-def feature_routes() -> list[BaseRoute]:
-    found: list[BaseRoute] = []
-    for name in FEATURE_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ImportError:
-            continue
-        routes = getattr(module, "routes", None)
-        if callable(routes):
-            found.extend(routes())
-    return found
-
-
-def _route_prefixes(routes: list[BaseRoute]) -> tuple[str, ...]:
-    out = set()
-    for route in routes:
-        path = getattr(route, "path", "")
-        if path.startswith("/api/"):
-            out.add("/".join(path.split("/")[:4]))  # /api/v1/<feature>
-    return tuple(sorted(out))
 
 
 def _wants_json(request: Request) -> bool:
@@ -176,30 +147,30 @@ class HostDispatch:
         await self.app(scope, receive, send)
 
 
-def create_app(service: DnsService) -> Starlette:
-    ctx = WebContext(service)
+def create_app(deps: WebDeps) -> Starlette:
+    ctx = WebContext(deps)
+    dns = deps.dns
 
     async def metrics(_request: Request) -> Response:
-        await service.settle()
-        return Response(generate_latest(service.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+        await dns.settle()
+        return Response(generate_latest(dns.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     async def health(_request: Request) -> Response:
-        return JSONResponse({"status": "ok", "listening": [list(b) for b in service.bound]})
+        return JSONResponse({"status": "ok", "listening": [list(b) for b in dns.bound]})
 
     static = Mount("/static", app=StaticFiles(directory=STATIC), name="static")
     block_app = Starlette(routes=[static, *block_routes()],
                           exception_handlers=EXCEPTION_HANDLERS)
     block_app.state.web = ctx
-    features = feature_routes()
     routes: list[BaseRoute] = [
         Route("/metrics", metrics),
         Route("/healthz", health),
-        *doh_routes(lambda: service.resolver),
+        *doh_routes(lambda: dns.resolver),
         static,
         *child_routes(),
         *api_routes(),
         *page_routes(),
-        *features,
+        *(route for feature in deps.features for route in feature.routes),
     ]
     app = Starlette(
         routes=routes,
@@ -207,118 +178,75 @@ def create_app(service: DnsService) -> Starlette:
         middleware=[
             Middleware(SecurityHeaders),
             Middleware(CsrfCookieMiddleware),
-            Middleware(AuthMiddleware, auth=ctx.auth, now=ctx.now,
-                       protected=_route_prefixes(features)),
+            Middleware(AuthMiddleware, auth=ctx.auth, now=ctx.now),
             Middleware(HostDispatch, block_app=block_app),
         ],
     )
     app.state.web = ctx
-    _feature_state(app, ctx)
     return app
 
 
-def _feature_state(app: Starlette, ctx: WebContext) -> None:
-    """State the mounted feature routes look for."""
-    from kidshield.education.progress import ProgressStore
-    from kidshield.education.web import EducationSite
-    from kidshield.reports.setup import attach, build_service
-    from kidshield.safety.media.banks import BankService
-    from kidshield.storage.media_sql import SqlMediaBankStore
-    from kidshield.web.blockpage import helpline_book
-
-    service = ctx.service
-    db = service.db
-    assert db is not None
-    config = service.config
-    app.state.media_banks = BankService(SqlMediaBankStore(db), service.clock, preload=False)
-    # lessons, the report form and the message API show the helplines in force now
-    app.state.helplines = lambda: helpline_book(ctx)
-
-    def lists_changed() -> None:
-        # a moderator's decision added a domain to the reports block/allow list
-        spawn(service.reload())
-
-    reports = build_service(config, db, service.clock, lists_changed)
-    attach(app, reports, config)
-
-    def text_detection(result: Any, conversation_id: str | None) -> None:
-        # a high-risk message or conversation lands in the moderators' queue; the case keeps
-        # findings and scores, never the message text (it was not sent to us to keep)
-        from kidshield.reports.intake import case_from_text_assessment
-
-        case_from_text_assessment(reports, result,
-                                  conversation=conversation_id or f"api-{id(result)}")
-
-    app.state.text_detection_hook = text_detection
-
-    def profile_for(address: str) -> str | None:
-        resolver = service.resolver
-        return None if resolver is None else resolver.runtime.profile_for_client(address).id
-
-    app.state.education = EducationSite(progress=ProgressStore(db), profile_for=profile_for,
-                                        country=config.server.country,
-                                        clock=service.clock.now)
-
-
-def announce_setup(ctx: WebContext, host: str, port: int) -> None:
+def announce_setup(ctx: WebContext, base_url: str) -> None:
     """First start: print the one-time link that creates the parent account."""
-    shown = f"[{host}]" if ":" in host else host
-    if host in ("0.0.0.0", "::"):
-        shown = "127.0.0.1"
-    url = ctx.setup_url(f"http://{shown}:{port}")
+    url = ctx.setup_url(base_url)
     if url:
         print(f"\nkidshield: no parent account yet. Create it (one-time link):\n  {url}\n",
               file=sys.stderr, flush=True)
         log.debug("first start: setup link printed")
 
 
-async def serve_web(service: DnsService, stopped: asyncio.Event) -> None:
-    import uvicorn
+class WebServer:
+    """The app on ``[web] listen`` with uvicorn (HTTPS when ``dns.tls_certificate`` and
+    ``dns.tls_key`` are set), on the caller's event loop. The socket is bound here, so a
+    taken or privileged port is a clear ``BindError`` and port 0 reports the port it got."""
 
-    host, port = parse_hostport(service.config.web.listen, 8080)
-    cfg = service.config.dns
-    ssl_args = {}
-    if cfg.tls_certificate and cfg.tls_key:
-        ssl_args = {"ssl_certfile": str(service.config.path(cfg.tls_certificate)),
-                    "ssl_keyfile": str(service.config.path(cfg.tls_key))}
-    app = create_app(service)
-    config = uvicorn.Config(app, host=host, port=port, log_level="warning",
-                            lifespan="off", **ssl_args)  # type: ignore[arg-type]
-    server = uvicorn.Server(config)
-    # Our service owns SIGTERM/SIGINT; _serve skips uvicorn's own signal capture.
-    task = asyncio.ensure_future(server._serve())
-    while not server.started and not task.done():
-        await asyncio.sleep(0.05)
-    if server.started and server.servers:
-        port = server.servers[0].sockets[0].getsockname()[1]
-    app.state.web.port = port
-    announce_setup(app.state.web, host, port)
-    jobs = [asyncio.ensure_future(job) for job in background_jobs(app, service, stopped)]
-    await stopped.wait()
-    server.should_exit = True
-    await task
-    for job in jobs:
-        job.cancel()
+    def __init__(self, app: Starlette, config: Config) -> None:
+        import uvicorn
 
+        self.app = app
+        self.host, wanted = parse_hostport(config.web.listen, 8080)
+        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
+        self.sock = socket.socket(family, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            self.sock.bind((self.host, wanted))
+        except OSError as exc:
+            self.sock.close()
+            raise explain_bind_error(exc, self.host, wanted, "TCP", "[web] listen") from None
+        self.port: int = self.sock.getsockname()[1]
+        cfg = config.dns
+        tls: dict[str, Any] = {}
+        if cfg.tls_certificate and cfg.tls_key:
+            tls = {"ssl_certfile": str(config.path(cfg.tls_certificate)),
+                   "ssl_keyfile": str(config.path(cfg.tls_key))}
+        self.scheme = "https" if tls else "http"
+        # clients such as a DoH upstream keep connections open: don't wait long for them
+        self.server = uvicorn.Server(uvicorn.Config(
+            app, log_level="warning", lifespan="off", timeout_graceful_shutdown=2, **tls))
+        self._task: asyncio.Task[None] | None = None
 
-def background_jobs(app: Starlette, service: DnsService,
-                    stopped: asyncio.Event) -> list[Coroutine[Any, Any, None]]:
-    """Daily retention of reports, cases and evidence, and hash-bank matches turned into
-    cases every minute (the same queue as reports and text detections)."""
-    from kidshield.reports.intake import import_new_media_matches
-    from kidshield.reports.retention import RetentionSchedule, retention_loop
+    @property
+    def url(self) -> str:
+        shown = "127.0.0.1" if self.host in ("0.0.0.0", "::") else self.host
+        shown = f"[{shown}]" if ":" in shown else shown
+        return f"{self.scheme}://{shown}:{self.port}"
 
-    reports = app.state.reports
-    config = service.config
+    async def start(self) -> None:
+        # The application owns SIGTERM/SIGINT: uvicorn's _serve skips its signal capture.
+        self._task = asyncio.ensure_future(self.server._serve(sockets=[self.sock]))
+        while not self.server.started:
+            if self._task.done():
+                self._task.result()  # uvicorn failed to start: say why
+                raise KidshieldError(f"the web server on {self.url} did not start")
+            await asyncio.sleep(0.01)
+        ctx = self.app.state.web
+        assert isinstance(ctx, WebContext)
+        announce_setup(ctx, self.url)
 
-    async def import_matches() -> None:
-        while not stopped.is_set():
-            try:
-                await asyncio.to_thread(import_new_media_matches, reports, config)
-            except Exception:
-                log.exception("turning hash matches into cases failed; retrying in a minute")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stopped.wait(), timeout=60)
-
-    return [retention_loop(reports.store, RetentionSchedule.from_config(config), service.clock,
-                           stopped), import_matches()]
+    async def stop(self) -> None:
+        if self._task is None:
+            self.sock.close()
+            return
+        self.server.should_exit = True
+        await self._task
+        self._task = None

@@ -38,10 +38,10 @@ def profile_view(ctx: WebContext, prof: Profile) -> dict[str, Any]:
     now = ctx.now()
     band = prof.band_at(now)
     s = ctx.runtime.engine.settings(prof, band)
-    pc = ctx.service.config.profiles.get(prof.id)
+    pc = ctx.config.profiles.get(prof.id)
     bedtime = next((r for r in s.schedules if r.bedtime), None)
-    paused = ctx.service.pauses.get(prof.id)
-    usage = ctx.service.usage.minutes(prof.id, now.astimezone(prof.tz).date())
+    paused = ctx.state.paused_until(prof.id)
+    usage = ctx.state.usage.minutes(prof.id, now.astimezone(prof.tz).date())
     return {
         "id": prof.id,
         "name": prof.name,
@@ -97,9 +97,9 @@ def token_view(t: ApiTokenInfo) -> dict[str, Any]:
 
 
 def clients_view(ctx: WebContext) -> list[dict[str, Any]]:
-    seen = ctx.service.resolver.client_profiles if ctx.service.resolver else {}
+    seen = ctx.dns.resolver.client_profiles
     out = []
-    for i, c in enumerate(ctx.service.config.clients):
+    for i, c in enumerate(ctx.config.clients):
         out.append({"index": i, "name": c.name, "profile": c.profile,
                     "addresses": list(c.addresses), "macs": list(c.macs),
                     "client_ids": list(c.client_ids),
@@ -111,7 +111,7 @@ def lists_view(ctx: WebContext) -> list[dict[str, Any]]:
     metas = {m.name: m for m in SqlListMetaStore(ctx.db).all()}
     reports = ctx.runtime.loaded.reports
     out = []
-    for lst in ctx.service.config.lists:
+    for lst in ctx.config.lists:
         meta = metas.get(lst.name)
         report = reports.get(lst.name)
         errors = [] if report is None else list(report.samples)
@@ -131,7 +131,7 @@ def lists_view(ctx: WebContext) -> list[dict[str, Any]]:
 
 
 def settings_view(ctx: WebContext) -> dict[str, Any]:
-    cfg = ctx.service.config
+    cfg = ctx.config
     notify = ctx.notify_settings()
     return {"retention_days": cfg.logging.retention_days,
             "anonymize_clients": cfg.logging.anonymize_clients,

@@ -207,7 +207,7 @@ def test_an_ipv6_client_on_an_ipv6_listener_gets_its_profile_and_a_v6_block_page
 ) -> None:
     rest = HOUSEHOLD.replace('addresses = ["127.0.0.2"]', 'addresses = ["127.0.0.2", "::1"]')
     served = serve(rest=rest, dns_options={"listen": ["127.0.0.1:0", "[::1]:0"]})
-    v6_port = next(p for proto, host, p in served.service.bound
+    v6_port = next(p for proto, host, p in served.app.bound
                    if proto == "udp" and host == "::1")
 
     def ask(name: str, rdtype: str, proto: str = "udp") -> dns.message.Message:

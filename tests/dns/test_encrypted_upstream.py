@@ -4,13 +4,12 @@ trusts that certificate through SSL_CERT_FILE, as it would trust a public CA."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import dns.rcode
 import pytest
 
-from tests.dns.conftest import FakeUpstream, LoopThread, ServeFactory, WebServer, addresses
+from tests.dns.conftest import FakeUpstream, Served, ServeFactory, addresses
 
 
 @pytest.fixture
@@ -38,18 +37,16 @@ def test_a_dns_over_tls_upstream_is_asked_by_name_at_its_bootstrap_address(
 
 
 @pytest.fixture
-def doh_server(
-    loop_thread: LoopThread, serve: ServeFactory, trust_test_certificate: tuple[Path, Path],
-) -> Iterator[WebServer]:
-    server = WebServer(loop_thread, serve(), tls=trust_test_certificate)
-    yield server
-    server.stop()
+def doh_server(serve: ServeFactory, trust_test_certificate: tuple[Path, Path]) -> Served:
+    """A kidshield whose web server (DNS over HTTPS) uses the test certificate."""
+    cert, key = trust_test_certificate
+    return serve(dns_options={"tls_certificate": str(cert), "tls_key": str(key)}, web=True)
 
 
 def test_a_dns_over_https_upstream_is_asked_by_name_at_its_bootstrap_address(
-    serve: ServeFactory, upstream: FakeUpstream, doh_server: WebServer,
+    serve: ServeFactory, upstream: FakeUpstream, doh_server: Served,
 ) -> None:
-    url = f"https://dns.test:{doh_server.port}/dns-query@127.0.0.1"
+    url = f"https://dns.test:{doh_server.bound('https')}/dns-query@127.0.0.1"
     home = serve(upstreams=[url])
     for _ in range(2):
         assert addresses(home.query("over-https.example")) == ["192.0.2.1"]

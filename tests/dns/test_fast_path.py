@@ -94,7 +94,7 @@ def test_the_inline_key_of_the_fast_path_matches_the_parsers_key(serve: ServeFac
     """Every question the slow path stores, asked again in any spelling and with any EDNS
     flags, is found by the fast path; and a question it did not store is never found."""
     served = serve()
-    resolver = served.service.resolver
+    resolver = served.app.dns.resolver
     assert resolver is not None
     rnd = random.Random(7)
     for i in range(40):
@@ -135,16 +135,16 @@ def test_ready_answers_count_their_ttls_down_in_every_record(
 def test_a_clock_step_drops_every_ready_answer(serve: ServeFactory) -> None:
     clock = FixedClock(NOON)
     served = serve(clock=clock)
-    resolver = served.service.resolver
+    resolver = served.app.dns.resolver
     assert resolver is not None
     served.query("step.example")
     served.pump()
     assert served.lt.call(resolver.ready_count) >= 1
     clock.advance(timedelta(seconds=0.5))  # time going by is no step
-    served.lt.call(served.service.pump)
+    served.lt.call(served.app.dns.pump)
     assert served.lt.call(resolver.ready_count) >= 1
     clock.advance(timedelta(hours=2))  # e.g. NTP setting the clock after boot
-    served.lt.call(served.service.pump)
+    served.lt.call(served.app.dns.pump)
     assert served.lt.call(resolver.ready_count) == 0
 
 

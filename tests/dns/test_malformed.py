@@ -87,7 +87,7 @@ def test_a_flood_of_mutated_packets_leaves_the_resolver_answering_with_bounded_m
     served = serve()
     rng = random.Random(20261129)
     packets = _mutants(rng, PACKETS)
-    resolver = served.service.resolver
+    resolver = served.app.dns.resolver
     assert resolver is not None
 
     def progress() -> int:

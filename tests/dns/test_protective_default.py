@@ -13,8 +13,8 @@ from typer.testing import CliRunner
 from kidshield.cli import app
 from kidshield.clock import FixedClock
 from kidshield.config import load_config
-from kidshield.dns.service import DnsService
 from tests.dns.conftest import NOON, FakeUpstream, LoopThread, addresses, make_query
+from tests.e2e import harness
 
 ADULT_AND_GAMBLING = ["pornhub.com", "www.xvideos.com", "xnxx.com", "bet365.com",
                       "www.pokerstars.com", "stake.com"]
@@ -38,11 +38,10 @@ def test_fresh_init_config_blocks_adult_and_gambling_for_9_12_offline(
     path = fresh_install(tmp_path, upstream)
     config = load_config(path)
     assert any(lst.source.startswith("https://") for lst in config.lists)
-    # config_path=None: no list download is ever attempted, as on a machine with no network
-    service = DnsService(config, None, clock=FixedClock(NOON), watch_interval=3600)
-    loop_thread.run(service.start())
-    try:
-        port = next(p for proto, _h, p in service.bound if proto == "udp")
+    # list downloads are the test's to start (TEST_TIMINGS): none is attempted, as on a
+    # machine with no network
+    with harness.start(path, FixedClock(NOON), web=False, lt=loop_thread) as served:
+        port = served.dns_port
 
         def ask(name: str) -> list[str]:
             # 127.0.0.1 is no listed device: it gets default_profile "family", band 9-12
@@ -54,6 +53,4 @@ def test_fresh_init_config_blocks_adult_and_gambling_for_9_12_offline(
             assert upstream.count(name) == 0, name
         assert ask("en.wikipedia.org") == ["192.0.2.1"]
         assert ask("www.bbc.co.uk") == ["192.0.2.1"]
-    finally:
-        loop_thread.run(service.stop())
     assert not (tmp_path / "kidshield-data" / "lists").exists()  # nothing was downloaded

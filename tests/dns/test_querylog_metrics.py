@@ -3,7 +3,6 @@ Prometheus metrics."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -20,17 +19,15 @@ from tests.dns.conftest import (
     KID,
     NOON,
     TEEN,
-    LoopThread,
     Served,
     ServeFactory,
-    WebServer,
 )
 
 
 def _rows(served: Served) -> list[dict[str, Any]]:
     served.pump()
-    assert served.service.db is not None
-    with served.service.db.engine.connect() as conn:
+    assert served.app.db is not None
+    with served.app.db.engine.connect() as conn:
         result = conn.execute(sa.select(query_log).order_by(query_log.c.id))
         return [dict(row._mapping) for row in result]
 
@@ -69,17 +66,15 @@ def test_identical_answers_within_a_minute_share_a_row_written_when_the_minute_e
 ) -> None:
     clock = FixedClock(NOON)
     served = serve(clock=clock)
-    service = served.service
-    assert service.writer is not None
+    app = served.app
 
     def stored() -> list[tuple[float, int]]:
         # not final: the open minute stays open. An ended minute is folded between
         # answers, so the second pump finds it folded and its rows handed over.
-        served.lt.call(service.pump)
-        served.lt.call(service.pump)
-        assert service.writer is not None and service.db is not None
-        service.writer.flush()
-        with service.db.engine.connect() as conn:
+        served.lt.call(app.dns.pump)
+        served.lt.call(app.dns.pump)
+        app.writer.flush()
+        with app.db.engine.connect() as conn:
             return [(r.ts, r.count) for r in conn.execute(
                 sa.select(query_log).order_by(query_log.c.ts))]
 
@@ -122,7 +117,7 @@ def test_retention_deletes_rows_older_than_retention_days(serve: ServeFactory) -
     clock.advance(timedelta(days=1, hours=12))
     served.query("recent.example", source=KID)
     served.pump()
-    writer = served.service.writer
+    writer = served.app.writer
     assert writer is not None
     assert writer.run_retention() == 0  # 36 h old: still kept
     clock.advance(timedelta(hours=13))  # the first row is now 2 days 1 hour old
@@ -131,17 +126,12 @@ def test_retention_deletes_rows_older_than_retention_days(serve: ServeFactory) -
 
 
 @pytest.fixture
-def metrics_web(loop_thread: LoopThread, serve: ServeFactory,
-                tmp_path: Path) -> Iterator[WebServer]:
+def metrics_web(serve: ServeFactory, tmp_path: Path) -> Served:
     path = tmp_path / "lists.txt"
     path.write_text("casino.example\nbet.example\n@@||ok.bet.example^\n", encoding="utf-8")
     rest = HOUSEHOLD + f'\n[[lists]]\nname = "gambling"\nsource = "{path}"\n' \
         'category = "gambling"\nformat = "adblock"\n'
-    served = serve(rest=rest)
-    server = WebServer(loop_thread, served)
-    server.served = served  # type: ignore[attr-defined]
-    yield server
-    server.stop()
+    return serve(rest=rest, web=True)
 
 
 def _metric(text: str, name: str, **labels: str) -> float:
@@ -157,9 +147,9 @@ def _metric(text: str, name: str, **labels: str) -> float:
 
 
 def test_metrics_count_queries_by_reason_and_profile_and_show_cache_and_lists(
-    metrics_web: WebServer,
+    metrics_web: Served,
 ) -> None:
-    served: Served = metrics_web.served  # type: ignore[attr-defined]
+    served = metrics_web
     for _ in range(3):
         served.query("denied.example", source=KID)
     served.query("casino.example", source=KID)
@@ -202,8 +192,8 @@ def test_safe_search_rewrites_are_logged_as_rewrites_with_the_service(
     ]
 
 
-def test_healthz_lists_what_the_service_listens_on(metrics_web: WebServer) -> None:
-    served: Served = metrics_web.served  # type: ignore[attr-defined]
+def test_healthz_lists_what_the_service_listens_on(metrics_web: Served) -> None:
+    served = metrics_web
     with httpx.Client(base_url=metrics_web.url, timeout=3) as http:
         health = http.get("/healthz").json()
     assert health["status"] == "ok"

@@ -63,11 +63,11 @@ def test_held_back_answers_are_counted_and_logged_once_per_device_and_second(
     served = serve(dns_options={"rate_limit_qps": 5})
     served.query("same.example", source=KID)
     _burst(served.port, ["same.example"] * 60, edns=False)
-    limited = served.service.resolver.rate_limited  # type: ignore[union-attr]
+    limited = served.app.dns.resolver.rate_limited  # type: ignore[union-attr]
     assert limited.get("slip", 0) >= 15 and limited.get("drop", 0) >= 10
     served.pump()
-    assert served.service.db is not None
-    with served.service.db.engine.connect() as conn:
+    assert served.app.db is not None
+    with served.app.db.engine.connect() as conn:
         rows = conn.execute(sa.select(query_log.c.reason, query_log.c.rule, query_log.c.count)
                             .where(query_log.c.reason == "rate_limited")).all()
     # a flood is a handful of rows (one per verdict and second), whose counts add up

@@ -76,7 +76,7 @@ def test_reload_under_load_loses_no_answers_and_applies_the_new_config(
             t.join(5)
     assert lost == []
     assert answered[0] >= 125
-    assert served.service.reloads == 4
+    assert served.app.reloads == 4
     # the last configuration is the one in force
     assert addresses(served.query("new3.example", source=KID)) == ["127.0.0.1"]
     assert addresses(served.query("list3.example", source=KID)) == ["127.0.0.1"]
@@ -91,7 +91,7 @@ def test_a_broken_config_on_reload_keeps_the_old_state(serve: ServeFactory) -> N
     assert served.reload() is False
     served.write_config(good.replace('age_band = "9-12"', 'age_band = "ten"'))
     assert served.reload() is False
-    assert served.service.reloads == 0
+    assert served.app.reloads == 0
     for _ in range(2):
         assert addresses(served.query("denied.example", source=KID)) == ["127.0.0.1"]
         assert addresses(served.query("fine.example", source=KID)) == ["192.0.2.1"]
@@ -103,21 +103,20 @@ def test_a_broken_config_on_reload_keeps_the_old_state(serve: ServeFactory) -> N
 
 def test_a_changed_config_file_is_picked_up_by_the_watcher(serve: ServeFactory) -> None:
     served = serve()
-    served.service.watch_interval = 0.1
     assert addresses(served.query("denied.example", source=KID)) == ["127.0.0.1"]
     good = served.config_path.read_text(encoding="utf-8")
     served.write_config(good.replace('deny = ["denied.example"]', 'deny = ["other.example"]'))
-    served.lt.run(served.service._watch())
-    assert served.service.reloads == 1
+    served.lt.run(served.app._watch())
+    assert served.app.reloads == 1
     assert addresses(served.query("denied.example", source=KID)) == ["192.0.2.1"]
     # a broken file is tried once, not again every few seconds until it changes
     served.write_config(good.replace("[dns]", "[dns"))
     for _ in range(3):
-        served.lt.run(served.service._watch())
-    assert (served.service.reloads, served.service.reload_failures) == (1, 1)
+        served.lt.run(served.app._watch())
+    assert (served.app.reloads, served.app.reload_failures) == (1, 1)
     served.write_config(good)
-    served.lt.run(served.service._watch())
-    assert (served.service.reloads, served.service.reload_failures) == (2, 1)
+    served.lt.run(served.app._watch())
+    assert (served.app.reloads, served.app.reload_failures) == (2, 1)
     assert addresses(served.query("denied.example", source=KID)) == ["127.0.0.1"]
 
 
@@ -153,7 +152,7 @@ def test_a_list_that_became_unreadable_on_reload_keeps_the_old_state(
     blocklist.unlink()
     assert served.reload() is False
     assert addresses(served.query("adult.example", source=KID)) == ["127.0.0.1"]
-    assert served.lt.call(served.service.refresh_states) is None
+    assert served.lt.call(served.app.refresh_state_now) is None
     # taking the list out of the configuration on purpose is a valid change
     served.write_config(served.config_path.read_text(encoding="utf-8").replace(lists, "\n"))
     assert served.reload() is True

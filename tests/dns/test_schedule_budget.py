@@ -65,11 +65,11 @@ def test_usage_minutes_fill_the_daily_budget_which_then_blocks_the_service(
     assert addresses(served.query("other.example", source=KID)) == UPSTREAM
     assert addresses(served.query("youtube.com", source=ADULT)) == UPSTREAM
 
-    assert served.service.db is not None
-    used = SqlUsageStore(served.service.db).minutes("kid", clock.now().date())
+    assert served.app.db is not None
+    used = SqlUsageStore(served.app.db).minutes("kid", clock.now().date())
     assert used == {"youtube": 2.0}
     served.pump()
-    with served.service.db.engine.connect() as conn:
+    with served.app.db.engine.connect() as conn:
         reasons = conn.execute(
             sa.select(query_log.c.reason)
             .where(query_log.c.name == "youtube.com", query_log.c.profile == "kid")
@@ -97,11 +97,11 @@ def test_a_parent_grant_opens_a_blocked_name_until_it_ends(serve: ServeFactory) 
     clock = FixedClock(datetime(2026, 12, 2, 15, 0, tzinfo=UTC))
     served = serve(clock=clock)
     assert addresses(served.query("denied.example", source=KID)) == BLOCK_PAGE
-    assert served.service.db is not None
+    assert served.app.db is not None
     until = clock.now() + timedelta(minutes=30)
-    SqlGrantStore(served.service.db).add(
+    SqlGrantStore(served.app.db).add(
         Grant("kid", "denied.example", until, granted_by="mum"), clock.now())
-    served.lt.call(served.service.refresh_states)  # what the 2-second refresh does
+    served.lt.call(served.app.refresh_state_now)  # what the 2-second refresh does
     for _ in range(2):
         assert addresses(served.query("denied.example", source=KID)) == UPSTREAM
     clock.set(until)
@@ -112,7 +112,7 @@ def test_pausing_a_profile_lifts_blocks_until_the_pause_ends(serve: ServeFactory
     clock = FixedClock(datetime(2026, 12, 2, 15, 0, tzinfo=UTC))
     served = serve(clock=clock)
     assert addresses(served.query("denied.example", source=KID)) == BLOCK_PAGE
-    served.lt.call(served.service.pause, "kid", clock.now() + timedelta(minutes=10))
+    served.lt.call(served.app.state.pause, "kid", clock.now() + timedelta(minutes=10), "test")
     assert addresses(served.query("denied.example", source=KID)) == UPSTREAM
     assert addresses(served.query("denied.example", source=KID)) == UPSTREAM
     clock.advance(timedelta(minutes=10))

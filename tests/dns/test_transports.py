@@ -11,7 +11,6 @@ import ssl
 import struct
 import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,11 +20,11 @@ import dns.rcode
 import httpx
 import pytest
 
+from kidshield.app import Application
 from kidshield.clock import FixedClock
-from kidshield.config import load_config
 from kidshield.dns import server as dns_server
 from kidshield.dns.server import BindError
-from kidshield.dns.service import DnsService
+from kidshield.errors import KidshieldError
 from tests.dns.conftest import (
     ADULT,
     HOUSEHOLD,
@@ -33,8 +32,8 @@ from tests.dns.conftest import (
     NOON,
     FakeUpstream,
     LoopThread,
+    Served,
     ServeFactory,
-    WebServer,
     addresses,
     config_text,
     make_query,
@@ -145,16 +144,12 @@ def test_dns_over_tls_answers_and_the_sni_first_label_selects_the_client(
 
 
 @pytest.fixture
-def web(loop_thread: LoopThread, serve: ServeFactory) -> Iterator[WebServer]:
-    served = serve()
-    server = WebServer(loop_thread, served)
-    server.served = served  # type: ignore[attr-defined]
-    yield server
-    server.stop()
+def web(serve: ServeFactory) -> Served:
+    return serve(web=True)
 
 
 @pytest.mark.parametrize("post", [False, True], ids=["GET", "POST"])
-def test_dns_over_https_answers_get_and_post(web: WebServer, post: bool) -> None:
+def test_dns_over_https_answers_get_and_post(web: Served, post: bool) -> None:
     url = f"{web.url}/dns-query"
     answer = dns.query.https(make_query("fine.example"), url, post=post, timeout=3)
     assert addresses(answer) == ["192.0.2.1"]
@@ -168,7 +163,7 @@ def test_dns_over_https_answers_get_and_post(web: WebServer, post: bool) -> None
         assert addresses(kid) == ["127.0.0.1"]
 
 
-def test_dns_over_https_rejects_bad_requests(web: WebServer) -> None:
+def test_dns_over_https_rejects_bad_requests(web: Served) -> None:
     with httpx.Client(base_url=web.url, timeout=3) as http:
         assert http.get("/dns-query").status_code == 400
         assert http.get("/dns-query", params={"dns": "!!!"}).status_code == 400
@@ -196,10 +191,12 @@ def _start_expecting_bind_error(lt: LoopThread, tmp_path: Path, upstream: FakeUp
     path = tmp_path / "bind.toml"
     path.write_text(config_text([upstream.url], {"listen": [f"127.0.0.1:{port}"]},
                                 rest=HOUSEHOLD), encoding="utf-8")
-    service = DnsService(load_config(path), path, clock=FixedClock(NOON))
+    app = Application.from_file(path, FixedClock(NOON), web=False)
     with pytest.raises(BindError) as info:
-        lt.run(service.start())
-    assert service.writer is None and service.db is None  # start cleaned up after itself
+        lt.run(app.start())
+    assert app.bound == []  # start cleaned up after itself
+    with pytest.raises(KidshieldError):
+        app.db  # noqa: B018 - closed again
     return info.value
 
 

@@ -25,7 +25,7 @@ def test_a_silent_first_upstream_fails_over_to_the_second_and_is_marked_down(
     serve: ServeFactory, upstream: FakeUpstream, dead: FakeUpstream,
 ) -> None:
     served = serve(upstreams=[dead.url, upstream.url])
-    resolver = served.service.resolver
+    resolver = served.app.dns.resolver
     assert resolver is not None
     resolver.upstreams.timeout = 0.3
     for i in range(3):
@@ -78,7 +78,7 @@ def test_when_every_upstream_fails_a_stale_answer_with_ttl_30_arrives_within_a_s
     assert elapsed < 1.8  # STALE_WAIT (1 s) plus scheduling slack on a busy machine
     # and again: still served (stale answers are never made ready answers)
     assert addresses(served.query("stale.example", source=KID, timeout=3)) == ["192.0.2.1"]
-    resolver = served.service.resolver
+    resolver = served.app.dns.resolver
     assert resolver is not None and resolver.cache.stale_served >= 2
     # a name never seen before has nothing stale to give: SERVFAIL
     resolver.upstreams.timeout = 0.3
@@ -93,7 +93,7 @@ def test_without_serve_stale_a_failed_upstream_gives_servfail(
     assert addresses(served.query("stale.example", source=KID)) == ["192.0.2.1"]
     time.sleep(1.1)
     upstream.drop = True
-    resolver = served.service.resolver
+    resolver = served.app.dns.resolver
     assert resolver is not None
     resolver.upstreams.timeout = 0.3
     assert served.query("stale.example", source=KID, timeout=3).rcode() == dns.rcode.SERVFAIL

@@ -1,9 +1,8 @@
-"""Loopback-only fixtures for drills: a fake upstream resolver, a real kidshield DnsService in
-a background thread, and a tiny block-page web server."""
+"""Loopback-only fixtures for drills: a fake upstream resolver, a real kidshield in a background
+thread, and a tiny block-page web server."""
 
 from __future__ import annotations
 
-import asyncio
 import socket
 import threading
 from collections.abc import Iterator
@@ -16,8 +15,8 @@ import dns.message
 import dns.rcode
 import dns.rrset
 
-from kidshield.config import parse_config
-from kidshield.dns.service import DnsService
+from tests.e2e import harness
+from tests.e2e.harness import Served
 
 FAKE_ADDRESS = "192.0.2.10"
 
@@ -124,25 +123,17 @@ bedtime = "off"
 
 
 @contextmanager
-def running_server(tmp_path: Path, config_text: str) -> Iterator[DnsService]:
-    """A real DnsService on 127.0.0.1 (kernel-chosen port) in a background event loop."""
-    config = parse_config(config_text, base_dir=tmp_path)
-    loop = asyncio.new_event_loop()
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-    service = DnsService(config)
-    asyncio.run_coroutine_threadsafe(service.start(), loop).result(30)
-    try:
-        yield service
-    finally:
-        asyncio.run_coroutine_threadsafe(service.stop(), loop).result(30)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(5)
-        loop.close()
+def running_server(tmp_path: Path, config_text: str) -> Iterator[Served]:
+    """kidshield as ``kidshield serve --no-web`` runs it, on 127.0.0.1 (a kernel-chosen
+    port), in a background event loop."""
+    path = tmp_path / "kidshield.toml"
+    path.write_text(config_text, encoding="utf-8")
+    with harness.start(path, web=False) as served:
+        yield served
 
 
-def udp_port(service: DnsService) -> int:
-    return next(port for proto, _host, port in service.bound if proto == "udp")
+def udp_port(served: Served) -> int:
+    return served.dns_port
 
 
 class _Page(BaseHTTPRequestHandler):

@@ -40,9 +40,8 @@ pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs /usr/bin/ch
 def site(tmp_path: Path) -> Iterator[tuple[str, ProgressStore]]:
     db = Database.open(tmp_path / "ks.db")
     store = ProgressStore(db)
-    web = Starlette(routes=routes())
-    web.state.education = EducationSite(progress=store, profile_for=lambda _a: "mia",
-                                        country="GB")
+    web = Starlette(routes=routes(EducationSite(progress=store, profile_for=lambda _a: "mia",
+                                                country="GB")))
     server = uvicorn.Server(uvicorn.Config(web, host="127.0.0.1", port=0, log_level="warning",
                                            lifespan="off", ws="none"))
     thread = threading.Thread(target=server.run, daemon=True)

@@ -45,11 +45,10 @@ def store(tmp_path: Path) -> Iterator[ProgressStore]:
 
 @pytest.fixture()
 def client(store: ProgressStore) -> Iterator[TestClient]:
-    web = Starlette(routes=routes(), middleware=[Middleware(FakeAuth)])
     # the test client's address is "testclient": it belongs to the profile "mia"
-    web.state.education = EducationSite(
-        progress=store, profile_for=lambda a: "mia" if a == "testclient" else None,
-        country="GB", clock=lambda: NOW)
+    site = EducationSite(progress=store, profile_for=lambda a: "mia" if a == "testclient" else None,
+                         country="GB", clock=lambda: NOW)
+    web = Starlette(routes=routes(site), middleware=[Middleware(FakeAuth)])
     with TestClient(web) as c:
         yield c
 

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from kidshield.app import PolicyRuntime
 from kidshield.config import parse_config
 from kidshield.errors import ConfigError
 from kidshield.lists.builtin import BUILTIN_DIR, builtin_categories, builtin_lists
@@ -20,6 +19,7 @@ from kidshield.policy.domains import normalize_name
 from kidshield.policy.model import Query
 from kidshield.policy.reason import Reason
 from kidshield.policy.state import EMPTY_STATE
+from kidshield.runtime import PolicyRuntime
 
 NOW = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)
 MAINSTREAM = sorted({

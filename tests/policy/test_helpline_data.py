@@ -10,7 +10,6 @@ from urllib.parse import urlsplit
 import pycountry
 import pytest
 
-from kidshield.app import PolicyRuntime
 from kidshield.config import parse_config
 from kidshield.errors import KidshieldError
 from kidshield.policy.catalog import DATA_DIR, default_catalog, load_catalog
@@ -20,6 +19,7 @@ from kidshield.policy.helplines import WORLDWIDE, Helpline, Kind
 from kidshield.policy.model import Query
 from kidshield.policy.reason import Reason
 from kidshield.policy.state import EMPTY_STATE
+from kidshield.runtime import PolicyRuntime
 
 LINES = default_catalog().helplines
 # second-level labels under which a two-label name is a registry, not a helpline's own domain

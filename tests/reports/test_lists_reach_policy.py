@@ -6,12 +6,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-from kidshield.app import PolicyRuntime
 from kidshield.config import parse_config
 from kidshield.policy.model import Query
 from kidshield.policy.reason import Action, Reason
 from kidshield.policy.state import ProfileState
 from kidshield.reports.lists import OwnLists, add_domain
+from kidshield.runtime import PolicyRuntime
 
 CONFIG = """
 [server]

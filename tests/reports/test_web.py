@@ -277,12 +277,10 @@ def test_transparency_dashboard_and_api(client: TestClient) -> None:
     assert bad.status_code == 409
 
 
-def test_setup_builds_the_service_from_config_and_attaches_it(tmp_path: Path) -> None:
-    from starlette.applications import Starlette
-
+def test_setup_builds_the_service_and_its_site_from_config(tmp_path: Path) -> None:
     from kidshield.clock import SystemClock
     from kidshield.config import parse_config
-    from kidshield.reports.setup import attach, build_service
+    from kidshield.reports.setup import build_service, build_site
     from kidshield.storage.db import Database
 
     config = parse_config('[server]\ncountry = "ie"\ndata_dir = "data"\n[reports]\n'
@@ -293,10 +291,9 @@ def test_setup_builds_the_service_from_config_and_attaches_it(tmp_path: Path) ->
         service = build_service(config, db, SystemClock())
         assert service.lists is not None
         assert service.lists.block_list == tmp_path / "data" / "b.txt"
-        app = Starlette()
-        attach(app, service, config)
-        assert app.state.reports is service
-        assert (app.state.reports_country, app.state.reports_keep_ip) == ("IE", True)
+        site = build_site(service, config)
+        assert site.service is service
+        assert (site.country, site.keep_ip) == ("IE", True)
     finally:
         db.close()
 

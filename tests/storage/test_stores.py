@@ -9,11 +9,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from kidshield.app import StoredState
+from kidshield.clock import FixedClock
 from kidshield.policy.state import Grant
+from kidshield.state import StateSource
 from kidshield.storage.db import Database
-from kidshield.storage.protocols import ListMeta
+from kidshield.storage.protocols import ListMeta, PauseRecord
 from kidshield.storage.sql import SqlGrantStore, SqlListMetaStore, SqlUsageStore
+from kidshield.storage.web_sql import SqlPauseStore
 from tests.policy.helpers import make_profile
 
 NOW = datetime(2026, 11, 29, 10, 0, tzinfo=UTC)
@@ -83,18 +85,23 @@ def test_usage_accumulates_per_profile_service_and_day(db: Database) -> None:
     assert store.minutes("mia", date(2026, 12, 1)) == {}
 
 
-def test_stored_state_reads_todays_usage_in_the_profiles_time_zone(db: Database) -> None:
-    state = StoredState(db)
+def test_state_source_reads_todays_usage_in_the_profiles_time_zone(db: Database) -> None:
     ny = ZoneInfo("America/New_York")
     prof = make_profile(id="mia", tz=ny)
     at = datetime(2026, 11, 30, 3, 0, tzinfo=UTC)  # still 29 November in New York
-    state.usage.add_minutes("mia", "youtube", date(2026, 11, 29), 42, at)
-    state.usage.add_minutes("mia", "youtube", date(2026, 11, 30), 5, at)
-    state.grants.add(Grant("mia", "a.example", at + timedelta(minutes=5)), at)
-    state.grants.add(Grant("mia", "b.example", at - timedelta(minutes=5)), at)
+    usage = SqlUsageStore(db)
+    usage.add_minutes("mia", "youtube", date(2026, 11, 29), 42, at)
+    usage.add_minutes("mia", "youtube", date(2026, 11, 30), 5, at)
+    grants = SqlGrantStore(db)
+    grants.add(Grant("mia", "a.example", at + timedelta(minutes=5)), at)
+    grants.add(Grant("mia", "b.example", at - timedelta(minutes=5)), at)
+    SqlPauseStore(db).set(PauseRecord("mia", at + timedelta(minutes=20), at, "Alex"))
+    state = StateSource(db, FixedClock(at))
+    state.load([prof])
     ps = state.for_profile(prof, at)
     assert ps.usage_minutes == {"youtube": 42.0}
     assert [g.domain for g in ps.grants] == ["a.example"]
+    assert ps.paused_until == at + timedelta(minutes=20)
 
 
 def test_list_meta_round_trip_and_update(db: Database) -> None:

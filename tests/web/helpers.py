@@ -1,25 +1,14 @@
-"""Shared set-up for web tests: a configuration on disk, a DnsService with its database and
-resolver (no sockets), and a signed-in parent."""
+"""Shared set-up for web tests: the household configuration (lists on disk beside it)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from starlette.testclient import TestClient
-
-from kidshield.app import PolicyRuntime
-from kidshield.clock import FixedClock
-from kidshield.config import load_config
-from kidshield.dns.resolver import Resolver
-from kidshield.dns.service import DnsService
-from kidshield.dns.upstream import UpstreamPool, parse_upstream
-from kidshield.storage.db import Database
+from tests.e2e.harness import PASSWORD
 
 # A Wednesday afternoon in London: no bedtime is active.
 AFTERNOON = datetime(2026, 11, 25, 15, 0, tzinfo=UTC)
-PASSWORD = "correct horse battery"
 
 CONFIG = """\
 # kidshield test configuration (comments must survive edits)
@@ -80,38 +69,20 @@ age_band = "16-17"
 """
 
 
-def write_config(folder: Path, dns_port: int = 0, upstream_port: int = 53,
-                 tweak: Callable[[str], str] = lambda text: text) -> Path:
-    """The test configuration; ``tweak`` edits its text (another default profile, more
-    sections)."""
+def write_lists(folder: Path) -> None:
     (folder / "bad.txt").write_text("casino.example\nbet.example\nnot a domain!\n")
     (folder / "selfharm.txt").write_text("sh.example\n")
+
+
+def config_text(upstream_port: int = 53, dns_port: int = 0) -> str:
+    return CONFIG.format(dns_port=dns_port, upstream_port=upstream_port)
+
+
+def write_config(folder: Path, dns_port: int = 0, upstream_port: int = 53) -> Path:
+    write_lists(folder)
     path = folder / "kidshield.toml"
-    path.write_text(tweak(CONFIG.format(dns_port=dns_port, upstream_port=upstream_port)))
+    path.write_text(config_text(upstream_port, dns_port))
     return path
 
 
-def offline_service(folder: Path, clock: FixedClock | None = None,
-                    tweak: Callable[[str], str] = lambda text: text) -> DnsService:
-    """A DnsService with database and resolver but no listeners (for in-process tests)."""
-    path = write_config(folder, tweak=tweak)
-    config = load_config(path)
-    service = DnsService(config, path, clock or FixedClock(AFTERNOON))
-    runtime = PolicyRuntime.build(config)
-    service.db = Database.open(config.path(config.server.storage))
-    pool = UpstreamPool([parse_upstream(u) for u in config.dns.upstreams])
-    service.resolver = Resolver(runtime, pool, service.clock.now, service.state_for)
-    service.refresh_states()
-    return service
-
-
-def set_up_parent(client: TestClient) -> dict[str, str]:
-    """Create the parent account through the API, sign in, return headers for writes."""
-    ctx = client.app.state.web  # type: ignore[attr-defined]
-    r = client.post("/api/v1/setup", json={"token": ctx.setup_token, "name": "Alex",
-                                            "password": PASSWORD})
-    assert r.status_code == 201, r.text
-    r = client.post("/api/v1/login", json={"name": "Alex", "password": PASSWORD})
-    assert r.status_code == 200, r.text
-    csrf = client.get("/api/v1/me").json()["csrf"]
-    return {"X-CSRF-Token": csrf}
+__all__ = ["AFTERNOON", "CONFIG", "PASSWORD", "config_text", "write_config", "write_lists"]

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import time
 
-from starlette.testclient import TestClient
+import httpx
 
 from kidshield.storage.schema import query_log
+from tests.e2e.harness import Served
 
-P = tuple[TestClient, dict[str, str]]
+P = tuple[httpx.Client, dict[str, str]]
 
 
-def test_openapi_document_lists_every_endpoint(client: TestClient) -> None:
+def test_openapi_document_lists_every_endpoint(client: httpx.Client) -> None:
     doc = client.get("/api/v1/openapi.json").json()
     assert doc["openapi"].startswith("3.")
     paths = doc["paths"]
@@ -51,15 +52,15 @@ def test_unknown_profile_is_404(parent: P) -> None:
     assert r.status_code == 404 and "nobody" in r.json()["detail"]
 
 
-def test_bedtime_edit_changes_the_file_and_the_policy(parent: P) -> None:
+def test_bedtime_edit_changes_the_file_and_the_policy(served: Served, parent: P) -> None:
     client, headers = parent
     r = client.put("/api/v1/profiles/mia/bedtime",
                    json={"bedtime": "20:30", "wake_up": "07:15", "days": "school-nights"},
                    headers=headers)
     assert r.status_code == 200, r.text
     assert r.json()["bedtime"]["from"] == "20:30" and r.json()["bedtime"]["to"] == "07:15"
-    ctx = client.app.state.web  # type: ignore[attr-defined]
-    text = ctx.service.config_path.read_text()
+    ctx = served.web
+    text = ctx.config_path.read_text()
     assert 'bedtime = "20:30"' in text and "# Mia is 10" in text
     week = client.get("/api/v1/profiles/mia").json()["week"]
     assert week[6][21] == "bedtime"  # Sunday 21:00 is a school night
@@ -77,22 +78,22 @@ def test_profile_patch_and_check(parent: P) -> None:
     assert d["action"] == "block" and d["reason"] == "deny_list"
 
 
-def test_settings_edit(parent: P) -> None:
+def test_settings_edit(served: Served, parent: P) -> None:
     client, headers = parent
     r = client.patch("/api/v1/settings", json={"retention_days": 3, "only_blocked": True},
                      headers=headers)
     assert r.status_code == 200
     assert r.json()["retention_days"] == 3 and r.json()["only_blocked"] is True
-    ctx = client.app.state.web  # type: ignore[attr-defined]
-    assert ctx.service.config.logging.retention_days == 3
+    ctx = served.web
+    assert ctx.config.logging.retention_days == 3
 
 
-def test_clients_add_and_remove(parent: P) -> None:
+def test_clients_add_and_remove(served: Served, parent: P) -> None:
     client, headers = parent
     r = client.post("/api/v1/clients", json={"name": "Kai's phone", "profile": "kai",
                                              "addresses": ["192.168.1.50"]}, headers=headers)
     assert r.status_code == 201
-    ctx = client.app.state.web  # type: ignore[attr-defined]
+    ctx = served.web
     assert ctx.runtime.profile_for_client("192.168.1.50").id == "kai"
     r = client.delete("/api/v1/clients/1", headers=headers)
     assert [c["name"] for c in r.json()["clients"]] == ["Mia's tablet"]
@@ -101,10 +102,10 @@ def test_clients_add_and_remove(parent: P) -> None:
     assert r.status_code == 422 and "nope" in r.json()["detail"]
 
 
-def _log(client: TestClient, rows: list[tuple[str, str, str, str | None]]) -> None:
-    ctx = client.app.state.web  # type: ignore[attr-defined]
+def _log(served: Served, rows: list[tuple[str, str, str, str | None]]) -> None:
+    ctx = served.web
     now = ctx.now().timestamp()
-    with ctx.service.db.engine.begin() as conn:
+    with ctx.db.engine.begin() as conn:
         for i, (profile, name, action, category) in enumerate(rows):
             conn.execute(query_log.insert().values(
                 ts=now - 60 * i, client=None, profile=profile, name=name, qtype="A",
@@ -112,9 +113,9 @@ def _log(client: TestClient, rows: list[tuple[str, str, str, str | None]]) -> No
                 category=category, latency_ms=1.0, rcode=0, count=1))
 
 
-def test_query_log_search_and_overview(parent: P) -> None:
+def test_query_log_search_and_overview(served: Served, parent: P) -> None:
     client, _ = parent
-    _log(client, [("mia", "casino.example", "block", "gambling"),
+    _log(served, [("mia", "casino.example", "block", "gambling"),
                   ("mia", "example.org", "allow", None),
                   ("leo", "bet.example", "block", "gambling")])
     rows = client.get("/api/v1/querylog?q=example&action=block").json()["rows"]
@@ -137,16 +138,17 @@ def test_lists_show_errors_with_line_numbers_and_update(parent: P) -> None:
     assert {x["status"] for x in r.json()["results"]} == {"local"}
 
 
-def test_pause_all_and_resume(parent: P) -> None:
+def test_pause_all_and_resume(served: Served, parent: P) -> None:
     client, headers = parent
     r = client.post("/api/v1/pause", json={"profile": "all", "minutes": 10}, headers=headers)
     assert r.json()["paused_until"]
-    ctx = client.app.state.web  # type: ignore[attr-defined]
-    assert set(ctx.service.pauses) == {"mia", "leo", "kai", "sam"}
+    ctx = served.web
+    assert {p for p in ctx.runtime.profiles if ctx.state.paused_until(p)} == {
+        "mia", "leo", "kai", "sam"}
     d = client.get("/api/v1/check?profile=mia&name=casino.example").json()
     assert d["reason"] == "paused"
     client.post("/api/v1/pause", json={"profile": "all", "minutes": 0}, headers=headers)
-    assert ctx.service.pauses == {}
+    assert not any(ctx.state.paused_until(p) for p in ctx.runtime.profiles)
 
 
 def test_audit_log_records_who_what_when(parent: P) -> None:

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
-from starlette.testclient import TestClient
+import httpx
 
-from tests.web.helpers import PASSWORD
+from tests.e2e.fixtures import ServeConfig
+from tests.e2e.harness import Served
+from tests.e2e.upstream import FakeUpstream
+from tests.web.helpers import PASSWORD, config_text, write_lists
 
 
 def _csrf(html: str) -> str:
@@ -15,8 +19,9 @@ def _csrf(html: str) -> str:
     return match.group(1)
 
 
-def test_first_start_has_a_one_time_setup_link_that_creates_the_parent(client: TestClient) -> None:
-    ctx = client.app.state.web  # type: ignore[attr-defined]
+def test_first_start_has_a_one_time_setup_link_that_creates_the_parent(
+        served: Served, client: httpx.Client) -> None:
+    ctx = served.web
     assert client.get("/", follow_redirects=False).headers["location"] == "/setup"
     assert ctx.setup_url("http://127.0.0.1:8080").startswith(
         "http://127.0.0.1:8080/setup?token=")
@@ -34,14 +39,14 @@ def test_first_start_has_a_one_time_setup_link_that_creates_the_parent(client: T
     assert ctx.users.all()[0].password_hash.startswith("$argon2id$")
 
 
-def test_wrong_setup_token_is_refused(client: TestClient) -> None:
+def test_wrong_setup_token_is_refused(client: httpx.Client) -> None:
     r = client.post("/api/v1/setup", json={"token": "nope", "name": "Eve",
                                             "password": PASSWORD})
     assert r.status_code == 403
 
 
-def test_session_cookie_is_httponly_and_samesite(client: TestClient) -> None:
-    ctx = client.app.state.web  # type: ignore[attr-defined]
+def test_session_cookie_is_httponly_and_samesite(served: Served, client: httpx.Client) -> None:
+    ctx = served.web
     client.post("/api/v1/setup", json={"token": ctx.setup_token, "name": "Alex",
                                         "password": PASSWORD})
     r = client.post("/api/v1/login", json={"name": "Alex", "password": PASSWORD})
@@ -50,27 +55,32 @@ def test_session_cookie_is_httponly_and_samesite(client: TestClient) -> None:
     assert "Secure" not in cookie  # plain HTTP here; Secure behind TLS
 
 
-def test_secure_cookie_behind_tls(service: object) -> None:
-    from kidshield.web.server import create_app
-
-    with TestClient(create_app(service), base_url="https://testserver") as c:  # type: ignore[arg-type]
-        ctx = c.app.state.web  # type: ignore[attr-defined]
-        c.post("/api/v1/setup", json={"token": ctx.setup_token, "name": "Alex",
+def test_secure_cookie_behind_tls(serve_config: ServeConfig, upstream: FakeUpstream,
+                                  tls_files: tuple[Path, Path], tmp_path: Path) -> None:
+    cert, key = tls_files
+    write_lists(tmp_path)
+    text = config_text(upstream.port).replace(
+        "[dns]\n", f'[dns]\ntls_certificate = "{cert}"\ntls_key = "{key}"\n')
+    served = serve_config(text)
+    assert served.url.startswith("https://")
+    with httpx.Client(base_url=served.url, verify=str(cert)) as c:
+        c.post("/api/v1/setup", json={"token": served.web.setup_token, "name": "Alex",
                                        "password": PASSWORD})
         r = c.post("/api/v1/login", json={"name": "Alex", "password": PASSWORD})
         assert "Secure" in r.headers["set-cookie"]
 
 
-def test_form_without_csrf_token_is_rejected(parent: tuple[TestClient, dict[str, str]]) -> None:
+def test_form_without_csrf_token_is_rejected(
+        served: Served, parent: tuple[httpx.Client, dict[str, str]]) -> None:
     client, _headers = parent
     r = client.post("/pause", data={"profile": "mia", "minutes": "30"})
     assert r.status_code == 403
     r = client.post("/pause", data={"profile": "mia", "minutes": "30", "csrf": "0" * 64})
     assert r.status_code == 403
-    assert client.app.state.web.service.pauses == {}  # type: ignore[attr-defined]
+    assert served.app.state.paused_until("mia") is None
 
 
-def test_cookie_api_write_needs_csrf_header(parent: tuple[TestClient, dict[str, str]]) -> None:
+def test_cookie_api_write_needs_csrf_header(parent: tuple[httpx.Client, dict[str, str]]) -> None:
     client, headers = parent
     r = client.post("/api/v1/pause", json={"profile": "mia", "minutes": 5})
     assert r.status_code == 403
@@ -79,7 +89,7 @@ def test_cookie_api_write_needs_csrf_header(parent: tuple[TestClient, dict[str, 
     assert r.status_code == 200
 
 
-def test_login_is_rate_limited(parent: tuple[TestClient, dict[str, str]]) -> None:
+def test_login_is_rate_limited(parent: tuple[httpx.Client, dict[str, str]]) -> None:
     client, _ = parent
     for _ in range(5):
         assert client.post("/api/v1/login", json={"name": "Alex",
@@ -89,14 +99,12 @@ def test_login_is_rate_limited(parent: tuple[TestClient, dict[str, str]]) -> Non
 
 
 def test_api_token_works_without_cookies_and_can_be_revoked(
-        parent: tuple[TestClient, dict[str, str]], service: object) -> None:
+        parent: tuple[httpx.Client, dict[str, str]], served: Served) -> None:
     client, headers = parent
     r = client.post("/api/v1/tokens", json={"name": "home assistant"}, headers=headers)
     assert r.status_code == 201
     token, tid = r.json()["token"], r.json()["id"]
-    from kidshield.web.server import create_app
-
-    with TestClient(create_app(service)) as bare:  # type: ignore[arg-type]
+    with served.client() as bare:
         auth = {"Authorization": f"Bearer {token}"}
         assert bare.get("/api/v1/profiles").status_code == 401
         assert bare.get("/api/v1/profiles", headers=auth).status_code == 200
@@ -108,25 +116,25 @@ def test_api_token_works_without_cookies_and_can_be_revoked(
     assert "token" not in listed[0] and listed[0]["revoked"]
 
 
-def test_wrong_pin_on_the_child_page_is_refused_and_audited(
-        parent: tuple[TestClient, dict[str, str]]) -> None:
+def test_wrong_pin_on_the_child_page_is_refused_and_audited(served: Served,
+        parent: tuple[httpx.Client, dict[str, str]]) -> None:
     client, headers = parent
     assert client.put("/api/v1/pin", json={"pin": "4321"}, headers=headers).status_code == 200
     page = client.get("/me")
     r = client.post("/me/pause", data={"csrf": _csrf(page.text), "pin": "0000",
                                        "minutes": "30"})
     assert r.status_code == 403
-    ctx = client.app.state.web  # type: ignore[attr-defined]
-    assert "mia" not in ctx.service.pauses
+    ctx = served.web
+    assert ctx.state.paused_until("mia") is None
     r = client.post("/me/pause", data={"csrf": _csrf(page.text), "pin": "4321",
                                        "minutes": "30"}, follow_redirects=False)
     assert r.status_code == 303
-    assert "mia" in ctx.service.pauses
+    assert ctx.state.paused_until("mia") is not None
     actions = [e["action"] for e in client.get("/api/v1/audit").json()]
     assert "pin.wrong" in actions and "pause" in actions
 
 
-def test_pin_attempts_are_rate_limited(parent: tuple[TestClient, dict[str, str]]) -> None:
+def test_pin_attempts_are_rate_limited(parent: tuple[httpx.Client, dict[str, str]]) -> None:
     client, headers = parent
     client.put("/api/v1/pin", json={"pin": "4321"}, headers=headers)
     csrf = _csrf(client.get("/me").text)
@@ -136,7 +144,7 @@ def test_pin_attempts_are_rate_limited(parent: tuple[TestClient, dict[str, str]]
     assert r.status_code == 429
 
 
-def test_pages_need_sign_in(client: TestClient) -> None:
+def test_pages_need_sign_in(client: httpx.Client) -> None:
     r = client.get("/profiles", follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"].startswith("/login")
     assert client.get("/api/v1/profiles").status_code == 401
@@ -149,7 +157,7 @@ def test_audit_log_has_no_update_or_delete() -> None:
 
 
 def test_admin_adds_a_moderator_who_cannot_change_protections(
-        parent: tuple[TestClient, dict[str, str]], service: object) -> None:
+        parent: tuple[httpx.Client, dict[str, str]], served: Served) -> None:
     client, headers = parent
     r = client.post("/api/v1/users", json={"name": "Sam", "password": "moderate me please",
                                            "roles": ["moderator"]}, headers=headers)
@@ -160,9 +168,7 @@ def test_admin_adds_a_moderator_who_cannot_change_protections(
     r = client.post("/api/v1/users", json={"name": "X", "password": "long enough pw",
                                            "roles": ["wizard"]}, headers=headers)
     assert r.status_code == 422 and r.json()["field"].startswith("roles")
-    from kidshield.web.server import create_app
-
-    with TestClient(create_app(service)) as mod:  # type: ignore[arg-type]
+    with served.client() as mod:
         r = mod.post("/api/v1/login", json={"name": "Sam", "password": "moderate me please"})
         assert r.status_code == 200
         csrf = mod.get("/api/v1/me").json()["csrf"]
@@ -172,7 +178,7 @@ def test_admin_adds_a_moderator_who_cannot_change_protections(
         assert mod.get("/api/v1/users").status_code == 403
 
 
-def test_change_password(parent: tuple[TestClient, dict[str, str]]) -> None:
+def test_change_password(parent: tuple[httpx.Client, dict[str, str]]) -> None:
     client, headers = parent
     r = client.put("/api/v1/password", json={"current_password": "nope",
                                              "new_password": "a new long password"},

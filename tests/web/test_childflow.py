@@ -10,11 +10,14 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any
 
+import httpx
 import pytest
-from starlette.testclient import TestClient
 
+from kidshield.clock import FixedClock
 from kidshield.policy.reason import Action, Reason
 from kidshield.web import actions
+from tests.e2e import harness
+from tests.e2e.harness import Served
 
 
 def _csrf(html: str) -> str:
@@ -23,12 +26,12 @@ def _csrf(html: str) -> str:
     return match.group(1)
 
 
-def _decide(client: TestClient, name: str) -> Any:
-    ctx = client.app.state.web  # type: ignore[attr-defined]
+def _decide(served: Served, name: str) -> Any:
+    ctx = served.web
     return actions.decide_name(ctx, ctx.runtime.profiles["mia"], name)
 
 
-def test_block_page_explains_a_category_block_in_the_childs_words(client: TestClient) -> None:
+def test_block_page_explains_a_category_block_in_the_childs_words(client: httpx.Client) -> None:
     r = client.get("/", headers={"host": "casino.example"})
     assert r.status_code == 403
     assert "Blocked to keep you safe" in r.text
@@ -37,17 +40,19 @@ def test_block_page_explains_a_category_block_in_the_childs_words(client: TestCl
     assert 'action="/.well-known/kidshield/ask"' in r.text
 
 
-def test_bedtime_has_its_own_text(client: TestClient) -> None:
+def test_bedtime_has_its_own_text(served: Served, client: httpx.Client) -> None:
     from datetime import timedelta
 
-    ctx = client.app.state.web  # type: ignore[attr-defined]
-    ctx.service.clock.advance(timedelta(hours=7))  # 22:00 in London
-    ctx.service.resolver.invalidate()
+    ctx = served.web
+    clock = served.clock
+    assert isinstance(clock, FixedClock)
+    clock.advance(timedelta(hours=7))  # 22:00 in London
+    served.call(ctx.dns.resolver.invalidate)
     r = client.get("/", headers={"host": "example.org"})
     assert "Sleep time" in r.text and "bedtime" in r.text.lower()
 
 
-def test_self_harm_block_shows_helplines_first(client: TestClient) -> None:
+def test_self_harm_block_shows_helplines_first(client: httpx.Client) -> None:
     r = client.get("/", headers={"host": "sh.example"})
     assert r.status_code == 403
     assert "You matter" in r.text
@@ -55,12 +60,12 @@ def test_self_harm_block_shows_helplines_first(client: TestClient) -> None:
     assert "Samaritans" in r.text or "Childline" in r.text
 
 
-def test_allowed_name_on_block_host_says_it_is_open(client: TestClient) -> None:
+def test_allowed_name_on_block_host_says_it_is_open(client: httpx.Client) -> None:
     r = client.get("/", headers={"host": "example.org"})
     assert r.status_code == 200 and "not blocked" in r.text
 
 
-def test_child_page_is_served_on_the_fixed_name(client: TestClient) -> None:
+def test_child_page_is_served_on_the_fixed_name(client: httpx.Client) -> None:
     r = client.get("/", headers={"host": "kidshield.home.arpa"})
     assert r.status_code == 200
     assert "My protection" in r.text and "Hi Mia" in r.text
@@ -103,7 +108,8 @@ def _wait(got: list[Any]) -> None:
 
 
 def test_child_asks_parent_allows_for_30_minutes_and_policy_changes_at_once(
-        parent: tuple[TestClient, dict[str, str]],
+        served: Served,
+        parent: tuple[httpx.Client, dict[str, str]],
         receiver: tuple[str, list[dict[str, Any]]]) -> None:
     client, headers = parent
     url, got = receiver
@@ -119,11 +125,11 @@ def test_child_asks_parent_allows_for_30_minutes_and_policy_changes_at_once(
     assert json.loads(got[0]["body"])["message"] == "for maths homework"
     pending = client.get("/api/v1/requests?status=pending").json()
     assert [p["domain"] for p in pending] == ["casino.example"]
-    assert _decide(client, "casino.example").action is Action.BLOCK
+    assert _decide(served, "casino.example").action is Action.BLOCK
     r = client.post(f"/api/v1/requests/{pending[0]['id']}/decision",
                     json={"decision": "30min", "reply": "ok, 30 minutes"}, headers=headers)
     assert r.status_code == 200 and r.json()["status"] == "allowed"
-    d = _decide(client, "casino.example")
+    d = _decide(served, "casino.example")
     assert d.action is Action.ALLOW and d.reason is Reason.GRANT
     me = client.get("/me").text
     assert "yes!" in me and "ok, 30 minutes" in me
@@ -131,7 +137,7 @@ def test_child_asks_parent_allows_for_30_minutes_and_policy_changes_at_once(
     assert any(e["action"] == "request.allowed" and e["actor"] == "Alex" for e in audit)
 
 
-def test_ntfy_topic_gets_plain_text(parent: tuple[TestClient, dict[str, str]],
+def test_ntfy_topic_gets_plain_text(parent: tuple[httpx.Client, dict[str, str]],
                                     receiver: tuple[str, list[dict[str, Any]]]) -> None:
     client, headers = parent
     url, got = receiver
@@ -143,8 +149,8 @@ def test_ntfy_topic_gets_plain_text(parent: tuple[TestClient, dict[str, str]],
     assert "work" in got[0]["body"]
 
 
-def test_always_adds_to_the_allow_list_keeping_comments(
-        parent: tuple[TestClient, dict[str, str]]) -> None:
+def test_always_adds_to_the_allow_list_keeping_comments(served: Served,
+        parent: tuple[httpx.Client, dict[str, str]]) -> None:
     client, headers = parent
     csrf = _csrf(client.get("/me").text)
     client.post("/me/ask", data={"csrf": csrf, "name": "bet.example", "message": ""})
@@ -152,14 +158,15 @@ def test_always_adds_to_the_allow_list_keeping_comments(
     r = client.post(f"/api/v1/requests/{rid}/decision", json={"decision": "always"},
                     headers=headers)
     assert r.status_code == 200
-    ctx = client.app.state.web  # type: ignore[attr-defined]
-    text = ctx.service.config_path.read_text()
+    ctx = served.web
+    text = ctx.config_path.read_text()
     assert "# Mia is 10" in text and "bet.example" in text
-    assert _decide(client, "bet.example").reason is Reason.ALLOW_LIST
+    assert _decide(served, "bet.example").reason is Reason.ALLOW_LIST
 
 
 def test_decline_carries_a_message_the_child_sees(
-        parent: tuple[TestClient, dict[str, str]]) -> None:
+        served: Served,
+        parent: tuple[httpx.Client, dict[str, str]]) -> None:
     client, headers = parent
     csrf = _csrf(client.get("/me").text)
     client.post("/me/ask", data={"csrf": csrf, "name": "casino.example", "message": "pls"})
@@ -169,60 +176,60 @@ def test_decline_carries_a_message_the_child_sees(
                 headers=headers)
     me = client.get("/me").text
     assert "not this time" in me and "Not a site for you, sorry" in me
-    assert _decide(client, "casino.example").action is Action.BLOCK
+    assert _decide(served, "casino.example").action is Action.BLOCK
 
 
-def test_until_tonight_ends_at_bedtime(parent: tuple[TestClient, dict[str, str]]) -> None:
-    client, _ = parent
-    ctx = client.app.state.web  # type: ignore[attr-defined]
+def test_until_tonight_ends_at_bedtime(served: Served) -> None:
+    ctx = served.web
     until = actions.grant_until(ctx, ctx.runtime.profiles["mia"], "tonight")
     assert until is not None
     assert until.astimezone(ctx.runtime.profiles["mia"].tz).strftime("%H:%M") == "21:00"
 
 
-def test_pause_survives_a_restart(parent: tuple[TestClient, dict[str, str]],
-                                  service: Any) -> None:
+def test_pause_survives_a_restart_also_without_the_web_server(
+        parent: tuple[httpx.Client, dict[str, str]], served: Served) -> None:
     client, headers = parent
     client.post("/api/v1/pause", json={"profile": "leo", "minutes": 45}, headers=headers)
-    service.pauses.clear()
-    from kidshield.web.server import create_app
-
-    create_app(service)  # a restart reads the stored pauses
-    assert "leo" in service.pauses
+    with harness.start(served.config_path, served.clock, web=False) as again:
+        assert again.app.state.paused_until("leo") is not None
+        answer = again.addresses("casino.example", source="127.0.0.1")
+        assert answer == ["127.0.0.1"]  # Mia is not paused: still blocked
 
 
 def test_parent_allows_from_the_child_page_with_pin(
-        parent: tuple[TestClient, dict[str, str]]) -> None:
+        served: Served,
+        parent: tuple[httpx.Client, dict[str, str]]) -> None:
     client, headers = parent
     client.put("/api/v1/pin", json={"pin": "2468"}, headers=headers)
     csrf = _csrf(client.get("/me").text)
     r = client.post("/me/allow", data={"csrf": csrf, "name": "casino.example",
                                        "decision": "30min", "pin": "1111"})
     assert r.status_code == 403 and "PIN is not right" in r.text
-    assert _decide(client, "casino.example").action is Action.BLOCK
+    assert _decide(served, "casino.example").action is Action.BLOCK
     r = client.post("/me/allow", data={"csrf": csrf, "name": "casino.example",
                                        "decision": "30min", "pin": "2468"})
     assert r.status_code == 200 and "allowed for now" in r.text
-    assert _decide(client, "casino.example").reason is Reason.GRANT
+    assert _decide(served, "casino.example").reason is Reason.GRANT
 
 
-def test_grants_api_lists_and_ends_grants(parent: tuple[TestClient, dict[str, str]]) -> None:
+def test_grants_api_lists_and_ends_grants(
+        served: Served, parent: tuple[httpx.Client, dict[str, str]]) -> None:
     client, headers = parent
     r = client.post("/api/v1/grants", json={"profile": "mia", "domain": "Casino.Example"},
                     headers=headers)
     assert r.status_code == 201 and r.json()["domain"] == "casino.example"
-    assert _decide(client, "casino.example").reason is Reason.GRANT
+    assert _decide(served, "casino.example").reason is Reason.GRANT
     grants = client.get("/api/v1/grants").json()
     assert [g["domain"] for g in grants] == ["casino.example"]
     assert "casino.example" in client.get("/requests").text
     assert client.delete(f"/api/v1/grants/{grants[0]['id']}",
                          headers=headers).status_code == 200
-    assert _decide(client, "casino.example").action is Action.BLOCK
+    assert _decide(served, "casino.example").action is Action.BLOCK
     assert client.get("/api/v1/grants").json() == []
 
 
-def test_child_sees_rate_limit_in_their_language(client: TestClient) -> None:
-    ctx = client.app.state.web  # type: ignore[attr-defined]
+def test_child_sees_rate_limit_in_their_language(served: Served, client: httpx.Client) -> None:
+    ctx = served.web
     ctx.ask_limiter.limit = 1
     csrf = _csrf(client.get("/me").text)
     client.post("/me/ask", data={"csrf": csrf, "name": "casino.example"})
@@ -232,7 +239,7 @@ def test_child_sees_rate_limit_in_their_language(client: TestClient) -> None:
 
 
 def test_block_for_a_chat_service_links_the_strangers_lesson_and_the_child_report_form(
-    client: TestClient,
+    client: httpx.Client,
 ) -> None:
     r = client.get("/", headers={"host": "discord.com"})
     assert r.status_code == 403
@@ -244,7 +251,7 @@ def test_block_for_a_chat_service_links_the_strangers_lesson_and_the_child_repor
     assert report.status_code == 200 and "Childline" in report.text
 
 
-def test_child_page_links_lessons_and_reporting(client: TestClient) -> None:
+def test_child_page_links_lessons_and_reporting(client: httpx.Client) -> None:
     r = client.get("/me", headers={"host": "kidshield.home.arpa"})
     assert r.status_code == 200
     assert 'href="/learn"' in r.text and 'href="/report?for=child"' in r.text

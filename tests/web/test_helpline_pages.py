@@ -3,16 +3,19 @@ and why the page was blocked, and an operator's own [[helplines]] entry is shown
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
+import httpx
 import pytest
-from starlette.testclient import TestClient
 
+from kidshield.clock import FixedClock
 from kidshield.policy.reason import Reason
 from kidshield.web import actions
-from kidshield.web.server import create_app
-from tests.web.helpers import offline_service
+from tests.e2e.fixtures import ServeConfig
+from tests.e2e.harness import Served
+from tests.e2e.upstream import FakeUpstream
+from tests.web.helpers import AFTERNOON, config_text, write_lists
 
 LOCAL = """
 [[helplines]]
@@ -28,22 +31,19 @@ checked = 2026-11-20
 
 
 @pytest.fixture
-def served(tmp_path: Path) -> Iterator[Callable[[str], TestClient]]:
-    """The served app with ``profile`` as the default profile (every test request's)."""
-    services = []
+def serve_for(serve_config: ServeConfig, upstream: FakeUpstream,
+              tmp_path: Path) -> Callable[[str], Served]:
+    """The served app with the test's device (127.0.0.1) belonging to ``profile``."""
 
-    def start(profile: str) -> TestClient:
-        service = offline_service(tmp_path / profile, tweak=lambda text: text.replace(
-            'default_profile = "mia"', f'default_profile = "{profile}"') + LOCAL)
-        services.append(service)
-        return TestClient(create_app(service))
+    def start(profile: str) -> Served:
+        folder = tmp_path / profile
+        folder.mkdir()
+        write_lists(folder)
+        text = config_text(upstream.port).replace('profile = "mia"', f'profile = "{profile}"')
+        return serve_config(text + LOCAL, FixedClock(AFTERNOON),
+                            name=f"{profile}/kidshield.toml")
 
-    for folder in ("mia", "kai"):
-        (tmp_path / folder).mkdir()
-    yield start
-    for service in services:
-        assert service.db is not None
-        service.db.close()
+    return start
 
 
 def _order(html: str, *names: str) -> list[int]:
@@ -51,26 +51,27 @@ def _order(html: str, *names: str) -> list[int]:
 
 
 def test_self_harm_block_leads_with_the_crisis_line_for_a_teen(
-        served: Callable[[str], TestClient]) -> None:
-    page = served("kai").get("/", headers={"host": "sh.example"}).text  # kai is 13-15
+        serve_for: Callable[[str], Served]) -> None:
+    page = serve_for("kai").client().get("/", headers={"host": "sh.example"}).text  # kai is 13-15
     samaritans, childline = _order(page, "Samaritans", "Childline")
     assert samaritans < childline < page.index("<h1>")
 
 
 def test_self_harm_block_leads_with_the_child_helpline_under_13(
-        served: Callable[[str], TestClient]) -> None:
-    page = served("mia").get("/", headers={"host": "sh.example"}).text  # mia is 10
+        serve_for: Callable[[str], Served]) -> None:
+    page = serve_for("mia").client().get("/", headers={"host": "sh.example"}).text  # mia is 10
     samaritans, childline = _order(page, "Samaritans", "Childline")
     assert childline < samaritans
 
 
 def test_an_operators_own_helpline_is_shown_and_reachable(
-        served: Callable[[str], TestClient]) -> None:
-    client = served("mia")
+        serve_for: Callable[[str], Served]) -> None:
+    served = serve_for("mia")
+    client = served.client()
     page = client.get("/", headers={"host": "casino.example"}).text
     assert "Our school&#39;s counsellors" in page and 'href="tel:01632960000"' in page
     assert "Our school&#39;s counsellors" in client.get("/me").text
-    ctx = client.app.state.web  # type: ignore[attr-defined]
+    ctx = served.web
     decision = actions.decide_name(ctx, ctx.runtime.profiles["mia"],
                                    "www.school-counselling.example")
     assert decision.reason is Reason.HELPLINE
@@ -78,17 +79,10 @@ def test_an_operators_own_helpline_is_shown_and_reachable(
     assert reached.status_code == 200 and "not blocked" in reached.text
 
 
-def test_a_parents_preview_shows_the_helplines_of_the_previewed_band(tmp_path: Path) -> None:
-    from tests.web.helpers import set_up_parent
-
-    service = offline_service(tmp_path)
-    try:
-        with TestClient(create_app(service)) as client:
-            set_up_parent(client)
-            teen = client.get("/preview/block?band=13-15&reason=self_harm&name=sh.example").text
-            young = client.get("/preview/block?band=under-9&reason=self_harm&name=sh.example").text
-    finally:
-        assert service.db is not None
-        service.db.close()
+def test_a_parents_preview_shows_the_helplines_of_the_previewed_band(
+        parent: tuple[httpx.Client, dict[str, str]]) -> None:
+    client, _ = parent
+    teen = client.get("/preview/block?band=13-15&reason=self_harm&name=sh.example").text
+    young = client.get("/preview/block?band=under-9&reason=self_harm&name=sh.example").text
     assert teen.index("Samaritans") < teen.index("Childline")
     assert young.index("Childline") < young.index("Samaritans")

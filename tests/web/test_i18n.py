@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from starlette.testclient import TestClient
+import httpx
 
 from kidshield.web.i18n import negotiate, parse_po
 
@@ -47,7 +47,7 @@ def test_language_negotiation() -> None:
     assert negotiate("", choice="ar").rtl
 
 
-def test_block_page_in_arabic_is_right_to_left(client: TestClient) -> None:
+def test_block_page_in_arabic_is_right_to_left(client: httpx.Client) -> None:
     r = client.get("/", headers={"host": "casino.example", "accept-language": "ar"})
     assert '<html lang="ar" dir="rtl">' in r.text
     assert "محجوب لحمايتك" in r.text
@@ -55,7 +55,7 @@ def test_block_page_in_arabic_is_right_to_left(client: TestClient) -> None:
     assert "<bdi>casino.example</bdi>" in r.text  # names keep their own direction
 
 
-def test_language_choice_is_remembered(parent: tuple[TestClient, dict[str, str]]) -> None:
+def test_language_choice_is_remembered(parent: tuple[httpx.Client, dict[str, str]]) -> None:
     client, _ = parent
     r = client.get("/profiles/mia?lang=ar")
     assert 'dir="rtl"' in r.text and "وقت النوم" in r.text

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import re
 
+import httpx
 import pytest
-from starlette.testclient import TestClient
 
-P = tuple[TestClient, dict[str, str]]
+from tests.e2e.harness import Served
+
+P = tuple[httpx.Client, dict[str, str]]
 PAGES = ["/", "/profiles", "/profiles/mia", "/devices", "/lists", "/querylog", "/requests",
          "/settings", "/audit", "/me"]
 
@@ -39,16 +41,16 @@ def test_page_renders_with_labelled_controls(parent: P, path: str) -> None:
         assert 'name="csrf"' in form
 
 
-def test_bedtime_in_two_taps(parent: P) -> None:
+def test_bedtime_in_two_taps(served: Served, parent: P) -> None:
     client, _ = parent
     page = client.get("/profiles/mia")  # tap 1: open the child's profile
     r = client.post("/profiles/mia/bedtime", data={"csrf": _csrf(page.text),
                                                    "bedtime": "20:00"})  # tap 2: a preset
     assert r.status_code == 200 and "Bedtime saved" in r.text
     assert "20:00" in r.text
-    ctx = client.app.state.web  # type: ignore[attr-defined]
-    assert ctx.service.config.profiles["mia"].bedtime == "20:00"
-    assert ctx.service.config.profiles["mia"].wake_up == "07:00"
+    ctx = served.web
+    assert ctx.config.profiles["mia"].bedtime == "20:00"
+    assert ctx.config.profiles["mia"].wake_up == "07:00"
 
 
 def test_requests_inbox_answers(parent: P) -> None:
@@ -93,20 +95,20 @@ def test_error_page_for_unknown_profile(parent: P) -> None:
     assert r.status_code == 404 and "nobody" in r.text
 
 
-def test_budgets_edit_from_the_profile_form(parent: P) -> None:
+def test_budgets_edit_from_the_profile_form(served: Served, parent: P) -> None:
     client, _ = parent
     page = client.get("/profiles/mia")
     assert "minecraft = 60" in page.text
     r = client.post("/profiles/mia", data={"csrf": _csrf(page.text),
                                            "budgets": "minecraft = 45\nroblox = 30"})
     assert r.status_code == 200 and "Saved." in r.text
-    ctx = client.app.state.web  # type: ignore[attr-defined]
-    assert ctx.service.config.profiles["mia"].budgets == {"minecraft": 45, "roblox": 30}
+    ctx = served.web
+    assert ctx.config.profiles["mia"].budgets == {"minecraft": 45, "roblox": 30}
     r = client.post("/profiles/mia", data={"csrf": _csrf(page.text), "budgets": "lots"})
     assert r.status_code == 422 and "youtube = 60" in r.text
 
 
-def test_security_headers(client: TestClient) -> None:
+def test_security_headers(client: httpx.Client) -> None:
     r = client.get("/login")
     csp = r.headers["content-security-policy"]
     assert "script-src 'self'" in csp and "frame-ancestors 'none'" in csp

@@ -3,53 +3,43 @@ routes of other features behind the same sign-in."""
 
 from __future__ import annotations
 
-import asyncio
-
-import dns.message
+import httpx
 import pytest
-from starlette.testclient import TestClient
 
-from kidshield.dns.service import DnsService
 from kidshield.web.server import announce_setup
+from tests.e2e.harness import Served
 
 
-def test_kidshield_home_arpa_answers_with_the_block_page_address(service: DnsService) -> None:
-    assert service.resolver is not None
-    query = dns.message.make_query("kidshield.home.arpa", "A")
-    wire = asyncio.run(service.resolver.resolve(query.to_wire(), "192.168.1.40", udp=True))
-    assert wire is not None
-    answer = dns.message.from_wire(wire)
-    assert [rd.address for rrset in answer.answer for rd in rrset] == ["127.0.0.1"]
+def test_kidshield_home_arpa_answers_with_the_block_page_address(served: Served) -> None:
+    assert served.addresses("kidshield.home.arpa", source="127.0.0.5") == ["127.0.0.1"]
 
 
-def test_first_start_prints_the_setup_link(client: TestClient,
+def test_first_start_prints_the_setup_link(served: Served,
                                            capsys: pytest.CaptureFixture[str]) -> None:
-    ctx = client.app.state.web  # type: ignore[attr-defined]
-    announce_setup(ctx, "0.0.0.0", 8080)
+    ctx = served.web
+    announce_setup(ctx, "http://127.0.0.1:8080")
     err = capsys.readouterr().err
     assert f"http://127.0.0.1:8080/setup?token={ctx.setup_token}" in err
 
 
-def test_feature_routes_need_sign_in(client: TestClient,
-                                     parent: tuple[TestClient, dict[str, str]]) -> None:
-    from kidshield.web.server import feature_routes
-
-    paths = [getattr(r, "path", "") for r in feature_routes()]
-    if "/api/v1/media/banks" not in paths:
-        pytest.skip("media feature not installed")
-    signed_in, _ = parent
+def test_feature_api_routes_need_sign_in(client: httpx.Client,
+                                         parent: tuple[httpx.Client, dict[str, str]]) -> None:
+    signed_in, headers = parent
     assert signed_in.get("/api/v1/media/banks").status_code == 200
-    with TestClient(client.app) as anonymous:
-        assert anonymous.get("/api/v1/media/banks").status_code == 401
+    assert client.get("/api/v1/media/banks").status_code == 401
+    message = {"text": "hello"}
+    assert client.post("/api/v1/assess/message", json=message).status_code == 401
+    assert signed_in.post("/api/v1/assess/message", json=message,
+                          headers=headers).status_code == 200
 
 
-def test_doh_and_metrics_still_served(client: TestClient) -> None:
+def test_doh_and_metrics_still_served(client: httpx.Client) -> None:
     assert client.get("/healthz").json()["status"] == "ok"
     assert client.get("/metrics").status_code == 200
 
 
 def test_high_risk_text_assessment_opens_a_case_in_the_reports_queue(
-    parent: tuple[TestClient, dict[str, str]],
+    served: Served, parent: tuple[httpx.Client, dict[str, str]],
 ) -> None:
     client, headers = parent
     r = client.post("/api/v1/assess/message", headers=headers, json={
@@ -57,7 +47,9 @@ def test_high_risk_text_assessment_opens_a_case_in_the_reports_queue(
         "sender": 14, "conversation_id": "chat-42"})
     assert r.status_code == 200
     assert r.json()["level"] in ("high", "imminent")
-    reports = client.app.state.reports  # type: ignore[attr-defined]
+    assert served.app.features is not None
+    reports = served.app.features.reports
+    assert reports is not None
     queue = reports.queue("test")
     assert [str(c.case_type) for c in queue] == ["self_harm"]
     # the case keeps findings, never the message text

@@ -80,7 +80,7 @@ async def whoami(request: Request, ctx: WebContext, user: User | None, _b: None)
 # -- overview, profiles, clients ----------------------------------------------------------
 @api("GET", "/overview", "Queries and blocks per profile over the last 24 hours")
 async def get_overview(request: Request, ctx: WebContext, _u: User | None, _b: None) -> Any:
-    await ctx.service.settle()
+    await ctx.settle()
     o = overview(ctx.db, ctx.now())
     return {"hours": [views.iso(h) for h in o.hours],
             "profiles": {p: {"queries": q, "blocks": b} for p, (q, b) in o.per_profile.items()},
@@ -164,7 +164,7 @@ async def update_lists(request: Request, ctx: WebContext, user: User | None,
 
 @api("GET", "/querylog", "Search the query log", query=LogQuery)
 async def querylog(request: Request, ctx: WebContext, _u: User | None, q: LogQuery) -> Any:
-    await ctx.service.settle()
+    await ctx.settle()
     f = LogFilter(q.q, q.profile, q.action, q.reason, q.since_hours, q.limit, q.offset)
     return {"rows": search_log(ctx.db, f, ctx.now())}
 

@@ -57,7 +57,7 @@ async def home(request: Request) -> Response:
         return RedirectResponse("/setup" if ctx.setup_token else "/login", 303)
     ctx, _user = _parent(request)
     t = translator_for(request)
-    await ctx.service.settle()
+    await ctx.settle()
     o = overview(ctx.db, ctx.now())
     cards = []
     for pid, prof in ctx.runtime.profiles.items():
@@ -185,7 +185,7 @@ async def querylog_page(request: Request) -> Response:
         hours = 24
     f = LogFilter(qp.get("q", ""), qp.get("profile", ""), qp.get("action", ""),
                   qp.get("reason", ""), hours, 200)
-    await ctx.service.settle()
+    await ctx.settle()
     return render(request, "querylog.html", rows=search_log(ctx.db, f, ctx.now()),
                   f=f, profiles=list(ctx.runtime.profiles),
                   reasons=[r.value for r in Reason])

@@ -13,9 +13,9 @@ import pytest
 from PIL import Image
 from starlette.testclient import TestClient
 
-from kidshield.safety.media.api import create_app
 from kidshield.safety.media.banks import BankService
 from kidshield.safety.media.hashing import hash_image
+from kidshield.web.api.media import create_app
 
 from .images import encode, picture
 

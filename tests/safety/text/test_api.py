@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from starlette.testclient import TestClient
 
-from kidshield.safety.text.api import create_app
+from kidshield.web.api.assess import create_app
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from starlette.testclient import TestClient
 from kidshield.errors import InputError
 from kidshield.policy.helplines import Helpline, HelplineBook, Kind
 from kidshield.safety.text import assess_conversation, assess_message
-from kidshield.safety.text.api import create_app
+from kidshield.web.api.assess import create_app
 
 THREAT = "i'll send your nudes to all your friends unless you pay me $200"
 

@@ -1,29 +1,58 @@
-"""End to end in Chromium, against a real kidshield on loopback: first-run setup, sign-in,
-a child blocked -> asks -> parent allows -> the DNS answer changes on a real query -> the child
-page shows the approval; CSRF and wrong-PIN rejections; audit entries; bedtime in two taps.
-Screenshots for the README are written to docs/images/."""
+"""End to end in Chromium, against kidshield served as ``kidshield serve`` serves it: first-run
+setup, sign-in, a child blocked -> asks -> parent allows -> the DNS answer changes on a real
+query -> the child page shows the approval; CSRF and wrong-PIN rejections; audit entries;
+bedtime in two taps. Screenshots for the README are written to docs/images/."""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from typing import Any
 
-import dns.message
-import dns.query
+import pytest
 
+from tests.e2e import harness
+from tests.e2e.harness import LoopThread, Served, chromium
+from tests.e2e.upstream import FakeUpstream
 from tests.screenshots import images_dir
-from tests.web.e2e.live import UPSTREAM_ANSWER, LiveKidshield
-from tests.web.helpers import PASSWORD
+from tests.web.helpers import PASSWORD, config_text, write_lists
+
+UPSTREAM_ANSWER = "192.0.2.1"
 
 IMAGES = images_dir()
 PHONE = {"width": 390, "height": 844}
 LAPTOP = {"width": 1280, "height": 900}
 
 
-def a_records(live: LiveKidshield, name: str) -> list[str]:
-    query = dns.message.make_query(name, "A")
-    response = dns.query.udp(query, "127.0.0.1", port=live.dns_port, timeout=3)
-    return [rd.address for rrset in response.answer for rd in rrset]
+@pytest.fixture(scope="module")
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    folder = tmp_path_factory.mktemp("live")
+    lt = LoopThread()
+    upstream = FakeUpstream(default_aaaa=None)
+    lt.run(upstream.start())
+    write_lists(folder)
+    path = folder / "kidshield.toml"
+    # no bedtime at first, so the flow does not depend on the time of day
+    path.write_text(config_text(upstream.port).replace(
+        'bedtime = "21:00"\nwake_up = "07:00"', 'bedtime = "off"'))
+    try:
+        with harness.start(path, lt=lt) as served:
+            yield served
+    finally:
+        lt.run(upstream.stop())
+        lt.close()
+
+
+@pytest.fixture(scope="module")
+def browser(live: Served) -> Iterator[Any]:
+    port = live.bound("http")
+    with chromium({name: port for name in ("casino.example", "sh.example",
+                                           "kidshield.home.arpa")}) as b:
+        yield b
+
+
+def a_records(live: Served, name: str) -> list[str]:
+    return live.addresses(name)
 
 
 def shot(page: Any, name: str) -> None:
@@ -31,10 +60,10 @@ def shot(page: Any, name: str) -> None:
     page.screenshot(path=str(IMAGES / name), full_page=True)
 
 
-def sign_in(browser: Any, live: LiveKidshield) -> Any:
+def sign_in(browser: Any, live: Served) -> Any:
     context = browser.new_context(viewport=LAPTOP, base_url=live.url)
     page = context.new_page()
-    if live.app.state.web.setup_token:
+    if live.web.setup_token:
         page.goto(live.setup_url)
         page.fill("#name", "Alex")
         page.fill("#password", PASSWORD)
@@ -54,7 +83,7 @@ def sign_in(browser: Any, live: LiveKidshield) -> Any:
     return page
 
 
-def test_child_asks_parent_allows_and_dns_changes(live: LiveKidshield, browser: Any) -> None:
+def test_child_asks_parent_allows_and_dns_changes(live: Served, browser: Any) -> None:
     parent = sign_in(browser, live)
     assert a_records(live, "casino.example") == ["127.0.0.1"]  # the block page address
 
@@ -92,7 +121,7 @@ def test_child_asks_parent_allows_and_dns_changes(live: LiveKidshield, browser: 
     child.click('form[action="/me/pause"] button')
     child.wait_for_selector("text=That did not work")
     assert "PIN is not right" in child.content()
-    assert "mia" not in live.service.pauses
+    assert live.app.state.paused_until("mia") is None
 
     # the overview shows today's traffic
     a_records(live, "sh.example")
@@ -109,7 +138,7 @@ def test_child_asks_parent_allows_and_dns_changes(live: LiveKidshield, browser: 
         assert action in audit, action
 
 
-def test_csrf_rejection_and_bedtime_in_two_taps(live: LiveKidshield, browser: Any) -> None:
+def test_csrf_rejection_and_bedtime_in_two_taps(live: Served, browser: Any) -> None:
     parent = sign_in(browser, live)
     parent.goto("/profiles/mia")
     parent.evaluate("for (const i of document.querySelectorAll('input[name=csrf]')) "
@@ -118,20 +147,20 @@ def test_csrf_rejection_and_bedtime_in_two_taps(live: LiveKidshield, browser: An
         parent.click("button[value='20:00']")
     assert info.value.status == 403
     assert "came from another site" in parent.content()
-    assert live.service.config.profiles["mia"].bedtime == "off"
+    assert live.app.config.profiles["mia"].bedtime == "off"
 
     parent.goto("/profiles")  # tap 1 (from the profile list) ...
     parent.click("a[href='/profiles/mia#bedtime']")
     parent.click("button[value='20:00']")  # ... tap 2
     parent.wait_for_selector("text=Bedtime saved.")
-    assert live.service.config.profiles["mia"].bedtime == "20:00"
+    assert live.app.config.profiles["mia"].bedtime == "20:00"
     assert 'bedtime = "20:00"' in live.config_path.read_text()
     shot(parent, "profile.png")
     parent.goto("/audit")
     assert "profile.bedtime" in parent.locator("table.audit").inner_text()
 
 
-def test_block_page_screenshots_per_age_band(live: LiveKidshield, browser: Any) -> None:
+def test_block_page_screenshots_per_age_band(live: Served, browser: Any) -> None:
     parent = sign_in(browser, live)
     parent.set_viewport_size(PHONE)
     for band in ("under-9", "9-12", "13-15", "16-17"):

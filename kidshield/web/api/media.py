@@ -6,13 +6,15 @@ is parsed here in memory with python-multipart's streaming parser. ``request.for
 used: starlette spools multipart parts over 1 MiB to a temporary file, and image bytes must
 never reach the disk. Nothing here logs request bodies.
 
-The routes find their ``BankService`` on ``request.app.state.media_banks``; the web app mounts
-``routes()`` behind its API authentication, ``create_app()`` serves them standalone.
+``routes(site)`` gives the routes with their ``MediaSite`` (the ``BankService`` and upload
+limits) bound in; the web app mounts them behind its authentication, ``create_app()`` serves
+them standalone.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from python_multipart.exceptions import MultipartParseError
@@ -28,11 +30,24 @@ from kidshield.safety.media.banks import BankError, BankService
 from kidshield.safety.media.formats import parse_format
 from kidshield.safety.media.hashing import ImageHashError
 from kidshield.safety.media.signal import PdqSignal
+from kidshield.web.access import require_role
+from kidshield.web.feature import bind
 
 DEFAULT_MAX_UPLOAD_BYTES = 32 * 1024 * 1024
 CALLER_HEADER = "x-kidshield-caller"
 
-Handler = Callable[[Request], Awaitable[Response]]
+
+@dataclass
+class MediaSite:
+    """What the media routes work with."""
+
+    banks: BankService
+    max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES
+    max_side: int | None = None  # shrink uploads to this before hashing (faster)
+    signed_in: bool = True  # False: the standalone app, which has no accounts
+
+
+Handler = Callable[[Request, MediaSite], Awaitable[Response]]
 
 
 class _BadRequest(Exception):
@@ -51,9 +66,11 @@ def _error(status: int, field: str | None, message: str) -> JSONResponse:
 def _guarded(handler: Handler) -> Handler:
     """Turn expected errors into JSON 4xx bodies; never echo request bodies."""
 
-    async def wrapped(request: Request) -> Response:
+    async def wrapped(request: Request, site: MediaSite) -> Response:
+        if site.signed_in:
+            require_role(request)
         try:
-            return await handler(request)
+            return await handler(request, site)
         except _BadRequest as exc:
             return _error(exc.status, exc.field, exc.message)
         except ImageHashError as exc:
@@ -65,11 +82,6 @@ def _guarded(handler: Handler) -> Handler:
             return _error(400, None, str(exc))
 
     return wrapped
-
-
-def _service(request: Request) -> BankService:
-    service: BankService = request.app.state.media_banks
-    return service
 
 
 def _caller(request: Request) -> str:
@@ -171,9 +183,8 @@ def _multipart_image(body: bytes, content_type: str) -> bytes:
     return bytes(chosen)
 
 
-async def _read_image_body(request: Request) -> bytes:
+async def _read_image_body(request: Request, limit: int) -> bytes:
     """The image bytes from a raw body or a multipart form, kept in memory only."""
-    limit: int = getattr(request.app.state, "media_max_upload_bytes", DEFAULT_MAX_UPLOAD_BYTES)
     full_type = request.headers.get("content-type", "")
     ctype = full_type.split(";", 1)[0].strip().lower()
     multipart = ctype == "multipart/form-data"
@@ -194,7 +205,7 @@ async def _read_image_body(request: Request) -> bytes:
 
 
 @_guarded
-async def lookup(request: Request) -> Response:
+async def lookup(request: Request, site: MediaSite) -> Response:
     data = await _json_object(request)
     hash_hex = _field(data, "hash", str, required=True)
     quality = _field(data, "quality", int)
@@ -202,7 +213,7 @@ async def lookup(request: Request) -> Response:
         PdqSignal.validate(hash_hex)
     except KidshieldError as exc:
         raise _BadRequest(400, "hash", str(exc)) from None
-    service = _service(request)
+    service = site.banks
     result = await run_in_threadpool(
         service.lookup, hash_hex, quality=quality, caller=_caller(request)
     )
@@ -210,12 +221,12 @@ async def lookup(request: Request) -> Response:
 
 
 @_guarded
-async def match(request: Request) -> Response:
+async def match(request: Request, site: MediaSite) -> Response:
     dihedral = request.query_params.get("dihedral", "").lower() in ("1", "true", "yes")
-    data = await _read_image_body(request)
-    service = _service(request)
+    data = await _read_image_body(request, site.max_upload_bytes)
+    service = site.banks
     caller = _caller(request)
-    max_side: int | None = getattr(request.app.state, "media_max_side", None)
+    max_side = site.max_side
     result = await run_in_threadpool(
         lambda: service.match_image(data, dihedral=dihedral, caller=caller, max_side=max_side)
     )
@@ -223,19 +234,19 @@ async def match(request: Request) -> Response:
 
 
 @_guarded
-async def list_banks(request: Request) -> Response:
-    banks = await run_in_threadpool(_service(request).banks)
+async def list_banks(request: Request, site: MediaSite) -> Response:
+    banks = await run_in_threadpool(site.banks.banks)
     return JSONResponse({"banks": [b.to_dict() for b in banks]})
 
 
 @_guarded
-async def create_bank(request: Request) -> Response:
+async def create_bank(request: Request, site: MediaSite) -> Response:
     data = await _json_object(request)
     name = _field(data, "name", str, required=True)
     kind = _field(data, "kind", str) or "match"
     threshold = _field(data, "threshold", int)
     description = _field(data, "description", str) or ""
-    service = _service(request)
+    service = site.banks
     kwargs: dict[str, Any] = {"kind": kind, "description": description}
     if threshold is not None:
         kwargs["threshold"] = threshold
@@ -258,18 +269,18 @@ async def create_bank(request: Request) -> Response:
 
 
 @_guarded
-async def update_bank(request: Request) -> Response:
+async def update_bank(request: Request, site: MediaSite) -> Response:
     name = request.path_params["name"]
     data = await _json_object(request)
     enabled = _field(data, "enabled", bool, required=True)
-    service = _service(request)
+    service = site.banks
     await run_in_threadpool(service.set_enabled, name, enabled)
     summary = next(b for b in await run_in_threadpool(service.banks) if b.bank.name == name)
     return JSONResponse(summary.to_dict())
 
 
 @_guarded
-async def add_hashes(request: Request) -> Response:
+async def add_hashes(request: Request, site: MediaSite) -> Response:
     name = request.path_params["name"]
     data = await _json_object(request)
     hashes = _field(data, "hashes", list, required=True)
@@ -277,7 +288,7 @@ async def add_hashes(request: Request) -> Response:
         raise _BadRequest(400, "hashes", "'hashes' must be a list of 64-character hex strings")
     source = _field(data, "source", str) or ""
     reference_id = _field(data, "reference_id", str) or ""
-    service = _service(request)
+    service = site.banks
     report = await run_in_threadpool(
         lambda: service.add(
             name, hashes, source=source, reference_id=reference_id, added_by=_caller(request)
@@ -295,28 +306,28 @@ async def add_hashes(request: Request) -> Response:
 
 
 @_guarded
-async def export_bank(request: Request) -> Response:
+async def export_bank(request: Request, site: MediaSite) -> Response:
     name = request.path_params["name"]
     try:
         fmt = parse_format(request.query_params.get("format", "csv"))
     except KidshieldError as exc:
         raise _BadRequest(400, "format", str(exc)) from None
-    service = _service(request)
+    service = site.banks
     service.bank(name)
     lines = list(await run_in_threadpool(lambda: list(service.export(name, fmt))))
     media = "text/csv" if fmt.value in ("csv", "te") else "text/plain"
     return StreamingResponse(iter(lines), media_type=f"{media}; charset=utf-8")
 
 
-def routes() -> list[BaseRoute]:
+def routes(site: MediaSite) -> list[BaseRoute]:
     return [
-        Route("/api/v1/media/lookup", lookup, methods=["POST"]),
-        Route("/api/v1/media/match", match, methods=["POST"]),
-        Route("/api/v1/media/banks", list_banks, methods=["GET"]),
-        Route("/api/v1/media/banks", create_bank, methods=["POST"]),
-        Route("/api/v1/media/banks/{name}", update_bank, methods=["PATCH"]),
-        Route("/api/v1/media/banks/{name}/hashes", add_hashes, methods=["POST"]),
-        Route("/api/v1/media/banks/{name}/export", export_bank, methods=["GET"]),
+        Route("/api/v1/media/lookup", bind(lookup, site), methods=["POST"]),
+        Route("/api/v1/media/match", bind(match, site), methods=["POST"]),
+        Route("/api/v1/media/banks", bind(list_banks, site), methods=["GET"]),
+        Route("/api/v1/media/banks", bind(create_bank, site), methods=["POST"]),
+        Route("/api/v1/media/banks/{name}", bind(update_bank, site), methods=["PATCH"]),
+        Route("/api/v1/media/banks/{name}/hashes", bind(add_hashes, site), methods=["POST"]),
+        Route("/api/v1/media/banks/{name}/export", bind(export_bank, site), methods=["GET"]),
     ]
 
 
@@ -330,8 +341,5 @@ def create_app(
 
     ``max_side`` shrinks uploads before hashing (faster; see ``hashing.load_pixels``).
     """
-    app = Starlette(routes=routes())
-    app.state.media_banks = service
-    app.state.media_max_upload_bytes = max_upload_bytes
-    app.state.media_max_side = max_side
-    return app
+    return Starlette(routes=routes(MediaSite(service, max_upload_bytes, max_side,
+                                             signed_in=False)))

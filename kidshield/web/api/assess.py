@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -25,11 +26,24 @@ from kidshield.safety.text.assess import MAX_TEXT_LENGTH, assess_message
 from kidshield.safety.text.conversation import Message, assess_conversation
 from kidshield.safety.text.lexicon import load_lexicon
 from kidshield.safety.text.model import AgeBand, RiskLevel
+from kidshield.web.access import require_role
+from kidshield.web.feature import bind
 
 MAX_BODY_BYTES = 2_000_000
 MAX_MESSAGES = 1_000
 
 AgeInput = AgeBand | int
+
+
+@dataclass
+class AssessSite:
+    """What the assessment routes work with."""
+
+    # told about every high-risk result (the served app opens a case in the reports queue)
+    on_high_risk: Callable[[Any, str | None], None] | None = None
+    # the helplines in force (the operator's own, the server's country); None: the shipped ones
+    helplines: Callable[[], HelplineBook] | None = None
+    signed_in: bool = True  # False: the standalone app, which has no accounts
 
 
 class _Body(BaseModel):
@@ -113,55 +127,47 @@ def _assess_conversation(body: ConversationRequest, book: HelplineBook | None) -
                                language=body.language, country=body.country, helplines=book)
 
 
-def _helplines(request: Request) -> HelplineBook | None:
-    """The served app's helplines (with the operator's own and the server's country)."""
-    provider = getattr(request.app.state, "helplines", None)
-    return provider() if callable(provider) else None
-
-
-async def _answer(request: Request, model: type[MessageRequest] | type[ConversationRequest],
+async def _answer(request: Request, site: AssessSite,
+                  model: type[MessageRequest] | type[ConversationRequest],
                   assess: Callable[[Any, HelplineBook | None], Any]) -> JSONResponse:
     """Validate the body, assess, tell the app about high risks, answer. Bad input is a 4xx
     JSON body naming the field."""
+    if site.signed_in:
+        require_role(request)
     try:
         body = model.model_validate(await _read_json(request))
-        result = assess(body, _helplines(request))
+        result = assess(body, site.helplines() if site.helplines is not None else None)
     except _BadRequest as exc:
         return _error(exc.status, exc.message)
     except ValidationError as exc:
         return _error(422, "invalid request", _validation_fields(exc))
     except KidshieldError as exc:
         return _error(400, str(exc))
-    _notify(request, result, body.conversation_id)
+    if site.on_high_risk is not None and result.level >= RiskLevel.HIGH:
+        site.on_high_risk(result, body.conversation_id)
     return JSONResponse(result.to_dict(include_redacted=body.include_redacted))
 
 
-async def assess_message_endpoint(request: Request) -> JSONResponse:
-    return await _answer(request, MessageRequest, _assess_message)
+async def assess_message_endpoint(request: Request, site: AssessSite) -> JSONResponse:
+    return await _answer(request, site, MessageRequest, _assess_message)
 
 
-async def assess_conversation_endpoint(request: Request) -> JSONResponse:
-    return await _answer(request, ConversationRequest, _assess_conversation)
+async def assess_conversation_endpoint(request: Request, site: AssessSite) -> JSONResponse:
+    return await _answer(request, site, ConversationRequest, _assess_conversation)
 
 
-def _notify(request: Request, result: Any, conversation_id: str | None) -> None:
-    """High-risk results go to whoever the app registered (the web app opens a case in the
-    reports queue). The safety engine itself knows nothing about cases."""
-    hook = getattr(request.app.state, "text_detection_hook", None)
-    if hook is not None and result.level >= RiskLevel.HIGH:
-        hook(result, conversation_id)
-
-
-def routes() -> list[BaseRoute]:
-    """The assessment routes. Compiles the default lexicon now, so the first request is fast."""
+def routes(site: AssessSite) -> list[BaseRoute]:
+    """The assessment routes. Compiles the default lexicon now, so the first request is fast.
+    High-risk results go to ``site.on_high_risk``: the safety engine knows nothing of cases."""
     load_lexicon()
     return [
-        Route("/api/v1/assess/message", assess_message_endpoint, methods=["POST"]),
-        Route("/api/v1/assess/conversation", assess_conversation_endpoint, methods=["POST"]),
+        Route("/api/v1/assess/message", bind(assess_message_endpoint, site), methods=["POST"]),
+        Route("/api/v1/assess/conversation", bind(assess_conversation_endpoint, site),
+              methods=["POST"]),
     ]
 
 
 def create_app() -> Starlette:
     """The assessment endpoints on their own (no auth: bind to localhost or put a proxy in
-    front). Run with ``uvicorn --factory kidshield.safety.text.api:create_app``."""
-    return Starlette(routes=routes())
+    front). Run with ``uvicorn --factory kidshield.web.api.assess:create_app``."""
+    return Starlette(routes=routes(AssessSite(signed_in=False)))

@@ -1,0 +1,150 @@
+"""The features served beside the parents' dashboard, in one explicit list.
+
+``FEATURES`` names them in start-up order: reports first, because the others file cases in its
+queue (a high-risk message, a hash-bank match). Each is built by the function of the same name
+below from what the composition root hands it (``FeatureEnv``); the imports happen there, so
+``kidshield serve --no-web`` and the command line never load them. A feature that cannot be
+imported or built stops the start with a ``FeatureError`` naming it: a server that silently
+runs without its report intake would be worse than one that does not start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from kidshield.clock import Clock
+from kidshield.config import Config
+from kidshield.errors import KidshieldError
+from kidshield.storage.db import Database
+
+if TYPE_CHECKING:
+    from kidshield.education.web import EducationSite
+    from kidshield.policy.helplines import HelplineBook
+    from kidshield.reports.service import ReportService
+    from kidshield.safety.media.banks import BankService
+    from kidshield.web.feature import WebFeature
+
+log = logging.getLogger("kidshield.features")
+
+FEATURES: tuple[str, ...] = ("reports", "education", "assess", "media")
+
+
+class FeatureError(KidshieldError):
+    """A feature could not be loaded: the server does not start without it."""
+
+
+@dataclass
+class FeatureEnv:
+    """What a feature may use; built by the composition root."""
+
+    config: Config
+    db: Database
+    clock: Clock
+    profile_for: Callable[[str], str | None]  # device address -> profile id
+    lists_changed: Callable[[], None]  # the reports lists changed (any thread may call it)
+    helplines: Callable[[], HelplineBook]  # the helplines in force now (reloads included)
+
+
+@dataclass
+class Features:
+    """The built features: their services (for the features that use each other, and for
+    tests) and what the web app mounts."""
+
+    web: list[WebFeature] = field(default_factory=list)
+    reports: ReportService | None = None
+    media: BankService | None = None
+    education: EducationSite | None = None
+
+
+def build_features(env: FeatureEnv, names: tuple[str, ...] = FEATURES) -> Features:
+    built = Features()
+    builders: dict[str, Callable[[FeatureEnv, Features], WebFeature]] = {
+        "reports": reports, "education": education, "assess": assess, "media": media,
+    }
+    for name in names:
+        try:
+            built.web.append(builders[name](env, built))
+        except ImportError as exc:
+            raise FeatureError(
+                f"the {name} feature cannot be loaded ({exc}); kidshield does not start without "
+                f"it. Reinstall kidshield with its dependencies (pip install kidshield)."
+            ) from exc
+    return built
+
+
+def reports(env: FeatureEnv, built: Features) -> WebFeature:
+    from kidshield.reports.retention import RetentionSchedule, retention_loop
+    from kidshield.reports.setup import build_service, build_site
+    from kidshield.reports.web import routes
+    from kidshield.web.feature import WebFeature
+
+    service = built.reports = build_service(env.config, env.db, env.clock, env.lists_changed)
+    schedule = RetentionSchedule.from_config(env.config)
+
+    async def retention(stopped: asyncio.Event) -> None:
+        await retention_loop(service.store, schedule, env.clock, stopped)
+
+    return WebFeature("reports", routes(build_site(service, env.config, env.helplines)),
+                      [retention])
+
+
+def education(env: FeatureEnv, built: Features) -> WebFeature:
+    from kidshield.education.progress import ProgressStore
+    from kidshield.education.web import EducationSite, routes
+    from kidshield.web.feature import WebFeature
+
+    site = built.education = EducationSite(
+        progress=ProgressStore(env.db), profile_for=env.profile_for,
+        country=env.config.server.country, clock=env.clock.now, helplines=env.helplines)
+    return WebFeature("education", routes(site))
+
+
+def assess(env: FeatureEnv, built: Features) -> WebFeature:
+    from kidshield.web.api.assess import AssessSite, routes
+    from kidshield.web.feature import WebFeature
+
+    cases = built.reports
+
+    def open_case(result: Any, conversation_id: str | None) -> None:
+        # a high-risk message or conversation lands in the moderators' queue; the case keeps
+        # findings and scores, never the message text (it was not sent to us to keep)
+        from kidshield.reports.intake import case_from_text_assessment
+
+        if cases is not None:
+            case_from_text_assessment(cases, result,
+                                      conversation=conversation_id or f"api-{id(result)}")
+
+    return WebFeature("assess", routes(AssessSite(on_high_risk=open_case,
+                                                  helplines=env.helplines)))
+
+
+def media(env: FeatureEnv, built: Features) -> WebFeature:
+    from kidshield.safety.media.banks import BankService
+    from kidshield.storage.media_sql import SqlMediaBankStore
+    from kidshield.web.api.media import MediaSite, routes
+    from kidshield.web.feature import Job, WebFeature
+
+    banks = built.media = BankService(SqlMediaBankStore(env.db), env.clock, preload=False)
+    cases = built.reports
+    jobs: list[Job] = []
+    if cases is not None:
+        from kidshield.reports.intake import import_new_media_matches
+
+        async def matches_to_cases(stopped: asyncio.Event) -> None:
+            """Hash-bank matches become cases every minute (the same queue as reports)."""
+            while not stopped.is_set():
+                try:
+                    await asyncio.to_thread(import_new_media_matches, cases, env.config)
+                except Exception:
+                    log.exception("turning hash matches into cases failed; retrying in a "
+                                  "minute")
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stopped.wait(), timeout=60)
+
+        jobs.append(matches_to_cases)
+    return WebFeature("media", routes(MediaSite(banks)), jobs)

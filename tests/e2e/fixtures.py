@@ -1,0 +1,65 @@
+"""Pytest fixtures for the served application (loaded for the whole suite from
+tests/conftest.py). See tests/e2e/README.md."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from pathlib import Path
+
+import pytest
+
+from kidshield.app import Timings
+from kidshield.clock import Clock
+from tests.e2e.harness import TEST_TIMINGS, LoopThread, Served, start
+from tests.e2e.upstream import FakeUpstream
+
+ServeConfig = Callable[..., Served]
+
+
+@pytest.fixture
+def loop_thread() -> Iterator[LoopThread]:
+    lt = LoopThread()
+    yield lt
+    lt.close()
+
+
+@pytest.fixture
+def upstream(loop_thread: LoopThread) -> Iterator[FakeUpstream]:
+    """A fake authoritative DNS server on loopback, answering every name."""
+    fake = FakeUpstream()
+    loop_thread.run(fake.start())
+    yield fake
+    loop_thread.run(fake.stop())
+
+
+@pytest.fixture
+def serve_config(loop_thread: LoopThread, tmp_path: Path) -> Iterator[ServeConfig]:
+    """``serve_config(text, clock=None, web=True, name="kidshield.toml")`` writes the
+    configuration into the test's folder and starts the application from it, as ``kidshield
+    serve`` does; it is stopped when the test ends. Several may run at once."""
+    with ExitStack() as stack:
+
+        def factory(text: str, clock: Clock | None = None, *, web: bool = True,
+                    name: str = "kidshield.toml", timings: Timings = TEST_TIMINGS) -> Served:
+            path = tmp_path / name
+            path.write_text(text, encoding="utf-8")
+            return stack.enter_context(start(path, clock, web=web, timings=timings,
+                                             lt=loop_thread))
+
+        yield factory
+
+
+@pytest.fixture(scope="session")
+def tls_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A self-signed certificate for 'dns.test' and '*.dns.test' (and its key)."""
+    folder = tmp_path_factory.mktemp("tls")
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+         "-nodes", "-keyout", str(key), "-out", str(cert), "-days", "2", "-subj", "/CN=dns.test",
+         "-addext", "subjectAltName=DNS:dns.test,DNS:*.dns.test,IP:127.0.0.1"],
+        check=True, capture_output=True, timeout=30,
+    )
+    return cert, key
