@@ -8,7 +8,7 @@ import sys
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
@@ -17,6 +17,9 @@ from rich.table import Table
 from kidshield import __version__
 from kidshield.console import err, fail, out
 from kidshield.errors import ConfigError, InputError, KidshieldError
+
+if TYPE_CHECKING:
+    from kidshield.safety.media.banks import BankService
 
 app = typer.Typer(
     name="kidshield",
@@ -435,6 +438,17 @@ def _serve(config_path: Path, web: bool) -> None:
         uvloop.run(application.run(ready))
 
 
+def _open_banks(db: Path, preload: bool) -> BankService:
+    """The hash banks on a database file or URL, for `kidshield media ...`."""
+    from kidshield.clock import SystemClock
+    from kidshield.safety.media.banks import BankService
+    from kidshield.storage.db import Database
+    from kidshield.storage.media_sql import SqlMediaBankStore
+
+    return BankService(SqlMediaBankStore(Database.open(db)), SystemClock(), preload=preload,
+                       index_background=False)
+
+
 def _register_features() -> None:
     """Feature command groups. ``kidshield serve`` skips them: their imports (numpy, Pillow,
     ...) would sit in the resolver's memory for nothing."""
@@ -446,7 +460,7 @@ def _register_features() -> None:
     from kidshield.safety.media.cli import register as register_media
     from kidshield.safety.text.cli import register as register_text
 
-    register_media(app)
+    register_media(app, _open_banks)
     register_text(app)
     register_reports(app)
     register_education(app)

@@ -9,8 +9,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from kidshield.safety.media.store import BankHash, MediaBank, MediaMatchRecord
 from kidshield.storage.db import Database
-from kidshield.storage.protocols import BankHash, MediaBank, MediaMatchRecord
 from kidshield.storage.schema import media_bank_hashes, media_banks, media_match_records
 
 _CHUNK = 500  # rows per IN (...) query / insert batch

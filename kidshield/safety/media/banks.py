@@ -21,7 +21,7 @@ from kidshield.safety.media.hashing import DEFAULT_MIN_QUALITY, ImageHashes, Pdq
 from kidshield.safety.media.index import HammingIndex, hex_to_words
 from kidshield.safety.media.results import BankMatch, BankSummary, ImportReport, MatchResult
 from kidshield.safety.media.signal import PdqSignal
-from kidshield.storage.protocols import BankHash, MediaBank, MediaBankStore, MediaMatchRecord
+from kidshield.safety.media.store import BankHash, MediaBank, MediaBankStore, MediaMatchRecord
 
 __all__ = [
     "BANK_KINDS",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -13,7 +13,6 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from kidshield.clock import SystemClock
 from kidshield.errors import KidshieldError
 from kidshield.safety.media.banks import BankService
 from kidshield.safety.media.formats import guess_format, parse_format
@@ -39,7 +38,14 @@ media_app.add_typer(bank_app, name="bank")
 err = Console(stderr=True, soft_wrap=True)
 
 
-def register(app: typer.Typer) -> None:
+# Opens the bank service on a database file or URL (True: load the indexes now); the
+# command-line entry (kidshield/cli.py) gives it, so this package never touches storage itself.
+BankOpener = Callable[[Path, bool], BankService]
+_opener: list[BankOpener] = []
+
+
+def register(app: typer.Typer, open_banks: BankOpener) -> None:
+    _opener[:] = [open_banks]
     app.add_typer(media_app, name="media")
 
 
@@ -49,11 +55,7 @@ def _fail(exc: Exception) -> NoReturn:
 
 
 def _service(db: Path, *, preload: bool = False) -> BankService:
-    from kidshield.storage.db import Database
-    from kidshield.storage.media_sql import SqlMediaBankStore
-
-    store = SqlMediaBankStore(Database.open(db))
-    return BankService(store, SystemClock(), preload=preload, index_background=False)
+    return _opener[0](db, preload)
 
 
 @media_app.command("hash")

@@ -28,7 +28,7 @@ from enum import StrEnum
 
 from kidshield.errors import InputError
 from kidshield.safety.media.signal import PdqSignal, SignalError
-from kidshield.storage.protocols import BankHash
+from kidshield.safety.media.store import BankHash
 
 CSV_COLUMNS = ("hash", "source", "reference_id", "added_at", "added_by")
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from kidshield.policy.reason import Reason
 from kidshield.safety.media.formats import Problem
-from kidshield.storage.protocols import MediaBank
+from kidshield.safety.media.store import MediaBank
 
 
 @dataclass(frozen=True, slots=True)

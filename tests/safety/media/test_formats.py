@@ -12,7 +12,7 @@ from kidshield.safety.media.formats import (
     parse,
     parse_format,
 )
-from kidshield.storage.protocols import BankHash
+from kidshield.safety.media.store import BankHash
 
 H1 = "0123456789abcdef" * 4
 H2 = "f" * 64
