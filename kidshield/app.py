@@ -172,14 +172,17 @@ class Application:
 
     async def _start_web(self) -> None:
         from kidshield.features import FeatureEnv, build_features
+        from kidshield.storage.web_sql import SqlSettingStore
         from kidshield.web.context import WebDeps
+        from kidshield.web.csrf import server_secret
         from kidshield.web.server import WebServer, create_app
 
         assert self._db is not None and self._dns is not None and self._state is not None
+        secret = server_secret(SqlSettingStore(self._db))
         env = FeatureEnv(self._config, self._db, self.clock, self._profile_for,
-                         self._lists_changed_callback(), self.helplines)
+                         self._lists_changed_callback(), self.helplines, secret)
         self.features = build_features(env)
-        app = create_app(WebDeps(self, self._dns, self._db, self._state, self.clock,
+        app = create_app(WebDeps(self, self._dns, self._db, self._state, self.clock, secret,
                                  self.features.web))
         self.web = WebServer(app, self._config)
         await self.web.start()

@@ -48,6 +48,7 @@ class FeatureEnv:
     profile_for: Callable[[str], str | None]  # device address -> profile id
     lists_changed: Callable[[], None]  # the reports lists changed (any thread may call it)
     helplines: Callable[[], HelplineBook]  # the helplines in force now (reloads included)
+    secret: bytes  # the web app's secret key: CSRF tokens of the features' own forms
 
 
 @dataclass
@@ -100,7 +101,8 @@ def education(env: FeatureEnv, built: Features) -> WebFeature:
 
     site = built.education = EducationSite(
         progress=ProgressStore(env.db), profile_for=env.profile_for,
-        country=env.config.server.country, clock=env.clock.now, helplines=env.helplines)
+        country=env.config.server.country, clock=env.clock.now, helplines=env.helplines,
+        secret=env.secret)
     return WebFeature("education", routes(site))
 
 

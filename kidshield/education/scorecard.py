@@ -16,13 +16,16 @@ from rich.table import Table
 from kidshield.education.drill import STATUSES, CheckResult
 
 TEMPLATES = Path(__file__).parent / "templates"
+STATIC = Path(__file__).parent / "static"
 _STYLE = {"pass": "bold green", "fail": "bold red", "warn": "bold yellow", "skip": "dim"}
 _MARK = {"pass": "PASS", "fail": "FAIL", "warn": "WARN", "skip": "SKIP"}
 
 
 def templates() -> Environment:
-    return Environment(loader=FileSystemLoader(TEMPLATES),
-                       autoescape=select_autoescape(["html"]))
+    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))
+    # pages written to files (standalone=True) carry the style sheet inline
+    env.globals["stylesheet"] = (STATIC / "learn.css").read_text(encoding="utf-8")
+    return env
 
 
 def summary(results: list[CheckResult]) -> dict[str, int]:

@@ -6,9 +6,13 @@ are stored per child profile: the profile is worked out on the server from the d
 (the same mapping the DNS server uses), never sent by the page, and a device only ever writes
 its own profile's progress. The progress overview needs the parent role.
 
+Styles and the quiz script are files under ``/learn/assets`` so the server's
+Content-Security-Policy (no inline script or style) lets them work; saving a quiz result is a
+CSRF-protected write (the page carries the token).
+
 ``routes(site)`` gives the routes with their ``EducationSite`` bound in (progress storage,
-how a device address maps to a profile, the country for helplines); an empty site works with no
-progress storage and no country helplines.
+how a device address maps to a profile, the country for helplines, the server's secret key for
+CSRF tokens); an empty site works with no progress storage and no country helplines.
 """
 
 from __future__ import annotations
@@ -24,7 +28,8 @@ from markdown_it import MarkdownIt
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
 
 from kidshield.education.assess import ANSWER_LABELS, ANSWERS, assess, parse_answers, questionnaire
 from kidshield.education.assess import to_markdown as assess_markdown
@@ -36,13 +41,14 @@ from kidshield.education.lessons import (
     default_library,
 )
 from kidshield.education.progress import ProgressStore
-from kidshield.education.scorecard import templates
+from kidshield.education.scorecard import STATIC, templates
 from kidshield.education.tabletop import scenarios
 from kidshield.errors import KidshieldError
 from kidshield.policy.ages import AgeBand
 from kidshield.policy.catalog import default_catalog
 from kidshield.policy.helplines import Helpline, HelplineBook
 from kidshield.web.access import require_role
+from kidshield.web.csrf import CSRF_HEADER, csrf_token, valid
 from kidshield.web.feature import bind
 
 
@@ -54,6 +60,7 @@ class EducationSite:
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     # the helplines in force (the operator's own too); None: the shipped ones for ``country``
     helplines: Callable[[], HelplineBook] | None = None
+    secret: bytes | None = None  # the server's CSRF key; without it, progress is not saved
 
 
 @cache
@@ -103,9 +110,12 @@ def _lesson(band: str, topic: str) -> Lesson:
 async def lesson_page(request: Request, site: EducationSite) -> Response:
     band = request.path_params["band"]
     lesson = _lesson(band, request.path_params["topic"])
-    return _page("lesson.html", lesson=lesson, body=_markdown().render(lesson.body),
+    token = csrf_token(request, site.secret) if site.secret is not None else ""
+    page = _page("lesson.html", lesson=lesson, body=_markdown().render(lesson.body),
                  band_label=BAND_LABELS[band], topic_label=TOPIC_LABELS.get(lesson.topic, ""),
-                 helplines=_helplines(site, band))
+                 helplines=_helplines(site, band), csrf=token)
+    page.headers["Cache-Control"] = "no-store"  # the token belongs to this browser
+    return page
 
 
 async def band_page(request: Request, site: EducationSite) -> Response:
@@ -118,6 +128,10 @@ async def band_page(request: Request, site: EducationSite) -> Response:
 
 
 async def save_progress(request: Request, site: EducationSite) -> Response:
+    """The lesson page's script saves a quiz result with the page's CSRF token: another site
+    cannot write a child's progress through the child's browser."""
+    if site.secret is None or not valid(request, site.secret, request.headers.get(CSRF_HEADER)):
+        raise HTTPException(403, "missing or wrong X-CSRF-Token header: reload the lesson")
     lesson = _lesson(request.path_params["band"], request.path_params["topic"])
     try:
         data = json.loads(await request.body())
@@ -176,6 +190,8 @@ async def assess_submit(request: Request, site: EducationSite) -> Response:
 
 def routes(site: EducationSite) -> list[BaseRoute]:
     return [
+        # before /learn/{band}/{topic}, which would take the asset names for a lesson
+        Mount("/learn/assets", StaticFiles(directory=STATIC), name="learn-assets"),
         Route("/learn", bind(learn_index, site)),
         Route("/learn/progress", bind(progress_page, site)),
         Route("/learn/{band}", bind(band_page, site)),

@@ -272,9 +272,10 @@ class ReportService:
                 f"{reviewer} made the decision under appeal; another reviewer must decide it"
             )
         reverses = bool(appeal and previous and previous[-1].action != statement.action.value)
-        self._apply_to_lists(case, statement.action, reviewer)
+        lists_changed = self._apply_to_lists(case, statement.action, reviewer)
         if reverses:
-            self._undo_list_action(case, DecisionAction(previous[-1].action), reviewer)
+            lists_changed |= self._undo_list_action(case, DecisionAction(previous[-1].action),
+                                                    reviewer)
         now = self.clock.now()
         decision = self.store.add_decision(
             DecisionRecord(
@@ -295,6 +296,9 @@ class ReportService:
                     f"{statement.action.value} on {statement.ground.value}"
                     + (" (appeal: reversed)" if reverses else " (appeal: upheld)" if appeal
                        else ""))
+        if lists_changed and self.on_lists_changed is not None:
+            # told once the decision is stored: the resolver reloads its lists
+            self.on_lists_changed()
         return decision
 
     def appeal(self, code: str, reason: str, reviewers: Sequence[str] = ()) -> AppealRecord:
@@ -338,9 +342,10 @@ class ReportService:
             return "allow", self.lists.allow_list
         return None
 
-    def _apply_to_lists(self, case: CaseRecord, action: DecisionAction, actor: str) -> None:
+    def _apply_to_lists(self, case: CaseRecord, action: DecisionAction, actor: str) -> bool:
+        """Add the case's domain to our block or allow list; True when the list changed."""
         if action not in (DecisionAction.BLOCK_LISTED, DecisionAction.ALLOW_LISTED):
-            return
+            return False
         target = self._list_for(action)
         if target is None:
             raise InputError("this server has no reports block/allow list configured")
@@ -350,21 +355,19 @@ class ReportService:
         domain = domain_of(case.url)
         if own_lists.add_domain(path, domain, kind):
             self._audit(case.id, actor, f"{kind}_list_add", f"{domain} -> {path.name}")
-            self._lists_changed()
+            return True
+        return False
 
-    def _undo_list_action(self, case: CaseRecord, action: DecisionAction, actor: str) -> None:
+    def _undo_list_action(self, case: CaseRecord, action: DecisionAction, actor: str) -> bool:
         target = self._list_for(action)
         if target is None or not case.url:
-            return
+            return False
         kind, path = target
         domain = domain_of(case.url)
         if own_lists.remove_domain(path, domain, kind):
             self._audit(case.id, actor, f"{kind}_list_remove", f"{domain} <- {path.name}")
-            self._lists_changed()
-
-    def _lists_changed(self) -> None:
-        if self.on_lists_changed is not None:
-            self.on_lists_changed()
+            return True
+        return False
 
     # -- evidence, legal hold, escalation, wellbeing ------------------------------------------
     def preserve(self, case_id: int, kind: str, content: dict[str, Any],

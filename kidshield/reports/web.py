@@ -20,7 +20,6 @@ from urllib.parse import urlencode
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from pydantic import ValidationError
-from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
@@ -382,10 +381,3 @@ def routes(site: ReportsSite) -> list[BaseRoute]:
         *staff_routes(site),
     ]
 
-
-def create_app(service: ReportService, *, country: str = "", keep_ip: bool = False,
-               middleware: list[Any] | None = None,
-               rate_limiter: RateLimiter | None = None) -> Starlette:
-    """A standalone app serving only the reports routes (tests, small deployments)."""
-    site = ReportsSite(service, country, keep_ip, rate_limiter or RateLimiter())
-    return Starlette(routes=routes(site), middleware=middleware)

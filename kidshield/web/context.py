@@ -57,6 +57,7 @@ class WebDeps:
     db: Database
     state: StateSource
     clock: Clock
+    secret: bytes  # the server's secret key (web.csrf.server_secret)
     features: Sequence[WebFeature] = ()
 
 
@@ -77,11 +78,7 @@ class WebContext:
         self.login_limiter = RateLimiter(limit=5, window=300)
         self.pin_limiter = RateLimiter(limit=5, window=300)
         self.ask_limiter = RateLimiter(limit=20, window=600)
-        key = self.settings.get("secret_key")
-        if key is None:
-            key = secrets.token_hex(32)
-            self.settings.put("secret_key", key)
-        self.secret = bytes.fromhex(key)
+        self.secret = deps.secret
         self.setup_token: str | None = None
         self.port: int | None = None
         if self.users.count() == 0:

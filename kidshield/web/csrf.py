@@ -18,11 +18,22 @@ from starlette.exceptions import HTTPException
 from starlette.requests import HTTPConnection, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from kidshield.storage.protocols import SettingStore
 from kidshield.web.auth import NO_COOKIE_PATHS, SESSION_COOKIE
 
 CSRF_COOKIE = "ks_csrf"
 CSRF_FIELD = "csrf"
 CSRF_HEADER = "x-csrf-token"
+
+
+def server_secret(settings: SettingStore) -> bytes:
+    """The server's secret key for CSRF tokens, made on first start and kept in the database
+    (so every page and feature of the app, and every restart, agree on it)."""
+    key = settings.get("secret_key")
+    if key is None:
+        key = secrets.token_hex(32)
+        settings.put("secret_key", key)
+    return bytes.fromhex(key)
 
 
 def _browser_id(conn: HTTPConnection) -> str:

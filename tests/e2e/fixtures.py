@@ -8,14 +8,17 @@ from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from pathlib import Path
 
+import httpx
 import pytest
 
 from kidshield.app import Timings
-from kidshield.clock import Clock
+from kidshield.clock import Clock, FixedClock
 from tests.e2e.harness import TEST_TIMINGS, LoopThread, Served, start
+from tests.e2e.household import AFTERNOON, config_text, write_lists
 from tests.e2e.upstream import FakeUpstream
 
 ServeConfig = Callable[..., Served]
+Parent = tuple[httpx.Client, dict[str, str]]
 
 
 @pytest.fixture
@@ -49,6 +52,25 @@ def serve_config(loop_thread: LoopThread, tmp_path: Path) -> Iterator[ServeConfi
                                              lt=loop_thread))
 
         yield factory
+
+
+@pytest.fixture
+def served(serve_config: ServeConfig, upstream: FakeUpstream, tmp_path: Path) -> Served:
+    """The household (tests/e2e/household.py) served on a Wednesday afternoon (FixedClock)."""
+    write_lists(tmp_path)
+    return serve_config(config_text(upstream.port), FixedClock(AFTERNOON))
+
+
+@pytest.fixture
+def client(served: Served) -> httpx.Client:
+    """An anonymous visitor: a browser on Mia's tablet (127.0.0.1)."""
+    return served.client()
+
+
+@pytest.fixture
+def parent(served: Served) -> Parent:
+    """The parent, signed in, and the CSRF header for API writes."""
+    return served.parent()
 
 
 @pytest.fixture(scope="session")

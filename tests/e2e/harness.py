@@ -198,6 +198,17 @@ class Served:
         client = self.client()
         return client, sign_in(client, name)
 
+    def bearer(self, name: str, *roles: str) -> dict[str, str]:
+        """The ``Authorization`` header of an API token for a new account holding ``roles``
+        (the account is added through the API; the token is issued as Settings -> API tokens
+        issues one, for accounts whose role cannot open that page)."""
+        from kidshield.web.accounts import create_token
+
+        self.account(name, *roles)
+        user = next(u for u in self.web.users.all() if u.name == name)
+        _info, token = self.call(create_token, self.web, user, f"{name}'s script")
+        return {"Authorization": f"Bearer {token}"}
+
     def close(self) -> None:
         for client in self._clients:
             client.close()
@@ -310,3 +321,17 @@ def chromium(names_to_port: dict[str, int] | None = None) -> Iterator[Any]:
             yield browser
         finally:
             browser.close()
+
+
+def wait_for(page: Any, expression: str, timeout: float = 5.0) -> Any:
+    """Poll a JavaScript expression in ``page`` until it is truthy. (Playwright's own
+    ``wait_for_function`` polls with eval inside the page, which our Content-Security-Policy
+    rightly refuses; ``evaluate`` runs from the debugger and is not subject to it.)"""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = page.evaluate(expression)
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"still false after {timeout} s: {expression}")
+        time.sleep(0.05)

@@ -13,9 +13,9 @@ import pytest
 
 from tests.e2e import harness
 from tests.e2e.harness import LoopThread, Served, chromium
+from tests.e2e.household import PASSWORD, config_text, write_lists
 from tests.e2e.upstream import FakeUpstream
 from tests.screenshots import images_dir
-from tests.web.helpers import PASSWORD, config_text, write_lists
 
 UPSTREAM_ANSWER = "192.0.2.1"
 

@@ -4,64 +4,49 @@ learn / drill tabletop / assess commands."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from datetime import UTC, datetime
+import re
 from pathlib import Path
 
-import pytest
-from starlette.applications import Starlette
-from starlette.middleware import Middleware
-from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.testclient import TestClient
+import httpx
 from typer.testing import CliRunner
 
 from kidshield.cli import app as cli_app
 from kidshield.education.progress import ProgressStore
-from kidshield.education.web import EducationSite, routes
-from kidshield.storage.db import Database
-from kidshield.web.access import User
+from tests.e2e.fixtures import Parent
+from tests.e2e.harness import Served
 
 FIXTURE = Path(__file__).parent / "fixtures_answers.toml"
-NOW = datetime(2026, 11, 29, 10, 0, tzinfo=UTC)
 
 
-class FakeAuth(BaseHTTPMiddleware):
-    """Stands in for the authentication middleware: header X-Test-User=parent signs in."""
-
-    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
-        role = request.headers.get("x-test-user")
-        request.state.user = User(1, "pat", frozenset({role})) if role else None
-        return await call_next(request)
+def _progress(served: Served) -> ProgressStore:
+    assert served.app.features is not None and served.app.features.education is not None
+    store = served.app.features.education.progress
+    assert store is not None
+    return store
 
 
-@pytest.fixture()
-def store(tmp_path: Path) -> Iterator[ProgressStore]:
-    db = Database.open(tmp_path / "ks.db")
-    yield ProgressStore(db)
-    db.close()
-
-
-@pytest.fixture()
-def client(store: ProgressStore) -> Iterator[TestClient]:
-    # the test client's address is "testclient": it belongs to the profile "mia"
-    site = EducationSite(progress=store, profile_for=lambda a: "mia" if a == "testclient" else None,
-                         country="GB", clock=lambda: NOW)
-    web = Starlette(routes=routes(site), middleware=[Middleware(FakeAuth)])
-    with TestClient(web) as c:
-        yield c
+def _quiz_token(client: httpx.Client, url: str) -> dict[str, str]:
+    """The CSRF header the lesson page gives its quiz script."""
+    match = re.search(r'data-csrf="([0-9a-f]+)"', client.get(url).text)
+    assert match, "the quiz carries no CSRF token"
+    return {"X-CSRF-Token": match.group(1)}
 
 
 def test_lesson_pages_for_each_band_render_markdown_quiz_and_local_helplines(
-    client: TestClient,
+    client: httpx.Client,
 ) -> None:
     for band in ("under-9", "9-12", "13-18"):
         page = client.get(f"/learn/{band}/getting-help")
         assert page.status_code == 200
         assert "<h2>" in page.text and 'name="q0"' in page.text
         assert "Childline" in page.text  # the server's country is GB
-        assert "https://" not in page.text.split("<style>")[1].split("</style>")[0]  # no CDN
+        # style and script are our own files (the CSP allows no inline ones), no CDN
+        assert "<style" not in page.text and "<script>" not in page.text
+        assert 'href="/learn/assets/learn.css"' in page.text
+        assert 'src="/learn/assets/learn.js"' in page.text
+    css = client.get("/learn/assets/learn.css")
+    assert css.status_code == 200 and "https://" not in css.text
+    assert client.get("/learn/assets/learn.js").status_code == 200
     assert client.get("/learn/guide/parents").status_code == 200
     assert client.get("/learn/9-12/nope").status_code == 404
     index = client.get("/learn")
@@ -69,41 +54,63 @@ def test_lesson_pages_for_each_band_render_markdown_quiz_and_local_helplines(
 
 
 def test_quiz_progress_is_stored_for_the_devices_own_profile_only(
-    client: TestClient, store: ProgressStore,
+    served: Served, client: httpx.Client,
 ) -> None:
-    r = client.post("/learn/9-12/privacy/progress", json={"score": 3, "total": 4})
+    store = _progress(served)
+    token = _quiz_token(client, "/learn/9-12/privacy")
+    r = client.post("/learn/9-12/privacy/progress", json={"score": 3, "total": 4},
+                    headers=token)
     assert r.json() == {"saved": True}
-    client.post("/learn/9-12/privacy/progress", json={"score": 2, "total": 4})
+    client.post("/learn/9-12/privacy/progress", json={"score": 2, "total": 4}, headers=token)
+    # the device is Mia's tablet (127.0.0.1 in the configuration)
     [p] = store.for_profile("mia")
     assert (p.band, p.topic, p.best_score, p.total, p.attempts) == ("9-12", "privacy", 3, 4, 2)
     assert "✓ done" in client.get("/learn").text
-    assert client.post("/learn/9-12/privacy/progress",
-                       json={"score": 9, "total": 4}).status_code == 400
+    assert client.post("/learn/9-12/privacy/progress", json={"score": 9, "total": 4},
+                       headers=token).status_code == 400
     # the page cannot choose a profile: an extra field is ignored
     client.post("/learn/13-18/privacy/progress",
-                json={"score": 1, "total": 4, "profile": "other"})
+                json={"score": 1, "total": 4, "profile": "other"}, headers=token)
     assert store.for_profile("other") == []
 
 
-def test_progress_overview_needs_a_parent(client: TestClient) -> None:
-    assert client.get("/learn/progress").status_code == 401
-    assert client.get("/learn/progress", headers={"x-test-user": "moderator"}).status_code == 403
-    client.post("/learn/under-9/kindness/progress", json={"score": 3, "total": 3})
-    page = client.get("/learn/progress", headers={"x-test-user": "parent"})
+def test_quiz_progress_needs_the_pages_csrf_token(served: Served, client: httpx.Client) -> None:
+    store = _progress(served)
+    body = {"score": 3, "total": 4}
+    assert client.post("/learn/9-12/privacy/progress", json=body).status_code == 403
+    with served.client() as other_site:  # another browser's token is no good here
+        stolen = _quiz_token(other_site, "/learn/9-12/privacy")
+    client.get("/learn")  # this browser has its own cookie
+    assert client.post("/learn/9-12/privacy/progress", json=body,
+                       headers=stolen).status_code == 403
+    assert store.for_profile("mia") == []
+
+
+def test_progress_overview_needs_a_parent(served: Served, client: httpx.Client,
+                                          parent: Parent) -> None:
+    anonymous = client.get("/learn/progress", follow_redirects=False)
+    assert anonymous.status_code == 303 and anonymous.headers["location"].startswith("/login")
+    moderator, _ = served.account("Morgan", "moderator")
+    assert moderator.get("/learn/progress").status_code == 403
+    client.post("/learn/under-9/kindness/progress", json={"score": 3, "total": 3},
+                headers=_quiz_token(client, "/learn/under-9/kindness"))
+    signed_in, _ = parent
+    page = signed_in.get("/learn/progress")
     assert page.status_code == 200 and "under-9 / kindness" in page.text
 
 
-def test_workshop_pages_show_every_step_and_the_debrief(client: TestClient) -> None:
+def test_workshop_pages_show_every_step_and_the_debrief(client: httpx.Client) -> None:
     assert "student-vpn" in client.get("/workshop").text
     page = client.get("/workshop/grooming-message")
     assert page.status_code == 200
     assert 'id="step-start"' in page.text and 'href="#step-listen"' in page.text
-    assert "Debrief" in page.text
+    assert "Debrief" in page.text and "<script>" not in page.text
     assert client.get("/workshop/nope").status_code == 404
 
 
-def test_assessment_form_produces_a_report_with_missing_items(client: TestClient) -> None:
-    assert "COP-14" in client.get("/assess").text
+def test_assessment_form_produces_a_report_with_missing_items(client: httpx.Client) -> None:
+    form_page = client.get("/assess")
+    assert "COP-14" in form_page.text and 'style="' not in form_page.text
     form = {"organisation": "Hillside", "sections": "families-schools",
             "families-schools.COP-9": "yes", "families-schools.COP-14": "no"}
     page = client.post("/assess", data=form)

@@ -4,144 +4,107 @@ Saves docs/images/report-intake.png."""
 
 from __future__ import annotations
 
-import asyncio
-import shutil
-import threading
-import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import uvicorn
-from starlette.middleware import Middleware
 
 from kidshield.reports.intake import case_from_text_assessment
 from kidshield.reports.service import ReportService
-from kidshield.reports.web import create_app
-from kidshield.web.access import User
+from tests.e2e.harness import PASSWORD, Served, chromium, wait_for
 from tests.screenshots import images_dir
 
-playwright_sync = pytest.importorskip("playwright.sync_api")
-
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
 DOCS_IMAGES = images_dir()
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(shutil.which(CHROMIUM) is None, reason="chromium is not installed"),
-]
-
-
-class StaffUser:
-    """ASGI middleware standing in for the auth middleware: everyone is analyst Ann."""
-
-    def __init__(self, app: Any) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] == "http" and scope["path"].startswith(("/cases", "/api/v1/cases")):
-            scope.setdefault("state", {})["user"] = User(1, "ann", frozenset({"analyst"}))
-        await self.app(scope, receive, send)
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
-def base_url(service: ReportService) -> Iterator[str]:
-    app = create_app(service, country="GB", middleware=[Middleware(StaffUser)])
-    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning",
-                            lifespan="off", ws="none", http="h11")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=lambda: asyncio.run(server.serve()), daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline:
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.02)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+def service(served: Served) -> ReportService:
+    assert served.app.features is not None and served.app.features.reports is not None
+    return served.app.features.reports
+
+
+@pytest.fixture
+def base_url(served: Served) -> str:
+    return served.url
+
+
+@pytest.fixture
+def browser(served: Served) -> Iterator[Any]:
+    with chromium() as b:
+        yield b
 
 
 def test_intake_form_autosave_survives_reload_and_new_browser(
-    base_url: str, service: ReportService
+    base_url: str, service: ReportService, browser: Any,
 ) -> None:
-    with playwright_sync.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        try:
-            context = browser.new_context(viewport={"width": 900, "height": 1400})
-            page = context.new_page()
-            page.goto(f"{base_url}/report")
-            page.fill("#url", "https://forum.example/thread/42")
-            page.check("input[name=case_type][value=bullying]")
-            page.check("input[name=imminent_danger][value=no]")
-            page.fill("#description", "Older pupils post mean comments about my son.")
-            page.select_option("#reporter_role", "parent")
-            page.wait_for_function(
-                "(localStorage.getItem('kidshield-report-draft') || '').includes('parent')",
-                timeout=5000)
-            page.wait_for_selector("#saved-note:has-text('Draft saved')", timeout=5000)
-            page.wait_for_timeout(300)  # let the last PUT of the draft reach the server
-            draft_url = page.url
-            assert "draft=" in draft_url
+    context = browser.new_context(viewport={"width": 900, "height": 1400})
+    page = context.new_page()
+    page.goto(f"{base_url}/report")
+    page.fill("#url", "https://forum.example/thread/42")
+    page.check("input[name=case_type][value=bullying]")
+    page.check("input[name=imminent_danger][value=no]")
+    page.fill("#description", "Older pupils post mean comments about my son.")
+    page.select_option("#reporter_role", "parent")
+    wait_for(page, "(localStorage.getItem('kidshield-report-draft') || '').includes('parent')")
+    page.wait_for_selector("#saved-note:has-text('Draft saved')", timeout=5000)
+    page.wait_for_timeout(300)  # let the last PUT of the draft reach the server
+    draft_url = page.url
+    assert "draft=" in draft_url
 
-            page.reload()
-            assert page.input_value("#url") == "https://forum.example/thread/42"
-            assert page.is_checked("input[name=case_type][value=bullying]")
-            assert page.input_value("#description").startswith("Older pupils")
-            assert page.input_value("#reporter_role") == "parent"
-            DOCS_IMAGES.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(DOCS_IMAGES / "report-intake.png"), full_page=True)
+    page.reload()
+    assert page.input_value("#url") == "https://forum.example/thread/42"
+    assert page.is_checked("input[name=case_type][value=bullying]")
+    assert page.input_value("#description").startswith("Older pupils")
+    assert page.input_value("#reporter_role") == "parent"
+    DOCS_IMAGES.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(DOCS_IMAGES / "report-intake.png"), full_page=True)
 
-            # another browser (no localStorage) with the draft link: the server has it
-            other = browser.new_context()
-            page2 = other.new_page()
-            page2.goto(draft_url)
-            page2.wait_for_function(
-                "document.getElementById('description').value.length > 0", timeout=5000)
-            assert page2.input_value("#url") == "https://forum.example/thread/42"
-            assert page2.input_value("#description").startswith("Older pupils")
-            other.close()
+    # another browser (no localStorage) with the draft link: the server has it
+    other = browser.new_context()
+    page2 = other.new_page()
+    page2.goto(draft_url)
+    wait_for(page2, "document.getElementById('description').value.length > 0")
+    assert page2.input_value("#url") == "https://forum.example/thread/42"
+    assert page2.input_value("#description").startswith("Older pupils")
+    other.close()
 
-            page.click("button[type=submit]")
-            page.wait_for_selector("#receipt-code")
-            code = page.inner_text("#receipt-code")
-            assert code.startswith("KS-")
-            assert service.status(code).state.value == "new"
-            # the draft is gone once the report is in
-            page.goto(f"{base_url}/report")
-            assert page.input_value("#url") == ""
-            # the child-friendly variant, with helplines
-            page.goto(f"{base_url}/report?for=child")
-            assert "Childline" in page.inner_text(".helplines")
-            page.screenshot(path=str(DOCS_IMAGES / "report-intake-child.png"), full_page=True)
-        finally:
-            browser.close()
+    page.click("button[type=submit]")
+    page.wait_for_selector("#receipt-code")
+    code = page.inner_text("#receipt-code")
+    assert code.startswith("KS-")
+    assert service.status(code).state.value == "new"
+    # the draft is gone once the report is in
+    page.goto(f"{base_url}/report")
+    assert page.input_value("#url") == ""
+    # the child-friendly variant, with helplines
+    page.goto(f"{base_url}/report?for=child")
+    assert "Childline" in page.inner_text(".helplines")
+    page.screenshot(path=str(DOCS_IMAGES / "report-intake-child.png"), full_page=True)
 
 
 def test_case_page_blurs_text_evidence_until_revealed(
-    base_url: str, service: ReportService
+    served: Served, base_url: str, service: ReportService, browser: Any,
 ) -> None:
     receipt = case_from_text_assessment(
         service, [("grooming", 0.8)], conversation="game-chat-7", account="@coolcoach22",
         excerpt="you're so mature for your age. what's your snap? don't tell your parents")
     assert receipt is not None
-    with playwright_sync.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1100, "height": 1200})
-            page.goto(f"{base_url}/cases")
-            page.click(f"a[href='/cases/{receipt.case_id}']")
-            blurred = page.locator(".evidence")
-            assert "blurred" in (blurred.get_attribute("class") or "")
-            assert "mature" not in page.content()  # the text is not in the page at all
-            page.screenshot(path=str(DOCS_IMAGES / "report-case.png"), full_page=True)
-            page.click("#reveal")
-            page.wait_for_selector(".evidence:not(.blurred)")
-            assert "so mature for your age" in page.inner_text(".evidence")
-            assert page.inner_text("#exposure") == "1"
-            assert service.exposure_today("ann") == 1
-        finally:
-            browser.close()
+    served.account("ann", "analyst")
+    page = browser.new_page(viewport={"width": 1100, "height": 1200})
+    page.goto(f"{base_url}/login")
+    page.fill("#name", "ann")
+    page.fill("#password", PASSWORD)
+    page.click('form[action="/login"] button')
+    page.goto(f"{base_url}/cases")
+    page.click(f"a[href='/cases/{receipt.case_id}']")
+    blurred = page.locator(".evidence")
+    assert "blurred" in (blurred.get_attribute("class") or "")
+    assert "mature" not in page.content()  # the text is not in the page at all
+    page.screenshot(path=str(DOCS_IMAGES / "report-case.png"), full_page=True)
+    page.click("#reveal")
+    page.wait_for_selector(".evidence:not(.blurred)")
+    assert "so mature for your age" in page.inner_text(".evidence")
+    assert page.inner_text("#exposure") == "1"
+    assert service.exposure_today("ann") == 1

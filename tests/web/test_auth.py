@@ -9,8 +9,8 @@ import httpx
 
 from tests.e2e.fixtures import ServeConfig
 from tests.e2e.harness import Served
+from tests.e2e.household import PASSWORD, config_text, write_lists
 from tests.e2e.upstream import FakeUpstream
-from tests.web.helpers import PASSWORD, config_text, write_lists
 
 
 def _csrf(html: str) -> str:

@@ -14,8 +14,8 @@ from kidshield.policy.reason import Reason
 from kidshield.web import actions
 from tests.e2e.fixtures import ServeConfig
 from tests.e2e.harness import Served
+from tests.e2e.household import AFTERNOON, config_text, write_lists
 from tests.e2e.upstream import FakeUpstream
-from tests.web.helpers import AFTERNOON, config_text, write_lists
 
 LOCAL = """
 [[helplines]]

@@ -1,4 +1,6 @@
-"""Shared set-up for web tests: the household configuration (lists on disk beside it)."""
+"""The household most served tests use: Mia (10, on her tablet at 127.0.0.1 and ::1), Leo (under
+9), Kai (13-15) and Sam (16-17) in London, two small lists beside the configuration, and a
+Wednesday afternoon on which no bedtime is active."""
 
 from __future__ import annotations
 
