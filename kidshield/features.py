@@ -79,9 +79,11 @@ def build_features(env: FeatureEnv, names: tuple[str, ...] = FEATURES) -> Featur
 
 
 def reports(env: FeatureEnv, built: Features) -> WebFeature:
+    import kidshield.reports.staff as staff
+    import kidshield.reports.web as web
     from kidshield.reports.retention import RetentionSchedule, retention_loop
     from kidshield.reports.setup import build_service, build_site
-    from kidshield.reports.web import routes
+    from kidshield.web.api.registry import Access
     from kidshield.web.feature import WebFeature
 
     service = built.reports = build_service(env.config, env.db, env.clock, env.lists_changed)
@@ -90,8 +92,9 @@ def reports(env: FeatureEnv, built: Features) -> WebFeature:
     async def retention(stopped: asyncio.Event) -> None:
         await retention_loop(service.store, schedule, env.clock, stopped)
 
-    return WebFeature("reports", routes(build_site(service, env.config, env.helplines)),
-                      [retention])
+    site = build_site(service, env.config, env.helplines)
+    return WebFeature("reports", web.routes(site, Access(env.secret)), [retention],
+                      [web.api, staff.api])
 
 
 def education(env: FeatureEnv, built: Features) -> WebFeature:
@@ -107,7 +110,8 @@ def education(env: FeatureEnv, built: Features) -> WebFeature:
 
 
 def assess(env: FeatureEnv, built: Features) -> WebFeature:
-    from kidshield.web.api.assess import AssessSite, routes
+    import kidshield.web.api.assess as assess_api
+    from kidshield.web.api.registry import Access
     from kidshield.web.feature import WebFeature
 
     cases = built.reports
@@ -121,14 +125,16 @@ def assess(env: FeatureEnv, built: Features) -> WebFeature:
             case_from_text_assessment(cases, result,
                                       conversation=conversation_id or f"api-{id(result)}")
 
-    return WebFeature("assess", routes(AssessSite(on_high_risk=open_case,
-                                                  helplines=env.helplines)))
+    site = assess_api.AssessSite(on_high_risk=open_case, helplines=env.helplines)
+    return WebFeature("assess", assess_api.routes(site, Access(env.secret)),
+                      api=[assess_api.api])
 
 
 def media(env: FeatureEnv, built: Features) -> WebFeature:
+    import kidshield.web.api.media as media_api
     from kidshield.safety.media.banks import BankService
     from kidshield.storage.media_sql import SqlMediaBankStore
-    from kidshield.web.api.media import MediaSite, routes
+    from kidshield.web.api.registry import Access
     from kidshield.web.feature import Job, WebFeature
 
     banks = built.media = BankService(SqlMediaBankStore(env.db), env.clock, preload=False)
@@ -149,4 +155,5 @@ def media(env: FeatureEnv, built: Features) -> WebFeature:
                     await asyncio.wait_for(stopped.wait(), timeout=60)
 
         jobs.append(matches_to_cases)
-    return WebFeature("media", routes(MediaSite(banks)), jobs)
+    return WebFeature("media", media_api.routes(media_api.MediaSite(banks), Access(env.secret)),
+                      jobs, [media_api.api])

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from kidshield.errors import InputError
+from kidshield.errors import Conflict, InputError
 from kidshield.policy.reason import Reason
 
 
@@ -76,7 +76,7 @@ TRANSITIONS: dict[CaseState, frozenset[CaseState]] = {
 }
 
 
-class TransitionError(InputError):
+class TransitionError(Conflict):
     """A case cannot move to the asked state from where it is."""
 
 
@@ -137,11 +137,13 @@ def normalize_url(url: str) -> str:
     if "://" not in text:
         scheme = re.match(r"^([a-zA-Z][a-zA-Z0-9+.-]*):(?!\d)", text)
         if scheme:  # mailto:, javascript:, data: ... (but not host:port)
-            raise InputError(f"{url!r} is not a web address (like https://example.com/page)")
+            raise InputError(f"{url!r} is not a web address (like https://example.com/page)",
+                             field="url")
         text = "http://" + text
     parts = urlsplit(text)
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-        raise InputError(f"{url!r} is not a web address (like https://example.com/page)")
+        raise InputError(f"{url!r} is not a web address (like https://example.com/page)",
+                         field="url")
     host = parts.hostname.lower().rstrip(".")
     port = parts.port
     netloc = host if port in (None, 80, 443) else f"{host}:{port}"
@@ -205,7 +207,8 @@ def normalize_receipt_code(code: str) -> str:
     if text.startswith("KS"):
         text = text[2:]
     if len(text) != 8 or any(c not in _CODE_ALPHABET for c in text):
-        raise InputError(f"{code!r} is not a receipt code (it looks like KS-7QPM-X2HD)")
+        raise InputError(f"{code!r} is not a receipt code (it looks like KS-7QPM-X2HD)",
+                         field="code")
     return f"KS-{text[:4]}-{text[4:]}"
 
 
@@ -246,7 +249,7 @@ class StatementOfReasons:
 
     def __post_init__(self) -> None:
         if not self.facts.strip():
-            raise InputError("a decision needs the facts it relies on (facts)")
+            raise InputError("a decision needs the facts it relies on (facts)", field="facts")
 
     def how_to_appeal(self) -> str:
         return self.appeal or (

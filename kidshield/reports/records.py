@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from kidshield.errors import InputError, KidshieldError
+from kidshield.errors import Conflict, NotFound
 from kidshield.reports.model import (
     CaseState,
     CaseType,
@@ -27,12 +27,15 @@ from kidshield.storage.protocols import (
 )
 
 
-class CaseNotFound(KidshieldError):
+class CaseNotFound(NotFound):
     """No case (or report) with that id or code."""
 
 
-class ReviewerConflict(InputError):
+class ReviewerConflict(Conflict):
     """An appeal must be decided by someone other than the reviewer of the first decision."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, field="reviewer")
 
 
 @dataclass(frozen=True, slots=True)

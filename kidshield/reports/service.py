@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from kidshield.clock import Clock
-from kidshield.errors import InputError
+from kidshield.errors import Conflict, InputError
 from kidshield.reports import evidence as chain
 from kidshield.reports import lists as own_lists
 from kidshield.reports.lists import OwnLists
@@ -195,7 +195,7 @@ class ReportService:
     # -- drafts -----------------------------------------------------------------------------------
     def save_draft(self, token: str, data: dict[str, Any]) -> None:
         if not 16 <= len(token) <= 64 or not token.replace("-", "").isalnum():
-            raise InputError("draft token must be 16-64 letters, digits or '-'")
+            raise InputError("draft token must be 16-64 letters, digits or '-'", field="token")
         self.store.save_draft(token, json.dumps(data)[:20_000], self.clock.now())
 
     def draft(self, token: str) -> dict[str, Any] | None:
@@ -253,7 +253,7 @@ class ReportService:
     def add_note(self, case_id: int, author: str, text: str) -> NoteRecord:
         self._case(case_id)
         if not text.strip():
-            raise InputError("a note needs some text (text)")
+            raise InputError("a note needs some text (text)", field="text")
         note = self.store.add_note(NoteRecord(case_id, self.clock.now(), author, text.strip()))
         self._audit(case_id, author, "note", f"note {note.id}")
         return note
@@ -264,7 +264,7 @@ class ReportService:
         differ from the one who made the decision under appeal."""
         case = self._case(case_id)
         if case.state == CaseState.CLOSED.value:
-            raise InputError(f"case {case_id} is closed; it reopens only on appeal")
+            raise Conflict(f"case {case_id} is closed; it reopens only on appeal")
         appeal = self.store.open_appeal(case_id)
         previous = self.store.decisions(case_id)
         if appeal is not None and reviewer == appeal.previous_reviewer:
@@ -315,11 +315,11 @@ class ReportService:
         case = self._case(case_id)
         decisions = self.store.decisions(case_id)
         if case.state != CaseState.CLOSED.value or not decisions:
-            raise InputError("only a decided case can be appealed")
+            raise Conflict("only a decided case can be appealed")
         if self.store.open_appeal(case_id) is not None:
-            raise InputError("this decision is already under appeal")
+            raise Conflict("this decision is already under appeal")
         if decisions[-1].on_appeal:
-            raise InputError("this decision was already made on appeal")
+            raise Conflict("this decision was already made on appeal")
         first = decisions[-1]
         assert first.id is not None
         assignee = next((r for r in reviewers if r != first.reviewer), None)
@@ -348,9 +348,9 @@ class ReportService:
             return False
         target = self._list_for(action)
         if target is None:
-            raise InputError("this server has no reports block/allow list configured")
+            raise Conflict("this server has no reports block/allow list configured")
         if not case.url:
-            raise InputError("the case has no web address, so there is no site to list")
+            raise Conflict("the case has no web address, so there is no site to list")
         kind, path = target
         domain = domain_of(case.url)
         if own_lists.add_domain(path, domain, kind):
@@ -398,7 +398,7 @@ class ReportService:
         try:
             package = build_package(view, now, authority=authority, hosting_ips=hosting_ips)
         except ValueError as exc:
-            raise InputError(f"hosting_ips: {exc}") from None
+            raise InputError(f"hosting_ips: {exc}", field="hosting_ips") from None
         self.preserve(case_id, "escalation", package, actor)
         values: dict[str, Any] = {"escalated_at": now, "updated_at": now}
         if view.case.first_action_at is None:

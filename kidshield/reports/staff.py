@@ -9,29 +9,41 @@ page shows a blurred placeholder), and each reveal counts toward their exposure 
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
 from datetime import date, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from kidshield.errors import InputError
+from kidshield.errors import Conflict, InputError, NotFound
 from kidshield.reports import escalation
 from kidshield.reports import transparency as tr
 from kidshield.reports.api_models import (
     AppealIn,
+    AppealRecorded,
     AssignIn,
+    CaseDetail,
+    Created,
+    Decided,
     DecisionIn,
     EscalateIn,
+    ExportQuery,
+    Hold,
     HoldIn,
     NoteIn,
+    Ok,
+    Queue,
+    Revealed,
     StateIn,
+    Statement,
+    Transparency,
+    TransparencyQuery,
+    escalation_schema,
     first_error,
 )
 from kidshield.reports.model import (
@@ -41,14 +53,14 @@ from kidshield.reports.model import (
     CaseType,
     StatementOfReasons,
 )
-from kidshield.reports.service import CaseNotFound, CaseView, ReviewerConflict
-from kidshield.reports.web import ReportsSite, json_error, render
+from kidshield.reports.service import CaseNotFound, CaseView
+from kidshield.reports.web import ReportsSite, render
 from kidshield.storage.protocols import CaseRecord
 from kidshield.web.access import User, require_role
+from kidshield.web.api.registry import Access, Api
 from kidshield.web.feature import bind
 
 STAFF = ("moderator", "analyst")
-Handler = Callable[[Request, ReportsSite], Awaitable[Response]]
 
 
 def _case_dict(case: CaseRecord) -> dict[str, Any]:
@@ -103,157 +115,134 @@ def _view_dict(view: CaseView, revealed: bool) -> dict[str, Any]:
     }
 
 
-StaffHandler = Callable[[Request, ReportsSite, User], Awaitable[Response]]
-
-
-def _guard(*roles: str) -> Callable[[StaffHandler], Handler]:
-    """Require a role, then turn expected errors into 4xx JSON naming the field."""
-
-    def wrap(handler: StaffHandler) -> Handler:
-        async def wrapped(request: Request, site: ReportsSite) -> Response:
-            user = require_role(request, *roles)
-            try:
-                return await handler(request, site, user)
-            except ValidationError as exc:
-                return json_error(422, *first_error(exc))
-            except CaseNotFound as exc:
-                return json_error(404, "case_id", str(exc))
-            except ReviewerConflict as exc:
-                return json_error(409, "reviewer", str(exc))
-            except InputError as exc:
-                return json_error(409, None, str(exc))
-
-        return wrapped
-
-    return wrap
-
-
 def _case_id(request: Request) -> int:
     text = request.path_params["case_id"]
     if not text.isdigit():
-        raise HTTPException(404, "no such case")
+        raise NotFound("no such case", field="case_id")
     return int(text)
 
 
-async def _body(request: Request, model: type[BaseModel]) -> Any:
-    raw = await request.body()
-    if len(raw) > 64 * 1024:
-        raise InputError("the body is too large")
-    try:
-        data = json.loads(raw or b"{}")
-    except ValueError:
-        raise InputError("the body is not valid JSON") from None
-    return model.model_validate(data)
-
-
-def _actor(user: User) -> str:
+def _actor(user: User | None) -> str:
+    assert user is not None  # every cases route needs a signed-in staff member
     return user.name
 
 
 # -- API ------------------------------------------------------------------------------------------
+api: Api[ReportsSite] = Api(
+    "cases", "The moderators' queue: cases by priority, decisions with statements of reasons, "
+    "appeals to another reviewer, notes, evidence, escalation packages and transparency "
+    "figures. Every view and change is audited.", roles=STAFF)
+CASE = "/cases/{case_id}"
 
 
-@_guard(*STAFF)
-async def api_queue(request: Request, site: ReportsSite, user: User) -> Response:
+@api("GET", "/cases", "The queue, most urgent first", response=Queue)
+async def api_queue(request: Request, site: ReportsSite, user: User | None, _b: None) -> Any:
     cases = await run_in_threadpool(site.service.queue, _actor(user))
-    return JSONResponse({"cases": [_case_dict(c) for c in cases]})
+    return {"cases": [_case_dict(c) for c in cases]}
 
 
-@_guard(*STAFF)
-async def api_case(request: Request, site: ReportsSite, user: User) -> Response:
+@api("GET", CASE, "One case: reports (text evidence hidden), decisions, appeal, notes, "
+     "evidence records and its audit trail", response=CaseDetail)
+async def api_case(request: Request, site: ReportsSite, user: User | None, _b: None) -> Any:
     view = await run_in_threadpool(site.service.view, _case_id(request), _actor(user))
-    return JSONResponse(_view_dict(view, revealed=False))
+    return _view_dict(view, revealed=False)
 
 
-@_guard(*STAFF)
-async def api_assign(request: Request, site: ReportsSite, user: User) -> Response:
-    body: AssignIn = await _body(request, AssignIn)
+@api("POST", f"{CASE}/assign", "Assign the case (on appeal: not to the first reviewer)",
+     body=AssignIn, response=Ok, errors=(409,))
+async def api_assign(request: Request, site: ReportsSite, user: User | None,
+                     body: AssignIn) -> Any:
     await run_in_threadpool(site.service.assign, _case_id(request), body.assignee,
                             _actor(user))
-    return JSONResponse({"ok": True})
+    return {"ok": True}
 
 
-@_guard(*STAFF)
-async def api_state(request: Request, site: ReportsSite, user: User) -> Response:
-    body: StateIn = await _body(request, StateIn)
-    await run_in_threadpool(site.service.move, _case_id(request), body.state,
-                            _actor(user))
-    return JSONResponse({"ok": True})
+@api("POST", f"{CASE}/state", "Move the case (new, triage, action, closed)", body=StateIn,
+     response=Ok, errors=(409,))
+async def api_state(request: Request, site: ReportsSite, user: User | None,
+                    body: StateIn) -> Any:
+    await run_in_threadpool(site.service.move, _case_id(request), body.state, _actor(user))
+    return {"ok": True}
 
 
-@_guard(*STAFF)
-async def api_note(request: Request, site: ReportsSite, user: User) -> Response:
-    body: NoteIn = await _body(request, NoteIn)
-    note = await run_in_threadpool(site.service.add_note, _case_id(request),
-                                   _actor(user), body.text)
-    return JSONResponse({"id": note.id}, status_code=201)
+@api("POST", f"{CASE}/notes", "Add a note", body=NoteIn, response=Created, status=201)
+async def api_note(request: Request, site: ReportsSite, user: User | None,
+                   body: NoteIn) -> Any:
+    note = await run_in_threadpool(site.service.add_note, _case_id(request), _actor(user),
+                                   body.text)
+    return {"id": note.id}
 
 
-@_guard(*STAFF)
-async def api_decision(request: Request, site: ReportsSite, user: User) -> Response:
-    body: DecisionIn = await _body(request, DecisionIn)
+@api("POST", f"{CASE}/decision", "Decide, with a statement of reasons; block_listed and "
+     "allow_listed change kidshield's own lists", body=DecisionIn, response=Decided,
+     status=201, errors=(409,))
+async def api_decision(request: Request, site: ReportsSite, user: User | None,
+                       body: DecisionIn) -> Any:
     statement = StatementOfReasons(body.facts, body.ground, body.action, body.appeal)
-    decision = await run_in_threadpool(site.service.decide, _case_id(request),
-                                       _actor(user), statement)
-    return JSONResponse({"id": decision.id, "statement": statement.to_dict()}, status_code=201)
+    decision = await run_in_threadpool(site.service.decide, _case_id(request), _actor(user),
+                                       statement)
+    return {"id": decision.id, "statement": statement.to_dict()}
 
 
-@_guard(*STAFF)
-async def api_notice(request: Request, site: ReportsSite, user: User) -> Response:
-    """The statement of reasons to send to the affected account (no reporter details)."""
+@api("GET", f"{CASE}/notice", "The statement of reasons for the affected account (no reporter "
+     "details)", response=Statement)
+async def api_notice(request: Request, site: ReportsSite, user: User | None, _b: None) -> Any:
     notice = await run_in_threadpool(site.service.affected_notice, _case_id(request))
     if notice is None:
-        return json_error(404, "case_id", "no decision on this case yet")
-    return JSONResponse(notice)
+        raise NotFound("no decision on this case yet", field="case_id")
+    return notice
 
 
-@_guard(*STAFF)
-async def api_account_appeal(request: Request, site: ReportsSite, user: User) -> Response:
-    """Record an appeal from the affected account (received by staff through any channel)."""
-    body: AppealIn = await _body(request, AppealIn)
+@api("POST", f"{CASE}/appeal", "Record an appeal from the affected account (received by staff "
+     "through any channel)", body=AppealIn, response=AppealRecorded, status=201,
+     errors=(409,))
+async def api_account_appeal(request: Request, site: ReportsSite, user: User | None,
+                             body: AppealIn) -> Any:
     appeal = await run_in_threadpool(site.service.appeal_case, _case_id(request),
                                      body.reason, f"{_actor(user)} for the account")
-    return JSONResponse({"id": appeal.id, "previous_reviewer": appeal.previous_reviewer},
-                        status_code=201)
+    return {"id": appeal.id, "previous_reviewer": appeal.previous_reviewer}
 
 
-@_guard("analyst")
-async def api_escalate(request: Request, site: ReportsSite, user: User) -> Response:
-    body: EscalateIn = await _body(request, EscalateIn)
-    package = await run_in_threadpool(site.service.escalate, _case_id(request),
-                                      _actor(user), body.authority, body.hosting_ips)
-    return JSONResponse(package, status_code=201)
+@api("POST", f"{CASE}/escalate", "Build and preserve the escalation package for a hotline or "
+     "the competent authority", body=EscalateIn, roles=("analyst",),
+     response=escalation_schema(), status=201)
+async def api_escalate(request: Request, site: ReportsSite, user: User | None,
+                       body: EscalateIn) -> Any:
+    return await run_in_threadpool(site.service.escalate, _case_id(request), _actor(user),
+                                   body.authority, body.hosting_ips)
 
 
-@_guard("analyst")
-async def api_export(request: Request, site: ReportsSite, user: User) -> Response:
-    fmt = request.query_params.get("format", "json")
-    if fmt not in ("json", "xml"):
-        return json_error(422, "format", "format must be json or xml")
+@api("GET", f"{CASE}/export", "The escalation package as JSON or XML (schemas in "
+     "kidshield/reports/schemas)", query=ExportQuery, roles=("analyst",),
+     response=escalation_schema(), also=("application/xml",))
+async def api_export(request: Request, site: ReportsSite, user: User | None,
+                     query: ExportQuery) -> Any:
     service = site.service
     view = await run_in_threadpool(service.view, _case_id(request), _actor(user))
     package = escalation.build_package(view, service.clock.now())
-    if fmt == "xml":
+    if query.format == "xml":
         return Response(escalation.to_xml(package), media_type="application/xml")
-    return JSONResponse(package)
+    return package
 
 
-@_guard("analyst")
-async def api_hold(request: Request, site: ReportsSite, user: User) -> Response:
-    body: HoldIn = await _body(request, HoldIn)
+@api("POST", f"{CASE}/legal-hold", "Keep the case past its retention time, or release it",
+     body=HoldIn, roles=("analyst",), response=Hold)
+async def api_hold(request: Request, site: ReportsSite, user: User | None,
+                   body: HoldIn) -> Any:
     await run_in_threadpool(site.service.set_legal_hold, _case_id(request), body.on,
                             _actor(user))
-    return JSONResponse({"legal_hold": body.on})
+    return {"legal_hold": body.on}
 
 
-@_guard(*STAFF)
-async def api_reveal(request: Request, site: ReportsSite, user: User) -> Response:
+@api("POST", f"{CASE}/reveal", "Show the text evidence (counts toward today's exposure)",
+     response=Revealed)
+async def api_reveal(request: Request, site: ReportsSite, user: User | None, _b: None) -> Any:
     service = site.service
     case_id = _case_id(request)
     count = await run_in_threadpool(service.reveal, case_id, _actor(user))
     view = await run_in_threadpool(service.view, case_id, _actor(user))
-    return JSONResponse({"reveals_today": count,
-                         "reports": _view_dict(view, revealed=True)["reports_detail"]})
+    return {"reveals_today": count,
+            "reports": _view_dict(view, revealed=True)["reports_detail"]}
 
 
 def _period(request: Request, site: ReportsSite) -> tuple[datetime, datetime]:
@@ -264,23 +253,23 @@ def _period(request: Request, site: ReportsSite) -> tuple[datetime, datetime]:
         end = date.fromisoformat(request.query_params.get("to", "")) if \
             request.query_params.get("to") else today
     except ValueError:
-        raise InputError("from and to are dates like 2026-01-31") from None
+        raise InputError("from and to are dates like 2026-01-31", field="from") from None
     if end < start:
-        raise InputError("to is before from")
+        raise InputError("to is before from", field="to")
     return tr.period(start, end)
 
 
-@_guard(*STAFF)
-async def api_transparency(request: Request, site: ReportsSite, user: User) -> Response:
+@api("GET", "/cases/transparency", "Transparency figures for a period (JSON, CSV or an HTML "
+     "page)", query=TransparencyQuery, response=Transparency, also=("text/csv", "text/html"))
+async def api_transparency(request: Request, site: ReportsSite, user: User | None,
+                           query: TransparencyQuery) -> Any:
     start, end = _period(request, site)
-    figures = await run_in_threadpool(tr.figures_from_store, site.service.store,
-                                      start, end)
-    fmt = request.query_params.get("format", "json")
-    if fmt == "csv":
+    figures = await run_in_threadpool(tr.figures_from_store, site.service.store, start, end)
+    if query.format == "csv":
         return Response(tr.to_csv(figures), media_type="text/csv")
-    if fmt == "html":
+    if query.format == "html":
         return HTMLResponse(tr.to_html(figures))
-    return JSONResponse(json.loads(json.dumps(figures, default=_plain)))
+    return json.loads(json.dumps(figures, default=_plain))
 
 
 def _plain(value: Any) -> Any:
@@ -360,7 +349,7 @@ async def case_form(request: Request, site: ReportsSite) -> Response:
         field, message = first_error(exc)
         return RedirectResponse(f"/cases/{case_id}?error={quote(f'{field}: {message}')}",
                                 status_code=303)
-    except InputError as exc:
+    except (InputError, Conflict) as exc:
         return RedirectResponse(f"/cases/{case_id}?error={quote(str(exc))}", status_code=303)
     return RedirectResponse(f"/cases/{case_id}", status_code=303)
 
@@ -376,24 +365,11 @@ async def transparency_page(request: Request, site: ReportsSite) -> Response:
     return HTMLResponse(tr.to_html(figures))
 
 
-def staff_routes(site: ReportsSite) -> list[BaseRoute]:
-    case = "/api/v1/cases/{case_id}"
+def staff_routes(site: ReportsSite, access: Access) -> list[BaseRoute]:
     return [
         Route("/cases", bind(queue_page, site), methods=["GET"]),
         Route("/cases/transparency", bind(transparency_page, site), methods=["GET"]),
         Route("/cases/{case_id}", bind(case_page, site), methods=["GET"]),
         Route("/cases/{case_id}/{action}", bind(case_form, site), methods=["POST"]),
-        Route("/api/v1/cases", bind(api_queue, site), methods=["GET"]),
-        Route("/api/v1/cases/transparency", bind(api_transparency, site), methods=["GET"]),
-        Route(case, bind(api_case, site), methods=["GET"]),
-        Route(f"{case}/assign", bind(api_assign, site), methods=["POST"]),
-        Route(f"{case}/state", bind(api_state, site), methods=["POST"]),
-        Route(f"{case}/notes", bind(api_note, site), methods=["POST"]),
-        Route(f"{case}/decision", bind(api_decision, site), methods=["POST"]),
-        Route(f"{case}/notice", bind(api_notice, site), methods=["GET"]),
-        Route(f"{case}/appeal", bind(api_account_appeal, site), methods=["POST"]),
-        Route(f"{case}/escalate", bind(api_escalate, site), methods=["POST"]),
-        Route(f"{case}/export", bind(api_export, site), methods=["GET"]),
-        Route(f"{case}/legal-hold", bind(api_hold, site), methods=["POST"]),
-        Route(f"{case}/reveal", bind(api_reveal, site), methods=["POST"]),
+        *api.routes(site, access),
     ]

@@ -11,7 +11,6 @@ public routes) bound in. Links other pages use:
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,23 +21,29 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from kidshield.errors import InputError, KidshieldError
+from kidshield.errors import InputError, KidshieldError, NotFound, TooManyRequests, UnsupportedMedia
 from kidshield.policy.catalog import default_catalog
 from kidshield.policy.helplines import Helpline, HelplineBook
 from kidshield.reports.api_models import (
     NO_UPLOADS,
     AppealIn,
+    DraftIn,
+    ReceiptOut,
     ReportIn,
+    ReportStatusOut,
+    Saved,
     first_error,
     upload_field,
 )
 from kidshield.reports.model import CaseType, ReporterRole, Source
 from kidshield.reports.ratelimit import RateLimiter
 from kidshield.reports.service import CaseNotFound, NewReport, ReportService, ReportStatus
+from kidshield.web.access import User
+from kidshield.web.api.registry import Access, Api, read_json
 from kidshield.web.feature import bind
 
 HERE = Path(__file__).parent
@@ -105,50 +110,35 @@ def render(name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
     return HTMLResponse(html, status_code=status_code)
 
 
-def json_error(status: int, field: str | None, message: str) -> JSONResponse:
-    body: dict[str, Any] = {"error": message}
-    if field is not None:
-        body["field"] = field
-    return JSONResponse(body, status_code=status)
+LIMITED = "too many requests from this address; please try again in a few minutes"
 
 
-def _limited(request: Request, site: ReportsSite, kind: str) -> Response | None:
-    """A 429 response when this client has used up its allowance for ``kind``."""
-    limiter = site.limiter
+def _wait(request: Request, site: ReportsSite, kind: str) -> float:
+    """Seconds this client must wait before it may do ``kind`` again (0: go ahead)."""
     client = request.client.host if request.client else "unknown"
-    wait = limiter.retry_after(kind, client)
+    return site.limiter.retry_after(kind, client)
+
+
+def _limited_page(request: Request, site: ReportsSite, kind: str) -> Response | None:
+    """A 429 page when this client has used up its allowance for ``kind``."""
+    wait = _wait(request, site, kind)
     if not wait:
         return None
-    headers = {"Retry-After": str(int(wait) + 1)}
-    message = "too many requests from this address; please try again in a few minutes"
-    if request.url.path.startswith("/api/"):
-        response: Response = json_error(429, None, message)
-        response.headers.update(headers)
-        return response
-    return HTMLResponse(f"<p>{message}</p>", status_code=429, headers=headers)
+    return HTMLResponse(f"<p>{LIMITED}</p>", status_code=429,
+                        headers={"Retry-After": str(int(wait) + 1)})
+
+
+def _limit(request: Request, site: ReportsSite, kind: str) -> None:
+    """For the API: refuse (429, Retry-After) when this client has used up ``kind``."""
+    wait = _wait(request, site, kind)
+    if wait:
+        raise TooManyRequests(LIMITED, retry_after=wait)
 
 
 def _is_upload(request: Request) -> bool:
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
     return kind == "multipart/form-data" or kind.startswith(("image/", "video/")) or kind in (
         "application/octet-stream", "application/zip")
-
-
-async def _body(request: Request) -> bytes:
-    """The request body, refused over MAX_BODY (read in chunks, never stored)."""
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > MAX_BODY:
-        raise _TooLarge
-    data = bytearray()
-    async for chunk in request.stream():
-        data += chunk
-        if len(data) > MAX_BODY:
-            raise _TooLarge
-    return bytes(data)
-
-
-class _TooLarge(Exception):
-    pass
 
 
 def _new_report(body: ReportIn, request: Request, site: ReportsSite,
@@ -166,18 +156,6 @@ def _new_report(body: ReportIn, request: Request, site: ReportsSite,
         reporter_ip=request.client.host if keep_ip and request.client else None,
         imminent_danger=body.imminent_danger,
     )
-
-
-def _status_dict(status: ReportStatus) -> dict[str, Any]:
-    return {
-        "code": status.code,
-        "received_at": status.received_at.isoformat(),
-        "state": status.state.value,
-        "state_text": status.state_text,
-        "decision": status.decision,
-        "appeal_open": status.appeal_open,
-        "can_appeal": status.can_appeal,
-    }
 
 
 # -- public pages ---------------------------------------------------------------------------------
@@ -208,7 +186,7 @@ async def intake_form(request: Request, site: ReportsSite) -> Response:
 
 
 async def intake_submit(request: Request, site: ReportsSite) -> Response:
-    if (limited := _limited(request, site, "submit")) is not None:
+    if (limited := _limited_page(request, site, "submit")) is not None:
         return limited
     if _is_upload(request):
         return render("refused.html", 415, message=NO_UPLOADS,
@@ -251,7 +229,7 @@ async def status_page(request: Request, site: ReportsSite) -> Response:
     child = request.query_params.get("for") == "child"
     if not code:
         return render("status.html", status=None, child=child, error="")
-    if (limited := _limited(request, site, "status")) is not None:
+    if (limited := _limited_page(request, site, "status")) is not None:
         return limited
     try:
         status = await run_in_threadpool(site.service.status, code)
@@ -273,98 +251,102 @@ async def status_appeal(request: Request, site: ReportsSite) -> Response:
 
 
 # -- public API -----------------------------------------------------------------------------------
+api: Api[ReportsSite] = Api(
+    "reports", "Report something harmful, anonymously if you like: no account, never a picture "
+    "or file (give the web address). A receipt code shows the report's state and decision.")
 
 
-async def _json(request: Request) -> dict[str, Any] | Response:
+async def read_report_json(request: Request, limit: int) -> Any:
+    """A report's JSON body; pictures and files are refused with an explanation."""
     if _is_upload(request):
-        return json_error(415, "body", NO_UPLOADS)
-    try:
-        data = json.loads(await _body(request) or b"{}")
-    except _TooLarge:
-        return json_error(413, "body", f"the body is larger than {MAX_BODY} bytes")
-    except ValueError:
-        return json_error(400, "body", "the body is not valid JSON")
-    if not isinstance(data, dict):
-        return json_error(400, "body", "the body must be a JSON object")
-    field = upload_field(data)
-    if field is not None:
-        return json_error(415, field, NO_UPLOADS)
+        raise UnsupportedMedia(NO_UPLOADS, field="body")
+    data = await read_json(request, limit)
+    if isinstance(data, dict) and (field := upload_field(data)) is not None:
+        raise UnsupportedMedia(NO_UPLOADS, field=field)
     return data
 
 
-async def api_submit(request: Request, site: ReportsSite) -> Response:
-    if (limited := _limited(request, site, "submit")) is not None:
-        return limited
-    data = await _json(request)
-    if isinstance(data, Response):
-        return data
-    try:
-        body = ReportIn.model_validate(data)
-        receipt = await run_in_threadpool(
-            site.service.submit, _new_report(body, request, site, Source.API))
-    except ValidationError as exc:
-        return json_error(422, *first_error(exc))
-    except InputError as exc:
-        return json_error(422, "url", str(exc))
-    return JSONResponse(
-        {"code": receipt.code, "status_url": f"/report/status/{receipt.code}",
-         "api_url": f"/api/v1/reports/{receipt.code}"},
-        status_code=201,
-    )
+@api("POST", "/reports", "File a report (anonymous allowed; never a picture or file)",
+     body=ReportIn, public=True, response=ReceiptOut, status=201, errors=(415, 429),
+     reader=read_report_json, max_body=MAX_BODY)
+async def api_submit(request: Request, site: ReportsSite, _user: User | None,
+                     body: ReportIn) -> Any:
+    _limit(request, site, "submit")
+    receipt = await run_in_threadpool(
+        site.service.submit, _new_report(body, request, site, Source.API))
+    if body.draft_token:
+        await run_in_threadpool(site.service.store.delete_draft, body.draft_token)
+    return {"code": receipt.code, "status_url": f"/report/status/{receipt.code}",
+            "api_url": f"/api/v1/reports/{receipt.code}"}
 
 
-async def api_status(request: Request, site: ReportsSite) -> Response:
-    if (limited := _limited(request, site, "status")) is not None:
-        return limited
+def _status_dict(status: ReportStatus) -> dict[str, Any]:
+    return {
+        "code": status.code,
+        "received_at": status.received_at.isoformat(),
+        "state": status.state.value,
+        "state_text": status.state_text,
+        "decision": status.decision,
+        "appeal_open": status.appeal_open,
+        "can_appeal": status.can_appeal,
+    }
+
+
+async def _status(site: ReportsSite, code: str) -> dict[str, Any]:
     try:
-        status = await run_in_threadpool(site.service.status, request.path_params["code"])
-    except InputError as exc:
-        return json_error(422, "code", str(exc))
+        return _status_dict(await run_in_threadpool(site.service.status, code))
+    except (CaseNotFound, InputError) as exc:
+        exc.field = exc.field or "code"
+        raise
+
+
+@api("GET", "/reports/{code}", "The report's state and, once decided, the statement of reasons",
+     public=True, response=ReportStatusOut, errors=(422, 429))
+async def api_status(request: Request, site: ReportsSite, _user: User | None,
+                     _body: None) -> Any:
+    _limit(request, site, "status")
+    return await _status(site, request.path_params["code"])
+
+
+@api("POST", "/reports/{code}/appeal", "Ask for another look at the decision (by someone else)",
+     body=AppealIn, public=True, response=ReportStatusOut, status=201, errors=(409, 415),
+     reader=read_report_json, max_body=MAX_BODY)
+async def api_appeal(request: Request, site: ReportsSite, _user: User | None,
+                     body: AppealIn) -> Any:
+    code = request.path_params["code"]
+    try:
+        await run_in_threadpool(site.service.appeal, code, body.reason)
     except CaseNotFound as exc:
-        return json_error(404, "code", str(exc))
-    return JSONResponse(_status_dict(status))
+        exc.field = "code"
+        raise
+    return await _status(site, code)
 
 
-async def api_appeal(request: Request, site: ReportsSite) -> Response:
-    data = await _json(request)
-    if isinstance(data, Response):
-        return data
-    try:
-        body = AppealIn.model_validate(data)
-        await run_in_threadpool(site.service.appeal, request.path_params["code"],
-                                body.reason)
-        status = await run_in_threadpool(site.service.status, request.path_params["code"])
-    except ValidationError as exc:
-        return json_error(422, *first_error(exc))
-    except CaseNotFound as exc:
-        return json_error(404, "code", str(exc))
-    except InputError as exc:
-        return json_error(409, "code", str(exc))
-    return JSONResponse(_status_dict(status), status_code=201)
+@api("GET", "/reports/drafts/{token}", "A report being written, saved on the server so it "
+     "can be finished in another browser", public=True,
+     response=dict[str, str | bool], errors=(429,))
+async def api_draft(request: Request, site: ReportsSite, _user: User | None,
+                    _body: None) -> Any:
+    _limit(request, site, "draft")
+    draft = await run_in_threadpool(site.service.draft, request.path_params["token"])
+    if draft is None:
+        raise NotFound("no draft with that token", field="token")
+    return draft
 
 
-async def api_draft(request: Request, site: ReportsSite) -> Response:
-    if (limited := _limited(request, site, "draft")) is not None:
-        return limited
-    token = request.path_params["token"]
-    service = site.service
-    if request.method == "GET":
-        draft = await run_in_threadpool(service.draft, token)
-        if draft is None:
-            return json_error(404, "token", "no draft with that token")
-        return JSONResponse(draft)
-    data = await _json(request)
-    if isinstance(data, Response):
-        return data
-    clean = {k: v for k, v in data.items() if isinstance(v, str | bool) and len(k) < 40}
-    try:
-        await run_in_threadpool(service.save_draft, token, clean)
-    except InputError as exc:
-        return json_error(422, "token", str(exc))
-    return JSONResponse({"saved": True})
+@api("PUT", "/reports/drafts/{token}", "Save a report being written (kept for the drafts "
+     "retention time)", body=DraftIn, public=True, response=Saved, errors=(415, 429),
+     reader=read_report_json, max_body=MAX_BODY)
+async def api_save_draft(request: Request, site: ReportsSite, _user: User | None,
+                         body: DraftIn) -> Any:
+    _limit(request, site, "draft")
+    clean = {k: v for k, v in body.root.items() if len(k) < 40}
+    await run_in_threadpool(site.service.save_draft, request.path_params["token"], clean)
+    return {"saved": True}
 
 
-def routes(site: ReportsSite) -> list[BaseRoute]:
+def routes(site: ReportsSite, access: Access) -> list[BaseRoute]:
+    """The pages and the API (``access``: how API callers are checked)."""
     from kidshield.reports.staff import staff_routes
 
     return [
@@ -374,10 +356,7 @@ def routes(site: ReportsSite) -> list[BaseRoute]:
         Route("/report/status/{code}", bind(status_page, site), methods=["GET"]),
         Route("/report/status/{code}/appeal", bind(status_appeal, site), methods=["POST"]),
         Mount("/report/assets", StaticFiles(directory=HERE / "static"), name="report-assets"),
-        Route("/api/v1/reports", bind(api_submit, site), methods=["POST"]),
-        Route("/api/v1/reports/drafts/{token}", bind(api_draft, site), methods=["GET", "PUT"]),
-        Route("/api/v1/reports/{code}", bind(api_status, site), methods=["GET"]),
-        Route("/api/v1/reports/{code}/appeal", bind(api_appeal, site), methods=["POST"]),
-        *staff_routes(site),
+        *api.routes(site, access),
+        *staff_routes(site, access),
     ]
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from kidshield.errors import InputError
+from kidshield.errors import Conflict, InputError, TooManyRequests, Unauthorized
 from kidshield.storage.protocols import ApiTokenInfo, WebUser
 from kidshield.web.auth import TOKEN_PREFIX, digest, hash_secret, new_token, verify_secret
 from kidshield.web.context import WebContext
@@ -44,7 +44,7 @@ def add_user(ctx: WebContext, actor: str, name: str, password: str,
     if not roles or unknown:
         raise InputError(f"roles: choose from {', '.join(ROLES)}")
     if ctx.users.by_name(name) is not None:
-        raise Refused(f"an account named {name!r} already exists", 409)
+        raise Conflict(f"an account named {name!r} already exists", field="name")
     check_password(password)
     user = ctx.users.create(name, hash_secret(password), roles, ctx.now())
     ctx.audit(actor, "account.create", name, roles=sorted(roles))
@@ -63,12 +63,12 @@ def change_password(ctx: WebContext, actor: Any, current: str, new: str) -> None
 def login(ctx: WebContext, name: str, password: str, ip: str) -> WebUser:
     keys = (f"ip:{ip}", f"user:{name.lower()}")
     if ctx.login_limiter.blocked(*keys):
-        raise Refused("too many failed sign-ins: wait a few minutes and try again", 429)
+        raise TooManyRequests("too many failed sign-ins: wait a few minutes and try again")
     user = ctx.users.by_name(name.strip())
     if user is None or not verify_secret(user.password_hash, password):
         ctx.login_limiter.fail(*keys)
         ctx.audit(name[:64] or "?", "login.failed", ip)
-        raise Refused("wrong name or password", 401)
+        raise Unauthorized("wrong name or password")
     ctx.login_limiter.reset(*keys)
     ctx.audit(user.name, "login", ip)
     return user
@@ -85,7 +85,7 @@ def check_pin(ctx: WebContext, pin: str, ip: str) -> str:
     """The name of the parent whose PIN this is; Refused when wrong or after too many tries."""
     key = f"pin:{ip}"
     if ctx.pin_limiter.blocked(key):
-        raise Refused(N_("Too many wrong PINs. Wait a few minutes."), 429)
+        raise TooManyRequests(N_("Too many wrong PINs. Wait a few minutes."))
     for user in ctx.users.all():
         if user.pin_hash and pin and verify_secret(user.pin_hash, pin):
             ctx.pin_limiter.reset(key)

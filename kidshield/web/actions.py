@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 from starlette.concurrency import run_in_threadpool
 
-from kidshield.errors import InputError
+from kidshield.errors import InputError, TooManyRequests
 from kidshield.lists.sources import update_list
 from kidshield.policy.domains import normalize_name
 from kidshield.policy.model import Profile, Query
@@ -71,7 +71,7 @@ def pause(ctx: WebContext, actor: str, pid: str, minutes: int) -> datetime | Non
 async def create_request(ctx: WebContext, prof: Profile, domain: str, message: str,
                          base_url: str, ip: str) -> AccessRequest:
     if ctx.ask_limiter.blocked(f"ask:{ip}"):
-        raise Refused(N_("You have asked many times. Please wait a little."), 429)
+        raise TooManyRequests(N_("You have asked many times. Please wait a little."))
     name = normalize_name(domain)
     decision = decide_name(ctx, prof, name)
     request = ctx.requests.add(AccessRequest(

@@ -21,6 +21,7 @@ from kidshield.policy.reason import Action, Decision, Reason
 from kidshield.web import actions
 from kidshield.web.context import WebContext, client_ip, web_context
 from kidshield.web.csrf import checked_form
+from kidshield.web.errors import status_of
 from kidshield.web.render import render
 from kidshield.web.texts import block_text
 
@@ -134,7 +135,7 @@ async def ask(request: Request) -> Response:
         return render(request, "child/asked.html", 400, error=str(exc), profile=profile,
                       helplines=helplines(ctx, profile), child_host=CHILD_HOST)
     except actions.Refused as exc:
-        return render(request, "child/asked.html", exc.status, error=str(exc), profile=profile,
+        return render(request, "child/asked.html", status_of(exc), error=str(exc), profile=profile,
                       helplines=helplines(ctx, profile), child_host=CHILD_HOST)
     return render(request, "child/asked.html", request_item=created, profile=profile,
                   helplines=helplines(ctx, profile), child_host=CHILD_HOST,

@@ -18,6 +18,7 @@ from kidshield.web import actions
 from kidshield.web.blockpage import CHILD_HOST, RECENT, ask, child_profile, helplines
 from kidshield.web.context import WebContext, client_ip, web_context
 from kidshield.web.csrf import checked_form
+from kidshield.web.errors import status_of
 from kidshield.web.queries import recent_blocks
 from kidshield.web.render import render
 
@@ -76,7 +77,7 @@ async def me_allow(request: Request) -> Response:
 
 def _pin_error(request: Request, ctx: WebContext, profile: Profile, exc: Exception) -> Response:
     """The PIN page again, saying what was wrong (a refusal carries its own status)."""
-    status = exc.status if isinstance(exc, actions.Refused) else 400
+    status = status_of(exc)
     return render(request, "child/pin_error.html", status, error=str(exc),
                   helplines=helplines(ctx, profile), profile=profile, child_host=CHILD_HOST)
 

@@ -1,8 +1,57 @@
-"""Errors the web routes turn into 4xx answers, and the marker for translatable messages."""
+"""How every HTTP route reports an error: one exception -> status map and one JSON shape
+(docs/web.md, "Errors"), and the marker for translatable messages.
+
+    {"error": "not_found", "detail": "no profile named 'zoe'", "field": "pid",
+     "fields": [{"field": "...", "message": "..."}]}
+
+``error`` is a fixed word per status (what a script checks), ``detail`` says what was wrong in
+words a parent can act on, ``field`` names the input it is about when there is one, ``fields``
+lists every problem of a body that failed validation.
+"""
 
 from __future__ import annotations
 
-from kidshield.errors import KidshieldError
+from typing import Any
+
+from pydantic import ValidationError
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from kidshield.errors import (
+    Conflict,
+    InputError,
+    KidshieldError,
+    Malformed,
+    NotFound,
+    Refused,
+    TooLarge,
+    TooManyRequests,
+    Unauthorized,
+    UnsupportedMedia,
+)
+
+__all__ = ["N_", "NotFound", "Refused", "error_response", "status_of"]
+
+# The one map, most specific first.
+STATUS: tuple[tuple[type[BaseException], int], ...] = (
+    (TooManyRequests, 429),
+    (Unauthorized, 401),
+    (Refused, 403),
+    (NotFound, 404),
+    (Conflict, 409),
+    (TooLarge, 413),
+    (UnsupportedMedia, 415),
+    (InputError, 422),
+    (ValidationError, 422),
+    (Malformed, 400),
+    (KidshieldError, 400),
+)
+
+CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+         405: "method_not_allowed", 409: "conflict", 413: "too_large",
+         415: "unsupported_media_type", 422: "validation", 429: "too_many_requests",
+         500: "internal", 503: "unavailable"}
 
 
 def N_(text: str) -> str:
@@ -10,13 +59,65 @@ def N_(text: str) -> str:
     return text
 
 
-class NotFound(KidshieldError):
-    """404: the thing asked for does not exist."""
+def status_of(exc: BaseException) -> int:
+    if isinstance(exc, HTTPException):
+        return exc.status_code
+    return next((status for kind, status in STATUS if isinstance(exc, kind)), 500)
 
 
-class Refused(KidshieldError):
-    """403/429: not allowed (wrong PIN, too many attempts, used setup link)."""
+def _field_of(exc: BaseException, text: str) -> str | None:
+    field = getattr(exc, "field", None)
+    if field:
+        return str(field)
+    # messages of the form "minutes: from 0 to 1440" name their field first
+    head, sep, _rest = text.partition(":")
+    return head if sep and head and " " not in head else None
 
-    def __init__(self, message: str, status: int = 403) -> None:
-        super().__init__(message)
-        self.status = status
+
+def validation_fields(exc: ValidationError) -> list[dict[str, str]]:
+    return [{"field": ".".join(str(p) for p in e["loc"]) or "body",
+             "message": str(e["msg"]).removeprefix("Value error, ")} for e in exc.errors()]
+
+
+def error_body(status: int, detail: str, field: str | None = None,
+               fields: list[dict[str, str]] | None = None) -> dict[str, Any]:
+    body: dict[str, Any] = {"error": CODES.get(status, "error"), "detail": detail}
+    if field:
+        body["field"] = field
+    if fields:
+        body["fields"] = fields
+    return body
+
+
+def error_response(exc: BaseException) -> JSONResponse:
+    """The JSON answer for ``exc``, in the one shape."""
+    status = status_of(exc)
+    headers: dict[str, str] = {}
+    if isinstance(exc, ValidationError):
+        fields = validation_fields(exc)
+        first = fields[0] if fields else {"field": "body", "message": "invalid"}
+        body = error_body(422, f"{first['field']}: {first['message']}", first["field"], fields)
+    elif isinstance(exc, HTTPException):
+        body = error_body(status, str(exc.detail))
+        headers.update(exc.headers or {})
+    elif status == 500:
+        body = error_body(500, "something went wrong on the server; its log says what")
+    else:
+        text = str(exc)
+        body = error_body(status, text, _field_of(exc, text))
+    if isinstance(exc, TooManyRequests) and exc.retry_after is not None:
+        headers["Retry-After"] = str(int(exc.retry_after) + 1)
+    return JSONResponse(body, status, headers=headers)
+
+
+async def json_error_handler(_request: Request, exc: Exception) -> Response:
+    return error_response(exc)
+
+
+# For apps that answer only JSON (the standalone message and media APIs).
+JSON_ERROR_HANDLERS: Any = {
+    HTTPException: json_error_handler,
+    KidshieldError: json_error_handler,
+    ValidationError: json_error_handler,
+    Exception: json_error_handler,
+}

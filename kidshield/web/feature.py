@@ -14,6 +14,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
+from kidshield.web.api.registry import Api
+
 D = TypeVar("D")
 Endpoint = Callable[[Request], Awaitable[Response]]
 # A job runs until the event is set (the server is stopping).
@@ -23,8 +25,9 @@ Job = Callable[[asyncio.Event], Coroutine[Any, Any, None]]
 @dataclass
 class WebFeature:
     name: str
-    routes: list[BaseRoute]
+    routes: list[BaseRoute]  # pages and API routes, dependencies bound in
     jobs: list[Job] = field(default_factory=list)
+    api: list[Api[Any]] = field(default_factory=list)  # its API groups, for the document
 
 
 def bind(handler: Callable[[Request, D], Awaitable[Response]], deps: D) -> Endpoint:

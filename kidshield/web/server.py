@@ -31,14 +31,16 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kidshield.config import Config, parse_hostport
 from kidshield.dns.server import explain_bind_error
-from kidshield.errors import InputError, KidshieldError
-from kidshield.web.api.v1 import api_routes
+from kidshield.errors import KidshieldError
+from kidshield.web.api.registry import Access, document_routes
+from kidshield.web.api.v1 import api
 from kidshield.web.auth import AuthMiddleware
 from kidshield.web.blockpage import block_routes, is_foreign_host, request_host
 from kidshield.web.childpage import child_routes
 from kidshield.web.context import WebContext, WebDeps
 from kidshield.web.csrf import CsrfCookieMiddleware
 from kidshield.web.doh import doh_routes
+from kidshield.web.errors import error_response, status_of
 from kidshield.web.pages import page_routes
 from kidshield.web.render import render
 
@@ -51,54 +53,26 @@ def _wants_json(request: Request) -> bool:
         "accept", "")
 
 
-def _error(request: Request, status: int, message: str, field: str | None = None) -> Response:
+async def _error(request: Request, exc: Exception) -> Response:
+    """Every error of every route: JSON in the one shape for the API (web/errors.py), a
+    page for a browser (a sign-in first when that is what is missing)."""
+    status = status_of(exc)
+    if status == 500:
+        log.error("%s %s failed", request.method, request.url.path, exc_info=exc)
     if _wants_json(request):
-        body: dict[str, Any] = {"error": {400: "bad_request", 401: "unauthorized",
-                                          403: "forbidden", 404: "not_found",
-                                          409: "conflict", 422: "validation",
-                                          429: "too_many_requests"}.get(status, "error"),
-                                "detail": message}
-        if field:
-            body["field"] = field
-        return JSONResponse(body, status)
+        return error_response(exc)
     if status == 401:
         return RedirectResponse(f"/login?next={request.url.path}", 303)
+    message = (str(exc.detail) if isinstance(exc, HTTPException)
+               else "Something went wrong on the server." if status == 500 else str(exc))
     return render(request, "error.html", status, code=status, message=message)
 
 
-async def _http_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, HTTPException)
-    return _error(request, exc.status_code, str(exc.detail))
-
-
-async def _kidshield_error(request: Request, exc: Exception) -> Response:
-    from kidshield.web.actions import NotFound, Refused
-
-    status = 400
-    if isinstance(exc, NotFound):
-        status = 404
-    elif isinstance(exc, Refused):
-        status = exc.status
-    elif isinstance(exc, InputError):
-        status = 422
-    text = str(exc)
-    field = text.split(":", 1)[0] if ":" in text and " " not in text.split(":", 1)[0] else None
-    return _error(request, status, text, field)
-
-
-async def _validation_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, ValidationError)
-    fields = [{"field": ".".join(str(p) for p in e["loc"]) or "body", "message": e["msg"]}
-              for e in exc.errors()]
-    first = fields[0] if fields else {"field": "body", "message": "invalid"}
-    return JSONResponse({"error": "validation", "detail": f"{first['field']}: {first['message']}",
-                         "field": first["field"], "fields": fields}, 422)
-
-
 EXCEPTION_HANDLERS: Any = {
-    HTTPException: _http_error,
-    KidshieldError: _kidshield_error,
-    ValidationError: _validation_error,
+    HTTPException: _error,
+    KidshieldError: _error,
+    ValidationError: _error,
+    Exception: _error,
 }
 
 
@@ -162,13 +136,16 @@ def create_app(deps: WebDeps) -> Starlette:
     block_app = Starlette(routes=[static, *block_routes()],
                           exception_handlers=EXCEPTION_HANDLERS)
     block_app.state.web = ctx
+    access = Access(ctx.secret)
+    groups = [api, *(group for feature in deps.features for group in feature.api)]
     routes: list[BaseRoute] = [
         Route("/metrics", metrics),
         Route("/healthz", health),
         *doh_routes(lambda: dns.resolver),
         static,
         *child_routes(),
-        *api_routes(),
+        *document_routes(groups, access),
+        *api.routes(ctx, access),
         *page_routes(),
         *(route for feature in deps.features for route in feature.routes),
     ]

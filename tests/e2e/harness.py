@@ -35,6 +35,7 @@ from kidshield.app import Application, Timings
 from kidshield.clock import Clock, SystemClock
 from kidshield.config import load_config
 from kidshield.web.context import WebContext
+from tests.e2e.contract import Contract
 
 T = TypeVar("T")
 ROOT = Path(__file__).resolve().parents[2]
@@ -94,6 +95,7 @@ class Served:
         self.lt = lt
         self.config_path = config_path
         self._clients: list[httpx.Client] = []
+        self._contract: Contract | None = None
 
     # -- where it listens ---------------------------------------------------------------------
     def bound(self, proto: str) -> int:
@@ -156,10 +158,21 @@ class Served:
                       for rd in rrset)
 
     # -- HTTP -----------------------------------------------------------------------------------
+    @property
+    def contract(self) -> Contract:
+        """The server's OpenAPI document, to check answers against (tests/e2e/contract.py)."""
+        if self._contract is None:
+            with httpx.Client(base_url=self.url, timeout=15, verify=False) as plain:
+                self._contract = Contract(plain.get("/api/v1/openapi.json").json())
+        return self._contract
+
     def client(self, **options: Any) -> httpx.Client:
         """An HTTP client for the web server that keeps cookies and follows redirects, as a
-        browser does (``follow_redirects=False`` per request to see a redirect itself)."""
+        browser does (``follow_redirects=False`` per request to see a redirect itself). Every
+        API answer it gets is checked against the OpenAPI document (``contract``)."""
         options.setdefault("follow_redirects", True)
+        hooks = options.setdefault("event_hooks", {})
+        hooks.setdefault("response", []).append(self.contract.check)
         client = httpx.Client(base_url=self.url, timeout=15, **options)
         self._clients.append(client)
         return client

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from kidshield.clock import Clock
-from kidshield.errors import InputError
+from kidshield.errors import Conflict, InputError, NotFound
 from kidshield.safety.media.formats import HashListFormat, Problem, export_lines, parse
 from kidshield.safety.media.hashing import DEFAULT_MIN_QUALITY, ImageHashes, PdqHash, hash_image
 from kidshield.safety.media.index import HammingIndex, hex_to_words
@@ -38,7 +38,15 @@ _BANK_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,127}")
 
 
 class BankError(InputError):
-    """A bank operation was asked for with unusable input (unknown bank, bad name...)."""
+    """A bank operation was asked for with unusable input (bad name, kind, threshold...)."""
+
+
+class NoSuchBank(BankError, NotFound):
+    """There is no bank of that name."""
+
+
+class BankExists(BankError, Conflict):
+    """A bank of that name exists already."""
 
 
 @dataclass(slots=True)
@@ -91,14 +99,16 @@ class BankService:
         if not _BANK_NAME.fullmatch(name):
             raise BankError(
                 f"bank name {name!r} is not valid: use letters, digits, '.', '_' or '-' "
-                "(up to 128 characters, starting with a letter or digit)"
+                "(up to 128 characters, starting with a letter or digit)", field="name"
             )
         if kind not in BANK_KINDS:
-            raise BankError(f"bank kind {kind!r} is not valid: use 'match' or 'negative'")
+            raise BankError(f"bank kind {kind!r} is not valid: use 'match' or 'negative'",
+                            field="kind")
         if not 0 <= threshold <= PdqSignal.max_distance:
-            raise BankError(f"threshold {threshold} is not valid: use 0 to 256 (PDQ default 31)")
+            raise BankError(f"threshold {threshold} is not valid: use 0 to 256 (PDQ default 31)",
+                            field="threshold")
         if self.store.bank(name) is not None:
-            raise BankError(f"a bank named {name!r} already exists")
+            raise BankExists(f"a bank named {name!r} already exists", field="name")
         bank = MediaBank(
             name=name,
             kind=kind,
@@ -118,7 +128,7 @@ class BankService:
         bank = self.store.bank(name)
         if bank is None or bank.id is None:
             known = ", ".join(b.name for b in self.store.banks()) or "none yet"
-            raise BankError(f"there is no bank named {name!r} (banks: {known})")
+            raise NoSuchBank(f"there is no bank named {name!r} (banks: {known})", field="name")
         return bank
 
     def set_enabled(self, name: str, enabled: bool) -> MediaBank:

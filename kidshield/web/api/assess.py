@@ -1,33 +1,33 @@
 """REST endpoints: ``POST /api/v1/assess/message`` and ``POST /api/v1/assess/conversation``.
 
-:func:`routes` gives the routes for the web app to mount (behind its auth); :func:`create_app`
-serves them standalone. Bodies are JSON validated with pydantic; a bad body gets a 400 (not JSON)
-or 422 (names each field) JSON answer, never a traceback. Responses hold no original text; the
-redacted copy of personal information is included unless ``include_redacted`` is false.
+``kidshield serve`` mounts them behind its sign-in (the ``api`` group, ``registry.py``);
+:func:`create_app` serves them standalone. Bodies are JSON validated with pydantic; a bad body
+gets a 400 (not JSON) or 422 (naming each field) in the one error shape, never a traceback.
+Responses hold no original text; the redacted copy of personal information is included unless
+``include_redacted`` is false.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 
-from kidshield.errors import KidshieldError
 from kidshield.policy.helplines import HelplineBook
 from kidshield.safety.text.assess import MAX_TEXT_LENGTH, assess_message
 from kidshield.safety.text.conversation import Message, assess_conversation
-from kidshield.safety.text.lexicon import load_lexicon
+from kidshield.safety.text.lexicon import LexiconError, load_lexicon
 from kidshield.safety.text.model import AgeBand, RiskLevel
-from kidshield.web.access import require_role
-from kidshield.web.feature import bind
+from kidshield.web.access import User
+from kidshield.web.api.registry import Access, Api
+from kidshield.web.errors import JSON_ERROR_HANDLERS
 
 MAX_BODY_BYTES = 2_000_000
 MAX_MESSAGES = 1_000
@@ -39,11 +39,11 @@ AgeInput = AgeBand | int
 class AssessSite:
     """What the assessment routes work with."""
 
-    # told about every high-risk result (the served app opens a case in the reports queue)
+    # told about every high-risk result (the served app opens a case in the reports queue);
+    # called in a worker thread
     on_high_risk: Callable[[Any, str | None], None] | None = None
     # the helplines in force (the operator's own, the server's country); None: the shipped ones
     helplines: Callable[[], HelplineBook] | None = None
-    signed_in: bool = True  # False: the standalone app, which has no accounts
 
 
 class _Body(BaseModel):
@@ -82,35 +82,82 @@ class ConversationRequest(_Body):
                                         description="the platform's id, for case de-duplication")
 
 
-def _error(status: int, message: str, fields: list[dict[str, str]] | None = None) -> JSONResponse:
-    body: dict[str, Any] = {"error": message}
-    if fields:
-        body["fields"] = fields
-    return JSONResponse(body, status_code=status)
+class _Out(BaseModel):
+    # the engine may say more than listed here (e.g. a new risk's details): allowed
+    model_config = ConfigDict(extra="allow")
 
 
-async def _read_json(request: Request) -> Any:
-    raw = await request.body()
-    if len(raw) > MAX_BODY_BYTES:
-        raise _BadRequest(413, f"request body is larger than {MAX_BODY_BYTES} bytes")
-    try:
-        return json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise _BadRequest(400, f"request body is not valid JSON: {exc}") from None
+class SpanOut(_Out):
+    start: int
+    end: int
+    label: str
 
 
-class _BadRequest(Exception):
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
+class FindingOut(_Out):
+    risk: str
+    reason: str = Field(description="the shared Reason (docs/policy.md)")
+    score: float
+    level: str
+    stages: list[str]
+    spans: list[SpanOut] = Field(description="offsets into the original text")
 
 
-def _validation_fields(exc: ValidationError) -> list[dict[str, str]]:
-    return [
-        {"field": ".".join(str(part) for part in err["loc"]) or "(body)", "message": err["msg"]}
-        for err in exc.errors()
-    ]
+class HelplineOut(_Out):
+    """A helpline to show with the result (empty details are left out)."""
+
+    id: str
+    name: str
+    name_en: str | None = None
+    kind: str | None = None
+    country: str | None = None
+    region: str | None = Field(None, description="a country code, or international")
+    phone: str | None = None
+    text: str | None = None
+    whatsapp: str | None = None
+    chat: str | None = None
+    hours: str | None = None
+    languages: list[str] | None = None
+    ages: str | None = None
+    url: str | None = None
+    contact: str | None = Field(None, description="the first way to reach it")
+
+
+class AssessmentOut(_Out):
+    language: str
+    language_source: str
+    level: str = Field(description="none, low, medium, high or imminent")
+    actions: list[str]
+    findings: list[FindingOut]
+    helplines: list[HelplineOut]
+    text_length: int
+    redacted: str | None = Field(None, description="only when personal information was found")
+
+
+class ConversationFindingOut(_Out):
+    risk: str
+    reason: str
+    score: float
+    level: str
+    stages: list[str]
+    direction: str | None
+    evidence: list[dict[str, Any]]
+
+
+class ConversationOut(_Out):
+    language: str
+    language_source: str
+    level: str
+    actions: list[str]
+    findings: list[ConversationFindingOut]
+    first_flagged: dict[str, dict[str, int]]
+    helplines: list[HelplineOut]
+    messages: list[AssessmentOut]
+    state: dict[str, Any] = Field(description="pass it back with the next messages")
+
+
+api: Api[AssessSite] = Api(
+    "assess", "The message safety engine: risks in a message or a conversation, with reasons "
+    "and spans; the text is never kept.", roles=())
 
 
 def _assess_message(body: MessageRequest, book: HelplineBook | None) -> Any:
@@ -127,47 +174,47 @@ def _assess_conversation(body: ConversationRequest, book: HelplineBook | None) -
                                language=body.language, country=body.country, helplines=book)
 
 
-async def _answer(request: Request, site: AssessSite,
-                  model: type[MessageRequest] | type[ConversationRequest],
-                  assess: Callable[[Any, HelplineBook | None], Any]) -> JSONResponse:
-    """Validate the body, assess, tell the app about high risks, answer. Bad input is a 4xx
-    JSON body naming the field."""
-    if site.signed_in:
-        require_role(request)
-    try:
-        body = model.model_validate(await _read_json(request))
+async def _answer(site: AssessSite, body: MessageRequest | ConversationRequest,
+                  assess: Callable[[Any, HelplineBook | None], Any]) -> Any:
+    """Assess off the event loop (DNS answers share it), tell the app about high risks."""
+
+    def run() -> Any:
         result = assess(body, site.helplines() if site.helplines is not None else None)
-    except _BadRequest as exc:
-        return _error(exc.status, exc.message)
-    except ValidationError as exc:
-        return _error(422, "invalid request", _validation_fields(exc))
-    except KidshieldError as exc:
-        return _error(400, str(exc))
-    if site.on_high_risk is not None and result.level >= RiskLevel.HIGH:
-        site.on_high_risk(result, body.conversation_id)
-    return JSONResponse(result.to_dict(include_redacted=body.include_redacted))
+        if site.on_high_risk is not None and result.level >= RiskLevel.HIGH:
+            site.on_high_risk(result, body.conversation_id)
+        return result.to_dict(include_redacted=body.include_redacted)
+
+    try:
+        return await run_in_threadpool(run)
+    except LexiconError as exc:  # no cue list for the language asked for
+        exc.field = exc.field or "language"
+        raise
 
 
-async def assess_message_endpoint(request: Request, site: AssessSite) -> JSONResponse:
-    return await _answer(request, site, MessageRequest, _assess_message)
+@api("POST", "/assess/message", "Assess one message", body=MessageRequest,
+     response=AssessmentOut, max_body=MAX_BODY_BYTES)
+async def assess_message_endpoint(request: Request, site: AssessSite, _user: User | None,
+                                  body: MessageRequest) -> Any:
+    return await _answer(site, body, _assess_message)
 
 
-async def assess_conversation_endpoint(request: Request, site: AssessSite) -> JSONResponse:
-    return await _answer(request, site, ConversationRequest, _assess_conversation)
+@api("POST", "/assess/conversation", "Assess messages of a conversation, with the state from "
+     "the previous call", body=ConversationRequest, response=ConversationOut,
+     max_body=MAX_BODY_BYTES)
+async def assess_conversation_endpoint(request: Request, site: AssessSite, _user: User | None,
+                                       body: ConversationRequest) -> Any:
+    return await _answer(site, body, _assess_conversation)
 
 
-def routes(site: AssessSite) -> list[BaseRoute]:
+def routes(site: AssessSite, access: Access) -> list[BaseRoute]:
     """The assessment routes. Compiles the default lexicon now, so the first request is fast.
     High-risk results go to ``site.on_high_risk``: the safety engine knows nothing of cases."""
     load_lexicon()
-    return [
-        Route("/api/v1/assess/message", bind(assess_message_endpoint, site), methods=["POST"]),
-        Route("/api/v1/assess/conversation", bind(assess_conversation_endpoint, site),
-              methods=["POST"]),
-    ]
+    return list(api.routes(site, access))
 
 
 def create_app() -> Starlette:
-    """The assessment endpoints on their own (no auth: bind to localhost or put a proxy in
-    front). Run with ``uvicorn --factory kidshield.web.api.assess:create_app``."""
-    return Starlette(routes=routes(AssessSite(signed_in=False)))
+    """The assessment endpoints on their own, without accounts (bind to localhost or put a
+    proxy in front). Run with ``uvicorn --factory kidshield.web.api.assess:create_app``."""
+    return Starlette(routes=routes(AssessSite(), Access(secret=None)),
+                     exception_handlers=JSON_ERROR_HANDLERS)

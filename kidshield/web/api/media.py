@@ -6,35 +6,38 @@ is parsed here in memory with python-multipart's streaming parser. ``request.for
 used: starlette spools multipart parts over 1 MiB to a temporary file, and image bytes must
 never reach the disk. Nothing here logs request bodies.
 
-``routes(site)`` gives the routes with their ``MediaSite`` (the ``BankService`` and upload
-limits) bound in; the web app mounts them behind its authentication, ``create_app()`` serves
-them standalone.
+The routes are declared in the ``api`` group (``registry.py``): ``kidshield serve`` mounts them
+behind its sign-in; ``create_app()`` serves them standalone, without accounts (bind it to
+loopback).
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
+from pydantic import BaseModel, ConfigDict, Field
 from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response, StreamingResponse
-from starlette.routing import BaseRoute, Route
+from starlette.responses import StreamingResponse
+from starlette.routing import BaseRoute
 
-from kidshield.errors import KidshieldError
-from kidshield.safety.media.banks import BankError, BankService
+from kidshield.errors import InputError, KidshieldError, Malformed, UnsupportedMedia
+from kidshield.safety.media.banks import BankService
 from kidshield.safety.media.formats import parse_format
 from kidshield.safety.media.hashing import ImageHashError
 from kidshield.safety.media.signal import PdqSignal
-from kidshield.web.access import require_role
-from kidshield.web.feature import bind
+from kidshield.web.access import User
+from kidshield.web.api.registry import Access, Api, read_body
+from kidshield.web.errors import JSON_ERROR_HANDLERS
 
 DEFAULT_MAX_UPLOAD_BYTES = 32 * 1024 * 1024
 CALLER_HEADER = "x-kidshield-caller"
+IMAGE_TYPES = ("image/*", "application/octet-stream", "multipart/form-data")
 
 
 @dataclass
@@ -44,86 +47,104 @@ class MediaSite:
     banks: BankService
     max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES
     max_side: int | None = None  # shrink uploads to this before hashing (faster)
-    signed_in: bool = True  # False: the standalone app, which has no accounts
 
 
-Handler = Callable[[Request, MediaSite], Awaitable[Response]]
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
 
 
-class _BadRequest(Exception):
-    def __init__(self, status: int, field: str | None, message: str) -> None:
-        super().__init__(message)
-        self.status, self.field, self.message = status, field, message
+class LookupIn(_In):
+    hash: str = Field(description="a PDQ hash: 64 hex digits")
+    quality: int | None = Field(None, ge=0, le=100, description="the hash's quality, 0-100")
 
 
-def _error(status: int, field: str | None, message: str) -> JSONResponse:
-    body: dict[str, Any] = {"error": message}
-    if field is not None:
-        body["field"] = field
-    return JSONResponse(body, status_code=status)
+class MatchQuery(_In):
+    dihedral: bool = Field(False, description="also match the 7 rotations and flips")
 
 
-def _guarded(handler: Handler) -> Handler:
-    """Turn expected errors into JSON 4xx bodies; never echo request bodies."""
-
-    async def wrapped(request: Request, site: MediaSite) -> Response:
-        if site.signed_in:
-            require_role(request)
-        try:
-            return await handler(request, site)
-        except _BadRequest as exc:
-            return _error(exc.status, exc.field, exc.message)
-        except ImageHashError as exc:
-            return _error(422, "body", str(exc))
-        except BankError as exc:
-            status = 404 if "there is no bank" in str(exc) else 400
-            return _error(status, "name" if status == 404 else None, str(exc))
-        except KidshieldError as exc:
-            return _error(400, None, str(exc))
-
-    return wrapped
+class BankIn(_In):
+    name: str
+    kind: Literal["match", "negative"] = "match"
+    threshold: int | None = Field(None, description="largest matching distance (default 31)")
+    description: str = ""
 
 
-def _caller(request: Request) -> str:
-    user = request.scope.get("user")
-    name = getattr(user, "display_name", None) if user is not None else None
-    if isinstance(name, str) and name:
-        return name[:128]
+class BankPatch(_In):
+    enabled: bool
+
+
+class HashesIn(_In):
+    hashes: list[str] = Field(description="PDQ hashes, 64 hex digits each")
+    source: str = ""
+    reference_id: str = ""
+
+
+class ExportQuery(_In):
+    format: Literal["csv", "hex", "te"] = "csv"
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class BankMatchOut(_Out):
+    bank: str
+    kind: str
+    hash: str
+    distance: int
+    variant: str
+    reference_id: str
+    source: str
+
+
+class MatchOut(_Out):
+    matched: bool = Field(description="the one field a caller has to act on")
+    reason: str | None
+    hash: str
+    quality: int | None
+    skipped: str | None = Field(description="why no lookup was made (low quality)")
+    matches: list[BankMatchOut]
+    cancelled: list[BankMatchOut]
+    negative: list[BankMatchOut]
+
+
+class BankOut(_Out):
+    name: str
+    kind: str
+    signal_type: str
+    threshold: int
+    enabled: bool
+    description: str
+    created_at: str | None
+    created_by: str
+    hashes: int
+
+
+class Banks(_Out):
+    banks: list[BankOut]
+
+
+class Problem(_Out):
+    item: int
+    kind: str
+    message: str
+
+
+class Added(_Out):
+    bank: str
+    added: int
+    problems: list[Problem]
+
+
+api: Api[MediaSite] = Api(
+    "media", "PDQ hash banks: look up a hash, match an image (hashed in memory, never kept), "
+    "manage banks.", roles=())
+
+
+def _caller(request: Request, user: User | None) -> str:
+    if user is not None:
+        return user.name[:128]
     return request.headers.get(CALLER_HEADER, "api")[:128]
-
-
-async def _json_object(request: Request) -> dict[str, Any]:
-    try:
-        data = await request.json()
-    except ValueError:
-        raise _BadRequest(400, None, "the body must be a JSON object") from None
-    if not isinstance(data, dict):
-        raise _BadRequest(400, None, "the body must be a JSON object")
-    return data
-
-
-def _field(data: dict[str, Any], name: str, kind: type, *, required: bool = False) -> Any:
-    if name not in data or data[name] is None:
-        if required:
-            raise _BadRequest(400, name, f"'{name}' is required")
-        return None
-    value = data[name]
-    if (kind is int and isinstance(value, bool)) or not isinstance(value, kind):
-        raise _BadRequest(400, name, f"'{name}' must be a {kind.__name__}")
-    return value
-
-
-async def _read_body(request: Request, limit: int) -> bytes:
-    """The raw request body, in memory only, refusing anything over ``limit`` bytes."""
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise _BadRequest(413, "body", f"the upload is larger than {limit} bytes")
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            raise _BadRequest(413, "body", f"the upload is larger than {limit} bytes")
-    return bytes(body)
 
 
 def _multipart_image(body: bytes, content_type: str) -> bytes:
@@ -135,7 +156,7 @@ def _multipart_image(body: bytes, content_type: str) -> bytes:
     _, params = parse_options_header(content_type)
     boundary = params.get(b"boundary")
     if not boundary:
-        raise _BadRequest(400, "body", "the multipart Content-Type has no boundary")
+        raise Malformed("the multipart Content-Type has no boundary", field="body")
     parts: list[tuple[dict[str, str], bytearray]] = []
     header: dict[str, bytearray] = {"field": bytearray(), "value": bytearray()}
 
@@ -168,7 +189,7 @@ def _multipart_image(body: bytes, content_type: str) -> bytes:
         parser.write(body)
         parser.finalize()
     except MultipartParseError as exc:
-        raise _BadRequest(400, "body", f"the multipart form is malformed ({exc})") from None
+        raise Malformed(f"the multipart form is malformed ({exc})", field="body") from None
     chosen: bytearray | None = None
     for headers, data in parts:
         _, disposition = parse_options_header(headers.get("content-disposition", ""))
@@ -179,7 +200,7 @@ def _multipart_image(body: bytes, content_type: str) -> bytes:
         if chosen is None and b"filename" in disposition:
             chosen = data
     if chosen is None:
-        raise _BadRequest(400, "image", "the form has no 'image' file field")
+        raise InputError("the form has no 'image' file field", field="image")
     return bytes(chosen)
 
 
@@ -191,144 +212,107 @@ async def _read_image_body(request: Request, limit: int) -> bytes:
     if not (
         not ctype or multipart or ctype.startswith("image/") or ctype == "application/octet-stream"
     ):
-        raise _BadRequest(
-            415,
-            "body",
+        raise UnsupportedMedia(
             f"unsupported content type {ctype!r}: send the image as the raw body (image/* or "
             "application/octet-stream) or as the 'image' field of a multipart/form-data form",
-        )
-    body = await _read_body(request, limit + (64 * 1024 if multipart else 0))
+            field="body")
+    body = await read_body(request, limit + (64 * 1024 if multipart else 0))
     data = _multipart_image(body, full_type) if multipart else body
     if not data:
-        raise _BadRequest(400, "body", "the upload is empty: send the bytes of an image")
+        raise InputError("the upload is empty: send the bytes of an image", field="body")
     return data
 
 
-@_guarded
-async def lookup(request: Request, site: MediaSite) -> Response:
-    data = await _json_object(request)
-    hash_hex = _field(data, "hash", str, required=True)
-    quality = _field(data, "quality", int)
+@api("POST", "/media/lookup", "Match one PDQ hash against every enabled bank", body=LookupIn,
+     response=MatchOut)
+async def lookup(request: Request, site: MediaSite, user: User | None, body: LookupIn) -> Any:
     try:
-        PdqSignal.validate(hash_hex)
+        PdqSignal.validate(body.hash)
     except KidshieldError as exc:
-        raise _BadRequest(400, "hash", str(exc)) from None
-    service = site.banks
+        raise InputError(str(exc), field="hash") from None
+    caller = _caller(request, user)
     result = await run_in_threadpool(
-        service.lookup, hash_hex, quality=quality, caller=_caller(request)
-    )
-    return JSONResponse(result.to_dict())
+        lambda: site.banks.lookup(body.hash, quality=body.quality, caller=caller))
+    return result.to_dict()
 
 
-@_guarded
-async def match(request: Request, site: MediaSite) -> Response:
-    dihedral = request.query_params.get("dihedral", "").lower() in ("1", "true", "yes")
+@api("POST", "/media/match", "Hash an image (never stored) and match it", query=MatchQuery,
+     raw_body=IMAGE_TYPES, response=MatchOut, errors=(400, 413, 415))
+async def match(request: Request, site: MediaSite, user: User | None,
+                query: MatchQuery) -> Any:
     data = await _read_image_body(request, site.max_upload_bytes)
-    service = site.banks
-    caller = _caller(request)
-    max_side = site.max_side
-    result = await run_in_threadpool(
-        lambda: service.match_image(data, dihedral=dihedral, caller=caller, max_side=max_side)
-    )
-    return JSONResponse(result.to_dict())
+    caller = _caller(request, user)
+    try:
+        result = await run_in_threadpool(
+            lambda: site.banks.match_image(data, dihedral=query.dihedral, caller=caller,
+                                           max_side=site.max_side))
+    except ImageHashError as exc:
+        exc.field = exc.field or "body"
+        raise
+    return result.to_dict()
 
 
-@_guarded
-async def list_banks(request: Request, site: MediaSite) -> Response:
+@api("GET", "/media/banks", "The banks, with their sizes", response=Banks)
+async def list_banks(request: Request, site: MediaSite, user: User | None, _b: None) -> Any:
     banks = await run_in_threadpool(site.banks.banks)
-    return JSONResponse({"banks": [b.to_dict() for b in banks]})
+    return {"banks": [b.to_dict() for b in banks]}
 
 
-@_guarded
-async def create_bank(request: Request, site: MediaSite) -> Response:
-    data = await _json_object(request)
-    name = _field(data, "name", str, required=True)
-    kind = _field(data, "kind", str) or "match"
-    threshold = _field(data, "threshold", int)
-    description = _field(data, "description", str) or ""
-    service = site.banks
-    kwargs: dict[str, Any] = {"kind": kind, "description": description}
-    if threshold is not None:
-        kwargs["threshold"] = threshold
-    try:
-        await run_in_threadpool(service.create_bank, name, created_by=_caller(request), **kwargs)
-    except BankError as exc:
-        text = str(exc)
-        field = next(
-            (
-                f
-                for f in ("name", "kind", "threshold")
-                if text.startswith(f"bank {f}") or text.startswith(f"{f} ")
-            ),
-            "name",
-        )
-        status = 409 if "already exists" in text else 400
-        raise _BadRequest(status, field, text) from None
-    summary = next(b for b in await run_in_threadpool(service.banks) if b.bank.name == name)
-    return JSONResponse(summary.to_dict(), status_code=201)
+def _summary(site: MediaSite, name: str) -> dict[str, Any]:
+    return next(b for b in site.banks.banks() if b.bank.name == name).to_dict()
 
 
-@_guarded
-async def update_bank(request: Request, site: MediaSite) -> Response:
+@api("POST", "/media/banks", "Create a bank", body=BankIn, response=BankOut, status=201,
+     errors=(409,))
+async def create_bank(request: Request, site: MediaSite, user: User | None,
+                      body: BankIn) -> Any:
+    options: dict[str, Any] = {"kind": body.kind, "description": body.description}
+    if body.threshold is not None:
+        options["threshold"] = body.threshold
+    caller = _caller(request, user)
+    await run_in_threadpool(
+        lambda: site.banks.create_bank(body.name, created_by=caller, **options))
+    return await run_in_threadpool(_summary, site, body.name)
+
+
+@api("PATCH", "/media/banks/{name}", "Turn a bank on or off", body=BankPatch,
+     response=BankOut)
+async def update_bank(request: Request, site: MediaSite, user: User | None,
+                      body: BankPatch) -> Any:
     name = request.path_params["name"]
-    data = await _json_object(request)
-    enabled = _field(data, "enabled", bool, required=True)
-    service = site.banks
-    await run_in_threadpool(service.set_enabled, name, enabled)
-    summary = next(b for b in await run_in_threadpool(service.banks) if b.bank.name == name)
-    return JSONResponse(summary.to_dict())
+    await run_in_threadpool(site.banks.set_enabled, name, body.enabled)
+    return await run_in_threadpool(_summary, site, name)
 
 
-@_guarded
-async def add_hashes(request: Request, site: MediaSite) -> Response:
+@api("POST", "/media/banks/{name}/hashes", "Add hashes to a bank (bad and duplicate ones are "
+     "listed, not added)", body=HashesIn, response=Added, max_body=16 << 20)
+async def add_hashes(request: Request, site: MediaSite, user: User | None,
+                     body: HashesIn) -> Any:
     name = request.path_params["name"]
-    data = await _json_object(request)
-    hashes = _field(data, "hashes", list, required=True)
-    if not all(isinstance(h, str) for h in hashes):
-        raise _BadRequest(400, "hashes", "'hashes' must be a list of 64-character hex strings")
-    source = _field(data, "source", str) or ""
-    reference_id = _field(data, "reference_id", str) or ""
-    service = site.banks
+    caller = _caller(request, user)
     report = await run_in_threadpool(
-        lambda: service.add(
-            name, hashes, source=source, reference_id=reference_id, added_by=_caller(request)
-        )
-    )
-    return JSONResponse(
-        {
-            "bank": name,
-            "added": report.added,
-            "problems": [
-                {"item": p.line, "kind": p.kind, "message": p.message} for p in report.problems
-            ],
-        }
-    )
+        lambda: site.banks.add(name, body.hashes, source=body.source,
+                               reference_id=body.reference_id, added_by=caller))
+    return {"bank": name, "added": report.added,
+            "problems": [{"item": p.line, "kind": p.kind, "message": p.message}
+                         for p in report.problems]}
 
 
-@_guarded
-async def export_bank(request: Request, site: MediaSite) -> Response:
+@api("GET", "/media/banks/{name}/export", "A bank's hashes as CSV, hex lines or "
+     "ThreatExchange CSV", query=ExportQuery, response={"type": "string"},
+     media_type="text/csv", also=("text/plain",))
+async def export_bank(request: Request, site: MediaSite, user: User | None,
+                      query: ExportQuery) -> Any:
     name = request.path_params["name"]
-    try:
-        fmt = parse_format(request.query_params.get("format", "csv"))
-    except KidshieldError as exc:
-        raise _BadRequest(400, "format", str(exc)) from None
-    service = site.banks
-    service.bank(name)
-    lines = list(await run_in_threadpool(lambda: list(service.export(name, fmt))))
+    fmt = parse_format(query.format)
+    site.banks.bank(name)
+    lines = await run_in_threadpool(lambda: list(site.banks.export(name, fmt)))
     media = "text/csv" if fmt.value in ("csv", "te") else "text/plain"
     return StreamingResponse(iter(lines), media_type=f"{media}; charset=utf-8")
 
 
-def routes(site: MediaSite) -> list[BaseRoute]:
-    return [
-        Route("/api/v1/media/lookup", bind(lookup, site), methods=["POST"]),
-        Route("/api/v1/media/match", bind(match, site), methods=["POST"]),
-        Route("/api/v1/media/banks", bind(list_banks, site), methods=["GET"]),
-        Route("/api/v1/media/banks", bind(create_bank, site), methods=["POST"]),
-        Route("/api/v1/media/banks/{name}", bind(update_bank, site), methods=["PATCH"]),
-        Route("/api/v1/media/banks/{name}/hashes", bind(add_hashes, site), methods=["POST"]),
-        Route("/api/v1/media/banks/{name}/export", bind(export_bank, site), methods=["GET"]),
-    ]
+def routes(site: MediaSite, access: Access) -> list[BaseRoute]:
+    return list(api.routes(site, access))
 
 
 def create_app(
@@ -337,9 +321,9 @@ def create_app(
     max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES,
     max_side: int | None = None,
 ) -> Starlette:
-    """A standalone app serving only the media routes (no authentication: bind to loopback).
-
-    ``max_side`` shrinks uploads before hashing (faster; see ``hashing.load_pixels``).
-    """
-    return Starlette(routes=routes(MediaSite(service, max_upload_bytes, max_side,
-                                             signed_in=False)))
+    """A standalone app serving only the media routes, without accounts (bind it to
+    loopback). ``max_side`` shrinks uploads before hashing (faster; see
+    ``hashing.load_pixels``)."""
+    return Starlette(routes=routes(MediaSite(service, max_upload_bytes, max_side),
+                                   Access(secret=None)),
+                     exception_handlers=JSON_ERROR_HANDLERS)

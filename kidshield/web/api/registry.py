@@ -1,26 +1,38 @@
-"""A small endpoint registry: each API route declares its body/query model, role and summary
-once; the registry builds the starlette route (auth, CSRF, validation) and the OpenAPI
-document from the same declarations."""
+"""Every ``/api/v1`` route is declared once, here or in a feature, with an ``Api`` group: its
+method and path, who may call it, its body or query model, its answer (model, status, media
+type) and the errors it may answer with. The group builds the starlette routes (sign-in, role,
+CSRF, body reading and validation) and the OpenAPI document from the same declarations, so
+the document lists every route the server mounts, exactly as it behaves.
+
+A handler is ``async def handler(request, deps, user, data)``: ``deps`` is what the group was
+bound to (the dashboard's ``WebContext``, a feature's site), ``user`` the signed-in account
+(None on public routes), ``data`` the validated body or query model. It returns a model, a
+dict or list (JSON with the declared status) or a ``Response`` of its own.
+"""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar, get_args, get_origin
 
-from pydantic import BaseModel
-from starlette.exceptions import HTTPException
+from pydantic import BaseModel, TypeAdapter
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from kidshield.web.access import User, require_role
-from kidshield.web.context import WebContext, web_context
+from kidshield.errors import Malformed, TooLarge
+from kidshield.web.access import User, current_user, require_role
 from kidshield.web.csrf import check_api_write
 
 PREFIX = "/api/v1"
-Handler = Callable[[Request, WebContext, User | None, Any], Awaitable[Any]]
+MAX_BODY = 1 << 20
+D = TypeVar("D")
+Handler = Callable[[Request, D, User | None, Any], Awaitable[Any]]
+# A body reader: the request's JSON value, after checks of the endpoint's own (e.g. "no
+# uploads"); it raises a KidshieldError for a body it refuses.
+Reader = Callable[[Request, int], Awaitable[Any]]
 
 
 @dataclass(frozen=True)
@@ -28,120 +40,262 @@ class Endpoint:
     method: str
     path: str
     summary: str
-    handler: Handler
+    handler: Handler[Any]
+    tag: str
     body: type[BaseModel] | None = None
     query: type[BaseModel] | None = None
-    roles: tuple[str, ...] = ("parent",)
+    response: Any = None  # a model, list[model], dict[str, model], or a JSON schema (dict)
+    status: int = 200
+    media_type: str = "application/json"
+    also: tuple[str, ...] = ()  # other media types of the answer (a ?format= choice)
+    raw_body: tuple[str, ...] = ()  # content types of a non-JSON body the handler reads
+    roles: tuple[str, ...] = ("parent",)  # () = any signed-in account
     public: bool = False
-    tag: str = "dashboard"
+    errors: tuple[int, ...] = ()  # other statuses it answers with (404, 409, 413, 415, 429...)
+    reader: Reader | None = None
+    max_body: int = MAX_BODY
+    description: str = ""
+
+    @property
+    def operation_id(self) -> str:
+        return f"{self.method.lower()}_{self.handler.__name__}"
 
 
-ENDPOINTS: list[Endpoint] = []
+@dataclass(frozen=True)
+class Access:
+    """How a group's routes check the caller. ``secret`` is the server's CSRF key; None
+    serves the routes without accounts (the standalone apps: bind them to loopback)."""
+
+    secret: bytes | None
 
 
-def api(method: str, path: str, summary: str, *, body: type[BaseModel] | None = None,
-        query: type[BaseModel] | None = None, roles: tuple[str, ...] = ("parent",),
-        public: bool = False, tag: str = "dashboard") -> Callable[[Handler], Handler]:
-    def register(handler: Handler) -> Handler:
-        ENDPOINTS.append(Endpoint(method, PREFIX + path, summary, handler, body, query, roles,
-                                  public, tag))
-        return handler
+class Api(Generic[D]):
+    """The API routes of one part of the server (a tag of the OpenAPI document)."""
 
-    return register
+    def __init__(self, tag: str, description: str = "",
+                 roles: tuple[str, ...] = ("parent",)) -> None:
+        self.tag = tag
+        self.description = description
+        self.roles = roles
+        self.endpoints: list[Endpoint] = []
+
+    def __call__(self, method: str, path: str, summary: str, *,
+                 roles: tuple[str, ...] | None = None, **options: Any,
+                 ) -> Callable[[Handler[D]], Handler[D]]:
+        def register(handler: Handler[D]) -> Handler[D]:
+            self.endpoints.append(Endpoint(method, PREFIX + path, summary, handler, self.tag,
+                                           roles=self.roles if roles is None else roles,
+                                           **options))
+            return handler
+
+        return register
+
+    def routes(self, deps: D, access: Access) -> list[Route]:
+        grouped: dict[str, dict[str, Callable[[Request], Awaitable[Response]]]] = {}
+        for ep in self.endpoints:
+            grouped.setdefault(ep.path, {})[ep.method] = _endpoint(ep, deps, access)
+        # a literal path before one with a parameter in its place: /cases/transparency
+        # must not be taken for the case "transparency"
+        ordered = sorted(grouped.items(), key=lambda item: item[0].count("{"))
+        return [Route(path, _dispatch(handlers), methods=list(handlers))
+                for path, handlers in ordered]
 
 
-def _wrap(ep: Endpoint) -> Callable[[Request], Awaitable[Response]]:
+def _dispatch(handlers: dict[str, Callable[[Request], Awaitable[Response]]],
+              ) -> Callable[[Request], Awaitable[Response]]:
+    async def dispatch(request: Request) -> Response:
+        return await handlers[request.method if request.method != "HEAD" else "GET"](request)
+
+    return dispatch
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The body, refused over ``limit`` bytes (read in chunks: a long body is not kept)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise TooLarge(f"the body is larger than {limit} bytes", field="body")
+    data = bytearray()
+    async for chunk in request.stream():
+        data += chunk
+        if len(data) > limit:
+            raise TooLarge(f"the body is larger than {limit} bytes", field="body")
+    return bytes(data)
+
+
+async def read_json(request: Request, limit: int) -> Any:
+    raw = await read_body(request, limit)
+    try:
+        return json.loads(raw or b"{}")
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise Malformed("the body must be JSON", field="body") from None
+
+
+def _endpoint(ep: Endpoint, deps: Any, access: Access,
+              ) -> Callable[[Request], Awaitable[Response]]:
     async def endpoint(request: Request) -> Response:
-        ctx = web_context(request)
-        user = None if ep.public else require_role(request, *ep.roles)
-        if ep.method != "GET" and user is not None:
-            check_api_write(request, ctx.secret)
+        user: User | None = None
+        if access.secret is not None:
+            if ep.public:
+                user = current_user(request)
+            else:
+                user = require_role(request, *ep.roles)
+                if ep.method not in ("GET", "HEAD"):
+                    check_api_write(request, access.secret)
         data: Any = None
         if ep.body is not None:
-            try:
-                raw = await request.json()
-            except (json.JSONDecodeError, UnicodeDecodeError):
-                raise HTTPException(400, "the body must be JSON") from None
+            raw = await (ep.reader or read_json)(request, ep.max_body)
             data = ep.body.model_validate(raw)
         elif ep.query is not None:
             data = ep.query.model_validate(dict(request.query_params))
-        result = await ep.handler(request, ctx, user, data)
+        result = await ep.handler(request, deps, user, data)
         if isinstance(result, Response):
             return result
-        status = 201 if ep.method == "POST" and isinstance(result, dict) and result.get(
-            "_created") else 200
-        if isinstance(result, dict):
-            result.pop("_created", None)
-        return JSONResponse(result, status)
+        if isinstance(result, BaseModel):
+            result = result.model_dump(mode="json")
+        return JSONResponse(result, ep.status)
 
+    endpoint.__name__ = ep.handler.__name__
     return endpoint
 
 
-def routes() -> list[Route]:
-    grouped: dict[str, list[Endpoint]] = {}
-    for ep in ENDPOINTS:
-        grouped.setdefault(ep.path, []).append(ep)
-    out: list[Route] = []
-    for path, eps in grouped.items():
-        handlers = {ep.method: _wrap(ep) for ep in eps}
+# -- the OpenAPI document ---------------------------------------------------------------------
+ERROR_SCHEMA = {
+    "type": "object", "required": ["error", "detail"], "additionalProperties": False,
+    "description": "Every error of every route (docs/web.md, Errors).",
+    "properties": {
+        "error": {"type": "string", "description": "a fixed word per status, e.g. not_found"},
+        "detail": {"type": "string", "description": "what was wrong, for a person"},
+        "field": {"type": "string", "description": "the input it is about"},
+        "fields": {"type": "array", "description": "every problem of an invalid body",
+                   "items": {"type": "object", "required": ["field", "message"],
+                             "properties": {"field": {"type": "string"},
+                                            "message": {"type": "string"}}}},
+    },
+}
+ERROR_TEXT = {400: "Not JSON, or refused as it is", 401: "Not signed in",
+              403: "Missing role or CSRF token, or not allowed", 404: "No such thing",
+              409: "Not possible in the thing's current state", 413: "The body is too large",
+              415: "That kind of content is not accepted", 422: "Invalid input, naming the field",
+              429: "Too many requests: wait (Retry-After)"}
 
-        def make(handlers: dict[str, Callable[[Request], Awaitable[Response]]]) -> Callable[
-                [Request], Awaitable[Response]]:
-            async def dispatch(request: Request) -> Response:
-                return await handlers[request.method if request.method != "HEAD" else "GET"](
-                    request)
 
-            return dispatch
+class _Schemas:
+    """Component schemas, collected as the operations name their models."""
 
-        out.append(Route(path, make(handlers), methods=list(handlers)))
-    return out
+    def __init__(self) -> None:
+        self.components: dict[str, Any] = {"Error": ERROR_SCHEMA}
+
+    def model(self, model: type[BaseModel]) -> dict[str, Any]:
+        schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+        for name, sub in schema.pop("$defs", {}).items():
+            self.components.setdefault(name, sub)
+        self.components.setdefault(model.__name__, schema)
+        return {"$ref": f"#/components/schemas/{model.__name__}"}
+
+    def of(self, kind: Any) -> dict[str, Any]:
+        if isinstance(kind, dict):
+            schema = dict(kind)
+            for name, sub in schema.pop("$defs", {}).items():
+                self.components.setdefault(name, sub)
+            return schema
+        if isinstance(kind, type) and issubclass(kind, BaseModel):
+            return self.model(kind)
+        origin, args = get_origin(kind), get_args(kind)
+        if origin is list and args:
+            return {"type": "array", "items": self.of(args[0])}
+        if origin is dict and len(args) == 2:
+            return {"type": "object", "additionalProperties": self.of(args[1])}
+        schema = TypeAdapter(kind).json_schema(ref_template="#/components/schemas/{model}")
+        for name, sub in schema.pop("$defs", {}).items():
+            self.components.setdefault(name, sub)
+        return dict(schema)
 
 
-def openapi() -> dict[str, Any]:
-    schemas: dict[str, Any] = {}
+def _operation(ep: Endpoint, schemas: _Schemas, access_open: bool) -> dict[str, Any]:
+    op: dict[str, Any] = {"summary": ep.summary, "tags": [ep.tag],
+                          "operationId": ep.operation_id}
+    if ep.description:
+        op["description"] = ep.description
+    params: list[dict[str, Any]] = [
+        {"name": part[1:-1], "in": "path", "required": True, "schema": {"type": "string"}}
+        for part in ep.path.split("/") if part.startswith("{")]
+    if ep.query is not None:
+        props = ep.query.model_json_schema()["properties"]
+        for name, info in ep.query.model_fields.items():
+            key = info.alias or name
+            params.append({"name": key, "in": "query", "required": info.is_required(),
+                           "description": info.description or "", "schema": props[key]})
+    if params:
+        op["parameters"] = params
+    if ep.body is not None:
+        op["requestBody"] = {"required": True, "content": {
+            "application/json": {"schema": schemas.model(ep.body)}}}
+    elif ep.raw_body:
+        op["requestBody"] = {"required": True, "content": {
+            kind: {"schema": {"type": "string", "format": "binary"}} for kind in ep.raw_body}}
+    answer: dict[str, Any] = {"description": "OK" if ep.status == 200 else "Created"}
+    if ep.response is not None:
+        schema = (schemas.of(ep.response) if ep.media_type == "application/json"
+                  else {"type": "string"})
+        answer["content"] = {ep.media_type: {"schema": schema},
+                             **{kind: {"schema": {"type": "string"}} for kind in ep.also}}
+    responses: dict[str, Any] = {str(ep.status): answer}
+    statuses = set(ep.errors)
+    if ep.body is not None or ep.query is not None:
+        statuses.add(422)
+    if ep.body is not None or ep.raw_body:
+        statuses |= {400, 413}
+    if "{" in ep.path:
+        statuses.add(404)
+    if not ep.public and not access_open:
+        statuses |= {401, 403}
+        op["security"] = [{"bearer": []}, {"session": []}]
+    error_ref = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+    for status in sorted(statuses):
+        responses[str(status)] = {"description": ERROR_TEXT.get(status, "Error"),
+                                  "content": error_ref}
+    op["responses"] = responses
+    if not ep.public and ep.roles:
+        op["x-roles"] = list(ep.roles)
+    return op
+
+
+def openapi(groups: Sequence[Api[Any]], *, access_open: bool = False) -> dict[str, Any]:
+    """The OpenAPI 3.1 document of ``groups`` (``access_open``: served without accounts)."""
+    schemas = _Schemas()
     paths: dict[str, Any] = {}
-    for ep in ENDPOINTS:
-        op: dict[str, Any] = {"summary": ep.summary, "tags": [ep.tag],
-                              "operationId": f"{ep.method.lower()}_{ep.handler.__name__}"}
-        params = [{"name": part[1:-1], "in": "path", "required": True,
-                   "schema": {"type": "string"}}
-                  for part in ep.path.split("/") if part.startswith("{")]
-        if ep.query is not None:
-            for name, field in ep.query.model_fields.items():
-                params.append({"name": name, "in": "query", "required": field.is_required(),
-                               "description": field.description or "",
-                               "schema": ep.query.model_json_schema()["properties"][name]})
-        if params:
-            op["parameters"] = params
-        if ep.body is not None:
-            schema = ep.body.model_json_schema(ref_template="#/components/schemas/{model}")
-            schemas.update(schema.pop("$defs", {}))
-            schemas[ep.body.__name__] = schema
-            op["requestBody"] = {"required": True, "content": {"application/json": {
-                "schema": {"$ref": f"#/components/schemas/{ep.body.__name__}"}}}}
-        op["responses"] = {
-            "200": {"description": "OK", "content": {"application/json": {}}},
-            "422": {"description": "Validation error naming the field",
-                    "content": {"application/json": {"schema": {
-                        "$ref": "#/components/schemas/Error"}}}},
-        }
-        if not ep.public:
-            op["security"] = [{"bearer": []}, {"session": []}]
-            op["responses"]["401"] = {"description": "Not signed in"}
-            op["responses"]["403"] = {"description": "Missing role or CSRF token"}
-        paths.setdefault(ep.path, {})[ep.method.lower()] = op
-    schemas["Error"] = {"type": "object", "properties": {
-        "error": {"type": "string"}, "detail": {"type": "string"},
-        "field": {"type": "string"},
-        "fields": {"type": "array", "items": {"type": "object"}}}}
-    return {
+    for group in groups:
+        for ep in group.endpoints:
+            paths.setdefault(ep.path, {})[ep.method.lower()] = _operation(ep, schemas,
+                                                                          access_open)
+    doc: dict[str, Any] = {
         "openapi": "3.1.0",
         "info": {"title": "kidshield API", "version": "1",
-                 "description": "Everything the parents' dashboard does. Authenticate with a "
-                                "Bearer API token (Settings → API tokens) or a session cookie "
-                                "plus the X-CSRF-Token header for writes."},
+                 "description": "Everything the parents' dashboard, the report intake, the case "
+                                "queue and the message and media checks do. Authenticate with "
+                                "a Bearer API token (Settings → API tokens) or a session "
+                                "cookie plus the X-CSRF-Token header for writes. Every error "
+                                "has the Error shape."},
+        "tags": [{"name": g.tag, "description": g.description} for g in groups],
         "paths": paths,
-        "components": {"schemas": schemas, "securitySchemes": {
-            "bearer": {"type": "http", "scheme": "bearer"},
-            "session": {"type": "apiKey", "in": "cookie", "name": "ks_session"}}},
+        "components": {"schemas": schemas.components},
     }
+    if not access_open:
+        doc["components"]["securitySchemes"] = {
+            "bearer": {"type": "http", "scheme": "bearer"},
+            "session": {"type": "apiKey", "in": "cookie", "name": "ks_session"}}
+    return doc
+
+
+def document_routes(groups: Sequence[Api[Any]], access: Access) -> list[Route]:
+    """The route of the OpenAPI document of ``groups`` (and of itself)."""
+    meta: Api[None] = Api("meta", "This description of the API.")
+    everything = [*groups, meta]
+
+    @meta("GET", "/openapi.json", "This OpenAPI document: every route under /api/v1",
+          public=True, response={"type": "object"})
+    async def openapi_document(_request: Request, _deps: None, _user: User | None,
+                               _body: None) -> Any:
+        return openapi(everything, access_open=access.secret is None)
+
+    return meta.routes(None, access)

@@ -1,5 +1,5 @@
-"""``/api/v1``: the same actions as the dashboard, as JSON. Validation errors are 422 bodies
-naming the field; see ``registry.py`` for authentication and CSRF."""
+"""``/api/v1``: the same actions as the dashboard, as JSON, declared once in the ``api`` group
+(see ``registry.py`` for sign-in, CSRF, validation and the OpenAPI document)."""
 
 from __future__ import annotations
 
@@ -8,12 +8,12 @@ from typing import Any
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import BaseRoute, Route
 
 from kidshield.errors import InputError
 from kidshield.policy.domains import normalize_name
 from kidshield.web import actions, views
 from kidshield.web.access import User
+from kidshield.web.api import schemas as out
 from kidshield.web.api.models import (
     BedtimeIn,
     CheckQuery,
@@ -35,11 +35,15 @@ from kidshield.web.api.models import (
     TokenIn,
     UserIn,
 )
-from kidshield.web.api.registry import api, openapi, routes
+from kidshield.web.api.registry import Api
 from kidshield.web.auth import SESSION_COOKIE, SESSION_DAYS
 from kidshield.web.context import WebContext, client_ip
 from kidshield.web.csrf import csrf_token
 from kidshield.web.queries import LogFilter, overview, search_log
+
+api: Api[WebContext] = Api(
+    "dashboard", "Profiles, devices, lists, the query log, requests, grants, pauses, settings, "
+    "accounts and the audit log: everything the parents' dashboard does.")
 
 
 def _name(user: User | None) -> str:
@@ -48,14 +52,14 @@ def _name(user: User | None) -> str:
 
 # -- session ------------------------------------------------------------------------------
 @api("POST", "/setup", "Create the first parent account with the one-time setup token",
-     body=SetupIn, public=True, tag="session")
+     body=SetupIn, public=True, response=out.Created, status=201, errors=(403,))
 async def setup(request: Request, ctx: WebContext, _u: User | None, body: SetupIn) -> Any:
     user = await run_in_threadpool(actions.setup_parent, ctx, body.token, body.name, body.password)
-    return {"_created": True, "id": user.id, "name": user.name}
+    return {"id": user.id, "name": user.name}
 
 
-@api("POST", "/login", "Sign in (sets the session cookie); returns the CSRF token",
-     body=LoginIn, public=True, tag="session")
+@api("POST", "/login", "Sign in (sets the session cookie)", body=LoginIn, public=True,
+     response=out.SignedIn, errors=(401, 429))
 async def login(request: Request, ctx: WebContext, _u: User | None, body: LoginIn) -> Any:
     user = await run_in_threadpool(actions.login, ctx, body.name, body.password, client_ip(request))
     token = ctx.auth.start_session(user.id, ctx.now())
@@ -70,7 +74,7 @@ def set_session_cookie(request: Request, response: Any, token: str) -> None:
 
 
 @api("GET", "/me", "Who is signed in, and the CSRF token for cookie-authenticated writes",
-     roles=(), tag="session")
+     roles=(), response=out.Me)
 async def whoami(request: Request, ctx: WebContext, user: User | None, _b: None) -> Any:
     assert user is not None
     return {"id": user.id, "name": user.name, "roles": sorted(user.roles),
@@ -78,7 +82,8 @@ async def whoami(request: Request, ctx: WebContext, user: User | None, _b: None)
 
 
 # -- overview, profiles, clients ----------------------------------------------------------
-@api("GET", "/overview", "Queries and blocks per profile over the last 24 hours")
+@api("GET", "/overview", "Queries and blocks per profile over the last 24 hours",
+     response=out.Overview)
 async def get_overview(request: Request, ctx: WebContext, _u: User | None, _b: None) -> Any:
     await ctx.settle()
     o = overview(ctx.db, ctx.now())
@@ -91,19 +96,21 @@ async def get_overview(request: Request, ctx: WebContext, _u: User | None, _b: N
                         for pid, p in ctx.runtime.profiles.items()}}
 
 
-@api("GET", "/profiles", "All profiles with their effective settings")
+@api("GET", "/profiles", "All profiles with their effective settings",
+     response=list[out.ProfileView])
 async def list_profiles(request: Request, ctx: WebContext, _u: User | None, _b: None) -> Any:
     return [views.profile_view(ctx, p) for p in ctx.runtime.profiles.values()]
 
 
-@api("GET", "/profiles/{pid}", "One profile, with its week grid of blocked hours")
+@api("GET", "/profiles/{pid}", "One profile, with its week grid of blocked hours",
+     response=out.ProfileWithWeek)
 async def get_profile(request: Request, ctx: WebContext, _u: User | None, _b: None) -> Any:
     prof = actions.profile(ctx, request.path_params["pid"])
     return {**views.profile_view(ctx, prof), "week": views.week_grid(ctx, prof, ctx.now())}
 
 
 @api("PATCH", "/profiles/{pid}", "Change profile settings (age band, categories, services, "
-     "safe search, allow/deny lists, budgets)", body=ProfilePatch)
+     "safe search, allow/deny lists, budgets)", body=ProfilePatch, response=out.ProfileView)
 async def patch_profile(request: Request, ctx: WebContext, user: User | None,
                         body: ProfilePatch) -> Any:
     pid = request.path_params["pid"]
@@ -112,7 +119,8 @@ async def patch_profile(request: Request, ctx: WebContext, user: User | None,
     return views.profile_view(ctx, actions.profile(ctx, pid))
 
 
-@api("PUT", "/profiles/{pid}/bedtime", "Set the bedtime (or \"off\")", body=BedtimeIn)
+@api("PUT", "/profiles/{pid}/bedtime", "Set the bedtime (or \"off\")", body=BedtimeIn,
+     response=out.ProfileView)
 async def put_bedtime(request: Request, ctx: WebContext, user: User | None,
                       body: BedtimeIn) -> Any:
     pid = request.path_params["pid"]
@@ -123,24 +131,26 @@ async def put_bedtime(request: Request, ctx: WebContext, user: User | None,
 
 
 @api("GET", "/check", "What would this profile get for this name right now?",
-     query=CheckQuery)
+     query=CheckQuery, response=out.DecisionView, errors=(404,))
 async def check(request: Request, ctx: WebContext, _u: User | None, q: CheckQuery) -> Any:
     prof = actions.profile(ctx, q.profile)
     return actions.decide_name(ctx, prof, normalize_name(q.name)).to_dict()
 
 
-@api("GET", "/clients", "Devices and the profile each belongs to")
+@api("GET", "/clients", "Devices and the profile each belongs to",
+     response=list[out.ClientView])
 async def list_clients(request: Request, ctx: WebContext, _u: User | None, _b: None) -> Any:
     return views.clients_view(ctx)
 
 
-@api("POST", "/clients", "Add a device", body=ClientIn)
+@api("POST", "/clients", "Add a device", body=ClientIn, response=out.Clients, status=201,
+     errors=(404,))
 async def add_client(request: Request, ctx: WebContext, user: User | None, body: ClientIn) -> Any:
     await actions.add_client(ctx, _name(user), body.name, body.profile, body.addresses)
-    return {"_created": True, "clients": views.clients_view(ctx)}
+    return {"clients": views.clients_view(ctx)}
 
 
-@api("DELETE", "/clients/{index}", "Remove a device")
+@api("DELETE", "/clients/{index}", "Remove a device", response=out.Clients)
 async def delete_client(request: Request, ctx: WebContext, user: User | None, _b: None) -> Any:
     try:
         index = int(request.path_params["index"])
@@ -151,18 +161,20 @@ async def delete_client(request: Request, ctx: WebContext, user: User | None, _b
 
 
 # -- lists, log ---------------------------------------------------------------------------
-@api("GET", "/lists", "Block and allow lists: source, last update, errors with line numbers")
+@api("GET", "/lists", "Block and allow lists: source, last update, errors with line numbers",
+     response=list[out.ListView])
 async def get_lists(request: Request, ctx: WebContext, _u: User | None, _b: None) -> Any:
     return views.lists_view(ctx)
 
 
-@api("POST", "/lists/update", "Update one list (or all) now", body=ListUpdateIn)
+@api("POST", "/lists/update", "Update one list (or all) now", body=ListUpdateIn,
+     response=out.ListResults, errors=(404,))
 async def update_lists(request: Request, ctx: WebContext, user: User | None,
                        body: ListUpdateIn) -> Any:
     return {"results": await actions.update_lists(ctx, _name(user), body.name)}
 
 
-@api("GET", "/querylog", "Search the query log", query=LogQuery)
+@api("GET", "/querylog", "Search the query log", query=LogQuery, response=out.LogRows)
 async def querylog(request: Request, ctx: WebContext, _u: User | None, q: LogQuery) -> Any:
     await ctx.settle()
     f = LogFilter(q.q, q.profile, q.action, q.reason, q.since_hours, q.limit, q.offset)
@@ -170,14 +182,15 @@ async def querylog(request: Request, ctx: WebContext, _u: User | None, q: LogQue
 
 
 # -- requests, pause ----------------------------------------------------------------------
-@api("GET", "/requests", "Children's access requests", query=RequestQuery)
+@api("GET", "/requests", "Children's access requests", query=RequestQuery,
+     response=list[out.RequestView])
 async def list_requests(request: Request, ctx: WebContext, _u: User | None,
                         q: RequestQuery) -> Any:
     return [views.request_view(r) for r in ctx.requests.list(q.status or None, limit=q.limit)]
 
 
 @api("POST", "/requests/{rid}/decision", "Allow for 30 minutes, until tonight, always, or "
-     "decline with a message", body=DecisionIn)
+     "decline with a message", body=DecisionIn, response=out.RequestView)
 async def decide(request: Request, ctx: WebContext, user: User | None, body: DecisionIn) -> Any:
     try:
         rid = int(request.path_params["rid"])
@@ -187,20 +200,22 @@ async def decide(request: Request, ctx: WebContext, user: User | None, body: Dec
                                                            body.decision, body.reply))
 
 
-@api("GET", "/grants", "Names allowed for now (parent grants that have not ended)")
+@api("GET", "/grants", "Names allowed for now (parent grants that have not ended)",
+     response=list[out.GrantView])
 async def list_grants(request: Request, ctx: WebContext, _u: User | None, _b: None) -> Any:
     return [views.grant_view(g) for g in actions.active_grants(ctx)]
 
 
-@api("POST", "/grants", "Allow a name for 30 minutes or until tonight", body=GrantIn)
+@api("POST", "/grants", "Allow a name for 30 minutes or until tonight", body=GrantIn,
+     response=out.GrantView, status=201, errors=(404,))
 async def create_grant(request: Request, ctx: WebContext, user: User | None,
                        body: GrantIn) -> Any:
     grant = actions.allow_now(ctx, _name(user), actions.profile(ctx, body.profile),
                               body.domain, body.decision)
-    return {"_created": True, **views.grant_view(grant)}
+    return views.grant_view(grant)
 
 
-@api("DELETE", "/grants/{gid}", "End a grant now")
+@api("DELETE", "/grants/{gid}", "End a grant now", response=out.Ok)
 async def delete_grant(request: Request, ctx: WebContext, user: User | None, _b: None) -> Any:
     try:
         gid = int(request.path_params["gid"])
@@ -210,57 +225,64 @@ async def delete_grant(request: Request, ctx: WebContext, user: User | None, _b:
     return {"ok": True}
 
 
-@api("POST", "/pause", "Pause protection for N minutes (0 resumes)", body=PauseIn)
+@api("POST", "/pause", "Pause protection for N minutes (0 resumes)", body=PauseIn,
+     response=out.Paused, errors=(404,))
 async def pause(request: Request, ctx: WebContext, user: User | None, body: PauseIn) -> Any:
     until = actions.pause(ctx, _name(user), body.profile, body.minutes)
     return {"profile": body.profile, "paused_until": views.iso(until)}
 
 
 # -- settings, accounts, audit ------------------------------------------------------------
-@api("GET", "/settings", "Retention, logging privacy, block mode, notifications")
+@api("GET", "/settings", "Retention, logging privacy, block mode, notifications",
+     response=out.SettingsView)
 async def get_settings(request: Request, ctx: WebContext, _u: User | None, _b: None) -> Any:
     return views.settings_view(ctx)
 
 
 @api("PATCH", "/settings", "Change retention, logging privacy or block mode",
-     body=SettingsPatch)
+     body=SettingsPatch, response=out.SettingsView)
 async def patch_settings(request: Request, ctx: WebContext, user: User | None,
                          body: SettingsPatch) -> Any:
     await actions.edit_settings(ctx, _name(user), body.model_dump(exclude_none=True))
     return views.settings_view(ctx)
 
 
-@api("PUT", "/settings/notifications", "Webhook or ntfy topic for new requests", body=NotifyIn)
+@api("PUT", "/settings/notifications", "Webhook or ntfy topic for new requests", body=NotifyIn,
+     response=out.Notifications)
 async def put_notify(request: Request, ctx: WebContext, user: User | None, body: NotifyIn) -> Any:
     actions.set_notify(ctx, _name(user), body.kind, body.url)
     return views.settings_view(ctx)["notifications"]
 
 
-@api("POST", "/settings/notifications/test", "Send a test notification")
+@api("POST", "/settings/notifications/test", "Send a test notification",
+     response=out.Delivered)
 async def test_notify(request: Request, ctx: WebContext, user: User | None, _b: None) -> Any:
     return {"delivered": await actions.test_notify(ctx, _name(user))}
 
 
-@api("PUT", "/pin", "Set the parent PIN used on the child page", body=PinIn)
+@api("PUT", "/pin", "Set the parent PIN used on the child page", body=PinIn,
+     response=out.Ok)
 async def put_pin(request: Request, ctx: WebContext, user: User | None, body: PinIn) -> Any:
     await run_in_threadpool(actions.set_pin, ctx, user, body.pin)
     return {"ok": True}
 
 
-@api("GET", "/users", "Accounts and their roles", roles=("admin",))
+@api("GET", "/users", "Accounts and their roles", roles=("admin",),
+     response=list[out.UserView])
 async def list_users(request: Request, ctx: WebContext, _u: User | None, _b: None) -> Any:
     return [views.user_view(u) for u in ctx.users.all()]
 
 
 @api("POST", "/users", "Add an account (another parent, a moderator or an analyst)",
-     body=UserIn, roles=("admin",))
+     body=UserIn, roles=("admin",), response=out.UserView, status=201, errors=(409,))
 async def add_user(request: Request, ctx: WebContext, user: User | None, body: UserIn) -> Any:
     created = await run_in_threadpool(actions.add_user, ctx, _name(user), body.name,
                                       body.password, frozenset(body.roles))
-    return {"_created": True, **views.user_view(created)}
+    return views.user_view(created)
 
 
-@api("PUT", "/password", "Change your own password", body=PasswordIn, roles=())
+@api("PUT", "/password", "Change your own password", body=PasswordIn, roles=(),
+     response=out.Ok)
 async def put_password(request: Request, ctx: WebContext, user: User | None,
                        body: PasswordIn) -> Any:
     await run_in_threadpool(actions.change_password, ctx, user, body.current_password,
@@ -268,24 +290,26 @@ async def put_password(request: Request, ctx: WebContext, user: User | None,
     return {"ok": True}
 
 
-@api("GET", "/audit", "The audit log, newest first", query=PageQuery)
+@api("GET", "/audit", "The audit log, newest first", query=PageQuery,
+     response=list[out.AuditView])
 async def audit(request: Request, ctx: WebContext, _u: User | None, q: PageQuery) -> Any:
     return [views.audit_view(e) for e in ctx.audit_log.recent(q.limit, q.offset)]
 
 
-@api("GET", "/tokens", "API tokens (never their values)")
+@api("GET", "/tokens", "API tokens (never their values)", response=list[out.TokenView])
 async def list_tokens(request: Request, ctx: WebContext, _u: User | None, _b: None) -> Any:
     return [views.token_view(t) for t in ctx.tokens.list()]
 
 
-@api("POST", "/tokens", "Create an API token: the value is shown once", body=TokenIn)
+@api("POST", "/tokens", "Create an API token: the value is shown once", body=TokenIn,
+     response=out.NewToken, status=201)
 async def create_token(request: Request, ctx: WebContext, user: User | None,
                        body: TokenIn) -> Any:
     info, token = actions.create_token(ctx, user, body.name)
-    return {"_created": True, **views.token_view(info), "token": token}
+    return {**views.token_view(info), "token": token}
 
 
-@api("DELETE", "/tokens/{tid}", "Revoke an API token")
+@api("DELETE", "/tokens/{tid}", "Revoke an API token", response=out.Ok)
 async def revoke_token(request: Request, ctx: WebContext, user: User | None, _b: None) -> Any:
     try:
         tid = int(request.path_params["tid"])
@@ -293,11 +317,3 @@ async def revoke_token(request: Request, ctx: WebContext, user: User | None, _b:
         raise actions.NotFound("tid: a number") from None
     actions.revoke_token(ctx, user, tid)
     return {"ok": True}
-
-
-async def openapi_document(_request: Request) -> JSONResponse:
-    return JSONResponse(openapi())
-
-
-def api_routes() -> list[BaseRoute]:
-    return [Route("/api/v1/openapi.json", openapi_document), *routes()]

@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from kidshield.errors import InputError
+from kidshield.errors import Conflict, InputError
 from kidshield.policy.ages import AgeBand, SafeSearchMode
 from kidshield.policy.reason import Action, Decision, Reason
 from kidshield.web import actions, views
@@ -248,7 +248,7 @@ async def settings_user(request: Request) -> Response:
     try:
         await run_in_threadpool(actions.add_user, ctx, user.name, _s(form, "name"),
                                 str(form.get("password", "")), roles)
-    except (InputError, actions.Refused) as exc:
+    except (InputError, actions.Refused, Conflict) as exc:
         return _settings(request, ctx, user, error=str(exc))
     return _back("/settings", "saved")
 

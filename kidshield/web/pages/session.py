@@ -13,6 +13,7 @@ from kidshield.web.api.v1 import set_session_cookie
 from kidshield.web.auth import SESSION_COOKIE
 from kidshield.web.context import client_ip, web_context
 from kidshield.web.csrf import checked_form
+from kidshield.web.errors import status_of
 from kidshield.web.pages.forms import text as _s
 from kidshield.web.render import render
 
@@ -60,7 +61,7 @@ async def login_submit(request: Request) -> Response:
         user = await run_in_threadpool(actions.login, ctx, _s(form, "name"),
                                        str(form.get("password", "")), client_ip(request))
     except actions.Refused as exc:
-        return render(request, "login.html", exc.status, error=str(exc), setup_needed=False,
+        return render(request, "login.html", status_of(exc), error=str(exc), setup_needed=False,
                       next=nxt)
     response = RedirectResponse(nxt, 303)
     set_session_cookie(request, response, ctx.auth.start_session(user.id, ctx.now()))

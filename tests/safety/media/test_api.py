@@ -71,13 +71,13 @@ def test_lookup_by_hash_returns_match_with_bank_and_reference(
         ({"hash": "a" * 64, "quality": "high"}, "quality"),
     ],
 )
-def test_bad_lookup_input_gets_a_400_naming_the_field(
+def test_bad_lookup_input_gets_a_422_naming_the_field(
     client: TestClient, payload: dict[str, Any], field: str
 ) -> None:
     response = client.post("/api/v1/media/lookup", json=payload)
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert response.json()["field"] == field
-    assert response.json()["error"]
+    assert response.json()["error"] == "validation" and response.json()["detail"]
 
 
 def test_lookup_with_low_quality_is_skipped(client: TestClient, banked: bytes) -> None:
@@ -161,7 +161,7 @@ def test_multipart_form_without_an_image_field_names_the_field(client: TestClien
         content=b'--x\r\nContent-Disposition: form-data; name="note"\r\n\r\nhi\r\n--x--\r\n',
         headers={"content-type": "multipart/form-data; boundary=x"},
     )
-    assert (response.status_code, response.json()["field"]) == (400, "image")
+    assert (response.status_code, response.json()["field"]) == (422, "image")
 
 
 def test_url_encoded_forms_are_refused(client: TestClient) -> None:
@@ -175,8 +175,9 @@ def test_non_image_upload_is_a_422_naming_the_body(client: TestClient) -> None:
         "/api/v1/media/match", content=b"not an image", headers={"content-type": "image/png"}
     )
     assert response.status_code == 422
-    assert response.json() == {"field": "body", "error": response.json()["error"]}
-    assert "not an image" in response.json()["error"]
+    assert response.json() == {"error": "validation", "field": "body",
+                               "detail": response.json()["detail"]}
+    assert "not an image" in response.json()["detail"]
 
 
 def test_oversized_upload_is_refused_with_413(service: BankService) -> None:
@@ -218,7 +219,7 @@ def test_bank_management_create_list_disable_add_export(client: TestClient) -> N
     }
     assert client.post("/api/v1/media/banks", json={"name": "fp"}).status_code == 409
     bad = client.post("/api/v1/media/banks", json={"name": "x", "kind": "other"})
-    assert (bad.status_code, bad.json()["field"]) == (400, "kind")
+    assert (bad.status_code, bad.json()["field"]) == (422, "kind")
     added = client.post(
         "/api/v1/media/banks/fp/hashes", json={"hashes": ["a" * 64, "nope", "a" * 64]}
     ).json()
@@ -236,4 +237,4 @@ def test_bank_management_create_list_disable_add_export(client: TestClient) -> N
     missing = client.get("/api/v1/media/banks/nope/export")
     assert (missing.status_code, missing.json()["field"]) == (404, "name")
     bad_format = client.get("/api/v1/media/banks/fp/export?format=xml")
-    assert (bad_format.status_code, bad_format.json()["field"]) == (400, "format")
+    assert (bad_format.status_code, bad_format.json()["field"]) == (422, "format")

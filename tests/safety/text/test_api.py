@@ -59,13 +59,15 @@ def test_wrong_age_band_is_422_naming_the_field(client: TestClient) -> None:
 def test_body_that_is_not_json_is_400(client: TestClient) -> None:
     response = client.post("/api/v1/assess/message", content=b"{not json")
     assert response.status_code == 400
-    assert "not valid JSON" in response.json()["error"]
+    assert response.json() == {"error": "bad_request", "detail": "the body must be JSON",
+                               "field": "body"}
 
 
-def test_unsupported_language_is_400_listing_available_ones(client: TestClient) -> None:
+def test_unsupported_language_is_422_listing_available_ones(client: TestClient) -> None:
     response = client.post("/api/v1/assess/message", json={"text": "hi", "language": "xx"})
-    assert response.status_code == 400
-    assert "available: en" in response.json()["error"]
+    assert response.status_code == 422
+    assert response.json()["field"] == "language"
+    assert "available: en" in response.json()["detail"]
 
 
 def test_conversation_endpoint_tracks_state_between_calls(client: TestClient) -> None:

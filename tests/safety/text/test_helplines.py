@@ -65,5 +65,5 @@ def test_api_takes_a_country_and_rejects_a_bad_one() -> None:
     first = body["helplines"][0]
     assert first["kind"] == "online" and first["region"] == "GB" and first["url"]
     bad = client.post("/api/v1/assess/message", json={"text": "hi", "country": "XX"})
-    assert bad.status_code == 400
-    assert "country" in bad.json()["error"]
+    assert bad.status_code == 422  # invalid input, in the one error shape
+    assert bad.json()["error"] == "validation" and "country" in bad.json()["detail"]
