@@ -21,16 +21,30 @@ from tests.e2e.harness import Served
 FAKE_ADDRESS = "192.0.2.10"
 
 
+def _udp_and_tcp_on_one_port() -> tuple[socket.socket, socket.socket]:
+    """A UDP and a TCP socket on the same kernel-chosen loopback port. The port the kernel
+    picks for UDP may be taken for TCP (other test runs share the machine): try again."""
+    for _ in range(50):
+        udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        udp.bind(("127.0.0.1", 0))
+        tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            tcp.bind(("127.0.0.1", udp.getsockname()[1]))
+        except OSError:
+            udp.close()
+            tcp.close()
+            continue
+        return udp, tcp
+    raise OSError("no loopback port free for both UDP and TCP after 50 tries")
+
+
 class FakeUpstream:
     """Answers every A query with 192.0.2.10 and everything else with NODATA, on UDP and TCP."""
 
     def __init__(self) -> None:
-        self.udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.udp.bind(("127.0.0.1", 0))
+        self.udp, self.tcp = _udp_and_tcp_on_one_port()
         self.port: int = self.udp.getsockname()[1]
-        self.tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.tcp.bind(("127.0.0.1", self.port))
         self.tcp.listen()
         self.udp.settimeout(0.1)
         self.tcp.settimeout(0.1)
