@@ -205,7 +205,10 @@ def to_markdown(report: Report) -> str:
 
 
 def to_html(report: Report) -> str:
-    from kidshield.education.scorecard import templates
+    """A standalone page (styles inline: it is a file, not served with our CSP)."""
+    from kidshield.education.web import STATIC, templates
 
     return templates().get_template("assess_report.html").render(
-        report=report, labels=ANSWER_LABELS, standalone=True)
+        report=report, labels=ANSWER_LABELS, standalone=True, lang="en", dir="ltr",
+        _=lambda text, **values: text.format(**values) if values else text,
+        inline_css=(STATIC / "learn.css").read_text(encoding="utf-8"))

@@ -1,6 +1,7 @@
 """Lessons and guides: Markdown files with a TOML header, loaded and checked.
 
-A lesson file looks like this (``data/lessons/<band>/<topic>.md``)::
+A lesson file looks like this (``data/lessons/<lang>/<band>/<topic>.md``; ``<lang>`` is a
+language code: en, ar, es, fr, ru, zh; English is the source the others are written from)::
 
     +++
     # Apache-2.0, written by kidshield contributors
@@ -10,6 +11,11 @@ A lesson file looks like this (``data/lessons/<band>/<topic>.md``)::
     title = "Some things are just for you"
     summary = "..."
     minutes = 5
+    written_by = "kidshield contributors"
+    [[scene]]             # under-9 lessons are illustrated stories: 3 to 8 scenes
+    picture = "tablet"    # static/pictures/<picture>.svg
+    alt = "..."           # what the picture shows, for screen readers
+    text = "..."          # one or two short sentences, read aloud by "Read to me"
     [[quiz]]
     question = "..."
     choices = ["...", "..."]
@@ -18,11 +24,14 @@ A lesson file looks like this (``data/lessons/<band>/<topic>.md``)::
     +++
     Markdown body ...
 
-Guides (``data/guides/*.md``) have the same header with ``band = "guide"`` and no quiz needed.
+Guides (``data/guides/*.md``, English) have the same header with ``band = "guide"`` and no quiz
+needed. A translation keeps its English source's quiz (same number of questions and choices,
+same answers) and scenes (same pictures): ``check_translation`` says where it differs.
 """
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass
 from functools import cache
@@ -35,18 +44,29 @@ from kidshield.education.readability import grade, limit_for
 from kidshield.errors import KidshieldError
 
 DATA_DIR = Path(__file__).parent / "data"
+PICTURES = Path(__file__).parent / "static" / "pictures"
 LICENCE = "Apache-2.0, written by kidshield contributors"
 
+SOURCE_LANG = "en"
 Band = Literal["under-9", "9-12", "13-18"]
 BANDS: tuple[Band, ...] = ("under-9", "9-12", "13-18")
+# English labels are msgids: pages translate them
 BAND_LABELS = {"under-9": "Under 9", "9-12": "Ages 9 to 12", "13-18": "Ages 13 to 18",
                "guide": "Guides for adults"}
-TOPICS = ("privacy", "strangers", "kindness", "getting-help")
+# The ITU COP (2020) risk families: content, contact, conduct, contract; plus wellbeing,
+# getting help and children's own rights and voice.
+TOPICS = ("privacy", "strangers", "kindness", "getting-help", "scams", "wellbeing",
+          "misinformation", "private-pictures", "rights")
 TOPIC_LABELS = {
     "privacy": "Privacy and personal information",
     "strangers": "Strangers and grooming",
     "kindness": "Bullying and kindness",
     "getting-help": "When something upsets you",
+    "scams": "Scams and spending money in apps",
+    "wellbeing": "Feeling good and screen time",
+    "misinformation": "Is it true? Fake news and tricks",
+    "private-pictures": "Nude pictures and private parts",
+    "rights": "Your rights and being heard",
 }
 # block reasons (categories and service groups) -> the lesson that fits (see lesson_for_block)
 RELATED: dict[str, str] = {
@@ -54,9 +74,12 @@ RELATED: dict[str, str] = {
     "messaging": "strangers", "ai_chat": "strangers",
     "social": "privacy", "tracking": "privacy",
     "gaming": "kindness", "hate": "kindness",
-    "self_harm": "getting-help", "adult": "getting-help", "violence": "getting-help",
-    "drugs": "getting-help", "weapons": "getting-help", "gambling": "getting-help",
-    "cults": "getting-help",
+    "self_harm": "getting-help", "violence": "getting-help",
+    "drugs": "getting-help", "weapons": "getting-help", "cults": "getting-help",
+    "adult": "private-pictures",
+    "gambling": "scams", "phishing": "scams", "malware": "scams", "shopping": "scams",
+    "piracy": "scams",
+    "budget": "wellbeing", "bedtime": "wellbeing", "schedule": "wellbeing",
 }
 
 
@@ -79,14 +102,31 @@ class QuizQuestion(BaseModel):
         return self
 
 
+class Scene(BaseModel):
+    """One page of an illustrated story: a picture and a sentence or two to read aloud."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    picture: str = Field(pattern=r"^[a-z][a-z0-9-]{1,40}$")
+    alt: str = Field(min_length=3, max_length=160)
+    text: str = Field(min_length=3, max_length=300)
+
+    @model_validator(mode="after")
+    def _picture_exists(self) -> Scene:
+        if not (PICTURES / f"{self.picture}.svg").is_file():
+            raise ValueError(f"picture {self.picture!r} is not in {PICTURES}")
+        return self
+
+
 class LessonHeader(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     licence: Literal["Apache-2.0, written by kidshield contributors"]
     topic: str = Field(pattern=r"^[a-z][a-z0-9-]{1,40}$")
     band: Literal["under-9", "9-12", "13-18", "guide"]
-    title: str = Field(min_length=3, max_length=80)
+    title: str = Field(min_length=2, max_length=80)
     summary: str = Field(min_length=3, max_length=240)
     minutes: int = Field(5, ge=1, le=30)
+    written_by: str = Field("kidshield contributors", min_length=3, max_length=200)
+    scene: list[Scene] = []
     quiz: list[QuizQuestion] = []
 
     @model_validator(mode="after")
@@ -96,6 +136,9 @@ class LessonHeader(BaseModel):
                 raise ValueError(f"topic {self.topic!r} is not one of {', '.join(TOPICS)}")
             if len(self.quiz) < 2:
                 raise ValueError("a lesson needs at least 2 quiz questions")
+        if self.band == "under-9" and not 3 <= len(self.scene) <= 8:
+            raise ValueError("an under-9 lesson is an illustrated story: give it 3 to 8 "
+                             "[[scene]] entries")
         return self
 
 
@@ -104,6 +147,7 @@ class Lesson:
     header: LessonHeader
     body: str  # Markdown
     path: Path
+    lang: str = SOURCE_LANG
 
     @property
     def band(self) -> str:
@@ -125,7 +169,8 @@ class Lesson:
 
     def reading_text(self) -> str:
         """Everything a reader reads: title, summary, body, questions, choices, explanations."""
-        parts = [self.title + ".", self.header.summary, self.body]
+        parts = [self.title + ".", self.header.summary,
+                 *[s.text for s in self.header.scene], self.body]
         for q in self.header.quiz:
             parts += [q.question, *[c.rstrip(".") + "." for c in q.choices], q.explain]
         return "\n\n".join(parts)
@@ -157,11 +202,18 @@ def parse_lesson(text: str, path: Path) -> Lesson:
 
 
 def load_lesson(path: Path) -> Lesson:
+    """A lesson (``lessons/<lang>/<band>/<topic>.md``) or a guide (``guides/<topic>.md``)."""
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise LessonError(f"{path}: cannot be read: {exc}") from None
     lesson = parse_lesson(text, path)
+    if path.parent.name != "guides":
+        lang = path.parent.parent.name
+        if not re.fullmatch(r"[a-z]{2,3}", lang):
+            raise LessonError(f"{path}: the folder above the band must be a language code "
+                              f"(en, fr, ...), not {lang!r}")
+        lesson = Lesson(lesson.header, lesson.body, lesson.path, lang)
     folder = path.parent.name
     expected_band = "guide" if folder == "guides" else folder
     if lesson.band != expected_band:
@@ -182,38 +234,74 @@ def check_reading_level(lesson: Lesson) -> str | None:
 
 
 def lesson_files(data_dir: Path = DATA_DIR) -> list[Path]:
-    files = sorted((data_dir / "lessons").glob("*/*.md"))
+    files = sorted((data_dir / "lessons").glob("*/*/*.md"))
     return files + sorted((data_dir / "guides").glob("*.md"))
 
 
+def check_translation(source: Lesson, translation: Lesson) -> list[str]:
+    """Where a translation does not keep its English source's quiz and story: the quiz must
+    ask as many questions, with as many choices and the same right answers, and the story
+    must show the same pictures in the same order."""
+    where = f"{translation.path}"
+    problems: list[str] = []
+    sq, tq = source.header.quiz, translation.header.quiz
+    if len(sq) != len(tq):
+        problems.append(f"{where}: {len(tq)} quiz questions, the English has {len(sq)}")
+    for n, (a, b) in enumerate(zip(sq, tq, strict=False), start=1):
+        if len(a.choices) != len(b.choices) or a.answer != b.answer:
+            problems.append(f"{where}: quiz question {n} must have {len(a.choices)} choices "
+                            f"with answer {a.answer}, like the English")
+    pictures = [s.picture for s in source.header.scene]
+    if [s.picture for s in translation.header.scene] != pictures:
+        problems.append(f"{where}: the story must show the pictures {pictures}, like the "
+                        "English")
+    if source.header.minutes != translation.header.minutes:
+        problems.append(f"{where}: minutes must be {source.header.minutes}, like the English")
+    return problems
+
+
 class Library:
-    """Every lesson and guide, by (band, topic)."""
+    """Every lesson and guide, by (language, band, topic); guides are English only."""
 
     def __init__(self, lessons: list[Lesson]) -> None:
-        self.items = {(lesson.band, lesson.topic): lesson for lesson in lessons}
+        self.items = {(lesson.lang, lesson.band, lesson.topic): lesson for lesson in lessons}
 
-    def get(self, band: str, topic: str) -> Lesson | None:
-        return self.items.get((band, topic))
+    def languages(self) -> tuple[str, ...]:
+        """The languages with at least one lesson, English first."""
+        found = {lang for lang, _b, _t in self.items}
+        return (SOURCE_LANG, *sorted(found - {SOURCE_LANG}))
 
-    def band(self, band: str) -> list[Lesson]:
-        found = [lesson for (b, _t), lesson in self.items.items() if b == band]
+    def get(self, band: str, topic: str, lang: str = SOURCE_LANG) -> Lesson | None:
+        """The lesson in ``lang``, else in English."""
+        return self.items.get((lang, band, topic)) or self.items.get((SOURCE_LANG, band, topic))
+
+    def translated(self, band: str, topic: str, lang: str) -> Lesson | None:
+        """The lesson in ``lang`` only (no English stand-in)."""
+        return self.items.get((lang, band, topic))
+
+    def band(self, band: str, lang: str = SOURCE_LANG) -> list[Lesson]:
+        topics = {t for (_l, b, t) in self.items if b == band}
         order = {t: i for i, t in enumerate(TOPICS)}
-        return sorted(found, key=lambda lesson: (order.get(lesson.topic, 99), lesson.topic))
+        found = [self.get(band, t, lang) for t in topics]
+        return sorted((x for x in found if x is not None),
+                      key=lambda lesson: (order.get(lesson.topic, 99), lesson.topic))
 
     def guides(self) -> list[Lesson]:
         return self.band("guide")
 
-    def lesson_for_block(self, band: str, *reasons: str | None) -> Lesson | None:
-        """The lesson that fits a block: ``reasons`` are the blocked category and/or the
-        service group (e.g. "chat" -> the lesson on strangers). ``band`` is a lesson band or
-        a profile age band ("13-15" and "16-17" read the 13-18 lessons)."""
+    def lesson_for_block(self, band: str, *reasons: str | None,
+                         lang: str = SOURCE_LANG) -> Lesson | None:
+        """The lesson that fits a block: ``reasons`` are the block's reason, the blocked
+        category and/or the service group (e.g. "chat" -> the lesson on strangers, "budget"
+        -> the one on screen time). ``band`` is a lesson band or a profile age band ("13-15"
+        and "16-17" read the 13-18 lessons)."""
         lesson_band = lesson_band_for(band)
         if lesson_band is None:
             return None
         for reason in reasons:
             topic = RELATED.get(reason or "")
             if topic:
-                return self.get(lesson_band, topic)
+                return self.get(lesson_band, topic, lang)
         return None
 
 

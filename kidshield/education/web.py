@@ -1,33 +1,31 @@
 """Web pages for learning: lessons per band (/learn), the workshop viewer (/workshop) and the
 COP self-assessment form (/assess).
 
-Lessons and workshops are public pages (children read them without signing in). Quiz results
-are stored per child profile: the profile is worked out on the server from the device's address
-(the same mapping the DNS server uses), never sent by the page, and a device only ever writes
-its own profile's progress. The progress overview needs the parent role.
-
-Styles and the quiz script are files under ``/learn/assets`` so the server's
-Content-Security-Policy (no inline script or style) lets them work; saving a quiz result is a
-CSRF-protected write (the page carries the token).
-
-``routes(site)`` gives the routes with their ``EducationSite`` bound in (progress storage,
-how a device address maps to a profile, the country for helplines, the server's secret key for
-CSRF tokens); an empty site works with no progress storage and no country helplines.
+Lessons and workshops are public pages (children read them without signing in), in the
+visitor's language (``?lang=``, the language cookie or the browser's choice), with their
+styles and scripts served as files (``/learn/assets``) so that they work under the server's
+Content-Security-Policy. The quiz is a form: the server marks it (so it works without
+JavaScript; with it, the page asks for the marks as JSON and stays put) and stores the result
+per child profile. The form carries the CSRF token: another site cannot write a child's
+progress. The profile is worked out on the server from the device's address (the same mapping
+the DNS server uses), never sent by the page, so a device only ever writes its own profile's
+progress. The progress overview needs the parent role.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
+from pathlib import Path
 
-from jinja2 import Environment
+from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markdown_it import MarkdownIt
+from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
@@ -41,15 +39,19 @@ from kidshield.education.lessons import (
     default_library,
 )
 from kidshield.education.progress import ProgressStore
-from kidshield.education.scorecard import STATIC, templates
 from kidshield.education.tabletop import scenarios
 from kidshield.errors import KidshieldError
 from kidshield.policy.ages import AgeBand
 from kidshield.policy.catalog import default_catalog
 from kidshield.policy.helplines import Helpline, HelplineBook
 from kidshield.web.access import require_role
-from kidshield.web.csrf import CSRF_HEADER, csrf_token, valid
-from kidshield.web.feature import bind
+from kidshield.web.csrf import checked_form
+from kidshield.web.i18n import Translator
+from kidshield.web.render import render, translator_for
+
+TEMPLATES = Path(__file__).parent / "templates"
+STATIC = Path(__file__).parent / "static"
+ASSETS = "/learn/assets"
 
 
 @dataclass
@@ -58,14 +60,27 @@ class EducationSite:
     profile_for: Callable[[str], str | None] = field(default=lambda _address: None)
     country: str = ""
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
-    # the helplines in force (the operator's own too); None: the shipped ones for ``country``
-    helplines: Callable[[], HelplineBook] | None = None
-    secret: bytes | None = None  # the server's CSRF key; without it, progress is not saved
+
+
+Handler = Callable[[Request, EducationSite], Awaitable[Response]]
+
+
+def _bound(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+    """The route's endpoint, with the site the server set up for lessons."""
+
+    async def endpoint(request: Request) -> Response:
+        site = getattr(request.app.state, "education", None)
+        return await handler(request, site if isinstance(site, EducationSite)
+                             else EducationSite())
+
+    endpoint.__name__ = handler.__name__
+    return endpoint
 
 
 @cache
-def _env() -> Environment:
-    return templates()
+def templates() -> Environment:
+    return Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]),
+                       trim_blocks=True, lstrip_blocks=True)
 
 
 @cache
@@ -73,8 +88,8 @@ def _markdown() -> MarkdownIt:
     return MarkdownIt("commonmark", {"html": False})
 
 
-def _page(name: str, **context: object) -> HTMLResponse:
-    return HTMLResponse(_env().get_template(name).render(**context))
+def _page(request: Request, name: str, status: int = 200, **context: object) -> Response:
+    return render(request, name, status, templates=templates(), assets=ASSETS, **context)
 
 
 def _profile(request: Request, site: EducationSite) -> str | None:
@@ -82,9 +97,10 @@ def _profile(request: Request, site: EducationSite) -> str | None:
     return site.profile_for(client) if client else None
 
 
-def _helplines(site: EducationSite, band: str) -> tuple[Helpline, ...]:
+def _helplines(request: Request, site: EducationSite, band: str) -> tuple[Helpline, ...]:
     """The helplines for a lesson's age band (the served app's, with the operator's own)."""
-    book = site.helplines() if site.helplines is not None else HelplineBook(
+    provider = getattr(request.app.state, "helplines", None)
+    book = provider() if callable(provider) else HelplineBook(
         tuple(default_catalog().helplines), site.country)
     age_band = AgeBand(band) if band in AgeBand._value2member_map_ else None
     return book.choose(band=age_band)[:6]
@@ -92,30 +108,34 @@ def _helplines(site: EducationSite, band: str) -> tuple[Helpline, ...]:
 
 async def learn_index(request: Request, site: EducationSite) -> Response:
     lib = default_library()
+    lang = translator_for(request).lang
     profile = _profile(request, site)
     done: set[tuple[str, str]] = set()
     if site.progress is not None and profile is not None:
         done = {(p.band, p.topic) for p in site.progress.for_profile(profile)}
-    bands = [(b, BAND_LABELS[b], lib.band(b)) for b in (*BANDS, "guide")]
-    return _page("learn_index.html", bands=bands, done=done, topic_labels=TOPIC_LABELS)
+    bands = [(b, BAND_LABELS[b], lib.band(b, lang)) for b in (*BANDS, "guide")]
+    return _page(request, "learn_index.html", bands=bands, done=done, topic_labels=TOPIC_LABELS)
 
 
-def _lesson(band: str, topic: str) -> Lesson:
-    lesson = default_library().get(band, topic)
+def _lesson(request: Request) -> Lesson:
+    lang = translator_for(request).lang
+    lesson = default_library().get(request.path_params["band"], request.path_params["topic"],
+                                   lang)
     if lesson is None:
         raise HTTPException(404, "no such lesson")
     return lesson
 
 
+def _lesson_page(request: Request, site: EducationSite, lesson: Lesson, status: int = 200,
+                 **marks: object) -> Response:
+    return _page(request, "lesson.html", status, lesson=lesson,
+                 body=_markdown().render(lesson.body), band_label=BAND_LABELS[lesson.band],
+                 topic_label=TOPIC_LABELS.get(lesson.topic, ""),
+                 helplines=_helplines(request, site, lesson.band), **marks)
+
+
 async def lesson_page(request: Request, site: EducationSite) -> Response:
-    band = request.path_params["band"]
-    lesson = _lesson(band, request.path_params["topic"])
-    token = csrf_token(request, site.secret) if site.secret is not None else ""
-    page = _page("lesson.html", lesson=lesson, body=_markdown().render(lesson.body),
-                 band_label=BAND_LABELS[band], topic_label=TOPIC_LABELS.get(lesson.topic, ""),
-                 helplines=_helplines(site, band), csrf=token)
-    page.headers["Cache-Control"] = "no-store"  # the token belongs to this browser
-    return page
+    return _lesson_page(request, site, _lesson(request))
 
 
 async def band_page(request: Request, site: EducationSite) -> Response:
@@ -123,54 +143,87 @@ async def band_page(request: Request, site: EducationSite) -> Response:
     if band not in BAND_LABELS:
         raise HTTPException(404, "no such age group")
     lib = default_library()
-    return _page("learn_index.html", bands=[(band, BAND_LABELS[band], lib.band(band))],
+    lang = translator_for(request).lang
+    return _page(request, "learn_index.html", bands=[(band, BAND_LABELS[band],
+                                                      lib.band(band, lang))],
                  done=set(), topic_labels=TOPIC_LABELS)
 
 
-async def save_progress(request: Request, site: EducationSite) -> Response:
-    """The lesson page's script saves a quiz result with the page's CSRF token: another site
-    cannot write a child's progress through the child's browser."""
-    if site.secret is None or not valid(request, site.secret, request.headers.get(CSRF_HEADER)):
-        raise HTTPException(403, "missing or wrong X-CSRF-Token header: reload the lesson")
-    lesson = _lesson(request.path_params["band"], request.path_params["topic"])
-    try:
-        data = json.loads(await request.body())
-        score, total = int(data["score"]), int(data["total"])
-    except (ValueError, KeyError, TypeError):
-        raise HTTPException(400, 'send {"score": n, "total": n}') from None
-    total_questions = len(lesson.header.quiz)
-    if total != total_questions or not 0 <= score <= total:
-        raise HTTPException(400, f"score must be 0..{total_questions} of {total_questions}")
+def _picked(form: FormData, lesson: Lesson) -> dict[int, int]:
+    """The choice per question number; questions left open, or answered with something that
+    is not one of the choices, are left out."""
+    picked: dict[int, int] = {}
+    for i, q in enumerate(lesson.header.quiz):
+        raw = form.get(f"q{i}")
+        if isinstance(raw, str) and raw.isdigit() and int(raw) < len(q.choices):
+            picked[i] = int(raw)
+    return picked
+
+
+def quiz_message(t: Translator, right: int, total: int, answered: int) -> str:
+    if answered < total:
+        return t.ngettext("Answer all {n} question to finish the quiz.",
+                          "Answer all {n} questions to finish the quiz.", total, n=total)
+    text = t.ngettext("{right} of {n} right.", "{right} of {n} right.", total, right=right,
+                      n=total)
+    tail = t("Well done!") if right == total else t("Look at the notes and try again.")
+    return f"{text} {tail}"
+
+
+async def quiz_answers(request: Request, site: EducationSite) -> Response:
+    """The quiz form, marked by the server; a complete attempt is saved for the device's
+    profile (best score, attempts). 403 without the page's CSRF token."""
+    lesson = _lesson(request)
+    form = await checked_form(request, _secret(request))
+    picked = _picked(form, lesson)
+    quiz = lesson.header.quiz
+    correct = [None if i not in picked else picked[i] == q.answer for i, q in enumerate(quiz)]
+    right = sum(1 for c in correct if c)
+    complete = len(picked) == len(quiz)
     profile = _profile(request, site)
-    if site.progress is None or profile is None:
-        return JSONResponse({"saved": False})  # unknown device: the page keeps the result
-    site.progress.record(profile, lesson.band, lesson.topic, score, total, site.clock())
-    return JSONResponse({"saved": True})
+    saved = False
+    if complete and site.progress is not None and profile is not None:
+        site.progress.record(profile, lesson.band, lesson.topic, right, len(quiz),
+                             site.clock())
+        saved = True
+    message = quiz_message(translator_for(request), right, len(quiz), len(picked))
+    if "application/json" in request.headers.get("accept", ""):
+        return JSONResponse({"right": right, "total": len(quiz), "correct": correct,
+                             "complete": complete, "saved": saved, "message": message})
+    return _lesson_page(request, site, lesson, picked=picked, correct=correct,
+                        result_message=message)
+
+
+def _secret(request: Request) -> bytes:
+    from kidshield.web.context import web_context
+
+    return web_context(request).secret
 
 
 async def progress_page(request: Request, site: EducationSite) -> Response:
     require_role(request, "parent")
     rows = site.progress.all() if site.progress is not None else []
-    return _page("progress.html", rows=rows)
+    return _page(request, "progress.html", rows=rows)
 
 
-async def workshop_index(_request: Request, site: EducationSite) -> Response:
-    return _page("workshop_index.html", scenarios=list(scenarios().values()))
+async def workshop_index(request: Request, _site: EducationSite) -> Response:
+    return _page(request, "workshop_index.html", scenarios=list(scenarios().values()))
 
 
-async def workshop_page(request: Request, site: EducationSite) -> Response:
+async def workshop_page(request: Request, _site: EducationSite) -> Response:
     found = scenarios().get(request.path_params["scenario"])
     if found is None:
         raise HTTPException(404, "no such scenario")
-    return _page("workshop.html", s=found)
+    return _page(request, "workshop.html", s=found)
 
 
-async def assess_form(_request: Request, site: EducationSite) -> Response:
-    return _page("assess_form.html", q=questionnaire(), answers=ANSWERS, labels=ANSWER_LABELS)
+async def assess_form(request: Request, _site: EducationSite) -> Response:
+    return _page(request, "assess_form.html", q=questionnaire(), answers=ANSWERS,
+                 labels=ANSWER_LABELS)
 
 
-async def assess_submit(request: Request, site: EducationSite) -> Response:
-    form = await request.form()
+async def assess_submit(request: Request, _site: EducationSite) -> Response:
+    form = await checked_form(request, _secret(request))
     chosen = [str(v) for v in form.getlist("sections")]
     data: dict[str, dict[str, str]] = {sid: {} for sid in chosen}
     for key, value in form.multi_items():
@@ -185,20 +238,19 @@ async def assess_submit(request: Request, site: EducationSite) -> Response:
         raise HTTPException(400, str(exc)) from None
     if request.query_params.get("format") == "md":
         return PlainTextResponse(assess_markdown(report), media_type="text/markdown")
-    return _page("assess_report.html", report=report, labels=ANSWER_LABELS)
+    return _page(request, "assess_report.html", report=report, labels=ANSWER_LABELS)
 
 
-def routes(site: EducationSite) -> list[BaseRoute]:
+def routes() -> list[BaseRoute]:
     return [
-        # before /learn/{band}/{topic}, which would take the asset names for a lesson
-        Mount("/learn/assets", StaticFiles(directory=STATIC), name="learn-assets"),
-        Route("/learn", bind(learn_index, site)),
-        Route("/learn/progress", bind(progress_page, site)),
-        Route("/learn/{band}", bind(band_page, site)),
-        Route("/learn/{band}/{topic}", bind(lesson_page, site)),
-        Route("/learn/{band}/{topic}/progress", bind(save_progress, site), methods=["POST"]),
-        Route("/workshop", bind(workshop_index, site)),
-        Route("/workshop/{scenario}", bind(workshop_page, site)),
-        Route("/assess", bind(assess_form, site)),
-        Route("/assess", bind(assess_submit, site), methods=["POST"]),
+        Mount(ASSETS, app=StaticFiles(directory=STATIC), name="learn-assets"),
+        Route("/learn", _bound(learn_index)),
+        Route("/learn/progress", _bound(progress_page)),
+        Route("/learn/{band}", _bound(band_page)),
+        Route("/learn/{band}/{topic}", _bound(lesson_page)),
+        Route("/learn/{band}/{topic}/quiz", _bound(quiz_answers), methods=["POST"]),
+        Route("/workshop", _bound(workshop_index)),
+        Route("/workshop/{scenario}", _bound(workshop_page)),
+        Route("/assess", _bound(assess_form)),
+        Route("/assess", _bound(assess_submit), methods=["POST"]),
     ]

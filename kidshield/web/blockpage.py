@@ -97,15 +97,17 @@ def block_response(request: Request, ctx: WebContext, name: str, decision: Decis
     return render(request, "child/block.html", name=name, text=text, profile=profile,
                   band=decision.band, decision=decision, helplines=lines,
                   ask_path=ASK_PATH, preview=preview, child_host=CHILD_HOST,
-                  lesson=lesson_for(ctx, decision))
+                  lesson=lesson_for(ctx, decision, t.lang))
 
 
-def lesson_for(ctx: WebContext, decision: Decision) -> Lesson | None:
-    """The lesson that fits this block (a chat site: the lesson on talking to strangers)."""
+def lesson_for(ctx: WebContext, decision: Decision, lang: str = "en") -> Lesson | None:
+    """The lesson that fits this block, in the page's language (a chat site: the lesson on
+    talking to strangers; a used-up time budget: the one on screen time)."""
     group = None
     if decision.service and decision.service in ctx.runtime.catalog.services:
         group = ctx.runtime.catalog.services[decision.service].group
-    return default_library().lesson_for_block(decision.band or "", decision.category, group)
+    return default_library().lesson_for_block(decision.band or "", decision.category, group,
+                                              decision.reason.value, lang=lang)
 
 
 async def block_page(request: Request) -> Response:

@@ -84,6 +84,10 @@ class Translator:
         text = self.messages.get(message, message)
         return text.format(**values) if values else text
 
+    def ngettext(self, singular: str, plural: str, count: int, /, **values: object) -> str:
+        text = singular if count == 1 else plural
+        return self.gettext(text, **values)
+
     __call__ = gettext
 
 

@@ -39,11 +39,14 @@ def translator_for(request: Request) -> Translator:
 
 
 def render(request: Request, template: str, status_code: int = 200,
-           **context: Any) -> HTMLResponse:
+           templates: Environment | None = None, **context: Any) -> HTMLResponse:
+    """A page in the visitor's language; ``templates`` is a feature's own template folder
+    (lessons, workshops), rendered with the same language, direction and CSRF token."""
     t = translator_for(request)
     secret: bytes = request.app.state.web.secret
-    html = env.get_template(template).render(
-        request=request, _=t, lang=t.lang, dir=t.dir, csrf=csrf_token(request, secret),
+    html = (templates or env).get_template(template).render(
+        request=request, _=t, ngettext=t.ngettext, lang=t.lang, dir=t.dir,
+        csrf=csrf_token(request, secret),
         user=current_user(request), languages=[(code, NAMES.get(code, code))
                                                for code in available()],
         path=request.url.path, messages=MESSAGES, **context)

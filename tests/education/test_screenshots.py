@@ -1,6 +1,5 @@
-"""The drill scorecard (a standalone HTML file) in Debian chromium, saved as a screenshot in
-docs/images/. The lessons, quiz and workshops are tested in the served app:
-tests/e2e/test_learning_browser.py."""
+"""The drill scorecard in Chromium, saved as a screenshot in docs/images/ (lessons and
+workshops are tested, and photographed, on the served app: test_browser.py)."""
 
 from __future__ import annotations
 

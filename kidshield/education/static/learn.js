@@ -1,37 +1,96 @@
-/* The lesson quiz: "Check my answers" marks each answered question right or wrong (its
-   explanation shows only then), says the score, and saves it for this device's profile with
-   the page's CSRF token. Served as a file so the server's Content-Security-Policy
-   (script-src 'self') lets it run. Workshops need no script: CSS shows one step at a time. */
-(function () {
-  "use strict";
-  var quiz = document.getElementById("quiz");
-  if (!quiz) {
-    return;
-  }
-  var result = document.getElementById("result");
-  document.getElementById("check").addEventListener("click", function () {
-    var sets = quiz.querySelectorAll("fieldset");
-    var right = 0;
-    sets.forEach(function (fs) {
-      var picked = fs.querySelector("input:checked");
-      fs.classList.remove("right", "wrong");
-      if (!picked) {
+// kidshield lessons and workshops: small enhancements served as a file (the server's
+// Content-Security-Policy allows no inline scripts). Everything works without JavaScript:
+// the quiz form posts to the server, which marks it and saves the result; workshop steps
+// are shown by CSS (:target).
+"use strict";
+
+function markQuiz(form, result) {
+  const sets = form.querySelectorAll("fieldset[data-question]");
+  sets.forEach((fs, i) => {
+    fs.classList.remove("right", "wrong");
+    const verdict = result.correct[i];
+    if (verdict === true) fs.classList.add("right");
+    if (verdict === false) fs.classList.add("wrong");
+  });
+  const out = form.querySelector(".result");
+  if (out) out.textContent = result.message;
+}
+
+function enhanceQuiz(form) {
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const button = form.querySelector("button[type=submit]");
+    if (button) button.disabled = true;
+    try {
+      const response = await fetch(form.action, {
+        method: "POST", body: new FormData(form), credentials: "same-origin",
+        headers: { Accept: "application/json" },
+      });
+      if (!response.ok) {
+        form.submit();  // let the server's page say what went wrong
         return;
       }
-      var ok = picked.value === fs.dataset.answer;
-      fs.classList.add(ok ? "right" : "wrong");
-      if (ok) {
-        right += 1;
-      }
-    });
-    var text = right + " of " + sets.length + " right.";
-    text += right === sets.length ? " Well done!" : " Look at the notes and try again.";
-    result.textContent = text;
-    fetch(quiz.dataset.progress, {
-      method: "POST",
-      credentials: "same-origin",
-      headers: {"Content-Type": "application/json", "X-CSRF-Token": quiz.dataset.csrf},
-      body: JSON.stringify({score: right, total: sets.length})
-    }).catch(function () { /* offline: the score on the page is what matters */ });
+      markQuiz(form, await response.json());
+    } catch (e) {
+      form.submit();
+    } finally {
+      if (button) button.disabled = false;
+    }
   });
-})();
+}
+
+// "Read to me": the browser's own speech synthesis reads the story, scene by scene, in the
+// page's language. No sound files, nothing sent anywhere.
+function enhanceReadAloud(button) {
+  if (!("speechSynthesis" in window) || typeof SpeechSynthesisUtterance === "undefined") return;
+  const lang = document.documentElement.lang || "en";
+  const parts = Array.from(document.querySelectorAll(button.dataset.read || ".say"))
+    .map((e) => e.textContent.trim()).filter((t) => t);
+  if (!parts.length) return;
+  button.hidden = false;
+  const startLabel = button.textContent;
+  const stopLabel = button.dataset.stop || startLabel;
+  let speaking = false;
+  const stop = () => {
+    window.speechSynthesis.cancel();
+    speaking = false;
+    button.textContent = startLabel;
+    button.setAttribute("aria-pressed", "false");
+  };
+  button.addEventListener("click", () => {
+    if (speaking) { stop(); return; }
+    window.speechSynthesis.cancel();
+    const base = lang.split("-")[0];
+    const voice = window.speechSynthesis.getVoices().find((v) => v.lang.toLowerCase().startsWith(base));
+    parts.forEach((text, i) => {
+      const u = new SpeechSynthesisUtterance(text);
+      u.lang = lang;
+      u.rate = 0.9;
+      if (voice) u.voice = voice;
+      if (i === parts.length - 1) u.onend = stop;
+      window.speechSynthesis.speak(u);
+    });
+    speaking = true;
+    button.textContent = stopLabel;
+    button.setAttribute("aria-pressed", "true");
+  });
+}
+
+// Workshops: move keyboard focus to the step that is shown, so screen readers follow.
+function followSteps() {
+  const focusStep = () => {
+    const id = decodeURIComponent(location.hash.slice(1));
+    const step = id && document.getElementById(id);
+    if (step && step.classList.contains("step")) {
+      const heading = step.querySelector("h2, p");
+      if (heading) { heading.tabIndex = -1; heading.focus(); }
+    }
+  };
+  window.addEventListener("hashchange", focusStep);
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  document.querySelectorAll("form.quiz").forEach(enhanceQuiz);
+  document.querySelectorAll("button.read-aloud").forEach(enhanceReadAloud);
+  if (document.querySelector(".steps")) followSteps();
+});

@@ -1,0 +1,165 @@
+"""Lessons and workshops in Chromium against the served app (the server `kidshield serve`
+runs, with its Content-Security-Policy): the quiz hides its answers until the child checks,
+marks the answers and saves the score for the device's profile through a CSRF-protected form;
+a workshop shows one step at a time and follows the group's choices to an ending."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from kidshield.education.lessons import default_library
+from kidshield.education.progress import ProgressStore
+from tests.web.e2e.live import FakeUpstream, LiveKidshield
+from tests.web.helpers import write_config
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveKidshield]:
+    folder = tmp_path_factory.mktemp("learn")
+    upstream = FakeUpstream()
+    path = write_config(folder, dns_port=0, upstream_port=upstream.port)
+    server = LiveKidshield(path)  # 127.0.0.1 is Mia's tablet (9-12)
+    yield server
+    server.close()
+    upstream.close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    if not Path(CHROMIUM).exists() or shutil.which("chromium") is None:
+        pytest.skip("Debian chromium is not installed")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
+
+
+def open_page(browser: Any, live: LiveKidshield, path: str,
+              **options: Any) -> tuple[Any, list[str]]:
+    """A page and the console errors it logs (a CSP violation is one)."""
+    context = browser.new_context(base_url=live.url, **options)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.goto(path)
+    return page, errors
+
+
+def test_quiz_hides_answers_marks_them_and_saves_the_score_for_the_device(
+    live: LiveKidshield, browser: Any,
+) -> None:
+    lesson = default_library().get("9-12", "strangers")
+    assert lesson is not None
+    quiz = lesson.header.quiz
+    page, errors = open_page(browser, live, lesson.url)
+    # the stylesheet loaded under the CSP: no explanation shows before the child answers
+    assert page.locator(".quiz .explain").first.is_hidden()
+    assert page.locator("fieldset[data-question]").count() == len(quiz)
+    # every answer right but the last
+    for i, q in enumerate(quiz):
+        choice = q.answer if i < len(quiz) - 1 else (q.answer + 1) % len(q.choices)
+        page.check(f'input[name="q{i}"][value="{choice}"]')
+    page.click("text=Check my answers")
+    result = page.locator(".quiz .result")
+    result.filter(has_text=f"{len(quiz) - 1} of {len(quiz)} right").wait_for()
+    assert page.url.endswith(lesson.url)  # marked in place: the script ran
+    assert page.locator("fieldset.right").count() == len(quiz) - 1
+    assert page.locator("fieldset.wrong").count() == 1
+    assert page.locator("fieldset.wrong .explain").is_visible()
+    assert page.locator("fieldset.right .explain").first.is_visible()
+    assert not [e for e in errors if "Content Security Policy" in e], errors
+
+    # saved for Mia (this device), as the best score; the index shows the lesson done
+    db = live.service.db
+    assert db is not None
+    saved = [p for p in ProgressStore(db).for_profile("mia") if p.topic == "strangers"]
+    assert [(p.band, p.best_score, p.total, p.attempts) for p in saved] == [
+        ("9-12", len(quiz) - 1, len(quiz), 1)]
+    page.goto("/learn")
+    assert page.locator(f'a[href="{lesson.url}"] .done').is_visible()
+    page.context.close()
+
+
+def test_quiz_without_javascript_is_marked_by_the_server(live: LiveKidshield,
+                                                         browser: Any) -> None:
+    lesson = default_library().get("13-18", "privacy")
+    assert lesson is not None
+    page, _errors = open_page(browser, live, lesson.url, java_script_enabled=False)
+    for i, q in enumerate(lesson.header.quiz):
+        page.check(f'input[name="q{i}"][value="{q.answer}"]')
+    page.click("text=Check my answers")
+    page.wait_for_url(f"**{lesson.url}/quiz")
+    n = len(lesson.header.quiz)
+    assert f"{n} of {n} right. Well done!" in page.locator(".quiz .result").inner_text()
+    assert page.locator("fieldset.right").count() == n
+    page.context.close()
+
+
+def test_progress_cannot_be_written_without_the_pages_token(live: LiveKidshield) -> None:
+    """Another site's page cannot post a child's quiz results: no CSRF token, no write."""
+    db = live.service.db
+    assert db is not None
+    before = ProgressStore(db).all()
+    with httpx.Client(base_url=live.url) as client:
+        client.get("/learn/under-9/privacy")  # has the cookie, but not the page's token
+        r = client.post("/learn/under-9/privacy/quiz", data={"q0": "0", "q1": "0"})
+        assert r.status_code == 403
+        r = client.post("/learn/under-9/privacy/quiz", data={"q0": "0", "csrf": "forged"},
+                        headers={"Accept": "application/json"})
+        assert r.status_code == 403
+        # the old JSON endpoint that took any score is gone
+        r = client.post("/learn/under-9/privacy/progress", json={"score": 3, "total": 3})
+        assert r.status_code in (404, 405)
+    assert ProgressStore(db).all() == before
+
+
+def test_workshop_shows_one_step_at_a_time_and_follows_choices_to_the_debrief(
+    live: LiveKidshield, browser: Any,
+) -> None:
+    page, errors = open_page(browser, live, "/workshop/grooming-message")
+    steps = page.locator("section.step")
+    assert steps.count() > 3
+    visible = [s for s in steps.all() if s.is_visible()]
+    assert len(visible) == 1  # the first step only, not every branch and ending at once
+    assert page.locator("text=Debrief").first.is_hidden()
+    # follow the first choice until an ending
+    for _ in range(10):
+        current = next(s for s in steps.all() if s.is_visible())
+        if current.locator("h2").count() and "Debrief" in current.inner_text():
+            break
+        current.locator("ol a").first.click()
+    shown = [s for s in steps.all() if s.is_visible()]
+    assert len(shown) == 1 and "Debrief" in shown[0].inner_text()
+    assert not [e for e in errors if "Content Security Policy" in e], errors
+    page.context.close()
+
+
+IMAGES = Path(__file__).resolve().parents[2] / "docs" / "images"
+
+
+def test_lesson_screenshots_for_each_band(live: LiveKidshield, browser: Any) -> None:
+    IMAGES.mkdir(parents=True, exist_ok=True)
+    for band, topic in (("under-9", "strangers"), ("9-12", "privacy"),
+                        ("13-18", "private-pictures")):
+        page, errors = open_page(browser, live, f"/learn/{band}/{topic}",
+                                 viewport={"width": 900, "height": 1300})
+        assert page.locator("h1").first.is_visible()
+        if band == "under-9":  # an illustrated story, with pictures that loaded
+            assert page.locator(".scene img").count() >= 3
+            assert page.evaluate("Array.from(document.querySelectorAll('.scene img'))"
+                                 ".every(i => i.naturalWidth > 0)")
+        page.screenshot(path=str(IMAGES / f"lesson-{band}.png"), full_page=True)
+        assert not errors, errors
+        page.context.close()

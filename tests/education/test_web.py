@@ -1,0 +1,127 @@
+"""Learning pages on the served app (the server `kidshield serve` runs, on loopback): lessons
+per band with local helplines, quiz results saved per device through the CSRF-protected form,
+the parents' progress overview, workshops and the self-assessment form."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from kidshield.education.lessons import default_library
+from kidshield.education.progress import ProgressStore
+from tests.web.e2e.live import FakeUpstream, LiveKidshield
+from tests.web.helpers import PASSWORD, write_config
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveKidshield]:
+    folder = tmp_path_factory.mktemp("learnweb")
+    upstream = FakeUpstream()
+    server = LiveKidshield(write_config(folder, dns_port=0, upstream_port=upstream.port))
+    yield server  # 127.0.0.1 is Mia's tablet (9-12)
+    server.close()
+    upstream.close()
+
+
+@pytest.fixture()
+def client(live: LiveKidshield) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=live.url) as c:
+        yield c
+
+
+def token(page: httpx.Response) -> str:
+    found = re.search(r'name="csrf" value="([^"]+)"', page.text)
+    assert found, "the form carries a CSRF token"
+    return found.group(1)
+
+
+def answer(client: httpx.Client, band: str, topic: str, right: int) -> httpx.Response:
+    """Answer the quiz with ``right`` right answers (the rest wrong), as the form does."""
+    lesson = default_library().get(band, topic)
+    assert lesson is not None
+    page = client.get(lesson.url)
+    data = {"csrf": token(page)}
+    for i, q in enumerate(lesson.header.quiz):
+        data[f"q{i}"] = str(q.answer if i < right else (q.answer + 1) % len(q.choices))
+    return client.post(f"{lesson.url}/quiz", data=data, headers={"Accept": "application/json"})
+
+
+def test_lesson_pages_for_each_band_have_the_quiz_and_local_helplines(
+    client: httpx.Client,
+) -> None:
+    for band in ("under-9", "9-12", "13-18"):
+        page = client.get(f"/learn/{band}/getting-help")
+        assert page.status_code == 200
+        assert 'name="q0"' in page.text and "Childline" in page.text  # country GB
+        assert "<style" not in page.text and "<script>" not in page.text  # CSP: files only
+        assert re.findall(r'(?:href|src)="(https?://[^"]+\.(?:css|js))"', page.text) == []
+    assert client.get("/learn/assets/learn.js").status_code == 200
+    assert client.get("/learn/guide/parents").status_code == 200
+    assert client.get("/learn/9-12/nope").status_code == 404
+    index = client.get("/learn")
+    assert index.status_code == 200 and "/learn/13-18/strangers" in index.text
+
+
+def test_quiz_results_are_stored_for_the_devices_own_profile_only(
+    client: httpx.Client, live: LiveKidshield,
+) -> None:
+    assert live.service.db is not None
+    store = ProgressStore(live.service.db)
+    first = answer(client, "9-12", "privacy", right=3)
+    assert first.json()["saved"] is True and first.json()["right"] == 3
+    answer(client, "9-12", "privacy", right=1)
+    [p] = [p for p in store.for_profile("mia") if p.topic == "privacy"]
+    assert (p.band, p.best_score, p.attempts) == ("9-12", 3, 2)
+    assert "✓ done" in client.get("/learn").text
+    # the page cannot choose a profile: an extra field is ignored
+    lesson = default_library().get("13-18", "privacy")
+    assert lesson is not None
+    page = client.get(lesson.url)
+    client.post(f"{lesson.url}/quiz", data={"csrf": token(page), "profile": "other",
+                                             **{f"q{i}": "0" for i in range(4)}})
+    assert store.for_profile("other") == []
+    # a half-answered quiz is marked but not saved
+    page = client.get("/learn/13-18/kindness")
+    half = client.post("/learn/13-18/kindness/quiz", data={"csrf": token(page), "q0": "0"},
+                       headers={"Accept": "application/json"}).json()
+    assert half["saved"] is False and half["complete"] is False
+    assert half["correct"][1:] == [None] * (len(half["correct"]) - 1)
+
+
+def test_progress_overview_needs_a_parent(client: httpx.Client, live: LiveKidshield) -> None:
+    assert client.get("/learn/progress", follow_redirects=False).status_code in (303, 401)
+    answer(client, "under-9", "kindness", right=3)
+    ctx = live.app.state.web
+    if ctx.setup_token:
+        r = client.post("/api/v1/setup", json={"token": ctx.setup_token, "name": "Alex",
+                                                "password": PASSWORD})
+        assert r.status_code == 201, r.text
+    assert client.post("/api/v1/login", json={"name": "Alex", "password": PASSWORD}).is_success
+    page = client.get("/learn/progress")
+    assert page.status_code == 200 and "under-9 / kindness" in page.text and "mia" in page.text
+
+
+def test_workshop_pages_link_the_steps_and_end_with_the_debrief(client: httpx.Client) -> None:
+    assert "student-vpn" in client.get("/workshop").text
+    page = client.get("/workshop/grooming-message")
+    assert page.status_code == 200
+    assert 'class="card step first" id="step-start"' in page.text
+    assert 'href="#step-listen"' in page.text and "Debrief" in page.text
+    assert client.get("/workshop/nope").status_code == 404
+
+
+def test_assessment_form_produces_a_report_with_missing_items(client: httpx.Client) -> None:
+    form_page = client.get("/assess")
+    assert "COP-14" in form_page.text
+    form = {"csrf": token(form_page), "organisation": "Hillside", "sections": "families-schools",
+            "families-schools.COP-9": "yes", "families-schools.COP-14": "no"}
+    page = client.post("/assess", data=form)
+    assert page.status_code == 200, page.text
+    assert 'id="families-schools-COP-14"' in page.text and "Hillside" in page.text
+    md = client.post("/assess?format=md", data=form)
+    assert md.headers["content-type"].startswith("text/markdown")
+    assert "**COP-14**" in md.text
+    assert client.post("/assess", data={"csrf": form["csrf"], "x": "y"}).status_code == 400
