@@ -23,7 +23,8 @@ import dns.message
 import dns.rdatatype
 import dns.rrset
 
-from kidshield.dns import answers
+from kidshield.app import PolicyRuntime
+from kidshield.dns import answers, drillcanary
 from kidshield.dns.cache import AnswerCache
 from kidshield.dns.ratelimit import RateLimiter
 from kidshield.dns.upstream import UpstreamError, UpstreamPool
@@ -50,7 +51,6 @@ from kidshield.dns.wire import (
 from kidshield.policy.model import Profile, Query
 from kidshield.policy.reason import Action, Decision, Reason
 from kidshield.policy.state import ProfileState
-from kidshield.runtime import PolicyRuntime
 
 log = logging.getLogger("kidshield.dns")
 
@@ -134,6 +134,7 @@ class Resolver:
         self._decisions: dict[tuple[str, str], Decision] = {}
         self.rate_limited: dict[str, int] = {}  # "slip" / "drop" -> count
         self.malformed = 0  # queries that could not be parsed
+        self.canaries = drillcanary.CanaryLog()  # `kidshield drill`: does this device use us?
         self._limited_templates: dict[tuple[str, str], LogTemplate] = {}
         self.configure(runtime)
 
@@ -289,6 +290,8 @@ class Resolver:
             return answers.build(data, q, answers.RCODE_NOTIMP)
         if q.edns_version:
             return answers.build(data, q, answers.RCODE_BADVERS)
+        if drillcanary.is_drill_name(q.name):
+            return self._drill(data, q, client, profile.id)
         now = self.clock()
         response, template, ready_for = await self._answer(data, q, profile, now)
         latency = (time.monotonic() - started) * 1000
@@ -378,6 +381,21 @@ class Resolver:
         t = LogTemplate(profile.id, name, qtype, "allow", decision.reason.value, decision.rule,
                         decision.category, decision.service, upstream, rcode)
         return response, t, min(policy_ttl, ready)
+
+    def _drill(self, data: bytes, q: Question, client: str, profile: str) -> bytes:
+        """A drill canary or the question whether one was seen (never cached: TTL 0)."""
+        found = self.canaries.answer(q.name, client, profile)
+        if found is None:
+            return answers.build(data, q, answers.RCODE_NXDOMAIN, authoritative=True)
+        kind, values = found
+        records: list[bytes] = []
+        if kind == "A" and q.qtype == QTYPE_A:
+            rdata = answers.address_rdata(QTYPE_A, values[0])
+            records = [answers.rr_at_question(QTYPE_A, 0, rdata)] if rdata else []
+        elif kind == "TXT" and q.qtype == drillcanary.QTYPE_TXT:
+            rdata = b"".join(bytes([len(v)]) + v.encode()[:255] for v in values)
+            records = [answers.rr_at_question(drillcanary.QTYPE_TXT, 0, rdata)]
+        return answers.build(data, q, 0, records, authoritative=True)
 
     def _child_page(
         self, data: bytes, q: Question, profile: Profile

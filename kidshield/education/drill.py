@@ -1,14 +1,21 @@
-"""Cyberdrills: check, one by one, that the protections hold on this network.
+"""Cyberdrills: check, one by one, that the protections hold on this network, for the device
+the drill runs on.
 
-Each check is a small class behind the ``Check`` protocol, registered in ``CHECKS``. Checks
-talk DNS (dnspython) to the configured kidshield server only; the egress checks send one query
-to the address the user names (``--egress``) and nothing else; the block-page check fetches
-the address the server hands out for a blocked name. Each returns pass / fail / warn / skip
-with the evidence it saw and the fix for a failure.
+Each check is a small class behind the ``Check`` protocol, listed in ``all_checks``. Most
+checks talk DNS (dnspython) to the kidshield server named with ``--server``. Two go through the
+device's own system resolver, as the device's apps do: a unique canary name that proves
+whether this device's queries reach kidshield at all (and as which profile), and Firefox's
+DoH canary. The egress checks send one query to the address the user names (``--egress``) and
+nothing else; the block-page check fetches the address the server hands out for a blocked name.
+
+Each returns pass / fail / warn / skip with the evidence it saw and the fix for a failure, and
+carries a weight: the harm a gap allows (see ``Check.weight``). The score weighs the checks and
+counts a skipped check as not proven, so a drill with skipped checks never scores 100%.
 """
 
 from __future__ import annotations
 
+import secrets
 import socket
 import tomllib
 from collections.abc import Callable, Iterable
@@ -25,6 +32,7 @@ import dns.rcode
 import dns.rdatatype
 import httpx
 
+from kidshield.dns.drillcanary import CANARY_ADDRESS, SEEN, SUFFIX
 from kidshield.policy.catalog import DATA_DIR, SafeSearchEngine, default_catalog
 
 Status = Literal["pass", "fail", "warn", "skip"]
@@ -41,6 +49,8 @@ class CheckResult:
     status: Status
     evidence: str
     fix: str = ""
+    weight: int = 1  # the harm a gap allows: see each check's ``weight``
+    profile: str | None = None  # this-device: the profile the device's queries were matched to
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +75,7 @@ class Answer:
     addresses: tuple[str, ...] = ()
     cnames: tuple[str, ...] = ()
     ede: tuple[int, ...] = ()
+    texts: tuple[str, ...] = ()
 
     @property
     def blocked(self) -> bool:
@@ -116,21 +127,50 @@ def dns_asker(server: str, port: int, timeout: float) -> Asker:
 def parse_answer(name: str, r: dns.message.Message) -> Answer:
     addresses: list[str] = []
     cnames: list[str] = []
+    texts: list[str] = []
     for rrset in r.answer:
         for rd in rrset:
             if rrset.rdtype in (dns.rdatatype.A, dns.rdatatype.AAAA):
                 addresses.append(rd.address)
             elif rrset.rdtype == dns.rdatatype.CNAME:
                 cnames.append(rd.target.to_text(omit_final_dot=True).lower())
+            elif rrset.rdtype == dns.rdatatype.TXT:
+                texts += [t.decode(errors="replace") for t in rd.strings]
     ede = tuple(int(o.code) for o in r.options if isinstance(o, dns.edns.EDEOption))
-    return Answer(name, dns.rcode.to_text(r.rcode()), tuple(addresses), tuple(cnames), ede)
+    return Answer(name, dns.rcode.to_text(r.rcode()), tuple(addresses), tuple(cnames), ede,
+                  tuple(texts))
+
+
+class NameNotFound(Exception):
+    """The system resolver says the name does not exist (NXDOMAIN, or no address)."""
+
+
+class LookupFailed(Exception):
+    """The system resolver could not answer at all (no network, timeout)."""
+
+
+# name -> addresses, through the device's own resolver path (what its apps get)
+SystemLookup = Callable[[str], list[str]]
+
+
+def system_lookup(name: str) -> list[str]:
+    """The device's system resolver (getaddrinfo: resolv.conf, DHCP, systemd-resolved...)."""
+    try:
+        found = socket.getaddrinfo(name, None, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        if exc.errno in (socket.EAI_NONAME, getattr(socket, "EAI_NODATA", socket.EAI_NONAME)):
+            raise NameNotFound(name) from None
+        raise LookupFailed(f"{name}: {exc.strerror or exc}") from None
+    return sorted({str(info[4][0]) for info in found})
 
 
 @dataclass
 class DrillContext:
     options: DrillOptions
     ask: Asker
-    http_get: Callable[[str, str, float], int] = field(default=lambda u, h, t: _http_get(u, h, t))
+    http_get: Callable[[str, str, float], tuple[int, str]] = field(
+        default=lambda u, h, t: _http_get(u, h, t))
+    lookup: SystemLookup = system_lookup
 
     def try_ask(self, name: str, rdtype: str = "A") -> Answer | str:
         """The answer, or the error text when the server did not answer."""
@@ -140,16 +180,28 @@ class DrillContext:
             return str(exc)
 
 
-def _http_get(url: str, host: str, timeout: float) -> int:
+def _http_get(url: str, host: str, timeout: float) -> tuple[int, str]:
     with httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False) as client:
-        return client.get(url, headers={"Host": host}).status_code
+        r = client.get(url, headers={"Host": host})
+        return r.status_code, r.text[:200_000]
 
 
 class Check(Protocol):
     id: str
     title: str
+    # The harm a gap allows, 1 to 10: 10 = no protection on this device (the server is not
+    # used, or one browser setting skips it), 8 = harmful content open or a bypass any child
+    # can use, 6 = a bypass on one platform, 3-4 = one big search engine, 1-2 = a smaller
+    # engine, or a protection that explains rather than blocks. A gap of 8 or more is
+    # critical: it caps the score (scorecard.score).
+    weight: int
 
     def run(self, ctx: DrillContext) -> CheckResult: ...
+
+
+def _result(check: Check, status: Status, evidence: str, fix: str = "",
+            profile: str | None = None) -> CheckResult:
+    return CheckResult(check.id, check.title, status, evidence, fix, check.weight, profile)
 
 
 # -- shipped data the checks sample ----------------------------------------------------------
@@ -183,7 +235,7 @@ def probe_host(engine: SafeSearchEngine) -> str:
 
 # -- checks ----------------------------------------------------------------------------------
 def _unanswered(check: Check, text: str, fix: str = "") -> CheckResult:
-    return CheckResult(check.id, check.title, "fail", text, fix or (
+    return _result(check, "fail", text, fix or (
         "Make sure the kidshield server is running and that this device may use it "
         "(dns.allow_networks); check --server and --port."))
 
@@ -191,26 +243,83 @@ def _unanswered(check: Check, text: str, fix: str = "") -> CheckResult:
 class ServerAnswers:
     id = "server"
     title = "The kidshield server answers this device"
+    weight = 10
 
     def run(self, ctx: DrillContext) -> CheckResult:
         a = ctx.try_ask("example.com")
         if isinstance(a, str):
             return _unanswered(self, a)
         if a.rcode == "REFUSED":
-            return CheckResult(self.id, self.title, "fail", a.describe(),
+            return _result(self, "fail", a.describe(),
                                "This device's address is not in dns.allow_networks: add the "
                                "network to the configuration.")
         if a.rcode == "SERVFAIL":
-            return CheckResult(self.id, self.title, "warn", a.describe(),
+            return _result(self, "warn", a.describe(),
                                "The server cannot reach its upstreams: check dns.upstreams and "
                                "the server's internet connection.")
-        return CheckResult(self.id, self.title, "pass", a.describe())
+        return _result(self, "pass", a.describe())
+
+
+def _facts(texts: tuple[str, ...]) -> dict[str, str]:
+    return {k: v for k, _, v in (t.partition("=") for t in texts) if v}
+
+
+class ThisDevice:
+    """Does this device's own resolver path reach kidshield? A unique name is looked up
+    through the system resolver; then the server says whether it saw it, from which client
+    address and as which profile."""
+
+    id = "this-device"
+    title = "This device's own DNS goes through kidshield"
+    weight = 10
+    fix_not_seen = (
+        "This device asks another DNS server, so none of the protections apply to it. Point "
+        "the device (or the router's DHCP DNS setting) at kidshield only, and switch off "
+        "'Private DNS', 'Secure DNS' or a VPN on the device. Run the drill again.")
+
+    def run(self, ctx: DrillContext) -> CheckResult:
+        token = "ks-" + secrets.token_hex(8)
+        name = token + SUFFIX
+        try:
+            got = ", ".join(ctx.lookup(name)) or "no address"
+        except NameNotFound:
+            got = "the name does not exist (NXDOMAIN)"
+        except LookupFailed as exc:
+            got = f"no answer ({exc})"
+        seen = ctx.try_ask(token + SEEN, "TXT")
+        if isinstance(seen, str):
+            return _unanswered(self, seen)
+        facts = _facts(seen.texts)
+        asker = facts.get("asker-profile")
+        if facts.get("seen") != "yes":
+            note = "" if CANARY_ADDRESS not in got else (
+                " (a resolver between this device and kidshield answered from a cache?)")
+            return _result(
+                self, "fail",
+                f"looked up {name} through this device's resolver: {got}; kidshield never saw "
+                f"it{note}. Direct queries to {ctx.options.server} are matched to profile "
+                f"{asker or '?'}, but this device does not send its queries there.",
+                self.fix_not_seen)
+        client, profile = facts.get("client", "?"), facts.get("profile", "?")
+        evidence = (f"looked up {name} through this device's resolver ({got}); kidshield saw "
+                    f"it from {client}, matched to profile {profile}")
+        if asker and asker != profile:
+            return _result(
+                self, "warn",
+                f"{evidence}; the checks below ask kidshield directly and are matched to "
+                f"profile {asker}, so they may not show what this device gets",
+                f"This device's queries reach kidshield through {client} (a router or another "
+                "resolver), so they get that address's profile. Give the device kidshield's "
+                "address as its DNS server (DHCP), or add a [[clients]] entry for it; then "
+                "run the drill again.", profile=profile)
+        return _result(self, "pass", evidence, profile=profile)
 
 
 class _BlockedNames:
     id = ""
     title = ""
     fix = ""
+    weight = 1
     want_nxdomain = False
 
     def names(self, ctx: DrillContext) -> Iterable[str]:
@@ -228,17 +337,18 @@ class _BlockedNames:
             if not ok:
                 open_.append(name)
         if not seen:
-            return CheckResult(self.id, self.title, "skip", "no names to test")
+            return _result(self, "skip", "no names to test")
         evidence = "; ".join(seen)
         if open_:
-            return CheckResult(self.id, self.title, "fail",
+            return _result(self, "fail",
                                f"not blocked: {', '.join(open_)} ({evidence})", self.fix)
-        return CheckResult(self.id, self.title, "pass", evidence)
+        return _result(self, "pass", evidence)
 
 
 class BlockedCategory(_BlockedNames):
     id = "blocked-category"
     title = "Blocked categories and services are blocked"
+    weight = 8
     fix = ("In this device's profile, check blocked_categories / unblocked_categories (and "
            "blocked_services), and that the list holding the name is enabled and loaded "
            "('kidshield lists show'). A device not listed under [[clients]] gets the "
@@ -249,11 +359,16 @@ class BlockedCategory(_BlockedNames):
         return ctx.options.blocked_names or default_blocked_names()
 
 
+# the big engines and video sites, where children search most, weigh most
+SAFE_SEARCH_WEIGHTS = {"google": 4, "youtube": 4, "bing": 2, "duckduckgo": 2}
+
+
 class SafeSearch:
     def __init__(self, engine: SafeSearchEngine) -> None:
         self.engine = engine
         self.id = f"safe-search-{engine.id}"
         self.title = f"Safe search is forced on {engine.name}"
+        self.weight = SAFE_SEARCH_WEIGHTS.get(engine.id, 1)
 
     def run(self, ctx: DrillContext) -> CheckResult:
         host = probe_host(self.engine)
@@ -262,11 +377,11 @@ class SafeSearch:
             return _unanswered(self, a)
         setting = "youtube" if self.engine.setting == "youtube" else "safe_search"
         if self.engine.strict in a.cnames:
-            return CheckResult(self.id, self.title, "pass", a.describe())
+            return _result(self, "pass", a.describe())
         if self.engine.moderate in a.cnames:
-            return CheckResult(self.id, self.title, "pass", a.describe() + " (moderate)")
-        return CheckResult(
-            self.id, self.title, "fail",
+            return _result(self, "pass", a.describe() + " (moderate)")
+        return _result(
+            self, "fail",
             f"{a.describe()}: no CNAME to {self.engine.strict}",
             f'Set {setting} = "strict" (or "moderate") in this device\'s profile, and make sure '
             "the device uses kidshield as its only DNS server.")
@@ -275,6 +390,7 @@ class SafeSearch:
 class UnsupportedSearch(_BlockedNames):
     id = "unsupported-search"
     title = "Search engines without a safe mode are blocked"
+    weight = 3
     fix = ('Set safe_search = "strict" or "moderate" in this device\'s profile: engines with no '
            "safe mode are then blocked.")
 
@@ -285,19 +401,27 @@ class UnsupportedSearch(_BlockedNames):
 
 
 class Canary:
+    """Firefox asks the system resolver for the canary, so the drill does too."""
+
     id = "canary"
     title = "Firefox's DoH canary says: use the network's DNS"
+    weight = 6
 
     def run(self, ctx: DrillContext) -> CheckResult:
-        a = ctx.try_ask(CANARY)
-        if isinstance(a, str):
-            return _unanswered(self, a)
-        if a.nxdomain:
-            return CheckResult(self.id, self.title, "pass", a.describe())
-        return CheckResult(
-            self.id, self.title, "fail", f"{a.describe()} (must be NXDOMAIN)",
-            "This device is not asking kidshield: a resolver that answers the canary lets "
-            "Firefox switch on its own encrypted DNS and skip the filter. Point the device (or "
+        try:
+            found = ctx.lookup(CANARY)
+        except NameNotFound:
+            return _result(self, "pass", f"{CANARY} through this device's resolver: NXDOMAIN")
+        except LookupFailed as exc:
+            return _result(self, "warn", f"{CANARY}: the system resolver did not answer "
+                           f"({exc})", "Check this device's network settings, then run the "
+                           "drill again.")
+        return _result(
+            self, "fail",
+            f"{CANARY} through this device's resolver: {', '.join(found) or 'an answer'} "
+            "(must be NXDOMAIN)",
+            "This device's resolver is not kidshield (or lets the canary through): Firefox "
+            "will switch on its own encrypted DNS and skip the filter. Point the device (or "
             "the router's DHCP DNS setting) at kidshield only.")
 
 
@@ -315,12 +439,14 @@ class EncryptedDns(_BypassGroup):
     id = "encrypted-dns"
     title = "Public DoH/DoT resolvers are blocked"
     group = "doh"
+    weight = 10  # one browser setting skips every filter
 
 
 class PrivateRelay(_BypassGroup):
     id = "private-relay"
     title = "iCloud Private Relay is switched off by the network"
     group = "private_relay"
+    weight = 6
     want_nxdomain = True  # Apple reads NXDOMAIN as "this network does not allow Private Relay"
 
 
@@ -328,12 +454,14 @@ class Vpn(_BypassGroup):
     id = "vpn"
     title = "Known VPN services are blocked"
     group = "vpn"
+    weight = 8
 
 
 class _Egress:
     id = ""
     title = ""
     port_attr = ""
+    weight = 1
 
     def how(self) -> str:
         return ("Run again with --egress ADDRESS naming an outside DNS server you choose "
@@ -342,16 +470,16 @@ class _Egress:
     def run(self, ctx: DrillContext) -> CheckResult:
         target = ctx.options.egress
         if not target:
-            return CheckResult(self.id, self.title, "skip", "no --egress address given",
+            return _result(self, "skip", "no --egress address given",
                                self.how())
         port = int(getattr(ctx.options, self.port_attr))
         through = self.probe(target, port, ctx.options.timeout)
         where = f"{target} port {port}"
         if through is None:
-            return CheckResult(self.id, self.title, "pass",
+            return _result(self, "pass",
                                f"no connection or answer from {where}: the firewall stops it")
-        return CheckResult(
-            self.id, self.title, "fail", f"{where}: {through}",
+        return _result(
+            self, "fail", f"{where}: {through}",
             f"On the router or firewall, block outgoing port {port} (TCP and UDP) from child "
             "devices to everything except kidshield, or redirect it to kidshield.")
 
@@ -363,6 +491,7 @@ class EgressDns(_Egress):
     id = "egress-53"
     title = "Direct DNS to outside resolvers (port 53) is stopped"
     port_attr = "egress_dns_port"
+    weight = 8  # any device can type in another DNS server
 
     def probe(self, host: str, port: int, timeout: float) -> str | None:
         q = dns.message.make_query("example.com", "A")
@@ -379,6 +508,7 @@ class EgressDot(_Egress):
     id = "egress-853"
     title = "DNS over TLS to outside resolvers (port 853) is stopped"
     port_attr = "egress_dot_port"
+    weight = 6  # Android's Private DNS setting
 
     def probe(self, host: str, port: int, timeout: float) -> str | None:
         try:
@@ -388,9 +518,17 @@ class EgressDot(_Egress):
             return None
 
 
+BLOCK_PAGE_MARK = "/.well-known/kidshield/ask"  # the block page's "ask for access" form
+
+
 class BlockPage:
+    """Strict: the address a blocked name points to must serve kidshield's block page for
+    that name (status 403, the name on the page, the "ask for access" form), not just any
+    web page."""
+
     id = "block-page"
     title = "The block page explains blocks"
+    weight = 2
 
     def run(self, ctx: DrillContext) -> CheckResult:
         names = [*ctx.options.blocked_names, *default_blocked_names()]
@@ -406,35 +544,43 @@ class BlockPage:
                 null_answers.append(a.describe())
                 continue
             ip = shown[0]
-            url = f"http://{ip}:{ctx.options.block_page_port}/"
+            host = f"[{ip}]" if ":" in ip else ip
+            url = f"http://{host}:{ctx.options.block_page_port}/"
+            where = f"{name} -> {ip}; GET {url} (Host: {name})"
             try:
-                status = ctx.http_get(url, name, min(ctx.options.timeout, 3.0))
+                status, body = ctx.http_get(url, name, min(ctx.options.timeout, 3.0))
             except httpx.HTTPError as exc:
-                return CheckResult(
-                    self.id, self.title, "fail",
-                    f"{name} -> {ip}; GET {url}: {type(exc).__name__}",
+                return _result(
+                    self, "fail", f"{where}: {type(exc).__name__}",
                     "Blocked names point at the block page address, but nothing answers there: "
                     "run 'kidshield serve' with the web server on, and set dns.block_page_ipv4 "
                     "to the address where it listens.")
-            if status >= 500:
-                return CheckResult(self.id, self.title, "fail",
-                                   f"{name} -> {ip}; GET {url}: HTTP {status}",
-                                   "The block page server has an error: see its log.")
-            return CheckResult(self.id, self.title, "pass",
-                               f"{name} -> {ip}; GET {url}: HTTP {status}")
+            missing = [what for what, ok in (("status 403", status == 403),
+                                             ("the blocked name", name in body),
+                                             ("the ask-for-access form", BLOCK_PAGE_MARK in body))
+                       if not ok]
+            if missing:
+                return _result(
+                    self, "fail", f"{where}: HTTP {status}, without {', '.join(missing)}",
+                    "Something else answers at the block page address (another web server, a "
+                    "router page or an error). Set dns.block_page_ipv4 to the address where "
+                    "kidshield's web server listens on port 80, and check its log.")
+            return _result(self, "pass", f"{where}: HTTP 403, kidshield's block page for "
+                           f"{name}")
         if null_answers:
-            return CheckResult(
-                self.id, self.title, "fail", "; ".join(null_answers),
+            return _result(
+                self, "fail", "; ".join(null_answers),
                 'Set dns.block_mode = "block_page" so children see why a page is blocked '
                 "(and where to get help), not a browser error.")
-        return CheckResult(self.id, self.title, "skip", "no blocked name found to test with",
-                           "Run again with --blocked-name NAME naming a blocked site.")
+        return _result(self, "skip", "no blocked name found to test with",
+                       "Run again with --blocked-name NAME naming a blocked site.")
 
 
 def all_checks() -> list[Check]:
     engines = sorted(default_catalog().engines.values(), key=lambda e: e.id)
     return [
         ServerAnswers(),
+        ThisDevice(),
         BlockedCategory(),
         *[SafeSearch(e) for e in engines],
         UnsupportedSearch(),
@@ -450,8 +596,11 @@ def all_checks() -> list[Check]:
 
 def run_drill(options: DrillOptions, ask: Asker | None = None,
               checks: list[Check] | None = None,
-              progress: Callable[[CheckResult], None] | None = None) -> list[CheckResult]:
-    ctx = DrillContext(options, ask or dns_asker(options.server, options.port, options.timeout))
+              progress: Callable[[CheckResult], None] | None = None,
+              lookup: SystemLookup | None = None) -> list[CheckResult]:
+    """Every check in turn; ``lookup`` is the device's resolver (default: the system's)."""
+    ctx = DrillContext(options, ask or dns_asker(options.server, options.port, options.timeout),
+                       lookup=lookup or system_lookup)
     results: list[CheckResult] = []
     for check in checks if checks is not None else all_checks():
         result = check.run(ctx)

@@ -1,8 +1,10 @@
-"""Loopback-only fixtures for drills: a fake upstream resolver, a real kidshield in a background
-thread, and a tiny block-page web server."""
+"""Loopback-only fixtures for drills: a fake upstream resolver, a real kidshield (DNS and web,
+as `kidshield serve` runs them) in a background thread, stand-ins for the device's system
+resolver, and a web server that is not kidshield."""
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import threading
 from collections.abc import Iterator
@@ -12,11 +14,15 @@ from pathlib import Path
 
 import dns.exception
 import dns.message
+import dns.query
 import dns.rcode
+import dns.rdatatype
 import dns.rrset
 
-from tests.e2e import harness
-from tests.e2e.harness import Served
+from kidshield.config import parse_config
+from kidshield.dns.service import DnsService
+from kidshield.education.drill import LookupFailed, NameNotFound, SystemLookup
+from tests.web.e2e.live import LiveKidshield
 
 FAKE_ADDRESS = "192.0.2.10"
 
@@ -111,6 +117,8 @@ class FakeUpstream:
 
 def drill_config(tmp_path: Path, upstream_port: int, profile_extra: str = "",
                  dns_extra: str = "") -> str:
+    """A 9-12 profile "kid" for 127.0.0.1; 127.0.0.2 plays a home router whose queries get
+    the adults' profile "household"."""
     (tmp_path / "adult.txt").write_text("adult.drill.test\n", encoding="utf-8")
     return f"""
 [server]
@@ -122,12 +130,24 @@ default_profile = "kid"
 listen = ["127.0.0.1:0"]
 upstreams = ["udp://127.0.0.1:{upstream_port}"]
 rate_limit_qps = 0
+block_page_ipv4 = "127.0.0.1"
 {dns_extra}
+
+[web]
+listen = "127.0.0.1:0"
 
 [[lists]]
 name = "adult"
 source = "adult.txt"
 category = "adult"
+
+[[clients]]
+name = "Router"
+profile = "household"
+addresses = ["127.0.0.2"]
+
+[profiles.household]
+age_band = "adult"
 
 [profiles.kid]
 age_band = "9-12"
@@ -137,17 +157,58 @@ bedtime = "off"
 
 
 @contextmanager
-def running_server(tmp_path: Path, config_text: str) -> Iterator[Served]:
-    """kidshield as ``kidshield serve --no-web`` runs it, on 127.0.0.1 (a kernel-chosen
-    port), in a background event loop."""
+def served(tmp_path: Path, config_text: str) -> Iterator[LiveKidshield]:
+    """kidshield's DNS and web servers on 127.0.0.1 (kernel-chosen ports), as serve runs them."""
     path = tmp_path / "kidshield.toml"
     path.write_text(config_text, encoding="utf-8")
-    with harness.start(path, web=False) as served:
-        yield served
+    server = LiveKidshield(path)
+    try:
+        yield server
+    finally:
+        server.close()
 
 
-def udp_port(served: Served) -> int:
-    return served.dns_port
+def resolver_lookup(port: int, source: str = "127.0.0.1") -> SystemLookup:
+    """A stand-in for the device's system resolver: the DNS server at 127.0.0.1:``port``,
+    asked from ``source`` (127.0.0.2 plays a router forwarding the device's queries)."""
+
+    def lookup(name: str) -> list[str]:
+        q = dns.message.make_query(name, "A")
+        try:
+            r = dns.query.udp(q, "127.0.0.1", port=port, timeout=1, source=source)
+        except (dns.exception.Timeout, OSError) as exc:
+            raise LookupFailed(str(exc)) from None
+        if r.rcode() == dns.rcode.NXDOMAIN:
+            raise NameNotFound(name)
+        found = [rd.address for rrset in r.answer if rrset.rdtype == dns.rdatatype.A
+                 for rd in rrset]
+        if not found:
+            raise NameNotFound(name)
+        return found
+
+    return lookup
+
+
+@contextmanager
+def running_server(tmp_path: Path, config_text: str) -> Iterator[DnsService]:
+    """A real DnsService on 127.0.0.1 (kernel-chosen port) in a background event loop."""
+    config = parse_config(config_text, base_dir=tmp_path)
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    service = DnsService(config)
+    asyncio.run_coroutine_threadsafe(service.start(), loop).result(30)
+    try:
+        yield service
+    finally:
+        asyncio.run_coroutine_threadsafe(service.stop(), loop).result(30)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(5)
+        loop.close()
+
+
+def udp_port(service: DnsService) -> int:
+    return next(port for proto, _host, port in service.bound if proto == "udp")
 
 
 class _Page(BaseHTTPRequestHandler):

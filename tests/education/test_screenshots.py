@@ -11,13 +11,7 @@ import pytest
 
 from kidshield.education.drill import DrillOptions, run_drill
 from kidshield.education.scorecard import to_html
-from tests.education.helpers import (
-    FakeUpstream,
-    block_page_server,
-    drill_config,
-    running_server,
-    udp_port,
-)
+from tests.education.helpers import FakeUpstream, drill_config, resolver_lookup, served
 from tests.screenshots import images_dir
 
 playwright = pytest.importorskip("playwright.sync_api")
@@ -41,14 +35,15 @@ def browser() -> Iterator[object]:
 
 @pytest.mark.slow
 def test_drill_scorecard_screenshot(tmp_path: Path, browser: object) -> None:
-    with FakeUpstream() as fake, block_page_server() as page_port:
+    with FakeUpstream() as fake:
         text = drill_config(tmp_path, fake.port, 'youtube = "off"')
-        with running_server(tmp_path, text) as service:
-            options = DrillOptions(server="127.0.0.1", port=udp_port(service), timeout=0.5,
+        with served(tmp_path, text) as live:
+            options = DrillOptions(server="127.0.0.1", port=live.dns_port, timeout=0.5,
                                    blocked_names=("adult.drill.test",),
-                                   block_page_port=page_port)
-            results = run_drill(options)
+                                   block_page_port=live.web_port)
+            results = run_drill(options, lookup=resolver_lookup(live.dns_port))
     assert {r.id for r in results if r.status == "fail"} == {"safe-search-youtube"}
+    assert {r.id for r in results if r.status == "skip"} == {"egress-53", "egress-853"}
     html = to_html(results, "127.0.0.1 (a test server)",
                    datetime(2026, 11, 29, 10, 0, tzinfo=UTC))
     page = browser.new_page(viewport={"width": 1200, "height": 900})  # type: ignore[attr-defined]

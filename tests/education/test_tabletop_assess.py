@@ -134,3 +134,19 @@ def test_unanswered_items_count_as_missing_and_bad_answers_are_refused() -> None
         parse_answers({"isps": {"COP-2": "maybe"}})
     with pytest.raises(AssessmentError, match="not a question"):
         parse_answers({"isps": {"COP-99": "yes"}})
+
+
+def test_vpn_scenario_teaches_that_closing_dns_ports_does_not_stop_a_hardcoded_vpn() -> None:
+    """Regression: the scenario used to lead 'close ports 53 and 853' to the good ending."""
+    vpn = scenario("student-vpn")
+    steps = {s.id: s for s in vpn.step}
+    port_choices = [c for s in vpn.step for c in s.choice if "53 and 853" in c.label]
+    assert port_choices and all(c.next == "ports" for c in port_choices)
+    assert "does not stop a tunnel" in " ".join(steps["ports"].text.split())
+    debrief = " ".join(vpn.debrief.points)
+    assert "closing ports 53 and 853 does not stop it" in debrief
+    assert "firewall" in debrief and "managed devices" in debrief
+    shown: list[str] = []
+    answers = iter(["1", "1", "1", "1"])  # drill -> close ports -> layers -> talk with Riley
+    walk = run(vpn, lambda: next(answers, None), shown.append)
+    assert [sid for sid, _ in walk.path] == ["start", "drill", "ports", "layers", "end-good"]

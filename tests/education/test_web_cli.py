@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from kidshield.cli import app as cli_app
@@ -52,10 +53,13 @@ def test_assess_command_asks_each_question_when_no_file_is_given() -> None:
     assert "100%" in result.output
 
 
-def test_drill_command_prints_json(tmp_path: Path) -> None:
-    from tests.education.helpers import FakeUpstream
+def test_drill_command_prints_json(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from kidshield.education import drill
+    from tests.education.helpers import FakeUpstream, resolver_lookup
 
     with FakeUpstream() as fake:
+        # the device's resolver is the plain fake one too (no lookups leave loopback)
+        monkeypatch.setattr(drill, "system_lookup", resolver_lookup(fake.port))
         result = runner.invoke(cli_app, ["drill", "--server", "127.0.0.1", "--port",
                                          str(fake.port), "--json", "--timeout", "0.5",
                                          "--html", str(tmp_path / "card.html")])
@@ -63,5 +67,7 @@ def test_drill_command_prints_json(tmp_path: Path) -> None:
     data = json.loads(result.output)
     checks = {c["id"]: c for c in data["checks"]}
     assert checks["canary"]["status"] == "fail" and checks["canary"]["fix"]
-    assert data["summary"]["fail"] >= 1
+    assert checks["this-device"]["status"] == "fail"
+    assert data["summary"]["fail"] >= 1 and data["summary"]["score"] < 100
+    assert data["summary"]["complete"] is False  # the egress checks were skipped
     assert "kidshield drill scorecard" in (tmp_path / "card.html").read_text(encoding="utf-8")
