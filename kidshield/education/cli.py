@@ -165,20 +165,26 @@ def assess_command(
     md: Annotated[Path | None, typer.Option("--md", help="Write the report as Markdown.")]
     = None,
     section: Annotated[list[str] | None, typer.Option(
-        "--section", help="Sections to answer interactively: families-schools, isps, "
-                          "app-makers (default: all).")] = None,
+        "--section", help="Sections to answer interactively: families, schools, isps, "
+                          "app-makers, hotlines (default: all).")] = None,
+    drill: Annotated[Path | None, typer.Option(
+        "--drill", help="A drill scorecard ('kidshield drill --json > drill.json') to use as "
+                        "evidence.")] = None,
 ) -> None:
-    """COP self-assessment: what is in place, what is missing, and what covers each gap."""
+    """COP self-assessment by the ITU's five key areas: what is in place, what is missing
+    (worst risk first), and what covers each gap."""
     from kidshield.education.assess import (
         ANSWERS,
         assess,
         load_answers,
+        load_drill,
         parse_answers,
         questionnaire,
         to_html,
         to_markdown,
     )
 
+    evidence = load_drill(drill) if drill is not None else None
     if answers is not None:
         organisation, given = load_answers(answers)
     else:
@@ -191,13 +197,14 @@ def assess_command(
             out.print(f"\n[bold]{escape(s.title)}[/] [dim]{escape(s.intro)}[/]")
             data[s.id] = {}
             for item in s.item:
-                reply = typer.prompt(f"{item.id} {item.question} [{'/'.join(ANSWERS)}]",
+                reply = typer.prompt(f"{item.id} ({item.risk}) {item.question} "
+                                     f"[{'/'.join(ANSWERS)}]",
                                      default="no", show_default=False)
                 while reply not in ANSWERS:
                     reply = typer.prompt(f"Answer with {', '.join(ANSWERS)}", default="no")
                 data[s.id][item.id] = reply
         given = parse_answers(data, "answers")
-    report = assess(given, organisation)
+    report = assess(given, organisation, evidence)
     markdown = to_markdown(report)
     if md is not None:
         md.write_text(markdown, encoding="utf-8")

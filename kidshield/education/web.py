@@ -14,6 +14,7 @@ progress. The progress overview needs the parent role.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -29,7 +30,15 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from kidshield.education.assess import ANSWER_LABELS, ANSWERS, assess, parse_answers, questionnaire
+from kidshield.education.assess import (
+    ANSWER_LABELS,
+    ANSWERS,
+    assess,
+    parse_answers,
+    parse_drill,
+    pointer_kind,
+    questionnaire,
+)
 from kidshield.education.assess import to_markdown as assess_markdown
 from kidshield.education.lessons import (
     BAND_LABELS,
@@ -233,12 +242,22 @@ async def assess_submit(request: Request, _site: EducationSite) -> Response:
     if not chosen:
         raise HTTPException(400, "choose at least one section")
     try:
-        report = assess(parse_answers(data, "form"), str(form.get("organisation", ""))[:120])
+        drill = None
+        pasted = str(form.get("drill", "")).strip()
+        if pasted:
+            try:
+                drill = parse_drill(json.loads(pasted), "the pasted drill results")
+            except ValueError:
+                raise HTTPException(400, "the pasted drill results are not JSON: paste what "
+                                         "'kidshield drill --json' prints") from None
+        report = assess(parse_answers(data, "form"), str(form.get("organisation", ""))[:120],
+                        drill)
     except KidshieldError as exc:
         raise HTTPException(400, str(exc)) from None
     if request.query_params.get("format") == "md":
         return PlainTextResponse(assess_markdown(report), media_type="text/markdown")
-    return _page(request, "assess_report.html", report=report, labels=ANSWER_LABELS)
+    return _page(request, "assess_report.html", report=report, labels=ANSWER_LABELS,
+                 pointer_kind=pointer_kind)
 
 
 def routes() -> list[BaseRoute]:

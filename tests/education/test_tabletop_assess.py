@@ -1,5 +1,4 @@
-"""Tabletop scenarios run to the end from scripted input; the COP self-assessment lists the
-missing items for a fixture answer set."""
+"""Tabletop scenarios run to the end from scripted input (the self-assessment: test_assess.py)."""
 
 from __future__ import annotations
 
@@ -7,15 +6,6 @@ from pathlib import Path
 
 import pytest
 
-from kidshield.education.assess import (
-    AssessmentError,
-    assess,
-    load_answers,
-    parse_answers,
-    questionnaire,
-    to_html,
-    to_markdown,
-)
 from kidshield.education.tabletop import (
     Scenario,
     ScenarioError,
@@ -24,9 +14,6 @@ from kidshield.education.tabletop import (
     scenario,
     scenarios,
 )
-
-FIXTURE = Path(__file__).parent / "fixtures_answers.toml"
-REPO = Path(__file__).resolve().parents[2]
 
 
 def scripted(lines: list[str]) -> tuple[list[str], object]:
@@ -96,44 +83,6 @@ def test_broken_scenario_is_refused_with_the_reason(tmp_path: Path) -> None:
     with pytest.raises(ScenarioError, match="no scenario named"):
         scenario("nope")
     assert Scenario  # the model is public for other front ends
-
-
-def test_questionnaire_keeps_cop_ids_and_links_to_real_docs() -> None:
-    q = questionnaire()
-    assert [s.id for s in q.section] == ["families-schools", "isps", "app-makers"]
-    checklist_ids = {f"COP-{n}" for n in range(1, 31)}
-    for s in q.section:
-        for item in s.item:
-            assert item.id in checklist_ids
-            if item.link:
-                assert (REPO / item.link.split("#")[0]).exists(), item.link
-
-
-def test_assessment_report_lists_the_missing_items_for_a_fixture_answer_set() -> None:
-    organisation, answers = load_answers(FIXTURE)
-    report = assess(answers, organisation)
-    assert report.missing_ids == {"families-schools": ["COP-14", "COP-7"]}
-    section = report.sections[0]
-    assert [r.item.id for r in section.partly] == ["COP-10"]
-    # 5 yes + half of 1 partly, over 8 applicable (COP-12 is not applicable)
-    assert section.score == round(100 * 5.5 / 8)
-    md = to_markdown(report)
-    assert "# COP self-assessment: Hillside Primary School" in md
-    missing = md.split("### Missing")[1].split("###")[0]
-    assert "**COP-14**" in missing and "**COP-7**" in missing and "COP-9" not in missing
-    assert "tabletop scenarios" in missing  # the kidshield feature that covers COP-14
-    assert "docs/learning.md#tabletop" in missing
-    html = to_html(report)
-    assert 'id="families-schools-COP-14"' in html and "69%" in html
-
-
-def test_unanswered_items_count_as_missing_and_bad_answers_are_refused() -> None:
-    report = assess(parse_answers({"isps": {"COP-2": "yes"}}))
-    assert "COP-17" in report.missing_ids["isps"]
-    with pytest.raises(AssessmentError, match="answer with"):
-        parse_answers({"isps": {"COP-2": "maybe"}})
-    with pytest.raises(AssessmentError, match="not a question"):
-        parse_answers({"isps": {"COP-99": "yes"}})
 
 
 def test_vpn_scenario_teaches_that_closing_dns_ports_does_not_stop_a_hardcoded_vpn() -> None:

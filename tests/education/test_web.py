@@ -4,12 +4,14 @@ the parents' progress overview, workshops and the self-assessment form."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 
 import httpx
 import pytest
 
+from kidshield.education.assess import pointer_kind, questionnaire
 from kidshield.education.lessons import default_library
 from kidshield.education.progress import ProgressStore
 from tests.web.e2e.live import FakeUpstream, LiveKidshield
@@ -113,15 +115,36 @@ def test_workshop_pages_link_the_steps_and_end_with_the_debrief(client: httpx.Cl
     assert client.get("/workshop/nope").status_code == 404
 
 
-def test_assessment_form_produces_a_report_with_missing_items(client: httpx.Client) -> None:
+def test_assessment_form_produces_a_report_with_drill_evidence(client: httpx.Client) -> None:
     form_page = client.get("/assess")
-    assert "COP-14" in form_page.text
-    form = {"csrf": token(form_page), "organisation": "Hillside", "sections": "families-schools",
-            "families-schools.COP-9": "yes", "families-schools.COP-14": "no"}
+    assert "COP-14" in form_page.text and "sexual abuse material" in form_page.text
+    drill = {"checks": [{"id": "this-device", "status": "fail"}], "summary": {}}
+    form = {"csrf": token(form_page), "organisation": "Hillside", "sections": "schools",
+            "schools.COP-9": "yes", "schools.COP-14": "no", "schools.COP-10": "yes",
+            "drill": json.dumps(drill)}
     page = client.post("/assess", data=form)
     assert page.status_code == 200, page.text
-    assert 'id="families-schools-COP-14"' in page.text and "Hillside" in page.text
+    assert 'id="schools-COP-14"' in page.text and "Hillside" in page.text
+    assert 'id="schools-COP-10"' in page.text  # contradicted by the drill
+    assert "this-device failed" in page.text
     md = client.post("/assess?format=md", data=form)
     assert md.headers["content-type"].startswith("text/markdown")
     assert "**COP-14**" in md.text
+    assert client.post("/assess", data={**form, "drill": "{nope"}).status_code == 400
     assert client.post("/assess", data={"csrf": form["csrf"], "x": "y"}).status_code == 400
+    assert client.post("/assess", data={k: v for k, v in form.items()
+                                        if k != "csrf"}).status_code == 403
+
+
+PAGES = sorted({p for s in questionnaire().section for i in s.item for p in i.pointers
+                if pointer_kind(p) == "page"})
+
+
+@pytest.mark.parametrize("pointer", PAGES)
+def test_every_page_the_assessment_points_to_is_served(client: httpx.Client,
+                                                       pointer: str) -> None:
+    r = client.get(pointer, follow_redirects=False)
+    if r.status_code == 303:  # a staff page: it asks the visitor to sign in
+        assert r.headers["location"].startswith("/login"), pointer
+    else:
+        assert r.status_code == 200, pointer

@@ -36,23 +36,6 @@ def test_drill_tabletop_command_runs_a_scenario_from_stdin() -> None:
     assert stopped.exit_code == 1
 
 
-def test_assess_command_writes_markdown_and_html(tmp_path: Path) -> None:
-    md, html = tmp_path / "r.md", tmp_path / "r.html"
-    result = runner.invoke(cli_app, ["assess", "--answers", str(FIXTURE), "--md", str(md),
-                                     "--html", str(html)])
-    assert result.exit_code == 0, result.output
-    assert "2 missing" in result.output
-    assert "**COP-14**" in md.read_text(encoding="utf-8")
-    assert "<header>" not in html.read_text(encoding="utf-8")  # standalone page
-
-
-def test_assess_command_asks_each_question_when_no_file_is_given() -> None:
-    result = runner.invoke(cli_app, ["assess", "--section", "isps"],
-                           input="ISP Ltd\n" + "yes\n" * 8)
-    assert result.exit_code == 0, result.output
-    assert "100%" in result.output
-
-
 def test_drill_command_prints_json(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from kidshield.education import drill
     from tests.education.helpers import FakeUpstream, resolver_lookup
