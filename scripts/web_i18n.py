@@ -1,85 +1,155 @@
 #!/usr/bin/env python3
-"""Extract the web app's translatable strings and check the catalogs.
+"""Extract the web app's translatable strings with Babel and check the catalogs.
 
-    python scripts/web_i18n.py            # write kidshield/web/locale/kidshield.pot
+    python scripts/web_i18n.py            # write kidshield/web/locale/{children,kidshield}.pot
     python scripts/web_i18n.py --check    # exit 1 when a catalog misses a string
     python scripts/web_i18n.py --merge    # add new strings to every catalog (untranslated;
-                                          # English gets the source text)
+                                          # English gets the source text), drop old ones
 
-Strings are found in Python as _("..."), N_("...") and t("...") calls, and in templates as
-_("...") / _('...').
+Strings are found in Python as _("..."), N_("..."), t("...") and t.ngettext("...", "...", n)
+calls, and in templates as _("...") and ngettext("...", "...", n). Each goes to one catalog:
+``children`` when a child-facing file uses it (CHILD_SOURCES), else ``kidshield`` (the
+dashboard). Pages for adults outside the dashboard (self-assessment, lesson progress, staff
+pages) are English only and not extracted.
 """
 
 from __future__ import annotations
 
-import ast
-import re
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+
+from babel.messages.catalog import Catalog
+from babel.messages.extract import extract_from_file
+from babel.messages.pofile import read_po, write_po
 
 ROOT = Path(__file__).resolve().parents[1]
 WEB = ROOT / "kidshield" / "web"
 LOCALE = WEB / "locale"
-_TEMPLATE = re.compile(r"""\b_\(\s*(?:"((?:[^"\\]|\\.)*)"|'((?:[^'\\]|\\.)*)')""")
+KEYWORDS = {"_": None, "N_": None, "t": None, "gettext": None, "ngettext": (1, 2)}
+CHILD_SOURCES = (
+    "kidshield/web/templates/child/*.html",
+    "kidshield/web/texts.py",
+    "kidshield/web/accounts.py",  # PIN errors a child sees beside a parent
+    "kidshield/web/actions.py",  # "you have asked many times"
+    "kidshield/education/labels.py",
+    "kidshield/education/web.py",
+    "kidshield/education/templates/base.html",
+    "kidshield/education/templates/learn_index.html",
+    "kidshield/education/templates/lesson.html",
+    "kidshield/education/templates/workshop.html",
+    "kidshield/education/templates/workshop_index.html",
+)
+PARENT_SOURCES = ("kidshield/web/**/*.py", "kidshield/web/templates/*.html")
+DOMAINS = ("children", "kidshield")
+Msgid = str | tuple[str, str]
 
 
-def extract(web: Path = WEB) -> dict[str, str]:
-    """msgid -> first place it is used."""
-    found: dict[str, str] = {}
-    for path in sorted(web.rglob("*.py")):
-        tree = ast.parse(path.read_text(encoding="utf-8"))
-        for node in ast.walk(tree):
-            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
-                    and node.func.id in ("_", "N_", "t") and node.args
-                    and isinstance(node.args[0], ast.Constant)
-                    and isinstance(node.args[0].value, str)):
-                found.setdefault(node.args[0].value,
-                                 f"{path.relative_to(web.parent.parent)}:{node.lineno}")
-    for path in sorted((web / "templates").rglob("*.html")):
-        text = path.read_text(encoding="utf-8")
-        for match in _TEMPLATE.finditer(text):
-            raw = match.group(1) if match.group(1) is not None else match.group(2)
-            msgid = raw.encode().decode("unicode_escape") if "\\" in raw else raw
-            line = text.count("\n", 0, match.start()) + 1
-            found.setdefault(msgid, f"{path.relative_to(web.parent.parent)}:{line}")
-    return found
+def _files(patterns: tuple[str, ...]) -> list[Path]:
+    return sorted({p for pattern in patterns for p in ROOT.glob(pattern)})
 
 
-def _quote(text: str) -> str:
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+def _messages(path: Path) -> Iterator[tuple[Msgid, int]]:
+    method = "python" if path.suffix == ".py" else "jinja2.ext:babel_extract"
+    options = {"trim_blocks": "True", "lstrip_blocks": "True"} if path.suffix != ".py" else {}
+    for lineno, message, _comments, _context in extract_from_file(
+            method, str(path), keywords=KEYWORDS, options=options, strip_comment_tags=True):
+        if isinstance(message, tuple):
+            if len(message) >= 2 and message[0] and message[1]:
+                yield (str(message[0]), str(message[1])), lineno
+        elif message:
+            yield str(message), lineno
 
 
-def write_pot(found: dict[str, str], target: Path) -> None:
-    out = ['msgid ""', 'msgstr ""', '"Content-Type: text/plain; charset=UTF-8\\n"', ""]
+def extract() -> dict[str, dict[Msgid, str]]:
+    """domain -> msgid (a string, or (singular, plural)) -> first place it is used."""
+    child_files = _files(CHILD_SOURCES)
+    out: dict[str, dict[Msgid, str]] = {d: {} for d in DOMAINS}
+    for path in child_files:
+        for msgid, line in _messages(path):
+            out["children"].setdefault(msgid, f"{path.relative_to(ROOT)}:{line}")
+    for path in _files(PARENT_SOURCES):
+        if path in child_files:
+            continue
+        for msgid, line in _messages(path):
+            if msgid not in out["children"]:
+                out["kidshield"].setdefault(msgid, f"{path.relative_to(ROOT)}:{line}")
+    return out
+
+
+def _catalog(domain: str, lang: str | None, found: dict[Msgid, str]) -> Catalog:
+    what = "what children read" if domain == "children" else "the parents' dashboard"
+    catalog = Catalog(
+        locale=lang, domain=domain, project="kidshield", version="0.1", charset="utf-8",
+        fuzzy=False, copyright_holder="kidshield contributors", msgid_bugs_address="",
+        last_translator="kidshield contributors", language_team=f"kidshield ({lang or 'en'})",
+        header_comment=(f"# kidshield: {what} ({lang or 'template'}).\n"
+                        "# Apache-2.0, written by kidshield contributors. Who wrote each "
+                        "language, and how to\n# review or correct it: docs/web.md#languages"))
     for msgid, where in found.items():
-        out += [f"#: {where}", f"msgid {_quote(msgid)}", 'msgstr ""', ""]
-    target.write_text("\n".join(out), encoding="utf-8")
+        path, _, line = where.rpartition(":")
+        catalog.add(msgid, locations=[(path, int(line))])
+    return catalog
 
 
-def missing(lang: str, found: dict[str, str] | None = None) -> list[str]:
-    sys.path.insert(0, str(ROOT))
-    from kidshield.web.i18n import parse_po
-
-    path = LOCALE / lang / "LC_MESSAGES" / "kidshield.po"
-    have = parse_po(path.read_text(encoding="utf-8"))
-    return [m for m in (found or extract()) if m not in have]
+def write_pot(found: dict[str, dict[Msgid, str]]) -> None:
+    for domain in DOMAINS:
+        with (LOCALE / f"{domain}.pot").open("wb") as fh:
+            write_po(fh, _catalog(domain, None, found[domain]), width=100, omit_header=False)
 
 
-def merge(found: dict[str, str], extra: dict[str, dict[str, str]] | None = None) -> None:
-    """Rewrite each catalog in extraction order, keeping its translations (and ``extra``)."""
-    sys.path.insert(0, str(ROOT))
-    from kidshield.web.i18n import parse_po
+def _read(path: Path, lang: str) -> Catalog:
+    with path.open("rb") as fh:
+        return read_po(fh, locale=lang, domain=path.stem)
 
-    for folder in sorted(p for p in LOCALE.iterdir() if p.is_dir()):
-        path = folder / "LC_MESSAGES" / "kidshield.po"
-        text = path.read_text(encoding="utf-8")
-        have = {**parse_po(text), **(extra or {}).get(folder.name, {})}
-        header = text.split("\n\n", 1)[0]
-        out = [header, ""]
-        for msgid, where in found.items():
-            value = msgid if folder.name == "en" else have.get(msgid, "")
-            out += [f"#: {where}", f"msgid {_quote(msgid)}", f"msgstr {_quote(value)}", ""]
-        path.write_text("\n".join(out), encoding="utf-8")
+
+def _complete(message: object) -> bool:
+    string = getattr(message, "string", "")
+    if getattr(message, "fuzzy", False):
+        return False
+    if isinstance(string, tuple):
+        return all(string)
+    return bool(string)
+
+
+def missing(lang: str, domain: str = "children",
+            found: dict[str, dict[Msgid, str]] | None = None) -> list[Msgid]:
+    """The msgids a catalog lacks (or leaves untranslated, or fuzzy)."""
+    path = LOCALE / lang / "LC_MESSAGES" / f"{domain}.po"
+    have = _read(path, lang)
+    wanted = (found or extract())[domain]
+    return [m for m in wanted if have.get(m) is None or not _complete(have.get(m))]
+
+
+def _languages(domain: str) -> list[str]:
+    return sorted(p.parent.parent.name for p in LOCALE.glob(f"*/LC_MESSAGES/{domain}.po"))
+
+
+def merge(found: dict[str, dict[Msgid, str]]) -> None:
+    """Rewrite every catalog with the current msgids, keeping translations from either of the
+    language's catalogs (a string that moved between them keeps its translation)."""
+    for lang in sorted(p.name for p in LOCALE.iterdir() if p.is_dir()):
+        old: dict[Msgid, object] = {}
+        for domain in DOMAINS:
+            path = LOCALE / lang / "LC_MESSAGES" / f"{domain}.po"
+            if path.is_file():
+                for m in _read(path, lang):
+                    if m.id and _complete(m):
+                        old[m.id if isinstance(m.id, str) else tuple(m.id)] = m.string
+        for domain in DOMAINS:
+            path = LOCALE / lang / "LC_MESSAGES" / f"{domain}.po"
+            if domain == "kidshield" and not path.is_file():
+                continue  # a language without the dashboard
+            catalog = _catalog(domain, lang, found[domain])
+            for m in catalog:
+                if not m.id:
+                    continue
+                if lang == "en":
+                    m.string = m.id
+                elif m.id in old:
+                    m.string = old[m.id]  # type: ignore[assignment]
+            with path.open("wb") as fh:
+                write_po(fh, catalog, width=100)
 
 
 def main() -> int:
@@ -89,14 +159,14 @@ def main() -> int:
         return 0
     if "--check" in sys.argv:
         bad = 0
-        for folder in sorted(p for p in LOCALE.iterdir() if p.is_dir()):
-            gaps = missing(folder.name, found)
-            for gap in gaps:
-                print(f"{folder.name}: missing {gap!r} ({found[gap]})")
-            bad += len(gaps)
+        for domain in DOMAINS:
+            for lang in _languages(domain):
+                for gap in missing(lang, domain, found):
+                    print(f"{lang}/{domain}: missing {gap!r} ({found[domain][gap]})")
+                    bad += 1
         return 1 if bad else 0
-    write_pot(found, LOCALE / "kidshield.pot")
-    print(f"{len(found)} strings -> {LOCALE / 'kidshield.pot'}")
+    write_pot(found)
+    print(", ".join(f"{len(found[d])} {d} strings" for d in DOMAINS), f"-> {LOCALE}")
     return 0
 
 

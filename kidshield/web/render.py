@@ -13,7 +13,7 @@ from starlette.responses import HTMLResponse
 from kidshield.web.access import current_user
 from kidshield.web.csrf import csrf_token
 from kidshield.web.errors import N_
-from kidshield.web.i18n import NAMES, Translator, available, negotiate
+from kidshield.web.i18n import Audience, Translator, available, language_name, negotiate
 
 TEMPLATES = Path(__file__).parent / "templates"
 LANG_COOKIE = "ks_lang"
@@ -33,26 +33,29 @@ env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoesca
                   trim_blocks=True, lstrip_blocks=True)
 
 
-def translator_for(request: Request) -> Translator:
+def translator_for(request: Request, audience: Audience = "child") -> Translator:
     choice = request.query_params.get("lang") or request.cookies.get(LANG_COOKIE)
-    return negotiate(request.headers.get("accept-language", ""), choice)
+    return negotiate(request.headers.get("accept-language", ""), choice, audience)
 
 
 def render(request: Request, template: str, status_code: int = 200,
            templates: Environment | None = None, **context: Any) -> HTMLResponse:
     """A page in the visitor's language; ``templates`` is a feature's own template folder
     (lessons, workshops), rendered with the same language, direction and CSRF token."""
-    t = translator_for(request)
+    # children's pages (and lessons) come in every shipped language, the dashboard in those
+    # whose dashboard catalog is complete
+    audience: Audience = "child" if templates or template.startswith("child/") else "parent"
+    t = translator_for(request, audience)
     secret: bytes = request.app.state.web.secret
     html = (templates or env).get_template(template).render(
         request=request, _=t, ngettext=t.ngettext, lang=t.lang, dir=t.dir,
         csrf=csrf_token(request, secret),
-        user=current_user(request), languages=[(code, NAMES.get(code, code))
-                                               for code in available()],
+        user=current_user(request), languages=[(code, language_name(code))
+                                               for code in available(audience)],
         path=request.url.path, messages=MESSAGES, **context)
     response = HTMLResponse(html, status_code=status_code)
     chosen = request.query_params.get("lang")
-    if chosen and chosen in available():
+    if chosen and chosen in available("child"):
         response.set_cookie(LANG_COOKIE, chosen, max_age=365 * 86400, httponly=True,
                             samesite="lax", secure=request.url.scheme == "https")
     response.headers["Cache-Control"] = "no-store"

@@ -56,7 +56,7 @@ async def home(request: Request) -> Response:
         ctx = web_context(request)
         return RedirectResponse("/setup" if ctx.setup_token else "/login", 303)
     ctx, _user = _parent(request)
-    t = translator_for(request)
+    t = translator_for(request, "parent")
     await ctx.settle()
     o = overview(ctx.db, ctx.now())
     cards = []
