@@ -4,7 +4,7 @@ workshop endings): listed here so the catalog extractor finds them."""
 from __future__ import annotations
 
 
-def N_(text: str) -> str:  # noqa: N802 - the gettext marker's usual name
+def N_(text: str) -> str:
     return text
 
 

@@ -9,8 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-import httpx
+from starlette.testclient import TestClient
 
 from kidshield.web.i18n import (
     available,
@@ -126,7 +125,7 @@ def test_language_negotiation() -> None:
     assert negotiate("fr", audience="parent").lang == "en"
 
 
-def test_block_page_in_arabic_is_right_to_left(client: httpx.Client) -> None:
+def test_block_page_in_arabic_is_right_to_left(client: TestClient) -> None:
     r = client.get("/", headers={"host": "casino.example", "accept-language": "ar"})
     assert '<html lang="ar" dir="rtl">' in r.text
     assert "محجوب لحمايتك" in r.text
@@ -134,7 +133,7 @@ def test_block_page_in_arabic_is_right_to_left(client: httpx.Client) -> None:
     assert "<bdi>casino.example</bdi>" in r.text  # names keep their own direction
 
 
-def test_language_choice_is_remembered(parent: tuple[httpx.Client, dict[str, str]]) -> None:
+def test_language_choice_is_remembered(parent: tuple[TestClient, dict[str, str]]) -> None:
     client, _ = parent
     r = client.get("/profiles/mia?lang=ar")
     assert 'dir="rtl"' in r.text and "وقت النوم" in r.text
