@@ -15,6 +15,7 @@ import pytest
 
 from kidshield.education.lessons import default_library
 from kidshield.education.progress import ProgressStore
+from tests.screenshots import images_dir
 from tests.web.e2e.live import FakeUpstream, LiveKidshield
 from tests.web.helpers import write_config
 
@@ -146,11 +147,8 @@ def test_workshop_shows_one_step_at_a_time_and_follows_choices_to_the_debrief(
     page.context.close()
 
 
-IMAGES = Path(__file__).resolve().parents[2] / "docs" / "images"
-
-
 def test_lesson_screenshots_for_each_band(live: LiveKidshield, browser: Any) -> None:
-    IMAGES.mkdir(parents=True, exist_ok=True)
+    images = images_dir()  # docs/images with KIDSHIELD_SCREENSHOTS=1
     for band, topic in (("under-9", "strangers"), ("9-12", "privacy"),
                         ("13-18", "private-pictures")):
         page, errors = open_page(browser, live, f"/learn/{band}/{topic}",
@@ -160,6 +158,6 @@ def test_lesson_screenshots_for_each_band(live: LiveKidshield, browser: Any) -> 
             assert page.locator(".scene img").count() >= 3
             assert page.evaluate("Array.from(document.querySelectorAll('.scene img'))"
                                  ".every(i => i.naturalWidth > 0)")
-        page.screenshot(path=str(IMAGES / f"lesson-{band}.png"), full_page=True)
+        page.screenshot(path=str(images / f"lesson-{band}.png"), full_page=True)
         assert not errors, errors
         page.context.close()
