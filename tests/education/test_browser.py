@@ -161,3 +161,39 @@ def test_lesson_screenshots_for_each_band(live: LiveKidshield, browser: Any) -> 
         page.screenshot(path=str(images / f"lesson-{band}.png"), full_page=True)
         assert not errors, errors
         page.context.close()
+
+
+RECORD_SPEECH = """
+window.__spoken = [];
+if (window.speechSynthesis) {
+  window.speechSynthesis.speak = (u) => { window.__spoken.push([u.lang, u.text]); };
+}
+"""
+
+
+def test_under_9_story_in_arabic_reads_aloud_right_to_left(live: LiveKidshield,
+                                                           browser: Any) -> None:
+    """The story, its quiz and the page around it in Arabic; "Read to me" hands the title and
+    every scene to the browser's speech synthesis, in Arabic."""
+    lesson = default_library().get("under-9", "scams", "ar")
+    assert lesson is not None and lesson.lang == "ar"
+    context = browser.new_context(base_url=live.url)
+    context.add_init_script(RECORD_SPEECH)
+    page = context.new_page()
+    page.goto(f"{lesson.url}?lang=ar")
+    assert page.evaluate("document.documentElement.dir") == "rtl"
+    assert page.locator("h1").inner_text() == lesson.title
+    button = page.locator("button.read-aloud")
+    assert button.is_visible() and button.inner_text() == "اقرأ لي"
+    button.click()
+    spoken = page.evaluate("window.__spoken")
+    assert [text for _lang, text in spoken] == [lesson.title,
+                                                 *[s.text for s in lesson.header.scene]]
+    assert {lang for lang, _text in spoken} == {"ar"}
+    assert button.get_attribute("aria-pressed") == "true"
+    page.check('input[name="q0"][value="1"]')
+    page.check('input[name="q1"][value="1"]')
+    page.check('input[name="q2"][value="1"]')
+    page.click("button[type=submit]")
+    page.locator(".quiz .result").filter(has_text="أحسنت").wait_for()
+    context.close()

@@ -43,7 +43,8 @@ function enhanceQuiz(form) {
 // page's language. No sound files, nothing sent anywhere.
 function enhanceReadAloud(button) {
   if (!("speechSynthesis" in window) || typeof SpeechSynthesisUtterance === "undefined") return;
-  const lang = document.documentElement.lang || "en";
+  // the lesson's own language (a lesson not yet translated is shown in English)
+  const lang = (button.closest("[lang]") || document.documentElement).lang || "en";
   const parts = Array.from(document.querySelectorAll(button.dataset.read || ".say"))
     .map((e) => e.textContent.trim()).filter((t) => t);
   if (!parts.length) return;

@@ -1,0 +1,46 @@
+"""Lessons in other languages: each keeps its English source's quiz (same questions, choices
+and right answers) and story pictures, says who wrote it, and reads in short sentences for its
+age band (the grade formula fits English only). Which lessons exist in which language is
+listed in docs/learning.md; a missing one is shown in English."""
+
+from __future__ import annotations
+
+import pytest
+
+from kidshield.education.lessons import check_translation, default_library
+from kidshield.education.readability import SENTENCE_LIMITS, mean_sentence_length
+from kidshield.web.i18n import available
+
+LIB = default_library()
+TRANSLATED = sorted((k for k in LIB.items if k[0] != "en"), key=str)
+
+
+def test_lessons_are_written_in_the_shipped_languages_only() -> None:
+    assert {lang for lang, _b, _t in LIB.items} <= set(available("child"))
+    # the under-9 stories exist in all six languages
+    for lang in available("child"):
+        assert len([k for k in LIB.items if k[0] == lang and k[1] == "under-9"]) == 9, lang
+
+
+@pytest.mark.parametrize(("lang", "band", "topic"), TRANSLATED, ids="/".join)
+def test_translation_keeps_the_quiz_and_story_and_reads_simply(lang: str, band: str,
+                                                               topic: str) -> None:
+    lesson = LIB.items[(lang, band, topic)]
+    source = LIB.translated(band, topic, "en")
+    assert source is not None
+    assert check_translation(source, lesson) == []
+    assert "translated" in lesson.header.written_by
+    length = mean_sentence_length(lesson.reading_text(), lang)
+    assert 2 < length <= SENTENCE_LIMITS[band], (lesson.path, length)
+
+
+def test_english_lessons_meet_the_same_sentence_limits() -> None:
+    for (lang, band, _topic), lesson in LIB.items.items():
+        if lang == "en":
+            assert mean_sentence_length(lesson.reading_text(), "en") <= SENTENCE_LIMITS[band]
+
+
+def test_a_page_falls_back_to_english_for_a_missing_translation() -> None:
+    assert LIB.translated("13-18", "scams", "xx") is None
+    lesson = LIB.get("13-18", "scams", "xx")
+    assert lesson is not None and lesson.lang == "en"
