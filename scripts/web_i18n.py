@@ -39,6 +39,10 @@ CHILD_SOURCES = (
     "kidshield/education/templates/lesson.html",
     "kidshield/education/templates/workshop.html",
     "kidshield/education/templates/workshop_index.html",
+    "kidshield/reports/web.py",  # the child's report form: what it is about
+    "kidshield/reports/templates/intake.html",  # the child's version of each text
+    "kidshield/reports/templates/status.html",
+    "kidshield/reports/templates/refused.html",
 )
 PARENT_SOURCES = ("kidshield/web/**/*.py", "kidshield/web/templates/*.html")
 DOMAINS = ("children", "kidshield")

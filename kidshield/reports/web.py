@@ -44,7 +44,9 @@ from kidshield.reports.ratelimit import RateLimiter
 from kidshield.reports.service import CaseNotFound, NewReport, ReportService, ReportStatus
 from kidshield.web.access import User
 from kidshield.web.api.registry import Access, Api, read_json
+from kidshield.web.errors import N_
 from kidshield.web.feature import bind
+from kidshield.web.render import translator_for
 
 HERE = Path(__file__).parent
 MAX_BODY = 64 * 1024
@@ -65,7 +67,18 @@ ADULT_TYPES: list[tuple[CaseType, str]] = [
     (CaseType.OVER_BLOCKING, "A page that should be open is blocked"),
     (CaseType.OTHER, "Something else"),
 ]
+# the child's form is translated (the English labels are msgids of the children's catalog)
 CHILD_TYPES: list[tuple[CaseType, str]] = [
+    (CaseType.GROOMING, N_("Someone I met online makes me feel uncomfortable or asks for "
+                           "photos")),
+    (CaseType.ABUSE_MATERIAL, N_("I saw sexual pictures or videos of a child")),
+    (CaseType.SELF_HARM, N_("Someone talks about hurting themselves")),
+    (CaseType.BULLYING, N_("Someone is being mean, threatening or bullying")),
+    (CaseType.PRIVACY, N_("Someone shared my photo or my details")),
+    (CaseType.OVER_BLOCKING, N_("A page I need for school is blocked")),
+    (CaseType.UNDER_BLOCKING, N_("A page showed me something scary or not OK")),
+    (CaseType.OTHER, N_("Something else")),
+]] = [
     (CaseType.GROOMING, "Someone I met online makes me feel uncomfortable or asks for photos"),
     (CaseType.ABUSE_MATERIAL, "I saw sexual pictures or videos of a child"),
     (CaseType.SELF_HARM, "Someone talks about hurting themselves"),
@@ -105,8 +118,13 @@ def _helplines(site: ReportsSite) -> tuple[Helpline, ...]:
     return book.choose()[:6]
 
 
-def render(name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
-    html = templates.get_template(name).render(**context)
+def render(name: str, status_code: int = 200, request: Request | None = None,
+           **context: Any) -> HTMLResponse:
+    """A page; the child's version in the visitor's language (the adult form is English)."""
+    t = translator_for(request) if request is not None and context.get("child") else None
+    html = templates.get_template(name).render(
+        _=t or (lambda text, **values: text.format(**values) if values else text),
+        lang=t.lang if t else "en", dir=t.dir if t else "ltr", **context)
     return HTMLResponse(html, status_code=status_code)
 
 
@@ -182,14 +200,14 @@ async def intake_form(request: Request, site: ReportsSite) -> Response:
               if k in ("for", "url", "type", "draft")}
     if "type" in values:
         values["case_type"] = values.pop("type")
-    return render("intake.html", **_form_context(site, values))
+    return render("intake.html", request=request, **_form_context(site, values))
 
 
 async def intake_submit(request: Request, site: ReportsSite) -> Response:
     if (limited := _limited_page(request, site, "submit")) is not None:
         return limited
     if _is_upload(request):
-        return render("refused.html", 415, message=NO_UPLOADS,
+        return render("refused.html", 415, message=NO_UPLOADS, request=request,
                       child=request.query_params.get("for") == "child")
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > MAX_BODY:
@@ -197,7 +215,8 @@ async def intake_submit(request: Request, site: ReportsSite) -> Response:
     form = await request.form()
     values = {k: v for k, v in form.items() if isinstance(v, str)}
     if len(values) != len(form) or upload_field(values):
-        return render("refused.html", 415, message=NO_UPLOADS, child="for_child" in values)
+        return render("refused.html", 415, message=NO_UPLOADS, child="for_child" in values,
+                      request=request)
     data: dict[str, Any] = {
         k: v for k, v in values.items()
         if k in ReportIn.model_fields and k not in ("keep_ip", "imminent_danger", "for_child")
@@ -215,9 +234,11 @@ async def intake_submit(request: Request, site: ReportsSite) -> Response:
                                           _new_report(body, request, site, Source.WEB))
     except ValidationError as exc:
         field, message = first_error(exc)
-        return render("intake.html", 422, **_form_context(site, values, message, field))
+        return render("intake.html", 422, request=request,
+                      **_form_context(site, values, message, field))
     except InputError as exc:
-        return render("intake.html", 422, **_form_context(site, values, str(exc), "url"))
+        return render("intake.html", 422, request=request,
+                      **_form_context(site, values, str(exc), "url"))
     if body.draft_token:
         await run_in_threadpool(service.store.delete_draft, body.draft_token)
     query = urlencode({"new": "1", **({"for": "child"} if body.for_child else {})})
@@ -228,14 +249,15 @@ async def status_page(request: Request, site: ReportsSite) -> Response:
     code = request.path_params.get("code") or request.query_params.get("code", "")
     child = request.query_params.get("for") == "child"
     if not code:
-        return render("status.html", status=None, child=child, error="")
+        return render("status.html", status=None, child=child, error="", request=request)
     if (limited := _limited_page(request, site, "status")) is not None:
         return limited
     try:
         status = await run_in_threadpool(site.service.status, code)
     except (CaseNotFound, InputError) as exc:
-        return render("status.html", 404, status=None, child=child, error=str(exc), code=code)
-    return render("status.html", status=status, child=child, error="",
+        return render("status.html", 404, status=None, child=child, error=str(exc), code=code,
+                      request=request)
+    return render("status.html", status=status, child=child, error="", request=request,
                   new=request.query_params.get("new") == "1", helplines=_helplines(site))
 
 

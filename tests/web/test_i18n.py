@@ -162,6 +162,11 @@ def test_block_page_child_page_and_lessons_in_each_language(client: TestClient,
     lesson = client.get(f"/learn/9-12/privacy?lang={lang}")
     assert f'<html lang="{lang}" dir="{t.dir}">' in lesson.text
     assert t("Check my answers") in lesson.text and t("Who can help") in lesson.text
+    report = client.get(f"/report?for=child&lang={lang}")
+    assert f'<html lang="{lang}" dir="{t.dir}">' in report.text
+    assert t("Tell us what happened") in report.text
+    assert t("Someone is being mean, threatening or bullying") in report.text
+    assert "Report something harmful" in client.get(f"/report?lang={lang}").text  # adults: EN
     workshop = client.get(f"/workshop/student-vpn?lang={lang}")
     assert t("Facilitator notes (open after the group has chosen)") in workshop.text
     if lang != "en":
