@@ -64,8 +64,12 @@
       method: "PUT", credentials: "omit", headers: { "Content-Type": "application/json" },
       body: JSON.stringify(data)
     }).then(function (r) {
-      if (note) { note.textContent = r.ok ? "Draft saved" : "Saved in this browser"; }
-    }).catch(function () { if (note) { note.textContent = "Saved in this browser"; } });
+      // the page gives the words in its language (data-saved, data-local)
+      if (note) { note.textContent = r.ok ? (note.dataset.saved || "Draft saved")
+                                            : (note.dataset.local || "Saved in this browser"); }
+    }).catch(function () {
+      if (note) { note.textContent = note.dataset.local || "Saved in this browser"; }
+    });
   }
   form.addEventListener("input", function () {
     window.clearTimeout(timer);
