@@ -149,16 +149,19 @@ def test_workshop_shows_one_step_at_a_time_and_follows_choices_to_the_debrief(
 
 def test_lesson_screenshots_for_each_band(live: LiveKidshield, browser: Any) -> None:
     images = images_dir()  # docs/images with KIDSHIELD_SCREENSHOTS=1
-    for band, topic in (("under-9", "strangers"), ("9-12", "privacy"),
-                        ("13-18", "private-pictures")):
-        page, errors = open_page(browser, live, f"/learn/{band}/{topic}",
+    for band, topic, lang, name in (
+            ("under-9", "strangers", "en", "lesson-under-9"), ("9-12", "privacy", "en",
+                                                              "lesson-9-12"),
+            ("13-18", "private-pictures", "en", "lesson-13-18"),
+            ("under-9", "scams", "ar", "lesson-under-9-arabic")):
+        page, errors = open_page(browser, live, f"/learn/{band}/{topic}?lang={lang}",
                                  viewport={"width": 900, "height": 1300})
         assert page.locator("h1").first.is_visible()
         if band == "under-9":  # an illustrated story, with pictures that loaded
             assert page.locator(".scene img").count() >= 3
             assert page.evaluate("Array.from(document.querySelectorAll('.scene img'))"
                                  ".every(i => i.naturalWidth > 0)")
-        page.screenshot(path=str(images / f"lesson-{band}.png"), full_page=True)
+        page.screenshot(path=str(images / f"{name}.png"), full_page=True)
         assert not errors, errors
         page.context.close()
 
