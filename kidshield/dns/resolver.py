@@ -23,7 +23,6 @@ import dns.message
 import dns.rdatatype
 import dns.rrset
 
-from kidshield.app import PolicyRuntime
 from kidshield.dns import answers, drillcanary
 from kidshield.dns.cache import AnswerCache
 from kidshield.dns.ratelimit import RateLimiter
@@ -51,6 +50,7 @@ from kidshield.dns.wire import (
 from kidshield.policy.model import Profile, Query
 from kidshield.policy.reason import Action, Decision, Reason
 from kidshield.policy.state import ProfileState
+from kidshield.runtime import PolicyRuntime
 
 log = logging.getLogger("kidshield.dns")
 

@@ -10,12 +10,15 @@ per child profile. The form carries the CSRF token: another site cannot write a 
 progress. The profile is worked out on the server from the device's address (the same mapping
 the DNS server uses), never sent by the page, so a device only ever writes its own profile's
 progress. The progress overview needs the parent role.
+
+``routes(site)`` gives the routes with their ``EducationSite`` bound in (progress storage, how a
+device address maps to a profile, the helplines in force, the server's CSRF key).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
@@ -55,6 +58,7 @@ from kidshield.policy.catalog import default_catalog
 from kidshield.policy.helplines import Helpline, HelplineBook
 from kidshield.web.access import require_role
 from kidshield.web.csrf import checked_form
+from kidshield.web.feature import bind
 from kidshield.web.i18n import Translator
 from kidshield.web.render import render, translator_for
 
@@ -69,21 +73,9 @@ class EducationSite:
     profile_for: Callable[[str], str | None] = field(default=lambda _address: None)
     country: str = ""
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
-
-
-Handler = Callable[[Request, EducationSite], Awaitable[Response]]
-
-
-def _bound(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
-    """The route's endpoint, with the site the server set up for lessons."""
-
-    async def endpoint(request: Request) -> Response:
-        site = getattr(request.app.state, "education", None)
-        return await handler(request, site if isinstance(site, EducationSite)
-                             else EducationSite())
-
-    endpoint.__name__ = handler.__name__
-    return endpoint
+    # the helplines in force (the operator's own too); None: the shipped ones for ``country``
+    helplines: Callable[[], HelplineBook] | None = None
+    secret: bytes | None = None  # the server's CSRF key; without it, no quiz is marked or saved
 
 
 @cache
@@ -106,10 +98,9 @@ def _profile(request: Request, site: EducationSite) -> str | None:
     return site.profile_for(client) if client else None
 
 
-def _helplines(request: Request, site: EducationSite, band: str) -> tuple[Helpline, ...]:
+def _helplines(site: EducationSite, band: str) -> tuple[Helpline, ...]:
     """The helplines for a lesson's age band (the served app's, with the operator's own)."""
-    provider = getattr(request.app.state, "helplines", None)
-    book = provider() if callable(provider) else HelplineBook(
+    book = site.helplines() if site.helplines is not None else HelplineBook(
         tuple(default_catalog().helplines), site.country)
     age_band = AgeBand(band) if band in AgeBand._value2member_map_ else None
     return book.choose(band=age_band)[:6]
@@ -140,7 +131,7 @@ def _lesson_page(request: Request, site: EducationSite, lesson: Lesson, status: 
     return _page(request, "lesson.html", status, lesson=lesson,
                  body=_markdown().render(lesson.body), band_label=BAND_LABELS[lesson.band],
                  topic_label=TOPIC_LABELS.get(lesson.topic, ""),
-                 helplines=_helplines(request, site, lesson.band), **marks)
+                 helplines=_helplines(site, lesson.band), **marks)
 
 
 async def lesson_page(request: Request, site: EducationSite) -> Response:
@@ -183,7 +174,9 @@ async def quiz_answers(request: Request, site: EducationSite) -> Response:
     """The quiz form, marked by the server; a complete attempt is saved for the device's
     profile (best score, attempts). 403 without the page's CSRF token."""
     lesson = _lesson(request)
-    form = await checked_form(request, _secret(request))
+    if site.secret is None:
+        raise HTTPException(403, "this server cannot check the form's token: reload the lesson")
+    form = await checked_form(request, site.secret)
     picked = _picked(form, lesson)
     quiz = lesson.header.quiz
     correct = [None if i not in picked else picked[i] == q.answer for i, q in enumerate(quiz)]
@@ -201,12 +194,6 @@ async def quiz_answers(request: Request, site: EducationSite) -> Response:
                              "complete": complete, "saved": saved, "message": message})
     return _lesson_page(request, site, lesson, picked=picked, correct=correct,
                         result_message=message)
-
-
-def _secret(request: Request) -> bytes:
-    from kidshield.web.context import web_context
-
-    return web_context(request).secret
 
 
 async def progress_page(request: Request, site: EducationSite) -> Response:
@@ -231,8 +218,10 @@ async def assess_form(request: Request, _site: EducationSite) -> Response:
                  labels=ANSWER_LABELS)
 
 
-async def assess_submit(request: Request, _site: EducationSite) -> Response:
-    form = await checked_form(request, _secret(request))
+async def assess_submit(request: Request, site: EducationSite) -> Response:
+    if site.secret is None:
+        raise HTTPException(403, "this server cannot check the form's token: reload the page")
+    form = await checked_form(request, site.secret)
     chosen = [str(v) for v in form.getlist("sections")]
     data: dict[str, dict[str, str]] = {sid: {} for sid in chosen}
     for key, value in form.multi_items():
@@ -260,16 +249,17 @@ async def assess_submit(request: Request, _site: EducationSite) -> Response:
                  pointer_kind=pointer_kind)
 
 
-def routes() -> list[BaseRoute]:
+def routes(site: EducationSite) -> list[BaseRoute]:
     return [
+        # before /learn/{band}/{topic}, which would take the asset names for a lesson
         Mount(ASSETS, app=StaticFiles(directory=STATIC), name="learn-assets"),
-        Route("/learn", _bound(learn_index)),
-        Route("/learn/progress", _bound(progress_page)),
-        Route("/learn/{band}", _bound(band_page)),
-        Route("/learn/{band}/{topic}", _bound(lesson_page)),
-        Route("/learn/{band}/{topic}/quiz", _bound(quiz_answers), methods=["POST"]),
-        Route("/workshop", _bound(workshop_index)),
-        Route("/workshop/{scenario}", _bound(workshop_page)),
-        Route("/assess", _bound(assess_form)),
-        Route("/assess", _bound(assess_submit), methods=["POST"]),
+        Route("/learn", bind(learn_index, site)),
+        Route("/learn/progress", bind(progress_page, site)),
+        Route("/learn/{band}", bind(band_page, site)),
+        Route("/learn/{band}/{topic}", bind(lesson_page, site)),
+        Route("/learn/{band}/{topic}/quiz", bind(quiz_answers, site), methods=["POST"]),
+        Route("/workshop", bind(workshop_index, site)),
+        Route("/workshop/{scenario}", bind(workshop_page, site)),
+        Route("/assess", bind(assess_form, site)),
+        Route("/assess", bind(assess_submit, site), methods=["POST"]),
     ]

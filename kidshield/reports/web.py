@@ -78,15 +78,6 @@ CHILD_TYPES: list[tuple[CaseType, str]] = [
     (CaseType.OVER_BLOCKING, N_("A page I need for school is blocked")),
     (CaseType.UNDER_BLOCKING, N_("A page showed me something scary or not OK")),
     (CaseType.OTHER, N_("Something else")),
-]] = [
-    (CaseType.GROOMING, "Someone I met online makes me feel uncomfortable or asks for photos"),
-    (CaseType.ABUSE_MATERIAL, "I saw sexual pictures or videos of a child"),
-    (CaseType.SELF_HARM, "Someone talks about hurting themselves"),
-    (CaseType.BULLYING, "Someone is being mean, threatening or bullying"),
-    (CaseType.PRIVACY, "Someone shared my photo or my details"),
-    (CaseType.OVER_BLOCKING, "A page I need for school is blocked"),
-    (CaseType.UNDER_BLOCKING, "A page showed me something scary or not OK"),
-    (CaseType.OTHER, "Something else"),
 ]
 ROLES: list[tuple[ReporterRole, str]] = [
     (ReporterRole.ANONYMOUS, "I'd rather not say"),

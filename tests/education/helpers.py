@@ -4,7 +4,6 @@ resolver, and a web server that is not kidshield."""
 
 from __future__ import annotations
 
-import asyncio
 import socket
 import threading
 from collections.abc import Iterator
@@ -19,10 +18,9 @@ import dns.rcode
 import dns.rdatatype
 import dns.rrset
 
-from kidshield.config import parse_config
-from kidshield.dns.service import DnsService
 from kidshield.education.drill import LookupFailed, NameNotFound, SystemLookup
-from tests.web.e2e.live import LiveKidshield
+from tests.e2e import harness
+from tests.e2e.harness import Served
 
 FAKE_ADDRESS = "192.0.2.10"
 
@@ -157,15 +155,13 @@ bedtime = "off"
 
 
 @contextmanager
-def served(tmp_path: Path, config_text: str) -> Iterator[LiveKidshield]:
-    """kidshield's DNS and web servers on 127.0.0.1 (kernel-chosen ports), as serve runs them."""
+def served(tmp_path: Path, config_text: str) -> Iterator[Served]:
+    """kidshield's DNS and web servers on 127.0.0.1 (kernel-chosen ports), as ``kidshield
+    serve`` runs them (tests/e2e/harness.py)."""
     path = tmp_path / "kidshield.toml"
     path.write_text(config_text, encoding="utf-8")
-    server = LiveKidshield(path)
-    try:
-        yield server
-    finally:
-        server.close()
+    with harness.start(path) as running:
+        yield running
 
 
 def resolver_lookup(port: int, source: str = "127.0.0.1") -> SystemLookup:
@@ -187,28 +183,6 @@ def resolver_lookup(port: int, source: str = "127.0.0.1") -> SystemLookup:
         return found
 
     return lookup
-
-
-@contextmanager
-def running_server(tmp_path: Path, config_text: str) -> Iterator[DnsService]:
-    """A real DnsService on 127.0.0.1 (kernel-chosen port) in a background event loop."""
-    config = parse_config(config_text, base_dir=tmp_path)
-    loop = asyncio.new_event_loop()
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-    service = DnsService(config)
-    asyncio.run_coroutine_threadsafe(service.start(), loop).result(30)
-    try:
-        yield service
-    finally:
-        asyncio.run_coroutine_threadsafe(service.stop(), loop).result(30)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(5)
-        loop.close()
-
-
-def udp_port(service: DnsService) -> int:
-    return next(port for proto, _host, port in service.bound if proto == "udp")
 
 
 class _Page(BaseHTTPRequestHandler):

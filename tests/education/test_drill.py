@@ -46,7 +46,7 @@ def drill(tmp_path: Path, upstream: FakeUpstream, profile_extra: str = "",
         options = DrillOptions(server="127.0.0.1", port=live.dns_port, timeout=0.5,
                                blocked_names=("adult.drill.test",), egress="127.0.0.1",
                                egress_dns_port=closed, egress_dot_port=closed,
-                               block_page_port=page_port or live.web_port)
+                               block_page_port=page_port or live.bound("http"))
         return {r.id: r for r in run_drill(
             options, lookup=lookup or resolver_lookup(live.dns_port, source))}
 

@@ -40,7 +40,7 @@ def test_drill_scorecard_screenshot(tmp_path: Path, browser: object) -> None:
         with served(tmp_path, text) as live:
             options = DrillOptions(server="127.0.0.1", port=live.dns_port, timeout=0.5,
                                    blocked_names=("adult.drill.test",),
-                                   block_page_port=live.web_port)
+                                   block_page_port=live.bound("http"))
             results = run_drill(options, lookup=resolver_lookup(live.dns_port))
     assert {r.id for r in results if r.status == "fail"} == {"safe-search-youtube"}
     assert {r.id for r in results if r.status == "skip"} == {"egress-53", "egress-853"}

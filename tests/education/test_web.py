@@ -14,22 +14,26 @@ import pytest
 from kidshield.education.assess import pointer_kind, questionnaire
 from kidshield.education.lessons import default_library
 from kidshield.education.progress import ProgressStore
-from tests.web.e2e.live import FakeUpstream, LiveKidshield
-from tests.web.helpers import PASSWORD, write_config
+from tests.e2e import harness
+from tests.e2e.harness import Served
+from tests.e2e.household import config_text, write_lists
+from tests.education.helpers import FakeUpstream
 
 
 @pytest.fixture(scope="module")
-def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveKidshield]:
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    """The household served as `kidshield serve` serves it: 127.0.0.1 is Mia's tablet (9-12)."""
     folder = tmp_path_factory.mktemp("learnweb")
-    upstream = FakeUpstream()
-    server = LiveKidshield(write_config(folder, dns_port=0, upstream_port=upstream.port))
-    yield server  # 127.0.0.1 is Mia's tablet (9-12)
-    server.close()
-    upstream.close()
+    write_lists(folder)
+    path = folder / "kidshield.toml"
+    with FakeUpstream() as upstream:
+        path.write_text(config_text(upstream.port), encoding="utf-8")
+        with harness.start(path) as served:
+            yield served
 
 
 @pytest.fixture()
-def client(live: LiveKidshield) -> Iterator[httpx.Client]:
+def client(live: Served) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=live.url) as c:
         yield c
 
@@ -68,10 +72,9 @@ def test_lesson_pages_for_each_band_have_the_quiz_and_local_helplines(
 
 
 def test_quiz_results_are_stored_for_the_devices_own_profile_only(
-    client: httpx.Client, live: LiveKidshield,
+    client: httpx.Client, live: Served,
 ) -> None:
-    assert live.service.db is not None
-    store = ProgressStore(live.service.db)
+    store = ProgressStore(live.app.db)
     first = answer(client, "9-12", "privacy", right=3)
     assert first.json()["saved"] is True and first.json()["right"] == 3
     answer(client, "9-12", "privacy", right=1)
@@ -93,16 +96,11 @@ def test_quiz_results_are_stored_for_the_devices_own_profile_only(
     assert half["correct"][1:] == [None] * (len(half["correct"]) - 1)
 
 
-def test_progress_overview_needs_a_parent(client: httpx.Client, live: LiveKidshield) -> None:
+def test_progress_overview_needs_a_parent(client: httpx.Client, live: Served) -> None:
     assert client.get("/learn/progress", follow_redirects=False).status_code in (303, 401)
     answer(client, "under-9", "kindness", right=3)
-    ctx = live.app.state.web
-    if ctx.setup_token:
-        r = client.post("/api/v1/setup", json={"token": ctx.setup_token, "name": "Alex",
-                                                "password": PASSWORD})
-        assert r.status_code == 201, r.text
-    assert client.post("/api/v1/login", json={"name": "Alex", "password": PASSWORD}).is_success
-    page = client.get("/learn/progress")
+    signed_in, _headers = live.parent()
+    page = signed_in.get("/learn/progress")
     assert page.status_code == 200 and "under-9 / kindness" in page.text and "mia" in page.text
 
 

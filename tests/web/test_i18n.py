@@ -8,8 +8,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
-from starlette.testclient import TestClient
 
 from kidshield.web.i18n import (
     available,
@@ -125,7 +125,7 @@ def test_language_negotiation() -> None:
     assert negotiate("fr", audience="parent").lang == "en"
 
 
-def test_block_page_in_arabic_is_right_to_left(client: TestClient) -> None:
+def test_block_page_in_arabic_is_right_to_left(client: httpx.Client) -> None:
     r = client.get("/", headers={"host": "casino.example", "accept-language": "ar"})
     assert '<html lang="ar" dir="rtl">' in r.text
     assert "محجوب لحمايتك" in r.text
@@ -133,7 +133,7 @@ def test_block_page_in_arabic_is_right_to_left(client: TestClient) -> None:
     assert "<bdi>casino.example</bdi>" in r.text  # names keep their own direction
 
 
-def test_language_choice_is_remembered(parent: tuple[TestClient, dict[str, str]]) -> None:
+def test_language_choice_is_remembered(parent: tuple[httpx.Client, dict[str, str]]) -> None:
     client, _ = parent
     r = client.get("/profiles/mia?lang=ar")
     assert 'dir="rtl"' in r.text and "وقت النوم" in r.text
@@ -150,7 +150,7 @@ def test_css_uses_logical_properties() -> None:
 
 
 @pytest.mark.parametrize("lang", UN_LANGUAGES)
-def test_block_page_child_page_and_lessons_in_each_language(client: TestClient,
+def test_block_page_child_page_and_lessons_in_each_language(client: httpx.Client,
                                                             lang: str) -> None:
     t = translator(lang)
     block = client.get("/", headers={"host": "casino.example", "accept-language": lang})
