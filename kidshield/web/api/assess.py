@@ -26,7 +26,7 @@ from kidshield.safety.text.conversation import Message, assess_conversation
 from kidshield.safety.text.lexicon import LexiconError, load_lexicon
 from kidshield.safety.text.model import AgeBand, RiskLevel
 from kidshield.web.access import User
-from kidshield.web.api.registry import Access, Api
+from kidshield.web.api.registry import Access, Api, document_routes
 from kidshield.web.errors import JSON_ERROR_HANDLERS
 
 MAX_BODY_BYTES = 2_000_000
@@ -216,5 +216,6 @@ def routes(site: AssessSite, access: Access) -> list[BaseRoute]:
 def create_app() -> Starlette:
     """The assessment endpoints on their own, without accounts (bind to localhost or put a
     proxy in front). Run with ``uvicorn --factory kidshield.web.api.assess:create_app``."""
-    return Starlette(routes=routes(AssessSite(), Access(secret=None)),
+    access = Access(secret=None)
+    return Starlette(routes=[*routes(AssessSite(), access), *document_routes([api], access)],
                      exception_handlers=JSON_ERROR_HANDLERS)
