@@ -20,7 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.routing import BaseRoute
 
-from kidshield.policy.helplines import HelplineBook
+from kidshield.policy.helplines import HelplineBook, HelplineProvider
 from kidshield.safety.text.assess import MAX_TEXT_LENGTH, assess_message
 from kidshield.safety.text.conversation import Message, assess_conversation
 from kidshield.safety.text.lexicon import LexiconError, load_lexicon
@@ -43,7 +43,7 @@ class AssessSite:
     # called in a worker thread
     on_high_risk: Callable[[Any, str | None], None] | None = None
     # the helplines in force (the operator's own, the server's country); None: the shipped ones
-    helplines: Callable[[], HelplineBook] | None = None
+    helplines: HelplineProvider | None = None
 
 
 class _Body(BaseModel):
