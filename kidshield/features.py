@@ -24,7 +24,7 @@ from kidshield.storage.db import Database
 
 if TYPE_CHECKING:
     from kidshield.education.web import EducationSite
-    from kidshield.policy.helplines import HelplineBook
+    from kidshield.policy.helplines import HelplineProvider
     from kidshield.reports.service import ReportService
     from kidshield.safety.media.banks import BankService
     from kidshield.web.feature import WebFeature
@@ -47,7 +47,7 @@ class FeatureEnv:
     clock: Clock
     profile_for: Callable[[str], str | None]  # device address -> profile id
     lists_changed: Callable[[], None]  # the reports lists changed (any thread may call it)
-    helplines: Callable[[], HelplineBook]  # the helplines in force now (reloads included)
+    helplines: HelplineProvider  # the helplines in force now (reloads included)
     secret: bytes  # the web app's secret key: CSRF tokens of the features' own forms
 
 

@@ -55,7 +55,7 @@ from kidshield.education.tabletop import scenarios
 from kidshield.errors import KidshieldError
 from kidshield.policy.ages import AgeBand
 from kidshield.policy.catalog import default_catalog
-from kidshield.policy.helplines import Helpline, HelplineBook
+from kidshield.policy.helplines import Helpline, HelplineBook, HelplineProvider
 from kidshield.web.access import require_role
 from kidshield.web.csrf import checked_form
 from kidshield.web.feature import bind
@@ -74,7 +74,7 @@ class EducationSite:
     country: str = ""
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     # the helplines in force (the operator's own too); None: the shipped ones for ``country``
-    helplines: Callable[[], HelplineBook] | None = None
+    helplines: HelplineProvider | None = None
     secret: bytes | None = None  # the server's CSRF key; without it, no quiz is marked or saved
 
 

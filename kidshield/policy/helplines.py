@@ -242,6 +242,6 @@ class HelplineBook:
                            language=language)
 
 
-# What the web app hands its features (``app.state.helplines``): called per request, so a
-# configuration reload is seen at once.
+# What the application hands its features (``FeatureEnv.helplines``): called per request, so
+# a configuration reload is seen at once.
 HelplineProvider = Callable[[], HelplineBook]

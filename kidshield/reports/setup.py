@@ -12,7 +12,7 @@ from kidshield.reports.service import ReportService
 
 if TYPE_CHECKING:
     from kidshield.config import Config
-    from kidshield.policy.helplines import HelplineBook
+    from kidshield.policy.helplines import HelplineProvider
     from kidshield.reports.web import ReportsSite
     from kidshield.storage.db import Database
 
@@ -32,7 +32,7 @@ def build_service(
 
 
 def build_site(service: ReportService, config: Config,
-               helplines: Callable[[], HelplineBook] | None = None) -> ReportsSite:
+               helplines: HelplineProvider | None = None) -> ReportsSite:
     """What the reports routes need: the service, the country, the IP opt-in, a limiter and
     the helplines in force."""
     from kidshield.reports.ratelimit import RateLimiter

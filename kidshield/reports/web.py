@@ -11,7 +11,6 @@ public routes) bound in. Links other pages use:
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,7 +26,7 @@ from starlette.staticfiles import StaticFiles
 
 from kidshield.errors import InputError, KidshieldError, NotFound, TooManyRequests, UnsupportedMedia
 from kidshield.policy.catalog import default_catalog
-from kidshield.policy.helplines import Helpline, HelplineBook
+from kidshield.policy.helplines import Helpline, HelplineBook, HelplineProvider
 from kidshield.reports.api_models import (
     NO_UPLOADS,
     AppealIn,
@@ -97,7 +96,7 @@ class ReportsSite:
     keep_ip: bool = False  # offer reporters the choice to keep their IP address
     limiter: RateLimiter = field(default_factory=RateLimiter)
     # the helplines in force (the operator's own too); None: the shipped ones for ``country``
-    helplines: Callable[[], HelplineBook] | None = None
+    helplines: HelplineProvider | None = None
 
 
 def _helplines(site: ReportsSite) -> tuple[Helpline, ...]:

@@ -282,7 +282,8 @@ class ServeProcess:
                 self.ports[match.group(1)] = int(match.group(2))
             if match := re.search(r"web: (https?://\S+?)/ ", line):
                 self.web_url = match.group(1)
-            if self.ports and (self.web_url or "--no-web" in args):
+            # the web address comes last; without it, the TCP listener is the last line
+            if self.web_url or ("--no-web" in args and "tcp" in self.ports):
                 break
         if not self.ports:
             self.stop()

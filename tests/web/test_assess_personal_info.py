@@ -3,7 +3,7 @@ kind of personal information, and its reply never carries the numbers themselves
 
 from __future__ import annotations
 
-from starlette.testclient import TestClient
+import httpx
 
 TEXT = (
     "im 12, my address is Hauptstraße 12, 10115 Berlin, call (030) 1234567, "
@@ -12,7 +12,7 @@ TEXT = (
 
 
 def test_served_endpoint_redacts_each_kind_and_keeps_offsets_into_the_original(
-    parent: tuple[TestClient, dict[str, str]],
+    parent: tuple[httpx.Client, dict[str, str]],
 ) -> None:
     client, headers = parent
     response = client.post(
@@ -34,7 +34,7 @@ def test_served_endpoint_redacts_each_kind_and_keeps_offsets_into_the_original(
 
 
 def test_served_endpoint_without_the_redacted_copy_carries_no_number(
-    parent: tuple[TestClient, dict[str, str]],
+    parent: tuple[httpx.Client, dict[str, str]],
 ) -> None:
     client, headers = parent
     response = client.post(

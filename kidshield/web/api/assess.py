@@ -20,13 +20,13 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.routing import BaseRoute
 
-from kidshield.policy.helplines import HelplineBook
+from kidshield.policy.helplines import HelplineBook, HelplineProvider
 from kidshield.safety.text.assess import MAX_TEXT_LENGTH, assess_message
 from kidshield.safety.text.conversation import Message, assess_conversation
 from kidshield.safety.text.lexicon import LexiconError, load_lexicon
 from kidshield.safety.text.model import AgeBand, RiskLevel
 from kidshield.web.access import User
-from kidshield.web.api.registry import Access, Api
+from kidshield.web.api.registry import Access, Api, document_routes
 from kidshield.web.errors import JSON_ERROR_HANDLERS
 
 MAX_BODY_BYTES = 2_000_000
@@ -43,7 +43,7 @@ class AssessSite:
     # called in a worker thread
     on_high_risk: Callable[[Any, str | None], None] | None = None
     # the helplines in force (the operator's own, the server's country); None: the shipped ones
-    helplines: Callable[[], HelplineBook] | None = None
+    helplines: HelplineProvider | None = None
 
 
 class _Body(BaseModel):
@@ -216,5 +216,6 @@ def routes(site: AssessSite, access: Access) -> list[BaseRoute]:
 def create_app() -> Starlette:
     """The assessment endpoints on their own, without accounts (bind to localhost or put a
     proxy in front). Run with ``uvicorn --factory kidshield.web.api.assess:create_app``."""
-    return Starlette(routes=routes(AssessSite(), Access(secret=None)),
+    access = Access(secret=None)
+    return Starlette(routes=[*routes(AssessSite(), access), *document_routes([api], access)],
                      exception_handlers=JSON_ERROR_HANDLERS)

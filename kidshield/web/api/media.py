@@ -32,7 +32,7 @@ from kidshield.safety.media.formats import parse_format
 from kidshield.safety.media.hashing import ImageHashError
 from kidshield.safety.media.signal import PdqSignal
 from kidshield.web.access import User
-from kidshield.web.api.registry import Access, Api, read_body
+from kidshield.web.api.registry import Access, Api, document_routes, read_body
 from kidshield.web.errors import JSON_ERROR_HANDLERS
 
 DEFAULT_MAX_UPLOAD_BYTES = 32 * 1024 * 1024
@@ -324,6 +324,7 @@ def create_app(
     """A standalone app serving only the media routes, without accounts (bind it to
     loopback). ``max_side`` shrinks uploads before hashing (faster; see
     ``hashing.load_pixels``)."""
-    return Starlette(routes=routes(MediaSite(service, max_upload_bytes, max_side),
-                                   Access(secret=None)),
+    access = Access(secret=None)
+    return Starlette(routes=[*routes(MediaSite(service, max_upload_bytes, max_side), access),
+                             *document_routes([api], access)],
                      exception_handlers=JSON_ERROR_HANDLERS)

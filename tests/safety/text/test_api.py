@@ -105,3 +105,12 @@ def test_conversation_with_no_messages_is_422(client: TestClient) -> None:
 
 def test_get_is_not_allowed(client: TestClient) -> None:
     assert client.get("/api/v1/assess/message").status_code == 405
+
+
+def test_the_standalone_app_describes_itself_without_accounts(client: TestClient) -> None:
+    doc = client.get("/api/v1/openapi.json").json()
+    assert set(doc["paths"]) == {"/api/v1/assess/message", "/api/v1/assess/conversation",
+                                 "/api/v1/openapi.json"}
+    op = doc["paths"]["/api/v1/assess/message"]["post"]
+    assert "security" not in op and "401" not in op["responses"]
+    assert "securitySchemes" not in doc["components"]
