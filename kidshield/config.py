@@ -337,6 +337,80 @@ class ProfileConfig(_Model):
         return self
 
 
+def _web_url(value: str) -> str:
+    if value and not re.fullmatch(r"https?://[^\s/]+(/\S*)?", value):
+        raise ValueError(f"{value!r} is not a web address like 'https://ntfy.example.org/topic'")
+    return value.rstrip("/") if value.count("/") == 3 else value
+
+
+def _email(value: str) -> str:
+    if not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", value):
+        raise ValueError(f"{value!r} is not an e-mail address")
+    return value
+
+
+WebUrl = Annotated[str, AfterValidator(_web_url)]
+Email = Annotated[str, AfterValidator(_email)]
+
+# Member states of the EEA, the codes the DSA Transparency Database accepts as scope.
+EEA_COUNTRIES = frozenset({
+    "AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FR", "GR", "HR", "HU", "IE",
+    "IS", "IT", "LI", "LT", "LU", "LV", "MT", "NL", "NO", "PL", "PT", "RO", "SE", "SI", "SK",
+})
+
+
+def _eea(value: str) -> str:
+    code = value.upper()
+    if code not in EEA_COUNTRIES:
+        raise ValueError(f"{value!r} is not an EU/EEA country code (like 'DE' or 'IE')")
+    return code
+
+
+class SmtpConfig(_Model):
+    """Outgoing mail for every notification (docs/configuration.md)."""
+
+    host: str = ""
+    port: int = Field(587, ge=1, le=65535)
+    security: Literal["none", "starttls", "tls"] = "starttls"
+    username: str = ""
+    password_file: str = Field("", description="a file holding only the password, so the "
+                               "password stays out of this file")
+    sender: str = Field("", description="the From address, e.g. 'kidshield@example.org'")
+
+    @model_validator(mode="after")
+    def _sender_needed(self) -> SmtpConfig:
+        if self.host and not self.sender:
+            raise ValueError("an SMTP host needs a sender address (sender = ...)")
+        if self.sender:
+            _email(self.sender)
+        return self
+
+
+class OnCallConfig(_Model):
+    """Who is alerted at once when a report says a child is in danger now, or reports child
+    sexual abuse material (docs/reports.md, on-call alerting)."""
+
+    ntfy: list[WebUrl] = []
+    emails: list[Email] = []
+    webhooks: list[WebUrl] = []
+    imminent_target_minutes: int = Field(60, ge=5, le=1440, description="time to act on "
+                                         "an imminent-danger case")
+    abuse_target_hours: int = Field(24, ge=1, le=168, description="time to act on an "
+                                    "abuse-material case")
+    realert_minutes: int = Field(15, ge=1, le=1440, description="alert again while nobody "
+                                 "has taken the case")
+
+
+class EmergencyConfig(_Model):
+    """The emergency path: whom staff call when a child's life or safety is at risk now
+    (DSA Art. 18), shown on every imminent-danger case."""
+
+    police: str = Field("", description="who to call, e.g. 'Police (emergency)'")
+    phone: str = Field("", description="e.g. '112'")
+    email: str = ""
+    instructions: str = Field("", description="your procedure, in a few lines")
+
+
 class ReportsConfig(_Model):
     """Reports, cases and evidence (docs/reports.md). Query log retention stays under
     [logging]; the other kinds are here. 0 days means keep until deleted by hand."""
@@ -355,6 +429,33 @@ class ReportsConfig(_Model):
     keep_reporter_ip: bool = Field(
         False, description="allow reporters to opt in to keeping their IP address"
     )
+    organisation: str = Field("", description="your organisation's name, in escalation "
+                              "packages and transparency reports")
+    organisation_contact: str = Field("", description="how an authority reaches you")
+    site_url: WebUrl = Field("", description="this server's address as reporters and staff "
+                             "reach it, for links in e-mails and alerts")
+    appeal_window_days: int = Field(184, ge=184, le=3650, description="at least six months "
+                                    "(DSA Art. 20)")
+    public_transparency: bool = Field(False, description="publish /transparency to everyone")
+    territorial_scope: list[Annotated[str, AfterValidator(_eea)]] = Field(
+        [], description="where decisions apply, for statements of reasons (default: the "
+        "server's country)")
+    terms_url: WebUrl = Field("", description="your terms and conditions, cited in decisions")
+    signing_key: str = Field("evidence-signing.key", description="in data_dir: the Ed25519 "
+                             "key that signs the evidence chain (created on first start)")
+    misuse_warn_after: int = Field(3, ge=1, le=1000)
+    misuse_suspend_after: int = Field(5, ge=1, le=1000)
+    misuse_window_days: int = Field(180, ge=1, le=3650)
+    misuse_suspend_days: int = Field(30, ge=1, le=365)
+    on_call: OnCallConfig = OnCallConfig()
+    emergency: EmergencyConfig = EmergencyConfig()
+
+    @model_validator(mode="after")
+    def _misuse_order(self) -> ReportsConfig:
+        if self.misuse_suspend_after < self.misuse_warn_after:
+            raise ValueError("misuse_suspend_after must not be below misuse_warn_after "
+                             "(a source is warned before it is suspended)")
+        return self
 
 
 HelplineId = Annotated[str, AfterValidator(check_id)]
@@ -401,6 +502,7 @@ class Config(_Model):
     web: WebConfig = WebConfig()
     logging: LoggingConfig = LoggingConfig()
     reports: ReportsConfig = ReportsConfig()
+    smtp: SmtpConfig = SmtpConfig()
     lists: list[ListConfig] = []
     clients: list[ClientConfig] = []
     profiles: dict[Ident, ProfileConfig] = {}
@@ -409,6 +511,13 @@ class Config(_Model):
     base_dir: Path = Field(default=Path("."), exclude=True)
     source: str = Field(default="<defaults>", exclude=True)
     text: str = Field(default="", exclude=True, repr=False)
+
+    @model_validator(mode="after")
+    def _mail_needs_smtp(self) -> Config:
+        if self.reports.on_call.emails and not self.smtp.host:
+            raise ValueError("[reports.on_call] emails need an SMTP server: set [smtp] host "
+                             "and sender (or use ntfy or webhooks)")
+        return self
 
     def line_of(self, *path: str | int, needle: str | None = None) -> int | None:
         """The line where a setting is written; with ``needle``, the first line at or after

@@ -86,14 +86,26 @@ def reports(env: FeatureEnv, built: Features) -> WebFeature:
     from kidshield.web.api.registry import Access
     from kidshield.web.feature import WebFeature
 
-    service = built.reports = build_service(env.config, env.db, env.clock, env.lists_changed)
+    service = built.reports = build_service(env.config, env.db, env.clock, env.lists_changed,
+                                            serving=True)
     schedule = RetentionSchedule.from_config(env.config)
 
     async def retention(stopped: asyncio.Event) -> None:
-        await retention_loop(service.store, schedule, env.clock, stopped)
+        await retention_loop(lambda: service.run_retention(schedule), env.clock, stopped)
+
+    async def on_call(stopped: asyncio.Event) -> None:
+        """Critical cases nobody has taken are paged again every minute (and an alert lost
+        in a restart is sent)."""
+        while not stopped.is_set():
+            try:
+                await asyncio.to_thread(service.alert_sweep)
+            except Exception:
+                log.exception("on-call alert sweep failed; retrying in a minute")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stopped.wait(), timeout=60)
 
     site = build_site(service, env.config, env.helplines)
-    return WebFeature("reports", web.routes(site, Access(env.secret)), [retention],
+    return WebFeature("reports", web.routes(site, Access(env.secret)), [retention, on_call],
                       [web.api, staff.api])
 
 

@@ -110,12 +110,12 @@ def retention_command(
     db: DbOption = None,
 ) -> None:
     """Delete what is past its retention time (run daily, e.g. from a systemd timer)."""
-    from kidshield.reports.retention import RetentionSchedule, run_retention
+    from kidshield.reports.retention import RetentionSchedule
 
     try:
         config, service = _open(config_path, db)
         schedule = RetentionSchedule.from_config(config)
-        run = run_retention(service.store, schedule, service.clock.now(), dry_run=dry_run)
+        run = service.run_retention(schedule, dry_run=dry_run)
     except KidshieldError as exc:
         _fail(str(exc))
     table = Table("kind", "keep (days)", "would delete" if dry_run else "deleted")
@@ -141,8 +141,7 @@ def export_command(
         _fail(f"--format {fmt!r}: use json or xml")
     try:
         _config, service = _open(config_path, db)
-        view = service.view(case_id, by)
-        package = escalation.build_package(view, service.clock.now())
+        package = service.package(case_id, by)
     except KidshieldError as exc:
         _fail(str(exc))
     text = escalation.to_xml(package) if fmt == "xml" else escalation.to_json(package)
@@ -167,25 +166,186 @@ def import_matches_command(
         receipts = import_new_media_matches(service, config, limit)
     except KidshieldError as exc:
         _fail(str(exc))
-    cases = sorted({r.case_id for r in receipts})
+    cases = sorted({r.case_id for r in receipts if r.case_id is not None})
     out.print(f"imported {len(receipts)} matches into {len(cases)} cases", highlight=False)
 
 
 @report_app.command("verify-chain")
 def verify_chain_command(
-    config_path: ConfigOption = DEFAULT_CONFIG, db: DbOption = None
+    public_key: Annotated[Path | None, typer.Option(
+        "--public-key", help="check the signed head with this public key (PEM) instead of "
+        "the server's own key")] = None,
+    anchor: Annotated[Path | None, typer.Option(
+        "--anchor", help="an earlier export (escalation package JSON): the chain must still "
+        "hold its records and head")] = None,
+    config_path: ConfigOption = DEFAULT_CONFIG,
+    db: DbOption = None,
 ) -> None:
-    """Check the evidence hash chain; exit 1 and name the first modified record if broken."""
+    """Check the evidence chain: links, contents, purges, the audit trail's records and the
+    signed head. Exit 1 and say what is wrong if anything is."""
+    from kidshield.reports.signing import load_public_key
 
     try:
         _config, service = _open(config_path, db)
-        report = service.verify_chain()
+        key = load_public_key(public_key) if public_key is not None else None
+        report = service.verify_chain(key)
+        anchored = _check_anchor(service, anchor) if anchor is not None else ""
     except KidshieldError as exc:
         _fail(str(exc))
-    if report.ok:
+    if report.ok and not anchored:
+        if not report.signed and report.records:
+            err.print("[bold red]cannot check the signed head:[/] no signing key in the data "
+                      "folder; give --public-key FILE", highlight=False)
+            raise typer.Exit(1)
         out.print(f"evidence chain ok: {report.records} records ({report.purged} purged by "
-                  "retention, digests kept)", highlight=False)
+                  f"retention, digests kept), signed head {report.head or '-'}",
+                  highlight=False)
         return
-    err.print(f"[bold red]evidence chain broken[/] at record {report.first_bad_id}: "
-              f"{report.problem}", highlight=False)
+    where = f" at record {report.first_bad_id}" if report.first_bad_id is not None else ""
+    err.print(f"[bold red]evidence chain broken[/]{where}: {report.problem or anchored}",
+              highlight=False)
     raise typer.Exit(1)
+
+
+def _check_anchor(service: ReportService, path: Path) -> str:
+    """'' when the chain still contains the head an earlier export recorded, else why not."""
+    import json
+
+    try:
+        state = json.loads(path.read_text(encoding="utf-8"))["evidence"]["chain"]
+        count, head = int(state["records"]), state["head"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise KidshieldError(f"{path}: not an escalation package export ({exc})") from None
+    records = service.store.evidence()
+    if count > len(records):
+        return (f"{path.name} recorded {count} records, the chain now has {len(records)}: "
+                "records were deleted")
+    if count and records[count - 1].record_hash != head:
+        return f"record {count} is not the head {path.name} recorded: the chain was rewritten"
+    return ""
+
+
+@report_app.command("keygen")
+def keygen_command(config_path: ConfigOption = DEFAULT_CONFIG) -> None:
+    """Create the evidence signing key (serve does this on first start); prints its id."""
+    from kidshield.config import load_config
+    from kidshield.reports.signing import EvidenceSigner
+
+    try:
+        config = load_config(config_path)
+        path = config.path(config.server.data_dir) / config.reports.signing_key
+        existed = path.exists()
+        signer = EvidenceSigner.load_or_create(path)
+    except KidshieldError as exc:
+        _fail(str(exc))
+    out.print(f"{'existing' if existed else 'new'} key {signer.key_id} in {path}",
+              highlight=False)
+
+
+@report_app.command("public-key")
+def public_key_command(
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="file")] = None,
+    config_path: ConfigOption = DEFAULT_CONFIG,
+    db: DbOption = None,
+) -> None:
+    """Print the public key that checks the evidence chain's signed heads (PEM): give it to
+    the authorities you refer cases to."""
+    from kidshield.reports.signing import public_pem
+
+    try:
+        _config, service = _open(config_path, db)
+    except KidshieldError as exc:
+        _fail(str(exc))
+    if service.signer is None:
+        _fail("no evidence signing key yet: start `kidshield serve` once or run "
+              "`kidshield report keygen`")
+    text = public_pem(service.signer.public)
+    if output is None:
+        typer.echo(text, nl=False)
+    else:
+        output.write_text(text, encoding="ascii")
+        err.print(f"wrote {output} (key {service.signer.key_id})", highlight=False)
+
+
+@report_app.command("statements")
+def statements_command(
+    start: Annotated[str, typer.Option("--from", help="first day (YYYY-MM-DD), UTC")],
+    end: Annotated[str, typer.Option("--to", help="last day (YYYY-MM-DD), included")],
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="file (JSON)")] = None,
+    config_path: ConfigOption = DEFAULT_CONFIG,
+    db: DbOption = None,
+) -> None:
+    """Statements of reasons of a period in the EU Transparency Database API's shape: a JSON
+    list of request bodies for its multiple-statement endpoint (100 statements each)."""
+    import json
+
+    from kidshield.reports import transparency as tr
+    from kidshield.reports.statements import batches, statements_between
+
+    first, last = _date(start, "--from"), _date(end, "--to")
+    if last < first:
+        _fail("--to is before --from")
+    try:
+        _config, service = _open(config_path, db)
+        bodies = batches(statements_between(service.store, *tr.period(first, last)))
+    except KidshieldError as exc:
+        _fail(str(exc))
+    text = json.dumps(bodies, indent=2, ensure_ascii=False) + "\n"
+    if output is None:
+        typer.echo(text, nl=False)
+    else:
+        output.write_text(text, encoding="utf-8")
+        count = sum(len(b["statements"]) for b in bodies)
+        err.print(f"wrote {output}: {count} statements", highlight=False)
+
+
+flagger_app = typer.Typer(help="Trusted flaggers (DSA Art. 22) and notice sources.",
+                          no_args_is_help=True)
+report_app.add_typer(flagger_app, name="flagger")
+
+
+@flagger_app.command("add")
+def flagger_add_command(
+    name: Annotated[str, typer.Argument(help="the trusted flagger's name")],
+    config_path: ConfigOption = DEFAULT_CONFIG,
+    db: DbOption = None,
+) -> None:
+    """Register a trusted flagger and print its key (shown once: it sends it as the
+    X-Flagger-Key header with POST /api/v1/reports)."""
+    try:
+        _config, service = _open(config_path, db)
+        source, key = service.add_trusted_flagger(name, "cli")
+    except KidshieldError as exc:
+        _fail(str(exc))
+    out.print(f"trusted flagger {source.id} ({source.name}) key: {key}", highlight=False)
+
+
+@flagger_app.command("list")
+def flagger_list_command(config_path: ConfigOption = DEFAULT_CONFIG, db: DbOption = None
+                         ) -> None:
+    """Trusted flaggers and notifiers with their misuse state."""
+    try:
+        _config, service = _open(config_path, db)
+        sources = service.store.sources()
+    except KidshieldError as exc:
+        _fail(str(exc))
+    table = Table("id", "kind", "name", "status", "suspended until")
+    for s in sources:
+        table.add_row(str(s.id), s.kind, s.name or "(by contact)", s.status,
+                      s.suspended_until.date().isoformat() if s.suspended_until else "")
+    out.print(table)
+
+
+@flagger_app.command("reinstate")
+def flagger_reinstate_command(
+    source_id: Annotated[int, typer.Argument(help="source id (from `flagger list`)")],
+    config_path: ConfigOption = DEFAULT_CONFIG,
+    db: DbOption = None,
+) -> None:
+    """Lift a misuse suspension early."""
+    try:
+        _config, service = _open(config_path, db)
+        service.lift_suspension(source_id, "cli")
+    except KidshieldError as exc:
+        _fail(str(exc))
+    out.print(f"source {source_id} is active again", highlight=False)

@@ -102,6 +102,7 @@ BASE_PRIORITY: dict[CaseType, int] = {
     CaseType.OTHER: 10,
 }
 IMMINENT_DANGER = 100
+TRUSTED_BONUS = 6  # trusted flaggers' notices come first within a type (DSA Art. 22)
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +112,7 @@ class Risk:
     score: float = 0.0  # 0..1 from the text engine or the reporter's answers
     reports: int = 1  # reports merged into the case
     child_reporter: bool = False
+    trusted_flagger: bool = False  # a notice from a trusted flagger (DSA Art. 22)
 
 
 def priority(risk: Risk) -> int:
@@ -122,6 +124,7 @@ def priority(risk: Risk) -> int:
     bonus = round(max(0.0, min(1.0, risk.score)) * 5)
     bonus += 2 if risk.child_reporter else 0
     bonus += min(max(risk.reports - 1, 0), 2)
+    bonus += TRUSTED_BONUS if risk.trusted_flagger else 0
     return min(base + bonus, IMMINENT_DANGER - 1)
 
 
@@ -234,7 +237,8 @@ def case_type_for(reason: Reason | str) -> CaseType:
 
 # -- statement of reasons ----------------------------------------------------------------------
 
-APPEAL_DAYS = 30
+# "At least six months" (DSA Art. 20(1)): the longest six consecutive months have 184 days.
+APPEAL_WINDOW_DAYS = 184
 
 
 @dataclass(frozen=True, slots=True)
@@ -246,6 +250,7 @@ class StatementOfReasons:
     ground: Ground
     action: DecisionAction
     appeal: str = ""
+    appeal_days: int = APPEAL_WINDOW_DAYS
 
     def __post_init__(self) -> None:
         if not self.facts.strip():
@@ -253,8 +258,8 @@ class StatementOfReasons:
 
     def how_to_appeal(self) -> str:
         return self.appeal or (
-            f"If you disagree, you can appeal within {APPEAL_DAYS} days using your receipt code "
-            "on the status page. A different reviewer will look at it again."
+            f"If you disagree, you can appeal within {self.appeal_days} days using your receipt "
+            "code on the status page. A different reviewer will look at it again."
         )
 
     def to_dict(self) -> dict[str, str]:

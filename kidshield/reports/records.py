@@ -8,6 +8,7 @@ from typing import Any
 
 from kidshield.errors import Conflict, NotFound
 from kidshield.reports.model import (
+    APPEAL_WINDOW_DAYS,
     CaseState,
     CaseType,
     DecisionAction,
@@ -16,13 +17,16 @@ from kidshield.reports.model import (
     Source,
     StatementOfReasons,
 )
+from kidshield.reports.referral import Referral
 from kidshield.storage.protocols import (
+    AlertRecord,
     AppealRecord,
     AuditRecord,
     CaseRecord,
     DecisionRecord,
     EvidenceRecord,
     NoteRecord,
+    PoliceRecord,
     ReportRecord,
 )
 
@@ -54,13 +58,16 @@ class NewReport:
     conversation: str | None = None
     detail: dict[str, Any] = field(default_factory=dict)
     media_record_id: int | None = None  # the media_match_records row it came from
+    good_faith: bool = False  # "I confirm in good faith ..." (DSA Art. 16(2)(d))
+    flagger_key: str | None = None  # a trusted flagger's key (API submissions)
 
 
 @dataclass(frozen=True, slots=True)
 class Receipt:
     code: str
-    case_id: int
+    case_id: int | None  # None: held, from a suspended source
     merged: bool  # joined an open case about the same thing
+    held_until: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +79,8 @@ class ReportStatus:
     decision: dict[str, str] | None
     appeal_open: bool
     can_appeal: bool
+    appeal_deadline: datetime | None = None
+    held_until: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,12 +92,25 @@ class CaseView:
     appeal: AppealRecord | None
     evidence: list[EvidenceRecord]
     audit: list[AuditRecord]
+    referral: Referral = field(default_factory=Referral)
+    alerts: list[AlertRecord] = field(default_factory=list)
+    police: list[PoliceRecord] = field(default_factory=list)
+
+    @property
+    def final_decisions(self) -> list[DecisionRecord]:
+        return [d for d in self.decisions if d.status == "final"]
+
+    @property
+    def pending_decision(self) -> DecisionRecord | None:
+        return next((d for d in self.decisions if d.status == "pending"), None)
 
 
-def statement_of(decision: DecisionRecord) -> StatementOfReasons:
+def statement_of(decision: DecisionRecord, appeal_days: int = APPEAL_WINDOW_DAYS
+                 ) -> StatementOfReasons:
     return StatementOfReasons(
         facts=decision.facts,
         ground=Ground(decision.ground),
         action=DecisionAction(decision.action),
         appeal=decision.appeal_text,
+        appeal_days=appeal_days,
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -70,13 +71,25 @@ class RetentionRun:
 
 
 def run_retention(
-    store: ReportStore, schedule: RetentionSchedule, now: datetime, *, dry_run: bool = False
+    store: ReportStore, schedule: RetentionSchedule, now: datetime, *, dry_run: bool = False,
+    on_purged: Callable[[list[int]], object] | None = None,
 ) -> RetentionRun:
-    """Delete everything past its time (legal holds and open cases are kept) and log counts."""
+    """Delete everything past its time and log counts. Kept whatever their age: cases that
+    are open, on legal hold or have an open escalation, with their reports and evidence, and
+    a case's audit trail until the case itself is gone. ``on_purged`` is told which evidence
+    records lost their content (the service records them in the chain)."""
     deleted: dict[str, int] = {}
     for kind in KINDS:
         cutoff = schedule.cutoff(kind, now)
-        deleted[kind] = 0 if cutoff is None else store.expire(kind, cutoff, now, dry_run=dry_run)
+        if cutoff is None:
+            deleted[kind] = 0
+        elif kind == "evidence":
+            ids = store.purge_evidence(cutoff, now, dry_run=dry_run)
+            deleted[kind] = len(ids)
+            if ids and not dry_run and on_purged is not None:
+                on_purged(ids)
+        else:
+            deleted[kind] = store.expire(kind, cutoff, now, dry_run=dry_run)
     verb = "would delete" if dry_run else "deleted"
     counts = ", ".join(f"{k}={n}" for k, n in deleted.items())
     log.info("retention %s: %s", verb, counts)
@@ -92,10 +105,10 @@ def next_daily_run(now: datetime, hour: int = 3) -> datetime:
 
 
 async def retention_loop(
-    store: ReportStore, schedule: RetentionSchedule, clock: Clock, stopped: asyncio.Event
+    run: Callable[[], object], clock: Clock, stopped: asyncio.Event
 ) -> None:
-    """Run the retention job once a day until ``stopped`` is set (for the long-running server;
-    one-off runs use ``kidshield report retention``)."""
+    """Call ``run`` (the service's retention job) once a day at 03:00 UTC until ``stopped`` is
+    set (for the long-running server; one-off runs use ``kidshield report retention``)."""
     while not stopped.is_set():
         now = clock.now()
         wait = (next_daily_run(now) - now).total_seconds()
@@ -104,4 +117,7 @@ async def retention_loop(
             return
         except TimeoutError:
             pass
-        await asyncio.to_thread(run_retention, store, schedule, clock.now())
+        try:
+            await asyncio.to_thread(run)
+        except Exception:  # a failed run is retried tomorrow; the server keeps serving
+            log.exception("retention run failed")

@@ -3,18 +3,40 @@ configuration (``kidshield.features`` calls these; nothing else does)."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from kidshield.clock import Clock
+from kidshield.errors import ConfigError
 from kidshield.reports.lists import OwnLists
 from kidshield.reports.service import ReportService
 
 if TYPE_CHECKING:
     from kidshield.config import Config
+    from kidshield.notify import SmtpSettings
     from kidshield.policy.helplines import HelplineProvider
     from kidshield.reports.web import ReportsSite
     from kidshield.storage.db import Database
+
+log = logging.getLogger("kidshield.reports")
+
+
+def smtp_settings(config: Config) -> SmtpSettings | None:
+    """The configured SMTP server, with its password read from ``password_file``."""
+    from kidshield.notify import SmtpSettings
+
+    s = config.smtp
+    if not s.host:
+        return None
+    password = ""
+    if s.password_file:
+        path = config.path(s.password_file)
+        try:
+            password = path.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ConfigError([f"{config.source}: [smtp] password_file {path}: {exc}"]) from None
+    return SmtpSettings(s.host, s.port, s.security, s.username, password, s.sender)
 
 
 def build_service(
@@ -22,13 +44,37 @@ def build_service(
     db: Database,
     clock: Clock,
     on_lists_changed: Callable[[], None] | None = None,
+    *,
+    serving: bool = False,
 ) -> ReportService:
+    """The reports service. ``serving`` (the long-running server) also creates the evidence
+    signing key on first start and pages on-call reviewers; commands use an existing key."""
+    from kidshield.reports.alerts import OnCallAlerter, channels_from_config
+    from kidshield.reports.mailer import ReporterMail
+    from kidshield.reports.settings import ReportSettings
+    from kidshield.reports.signing import EvidenceSigner, SigningKeyError
     from kidshield.storage.reports_sql import SqlReportStore
 
-    lists = OwnLists.in_folder(
-        config.path(config.server.data_dir), config.reports.block_list, config.reports.allow_list
-    )
-    return ReportService(SqlReportStore(db), clock, lists, on_lists_changed)
+    data = config.path(config.server.data_dir)
+    lists = OwnLists.in_folder(data, config.reports.block_list, config.reports.allow_list)
+    settings = ReportSettings.from_config(config)
+    key_path = data / config.reports.signing_key
+    signer: EvidenceSigner | None
+    if serving:
+        signer = EvidenceSigner.load_or_create(key_path)
+    else:
+        try:
+            signer = EvidenceSigner.load(key_path)
+        except SigningKeyError as exc:
+            log.info("%s", exc)
+            signer = None
+    store = SqlReportStore(db)
+    smtp = smtp_settings(config)
+    alerter = (OnCallAlerter(store, clock, channels_from_config(config, smtp), settings.oncall,
+                             settings.link) if serving else None)
+    mail = ReporterMail(smtp, settings.organisation) if smtp is not None else None
+    return ReportService(store, clock, lists, on_lists_changed, settings=settings,
+                         signer=signer, alerter=alerter, mail=mail)
 
 
 def build_site(service: ReportService, config: Config,
@@ -39,4 +85,4 @@ def build_site(service: ReportService, config: Config,
     from kidshield.reports.web import ReportsSite
 
     return ReportsSite(service, config.server.country, config.reports.keep_reporter_ip,
-                       RateLimiter(), helplines)
+                       RateLimiter(), helplines, config.reports.public_transparency)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from datetime import date, datetime, timedelta
+from functools import partial
 from typing import Any
 from urllib.parse import quote
 
@@ -22,6 +23,7 @@ from starlette.routing import BaseRoute, Route
 
 from kidshield.errors import Conflict, InputError, NotFound
 from kidshield.reports import escalation
+from kidshield.reports import staff_forms as hotline_forms
 from kidshield.reports import transparency as tr
 from kidshield.reports.api_models import (
     AppealIn,
@@ -36,16 +38,17 @@ from kidshield.reports.api_models import (
     Hold,
     HoldIn,
     NoteIn,
+    Notice,
     Ok,
     Queue,
     Revealed,
     StateIn,
-    Statement,
     Transparency,
     TransparencyQuery,
     escalation_schema,
     first_error,
 )
+from kidshield.reports.dsa import CONTENT_TYPES
 from kidshield.reports.model import (
     ACTION_TEXT,
     GROUND_TEXT,
@@ -53,6 +56,7 @@ from kidshield.reports.model import (
     CaseType,
     StatementOfReasons,
 )
+from kidshield.reports.oncall import countdown_text, is_critical, seconds_left
 from kidshield.reports.service import CaseNotFound, CaseView
 from kidshield.reports.web import ReportsSite, render
 from kidshield.storage.protocols import CaseRecord
@@ -77,7 +81,16 @@ def _case_dict(case: CaseRecord) -> dict[str, Any]:
         "created_at": case.created_at.isoformat(),
         "escalated_at": None if case.escalated_at is None else case.escalated_at.isoformat(),
         "legal_hold": case.legal_hold,
+        "critical": is_critical(case.case_type, case.imminent_danger),
+        "target_at": _iso(case.target_at),
+        "police_notified_at": _iso(case.police_notified_at),
+        "escalation_closed_at": _iso(case.escalation_closed_at),
+        "trusted_flagger": case.trusted_flagger,
     }
+
+
+def _iso(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat()
 
 
 def _view_dict(view: CaseView, revealed: bool) -> dict[str, Any]:
@@ -95,11 +108,18 @@ def _view_dict(view: CaseView, revealed: bool) -> dict[str, Any]:
         **_case_dict(view.case),
         "reports_detail": reports,
         "decisions": [
-            {"at": d.at.isoformat(), "reviewer": d.reviewer, "facts": d.facts,
+            {"id": d.id, "at": d.at.isoformat(), "reviewer": d.reviewer, "facts": d.facts,
              "ground": d.ground, "action": d.action, "on_appeal": d.on_appeal,
-             "reverses": d.reverses}
+             "reverses": d.reverses, "status": d.status, "signed_off_by": d.signed_off_by,
+             "statement": json.loads(d.statement or "{}"), "unfounded": d.unfounded}
             for d in view.decisions
         ],
+        "referral": view.referral.as_json(),
+        "alerts": [{"at": a.at.isoformat(), "reason": a.reason, "channel": a.channel,
+                    "ok": a.ok} for a in view.alerts],
+        "police": [{"notified_at": p.notified_at.isoformat(), "authority": p.authority,
+                    "method": p.method, "reference": p.reference, "recorded_by": p.recorded_by}
+                   for p in view.police],
         "appeal": None if view.appeal is None else {
             "at": view.appeal.at.isoformat(), "reason": view.appeal.reason,
             "previous_reviewer": view.appeal.previous_reviewer,
@@ -138,14 +158,17 @@ CASE = "/cases/{case_id}"
 @api("GET", "/cases", "The queue, most urgent first", response=Queue)
 async def api_queue(request: Request, site: ReportsSite, user: User | None, _b: None) -> Any:
     cases = await run_in_threadpool(site.service.queue, _actor(user))
-    return {"cases": [_case_dict(c) for c in cases]}
+    now = site.service.clock.now()
+    return {"cases": [{**_case_dict(c), "seconds_left": seconds_left(c.target_at, now)}
+                      for c in cases]}
 
 
 @api("GET", CASE, "One case: reports (text evidence hidden), decisions, appeal, notes, "
      "evidence records and its audit trail", response=CaseDetail)
 async def api_case(request: Request, site: ReportsSite, user: User | None, _b: None) -> Any:
     view = await run_in_threadpool(site.service.view, _case_id(request), _actor(user))
-    return _view_dict(view, revealed=False)
+    return {**_view_dict(view, revealed=False),
+            "seconds_left": seconds_left(view.case.target_at, site.service.clock.now())}
 
 
 @api("POST", f"{CASE}/assign", "Assign the case (on appeal: not to the first reviewer)",
@@ -157,7 +180,8 @@ async def api_assign(request: Request, site: ReportsSite, user: User | None,
     return {"ok": True}
 
 
-@api("POST", f"{CASE}/state", "Move the case (new, triage, action, closed)", body=StateIn,
+@api("POST", f"{CASE}/state", "Move the case (new, triage, action, closed; a critical case "
+     "closes only by a decision)", body=StateIn,
      response=Ok, errors=(409,))
 async def api_state(request: Request, site: ReportsSite, user: User | None,
                     body: StateIn) -> Any:
@@ -173,19 +197,24 @@ async def api_note(request: Request, site: ReportsSite, user: User | None,
     return {"id": note.id}
 
 
-@api("POST", f"{CASE}/decision", "Decide, with a statement of reasons; block_listed and "
-     "allow_listed change kidshield's own lists", body=DecisionIn, response=Decided,
-     status=201, errors=(409,))
+@api("POST", f"{CASE}/decision", "Decide, with a statement of reasons and its DSA fields; "
+     "block_listed and allow_listed change kidshield's own lists. On a critical case not yet "
+     "escalated the decision waits for a second reviewer (status pending).", body=DecisionIn,
+     response=Decided, status=201, errors=(409,))
 async def api_decision(request: Request, site: ReportsSite, user: User | None,
                        body: DecisionIn) -> Any:
-    statement = StatementOfReasons(body.facts, body.ground, body.action, body.appeal)
-    decision = await run_in_threadpool(site.service.decide, _case_id(request), _actor(user),
-                                       statement)
-    return {"id": decision.id, "statement": statement.to_dict()}
+    service = site.service
+    statement = StatementOfReasons(body.facts, body.ground, body.action, body.appeal,
+                                   service.settings.appeal_window.days)
+    decision = await run_in_threadpool(partial(
+        service.decide, _case_id(request), _actor(user), statement, body.dsa.fields(),
+        unfounded=body.unfounded))
+    return {"id": decision.id, "status": decision.status, "statement": statement.to_dict(),
+            "dsa": json.loads(decision.statement)}
 
 
 @api("GET", f"{CASE}/notice", "The statement of reasons for the affected account (no reporter "
-     "details)", response=Statement)
+     "details), with the appeal deadline", response=Notice)
 async def api_notice(request: Request, site: ReportsSite, user: User | None, _b: None) -> Any:
     notice = await run_in_threadpool(site.service.affected_notice, _case_id(request))
     if notice is None:
@@ -203,13 +232,13 @@ async def api_account_appeal(request: Request, site: ReportsSite, user: User | N
     return {"id": appeal.id, "previous_reviewer": appeal.previous_reviewer}
 
 
-@api("POST", f"{CASE}/escalate", "Build and preserve the escalation package for a hotline or "
-     "the competent authority", body=EscalateIn, roles=("analyst",),
-     response=escalation_schema(), status=201)
+@api("POST", f"{CASE}/escalate", "Record the referral fields given, build and preserve the "
+     "escalation package for a hotline or the competent authority", body=EscalateIn,
+     roles=("analyst",), response=escalation_schema(), status=201)
 async def api_escalate(request: Request, site: ReportsSite, user: User | None,
                        body: EscalateIn) -> Any:
     return await run_in_threadpool(site.service.escalate, _case_id(request), _actor(user),
-                                   body.authority, body.hosting_ips)
+                                   body.authority, body.hosting_ips, body.referral)
 
 
 @api("GET", f"{CASE}/export", "The escalation package as JSON or XML (schemas in "
@@ -217,9 +246,7 @@ async def api_escalate(request: Request, site: ReportsSite, user: User | None,
      response=escalation_schema(), also=("application/xml",))
 async def api_export(request: Request, site: ReportsSite, user: User | None,
                      query: ExportQuery) -> Any:
-    service = site.service
-    view = await run_in_threadpool(service.view, _case_id(request), _actor(user))
-    package = escalation.build_package(view, service.clock.now())
+    package = await run_in_threadpool(site.service.package, _case_id(request), _actor(user))
     if query.format == "xml":
         return Response(escalation.to_xml(package), media_type="application/xml")
     return package
@@ -264,7 +291,8 @@ def _period(request: Request, site: ReportsSite) -> tuple[datetime, datetime]:
 async def api_transparency(request: Request, site: ReportsSite, user: User | None,
                            query: TransparencyQuery) -> Any:
     start, end = _period(request, site)
-    figures = await run_in_threadpool(tr.figures_from_store, site.service.store, start, end)
+    figures = await run_in_threadpool(tr.figures_from_store, site.service.store, start, end,
+                                      site.service.clock.now())
     if query.format == "csv":
         return Response(tr.to_csv(figures), media_type="text/csv")
     if query.format == "html":
@@ -287,7 +315,8 @@ async def queue_page(request: Request, site: ReportsSite) -> Response:
     user = require_role(request, *STAFF)
     cases = await run_in_threadpool(site.service.queue, _actor(user))
     return render("queue.html", cases=cases, user=user,
-                  exposure=site.service.exposure_today(_actor(user)))
+                  exposure=site.service.exposure_today(_actor(user)),
+                  countdown=countdown_text, now=site.service.clock.now())
 
 
 async def case_page(request: Request, site: ReportsSite, *,
@@ -299,11 +328,17 @@ async def case_page(request: Request, site: ReportsSite, *,
         view = await run_in_threadpool(service.view, case_id, _actor(user))
     except CaseNotFound as exc:
         raise HTTPException(404, str(exc)) from None
+    now = service.clock.now()
     return render(
         "case.html", view=view, user=user, abuse=view.case.case_type == CaseType.ABUSE_MATERIAL,
         reports=[(r, json.loads(r.detail)) for r in view.reports], states=list(CaseState),
         grounds=GROUND_TEXT, actions=ACTION_TEXT, exposure=service.exposure_today(_actor(user)),
         error=request.query_params.get("error", ""), revealed=revealed,
+        critical=is_critical(view.case.case_type, view.case.imminent_danger),
+        countdown=countdown_text(view.case.target_at, now),
+        overdue=(seconds_left(view.case.target_at, now) or 0) < 0,
+        emergency=service.settings.emergency, referral=view.referral,
+        pending=view.pending_decision, content_types=CONTENT_TYPES, now=now,
     )
 
 
@@ -329,9 +364,14 @@ async def case_form(request: Request, site: ReportsSite) -> Response:
             body = NoteIn.model_validate(form)
             await run_in_threadpool(service.add_note, case_id, actor, body.text)
         elif action == "decision":
-            body = DecisionIn.model_validate(form)
-            await run_in_threadpool(service.decide, case_id, actor, StatementOfReasons(
-                body.facts, body.ground, body.action, body.appeal))
+            body = DecisionIn.model_validate(hotline_forms.decision(form))
+            await run_in_threadpool(partial(
+                service.decide, case_id, actor, StatementOfReasons(
+                    body.facts, body.ground, body.action, body.appeal,
+                    service.settings.appeal_window.days),
+                body.dsa.fields(), unfounded=body.unfounded))
+        elif action in hotline_forms.ACTIONS:
+            await hotline_forms.handle(request, service, case_id, actor, action, form)
         elif action == "escalate":
             require_role(request, "analyst")
             ips = [v for v in form.get("hosting_ips", "").replace(",", " ").split() if v]
@@ -361,7 +401,7 @@ async def transparency_page(request: Request, site: ReportsSite) -> Response:
     except InputError as exc:
         raise HTTPException(422, str(exc)) from None
     figures = await run_in_threadpool(tr.figures_from_store, site.service.store,
-                                      start, end)
+                                      start, end, site.service.clock.now())
     return HTMLResponse(tr.to_html(figures))
 
 
@@ -373,3 +413,7 @@ def staff_routes(site: ReportsSite, access: Access) -> list[BaseRoute]:
         Route("/cases/{case_id}/{action}", bind(case_form, site), methods=["POST"]),
         *api.routes(site, access),
     ]
+
+
+# the hotline routes register on ``api`` above
+from kidshield.reports import staff_hotline as _hotline  # noqa: E402,F401

@@ -19,6 +19,7 @@ from urllib.parse import urlencode
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
@@ -97,6 +98,7 @@ class ReportsSite:
     limiter: RateLimiter = field(default_factory=RateLimiter)
     # the helplines in force (the operator's own too); None: the shipped ones for ``country``
     helplines: HelplineProvider | None = None
+    public_transparency: bool = False  # /transparency open to everyone
 
 
 def _helplines(site: ReportsSite) -> tuple[Helpline, ...]:
@@ -163,6 +165,8 @@ def _new_report(body: ReportIn, request: Request, site: ReportsSite,
         contact=body.contact or None,
         reporter_ip=request.client.host if keep_ip and request.client else None,
         imminent_danger=body.imminent_danger,
+        good_faith=body.good_faith and not body.for_child,
+        flagger_key=request.headers.get("x-flagger-key") or None,
     )
 
 
@@ -209,9 +213,11 @@ async def intake_submit(request: Request, site: ReportsSite) -> Response:
                       request=request)
     data: dict[str, Any] = {
         k: v for k, v in values.items()
-        if k in ReportIn.model_fields and k not in ("keep_ip", "imminent_danger", "for_child")
+        if k in ReportIn.model_fields
+        and k not in ("keep_ip", "imminent_danger", "for_child", "good_faith")
     }
     data["keep_ip"] = values.get("keep_ip") == "1"
+    data["good_faith"] = values.get("good_faith") == "1"
     data["imminent_danger"] = values.get("imminent_danger") == "yes"
     data["for_child"] = values.get("for_child") == "1"
     for optional in ("url", "account", "contact"):
@@ -278,8 +284,9 @@ async def read_report_json(request: Request, limit: int) -> Any:
     return data
 
 
-@api("POST", "/reports", "File a report (anonymous allowed; never a picture or file)",
-     body=ReportIn, public=True, response=ReceiptOut, status=201, errors=(415, 429),
+@api("POST", "/reports", "File a report (anonymous allowed; never a picture or file). A "
+     "trusted flagger sends its key as the X-Flagger-Key header.",
+     body=ReportIn, public=True, response=ReceiptOut, status=201, errors=(401, 415, 429),
      reader=read_report_json, max_body=MAX_BODY)
 async def api_submit(request: Request, site: ReportsSite, _user: User | None,
                      body: ReportIn) -> Any:
@@ -289,7 +296,8 @@ async def api_submit(request: Request, site: ReportsSite, _user: User | None,
     if body.draft_token:
         await run_in_threadpool(site.service.store.delete_draft, body.draft_token)
     return {"code": receipt.code, "status_url": f"/report/status/{receipt.code}",
-            "api_url": f"/api/v1/reports/{receipt.code}"}
+            "api_url": f"/api/v1/reports/{receipt.code}",
+            "held_until": None if receipt.held_until is None else receipt.held_until.isoformat()}
 
 
 def _status_dict(status: ReportStatus) -> dict[str, Any]:
@@ -301,6 +309,9 @@ def _status_dict(status: ReportStatus) -> dict[str, Any]:
         "decision": status.decision,
         "appeal_open": status.appeal_open,
         "can_appeal": status.can_appeal,
+        "appeal_deadline": None if status.appeal_deadline is None
+        else status.appeal_deadline.isoformat(),
+        "held_until": None if status.held_until is None else status.held_until.isoformat(),
     }
 
 
@@ -357,6 +368,29 @@ async def api_save_draft(request: Request, site: ReportsSite, _user: User | None
     return {"saved": True}
 
 
+async def public_transparency(request: Request, site: ReportsSite) -> Response:
+    """The transparency report for anyone, when the organisation publishes it (off by
+    default): HTML, or CSV with ``format=csv``, over any period (``from``, ``to``)."""
+    from kidshield.reports import transparency as tr
+    from kidshield.reports.staff import _period
+
+    if not site.public_transparency:
+        raise HTTPException(404, "this server does not publish transparency figures")
+    if (limited := _limited_page(request, site, "status")) is not None:
+        return limited
+    try:
+        start, end = _period(request, site)
+    except InputError as exc:
+        raise HTTPException(422, str(exc)) from None
+    service = site.service
+    figures = await run_in_threadpool(tr.figures_from_store, service.store, start, end,
+                                      service.clock.now())
+    if request.query_params.get("format") == "csv":
+        return Response(tr.to_csv(figures), media_type="text/csv", headers={
+            "Content-Disposition": 'attachment; filename="transparency.csv"'})
+    return HTMLResponse(tr.to_html(figures, service.settings.organisation))
+
+
 def routes(site: ReportsSite, access: Access) -> list[BaseRoute]:
     """The pages and the API (``access``: how API callers are checked)."""
     from kidshield.reports.staff import staff_routes
@@ -367,6 +401,7 @@ def routes(site: ReportsSite, access: Access) -> list[BaseRoute]:
         Route("/report/status", bind(status_page, site), methods=["GET"]),
         Route("/report/status/{code}", bind(status_page, site), methods=["GET"]),
         Route("/report/status/{code}/appeal", bind(status_appeal, site), methods=["POST"]),
+        Route("/transparency", bind(public_transparency, site), methods=["GET"]),
         Mount("/report/assets", StaticFiles(directory=HERE / "static"), name="report-assets"),
         *api.routes(site, access),
         *staff_routes(site, access),

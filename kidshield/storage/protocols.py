@@ -179,6 +179,9 @@ class ReportRecord:
     detail: str = "{}"  # JSON
     case_id: int | None = None
     media_record_id: int | None = None  # imported from media_match_records
+    good_faith: bool = False  # the DSA Art. 16(2)(d) statement was confirmed
+    source_id: int | None = None  # a known notifier or trusted flagger
+    held: bool = False  # from a suspended source: kept, not processed
     id: int | None = None
 
 
@@ -216,6 +219,12 @@ class CaseRecord:
     closed_at: datetime | None = None
     escalated_at: datetime | None = None
     legal_hold: bool = False
+    target_at: datetime | None = None  # on-call: act by then
+    last_alert_at: datetime | None = None
+    alerts: int = 0
+    police_notified_at: datetime | None = None
+    escalation_closed_at: datetime | None = None
+    trusted_flagger: bool = False
     id: int | None = None
 
 
@@ -230,6 +239,11 @@ class DecisionRecord:
     appeal_text: str = ""
     on_appeal: bool = False
     reverses: bool = False
+    status: str = "final"  # final | pending (awaits a second reviewer) | rejected
+    signed_off_by: str | None = None
+    signed_off_at: datetime | None = None
+    statement: str = "{}"  # the DSA statement-of-reasons fields, JSON
+    unfounded: bool = False  # the notice was manifestly unfounded (DSA Art. 23)
     id: int | None = None
 
 
@@ -282,6 +296,60 @@ class EvidenceRecord:
     id: int | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class EvidenceHead:
+    """A signed (record count, newest record hash) of the evidence chain."""
+
+    at: datetime
+    records: int
+    head_hash: str
+    key_id: str
+    signature: str
+    id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AlertRecord:
+    case_id: int
+    at: datetime
+    reason: str  # new | realert | overdue
+    channel: str
+    target: str
+    ok: bool
+    error: str = ""
+    id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PoliceRecord:
+    case_id: int
+    recorded_at: datetime
+    recorded_by: str
+    notified_at: datetime
+    authority: str
+    method: str
+    reference: str = ""
+    summary: str = ""
+    id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SourceRecord:
+    created_at: datetime
+    kind: str  # trusted_flagger | notifier
+    name: str = ""
+    key_sha256: str | None = None
+    contact_sha256: str | None = None
+    status: str = "active"  # active | warned | suspended
+    warned_at: datetime | None = None
+    suspended_until: datetime | None = None
+    id: int | None = None
+
+
+# Seal the chain: (record count, newest record hash) -> (key id, signature).
+Seal = Callable[[int, str], tuple[str, str]]
+
+
 class ReportStore(Protocol):
     # reports and drafts
     def add_report(self, report: ReportRecord) -> ReportRecord: ...
@@ -308,6 +376,7 @@ class ReportStore(Protocol):
     # decisions, appeals, notes, audit
     def add_decision(self, decision: DecisionRecord) -> DecisionRecord: ...
     def decisions(self, case_id: int) -> list[DecisionRecord]: ...
+    def update_decision(self, decision_id: int, **values: object) -> None: ...
     def decisions_between(self, start: datetime, end: datetime) -> list[DecisionRecord]: ...
     def add_appeal(self, appeal: AppealRecord) -> AppealRecord: ...
     def open_appeal(self, case_id: int) -> AppealRecord | None: ...
@@ -320,18 +389,61 @@ class ReportStore(Protocol):
     # evidence chain
     def append_evidence(
         self, case_id: int, at: datetime, kind: str, content: str, content_sha256: str,
-        link: Callable[[str], str],
+        link: Callable[[str], str], seal: Seal | None = None,
     ) -> EvidenceRecord:
         """Insert one record; ``link(prev_hash)`` gives its record hash (atomic with the read
-        of the previous record's hash)."""
+        of the previous record's hash); ``seal`` signs the new head in the same transaction."""
+        ...
+
+    def latest_head(self) -> EvidenceHead | None: ...
+    def held_case_ids(self) -> list[int]: ...
+    def purge_evidence(self, cutoff: datetime, now: datetime, *, dry_run: bool) -> list[int]:
+        """Purge the content of records preserved before ``cutoff`` whose case is closed, not
+        on hold and has no open escalation (or no longer exists). Returns their ids."""
+        ...
+
+    def audited_evidence_ids(self) -> list[int]:
+        """Evidence record ids the audit trail says were preserved."""
         ...
 
     def evidence(self, case_id: int | None = None) -> list[EvidenceRecord]: ...
+    # referral assessment, alerts, police, sources
+    def referral(self, case_id: int) -> tuple[str, datetime, str] | None:
+        """(JSON data, updated at, updated by) of the case's referral assessment."""
+        ...
+
+    def save_referral(self, case_id: int, data: str, at: datetime, by: str) -> None: ...
+    def add_alert(self, alert: AlertRecord) -> None: ...
+    def alerts(self, case_id: int) -> list[AlertRecord]: ...
+    def critical_open_cases(self) -> list[CaseRecord]:
+        """Open cases with imminent danger or abuse material (the on-call sweep)."""
+        ...
+
+    def add_police(self, record: PoliceRecord) -> PoliceRecord: ...
+    def police(self, case_id: int) -> list[PoliceRecord]: ...
+    def add_source(self, source: SourceRecord) -> SourceRecord: ...
+    def source(self, source_id: int) -> SourceRecord | None: ...
+    def source_by(self, *, key_sha256: str | None = None,
+                  contact_sha256: str | None = None) -> SourceRecord | None: ...
+    def sources(self) -> list[SourceRecord]: ...
+    def update_source(self, source_id: int, **values: object) -> None: ...
+    def unfounded_notices(self, source_id: int, since: datetime) -> int:
+        """Reports from the source whose case was decided as manifestly unfounded since."""
+        ...
+
     # wellbeing
     def add_reveal(self, user: str, day: date) -> int: ...
     def reveals(self, user: str, day: date) -> int: ...
     # transparency and retention
     def hash_matches_by_bank(self, start: datetime, end: datetime) -> dict[str, int]: ...
+    def open_at(self, end: datetime) -> list[CaseRecord]:
+        """Cases opened before ``end`` and not closed by then (the backlog)."""
+        ...
+
+    def audit_counts(self, start: datetime, end: datetime) -> dict[str, int]:
+        """Audit entries per action in [start, end)."""
+        ...
+
     def new_media_matches(self, since: datetime, limit: int = 1000) -> list[MediaMatchForCase]:
         """Match records at or after ``since``, not cancelled, not yet imported, oldest first."""
         ...

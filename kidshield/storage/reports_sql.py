@@ -6,7 +6,7 @@ import dataclasses
 import threading
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
-from typing import Any, TypeVar
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -18,21 +18,28 @@ from kidshield.storage.protocols import (
     AuditRecord,
     CaseRecord,
     DecisionRecord,
+    EvidenceHead,
     EvidenceRecord,
     MediaMatchForCase,
     NoteRecord,
     ReportRecord,
+    Seal,
 )
+from kidshield.storage.reports_hotline_sql import HotlineRows, values_of
 from kidshield.storage.schema import (
+    case_alerts,
     case_appeals,
     case_audit,
     case_decisions,
     case_keys,
     case_notes,
+    case_referrals,
     cases,
     evidence,
+    evidence_heads,
     media_banks,
     media_match_records,
+    police_notifications,
     query_log,
     report_drafts,
     reports,
@@ -41,32 +48,10 @@ from kidshield.storage.schema import (
 
 EXPIRABLE = ("reports", "cases", "evidence", "query_log", "audit", "drafts")
 
-R = TypeVar("R")
-
-
-def _build(cls: type[R], row: Any) -> R:
-    return cls(**row._asdict())
-
-
-def _values(record: Any) -> dict[str, Any]:
-    values = dataclasses.asdict(record)
-    values.pop("id")
-    return values
-
-
-class SqlReportStore:
+class SqlReportStore(HotlineRows):
     def __init__(self, db: Database) -> None:
         self._db = db
         self._append_lock = threading.Lock()
-
-    def _insert(self, table: sa.Table, record: R) -> R:
-        with self._db.engine.begin() as conn:
-            pk = conn.execute(table.insert().values(**_values(record))).inserted_primary_key
-        return dataclasses.replace(record, id=int(pk[0]) if pk else None)  # type: ignore[type-var]
-
-    def _select(self, cls: type[R], query: Any) -> list[R]:
-        with self._db.engine.connect() as conn:
-            return [_build(cls, r) for r in conn.execute(query)]
 
     # -- reports and drafts -------------------------------------------------------------------
     def add_report(self, report: ReportRecord) -> ReportRecord:
@@ -162,6 +147,11 @@ class SqlReportStore:
         query = sa.select(case_decisions).where(c.case_id == case_id).order_by(c.id)
         return self._select(DecisionRecord, query)
 
+    def update_decision(self, decision_id: int, **values: object) -> None:
+        with self._db.engine.begin() as conn:
+            conn.execute(case_decisions.update().where(case_decisions.c.id == decision_id)
+                         .values(**values))
+
     def decisions_between(self, start: datetime, end: datetime) -> list[DecisionRecord]:
         c = case_decisions.c
         query = sa.select(case_decisions).where(c.at >= start, c.at < end).order_by(c.id)
@@ -219,6 +209,7 @@ class SqlReportStore:
         content: str,
         content_sha256: str,
         link: Callable[[str], str],
+        seal: Seal | None = None,
     ) -> EvidenceRecord:
         # prev_hash is unique, so a concurrent writer that linked to the same record first
         # makes this insert fail; read the new head and try again.
@@ -234,8 +225,15 @@ class SqlReportStore:
                         content_sha256=content_sha256, prev_hash=prev, record_hash=link(prev),
                     )
                     pk = conn.execute(
-                        evidence.insert().values(**_values(record))
+                        evidence.insert().values(**values_of(record))
                     ).inserted_primary_key
+                    if seal is not None:
+                        count = int(conn.execute(
+                            sa.select(sa.func.count()).select_from(evidence)).scalar_one())
+                        key_id, signature = seal(count, record.record_hash)
+                        conn.execute(evidence_heads.insert().values(
+                            at=at, records=count, head_hash=record.record_hash, key_id=key_id,
+                            signature=signature))
                 return dataclasses.replace(record, id=int(pk[0]) if pk else None)
             except IntegrityError:
                 if attempt == 4:
@@ -247,6 +245,47 @@ class SqlReportStore:
         if case_id is not None:
             query = query.where(evidence.c.case_id == case_id)
         return self._select(EvidenceRecord, query)
+
+    def latest_head(self) -> EvidenceHead | None:
+        query = sa.select(evidence_heads).order_by(evidence_heads.c.id.desc()).limit(1)
+        found = self._select(EvidenceHead, query)
+        return found[0] if found else None
+
+    def held_case_ids(self) -> list[int]:
+        with self._db.engine.connect() as conn:
+            return [int(i) for i in conn.execute(
+                sa.select(cases.c.id).where(cases.c.legal_hold.is_(True))).scalars()]
+
+    def _evidence_kept(self) -> Any:
+        """Cases whose evidence content must stay: open, on legal hold, or escalated with the
+        escalation's outcome not yet recorded."""
+        c = cases.c
+        return sa.select(c.id).where(sa.or_(
+            c.state != "closed", c.legal_hold.is_(True),
+            sa.and_(c.escalated_at.is_not(None), c.escalation_closed_at.is_(None))))
+
+    def purge_evidence(self, cutoff: datetime, now: datetime, *, dry_run: bool) -> list[int]:
+        where = sa.and_(evidence.c.at < cutoff, evidence.c.content.is_not(None),
+                        evidence.c.kind != "retention_purge",
+                        evidence.c.case_id.not_in(self._evidence_kept()))
+        with self._db.engine.begin() as conn:
+            ids = [int(i) for i in conn.execute(
+                sa.select(evidence.c.id).where(where).order_by(evidence.c.id)).scalars()]
+            if ids and not dry_run:
+                conn.execute(evidence.update().where(evidence.c.id.in_(ids))
+                             .values(content=None, purged_at=now))
+        return ids
+
+    def audited_evidence_ids(self) -> list[int]:
+        query = sa.select(case_audit.c.detail).where(case_audit.c.action == "evidence")
+        with self._db.engine.connect() as conn:
+            details = list(conn.execute(query).scalars())
+        found = []
+        for detail in details:
+            number = str(detail).rpartition(" record ")[2]
+            if number.isdigit():
+                found.append(int(number))
+        return sorted(found)
 
     # -- wellbeing -------------------------------------------------------------------------------
     def add_reveal(self, user: str, day: date) -> int:
@@ -278,6 +317,19 @@ class SqlReportStore:
         with self._db.engine.connect() as conn:
             return {str(name): int(n) for name, n in conn.execute(query)}
 
+    def open_at(self, end: datetime) -> list[CaseRecord]:
+        c = cases.c
+        query = sa.select(cases).where(
+            c.created_at < end, sa.or_(c.closed_at.is_(None), c.closed_at >= end))
+        return self._select(CaseRecord, query.order_by(c.id))
+
+    def audit_counts(self, start: datetime, end: datetime) -> dict[str, int]:
+        a = case_audit.c
+        query = (sa.select(a.action, sa.func.count()).where(a.at >= start, a.at < end)
+                 .group_by(a.action))
+        with self._db.engine.connect() as conn:
+            return {str(action): int(n) for action, n in conn.execute(query)}
+
     def new_media_matches(self, since: datetime, limit: int = 1000) -> list[MediaMatchForCase]:
         m = media_match_records.c
         imported = sa.select(reports.c.media_record_id).where(
@@ -295,10 +347,9 @@ class SqlReportStore:
                                       int(r[5]), str(r[6])) for r in conn.execute(query)]
 
     def expire(self, kind: str, cutoff: datetime, now: datetime, *, dry_run: bool) -> int:
-        kept_cases = sa.select(cases.c.id).where(
-            sa.or_(cases.c.state != "closed", cases.c.legal_hold.is_(True))
-        )
-        held_cases = sa.select(cases.c.id).where(cases.c.legal_hold.is_(True))
+        if kind == "evidence":
+            return len(self.purge_evidence(cutoff, now, dry_run=dry_run))
+        kept_cases = self._evidence_kept()
         where: Any
         table: sa.Table
         if kind == "reports":
@@ -310,23 +361,21 @@ class SqlReportStore:
         elif kind == "cases":
             table = cases
             where = sa.and_(
-                cases.c.state == "closed",
                 cases.c.closed_at < cutoff,
-                cases.c.legal_hold.is_(False),
-            )
-        elif kind == "evidence":
-            table = evidence
-            where = sa.and_(
-                evidence.c.at < cutoff,
-                evidence.c.content.is_not(None),
-                evidence.c.case_id.not_in(held_cases),
+                cases.c.id.not_in(kept_cases),
             )
         elif kind == "query_log":
             table = query_log
             where = query_log.c.ts < cutoff.timestamp()
         elif kind == "audit":
+            # A case's audit trail outlives its content: it goes only once the case itself
+            # is gone and the trail's newest entry (the deletion) is past the cutoff.
             table = case_audit
-            where = case_audit.c.at < cutoff
+            a = case_audit.c
+            recent = sa.select(a.case_id).where(a.case_id.is_not(None), a.at >= cutoff)
+            where = sa.and_(a.at < cutoff, sa.or_(
+                a.case_id.is_(None),
+                sa.and_(a.case_id.not_in(sa.select(cases.c.id)), a.case_id.not_in(recent))))
         elif kind == "drafts":
             table = report_drafts
             where = report_drafts.c.updated_at < cutoff
@@ -339,13 +388,18 @@ class SqlReportStore:
             )
             if dry_run or count == 0:
                 return count
-            if kind == "evidence":
-                conn.execute(evidence.update().where(where).values(content=None, purged_at=now))
-            elif kind == "cases":
-                gone = sa.select(cases.c.id).where(where)
-                for child in (case_decisions, case_appeals, case_notes, case_keys):
+            if kind == "cases":
+                gone = [int(i) for i in conn.execute(sa.select(cases.c.id).where(where))
+                        .scalars()]
+                for child in (case_decisions, case_appeals, case_notes, case_keys,
+                              case_referrals, case_alerts, police_notifications):
                     conn.execute(child.delete().where(child.c.case_id.in_(gone)))
-                conn.execute(cases.delete().where(where))
+                conn.execute(cases.delete().where(cases.c.id.in_(gone)))
+                # the trail records the deletion, so it is kept from now on
+                conn.execute(case_audit.insert(), [
+                    {"case_id": i, "at": now, "actor": "retention", "action": "case_deleted",
+                     "detail": f"closed more than {(now - cutoff).days} days ago"}
+                    for i in gone])
             else:
                 conn.execute(table.delete().where(where))
         return count

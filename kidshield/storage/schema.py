@@ -261,6 +261,11 @@ reports = sa.Table(
     sa.Column("case_id", sa.Integer, nullable=True, index=True),
     # the media_match_records row this report was imported from (hash-bank matches)
     sa.Column("media_record_id", sa.Integer, nullable=True, unique=True),
+    # the notifier confirmed in good faith that the notice is accurate (DSA Art. 16(2)(d))
+    sa.Column("good_faith", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("source_id", sa.Integer, nullable=True, index=True),  # report_sources row
+    # received from a suspended source (DSA Art. 23): kept, not processed
+    sa.Column("held", sa.Boolean, nullable=False, server_default=sa.false()),
 )
 
 # A half-written report, kept by its draft token so a reload does not lose it.
@@ -296,6 +301,14 @@ cases = sa.Table(
     sa.Column("closed_at", UTCDateTime(), nullable=True),
     sa.Column("escalated_at", UTCDateTime(), nullable=True),
     sa.Column("legal_hold", sa.Boolean, nullable=False, server_default=sa.false()),
+    # on-call: when the case must have been acted on, and the alerts sent about it
+    sa.Column("target_at", UTCDateTime(), nullable=True),
+    sa.Column("last_alert_at", UTCDateTime(), nullable=True),
+    sa.Column("alerts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("police_notified_at", UTCDateTime(), nullable=True),
+    # an escalation stays open (its evidence kept) until the analyst records its outcome
+    sa.Column("escalation_closed_at", UTCDateTime(), nullable=True),
+    sa.Column("trusted_flagger", sa.Boolean, nullable=False, server_default=sa.false()),
 )
 
 # The de-duplication keys of a case (url:, hash:, conversation:, account:).
@@ -321,6 +334,12 @@ case_decisions = sa.Table(
     sa.Column("appeal_text", sa.Text, nullable=False, server_default=""),
     sa.Column("on_appeal", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("reverses", sa.Boolean, nullable=False, server_default=sa.false()),
+    # final | pending (waits for a second reviewer's sign-off) | rejected
+    sa.Column("status", sa.String(16), nullable=False, server_default="final"),
+    sa.Column("signed_off_by", sa.String(128), nullable=True),
+    sa.Column("signed_off_at", UTCDateTime(), nullable=True),
+    sa.Column("statement", sa.Text, nullable=False, server_default="{}"),  # DSA fields, JSON
+    sa.Column("unfounded", sa.Boolean, nullable=False, server_default=sa.false()),
 )
 
 # An appeal against a decision; it is decided by a reviewer other than the first one.
@@ -384,4 +403,78 @@ staff_exposure = sa.Table(
     sa.Column("user", sa.String(128), primary_key=True),
     sa.Column("day", sa.Date, primary_key=True),
     sa.Column("reveals", sa.Integer, nullable=False, server_default="0"),
+)
+
+
+# ---------------------------------------------------------------------------------------------
+# Hotline work (issue 18): referral assessment, on-call alerts, police notifications, notice
+# sources (trusted flaggers, misuse), and the signed heads of the evidence chain.
+# ---------------------------------------------------------------------------------------------
+
+# The analyst's referral assessment of a case (ICCAM / CyberTipline fields), JSON.
+case_referrals = sa.Table(
+    "case_referrals",
+    metadata,
+    sa.Column("case_id", sa.Integer, primary_key=True),
+    sa.Column("updated_at", UTCDateTime(), nullable=False),
+    sa.Column("updated_by", sa.String(128), nullable=False),
+    sa.Column("data", sa.Text, nullable=False, server_default="{}"),
+)
+
+# Each on-call alert sent (or tried) about a case, per channel.
+case_alerts = sa.Table(
+    "case_alerts",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("case_id", sa.Integer, nullable=False, index=True),
+    sa.Column("at", UTCDateTime(), nullable=False),
+    sa.Column("reason", sa.String(16), nullable=False),  # new | realert | overdue
+    sa.Column("channel", sa.String(16), nullable=False),
+    sa.Column("target", sa.Text, nullable=False),
+    sa.Column("ok", sa.Boolean, nullable=False),
+    sa.Column("error", sa.Text, nullable=False, server_default=""),
+)
+
+# When and how the police were told about a threat to a child's life or safety (DSA Art. 18).
+police_notifications = sa.Table(
+    "police_notifications",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("case_id", sa.Integer, nullable=False, index=True),
+    sa.Column("recorded_at", UTCDateTime(), nullable=False),
+    sa.Column("recorded_by", sa.String(128), nullable=False),
+    sa.Column("notified_at", UTCDateTime(), nullable=False),
+    sa.Column("authority", sa.Text, nullable=False),
+    sa.Column("method", sa.String(32), nullable=False),
+    sa.Column("reference", sa.Text, nullable=False, server_default=""),
+    sa.Column("summary", sa.Text, nullable=False, server_default=""),
+)
+
+# Who sends notices: trusted flaggers (a key) and notifiers known by their contact (a hash of
+# it, never the address itself), with misuse state (DSA Art. 22, 23).
+report_sources = sa.Table(
+    "report_sources",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("name", sa.String(128), nullable=False, server_default=""),
+    sa.Column("kind", sa.String(16), nullable=False),  # trusted_flagger | notifier
+    sa.Column("key_sha256", sa.String(64), nullable=True, unique=True),
+    sa.Column("contact_sha256", sa.String(64), nullable=True, unique=True),
+    sa.Column("status", sa.String(16), nullable=False, server_default="active"),
+    sa.Column("warned_at", UTCDateTime(), nullable=True),
+    sa.Column("suspended_until", UTCDateTime(), nullable=True),
+)
+
+# Signed heads of the evidence chain: (record count, newest record hash) signed with the
+# server's Ed25519 key after every append, so truncation or a rewritten chain shows.
+evidence_heads = sa.Table(
+    "evidence_heads",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("at", UTCDateTime(), nullable=False),
+    sa.Column("records", sa.Integer, nullable=False),
+    sa.Column("head_hash", sa.String(64), nullable=False),
+    sa.Column("key_id", sa.String(32), nullable=False),
+    sa.Column("signature", sa.String(128), nullable=False),
 )

@@ -7,6 +7,7 @@ import pytest
 from kidshield.clock import FixedClock
 from kidshield.reports.lists import OwnLists
 from kidshield.reports.service import ReportService
+from kidshield.reports.signing import EvidenceSigner
 from kidshield.storage.db import Database
 from kidshield.storage.reports_sql import SqlReportStore
 
@@ -22,5 +23,11 @@ def lists(tmp_path: Path) -> OwnLists:
 
 
 @pytest.fixture
-def service(store: SqlReportStore, clock: FixedClock, lists: OwnLists) -> ReportService:
-    return ReportService(store, clock, lists)
+def signer(tmp_path: Path) -> EvidenceSigner:
+    return EvidenceSigner.load_or_create(tmp_path / "data" / "evidence-signing.key")
+
+
+@pytest.fixture
+def service(store: SqlReportStore, clock: FixedClock, lists: OwnLists,
+            signer: EvidenceSigner) -> ReportService:
+    return ReportService(store, clock, lists, signer=signer)

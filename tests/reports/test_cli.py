@@ -7,12 +7,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from typer.testing import CliRunner
 
 from kidshield.cli import app
 from kidshield.clock import FixedClock
 from kidshield.reports.intake import case_from_hash_match
 from kidshield.reports.service import ReportService
+from kidshield.reports.signing import EvidenceSigner
 from kidshield.storage.db import Database
 from kidshield.storage.reports_sql import SqlReportStore
 from kidshield.storage.schema import evidence
@@ -29,10 +31,19 @@ def run(*args: str) -> tuple[int, str, str]:
 def dbfile(tmp_path: Path) -> Path:
     path = tmp_path / "ks.db"
     db = Database.open(path)
+    signer = EvidenceSigner.load_or_create(tmp_path / "data" / "evidence-signing.key")
     service = ReportService(SqlReportStore(db),
-                            FixedClock(datetime(2026, 5, 1, 12, tzinfo=UTC)))
+                            FixedClock(datetime(2026, 5, 1, 12, tzinfo=UTC)), signer=signer)
     case_from_hash_match(service, bank="b1", matched_hash="ab" * 32, distance=2)
     db.close()
+    return path
+
+
+@pytest.fixture
+def config(dbfile: Path) -> Path:
+    """A configuration whose data folder holds the signing key the fixture used."""
+    path = dbfile.parent / "kidshield.toml"
+    path.write_text('[server]\nstorage = "ks.db"\ndata_dir = "data"\n', encoding="utf-8")
     return path
 
 
@@ -49,15 +60,106 @@ def test_export_json_and_xml(dbfile: Path) -> None:
     assert code == 2 and "no case 99" in err
 
 
-def test_verify_chain_ok_then_broken(dbfile: Path) -> None:
-    code, out, _ = run("verify-chain", "--db", str(dbfile))
+def test_verify_chain_ok_then_broken(config: Path, dbfile: Path) -> None:
+    code, out, _ = run("verify-chain", "--config", str(config))
     assert code == 0 and "evidence chain ok: 1 records" in out
     db = Database.open(dbfile)
     with db.engine.begin() as conn:
         conn.execute(evidence.update().values(content='{"forged":true}'))
     db.close()
-    code, _, err = run("verify-chain", "--db", str(dbfile))
+    code, _, err = run("verify-chain", "--config", str(config))
     assert code == 1 and "broken at record 1" in err
+
+
+def test_verify_chain_without_the_key_says_so(dbfile: Path) -> None:
+    code, _, err = run("verify-chain", "--db", str(dbfile))
+    assert code == 1 and "--public-key" in err
+    code, out, _ = run("verify-chain", "--db", str(dbfile), "--public-key",
+                       str(dbfile.parent / "data" / "evidence-signing.pub"))
+    assert code == 0 and "evidence chain ok" in out
+
+
+def _more_evidence(dbfile: Path, hold: bool = False) -> None:
+    db = Database.open(dbfile)
+    signer = EvidenceSigner.load(dbfile.parent / "data" / "evidence-signing.key")
+    service = ReportService(SqlReportStore(db),
+                            FixedClock(datetime(2026, 5, 2, 12, tzinfo=UTC)), signer=signer)
+    for i in range(2):
+        service.preserve(1, "note", {"n": i}, "ann")
+    if hold:
+        service.set_legal_hold(1, True, "ann")
+    db.close()
+
+
+def _tamper(dbfile: Path, how: str) -> None:
+    from kidshield.reports.evidence import GENESIS, canonical_json, link_hash, sha256_hex
+    from kidshield.storage.schema import evidence_heads
+
+    db = Database.open(dbfile)
+    rows = SqlReportStore(db).evidence()
+    with db.engine.begin() as conn:
+        if how == "delete_newest":
+            conn.execute(evidence.delete().where(evidence.c.id == rows[-1].id))
+        elif how == "delete_newest_and_its_head":
+            conn.execute(evidence.delete().where(evidence.c.id == rows[-1].id))
+            newest = conn.execute(sa.select(sa.func.max(evidence_heads.c.id))).scalar()
+            conn.execute(evidence_heads.delete().where(evidence_heads.c.id == newest))
+        elif how == "null_held_content":
+            conn.execute(evidence.update().where(evidence.c.id == rows[0].id)
+                         .values(content=None, purged_at=rows[-1].at))
+        elif how == "recompute_chain":
+            prev, forged = GENESIS, []
+            for rec in rows:
+                content = canonical_json({"forged": rec.id})
+                digest = sha256_hex(content)
+                new = link_hash(prev, rec.case_id, rec.at, rec.kind, digest)
+                forged.append((rec.id, content, digest, prev, new))
+                prev = new
+            for rid, *_ in forged:
+                conn.execute(evidence.update().where(evidence.c.id == rid)
+                             .values(prev_hash=f"x{rid}", record_hash=f"x{rid}"))
+            for rid, content, digest, link, new in forged:
+                conn.execute(evidence.update().where(evidence.c.id == rid).values(
+                    content=content, content_sha256=digest, prev_hash=link, record_hash=new))
+    db.close()
+
+
+@pytest.mark.parametrize("how", ["delete_newest", "delete_newest_and_its_head",
+                                 "null_held_content", "recompute_chain"])
+def test_each_tampering_case_makes_verify_chain_fail(config: Path, dbfile: Path,
+                                                      how: str) -> None:
+    _more_evidence(dbfile, hold=True)
+    code, out, _ = run("verify-chain", "--config", str(config))
+    assert code == 0 and "3 records" in out
+    _tamper(dbfile, how)
+    code, _, err = run("verify-chain", "--config", str(config))
+    assert code == 1 and "evidence chain broken" in err, err
+    if how == "null_held_content":
+        assert "legal hold" in err
+
+
+def test_verify_chain_against_an_earlier_export(config: Path, dbfile: Path,
+                                                tmp_path: Path) -> None:
+    exported = tmp_path / "package.json"
+    code, _, _ = run("export", "1", "-o", str(exported), "--config", str(config))
+    assert code == 0
+    package = json.loads(exported.read_text())
+    assert package["evidence"]["chain"]["records"] == 1
+    assert package["evidence"]["chain"]["signed_head"]["records"] == 1
+    code, _, _ = run("verify-chain", "--config", str(config), "--anchor", str(exported))
+    assert code == 0
+    _more_evidence(dbfile)
+    _tamper(dbfile, "recompute_chain")
+    code, _, _ = run("verify-chain", "--config", str(config), "--anchor", str(exported))
+    assert code == 1
+
+
+def test_public_key_and_keygen(config: Path, tmp_path: Path) -> None:
+    code, out, _ = run("public-key", "--config", str(config))
+    assert code == 0 and out.startswith("-----BEGIN PUBLIC KEY-----")
+    assert out == (tmp_path / "data" / "evidence-signing.pub").read_text()
+    code, out, _ = run("keygen", "--config", str(config))
+    assert code == 0 and "existing key" in out
 
 
 def test_retention_dry_run_and_transparency_files(dbfile: Path, tmp_path: Path) -> None:

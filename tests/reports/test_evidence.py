@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -10,10 +11,20 @@ import jsonschema
 import sqlalchemy as sa
 from lxml import etree
 
+from kidshield.clock import FixedClock
 from kidshield.reports import escalation
 from kidshield.reports.evidence import GENESIS, verify
 from kidshield.reports.intake import case_from_hash_match
-from kidshield.reports.model import CaseState, CaseType, ReporterRole, Source
+from kidshield.reports.model import (
+    CaseState,
+    CaseType,
+    DecisionAction,
+    Ground,
+    ReporterRole,
+    Source,
+    StatementOfReasons,
+)
+from kidshield.reports.retention import RetentionSchedule
 from kidshield.reports.service import NewReport, ReportService
 from kidshield.storage.db import Database
 from kidshield.storage.schema import evidence
@@ -69,12 +80,68 @@ def test_chain_detects_a_recomputed_content_hash_and_a_removed_record(
     assert "removed" in report.problem
 
 
-def test_purged_content_keeps_the_chain_verifiable(service: ReportService, db: Database) -> None:
+def test_retention_purge_keeps_the_chain_verifiable(
+    service: ReportService, clock: FixedClock
+) -> None:
+    case_id = _three_records(service)
+    service.decide(case_id, "maria", StatementOfReasons("seen", Ground.POLICY,
+                                                         DecisionAction.WARNING))
+    clock.advance(timedelta(days=366))
+    run = service.run_retention(RetentionSchedule())
+    assert run.deleted["evidence"] == 3
+    records = service.store.evidence()
+    assert [r.content is None for r in records] == [True, True, True, False]
+    assert json.loads(records[-1].content or "")["purged"] == [r.id for r in records[:3]]
+    report = service.verify_chain()
+    assert report.ok and report.purged == 3 and report.signed
+
+
+def test_content_nulled_outside_retention_breaks_the_chain(
+    service: ReportService, db: Database
+) -> None:
     _three_records(service)
     with db.engine.begin() as conn:
         conn.execute(sa.update(evidence).where(evidence.c.id == 1).values(content=None))
     report = service.verify_chain()
-    assert report.ok and report.purged == 1
+    assert not report.ok and report.first_bad_id == 1
+    assert "removed outside the retention job" in report.problem
+
+
+def test_signed_head_shows_the_newest_record_deleted(service: ReportService, db: Database
+                                                     ) -> None:
+    _three_records(service)
+    with db.engine.begin() as conn:
+        conn.execute(evidence.delete().where(evidence.c.id == 3))
+    report = service.verify_chain()
+    assert not report.ok
+    assert "record" in report.problem  # the audit trail or the signed head names it
+
+
+def test_a_recomputed_chain_does_not_match_the_signed_head(
+    service: ReportService, db: Database
+) -> None:
+    from kidshield.reports.evidence import canonical_json, link_hash, sha256_hex
+
+    _three_records(service)
+    prev, forged = GENESIS, []
+    for rec in service.store.evidence():
+        content = canonical_json({"forged": rec.id})
+        digest = sha256_hex(content)
+        record_hash = link_hash(prev, rec.case_id, rec.at, rec.kind, digest)
+        forged.append((rec.id, content, digest, prev, record_hash))
+        prev = record_hash
+    with db.engine.begin() as conn:  # prev_hash is unique: move every link aside first
+        for rid, *_rest in forged:
+            conn.execute(evidence.update().where(evidence.c.id == rid)
+                         .values(prev_hash=f"tmp{rid}", record_hash=f"tmp{rid}"))
+        for rid, content, digest, prev_hash, record_hash in forged:
+            conn.execute(evidence.update().where(evidence.c.id == rid).values(
+                content=content, content_sha256=digest, prev_hash=prev_hash,
+                record_hash=record_hash))
+    records = service.store.evidence()
+    assert verify(records).ok  # links and contents alone look fine
+    report = service.verify_chain()
+    assert not report.ok and "rewritten" in report.problem
 
 
 def _escalated(service: ReportService) -> dict[str, Any]:

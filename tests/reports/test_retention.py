@@ -66,21 +66,17 @@ def _ids(db: Database, table: sa.Table, column: str = "id") -> list[object]:
 
 
 def test_retention_deletes_exactly_what_is_expired(
-    populated: dict[str, int], store: SqlReportStore, db: Database,
+    populated: dict[str, int], service: ReportService, store: SqlReportStore, db: Database,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    audit_before = len(_ids(db, case_audit))
-    recent_audit = sum(1 for a in store.audit_trail(populated["recent"]))
-    recent_audit += sum(1 for a in store.audit_trail(populated["old_report_recent_close"])
-                        if a.at > NOW - timedelta(days=730))
     with caplog.at_level(logging.INFO, logger="kidshield.reports.retention"):
-        run = run_retention(store, RetentionSchedule(), NOW)
+        run = service.run_retention(RetentionSchedule())
     assert run.deleted == {
         "cases": 1,  # old_closed; not the held one, not the open one, not the recent ones
         "reports": 2,  # old_closed's and old_report_recent_close's (its case is closed)
-        "evidence": 3,  # old_closed, old_open, old_report_recent_close; not the held case
+        "evidence": 2,  # old_closed's, old_report_recent_close's; not held, not open
         "query_log": 1,
-        "audit": audit_before - recent_audit,
+        "audit": 0,  # every trail belongs to a case that exists or was deleted just now
         "drafts": 1,
     }
     remaining_cases = _ids(db, cases)
@@ -89,24 +85,25 @@ def test_retention_deletes_exactly_what_is_expired(
                                     ("old_held", "old_open", "old_report_recent_close", "recent")}
     with db.engine.connect() as conn:
         report_cases = set(conn.execute(sa.select(reports.c.case_id)).scalars())
-        query = sa.select(evidence.c.case_id, evidence.c.content.is_(None))
+        query = sa.select(evidence.c.case_id, evidence.c.content.is_(None)).where(
+            evidence.c.kind != "retention_purge")
         purged = {int(c): bool(p) for c, p in conn.execute(query)}
     assert report_cases == {populated[k] for k in ("old_held", "old_open", "recent")}
     assert purged == {populated["old_closed"]: True, populated["old_held"]: False,
-                      populated["old_open"]: True, populated["old_report_recent_close"]: True,
+                      populated["old_open"]: False, populated["old_report_recent_close"]: True,
                       populated["recent"]: False}
     assert _ids(db, report_drafts, "token") == ["n" * 20]
     assert len(_ids(db, query_log)) == 1
-    # the chain still verifies: purged records keep their digests
-    from kidshield.reports.evidence import verify
-
-    assert verify(store.evidence()).ok
+    # the deleted case's audit trail outlives it, and says it was deleted
+    trail = store.audit_trail(populated["old_closed"])
+    assert trail[0].action == "report_received" and trail[-1].action == "case_deleted"
+    # the chain still verifies: purged records keep their digests and the purge is recorded
+    assert service.verify_chain().ok
     # counts are logged and audited, never content
-    assert "deleted: cases=1, reports=2, evidence=3, query_log=1" in caplog.text
+    assert "deleted: cases=1, reports=2, evidence=2, query_log=1" in caplog.text
     assert "private words" not in caplog.text and "a.test" not in caplog.text
-    assert store.audit_trail(0) == []
     # a second run finds nothing more
-    assert run_retention(store, RetentionSchedule(), NOW).total == 0
+    assert service.run_retention(RetentionSchedule()).total == 0
 
 
 def test_dry_run_counts_but_deletes_nothing(
@@ -114,16 +111,52 @@ def test_dry_run_counts_but_deletes_nothing(
 ) -> None:
     before = {t.name: len(_ids(db, t)) for t in (cases, reports, evidence, query_log, case_audit)}
     run = run_retention(store, RetentionSchedule(), NOW, dry_run=True)
-    assert run.dry_run and run.deleted["cases"] == 1 and run.deleted["evidence"] == 3
+    assert run.dry_run and run.deleted["cases"] == 1 and run.deleted["evidence"] == 2
     after = {t.name: len(_ids(db, t)) for t in (cases, reports, evidence, query_log, case_audit)}
     assert before == after
 
 
-def test_zero_days_keeps_a_kind(populated: dict[str, int], store: SqlReportStore) -> None:
-    run = run_retention(store, RetentionSchedule(query_log=0, cases=0, reports=0, audit=0,
-                                                 drafts=0), NOW)
-    assert run.deleted == {"cases": 0, "reports": 0, "evidence": 3, "query_log": 0,
+def test_zero_days_keeps_a_kind(populated: dict[str, int], service: ReportService) -> None:
+    run = service.run_retention(RetentionSchedule(query_log=0, cases=0, reports=0, audit=0,
+                                                  drafts=0))
+    assert run.deleted == {"cases": 0, "reports": 0, "evidence": 2, "query_log": 0,
                            "audit": 0, "drafts": 0}
+
+
+def test_at_366_and_731_days_hotline_evidence_and_every_audit_trail_stay(
+    service: ReportService, clock: FixedClock, db: Database
+) -> None:
+    """The issue's regression: an open escalated case, an untouched imminent case and a case
+    on legal hold keep their evidence at +366 days, and at +731 days every audit trail (the
+    legal-hold case's included) is still there; the chain verifies after both runs."""
+    clock.set(NOW)
+    escalated = service.submit(NewReport(Source.WEB, CaseType.ABUSE_MATERIAL,
+                                         url="https://x.test/a")).case_id
+    service.escalate(escalated, "ann", authority="National hotline")
+    imminent = service.submit(NewReport(Source.CHILD_FORM, CaseType.GROOMING,
+                                        account="stranger", imminent_danger=True)).case_id
+    held = service.submit(NewReport(Source.WEB, CaseType.GROOMING, url="https://y.test/")).case_id
+    service.decide(held, "maria", StatementOfReasons("seen", Ground.POLICY,
+                                                     DecisionAction.WARNING))
+    service.set_legal_hold(held, True, "ann")
+    assert service.store.case(held).state == "closed"  # type: ignore[union-attr]
+    trails = {c: len(service.store.audit_trail(c)) for c in (escalated, imminent, held)}
+    for days in (366, 731):
+        clock.set(NOW + timedelta(days=days))
+        service.run_retention(RetentionSchedule())
+        for case_id in (escalated, imminent, held):
+            records = service.store.evidence(case_id)
+            assert records and all(r.content is not None for r in records), (days, case_id)
+            assert len(service.store.audit_trail(case_id)) >= trails[case_id], (days, case_id)
+            assert service.store.case(case_id) is not None
+        assert service.verify_chain().ok
+    # once the escalation is concluded and the hold lifted, the normal periods apply again
+    service.close_escalation(escalated, "ann", "acknowledged by the hotline")
+    service.set_legal_hold(held, False, "ann")
+    service.run_retention(RetentionSchedule())
+    assert all(r.content is None for r in service.store.evidence(held))
+    assert all(r.content is not None for r in service.store.evidence(escalated))  # still open
+    assert service.verify_chain().ok
 
 
 def test_evidence_is_kept_at_least_a_year() -> None:

@@ -117,7 +117,10 @@ def test_decision_statement_of_reasons_is_shown_to_the_reporter_and_account(
     assert status.decision["action_text"] == "The content was removed."
     assert "appeal" in status.decision["how_to_appeal"]
     assert status.can_appeal
-    assert service.affected_notice(receipt.case_id) == status.decision
+    assert "within 184 days" in status.decision["how_to_appeal"]  # six months (DSA Art. 20)
+    notice = service.affected_notice(receipt.case_id)
+    assert notice is not None and notice.pop("appeal_deadline") == "2026-11-01T12:00:00+00:00"
+    assert notice == status.decision
 
 
 def test_appeal_goes_to_a_different_reviewer_and_can_reverse(

@@ -52,7 +52,7 @@ def figures(service: ReportService, clock: FixedClock, db: Database) -> Figures:
     c5 = service.submit(
         NewReport(Source.API, CaseType.OVER_BLOCKING, url="https://d.test/"))
     steps = [
-        (1, lambda: service.escalate(c3, "ann")),
+        (1, lambda: service.escalate(c3, "ann", authority="Police")),
         (2, lambda: _decide(service, c1, "maria", DecisionAction.CONTENT_REMOVED)),
         (4, lambda: _decide(service, c3, "ann", DecisionAction.ESCALATED)),
         (6, lambda: service.move(c4, CaseState.ACTION, "ann")),
@@ -90,6 +90,34 @@ def test_transparency_figures_on_a_fixture_set(figures: Figures) -> None:
             figures.to_decision.p90_hours) == (4, 6.0, 10.0)
     assert (figures.appeals, figures.reversals) == (1, 1)
     assert figures.hash_matches_by_bank == {"b1": 2, "b2": 1}
+    assert figures.not_yet_acted_on == 0
+    assert figures.reports_by_source_type == {"notice": 5, "own_initiative": 2}
+    assert figures.detection == {"automated": 2, "human": 5}
+    assert figures.decisions_by_basis == {"terms_and_conditions": 5}
+    assert figures.decisions_automated == {"automated": 0, "human": 5}
+    assert figures.escalations == 1
+    # the appeal came at 9 h and was decided at 20 h
+    assert (figures.appeals_decided, figures.to_appeal_decision.median_hours) == (1, 11.0)
+    assert figures.appeals_pending == 0
+    assert figures.backlog == {"abuse_material": 1, "other": 1}  # c4, and z.test from March
+
+
+def test_cases_nobody_touched_count_in_time_to_first_action(
+    service: ReportService, clock: FixedClock
+) -> None:
+    """The issue's regression: an untouched case used to be left out of time-to-action."""
+    clock.set(T0)
+    acted = service.submit(NewReport(Source.WEB, CaseType.BULLYING, url="https://a.test/"))
+    service.submit(NewReport(Source.WEB, CaseType.BULLYING, url="https://b.test/"))
+    clock.set(T0 + timedelta(hours=2))
+    service.move(acted.case_id or 0, CaseState.ACTION, "maria")
+    start, end = period(date(2026, 4, 1), date(2026, 4, 30))
+    as_of = T0 + timedelta(hours=50)
+    fig = figures_from_store(service.store, start, end, as_of=as_of)
+    assert fig.not_yet_acted_on == 1
+    assert fig.to_first_action.count == 2 and fig.to_first_action.p90_hours == 50.0
+    assert fig.to_first_action.within_target == 1
+    assert fig.backlog == {"bullying": 2} and fig.backlog_oldest_hours == 50.0
 
 
 def test_transparency_csv_and_html(figures: Figures) -> None:
@@ -101,7 +129,8 @@ def test_transparency_csv_and_html(figures: Figures) -> None:
     assert "time_to_first_action,within_24h,5" in lines
     assert "hash_matches_by_bank,b1,2" in lines
     html = to_html(figures, organisation="Example <Hotline>")
-    assert html.count("<svg") == 4  # types, sources, actions, hash banks
+    # types, sources, actions, source types, basis, backlog, hash banks
+    assert html.count("<svg") == 7
     assert "Example &lt;Hotline&gt;" in html
     assert "<script" not in html and "https://" not in html  # self-contained
 

@@ -28,3 +28,31 @@
       .catch(function () { form.submit(); });
   });
 })();
+
+// Countdown to the target time of critical cases (queue and case page), updated every 20 s.
+// Counted from the server's time at rendering (data-now), so a device whose clock is wrong
+// still shows the right time left.
+(function () {
+  "use strict";
+  var clocks = document.querySelectorAll("[data-target]");
+  if (!clocks.length) { return; }
+  var loaded = Date.now();
+  function text(ms) {
+    var minutes = Math.floor(Math.abs(ms) / 60000);
+    var span = minutes >= 60
+      ? Math.floor(minutes / 60) + " h " + String(minutes % 60).padStart(2, "0") + " min"
+      : minutes + " min";
+    return ms < 0 ? "overdue by " + span : span + " left";
+  }
+  function tick() {
+    var elapsed = Date.now() - loaded;
+    clocks.forEach(function (el) {
+      var now = Date.parse(el.getAttribute("data-now")) + elapsed;
+      var left = Date.parse(el.getAttribute("data-target")) - now;
+      el.textContent = text(left);
+      el.classList.toggle("overdue", left < 0);
+    });
+  }
+  tick();
+  setInterval(tick, 20000);
+})();

@@ -1,0 +1,144 @@
+"""What every part of the reports service shares: the store, the clock, the settings and the
+collaborators it was given, the audit trail, the case view, evidence preservation, and
+kidshield's own block and allow lists. ``service.ReportService`` is built on this."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from kidshield.clock import Clock
+from kidshield.errors import Conflict
+from kidshield.reports import evidence as chain
+from kidshield.reports import lists as own_lists
+from kidshield.reports.alerts import OnCallAlerter
+from kidshield.reports.lists import OwnLists
+from kidshield.reports.mailer import ReporterMail
+from kidshield.reports.model import DecisionAction, domain_of
+from kidshield.reports.records import CaseNotFound, CaseView
+from kidshield.reports.referral import Referral
+from kidshield.reports.settings import ReportSettings
+from kidshield.reports.signing import EvidenceSigner
+from kidshield.storage.protocols import (
+    AuditRecord,
+    CaseRecord,
+    DecisionRecord,
+    EvidenceRecord,
+    ReportStore,
+)
+
+
+class ServiceCore:
+    def __init__(
+        self,
+        store: ReportStore,
+        clock: Clock,
+        lists: OwnLists | None = None,
+        on_lists_changed: Callable[[], None] | None = None,
+        *,
+        settings: ReportSettings | None = None,
+        signer: EvidenceSigner | None = None,
+        alerter: OnCallAlerter | None = None,
+        mail: ReporterMail | None = None,
+    ) -> None:
+        self.store = store
+        self.clock = clock
+        self.lists = lists
+        self.on_lists_changed = on_lists_changed
+        self.settings = settings or ReportSettings()
+        self.signer = signer  # None: the chain is linked but its head is not signed
+        self.alerter = alerter
+        self.mail = mail
+
+    # -- audit and lookups ----------------------------------------------------------------------
+    def _audit(self, case_id: int | None, actor: str, action: str, detail: str = "") -> None:
+        self.store.audit(AuditRecord(case_id, self.clock.now(), actor, action, detail))
+
+    def _case(self, case_id: int) -> CaseRecord:
+        case = self.store.case(case_id)
+        if case is None:
+            raise CaseNotFound(f"no case {case_id}")
+        return case
+
+    def _final_decisions(self, case_id: int) -> list[DecisionRecord]:
+        return [d for d in self.store.decisions(case_id) if d.status == "final"]
+
+    def referral(self, case_id: int) -> Referral:
+        stored = self.store.referral(case_id)
+        return Referral() if stored is None else Referral.model_validate(json.loads(stored[0]))
+
+    def view(self, case_id: int, actor: str) -> CaseView:
+        case = self._case(case_id)
+        self._audit(case_id, actor, "view")
+        return CaseView(
+            case=case,
+            reports=self.store.reports_for_case(case_id),
+            decisions=self.store.decisions(case_id),
+            notes=self.store.notes(case_id),
+            appeal=self.store.open_appeal(case_id),
+            evidence=self.store.evidence(case_id),
+            audit=self.store.audit_trail(case_id),
+            referral=self.referral(case_id),
+            alerts=self.store.alerts(case_id),
+            police=self.store.police(case_id),
+        )
+
+    # -- evidence -------------------------------------------------------------------------------
+    def preserve(self, case_id: int, kind: str, content: dict[str, Any],
+                 actor: str) -> EvidenceRecord:
+        """Append ``content`` to the evidence chain (and sign the new head)."""
+        text = chain.canonical_json(content)
+        digest = chain.sha256_hex(text)
+        at = self.clock.now()
+        record = self.store.append_evidence(
+            case_id, at, kind, text, digest,
+            lambda prev: chain.link_hash(prev, case_id, at, kind, digest),
+            self.signer.seal if self.signer is not None else None,
+        )
+        self._audit(case_id, actor, "evidence", f"{kind} record {record.id}")
+        return record
+
+    # -- kidshield's own lists ------------------------------------------------------------------
+    def _list_for(self, action: DecisionAction) -> tuple[str, Any] | None:
+        if self.lists is None:
+            return None
+        if action is DecisionAction.BLOCK_LISTED:
+            return "block", self.lists.block_list
+        if action is DecisionAction.ALLOW_LISTED:
+            return "allow", self.lists.allow_list
+        return None
+
+    def _check_list_action(self, case: CaseRecord, action: DecisionAction) -> None:
+        if action not in (DecisionAction.BLOCK_LISTED, DecisionAction.ALLOW_LISTED):
+            return
+        if self._list_for(action) is None:
+            raise Conflict("this server has no reports block/allow list configured",
+                           field="action")
+        if not case.url:
+            raise Conflict("the case has no web address, so there is no site to list",
+                           field="action")
+
+    def _apply_to_lists(self, case: CaseRecord, action: DecisionAction, actor: str) -> bool:
+        """Add the case's domain to our block or allow list; True when the list changed."""
+        self._check_list_action(case, action)
+        target = self._list_for(action)
+        if target is None or not case.url:
+            return False
+        kind, path = target
+        domain = domain_of(case.url)
+        if own_lists.add_domain(path, domain, kind):
+            self._audit(case.id, actor, f"{kind}_list_add", f"{domain} -> {path.name}")
+            return True
+        return False
+
+    def _undo_list_action(self, case: CaseRecord, action: DecisionAction, actor: str) -> bool:
+        target = self._list_for(action)
+        if target is None or not case.url:
+            return False
+        kind, path = target
+        domain = domain_of(case.url)
+        if own_lists.remove_domain(path, domain, kind):
+            self._audit(case.id, actor, f"{kind}_list_remove", f"{domain} <- {path.name}")
+            return True
+        return False

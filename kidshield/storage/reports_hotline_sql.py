@@ -1,0 +1,130 @@
+"""SQLAlchemy Core rows of hotline work, part of ``SqlReportStore``: the analyst's referral
+assessment, on-call alerts, police notifications and notice sources."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+
+from kidshield.storage.db import Database
+from kidshield.storage.protocols import (
+    AlertRecord,
+    CaseRecord,
+    PoliceRecord,
+    SourceRecord,
+)
+from kidshield.storage.schema import (
+    case_alerts,
+    case_decisions,
+    case_referrals,
+    cases,
+    police_notifications,
+    report_sources,
+    reports,
+)
+
+R = TypeVar("R")
+
+
+def values_of(record: Any) -> dict[str, Any]:
+    """A record's columns for an insert (the id is the database's to give)."""
+    values = dataclasses.asdict(record)
+    values.pop("id")
+    return values
+
+
+class HotlineRows:
+    """Row access shared with ``SqlReportStore`` (which subclasses it)."""
+
+    _db: Database
+
+    def _insert(self, table: sa.Table, record: R) -> R:
+        with self._db.engine.begin() as conn:
+            pk = conn.execute(table.insert().values(**values_of(record))).inserted_primary_key
+        return dataclasses.replace(record, id=int(pk[0]) if pk else None)  # type: ignore[type-var]
+
+    def _select(self, cls: type[R], query: Any) -> list[R]:
+        with self._db.engine.connect() as conn:
+            return [cls(**r._asdict()) for r in conn.execute(query)]
+
+    def referral(self, case_id: int) -> tuple[str, datetime, str] | None:
+        r = case_referrals.c
+        with self._db.engine.connect() as conn:
+            row = conn.execute(sa.select(r.data, r.updated_at, r.updated_by)
+                               .where(r.case_id == case_id)).first()
+        return None if row is None else (str(row[0]), row[1], str(row[2]))
+
+    def save_referral(self, case_id: int, data: str, at: datetime, by: str) -> None:
+        with self._db.engine.begin() as conn:
+            done = conn.execute(case_referrals.update()
+                                .where(case_referrals.c.case_id == case_id)
+                                .values(data=data, updated_at=at, updated_by=by))
+            if done.rowcount == 0:
+                conn.execute(case_referrals.insert().values(
+                    case_id=case_id, data=data, updated_at=at, updated_by=by))
+
+    def add_alert(self, alert: AlertRecord) -> None:
+        self._insert(case_alerts, alert)
+
+    def alerts(self, case_id: int) -> list[AlertRecord]:
+        c = case_alerts.c
+        return self._select(AlertRecord, sa.select(case_alerts).where(c.case_id == case_id)
+                            .order_by(c.id))
+
+    def critical_open_cases(self) -> list[CaseRecord]:
+        c = cases.c
+        query = sa.select(cases).where(
+            c.state != "closed",
+            sa.or_(c.imminent_danger.is_(True), c.case_type == "abuse_material"),
+        ).order_by(c.id)
+        return self._select(CaseRecord, query)
+
+    def add_police(self, record: PoliceRecord) -> PoliceRecord:
+        return self._insert(police_notifications, record)
+
+    def police(self, case_id: int) -> list[PoliceRecord]:
+        c = police_notifications.c
+        return self._select(PoliceRecord, sa.select(police_notifications)
+                            .where(c.case_id == case_id).order_by(c.id))
+
+    def add_source(self, source: SourceRecord) -> SourceRecord:
+        return self._insert(report_sources, source)
+
+    def source(self, source_id: int) -> SourceRecord | None:
+        found = self._select(SourceRecord, sa.select(report_sources)
+                             .where(report_sources.c.id == source_id))
+        return found[0] if found else None
+
+    def source_by(self, *, key_sha256: str | None = None,
+                  contact_sha256: str | None = None) -> SourceRecord | None:
+        c = report_sources.c
+        if key_sha256 is not None:
+            query = sa.select(report_sources).where(c.key_sha256 == key_sha256)
+        elif contact_sha256 is not None:
+            query = sa.select(report_sources).where(c.contact_sha256 == contact_sha256)
+        else:
+            return None
+        found = self._select(SourceRecord, query)
+        return found[0] if found else None
+
+    def sources(self) -> list[SourceRecord]:
+        return self._select(SourceRecord, sa.select(report_sources)
+                            .order_by(report_sources.c.id))
+
+    def update_source(self, source_id: int, **values: object) -> None:
+        with self._db.engine.begin() as conn:
+            conn.execute(report_sources.update().where(report_sources.c.id == source_id)
+                         .values(**values))
+
+    def unfounded_notices(self, source_id: int, since: datetime) -> int:
+        d = case_decisions.c
+        unfounded_cases = sa.select(d.case_id).where(
+            d.unfounded.is_(True), d.status == "final", d.at >= since)
+        query = sa.select(sa.func.count()).select_from(reports).where(
+            reports.c.source_id == source_id, reports.c.case_id.in_(unfounded_cases))
+        with self._db.engine.connect() as conn:
+            return int(conn.execute(query).scalar_one())
+
