@@ -9,14 +9,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 
 from kidshield.errors import InputError
 from kidshield.policy.catalog import default_catalog
 from kidshield.policy.helpline_data import check_country
 from kidshield.policy.helplines import Ages, Helpline, HelplineBook, Topic
+from kidshield.safety.text.classifier import shipped_classifier
+from kidshield.safety.text.combine import Combined, Combiner
 from kidshield.safety.text.lexicon import DEFAULT_LANGUAGE, Lexicon, load_lexicon
 from kidshield.safety.text.model import (
-    REPORT_THRESHOLD,
     AgeBand,
     Assessment,
     CueHit,
@@ -24,9 +26,8 @@ from kidshield.safety.text.model import (
     RecommendedAction,
     Risk,
     RiskLevel,
-    Span,
 )
-from kidshield.safety.text.signals import SIGNALS, SignalContext, score_hits
+from kidshield.safety.text.signals import SIGNALS, SignalContext
 from kidshield.safety.text.signals.personal_info import redact
 
 MAX_TEXT_LENGTH = 20_000  # characters; longer input is an error, not a slow request
@@ -136,22 +137,15 @@ def collect_hits(
     return hits, ctx
 
 
-def build_findings(hits: list[CueHit]) -> list[Finding]:
-    findings: list[Finding] = []
-    for signal in SIGNALS:
-        mine = [hit for hit in hits if hit.risk is signal.risk]
-        if not mine:
-            continue
-        score = score_hits(mine)
-        if score < REPORT_THRESHOLD:
-            continue
-        level = max(signal.level(score, mine), RiskLevel.LOW)
-        stages = tuple(dict.fromkeys(hit.stage for hit in mine))
-        spans = tuple(Span(hit.start, hit.end, hit.cue) for hit in mine)
-        tags = frozenset().union(*(hit.tags for hit in mine))
-        findings.append(Finding(signal.risk, score, level, spans, stages, tags))
-    findings.sort(key=lambda f: (f.level, f.score), reverse=True)
-    return findings
+@cache
+def combiner() -> Combiner:
+    """The shipped model beside the cues (loaded once per process, on first use)."""
+    return Combiner(shipped_classifier())
+
+
+def build_findings(hits: list[CueHit], ctx: SignalContext) -> Combined:
+    """Findings for one message from its cue hits and the learned model (see :mod:`combine`)."""
+    return combiner().findings(hits, ctx)
 
 
 MAX_HELPLINES = 5
@@ -176,16 +170,19 @@ class HelplineContext:
 
 
 def helplines_for(findings: list[Finding], where: HelplineContext, sender: AgeBand,
-                  recipient: AgeBand) -> tuple[Helpline, ...]:
+                  recipient: AgeBand, signpost: frozenset[Risk] = frozenset(),
+                  ) -> tuple[Helpline, ...]:
     """The helplines for these findings, the most fitting first (``policy.helplines.choose``):
     a crisis line for self-harm, the online-abuse hotline and Take It Down for sextortion. The
-    person who needs them is the writer for self-harm and the reader otherwise."""
-    wanted = [
+    person who needs them is the writer for self-harm and the reader otherwise. ``signpost``:
+    risks whose helplines to show without a finding (a friend's crisis told by the writer)."""
+    wanted: list[Risk] = [
         f.risk
         for f in findings
         if f.risk in (Risk.SELF_HARM, Risk.SEXTORTION)
         or (f.risk is Risk.BULLYING and "severe" in f.tags and f.level >= RiskLevel.HIGH)
     ]
+    wanted += [risk for risk in sorted(signpost, key=list(Risk).index) if risk not in wanted]
     if not wanted:
         return ()
     person = sender if Risk.SELF_HARM in wanted else recipient
@@ -200,14 +197,19 @@ def make_assessment(
     lexicon: Lexicon,
     language_source: str,
     hits: list[CueHit],
-    findings: list[Finding],
+    combined: Combined,
     where: HelplineContext | None = None,
     sender: AgeBand = AgeBand.UNKNOWN,
     recipient: AgeBand = AgeBand.UNKNOWN,
 ) -> Assessment:
+    """``combined.signpost``: risks whose helplines to show without a finding (a friend's
+    crisis described by the writer, the writer's own past)."""
+    findings = combined.findings
     actions: set[RecommendedAction] = set()
     for finding in findings:
         actions |= actions_for(finding.risk, finding.level, finding.tags)
+    if combined.signpost:
+        actions.add(RecommendedAction.SHOW_HELPLINE)
     pi_hits = [hit for hit in hits if hit.risk is Risk.PERSONAL_INFO and hit.redact]
     has_pi = any(f.risk is Risk.PERSONAL_INFO for f in findings)
     return Assessment(
@@ -217,7 +219,7 @@ def make_assessment(
         findings=tuple(findings),
         actions=sorted_actions(actions),
         helplines=helplines_for(findings, where or HelplineContext(language=lexicon.language),
-                                sender, recipient),
+                                sender, recipient, combined.signpost),
         redacted=redact(text, pi_hits) if has_pi and pi_hits else None,
         text_length=len(text),
         hits=tuple(hits),
@@ -248,9 +250,9 @@ def assess_message(
     lexicon, source = resolve_language(language)
     sender_band = parse_band(sender, "sender")
     recipient_band = parse_band(recipient, "recipient")
-    hits, _ctx = collect_hits(text, lexicon, sender_band, recipient_band, gaming_context)
+    hits, ctx = collect_hits(text, lexicon, sender_band, recipient_band, gaming_context)
     where = HelplineContext(helplines, check_country_code(country), lexicon.language)
-    return make_assessment(text, lexicon, source, hits, build_findings(hits), where,
+    return make_assessment(text, lexicon, source, hits, build_findings(hits, ctx), where,
                            sender_band, recipient_band)
 
 

@@ -18,14 +18,16 @@ from kidshield.policy.helplines import HelplineBook
 from kidshield.safety.text.assess import (
     HelplineContext,
     actions_for,
-    build_findings,
     check_country_code,
     collect_hits,
+    combiner,
     make_assessment,
     parse_band,
     resolve_language,
     sorted_actions,
 )
+from kidshield.safety.text.combine import Combiner
+from kidshield.safety.text.convmodel import SERIOUS_STAGES, STAGE_PRESENT, age_gap, pair_features
 from kidshield.safety.text.model import (
     REPORT_THRESHOLD,
     AgeBand,
@@ -37,8 +39,8 @@ from kidshield.safety.text.model import (
     Span,
 )
 from kidshield.safety.text.signals import combine, score_hits
-from kidshield.safety.text.signals.grooming import STAGES
-from kidshield.safety.text.state import ConversationState, Evidence, Message
+from kidshield.safety.text.signals.grooming import STAGES, WEAK_TOGETHER
+from kidshield.safety.text.state import ConversationState, Evidence, Message, PairStats
 
 HOUR = 3600.0
 DAY = 24 * HOUR
@@ -52,11 +54,9 @@ HALF_LIFE: dict[Risk, float] = {
     Risk.SELF_HARM: 2 * DAY,
 }
 GAMING_CONTEXT_SECONDS = 30 * 60  # game talk keeps "I'll kill you" playful for half an hour
-STAGE_PRESENT = 0.15  # a grooming stage counts towards progression from this decayed score
 PROGRESSION_STEP = 0.2  # each further grooming stage raises the score by this fraction
-SERIOUS_STAGES = frozenset(
-    {"secrecy", "risk_assessment", "sexual", "image_request", "meeting", "off_platform"}
-)
+STRONG_KEY = "grooming!strong"  # evidence from grooming cues not tagged "weak"
+MODEL_KEY = "grooming:model"  # messages the model flagged as grooming without a cue
 MAX_EVIDENCE = 40  # evidence references kept per risk (offsets and labels, never text)
 
 
@@ -124,14 +124,21 @@ class ConversationTracker:
         language: str | None = None,
         country: str | None = None,
         helplines: HelplineBook | None = None,
+        engine: Combiner | None = None,
     ) -> None:
         self.state = state if state is not None else ConversationState()
         for pid, band in (participants or {}).items():
-            self.state.participants[pid] = parse_band(band, f"participants.{pid}")
+            self.set_participant(pid, band)
         self.lexicon, self.language_source = resolve_language(language)
         self.where = HelplineContext(helplines, check_country_code(country),
                                      self.lexicon.language)
+        self.engine = engine if engine is not None else combiner()
         self.last_findings: list[ConversationFinding] = []  # as of the last add()
+
+    def set_participant(self, pid: str, band: AgeBand | str | int | None) -> None:
+        self.state.participants[pid] = parse_band(band, f"participants.{pid}")
+        if isinstance(band, int) and not isinstance(band, bool):
+            self.state.ages[pid] = band
 
     # -- one message --------------------------------------------------------------------------
     def add(self, message: Message) -> Assessment:
@@ -147,12 +154,12 @@ class ConversationTracker:
         if ctx.gaming:
             state.gaming_until = now + GAMING_CONTEXT_SECONDS
         assessment = make_assessment(
-            message.text, self.lexicon, self.language_source, hits, build_findings(hits),
-            self.where, sender_band, recipient_band,
+            message.text, self.lexicon, self.language_source, hits,
+            self.engine.findings(hits, ctx), self.where, sender_band, recipient_band,
         )
         # evidence is kept per sender, and per recipient only when the platform names one, so
         # a 1:1 chat whose second participant appears late still adds up in one place
-        self._remember(f"{message.sender}>{message.recipient or '*'}", hits, now)
+        self._remember(f"{message.sender}>{message.recipient or '*'}", hits, assessment, now)
         state.message_count += 1
         state.last_at = now
         self.last_findings = self.findings()
@@ -195,19 +202,38 @@ class ConversationTracker:
             return f"{sender}>{others[0]}"
         return pair
 
-    def _remember(self, pair: str, hits: list[CueHit], now: float) -> None:
-        entries = self.state.pairs.setdefault(pair, {})
-        by_key: dict[str, list[CueHit]] = {}
+    def _remember(self, pair: str, hits: list[CueHit], result: Assessment, now: float) -> None:
+        state = self.state
+        entries = state.pairs.setdefault(pair, {})
+        weights: dict[str, float] = {}
+        by_stage: dict[str, list[CueHit]] = {}
         for hit in hits:
-            key = f"grooming:{hit.stage}" if hit.risk is Risk.GROOMING else hit.risk.value
-            by_key.setdefault(key, []).append(hit)
-            refs = self.state.evidence.setdefault(hit.risk.value, [])
-            refs.append([self.state.message_count, hit.start, hit.end, hit.cue, pair])
-            del refs[:-MAX_EVIDENCE]
-        for key, grouped in by_key.items():
-            risk = Risk.GROOMING if key.startswith("grooming:") else Risk(key)
+            if hit.risk is Risk.GROOMING:
+                by_stage.setdefault(hit.stage, []).append(hit)
+        for stage, grouped in by_stage.items():
             # within one message each cue counts once, exactly as for a single message
-            entries.setdefault(key, Evidence()).add(score_hits(grouped), now, HALF_LIFE[risk])
+            weights[f"grooming:{stage}"] = score_hits(grouped)
+        strong = [h for h in hits if h.risk is Risk.GROOMING and "weak" not in h.tags]
+        if strong:
+            weights[STRONG_KEY] = score_hits(strong)
+        for finding in result.findings:
+            if finding.risk is Risk.GROOMING:
+                if not by_stage:
+                    weights[MODEL_KEY] = finding.score
+            else:
+                weights[finding.risk.value] = finding.score
+        for key, weight in weights.items():
+            risk = Risk.GROOMING if key.startswith("grooming") else Risk(key)
+            entries.setdefault(key, Evidence()).add(weight, now, HALF_LIFE[risk])
+        flagged = {f.risk for f in result.findings}
+        for hit in hits:
+            if hit.risk is Risk.GROOMING or hit.risk in flagged:
+                refs = state.evidence.setdefault(hit.risk.value, [])
+                refs.append([state.message_count, hit.start, hit.end, hit.cue, pair])
+                del refs[:-MAX_EVIDENCE]
+        state.stats.setdefault(pair, PairStats()).add(
+            now, {risk.value: p for risk, p in result.model_scores.items()}
+        )
 
     # -- conversation-level view --------------------------------------------------------------
     def findings(self) -> list[ConversationFinding]:
@@ -216,7 +242,7 @@ class ConversationTracker:
         for pair, entries in self.state.pairs.items():
             for risk in Risk:
                 if risk is Risk.GROOMING:
-                    score, stages = self._grooming(entries, now)
+                    score, stages = self._grooming(pair, entries, now)
                 else:
                     ev = entries.get(risk.value)
                     score = ev.decayed(now, HALF_LIFE[risk]) if ev else 0.0
@@ -240,23 +266,63 @@ class ConversationTracker:
         out.sort(key=lambda f: (f.level, f.score), reverse=True)
         return out
 
-    @staticmethod
-    def _grooming(entries: dict[str, Evidence], now: float) -> tuple[float, tuple[str, ...]]:
+    def _grooming(
+        self, pair: str, entries: dict[str, Evidence], now: float
+    ) -> tuple[float, tuple[str, ...]]:
+        """The direction's grooming score and the stages present.
+
+        With a conversation model: its calibrated probability. Without: the noisy-OR of the
+        stages times 1 + 0.2 per further stage, counted only once the evidence is more than
+        weak cues (a strong cue, three stages, or weak cues adding up to 0.55)."""
         scores = {
             key.split(":", 1)[1]: ev.decayed(now, HALF_LIFE[Risk.GROOMING])
             for key, ev in entries.items()
             if key.startswith("grooming:")
         }
-        present = [stage for stage in STAGES if scores.get(stage, 0.0) >= STAGE_PRESENT]
+        present = tuple(stage for stage in STAGES if scores.get(stage, 0.0) >= STAGE_PRESENT)
+        strong_ev = entries.get(STRONG_KEY)
+        strong = strong_ev.decayed(now, HALF_LIFE[Risk.GROOMING]) if strong_ev else 0.0
+        model = self.engine.classifier.conversation if self.engine.classifier else None
+        if model is not None:
+            sender = pair.partition(">")[0]
+            recipient = self._direction(pair).partition(">")[2]
+            features = pair_features(
+                {k: v for k, v in scores.items() if k in STAGES},
+                strong,
+                self.state.stats.get(pair),
+                self.state.participants.get(sender, AgeBand.UNKNOWN),
+                self._recipient_of(pair),
+                age_gap(self.state, sender, recipient),
+            )
+            return model.probability(features), present
         base = combine(list(scores.values()))
+        if strong < REPORT_THRESHOLD and len(present) < 3 and base < WEAK_TOGETHER:
+            return 0.0, present  # weak cues only: ordinary chat
         boost = 1.0 + PROGRESSION_STEP * max(0, len(present) - 1)
-        return min(1.0, base * boost), tuple(present)
+        return min(1.0, base * boost), present
+
+    def _recipient_of(self, pair: str) -> AgeBand:
+        sender, _, recipient = pair.partition(">")
+        participants = self.state.participants
+        if recipient != "*":
+            return participants.get(recipient, AgeBand.UNKNOWN)
+        others = [pid for pid in participants if pid != sender]
+        if len(others) == 1:
+            return participants[others[0]]
+        minors = [participants[pid] for pid in others if participants[pid].is_minor]
+        if AgeBand.CHILD in minors:
+            return AgeBand.CHILD
+        return minors[0] if minors else AgeBand.UNKNOWN
 
     def _level(self, risk: Risk, score: float, stages: tuple[str, ...], pair: str) -> RiskLevel:
-        if score < REPORT_THRESHOLD and not (risk is Risk.GROOMING and len(stages) >= 3):
+        model = self.engine.classifier.conversation if self.engine.classifier else None
+        if risk is Risk.GROOMING and model is not None:
+            level = model.level(score)
+        elif score < REPORT_THRESHOLD and not (risk is Risk.GROOMING and len(stages) >= 3):
             return RiskLevel.NONE
-        level = max(RiskLevel.from_score(score), RiskLevel.LOW)
-        if risk is Risk.GROOMING:
+        else:
+            level = max(RiskLevel.from_score(score), RiskLevel.LOW)
+        if risk is Risk.GROOMING and level > RiskLevel.NONE:
             serious = len(SERIOUS_STAGES.intersection(stages))
             sender = self.state.participants.get(pair.split(">", 1)[0], AgeBand.UNKNOWN)
             if len(stages) >= 3:
@@ -296,6 +362,7 @@ def assess_conversation(
     language: str | None = None,
     country: str | None = None,
     helplines: HelplineBook | None = None,
+    engine: Combiner | None = None,
 ) -> ConversationAssessment:
     """Assess messages in order, continuing from ``state`` (a previous result's ``state`` or
     its ``to_dict()``). ``participants`` maps sender ids to age bands ("child", "teen",
@@ -303,7 +370,7 @@ def assess_conversation(
     if isinstance(state, Mapping):
         state = ConversationState.from_dict(state)
     tracker = ConversationTracker(state, participants=participants, language=language,
-                                  country=country, helplines=helplines)
+                                  country=country, helplines=helplines, engine=engine)
     results: list[Assessment] = []
     for number, raw in enumerate(messages):
         message = raw if isinstance(raw, Message) else Message.from_dict(raw, f"messages[{number}]")

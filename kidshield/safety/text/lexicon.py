@@ -67,6 +67,16 @@ class RiskLexicon:
     always: tuple[int, ...]  # patterns without a gate
     exclude: re.Pattern[str] | None
     also: dict[int, tuple[frozenset[str], ...]] = field(default_factory=dict)  # more gates
+    # talk about the risk that does not put the writer at risk (kind -> pattern); see about()
+    about: dict[str, re.Pattern[str]] = field(default_factory=dict)
+
+    def about_spans(self, view: str) -> list[tuple[str, int, int]]:
+        """(kind, start, end) of each "talk about it" context in ``view``."""
+        return [
+            (kind, m.start(), m.end())
+            for kind, regex in self.about.items()
+            for m in regex.finditer(view)
+        ]
 
     def candidates(self, present: set[str]) -> list[CuePattern]:
         """The patterns worth running, given the gate literals ``present`` in the text."""
@@ -250,6 +260,19 @@ def _compile_risk(risk: Risk, path: Path, macros: dict[str, str]) -> RiskLexicon
         if excludes
         else None
     )
+    about_sources: dict[str, list[str]] = {}
+    for raw in data.get("about", []):
+        where = f"{path}: about {raw.get('id', '?')!r}"
+        kind = raw.get("kind")
+        if not isinstance(kind, str) or not kind:
+            raise LexiconError(f"{where}: a 'kind' is required")
+        about_sources.setdefault(kind, []).extend(
+            compile_source(str(p), macros, where) for p in raw.get("patterns", [])
+        )
+    about = {
+        kind: re.compile(f"{_BOUNDARY_BEFORE}(?:{'|'.join(sources)}){_BOUNDARY_AFTER}")
+        for kind, sources in about_sources.items()
+    }
     return RiskLexicon(
         risk,
         view,
@@ -259,6 +282,7 @@ def _compile_risk(risk: Risk, path: Path, macros: dict[str, str]) -> RiskLexicon
         tuple(always),
         exclude,
         also,
+        about,
     )
 
 

@@ -139,6 +139,9 @@ class Assessment:
     redacted: str | None = None  # set only when personal information was found
     text_length: int = 0
     hits: tuple[CueHit, ...] = field(default=(), repr=False, compare=False)
+    # the model's probability per risk in this message's context (kept for the conversation
+    # tracker; not part of the JSON result)
+    model_scores: dict[Risk, float] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def risks(self) -> frozenset[Risk]:

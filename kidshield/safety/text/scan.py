@@ -17,7 +17,7 @@ import json
 from typing import Any
 
 from kidshield.errors import KidshieldError
-from kidshield.safety.text.assess import assess_message, parse_band
+from kidshield.safety.text.assess import assess_message
 from kidshield.safety.text.conversation import ConversationTracker
 from kidshield.safety.text.model import RiskLevel
 from kidshield.safety.text.state import Message
@@ -79,7 +79,7 @@ class Scanner:
             {**row, "text": row[self.text_field]}, where=f"conversation {key}"
         )
         if row.get("sender_age") is not None:
-            tracker.state.participants[message.sender] = parse_band(row["sender_age"], "sender_age")
+            tracker.set_participant(message.sender, row["sender_age"])
         assessment = tracker.add(message)
         findings = tracker.last_findings
         out = assessment.to_dict(include_redacted=self.redact)

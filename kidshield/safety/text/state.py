@@ -80,13 +80,55 @@ class Evidence:
 
 
 @dataclass(slots=True)
+class PairStats:
+    """Counts and model scores for one direction (features of the conversation model)."""
+
+    messages: int = 0
+    first_at: float | None = None
+    last_at: float | None = None
+    peak: dict[str, float] = field(default_factory=dict)  # risk -> highest message probability
+    total: dict[str, float] = field(default_factory=dict)  # risk -> sum of probabilities
+
+    def add(self, now: float, probabilities: Mapping[str, float]) -> None:
+        self.messages += 1
+        if self.first_at is None:
+            self.first_at = now
+        self.last_at = now
+        for risk, p in probabilities.items():
+            self.peak[risk] = max(self.peak.get(risk, 0.0), p)
+            self.total[risk] = self.total.get(risk, 0.0) + p
+
+    def to_list(self) -> list[Any]:
+        return [
+            self.messages,
+            self.first_at,
+            self.last_at,
+            {k: round(v, 6) for k, v in self.peak.items()},
+            {k: round(v, 6) for k, v in self.total.items()},
+        ]
+
+    @classmethod
+    def from_list(cls, raw: Any) -> PairStats:
+        messages, first_at, last_at, peak, total = raw
+        return cls(
+            int(messages),
+            None if first_at is None else float(first_at),
+            None if last_at is None else float(last_at),
+            {str(k): float(v) for k, v in dict(peak).items()},
+            {str(k): float(v) for k, v in dict(total).items()},
+        )
+
+
+@dataclass(slots=True)
 class ConversationState:
     """Everything the tracker remembers. Holds ids, age bands, scores, times and offsets only."""
 
     participants: dict[str, AgeBand] = field(default_factory=dict)
+    ages: dict[str, int] = field(default_factory=dict)  # when the platform gave an age
     # "sender>recipient" -> risk -> evidence; grooming per stage as "grooming:<stage>"
     pairs: dict[str, dict[str, Evidence]] = field(default_factory=dict)
     evidence: dict[str, list[list[Any]]] = field(default_factory=dict)  # risk -> refs
+    stats: dict[str, PairStats] = field(default_factory=dict)  # "sender>recipient" -> stats
     first_flagged: dict[str, dict[str, int]] = field(default_factory=dict)  # risk -> level -> msg
     message_count: int = 0
     last_at: float | None = None
@@ -96,11 +138,13 @@ class ConversationState:
         return {
             "version": STATE_VERSION,
             "participants": {pid: band.value for pid, band in self.participants.items()},
+            "ages": dict(self.ages),
             "pairs": {
                 pair: {key: [round(ev.score, 6), ev.at] for key, ev in entries.items()}
                 for pair, entries in self.pairs.items()
             },
             "evidence": self.evidence,
+            "stats": {pair: stats.to_list() for pair, stats in self.stats.items()},
             "first_flagged": self.first_flagged,
             "message_count": self.message_count,
             "last_at": self.last_at,
@@ -128,6 +172,11 @@ class ConversationState:
                         for key, value in dict(entries).items()
                     }
                     for pair, entries in dict(raw.get("pairs", {})).items()
+                },
+                ages={str(pid): int(age) for pid, age in dict(raw.get("ages", {})).items()},
+                stats={
+                    str(pair): PairStats.from_list(value)
+                    for pair, value in dict(raw.get("stats", {})).items()
                 },
                 evidence={
                     str(k): [list(ref) for ref in v]

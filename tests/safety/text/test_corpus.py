@@ -42,12 +42,23 @@ def test_positives_are_found_as_their_risk(risk: Risk) -> None:
     assert recall >= MIN_RECALL, f"recall {recall:.1%}, missed e.g. {missed[:5]}"
 
 
+MIN_GROOMING_FLAGGED_ALONE = 0.7
+
+
 def test_grooming_positives_from_an_adult_to_a_child_are_found() -> None:
+    """Each grooming message leaves evidence for the conversation tracker; most flag on their
+    own. Weak moves ("what school do you go to", "you can tell me anything") do not flag a
+    single message (issue 12: on real chat they were 8 % precise), only a conversation."""
     messages = load("grooming")
-    missed = [
-        m
-        for m in messages
-        if Risk.GROOMING not in assess_message(m, sender="adult", recipient="child").risks
+    results = [assess_message(m, sender="adult", recipient="child") for m in messages]
+    no_evidence = [
+        m for m, r in zip(messages, results, strict=True)
+        if not any(hit.risk is Risk.GROOMING for hit in r.hits)
     ]
-    recall = 1 - len(missed) / len(messages)
-    assert recall >= MIN_RECALL, f"recall {recall:.1%}, missed e.g. {missed[:5]}"
+    not_flagged = [
+        m for m, r in zip(messages, results, strict=True) if Risk.GROOMING not in r.risks
+    ]
+    recall = 1 - len(no_evidence) / len(messages)
+    assert recall >= MIN_RECALL, f"evidence recall {recall:.1%}, missed e.g. {no_evidence[:5]}"
+    alone = 1 - len(not_flagged) / len(messages)
+    assert alone >= MIN_GROOMING_FLAGGED_ALONE, f"{alone:.1%} flagged, e.g. {not_flagged[:5]}"

@@ -13,8 +13,10 @@ def grooming(text: str, sender: str | None = "adult", recipient: str | None = "c
 
 
 def stages(text: str) -> tuple[str, ...]:
-    finding = assess_message(text, sender="adult", recipient="child").finding(Risk.GROOMING)
-    return () if finding is None else finding.stages
+    """The grooming stages a message gives evidence of (also weak cues, which the
+    conversation tracker adds up but which do not flag a message on their own)."""
+    result = assess_message(text, sender="adult", recipient="child")
+    return tuple(hit.stage for hit in result.hits if hit.risk is Risk.GROOMING)
 
 
 @pytest.mark.parametrize(

@@ -13,7 +13,7 @@ from typing import ClassVar, Protocol
 
 from kidshield.safety.text.gate import squeeze
 from kidshield.safety.text.lexicon import Cue, Lexicon, RiskLexicon
-from kidshield.safety.text.model import AgeBand, CueHit, Risk, RiskLevel
+from kidshield.safety.text.model import REPORT_THRESHOLD, AgeBand, CueHit, Risk, RiskLevel
 from kidshield.safety.text.normalize import NormalizedText
 
 _DIGIT_RE = re.compile(r"\d")
@@ -76,6 +76,14 @@ class Signal(Protocol):
 
     def level(self, score: float, hits: list[CueHit]) -> RiskLevel:
         """The level for a combined score (a signal may raise it, e.g. a plan with a means)."""
+        ...
+
+    def model_factor(self, ctx: SignalContext, hits: list[CueHit]) -> float:
+        """How much of the model's probability counts in this context (1.0 = all of it)."""
+        ...
+
+    def flags_alone(self, hits: list[CueHit], score: float) -> bool:
+        """Whether these cues flag without the model's support (see combine.py)."""
         ...
 
 
@@ -155,6 +163,12 @@ class CueSignal:
 
     def level(self, score: float, hits: list[CueHit]) -> RiskLevel:
         return RiskLevel.from_score(score)
+
+    def model_factor(self, ctx: SignalContext, hits: list[CueHit]) -> float:
+        return 1.0
+
+    def flags_alone(self, hits: list[CueHit], score: float) -> bool:
+        return score >= REPORT_THRESHOLD
 
     @staticmethod
     def _age_factor(cue: Cue, ctx: SignalContext) -> float:

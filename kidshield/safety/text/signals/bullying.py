@@ -6,7 +6,7 @@ import re
 from typing import ClassVar
 
 from kidshield.safety.text.lexicon import Cue
-from kidshield.safety.text.model import Risk
+from kidshield.safety.text.model import CueHit, Risk
 from kidshield.safety.text.signals.base import CueSignal, SignalContext
 
 BANTER = 0.35  # a mild insult with a laugh or "jk"
@@ -27,5 +27,17 @@ class BullyingSignal(CueSignal):
         if "violent" in cue.tags and ctx.gaming and _REAL_LIFE.search(view) is None:
             factor *= GAME_TALK
         if ctx.laughing and ("mild" in cue.tags or "violent" in cue.tags):
+            factor *= BANTER
+        return factor
+
+    def model_factor(self, ctx: SignalContext, hits: list[CueHit]) -> float:
+        """Game talk and banter soften the model as they soften the cues; a severe cue
+        ("kys", slurs) is never softened."""
+        if any("severe" in hit.tags for hit in hits):
+            return 1.0
+        factor = 1.0
+        if ctx.gaming and _REAL_LIFE.search(ctx.norm.text) is None:
+            factor *= GAME_TALK
+        if ctx.laughing:
             factor *= BANTER
         return factor

@@ -33,3 +33,12 @@ class SelfHarmSignal(CueSignal):
         ):
             return RiskLevel.IMMINENT
         return level
+
+    def model_factor(self, ctx: SignalContext, hits: list[CueHit]) -> float:
+        """"i want to die lol this test": a laugh (and an everyday trouble) tempers the model
+        as it tempers the ideation cues."""
+        if not ctx.laughing:
+            return 1.0
+        if ctx.lexicon.mundane.search(ctx.norm.text) is not None:
+            return HYPERBOLE
+        return JOKING

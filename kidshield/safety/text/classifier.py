@@ -1,0 +1,257 @@
+"""The learned message classifier: per-risk linear models over n-gram features (numpy only).
+
+The shipped model lives in ``models/``: ``manifest.json`` (version, data sources and licences,
+feature settings, per-risk calibration, thresholds and figures, a sha256 per file),
+``weights.npz`` (one column per risk) and ``vocab.txt`` (the n-grams, words first). It is
+loaded once per process, on first use; a missing or altered file is a :class:`ModelError` that
+names the file. Training (``kidshield train text``) writes the same three files.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from kidshield.errors import KidshieldError
+from kidshield.safety.text.convmodel import ConversationModel
+from kidshield.safety.text.features import TOKEN_RE, FeatureSettings, Vectorizer, tokens
+from kidshield.safety.text.model import Risk, RiskLevel
+from kidshield.safety.text.normalize import NormalizedText
+
+MODEL_DIR = Path(__file__).parent / "models"
+MODEL_FORMAT = 1
+MANIFEST = "manifest.json"
+WEIGHTS = "weights.npz"
+VOCAB = "vocab.txt"
+
+
+class ModelError(KidshieldError):
+    """The shipped (or given) model files are missing, altered or unreadable."""
+
+
+@dataclass(frozen=True, slots=True)
+class Head:
+    """One risk's calibration and thresholds (probabilities for low, medium, high)."""
+
+    risk: Risk
+    column: int
+    slope: float  # Platt scaling: p = 1 / (1 + exp(-(slope * margin + intercept)))
+    intercept: float
+    low: float
+    medium: float
+    high: float
+
+    def probability(self, margin: float) -> float:
+        z = self.slope * margin + self.intercept
+        if z >= 0:
+            return 1.0 / (1.0 + math.exp(-z))
+        e = math.exp(z)
+        return e / (1.0 + e)
+
+    def level(self, probability: float) -> RiskLevel:
+        if probability >= self.high:
+            return RiskLevel.HIGH
+        if probability >= self.medium:
+            return RiskLevel.MEDIUM
+        if probability >= self.low:
+            return RiskLevel.LOW
+        return RiskLevel.NONE
+
+
+@dataclass(frozen=True, slots=True)
+class Contribution:
+    """An n-gram that pushed a risk's score up, located in the normalised text."""
+
+    start: int
+    end: int
+    gram: str
+    weight: float
+
+
+class TextClassifier:
+    def __init__(
+        self,
+        vectorizer: Vectorizer,
+        weights: npt.NDArray[np.float32],
+        bias: npt.NDArray[np.float32],
+        heads: dict[Risk, Head],
+        manifest: dict[str, Any],
+        conversation: ConversationModel | None = None,
+    ) -> None:
+        if weights.shape != (vectorizer.size, len(bias)):
+            raise ModelError(
+                f"weights have shape {weights.shape}, expected ({vectorizer.size}, {len(bias)})"
+            )
+        self.vectorizer = vectorizer
+        self.weights = weights
+        self.bias = bias
+        self.heads = heads
+        self.manifest = manifest
+        self.conversation = conversation  # the conversation-level grooming model, if trained
+
+    @property
+    def risks(self) -> tuple[Risk, ...]:
+        return tuple(self.heads)
+
+    def margins(self, normalised: str) -> npt.NDArray[np.float64]:
+        """Raw linear scores, one per weight column."""
+        idx, vals = self.vectorizer.sparse(normalised)
+        if len(idx) == 0:
+            return self.bias.astype(np.float64)
+        out: npt.NDArray[np.float64] = vals @ self.weights[idx] + self.bias
+        return out
+
+    def probabilities(self, normalised: str) -> dict[Risk, float]:
+        margins = self.margins(normalised)
+        return {
+            risk: head.probability(float(margins[head.column])) for risk, head in self.heads.items()
+        }
+
+    def contributions(self, norm: NormalizedText, risk: Risk, limit: int = 3) -> list[Contribution]:
+        """The n-grams that raised ``risk`` most, with their place in the normalised text."""
+        head = self.heads[risk]
+        idx, vals = self.vectorizer.sparse(norm.text)
+        if len(idx) == 0:
+            return []
+        scores = vals * self.weights[idx, head.column]
+        order = np.argsort(-scores, kind="stable")
+        found: list[Contribution] = []
+        positions = [(m.start(), m.end(), m.group(0)) for m in _token_spans(norm.text)]
+        for k in order[: limit * 3]:
+            if scores[k] <= 0 or len(found) >= limit:
+                break
+            kind, gram = self.vectorizer.gram_of(int(idx[k]))
+            where = _locate(kind, gram, positions)
+            if where is None:
+                continue
+            if any(c.start < where[1] and where[0] < c.end for c in found):
+                continue
+            found.append(Contribution(where[0], where[1], gram.strip(), float(scores[k])))
+        return found
+
+
+def _token_spans(text: str) -> list[re.Match[str]]:
+    return list(TOKEN_RE.finditer(text))
+
+
+def _locate(kind: str, gram: str, positions: list[tuple[int, int, str]]) -> tuple[int, int] | None:
+    if kind == "word":
+        parts = gram.split(" ")
+        n = len(parts)
+        for i in range(len(positions) - n + 1):
+            if all(positions[i + j][2] == parts[j] for j in range(n)):
+                return positions[i][0], positions[i + n - 1][1]
+        return None
+    core = gram.strip()
+    for start, end, tok in positions:
+        padded = f" {tok} "
+        if gram in padded:
+            return start, end
+        if core and core in tok:
+            return start, end
+    return None
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def load_classifier(folder: Path = MODEL_DIR) -> TextClassifier:
+    """Read and check a model folder. Raises :class:`ModelError` naming the bad file."""
+    manifest_path = folder / MANIFEST
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ModelError(
+            f"{manifest_path}: the text model is missing; reinstall kidshield or run "
+            "'kidshield train text --out ...'"
+        ) from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ModelError(f"{manifest_path}: not a readable model manifest ({exc})") from None
+    found = manifest.get("format") if isinstance(manifest, dict) else None
+    if found != MODEL_FORMAT:
+        raise ModelError(
+            f"{manifest_path}: model format {found!r} is not {MODEL_FORMAT}; "
+            "retrain with this kidshield"
+        )
+    files = manifest.get("files", {})
+    for name in (WEIGHTS, VOCAB):
+        path = folder / name
+        if not path.is_file():
+            raise ModelError(f"{path}: model file is missing")
+        expected = files.get(name)
+        if expected != _sha256(path):
+            raise ModelError(
+                f"{path}: sha256 does not match {manifest_path} (file altered or corrupt)"
+            )
+    try:
+        settings = FeatureSettings.from_dict(manifest["features"])
+        n_words = int(manifest["features"]["words"])
+        grams = (folder / VOCAB).read_text(encoding="utf-8").split("\n")
+        if grams and grams[-1] == "":
+            grams.pop()
+        with np.load(folder / WEIGHTS, allow_pickle=False) as data:
+            weights = np.ascontiguousarray(data["weights"], dtype=np.float32)
+            bias = np.asarray(data["bias"], dtype=np.float32)
+        heads: dict[Risk, Head] = {}
+        for name, raw in manifest["heads"].items():
+            risk = Risk(name)
+            cal, th = raw["calibration"], raw["thresholds"]
+            heads[risk] = Head(
+                risk,
+                int(raw["column"]),
+                float(cal["slope"]),
+                float(cal["intercept"]),
+                float(th["low"]),
+                float(th["medium"]),
+                float(th["high"]),
+            )
+        vectorizer = Vectorizer(settings, grams[:n_words], grams[n_words:])
+        conversation = (
+            ConversationModel.from_dict(manifest["conversation"])
+            if manifest.get("conversation")
+            else None
+        )
+    except (KeyError, TypeError, ValueError, OSError) as exc:
+        raise ModelError(f"{folder}: model files are inconsistent ({exc})") from None
+    return TextClassifier(vectorizer, weights, bias, heads, manifest, conversation)
+
+
+_LOCK = threading.Lock()
+_LOADED: dict[Path, TextClassifier] = {}
+
+
+def shipped_classifier(folder: Path = MODEL_DIR) -> TextClassifier:
+    """The model in ``folder`` (default: the shipped one), loaded once per process."""
+    model = _LOADED.get(folder)
+    if model is None:
+        with _LOCK:
+            model = _LOADED.get(folder)
+            if model is None:
+                model = load_classifier(folder)
+                _LOADED[folder] = model
+    return model
+
+
+__all__ = [
+    "Contribution",
+    "Head",
+    "ModelError",
+    "TextClassifier",
+    "load_classifier",
+    "shipped_classifier",
+    "tokens",
+]

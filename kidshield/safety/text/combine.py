@@ -1,0 +1,186 @@
+"""Combining the learned classifier with the cue signals into findings.
+
+The model gives each risk a calibrated probability and, through the thresholds shipped with
+it, a level. The cues add what a model over n-grams cannot:
+
+* spans for the explanation (when the model flags a message no cue matched, the n-grams that
+  raised the score most are given as ``model`` spans instead);
+* hard rules for imminent danger (a self-harm plan with timing or means, a sextortion threat
+  with a demand), which raise the level whatever the model says;
+* context: the cue engine's idiom exclusions are blanked out of the text before the model reads
+  it again, game talk and banter soften bullying, sender and recipient ages weigh grooming,
+  and talk *about* self-harm (support, someone else, the past, news, negation) is not read as
+  the writer being at risk.
+
+A risk seen only by weak cues (see each signal's ``flags_alone``: grooming cues tagged
+``weak``; cues under the report threshold) needs model support, so "asl" or "where are you
+from" alone does not flag grooming. Risks without a trained model head use
+the same rule on the cues alone; personal information is rule-based and keeps its cues as is.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from kidshield.safety.text.classifier import Head, TextClassifier
+from kidshield.safety.text.model import (
+    REPORT_THRESHOLD,
+    CueHit,
+    Finding,
+    Risk,
+    RiskLevel,
+    Span,
+)
+from kidshield.safety.text.signals import SIGNALS, SignalContext, score_hits
+from kidshield.safety.text.signals.base import Signal
+
+SUPPORT = 0.5  # weak cues flag (low) when the model reaches this fraction of its low threshold
+ABOUT_SUPPRESS = 0.1  # model probability kept when a message talks *about* self-harm
+HELPLINE_KINDS = frozenset({"other", "past"})  # talk about self-harm that still signposts help
+
+
+@dataclass(frozen=True, slots=True)
+class Combined:
+    findings: list[Finding]
+    signpost: frozenset[Risk]  # show these risks' helplines even without a finding
+    probabilities: dict[Risk, float]  # the model's, after context (empty without a model)
+
+
+def _blank(text: str, spans: list[tuple[int, int]]) -> str:
+    chars = list(text)
+    for start, end in spans:
+        for i in range(start, min(end, len(chars))):
+            chars[i] = " "
+    return "".join(chars)
+
+
+def _overlaps(start: int, end: int, spans: list[tuple[int, int]]) -> bool:
+    return any(start < s_end and s_start < end for s_start, s_end in spans)
+
+
+class Combiner:
+    def __init__(self, classifier: TextClassifier | None) -> None:
+        self.classifier = classifier
+
+    def findings(self, hits: list[CueHit], ctx: SignalContext) -> Combined:
+        probabilities = (
+            self.classifier.probabilities(ctx.norm.text) if self.classifier is not None else {}
+        )
+        findings: list[Finding] = []
+        signpost: set[Risk] = set()
+        adjusted: dict[Risk, float] = {}
+        for signal in SIGNALS:
+            mine = [hit for hit in hits if hit.risk is signal.risk]
+            head = self.classifier.heads.get(signal.risk) if self.classifier else None
+            probability = probabilities.get(signal.risk)
+            if head is not None and probability is not None:
+                probability = self._in_context(signal, head, probability, mine, ctx)
+            if signal.risk is Risk.SELF_HARM:
+                mine, probability, helpline = self._about_self_harm(mine, probability, head, ctx)
+                if helpline:
+                    signpost.add(Risk.SELF_HARM)
+            if probability is not None:
+                adjusted[signal.risk] = probability
+            finding = self._finding(signal, head, probability, mine, ctx)
+            if finding is not None:
+                findings.append(finding)
+        findings.sort(key=lambda f: (f.level, f.score), reverse=True)
+        if any(f.risk is Risk.SELF_HARM for f in findings):
+            signpost.discard(Risk.SELF_HARM)
+        return Combined(findings, frozenset(signpost), adjusted)
+
+    # -- context ------------------------------------------------------------------------------
+    def _in_context(
+        self,
+        signal: Signal,
+        head: Head,
+        probability: float,
+        hits: list[CueHit],
+        ctx: SignalContext,
+    ) -> float:
+        lex = ctx.lexicon.for_risk(signal.risk)
+        if lex.exclude is not None and lex.view == "text":
+            spans = [m.span() for m in lex.exclude.finditer(ctx.norm.text)]
+            if spans and self.classifier is not None:
+                margins = self.classifier.margins(_blank(ctx.norm.text, spans))
+                probability = head.probability(float(margins[head.column]))
+        return probability * signal.model_factor(ctx, hits)
+
+    def _about_self_harm(
+        self,
+        hits: list[CueHit],
+        probability: float | None,
+        head: Head | None,
+        ctx: SignalContext,
+    ) -> tuple[list[CueHit], float | None, bool]:
+        """Talk about self-harm that is not the writer at risk now: keep only first-person
+        plan/means hits outside it; say whether helplines are still wanted."""
+        lex = ctx.lexicon.for_risk(Risk.SELF_HARM)
+        about = lex.about_spans(ctx.norm.text)
+        if not about:
+            return hits, probability, False
+        original = [ctx.norm.to_original(s, e, view="text") for _k, s, e in about]
+        kept = [
+            hit
+            for hit in hits
+            if "plan" in hit.tags and not _overlaps(hit.start, hit.end, original)
+        ]
+        kinds = {kind for kind, _s, _e in about}
+        if kept:
+            return hits, probability, False  # a plan of the writer's own beside the talk
+        was_risky = bool(hits) and score_hits(hits) >= REPORT_THRESHOLD
+        if head is not None and probability is not None and probability >= head.low:
+            was_risky = True
+        helpline = was_risky and bool(kinds & HELPLINE_KINDS)
+        reduced = None if probability is None else probability * ABOUT_SUPPRESS
+        return [], reduced, helpline
+
+    # -- one risk -----------------------------------------------------------------------------
+    def _finding(
+        self,
+        signal: Signal,
+        head: Head | None,
+        probability: float | None,
+        hits: list[CueHit],
+        ctx: SignalContext,
+    ) -> Finding | None:
+        cue_score = score_hits(hits) if hits else 0.0
+        cue_level = RiskLevel.NONE
+        if hits and cue_score >= REPORT_THRESHOLD:
+            cue_level = max(signal.level(cue_score, hits), RiskLevel.LOW)
+        if signal.risk is Risk.PERSONAL_INFO:
+            level, score = cue_level, cue_score  # rule-based by design
+        else:
+            strong = signal.flags_alone(hits, cue_score) or cue_level is RiskLevel.IMMINENT
+            if head is None or probability is None:
+                level = cue_level if strong else RiskLevel.NONE
+                score = cue_score
+            else:
+                model_level = head.level(probability)
+                supported = probability >= head.low * SUPPORT
+                if strong:
+                    level = max(cue_level, model_level)
+                elif model_level is not RiskLevel.NONE:
+                    level = max(model_level, cue_level)
+                elif cue_level is not RiskLevel.NONE and supported:
+                    level = RiskLevel.LOW
+                else:
+                    level = RiskLevel.NONE
+                score = max(probability, cue_score if level is not RiskLevel.NONE else 0.0)
+        if level is RiskLevel.NONE:
+            return None
+        spans = tuple(Span(hit.start, hit.end, hit.cue) for hit in hits)
+        if not spans and self.classifier is not None and signal.risk in self.classifier.heads:
+            spans = self._model_spans(signal.risk, ctx)
+        stages = tuple(dict.fromkeys(hit.stage for hit in hits)) or ("model",)
+        tags = frozenset().union(*(hit.tags for hit in hits)) if hits else frozenset()
+        return Finding(signal.risk, min(score, 1.0), level, spans, stages, tags)
+
+    def _model_spans(self, risk: Risk, ctx: SignalContext) -> tuple[Span, ...]:
+        assert self.classifier is not None
+        spans: list[Span] = []
+        for found in self.classifier.contributions(ctx.norm, risk):
+            start, end = ctx.norm.to_original(found.start, found.end, view="text")
+            if end > start:
+                spans.append(Span(start, end, "model"))
+        return tuple(sorted(spans, key=lambda s: s.start))

@@ -1,0 +1,165 @@
+"""The conversation-level grooming model: a small logistic regression over what the tracker
+keeps for one direction of a conversation (``sender>recipient``), never over text.
+
+Features: decayed evidence per grooming stage, how many stages (and serious ones) are present,
+the message model's peak and mean probabilities, how many messages and over how many hours,
+the sender's and recipient's age bands and the age gap. The weights, the standardisation, the
+calibration and the thresholds are a few hundred numbers in the model manifest.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from kidshield.safety.text.model import AgeBand, RiskLevel
+from kidshield.safety.text.signals.grooming import STAGES
+
+if TYPE_CHECKING:  # state imports the assessment code, which loads this module
+    from kidshield.safety.text.state import ConversationState, PairStats
+
+SERIOUS_STAGES = frozenset(
+    {"secrecy", "risk_assessment", "sexual", "image_request", "meeting", "off_platform"}
+)
+STAGE_PRESENT = 0.15
+HOUR = 3600.0
+
+FEATURES: tuple[str, ...] = (
+    *(f"stage:{stage}" for stage in STAGES),
+    "stages",
+    "serious_stages",
+    "strong_cues",
+    "p_grooming_peak",
+    "p_grooming_mean",
+    "p_sexual_peak",
+    "p_sextortion_peak",
+    "log_messages",
+    "log_hours",
+    "sender_child",
+    "sender_teen",
+    "sender_adult",
+    "sender_unknown",
+    "recipient_minor",
+    "recipient_unknown",
+    "adult_to_minor",
+    "age_gap",
+)
+
+
+def pair_features(
+    stage_scores: Mapping[str, float],
+    strong: float,
+    stats: PairStats | None,
+    sender: AgeBand,
+    recipient: AgeBand,
+    age_gap: float,
+) -> list[float]:
+    """The feature vector (in ``FEATURES`` order) for one direction."""
+    present = [s for s in STAGES if stage_scores.get(s, 0.0) >= STAGE_PRESENT]
+    messages = stats.messages if stats is not None else 0
+    hours = 0.0
+    peak: Mapping[str, float] = {}
+    total: Mapping[str, float] = {}
+    if stats is not None:
+        if stats.first_at is not None and stats.last_at is not None:
+            hours = max(0.0, stats.last_at - stats.first_at) / HOUR
+        peak, total = stats.peak, stats.total
+    return [
+        *(stage_scores.get(stage, 0.0) for stage in STAGES),
+        float(len(present)),
+        float(len(SERIOUS_STAGES.intersection(present))),
+        strong,
+        peak.get("grooming", 0.0),
+        total.get("grooming", 0.0) / messages if messages else 0.0,
+        peak.get("sexual_content", 0.0),
+        peak.get("sextortion", 0.0),
+        math.log1p(messages),
+        math.log1p(hours),
+        float(sender is AgeBand.CHILD),
+        float(sender is AgeBand.TEEN),
+        float(sender is AgeBand.ADULT),
+        float(sender is AgeBand.UNKNOWN),
+        float(recipient.is_minor),
+        float(recipient is AgeBand.UNKNOWN),
+        float(sender is AgeBand.ADULT and recipient.is_minor),
+        age_gap,
+    ]
+
+
+def age_gap(state: ConversationState, sender: str, recipient: str) -> float:
+    """Years the sender is older than the recipient (0 when unknown or younger), capped."""
+    if sender in state.ages and recipient in state.ages:
+        return float(min(30, max(0, state.ages[sender] - state.ages[recipient])))
+    bands = (state.participants.get(sender), state.participants.get(recipient))
+    if bands[0] is AgeBand.ADULT and bands[1] is not None and bands[1].is_minor:
+        return 8.0  # an adult and a minor of unknown ages: a typical gap
+    return 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationModel:
+    weights: tuple[float, ...]
+    bias: float
+    mean: tuple[float, ...]
+    scale: tuple[float, ...]
+    slope: float
+    intercept: float
+    low: float
+    medium: float
+    high: float
+
+    def probability(self, features: Sequence[float]) -> float:
+        z = self.bias
+        for x, w, m, s in zip(features, self.weights, self.mean, self.scale, strict=True):
+            z += w * (x - m) / s
+        z = self.slope * z + self.intercept
+        return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
+
+    def level(self, probability: float) -> RiskLevel:
+        if probability >= self.high:
+            return RiskLevel.HIGH
+        if probability >= self.medium:
+            return RiskLevel.MEDIUM
+        if probability >= self.low:
+            return RiskLevel.LOW
+        return RiskLevel.NONE
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "features": list(FEATURES),
+            "weights": [round(w, 8) for w in self.weights],
+            "bias": round(self.bias, 8),
+            "mean": [round(m, 8) for m in self.mean],
+            "scale": [round(s, 8) for s in self.scale],
+            "calibration": {
+                "method": "platt",
+                "slope": round(self.slope, 8),
+                "intercept": round(self.intercept, 8),
+            },
+            "thresholds": {"low": self.low, "medium": self.medium, "high": self.high},
+        }
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any]) -> ConversationModel:
+        if list(raw["features"]) != list(FEATURES):
+            raise ValueError("conversation model features differ from this kidshield's")
+        th, cal = raw["thresholds"], raw["calibration"]
+        n = len(FEATURES)
+        weights = tuple(float(w) for w in raw["weights"])
+        mean = tuple(float(m) for m in raw["mean"])
+        scale = tuple(float(s) or 1.0 for s in raw["scale"])
+        if not len(weights) == len(mean) == len(scale) == n:
+            raise ValueError("conversation model has the wrong number of weights")
+        return cls(
+            weights,
+            float(raw["bias"]),
+            mean,
+            scale,
+            float(cal["slope"]),
+            float(cal["intercept"]),
+            float(th["low"]),
+            float(th["medium"]),
+            float(th["high"]),
+        )

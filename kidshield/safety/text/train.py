@@ -1,0 +1,593 @@
+"""Training the message classifier (``kidshield train text``). Needs the ``[train]`` extra.
+
+Steps, all deterministic (fixed order, fixed seeds; training twice gives identical files):
+
+1. read every source under the data folders (:mod:`trainingdata`), cut chat segments into
+   messages, split by a hash of the conversation (or row) id into train / validation / test;
+2. choose the vocabulary on the train split: n-grams seen in at least ``min_df`` messages,
+   ranked by how strongly they tell any risk apart from the rest (chi-squared), the best
+   ``max_words`` word and ``max_chars`` character n-grams kept;
+3. one logistic regression per risk on the train split (templated sources down-weighted);
+4. on the validation split: Platt calibration, then the thresholds for low / medium / high
+   (:func:`choose_thresholds`);
+5. on the test split: the figures reported in the manifest (never used to choose anything).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from kidshield.errors import InputError
+from kidshield.safety.text.classifier import MANIFEST, MODEL_FORMAT, VOCAB, WEIGHTS
+from kidshield.safety.text.features import (
+    FeatureSettings,
+    Vectorizer,
+    char_ngrams,
+    tokens,
+    word_ngrams,
+)
+from kidshield.safety.text.lexicon import load_lexicon
+from kidshield.safety.text.model import Risk
+from kidshield.safety.text.trainingdata import (
+    TEST,
+    TRAIN,
+    VALIDATION,
+    Row,
+    message_rows,
+    read_folders,
+)
+
+MAX_CHARS = 20_000  # as assess_message: longer texts are cut for training
+
+# which row labels make a positive for each head. Hate and threats aimed at groups feed the
+# bullying head: for a child on a platform they are abuse too, and the bundle's few threat rows
+# could not carry a head of their own.
+HEAD_LABELS: dict[Risk, frozenset[str]] = {
+    Risk.BULLYING: frozenset({"bullying", "hate", "threat"}),
+    Risk.SELF_HARM: frozenset({"self_harm"}),
+    Risk.SEXUAL_CONTENT: frozenset({"sexual_content"}),
+    Risk.SEXTORTION: frozenset({"sextortion"}),
+    Risk.GROOMING: frozenset({"grooming"}),
+}
+MIN_POSITIVES = 20  # a head needs this many positives in the train split to be trained
+
+
+@dataclass(frozen=True, slots=True)
+class SourcePolicy:
+    licence: str
+    attribution: str
+    weight: float = 1.0  # sample weight of its rows
+    ship: bool = True  # may the shipped weights be trained on it?
+
+
+# Known sources of the shared bundle (see its README) and of the project's own data.
+SOURCES: dict[str, SourcePolicy] = {
+    "hatecheck": SourcePolicy(
+        "CC-BY-4.0",
+        "HateCheck, Röttger et al. 2021 (paul-rottger/hatecheck-data)",
+        weight=0.3,  # templated test cases: n-gram models overfit them
+    ),
+    "stormfront-hate-speech": SourcePolicy(
+        "CC-BY-SA-3.0",
+        "de Gibert et al. 2018, Hate Speech Dataset from a White Supremacy Forum "
+        "(Vicomtech/hate-speech-dataset)",
+        ship=False,
+    ),
+    "toxic-spans-civil-comments": SourcePolicy(
+        "CC0-1.0", "Toxic Spans, Pavlopoulos et al. 2021, from Civil Comments"
+    ),
+    "convabuse": SourcePolicy("CC-BY-4.0", "ConvAbuse, Cercas Curry et al. 2021"),
+    "toxigen-prompts": SourcePolicy(
+        "MIT", "ToxiGen prompts, Hartvigsen et al. 2022 (Microsoft)", weight=0.3
+    ),
+    "goemotions-benign": SourcePolicy("Apache-2.0", "GoEmotions, Demszky et al. 2020 (Google)"),
+    "chitchat-byu-pccl": SourcePolicy("MIT", "BYU PCCL chit-chat dataset"),
+    "counsel-chat": SourcePolicy("MIT", "counsel-chat, Bertagnolli 2020"),
+    "reddit-mental-health-rmhd-sample": SourcePolicy(
+        "Apache-2.0 (package); upstream PDDL-1.0, Reddit API terms",
+        "Reddit Mental Health Dataset, Low et al. 2020, sample from construct-tracker",
+    ),
+    "diasafety": SourcePolicy("Apache-2.0", "DiaSafety, Sun et al. 2022 (thu-coai)"),
+}
+_OWN = SourcePolicy("Apache-2.0", "written for kidshield by its contributors (synthetic)")
+
+
+def policy_for(source: str) -> SourcePolicy:
+    return SOURCES.get(source, _OWN if "/" in source else SourcePolicy("unknown", source))
+
+
+@dataclass(frozen=True, slots=True)
+class TrainSettings:
+    features: FeatureSettings = field(default_factory=FeatureSettings)
+    min_df: int = 3
+    max_words: int = 60_000
+    max_chars: int = 140_000
+    c: float = 4.0
+    positive_weight: float = 3.0  # extra weight on positives (rare classes)
+    low_benign_fpr: float = 0.01  # low: best F1 keeping benign false positives under this
+    medium_precision: float = 0.8
+    high_precision: float = 0.95
+    include_share_alike: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "min_df": self.min_df,
+            "max_words": self.max_words,
+            "max_chars": self.max_chars,
+            "c": self.c,
+            "positive_weight": self.positive_weight,
+            "low_benign_fpr": self.low_benign_fpr,
+            "medium_precision": self.medium_precision,
+            "high_precision": self.high_precision,
+            "include_share_alike": self.include_share_alike,
+        }
+
+
+Progress = Callable[[str], None]
+
+
+def _quiet(_message: str) -> None:
+    return None
+
+
+@dataclass(slots=True)
+class Prepared:
+    """Message rows with their normalised text, ready for the vectoriser."""
+
+    rows: list[Row]
+    texts: list[str]
+
+    def where(self, keep: Callable[[Row], bool]) -> Prepared:
+        pairs = [(r, t) for r, t in zip(self.rows, self.texts, strict=True) if keep(r)]
+        return Prepared([r for r, _ in pairs], [t for _, t in pairs])
+
+
+def prepare(
+    folders: Sequence[Path], settings: TrainSettings, progress: Progress = _quiet
+) -> Prepared:
+    rows = read_folders(list(folders))
+    if not settings.include_share_alike:
+        rows = [r for r in rows if policy_for(r.source).ship]
+    rows = message_rows(rows)
+    progress(f"{len(rows)} messages from {len({r.source for r in rows})} sources; normalising")
+    normalizer = load_lexicon().normalizer
+    texts = [normalizer.normalize(r.text[:MAX_CHARS]).text for r in rows]
+    return Prepared(rows, texts)
+
+
+def targets(rows: Sequence[Row], risk: Risk) -> npt.NDArray[np.int8]:
+    wanted = HEAD_LABELS[risk]
+    return np.fromiter((not wanted.isdisjoint(r.labels) for r in rows), dtype=np.int8)
+
+
+def is_benign(rows: Sequence[Row]) -> npt.NDArray[np.bool_]:
+    return np.fromiter((r.labels == {"benign"} for r in rows), dtype=np.bool_)
+
+
+# -- vocabulary --------------------------------------------------------------------------------
+
+
+def choose_vocabulary(
+    data: Prepared, heads: Sequence[Risk], settings: TrainSettings
+) -> tuple[list[str], list[str]]:
+    """Word and character n-grams, ranked by chi-squared against any head (train split)."""
+    fs = settings.features
+    n = len(data.rows)
+    results: list[list[str]] = []
+    for kind in ("word", "char"):
+        df: Counter[str] = Counter()
+        pos: dict[Risk, Counter[str]] = {risk: Counter() for risk in heads}
+        labels = [
+            [risk for risk in heads if not HEAD_LABELS[risk].isdisjoint(r.labels)]
+            for r in data.rows
+        ]
+        for text, mine in zip(data.texts, labels, strict=True):
+            toks = tokens(text)
+            grams = set(word_ngrams(toks, fs) if kind == "word" else char_ngrams(toks, fs))
+            df.update(grams)
+            for risk in mine:
+                pos[risk].update(grams)
+        n_pos = {risk: sum(1 for m in labels if risk in m) for risk in heads}
+        scored: list[tuple[float, str]] = []
+        for gram, count in df.items():
+            if count < settings.min_df:
+                continue
+            best = 0.0
+            for risk in heads:
+                best = max(best, _chi2(pos[risk].get(gram, 0), count, n_pos[risk], n))
+            scored.append((-best, gram))
+        scored.sort()
+        limit = settings.max_words if kind == "word" else settings.max_chars
+        results.append(sorted(gram for _, gram in scored[:limit]))
+    return results[0], results[1]
+
+
+def _chi2(a: int, df: int, positives: int, total: int) -> float:
+    """Chi-squared of the 2x2 table (gram present/absent x positive/negative)."""
+    b = df - a
+    c = positives - a
+    d = total - positives - b
+    denominator = (a + b) * (c + d) * (a + c) * (b + d)
+    if denominator == 0:
+        return 0.0
+    return total * (a * d - b * c) ** 2 / denominator
+
+
+def matrix(vectorizer: Vectorizer, texts: Sequence[str]) -> Any:
+    from scipy.sparse import csr_matrix
+
+    indptr = [0]
+    indices: list[npt.NDArray[np.int64]] = []
+    values: list[npt.NDArray[np.float64]] = []
+    for text in texts:
+        idx, val = vectorizer.sparse(text)
+        indices.append(idx)
+        values.append(val)
+        indptr.append(indptr[-1] + len(idx))
+    return csr_matrix(
+        (
+            np.concatenate(values) if values else np.zeros(0),
+            np.concatenate(indices) if indices else np.zeros(0, dtype=np.int64),
+            np.asarray(indptr),
+        ),
+        shape=(len(texts), vectorizer.size),
+    )
+
+
+# -- fitting, calibration, thresholds ----------------------------------------------------------
+
+
+def fit_head(
+    x: Any, y: npt.NDArray[np.int8], weights: npt.NDArray[np.float64], c: float
+) -> tuple[npt.NDArray[np.float64], float]:
+    from sklearn.linear_model import LogisticRegression
+
+    model = LogisticRegression(C=c, solver="liblinear", max_iter=200, random_state=0)
+    model.fit(x, y, sample_weight=weights)
+    return np.asarray(model.coef_[0], dtype=np.float64), float(model.intercept_[0])
+
+
+def platt(margins: npt.NDArray[np.float64], y: npt.NDArray[np.int8]) -> tuple[float, float]:
+    """Slope and intercept of a logistic fit of the labels on the margins (validation)."""
+    from sklearn.linear_model import LogisticRegression
+
+    if y.min() == y.max():
+        return 1.0, 0.0
+    model = LogisticRegression(C=1e4, solver="lbfgs", max_iter=1000)
+    model.fit(margins.reshape(-1, 1), y)
+    slope = float(model.coef_[0][0])
+    if slope <= 0:  # the head learned nothing useful: keep the raw logistic
+        return 1.0, 0.0
+    return slope, float(model.intercept_[0])
+
+
+def sigmoid(z: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    out: npt.NDArray[np.float64] = 1.0 / (1.0 + np.exp(-np.clip(z, -50, 50)))
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class Thresholds:
+    low: float
+    medium: float
+    high: float
+    rule: str
+
+
+FALLBACK = Thresholds(0.5, 0.7, 0.9, "fixed 0.5 / 0.7 / 0.9: too few validation positives")
+MIN_VALIDATION_POSITIVES = 8
+
+
+def choose_thresholds(
+    p: npt.NDArray[np.float64],
+    y: npt.NDArray[np.int8],
+    benign: npt.NDArray[np.bool_],
+    settings: TrainSettings,
+) -> Thresholds:
+    """On the validation split:
+
+    * low: the threshold with the best F1 among those flagging at most ``low_benign_fpr`` of
+      the benign messages;
+    * medium: the lowest threshold at or above low reaching ``medium_precision``;
+    * high: the lowest threshold at or above medium reaching ``high_precision``.
+    Unreachable precision falls back to halfway between the level below and 1.
+    """
+    if int(y.sum()) < MIN_VALIDATION_POSITIVES:
+        return FALLBACK
+    candidates = np.unique(np.round(p, 4))
+    n_benign = max(1, int(benign.sum()))
+    positives = int(y.sum())
+    best: tuple[float, float] | None = None
+    stats: list[tuple[float, float, float]] = []  # threshold, precision, benign fpr
+    for t in candidates:
+        flagged = p >= t
+        tp = int((flagged & (y == 1)).sum())
+        fp = int((flagged & (y == 0)).sum())
+        fpr = int((flagged & benign).sum()) / n_benign
+        precision = tp / (tp + fp) if tp + fp else 1.0
+        recall = tp / positives
+        stats.append((float(t), precision, fpr))
+        if fpr > settings.low_benign_fpr:
+            continue
+        f1 = 2 * precision * recall / (precision + recall) if tp else 0.0
+        if best is None or f1 > best[0] + 1e-12:
+            best = (f1, float(t))
+    low = best[1] if best is not None else 0.5
+    low = min(max(low, 0.05), 0.95)
+
+    def reach(floor: float, precision_needed: float) -> float:
+        for t, precision, _fpr in stats:
+            if t >= floor and precision >= precision_needed:
+                return max(t, floor)
+        return floor + (1.0 - floor) / 2
+
+    medium = max(reach(low, settings.medium_precision), low)
+    high = max(reach(medium, settings.high_precision), medium)
+    rule = (
+        f"low: best validation F1 with benign false positives <= {settings.low_benign_fpr:.1%}; "
+        f"medium: precision >= {settings.medium_precision}; "
+        f"high: precision >= {settings.high_precision}"
+    )
+    return Thresholds(round(low, 4), round(medium, 4), round(high, 4), rule)
+
+
+def figures(
+    p: npt.NDArray[np.float64],
+    y: npt.NDArray[np.int8],
+    benign: npt.NDArray[np.bool_],
+    threshold: float,
+) -> dict[str, float | int | None]:
+    """P/R/F1/F0.5 at ``threshold``, benign false-positive rate, ROC-AUC and PR-AUC."""
+    from sklearn.metrics import average_precision_score, roc_auc_score
+
+    flagged = p >= threshold
+    tp = int((flagged & (y == 1)).sum())
+    fp = int((flagged & (y == 0)).sum())
+    fn = int((~flagged & (y == 1)).sum())
+    precision = tp / (tp + fp) if tp + fp else 0.0
+    recall = tp / (tp + fn) if tp + fn else 0.0
+
+    def f(beta: float) -> float:
+        b2 = beta * beta
+        return (1 + b2) * precision * recall / (b2 * precision + recall) if tp else 0.0
+
+    both = 0 < int(y.sum()) < len(y)
+    return {
+        "support": int(y.sum()),
+        "tp": tp,
+        "fp": fp,
+        "fn": fn,
+        "precision": round(precision, 4),
+        "recall": round(recall, 4),
+        "f1": round(f(1.0), 4),
+        "f0.5": round(f(0.5), 4),
+        "benign_fpr": round(int((flagged & benign).sum()) / max(1, int(benign.sum())), 4),
+        "roc_auc": round(float(roc_auc_score(y, p)), 4) if both else None,
+        "pr_auc": round(float(average_precision_score(y, p)), 4) if both else None,
+    }
+
+
+# -- the whole run -----------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Trained:
+    vectorizer: Vectorizer
+    weights: npt.NDArray[np.float32]
+    bias: npt.NDArray[np.float32]
+    heads: list[Risk]
+    calibration: dict[Risk, tuple[float, float]]
+    thresholds: dict[Risk, Thresholds]
+
+    def probabilities(self, x: Any) -> dict[Risk, npt.NDArray[np.float64]]:
+        margins = np.asarray(x @ self.weights.astype(np.float64), dtype=np.float64) + self.bias
+        return {
+            risk: sigmoid(self.calibration[risk][0] * margins[:, i] + self.calibration[risk][1])
+            for i, risk in enumerate(self.heads)
+        }
+
+
+def sample_weights(rows: Sequence[Row]) -> npt.NDArray[np.float64]:
+    return np.fromiter((policy_for(r.source).weight for r in rows), dtype=np.float64)
+
+
+def fit(
+    fit_data: Prepared,
+    calibration_data: Prepared,
+    settings: TrainSettings,
+    progress: Progress = _quiet,
+) -> Trained:
+    heads = [
+        risk for risk in HEAD_LABELS if int(targets(fit_data.rows, risk).sum()) >= MIN_POSITIVES
+    ]
+    if not heads:
+        raise InputError(f"no risk has {MIN_POSITIVES} positive training rows")
+    progress(f"heads: {', '.join(h.value for h in heads)}; choosing the vocabulary")
+    words, chars = choose_vocabulary(fit_data, heads, settings)
+    vectorizer = Vectorizer(settings.features, words, chars)
+    progress(f"vocabulary: {len(words)} word and {len(chars)} character n-grams; vectorising")
+    x = matrix(vectorizer, fit_data.texts)
+    base = sample_weights(fit_data.rows)
+    weights = np.zeros((vectorizer.size, len(heads)), dtype=np.float32)
+    bias = np.zeros(len(heads), dtype=np.float32)
+    for column, risk in enumerate(heads):
+        y = targets(fit_data.rows, risk)
+        w = base * np.where(y == 1, settings.positive_weight, 1.0)
+        progress(f"fitting {risk.value} ({int(y.sum())} positives)")
+        coef, intercept = fit_head(x, y, w, settings.c)
+        weights[:, column] = coef
+        bias[column] = intercept
+    trained = Trained(vectorizer, weights, bias, heads, {}, {})
+    xv = matrix(vectorizer, calibration_data.texts)
+    margins = np.asarray(xv @ weights.astype(np.float64), dtype=np.float64) + bias.astype(
+        np.float64
+    )
+    benign = is_benign(calibration_data.rows)
+    for column, risk in enumerate(heads):
+        y = targets(calibration_data.rows, risk)
+        slope, intercept = platt(margins[:, column], y)
+        trained.calibration[risk] = (slope, intercept)
+        p = sigmoid(slope * margins[:, column] + intercept)
+        trained.thresholds[risk] = choose_thresholds(p, y, benign, settings)
+    return trained
+
+
+def evaluate_trained(trained: Trained, data: Prepared) -> dict[str, dict[str, Any]]:
+    if not data.rows:
+        return {}
+    probs = trained.probabilities(matrix(trained.vectorizer, data.texts))
+    benign = is_benign(data.rows)
+    return {
+        risk.value: figures(
+            probs[risk], targets(data.rows, risk), benign, trained.thresholds[risk].low
+        )
+        for risk in trained.heads
+    }
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def write_model(
+    trained: Trained,
+    out: Path,
+    settings: TrainSettings,
+    data: Prepared,
+    test_figures: dict[str, dict[str, Any]],
+    extra: dict[str, Any] | None = None,
+) -> Path:
+    out.mkdir(parents=True, exist_ok=True)
+    words = list(trained.vectorizer.words)
+    chars = list(trained.vectorizer.chars)
+    for gram in words + chars:
+        if "\n" in gram:  # cannot happen with the tokeniser; the vocab file is one per line
+            raise InputError(f"n-gram {gram!r} holds a line break")
+    (out / VOCAB).write_text("\n".join(words + chars) + "\n", encoding="utf-8")
+    np.savez_compressed(out / WEIGHTS, weights=trained.weights, bias=trained.bias)
+    sources: dict[str, dict[str, Any]] = {}
+    for row in data.rows:
+        entry = sources.setdefault(
+            row.source,
+            {
+                "licence": policy_for(row.source).licence,
+                "attribution": policy_for(row.source).attribution,
+                "weight": policy_for(row.source).weight,
+                "messages": 0,
+                "labels": Counter[str](),
+            },
+        )
+        entry["messages"] += 1
+        entry["labels"].update(row.labels)
+    for entry in sources.values():
+        entry["labels"] = dict(sorted(entry["labels"].items()))
+    splits = Counter(r.split for r in data.rows)
+    manifest: dict[str, Any] = {
+        "format": MODEL_FORMAT,
+        "name": "kidshield-text",
+        "features": {
+            **trained.vectorizer.settings.to_dict(),
+            "words": len(words),
+            "chars": len(chars),
+        },
+        "training": settings.to_dict(),
+        "splits": {k: splits.get(k, 0) for k in (TRAIN, VALIDATION, TEST)},
+        "sources": dict(sorted(sources.items())),
+        "heads": {
+            risk.value: {
+                "column": column,
+                "labels": sorted(HEAD_LABELS[risk]),
+                "calibration": {
+                    "method": "platt",
+                    "slope": round(trained.calibration[risk][0], 8),
+                    "intercept": round(trained.calibration[risk][1], 8),
+                },
+                "thresholds": {
+                    "low": trained.thresholds[risk].low,
+                    "medium": trained.thresholds[risk].medium,
+                    "high": trained.thresholds[risk].high,
+                    "rule": trained.thresholds[risk].rule,
+                },
+                "test": test_figures.get(risk.value, {}),
+            }
+            for column, risk in enumerate(trained.heads)
+        },
+        **(extra or {}),
+    }
+    manifest["files"] = {name: _sha256(out / name) for name in (WEIGHTS, VOCAB)}
+    (out / MANIFEST).write_text(
+        json.dumps(manifest, indent=1, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
+    return out / MANIFEST
+
+
+def train(
+    folders: Sequence[Path],
+    out: Path,
+    settings: TrainSettings | None = None,
+    progress: Progress = _quiet,
+) -> dict[str, Any]:
+    settings = settings or TrainSettings()
+    data = prepare(folders, settings, progress)
+    trained = fit(
+        data.where(lambda r: r.split == TRAIN),
+        data.where(lambda r: r.split == VALIDATION),
+        settings,
+        progress,
+    )
+    progress("measuring on the test split")
+    test = evaluate_trained(trained, data.where(lambda r: r.split == TEST))
+    write_model(trained, out, settings, data, test)
+    return test
+
+
+def leave_one_source_out(
+    folders: Sequence[Path],
+    settings: TrainSettings | None = None,
+    progress: Progress = _quiet,
+    only: Sequence[str] = (),
+) -> dict[str, dict[str, Any]]:
+    """For each source: train on the others (train split; validation split for calibration and
+    thresholds) and measure on every row of that source."""
+    settings = settings or TrainSettings()
+    data = prepare(folders, settings, progress)
+    sources = sorted({r.source for r in data.rows})
+    out: dict[str, dict[str, Any]] = {}
+    for source in sources:
+        if only and source not in only:
+            continue
+        progress(f"leaving out {source}")
+        rest = data.where(lambda r, s=source: r.source != s)  # type: ignore[misc]
+        held = data.where(lambda r, s=source: r.source == s)  # type: ignore[misc]
+        trained = fit(
+            rest.where(lambda r: r.split == TRAIN),
+            rest.where(lambda r: r.split == VALIDATION),
+            settings,
+            progress,
+        )
+        out[source] = {"messages": len(held.rows), "risks": evaluate_trained(trained, held)}
+    return out
+
+
+def model_digest(folder: Path) -> str:
+    """One sha256 over the model files (to compare two trainings)."""
+    digest = hashlib.sha256()
+    for name in (MANIFEST, WEIGHTS, VOCAB):
+        digest.update((folder / name).read_bytes())
+    return digest.hexdigest()
+
+
+def _round_floats(value: Any) -> Any:
+    if isinstance(value, float):
+        return None if math.isnan(value) else value
+    return value
