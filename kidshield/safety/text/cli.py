@@ -6,7 +6,7 @@ import json
 import sys
 from collections import Counter
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 import typer
 from rich.console import Console
@@ -112,23 +112,41 @@ def scan(
 
 @eval_app.command("text")
 def eval_text(
-    file: Path = typer.Argument(..., help="Labelled corpus (CSV or JSONL)."),
-    text_col: str = typer.Option(..., "--text-col", help="Column (field) with the message."),
-    label_col: str = typer.Option(..., "--label-col", help="Column (field) with the label."),
+    file: Path | None = typer.Argument(None, help="Labelled corpus (CSV, TSV or JSONL)."),
+    text_col: str = typer.Option("text", "--text-col", help="Column (field) with the message."),
+    label_col: str = typer.Option("label", "--label-col", help="Column (field) with the label."),
     mapping: list[str] = typer.Option(
         [], "--map", help="Translate a corpus label: LABEL=RISK (RISK may be 'none'). Repeatable."
     ),
-    fmt: str | None = typer.Option(None, "--format", help="csv or jsonl (default: by name)."),
+    fmt: str | None = typer.Option(None, "--format", help="csv, tsv or jsonl (default: by name)."),
     min_level: str = typer.Option("low", "--min-level", help="Level that counts as flagged."),
     sender: str | None = typer.Option(None, "--sender", help="Age band of all senders."),
     recipient: str | None = typer.Option(None, "--recipient", help="Age band of all readers."),
+    segments: str = typer.Option(
+        "auto",
+        "--segments",
+        help="Score 'userN: message' chat segments as conversations: auto (detect), on, off.",
+    ),
+    loso: bool = typer.Option(
+        False, "--loso", help="Leave-one-source-out over training data (--data); needs [train]."
+    ),
+    data: list[Path] = typer.Option([], "--data", help="Training data folder (with --loso)."),
+    source: list[str] = typer.Option([], "--source", help="With --loso: only these sources."),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
 ) -> None:
-    """Precision, recall, F1 and F0.5 per risk, and a confusion table, on a labelled corpus."""
+    """Precision, recall, F1, F0.5, ROC-AUC and PR-AUC per risk, the benign rows flagged, and a
+    confusion table, on a labelled corpus; or, with --loso, per training source."""
+    if loso:
+        _loso(data, source, as_json)
+        return
+    if file is None:
+        raise _fail("give a corpus file, or --loso --data DIR")
     try:
         level = RiskLevel.parse(min_level)
         examples = read_corpus(file, text_col, label_col, parse_mapping(mapping), fmt)
-        report = evaluate(examples, min_level=level, sender=sender, recipient=recipient)
+        report = evaluate(
+            examples, min_level=level, sender=sender, recipient=recipient, segments=segments
+        )
     except (KidshieldError, ValueError) as exc:
         raise _fail(str(exc)) from None
     if as_json:
@@ -137,10 +155,108 @@ def eval_text(
     print_report(report, Console())
 
 
+def _loso(data: list[Path], only: list[str], as_json: bool) -> None:
+    if not data:
+        raise _fail("--loso needs --data DIR (the training data folders)")
+    from kidshield.safety.text.train import leave_one_source_out
+
+    console = Console(stderr=True)
+    try:
+        results = leave_one_source_out(data, progress=console.log, only=only)
+    except KidshieldError as exc:
+        raise _fail(str(exc)) from None
+    if as_json:
+        typer.echo(json.dumps(results, indent=2))
+        return
+    print_loso(results, Console())
+
+
+def print_loso(results: dict[str, dict[str, Any]], console: Console) -> None:
+    table = Table(title="leave one source out: trained on the others, measured on this one")
+    for name in (
+        "source",
+        "risk",
+        "support",
+        "precision",
+        "recall",
+        "F1",
+        "benign flagged",
+        "ROC-AUC",
+        "PR-AUC",
+    ):
+        table.add_column(name, justify="left" if name in ("source", "risk") else "right")
+    for source, result in results.items():
+        for risk, row in result["risks"].items():
+            if not row["support"] and not row["fp"]:
+                continue
+            table.add_row(
+                source,
+                risk,
+                str(row["support"]),
+                f"{row['precision']:.3f}" if row["support"] else "",
+                f"{row['recall']:.3f}" if row["support"] else "",
+                f"{row['f1']:.3f}" if row["support"] else "",
+                f"{row['benign_fpr']:.2%}",
+                "" if row["roc_auc"] is None else f"{row['roc_auc']:.3f}",
+                "" if row["pr_auc"] is None else f"{row['pr_auc']:.3f}",
+            )
+    console.print(table)
+
+
+train_app = typer.Typer(help="Train the learned safety models.", no_args_is_help=True)
+
+
+@train_app.command("text")
+def train_text(
+    data: list[Path] = typer.Option(..., "--data", help="Training data folder. Repeatable."),
+    out: Path = typer.Option(..., "--out", help="Folder to write the model to."),
+    include_share_alike: bool = typer.Option(
+        False,
+        "--include-share-alike",
+        help="Also train on share-alike sources (left out of the shipped model by default).",
+    ),
+) -> None:
+    """Train the message and conversation models (needs the [train] extra)."""
+    from kidshield.safety.text.train import TrainSettings, train
+
+    console = Console(stderr=True)
+    try:
+        test = train(data, out, TrainSettings(include_share_alike=include_share_alike), console.log)
+    except KidshieldError as exc:
+        raise _fail(str(exc)) from None
+    table = Table(title=f"{out}: figures on the held-out test split")
+    for name in (
+        "risk",
+        "support",
+        "precision",
+        "recall",
+        "F1",
+        "benign flagged",
+        "ROC-AUC",
+        "PR-AUC",
+    ):
+        table.add_column(name, justify="left" if name == "risk" else "right")
+    for risk, row in test.items():
+        table.add_row(
+            risk,
+            str(row.get("support", "")),
+            f"{row.get('precision', 0):.3f}",
+            f"{row.get('recall', 0):.3f}",
+            f"{row.get('f1', 0):.3f}",
+            f"{row.get('benign_fpr', 0):.2%}",
+            "" if row.get("roc_auc") is None else f"{row['roc_auc']:.3f}",
+            "" if row.get("pr_auc") is None else f"{row['pr_auc']:.3f}",
+        )
+    Console().print(table)
+
+
 def print_report(report: EvalReport, console: Console) -> None:
     table = Table(title=f"kidshield text safety: {report.total} messages")
     for name in ("risk", "support", "tp", "fp", "fn", "precision", "recall", "F1", "F0.5"):
         table.add_column(name, justify="left" if name == "risk" else "right")
+    ranking = Table(title="from the scores (threshold-free), and benign rows flagged per risk")
+    for name in ("risk", "ROC-AUC", "PR-AUC", "benign flagged"):
+        ranking.add_column(name, justify="left" if name == "risk" else "right")
     for scores in report.risks:
         row = scores.to_dict()
         table.add_row(
@@ -148,11 +264,23 @@ def print_report(report: EvalReport, console: Console) -> None:
             *(str(row[k]) for k in ("support", "tp", "fp", "fn")),
             *(f"{row[k]:.3f}" for k in ("precision", "recall", "f1", "f0.5")),
         )
+        ranking.add_row(
+            scores.risk.value,
+            *("" if row[k] is None else f"{row[k]:.3f}" for k in ("roc_auc", "pr_auc")),
+            str(row["benign_flagged"]),
+        )
     console.print(table)
+    console.print(ranking)
     if report.benign:
         console.print(
             f"benign messages flagged: {report.flagged_benign}/{report.benign} "
             f"({report.false_positive_rate:.1%})"
+        )
+    if report.segments:
+        console.print(f"chat segments scored as conversations: {report.segments}")
+    if report.truncated:
+        console.print(
+            f"[yellow]{report.truncated} text(s) longer than the engine's limit were cut to it"
         )
     labels = report.labels
     confusion = Table(title="confusion (rows: gold, columns: predicted strongest risk)")
@@ -185,8 +313,10 @@ def _eval_group(app: typer.Typer) -> typer.Typer | None:
 
 
 def register(app: typer.Typer) -> None:
-    """Add ``scan`` and ``eval text`` to the main CLI (reusing an existing ``eval`` group)."""
+    """Add ``scan``, ``train text`` and ``eval text`` to the main CLI (reusing an existing
+    ``eval`` group)."""
     app.command("scan")(scan)
+    app.add_typer(train_app, name="train")
     existing = _eval_group(app)
     if existing is None:
         app.add_typer(eval_app, name="eval")

@@ -266,6 +266,34 @@ class ConversationTracker:
         out.sort(key=lambda f: (f.level, f.score), reverse=True)
         return out
 
+    def _stage_scores(
+        self, entries: dict[str, Evidence], now: float
+    ) -> tuple[dict[str, float], float]:
+        half_life = HALF_LIFE[Risk.GROOMING]
+        scores = {
+            key.split(":", 1)[1]: ev.decayed(now, half_life)
+            for key, ev in entries.items()
+            if key.startswith("grooming:")
+        }
+        strong_ev = entries.get(STRONG_KEY)
+        return scores, strong_ev.decayed(now, half_life) if strong_ev else 0.0
+
+    def pair_features(self, pair: str) -> list[float]:
+        """The conversation model's features for one direction, as of the last message."""
+        scores, strong = self._stage_scores(
+            self.state.pairs.get(pair, {}), self.state.last_at or 0.0
+        )
+        sender = pair.partition(">")[0]
+        recipient = self._direction(pair).partition(">")[2]
+        return pair_features(
+            {k: v for k, v in scores.items() if k in STAGES},
+            strong,
+            self.state.stats.get(pair),
+            self.state.participants.get(sender, AgeBand.UNKNOWN),
+            self._recipient_of(pair),
+            age_gap(self.state, sender, recipient),
+        )
+
     def _grooming(
         self, pair: str, entries: dict[str, Evidence], now: float
     ) -> tuple[float, tuple[str, ...]]:
@@ -274,27 +302,11 @@ class ConversationTracker:
         With a conversation model: its calibrated probability. Without: the noisy-OR of the
         stages times 1 + 0.2 per further stage, counted only once the evidence is more than
         weak cues (a strong cue, three stages, or weak cues adding up to 0.55)."""
-        scores = {
-            key.split(":", 1)[1]: ev.decayed(now, HALF_LIFE[Risk.GROOMING])
-            for key, ev in entries.items()
-            if key.startswith("grooming:")
-        }
+        scores, strong = self._stage_scores(entries, now)
         present = tuple(stage for stage in STAGES if scores.get(stage, 0.0) >= STAGE_PRESENT)
-        strong_ev = entries.get(STRONG_KEY)
-        strong = strong_ev.decayed(now, HALF_LIFE[Risk.GROOMING]) if strong_ev else 0.0
         model = self.engine.classifier.conversation if self.engine.classifier else None
         if model is not None:
-            sender = pair.partition(">")[0]
-            recipient = self._direction(pair).partition(">")[2]
-            features = pair_features(
-                {k: v for k, v in scores.items() if k in STAGES},
-                strong,
-                self.state.stats.get(pair),
-                self.state.participants.get(sender, AgeBand.UNKNOWN),
-                self._recipient_of(pair),
-                age_gap(self.state, sender, recipient),
-            )
-            return model.probability(features), present
+            return model.probability(self.pair_features(pair)), present
         base = combine(list(scores.values()))
         if strong < REPORT_THRESHOLD and len(present) < 3 and base < WEAK_TOGETHER:
             return 0.0, present  # weak cues only: ordinary chat

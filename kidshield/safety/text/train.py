@@ -28,7 +28,15 @@ import numpy as np
 import numpy.typing as npt
 
 from kidshield.errors import InputError
-from kidshield.safety.text.classifier import MANIFEST, MODEL_FORMAT, VOCAB, WEIGHTS
+from kidshield.safety.text.classifier import (
+    MANIFEST,
+    MODEL_FORMAT,
+    VOCAB,
+    WEIGHTS,
+    Head,
+    TextClassifier,
+)
+from kidshield.safety.text.combine import Combiner
 from kidshield.safety.text.features import (
     FeatureSettings,
     Vectorizer,
@@ -38,6 +46,11 @@ from kidshield.safety.text.features import (
 )
 from kidshield.safety.text.lexicon import load_lexicon
 from kidshield.safety.text.model import Risk
+from kidshield.safety.text.trainconv import (
+    MIN_CONVERSATIONS,
+    conversations,
+    fit_conversation_model,
+)
 from kidshield.safety.text.trainingdata import (
     TEST,
     TRAIN,
@@ -142,27 +155,31 @@ def _quiet(_message: str) -> None:
 
 @dataclass(slots=True)
 class Prepared:
-    """Message rows with their normalised text, ready for the vectoriser."""
+    """Message rows with their normalised text, ready for the vectoriser, and the rows as
+    read (chat segments whole, for the conversation model)."""
 
     rows: list[Row]
     texts: list[str]
+    whole: list[Row] = field(default_factory=list)
 
     def where(self, keep: Callable[[Row], bool]) -> Prepared:
         pairs = [(r, t) for r, t in zip(self.rows, self.texts, strict=True) if keep(r)]
-        return Prepared([r for r, _ in pairs], [t for _, t in pairs])
+        return Prepared(
+            [r for r, _ in pairs], [t for _, t in pairs], [r for r in self.whole if keep(r)]
+        )
 
 
 def prepare(
     folders: Sequence[Path], settings: TrainSettings, progress: Progress = _quiet
 ) -> Prepared:
-    rows = read_folders(list(folders))
+    whole = read_folders(list(folders))
     if not settings.include_share_alike:
-        rows = [r for r in rows if policy_for(r.source).ship]
-    rows = message_rows(rows)
+        whole = [r for r in whole if policy_for(r.source).ship]
+    rows = message_rows(whole)
     progress(f"{len(rows)} messages from {len({r.source for r in rows})} sources; normalising")
     normalizer = load_lexicon().normalizer
     texts = [normalizer.normalize(r.text[:MAX_CHARS]).text for r in rows]
-    return Prepared(rows, texts)
+    return Prepared(rows, texts, whole)
 
 
 def targets(rows: Sequence[Row], risk: Risk) -> npt.NDArray[np.int8]:
@@ -389,6 +406,22 @@ class Trained:
     calibration: dict[Risk, tuple[float, float]]
     thresholds: dict[Risk, Thresholds]
 
+    def classifier(self) -> TextClassifier:
+        """The in-memory model, as :func:`classifier.load_classifier` would read it back."""
+        heads = {
+            risk: Head(
+                risk,
+                column,
+                self.calibration[risk][0],
+                self.calibration[risk][1],
+                self.thresholds[risk].low,
+                self.thresholds[risk].medium,
+                self.thresholds[risk].high,
+            )
+            for column, risk in enumerate(self.heads)
+        }
+        return TextClassifier(self.vectorizer, self.weights, self.bias, heads, {})
+
     def probabilities(self, x: Any) -> dict[Risk, npt.NDArray[np.float64]]:
         margins = np.asarray(x @ self.weights.astype(np.float64), dtype=np.float64) + self.bias
         return {
@@ -531,12 +564,23 @@ def write_model(
     return out / MANIFEST
 
 
+def require_training_libraries() -> None:
+    try:
+        import scipy.sparse  # noqa: F401
+        import sklearn.linear_model  # noqa: F401
+    except ImportError as exc:
+        raise InputError(
+            f"training needs the [train] extra: pip install 'kidshield[train]' ({exc})"
+        ) from None
+
+
 def train(
     folders: Sequence[Path],
     out: Path,
     settings: TrainSettings | None = None,
     progress: Progress = _quiet,
 ) -> dict[str, Any]:
+    require_training_libraries()
     settings = settings or TrainSettings()
     data = prepare(folders, settings, progress)
     trained = fit(
@@ -547,7 +591,16 @@ def train(
     )
     progress("measuring on the test split")
     test = evaluate_trained(trained, data.where(lambda r: r.split == TEST))
-    write_model(trained, out, settings, data, test)
+    extra: dict[str, Any] = {}
+    progress("conversation model: running the tracker over the training conversations")
+    fitted = fit_conversation_model(conversations(data.whole), Combiner(trained.classifier()))
+    if fitted is None:
+        progress(f"conversation model: fewer than {MIN_CONVERSATIONS} grooming conversations")
+    else:
+        model, report = fitted
+        extra["conversation"] = {**model.to_dict(), "report": report}
+        test["grooming_conversations"] = report["test"]
+    write_model(trained, out, settings, data, test, extra)
     return test
 
 
@@ -559,6 +612,7 @@ def leave_one_source_out(
 ) -> dict[str, dict[str, Any]]:
     """For each source: train on the others (train split; validation split for calibration and
     thresholds) and measure on every row of that source."""
+    require_training_libraries()
     settings = settings or TrainSettings()
     data = prepare(folders, settings, progress)
     sources = sorted({r.source for r in data.rows})

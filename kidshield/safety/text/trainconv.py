@@ -1,0 +1,186 @@
+"""Training the conversation-level grooming model (part of ``kidshield train text``).
+
+Conversations come from the training rows: rows sharing a ``conversation`` id with a ``turn``
+(the project's synthetic conversations: grooming, sextortion and benign look-alikes), chat
+segments (``userN: message`` lines, the chit-chat source; one in four is used, chosen by hash)
+and other sources' conversation ids (ConvAbuse). Each is run through the conversation tracker
+with the message model just trained, and each direction's features (:mod:`convmodel`) become
+one example: positive for the sender whose turns carry grooming stages in a conversation
+labelled grooming, negative otherwise. Snapshots at half-way and at the end teach the model to
+flag before the end. Calibration and thresholds use the validation conversations (a
+conversation counts as flagged when any direction is); figures come from the test ones.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from kidshield.errors import KidshieldError
+from kidshield.safety.text.combine import Combiner
+from kidshield.safety.text.conversation import ConversationTracker
+from kidshield.safety.text.convmodel import FEATURES, ConversationModel
+from kidshield.safety.text.model import AgeBand
+from kidshield.safety.text.state import Message
+from kidshield.safety.text.trainingdata import TEST, TRAIN, VALIDATION, Row, segment_messages
+
+MIN_CONVERSATIONS = 10  # grooming conversations needed in the train split
+SEGMENT_SHARE = 4  # one chat segment in this many is used
+
+
+@dataclass(slots=True)
+class Conversation:
+    source: str
+    id: str
+    split: str
+    grooming: bool
+    messages: list[Message] = field(default_factory=list)
+    ages: dict[str, int | None] = field(default_factory=dict)
+    groomers: set[str] = field(default_factory=set)
+
+
+def _hash_share(key: str, share: int) -> bool:
+    return int.from_bytes(hashlib.sha256(key.encode()).digest()[:4], "big") % share == 0
+
+
+def conversations(rows: Sequence[Row]) -> list[Conversation]:
+    grouped: dict[tuple[str, str], list[Row]] = {}
+    out: list[Conversation] = []
+    for row in rows:
+        if row.is_segment:
+            if _hash_share(f"{row.source}\x00{row.id}", SEGMENT_SHARE):
+                conv = Conversation(row.source, row.id, row.split, "grooming" in row.labels)
+                conv.messages = [Message(s, t) for s, t in segment_messages(row.text)]
+                out.append(conv)
+        elif row.conversation is not None:
+            grouped.setdefault((row.source, row.conversation), []).append(row)
+    for (source, cid), members in sorted(grouped.items()):
+        members.sort(key=lambda r: (int(r.extra.get("turn") or 0), r.id))
+        labels = set()
+        for r in members:
+            labels |= set(r.extra.get("conversation_labels") or ()) | set(r.labels)
+        conv = Conversation(source, cid, members[0].split, "grooming" in labels)
+        for r in members:
+            sender = str(r.extra.get("sender") or "user")
+            recipient = r.extra.get("recipient")
+            at = r.extra.get("at")
+            try:
+                message = Message.from_dict(
+                    {"sender": sender, "text": r.text, "at": at, "recipient": recipient},
+                    r.where,
+                )
+            except KidshieldError:  # a bad time in one row: keep the text, drop the time
+                message = Message(sender, r.text)
+            conv.messages.append(message)
+            for pid, key in ((sender, "sender_age"), (recipient, "recipient_age")):
+                if isinstance(pid, str) and pid not in conv.ages:
+                    age = r.extra.get(key)
+                    conv.ages[pid] = age if isinstance(age, int) else None
+            if conv.grooming and r.extra.get("stage"):
+                conv.groomers.add(sender)
+        out.append(conv)
+    return out
+
+
+def _participants(conv: Conversation) -> dict[str, AgeBand | int | None]:
+    return {pid: age for pid, age in conv.ages.items()}
+
+
+def examples(
+    convs: Sequence[Conversation], engine: Combiner, snapshots: Sequence[float] = (0.5, 1.0)
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int8], list[int]]:
+    """Feature rows, labels, and the index of the conversation each row comes from."""
+    rows: list[list[float]] = []
+    labels: list[int] = []
+    owner: list[int] = []
+    for number, conv in enumerate(convs):
+        tracker = ConversationTracker(participants=_participants(conv), engine=engine)
+        cut_points = sorted({max(1, round(len(conv.messages) * s)) for s in snapshots})
+        for i, message in enumerate(conv.messages, start=1):
+            tracker.add(message)
+            if i not in cut_points:
+                continue
+            for pair in tracker.state.pairs:
+                rows.append(tracker.pair_features(pair))
+                sender = pair.partition(">")[0]
+                labels.append(int(conv.grooming and sender in conv.groomers))
+                owner.append(number)
+    if not rows:
+        return np.zeros((0, len(FEATURES))), np.zeros(0, dtype=np.int8), []
+    return np.asarray(rows, dtype=np.float64), np.asarray(labels, dtype=np.int8), owner
+
+
+def by_conversation(
+    p: npt.NDArray[np.float64], owner: Sequence[int], count: int
+) -> npt.NDArray[np.float64]:
+    """Each conversation's highest direction probability (0 when it has none)."""
+    best = np.zeros(count, dtype=np.float64)
+    for value, number in zip(p, owner, strict=True):
+        best[number] = max(best[number], value)
+    return best
+
+
+def fit_conversation_model(
+    convs: Sequence[Conversation], engine: Combiner, low_benign_fpr: float = 0.02
+) -> tuple[ConversationModel, dict[str, Any]] | None:
+    """Fit, calibrate and measure; None when there are too few grooming conversations."""
+    from sklearn.linear_model import LogisticRegression
+
+    from kidshield.safety.text.train import (
+        TrainSettings,
+        choose_thresholds,
+        figures,
+        platt,
+        sigmoid,
+    )
+
+    parts = {split: [c for c in convs if c.split == split] for split in (TRAIN, VALIDATION, TEST)}
+    if sum(c.grooming for c in parts[TRAIN]) < MIN_CONVERSATIONS:
+        return None
+    x, y, _owner = examples(parts[TRAIN], engine)
+    mean = x.mean(axis=0)
+    scale = x.std(axis=0)
+    scale[scale == 0] = 1.0
+    model = LogisticRegression(C=1.0, class_weight="balanced", max_iter=2000, random_state=0)
+    model.fit((x - mean) / scale, y)
+    weights = tuple(float(w) for w in model.coef_[0])
+    bias = float(model.intercept_[0])
+
+    def margins(features: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+        out: npt.NDArray[np.float64] = ((features - mean) / scale) @ np.asarray(weights) + bias
+        return out
+
+    xv, yv, owner_v = examples(parts[VALIDATION], engine, snapshots=(1.0,))
+    slope, intercept = platt(margins(xv), yv) if len(yv) else (1.0, 0.0)
+    pv = by_conversation(sigmoid(slope * margins(xv) + intercept), owner_v, len(parts[VALIDATION]))
+    yv_conv = np.asarray([c.grooming for c in parts[VALIDATION]], dtype=np.int8)
+    settings = TrainSettings(low_benign_fpr=low_benign_fpr)
+    thresholds = choose_thresholds(pv, yv_conv, yv_conv == 0, settings)
+    conv_model = ConversationModel(
+        weights,
+        bias,
+        tuple(float(m) for m in mean),
+        tuple(float(s) for s in scale),
+        slope,
+        intercept,
+        thresholds.low,
+        thresholds.medium,
+        thresholds.high,
+    )
+    xt, _yt, owner_t = examples(parts[TEST], engine, snapshots=(1.0,))
+    pt = by_conversation(sigmoid(slope * margins(xt) + intercept), owner_t, len(parts[TEST]))
+    yt_conv = np.asarray([c.grooming for c in parts[TEST]], dtype=np.int8)
+    report = {
+        "conversations": {
+            split: {"all": len(items), "grooming": sum(c.grooming for c in items)}
+            for split, items in parts.items()
+        },
+        "threshold_rule": thresholds.rule.replace("messages", "conversations"),
+        "test": figures(pt, yt_conv, yt_conv == 0, thresholds.low) if len(pt) else {},
+    }
+    return conv_model, report
