@@ -1,0 +1,238 @@
+"""The learned model: loading and its errors, feature parity between training and inference,
+calibration, thresholds per level, and deterministic training (on a small sample)."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import shutil
+from itertools import pairwise
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from kidshield.errors import InputError
+from kidshield.safety.text.classifier import (
+    MODEL_DIR,
+    Head,
+    ModelError,
+    load_classifier,
+    shipped_classifier,
+)
+from kidshield.safety.text.lexicon import load_lexicon
+from kidshield.safety.text.model import Risk, RiskLevel
+from kidshield.safety.text.train import (
+    TrainSettings,
+    choose_thresholds,
+    matrix,
+    model_digest,
+    train,
+)
+
+BUNDLE = Path("/work/shared/data/text-train")
+SYNTH = Path(__file__).resolve().parents[3] / "data" / "text-synth"
+
+INSULTS = ["idiot", "loser", "freak", "clown", "moron", "waste of space", "pathetic", "joke"]
+OPENERS = ["you are such a", "ur a", "everyone knows you're a", "shut up you", "lol you"]
+CHAT = [
+    "see you at practice tomorrow",
+    "did you finish the maths homework",
+    "that film was so good",
+    "my mum made pancakes",
+    "are you coming to the party saturday",
+    "i got a new puppy",
+    "the bus was late again",
+    "gg that round was close",
+    "what time is the match",
+    "can you send me the notes from class",
+]
+
+
+def write_sample(folder: Path, seed: int = 3) -> Path:
+    """A small labelled sample: templated insults (bullying) and everyday chat (benign)."""
+    rng = random.Random(seed)
+    rows = []
+    for i in range(160):
+        if i % 2 == 0:
+            text = f"{rng.choice(OPENERS)} {rng.choice(INSULTS)} {rng.choice(['', '!!', 'fr'])}"
+            labels = ["bullying"]
+        else:
+            text = f"{rng.choice(CHAT)} {rng.choice(['', 'lol', 'ok?', ':)'])}"
+            labels = ["benign"]
+        rows.append({"id": f"r{i}", "text": text.strip(), "labels": labels, "source_label": "t"})
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "sample.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
+    return folder
+
+
+SMALL = TrainSettings(min_df=1, max_words=2000, max_chars=4000)
+
+
+@pytest.fixture(scope="module")
+def small_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("train")
+    data = write_sample(root / "data")
+    train([data], root / "model", SMALL)
+    return root / "model"
+
+
+def copy_model(source: Path, target: Path) -> Path:
+    shutil.copytree(source, target)
+    return target
+
+
+# -- the shipped model -------------------------------------------------------------------------
+
+
+def test_shipped_model_loads_once_and_is_small() -> None:
+    model = shipped_classifier()
+    assert shipped_classifier() is model
+    assert Risk.BULLYING in model.heads and Risk.SELF_HARM in model.heads
+    size = sum(p.stat().st_size for p in MODEL_DIR.iterdir() if p.is_file())
+    assert size <= 25 * 1024 * 1024
+
+
+def test_shipped_manifest_names_sources_licences_and_figures() -> None:
+    manifest = json.loads((MODEL_DIR / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["sources"]
+    for name, source in manifest["sources"].items():
+        assert source["licence"] != "unknown", name
+        assert source["attribution"], name
+    assert "stormfront-hate-speech" not in manifest["sources"]  # share-alike: left out
+    for head in manifest["heads"].values():
+        assert head["test"]["support"] > 0
+        assert 0 < head["thresholds"]["low"] <= head["thresholds"]["medium"]
+        assert head["thresholds"]["medium"] <= head["thresholds"]["high"] < 1
+
+
+# -- loading errors ----------------------------------------------------------------------------
+
+
+def test_missing_model_file_is_a_clear_error(small_model: Path, tmp_path: Path) -> None:
+    folder = copy_model(small_model, tmp_path / "m")
+    (folder / "weights.npz").unlink()
+    with pytest.raises(ModelError, match=r"weights\.npz: model file is missing"):
+        load_classifier(folder)
+
+
+def test_missing_manifest_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(ModelError, match=r"manifest\.json: the text model is missing"):
+        load_classifier(tmp_path)
+
+
+def test_altered_weights_are_refused(small_model: Path, tmp_path: Path) -> None:
+    folder = copy_model(small_model, tmp_path / "m")
+    data = bytearray((folder / "weights.npz").read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    (folder / "weights.npz").write_bytes(bytes(data))
+    with pytest.raises(ModelError, match="sha256 does not match"):
+        load_classifier(folder)
+
+
+def test_corrupt_manifest_is_a_clear_error(small_model: Path, tmp_path: Path) -> None:
+    folder = copy_model(small_model, tmp_path / "m")
+    (folder / "manifest.json").write_text("{not json", encoding="utf-8")
+    with pytest.raises(ModelError, match="not a readable model manifest"):
+        load_classifier(folder)
+
+
+def test_manifest_from_another_format_is_refused(small_model: Path, tmp_path: Path) -> None:
+    folder = copy_model(small_model, tmp_path / "m")
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    manifest["format"] = 99
+    (folder / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    with pytest.raises(ModelError, match="format 99"):
+        load_classifier(folder)
+
+
+# -- features, calibration, thresholds ---------------------------------------------------------
+
+
+def test_features_at_inference_are_bit_identical_to_training(small_model: Path) -> None:
+    model = load_classifier(small_model)
+    normalizer = load_lexicon().normalizer
+    texts = ["You are such a L0SER!!", "see u at practice tmrw 😊", "", "k y s"]
+    normalised = [normalizer.normalize(t).text for t in texts]
+    trained = matrix(model.vectorizer, normalised).toarray()
+    for row, text in zip(trained, normalised, strict=True):
+        idx, vals = model.vectorizer.sparse(text)
+        dense = np.zeros(model.vectorizer.size)
+        dense[idx] = vals
+        assert np.array_equal(dense, row)
+
+
+def test_small_model_tells_insults_from_chat(small_model: Path) -> None:
+    model = load_classifier(small_model)
+    normalizer = load_lexicon().normalizer
+    insult = model.probabilities(normalizer.normalize("ur such a pathetic loser").text)
+    chat = model.probabilities(normalizer.normalize("see you at the party").text)
+    assert insult[Risk.BULLYING] > 0.5 > chat[Risk.BULLYING]
+
+
+def test_calibration_is_monotone_and_within_zero_and_one() -> None:
+    for head in shipped_classifier().heads.values():
+        margins = np.linspace(-40, 40, 801)
+        probabilities = [head.probability(float(m)) for m in margins]
+        assert all(0.0 <= p <= 1.0 for p in probabilities)
+        assert all(a <= b for a, b in pairwise(probabilities))
+        assert head.slope > 0
+
+
+def test_thresholds_map_probabilities_to_levels() -> None:
+    head = Head(Risk.BULLYING, 0, 1.0, 0.0, low=0.3, medium=0.6, high=0.9)
+    assert head.level(0.29) is RiskLevel.NONE
+    assert head.level(0.3) is RiskLevel.LOW
+    assert head.level(0.6) is RiskLevel.MEDIUM
+    assert head.level(0.95) is RiskLevel.HIGH
+
+
+def test_threshold_rule_keeps_benign_false_positives_under_the_cap() -> None:
+    rng = np.random.default_rng(0)
+    positives = rng.uniform(0.4, 1.0, 200)
+    benign = rng.uniform(0.0, 0.6, 2000)
+    p = np.concatenate([positives, benign])
+    y = np.concatenate([np.ones(200, dtype=np.int8), np.zeros(2000, dtype=np.int8)])
+    chosen = choose_thresholds(p, y, y == 0, TrainSettings(low_benign_fpr=0.01))
+    assert float((benign >= chosen.low).mean()) <= 0.01
+    assert chosen.low <= chosen.medium <= chosen.high < 1.0
+    flagged = p >= chosen.medium
+    assert y[flagged].mean() >= 0.8
+
+
+# -- determinism -------------------------------------------------------------------------------
+
+
+def test_training_twice_gives_identical_files(small_model: Path, tmp_path: Path) -> None:
+    data = write_sample(tmp_path / "data")
+    train([data], tmp_path / "again", SMALL)
+    assert model_digest(tmp_path / "again") == model_digest(small_model)
+
+
+def test_bad_training_row_names_file_and_line(tmp_path: Path) -> None:
+    folder = tmp_path / "data"
+    folder.mkdir()
+    rows = [
+        {"id": "1", "text": "hi", "labels": ["benign"]},
+        {"id": "2", "text": "x", "labels": ["rude"]},
+    ]
+    (folder / "bad.jsonl").write_text("\n".join(json.dumps(r) for r in rows), encoding="utf-8")
+
+    with pytest.raises(InputError, match=r"bad\.jsonl:2: unknown label 'rude'"):
+        train([folder], tmp_path / "out", SMALL)
+
+
+@pytest.mark.skipif(
+    not (BUNDLE.is_dir() and os.environ.get("KIDSHIELD_FULL_TRAINING")),
+    reason="full reproduction: needs /work/shared/data/text-train and KIDSHIELD_FULL_TRAINING=1 "
+    "(about 10 minutes)",
+)
+def test_full_training_reproduces_the_shipped_figures(tmp_path: Path) -> None:
+    folders = [BUNDLE] + ([SYNTH] if SYNTH.is_dir() else [])
+    figures = train(folders, tmp_path / "model")
+    shipped = json.loads((MODEL_DIR / "manifest.json").read_text(encoding="utf-8"))
+    for risk, head in shipped["heads"].items():
+        for key in ("precision", "recall", "f1", "roc_auc", "pr_auc"):
+            assert figures[risk][key] == pytest.approx(head["test"][key], abs=0.01), (risk, key)
