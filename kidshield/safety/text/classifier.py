@@ -81,8 +81,8 @@ class TextClassifier:
     def __init__(
         self,
         vectorizer: Vectorizer,
-        weights: npt.NDArray[np.float32],
-        bias: npt.NDArray[np.float32],
+        weights: npt.NDArray[np.float64],
+        bias: npt.NDArray[np.float64],
         heads: dict[Risk, Head],
         manifest: dict[str, Any],
         conversation: ConversationModel | None = None,
@@ -106,7 +106,7 @@ class TextClassifier:
         """Raw linear scores, one per weight column."""
         idx, vals = self.vectorizer.sparse(normalised)
         if len(idx) == 0:
-            return self.bias.astype(np.float64)
+            return self.bias.copy()
         out: npt.NDArray[np.float64] = vals @ self.weights[idx] + self.bias
         return out
 
@@ -204,8 +204,9 @@ def load_classifier(folder: Path = MODEL_DIR) -> TextClassifier:
         if grams and grams[-1] == "":
             grams.pop()
         with np.load(folder / WEIGHTS, allow_pickle=False) as data:
-            weights = np.ascontiguousarray(data["weights"], dtype=np.float32)
-            bias = np.asarray(data["bias"], dtype=np.float32)
+            # float64 in memory: no conversion per message in the product with the features
+            weights = np.ascontiguousarray(data["weights"], dtype=np.float64)
+            bias = np.asarray(data["bias"], dtype=np.float64)
         heads: dict[Risk, Head] = {}
         for name, raw in manifest["heads"].items():
             risk = Risk(name)

@@ -20,6 +20,7 @@ the same rule on the cues alone; personal information is rule-based and keeps it
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from kidshield.safety.text.classifier import Head, TextClassifier
@@ -36,7 +37,12 @@ from kidshield.safety.text.signals.base import Signal
 
 SUPPORT = 0.5  # weak cues flag (low) when the model reaches this fraction of its low threshold
 ABOUT_SUPPRESS = 0.1  # model probability kept when a message talks *about* self-harm
-HELPLINE_KINDS = frozenset({"other", "past"})  # talk about self-harm that still signposts help
+SIGNPOST_ALWAYS = frozenset({"other"})  # someone else's self-harm: show helplines
+SIGNPOST_IF_RISKY = frozenset({"past", "report"})  # ... when the message read as risky
+
+
+# words every "someone else's self-harm" pattern needs: a cheap test before those patterns run
+_OTHERS_WORDS = re.compile(r"sel(?:f|ves)|life|suicid")
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +79,16 @@ class Combiner:
             mine = [hit for hit in hits if hit.risk is signal.risk]
             head = self.classifier.heads.get(signal.risk) if self.classifier else None
             probability = probabilities.get(signal.risk)
+            if not mine and (
+                head is None or probability is None or probability < head.low * SUPPORT
+            ):
+                if probability is not None:  # too weak to flag: context could only lower it
+                    adjusted[signal.risk] = probability
+                if signal.risk is Risk.SELF_HARM and _OTHERS_WORDS.search(ctx.norm.text):
+                    _hits, _p, helpline = self._about_self_harm([], None, None, ctx)
+                    if helpline:
+                        signpost.add(Risk.SELF_HARM)
+                continue
             if head is not None and probability is not None:
                 probability = self._in_context(signal, head, probability, mine, ctx)
             if signal.risk is Risk.SELF_HARM:
@@ -131,7 +147,7 @@ class Combiner:
         was_risky = bool(hits) and score_hits(hits) >= REPORT_THRESHOLD
         if head is not None and probability is not None and probability >= head.low:
             was_risky = True
-        helpline = was_risky and bool(kinds & HELPLINE_KINDS)
+        helpline = bool(kinds & SIGNPOST_ALWAYS) or (was_risky and bool(kinds & SIGNPOST_IF_RISKY))
         reduced = None if probability is None else probability * ABOUT_SUPPRESS
         return [], reduced, helpline
 
@@ -157,6 +173,10 @@ class Combiner:
                 score = cue_score
             else:
                 model_level = head.level(probability)
+                if signal.risk is Risk.GROOMING and model_level < RiskLevel.MEDIUM:
+                    # grooming is judged on the conversation; one message flags on the model
+                    # alone only when it is confident (medium and above)
+                    model_level = RiskLevel.NONE
                 supported = probability >= head.low * SUPPORT
                 if strong:
                     level = max(cue_level, model_level)

@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -91,45 +92,65 @@ def char_ngrams(toks: Sequence[str], settings: FeatureSettings) -> list[str]:
     return out
 
 
-def _block(
-    grams: Iterable[str], vocab: dict[str, int], offset: int, scale: float
-) -> dict[int, float]:
-    counts: dict[int, int] = {}
-    get = vocab.get
-    for gram in grams:
-        index = get(gram)
-        if index is not None:
-            counts[index] = counts.get(index, 0) + 1
-    if not counts:
-        return {}
-    weights = {i + offset: 1.0 + math.log(c) for i, c in counts.items()}
-    norm = math.sqrt(sum(w * w for w in weights.values()))
-    factor = scale / norm
-    return {i: w * factor for i, w in weights.items()}
+def _weighted(
+    indexes: list[int], split: int
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+    """Each distinct index once (in order of first appearance; a dot product does not care)
+    with weight ``1 + log(count)``; the word block (indexes below ``split``) and the character
+    block are each scaled to length sqrt(1/2)."""
+    if not indexes:
+        return _NO_INDEX, _NO_VALUE
+    counts = Counter(indexes)
+    unique = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))
+    weights = 1.0 + np.log(np.fromiter(counts.values(), dtype=np.float64, count=len(counts)))
+    words = unique < split
+    for block in (words, ~words):
+        squared = float(np.dot(weights[block], weights[block]))
+        if squared:
+            weights[block] *= _SQRT_HALF / math.sqrt(squared)
+    return unique, weights
+
+
+_NO_INDEX: npt.NDArray[np.int64] = np.zeros(0, dtype=np.int64)
+_NO_VALUE: npt.NDArray[np.float64] = np.zeros(0, dtype=np.float64)
+TOKEN_CACHE = 200_000  # tokens whose character n-gram indexes are remembered
 
 
 class Vectorizer:
-    """Maps a normalised message to sparse feature indices and values (float64)."""
+    """Maps a normalised message to sparse feature indices and values (float64).
+
+    Character n-grams are looked up once per distinct token and remembered (words repeat a
+    lot across messages), which is what makes this cheap enough for every message."""
 
     def __init__(self, settings: FeatureSettings, words: Sequence[str], chars: Sequence[str]):
         self.settings = settings
         self.words = {gram: i for i, gram in enumerate(words)}
         self.chars = {gram: i for i, gram in enumerate(chars)}
         self.size = len(words) + len(chars)
+        self._token_chars: dict[str, list[int]] = {}
+
+    def _char_indexes(self, token: str) -> list[int]:
+        cached = self._token_chars.get(token)
+        if cached is None:
+            get = self.chars.get
+            offset = len(self.words)
+            cached = [
+                i + offset
+                for gram in char_ngrams((token,), self.settings)
+                if (i := get(gram)) is not None
+            ]
+            if len(self._token_chars) < TOKEN_CACHE:
+                self._token_chars[token] = cached
+        return cached
 
     def sparse(self, normalised: str) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
         toks = tokens(normalised)
-        both = _block(word_ngrams(toks, self.settings), self.words, 0, _SQRT_HALF)
-        both.update(
-            _block(char_ngrams(toks, self.settings), self.chars, len(self.words), _SQRT_HALF)
-        )
-        if not both:
-            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64)
-        items = sorted(both.items())
-        return (
-            np.fromiter((i for i, _ in items), dtype=np.int64, count=len(items)),
-            np.fromiter((v for _, v in items), dtype=np.float64, count=len(items)),
-        )
+        get = self.words.get
+        word_ids = [i for gram in word_ngrams(toks, self.settings) if (i := get(gram)) is not None]
+        char_ids: list[int] = []
+        for token in toks:
+            char_ids.extend(self._char_indexes(token))
+        return _weighted(word_ids + char_ids, len(self.words))
 
     def gram_of(self, index: int) -> tuple[str, str]:
         """("word" or "char", n-gram) for a feature index (for explanations)."""

@@ -103,6 +103,7 @@ class Lexicon:
     negation: re.Pattern[str]
     mundane: re.Pattern[str]
     gate_index: dict[str, GateIndex]  # per view: finds the gate literals present
+    gate_all: GateIndex  # every view's literals: one pass when the views are the same text
 
     def for_risk(self, risk: Risk) -> RiskLexicon:
         for lex in self.risks:
@@ -286,6 +287,17 @@ def _compile_risk(risk: Risk, path: Path, macros: dict[str, str]) -> RiskLexicon
     )
 
 
+def _gates(risks: tuple[RiskLexicon, ...], views: set[str]) -> set[str]:
+    literals: set[str] = set()
+    for lex in risks:
+        if lex.view in views:
+            literals.update(lex.gates)
+            for sets in lex.also.values():
+                for literals_set in sets:
+                    literals.update(literals_set)
+    return literals
+
+
 @cache
 def load_lexicon(language: str = DEFAULT_LANGUAGE) -> Lexicon:
     """Load and compile one language's data (cached: call it freely)."""
@@ -304,6 +316,7 @@ def load_lexicon(language: str = DEFAULT_LANGUAGE) -> Lexicon:
         frozenset(str(w) for w in common.get("spaced", {}).get("words", ())),
     )
     risks = tuple(_compile_risk(risk, folder / f"{risk.value}.toml", macros) for risk in Risk)
+    views = {lex.view for lex in risks}
     return Lexicon(
         language=language,
         normalizer=normalizer,
@@ -312,18 +325,6 @@ def load_lexicon(language: str = DEFAULT_LANGUAGE) -> Lexicon:
         gaming=re.compile(compile_source(str(context["gaming"]), macros, f"{where} gaming")),
         negation=re.compile(compile_source(str(context["negation"]), macros, f"{where} negation")),
         mundane=re.compile(compile_source(str(context["mundane"]), macros, f"{where} mundane")),
-        gate_index={
-            view: GateIndex(
-                {g for lex in risks if lex.view == view for g in lex.gates}
-                | {
-                    g
-                    for lex in risks
-                    if lex.view == view
-                    for sets in lex.also.values()
-                    for s in sets
-                    for g in s
-                }
-            )
-            for view in {lex.view for lex in risks}
-        },
+        gate_index={view: GateIndex(_gates(risks, {view})) for view in views},
+        gate_all=GateIndex(_gates(risks, views)),
     )

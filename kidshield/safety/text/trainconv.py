@@ -30,6 +30,7 @@ from kidshield.safety.text.state import Message
 from kidshield.safety.text.trainingdata import TEST, TRAIN, VALIDATION, Row, segment_messages
 
 MIN_CONVERSATIONS = 10  # grooming conversations needed in the train split
+C = 0.3  # few positive conversations: keep the weights small
 SEGMENT_SHARE = 4  # one chat segment in this many is used
 
 
@@ -92,17 +93,32 @@ def _participants(conv: Conversation) -> dict[str, AgeBand | int | None]:
 
 
 def examples(
-    convs: Sequence[Conversation], engine: Combiner, snapshots: Sequence[float] = (0.5, 1.0)
+    convs: Sequence[Conversation],
+    engine: Combiner,
+    snapshots: Sequence[float] = (0.5, 1.0),
+    hide_ages: bool = False,
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int8], list[int]]:
-    """Feature rows, labels, and the index of the conversation each row comes from."""
+    """Feature rows, labels, and the index of the conversation each row comes from.
+
+    ``hide_ages`` adds every conversation that has ages or times a second time without them
+    (and without recipients): the project's conversations carry them and the chat segments do
+    not, and without this the model would learn "ages given" or "hours long" as a sign of
+    grooming."""
     rows: list[list[float]] = []
     labels: list[int] = []
     owner: list[int] = []
-    for number, conv in enumerate(convs):
-        tracker = ConversationTracker(participants=_participants(conv), engine=engine)
+    variants = [(n, c, _participants(c), False) for n, c in enumerate(convs)]
+    if hide_ages:
+        variants += [
+            (n, c, {}, True)
+            for n, c in enumerate(convs)
+            if c.ages or any(m.at is not None for m in c.messages)
+        ]
+    for number, conv, participants, bare in variants:
+        tracker = ConversationTracker(participants=participants, engine=engine)
         cut_points = sorted({max(1, round(len(conv.messages) * s)) for s in snapshots})
         for i, message in enumerate(conv.messages, start=1):
-            tracker.add(message)
+            tracker.add(Message(message.sender, message.text) if bare else message)
             if i not in cut_points:
                 continue
             for pair in tracker.state.pairs:
@@ -142,11 +158,11 @@ def fit_conversation_model(
     parts = {split: [c for c in convs if c.split == split] for split in (TRAIN, VALIDATION, TEST)}
     if sum(c.grooming for c in parts[TRAIN]) < MIN_CONVERSATIONS:
         return None
-    x, y, _owner = examples(parts[TRAIN], engine)
+    x, y, _owner = examples(parts[TRAIN], engine, hide_ages=True)
     mean = x.mean(axis=0)
     scale = x.std(axis=0)
     scale[scale == 0] = 1.0
-    model = LogisticRegression(C=1.0, class_weight="balanced", max_iter=2000, random_state=0)
+    model = LogisticRegression(C=C, class_weight="balanced", max_iter=2000, random_state=0)
     model.fit((x - mean) / scale, y)
     weights = tuple(float(w) for w in model.coef_[0])
     bias = float(model.intercept_[0])
@@ -160,7 +176,9 @@ def fit_conversation_model(
     pv = by_conversation(sigmoid(slope * margins(xv) + intercept), owner_v, len(parts[VALIDATION]))
     yv_conv = np.asarray([c.grooming for c in parts[VALIDATION]], dtype=np.int8)
     settings = TrainSettings(low_benign_fpr=low_benign_fpr)
-    thresholds = choose_thresholds(pv, yv_conv, yv_conv == 0, settings)
+    thresholds = choose_thresholds(
+        pv, yv_conv, yv_conv == 0, settings, [c.source for c in parts[VALIDATION]]
+    )
     conv_model = ConversationModel(
         weights,
         bias,

@@ -40,8 +40,12 @@ class SignalContext:
         if cached is None:
             text = self.norm.text if view == "text" else self.norm.light
             has_digit = _DIGIT_RE.search(text) is not None
-            cached = self.lexicon.gate_index[view].present(squeeze(text), has_digit)
-            self._present[view] = cached
+            if self.norm.text == self.norm.light:  # most messages: one pass serves both views
+                cached = self.lexicon.gate_all.present(squeeze(text), has_digit)
+                self._present["text"] = self._present["light"] = cached
+            else:
+                cached = self.lexicon.gate_index[view].present(squeeze(text), has_digit)
+                self._present[view] = cached
         return cached
 
     @property
