@@ -238,22 +238,23 @@ class ConversationTracker:
     # -- conversation-level view --------------------------------------------------------------
     def findings(self) -> list[ConversationFinding]:
         now = self.state.last_at or 0.0
-        best: dict[Risk, tuple[float, tuple[str, ...], str]] = {}
+        best: dict[Risk, tuple[RiskLevel, float, tuple[str, ...], str]] = {}
         for pair, entries in self.state.pairs.items():
             for risk in Risk:
                 if risk is Risk.GROOMING:
                     score, stages = self._grooming(pair, entries, now)
+                    strong = self._stage_scores(entries, now)[1]
                 else:
                     ev = entries.get(risk.value)
                     score = ev.decayed(now, HALF_LIFE[risk]) if ev else 0.0
-                    stages = ()
-                if score > best.get(risk, (0.0, (), ""))[0]:
-                    best[risk] = (score, stages, pair)
+                    stages, strong = (), 0.0
+                level = self._level(risk, score, stages, pair, strong)
+                if level is RiskLevel.NONE:
+                    continue
+                if (level, score) > best.get(risk, (RiskLevel.NONE, 0.0, (), ""))[:2]:
+                    best[risk] = (level, score, stages, pair)
         out: list[ConversationFinding] = []
-        for risk, (score, stages, pair) in best.items():
-            level = self._level(risk, score, stages, pair)
-            if level is RiskLevel.NONE:
-                continue
+        for risk, (level, score, stages, pair) in best.items():
             refs = self.state.evidence.get(risk.value, [])
             evidence = tuple(
                 (int(ref[0]), Span(int(ref[1]), int(ref[2]), str(ref[3])))
@@ -326,8 +327,18 @@ class ConversationTracker:
             return AgeBand.CHILD
         return minors[0] if minors else AgeBand.UNKNOWN
 
-    def _level(self, risk: Risk, score: float, stages: tuple[str, ...], pair: str) -> RiskLevel:
+    def _level(
+        self, risk: Risk, score: float, stages: tuple[str, ...], pair: str, strong: float
+    ) -> RiskLevel:
         model = self.engine.classifier.conversation if self.engine.classifier else None
+        sender = self.state.participants.get(pair.split(">", 1)[0], AgeBand.UNKNOWN)
+        if (
+            risk is Risk.GROOMING
+            and {"meeting", "secrecy"} <= set(stages)
+            and sender is AgeBand.ADULT
+            and strong >= REPORT_THRESHOLD
+        ):
+            return RiskLevel.IMMINENT  # a known adult asking a child to meet in secret
         if risk is Risk.GROOMING and model is not None:
             level = model.level(score)
         elif score < REPORT_THRESHOLD and not (risk is Risk.GROOMING and len(stages) >= 3):
@@ -336,13 +347,10 @@ class ConversationTracker:
             level = max(RiskLevel.from_score(score), RiskLevel.LOW)
         if risk is Risk.GROOMING and level > RiskLevel.NONE:
             serious = len(SERIOUS_STAGES.intersection(stages))
-            sender = self.state.participants.get(pair.split(">", 1)[0], AgeBand.UNKNOWN)
             if len(stages) >= 3:
                 level = max(level, RiskLevel.MEDIUM)  # early warning: the pattern is forming
             if serious >= 2 and not sender.is_minor:
                 level = max(level, RiskLevel.HIGH)
-            if {"meeting", "secrecy"} <= set(stages) and sender is AgeBand.ADULT:
-                level = RiskLevel.IMMINENT
         return level
 
     def assessment(self, messages: tuple[Assessment, ...]) -> ConversationAssessment:

@@ -21,7 +21,7 @@ from starlette.requests import Request
 from starlette.routing import BaseRoute
 
 from kidshield.policy.helplines import HelplineBook, HelplineProvider
-from kidshield.safety.text.assess import MAX_TEXT_LENGTH, assess_message
+from kidshield.safety.text.assess import MAX_TEXT_LENGTH, assess_message, combiner
 from kidshield.safety.text.conversation import Message, assess_conversation
 from kidshield.safety.text.lexicon import LexiconError, load_lexicon
 from kidshield.safety.text.model import AgeBand, RiskLevel
@@ -207,9 +207,12 @@ async def assess_conversation_endpoint(request: Request, site: AssessSite, _user
 
 
 def routes(site: AssessSite, access: Access) -> list[BaseRoute]:
-    """The assessment routes. Compiles the default lexicon now, so the first request is fast.
-    High-risk results go to ``site.on_high_risk``: the safety engine knows nothing of cases."""
+    """The assessment routes. Compiles the default lexicon and loads the text model now, so
+    the first request is fast (and a missing or altered model file stops the start, not a
+    request). High-risk results go to ``site.on_high_risk``: the safety engine knows nothing of
+    cases."""
     load_lexicon()
+    combiner()
     return list(api.routes(site, access))
 
 
