@@ -49,6 +49,9 @@ class Head:
     low: float
     medium: float
     high: float
+    # the level the model must reach to flag without any cue of its risk: high when all its
+    # training positives are the project's synthetic data, medium otherwise
+    alone: RiskLevel = RiskLevel.MEDIUM
 
     def probability(self, margin: float) -> float:
         z = self.slope * margin + self.intercept
@@ -219,6 +222,7 @@ def load_classifier(folder: Path = MODEL_DIR) -> TextClassifier:
                 float(th["low"]),
                 float(th["medium"]),
                 float(th["high"]),
+                RiskLevel.parse(str(raw.get("alone", "medium"))),
             )
         vectorizer = Vectorizer(settings, grams[:n_words], grams[n_words:])
         conversation = (

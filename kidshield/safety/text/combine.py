@@ -35,7 +35,6 @@ from kidshield.safety.text.model import (
 from kidshield.safety.text.signals import SIGNALS, SignalContext, score_hits
 from kidshield.safety.text.signals.base import Signal
 
-SUPPORT = 0.5  # weak cues flag (low) when the model reaches this fraction of its low threshold
 ABOUT_SUPPRESS = 0.1  # model probability kept when a message talks *about* self-harm
 SIGNPOST_ALWAYS = frozenset({"other"})  # someone else's self-harm: show helplines
 SIGNPOST_IF_RISKY = frozenset({"past", "report"})  # ... when the message read as risky
@@ -80,7 +79,7 @@ class Combiner:
             head = self.classifier.heads.get(signal.risk) if self.classifier else None
             probability = probabilities.get(signal.risk)
             if not mine and (
-                head is None or probability is None or probability < head.low * SUPPORT
+                head is None or probability is None or probability < head.low
             ):
                 if probability is not None:  # too weak to flag: context could only lower it
                     adjusted[signal.risk] = probability
@@ -174,10 +173,16 @@ class Combiner:
             else:
                 model_level = head.level(probability)
                 if signal.risk is Risk.GROOMING and model_level < RiskLevel.MEDIUM:
-                    # grooming is judged on the conversation; one message flags on the model
-                    # alone only when it is confident (medium and above)
+                    # grooming is judged on the conversation: one message counts the model
+                    # (alone or beside weak cues) only from its medium threshold
                     model_level = RiskLevel.NONE
-                supported = probability >= head.low * SUPPORT
+                if not hits and model_level < head.alone:
+                    # the model alone flags from its medium threshold (high for a risk
+                    # trained on synthetic data only); below that it needs a cue of the same
+                    # risk beside it (even a weak one). Its low threshold was chosen on data
+                    # far from teen chat.
+                    model_level = RiskLevel.NONE
+                supported = model_level is not RiskLevel.NONE
                 if strong:
                     level = max(cue_level, model_level)
                 elif model_level is not RiskLevel.NONE:

@@ -39,7 +39,7 @@ from kidshield.safety.text.model import (
     Span,
 )
 from kidshield.safety.text.signals import combine, score_hits
-from kidshield.safety.text.signals.grooming import STAGES, WEAK_TOGETHER
+from kidshield.safety.text.signals.grooming import STAGES, WEAK_TOGETHER, direction_factor
 from kidshield.safety.text.state import ConversationState, Evidence, Message, PairStats
 
 HOUR = 3600.0
@@ -293,6 +293,7 @@ class ConversationTracker:
             self.state.participants.get(sender, AgeBand.UNKNOWN),
             self._recipient_of(pair),
             age_gap(self.state, sender, recipient),
+            self.state.last_at or 0.0,
         )
 
     def _grooming(
@@ -307,7 +308,9 @@ class ConversationTracker:
         present = tuple(stage for stage in STAGES if scores.get(stage, 0.0) >= STAGE_PRESENT)
         model = self.engine.classifier.conversation if self.engine.classifier else None
         if model is not None:
-            return model.probability(self.pair_features(pair)), present
+            sender = self.state.participants.get(pair.partition(">")[0], AgeBand.UNKNOWN)
+            direction = direction_factor(sender, self._recipient_of(pair))
+            return model.probability(self.pair_features(pair)) * direction, present
         base = combine(list(scores.values()))
         if strong < REPORT_THRESHOLD and len(present) < 3 and base < WEAK_TOGETHER:
             return 0.0, present  # weak cues only: ordinary chat

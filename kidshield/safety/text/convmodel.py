@@ -25,6 +25,7 @@ SERIOUS_STAGES = frozenset(
 )
 STAGE_PRESENT = 0.15
 HOUR = 3600.0
+GROOMING_HALF_LIFE = 14 * 24 * HOUR  # as the tracker's grooming evidence
 
 FEATURES: tuple[str, ...] = (
     *(f"stage:{stage}" for stage in STAGES),
@@ -55,17 +56,22 @@ def pair_features(
     sender: AgeBand,
     recipient: AgeBand,
     age_gap: float,
+    now: float,
 ) -> list[float]:
-    """The feature vector (in ``FEATURES`` order) for one direction."""
+    """The feature vector (in ``FEATURES`` order) for one direction as of ``now``."""
     present = [s for s in STAGES if stage_scores.get(s, 0.0) >= STAGE_PRESENT]
     messages = stats.messages if stats is not None else 0
     hours = 0.0
     peak: Mapping[str, float] = {}
     total: Mapping[str, float] = {}
+    fade = 1.0
     if stats is not None:
         if stats.first_at is not None and stats.last_at is not None:
             hours = max(0.0, stats.last_at - stats.first_at) / HOUR
-        peak, total = stats.peak, stats.total
+            # model scores fade like the cue evidence when the direction falls silent
+            fade = math.pow(0.5, max(0.0, now - stats.last_at) / GROOMING_HALF_LIFE)
+        peak = {k: v * fade for k, v in stats.peak.items()}
+        total = {k: v * fade for k, v in stats.total.items()}
     return [
         *(stage_scores.get(stage, 0.0) for stage in STAGES),
         float(len(present)),

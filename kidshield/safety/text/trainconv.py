@@ -159,8 +159,10 @@ def fit_conversation_model(
     if sum(c.grooming for c in parts[TRAIN]) < MIN_CONVERSATIONS:
         return None
     x, y, _owner = examples(parts[TRAIN], engine, hide_ages=True)
-    mean = x.mean(axis=0)
-    scale = x.std(axis=0)
+    # scale each feature by its largest value, not by its spread: most are rare (zero in
+    # nearly every chat segment), and dividing by a tiny spread made one stage hit decisive
+    mean = np.zeros(x.shape[1])
+    scale = np.abs(x).max(axis=0)
     scale[scale == 0] = 1.0
     model = LogisticRegression(C=C, class_weight="balanced", max_iter=2000, random_state=0)
     model.fit((x - mean) / scale, y)
@@ -179,6 +181,11 @@ def fit_conversation_model(
     thresholds = choose_thresholds(
         pv, yv_conv, yv_conv == 0, settings, [c.source for c in parts[VALIDATION]]
     )
+    # few validation conversations reach any precision at once: keep the levels apart (medium
+    # at least a third of the way from low to 1, high two thirds) so they still mean something
+    low = thresholds.low
+    medium = max(thresholds.medium, round(low + (1 - low) / 3, 4))
+    high = max(thresholds.high, round(low + 2 * (1 - low) / 3, 4))
     conv_model = ConversationModel(
         weights,
         bias,
@@ -186,9 +193,9 @@ def fit_conversation_model(
         tuple(float(s) for s in scale),
         slope,
         intercept,
-        thresholds.low,
-        thresholds.medium,
-        thresholds.high,
+        low,
+        medium,
+        high,
     )
     xt, _yt, owner_t = examples(parts[TEST], engine, snapshots=(1.0,))
     pt = by_conversation(sigmoid(slope * margins(xt) + intercept), owner_t, len(parts[TEST]))
@@ -198,7 +205,8 @@ def fit_conversation_model(
             split: {"all": len(items), "grooming": sum(c.grooming for c in items)}
             for split, items in parts.items()
         },
-        "threshold_rule": thresholds.rule.replace("messages", "conversations"),
+        "threshold_rule": thresholds.rule.replace("messages", "conversations")
+        + "; medium and high at least 1/3 and 2/3 of the way from low to 1",
         "test": figures(pt, yt_conv, yt_conv == 0, thresholds.low) if len(pt) else {},
     }
     return conv_model, report

@@ -155,6 +155,7 @@ def _row(raw: Any, source: str, where: str) -> Row:
             "at",
             "stage",
             "conversation_labels",
+            "source_label",
         )
         if k in raw
     }
@@ -183,6 +184,9 @@ def read_folders(folders: list[Path]) -> list[Row]:
     return rows
 
 
+# a conversation turn that is a risky move only in its context ("10 minutes", "ur turn"): the
+# conversation model sees it, the message model does not learn from it
+NEEDS_CONTEXT = "needs context"
 SEGMENT_MESSAGE_SHARE = 4  # one chat-segment message in this many is kept (chosen by hash)
 
 
@@ -198,7 +202,8 @@ def message_rows(rows: list[Row], share: int = SEGMENT_MESSAGE_SHARE) -> list[Ro
     seen: set[tuple[str, str, str]] = set()
     for row in rows:
         if not row.is_segment:
-            out.append(row)
+            if NEEDS_CONTEXT not in str(row.extra.get("source_label", "")):
+                out.append(row)
             continue
         for number, (_speaker, message) in enumerate(segment_messages(row.text)):
             key = (row.source, row.split, message.strip().lower())

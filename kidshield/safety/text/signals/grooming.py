@@ -47,13 +47,17 @@ class GroomingSignal(CueSignal):
         return 1.0
 
     def model_factor(self, ctx: SignalContext, hits: list[CueHit]) -> float:
-        """Grooming is about who writes to whom: a child writing to an adult, two adults, or
-        two minors (teens flirting with teens) count for less than an adult or a stranger
-        writing to a child."""
-        if ctx.sender.is_minor and ctx.recipient is AgeBand.ADULT:
-            return 0.4
-        if ctx.sender is AgeBand.ADULT and ctx.recipient is AgeBand.ADULT:
-            return 0.2
-        if ctx.peers:
-            return PEERS
-        return 1.0
+        return direction_factor(ctx.sender, ctx.recipient)
+
+
+def direction_factor(sender: AgeBand, recipient: AgeBand) -> float:
+    """Grooming is about who writes to whom: a child writing to an adult, two adults, or two
+    minors (teens flirting with teens) count for less than an adult or a stranger writing to
+    a child. Applied to the message model and to the conversation model."""
+    if sender.is_minor and recipient is AgeBand.ADULT:
+        return 0.4
+    if sender is AgeBand.ADULT and recipient is AgeBand.ADULT:
+        return 0.2
+    if sender.is_minor and recipient.is_minor:
+        return PEERS
+    return 1.0
