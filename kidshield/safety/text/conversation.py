@@ -242,13 +242,14 @@ class ConversationTracker:
         for pair, entries in self.state.pairs.items():
             for risk in Risk:
                 if risk is Risk.GROOMING:
-                    score, stages = self._grooming(pair, entries, now)
+                    score, stages, level = self._grooming(pair, entries, now)
                     strong = self._stage_scores(entries, now)[1]
+                    level = self._grooming_rules(level, stages, pair, strong)
                 else:
                     ev = entries.get(risk.value)
                     score = ev.decayed(now, HALF_LIFE[risk]) if ev else 0.0
-                    stages, strong = (), 0.0
-                level = self._level(risk, score, stages, pair, strong)
+                    level = self._level(score)
+                    stages = ()
                 if level is RiskLevel.NONE:
                     continue
                 if (level, score) > best.get(risk, (RiskLevel.NONE, 0.0, (), ""))[:2]:
@@ -298,24 +299,31 @@ class ConversationTracker:
 
     def _grooming(
         self, pair: str, entries: dict[str, Evidence], now: float
-    ) -> tuple[float, tuple[str, ...]]:
-        """The direction's grooming score and the stages present.
+    ) -> tuple[float, tuple[str, ...], RiskLevel]:
+        """The direction's grooming score, the stages present, and the level before the rules.
 
-        With a conversation model: its calibrated probability. Without: the noisy-OR of the
-        stages times 1 + 0.2 per further stage, counted only once the evidence is more than
-        weak cues (a strong cue, three stages, or weak cues adding up to 0.55)."""
+        From the cues: the noisy-OR of the stages times 1 + 0.2 per further stage, counted only
+        once the evidence is more than weak cues (a strong cue, three stages, or weak cues
+        adding up to 0.55). With a conversation model, its calibrated probability (times the
+        direction factor) and level count beside that, and the higher level wins."""
         scores, strong = self._stage_scores(entries, now)
         present = tuple(stage for stage in STAGES if scores.get(stage, 0.0) >= STAGE_PRESENT)
+        base = combine(list(scores.values()))
+        score, level = 0.0, RiskLevel.NONE
+        if strong >= REPORT_THRESHOLD or len(present) >= 3 or base >= WEAK_TOGETHER:
+            boost = 1.0 + PROGRESSION_STEP * max(0, len(present) - 1)
+            score = min(1.0, base * boost)
+            if score >= REPORT_THRESHOLD or len(present) >= 3:
+                level = max(RiskLevel.from_score(score), RiskLevel.LOW)
         model = self.engine.classifier.conversation if self.engine.classifier else None
         if model is not None:
             sender = self.state.participants.get(pair.partition(">")[0], AgeBand.UNKNOWN)
             direction = direction_factor(sender, self._recipient_of(pair))
-            return model.probability(self.pair_features(pair)) * direction, present
-        base = combine(list(scores.values()))
-        if strong < REPORT_THRESHOLD and len(present) < 3 and base < WEAK_TOGETHER:
-            return 0.0, present  # weak cues only: ordinary chat
-        boost = 1.0 + PROGRESSION_STEP * max(0, len(present) - 1)
-        return min(1.0, base * boost), present
+            probability = model.probability(self.pair_features(pair)) * direction
+            if model.level(probability) > level:
+                level = model.level(probability)
+                score = max(score, probability)
+        return score, present, level
 
     def _recipient_of(self, pair: str) -> AgeBand:
         sender, _, recipient = pair.partition(">")
@@ -330,29 +338,23 @@ class ConversationTracker:
             return AgeBand.CHILD
         return minors[0] if minors else AgeBand.UNKNOWN
 
-    def _level(
-        self, risk: Risk, score: float, stages: tuple[str, ...], pair: str, strong: float
-    ) -> RiskLevel:
-        model = self.engine.classifier.conversation if self.engine.classifier else None
-        sender = self.state.participants.get(pair.split(">", 1)[0], AgeBand.UNKNOWN)
-        if (
-            risk is Risk.GROOMING
-            and {"meeting", "secrecy"} <= set(stages)
-            and sender is AgeBand.ADULT
-            and strong >= REPORT_THRESHOLD
-        ):
-            return RiskLevel.IMMINENT  # a known adult asking a child to meet in secret
-        if risk is Risk.GROOMING and model is not None:
-            level = model.level(score)
-        elif score < REPORT_THRESHOLD and not (risk is Risk.GROOMING and len(stages) >= 3):
+    @staticmethod
+    def _level(score: float) -> RiskLevel:
+        if score < REPORT_THRESHOLD:
             return RiskLevel.NONE
-        else:
-            level = max(RiskLevel.from_score(score), RiskLevel.LOW)
-        if risk is Risk.GROOMING and level > RiskLevel.NONE:
-            serious = len(SERIOUS_STAGES.intersection(stages))
+        return max(RiskLevel.from_score(score), RiskLevel.LOW)
+
+    def _grooming_rules(
+        self, level: RiskLevel, stages: tuple[str, ...], pair: str, strong: float
+    ) -> RiskLevel:
+        sender = self.state.participants.get(pair.split(">", 1)[0], AgeBand.UNKNOWN)
+        secret_meeting = {"meeting", "secrecy"} <= set(stages)
+        if secret_meeting and sender is AgeBand.ADULT and strong >= REPORT_THRESHOLD:
+            return RiskLevel.IMMINENT  # a known adult asking a child to meet in secret
+        if level > RiskLevel.NONE:
             if len(stages) >= 3:
                 level = max(level, RiskLevel.MEDIUM)  # early warning: the pattern is forming
-            if serious >= 2 and not sender.is_minor:
+            if len(SERIOUS_STAGES.intersection(stages)) >= 2 and not sender.is_minor:
                 level = max(level, RiskLevel.HIGH)
         return level
 

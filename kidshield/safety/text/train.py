@@ -58,7 +58,9 @@ from kidshield.safety.text.trainingdata import (
     Row,
     message_rows,
     read_folders,
+    source_files,
     source_group,
+    source_name,
 )
 
 MAX_CHARS = 20_000  # as assess_message: longer texts are cut for training
@@ -178,11 +180,15 @@ class Prepared:
     rows: list[Row]
     texts: list[str]
     whole: list[Row] = field(default_factory=list)
+    digests: dict[str, str] = field(default_factory=dict)  # source -> sha256 of its file
 
     def where(self, keep: Callable[[Row], bool]) -> Prepared:
         pairs = [(r, t) for r, t in zip(self.rows, self.texts, strict=True) if keep(r)]
         return Prepared(
-            [r for r, _ in pairs], [t for _, t in pairs], [r for r in self.whole if keep(r)]
+            [r for r, _ in pairs],
+            [t for _, t in pairs],
+            [r for r in self.whole if keep(r)],
+            self.digests,
         )
 
 
@@ -196,7 +202,12 @@ def prepare(
     progress(f"{len(rows)} messages from {len({r.source for r in rows})} sources; normalising")
     normalizer = load_lexicon().normalizer
     texts = [normalizer.normalize(r.text[:MAX_CHARS]).text for r in rows]
-    return Prepared(rows, texts, whole)
+    digests = {
+        source_name(folder, path): hashlib.sha256(path.read_bytes()).hexdigest()
+        for folder in folders
+        for path in source_files(folder)
+    }
+    return Prepared(rows, texts, whole, digests)
 
 
 def targets(rows: Sequence[Row], risk: Risk) -> npt.NDArray[np.int8]:
@@ -335,6 +346,7 @@ def choose_thresholds(
     benign: npt.NDArray[np.bool_],
     settings: TrainSettings,
     groups: Sequence[str | None] | None = None,
+    beta: float = 1.0,
 ) -> Thresholds:
     """On the validation split:
 
@@ -362,9 +374,12 @@ def choose_thresholds(
     fpr = np.mean(fprs, axis=0) if fprs else np.zeros(len(candidates))
     precision = np.where(tp + fp > 0, tp / np.maximum(tp + fp, 1), 1.0)
     recall = tp / positives
-    f1 = np.where(tp > 0, 2 * precision * recall / np.maximum(precision + recall, 1e-12), 0.0)
+    b2 = beta * beta
+    f_beta = np.where(
+        tp > 0, (1 + b2) * precision * recall / np.maximum(b2 * precision + recall, 1e-12), 0.0
+    )
     allowed = fpr <= settings.low_benign_fpr
-    low = float(candidates[allowed][np.argmax(f1[allowed])]) if allowed.any() else 0.5
+    low = float(candidates[allowed][np.argmax(f_beta[allowed])]) if allowed.any() else 0.5
     low = min(max(low, 0.05), 0.95)
 
     def reach(floor: float, precision_needed: float) -> float:
@@ -376,8 +391,8 @@ def choose_thresholds(
     medium = max(reach(low, settings.medium_precision), low)
     high = max(reach(medium, settings.high_precision), medium)
     rule = (
-        f"low: best validation F1 with benign false positives <= {settings.low_benign_fpr:.1%} "
-        "(averaged over sources of ordinary talk); "
+        f"low: best validation F{beta:g} with benign false positives "
+        f"<= {settings.low_benign_fpr:.1%} (averaged over sources of ordinary talk); "
         f"medium: precision >= {settings.medium_precision}; "
         f"high: precision >= {settings.high_precision}"
     )
@@ -552,20 +567,22 @@ def write_model(
             raise InputError(f"n-gram {gram!r} holds a line break")
     (out / VOCAB).write_text("\n".join(words + chars) + "\n", encoding="utf-8")
     np.savez_compressed(out / WEIGHTS, weights=trained.weights, bias=trained.bias)
-    sources: dict[str, dict[str, Any]] = {}
+    sources: dict[str, dict[str, Any]] = {
+        name: {"sha256": digest} for name, digest in sorted(data.digests.items())
+    }
     for row in data.rows:
-        entry = sources.setdefault(
-            row.source,
-            {
-                "licence": policy_for(row.source).licence,
-                "attribution": policy_for(row.source).attribution,
-                "weight": policy_for(row.source).weight,
-                "messages": 0,
-                "labels": Counter[str](),
-            },
-        )
+        entry = sources.setdefault(row.source, {})
+        if "licence" not in entry:
+            entry.update(
+                licence=policy_for(row.source).licence,
+                attribution=policy_for(row.source).attribution,
+                weight=policy_for(row.source).weight,
+                messages=0,
+                labels=Counter[str](),
+            )
         entry["messages"] += 1
         entry["labels"].update(row.labels)
+    sources = {name: entry for name, entry in sources.items() if "licence" in entry}
     for entry in sources.values():
         entry["labels"] = dict(sorted(entry["labels"].items()))
     splits = Counter(r.split for r in data.rows)

@@ -178,8 +178,9 @@ def fit_conversation_model(
     pv = by_conversation(sigmoid(slope * margins(xv) + intercept), owner_v, len(parts[VALIDATION]))
     yv_conv = np.asarray([c.grooming for c in parts[VALIDATION]], dtype=np.int8)
     settings = TrainSettings(low_benign_fpr=low_benign_fpr)
+    # F0.5: a grooming alert on a whole conversation goes to a person; precision first
     thresholds = choose_thresholds(
-        pv, yv_conv, yv_conv == 0, settings, [c.source for c in parts[VALIDATION]]
+        pv, yv_conv, yv_conv == 0, settings, [c.source for c in parts[VALIDATION]], beta=0.5
     )
     # few validation conversations reach any precision at once: keep the levels apart (medium
     # at least a third of the way from low to 1, high two thirds) so they still mean something
