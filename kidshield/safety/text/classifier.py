@@ -100,29 +100,38 @@ class TextClassifier:
         self.heads = heads
         self.manifest = manifest
         self.conversation = conversation  # the conversation-level grooming model, if trained
+        self._last: tuple[str, npt.NDArray[np.int64], npt.NDArray[np.float64]] | None = None
 
     @property
     def risks(self) -> tuple[Risk, ...]:
         return tuple(self.heads)
 
+    def _sparse(self, normalised: str) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+        """The features of a text, remembered for the last text (the explanation of a finding
+        reads the same message's features again). One slot, replaced whole: thread-safe."""
+        last = self._last
+        if last is not None and last[0] == normalised:
+            return last[1], last[2]
+        idx, vals = self.vectorizer.sparse(normalised)
+        self._last = (normalised, idx, vals)
+        return idx, vals
+
     def margins(self, normalised: str) -> npt.NDArray[np.float64]:
         """Raw linear scores, one per weight column."""
-        idx, vals = self.vectorizer.sparse(normalised)
+        idx, vals = self._sparse(normalised)
         if len(idx) == 0:
             return self.bias.copy()
         out: npt.NDArray[np.float64] = vals @ self.weights[idx] + self.bias
         return out
 
     def probabilities(self, normalised: str) -> dict[Risk, float]:
-        margins = self.margins(normalised)
-        return {
-            risk: head.probability(float(margins[head.column])) for risk, head in self.heads.items()
-        }
+        margins = self.margins(normalised).tolist()
+        return {risk: head.probability(margins[head.column]) for risk, head in self.heads.items()}
 
     def contributions(self, norm: NormalizedText, risk: Risk, limit: int = 3) -> list[Contribution]:
         """The n-grams that raised ``risk`` most, with their place in the normalised text."""
         head = self.heads[risk]
-        idx, vals = self.vectorizer.sparse(norm.text)
+        idx, vals = self._sparse(norm.text)
         if len(idx) == 0:
             return []
         scores = vals * self.weights[idx, head.column]
