@@ -236,3 +236,18 @@ def test_full_training_reproduces_the_shipped_figures(tmp_path: Path) -> None:
     for risk, head in shipped["heads"].items():
         for key in ("precision", "recall", "f1", "roc_auc", "pr_auc"):
             assert figures[risk][key] == pytest.approx(head["test"][key], abs=0.01), (risk, key)
+
+
+def test_personal_information_evaluation_data_is_not_training_data(tmp_path: Path) -> None:
+    from kidshield.safety.text.trainingdata import source_files, source_name
+
+    data = write_sample(tmp_path / "data" / "messages")
+    held = tmp_path / "data" / "personal-info"
+    held.mkdir()
+    (held / "heldout.jsonl").write_text(
+        json.dumps({"id": "p1", "text": "call 07700 900123", "labels": ["personal_info"]}) + "\n",
+        encoding="utf-8",
+    )
+    names = [source_name(tmp_path / "data", p) for p in source_files(tmp_path / "data")]
+    assert names == ["messages/sample"]
+    assert data.is_dir()
