@@ -19,6 +19,11 @@ from sqlalchemy.exc import DatabaseError, OperationalError
 from kidshield.errors import StorageError
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+# PostgreSQL advisory lock held while migrating (any number: it only has to be the same in
+# every kidshield process; this is "kidshield" in ASCII).
+MIGRATION_LOCK = 0x6B69647368696C64
+# How long a process waits for another one's migration (SQLite's busy timeout while migrating).
+MIGRATION_WAIT_SECONDS = 120
 
 
 def database_url(path_or_url: str | Path) -> str:
@@ -28,9 +33,9 @@ def database_url(path_or_url: str | Path) -> str:
     return f"sqlite:///{Path(text).expanduser().resolve()}"
 
 
-def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any, busy_ms: int = 5000) -> None:
     cur = dbapi_conn.cursor()
-    cur.execute("PRAGMA busy_timeout=5000")
+    cur.execute(f"PRAGMA busy_timeout={busy_ms}")
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA foreign_keys=ON")
@@ -59,7 +64,15 @@ class Database:
         return self.url.split("///", 1)[1] if self.is_sqlite else self.engine.url.render_as_string()
 
     def migrate(self) -> None:
-        """Bring the schema to the newest version; refuse clearly if the file is unusable."""
+        """Bring the schema to the newest version; refuse clearly if the file is unusable.
+
+        Several processes may start on one new database at once (two ``serve`` nodes, a
+        ``lists update`` beside ``serve``): the migration runs in one transaction that holds
+        the database's lock from its first statement, so one process migrates and the others
+        wait, then find the schema current. PostgreSQL: an advisory lock held until the
+        transaction ends. SQLite: ``BEGIN IMMEDIATE`` (the file's write lock), which also
+        makes the migration's DDL one transaction (the driver would otherwise commit each
+        statement by itself)."""
         from alembic import command
         from alembic.config import Config as AlembicConfig
 
@@ -67,8 +80,12 @@ class Database:
         cfg.set_main_option("script_location", str(MIGRATIONS))
         if self.is_sqlite:
             self._check_sqlite_file()
+        engine = self._migration_engine() if self.is_sqlite else self.engine
         try:
-            with self.engine.begin() as conn:
+            with engine.begin() as conn:
+                if conn.dialect.name == "postgresql":
+                    conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"),
+                                 {"key": MIGRATION_LOCK})
                 cfg.attributes["connection"] = conn
                 command.upgrade(cfg, "head")
         except StorageError:
@@ -77,6 +94,26 @@ class Database:
             raise self._explain(exc) from exc
         except DatabaseError as exc:
             raise self._explain(exc) from exc
+        finally:
+            if engine is not self.engine:
+                engine.dispose()
+
+    def _migration_engine(self) -> Engine:
+        """A separate SQLite engine whose transactions start with BEGIN IMMEDIATE and wait
+        long for another process's migration (sqlalchemy's documented recipe: the driver's
+        own transaction handling off, BEGIN issued on the "begin" event)."""
+        engine = sa.create_engine(self.url, poolclass=sa.pool.NullPool)
+
+        def connect(dbapi_conn: Any, record: Any) -> None:
+            dbapi_conn.isolation_level = None
+            _sqlite_pragmas(dbapi_conn, record, MIGRATION_WAIT_SECONDS * 1000)
+
+        def begin(conn: Any) -> None:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+        event.listen(engine, "connect", connect)
+        event.listen(engine, "begin", begin)
+        return engine
 
     def _check_sqlite_file(self) -> None:
         """Check an existing SQLite file read-only, before anything (the switch to WAL mode, a
