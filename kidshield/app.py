@@ -4,11 +4,12 @@ configuration and a clock, starts it in one explicit order and stops it in the r
 1. the policy runtime: configuration, lists (built in a child process when it can), engine
 2. the database, migrated
 3. the query-log writer thread
-4. the state source: grants, pauses and minutes used (``kidshield.state``)
+4. the state source: grants, pauses, minutes used, requests and dashboard edits
+   (``kidshield.state``); the configuration in force is the file with those edits
 5. the DNS service: resolver and listeners
 6. with the web server: the features (``kidshield.features``), the web app and its listener
-7. background jobs: state refresh, reload when files change, list downloads, and the
-   features' own (report retention, hash matches into cases)
+7. background jobs: state sync (every second: what other nodes changed), reload when files
+   change, list downloads, and the features' own (report retention, hash matches into cases)
 
 Nothing below this module builds its own collaborators; ``reload`` hands every part the new
 configuration. Process-wide tuning (hash seed, allocator, GC) belongs to the command-line
@@ -36,8 +37,10 @@ from kidshield.lists.sources import list_path
 from kidshield.policy.helplines import HelplineBook
 from kidshield.runtime import PolicyRuntime
 from kidshield.state import StateSource
+from kidshield.state.editor import SettingsEditor
 from kidshield.storage.db import Database
 from kidshield.storage.querylog import QueryLogWriter
+from kidshield.storage.state_sql import SqlStateStore
 
 if TYPE_CHECKING:
     from kidshield.features import Features
@@ -52,7 +55,9 @@ class Timings:
     """How often the background jobs run, in seconds (tests shorten them)."""
 
     pump: float = 0.02  # answers into log rows, metrics and used minutes
-    state: float = 2.0  # grants and pauses re-read from the database
+    # state versions polled in the database (one small read); what moved is re-read, so a
+    # change on another node is in force here within about this plus a second of log batching
+    state: float = 1.0
     watch: float = 3.0  # configuration and list files checked for changes
     first_list_update: float = 5.0  # a new install has nothing downloaded yet
     list_updates: float = 900.0  # URL lists due for download
@@ -75,7 +80,8 @@ class Application:
         processes, so the long-running server never holds their temporary memory (or
         alembic, numpy). The result is the same either way; tests turn it off to start
         faster."""
-        self._config = config
+        self._file_config = config  # as the file says it
+        self._config = config  # in force: the file with the dashboard's edits
         self.isolate = isolate
         self.clock: Clock = clock or SystemClock()
         self._config_path = config_path
@@ -88,6 +94,7 @@ class Application:
         self._db: Database | None = None
         self._writer: QueryLogWriter | None = None
         self._state: StateSource | None = None
+        self._editor: SettingsEditor | None = None
         self._dns: DnsService | None = None
         self.features: Features | None = None
         self.web: WebServer | None = None
@@ -102,7 +109,13 @@ class Application:
     # -- the parts (each exists once start() has built it) ----------------------------------
     @property
     def config(self) -> Config:
+        """The configuration in force: the file with the dashboard's edits."""
         return self._config
+
+    @property
+    def file_config(self) -> Config:
+        """The configuration as the file says it (the last one that loaded)."""
+        return self._file_config
 
     @property
     def config_path(self) -> Path | None:
@@ -123,6 +136,10 @@ class Application:
     @property
     def state(self) -> StateSource:
         return _built(self._state, "state source")
+
+    @property
+    def editor(self) -> SettingsEditor:
+        return _built(self._editor, "settings editor")
 
     @property
     def dns(self) -> DnsService:
@@ -147,7 +164,7 @@ class Application:
 
     async def _start(self) -> None:
         loop = asyncio.get_running_loop()
-        config = self._config
+        config = self._file_config
         runtime = self._runtime = await loop.run_in_executor(None, build_runtime, config,
                                                              self.isolate)
         for problem in runtime.loaded.problems:
@@ -157,10 +174,14 @@ class Application:
             self._db.migrate_isolated()
         else:
             self._db.migrate()
+        state = self._state = StateSource(SqlStateStore(self._db), self.clock)
+        state.load()
+        self._editor = SettingsEditor(state, lambda: self._file_config, self.clock)
+        config = self._config = self._editor.refresh().config
+        runtime = self._runtime = runtime.with_config(config)
+        state.on_edits(self._settings_changed)  # after the editor: it recomputes first
         self._writer = QueryLogWriter(self._db, config.logging.retention_days, self.clock.now)
         self._writer.start()
-        state = self._state = StateSource(self._db, self.clock)
-        state.load(runtime.profiles.values())
         self._dns = DnsService(config, runtime, state, self._writer, self.clock,
                                self.timings.pump, self._metrics)
         await self._dns.start()
@@ -178,12 +199,13 @@ class Application:
         from kidshield.web.server import WebServer, create_app
 
         assert self._db is not None and self._dns is not None and self._state is not None
+        assert self._editor is not None
         secret = server_secret(SqlSettingStore(self._db))
         env = FeatureEnv(self._config, self._db, self.clock, self._profile_for,
                          self._lists_changed_callback(), self.helplines, secret)
         self.features = build_features(env)
-        app = create_app(WebDeps(self, self._dns, self._db, self._state, self.clock, secret,
-                                 self.features.web))
+        app = create_app(WebDeps(self, self._dns, self._db, self._state, self._editor,
+                                 self.clock, secret, self.features.web))
         self.web = WebServer(app, self._config)
         await self.web.start()
 
@@ -227,7 +249,7 @@ class Application:
         the previous configuration running and says why."""
         loop = asyncio.get_running_loop()
         try:
-            config = load_config(self._config_path) if self._config_path else self._config
+            config = load_config(self._config_path) if self._config_path else self._file_config
             runtime = await loop.run_in_executor(None, build_runtime, config, self.isolate)
         except KidshieldError as exc:
             log.error("reload failed, still serving the previous configuration:\n%s", exc)
@@ -242,15 +264,29 @@ class Application:
                       "cannot be loaded any more:\n%s", ", ".join(lost),
                       "\n".join(runtime.loaded.problems))
             return self._reload_failed()
-        self._config, self._runtime = config, runtime
-        self.dns.configure(config, runtime)
-        self.writer.retention_days = config.logging.retention_days
-        await self._refresh_state()
+        self._file_config = config
+        in_force = self.editor.refresh().config  # the file may have overtaken some edits
+        self._apply_config(in_force, runtime.with_config(in_force))
+        await self._sync_state()
         self._remember_mtimes()
         self.reloads += 1
         log.info("reloaded: %d profiles, %d list rules", len(runtime.profiles),
                  len(runtime.loaded.lists.index))
         return True
+
+    def _settings_changed(self) -> None:
+        """The dashboard edits in force changed (here or on another node): the profiles,
+        devices and settings they touch are rebuilt; the lists stay loaded."""
+        if self._runtime is None or self._dns is None:
+            return
+        config = self.editor.config()
+        if config is not self._config:
+            self._apply_config(config, self._runtime.with_config(config))
+
+    def _apply_config(self, config: Config, runtime: PolicyRuntime) -> None:
+        self._config, self._runtime = config, runtime
+        self.dns.configure(config, runtime)
+        self.writer.retention_days = config.logging.retention_days
 
     def _reload_failed(self) -> bool:
         self.reload_failures += 1
@@ -280,7 +316,7 @@ class Application:
     # -- background jobs ------------------------------------------------------------------------
     def _background_jobs(self) -> list[Coroutine[Any, Any, None]]:
         t = self.timings
-        jobs = [self._every(t.state, self._refresh_state), self._every(t.watch, self._watch),
+        jobs = [self._every(t.state, self._sync_state), self._every(t.watch, self._watch),
                 self._list_updates()]
         for feature in self.features.web if self.features is not None else []:
             jobs += [job(self._stopping) for job in feature.jobs]
@@ -295,15 +331,16 @@ class Application:
             except Exception:
                 log.exception("background job %s failed", job.__name__)
 
-    async def _refresh_state(self) -> None:
-        """Grants and pauses from the database, read off the event loop, applied on it."""
-        state, profiles = self.state, list(self.runtime.profiles)
-        facts = await asyncio.get_running_loop().run_in_executor(None, state.read, profiles)
-        state.apply(facts)
+    async def _sync_state(self) -> None:
+        """What changed in the database (here or on another node), read off the event loop,
+        applied on it."""
+        state = self.state
+        snapshot = await asyncio.get_running_loop().run_in_executor(None, state.read)
+        state.apply(snapshot)
 
     def refresh_state_now(self) -> None:
-        """The same as the periodic refresh, on the caller's thread (after a change)."""
-        self.state.refresh(self.runtime.profiles)
+        """The same as the periodic sync, on the caller's thread."""
+        self.state.sync()
 
     def _watched(self) -> list[Path]:
         config = self._config

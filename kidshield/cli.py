@@ -99,6 +99,64 @@ def config_check(
     )
 
 
+@config_app.command("export")
+def config_export(
+    config_path: ConfigOption = Path(DEFAULT_CONFIG),
+    out_path: Annotated[Path | None, typer.Option(
+        "--out", "-o", help="Write the file here (default: print it).")] = None,
+    write: Annotated[bool, typer.Option(
+        "--write", help="Replace the configuration file itself (atomically); running "
+                        "servers reload it, and the dashboard's changes are then in it.")] = False,
+) -> None:
+    """The configuration file with the dashboard's changes written in, comments kept."""
+    from kidshield.config import load_config, parse_config
+    from kidshield.state import overlay
+    from kidshield.storage.db import Database
+    from kidshield.storage.state_sql import SqlStateStore
+
+    file = load_config(config_path)
+    storage = file.storage_target()
+    edits = []
+    if isinstance(storage, str) or storage.exists():
+        db = Database.open(storage)
+        try:
+            edits = SqlStateStore(db).edits()
+        finally:
+            db.close()
+    outcome = overlay.effective(file, edits)
+    text = overlay.export_text(file, outcome.applied)
+    parse_config(text, source=str(config_path), base_dir=file.base_dir)  # never write a bad file
+    for edit in outcome.applied:
+        err.print(f"{escape(edit.path)} = {escape(edit.value or '(removed)')}  "
+                  f"[dim]{escape(overlay.describe(edit))}[/]", highlight=False)
+    for ended in outcome.ended:
+        if ended.end.status.value in ("superseded", "rejected"):
+            err.print(f"[yellow]not taken:[/] {escape(ended.edit.path)} = "
+                      f"{escape(ended.edit.value or '(removed)')}: {escape(ended.end.note)}",
+                      highlight=False, soft_wrap=True)
+    target = config_path if write else out_path
+    if target is None:
+        typer.echo(text, nl=False)
+        return
+    _write_atomically(target, text)
+    err.print(f"wrote {target} ({len(outcome.applied)} dashboard change(s) in it)")
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    import tempfile
+
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        if path.exists():
+            os.chmod(tmp, path.stat().st_mode & 0o777)  # it may hold a database password
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
 def _config_warnings(runtime: object) -> list[str]:
     from kidshield.runtime import PolicyRuntime
 
@@ -233,24 +291,30 @@ def check(
     from kidshield.policy.model import Query
     from kidshield.policy.state import ProfileState
     from kidshield.runtime import PolicyRuntime
-    from kidshield.state import StateSource
+    from kidshield.state import StateSource, overlay
     from kidshield.storage.db import Database
+    from kidshield.storage.state_sql import SqlStateStore
 
     runtime = PolicyRuntime.from_file(config_path)
-    prof = runtime.profile(profile)
-    now = _parse_at(at, prof.tz)
     query = Query(normalize_name(name))
-    state = ProfileState()
+    source = None
     storage = runtime.config.storage_target()
     if use_db and (isinstance(storage, str) or storage.exists()):
-        # the same state source the server reads: grants, pauses and today's minutes
+        # the same state source the server reads: the dashboard's edits of settings over the
+        # file, grants, pauses and today's minutes
         db = Database.open(storage)
         try:
-            source = StateSource(db, FixedClock(now))
-            source.load([prof])
-            state = source.for_profile(prof, now)
+            store = SqlStateStore(db)
+            runtime = runtime.with_config(overlay.effective(runtime.config,
+                                                            store.edits()).config)
+            prof = runtime.profile(profile)
+            source = StateSource(store, FixedClock(_parse_at(at, prof.tz)))
+            source.load()
         finally:
             db.close()
+    prof = runtime.profile(profile)
+    now = _parse_at(at, prof.tz)
+    state = ProfileState() if source is None else source.for_profile(prof, now)
     if usage:
         minutes = dict(state.usage_minutes)
         for item in usage:

@@ -511,6 +511,18 @@ class Config(_Model):
     base_dir: Path = Field(default=Path("."), exclude=True)
     source: str = Field(default="<defaults>", exclude=True)
     text: str = Field(default="", exclude=True, repr=False)
+    # settings changed in the dashboard, kept over the file (kidshield/state/overlay.py):
+    # dotted path (profiles.mia.bedtime) -> who changed it and when
+    edited: dict[str, str] = Field(default_factory=dict, exclude=True, repr=False)
+
+    def origin(self, *path: str | int, needle: str | None = None) -> tuple[str, int | None]:
+        """Where a setting comes from: the file and line, or the dashboard change that set
+        it (then no line)."""
+        for end in range(len(path), 0, -1):
+            key = ".".join(str(p) for p in path[:end])
+            if key in self.edited:
+                return self.edited[key], None
+        return self.source, self.line_of(*path, needle=needle)
 
     @model_validator(mode="after")
     def _mail_needs_smtp(self) -> Config:
@@ -622,7 +634,14 @@ def parse_config(text: str, source: str = "<string>", base_dir: Path | None = No
         match = re.search(r"line (\d+)", str(exc))
         where = f"{source}:{match.group(1)}" if match else source
         raise ConfigError([f"{where}: not valid TOML: {exc}"]) from None
-    lines = key_lines(text)
+    return validate_data(data, text, source, base_dir)
+
+
+def validate_data(data: dict[str, Any], text: str = "", source: str = "<string>",
+                  base_dir: Path | None = None) -> Config:
+    """Validate settings as TOML would give them (``text``, when there is one, gives the
+    lines that errors point at); every problem at once in a ConfigError."""
+    lines = key_lines(text) if text else {}
     try:
         config = Config.model_validate(
             {**data, "base_dir": base_dir or Path("."), "source": source, "text": text}

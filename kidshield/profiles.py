@@ -24,8 +24,7 @@ def compile_profile(pid: str, pc: ProfileConfig, config: Config) -> Profile:
             Window(parse_hhmm(pc.bedtime), parse_hhmm(pc.wake_up), parse_days(pc.bedtime_days)),
             "block",
             bedtime=True,
-            source=RuleSource(f"profile {pid}", config.source,
-                              config.line_of("profiles", pid, "bedtime")),
+            source=RuleSource(f"profile {pid}", *config.origin("profiles", pid, "bedtime")),
         )
     schedules = tuple(
         ScheduleRule(
@@ -34,8 +33,8 @@ def compile_profile(pid: str, pc: ProfileConfig, config: Config) -> Profile:
             s.action,
             frozenset(s.services),
             frozenset(s.categories),
-            source=RuleSource(f"profile {pid}", config.source,
-                              config.line_of("profiles", pid, "schedules", i)),
+            source=RuleSource(f"profile {pid}",
+                              *config.origin("profiles", pid, "schedules", i)),
         )
         for i, s in enumerate(pc.schedules)
     )
@@ -62,18 +61,18 @@ def compile_profile(pid: str, pc: ProfileConfig, config: Config) -> Profile:
         schedules=schedules,
         budgets=dict(pc.budgets),
         budget_sources={
-            svc: RuleSource(f"profile {pid}", config.source,
-                            config.line_of("profiles", pid, "budgets", svc, needle=svc))
+            svc: RuleSource(f"profile {pid}",
+                            *config.origin("profiles", pid, "budgets", svc, needle=svc))
             for svc in pc.budgets
         },
         allow=SuffixMap(
-            (d, RuleSource(f"profile {pid} allow list", config.source,
-                           config.line_of("profiles", pid, "allow", needle=d)))
+            (d, RuleSource(f"profile {pid} allow list",
+                           *config.origin("profiles", pid, "allow", needle=d)))
             for d in pc.allow
         ),
         deny=SuffixMap(
-            (d, RuleSource(f"profile {pid} block list", config.source,
-                           config.line_of("profiles", pid, "deny", needle=d)))
+            (d, RuleSource(f"profile {pid} block list",
+                           *config.origin("profiles", pid, "deny", needle=d)))
             for d in pc.deny
         ),
     )

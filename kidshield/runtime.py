@@ -3,7 +3,7 @@ built. What the resolver, ``kidshield check`` and the web pages decide with; reb
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -48,6 +48,12 @@ class PolicyRuntime:
             clients=ClientMatcher(config),
             fallback=unrestricted_profile(config),
         )
+
+    def with_config(self, config: Config) -> PolicyRuntime:
+        """The same lists and engine with other profiles, devices and settings (dashboard
+        edits change nothing else): no list is loaded again."""
+        return replace(self, config=config, profiles=compile_profiles(config),
+                       clients=ClientMatcher(config), fallback=unrestricted_profile(config))
 
     @classmethod
     def from_file(cls, path: str | Path) -> PolicyRuntime:

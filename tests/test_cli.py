@@ -7,9 +7,8 @@ import socket
 import subprocess
 import sys
 from collections.abc import Iterator
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pytest
 from typer.testing import CliRunner
@@ -18,7 +17,7 @@ from kidshield import cli
 from kidshield import runtime as runtime_module
 from kidshield.cli import app
 from kidshield.storage.db import Database
-from kidshield.storage.sql import SqlUsageStore
+from kidshield.storage.state_sql import SqlStateStore
 from tests.policy.helpers import small_catalog
 
 CONFIG = """\
@@ -206,8 +205,8 @@ def test_check_usage_triggers_the_daily_budget(config: Path) -> None:
 
 def test_check_reads_todays_usage_from_the_database(config: Path) -> None:
     db = Database.open(config.parent / "ks.db")
-    at = datetime(2026, 12, 1, 15, 0, tzinfo=ZoneInfo("UTC"))
-    SqlUsageStore(db).add_minutes("sam", "youtube", date(2026, 12, 1), 65, at)
+    SqlStateStore(db).add_minutes({("sam", "youtube", date(2026, 12, 1), m)
+                                   for m in range(600, 665)})  # 65 minutes from 10:00
     db.close()
     args = ("www.youtube.com", "-p", "sam", "--at", "2026-12-01T15:00")
     assert check_json(config, *args)["reason"] == "budget"

@@ -52,6 +52,7 @@ class DnsService:
         timestamp = time.time if isinstance(clock, SystemClock) else None
         self.resolver = Resolver(runtime, pool, clock.now, state.for_profile, timestamp)
         state.subscribe(self.resolver.invalidate)
+        state.on_usage(self._used_elsewhere)
         self._transports: list[asyncio.BaseTransport] = []
         self._servers: list[asyncio.Server] = []
         self._pump_task: asyncio.Task[None] | None = None
@@ -278,14 +279,22 @@ class DnsService:
         profiles = self.resolver.runtime.profiles
         for pid, service, ts in seen:
             profile = profiles.get(pid)
-            when = datetime.fromtimestamp(ts, UTC)
-            if profile is not None and self.state.add_usage_minute(profile, service, when):
+            if profile is None:
+                continue
+            new = self.state.add_usage_minute(profile, service, datetime.fromtimestamp(ts, UTC))
+            if new is not None:
                 if self.writer is not None:
-                    self.writer.submit(UsageRecord(pid, service,
-                                                   when.astimezone(profile.tz).date(), 1.0, when))
+                    self.writer.submit(UsageRecord(pid, service, *new))
                 if service in profile.budgets:
                     budget_hit.add(pid)
         for pid in budget_hit:
+            self.resolver.invalidate(pid)
+
+    def _used_elsewhere(self, pid: str, service: str) -> None:
+        """Minutes another node counted: decisions for the profile are made again only when
+        they can change (the service has a budget)."""
+        profile = self.resolver.runtime.profiles.get(pid)
+        if profile is not None and service in profile.budgets:
             self.resolver.invalidate(pid)
 
     def _extra_metrics(self) -> dict[str, float]:

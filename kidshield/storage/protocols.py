@@ -7,8 +7,6 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Protocol
 
-from kidshield.policy.state import Grant
-
 
 @dataclass(frozen=True, slots=True)
 class ListMeta:
@@ -26,19 +24,6 @@ class ListMeta:
     message: str = ""
 
 
-class GrantStore(Protocol):
-    def add(self, grant: Grant, now: datetime) -> Grant: ...
-    def active(self, profile: str, now: datetime) -> list[Grant]: ...
-    def revoke(self, grant_id: int, now: datetime) -> bool: ...
-
-
-class UsageStore(Protocol):
-    def add_minutes(
-        self, profile: str, service: str, day: date, minutes: float, at: datetime
-    ) -> None: ...
-    def minutes(self, profile: str, day: date) -> dict[str, float]: ...
-
-
 class ListMetaStore(Protocol):
     def get(self, name: str) -> ListMeta | None: ...
     def put(self, meta: ListMeta) -> None: ...
@@ -46,7 +31,8 @@ class ListMetaStore(Protocol):
 
 
 # ---------------------------------------------------------------------------------------------
-# Web app (issue 4): accounts, sessions, tokens, audit log, access requests, pauses, settings.
+# Web app (issue 4): accounts, sessions, tokens, audit log, settings. (Grants, pauses, usage and
+# access requests belong to the state source: kidshield/state/store.py.)
 # ---------------------------------------------------------------------------------------------
 
 
@@ -80,30 +66,6 @@ class AuditEntry:
     id: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class AccessRequest:
-    profile: str
-    domain: str
-    created_at: datetime
-    reason: str = ""
-    message: str = ""
-    status: str = "pending"  # pending | allowed | declined
-    decision: str | None = None  # 30min | tonight | always | decline
-    until: datetime | None = None
-    reply: str = ""
-    decided_at: datetime | None = None
-    decided_by: str | None = None
-    id: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class PauseRecord:
-    profile: str
-    until: datetime
-    created_at: datetime
-    created_by: str = ""
-
-
 class UserStore(Protocol):
     def count(self) -> int: ...
     def create(self, name: str, password_hash: str, roles: frozenset[str],
@@ -128,28 +90,6 @@ class ApiTokenStore(Protocol):
     def user_for(self, token_hash: str, now: datetime) -> int | None: ...
     def list(self) -> list[ApiTokenInfo]: ...
     def revoke(self, token_id: int, now: datetime) -> bool: ...
-
-
-class AuditLog(Protocol):
-    """Append-only by design: there is no update and no delete."""
-
-    def append(self, entry: AuditEntry) -> AuditEntry: ...
-    def recent(self, limit: int = 100, offset: int = 0) -> list[AuditEntry]: ...
-
-
-class AccessRequestStore(Protocol):
-    def add(self, request: AccessRequest) -> AccessRequest: ...
-    def get(self, request_id: int) -> AccessRequest | None: ...
-    def list(self, status: str | None = None, profile: str | None = None,
-             since: datetime | None = None, limit: int = 100) -> list[AccessRequest]: ...
-    def decide(self, request_id: int, status: str, decision: str, until: datetime | None,
-               reply: str, by: str, now: datetime) -> AccessRequest | None: ...
-
-
-class PauseStore(Protocol):
-    def set(self, record: PauseRecord) -> None: ...
-    def clear(self, profile: str) -> None: ...
-    def active(self, now: datetime) -> list[PauseRecord]: ...
 
 
 class SettingStore(Protocol):

@@ -1,7 +1,9 @@
 """The query log writer: answers hand it compact records and never wait for the disk.
 
 One background thread owns all writes (SQLite allows one writer): it batches log rows,
-adds usage minutes, and deletes rows older than the retention period once an hour.
+stores the minutes used (one transaction per batch, which moves the usage version every node
+watches), and deletes log rows and used minutes older than the retention period once an
+hour.
 """
 
 from __future__ import annotations
@@ -18,8 +20,8 @@ from datetime import date, datetime, timedelta
 import sqlalchemy as sa
 
 from kidshield.storage.db import Database
-from kidshield.storage.schema import query_log
-from kidshield.storage.sql import SqlUsageStore
+from kidshield.storage.schema import query_log, usage_minutes
+from kidshield.storage.state_sql import SqlStateStore
 
 log = logging.getLogger("kidshield.querylog")
 
@@ -36,11 +38,12 @@ QueryRow = tuple[float, str | None, str, str, str, str, str, str | None, str | N
 
 @dataclass(frozen=True, slots=True)
 class UsageRecord:
+    """A minute a profile used a service: ``minute`` of its local ``day``."""
+
     profile: str
     service: str
     day: date
-    minutes: float
-    at: datetime
+    minute: int
 
 
 WRITE_CHUNK = 200
@@ -64,7 +67,7 @@ class QueryLogWriter:
         max_queue: int = 200_000,
     ) -> None:
         self._db = db
-        self._usage = SqlUsageStore(db)
+        self._state = SqlStateStore(db)
         self.retention_days = retention_days
         self._clock = clock
         self._batch = batch
@@ -106,9 +109,14 @@ class QueryLogWriter:
     def run_retention(self) -> int:
         if self.retention_days <= 0:
             return 0
-        cutoff = (self._clock() - timedelta(days=self.retention_days)).timestamp()
+        cutoff_at = self._clock() - timedelta(days=self.retention_days)
+        cutoff = cutoff_at.timestamp()
+        # minutes used go with the log they were counted from (today's budgets need at most
+        # two days of them, whatever the retention)
+        first_day = min(cutoff_at.date(), self._clock().date() - timedelta(days=2))
         with self._db.engine.begin() as conn:
             result = conn.execute(sa.delete(query_log).where(query_log.c.ts < cutoff))
+            conn.execute(sa.delete(usage_minutes).where(usage_minutes.c.day < first_day))
         count = int(result.rowcount or 0)
         self.deleted += count
         if count:
@@ -165,8 +173,7 @@ class QueryLogWriter:
             self.written += len(chunk)
             if start + WRITE_CHUNK < len(rows):
                 time.sleep(0.002)
-        for u in usage:
-            self._usage.add_minutes(u.profile, u.service, u.day, u.minutes, u.at)
+        self._state.add_minutes({(u.profile, u.service, u.day, u.minute) for u in usage})
 
     @staticmethod
     @functools.cache

@@ -23,15 +23,47 @@ grants = sa.Table(
     sa.Column("revoked_at", UTCDateTime(), nullable=True),
 )
 
-# Active minutes per profile, service and local day (the day in the profile's time zone).
-usage = sa.Table(
-    "usage",
+# Each minute a profile used a service: minute of the profile's local day (0-1439; minutes
+# carried over from the old per-day totals are negative). One row per minute, so two servers
+# counting the same minute count it once.
+usage_minutes = sa.Table(
+    "usage_minutes",
     metadata,
+    # day first: each sync reads the last two days (a range of the primary key's index)
+    sa.Column("day", sa.Date, primary_key=True),
     sa.Column("profile", sa.String(64), primary_key=True),
     sa.Column("service", sa.String(64), primary_key=True),
-    sa.Column("day", sa.Date, primary_key=True),
-    sa.Column("minutes", sa.Float, nullable=False, server_default="0"),
-    sa.Column("last_seen", UTCDateTime(), nullable=True),
+    sa.Column("minute", sa.SmallInteger, primary_key=True, autoincrement=False),
+)
+
+# How many changes of each kind of run-time state (grants, pauses, usage, edits) were made:
+# every node polls these few rows and re-reads only what moved (kidshield/state/).
+state_versions = sa.Table(
+    "state_versions",
+    metadata,
+    sa.Column("kind", sa.String(16), primary_key=True),
+    sa.Column("version", sa.BigInteger, nullable=False, server_default="0"),
+)
+
+# Dashboard changes of settings, kept over the configuration file (docs/configuration.md).
+# Values are JSON; ``base`` is the file's value when the change was made (NULL: absent).
+config_edits = sa.Table(
+    "config_edits",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("target", sa.String(128), nullable=False),
+    sa.Column("field", sa.String(128), nullable=False),
+    sa.Column("value", sa.Text, nullable=True),
+    sa.Column("base", sa.Text, nullable=True),
+    sa.Column("made_at", UTCDateTime(), nullable=False),
+    sa.Column("made_by", sa.String(128), nullable=False, server_default=""),
+    sa.Column("status", sa.String(16), nullable=False, server_default="active"),
+    sa.Column("ended_at", UTCDateTime(), nullable=True),
+    sa.Column("note", sa.Text, nullable=False, server_default=""),
+    # one active change per setting, whichever node makes it
+    sa.Index("ux_config_edits_active", "target", "field", unique=True,
+             sqlite_where=sa.text("status = 'active'"),
+             postgresql_where=sa.text("status = 'active'")),
 )
 
 # What we know about each list source: where it came from and how the last fetch went.

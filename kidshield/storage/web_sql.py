@@ -9,18 +9,10 @@ from typing import Any
 import sqlalchemy as sa
 
 from kidshield.storage.db import Database
-from kidshield.storage.protocols import (
-    AccessRequest,
-    ApiTokenInfo,
-    AuditEntry,
-    PauseRecord,
-    WebUser,
-)
+from kidshield.storage.protocols import ApiTokenInfo, AuditEntry, WebUser
 from kidshield.storage.schema import (
-    access_requests,
     api_tokens,
     audit_log,
-    pauses,
     web_sessions,
     web_settings,
     web_users,
@@ -159,74 +151,6 @@ class SqlAuditLog:
         with self._db.engine.connect() as conn:
             return [AuditEntry(r.at, r.actor, r.action, r.target, r.detail, r.id)
                     for r in conn.execute(query)]
-
-
-def _request(row: Any) -> AccessRequest:
-    return AccessRequest(
-        profile=row.profile, domain=row.domain, created_at=row.created_at, reason=row.reason,
-        message=row.message, status=row.status, decision=row.decision, until=row.until,
-        reply=row.reply, decided_at=row.decided_at, decided_by=row.decided_by, id=row.id)
-
-
-class SqlAccessRequestStore:
-    def __init__(self, db: Database) -> None:
-        self._db = db
-
-    def add(self, request: AccessRequest) -> AccessRequest:
-        with self._db.engine.begin() as conn:
-            result = conn.execute(access_requests.insert().values(
-                created_at=request.created_at, profile=request.profile, domain=request.domain,
-                reason=request.reason, message=request.message, status=request.status))
-            new_id = int(result.inserted_primary_key[0])  # type: ignore[index]
-        return AccessRequest(request.profile, request.domain, request.created_at,
-                             request.reason, request.message, request.status, id=new_id)
-
-    def get(self, request_id: int) -> AccessRequest | None:
-        with self._db.engine.connect() as conn:
-            row = conn.execute(sa.select(access_requests)
-                               .where(access_requests.c.id == request_id)).first()
-        return None if row is None else _request(row)
-
-    def list(self, status: str | None = None, profile: str | None = None,
-             since: datetime | None = None, limit: int = 100) -> builtins.list[AccessRequest]:
-        query = sa.select(access_requests).order_by(access_requests.c.id.desc()).limit(limit)
-        if status is not None:
-            query = query.where(access_requests.c.status == status)
-        if profile is not None:
-            query = query.where(access_requests.c.profile == profile)
-        if since is not None:
-            query = query.where(access_requests.c.created_at >= since)
-        with self._db.engine.connect() as conn:
-            return [_request(r) for r in conn.execute(query)]
-
-    def decide(self, request_id: int, status: str, decision: str, until: datetime | None,
-               reply: str, by: str, now: datetime) -> AccessRequest | None:
-        with self._db.engine.begin() as conn:
-            conn.execute(access_requests.update().where(access_requests.c.id == request_id)
-                         .values(status=status, decision=decision, until=until, reply=reply,
-                                 decided_by=by, decided_at=now))
-        return self.get(request_id)
-
-
-class SqlPauseStore:
-    def __init__(self, db: Database) -> None:
-        self._db = db
-
-    def set(self, record: PauseRecord) -> None:
-        with self._db.engine.begin() as conn:
-            conn.execute(pauses.delete().where(pauses.c.profile == record.profile))
-            conn.execute(pauses.insert().values(
-                profile=record.profile, until=record.until, created_at=record.created_at,
-                created_by=record.created_by))
-
-    def clear(self, profile: str) -> None:
-        with self._db.engine.begin() as conn:
-            conn.execute(pauses.delete().where(pauses.c.profile == profile))
-
-    def active(self, now: datetime) -> builtins.list[PauseRecord]:
-        with self._db.engine.connect() as conn:
-            rows = conn.execute(sa.select(pauses).where(pauses.c.until > now))
-            return [PauseRecord(r.profile, r.until, r.created_at, r.created_by) for r in rows]
 
 
 class SqlSettingStore:

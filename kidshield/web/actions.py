@@ -18,9 +18,9 @@ from kidshield.policy.model import Profile, Query
 from kidshield.policy.reason import Decision
 from kidshield.policy.schedule import next_local_midnight
 from kidshield.policy.state import Grant
-from kidshield.storage.protocols import AccessRequest
+from kidshield.state.overlay import Change
+from kidshield.state.store import AccessRequest, RequestDecision
 from kidshield.storage.sql import SqlListMetaStore
-from kidshield.web import configedit
 from kidshield.web.accounts import (
     add_user,
     change_password,
@@ -61,9 +61,8 @@ def pause(ctx: WebContext, actor: str, pid: str, minutes: int) -> datetime | Non
     targets = list(ctx.runtime.profiles) if pid == "all" else [profile(ctx, pid).id]
     now = ctx.now()
     until = now + timedelta(minutes=minutes) if minutes else None
-    for target in targets:
-        ctx.state.pause(target, until, actor)
-    ctx.audit(actor, "pause" if minutes else "resume", pid, minutes=minutes)
+    ctx.state.pause(targets, until, actor, ctx.audit_entry(
+        actor, "pause" if minutes else "resume", pid, minutes=minutes))
     return until
 
 
@@ -74,7 +73,7 @@ async def create_request(ctx: WebContext, prof: Profile, domain: str, message: s
         raise TooManyRequests(N_("You have asked many times. Please wait a little."))
     name = normalize_name(domain)
     decision = decide_name(ctx, prof, name)
-    request = ctx.requests.add(AccessRequest(
+    request = ctx.state.add_request(AccessRequest(
         prof.id, name, ctx.now(), decision.reason.value, message.strip()[:500]))
     ctx.ask_limiter.fail(f"ask:{ip}")
     ctx.audit(f"child ({prof.name})", "request.create", name, id=request.id)
@@ -97,10 +96,10 @@ def allow_now(ctx: WebContext, actor: str, prof: Profile, domain: str,
     if decision not in ("30min", "tonight"):
         raise InputError("decision: 30min or tonight")
     name = normalize_name(domain)
-    grant = ctx.state.add_grant(
-        Grant(prof.id, name, grant_until(ctx, prof, decision), actor, "allowed directly"))
-    ctx.audit(actor, "grant.create", name, profile=prof.id, until=grant.until)
-    return grant
+    until = grant_until(ctx, prof, decision)
+    return ctx.state.add_grant(Grant(prof.id, name, until, actor, "allowed directly"),
+                               ctx.audit_entry(actor, "grant.create", name, profile=prof.id,
+                                               until=until))
 
 
 def active_grants(ctx: WebContext) -> list[Grant]:
@@ -109,9 +108,9 @@ def active_grants(ctx: WebContext) -> list[Grant]:
 
 
 def revoke_grant(ctx: WebContext, actor: str, grant_id: int) -> None:
-    if not ctx.state.revoke_grant(grant_id):
+    if ctx.state.revoke_grant(grant_id, ctx.audit_entry(actor, "grant.revoke",
+                                                         str(grant_id))) is None:
         raise NotFound(f"no active grant {grant_id}")
-    ctx.audit(actor, "grant.revoke", str(grant_id))
 
 
 def grant_until(ctx: WebContext, prof: Profile, decision: str) -> datetime | None:
@@ -135,132 +134,125 @@ def grant_until(ctx: WebContext, prof: Profile, decision: str) -> datetime | Non
 
 async def decide_request(ctx: WebContext, actor: str, request_id: int, decision: str,
                          reply: str = "") -> AccessRequest:
+    """Answer a request: the answer, the grant or allow-list change that carries it out, and
+    the audit entry are stored together (one transaction), so none is ever left without the
+    others."""
     if decision not in DECISIONS:
         raise InputError(f"decision: one of {', '.join(DECISIONS)}")
-    request = ctx.requests.get(request_id)
+    request = ctx.state.request(request_id)
     if request is None:
         raise NotFound(f"no request {request_id}")
     prof = profile(ctx, request.profile)
     now = ctx.now()
     until = None
+    grant = None
+    edits = []
     if decision == "decline":
         status = "declined"
     elif decision == "always":
         status = "allowed"
-        await edit_profile(ctx, actor, prof.id, {"add_allow": [request.domain]}, audit=False)
+        edits = ctx.editor.prepare(_profile_changes(ctx, prof.id, {"add_allow": [
+            request.domain]}), actor)
     else:
         status = "allowed"
         until = grant_until(ctx, prof, decision)
-        ctx.state.add_grant(Grant(prof.id, request.domain, until, actor,
-                                  f"request {request_id}"))
-    decided = ctx.requests.decide(request_id, status, decision, until, reply.strip()[:500],
-                                  actor, now)
-    assert decided is not None
-    ctx.audit(actor, f"request.{status}", request.domain, id=request_id, decision=decision,
-              profile=prof.id, until=until)
+        grant = Grant(prof.id, request.domain, until, actor, f"request {request_id}")
+    answer = RequestDecision(status, decision, until, reply.strip()[:500], actor, now)
+    decided = ctx.state.decide_request(
+        request_id, answer, grant, edits,
+        ctx.audit_entry(actor, f"request.{status}", request.domain, id=request_id,
+                        decision=decision, profile=prof.id, until=until))
+    if decided is None:
+        raise NotFound(f"no request {request_id}")
     return decided
 
 
-# -- configuration edits ------------------------------------------------------------------
+# -- settings edits ----------------------------------------------------------------------
+# Kept in the database over the configuration file (kidshield/state/editor.py): in force here
+# at once and on every node sharing the database within seconds; `kidshield config export`
+# writes them into the file.
 PROFILE_FIELDS = ("name", "age_band", "bedtime", "wake_up", "bedtime_days", "safe_search",
                   "youtube", "extra_blocked_categories", "unblocked_categories",
                   "extra_blocked_services", "unblocked_services", "allow", "deny", "budgets")
 
 
+def _profile_changes(ctx: WebContext, pid: str, changes: dict[str, Any]) -> list[Change]:
+    """The dashboard's profile changes as settings changes. ``None`` removes a setting; the
+    special keys ``add_allow``/``add_deny`` append to the lists in force."""
+    target = f"profiles.{pid}"
+    current = ctx.config.profiles[pid]
+    out: list[Change] = []
+    for key, value in changes.items():
+        if key in ("add_allow", "add_deny"):
+            items = list(getattr(current, key[4:]))
+            items += [item for item in value if item not in items]
+            out.append(Change(target, key[4:], items))
+        elif key in PROFILE_FIELDS:
+            if key == "age_band" and value is not None and current.birth_date is not None:
+                out.append(Change(target, "birth_date", None))
+            out.append(Change(target, key, value))
+        else:
+            raise InputError(f"{key}: not a profile setting", field=key)
+    return out
+
+
 async def edit_profile(ctx: WebContext, actor: str, pid: str, changes: dict[str, Any],
                        audit: bool = True) -> None:
-    """Change profile settings in the configuration file. ``None`` removes a setting; the
-    special keys ``add_allow``/``add_deny`` append to the lists."""
+    """Change profile settings (kept over the configuration file)."""
     profile(ctx, pid)
-
-    def edit(doc: Any) -> None:
-        node = configedit.profile_table(doc, pid)
-        for key, value in changes.items():
-            if key in ("add_allow", "add_deny"):
-                list_key = key[4:]
-                items = list(node.get(list_key, []))
-                for item in value:
-                    if item not in items:
-                        items.append(item)
-                node[list_key] = items
-            elif key in PROFILE_FIELDS:
-                if key == "age_band" and value is not None and "birth_date" in node:
-                    del node["birth_date"]
-                configedit.set_or_remove(node, key, value)
-            else:
-                raise InputError(f"{key}: not a profile setting")
-
-    configedit.edit_config_file(ctx.config_path, edit)
-    await _reload(ctx)
-    if audit:
-        ctx.audit(actor, "profile.edit", pid, **changes)
+    entry = ctx.audit_entry(actor, "profile.edit", pid, **changes) if audit else None
+    ctx.editor.change(_profile_changes(ctx, pid, changes), actor, entry)
 
 
 async def set_bedtime(ctx: WebContext, actor: str, pid: str, bedtime: str,
                       wake_up: str | None, days: str | None = None) -> None:
+    profile(ctx, pid)
     changes: dict[str, Any] = {"bedtime": bedtime,
                                "wake_up": None if bedtime == "off" else wake_up}
     if days:
         changes["bedtime_days"] = days
-    await edit_profile(ctx, actor, pid, changes, audit=False)
-    ctx.audit(actor, "profile.bedtime", pid, bedtime=bedtime, wake_up=wake_up, days=days)
+    ctx.editor.change(_profile_changes(ctx, pid, changes), actor, ctx.audit_entry(
+        actor, "profile.bedtime", pid, bedtime=bedtime, wake_up=wake_up, days=days))
+
+
+def discard_edit(ctx: WebContext, actor: str, edit_id: int) -> None:
+    """Drop a dashboard change in force: the setting goes back to the file's value."""
+    ctx.editor.discard(edit_id, actor, ctx.audit_entry(actor, "edit.discard", str(edit_id)))
+
+
+SETTINGS = {"retention_days": "logging", "anonymize_clients": "logging",
+            "only_blocked": "logging", "block_mode": "dns"}
 
 
 async def edit_settings(ctx: WebContext, actor: str, changes: dict[str, Any]) -> None:
-    sections = {"retention_days": "logging", "anonymize_clients": "logging",
-                "only_blocked": "logging", "block_mode": "dns"}
-
-    def edit(doc: Any) -> None:
-        for key, value in changes.items():
-            if key not in sections:
-                raise InputError(f"{key}: not a setting")
-            configedit.table(doc, sections[key])[key] = value
-
-    configedit.edit_config_file(ctx.config_path, edit)
-    await _reload(ctx)
-    ctx.audit(actor, "settings.edit", "", **changes)
+    for key in changes:
+        if key not in SETTINGS:
+            raise InputError(f"{key}: not a setting", field=key)
+    ctx.editor.change([Change(SETTINGS[k], k, v) for k, v in changes.items()], actor,
+                      ctx.audit_entry(actor, "settings.edit", "", **changes))
 
 
 async def add_client(ctx: WebContext, actor: str, name: str, pid: str,
                      addresses: list[str]) -> None:
     profile(ctx, pid)
-
-    def edit(doc: Any) -> None:
-        import tomlkit
-
-        clients = doc.get("clients")
-        if clients is None:
-            doc["clients"] = tomlkit.aot()
-            clients = doc["clients"]
-        entry = tomlkit.table()
-        entry["name"] = name
-        entry["profile"] = pid
-        entry["addresses"] = addresses
-        clients.append(entry)
-
-    configedit.edit_config_file(ctx.config_path, edit)
-    await _reload(ctx)
-    ctx.audit(actor, "client.add", name, profile=pid, addresses=addresses)
+    name = name.strip()
+    if not name:
+        raise InputError("name: give the device a name", field="name")
+    if any(c.name == name for c in ctx.config.clients):
+        raise InputError(f"name: there is a device named {name!r} already", field="name")
+    ctx.editor.change([Change("clients", name, {"name": name, "profile": pid,
+                                                "addresses": addresses})], actor,
+                      ctx.audit_entry(actor, "client.add", name, profile=pid,
+                                      addresses=addresses))
 
 
 async def remove_client(ctx: WebContext, actor: str, index: int) -> None:
-    removed: list[str] = []
-
-    def edit(doc: Any) -> None:
-        clients = doc.get("clients")
-        if clients is None or not 0 <= index < len(clients):
-            raise NotFound(f"no client {index}")
-        removed.append(str(clients[index].get("name", index)))
-        del clients[index]
-
-    configedit.edit_config_file(ctx.config_path, edit)
-    await _reload(ctx)
-    ctx.audit(actor, "client.remove", removed[0] if removed else str(index))
-
-
-async def _reload(ctx: WebContext) -> None:
-    if not await ctx.reload():
-        raise InputError("the configuration was saved but could not be loaded: see the log")
+    clients = ctx.config.clients
+    if not 0 <= index < len(clients):
+        raise NotFound(f"no client {index}")
+    name = clients[index].name
+    ctx.editor.change([Change("clients", name, None)], actor,
+                      ctx.audit_entry(actor, "client.remove", name))
 
 
 # -- lists --------------------------------------------------------------------------------
@@ -323,6 +315,7 @@ __all__ = [
     "create_token",
     "decide_name",
     "decide_request",
+    "discard_edit",
     "edit_profile",
     "edit_settings",
     "grant_until",

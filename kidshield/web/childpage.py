@@ -30,7 +30,7 @@ async def me(request: Request) -> Response:
     band = profile.band_at(now)
     settings = ctx.runtime.engine.settings(profile, band)
     blocks = recent_blocks(ctx.db, profile.id, now - RECENT)
-    requests = ctx.requests.list(profile=profile.id, since=now - RECENT * 7, limit=20)
+    requests = ctx.state.requests(profile=profile.id, since=now - RECENT * 7, limit=20)
     paused = ctx.state.paused_until(profile.id)
     cfg = ctx.config.logging
     age = profile.age_at(now)

@@ -20,10 +20,10 @@ from kidshield.config import Config
 from kidshield.dns.service import DnsService
 from kidshield.runtime import PolicyRuntime
 from kidshield.state import StateSource
+from kidshield.state.editor import SettingsEditor
 from kidshield.storage.db import Database
 from kidshield.storage.protocols import AuditEntry
 from kidshield.storage.web_sql import (
-    SqlAccessRequestStore,
     SqlApiTokenStore,
     SqlAuditLog,
     SqlSessionStore,
@@ -55,7 +55,8 @@ class WebDeps:
     host: Host
     dns: DnsService
     db: Database
-    state: StateSource
+    state: StateSource  # grants, pauses, minutes, requests: every change goes through it
+    editor: SettingsEditor  # dashboard changes of settings (kept over the file)
     clock: Clock
     secret: bytes  # the server's secret key (web.csrf.server_secret)
     features: Sequence[WebFeature] = ()
@@ -66,13 +67,13 @@ class WebContext:
         self.host = deps.host
         self.dns = deps.dns
         self.state = deps.state
+        self.editor = deps.editor
         self.clock = deps.clock
         self.db = db = deps.db
         self.users = SqlUserStore(db)
         self.sessions = SqlSessionStore(db)
         self.tokens = SqlApiTokenStore(db)
         self.audit_log = SqlAuditLog(db)
-        self.requests = SqlAccessRequestStore(db)
         self.settings = SqlSettingStore(db)
         self.auth = Authenticator(self.users, self.sessions, self.tokens)
         self.login_limiter = RateLimiter(limit=5, window=300)
@@ -116,8 +117,13 @@ class WebContext:
 
     def audit(self, actor: str, action: str, target: str = "",
               **detail: object) -> AuditEntry:
+        return self.audit_log.append(self.audit_entry(actor, action, target, **detail))
+
+    def audit_entry(self, actor: str, action: str, target: str = "",
+                    **detail: object) -> AuditEntry:
+        """An audit entry to store together with the change it records (one transaction)."""
         text = json.dumps(detail, default=str, ensure_ascii=False) if detail else ""
-        return self.audit_log.append(AuditEntry(self.now(), actor, action, target, text))
+        return AuditEntry(self.now(), actor, action, target, text)
 
     # -- notification hook ------------------------------------------------------------------
     def notify_settings(self) -> NotifySettings:

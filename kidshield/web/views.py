@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import json
+from collections.abc import Sequence
+from datetime import datetime, timedelta
 from typing import Any
 
 from kidshield.policy.model import Profile
 from kidshield.policy.schedule import format_hhmm
 from kidshield.policy.state import Grant
-from kidshield.storage.protocols import AccessRequest, ApiTokenInfo, AuditEntry, WebUser
+from kidshield.state.store import AccessRequest, ConfigEdit
+from kidshield.storage.protocols import ApiTokenInfo, AuditEntry, WebUser
 from kidshield.storage.sql import SqlListMetaStore
 from kidshield.web.context import WebContext
 
@@ -34,14 +37,33 @@ def week_grid(ctx: WebContext, prof: Profile, now: datetime) -> list[list[str]]:
     return grid
 
 
-def profile_view(ctx: WebContext, prof: Profile) -> dict[str, Any]:
+def edit_view(e: ConfigEdit) -> dict[str, Any]:
+    return {"id": e.id, "setting": e.path if e.target != "clients" else f"clients.{e.field}",
+            "value": None if e.value is None else json.loads(e.value),
+            "file_value": None if e.base is None else json.loads(e.base),
+            "by": e.made_by, "at": iso(e.made_at), "status": e.status.value,
+            "ended_at": iso(e.ended_at), "note": e.note}
+
+
+def recently_overtaken(ctx: WebContext) -> list[ConfigEdit]:
+    """Dashboard changes the file won over in the last 30 days (read once per page)."""
+    since = ctx.now() - timedelta(days=30)
+    return [e for e in ctx.editor.overtaken() if e.ended_at is None or e.ended_at >= since]
+
+
+def profile_view(ctx: WebContext, prof: Profile,
+                 overtaken: Sequence[ConfigEdit] | None = None) -> dict[str, Any]:
+    """``overtaken``: ``recently_overtaken(ctx)`` when several profiles are shown at once."""
     now = ctx.now()
+    target = f"profiles.{prof.id}"
+    if overtaken is None:
+        overtaken = recently_overtaken(ctx)
     band = prof.band_at(now)
     s = ctx.runtime.engine.settings(prof, band)
     pc = ctx.config.profiles.get(prof.id)
     bedtime = next((r for r in s.schedules if r.bedtime), None)
     paused = ctx.state.paused_until(prof.id)
-    usage = ctx.state.usage.minutes(prof.id, now.astimezone(prof.tz).date())
+    usage = ctx.state.minutes_used(prof, now)
     return {
         "id": prof.id,
         "name": prof.name,
@@ -66,6 +88,8 @@ def profile_view(ctx: WebContext, prof: Profile) -> dict[str, Any]:
         "allow": [] if pc is None else list(pc.allow),
         "deny": [] if pc is None else list(pc.deny),
         "paused_until": iso(paused) if paused and paused > now else None,
+        "edits": [edit_view(e) for e in ctx.editor.active() if e.target == target],
+        "overtaken": [edit_view(e) for e in overtaken if e.target == target],
     }
 
 

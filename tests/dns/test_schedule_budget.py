@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from kidshield.clock import FixedClock
 from kidshield.policy.state import Grant
 from kidshield.storage.schema import query_log
-from kidshield.storage.sql import SqlGrantStore, SqlUsageStore
+from kidshield.storage.state_sql import SqlStateStore
 from tests.dns.conftest import ADULT, HOUSEHOLD, KID, ServeFactory, addresses
 
 BLOCK_PAGE = ["127.0.0.1"]
@@ -66,8 +66,8 @@ def test_usage_minutes_fill_the_daily_budget_which_then_blocks_the_service(
     assert addresses(served.query("youtube.com", source=ADULT)) == UPSTREAM
 
     assert served.app.db is not None
-    used = SqlUsageStore(served.app.db).minutes("kid", clock.now().date())
-    assert used == {"youtube": 2.0}
+    used = SqlStateStore(served.app.db).minutes_of(("kid", "youtube", clock.now().date()))
+    assert used == {900, 901}  # 15:00 and 15:01
     served.pump()
     with served.app.db.engine.connect() as conn:
         reasons = conn.execute(
@@ -99,9 +99,10 @@ def test_a_parent_grant_opens_a_blocked_name_until_it_ends(serve: ServeFactory) 
     assert addresses(served.query("denied.example", source=KID)) == BLOCK_PAGE
     assert served.app.db is not None
     until = clock.now() + timedelta(minutes=30)
-    SqlGrantStore(served.app.db).add(
+    # another kidshield on the same database grants it
+    SqlStateStore(served.app.db).add_grant(
         Grant("kid", "denied.example", until, granted_by="mum"), clock.now())
-    served.lt.call(served.app.refresh_state_now)  # what the 2-second refresh does
+    served.lt.call(served.app.refresh_state_now)  # what the 1-second sync does
     for _ in range(2):
         assert addresses(served.query("denied.example", source=KID)) == UPSTREAM
     clock.set(until)
@@ -112,7 +113,7 @@ def test_pausing_a_profile_lifts_blocks_until_the_pause_ends(serve: ServeFactory
     clock = FixedClock(datetime(2026, 12, 2, 15, 0, tzinfo=UTC))
     served = serve(clock=clock)
     assert addresses(served.query("denied.example", source=KID)) == BLOCK_PAGE
-    served.lt.call(served.app.state.pause, "kid", clock.now() + timedelta(minutes=10), "test")
+    served.lt.call(served.app.state.pause, ["kid"], clock.now() + timedelta(minutes=10), "test")
     assert addresses(served.query("denied.example", source=KID)) == UPSTREAM
     assert addresses(served.query("denied.example", source=KID)) == UPSTREAM
     clock.advance(timedelta(minutes=10))

@@ -154,7 +154,7 @@ def test_csrf_rejection_and_bedtime_in_two_taps(live: Served, browser: Any) -> N
     parent.click("button[value='20:00']")  # ... tap 2
     parent.wait_for_selector("text=Bedtime saved.")
     assert live.app.config.profiles["mia"].bedtime == "20:00"
-    assert 'bedtime = "20:00"' in live.config_path.read_text()
+    assert 'bedtime = "20:00"' in live.app.editor.export()  # kept over the file
     shot(parent, "profile.png")
     parent.goto("/audit")
     assert "profile.bedtime" in parent.locator("table.audit").inner_text()

@@ -107,7 +107,7 @@ def test_a_failure_inside_a_route_is_a_500_in_the_same_shape(
     def broken(*_args: Any, **_kw: Any) -> Any:
         raise RuntimeError("the disk is on fire")
 
-    monkeypatch.setattr(served.web.requests, "list", broken)
+    monkeypatch.setattr(served.web.state, "requests", broken)
     with httpx.Client(base_url=served.url, cookies=signed_in.cookies) as plain:
         r = plain.get("/api/v1/requests")
     assert r.status_code == 500

@@ -52,16 +52,22 @@ def test_unknown_profile_is_404(parent: P) -> None:
     assert r.status_code == 404 and "nobody" in r.json()["detail"]
 
 
-def test_bedtime_edit_changes_the_file_and_the_policy(served: Served, parent: P) -> None:
+def test_bedtime_edit_changes_the_policy_and_is_kept_over_the_file(served: Served,
+                                                                   parent: P) -> None:
     client, headers = parent
+    before = served.config_path.read_text()
     r = client.put("/api/v1/profiles/mia/bedtime",
                    json={"bedtime": "20:30", "wake_up": "07:15", "days": "school-nights"},
                    headers=headers)
     assert r.status_code == 200, r.text
     assert r.json()["bedtime"]["from"] == "20:30" and r.json()["bedtime"]["to"] == "07:15"
-    ctx = served.web
-    text = ctx.config_path.read_text()
-    assert 'bedtime = "20:30"' in text and "# Mia is 10" in text
+    assert sorted(e["setting"] for e in r.json()["edits"]) == [
+        "profiles.mia.bedtime", "profiles.mia.bedtime_days", "profiles.mia.wake_up"]
+    assert served.config_path.read_text() == before  # the file is the person's
+    # ... and can be regenerated with the change written in, comments kept
+    export = client.get("/api/v1/config/export")
+    assert export.status_code == 200
+    assert 'bedtime = "20:30"' in export.text and "# Mia is 10" in export.text
     week = client.get("/api/v1/profiles/mia").json()["week"]
     assert week[6][21] == "bedtime"  # Sunday 21:00 is a school night
     assert week[4][21] == ""  # Friday is not

@@ -149,7 +149,7 @@ def test_ntfy_topic_gets_plain_text(parent: tuple[httpx.Client, dict[str, str]],
     assert "work" in got[0]["body"]
 
 
-def test_always_adds_to_the_allow_list_keeping_comments(served: Served,
+def test_always_adds_to_the_allow_list_with_the_answer_in_one_change(served: Served,
         parent: tuple[httpx.Client, dict[str, str]]) -> None:
     client, headers = parent
     csrf = _csrf(client.get("/me").text)
@@ -158,10 +158,13 @@ def test_always_adds_to_the_allow_list_keeping_comments(served: Served,
     r = client.post(f"/api/v1/requests/{rid}/decision", json={"decision": "always"},
                     headers=headers)
     assert r.status_code == 200
-    ctx = served.web
-    text = ctx.config_path.read_text()
-    assert "# Mia is 10" in text and "bet.example" in text
     assert _decide(served, "bet.example").reason is Reason.ALLOW_LIST
+    [edit] = client.get("/api/v1/edits").json()["in_force"]
+    assert edit["setting"] == "profiles.mia.allow" and "bet.example" in edit["value"]
+    audit = client.get("/api/v1/audit").json()
+    assert audit[0]["action"] == "request.allowed" and '"always"' in audit[0]["detail"]
+    export = served.web.editor.export()
+    assert "# Mia is 10" in export and "bet.example" in export
 
 
 def test_decline_carries_a_message_the_child_sees(

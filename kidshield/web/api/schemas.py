@@ -5,6 +5,8 @@ apart unnoticed."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
@@ -55,6 +57,28 @@ class Budget(_Out):
     used: float = Field(description="minutes used today")
 
 
+class EditView(_Out):
+    """A dashboard change of a setting, kept over the configuration file."""
+
+    id: int
+    setting: str = Field(description="profiles.mia.bedtime, logging.retention_days, "
+                         "clients.<device name>, profiles.<id> (the whole profile)")
+    value: Any = Field(description="the value set (null: removed, back to the default)")
+    file_value: Any = Field(description="what the file said when the change was made")
+    by: str
+    at: str
+    status: str = Field(description="active (in force), replaced, discarded, superseded (the "
+                        "file changed the setting later and won), merged (the file now says "
+                        "the same), rejected (no longer fits the file)")
+    ended_at: str | None
+    note: str
+
+
+class Edits(_Out):
+    in_force: list[EditView]
+    overtaken: list[EditView] = Field(description="changes the file won over, newest first")
+
+
 class ProfileView(_Out):
     id: str
     name: str
@@ -73,6 +97,9 @@ class ProfileView(_Out):
     allow: list[str]
     deny: list[str]
     paused_until: str | None
+    edits: list[EditView] = Field(description="dashboard changes in force for this profile")
+    overtaken: list[EditView] = Field(
+        description="this profile's dashboard changes the file won over in the last 30 days")
 
 
 class ProfileWithWeek(ProfileView):

@@ -7,7 +7,7 @@ from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 
 from kidshield.errors import InputError
 from kidshield.policy.domains import normalize_name
@@ -92,14 +92,15 @@ async def get_overview(request: Request, ctx: WebContext, _u: User | None, _b: N
             "totals": {p: {"queries": q, "blocks": b} for p, (q, b) in o.totals.items()},
             "by_reason": dict(o.by_reason), "by_category": dict(o.by_category),
             "top_blocked": dict(o.top_blocked),
-            "budgets": {pid: views.profile_view(ctx, p)["budgets"]
+            "budgets": {pid: views.profile_view(ctx, p, ())["budgets"]
                         for pid, p in ctx.runtime.profiles.items()}}
 
 
 @api("GET", "/profiles", "All profiles with their effective settings",
      response=list[out.ProfileView])
 async def list_profiles(request: Request, ctx: WebContext, _u: User | None, _b: None) -> Any:
-    return [views.profile_view(ctx, p) for p in ctx.runtime.profiles.values()]
+    overtaken = views.recently_overtaken(ctx)
+    return [views.profile_view(ctx, p, overtaken) for p in ctx.runtime.profiles.values()]
 
 
 @api("GET", "/profiles/{pid}", "One profile, with its week grid of blocked hours",
@@ -160,6 +161,33 @@ async def delete_client(request: Request, ctx: WebContext, user: User | None, _b
     return {"clients": views.clients_view(ctx)}
 
 
+# -- dashboard changes of settings (kept over the configuration file) ----------------------
+@api("GET", "/edits", "Dashboard changes of settings in force over the configuration file, "
+     "and those the file won over", response=out.Edits)
+async def list_edits(request: Request, ctx: WebContext, _u: User | None, _b: None) -> Any:
+    return {"in_force": [views.edit_view(e) for e in ctx.editor.active()],
+            "overtaken": [views.edit_view(e) for e in ctx.editor.overtaken()]}
+
+
+@api("DELETE", "/edits/{eid}", "Drop a dashboard change: the setting goes back to what the "
+     "configuration file says", response=out.Ok, errors=(404,))
+async def discard_edit(request: Request, ctx: WebContext, user: User | None, _b: None) -> Any:
+    try:
+        eid = int(request.path_params["eid"])
+    except ValueError:
+        raise actions.NotFound("eid: a number") from None
+    actions.discard_edit(ctx, _name(user), eid)
+    return {"ok": True}
+
+
+@api("GET", "/config/export", "The configuration file with the dashboard's changes written "
+     "in (comments kept), to save as the new file", response={"type": "string"},
+     media_type="application/toml", roles=("admin",))
+async def export_config(request: Request, ctx: WebContext, _u: User | None, _b: None) -> Any:
+    return Response(ctx.editor.export(), media_type="application/toml; charset=utf-8",
+                    headers={"Content-Disposition": 'attachment; filename="kidshield.toml"'})
+
+
 # -- lists, log ---------------------------------------------------------------------------
 @api("GET", "/lists", "Block and allow lists: source, last update, errors with line numbers",
      response=list[out.ListView])
@@ -186,7 +214,7 @@ async def querylog(request: Request, ctx: WebContext, _u: User | None, q: LogQue
      response=list[out.RequestView])
 async def list_requests(request: Request, ctx: WebContext, _u: User | None,
                         q: RequestQuery) -> Any:
-    return [views.request_view(r) for r in ctx.requests.list(q.status or None, limit=q.limit)]
+    return [views.request_view(r) for r in ctx.state.requests(q.status or None, limit=q.limit)]
 
 
 @api("POST", "/requests/{rid}/decision", "Allow for 30 minutes, until tonight, always, or "

@@ -60,9 +60,10 @@ async def home(request: Request) -> Response:
     await ctx.settle()
     o = overview(ctx.db, ctx.now())
     cards = []
+    overtaken = views.recently_overtaken(ctx)
     for pid, prof in ctx.runtime.profiles.items():
         queries, blocks = o.per_profile.get(pid, ([0] * len(o.hours), [0] * len(o.hours)))
-        view = views.profile_view(ctx, prof)
+        view = views.profile_view(ctx, prof, overtaken)
         budget_items = [(b["service"], float(b["used"])) for b in view["budgets"]]
         budget_chart = hbars(t("Time used against budget"), budget_items,
                              limit=max((b["minutes"] for b in view["budgets"]), default=None),
@@ -71,7 +72,7 @@ async def home(request: Request) -> Response:
                       "chart": hourly_bars(t("Queries and blocks per hour: {name}",
                                              name=prof.name), o.hours, queries, blocks),
                       "budgets": budget_chart})
-    pending = ctx.requests.list("pending", limit=10)
+    pending = ctx.state.requests("pending", limit=10)
     return render(request, "overview.html", cards=cards, pending=pending,
                   reasons=hbars(t("Blocks by reason"), [(t(k), v) for k, v in o.by_reason]),
                   categories=hbars(t("Blocks by category"),
@@ -83,8 +84,10 @@ async def home(request: Request) -> Response:
 # -- profiles ---------------------------------------------------------------------------
 async def profiles_page(request: Request) -> Response:
     ctx, _ = _parent(request)
+    overtaken = views.recently_overtaken(ctx)
     return render(request, "profiles.html",
-                  profiles=[views.profile_view(ctx, p) for p in ctx.runtime.profiles.values()])
+                  profiles=[views.profile_view(ctx, p, overtaken)
+                            for p in ctx.runtime.profiles.values()])
 
 
 async def profile_page(request: Request) -> Response:
@@ -194,9 +197,9 @@ async def querylog_page(request: Request) -> Response:
 # -- requests, pause --------------------------------------------------------------------
 async def requests_page(request: Request) -> Response:
     ctx, _ = _parent(request)
-    return render(request, "requests.html", pending=ctx.requests.list("pending"),
+    return render(request, "requests.html", pending=ctx.state.requests("pending"),
                   grants=actions.active_grants(ctx),
-                  done=[r for r in ctx.requests.list(limit=50) if r.status != "pending"],
+                  done=[r for r in ctx.state.requests(limit=50) if r.status != "pending"],
                   profiles=ctx.runtime.profiles, message=request.query_params.get("m"))
 
 
