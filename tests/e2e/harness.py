@@ -260,10 +260,13 @@ def start(config_path: Path, clock: Clock | None = None, *, web: bool = True,
 
 class ServeProcess:
     """``python -m kidshield serve -c CONFIG [args]`` in a child process, with the ports it
-    printed. Stop it with ``stop()`` (SIGTERM, as systemd does)."""
+    printed. Stop it with ``stop()`` (SIGTERM, as systemd does). ``wait=False`` returns at
+    once (to start several together); ``wait_ready()`` then waits for the ports."""
 
-    def __init__(self, config_path: Path, *args: str, env: dict[str, str] | None = None) -> None:
+    def __init__(self, config_path: Path, *args: str, env: dict[str, str] | None = None,
+                 wait: bool = True) -> None:
         environment = {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "200", **(env or {})}
+        self.args = args
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "kidshield", "serve", "-c", str(config_path), *args],
             stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, env=environment,
@@ -271,7 +274,12 @@ class ServeProcess:
         self.output: list[str] = []
         self.ports: dict[str, int] = {}
         self.web_url: str | None = None
-        deadline = time.monotonic() + 30
+        self._drain: threading.Thread | None = None
+        if wait:
+            self.wait_ready()
+
+    def wait_ready(self, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
         assert self.proc.stderr is not None
         while time.monotonic() < deadline:
             line = self.proc.stderr.readline()
@@ -283,11 +291,25 @@ class ServeProcess:
             if match := re.search(r"web: (https?://\S+?)/ ", line):
                 self.web_url = match.group(1)
             # the web address comes last; without it, the TCP listener is the last line
-            if self.web_url or ("--no-web" in args and "tcp" in self.ports):
+            if self.web_url or ("--no-web" in self.args and "tcp" in self.ports):
                 break
         if not self.ports:
             self.stop()
             raise AssertionError("kidshield serve did not start:\n" + "".join(self.output))
+        # keep reading what it logs, so a full pipe never stalls the server
+        self._drain = threading.Thread(target=self._read_rest, daemon=True)
+        self._drain.start()
+
+    def _read_rest(self) -> None:
+        assert self.proc.stderr is not None
+        for line in self.proc.stderr:
+            self.output.append(line)
+
+    @property
+    def setup_token(self) -> str | None:
+        """The one-time setup token the server printed on its first start."""
+        found = re.search(r"/setup\?token=(\S+)", "".join(self.output))
+        return found.group(1) if found else None
 
     def send(self, sig: signal.Signals) -> None:
         self.proc.send_signal(sig)
@@ -300,8 +322,11 @@ class ServeProcess:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             code = self.proc.wait(5)
-        if self.proc.stderr is not None:
+        if self._drain is not None:
+            self._drain.join(5)
+        elif self.proc.stderr is not None:
             self.output.append(self.proc.stderr.read())
+        if self.proc.stderr is not None:
             self.proc.stderr.close()
         return code
 
