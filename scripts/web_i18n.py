@@ -33,6 +33,7 @@ CHILD_SOURCES = (
     "kidshield/web/accounts.py",  # PIN errors a child sees beside a parent
     "kidshield/web/actions.py",  # "you have asked many times"
     "kidshield/education/labels.py",
+    "kidshield/education/tabletop.py",  # the words around a scenario in the terminal
     "kidshield/education/web.py",
     "kidshield/education/templates/base.html",
     "kidshield/education/templates/learn_index.html",

@@ -136,23 +136,31 @@ def drill(
 def tabletop(
     scenario: Annotated[str | None, typer.Argument(help="Scenario name (none: list them)")]
     = None,
+    lang: Annotated[str, typer.Option("--lang", help="Language: ar, en, es, fr, ru or zh "
+                                                     "(scenarios not translated yet are "
+                                                     "shown in English).")] = "en",
 ) -> None:
     """Walk a group through a scenario step by step (answers are read from the keyboard or
     standard input, one number per line)."""
-    from kidshield.education.tabletop import run, scenarios
+    from kidshield.education.tabletop import prompt, run, scenarios
     from kidshield.education.tabletop import scenario as find
+    from kidshield.web.i18n import available, translator
 
+    if lang not in available("child"):
+        fail(f"no language {lang!r} (there are: {', '.join(available('child'))})")
+    t = translator(lang)
     if scenario is None:
-        for sc in scenarios().values():
+        for sc in scenarios(lang).values():
             out.print(f"[bold]{sc.id}[/]: {escape(sc.title)} [dim]({escape(sc.audience)})[/]")
         return
 
     def read() -> str | None:
-        out.print("[bold]Your choice:[/] ", end="")
+        out.print(f"[bold]{escape(prompt(t))}[/] ", end="")
         line = sys.stdin.readline()
         return line if line else None
 
-    walk = run(find(scenario), read, lambda text: out.print(escape(text), highlight=False))
+    walk = run(find(scenario, lang), read,
+               lambda text: out.print(escape(text), highlight=False), t)
     if walk.ending is None:
         raise typer.Exit(1)
 

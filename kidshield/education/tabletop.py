@@ -1,15 +1,22 @@
 """Tabletop exercises: scenarios with branching steps and debrief notes, for a group to walk
 through together (in the terminal with ``kidshield drill tabletop``, or on /workshop).
 
-A scenario is a TOML file in ``data/tabletop/``: ``[[step]]`` tables, each with text and
-``[[step.choice]]`` options that lead to another step (``next``) with a short ``note`` on what
-that choice means; a step with ``end = true`` closes the scenario, and ``[debrief]`` holds the
-points to discuss afterwards. Loading checks that every ``next`` exists, that every step can be
-reached and that an ending can be reached from every step.
+A scenario is a TOML file in ``data/tabletop/<lang>/``: ``[[step]]`` tables, each with text
+and ``[[step.choice]]`` options that lead to another step (``next``) with a short ``note`` on
+what that choice means; a step with ``end = true`` closes the scenario, and ``[debrief]`` holds
+the points to discuss afterwards. Loading checks that every ``next`` exists, that every step can
+be reached and that an ending can be reached from every step.
+
+English (``en/``) is the source. A translation is a file with the same name under another
+language folder; it keeps the English graph (the same steps in the same order, the same
+choices leading to the same steps, the same endings and COP items: ``check_translation``).
+Scenarios that children work through in class say ``for_children = true`` and ship in every
+language of the children's pages; the others fall back to English.
 """
 
 from __future__ import annotations
 
+import re
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,6 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from kidshield.errors import KidshieldError
 
 DATA_DIR = Path(__file__).parent / "data" / "tabletop"
+SOURCE_LANG = "en"
 MAX_STEPS = 100
 
 
@@ -67,6 +75,10 @@ class Scenario(BaseModel):
     audience: str
     summary: str
     start: str
+    # children work through it in class: it ships in every language of the children's pages
+    for_children: bool = False
+    written_by: str = Field("kidshield contributors", min_length=3, max_length=200)
+    lang: str = Field(SOURCE_LANG, pattern=r"^[a-z]{2,3}$")  # set from the folder
     step: list[Step] = Field(min_length=2)
     debrief: Debrief
 
@@ -92,6 +104,16 @@ class Scenario(BaseModel):
     def get(self, step_id: str) -> Step:
         return next(s for s in self.step if s.id == step_id)
 
+    def reading_text(self) -> str:
+        """Everything the group reads: title, summary, steps, choices, notes, debrief."""
+        parts = [self.title + ".", self.summary]
+        for step in self.step:
+            parts.append(step.text)
+            for c in step.choice:
+                parts += [c.label.rstrip(".") + ".", c.note]
+        parts += [*self.debrief.points, *self.debrief.questions]
+        return "\n\n".join(p for p in parts if p)
+
 
 def _reachable(steps: dict[str, Step], todo: list[str]) -> set[str]:
     seen: set[str] = set()
@@ -104,13 +126,20 @@ def _reachable(steps: dict[str, Step], todo: list[str]) -> set[str]:
 
 
 def load_scenario(path: Path) -> Scenario:
+    """A scenario file; its language is the name of its folder (``tabletop/<lang>/<id>.toml``)."""
     try:
         with path.open("rb") as fh:
             data = tomllib.load(fh)
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise ScenarioError(f"{path}: cannot be read: {exc}") from None
+    if "lang" in data:
+        raise ScenarioError(f"{path}: 'lang' comes from the folder the file is in; remove it")
+    lang = path.parent.name
+    if not re.fullmatch(r"[a-z]{2,3}", lang):
+        raise ScenarioError(f"{path}: the folder must be a language code (en, fr, ...), "
+                            f"not {lang!r}")
     try:
-        scenario = Scenario.model_validate(data)
+        scenario = Scenario.model_validate({**data, "lang": lang})
     except ValidationError as exc:
         problems = "; ".join(e["msg"].removeprefix("Value error, ") for e in exc.errors())
         raise ScenarioError(f"{path}: {problems}") from None
@@ -120,16 +149,60 @@ def load_scenario(path: Path) -> Scenario:
 
 
 @cache
-def scenarios(data_dir: Path = DATA_DIR) -> dict[str, Scenario]:
-    return {p.stem: load_scenario(p) for p in sorted(data_dir.glob("*.toml"))}
+def all_scenarios(data_dir: Path = DATA_DIR) -> dict[tuple[str, str], Scenario]:
+    """Every scenario file, by (language, id)."""
+    found = {}
+    for path in sorted(data_dir.glob("*/*.toml")):
+        sc = load_scenario(path)
+        found[(sc.lang, sc.id)] = sc
+    return found
 
 
-def scenario(name: str) -> Scenario:
-    found = scenarios().get(name)
+def scenarios(lang: str = SOURCE_LANG, data_dir: Path = DATA_DIR) -> dict[str, Scenario]:
+    """Every scenario (in the English order), in ``lang`` where it is translated, else in
+    English."""
+    every = all_scenarios(data_dir)
+    return {sid: every.get((lang, sid), sc) for (source, sid), sc in every.items()
+            if source == SOURCE_LANG}
+
+
+def scenario(name: str, lang: str = SOURCE_LANG) -> Scenario:
+    found = scenarios(lang).get(name)
     if found is None:
         raise ScenarioError(f"no scenario named {name!r} (there are: "
                             f"{', '.join(scenarios())})")
     return found
+
+
+def check_translation(source: Scenario, translation: Scenario) -> list[str]:
+    """Where a translation does not keep its English source's graph: the same steps in the
+    same order, each with as many choices leading to the same steps, the same endings and
+    outcomes, the same COP items and as many debrief points and questions."""
+    where = f"{translation.lang}/{translation.id}"
+    problems: list[str] = []
+    if translation.id != source.id or translation.start != source.start:
+        problems.append(f"{where}: id and start must be {source.id!r} and {source.start!r}")
+    if translation.for_children != source.for_children:
+        problems.append(f"{where}: for_children must be {source.for_children}, like the English")
+    ids = [s.id for s in source.step]
+    if [s.id for s in translation.step] != ids:
+        problems.append(f"{where}: the steps must be {ids}, in that order, like the English")
+    for a, b in zip(source.step, translation.step, strict=False):
+        if a.id != b.id:
+            continue
+        if (a.end, a.outcome) != (b.end, b.outcome):
+            problems.append(f"{where}: step {a.id!r} must have end = {str(a.end).lower()} "
+                            f"and outcome {a.outcome!r}")
+        if [c.next for c in a.choice] != [c.next for c in b.choice]:
+            problems.append(f"{where}: the choices of step {a.id!r} must lead to "
+                            f"{[c.next for c in a.choice]}, in that order")
+    sd, td = source.debrief, translation.debrief
+    if td.cop != sd.cop:
+        problems.append(f"{where}: the debrief must name the COP items {sd.cop}")
+    if (len(td.points), len(td.questions)) != (len(sd.points), len(sd.questions)):
+        problems.append(f"{where}: the debrief needs {len(sd.points)} points and "
+                        f"{len(sd.questions)} questions, like the English")
+    return problems
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,9 +211,16 @@ class Walkthrough:
     ending: Step | None  # None when the input ran out first
 
 
-def run(sc: Scenario, read: Callable[[], str | None], write: Callable[[str], None]) -> Walkthrough:
+def _english(message: str, **values: object) -> str:
+    return message.format(**values) if values else message
+
+
+def run(sc: Scenario, read: Callable[[], str | None], write: Callable[[str], None],
+        t: Callable[..., str] = _english) -> Walkthrough:
     """Walk ``sc`` from its start: ``read`` returns the next line of input (None at the end
-    of input), ``write`` shows text. Unknown answers are asked again."""
+    of input), ``write`` shows text, ``t`` translates the words around the scenario (a
+    ``kidshield.web.i18n.Translator``; English by default). Unknown answers are asked
+    again."""
     write(f"== {sc.title} ==\n{sc.summary}\n")
     step = sc.get(sc.start)
     path: list[tuple[str, str | None]] = []
@@ -148,7 +228,7 @@ def run(sc: Scenario, read: Callable[[], str | None], write: Callable[[str], Non
         write(reflow(step.text) + "\n")
         if step.end:
             path.append((step.id, None))
-            write(_debrief(sc))
+            write(_debrief(sc, t))
             return Walkthrough(path, step)
         for i, c in enumerate(step.choice, start=1):
             write(f"  {i}. {c.label}")
@@ -156,13 +236,13 @@ def run(sc: Scenario, read: Callable[[], str | None], write: Callable[[str], Non
         while chosen is None:
             line = read()
             if line is None:
-                write("\n(no more input: stopping here)")
+                write("\n" + t("(no more input: stopping here)"))
                 return Walkthrough(path, None)
             text = line.strip()
             if text.isdigit() and 1 <= int(text) <= len(step.choice):
                 chosen = step.choice[int(text) - 1]
             else:
-                write(f"Please answer with a number from 1 to {len(step.choice)}.")
+                write(t("Please answer with a number from 1 to {n}.", n=len(step.choice)))
         path.append((step.id, chosen.label))
         if chosen.note:
             write(f"\n> {chosen.note.strip()}\n")
@@ -170,14 +250,19 @@ def run(sc: Scenario, read: Callable[[], str | None], write: Callable[[str], Non
     raise ScenarioError(f"{sc.id}: more than {MAX_STEPS} steps; is there a loop?")
 
 
+def prompt(t: Callable[..., str] = _english) -> str:
+    """What a terminal asks before each answer."""
+    return t("Your choice:")
+
+
 def reflow(text: str) -> str:
     """Paragraphs joined into single lines (the files wrap them for editing)."""
     return "\n\n".join(" ".join(p.split()) for p in text.strip().split("\n\n"))
 
 
-def _debrief(sc: Scenario) -> str:
-    lines = ["", "== Debrief =="]
+def _debrief(sc: Scenario, t: Callable[..., str]) -> str:
+    lines = ["", f"== {t('Debrief')} =="]
     lines += [f"- {p}" for p in sc.debrief.points]
     if sc.debrief.questions:
-        lines += ["", "To discuss:"] + [f"- {q}" for q in sc.debrief.questions]
+        lines += ["", t("To discuss") + ":"] + [f"- {q}" for q in sc.debrief.questions]
     return "\n".join(lines) + "\n"

@@ -203,11 +203,14 @@ async def progress_page(request: Request, site: EducationSite) -> Response:
 
 
 async def workshop_index(request: Request, _site: EducationSite) -> Response:
-    return _page(request, "workshop_index.html", scenarios=list(scenarios().values()))
+    lang = translator_for(request).lang
+    return _page(request, "workshop_index.html", scenarios=list(scenarios(lang).values()))
 
 
 async def workshop_page(request: Request, _site: EducationSite) -> Response:
-    found = scenarios().get(request.path_params["scenario"])
+    """A scenario in the page's language (in English, marked so, where it is not
+    translated)."""
+    found = scenarios(translator_for(request).lang).get(request.path_params["scenario"])
     if found is None:
         raise HTTPException(404, "no such scenario")
     return _page(request, "workshop.html", s=found)

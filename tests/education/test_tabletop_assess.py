@@ -69,7 +69,8 @@ def test_running_out_of_input_stops_cleanly() -> None:
 
 
 def test_broken_scenario_is_refused_with_the_reason(tmp_path: Path) -> None:
-    bad = tmp_path / "loop.toml"
+    (tmp_path / "en").mkdir()
+    bad = tmp_path / "en" / "loop.toml"
     bad.write_text(
         'licence = "x"\nid = "loop"\ntitle = "t"\naudience = "a"\nsummary = "s"\n'
         'start = "a"\n[[step]]\nid = "a"\ntext = "aaa"\n'
