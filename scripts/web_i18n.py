@@ -41,6 +41,7 @@ CHILD_SOURCES = (
     "kidshield/education/templates/workshop.html",
     "kidshield/education/templates/workshop_index.html",
     "kidshield/reports/web.py",  # the child's report form: what it is about
+    "kidshield/reports/child_status.py",  # the child's status page: state and decision
     "kidshield/reports/templates/intake.html",  # the child's version of each text
     "kidshield/reports/templates/status.html",
     "kidshield/reports/templates/refused.html",

@@ -28,6 +28,7 @@ from starlette.staticfiles import StaticFiles
 from kidshield.errors import InputError, KidshieldError, NotFound, TooManyRequests, UnsupportedMedia
 from kidshield.policy.catalog import default_catalog
 from kidshield.policy.helplines import Helpline, HelplineBook, HelplineProvider
+from kidshield.reports import child_status
 from kidshield.reports.api_models import (
     NO_UPLOADS,
     AppealIn,
@@ -54,6 +55,7 @@ MAX_BODY = 64 * 1024
 templates = Environment(
     loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape()
 )
+templates.globals["child_status"] = child_status.words  # the child's status page, translated
 
 # Questions in priority order: the most urgent harms first.
 ADULT_TYPES: list[tuple[CaseType, str]] = [
@@ -261,11 +263,14 @@ async def status_appeal(request: Request, site: ReportsSite) -> Response:
     code = request.path_params["code"]
     form = await request.form()
     reason = str(form.get("reason", ""))[:4000]
+    child = form.get("for_child") == "1"
     try:
         await run_in_threadpool(site.service.appeal, code, reason)
     except (KidshieldError, ValueError) as exc:
-        return render("status.html", 409, status=None, child=False, error=str(exc), code=code)
-    return RedirectResponse(f"/report/status/{code}", status_code=303)
+        return render("status.html", 409, status=None, child=child, error=str(exc), code=code,
+                      appeal_refused=True, request=request)
+    return RedirectResponse(f"/report/status/{code}{'?for=child' if child else ''}",
+                            status_code=303)
 
 
 # -- public API -----------------------------------------------------------------------------------
