@@ -1,7 +1,7 @@
-"""Lessons in other languages: each keeps its English source's quiz (same questions, choices
-and right answers) and story pictures, says who wrote it, and reads in short sentences for its
-age band (the grade formula fits English only). Which lessons exist in which language is
-listed in docs/learning.md; a missing one is shown in English."""
+"""Lessons in other languages: every lesson is written in every language of the children's
+pages; each keeps its English source's quiz (same questions, choices and right answers) and
+story pictures, says who wrote it, and reads in short sentences for its age band (the grade
+formula fits English only). A language added later shows a lesson it lacks in English."""
 
 from __future__ import annotations
 
@@ -17,9 +17,17 @@ TRANSLATED = sorted((k for k in LIB.items if k[0] != "en"), key=str)
 
 def test_lessons_are_written_in_the_shipped_languages_only() -> None:
     assert {lang for lang, _b, _t in LIB.items} <= set(available("child"))
-    # the under-9 stories exist in all six languages
-    for lang in available("child"):
-        assert len([k for k in LIB.items if k[0] == lang and k[1] == "under-9"]) == 9, lang
+
+
+@pytest.mark.parametrize("lang", available("child"))
+def test_every_lesson_is_written_in_every_childrens_language(lang: str) -> None:
+    """Nine topics for each of the three bands, in each of the six languages (guides for
+    adults are English only)."""
+    english = {(band, topic) for (source, band, topic) in LIB.items
+               if source == "en" and band != "guide"}
+    assert len(english) == 27
+    written = {(band, topic) for (which, band, topic) in LIB.items if which == lang}
+    assert sorted(english - written) == []
 
 
 @pytest.mark.parametrize(("lang", "band", "topic"), TRANSLATED, ids="/".join)

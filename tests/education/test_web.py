@@ -104,6 +104,22 @@ def test_progress_overview_needs_a_parent(client: httpx.Client, live: Served) ->
     assert page.status_code == 200 and "under-9 / kindness" in page.text and "mia" in page.text
 
 
+@pytest.mark.parametrize("lang", ["ar", "es", "fr", "ru", "zh"])
+def test_every_lesson_is_served_in_the_pages_language(client: httpx.Client, lang: str) -> None:
+    """No lesson falls back to English inside a translated page: the list and every lesson
+    page are in the visitor's language."""
+    lib = default_library()
+    index = client.get("/learn", headers={"accept-language": lang}).text
+    for band in ("under-9", "9-12", "13-18"):
+        for lesson in lib.band(band, lang):
+            assert lesson.lang == lang, lesson.path
+            assert lesson.title in index
+            page = client.get(lesson.url, headers={"accept-language": lang})
+            assert page.status_code == 200
+            assert f'<article class="card lesson" lang="{lang}">' in page.text, lesson.url
+            assert lesson.header.quiz[0].question in page.text
+
+
 def test_workshop_pages_link_the_steps_and_end_with_the_debrief(client: httpx.Client) -> None:
     assert "student-vpn" in client.get("/workshop").text
     page = client.get("/workshop/grooming-message")
