@@ -25,6 +25,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from kidshield.education.linebreaks import join_lines
 from kidshield.errors import KidshieldError
 
 DATA_DIR = Path(__file__).parent / "data" / "tabletop"
@@ -255,9 +256,14 @@ def prompt(t: Callable[..., str] = _english) -> str:
     return t("Your choice:")
 
 
+def paragraphs(text: str) -> list[str]:
+    """A step's paragraphs, each on one line (the files wrap them for editing)."""
+    return [join_lines(p) for p in text.strip().split("\n\n") if p.strip()]
+
+
 def reflow(text: str) -> str:
-    """Paragraphs joined into single lines (the files wrap them for editing)."""
-    return "\n\n".join(" ".join(p.split()) for p in text.strip().split("\n\n"))
+    """Paragraphs joined into single lines, separated by a blank line."""
+    return "\n\n".join(paragraphs(text))
 
 
 def _debrief(sc: Scenario, t: Callable[..., str]) -> str:

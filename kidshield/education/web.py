@@ -18,7 +18,7 @@ device address maps to a profile, the helplines in force, the server's CSRF key)
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
@@ -26,6 +26,7 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markdown_it import MarkdownIt
+from markdown_it.token import Token
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -50,8 +51,9 @@ from kidshield.education.lessons import (
     Lesson,
     default_library,
 )
+from kidshield.education.linebreaks import break_between
 from kidshield.education.progress import ProgressStore
-from kidshield.education.tabletop import scenarios
+from kidshield.education.tabletop import paragraphs, scenarios
 from kidshield.errors import KidshieldError
 from kidshield.policy.ages import AgeBand
 from kidshield.policy.catalog import default_catalog
@@ -80,13 +82,25 @@ class EducationSite:
 
 @cache
 def templates() -> Environment:
-    return Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]),
-                       trim_blocks=True, lstrip_blocks=True)
+    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]),
+                      trim_blocks=True, lstrip_blocks=True)
+    env.globals["paragraphs"] = paragraphs
+    return env
+
+
+def _softbreak(_renderer: object, tokens: Sequence[Token], idx: int, *_rest: object) -> str:
+    """A wrapped line inside a paragraph: nothing between two Chinese characters (a browser
+    would show a space), a newline otherwise."""
+    before = tokens[idx - 1].content if idx > 0 else ""
+    after = tokens[idx + 1].content if idx + 1 < len(tokens) else ""
+    return "" if break_between(before, after) == "" else "\n"
 
 
 @cache
 def _markdown() -> MarkdownIt:
-    return MarkdownIt("commonmark", {"html": False})
+    md = MarkdownIt("commonmark", {"html": False})
+    md.add_render_rule("softbreak", _softbreak)
+    return md
 
 
 def _page(request: Request, name: str, status: int = 200, **context: object) -> Response:

@@ -5,9 +5,12 @@ formula fits English only). A language added later shows a lesson it lacks in En
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from kidshield.education.lessons import check_translation, default_library
+from kidshield.education.linebreaks import join_lines
 from kidshield.education.readability import SENTENCE_LIMITS, mean_sentence_length
 from kidshield.web.i18n import available
 
@@ -52,3 +55,23 @@ def test_a_page_falls_back_to_english_for_a_missing_translation() -> None:
     assert LIB.translated("13-18", "scams", "xx") is None
     lesson = LIB.get("13-18", "scams", "xx")
     assert lesson is not None and lesson.lang == "en"
+
+
+def test_wrapped_lines_join_without_a_space_between_chinese_characters() -> None:
+    assert join_lines("很多应用想要你的时间。\n当心这些花招：") == \
+        "很多应用想要你的时间。当心这些花招："
+    assert join_lines("Take It\nDown") == "Take It Down"
+    assert join_lines("求助热线\nTake It Down") == "求助热线 Take It Down"
+    assert join_lines("안녕\n하세요") == "안녕 하세요"  # Korean keeps its spaces
+    assert join_lines("«Hola»\n¿qué tal?") == "«Hola» ¿qué tal?"
+
+
+def test_a_chinese_lesson_page_has_no_stray_spaces_between_sentences() -> None:
+    from kidshield.education.web import _markdown
+
+    lesson = LIB.items[("zh", "9-12", "wellbeing")]
+    html = _markdown().render(lesson.body)
+    assert "很多应用想要你尽可能多的时间。当心这些花招：" in html
+    assert not re.search(r"[\u4e00-\u9fff。，：？！]\n[\u4e00-\u9fff]", html)
+    english = _markdown().render(LIB.items[("en", "9-12", "wellbeing")].body)
+    assert "as they can get.\nWatch out" in english  # other languages keep the line break

@@ -21,6 +21,7 @@ from kidshield.education.tabletop import (
     all_scenarios,
     check_translation,
     load_scenario,
+    paragraphs,
     run,
     scenario,
     scenarios,
@@ -103,6 +104,7 @@ def test_walkthrough_in_chinese_uses_the_chinese_words_around_the_scenario() -> 
     text = "\n".join(shown)
     assert "请用1到3之间的数字回答。" in text  # "answer with a number from 1 to 3"
     assert "阿力克斯感到被支持" in text and "== 复盘 ==" in text
+    assert "大笑的表情。阿力克斯也在群里" in text  # a wrapped line, joined without a space
 
 
 runner = CliRunner()
@@ -142,6 +144,8 @@ def test_served_workshop_is_in_the_pages_language(live: Served, lang: str) -> No
     assert f"<h1>{sc.title}</h1>" in page.text
     assert sc.debrief.points[0] in page.text
     assert "Your class group chat" not in page.text
+    first = paragraphs(sc.get("start").text)[0]
+    assert f"<p>{first}</p>" in page.text  # wrapped lines joined (no space in Chinese)
     assert sc.title in index.text
 
 
