@@ -265,7 +265,7 @@ def _parse_at(text: str | None, tz: object) -> datetime:
 
 @app.command()
 def check(
-    name: Annotated[str, typer.Argument(help="Domain name to check, e.g. tiktok.com")],
+    names: Annotated[list[str], typer.Argument(help="Domain names to check, e.g. tiktok.com")],
     profile: Annotated[str, typer.Option("--profile", "-p", help="Profile id.")],
     at: Annotated[
         str | None,
@@ -280,7 +280,8 @@ def check(
         bool, typer.Option("--state/--no-state",
                            help="Read grants, pauses and usage from the database.")
     ] = True,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts (a list "
+                                          "when more than one name is given).")] = False,
     config_path: ConfigOption = Path(DEFAULT_CONFIG),
 ) -> None:
     """Would this profile reach NAME, and why? The same answer the DNS server gives."""
@@ -296,7 +297,7 @@ def check(
     from kidshield.storage.state_sql import SqlStateStore
 
     runtime = PolicyRuntime.from_file(config_path)
-    query = Query(normalize_name(name))
+    queries = [Query(normalize_name(name)) for name in names]
     source = None
     storage = runtime.config.storage_target()
     if use_db and (isinstance(storage, str) or storage.exists()):
@@ -326,15 +327,24 @@ def check(
             if not sep:
                 raise InputError(f"--usage {item!r}: expected SERVICE=MINUTES")
         state = replace(state, usage_minutes=minutes)
-    decision = runtime.engine.decide(query, prof, now, state)
+    decisions = [(q, runtime.engine.decide(q, prof, now, state)) for q in queries]
     if as_json:
-        payload = {"name": query.name, "profile": prof.id, "at": now.isoformat(),
-                   **decision.to_dict()}
-        typer.echo(json.dumps(payload, indent=2))
+        payloads = [{"name": q.name, "profile": prof.id, "at": now.isoformat(),
+                     **decision.to_dict()} for q, decision in decisions]
+        typer.echo(json.dumps(payloads[0] if len(payloads) == 1 else payloads, indent=2))
         return
+    for query, decision in decisions:
+        _print_decision(query.name, prof, now, decision)
+
+
+def _print_decision(name: str, prof: object, now: datetime, decision: object) -> None:
+    from kidshield.policy.model import Profile
+    from kidshield.policy.reason import Decision
+
+    assert isinstance(prof, Profile) and isinstance(decision, Decision)
     colour = {"allow": "green", "block": "red", "rewrite": "yellow"}[decision.action.value]
     local = now.astimezone(prof.tz)
-    out.print(f"[bold]{query.name}[/] for [bold]{prof.name}[/] ({decision.band}) at "
+    out.print(f"[bold]{name}[/] for [bold]{prof.name}[/] ({decision.band}) at "
               f"{local:%a %Y-%m-%d %H:%M %Z}", highlight=False)
     out.print(f"  decision: [bold {colour}]{decision.action.value}[/]"
               + (f" → {decision.target}" if decision.target else ""), highlight=False)
@@ -519,6 +529,7 @@ def _register_features() -> None:
     if sys.argv[1:2] == ["serve"]:
         return
     from kidshield.education.cli import register as register_education
+    from kidshield.fleet.cli import register as register_fleet
     from kidshield.helplines_cli import register as register_helplines
     from kidshield.reports.cli import register as register_reports
     from kidshield.safety.media.cli import register as register_media
@@ -529,6 +540,7 @@ def _register_features() -> None:
     register_reports(app)
     register_education(app)
     register_helplines(app)
+    register_fleet(app)
 
 
 _register_features()

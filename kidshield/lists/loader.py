@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from kidshield.config import Config, ListConfig
@@ -39,7 +40,10 @@ def effective_lists(config: Config) -> list[ListConfig]:
     return [*builtin_lists(config), *config.lists, *extra]
 
 
-def load_lists(config: Config) -> LoadResult:
+def load_lists(config: Config,
+               observe: Callable[[ListConfig, Chunk, str], None] | None = None) -> LoadResult:
+    """``observe(list, chunk, category)`` sees every chunk as it is indexed (the RPZ export
+    keeps the names, which the index does not)."""
     builder = DomainIndexBuilder()
     categories: list[str] = [ALLOW_CATEGORY]
     infos: list[ListInfo] = []
@@ -64,7 +68,10 @@ def load_lists(config: Config) -> LoadResult:
         infos.append(ListInfo(lst.name, str(path)))
         default_cat = ALLOW_CATEGORY if lst.allow else (lst.category or "uncategorised")
 
-        def sink(chunk: Chunk, list_id: int = list_id, default_cat: str = default_cat) -> None:
+        def sink(chunk: Chunk, list_id: int = list_id, default_cat: str = default_cat,
+                 lst: ListConfig = lst) -> None:
+            if observe is not None:
+                observe(lst, chunk, chunk.category or default_cat)
             cat = category_id(chunk.category or default_cat)
             if chunk.domains:
                 builder.add_many(chunk.domains, cat, list_id, chunk.lines)

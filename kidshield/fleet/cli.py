@@ -1,0 +1,96 @@
+"""``kidshield export rpz``: the policy as RPZ zones and engine configurations."""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from kidshield.console import err, out
+from kidshield.errors import InputError
+
+export_app = typer.Typer(help="Hand the policy to other resolvers.", no_args_is_help=True)
+
+
+def _at(text: str | None) -> datetime:
+    if text is None:
+        return datetime.now(UTC)
+    try:
+        at = datetime.fromisoformat(text)
+    except ValueError:
+        raise InputError(f"--at {text!r} is not a date and time like 2026-12-01T21:30") from None
+    return (at if at.tzinfo else at.replace(tzinfo=UTC)).astimezone(UTC)
+
+
+def _hostport(text: str | None) -> tuple[str, int] | None:
+    if text is None:
+        return None
+    from kidshield.config import parse_hostport
+
+    try:
+        return parse_hostport(text, 53)
+    except ValueError as exc:
+        raise InputError(f"--primary: {exc}") from None
+
+
+@export_app.command("rpz")
+def export_rpz(
+    out_dir: Annotated[Path, typer.Option("--out", "-o", help="Folder for the zones and "
+                                          "engine configurations (created if missing).")],
+    config_path: Annotated[Path, typer.Option("--config", "-c", help="Configuration file.")] = (
+        Path(os.environ.get("KIDSHIELD_CONFIG", "kidshield.toml"))),
+    at: Annotated[str | None, typer.Option(help="The policy at this time (UTC unless an "
+                                           "offset is given). Default: now.")] = None,
+    block_ipv4: Annotated[str | None, typer.Option(
+        help="The block page's address as the fleet's clients reach it "
+             "(default: dns.block_page_ipv4).")] = None,
+    block_ipv6: Annotated[str | None, typer.Option(help="The same for IPv6.")] = None,
+    primary: Annotated[str | None, typer.Option(
+        help="HOST:PORT of 'kidshield serve' transfers ([fleet] listen): engines pull the "
+             "zones from there and are notified of changes.")] = None,
+    zone_dir: Annotated[Path | None, typer.Option(
+        help="Where the engines will read the zone files (default: --out).")] = None,
+) -> None:
+    """Write RPZ zones (one per category and per profile) and configurations for Unbound,
+    PowerDNS Recursor, BIND and Knot Resolver that map client networks to profiles."""
+    import ipaddress
+    import time
+
+    from kidshield.config import load_config
+    from kidshield.fleet.export import policy_for, write_export
+    from kidshield.fleet.zones import block_answer
+
+    started = time.perf_counter()
+    config = load_config(config_path)
+    for label, value, version in (("--block-ipv4", block_ipv4, 4), ("--block-ipv6", block_ipv6, 6)):
+        if value is not None:
+            try:
+                if ipaddress.ip_address(value).version != version:
+                    raise ValueError
+            except ValueError:
+                raise InputError(f"{label} {value!r} is not an IPv{version} address") from None
+    policy = policy_for(config, _at(at), block_answer(config, block_ipv4, block_ipv6))
+    export = write_export(policy, out_dir, _hostport(primary), zone_dir)
+    table = Table("zone", "applies to", "rules", "serial")
+    for zone in export.zones:
+        table.add_row(zone.origin, ", ".join(zone.profiles) or "everyone", str(zone.rules),
+                      str(zone.serial))
+    out.print(table)
+    until = policy.valid_until
+    out.print(f"Wrote {len(export.zones)} zones and the engine configurations to {out_dir} "
+              f"in {time.perf_counter() - started:.1f} s.", highlight=False)
+    out.print("Valid until " + (until.isoformat(timespec="minutes") if until else
+                                "the configuration or the lists change")
+              + ": export again then (or let 'kidshield serve' do it, docs/fleet.md).",
+              highlight=False)
+    for note in policy.notes:
+        err.print(f"[yellow]note:[/] {escape(note)}", highlight=False, soft_wrap=True)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(export_app, name="export")

@@ -1,0 +1,182 @@
+"""Engine configurations that map each client network to its profile's zones.
+
+Every engine consults the zones in the order of ``FleetPolicy.zones`` and only those whose
+tags include the client's profile:
+
+* Unbound: ``define-tag``/``access-control-tag`` per network and one ``rpz:`` clause per zone
+  with ``tags:`` (an include for ``unbound.conf``);
+* PowerDNS Recursor: ``rpzFile``/``rpzPrimary`` per zone (Lua configuration) and a
+  ``prerpz`` hook that discards the zones not meant for the client's network;
+* BIND 9: one view per profile with its ``response-policy`` list; zones are declared once and
+  shared between views with ``in-view``;
+* Knot Resolver 6: ``local-data: rpz:`` with tags and ``views:`` that tag each network.
+
+``Source`` says where the engine finds a zone: a file in the export folder, or kidshield's
+AXFR/IXFR listener (``primary``), from which it pulls and is notified at schedule edges.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from kidshield.fleet.zones import ClientNetwork, FleetPolicy, Zone
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    folder: Path  # where the zone files are (or, when pulled, where the engine caches them)
+    primary: tuple[str, int] | None = None  # kidshield's transfer listener, if engines pull
+
+    def file(self, zone: Zone, policy: FleetPolicy) -> Path:
+        return self.folder / zone_file_name(zone, policy)
+
+
+def zone_file_name(zone: Zone, policy: FleetPolicy) -> str:
+    return f"{zone.origin(policy.suffix)}.zone"
+
+
+def _q(text: str) -> str:
+    return json.dumps(text)  # a double-quoted string with escapes, valid in every format here
+
+
+def _header(policy: FleetPolicy, comment: str) -> str:
+    until = (policy.valid_until.isoformat(timespec="seconds") if policy.valid_until
+             else "the configuration or the lists change")
+    lines = [f"kidshield policy for {comment}, generated from the policy at "
+             f"{policy.at.isoformat(timespec='seconds')}", f"valid until {until}"]
+    lines += [f"note: {n}" for n in policy.notes]
+    return "".join(f"{{c}} {line}\n" for line in lines)
+
+
+def _tag_list(policy: FleetPolicy) -> list[str]:
+    return sorted(policy.profiles)
+
+
+def unbound(policy: FleetPolicy, source: Source) -> str:
+    out = [_header(policy, "Unbound: add `include: <this file>` to unbound.conf").format(c="#")]
+    out.append("server:\n")
+    # respip is the module that applies RPZ; keep the validator if the server validates
+    out.append('    module-config: "respip validator iterator"\n')
+    out.append(f"    define-tag: {_q(' '.join(_tag_list(policy)))}\n")
+    for net in policy.networks:
+        out.append(f"    access-control: {net.network} allow\n")
+        out.append(f"    access-control-tag: {net.network} {_q(net.profile)}"
+                   f"  # {net.name}\n")
+    for zone in policy.zones:
+        origin = zone.origin(policy.suffix)
+        out.append(f"\n# {zone.note}\nrpz:\n    name: {_q(origin + '.')}\n")
+        out.append(f"    zonefile: {_q(str(source.file(zone, policy)))}\n")
+        if source.primary:
+            host, port = source.primary
+            out.append(f"    primary: {host}@{port}\n    allow-notify: {host}\n")
+        if zone.profiles:
+            out.append(f"    tags: {_q(' '.join(zone.profiles))}\n")
+        out.append(f"    rpz-log: yes\n    rpz-log-name: {_q('kidshield ' + zone.label)}\n")
+    return "".join(out)
+
+
+def powerdns(policy: FleetPolicy, source: Source) -> str:
+    """Lua for the Recursor's ``lua-config-file`` (zones) followed by what goes into its
+    ``lua-dns-script`` (the ``prerpz`` hook): both in one file, split at the marker."""
+    out = [_header(policy, "PowerDNS Recursor").format(c="--")]
+    out.append("-- Part 1: lua-config-file (zones, in the order they apply)\n")
+    for zone in policy.zones:
+        origin = zone.origin(policy.suffix)
+        opts = f"{{policyName={_q(origin)}, defttl={policy.ttl}}}"
+        if source.primary:
+            host, port = source.primary
+            out.append(f"rpzPrimary({_q(f'{host}:{port}')}, {_q(origin)}, {opts})\n")
+        else:
+            out.append(f"rpzFile({_q(str(source.file(zone, policy)))}, {opts})\n")
+    out.append("\n-- Part 2: lua-dns-script (which zones apply to which client)\n")
+    out.append("-- KIDSHIELD-DNS-SCRIPT\n")
+    out.append("local networks = {  -- most specific first\n")
+    for net in policy.networks:
+        out.append(f"  {{newNetmask({_q(net.network)}), {_q(net.profile)}}},  -- {net.name}\n")
+    out.append("}\nlocal applies = {\n")
+    for tag in _tag_list(policy):
+        names = [z.origin(policy.suffix) for z in policy.zones
+                 if not z.profiles or tag in z.profiles]
+        out.append(f"  [{_q(tag)}] = {{{', '.join(f'[{_q(n)}] = true' for n in names)}}},\n")
+    out.append("}\nlocal zones = {" + ", ".join(_q(z.origin(policy.suffix))
+                                             for z in policy.zones) + "}\n")
+    out.append(
+        "\nfunction prerpz(dq)\n"
+        "  local profile = nil\n"
+        "  for _, entry in ipairs(networks) do\n"
+        "    if entry[1]:match(dq.remoteaddr) then profile = entry[2]; break end\n"
+        "  end\n"
+        "  local mine = applies[profile] or {}\n"
+        "  for _, zone in ipairs(zones) do\n"
+        "    if not mine[zone] then dq:discardPolicy(zone) end\n"
+        "  end\n"
+        "  return false\n"
+        "end\n")
+    return "".join(out)
+
+
+def bind(policy: FleetPolicy, source: Source) -> str:
+    out = [_header(policy, "BIND 9: include this file in named.conf").format(c="//")]
+    by_profile: dict[str, list[ClientNetwork]] = {}
+    for net in policy.networks:
+        by_profile.setdefault(net.profile, []).append(net)
+    # views match in order: the profile with the most specific network first, so a device's
+    # own address wins over the network around it
+    order = sorted(by_profile, key=lambda t: -max(
+        ipaddress.ip_network(n.network).prefixlen for n in by_profile[t]))
+    declared: dict[str, str] = {}  # zone -> the view that declares it
+    for tag in order:
+        view = f"kidshield-{tag}"
+        nets = "; ".join(n.network for n in by_profile[tag])
+        out.append(f"\nview {_q(view)} {{\n    match-clients {{ {nets}; }};\n"
+                   "    recursion yes;\n")
+        zones = [z for z in policy.zones if not z.profiles or tag in z.profiles]
+        if zones:
+            out.append("    response-policy {\n")
+            for zone in zones:
+                out.append(f"        zone {_q(zone.origin(policy.suffix))};\n")
+            out.append("    } qname-wait-recurse no;\n")
+        for zone in zones:
+            origin = zone.origin(policy.suffix)
+            if origin in declared:
+                out.append(f"    zone {_q(origin)} {{ in-view {_q(declared[origin])}; }};\n")
+                continue
+            declared[origin] = view
+            path = _q(str(source.file(zone, policy)))
+            if source.primary:
+                host, port = source.primary
+                out.append(f"    zone {_q(origin)} {{ type secondary; file {path}; "
+                           f"primaries {{ {host} port {port}; }}; allow-query {{ none; }}; }};\n")
+            else:
+                out.append(f"    zone {_q(origin)} {{ type primary; file {path}; "
+                           "allow-query { none; }; };\n")
+        out.append("};\n")
+    return "".join(out)
+
+
+def knot(policy: FleetPolicy, source: Source) -> str:
+    """Knot Resolver 6 (YAML). Knot reads RPZ files (no transfers): with a primary, point
+    ``file`` at copies an AXFR client keeps fresh, or use the export folder."""
+    out = [_header(policy, "Knot Resolver 6: merge into config.yaml").format(c="#")]
+    out.append("views:\n")
+    for net in policy.networks:
+        out.append(f"  - subnets: [{_q(net.network)}]  # {net.name}\n"
+                   f"    tags: [{_q(net.profile)}]\n")
+    out.append("local-data:\n  rpz:\n")
+    for zone in policy.zones:
+        out.append(f"    - file: {_q(str(source.file(zone, policy)))}  # {zone.note}\n")
+        if zone.profiles:
+            out.append(f"      tags: [{', '.join(_q(t) for t in zone.profiles)}]\n")
+    return "".join(out)
+
+
+ENGINES: dict[str, tuple[str, Callable[[FleetPolicy, Source], str]]] = {
+    "unbound": ("unbound.conf", unbound),
+    "powerdns": ("powerdns-recursor.lua", powerdns),
+    "bind": ("named.conf", bind),
+    "knot": ("knot-resolver.yaml", knot),
+}

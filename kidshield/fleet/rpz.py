@@ -1,0 +1,198 @@
+"""RPZ records of a zone: as zone-file text (``export``) and as DNS wire records (AXFR/IXFR).
+
+Each rule is written the way every RPZ engine reads it (draft-vixie-dnsop-dns-rpz):
+
+    name   A <block page v4> / AAAA <v6>      blocked: the block page answers
+    name   CNAME .                            NXDOMAIN
+    name   CNAME rpz-passthru.                resolve normally, no later zone
+    name   CNAME forcesafesearch.google.com.  rewrite to a safe host
+    *.name ...                                the same for every name below
+
+Records are built from strings and bytes directly rather than through dnspython objects: a
+category zone of a million names is four million records, and this keeps an export within
+seconds. Tests read the results back with dnspython and with the engines themselves.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import struct
+from collections.abc import Iterable, Iterator
+from datetime import datetime
+
+from kidshield.fleet.zones import Act, FleetPolicy, Zone
+
+MAX_NAME = 253
+SOA_TIMERS = (3600, 600, 86400)  # refresh, retry, expire
+NS_HOST = "localhost."
+TYPE_A, TYPE_NS, TYPE_CNAME, TYPE_SOA, TYPE_AAAA = 1, 2, 5, 6, 28
+ZONE_TTL = 3600  # SOA and NS
+
+
+def _lines_for(name: str, act: Act, subtree: bool, target: str | None,
+               block: tuple[str, ...]) -> str:
+    owner_rdata: tuple[str, ...]
+    if act is Act.REWRITE:
+        owner_rdata = (f"CNAME {target}.",)
+    elif act is Act.PASSTHRU:
+        owner_rdata = ("CNAME rpz-passthru.",)
+    elif act is Act.NXDOMAIN or not block:
+        owner_rdata = ("CNAME .",)
+    else:
+        owner_rdata = block
+    owners = (name, f"*.{name}") if subtree else (name,)
+    return "".join(f"{owner} {rdata}\n" for owner in owners for rdata in owner_rdata)
+
+
+def _block_rdata(policy: FleetPolicy) -> tuple[str, ...]:
+    b = policy.block
+    if b.nxdomain:
+        return ()
+    return tuple(x for x in (f"A {b.ipv4}" if b.ipv4 else None,
+                             f"AAAA {b.ipv6}" if b.ipv6 else None) if x)
+
+
+def fits(name: str, origin: str) -> bool:
+    """A trigger is ``*.name.origin``: it must stay within DNS's 253 characters."""
+    return len(name) + len(origin) + 3 <= MAX_NAME
+
+
+def zone_body(zone: Zone, policy: FleetPolicy) -> Iterator[str]:
+    """The zone's rules as zone-file lines relative to its origin (without SOA and NS)."""
+    block = _block_rdata(policy)
+    origin = zone.origin(policy.suffix)
+    if zone.everything:
+        yield _lines_for("*", zone.act, False, None, block)
+        # the rules of the other zones still apply before this one; nothing else here matters
+        return
+    for rule in zone.rules:
+        if fits(rule.name, origin):
+            yield _lines_for(rule.name, rule.act, rule.subtree, rule.target, block)
+    if zone.act is Act.BLOCK and block:
+        template = _template(block)
+    else:
+        rdata = "CNAME rpz-passthru." if zone.act is Act.PASSTHRU else "CNAME ."
+        template = f"{{0}} {rdata}\n*.{{0}} {rdata}\n"
+    fmt = template.format
+    chunk: list[str] = []
+    excepted = {r.name for r in zone.rules}
+    for name in zone.names:
+        if name in excepted or not fits(name, origin):
+            continue
+        chunk.append(fmt(name))
+        if len(chunk) >= 50_000:
+            yield "".join(chunk)
+            chunk = []
+    if chunk:
+        yield "".join(chunk)
+
+
+def _template(block: tuple[str, ...]) -> str:
+    exact = "".join(f"{{0}} {r}\n" for r in block)
+    wild = "".join(f"*.{{0}} {r}\n" for r in block)
+    return exact + wild
+
+
+def zone_header(zone: Zone, policy: FleetPolicy, serial: int) -> str:
+    origin = zone.origin(policy.suffix)
+    applies = ", ".join(zone.profiles) if zone.profiles else "every client"
+    until = _when(policy.valid_until) or "the configuration or the lists change"
+    return (
+        f"; kidshield response policy zone {origin}: {zone.note}\n"
+        f"; applies to: {applies}\n"
+        f"; policy at {_when(policy.at)}, valid until {until}\n"
+        f"$ORIGIN {origin}.\n"
+        f"$TTL {policy.ttl}\n"
+        f"@ {ZONE_TTL} IN SOA {NS_HOST} hostmaster.{origin}. {serial} "
+        f"{' '.join(map(str, SOA_TIMERS))} {policy.ttl}\n"
+        f"@ {ZONE_TTL} IN NS {NS_HOST}\n"
+    )
+
+
+def fingerprint(zone: Zone, policy: FleetPolicy, body: Iterable[str] | None = None) -> str:
+    """A digest of the rules (not the serial or the dates): a zone whose digest is unchanged
+    keeps its serial, so engines transfer only what changed. ``body``: the zone's lines, if
+    already rendered."""
+    digest = hashlib.sha256(zone.origin(policy.suffix).encode())
+    digest.update(f"{zone.profiles}|{policy.ttl}".encode())
+    for text in body if body is not None else zone_body(zone, policy):
+        digest.update(text.encode())
+    return digest.hexdigest()
+
+
+def _when(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.isoformat(timespec="seconds")
+
+
+# -- wire format ------------------------------------------------------------------------------
+def name_wire(name: str) -> bytes:
+    """An absolute name in DNS wire format (no compression)."""
+    if name in ("", "."):
+        return b"\x00"
+    out = bytearray()
+    for label in name.rstrip(".").encode("ascii").split(b"."):
+        out.append(len(label))
+        out += label
+    out.append(0)
+    return bytes(out)
+
+
+def _rr(owner: bytes, rtype: int, ttl: int, rdata: bytes) -> bytes:
+    return owner + struct.pack("!HHIH", rtype, 1, ttl, len(rdata)) + rdata
+
+
+def soa_record(origin: str, serial: int, ttl: int) -> bytes:
+    rdata = (name_wire(NS_HOST) + name_wire(f"hostmaster.{origin}")
+             + struct.pack("!IIIII", serial, *SOA_TIMERS, ttl))
+    return _rr(name_wire(origin), TYPE_SOA, ZONE_TTL, rdata)
+
+
+def zone_records(zone: Zone, policy: FleetPolicy) -> Iterator[bytes]:
+    """The zone's rules as wire records (owner names absolute, no SOA): NS first."""
+    origin = zone.origin(policy.suffix)
+    suffix = name_wire(origin)
+    yield _rr(suffix, TYPE_NS, ZONE_TTL, name_wire(NS_HOST))
+    ttl = policy.ttl
+    b = policy.block
+    block: list[tuple[int, bytes]] = []
+    if not b.nxdomain:
+        if b.ipv4:
+            block.append((TYPE_A, ipaddress.IPv4Address(b.ipv4).packed))
+        if b.ipv6:
+            block.append((TYPE_AAAA, ipaddress.IPv6Address(b.ipv6).packed))
+    nx = (TYPE_CNAME, b"\x00")
+    passthru = (TYPE_CNAME, name_wire("rpz-passthru."))
+
+    def rdatas(act: Act, target: str | None) -> list[tuple[int, bytes]]:
+        if act is Act.REWRITE:
+            return [(TYPE_CNAME, name_wire(target or "."))]
+        if act is Act.PASSTHRU:
+            return [passthru]
+        if act is Act.NXDOMAIN or not block:
+            return [nx]
+        return block
+
+    def records(name: str, subtree: bool, pairs: list[tuple[int, bytes]]) -> Iterator[bytes]:
+        owner = name_wire(name)[:-1] + suffix
+        for rtype, rdata in pairs:
+            yield _rr(owner, rtype, ttl, rdata)
+        if subtree:
+            wild = b"\x01*" + owner
+            for rtype, rdata in pairs:
+                yield _rr(wild, rtype, ttl, rdata)
+
+    if zone.everything:
+        for rtype, rdata in rdatas(zone.act, None):
+            yield _rr(b"\x01*" + suffix, rtype, ttl, rdata)
+        return
+    for rule in zone.rules:
+        if fits(rule.name, origin):
+            yield from records(rule.name, rule.subtree, rdatas(rule.act, rule.target))
+    pairs = rdatas(zone.act, None)
+    excepted = {r.name for r in zone.rules}
+    for name in zone.names:
+        if name not in excepted and fits(name, origin):
+            yield from records(name, True, pairs)
+
+

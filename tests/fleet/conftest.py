@@ -1,0 +1,174 @@
+"""A real Unbound (Debian's package, see scripts/apt-packages) on a loopback port, forwarding to
+a fake authoritative server on loopback that gives every name 192.0.2.1 / 2001:db8::1."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import struct
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import dns.message
+import dns.query
+import dns.rcode
+import dns.rdatatype
+import pytest
+
+UPSTREAM_A = "192.0.2.1"
+UPSTREAM_AAAA = "2001:db8::1"
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class FakeAuthority:
+    """Answers every A and AAAA query (TTL 60); NODATA for other types. UDP, loopback."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.settimeout(0.2)
+        self.port = int(self.sock.getsockname()[1])
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        a = socket.inet_pton(socket.AF_INET, UPSTREAM_A)
+        aaaa = socket.inet_pton(socket.AF_INET6, UPSTREAM_AAAA)
+        while not self.stopped.is_set():
+            try:
+                data, addr = self.sock.recvfrom(4096)
+            except OSError:
+                continue
+            try:
+                end = data.index(0, 12) + 5
+                qtype = struct.unpack_from("!H", data, end - 4)[0]
+            except (ValueError, struct.error):
+                continue
+            head = data[:2] + bytes([0x84 | (data[2] & 1), 0x00]) + b"\x00\x01"
+            question = data[12:end]
+            rdata = {1: a, 28: aaaa}.get(qtype)
+            if rdata is None:
+                self.sock.sendto(head + b"\x00\x00\x00\x00\x00\x00" + question, addr)
+                continue
+            rr = b"\xc0\x0c" + struct.pack("!HHIH", qtype, 1, 60, len(rdata)) + rdata
+            self.sock.sendto(head + b"\x00\x01\x00\x00\x00\x00" + question + rr, addr)
+
+    def close(self) -> None:
+        self.stopped.set()
+        self.thread.join(2)
+        self.sock.close()
+
+
+@pytest.fixture
+def authority() -> Iterator[FakeAuthority]:
+    fake = FakeAuthority()
+    yield fake
+    fake.close()
+
+
+@dataclass
+class Unbound:
+    port: int
+    proc: subprocess.Popen[bytes]
+    log: Path
+
+    def ask(self, name: str, source: str, qtype: str = "A") -> dns.message.Message:
+        query = dns.message.make_query(name, qtype)
+        for _ in range(3):
+            try:
+                return dns.query.udp(query, "127.0.0.1", port=self.port, source=source,
+                                     timeout=3)
+            except dns.exception.Timeout:
+                continue
+        raise AssertionError(f"Unbound did not answer {name} {qtype} from {source}")
+
+    def rss_kib(self) -> int:
+        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+        return 0
+
+
+def unbound_config(folder: Path, port: int, include: Path, upstream_port: int,
+                   extra: str = "") -> Path:
+    conf = folder / "unbound-test.conf"
+    conf.write_text(f"""server:
+    interface: 127.0.0.1
+    port: {port}
+    username: ""
+    chroot: ""
+    directory: "{folder}"
+    pidfile: ""
+    use-syslog: no
+    logfile: ""
+    do-daemonize: no
+    num-threads: 1
+    do-not-query-localhost: no
+    local-zone: "probe.kidshield.test." static
+    local-data: "probe.kidshield.test. A 127.0.0.9"
+{extra}
+include: "{include}"
+forward-zone:
+    name: "."
+    forward-addr: 127.0.0.1@{upstream_port}
+remote-control:
+    control-enable: no
+""")
+    return conf
+
+
+def start_unbound(conf: Path, port: int, timeout: float = 60.0) -> Unbound:
+    binary = shutil.which("unbound") or "/usr/sbin/unbound"
+    if not Path(binary).exists():
+        pytest.fail("unbound is not installed: scripts/test installs it from "
+                    "scripts/apt-packages")
+    log = conf.with_suffix(".log")
+    proc = subprocess.Popen([binary, "-d", "-c", str(conf)], stdout=log.open("wb"),
+                            stderr=subprocess.STDOUT)
+    probe = dns.message.make_query("probe.kidshield.test", "A")
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"unbound exited: {log.read_text()[-3000:]}")
+        try:
+            dns.query.udp(probe, "127.0.0.1", port=port, timeout=0.2)
+            return Unbound(port, proc, log)
+        except (dns.exception.Timeout, OSError):
+            time.sleep(0.05)
+    proc.kill()
+    raise AssertionError(f"unbound did not start in {timeout} s: {log.read_text()[-3000:]}")
+
+
+def stop(unbound: Unbound) -> None:
+    unbound.proc.terminate()
+    try:
+        unbound.proc.wait(10)
+    except subprocess.TimeoutExpired:
+        unbound.proc.kill()
+        unbound.proc.wait(5)
+
+
+def outcome(answer: dns.message.Message, block_v4: str) -> tuple[str, str | None]:
+    """An answer reduced to what the policy decided: block, nxdomain, rewrite (with the
+    CNAME target) or allow."""
+    if answer.rcode() == dns.rcode.NXDOMAIN:
+        return ("nxdomain", None)
+    cnames = [rr for rr in answer.answer if rr.rdtype == dns.rdatatype.CNAME]
+    if cnames:
+        return ("rewrite", str(cnames[0][0].target).rstrip("."))
+    addresses = {str(r) for rr in answer.answer for r in rr}
+    if block_v4 in addresses:
+        return ("block", None)
+    if UPSTREAM_A in addresses:
+        return ("allow", None)
+    return ("other", ",".join(sorted(addresses)) or dns.rcode.to_text(answer.rcode()))
