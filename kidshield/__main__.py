@@ -1,3 +1,3 @@
-from kidshield.cli import main
+from kidshield.launch import entry
 
-main()
+entry()

@@ -19,7 +19,9 @@ from kidshield.console import err, fail, out
 from kidshield.errors import ConfigError, InputError, KidshieldError
 
 if TYPE_CHECKING:
+    from kidshield.config import Config
     from kidshield.safety.media.banks import BankService
+    from kidshield.state import StateSource
 
 app = typer.Typer(
     name="kidshield",
@@ -287,46 +289,38 @@ def check(
     """Would this profile reach NAME, and why? The same answer the DNS server gives."""
     from dataclasses import replace
 
-    from kidshield.clock import FixedClock
+    from kidshield.config import load_config
+    from kidshield.lists import indexcache
     from kidshield.policy.domains import normalize_name
     from kidshield.policy.model import Query
     from kidshield.policy.state import ProfileState
     from kidshield.runtime import PolicyRuntime
-    from kidshield.state import StateSource, overlay
-    from kidshield.storage.db import Database
-    from kidshield.storage.state_sql import SqlStateStore
 
-    runtime = PolicyRuntime.from_file(config_path)
+    config = load_config(config_path)
+    # the arguments are checked before anything slow (and before a restart)
     queries = [Query(normalize_name(name)) for name in names]
+    extra_minutes: dict[str, float] = {}
+    for item in usage or []:
+        service, sep, value = item.partition("=")
+        try:
+            extra_minutes[service] = float(value)
+        except ValueError:
+            raise InputError(f"--usage {item!r}: expected SERVICE=MINUTES") from None
+        if not sep:
+            raise InputError(f"--usage {item!r}: expected SERVICE=MINUTES")
+    _with_hash_seed(indexcache.seed(config))
     source = None
-    storage = runtime.config.storage_target()
+    storage = config.storage_target()
     if use_db and (isinstance(storage, str) or storage.exists()):
         # the same state source the server reads: the dashboard's edits of settings over the
         # file, grants, pauses and today's minutes
-        db = Database.open(storage)
-        try:
-            store = SqlStateStore(db)
-            runtime = runtime.with_config(overlay.effective(runtime.config,
-                                                            store.edits()).config)
-            prof = runtime.profile(profile)
-            source = StateSource(store, FixedClock(_parse_at(at, prof.tz)))
-            source.load()
-        finally:
-            db.close()
+        config, source = _stored_state(config, storage, profile, at)
+    runtime = PolicyRuntime.build(config, loaded=indexcache.load_lists_cached(config))
     prof = runtime.profile(profile)
     now = _parse_at(at, prof.tz)
     state = ProfileState() if source is None else source.for_profile(prof, now)
-    if usage:
-        minutes = dict(state.usage_minutes)
-        for item in usage:
-            service, sep, value = item.partition("=")
-            try:
-                minutes[service] = float(value)
-            except ValueError:
-                raise InputError(f"--usage {item!r}: expected SERVICE=MINUTES") from None
-            if not sep:
-                raise InputError(f"--usage {item!r}: expected SERVICE=MINUTES")
-        state = replace(state, usage_minutes=minutes)
+    if extra_minutes:
+        state = replace(state, usage_minutes={**state.usage_minutes, **extra_minutes})
     decisions = [(q, runtime.engine.decide(q, prof, now, state)) for q in queries]
     if as_json:
         payloads = [{"name": q.name, "profile": prof.id, "at": now.isoformat(),
@@ -335,6 +329,51 @@ def check(
         return
     for query, decision in decisions:
         _print_decision(query.name, prof, now, decision)
+
+
+def _stored_state(config: Config, storage: str | Path, profile: str,
+                  at: str | None) -> tuple[Config, StateSource]:
+    """The configuration with the dashboard's edits over the file, and the grants, pauses and
+    minutes used, as the server reads them. A database the server keeps is read as it is (no
+    migration step, which costs more than the check); one that cannot be read that way goes
+    through the full open, which migrates it or says clearly what is wrong."""
+    from zoneinfo import ZoneInfo
+
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from kidshield.clock import FixedClock
+    from kidshield.state import StateSource, overlay
+    from kidshield.storage.db import Database
+    from kidshield.storage.state_sql import SqlStateStore
+
+    for migrate in (False, True):
+        db = Database.open(storage, migrate=migrate)
+        try:
+            store = SqlStateStore(db)
+            effective = overlay.effective(config, store.edits()).config
+            chosen = effective.profiles.get(profile)
+            zone = ZoneInfo((chosen.timezone if chosen else None) or effective.server.timezone)
+            source = StateSource(store, FixedClock(_parse_at(at, zone)))
+            source.load()
+            return effective, source
+        except SQLAlchemyError:
+            if migrate:
+                raise
+        finally:
+            db.close()
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _with_hash_seed(seed: str | None) -> None:
+    """Run on with ``seed`` as the string hash seed, so the saved list index can be mapped
+    (lists/indexcache.py): the installed command restarts itself with it (usually at once, in
+    kidshield/launch.py; here on the first run, when the seed was just made). Called
+    in-process (tests, other code) it does nothing and the lists are parsed as usual."""
+    if seed is None or os.environ.get("PYTHONHASHSEED") == seed or not ENTRY_POINT:
+        return
+    from kidshield.launch import restart_with_seed
+
+    restart_with_seed(seed)
 
 
 def _print_decision(name: str, prof: object, now: datetime, decision: object) -> None:
@@ -525,8 +564,8 @@ def _open_banks(db: Path, preload: bool) -> BankService:
 
 def _register_features() -> None:
     """Feature command groups. ``kidshield serve`` skips them: their imports (numpy, Pillow,
-    ...) would sit in the resolver's memory for nothing."""
-    if sys.argv[1:2] == ["serve"]:
+    ...) would sit in the resolver's memory for nothing; ``check`` too, to answer quickly."""
+    if sys.argv[1:2] in (["serve"], ["check"]):
         return
     from kidshield.education.cli import register as register_education
     from kidshield.fleet.cli import register as register_fleet
@@ -544,6 +583,9 @@ def _register_features() -> None:
 
 
 _register_features()
+
+
+ENTRY_POINT = False  # set by kidshield/launch.py: this process is the installed command
 
 
 def main() -> None:

@@ -29,11 +29,14 @@ class PolicyRuntime:
 
     @classmethod
     def build(cls, config: Config, catalog: Catalog | None = None,
-              isolated: bool = False) -> PolicyRuntime:
-        """``isolated``: build the list index in a child process (see lists/isolated.py)."""
+              isolated: bool = False, loaded: LoadResult | None = None) -> PolicyRuntime:
+        """``isolated``: build the list index in a child process (see lists/isolated.py);
+        ``loaded``: lists already loaded (e.g. from the index cache, lists/indexcache.py)."""
         catalog = catalog or default_catalog()
         catalog = catalog.with_helplines(own_helplines(config, catalog.helplines))
-        if isolated:
+        if loaded is not None:
+            pass
+        elif isolated:
             from kidshield.lists.isolated import load_lists_isolated
 
             loaded = load_lists_isolated(config)

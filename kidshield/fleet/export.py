@@ -70,7 +70,9 @@ def policy_for(config: Config, now: datetime, block: BlockAnswer | None = None,
     """The fleet policy of ``config`` at ``now`` (lists read here unless given)."""
     catalog = default_catalog()
     catalog = catalog.with_helplines(own_helplines(config, catalog.helplines))
-    result, names = loaded or load_with_names(config)
+    # the engine is asked about safe-search hosts and service domains only
+    asked = [*catalog.safe_hosts, *(d for s in catalog.services.values() for d in s.domains)]
+    result, names = loaded or load_with_names(config, asked)
     engine = PolicyEngine(catalog, result.lists)
     return build_policy(config, catalog, engine, compile_profiles(config),
                         unrestricted_profile(config), names, now, block, suffix)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from kidshield.config import Config, ListConfig
 from kidshield.lists.formats import Chunk
 from kidshield.lists.loader import LoadResult, load_lists
+from kidshield.policy.domains import suffixes
 from kidshield.policy.model import ALLOW_CATEGORY
 
 
@@ -43,10 +44,14 @@ class NameCollector:
                 out.exceptions.setdefault(category, []).extend(names)
 
 
-def load_with_names(config: Config) -> tuple[LoadResult, ListNames]:
-    """The lists loaded as the resolver loads them, and their names, in one pass."""
+def load_with_names(config: Config,
+                    asked: Iterable[str] | None = None) -> tuple[LoadResult, ListNames]:
+    """The lists loaded as the resolver loads them, and their names, in one pass. ``asked``:
+    the names the engine will be asked about; the index then holds only the rules that can
+    match them (their suffixes), which is all those decisions need."""
     collector = NameCollector()
-    loaded = load_lists(config, collector)
+    only = None if asked is None else {s for name in asked for s in suffixes(name)}
+    loaded = load_lists(config, collector, only)
     collector.names.problems = list(loaded.problems)
     return loaded, collector.names
 
@@ -64,11 +69,11 @@ def covered_by(name: str, names: set[str] | frozenset[str]) -> bool:
 
 def minimal(names: Iterable[str]) -> list[str]:
     """The names without duplicates and without those a listed parent already covers (a rule
-    for ``example.com`` covers ``ads.example.com``), sorted: the fewest rules that match the
-    same names. Sorted, so the same lists give the same zone text (and serial)."""
-    unique = set(names)
+    for ``example.com`` covers ``ads.example.com``): the fewest rules that match the same
+    names. The order is the lists' own, so the same lists give the same zone (and serial)."""
+    unique = dict.fromkeys(names)
     kept: list[str] = []
-    for name in sorted(unique):
+    for name in unique:
         dot = name.find(".")
         parent_listed = False
         while dot >= 0:

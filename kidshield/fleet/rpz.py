@@ -63,35 +63,31 @@ def zone_body(zone: Zone, policy: FleetPolicy) -> Iterator[str]:
     block = _block_rdata(policy)
     origin = zone.origin(policy.suffix)
     if zone.everything:
+        # every name: the zones before this one (helplines, allow list, bypass) still apply
         yield _lines_for("*", zone.act, False, None, block)
-        # the rules of the other zones still apply before this one; nothing else here matters
         return
     for rule in zone.rules:
         if fits(rule.name, origin):
             yield _lines_for(rule.name, rule.act, rule.subtree, rule.target, block)
     if zone.act is Act.BLOCK and block:
-        template = _template(block)
+        rdatas: tuple[str, ...] = block
     else:
-        rdata = "CNAME rpz-passthru." if zone.act is Act.PASSTHRU else "CNAME ."
-        template = f"{{0}} {rdata}\n*.{{0}} {rdata}\n"
-    fmt = template.format
-    chunk: list[str] = []
+        rdatas = ("CNAME rpz-passthru." if zone.act is Act.PASSTHRU else "CNAME .",)
+    names = zone.names
     excepted = {r.name for r in zone.rules}
-    for name in zone.names:
-        if name in excepted or not fits(name, origin):
-            continue
-        chunk.append(fmt(name))
-        if len(chunk) >= 50_000:
-            yield "".join(chunk)
-            chunk = []
-    if chunk:
-        yield "".join(chunk)
-
-
-def _template(block: tuple[str, ...]) -> str:
-    exact = "".join(f"{{0}} {r}\n" for r in block)
-    wild = "".join(f"*.{{0}} {r}\n" for r in block)
-    return exact + wild
+    limit = MAX_NAME - len(origin) - 3
+    if excepted or (names and max(map(len, names)) > limit):
+        names = [n for n in names if n not in excepted and len(n) <= limit]
+    if not names:
+        return
+    # One block of lines per record kind, joined in C: a million names take a fraction of a
+    # second. Record order inside a zone carries no meaning.
+    for start in range(0, len(names), 200_000):
+        part = names[start : start + 200_000]
+        for prefix in ("", "*."):
+            for rdata in rdatas:
+                sep = f" {rdata}\n{prefix}"
+                yield prefix + sep.join(part) + f" {rdata}\n"
 
 
 def zone_header(zone: Zone, policy: FleetPolicy, serial: int) -> str:

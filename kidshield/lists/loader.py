@@ -41,9 +41,11 @@ def effective_lists(config: Config) -> list[ListConfig]:
 
 
 def load_lists(config: Config,
-               observe: Callable[[ListConfig, Chunk, str], None] | None = None) -> LoadResult:
+               observe: Callable[[ListConfig, Chunk, str], None] | None = None,
+               only: set[str] | None = None) -> LoadResult:
     """``observe(list, chunk, category)`` sees every chunk as it is indexed (the RPZ export
-    keeps the names, which the index does not)."""
+    keeps the names, which the index does not). ``only``: index just these names (the
+    export asks the engine about a few hundred names and needs no full index)."""
     builder = DomainIndexBuilder()
     categories: list[str] = [ALLOW_CATEGORY]
     infos: list[ListInfo] = []
@@ -73,10 +75,15 @@ def load_lists(config: Config,
             if observe is not None:
                 observe(lst, chunk, chunk.category or default_cat)
             cat = category_id(chunk.category or default_cat)
-            if chunk.domains:
-                builder.add_many(chunk.domains, cat, list_id, chunk.lines)
+            domains, lines = chunk.domains, chunk.lines
+            if only is not None:
+                kept = [i for i, d in enumerate(domains) if d in only]
+                domains, lines = [domains[i] for i in kept], [lines[i] for i in kept]
+            if domains:
+                builder.add_many(domains, cat, list_id, lines)
             for domain, line in chunk.allow:
-                builder.add(domain, cat, list_id, line, allow=True)
+                if only is None or domain in only:
+                    builder.add(domain, cat, list_id, line, allow=True)
 
         try:
             result.reports[lst.name] = parse_file(path, lst.format, sink, allow=lst.allow)

@@ -334,6 +334,8 @@ class DomainIndex:
         # fault-around), so resident memory follows the names actually asked for
         with contextlib.suppress(AttributeError, OSError):
             mapped.madvise(mmap.MADV_RANDOM)
+        if len(mapped) < struct.calcsize(_HEADER):
+            raise ValueError(f"{path}: not a kidshield domain index (too short)")
         magic, size, unique, mask, nslots, seed = struct.unpack_from(_HEADER, mapped)
         if magic != _MAGIC:
             raise ValueError(f"{path}: not a kidshield domain index")
@@ -342,11 +344,15 @@ class DomainIndex:
         self = cls()
         self.size, self.unique, self._mask = size, unique, mask
         view = memoryview(mapped)
+        layout = (("i", nslots), ("q", unique), ("I", unique + 1 if size else 1),
+                  ("H", size), ("H", size), ("I", size), ("B", size))
+        sizes = [struct.calcsize(code) * count for code, count in layout]
+        if struct.calcsize(_HEADER) + sum(n + (-n % 8) for n in sizes[:-1]) + sizes[-1] > len(
+                mapped):
+            raise ValueError(f"{path}: the domain index is truncated")
         offset = struct.calcsize(_HEADER)
         parts = []
-        for code, count in (("i", nslots), ("q", unique), ("I", unique + 1 if size else 1),
-                            ("H", size), ("H", size), ("I", size), ("B", size)):
-            nbytes = struct.calcsize(code) * count
+        for (code, _count), nbytes in zip(layout, sizes, strict=True):
             parts.append(cast(Any, view[offset : offset + nbytes]).cast(code))
             offset += nbytes + (-nbytes % 8)
         (self._slots, self._keys, self._starts, self._cats, self._lists, self._lines,
