@@ -244,6 +244,18 @@ class WebConfig(_Model):
     listen: Listen = "127.0.0.1:8080"
 
 
+class MetricsConfig(_Model):
+    """Prometheus metrics (docs/deploying.md, "Monitoring")."""
+
+    listen: Annotated[str, AfterValidator(_listen)] | None = Field(
+        None, description="a listener of its own for /metrics (e.g. '127.0.0.1:9153'), also "
+        "with --no-web")
+    web: bool = Field(True, description="also serve /metrics on the web listener")
+    token_file: str | None = Field(
+        None, description="a file holding a token that scrapers must send as "
+        "'Authorization: Bearer <token>'")
+
+
 class LoggingConfig(_Model):
     retention_days: int = Field(7, ge=0, le=3650)
     only_blocked: bool = False
@@ -501,6 +513,7 @@ class Config(_Model):
     dns: DnsConfig = DnsConfig()
     web: WebConfig = WebConfig()
     logging: LoggingConfig = LoggingConfig()
+    metrics: MetricsConfig = MetricsConfig()
     reports: ReportsConfig = ReportsConfig()
     smtp: SmtpConfig = SmtpConfig()
     lists: list[ListConfig] = []

@@ -1,16 +1,38 @@
 """Prometheus metrics for the resolver. Counting happens off the answer path: answers are
-counted when the log folds a closed second (``dns/answerlog.py``), in the log writer's thread,
-so the fast path never touches a metric object. ``DnsService.settle`` brings them up to date."""
+counted when the log folds a closed minute (``dns/answerlog.py``), so the fast path never
+touches a metric object. ``DnsService.settle`` brings them up to date.
+
+Names follow Prometheus' conventions (``promtool check metrics``): base units (seconds),
+running totals as counters (``_total``), and the standard process, Python and build-info
+metrics beside kidshield's own.
+"""
 
 from __future__ import annotations
 
+import platform
 from collections.abc import Callable, Iterator
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client import (
+    GC_COLLECTOR,
+    PLATFORM_COLLECTOR,
+    PROCESS_COLLECTOR,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+)
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, InfoMetricFamily
 from prometheus_client.registry import Collector
 
+from kidshield import __version__
 from kidshield.dns.resolver import Resolver
+
+# Totals the service keeps beside the resolver (log writer, reloads): name -> help text
+TOTALS = {
+    "kidshield_querylog_rows_written": "Query-log rows written to the database",
+    "kidshield_querylog_rows_dropped": "Query-log rows dropped because the writer fell behind",
+    "kidshield_reloads": "Successful reloads of the configuration and lists",
+    "kidshield_reload_failures": "Reloads refused (the previous configuration stayed in use)",
+}
 
 
 class DnsMetrics:
@@ -27,6 +49,9 @@ class DnsMetrics:
             registry=self.registry,
         )
         self.registry.register(_StateCollector(resolver_of, extra))
+        # the process (CPU, memory, open files), the interpreter and its garbage collector
+        for collector in (PROCESS_COLLECTOR, PLATFORM_COLLECTOR, GC_COLLECTOR):
+            self.registry.register(collector)
 
 
 class _StateCollector(Collector):
@@ -35,7 +60,13 @@ class _StateCollector(Collector):
         self.resolver_of = resolver_of
         self.extra = extra
 
-    def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
+    def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily | InfoMetricFamily]:
+        yield InfoMetricFamily("kidshield_build", "The running kidshield",
+                               value={"version": __version__,
+                                      "python": platform.python_version()})
+        extra = self.extra() if self.extra else {}
+        for name, help_text in TOTALS.items():
+            yield CounterMetricFamily(name, help_text, value=extra.get(name, 0.0))
         resolver = self.resolver_of()
         if resolver is None:
             return
@@ -55,11 +86,11 @@ class _StateCollector(Collector):
                                 value=resolver.ready_count())
         errors = CounterMetricFamily("kidshield_dns_upstream_errors",
                                      "Failed upstream attempts", labels=["upstream"])
-        rtt = GaugeMetricFamily("kidshield_dns_upstream_rtt_ms", "Smoothed upstream RTT",
-                                labels=["upstream"])
+        rtt = GaugeMetricFamily("kidshield_dns_upstream_rtt_seconds",
+                                "Smoothed upstream round-trip time", labels=["upstream"])
         for upstream in resolver.upstreams.upstreams:
             errors.add_metric([upstream.label], upstream.health.errors)
-            rtt.add_metric([upstream.label], upstream.health.rtt_ms)
+            rtt.add_metric([upstream.label], upstream.health.rtt_ms / 1000)
         yield errors
         yield rtt
         rules = GaugeMetricFamily("kidshield_list_rules", "Rules loaded per list",
@@ -75,5 +106,3 @@ class _StateCollector(Collector):
         yield limited
         yield CounterMetricFamily("kidshield_dns_malformed_queries",
                                   "Queries that could not be parsed", value=resolver.malformed)
-        for name, value in (self.extra() if self.extra else {}).items():
-            yield GaugeMetricFamily(name, name.replace("_", " "), value=value)

@@ -18,6 +18,7 @@ from kidshield.clock import Clock, SystemClock
 from kidshield.config import Config, parse_hostport
 from kidshield.dns.answerlog import LOG_WINDOW, Group, LogSettings, RowGrouper, Window, rows_of
 from kidshield.dns.metrics import DnsMetrics
+from kidshield.dns.metrics_http import MetricsListener, metrics_token
 from kidshield.dns.resolver import LogItem, Resolver
 from kidshield.dns.server import BindError, remember_sni, spawn, start_tcp, start_udp
 from kidshield.dns.upstream import UpstreamPool, parse_upstream
@@ -57,6 +58,7 @@ class DnsService:
         self._servers: list[asyncio.Server] = []
         self._pump_task: asyncio.Task[None] | None = None
         self._tls: ssl.SSLContext | None = None  # the DoT listeners' context
+        self._metrics_http: MetricsListener | None = None  # [metrics] listen
         self.bound: list[tuple[str, str, int]] = []  # (proto, host, port) actually listening
         self._closing: list[UpstreamPool] = []  # replaced by a reload, closed at stop at the latest
         self._window: Window | None = None  # this minute's answers, for the log
@@ -106,6 +108,11 @@ class DnsService:
             server = await start_tcp(self.resolver, host, port, tls)
             self._servers.append(server)
             self.bound.append(("dot", host, server.sockets[0].getsockname()[1]))
+        if self.config.metrics.listen:
+            host, port = parse_hostport(self.config.metrics.listen, 9153)
+            self._metrics_http = MetricsListener(self.metrics.registry, self.settle,
+                                                 metrics_token(self.config))
+            self.bound.append(("metrics", host, await self._metrics_http.start(host, port)))
 
     def _reload_certificate(self) -> None:
         """Certificates are renewed in place (e.g. by certbot) and followed by a reload: load
@@ -141,6 +148,9 @@ class DnsService:
         if self._pump_task is not None:
             self._pump_task.cancel()
             self._pump_task = None
+        if self._metrics_http is not None:
+            self._metrics_http.close()
+            self._metrics_http = None
         for transport in self._transports:
             transport.close()
         for server in self._servers:
@@ -300,8 +310,8 @@ class DnsService:
     def _extra_metrics(self) -> dict[str, float]:
         w = self.writer
         return {
-            "kidshield_querylog_written": float(w.written if w else 0),
-            "kidshield_querylog_dropped": float(w.dropped if w else 0),
+            "kidshield_querylog_rows_written": float(w.written if w else 0),
+            "kidshield_querylog_rows_dropped": float(w.dropped if w else 0),
             **(self._extra() if self._extra is not None else {}),
         }
 

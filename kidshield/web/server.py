@@ -30,6 +30,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kidshield.config import Config, parse_hostport
+from kidshield.dns.metrics_http import authorized, metrics_token
 from kidshield.dns.server import explain_bind_error
 from kidshield.errors import KidshieldError
 from kidshield.web.api.registry import Access, document_routes
@@ -125,7 +126,12 @@ def create_app(deps: WebDeps) -> Starlette:
     ctx = WebContext(deps)
     dns = deps.dns
 
-    async def metrics(_request: Request) -> Response:
+    token = metrics_token(dns.config)
+
+    async def metrics(request: Request) -> Response:
+        if not authorized(token, request.headers.get("authorization")):
+            return Response("a bearer token is needed ([metrics] token_file)\n", 401,
+                            {"WWW-Authenticate": 'Bearer realm="kidshield"'})
         await dns.settle()
         return Response(generate_latest(dns.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
@@ -139,7 +145,7 @@ def create_app(deps: WebDeps) -> Starlette:
     access = Access(ctx.secret)
     groups = [api, *(group for feature in deps.features for group in feature.api)]
     routes: list[BaseRoute] = [
-        Route("/metrics", metrics),
+        *([Route("/metrics", metrics)] if dns.config.metrics.web else []),
         Route("/healthz", health),
         *doh_routes(lambda: dns.resolver),
         static,

@@ -175,8 +175,8 @@ def test_metrics_count_queries_by_reason_and_profile_and_show_cache_and_lists(
                    upstream=served.upstream.url) == 0
     assert _metric(text, "kidshield_dns_malformed_queries_total") == 0
     assert _metric(text, "kidshield_dns_latency_seconds_count") >= 5
-    assert _metric(text, "kidshield_reloads") == 0
-    assert _metric(text, "kidshield_reload_failures") == 0
+    assert _metric(text, "kidshield_reloads_total") == 0
+    assert _metric(text, "kidshield_reload_failures_total") == 0
 
 
 def test_safe_search_rewrites_are_logged_as_rewrites_with_the_service(

@@ -1,0 +1,118 @@
+"""``/metrics`` on a listener of its own (``[metrics] listen``), so a resolver running with
+``--no-web`` is monitored too, and an optional bearer token for every ``/metrics``.
+
+A deliberately small HTTP/1.1 responder: one request per connection, GET or HEAD, headers
+capped, a timeout; Prometheus needs nothing more, and the resolver process stays free of the
+web stack.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import logging
+from collections.abc import Awaitable, Callable
+
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+
+from kidshield.config import Config
+from kidshield.dns.server import explain_bind_error
+from kidshield.errors import ConfigError
+
+log = logging.getLogger("kidshield.metrics")
+
+MAX_HEAD = 16 * 1024
+READ_TIMEOUT = 10.0
+
+
+def metrics_token(config: Config) -> str | None:
+    """The token scrapers must send, from ``[metrics] token_file`` (None: no token)."""
+    name = config.metrics.token_file
+    if not name:
+        return None
+    path = config.path(name)
+    try:
+        token = path.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise ConfigError([f"{config.source}: metrics.token_file: cannot read {path}: "
+                           f"{exc.strerror or exc}"]) from None
+    if len(token) < 16:
+        raise ConfigError([f"{config.source}: metrics.token_file: {path} holds a token of "
+                           f"{len(token)} characters; use at least 16 (e.g. 'openssl rand "
+                           "-hex 32')"])
+    return token
+
+
+def authorized(token: str | None, header: str | None) -> bool:
+    if token is None:
+        return True
+    scheme, _, given = (header or "").partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(),
+                                                              token.encode())
+
+
+class MetricsListener:
+    def __init__(self, registry: CollectorRegistry, settle: Callable[[], Awaitable[None]],
+                 token: str | None) -> None:
+        self.registry = registry
+        self.settle = settle
+        self.token = token
+        self.server: asyncio.Server | None = None
+
+    async def start(self, host: str, port: int) -> int:
+        try:
+            self.server = await asyncio.start_server(self._handle, host, port,
+                                                     reuse_address=True)
+        except OSError as exc:
+            raise explain_bind_error(exc, host, port, "metrics") from None
+        return int(self.server.sockets[0].getsockname()[1])
+
+    def close(self) -> None:
+        if self.server is not None:
+            self.server.close()
+            self.server = None
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), READ_TIMEOUT)
+            status, headers, body = await self._respond(head)
+        except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, TimeoutError,
+                ConnectionError):
+            status, headers, body = "400 Bad Request", {}, b"bad request\n"
+        try:
+            writer.write(_response(status, headers, body))
+            await writer.drain()
+        except ConnectionError:
+            pass
+        finally:
+            writer.close()
+
+    async def _respond(self, head: bytes) -> tuple[str, dict[str, str], bytes]:
+        if len(head) > MAX_HEAD:
+            return "431 Request Header Fields Too Large", {}, b"headers too large\n"
+        lines = head.decode("latin-1").split("\r\n")
+        method, _, rest = lines[0].partition(" ")
+        path = rest.partition(" ")[0].split("?", 1)[0]
+        fields = {}
+        for line in lines[1:]:
+            name, sep, value = line.partition(":")
+            if sep:
+                fields[name.strip().lower()] = value.strip()
+        if method not in ("GET", "HEAD"):
+            return "405 Method Not Allowed", {"Allow": "GET, HEAD"}, b"method not allowed\n"
+        if path != "/metrics":
+            return "404 Not Found", {}, b"metrics are at /metrics\n"
+        if not authorized(self.token, fields.get("authorization")):
+            return ("401 Unauthorized", {"WWW-Authenticate": 'Bearer realm="kidshield"'},
+                    b"a bearer token is needed ([metrics] token_file)\n")
+        await self.settle()
+        body = generate_latest(self.registry)
+        return "200 OK", {"Content-Type": CONTENT_TYPE_LATEST}, b"" if method == "HEAD" else body
+
+
+def _response(status: str, headers: dict[str, str], body: bytes) -> bytes:
+    fields = {"Content-Type": "text/plain; charset=utf-8", **headers,
+              "Content-Length": str(len(body)), "Connection": "close",
+              "Cache-Control": "no-store"}
+    head = f"HTTP/1.1 {status}\r\n" + "".join(f"{k}: {v}\r\n" for k, v in fields.items())
+    return head.encode("latin-1") + b"\r\n" + body
