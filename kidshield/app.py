@@ -44,6 +44,7 @@ from kidshield.storage.state_sql import SqlStateStore
 
 if TYPE_CHECKING:
     from kidshield.features import Features
+    from kidshield.fleet.service import FleetService
     from kidshield.web.server import WebServer
 
 log = logging.getLogger("kidshield.serve")
@@ -61,6 +62,7 @@ class Timings:
     watch: float = 3.0  # configuration and list files checked for changes
     first_list_update: float = 5.0  # a new install has nothing downloaded yet
     list_updates: float = 900.0  # URL lists due for download
+    fleet: float = 30.0  # longest wait between looks at the clock for a schedule edge
 
 
 def build_runtime(config: Config, isolate: bool = True) -> PolicyRuntime:
@@ -98,6 +100,7 @@ class Application:
         self._dns: DnsService | None = None
         self.features: Features | None = None
         self.web: WebServer | None = None
+        self.fleet: FleetService | None = None  # [fleet] listen: zones for other resolvers
         self._stopping = asyncio.Event()
         self._jobs: list[asyncio.Task[None]] = []
         self._mtimes: dict[Path, float] = {}
@@ -149,6 +152,7 @@ class Application:
     def bound(self) -> list[tuple[str, str, int]]:
         """(protocol, host, port) of every listener, with the port the kernel gave."""
         found = list(self._dns.bound) if self._dns is not None else []
+        found += self.fleet.bound if self.fleet is not None else []
         if self.web is not None:
             found.append((self.web.scheme, self.web.host, self.web.port))
         return found
@@ -185,6 +189,11 @@ class Application:
         self._dns = DnsService(config, runtime, state, self._writer, self.clock,
                                self.timings.pump, self._metrics)
         await self._dns.start()
+        if config.fleet.listen and self._config_path is not None:
+            from kidshield.fleet.service import FleetService
+
+            self.fleet = FleetService(config, self._config_path, self.clock, self.timings.fleet)
+            await self.fleet.start()
         if self.web_enabled:
             await self._start_web()
         self._remember_mtimes()
@@ -219,6 +228,9 @@ class Application:
         if self.web is not None:
             await self.web.stop()
             self.web = None
+        if self.fleet is not None:
+            await self.fleet.stop()
+            self.fleet = None
         if self._dns is not None:
             await self._dns.stop()
             self._dns = None
@@ -287,6 +299,9 @@ class Application:
         self._config, self._runtime = config, runtime
         self.dns.configure(config, runtime)
         self.writer.retention_days = config.logging.retention_days
+        if self.fleet is not None:  # the zones follow the file and the dashboard's edits
+            self.fleet.configure(config)
+            spawn(self.fleet.regenerate())
 
     def _reload_failed(self) -> bool:
         self.reload_failures += 1

@@ -256,6 +256,28 @@ class MetricsConfig(_Model):
         "'Authorization: Bearer <token>'")
 
 
+class FleetConfig(_Model):
+    """Zones for other resolvers, served over AXFR/IXFR (docs/fleet.md)."""
+
+    listen: Listen | None = Field(
+        None, description="where engines pull the zones (AXFR/IXFR over TCP, SOA over UDP), "
+        "e.g. '192.0.2.10:5300'; unset: no transfers")
+    allow_transfer: list[Network] = Field(
+        ["127.0.0.0/8", "::1/128"], description="who may pull the zones")
+    notify: list[Listen] = Field(
+        [], description="engines told (DNS NOTIFY) when a zone changes, e.g. '192.0.2.53:53'")
+    out: str | None = Field(
+        None, description="folder for the zone files and engine configurations "
+        "(default: <data_dir>/fleet)")
+    primary: Listen | None = Field(
+        None, description="the address engines pull from, written into their configurations "
+        "(default: listen)")
+    block_page_ipv4: Annotated[str, AfterValidator(_ipv4)] | None = Field(
+        None, description="the block page's address as the fleet's clients reach it "
+        "(default: dns.block_page_ipv4)")
+    block_page_ipv6: Annotated[str, AfterValidator(_ipv6)] | None = None
+
+
 class LoggingConfig(_Model):
     retention_days: int = Field(7, ge=0, le=3650)
     only_blocked: bool = False
@@ -514,6 +536,7 @@ class Config(_Model):
     web: WebConfig = WebConfig()
     logging: LoggingConfig = LoggingConfig()
     metrics: MetricsConfig = MetricsConfig()
+    fleet: FleetConfig = FleetConfig()
     reports: ReportsConfig = ReportsConfig()
     smtp: SmtpConfig = SmtpConfig()
     lists: list[ListConfig] = []

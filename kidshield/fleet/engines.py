@@ -34,6 +34,13 @@ class Source:
     def file(self, zone: Zone, policy: FleetPolicy) -> Path:
         return self.folder / zone_file_name(zone, policy)
 
+    def copy(self, zone: Zone, policy: FleetPolicy) -> str:
+        """Where an engine keeps its copy: pulled zones go into the engine's own working
+        directory (a relative name), files are read from the export folder."""
+        if self.primary:
+            return zone_file_name(zone, policy)
+        return str(self.file(zone, policy))
+
 
 def zone_file_name(zone: Zone, policy: FleetPolicy) -> str:
     return f"{zone.origin(policy.suffix)}.zone"
@@ -69,7 +76,7 @@ def unbound(policy: FleetPolicy, source: Source) -> str:
     for zone in policy.zones:
         origin = zone.origin(policy.suffix)
         out.append(f"\n# {zone.note}\nrpz:\n    name: {_q(origin + '.')}\n")
-        out.append(f"    zonefile: {_q(str(source.file(zone, policy)))}\n")
+        out.append(f"    zonefile: {_q(source.copy(zone, policy))}\n")
         if source.primary:
             host, port = source.primary
             out.append(f"    primary: {host}@{port}\n    allow-notify: {host}\n")
@@ -146,7 +153,7 @@ def bind(policy: FleetPolicy, source: Source) -> str:
                 out.append(f"    zone {_q(origin)} {{ in-view {_q(declared[origin])}; }};\n")
                 continue
             declared[origin] = view
-            path = _q(str(source.file(zone, policy)))
+            path = _q(source.copy(zone, policy))
             if source.primary:
                 host, port = source.primary
                 out.append(f"    zone {_q(origin)} {{ type secondary; file {path}; "

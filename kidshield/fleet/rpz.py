@@ -16,7 +16,6 @@ seconds. Tests read the results back with dnspython and with the engines themsel
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 import struct
 from collections.abc import Iterable, Iterator
 from datetime import datetime
@@ -142,53 +141,3 @@ def soa_record(origin: str, serial: int, ttl: int) -> bytes:
     rdata = (name_wire(NS_HOST) + name_wire(f"hostmaster.{origin}")
              + struct.pack("!IIIII", serial, *SOA_TIMERS, ttl))
     return _rr(name_wire(origin), TYPE_SOA, ZONE_TTL, rdata)
-
-
-def zone_records(zone: Zone, policy: FleetPolicy) -> Iterator[bytes]:
-    """The zone's rules as wire records (owner names absolute, no SOA): NS first."""
-    origin = zone.origin(policy.suffix)
-    suffix = name_wire(origin)
-    yield _rr(suffix, TYPE_NS, ZONE_TTL, name_wire(NS_HOST))
-    ttl = policy.ttl
-    b = policy.block
-    block: list[tuple[int, bytes]] = []
-    if not b.nxdomain:
-        if b.ipv4:
-            block.append((TYPE_A, ipaddress.IPv4Address(b.ipv4).packed))
-        if b.ipv6:
-            block.append((TYPE_AAAA, ipaddress.IPv6Address(b.ipv6).packed))
-    nx = (TYPE_CNAME, b"\x00")
-    passthru = (TYPE_CNAME, name_wire("rpz-passthru."))
-
-    def rdatas(act: Act, target: str | None) -> list[tuple[int, bytes]]:
-        if act is Act.REWRITE:
-            return [(TYPE_CNAME, name_wire(target or "."))]
-        if act is Act.PASSTHRU:
-            return [passthru]
-        if act is Act.NXDOMAIN or not block:
-            return [nx]
-        return block
-
-    def records(name: str, subtree: bool, pairs: list[tuple[int, bytes]]) -> Iterator[bytes]:
-        owner = name_wire(name)[:-1] + suffix
-        for rtype, rdata in pairs:
-            yield _rr(owner, rtype, ttl, rdata)
-        if subtree:
-            wild = b"\x01*" + owner
-            for rtype, rdata in pairs:
-                yield _rr(wild, rtype, ttl, rdata)
-
-    if zone.everything:
-        for rtype, rdata in rdatas(zone.act, None):
-            yield _rr(b"\x01*" + suffix, rtype, ttl, rdata)
-        return
-    for rule in zone.rules:
-        if fits(rule.name, origin):
-            yield from records(rule.name, rule.subtree, rdatas(rule.act, rule.target))
-    pairs = rdatas(zone.act, None)
-    excepted = {r.name for r in zone.rules}
-    for name in zone.names:
-        if name not in excepted and fits(name, origin):
-            yield from records(name, True, pairs)
-
-

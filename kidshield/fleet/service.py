@@ -1,0 +1,134 @@
+"""The fleet side of ``kidshield serve`` (``[fleet] listen``): keep the export folder current,
+serve its zones over AXFR/IXFR and notify the engines when a zone changes.
+
+The export runs in a child process (``kidshield export rpz``, like list downloads), so the
+resolver never holds a million names or the parse's temporary memory. It runs at start, after
+every reload (configuration or lists changed) and when the policy's ``valid_until`` passes
+(a bedtime starts or ends); only zones whose rules changed get a new serial and a NOTIFY.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sys
+from datetime import datetime
+from pathlib import Path
+
+from kidshield.clock import Clock
+from kidshield.config import Config, parse_hostport
+from kidshield.dns.server import spawn
+from kidshield.errors import KidshieldError
+from kidshield.fleet.export import MANIFEST
+from kidshield.fleet.xfr import TransferServer, ZoneSet, notify
+
+log = logging.getLogger("kidshield.fleet")
+
+
+def fleet_folder(config: Config) -> Path:
+    out = config.fleet.out
+    return config.path(out) if out else config.path(config.server.data_dir) / "fleet"
+
+
+class FleetService:
+    def __init__(self, config: Config, config_path: Path, clock: Clock,
+                 max_wait: float = 30.0) -> None:
+        self.config = config
+        self.config_path = config_path
+        self.clock = clock
+        self.max_wait = max_wait  # seconds between looks at the clock while waiting for an edge
+        self.zones = ZoneSet()
+        self.server: TransferServer | None = None
+        self.valid_until: datetime | None = None
+        self.bound: list[tuple[str, str, int]] = []
+        self.exports = 0
+        self._task: asyncio.Task[None] | None = None
+        self._lock = asyncio.Lock()
+
+    async def start(self) -> None:
+        listen = self.config.fleet.listen
+        assert listen is not None
+        await self.regenerate()
+        host, port = parse_hostport(listen, 53)
+        self.server = TransferServer(self.zones, self.config.fleet.allow_transfer)
+        port = await self.server.start(host, port)
+        self.bound = [("axfr", host, port)]
+        self._task = asyncio.ensure_future(self._edges())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
+        if self.server is not None:
+            self.server.close()
+            self.server = None
+
+    def configure(self, config: Config) -> None:
+        if (config.fleet.listen, config.fleet.allow_transfer) != (
+                self.config.fleet.listen, self.config.fleet.allow_transfer):
+            log.warning("[fleet] listen or allow_transfer changed: restart kidshield to apply")
+        self.config = config
+
+    async def regenerate(self) -> list[str]:
+        """Export the policy as it is now and publish what changed; the origins of the zones
+        that changed (each was notified). A failed export keeps the previous zones."""
+        async with self._lock:
+            folder = fleet_folder(self.config)
+            primary = self.config.fleet.primary or self.config.fleet.listen
+            args = [sys.executable, "-m", "kidshield", "export", "rpz",
+                    "--config", str(self.config_path), "--out", str(folder),
+                    "--at", self.clock.now().isoformat()]
+            if primary:
+                args += ["--primary", primary]
+            for option, value in (("--block-ipv4", self.config.fleet.block_page_ipv4),
+                                  ("--block-ipv6", self.config.fleet.block_page_ipv6)):
+                if value:
+                    args += [option, value]
+            proc = await asyncio.create_subprocess_exec(
+                *args, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
+            _out, err = await proc.communicate()
+            if proc.returncode:
+                log.error("the RPZ export failed, still serving the previous zones: %s",
+                          err.decode(errors="replace").strip()[-2000:])
+                return []
+            try:
+                manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+                paths = [folder / z["file"] for z in manifest["zones"]]
+                loop = asyncio.get_running_loop()
+                changed = await loop.run_in_executor(None, self.zones.publish, paths)
+            except (OSError, ValueError, KeyError, KidshieldError) as exc:
+                log.error("cannot read the RPZ export in %s, still serving the previous "
+                          "zones: %s", folder, exc)
+                return []
+            until = manifest.get("valid_until")
+            self.valid_until = datetime.fromisoformat(until) if until else None
+            self.exports += 1
+        if changed:
+            log.info("RPZ zones changed: %s; valid until %s", ", ".join(changed),
+                     self.valid_until or "the configuration changes")
+            spawn(self._notify(changed))  # engines that are down must not hold anything up
+        return changed
+
+    async def _notify(self, origins: list[str]) -> None:
+        targets = [parse_hostport(t, 53) for t in self.config.fleet.notify]
+        if targets:
+            heads = [self.zones.zones[o].head for o in origins if o in self.zones.zones]
+            await notify(targets, heads)
+
+    async def _edges(self) -> None:
+        """Export again when the clock passes ``valid_until`` (a schedule edge, a birthday)."""
+        while True:
+            until = self.valid_until
+            wait = self.max_wait
+            if until is not None:
+                remaining = (until - self.clock.now()).total_seconds()
+                if remaining > 0:  # (past it: the last export failed, try again later)
+                    wait = min(wait, remaining + 0.1)
+            await asyncio.sleep(wait)
+            if self.valid_until is not None and self.clock.now() >= self.valid_until:
+                try:
+                    await self.regenerate()
+                except Exception:
+                    log.exception("exporting the RPZ zones at a schedule edge failed")
