@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from kidshield.fleet.zones import ClientNetwork, FleetPolicy, Zone
+from kidshield.fleet.zones import CHILD_PAGE, ClientNetwork, FleetPolicy, Zone
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +69,9 @@ def unbound(policy: FleetPolicy, source: Source) -> str:
     # respip is the module that applies RPZ; keep the validator if the server validates
     out.append('    module-config: "respip validator iterator"\n')
     out.append(f"    define-tag: {_q(' '.join(_tag_list(policy)))}\n")
+    if any(r.name == CHILD_PAGE for z in policy.zones for r in z.rules):
+        # Unbound answers home.arpa itself (RFC 8375) before any RPZ: let the child page through
+        out.append(f"    local-zone: {_q(CHILD_PAGE + '.')} transparent\n")
     for net in policy.networks:
         out.append(f"    access-control: {net.network} allow\n")
         out.append(f"    access-control-tag: {net.network} {_q(net.profile)}"

@@ -36,6 +36,8 @@ def _lines_for(name: str, act: Act, subtree: bool, target: str | None,
         owner_rdata = (f"CNAME {target}.",)
     elif act is Act.PASSTHRU:
         owner_rdata = ("CNAME rpz-passthru.",)
+    elif act is Act.NODATA:
+        owner_rdata = ("CNAME *.",)
     elif act is Act.NXDOMAIN or not block:
         owner_rdata = ("CNAME .",)
     else:

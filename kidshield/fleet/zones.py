@@ -4,6 +4,7 @@ An RPZ engine consults the zones that apply to a client in their configured orde
 first zone with a matching rule decides; inside a zone the most specific rule wins. kidshield's
 engine checks in a fixed order too (``policy/engine.py``), so the zones follow that order:
 
+    special                         everyone: the browser canary, DDR, the child page's name
     helplines (passthru)            everyone
     <profile>.allow (passthru)      the profile's own allow list
     bypass (NXDOMAIN)               profiles with bypass protection
@@ -46,11 +47,13 @@ DEFAULT_SUFFIX = "kidshield.rpz"
 class Act(StrEnum):
     BLOCK = "block"  # the block answer: the block page's address (or 0.0.0.0, or NXDOMAIN)
     NXDOMAIN = "nxdomain"  # bypass tools: apps read NXDOMAIN as "fall back quietly"
+    NODATA = "nodata"  # the name exists, with no records of the type asked
     PASSTHRU = "passthru"  # resolve normally; later zones are not consulted
     REWRITE = "rewrite"  # CNAME to a safe-search host
 
 
 class ZoneKind(StrEnum):
+    SPECIAL = "special"
     HELPLINES = "helplines"
     ALLOW = "allow"
     BYPASS = "bypass"
@@ -288,7 +291,8 @@ def build_policy(
                 "them (serve this profile from kidshield, docs/fleet.md)")
     tag_of = {id(p): t for t, p in everyone.items()}
 
-    zones = [Zone("helplines", ZoneKind.HELPLINES, (), Act.PASSTHRU,
+    zones = [_special_zone(block or block_answer(config)),
+             Zone("helplines", ZoneKind.HELPLINES, (), Act.PASSTHRU,
                   minimal(catalog.helpline_index.keys()),
                   note="child helplines: always reachable")]
     for profile, _s in protected:
@@ -324,6 +328,23 @@ def build_policy(
         block=block or block_answer(config), ttl=config.dns.block_ttl, suffix=suffix,
         notes=b.notes,
     )
+
+
+CANARY = "use-application-dns.net"
+DDR = "_dns.resolver.arpa"
+CHILD_PAGE = "kidshield.home.arpa"
+
+
+def _special_zone(block: BlockAnswer) -> Zone:
+    """What kidshield answers before any policy, for every device: NXDOMAIN for Firefox's
+    canary (its own DNS over HTTPS stays off), no data for Discovery of Designated Resolvers
+    (no upgrade past the filter), and the child page's name at the block page's address."""
+    zone = Zone("special", ZoneKind.SPECIAL, (), Act.NXDOMAIN,
+                note="browser canary, resolver discovery, the child page",
+                rules=[Rule(CANARY, Act.NXDOMAIN, subtree=False), Rule(DDR, Act.NODATA)])
+    if block.ipv4 not in (None, "0.0.0.0"):
+        zone.rules.append(Rule(CHILD_PAGE, Act.BLOCK, subtree=False))
+    return zone
 
 
 def _networks(config: Config, default_tag: str,

@@ -11,6 +11,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import dns.rcode
 import pytest
 
 from tests.fleet.conftest import (
@@ -200,6 +201,19 @@ def test_blocked_names_answer_the_block_page_on_ipv6_and_nodata_for_other_types(
     assert https.rcode() == 0 and not https.answer
     allowed = unbound.ask("plain-1.example.net", MIA, "AAAA")
     assert {str(r) for rr in allowed.answer for r in rr} == {UPSTREAM_AAAA}
+
+
+@pytest.mark.slow
+def test_names_kidshield_answers_before_any_policy_are_answered_alike_for_everyone(
+    unbound: Unbound,
+) -> None:
+    for source in (MIA, LEO, "127.0.0.1"):
+        canary = unbound.ask("use-application-dns.net", source)
+        assert canary.rcode() == dns.rcode.NXDOMAIN  # Firefox keeps its own DoH off
+        ddr = unbound.ask("_dns.resolver.arpa", source, "SVCB")
+        assert ddr.rcode() == dns.rcode.NOERROR and not ddr.answer  # no upgrade past us
+        child = unbound.ask("kidshield.home.arpa", source)
+        assert {str(r) for rr in child.answer for r in rr} == {BLOCK_V4}  # the child page
 
 
 @pytest.mark.slow
