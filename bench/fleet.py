@@ -8,6 +8,8 @@ age bands, plus the built-in lists and the default profile), exported with the r
 (Debian's package, one thread, on a loopback port), timed until it answers and measured from
 /proc. Two references in the same run:
 
+* the compact form (``--block-host``): blocked names as ``CNAME .`` rules that Unbound turns
+  into a CNAME to the block page's name (``rpz-action-override``);
 * Unbound with no policy at all (its own memory);
 * Unbound with the cheapest RPZ of the same names: one untagged zone, ``CNAME .`` for each name
   and its subtree (what any RPZ export of these names costs Unbound at least).
@@ -170,11 +172,18 @@ def main() -> None:
                            "--out", str(out), "--at", "2026-12-02T12:00:00+00:00"],
                           capture_output=True, text=True, cwd=ROOT, check=True)
     export_s = time.perf_counter() - started
+    compact = tmp / "rpz-compact"
+    subprocess.run([sys.executable, "-m", "kidshield", "export", "rpz", "-c", str(config),
+                    "--out", str(compact), "--at", "2026-12-02T12:00:00+00:00",
+                    "--block-host", "blockpage.example"],
+                   capture_output=True, text=True, cwd=ROOT, check=True)
     manifest = json.loads((out / "manifest.json").read_text())
     rules = sum(z["rules"] for z in manifest["zones"])
     size = sum(p.stat().st_size for p in out.glob("*.zone")) / 1e6
     results = {"kidshield export": run_unbound(tmp, f'include: "{out}/unbound.conf"',
-                                               "export")}
+                                               "export"),
+               "kidshield export --block-host": run_unbound(
+                   tmp, f'include: "{compact}/unbound.conf"', "compact")}
     results["no policy"] = run_unbound(tmp, "", "empty")
     if not args.skip_reference:
         zone = tmp / "plain.rpz"
@@ -186,9 +195,9 @@ def main() -> None:
           f"{len(manifest['zones'])} zones, {rules:,} rules, {size:.0f} MB of zone files")
     print(f"export (kidshield export rpz, whole process): {export_s:.2f} s"
           f"   [{proc.stdout.strip().splitlines()[-2] if proc.stdout else ''}]")
-    print(f"\nUnbound {version}{'':14}{'load s':>10}{'RSS MB':>10}{'peak MB':>10}")
+    print(f"\nUnbound {version}{'':22}{'load s':>10}{'RSS MB':>10}{'peak MB':>10}")
     for label, r in results.items():
-        print(f"{label:30}{r['load_s']:>10.1f}{r['rss_mb']:>10.0f}{r['peak_mb']:>10.0f}")
+        print(f"{label:38}{r['load_s']:>10.1f}{r['rss_mb']:>10.0f}{r['peak_mb']:>10.0f}")
     if "plain RPZ, same names" in results:
         ours, ref = results["kidshield export"], results["plain RPZ, same names"]
         print(f"\nkidshield export / plain RPZ: load {ours['load_s'] / ref['load_s']:.2f}x, "

@@ -276,6 +276,9 @@ class FleetConfig(_Model):
         None, description="the block page's address as the fleet's clients reach it "
         "(default: dns.block_page_ipv4)")
     block_page_ipv6: Annotated[str, AfterValidator(_ipv6)] | None = None
+    block_host: Domain | None = Field(
+        None, description="compact zones: blocked names become a CNAME to this name, which "
+        "must resolve to the block page (docs/fleet.md)")
 
 
 class LoggingConfig(_Model):

@@ -53,6 +53,10 @@ def export_rpz(
     primary: Annotated[str | None, typer.Option(
         help="HOST:PORT of 'kidshield serve' transfers ([fleet] listen): engines pull the "
              "zones from there and are notified of changes.")] = None,
+    block_host: Annotated[str | None, typer.Option(
+        help="Compact zones: blocked names become a CNAME to this name, which your DNS must "
+             "resolve to the block page (about half the engine's memory; docs/fleet.md).")
+    ] = None,
     zone_dir: Annotated[Path | None, typer.Option(
         help="Where the engines will read the zone files (default: --out).")] = None,
 ) -> None:
@@ -74,7 +78,13 @@ def export_rpz(
                     raise ValueError
             except ValueError:
                 raise InputError(f"{label} {value!r} is not an IPv{version} address") from None
-    policy = policy_for(config, _at(at), block_answer(config, block_ipv4, block_ipv6))
+    host = None
+    if block_host is not None:
+        from kidshield.policy.domains import normalize_name
+
+        host = normalize_name(block_host)
+    policy = policy_for(config, _at(at), block_answer(config, block_ipv4, block_ipv6),
+                        block_host=host)
     export = write_export(policy, out_dir, _hostport(primary), zone_dir)
     table = Table("zone", "applies to", "rules", "serial")
     for zone in export.zones:

@@ -85,6 +85,9 @@ def unbound(policy: FleetPolicy, source: Source) -> str:
             out.append(f"    primary: {host}@{port}\n    allow-notify: {host}\n")
         if zone.profiles:
             out.append(f"    tags: {_q(' '.join(zone.profiles))}\n")
+        if policy.compact(zone):
+            out.append(f"    rpz-action-override: cname\n"
+                       f"    rpz-cname-override: {_q(str(policy.block_host) + '.')}\n")
         out.append(f"    rpz-log: yes\n    rpz-log-name: {_q('kidshield ' + zone.label)}\n")
     return "".join(out)
 
@@ -96,7 +99,9 @@ def powerdns(policy: FleetPolicy, source: Source) -> str:
     out.append("-- Part 1: lua-config-file (zones, in the order they apply)\n")
     for zone in policy.zones:
         origin = zone.origin(policy.suffix)
-        opts = f"{{policyName={_q(origin)}, defttl={policy.ttl}}}"
+        extra = (f", defpol=Policy.Custom, defcontent={_q(str(policy.block_host))}"
+                 if policy.compact(zone) else "")
+        opts = f"{{policyName={_q(origin)}, defttl={policy.ttl}{extra}}}"
         if source.primary:
             host, port = source.primary
             out.append(f"rpzPrimary({_q(f'{host}:{port}')}, {_q(origin)}, {opts})\n")
@@ -148,7 +153,9 @@ def bind(policy: FleetPolicy, source: Source) -> str:
         if zones:
             out.append("    response-policy {\n")
             for zone in zones:
-                out.append(f"        zone {_q(zone.origin(policy.suffix))};\n")
+                override = (f" policy cname {policy.block_host}" if policy.compact(zone)
+                            else "")
+                out.append(f"        zone {_q(zone.origin(policy.suffix))}{override};\n")
             out.append("    } qname-wait-recurse no;\n")
         for zone in zones:
             origin = zone.origin(policy.suffix)
@@ -172,6 +179,9 @@ def knot(policy: FleetPolicy, source: Source) -> str:
     """Knot Resolver 6 (YAML). Knot reads RPZ files (no transfers): with a primary, point
     ``file`` at copies an AXFR client keeps fresh, or use the export folder."""
     out = [_header(policy, "Knot Resolver 6: merge into config.yaml").format(c="#")]
+    if policy.block_host:
+        out.append("# compact zones (--block-host) answer NXDOMAIN here: Knot Resolver has no\n"
+                   "# per-zone override to a block page name\n")
     out.append("views:\n")
     for net in policy.networks:
         out.append(f"  - subnets: [{_q(net.network)}]  # {net.name}\n"

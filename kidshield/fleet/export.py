@@ -66,7 +66,8 @@ class Export:
 
 def policy_for(config: Config, now: datetime, block: BlockAnswer | None = None,
                suffix: str = DEFAULT_SUFFIX,
-               loaded: tuple[LoadResult, ListNames] | None = None) -> FleetPolicy:
+               loaded: tuple[LoadResult, ListNames] | None = None,
+               block_host: str | None = None) -> FleetPolicy:
     """The fleet policy of ``config`` at ``now`` (lists read here unless given)."""
     catalog = default_catalog()
     catalog = catalog.with_helplines(own_helplines(config, catalog.helplines))
@@ -75,7 +76,7 @@ def policy_for(config: Config, now: datetime, block: BlockAnswer | None = None,
     result, names = loaded or load_with_names(config, asked)
     engine = PolicyEngine(catalog, result.lists)
     return build_policy(config, catalog, engine, compile_profiles(config),
-                        unrestricted_profile(config), names, now, block, suffix)
+                        unrestricted_profile(config), names, now, block, suffix, block_host)
 
 
 def _serial(previous: dict[str, Any], origin: str, digest: str, now: datetime) -> int:

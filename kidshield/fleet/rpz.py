@@ -61,7 +61,7 @@ def fits(name: str, origin: str) -> bool:
 
 def zone_body(zone: Zone, policy: FleetPolicy) -> Iterator[str]:
     """The zone's rules as zone-file lines relative to its origin (without SOA and NS)."""
-    block = _block_rdata(policy)
+    block = () if policy.compact(zone) else _block_rdata(policy)
     origin = zone.origin(policy.suffix)
     if zone.everything:
         # every name: the zones before this one (helplines, allow list, bypass) still apply

@@ -83,7 +83,8 @@ class FleetService:
             if primary:
                 args += ["--primary", primary]
             for option, value in (("--block-ipv4", self.config.fleet.block_page_ipv4),
-                                  ("--block-ipv6", self.config.fleet.block_page_ipv6)):
+                                  ("--block-ipv6", self.config.fleet.block_page_ipv6),
+                                  ("--block-host", self.config.fleet.block_host)):
                 if value:
                     args += [option, value]
             proc = await asyncio.create_subprocess_exec(

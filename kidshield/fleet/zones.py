@@ -121,6 +121,15 @@ class FleetPolicy:
     ttl: int
     suffix: str = DEFAULT_SUFFIX
     notes: list[str] = field(default_factory=list)  # what the fleet cannot do as kidshield does
+    # compact form: blocking zones hold "CNAME ." rules that each engine's configuration turns
+    # into a CNAME to this name (which must resolve to the block page), about half the memory
+    block_host: str | None = None
+
+    def compact(self, zone: Zone) -> bool:
+        """Whether ``zone`` is written in the compact form (only rules that block)."""
+        return (self.block_host is not None and zone.act is Act.BLOCK
+                and zone.kind is not ZoneKind.SPECIAL
+                and all(rule.act is Act.BLOCK for rule in zone.rules))
 
     def zone(self, label: str) -> Zone:
         return next(z for z in self.zones if z.label == label)
@@ -267,6 +276,7 @@ def build_policy(
     now: datetime,
     block: BlockAnswer | None = None,
     suffix: str = DEFAULT_SUFFIX,
+    block_host: str | None = None,
 ) -> FleetPolicy:
     """The zones that make an RPZ engine answer as kidshield does at ``now`` for devices
     matched by address (state such as grants and minutes used is left out: docs/fleet.md)."""
@@ -326,7 +336,7 @@ def build_policy(
         profiles={tag: p.name for tag, p in everyone.items()},
         networks=networks, allow_networks=allow_networks,
         block=block or block_answer(config), ttl=config.dns.block_ttl, suffix=suffix,
-        notes=b.notes,
+        notes=b.notes, block_host=block_host,
     )
 
 

@@ -238,3 +238,32 @@ def test_at_bedtime_the_export_blocks_everything_but_helplines_and_the_allow_lis
             "plain-1.example.net": ("block", None)}
     finally:
         stop(server)
+
+
+@pytest.mark.slow
+def test_compact_zones_send_blocked_names_to_the_block_host_and_agree_otherwise(
+    tmp_path: Path, authority: FakeAuthority,
+) -> None:
+    config = write_setup(tmp_path)
+    out = tmp_path / "rpz-compact"
+    host = "blockpage.kstest.net"
+    kidshield("export", "rpz", "-c", str(config), "--out", str(out), "--at", NOON,
+              "--block-host", host)
+    assert "CNAME ." in (out / "adult.category.kidshield.rpz.zone").read_text()
+    assert "rpz-cname-override" in (out / "unbound.conf").read_text()
+    port = free_port()
+    server = start_unbound(unbound_config(tmp_path, port, out / "unbound.conf",
+                                          authority.port), port)
+    try:
+        names = names_to_check()
+        for profile, source in (("mia", MIA), ("leo", LEO)):
+            want = expected(config, profile, NOON, names)
+            got = answers(server, source, names)
+            for name in names:
+                if want[name] == ("block", None):  # the block page, by address or by name
+                    assert got[name] in (("block", None), ("rewrite", host)), (profile, name)
+                else:
+                    assert got[name] == want[name], (profile, name)
+            assert sum(got[n] == ("rewrite", host) for n in names) >= 10
+    finally:
+        stop(server)
