@@ -97,7 +97,8 @@ class ClientEntry:
 
 
 class ClientMatcher:
-    """Which profile is asking: the most specific configured address range wins; client ids
+    """Which profile is asking: a device's MAC address (from a trusted forwarder, see
+    dns/clienthints.py) first, then the most specific configured address range; client ids
     (from DoH paths / DoT names) are matched exactly."""
 
     def __init__(self, config: Config) -> None:
@@ -114,11 +115,17 @@ class ClientMatcher:
             if e.network.num_addresses == 1
         }
         self._ids = {cid: c.profile for c in config.clients for cid in c.client_ids}
+        self._macs = {mac: c.profile for c in config.clients for mac in c.macs}
         self.default = config.server.default_profile
 
-    def profile_for(self, address: str, client_id: str | None = None) -> str | None:
+    def profile_for(self, address: str, client_id: str | None = None,
+                    mac: str | None = None) -> str | None:
+        """``mac``: the device's MAC address as a trusted forwarder reported it; ``address``
+        may be the address (or the subnet's first address) a forwarder reported for it."""
         if client_id is not None and client_id in self._ids:
             return self._ids[client_id]
+        if mac is not None and mac in self._macs:
+            return self._macs[mac]
         exact = self._exact.get(address)
         if exact is not None:
             return exact

@@ -1,0 +1,107 @@
+"""Reading what a forwarding router or a load balancer says about the real client: dnsmasq's
+MAC option (65001, binary, text or base64), EDNS Client Subnet, and PROXY v2 headers as dnsdist
+writes them; and matching a MAC to its profile."""
+
+from __future__ import annotations
+
+import base64
+import ipaddress
+import struct
+
+import dns.edns
+import dns.message
+import pytest
+
+from kidshield.config import parse_config
+from kidshield.dns import proxyproto
+from kidshield.dns.clienthints import OPTION_MAC, ClientHints, client_hints
+from kidshield.dns.wire import parse_question
+from kidshield.profiles import ClientMatcher
+
+MAC = "aa:bb:cc:0d:0e:0f"
+
+
+def query(*options: dns.edns.Option) -> bytes:
+    msg = dns.message.make_query("tiktok.com", "A", use_edns=0, options=list(options))
+    return msg.to_wire()
+
+
+def hints(data: bytes) -> ClientHints:
+    return client_hints(data, parse_question(data))
+
+
+@pytest.mark.parametrize("value", [
+    bytes.fromhex(MAC.replace(":", "")),  # dnsmasq add-mac (default)
+    MAC.encode(),  # add-mac=text
+    base64.b64encode(bytes.fromhex(MAC.replace(":", ""))),  # add-mac=base64
+], ids=["binary", "text", "base64"])
+def test_dnsmasq_add_mac_in_every_format_gives_the_mac(value: bytes) -> None:
+    got = hints(query(dns.edns.GenericOption(OPTION_MAC, value)))
+    assert got.mac == MAC and got.subnet is None
+
+
+def test_client_subnet_gives_the_device_address_or_its_subnet() -> None:
+    got = hints(query(dns.edns.ECSOption("192.168.1.23", 32)))
+    assert got.subnet == ipaddress.ip_network("192.168.1.23/32")
+    got = hints(query(dns.edns.ECSOption("2001:db8:1:2::", 56)))
+    assert got.subnet == ipaddress.ip_network("2001:db8:1::/56")
+    both = hints(query(dns.edns.ECSOption("10.1.2.0", 24),
+                       dns.edns.GenericOption(OPTION_MAC, bytes(range(6)))))
+    assert both.mac == "00:01:02:03:04:05"
+    assert both.subnet == ipaddress.ip_network("10.1.2.0/24")
+
+
+@pytest.mark.parametrize("value", [b"", b"\x01\x02\x03", b"not-a-mac-address", b"!!!!!!!!"])
+def test_a_malformed_mac_option_is_ignored(value: bytes) -> None:
+    assert not hints(query(dns.edns.GenericOption(OPTION_MAC, value)))
+
+
+def test_a_malformed_subnet_option_is_ignored() -> None:
+    bad = dns.edns.GenericOption(8, struct.pack("!HBB", 1, 40, 0) + b"\x0a\x01\x02\x03\x04")
+    assert not hints(query(bad))
+    assert not hints(dns.message.make_query("tiktok.com", "A").to_wire())  # no EDNS at all
+
+
+def test_proxy_v2_header_names_the_client_behind_dnsdist() -> None:
+    payload = query()
+    for client in ("192.168.1.23", "2001:db8::23"):
+        server = "10.0.0.1" if ":" not in client else "2001:db8::1"
+        data = proxyproto.build(client, 53001, server, 53) + payload
+        header = proxyproto.parse(data)
+        assert (header.client, header.client_port) == (client, 53001)
+        assert data[header.length:] == payload
+
+
+def test_proxy_local_command_and_malformed_headers() -> None:
+    local = proxyproto.SIGNATURE + b"\x20\x00\x00\x00"
+    assert proxyproto.parse(local + query()).client is None
+    with pytest.raises(proxyproto.ProxyError):
+        proxyproto.parse(query())  # no header at all
+    with pytest.raises(proxyproto.ProxyError):
+        proxyproto.parse(proxyproto.SIGNATURE + b"\x21\x12\x00\x40" + b"\x00" * 8)  # short
+    with pytest.raises(proxyproto.ProxyError):
+        proxyproto.parse(proxyproto.SIGNATURE + b"\x11\x12\x00\x0c" + b"\x00" * 12)  # v1
+
+
+def test_a_mac_selects_its_profile_before_the_routers_address() -> None:
+    config = parse_config(f"""
+[[clients]]
+name = "router"
+profile = "grownups"
+addresses = ["192.168.1.1"]
+
+[[clients]]
+name = "mia's tablet"
+profile = "mia"
+macs = ["{MAC.upper().replace(':', '-')}"]
+
+[profiles.mia]
+age_band = "9-12"
+
+[profiles.grownups]
+age_band = "adult"
+""")
+    matcher = ClientMatcher(config)
+    assert matcher.profile_for("192.168.1.1", mac=MAC) == "mia"
+    assert matcher.profile_for("192.168.1.1") == "grownups"
+    assert matcher.profile_for("192.168.1.1", mac="00:00:00:00:00:01") == "grownups"
