@@ -223,6 +223,8 @@ class DnsConfig(_Model):
     ]
     rate_limit_qps: int = Field(200, ge=0, description="answers per second per client; 0 = off")
     cache_size: int = Field(100_000, ge=0)
+    cache_mb: int = Field(16, ge=0, le=1 << 16, description="memory for cached answers, in "
+                          "MiB (16 suits a Raspberry Pi); 0 = no cache")
     cache_min_ttl: int = Field(0, ge=0)
     cache_max_ttl: int = Field(86_400, ge=1)
     serve_stale: bool = True

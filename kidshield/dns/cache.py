@@ -1,5 +1,11 @@
-"""Answer cache: positive and negative (RFC 2308) answers with min/max TTL, bounded size (LRU),
-and serve-stale (RFC 8767) for when every upstream fails."""
+"""Answer cache: positive and negative (RFC 2308) answers with min/max TTL, bounded in entries
+and in bytes (LRU), and serve-stale (RFC 8767) for when every upstream fails.
+
+The byte bound (``[dns] cache_mb``) counts what an entry costs the process, not only its answer:
+the answer and key bytes plus the Python objects around them (measured with tracemalloc: about
+420 bytes for a one-record answer), so the cache's share of the resolver's memory stays within
+it on a Raspberry Pi as on a server.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +15,8 @@ from dataclasses import dataclass
 from kidshield.dns.wire import WireError, min_ttl_offsets, set_ttls, ttls_at
 
 STALE_ANSWER_TTL = 30  # RFC 8767 recommends 30 s for answers served stale
+ENTRY_OVERHEAD = 350  # bytes of Python objects per entry besides its answer, key and records
+RECORD_OVERHEAD = 72  # per record: its TTL offset and TTL (two list slots and two ints)
 
 
 @dataclass(slots=True)
@@ -19,6 +27,7 @@ class Entry:
     stored: float
     expires: float
     stale_until: float
+    cost: int  # bytes this entry holds (see ENTRY_OVERHEAD and RECORD_OVERHEAD)
 
 
 class AnswerCache:
@@ -29,8 +38,11 @@ class AnswerCache:
         max_ttl: int = 86_400,
         negative_max_ttl: int = 3_600,
         stale_for: int = 86_400,
+        max_bytes: int = 16 << 20,
     ) -> None:
         self.max_entries = max_entries
+        self.max_bytes = max_bytes
+        self.bytes = 0  # what the entries cost, in bytes
         self.min_ttl = min_ttl
         self.max_ttl = max_ttl
         self.negative_max_ttl = negative_max_ttl
@@ -45,7 +57,7 @@ class AnswerCache:
 
     def put(self, key: bytes, response: bytes, now: float, negative_ttl: int | None = None) -> int:
         """Store an upstream answer; returns the TTL used (0: not cached)."""
-        if self.max_entries == 0:
+        if self.max_entries == 0 or self.max_bytes == 0:
             return 0
         try:
             offsets, smallest = min_ttl_offsets(response)
@@ -55,13 +67,24 @@ class AnswerCache:
         ttl = max(self.min_ttl, min(self.max_ttl, ttl))
         if ttl <= 0:
             return 0
+        cost = ENTRY_OVERHEAD + len(response) + len(key) + RECORD_OVERHEAD * len(offsets)
         entry = Entry(b"\x00\x00" + response[2:], offsets, ttls_at(response, offsets), now,
-                      now + ttl, now + ttl + self.stale_for)
+                      now + ttl, now + ttl + self.stale_for, cost)
+        old = self._entries.get(key)
+        if old is not None:
+            self.bytes -= old.cost
         self._entries[key] = entry
         self._entries.move_to_end(key)
-        while len(self._entries) > self.max_entries:
-            self._entries.popitem(last=False)
+        self.bytes += cost
+        self.trim()
         return ttl
+
+    def trim(self) -> None:
+        """Drop the least recently used entries until both bounds hold."""
+        entries = self._entries
+        while entries and (len(entries) > self.max_entries or self.bytes > self.max_bytes):
+            _key, dropped = entries.popitem(last=False)
+            self.bytes -= dropped.cost
 
     def get(self, key: bytes, now: float) -> tuple[bytes, float] | None:
         """A fresh answer with aged TTLs and its remaining lifetime, or None."""
@@ -86,3 +109,4 @@ class AnswerCache:
 
     def clear(self) -> None:
         self._entries.clear()
+        self.bytes = 0

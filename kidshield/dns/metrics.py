@@ -73,6 +73,9 @@ class _StateCollector(Collector):
         cache = resolver.cache
         yield GaugeMetricFamily("kidshield_dns_cache_entries", "Answers in the cache",
                                 value=len(cache))
+        yield GaugeMetricFamily("kidshield_dns_cache_bytes",
+                                "Memory the cached answers hold ([dns] cache_mb bounds it)",
+                                value=cache.bytes)
         hits = CounterMetricFamily("kidshield_dns_cache_lookups", "Answer cache lookups",
                                    labels=["result"])
         hits.add_metric(["hit"], cache.hits)

@@ -154,6 +154,8 @@ class Resolver:
         if cfg.cache_size < self.cache.max_entries:
             self.cache.clear()  # smaller (or off): start afresh rather than evict one by one
         self.cache.max_entries = cfg.cache_size
+        self.cache.max_bytes = cfg.cache_mb << 20
+        self.cache.trim()  # a smaller bound applies at once
         self.limiter.qps = cfg.rate_limit_qps
         self._limiting = cfg.rate_limit_qps > 0
         self._count_clients = not runtime.config.logging.anonymize_clients

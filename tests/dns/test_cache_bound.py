@@ -1,0 +1,66 @@
+"""``[dns] cache_mb`` bounds what the answer cache holds, measured as the process's own memory
+(tracemalloc), not as a count of answers (issue 17 item 6)."""
+
+from __future__ import annotations
+
+import tracemalloc
+
+import dns.message
+import dns.rrset
+
+from kidshield.dns.cache import AnswerCache
+from kidshield.dns.wire import parse_question
+
+
+def answer(i: int, records: int = 1) -> tuple[bytes, bytes]:
+    name = f"host-{i}.example-{i % 97}.net"
+    query = dns.message.make_query(name, "A")
+    response = dns.message.make_response(query)
+    response.answer.append(dns.rrset.from_text(
+        name + ".", 3600, "IN", "A", *(f"192.0.2.{k + 1}" for k in range(records))))
+    return parse_question(query.to_wire()).key, response.to_wire()
+
+
+def test_a_cache_of_one_mib_holds_no_more_than_a_mib_of_memory() -> None:
+    cache = AnswerCache(max_entries=1_000_000, max_bytes=1 << 20)
+    answers = [answer(i, records=1 + i % 4) for i in range(20_000)]
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for key, response in answers:
+            cache.put(key, response, 0.0)
+        held = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert cache.bytes <= 1 << 20
+    assert 1_000 < len(cache) < 20_000  # it kept some, and dropped the rest
+    assert held <= (1 << 20) * 1.15, f"{held} bytes held for a 1 MiB cache"
+
+
+def test_the_least_recently_used_answers_go_first() -> None:
+    cache = AnswerCache(max_entries=1_000_000, max_bytes=64 << 10)
+    answers = [answer(i) for i in range(2_000)]
+    for key, response in answers[:100]:
+        cache.put(key, response, 0.0)
+    first_key = answers[0][0]
+    for key, response in answers[100:]:
+        cache.get(first_key, 1.0)  # kept in use
+        cache.put(key, response, 1.0)
+    assert cache.get(first_key, 2.0) is not None
+    assert cache.get(answers[1][0], 2.0) is None
+    assert cache.get(answers[-1][0], 2.0) is not None
+
+
+def test_replacing_an_answer_does_not_count_it_twice_and_a_smaller_bound_trims() -> None:
+    cache = AnswerCache(max_bytes=1 << 20)
+    key, response = answer(1)
+    for _ in range(100):
+        cache.put(key, response, 0.0)
+    assert len(cache) == 1 and cache.bytes < 1_000
+    for i in range(2, 3_000):
+        cache.put(*answer(i), 0.0)
+    cache.max_bytes = 100 << 10
+    cache.trim()
+    assert cache.bytes <= 100 << 10
+    cache.clear()
+    assert cache.bytes == 0
