@@ -43,6 +43,7 @@ from kidshield.storage.querylog import QueryLogWriter
 from kidshield.storage.state_sql import SqlStateStore
 
 if TYPE_CHECKING:
+    from kidshield.dns.workers import WorkerPool
     from kidshield.features import Features
     from kidshield.fleet.service import FleetService
     from kidshield.web.server import WebServer
@@ -77,7 +78,7 @@ def build_runtime(config: Config, isolate: bool = True) -> PolicyRuntime:
 class Application:
     def __init__(self, config: Config, clock: Clock | None = None, *,
                  config_path: Path | None = None, web: bool = True,
-                 timings: Timings = Timings(), isolate: bool = True) -> None:
+                 timings: Timings = Timings(), isolate: bool = True, workers: int = 1) -> None:
         """``isolate``: build the list index and migrate the database in short-lived child
         processes, so the long-running server never holds their temporary memory (or
         alembic, numpy). The result is the same either way; tests turn it off to start
@@ -101,6 +102,8 @@ class Application:
         self.features: Features | None = None
         self.web: WebServer | None = None
         self.fleet: FleetService | None = None  # [fleet] listen: zones for other resolvers
+        self.workers = workers  # DNS processes of this instance (serve --workers)
+        self._pool: WorkerPool | None = None
         self._stopping = asyncio.Event()
         self._jobs: list[asyncio.Task[None]] = []
         self._mtimes: dict[Path, float] = {}
@@ -186,9 +189,19 @@ class Application:
         state.on_edits(self._settings_changed)  # after the editor: it recomputes first
         self._writer = QueryLogWriter(self._db, config.logging.retention_days, self.clock.now)
         self._writer.start()
+        if self.workers > 1:
+            from kidshield.dns.workers import WorkerPool
+
+            if self._config_path is None:
+                raise KidshieldError("workers read the configuration file: start from a file")
+            self._pool = WorkerPool(self._config_path, self.workers, self._writer)
         self._dns = DnsService(config, runtime, state, self._writer, self.clock,
                                self.timings.pump, self._metrics)
         await self._dns.start()
+        if self._pool is not None:
+            await self._pool.start(self._dns.bound)
+            self._dns.metrics.remote = self._pool.snapshots
+            self._dns.remote_settle = self._pool.settle
         if config.fleet.listen and self._config_path is not None:
             from kidshield.fleet.service import FleetService
 
@@ -231,6 +244,9 @@ class Application:
         if self.fleet is not None:
             await self.fleet.stop()
             self.fleet = None
+        if self._pool is not None:  # the workers' last rows reach the writer before it closes
+            await self._pool.stop()
+            self._pool = None
         if self._dns is not None:
             await self._dns.stop()
             self._dns = None
@@ -299,6 +315,8 @@ class Application:
         self._config, self._runtime = config, runtime
         self.dns.configure(config, runtime)
         self.writer.retention_days = config.logging.retention_days
+        if self._pool is not None:  # the workers read the file and the edits again
+            self._pool.reload()
         if self.fleet is not None:  # the zones follow the file and the dashboard's edits
             self.fleet.configure(config)
             spawn(self.fleet.regenerate())

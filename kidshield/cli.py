@@ -472,6 +472,9 @@ def lists_show(config_path: ConfigOption = Path(DEFAULT_CONFIG)) -> None:
 def serve(
     config_path: ConfigOption = Path(DEFAULT_CONFIG),
     web: Annotated[bool, typer.Option("--web/--no-web", help="Also run the web server.")] = True,
+    workers: Annotated[int, typer.Option(
+        min=1, max=64, help="DNS processes of this instance, sharing its addresses, its "
+        "policy, its log and its metrics (docs/deploying.md).")] = 1,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
     """Run the protective DNS resolver (and the web server beside it)."""
@@ -485,7 +488,7 @@ def serve(
         fail(f"{config_path} not found: create one with 'kidshield init {config_path}'")
     _restart_with_process_settings()
     logging.getLogger("alembic").setLevel(logging.WARNING)
-    _serve(config_path, web)
+    _serve(config_path, web, workers)
 
 
 # Process tuning for `kidshield serve` (docs/performance.md, "Process settings"). These are the
@@ -520,7 +523,7 @@ def _restart_with_process_settings() -> None:
     os.execv(sys.executable, [sys.executable, "-m", "kidshield", *sys.argv[1:]])
 
 
-def _serve(config_path: Path, web: bool) -> None:
+def _serve(config_path: Path, web: bool, workers: int = 1) -> None:
     import asyncio
     import gc
 
@@ -541,8 +544,10 @@ def _serve(config_path: Path, web: bool) -> None:
                           highlight=False)
             else:
                 err.print(f"listening: {proto} {host}:{port}", highlight=False)
+        if application.workers > 1:
+            err.print(f"workers: {application.workers} DNS processes", highlight=False)
 
-    application = Application.from_file(config_path, web=web)
+    application = Application.from_file(config_path, web=web, workers=workers)
     try:
         import uvloop
     except ImportError:  # pragma: no cover - uvloop is a dependency on Linux

@@ -10,7 +10,7 @@ metrics beside kidshield's own.
 from __future__ import annotations
 
 import platform
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 from prometheus_client import (
     GC_COLLECTOR,
@@ -21,10 +21,12 @@ from prometheus_client import (
     Histogram,
 )
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, InfoMetricFamily
+from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 
 from kidshield import __version__
 from kidshield.dns.resolver import Resolver
+from kidshield.dns.workers import Snapshot, merge
 
 # Totals the service keeps beside the resolver (log writer, reloads): name -> help text
 TOTALS = {
@@ -39,6 +41,8 @@ class DnsMetrics:
     def __init__(self, resolver_of: Callable[[], Resolver | None],
                  extra: Callable[[], dict[str, float]] | None = None) -> None:
         self.registry = CollectorRegistry()
+        # the workers' metrics (serve --workers), added into this process's by view()
+        self.remote: Callable[[], list[Snapshot]] | None = None
         self.queries = Counter(
             "kidshield_dns_queries", "DNS queries answered, by profile, action and reason",
             ["profile", "action", "reason"], registry=self.registry,
@@ -52,6 +56,23 @@ class DnsMetrics:
         # the process (CPU, memory, open files), the interpreter and its garbage collector
         for collector in (PROCESS_COLLECTOR, PLATFORM_COLLECTOR, GC_COLLECTOR):
             self.registry.register(collector)
+
+
+    def view(self) -> CollectorRegistry | _Merged:
+        """What /metrics shows: this process's metrics, plus its workers' if it has any."""
+        if self.remote is None:
+            return self.registry
+        return _Merged(self.registry, self.remote)
+
+
+class _Merged:
+    def __init__(self, registry: CollectorRegistry,
+                 remote: Callable[[], list[Snapshot]]) -> None:
+        self.registry = registry
+        self.remote = remote
+
+    def collect(self) -> Iterable[Metric]:
+        return merge(self.registry.collect(), self.remote())
 
 
 class _StateCollector(Collector):

@@ -12,8 +12,9 @@ import asyncio
 import hmac
 import logging
 from collections.abc import Awaitable, Callable
+from typing import Any
 
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from kidshield.config import Config
 from kidshield.dns.server import explain_bind_error
@@ -52,8 +53,9 @@ def authorized(token: str | None, header: str | None) -> bool:
 
 
 class MetricsListener:
-    def __init__(self, registry: CollectorRegistry, settle: Callable[[], Awaitable[None]],
+    def __init__(self, registry: Callable[[], Any], settle: Callable[[], Awaitable[None]],
                  token: str | None) -> None:
+        """``registry()``: what to show (anything with ``collect()``, read per scrape)."""
         self.registry = registry
         self.settle = settle
         self.token = token
@@ -106,7 +108,7 @@ class MetricsListener:
             return ("401 Unauthorized", {"WWW-Authenticate": 'Bearer realm="kidshield"'},
                     b"a bearer token is needed ([metrics] token_file)\n")
         await self.settle()
-        body = generate_latest(self.registry)
+        body = generate_latest(self.registry())
         return "200 OK", {"Content-Type": CONTENT_TYPE_LATEST}, b"" if method == "HEAD" else body
 
 

@@ -11,12 +11,14 @@ import asyncio
 import logging
 import ssl
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime
+from typing import Protocol
 
 from kidshield.clock import Clock, SystemClock
 from kidshield.config import Config, parse_hostport
 from kidshield.dns.answerlog import LOG_WINDOW, Group, LogSettings, RowGrouper, Window, rows_of
+from kidshield.dns.instance import InstanceLock
 from kidshield.dns.metrics import DnsMetrics
 from kidshield.dns.metrics_http import MetricsListener, metrics_token
 from kidshield.dns.resolver import LogItem, Resolver
@@ -25,9 +27,25 @@ from kidshield.dns.upstream import UpstreamPool, parse_upstream
 from kidshield.errors import KidshieldError
 from kidshield.runtime import PolicyRuntime
 from kidshield.state import StateSource
-from kidshield.storage.querylog import QueryLogWriter, UsageRecord
+from kidshield.storage.querylog import QueryRow, UsageRecord
 
 log = logging.getLogger("kidshield.serve")
+
+
+class LogSink(Protocol):
+    """Where answers and used minutes go: the query-log writer, or the instance (workers)."""
+
+    @property
+    def written(self) -> int: ...
+
+    @property
+    def dropped(self) -> int: ...
+
+    def submit(self, record: UsageRecord) -> None: ...
+
+    def submit_later(self, build: Callable[[], list[QueryRow]]) -> None: ...
+
+    def flush(self, timeout: float = 5.0) -> None: ...
 
 
 class DnsService:
@@ -36,11 +54,14 @@ class DnsService:
         config: Config,
         runtime: PolicyRuntime,
         state: StateSource,
-        writer: QueryLogWriter | None,
+        writer: LogSink | None,
         clock: Clock,
         pump_interval: float = 0.02,
         extra_metrics: Callable[[], dict[str, float]] | None = None,
+        instance_lock: bool = True,
     ) -> None:
+        """``instance_lock``: claim the DNS addresses for this instance (dns/instance.py);
+        the workers of an instance share its claim."""
         self.config = config
         self.state = state
         self.writer = writer
@@ -59,6 +80,8 @@ class DnsService:
         self._pump_task: asyncio.Task[None] | None = None
         self._tls: ssl.SSLContext | None = None  # the DoT listeners' context
         self._metrics_http: MetricsListener | None = None  # [metrics] listen
+        self._instance = InstanceLock(instance_lock)  # one kidshield per address
+        self.remote_settle: Callable[[], Awaitable[None]] | None = None  # workers (--workers)
         self.bound: list[tuple[str, str, int]] = []  # (proto, host, port) actually listening
         self._closing: list[UpstreamPool] = []  # replaced by a reload, closed at stop at the latest
         self._window: Window | None = None  # this minute's answers, for the log
@@ -86,6 +109,7 @@ class DnsService:
         cfg = self.config.dns
         for item in cfg.listen:
             host, wanted = parse_hostport(item, 53)
+            self._instance.acquire("dns", host, wanted)  # before binding: no query goes astray
             for attempt in range(20):
                 udp = await start_udp(self.resolver, host, wanted)
                 port = udp.get_extra_info("sockname")[1]  # port 0: the kernel chose one
@@ -105,12 +129,13 @@ class DnsService:
             if tls is None:
                 raise KidshieldError("dns.dot_listen needs dns.tls_certificate and dns.tls_key")
             host, port = parse_hostport(item, 853)
+            self._instance.acquire("dot", host, port)
             server = await start_tcp(self.resolver, host, port, tls)
             self._servers.append(server)
             self.bound.append(("dot", host, server.sockets[0].getsockname()[1]))
         if self.config.metrics.listen:
             host, port = parse_hostport(self.config.metrics.listen, 9153)
-            self._metrics_http = MetricsListener(self.metrics.registry, self.settle,
+            self._metrics_http = MetricsListener(self.metrics.view, self.settle,
                                                  metrics_token(self.config))
             self.bound.append(("metrics", host, await self._metrics_http.start(host, port)))
 
@@ -157,6 +182,7 @@ class DnsService:
             server.close()
         self._transports.clear()
         self._servers.clear()
+        self._instance.release()  # once nothing of ours listens any more
         self.pump(final=True)
         await self.resolver.upstreams.close()
         for pool in self._closing:
@@ -274,6 +300,8 @@ class DnsService:
 
     async def settle(self) -> None:
         """Everything answered so far in the log and the metrics (dashboards, /metrics)."""
+        if self.remote_settle is not None:
+            await self.remote_settle()  # the instance's workers first: their rows come here
         self.pump(final=True)
         if self.writer is not None:
             await asyncio.get_running_loop().run_in_executor(None, self.writer.flush)

@@ -133,7 +133,7 @@ def create_app(deps: WebDeps) -> Starlette:
             return Response("a bearer token is needed ([metrics] token_file)\n", 401,
                             {"WWW-Authenticate": 'Bearer realm="kidshield"'})
         await dns.settle()
-        return Response(generate_latest(dns.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+        return Response(generate_latest(dns.metrics.view()), media_type=CONTENT_TYPE_LATEST)
 
     async def health(_request: Request) -> Response:
         return JSONResponse({"status": "ok", "listening": [list(b) for b in dns.bound]})
