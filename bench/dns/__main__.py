@@ -65,8 +65,21 @@ def tool(name: str) -> str:
 
 
 def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS
+    """CPU time of the process and of its running children (serve --workers)."""
+
+    def fields(stat: Path) -> list[str]:
+        return stat.read_text().rsplit(")", 1)[1].split()
+
+    own = fields(Path(f"/proc/{pid}/stat"))
+    total = int(own[11]) + int(own[12])
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            child = fields(stat)
+        except (OSError, IndexError):
+            continue
+        if child[1] == str(pid):
+            total += int(child[11]) + int(child[12])
+    return total / TICKS
 
 
 def rss_mb(pid: int, field: str = "VmRSS") -> float:
@@ -206,7 +219,8 @@ def start_dict_server(tmp: Path, names: Path) -> Server:
                                   str(names)], port, tmp)
 
 
-def start_kidshield(tmp: Path, upstream: int, name: str, block_list: Path | None) -> Server:
+def start_kidshield(tmp: Path, upstream: int, name: str, block_list: Path | None,
+                    workers: int = 1) -> Server:
     port = free_port()
     lists = ""
     if block_list is not None:
@@ -227,7 +241,8 @@ age_band = "13-15"
 bedtime_days = []
 """)
     # the resolver alone: the dashboard is not part of answering DNS
-    cmd = [sys.executable, "-m", "kidshield", "serve", "--no-web", "--config", str(conf)]
+    cmd = [sys.executable, "-m", "kidshield", "serve", "--no-web", "--config", str(conf),
+           "--workers", str(workers)]
     return Server(name, cmd, port, tmp)
 
 
@@ -311,6 +326,8 @@ def main() -> None:
     ap.add_argument("--fuzz", type=int, default=0,
                     help="also send N mutated packets (e.g. 1000000)")
     ap.add_argument("--no-dnsmasq", action="store_true")
+    ap.add_argument("--workers", type=int, default=0,
+                    help="also measure kidshield serve --workers N (cache hits)")
     args = ap.parse_args()
     ensure_tools()
     tmp = Path(tempfile.mkdtemp(prefix="ks-bench-dns-"))
@@ -329,6 +346,9 @@ def main() -> None:
     if block_list is not None:
         servers.append(("kidshield+1M", lambda: start_kidshield(tmp, up_port, "kidshield1m",
                                                                 block_list)))
+    if args.workers > 1:
+        servers.append((f"kidshield x{args.workers}", lambda: start_kidshield(
+            tmp, up_port, "kidshieldw", None, args.workers)))
     try:
         for name, start in servers:
             print(f"-- {name}", flush=True)
@@ -402,6 +422,11 @@ def report(results: dict[str, dict[str, float]], args: argparse.Namespace) -> No
         checks.insert(4, ("(e) RSS with 1M list (MB)", big["rss"], "<= 100", big["rss"] <= 100))
     for label, value, target, ok in checks:
         print(f"  {label:32}{value:8.2f}  target {target:10} {'ok' if ok else 'MISSED'}")
+    for name, r in results.items():
+        if name.startswith("kidshield x"):
+            print(f"  {name} (serve --workers): cache-hit throughput "
+                  f"{r['qps'] / ks['qps']:.2f}x of one process, CPU per answer "
+                  f"{r['cpu_us'] / ks['cpu_us']:.2f}x")
     floor = results.get("dict-server")
     if floor is not None:
         print(f"  the dict server (Python floor) against Unbound: throughput "

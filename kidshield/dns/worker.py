@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 import sys
 import threading
 from multiprocessing.connection import Connection
@@ -153,6 +154,10 @@ def main(argv: list[str]) -> None:
     logging.basicConfig(level=logging.INFO,
                         format=f"%(asctime)s %(levelname)s worker {index} %(name)s: %(message)s")
     sys.setswitchinterval(0.0005)
+    # Ctrl-C and systemd's SIGTERM reach the whole process group: the worker stops when the
+    # instance tells it to (after its last rows are sent), or when the instance is gone
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     conn = Connection(int(fd))
     coro = run(Path(config_path), conn, [x for x in listen.split(",") if x],
                [x for x in dot.split(",") if x])
