@@ -66,6 +66,7 @@ def main() -> None:
     cmd = [kidshield, "check", "-c", str(config), "-p", "mia", f"www.{listed}"]
     first = timed(cmd)
     later = [timed(cmd) for _ in range(args.calls)]
+    no_state = [timed([*cmd, "--no-state"]) for _ in range(args.calls)]
     walls = [w for w, _ in later]
     cpus = [c for _, c in later]
     print(f"kidshield check, {args.domains:,} list rules, {args.calls} calls after the first\n")
@@ -74,6 +75,9 @@ def main() -> None:
     print(f"{'later calls, median':34}{statistics.median(walls):>9.2f}"
           f"{statistics.median(cpus):>9.2f}")
     print(f"{'later calls, slowest':34}{max(walls):>9.2f}{max(cpus):>9.2f}")
+    print(f"{'later calls --no-state, median':34}"
+          f"{statistics.median(w for w, _ in no_state):>9.2f}"
+          f"{statistics.median(c for _, c in no_state):>9.2f}")
     print(f"\nlater / first: wall {statistics.median(walls) / first[0]:.2f}x, "
           f"CPU {statistics.median(cpus) / first[1]:.2f}x")
 
