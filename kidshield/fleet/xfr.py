@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import itertools
 import logging
 import struct
 from collections.abc import Iterable, Iterator
@@ -26,7 +27,7 @@ import dns.rcode
 import dns.rdatatype
 
 from kidshield.dns.server import explain_bind_error
-from kidshield.fleet.zonefile import ZoneHead, read_head, records
+from kidshield.fleet.zonefile import ZoneFileError, ZoneHead, read_head, records
 
 log = logging.getLogger("kidshield.fleet")
 
@@ -133,16 +134,26 @@ class TransferServer:
                           writer: asyncio.StreamWriter) -> None:
         peer = writer.get_extra_info("peername")
         address = peer[0] if peer else ""
+        loop = asyncio.get_running_loop()
         try:
             while True:
                 size = struct.unpack("!H", await asyncio.wait_for(reader.readexactly(2),
                                                                    READ_TIMEOUT))[0]
                 data = await asyncio.wait_for(reader.readexactly(size), READ_TIMEOUT)
-                for message in self.answer(data, address, tcp=True):
-                    writer.write(struct.pack("!H", len(message)) + message)
+                messages = self.answer(data, address, tcp=True)
+                while True:
+                    # a category zone of a million names is millions of records: read and
+                    # encode them off the event loop, so DNS answers go on meanwhile
+                    batch = await loop.run_in_executor(None, _take, messages, 32)
+                    if not batch:
+                        break
+                    for message in batch:
+                        writer.write(struct.pack("!H", len(message)) + message)
                     await writer.drain()
         except (asyncio.IncompleteReadError, TimeoutError, ConnectionError):
             pass
+        except ZoneFileError as exc:  # the engine asks again and gets the new version
+            log.info("transfer to %s stopped: %s", address, exc)
         finally:
             writer.close()
 
@@ -176,6 +187,10 @@ class TransferServer:
             yield from _stream(query, _incremental(query, zone, address))
         else:
             yield _error(query, dns.rcode.NOTIMP)
+
+
+def _take(items: Iterator[bytes], count: int) -> list[bytes]:
+    return list(itertools.islice(items, count))
 
 
 def _full(zone: PublishedZone) -> Iterator[bytes]:

@@ -61,6 +61,9 @@ def records(path: Path, head: ZoneHead) -> Iterator[bytes]:
             if fields[0] == "@":
                 if fields[3] == "NS":
                     yield _rr(suffix, 2, ZONE_TTL, name_wire(fields[4]))
+                elif fields[3] == "SOA" and fields[6] != str(head.serial):
+                    # a newer export replaced the file: this transfer would mix versions
+                    raise ZoneFileError(f"{path}: serial {fields[6]}, not {head.serial}")
                 continue
             if len(fields) != 3:
                 raise ZoneFileError(f"{path}:{number}: expected 'owner TYPE data'")
