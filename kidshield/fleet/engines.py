@@ -93,10 +93,9 @@ def unbound(policy: FleetPolicy, source: Source) -> str:
 
 
 def powerdns(policy: FleetPolicy, source: Source) -> str:
-    """Lua for the Recursor's ``lua-config-file`` (zones) followed by what goes into its
-    ``lua-dns-script`` (the ``prerpz`` hook): both in one file, split at the marker."""
-    out = [_header(policy, "PowerDNS Recursor").format(c="--")]
-    out.append("-- Part 1: lua-config-file (zones, in the order they apply)\n")
+    """The Recursor's ``lua-config-file``: the zones, in the order they apply."""
+    out = [_header(policy, "PowerDNS Recursor: lua-config-file (the zones); "
+                   "powerdns-recursor-script.lua is the lua-dns-script").format(c="--")]
     for zone in policy.zones:
         origin = zone.origin(policy.suffix)
         extra = (f", defpol=Policy.Custom, defcontent={_q(str(policy.block_host))}"
@@ -107,25 +106,38 @@ def powerdns(policy: FleetPolicy, source: Source) -> str:
             out.append(f"rpzPrimary({_q(f'{host}:{port}')}, {_q(origin)}, {opts})\n")
         else:
             out.append(f"rpzFile({_q(str(source.file(zone, policy)))}, {opts})\n")
-    out.append("\n-- Part 2: lua-dns-script (which zones apply to which client)\n")
-    out.append("-- KIDSHIELD-DNS-SCRIPT\n")
+    return "".join(out)
+
+
+def powerdns_script(policy: FleetPolicy, _source: Source) -> str:
+    """The Recursor's ``lua-dns-script``: ``gettag`` finds the client's profile by network
+    (the tag also keeps answers for different profiles apart in the packet cache) and
+    ``prerpz`` discards the zones that are not the profile's."""
+    tags = _tag_list(policy)
+    number = {tag: i for i, tag in enumerate(tags, start=1)}  # 0: no profile
+    out = [_header(policy, "PowerDNS Recursor: lua-dns-script").format(c="--")]
+    out.append(f"local profiles = {{{', '.join(_q(t) for t in tags)}}}\n")
     out.append("local networks = {  -- most specific first\n")
     for net in policy.networks:
-        out.append(f"  {{newNetmask({_q(net.network)}), {_q(net.profile)}}},  -- {net.name}\n")
+        out.append(f"  {{newNetmask({_q(net.network)}), {number[net.profile]}}},"
+                   f"  -- {net.name}: {net.profile}\n")
     out.append("}\nlocal applies = {\n")
-    for tag in _tag_list(policy):
-        names = [z.origin(policy.suffix) for z in policy.zones
-                 if not z.profiles or tag in z.profiles]
-        out.append(f"  [{_q(tag)}] = {{{', '.join(f'[{_q(n)}] = true' for n in names)}}},\n")
+    for tag in ["", *tags]:
+        names = ", ".join(f"[{_q(z.origin(policy.suffix))}] = true" for z in policy.zones
+                          if not z.profiles or tag in z.profiles)
+        out.append(f"  [{number.get(tag, 0)}] = {{{names}}},  -- {tag or 'no profile'}\n")
     out.append("}\nlocal zones = {" + ", ".join(_q(z.origin(policy.suffix))
                                              for z in policy.zones) + "}\n")
     out.append(
-        "\nfunction prerpz(dq)\n"
-        "  local profile = nil\n"
+        "\nfunction gettag(remote, ednssubnet, localip, qname, qtype, ednsoptions, tcp)\n"
+        "  local address = remote:toString()\n"
         "  for _, entry in ipairs(networks) do\n"
-        "    if entry[1]:match(dq.remoteaddr) then profile = entry[2]; break end\n"
+        "    if entry[1]:match(address) then return entry[2] end\n"
         "  end\n"
-        "  local mine = applies[profile] or {}\n"
+        "  return 0\n"
+        "end\n"
+        "\nfunction prerpz(dq)\n"
+        "  local mine = applies[dq.tag] or applies[0]\n"
         "  for _, zone in ipairs(zones) do\n"
         "    if not mine[zone] then dq:discardPolicy(zone) end\n"
         "  end\n"
@@ -194,9 +206,10 @@ def knot(policy: FleetPolicy, source: Source) -> str:
     return "".join(out)
 
 
-ENGINES: dict[str, tuple[str, Callable[[FleetPolicy, Source], str]]] = {
-    "unbound": ("unbound.conf", unbound),
-    "powerdns": ("powerdns-recursor.lua", powerdns),
-    "bind": ("named.conf", bind),
-    "knot": ("knot-resolver.yaml", knot),
+ENGINES: dict[str, list[tuple[str, Callable[[FleetPolicy, Source], str]]]] = {
+    "unbound": [("unbound.conf", unbound)],
+    "powerdns": [("powerdns-recursor.lua", powerdns),
+                 ("powerdns-recursor-script.lua", powerdns_script)],
+    "bind": [("named.conf", bind)],
+    "knot": [("knot-resolver.yaml", knot)],
 }

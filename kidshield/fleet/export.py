@@ -59,7 +59,7 @@ class Export:
             "zones": [{"origin": z.origin, "file": z.file, "profiles": list(z.profiles),
                        "rules": z.rules, "serial": z.serial, "digest": z.digest, "note": z.note}
                       for z in self.zones],
-            "engines": {name: file for name, (file, _f) in ENGINES.items()},
+            "engines": {name: [file for file, _f in files] for name, files in ENGINES.items()},
             "notes": p.notes,
         }
 
@@ -120,8 +120,9 @@ def write_export(policy: FleetPolicy, folder: Path, primary: tuple[str, int] | N
         export.zones.append(ZoneInfo(origin, name, zone.profiles, len(zone), serial, digest,
                                      zone.note))
     source = Source((engine_folder or folder).absolute(), primary)
-    for file, render in ENGINES.values():
-        _write(folder / file, render(policy, source))
+    for files in ENGINES.values():
+        for file, render in files:
+            _write(folder / file, render(policy, source))
     export.seconds = time.perf_counter() - started
     _write(folder / MANIFEST, json.dumps(export.manifest(), indent=2) + "\n")
     return export

@@ -7,6 +7,7 @@ import shutil
 import socket
 import struct
 import subprocess
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -172,3 +173,67 @@ def outcome(answer: dns.message.Message, block_v4: str) -> tuple[str, str | None
     if UPSTREAM_A in addresses:
         return ("allow", None)
     return ("other", ",".join(sorted(addresses)) or dns.rcode.to_text(answer.rcode()))
+
+
+@dataclass
+class Recursor:
+    """PowerDNS Recursor (Debian's pdns-recursor) with the export's Lua files."""
+
+    port: int
+    proc: subprocess.Popen[bytes]
+    log: Path
+    sockets: Path
+
+    def ask(self, name: str, source: str, qtype: str = "A") -> dns.message.Message:
+        query = dns.message.make_query(name, qtype)
+        return dns.query.udp(query, "127.0.0.1", port=self.port, source=source, timeout=5)
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(5)
+        shutil.rmtree(self.sockets, ignore_errors=True)
+
+
+def start_recursor(folder: Path, export: Path, upstream_port: int,
+                   timeout: float = 60.0) -> Recursor:
+    binary = shutil.which("pdns_recursor") or "/usr/sbin/pdns_recursor"
+    if not Path(binary).exists():
+        pytest.fail("pdns_recursor is not installed: scripts/test installs it from "
+                    "scripts/apt-packages")
+    port = free_port()
+    # its control socket's path must fit a Unix socket address (108 bytes): a short folder
+    sockets = Path(tempfile.mkdtemp(prefix="ks-pdns-"))
+    (folder / "recursor.conf").write_text(f"""local-address=127.0.0.1
+local-port={port}
+lua-config-file={export / "powerdns-recursor.lua"}
+lua-dns-script={export / "powerdns-recursor-script.lua"}
+forward-zones-recurse=.=127.0.0.1:{upstream_port}
+allow-from=127.0.0.0/8
+socket-dir={sockets}
+daemon=no
+dnssec=off
+security-poll-suffix=
+threads=1
+""")
+    log = folder / "recursor.log"
+    proc = subprocess.Popen([binary, f"--config-dir={folder}"], stdout=log.open("wb"),
+                            stderr=subprocess.STDOUT)
+    probe = dns.message.make_query("use-application-dns.net", "A")
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"pdns_recursor exited: {log.read_text()[-3000:]}")
+        try:
+            answer = dns.query.udp(probe, "127.0.0.1", port=port, timeout=0.3)
+            if answer.rcode() == dns.rcode.NXDOMAIN:  # the export's zones are loaded
+                return Recursor(port, proc, log, sockets)
+        except (dns.exception.Timeout, OSError):
+            pass
+        time.sleep(0.1)
+    proc.kill()
+    shutil.rmtree(sockets, ignore_errors=True)
+    raise AssertionError(f"pdns_recursor did not start: {log.read_text()[-3000:]}")
