@@ -7,8 +7,8 @@ tags include the client's profile:
   with ``tags:`` (an include for ``unbound.conf``);
 * PowerDNS Recursor: ``rpzFile``/``rpzPrimary`` per zone (Lua configuration) and a
   ``prerpz`` hook that discards the zones not meant for the client's network;
-* BIND 9: one view per profile with its ``response-policy`` list; zones are declared once and
-  shared between views with ``in-view``;
+* BIND 9: one view per profile with its ``response-policy`` list and its own copy of each
+  zone it uses (BIND takes policy zones only from the view's own zones);
 * Knot Resolver 6: ``local-data: rpz:`` with tags and ``views:`` that tag each network.
 
 ``Source`` says where the engine finds a zone: a file in the export folder, or kidshield's
@@ -146,19 +146,26 @@ def powerdns_script(policy: FleetPolicy, _source: Source) -> str:
     return "".join(out)
 
 
+def _within(inner: ipaddress.IPv4Network | ipaddress.IPv6Network,
+            outer: ipaddress.IPv4Network | ipaddress.IPv6Network) -> bool:
+    return (inner.version == outer.version and inner != outer
+            and inner.subnet_of(outer))  # type: ignore[arg-type]
+
+
 def bind(policy: FleetPolicy, source: Source) -> str:
     out = [_header(policy, "BIND 9: include this file in named.conf").format(c="//")]
     by_profile: dict[str, list[ClientNetwork]] = {}
     for net in policy.networks:
         by_profile.setdefault(net.profile, []).append(net)
-    # views match in order: the profile with the most specific network first, so a device's
-    # own address wins over the network around it
-    order = sorted(by_profile, key=lambda t: -max(
-        ipaddress.ip_network(n.network).prefixlen for n in by_profile[t]))
-    declared: dict[str, str] = {}  # zone -> the view that declares it
-    for tag in order:
+    for tag in by_profile:
         view = f"kidshield-{tag}"
-        nets = "; ".join(n.network for n in by_profile[tag])
+        # BIND takes the first view whose match-clients matches: each view first refuses
+        # the other profiles' networks that lie inside its own, so the most specific network
+        # wins (a device's own address over the network around it), as in kidshield
+        mine = [ipaddress.ip_network(n.network) for n in by_profile[tag]]
+        inside = [n.network for n in policy.networks if n.profile != tag and any(
+            _within(ipaddress.ip_network(n.network), m) for m in mine)]
+        nets = "; ".join([*(f"!{n}" for n in inside), *(n.network for n in by_profile[tag])])
         out.append(f"\nview {_q(view)} {{\n    match-clients {{ {nets}; }};\n"
                    "    recursion yes;\n")
         zones = [z for z in policy.zones if not z.profiles or tag in z.profiles]
@@ -169,20 +176,21 @@ def bind(policy: FleetPolicy, source: Source) -> str:
                             else "")
                 out.append(f"        zone {_q(zone.origin(policy.suffix))}{override};\n")
             out.append("    } qname-wait-recurse no;\n")
+        # BIND takes policy zones only from its own view's primary or secondary zones (not
+        # shared with in-view), so each view loads the zones it uses; list names may hold
+        # underscores, which are names but not host names (check-names)
         for zone in zones:
             origin = zone.origin(policy.suffix)
-            if origin in declared:
-                out.append(f"    zone {_q(origin)} {{ in-view {_q(declared[origin])}; }};\n")
-                continue
-            declared[origin] = view
-            path = _q(source.copy(zone, policy))
             if source.primary:
                 host, port = source.primary
+                path = _q(f"{tag}/{zone_file_name(zone, policy)}")  # a copy per view
                 out.append(f"    zone {_q(origin)} {{ type secondary; file {path}; "
-                           f"primaries {{ {host} port {port}; }}; allow-query {{ none; }}; }};\n")
+                           f"primaries {{ {host} port {port}; }}; allow-query {{ none; }}; "
+                           "check-names ignore; };\n")
             else:
+                path = _q(source.copy(zone, policy))
                 out.append(f"    zone {_q(origin)} {{ type primary; file {path}; "
-                           "allow-query { none; }; };\n")
+                           "allow-query { none; }; check-names ignore; };\n")
         out.append("};\n")
     return "".join(out)
 

@@ -237,3 +237,47 @@ threads=1
     proc.kill()
     shutil.rmtree(sockets, ignore_errors=True)
     raise AssertionError(f"pdns_recursor did not start: {log.read_text()[-3000:]}")
+
+
+def start_named(folder: Path, export: Path, upstream_port: int,
+                timeout: float = 60.0) -> Recursor:
+    """BIND 9 (Debian's bind9) with the export's named.conf included."""
+    binary = shutil.which("named") or "/usr/sbin/named"
+    if not Path(binary).exists():
+        pytest.fail("named is not installed: scripts/test installs bind9 from "
+                    "scripts/apt-packages")
+    port = free_port()
+    conf = folder / "named-test.conf"
+    conf.write_text(f"""options {{
+    directory "{folder}";
+    managed-keys-directory "{folder}";
+    session-keyfile "{folder}/session.key";
+    pid-file none;
+    listen-on port {port} {{ 127.0.0.1; }};
+    listen-on-v6 {{ none; }};
+    recursion yes;
+    forwarders {{ 127.0.0.1 port {upstream_port}; }};
+    forward only;
+    dnssec-validation no;
+    allow-query {{ any; }};
+    allow-recursion {{ any; }};
+}};
+include "{export / 'named.conf'}";
+""")
+    log = folder / "named.log"
+    proc = subprocess.Popen([binary, "-g", "-c", str(conf)], stdout=log.open("wb"),
+                            stderr=subprocess.STDOUT)
+    probe = dns.message.make_query("use-application-dns.net", "A")
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"named exited: {log.read_text()[-3000:]}")
+        try:
+            answer = dns.query.udp(probe, "127.0.0.1", port=port, timeout=0.3)
+            if answer.rcode() == dns.rcode.NXDOMAIN:
+                return Recursor(port, proc, log, folder / "no-sockets")
+        except (dns.exception.Timeout, OSError):
+            pass
+        time.sleep(0.1)
+    proc.kill()
+    raise AssertionError(f"named did not start: {log.read_text()[-3000:]}")

@@ -20,6 +20,7 @@ from tests.fleet.conftest import (
     Unbound,
     free_port,
     outcome,
+    start_named,
     start_recursor,
     start_unbound,
     stop,
@@ -271,19 +272,21 @@ def test_compact_zones_send_blocked_names_to_the_block_host_and_agree_otherwise(
 
 
 @pytest.mark.slow
-def test_powerdns_recursor_with_the_export_answers_as_kidshield_check(
-    exported: tuple[Path, Path], authority: FakeAuthority, tmp_path: Path,
+@pytest.mark.parametrize("engine", ["powerdns", "bind"])
+def test_powerdns_and_bind_with_the_export_answer_as_kidshield_check(
+    engine: str, exported: tuple[Path, Path], authority: FakeAuthority, tmp_path: Path,
 ) -> None:
     config, out = exported
-    folder = tmp_path / "pdns"
+    folder = tmp_path / engine
     folder.mkdir()
-    server = start_recursor(folder, out, authority.port)
+    start = start_recursor if engine == "powerdns" else start_named
+    server = start(folder, out, authority.port)
     try:
         names = names_to_check()
         for profile, source in (("mia", MIA), ("leo", LEO)):
             want = expected(config, profile, NOON, names)
             got = {n: outcome(server.ask(n, source), BLOCK_V4) for n in names}
             differ = {n: (want[n], got[n]) for n in names if want[n] != got[n]}
-            assert differ == {}, f"{profile}: kidshield check vs PowerDNS Recursor"
+            assert differ == {}, f"{profile}: kidshield check vs {engine}"
     finally:
         server.stop()
