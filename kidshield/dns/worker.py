@@ -18,13 +18,14 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-from kidshield.app import build_runtime
 from kidshield.clock import SystemClock
 from kidshield.config import Config, load_config
 from kidshield.dns.server import spawn
 from kidshield.dns.service import DnsService
 from kidshield.dns.workers import snapshot
 from kidshield.errors import KidshieldError
+from kidshield.lists.isolated import can_isolate
+from kidshield.runtime import PolicyRuntime
 from kidshield.state import StateSource, overlay
 from kidshield.storage.db import Database
 from kidshield.storage.querylog import QueryRow, UsageRecord
@@ -72,10 +73,15 @@ def worker_config(config: Config, listen: list[str], dot: list[str]) -> Config:
     return config.model_copy(update={"dns": dns, "metrics": metrics, "fleet": fleet})
 
 
+def build_runtime(config: Config) -> PolicyRuntime:
+    """As the instance builds it: the list index in a child process (lists/isolated.py)."""
+    return PolicyRuntime.build(config, isolated=can_isolate() and bool(config.lists))
+
+
 async def run(config_path: Path, conn: Connection, listen: list[str], dot: list[str]) -> None:
     loop = asyncio.get_running_loop()
     config = worker_config(load_config(config_path), listen, dot)
-    runtime = await loop.run_in_executor(None, build_runtime, config, True)
+    runtime = await loop.run_in_executor(None, build_runtime, config)
     db = Database.open(config.storage_target(), migrate=False)  # the instance migrated it
     clock = SystemClock()
     state = StateSource(SqlStateStore(db), clock)
@@ -102,7 +108,7 @@ async def run(config_path: Path, conn: Connection, listen: list[str], dot: list[
         try:
             fresh = worker_config(load_config(config_path), listen, dot)
             fresh = overlay.effective(fresh, state.edits()).config
-            new_runtime = await loop.run_in_executor(None, build_runtime, fresh, True)
+            new_runtime = await loop.run_in_executor(None, build_runtime, fresh)
         except KidshieldError as exc:
             log.error("worker reload failed, still answering with the previous "
                       "configuration: %s", exc)
