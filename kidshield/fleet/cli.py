@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
@@ -13,6 +13,9 @@ from rich.table import Table
 
 from kidshield.console import err, out
 from kidshield.errors import InputError
+
+if TYPE_CHECKING:
+    from kidshield.config import Config
 
 export_app = typer.Typer(help="Hand the policy to other resolvers.", no_args_is_help=True)
 
@@ -36,6 +39,23 @@ def _hostport(text: str | None) -> tuple[str, int] | None:
         return parse_hostport(text, 53)
     except ValueError as exc:
         raise InputError(f"--primary: {exc}") from None
+
+
+def _in_force(config: Config) -> Config:
+    """The configuration as the server applies it: the dashboard's edits over the file, when
+    the database exists (the same overlay ``serve`` and ``check`` read)."""
+    from kidshield.state import overlay
+    from kidshield.storage.db import Database
+    from kidshield.storage.state_sql import SqlStateStore
+
+    storage = config.storage_target()
+    if not isinstance(storage, str) and not storage.exists():
+        return config
+    db = Database.open(storage)
+    try:
+        return overlay.effective(config, SqlStateStore(db).edits()).config
+    finally:
+        db.close()
 
 
 @export_app.command("rpz")
@@ -70,7 +90,7 @@ def export_rpz(
     from kidshield.fleet.zones import block_answer
 
     started = time.perf_counter()
-    config = load_config(config_path)
+    config = _in_force(load_config(config_path))
     for label, value, version in (("--block-ipv4", block_ipv4, 4), ("--block-ipv6", block_ipv6, 6)):
         if value is not None:
             try:

@@ -9,6 +9,7 @@ import json
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
 import dns.rcode
@@ -290,3 +291,32 @@ def test_powerdns_and_bind_with_the_export_answer_as_kidshield_check(
             assert differ == {}, f"{profile}: kidshield check vs {engine}"
     finally:
         server.stop()
+
+
+def test_the_export_includes_the_dashboards_edits_over_the_file(tmp_path: Path) -> None:
+    from kidshield.clock import FixedClock
+    from kidshield.config import load_config
+    from kidshield.state import StateSource
+    from kidshield.state.editor import Change, SettingsEditor
+    from kidshield.storage.db import Database
+    from kidshield.storage.state_sql import SqlStateStore
+
+    config_path = write_setup(tmp_path)
+    config = load_config(config_path)
+    db = Database.open(config.storage_target())
+    try:
+        clock = FixedClock(datetime.fromisoformat(NOON))
+        state = StateSource(SqlStateStore(db), clock)
+        state.load()
+        SettingsEditor(state, lambda: config, clock).change(
+            [Change("profiles.mia", "deny", ["example.org", "chess-site.kstest.net",
+                                             "edited-in-dashboard.kstest.net"])], "parent")
+    finally:
+        db.close()
+    out = tmp_path / "rpz-edited"
+    kidshield("export", "rpz", "-c", str(config_path), "--out", str(out), "--at", NOON)
+    zone = (out / "mia.profile.kidshield.rpz.zone").read_text()
+    assert "\nedited-in-dashboard.kstest.net A 10.0.0.2\n" in zone
+    decision = json.loads(kidshield("check", "--json", "-c", str(config_path), "-p", "mia",
+                                    "--at", NOON, "edited-in-dashboard.kstest.net"))
+    assert decision["action"] == "block"  # as kidshield itself answers, with the edit
