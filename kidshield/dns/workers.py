@@ -134,28 +134,33 @@ class WorkerPool:
         self.workers: list[_Worker] = []
         self._loop: asyncio.AbstractEventLoop | None = None
         self._seq = 0
+        self._args: list[str] = []  # the addresses the workers answer on
+        self._stopping = False
 
     async def start(self, bound: list[tuple[str, str, int]], timeout: float = 120.0) -> None:
         self._loop = asyncio.get_running_loop()
-        listen = [f"{_hostport(h, p)}" for proto, h, p in bound if proto == "udp"]
-        dot = [f"{_hostport(h, p)}" for proto, h, p in bound if proto == "dot"]
+        self._args = [",".join(_hostport(h, p) for proto, h, p in bound if proto == "udp"),
+                      ",".join(_hostport(h, p) for proto, h, p in bound if proto == "dot")]
         for index in range(1, self.count):
-            mine, theirs = socket.socketpair()
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "kidshield.dns.worker", str(self.config_path),
-                 str(theirs.fileno()), ",".join(listen), ",".join(dot), str(index)],
-                pass_fds=[theirs.fileno()], env=os.environ.copy())
-            theirs.close()
-            worker = _Worker(index, proc, Connection(mine.detach()))
-            self.workers.append(worker)
-            threading.Thread(target=self._read, args=(worker,), daemon=True,
-                             name=f"worker-{index}").start()
+            self.workers.append(self._spawn(index))
         try:
             await asyncio.wait_for(asyncio.gather(*(w.ready.wait() for w in self.workers)),
                                    timeout)
         except TimeoutError:
             await self.stop()
             raise RuntimeError("the DNS workers did not start in time") from None
+
+    def _spawn(self, index: int) -> _Worker:
+        mine, theirs = socket.socketpair()
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "kidshield.dns.worker", str(self.config_path),
+             str(theirs.fileno()), *self._args, str(index)],
+            pass_fds=[theirs.fileno()], env=os.environ.copy())
+        theirs.close()
+        worker = _Worker(index, proc, Connection(mine.detach()))
+        threading.Thread(target=self._read, args=(worker,), daemon=True,
+                         name=f"worker-{index}").start()
+        return worker
 
     def _read(self, worker: _Worker) -> None:
         loop = self._loop
@@ -166,8 +171,30 @@ class WorkerPool:
             except (EOFError, OSError):
                 break
             loop.call_soon_threadsafe(self._handle, worker, message)
-        loop.call_soon_threadsafe(worker.stopped.set)
-        loop.call_soon_threadsafe(worker.ready.set)  # (a worker that died starting)
+        loop.call_soon_threadsafe(self._gone, worker)
+
+    def _gone(self, worker: _Worker) -> None:
+        worker.stopped.set()
+        worker.ready.set()  # (a worker that died starting)
+        if self._stopping or worker not in self.workers:
+            return
+        # a worker that ends unasked (killed, crashed): the others answer meanwhile, and a
+        # new one takes its place
+        code = worker.proc.poll()
+        if code is None:  # it closed its side but lives on: end it
+            worker.proc.kill()
+            code = worker.proc.wait(5)
+        log.error("DNS worker %d (pid %d) ended unexpectedly (exit code %s): starting it again",
+                  worker.index, worker.proc.pid, code)
+        worker.conn.close()
+        assert self._loop is not None
+        # a second later: a worker that cannot start does not spin the instance's core
+        self._loop.call_later(1.0, self._replace, worker)
+
+    def _replace(self, worker: _Worker) -> None:
+        if self._stopping or worker not in self.workers:
+            return
+        self.workers[self.workers.index(worker)] = self._spawn(worker.index)
 
     def _handle(self, worker: _Worker, message: tuple[Any, ...]) -> None:
         kind = message[0]
@@ -216,6 +243,7 @@ class WorkerPool:
 
     async def stop(self) -> None:
         """Workers stop answering, send their last rows, and exit."""
+        self._stopping = True
         self.broadcast(("stop",))
         for worker in self.workers:
             try:

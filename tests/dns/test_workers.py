@@ -150,3 +150,36 @@ def test_two_workers_share_one_policy_one_log_and_one_metrics_view(
         db.close()
     assert rows["denied.example"] == 200
     assert rows["later.example"] >= 100  # (and the tries while the reload arrived)
+
+
+@pytest.mark.slow
+def test_a_worker_that_dies_is_replaced_and_the_instance_answers_meanwhile(
+    served: Served,
+) -> None:
+    def workers() -> list[int]:
+        found = []
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+                cmdline = (stat.parent / "cmdline").read_bytes()
+            except (OSError, IndexError):
+                continue
+            if fields[1] == str(served.proc.pid) and b"kidshield.dns.worker" in cmdline:
+                found.append(int(stat.parent.name))
+        return found
+
+    (first,) = workers()
+    os.kill(first, signal.SIGKILL)
+    for _ in range(50):  # the instance answers on its own meanwhile
+        assert served.ask("denied.example") == ["127.0.0.1"]
+    deadline = time.monotonic() + 60
+    while True:
+        now = workers()
+        if now and now != [first]:
+            break
+        assert time.monotonic() < deadline, "no new worker"
+        time.sleep(0.2)
+    time.sleep(3)  # the new worker is answering
+    for _ in range(100):
+        assert served.ask("denied.example") == ["127.0.0.1"]
+    assert served.proc.poll() is None
