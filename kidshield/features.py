@@ -83,7 +83,6 @@ def reports(env: FeatureEnv, built: Features) -> WebFeature:
     import kidshield.reports.web as web
     from kidshield.reports.retention import RetentionSchedule, retention_loop
     from kidshield.reports.setup import build_service, build_site
-    from kidshield.web.api.registry import Access
     from kidshield.web.feature import WebFeature
 
     service = built.reports = build_service(env.config, env.db, env.clock, env.lists_changed,
@@ -105,7 +104,7 @@ def reports(env: FeatureEnv, built: Features) -> WebFeature:
                 await asyncio.wait_for(stopped.wait(), timeout=60)
 
     site = build_site(service, env.config, env.helplines)
-    return WebFeature("reports", web.routes(site, Access(env.secret)), [retention, on_call],
+    return WebFeature("reports", web.routes(site), [retention, on_call],
                       [web.api, staff.api])
 
 
@@ -116,14 +115,12 @@ def education(env: FeatureEnv, built: Features) -> WebFeature:
 
     site = built.education = EducationSite(
         progress=ProgressStore(env.db), profile_for=env.profile_for,
-        country=env.config.server.country, clock=env.clock.now, helplines=env.helplines,
-        secret=env.secret)
+        country=env.config.server.country, clock=env.clock.now, helplines=env.helplines)
     return WebFeature("education", routes(site))
 
 
 def assess(env: FeatureEnv, built: Features) -> WebFeature:
     import kidshield.web.api.assess as assess_api
-    from kidshield.web.api.registry import Access
     from kidshield.web.feature import WebFeature
 
     cases = built.reports
@@ -138,7 +135,7 @@ def assess(env: FeatureEnv, built: Features) -> WebFeature:
                                       conversation=conversation_id or f"api-{id(result)}")
 
     site = assess_api.AssessSite(on_high_risk=open_case, helplines=env.helplines)
-    return WebFeature("assess", assess_api.routes(site, Access(env.secret)),
+    return WebFeature("assess", assess_api.routes(site),
                       api=[assess_api.api])
 
 
@@ -146,7 +143,6 @@ def media(env: FeatureEnv, built: Features) -> WebFeature:
     import kidshield.web.api.media as media_api
     from kidshield.safety.media.banks import BankService
     from kidshield.storage.media_sql import SqlMediaBankStore
-    from kidshield.web.api.registry import Access
     from kidshield.web.feature import Job, WebFeature
 
     banks = built.media = BankService(SqlMediaBankStore(env.db), env.clock, preload=False)
@@ -167,5 +163,5 @@ def media(env: FeatureEnv, built: Features) -> WebFeature:
                     await asyncio.wait_for(stopped.wait(), timeout=60)
 
         jobs.append(matches_to_cases)
-    return WebFeature("media", media_api.routes(media_api.MediaSite(banks), Access(env.secret)),
+    return WebFeature("media", media_api.routes(media_api.MediaSite(banks)),
                       jobs, [media_api.api])

@@ -22,8 +22,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
-from starlette.routing import BaseRoute, Mount, Route
-from starlette.staticfiles import StaticFiles
+from starlette.routing import BaseRoute
 
 from kidshield.errors import InputError, KidshieldError, NotFound, TooManyRequests, UnsupportedMedia
 from kidshield.policy.catalog import default_catalog
@@ -43,11 +42,13 @@ from kidshield.reports.api_models import (
 from kidshield.reports.model import CaseType, ReporterRole, Source
 from kidshield.reports.ratelimit import RateLimiter
 from kidshield.reports.service import CaseNotFound, NewReport, ReportService, ReportStatus
-from kidshield.web.access import User
-from kidshield.web.api.registry import Access, Api, read_json
+from kidshield.web.access import Permission, User
+from kidshield.web.api.registry import Api, read_json
+from kidshield.web.csrf import page_token
 from kidshield.web.errors import N_
 from kidshield.web.feature import bind
 from kidshield.web.render import translator_for
+from kidshield.web.routing import FORM, Assets, page
 
 HERE = Path(__file__).parent
 MAX_BODY = 64 * 1024
@@ -116,6 +117,8 @@ def render(name: str, status_code: int = 200, request: Request | None = None,
            **context: Any) -> HTMLResponse:
     """A page; the child's version in the visitor's language (the adult form is English)."""
     t = translator_for(request) if request is not None and context.get("child") else None
+    if request is not None:
+        context.setdefault("csrf", page_token(request))  # every form carries it
     html = templates.get_template(name).render(
         _=t or (lambda text, **values: text.format(**values) if values else text),
         lang=t.lang if t else "en", dir=t.dir if t else "ltr", **context)
@@ -276,7 +279,8 @@ async def status_appeal(request: Request, site: ReportsSite) -> Response:
 # -- public API -----------------------------------------------------------------------------------
 api: Api[ReportsSite] = Api(
     "reports", "Report something harmful, anonymously if you like: no account, never a picture "
-    "or file (give the web address). A receipt code shows the report's state and decision.")
+    "or file (give the web address). A receipt code shows the report's state and decision.",
+    allow=Permission.PUBLIC)
 
 
 async def read_report_json(request: Request, limit: int) -> Any:
@@ -291,8 +295,8 @@ async def read_report_json(request: Request, limit: int) -> Any:
 
 @api("POST", "/reports", "File a report (anonymous allowed; never a picture or file). A "
      "trusted flagger sends its key as the X-Flagger-Key header.",
-     body=ReportIn, public=True, response=ReceiptOut, status=201, errors=(401, 415, 429),
-     reader=read_report_json, max_body=MAX_BODY)
+     body=ReportIn, response=ReceiptOut, status=201, errors=(401, 415, 429),
+     reader=read_report_json, max_body=MAX_BODY, wrong_body=NO_UPLOADS)
 async def api_submit(request: Request, site: ReportsSite, _user: User | None,
                      body: ReportIn) -> Any:
     _limit(request, site, "submit")
@@ -329,7 +333,7 @@ async def _status(site: ReportsSite, code: str) -> dict[str, Any]:
 
 
 @api("GET", "/reports/{code}", "The report's state and, once decided, the statement of reasons",
-     public=True, response=ReportStatusOut, errors=(422, 429))
+     response=ReportStatusOut, errors=(422, 429))
 async def api_status(request: Request, site: ReportsSite, _user: User | None,
                      _body: None) -> Any:
     _limit(request, site, "status")
@@ -337,8 +341,8 @@ async def api_status(request: Request, site: ReportsSite, _user: User | None,
 
 
 @api("POST", "/reports/{code}/appeal", "Ask for another look at the decision (by someone else)",
-     body=AppealIn, public=True, response=ReportStatusOut, status=201, errors=(409, 415),
-     reader=read_report_json, max_body=MAX_BODY)
+     body=AppealIn, response=ReportStatusOut, status=201, errors=(409, 415),
+     reader=read_report_json, max_body=MAX_BODY, wrong_body=NO_UPLOADS)
 async def api_appeal(request: Request, site: ReportsSite, _user: User | None,
                      body: AppealIn) -> Any:
     code = request.path_params["code"]
@@ -351,7 +355,7 @@ async def api_appeal(request: Request, site: ReportsSite, _user: User | None,
 
 
 @api("GET", "/reports/drafts/{token}", "A report being written, saved on the server so it "
-     "can be finished in another browser", public=True,
+     "can be finished in another browser",
      response=dict[str, str | bool], errors=(429,))
 async def api_draft(request: Request, site: ReportsSite, _user: User | None,
                     _body: None) -> Any:
@@ -363,8 +367,8 @@ async def api_draft(request: Request, site: ReportsSite, _user: User | None,
 
 
 @api("PUT", "/reports/drafts/{token}", "Save a report being written (kept for the drafts "
-     "retention time)", body=DraftIn, public=True, response=Saved, errors=(415, 429),
-     reader=read_report_json, max_body=MAX_BODY)
+     "retention time)", body=DraftIn, response=Saved, errors=(415, 429),
+     reader=read_report_json, max_body=MAX_BODY, wrong_body=NO_UPLOADS)
 async def api_save_draft(request: Request, site: ReportsSite, _user: User | None,
                          body: DraftIn) -> Any:
     _limit(request, site, "draft")
@@ -396,19 +400,23 @@ async def public_transparency(request: Request, site: ReportsSite) -> Response:
     return HTMLResponse(tr.to_html(figures, service.settings.organisation))
 
 
-def routes(site: ReportsSite, access: Access) -> list[BaseRoute]:
-    """The pages and the API (``access``: how API callers are checked)."""
+def routes(site: ReportsSite) -> list[BaseRoute]:
+    """The public pages and API (anyone may report, without an account) and the staff's."""
     from kidshield.reports.staff import staff_routes
 
+    anyone = Permission.PUBLIC
+    form: dict[str, Any] = {"methods": ("POST",), "bodies": (FORM,), "max_body": MAX_BODY,
+                            "wrong_body": NO_UPLOADS}
     return [
-        Route("/report", bind(intake_form, site), methods=["GET"]),
-        Route("/report", bind(intake_submit, site), methods=["POST"]),
-        Route("/report/status", bind(status_page, site), methods=["GET"]),
-        Route("/report/status/{code}", bind(status_page, site), methods=["GET"]),
-        Route("/report/status/{code}/appeal", bind(status_appeal, site), methods=["POST"]),
-        Route("/transparency", bind(public_transparency, site), methods=["GET"]),
-        Mount("/report/assets", StaticFiles(directory=HERE / "static"), name="report-assets"),
-        *api.routes(site, access),
-        *staff_routes(site, access),
+        page("/report", bind(intake_form, site), anyone),
+        page("/report", bind(intake_submit, site), anyone, **form),
+        page("/report/status", bind(status_page, site), anyone),
+        page("/report/status/{code}", bind(status_page, site), anyone),
+        page("/report/status/{code}/appeal", bind(status_appeal, site), anyone, **form),
+        # published or not, the figures have no personal data (public_transparency decides)
+        page("/transparency", bind(public_transparency, site), anyone),
+        Assets("/report/assets", HERE / "static", name="report-assets"),
+        *api.routes(site),
+        *staff_routes(site),
     ]
 

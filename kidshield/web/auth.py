@@ -22,7 +22,7 @@ from kidshield.web.access import User
 
 SESSION_COOKIE = "ks_session"
 # machine endpoints and static files: they render no forms and never read the user
-NO_COOKIE_PATHS = ("/dns-query", "/metrics", "/healthz", "/static/")
+NO_COOKIE_PATHS = ("/dns-query", "/healthz", "/static/")
 SESSION_DAYS = 14
 TOKEN_PREFIX = "ks_"
 # OWASP's argon2id minimum (19 MiB, 2 passes): fast enough for a Raspberry Pi.

@@ -25,14 +25,14 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
-from starlette.routing import BaseRoute, Mount, Route
-from starlette.staticfiles import StaticFiles
+from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kidshield.config import Config, parse_hostport
 from kidshield.dns.server import explain_bind_error
 from kidshield.errors import KidshieldError
-from kidshield.web.api.registry import Access, document_routes
+from kidshield.web.access import Permission
+from kidshield.web.api.registry import document_routes
 from kidshield.web.api.v1 import api
 from kidshield.web.auth import AuthMiddleware
 from kidshield.web.blockpage import block_routes, is_foreign_host, request_host
@@ -43,6 +43,7 @@ from kidshield.web.doh import doh_routes
 from kidshield.web.errors import error_response, status_of
 from kidshield.web.pages import page_routes
 from kidshield.web.render import render
+from kidshield.web.routing import Assets, Gate, GateMiddleware, page, undeclared
 
 log = logging.getLogger("kidshield.web")
 STATIC = Path(__file__).parent / "static"
@@ -132,34 +133,40 @@ def create_app(deps: WebDeps) -> Starlette:
     async def health(_request: Request) -> Response:
         return JSONResponse({"status": "ok", "listening": [list(b) for b in dns.bound]})
 
-    static = Mount("/static", app=StaticFiles(directory=STATIC), name="static")
+    static = Assets("/static", STATIC, name="static")
     block_app = Starlette(routes=[static, *block_routes()],
                           exception_handlers=EXCEPTION_HANDLERS)
     block_app.state.web = ctx
-    access = Access(ctx.secret)
     groups = [api, *(group for feature in deps.features for group in feature.api)]
     routes: list[BaseRoute] = [
-        Route("/metrics", metrics),
-        Route("/healthz", health),
+        page("/metrics", metrics, Permission.METRICS),
+        page("/healthz", health, Permission.PUBLIC),
         *doh_routes(lambda: dns.resolver),
         static,
         *child_routes(),
-        *document_routes(groups, access),
-        *api.routes(ctx, access),
+        *document_routes(groups),
+        *api.routes(ctx),
         *page_routes(),
         *(route for feature in deps.features for route in feature.routes),
     ]
+    missing = undeclared(routes) + undeclared(block_app.routes)
+    if missing:
+        # denied by default: a route that says nothing about who may use it is not served
+        raise RuntimeError(f"web routes without an access rule: {', '.join(missing)}")
+    gate = Gate(ctx.secret)
     app = Starlette(
         routes=routes,
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[
             Middleware(SecurityHeaders),
+            Middleware(GateMiddleware, gate=gate),
             Middleware(CsrfCookieMiddleware),
             Middleware(AuthMiddleware, auth=ctx.auth, now=ctx.now),
             Middleware(HostDispatch, block_app=block_app),
         ],
     )
     app.state.web = ctx
+    app.state.block_app = block_app
     return app
 
 

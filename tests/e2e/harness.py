@@ -227,6 +227,20 @@ class Served:
             client.close()
 
 
+def csrf_of(html: str) -> str:
+    """The CSRF token of a page's forms."""
+    match = re.search(r'name="csrf" value="([0-9a-f]+)"', html)
+    assert match, "a form without a CSRF token"
+    return match.group(1)
+
+
+def page_csrf(client: httpx.Client, path: str) -> str:
+    """Open ``path`` as a browser would and give the CSRF token its forms carry."""
+    page = client.get(path)
+    assert page.status_code == 200, (path, page.status_code)
+    return csrf_of(page.text)
+
+
 def sign_in(client: httpx.Client, name: str, password: str = PASSWORD) -> dict[str, str]:
     r = client.post("/api/v1/login", json={"name": name, "password": password})
     assert r.status_code == 200, r.text

@@ -89,8 +89,8 @@ def test_cookie_api_write_needs_csrf_header(parent: tuple[httpx.Client, dict[str
     assert r.status_code == 200
 
 
-def test_login_is_rate_limited(parent: tuple[httpx.Client, dict[str, str]]) -> None:
-    client, _ = parent
+def test_login_is_rate_limited(served: Served, parent: tuple[httpx.Client, dict[str, str]]) -> None:
+    client = served.client()
     for _ in range(5):
         assert client.post("/api/v1/login", json={"name": "Alex",
                                                   "password": "wrong"}).status_code == 401
@@ -188,5 +188,6 @@ def test_change_password(parent: tuple[httpx.Client, dict[str, str]]) -> None:
                                              "new_password": "a new long password"},
                    headers=headers)
     assert r.status_code == 200
-    r = client.post("/api/v1/login", json={"name": "Alex", "password": "a new long password"})
+    r = client.post("/api/v1/login", json={"name": "Alex", "password": "a new long password"},
+                    headers=headers)
     assert r.status_code == 200

@@ -31,11 +31,13 @@ from kidshield.safety.media.banks import BankService
 from kidshield.safety.media.formats import parse_format
 from kidshield.safety.media.hashing import ImageHashError
 from kidshield.safety.media.signal import PdqSignal
-from kidshield.web.access import User
-from kidshield.web.api.registry import Access, Api, document_routes, read_body
-from kidshield.web.errors import JSON_ERROR_HANDLERS
+from kidshield.web.access import Permission, User
+from kidshield.web.api.registry import Api, document_routes, read_body
+from kidshield.web.routing import standalone
 
 DEFAULT_MAX_UPLOAD_BYTES = 32 * 1024 * 1024
+# what the route reads at most, whatever the site allows (the site's limit is checked too)
+UPLOAD_CAP = 256 * 1024 * 1024
 CALLER_HEADER = "x-kidshield-caller"
 IMAGE_TYPES = ("image/*", "application/octet-stream", "multipart/form-data")
 
@@ -138,7 +140,8 @@ class Added(_Out):
 
 api: Api[MediaSite] = Api(
     "media", "PDQ hash banks: look up a hash, match an image (hashed in memory, never kept), "
-    "manage banks.", roles=())
+    "manage banks.", allow=Permission.MEDIA_MATCH)
+MANAGE = Permission.MEDIA_MANAGE
 
 
 def _caller(request: Request, user: User | None) -> str:
@@ -237,7 +240,7 @@ async def lookup(request: Request, site: MediaSite, user: User | None, body: Loo
 
 
 @api("POST", "/media/match", "Hash an image (never stored) and match it", query=MatchQuery,
-     raw_body=IMAGE_TYPES, response=MatchOut, errors=(400, 413, 415))
+     raw_body=IMAGE_TYPES, response=MatchOut, errors=(400, 413, 415), max_body=UPLOAD_CAP)
 async def match(request: Request, site: MediaSite, user: User | None,
                 query: MatchQuery) -> Any:
     data = await _read_image_body(request, site.max_upload_bytes)
@@ -263,7 +266,7 @@ def _summary(site: MediaSite, name: str) -> dict[str, Any]:
 
 
 @api("POST", "/media/banks", "Create a bank", body=BankIn, response=BankOut, status=201,
-     errors=(409,))
+     errors=(409,), allow=MANAGE)
 async def create_bank(request: Request, site: MediaSite, user: User | None,
                       body: BankIn) -> Any:
     options: dict[str, Any] = {"kind": body.kind, "description": body.description}
@@ -276,7 +279,7 @@ async def create_bank(request: Request, site: MediaSite, user: User | None,
 
 
 @api("PATCH", "/media/banks/{name}", "Turn a bank on or off", body=BankPatch,
-     response=BankOut)
+     response=BankOut, allow=MANAGE)
 async def update_bank(request: Request, site: MediaSite, user: User | None,
                       body: BankPatch) -> Any:
     name = request.path_params["name"]
@@ -285,7 +288,7 @@ async def update_bank(request: Request, site: MediaSite, user: User | None,
 
 
 @api("POST", "/media/banks/{name}/hashes", "Add hashes to a bank (bad and duplicate ones are "
-     "listed, not added)", body=HashesIn, response=Added, max_body=16 << 20)
+     "listed, not added)", body=HashesIn, response=Added, max_body=16 << 20, allow=MANAGE)
 async def add_hashes(request: Request, site: MediaSite, user: User | None,
                      body: HashesIn) -> Any:
     name = request.path_params["name"]
@@ -300,7 +303,7 @@ async def add_hashes(request: Request, site: MediaSite, user: User | None,
 
 @api("GET", "/media/banks/{name}/export", "A bank's hashes as CSV, hex lines or "
      "ThreatExchange CSV", query=ExportQuery, response={"type": "string"},
-     media_type="text/csv", also=("text/plain",))
+     media_type="text/csv", also=("text/plain",), allow=MANAGE)
 async def export_bank(request: Request, site: MediaSite, user: User | None,
                       query: ExportQuery) -> Any:
     name = request.path_params["name"]
@@ -311,8 +314,8 @@ async def export_bank(request: Request, site: MediaSite, user: User | None,
     return StreamingResponse(iter(lines), media_type=f"{media}; charset=utf-8")
 
 
-def routes(site: MediaSite, access: Access) -> list[BaseRoute]:
-    return list(api.routes(site, access))
+def routes(site: MediaSite) -> list[BaseRoute]:
+    return list(api.routes(site))
 
 
 def create_app(
@@ -324,7 +327,6 @@ def create_app(
     """A standalone app serving only the media routes, without accounts (bind it to
     loopback). ``max_side`` shrinks uploads before hashing (faster; see
     ``hashing.load_pixels``)."""
-    access = Access(secret=None)
-    return Starlette(routes=[*routes(MediaSite(service, max_upload_bytes, max_side), access),
-                             *document_routes([api], access)],
-                     exception_handlers=JSON_ERROR_HANDLERS)
+    app: Starlette = standalone([*routes(MediaSite(service, max_upload_bytes, max_side)),
+                                 *document_routes([api], access_open=True)])
+    return app

@@ -5,17 +5,18 @@ from __future__ import annotations
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 
 from kidshield.errors import InputError
 from kidshield.web import actions
+from kidshield.web.access import Permission
 from kidshield.web.api.v1 import set_session_cookie
 from kidshield.web.auth import SESSION_COOKIE
 from kidshield.web.context import client_ip, web_context
-from kidshield.web.csrf import checked_form
 from kidshield.web.errors import status_of
 from kidshield.web.pages.forms import text as _s
 from kidshield.web.render import render
+from kidshield.web.routing import page
 
 
 # -- first run, sign in -----------------------------------------------------------------
@@ -29,7 +30,7 @@ async def setup_page(request: Request) -> Response:
 
 async def setup_submit(request: Request) -> Response:
     ctx = web_context(request)
-    form = await checked_form(request, ctx.secret)
+    form = await request.form()  # the route's rule checked its CSRF token
     token = _s(form, "token")
     try:
         if _s(form, "password") != _s(form, "password2"):
@@ -53,7 +54,7 @@ async def login_page(request: Request) -> Response:
 
 async def login_submit(request: Request) -> Response:
     ctx = web_context(request)
-    form = await checked_form(request, ctx.secret)
+    form = await request.form()  # the route's rule checked its CSRF token
     nxt = _s(form, "next", "/")
     if not nxt.startswith("/") or nxt.startswith("//"):
         nxt = "/"
@@ -70,7 +71,6 @@ async def login_submit(request: Request) -> Response:
 
 async def logout(request: Request) -> Response:
     ctx = web_context(request)
-    await checked_form(request, ctx.secret)
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
         ctx.auth.end_session(cookie)
@@ -80,10 +80,11 @@ async def logout(request: Request) -> Response:
 
 
 def session_routes() -> list[BaseRoute]:
+    anyone, post = Permission.PUBLIC, ("POST",)
     return [
-        Route("/setup", setup_page),
-        Route("/setup", setup_submit, methods=["POST"]),
-        Route("/login", login_page),
-        Route("/login", login_submit, methods=["POST"]),
-        Route("/logout", logout, methods=["POST"]),
+        page("/setup", setup_page, anyone),
+        page("/setup", setup_submit, anyone, methods=post, max_body=16 * 1024),
+        page("/login", login_page, anyone),
+        page("/login", login_submit, anyone, methods=post, max_body=16 * 1024),
+        page("/logout", logout, anyone, methods=post),
     ]
