@@ -98,6 +98,7 @@ class Application:
         self._dns: DnsService | None = None
         self.features: Features | None = None
         self.web: WebServer | None = None
+        self.metrics_server: WebServer | None = None
         self._stopping = asyncio.Event()
         self._jobs: list[asyncio.Task[None]] = []
         self._mtimes: dict[Path, float] = {}
@@ -151,6 +152,8 @@ class Application:
         found = list(self._dns.bound) if self._dns is not None else []
         if self.web is not None:
             found.append((self.web.scheme, self.web.host, self.web.port))
+        if self.metrics_server is not None:
+            found.append(("metrics", self.metrics_server.host, self.metrics_server.port))
         return found
 
     # -- start and stop -------------------------------------------------------------------------
@@ -187,6 +190,8 @@ class Application:
         await self._dns.start()
         if self.web_enabled:
             await self._start_web()
+        if config.metrics.listen:
+            await self._start_metrics()
         self._remember_mtimes()
         self._stopping.clear()
         self._jobs = [asyncio.ensure_future(job) for job in self._background_jobs()]
@@ -196,18 +201,35 @@ class Application:
         from kidshield.storage.web_sql import SqlSettingStore
         from kidshield.web.context import WebDeps
         from kidshield.web.csrf import server_secret
+        from kidshield.web.ratelimit import LIMITS, RateLimiter
         from kidshield.web.server import WebServer, create_app
 
         assert self._db is not None and self._dns is not None and self._state is not None
         assert self._editor is not None
         secret = server_secret(SqlSettingStore(self._db))
+        limiter = RateLimiter(LIMITS, lambda: self.clock.now().timestamp())
         env = FeatureEnv(self._config, self._db, self.clock, self._profile_for,
-                         self._lists_changed_callback(), self.helplines, secret)
+                         self._lists_changed_callback(), self.helplines, secret, limiter)
         self.features = build_features(env)
         app = create_app(WebDeps(self, self._dns, self._db, self._state, self._editor,
-                                 self.clock, secret, self.features.web))
+                                 self.clock, secret, limiter, self.features.web))
         self.web = WebServer(app, self._config)
         await self.web.start()
+
+    async def _start_metrics(self) -> None:
+        """Metrics on a listener of their own (``[metrics] listen``), also with --no-web."""
+        from kidshield.storage.web_sql import SqlSettingStore
+        from kidshield.web.csrf import server_secret
+        from kidshield.web.metrics import metrics_app
+        from kidshield.web.server import WebServer
+
+        assert self._db is not None and self._dns is not None
+        listen = self._config.metrics.listen
+        assert listen is not None
+        app = metrics_app(self._dns, self._config, self._db, self.clock,
+                          server_secret(SqlSettingStore(self._db)))
+        self.metrics_server = WebServer(app, self._config, listen, "[metrics] listen")
+        await self.metrics_server.start()
 
     async def stop(self) -> None:
         """Stop in the reverse order of start; safe to call on a partly started application."""
@@ -216,6 +238,9 @@ class Application:
             task.cancel()
         await asyncio.gather(*self._jobs, return_exceptions=True)
         self._jobs = []
+        if self.metrics_server is not None:
+            await self.metrics_server.stop()
+            self.metrics_server = None
         if self.web is not None:
             await self.web.stop()
             self.web = None

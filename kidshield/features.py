@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from kidshield.reports.service import ReportService
     from kidshield.safety.media.banks import BankService
     from kidshield.web.feature import WebFeature
+    from kidshield.web.ratelimit import RateLimiter
 
 log = logging.getLogger("kidshield.features")
 
@@ -49,6 +50,7 @@ class FeatureEnv:
     lists_changed: Callable[[], None]  # the reports lists changed (any thread may call it)
     helplines: HelplineProvider  # the helplines in force now (reloads included)
     secret: bytes  # the web app's secret key: CSRF tokens of the features' own forms
+    limiter: RateLimiter  # the server's one rate limiter (public report routes use it)
 
 
 @dataclass
@@ -103,7 +105,7 @@ def reports(env: FeatureEnv, built: Features) -> WebFeature:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stopped.wait(), timeout=60)
 
-    site = build_site(service, env.config, env.helplines)
+    site = build_site(service, env.config, env.limiter, env.helplines)
     return WebFeature("reports", web.routes(site), [retention, on_call],
                       [web.api, staff.api])
 
@@ -163,5 +165,8 @@ def media(env: FeatureEnv, built: Features) -> WebFeature:
                     await asyncio.wait_for(stopped.wait(), timeout=60)
 
         jobs.append(matches_to_cases)
-    return WebFeature("media", media_api.routes(media_api.MediaSite(banks)),
+    limits = env.config.media
+    site = media_api.MediaSite(banks, max_upload_bytes=limits.max_upload_mb << 20,
+                               max_pixels=limits.max_pixels, max_decodes=limits.max_decodes)
+    return WebFeature("media", media_api.routes(site),
                       jobs, [media_api.api])

@@ -11,7 +11,7 @@ public routes) bound in. Links other pages use:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -40,13 +40,13 @@ from kidshield.reports.api_models import (
     upload_field,
 )
 from kidshield.reports.model import CaseType, ReporterRole, Source
-from kidshield.reports.ratelimit import RateLimiter
 from kidshield.reports.service import CaseNotFound, NewReport, ReportService, ReportStatus
 from kidshield.web.access import Permission, User
 from kidshield.web.api.registry import Api, read_json
 from kidshield.web.csrf import page_token
 from kidshield.web.errors import N_
 from kidshield.web.feature import bind
+from kidshield.web.ratelimit import RateLimiter, client_key
 from kidshield.web.render import translator_for
 from kidshield.web.routing import FORM, Assets, page
 
@@ -96,9 +96,9 @@ class ReportsSite:
     """What the reports routes work with."""
 
     service: ReportService
+    limiter: RateLimiter  # the server's (kinds report.submit, report.draft, report.receipt)
     country: str = ""  # ISO code: which helplines the pages show
     keep_ip: bool = False  # offer reporters the choice to keep their IP address
-    limiter: RateLimiter = field(default_factory=RateLimiter)
     # the helplines in force (the operator's own too); None: the shipped ones for ``country``
     helplines: HelplineProvider | None = None
     public_transparency: bool = False  # /transparency open to everyone
@@ -129,9 +129,11 @@ LIMITED = "too many requests from this address; please try again in a few minute
 
 
 def _wait(request: Request, site: ReportsSite, kind: str) -> float:
-    """Seconds this client must wait before it may do ``kind`` again (0: go ahead)."""
+    """Seconds this client must wait before it may do ``kind`` again (0: go ahead; the
+    event is counted). Kinds: submit, draft, receipt (a receipt code looked up or appealed:
+    one allowance, so codes cannot be guessed through either)."""
     client = request.client.host if request.client else "unknown"
-    return site.limiter.retry_after(kind, client)
+    return site.limiter.acquire((f"report.{kind}", client_key(client)))
 
 
 def _limited_page(request: Request, site: ReportsSite, kind: str) -> Response | None:
@@ -251,7 +253,7 @@ async def status_page(request: Request, site: ReportsSite) -> Response:
     child = request.query_params.get("for") == "child"
     if not code:
         return render("status.html", status=None, child=child, error="", request=request)
-    if (limited := _limited_page(request, site, "status")) is not None:
+    if (limited := _limited_page(request, site, "receipt")) is not None:
         return limited
     try:
         status = await run_in_threadpool(site.service.status, code)
@@ -263,6 +265,8 @@ async def status_page(request: Request, site: ReportsSite) -> Response:
 
 
 async def status_appeal(request: Request, site: ReportsSite) -> Response:
+    if (limited := _limited_page(request, site, "receipt")) is not None:
+        return limited
     code = request.path_params["code"]
     form = await request.form()
     reason = str(form.get("reason", ""))[:4000]
@@ -336,15 +340,16 @@ async def _status(site: ReportsSite, code: str) -> dict[str, Any]:
      response=ReportStatusOut, errors=(422, 429))
 async def api_status(request: Request, site: ReportsSite, _user: User | None,
                      _body: None) -> Any:
-    _limit(request, site, "status")
+    _limit(request, site, "receipt")
     return await _status(site, request.path_params["code"])
 
 
 @api("POST", "/reports/{code}/appeal", "Ask for another look at the decision (by someone else)",
-     body=AppealIn, response=ReportStatusOut, status=201, errors=(409, 415),
+     body=AppealIn, response=ReportStatusOut, status=201, errors=(409, 415, 429),
      reader=read_report_json, max_body=MAX_BODY, wrong_body=NO_UPLOADS)
 async def api_appeal(request: Request, site: ReportsSite, _user: User | None,
                      body: AppealIn) -> Any:
+    _limit(request, site, "receipt")
     code = request.path_params["code"]
     try:
         await run_in_threadpool(site.service.appeal, code, body.reason)
@@ -385,7 +390,7 @@ async def public_transparency(request: Request, site: ReportsSite) -> Response:
 
     if not site.public_transparency:
         raise HTTPException(404, "this server does not publish transparency figures")
-    if (limited := _limited_page(request, site, "status")) is not None:
+    if (limited := _limited_page(request, site, "receipt")) is not None:
         return limited
     try:
         start, end = _period(request, site)

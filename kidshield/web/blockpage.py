@@ -132,8 +132,7 @@ async def ask(request: Request) -> Response:
     domain = str(form.get("name", "")).strip()
     try:
         created = await actions.create_request(ctx, profile, domain,
-                                               str(form.get("message", "")),
-                                               str(request.base_url), client_ip(request))
+                                               str(form.get("message", "")), client_ip(request))
     except InputError as exc:
         return render(request, "child/asked.html", 400, error=str(exc), profile=profile,
                       helplines=helplines(ctx, profile), child_host=CHILD_HOST)

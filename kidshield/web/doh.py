@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Callable
 from typing import Any
 
 from starlette.requests import Request
@@ -19,11 +20,18 @@ from kidshield.web.routing import page
 MEDIA_TYPE = "application/dns-message"
 
 
-def doh_routes(resolver_of: object) -> list[BaseRoute]:
+def doh_routes(resolver_of: object, admit: Callable[[str], float] = lambda _c: 0.0,
+               ) -> list[BaseRoute]:
+    """``admit(client)``: seconds the client must wait (the server's rate limit), 0 to go."""
+
     async def handle(request: Request) -> Response:
         resolver = resolver_of() if callable(resolver_of) else None
         if not isinstance(resolver, Resolver):
             return Response("DNS service not running", status_code=503)
+        wait = admit(request.client.host if request.client else "")
+        if wait:
+            return Response("too many queries: slow down", status_code=429,
+                            headers={"Retry-After": str(int(wait) + 1)})
         if request.method == "GET":
             encoded = request.query_params.get("dns")
             if not encoded:

@@ -18,7 +18,7 @@ import httpx
 import pytest
 from starlette.routing import Route
 
-from kidshield.web.access import DENIED, ROLE_PERMISSIONS, Permission, permissions_of
+from kidshield.web.access import DENIED, ROLE_PERMISSIONS, SCOPES, Permission, permissions_of
 from kidshield.web.routing import FORM, JSON, Declared, declared, page, undeclared
 from kidshield.web.server import create_app
 from tests.e2e.harness import Served, csrf_of
@@ -119,6 +119,23 @@ def test_every_route_answers_every_role_as_declared(served: Served,
     assert wrong == [], "\n".join(wrong)
 
 
+def test_api_tokens_hold_only_what_their_scopes_name(served: Served) -> None:
+    served.parent()
+    routes = [r for r in routes_of(served)
+              if r.path.startswith("/api/v1/") or r.path == "/metrics"]
+    wrong = []
+    for scope, granted in SCOPES.items():
+        # a token of the first account (parent and admin: every permission there is)
+        header = served.bearer_for("Alex", [scope])
+        who = Identity(f"token[{scope}]", httpx.Client(base_url=served.url), "",
+                       permissions_of(frozenset({"parent", "admin"}), frozenset({scope})),
+                       header)
+        assert who.permissions == granted | {Permission.ACCOUNT}
+        with who.client:
+            wrong += check(who, routes)
+    assert wrong == [], "\n".join(wrong)
+
+
 def test_a_route_without_an_access_rule_is_not_served(served: Served) -> None:
     from kidshield.web.context import WebDeps
     from kidshield.web.feature import WebFeature
@@ -130,8 +147,17 @@ def test_a_route_without_an_access_rule_is_not_served(served: Served) -> None:
 
     def deps(*features: WebFeature) -> WebDeps:
         return WebDeps(host=app, dns=app.dns, db=app.db, state=app.state, editor=app.editor,
-                       clock=app.clock, secret=b"k" * 32, features=features)
+                       clock=app.clock, secret=b"k" * 32, limiter=served.web.limiter,
+                       features=features)
 
     with pytest.raises(RuntimeError, match="/careless"):
         create_app(deps(WebFeature("careless", [Route("/careless", hello)])))
     create_app(deps(WebFeature("careful", [page("/careful", hello, Permission.HOUSEHOLD_READ)])))
+
+
+def test_the_api_offers_exactly_the_scopes_there_are() -> None:
+    from typing import get_args
+
+    from kidshield.web.api.models import Scope
+
+    assert set(get_args(Scope)) == set(SCOPES)

@@ -13,8 +13,10 @@ loopback).
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -26,7 +28,14 @@ from starlette.requests import Request
 from starlette.responses import StreamingResponse
 from starlette.routing import BaseRoute
 
-from kidshield.errors import InputError, KidshieldError, Malformed, UnsupportedMedia
+from kidshield.errors import (
+    InputError,
+    KidshieldError,
+    Malformed,
+    RequestTimeout,
+    TooManyRequests,
+    UnsupportedMedia,
+)
 from kidshield.safety.media.banks import BankService
 from kidshield.safety.media.formats import parse_format
 from kidshield.safety.media.hashing import ImageHashError
@@ -42,13 +51,40 @@ CALLER_HEADER = "x-kidshield-caller"
 IMAGE_TYPES = ("image/*", "application/octet-stream", "multipart/form-data")
 
 
+DEFAULT_MAX_PIXELS = 24_000_000
+DECODE_WAIT = 30.0  # seconds an upload waits for a free decoder before "busy"
+READ_TIME = 120.0  # seconds to send a whole upload (a trickle must not hold a decoder)
+
+
 @dataclass
 class MediaSite:
-    """What the media routes work with."""
+    """What the media routes work with. At most ``max_decodes`` uploads are read and decoded
+    at once (a decode of a large image takes some 22 bytes a pixel); the others wait for a
+    turn before their bodies are read, so waiting uploads hold no memory."""
 
     banks: BankService
     max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES
     max_side: int | None = None  # shrink uploads to this before hashing (faster)
+    max_pixels: int = DEFAULT_MAX_PIXELS  # larger images are refused before decoding
+    max_decodes: int = 2
+    decode_wait: float = DECODE_WAIT
+    read_time: float = READ_TIME
+    _decoders: asyncio.Semaphore | None = field(default=None, init=False, repr=False)
+
+    @contextlib.asynccontextmanager
+    async def decoder(self) -> AsyncIterator[None]:
+        """A turn to read and decode one upload (503 when none frees up in time)."""
+        if self._decoders is None:
+            self._decoders = asyncio.Semaphore(self.max_decodes)
+        try:
+            await asyncio.wait_for(self._decoders.acquire(), self.decode_wait)
+        except TimeoutError:
+            raise Busy("the server is busy hashing other images: try again shortly",
+                       retry_after=5) from None
+        try:
+            yield
+        finally:
+            self._decoders.release()
 
 
 class _In(BaseModel):
@@ -142,6 +178,10 @@ api: Api[MediaSite] = Api(
     "media", "PDQ hash banks: look up a hash, match an image (hashed in memory, never kept), "
     "manage banks.", allow=Permission.MEDIA_MATCH)
 MANAGE = Permission.MEDIA_MANAGE
+
+
+class Busy(TooManyRequests):
+    """Every decoder is taken."""
 
 
 def _caller(request: Request, user: User | None) -> str:
@@ -240,18 +280,26 @@ async def lookup(request: Request, site: MediaSite, user: User | None, body: Loo
 
 
 @api("POST", "/media/match", "Hash an image (never stored) and match it", query=MatchQuery,
-     raw_body=IMAGE_TYPES, response=MatchOut, errors=(400, 413, 415), max_body=UPLOAD_CAP)
+     raw_body=IMAGE_TYPES, response=MatchOut, errors=(400, 413, 415, 429),
+     max_body=UPLOAD_CAP)
 async def match(request: Request, site: MediaSite, user: User | None,
                 query: MatchQuery) -> Any:
-    data = await _read_image_body(request, site.max_upload_bytes)
     caller = _caller(request, user)
-    try:
-        result = await run_in_threadpool(
-            lambda: site.banks.match_image(data, dihedral=query.dihedral, caller=caller,
-                                           max_side=site.max_side))
-    except ImageHashError as exc:
-        exc.field = exc.field or "body"
-        raise
+    async with site.decoder():
+        try:
+            data = await asyncio.wait_for(_read_image_body(request, site.max_upload_bytes),
+                                          site.read_time)
+        except TimeoutError:
+            raise RequestTimeout(f"the upload took longer than {site.read_time:g} s",
+                                 field="body") from None
+        try:
+            result = await run_in_threadpool(
+                lambda: site.banks.match_image(data, dihedral=query.dihedral, caller=caller,
+                                               max_pixels=site.max_pixels,
+                                               max_side=site.max_side))
+        except ImageHashError as exc:
+            exc.field = exc.field or "body"
+            raise
     return result.to_dict()
 
 

@@ -36,7 +36,14 @@ from kidshield.web.api.models import (
     UserIn,
 )
 from kidshield.web.api.registry import Api
-from kidshield.web.auth import SESSION_COOKIE, SESSION_DAYS
+from kidshield.web.auth import (
+    DEVICE_COOKIE,
+    DEVICE_DAYS,
+    SESSION_COOKIE,
+    SESSION_DAYS,
+    device_cookie,
+    digest,
+)
 from kidshield.web.context import WebContext, client_ip
 from kidshield.web.csrf import csrf_token
 from kidshield.web.queries import LogFilter, overview, search_log
@@ -57,18 +64,30 @@ def _name(user: User | None) -> str:
 @api("POST", "/setup", "Create the first parent account with the one-time setup token",
      body=SetupIn, allow=PUBLIC, response=out.Created, status=201, errors=(403,))
 async def setup(request: Request, ctx: WebContext, _u: User | None, body: SetupIn) -> Any:
-    user = await run_in_threadpool(actions.setup_parent, ctx, body.token, body.name, body.password)
+    user = await run_in_threadpool(actions.setup_parent, ctx, body.token, body.name,
+                                   body.password, client_ip(request))
     return {"id": user.id, "name": user.name}
 
 
 @api("POST", "/login", "Sign in (sets the session cookie)", body=LoginIn, allow=PUBLIC,
-     response=out.SignedIn, errors=(401, 429))
+     response=out.SignedIn, errors=(401, 429), max_body=16 * 1024)
 async def login(request: Request, ctx: WebContext, _u: User | None, body: LoginIn) -> Any:
-    user = await run_in_threadpool(actions.login, ctx, body.name, body.password, client_ip(request))
-    token = ctx.auth.start_session(user.id, ctx.now())
-    response = JSONResponse({"name": user.name, "roles": sorted(user.roles)})
-    set_session_cookie(request, response, token)
+    signed = await run_in_threadpool(actions.login, ctx, body.name, body.password,
+                                     client_ip(request), request.cookies.get(DEVICE_COOKIE))
+    response = JSONResponse({"name": signed.user.name, "roles": sorted(signed.user.roles)})
+    start_session(request, ctx, response, signed)
     return response
+
+
+def start_session(request: Request, ctx: WebContext, response: Any,
+                  signed: actions.SignIn) -> None:
+    """Sign the browser in: the session cookie, and the known-device cookie of the account
+    when the browser has none yet (its failed sign-ins are then counted on their own)."""
+    set_session_cookie(request, response, ctx.auth.start_session(signed.user.id, ctx.now()))
+    if signed.device is None:
+        response.set_cookie(DEVICE_COOKIE, device_cookie(ctx.secret, signed.user.id),
+                            max_age=DEVICE_DAYS * 86400, httponly=True, samesite="lax",
+                            secure=request.url.scheme == "https", path="/")
 
 
 def set_session_cookie(request: Request, response: Any, token: str) -> None:
@@ -295,7 +314,15 @@ async def test_notify(request: Request, ctx: WebContext, user: User | None, _b: 
 @api("PUT", "/pin", "Set the parent PIN used on the child page", body=PinIn,
      response=out.Ok, allow=EDIT)
 async def put_pin(request: Request, ctx: WebContext, user: User | None, body: PinIn) -> Any:
+    assert user is not None
     await run_in_threadpool(actions.set_pin, ctx, user, body.pin)
+    return {"ok": True}
+
+
+@api("POST", "/pin/unlock", "Let the child page take PINs again after too many wrong ones",
+     response=out.Ok, allow=CONTROL)
+async def unlock_pin(request: Request, ctx: WebContext, user: User | None, _b: None) -> Any:
+    actions.unlock_pin(ctx, _name(user))
     return {"ok": True}
 
 
@@ -318,8 +345,10 @@ async def add_user(request: Request, ctx: WebContext, user: User | None, body: U
      response=out.Ok)
 async def put_password(request: Request, ctx: WebContext, user: User | None,
                        body: PasswordIn) -> Any:
+    assert user is not None
+    cookie = request.cookies.get(SESSION_COOKIE)
     await run_in_threadpool(actions.change_password, ctx, user, body.current_password,
-                            body.new_password)
+                            body.new_password, digest(cookie) if cookie else None)
     return {"ok": True}
 
 
@@ -329,25 +358,31 @@ async def audit(request: Request, ctx: WebContext, _u: User | None, q: PageQuery
     return [views.audit_view(e) for e in ctx.audit_log.recent(q.limit, q.offset)]
 
 
-@api("GET", "/tokens", "API tokens (never their values)", response=list[out.TokenView],
+@api("GET", "/tokens", "Your API tokens (an admin sees every account's), never their values",
+     response=list[out.TokenView], allow=Permission.TOKENS)
+async def list_tokens(request: Request, ctx: WebContext, user: User | None, _b: None) -> Any:
+    assert user is not None
+    return [views.token_view(t, ctx.now()) for t in actions.visible_tokens(ctx, user)]
+
+
+@api("POST", "/tokens", "Create an API token holding only its scopes, for a number of days: "
+     "the value is shown once. A token with the tokens scope may issue narrower, shorter-lived "
+     "tokens, which are revoked with it", body=TokenIn, response=out.NewToken, status=201,
      allow=Permission.TOKENS)
-async def list_tokens(request: Request, ctx: WebContext, _u: User | None, _b: None) -> Any:
-    return [views.token_view(t) for t in ctx.tokens.list()]
-
-
-@api("POST", "/tokens", "Create an API token: the value is shown once", body=TokenIn,
-     response=out.NewToken, status=201, allow=Permission.TOKENS)
 async def create_token(request: Request, ctx: WebContext, user: User | None,
                        body: TokenIn) -> Any:
-    info, token = actions.create_token(ctx, user, body.name)
-    return {**views.token_view(info), "token": token}
+    assert user is not None
+    info, token = actions.create_token(ctx, user, body.name, frozenset(body.scopes),
+                                       body.expires_in_days)
+    return {**views.token_view(info, ctx.now()), "token": token}
 
 
-@api("DELETE", "/tokens/{tid}", "Revoke an API token", response=out.Ok, allow=Permission.TOKENS)
+@api("DELETE", "/tokens/{tid}", "Revoke an API token and every token issued from it",
+     response=out.Revoked, allow=Permission.TOKENS)
 async def revoke_token(request: Request, ctx: WebContext, user: User | None, _b: None) -> Any:
+    assert user is not None
     try:
         tid = int(request.path_params["tid"])
     except ValueError:
         raise actions.NotFound("tid: a number") from None
-    actions.revoke_token(ctx, user, tid)
-    return {"ok": True}
+    return {"ok": True, "revoked": actions.revoke_token(ctx, user, tid)}

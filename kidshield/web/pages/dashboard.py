@@ -16,7 +16,8 @@ from kidshield.errors import Conflict, InputError
 from kidshield.policy.ages import AgeBand, SafeSearchMode
 from kidshield.policy.reason import Action, Decision, Reason
 from kidshield.web import actions, views
-from kidshield.web.access import ROLES, Permission, User, current_user
+from kidshield.web.access import ROLES, SCOPE_TEXT, Permission, User, current_user
+from kidshield.web.auth import SESSION_COOKIE, digest
 from kidshield.web.blockpage import CHILD_HOST, block_response, request_host
 from kidshield.web.charts import hbars, hourly_bars
 from kidshield.web.childpage import me
@@ -242,9 +243,13 @@ def _settings(request: Request, ctx: WebContext, user: User, **extra: Any) -> Re
         else []
     values: dict[str, Any] = {"new_token": None, "message": request.query_params.get("m"),
                               "error": None, **extra}
+    now = ctx.now()
     return render(request, "settings.html", 400 if values["error"] else 200,
                   s=views.settings_view(ctx), users=users, roles=ROLES,
-                  tokens=[views.token_view(t) for t in ctx.tokens.list()], **values)
+                  tokens=[views.token_view(t, now) for t in actions.visible_tokens(ctx, user)],
+                  scopes=list(SCOPE_TEXT.items()),
+                  pin_too_short=any(u.id == user.id for u in actions.short_pins(ctx)),
+                  **values)
 
 
 async def settings_page(request: Request) -> Response:
@@ -265,10 +270,12 @@ async def settings_user(request: Request) -> Response:
 
 async def settings_password(request: Request) -> Response:
     ctx, user, form = await _form(request)
+    cookie = request.cookies.get(SESSION_COOKIE)
     try:
         await run_in_threadpool(actions.change_password, ctx, user,
                                 str(form.get("current_password", "")),
-                                str(form.get("new_password", "")))
+                                str(form.get("new_password", "")),
+                                digest(cookie) if cookie else None)
     except (InputError, actions.Refused) as exc:
         return _settings(request, ctx, user, error=str(exc))
     return _back("/settings", "saved")
@@ -301,9 +308,23 @@ async def settings_pin(request: Request) -> Response:
     return _back("/settings", "pin")
 
 
+async def settings_pin_unlock(request: Request) -> Response:
+    ctx, user, _f = await _form(request)
+    actions.unlock_pin(ctx, user.name)
+    return _back("/settings", "saved")
+
+
 async def settings_token(request: Request) -> Response:
     ctx, user, form = await _form(request)
-    _info, token = actions.create_token(ctx, user, _s(form, "name"))
+    try:
+        days = int(_s(form, "expires_in_days", "90"))
+    except ValueError:
+        raise InputError("expires_in_days: a number of days") from None
+    scopes = frozenset(str(s) for s in form.getlist("scopes"))
+    try:
+        _info, token = actions.create_token(ctx, user, _s(form, "name"), scopes, days)
+    except (InputError, actions.Refused) as exc:
+        return _settings(request, ctx, user, error=str(exc))
     return _settings(request, ctx, user, new_token=token, message=None)
 
 
@@ -364,6 +385,7 @@ def page_routes() -> list[BaseRoute]:
         page("/settings", settings_submit, edit, methods=post),
         page("/settings/notifications", settings_notify, edit, methods=post),
         page("/settings/pin", settings_pin, edit, methods=post),
+        page("/settings/pin/unlock", settings_pin_unlock, control, methods=post),
         page("/settings/users", settings_user, Permission.ACCOUNTS, methods=post),
         page("/settings/password", settings_password, Permission.OWN_PASSWORD, methods=post),
         page("/settings/tokens", settings_token, Permission.TOKENS, methods=post),

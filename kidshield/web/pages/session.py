@@ -7,11 +7,11 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute
 
-from kidshield.errors import InputError
+from kidshield.errors import InputError, TooManyRequests
 from kidshield.web import actions
 from kidshield.web.access import Permission
-from kidshield.web.api.v1 import set_session_cookie
-from kidshield.web.auth import SESSION_COOKIE
+from kidshield.web.api.v1 import start_session
+from kidshield.web.auth import DEVICE_COOKIE, SESSION_COOKIE
 from kidshield.web.context import client_ip, web_context
 from kidshield.web.errors import status_of
 from kidshield.web.pages.forms import text as _s
@@ -36,11 +36,11 @@ async def setup_submit(request: Request) -> Response:
         if _s(form, "password") != _s(form, "password2"):
             raise InputError("password: the two passwords are not the same")
         user = await run_in_threadpool(actions.setup_parent, ctx, token, _s(form, "name"),
-                                       _s(form, "password"))
+                                       _s(form, "password"), client_ip(request))
     except (InputError, actions.Refused) as exc:
-        return render(request, "setup.html", 400, token=token, error=str(exc))
+        return render(request, "setup.html", status_of(exc), token=token, error=str(exc))
     response = RedirectResponse("/settings?m=welcome", 303)
-    set_session_cookie(request, response, ctx.auth.start_session(user.id, ctx.now()))
+    start_session(request, ctx, response, actions.SignIn(user, None))
     return response
 
 
@@ -59,13 +59,17 @@ async def login_submit(request: Request) -> Response:
     if not nxt.startswith("/") or nxt.startswith("//"):
         nxt = "/"
     try:
-        user = await run_in_threadpool(actions.login, ctx, _s(form, "name"),
-                                       str(form.get("password", "")), client_ip(request))
+        signed = await run_in_threadpool(actions.login, ctx, _s(form, "name"),
+                                         str(form.get("password", "")), client_ip(request),
+                                         request.cookies.get(DEVICE_COOKIE))
     except actions.Refused as exc:
-        return render(request, "login.html", status_of(exc), error=str(exc), setup_needed=False,
-                      next=nxt)
+        page = render(request, "login.html", status_of(exc), error=str(exc),
+                      setup_needed=False, next=nxt)
+        if isinstance(exc, TooManyRequests) and exc.retry_after is not None:
+            page.headers["Retry-After"] = str(int(exc.retry_after) + 1)
+        return page
     response = RedirectResponse(nxt, 303)
-    set_session_cookie(request, response, ctx.auth.start_session(user.id, ctx.now()))
+    start_session(request, ctx, response, signed)
     return response
 
 
