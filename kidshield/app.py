@@ -197,6 +197,7 @@ class Application:
             self._pool = WorkerPool(self._config_path, self.workers, self._writer)
         self._dns = DnsService(config, runtime, state, self._writer, self.clock,
                                self.timings.pump, self._metrics)
+        self._dns.api_check = self._metrics_reader(self._db)
         await self._dns.start()
         if self._pool is not None:
             await self._pool.start(self._dns.bound)
@@ -218,18 +219,33 @@ class Application:
         from kidshield.storage.web_sql import SqlSettingStore
         from kidshield.web.context import WebDeps
         from kidshield.web.csrf import server_secret
+        from kidshield.web.ratelimit import LIMITS, RateLimiter
         from kidshield.web.server import WebServer, create_app
 
         assert self._db is not None and self._dns is not None and self._state is not None
         assert self._editor is not None
         secret = server_secret(SqlSettingStore(self._db))
+        limiter = RateLimiter(LIMITS, lambda: self.clock.now().timestamp())
         env = FeatureEnv(self._config, self._db, self.clock, self._profile_for,
-                         self._lists_changed_callback(), self.helplines, secret)
+                         self._lists_changed_callback(), self.helplines, secret, limiter)
         self.features = build_features(env)
         app = create_app(WebDeps(self, self._dns, self._db, self._state, self._editor,
-                                 self.clock, secret, self.features.web))
+                                 self.clock, secret, limiter, self.features.web))
         self.web = WebServer(app, self._config)
         await self.web.start()
+
+    def _metrics_reader(self, db: Database) -> Callable[[str], bool]:
+        """Whether a bearer is an API token with the metrics scope (the metrics listener)."""
+        from kidshield.storage.web_sql import SqlApiTokenStore, SqlSessionStore, SqlUserStore
+        from kidshield.web.access import Permission
+        from kidshield.web.auth import Authenticator
+
+        auth = Authenticator(SqlUserStore(db), SqlSessionStore(db), SqlApiTokenStore(db))
+
+        def check(token: str) -> bool:
+            user = auth.from_bearer(token, self.clock.now())
+            return user is not None and user.can(Permission.METRICS)
+        return check
 
     async def stop(self) -> None:
         """Stop in the reverse order of start; safe to call on a partly started application."""

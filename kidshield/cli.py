@@ -540,8 +540,8 @@ def _serve(config_path: Path, web: bool, workers: int = 1) -> None:
         release_free_memory()  # start-up temporaries back to the OS
         for proto, host, port in application.bound:
             if proto in ("http", "https"):
-                err.print(f"web: {proto}://{host}:{port}/ (metrics at /metrics)",
-                          highlight=False)
+                where = "" if application.config.metrics.listen else " (metrics at /metrics)"
+                err.print(f"web: {proto}://{host}:{port}/{where}", highlight=False)
             else:
                 err.print(f"listening: {proto} {host}:{port}", highlight=False)
         if application.workers > 1:

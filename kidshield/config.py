@@ -242,8 +242,50 @@ class DnsConfig(_Model):
         return self
 
 
+def _public_url(value: str) -> str:
+    parts = urlsplit(value.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"{value!r} is not a web address like 'http://kidshield.lan:8080'")
+    if parts.query or parts.fragment or parts.username:
+        raise ValueError(f"{value!r}: give the address only (no ?query, #part or user)")
+    return value.strip().rstrip("/")
+
+
+LOCAL_NETWORKS = ["127.0.0.0/8", "::1/128", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16",
+                  "fc00::/7", "fe80::/10", "169.254.0.0/16"]
+
+
 class WebConfig(_Model):
+    """The web server (docs/web.md, "Security model" and "Limits")."""
+
     listen: Listen = "127.0.0.1:8080"
+    public_url: Annotated[str, AfterValidator(_public_url)] | None = Field(
+        None, description="how parents reach the dashboard, e.g. 'https://kidshield.lan': "
+        "every link kidshield sends (notifications, the setup link) starts with it")
+    setup_networks: list[Network] = Field(
+        LOCAL_NETWORKS, description="where the one-time setup link may be used from")
+    setup_minutes: int = Field(60, ge=1, le=7 * 24 * 60,
+                               description="how long a setup link works after the start")
+    trusted_proxies: list[Network] = Field(
+        [], description="reverse proxies whose X-Forwarded-For/-Proto are believed")
+    header_timeout: float = Field(10, gt=0, le=300,
+                                  description="seconds for a request's headers to arrive")
+    idle_timeout: float = Field(5, gt=0, le=3600,
+                                description="seconds an idle kept-alive connection stays open")
+    body_timeout: float = Field(15, gt=0, le=3600,
+                                description="seconds a request body may pause")
+    max_connections: int = Field(512, ge=1, le=100_000)
+    max_connections_per_client: int = Field(64, ge=1, le=100_000)
+    hsts: bool = Field(True, description="Strict-Transport-Security over HTTPS")
+
+
+class MediaConfig(_Model):
+    """Image uploads to the hash banks (docs/media.md)."""
+
+    max_upload_mb: int = Field(32, ge=1, le=1024)
+    max_pixels: int = Field(24_000_000, ge=1_000, le=500_000_000,
+                            description="larger images are refused before decoding")
+    max_decodes: int = Field(2, ge=1, le=64, description="images decoded at the same time")
 
 
 class MetricsConfig(_Model):
@@ -252,7 +294,11 @@ class MetricsConfig(_Model):
     listen: Annotated[str, AfterValidator(_listen)] | None = Field(
         None, description="a listener of its own for /metrics (e.g. '127.0.0.1:9153'), also "
         "with --no-web")
-    web: bool = Field(True, description="also serve /metrics on the web listener")
+    web: bool = Field(True, description="also serve /metrics on the web listener, behind "
+                      "a parent's session or an API token with the metrics scope")
+    auth: bool = Field(True, description="on the web listener, a session or API token with "
+                       "the metrics scope is needed; false: anyone who reaches the listener "
+                       "(the counts are per profile: not for children's eyes)")
     token_file: str | None = Field(
         None, description="a file holding a token that scrapers must send as "
         "'Authorization: Bearer <token>'")
@@ -539,8 +585,9 @@ class Config(_Model):
     server: ServerConfig = ServerConfig()
     dns: DnsConfig = DnsConfig()
     web: WebConfig = WebConfig()
-    logging: LoggingConfig = LoggingConfig()
     metrics: MetricsConfig = MetricsConfig()
+    media: MediaConfig = MediaConfig()
+    logging: LoggingConfig = LoggingConfig()
     fleet: FleetConfig = FleetConfig()
     reports: ReportsConfig = ReportsConfig()
     smtp: SmtpConfig = SmtpConfig()

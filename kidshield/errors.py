@@ -51,6 +51,10 @@ class TooLarge(InputError):
     """The input is larger than allowed (a body, an upload)."""
 
 
+class RequestTimeout(InputError):
+    """The client stopped sending what it began (a request body)."""
+
+
 class UnsupportedMedia(InputError):
     """The input is of a kind that is not accepted (an image where a web address belongs)."""
 

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from kidshield.reports.service import ReportService
     from kidshield.safety.media.banks import BankService
     from kidshield.web.feature import WebFeature
+    from kidshield.web.ratelimit import RateLimiter
 
 log = logging.getLogger("kidshield.features")
 
@@ -49,6 +50,7 @@ class FeatureEnv:
     lists_changed: Callable[[], None]  # the reports lists changed (any thread may call it)
     helplines: HelplineProvider  # the helplines in force now (reloads included)
     secret: bytes  # the web app's secret key: CSRF tokens of the features' own forms
+    limiter: RateLimiter  # the server's one rate limiter (public report routes use it)
 
 
 @dataclass
@@ -83,7 +85,6 @@ def reports(env: FeatureEnv, built: Features) -> WebFeature:
     import kidshield.reports.web as web
     from kidshield.reports.retention import RetentionSchedule, retention_loop
     from kidshield.reports.setup import build_service, build_site
-    from kidshield.web.api.registry import Access
     from kidshield.web.feature import WebFeature
 
     service = built.reports = build_service(env.config, env.db, env.clock, env.lists_changed,
@@ -104,8 +105,8 @@ def reports(env: FeatureEnv, built: Features) -> WebFeature:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stopped.wait(), timeout=60)
 
-    site = build_site(service, env.config, env.helplines)
-    return WebFeature("reports", web.routes(site, Access(env.secret)), [retention, on_call],
+    site = build_site(service, env.config, env.limiter, env.helplines)
+    return WebFeature("reports", web.routes(site), [retention, on_call],
                       [web.api, staff.api])
 
 
@@ -116,14 +117,12 @@ def education(env: FeatureEnv, built: Features) -> WebFeature:
 
     site = built.education = EducationSite(
         progress=ProgressStore(env.db), profile_for=env.profile_for,
-        country=env.config.server.country, clock=env.clock.now, helplines=env.helplines,
-        secret=env.secret)
+        country=env.config.server.country, clock=env.clock.now, helplines=env.helplines)
     return WebFeature("education", routes(site))
 
 
 def assess(env: FeatureEnv, built: Features) -> WebFeature:
     import kidshield.web.api.assess as assess_api
-    from kidshield.web.api.registry import Access
     from kidshield.web.feature import WebFeature
 
     cases = built.reports
@@ -138,7 +137,7 @@ def assess(env: FeatureEnv, built: Features) -> WebFeature:
                                       conversation=conversation_id or f"api-{id(result)}")
 
     site = assess_api.AssessSite(on_high_risk=open_case, helplines=env.helplines)
-    return WebFeature("assess", assess_api.routes(site, Access(env.secret)),
+    return WebFeature("assess", assess_api.routes(site),
                       api=[assess_api.api])
 
 
@@ -146,7 +145,6 @@ def media(env: FeatureEnv, built: Features) -> WebFeature:
     import kidshield.web.api.media as media_api
     from kidshield.safety.media.banks import BankService
     from kidshield.storage.media_sql import SqlMediaBankStore
-    from kidshield.web.api.registry import Access
     from kidshield.web.feature import Job, WebFeature
 
     banks = built.media = BankService(SqlMediaBankStore(env.db), env.clock, preload=False)
@@ -167,5 +165,8 @@ def media(env: FeatureEnv, built: Features) -> WebFeature:
                     await asyncio.wait_for(stopped.wait(), timeout=60)
 
         jobs.append(matches_to_cases)
-    return WebFeature("media", media_api.routes(media_api.MediaSite(banks), Access(env.secret)),
+    limits = env.config.media
+    site = media_api.MediaSite(banks, max_upload_bytes=limits.max_upload_mb << 20,
+                               max_pixels=limits.max_pixels, max_decodes=limits.max_decodes)
+    return WebFeature("media", media_api.routes(site),
                       jobs, [media_api.api])

@@ -66,8 +66,8 @@ def test_several_problems_are_reported_at_once_sorted_by_line() -> None:
 def test_unknown_top_level_section_lists_the_valid_ones() -> None:
     [problem] = problems('[sever]\ntimezone = "UTC"\n')
     assert problem == ("k.toml:1 sever: unknown setting (valid here: clients, dns, fleet, "
-                       "helplines, lists, logging, metrics, profiles, reports, server, smtp, "
-                       "web)")
+                       "helplines, lists, logging, media, metrics, profiles, reports, server, "
+                       "smtp, web)")
 
 
 def test_unknown_key_in_a_schedule_lists_the_valid_ones() -> None:

@@ -1,5 +1,7 @@
 """``/metrics`` on a listener of its own (``[metrics] listen``), so a resolver running with
-``--no-web`` is monitored too, and an optional bearer token for every ``/metrics``.
+``--no-web`` is monitored too. Scrapers send a bearer token: the one in ``[metrics]
+token_file``, or else an API token with the metrics scope (checked by the caller's
+``api_check``) unless ``[metrics] auth = false``; the counts are per profile.
 
 A deliberately small HTTP/1.1 responder: one request per connection, GET or HEAD, headers
 capped, a timeout; Prometheus needs nothing more, and the resolver process stays free of the
@@ -44,21 +46,32 @@ def metrics_token(config: Config) -> str | None:
     return token
 
 
-def authorized(token: str | None, header: str | None) -> bool:
-    if token is None:
-        return True
+BearerCheck = Callable[[str], bool]
+
+
+def bearer(header: str | None) -> str | None:
     scheme, _, given = (header or "").partition(" ")
-    return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(),
-                                                              token.encode())
+    return given.strip() if scheme.lower() == "bearer" and given.strip() else None
+
+
+def metrics_gate(config: Config, api_check: BearerCheck | None) -> BearerCheck | None:
+    """Who may read the listener's metrics: None lets anyone who reaches it."""
+    token = metrics_token(config)
+    if token is not None:
+        return lambda given: hmac.compare_digest(given.encode(), token.encode())
+    if not config.metrics.auth:
+        return None
+    # no token file and no way to check API tokens (--no-web without a database): nobody
+    return api_check or (lambda _given: False)
 
 
 class MetricsListener:
     def __init__(self, registry: Callable[[], Any], settle: Callable[[], Awaitable[None]],
-                 token: str | None) -> None:
+                 check: BearerCheck | None) -> None:
         """``registry()``: what to show (anything with ``collect()``, read per scrape)."""
         self.registry = registry
         self.settle = settle
-        self.token = token
+        self.check = check
         self.server: asyncio.Server | None = None
 
     async def start(self, host: str, port: int) -> int:
@@ -104,9 +117,12 @@ class MetricsListener:
             return "405 Method Not Allowed", {"Allow": "GET, HEAD"}, b"method not allowed\n"
         if path != "/metrics":
             return "404 Not Found", {}, b"metrics are at /metrics\n"
-        if not authorized(self.token, fields.get("authorization")):
-            return ("401 Unauthorized", {"WWW-Authenticate": 'Bearer realm="kidshield"'},
-                    b"a bearer token is needed ([metrics] token_file)\n")
+        if self.check is not None:
+            given = bearer(fields.get("authorization"))
+            if given is None or not await asyncio.to_thread(self.check, given):
+                return ("401 Unauthorized", {"WWW-Authenticate": 'Bearer realm="kidshield"'},
+                        b"a bearer token is needed: [metrics] token_file, or an API token "
+                        b"with the metrics scope\n")
         await self.settle()
         body = generate_latest(self.registry())
         return "200 OK", {"Content-Type": CONTENT_TYPE_LATEST}, b"" if method == "HEAD" else body

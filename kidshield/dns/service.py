@@ -20,7 +20,7 @@ from kidshield.config import Config, parse_hostport
 from kidshield.dns.answerlog import LOG_WINDOW, Group, LogSettings, RowGrouper, Window, rows_of
 from kidshield.dns.instance import InstanceLock
 from kidshield.dns.metrics import DnsMetrics
-from kidshield.dns.metrics_http import MetricsListener, metrics_token
+from kidshield.dns.metrics_http import BearerCheck, MetricsListener, metrics_gate
 from kidshield.dns.resolver import LogItem, Resolver
 from kidshield.dns.server import BindError, remember_sni, spawn, start_tcp, start_udp
 from kidshield.dns.upstream import UpstreamPool, parse_upstream
@@ -80,6 +80,8 @@ class DnsService:
         self._pump_task: asyncio.Task[None] | None = None
         self._tls: ssl.SSLContext | None = None  # the DoT listeners' context
         self._metrics_http: MetricsListener | None = None  # [metrics] listen
+        # set by the composition root: is this bearer an API token with the metrics scope?
+        self.api_check: BearerCheck | None = None
         self._instance = InstanceLock(instance_lock)  # one kidshield per address
         self.remote_settle: Callable[[], Awaitable[None]] | None = None  # workers (--workers)
         self.bound: list[tuple[str, str, int]] = []  # (proto, host, port) actually listening
@@ -136,7 +138,7 @@ class DnsService:
         if self.config.metrics.listen:
             host, port = parse_hostport(self.config.metrics.listen, 9153)
             self._metrics_http = MetricsListener(self.metrics.view, self.settle,
-                                                 metrics_token(self.config))
+                                                 metrics_gate(self.config, self.api_check))
             self.bound.append(("metrics", host, await self._metrics_http.start(host, port)))
 
     def _reload_certificate(self) -> None:

@@ -31,8 +31,7 @@ from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
-from starlette.routing import BaseRoute, Mount, Route
-from starlette.staticfiles import StaticFiles
+from starlette.routing import BaseRoute
 
 from kidshield.education.assess import (
     ANSWER_LABELS,
@@ -58,11 +57,11 @@ from kidshield.errors import KidshieldError
 from kidshield.policy.ages import AgeBand
 from kidshield.policy.catalog import default_catalog
 from kidshield.policy.helplines import Helpline, HelplineBook, HelplineProvider
-from kidshield.web.access import require_role
-from kidshield.web.csrf import checked_form
+from kidshield.web.access import Permission
 from kidshield.web.feature import bind
 from kidshield.web.i18n import Translator
 from kidshield.web.render import render, translator_for
+from kidshield.web.routing import FORM, Assets, page
 
 TEMPLATES = Path(__file__).parent / "templates"
 STATIC = Path(__file__).parent / "static"
@@ -77,7 +76,6 @@ class EducationSite:
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     # the helplines in force (the operator's own too); None: the shipped ones for ``country``
     helplines: HelplineProvider | None = None
-    secret: bytes | None = None  # the server's CSRF key; without it, no quiz is marked or saved
 
 
 @cache
@@ -186,11 +184,10 @@ def quiz_message(t: Translator, right: int, total: int, answered: int) -> str:
 
 async def quiz_answers(request: Request, site: EducationSite) -> Response:
     """The quiz form, marked by the server; a complete attempt is saved for the device's
-    profile (best score, attempts). 403 without the page's CSRF token."""
+    profile (best score, attempts). The route's rule refuses it without the page's CSRF
+    token or from another site."""
     lesson = _lesson(request)
-    if site.secret is None:
-        raise HTTPException(403, "this server cannot check the form's token: reload the lesson")
-    form = await checked_form(request, site.secret)
+    form = await request.form()
     picked = _picked(form, lesson)
     quiz = lesson.header.quiz
     correct = [None if i not in picked else picked[i] == q.answer for i, q in enumerate(quiz)]
@@ -211,7 +208,6 @@ async def quiz_answers(request: Request, site: EducationSite) -> Response:
 
 
 async def progress_page(request: Request, site: EducationSite) -> Response:
-    require_role(request, "parent")
     rows = site.progress.all() if site.progress is not None else []
     return _page(request, "progress.html", rows=rows)
 
@@ -236,9 +232,7 @@ async def assess_form(request: Request, _site: EducationSite) -> Response:
 
 
 async def assess_submit(request: Request, site: EducationSite) -> Response:
-    if site.secret is None:
-        raise HTTPException(403, "this server cannot check the form's token: reload the page")
-    form = await checked_form(request, site.secret)
+    form = await request.form()  # its CSRF token was checked by the route's rule
     chosen = [str(v) for v in form.getlist("sections")]
     data: dict[str, dict[str, str]] = {sid: {} for sid in chosen}
     for key, value in form.multi_items():
@@ -267,16 +261,20 @@ async def assess_submit(request: Request, site: EducationSite) -> Response:
 
 
 def routes(site: EducationSite) -> list[BaseRoute]:
+    """Lessons, workshops and the self-assessment are for anyone; the progress of the
+    household's children is for their parents."""
+    anyone, post = Permission.PUBLIC, ("POST",)
     return [
         # before /learn/{band}/{topic}, which would take the asset names for a lesson
-        Mount(ASSETS, app=StaticFiles(directory=STATIC), name="learn-assets"),
-        Route("/learn", bind(learn_index, site)),
-        Route("/learn/progress", bind(progress_page, site)),
-        Route("/learn/{band}", bind(band_page, site)),
-        Route("/learn/{band}/{topic}", bind(lesson_page, site)),
-        Route("/learn/{band}/{topic}/quiz", bind(quiz_answers, site), methods=["POST"]),
-        Route("/workshop", bind(workshop_index, site)),
-        Route("/workshop/{scenario}", bind(workshop_page, site)),
-        Route("/assess", bind(assess_form, site)),
-        Route("/assess", bind(assess_submit, site), methods=["POST"]),
+        Assets(ASSETS, STATIC, name="learn-assets"),
+        page("/learn", bind(learn_index, site), anyone),
+        page("/learn/progress", bind(progress_page, site), Permission.LEARNING),
+        page("/learn/{band}", bind(band_page, site), anyone),
+        page("/learn/{band}/{topic}", bind(lesson_page, site), anyone),
+        page("/learn/{band}/{topic}/quiz", bind(quiz_answers, site), anyone, methods=post,
+             bodies=(FORM,), max_body=16 * 1024),
+        page("/workshop", bind(workshop_index, site), anyone),
+        page("/workshop/{scenario}", bind(workshop_page, site), anyone),
+        page("/assess", bind(assess_form, site), anyone),
+        page("/assess", bind(assess_submit, site), anyone, methods=post, bodies=(FORM,)),
     ]

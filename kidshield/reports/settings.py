@@ -55,7 +55,8 @@ class ReportSettings:
             organisation=r.organisation,
             organisation_contact=r.organisation_contact,
             country=config.server.country,
-            site_url=r.site_url,
+            # the dashboard's public address unless reports have one of their own
+            site_url=r.site_url or config.web.public_url or "",
             territorial_scope=tuple(r.territorial_scope),
             terms_url=r.terms_url,
             oncall=OnCallPolicy(

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from kidshield.policy.helplines import HelplineProvider
     from kidshield.reports.web import ReportsSite
     from kidshield.storage.db import Database
+    from kidshield.web.ratelimit import RateLimiter
 
 log = logging.getLogger("kidshield.reports")
 
@@ -77,12 +78,12 @@ def build_service(
                          signer=signer, alerter=alerter, mail=mail)
 
 
-def build_site(service: ReportService, config: Config,
+def build_site(service: ReportService, config: Config, limiter: RateLimiter,
                helplines: HelplineProvider | None = None) -> ReportsSite:
-    """What the reports routes need: the service, the country, the IP opt-in, a limiter and
-    the helplines in force."""
-    from kidshield.reports.ratelimit import RateLimiter
+    """What the reports routes need: the service, the country, the IP opt-in, the server's
+    rate limiter and the helplines in force."""
     from kidshield.reports.web import ReportsSite
 
-    return ReportsSite(service, config.server.country, config.reports.keep_reporter_ip,
-                       RateLimiter(), helplines, config.reports.public_transparency)
+    return ReportsSite(service, limiter, config.server.country,
+                       config.reports.keep_reporter_ip, helplines,
+                       config.reports.public_transparency)

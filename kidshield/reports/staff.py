@@ -1,5 +1,6 @@
 """Staff routes: the case queue and case pages (HTML) and the cases API (JSON). Every route
-calls ``require_role``; every view and change goes through the service, which audits it.
+declares the permission it needs (reading cases, working them, escalating); every view and
+change goes through the service, which audits it.
 
 Wellbeing: abuse-material cases show metadata and hashes only (kidshield never holds images);
 text evidence is not even sent to the browser until the staff member chooses to reveal it (the
@@ -19,7 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 
 from kidshield.errors import Conflict, InputError, NotFound
 from kidshield.reports import escalation
@@ -60,11 +61,11 @@ from kidshield.reports.oncall import countdown_text, is_critical, seconds_left
 from kidshield.reports.service import CaseNotFound, CaseView
 from kidshield.reports.web import ReportsSite, render
 from kidshield.storage.protocols import CaseRecord
-from kidshield.web.access import User, require_role
-from kidshield.web.api.registry import Access, Api
+from kidshield.web.access import Permission, User, current_user
+from kidshield.web.api.registry import Api
+from kidshield.web.csrf import page_token
 from kidshield.web.feature import bind
-
-STAFF = ("moderator", "analyst")
+from kidshield.web.routing import page
 
 
 def _case_dict(case: CaseRecord) -> dict[str, Any]:
@@ -151,7 +152,9 @@ def _actor(user: User | None) -> str:
 api: Api[ReportsSite] = Api(
     "cases", "The moderators' queue: cases by priority, decisions with statements of reasons, "
     "appeals to another reviewer, notes, evidence, escalation packages and transparency "
-    "figures. Every view and change is audited.", roles=STAFF)
+    "figures. Every view and change is audited.", allow=Permission.CASES_READ)
+READ, WORK = Permission.CASES_READ, Permission.CASES_WORK
+ESCALATE = Permission.CASES_ESCALATE
 CASE = "/cases/{case_id}"
 
 
@@ -172,7 +175,7 @@ async def api_case(request: Request, site: ReportsSite, user: User | None, _b: N
 
 
 @api("POST", f"{CASE}/assign", "Assign the case (on appeal: not to the first reviewer)",
-     body=AssignIn, response=Ok, errors=(409,))
+     body=AssignIn, response=Ok, errors=(409,), allow=WORK)
 async def api_assign(request: Request, site: ReportsSite, user: User | None,
                      body: AssignIn) -> Any:
     await run_in_threadpool(site.service.assign, _case_id(request), body.assignee,
@@ -182,14 +185,14 @@ async def api_assign(request: Request, site: ReportsSite, user: User | None,
 
 @api("POST", f"{CASE}/state", "Move the case (new, triage, action, closed; a critical case "
      "closes only by a decision)", body=StateIn,
-     response=Ok, errors=(409,))
+     response=Ok, errors=(409,), allow=WORK)
 async def api_state(request: Request, site: ReportsSite, user: User | None,
                     body: StateIn) -> Any:
     await run_in_threadpool(site.service.move, _case_id(request), body.state, _actor(user))
     return {"ok": True}
 
 
-@api("POST", f"{CASE}/notes", "Add a note", body=NoteIn, response=Created, status=201)
+@api("POST", f"{CASE}/notes", "Add a note", body=NoteIn, response=Created, status=201, allow=WORK)
 async def api_note(request: Request, site: ReportsSite, user: User | None,
                    body: NoteIn) -> Any:
     note = await run_in_threadpool(site.service.add_note, _case_id(request), _actor(user),
@@ -200,7 +203,7 @@ async def api_note(request: Request, site: ReportsSite, user: User | None,
 @api("POST", f"{CASE}/decision", "Decide, with a statement of reasons and its DSA fields; "
      "block_listed and allow_listed change kidshield's own lists. On a critical case not yet "
      "escalated the decision waits for a second reviewer (status pending).", body=DecisionIn,
-     response=Decided, status=201, errors=(409,))
+     response=Decided, status=201, errors=(409,), allow=WORK)
 async def api_decision(request: Request, site: ReportsSite, user: User | None,
                        body: DecisionIn) -> Any:
     service = site.service
@@ -224,7 +227,7 @@ async def api_notice(request: Request, site: ReportsSite, user: User | None, _b:
 
 @api("POST", f"{CASE}/appeal", "Record an appeal from the affected account (received by staff "
      "through any channel)", body=AppealIn, response=AppealRecorded, status=201,
-     errors=(409,))
+     errors=(409,), allow=WORK)
 async def api_account_appeal(request: Request, site: ReportsSite, user: User | None,
                              body: AppealIn) -> Any:
     appeal = await run_in_threadpool(site.service.appeal_case, _case_id(request),
@@ -234,7 +237,7 @@ async def api_account_appeal(request: Request, site: ReportsSite, user: User | N
 
 @api("POST", f"{CASE}/escalate", "Record the referral fields given, build and preserve the "
      "escalation package for a hotline or the competent authority", body=EscalateIn,
-     roles=("analyst",), response=escalation_schema(), status=201)
+     allow=ESCALATE, response=escalation_schema(), status=201)
 async def api_escalate(request: Request, site: ReportsSite, user: User | None,
                        body: EscalateIn) -> Any:
     return await run_in_threadpool(site.service.escalate, _case_id(request), _actor(user),
@@ -242,7 +245,7 @@ async def api_escalate(request: Request, site: ReportsSite, user: User | None,
 
 
 @api("GET", f"{CASE}/export", "The escalation package as JSON or XML (schemas in "
-     "kidshield/reports/schemas)", query=ExportQuery, roles=("analyst",),
+     "kidshield/reports/schemas)", query=ExportQuery, allow=ESCALATE,
      response=escalation_schema(), also=("application/xml",))
 async def api_export(request: Request, site: ReportsSite, user: User | None,
                      query: ExportQuery) -> Any:
@@ -253,7 +256,7 @@ async def api_export(request: Request, site: ReportsSite, user: User | None,
 
 
 @api("POST", f"{CASE}/legal-hold", "Keep the case past its retention time, or release it",
-     body=HoldIn, roles=("analyst",), response=Hold)
+     body=HoldIn, allow=ESCALATE, response=Hold)
 async def api_hold(request: Request, site: ReportsSite, user: User | None,
                    body: HoldIn) -> Any:
     await run_in_threadpool(site.service.set_legal_hold, _case_id(request), body.on,
@@ -262,7 +265,7 @@ async def api_hold(request: Request, site: ReportsSite, user: User | None,
 
 
 @api("POST", f"{CASE}/reveal", "Show the text evidence (counts toward today's exposure)",
-     response=Revealed)
+     response=Revealed, allow=WORK)
 async def api_reveal(request: Request, site: ReportsSite, user: User | None, _b: None) -> Any:
     service = site.service
     case_id = _case_id(request)
@@ -311,8 +314,15 @@ def _plain(value: Any) -> Any:
 # -- HTML pages -----------------------------------------------------------------------------------
 
 
+def _staff(request: Request) -> User:
+    user = current_user(request)
+    if user is None:  # the route's rule lets only staff in; this keeps the type checker sure
+        raise HTTPException(401, "sign in first")
+    return user
+
+
 async def queue_page(request: Request, site: ReportsSite) -> Response:
-    user = require_role(request, *STAFF)
+    user = _staff(request)
     cases = await run_in_threadpool(site.service.queue, _actor(user))
     return render("queue.html", cases=cases, user=user,
                   exposure=site.service.exposure_today(_actor(user)),
@@ -321,7 +331,7 @@ async def queue_page(request: Request, site: ReportsSite) -> Response:
 
 async def case_page(request: Request, site: ReportsSite, *,
                     revealed: bool = False) -> Response:
-    user = require_role(request, *STAFF)
+    user = _staff(request)
     service = site.service
     case_id = _case_id(request)
     try:
@@ -339,16 +349,17 @@ async def case_page(request: Request, site: ReportsSite, *,
         overdue=(seconds_left(view.case.target_at, now) or 0) < 0,
         emergency=service.settings.emergency, referral=view.referral,
         pending=view.pending_decision, content_types=CONTENT_TYPES, now=now,
+        csrf=page_token(request),
     )
 
 
-async def case_form(request: Request, site: ReportsSite) -> Response:
-    """No-JavaScript forms of the case page: one POST per action, then back to the page."""
-    user = require_role(request, *STAFF)
+async def case_form(request: Request, site: ReportsSite, action: str) -> Response:
+    """No-JavaScript forms of the case page: one POST per action (each its own route, with
+    the permission it needs: ``FORM_ACTIONS``), then back to the page."""
+    user = _staff(request)
     service = site.service
     case_id = _case_id(request)
     form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
-    action = request.path_params["action"]
     actor = _actor(user)
     if action == "reveal":
         await run_in_threadpool(service.reveal, case_id, actor)
@@ -373,14 +384,12 @@ async def case_form(request: Request, site: ReportsSite) -> Response:
         elif action in hotline_forms.ACTIONS:
             await hotline_forms.handle(request, service, case_id, actor, action, form)
         elif action == "escalate":
-            require_role(request, "analyst")
             ips = [v for v in form.get("hosting_ips", "").replace(",", " ").split() if v]
             body = EscalateIn.model_validate({"authority": form.get("authority", ""),
                                               "hosting_ips": ips})
             await run_in_threadpool(service.escalate, case_id, actor, body.authority,
                                     body.hosting_ips)
         elif action == "hold":
-            require_role(request, "analyst")
             await run_in_threadpool(service.set_legal_hold, case_id, form.get("on") == "1",
                                     actor)
         else:
@@ -395,7 +404,6 @@ async def case_form(request: Request, site: ReportsSite) -> Response:
 
 
 async def transparency_page(request: Request, site: ReportsSite) -> Response:
-    require_role(request, *STAFF)
     try:
         start, end = _period(request, site)
     except InputError as exc:
@@ -405,13 +413,29 @@ async def transparency_page(request: Request, site: ReportsSite) -> Response:
     return HTMLResponse(tr.to_html(figures))
 
 
-def staff_routes(site: ReportsSite, access: Access) -> list[BaseRoute]:
+# The case page's forms, and what each needs.
+FORM_ACTIONS: dict[str, Permission] = {
+    "reveal": WORK, "assign": WORK, "state": WORK, "note": WORK, "decision": WORK,
+    "signoff": WORK, "police": WORK,
+    "escalate": ESCALATE, "hold": ESCALATE, "referral": ESCALATE, "escalation-closed": ESCALATE,
+}
+
+
+def _form_route(site: ReportsSite, action: str, allow: Permission) -> BaseRoute:
+    async def handle(request: Request, site: ReportsSite) -> Response:
+        return await case_form(request, site, action)
+
+    handle.__name__ = f"case_{action.replace('-', '_')}"
+    return page(f"/cases/{{case_id}}/{action}", bind(handle, site), allow, methods=("POST",))
+
+
+def staff_routes(site: ReportsSite) -> list[BaseRoute]:
     return [
-        Route("/cases", bind(queue_page, site), methods=["GET"]),
-        Route("/cases/transparency", bind(transparency_page, site), methods=["GET"]),
-        Route("/cases/{case_id}", bind(case_page, site), methods=["GET"]),
-        Route("/cases/{case_id}/{action}", bind(case_form, site), methods=["POST"]),
-        *api.routes(site, access),
+        page("/cases", bind(queue_page, site), READ),
+        page("/cases/transparency", bind(transparency_page, site), READ),
+        page("/cases/{case_id}", bind(case_page, site), READ),
+        *(_form_route(site, action, allow) for action, allow in FORM_ACTIONS.items()),
+        *api.routes(site),
     ]
 
 

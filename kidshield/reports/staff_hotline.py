@@ -26,7 +26,7 @@ from kidshield.reports.api_models import (
     StatementsQuery,
     statements_schema,
 )
-from kidshield.reports.staff import CASE, _actor, _case_id, _period, api
+from kidshield.reports.staff import CASE, ESCALATE, WORK, _actor, _case_id, _period, api
 from kidshield.reports.web import ReportsSite
 from kidshield.web.access import User
 
@@ -37,7 +37,8 @@ EMERGENCY_SCHEMA: dict[str, Any] = {"type": "object", "required": ["call", "tell
 
 
 @api("POST", f"{CASE}/sign-off", "A second reviewer confirms (approve) or rejects the "
-     "decision waiting on a critical case", body=SignOffIn, response=SignedOff, errors=(409,))
+     "decision waiting on a critical case", body=SignOffIn, response=SignedOff, errors=(409,),
+     allow=WORK)
 async def api_sign_off(request: Request, site: ReportsSite, user: User | None,
                        body: SignOffIn) -> Any:
     decision = await run_in_threadpool(site.service.sign_off, _case_id(request),
@@ -45,7 +46,7 @@ async def api_sign_off(request: Request, site: ReportsSite, user: User | None,
     return {"id": decision.id, "status": "final" if body.approve else "rejected"}
 
 
-@api("GET", f"{CASE}/referral", "The analyst's referral assessment", roles=("analyst",),
+@api("GET", f"{CASE}/referral", "The analyst's referral assessment", allow=ESCALATE,
      response=REFERRAL_SCHEMA)
 async def api_referral(request: Request, site: ReportsSite, user: User | None,
                        _b: None) -> Any:
@@ -54,7 +55,7 @@ async def api_referral(request: Request, site: ReportsSite, user: User | None,
 
 
 @api("PUT", f"{CASE}/referral", "Change fields of the referral assessment (only those given)",
-     body=ReferralIn, roles=("analyst",), response=REFERRAL_SCHEMA)
+     body=ReferralIn, allow=ESCALATE, response=REFERRAL_SCHEMA)
 async def api_set_referral(request: Request, site: ReportsSite, user: User | None,
                            body: ReferralIn) -> Any:
     referral = await run_in_threadpool(site.service.set_referral, _case_id(request),
@@ -71,7 +72,7 @@ async def api_emergency(request: Request, site: ReportsSite, user: User | None,
 
 
 @api("POST", f"{CASE}/police", "Record when, how and whom the police were told",
-     body=PoliceIn, response=PoliceRecorded, status=201)
+     body=PoliceIn, response=PoliceRecorded, status=201, allow=WORK)
 async def api_police(request: Request, site: ReportsSite, user: User | None,
                      body: PoliceIn) -> Any:
     record = await run_in_threadpool(partial(
@@ -82,7 +83,7 @@ async def api_police(request: Request, site: ReportsSite, user: User | None,
 
 
 @api("POST", f"{CASE}/escalation-closed", "The authority concluded the referral: the case's "
-     "evidence follows the normal retention again", body=OutcomeIn, roles=("analyst",),
+     "evidence follows the normal retention again", body=OutcomeIn, allow=ESCALATE,
      response=Ok, errors=(409,))
 async def api_escalation_closed(request: Request, site: ReportsSite, user: User | None,
                                 body: OutcomeIn) -> Any:
@@ -93,7 +94,7 @@ async def api_escalation_closed(request: Request, site: ReportsSite, user: User 
 
 @api("GET", f"{CASE}/evidence/{{record_id}}", "A preserved evidence record byte for byte, as "
      "a download (X-Content-SHA256 and X-Record-Hash say what the chain holds)",
-     roles=("analyst",), response={"type": "object"})
+     allow=ESCALATE, response={"type": "object"})
 async def api_evidence_record(request: Request, site: ReportsSite, user: User | None,
                               _b: None) -> Any:
     text = request.path_params["record_id"]
@@ -113,7 +114,7 @@ async def api_evidence_record(request: Request, site: ReportsSite, user: User | 
 
 
 @api("GET", "/evidence/public-key", "The public key that checks the evidence chain's signed "
-     "heads (PEM)", roles=("analyst",), media_type="application/x-pem-file",
+     "heads (PEM)", allow=ESCALATE, media_type="application/x-pem-file",
      response={"type": "string"})
 async def api_public_key(request: Request, site: ReportsSite, user: User | None,
                          _b: None) -> Any:
@@ -127,7 +128,7 @@ async def api_public_key(request: Request, site: ReportsSite, user: User | None,
 
 
 @api("GET", "/evidence/verify", "The evidence chain check of `kidshield report verify-chain`, "
-     "with this server's key", roles=("analyst",), response=ChainCheck)
+     "with this server's key", allow=ESCALATE, response=ChainCheck)
 async def api_verify_chain(request: Request, site: ReportsSite, user: User | None,
                            _b: None) -> Any:
     report = await run_in_threadpool(site.service.verify_chain)
@@ -139,7 +140,7 @@ async def api_verify_chain(request: Request, site: ReportsSite, user: User | Non
 
 @api("GET", "/statements", "Statements of reasons of a period, as the body of the EU "
      "Transparency Database API's multiple-statement endpoint (100 per page)",
-     query=StatementsQuery, roles=("analyst",), response=statements_schema())
+     query=StatementsQuery, allow=ESCALATE, response=statements_schema())
 async def api_statements(request: Request, site: ReportsSite, user: User | None,
                          query: StatementsQuery) -> Any:
     from kidshield.reports.statements import batches, statements_between

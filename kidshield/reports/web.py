@@ -11,7 +11,7 @@ public routes) bound in. Links other pages use:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -22,8 +22,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
-from starlette.routing import BaseRoute, Mount, Route
-from starlette.staticfiles import StaticFiles
+from starlette.routing import BaseRoute
 
 from kidshield.errors import InputError, KidshieldError, NotFound, TooManyRequests, UnsupportedMedia
 from kidshield.policy.catalog import default_catalog
@@ -41,13 +40,15 @@ from kidshield.reports.api_models import (
     upload_field,
 )
 from kidshield.reports.model import CaseType, ReporterRole, Source
-from kidshield.reports.ratelimit import RateLimiter
 from kidshield.reports.service import CaseNotFound, NewReport, ReportService, ReportStatus
-from kidshield.web.access import User
-from kidshield.web.api.registry import Access, Api, read_json
+from kidshield.web.access import Permission, User
+from kidshield.web.api.registry import Api, read_json
+from kidshield.web.csrf import page_token
 from kidshield.web.errors import N_
 from kidshield.web.feature import bind
+from kidshield.web.ratelimit import RateLimiter, client_key
 from kidshield.web.render import translator_for
+from kidshield.web.routing import FORM, Assets, page
 
 HERE = Path(__file__).parent
 MAX_BODY = 64 * 1024
@@ -95,9 +96,9 @@ class ReportsSite:
     """What the reports routes work with."""
 
     service: ReportService
+    limiter: RateLimiter  # the server's (kinds report.submit, report.draft, report.receipt)
     country: str = ""  # ISO code: which helplines the pages show
     keep_ip: bool = False  # offer reporters the choice to keep their IP address
-    limiter: RateLimiter = field(default_factory=RateLimiter)
     # the helplines in force (the operator's own too); None: the shipped ones for ``country``
     helplines: HelplineProvider | None = None
     public_transparency: bool = False  # /transparency open to everyone
@@ -116,6 +117,8 @@ def render(name: str, status_code: int = 200, request: Request | None = None,
            **context: Any) -> HTMLResponse:
     """A page; the child's version in the visitor's language (the adult form is English)."""
     t = translator_for(request) if request is not None and context.get("child") else None
+    if request is not None:
+        context.setdefault("csrf", page_token(request))  # every form carries it
     html = templates.get_template(name).render(
         _=t or (lambda text, **values: text.format(**values) if values else text),
         lang=t.lang if t else "en", dir=t.dir if t else "ltr", **context)
@@ -126,9 +129,11 @@ LIMITED = "too many requests from this address; please try again in a few minute
 
 
 def _wait(request: Request, site: ReportsSite, kind: str) -> float:
-    """Seconds this client must wait before it may do ``kind`` again (0: go ahead)."""
+    """Seconds this client must wait before it may do ``kind`` again (0: go ahead; the
+    event is counted). Kinds: submit, draft, receipt (a receipt code looked up or appealed:
+    one allowance, so codes cannot be guessed through either)."""
     client = request.client.host if request.client else "unknown"
-    return site.limiter.retry_after(kind, client)
+    return site.limiter.acquire((f"report.{kind}", client_key(client)))
 
 
 def _limited_page(request: Request, site: ReportsSite, kind: str) -> Response | None:
@@ -248,7 +253,7 @@ async def status_page(request: Request, site: ReportsSite) -> Response:
     child = request.query_params.get("for") == "child"
     if not code:
         return render("status.html", status=None, child=child, error="", request=request)
-    if (limited := _limited_page(request, site, "status")) is not None:
+    if (limited := _limited_page(request, site, "receipt")) is not None:
         return limited
     try:
         status = await run_in_threadpool(site.service.status, code)
@@ -260,6 +265,8 @@ async def status_page(request: Request, site: ReportsSite) -> Response:
 
 
 async def status_appeal(request: Request, site: ReportsSite) -> Response:
+    if (limited := _limited_page(request, site, "receipt")) is not None:
+        return limited
     code = request.path_params["code"]
     form = await request.form()
     reason = str(form.get("reason", ""))[:4000]
@@ -276,7 +283,8 @@ async def status_appeal(request: Request, site: ReportsSite) -> Response:
 # -- public API -----------------------------------------------------------------------------------
 api: Api[ReportsSite] = Api(
     "reports", "Report something harmful, anonymously if you like: no account, never a picture "
-    "or file (give the web address). A receipt code shows the report's state and decision.")
+    "or file (give the web address). A receipt code shows the report's state and decision.",
+    allow=Permission.PUBLIC)
 
 
 async def read_report_json(request: Request, limit: int) -> Any:
@@ -291,8 +299,8 @@ async def read_report_json(request: Request, limit: int) -> Any:
 
 @api("POST", "/reports", "File a report (anonymous allowed; never a picture or file). A "
      "trusted flagger sends its key as the X-Flagger-Key header.",
-     body=ReportIn, public=True, response=ReceiptOut, status=201, errors=(401, 415, 429),
-     reader=read_report_json, max_body=MAX_BODY)
+     body=ReportIn, response=ReceiptOut, status=201, errors=(401, 415, 429),
+     reader=read_report_json, max_body=MAX_BODY, wrong_body=NO_UPLOADS)
 async def api_submit(request: Request, site: ReportsSite, _user: User | None,
                      body: ReportIn) -> Any:
     _limit(request, site, "submit")
@@ -329,18 +337,19 @@ async def _status(site: ReportsSite, code: str) -> dict[str, Any]:
 
 
 @api("GET", "/reports/{code}", "The report's state and, once decided, the statement of reasons",
-     public=True, response=ReportStatusOut, errors=(422, 429))
+     response=ReportStatusOut, errors=(422, 429))
 async def api_status(request: Request, site: ReportsSite, _user: User | None,
                      _body: None) -> Any:
-    _limit(request, site, "status")
+    _limit(request, site, "receipt")
     return await _status(site, request.path_params["code"])
 
 
 @api("POST", "/reports/{code}/appeal", "Ask for another look at the decision (by someone else)",
-     body=AppealIn, public=True, response=ReportStatusOut, status=201, errors=(409, 415),
-     reader=read_report_json, max_body=MAX_BODY)
+     body=AppealIn, response=ReportStatusOut, status=201, errors=(409, 415, 429),
+     reader=read_report_json, max_body=MAX_BODY, wrong_body=NO_UPLOADS)
 async def api_appeal(request: Request, site: ReportsSite, _user: User | None,
                      body: AppealIn) -> Any:
+    _limit(request, site, "receipt")
     code = request.path_params["code"]
     try:
         await run_in_threadpool(site.service.appeal, code, body.reason)
@@ -351,7 +360,7 @@ async def api_appeal(request: Request, site: ReportsSite, _user: User | None,
 
 
 @api("GET", "/reports/drafts/{token}", "A report being written, saved on the server so it "
-     "can be finished in another browser", public=True,
+     "can be finished in another browser",
      response=dict[str, str | bool], errors=(429,))
 async def api_draft(request: Request, site: ReportsSite, _user: User | None,
                     _body: None) -> Any:
@@ -363,8 +372,8 @@ async def api_draft(request: Request, site: ReportsSite, _user: User | None,
 
 
 @api("PUT", "/reports/drafts/{token}", "Save a report being written (kept for the drafts "
-     "retention time)", body=DraftIn, public=True, response=Saved, errors=(415, 429),
-     reader=read_report_json, max_body=MAX_BODY)
+     "retention time)", body=DraftIn, response=Saved, errors=(415, 429),
+     reader=read_report_json, max_body=MAX_BODY, wrong_body=NO_UPLOADS)
 async def api_save_draft(request: Request, site: ReportsSite, _user: User | None,
                          body: DraftIn) -> Any:
     _limit(request, site, "draft")
@@ -381,7 +390,7 @@ async def public_transparency(request: Request, site: ReportsSite) -> Response:
 
     if not site.public_transparency:
         raise HTTPException(404, "this server does not publish transparency figures")
-    if (limited := _limited_page(request, site, "status")) is not None:
+    if (limited := _limited_page(request, site, "receipt")) is not None:
         return limited
     try:
         start, end = _period(request, site)
@@ -396,19 +405,23 @@ async def public_transparency(request: Request, site: ReportsSite) -> Response:
     return HTMLResponse(tr.to_html(figures, service.settings.organisation))
 
 
-def routes(site: ReportsSite, access: Access) -> list[BaseRoute]:
-    """The pages and the API (``access``: how API callers are checked)."""
+def routes(site: ReportsSite) -> list[BaseRoute]:
+    """The public pages and API (anyone may report, without an account) and the staff's."""
     from kidshield.reports.staff import staff_routes
 
+    anyone = Permission.PUBLIC
+    form: dict[str, Any] = {"methods": ("POST",), "bodies": (FORM,), "max_body": MAX_BODY,
+                            "wrong_body": NO_UPLOADS}
     return [
-        Route("/report", bind(intake_form, site), methods=["GET"]),
-        Route("/report", bind(intake_submit, site), methods=["POST"]),
-        Route("/report/status", bind(status_page, site), methods=["GET"]),
-        Route("/report/status/{code}", bind(status_page, site), methods=["GET"]),
-        Route("/report/status/{code}/appeal", bind(status_appeal, site), methods=["POST"]),
-        Route("/transparency", bind(public_transparency, site), methods=["GET"]),
-        Mount("/report/assets", StaticFiles(directory=HERE / "static"), name="report-assets"),
-        *api.routes(site, access),
-        *staff_routes(site, access),
+        page("/report", bind(intake_form, site), anyone),
+        page("/report", bind(intake_submit, site), anyone, **form),
+        page("/report/status", bind(status_page, site), anyone),
+        page("/report/status/{code}", bind(status_page, site), anyone),
+        page("/report/status/{code}/appeal", bind(status_appeal, site), anyone, **form),
+        # published or not, the figures have no personal data (public_transparency decides)
+        page("/transparency", bind(public_transparency, site), anyone),
+        Assets("/report/assets", HERE / "static", name="report-assets"),
+        *api.routes(site),
+        *staff_routes(site),
     ]
 

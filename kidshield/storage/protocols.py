@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -44,6 +45,7 @@ class WebUser:
     roles: frozenset[str]
     pin_hash: str | None = None
     created_at: datetime | None = None
+    pin_length: int | None = None  # None: a PIN set before its length was kept
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +56,12 @@ class ApiTokenInfo:
     created_at: datetime
     last_used_at: datetime | None = None
     revoked_at: datetime | None = None
+    scopes: frozenset[str] = frozenset()
+    expires_at: datetime | None = None
+    parent_id: int | None = None  # the token that issued this one
+
+    def active(self, now: datetime) -> bool:
+        return self.revoked_at is None and (self.expires_at is None or self.expires_at > now)
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,26 +78,43 @@ class UserStore(Protocol):
     def count(self) -> int: ...
     def create(self, name: str, password_hash: str, roles: frozenset[str],
                now: datetime) -> WebUser: ...
+    def create_first(self, name: str, password_hash: str, roles: frozenset[str],
+                     now: datetime) -> WebUser | None:
+        """The first account, or None when there is one already (once, even when several
+        requests or servers on one database try at the same moment)."""
+        ...
     def by_name(self, name: str) -> WebUser | None: ...
     def by_id(self, user_id: int) -> WebUser | None: ...
     def all(self) -> list[WebUser]: ...
     def set_password(self, user_id: int, password_hash: str) -> None: ...
-    def set_pin(self, user_id: int, pin_hash: str | None) -> None: ...
+    def set_pin(self, user_id: int, pin_hash: str | None, length: int | None) -> None: ...
 
 
 class SessionStore(Protocol):
     def create(self, token_hash: str, user_id: int, now: datetime,
-               expires_at: datetime) -> None: ...
+               expires_at: datetime, keep: int) -> None:
+        """A new session; the account's oldest are ended so it has at most ``keep``."""
+        ...
     def user_for(self, token_hash: str, now: datetime) -> int | None: ...
     def delete(self, token_hash: str) -> None: ...
+    def delete_for_user(self, user_id: int, keep: str | None = None) -> int:
+        """End every session of the account but ``keep``; how many ended."""
+        ...
 
 
 class ApiTokenStore(Protocol):
-    def create(self, user_id: int, name: str, token_hash: str,
-               now: datetime) -> ApiTokenInfo: ...
-    def user_for(self, token_hash: str, now: datetime) -> int | None: ...
-    def list(self) -> list[ApiTokenInfo]: ...
-    def revoke(self, token_id: int, now: datetime) -> bool: ...
+    def create(self, user_id: int, name: str, token_hash: str, now: datetime,
+               scopes: frozenset[str], expires_at: datetime,
+               parent_id: int | None = None) -> ApiTokenInfo: ...
+    def find(self, token_hash: str, now: datetime) -> ApiTokenInfo | None:
+        """The active (not revoked, not expired) token with this hash; marks it used."""
+        ...
+    def get(self, token_id: int) -> ApiTokenInfo | None: ...
+    def list(self, user_id: int | None = None) -> list[ApiTokenInfo]: ...
+    def revoke(self, token_id: int, now: datetime) -> builtins.list[int]:
+        """Revoke the token and every token issued from it; the ids revoked now."""
+        ...
+    def revoke_for_user(self, user_id: int, now: datetime) -> int: ...
 
 
 class SettingStore(Protocol):

@@ -176,6 +176,8 @@ web_users = sa.Table(
     sa.Column("roles", sa.String(128), nullable=False, server_default="parent"),
     sa.Column("pin_hash", sa.Text, nullable=True),  # the parent PIN for child-page actions
     sa.Column("created_at", UTCDateTime(), nullable=False),
+    # digits of the PIN (None: set before this was kept); shorter PINs are guessed slower
+    sa.Column("pin_length", sa.Integer, nullable=True),
 )
 
 # Signed-in browsers. Only a SHA-256 of the cookie value is kept.
@@ -189,18 +191,24 @@ web_sessions = sa.Table(
     sa.Column("expires_at", UTCDateTime(), nullable=False),
 )
 
-# Bearer tokens for automation. Only a SHA-256 of the token is kept.
+# Bearer tokens for automation. Only a SHA-256 of the token is kept. A token holds only what
+# its scopes name (web/access.py), ends at expires_at, and a token issued by another token
+# (parent_id) is revoked with it.
 api_tokens = sa.Table(
     "api_tokens",
     metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("user_id", sa.Integer, sa.ForeignKey("web_users.id", ondelete="CASCADE"),
-              nullable=False),
+              nullable=False, index=True),
     sa.Column("name", sa.String(128), nullable=False),
     sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
     sa.Column("created_at", UTCDateTime(), nullable=False),
     sa.Column("last_used_at", UTCDateTime(), nullable=True),
     sa.Column("revoked_at", UTCDateTime(), nullable=True),
+    sa.Column("scopes", sa.String(255), nullable=False,
+              server_default="assess,dns,household,media,metrics,read,reports"),
+    sa.Column("expires_at", UTCDateTime(), nullable=True),
+    sa.Column("parent_id", sa.Integer, nullable=True, index=True),
 )
 
 # Append-only: who changed what, when. The stores offer no update or delete.

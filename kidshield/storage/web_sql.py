@@ -21,7 +21,11 @@ from kidshield.storage.schema import (
 
 def _user(row: Any) -> WebUser:
     roles = frozenset(r for r in row.roles.split(",") if r)
-    return WebUser(row.id, row.name, row.password_hash, roles, row.pin_hash, row.created_at)
+    return WebUser(row.id, row.name, row.password_hash, roles, row.pin_hash, row.created_at,
+                   row.pin_length)
+
+
+SETUP_CLAIM = "setup.claimed"  # a web_settings key: only one first account is ever made
 
 
 class SqlUserStore:
@@ -40,6 +44,25 @@ class SqlUserStore:
                 name=name, password_hash=password_hash, roles=",".join(sorted(roles)),
                 created_at=now))
             new_id = int(result.inserted_primary_key[0])  # type: ignore[index]
+        return WebUser(new_id, name, password_hash, roles, None, now)
+
+    def create_first(self, name: str, password_hash: str, roles: frozenset[str],
+                     now: datetime) -> WebUser | None:
+        # The claim is a primary key: of several requests (or servers on one PostgreSQL)
+        # trying at once, one inserts it and the others fail, in the same transaction as the
+        # account itself.
+        try:
+            with self._db.engine.begin() as conn:
+                conn.execute(web_settings.insert().values(key=SETUP_CLAIM,
+                                                          value=now.isoformat()))
+                if conn.execute(sa.select(sa.func.count()).select_from(web_users)).scalar():
+                    raise _AlreadySetUp
+                result = conn.execute(web_users.insert().values(
+                    name=name, password_hash=password_hash, roles=",".join(sorted(roles)),
+                    created_at=now))
+                new_id = int(result.inserted_primary_key[0])  # type: ignore[index]
+        except (sa.exc.IntegrityError, _AlreadySetUp):
+            return None
         return WebUser(new_id, name, password_hash, roles, None, now)
 
     def by_name(self, name: str) -> WebUser | None:
@@ -61,10 +84,14 @@ class SqlUserStore:
             conn.execute(web_users.update().where(web_users.c.id == user_id)
                          .values(password_hash=password_hash))
 
-    def set_pin(self, user_id: int, pin_hash: str | None) -> None:
+    def set_pin(self, user_id: int, pin_hash: str | None, length: int | None) -> None:
         with self._db.engine.begin() as conn:
             conn.execute(web_users.update().where(web_users.c.id == user_id)
-                         .values(pin_hash=pin_hash))
+                         .values(pin_hash=pin_hash, pin_length=length))
+
+
+class _AlreadySetUp(Exception):
+    pass
 
 
 class SqlSessionStore:
@@ -72,11 +99,17 @@ class SqlSessionStore:
         self._db = db
 
     def create(self, token_hash: str, user_id: int, now: datetime,
-               expires_at: datetime) -> None:
+               expires_at: datetime, keep: int) -> None:
+        s = web_sessions.c
         with self._db.engine.begin() as conn:
-            conn.execute(web_sessions.delete().where(web_sessions.c.expires_at < now))
+            conn.execute(web_sessions.delete().where(s.expires_at < now))
             conn.execute(web_sessions.insert().values(
                 id=token_hash, user_id=user_id, created_at=now, expires_at=expires_at))
+            newest = (sa.select(s.id).where(s.user_id == user_id)
+                      .order_by(s.created_at.desc(), s.expires_at.desc()).limit(keep))
+            conn.execute(web_sessions.delete().where(s.user_id == user_id)
+                         .where(s.id.not_in(newest.scalar_subquery()))
+                         .where(s.id != token_hash))
 
     def user_for(self, token_hash: str, now: datetime) -> int | None:
         with self._db.engine.connect() as conn:
@@ -89,45 +122,87 @@ class SqlSessionStore:
         with self._db.engine.begin() as conn:
             conn.execute(web_sessions.delete().where(web_sessions.c.id == token_hash))
 
+    def delete_for_user(self, user_id: int, keep: str | None = None) -> int:
+        query = web_sessions.delete().where(web_sessions.c.user_id == user_id)
+        if keep is not None:
+            query = query.where(web_sessions.c.id != keep)
+        with self._db.engine.begin() as conn:
+            return int(conn.execute(query).rowcount or 0)
+
 
 def _token(row: Any) -> ApiTokenInfo:
     return ApiTokenInfo(row.id, row.user_id, row.name, row.created_at, row.last_used_at,
-                        row.revoked_at)
+                        row.revoked_at, frozenset(x for x in row.scopes.split(",") if x),
+                        row.expires_at, row.parent_id)
 
 
 class SqlApiTokenStore:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    def create(self, user_id: int, name: str, token_hash: str, now: datetime) -> ApiTokenInfo:
+    def create(self, user_id: int, name: str, token_hash: str, now: datetime,
+               scopes: frozenset[str], expires_at: datetime,
+               parent_id: int | None = None) -> ApiTokenInfo:
         with self._db.engine.begin() as conn:
             result = conn.execute(api_tokens.insert().values(
-                user_id=user_id, name=name, token_hash=token_hash, created_at=now))
+                user_id=user_id, name=name, token_hash=token_hash, created_at=now,
+                scopes=",".join(sorted(scopes)), expires_at=expires_at, parent_id=parent_id))
             new_id = int(result.inserted_primary_key[0])  # type: ignore[index]
-        return ApiTokenInfo(new_id, user_id, name, now)
+        return ApiTokenInfo(new_id, user_id, name, now, scopes=scopes, expires_at=expires_at,
+                            parent_id=parent_id)
 
-    def user_for(self, token_hash: str, now: datetime) -> int | None:
+    def find(self, token_hash: str, now: datetime) -> ApiTokenInfo | None:
+        t = api_tokens.c
         with self._db.engine.begin() as conn:
-            row = conn.execute(sa.select(api_tokens.c.id, api_tokens.c.user_id)
-                               .where(api_tokens.c.token_hash == token_hash)
-                               .where(api_tokens.c.revoked_at.is_(None))).first()
+            row = conn.execute(sa.select(api_tokens)
+                               .where(t.token_hash == token_hash)
+                               .where(t.revoked_at.is_(None))
+                               .where(sa.or_(t.expires_at.is_(None), t.expires_at > now))
+                               ).first()
             if row is None:
                 return None
-            conn.execute(api_tokens.update().where(api_tokens.c.id == row.id)
-                         .values(last_used_at=now))
-        return int(row.user_id)
+            conn.execute(api_tokens.update().where(t.id == row.id).values(last_used_at=now))
+        return _token(row)
 
-    def list(self) -> builtins.list[ApiTokenInfo]:
+    def get(self, token_id: int) -> ApiTokenInfo | None:
         with self._db.engine.connect() as conn:
-            return [_token(r) for r in conn.execute(sa.select(api_tokens)
-                                                    .order_by(api_tokens.c.id))]
+            row = conn.execute(sa.select(api_tokens).where(api_tokens.c.id == token_id)).first()
+        return None if row is None else _token(row)
 
-    def revoke(self, token_id: int, now: datetime) -> bool:
+    def list(self, user_id: int | None = None) -> builtins.list[ApiTokenInfo]:
+        query = sa.select(api_tokens).order_by(api_tokens.c.id)
+        if user_id is not None:
+            query = query.where(api_tokens.c.user_id == user_id)
+        with self._db.engine.connect() as conn:
+            return [_token(r) for r in conn.execute(query)]
+
+    def revoke(self, token_id: int, now: datetime) -> builtins.list[int]:
+        t = api_tokens.c
+        revoked: builtins.list[int] = []
         with self._db.engine.begin() as conn:
-            result = conn.execute(api_tokens.update().where(api_tokens.c.id == token_id)
-                                  .where(api_tokens.c.revoked_at.is_(None))
-                                  .values(revoked_at=now))
-            return result.rowcount > 0
+            found = conn.execute(sa.select(t.id).where(t.id == token_id)
+                                 .where(t.revoked_at.is_(None))).first()
+            if found is None:
+                return []
+            # the token and every token issued from it, however deep
+            level = [token_id]
+            family = [token_id]
+            while level:
+                level = [int(r.id) for r in conn.execute(
+                    sa.select(t.id).where(t.parent_id.in_(level)))]
+                family += level
+            result = conn.execute(api_tokens.update().where(t.id.in_(family))
+                                  .where(t.revoked_at.is_(None)).values(revoked_at=now)
+                                  .returning(t.id))
+            revoked = sorted(int(r.id) for r in result)
+        return revoked
+
+    def revoke_for_user(self, user_id: int, now: datetime) -> int:
+        t = api_tokens.c
+        with self._db.engine.begin() as conn:
+            result = conn.execute(api_tokens.update().where(t.user_id == user_id)
+                                  .where(t.revoked_at.is_(None)).values(revoked_at=now))
+            return int(result.rowcount or 0)
 
 
 class SqlAuditLog:

@@ -22,6 +22,7 @@ from kidshield.state.overlay import Change
 from kidshield.state.store import AccessRequest, RequestDecision
 from kidshield.storage.sql import SqlListMetaStore
 from kidshield.web.accounts import (
+    SignIn,
     add_user,
     change_password,
     check_password,
@@ -31,10 +32,14 @@ from kidshield.web.accounts import (
     revoke_token,
     set_pin,
     setup_parent,
+    short_pins,
+    unlock_pin,
+    visible_tokens,
 )
 from kidshield.web.context import WebContext
 from kidshield.web.errors import N_, NotFound, Refused
 from kidshield.web.notify import Notice, NotifySettings, send
+from kidshield.web.ratelimit import client_key
 
 DECISIONS = ("30min", "tonight", "always", "decline")
 
@@ -68,20 +73,21 @@ def pause(ctx: WebContext, actor: str, pid: str, minutes: int) -> datetime | Non
 
 # -- access requests ----------------------------------------------------------------------
 async def create_request(ctx: WebContext, prof: Profile, domain: str, message: str,
-                         base_url: str, ip: str) -> AccessRequest:
-    if ctx.ask_limiter.blocked(f"ask:{ip}"):
-        raise TooManyRequests(N_("You have asked many times. Please wait a little."))
+                         ip: str) -> AccessRequest:
     name = normalize_name(domain)
+    wait = ctx.limiter.acquire(("ask.client", client_key(ip)))
+    if wait:
+        raise TooManyRequests(N_("You have asked many times. Please wait a little."),
+                              retry_after=wait)
     decision = decide_name(ctx, prof, name)
     request = ctx.state.add_request(AccessRequest(
         prof.id, name, ctx.now(), decision.reason.value, message.strip()[:500]))
-    ctx.ask_limiter.fail(f"ask:{ip}")
     ctx.audit(f"child ({prof.name})", "request.create", name, id=request.id)
     notice = Notice(
         title=f"{prof.name} asks for {name}",
         text=f"{prof.name} asks to open {name}" + (f": {request.message}" if request.message
                                                      else ""),
-        link=f"{base_url.rstrip('/')}/requests",
+        link=f"{ctx.public_url}/requests",
         payload={"id": request.id, "profile": prof.id, "domain": name,
                  "reason": decision.reason.value, "message": request.message})
     task = asyncio.ensure_future(send(ctx.notify_settings(), notice))
@@ -293,8 +299,8 @@ def set_notify(ctx: WebContext, actor: str, kind: str, url: str) -> None:
 
 async def test_notify(ctx: WebContext, actor: str, settings: NotifySettings | None = None) -> bool:
     ok = await send(settings or ctx.notify_settings(),
-                    Notice("kidshield test", "Notifications from kidshield work.", "/",
-                           {"test": True}))
+                    Notice("kidshield test", "Notifications from kidshield work.",
+                           f"{ctx.public_url}/", {"test": True}))
     ctx.audit(actor, "notify.test", "", ok=ok)
     return ok
 
@@ -304,6 +310,7 @@ __all__ = [
     "PROFILE_FIELDS",
     "NotFound",
     "Refused",
+    "SignIn",
     "active_grants",
     "add_client",
     "add_user",
@@ -329,6 +336,9 @@ __all__ = [
     "set_notify",
     "set_pin",
     "setup_parent",
+    "short_pins",
     "test_notify",
+    "unlock_pin",
     "update_lists",
+    "visible_tokens",
 ]

@@ -1,13 +1,12 @@
-"""Who is asking: passwords (argon2), sessions, API tokens, the first-run setup token, login
-rate limiting and the parent PIN. ``AuthMiddleware`` sets ``request.state.user`` (see
-``access.py``); routes never read cookies or tokens themselves."""
+"""Who is asking: passwords (argon2), sessions, API tokens and known devices.
+``AuthMiddleware`` sets ``request.state.user`` (see ``access.py``); routes never read cookies
+or tokens themselves."""
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import secrets
-import time
-from collections import deque
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
@@ -22,8 +21,9 @@ from kidshield.web.access import User
 
 SESSION_COOKIE = "ks_session"
 # machine endpoints and static files: they render no forms and never read the user
-NO_COOKIE_PATHS = ("/dns-query", "/metrics", "/healthz", "/static/")
+NO_COOKIE_PATHS = ("/dns-query", "/healthz", "/static/")
 SESSION_DAYS = 14
+SESSIONS_PER_ACCOUNT = 10  # signed-in browsers per account; a new one ends the oldest
 TOKEN_PREFIX = "ks_"
 # OWASP's argon2id minimum (19 MiB, 2 passes): fast enough for a Raspberry Pi.
 _hasher = PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1)
@@ -49,34 +49,38 @@ def new_token(prefix: str = "") -> str:
     return prefix + secrets.token_urlsafe(32)
 
 
-class RateLimiter:
-    """At most ``limit`` failures per ``window`` seconds for one key (an address or a name)."""
+# Verified when the name is unknown, so a wrong name costs as long as a wrong password: the
+# time of an answer does not tell which names exist.
+_DUMMY = _hasher.hash(secrets.token_urlsafe(16))
 
-    def __init__(self, limit: int = 5, window: float = 300.0) -> None:
-        self.limit = limit
-        self.window = window
-        self._failures: dict[str, deque[float]] = {}
 
-    def _recent(self, key: str, now: float) -> deque[float]:
-        items = self._failures.setdefault(key, deque())
-        while items and items[0] <= now - self.window:
-            items.popleft()
-        return items
+def verify_password(hashed: str | None, password: str) -> bool:
+    """Check ``password`` against ``hashed`` (None: no such account), in the same time."""
+    return verify_secret(_DUMMY if hashed is None else hashed, password) and hashed is not None
 
-    def blocked(self, *keys: str) -> bool:
-        now = time.monotonic()
-        return any(len(self._recent(k, now)) >= self.limit for k in keys)
 
-    def fail(self, *keys: str) -> None:
-        now = time.monotonic()
-        for key in keys:
-            self._recent(key, now).append(now)
-        if len(self._failures) > 10_000:
-            self._failures.clear()
+# A browser that signed in before keeps a "known device" cookie for that account: failed
+# sign-ins from it are counted on its own, so guesses from other devices cannot lock the
+# parent out of a browser they use (docs/web.md, "Rate limits").
+DEVICE_COOKIE = "ks_device"
+DEVICE_DAYS = 400
 
-    def reset(self, *keys: str) -> None:
-        for key in keys:
-            self._failures.pop(key, None)
+
+def device_cookie(secret: bytes, user_id: int) -> str:
+    nonce = secrets.token_urlsafe(12)
+    return f"{nonce}.{_device_mac(secret, user_id, nonce)}"
+
+
+def known_device(secret: bytes, user_id: int, cookie: str | None) -> str | None:
+    """The device's id when ``cookie`` is this account's known-device cookie."""
+    nonce, _, mac = (cookie or "").partition(".")
+    if nonce and mac and hmac.compare_digest(mac, _device_mac(secret, user_id, nonce)):
+        return nonce
+    return None
+
+
+def _device_mac(secret: bytes, user_id: int, nonce: str) -> str:
+    return hmac.new(secret, f"device|{user_id}|{nonce}".encode(), hashlib.sha256).hexdigest()[:32]
 
 
 class Authenticator:
@@ -86,8 +90,10 @@ class Authenticator:
         self.tokens = tokens
 
     def start_session(self, user_id: int, now: datetime) -> str:
+        """A new session cookie; past ``SESSIONS_PER_ACCOUNT`` the account's oldest ends."""
         token = new_token()
-        self.sessions.create(digest(token), user_id, now, now + timedelta(days=SESSION_DAYS))
+        self.sessions.create(digest(token), user_id, now, now + timedelta(days=SESSION_DAYS),
+                             SESSIONS_PER_ACCOUNT)
         return token
 
     def end_session(self, token: str) -> None:
@@ -103,7 +109,12 @@ class Authenticator:
         return self.user(self.sessions.user_for(digest(token), now))
 
     def from_bearer(self, token: str, now: datetime) -> User | None:
-        return self.user(self.tokens.user_for(digest(token), now))
+        """The token's account, holding only what the token's scopes name."""
+        found = self.tokens.find(digest(token), now)
+        user = self.user(found.user_id) if found is not None else None
+        if found is None or user is None:
+            return None
+        return User(user.id, user.name, user.roles, found.scopes, found.id, found.expires_at)
 
 
 class AuthMiddleware:

@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute
 
 from kidshield.education.lessons import Lesson, default_library
 from kidshield.errors import InputError
@@ -19,10 +19,11 @@ from kidshield.policy.helplines import Helpline, HelplineBook, Topic, topic_for_
 from kidshield.policy.model import Profile
 from kidshield.policy.reason import Action, Decision, Reason
 from kidshield.web import actions
+from kidshield.web.access import Permission
 from kidshield.web.context import WebContext, client_ip, web_context
-from kidshield.web.csrf import checked_form
 from kidshield.web.errors import status_of
 from kidshield.web.render import render
+from kidshield.web.routing import page
 from kidshield.web.texts import block_text
 
 CHILD_HOST = "kidshield.home.arpa"
@@ -126,13 +127,12 @@ async def block_page(request: Request) -> Response:
 async def ask(request: Request) -> Response:
     """A child asks for a blocked name (from the block page or the child page)."""
     ctx = web_context(request)
-    form = await checked_form(request, ctx.secret)
+    form = await request.form()  # the route's rule checked its CSRF token
     profile = child_profile(ctx, request)
     domain = str(form.get("name", "")).strip()
     try:
         created = await actions.create_request(ctx, profile, domain,
-                                               str(form.get("message", "")),
-                                               str(request.base_url), client_ip(request))
+                                               str(form.get("message", "")), client_ip(request))
     except InputError as exc:
         return render(request, "child/asked.html", 400, error=str(exc), profile=profile,
                       helplines=helplines(ctx, profile), child_host=CHILD_HOST)
@@ -144,11 +144,11 @@ async def ask(request: Request) -> Response:
                   on_block_host=is_foreign_host(request_host(request)))
 
 
-def block_routes() -> list[Route]:
+def block_routes() -> list[BaseRoute]:
     """Routes of the app served for foreign host names (see ``server.HostDispatch``)."""
     return [
-        Route(ASK_PATH, ask, methods=["POST"]),
-        Route("/{path:path}", block_page, methods=["GET", "HEAD"]),
+        page(ASK_PATH, ask, Permission.PUBLIC, methods=("POST",), max_body=8 * 1024),
+        page("/{path:path}", block_page, Permission.PUBLIC),
     ]
 
 

@@ -9,18 +9,19 @@ from __future__ import annotations
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute
 
 from kidshield.errors import InputError
 from kidshield.policy.ages import AgeBand
 from kidshield.policy.model import Profile
 from kidshield.web import actions
+from kidshield.web.access import Permission
 from kidshield.web.blockpage import CHILD_HOST, RECENT, ask, child_profile, helplines
 from kidshield.web.context import WebContext, client_ip, web_context
-from kidshield.web.csrf import checked_form
 from kidshield.web.errors import status_of
 from kidshield.web.queries import recent_blocks
 from kidshield.web.render import render
+from kidshield.web.routing import page
 
 
 async def me(request: Request) -> Response:
@@ -48,7 +49,7 @@ async def me(request: Request) -> Response:
 async def me_pause(request: Request) -> Response:
     """A parent, standing beside the child, pauses protection with their PIN."""
     ctx = web_context(request)
-    form = await checked_form(request, ctx.secret)
+    form = await request.form()  # the route's rule checked its CSRF token
     profile = child_profile(ctx, request)
     try:
         pin = str(form.get("pin", ""))
@@ -63,7 +64,7 @@ async def me_pause(request: Request) -> Response:
 async def me_allow(request: Request) -> Response:
     """A parent, beside the child, allows a site for a while with their PIN."""
     ctx = web_context(request)
-    form = await checked_form(request, ctx.secret)
+    form = await request.form()  # the route's rule checked its CSRF token
     profile = child_profile(ctx, request)
     try:
         pin = str(form.get("pin", ""))
@@ -82,10 +83,13 @@ def _pin_error(request: Request, ctx: WebContext, profile: Profile, exc: Excepti
                   helplines=helplines(ctx, profile), profile=profile, child_host=CHILD_HOST)
 
 
-def child_routes() -> list[Route]:
+def child_routes() -> list[BaseRoute]:
+    """The child's own page: no account (the device's address says whose it is); pausing and
+    allowing need a parent's PIN."""
+    anyone, post = Permission.PUBLIC, ("POST",)
     return [
-        Route("/me", me),
-        Route("/me/ask", ask, methods=["POST"]),
-        Route("/me/pause", me_pause, methods=["POST"]),
-        Route("/me/allow", me_allow, methods=["POST"]),
+        page("/me", me, anyone),
+        page("/me/ask", ask, anyone, methods=post, max_body=8 * 1024),
+        page("/me/pause", me_pause, anyone, methods=post, max_body=8 * 1024),
+        page("/me/allow", me_allow, anyone, methods=post, max_body=8 * 1024),
     ]

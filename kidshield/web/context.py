@@ -1,5 +1,5 @@
 """Everything the web routes share: what the composition root handed the app (``WebDeps``),
-the stores, the secret key, the setup token and the rate limiters. One instance lives on
+the stores, the secret key, the setup token and the rate limiter. One instance lives on
 ``app.state.web``."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import json
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Protocol
 
@@ -30,9 +30,10 @@ from kidshield.storage.web_sql import (
     SqlSettingStore,
     SqlUserStore,
 )
-from kidshield.web.auth import Authenticator, RateLimiter
+from kidshield.web.auth import Authenticator
 from kidshield.web.feature import WebFeature
 from kidshield.web.notify import NotifySettings
+from kidshield.web.ratelimit import RateLimiter
 
 
 class Host(Protocol):
@@ -59,6 +60,7 @@ class WebDeps:
     editor: SettingsEditor  # dashboard changes of settings (kept over the file)
     clock: Clock
     secret: bytes  # the server's secret key (web.csrf.server_secret)
+    limiter: RateLimiter  # the one rate limiter of the server (features use it too)
     features: Sequence[WebFeature] = ()
 
 
@@ -76,14 +78,14 @@ class WebContext:
         self.audit_log = SqlAuditLog(db)
         self.settings = SqlSettingStore(db)
         self.auth = Authenticator(self.users, self.sessions, self.tokens)
-        self.login_limiter = RateLimiter(limit=5, window=300)
-        self.pin_limiter = RateLimiter(limit=5, window=300)
-        self.ask_limiter = RateLimiter(limit=20, window=600)
+        self.limiter = deps.limiter
         self.secret = deps.secret
         self.setup_token: str | None = None
-        self.port: int | None = None
+        self.setup_expires: datetime | None = None
+        self.listen_url: str | None = None  # where the web server listens (set when it does)
         if self.users.count() == 0:
             self.setup_token = secrets.token_urlsafe(24)
+            self.setup_expires = self.now() + timedelta(minutes=self.config.web.setup_minutes)
         self.list_progress: dict[str, str] = {}
         self.background: set[asyncio.Task[bool]] = set()
 
@@ -110,10 +112,19 @@ class WebContext:
     async def reload(self) -> bool:
         return await self.host.reload()
 
-    def setup_url(self, base: str) -> str | None:
+    @property
+    def public_url(self) -> str:
+        """How parents reach the dashboard: ``[web] public_url``, else the address the web
+        server listens on. Every link the server sends starts with it, never with the Host
+        a request named (which anyone can set, and which is the blocked site's name on the
+        block page)."""
+        return (self.config.web.public_url or self.listen_url or "http://127.0.0.1:8080"
+                ).rstrip("/")
+
+    def setup_url(self, base: str | None = None) -> str | None:
         if self.setup_token is None:
             return None
-        return f"{base.rstrip('/')}/setup?token={self.setup_token}"
+        return f"{(base or self.public_url).rstrip('/')}/setup?token={self.setup_token}"
 
     def audit(self, actor: str, action: str, target: str = "",
               **detail: object) -> AuditEntry:

@@ -4,7 +4,8 @@ Every visitor gets a random ``ks_csrf`` cookie (HttpOnly, SameSite=Lax). The tok
 (hidden field ``csrf``) and expected in the ``X-CSRF-Token`` header of cookie-authenticated API
 writes is an HMAC of that cookie and the session cookie under the server's secret key, so a
 page on another site can neither read nor forge it. Requests authenticated with a Bearer API
-token carry no cookies and need no CSRF token.
+token carry no cookies and need no CSRF token. Where the token is required, and the other
+checks of a write, are in ``web/routing.py`` (every route's rule).
 """
 
 from __future__ import annotations
@@ -13,9 +14,8 @@ import hashlib
 import hmac
 import secrets
 
-from starlette.datastructures import FormData, MutableHeaders
-from starlette.exceptions import HTTPException
-from starlette.requests import HTTPConnection, Request
+from starlette.datastructures import MutableHeaders
+from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kidshield.storage.protocols import SettingStore
@@ -51,21 +51,12 @@ def valid(conn: HTTPConnection, secret: bytes, token: str | None) -> bool:
     return hmac.compare_digest(token, csrf_token(conn, secret))
 
 
-async def checked_form(request: Request, secret: bytes) -> FormData:
-    """The posted form, after checking its CSRF token (403 when it is missing or wrong)."""
-    form = await request.form()
-    token = form.get(CSRF_FIELD)
-    if not valid(request, secret, token if isinstance(token, str) else None):
-        raise HTTPException(403, "the form expired or came from another site: reload the page")
-    return form
-
-
-def check_api_write(request: Request, secret: bytes) -> None:
-    """Cookie-authenticated API writes must send the token in ``X-CSRF-Token``."""
-    if getattr(request.state, "via", None) == "token":
-        return
-    if not valid(request, secret, request.headers.get(CSRF_HEADER)):
-        raise HTTPException(403, "missing or wrong X-CSRF-Token header")
+def page_token(conn: HTTPConnection) -> str:
+    """The CSRF token for the forms of the page being answered (features render their own
+    templates; the key comes with the request's gate)."""
+    gate = conn.scope.get("kidshield.gate")
+    secret = getattr(gate, "secret", None)
+    return csrf_token(conn, secret) if isinstance(secret, bytes) else ""
 
 
 class CsrfCookieMiddleware:

@@ -6,21 +6,32 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Callable
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute
 
 from kidshield.dns.resolver import Resolver
+from kidshield.web.access import Permission
+from kidshield.web.routing import page
 
 MEDIA_TYPE = "application/dns-message"
 
 
-def doh_routes(resolver_of: object) -> list[Route]:
+def doh_routes(resolver_of: object, admit: Callable[[str], float] = lambda _c: 0.0,
+               ) -> list[BaseRoute]:
+    """``admit(client)``: seconds the client must wait (the server's rate limit), 0 to go."""
+
     async def handle(request: Request) -> Response:
         resolver = resolver_of() if callable(resolver_of) else None
         if not isinstance(resolver, Resolver):
             return Response("DNS service not running", status_code=503)
+        wait = admit(request.client.host if request.client else "")
+        if wait:
+            return Response("too many queries: slow down", status_code=429,
+                            headers={"Retry-After": str(int(wait) + 1)})
         if request.method == "GET":
             encoded = request.query_params.get("dns")
             if not encoded:
@@ -48,9 +59,14 @@ def doh_routes(resolver_of: object) -> list[Route]:
         return Response(answer, media_type=MEDIA_TYPE,
                         headers={"Cache-Control": f"max-age={ttl}"})
 
+    # anyone who may use the resolver (the DNS server's own access rules apply); the body is
+    # a DNS message, which no form of another site can send
+    options: dict[str, Any] = {
+        "methods": ("GET", "POST"), "bodies": (MEDIA_TYPE,), "max_body": 65535,
+        "wrong_body": f"Content-Type must be {MEDIA_TYPE}", "cache": "no-store"}
     return [
-        Route("/dns-query", handle, methods=["GET", "POST"]),
-        Route("/dns-query/{client_id}", handle, methods=["GET", "POST"]),
+        page("/dns-query", handle, Permission.PUBLIC, **options),
+        page("/dns-query/{client_id}", handle, Permission.PUBLIC, **options),
     ]
 
 

@@ -25,6 +25,7 @@ from kidshield.errors import (
     Malformed,
     NotFound,
     Refused,
+    RequestTimeout,
     TooLarge,
     TooManyRequests,
     Unauthorized,
@@ -40,6 +41,7 @@ STATUS: tuple[tuple[type[BaseException], int], ...] = (
     (Refused, 403),
     (NotFound, 404),
     (Conflict, 409),
+    (RequestTimeout, 408),
     (TooLarge, 413),
     (UnsupportedMedia, 415),
     (InputError, 422),
@@ -49,7 +51,7 @@ STATUS: tuple[tuple[type[BaseException], int], ...] = (
 )
 
 CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
-         405: "method_not_allowed", 409: "conflict", 413: "too_large",
+         405: "method_not_allowed", 408: "request_timeout", 409: "conflict", 413: "too_large",
          415: "unsupported_media_type", 422: "validation", 429: "too_many_requests",
          500: "internal", 503: "unavailable"}
 

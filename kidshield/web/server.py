@@ -17,23 +17,20 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from prometheus_client import generate_latest
-from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from pydantic import ValidationError
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
-from starlette.routing import BaseRoute, Mount, Route
-from starlette.staticfiles import StaticFiles
+from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kidshield.config import Config, parse_hostport
-from kidshield.dns.metrics_http import authorized, metrics_token
 from kidshield.dns.server import explain_bind_error
-from kidshield.errors import KidshieldError
-from kidshield.web.api.registry import Access, document_routes
+from kidshield.errors import KidshieldError, TooManyRequests
+from kidshield.web.access import Permission
+from kidshield.web.api.registry import document_routes
 from kidshield.web.api.v1 import api
 from kidshield.web.auth import AuthMiddleware
 from kidshield.web.blockpage import block_routes, is_foreign_host, request_host
@@ -42,8 +39,12 @@ from kidshield.web.context import WebContext, WebDeps
 from kidshield.web.csrf import CsrfCookieMiddleware
 from kidshield.web.doh import doh_routes
 from kidshield.web.errors import error_response, status_of
+from kidshield.web.metrics import metrics_route
 from kidshield.web.pages import page_routes
+from kidshield.web.protocol import protocol_class
+from kidshield.web.ratelimit import Limit, client_key
 from kidshield.web.render import render
+from kidshield.web.routing import Assets, Gate, GateMiddleware, origin_of, page, undeclared
 
 log = logging.getLogger("kidshield.web")
 STATIC = Path(__file__).parent / "static"
@@ -66,7 +67,10 @@ async def _error(request: Request, exc: Exception) -> Response:
         return RedirectResponse(f"/login?next={request.url.path}", 303)
     message = (str(exc.detail) if isinstance(exc, HTTPException)
                else "Something went wrong on the server." if status == 500 else str(exc))
-    return render(request, "error.html", status, code=status, message=message)
+    page = render(request, "error.html", status, code=status, message=message)
+    if isinstance(exc, TooManyRequests) and exc.retry_after is not None:
+        page.headers["Retry-After"] = str(int(exc.retry_after) + 1)
+    return page
 
 
 EXCEPTION_HANDLERS: Any = {
@@ -86,20 +90,30 @@ SECURITY_HEADERS = [
 ]
 
 
-class SecurityHeaders:
-    """No inline scripts, no framing, no sniffing, no referrer leaks to other sites."""
+HSTS = (b"strict-transport-security", b"max-age=31536000")
 
-    def __init__(self, app: ASGIApp) -> None:
+
+class SecurityHeaders:
+    """No inline scripts, no framing, no sniffing, no referrer leaks to other sites; nothing
+    kept in caches unless the route says so (its rule, ``web/routing.py``); over HTTPS, the
+    browser is told to come back over HTTPS only (``[web] hsts``)."""
+
+    def __init__(self, app: ASGIApp, hsts: bool = True) -> None:
         self.app = app
+        self.hsts = hsts
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        extra = [HSTS] if self.hsts and scope.get("scheme") == "https" else []
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", []), *SECURITY_HEADERS]
+                headers = list(message.get("headers", []))
+                if not any(k.lower() == b"cache-control" for k, _v in headers):
+                    headers.append((b"cache-control", b"no-store"))
+                message["headers"] = [*headers, *SECURITY_HEADERS, *extra]
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
@@ -125,53 +139,60 @@ class HostDispatch:
 def create_app(deps: WebDeps) -> Starlette:
     ctx = WebContext(deps)
     dns = deps.dns
-
-    token = metrics_token(dns.config)
-
-    async def metrics(request: Request) -> Response:
-        if not authorized(token, request.headers.get("authorization")):
-            return Response("a bearer token is needed ([metrics] token_file)\n", 401,
-                            {"WWW-Authenticate": 'Bearer realm="kidshield"'})
-        await dns.settle()
-        return Response(generate_latest(dns.metrics.view()), media_type=CONTENT_TYPE_LATEST)
-
     async def health(_request: Request) -> Response:
         return JSONResponse({"status": "ok", "listening": [list(b) for b in dns.bound]})
 
-    static = Mount("/static", app=StaticFiles(directory=STATIC), name="static")
+    static = Assets("/static", STATIC, name="static")
     block_app = Starlette(routes=[static, *block_routes()],
                           exception_handlers=EXCEPTION_HANDLERS)
     block_app.state.web = ctx
-    access = Access(ctx.secret)
     groups = [api, *(group for feature in deps.features for group in feature.api)]
+
+    def doh_admit(client: str) -> float:
+        # DNS over HTTPS gets the same answers-per-second limit as plain DNS
+        qps = ctx.config.dns.rate_limit_qps
+        deps.limiter.set_limit("doh.client", Limit(qps, 1.0) if qps else None)
+        return deps.limiter.acquire(("doh.client", client_key(client))) if qps else 0.0
+
+    # [metrics] web = false: only on their own listener ([metrics] listen)
+    metrics = [metrics_route(dns, ctx.config)] if ctx.config.metrics.web else []
     routes: list[BaseRoute] = [
-        *([Route("/metrics", metrics)] if dns.config.metrics.web else []),
-        Route("/healthz", health),
-        *doh_routes(lambda: dns.resolver),
+        *metrics,
+        page("/healthz", health, Permission.PUBLIC),
+        *doh_routes(lambda: dns.resolver, doh_admit),
         static,
         *child_routes(),
-        *document_routes(groups, access),
-        *api.routes(ctx, access),
+        *document_routes(groups),
+        *api.routes(ctx),
         *page_routes(),
         *(route for feature in deps.features for route in feature.routes),
     ]
+    missing = undeclared(routes) + undeclared(block_app.routes)
+    if missing:
+        # denied by default: a route that says nothing about who may use it is not served
+        raise RuntimeError(f"web routes without an access rule: {', '.join(missing)}")
+    public = ctx.config.web.public_url
+    origins = frozenset(o for o in [origin_of(public)] if o) if public else frozenset()
+    gate = Gate(ctx.secret, origins, ctx.config.web.body_timeout)
     app = Starlette(
         routes=routes,
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[
-            Middleware(SecurityHeaders),
+            Middleware(SecurityHeaders, hsts=ctx.config.web.hsts),
+            Middleware(GateMiddleware, gate=gate),
             Middleware(CsrfCookieMiddleware),
             Middleware(AuthMiddleware, auth=ctx.auth, now=ctx.now),
             Middleware(HostDispatch, block_app=block_app),
         ],
     )
     app.state.web = ctx
+    app.state.block_app = block_app
     return app
 
 
-def announce_setup(ctx: WebContext, base_url: str) -> None:
+def announce_setup(ctx: WebContext) -> None:
     """First start: print the one-time link that creates the parent account."""
-    url = ctx.setup_url(base_url)
+    url = ctx.setup_url()
     if url:
         print(f"\nkidshield: no parent account yet. Create it (one-time link):\n  {url}\n",
               file=sys.stderr, flush=True)
@@ -181,13 +202,15 @@ def announce_setup(ctx: WebContext, base_url: str) -> None:
 class WebServer:
     """The app on ``[web] listen`` with uvicorn (HTTPS when ``dns.tls_certificate`` and
     ``dns.tls_key`` are set), on the caller's event loop. The socket is bound here, so a
-    taken or privileged port is a clear ``BindError`` and port 0 reports the port it got."""
+    taken or privileged port is a clear ``BindError`` and port 0 reports the port it got.
+    ``listen``/``setting``: another address (the metrics listener, plain HTTP)."""
 
-    def __init__(self, app: Starlette, config: Config) -> None:
+    def __init__(self, app: Starlette, config: Config, listen: str | None = None,
+                 setting: str = "[web] listen") -> None:
         import uvicorn
 
         self.app = app
-        self.host, wanted = parse_hostport(config.web.listen, 8080)
+        self.host, wanted = parse_hostport(listen or config.web.listen, 8080)
         family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
         self.sock = socket.socket(family, socket.SOCK_STREAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -195,22 +218,36 @@ class WebServer:
             self.sock.bind((self.host, wanted))
         except OSError as exc:
             self.sock.close()
-            raise explain_bind_error(exc, self.host, wanted, "TCP", "[web] listen") from None
+            raise explain_bind_error(exc, self.host, wanted, "TCP", setting) from None
         self.port: int = self.sock.getsockname()[1]
         cfg = config.dns
         tls: dict[str, Any] = {}
-        if cfg.tls_certificate and cfg.tls_key:
+        if cfg.tls_certificate and cfg.tls_key and listen is None:
             tls = {"ssl_certfile": str(config.path(cfg.tls_certificate)),
                    "ssl_keyfile": str(config.path(cfg.tls_key))}
         self.scheme = "https" if tls else "http"
-        # clients such as a DoH upstream keep connections open: don't wait long for them
+        self.lan_address = config.dns.block_page_ipv4
+        web = config.web
+        trusted = [str(n) for n in web.trusted_proxies]
+        # clients such as a DoH upstream keep connections open: don't wait long for them.
+        # Forwarded-for headers are believed only from the configured proxies (uvicorn's
+        # default believes any local process).
         self.server = uvicorn.Server(uvicorn.Config(
-            app, log_level="warning", lifespan="off", timeout_graceful_shutdown=2, **tls))
+            app, log_level="warning", lifespan="off", timeout_graceful_shutdown=2,
+            http=protocol_class(web.header_timeout, web.max_connections,
+                                web.max_connections_per_client),
+            timeout_keep_alive=max(1, round(web.idle_timeout)),
+            proxy_headers=bool(trusted), forwarded_allow_ips=trusted or None,
+            server_header=False, **tls))
         self._task: asyncio.Task[None] | None = None
 
     @property
     def url(self) -> str:
-        shown = "127.0.0.1" if self.host in ("0.0.0.0", "::") else self.host
+        """The address it listens on; for all addresses, the machine's own on the home
+        network when the configuration names it (``block_page_ipv4``)."""
+        shown = self.host
+        if self.host in ("0.0.0.0", "::"):
+            shown = self.lan_address or "127.0.0.1"
         shown = f"[{shown}]" if ":" in shown else shown
         return f"{self.scheme}://{shown}:{self.port}"
 
@@ -222,9 +259,10 @@ class WebServer:
                 self._task.result()  # uvicorn failed to start: say why
                 raise KidshieldError(f"the web server on {self.url} did not start")
             await asyncio.sleep(0.01)
-        ctx = self.app.state.web
-        assert isinstance(ctx, WebContext)
-        announce_setup(ctx, self.url)
+        ctx = getattr(self.app.state, "web", None)
+        if isinstance(ctx, WebContext):
+            ctx.listen_url = self.url
+            announce_setup(ctx)
 
     async def stop(self) -> None:
         if self._task is None:

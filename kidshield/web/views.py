@@ -106,8 +106,9 @@ def grant_view(g: Grant) -> dict[str, Any]:
 
 
 def user_view(u: WebUser) -> dict[str, Any]:
+    short = bool(u.pin_hash) and (u.pin_length is None or u.pin_length < 6)
     return {"id": u.id, "name": u.name, "roles": sorted(u.roles), "has_pin": bool(u.pin_hash),
-            "created_at": iso(u.created_at)}
+            "pin_too_short": short, "created_at": iso(u.created_at)}
 
 
 def audit_view(e: AuditEntry) -> dict[str, Any]:
@@ -115,9 +116,12 @@ def audit_view(e: AuditEntry) -> dict[str, Any]:
             "target": e.target, "detail": e.detail}
 
 
-def token_view(t: ApiTokenInfo) -> dict[str, Any]:
-    return {"id": t.id, "name": t.name, "created_at": iso(t.created_at),
-            "last_used_at": iso(t.last_used_at), "revoked": t.revoked_at is not None}
+def token_view(t: ApiTokenInfo, now: datetime) -> dict[str, Any]:
+    return {"id": t.id, "name": t.name, "user_id": t.user_id, "scopes": sorted(t.scopes),
+            "created_at": iso(t.created_at), "expires_at": iso(t.expires_at),
+            "last_used_at": iso(t.last_used_at), "revoked": t.revoked_at is not None,
+            "expired": t.expires_at is not None and t.expires_at <= now,
+            "issued_by": t.parent_id}
 
 
 def clients_view(ctx: WebContext) -> list[dict[str, Any]]:

@@ -157,8 +157,9 @@ def test_metrics_count_queries_by_reason_and_profile_and_show_cache_and_lists(
     served.query("fine.example", source=TEEN)  # cache hit (another profile)
     served.query("fine.example", source=ADULT)  # cache hit
     served.query("use-application-dns.net", source=ADULT)
+    served.parent()
     with httpx.Client(base_url=metrics_web.url, timeout=3) as http:
-        response = http.get("/metrics")
+        response = http.get("/metrics", headers=served.bearer_for("Alex", ["metrics"]))
     assert response.status_code == 200
     text = response.text
     q = "kidshield_dns_queries_total"

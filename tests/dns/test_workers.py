@@ -39,6 +39,7 @@ anonymize_clients = false
 
 [metrics]
 listen = "127.0.0.1:0"
+auth = false
 
 [[clients]]
 name = "kid"

@@ -214,17 +214,42 @@ class Served:
     def bearer(self, name: str, *roles: str) -> dict[str, str]:
         """The ``Authorization`` header of an API token for a new account holding ``roles``
         (the account is added through the API; the token is issued as Settings -> API tokens
-        issues one, for accounts whose role cannot open that page)."""
+        issues one), with every scope that gives the account something except "tokens"."""
+        self.account(name, *roles)
+        return self.bearer_for(name)
+
+    def bearer_for(self, name: str, scopes: list[str] | None = None,
+                   days: int = 90) -> dict[str, str]:
+        """The ``Authorization`` header of a new API token of the account ``name``."""
+        from kidshield.web.access import SCOPES, User, permissions_of
         from kidshield.web.accounts import create_token
 
-        self.account(name, *roles)
-        user = next(u for u in self.web.users.all() if u.name == name)
-        _info, token = self.call(create_token, self.web, user, f"{name}'s script")
+        found = next(u for u in self.web.users.all() if u.name == name)
+        user = User(found.id, found.name, found.roles)
+        if scopes is None:
+            held = permissions_of(found.roles, None)
+            scopes = [s for s, p in SCOPES.items() if p & held and s != "tokens"]
+        _info, token = self.call(create_token, self.web, user, f"{name}'s script",
+                                 frozenset(scopes), days)
         return {"Authorization": f"Bearer {token}"}
 
     def close(self) -> None:
         for client in self._clients:
             client.close()
+
+
+def csrf_of(html: str) -> str:
+    """The CSRF token of a page's forms."""
+    match = re.search(r'name="csrf" value="([0-9a-f]+)"', html)
+    assert match, "a form without a CSRF token"
+    return match.group(1)
+
+
+def page_csrf(client: httpx.Client, path: str) -> str:
+    """Open ``path`` as a browser would and give the CSRF token its forms carry."""
+    page = client.get(path)
+    assert page.status_code == 200, (path, page.status_code)
+    return csrf_of(page.text)
 
 
 def sign_in(client: httpx.Client, name: str, password: str = PASSWORD) -> dict[str, str]:

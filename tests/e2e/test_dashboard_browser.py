@@ -70,7 +70,7 @@ def sign_in(browser: Any, live: Served) -> Any:
         page.fill("#password2", PASSWORD)
         page.click("text=Create account")
         page.wait_for_url("**/settings?m=welcome")
-        page.fill("#newpin", "2468")
+        page.fill("#newpin", "246813")
         page.click('form[action="/settings/pin"] button')
         page.wait_for_selector("text=PIN saved.")
         page.click("text=Sign out")
@@ -117,7 +117,7 @@ def test_child_asks_parent_allows_and_dns_changes(live: Served, browser: Any) ->
 
     # wrong PIN on the child page
     child.click("text=For parents: pause protection")
-    child.fill("#pin", "0000")
+    child.fill("#pin", "000000")
     child.click('form[action="/me/pause"] button')
     child.wait_for_selector("text=That did not work")
     assert "PIN is not right" in child.content()

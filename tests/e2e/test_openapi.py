@@ -82,13 +82,16 @@ def test_every_family_of_routes_answers_errors_in_one_shape(
         "media": signed_in.post("/api/v1/media/lookup", json={"hash": "nope"},
                                 headers=headers),
         "assess": signed_in.post("/api/v1/assess/message", content=b"{oops",
-                                 headers=headers),
-        "not json": signed_in.post("/api/v1/pause", content=b"{oops", headers=headers),
+                                 headers={**headers, "content-type": "application/json"}),
+        "not json": signed_in.post("/api/v1/pause", content=b"{oops",
+                                   headers={**headers, "content-type": "application/json"}),
+        "not typed json": signed_in.post("/api/v1/pause", content=b'{"profile": "mia"}',
+                                         headers={**headers, "content-type": "text/plain"}),
     }
     statuses = {name: r.status_code for name, r in answers.items()}
     assert statuses == {"dashboard": 404, "dashboard validation": 422, "dashboard csrf": 403,
                         "reports": 404, "reports upload": 415, "cases": 401, "media": 422,
-                        "assess": 400, "not json": 400}
+                        "assess": 400, "not json": 400, "not typed json": 415}
     for name, r in answers.items():
         body = r.json()
         assert set(body) <= {"error", "detail", "field", "fields"}, name

@@ -40,7 +40,8 @@ def test_validation_errors_name_the_field(parent: P) -> None:
     assert r.status_code == 422 and r.json()["field"] == "retention_days"
     r = client.patch("/api/v1/profiles/mia", json={"allow": ["not a domain!"]}, headers=headers)
     assert r.status_code == 422 and r.json()["field"].startswith("allow")
-    r = client.post("/api/v1/pause", content=b"{oops", headers=headers)
+    r = client.post("/api/v1/pause", content=b"{oops",
+                    headers={**headers, "content-type": "application/json"})
     assert r.status_code == 400
 
 

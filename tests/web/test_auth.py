@@ -89,8 +89,8 @@ def test_cookie_api_write_needs_csrf_header(parent: tuple[httpx.Client, dict[str
     assert r.status_code == 200
 
 
-def test_login_is_rate_limited(parent: tuple[httpx.Client, dict[str, str]]) -> None:
-    client, _ = parent
+def test_login_is_rate_limited(served: Served, parent: tuple[httpx.Client, dict[str, str]]) -> None:
+    client = served.client()
     for _ in range(5):
         assert client.post("/api/v1/login", json={"name": "Alex",
                                                   "password": "wrong"}).status_code == 401
@@ -101,7 +101,8 @@ def test_login_is_rate_limited(parent: tuple[httpx.Client, dict[str, str]]) -> N
 def test_api_token_works_without_cookies_and_can_be_revoked(
         parent: tuple[httpx.Client, dict[str, str]], served: Served) -> None:
     client, headers = parent
-    r = client.post("/api/v1/tokens", json={"name": "home assistant"}, headers=headers)
+    r = client.post("/api/v1/tokens", json={"name": "home assistant", "scopes": ["dns"]},
+                    headers=headers)
     assert r.status_code == 201
     token, tid = r.json()["token"], r.json()["id"]
     with served.client() as bare:
@@ -119,14 +120,14 @@ def test_api_token_works_without_cookies_and_can_be_revoked(
 def test_wrong_pin_on_the_child_page_is_refused_and_audited(served: Served,
         parent: tuple[httpx.Client, dict[str, str]]) -> None:
     client, headers = parent
-    assert client.put("/api/v1/pin", json={"pin": "4321"}, headers=headers).status_code == 200
+    assert client.put("/api/v1/pin", json={"pin": "864213"}, headers=headers).status_code == 200
     page = client.get("/me")
-    r = client.post("/me/pause", data={"csrf": _csrf(page.text), "pin": "0000",
+    r = client.post("/me/pause", data={"csrf": _csrf(page.text), "pin": "000000",
                                        "minutes": "30"})
     assert r.status_code == 403
     ctx = served.web
     assert ctx.state.paused_until("mia") is None
-    r = client.post("/me/pause", data={"csrf": _csrf(page.text), "pin": "4321",
+    r = client.post("/me/pause", data={"csrf": _csrf(page.text), "pin": "864213",
                                        "minutes": "30"}, follow_redirects=False)
     assert r.status_code == 303
     assert ctx.state.paused_until("mia") is not None
@@ -136,11 +137,11 @@ def test_wrong_pin_on_the_child_page_is_refused_and_audited(served: Served,
 
 def test_pin_attempts_are_rate_limited(parent: tuple[httpx.Client, dict[str, str]]) -> None:
     client, headers = parent
-    client.put("/api/v1/pin", json={"pin": "4321"}, headers=headers)
+    client.put("/api/v1/pin", json={"pin": "864213"}, headers=headers)
     csrf = _csrf(client.get("/me").text)
     for _ in range(5):
-        client.post("/me/pause", data={"csrf": csrf, "pin": "1111", "minutes": "30"})
-    r = client.post("/me/pause", data={"csrf": csrf, "pin": "4321", "minutes": "30"})
+        client.post("/me/pause", data={"csrf": csrf, "pin": "111111", "minutes": "30"})
+    r = client.post("/me/pause", data={"csrf": csrf, "pin": "864213", "minutes": "30"})
     assert r.status_code == 429
 
 
@@ -188,5 +189,6 @@ def test_change_password(parent: tuple[httpx.Client, dict[str, str]]) -> None:
                                              "new_password": "a new long password"},
                    headers=headers)
     assert r.status_code == 200
-    r = client.post("/api/v1/login", json={"name": "Alex", "password": "a new long password"})
+    r = client.post("/api/v1/login", json={"name": "Alex", "password": "a new long password"},
+                    headers=headers)
     assert r.status_code == 200

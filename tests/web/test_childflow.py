@@ -203,14 +203,14 @@ def test_parent_allows_from_the_child_page_with_pin(
         served: Served,
         parent: tuple[httpx.Client, dict[str, str]]) -> None:
     client, headers = parent
-    client.put("/api/v1/pin", json={"pin": "2468"}, headers=headers)
+    client.put("/api/v1/pin", json={"pin": "246813"}, headers=headers)
     csrf = _csrf(client.get("/me").text)
     r = client.post("/me/allow", data={"csrf": csrf, "name": "casino.example",
-                                       "decision": "30min", "pin": "1111"})
+                                       "decision": "30min", "pin": "111111"})
     assert r.status_code == 403 and "PIN is not right" in r.text
     assert _decide(served, "casino.example").action is Action.BLOCK
     r = client.post("/me/allow", data={"csrf": csrf, "name": "casino.example",
-                                       "decision": "30min", "pin": "2468"})
+                                       "decision": "30min", "pin": "246813"})
     assert r.status_code == 200 and "allowed for now" in r.text
     assert _decide(served, "casino.example").reason is Reason.GRANT
 
@@ -232,8 +232,9 @@ def test_grants_api_lists_and_ends_grants(
 
 
 def test_child_sees_rate_limit_in_their_language(served: Served, client: httpx.Client) -> None:
-    ctx = served.web
-    ctx.ask_limiter.limit = 1
+    from kidshield.web.ratelimit import Limit
+
+    served.web.limiter.set_limit("ask.client", Limit(1, 600))
     csrf = _csrf(client.get("/me").text)
     client.post("/me/ask", data={"csrf": csrf, "name": "casino.example"})
     r = client.post("/me/ask", data={"csrf": csrf, "name": "casino.example"},

@@ -17,9 +17,9 @@ def test_kidshield_home_arpa_answers_with_the_block_page_address(served: Served)
 def test_first_start_prints_the_setup_link(served: Served,
                                            capsys: pytest.CaptureFixture[str]) -> None:
     ctx = served.web
-    announce_setup(ctx, "http://127.0.0.1:8080")
+    announce_setup(ctx)
     err = capsys.readouterr().err
-    assert f"http://127.0.0.1:8080/setup?token={ctx.setup_token}" in err
+    assert f"{served.url}/setup?token={ctx.setup_token}" in err
 
 
 def test_feature_api_routes_need_sign_in(client: httpx.Client,
@@ -33,9 +33,12 @@ def test_feature_api_routes_need_sign_in(client: httpx.Client,
                           headers=headers).status_code == 200
 
 
-def test_doh_and_metrics_still_served(client: httpx.Client) -> None:
+def test_doh_and_metrics_still_served(client: httpx.Client,
+                                      parent: tuple[httpx.Client, dict[str, str]]) -> None:
     assert client.get("/healthz").json()["status"] == "ok"
-    assert client.get("/metrics").status_code == 200
+    assert client.get("/metrics", headers={"accept": "text/plain"},
+                      follow_redirects=False).status_code == 303  # sign in first
+    assert parent[0].get("/metrics").status_code == 200
 
 
 def test_high_risk_text_assessment_opens_a_case_in_the_reports_queue(

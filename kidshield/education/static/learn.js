@@ -23,7 +23,8 @@ function enhanceQuiz(form) {
     if (button) button.disabled = true;
     try {
       const response = await fetch(form.action, {
-        method: "POST", body: new FormData(form), credentials: "same-origin",
+        // sent as the form itself is (urlencoded), with its CSRF field
+        method: "POST", body: new URLSearchParams(new FormData(form)), credentials: "same-origin",
         headers: { Accept: "application/json" },
       });
       if (!response.ok) {

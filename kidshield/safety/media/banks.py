@@ -194,9 +194,14 @@ class BankService:
         *,
         source: str = "",
         added_by: str = "",
+        strict: bool = False,
     ) -> ImportReport:
+        """Import a hash list; rows that cannot be used are reported by line. ``strict``:
+        when any row is rejected (not a duplicate), nothing is imported."""
         self.bank(name)
         parsed = parse(lines, fmt, source=source, added_by=added_by)
+        if strict and any(p.kind != "duplicate" for p in parsed.problems):
+            return ImportReport(name, 0, sorted(parsed.problems, key=lambda p: p.line))
         report = self.add_hashes(name, parsed.rows)
         report.problems = sorted([*parsed.problems, *report.problems], key=lambda p: p.line)
         return report

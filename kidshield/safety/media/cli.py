@@ -184,9 +184,14 @@ def bank_import(
     fmt: Annotated[str, typer.Option("--format", help="hex, csv, te or auto")] = "auto",
     source: Annotated[str, typer.Option(help="source for rows that name none")] = "",
     added_by: Annotated[str, typer.Option("--by", help="who adds the hashes")] = "",
+    strict: Annotated[
+        bool, typer.Option("--strict", help="import nothing when any row is rejected")
+    ] = False,
     db: DbOption = DEFAULT_DB,
 ) -> None:
-    """Import hashes; malformed and duplicate rows are reported by line and skipped."""
+    """Import hashes; rejected and duplicate rows are reported by line. Exit 0: every row
+    was imported (or was a duplicate); 1: rows were rejected (the others were imported, or
+    with --strict none); 2: the file or bank could not be used."""
     try:
         if str(file) == "-":
             lines = sys.stdin.read().splitlines()
@@ -201,8 +206,9 @@ def bank_import(
             chosen,
             source=source or ("stdin" if str(file) == "-" else file.name),
             added_by=added_by,
+            strict=strict,
         )
-    except OSError as exc:
+    except (OSError, UnicodeDecodeError) as exc:
         _fail(exc)
     except KidshieldError as exc:
         _fail(exc)
@@ -212,10 +218,17 @@ def bank_import(
             highlight=False,
             markup=False,
         )
+    rejected = len(report.malformed)
+    if strict and rejected:
+        err.print(f"nothing imported into {name!r}: {rejected} rows rejected (--strict)",
+                  highlight=False, markup=False)
+        raise typer.Exit(1)
     typer.echo(
         f"imported {report.added} hashes into {name!r} ({chosen.value}); "
-        f"{len(report.duplicates)} duplicate, {len(report.malformed)} rejected"
+        f"{len(report.duplicates)} duplicate, {rejected} rejected"
     )
+    if rejected:
+        raise typer.Exit(1)
 
 
 @bank_app.command("export")

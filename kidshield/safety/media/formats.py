@@ -6,7 +6,9 @@ malformed or duplicate row is reported with its line number and the rest is kept
 Formats
 -------
 ``hex``
-    One hash per line. Blank lines and lines starting with ``#`` are ignored.
+    One hash per line. Blank lines and lines starting with ``#`` are ignored. A line may
+    name the signal type first, as ThreatExchange's ``threatexchange hash`` prints it
+    (``pdq <hex>``).
 ``csv``
     Columns ``hash,source,reference_id,added_at,added_by``. A header row naming the columns is
     recommended (columns may then come in any order; unknown columns are ignored); without a
@@ -14,7 +16,8 @@ Formats
 ``te``
     The signal-type/hash layout of Meta's ThreatExchange tooling: ``<signal_type>,<signal>``
     followed by optional columns, of which the first is kept as the reference id
-    (``pdq,<hex>,<id>,...``). Rows of other signal types are reported and skipped.
+    (``pdq,<hex>,<id>,...``); the ThreatExchange API's name ``HASH_PDQ`` is the same type.
+    Rows of other signal types are reported and skipped.
 """
 
 from __future__ import annotations
@@ -31,6 +34,8 @@ from kidshield.safety.media.signal import PdqSignal, SignalError
 from kidshield.safety.media.store import BankHash
 
 CSV_COLUMNS = ("hash", "source", "reference_id", "added_at", "added_by")
+# what ThreatExchange calls the PDQ signal type: in its Python tools, and in its API
+PDQ_NAMES = (PdqSignal.name, "hash_pdq")
 
 
 class HashListFormat(StrEnum):
@@ -66,7 +71,7 @@ def parse_format(name: str) -> HashListFormat:
 def guess_format(filename: str, head: str) -> HashListFormat:
     """A format from the file name and its first line (``pdq,`` rows mean ThreatExchange)."""
     first = next((ln.strip() for ln in head.splitlines() if ln.strip()), "")
-    if first.lower().startswith(("pdq,", "signal_type,")):
+    if first.lower().startswith((*(f"{n}," for n in PDQ_NAMES), "signal_type,")):
         return HashListFormat.TE
     if filename.lower().endswith(".csv") or "," in first:
         return HashListFormat.CSV
@@ -114,8 +119,12 @@ def parse(
 def _hex_rows(lines: Iterable[str], problems: list[Problem]) -> Iterator[tuple[int, BankHash]]:
     for number, raw in enumerate(lines, start=1):
         text = raw.strip()
-        if text and not text.startswith("#"):
-            yield number, BankHash(hash=text)
+        if not text or text.startswith("#"):
+            continue
+        kind, _, rest = text.partition(" ")
+        if rest and kind.lower() in PDQ_NAMES:  # "pdq <hex>", as threatexchange prints it
+            text = rest.strip()
+        yield number, BankHash(hash=text)
 
 
 def _csv_rows(lines: Iterable[str], problems: list[Problem]) -> Iterator[tuple[int, BankHash]]:
@@ -173,7 +182,7 @@ def _te_rows(lines: Iterable[str], problems: list[Problem]) -> Iterator[tuple[in
                 Problem(line, "malformed", "expected '<signal_type>,<hash>', e.g. 'pdq,<64 hex>'")
             )
             continue
-        if kind != PdqSignal.name:
+        if kind not in PDQ_NAMES:
             problems.append(
                 Problem(line, "unsupported", f"signal type {kind!r} is not supported (only pdq)")
             )

@@ -25,9 +25,9 @@ from kidshield.safety.text.assess import MAX_TEXT_LENGTH, assess_message, combin
 from kidshield.safety.text.conversation import Message, assess_conversation
 from kidshield.safety.text.lexicon import LexiconError, load_lexicon
 from kidshield.safety.text.model import AgeBand, RiskLevel
-from kidshield.web.access import User
-from kidshield.web.api.registry import Access, Api, document_routes
-from kidshield.web.errors import JSON_ERROR_HANDLERS
+from kidshield.web.access import Permission, User
+from kidshield.web.api.registry import Api, document_routes
+from kidshield.web.routing import standalone
 
 MAX_BODY_BYTES = 2_000_000
 MAX_MESSAGES = 1_000
@@ -157,7 +157,7 @@ class ConversationOut(_Out):
 
 api: Api[AssessSite] = Api(
     "assess", "The message safety engine: risks in a message or a conversation, with reasons "
-    "and spans; the text is never kept.", roles=())
+    "and spans; the text is never kept.", allow=Permission.ASSESS)
 
 
 def _assess_message(body: MessageRequest, book: HelplineBook | None) -> Any:
@@ -206,19 +206,19 @@ async def assess_conversation_endpoint(request: Request, site: AssessSite, _user
     return await _answer(site, body, _assess_conversation)
 
 
-def routes(site: AssessSite, access: Access) -> list[BaseRoute]:
+def routes(site: AssessSite) -> list[BaseRoute]:
     """The assessment routes. Compiles the default lexicon and loads the text model now, so
     the first request is fast (and a missing or altered model file stops the start, not a
     request). High-risk results go to ``site.on_high_risk``: the safety engine knows nothing of
     cases."""
     load_lexicon()
     combiner()
-    return list(api.routes(site, access))
+    return list(api.routes(site))
 
 
 def create_app() -> Starlette:
     """The assessment endpoints on their own, without accounts (bind to localhost or put a
     proxy in front). Run with ``uvicorn --factory kidshield.web.api.assess:create_app``."""
-    access = Access(secret=None)
-    return Starlette(routes=[*routes(AssessSite(), access), *document_routes([api], access)],
-                     exception_handlers=JSON_ERROR_HANDLERS)
+    app: Starlette = standalone([*routes(AssessSite()),
+                                 *document_routes([api], access_open=True)])
+    return app

@@ -13,8 +13,10 @@ loopback).
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -26,27 +28,63 @@ from starlette.requests import Request
 from starlette.responses import StreamingResponse
 from starlette.routing import BaseRoute
 
-from kidshield.errors import InputError, KidshieldError, Malformed, UnsupportedMedia
+from kidshield.errors import (
+    InputError,
+    KidshieldError,
+    Malformed,
+    RequestTimeout,
+    TooManyRequests,
+    UnsupportedMedia,
+)
 from kidshield.safety.media.banks import BankService
 from kidshield.safety.media.formats import parse_format
 from kidshield.safety.media.hashing import ImageHashError
 from kidshield.safety.media.signal import PdqSignal
-from kidshield.web.access import User
-from kidshield.web.api.registry import Access, Api, document_routes, read_body
-from kidshield.web.errors import JSON_ERROR_HANDLERS
+from kidshield.web.access import Permission, User
+from kidshield.web.api.registry import Api, document_routes, read_body
+from kidshield.web.routing import standalone
 
 DEFAULT_MAX_UPLOAD_BYTES = 32 * 1024 * 1024
+# what the route reads at most, whatever the site allows (the site's limit is checked too)
+UPLOAD_CAP = 256 * 1024 * 1024
 CALLER_HEADER = "x-kidshield-caller"
 IMAGE_TYPES = ("image/*", "application/octet-stream", "multipart/form-data")
 
 
+DEFAULT_MAX_PIXELS = 24_000_000
+DECODE_WAIT = 30.0  # seconds an upload waits for a free decoder before "busy"
+READ_TIME = 120.0  # seconds to send a whole upload (a trickle must not hold a decoder)
+
+
 @dataclass
 class MediaSite:
-    """What the media routes work with."""
+    """What the media routes work with. At most ``max_decodes`` uploads are read and decoded
+    at once (a decode of a large image takes some 22 bytes a pixel); the others wait for a
+    turn before their bodies are read, so waiting uploads hold no memory."""
 
     banks: BankService
     max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES
     max_side: int | None = None  # shrink uploads to this before hashing (faster)
+    max_pixels: int = DEFAULT_MAX_PIXELS  # larger images are refused before decoding
+    max_decodes: int = 2
+    decode_wait: float = DECODE_WAIT
+    read_time: float = READ_TIME
+    _decoders: asyncio.Semaphore | None = field(default=None, init=False, repr=False)
+
+    @contextlib.asynccontextmanager
+    async def decoder(self) -> AsyncIterator[None]:
+        """A turn to read and decode one upload (503 when none frees up in time)."""
+        if self._decoders is None:
+            self._decoders = asyncio.Semaphore(self.max_decodes)
+        try:
+            await asyncio.wait_for(self._decoders.acquire(), self.decode_wait)
+        except TimeoutError:
+            raise Busy("the server is busy hashing other images: try again shortly",
+                       retry_after=5) from None
+        try:
+            yield
+        finally:
+            self._decoders.release()
 
 
 class _In(BaseModel):
@@ -138,7 +176,12 @@ class Added(_Out):
 
 api: Api[MediaSite] = Api(
     "media", "PDQ hash banks: look up a hash, match an image (hashed in memory, never kept), "
-    "manage banks.", roles=())
+    "manage banks.", allow=Permission.MEDIA_MATCH)
+MANAGE = Permission.MEDIA_MANAGE
+
+
+class Busy(TooManyRequests):
+    """Every decoder is taken."""
 
 
 def _caller(request: Request, user: User | None) -> str:
@@ -237,18 +280,26 @@ async def lookup(request: Request, site: MediaSite, user: User | None, body: Loo
 
 
 @api("POST", "/media/match", "Hash an image (never stored) and match it", query=MatchQuery,
-     raw_body=IMAGE_TYPES, response=MatchOut, errors=(400, 413, 415))
+     raw_body=IMAGE_TYPES, response=MatchOut, errors=(400, 413, 415, 429),
+     max_body=UPLOAD_CAP)
 async def match(request: Request, site: MediaSite, user: User | None,
                 query: MatchQuery) -> Any:
-    data = await _read_image_body(request, site.max_upload_bytes)
     caller = _caller(request, user)
-    try:
-        result = await run_in_threadpool(
-            lambda: site.banks.match_image(data, dihedral=query.dihedral, caller=caller,
-                                           max_side=site.max_side))
-    except ImageHashError as exc:
-        exc.field = exc.field or "body"
-        raise
+    async with site.decoder():
+        try:
+            data = await asyncio.wait_for(_read_image_body(request, site.max_upload_bytes),
+                                          site.read_time)
+        except TimeoutError:
+            raise RequestTimeout(f"the upload took longer than {site.read_time:g} s",
+                                 field="body") from None
+        try:
+            result = await run_in_threadpool(
+                lambda: site.banks.match_image(data, dihedral=query.dihedral, caller=caller,
+                                               max_pixels=site.max_pixels,
+                                               max_side=site.max_side))
+        except ImageHashError as exc:
+            exc.field = exc.field or "body"
+            raise
     return result.to_dict()
 
 
@@ -263,7 +314,7 @@ def _summary(site: MediaSite, name: str) -> dict[str, Any]:
 
 
 @api("POST", "/media/banks", "Create a bank", body=BankIn, response=BankOut, status=201,
-     errors=(409,))
+     errors=(409,), allow=MANAGE)
 async def create_bank(request: Request, site: MediaSite, user: User | None,
                       body: BankIn) -> Any:
     options: dict[str, Any] = {"kind": body.kind, "description": body.description}
@@ -276,7 +327,7 @@ async def create_bank(request: Request, site: MediaSite, user: User | None,
 
 
 @api("PATCH", "/media/banks/{name}", "Turn a bank on or off", body=BankPatch,
-     response=BankOut)
+     response=BankOut, allow=MANAGE)
 async def update_bank(request: Request, site: MediaSite, user: User | None,
                       body: BankPatch) -> Any:
     name = request.path_params["name"]
@@ -285,7 +336,7 @@ async def update_bank(request: Request, site: MediaSite, user: User | None,
 
 
 @api("POST", "/media/banks/{name}/hashes", "Add hashes to a bank (bad and duplicate ones are "
-     "listed, not added)", body=HashesIn, response=Added, max_body=16 << 20)
+     "listed, not added)", body=HashesIn, response=Added, max_body=16 << 20, allow=MANAGE)
 async def add_hashes(request: Request, site: MediaSite, user: User | None,
                      body: HashesIn) -> Any:
     name = request.path_params["name"]
@@ -300,7 +351,7 @@ async def add_hashes(request: Request, site: MediaSite, user: User | None,
 
 @api("GET", "/media/banks/{name}/export", "A bank's hashes as CSV, hex lines or "
      "ThreatExchange CSV", query=ExportQuery, response={"type": "string"},
-     media_type="text/csv", also=("text/plain",))
+     media_type="text/csv", also=("text/plain",), allow=MANAGE)
 async def export_bank(request: Request, site: MediaSite, user: User | None,
                       query: ExportQuery) -> Any:
     name = request.path_params["name"]
@@ -311,8 +362,8 @@ async def export_bank(request: Request, site: MediaSite, user: User | None,
     return StreamingResponse(iter(lines), media_type=f"{media}; charset=utf-8")
 
 
-def routes(site: MediaSite, access: Access) -> list[BaseRoute]:
-    return list(api.routes(site, access))
+def routes(site: MediaSite) -> list[BaseRoute]:
+    return list(api.routes(site))
 
 
 def create_app(
@@ -324,7 +375,6 @@ def create_app(
     """A standalone app serving only the media routes, without accounts (bind it to
     loopback). ``max_side`` shrinks uploads before hashing (faster; see
     ``hashing.load_pixels``)."""
-    access = Access(secret=None)
-    return Starlette(routes=[*routes(MediaSite(service, max_upload_bytes, max_side), access),
-                             *document_routes([api], access)],
-                     exception_handlers=JSON_ERROR_HANDLERS)
+    app: Starlette = standalone([*routes(MediaSite(service, max_upload_bytes, max_side)),
+                                 *document_routes([api], access_open=True)])
+    return app

@@ -111,7 +111,7 @@ class NotifyIn(_In):
 
 
 class PinIn(_In):
-    pin: Annotated[str, Field(pattern=r"^\d{4,8}$", description="4 to 8 digits")]
+    pin: Annotated[str, Field(pattern=r"^\d{6,12}$", description="6 to 12 digits")]
 
 
 class UserIn(_In):
@@ -126,12 +126,20 @@ class PasswordIn(_In):
     new_password: Annotated[str, Field(min_length=10, max_length=1024)]
 
 
+Scope = Literal["read", "dns", "household", "reports", "media", "assess", "metrics", "tokens"]
+
+
 class TokenIn(_In):
     name: Annotated[str, Field(min_length=1, max_length=128)]
+    scopes: Annotated[list[Scope], Field(min_length=1, description="what the token may do")]
+    expires_in_days: Annotated[int, Field(ge=1, le=366)] = 90
 
 
 class ListUpdateIn(_In):
     name: str | None = None
+
+
+MAX_OFFSET = 10_000_000  # past any real log; larger numbers overflow the database's integer
 
 
 class LogQuery(_In):
@@ -141,7 +149,7 @@ class LogQuery(_In):
     reason: str = ""
     since_hours: Annotated[int, Field(ge=1, le=24 * 366)] = 24
     limit: Annotated[int, Field(ge=1, le=1000)] = 100
-    offset: Annotated[int, Field(ge=0)] = 0
+    offset: Annotated[int, Field(ge=0, le=MAX_OFFSET)] = 0
 
 
 class RequestQuery(_In):
@@ -151,7 +159,7 @@ class RequestQuery(_In):
 
 class PageQuery(_In):
     limit: Annotated[int, Field(ge=1, le=1000)] = 100
-    offset: Annotated[int, Field(ge=0)] = 0
+    offset: Annotated[int, Field(ge=0, le=MAX_OFFSET)] = 0
 
 
 class CheckQuery(_In):

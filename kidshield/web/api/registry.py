@@ -4,6 +4,11 @@ type) and the errors it may answer with. The group builds the starlette routes (
 CSRF, body reading and validation) and the OpenAPI document from the same declarations, so
 the document lists every route the server mounts, exactly as it behaves.
 
+Each route needs one ``Permission`` (``web/access.py``; the group's unless the route names
+its own); the routes are ``Secured`` (``web/routing.py``), so the permission, the CSRF checks
+and the body limit are enforced before the handler runs, and the OpenAPI document says which
+roles and token scopes hold the permission.
+
 A handler is ``async def handler(request, deps, user, data)``: ``deps`` is what the group was
 bound to (the dashboard's ``WebContext``, a feature's site), ``user`` the signed-in account
 (None on public routes), ``data`` the validated body or query model. It returns a model, a
@@ -20,11 +25,10 @@ from typing import Any, Generic, TypeVar, get_args, get_origin
 from pydantic import BaseModel, TypeAdapter
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
 
 from kidshield.errors import Malformed, TooLarge
-from kidshield.web.access import User, current_user, require_role
-from kidshield.web.csrf import check_api_write
+from kidshield.web.access import SCOPES, Permission, User, current_user, roles_with
+from kidshield.web.routing import JSON, Rule, Secured
 
 PREFIX = "/api/v1"
 MAX_BODY = 1 << 20
@@ -49,64 +53,57 @@ class Endpoint:
     media_type: str = "application/json"
     also: tuple[str, ...] = ()  # other media types of the answer (a ?format= choice)
     raw_body: tuple[str, ...] = ()  # content types of a non-JSON body the handler reads
-    roles: tuple[str, ...] = ("parent",)  # () = any signed-in account
-    public: bool = False
+    allow: Permission = Permission.HOUSEHOLD_READ
     errors: tuple[int, ...] = ()  # other statuses it answers with (404, 409, 413, 415, 429...)
     reader: Reader | None = None
     max_body: int = MAX_BODY
+    wrong_body: str = ""  # what to say to a body of another type (default: the types taken)
     description: str = ""
 
     @property
     def operation_id(self) -> str:
         return f"{self.method.lower()}_{self.handler.__name__}"
 
+    @property
+    def public(self) -> bool:
+        return self.allow is Permission.PUBLIC
 
-@dataclass(frozen=True)
-class Access:
-    """How a group's routes check the caller. ``secret`` is the server's CSRF key; None
-    serves the routes without accounts (the standalone apps: bind them to loopback)."""
-
-    secret: bytes | None
+    @property
+    def rule(self) -> Rule:
+        bodies = (JSON,) if self.body is not None else tuple(self.raw_body)
+        return Rule(self.allow, bodies=bodies, max_body=self.max_body,
+                    wrong_body=self.wrong_body)
 
 
 class Api(Generic[D]):
-    """The API routes of one part of the server (a tag of the OpenAPI document)."""
+    """The API routes of one part of the server (a tag of the OpenAPI document). ``allow``
+    is what its routes need unless a route names its own permission."""
 
     def __init__(self, tag: str, description: str = "",
-                 roles: tuple[str, ...] = ("parent",)) -> None:
+                 allow: Permission = Permission.HOUSEHOLD_READ) -> None:
         self.tag = tag
         self.description = description
-        self.roles = roles
+        self.allow = allow
         self.endpoints: list[Endpoint] = []
 
     def __call__(self, method: str, path: str, summary: str, *,
-                 roles: tuple[str, ...] | None = None, **options: Any,
+                 allow: Permission | None = None, **options: Any,
                  ) -> Callable[[Handler[D]], Handler[D]]:
         def register(handler: Handler[D]) -> Handler[D]:
             self.endpoints.append(Endpoint(method, PREFIX + path, summary, handler, self.tag,
-                                           roles=self.roles if roles is None else roles,
+                                           allow=self.allow if allow is None else allow,
                                            **options))
             return handler
 
         return register
 
-    def routes(self, deps: D, access: Access) -> list[Route]:
-        grouped: dict[str, dict[str, Callable[[Request], Awaitable[Response]]]] = {}
-        for ep in self.endpoints:
-            grouped.setdefault(ep.path, {})[ep.method] = _endpoint(ep, deps, access)
-        # a literal path before one with a parameter in its place: /cases/transparency
-        # must not be taken for the case "transparency"
-        ordered = sorted(grouped.items(), key=lambda item: item[0].count("{"))
-        return [Route(path, _dispatch(handlers), methods=list(handlers))
-                for path, handlers in ordered]
-
-
-def _dispatch(handlers: dict[str, Callable[[Request], Awaitable[Response]]],
-              ) -> Callable[[Request], Awaitable[Response]]:
-    async def dispatch(request: Request) -> Response:
-        return await handlers[request.method if request.method != "HEAD" else "GET"](request)
-
-    return dispatch
+    def routes(self, deps: D) -> list[Secured]:
+        """One ``Secured`` route per method (each with its own rule). A literal path comes
+        before one with a parameter in its place: /cases/transparency must not be taken for
+        the case "transparency"."""
+        ordered = sorted(self.endpoints, key=lambda ep: ep.path.count("{"))
+        return [Secured(ep.path, _endpoint(ep, deps), rule=ep.rule, methods=[ep.method])
+                for ep in ordered]
 
 
 async def read_body(request: Request, limit: int) -> bytes:
@@ -130,17 +127,9 @@ async def read_json(request: Request, limit: int) -> Any:
         raise Malformed("the body must be JSON", field="body") from None
 
 
-def _endpoint(ep: Endpoint, deps: Any, access: Access,
-              ) -> Callable[[Request], Awaitable[Response]]:
+def _endpoint(ep: Endpoint, deps: Any) -> Callable[[Request], Awaitable[Response]]:
     async def endpoint(request: Request) -> Response:
-        user: User | None = None
-        if access.secret is not None:
-            if ep.public:
-                user = current_user(request)
-            else:
-                user = require_role(request, *ep.roles)
-                if ep.method not in ("GET", "HEAD"):
-                    check_api_write(request, access.secret)
+        user = current_user(request)  # the route's rule has checked it (routing.Secured)
         data: Any = None
         if ep.body is not None:
             raw = await (ep.reader or read_json)(request, ep.max_body)
@@ -173,7 +162,9 @@ ERROR_SCHEMA = {
     },
 }
 ERROR_TEXT = {400: "Not JSON, or refused as it is", 401: "Not signed in",
-              403: "Missing role or CSRF token, or not allowed", 404: "No such thing",
+              403: "Not allowed (role, token scope), from another site, or without the CSRF "
+                   "token",
+              408: "The body did not arrive in time", 404: "No such thing",
               409: "Not possible in the thing's current state", 413: "The body is too large",
               415: "That kind of content is not accepted", 422: "Invalid input, naming the field",
               429: "Too many requests: wait (Retry-After)"}
@@ -189,8 +180,13 @@ class _Schemas:
         schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
         for name, sub in schema.pop("$defs", {}).items():
             self.components.setdefault(name, sub)
-        self.components.setdefault(model.__name__, schema)
-        return {"$ref": f"#/components/schemas/{model.__name__}"}
+        name = model.__name__
+        if self.components.get(name, schema) != schema:
+            # two features answer with different models of one name (reports' and the
+            # dashboard's Created): the second is named by its package as well
+            name = f"{model.__module__.split('.')[1]}.{name}"
+        self.components.setdefault(name, schema)
+        return {"$ref": f"#/components/schemas/{name}"}
 
     def of(self, kind: Any) -> dict[str, Any]:
         if isinstance(kind, dict):
@@ -250,13 +246,19 @@ def _operation(ep: Endpoint, schemas: _Schemas, access_open: bool) -> dict[str, 
     if not ep.public and not access_open:
         statuses |= {401, 403}
         op["security"] = [{"bearer": []}, {"session": []}]
+    if ep.method != "GET" and not access_open:
+        statuses.add(403)  # a write from another site, or without its CSRF token
+    if ep.body is not None or ep.raw_body:
+        statuses |= {408, 415}
     error_ref = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
     for status in sorted(statuses):
         responses[str(status)] = {"description": ERROR_TEXT.get(status, "Error"),
                                   "content": error_ref}
     op["responses"] = responses
-    if not ep.public and ep.roles:
-        op["x-roles"] = list(ep.roles)
+    if not ep.public:
+        op["x-permission"] = ep.allow.value
+        op["x-roles"] = roles_with(ep.allow)
+        op["x-scopes"] = sorted(s for s, held in SCOPES.items() if ep.allow in held)
     return op
 
 
@@ -287,15 +289,16 @@ def openapi(groups: Sequence[Api[Any]], *, access_open: bool = False) -> dict[st
     return doc
 
 
-def document_routes(groups: Sequence[Api[Any]], access: Access) -> list[Route]:
-    """The route of the OpenAPI document of ``groups`` (and of itself)."""
+def document_routes(groups: Sequence[Api[Any]], *, access_open: bool = False) -> list[Secured]:
+    """The route of the OpenAPI document of ``groups`` (and of itself); ``access_open``:
+    served without accounts (the standalone apps)."""
     meta: Api[None] = Api("meta", "This description of the API.")
     everything = [*groups, meta]
 
     @meta("GET", "/openapi.json", "This OpenAPI document: every route under /api/v1",
-          public=True, response={"type": "object"})
+          allow=Permission.PUBLIC, response={"type": "object"})
     async def openapi_document(_request: Request, _deps: None, _user: User | None,
                                _body: None) -> Any:
-        return openapi(everything, access_open=access.secret is None)
+        return openapi(everything, access_open=access_open)
 
-    return meta.routes(None, access)
+    return meta.routes(None)

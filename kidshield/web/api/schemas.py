@@ -259,6 +259,7 @@ class UserView(_Out):
     name: str
     roles: list[str]
     has_pin: bool
+    pin_too_short: bool = Field(description="set before PINs had 6 digits: choose a new one")
     created_at: str | None
 
 
@@ -274,9 +275,19 @@ class AuditView(_Out):
 class TokenView(_Out):
     id: int
     name: str
+    user_id: int = Field(description="the account the token acts for")
+    scopes: list[str] = Field(description="what it may do (docs/web.md, API tokens)")
     created_at: str | None
+    expires_at: str | None
     last_used_at: str | None
     revoked: bool
+    expired: bool
+    issued_by: int | None = Field(description="the token that issued it (revoked with it)")
+
+
+class Revoked(_Out):
+    ok: bool
+    revoked: list[int] = Field(description="this token and the tokens issued from it")
 
 
 class NewToken(TokenView):

@@ -12,7 +12,7 @@ from starlette.responses import JSONResponse, Response
 from kidshield.errors import InputError
 from kidshield.policy.domains import normalize_name
 from kidshield.web import actions, views
-from kidshield.web.access import User
+from kidshield.web.access import Permission, User
 from kidshield.web.api import schemas as out
 from kidshield.web.api.models import (
     BedtimeIn,
@@ -36,14 +36,24 @@ from kidshield.web.api.models import (
     UserIn,
 )
 from kidshield.web.api.registry import Api
-from kidshield.web.auth import SESSION_COOKIE, SESSION_DAYS
+from kidshield.web.auth import (
+    DEVICE_COOKIE,
+    DEVICE_DAYS,
+    SESSION_COOKIE,
+    SESSION_DAYS,
+    device_cookie,
+    digest,
+)
 from kidshield.web.context import WebContext, client_ip
 from kidshield.web.csrf import csrf_token
 from kidshield.web.queries import LogFilter, overview, search_log
 
 api: Api[WebContext] = Api(
     "dashboard", "Profiles, devices, lists, the query log, requests, grants, pauses, settings, "
-    "accounts and the audit log: everything the parents' dashboard does.")
+    "accounts and the audit log: everything the parents' dashboard does.",
+    allow=Permission.HOUSEHOLD_READ)
+PUBLIC, ACCOUNT = Permission.PUBLIC, Permission.ACCOUNT
+CONTROL, EDIT = Permission.HOUSEHOLD_CONTROL, Permission.HOUSEHOLD_EDIT
 
 
 def _name(user: User | None) -> str:
@@ -52,20 +62,32 @@ def _name(user: User | None) -> str:
 
 # -- session ------------------------------------------------------------------------------
 @api("POST", "/setup", "Create the first parent account with the one-time setup token",
-     body=SetupIn, public=True, response=out.Created, status=201, errors=(403,))
+     body=SetupIn, allow=PUBLIC, response=out.Created, status=201, errors=(403,))
 async def setup(request: Request, ctx: WebContext, _u: User | None, body: SetupIn) -> Any:
-    user = await run_in_threadpool(actions.setup_parent, ctx, body.token, body.name, body.password)
+    user = await run_in_threadpool(actions.setup_parent, ctx, body.token, body.name,
+                                   body.password, client_ip(request))
     return {"id": user.id, "name": user.name}
 
 
-@api("POST", "/login", "Sign in (sets the session cookie)", body=LoginIn, public=True,
-     response=out.SignedIn, errors=(401, 429))
+@api("POST", "/login", "Sign in (sets the session cookie)", body=LoginIn, allow=PUBLIC,
+     response=out.SignedIn, errors=(401, 429), max_body=16 * 1024)
 async def login(request: Request, ctx: WebContext, _u: User | None, body: LoginIn) -> Any:
-    user = await run_in_threadpool(actions.login, ctx, body.name, body.password, client_ip(request))
-    token = ctx.auth.start_session(user.id, ctx.now())
-    response = JSONResponse({"name": user.name, "roles": sorted(user.roles)})
-    set_session_cookie(request, response, token)
+    signed = await run_in_threadpool(actions.login, ctx, body.name, body.password,
+                                     client_ip(request), request.cookies.get(DEVICE_COOKIE))
+    response = JSONResponse({"name": signed.user.name, "roles": sorted(signed.user.roles)})
+    start_session(request, ctx, response, signed)
     return response
+
+
+def start_session(request: Request, ctx: WebContext, response: Any,
+                  signed: actions.SignIn) -> None:
+    """Sign the browser in: the session cookie, and the known-device cookie of the account
+    when the browser has none yet (its failed sign-ins are then counted on their own)."""
+    set_session_cookie(request, response, ctx.auth.start_session(signed.user.id, ctx.now()))
+    if signed.device is None:
+        response.set_cookie(DEVICE_COOKIE, device_cookie(ctx.secret, signed.user.id),
+                            max_age=DEVICE_DAYS * 86400, httponly=True, samesite="lax",
+                            secure=request.url.scheme == "https", path="/")
 
 
 def set_session_cookie(request: Request, response: Any, token: str) -> None:
@@ -74,7 +96,7 @@ def set_session_cookie(request: Request, response: Any, token: str) -> None:
 
 
 @api("GET", "/me", "Who is signed in, and the CSRF token for cookie-authenticated writes",
-     roles=(), response=out.Me)
+     allow=ACCOUNT, response=out.Me)
 async def whoami(request: Request, ctx: WebContext, user: User | None, _b: None) -> Any:
     assert user is not None
     return {"id": user.id, "name": user.name, "roles": sorted(user.roles),
@@ -111,7 +133,8 @@ async def get_profile(request: Request, ctx: WebContext, _u: User | None, _b: No
 
 
 @api("PATCH", "/profiles/{pid}", "Change profile settings (age band, categories, services, "
-     "safe search, allow/deny lists, budgets)", body=ProfilePatch, response=out.ProfileView)
+     "safe search, allow/deny lists, budgets)", body=ProfilePatch, response=out.ProfileView,
+     allow=EDIT)
 async def patch_profile(request: Request, ctx: WebContext, user: User | None,
                         body: ProfilePatch) -> Any:
     pid = request.path_params["pid"]
@@ -121,7 +144,7 @@ async def patch_profile(request: Request, ctx: WebContext, user: User | None,
 
 
 @api("PUT", "/profiles/{pid}/bedtime", "Set the bedtime (or \"off\")", body=BedtimeIn,
-     response=out.ProfileView)
+     response=out.ProfileView, allow=EDIT)
 async def put_bedtime(request: Request, ctx: WebContext, user: User | None,
                       body: BedtimeIn) -> Any:
     pid = request.path_params["pid"]
@@ -145,13 +168,13 @@ async def list_clients(request: Request, ctx: WebContext, _u: User | None, _b: N
 
 
 @api("POST", "/clients", "Add a device", body=ClientIn, response=out.Clients, status=201,
-     errors=(404,))
+     errors=(404,), allow=EDIT)
 async def add_client(request: Request, ctx: WebContext, user: User | None, body: ClientIn) -> Any:
     await actions.add_client(ctx, _name(user), body.name, body.profile, body.addresses)
     return {"clients": views.clients_view(ctx)}
 
 
-@api("DELETE", "/clients/{index}", "Remove a device", response=out.Clients)
+@api("DELETE", "/clients/{index}", "Remove a device", response=out.Clients, allow=EDIT)
 async def delete_client(request: Request, ctx: WebContext, user: User | None, _b: None) -> Any:
     try:
         index = int(request.path_params["index"])
@@ -170,7 +193,7 @@ async def list_edits(request: Request, ctx: WebContext, _u: User | None, _b: Non
 
 
 @api("DELETE", "/edits/{eid}", "Drop a dashboard change: the setting goes back to what the "
-     "configuration file says", response=out.Ok, errors=(404,))
+     "configuration file says", response=out.Ok, errors=(404,), allow=EDIT)
 async def discard_edit(request: Request, ctx: WebContext, user: User | None, _b: None) -> Any:
     try:
         eid = int(request.path_params["eid"])
@@ -182,7 +205,7 @@ async def discard_edit(request: Request, ctx: WebContext, user: User | None, _b:
 
 @api("GET", "/config/export", "The configuration file with the dashboard's changes written "
      "in (comments kept), to save as the new file", response={"type": "string"},
-     media_type="application/toml", roles=("admin",))
+     media_type="application/toml", allow=Permission.SERVER)
 async def export_config(request: Request, ctx: WebContext, _u: User | None, _b: None) -> Any:
     return Response(ctx.editor.export(), media_type="application/toml; charset=utf-8",
                     headers={"Content-Disposition": 'attachment; filename="kidshield.toml"'})
@@ -196,7 +219,7 @@ async def get_lists(request: Request, ctx: WebContext, _u: User | None, _b: None
 
 
 @api("POST", "/lists/update", "Update one list (or all) now", body=ListUpdateIn,
-     response=out.ListResults, errors=(404,))
+     response=out.ListResults, errors=(404,), allow=EDIT)
 async def update_lists(request: Request, ctx: WebContext, user: User | None,
                        body: ListUpdateIn) -> Any:
     return {"results": await actions.update_lists(ctx, _name(user), body.name)}
@@ -218,7 +241,7 @@ async def list_requests(request: Request, ctx: WebContext, _u: User | None,
 
 
 @api("POST", "/requests/{rid}/decision", "Allow for 30 minutes, until tonight, always, or "
-     "decline with a message", body=DecisionIn, response=out.RequestView)
+     "decline with a message", body=DecisionIn, response=out.RequestView, allow=CONTROL)
 async def decide(request: Request, ctx: WebContext, user: User | None, body: DecisionIn) -> Any:
     try:
         rid = int(request.path_params["rid"])
@@ -235,7 +258,7 @@ async def list_grants(request: Request, ctx: WebContext, _u: User | None, _b: No
 
 
 @api("POST", "/grants", "Allow a name for 30 minutes or until tonight", body=GrantIn,
-     response=out.GrantView, status=201, errors=(404,))
+     response=out.GrantView, status=201, errors=(404,), allow=CONTROL)
 async def create_grant(request: Request, ctx: WebContext, user: User | None,
                        body: GrantIn) -> Any:
     grant = actions.allow_now(ctx, _name(user), actions.profile(ctx, body.profile),
@@ -243,7 +266,7 @@ async def create_grant(request: Request, ctx: WebContext, user: User | None,
     return views.grant_view(grant)
 
 
-@api("DELETE", "/grants/{gid}", "End a grant now", response=out.Ok)
+@api("DELETE", "/grants/{gid}", "End a grant now", response=out.Ok, allow=CONTROL)
 async def delete_grant(request: Request, ctx: WebContext, user: User | None, _b: None) -> Any:
     try:
         gid = int(request.path_params["gid"])
@@ -254,7 +277,7 @@ async def delete_grant(request: Request, ctx: WebContext, user: User | None, _b:
 
 
 @api("POST", "/pause", "Pause protection for N minutes (0 resumes)", body=PauseIn,
-     response=out.Paused, errors=(404,))
+     response=out.Paused, errors=(404,), allow=CONTROL)
 async def pause(request: Request, ctx: WebContext, user: User | None, body: PauseIn) -> Any:
     until = actions.pause(ctx, _name(user), body.profile, body.minutes)
     return {"profile": body.profile, "paused_until": views.iso(until)}
@@ -268,7 +291,7 @@ async def get_settings(request: Request, ctx: WebContext, _u: User | None, _b: N
 
 
 @api("PATCH", "/settings", "Change retention, logging privacy or block mode",
-     body=SettingsPatch, response=out.SettingsView)
+     body=SettingsPatch, response=out.SettingsView, allow=EDIT)
 async def patch_settings(request: Request, ctx: WebContext, user: User | None,
                          body: SettingsPatch) -> Any:
     await actions.edit_settings(ctx, _name(user), body.model_dump(exclude_none=True))
@@ -276,45 +299,56 @@ async def patch_settings(request: Request, ctx: WebContext, user: User | None,
 
 
 @api("PUT", "/settings/notifications", "Webhook or ntfy topic for new requests", body=NotifyIn,
-     response=out.Notifications)
+     response=out.Notifications, allow=EDIT)
 async def put_notify(request: Request, ctx: WebContext, user: User | None, body: NotifyIn) -> Any:
     actions.set_notify(ctx, _name(user), body.kind, body.url)
     return views.settings_view(ctx)["notifications"]
 
 
 @api("POST", "/settings/notifications/test", "Send a test notification",
-     response=out.Delivered)
+     response=out.Delivered, allow=EDIT)
 async def test_notify(request: Request, ctx: WebContext, user: User | None, _b: None) -> Any:
     return {"delivered": await actions.test_notify(ctx, _name(user))}
 
 
 @api("PUT", "/pin", "Set the parent PIN used on the child page", body=PinIn,
-     response=out.Ok)
+     response=out.Ok, allow=EDIT)
 async def put_pin(request: Request, ctx: WebContext, user: User | None, body: PinIn) -> Any:
+    assert user is not None
     await run_in_threadpool(actions.set_pin, ctx, user, body.pin)
     return {"ok": True}
 
 
-@api("GET", "/users", "Accounts and their roles", roles=("admin",),
+@api("POST", "/pin/unlock", "Let the child page take PINs again after too many wrong ones",
+     response=out.Ok, allow=CONTROL)
+async def unlock_pin(request: Request, ctx: WebContext, user: User | None, _b: None) -> Any:
+    actions.unlock_pin(ctx, _name(user))
+    return {"ok": True}
+
+
+@api("GET", "/users", "Accounts and their roles", allow=Permission.ACCOUNTS,
      response=list[out.UserView])
 async def list_users(request: Request, ctx: WebContext, _u: User | None, _b: None) -> Any:
     return [views.user_view(u) for u in ctx.users.all()]
 
 
 @api("POST", "/users", "Add an account (another parent, a moderator or an analyst)",
-     body=UserIn, roles=("admin",), response=out.UserView, status=201, errors=(409,))
+     body=UserIn, allow=Permission.ACCOUNTS, response=out.UserView, status=201, errors=(409,))
 async def add_user(request: Request, ctx: WebContext, user: User | None, body: UserIn) -> Any:
     created = await run_in_threadpool(actions.add_user, ctx, _name(user), body.name,
                                       body.password, frozenset(body.roles))
     return views.user_view(created)
 
 
-@api("PUT", "/password", "Change your own password", body=PasswordIn, roles=(),
+@api("PUT", "/password", "Change your own password", body=PasswordIn,
+     allow=Permission.OWN_PASSWORD,
      response=out.Ok)
 async def put_password(request: Request, ctx: WebContext, user: User | None,
                        body: PasswordIn) -> Any:
+    assert user is not None
+    cookie = request.cookies.get(SESSION_COOKIE)
     await run_in_threadpool(actions.change_password, ctx, user, body.current_password,
-                            body.new_password)
+                            body.new_password, digest(cookie) if cookie else None)
     return {"ok": True}
 
 
@@ -324,24 +358,31 @@ async def audit(request: Request, ctx: WebContext, _u: User | None, q: PageQuery
     return [views.audit_view(e) for e in ctx.audit_log.recent(q.limit, q.offset)]
 
 
-@api("GET", "/tokens", "API tokens (never their values)", response=list[out.TokenView])
-async def list_tokens(request: Request, ctx: WebContext, _u: User | None, _b: None) -> Any:
-    return [views.token_view(t) for t in ctx.tokens.list()]
+@api("GET", "/tokens", "Your API tokens (an admin sees every account's), never their values",
+     response=list[out.TokenView], allow=Permission.TOKENS)
+async def list_tokens(request: Request, ctx: WebContext, user: User | None, _b: None) -> Any:
+    assert user is not None
+    return [views.token_view(t, ctx.now()) for t in actions.visible_tokens(ctx, user)]
 
 
-@api("POST", "/tokens", "Create an API token: the value is shown once", body=TokenIn,
-     response=out.NewToken, status=201)
+@api("POST", "/tokens", "Create an API token holding only its scopes, for a number of days: "
+     "the value is shown once. A token with the tokens scope may issue narrower, shorter-lived "
+     "tokens, which are revoked with it", body=TokenIn, response=out.NewToken, status=201,
+     allow=Permission.TOKENS)
 async def create_token(request: Request, ctx: WebContext, user: User | None,
                        body: TokenIn) -> Any:
-    info, token = actions.create_token(ctx, user, body.name)
-    return {**views.token_view(info), "token": token}
+    assert user is not None
+    info, token = actions.create_token(ctx, user, body.name, frozenset(body.scopes),
+                                       body.expires_in_days)
+    return {**views.token_view(info, ctx.now()), "token": token}
 
 
-@api("DELETE", "/tokens/{tid}", "Revoke an API token", response=out.Ok)
+@api("DELETE", "/tokens/{tid}", "Revoke an API token and every token issued from it",
+     response=out.Revoked, allow=Permission.TOKENS)
 async def revoke_token(request: Request, ctx: WebContext, user: User | None, _b: None) -> Any:
+    assert user is not None
     try:
         tid = int(request.path_params["tid"])
     except ValueError:
         raise actions.NotFound("tid: a number") from None
-    actions.revoke_token(ctx, user, tid)
-    return {"ok": True}
+    return {"ok": True, "revoked": actions.revoke_token(ctx, user, tid)}

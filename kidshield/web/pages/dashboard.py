@@ -10,35 +10,40 @@ from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 
 from kidshield.errors import Conflict, InputError
 from kidshield.policy.ages import AgeBand, SafeSearchMode
 from kidshield.policy.reason import Action, Decision, Reason
 from kidshield.web import actions, views
-from kidshield.web.access import ROLES, User, current_user, require_role
+from kidshield.web.access import ROLES, SCOPE_TEXT, Permission, User, current_user
+from kidshield.web.auth import SESSION_COOKIE, digest
 from kidshield.web.blockpage import CHILD_HOST, block_response, request_host
 from kidshield.web.charts import hbars, hourly_bars
 from kidshield.web.childpage import me
 from kidshield.web.context import WebContext, web_context
-from kidshield.web.csrf import checked_form
 from kidshield.web.pages.forms import lines as _lines
 from kidshield.web.pages.forms import text as _s
 from kidshield.web.pages.session import session_routes
 from kidshield.web.queries import LogFilter, overview, search_log
 from kidshield.web.render import render, translator_for
+from kidshield.web.routing import page
 from kidshield.web.texts import BODIES
 
 BEDTIME_PRESETS = ("19:30", "20:00", "20:30", "21:00", "21:30", "22:00", "22:30")
 
 
 def _parent(request: Request) -> tuple[WebContext, User]:
-    return web_context(request), require_role(request, "parent")
+    """The context and the signed-in account (the route's rule let them in)."""
+    user = current_user(request)
+    if user is None:
+        raise HTTPException(401, "sign in first")
+    return web_context(request), user
 
 
 async def _form(request: Request) -> tuple[WebContext, User, FormData]:
     ctx, user = _parent(request)
-    return ctx, user, await checked_form(request, ctx.secret)
+    return ctx, user, await request.form()  # its CSRF token was checked by the route's rule
 
 
 def _back(url: str, message: str = "saved") -> RedirectResponse:
@@ -52,9 +57,13 @@ def _back(url: str, message: str = "saved") -> RedirectResponse:
 async def home(request: Request) -> Response:
     if request_host(request) == CHILD_HOST:
         return await me(request)
-    if current_user(request) is None:
+    user = current_user(request)
+    if user is None:
         ctx = web_context(request)
         return RedirectResponse("/setup" if ctx.setup_token else "/login", 303)
+    if not user.can(Permission.HOUSEHOLD_READ):
+        # staff accounts: their work is the report queue
+        return RedirectResponse("/cases", 303)
     ctx, _user = _parent(request)
     t = translator_for(request, "parent")
     await ctx.settle()
@@ -230,12 +239,17 @@ async def pause_submit(request: Request) -> Response:
 
 # -- settings, audit --------------------------------------------------------------------
 def _settings(request: Request, ctx: WebContext, user: User, **extra: Any) -> Response:
-    users = [views.user_view(u) for u in ctx.users.all()] if user.has("admin") else []
+    users = [views.user_view(u) for u in ctx.users.all()] if user.can(Permission.ACCOUNTS) \
+        else []
     values: dict[str, Any] = {"new_token": None, "message": request.query_params.get("m"),
                               "error": None, **extra}
+    now = ctx.now()
     return render(request, "settings.html", 400 if values["error"] else 200,
                   s=views.settings_view(ctx), users=users, roles=ROLES,
-                  tokens=[views.token_view(t) for t in ctx.tokens.list()], **values)
+                  tokens=[views.token_view(t, now) for t in actions.visible_tokens(ctx, user)],
+                  scopes=list(SCOPE_TEXT.items()),
+                  pin_too_short=any(u.id == user.id for u in actions.short_pins(ctx)),
+                  **values)
 
 
 async def settings_page(request: Request) -> Response:
@@ -245,8 +259,6 @@ async def settings_page(request: Request) -> Response:
 
 async def settings_user(request: Request) -> Response:
     ctx, user, form = await _form(request)
-    if not user.has("admin"):
-        raise HTTPException(403, "needs the admin role")
     roles = frozenset(str(r) for r in form.getlist("roles"))
     try:
         await run_in_threadpool(actions.add_user, ctx, user.name, _s(form, "name"),
@@ -258,10 +270,12 @@ async def settings_user(request: Request) -> Response:
 
 async def settings_password(request: Request) -> Response:
     ctx, user, form = await _form(request)
+    cookie = request.cookies.get(SESSION_COOKIE)
     try:
         await run_in_threadpool(actions.change_password, ctx, user,
                                 str(form.get("current_password", "")),
-                                str(form.get("new_password", "")))
+                                str(form.get("new_password", "")),
+                                digest(cookie) if cookie else None)
     except (InputError, actions.Refused) as exc:
         return _settings(request, ctx, user, error=str(exc))
     return _back("/settings", "saved")
@@ -294,9 +308,23 @@ async def settings_pin(request: Request) -> Response:
     return _back("/settings", "pin")
 
 
+async def settings_pin_unlock(request: Request) -> Response:
+    ctx, user, _f = await _form(request)
+    actions.unlock_pin(ctx, user.name)
+    return _back("/settings", "saved")
+
+
 async def settings_token(request: Request) -> Response:
     ctx, user, form = await _form(request)
-    _info, token = actions.create_token(ctx, user, _s(form, "name"))
+    try:
+        days = int(_s(form, "expires_in_days", "90"))
+    except ValueError:
+        raise InputError("expires_in_days: a number of days") from None
+    scopes = frozenset(str(s) for s in form.getlist("scopes"))
+    try:
+        _info, token = actions.create_token(ctx, user, _s(form, "name"), scopes, days)
+    except (InputError, actions.Refused) as exc:
+        return _settings(request, ctx, user, error=str(exc))
     return _settings(request, ctx, user, new_token=token, message=None)
 
 
@@ -334,31 +362,35 @@ async def preview_block(request: Request) -> Response:
 
 
 def page_routes() -> list[BaseRoute]:
+    read, control = Permission.HOUSEHOLD_READ, Permission.HOUSEHOLD_CONTROL
+    edit, post = Permission.HOUSEHOLD_EDIT, ("POST",)
     return [
-        Route("/", home),
+        page("/", home, Permission.PUBLIC),  # the child page, sign-in, or the overview
         *session_routes(),
-        Route("/profiles", profiles_page),
-        Route("/profiles/{pid}", profile_page),
-        Route("/profiles/{pid}", profile_edit, methods=["POST"]),
-        Route("/profiles/{pid}/bedtime", profile_bedtime, methods=["POST"]),
-        Route("/devices", devices_page),
-        Route("/devices", devices_add, methods=["POST"]),
-        Route("/devices/{index:int}/remove", devices_remove, methods=["POST"]),
-        Route("/lists", lists_page),
-        Route("/lists/update", lists_update, methods=["POST"]),
-        Route("/querylog", querylog_page),
-        Route("/requests", requests_page),
-        Route("/requests/{rid:int}", request_decide, methods=["POST"]),
-        Route("/grants/{gid:int}/revoke", grant_revoke, methods=["POST"]),
-        Route("/pause", pause_submit, methods=["POST"]),
-        Route("/settings", settings_page),
-        Route("/settings", settings_submit, methods=["POST"]),
-        Route("/settings/notifications", settings_notify, methods=["POST"]),
-        Route("/settings/pin", settings_pin, methods=["POST"]),
-        Route("/settings/users", settings_user, methods=["POST"]),
-        Route("/settings/password", settings_password, methods=["POST"]),
-        Route("/settings/tokens", settings_token, methods=["POST"]),
-        Route("/settings/tokens/{tid:int}/revoke", settings_token_revoke, methods=["POST"]),
-        Route("/audit", audit_page),
-        Route("/preview/block", preview_block),
+        page("/profiles", profiles_page, read),
+        page("/profiles/{pid}", profile_page, read),
+        page("/profiles/{pid}", profile_edit, edit, methods=post),
+        page("/profiles/{pid}/bedtime", profile_bedtime, edit, methods=post),
+        page("/devices", devices_page, read),
+        page("/devices", devices_add, edit, methods=post),
+        page("/devices/{index:int}/remove", devices_remove, edit, methods=post),
+        page("/lists", lists_page, read),
+        page("/lists/update", lists_update, edit, methods=post),
+        page("/querylog", querylog_page, read),
+        page("/requests", requests_page, read),
+        page("/requests/{rid:int}", request_decide, control, methods=post),
+        page("/grants/{gid:int}/revoke", grant_revoke, control, methods=post),
+        page("/pause", pause_submit, control, methods=post),
+        page("/settings", settings_page, read),
+        page("/settings", settings_submit, edit, methods=post),
+        page("/settings/notifications", settings_notify, edit, methods=post),
+        page("/settings/pin", settings_pin, edit, methods=post),
+        page("/settings/pin/unlock", settings_pin_unlock, control, methods=post),
+        page("/settings/users", settings_user, Permission.ACCOUNTS, methods=post),
+        page("/settings/password", settings_password, Permission.OWN_PASSWORD, methods=post),
+        page("/settings/tokens", settings_token, Permission.TOKENS, methods=post),
+        page("/settings/tokens/{tid:int}/revoke", settings_token_revoke, Permission.TOKENS,
+             methods=post),
+        page("/audit", audit_page, read),
+        page("/preview/block", preview_block, read),
     ]

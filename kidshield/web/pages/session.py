@@ -5,17 +5,18 @@ from __future__ import annotations
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 
-from kidshield.errors import InputError
+from kidshield.errors import InputError, TooManyRequests
 from kidshield.web import actions
-from kidshield.web.api.v1 import set_session_cookie
-from kidshield.web.auth import SESSION_COOKIE
+from kidshield.web.access import Permission
+from kidshield.web.api.v1 import start_session
+from kidshield.web.auth import DEVICE_COOKIE, SESSION_COOKIE
 from kidshield.web.context import client_ip, web_context
-from kidshield.web.csrf import checked_form
 from kidshield.web.errors import status_of
 from kidshield.web.pages.forms import text as _s
 from kidshield.web.render import render
+from kidshield.web.routing import page
 
 
 # -- first run, sign in -----------------------------------------------------------------
@@ -29,17 +30,17 @@ async def setup_page(request: Request) -> Response:
 
 async def setup_submit(request: Request) -> Response:
     ctx = web_context(request)
-    form = await checked_form(request, ctx.secret)
+    form = await request.form()  # the route's rule checked its CSRF token
     token = _s(form, "token")
     try:
         if _s(form, "password") != _s(form, "password2"):
             raise InputError("password: the two passwords are not the same")
         user = await run_in_threadpool(actions.setup_parent, ctx, token, _s(form, "name"),
-                                       _s(form, "password"))
+                                       _s(form, "password"), client_ip(request))
     except (InputError, actions.Refused) as exc:
-        return render(request, "setup.html", 400, token=token, error=str(exc))
+        return render(request, "setup.html", status_of(exc), token=token, error=str(exc))
     response = RedirectResponse("/settings?m=welcome", 303)
-    set_session_cookie(request, response, ctx.auth.start_session(user.id, ctx.now()))
+    start_session(request, ctx, response, actions.SignIn(user, None))
     return response
 
 
@@ -53,24 +54,27 @@ async def login_page(request: Request) -> Response:
 
 async def login_submit(request: Request) -> Response:
     ctx = web_context(request)
-    form = await checked_form(request, ctx.secret)
+    form = await request.form()  # the route's rule checked its CSRF token
     nxt = _s(form, "next", "/")
     if not nxt.startswith("/") or nxt.startswith("//"):
         nxt = "/"
     try:
-        user = await run_in_threadpool(actions.login, ctx, _s(form, "name"),
-                                       str(form.get("password", "")), client_ip(request))
+        signed = await run_in_threadpool(actions.login, ctx, _s(form, "name"),
+                                         str(form.get("password", "")), client_ip(request),
+                                         request.cookies.get(DEVICE_COOKIE))
     except actions.Refused as exc:
-        return render(request, "login.html", status_of(exc), error=str(exc), setup_needed=False,
-                      next=nxt)
+        page = render(request, "login.html", status_of(exc), error=str(exc),
+                      setup_needed=False, next=nxt)
+        if isinstance(exc, TooManyRequests) and exc.retry_after is not None:
+            page.headers["Retry-After"] = str(int(exc.retry_after) + 1)
+        return page
     response = RedirectResponse(nxt, 303)
-    set_session_cookie(request, response, ctx.auth.start_session(user.id, ctx.now()))
+    start_session(request, ctx, response, signed)
     return response
 
 
 async def logout(request: Request) -> Response:
     ctx = web_context(request)
-    await checked_form(request, ctx.secret)
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
         ctx.auth.end_session(cookie)
@@ -80,10 +84,11 @@ async def logout(request: Request) -> Response:
 
 
 def session_routes() -> list[BaseRoute]:
+    anyone, post = Permission.PUBLIC, ("POST",)
     return [
-        Route("/setup", setup_page),
-        Route("/setup", setup_submit, methods=["POST"]),
-        Route("/login", login_page),
-        Route("/login", login_submit, methods=["POST"]),
-        Route("/logout", logout, methods=["POST"]),
+        page("/setup", setup_page, anyone),
+        page("/setup", setup_submit, anyone, methods=post, max_body=16 * 1024),
+        page("/login", login_page, anyone),
+        page("/login", login_submit, anyone, methods=post, max_body=16 * 1024),
+        page("/logout", logout, anyone, methods=post),
     ]

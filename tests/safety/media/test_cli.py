@@ -51,7 +51,7 @@ def test_bank_create_import_list_export_round_trip(tmp_path: Path, images: Path)
     hashes.write_text(f"hash,source,reference_id\n{known},partner,r1\nbroken,x,y\n{known},p,r2\n")
     assert run("bank", "create", "known", "--db", db)[0] == 0
     code, out, err = run("bank", "import", "known", str(hashes), "--db", db)
-    assert code == 0
+    assert code == 1  # a row was rejected
     assert "imported 1 hashes" in out and "1 duplicate, 1 rejected" in out
     assert f"{hashes}:3: malformed" in err and f"{hashes}:4: duplicate" in err
     code, out, _ = run("bank", "list", "--json", "--db", db)

@@ -57,7 +57,8 @@ def test_wrong_age_band_is_422_naming_the_field(client: TestClient) -> None:
 
 
 def test_body_that_is_not_json_is_400(client: TestClient) -> None:
-    response = client.post("/api/v1/assess/message", content=b"{not json")
+    response = client.post("/api/v1/assess/message", content=b"{not json",
+                           headers={"content-type": "application/json"})
     assert response.status_code == 400
     assert response.json() == {"error": "bad_request", "detail": "the body must be JSON",
                                "field": "body"}
