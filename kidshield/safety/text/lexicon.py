@@ -69,6 +69,16 @@ class RiskLexicon:
     also: dict[int, tuple[frozenset[str], ...]] = field(default_factory=dict)  # more gates
     # talk about the risk that does not put the writer at risk (kind -> pattern); see about()
     about: dict[str, re.Pattern[str]] = field(default_factory=dict)
+    # [model]: what the learned model needs to flag without a cue of the risk (see combine.py):
+    # one of these words in the message, or else its ``model_otherwise`` level
+    model_requires: re.Pattern[str] | None = None
+    model_otherwise: str = "high"
+    # cues with one of these tags are the risk itself; cues with only other tags (distress)
+    # neither flag alone nor stand in for it beside the model (empty: every cue counts)
+    support_tags: frozenset[str] = frozenset()
+
+    def supports(self, tags: frozenset[str]) -> bool:
+        return not self.support_tags or not self.support_tags.isdisjoint(tags)
 
     def about_spans(self, view: str) -> list[tuple[str, int, int]]:
         """(kind, start, end) of each "talk about it" context in ``view``."""
@@ -274,6 +284,12 @@ def _compile_risk(risk: Risk, path: Path, macros: dict[str, str]) -> RiskLexicon
         kind: re.compile(f"{_BOUNDARY_BEFORE}(?:{'|'.join(sources)}){_BOUNDARY_AFTER}")
         for kind, sources in about_sources.items()
     }
+    model = data.get("model", {})
+    where = f"{path}: [model]"
+    requires = [compile_source(str(p), macros, where) for p in model.get("requires", ())]
+    otherwise = str(model.get("otherwise", "high"))
+    if otherwise not in ("low", "medium", "high"):
+        raise LexiconError(f"{where}: otherwise must be low, medium or high, not {otherwise!r}")
     return RiskLexicon(
         risk,
         view,
@@ -284,6 +300,11 @@ def _compile_risk(risk: Risk, path: Path, macros: dict[str, str]) -> RiskLexicon
         exclude,
         also,
         about,
+        re.compile(f"{_BOUNDARY_BEFORE}(?:{'|'.join(requires)}){_BOUNDARY_AFTER}")
+        if requires
+        else None,
+        otherwise,
+        frozenset(str(t) for t in model.get("support_tags", ())),
     )
 
 

@@ -86,8 +86,11 @@ class TokenProjections:
                 if row is None:
                     return None
             ids.append(row)
-            factors.append(count_weight(count))
-            repeated = repeated or count > 1
+            if count > 1:
+                factors.append(count_weight(count))
+                repeated = True
+            else:
+                factors.append(1.0)
         rows = state.data.take(ids, axis=0)  # take and dot: a third of [] and @ on small arrays
         coefficients = np.asarray(factors)
         summed = np.dot(coefficients, rows).tolist()
