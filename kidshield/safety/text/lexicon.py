@@ -22,6 +22,7 @@ from kidshield.errors import InputError
 from kidshield.safety.text.gate import GateIndex, required_literals, squeeze
 from kidshield.safety.text.model import Risk
 from kidshield.safety.text.normalize import Normalizer
+from kidshield.safety.text.statedage import StatedAge
 
 DATA_DIR = Path(__file__).parent / "data"
 DEFAULT_LANGUAGE = "en"
@@ -114,6 +115,7 @@ class Lexicon:
     mundane: re.Pattern[str]
     gate_index: dict[str, GateIndex]  # per view: finds the gate literals present
     gate_all: GateIndex  # every view's literals: one pass when the views are the same text
+    stated_age: StatedAge  # a writer's own age in the text ("im 13", "14 f")
 
     def for_risk(self, risk: Risk) -> RiskLexicon:
         for lex in self.risks:
@@ -348,4 +350,22 @@ def load_lexicon(language: str = DEFAULT_LANGUAGE) -> Lexicon:
         mundane=re.compile(compile_source(str(context["mundane"]), macros, f"{where} mundane")),
         gate_index={view: GateIndex(_gates(risks, {view})) for view in views},
         gate_all=GateIndex(_gates(risks, views)),
+        stated_age=_stated_age(common.get("ages", {}), macros, f"{folder / 'common.toml'}: [ages]"),
     )
+
+
+def _stated_age(raw: dict[str, Any], macros: dict[str, str], where: str) -> StatedAge:
+    patterns = []
+    for number, source in enumerate(raw.get("patterns", ()), start=1):
+        compiled = re.compile(compile_source(str(source), macros, f"{where} pattern {number}"))
+        if not {"age", "grade", "year", "level"} & set(compiled.groupindex):
+            raise LexiconError(
+                f"{where} pattern {number}: needs a group named age, grade, year or level"
+            )
+        patterns.append(compiled)
+    try:
+        ordinals = {str(k): int(v) for k, v in raw.get("ordinals", {}).items()}
+        school = {str(k): int(v) for k, v in raw.get("school", {}).items()}
+    except (TypeError, ValueError) as exc:
+        raise LexiconError(f"{where}: ordinals and school ages must be numbers ({exc})") from None
+    return StatedAge(tuple(patterns), ordinals, school)
