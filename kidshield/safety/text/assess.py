@@ -235,6 +235,7 @@ def assess_message(
     gaming_context: bool = False,
     country: str | None = None,
     helplines: HelplineBook | None = None,
+    engine: Combiner | None = None,
 ) -> Assessment:
     """Assess one message on its own.
 
@@ -244,6 +245,7 @@ def assess_message(
     conversation is about a game. ``language`` defaults to English; the result says which
     language was assumed. ``country`` (ISO code) picks the helplines shown with self-harm and
     sextortion findings; ``helplines`` gives the ones in force (default: the shipped data).
+    ``engine``: another model beside the cues (evaluation of a model being trained).
     """
     if not isinstance(text, str):
         raise InputError(f"text: expected a string, got {type(text).__name__}")
@@ -252,8 +254,9 @@ def assess_message(
     recipient_band = parse_band(recipient, "recipient")
     hits, ctx = collect_hits(text, lexicon, sender_band, recipient_band, gaming_context)
     where = HelplineContext(helplines, check_country_code(country), lexicon.language)
-    return make_assessment(text, lexicon, source, hits, build_findings(hits, ctx), where,
-                           sender_band, recipient_band)
+    combined = (engine or combiner()).findings(hits, ctx)
+    return make_assessment(text, lexicon, source, hits, combined, where, sender_band,
+                           recipient_band)
 
 
 def check_country_code(country: str | None) -> str | None:

@@ -26,9 +26,10 @@ from kidshield.safety.text.convmodel import ConversationModel
 from kidshield.safety.text.features import TOKEN_RE, FeatureSettings, Vectorizer, tokens
 from kidshield.safety.text.model import Risk, RiskLevel
 from kidshield.safety.text.normalize import NormalizedText
+from kidshield.safety.text.projection import TokenProjections
 
 MODEL_DIR = Path(__file__).parent / "models"
-MODEL_FORMAT = 1
+MODEL_FORMAT = 2
 MANIFEST = "manifest.json"
 WEIGHTS = "weights.npz"
 VOCAB = "vocab.txt"
@@ -100,6 +101,8 @@ class TextClassifier:
         self.heads = heads
         self.manifest = manifest
         self.conversation = conversation  # the conversation-level grooming model, if trained
+        self._projections = TokenProjections(vectorizer, weights)
+        self._bias: list[float] = bias.tolist()
         self._last: tuple[str, npt.NDArray[np.int64], npt.NDArray[np.float64]] | None = None
 
     @property
@@ -117,15 +120,26 @@ class TextClassifier:
         return idx, vals
 
     def margins(self, normalised: str) -> npt.NDArray[np.float64]:
-        """Raw linear scores, one per weight column."""
+        """Raw linear scores, one per weight column (from the remembered token products)."""
+        return np.asarray(self._margin_list(normalised))
+
+    def _margin_list(self, normalised: str) -> list[float]:
+        products = self._projections.products(normalised)
+        if products is None:
+            exact: list[float] = self.exact_margins(normalised).tolist()
+            return exact
+        return [p + b for p, b in zip(products, self._bias, strict=True)]
+
+    def exact_margins(self, normalised: str) -> npt.NDArray[np.float64]:
+        """The same scores from the feature vector itself (the definition)."""
         idx, vals = self._sparse(normalised)
         if len(idx) == 0:
             return self.bias.copy()
-        out: npt.NDArray[np.float64] = vals @ self.weights[idx] + self.bias
-        return out
+        exact: npt.NDArray[np.float64] = vals @ self.weights[idx] + self.bias
+        return exact
 
     def probabilities(self, normalised: str) -> dict[Risk, float]:
-        margins = self.margins(normalised).tolist()
+        margins = self._margin_list(normalised)
         return {risk: head.probability(margins[head.column]) for risk, head in self.heads.items()}
 
     def contributions(self, norm: NormalizedText, risk: Risk, limit: int = 3) -> list[Contribution]:

@@ -132,12 +132,18 @@ def eval_text(
     ),
     data: list[Path] = typer.Option([], "--data", help="Training data folder (with --loso)."),
     source: list[str] = typer.Option([], "--source", help="With --loso: only these sources."),
+    whole_engine: bool = typer.Option(
+        True,
+        "--engine/--model-only",
+        help="With --loso: also measure the whole engine (cues, rules, conversation model) "
+        "with the model trained without the source, as 'eval text' runs it on that source.",
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
 ) -> None:
     """Precision, recall, F1, F0.5, ROC-AUC and PR-AUC per risk, the benign rows flagged, and a
     confusion table, on a labelled corpus; or, with --loso, per training source."""
     if loso:
-        _loso(data, source, as_json)
+        _loso(data, source, as_json, whole_engine)
         return
     if file is None:
         raise _fail("give a corpus file, or --loso --data DIR")
@@ -155,14 +161,16 @@ def eval_text(
     print_report(report, Console())
 
 
-def _loso(data: list[Path], only: list[str], as_json: bool) -> None:
+def _loso(data: list[Path], only: list[str], as_json: bool, whole_engine: bool) -> None:
     if not data:
         raise _fail("--loso needs --data DIR (the training data folders)")
-    from kidshield.safety.text.train import leave_one_source_out
+    from kidshield.safety.text.loso import leave_one_source_out
 
     console = Console(stderr=True)
     try:
-        results = leave_one_source_out(data, progress=console.log, only=only)
+        results = leave_one_source_out(
+            data, progress=console.log, only=only, whole_engine=whole_engine
+        )
     except KidshieldError as exc:
         raise _fail(str(exc)) from None
     if as_json:
@@ -176,6 +184,7 @@ def print_loso(results: dict[str, dict[str, Any]], console: Console) -> None:
     for name in (
         "source",
         "risk",
+        "view",
         "support",
         "precision",
         "recall",
@@ -184,21 +193,44 @@ def print_loso(results: dict[str, dict[str, Any]], console: Console) -> None:
         "ROC-AUC",
         "PR-AUC",
     ):
-        table.add_column(name, justify="left" if name in ("source", "risk") else "right")
+        table.add_column(name, justify="left" if name in ("source", "risk", "view") else "right")
     for source, result in results.items():
+        engine = {row["risk"]: row for row in result.get("engine", {}).get("risks", [])}
+        benign = max(1, int(result.get("engine", {}).get("benign", 0)))
         for risk, row in result["risks"].items():
-            if not row["support"] and not row["fp"]:
+            views = [("model", row, row["benign_fpr"])]
+            if risk in engine:
+                mine = engine[risk]
+                views.append(("engine", mine, mine["benign_flagged"] / benign))
+            for view, figures, benign_rate in views:
+                if not figures["support"] and not figures["fp"]:
+                    continue
+                table.add_row(
+                    source,
+                    risk,
+                    view,
+                    str(figures["support"]),
+                    f"{figures['precision']:.3f}" if figures["support"] else "",
+                    f"{figures['recall']:.3f}" if figures["support"] else "",
+                    f"{figures['f1']:.3f}" if figures["support"] else "",
+                    f"{benign_rate:.2%}",
+                    "" if figures["roc_auc"] is None else f"{figures['roc_auc']:.3f}",
+                    "" if figures["pr_auc"] is None else f"{figures['pr_auc']:.3f}",
+                )
+        for view, conv in result.get("conversations", {}).items():
+            if not isinstance(conv, dict):
                 continue
             table.add_row(
                 source,
-                risk,
-                str(row["support"]),
-                f"{row['precision']:.3f}" if row["support"] else "",
-                f"{row['recall']:.3f}" if row["support"] else "",
-                f"{row['f1']:.3f}" if row["support"] else "",
-                f"{row['benign_fpr']:.2%}",
-                "" if row["roc_auc"] is None else f"{row['roc_auc']:.3f}",
-                "" if row["pr_auc"] is None else f"{row['pr_auc']:.3f}",
+                "grooming",
+                f"conversations, {view.replace('_', ' ')}",
+                str(conv["support"]),
+                f"{conv['precision']:.3f}" if conv["support"] else "",
+                f"{conv['recall']:.3f}" if conv["support"] else "",
+                f"{conv['f1']:.3f}" if conv["support"] else "",
+                f"{conv['benign_fpr']:.2%}",
+                "",
+                "",
             )
     console.print(table)
 

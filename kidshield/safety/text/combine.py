@@ -24,6 +24,7 @@ import re
 from dataclasses import dataclass
 
 from kidshield.safety.text.classifier import Head, TextClassifier
+from kidshield.safety.text.lexicon import RiskLexicon
 from kidshield.safety.text.model import (
     REPORT_THRESHOLD,
     CueHit,
@@ -57,6 +58,14 @@ def _blank(text: str, spans: list[tuple[int, int]]) -> str:
         for i in range(start, min(end, len(chars))):
             chars[i] = " "
     return "".join(chars)
+
+
+def _distressed(hits: list[CueHit], probability: float | None, head: Head | None) -> bool:
+    """Distress cues that add up (hopelessness, "i cant do this anymore"), or the model at its
+    medium level: worth showing the helplines even when it is no self-harm finding."""
+    if hits and score_hits(hits) >= REPORT_THRESHOLD:
+        return True
+    return head is not None and probability is not None and probability >= head.medium
 
 
 def _overlaps(start: int, end: int, spans: list[tuple[int, int]]) -> bool:
@@ -99,6 +108,8 @@ class Combiner:
             finding = self._finding(signal, head, probability, mine, ctx)
             if finding is not None:
                 findings.append(finding)
+            elif signal.risk is Risk.SELF_HARM and _distressed(mine, probability, head):
+                signpost.add(Risk.SELF_HARM)  # despair without ideation: helplines, no alarm
         findings.sort(key=lambda f: (f.level, f.score), reverse=True)
         if any(f.risk is Risk.SELF_HARM for f in findings):
             signpost.discard(Risk.SELF_HARM)
@@ -163,10 +174,17 @@ class Combiner:
         cue_level = RiskLevel.NONE
         if hits and cue_score >= REPORT_THRESHOLD:
             cue_level = max(signal.level(cue_score, hits), RiskLevel.LOW)
+        lex = ctx.lexicon.for_risk(signal.risk)
+        # cues that are the risk itself (for self-harm: ideation, plans, means, acts; not
+        # distress alone, which depression posts are full of)
+        backing = [hit for hit in hits if lex.supports(hit.tags)]
         if signal.risk is Risk.PERSONAL_INFO:
             level, score = cue_level, cue_score  # rule-based by design
         else:
-            strong = signal.flags_alone(hits, cue_score) or cue_level is RiskLevel.IMMINENT
+            strong = bool(backing) and (
+                signal.flags_alone(backing, score_hits(backing))
+                or cue_level is RiskLevel.IMMINENT
+            )
             if head is None or probability is None:
                 level = cue_level if strong else RiskLevel.NONE
                 score = cue_score
@@ -176,11 +194,7 @@ class Combiner:
                     # grooming is judged on the conversation: one message counts the model
                     # (alone or beside weak cues) only from its medium threshold
                     model_level = RiskLevel.NONE
-                if not hits and model_level < head.alone:
-                    # the model alone flags from its medium threshold (high for a risk
-                    # trained on synthetic data only); below that it needs a cue of the same
-                    # risk beside it (even a weak one). Its low threshold was chosen on data
-                    # far from teen chat.
+                if model_level < self._model_needs(lex, head, backing, ctx):
                     model_level = RiskLevel.NONE
                 supported = model_level is not RiskLevel.NONE
                 if strong:
@@ -200,6 +214,24 @@ class Combiner:
         stages = tuple(dict.fromkeys(hit.stage for hit in hits)) or ("model",)
         tags = frozenset().union(*(hit.tags for hit in hits)) if hits else frozenset()
         return Finding(signal.risk, min(score, 1.0), level, spans, stages, tags)
+
+    @staticmethod
+    def _model_needs(
+        lex: RiskLexicon, head: Head, backing: list[CueHit], ctx: SignalContext
+    ) -> RiskLevel:
+        """The level the model must reach to flag with these cues beside it.
+
+        Beside a cue of the same risk (even a weak one) its low level is enough. Alone it
+        flags from its medium level (high for a risk trained on synthetic data only): its low
+        threshold was chosen on data far from teen chat. A risk's lexicon can ask for more
+        (``[model] requires``: self-harm wants the message to speak of death, ending or
+        self-injury, or else the model's high level)."""
+        if backing:
+            return RiskLevel.LOW
+        needed = head.alone
+        if lex.model_requires is not None and lex.model_requires.search(ctx.norm.text) is None:
+            needed = max(needed, RiskLevel.parse(lex.model_otherwise))
+        return needed
 
     def _model_spans(self, risk: Risk, ctx: SignalContext) -> tuple[Span, ...]:
         assert self.classifier is not None

@@ -10,6 +10,7 @@ Time is an input: each message carries its own ``at``; nothing here reads the cl
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -58,6 +59,8 @@ PROGRESSION_STEP = 0.2  # each further grooming stage raises the score by this f
 STRONG_KEY = "grooming!strong"  # evidence from grooming cues not tagged "weak"
 MODEL_KEY = "grooming:model"  # messages the model flagged as grooming without a cue
 MAX_EVIDENCE = 40  # evidence references kept per risk (offsets and labels, never text)
+# what every stated-age pattern needs: most messages skip the patterns after this one search
+_AGE_HINT = re.compile(r"\d|grade|school|freshman|sophomore|junior high")
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,6 +154,8 @@ class ConversationTracker:
         recipient_band = self._recipient_band(message)
         gaming = state.gaming_until is not None and now <= state.gaming_until
         hits, ctx = collect_hits(message.text, self.lexicon, sender_band, recipient_band, gaming)
+        if sender_band is AgeBand.UNKNOWN:
+            self._take_stated_age(message.sender, ctx.norm.text)
         if ctx.gaming:
             state.gaming_until = now + GAMING_CONTEXT_SECONDS
         assessment = make_assessment(
@@ -169,6 +174,16 @@ class ConversationTracker:
                 if RiskLevel.NONE < level <= finding.level:
                     flagged.setdefault(level.label, state.message_count - 1)
         return assessment
+
+    def _take_stated_age(self, pid: str, normalised: str) -> None:
+        """A participant the platform gave no age says how old they are ("im 13", "14 f"):
+        from the next message on, they count as that age (the platform's age always wins)."""
+        if pid in self.state.stated or _AGE_HINT.search(normalised) is None:
+            return
+        age = self.lexicon.stated_age.find(normalised)
+        if age is not None:
+            self.state.stated[pid] = age
+            self.state.participants[pid] = AgeBand.from_age(age)
 
     def _time(self, message: Message) -> float:
         if message.at is not None:

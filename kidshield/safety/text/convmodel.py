@@ -96,8 +96,9 @@ def pair_features(
 
 def age_gap(state: ConversationState, sender: str, recipient: str) -> float:
     """Years the sender is older than the recipient (0 when unknown or younger), capped."""
-    if sender in state.ages and recipient in state.ages:
-        return float(min(30, max(0, state.ages[sender] - state.ages[recipient])))
+    ages = {**state.stated, **state.ages}  # the platform's ages win over stated ones
+    if sender in ages and recipient in ages:
+        return float(min(30, max(0, ages[sender] - ages[recipient])))
     bands = (state.participants.get(sender), state.participants.get(recipient))
     if bands[0] is AgeBand.ADULT and bands[1] is not None and bands[1].is_minor:
         return 8.0  # an adult and a minor of unknown ages: a typical gap

@@ -29,6 +29,7 @@ import numpy.typing as npt
 
 from kidshield.errors import InputError
 from kidshield.safety.text.assess import MAX_TEXT_LENGTH, assess_message
+from kidshield.safety.text.combine import Combiner
 from kidshield.safety.text.conversation import assess_conversation
 from kidshield.safety.text.model import AgeBand, Assessment, Risk, RiskLevel
 from kidshield.safety.text.state import Message
@@ -241,18 +242,23 @@ def _score_row(
     sender: AgeBand | str | None,
     recipient: AgeBand | str | None,
     language: str | None,
+    engine: Combiner | None = None,
 ) -> tuple[dict[Risk, RiskLevel], dict[Risk, float]]:
     """Each risk's level and score for one row (a message, or a chat segment)."""
     if as_segment:
         messages = [
             Message(speaker, line[:MAX_TEXT_LENGTH]) for speaker, line in segment_messages(text)
         ]
-        result = assess_conversation(messages, language=language)
+        result = assess_conversation(messages, language=language, engine=engine)
         parts: list[Assessment] = list(result.messages)
         levels = {f.risk: f.level for f in result.findings}
         scores = {f.risk: f.score for f in result.findings}
     else:
-        parts = [assess_message(text, sender=sender, recipient=recipient, language=language)]
+        parts = [
+            assess_message(
+                text, sender=sender, recipient=recipient, language=language, engine=engine
+            )
+        ]
         levels, scores = {}, {}
     for part in parts:
         for finding in part.findings:
@@ -273,9 +279,11 @@ def evaluate(
     recipient: AgeBand | str | None = None,
     language: str | None = None,
     segments: str = "auto",
+    engine: Combiner | None = None,
 ) -> EvalReport:
     """Score every example. ``segments``: "auto" scores texts that look like chat segments
-    (``userN: message`` lines) as conversations; "on" treats every text so; "off" never."""
+    (``userN: message`` lines) as conversations; "on" treats every text so; "off" never.
+    ``engine``: another model beside the cues (default: the shipped one)."""
     if segments not in SEGMENTS:
         raise InputError(f"--segments {segments!r}: use one of {', '.join(SEGMENTS)}")
     counts = {risk: Counter[str]() for risk in Risk}
@@ -290,7 +298,12 @@ def evaluate(
             truncated += 1
         segment_rows += as_segment
         levels, scores = _score_row(
-            text, as_segment=as_segment, sender=sender, recipient=recipient, language=language
+            text,
+            as_segment=as_segment,
+            sender=sender,
+            recipient=recipient,
+            language=language,
+            engine=engine,
         )
         predicted = {risk for risk, level in levels.items() if level >= min_level}
         for risk in Risk:

@@ -22,6 +22,7 @@ from kidshield.errors import InputError
 from kidshield.safety.text.gate import GateIndex, required_literals, squeeze
 from kidshield.safety.text.model import Risk
 from kidshield.safety.text.normalize import Normalizer
+from kidshield.safety.text.statedage import StatedAge
 
 DATA_DIR = Path(__file__).parent / "data"
 DEFAULT_LANGUAGE = "en"
@@ -69,6 +70,16 @@ class RiskLexicon:
     also: dict[int, tuple[frozenset[str], ...]] = field(default_factory=dict)  # more gates
     # talk about the risk that does not put the writer at risk (kind -> pattern); see about()
     about: dict[str, re.Pattern[str]] = field(default_factory=dict)
+    # [model]: what the learned model needs to flag without a cue of the risk (see combine.py):
+    # one of these words in the message, or else its ``model_otherwise`` level
+    model_requires: re.Pattern[str] | None = None
+    model_otherwise: str = "high"
+    # cues with one of these tags are the risk itself; cues with only other tags (distress)
+    # neither flag alone nor stand in for it beside the model (empty: every cue counts)
+    support_tags: frozenset[str] = frozenset()
+
+    def supports(self, tags: frozenset[str]) -> bool:
+        return not self.support_tags or not self.support_tags.isdisjoint(tags)
 
     def about_spans(self, view: str) -> list[tuple[str, int, int]]:
         """(kind, start, end) of each "talk about it" context in ``view``."""
@@ -104,6 +115,7 @@ class Lexicon:
     mundane: re.Pattern[str]
     gate_index: dict[str, GateIndex]  # per view: finds the gate literals present
     gate_all: GateIndex  # every view's literals: one pass when the views are the same text
+    stated_age: StatedAge  # a writer's own age in the text ("im 13", "14 f")
 
     def for_risk(self, risk: Risk) -> RiskLexicon:
         for lex in self.risks:
@@ -274,6 +286,12 @@ def _compile_risk(risk: Risk, path: Path, macros: dict[str, str]) -> RiskLexicon
         kind: re.compile(f"{_BOUNDARY_BEFORE}(?:{'|'.join(sources)}){_BOUNDARY_AFTER}")
         for kind, sources in about_sources.items()
     }
+    model = data.get("model", {})
+    where = f"{path}: [model]"
+    requires = [compile_source(str(p), macros, where) for p in model.get("requires", ())]
+    otherwise = str(model.get("otherwise", "high"))
+    if otherwise not in ("low", "medium", "high"):
+        raise LexiconError(f"{where}: otherwise must be low, medium or high, not {otherwise!r}")
     return RiskLexicon(
         risk,
         view,
@@ -284,6 +302,11 @@ def _compile_risk(risk: Risk, path: Path, macros: dict[str, str]) -> RiskLexicon
         exclude,
         also,
         about,
+        re.compile(f"{_BOUNDARY_BEFORE}(?:{'|'.join(requires)}){_BOUNDARY_AFTER}")
+        if requires
+        else None,
+        otherwise,
+        frozenset(str(t) for t in model.get("support_tags", ())),
     )
 
 
@@ -327,4 +350,22 @@ def load_lexicon(language: str = DEFAULT_LANGUAGE) -> Lexicon:
         mundane=re.compile(compile_source(str(context["mundane"]), macros, f"{where} mundane")),
         gate_index={view: GateIndex(_gates(risks, {view})) for view in views},
         gate_all=GateIndex(_gates(risks, views)),
+        stated_age=_stated_age(common.get("ages", {}), macros, f"{folder / 'common.toml'}: [ages]"),
     )
+
+
+def _stated_age(raw: dict[str, Any], macros: dict[str, str], where: str) -> StatedAge:
+    patterns = []
+    for number, source in enumerate(raw.get("patterns", ()), start=1):
+        compiled = re.compile(compile_source(str(source), macros, f"{where} pattern {number}"))
+        if not {"age", "grade", "year", "level"} & set(compiled.groupindex):
+            raise LexiconError(
+                f"{where} pattern {number}: needs a group named age, grade, year or level"
+            )
+        patterns.append(compiled)
+    try:
+        ordinals = {str(k): int(v) for k, v in raw.get("ordinals", {}).items()}
+        school = {str(k): int(v) for k, v in raw.get("school", {}).items()}
+    except (TypeError, ValueError) as exc:
+        raise LexiconError(f"{where}: ordinals and school ages must be numbers ({exc})") from None
+    return StatedAge(tuple(patterns), ordinals, school)

@@ -125,6 +125,8 @@ class ConversationState:
 
     participants: dict[str, AgeBand] = field(default_factory=dict)
     ages: dict[str, int] = field(default_factory=dict)  # when the platform gave an age
+    # ages participants stated in their messages ("im 13"), when the platform gave none
+    stated: dict[str, int] = field(default_factory=dict)
     # "sender>recipient" -> risk -> evidence; grooming per stage as "grooming:<stage>"
     pairs: dict[str, dict[str, Evidence]] = field(default_factory=dict)
     evidence: dict[str, list[list[Any]]] = field(default_factory=dict)  # risk -> refs
@@ -139,6 +141,7 @@ class ConversationState:
             "version": STATE_VERSION,
             "participants": {pid: band.value for pid, band in self.participants.items()},
             "ages": dict(self.ages),
+            "stated": dict(self.stated),
             "pairs": {
                 pair: {key: [round(ev.score, 6), ev.at] for key, ev in entries.items()}
                 for pair, entries in self.pairs.items()
@@ -174,6 +177,7 @@ class ConversationState:
                     for pair, entries in dict(raw.get("pairs", {})).items()
                 },
                 ages={str(pid): int(age) for pid, age in dict(raw.get("ages", {})).items()},
+                stated={str(pid): int(age) for pid, age in dict(raw.get("stated", {})).items()},
                 stats={
                     str(pair): PairStats.from_list(value)
                     for pair, value in dict(raw.get("stats", {})).items()

@@ -59,7 +59,6 @@ from kidshield.safety.text.trainingdata import (
     message_rows,
     read_folders,
     source_files,
-    source_group,
     source_name,
 )
 
@@ -664,36 +663,6 @@ def train(
         test["grooming_conversations"] = report["test"]
     write_model(trained, out, settings, data, test, extra)
     return test
-
-
-def leave_one_source_out(
-    folders: Sequence[Path],
-    settings: TrainSettings | None = None,
-    progress: Progress = _quiet,
-    only: Sequence[str] = (),
-) -> dict[str, dict[str, Any]]:
-    """For each source (a bundle file, or one folder of the project's own data): train on the
-    others (train split; validation split for calibration and thresholds) and measure on every
-    row of that source."""
-    require_training_libraries()
-    settings = settings or TrainSettings()
-    data = prepare(folders, settings, progress)
-    groups = sorted({source_group(r.source) for r in data.rows})
-    out: dict[str, dict[str, Any]] = {}
-    for group in groups:
-        if only and group not in only:
-            continue
-        progress(f"leaving out {group}")
-        rest = data.where(lambda r, g=group: source_group(r.source) != g)  # type: ignore[misc]
-        held = data.where(lambda r, g=group: source_group(r.source) == g)  # type: ignore[misc]
-        trained = fit(
-            rest.where(lambda r: r.split == TRAIN),
-            rest.where(lambda r: r.split == VALIDATION),
-            settings,
-            progress,
-        )
-        out[group] = {"messages": len(held.rows), "risks": evaluate_trained(trained, held)}
-    return out
 
 
 def model_digest(folder: Path) -> str:

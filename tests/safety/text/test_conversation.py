@@ -9,6 +9,7 @@ import pytest
 
 from kidshield.errors import InputError
 from kidshield.safety.text import (
+    AgeBand,
     ConversationState,
     Message,
     Risk,
@@ -16,6 +17,7 @@ from kidshield.safety.text import (
     assess_conversation,
     assess_message,
 )
+from kidshield.safety.text.lexicon import load_lexicon
 
 T0 = datetime(2026, 3, 1, 18, 0, tzinfo=UTC)
 
@@ -199,3 +201,56 @@ def test_weak_cues_spread_over_days_add_up_to_an_early_warning() -> None:
     assert finding is not None
     assert finding.level >= RiskLevel.MEDIUM
     assert len(finding.stages) >= 3
+
+
+def _chat_with_stated_ages(first: str, second: str) -> list[dict[str, str]]:
+    return [
+        {"sender": "u1", "text": "asl"},
+        {"sender": "u2", "text": second},
+        {"sender": "u1", "text": first},
+        {"sender": "u1", "text": "you seem really mature, i like talking to you"},
+        {"sender": "u1", "text": "dont tell anyone we talk ok? delete this chat after"},
+        {"sender": "u1", "text": "wanna meet up saturday? i can pick you up"},
+    ]
+
+
+def test_ages_stated_in_the_chat_count_when_the_platform_gave_none() -> None:
+    child = assess_conversation(_chat_with_stated_ages("36 m", "13 f"))
+    adults = assess_conversation(_chat_with_stated_ages("36 m", "34 f"))
+    assert child.state.stated == {"u2": 13, "u1": 36}
+    assert child.state.participants["u2"] is AgeBand.TEEN
+    assert child.level is RiskLevel.IMMINENT  # secrecy and a meeting, adult to a 13-year-old
+    assert adults.level < RiskLevel.LOW  # the same words between two adults
+
+
+def test_the_platforms_age_wins_over_a_stated_one() -> None:
+    result = assess_conversation(
+        _chat_with_stated_ages("hey", "im 19 lol"), participants={"u2": 12}
+    )
+    assert "u2" not in result.state.stated
+    assert result.state.participants["u2"] is AgeBand.CHILD
+    again = assess_conversation([], state=result.state.to_dict())
+    assert again.state.stated == result.state.stated
+
+
+@pytest.mark.parametrize(
+    ("text", "age"),
+    [
+        ("im 13", 13),
+        ("asl? 14 f cali", 14),
+        ("13/f/ny", 13),
+        ("im in 8th grade", 13),
+        ("i'm in year 9", 13),
+        ("im a 14 year old girl", 14),
+        ("i just turned 12!!", 12),
+        ("i m 34 and divorced", 34),
+        ("im 5 min away", None),
+        ("my sister is 13", None),
+        ("im 100% sure", None),
+        ("im 2 years older than him", None),
+        ("im 6 foot", None),
+    ],
+)
+def test_stated_age_is_the_writers_own(text: str, age: int | None) -> None:
+    lexicon = load_lexicon()
+    assert lexicon.stated_age.find(lexicon.normalizer.normalize(text).text) == age

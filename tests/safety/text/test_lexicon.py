@@ -48,3 +48,18 @@ def test_literal_gates_never_skip_a_pattern_that_would_match(name: str) -> None:
             for pattern in lex.patterns:
                 if pattern.regex.search(view):
                     assert id(pattern) in chosen, (message, pattern.cue.id)
+
+
+def test_bad_model_section_names_the_file(tmp_path: object) -> None:
+    from pathlib import Path
+
+    from kidshield.safety.text.lexicon import _compile_risk
+
+    path = Path(str(tmp_path)) / "self_harm.toml"
+    path.write_text(
+        '[[cue]]\nid = "x"\nweight = 0.5\npatterns = ["i want to die"]\n'
+        '[model]\notherwise = "sometimes"\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(LexiconError, match=r"self_harm\.toml: \[model\]: otherwise must be"):
+        _compile_risk(Risk.SELF_HARM, path, {})

@@ -251,3 +251,41 @@ def test_personal_information_evaluation_data_is_not_training_data(tmp_path: Pat
     names = [source_name(tmp_path / "data", p) for p in source_files(tmp_path / "data")]
     assert names == ["messages/sample"]
     assert data.is_dir()
+
+
+# -- remembered token products ---------------------------------------------------------------
+
+
+PARITY_TEXTS = [
+    "You are such a L0SER!!",
+    "see u at practice tmrw 😊 see u",
+    "",
+    "   ",
+    "lol lol lol you you idiot idiot idiot ur a loser ur a loser",
+    "a" * 45 + " idiot",  # a token too long for character n-grams
+    "shut up you pathetic clown, shut up you pathetic clown",
+    "did you finish the maths homework? the bus was late again",
+]
+
+
+def test_remembered_token_products_give_the_feature_vector_scores(small_model: Path) -> None:
+    model = load_classifier(small_model)
+    normalizer = load_lexicon().normalizer
+    for text in PARITY_TEXTS * 2:  # the second round reads the remembered rows
+        normalised = normalizer.normalize(text).text
+        fast, exact = model.margins(normalised), model.exact_margins(normalised)
+        assert np.allclose(fast, exact, rtol=0, atol=1e-12), text
+
+
+def test_full_token_table_starts_again_and_scores_stay_right(small_model: Path) -> None:
+    from kidshield.safety.text.projection import TokenProjections
+
+    model = load_classifier(small_model)
+    model._projections = TokenProjections(model.vectorizer, model.weights, capacity=8)
+    normalizer = load_lexicon().normalizer
+    rng = random.Random(5)
+    for _ in range(60):
+        words = [rng.choice(INSULTS + CHAT) for _ in range(rng.randint(1, 4))]
+        normalised = normalizer.normalize(" ".join(words)).text
+        assert np.allclose(model.margins(normalised), model.exact_margins(normalised), atol=1e-12)
+    assert len(model._projections._state.rows) <= 8

@@ -66,3 +66,41 @@ def test_joking_ideation_is_still_signposted_but_low() -> None:
 
 def test_evasive_spelling_is_found() -> None:
     assert self_harm("i w4nt to k1ll mys3lf") >= RiskLevel.MEDIUM
+
+
+DEPRESSION_WITHOUT_IDEATION = [
+    "I've been so depressed lately. I can't get out of bed, I skip classes, nothing feels good "
+    "anymore and I cry every night. My therapist says it will get better but I don't see it. "
+    "I just feel empty and tired all the time.",
+    "honestly i feel like such a failure. everyone in my year has their life together and i "
+    "cant even answer a text without panicking. im so lonely and i hate how i look",
+    "third week of not sleeping properly. the meds make me numb and without them i feel "
+    "hopeless. i miss who i was before all this",
+    "Grief is weird. Mum passed in March and some days I'm fine and some days I can't stop "
+    "crying in the car park at work.",
+]
+
+
+@pytest.mark.parametrize("text", DEPRESSION_WITHOUT_IDEATION)
+def test_depression_without_suicidal_intent_is_not_self_harm(text: str) -> None:
+    result = assess_message(text)
+    assert result.finding(Risk.SELF_HARM) is None
+    assert result.level is RiskLevel.NONE
+
+
+def test_despair_without_ideation_shows_helplines_without_a_finding() -> None:
+    result = assess_message("i hate myself. i cant do this anymore")
+    assert result.finding(Risk.SELF_HARM) is None
+    assert RecommendedAction.SHOW_HELPLINE in result.actions and result.helplines
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "i've been depressed for months and honestly i just want to die",
+        "nothing helps anymore. everyone would be better off without me",
+        "so tired of everything. i keep thinking about ending it",
+    ],
+)
+def test_depression_with_ideation_is_still_self_harm(text: str) -> None:
+    assert self_harm(text) >= RiskLevel.MEDIUM
