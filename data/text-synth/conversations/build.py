@@ -8,6 +8,9 @@ tags. It never writes or varies message text.
     python data/text-synth/conversations/build.py           # rewrite the .jsonl files
     python data/text-synth/conversations/build.py --check   # exit 1 if they are out of date
 
+Another folder in the same format (../conversations-b, by a second writer) is built by this
+script too: its own build.py calls main(folder=...).
+
 Standard library only (plus the tzdata the project already depends on, for zoneinfo).
 """
 
@@ -358,13 +361,14 @@ def readme_with_counts(readme: str, built: dict[str, str]) -> str:
     return head + start + counts_table(built) + end + tail
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, folder: Path = HERE) -> int:
+    """Build folder/src/*.txt into folder/*.jsonl and the counts in folder/README.md."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--check", action="store_true", help="fail if the JSONL is out of date")
     args = parser.parse_args(argv)
-    readme_path = HERE / "README.md"
+    readme_path = folder / "README.md"
     try:
-        built = build()
+        built = build(folder / "src")
         readme = readme_with_counts(readme_path.read_text(encoding="utf-8"), built)
     except SourceError as err:
         print(f"error: {err}", file=sys.stderr)
@@ -372,10 +376,10 @@ def main(argv: list[str] | None = None) -> int:
     stale = [
         name
         for name, text in built.items()
-        if not (HERE / name).exists() or (HERE / name).read_text(encoding="utf-8") != text
+        if not (folder / name).exists() or (folder / name).read_text(encoding="utf-8") != text
     ]
     orphans = sorted(
-        p.name for p in HERE.glob("*.jsonl") if p.name not in built
+        p.name for p in folder.glob("*.jsonl") if p.name not in built
     )
     if readme != readme_path.read_text(encoding="utf-8"):
         stale.append("README.md")
@@ -387,9 +391,9 @@ def main(argv: list[str] | None = None) -> int:
         if name == "README.md":
             readme_path.write_text(readme, encoding="utf-8")
         else:
-            (HERE / name).write_text(built[name], encoding="utf-8")
+            (folder / name).write_text(built[name], encoding="utf-8")
     for name in orphans:
-        (HERE / name).unlink()
+        (folder / name).unlink()
     for name, text in built.items():
         rows = [json.loads(x) for x in text.splitlines()]
         convs = len({r["conversation"] for r in rows})

@@ -1,4 +1,5 @@
-"""The hand-written conversation data in data/text-synth/conversations/ stays well formed.
+"""The hand-written conversation data in data/text-synth/conversations/ (first writer) and
+conversations-b/ (second writer, same format) stays well formed.
 
 The training runs trust these files (they split by conversation, order by time and learn from
 per-message labels and stages), so a bad row must fail here, naming file:line, rather than
@@ -11,6 +12,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import re
+import subprocess
 import sys
 from collections import defaultdict
 from datetime import datetime
@@ -19,8 +21,11 @@ from types import ModuleType
 
 import pytest
 
-CONVERSATIONS = Path(__file__).resolve().parents[3] / "data" / "text-synth" / "conversations"
-FILES = sorted(CONVERSATIONS.glob("*.jsonl"))
+SYNTH = Path(__file__).resolve().parents[3] / "data" / "text-synth"
+CONVERSATIONS = SYNTH / "conversations"
+# Each folder is one source for leave-one-source-out; both are built by conversations/build.py.
+FOLDERS = [CONVERSATIONS, SYNTH / "conversations-b"]
+FILES = sorted(path for folder in FOLDERS for path in folder.glob("*.jsonl"))
 LABELS = {
     "grooming",
     "bullying",
@@ -76,13 +81,17 @@ def _load_builder() -> ModuleType:
     return module
 
 
+def _name(path: Path) -> str:
+    return f"{path.parent.name}/{path.name}"
+
+
 def _rows(path: Path) -> list[tuple[str, Row]]:
     raw = path.read_bytes()
-    assert not raw.startswith(b"\xef\xbb\xbf"), f"{path.name}: starts with a byte-order mark"
-    assert raw.endswith(b"\n"), f"{path.name}: last line has no newline"
+    assert not raw.startswith(b"\xef\xbb\xbf"), f"{_name(path)}: starts with a byte-order mark"
+    assert raw.endswith(b"\n"), f"{_name(path)}: last line has no newline"
     rows = []
     for number, line in enumerate(raw.decode("utf-8").split("\n")[:-1], start=1):
-        where = f"{path.name}:{number}"
+        where = f"{_name(path)}:{number}"
         try:
             row = json.loads(line)
         except json.JSONDecodeError as error:
@@ -99,25 +108,40 @@ def _by_conversation(path: Path) -> dict[str, list[tuple[str, Row]]]:
     return conversations
 
 
-def test_the_folder_has_grooming_and_benign_files_and_a_readme() -> None:
-    names = [path.name for path in FILES]
+@pytest.mark.parametrize("folder", FOLDERS, ids=lambda folder: folder.name)
+def test_the_folder_has_grooming_and_benign_files_and_a_readme(folder: Path) -> None:
+    names = [path.name for path in sorted(folder.glob("*.jsonl"))]
     assert any(name.startswith("grooming") for name in names), names
     assert any(name.startswith("benign") for name in names), names
-    assert (CONVERSATIONS / "README.md").is_file()
+    assert (folder / "README.md").is_file()
 
 
-def test_the_jsonl_files_and_readme_counts_are_what_the_sources_build() -> None:
+@pytest.mark.parametrize("folder", FOLDERS, ids=lambda folder: folder.name)
+def test_the_jsonl_files_and_readme_counts_are_what_the_sources_build(folder: Path) -> None:
     builder = _load_builder()
-    built = builder.build()
-    assert sorted(built) == [path.name for path in FILES], "a source kind and a .jsonl disagree"
+    built = builder.build(folder / "src")
+    on_disk_names = sorted(path.name for path in folder.glob("*.jsonl"))
+    assert sorted(built) == on_disk_names, "a source kind and a .jsonl disagree"
     for name, text in built.items():
-        on_disk = (CONVERSATIONS / name).read_text(encoding="utf-8")
-        assert on_disk == text, f"{name} is out of date: run build.py"
-    readme = (CONVERSATIONS / "README.md").read_text(encoding="utf-8")
+        on_disk = (folder / name).read_text(encoding="utf-8")
+        assert on_disk == text, f"{folder.name}/{name} is out of date: run its build.py"
+    readme = (folder / "README.md").read_text(encoding="utf-8")
     assert builder.readme_with_counts(readme, built) == readme, "README counts: run build.py"
 
 
-@pytest.mark.parametrize("path", FILES, ids=lambda path: path.name)
+def test_the_second_folder_builds_with_the_first_folders_builder() -> None:
+    # conversations-b/build.py must stay a thin front end: one format, one builder.
+    result = subprocess.run(
+        [sys.executable, str(SYNTH / "conversations-b" / "build.py"), "--check"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize("path", FILES, ids=_name)
 def test_every_row_has_the_right_fields_and_types(path: Path) -> None:
     for where, row in _rows(path):
         assert set(row) == set(FIELDS), f"{where}: fields {sorted(row)}"
@@ -133,7 +157,7 @@ def test_every_row_has_the_right_fields_and_types(path: Path) -> None:
         assert row["sender"] != row["recipient"], f"{where}: sends to itself"
 
 
-@pytest.mark.parametrize("path", FILES, ids=lambda path: path.name)
+@pytest.mark.parametrize("path", FILES, ids=_name)
 def test_labels_stages_and_source_labels_agree(path: Path) -> None:
     benign_file = path.name.startswith("benign")
     for where, row in _rows(path):
@@ -163,7 +187,7 @@ def test_labels_stages_and_source_labels_agree(path: Path) -> None:
             assert source[2] == stage, f"{where}: source_label disagrees with stage {stage}"
 
 
-@pytest.mark.parametrize("path", FILES, ids=lambda path: path.name)
+@pytest.mark.parametrize("path", FILES, ids=_name)
 def test_ids_are_unique_and_name_their_file_conversation_and_turn(path: Path) -> None:
     seen: dict[str, str] = {}
     for where, row in _rows(path):
@@ -174,17 +198,18 @@ def test_ids_are_unique_and_name_their_file_conversation_and_turn(path: Path) ->
         assert re.fullmatch(rf"{re.escape(path.stem)}-\d{{3}}", str(row["conversation"])), where
 
 
-def test_ids_are_unique_across_the_folder() -> None:
+def test_ids_are_unique_across_both_folders() -> None:
+    # Conversation ids are global: a model engineer may pool both writers' conversations.
     ids = [str(row["id"]) for path in FILES for _, row in _rows(path)]
     assert len(ids) == len(set(ids))
 
 
-@pytest.mark.parametrize("path", FILES, ids=lambda path: path.name)
+@pytest.mark.parametrize("path", FILES, ids=_name)
 def test_each_conversation_is_contiguous_in_order_and_consistent(path: Path) -> None:
     rows = _rows(path)
     order = [str(row["conversation"]) for _, row in rows]
     runs = [c for i, c in enumerate(order) if i == 0 or order[i - 1] != c]
-    assert len(runs) == len(set(runs)), f"{path.name}: a conversation is split across the file"
+    assert len(runs) == len(set(runs)), f"{_name(path)}: a conversation is split across the file"
     for conversation, messages in _by_conversation(path).items():
         first_where, first = messages[0]
         assert [row["turn"] for _, row in messages] == list(range(1, len(messages) + 1)), (
@@ -214,19 +239,26 @@ def test_each_conversation_is_contiguous_in_order_and_consistent(path: Path) -> 
             assert risky, f"{first_where}: a risky conversation without a risky message"
 
 
-def test_there_is_enough_material_and_at_least_as_much_benign_as_risky() -> None:
-    # The brief for this data: >= 250 grooming conversations with >= 6,000 messages, and at least
-    # as many benign look-alike messages, because those decide the models' precision.
+# What each writer's brief asked for: risky conversations, messages in them, and at least as
+# many benign look-alike messages, because those decide the models' precision.
+MINIMUM = {"conversations": (250, 6000)}
+
+
+@pytest.mark.parametrize(
+    "folder", [f for f in FOLDERS if f.name in MINIMUM], ids=lambda folder: folder.name
+)
+def test_there_is_enough_material_and_at_least_as_much_benign_as_risky(folder: Path) -> None:
+    min_conversations, min_messages = MINIMUM[folder.name]
     risky: dict[str, int] = defaultdict(int)
     benign = 0
-    for path in FILES:
+    for path in sorted(folder.glob("*.jsonl")):
         for _, row in _rows(path):
             if row["conversation_labels"] == ["benign"]:
                 benign += 1
             else:
                 risky[str(row["conversation"])] += 1
-    assert len(risky) >= 250, f"{len(risky)} risky conversations"
-    assert sum(risky.values()) >= 6000, f"{sum(risky.values())} messages in risky conversations"
+    assert len(risky) >= min_conversations, f"{len(risky)} risky conversations"
+    assert sum(risky.values()) >= min_messages, f"{sum(risky.values())} risky messages"
     assert benign >= sum(risky.values()), f"{benign} benign messages"
 
 

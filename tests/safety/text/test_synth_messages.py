@@ -1,4 +1,5 @@
-"""The hand-written single-message training data in data/text-synth/messages/ stays well formed.
+"""The hand-written single-message training data in data/text-synth/messages/ (first writer)
+and messages-b/ (second writer, same row format) stays well formed.
 
 The model engineer's loader and the training runs trust these files, so a bad row must fail here
 (with file:line) rather than silently skew a model.
@@ -8,12 +9,18 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 from collections import Counter
 from pathlib import Path
 
 import pytest
 
-MESSAGES = Path(__file__).resolve().parents[3] / "data" / "text-synth" / "messages"
+SYNTH = Path(__file__).resolve().parents[3] / "data" / "text-synth"
+MESSAGES = SYNTH / "messages"
+SECOND = SYNTH / "messages-b"
+# Each folder is one source for leave-one-source-out.
+FOLDERS = [MESSAGES, SECOND]
 LABELS = frozenset(
     {
         "grooming",
@@ -27,18 +34,22 @@ LABELS = frozenset(
     }
 )
 FIELDS = {"id", "text", "labels", "source_label"}
-FILES = sorted(MESSAGES.glob("*.jsonl"))
+FILES = sorted(path for folder in FOLDERS for path in folder.glob("*.jsonl"))
 # A README row like "| `self_harm.jsonl` | 1,512 | ... |".
 README_COUNT = re.compile(r"^\|\s*`([\w-]+\.jsonl)`\s*\|\s*([\d,]+)\s*\|", re.MULTILINE)
 
 
+def _name(path: Path) -> str:
+    return f"{path.parent.name}/{path.name}"
+
+
 def _rows(path: Path) -> list[tuple[int, dict[str, object]]]:
     raw = path.read_bytes()
-    assert not raw.startswith(b"\xef\xbb\xbf"), f"{path.name}: starts with a byte-order mark"
-    assert raw.endswith(b"\n"), f"{path.name}: last line has no newline"
+    assert not raw.startswith(b"\xef\xbb\xbf"), f"{_name(path)}: starts with a byte-order mark"
+    assert raw.endswith(b"\n"), f"{_name(path)}: last line has no newline"
     rows = []
     for number, line in enumerate(raw.decode("utf-8").split("\n")[:-1], start=1):
-        where = f"{path.name}:{number}"
+        where = f"{_name(path)}:{number}"
         assert line.strip(), f"{where}: blank line"
         try:
             row = json.loads(line)
@@ -53,15 +64,16 @@ def _normalised(text: str) -> str:
     return " ".join(text.casefold().split())
 
 
-def test_the_folder_has_data_files_and_a_readme() -> None:
-    assert FILES, f"no .jsonl files in {MESSAGES}"
-    assert (MESSAGES / "README.md").is_file()
+@pytest.mark.parametrize("folder", FOLDERS, ids=lambda folder: folder.name)
+def test_the_folder_has_data_files_and_a_readme(folder: Path) -> None:
+    assert list(folder.glob("*.jsonl")), f"no .jsonl files in {folder}"
+    assert (folder / "README.md").is_file()
 
 
-@pytest.mark.parametrize("path", FILES, ids=lambda path: path.name)
+@pytest.mark.parametrize("path", FILES, ids=_name)
 def test_every_row_has_the_shared_format(path: Path) -> None:
     for number, row in _rows(path):
-        where = f"{path.name}:{number}"
+        where = f"{_name(path)}:{number}"
         assert set(row) == FIELDS, f"{where}: fields {sorted(row)}, expected {sorted(FIELDS)}"
         text, labels, source = row["text"], row["labels"], row["source_label"]
         assert isinstance(text, str), f"{where}: text is not a string"
@@ -77,11 +89,11 @@ def test_every_row_has_the_shared_format(path: Path) -> None:
         assert parts[1] in labels, f"{where}: source_label {source!r} disagrees with {labels}"
 
 
-@pytest.mark.parametrize("path", FILES, ids=lambda path: path.name)
+@pytest.mark.parametrize("path", FILES, ids=_name)
 def test_ids_are_the_file_name_and_a_number(path: Path) -> None:
     for number, row in _rows(path):
         stem, _, n = str(row["id"]).rpartition("-")
-        assert stem == path.stem and n.isdigit(), f"{path.name}:{number}: id {row['id']!r}"
+        assert stem == path.stem and n.isdigit(), f"{_name(path)}:{number}: id {row['id']!r}"
 
 
 def test_ids_are_unique_across_files() -> None:
@@ -97,7 +109,7 @@ def test_no_text_appears_twice() -> None:
     for path in FILES:
         for number, row in _rows(path):
             key = _normalised(str(row["text"]))
-            where = f"{path.name}:{number}"
+            where = f"{_name(path)}:{number}"
             if key in first:
                 repeated.append(f"{where} repeats {first[key]}")
             else:
@@ -105,10 +117,36 @@ def test_no_text_appears_twice() -> None:
     assert not repeated, "\n".join(repeated[:20])
 
 
-def test_readme_counts_match_the_files() -> None:
-    readme = (MESSAGES / "README.md").read_text(encoding="utf-8")
+@pytest.mark.parametrize("folder", FOLDERS, ids=lambda folder: folder.name)
+def test_readme_counts_match_the_files(folder: Path) -> None:
+    readme = (folder / "README.md").read_text(encoding="utf-8")
     # Only the "Files and counts" section: other tables in the README also list files and rows.
     section = readme.split("\n## Files and counts\n", 1)[1].split("\n## ", 1)[0]
     stated = {name: int(count.replace(",", "")) for name, count in README_COUNT.findall(section)}
-    actual = {path.name: len(_rows(path)) for path in FILES}
+    actual = {path.name: len(_rows(path)) for path in sorted(folder.glob("*.jsonl"))}
     assert stated == actual
+
+
+def test_the_second_writers_files_are_what_its_sources_build() -> None:
+    # messages-b is written in src/*.txt; a hand edit of a .jsonl would be lost on the next build.
+    result = subprocess.run(
+        [sys.executable, str(SECOND / "build.py"), "--check"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize("path", sorted(SECOND.glob("*.jsonl")), ids=_name)
+def test_second_writer_rows_keep_its_readmes_promises(path: Path) -> None:
+    for number, row in _rows(path):
+        where = f"{_name(path)}:{number}"
+        labels = row["labels"]
+        assert isinstance(labels, list)
+        if {"hate", "threat"} & set(labels):
+            assert "bullying" in labels, f"{where}: hate or threat without bullying"
+        if "_posts" in path.stem:
+            words = len(str(row["text"]).split())
+            assert 100 <= words <= 500, f"{where}: a post of {words} words (100-500)"
