@@ -1,8 +1,9 @@
 """Prometheus metrics on the web server (``/metrics``, unless ``[metrics] web = false``),
 behind an API token with the metrics scope or a parent's session unless ``[metrics] auth =
 false``. The listener of their own (``[metrics] listen``, with a bearer token file) is in
-``kidshield.dns.metrics_http``, so it runs with ``--no-web`` too. The counts are per profile: one child's device must not
-read its siblings' (or learn when its parents browse)."""
+``kidshield.dns.metrics_http``, so it runs with ``--no-web`` too. The counts are per
+profile: one child's device must not read its siblings' (or learn when its parents
+browse)."""
 
 from __future__ import annotations
 
