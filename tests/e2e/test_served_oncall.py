@@ -15,7 +15,7 @@ import pytest
 
 from kidshield.clock import FixedClock
 from tests.e2e.fixtures import ServeConfig
-from tests.e2e.harness import Served, chromium
+from tests.e2e.harness import Served, chromium, page_csrf
 from tests.e2e.household import AFTERNOON, config_text, write_lists
 from tests.e2e.upstream import FakeUpstream
 from tests.reports.fakes import FakeHttpReceiver, FakeSmtp
@@ -65,7 +65,8 @@ def _child_reports_danger(served: Served, account: str) -> str:
     """The child form, as a browser without JavaScript sends it; the receipt code."""
     child = served.client(follow_redirects=False)
     r = child.post("/report", data={
-        "for_child": "1", "case_type": "grooming", "imminent_danger": "yes",
+        "csrf": page_csrf(child, "/report?for=child"), "for_child": "1",
+        "case_type": "grooming", "imminent_danger": "yes",
         "account": account, "description": "he says he will come to my school today"})
     assert r.status_code == 303, r.text
     return r.headers["location"].split("/report/status/")[1].split("?")[0]

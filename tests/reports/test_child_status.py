@@ -19,7 +19,7 @@ from kidshield.reports.model import (
     StatementOfReasons,
 )
 from kidshield.web.i18n import available, translator
-from tests.e2e.harness import Served
+from tests.e2e.harness import Served, page_csrf
 
 LANGS = [lang for lang in available("child") if lang != "en"]
 
@@ -31,7 +31,8 @@ def _code(location: str) -> str:
 
 
 def _child_report(client: httpx.Client) -> str:
-    sent = client.post("/report", data={"url": "https://game.test/chat/7",
+    sent = client.post("/report", data={"csrf": page_csrf(client, "/report?for=child"),
+                                        "url": "https://game.test/chat/7",
                                         "case_type": "bullying", "for_child": "1"},
                        follow_redirects=False)
     assert sent.status_code == 303 and "for=child" in sent.headers["location"]
@@ -93,14 +94,16 @@ def test_child_status_page_in_each_language(served: Served, client: httpx.Client
 
     # asking for another look keeps the child's page and language
     chinese = {"accept-language": "zh-CN,zh;q=0.9"}
+    token = page_csrf(client, f"/report/status/{code}?for=child")
     appeal = client.post(f"/report/status/{code}/appeal", headers=chinese,
-                         data={"reason": "我没有骂人", "for_child": "1"},
+                         data={"reason": "我没有骂人", "for_child": "1", "csrf": token},
                          follow_redirects=False)
     assert appeal.status_code == 303
     assert appeal.headers["location"] == f"/report/status/{code}?for=child"
     after = client.get(appeal.headers["location"], headers=chinese).text
     assert '<html lang="zh"' in after and "另一个人正在重新查看你的举报。" in after
-    again = client.post(f"/report/status/{code}/appeal", data={"for_child": "1"},
+    again = client.post(f"/report/status/{code}/appeal",
+                        data={"for_child": "1", "csrf": token},
                         headers={"accept-language": "fr"}, follow_redirects=False)
     assert again.status_code == 409
     assert "Tu l’as peut-être déjà demandé" in again.text
