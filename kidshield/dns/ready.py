@@ -12,6 +12,9 @@ from dns.rcode import Rcode
 from kidshield.dns.wire import WireError, min_ttl_offsets, split_answer, ttls_at
 from kidshield.policy.reason import Action, Reason
 
+# Members looked up through an enum class cost about 0.15 µs each on Python 3.11
+_ALLOW, _BLOCK, _REWRITE = Action.ALLOW, Action.BLOCK, Action.REWRITE
+
 READY_MAX_SECONDS = 3600.0  # longest a ready answer is reused (TTLs age on the fast path)
 POLICY_READY_MAX = 300.0  # longest an answer of our own (block, special name) is reused
 READY_PER_PROFILE = 200_000  # bounded: past this a profile's ready answers start afresh
@@ -100,7 +103,7 @@ class ReadyAnswers:
         from ``now`` (monotonic) and ``wall`` (unix time)."""
         offsets: list[int] = []
         ttls: list[int] = []
-        if template.action is not Action.BLOCK:
+        if template.action is not _BLOCK:
             try:
                 offsets, _ = min_ttl_offsets(response)
                 ttls = ttls_at(response, offsets)
@@ -116,10 +119,9 @@ class ReadyAnswers:
             self._heads.clear()
         head = self._heads.setdefault(head, head)  # few distinct headers: share them
         # a safe-search rewrite (restricted YouTube) is still time spent on the service
-        usage = (pid, template.service) if template.service and template.action in (
-            Action.ALLOW, Action.REWRITE) else None
-        entries[key] = ReadyAnswer(
-            expires=now + upstream_for, policy_until=wall + ready_for, head=head, tail=tail,
-            template=template, next_ageing=now + 1.0,
-            ttl_offsets=[offset - qend for offset in offsets], ttls=ttls, created=now,
-            original_tail=tail, size=len(response), usage=usage)
+        usage = (pid, template.service) if template.service and (
+            template.action is _ALLOW or template.action is _REWRITE) else None
+        # positional: keywords cost twice as much on every miss
+        entries[key] = ReadyAnswer(now + upstream_for, wall + ready_for, head, tail, template,
+                                   now + 1.0, [offset - qend for offset in offsets], ttls, now,
+                                   tail, len(response), usage)

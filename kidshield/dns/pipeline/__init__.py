@@ -27,7 +27,7 @@ from kidshield.dns.pipeline.admission import (
 )
 from kidshield.dns.pipeline.blocking import BlockAnswers
 from kidshield.dns.pipeline.check import AnswerCheck
-from kidshield.dns.pipeline.context import Flow, QueryContext, Stage
+from kidshield.dns.pipeline.context import NEXT, REPLY, Finish, Flow, QueryContext, Stage
 from kidshield.dns.pipeline.finish import Answer, Log
 from kidshield.dns.pipeline.forward import CacheLookup, Forwarder, Upstream
 from kidshield.dns.pipeline.policy import Decisions, PolicyDecision
@@ -37,8 +37,6 @@ from kidshield.dns.ratelimit import RateLimiter, Verdict
 from kidshield.dns.ready import LogItem, ReadyAnswers
 from kidshield.runtime import PolicyRuntime
 
-Finish = Callable[[QueryContext], None]
-
 __all__ = ["Decisions", "Flow", "Forwarder", "Pipeline", "QueryContext", "QueryStats",
            "build_pipeline"]
 
@@ -47,21 +45,27 @@ class Pipeline:
     def __init__(self, stages: Sequence[Stage], finish: Sequence[Finish]) -> None:
         self.stages = tuple(stages)
         self.finish = tuple(finish)
+        # bound methods: Python 3.11 calls them on a fast path that an object's __call__
+        # misses (about 0.6 µs per query over all stages)
+        self._calls = tuple(stage.__call__ for stage in self.stages)
+        self._finish_calls = tuple(step.__call__ for step in self.finish)
 
     async def run(self, ctx: QueryContext) -> bytes | None:
         """The reply to ``ctx``'s query, or None to send nothing."""
-        for stage in self.stages:
+        for stage in self._calls:
             flow = stage(ctx)
+            if flow is NEXT:
+                continue
             if not isinstance(flow, Flow):
                 flow = await flow
-            if flow is Flow.NEXT:
-                continue
-            if flow is Flow.REPLY:
+                if flow is NEXT:
+                    continue
+            if flow is REPLY:
                 return ctx.out
             break
         else:  # the answer check answers whatever reached it
             raise RuntimeError(f"no stage answered the query for {ctx.q.name}")
-        for finish in self.finish:
+        for finish in self._finish_calls:
             finish(ctx)
         return ctx.out
 

@@ -11,7 +11,7 @@ from datetime import datetime
 from dns.rcode import Rcode
 
 from kidshield.dns import answers
-from kidshield.dns.pipeline.context import Flow, QueryContext
+from kidshield.dns.pipeline.context import NEXT, Flow, QueryContext
 from kidshield.dns.ratelimit import DROP, OK, RateLimiter, Verdict
 from kidshield.dns.ready import ReadyAnswers
 from kidshield.dns.wire import WireError, parse_question, truncate
@@ -42,7 +42,7 @@ class Parse:
             log.debug("malformed query from %s: %s", ctx.client, exc)
             self.stats.malformed += 1
             return ctx.reply(answers.formerr(ctx.data))
-        return Flow.NEXT
+        return NEXT
 
 
 class AccessControl:
@@ -54,7 +54,7 @@ class AccessControl:
 
     def __call__(self, ctx: QueryContext) -> Flow:
         if self.allows(ctx.client):
-            return Flow.NEXT
+            return NEXT
         return ctx.answered(answers.build(ctx.data, ctx.q, Rcode.REFUSED), Action.BLOCK,
                             Reason.REFUSED_ACL, Rcode.REFUSED, 0.0)
 
@@ -87,10 +87,10 @@ class RateLimit:
 
     def __call__(self, ctx: QueryContext) -> Flow:
         if not ctx.udp:
-            return Flow.NEXT
+            return NEXT
         verdict = self.limiter.allow(ctx.client, self.monotonic())
         if verdict is OK:
-            return Flow.NEXT
+            return NEXT
         self.held_back(ctx.client, self.client_profiles.get(ctx.client, "-"), verdict)
         if verdict is DROP:
             return ctx.reply(None)
@@ -108,7 +108,7 @@ class Supported:
             return ctx.reply(answers.build(ctx.data, q, Rcode.NOTIMP))
         if q.edns_version:
             return ctx.reply(answers.build(ctx.data, q, Rcode.BADVERS))
-        return Flow.NEXT
+        return NEXT
 
 
 class ClientProfile:
@@ -119,11 +119,12 @@ class ClientProfile:
                  clock: Callable[[], datetime]) -> None:
         self.runtime = runtime
         self.ready = ready
+        self.bound = ready.client_profiles
         self.clock = clock
 
     def __call__(self, ctx: QueryContext) -> Flow:
         profile = ctx.profile = self.runtime.profile_for_client(ctx.client, ctx.client_id)
-        if ctx.client_id is None:
+        if ctx.client_id is None and self.bound.get(ctx.client) != profile.id:
             self.ready.bind(ctx.client, profile.id)
         ctx.now = self.clock()
-        return Flow.NEXT
+        return NEXT

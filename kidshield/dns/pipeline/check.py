@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import dns.message
 import dns.rdatatype
-from dns.rcode import Rcode
 
+from kidshield.dns import answers
 from kidshield.dns.pipeline.blocking import BlockAnswers
 from kidshield.dns.pipeline.context import Flow, QueryContext
 from kidshield.dns.pipeline.forward import ancount
@@ -31,7 +31,7 @@ class AnswerCheck:
             ctx.upstream = None  # the reply is our block answer, not the upstream's
             return ctx.answered(out, Action.BLOCK, Reason.CNAME_BLOCKED, rcode,
                                 min(ctx.policy_ttl, ctx.ready_for), blocked)
-        return ctx.answered(response, Action.ALLOW, decision.reason, Rcode(response[3] & 0xF),
+        return ctx.answered(response, Action.ALLOW, decision.reason, answers.rcode_of(response),
                             min(ctx.policy_ttl, ctx.ready_for), decision)
 
     def _chain_blocked(self, response: bytes, decision: Decision,

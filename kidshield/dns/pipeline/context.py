@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Awaitable
 from datetime import datetime
 from enum import Enum
-from typing import Protocol
+from typing import Final, Protocol
 
 from dns.rcode import Rcode
 
@@ -20,6 +20,13 @@ class Flow(Enum):
     NEXT = "next"  # go on with the next stage
     ANSWER = "answer"  # the response is decided: on to the answer and log stages
     REPLY = "reply"  # ``out`` is the whole reply (None: send nothing); no further stage
+
+
+# A member looked up through its enum class costs about 0.15 µs on Python 3.11 (the
+# metaclass's attribute lookup), and every stage returns one: stages use these constants.
+NEXT: Final = Flow.NEXT
+ANSWER: Final = Flow.ANSWER
+REPLY: Final = Flow.REPLY
 
 
 class QueryContext:
@@ -71,11 +78,11 @@ class QueryContext:
             TYPE_NAMES.get(self.q.qtype, str(self.q.qtype)), action, reason,
             decision.rule if decision else None, decision.category if decision else None,
             decision.service if decision else None, self.upstream, rcode)
-        return Flow.ANSWER
+        return ANSWER
 
     def reply(self, out: bytes | None) -> Flow:
         self.out = out
-        return Flow.REPLY
+        return REPLY
 
 
 class Stage(Protocol):
@@ -83,3 +90,9 @@ class Stage(Protocol):
     when it has I/O to do, so the others cost no coroutine."""
 
     def __call__(self, ctx: QueryContext, /) -> Flow | Awaitable[Flow]: ...
+
+
+class Finish(Protocol):
+    """A step every answered query takes after the stages (answer, log)."""
+
+    def __call__(self, ctx: QueryContext, /) -> None: ...

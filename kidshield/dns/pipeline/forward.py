@@ -15,7 +15,7 @@ from dns.rcode import Rcode
 
 from kidshield.dns import answers
 from kidshield.dns.cache import AnswerCache
-from kidshield.dns.pipeline.context import Flow, QueryContext
+from kidshield.dns.pipeline.context import NEXT, Flow, QueryContext
 from kidshield.dns.ready import READY_MAX_SECONDS
 from kidshield.dns.upstream import UpstreamError, UpstreamPool
 from kidshield.dns.wire import Question
@@ -90,7 +90,7 @@ class CacheLookup:
         found = self.forwarder.cached(ctx.q)
         if found is not None:
             ctx.response, ctx.upstream, ctx.ready_for = found
-        return Flow.NEXT
+        return NEXT
 
 
 class Upstream:
@@ -101,13 +101,13 @@ class Upstream:
 
     def __call__(self, ctx: QueryContext) -> Flow | Awaitable[Flow]:
         if ctx.response is not None:
-            return Flow.NEXT
+            return NEXT
         return self._ask(ctx)
 
     async def _ask(self, ctx: QueryContext) -> Flow:
         ctx.response, ctx.upstream, ctx.ready_for = await self.forwarder.fetch(ctx.data, ctx.q)
         if ctx.response is not None:
-            return Flow.NEXT
+            return NEXT
         assert ctx.decision is not None
         return ctx.answered(answers.build(ctx.data, ctx.q, Rcode.SERVFAIL), Action.ALLOW,
                             ctx.decision.reason, Rcode.SERVFAIL, 0.0, ctx.decision)

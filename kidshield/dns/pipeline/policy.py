@@ -8,7 +8,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from kidshield.dns.pipeline.blocking import BlockAnswers
-from kidshield.dns.pipeline.context import Flow, QueryContext
+from kidshield.dns.pipeline.context import NEXT, Flow, QueryContext
 from kidshield.dns.ready import POLICY_READY_MAX
 from kidshield.policy.engine import PolicyEngine
 from kidshield.policy.model import Profile, Query
@@ -63,4 +63,4 @@ class PolicyDecision:
             response, rcode = self.block.answer(ctx.data, ctx.q, decision)
             return ctx.answered(response, Action.BLOCK, decision.reason, rcode,
                                 max(policy_ttl, 0.0), decision)
-        return Flow.NEXT
+        return NEXT

@@ -12,7 +12,7 @@ import dns.rrset
 from dns.rcode import Rcode
 
 from kidshield.dns import answers
-from kidshield.dns.pipeline.context import Flow, QueryContext
+from kidshield.dns.pipeline.context import NEXT, Flow, QueryContext
 from kidshield.dns.pipeline.forward import Forwarder
 from kidshield.dns.ready import READY_MAX_SECONDS
 from kidshield.dns.wire import (
@@ -36,7 +36,7 @@ class SafeSearch:
     def __call__(self, ctx: QueryContext) -> Flow | Awaitable[Flow]:
         decision = ctx.decision
         if decision is None or decision.action is not Action.REWRITE or not decision.target:
-            return Flow.NEXT
+            return NEXT
         return self._rewrite(ctx, decision.target)
 
     async def _rewrite(self, ctx: QueryContext, target: str) -> Flow:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dns.rcode import Rcode
 
 from kidshield.dns import answers, drillcanary
-from kidshield.dns.pipeline.context import Flow, QueryContext
+from kidshield.dns.pipeline.context import NEXT, Flow, QueryContext
 from kidshield.dns.ready import POLICY_READY_MAX
 from kidshield.dns.wire import QTYPE_A, QTYPE_AAAA
 from kidshield.policy.reason import Action, Decision, Reason
@@ -33,7 +33,7 @@ class DrillCanaries:
     def __call__(self, ctx: QueryContext) -> Flow:
         q = ctx.q
         if not drillcanary.is_drill_name(q.name):
-            return Flow.NEXT
+            return NEXT
         assert ctx.profile is not None  # the client/profile stage comes first
         found = self.canaries.answer(q.name, ctx.client, ctx.profile.id)
         if found is None:
@@ -63,7 +63,7 @@ class SpecialNames:
                                 Action.BLOCK, Reason.DDR, Rcode.NOERROR, POLICY_READY_MAX)
         if name == CHILD_PAGE_NAME:
             return self._child_page(ctx)
-        return Flow.NEXT
+        return NEXT
 
     def _child_page(self, ctx: QueryContext) -> Flow:
         records: list[bytes] = []
