@@ -15,11 +15,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from kidshield.policy.reason import Action, Reason
 from kidshield.storage.querylog import QueryRow
 
 if TYPE_CHECKING:
     from kidshield.dns.metrics import DnsMetrics
-    from kidshield.dns.resolver import LogItem, LogTemplate, ReadyEntry
+    from kidshield.dns.ready import LogItem, LogTemplate, ReadyAnswer
 
 LOG_WINDOW = 60  # seconds: identical answers to one device within a minute share a row
 _STEP = 256  # entries or items folded per step
@@ -39,7 +40,7 @@ class Window:
     time that first saw them) and the slow path's items."""
 
     start: int
-    touched: list[tuple[float, list[ReadyEntry]]] = field(default_factory=list)
+    touched: list[tuple[float, list[ReadyAnswer]]] = field(default_factory=list)
     items: list[LogItem] = field(default_factory=list)
 
 
@@ -52,19 +53,19 @@ class RowGrouper:
         """Fold ``window`` into rows (appended to ``out`` at the end), resetting the entries'
         counters and counting every answer into the metrics; yields between small steps."""
         groups: Group = {}
-        per_labels: Counter[tuple[str, str, str]] = Counter()
+        per_labels: Counter[tuple[str, Action, Reason]] = Counter()
         anonymize = self.settings.anonymize_clients
         n = 0
         for ts, entries in window.touched:
             for entry in entries:
-                count, per_client, t = entry[12], entry[13], entry[4]
+                count, per_client, t = entry.count, entry.per_client, entry.template
                 if not count:
                     continue  # already taken by an earlier flush
-                entry[12] = 0
+                entry.count = 0
                 if anonymize or not per_client:
                     self._add(groups, per_labels, ts, None, t, 0.0, count)
                 else:
-                    entry[13] = None
+                    entry.per_client = None
                     for client, c in per_client.items():
                         self._add(groups, per_labels, ts, client, t, 0.0, c)
                 n += 1
@@ -80,10 +81,10 @@ class RowGrouper:
         if groups:
             out.append(groups)
 
-    def _add(self, groups: Group, per_labels: Counter[tuple[str, str, str]], ts: float,
+    def _add(self, groups: Group, per_labels: Counter[tuple[str, Action, Reason]], ts: float,
              client: str | None, t: LogTemplate, latency: float, count: int) -> None:
         per_labels[(t.profile, t.action, t.reason)] += count
-        if self.settings.only_blocked and t.action == "allow":
+        if self.settings.only_blocked and t.action is Action.ALLOW:
             return
         key = (None if self.settings.anonymize_clients else client, t)
         group = groups.get(key)
@@ -98,8 +99,8 @@ class RowGrouper:
 def rows_of(ended: list[Group]) -> list[QueryRow]:
     """Log rows from flushed windows (built in the log writer's thread)."""
     rows = [
-        (g[0], who, t.profile, t.name, t.qtype, t.action, t.reason, t.rule, t.category,
-         t.service, t.upstream, round(g[1] / g[2], 3), t.rcode, int(g[2]))
+        (g[0], who, t.profile, t.name, t.qtype, t.action.value, t.reason.value, t.rule,
+         t.category, t.service, t.upstream, round(g[1] / g[2], 3), int(t.rcode), int(g[2]))
         for groups in ended
         for (who, t), g in groups.items()
     ]

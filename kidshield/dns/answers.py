@@ -5,6 +5,8 @@ from __future__ import annotations
 import ipaddress
 import struct
 
+from dns.rcode import Rcode
+
 from kidshield.dns.wire import (
     HEADER,
     QTYPE_A,
@@ -14,13 +16,14 @@ from kidshield.dns.wire import (
     name_to_wire,
 )
 
-RCODE_NOERROR = 0
-RCODE_FORMERR = 1
-RCODE_SERVFAIL = 2
-RCODE_NXDOMAIN = 3
-RCODE_NOTIMP = 4
-RCODE_REFUSED = 5
-RCODE_BADVERS = 16  # RFC 6891: an EDNS version we do not speak (upper bits in the OPT record)
+# Rcode(n) costs about 0.5 µs on Python 3.11; answers from upstreams are named by table
+_RCODES = tuple(Rcode(n) for n in range(16))
+
+
+def rcode_of(response: bytes) -> Rcode:
+    """The RCODE in a response's header (the OPT record's upper bits are not read)."""
+    return _RCODES[response[3] & 0xF]
+
 
 OUR_UDP_SIZE = 1232  # the DNS flag day 2020 recommendation
 EDE_BLOCKED = 15  # RFC 8914 extended DNS error codes
@@ -49,14 +52,15 @@ def opt_for(q: Question) -> bytes:
 def build(
     query: bytes,
     q: Question,
-    rcode: int,
+    rcode: Rcode,
     answers: list[bytes] | None = None,
     *,
     authoritative: bool = False,
     ede: tuple[int, str] | None = None,
 ) -> bytes:
     """A complete response to ``query``: our records in the answer section, OPT when the
-    query had EDNS (with an RFC 8914 extended error explaining blocks)."""
+    query had EDNS (with an RFC 8914 extended error explaining blocks). An extended RCODE
+    (BADVERS) puts its upper bits in the OPT record (RFC 6891)."""
     answers = answers or []
     flags = 0x8000 | (q.flags & 0x7900) | 0x0080 | (rcode & 0xF)  # QR, opcode+RD copied, RA
     if authoritative:
@@ -94,4 +98,4 @@ def formerr(query: bytes) -> bytes | None:
         return None
     qid = struct.unpack_from("!H", query)[0]
     rd = query[2] & 0x01
-    return struct.pack("!HBBHHHH", qid, 0x80 | rd, 0x80 | RCODE_FORMERR, 0, 0, 0, 0)
+    return struct.pack("!HBBHHHH", qid, 0x80 | rd, 0x80 | Rcode.FORMERR, 0, 0, 0, 0)

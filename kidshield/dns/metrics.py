@@ -25,6 +25,7 @@ from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 
 from kidshield import __version__
+from kidshield.dns.ratelimit import Verdict
 from kidshield.dns.resolver import Resolver
 from kidshield.dns.workers import Snapshot, merge
 
@@ -125,8 +126,8 @@ class _StateCollector(Collector):
         limited = CounterMetricFamily("kidshield_dns_rate_limited",
                                       "Answers held back by the rate limiter",
                                       labels=["verdict"])
-        for verdict in ("slip", "drop"):
-            limited.add_metric([verdict], resolver.rate_limited.get(verdict, 0))
+        for verdict in (Verdict.SLIP, Verdict.DROP):
+            limited.add_metric([verdict.value], resolver.rate_limited.get(verdict, 0))
         yield limited
         yield CounterMetricFamily("kidshield_dns_malformed_queries",
                                   "Queries that could not be parsed", value=resolver.malformed)

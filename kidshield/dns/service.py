@@ -21,10 +21,12 @@ from kidshield.dns.answerlog import LOG_WINDOW, Group, LogSettings, RowGrouper, 
 from kidshield.dns.instance import InstanceLock
 from kidshield.dns.metrics import DnsMetrics
 from kidshield.dns.metrics_http import BearerCheck, MetricsListener, metrics_gate
-from kidshield.dns.resolver import LogItem, Resolver
+from kidshield.dns.ready import LogItem
+from kidshield.dns.resolver import Resolver
 from kidshield.dns.server import BindError, remember_sni, spawn, start_tcp, start_udp
 from kidshield.dns.upstream import UpstreamPool, parse_upstream
 from kidshield.errors import KidshieldError
+from kidshield.policy.reason import Action
 from kidshield.runtime import PolicyRuntime
 from kidshield.state import StateSource
 from kidshield.storage.querylog import QueryRow, UsageRecord
@@ -72,7 +74,8 @@ class DnsService:
         pool = UpstreamPool([parse_upstream(u) for u in config.dns.upstreams])
         # log times come from the same clock as the policy, so usage minutes and budgets agree
         timestamp = time.time if isinstance(clock, SystemClock) else None
-        self.resolver = Resolver(runtime, pool, clock.now, state.for_profile, timestamp)
+        self.resolver = Resolver(runtime, pool, clock.now, state.for_profile, timestamp,
+                                 clock.monotonic)
         state.subscribe(self.resolver.invalidate)
         state.on_usage(self._used_elsewhere)
         self._transports: list[asyncio.BaseTransport] = []
@@ -241,7 +244,7 @@ class DnsService:
         resolver = self.resolver
         items, touched, services = resolver.take_log()
         now = resolver.timestamp()
-        offset = now - time.monotonic()
+        offset = now - resolver.monotonic()
         if self._clock_offset and abs(offset - self._clock_offset) > 1.0:
             # ready answers expire by the monotonic clock: a stepped wall clock (NTP after
             # boot on a board without a real-time clock) must not leave them answering for
@@ -313,7 +316,7 @@ class DnsService:
         seen = {(pid, service, now) for pid, service in services}
         for ts, _client, t, _latency in items:
             # a safe-search rewrite (restricted YouTube) is still time spent on the service
-            if t.service and t.action in ("allow", "rewrite"):
+            if t.service and t.action in (Action.ALLOW, Action.REWRITE):
                 seen.add((t.profile, t.service, ts // 60 * 60))
         budget_hit: set[str] = set()
         profiles = self.resolver.runtime.profiles

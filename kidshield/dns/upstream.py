@@ -20,10 +20,9 @@ from functools import cache
 from typing import Any
 from urllib.parse import urlsplit
 
-from kidshield.dns.wire import HEADER
+from dns.rcode import Rcode
 
-RCODE_SERVFAIL = 2
-RCODE_REFUSED = 5
+from kidshield.dns.wire import HEADER
 
 
 class UpstreamError(Exception):
@@ -267,10 +266,10 @@ class UpstreamPool:
                 continue
             upstream.health.ok(time.monotonic() - started)
             rcode = answer[3] & 0xF if len(answer) > 3 else 0
-            if rcode in (RCODE_SERVFAIL, RCODE_REFUSED):
+            if rcode in (Rcode.SERVFAIL, Rcode.REFUSED):
                 # alive, but it could not or would not answer: ask the next one (and, if
                 # none can, let the resolver serve stale data)
-                errors.append(f"{upstream.label}: {'SERVFAIL' if rcode == 2 else 'REFUSED'}")
+                errors.append(f"{upstream.label}: {Rcode(rcode).name}")
                 continue
             return answer, upstream
         raise UpstreamError("; ".join(errors))

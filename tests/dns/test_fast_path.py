@@ -5,7 +5,7 @@ client asked, and never one question's answer for another."""
 from __future__ import annotations
 
 import random
-import time
+import socket
 from datetime import timedelta
 
 import dns.edns
@@ -14,6 +14,7 @@ import dns.message
 import dns.query
 import dns.rcode
 import dns.rdatatype
+import pytest
 
 from kidshield.clock import FixedClock
 from kidshield.dns.wire import parse_question, question_key
@@ -122,13 +123,14 @@ def test_ready_answers_count_their_ttls_down_in_every_record(
     serve: ServeFactory, upstream: FakeUpstream,
 ) -> None:
     upstream.cname("www.aging.example", "edge.aging.example")
-    served = serve()
+    clock = FixedClock(NOON)
+    served = serve(clock=clock)
     first = _ask(served.port, make_query("www.aging.example"))
     assert [rrset.ttl for rrset in first.answer] == [300, 300]  # CNAME and A
-    time.sleep(2.2)
+    clock.advance(timedelta(seconds=2.2))
     later = _ask(served.port, make_query("www.aging.example"))
     assert later.answer == first.answer  # same records (rrset equality ignores the TTL)
-    assert all(296 <= rrset.ttl <= 298 for rrset in later.answer), later.to_text()
+    assert [rrset.ttl for rrset in later.answer] == [298, 298], later.to_text()
     assert upstream.count("www.aging.example") == 1  # still the ready answer
 
 
@@ -143,7 +145,7 @@ def test_a_clock_step_drops_every_ready_answer(serve: ServeFactory) -> None:
     clock.advance(timedelta(seconds=0.5))  # time going by is no step
     served.lt.call(served.app.dns.pump)
     assert served.lt.call(resolver.ready_count) >= 1
-    clock.advance(timedelta(hours=2))  # e.g. NTP setting the clock after boot
+    clock.set(NOON + timedelta(hours=2))  # a step: e.g. NTP setting the clock after boot
     served.lt.call(served.app.dns.pump)
     assert served.lt.call(resolver.ready_count) == 0
 
@@ -158,3 +160,45 @@ def test_an_edns_version_we_do_not_speak_gets_badvers_even_for_a_ready_answer(
         r = _ask(served.port, q)
         assert r.rcode() == dns.rcode.BADVERS  # RFC 6891 6.1.3
         assert r.edns == 0 and not r.answer  # answered with our version, nothing else
+
+
+def _raw(port: int, wire: bytes, source: str) -> bytes:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind((source, 0))
+        sock.settimeout(2)
+        sock.sendto(wire, ("127.0.0.1", port))
+        return sock.recv(4096)
+
+
+# every kind of answer that becomes a ready answer: (name, type, asked by)
+READY_KINDS = [
+    ("fine.example", "A", ADULT),  # from the upstream
+    ("fine.example", "TXT", KID),  # NODATA with SOA (negative caching)
+    ("gone.example", "A", KID),  # NXDOMAIN
+    ("denied.example", "A", KID),  # blocked: the block page
+    ("denied.example", "HTTPS", KID),  # blocked: NODATA
+    ("alias.example", "A", KID),  # blocked by the CNAME chain
+    ("www.google.com", "A", KID),  # safe search: CNAME plus the safe host's address
+    ("use-application-dns.net", "A", KID),  # the canary
+    ("_dns.resolver.arpa", "SVCB", KID),  # DDR
+    ("kidshield.home.arpa", "A", KID),  # the child page
+]
+
+
+@pytest.mark.parametrize("edns", ["plain", "edns", "do"])
+def test_every_kind_of_ready_answer_is_byte_for_byte_what_the_slow_path_sent(
+    serve: ServeFactory, upstream: FakeUpstream, edns: str,
+) -> None:
+    upstream.nxdomain.add("gone.example")
+    upstream.cname("alias.example", "denied.example")
+    served = serve()
+    resolver = served.app.dns.resolver
+    assert resolver is not None
+    for name, rdtype, source in READY_KINDS:
+        q = dns.message.make_query(name, rdtype, use_edns=None if edns == "plain" else 0,
+                                   want_dnssec=edns == "do")
+        wire = q.to_wire()
+        slow = _raw(served.port, wire, source)
+        fast = served.lt.call(resolver.answer_fast, wire, source, True)
+        assert fast == slow, (name, rdtype, dns.message.from_wire(slow).to_text())
+        assert _raw(served.port, wire, source) == slow  # and through the listener

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from datetime import timedelta
 
 import dns.rcode
 import dns.rdatatype
 import pytest
 
-from tests.dns.conftest import KID, FakeUpstream, LoopThread, ServeFactory, addresses
+from kidshield.clock import FixedClock
+from tests.dns.conftest import KID, NOON, FakeUpstream, LoopThread, ServeFactory, addresses
 
 
 @pytest.fixture
@@ -62,10 +64,11 @@ def test_when_every_upstream_fails_a_stale_answer_with_ttl_30_arrives_within_a_s
     serve: ServeFactory, upstream: FakeUpstream, failure: str,
 ) -> None:
     upstream.ttl = 1
-    served = serve()
+    clock = FixedClock(NOON)
+    served = serve(clock=clock)
     first = served.query("stale.example", source=KID)
     assert addresses(first) == ["192.0.2.1"] and first.answer[0].ttl == 1
-    time.sleep(1.1)  # the cached answer and the ready answer have expired
+    clock.advance(timedelta(seconds=1.1))  # the cached answer and the ready answer expire
     if failure == "silent":
         upstream.drop = True
     else:  # nothing listens any more: the kernel refuses at once
@@ -89,9 +92,10 @@ def test_without_serve_stale_a_failed_upstream_gives_servfail(
     serve: ServeFactory, upstream: FakeUpstream,
 ) -> None:
     upstream.ttl = 1
-    served = serve(dns_options={"serve_stale": False})
+    clock = FixedClock(NOON)
+    served = serve(dns_options={"serve_stale": False}, clock=clock)
     assert addresses(served.query("stale.example", source=KID)) == ["192.0.2.1"]
-    time.sleep(1.1)
+    clock.advance(timedelta(seconds=1.1))
     upstream.drop = True
     resolver = served.app.dns.resolver
     assert resolver is not None
@@ -117,9 +121,10 @@ def test_when_every_upstream_answers_servfail_a_stale_answer_is_served(
     serve: ServeFactory, upstream: FakeUpstream,
 ) -> None:
     upstream.ttl = 1
-    served = serve()
+    clock = FixedClock(NOON)
+    served = serve(clock=clock)
     assert addresses(served.query("stale.example", source=KID)) == ["192.0.2.1"]
-    time.sleep(1.1)
+    clock.advance(timedelta(seconds=1.1))
     upstream.rcode = dns.rcode.SERVFAIL
     started = time.monotonic()
     stale = served.query("stale.example", source=KID, timeout=3)

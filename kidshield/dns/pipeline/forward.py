@@ -1,0 +1,129 @@
+"""Answers from elsewhere: the answer cache, then the upstreams, with stale data (RFC 8767)
+when they all fail. ``Forwarder`` outlives reloads (it owns the cache); the cache and upstream
+stages, and safe search for its safe host's addresses, go through it."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import dns.message
+import dns.rdatatype
+from dns.rcode import Rcode
+
+from kidshield.dns import answers
+from kidshield.dns.cache import AnswerCache
+from kidshield.dns.pipeline.context import NEXT, Flow, QueryContext
+from kidshield.dns.ready import READY_MAX_SECONDS
+from kidshield.dns.upstream import UpstreamError, UpstreamPool
+from kidshield.dns.wire import Question
+from kidshield.policy.reason import Action
+
+log = logging.getLogger("kidshield.dns")
+
+STALE_WAIT = 1.0  # RFC 8767: answer from stale data if upstreams haven't answered by then
+
+# (response, where it came from, seconds it may be reused); (None, None, 0.0): no answer
+Forwarded = tuple[bytes | None, str | None, float]
+
+
+class Forwarder:
+    def __init__(self, cache: AnswerCache, upstreams: UpstreamPool,
+                 monotonic: Callable[[], float], serve_stale: bool = True) -> None:
+        self.cache = cache
+        self.upstreams = upstreams
+        self.monotonic = monotonic
+        self.serve_stale = serve_stale
+
+    def cached(self, q: Question) -> Forwarded | None:
+        found = self.cache.get(q.key, self.monotonic())
+        if found is None:
+            return None
+        return found[0], "cache", min(found[1], READY_MAX_SECONDS)
+
+    async def fetch(self, data: bytes, q: Question) -> Forwarded:
+        """Ask the upstreams (``data`` is the query to send them); stale data when they all
+        fail, or have not answered within STALE_WAIT."""
+        task = asyncio.ensure_future(self.upstreams.resolve(data))
+        stale = self.cache.get_stale(q.key, self.monotonic()) if self.serve_stale else None
+        try:
+            if stale is not None:
+                done, _ = await asyncio.wait({task}, timeout=STALE_WAIT)
+                if not done:
+                    task.add_done_callback(lambda t: self._store(q, t))
+                    return stale, "stale", 0.0
+            response, upstream = await task
+        except (UpstreamError, OSError) as exc:
+            log.warning("all upstreams failed for %s: %s", q.name, exc)
+            if stale is not None:
+                return stale, "stale", 0.0
+            return None, None, 0.0
+        ttl = self._cache_answer(q, response)
+        return response, upstream.label, min(float(ttl), READY_MAX_SECONDS)
+
+    async def forward(self, data: bytes, q: Question) -> Forwarded:
+        return self.cached(q) or await self.fetch(data, q)
+
+    def _store(self, q: Question, task: asyncio.Future[tuple[bytes, Any]]) -> None:
+        if not task.cancelled() and task.exception() is None:
+            self._cache_answer(q, task.result()[0])
+
+    def _cache_answer(self, q: Question, response: bytes) -> int:
+        rcode = response[3] & 0xF
+        if rcode not in (Rcode.NOERROR, Rcode.NXDOMAIN):
+            return 0  # SERVFAIL and friends are not cached
+        negative = None
+        if rcode == Rcode.NXDOMAIN or ancount(response) == 0:
+            negative = _negative_ttl(response)
+            if negative is None:
+                return 0
+        return self.cache.put(q.key, response, self.monotonic(), negative)
+
+
+class CacheLookup:
+    def __init__(self, forwarder: Forwarder) -> None:
+        self.forwarder = forwarder
+
+    def __call__(self, ctx: QueryContext) -> Flow:
+        found = self.forwarder.cached(ctx.q)
+        if found is not None:
+            ctx.response, ctx.upstream, ctx.ready_for = found
+        return NEXT
+
+
+class Upstream:
+    """Asks the upstreams when the cache had nothing; SERVFAIL when nothing answers."""
+
+    def __init__(self, forwarder: Forwarder) -> None:
+        self.forwarder = forwarder
+
+    def __call__(self, ctx: QueryContext) -> Flow | Awaitable[Flow]:
+        if ctx.response is not None:
+            return NEXT
+        return self._ask(ctx)
+
+    async def _ask(self, ctx: QueryContext) -> Flow:
+        ctx.response, ctx.upstream, ctx.ready_for = await self.forwarder.fetch(ctx.data, ctx.q)
+        if ctx.response is not None:
+            return NEXT
+        assert ctx.decision is not None
+        return ctx.answered(answers.build(ctx.data, ctx.q, Rcode.SERVFAIL), Action.ALLOW,
+                            ctx.decision.reason, Rcode.SERVFAIL, 0.0, ctx.decision)
+
+
+def ancount(response: bytes) -> int:
+    return (response[6] << 8) | response[7]
+
+
+def _negative_ttl(response: bytes) -> int | None:
+    """RFC 2308: a negative answer is cached for min(SOA TTL, SOA MINIMUM); none without SOA."""
+    try:
+        msg = dns.message.from_wire(response)
+    except Exception:
+        return None
+    for rrset in msg.authority:
+        if rrset.rdtype == dns.rdatatype.SOA:
+            return int(min(rrset.ttl, rrset[0].minimum))
+    return None
