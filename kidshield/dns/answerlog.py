@@ -5,7 +5,8 @@ log last looked also lists the entry. The log pump collects those lists (with th
 them) and the slow path's items for the current minute. When the minute ends, a flush turns
 them into log rows and metric counts in small steps between answers, and hands the rows to the
 log writer's thread. Identical answers to one device within a minute share a row with a count
-and the time of the first.
+and the time of the first, also when the answer was decided again in between (a reload, a
+parent's change or a clock step drops ready answers, and the next one gets a new template).
 """
 
 from __future__ import annotations
@@ -48,6 +49,10 @@ class RowGrouper:
     def __init__(self, settings: LogSettings, metrics: DnsMetrics | None) -> None:
         self.settings = settings
         self.metrics = metrics
+        # Templates are compared by identity on the answer path; rows by what they show. One
+        # template per value in a window, found once per template (not once per answer).
+        self._canonical: dict[LogTemplate, LogTemplate] = {}
+        self._by_value: dict[tuple[object, ...], LogTemplate] = {}
 
     def flush_steps(self, window: Window, out: list[Group]) -> Iterator[None]:
         """Fold ``window`` into rows (appended to ``out`` at the end), resetting the entries'
@@ -80,13 +85,15 @@ class RowGrouper:
                 self.metrics.queries.labels(*labels).inc(count)
         if groups:
             out.append(groups)
+        self._canonical.clear()
+        self._by_value.clear()
 
     def _add(self, groups: Group, per_labels: Counter[tuple[str, Action, Reason]], ts: float,
              client: str | None, t: LogTemplate, latency: float, count: int) -> None:
         per_labels[(t.profile, t.action, t.reason)] += count
         if self.settings.only_blocked and t.action is Action.ALLOW:
             return
-        key = (None if self.settings.anonymize_clients else client, t)
+        key = (None if self.settings.anonymize_clients else client, self._same_row(t))
         group = groups.get(key)
         if group is None:
             groups[key] = [ts, latency, float(count)]
@@ -94,6 +101,16 @@ class RowGrouper:
             group[0] = min(group[0], ts)
             group[1] += latency
             group[2] += count
+
+
+    def _same_row(self, t: LogTemplate) -> LogTemplate:
+        """The window's template with the same values as ``t`` (the first one seen)."""
+        found = self._canonical.get(t)
+        if found is None:
+            value = (t.profile, t.name, t.qtype, t.action, t.reason, t.rule, t.category,
+                     t.service, t.upstream, t.rcode)
+            found = self._canonical[t] = self._by_value.setdefault(value, t)
+        return found
 
 
 def rows_of(ended: list[Group]) -> list[QueryRow]:

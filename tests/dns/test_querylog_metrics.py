@@ -3,6 +3,7 @@ Prometheus metrics."""
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -80,16 +81,56 @@ def test_identical_answers_within_a_minute_share_a_row_written_when_the_minute_e
 
     served.query("fine.example", source=KID)  # the slow path
     assert stored() == []
-    clock.advance(timedelta(seconds=30))
+    # Less than a second: the service takes a jump of the clock by more than that for a
+    # clock step (NTP after boot) and drops the ready answers at its next pump, which then
+    # races with the next query.
+    clock.advance(timedelta(seconds=0.5))
     served.query("fine.example", source=KID)  # the fast path, same minute
     assert stored() == []
-    clock.advance(timedelta(seconds=30))  # the next minute: the first row is complete
+    clock.advance(timedelta(seconds=59.5))  # the next minute: the first row is complete
     assert stored() == [(NOON.timestamp(), 2)]
     clock.advance(timedelta(seconds=10))
     served.query("fine.example", source=KID)
     rows = _rows(served)  # a final pump writes the open minute too
     assert [(r["ts"], r["count"]) for r in rows] == [(NOON.timestamp(), 2),
                                                      (NOON.timestamp() + 70, 1)]
+
+
+def test_a_stalled_server_loop_is_no_clock_step(serve: ServeFactory) -> None:
+    # On a loaded machine the loop can stall for a second; with an injected clock that is not
+    # the wall clock stepping, so the ready answer stays and the repeat shares its row.
+    served = serve(clock=FixedClock(NOON))
+    served.query("fine.example", source=KID)
+    served.lt.call(served.app.dns.pump)
+    served.lt.call(time.sleep, 1.2)  # nothing runs on the loop meanwhile, no pump either
+    served.lt.call(served.app.dns.pump)
+    served.query("fine.example", source=KID)
+    rows = _rows(served)
+    assert [(r["name"], r["count"], r["upstream"]) for r in rows] == [
+        ("fine.example", 2, served.upstream.url)]
+
+
+def test_an_answer_decided_again_within_the_minute_still_shares_its_row(
+    serve: ServeFactory,
+) -> None:
+    # A reload (like a parent's change) drops the ready answers, so the repeat is decided
+    # again on the slow path: it is still the same answer in the same minute.
+    clock = FixedClock(NOON)
+    served = serve(clock=clock)
+    served.query("denied.example", source=KID)
+    served.query("denied.example", source=KID)  # the fast path
+    assert served.reload()
+    clock.advance(timedelta(seconds=20))
+    served.query("denied.example", source=KID)  # decided again, same minute
+    served.query("fine.example", source=KID)
+    assert served.reload()
+    served.query("fine.example", source=KID)  # from the answer cache: a row of its own
+    rows = _rows(served)
+    assert [(r["name"], r["ts"], r["count"], r["upstream"]) for r in rows] == [
+        ("denied.example", NOON.timestamp(), 3, None),
+        ("fine.example", NOON.timestamp() + 20, 1, served.upstream.url),
+        ("fine.example", NOON.timestamp() + 20, 1, "cache"),
+    ]
 
 
 def test_only_blocked_and_anonymize_clients_limit_what_is_kept(serve: ServeFactory) -> None:
