@@ -33,32 +33,46 @@ def learn(
                                                      "educators)")] = None,
     quiz: Annotated[bool, typer.Option("--quiz/--no-quiz",
                                        help="Ask the quiz questions after the lesson.")] = False,
+    lang: Annotated[str, typer.Option("--lang", help="Language: ar, en, es, fr, ru or zh (a "
+                                                     "lesson not written in it yet, and the "
+                                                     "guides for adults, are in English).")]
+    = "en",
 ) -> None:
     """Read a lesson in the terminal (without arguments: list them)."""
     from kidshield.education.lessons import BAND_LABELS, TOPIC_LABELS, default_library
+    from kidshield.education.web import quiz_message
+    from kidshield.web.i18n import available, translator
 
+    if lang not in available("child"):
+        fail(f"no language {lang!r} (there are: {', '.join(available('child'))})")
+    t = translator(lang)
     lib = default_library()
     if band is None or topic is None:
         bands = [band] if band else [*BAND_LABELS]
         if band and band not in BAND_LABELS:
             fail(f"no age group {band!r} (there are: {', '.join(BAND_LABELS)})")
-        table = Table(title="kidshield lessons")
-        table.add_column("Band", no_wrap=True)
-        table.add_column("Topic", no_wrap=True)
-        table.add_column("Title")
-        table.add_column("About")
+        # the words a child reads come from the children's catalog; the ids are what to type
+        table = Table(title=t("All lessons"), show_header=False)
+        table.add_column(no_wrap=True)
+        table.add_column(no_wrap=True)
+        table.add_column()
+        table.add_column()
         for b in bands:
-            for lesson in lib.band(b):
+            for lesson in lib.band(b, lang):
                 table.add_row(b, lesson.topic, lesson.title,
-                              TOPIC_LABELS.get(lesson.topic, BAND_LABELS[b]))
+                              t(TOPIC_LABELS.get(lesson.topic, BAND_LABELS[b])))
         out.print(table)
         out.print("Read one with: kidshield learn BAND TOPIC (e.g. kidshield learn 9-12 "
-                  "privacy)", highlight=False)
+                  f"privacy{'' if lang == 'en' else f' --lang {lang}'})", highlight=False)
         return
-    found = lib.get(band, topic)
+    found = lib.get(band, topic, lang)
     if found is None:
         fail(f"no lesson {band}/{topic}: run 'kidshield learn' for the list")
     lesson = found
+    if lesson.lang != lang:
+        why = ("the guides for adults are in English" if band == "guide"
+               else f"{band}/{topic} is not written in {lang} yet: here it is in English")
+        err.print(f"[dim]{why}.[/]", highlight=False)
     out.print(Markdown(f"# {lesson.title}\n\n*{lesson.header.summary}*\n\n{lesson.body}"))
     if not lesson.header.quiz:
         return
@@ -73,12 +87,13 @@ def learn(
         picked = int(line) - 1 if line.strip().isdigit() else -1
         ok = picked == q.answer
         right += ok
-        out.print(("[green]Yes! " if ok else "[yellow]Not quite. ") + f"{escape(q.explain)}[/]")
+        out.print(("[green]\u2713 " if ok else "[yellow]\u2717 ") + f"{escape(q.explain)}[/]")
+    total = len(lesson.header.quiz)
     if quiz:
-        out.print(f"\n[bold]{right} of {len(lesson.header.quiz)} right.[/]")
+        out.print(f"\n[bold]{escape(quiz_message(t, right, total, total))}[/]")
     else:
         out.print("\n[dim]Answer the quiz with --quiz, or on the web page "
-                  f"{lesson.url}[/]")
+                  f"{lesson.url}{'' if lang == 'en' else f'?lang={lang}'}[/]")
 
 
 @drill_app.callback()

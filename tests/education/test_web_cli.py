@@ -27,6 +27,28 @@ def test_learn_command_lists_and_reads_lessons_with_a_scripted_quiz() -> None:
     assert runner.invoke(cli_app, ["learn", "9-12", "nope"]).exit_code == 2
 
 
+def test_learn_command_reads_lessons_in_the_childs_language() -> None:
+    from kidshield.education.lessons import default_library
+
+    spanish = default_library().translated("9-12", "privacy", "es")
+    english = default_library().translated("9-12", "privacy", "en")
+    assert spanish is not None and english is not None
+    listing = runner.invoke(cli_app, ["learn", "9-12", "--lang", "es"],
+                            env={"COLUMNS": "200"})
+    assert listing.exit_code == 0, listing.output
+    assert "Todas las lecciones" in listing.output and spanish.title in listing.output
+    assert english.title not in listing.output
+    answers = "".join(f"{q.answer + 1}\n" for q in spanish.header.quiz)
+    lesson = runner.invoke(cli_app, ["learn", "9-12", "privacy", "--lang", "es", "--quiz"],
+                           input=answers)
+    assert lesson.exit_code == 0, lesson.output
+    assert spanish.header.quiz[0].question in lesson.output
+    n = len(spanish.header.quiz)
+    assert f"{n} de {n}" in lesson.output and "¡Muy bien!" in lesson.output
+    wrong = runner.invoke(cli_app, ["learn", "--lang", "de"])
+    assert wrong.exit_code == 2 and "no language 'de'" in wrong.output
+
+
 def test_drill_tabletop_command_runs_a_scenario_from_stdin() -> None:
     result = runner.invoke(cli_app, ["drill", "tabletop", "bullied-classmate"],
                            input="1\n1\n1\n")
