@@ -41,6 +41,7 @@ from kidshield.policy.helpline_data import (
     check_language,
     check_phone,
     check_url,
+    check_whatsapp,
     entry,
 )
 from kidshield.policy.helpline_data import check_domain as check_helpline_domain
@@ -547,6 +548,7 @@ HelplineId = Annotated[str, AfterValidator(check_id)]
 Country = Annotated[str, AfterValidator(check_country)]
 Language = Annotated[str, AfterValidator(check_language)]
 Phone = Annotated[str, AfterValidator(check_phone)]
+WhatsApp = Annotated[str, AfterValidator(check_whatsapp)]
 Url = Annotated[str, AfterValidator(check_url)]
 Checked = Annotated[date | str, AfterValidator(check_checked)]
 HelplineDomain = Annotated[str, AfterValidator(check_helpline_domain)]
@@ -565,7 +567,7 @@ class HelplineConfig(_Model):
     kind: Kind | None = None
     phone: Phone | None = None
     text: Phone | None = None
-    whatsapp: Phone | None = None
+    whatsapp: WhatsApp | None = None
     chat: bool | Url | None = None
     hours: Text | None = None
     languages: list[Language] | None = None

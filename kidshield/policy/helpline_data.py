@@ -25,7 +25,10 @@ from kidshield.policy.helplines import WORLDWIDE, Ages, Helpline, Kind
 from kidshield.tomlpos import key_lines, line_of
 
 _ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
-_PHONE_RE = re.compile(r"^\+?[0-9]+(?:[ -][0-9]+)*$")
+# a number as dialled: digits in groups, after an optional "+" (from abroad) or, for a short
+# code a network routes itself (Israel's ELI line is *6935), a "*" or "#"
+_PHONE_RE = re.compile(r"^[+*#]?[0-9]+(?:[ -][0-9]+)*$")
+_NUMBER_RE = re.compile(r"^\+?[0-9]+(?:[ -][0-9]+)*$")
 _AGES_RE = re.compile(r"^(\d{1,2})(?:-(\d{1,2})|\+)$")
 _TAG_RE = re.compile(r"^([a-z]{2,3})(?:-([A-Z][a-z]{3}))?(?:-([A-Z]{2}|[0-9]{3}))?$")
 _CHECKED_RE = re.compile(r"^\d{4}-\d{2}(?:-\d{2})?$")
@@ -87,9 +90,20 @@ def check_language(value: str, iso: bool = True) -> str:
 
 
 def check_phone(value: str) -> str:
+    """A number to call or text as dialled in the country: a short code may start with "*"
+    or "#" where the service publishes it so."""
     if not _PHONE_RE.match(value):
         raise ValueError(f"{value!r} is not a phone number written as digits with single "
-                         "spaces or hyphens, e.g. '116 111' or '031-1388'")
+                         "spaces or hyphens, e.g. '116 111', '031-1388' or the short code "
+                         "'*6935'")
+    return value
+
+
+def check_whatsapp(value: str) -> str:
+    """A WhatsApp number is a full phone number: no short codes."""
+    if not _NUMBER_RE.match(value):
+        raise ValueError(f"{value!r} is not a WhatsApp number written as digits with single "
+                         "spaces or hyphens, e.g. '+27 60 012 3456'")
     return value
 
 
@@ -156,8 +170,10 @@ def _value(key: str, raw: Any, strict: bool = True) -> Any:
         except ValueError:
             kinds = ", ".join(k.value for k in Kind)
             raise ValueError(f"{raw!r} is not a kind ({kinds})") from None
-    if key in ("phone", "text", "whatsapp"):
+    if key in ("phone", "text"):
         return check_phone(raw)
+    if key == "whatsapp":
+        return check_whatsapp(raw)
     if key == "ages":
         return parse_ages(raw)
     if key in ("url", "source"):

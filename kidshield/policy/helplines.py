@@ -119,6 +119,16 @@ class Helpline:
         except ValueError:
             return None
 
+    @property
+    def tel(self) -> str:
+        """The number as a ``tel:`` link ("" without one)."""
+        return dial_link("tel", self.phone)
+
+    @property
+    def sms(self) -> str:
+        """The text number as an ``sms:`` link ("" without one)."""
+        return dial_link("sms", self.text)
+
     def fits(self, low: int, high: int | None) -> bool:
         return self.ages is None or self.ages.overlaps(low, high)
 
@@ -142,6 +152,16 @@ class Helpline:
             "contact": self.phone or self.text or self.chat or self.url,
         }
         return {key: value for key, value in out.items() if value not in (None, "", [])}
+
+
+def dial_link(scheme: str, number: str | None) -> str:
+    """A ``tel:``/``sms:`` link for a number as dialled in the country: spaces and hyphens
+    go; a short code's "#" is escaped, since in a link it would start the fragment (RFC 3966
+    allows "*" and "#" in a local number)."""
+    if not number:
+        return ""
+    dialled = number.replace(" ", "").replace("-", "").replace("#", "%23")
+    return f"{scheme}:{dialled}"
 
 
 def band_ages(band: AgeBand) -> tuple[int, int | None]:

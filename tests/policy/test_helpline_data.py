@@ -3,6 +3,7 @@ domain reachable through every profile and list, and the corrections of issue 20
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -156,13 +157,37 @@ def test_a_broken_entry_is_reported_with_its_file_and_line(tmp_path: Path) -> No
         f"{path}:10 country: 'XX' is not an ISO 3166-1 country code like 'GB' (or '*' for a "
         "service that works from anywhere)",
         f"{path}:12 phone: 'call 123' is not a phone number written as digits with single "
-        "spaces or hyphens, e.g. '116 111' or '031-1388'",
+        "spaces or hyphens, e.g. '116 111', '031-1388' or the short code '*6935'",
         f"{path}:13 ages: '18-9': the range ends before it starts",
         f"{path}:14 languages: 'english' is not a language tag like 'en', 'pt-BR' or 'zh-Hans'",
     ]
     assert isinstance(caught.value, KidshieldError)
     with pytest.raises(HelplineDataError):  # the catalog the resolver loads checks it too
         load_catalog(tmp_path)
+
+
+def test_short_codes_with_a_leading_star_or_hash_are_numbers(tmp_path: Path) -> None:
+    # Israel's ELI line is published as *6935 (Maariv); a "#" short code must survive as a link
+    eli = by_id("il-eli")
+    assert eli.phone == "*6935" and eli.tel == "tel:*6935" and eli.kind is Kind.GENERAL
+    path = tmp_path / "helplines.toml"
+    path.write_text('[[helpline]]\nid = "xx-short"\ncountry = "IL"\nname = "Short"\n'
+                    'phone = "*6935"\ntext = "#12 34"\nlanguages = ["he"]\n', encoding="utf-8")
+    (line,) = read_file(path, strict=True)
+    assert (line.phone, line.text) == ("*6935", "#12 34")
+    assert (line.tel, line.sms) == ("tel:*6935", "sms:%231234")
+
+
+@pytest.mark.parametrize(("key", "value"), [
+    ("phone", "6935*"), ("phone", "**6935"), ("phone", "*#6935"), ("phone", "* 6935"),
+    ("phone", "+*6935"), ("text", "#"), ("whatsapp", "*6935"), ("whatsapp", "#123"),
+])
+def test_stars_and_hashes_elsewhere_are_still_errors(tmp_path: Path, key: str, value: str) -> None:
+    path = tmp_path / "helplines.toml"
+    path.write_text(f'[[helpline]]\nid = "il-x"\ncountry = "IL"\nname = "X"\n{key} = "{value}"\n',
+                    encoding="utf-8")
+    with pytest.raises(HelplineDataError, match=re.escape(f":5 {key}: '{value}' is not a")):
+        read_file(path)
 
 
 def test_strict_reading_checks_languages_against_iso_639(tmp_path: Path) -> None:

@@ -86,3 +86,15 @@ def test_a_parents_preview_shows_the_helplines_of_the_previewed_band(
     young = client.get("/preview/block?band=under-9&reason=self_harm&name=sh.example").text
     assert teen.index("Samaritans") < teen.index("Childline")
     assert young.index("Childline") < young.index("Samaritans")
+
+
+def test_a_short_code_with_a_star_or_hash_is_a_working_link(
+        serve_config: ServeConfig, upstream: FakeUpstream, tmp_path: Path) -> None:
+    # a helpline's short code such as Israel's ELI line *6935: "#" would start a URL fragment
+    write_lists(tmp_path)
+    local = LOCAL.replace('phone = "01632 960 000"', 'phone = "*6935"\ntext = "#12 34"')
+    served = serve_config(config_text(upstream.port) + local, FixedClock(AFTERNOON))
+    client = served.client()
+    for page in (client.get("/", headers={"host": "casino.example"}).text, client.get("/me").text):
+        assert 'href="tel:*6935">*6935</a>' in page
+        assert 'href="sms:%231234">#12 34</a>' in page
