@@ -99,7 +99,7 @@ def transparency_command(
         csv_file.write_text(tr.to_csv(figures), encoding="utf-8")
         err.print(f"wrote {csv_file}", highlight=False)
     if html_file is not None:
-        html_file.write_text(tr.to_html(figures, organisation), encoding="utf-8")
+        html_file.write_text(tr.to_html(figures, organisation, standalone=True), encoding="utf-8")
         err.print(f"wrote {html_file}", highlight=False)
 
 

@@ -31,6 +31,7 @@ from kidshield.storage.protocols import (
 )
 
 TEMPLATES = Path(__file__).parent / "templates"
+STYLE = Path(__file__).parent / "static" / "transparency.css"
 
 
 @dataclass(frozen=True, slots=True)
@@ -294,7 +295,11 @@ def _env() -> Environment:
     return env
 
 
-def to_html(fig: Figures, organisation: str = "") -> str:
+def to_html(fig: Figures, organisation: str = "", standalone: bool = False) -> str:
+    """The report as a page of the server (its style sheet a file, as the server's CSP
+    requires) or, ``standalone``, as one file to publish or send (the style sheet inside)."""
     template = _env().get_template("transparency.html")
+    css = STYLE.read_text(encoding="utf-8") if standalone else ""
     return template.render(fig=fig, organisation=organisation, rows=_rows(fig),
-                           last_day=(fig.end - timedelta(days=1)).date())
+                           last_day=(fig.end - timedelta(days=1)).date(),
+                           standalone=standalone, inline_css=css)

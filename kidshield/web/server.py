@@ -22,7 +22,7 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -44,10 +44,30 @@ from kidshield.web.pages import page_routes
 from kidshield.web.protocol import protocol_class
 from kidshield.web.ratelimit import Limit, client_key
 from kidshield.web.render import render
-from kidshield.web.routing import Assets, Gate, GateMiddleware, origin_of, page, undeclared
+from kidshield.web.routing import (
+    Assets,
+    Gate,
+    GateMiddleware,
+    Secured,
+    origin_of,
+    page,
+    undeclared,
+)
 
 log = logging.getLogger("kidshield.web")
 STATIC = Path(__file__).parent / "static"
+FAVICON = STATIC / "shield.svg"
+
+
+async def _favicon(_request: Request) -> Response:
+    return FileResponse(FAVICON, media_type="image/svg+xml")
+
+
+def favicon_route() -> Secured:
+    """The shield as every page's icon: the pages name ``/favicon.ico`` (an SVG), and a
+    browser that asks for it unprompted, on our pages or on a blocked name's, gets it too."""
+    return page("/favicon.ico", _favicon, Permission.PUBLIC, bodies=(), max_body=0,
+                cache="public, max-age=86400")
 
 
 def _wants_json(request: Request) -> bool:
@@ -143,7 +163,7 @@ def create_app(deps: WebDeps) -> Starlette:
         return JSONResponse({"status": "ok", "listening": [list(b) for b in dns.bound]})
 
     static = Assets("/static", STATIC, name="static")
-    block_app = Starlette(routes=[static, *block_routes()],
+    block_app = Starlette(routes=[static, favicon_route(), *block_routes()],
                           exception_handlers=EXCEPTION_HANDLERS)
     block_app.state.web = ctx
     groups = [api, *(group for feature in deps.features for group in feature.api)]
@@ -161,6 +181,7 @@ def create_app(deps: WebDeps) -> Starlette:
         page("/healthz", health, Permission.PUBLIC),
         *doh_routes(lambda: dns.resolver, doh_admit),
         static,
+        favicon_route(),
         *child_routes(),
         *document_routes(groups),
         *api.routes(ctx),
