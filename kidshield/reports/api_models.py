@@ -223,6 +223,9 @@ class Statement(_Out):
     action: str
     action_text: str
     how_to_appeal: str
+    appeal_custom: bool = Field(description="how_to_appeal is the organisation's own text "
+                                "(show it as written), not the service's sentence")
+    appeal_days: int = Field(description="days after the decision in which to appeal")
 
 
 class Notice(Statement):

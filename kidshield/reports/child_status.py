@@ -10,7 +10,6 @@ wrote (the facts, an organisation's own appeal text) is shown as written.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,7 +17,8 @@ from typing import Any
 
 from babel.dates import format_date
 
-from kidshield.reports.model import STATE_TEXT, CaseState, DecisionAction, Ground
+from kidshield.reports.model import STATE_TEXT, CaseState, DecisionAction, Ground, Statement
+from kidshield.reports.records import ReportStatus
 from kidshield.web.i18n import Translator
 
 
@@ -51,11 +51,6 @@ ACTION: dict[DecisionAction, str] = {
     DecisionAction.REFERRED_TO_HELP: N_("We shared where you can find help and someone to "
                                         "talk to."),
 }
-# The service's own appeal sentence (model.StatementOfReasons.how_to_appeal); anything else
-# is an organisation's own text, shown as written.
-_DEFAULT_APPEAL = re.compile(r"^If you disagree, you can appeal within (\d+) days\b")
-
-
 @dataclass(frozen=True, slots=True)
 class ChildStatus:
     received: str  # "We got it on 6 December 2026."
@@ -76,13 +71,12 @@ def _day(t: Translator, when: datetime) -> str:
     return format_date(when.date(), format="long", locale=t.lang)
 
 
-def appeal_words(t: Translator, how_to_appeal: str, until: datetime | None = None) -> str:
+def appeal_words(t: Translator, decision: Statement, until: datetime | None = None) -> str:
     """The child's sentence for the service's own appeal text (with the last day to ask, or
     the number of days); an organisation's own text as written."""
-    found = _DEFAULT_APPEAL.match(how_to_appeal)
-    if found is None:
-        return how_to_appeal
-    days = int(found.group(1))
+    if decision["appeal_custom"]:
+        return decision["how_to_appeal"]
+    days = decision["appeal_days"]
     when = (t("You can ask until {date}.", date=_day(t, until)) if until is not None
             else t.ngettext("You can ask within {n} day.", "You can ask within {n} days.", days,
                             n=days))
@@ -91,19 +85,16 @@ def appeal_words(t: Translator, how_to_appeal: str, until: datetime | None = Non
           "check it."), when))
 
 
-def words(t: Translator, status: Any) -> ChildStatus:
-    """The child's words for a ``service.ReportStatus`` (falling back to the service's own
-    sentence for anything this module does not know)."""
+def words(t: Translator, status: ReportStatus) -> ChildStatus:
+    """The child's words for a report's status (falling back to the service's own sentence
+    for anything this module does not know)."""
     state = _state(status.state)
-    decision: Mapping[str, str] | None = status.decision
+    decision: Statement | None = status.decision
     ground = action = appeal = ""
     if decision:
-        ground = _lookup(t, GROUND, Ground, decision.get("ground", ""),
-                         decision.get("ground_text", ""))
-        action = _lookup(t, ACTION, DecisionAction, decision.get("action", ""),
-                         decision.get("action_text", ""))
-        appeal = appeal_words(t, decision.get("how_to_appeal", ""),
-                              getattr(status, "appeal_deadline", None))
+        ground = _lookup(t, GROUND, Ground, decision["ground"], decision["ground_text"])
+        action = _lookup(t, ACTION, DecisionAction, decision["action"], decision["action_text"])
+        appeal = appeal_words(t, decision, status.appeal_deadline)
     # the child's words for the service's usual sentence; any other (a report held back, say)
     # as the service words it
     usual = state is not None and status.state_text == STATE_TEXT.get(state)

@@ -18,6 +18,7 @@ from kidshield.reports.model import (
     CaseType,
     DecisionAction,
     Ground,
+    Notice,
     StatementOfReasons,
     normalize_receipt_code,
 )
@@ -186,15 +187,15 @@ class DecisionsMixin(ServiceCore):
         self.store.update_source(source_id, status="active", suspended_until=None)
         self._audit(None, actor, "source_reinstated", f"source {source_id}")
 
-    def affected_notice(self, case_id: int) -> dict[str, str] | None:
+    def affected_notice(self, case_id: int) -> Notice | None:
         """The statement of reasons for the affected account (no reporter details in it)."""
         decisions = self._final_decisions(case_id)
         if not decisions:
             return None
         last = decisions[-1]
-        notice = statement_of(last, self.settings.appeal_window.days).to_dict()
-        notice["appeal_deadline"] = (last.at + self.settings.appeal_window).isoformat()
-        return notice
+        deadline = (last.at + self.settings.appeal_window).isoformat()
+        return Notice(**statement_of(last, self.settings.appeal_window.days).to_dict(),
+                      appeal_deadline=deadline)
 
     def appeal(self, code: str, reason: str, reviewers: Sequence[str] = ()) -> AppealRecord:
         """The reporter appeals with their receipt code."""

@@ -11,6 +11,7 @@ from datetime import datetime
 
 from kidshield.notify import EmailChannel, Message, SmtpSettings
 from kidshield.notify.channels import DeliveryError
+from kidshield.reports.model import Statement
 from kidshield.reports.sources import email_of
 
 log = logging.getLogger("kidshield.reports.mail")
@@ -46,7 +47,7 @@ class ReporterMail:
         self._send(to, f"{self.organisation}: report received ({code})", body, link)
         return True
 
-    def decision(self, contact: str | None, code: str, statement: dict[str, str],
+    def decision(self, contact: str | None, code: str, statement: Statement,
                  link: str) -> bool:
         to = email_of(contact)
         if to is None:

@@ -7,6 +7,7 @@ import re
 import secrets
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import TypedDict
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from kidshield.errors import Conflict, InputError
@@ -241,6 +242,28 @@ def case_type_for(reason: Reason | str) -> CaseType:
 APPEAL_WINDOW_DAYS = 184
 
 
+class Statement(TypedDict):
+    """A statement of reasons as the reporter and the affected account read it (and as the
+    API and e-mails give it). ``appeal_custom``: ``how_to_appeal`` is the organisation's own
+    text, shown as written; otherwise it is the service's sentence for ``appeal_days``, which
+    a page may put in its own words and language."""
+
+    facts: str
+    ground: str
+    ground_text: str
+    action: str
+    action_text: str
+    how_to_appeal: str
+    appeal_custom: bool
+    appeal_days: int
+
+
+class Notice(Statement):
+    """The statement for the affected account, with the last day to appeal (ISO 8601)."""
+
+    appeal_deadline: str
+
+
 @dataclass(frozen=True, slots=True)
 class StatementOfReasons:
     """What was decided and why, in words the reporter and the affected account can read:
@@ -262,7 +285,7 @@ class StatementOfReasons:
             "code on the status page. A different reviewer will look at it again."
         )
 
-    def to_dict(self) -> dict[str, str]:
+    def to_dict(self) -> Statement:
         return {
             "facts": self.facts,
             "ground": self.ground.value,
@@ -270,6 +293,8 @@ class StatementOfReasons:
             "action": self.action.value,
             "action_text": ACTION_TEXT[self.action],
             "how_to_appeal": self.how_to_appeal(),
+            "appeal_custom": bool(self.appeal),
+            "appeal_days": self.appeal_days,
         }
 
 

@@ -15,6 +15,7 @@ from kidshield.reports.model import (
     Ground,
     ReporterRole,
     Source,
+    Statement,
     StatementOfReasons,
 )
 from kidshield.reports.referral import Referral
@@ -76,7 +77,7 @@ class ReportStatus:
     received_at: datetime
     state: CaseState
     state_text: str
-    decision: dict[str, str] | None
+    decision: Statement | None
     appeal_open: bool
     can_appeal: bool
     appeal_deadline: datetime | None = None

@@ -47,13 +47,37 @@ def test_every_state_ground_and_action_has_a_childs_wording() -> None:
 
 
 def test_the_services_appeal_sentence_becomes_the_childs_and_an_own_text_stays() -> None:
-    default = StatementOfReasons("facts", Ground.POLICY, DecisionAction.WARNING).how_to_appeal()
-    days = int(re.findall(r"\d+", default)[0])
+    default = StatementOfReasons("facts", Ground.POLICY, DecisionAction.WARNING,
+                                 appeal_days=200).to_dict()
+    assert not default["appeal_custom"] and default["appeal_days"] == 200
     ru = child_status.appeal_words(translator("ru"), default)
-    assert ru.startswith("Если ты думаешь, что мы ошиблись") and f"{days} дн" in ru
+    assert ru.startswith("Если ты думаешь, что мы ошиблись") and "200 дн" in ru
     assert "disagree" not in ru
     own = "Write to appeals@school.example within two weeks."
-    assert child_status.appeal_words(translator("ru"), own) == own
+    statement = StatementOfReasons("facts", Ground.POLICY, DecisionAction.WARNING, own)
+    assert statement.to_dict()["appeal_custom"]
+    assert child_status.appeal_words(translator("ru"), statement.to_dict()) == own
+
+
+def test_an_own_appeal_text_worded_like_the_services_is_shown_as_written(
+        served: Served, client: httpx.Client) -> None:
+    # the decision says whether its appeal text is the organisation's own: no guessing from
+    # its English wording (an own text in the service's words lost its address)
+    code = _child_report(client)
+    own = ("If you disagree, you can appeal within 30 days by writing to "
+           "appeals@school.example.")
+    moderator = served.bearer("maria", "moderator")
+    [case] = client.get("/api/v1/cases", headers=moderator).json()["cases"]
+    decided = client.post(f"/api/v1/cases/{case['id']}/decision", headers=moderator, json={
+        "facts": "The posts insult a pupil by name.", "ground": "policy", "action": "warning",
+        "appeal": own})
+    assert decided.status_code == 201, decided.text
+    decision = client.get(f"/api/v1/reports/{code}").json()["decision"]
+    assert (decision["how_to_appeal"], decision["appeal_custom"]) == (own, True)
+    page = client.get(f"/report/status/{code}", params={"for": "child", "lang": "fr"}).text
+    assert "appeals@school.example." in page
+    assert translator("fr")("If you think we got it wrong, you can ask us to look again. "
+                            "Someone else will check it.") not in page
 
 
 def test_child_status_page_in_each_language(served: Served, client: httpx.Client) -> None:
