@@ -15,7 +15,13 @@ from kidshield.clock import Clock
 from kidshield.notify import Channel, EmailChannel, NtfyChannel, SmtpSettings, WebhookChannel
 from kidshield.notify import deliver as deliver_all
 from kidshield.reports.oncall import OnCallPolicy, alert_due, alert_message
-from kidshield.storage.protocols import AlertRecord, AuditRecord, CaseRecord, ReportStore
+from kidshield.storage.protocols import (
+    AlertRecord,
+    AuditRecord,
+    CaseChange,
+    CaseRecord,
+    ReportStore,
+)
 
 if TYPE_CHECKING:
     from kidshield.config import Config
@@ -50,7 +56,7 @@ class OnCallAlerter:
         at once so the sweep does not page twice."""
         assert case.id is not None
         now = self.clock.now()
-        self.store.update_case(case.id, last_alert_at=now, alerts=case.alerts + 1)
+        self.store.update_case(case.id, CaseChange(last_alert_at=now, alerts=case.alerts + 1))
         return self._pool.submit(self._send, case, reason, now)
 
     def _send(self, case: CaseRecord, reason: str, at: datetime) -> None:

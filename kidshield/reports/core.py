@@ -53,7 +53,12 @@ class ServiceCore:
 
     # -- audit and lookups ----------------------------------------------------------------------
     def _audit(self, case_id: int | None, actor: str, action: str, detail: str = "") -> None:
-        self.store.audit(AuditRecord(case_id, self.clock.now(), actor, action, detail))
+        self.store.audit(self._entry(case_id, actor, action, detail))
+
+    def _entry(self, case_id: int | None, actor: str, action: str,
+               detail: str = "") -> AuditRecord:
+        """An audit entry to write with the change it records (one transaction)."""
+        return AuditRecord(case_id, self.clock.now(), actor, action, detail)
 
     def _case(self, case_id: int) -> CaseRecord:
         case = self.store.case(case_id)
@@ -119,26 +124,31 @@ class ServiceCore:
             raise Conflict("the case has no web address, so there is no site to list",
                            field="action")
 
-    def _apply_to_lists(self, case: CaseRecord, action: DecisionAction, actor: str) -> bool:
-        """Add the case's domain to our block or allow list; True when the list changed."""
+    def _apply_to_lists(self, case: CaseRecord, action: DecisionAction, actor: str,
+                        undo: list[Callable[[], object]]) -> list[AuditRecord]:
+        """Add the case's domain to our block or allow list: the audit entry to store with
+        the decision when the list changed, and in ``undo`` the step that takes it back."""
         self._check_list_action(case, action)
         target = self._list_for(action)
         if target is None or not case.url:
-            return False
+            return []
         kind, path = target
         domain = domain_of(case.url)
-        if own_lists.add_domain(path, domain, kind):
-            self._audit(case.id, actor, f"{kind}_list_add", f"{domain} -> {path.name}")
-            return True
-        return False
+        if not own_lists.add_domain(path, domain, kind):
+            return []
+        undo.append(lambda: own_lists.remove_domain(path, domain, kind))
+        return [self._entry(case.id, actor, f"{kind}_list_add", f"{domain} -> {path.name}")]
 
-    def _undo_list_action(self, case: CaseRecord, action: DecisionAction, actor: str) -> bool:
+    def _undo_list_action(self, case: CaseRecord, action: DecisionAction, actor: str,
+                          undo: list[Callable[[], object]]) -> list[AuditRecord]:
+        """Take the case's domain off the list an earlier decision put it on (as
+        ``_apply_to_lists``)."""
         target = self._list_for(action)
         if target is None or not case.url:
-            return False
+            return []
         kind, path = target
         domain = domain_of(case.url)
-        if own_lists.remove_domain(path, domain, kind):
-            self._audit(case.id, actor, f"{kind}_list_remove", f"{domain} <- {path.name}")
-            return True
-        return False
+        if not own_lists.remove_domain(path, domain, kind):
+            return []
+        undo.append(lambda: own_lists.add_domain(path, domain, kind))
+        return [self._entry(case.id, actor, f"{kind}_list_remove", f"{domain} <- {path.name}")]

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from kidshield.errors import Conflict, InputError, NotFound
@@ -25,7 +25,17 @@ from kidshield.reports.model import (
 from kidshield.reports.oncall import is_critical
 from kidshield.reports.records import CaseNotFound, ReviewerConflict, statement_of
 from kidshield.reports.sources import misuse_step
-from kidshield.storage.protocols import AppealRecord, CaseRecord, DecisionRecord
+from kidshield.storage.protocols import (
+    AppealChange,
+    AppealRecord,
+    AuditRecord,
+    CaseChange,
+    CaseRecord,
+    DecisionChange,
+    DecisionRecord,
+    Settlement,
+    SourceChange,
+)
 
 
 class DecisionsMixin(ServiceCore):
@@ -56,19 +66,19 @@ class DecisionsMixin(ServiceCore):
         complete = self._dsa_fields(case, statement.ground, fields or dsa.DsaFields())
         needs_second = (is_critical(case.case_type, case.imminent_danger)
                         and case.escalated_at is None and appeal is None)
-        decision = self.store.add_decision(DecisionRecord(
+        decision = DecisionRecord(
             case_id=case_id, at=self.clock.now(), reviewer=reviewer, facts=statement.facts,
             ground=statement.ground.value, action=statement.action.value,
             appeal_text=statement.appeal, on_appeal=appeal is not None,
             status="pending" if needs_second else "final",
             statement=json.dumps(complete.to_dict(), sort_keys=True), unfounded=unfounded,
-        ))
+        )
         if needs_second:
-            self._audit(case_id, reviewer, "decision_proposed",
-                        f"{statement.action.value} on {statement.ground.value}: waits for a "
-                        "second reviewer")
-            return decision
-        return self._finalize(case, decision, reviewer)
+            return self.store.add_decision(decision, audit=[self._entry(
+                case_id, reviewer, "decision_proposed",
+                f"{statement.action.value} on {statement.ground.value}: waits for a second "
+                "reviewer")])
+        return self._finalize(case, decision, reviewer, None)
 
     def _pending(self, case_id: int) -> DecisionRecord | None:
         return next((d for d in self.store.decisions(case_id) if d.status == "pending"), None)
@@ -95,46 +105,62 @@ class DecisionsMixin(ServiceCore):
                                    "sign it off")
         now = self.clock.now()
         if not approve:
-            self.store.update_decision(pending.id, status="rejected", signed_off_by=reviewer,
-                                       signed_off_at=now)
-            self._audit(case_id, reviewer, "decision_rejected", reason[:500])
+            self.store.update_decision(
+                pending.id, DecisionChange(status="rejected", signed_off_by=reviewer,
+                                           signed_off_at=now),
+                audit=[self._entry(case_id, reviewer, "decision_rejected", reason[:500])])
             return pending
-        self.store.update_decision(pending.id, status="final", signed_off_by=reviewer,
-                                   signed_off_at=now)
-        self._audit(case_id, reviewer, "decision_signed_off", f"decision {pending.id}")
         final = dataclasses.replace(pending, status="final", signed_off_by=reviewer,
                                     signed_off_at=now)
-        return self._finalize(case, final, reviewer)
+        signed = self._entry(case_id, reviewer, "decision_signed_off", f"decision {pending.id}")
+        return self._finalize(case, final, reviewer, signed)
 
-    def _finalize(self, case: CaseRecord, decision: DecisionRecord, actor: str
-                  ) -> DecisionRecord:
-        """Act on a final decision: lists, the case closed, appeal outcome, notices, misuse."""
+    def _finalize(self, case: CaseRecord, decision: DecisionRecord, actor: str,
+                  signed: AuditRecord | None) -> DecisionRecord:
+        """Store a final decision (a new one, or ``signed`` off: ``decision`` has its id) and
+        what it settles in one transaction: whether it reverses the decision appealed, the
+        appeal's outcome, the case closed, the audit entries of all of it and of the list
+        change. Our block/allow list files change first and are put back if the transaction
+        fails; reporters are told, the resolver reloads and misuse is counted once it is
+        stored."""
         assert case.id is not None
         case_id = case.id
         appeal = self.store.open_appeal(case_id)
         previous = [d for d in self._final_decisions(case_id) if d.id != decision.id]
         action = DecisionAction(decision.action)
         reverses = bool(appeal and previous and previous[-1].action != decision.action)
-        lists_changed = self._apply_to_lists(case, action, actor)
-        if reverses:
-            lists_changed |= self._undo_list_action(case, DecisionAction(previous[-1].action),
-                                                    actor)
+        decision = dataclasses.replace(decision, reverses=reverses)
         now = self.clock.now()
-        if reverses and decision.id is not None:
-            self.store.update_decision(decision.id, reverses=True)
-            decision = dataclasses.replace(decision, reverses=True)
-        if appeal is not None and appeal.id is not None:
-            self.store.update_appeal(
-                appeal.id, decided_at=now, outcome="reversed" if reverses else "upheld"
-            )
-        self.store.update_case(
-            case_id, state=CaseState.CLOSED.value, decided_at=case.decided_at or now,
-            closed_at=now, updated_at=now, first_action_at=case.first_action_at or now,
-        )
-        self._audit(case_id, decision.reviewer, "decision",
-                    f"{decision.action} on {decision.ground}"
-                    + (" (appeal: reversed)" if reverses else " (appeal: upheld)" if appeal
-                       else ""))
+        entries = [signed] if signed is not None else []
+        undo: list[Callable[[], object]] = []
+        try:
+            entries += self._apply_to_lists(case, action, actor, undo)
+            if reverses:
+                entries += self._undo_list_action(case, DecisionAction(previous[-1].action),
+                                                  actor, undo)
+            entries.append(self._entry(
+                case_id, decision.reviewer, "decision", f"{decision.action} on {decision.ground}"
+                + (" (appeal: reversed)" if reverses else " (appeal: upheld)" if appeal
+                   else "")))
+            settle = Settlement(
+                case_id, CaseChange(state=CaseState.CLOSED.value,
+                                    decided_at=case.decided_at or now, closed_at=now,
+                                    updated_at=now, first_action_at=case.first_action_at or now),
+                appeal.id if appeal is not None else None,
+                AppealChange(decided_at=now, outcome="reversed" if reverses else "upheld"))
+            if decision.id is None:
+                decision = self.store.add_decision(decision, settle, entries)
+            else:
+                self.store.update_decision(
+                    decision.id, DecisionChange(status=decision.status,
+                                                signed_off_by=decision.signed_off_by,
+                                                signed_off_at=decision.signed_off_at,
+                                                reverses=reverses), settle, entries)
+        except BaseException:
+            for step in reversed(undo):  # the lists as they were: nothing was decided
+                step()
+            raise
+        lists_changed = bool(undo)
         if lists_changed and self.on_lists_changed is not None:
             # told once the decision is stored: the resolver reloads its lists
             self.on_lists_changed()
@@ -170,22 +196,20 @@ class DecisionsMixin(ServiceCore):
             if step is None:
                 continue
             status, until = step
-            values: dict[str, object] = {"status": status}
-            if status == "warned":
-                values["warned_at"] = now
-            else:
-                values["suspended_until"] = until
-            self.store.update_source(report.source_id, **values)
-            self._audit(case_id, "system", f"source_{status}",
-                        f"source {report.source_id}: {count} unfounded notices")
+            change = (SourceChange(status=status, warned_at=now) if status == "warned"
+                      else SourceChange(status=status, suspended_until=until))
+            self.store.update_source(report.source_id, change, [self._entry(
+                case_id, "system", f"source_{status}",
+                f"source {report.source_id}: {count} unfounded notices")])
             if self.mail is not None:
                 self.mail.misuse(report.contact, status, until)
 
     def lift_suspension(self, source_id: int, actor: str) -> None:
         if self.store.source(source_id) is None:
             raise NotFound(f"no source {source_id}")
-        self.store.update_source(source_id, status="active", suspended_until=None)
-        self._audit(None, actor, "source_reinstated", f"source {source_id}")
+        self.store.update_source(
+            source_id, SourceChange(status="active", suspended_until=None),
+            [self._entry(None, actor, "source_reinstated", f"source {source_id}")])
 
     def affected_notice(self, case_id: int) -> Notice | None:
         """The statement of reasons for the affected account (no reporter details in it)."""
@@ -224,10 +248,8 @@ class DecisionsMixin(ServiceCore):
                            f"({self.settings.appeal_window.days} days after it)")
         assert first.id is not None
         assignee = next((r for r in reviewers if r != first.reviewer), None)
-        appeal = self.store.add_appeal(
-            AppealRecord(case_id, first.id, now, first.reviewer, reason.strip()[:4000], assignee)
-        )
-        self.store.update_case(case_id, state=CaseState.TRIAGE.value, closed_at=None,
-                               assignee=assignee, updated_at=now)
-        self._audit(case_id, actor, "appeal", f"assigned to {assignee or 'nobody yet'}")
-        return appeal
+        return self.store.add_appeal(
+            AppealRecord(case_id, first.id, now, first.reviewer, reason.strip()[:4000], assignee),
+            CaseChange(state=CaseState.TRIAGE.value, closed_at=None, assignee=assignee,
+                       updated_at=now),
+            [self._entry(case_id, actor, "appeal", f"assigned to {assignee or 'nobody yet'}")])

@@ -21,7 +21,13 @@ from kidshield.reports.referral import Referral
 from kidshield.reports.retention import RetentionRun, RetentionSchedule, run_retention
 from kidshield.reports.signing import signed_head_dict
 from kidshield.reports.sources import TRUSTED_FLAGGER, digest, new_flagger_key
-from kidshield.storage.protocols import EvidenceRecord, PoliceRecord, SourceRecord
+from kidshield.storage.protocols import (
+    KEEP,
+    CaseChange,
+    EvidenceRecord,
+    PoliceRecord,
+    SourceRecord,
+)
 
 POLICE_METHODS = ("phone", "email", "portal", "in_person", "other")
 
@@ -88,13 +94,11 @@ class HotlineMixin(ServiceCore):
             raise InputError("authority: name the hotline or authority the package goes to",
                              field="authority")
         now = self.clock.now()
-        values: dict[str, Any] = {"escalated_at": now, "updated_at": now,
-                                  "escalation_closed_at": None}
-        if case.first_action_at is None:
-            values["first_action_at"] = now
-        if case.state in (CaseState.NEW.value, CaseState.TRIAGE.value):
-            values["state"] = CaseState.ACTION.value
-        self.store.update_case(case_id, **values)
+        acting = case.state in (CaseState.NEW.value, CaseState.TRIAGE.value)
+        self.store.update_case(case_id, CaseChange(
+            escalated_at=now, updated_at=now, escalation_closed_at=None,
+            first_action_at=now if case.first_action_at is None else KEEP,
+            state=CaseState.ACTION.value if acting else KEEP))
         package = self.package(case_id, actor)
         self.preserve(case_id, "escalation", package, actor)
         self._audit(case_id, actor, "escalate", self.referral(case_id).authority)
@@ -110,9 +114,9 @@ class HotlineMixin(ServiceCore):
             raise InputError("outcome: say what the authority did (or that it acknowledged)",
                              field="outcome")
         self.set_referral(case_id, actor, {"outcome": outcome.strip()})
-        self.store.update_case(case_id, escalation_closed_at=self.clock.now(),
-                               updated_at=self.clock.now())
-        self._audit(case_id, actor, "escalation_closed", outcome.strip()[:200])
+        now = self.clock.now()
+        self.store.update_case(case_id, CaseChange(escalation_closed_at=now, updated_at=now), [
+            self._entry(case_id, actor, "escalation_closed", outcome.strip()[:200])])
 
     def preserved_copy(self, case_id: int, record_id: int, actor: str) -> EvidenceRecord:
         """One preserved record exactly as stored (its content is what the hash covers)."""
@@ -172,12 +176,10 @@ class HotlineMixin(ServiceCore):
         record = self.store.add_police(PoliceRecord(
             case_id, now, actor, notified_at, authority.strip()[:500], method,
             reference.strip()[:200], summary.strip()[:4000]))
-        values: dict[str, Any] = {"updated_at": now}
-        if case.police_notified_at is None or notified_at < case.police_notified_at:
-            values["police_notified_at"] = notified_at
-        if case.first_action_at is None:
-            values["first_action_at"] = notified_at
-        self.store.update_case(case_id, **values)
+        earlier = case.police_notified_at is None or notified_at < case.police_notified_at
+        self.store.update_case(case_id, CaseChange(
+            updated_at=now, police_notified_at=notified_at if earlier else KEEP,
+            first_action_at=notified_at if case.first_action_at is None else KEEP))
         self.preserve(case_id, "police_notification", {
             "notified_at": notified_at.isoformat(), "authority": record.authority,
             "method": method, "reference": record.reference, "summary": record.summary,
@@ -189,8 +191,8 @@ class HotlineMixin(ServiceCore):
     # -- legal hold, chain, retention ---------------------------------------------------------
     def set_legal_hold(self, case_id: int, on: bool, actor: str) -> None:
         self._case(case_id)
-        self.store.update_case(case_id, legal_hold=on, updated_at=self.clock.now())
-        self._audit(case_id, actor, "legal_hold", "on" if on else "off")
+        self.store.update_case(case_id, CaseChange(legal_hold=on, updated_at=self.clock.now()), [
+            self._entry(case_id, actor, "legal_hold", "on" if on else "off")])
 
     def verify_chain(self, public: Ed25519PublicKey | None = None) -> chain.ChainReport:
         """Check links, contents, purges, the audit trail's records and the signed head (with

@@ -42,7 +42,15 @@ from kidshield.reports.sources import (
     digest,
     is_suspended,
 )
-from kidshield.storage.protocols import CaseRecord, NoteRecord, ReportRecord, SourceRecord
+from kidshield.storage.protocols import (
+    KEEP,
+    AppealChange,
+    CaseChange,
+    CaseRecord,
+    NoteRecord,
+    ReportRecord,
+    SourceRecord,
+)
 
 # Evidence is preserved automatically for these types (they may need escalation).
 PRESERVED_TYPES = frozenset({CaseType.ABUSE_MATERIAL, CaseType.GROOMING})
@@ -183,19 +191,17 @@ class ReportService(DecisionsMixin, HotlineMixin):
             case.child_reporter or child,
             case.trusted_flagger or trusted,
         )
-        values: dict[str, Any] = {
-            "case_type": case_type.value, "imminent_danger": risk.imminent_danger,
-            "score": risk.score, "reports_count": risk.reports,
-            "child_reporter": risk.child_reporter, "priority": priority(risk), "updated_at": now,
-            "trusted_flagger": risk.trusted_flagger,
-        }
         # the deadline only ever moves closer: a report of danger now shortens it
         target = target_time(now, case_type.value, risk.imminent_danger, self.settings.oncall)
-        if target is not None and (case.target_at is None or target < case.target_at):
-            values["target_at"] = target
+        closer = target is not None and (case.target_at is None or target < case.target_at)
+        change = CaseChange(
+            case_type=case_type.value, imminent_danger=risk.imminent_danger, score=risk.score,
+            reports_count=risk.reports, child_reporter=risk.child_reporter,
+            priority=priority(risk), updated_at=now, trusted_flagger=risk.trusted_flagger,
+            target_at=target if closer else KEEP)
         assert case.id is not None
-        self.store.update_case(case.id, **values)
-        return dataclasses.replace(case, **values)
+        self.store.update_case(case.id, change)
+        return dataclasses.replace(case, **change.values())
 
     def status(self, code: str) -> ReportStatus:
         """What the reporter may see: the state in plain words and the statement of reasons."""
@@ -258,13 +264,13 @@ class ReportService(DecisionsMixin, HotlineMixin):
             raise ReviewerConflict(
                 f"{assignee} made the decision under appeal; assign the appeal to someone else"
             )
-        values: dict[str, Any] = {"assignee": assignee, "updated_at": self.clock.now()}
-        if case.state == CaseState.NEW.value:
-            values["state"] = CaseState.TRIAGE.value
-        self.store.update_case(case_id, **values)
-        if appeal is not None and appeal.id is not None:
-            self.store.update_appeal(appeal.id, assignee=assignee)
-        self._audit(case_id, actor, "assign", assignee)
+        change = CaseChange(assignee=assignee, updated_at=self.clock.now(),
+                            state=CaseState.TRIAGE.value if case.state == CaseState.NEW.value
+                            else KEEP)
+        on_appeal = (appeal.id, AppealChange(assignee=assignee)) if appeal is not None and \
+            appeal.id is not None else None
+        self.store.update_case(case_id, change, [self._entry(case_id, actor, "assign", assignee)],
+                               appeal=on_appeal)
 
     def move(self, case_id: int, target: CaseState, actor: str) -> None:
         case = self._case(case_id)
@@ -274,13 +280,12 @@ class ReportService(DecisionsMixin, HotlineMixin):
                            "only by a decision: after escalation, or signed off by a second "
                            "reviewer", field="state")
         now = self.clock.now()
-        values: dict[str, Any] = {"state": target.value, "updated_at": now}
-        if target is CaseState.ACTION and case.first_action_at is None:
-            values["first_action_at"] = now
-        if target is CaseState.CLOSED:
-            values["closed_at"] = now
-        self.store.update_case(case_id, **values)
-        self._audit(case_id, actor, "state", f"{case.state} -> {target.value}")
+        first = target is CaseState.ACTION and case.first_action_at is None
+        change = CaseChange(state=target.value, updated_at=now,
+                            first_action_at=now if first else KEEP,
+                            closed_at=now if target is CaseState.CLOSED else KEEP)
+        self.store.update_case(case_id, change, [
+            self._entry(case_id, actor, "state", f"{case.state} -> {target.value}")])
 
     def add_note(self, case_id: int, author: str, text: str) -> NoteRecord:
         self._case(case_id)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import date, datetime
-from typing import Protocol
+from enum import Enum
+from typing import Any, Protocol
 
 
 @dataclass(frozen=True, slots=True)
@@ -311,6 +312,100 @@ class SourceRecord:
     id: int | None = None
 
 
+# -- typed changes to stored rows ------------------------------------------------------------
+# A field left at KEEP is not written; None is written (it clears a date).
+
+
+class Keep(Enum):
+    KEEP = "keep"
+
+
+KEEP = Keep.KEEP
+
+
+def _set(change: Any) -> dict[str, Any]:
+    """The columns a change writes: its fields that are not KEEP."""
+    return {f.name: value for f in fields(change)
+            if (value := getattr(change, f.name)) is not KEEP}
+
+
+@dataclass(frozen=True, slots=True)
+class CaseChange:
+    """A change to a case's row."""
+
+    updated_at: datetime | Keep = KEEP
+    state: str | Keep = KEEP
+    assignee: str | Keep | None = KEEP
+    case_type: str | Keep = KEEP
+    priority: int | Keep = KEEP
+    imminent_danger: bool | Keep = KEEP
+    score: float | Keep = KEEP
+    reports_count: int | Keep = KEEP
+    child_reporter: bool | Keep = KEEP
+    trusted_flagger: bool | Keep = KEEP
+    target_at: datetime | Keep | None = KEEP
+    first_action_at: datetime | Keep | None = KEEP
+    decided_at: datetime | Keep | None = KEEP
+    closed_at: datetime | Keep | None = KEEP
+    escalated_at: datetime | Keep | None = KEEP
+    escalation_closed_at: datetime | Keep | None = KEEP
+    police_notified_at: datetime | Keep | None = KEEP
+    legal_hold: bool | Keep = KEEP
+    last_alert_at: datetime | Keep | None = KEEP
+    alerts: int | Keep = KEEP
+
+    def values(self) -> dict[str, Any]:
+        return _set(self)
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionChange:
+    """A change to a decision's row: its sign-off, or that it reversed the one appealed."""
+
+    status: str | Keep = KEEP  # final | rejected
+    signed_off_by: str | Keep | None = KEEP
+    signed_off_at: datetime | Keep | None = KEEP
+    reverses: bool | Keep = KEEP
+
+    def values(self) -> dict[str, Any]:
+        return _set(self)
+
+
+@dataclass(frozen=True, slots=True)
+class AppealChange:
+    """A change to an appeal's row: who looks at it, and its outcome."""
+
+    assignee: str | Keep | None = KEEP
+    decided_at: datetime | Keep | None = KEEP
+    outcome: str | Keep | None = KEEP  # upheld | reversed
+
+    def values(self) -> dict[str, Any]:
+        return _set(self)
+
+
+@dataclass(frozen=True, slots=True)
+class SourceChange:
+    """A change to a notice source's standing (DSA Art. 23)."""
+
+    status: str | Keep = KEEP  # active | warned | suspended
+    warned_at: datetime | Keep | None = KEEP
+    suspended_until: datetime | Keep | None = KEEP
+
+    def values(self) -> dict[str, Any]:
+        return _set(self)
+
+
+@dataclass(frozen=True, slots=True)
+class Settlement:
+    """What a final decision writes beside itself, in the same transaction: the case closed
+    (or otherwise changed) and, on appeal, the appeal's outcome."""
+
+    case_id: int
+    case: CaseChange
+    appeal_id: int | None = None
+    appeal: AppealChange | None = None
+
+
 # Seal the chain: (record count, newest record hash) -> (key id, signature).
 Seal = Callable[[int, str], tuple[str, str]]
 
@@ -332,20 +427,33 @@ class ReportStore(Protocol):
         ...
 
     def add_case_keys(self, case_id: int, keys: Sequence[str]) -> None: ...
-    def update_case(self, case_id: int, **values: object) -> None: ...
+    def update_case(self, case_id: int, change: CaseChange,
+                    audit: Sequence[AuditRecord] = (),
+                    appeal: tuple[int, AppealChange] | None = None) -> None:
+        """Change a case (and its open appeal) and write the audit entries, at once."""
+        ...
     def queue(self, limit: int = 200) -> list[CaseRecord]:
         """Open cases, highest priority first, oldest first within a priority."""
         ...
 
     def cases_between(self, start: datetime, end: datetime) -> list[CaseRecord]: ...
     # decisions, appeals, notes, audit
-    def add_decision(self, decision: DecisionRecord) -> DecisionRecord: ...
+    def add_decision(self, decision: DecisionRecord, settle: Settlement | None = None,
+                     audit: Sequence[AuditRecord] = ()) -> DecisionRecord:
+        """Store a decision with what it settles and its audit entries, at once."""
+        ...
     def decisions(self, case_id: int) -> list[DecisionRecord]: ...
-    def update_decision(self, decision_id: int, **values: object) -> None: ...
+    def update_decision(self, decision_id: int, change: DecisionChange,
+                        settle: Settlement | None = None,
+                        audit: Sequence[AuditRecord] = ()) -> None:
+        """Change a decision (a sign-off) with what it settles and its audit entries."""
+        ...
     def decisions_between(self, start: datetime, end: datetime) -> list[DecisionRecord]: ...
-    def add_appeal(self, appeal: AppealRecord) -> AppealRecord: ...
+    def add_appeal(self, appeal: AppealRecord, case: CaseChange,
+                   audit: Sequence[AuditRecord] = ()) -> AppealRecord:
+        """Store an appeal with the case reopened and the audit entries, at once."""
+        ...
     def open_appeal(self, case_id: int) -> AppealRecord | None: ...
-    def update_appeal(self, appeal_id: int, **values: object) -> None: ...
     def appeals_between(self, start: datetime, end: datetime) -> list[AppealRecord]: ...
     def add_note(self, note: NoteRecord) -> NoteRecord: ...
     def notes(self, case_id: int) -> list[NoteRecord]: ...
@@ -391,7 +499,8 @@ class ReportStore(Protocol):
     def source_by(self, *, key_sha256: str | None = None,
                   contact_sha256: str | None = None) -> SourceRecord | None: ...
     def sources(self) -> list[SourceRecord]: ...
-    def update_source(self, source_id: int, **values: object) -> None: ...
+    def update_source(self, source_id: int, change: SourceChange,
+                      audit: Sequence[AuditRecord] = ()) -> None: ...
     def unfounded_notices(self, source_id: int, since: datetime) -> int:
         """Reports from the source whose case was decided as manifestly unfounded since."""
         ...

@@ -4,20 +4,25 @@ assessment, on-call alerts, police notifications and notice sources."""
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 
 from kidshield.storage.db import Database
 from kidshield.storage.protocols import (
     AlertRecord,
+    AuditRecord,
     CaseRecord,
     PoliceRecord,
+    SourceChange,
     SourceRecord,
 )
 from kidshield.storage.schema import (
     case_alerts,
+    case_audit,
     case_decisions,
     case_referrals,
     cases,
@@ -43,8 +48,17 @@ class HotlineRows:
 
     def _insert(self, table: sa.Table, record: R) -> R:
         with self._db.engine.begin() as conn:
-            pk = conn.execute(table.insert().values(**values_of(record))).inserted_primary_key
+            return self._insert_in(conn, table, record)
+
+    @staticmethod
+    def _insert_in(conn: Connection, table: sa.Table, record: R) -> R:
+        pk = conn.execute(table.insert().values(**values_of(record))).inserted_primary_key
         return dataclasses.replace(record, id=int(pk[0]) if pk else None)  # type: ignore[type-var]
+
+    @staticmethod
+    def _audit_in(conn: Connection, audit: Sequence[AuditRecord]) -> None:
+        if audit:
+            conn.execute(case_audit.insert(), [values_of(entry) for entry in audit])
 
     def _select(self, cls: type[R], query: Any) -> list[R]:
         with self._db.engine.connect() as conn:
@@ -114,10 +128,13 @@ class HotlineRows:
         return self._select(SourceRecord, sa.select(report_sources)
                             .order_by(report_sources.c.id))
 
-    def update_source(self, source_id: int, **values: object) -> None:
+    def update_source(self, source_id: int, change: SourceChange,
+                      audit: Sequence[AuditRecord] = ()) -> None:
         with self._db.engine.begin() as conn:
-            conn.execute(report_sources.update().where(report_sources.c.id == source_id)
-                         .values(**values))
+            if values := change.values():
+                conn.execute(report_sources.update().where(report_sources.c.id == source_id)
+                             .values(**values))
+            self._audit_in(conn, audit)
 
     def unfounded_notices(self, source_id: int, since: datetime) -> int:
         d = case_decisions.c

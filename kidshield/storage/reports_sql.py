@@ -9,14 +9,18 @@ from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from kidshield.storage.db import Database
 from kidshield.storage.protocols import (
     GENESIS,
+    AppealChange,
     AppealRecord,
     AuditRecord,
+    CaseChange,
     CaseRecord,
+    DecisionChange,
     DecisionRecord,
     EvidenceHead,
     EvidenceRecord,
@@ -24,6 +28,7 @@ from kidshield.storage.protocols import (
     NoteRecord,
     ReportRecord,
     Seal,
+    Settlement,
 )
 from kidshield.storage.reports_hotline_sql import HotlineRows, values_of
 from kidshield.storage.schema import (
@@ -119,9 +124,32 @@ class SqlReportStore(HotlineRows):
             if new:
                 conn.execute(case_keys.insert(), new)
 
-    def update_case(self, case_id: int, **values: object) -> None:
+    def update_case(self, case_id: int, change: CaseChange,
+                    audit: Sequence[AuditRecord] = (),
+                    appeal: tuple[int, AppealChange] | None = None) -> None:
         with self._db.engine.begin() as conn:
+            self._change_case(conn, case_id, change)
+            if appeal is not None:
+                self._change_appeal(conn, *appeal)
+            self._audit_in(conn, audit)
+
+    @staticmethod
+    def _change_case(conn: Connection, case_id: int, change: CaseChange) -> None:
+        if values := change.values():
             conn.execute(cases.update().where(cases.c.id == case_id).values(**values))
+
+    @staticmethod
+    def _change_appeal(conn: Connection, appeal_id: int, change: AppealChange) -> None:
+        if values := change.values():
+            conn.execute(case_appeals.update().where(case_appeals.c.id == appeal_id)
+                         .values(**values))
+
+    def _settle(self, conn: Connection, settle: Settlement | None) -> None:
+        if settle is None:
+            return
+        self._change_case(conn, settle.case_id, settle.case)
+        if settle.appeal_id is not None and settle.appeal is not None:
+            self._change_appeal(conn, settle.appeal_id, settle.appeal)
 
     def queue(self, limit: int = 200) -> list[CaseRecord]:
         c = cases.c
@@ -139,26 +167,41 @@ class SqlReportStore(HotlineRows):
         return self._select(CaseRecord, query.order_by(c.id))
 
     # -- decisions, appeals, notes, audit ------------------------------------------------------
-    def add_decision(self, decision: DecisionRecord) -> DecisionRecord:
-        return self._insert(case_decisions, decision)
+    def add_decision(self, decision: DecisionRecord, settle: Settlement | None = None,
+                     audit: Sequence[AuditRecord] = ()) -> DecisionRecord:
+        with self._db.engine.begin() as conn:
+            stored = self._insert_in(conn, case_decisions, decision)
+            self._settle(conn, settle)
+            self._audit_in(conn, audit)
+        return stored
 
     def decisions(self, case_id: int) -> list[DecisionRecord]:
         c = case_decisions.c
         query = sa.select(case_decisions).where(c.case_id == case_id).order_by(c.id)
         return self._select(DecisionRecord, query)
 
-    def update_decision(self, decision_id: int, **values: object) -> None:
+    def update_decision(self, decision_id: int, change: DecisionChange,
+                        settle: Settlement | None = None,
+                        audit: Sequence[AuditRecord] = ()) -> None:
         with self._db.engine.begin() as conn:
-            conn.execute(case_decisions.update().where(case_decisions.c.id == decision_id)
-                         .values(**values))
+            if values := change.values():
+                conn.execute(case_decisions.update()
+                             .where(case_decisions.c.id == decision_id).values(**values))
+            self._settle(conn, settle)
+            self._audit_in(conn, audit)
 
     def decisions_between(self, start: datetime, end: datetime) -> list[DecisionRecord]:
         c = case_decisions.c
         query = sa.select(case_decisions).where(c.at >= start, c.at < end).order_by(c.id)
         return self._select(DecisionRecord, query)
 
-    def add_appeal(self, appeal: AppealRecord) -> AppealRecord:
-        return self._insert(case_appeals, appeal)
+    def add_appeal(self, appeal: AppealRecord, case: CaseChange,
+                   audit: Sequence[AuditRecord] = ()) -> AppealRecord:
+        with self._db.engine.begin() as conn:
+            stored = self._insert_in(conn, case_appeals, appeal)
+            self._change_case(conn, appeal.case_id, case)
+            self._audit_in(conn, audit)
+        return stored
 
     def open_appeal(self, case_id: int) -> AppealRecord | None:
         c = case_appeals.c
@@ -170,12 +213,6 @@ class SqlReportStore(HotlineRows):
         )
         found = self._select(AppealRecord, query)
         return found[0] if found else None
-
-    def update_appeal(self, appeal_id: int, **values: object) -> None:
-        with self._db.engine.begin() as conn:
-            conn.execute(
-                case_appeals.update().where(case_appeals.c.id == appeal_id).values(**values)
-            )
 
     def appeals_between(self, start: datetime, end: datetime) -> list[AppealRecord]:
         c = case_appeals.c
