@@ -15,7 +15,7 @@ from kidshield.clock import Clock
 from kidshield.notify import Channel, EmailChannel, NtfyChannel, SmtpSettings, WebhookChannel
 from kidshield.notify import deliver as deliver_all
 from kidshield.reports.oncall import OnCallPolicy, alert_due, alert_message
-from kidshield.storage.protocols import (
+from kidshield.reports.store import (
     AlertRecord,
     AuditRecord,
     CaseChange,

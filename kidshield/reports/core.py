@@ -20,7 +20,7 @@ from kidshield.reports.records import CaseNotFound, CaseView
 from kidshield.reports.referral import Referral
 from kidshield.reports.settings import ReportSettings
 from kidshield.reports.signing import EvidenceSigner
-from kidshield.storage.protocols import (
+from kidshield.reports.store import (
     AuditRecord,
     CaseRecord,
     DecisionRecord,

@@ -25,7 +25,7 @@ from kidshield.reports.model import (
 from kidshield.reports.oncall import is_critical
 from kidshield.reports.records import CaseNotFound, ReviewerConflict, statement_of
 from kidshield.reports.sources import misuse_step
-from kidshield.storage.protocols import (
+from kidshield.reports.store import (
     AppealChange,
     AppealRecord,
     AuditRecord,

@@ -20,7 +20,7 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from kidshield.reports.signing import key_id, verify_head
-from kidshield.storage.protocols import GENESIS, EvidenceHead, EvidenceRecord
+from kidshield.reports.store import GENESIS, EvidenceHead, EvidenceRecord
 
 MIN_RETENTION_DAYS = 365
 PURGE_KIND = "retention_purge"

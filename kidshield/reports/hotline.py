@@ -21,7 +21,7 @@ from kidshield.reports.referral import Referral
 from kidshield.reports.retention import RetentionRun, RetentionSchedule, run_retention
 from kidshield.reports.signing import signed_head_dict
 from kidshield.reports.sources import TRUSTED_FLAGGER, digest, new_flagger_key
-from kidshield.storage.protocols import (
+from kidshield.reports.store import (
     KEEP,
     CaseChange,
     EvidenceRecord,

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 from kidshield.notify import Message
 from kidshield.reports.model import CaseState, CaseType
-from kidshield.storage.protocols import CaseRecord
+from kidshield.reports.store import CaseRecord
 
 
 @dataclass(frozen=True, slots=True)

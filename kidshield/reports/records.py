@@ -19,7 +19,7 @@ from kidshield.reports.model import (
     StatementOfReasons,
 )
 from kidshield.reports.referral import Referral
-from kidshield.storage.protocols import (
+from kidshield.reports.store import (
     AlertRecord,
     AppealRecord,
     AuditRecord,

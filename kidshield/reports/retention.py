@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from kidshield.clock import Clock
 from kidshield.reports.evidence import MIN_RETENTION_DAYS
-from kidshield.storage.protocols import AuditRecord, ReportStore
+from kidshield.reports.store import AuditRecord, ReportStore
 
 if TYPE_CHECKING:
     from kidshield.config import Config

@@ -42,7 +42,7 @@ from kidshield.reports.sources import (
     digest,
     is_suspended,
 )
-from kidshield.storage.protocols import (
+from kidshield.reports.store import (
     KEEP,
     AppealChange,
     CaseChange,

@@ -59,8 +59,8 @@ from kidshield.reports.model import (
 )
 from kidshield.reports.oncall import countdown_text, is_critical, seconds_left
 from kidshield.reports.service import CaseNotFound, CaseView
+from kidshield.reports.store import CaseRecord
 from kidshield.reports.web import ReportsSite, render
-from kidshield.storage.protocols import CaseRecord
 from kidshield.web.access import Permission, User, current_user
 from kidshield.web.api.registry import Api
 from kidshield.web.csrf import page_token

@@ -11,7 +11,7 @@ from typing import Any
 
 from kidshield.reports import dsa
 from kidshield.reports.model import CaseType, DecisionAction, Ground
-from kidshield.storage.protocols import ReportStore
+from kidshield.reports.store import ReportStore
 
 BATCH = 100
 SCHEMA = dsa.__file__.rsplit("/", 1)[0] + "/schemas/dsa-statement.schema.json"

@@ -22,7 +22,7 @@ from statistics import median
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
-from kidshield.storage.protocols import (
+from kidshield.reports.store import (
     AppealRecord,
     CaseRecord,
     DecisionRecord,

@@ -11,8 +11,7 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from kidshield.storage.db import Database
-from kidshield.storage.protocols import (
+from kidshield.reports.store import (
     AlertRecord,
     AuditRecord,
     CaseRecord,
@@ -20,6 +19,7 @@ from kidshield.storage.protocols import (
     SourceChange,
     SourceRecord,
 )
+from kidshield.storage.db import Database
 from kidshield.storage.schema import (
     case_alerts,
     case_audit,

@@ -12,8 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
-from kidshield.storage.db import Database
-from kidshield.storage.protocols import (
+from kidshield.reports.store import (
     GENESIS,
     AppealChange,
     AppealRecord,
@@ -30,6 +29,7 @@ from kidshield.storage.protocols import (
     Seal,
     Settlement,
 )
+from kidshield.storage.db import Database
 from kidshield.storage.reports_hotline_sql import HotlineRows, values_of
 from kidshield.storage.schema import (
     case_alerts,
