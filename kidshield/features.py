@@ -81,6 +81,7 @@ def build_features(env: FeatureEnv, names: tuple[str, ...] = FEATURES) -> Featur
 
 
 def reports(env: FeatureEnv, built: Features) -> WebFeature:
+    import kidshield.reports.public_api as public_api
     import kidshield.reports.staff as staff
     import kidshield.reports.web as web
     from kidshield.reports.retention import RetentionSchedule, retention_loop
@@ -107,7 +108,7 @@ def reports(env: FeatureEnv, built: Features) -> WebFeature:
 
     site = build_site(service, env.config, env.limiter, env.helplines)
     return WebFeature("reports", web.routes(site), [retention, on_call],
-                      [web.api, staff.api])
+                      [public_api.api, staff.api])
 
 
 def education(env: FeatureEnv, built: Features) -> WebFeature:

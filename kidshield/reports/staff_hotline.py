@@ -26,7 +26,7 @@ from kidshield.reports.api_models import (
     StatementsQuery,
     statements_schema,
 )
-from kidshield.reports.staff import CASE, ESCALATE, WORK, _actor, _case_id, _period, api
+from kidshield.reports.staff import CASE, ESCALATE, WORK, actor_of, api, case_id_of, period_of
 from kidshield.reports.web import ReportsSite
 from kidshield.web.access import User
 
@@ -41,8 +41,8 @@ EMERGENCY_SCHEMA: dict[str, Any] = {"type": "object", "required": ["call", "tell
      allow=WORK)
 async def api_sign_off(request: Request, site: ReportsSite, user: User | None,
                        body: SignOffIn) -> Any:
-    decision = await run_in_threadpool(site.service.sign_off, _case_id(request),
-                                       _actor(user), body.approve, body.reason)
+    decision = await run_in_threadpool(site.service.sign_off, case_id_of(request),
+                                       actor_of(user), body.approve, body.reason)
     return {"id": decision.id, "status": "final" if body.approve else "rejected"}
 
 
@@ -50,7 +50,7 @@ async def api_sign_off(request: Request, site: ReportsSite, user: User | None,
      response=REFERRAL_SCHEMA)
 async def api_referral(request: Request, site: ReportsSite, user: User | None,
                        _b: None) -> Any:
-    referral = await run_in_threadpool(site.service.referral, _case_id(request))
+    referral = await run_in_threadpool(site.service.referral, case_id_of(request))
     return referral.as_json()
 
 
@@ -58,8 +58,8 @@ async def api_referral(request: Request, site: ReportsSite, user: User | None,
      body=ReferralIn, allow=ESCALATE, response=REFERRAL_SCHEMA)
 async def api_set_referral(request: Request, site: ReportsSite, user: User | None,
                            body: ReferralIn) -> Any:
-    referral = await run_in_threadpool(site.service.set_referral, _case_id(request),
-                                       _actor(user), body.root)
+    referral = await run_in_threadpool(site.service.set_referral, case_id_of(request),
+                                       actor_of(user), body.root)
     return referral.as_json()
 
 
@@ -67,8 +67,8 @@ async def api_set_referral(request: Request, site: ReportsSite, user: User | Non
      "safety is at risk (DSA Art. 18); nothing is sent by kidshield", response=EMERGENCY_SCHEMA)
 async def api_emergency(request: Request, site: ReportsSite, user: User | None,
                         _b: None) -> Any:
-    return await run_in_threadpool(site.service.emergency_sheet, _case_id(request),
-                                   _actor(user))
+    return await run_in_threadpool(site.service.emergency_sheet, case_id_of(request),
+                                   actor_of(user))
 
 
 @api("POST", f"{CASE}/police", "Record when, how and whom the police were told",
@@ -76,7 +76,7 @@ async def api_emergency(request: Request, site: ReportsSite, user: User | None,
 async def api_police(request: Request, site: ReportsSite, user: User | None,
                      body: PoliceIn) -> Any:
     record = await run_in_threadpool(partial(
-        site.service.record_police, _case_id(request), _actor(user),
+        site.service.record_police, case_id_of(request), actor_of(user),
         notified_at=body.notified_at, authority=body.authority, method=body.method,
         reference=body.reference, summary=body.summary))
     return {"id": record.id, "notified_at": record.notified_at.isoformat()}
@@ -87,7 +87,7 @@ async def api_police(request: Request, site: ReportsSite, user: User | None,
      response=Ok, errors=(409,))
 async def api_escalation_closed(request: Request, site: ReportsSite, user: User | None,
                                 body: OutcomeIn) -> Any:
-    await run_in_threadpool(site.service.close_escalation, _case_id(request), _actor(user),
+    await run_in_threadpool(site.service.close_escalation, case_id_of(request), actor_of(user),
                             body.outcome)
     return {"ok": True}
 
@@ -100,8 +100,8 @@ async def api_evidence_record(request: Request, site: ReportsSite, user: User | 
     text = request.path_params["record_id"]
     if not text.isdigit():
         raise NotFound("no such evidence record", field="record_id")
-    record = await run_in_threadpool(site.service.preserved_copy, _case_id(request),
-                                     int(text), _actor(user))
+    record = await run_in_threadpool(site.service.preserved_copy, case_id_of(request),
+                                     int(text), actor_of(user))
     assert record.content is not None
     name = f"case-{record.case_id}-evidence-{record.id}-{record.kind}.json"
     return Response(record.content.encode("utf-8"), media_type="application/json", headers={
@@ -145,7 +145,7 @@ async def api_statements(request: Request, site: ReportsSite, user: User | None,
                          query: StatementsQuery) -> Any:
     from kidshield.reports.statements import batches, statements_between
 
-    start, end = _period(request, site)
+    start, end = period_of(request, site)
     bodies = batches(await run_in_threadpool(statements_between, site.service.store,
                                              start, end))
     if query.page > len(bodies):
