@@ -14,11 +14,13 @@ from typing import TYPE_CHECKING
 from kidshield.clock import Clock
 from kidshield.notify import Channel, EmailChannel, NtfyChannel, SmtpSettings, WebhookChannel
 from kidshield.notify import deliver as deliver_all
+from kidshield.reports.changes import (
+    CaseChange,
+)
 from kidshield.reports.oncall import OnCallPolicy, alert_due, alert_message
 from kidshield.reports.store import (
     AlertRecord,
     AuditRecord,
-    CaseChange,
     CaseRecord,
     ReportStore,
 )

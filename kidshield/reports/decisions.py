@@ -12,6 +12,13 @@ from datetime import datetime
 
 from kidshield.errors import Conflict, InputError, NotFound
 from kidshield.reports import dsa
+from kidshield.reports.changes import (
+    AppealChange,
+    CaseChange,
+    DecisionChange,
+    Settlement,
+    SourceChange,
+)
 from kidshield.reports.core import ServiceCore
 from kidshield.reports.model import (
     CaseState,
@@ -26,15 +33,10 @@ from kidshield.reports.oncall import is_critical
 from kidshield.reports.records import CaseNotFound, ReviewerConflict, statement_of
 from kidshield.reports.sources import misuse_step
 from kidshield.reports.store import (
-    AppealChange,
     AppealRecord,
     AuditRecord,
-    CaseChange,
     CaseRecord,
-    DecisionChange,
     DecisionRecord,
-    Settlement,
-    SourceChange,
 )
 
 

@@ -14,6 +14,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from kidshield.errors import Conflict, InputError, NotFound
 from kidshield.reports import evidence as chain
+from kidshield.reports.changes import (
+    KEEP,
+    CaseChange,
+)
 from kidshield.reports.core import ServiceCore
 from kidshield.reports.model import CaseState
 from kidshield.reports.oncall import countdown_text, is_critical
@@ -22,8 +26,6 @@ from kidshield.reports.retention import RetentionRun, RetentionSchedule, run_ret
 from kidshield.reports.signing import signed_head_dict
 from kidshield.reports.sources import TRUSTED_FLAGGER, digest, new_flagger_key
 from kidshield.reports.store import (
-    KEEP,
-    CaseChange,
     EvidenceRecord,
     PoliceRecord,
     SourceRecord,

@@ -12,6 +12,11 @@ from typing import Any
 
 from kidshield.errors import Conflict, InputError, Unauthorized
 from kidshield.reports import evidence as chain
+from kidshield.reports.changes import (
+    KEEP,
+    AppealChange,
+    CaseChange,
+)
 from kidshield.reports.decisions import DecisionsMixin
 from kidshield.reports.hotline import HotlineMixin
 from kidshield.reports.model import (
@@ -43,9 +48,6 @@ from kidshield.reports.sources import (
     is_suspended,
 )
 from kidshield.reports.store import (
-    KEEP,
-    AppealChange,
-    CaseChange,
     CaseRecord,
     NoteRecord,
     ReportRecord,

@@ -11,12 +11,14 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from kidshield.reports.changes import (
+    SourceChange,
+)
 from kidshield.reports.store import (
     AlertRecord,
     AuditRecord,
     CaseRecord,
     PoliceRecord,
-    SourceChange,
     SourceRecord,
 )
 from kidshield.storage.db import Database

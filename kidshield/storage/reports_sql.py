@@ -12,14 +12,17 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
+from kidshield.reports.changes import (
+    AppealChange,
+    CaseChange,
+    DecisionChange,
+    Settlement,
+)
 from kidshield.reports.store import (
     GENESIS,
-    AppealChange,
     AppealRecord,
     AuditRecord,
-    CaseChange,
     CaseRecord,
-    DecisionChange,
     DecisionRecord,
     EvidenceHead,
     EvidenceRecord,
@@ -27,7 +30,6 @@ from kidshield.reports.store import (
     NoteRecord,
     ReportRecord,
     Seal,
-    Settlement,
 )
 from kidshield.storage.db import Database
 from kidshield.storage.reports_hotline_sql import HotlineRows, values_of
