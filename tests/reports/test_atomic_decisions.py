@@ -1,7 +1,8 @@
 """A decision, a sign-off, an appeal and an assignment are each one transaction: when the
-database refuses any part (here a real SQLite trigger refuses the audit entry, as a full disk
-or a lost PostgreSQL connection would fail a statement), nothing of it is stored and our
-block/allow list files are as they were, so the case can simply be decided again."""
+database refuses any part (here a real trigger, on SQLite and on PostgreSQL, refuses the
+audit entry, as a full disk or a lost connection would fail a statement), nothing of it is
+stored and our block/allow list files are as they were, so the case can simply be decided
+again."""
 
 from __future__ import annotations
 
@@ -19,19 +20,36 @@ from kidshield.reports.service import NewReport, ReportService
 from kidshield.storage.db import Database
 
 
+@pytest.fixture
+def db(any_db_url: str) -> Iterator[Database]:
+    database = Database.open(any_db_url)
+    yield database
+    database.close()
+
+
 @contextmanager
 def audit_refused(db: Database, action: str) -> Iterator[None]:
     """The database refuses to write the audit entry ``action`` while inside."""
-    trigger = sa.text(
-        "CREATE TRIGGER refuse_audit BEFORE INSERT ON case_audit "
-        f"WHEN NEW.action = '{action}' BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END")
+    if db.is_sqlite:
+        create = [f"CREATE TRIGGER refuse_audit BEFORE INSERT ON case_audit "
+                  f"WHEN NEW.action = '{action}' BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END"]
+        drop = ["DROP TRIGGER refuse_audit"]
+    else:
+        create = [f"CREATE FUNCTION refuse_audit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                  f"IF NEW.action = '{action}' THEN RAISE EXCEPTION 'disk I/O error'; END IF; "
+                  "RETURN NEW; END $$",
+                  "CREATE TRIGGER refuse_audit BEFORE INSERT ON case_audit FOR EACH ROW "
+                  "EXECUTE FUNCTION refuse_audit()"]
+        drop = ["DROP TRIGGER refuse_audit ON case_audit", "DROP FUNCTION refuse_audit()"]
     with db.engine.begin() as conn:
-        conn.execute(trigger)
+        for statement in create:
+            conn.execute(sa.text(statement))
     try:
         yield
     finally:
         with db.engine.begin() as conn:
-            conn.execute(sa.text("DROP TRIGGER refuse_audit"))
+            for statement in drop:
+                conn.execute(sa.text(statement))
 
 
 def snapshot(service: ReportService, case_id: int) -> object:
