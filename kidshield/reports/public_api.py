@@ -10,14 +10,16 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
 from kidshield.errors import InputError, NotFound, UnsupportedMedia
+from kidshield.reports.api_answers import (
+    ReceiptOut,
+    ReportStatusOut,
+    Saved,
+)
 from kidshield.reports.api_models import (
     NO_UPLOADS,
     AppealIn,
     DraftIn,
-    ReceiptOut,
     ReportIn,
-    ReportStatusOut,
-    Saved,
     upload_field,
 )
 from kidshield.reports.model import Source

@@ -18,27 +18,29 @@ from starlette.responses import HTMLResponse, Response
 from kidshield.errors import InputError, NotFound
 from kidshield.reports import escalation
 from kidshield.reports import transparency as tr
-from kidshield.reports.api_models import (
-    AppealIn,
+from kidshield.reports.api_answers import (
     AppealRecorded,
-    AssignIn,
     CaseDetail,
     Created,
     Decided,
-    DecisionIn,
-    EscalateIn,
-    ExportQuery,
     Hold,
-    HoldIn,
-    NoteIn,
     Notice,
     Ok,
     Queue,
     Revealed,
-    StateIn,
     Transparency,
-    TransparencyQuery,
     escalation_schema,
+)
+from kidshield.reports.api_models import (
+    AppealIn,
+    AssignIn,
+    DecisionIn,
+    EscalateIn,
+    ExportQuery,
+    HoldIn,
+    NoteIn,
+    StateIn,
+    TransparencyQuery,
 )
 from kidshield.reports.model import (
     StatementOfReasons,

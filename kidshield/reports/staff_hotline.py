@@ -14,17 +14,19 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
 from kidshield.errors import NotFound
-from kidshield.reports.api_models import (
+from kidshield.reports.api_answers import (
     ChainCheck,
     Ok,
+    PoliceRecorded,
+    SignedOff,
+    statements_schema,
+)
+from kidshield.reports.api_models import (
     OutcomeIn,
     PoliceIn,
-    PoliceRecorded,
     ReferralIn,
-    SignedOff,
     SignOffIn,
     StatementsQuery,
-    statements_schema,
 )
 from kidshield.reports.staff import CASE, ESCALATE, WORK, actor_of, api, case_id_of, period_of
 from kidshield.reports.web import ReportsSite
