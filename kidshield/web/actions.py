@@ -4,7 +4,7 @@ call these functions, so every dashboard action exists in the API and is audited
 
 from __future__ import annotations
 
-import asyncio
+from dataclasses import replace
 from datetime import datetime, time, timedelta
 from typing import Any
 
@@ -13,6 +13,8 @@ from starlette.concurrency import run_in_threadpool
 
 from kidshield.errors import InputError, TooManyRequests
 from kidshield.lists.sources import update_list
+from kidshield.notifications import settings as notify_settings
+from kidshield.notifications.channels import Delivery
 from kidshield.policy.domains import normalize_name
 from kidshield.policy.model import Profile, Query
 from kidshield.policy.reason import Decision
@@ -38,7 +40,6 @@ from kidshield.web.accounts import (
 )
 from kidshield.web.context import WebContext
 from kidshield.web.errors import N_, NotFound, Refused
-from kidshield.web.notify import Notice, NotifySettings, send
 from kidshield.web.ratelimit import client_key
 
 DECISIONS = ("30min", "tonight", "always", "decline")
@@ -74,6 +75,8 @@ def pause(ctx: WebContext, actor: str, pid: str, minutes: int) -> datetime | Non
 # -- access requests ----------------------------------------------------------------------
 async def create_request(ctx: WebContext, prof: Profile, domain: str, message: str,
                          ip: str) -> AccessRequest:
+    """A child asks for ``domain``; the parent hears of it on the channels set up in
+    Settings (links point at the dashboard's own address)."""
     name = normalize_name(domain)
     wait = ctx.limiter.acquire(("ask.client", client_key(ip)))
     if wait:
@@ -83,16 +86,7 @@ async def create_request(ctx: WebContext, prof: Profile, domain: str, message: s
     request = ctx.state.add_request(AccessRequest(
         prof.id, name, ctx.now(), decision.reason.value, message.strip()[:500]))
     ctx.audit(f"child ({prof.name})", "request.create", name, id=request.id)
-    notice = Notice(
-        title=f"{prof.name} asks for {name}",
-        text=f"{prof.name} asks to open {name}" + (f": {request.message}" if request.message
-                                                     else ""),
-        link=f"{ctx.public_url}/requests",
-        payload={"id": request.id, "profile": prof.id, "domain": name,
-                 "reason": decision.reason.value, "message": request.message})
-    task = asyncio.ensure_future(send(ctx.notify_settings(), notice))
-    ctx.background.add(task)
-    task.add_done_callback(ctx.background.discard)
+    ctx.notifier.access_request(prof, request)
     return request
 
 
@@ -286,23 +280,40 @@ async def update_lists(ctx: WebContext, actor: str, name: str | None = None) -> 
     return results
 
 
-# -- notification hook --------------------------------------------------------------------
+# -- notifications ------------------------------------------------------------------------
 def set_notify(ctx: WebContext, actor: str, kind: str, url: str) -> None:
+    """The single webhook or ntfy address of the first API version (PUT
+    /settings/notifications): it sets that channel and switches the other off."""
     if kind not in ("none", "webhook", "ntfy"):
         raise InputError("kind: one of none, webhook, ntfy")
     if kind != "none" and not url.startswith(("http://", "https://")):
         raise InputError("url: an http:// or https:// address")
-    ctx.settings.put("notify_kind", kind)
-    ctx.settings.put("notify_url", url if kind != "none" else "")
-    ctx.audit(actor, "notify.set", kind, url=url)
+    current = ctx.notifier.settings()
+    webhook = notify_settings.Webhook(kind == "webhook", url if kind == "webhook" else "")
+    ntfy = current.ntfy
+    if kind == "ntfy":
+        server, _sep, topic = url.rstrip("/").rpartition("/")
+        ntfy = notify_settings.Ntfy(True, server, topic, current.ntfy.token)
+    else:
+        ntfy = replace(ntfy, enabled=False)
+    save_notifications(ctx, actor, replace(current, webhook=webhook, ntfy=ntfy,
+                                           email=replace(current.email, enabled=False)))
 
 
-async def test_notify(ctx: WebContext, actor: str, settings: NotifySettings | None = None) -> bool:
-    ok = await send(settings or ctx.notify_settings(),
-                    Notice("kidshield test", "Notifications from kidshield work.",
-                           f"{ctx.public_url}/", {"test": True}))
-    ctx.audit(actor, "notify.test", "", ok=ok)
-    return ok
+def save_notifications(ctx: WebContext, actor: str,
+                       settings: notify_settings.Notifications) -> None:
+    settings = notify_settings.keep_secrets(settings, ctx.notifier.settings())
+    notify_settings.save(ctx.settings, settings)
+    ctx.audit(actor, "notify.set", ",".join(
+        name for name, on in (("ntfy", settings.ntfy.enabled), ("email", settings.email.enabled),
+                              ("webhook", settings.webhook.enabled)) if on) or "none",
+        requests=settings.requests, weekly=settings.weekly)
+
+
+async def test_notify(ctx: WebContext, actor: str) -> list[Delivery]:
+    results = await ctx.notifier.test()
+    ctx.audit(actor, "notify.test", "", **{r.channel: r.ok for r in results})
+    return results
 
 
 __all__ = [
@@ -332,6 +343,7 @@ __all__ = [
     "remove_client",
     "revoke_grant",
     "revoke_token",
+    "save_notifications",
     "set_bedtime",
     "set_notify",
     "set_pin",

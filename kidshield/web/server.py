@@ -30,6 +30,7 @@ from kidshield.config import Config, parse_hostport
 from kidshield.dns.server import explain_bind_error
 from kidshield.errors import KidshieldError, TooManyRequests
 from kidshield.web.access import Permission
+from kidshield.web.api.notifications import api as notifications_api
 from kidshield.web.api.registry import document_routes
 from kidshield.web.api.v1 import api
 from kidshield.web.auth import AuthMiddleware
@@ -67,7 +68,7 @@ async def _error(request: Request, exc: Exception) -> Response:
         return RedirectResponse(f"/login?next={request.url.path}", 303)
     message = (str(exc.detail) if isinstance(exc, HTTPException)
                else "Something went wrong on the server." if status == 500 else str(exc))
-    page = render(request, "error.html", status, code=status, message=message)
+    page = render(request, "error.html", status, code=status, error=message)
     if isinstance(exc, TooManyRequests) and exc.retry_after is not None:
         page.headers["Retry-After"] = str(int(exc.retry_after) + 1)
     return page
@@ -146,7 +147,8 @@ def create_app(deps: WebDeps) -> Starlette:
     block_app = Starlette(routes=[static, *block_routes()],
                           exception_handlers=EXCEPTION_HANDLERS)
     block_app.state.web = ctx
-    groups = [api, *(group for feature in deps.features for group in feature.api)]
+    groups = [api, notifications_api,
+              *(group for feature in deps.features for group in feature.api)]
 
     def doh_admit(client: str) -> float:
         # DNS over HTTPS gets the same answers-per-second limit as plain DNS
@@ -164,6 +166,7 @@ def create_app(deps: WebDeps) -> Starlette:
         *child_routes(),
         *document_routes(groups),
         *api.routes(ctx),
+        *notifications_api.routes(ctx),
         *page_routes(),
         *(route for feature in deps.features for route in feature.routes),
     ]
@@ -259,10 +262,16 @@ class WebServer:
                 self._task.result()  # uvicorn failed to start: say why
                 raise KidshieldError(f"the web server on {self.url} did not start")
             await asyncio.sleep(0.01)
-        ctx = getattr(self.app.state, "web", None)
-        if isinstance(ctx, WebContext):
+        ctx = self.context
+        if ctx is not None:
             ctx.listen_url = self.url
             announce_setup(ctx)
+
+    @property
+    def context(self) -> WebContext | None:
+        """The dashboard's context (None for an app without one)."""
+        ctx = getattr(self.app.state, "web", None)
+        return ctx if isinstance(ctx, WebContext) else None
 
     async def stop(self) -> None:
         if self._task is None:

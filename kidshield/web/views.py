@@ -160,9 +160,11 @@ def lists_view(ctx: WebContext) -> list[dict[str, Any]]:
 
 def settings_view(ctx: WebContext) -> dict[str, Any]:
     cfg = ctx.config
-    notify = ctx.notify_settings()
+    notify = ctx.notifier.settings()
+    kind, url = (("webhook", notify.webhook.url) if notify.webhook.enabled
+                 else ("ntfy", notify.ntfy.url) if notify.ntfy.enabled else ("none", ""))
     return {"retention_days": cfg.logging.retention_days,
             "anonymize_clients": cfg.logging.anonymize_clients,
             "only_blocked": cfg.logging.only_blocked, "block_mode": cfg.dns.block_mode,
             "country": cfg.server.country,
-            "notifications": {"kind": notify.kind, "url": notify.url}}
+            "notifications": {"kind": kind, "url": url}}

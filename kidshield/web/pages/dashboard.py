@@ -24,6 +24,7 @@ from kidshield.web.childpage import me
 from kidshield.web.context import WebContext, web_context
 from kidshield.web.pages.forms import lines as _lines
 from kidshield.web.pages.forms import text as _s
+from kidshield.web.pages.notifications import notification_routes
 from kidshield.web.pages.session import session_routes
 from kidshield.web.queries import LogFilter, overview, search_log
 from kidshield.web.render import render, translator_for
@@ -239,12 +240,21 @@ async def pause_submit(request: Request) -> Response:
 
 # -- settings, audit --------------------------------------------------------------------
 def _settings(request: Request, ctx: WebContext, user: User, **extra: Any) -> Response:
+    return settings_response(request, ctx, user, 400 if extra.get("error") else 200, **extra)
+
+
+def settings_response(request: Request, ctx: WebContext, user: User, status: int,
+                      **extra: Any) -> Response:
+    """The Settings page; ``extra`` replaces what a section shows (a form shown again with
+    its problem, a new token, test results)."""
+    from kidshield.web.pages.notifications import notifications_section
+
     users = [views.user_view(u) for u in ctx.users.all()] if user.can(Permission.ACCOUNTS) \
         else []
     values: dict[str, Any] = {"new_token": None, "message": request.query_params.get("m"),
-                              "error": None, **extra}
+                              "error": None, **notifications_section(ctx), **extra}
     now = ctx.now()
-    return render(request, "settings.html", 400 if values["error"] else 200,
+    return render(request, "settings.html", status,
                   s=views.settings_view(ctx), users=users, roles=ROLES,
                   tokens=[views.token_view(t, now) for t in actions.visible_tokens(ctx, user)],
                   scopes=list(SCOPE_TEXT.items()),
@@ -290,15 +300,6 @@ async def settings_submit(request: Request) -> Response:
     await actions.edit_settings(ctx, user.name, {
         "retention_days": retention, "anonymize_clients": "anonymize_clients" in form,
         "only_blocked": "only_blocked" in form, "block_mode": _s(form, "block_mode")})
-    return _back("/settings")
-
-
-async def settings_notify(request: Request) -> Response:
-    ctx, user, form = await _form(request)
-    if _s(form, "test"):
-        ok = await actions.test_notify(ctx, user.name)
-        return _back("/settings", "notify_ok" if ok else "notify_failed")
-    actions.set_notify(ctx, user.name, _s(form, "kind", "none"), _s(form, "url"))
     return _back("/settings")
 
 
@@ -383,7 +384,7 @@ def page_routes() -> list[BaseRoute]:
         page("/pause", pause_submit, control, methods=post),
         page("/settings", settings_page, read),
         page("/settings", settings_submit, edit, methods=post),
-        page("/settings/notifications", settings_notify, edit, methods=post),
+        *notification_routes(),
         page("/settings/pin", settings_pin, edit, methods=post),
         page("/settings/pin/unlock", settings_pin_unlock, control, methods=post),
         page("/settings/users", settings_user, Permission.ACCOUNTS, methods=post),
