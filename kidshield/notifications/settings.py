@@ -112,8 +112,9 @@ def _from_old(store: SettingStore) -> Notifications:
     return Notifications()
 
 
-def save(store: SettingStore, settings: Notifications) -> None:
-    check(settings)
+def save(store: SettingStore, settings: Notifications, server_mail: bool = False) -> None:
+    """``server_mail``: the configuration file's [smtp] can send when none is set here."""
+    check(settings, server_mail)
     data = asdict(settings)
     data["email"]["to"] = list(settings.email.to)
     store.put(KEY, json.dumps(data, sort_keys=True))
@@ -127,14 +128,14 @@ def keep_secrets(new: Notifications, old: Notifications) -> Notifications:
     return replace(new, email=email, ntfy=ntfy)
 
 
-def check(s: Notifications) -> None:
+def check(s: Notifications, server_mail: bool = False) -> None:
     """InputError naming the field, for the first problem found."""
     if s.ntfy.enabled or s.ntfy.topic:
         _http_url(s.ntfy.server, "ntfy_server")
         if not _TOPIC.match(s.ntfy.topic):
             raise InputError("ntfy_topic: letters, digits, '-' and '_', at most 64 (for "
                              "example the one kidshield suggests)", field="ntfy_topic")
-    if s.email.enabled:
+    if s.email.enabled and (s.email.host or not server_mail):
         if not s.email.host or " " in s.email.host:
             raise InputError("smtp_host: the mail server's name, e.g. smtp.example.com",
                              field="smtp_host")
@@ -146,6 +147,7 @@ def check(s: Notifications) -> None:
         if not _EMAIL.match(s.email.sender):
             raise InputError("smtp_from: an e-mail address to send from",
                              field="smtp_from")
+    if s.email.enabled:
         if not s.email.to:
             raise InputError("smtp_to: at least one address to send to", field="smtp_to")
         for address in s.email.to:

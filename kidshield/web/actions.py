@@ -14,7 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from kidshield.errors import InputError, TooManyRequests
 from kidshield.lists.sources import update_list
 from kidshield.notifications import settings as notify_settings
-from kidshield.notifications.channels import Delivery
+from kidshield.notify import Delivery
 from kidshield.policy.domains import normalize_name
 from kidshield.policy.model import Profile, Query
 from kidshield.policy.reason import Decision
@@ -303,7 +303,8 @@ def set_notify(ctx: WebContext, actor: str, kind: str, url: str) -> None:
 def save_notifications(ctx: WebContext, actor: str,
                        settings: notify_settings.Notifications) -> None:
     settings = notify_settings.keep_secrets(settings, ctx.notifier.settings())
-    notify_settings.save(ctx.settings, settings)
+    notify_settings.save(ctx.settings, settings,
+                         server_mail=ctx.notifier.file_smtp() is not None)
     ctx.audit(actor, "notify.set", ",".join(
         name for name, on in (("ntfy", settings.ntfy.enabled), ("email", settings.email.enabled),
                               ("webhook", settings.webhook.enabled)) if on) or "none",
@@ -312,7 +313,7 @@ def save_notifications(ctx: WebContext, actor: str,
 
 async def test_notify(ctx: WebContext, actor: str) -> list[Delivery]:
     results = await ctx.notifier.test()
-    ctx.audit(actor, "notify.test", "", **{r.channel: r.ok for r in results})
+    ctx.audit(actor, "notify.test", "", **{f"{r.kind} {r.target}": r.ok for r in results})
     return results
 
 

@@ -19,7 +19,9 @@ from starlette.requests import HTTPConnection
 from kidshield.clock import Clock
 from kidshield.config import Config
 from kidshield.dns.service import DnsService
+from kidshield.errors import KidshieldError
 from kidshield.notifications.service import Notifier, SummarySources, requests_since
+from kidshield.notify import SmtpSettings
 from kidshield.runtime import PolicyRuntime
 from kidshield.state import StateSource
 from kidshield.state.editor import SettingsEditor
@@ -94,7 +96,7 @@ class WebContext:
             db, lambda: self.runtime.profiles,
             lambda: {k: s.name for k, s in self.runtime.catalog.services.items()},
             self.used_minutes, requests_since(self.state.requests),
-            lambda: ZoneInfo(self.config.server.timezone)), templates())
+            lambda: ZoneInfo(self.config.server.timezone)), templates(), self.file_smtp)
 
     # -- shortcuts ------------------------------------------------------------------------
     def now(self) -> datetime:
@@ -142,6 +144,15 @@ class WebContext:
         """An audit entry to store together with the change it records (one transaction)."""
         text = json.dumps(detail, default=str, ensure_ascii=False) if detail else ""
         return AuditEntry(self.now(), actor, action, target, text)
+
+    def file_smtp(self) -> SmtpSettings | None:
+        """The configuration file's [smtp] (the report desk's mail server), if set."""
+        from kidshield.reports.setup import smtp_settings
+
+        try:
+            return smtp_settings(self.config)
+        except KidshieldError:
+            return None
 
     def used_minutes(self, profile: str, day: date) -> dict[str, float]:
         """Minutes used per service on a past or present day, as stored by every node (the

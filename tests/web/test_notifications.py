@@ -56,13 +56,18 @@ def test_settings_save_and_test_reaches_ntfy_and_email(
     r = client.post("/settings/notifications",
                     data={**settings_form(client, ntfy, smtp), "test": "1"})
     assert r.status_code == 200
-    assert "ntfy: delivered" in r.text and "E-mail: delivered" in r.text
+    assert re.search(r"ntfy <bdi>[^<]*kidshield-test-topic</bdi>: delivered", r.text)
+    assert "E-mail <bdi>alex@example.com</bdi>: delivered" in r.text
     published = ntfy.wait()[0]
-    assert published.path == "/" and published.json()["topic"] == "kidshield-test-topic"
-    assert published.json()["click"].startswith(served.url)
+    assert published.path == "/kidshield-test-topic"
+    assert published.headers["Title"] == "kidshield: test notification"
+    assert published.headers["Click"].startswith(served.url)
     mail = smtp.wait()[0]
     assert mail["Subject"] == "kidshield: test notification"
-    assert smtp.envelopes[0] == ("kidshield@home.test", ["alex@example.com", "sam@example.com"])
+    assert "Notifications from kidshield work" in mail.get_content()
+    smtp.wait(2)  # one mail to each address
+    assert sorted(to for _sender, (to,) in smtp.envelopes) == [
+        "alex@example.com", "sam@example.com"]
     # stored: the page shows it again, without the password
     settings = client.get("/api/v1/notifications").json()
     assert settings["ntfy"]["topic"] == "kidshield-test-topic"
@@ -76,8 +81,8 @@ def test_a_failing_channel_is_named_with_its_error(
     ntfy.status = 403
     r = client.post("/settings/notifications",
                     data={**settings_form(client, ntfy, smtp), "test": "1"})
-    assert "ntfy: not delivered" in r.text and "HTTP 403" in r.text
-    assert "E-mail: delivered" in r.text
+    assert re.search(r"ntfy <bdi>[^<]*</bdi>: not delivered \([^)]*HTTP 403", r.text)
+    assert "E-mail <bdi>alex@example.com</bdi>: delivered" in r.text
 
 
 def test_a_bad_address_keeps_what_was_typed_and_points_at_the_field(
@@ -105,11 +110,11 @@ def test_a_childs_request_reaches_the_phone_with_a_link_to_the_dashboard(
     child.post("/.well-known/kidshield/ask", headers={"host": "evil.example"},
                data={"csrf": _csrf(page.text), "name": "casino.example",
                      "message": "for maths"})
-    notice = ntfy.wait()[0].json()
-    assert notice["title"] == "Mia asks for casino.example"
-    assert "for maths" in notice["message"]
+    notice = ntfy.wait()[0]
+    assert notice.headers["Title"] == "Mia asks for casino.example"
+    assert "for maths" in notice.body.decode()
     # the link is the dashboard's own address, never the Host header the child's page sent
-    assert notice["click"] == served.url + "/requests"
+    assert notice.headers["Click"] == served.url + "/requests"
     assert smtp.wait()[0]["Subject"] == "Mia asks for casino.example"
     # the navigation's badge counts it
     nav = client.get("/").text
@@ -134,10 +139,21 @@ def test_weekly_summary_page_and_email_sent_once_when_due(
     clock.advance(timedelta(days=4, hours=3, minutes=5))  # Sunday 18:05 in London
     sent = served.run(notifier.send_weekly_due())
     assert sent == 4  # Mia, Leo, Kai and Sam
-    mails = smtp.wait(4)
+    mails = smtp.wait(8)  # to both parents
     mia = next(m for m in mails if m["Subject"] == "kidshield: Mia's week")
     html = mia.get_body(("html",)).get_content()
     assert "4 sites looked up, 3 blocked" in html and "casino.example (2)" in html
     assert served.url + "/summary/mia?end=2026-11-29" in mia.get_body(("plain",)).get_content()
     assert served.run(notifier.send_weekly_due()) == 0  # sent once, also after a restart
-    assert any(r.json()["title"] == "kidshield: Mia's week" for r in ntfy.got)
+    assert any(r.headers["Title"] == "kidshield: Mia's week" for r in ntfy.got)
+
+
+def test_an_ntfy_title_in_another_script_arrives_intact(ntfy: FakeHttpReceiver) -> None:
+    from email.header import decode_header, make_header
+
+    from kidshield.notify import Message, NtfyChannel
+
+    NtfyChannel(ntfy.url + "/t").send(Message("Zoë asks for tiktok.com · محمد", "body"))
+    title = ntfy.wait()[0].headers["Title"]
+    assert title.isascii()  # HTTP headers are ASCII: RFC 2047, which ntfy decodes
+    assert str(make_header(decode_header(title))) == "Zoë asks for tiktok.com · محمد"

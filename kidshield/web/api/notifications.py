@@ -78,7 +78,8 @@ class NotificationsView(_Model):
 
 
 class DeliveryView(_Model):
-    channel: str
+    channel: str = Field(description="ntfy, email or webhook")
+    target: str = Field(description="the topic, address or URL")
     ok: bool
     error: str
 
@@ -153,8 +154,8 @@ async def put_notifications(request: Request, ctx: WebContext, user: User | None
 async def test_notifications(request: Request, ctx: WebContext, user: User | None,
                              _b: None) -> Any:
     results = await actions.test_notify(ctx, user.name if user else "?")
-    return {"deliveries": [{"channel": r.channel, "ok": r.ok, "error": r.error}
-                           for r in results]}
+    return {"deliveries": [{"channel": r.kind, "target": r.target, "ok": r.ok,
+                            "error": r.error} for r in results]}
 
 
 @api("GET", "/summary/{pid}", "A child's week: queries, blocks, time used, questions",

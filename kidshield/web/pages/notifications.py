@@ -13,7 +13,7 @@ from starlette.routing import BaseRoute
 
 from kidshield.errors import InputError, KidshieldError
 from kidshield.notifications import settings as notify
-from kidshield.notifications.channels import Delivery
+from kidshield.notify import Delivery
 from kidshield.web import actions
 from kidshield.web.access import Permission, User, require_user
 from kidshield.web.context import WebContext, web_context
@@ -59,8 +59,8 @@ def notifications_section(ctx: WebContext, f: FormState = EMPTY,
     """What the Settings page's notification form shows."""
     current = ctx.notifier.settings()
     return {"n": current, "nf": f, "suggested_topic": current.ntfy.topic or notify.new_topic(),
-            "days": notify.DAYS, "results": results,
-            "security": notify.SECURITY}
+            "days": notify.DAYS, "results": results, "security": notify.SECURITY,
+            "server_mail": ctx.notifier.file_smtp()}
 
 
 async def settings_notify(request: Request) -> Response:
