@@ -37,6 +37,11 @@ WORDS: dict[str, str] = {
     Reason.MALFORMED: N_("a broken request"),
 }
 
+# decisions a row action cannot change: helplines stay open, the resolver's own answers
+FIXED_REASONS = frozenset({Reason.HELPLINE, Reason.ADULT, Reason.UNFILTERED, Reason.CANARY,
+                           Reason.DDR, Reason.REFUSED_ACL, Reason.RATE_LIMITED,
+                           Reason.MALFORMED})
+
 CATEGORY_NAMES: dict[str, str] = {
     "adult": N_("adult content"), "gambling": N_("gambling"), "dating": N_("dating"),
     "drugs": N_("drugs"), "violence": N_("violence"), "weapons": N_("weapons"),

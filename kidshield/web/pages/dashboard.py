@@ -25,8 +25,10 @@ from kidshield.web.context import WebContext, web_context
 from kidshield.web.pages.forms import lines as _lines
 from kidshield.web.pages.forms import text as _s
 from kidshield.web.pages.notifications import notification_routes
+from kidshield.web.pages.querylog import querylog_routes
 from kidshield.web.pages.session import session_routes
 from kidshield.web.queries import LogFilter, overview, search_log
+from kidshield.web.reasons import FIXED_REASONS, explain
 from kidshield.web.render import render, translator_for
 from kidshield.web.routing import page
 from kidshield.web.texts import BODIES
@@ -199,9 +201,25 @@ async def querylog_page(request: Request) -> Response:
     f = LogFilter(qp.get("q", ""), qp.get("profile", ""), qp.get("action", ""),
                   qp.get("reason", ""), hours, 200)
     await ctx.settle()
-    return render(request, "querylog.html", rows=search_log(ctx.db, f, ctx.now()),
-                  f=f, profiles=list(ctx.runtime.profiles),
-                  reasons=[r.value for r in Reason])
+    t = translator_for(request, "parent")
+    names = {k: s.name for k, s in ctx.runtime.catalog.services.items()}
+    rows = search_log(ctx.db, f, ctx.now())
+    for row in rows:
+        row["why"] = explain(t, row, names)
+        row["can_change"] = row["profile"] in ctx.runtime.profiles and row["action"] in (
+            "allow", "block") and row["reason"] not in FIXED_REASONS
+    done = None
+    if qp.get("m") in ("allowed", "blocked") and qp.get("for") in ctx.runtime.profiles:
+        prof = ctx.runtime.profiles[qp["for"]]
+        name = qp.get("name", "")
+        decision = actions.decide_name(ctx, prof, name) if name else None
+        done = {"name": name, "child": prof.name, "now": explain(t, {
+            "reason": decision.reason.value, "category": decision.category,
+            "service": decision.service}, names) if decision else "",
+            "blocked": bool(decision and decision.blocked)}
+    return render(request, "querylog.html", rows=rows, f=f,
+                  profiles={pid: p.name for pid, p in ctx.runtime.profiles.items()},
+                  reasons=[r.value for r in Reason], done=done)
 
 
 # -- requests, pause --------------------------------------------------------------------
@@ -378,6 +396,7 @@ def page_routes() -> list[BaseRoute]:
         page("/lists", lists_page, read),
         page("/lists/update", lists_update, edit, methods=post),
         page("/querylog", querylog_page, read),
+        *querylog_routes(),
         page("/requests", requests_page, read),
         page("/requests/{rid:int}", request_decide, control, methods=post),
         page("/grants/{gid:int}/revoke", grant_revoke, control, methods=post),
