@@ -1,6 +1,17 @@
 // kidshield: small progressive enhancements; every page works without JavaScript.
 "use strict";
+document.documentElement.classList.add("js");
 document.addEventListener("DOMContentLoaded", () => {
+  // Phones: the navigation folds behind a "Menu" button (without JavaScript it stays open).
+  const toggle = document.querySelector(".menu-toggle");
+  const top = document.querySelector("header.top");
+  if (toggle && top) {
+    toggle.hidden = false;
+    toggle.addEventListener("click", () => {
+      const open = top.classList.toggle("open");
+      toggle.setAttribute("aria-expanded", open ? "true" : "false");
+    });
+  }
   // Lists: show update progress while "update now" runs.
   for (const form of document.querySelectorAll("form[data-progress]")) {
     form.addEventListener("submit", () => {
