@@ -399,6 +399,10 @@ class ProfileConfig(_Model):
     schedules: list[ScheduleConfig] = []
     budgets: dict[Ident, Annotated[int, Field(ge=0, le=1440)]] = {}
     allow: list[Domain] = []
+    allow_free_time: list[Domain] = Field(
+        [], description="allowed except at bedtime, in schedules and when a budget is used up")
+    learning_sites: list[Domain] = Field(
+        [], description="still open while the internet is paused (school and learning sites)")
     deny: list[Domain] = []
 
     @model_validator(mode="after")
