@@ -159,6 +159,9 @@ class Application:
         found += self.fleet.bound if self.fleet is not None else []
         if self.web is not None:
             found.append((self.web.scheme, self.web.host, self.web.port))
+            if self.web.block_https is not None:
+                found.append(("https-block", self.web.block_https.host,
+                              self.web.block_https.port))
         return found
 
     # -- start and stop -------------------------------------------------------------------------

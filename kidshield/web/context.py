@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from starlette.requests import HTTPConnection
 
-from kidshield.clock import Clock
+from kidshield.clock import Clock, SystemClock
 from kidshield.config import Config
 from kidshield.dns.service import DnsService
 from kidshield.errors import KidshieldError
@@ -36,6 +36,7 @@ from kidshield.storage.web_sql import (
 )
 from kidshield.web.auth import Authenticator
 from kidshield.web.feature import WebFeature
+from kidshield.web.localca import LocalCA, load_or_create
 from kidshield.web.ratelimit import RateLimiter
 
 
@@ -91,6 +92,7 @@ class WebContext:
             self.setup_expires = self.now() + timedelta(minutes=self.config.web.setup_minutes)
         self.list_progress: dict[str, str] = {}
         self.background: set[asyncio.Task[bool]] = set()
+        self.local_ca = self._local_ca()
         self.notifier = Notifier(self.settings, self.clock, lambda: self.public_url,
                                  SummarySources(
             db, lambda: self.runtime.profiles,
@@ -144,6 +146,15 @@ class WebContext:
         """An audit entry to store together with the change it records (one transaction)."""
         text = json.dumps(detail, default=str, ensure_ascii=False) if detail else ""
         return AuditEntry(self.now(), actor, action, target, text)
+
+    def _local_ca(self) -> LocalCA | None:
+        """The local CA ([web] local_ca), made on first use in data_dir/ca."""
+        config = self.config
+        if not config.web.local_ca:
+            return None
+        # dated by the wall clock: devices check certificates against their own clocks
+        return load_or_create(config.path(config.server.data_dir) / "ca",
+                              SystemClock().now())
 
     def file_smtp(self) -> SmtpSettings | None:
         """The configuration file's [smtp] (the report desk's mail server), if set."""

@@ -40,6 +40,7 @@ from kidshield.web.context import WebContext, WebDeps
 from kidshield.web.csrf import CsrfCookieMiddleware
 from kidshield.web.doh import doh_routes
 from kidshield.web.errors import error_response, status_of
+from kidshield.web.httpsblock import BLOCK_LISTENER, HttpsBlockListener, ca_certificate
 from kidshield.web.metrics import metrics_route
 from kidshield.web.pages import page_routes
 from kidshield.web.protocol import protocol_class
@@ -107,7 +108,10 @@ class SecurityHeaders:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        extra = [HSTS] if self.hsts and scope.get("scheme") == "https" else []
+        # not on the HTTPS block listener: a blocked site's name must not be pinned to HTTPS
+        # by a certificate only managed devices trust
+        extra = [HSTS] if (self.hsts and scope.get("scheme") == "https"
+                           and not scope.get(BLOCK_LISTENER)) else []
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -121,14 +125,16 @@ class SecurityHeaders:
 
 
 class HostDispatch:
-    """Plain-HTTP requests for a name that is not ours go to the block page app."""
+    """Requests for a name that is not ours go to the block page app: over plain HTTP, and
+    over HTTPS on the block page's own listener (``[web] block_https_listen``)."""
 
     def __init__(self, app: ASGIApp, block_app: ASGIApp) -> None:
         self.app = app
         self.block_app = block_app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope.get("scheme") == "http":
+        if scope["type"] == "http" and (scope.get("scheme") == "http"
+                                        or scope.get(BLOCK_LISTENER)):
             request = Request(scope)
             if is_foreign_host(request_host(request)) and not scope["path"].startswith(
                     ("/dns-query", "/static/")):
@@ -163,6 +169,7 @@ def create_app(deps: WebDeps) -> Starlette:
         page("/healthz", health, Permission.PUBLIC),
         *doh_routes(lambda: dns.resolver, doh_admit),
         static,
+        page("/ca.crt", ca_certificate, Permission.PUBLIC),
         *child_routes(),
         *document_routes(groups),
         *api.routes(ctx),
@@ -229,6 +236,10 @@ class WebServer:
             tls = {"ssl_certfile": str(config.path(cfg.tls_certificate)),
                    "ssl_keyfile": str(config.path(cfg.tls_key))}
         self.scheme = "https" if tls else "http"
+        self.block_https: HttpsBlockListener | None = None
+        ctx = self.context
+        if config.web.block_https_listen and ctx is not None and listen is None:
+            self.block_https = HttpsBlockListener(app, config, ctx)
         self.lan_address = config.dns.block_page_ipv4
         web = config.web
         trusted = [str(n) for n in web.trusted_proxies]
@@ -255,6 +266,8 @@ class WebServer:
         return f"{self.scheme}://{shown}:{self.port}"
 
     async def start(self) -> None:
+        if self.block_https is not None:
+            await self.block_https.start()
         # The application owns SIGTERM/SIGINT: uvicorn's _serve skips its signal capture.
         self._task = asyncio.ensure_future(self.server._serve(sockets=[self.sock]))
         while not self.server.started:
@@ -274,6 +287,8 @@ class WebServer:
         return ctx if isinstance(ctx, WebContext) else None
 
     async def stop(self) -> None:
+        if self.block_https is not None:
+            await self.block_https.stop()
         if self._task is None:
             self.sock.close()
             return

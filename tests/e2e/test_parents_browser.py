@@ -138,3 +138,4 @@ def test_notifications_set_up_from_settings_with_a_test(live: Served, browser: A
         assert "delivered" in page.locator(".results").inner_text()
         assert receiver.wait()[0].path == f"/{suggested}"
         page.screenshot(path=str(images_dir() / "notifications-phone.png"), full_page=True)
+

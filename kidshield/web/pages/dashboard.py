@@ -272,7 +272,7 @@ def settings_response(request: Request, ctx: WebContext, user: User, status: int
     values: dict[str, Any] = {"new_token": None, "message": request.query_params.get("m"),
                               "error": None, **notifications_section(ctx), **extra}
     now = ctx.now()
-    return render(request, "settings.html", status,
+    return render(request, "settings.html", status, local_ca=ctx.local_ca,
                   s=views.settings_view(ctx), users=users, roles=ROLES,
                   tokens=[views.token_view(t, now) for t in actions.visible_tokens(ctx, user)],
                   scopes=list(SCOPE_TEXT.items()),
