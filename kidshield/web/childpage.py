@@ -33,6 +33,7 @@ async def me(request: Request) -> Response:
     blocks = recent_blocks(ctx.db, profile.id, now - RECENT)
     requests = ctx.state.requests(profile=profile.id, since=now - RECENT * 7, limit=20)
     paused = ctx.state.paused_until(profile.id)
+    internet = ctx.state.internet_paused_until(profile.id)
     cfg = ctx.config.logging
     age = profile.age_at(now)
     return render(
@@ -43,6 +44,7 @@ async def me(request: Request) -> Response:
         retention_days=cfg.retention_days, only_blocked=cfg.only_blocked,
         anonymize=cfg.anonymize_clients, years_left=None if age is None else max(18 - age, 0),
         paused=paused if paused and paused > now else None, child_host=CHILD_HOST,
+        internet=internet if internet and internet > now else None,
         message=request.query_params.get("m", ""), filtering=profile.filtering)
 
 

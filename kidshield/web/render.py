@@ -23,6 +23,8 @@ LANG_COOKIE = "ks_lang"
 MESSAGES = {
     "saved": N_("Saved."), "bedtime": N_("Bedtime saved."), "answered": N_("Answer sent."),
     "paused": N_("Protection paused."), "resumed": N_("Protection is back on."),
+    "internet_paused": N_("The internet is paused."),
+    "internet_back": N_("The internet is back on."),
     "removed": N_("Removed."), "updated": N_("Lists updated."),
     "welcome": N_("Welcome! Set a parent PIN below for the child page."),
     "pin": N_("PIN saved."), "revoked": N_("Token revoked."),

@@ -43,6 +43,7 @@ from kidshield.web.errors import error_response, status_of
 from kidshield.web.httpsblock import BLOCK_LISTENER, HttpsBlockListener, ca_certificate
 from kidshield.web.metrics import metrics_route
 from kidshield.web.pages import page_routes
+from kidshield.web.pause import api as pause_api
 from kidshield.web.protocol import protocol_class
 from kidshield.web.ratelimit import Limit, client_key
 from kidshield.web.render import render
@@ -153,7 +154,7 @@ def create_app(deps: WebDeps) -> Starlette:
     block_app = Starlette(routes=[static, *block_routes()],
                           exception_handlers=EXCEPTION_HANDLERS)
     block_app.state.web = ctx
-    groups = [api, notifications_api,
+    groups = [api, pause_api, notifications_api,
               *(group for feature in deps.features for group in feature.api)]
 
     def doh_admit(client: str) -> float:
@@ -174,6 +175,7 @@ def create_app(deps: WebDeps) -> Starlette:
         *document_routes(groups),
         *api.routes(ctx),
         *notifications_api.routes(ctx),
+        *pause_api.routes(ctx),
         *page_routes(),
         *(route for feature in deps.features for route in feature.routes),
     ]

@@ -63,6 +63,7 @@ def profile_view(ctx: WebContext, prof: Profile,
     pc = ctx.config.profiles.get(prof.id)
     bedtime = next((r for r in s.schedules if r.bedtime), None)
     paused = ctx.state.paused_until(prof.id)
+    internet = ctx.state.internet_paused_until(prof.id)
     usage = ctx.state.minutes_used(prof, now)
     return {
         "id": prof.id,
@@ -88,6 +89,9 @@ def profile_view(ctx: WebContext, prof: Profile,
         "allow": [] if pc is None else list(pc.allow),
         "deny": [] if pc is None else list(pc.deny),
         "paused_until": iso(paused) if paused and paused > now else None,
+        "internet_paused_until": iso(internet) if internet and internet > now else None,
+        "internet_paused_at": (internet.astimezone(prof.tz).strftime("%H:%M")
+                               if internet and internet > now else None),
         "edits": [edit_view(e) for e in ctx.editor.active() if e.target == target],
         "overtaken": [edit_view(e) for e in overtaken if e.target == target],
     }

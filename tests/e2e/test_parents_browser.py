@@ -45,7 +45,8 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
 
 @pytest.fixture(scope="module")
 def browser(live: Served) -> Iterator[Any]:
-    with chromium({"casino.example": live.bound("http")}) as b:
+    with chromium({name: live.bound("http") for name in ("casino.example", "games.example",
+                                                          "kidshield.home.arpa")}) as b:
         yield b
 
 
@@ -139,3 +140,29 @@ def test_notifications_set_up_from_settings_with_a_test(live: Served, browser: A
         assert receiver.wait()[0].path == f"/{suggested}"
         page.screenshot(path=str(images_dir() / "notifications-phone.png"), full_page=True)
 
+
+
+def test_pause_the_internet_blocks_then_ends(live: Served, browser: Any) -> None:
+    from datetime import timedelta
+
+    parent = signed_in(browser, live, PHONE)
+    parent.goto("/")
+    card = parent.locator("section.card", has_text="Mia").first
+    card.locator("select[name=minutes]").first.select_option("15")
+    card.locator("button", has_text="Pause the internet").click()
+    parent.wait_for_selector("text=The internet is paused until 15:15.")
+    assert live.addresses("games.example") == ["127.0.0.1"]
+    child = browser.new_context(viewport=PHONE).new_page()
+    response = child.goto("http://games.example/")
+    assert response is not None and response.status == 403
+    assert child.locator("h1").inner_text() == "Internet break"
+    child.screenshot(path=str(images_dir() / "block-page-internet-paused.png"), full_page=True)
+    clock = live.clock
+    assert isinstance(clock, FixedClock)
+    clock.advance(timedelta(minutes=16))
+    try:
+        assert live.addresses("games.example") == ["192.0.2.1"]
+        child.goto("http://kidshield.home.arpa/")
+        assert "The internet is paused" not in child.content()
+    finally:
+        clock.advance(timedelta(minutes=-16))

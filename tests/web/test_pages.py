@@ -71,7 +71,7 @@ def test_pause_from_the_overview(parent: P) -> None:
     page = client.get("/")
     r = client.post("/pause", data={"csrf": _csrf(page.text), "profile": "leo",
                                     "minutes": "15"})
-    assert "Protection paused" in r.text and "Paused until" in r.text
+    assert "Protection paused" in r.text and "Filtering is lifted until" in r.text
 
 
 @pytest.mark.parametrize("band", ["under-9", "9-12", "13-15", "16-17"])

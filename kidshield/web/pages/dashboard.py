@@ -27,6 +27,7 @@ from kidshield.web.pages.forms import text as _s
 from kidshield.web.pages.notifications import notification_routes
 from kidshield.web.pages.querylog import querylog_routes
 from kidshield.web.pages.session import session_routes
+from kidshield.web.pause import pause_routes
 from kidshield.web.queries import LogFilter, overview, search_log
 from kidshield.web.reasons import FIXED_REASONS, explain
 from kidshield.web.render import render, translator_for
@@ -397,6 +398,7 @@ def page_routes() -> list[BaseRoute]:
         page("/lists/update", lists_update, edit, methods=post),
         page("/querylog", querylog_page, read),
         *querylog_routes(),
+        *pause_routes(),
         page("/requests", requests_page, read),
         page("/requests/{rid:int}", request_decide, control, methods=post),
         page("/grants/{gid:int}/revoke", grant_revoke, control, methods=post),
