@@ -67,6 +67,15 @@ class PolicyEngine:
             cached = self._settings[key] = (profile, self._compute_settings(profile, band))
         return cached[1]
 
+    def band_services(self, band: AgeBand) -> frozenset[str]:
+        """The services an age band blocks before a profile's own changes: its groups, and
+        those whose own terms set a higher minimum age (contact services)."""
+        d = BAND_DEFAULTS[band]
+        services = self.catalog.services_in_groups(d.service_groups)
+        if d.services_min_age_over is not None:
+            services |= self.catalog.services_over_age(d.services_min_age_over, MIN_AGE_GROUPS)
+        return frozenset(services)
+
     def _compute_settings(self, profile: Profile, band: AgeBand) -> Settings:
         d = BAND_DEFAULTS[band]
         categories = (
@@ -76,10 +85,7 @@ class PolicyEngine:
         if profile.blocked_services is not None:
             services = set(profile.blocked_services)
         else:
-            services = self.catalog.services_in_groups(d.service_groups)
-            if d.services_min_age_over is not None:
-                services |= self.catalog.services_over_age(d.services_min_age_over,
-                                                           MIN_AGE_GROUPS)
+            services = set(self.band_services(band))
         services |= profile.extra_blocked_services
         services -= profile.unblocked_services
         schedules: list[ScheduleRule] = []

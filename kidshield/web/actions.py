@@ -171,9 +171,11 @@ async def decide_request(ctx: WebContext, actor: str, request_id: int, decision:
 # Kept in the database over the configuration file (kidshield/state/editor.py): in force here
 # at once and on every node sharing the database within seconds; `kidshield config export`
 # writes them into the file.
-PROFILE_FIELDS = ("name", "age_band", "bedtime", "wake_up", "bedtime_days", "safe_search",
-                  "youtube", "extra_blocked_categories", "unblocked_categories",
-                  "extra_blocked_services", "unblocked_services", "allow", "deny", "budgets")
+PROFILE_FIELDS = ("name", "birth_date", "age_band", "timezone", "bedtime", "wake_up",
+                  "bedtime_days", "safe_search", "youtube", "extra_blocked_categories",
+                  "unblocked_categories", "extra_blocked_services", "unblocked_services",
+                  "allow", "allow_free_time", "learning_sites", "deny", "budgets",
+                  "schedules")
 
 
 def _profile_changes(ctx: WebContext, pid: str, changes: dict[str, Any]) -> list[Change]:
@@ -188,8 +190,9 @@ def _profile_changes(ctx: WebContext, pid: str, changes: dict[str, Any]) -> list
             items += [item for item in value if item not in items]
             out.append(Change(target, key[4:], items))
         elif key in PROFILE_FIELDS:
-            if key == "age_band" and value is not None and current.birth_date is not None:
-                out.append(Change(target, "birth_date", None))
+            if (key == "age_band" and value is not None and current.birth_date is not None
+                    and "birth_date" not in changes):
+                out.append(Change(target, "birth_date", None))  # one or the other
             out.append(Change(target, key, value))
         else:
             raise InputError(f"{key}: not a profile setting", field=key)

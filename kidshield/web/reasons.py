@@ -42,6 +42,9 @@ FIXED_REASONS = frozenset({Reason.HELPLINE, Reason.ADULT, Reason.UNFILTERED, Rea
                            Reason.DDR, Reason.REFUSED_ACL, Reason.RATE_LIMITED,
                            Reason.MALFORMED})
 
+# the age bands' labels (policy.ages.AgeBand.label), translated where a parent reads them
+BAND_LABELS = (N_("under 9"), N_("9–12"), N_("13–15"), N_("16–17"), N_("18 and over"))
+
 CATEGORY_NAMES: dict[str, str] = {
     "adult": N_("adult content"), "gambling": N_("gambling"), "dating": N_("dating"),
     "drugs": N_("drugs"), "violence": N_("violence"), "weapons": N_("weapons"),

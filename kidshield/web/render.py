@@ -22,6 +22,7 @@ LANG_COOKIE = "ks_lang"
 
 MESSAGES = {
     "saved": N_("Saved."), "bedtime": N_("Bedtime saved."), "answered": N_("Answer sent."),
+    "unchanged": N_("Nothing was changed."),
     "paused": N_("Protection paused."), "resumed": N_("Protection is back on."),
     "internet_paused": N_("The internet is paused."),
     "internet_back": N_("The internet is back on."),

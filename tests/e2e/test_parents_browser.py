@@ -34,7 +34,8 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     lt.run(upstream.start())
     write_lists(folder)
     path = folder / "kidshield.toml"
-    path.write_text(config_text(upstream.port))
+    path.write_text(config_text(upstream.port).replace(
+        'name = "Mia"\n', 'name = "Mia"\nextra_blocked_services = ["tiktok", "roblox"]\n'))
     try:
         with harness.start(path, FixedClock(AFTERNOON), lt=lt) as served:
             yield served
@@ -166,3 +167,27 @@ def test_pause_the_internet_blocks_then_ends(live: Served, browser: Any) -> None
         assert "The internet is paused" not in child.content()
     finally:
         clock.advance(timedelta(minutes=-16))
+
+
+def test_saving_the_profile_twice_keeps_every_field(live: Served, browser: Any) -> None:
+    before = live.app.config.profiles["mia"].model_dump()
+    page = signed_in(browser, live, LAPTOP)
+    for _ in range(2):
+        page.goto("/profiles/mia")
+        assert page.is_checked("input[name=svc][value=tiktok]")
+        assert page.is_checked("input[name=svc][value=roblox]")
+        page.click("form.editor button[type=submit]")
+        page.wait_for_selector("text=Nothing was changed.")
+    assert live.app.config.profiles["mia"].model_dump() == before
+    page.goto("/profiles/mia")
+    page.screenshot(path=str(images_dir() / "profile.png"), full_page=True)
+    # a change: a budget slider and a service switch
+    group = page.locator("details.group", has=page.locator("input[value=roblox]"))
+    group.locator("summary").click()  # the games group is folded
+    page.uncheck("input[name=svc][value=roblox]")
+    page.fill("#budget-minecraft", "45")
+    page.click("form.editor button[type=submit]")
+    page.wait_for_selector("text=Saved.")
+    mia = live.app.config.profiles["mia"]
+    assert mia.budgets == {"minecraft": 45} and "roblox" not in mia.extra_blocked_services
+    assert "tiktok" in mia.extra_blocked_services

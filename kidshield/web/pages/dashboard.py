@@ -13,7 +13,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute
 
 from kidshield.errors import Conflict, InputError
-from kidshield.policy.ages import AgeBand, SafeSearchMode
+from kidshield.policy.ages import AgeBand
 from kidshield.policy.reason import Action, Decision, Reason
 from kidshield.web import actions, views
 from kidshield.web.access import ROLES, SCOPE_TEXT, Permission, User, current_user
@@ -25,6 +25,7 @@ from kidshield.web.context import WebContext, web_context
 from kidshield.web.pages.forms import lines as _lines
 from kidshield.web.pages.forms import text as _s
 from kidshield.web.pages.notifications import notification_routes
+from kidshield.web.pages.profile_editor import profile_editor_routes
 from kidshield.web.pages.querylog import querylog_routes
 from kidshield.web.pages.session import session_routes
 from kidshield.web.pause import pause_routes
@@ -33,8 +34,6 @@ from kidshield.web.reasons import FIXED_REASONS, explain
 from kidshield.web.render import render, translator_for
 from kidshield.web.routing import page
 from kidshield.web.texts import BODIES
-
-BEDTIME_PRESETS = ("19:30", "20:00", "20:30", "21:00", "21:30", "22:00", "22:30")
 
 
 def _parent(request: Request) -> tuple[WebContext, User]:
@@ -103,17 +102,6 @@ async def profiles_page(request: Request) -> Response:
                             for p in ctx.runtime.profiles.values()])
 
 
-async def profile_page(request: Request) -> Response:
-    ctx, _ = _parent(request)
-    prof = actions.profile(ctx, request.path_params["pid"])
-    catalog = ctx.runtime.catalog
-    return render(request, "profile.html", p=views.profile_view(ctx, prof),
-                  week=views.week_grid(ctx, prof, ctx.now()), presets=BEDTIME_PRESETS,
-                  bands=[b.value for b in AgeBand], modes=[m.value for m in SafeSearchMode],
-                  services=sorted(catalog.services.values(), key=lambda s: s.name),
-                  message=request.query_params.get("m"), error=None)
-
-
 async def profile_bedtime(request: Request) -> Response:
     ctx, user, form = await _form(request)
     pid = request.path_params["pid"]
@@ -124,38 +112,6 @@ async def profile_bedtime(request: Request) -> Response:
         wake = current["to"] if current else "07:00"
     await actions.set_bedtime(ctx, user.name, pid, bedtime, wake, _s(form, "days") or None)
     return _back(f"/profiles/{pid}", "bedtime")
-
-
-async def profile_edit(request: Request) -> Response:
-    ctx, user, form = await _form(request)
-    pid = request.path_params["pid"]
-    changes: dict[str, Any] = {}
-    for key in ("age_band", "safe_search", "youtube"):
-        if _s(form, key):
-            changes[key] = _s(form, key)
-    for key in ("allow", "deny", "extra_blocked_services", "unblocked_services",
-                "extra_blocked_categories", "unblocked_categories"):
-        if key in form:
-            changes[key] = _lines(_s(form, key))
-    if "budgets" in form:
-        budgets: dict[str, int] = {}
-        for line in _s(form, "budgets").splitlines():
-            if not line.strip():
-                continue
-            service, _sep, minutes = line.partition("=")
-            try:
-                budgets[service.strip()] = int(minutes.strip())
-            except ValueError:
-                raise InputError(f"budgets: {line.strip()!r} is not like 'youtube = 60'") \
-                    from None
-        changes["budgets"] = budgets
-    for key in ("allow", "deny"):
-        if key in changes:
-            from kidshield.policy.domains import normalize_name
-
-            changes[key] = [normalize_name(d) for d in changes[key]]
-    await actions.edit_profile(ctx, user.name, pid, changes)
-    return _back(f"/profiles/{pid}")
 
 
 # -- devices ----------------------------------------------------------------------------
@@ -388,8 +344,7 @@ def page_routes() -> list[BaseRoute]:
         page("/", home, Permission.PUBLIC),  # the child page, sign-in, or the overview
         *session_routes(),
         page("/profiles", profiles_page, read),
-        page("/profiles/{pid}", profile_page, read),
-        page("/profiles/{pid}", profile_edit, edit, methods=post),
+        *profile_editor_routes(),
         page("/profiles/{pid}/bedtime", profile_bedtime, edit, methods=post),
         page("/devices", devices_page, read),
         page("/devices", devices_add, edit, methods=post),

@@ -12,6 +12,11 @@ document.addEventListener("DOMContentLoaded", () => {
       toggle.setAttribute("aria-expanded", open ? "true" : "false");
     });
   }
+  // Sliders: show the minutes while dragging (the number is in the label without JavaScript).
+  for (const range of document.querySelectorAll('input[type="range"]')) {
+    const out = document.querySelector(`output[for="${range.id}"]`);
+    if (out) range.addEventListener("input", () => { out.textContent = range.value; });
+  }
   // Lists: show update progress while "update now" runs.
   for (const form of document.querySelectorAll("form[data-progress]")) {
     form.addEventListener("submit", () => {
