@@ -7,6 +7,9 @@ KIDSHIELD_SCREENSHOTS=1 (tests/screenshots.py)."""
 from __future__ import annotations
 
 import itertools
+import json
+import subprocess
+import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -191,3 +194,29 @@ def test_saving_the_profile_twice_keeps_every_field(live: Served, browser: Any) 
     mia = live.app.config.profiles["mia"]
     assert mia.budgets == {"minecraft": 45} and "roblox" not in mia.extra_blocked_services
     assert "tiktok" in mia.extra_blocked_services
+
+
+def test_a_homework_window_painted_on_the_grid_changes_kidshield_check(
+        live: Served, browser: Any) -> None:
+    def check(at: str) -> dict[str, Any]:
+        found = subprocess.run(
+            [sys.executable, "-m", "kidshield", "check", "-c", str(live.config_path),
+             "-p", "mia", "--at", at, "--json", "example.org"],
+            capture_output=True, text=True, timeout=120, check=True)
+        result: dict[str, Any] = json.loads(found.stdout)
+        return result
+
+    assert check("2026-11-25T16:30")["action"] == "allow"  # a Wednesday afternoon
+    page = signed_in(browser, live, PHONE)
+    page.goto("/profiles/mia#grid-h")
+    page.fill("#label", "homework")
+    for day, hour in itertools.product(range(5), (16, 17)):  # Monday to Friday, 16-18
+        page.check(f'input[name=cell][value="{day}:{hour}"]')
+    page.click("form.grid-editor button[type=submit]")
+    page.wait_for_selector("text=Saved.")
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    assert page.locator('td.block[title="homework: blocked hours"]').count() == 10
+    page.screenshot(path=str(images_dir() / "schedule-grid-phone.png"), full_page=True)
+    found = check("2026-11-25T16:30")
+    assert found["action"] == "block" and found["reason"] == "schedule"
+    assert check("2026-11-25T18:00")["action"] == "allow"

@@ -31,6 +31,12 @@ from kidshield.web.context import WebContext, web_context
 from kidshield.web.errors import N_
 from kidshield.web.pages.forms import EMPTY, FormState, lines
 from kidshield.web.pages.forms import text as _s
+from kidshield.web.pages.schedule_editor import (
+    grid_view,
+    labelled_week,
+    schedule_routes,
+    schedule_rows,
+)
 from kidshield.web.reasons import CATEGORY_HINTS, category_name
 from kidshield.web.render import render, translator_for
 from kidshield.web.routing import page
@@ -212,11 +218,14 @@ def _minutes(text: str, name: str) -> int:
 
 
 def editor_page(request: Request, ctx: WebContext, prof: Profile, f: FormState = EMPTY,
-                status: int = 200) -> Response:
+                status: int = 200, grid_form: FormState = EMPTY) -> Response:
+    problem = f.problem or grid_form.problem
     return render(request, "profile.html", status, p=views.profile_view(ctx, prof),
-                  week=views.week_grid(ctx, prof, ctx.now()), presets=BEDTIME_PRESETS,
+                  week=labelled_week(ctx, prof), presets=BEDTIME_PRESETS,
                   e=editor_view(ctx, request, prof), f=f,
-                  message=None if f.problem else request.query_params.get("m"), error=None)
+                  schedules=schedule_rows(ctx, prof),
+                  g=grid_view(ctx, prof, request, grid_form),
+                  message=None if problem else request.query_params.get("m"), error=None)
 
 
 async def profile_page(request: Request) -> Response:
@@ -241,5 +250,6 @@ async def profile_save(request: Request) -> Response:
 
 
 def profile_editor_routes() -> list[BaseRoute]:
-    return [page("/profiles/{pid}", profile_page, Permission.HOUSEHOLD_READ),
+    return [*schedule_routes(),
+            page("/profiles/{pid}", profile_page, Permission.HOUSEHOLD_READ),
             page("/profiles/{pid}", profile_save, Permission.HOUSEHOLD_EDIT, methods=("POST",))]
