@@ -4,6 +4,7 @@ call these functions, so every dashboard action exists in the API and is audited
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime, time, timedelta
 from typing import Any
@@ -236,17 +237,25 @@ async def edit_settings(ctx: WebContext, actor: str, changes: dict[str, Any]) ->
 
 
 async def add_client(ctx: WebContext, actor: str, name: str, pid: str,
-                     addresses: list[str]) -> None:
+                     addresses: list[str], macs: Sequence[str] = (),
+                     client_ids: Sequence[str] = ()) -> None:
+    """A device of a child's: by address (or network), MAC address or DoH/DoT client id."""
     profile(ctx, pid)
     name = name.strip()
     if not name:
         raise InputError("name: give the device a name", field="name")
     if any(c.name == name for c in ctx.config.clients):
         raise InputError(f"name: there is a device named {name!r} already", field="name")
-    ctx.editor.change([Change("clients", name, {"name": name, "profile": pid,
-                                                "addresses": addresses})], actor,
-                      ctx.audit_entry(actor, "client.add", name, profile=pid,
-                                      addresses=addresses))
+    if not (addresses or macs or client_ids):
+        raise InputError("addresses: an address, a MAC address or a DoH id of the device",
+                         field="addresses")
+    table: dict[str, Any] = {"name": name, "profile": pid, "addresses": list(addresses)}
+    if macs:
+        table["macs"] = [m.lower() for m in macs]
+    if client_ids:
+        table["client_ids"] = list(client_ids)
+    ctx.editor.change([Change("clients", name, table)], actor,
+                      ctx.audit_entry(actor, "client.add", name, **table))
 
 
 async def remove_client(ctx: WebContext, actor: str, index: int) -> None:

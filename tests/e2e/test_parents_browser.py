@@ -26,7 +26,7 @@ from tests.screenshots import images_dir
 PHONE = {"width": 390, "height": 844}
 LAPTOP = {"width": 1280, "height": 900}
 PAGES = ("/", "/profiles", "/profiles/mia", "/requests", "/summary", "/devices", "/lists",
-         "/querylog", "/settings", "/audit")
+         "/querylog", "/settings", "/audit", "/welcome", "/welcome?step=devices")
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +62,7 @@ def signed_in(browser: Any, live: Served, viewport: dict[str, int]) -> Any:
         page.fill("#password", PASSWORD)
         page.fill("#password2", PASSWORD)
         page.click("text=Create account")
-        page.wait_for_url("**/settings?m=welcome")
+        page.wait_for_url("**/welcome?m=welcome")
         return page
     page.goto("/login")
     page.fill("#name", "Alex")
@@ -220,3 +220,24 @@ def test_a_homework_window_painted_on_the_grid_changes_kidshield_check(
     found = check("2026-11-25T16:30")
     assert found["action"] == "block" and found["reason"] == "schedule"
     assert check("2026-11-25T18:00")["action"] == "allow"
+
+
+def test_the_wizard_adds_a_child_whose_band_follows_the_birthday(
+        live: Served, browser: Any) -> None:
+    page = signed_in(browser, live, PHONE)
+    page.goto("/profiles")
+    page.click("text=Add a child")
+    page.fill("#name", "Nora")
+    page.fill("#birth_date", "2013-11-26")  # 13 tomorrow
+    page.click('form[action="/welcome/child"] button')
+    page.wait_for_selector("text=The child was added.")
+    page.screenshot(path=str(images_dir() / "wizard-phone.png"), full_page=True)
+    page.click("text=Next: their devices")
+    page.wait_for_selector("#devices-h")
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    page.click("text=Next: done")
+    page.click("text=Profiles: bedtime, schedules, apps, time limits, sites")
+    page.click("text=Nora")
+    assert page.inner_text("h1") == "Nora 9-12"
+    assert page.is_visible("text=From 2026-11-26: 13–15.")
+    assert str(live.app.config.profiles["nora"].birth_date) == "2013-11-26"

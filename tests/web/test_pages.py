@@ -11,7 +11,8 @@ from tests.e2e.harness import Served
 
 P = tuple[httpx.Client, dict[str, str]]
 PAGES = ["/", "/profiles", "/profiles/mia", "/devices", "/lists", "/querylog", "/requests",
-         "/settings", "/audit", "/me"]
+         "/settings", "/audit", "/me", "/welcome", "/welcome?step=devices",
+         "/welcome?step=done", "/summary"]
 
 
 def _csrf(html: str) -> str:

@@ -28,6 +28,7 @@ from kidshield.web.pages.notifications import notification_routes
 from kidshield.web.pages.profile_editor import profile_editor_routes
 from kidshield.web.pages.querylog import querylog_routes
 from kidshield.web.pages.session import session_routes
+from kidshield.web.pages.wizard import wizard_routes
 from kidshield.web.pause import pause_routes
 from kidshield.web.queries import LogFilter, overview, search_log
 from kidshield.web.reasons import FIXED_REASONS, explain
@@ -345,6 +346,7 @@ def page_routes() -> list[BaseRoute]:
         *session_routes(),
         page("/profiles", profiles_page, read),
         *profile_editor_routes(),
+        *wizard_routes(),
         page("/profiles/{pid}/bedtime", profile_bedtime, edit, methods=post),
         page("/devices", devices_page, read),
         page("/devices", devices_add, edit, methods=post),
