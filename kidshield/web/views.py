@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
+from kidshield.lists.builtin import builtin_lists
 from kidshield.policy.model import Profile
 from kidshield.policy.schedule import format_hhmm
 from kidshield.policy.state import Grant
@@ -143,7 +144,8 @@ def lists_view(ctx: WebContext) -> list[dict[str, Any]]:
     metas = {m.name: m for m in SqlListMetaStore(ctx.db).all()}
     reports = ctx.runtime.loaded.reports
     out = []
-    for lst in ctx.config.lists:
+    shipped = builtin_lists(ctx.config)
+    for lst in [*shipped, *ctx.config.lists]:
         meta = metas.get(lst.name)
         report = reports.get(lst.name)
         errors = [] if report is None else list(report.samples)
@@ -152,14 +154,23 @@ def lists_view(ctx: WebContext) -> list[dict[str, Any]]:
         out.append({
             "name": lst.name, "source": lst.source, "format": lst.format,
             "category": lst.category, "enabled": lst.enabled, "allow": lst.allow,
+            "builtin": lst in shipped,
             "rules": 0 if report is None else report.rules + report.allow_rules,
             "errors": 0 if report is None else report.errors,
             "error_lines": errors[:10],
-            "status": ctx.list_progress.get(lst.name) or (meta.status if meta else "never"),
+            "status": "ok" if lst in shipped and report is not None else (
+                ctx.list_progress.get(lst.name) or (meta.status if meta else "never")),
             "message": "" if meta is None else meta.message,
             "fetched_at": None if meta is None else iso(meta.fetched_at),
         })
     return out
+
+
+def category_gaps_view(ctx: WebContext) -> list[dict[str, Any]]:
+    """Categories some profile blocks that no list provides (they block nothing)."""
+    names = {p.id: p.name for p in ctx.runtime.profiles.values()}
+    return [{"category": g.category, "profiles": [names.get(p, p) for p in g.profiles]}
+            for g in ctx.runtime.category_gaps(ctx.now())]
 
 
 def settings_view(ctx: WebContext) -> dict[str, Any]:

@@ -157,6 +157,7 @@ class ListView(_Out):
     status: str
     message: str
     fetched_at: str | None
+    builtin: bool = Field(False, description="shipped with kidshield (works offline)")
 
 
 class ListResult(_Out):

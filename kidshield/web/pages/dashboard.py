@@ -31,7 +31,7 @@ from kidshield.web.pages.session import session_routes
 from kidshield.web.pages.wizard import wizard_routes
 from kidshield.web.pause import pause_routes
 from kidshield.web.queries import LogFilter, overview, search_log
-from kidshield.web.reasons import FIXED_REASONS, explain
+from kidshield.web.reasons import FIXED_REASONS, category_name, explain
 from kidshield.web.render import render, translator_for
 from kidshield.web.routing import page
 from kidshield.web.texts import BODIES
@@ -139,7 +139,11 @@ async def devices_remove(request: Request) -> Response:
 # -- lists, log -------------------------------------------------------------------------
 async def lists_page(request: Request) -> Response:
     ctx, _ = _parent(request)
-    return render(request, "lists.html", lists=views.lists_view(ctx),
+    t = translator_for(request, "parent")
+    lists, gaps = views.lists_view(ctx), views.category_gaps_view(ctx)
+    names = {c: category_name(t, c) for c in {lst["category"] for lst in lists}
+             | {g["category"] for g in gaps} if c}
+    return render(request, "lists.html", lists=lists, gaps=gaps, category_names=names,
                   message=request.query_params.get("m"))
 
 
