@@ -208,7 +208,8 @@ def test_a_homework_window_painted_on_the_grid_changes_kidshield_check(
 
     assert check("2026-11-25T16:30")["action"] == "allow"  # a Wednesday afternoon
     page = signed_in(browser, live, PHONE)
-    page.goto("/profiles/mia#grid-h")
+    page.goto("/profiles/mia")
+    page.click("#grid-h")  # the grid editor is folded until asked for
     page.fill("#label", "homework")
     for day, hour in itertools.product(range(5), (16, 17)):  # Monday to Friday, 16-18
         page.check(f'input[name=cell][value="{day}:{hour}"]')
