@@ -64,6 +64,7 @@ class Timings:
     first_list_update: float = 5.0  # a new install has nothing downloaded yet
     list_updates: float = 900.0  # URL lists due for download
     fleet: float = 30.0  # longest wait between looks at the clock for a schedule edge
+    summaries: float = 300.0  # weekly summaries due to be sent
 
 
 def build_runtime(config: Config, isolate: bool = True) -> PolicyRuntime:
@@ -158,6 +159,9 @@ class Application:
         found += self.fleet.bound if self.fleet is not None else []
         if self.web is not None:
             found.append((self.web.scheme, self.web.host, self.web.port))
+            if self.web.block_https is not None:
+                found.append(("https-block", self.web.block_https.host,
+                              self.web.block_https.port))
         return found
 
     # -- start and stop -------------------------------------------------------------------------
@@ -367,6 +371,9 @@ class Application:
         t = self.timings
         jobs = [self._every(t.state, self._sync_state), self._every(t.watch, self._watch),
                 self._list_updates()]
+        web = self.web.context if self.web is not None else None
+        if web is not None:
+            jobs.append(self._every(t.summaries, web.notifier.send_weekly_due))
         for feature in self.features.web if self.features is not None else []:
             jobs += [job(self._stopping) for job in feature.jobs]
         return jobs

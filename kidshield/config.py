@@ -278,6 +278,19 @@ class WebConfig(_Model):
     max_connections: int = Field(512, ge=1, le=100_000)
     max_connections_per_client: int = Field(64, ge=1, le=100_000)
     hsts: bool = Field(True, description="Strict-Transport-Security over HTTPS")
+    local_ca: bool = Field(
+        False, description="make a local CA so the block page also shows over HTTPS on devices "
+        "that trust it (docs/web.md)")
+    block_https_listen: Listen | None = Field(
+        None, description="where the block page listens for HTTPS (port 443 of the block "
+        "page address); needs local_ca = true")
+
+    @model_validator(mode="after")
+    def _ca_needed(self) -> WebConfig:
+        if self.block_https_listen and not self.local_ca:
+            raise ValueError("block_https_listen needs local_ca = true: without a certificate "
+                             "the device trusts, no block page can show over HTTPS")
+        return self
 
 
 class MediaConfig(_Model):
@@ -400,6 +413,10 @@ class ProfileConfig(_Model):
     schedules: list[ScheduleConfig] = []
     budgets: dict[Ident, Annotated[int, Field(ge=0, le=1440)]] = {}
     allow: list[Domain] = []
+    allow_free_time: list[Domain] = Field(
+        [], description="allowed except at bedtime, in schedules and when a budget is used up")
+    learning_sites: list[Domain] = Field(
+        [], description="still open while the internet is paused (school and learning sites)")
     deny: list[Domain] = []
 
     @model_validator(mode="after")

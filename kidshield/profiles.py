@@ -70,6 +70,16 @@ def compile_profile(pid: str, pc: ProfileConfig, config: Config) -> Profile:
                            *config.origin("profiles", pid, "allow", needle=d)))
             for d in pc.allow
         ),
+        allow_free_time=SuffixMap(
+            (d, RuleSource(f"profile {pid} allow list (free time only)", config.source,
+                           config.line_of("profiles", pid, "allow_free_time", needle=d)))
+            for d in pc.allow_free_time
+        ),
+        learning=SuffixMap(
+            (d, RuleSource(f"profile {pid} learning sites", config.source,
+                           config.line_of("profiles", pid, "learning_sites", needle=d)))
+            for d in pc.learning_sites
+        ),
         deny=SuffixMap(
             (d, RuleSource(f"profile {pid} block list",
                            *config.origin("profiles", pid, "deny", needle=d)))

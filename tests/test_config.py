@@ -53,9 +53,10 @@ def test_several_problems_are_reported_at_once_sorted_by_line() -> None:
         "k.toml:9 dns.allow_networks[1]: '192.168.1.300' is not an IP address or CIDR range",
         "k.toml:14 profiles.mia.bedtime: '25:00' is not a time (HH:MM)",
         "k.toml:16 profiles.mia.favourite: unknown setting (valid here: age_band, allow, "
-        "bedtime, bedtime_days, birth_date, blocked_categories, blocked_services, budgets, "
-        "bypass_protection, deny, extra_blocked_categories, extra_blocked_services, filtering, "
-        "keep_filtering_after_18, name, safe_search, "
+        "allow_free_time, bedtime, bedtime_days, birth_date, blocked_categories, "
+        "blocked_services, budgets, bypass_protection, deny, extra_blocked_categories, "
+        "extra_blocked_services, filtering, keep_filtering_after_18, learning_sites, name, "
+        "safe_search, "
         "schedules, timezone, unblocked_categories, unblocked_services, wake_up, youtube)",
         "k.toml:20 profiles.mia.schedules[0].to: '18:70' is not a time (HH:MM)",
         "k.toml:21 profiles.mia.schedules[0].days: 'someday' is not a day (use mon..sun, "

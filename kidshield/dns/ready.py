@@ -63,6 +63,9 @@ class ReadyAnswer:
     per_client: dict[str, int] | None = None  # the same per client address, when logged
 
 
+MAX_SEEN = 4096  # device addresses remembered for the set-up wizard
+
+
 class ReadyAnswers:
     """Ready answers per profile, and each client address's profile once it passed the
     access control (the fast path looks a client's ready answers up in one step)."""
@@ -71,6 +74,10 @@ class ReadyAnswers:
         self.by_profile: dict[str, dict[bytes, ReadyAnswer]] = {}
         self.by_client: dict[str, dict[bytes, ReadyAnswer]] = {}  # the same dicts
         self.client_profiles: dict[str, str] = {}  # address -> profile id
+        # address -> when it last asked past the ready answers (time.perf_counter()), in
+        # memory only (the log keeps no addresses by default): the set-up wizard offers the
+        # devices seen recently; not forgotten on reloads, bounded
+        self.seen: dict[str, float] = {}
         self._heads: dict[bytes, bytes] = {}
 
     def for_profile(self, pid: str) -> dict[bytes, ReadyAnswer]:
@@ -83,6 +90,14 @@ class ReadyAnswers:
         """``client`` is answered as profile ``pid``: its repeats may take the fast path."""
         self.client_profiles[client] = pid
         self.by_client[client] = self.for_profile(pid)
+
+    def saw(self, client: str, at: float) -> None:
+        seen = self.seen
+        seen[client] = at
+        if len(seen) > MAX_SEEN:  # keep the most recent half
+            recent = sorted(seen.items(), key=lambda item: -item[1])[:MAX_SEEN // 2]
+            seen.clear()
+            seen.update(recent)
 
     def forget(self, profile: str | None = None) -> None:
         """Drop every ready answer (and client binding), or one profile's answers."""

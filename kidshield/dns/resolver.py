@@ -68,6 +68,7 @@ class Resolver:
         self.service_hits: set[tuple[str, str]] = set()  # (profile, service) used
         self._ready = ReadyAnswers()
         self.client_profiles = self._ready.client_profiles  # address -> profile (ACL passed)
+        self.clients_seen = self._ready.seen  # address -> time.perf_counter() last seen
         self._client_ready = self._ready.by_client  # address -> its profile's ready answers
         self._stats = QueryStats()
         self.rate_limited = self._stats.rate_limited  # answers held back, by verdict

@@ -9,6 +9,7 @@ import ssl
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from email.header import Header
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from typing import Any, Literal, Protocol
@@ -39,6 +40,7 @@ class Message:
     tags: tuple[str, ...] = ()
     event: str = "notice"  # machine-readable kind, for webhooks
     payload: dict[str, Any] = field(default_factory=dict)  # extra JSON for webhooks
+    html: str | None = None  # e-mail: an HTML version beside the text (a weekly summary)
 
 
 class Channel(Protocol):
@@ -69,6 +71,12 @@ def _post(url: str, transport: httpx.BaseTransport | None, **kwargs: Any) -> Non
         raise DeliveryError(f"{url}: HTTP {response.status_code}")
 
 
+def _header_text(text: str) -> str:
+    if text.isascii():
+        return text
+    return Header(text, "utf-8").encode(maxlinelen=10_000)
+
+
 @dataclass(frozen=True, slots=True)
 class NtfyChannel:
     """An ntfy topic URL (self-hosted or public): the body is the text, headers carry the
@@ -85,8 +93,9 @@ class NtfyChannel:
 
     def send(self, message: Message) -> None:
         headers = {
-            # HTTP headers are ASCII; ntfy also accepts RFC 2047, but a plain title is safer
-            "Title": message.title.encode("ascii", "replace").decode(),
+            # HTTP headers are ASCII: a title in another script (a child named Zoë or محمد)
+            # goes RFC 2047-encoded, which ntfy decodes
+            "Title": _header_text(message.title),
             "Priority": _NTFY_PRIORITY[message.priority],
         }
         if message.tags:
@@ -155,6 +164,8 @@ class EmailChannel:
             mail["X-Priority"] = "1"
         text = message.body + (f"\n\n{message.link}\n" if message.link else "\n")
         mail.set_content(text)
+        if message.html is not None:
+            mail.add_alternative(message.html, subtype="html")
         try:
             self._deliver(mail)
         except (OSError, smtplib.SMTPException) as exc:

@@ -3,8 +3,9 @@
 Pure: the same inputs always give the same decision. Checks run in a fixed order and the first
 that matches decides (docs/policy.md lists them):
 
-    helplines -> pause -> parent grants -> allow list -> bypass protection -> schedules
-    -> daily budgets -> blocked services -> blocked categories -> own block list
+    helplines -> internet paused (learning sites stay open) -> protection paused
+    -> parent grants -> allow list -> bypass protection -> schedules -> daily budgets
+    -> allow list for free time -> blocked services -> blocked categories -> own block list
     -> safe search -> allow
 
 ``valid_until`` is the earliest instant at which the clock alone could change the answer (a
@@ -66,6 +67,15 @@ class PolicyEngine:
             cached = self._settings[key] = (profile, self._compute_settings(profile, band))
         return cached[1]
 
+    def band_services(self, band: AgeBand) -> frozenset[str]:
+        """The services an age band blocks before a profile's own changes: its groups, and
+        those whose own terms set a higher minimum age (contact services)."""
+        d = BAND_DEFAULTS[band]
+        services = self.catalog.services_in_groups(d.service_groups)
+        if d.services_min_age_over is not None:
+            services |= self.catalog.services_over_age(d.services_min_age_over, MIN_AGE_GROUPS)
+        return frozenset(services)
+
     def _compute_settings(self, profile: Profile, band: AgeBand) -> Settings:
         d = BAND_DEFAULTS[band]
         categories = (
@@ -75,10 +85,7 @@ class PolicyEngine:
         if profile.blocked_services is not None:
             services = set(profile.blocked_services)
         else:
-            services = self.catalog.services_in_groups(d.service_groups)
-            if d.services_min_age_over is not None:
-                services |= self.catalog.services_over_age(d.services_min_age_over,
-                                                           MIN_AGE_GROUPS)
+            services = set(self.band_services(band))
         services |= profile.extra_blocked_services
         services -= profile.unblocked_services
         schedules: list[ScheduleRule] = []
@@ -137,6 +144,16 @@ class PolicyEngine:
             return done(Action.ALLOW, Reason.HELPLINE, rule=helpline[0], source=DATA_SOURCE,
                         detail={"helpline": helpline[1].name})
 
+        internet = state.internet_paused_until
+        if internet is not None and now < internet:
+            learning = profile.learning.match(name)
+            if learning is not None:
+                return done(Action.ALLOW, Reason.ALLOW_LIST, internet, rule=learning[0],
+                            source=learning[1], detail={"learning": True})
+            return done(Action.BLOCK, Reason.INTERNET_PAUSED, internet,
+                        rule=f"internet paused until {internet:%H:%M} UTC",
+                        source=RuleSource("parent pause"))
+
         if state.paused_until is not None and now < state.paused_until:
             return done(Action.ALLOW, Reason.PAUSED, state.paused_until)
 
@@ -185,6 +202,11 @@ class PolicyEngine:
                             source=profile.budget_sources.get(service, CONFIG_SOURCE),
                             service=service, detail={"used_minutes": round(used, 1)})
             until = _earliest(until, min(midnight, now + timedelta(minutes=budget - used)))
+
+        free = profile.allow_free_time.match(name)
+        if free is not None:
+            return done(Action.ALLOW, Reason.ALLOW_LIST, rule=free[0], source=free[1],
+                        service=service, detail={"free_time_only": True})
 
         if service is not None and service in s.services:
             return done(Action.BLOCK, Reason.SERVICE, rule=svc[0] if svc else None,

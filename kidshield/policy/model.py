@@ -72,6 +72,10 @@ class Profile:
     schedules: tuple[ScheduleRule, ...] = ()
     budgets: dict[str, int] = field(default_factory=dict)
     allow: SuffixMap[RuleSource] = field(default_factory=SuffixMap)
+    # allowed only when no bedtime, schedule or used-up budget applies ("free time only")
+    allow_free_time: SuffixMap[RuleSource] = field(default_factory=SuffixMap)
+    # still open while the internet is paused (school and learning sites)
+    learning: SuffixMap[RuleSource] = field(default_factory=SuffixMap)
     deny: SuffixMap[RuleSource] = field(default_factory=SuffixMap)
     budget_sources: dict[str, RuleSource] = field(default_factory=dict)
 

@@ -26,6 +26,8 @@ class Reason(StrEnum):
     UNFILTERED = "unfiltered"  # the profile has filtering switched off
     # the name is blocked
     BYPASS = "bypass"  # encrypted DNS resolvers, VPNs, proxies, iCloud Private Relay
+    INTERNET_PAUSED = "internet_paused"  # a parent paused the internet: all but helplines
+    # and the profile's learning sites is blocked for a while
     BEDTIME = "bedtime"  # the profile's bedtime
     SCHEDULE = "schedule"  # another time window of the profile
     BUDGET = "budget"  # the daily time budget for a service is used up

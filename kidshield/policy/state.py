@@ -29,7 +29,9 @@ class ProfileState:
 
     grants: tuple[Grant, ...] = ()
     usage_minutes: Mapping[str, float] = field(default_factory=dict)  # service id -> today
-    paused_until: datetime | None = None
+    paused_until: datetime | None = None  # protection lifted until then
+    internet_paused_until: datetime | None = None  # everything but helplines and learning
+    # sites blocked until then ("pause the internet now")
 
 
 EMPTY_STATE = ProfileState()

@@ -33,6 +33,7 @@ from kidshield.state.store import (
     EditEnd,
     EditStatus,
     Kind,
+    PauseKind,
     PauseRecord,
     RequestDecision,
     StateStore,
@@ -58,6 +59,7 @@ class Snapshot:
     local: int  # this process's change count when the read began
     grants: tuple[Grant, ...] | None = None
     pauses: dict[str, datetime] | None = None
+    internet: dict[str, datetime] | None = None  # the internet paused, per profile
     minutes: dict[UsageKey, set[int]] | None = None  # only keys that gained minutes
     minute_counts: dict[UsageKey, tuple[int, int]] | None = None
     edits: tuple[ConfigEdit, ...] | None = None
@@ -78,6 +80,7 @@ class StateSource:
         self._versions: dict[Kind, int] = {}
         self._grants: dict[str, tuple[Grant, ...]] = {}
         self._pauses: dict[str, datetime] = {}
+        self._internet: dict[str, datetime] = {}
         self._minutes = UsedMinutes()
         # per key, (count, highest minute) stored in the database when last read: a sync
         # reads only the minutes above it (and all of a key's when that does not add up)
@@ -94,11 +97,16 @@ class StateSource:
         """What the engine needs besides the configuration, for ``profile`` at ``now``."""
         return ProfileState(grants=self._grants.get(profile.id, ()),
                             usage_minutes=self.minutes_used(profile, now),
-                            paused_until=self._pauses.get(profile.id))
+                            paused_until=self._pauses.get(profile.id),
+                            internet_paused_until=self._internet.get(profile.id))
 
     def paused_until(self, profile_id: str) -> datetime | None:
         """The end of the profile's pause (it may have passed: compare with the time)."""
         return self._pauses.get(profile_id)
+
+    def internet_paused_until(self, profile_id: str) -> datetime | None:
+        """The end of the profile's internet pause (it may have passed)."""
+        return self._internet.get(profile_id)
 
     def grants(self, profile_id: str) -> tuple[Grant, ...]:
         return self._grants.get(profile_id, ())
@@ -140,11 +148,14 @@ class StateSource:
         now = self.clock.now()
         minutes, counts = (self._read_minutes(now.date() - timedelta(days=1))
                            if Kind.USAGE in moved else (None, None))
+        paused = self.store.active_pauses(now) if Kind.PAUSES in moved else None
         return Snapshot(
             versions, local,
             grants=tuple(self.store.active_grants(now)) if Kind.GRANTS in moved else None,
-            pauses=({p.profile: p.until for p in self.store.active_pauses(now)}
-                    if Kind.PAUSES in moved else None),
+            pauses=None if paused is None else {p.profile: p.until for p in paused
+                                                if p.kind == "protection"},
+            internet=None if paused is None else {p.profile: p.until for p in paused
+                                                  if p.kind == "internet"},
             minutes=minutes, minute_counts=counts,
             edits=(tuple(sorted(self.store.edits(), key=lambda e: (e.made_at, e.id or 0)))
                    if Kind.EDITS in moved else None),
@@ -180,6 +191,8 @@ class StateSource:
             changed |= self._take_grants(_by_profile(snap.grants))
         if snap.pauses is not None:
             changed |= self._take_pauses(snap.pauses)
+        if snap.internet is not None:
+            changed |= self._take_internet(snap.internet)
         for pid in sorted(changed):
             self._changed(pid)
         if snap.minute_counts is not None:
@@ -213,6 +226,10 @@ class StateSource:
         old, self._pauses = self._pauses, pauses
         return {pid for pid in old.keys() | pauses.keys() if old.get(pid) != pauses.get(pid)}
 
+    def _take_internet(self, paused: dict[str, datetime]) -> set[str]:
+        old, self._internet = self._internet, paused
+        return {pid for pid in old.keys() | paused.keys() if old.get(pid) != paused.get(pid)}
+
     def _take_edits(self, edits: tuple[ConfigEdit, ...]) -> None:
         if edits != self._edits:
             self._edits = edits
@@ -231,22 +248,24 @@ class StateSource:
 
     # -- changes ------------------------------------------------------------------------------
     def pause(self, profile_ids: Sequence[str], until: datetime | None, actor: str,
-              audit: AuditEntry | None = None) -> None:
-        """Pause protection for the profiles until ``until`` (None resumes), as one change."""
+              audit: AuditEntry | None = None, kind: PauseKind = "protection") -> None:
+        """Pause protection (``kind="internet"``: pause the internet) for the profiles until
+        ``until`` (None ends the pause), as one change."""
         now = self.clock.now()
         if until is None:
-            self.store.set_pauses([], profile_ids, audit)
+            self.store.set_pauses([], profile_ids, audit, kind)
         else:
-            self.store.set_pauses([PauseRecord(p, until, now, actor) for p in profile_ids], [],
-                                  audit)
+            self.store.set_pauses([PauseRecord(p, until, now, actor, kind)
+                                   for p in profile_ids], [], audit, kind)
         self._wrote(Kind.PAUSES)
-        pauses = dict(self._pauses)
+        pauses = dict(self._pauses if kind == "protection" else self._internet)
         for pid in profile_ids:
             if until is None:
                 pauses.pop(pid, None)
             else:
                 pauses[pid] = until
-        for pid in sorted(self._take_pauses(pauses)):
+        take = self._take_pauses if kind == "protection" else self._take_internet
+        for pid in sorted(take(pauses)):
             self._changed(pid)
 
     def add_grant(self, grant: Grant, audit: AuditEntry | None = None) -> Grant:

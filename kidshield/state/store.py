@@ -15,7 +15,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Protocol
+from typing import Literal, Protocol
 
 from kidshield.policy.state import Grant
 from kidshield.storage.protocols import AuditEntry
@@ -31,6 +31,7 @@ class Kind(StrEnum):
 
 
 Versions = Mapping[Kind, int]
+PauseKind = Literal["protection", "internet"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +40,7 @@ class PauseRecord:
     until: datetime
     created_at: datetime
     created_by: str = ""
+    kind: PauseKind = "protection"  # "internet": the internet paused, not protection lifted
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,7 +148,9 @@ class StateStore(Protocol):
 
     # -- writing: one transaction each, the kind's version moved, the audit entry with it ----
     def set_pauses(self, pauses: Sequence[PauseRecord], cleared: Sequence[str],
-                   audit: AuditEntry | None = None) -> None: ...
+                   audit: AuditEntry | None = None, kind: PauseKind = "protection") -> None:
+        """Pauses of one kind: ``pauses`` set, the ``cleared`` profiles' ended."""
+        ...
     def add_grant(self, grant: Grant, now: datetime, audit: AuditEntry | None = None) -> Grant: ...
     def revoke_grant(self, grant_id: int, now: datetime,
                      audit: AuditEntry | None = None) -> Grant | None:

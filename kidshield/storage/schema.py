@@ -251,6 +251,17 @@ pauses = sa.Table(
     sa.Column("created_by", sa.String(128), nullable=False, server_default=""),
 )
 
+# "Pause the internet now": everything but helplines and learning sites blocked until then
+# (the opposite of a pause above, which lifts filtering). Versioned with the pauses.
+internet_pauses = sa.Table(
+    "internet_pauses",
+    metadata,
+    sa.Column("profile", sa.String(64), primary_key=True),
+    sa.Column("until", UTCDateTime(), nullable=False),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("created_by", sa.String(128), nullable=False, server_default=""),
+)
+
 web_settings = sa.Table(
     "web_settings",
     metadata,

@@ -21,6 +21,7 @@ from kidshield.state.store import (
     EditEnd,
     EditStatus,
     Kind,
+    PauseKind,
     PauseRecord,
     RequestDecision,
     UsageKey,
@@ -32,10 +33,13 @@ from kidshield.storage.schema import (
     audit_log,
     config_edits,
     grants,
+    internet_pauses,
     pauses,
     state_versions,
     usage_minutes,
 )
+
+_PAUSE_TABLES: dict[PauseKind, sa.Table] = {"protection": pauses, "internet": internet_pauses}
 
 # a concurrent edit of the same setting on another node: try again (it then ends that one)
 _EDIT_ATTEMPTS = 5
@@ -76,9 +80,14 @@ class SqlStateStore:
             return [_grant(r) for r in conn.execute(query)]
 
     def active_pauses(self, now: datetime) -> list[PauseRecord]:
+        """Both kinds: protection lifted, and the internet paused."""
+        found = []
         with self._db.engine.connect() as conn:
-            rows = conn.execute(sa.select(pauses).where(pauses.c.until > now))
-            return [PauseRecord(r.profile, r.until, r.created_at, r.created_by) for r in rows]
+            for kind, table in _PAUSE_TABLES.items():
+                rows = conn.execute(sa.select(table).where(table.c.until > now))
+                found += [PauseRecord(r.profile, r.until, r.created_at, r.created_by, kind)
+                          for r in rows]
+        return found
 
     def minute_counts(self, since: date) -> dict[UsageKey, tuple[int, int]]:
         m = usage_minutes.c
@@ -143,13 +152,14 @@ class SqlStateStore:
                 target=entry.target[:255], detail=entry.detail))
 
     def set_pauses(self, pauses_: Sequence[PauseRecord], cleared: Sequence[str],
-                   audit: AuditEntry | None = None) -> None:
+                   audit: AuditEntry | None = None, kind: PauseKind = "protection") -> None:
+        table = _PAUSE_TABLES[kind]
         with self._db.engine.begin() as conn:
             touched = [*cleared, *(p.profile for p in pauses_)]
             if touched:
-                conn.execute(pauses.delete().where(pauses.c.profile.in_(touched)))
+                conn.execute(table.delete().where(table.c.profile.in_(touched)))
             for p in pauses_:
-                conn.execute(pauses.insert().values(profile=p.profile, until=p.until,
+                conn.execute(table.insert().values(profile=p.profile, until=p.until,
                                                     created_at=p.created_at,
                                                     created_by=p.created_by))
             self._moved(conn, Kind.PAUSES)

@@ -4,7 +4,8 @@ call these functions, so every dashboard action exists in the API and is audited
 
 from __future__ import annotations
 
-import asyncio
+from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime, time, timedelta
 from typing import Any
 
@@ -13,6 +14,8 @@ from starlette.concurrency import run_in_threadpool
 
 from kidshield.errors import InputError, TooManyRequests
 from kidshield.lists.sources import update_list
+from kidshield.notifications import settings as notify_settings
+from kidshield.notify import Delivery
 from kidshield.policy.domains import normalize_name
 from kidshield.policy.model import Profile, Query
 from kidshield.policy.reason import Decision
@@ -38,7 +41,6 @@ from kidshield.web.accounts import (
 )
 from kidshield.web.context import WebContext
 from kidshield.web.errors import N_, NotFound, Refused
-from kidshield.web.notify import Notice, NotifySettings, send
 from kidshield.web.ratelimit import client_key
 
 DECISIONS = ("30min", "tonight", "always", "decline")
@@ -74,6 +76,8 @@ def pause(ctx: WebContext, actor: str, pid: str, minutes: int) -> datetime | Non
 # -- access requests ----------------------------------------------------------------------
 async def create_request(ctx: WebContext, prof: Profile, domain: str, message: str,
                          ip: str) -> AccessRequest:
+    """A child asks for ``domain``; the parent hears of it on the channels set up in
+    Settings (links point at the dashboard's own address)."""
     name = normalize_name(domain)
     wait = ctx.limiter.acquire(("ask.client", client_key(ip)))
     if wait:
@@ -83,16 +87,7 @@ async def create_request(ctx: WebContext, prof: Profile, domain: str, message: s
     request = ctx.state.add_request(AccessRequest(
         prof.id, name, ctx.now(), decision.reason.value, message.strip()[:500]))
     ctx.audit(f"child ({prof.name})", "request.create", name, id=request.id)
-    notice = Notice(
-        title=f"{prof.name} asks for {name}",
-        text=f"{prof.name} asks to open {name}" + (f": {request.message}" if request.message
-                                                     else ""),
-        link=f"{ctx.public_url}/requests",
-        payload={"id": request.id, "profile": prof.id, "domain": name,
-                 "reason": decision.reason.value, "message": request.message})
-    task = asyncio.ensure_future(send(ctx.notify_settings(), notice))
-    ctx.background.add(task)
-    task.add_done_callback(ctx.background.discard)
+    ctx.notifier.access_request(prof, request)
     return request
 
 
@@ -177,9 +172,11 @@ async def decide_request(ctx: WebContext, actor: str, request_id: int, decision:
 # Kept in the database over the configuration file (kidshield/state/editor.py): in force here
 # at once and on every node sharing the database within seconds; `kidshield config export`
 # writes them into the file.
-PROFILE_FIELDS = ("name", "age_band", "bedtime", "wake_up", "bedtime_days", "safe_search",
-                  "youtube", "extra_blocked_categories", "unblocked_categories",
-                  "extra_blocked_services", "unblocked_services", "allow", "deny", "budgets")
+PROFILE_FIELDS = ("name", "birth_date", "age_band", "timezone", "bedtime", "wake_up",
+                  "bedtime_days", "safe_search", "youtube", "extra_blocked_categories",
+                  "unblocked_categories", "extra_blocked_services", "unblocked_services",
+                  "allow", "allow_free_time", "learning_sites", "deny", "budgets",
+                  "schedules")
 
 
 def _profile_changes(ctx: WebContext, pid: str, changes: dict[str, Any]) -> list[Change]:
@@ -194,8 +191,9 @@ def _profile_changes(ctx: WebContext, pid: str, changes: dict[str, Any]) -> list
             items += [item for item in value if item not in items]
             out.append(Change(target, key[4:], items))
         elif key in PROFILE_FIELDS:
-            if key == "age_band" and value is not None and current.birth_date is not None:
-                out.append(Change(target, "birth_date", None))
+            if (key == "age_band" and value is not None and current.birth_date is not None
+                    and "birth_date" not in changes):
+                out.append(Change(target, "birth_date", None))  # one or the other
             out.append(Change(target, key, value))
         else:
             raise InputError(f"{key}: not a profile setting", field=key)
@@ -239,17 +237,25 @@ async def edit_settings(ctx: WebContext, actor: str, changes: dict[str, Any]) ->
 
 
 async def add_client(ctx: WebContext, actor: str, name: str, pid: str,
-                     addresses: list[str]) -> None:
+                     addresses: list[str], macs: Sequence[str] = (),
+                     client_ids: Sequence[str] = ()) -> None:
+    """A device of a child's: by address (or network), MAC address or DoH/DoT client id."""
     profile(ctx, pid)
     name = name.strip()
     if not name:
         raise InputError("name: give the device a name", field="name")
     if any(c.name == name for c in ctx.config.clients):
         raise InputError(f"name: there is a device named {name!r} already", field="name")
-    ctx.editor.change([Change("clients", name, {"name": name, "profile": pid,
-                                                "addresses": addresses})], actor,
-                      ctx.audit_entry(actor, "client.add", name, profile=pid,
-                                      addresses=addresses))
+    if not (addresses or macs or client_ids):
+        raise InputError("addresses: an address, a MAC address or a DoH id of the device",
+                         field="addresses")
+    table: dict[str, Any] = {"name": name, "profile": pid, "addresses": list(addresses)}
+    if macs:
+        table["macs"] = [m.lower() for m in macs]
+    if client_ids:
+        table["client_ids"] = list(client_ids)
+    ctx.editor.change([Change("clients", name, table)], actor,
+                      ctx.audit_entry(actor, "client.add", name, **table))
 
 
 async def remove_client(ctx: WebContext, actor: str, index: int) -> None:
@@ -286,23 +292,41 @@ async def update_lists(ctx: WebContext, actor: str, name: str | None = None) -> 
     return results
 
 
-# -- notification hook --------------------------------------------------------------------
+# -- notifications ------------------------------------------------------------------------
 def set_notify(ctx: WebContext, actor: str, kind: str, url: str) -> None:
+    """The single webhook or ntfy address of the first API version (PUT
+    /settings/notifications): it sets that channel and switches the other off."""
     if kind not in ("none", "webhook", "ntfy"):
         raise InputError("kind: one of none, webhook, ntfy")
     if kind != "none" and not url.startswith(("http://", "https://")):
         raise InputError("url: an http:// or https:// address")
-    ctx.settings.put("notify_kind", kind)
-    ctx.settings.put("notify_url", url if kind != "none" else "")
-    ctx.audit(actor, "notify.set", kind, url=url)
+    current = ctx.notifier.settings()
+    webhook = notify_settings.Webhook(kind == "webhook", url if kind == "webhook" else "")
+    ntfy = current.ntfy
+    if kind == "ntfy":
+        server, _sep, topic = url.rstrip("/").rpartition("/")
+        ntfy = notify_settings.Ntfy(True, server, topic, current.ntfy.token)
+    else:
+        ntfy = replace(ntfy, enabled=False)
+    save_notifications(ctx, actor, replace(current, webhook=webhook, ntfy=ntfy,
+                                           email=replace(current.email, enabled=False)))
 
 
-async def test_notify(ctx: WebContext, actor: str, settings: NotifySettings | None = None) -> bool:
-    ok = await send(settings or ctx.notify_settings(),
-                    Notice("kidshield test", "Notifications from kidshield work.",
-                           f"{ctx.public_url}/", {"test": True}))
-    ctx.audit(actor, "notify.test", "", ok=ok)
-    return ok
+def save_notifications(ctx: WebContext, actor: str,
+                       settings: notify_settings.Notifications) -> None:
+    settings = notify_settings.keep_secrets(settings, ctx.notifier.settings())
+    notify_settings.save(ctx.settings, settings,
+                         server_mail=ctx.notifier.file_smtp() is not None)
+    ctx.audit(actor, "notify.set", ",".join(
+        name for name, on in (("ntfy", settings.ntfy.enabled), ("email", settings.email.enabled),
+                              ("webhook", settings.webhook.enabled)) if on) or "none",
+        requests=settings.requests, weekly=settings.weekly)
+
+
+async def test_notify(ctx: WebContext, actor: str) -> list[Delivery]:
+    results = await ctx.notifier.test()
+    ctx.audit(actor, "notify.test", "", **{f"{r.kind} {r.target}": r.ok for r in results})
+    return results
 
 
 __all__ = [
@@ -332,6 +356,7 @@ __all__ = [
     "remove_client",
     "revoke_grant",
     "revoke_token",
+    "save_notifications",
     "set_bedtime",
     "set_notify",
     "set_pin",

@@ -24,6 +24,14 @@ from kidshield.web.render import render
 from kidshield.web.routing import page
 
 
+def provided_categories(ctx: WebContext) -> frozenset[str]:
+    from kidshield.lists.loader import REPORTED_CATEGORY
+    from kidshield.policy.model import ALLOW_CATEGORY
+
+    return (frozenset(ctx.runtime.engine.lists.categories) - {ALLOW_CATEGORY}) | {
+        REPORTED_CATEGORY}
+
+
 async def me(request: Request) -> Response:
     ctx = web_context(request)
     profile = child_profile(ctx, request)
@@ -33,16 +41,20 @@ async def me(request: Request) -> Response:
     blocks = recent_blocks(ctx.db, profile.id, now - RECENT)
     requests = ctx.state.requests(profile=profile.id, since=now - RECENT * 7, limit=20)
     paused = ctx.state.paused_until(profile.id)
+    internet = ctx.state.internet_paused_until(profile.id)
     cfg = ctx.config.logging
     age = profile.age_at(now)
     return render(
         request, "child/me.html", profile=profile, band=band, young=band in (
             AgeBand.UNDER_9, AgeBand.AGE_9_12), settings=settings,
-        categories=sorted(settings.categories), bedtimes=[r for r in settings.schedules],
+        # only what a list really blocks: the page never promises a block that does not exist
+        categories=sorted(settings.categories & provided_categories(ctx)),
+        bedtimes=[r for r in settings.schedules],
         blocks=blocks, requests=requests, helplines=helplines(ctx, profile),
         retention_days=cfg.retention_days, only_blocked=cfg.only_blocked,
         anonymize=cfg.anonymize_clients, years_left=None if age is None else max(18 - age, 0),
         paused=paused if paused and paused > now else None, child_host=CHILD_HOST,
+        internet=internet if internet and internet > now else None,
         message=request.query_params.get("m", ""), filtering=profile.filtering)
 
 

@@ -9,15 +9,19 @@ import json
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo
 
 from starlette.requests import HTTPConnection
 
-from kidshield.clock import Clock
+from kidshield.clock import Clock, SystemClock
 from kidshield.config import Config
 from kidshield.dns.service import DnsService
+from kidshield.errors import KidshieldError
+from kidshield.notifications.service import Notifier, SummarySources, requests_since
+from kidshield.notify import SmtpSettings
 from kidshield.runtime import PolicyRuntime
 from kidshield.state import StateSource
 from kidshield.state.editor import SettingsEditor
@@ -32,7 +36,7 @@ from kidshield.storage.web_sql import (
 )
 from kidshield.web.auth import Authenticator
 from kidshield.web.feature import WebFeature
-from kidshield.web.notify import NotifySettings
+from kidshield.web.localca import LocalCA, load_or_create
 from kidshield.web.ratelimit import RateLimiter
 
 
@@ -88,6 +92,13 @@ class WebContext:
             self.setup_expires = self.now() + timedelta(minutes=self.config.web.setup_minutes)
         self.list_progress: dict[str, str] = {}
         self.background: set[asyncio.Task[bool]] = set()
+        self.local_ca = self._local_ca()
+        self.notifier = Notifier(self.settings, self.clock, lambda: self.public_url,
+                                 SummarySources(
+            db, lambda: self.runtime.profiles,
+            lambda: {k: s.name for k, s in self.runtime.catalog.services.items()},
+            self.used_minutes, requests_since(self.state.requests),
+            lambda: ZoneInfo(self.config.server.timezone)), templates(), self.file_smtp)
 
     # -- shortcuts ------------------------------------------------------------------------
     def now(self) -> datetime:
@@ -136,13 +147,36 @@ class WebContext:
         text = json.dumps(detail, default=str, ensure_ascii=False) if detail else ""
         return AuditEntry(self.now(), actor, action, target, text)
 
-    # -- notification hook ------------------------------------------------------------------
-    def notify_settings(self) -> NotifySettings:
-        kind = self.settings.get("notify_kind") or "none"
-        url = self.settings.get("notify_url") or ""
-        if kind not in ("none", "webhook", "ntfy"):
-            kind = "none"
-        return NotifySettings(kind, url)  # type: ignore[arg-type]
+    def _local_ca(self) -> LocalCA | None:
+        """The local CA ([web] local_ca), made on first use in data_dir/ca."""
+        config = self.config
+        if not config.web.local_ca:
+            return None
+        # dated by the wall clock: devices check certificates against their own clocks
+        return load_or_create(config.path(config.server.data_dir) / "ca",
+                              SystemClock().now())
+
+    def file_smtp(self) -> SmtpSettings | None:
+        """The configuration file's [smtp] (the report desk's mail server), if set."""
+        from kidshield.reports.setup import smtp_settings
+
+        try:
+            return smtp_settings(self.config)
+        except KidshieldError:
+            return None
+
+    def used_minutes(self, profile: str, day: date) -> dict[str, float]:
+        """Minutes used per service on a past or present day, as stored by every node (the
+        state source keeps only today's and yesterday's in memory)."""
+        counts = self.state.store.minute_counts(day)
+        return {service: float(count) for (pid, service, d), (count, _top) in counts.items()
+                if pid == profile and d == day}
+
+
+def templates() -> Any:
+    from kidshield.web.render import env
+
+    return env
 
 
 def client_ip(conn: HTTPConnection) -> str:

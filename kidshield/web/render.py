@@ -14,6 +14,7 @@ from kidshield.web.access import current_user
 from kidshield.web.csrf import csrf_token
 from kidshield.web.errors import N_
 from kidshield.web.i18n import Audience, Translator, available, language_name, negotiate
+from kidshield.web.reasons import reason_words
 
 TEMPLATES = Path(__file__).parent / "templates"
 LANG_COOKIE = "ks_lang"
@@ -21,9 +22,14 @@ LANG_COOKIE = "ks_lang"
 
 MESSAGES = {
     "saved": N_("Saved."), "bedtime": N_("Bedtime saved."), "answered": N_("Answer sent."),
+    "unchanged": N_("Nothing was changed."),
     "paused": N_("Protection paused."), "resumed": N_("Protection is back on."),
+    "internet_paused": N_("The internet is paused."),
+    "internet_back": N_("The internet is back on."),
     "removed": N_("Removed."), "updated": N_("Lists updated."),
-    "welcome": N_("Welcome! Set a parent PIN below for the child page."),
+    "welcome": N_("Welcome! Your account is ready. Now add your children."),
+    "child_added": N_("The child was added."),
+    "device_added": N_("The device was added."),
     "pin": N_("PIN saved."), "revoked": N_("Token revoked."),
     "notify_ok": N_("Test notification delivered."),
     "notify_failed": N_("The test notification could not be delivered."),
@@ -31,6 +37,14 @@ MESSAGES = {
 
 env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]),
                   trim_blocks=True, lstrip_blocks=True)
+
+
+def waiting_requests(request: Request) -> int:
+    """How many children's requests wait for an answer (the badge in the navigation)."""
+    ctx = request.app.state.web
+    if not hasattr(ctx, "state"):
+        return 0
+    return len(ctx.state.requests("pending", limit=100))
 
 
 def translator_for(request: Request, audience: Audience = "child") -> Translator:
@@ -47,12 +61,14 @@ def render(request: Request, template: str, status_code: int = 200,
     audience: Audience = "child" if templates or template.startswith("child/") else "parent"
     t = translator_for(request, audience)
     secret: bytes = request.app.state.web.secret
+    user = current_user(request)
     html = (templates or env).get_template(template).render(
         request=request, _=t, ngettext=t.ngettext, lang=t.lang, dir=t.dir,
         csrf=csrf_token(request, secret),
-        user=current_user(request), languages=[(code, language_name(code))
-                                               for code in available(audience)],
-        path=request.url.path, messages=MESSAGES, **context)
+        user=user, languages=[(code, language_name(code)) for code in available(audience)],
+        path=request.url.path, messages=MESSAGES, reason_words=reason_words(t),
+        waiting=waiting_requests(request) if user is not None and audience == "parent"
+        else 0, **context)
     response = HTMLResponse(html, status_code=status_code)
     chosen = request.query_params.get("lang")
     if chosen and chosen in available("child"):

@@ -30,6 +30,7 @@ from kidshield.config import Config, parse_hostport
 from kidshield.dns.server import explain_bind_error
 from kidshield.errors import KidshieldError, TooManyRequests
 from kidshield.web.access import Permission
+from kidshield.web.api.notifications import api as notifications_api
 from kidshield.web.api.registry import document_routes
 from kidshield.web.api.v1 import api
 from kidshield.web.auth import AuthMiddleware
@@ -39,8 +40,10 @@ from kidshield.web.context import WebContext, WebDeps
 from kidshield.web.csrf import CsrfCookieMiddleware
 from kidshield.web.doh import doh_routes
 from kidshield.web.errors import error_response, status_of
+from kidshield.web.httpsblock import BLOCK_LISTENER, HttpsBlockListener, ca_certificate
 from kidshield.web.metrics import metrics_route
 from kidshield.web.pages import page_routes
+from kidshield.web.pause import api as pause_api
 from kidshield.web.protocol import protocol_class
 from kidshield.web.ratelimit import Limit, client_key
 from kidshield.web.render import render
@@ -87,7 +90,7 @@ async def _error(request: Request, exc: Exception) -> Response:
         return RedirectResponse(f"/login?next={request.url.path}", 303)
     message = (str(exc.detail) if isinstance(exc, HTTPException)
                else "Something went wrong on the server." if status == 500 else str(exc))
-    page = render(request, "error.html", status, code=status, message=message)
+    page = render(request, "error.html", status, code=status, error=message)
     if isinstance(exc, TooManyRequests) and exc.retry_after is not None:
         page.headers["Retry-After"] = str(int(exc.retry_after) + 1)
     return page
@@ -126,7 +129,10 @@ class SecurityHeaders:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        extra = [HSTS] if self.hsts and scope.get("scheme") == "https" else []
+        # not on the HTTPS block listener: a blocked site's name must not be pinned to HTTPS
+        # by a certificate only managed devices trust
+        extra = [HSTS] if (self.hsts and scope.get("scheme") == "https"
+                           and not scope.get(BLOCK_LISTENER)) else []
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -140,14 +146,16 @@ class SecurityHeaders:
 
 
 class HostDispatch:
-    """Plain-HTTP requests for a name that is not ours go to the block page app."""
+    """Requests for a name that is not ours go to the block page app: over plain HTTP, and
+    over HTTPS on the block page's own listener (``[web] block_https_listen``)."""
 
     def __init__(self, app: ASGIApp, block_app: ASGIApp) -> None:
         self.app = app
         self.block_app = block_app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope.get("scheme") == "http":
+        if scope["type"] == "http" and (scope.get("scheme") == "http"
+                                        or scope.get(BLOCK_LISTENER)):
             request = Request(scope)
             if is_foreign_host(request_host(request)) and not scope["path"].startswith(
                     ("/dns-query", "/static/")):
@@ -166,7 +174,8 @@ def create_app(deps: WebDeps) -> Starlette:
     block_app = Starlette(routes=[static, favicon_route(), *block_routes()],
                           exception_handlers=EXCEPTION_HANDLERS)
     block_app.state.web = ctx
-    groups = [api, *(group for feature in deps.features for group in feature.api)]
+    groups = [api, pause_api, notifications_api,
+              *(group for feature in deps.features for group in feature.api)]
 
     def doh_admit(client: str) -> float:
         # DNS over HTTPS gets the same answers-per-second limit as plain DNS
@@ -182,9 +191,12 @@ def create_app(deps: WebDeps) -> Starlette:
         *doh_routes(lambda: dns.resolver, doh_admit),
         static,
         favicon_route(),
+        page("/ca.crt", ca_certificate, Permission.PUBLIC),
         *child_routes(),
         *document_routes(groups),
         *api.routes(ctx),
+        *notifications_api.routes(ctx),
+        *pause_api.routes(ctx),
         *page_routes(),
         *(route for feature in deps.features for route in feature.routes),
     ]
@@ -247,6 +259,10 @@ class WebServer:
             tls = {"ssl_certfile": str(config.path(cfg.tls_certificate)),
                    "ssl_keyfile": str(config.path(cfg.tls_key))}
         self.scheme = "https" if tls else "http"
+        self.block_https: HttpsBlockListener | None = None
+        ctx = self.context
+        if config.web.block_https_listen and ctx is not None and listen is None:
+            self.block_https = HttpsBlockListener(app, config, ctx)
         self.lan_address = config.dns.block_page_ipv4
         web = config.web
         trusted = [str(n) for n in web.trusted_proxies]
@@ -273,6 +289,8 @@ class WebServer:
         return f"{self.scheme}://{shown}:{self.port}"
 
     async def start(self) -> None:
+        if self.block_https is not None:
+            await self.block_https.start()
         # The application owns SIGTERM/SIGINT: uvicorn's _serve skips its signal capture.
         self._task = asyncio.ensure_future(self.server._serve(sockets=[self.sock]))
         while not self.server.started:
@@ -280,12 +298,20 @@ class WebServer:
                 self._task.result()  # uvicorn failed to start: say why
                 raise KidshieldError(f"the web server on {self.url} did not start")
             await asyncio.sleep(0.01)
-        ctx = getattr(self.app.state, "web", None)
-        if isinstance(ctx, WebContext):
+        ctx = self.context
+        if ctx is not None:
             ctx.listen_url = self.url
             announce_setup(ctx)
 
+    @property
+    def context(self) -> WebContext | None:
+        """The dashboard's context (None for an app without one)."""
+        ctx = getattr(self.app.state, "web", None)
+        return ctx if isinstance(ctx, WebContext) else None
+
     async def stop(self) -> None:
+        if self.block_https is not None:
+            await self.block_https.stop()
         if self._task is None:
             self.sock.close()
             return

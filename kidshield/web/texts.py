@@ -24,6 +24,7 @@ BANDS = (AgeBand.UNDER_9, AgeBand.AGE_9_12, AgeBand.AGE_13_15, AgeBand.AGE_16_17
 
 TITLES: dict[str, str] = {
     "bedtime": N_("Sleep time"),
+    "internet_paused": N_("Internet break"),
     "schedule": N_("Not right now"),
     "budget": N_("Time's up for today"),
     "service": N_("Not switched on for you"),
@@ -37,6 +38,15 @@ TITLES: dict[str, str] = {
 
 # (reason key) -> texts for under-9, 9-12, 13-15, 16-17
 BODIES: dict[str, tuple[str, str, str, str]] = {
+    "internet_paused": (
+        N_("A grown-up paused the internet for a little while. It comes back soon."),
+        N_("The internet is paused for a while, so {name} is closed for now. It comes back "
+           "soon. Helplines still work."),
+        N_("Your parent paused the internet for now, so {name} is closed until the pause "
+           "ends. Helplines and your school sites still work."),
+        N_("The internet is paused on your devices for now. Helplines and your learning sites "
+           "still work; you can ask for an exception below."),
+    ),
     "bedtime": (
         N_("It's sleep time. The internet is resting too. See you in the morning!"),
         N_("It's bedtime, so {name} is closed until morning. Sleep helps you grow and feel "

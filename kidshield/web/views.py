@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
+from kidshield.lists.builtin import builtin_lists
 from kidshield.policy.model import Profile
 from kidshield.policy.schedule import format_hhmm
 from kidshield.policy.state import Grant
@@ -63,6 +64,7 @@ def profile_view(ctx: WebContext, prof: Profile,
     pc = ctx.config.profiles.get(prof.id)
     bedtime = next((r for r in s.schedules if r.bedtime), None)
     paused = ctx.state.paused_until(prof.id)
+    internet = ctx.state.internet_paused_until(prof.id)
     usage = ctx.state.minutes_used(prof, now)
     return {
         "id": prof.id,
@@ -88,6 +90,9 @@ def profile_view(ctx: WebContext, prof: Profile,
         "allow": [] if pc is None else list(pc.allow),
         "deny": [] if pc is None else list(pc.deny),
         "paused_until": iso(paused) if paused and paused > now else None,
+        "internet_paused_until": iso(internet) if internet and internet > now else None,
+        "internet_paused_at": (internet.astimezone(prof.tz).strftime("%H:%M")
+                               if internet and internet > now else None),
         "edits": [edit_view(e) for e in ctx.editor.active() if e.target == target],
         "overtaken": [edit_view(e) for e in overtaken if e.target == target],
     }
@@ -139,7 +144,8 @@ def lists_view(ctx: WebContext) -> list[dict[str, Any]]:
     metas = {m.name: m for m in SqlListMetaStore(ctx.db).all()}
     reports = ctx.runtime.loaded.reports
     out = []
-    for lst in ctx.config.lists:
+    shipped = builtin_lists(ctx.config)
+    for lst in [*shipped, *ctx.config.lists]:
         meta = metas.get(lst.name)
         report = reports.get(lst.name)
         errors = [] if report is None else list(report.samples)
@@ -148,21 +154,32 @@ def lists_view(ctx: WebContext) -> list[dict[str, Any]]:
         out.append({
             "name": lst.name, "source": lst.source, "format": lst.format,
             "category": lst.category, "enabled": lst.enabled, "allow": lst.allow,
+            "builtin": lst in shipped,
             "rules": 0 if report is None else report.rules + report.allow_rules,
             "errors": 0 if report is None else report.errors,
             "error_lines": errors[:10],
-            "status": ctx.list_progress.get(lst.name) or (meta.status if meta else "never"),
+            "status": "ok" if lst in shipped and report is not None else (
+                ctx.list_progress.get(lst.name) or (meta.status if meta else "never")),
             "message": "" if meta is None else meta.message,
             "fetched_at": None if meta is None else iso(meta.fetched_at),
         })
     return out
 
 
+def category_gaps_view(ctx: WebContext) -> list[dict[str, Any]]:
+    """Categories some profile blocks that no list provides (they block nothing)."""
+    names = {p.id: p.name for p in ctx.runtime.profiles.values()}
+    return [{"category": g.category, "profiles": [names.get(p, p) for p in g.profiles]}
+            for g in ctx.runtime.category_gaps(ctx.now())]
+
+
 def settings_view(ctx: WebContext) -> dict[str, Any]:
     cfg = ctx.config
-    notify = ctx.notify_settings()
+    notify = ctx.notifier.settings()
+    kind, url = (("webhook", notify.webhook.url) if notify.webhook.enabled
+                 else ("ntfy", notify.ntfy.url) if notify.ntfy.enabled else ("none", ""))
     return {"retention_days": cfg.logging.retention_days,
             "anonymize_clients": cfg.logging.anonymize_clients,
             "only_blocked": cfg.logging.only_blocked, "block_mode": cfg.dns.block_mode,
             "country": cfg.server.country,
-            "notifications": {"kind": notify.kind, "url": notify.url}}
+            "notifications": {"kind": kind, "url": url}}

@@ -363,7 +363,8 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 
 
 @contextlib.contextmanager
-def chromium(names_to_port: dict[str, int] | None = None) -> Iterator[Any]:
+def chromium(names_to_port: dict[str, int] | None = None,
+             extra_args: tuple[str, ...] = ()) -> Iterator[Any]:
     """Debian's Chromium under Playwright (its own browser download cannot work here).
     ``names_to_port`` sends those host names to 127.0.0.1:port, as the DNS server would send
     a child's browser to the block page. Skips the test when Chromium is not installed."""
@@ -375,7 +376,7 @@ def chromium(names_to_port: dict[str, int] | None = None) -> Iterator[Any]:
         pytest.skip("Debian chromium is not installed (scripts/apt-packages)")
     from playwright.sync_api import sync_playwright
 
-    args = list(CHROMIUM_ARGS)
+    args = [*CHROMIUM_ARGS, *extra_args]
     if names_to_port:
         rules = ", ".join(f"MAP {name} 127.0.0.1:{port}" for name, port in names_to_port.items())
         args.append(f"--host-resolver-rules={rules}")

@@ -32,7 +32,7 @@ def test_the_document_lists_exactly_the_mounted_api_routes(served: Served) -> No
     assert len(mounted) > 60  # dashboard, reports, cases, media, assess and the document
     assert documented(doc) == mounted
     tags = {op["tags"][0] for ops in doc["paths"].values() for op in ops.values()}
-    assert tags == {"dashboard", "reports", "cases", "media", "assess", "meta"}
+    assert tags == {"dashboard", "notifications", "reports", "cases", "media", "assess", "meta"}
 
 
 def test_every_operation_documents_its_answer_and_its_errors(served: Served) -> None:

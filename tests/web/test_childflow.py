@@ -145,7 +145,7 @@ def test_ntfy_topic_gets_plain_text(parent: tuple[httpx.Client, dict[str, str]],
                headers=headers)
     r = client.post("/api/v1/settings/notifications/test", headers=headers)
     assert r.json() == {"delivered": True}
-    assert got[0]["path"] == "/kids" and got[0]["title"] == "kidshield test"
+    assert got[0]["path"] == "/kids" and got[0]["title"] == "kidshield: test notification"
     assert "work" in got[0]["body"]
 
 

@@ -11,7 +11,8 @@ from tests.e2e.harness import Served
 
 P = tuple[httpx.Client, dict[str, str]]
 PAGES = ["/", "/profiles", "/profiles/mia", "/devices", "/lists", "/querylog", "/requests",
-         "/settings", "/audit", "/me"]
+         "/settings", "/audit", "/me", "/welcome", "/welcome?step=devices",
+         "/welcome?step=done", "/summary"]
 
 
 def _csrf(html: str) -> str:
@@ -71,7 +72,7 @@ def test_pause_from_the_overview(parent: P) -> None:
     page = client.get("/")
     r = client.post("/pause", data={"csrf": _csrf(page.text), "profile": "leo",
                                     "minutes": "15"})
-    assert "Protection paused" in r.text and "Paused until" in r.text
+    assert "Protection paused" in r.text and "Filtering is lifted until" in r.text
 
 
 @pytest.mark.parametrize("band", ["under-9", "9-12", "13-15", "16-17"])
@@ -98,14 +99,19 @@ def test_error_page_for_unknown_profile(parent: P) -> None:
 def test_budgets_edit_from_the_profile_form(served: Served, parent: P) -> None:
     client, _ = parent
     page = client.get("/profiles/mia")
-    assert "minecraft = 60" in page.text
-    r = client.post("/profiles/mia", data={"csrf": _csrf(page.text),
-                                           "budgets": "minecraft = 45\nroblox = 30"})
+    assert 'name="budget.minecraft" type="range" min="0" max="300" step="5" value="60"' \
+        in page.text
+    r = client.post("/profiles/mia", data={"csrf": _csrf(page.text), "has_budgets": "1",
+                                           "budget.minecraft": "45",
+                                           "new_budget_service": "roblox",
+                                           "new_budget_minutes": "30"})
     assert r.status_code == 200 and "Saved." in r.text
     ctx = served.web
     assert ctx.config.profiles["mia"].budgets == {"minecraft": 45, "roblox": 30}
-    r = client.post("/profiles/mia", data={"csrf": _csrf(page.text), "budgets": "lots"})
-    assert r.status_code == 422 and "youtube = 60" in r.text
+    r = client.post("/profiles/mia", data={"csrf": _csrf(page.text), "has_budgets": "1",
+                                           "budget.minecraft": "lots"})
+    assert r.status_code == 422 and "minutes a day, from 0 to 1440" in r.text
+    assert ctx.config.profiles["mia"].budgets == {"minecraft": 45, "roblox": 30}
 
 
 def test_security_headers(client: httpx.Client) -> None:

@@ -89,7 +89,9 @@ def build_pipeline(
     (ready answers, the answer cache, rate-limit buckets, counts, the pending log, drill
     canaries)."""
     cfg = runtime.config.dns
-    block = BlockAnswers(cfg)
+    # without the local CA, an HTTPS-only name's block page can never show: the browser gets
+    # no address and stops at once, instead of a certificate error it cannot pass
+    block = BlockAnswers(cfg, https_fail_fast=not runtime.config.web.local_ca)
     return Pipeline(
         stages=[
             Parse(stats),

@@ -124,7 +124,9 @@ class ClientProfile:
 
     def __call__(self, ctx: QueryContext) -> Flow:
         profile = ctx.profile = self.runtime.profile_for_client(ctx.client, ctx.client_id)
-        if ctx.client_id is None and self.bound.get(ctx.client) != profile.id:
-            self.ready.bind(ctx.client, profile.id)
+        if ctx.client_id is None:
+            if self.bound.get(ctx.client) != profile.id:
+                self.ready.bind(ctx.client, profile.id)
+            self.ready.saw(ctx.client, ctx.started)
         ctx.now = self.clock()
         return NEXT

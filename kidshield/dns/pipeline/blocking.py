@@ -10,11 +10,15 @@ from dns.rcode import Rcode
 from kidshield.config import DnsConfig, parse_hostport
 from kidshield.dns import answers
 from kidshield.dns.wire import QTYPE_A, QTYPE_AAAA, Question
+from kidshield.policy.https_only import is_https_only
 from kidshield.policy.reason import Decision, Reason
 
 
 class BlockAnswers:
-    def __init__(self, cfg: DnsConfig) -> None:
+    def __init__(self, cfg: DnsConfig, https_fail_fast: bool = False) -> None:
+        """``https_fail_fast``: a name browsers reach only over HTTPS (``.dev``, ``.app``...)
+        gets 0.0.0.0/:: instead of the block page's address."""
+        self.https_fail_fast = https_fail_fast
         self.mode = cfg.block_mode
         self.ttl = cfg.block_ttl
         self.v4 = _address(cfg.block_page_ipv4, cfg.listen, 4) or "0.0.0.0"
@@ -31,7 +35,7 @@ class BlockAnswers:
             return answers.build(data, q, Rcode.REFUSED, ede=ede), Rcode.REFUSED
         records: list[bytes] = []
         if q.qtype in (QTYPE_A, QTYPE_AAAA):
-            if mode == "block_page":
+            if mode == "block_page" and not (self.https_fail_fast and is_https_only(q.name)):
                 address = self.v4 if q.qtype == QTYPE_A else self.v6
             else:
                 address = "0.0.0.0" if q.qtype == QTYPE_A else "::"

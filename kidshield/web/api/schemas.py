@@ -97,6 +97,10 @@ class ProfileView(_Out):
     allow: list[str]
     deny: list[str]
     paused_until: str | None
+    internet_paused_until: str | None = Field(
+        description="the internet is paused until then (all but helplines and learning sites)")
+    internet_paused_at: str | None = Field(description="the same, as HH:MM in the child's "
+                                           "time zone")
     edits: list[EditView] = Field(description="dashboard changes in force for this profile")
     overtaken: list[EditView] = Field(
         description="this profile's dashboard changes the file won over in the last 30 days")
@@ -153,6 +157,7 @@ class ListView(_Out):
     status: str
     message: str
     fetched_at: str | None
+    builtin: bool = Field(False, description="shipped with kidshield (works offline)")
 
 
 class ListResult(_Out):

@@ -308,7 +308,8 @@ async def put_notify(request: Request, ctx: WebContext, user: User | None, body:
 @api("POST", "/settings/notifications/test", "Send a test notification",
      response=out.Delivered, allow=EDIT)
 async def test_notify(request: Request, ctx: WebContext, user: User | None, _b: None) -> Any:
-    return {"delivered": await actions.test_notify(ctx, _name(user))}
+    results = await actions.test_notify(ctx, _name(user))
+    return {"delivered": any(r.ok for r in results)}
 
 
 @api("PUT", "/pin", "Set the parent PIN used on the child page", body=PinIn,

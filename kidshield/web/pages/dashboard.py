@@ -13,7 +13,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute
 
 from kidshield.errors import Conflict, InputError
-from kidshield.policy.ages import AgeBand, SafeSearchMode
+from kidshield.policy.ages import AgeBand
 from kidshield.policy.reason import Action, Decision, Reason
 from kidshield.web import actions, views
 from kidshield.web.access import ROLES, SCOPE_TEXT, Permission, User, current_user
@@ -24,13 +24,17 @@ from kidshield.web.childpage import me
 from kidshield.web.context import WebContext, web_context
 from kidshield.web.pages.forms import lines as _lines
 from kidshield.web.pages.forms import text as _s
+from kidshield.web.pages.notifications import notification_routes
+from kidshield.web.pages.profile_editor import profile_editor_routes
+from kidshield.web.pages.querylog import querylog_routes
 from kidshield.web.pages.session import session_routes
+from kidshield.web.pages.wizard import wizard_routes
+from kidshield.web.pause import pause_routes
 from kidshield.web.queries import LogFilter, overview, search_log
+from kidshield.web.reasons import FIXED_REASONS, category_name, explain
 from kidshield.web.render import render, translator_for
 from kidshield.web.routing import page
 from kidshield.web.texts import BODIES
-
-BEDTIME_PRESETS = ("19:30", "20:00", "20:30", "21:00", "21:30", "22:00", "22:30")
 
 
 def _parent(request: Request) -> tuple[WebContext, User]:
@@ -99,17 +103,6 @@ async def profiles_page(request: Request) -> Response:
                             for p in ctx.runtime.profiles.values()])
 
 
-async def profile_page(request: Request) -> Response:
-    ctx, _ = _parent(request)
-    prof = actions.profile(ctx, request.path_params["pid"])
-    catalog = ctx.runtime.catalog
-    return render(request, "profile.html", p=views.profile_view(ctx, prof),
-                  week=views.week_grid(ctx, prof, ctx.now()), presets=BEDTIME_PRESETS,
-                  bands=[b.value for b in AgeBand], modes=[m.value for m in SafeSearchMode],
-                  services=sorted(catalog.services.values(), key=lambda s: s.name),
-                  message=request.query_params.get("m"), error=None)
-
-
 async def profile_bedtime(request: Request) -> Response:
     ctx, user, form = await _form(request)
     pid = request.path_params["pid"]
@@ -120,38 +113,6 @@ async def profile_bedtime(request: Request) -> Response:
         wake = current["to"] if current else "07:00"
     await actions.set_bedtime(ctx, user.name, pid, bedtime, wake, _s(form, "days") or None)
     return _back(f"/profiles/{pid}", "bedtime")
-
-
-async def profile_edit(request: Request) -> Response:
-    ctx, user, form = await _form(request)
-    pid = request.path_params["pid"]
-    changes: dict[str, Any] = {}
-    for key in ("age_band", "safe_search", "youtube"):
-        if _s(form, key):
-            changes[key] = _s(form, key)
-    for key in ("allow", "deny", "extra_blocked_services", "unblocked_services",
-                "extra_blocked_categories", "unblocked_categories"):
-        if key in form:
-            changes[key] = _lines(_s(form, key))
-    if "budgets" in form:
-        budgets: dict[str, int] = {}
-        for line in _s(form, "budgets").splitlines():
-            if not line.strip():
-                continue
-            service, _sep, minutes = line.partition("=")
-            try:
-                budgets[service.strip()] = int(minutes.strip())
-            except ValueError:
-                raise InputError(f"budgets: {line.strip()!r} is not like 'youtube = 60'") \
-                    from None
-        changes["budgets"] = budgets
-    for key in ("allow", "deny"):
-        if key in changes:
-            from kidshield.policy.domains import normalize_name
-
-            changes[key] = [normalize_name(d) for d in changes[key]]
-    await actions.edit_profile(ctx, user.name, pid, changes)
-    return _back(f"/profiles/{pid}")
 
 
 # -- devices ----------------------------------------------------------------------------
@@ -178,7 +139,11 @@ async def devices_remove(request: Request) -> Response:
 # -- lists, log -------------------------------------------------------------------------
 async def lists_page(request: Request) -> Response:
     ctx, _ = _parent(request)
-    return render(request, "lists.html", lists=views.lists_view(ctx),
+    t = translator_for(request, "parent")
+    lists, gaps = views.lists_view(ctx), views.category_gaps_view(ctx)
+    names = {c: category_name(t, c) for c in {lst["category"] for lst in lists}
+             | {g["category"] for g in gaps} if c}
+    return render(request, "lists.html", lists=lists, gaps=gaps, category_names=names,
                   message=request.query_params.get("m"))
 
 
@@ -198,9 +163,25 @@ async def querylog_page(request: Request) -> Response:
     f = LogFilter(qp.get("q", ""), qp.get("profile", ""), qp.get("action", ""),
                   qp.get("reason", ""), hours, 200)
     await ctx.settle()
-    return render(request, "querylog.html", rows=search_log(ctx.db, f, ctx.now()),
-                  f=f, profiles=list(ctx.runtime.profiles),
-                  reasons=[r.value for r in Reason])
+    t = translator_for(request, "parent")
+    names = {k: s.name for k, s in ctx.runtime.catalog.services.items()}
+    rows = search_log(ctx.db, f, ctx.now())
+    for row in rows:
+        row["why"] = explain(t, row, names)
+        row["can_change"] = row["profile"] in ctx.runtime.profiles and row["action"] in (
+            "allow", "block") and row["reason"] not in FIXED_REASONS
+    done = None
+    if qp.get("m") in ("allowed", "blocked") and qp.get("for") in ctx.runtime.profiles:
+        prof = ctx.runtime.profiles[qp["for"]]
+        name = qp.get("name", "")
+        decision = actions.decide_name(ctx, prof, name) if name else None
+        done = {"name": name, "child": prof.name, "now": explain(t, {
+            "reason": decision.reason.value, "category": decision.category,
+            "service": decision.service}, names) if decision else "",
+            "blocked": bool(decision and decision.blocked)}
+    return render(request, "querylog.html", rows=rows, f=f,
+                  profiles={pid: p.name for pid, p in ctx.runtime.profiles.items()},
+                  reasons=[r.value for r in Reason], done=done)
 
 
 # -- requests, pause --------------------------------------------------------------------
@@ -239,12 +220,21 @@ async def pause_submit(request: Request) -> Response:
 
 # -- settings, audit --------------------------------------------------------------------
 def _settings(request: Request, ctx: WebContext, user: User, **extra: Any) -> Response:
+    return settings_response(request, ctx, user, 400 if extra.get("error") else 200, **extra)
+
+
+def settings_response(request: Request, ctx: WebContext, user: User, status: int,
+                      **extra: Any) -> Response:
+    """The Settings page; ``extra`` replaces what a section shows (a form shown again with
+    its problem, a new token, test results)."""
+    from kidshield.web.pages.notifications import notifications_section
+
     users = [views.user_view(u) for u in ctx.users.all()] if user.can(Permission.ACCOUNTS) \
         else []
     values: dict[str, Any] = {"new_token": None, "message": request.query_params.get("m"),
-                              "error": None, **extra}
+                              "error": None, **notifications_section(ctx), **extra}
     now = ctx.now()
-    return render(request, "settings.html", 400 if values["error"] else 200,
+    return render(request, "settings.html", status, local_ca=ctx.local_ca,
                   s=views.settings_view(ctx), users=users, roles=ROLES,
                   tokens=[views.token_view(t, now) for t in actions.visible_tokens(ctx, user)],
                   scopes=list(SCOPE_TEXT.items()),
@@ -290,15 +280,6 @@ async def settings_submit(request: Request) -> Response:
     await actions.edit_settings(ctx, user.name, {
         "retention_days": retention, "anonymize_clients": "anonymize_clients" in form,
         "only_blocked": "only_blocked" in form, "block_mode": _s(form, "block_mode")})
-    return _back("/settings")
-
-
-async def settings_notify(request: Request) -> Response:
-    ctx, user, form = await _form(request)
-    if _s(form, "test"):
-        ok = await actions.test_notify(ctx, user.name)
-        return _back("/settings", "notify_ok" if ok else "notify_failed")
-    actions.set_notify(ctx, user.name, _s(form, "kind", "none"), _s(form, "url"))
     return _back("/settings")
 
 
@@ -368,8 +349,8 @@ def page_routes() -> list[BaseRoute]:
         page("/", home, Permission.PUBLIC),  # the child page, sign-in, or the overview
         *session_routes(),
         page("/profiles", profiles_page, read),
-        page("/profiles/{pid}", profile_page, read),
-        page("/profiles/{pid}", profile_edit, edit, methods=post),
+        *profile_editor_routes(),
+        *wizard_routes(),
         page("/profiles/{pid}/bedtime", profile_bedtime, edit, methods=post),
         page("/devices", devices_page, read),
         page("/devices", devices_add, edit, methods=post),
@@ -377,13 +358,15 @@ def page_routes() -> list[BaseRoute]:
         page("/lists", lists_page, read),
         page("/lists/update", lists_update, edit, methods=post),
         page("/querylog", querylog_page, read),
+        *querylog_routes(),
+        *pause_routes(),
         page("/requests", requests_page, read),
         page("/requests/{rid:int}", request_decide, control, methods=post),
         page("/grants/{gid:int}/revoke", grant_revoke, control, methods=post),
         page("/pause", pause_submit, control, methods=post),
         page("/settings", settings_page, read),
         page("/settings", settings_submit, edit, methods=post),
-        page("/settings/notifications", settings_notify, edit, methods=post),
+        *notification_routes(),
         page("/settings/pin", settings_pin, edit, methods=post),
         page("/settings/pin/unlock", settings_pin_unlock, control, methods=post),
         page("/settings/users", settings_user, Permission.ACCOUNTS, methods=post),

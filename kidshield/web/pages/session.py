@@ -39,7 +39,7 @@ async def setup_submit(request: Request) -> Response:
                                        _s(form, "password"), client_ip(request))
     except (InputError, actions.Refused) as exc:
         return render(request, "setup.html", status_of(exc), token=token, error=str(exc))
-    response = RedirectResponse("/settings?m=welcome", 303)
+    response = RedirectResponse("/welcome?m=welcome", 303)
     start_session(request, ctx, response, actions.SignIn(user, None))
     return response
 

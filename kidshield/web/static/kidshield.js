@@ -1,6 +1,22 @@
 // kidshield: small progressive enhancements; every page works without JavaScript.
 "use strict";
+document.documentElement.classList.add("js");
 document.addEventListener("DOMContentLoaded", () => {
+  // Phones: the navigation folds behind a "Menu" button (without JavaScript it stays open).
+  const toggle = document.querySelector(".menu-toggle");
+  const top = document.querySelector("header.top");
+  if (toggle && top) {
+    toggle.hidden = false;
+    toggle.addEventListener("click", () => {
+      const open = top.classList.toggle("open");
+      toggle.setAttribute("aria-expanded", open ? "true" : "false");
+    });
+  }
+  // Sliders: show the minutes while dragging (the number is in the label without JavaScript).
+  for (const range of document.querySelectorAll('input[type="range"]')) {
+    const out = document.querySelector(`output[for="${range.id}"]`);
+    if (out) range.addEventListener("input", () => { out.textContent = range.value; });
+  }
   // Lists: show update progress while "update now" runs.
   for (const form of document.querySelectorAll("form[data-progress]")) {
     form.addEventListener("submit", () => {

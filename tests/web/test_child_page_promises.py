@@ -1,0 +1,42 @@
+"""The child page never claims a block that does not exist (issue 16 item 1): a category the
+age band blocks but no list provides is not listed as blocked."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from kidshield.clock import FixedClock
+from tests.e2e.fixtures import ServeConfig
+from tests.e2e.household import AFTERNOON, config_text, write_lists
+from tests.e2e.upstream import FakeUpstream
+
+
+def test_only_categories_a_list_provides_are_shown(serve_config: ServeConfig,
+                                                   upstream: FakeUpstream,
+                                                   tmp_path: Path) -> None:
+    write_lists(tmp_path)
+    text = config_text(upstream.port).replace('[server]\n', '[server]\nbuiltin_lists = false\n')
+    served = serve_config(text, FixedClock(AFTERNOON))
+    page = served.client().get("/me").text
+    tags = page[page.index('<ul class="tags">'):]
+    tags = tags[:tags.index("</ul>")]
+    assert "gambling" in tags  # the household's own list
+    assert "weapons" not in tags and "adult" not in tags  # blocked by age, but no list
+
+
+def test_the_lists_page_shows_built_in_lists_and_warns_of_empty_categories(
+        serve_config: ServeConfig, upstream: FakeUpstream, tmp_path: Path) -> None:
+    write_lists(tmp_path)
+    served = serve_config(config_text(upstream.port), FixedClock(AFTERNOON))
+    client, _headers = served.parent()
+    page = client.get("/lists").text
+    assert "No lists are configured" not in page
+    assert 'id="l-builtin-adult"' in page and "built in" in page
+    assert 'id="gaps"' not in page  # the shipped lists cover what the bands block
+    text = config_text(upstream.port).replace('[server]\n', '[server]\nbuiltin_lists = false\n')
+    served = serve_config(text, FixedClock(AFTERNOON))
+    client, _headers = served.parent()
+    page = client.get("/lists").text
+    assert "builtin-adult" not in page
+    gaps = page[page.index('id="gaps"'):page.index("</div>", page.index('id="gaps"'))]
+    assert "<strong>adult content</strong> (Mia" in gaps and "gambling" not in gaps
