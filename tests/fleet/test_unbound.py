@@ -19,13 +19,11 @@ from tests.fleet.conftest import (
     UPSTREAM_AAAA,
     FakeAuthority,
     Unbound,
-    free_port,
     outcome,
     start_named,
     start_recursor,
-    start_unbound,
     stop,
-    unbound_config,
+    unbound_on_a_free_port,
 )
 
 NOON = "2026-12-02T12:00:00+00:00"  # a Wednesday: no bedtime
@@ -165,9 +163,7 @@ def exported(tmp_path: Path) -> tuple[Path, Path]:
 def unbound(exported: tuple[Path, Path], authority: FakeAuthority,
             tmp_path: Path) -> Iterator[Unbound]:
     _config, out = exported
-    port = free_port()
-    server = start_unbound(unbound_config(tmp_path, port, out / "unbound.conf",
-                                          authority.port), port)
+    server = unbound_on_a_free_port(tmp_path, out / "unbound.conf", authority.port)
     yield server
     stop(server)
 
@@ -228,9 +224,7 @@ def test_at_bedtime_the_export_blocks_everything_but_helplines_and_the_allow_lis
     kidshield("export", "rpz", "-c", str(config), "--out", str(out), "--at", SCHOOL_NIGHT)
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["valid_until"] == "2026-12-03T07:00:00+00:00"  # mia's wake-up time
-    port = free_port()
-    server = start_unbound(unbound_config(tmp_path, port, out / "unbound.conf",
-                                          authority.port), port)
+    server = unbound_on_a_free_port(tmp_path, out / "unbound.conf", authority.port)
     try:
         names = ["plain-1.example.net", "roblox.com", "childhelplineinternational.org",
                  "www.google.com", "mask.icloud.com", "adult-one.kstest.net", "casino-x.kstest.net"]
@@ -254,9 +248,7 @@ def test_compact_zones_send_blocked_names_to_the_block_host_and_agree_otherwise(
               "--block-host", host)
     assert "CNAME ." in (out / "adult.category.kidshield.rpz.zone").read_text()
     assert "rpz-cname-override" in (out / "unbound.conf").read_text()
-    port = free_port()
-    server = start_unbound(unbound_config(tmp_path, port, out / "unbound.conf",
-                                          authority.port), port)
+    server = unbound_on_a_free_port(tmp_path, out / "unbound.conf", authority.port)
     try:
         names = names_to_check()
         for profile, source in (("mia", MIA), ("leo", LEO)):
