@@ -79,7 +79,7 @@ class DecisionsMixin(ServiceCore):
             return self.store.add_decision(decision, audit=[self._entry(
                 case_id, reviewer, "decision_proposed",
                 f"{statement.action.value} on {statement.ground.value}: waits for a second "
-                "reviewer")])
+                "reviewer")], version=case.version)
         return self._finalize(case, decision, reviewer, None)
 
     def _pending(self, case_id: int) -> DecisionRecord | None:
@@ -110,7 +110,8 @@ class DecisionsMixin(ServiceCore):
             self.store.update_decision(
                 pending.id, DecisionChange(status="rejected", signed_off_by=reviewer,
                                            signed_off_at=now),
-                audit=[self._entry(case_id, reviewer, "decision_rejected", reason[:500])])
+                audit=[self._entry(case_id, reviewer, "decision_rejected", reason[:500])],
+                version=case.version)
             return pending
         final = dataclasses.replace(pending, status="final", signed_off_by=reviewer,
                                     signed_off_at=now)
@@ -122,7 +123,9 @@ class DecisionsMixin(ServiceCore):
         """Store a final decision (a new one, or ``signed`` off: ``decision`` has its id) and
         what it settles in one transaction: whether it reverses the decision appealed, the
         appeal's outcome, the case closed, the audit entries of all of it and of the list
-        change. Our block/allow list files change first and are put back if the transaction
+        change. It is stored only if the case is still at the version read with ``case``
+        (else ``CaseChanged``: another reviewer decided first). Our block/allow list files
+        change inside the transaction, once the case is claimed, and are put back if it
         fails; reporters are told, the resolver reloads and misuse is counted once it is
         stored."""
         assert case.id is not None
@@ -133,9 +136,10 @@ class DecisionsMixin(ServiceCore):
         reverses = bool(appeal and previous and previous[-1].action != decision.action)
         decision = dataclasses.replace(decision, reverses=reverses)
         now = self.clock.now()
-        entries = [signed] if signed is not None else []
         undo: list[Callable[[], object]] = []
-        try:
+
+        def effects() -> list[AuditRecord]:
+            entries = [signed] if signed is not None else []
             entries += self._apply_to_lists(case, action, actor, undo)
             if reverses:
                 entries += self._undo_list_action(case, DecisionAction(previous[-1].action),
@@ -144,6 +148,9 @@ class DecisionsMixin(ServiceCore):
                 case_id, decision.reviewer, "decision", f"{decision.action} on {decision.ground}"
                 + (" (appeal: reversed)" if reverses else " (appeal: upheld)" if appeal
                    else "")))
+            return entries
+
+        try:
             settle = Settlement(
                 case_id, CaseChange(state=CaseState.CLOSED.value,
                                     decided_at=case.decided_at or now, closed_at=now,
@@ -151,13 +158,15 @@ class DecisionsMixin(ServiceCore):
                 appeal.id if appeal is not None else None,
                 AppealChange(decided_at=now, outcome="reversed" if reverses else "upheld"))
             if decision.id is None:
-                decision = self.store.add_decision(decision, settle, entries)
+                decision = self.store.add_decision(decision, settle, version=case.version,
+                                                   then=effects)
             else:
                 self.store.update_decision(
                     decision.id, DecisionChange(status=decision.status,
                                                 signed_off_by=decision.signed_off_by,
                                                 signed_off_at=decision.signed_off_at,
-                                                reverses=reverses), settle, entries)
+                                                reverses=reverses), settle,
+                    version=case.version, then=effects)
         except BaseException:
             for step in reversed(undo):  # the lists as they were: nothing was decided
                 step()
@@ -254,4 +263,5 @@ class DecisionsMixin(ServiceCore):
             AppealRecord(case_id, first.id, now, first.reviewer, reason.strip()[:4000], assignee),
             CaseChange(state=CaseState.TRIAGE.value, closed_at=None, assignee=assignee,
                        updated_at=now),
-            [self._entry(case_id, actor, "appeal", f"assigned to {assignee or 'nobody yet'}")])
+            [self._entry(case_id, actor, "appeal", f"assigned to {assignee or 'nobody yet'}")],
+            version=case.version)

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Protocol
 
+from kidshield.errors import Conflict
 from kidshield.reports.changes import (
     AppealChange,
     CaseChange,
@@ -82,6 +83,7 @@ class CaseRecord:
     police_notified_at: datetime | None = None
     escalation_closed_at: datetime | None = None
     trusted_flagger: bool = False
+    version: int = 0  # bumped by each decision, sign-off and appeal (``CaseChanged``)
     id: int | None = None
 
 
@@ -134,6 +136,16 @@ class AuditRecord:
     action: str
     detail: str = ""
     id: int | None = None
+
+
+class CaseChanged(Conflict):
+    """Another decision, sign-off or appeal on the case was stored after this one's writer
+    read the case (two reviewers at the same moment): this one is not stored."""
+
+    def __init__(self, case_id: int | None = None) -> None:
+        case = "this case" if case_id is None else f"case {case_id}"
+        super().__init__(f"someone else decided {case} a moment ago; nothing of yours was "
+                         "stored. Reload the case to see their decision.")
 
 
 # the "previous hash" of the first evidence item in the chain
@@ -205,6 +217,9 @@ class SourceRecord:
 
 # Seal the chain: (record count, newest record hash) -> (key id, signature).
 Seal = Callable[[int, str], tuple[str, str]]
+# What a decision does outside the database (our list files), run inside its transaction:
+# returns the audit entries of it.
+Effects = Callable[[], Sequence[AuditRecord]]
 
 
 class ReportStore(Protocol):
@@ -236,19 +251,28 @@ class ReportStore(Protocol):
     def cases_between(self, start: datetime, end: datetime) -> list[CaseRecord]: ...
     # decisions, appeals, notes, audit
     def add_decision(self, decision: DecisionRecord, settle: Settlement | None = None,
-                     audit: Sequence[AuditRecord] = ()) -> DecisionRecord:
-        """Store a decision with what it settles and its audit entries, at once."""
+                     audit: Sequence[AuditRecord] = (), *, version: int | None = None,
+                     then: Effects | None = None) -> DecisionRecord:
+        """Store a decision with what it settles and its audit entries, at once. With
+        ``version`` (the case's, as the caller read it) only if the case is still at it:
+        the version goes up by one, or ``CaseChanged`` is raised and nothing is stored.
+        ``then`` runs inside the transaction once the case is claimed so (the list files
+        change there); its audit entries are stored too."""
         ...
     def decisions(self, case_id: int) -> list[DecisionRecord]: ...
     def update_decision(self, decision_id: int, change: DecisionChange,
                         settle: Settlement | None = None,
-                        audit: Sequence[AuditRecord] = ()) -> None:
-        """Change a decision (a sign-off) with what it settles and its audit entries."""
+                        audit: Sequence[AuditRecord] = (), *, version: int | None = None,
+                        then: Effects | None = None) -> None:
+        """Change a decision (a sign-off) with what it settles and its audit entries
+        (``version`` and ``then`` as in ``add_decision``)."""
         ...
     def decisions_between(self, start: datetime, end: datetime) -> list[DecisionRecord]: ...
     def add_appeal(self, appeal: AppealRecord, case: CaseChange,
-                   audit: Sequence[AuditRecord] = ()) -> AppealRecord:
-        """Store an appeal with the case reopened and the audit entries, at once."""
+                   audit: Sequence[AuditRecord] = (), *, version: int | None = None
+                   ) -> AppealRecord:
+        """Store an appeal with the case reopened and the audit entries, at once
+        (``version`` as in ``add_decision``)."""
         ...
     def open_appeal(self, case_id: int) -> AppealRecord | None: ...
     def appeals_between(self, start: datetime, end: datetime) -> list[AppealRecord]: ...

@@ -22,8 +22,10 @@ from kidshield.reports.store import (
     GENESIS,
     AppealRecord,
     AuditRecord,
+    CaseChanged,
     CaseRecord,
     DecisionRecord,
+    Effects,
     EvidenceHead,
     EvidenceRecord,
     MediaMatchForCase,
@@ -169,12 +171,29 @@ class SqlReportStore(HotlineRows):
         return self._select(CaseRecord, query.order_by(c.id))
 
     # -- decisions, appeals, notes, audit ------------------------------------------------------
+    @staticmethod
+    def _claim(conn: Connection, case_id: int | Any, version: int | None) -> None:
+        """The first statement of a deciding transaction: the case moves to the next version
+        only if it is still at ``version``. PostgreSQL makes a concurrent claim wait for this
+        transaction and then compares with the row it committed; SQLite lets one writer in
+        at a time. So of two writers that read the same version, the second finds it gone."""
+        if version is None:
+            return
+        c = cases.c
+        done = conn.execute(cases.update().where(c.id == case_id, c.version == version)
+                            .values(version=version + 1))
+        if done.rowcount != 1:
+            raise CaseChanged(case_id if isinstance(case_id, int) else None)
+
     def add_decision(self, decision: DecisionRecord, settle: Settlement | None = None,
-                     audit: Sequence[AuditRecord] = ()) -> DecisionRecord:
+                     audit: Sequence[AuditRecord] = (), *, version: int | None = None,
+                     then: Effects | None = None) -> DecisionRecord:
         with self._db.engine.begin() as conn:
+            self._claim(conn, decision.case_id, version)
+            effects = then() if then is not None else ()
             stored = self._insert_in(conn, case_decisions, decision)
             self._settle(conn, settle)
-            self._audit_in(conn, audit)
+            self._audit_in(conn, [*audit, *effects])
         return stored
 
     def decisions(self, case_id: int) -> list[DecisionRecord]:
@@ -184,13 +203,17 @@ class SqlReportStore(HotlineRows):
 
     def update_decision(self, decision_id: int, change: DecisionChange,
                         settle: Settlement | None = None,
-                        audit: Sequence[AuditRecord] = ()) -> None:
+                        audit: Sequence[AuditRecord] = (), *, version: int | None = None,
+                        then: Effects | None = None) -> None:
         with self._db.engine.begin() as conn:
+            self._claim(conn, sa.select(case_decisions.c.case_id)
+                        .where(case_decisions.c.id == decision_id).scalar_subquery(), version)
+            effects = then() if then is not None else ()
             if values := change.values():
                 conn.execute(case_decisions.update()
                              .where(case_decisions.c.id == decision_id).values(**values))
             self._settle(conn, settle)
-            self._audit_in(conn, audit)
+            self._audit_in(conn, [*audit, *effects])
 
     def decisions_between(self, start: datetime, end: datetime) -> list[DecisionRecord]:
         c = case_decisions.c
@@ -198,8 +221,10 @@ class SqlReportStore(HotlineRows):
         return self._select(DecisionRecord, query)
 
     def add_appeal(self, appeal: AppealRecord, case: CaseChange,
-                   audit: Sequence[AuditRecord] = ()) -> AppealRecord:
+                   audit: Sequence[AuditRecord] = (), *, version: int | None = None
+                   ) -> AppealRecord:
         with self._db.engine.begin() as conn:
+            self._claim(conn, appeal.case_id, version)
             stored = self._insert_in(conn, case_appeals, appeal)
             self._change_case(conn, appeal.case_id, case)
             self._audit_in(conn, audit)

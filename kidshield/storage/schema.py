@@ -360,6 +360,10 @@ cases = sa.Table(
     # an escalation stays open (its evidence kept) until the analyst records its outcome
     sa.Column("escalation_closed_at", UTCDateTime(), nullable=True),
     sa.Column("trusted_flagger", sa.Boolean, nullable=False, server_default=sa.false()),
+    # bumped by each write that decides the case (a decision, its proposal, sign-off or
+    # rejection, an appeal), each conditional on the version its writer read: of two at the
+    # same moment exactly one is stored
+    sa.Column("version", sa.Integer, nullable=False, server_default="0"),
 )
 
 # The de-duplication keys of a case (url:, hash:, conversation:, account:).
