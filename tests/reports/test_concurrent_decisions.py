@@ -28,6 +28,7 @@ from kidshield.reports.service import NewReport, ReportService
 from kidshield.reports.store import CaseChanged, DecisionRecord
 from kidshield.storage.db import Database
 from kidshield.storage.reports_sql import SqlReportStore
+from tests.e2e.harness import Served
 
 DECIDING = frozenset({"add_decision", "update_decision", "add_appeal"})
 BLOCK = Statement("A casino for children.", Ground.POLICY, DecisionAction.BLOCK_LISTED)
@@ -217,3 +218,52 @@ def test_a_decision_read_before_another_was_stored_is_refused(
     with pytest.raises(CaseChanged):
         maria.store.add_decision(late, version=stale.version)
     assert len(maria.store.decisions(case_id)) == 1
+
+
+
+
+def test_two_reviewers_deciding_through_the_served_app_at_once(served: Served) -> None:
+    """The server as ``kidshield serve`` runs it: maria posts her decision through the API
+    and sam through the case page's form, on one case at once (the store's deciding writes
+    meet as above). The loser gets 409 from the API, or is sent back to the case page, which
+    says someone else decided."""
+    service = served.app.features.reports  # type: ignore[union-attr]
+    assert service is not None
+    real = service.store
+    rendezvous = Rendezvous(real, threading.Barrier(2, timeout=30))  # type: ignore[arg-type]
+    maria = served.bearer("maria", "moderator")
+    sam = served.bearer("sam", "moderator")
+    api, form = served.client(), served.client()
+    for n in range(4):
+        site = f"https://chat{n}.test/u/1"
+        api.post("/api/v1/reports", json={"url": site, "case_type": "bullying"})
+        cases = api.get("/api/v1/cases", headers=maria).json()["cases"]
+        [case_id] = [c["id"] for c in cases if c["url"] == site]
+        service.store, rendezvous.on = rendezvous, True
+        try:
+            with ThreadPoolExecutor(2) as pool:
+                by_api = pool.submit(api.post, f"/api/v1/cases/{case_id}/decision",
+                                     headers=maria, json={"facts": "Insults a pupil by name.",
+                                                          "ground": "policy",
+                                                          "action": "warning"})
+                by_form = pool.submit(form.post, f"/cases/{case_id}/decision", headers=sam,
+                                      data={"facts": "A joke between friends.",
+                                            "ground": "no_violation", "action": "no_action"},
+                                      follow_redirects=False)
+                answer, sent_back = by_api.result(timeout=60), by_form.result(timeout=60)
+        finally:
+            service.store, rendezvous.on = real, False
+        assert sent_back.status_code == 303
+        form_lost = "error=" in sent_back.headers["location"]
+        if form_lost:
+            assert answer.status_code == 201, answer.text
+            page = form.get(sent_back.headers["location"], headers=sam)
+            assert f"someone else decided case {case_id} a moment ago" in page.text
+        else:
+            assert answer.status_code == 409, answer.text
+            assert answer.json()["error"] == "conflict"
+            assert f"someone else decided case {case_id} a moment ago" in answer.json()["detail"]
+        detail = api.get(f"/api/v1/cases/{case_id}", headers=maria).json()
+        assert [d["reviewer"] for d in detail["decisions"]] == [
+            "maria" if form_lost else "sam"]
+        assert detail["state"] == "closed"
