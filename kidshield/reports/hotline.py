@@ -100,7 +100,8 @@ class HotlineMixin(ServiceCore):
         self.store.update_case(case_id, CaseChange(
             escalated_at=now, updated_at=now, escalation_closed_at=None,
             first_action_at=now if case.first_action_at is None else KEEP,
-            state=CaseState.ACTION.value if acting else KEEP))
+            state=CaseState.ACTION.value if acting else KEEP),
+            if_state=case.state if acting else None)
         package = self.package(case_id, actor)
         self.preserve(case_id, "escalation", package, actor)
         self._audit(case_id, actor, "escalate", self.referral(case_id).authority)

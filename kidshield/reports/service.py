@@ -266,13 +266,13 @@ class ReportService(DecisionsMixin, HotlineMixin):
             raise ReviewerConflict(
                 f"{assignee} made the decision under appeal; assign the appeal to someone else"
             )
+        triage = case.state == CaseState.NEW.value
         change = CaseChange(assignee=assignee, updated_at=self.clock.now(),
-                            state=CaseState.TRIAGE.value if case.state == CaseState.NEW.value
-                            else KEEP)
+                            state=CaseState.TRIAGE.value if triage else KEEP)
         on_appeal = (appeal.id, AppealChange(assignee=assignee)) if appeal is not None and \
             appeal.id is not None else None
         self.store.update_case(case_id, change, [self._entry(case_id, actor, "assign", assignee)],
-                               appeal=on_appeal)
+                               appeal=on_appeal, if_state=case.state if triage else None)
 
     def move(self, case_id: int, target: CaseState, actor: str) -> None:
         case = self._case(case_id)
@@ -287,7 +287,8 @@ class ReportService(DecisionsMixin, HotlineMixin):
                             first_action_at=now if first else KEEP,
                             closed_at=now if target is CaseState.CLOSED else KEEP)
         self.store.update_case(case_id, change, [
-            self._entry(case_id, actor, "state", f"{case.state} -> {target.value}")])
+            self._entry(case_id, actor, "state", f"{case.state} -> {target.value}")],
+            if_state=case.state)
 
     def add_note(self, case_id: int, author: str, text: str) -> NoteRecord:
         self._case(case_id)

@@ -139,13 +139,14 @@ class AuditRecord:
 
 
 class CaseChanged(Conflict):
-    """Another decision, sign-off or appeal on the case was stored after this one's writer
-    read the case (two reviewers at the same moment): this one is not stored."""
+    """Another decision, sign-off or appeal (or, for a change of state, any change of state)
+    on the case was stored after this one's writer read the case (two reviewers at the same
+    moment): this one is not stored."""
 
-    def __init__(self, case_id: int | None = None) -> None:
+    def __init__(self, case_id: int | None = None, what: str = "decided") -> None:
         case = "this case" if case_id is None else f"case {case_id}"
-        super().__init__(f"someone else decided {case} a moment ago; nothing of yours was "
-                         "stored. Reload the case to see their decision.")
+        super().__init__(f"someone else {what} {case} a moment ago; nothing of yours was "
+                         f"stored. Reload the case to see what they did.")
 
 
 # the "previous hash" of the first evidence item in the chain
@@ -241,8 +242,12 @@ class ReportStore(Protocol):
     def add_case_keys(self, case_id: int, keys: Sequence[str]) -> None: ...
     def update_case(self, case_id: int, change: CaseChange,
                     audit: Sequence[AuditRecord] = (),
-                    appeal: tuple[int, AppealChange] | None = None) -> None:
-        """Change a case (and its open appeal) and write the audit entries, at once."""
+                    appeal: tuple[int, AppealChange] | None = None, *,
+                    if_state: str | None = None) -> None:
+        """Change a case (and its open appeal) and write the audit entries, at once. With
+        ``if_state`` (the state the caller read) only if the case is still in it, else
+        ``CaseChanged`` and nothing is stored: a change of state made from what was read
+        never reopens a case that a decision closed meanwhile."""
         ...
     def queue(self, limit: int = 200) -> list[CaseRecord]:
         """Open cases, highest priority first, oldest first within a priority."""

@@ -130,8 +130,15 @@ class SqlReportStore(HotlineRows):
 
     def update_case(self, case_id: int, change: CaseChange,
                     audit: Sequence[AuditRecord] = (),
-                    appeal: tuple[int, AppealChange] | None = None) -> None:
+                    appeal: tuple[int, AppealChange] | None = None, *,
+                    if_state: str | None = None) -> None:
         with self._db.engine.begin() as conn:
+            if if_state is not None:
+                # first, as ``_claim``: a concurrent decision's closing is waited for and seen
+                done = conn.execute(cases.update().where(
+                    cases.c.id == case_id, cases.c.state == if_state).values(state=if_state))
+                if done.rowcount != 1:
+                    raise CaseChanged(case_id, "changed")
             self._change_case(conn, case_id, change)
             if appeal is not None:
                 self._change_appeal(conn, *appeal)

@@ -25,6 +25,7 @@ from kidshield.reports.lists import OwnLists, read_domains
 from kidshield.reports.model import CaseState, CaseType, DecisionAction, Ground, Source
 from kidshield.reports.model import StatementOfReasons as Statement
 from kidshield.reports.service import NewReport, ReportService
+from kidshield.reports.signing import EvidenceSigner
 from kidshield.reports.store import CaseChanged, DecisionRecord
 from kidshield.storage.db import Database
 from kidshield.storage.reports_sql import SqlReportStore
@@ -220,6 +221,60 @@ def test_a_decision_read_before_another_was_stored_is_refused(
     assert len(maria.store.decisions(case_id)) == 1
 
 
+
+
+
+class Held:
+    """The real store; ``update_case`` waits, its caller having read the case, until let go."""
+
+    def __init__(self, store: SqlReportStore) -> None:
+        self._store = store
+        self.reached = threading.Event()
+        self.go = threading.Event()
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._store, name)
+        if name != "update_case":
+            return attr
+
+        def held(*args: Any, **kwargs: Any) -> Any:
+            self.reached.set()
+            assert self.go.wait(30)
+            return attr(*args, **kwargs)
+        return held
+
+
+@pytest.mark.parametrize("change", ["move", "assign", "escalate"])
+def test_a_change_of_state_read_before_a_decision_does_not_reopen_the_case(
+        change: str, any_db_url: str, clock: FixedClock, lists: OwnLists,
+        signer: EvidenceSigner) -> None:
+    """A move to triage, an assignment (new -> triage) or an escalation (-> action) that read
+    the case open, stored after a decision closed it: refused, the case stays closed."""
+    dbs = [Database.open(any_db_url), Database.open(any_db_url)]
+    try:
+        deciding = ReportService(SqlReportStore(dbs[0]), clock, lists, signer=signer)
+        held = Held(SqlReportStore(dbs[1]))
+        other = ReportService(held, clock, lists, signer=signer)  # type: ignore[arg-type]
+        case_id = new_case(deciding, 0, CaseType.BULLYING)
+        call = {"move": partial(other.move, case_id, CaseState.TRIAGE, "sam"),
+                "assign": partial(other.assign, case_id, "sam", "lead"),
+                "escalate": partial(other.escalate, case_id, "ann", authority="BKA")}[change]
+        with ThreadPoolExecutor(1) as pool:
+            late = pool.submit(call)
+            try:
+                assert held.reached.wait(30)
+                deciding.decide(case_id, "maria", Statement(
+                    "Insults a pupil by name.", Ground.POLICY, DecisionAction.WARNING))
+            finally:
+                held.go.set()
+            with pytest.raises(CaseChanged, match=f"someone else changed case {case_id} a "):
+                late.result(timeout=60)
+        case = deciding.store.case(case_id)
+        assert case is not None and case.state == CaseState.CLOSED.value
+        assert case.assignee is None and case.escalated_at is None
+    finally:
+        for db in dbs:
+            db.close()
 
 
 def test_two_reviewers_deciding_through_the_served_app_at_once(served: Served) -> None:
