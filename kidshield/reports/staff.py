@@ -221,8 +221,9 @@ async def api_account_appeal(request: Request, site: ReportsSite, user: User | N
 
 
 @api("POST", f"{CASE}/escalate", "Record the referral fields given, build and preserve the "
-     "escalation package for a hotline or the competent authority", body=EscalateIn,
-     allow=ESCALATE, response=escalation_schema(), status=201)
+     "escalation package for a hotline or the competent authority (409: the case was "
+     "decided meanwhile; escalate it again)", body=EscalateIn,
+     allow=ESCALATE, response=escalation_schema(), status=201, errors=(409,))
 async def api_escalate(request: Request, site: ReportsSite, user: User | None,
                        body: EscalateIn) -> Any:
     return await run_in_threadpool(site.service.escalate, case_id_of(request), actor_of(user),
