@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+import socket
 import ssl
 import struct
 import time
@@ -75,13 +76,7 @@ class Upstream:
 
     async def _query(self, packet: bytes, timeout: float) -> bytes:
         if self.scheme == "udp":
-            # a fresh socket per query: the kernel picks a random source port, so a spoofer
-            # must guess the port as well as the 16-bit ID (RFC 5452)
-            client = await _UdpClient.open(self.address, self.port)
-            try:
-                answer = await client.query(packet, timeout)
-            finally:
-                client.close()
+            answer = await _udp_query(self.address, self.port, packet, timeout)
             if len(answer) > 2 and answer[2] & 0x02:  # truncated: ask again over TCP
                 return await _stream_query(self.address, self.port, packet, timeout, None, None)
             return answer
@@ -159,61 +154,53 @@ def _check_answer(packet: bytes, answer: bytes) -> None:
         raise UpstreamError("the answer does not match the question")
 
 
-class _UdpProtocol(asyncio.DatagramProtocol):
-    def __init__(self, client: _UdpClient) -> None:
-        self.client = client
+async def _udp_query(address: str, port: int, packet: bytes, timeout: float) -> bytes:
+    """One question on a fresh connected socket: the kernel picks a random source port, so a
+    spoofer must guess the port as well as the random 16-bit ID (RFC 5452), and only the
+    upstream's address can answer. A plain socket with a reader callback, not an asyncio
+    transport: setting one up per question cost more than the rest of a cache miss."""
+    loop = asyncio.get_running_loop()
+    qid = secrets.token_bytes(2)
+    fut: asyncio.Future[bytes] = loop.create_future()
+    try:
+        sock = socket.socket(socket.AF_INET6 if ":" in address else socket.AF_INET,
+                             socket.SOCK_DGRAM)
+    except OSError as exc:
+        raise UpstreamError(f"{address}:{port}: {exc}") from exc
 
-    def datagram_received(self, data: bytes, addr: tuple[Any, ...]) -> None:
-        if len(data) < HEADER:
-            return
-        fut = self.client.pending.get(data[:2])
-        if fut is not None and not fut.done():
-            fut.set_result(data)
+    def readable() -> None:
+        while not fut.done():
+            try:
+                data = sock.recv(65535)
+            except BlockingIOError:
+                return
+            except OSError as exc:  # e.g. ICMP port unreachable: nothing listens there
+                fut.set_exception(UpstreamError(f"{address}:{port}: {exc}"))
+                return
+            if data[:2] == qid and len(data) >= HEADER:  # else: late or forged, ignored
+                fut.set_result(data)
 
-    def error_received(self, exc: Exception) -> None:
-        for fut in self.client.pending.values():
-            if not fut.done():
-                fut.set_exception(UpstreamError(str(exc)))
+    def expired() -> None:
+        if not fut.done():
+            fut.set_exception(UpstreamError("timed out"))
 
-
-class _UdpClient:
-    """A connected UDP socket; queries are matched by a random ID and the question."""
-
-    def __init__(self) -> None:
-        self.pending: dict[bytes, asyncio.Future[bytes]] = {}
-        self.transport: asyncio.DatagramTransport | None = None
-
-    @classmethod
-    async def open(cls, address: str, port: int) -> _UdpClient:
-        client = cls()
-        loop = asyncio.get_running_loop()
-        transport, _ = await loop.create_datagram_endpoint(
-            lambda: _UdpProtocol(client), remote_addr=(address, port)
-        )
-        client.transport = transport
-        return client
-
-    async def query(self, packet: bytes, timeout: float) -> bytes:
-        assert self.transport is not None
-        loop = asyncio.get_running_loop()
-        while True:
-            qid = secrets.token_bytes(2)
-            if qid not in self.pending:
-                break
-        fut: asyncio.Future[bytes] = loop.create_future()
-        self.pending[qid] = fut
+    fd = sock.fileno()
+    try:
+        sock.setblocking(False)
+        sock.connect((address, port))
+        sock.send(qid + packet[2:])
+        loop.add_reader(fd, readable)
+        timer = loop.call_later(timeout, expired)
         try:
-            self.transport.sendto(qid + packet[2:])
-            answer = await asyncio.wait_for(fut, timeout)
-        except TimeoutError:
-            raise UpstreamError("timed out") from None
+            answer = await fut
         finally:
-            self.pending.pop(qid, None)
-        return packet[:2] + answer[2:]
-
-    def close(self) -> None:
-        if self.transport is not None:
-            self.transport.close()
+            timer.cancel()
+            loop.remove_reader(fd)
+    except OSError as exc:
+        raise UpstreamError(f"{address}:{port}: {exc}") from exc
+    finally:
+        sock.close()
+    return packet[:2] + answer[2:]
 
 
 def _question_end(packet: bytes) -> int:

@@ -15,6 +15,7 @@ from kidshield.dns.pipeline.context import NEXT, Flow, QueryContext
 from kidshield.dns.ratelimit import DROP, OK, RateLimiter, Verdict
 from kidshield.dns.ready import ReadyAnswers
 from kidshield.dns.wire import WireError, parse_question, truncate
+from kidshield.policy.model import Profile
 from kidshield.policy.reason import Action, Reason
 from kidshield.runtime import PolicyRuntime
 
@@ -113,20 +114,36 @@ class Supported:
 
 class ClientProfile:
     """The profile of the device asking: by its DoT/DoH client id, else by its address (which
-    then takes the fast path for its repeats)."""
+    then takes the fast path for its repeats).
+
+    What a trusted forwarder says about the device behind it (MAC, client subnet, PROXY v2:
+    dns/clienthints.py, dns/proxyproto.py, not matched yet) belongs here: the forwarder's
+    address then stands for many devices, so neither ``known`` nor the fast path's binding
+    may be keyed by that address alone."""
 
     def __init__(self, runtime: PolicyRuntime, ready: ReadyAnswers,
                  clock: Callable[[], datetime]) -> None:
         self.runtime = runtime
         self.ready = ready
         self.bound = ready.client_profiles
+        self.known: dict[str, Profile] = {}  # address -> its profile
         self.clock = clock
 
     def __call__(self, ctx: QueryContext) -> Flow:
-        profile = ctx.profile = self.runtime.profile_for_client(ctx.client, ctx.client_id)
-        if ctx.client_id is None:
-            if self.bound.get(ctx.client) != profile.id:
-                self.ready.bind(ctx.client, profile.id)
-            self.ready.saw(ctx.client, ctx.started)
+        client, client_id = ctx.client, ctx.client_id
+        if client_id is None:
+            # an address is matched once per configuration (this stage is rebuilt on reload)
+            profile = self.known.get(client)
+            if profile is None:
+                profile = self.runtime.profile_for_client(client)
+                if len(self.known) >= _ACL_CACHE_MAX:
+                    self.known.clear()
+                self.known[client] = profile
+            if self.bound.get(client) != profile.id:  # bindings go when ready answers do
+                self.ready.bind(client, profile.id)
+            self.ready.saw(client, ctx.started)
+        else:
+            profile = self.runtime.profile_for_client(client, client_id)
+        ctx.profile = profile
         ctx.now = self.clock()
         return NEXT

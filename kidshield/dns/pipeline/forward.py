@@ -46,15 +46,17 @@ class Forwarder:
     async def fetch(self, data: bytes, q: Question) -> Forwarded:
         """Ask the upstreams (``data`` is the query to send them); stale data when they all
         fail, or have not answered within STALE_WAIT."""
-        task = asyncio.ensure_future(self.upstreams.resolve(data))
         stale = self.cache.get_stale(q.key, self.monotonic()) if self.serve_stale else None
         try:
-            if stale is not None:
+            if stale is None:  # the common case: no task of its own, the upstream or nothing
+                response, upstream = await self.upstreams.resolve(data)
+            else:
+                task = asyncio.ensure_future(self.upstreams.resolve(data))
                 done, _ = await asyncio.wait({task}, timeout=STALE_WAIT)
                 if not done:
                     task.add_done_callback(lambda t: self._store(q, t))
                     return stale, "stale", 0.0
-            response, upstream = await task
+                response, upstream = await task
         except (UpstreamError, OSError) as exc:
             log.warning("all upstreams failed for %s: %s", q.name, exc)
             if stale is not None:
