@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
+from itertools import islice
+from typing import Any
 
 from dns.rcode import Rcode
 
@@ -17,7 +19,7 @@ _ALLOW, _BLOCK, _REWRITE = Action.ALLOW, Action.BLOCK, Action.REWRITE
 
 READY_MAX_SECONDS = 3600.0  # longest a ready answer is reused (TTLs age on the fast path)
 POLICY_READY_MAX = 300.0  # longest an answer of our own (block, special name) is reused
-READY_PER_PROFILE = 200_000  # bounded: past this a profile's ready answers start afresh
+READY_PER_MB = 512  # ready answers kept per profile for each MiB of ``[dns] cache_mb``
 _HEADS_MAX = 4096
 
 
@@ -70,7 +72,10 @@ class ReadyAnswers:
     """Ready answers per profile, and each client address's profile once it passed the
     access control (the fast path looks a client's ready answers up in one step)."""
 
-    def __init__(self) -> None:
+    def __init__(self, max_per_profile: int = 16 * READY_PER_MB) -> None:
+        # about 700 bytes each with its log template and key (tracemalloc): the oldest quarter
+        # goes when a profile reaches it, so many distinct names do not grow the process
+        self.max_per_profile = max_per_profile
         self.by_profile: dict[str, dict[bytes, ReadyAnswer]] = {}
         self.by_client: dict[str, dict[bytes, ReadyAnswer]] = {}  # the same dicts
         self.client_profiles: dict[str, str] = {}  # address -> profile id
@@ -125,8 +130,8 @@ class ReadyAnswers:
             except (WireError, IndexError, ValueError):
                 return
         entries = self.for_profile(pid)
-        if len(entries) >= READY_PER_PROFILE:
-            entries.clear()  # bounded: start afresh rather than track use
+        if len(entries) >= self.max_per_profile:
+            drop_oldest(entries, self.max_per_profile)
         # stagger expiry, so answers cached together are not all refreshed together
         upstream_for = ready_for * (0.9 + 0.1 * random.random())
         head, tail = split_answer(response, qend)
@@ -140,3 +145,11 @@ class ReadyAnswers:
         entries[key] = ReadyAnswer(now + upstream_for, wall + ready_for, head, tail, template,
                                    now + 1.0, [offset - qend for offset in offsets], ttls, now,
                                    tail, len(response), usage)
+
+
+def drop_oldest(entries: dict[Any, Any], bound: int) -> None:
+    """Make room in a dict bounded to ``bound`` entries: the oldest quarter (by insertion) goes
+    in one pass, so the cost per insertion stays constant and the dict is edited in place (the
+    fast path holds it)."""
+    for key in list(islice(entries, len(entries) - bound + 1 + bound // 4)):
+        del entries[key]

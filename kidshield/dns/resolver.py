@@ -26,7 +26,7 @@ from kidshield.dns.pipeline import (
     build_pipeline,
 )
 from kidshield.dns.ratelimit import DROP, OK, RateLimiter, Verdict
-from kidshield.dns.ready import LogItem, LogTemplate, ReadyAnswer, ReadyAnswers
+from kidshield.dns.ready import READY_PER_MB, LogItem, LogTemplate, ReadyAnswer, ReadyAnswers
 from kidshield.dns.upstream import UpstreamPool
 from kidshield.dns.wire import HEADER, KEY_DO, KEY_EDNS, join_answer, set_ttls, truncate
 from kidshield.policy.model import Profile
@@ -108,7 +108,10 @@ class Resolver:
         self.limiter.burst = max(cfg.rate_limit_qps * 2, 1)
         self._limiting = cfg.rate_limit_qps > 0
         self._count_clients = not runtime.config.logging.anonymize_clients
-        self._decisions = Decisions(runtime.engine, self._state_for)
+        # per-name state beside the answer cache, bounded by the same setting
+        self._ready.max_per_profile = max(1024, cfg.cache_mb * READY_PER_MB)
+        self._decisions = Decisions(runtime.engine, self._state_for,
+                                    self._ready.max_per_profile)
         self.pipeline = build_pipeline(
             runtime, decisions=self._decisions, forwarder=self._forwarder,
             limiter=self.limiter, ready=self._ready, stats=self._stats,
@@ -219,6 +222,9 @@ class Resolver:
 
     def ready_count(self) -> int:
         return len(self._ready)
+
+    def decision_count(self) -> int:
+        return len(self._decisions)
 
     def take_log(self) -> tuple[list[LogItem], list[ReadyAnswer], set[tuple[str, str]]]:
         """What was answered since the last call: slow-path items, the ready answers that

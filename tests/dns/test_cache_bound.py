@@ -1,15 +1,22 @@
 """``[dns] cache_mb`` bounds what the answer cache holds, measured as the process's own memory
-(tracemalloc), not as a count of answers (issue 17 item 6)."""
+(tracemalloc), not as a count of answers, and with it the per-name state beside the cache:
+ready answers and remembered decisions (issue 17 item 6)."""
 
 from __future__ import annotations
 
+import socket
 import tracemalloc
 
 import dns.message
 import dns.rrset
 
+from kidshield.config import parse_config
 from kidshield.dns.cache import AnswerCache
+from kidshield.dns.pipeline import Decisions
 from kidshield.dns.wire import parse_question
+from kidshield.policy.state import ProfileState
+from kidshield.runtime import PolicyRuntime
+from tests.dns.conftest import KID, NOON, ServeFactory, make_query
 
 
 def answer(i: int, records: int = 1) -> tuple[bytes, bytes]:
@@ -64,3 +71,41 @@ def test_replacing_an_answer_does_not_count_it_twice_and_a_smaller_bound_trims()
     assert cache.bytes <= 100 << 10
     cache.clear()
     assert cache.bytes == 0
+
+
+def test_ready_answers_and_decisions_stay_bounded_by_cache_mb_keeping_the_newest(
+    serve: ServeFactory,
+) -> None:
+    # cache_mb = 1: 1,024 ready answers per profile (the floor) and as many decisions
+    served = serve(dns_options={"cache_mb": 1})
+    resolver = served.app.dns.resolver
+    names = [f"n{i}.many.example" for i in range(1_400)]
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind((KID, 0))
+        sock.settimeout(2)
+        for name in names:
+            sock.sendto(make_query(name).to_wire(), ("127.0.0.1", served.port))
+            assert dns.message.from_wire(sock.recv(4096)).answer
+    assert 0 < served.lt.call(resolver.ready_count) <= 1_024
+    assert 0 < served.lt.call(resolver.decision_count) <= 1_024
+
+    def ready(name: str) -> bool:
+        wire = make_query(name).to_wire()
+        return served.lt.call(resolver.answer_fast, wire, KID, True) is not None
+
+    assert ready(names[-1]) and ready(names[-500])  # the newest stay on the fast path
+    assert not ready(names[0]) and not ready(names[300])  # the oldest went first
+
+
+def test_decisions_are_reused_until_the_bound_then_the_oldest_are_decided_again() -> None:
+    runtime = PolicyRuntime.build(parse_config('[profiles.kid]\nage_band = "9-12"\n'))
+    profile = runtime.profile("kid")
+    decisions = Decisions(runtime.engine, lambda _p, _n: ProfileState(), max_known=100)
+    first = decisions.decide(profile, "first.example", NOON)
+    assert decisions.decide(profile, "first.example", NOON) is first  # remembered
+    for i in range(300):
+        decisions.decide(profile, f"n{i}.example", NOON)
+    assert len(decisions) <= 100
+    latest = decisions.decide(profile, "n299.example", NOON)
+    assert decisions.decide(profile, "n299.example", NOON) is latest
+    assert decisions.decide(profile, "first.example", NOON) is not first  # decided again

@@ -9,13 +9,11 @@ from datetime import datetime
 
 from kidshield.dns.pipeline.blocking import BlockAnswers
 from kidshield.dns.pipeline.context import NEXT, Flow, QueryContext
-from kidshield.dns.ready import POLICY_READY_MAX
+from kidshield.dns.ready import POLICY_READY_MAX, drop_oldest
 from kidshield.policy.engine import PolicyEngine
 from kidshield.policy.model import Profile, Query
 from kidshield.policy.reason import Action, Decision
 from kidshield.policy.state import ProfileState
-
-_DECISIONS_MAX = 200_000
 
 StateFor = Callable[[Profile, datetime], ProfileState]
 
@@ -23,9 +21,10 @@ StateFor = Callable[[Profile, datetime], ProfileState]
 class Decisions:
     """Decisions per (profile, name); each is reused until its ``valid_until``."""
 
-    def __init__(self, engine: PolicyEngine, state_for: StateFor) -> None:
+    def __init__(self, engine: PolicyEngine, state_for: StateFor, max_known: int) -> None:
         self.engine = engine
         self.state_for = state_for
+        self.max_known = max_known  # bounded like the ready answers (``[dns] cache_mb``)
         self._known: dict[tuple[str, str], Decision] = {}
 
     def decide(self, profile: Profile, name: str, now: datetime) -> Decision:
@@ -34,10 +33,13 @@ class Decisions:
         if known is not None and (known.valid_until is None or now < known.valid_until):
             return known
         decision = self.engine.decide(Query(name), profile, now, self.state_for(profile, now))
-        if len(self._known) > _DECISIONS_MAX:
-            self._known.clear()
+        if len(self._known) >= self.max_known:
+            drop_oldest(self._known, self.max_known)
         self._known[key] = decision
         return decision
+
+    def __len__(self) -> int:
+        return len(self._known)
 
     def forget(self, profile: str | None = None) -> None:
         if profile is None:
