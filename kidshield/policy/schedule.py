@@ -144,6 +144,10 @@ def wall_to_utc(local: datetime, minutes_ahead: int, tz: ZoneInfo) -> datetime:
     raise ValueError(f"no valid wall time near {naive} in {tz}")  # pragma: no cover
 
 
+# (window, zone) -> (from, edge): next_change() is ``edge`` for every instant in [from, edge)
+_NEXT_EDGES: dict[tuple[Window, ZoneInfo], tuple[datetime, datetime]] = {}
+
+
 def next_change(window: Window, now: datetime, tz: ZoneInfo) -> datetime:
     """The next instant after ``now`` at which ``window.contains`` can change.
 
@@ -152,10 +156,22 @@ def next_change(window: Window, now: datetime, tz: ZoneInfo) -> datetime:
     the change itself (if membership changes there) or the next edge counted from the wall time
     after it.
     """
+    key = (window, tz)
+    known = _NEXT_EDGES.get(key)
+    if known is not None and known[0] <= now < known[1]:
+        return known[1]
     local = now.astimezone(tz)
-    edge = wall_to_utc(local, window.next_edge(local), tz)
+    minutes = window.next_edge(local)
+    edge = wall_to_utc(local, minutes, tz)
     back = _clocks_go_back(now, edge, tz)
     if back is None:
+        if minutes < MINUTES_PER_WEEK:
+            # Every instant from ``now`` up to ``edge`` has this same next edge (there is no
+            # other edge, and no clock change, in between): remembered, since each new name
+            # a resolver decides asks again at nearly the same instant.
+            if len(_NEXT_EDGES) >= 4096:
+                _NEXT_EDGES.clear()
+            _NEXT_EDGES[key] = (now, edge)
         return edge
     after = back.astimezone(tz)
     if window.contains(after) != window.contains(local):

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from kidshield.policy import schedule
 from kidshield.policy.schedule import Window, next_change
 from tests.policy.helpers import LONDON, NEW_YORK, utc
 
@@ -42,3 +43,29 @@ def test_window_membership_is_constant_until_the_reported_edge(
     while t < edge:
         assert window.contains(t.astimezone(tz)) is inside, (t, edge)
         t += timedelta(minutes=15)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    tz=st.sampled_from([LONDON, NEW_YORK]),
+    day=st.sampled_from(DAYS),
+    minute=st.integers(0, 2 * 1440),
+    start=QUARTERS,
+    end=QUARTERS,
+    days=st.frozensets(st.integers(0, 6)),
+    later=st.lists(st.integers(0, 3 * 86_400), min_size=1, max_size=8),
+)
+def test_a_remembered_edge_is_the_edge_computed_afresh(
+    tz: ZoneInfo, day: datetime, minute: int, start: int, end: int, days: frozenset[int],
+    later: list[int],
+) -> None:
+    # next_change() remembers its last edge per window (a resolver asks again for every new
+    # name); asked again at any later instant, it must answer what it computes from scratch
+    window = Window(start, end, days)
+    now = day + timedelta(minutes=minute)
+    next_change(window, now, tz)
+    for seconds in sorted(later):
+        t = now + timedelta(seconds=seconds)
+        remembered = next_change(window, t, tz)
+        schedule._NEXT_EDGES.clear()
+        assert remembered == next_change(window, t, tz), (t, remembered)
