@@ -232,6 +232,9 @@ class DnsConfig(_Model):
     tls_certificate: str | None = None
     tls_key: str | None = None
     dot_listen: list[Listen] = []
+    trusted_forwarders: list[Network] = Field(
+        [], description="routers whose MAC (EDNS option 65001) and client subnet (ECS) options "
+        "choose the profile of the device behind them")
 
     @model_validator(mode="after")
     def _consistent(self) -> DnsConfig:

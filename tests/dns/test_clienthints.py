@@ -10,6 +10,7 @@ import struct
 
 import dns.edns
 import dns.message
+import dns.query
 import pytest
 
 from kidshield.config import parse_config
@@ -17,6 +18,9 @@ from kidshield.dns import proxyproto
 from kidshield.dns.clienthints import OPTION_MAC, ClientHints, client_hints
 from kidshield.dns.wire import parse_question
 from kidshield.profiles import ClientMatcher
+from tests.dns.conftest import ADULT, HOUSEHOLD, KID, Served, ServeFactory, addresses
+
+BLOCK_PAGE = ["127.0.0.1"]  # the kid profile's block answer (the block page's address)
 
 MAC = "aa:bb:cc:0d:0e:0f"
 
@@ -105,3 +109,32 @@ age_band = "adult"
     assert matcher.profile_for("192.168.1.1", mac=MAC) == "mia"
     assert matcher.profile_for("192.168.1.1") == "grownups"
     assert matcher.profile_for("192.168.1.1", mac="00:00:00:00:00:01") == "grownups"
+
+
+FORWARDER = "127.0.0.5"  # a home router running dnsmasq with add-mac / add-subnet
+BEHIND = HOUSEHOLD + f"""
+[[clients]]
+name = "kid phone"
+profile = "kid"
+macs = ["{MAC}"]
+"""
+
+
+def _ask(served: Served, source: str, *options: dns.edns.Option) -> list[str]:
+    q = dns.message.make_query("denied.example", "A", use_edns=0, options=list(options))
+    return addresses(dns.query.udp(q, "127.0.0.1", port=served.port, timeout=3, source=source))
+
+
+def test_a_trusted_forwarder_s_mac_option_selects_the_device_s_profile(
+    serve: ServeFactory,
+) -> None:
+    served = serve(rest=BEHIND, dns_options={"trusted_forwarders": [f"{FORWARDER}/32"]})
+    mac = dns.edns.GenericOption(OPTION_MAC, bytes.fromhex(MAC.replace(":", "")))
+    allowed = ["192.0.2.1"]  # what the fake upstream answers
+    for _ in range(2):  # the second time too: the router's address never takes the fast path
+        assert _ask(served, FORWARDER, mac) == BLOCK_PAGE  # the kid's phone behind the router
+        assert _ask(served, FORWARDER) == allowed  # another device behind it: no kid rules
+    assert _ask(served, ADULT, mac) == allowed  # anyone else's MAC option is not believed
+    # dnsmasq's add-subnet: the device's own address selects its profile as if it asked
+    assert _ask(served, FORWARDER, dns.edns.ECSOption(KID, 32)) == BLOCK_PAGE
+    assert _ask(served, ADULT, dns.edns.ECSOption(KID, 32)) == allowed

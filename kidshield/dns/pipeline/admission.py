@@ -11,6 +11,7 @@ from datetime import datetime
 from dns.rcode import Rcode
 
 from kidshield.dns import answers
+from kidshield.dns.clienthints import client_hints
 from kidshield.dns.pipeline.context import NEXT, Flow, QueryContext
 from kidshield.dns.ratelimit import DROP, OK, RateLimiter, Verdict
 from kidshield.dns.ready import ReadyAnswers
@@ -46,33 +47,40 @@ class Parse:
         return NEXT
 
 
-class AccessControl:
-    """Only addresses in ``dns.allow_networks`` are answered; others get REFUSED (logged)."""
+class Networks:
+    """Is an address in these networks (each address's answer remembered)?"""
 
     def __init__(self, networks: list[str]) -> None:
         self.networks = [ipaddress.ip_network(n) for n in networks]
-        self._allowed: dict[str, bool] = {}
+        self._known: dict[str, bool] = {}
 
-    def __call__(self, ctx: QueryContext) -> Flow:
-        if self.allows(ctx.client):
-            return NEXT
-        return ctx.answered(answers.build(ctx.data, ctx.q, Rcode.REFUSED), Action.BLOCK,
-                            Reason.REFUSED_ACL, Rcode.REFUSED, 0.0)
-
-    def allows(self, client: str) -> bool:
-        allowed = self._allowed.get(client)
-        if allowed is None:
+    def __contains__(self, client: str) -> bool:
+        inside = self._known.get(client)
+        if inside is None:
             try:
                 ip = ipaddress.ip_address(client.split("%", 1)[0])
             except ValueError:
                 return False
             if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
                 ip = ip.ipv4_mapped
-            allowed = any(ip.version == n.version and ip in n for n in self.networks)
-            if len(self._allowed) > _ACL_CACHE_MAX:
-                self._allowed.clear()
-            self._allowed[client] = allowed
-        return allowed
+            inside = any(ip.version == n.version and ip in n for n in self.networks)
+            if len(self._known) > _ACL_CACHE_MAX:
+                self._known.clear()
+            self._known[client] = inside
+        return inside
+
+
+class AccessControl:
+    """Only addresses in ``dns.allow_networks`` are answered; others get REFUSED (logged)."""
+
+    def __init__(self, networks: list[str]) -> None:
+        self.allowed = Networks(networks)
+
+    def __call__(self, ctx: QueryContext) -> Flow:
+        if ctx.client in self.allowed:
+            return NEXT
+        return ctx.answered(answers.build(ctx.data, ctx.q, Rcode.REFUSED), Action.BLOCK,
+                            Reason.REFUSED_ACL, Rcode.REFUSED, 0.0)
 
 
 class RateLimit:
@@ -114,12 +122,9 @@ class Supported:
 
 class ClientProfile:
     """The profile of the device asking: by its DoT/DoH client id, else by its address (which
-    then takes the fast path for its repeats).
-
-    What a trusted forwarder says about the device behind it (MAC, client subnet, PROXY v2:
-    dns/clienthints.py, dns/proxyproto.py, not matched yet) belongs here: the forwarder's
-    address then stands for many devices, so neither ``known`` nor the fast path's binding
-    may be keyed by that address alone."""
+    then takes the fast path for its repeats), or, for a query a trusted forwarder (``[dns]
+    trusted_forwarders``: a home router running dnsmasq) passed on, by the device's MAC address
+    or client subnet the forwarder added (dns/clienthints.py)."""
 
     def __init__(self, runtime: PolicyRuntime, ready: ReadyAnswers,
                  clock: Callable[[], datetime]) -> None:
@@ -127,23 +132,39 @@ class ClientProfile:
         self.ready = ready
         self.bound = ready.client_profiles
         self.known: dict[str, Profile] = {}  # address -> its profile
+        forwarders = runtime.config.dns.trusted_forwarders
+        self.forwarders = Networks(forwarders) if forwarders else None
         self.clock = clock
 
     def __call__(self, ctx: QueryContext) -> Flow:
         client, client_id = ctx.client, ctx.client_id
-        if client_id is None:
+        if client_id is not None:
+            profile = self.runtime.profile_for_client(client, client_id)
+        elif self.forwarders is not None and client in self.forwarders:
+            # a forwarder's address stands for every device behind it: never bound to one
+            # profile, so its queries never take the fast path
+            profile = self._behind(ctx)
+        else:
             # an address is matched once per configuration (this stage is rebuilt on reload)
-            profile = self.known.get(client)
-            if profile is None:
-                profile = self.runtime.profile_for_client(client)
+            known = self.known.get(client)
+            if known is None:
+                known = self.runtime.profile_for_client(client)
                 if len(self.known) >= _ACL_CACHE_MAX:
                     self.known.clear()
-                self.known[client] = profile
-            if self.bound.get(client) != profile.id:  # bindings go when ready answers do
-                self.ready.bind(client, profile.id)
+                self.known[client] = known
+            if self.bound.get(client) != known.id:  # bindings go when ready answers do
+                self.ready.bind(client, known.id)
             self.ready.saw(client, ctx.started)
-        else:
-            profile = self.runtime.profile_for_client(client, client_id)
+            profile = known
         ctx.profile = profile
         ctx.now = self.clock()
         return NEXT
+
+    def _behind(self, ctx: QueryContext) -> Profile:
+        hints = client_hints(ctx.data, ctx.q)
+        address = ctx.client
+        if hints.subnet is not None:
+            address = str(hints.subnet.network_address)
+        runtime = self.runtime
+        pid = runtime.clients.profile_for(address, None, hints.mac)
+        return runtime.profiles.get(pid, runtime.fallback) if pid else runtime.fallback
