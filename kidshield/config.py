@@ -87,6 +87,18 @@ def _ident(value: str) -> str:
     return value
 
 
+_SECRET_RE = re.compile(r"[a-z0-9]{16,63}")
+
+
+def _secret_id(value: str) -> str:
+    # a DNS label (it rides in the DoT name) with at least 80 bits when random base32
+    if not _SECRET_RE.fullmatch(value):
+        raise ValueError(
+            "a device secret is 16 to 63 lower-case letters and digits (the dashboard's "
+            "Devices page issues one: 'Encrypted DNS')")
+    return value
+
+
 def _network(value: str) -> str:
     try:
         return str(ipaddress.ip_network(value, strict=False))
@@ -179,6 +191,7 @@ Domain = Annotated[str, AfterValidator(check_domain)]
 Ident = Annotated[str, AfterValidator(_ident)]
 Network = Annotated[str, AfterValidator(_network)]
 Mac = Annotated[str, AfterValidator(_mac)]
+SecretId = Annotated[str, AfterValidator(_secret_id)]
 Listen = Annotated[str, AfterValidator(_listen)]
 Upstream = Annotated[str, AfterValidator(_upstream)]
 
@@ -231,6 +244,10 @@ class DnsConfig(_Model):
     serve_stale: bool = True
     tls_certificate: str | None = None
     tls_key: str | None = None
+    tls_name: Domain | None = Field(
+        None, description="the name in the TLS certificate that devices use for DNS over "
+        "TLS/HTTPS, e.g. 'dns.example.org'; with a wildcard certificate (*.dns.example.org) "
+        "each device's secret rides in its DoT name (Android's Private DNS)")
     dot_listen: list[Listen] = []
     trusted_forwarders: list[Network] = Field(
         [], description="routers whose MAC (EDNS option 65001) and client subnet (ECS) options "
@@ -381,7 +398,12 @@ class ClientConfig(_Model):
     profile: Ident
     addresses: list[Network] = []
     macs: list[Mac] = []
-    client_ids: list[Ident] = []
+    client_ids: list[Ident] = Field(
+        [], description="names a device may give in its DoH path or DoT name; a name never "
+        "overrides the profile of a device's address (anyone can type a name)")
+    secret_ids: list[SecretId] = Field(
+        [], description="device secrets (DoH path, DoT name): they select this profile from "
+        "any address, also from outside dns.allow_networks; issued on the Devices page")
 
 
 class ScheduleConfig(_Model):
@@ -794,8 +816,17 @@ def _cross_check(config: Config, lines: dict[tuple[str | int, ...], int], source
     for i, client in enumerate(config.clients):
         if client.profile not in config.profiles:
             report(("clients", i, "profile"), f"no profile named {client.profile!r} ({shown})")
-        if not (client.addresses or client.macs or client.client_ids):
-            report(("clients", i), "a client needs addresses, macs or client_ids to be matched")
+        if not (client.addresses or client.macs or client.client_ids or client.secret_ids):
+            report(("clients", i), "a client needs addresses, macs, client_ids or secret_ids "
+                   "to be matched")
+    named: dict[str, int] = {}
+    for i, client in enumerate(config.clients):
+        for key in ("client_ids", "secret_ids"):
+            for j, cid in enumerate(getattr(client, key)):
+                if cid in named and named[cid] != i:
+                    report(("clients", i, key, j), f"{cid!r} is already used by "
+                           f"clients[{named[cid]}]")
+                named.setdefault(cid, i)
     default = config.server.default_profile
     if default is not None and default not in config.profiles:
         report(("server", "default_profile"), f"no profile named {default!r} ({shown})")

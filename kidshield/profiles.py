@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
@@ -107,9 +108,15 @@ class ClientEntry:
 
 
 class ClientMatcher:
-    """Which profile is asking: a device's MAC address (from a trusted forwarder, see
-    dns/clienthints.py) first, then the most specific configured address range; client ids
-    (from DoH paths / DoT names) are matched exactly."""
+    """Which profile is asking: a device secret (DoH path / DoT name) first, then a device's
+    MAC address (from a trusted forwarder, see dns/clienthints.py), then the most specific
+    configured address range, then the default profile.
+
+    A named client id (``client_ids``) is something anyone can type, so it never overrides
+    the profile the address (or MAC, or the default profile) already gives: it only names a
+    profile for a device nothing else places. Secrets (``secret_ids``) are issued at random
+    by the dashboard: knowing one is what proves the device, so it wins everywhere (and lets
+    the device in from outside ``dns.allow_networks``, see ``is_secret``)."""
 
     def __init__(self, config: Config) -> None:
         entries = [
@@ -125,15 +132,33 @@ class ClientMatcher:
             if e.network.num_addresses == 1
         }
         self._ids = {cid: c.profile for c in config.clients for cid in c.client_ids}
+        # by digest: looking a guess up takes no longer for a near miss than for a far one
+        self._secrets = {_digest(s): c.profile for c in config.clients for s in c.secret_ids}
         self._macs = {mac: c.profile for c in config.clients for mac in c.macs}
         self.default = config.server.default_profile
+
+    def is_secret(self, client_id: str | None) -> bool:
+        return client_id is not None and bool(self._secrets) and (
+            _digest(client_id) in self._secrets)
 
     def profile_for(self, address: str, client_id: str | None = None,
                     mac: str | None = None) -> str | None:
         """``mac``: the device's MAC address as a trusted forwarder reported it; ``address``
         may be the address (or the subnet's first address) a forwarder reported for it."""
-        if client_id is not None and client_id in self._ids:
-            return self._ids[client_id]
+        if client_id is not None and self._secrets:
+            secret = self._secrets.get(_digest(client_id))
+            if secret is not None:
+                return secret
+        placed = self._placed(address, mac)
+        if placed is None:
+            if client_id is not None and client_id in self._ids:
+                return self._ids[client_id]
+            return self.default
+        return placed
+
+    def _placed(self, address: str, mac: str | None) -> str | None:
+        """The profile the device's MAC or address gives, or the default profile; None when
+        nothing places it."""
         if mac is not None and mac in self._macs:
             return self._macs[mac]
         exact = self._exact.get(address)
@@ -149,3 +174,7 @@ class ClientMatcher:
             if ip.version == entry.network.version and ip in entry.network:
                 return entry.profile
         return self.default
+
+
+def _digest(client_id: str) -> bytes:
+    return hashlib.sha256(client_id.lower().encode("utf-8", "surrogatepass")).digest()

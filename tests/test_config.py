@@ -97,6 +97,37 @@ def test_bad_client_address_is_reported_at_its_line() -> None:
         "k.toml:7 clients[0].addresses[1]: 'fe80::zz' is not an IP address or CIDR range"]
 
 
+def test_device_secrets_are_long_random_labels_used_by_one_device_only() -> None:
+    short = """\
+[[clients]]
+name = "phone"
+profile = "mia"
+secret_ids = ["short"]
+
+[profiles.mia]
+age_band = "9-12"
+"""
+    found = problems(short)
+    assert len(found) == 1 and found[0].startswith("k.toml:4 clients[0].secret_ids[0]")
+    assert "16 to 63 lower-case letters and digits" in found[0]
+    shared = """\
+[[clients]]
+name = "tablet"
+profile = "mia"
+client_ids = ["miatablet0000000"]
+
+[[clients]]
+name = "laptop"
+profile = "mia"
+secret_ids = ["miatablet0000000"]
+
+[profiles.mia]
+age_band = "9-12"
+"""
+    assert problems(shared) == ["k.toml:9 clients[1].secret_ids[0]: 'miatablet0000000' is "
+                                "already used by clients[0]"]
+
+
 def test_cross_section_problems_are_sorted_by_line() -> None:
     text = """\
 [[lists]]
@@ -128,7 +159,8 @@ age_band = "9-12"
         "k.toml:7 lists[1].name: 'adult' is already used by lists[0]",
         "k.toml:12 server.default_profile: no profile named 'nobody' (mia)",
         "k.toml:16 clients[0].profile: no profile named 'leo' (mia)",
-        "k.toml:19 clients[1]: a client needs addresses, macs or client_ids to be matched",
+        "k.toml:19 clients[1]: a client needs addresses, macs, client_ids or secret_ids "
+        "to be matched",
     ]
 
 

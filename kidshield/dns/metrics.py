@@ -126,7 +126,7 @@ class _StateCollector(Collector):
         limited = CounterMetricFamily("kidshield_dns_rate_limited",
                                       "Answers held back by the rate limiter",
                                       labels=["verdict"])
-        for verdict in (Verdict.SLIP, Verdict.DROP):
+        for verdict in (Verdict.SLIP, Verdict.DROP, Verdict.WAIT):
             limited.add_metric([verdict.value], resolver.rate_limited.get(verdict, 0))
         yield limited
         yield CounterMetricFamily("kidshield_dns_malformed_queries",

@@ -60,6 +60,8 @@ class Resolver:
         self.cache = AnswerCache(dns_cfg.cache_size, dns_cfg.cache_min_ttl, dns_cfg.cache_max_ttl)
         self._forwarder = Forwarder(self.cache, upstreams, monotonic)
         self.limiter = RateLimiter(dns_cfg.rate_limit_qps)
+        # DNS over TLS: a connection over its rate waits (nothing is spoofed on a stream)
+        self.stream_limiter = RateLimiter(dns_cfg.rate_limit_qps)
         self.pending_log: list[LogItem] = []
         # Fast-path answers are counted on their ready answer; one is listed here when its
         # count leaves zero, and the log pump takes the list every few milliseconds.
@@ -118,6 +120,7 @@ class Resolver:
             log_items=self.pending_log, held_back=self._held_back, clock=self.clock,
             monotonic=self.monotonic, timestamp=self.timestamp,
             canaries=self.canaries)
+        self.stream_limiter.qps, self.stream_limiter.burst = self.limiter.qps, self.limiter.burst
         self.invalidate()
 
     def invalidate(self, profile: str | None = None) -> None:

@@ -12,6 +12,7 @@ import struct
 from collections.abc import Coroutine
 from typing import Any, cast
 
+from kidshield.dns.ratelimit import Verdict
 from kidshield.dns.resolver import Resolver
 from kidshield.errors import KidshieldError
 
@@ -114,6 +115,8 @@ class TcpListener(asyncio.Protocol):
         # a client that never reads cannot make us buffer answers without limit
         self.writing_paused = False
         self.counted = False  # this connection is in the open-connection counts
+        self.tls = False
+        self.held: asyncio.TimerHandle | None = None  # over the rate limit: reading resumes
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.Transport, transport)
@@ -130,6 +133,7 @@ class TcpListener(asyncio.Protocol):
         if self.client_id is None:
             ssl_obj = transport.get_extra_info("ssl_object")
             if ssl_obj is not None:
+                self.tls = True
                 self.client_id = _client_id_from_sni(getattr(ssl_obj, _SNI_ATTR, None))
         self._arm()
 
@@ -148,9 +152,11 @@ class TcpListener(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         self.buffer += data
         self._arm()
-        while len(self.buffer) >= 2 and not self.writing_paused:
+        while len(self.buffer) >= 2 and not self.writing_paused and self.held is None:
             size = struct.unpack_from("!H", self.buffer)[0]
             if len(self.buffer) < 2 + size:
+                break
+            if self.tls and self._over_rate():
                 break
             query = bytes(self.buffer[2 : 2 + size])
             del self.buffer[: 2 + size]
@@ -166,6 +172,30 @@ class TcpListener(asyncio.Protocol):
                 self.buffer[:0] = struct.pack("!H", size) + query
                 break
 
+    def _over_rate(self) -> bool:
+        """DNS over TLS has the plain-DNS answers-per-second limit: a device over it waits
+        (its next query is read when it has a token again); a stream cannot be spoofed, so
+        nothing is dropped."""
+        resolver = self.resolver
+        if not resolver.stream_limiter.qps:
+            return False
+        wait = resolver.stream_limiter.wait(self.client, resolver.monotonic())
+        if not wait:
+            return False
+        resolver.rate_limited[Verdict.WAIT] = resolver.rate_limited.get(Verdict.WAIT, 0) + 1
+        if self.transport is not None:
+            self.transport.pause_reading()
+        self.held = asyncio.get_running_loop().call_later(wait, self._release)
+        return True
+
+    def _release(self) -> None:
+        self.held = None
+        if self.transport is None or self.transport.is_closing():
+            return
+        if not self.writing_paused and self.inflight < TCP_MAX_PIPELINE:
+            self.transport.resume_reading()
+        self.data_received(b"")
+
     async def _slow(self, query: bytes) -> None:
         try:
             answer = await self.resolver.resolve(query, self.client, False, self.client_id)
@@ -177,7 +207,7 @@ class TcpListener(asyncio.Protocol):
         if answer is not None:
             self._send(answer)
         if (self.transport is not None and not self.transport.is_closing()
-                and not self.writing_paused):
+                and not self.writing_paused and self.held is None):
             self.transport.resume_reading()
             if self.buffer:
                 self.data_received(b"")
@@ -189,7 +219,7 @@ class TcpListener(asyncio.Protocol):
 
     def resume_writing(self) -> None:
         self.writing_paused = False
-        if self.transport is not None and not self.transport.is_closing():
+        if self.transport is not None and not self.transport.is_closing() and self.held is None:
             if self.inflight < TCP_MAX_PIPELINE:
                 self.transport.resume_reading()
             if self.buffer:
@@ -202,6 +232,9 @@ class TcpListener(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         if self.idle is not None:
             self.idle.cancel()
+        if self.held is not None:
+            self.held.cancel()
+            self.held = None
         self.transport = None
         if self.counted:
             self.counted = False

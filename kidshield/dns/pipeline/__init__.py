@@ -95,7 +95,7 @@ def build_pipeline(
     return Pipeline(
         stages=[
             Parse(stats),
-            AccessControl(cfg.allow_networks),
+            AccessControl(cfg.allow_networks, runtime.clients.is_secret),
             RateLimit(limiter, monotonic, held_back, ready.client_profiles),
             Supported(),
             ClientProfile(runtime, ready, clock),

@@ -71,13 +71,17 @@ class Networks:
 
 
 class AccessControl:
-    """Only addresses in ``dns.allow_networks`` are answered; others get REFUSED (logged)."""
+    """Only addresses in ``dns.allow_networks`` are answered; others get REFUSED (logged).
+    A device secret (DoH/DoT, ``is_secret``) is its own admission: a phone away from home
+    gets in without plain DNS being opened to the internet."""
 
-    def __init__(self, networks: list[str]) -> None:
+    def __init__(self, networks: list[str],
+                 is_secret: Callable[[str | None], bool] = lambda _id: False) -> None:
         self.allowed = Networks(networks)
+        self.is_secret = is_secret
 
     def __call__(self, ctx: QueryContext) -> Flow:
-        if ctx.client in self.allowed:
+        if ctx.client in self.allowed or self.is_secret(ctx.client_id):
             return NEXT
         return ctx.answered(answers.build(ctx.data, ctx.q, Rcode.REFUSED), Action.BLOCK,
                             Reason.REFUSED_ACL, Rcode.REFUSED, 0.0)
