@@ -136,6 +136,7 @@ def clients_view(ctx: WebContext) -> list[dict[str, Any]]:
         out.append({"index": i, "name": c.name, "profile": c.profile,
                     "addresses": list(c.addresses), "macs": list(c.macs),
                     "client_ids": list(c.client_ids),
+                    "secret": bool(c.secret_ids),  # never the secret itself: a read role sees this
                     "seen": any(a.split("/")[0] in seen for a in c.addresses)})
     return out
 

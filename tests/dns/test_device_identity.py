@@ -5,11 +5,14 @@ plain DNS and DoH."""
 
 from __future__ import annotations
 
+import plistlib
+import re
 import socket
 import ssl
 import struct
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dns.message
 import dns.query
@@ -22,6 +25,7 @@ from prometheus_client import generate_latest
 from kidshield.clock import FixedClock
 from kidshield.dns.ratelimit import Verdict
 from tests.dns.conftest import KID, Served, ServeFactory, addresses, make_query
+from tests.e2e.harness import PASSWORD, csrf_of, sign_in
 
 SECRET = "q7rk2mzt4wbx6ndh5vpa"  # what the dashboard issues: random base32
 OUTSIDE = "127.0.0.9"  # not in allow_networks below: "the internet"
@@ -186,3 +190,43 @@ def _read(sock: ssl.SSLSocket, size: int) -> bytes:
             raise ConnectionError("closed early")
         out += chunk
     return out
+
+
+def test_a_parent_issues_a_device_secret_on_the_dashboard_and_the_device_uses_it_away(
+    serve: ServeFactory, tls_files: tuple[Path, Path],
+) -> None:
+    served = _serve(serve, tls_files, tls_name="dns.test")
+    ca = ssl.create_default_context(cafile=str(tls_files[0]))
+    http = served.client(verify=ca)
+    made = http.post("/api/v1/setup", json={"token": served.web.setup_token, "name": "Alex",
+                                            "password": PASSWORD})
+    assert made.status_code == 201, made.text
+    sign_in(http, "Alex")
+    kid = 0  # the kid's tablet: known by its address, no secret yet
+    devices = http.get("/devices")
+    assert f'action="/devices/{kid}/secret"' in devices.text
+    issued = http.post(f"/devices/{kid}/secret", data={"csrf": csrf_of(devices.text)})
+    assert issued.status_code == 200 and issued.url.path == f"/devices/{kid}/encrypted-dns"
+    found = re.search(r"https://dns\.test:\d+/dns-query/([a-z2-7]{26})", issued.text)
+    assert found, issued.text
+    secret, doh_url = found.group(1), found.group(0)
+    assert f"{secret}.dns.test" in issued.text  # Android's Private DNS name
+    assert 'src="data:image/svg+xml' in issued.text  # the QR code
+    # the Apple profile carries the same address
+    profile = plistlib.loads(http.get(f"/devices/{kid}/kidshield.mobileconfig").content)
+    assert profile["PayloadContent"][0]["DNSSettings"] == {"DNSProtocol": "HTTPS",
+                                                           "ServerURL": doh_url}
+    # away from home, the secret gets the kid's profile over DoH and DoT
+    path = urlsplit(doh_url).path
+    away = _doh(served, path, OUTSIDE)
+    assert addresses(dns.message.from_wire(away.content)) == ["127.0.0.1"]
+    assert addresses(_dot(served, tls_files[0], f"{secret}.dns.test", OUTSIDE)) == [
+        "127.0.0.1"]
+    # the secret is in no list a reader sees, and new settings end the old ones
+    listed = http.get("/api/v1/clients").json()
+    assert listed[kid]["secret"] is True and secret not in str(listed)
+    page = http.get(f"/devices/{kid}/encrypted-dns")
+    renewed = http.post(f"/devices/{kid}/secret", data={"csrf": csrf_of(page.text)})
+    assert secret not in renewed.text
+    refused = _doh(served, path, OUTSIDE)
+    assert dns.message.from_wire(refused.content).rcode() == dns.rcode.REFUSED

@@ -131,8 +131,11 @@ def test_every_page_is_free_of_inline_code_and_names_the_shield_as_its_icon(
     served = household
     child = served.client()  # Mia's tablet (127.0.0.1), anonymous
     setup = child.get(served.setup_url)
-    staff, _ = served.parent()  # the first account: parent and admin
-    values = {"pid": "mia", "band": "9-12", "topic": "strangers",
+    staff, staff_csrf = served.parent()  # the first account: parent and admin
+    # Mia's tablet gets a secret for encrypted DNS, so its settings page shows in full
+    issued = staff.post("/api/v1/clients/0/secret", headers=staff_csrf)
+    assert issued.status_code == 201, issued.text
+    values = {"pid": "mia", "band": "9-12", "topic": "strangers", "index": "0",
               "scenario": next(iter(scenarios())), "path": "nothing-here",
               **_with_a_decided_and_appealed_case(served, child)}
     checked: dict[str, list[str]] = {}
@@ -162,6 +165,7 @@ def test_every_page_is_free_of_inline_code_and_names_the_shield_as_its_icon(
     for page in ("/cases/transparency (200)", "/transparency (200)",
                  f"/cases/{values['case_id']} (200)", f"/report/status/{values['code']} (200)",
                  "/me (200)", "blocked.example/nothing-here (", "/requests (200)",
+                 "/devices/0/encrypted-dns (200)",
                  "/api/v1/cases/transparency?format=html (200)"):
         assert page in shown, f"{page} was not checked"
     missing = {url: r.status_code for url in sorted(loads)

@@ -137,11 +137,21 @@ class ClientView(_Out):
     addresses: list[str]
     macs: list[str]
     client_ids: list[str]
+    secret: bool = Field(False, description="the device has a secret for encrypted DNS (the "
+                         "secret itself is shown only on the dashboard's Encrypted DNS page)")
     seen: bool = Field(description="this device has asked since the server started")
 
 
 class Clients(_Out):
     clients: list[ClientView]
+
+
+class DeviceSecret(_Out):
+    device: str
+    secret: str = Field(description="random, 128 bits; replaces the device's old secrets")
+    doh_url: str = Field(description="DNS over HTTPS address for the device")
+    dot_name: str | None = Field(description="DNS over TLS name (Android's Private DNS); "
+                                 "null without dns.tls_name and dns.dot_listen")
 
 
 class ListView(_Out):

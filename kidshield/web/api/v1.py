@@ -46,6 +46,7 @@ from kidshield.web.auth import (
 )
 from kidshield.web.context import WebContext, client_ip
 from kidshield.web.csrf import csrf_token
+from kidshield.web.devicesetup import setup_for
 from kidshield.web.queries import LogFilter, overview, search_log
 
 api: Api[WebContext] = Api(
@@ -182,6 +183,22 @@ async def delete_client(request: Request, ctx: WebContext, user: User | None, _b
         raise actions.NotFound("index: a number") from None
     await actions.remove_client(ctx, _name(user), index)
     return {"clients": views.clients_view(ctx)}
+
+
+@api("POST", "/clients/{index}/secret", "Issue a device secret for encrypted DNS (DoH/DoT): "
+     "it selects the device's profile from any address, also away from home",
+     response=out.DeviceSecret, status=201, errors=(404,), allow=EDIT)
+async def issue_client_secret(request: Request, ctx: WebContext, user: User | None,
+                              _b: None) -> Any:
+    try:
+        index = int(request.path_params["index"])
+    except ValueError:
+        raise actions.NotFound("index: a number") from None
+    secret = await actions.issue_secret(ctx, _name(user), index)
+    name = ctx.config.clients[index].name
+    setup = setup_for(ctx.config, name, secret, ctx.public_url)
+    return {"device": name, "secret": secret, "doh_url": setup.doh_url,
+            "dot_name": setup.dot_name}
 
 
 # -- dashboard changes of settings (kept over the configuration file) ----------------------
