@@ -32,7 +32,7 @@ from kidshield.config import Config, load_config
 from kidshield.dns.server import spawn
 from kidshield.dns.service import DnsService
 from kidshield.errors import KidshieldError
-from kidshield.lists.loader import effective_lists
+from kidshield.lists.loader import effective_lists, stale_warnings
 from kidshield.lists.sources import list_path
 from kidshield.policy.helplines import HelplineBook
 from kidshield.runtime import PolicyRuntime
@@ -178,7 +178,7 @@ class Application:
         config = self._file_config
         runtime = self._runtime = await loop.run_in_executor(None, build_runtime, config,
                                                              self.isolate)
-        for problem in runtime.loaded.problems:
+        for problem in runtime.loaded.problems + stale_warnings(runtime.loaded):
             log.warning("%s", problem)
         self._db = Database.open(config.storage_target(), migrate=False)
         if self.isolate:
@@ -312,6 +312,8 @@ class Application:
                       "cannot be loaded any more:\n%s", ", ".join(lost),
                       "\n".join(runtime.loaded.problems))
             return self._reload_failed()
+        for warning in stale_warnings(runtime.loaded):
+            log.warning("%s", warning)
         self._file_config = config
         in_force = self.editor.refresh().config  # the file may have overtaken some edits
         self._apply_config(in_force, runtime.with_config(in_force))

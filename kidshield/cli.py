@@ -164,7 +164,9 @@ def _config_warnings(runtime: object) -> list[str]:
 
     assert isinstance(runtime, PolicyRuntime)
     config = runtime.config
-    warnings = list(runtime.loaded.problems)
+    from kidshield.lists.loader import stale_warnings
+
+    warnings = list(runtime.loaded.problems) + stale_warnings(runtime.loaded)
     known_services = runtime.catalog.services
     for pid, pc in config.profiles.items():
         named = [*(pc.blocked_services or []), *pc.unblocked_services, *pc.budgets]
@@ -464,7 +466,9 @@ def lists_show(config_path: ConfigOption = Path(DEFAULT_CONFIG)) -> None:
         for sample in report.samples:
             table.add_row("", "", "", f"[dim]{sample}[/]")
     out.print(table)
-    for problem in runtime.loaded.problems:
+    from kidshield.lists.loader import stale_warnings
+
+    for problem in runtime.loaded.problems + stale_warnings(runtime.loaded):
         err.print(f"[yellow]warning:[/] {escape(problem)}", highlight=False)
 
 

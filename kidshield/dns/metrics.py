@@ -123,6 +123,13 @@ class _StateCollector(Collector):
         for name, report in resolver.runtime.loaded.reports.items():
             rules.add_metric([name], report.rules + report.allow_rules)
         yield rules
+        stale = resolver.runtime.loaded.stale
+        rejected = GaugeMetricFamily(
+            "kidshield_list_rejected", "1: the list's file failed the checks (empty, mostly "
+            "invalid, a web page) and its last good copy is in use", labels=["list"])
+        for name in resolver.runtime.loaded.reports:
+            rejected.add_metric([name], 1.0 if name in stale else 0.0)
+        yield rejected
         limited = CounterMetricFamily("kidshield_dns_rate_limited",
                                       "Answers held back by the rate limiter",
                                       labels=["verdict"])

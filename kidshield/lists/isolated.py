@@ -42,12 +42,12 @@ def load_lists_isolated(config: Config, workdir: Path | None = None) -> LoadResu
         if proc.returncode != 0:
             raise KidshieldError("building the list index failed:\n"
                                  + proc.stderr.decode(errors="replace")[-2000:])
-        reports, problems, categories, infos = pickle.loads(proc.stdout)
+        reports, problems, stale, categories, infos = pickle.loads(proc.stdout)
         index = DomainIndex.load(name)
     finally:
         # The mapping stays valid after the name is gone; nothing is left on disk.
         Path(name).unlink(missing_ok=True)
-    result = LoadResult(BlockLists(index, categories, infos), reports, problems)
+    result = LoadResult(BlockLists(index, categories, infos), reports, problems, stale)
     return result
 
 
@@ -56,7 +56,8 @@ def _child(path: str) -> None:
     result = load_lists(config)
     result.lists.index.save(path)
     sys.stdout.buffer.write(pickle.dumps(
-        (result.reports, result.problems, result.lists.categories, result.lists.lists)))
+        (result.reports, result.problems, result.stale, result.lists.categories,
+         result.lists.lists)))
 
 
 if __name__ == "__main__":

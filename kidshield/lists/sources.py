@@ -7,8 +7,10 @@ lines is rejected and the last good copy stays in use.
 
 from __future__ import annotations
 
+import filecmp
 import hashlib
 import os
+import shutil
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -58,14 +60,43 @@ def _check_download(path: Path, lst: ListConfig, label: str) -> ParseReport:
 
     fmt = "domains" if lst.format == "ut1" else lst.format
     report = parse_file(path, fmt, counting, allow=lst.allow, label=label)
-    if count == 0:
-        raise ListFormatError(f"{label}: the download holds no usable rules")
-    if report.errors > count:
-        raise ListFormatError(
-            f"{label}: mostly invalid ({report.errors} bad lines, {count} rules); "
-            + "; ".join(report.samples[:3])
-        )
+    problem = implausible(label, "download", count, report)
+    if problem:
+        raise ListFormatError(problem)
     return report
+
+
+def implausible(label: str, what: str, rules: int, report: ParseReport) -> str | None:
+    """Why a parsed list (a download, or a local file on a reload) is not taken, or None:
+    it holds no rules, or more bad lines than rules. (A web page instead of a list fails
+    in the parser already.)"""
+    if rules == 0:
+        return f"{label}: the {what} holds no usable rules"
+    if report.errors > rules:
+        return (f"{label}: mostly invalid ({report.errors} bad lines, {rules} rules); "
+                + "; ".join(report.samples[:3]))
+    return None
+
+
+def last_good_path(config: Config, lst: ListConfig) -> Path:
+    """Where a local list's last copy that passed the checks is kept (loader.py)."""
+    return config.path(config.server.data_dir) / "lists" / "last-good" / f"{lst.name}.txt"
+
+
+def keep_last_good(source: Path, good: Path) -> None:
+    """Copy a local list that passed the checks beside the data, unless the copy is the
+    same already; written to a temporary name and renamed, so a copy is always whole."""
+    if good.exists() and filecmp.cmp(source, good, shallow=False):
+        return
+    good.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{good.name}.", dir=good.parent)
+    os.close(fd)
+    try:
+        shutil.copyfile(source, tmp)
+        os.replace(tmp, good)
+    except OSError:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def update_list(

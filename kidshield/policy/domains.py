@@ -150,6 +150,12 @@ class DomainIndexBuilder:
         self._lines.extend(lines)
         self._allow.extend(bytes(n))
 
+    def truncate(self, size: int) -> None:
+        """Forget the rows added after the builder held ``size`` (a list that was rejected
+        once parsed)."""
+        for rows in (self._hashes, self._cats, self._lists, self._lines, self._allow):
+            del rows[size:]
+
     def build(self) -> DomainIndex:
         import numpy as np
 

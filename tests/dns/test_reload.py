@@ -3,12 +3,16 @@ broken configuration keeps the previous one running."""
 
 from __future__ import annotations
 
+import logging
+import re
 import threading
 import time
 from pathlib import Path
 
 import dns.exception
 import dns.query
+import pytest
+from prometheus_client import generate_latest
 
 from tests.dns.conftest import (
     ADULT,
@@ -17,6 +21,7 @@ from tests.dns.conftest import (
     TEEN,
     FakeUpstream,
     LoopThread,
+    Served,
     ServeFactory,
     addresses,
     config_text,
@@ -138,7 +143,7 @@ def test_changed_upstreams_take_effect_on_reload(
         loop_thread.run(other.stop())
 
 
-def test_a_list_that_became_unreadable_on_reload_keeps_the_old_state(
+def test_a_list_that_became_unreadable_on_reload_keeps_blocking_with_its_last_good_copy(
     serve: ServeFactory, tmp_path: Path,
 ) -> None:
     blocklist = tmp_path / "adult.txt"
@@ -148,15 +153,51 @@ def test_a_list_that_became_unreadable_on_reload_keeps_the_old_state(
     assert addresses(served.query("adult.example", source=KID)) == ["127.0.0.1"]
     blocklist.write_text("<!DOCTYPE html><html><body>captive portal</body></html>\n",
                          encoding="utf-8")
-    assert served.reload() is False  # a child's protection must not silently disappear
+    assert served.reload() is True  # a child's protection must not silently disappear
+    assert addresses(served.query("adult.example", source=KID)) == ["127.0.0.1"]
     blocklist.unlink()
-    assert served.reload() is False
+    assert served.reload() is True
     assert addresses(served.query("adult.example", source=KID)) == ["127.0.0.1"]
     assert served.lt.call(served.app.refresh_state_now) is None
     # taking the list out of the configuration on purpose is a valid change
     served.write_config(served.config_path.read_text(encoding="utf-8").replace(lists, "\n"))
     assert served.reload() is True
     assert addresses(served.query("adult.example", source=KID)) == ["192.0.2.1"]
+
+
+def _rejected(served: Served) -> dict[str, float]:
+    text = generate_latest(served.app.dns.metrics.registry).decode()
+    return {m.group(1): float(m.group(2)) for m in re.finditer(
+        r'^kidshield_list_rejected\{list="([^"]+)"\} (\S+)$', text, re.M)}
+
+
+def test_a_local_list_emptied_or_garbled_keeps_its_last_good_copy_with_a_warning(
+    serve: ServeFactory, tmp_path: Path, caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Issue 14 item 2: a reload checks a local file as a download is checked."""
+    blocklist = tmp_path / "adult.txt"
+    blocklist.write_text("adult.example\nmore-adult.example\n", encoding="utf-8")
+    lists = f'\n[[lists]]\nname = "adult"\nsource = "{blocklist}"\ncategory = "adult"\n'
+    served = serve(rest=HOUSEHOLD + lists)
+    assert addresses(served.query("adult.example", source=KID)) == ["127.0.0.1"]
+    assert _rejected(served)["adult"] == 0
+    garbled = "".join(f"{'#' if i % 9 else ''}<td>{i}</td> ??\n" for i in range(40))
+    for bad in ("", "\n# nothing here yet\n", garbled + "fresh.example\n"):
+        blocklist.write_text(bad, encoding="utf-8")
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger="kidshield"):
+            assert served.reload() is True  # the rest of the configuration still applies
+        assert addresses(served.query("adult.example", source=KID)) == ["127.0.0.1"], bad
+        assert addresses(served.query("fresh.example", source=KID)) == ["192.0.2.1"]
+        assert _rejected(served)["adult"] == 1
+        warned = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+        assert any("list adult:" in w and "last good copy" in w for w in warned), warned
+    # a good file again is taken, and becomes the new last good copy
+    blocklist.write_text("fresh.example\n", encoding="utf-8")
+    assert served.reload() is True
+    assert addresses(served.query("fresh.example", source=KID)) == ["127.0.0.1"]
+    assert addresses(served.query("adult.example", source=KID)) == ["192.0.2.1"]
+    assert _rejected(served)["adult"] == 0
 
 
 def test_cache_settings_take_effect_on_reload(

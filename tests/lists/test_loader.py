@@ -89,7 +89,7 @@ def test_load_lists_builds_one_index_with_categories_files_and_lines(tmp_path: P
     assert result.problems == [
         "list 'remote' has not been downloaded yet: run 'kidshield lists update'",
         f"{tmp_path / 'lists/page.html'}:1: this is not a list (it looks like a web page or "
-        "JSON document)",
+        "JSON document) (no earlier good copy: the list is not used)",
     ]
     lists = result.lists
     assert lists.categories[0] == "allow"
