@@ -57,15 +57,21 @@ def build(
     *,
     authoritative: bool = False,
     ede: tuple[int, str] | None = None,
+    answer_count: int | None = None,
 ) -> bytes:
     """A complete response to ``query``: our records in the answer section, OPT when the
     query had EDNS (with an RFC 8914 extended error explaining blocks). An extended RCODE
-    (BADVERS) puts its upper bits in the OPT record (RFC 6891)."""
+    (BADVERS) puts its upper bits in the OPT record (RFC 6891). ``answer_count``: the number of
+    records when an item of ``answers`` holds more than one (a whole RRset)."""
     answers = answers or []
-    flags = 0x8000 | (q.flags & 0x7900) | 0x0080 | (rcode & 0xF)  # QR, opcode+RD copied, RA
+    # QR; opcode, RD and CD copied (RFC 4035 3.2.2); RA, except when we do not implement it
+    flags = 0x8000 | (q.flags & 0x7910) | (rcode & 0xF)
+    if rcode != Rcode.NOTIMP:
+        flags |= 0x0080
     if authoritative:
         flags |= 0x0400
-    header = struct.pack("!6H", q.qid, flags, 1, len(answers), 0, 1 if q.edns else 0)
+    count = len(answers) if answer_count is None else answer_count
+    header = struct.pack("!6H", q.qid, flags, 1, count, 0, 1 if q.edns else 0)
     body = query[HEADER : q.end] + b"".join(answers)
     if q.edns:
         body += opt_record(q.do, ede, rcode >> 4)
@@ -97,5 +103,7 @@ def formerr(query: bytes) -> bytes | None:
     if len(query) < HEADER or query[2] & 0x80:
         return None
     qid = struct.unpack_from("!H", query)[0]
-    rd = query[2] & 0x01
-    return struct.pack("!HBBHHHH", qid, 0x80 | rd, 0x80 | Rcode.FORMERR, 0, 0, 0, 0)
+    opcode_rd = query[2] & 0x79
+    if opcode_rd & 0x78:  # an opcode we do not implement (NOTIFY, UPDATE, ...): say so
+        return struct.pack("!HBBHHHH", qid, 0x80 | opcode_rd, Rcode.NOTIMP, 0, 0, 0, 0)
+    return struct.pack("!HBBHHHH", qid, 0x80 | opcode_rd, 0x80 | Rcode.FORMERR, 0, 0, 0, 0)

@@ -141,7 +141,7 @@ class Resolver:
         if len(data) < 17 or data[4] or data[5] != 1:
             return None
         flags = data[2]
-        if flags & 0xF8:
+        if flags & 0xF8 or data[3] & 0x10:  # CD: its own cache key, on the slow path
             return None
         zero = data.find(0, HEADER)
         if zero < 0:

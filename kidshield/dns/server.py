@@ -14,6 +14,7 @@ from typing import Any, cast
 
 from kidshield.dns.ratelimit import Verdict
 from kidshield.dns.resolver import Resolver
+from kidshield.dns.wire import pad
 from kidshield.errors import KidshieldError
 
 log = logging.getLogger("kidshield.dns")
@@ -226,6 +227,8 @@ class TcpListener(asyncio.Protocol):
                 self.data_received(b"")
 
     def _send(self, answer: bytes) -> None:
+        if self.tls:
+            answer = pad(answer)
         if self.transport is not None and not self.transport.is_closing():
             self.transport.write(struct.pack("!H", len(answer)) + answer)
 

@@ -21,9 +21,11 @@ from functools import cache
 from typing import Any
 from urllib.parse import urlsplit
 
+import dns.exception
+import dns.message
 from dns.rcode import Rcode
 
-from kidshield.dns.wire import HEADER
+from kidshield.dns.wire import HEADER, skip_name
 
 
 class UpstreamError(Exception):
@@ -72,7 +74,7 @@ class Upstream:
         (UpstreamError otherwise: garbage must never reach a client or the cache)."""
         answer = await self._query(packet, timeout)
         _check_answer(packet, answer)
-        return answer
+        return strict_answer(answer)
 
     async def _query(self, packet: bytes, timeout: float) -> bytes:
         if self.scheme == "udp":
@@ -204,7 +206,27 @@ async def _udp_query(address: str, port: int, packet: bytes, timeout: float) -> 
 
 
 def _question_end(packet: bytes) -> int:
-    return packet.find(0, HEADER) + 5
+    return skip_name(packet, HEADER) + 4  # a label may hold a zero byte: walk the labels
+
+
+# EDNS options that belong to one hop (RFC 7871 client subnet, RFC 7873 cookies): an answer
+# that carries them must not be cached and handed to other clients with them
+HOP_BY_HOP_OPTIONS = frozenset({8, 10})
+
+
+def strict_answer(answer: bytes) -> bytes:
+    """The answer as dnspython parses it strictly, or UpstreamError: a record cut short,
+    trailing bytes, a bad name or count is never cached, checked or passed on (the client
+    gets SERVFAIL). An OPT record with hop-by-hop options is written again without them."""
+    try:
+        msg = dns.message.from_wire(answer, ignore_trailing=False)
+    except (dns.exception.DNSException, ValueError, struct.error, IndexError) as exc:
+        raise UpstreamError(f"malformed answer: {type(exc).__name__}: {exc}") from None
+    if msg.opt is None or not any(o.otype in HOP_BY_HOP_OPTIONS for o in msg.options):
+        return answer
+    msg.use_edns(msg.edns, msg.ednsflags, msg.payload,
+                 options=[o for o in msg.options if o.otype not in HOP_BY_HOP_OPTIONS])
+    return msg.to_wire()
 
 
 async def _stream_query(

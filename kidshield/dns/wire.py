@@ -75,9 +75,7 @@ def parse_question(data: bytes) -> Question:
         total += length + 1
         if total > 254:
             raise WireError("question name longer than 255 bytes")
-        if b"." in label or not label.isascii():
-            raise WireError("unsupported characters in the question name")
-        labels.append(label.decode("ascii").lower())
+        labels.append(_label_text(label))
         pos += 1 + length
     if pos + 4 > len(data):
         raise WireError("question type and class missing")
@@ -94,16 +92,40 @@ def parse_question(data: bytes) -> Question:
         udp_size = max(MAX_UDP_NO_EDNS, struct.unpack_from("!H", data, end + 3)[0])
         do = bool(data[end + 7] & 0x80)
         version = data[end + 6]
-    key = question_key(data, end, (1 if edns else 0) | (2 if do else 0))
+    cd = bool(flags & FLAG_CD)
+    key = question_key(data, end, (1 if edns else 0) | (2 if do else 0) | (4 if cd else 0))
     return Question(qid, flags, ".".join(labels), qtype, qclass, end, key, edns, do, udp_size,
                     version)
 
 
-# After the question, a cache key ends in a byte for EDNS and its DO bit, or nothing (a plain
-# query's key is the question as sent, which keeps the fast path's key one slice). Names are
-# prefix-free on the wire, so the keys cannot collide.
+FLAG_CD = 0x0010  # checking disabled (RFC 4035 3.2.2): in the cache key, echoed in answers
+_PLAIN_LABEL = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_*")
+
+
+def _label_text(label: bytes) -> str:
+    """A label in presentation form, lower-cased. Any byte is allowed in a label (RFC 2181
+    11): a dot or backslash is escaped and other bytes outside printable ASCII are written
+    \\DDD, as dnspython and BIND write them, so such a name never equals a plain one that a
+    list names (and the upstream answers it as it would for anyone)."""
+    if _PLAIN_LABEL.issuperset(label):
+        return label.decode("ascii").lower()
+    out = []
+    for byte in label.lower():
+        if byte in (0x2E, 0x5C):  # "." and "\\"
+            out.append("\\" + chr(byte))
+        elif 0x21 <= byte <= 0x7E:
+            out.append(chr(byte))
+        else:
+            out.append(f"\\{byte:03d}")
+    return "".join(out)
+
+
+# After the question, a cache key ends in a byte for EDNS, its DO bit and the CD bit, or
+# nothing (a plain query's key is the question as sent, which keeps the fast path's key one
+# slice). Names are prefix-free on the wire, so the keys cannot collide. Data an upstream gave
+# only because CD was set (bogus DNSSEC) is kept apart from what validating clients get.
 KEY_PLAIN, KEY_EDNS, KEY_DO = b"", b"\x01", b"\x03"
-_FLAGS = (KEY_PLAIN, KEY_EDNS, b"\x02", KEY_DO)
+_FLAGS = (KEY_PLAIN, KEY_EDNS, b"\x02", KEY_DO, b"\x04", b"\x05", b"\x06", b"\x07")
 
 
 def question_key(data: bytes, end: int, flag: int) -> bytes:
@@ -115,9 +137,12 @@ def question_key(data: bytes, end: int, flag: int) -> bytes:
 
 
 def patch(response: bytes, query: bytes, qend: int) -> bytes:
-    """A cached response re-addressed to ``query``: its ID, RD bit and question bytes."""
+    """A cached response re-addressed to ``query``: its ID, RD and CD bits (RFC 4035 3.2.2,
+    whether or not the upstream echoed CD) and question bytes."""
     flags = (response[2] & 0xFE) | (query[2] & 0x01)
-    return query[:2] + bytes((flags,)) + response[3:HEADER] + query[HEADER:qend] + response[qend:]
+    flags2 = (response[3] & 0xEF) | (query[3] & 0x10)
+    return (query[:2] + bytes((flags, flags2)) + response[4:HEADER] + query[HEADER:qend]
+            + response[qend:])
 
 
 def split_answer(response: bytes, qend: int) -> tuple[bytes, bytes]:
@@ -156,15 +181,23 @@ def name_to_wire(name: str) -> bytes:
 
 def min_ttl_offsets(response: bytes) -> tuple[list[int], int]:
     """Offsets of every TTL field in the answer, authority and additional sections (except
-    OPT), and the smallest TTL. Used to age cached answers without reparsing."""
+    OPT), and the smallest TTL. Used to age cached answers without reparsing. WireError when
+    the records run past the end."""
+    try:
+        return _min_ttl_offsets(response)
+    except struct.error:
+        raise WireError("a record is cut short") from None
+
+
+def _min_ttl_offsets(response: bytes) -> tuple[list[int], int]:
     _qid, _flags, qd, an, ns, ar = struct.unpack_from("!6H", response)
     pos = HEADER
     for _ in range(qd):
-        pos = _skip_name(response, pos) + 4
+        pos = skip_name(response, pos) + 4
     offsets: list[int] = []
     smallest = 0x7FFFFFFF
     for _ in range(an + ns + ar):
-        pos = _skip_name(response, pos)
+        pos = skip_name(response, pos)
         rtype, _rclass, ttl, rdlen = struct.unpack_from("!HHIH", response, pos)
         if rtype != QTYPE_OPT:
             offsets.append(pos + 4)
@@ -186,7 +219,8 @@ def ttls_at(response: bytes, offsets: list[int]) -> list[int]:
     return [struct.unpack_from("!I", response, off)[0] for off in offsets]
 
 
-def _skip_name(data: bytes, pos: int) -> int:
+def skip_name(data: bytes, pos: int) -> int:
+    """The offset just past the name at ``pos`` (WireError when it runs past the end)."""
     while True:
         if pos >= len(data):
             raise WireError("name runs past the end of the packet")
@@ -198,3 +232,38 @@ def _skip_name(data: bytes, pos: int) -> int:
         if length & 0xC0:
             raise WireError("unknown label type")
         pos += 1 + length
+
+
+PAD_BLOCK = 468  # RFC 8467: responses padded to a multiple of 468 octets
+_OPTION_PADDING = 12  # RFC 7830
+
+
+def pad(response: bytes, block: int = PAD_BLOCK) -> bytes:
+    """The response with an EDNS Padding option making its length a multiple of ``block``
+    (DNS over TLS: the size of an encrypted answer then says little about the name). Only a
+    response whose last record is its OPT record is padded (ours always are); others, and
+    answers without EDNS, are returned as they are."""
+    try:
+        _qid, _flags, qd, an, ns, ar = struct.unpack_from("!6H", response)
+        if not ar:
+            return response
+        pos = HEADER
+        for _ in range(qd):
+            pos = skip_name(response, pos) + 4
+        start = 0
+        for _ in range(an + ns + ar):
+            start = pos
+            pos = skip_name(response, pos)
+            rdlen = struct.unpack_from("!H", response, pos + 8)[0]
+            pos += 10 + rdlen
+    except (struct.error, WireError):
+        return response
+    if pos != len(response) or response[start] != 0 or response[start + 1:start + 3] != b"\x00\x29":
+        return response
+    fill = -(len(response) + 4) % block
+    if len(response) + 4 + fill > 0xFFFF:
+        return response
+    rdlen_at = start + 9
+    rdlen = struct.unpack_from("!H", response, rdlen_at)[0] + 4 + fill
+    return (response[:rdlen_at] + struct.pack("!H", rdlen) + response[rdlen_at + 2:]
+            + struct.pack("!HH", _OPTION_PADDING, fill) + bytes(fill))

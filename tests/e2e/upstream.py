@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,6 +41,9 @@ class FakeUpstream:
     tcp_reply: bytes | None = None  # send this over TCP instead of a real answer (garbage)
     rcode: int | None = None  # answer every query with this rcode (SERVFAIL, REFUSED) and no data
     queries: list[tuple[str, str, str]] = field(default_factory=list)  # (proto, name, type)
+    wires: list[bytes] = field(default_factory=list)  # every query as it arrived
+    # rewrite each answer (the response as built, the query) into bytes: a faulty upstream
+    mangle: Callable[[dns.message.Message, dns.message.Message], bytes] | None = None
     udp_sources: list[tuple[str, int]] = field(default_factory=list)  # who sent UDP queries
     port: int = 0
     _udp: asyncio.DatagramTransport | None = None
@@ -64,6 +68,7 @@ class FakeUpstream:
 
     # -- answers ---------------------------------------------------------------------------
     def answer(self, wire: bytes, proto: str) -> bytes | None:
+        self.wires.append(wire)
         try:
             query = dns.message.from_wire(wire)
         except Exception:
@@ -103,6 +108,8 @@ class FakeUpstream:
                 name, self.ttl, "IN", question.rdtype, values))
         else:
             response.authority.append(self._soa())
+        if self.mangle is not None:
+            return self.mangle(response, query)
         out = response.to_wire()
         limit = query.payload if query.edns >= 0 else 512
         if proto == "udp" and (self.force_tc or len(out) > limit):

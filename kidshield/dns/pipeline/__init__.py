@@ -18,6 +18,7 @@ from datetime import datetime
 
 from kidshield.dns.drillcanary import CanaryLog
 from kidshield.dns.pipeline.admission import (
+    REFUSED_QPS,
     AccessControl,
     ClientProfile,
     Parse,
@@ -95,7 +96,9 @@ def build_pipeline(
     return Pipeline(
         stages=[
             Parse(stats),
-            AccessControl(cfg.allow_networks, runtime.clients.is_secret),
+            AccessControl(cfg.allow_networks, runtime.clients.is_secret,
+                          RateLimiter(min(cfg.rate_limit_qps, REFUSED_QPS))
+                          if cfg.rate_limit_qps else None, monotonic, stats),
             RateLimit(limiter, monotonic, held_back, ready.client_profiles),
             Supported(),
             ClientProfile(runtime, ready, clock),

@@ -22,6 +22,9 @@ from kidshield.runtime import PolicyRuntime
 
 log = logging.getLogger("kidshield.dns")
 
+CLASS_IN = 1
+REFUSED_QPS = 5  # REFUSED answers a second per address over UDP (burst 10)
+
 _ACL_CACHE_MAX = 100_000
 
 
@@ -76,13 +79,26 @@ class AccessControl:
     gets in without plain DNS being opened to the internet."""
 
     def __init__(self, networks: list[str],
-                 is_secret: Callable[[str | None], bool] = lambda _id: False) -> None:
+                 is_secret: Callable[[str | None], bool] = lambda _id: False,
+                 refusals: RateLimiter | None = None,
+                 monotonic: Callable[[], float] | None = None,
+                 stats: QueryStats | None = None) -> None:
+        """``refusals``: how many REFUSED answers an address gets over UDP (whose source
+        can be forged: without a limit, every spoofed query is reflected at its victim)."""
         self.allowed = Networks(networks)
         self.is_secret = is_secret
+        self.refusals = refusals
+        self.monotonic = monotonic
+        self.stats = stats
 
     def __call__(self, ctx: QueryContext) -> Flow:
         if ctx.client in self.allowed or self.is_secret(ctx.client_id):
             return NEXT
+        if (ctx.udp and self.refusals is not None and self.monotonic is not None
+                and self.refusals.allow(ctx.client, self.monotonic()) is not OK):
+            if self.stats is not None:
+                self.stats.rate_limited[DROP] = self.stats.rate_limited.get(DROP, 0) + 1
+            return ctx.reply(None)
         return ctx.answered(answers.build(ctx.data, ctx.q, Rcode.REFUSED), Action.BLOCK,
                             Reason.REFUSED_ACL, Rcode.REFUSED, 0.0)
 
@@ -121,6 +137,10 @@ class Supported:
             return ctx.reply(answers.build(ctx.data, q, Rcode.NOTIMP))
         if q.edns_version:
             return ctx.reply(answers.build(ctx.data, q, Rcode.BADVERS))
+        if q.qclass != CLASS_IN:
+            # CHAOS (version.bind, id.server) and HESIOD: nothing to tell, nothing to filter,
+            # and never an IN record in reply
+            return ctx.reply(answers.build(ctx.data, q, Rcode.REFUSED))
         return NEXT
 
 

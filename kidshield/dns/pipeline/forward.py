@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import struct
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -18,7 +19,7 @@ from kidshield.dns.cache import AnswerCache
 from kidshield.dns.pipeline.context import NEXT, Flow, QueryContext
 from kidshield.dns.ready import READY_MAX_SECONDS
 from kidshield.dns.upstream import UpstreamError, UpstreamPool
-from kidshield.dns.wire import Question
+from kidshield.dns.wire import HEADER, Question
 from kidshield.policy.reason import Action
 
 log = logging.getLogger("kidshield.dns")
@@ -36,6 +37,7 @@ class Forwarder:
         self.upstreams = upstreams
         self.monotonic = monotonic
         self.serve_stale = serve_stale
+        self._inflight: dict[bytes, asyncio.Future[Forwarded]] = {}  # cache key -> its answer
 
     def cached(self, q: Question) -> Forwarded | None:
         found = self.cache.get(q.key, self.monotonic())
@@ -44,8 +46,24 @@ class Forwarder:
         return found[0], "cache", min(found[1], READY_MAX_SECONDS)
 
     async def fetch(self, data: bytes, q: Question) -> Forwarded:
-        """Ask the upstreams (``data`` is the query to send them); stale data when they all
-        fail, or have not answered within STALE_WAIT."""
+        """Ask the upstreams for ``q`` (``data``: the query it came in); stale data when they
+        all fail, or have not answered within STALE_WAIT. Queries for the same question (same
+        cache key) that arrive while one is out share its answer: one upstream query, not
+        one per client. The first asker does the work itself (no task of its own)."""
+        waiting = self._inflight.get(q.key)
+        if waiting is not None:
+            return await asyncio.shield(waiting)
+        shared: asyncio.Future[Forwarded] = asyncio.get_running_loop().create_future()
+        self._inflight[q.key] = shared
+        result: Forwarded = (None, None, 0.0)
+        try:
+            result = await self._fetch(upstream_query(data, q), q)
+        finally:
+            del self._inflight[q.key]
+            shared.set_result(result)  # a cancelled first asker leaves the others SERVFAIL
+        return result
+
+    async def _fetch(self, data: bytes, q: Question) -> Forwarded:
         stale = self.cache.get_stale(q.key, self.monotonic()) if self.serve_stale else None
         try:
             if stale is None:  # the common case: no task of its own, the upstream or nothing
@@ -113,6 +131,16 @@ class Upstream:
         assert ctx.decision is not None
         return ctx.answered(answers.build(ctx.data, ctx.q, Rcode.SERVFAIL), Action.ALLOW,
                             ctx.decision.reason, Rcode.SERVFAIL, 0.0, ctx.decision)
+
+
+def upstream_query(data: bytes, q: Question) -> bytes:
+    """What the upstreams are asked: the question with the client's RD, CD and AD bits and,
+    when the client used EDNS, our own OPT record (its DO bit). The client's EDNS options stay
+    here: its subnet (RFC 7871) is not sent on, nor its cookie (RFC 7873), whose answer would
+    be cached for other clients. The upstream client sets a random ID."""
+    flags = q.flags & 0x0130
+    header = struct.pack("!6H", 0, flags, 1, 0, 0, 1 if q.edns else 0)
+    return header + data[HEADER:q.end] + (answers.opt_record(q.do) if q.edns else b"")
 
 
 def ancount(response: bytes) -> int:

@@ -43,6 +43,7 @@ class SafeSearch:
         assert ctx.decision is not None
         q = ctx.q
         records = [answers.cname(target, CNAME_TTL)]
+        count = 1  # records, not RRsets: the safe host may have several addresses
         ttl = float(CNAME_TTL)
         rcode = Rcode.NOERROR
         if q.qtype in _RESOLVED_TYPES:
@@ -62,7 +63,8 @@ class SafeSearch:
                 for rrset in dns.message.from_wire(response).answer:
                     ttl = min(ttl, rrset.ttl)
                     records.append(_rrset_wire(rrset))
-        out = answers.build(ctx.data, q, rcode, records)
+                    count += len(rrset)
+        out = answers.build(ctx.data, q, rcode, records, answer_count=count)
         ready = 0.0 if rcode else min(ctx.policy_ttl, ttl, READY_MAX_SECONDS)
         return ctx.answered(out, Action.REWRITE, ctx.decision.reason, rcode, ready, ctx.decision)
 
