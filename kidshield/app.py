@@ -46,6 +46,7 @@ if TYPE_CHECKING:
     from kidshield.dns.workers import WorkerPool
     from kidshield.features import Features
     from kidshield.fleet.service import FleetService
+    from kidshield.web.dohserver import DohServer
     from kidshield.web.server import WebServer
 
 log = logging.getLogger("kidshield.serve")
@@ -102,6 +103,7 @@ class Application:
         self._dns: DnsService | None = None
         self.features: Features | None = None
         self.web: WebServer | None = None
+        self.doh: list[DohServer] = []  # [dns] doh_listen: DoH over HTTP/2 and HTTP/1.1
         self.fleet: FleetService | None = None  # [fleet] listen: zones for other resolvers
         self.workers = workers  # DNS processes of this instance (serve --workers)
         self._pool: WorkerPool | None = None
@@ -162,6 +164,7 @@ class Application:
             if self.web.block_https is not None:
                 found.append(("https-block", self.web.block_https.host,
                               self.web.block_https.port))
+        found += [("doh", d.host, d.port) for d in self.doh]
         return found
 
     # -- start and stop -------------------------------------------------------------------------
@@ -237,6 +240,17 @@ class Application:
                                  self.clock, secret, limiter, self.features.web))
         self.web = WebServer(app, self._config)
         await self.web.start()
+        if self._config.dns.doh_listen:
+            from kidshield.web.dohserver import DohServer
+            from kidshield.web.server import create_doh_app
+
+            doh_app = create_doh_app(app, WebDeps(
+                self, self._dns, self._db, self._state, self._editor, self.clock, secret,
+                limiter, []))
+            for listen in self._config.dns.doh_listen:
+                server = DohServer(doh_app, self._config, listen)
+                self.doh.append(server)
+                await server.start()
 
     def _metrics_reader(self, db: Database) -> Callable[[str], bool]:
         """Whether a bearer is an API token with the metrics scope (the metrics listener)."""
@@ -258,6 +272,9 @@ class Application:
             task.cancel()
         await asyncio.gather(*self._jobs, return_exceptions=True)
         self._jobs = []
+        for doh in self.doh:
+            await doh.stop()
+        self.doh = []
         if self.web is not None:
             await self.web.stop()
             self.web = None

@@ -252,6 +252,9 @@ class DnsConfig(_Model):
     trusted_forwarders: list[Network] = Field(
         [], description="routers whose MAC (EDNS option 65001) and client subnet (ECS) options "
         "choose the profile of the device behind them")
+    doh_listen: list[Listen] = Field(
+        [], description="DNS over HTTPS on a listener of its own, HTTP/2 and HTTP/1.1 (needs "
+        "tls_certificate): /dns-query only, no dashboard, so it may face the internet")
 
     @model_validator(mode="after")
     def _consistent(self) -> DnsConfig:
@@ -260,6 +263,8 @@ class DnsConfig(_Model):
                              f"cache_max_ttl ({self.cache_max_ttl})")
         if bool(self.tls_certificate) != bool(self.tls_key):
             raise ValueError("tls_certificate and tls_key go together: set both or neither")
+        if self.doh_listen and not self.tls_certificate:
+            raise ValueError("doh_listen needs tls_certificate and tls_key (DNS over HTTPS)")
         return self
 
 

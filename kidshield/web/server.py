@@ -14,6 +14,7 @@ import asyncio
 import logging
 import socket
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -177,11 +178,7 @@ def create_app(deps: WebDeps) -> Starlette:
     groups = [api, pause_api, notifications_api,
               *(group for feature in deps.features for group in feature.api)]
 
-    def doh_admit(client: str) -> float:
-        # DNS over HTTPS gets the same answers-per-second limit as plain DNS
-        qps = ctx.config.dns.rate_limit_qps
-        deps.limiter.set_limit("doh.client", Limit(qps, 1.0) if qps else None)
-        return deps.limiter.acquire(("doh.client", client_key(client))) if qps else 0.0
+    doh_admit = _doh_admit(ctx, deps)
 
     # [metrics] web = false: only on their own listener ([metrics] listen)
     metrics = [metrics_route(dns, ctx.config)] if ctx.config.metrics.web else []
@@ -221,6 +218,37 @@ def create_app(deps: WebDeps) -> Starlette:
     app.state.web = ctx
     app.state.block_app = block_app
     return app
+
+
+def _doh_admit(ctx: WebContext, deps: WebDeps) -> Callable[[str], float]:
+    def doh_admit(client: str) -> float:
+        # DNS over HTTPS gets the same answers-per-second limit as plain DNS (one bucket
+        # per device on the web listener and the DoH listener together)
+        qps = ctx.config.dns.rate_limit_qps
+        deps.limiter.set_limit("doh.client", Limit(qps, 1.0) if qps else None)
+        return deps.limiter.acquire(("doh.client", client_key(client))) if qps else 0.0
+    return doh_admit
+
+
+def create_doh_app(app: Starlette, deps: WebDeps) -> Starlette:
+    """The app of the DoH listener (web/dohserver.py): the resolver's /dns-query and /healthz
+    behind the same headers and request rules as the web listener's, and nothing else."""
+    ctx = app.state.web
+    assert isinstance(ctx, WebContext)
+    dns = deps.dns
+
+    async def health(_request: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    routes: list[BaseRoute] = [page("/healthz", health, Permission.PUBLIC),
+                               *doh_routes(lambda: dns.resolver, _doh_admit(ctx, deps))]
+    doh = Starlette(routes=routes, exception_handlers=EXCEPTION_HANDLERS, middleware=[
+        Middleware(SecurityHeaders, hsts=ctx.config.web.hsts),
+        Middleware(GateMiddleware, gate=Gate(ctx.secret, frozenset(),
+                                             ctx.config.web.body_timeout)),
+    ])
+    doh.state.web = ctx
+    return doh
 
 
 def announce_setup(ctx: WebContext) -> None:

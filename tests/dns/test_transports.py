@@ -399,3 +399,35 @@ def test_one_device_cannot_hold_more_than_its_share_of_tcp_connections(
     assert ask(fourth)
     for sock in (second, fourth):
         sock.close()
+
+
+def test_dns_over_https_speaks_http2_on_its_own_listener(
+    serve: ServeFactory, tls_files: tuple[Path, Path],
+) -> None:
+    """Issue 14 item 9: h2-only clients (kdig +https, several OS stubs) get answers."""
+    cert, key = tls_files
+    served = serve(web=True, dns_options={"doh_listen": ["127.0.0.1:0"],
+                                          "tls_certificate": str(cert), "tls_key": str(key)})
+    port = served.bound("doh")
+    ca = ssl.create_default_context(cafile=str(cert))
+    wire = make_query("denied.example").to_wire()
+    headers = {"content-type": "application/dns-message"}
+    with httpx.Client(timeout=5, transport=httpx.HTTPTransport(
+            http1=False, http2=True, verify=ca, local_address=KID)) as h2:  # h2 only
+        answer = h2.post(f"https://127.0.0.1:{port}/dns-query", content=wire, headers=headers)
+        assert answer.http_version == "HTTP/2"
+        assert addresses(dns.message.from_wire(answer.content)) == ["127.0.0.1"]  # the kid's
+        encoded = base64.urlsafe_b64encode(wire).rstrip(b"=").decode()
+        got = h2.get(f"https://127.0.0.1:{port}/dns-query", params={"dns": encoded})
+        assert got.http_version == "HTTP/2" and got.status_code == 200
+        # the dashboard is not on this listener
+        assert h2.get(f"https://127.0.0.1:{port}/login").status_code == 404
+    with httpx.Client(verify=ca, timeout=5) as h1:
+        answer = h1.post(f"https://127.0.0.1:{port}/dns-query/kid-tablet", content=wire,
+                         headers=headers)
+        assert answer.http_version == "HTTP/1.1"
+        assert addresses(dns.message.from_wire(answer.content)) == ["127.0.0.1"]
+    # dnspython's own DoH client (HTTP/2 when it can) gets the same answers
+    assert addresses(dns.query.https(make_query("fine.example"),
+                                     f"https://127.0.0.1:{port}/dns-query", timeout=5,
+                                     verify=str(cert))) == ["192.0.2.1"]
