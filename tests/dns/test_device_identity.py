@@ -18,6 +18,7 @@ import dns.message
 import dns.query
 import dns.rcode
 import httpx
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from prometheus_client import generate_latest
@@ -230,3 +231,28 @@ def test_a_parent_issues_a_device_secret_on_the_dashboard_and_the_device_uses_it
     assert secret not in renewed.text
     refused = _doh(served, path, OUTSIDE)
     assert dns.message.from_wire(refused.content).rcode() == dns.rcode.REFUSED
+
+
+def test_with_tls_the_banner_and_setup_link_say_https(
+    serve: ServeFactory, tls_files: tuple[Path, Path], capfd: pytest.CaptureFixture[str],
+) -> None:
+    served = _serve(serve, tls_files)
+    printed = capfd.readouterr().err
+    assert served.url.startswith("https://")
+    assert f"{served.url}/setup?token=" in printed and "http://" not in printed
+
+
+def test_x_forwarded_for_is_not_believed_unless_the_proxy_is_configured(
+    serve: ServeFactory, tls_files: tuple[Path, Path],
+) -> None:
+    """A device on the machine itself (or any local process) cannot pose as another device
+    by a header: the DoH answer is for the connection's address."""
+    claimed = {"x-forwarded-for": KID, "forwarded": f"for={KID}"}
+    served = _serve(serve, tls_files)
+    config = served.app.config
+    ca = ssl.create_default_context(cafile=str(config.path(config.dns.tls_certificate or "")))
+    wire = make_query("denied.example").to_wire()
+    with httpx.Client(base_url=served.url, verify=ca, timeout=5) as http:
+        answer = http.post("/dns-query", content=wire, headers={
+            "content-type": "application/dns-message", **claimed})
+    assert addresses(dns.message.from_wire(answer.content)) == ["192.0.2.1"]  # 127.0.0.1's
