@@ -25,7 +25,7 @@ import dns.exception
 import dns.message
 from dns.rcode import Rcode
 
-from kidshield.dns.wire import HEADER, skip_name
+from kidshield.dns.wire import HEADER, WireError, check_answer, skip_name
 
 
 class UpstreamError(Exception):
@@ -219,10 +219,16 @@ def strict_answer(answer: bytes) -> bytes:
     trailing bytes, a bad name or count is never cached, checked or passed on (the client
     gets SERVFAIL). An OPT record with hop-by-hop options is written again without them."""
     try:
+        shape = check_answer(answer)  # the common answers, without building objects
+    except WireError as exc:
+        raise UpstreamError(f"malformed answer: {exc}") from None
+    if shape.complete and not shape.hop_by_hop:
+        return answer
+    try:
         msg = dns.message.from_wire(answer, ignore_trailing=False)
     except (dns.exception.DNSException, ValueError, struct.error, IndexError) as exc:
         raise UpstreamError(f"malformed answer: {type(exc).__name__}: {exc}") from None
-    if msg.opt is None or not any(o.otype in HOP_BY_HOP_OPTIONS for o in msg.options):
+    if not shape.hop_by_hop:
         return answer
     msg.use_edns(msg.edns, msg.ednsflags, msg.payload,
                  options=[o for o in msg.options if o.otype not in HOP_BY_HOP_OPTIONS])

@@ -1,0 +1,89 @@
+"""``wire.check_answer`` reads upstream answers as strictly as dnspython does (issue 14 items 5
+and 6), without building objects: on well-formed answers and on every mutation of them
+(cut short, bytes flipped, bytes added, counts changed), whenever it vouches for an answer
+dnspython parses it, and whenever it refuses one dnspython does too."""
+
+from __future__ import annotations
+
+import dns.edns
+import dns.exception
+import dns.message
+import dns.rrset
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from kidshield.dns.wire import WireError, check_answer
+
+LABEL = st.from_regex(r"[a-z0-9]{1,12}", fullmatch=True)
+NAME = st.lists(LABEL, min_size=1, max_size=4).map(lambda labels: ".".join(labels) + ".")
+RECORDS = {
+    "A": st.just("192.0.2.1"),
+    "AAAA": st.just("2001:db8::7"),
+    "CNAME": NAME,
+    "NS": NAME,
+    "MX": NAME.map(lambda n: f"10 {n}"),
+    "TXT": st.text("abcxyz ", min_size=0, max_size=30).map(lambda t: f'"{t}"'),
+    "SOA": NAME.map(lambda n: f"{n} host.{n} 1 3600 600 86400 60"),
+    "HTTPS": NAME.map(lambda n: f"1 {n} alpn=h2"),
+}
+
+
+@st.composite
+def answers(draw: st.DrawFn) -> bytes:
+    qname = draw(NAME)
+    query = dns.message.make_query(qname, "A", use_edns=draw(st.sampled_from([False, 0])))
+    response = dns.message.make_response(query)
+    for section in (response.answer, response.authority, response.additional):
+        for _ in range(draw(st.integers(0, 3))):
+            rdtype = draw(st.sampled_from(sorted(RECORDS)))
+            owner = draw(st.sampled_from([qname, draw(NAME)]))
+            section.append(dns.rrset.from_text(owner, 300, "IN", rdtype,
+                                               draw(RECORDS[rdtype])))
+    if response.edns >= 0 and draw(st.booleans()):
+        response.use_edns(0, options=[dns.edns.ECSOption("198.51.100.0", 24)])
+    return response.to_wire()
+
+
+@st.composite
+def mutated(draw: st.DrawFn) -> bytes:
+    wire = bytearray(draw(answers()))
+    kind = draw(st.sampled_from(["none", "cut", "flip", "add", "count"]))
+    if kind == "cut":
+        del wire[draw(st.integers(12, len(wire))):]
+    elif kind == "flip":
+        for _ in range(draw(st.integers(1, 3))):
+            wire[draw(st.integers(2, len(wire) - 1))] = draw(st.integers(0, 255))
+    elif kind == "add":
+        wire += draw(st.binary(min_size=1, max_size=8))
+    elif kind == "count":
+        at = draw(st.sampled_from([4, 6, 8, 10]))
+        wire[at + 1] = (wire[at + 1] + draw(st.integers(1, 3))) % 256
+    return bytes(wire)
+
+
+def _dnspython_reads(wire: bytes) -> bool:
+    try:
+        dns.message.from_wire(wire)
+    except (dns.exception.DNSException, ValueError, IndexError, UnicodeError):
+        return False
+    return True
+
+
+@settings(max_examples=600, deadline=None)
+@given(wire=mutated())
+def test_check_answer_agrees_with_dnspython(wire: bytes) -> None:
+    try:
+        shape = check_answer(wire)
+    except WireError:
+        assert not _dnspython_reads(wire), wire.hex()
+        return
+    if shape.complete:
+        assert _dnspython_reads(wire), wire.hex()
+
+
+@settings(max_examples=100, deadline=None)
+@given(wire=answers())
+def test_well_formed_answers_pass(wire: bytes) -> None:
+    shape = check_answer(wire)
+    message = dns.message.from_wire(wire)
+    assert shape.hop_by_hop == any(o.otype == 8 for o in message.options)
