@@ -25,7 +25,8 @@ import dns.exception
 import dns.message
 from dns.rcode import Rcode
 
-from kidshield.dns.wire import HEADER, WireError, check_answer, skip_name
+from kidshield.dns.strict import check_answer
+from kidshield.dns.wire import HEADER, WireError, skip_name
 
 
 class UpstreamError(Exception):

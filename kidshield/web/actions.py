@@ -12,7 +12,6 @@ from typing import Any
 import httpx
 from starlette.concurrency import run_in_threadpool
 
-from kidshield.config import ClientConfig
 from kidshield.errors import InputError, TooManyRequests
 from kidshield.lists.sources import update_list
 from kidshield.notifications import settings as notify_settings
@@ -41,7 +40,6 @@ from kidshield.web.accounts import (
     visible_tokens,
 )
 from kidshield.web.context import WebContext
-from kidshield.web.devicesetup import new_secret
 from kidshield.web.errors import N_, NotFound, Refused
 from kidshield.web.ratelimit import client_key
 
@@ -267,39 +265,6 @@ async def remove_client(ctx: WebContext, actor: str, index: int) -> None:
     name = clients[index].name
     ctx.editor.change([Change("clients", name, None)], actor,
                       ctx.audit_entry(actor, "client.remove", name))
-
-
-def _client(ctx: WebContext, index: int) -> ClientConfig:
-    clients = ctx.config.clients
-    if not 0 <= index < len(clients):
-        raise NotFound(f"no client {index}")
-    return clients[index]
-
-
-def _client_table(client: ClientConfig, **changed: object) -> dict[str, object]:
-    table = {k: v for k, v in client.model_dump().items() if v or k in ("name", "profile")}
-    table.update(changed)
-    return {k: v for k, v in table.items() if v or k in ("name", "profile")}
-
-
-async def issue_secret(ctx: WebContext, actor: str, index: int) -> str:
-    """A new device secret for encrypted DNS (devicesetup.py); it replaces the device's old
-    ones, so a secret that got out stops working. The audit log names the device, never
-    the secret."""
-    client = _client(ctx, index)
-    secret = new_secret()
-    ctx.editor.change([Change("clients", client.name, _client_table(
-        client, secret_ids=[secret]))], actor,
-        ctx.audit_entry(actor, "client.secret", client.name, replaced=len(client.secret_ids)))
-    return secret
-
-
-async def revoke_secrets(ctx: WebContext, actor: str, index: int) -> None:
-    client = _client(ctx, index)
-    if not (client.addresses or client.macs or client.client_ids):
-        raise InputError("this device is known by its secret only: remove the device instead")
-    ctx.editor.change([Change("clients", client.name, _client_table(client, secret_ids=[]))],
-                      actor, ctx.audit_entry(actor, "client.secret.revoke", client.name))
 
 
 # -- lists --------------------------------------------------------------------------------

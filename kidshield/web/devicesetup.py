@@ -17,7 +17,11 @@ from urllib.parse import urlsplit
 
 import segno
 
-from kidshield.config import Config
+from kidshield.config import ClientConfig, Config
+from kidshield.errors import InputError
+from kidshield.state.overlay import Change
+from kidshield.web.context import WebContext
+from kidshield.web.errors import NotFound
 
 SECRET_BYTES = 16
 # a fixed namespace: the same secret always gives the same profile identifiers, so installing
@@ -80,3 +84,37 @@ def setup_for(config: Config, device: str, secret: str, web_url: str) -> DeviceS
         base = web_url.rstrip("/")
     dot_name = f"{secret}.{tls_name}" if tls_name and config.dns.dot_listen else None
     return DeviceSetup(device, f"{base}/dns-query/{secret}", dot_name, https)
+
+
+# -- what a parent does (the Devices page, the API) ----------------------------------------
+def _client(ctx: WebContext, index: int) -> ClientConfig:
+    clients = ctx.config.clients
+    if not 0 <= index < len(clients):
+        raise NotFound(f"no client {index}")
+    return clients[index]
+
+
+def _client_table(client: ClientConfig, **changed: object) -> dict[str, object]:
+    table = {k: v for k, v in client.model_dump().items() if v or k in ("name", "profile")}
+    table.update(changed)
+    return {k: v for k, v in table.items() if v or k in ("name", "profile")}
+
+
+async def issue_secret(ctx: WebContext, actor: str, index: int) -> str:
+    """A new device secret for encrypted DNS (devicesetup.py); it replaces the device's old
+    ones, so a secret that got out stops working. The audit log names the device, never
+    the secret."""
+    client = _client(ctx, index)
+    secret = new_secret()
+    ctx.editor.change([Change("clients", client.name, _client_table(
+        client, secret_ids=[secret]))], actor,
+        ctx.audit_entry(actor, "client.secret", client.name, replaced=len(client.secret_ids)))
+    return secret
+
+
+async def revoke_secrets(ctx: WebContext, actor: str, index: int) -> None:
+    client = _client(ctx, index)
+    if not (client.addresses or client.macs or client.client_ids):
+        raise InputError("this device is known by its secret only: remove the device instead")
+    ctx.editor.change([Change("clients", client.name, _client_table(client, secret_ids=[]))],
+                      actor, ctx.audit_entry(actor, "client.secret.revoke", client.name))

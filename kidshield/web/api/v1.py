@@ -46,7 +46,7 @@ from kidshield.web.auth import (
 )
 from kidshield.web.context import WebContext, client_ip
 from kidshield.web.csrf import csrf_token
-from kidshield.web.devicesetup import setup_for
+from kidshield.web.devicesetup import issue_secret, setup_for
 from kidshield.web.queries import LogFilter, overview, search_log
 
 api: Api[WebContext] = Api(
@@ -194,7 +194,7 @@ async def issue_client_secret(request: Request, ctx: WebContext, user: User | No
         index = int(request.path_params["index"])
     except ValueError:
         raise actions.NotFound("index: a number") from None
-    secret = await actions.issue_secret(ctx, _name(user), index)
+    secret = await issue_secret(ctx, _name(user), index)
     name = ctx.config.clients[index].name
     setup = setup_for(ctx.config, name, secret, ctx.public_url)
     return {"device": name, "secret": secret, "doh_url": setup.doh_url,

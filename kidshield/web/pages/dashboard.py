@@ -12,7 +12,6 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute
 
-from kidshield.config import ClientConfig
 from kidshield.errors import Conflict, InputError
 from kidshield.policy.ages import AgeBand
 from kidshield.policy.reason import Action, Decision, Reason
@@ -23,8 +22,7 @@ from kidshield.web.blockpage import CHILD_HOST, block_response, request_host
 from kidshield.web.charts import hbars, hourly_bars
 from kidshield.web.childpage import me
 from kidshield.web.context import WebContext, web_context
-from kidshield.web.devicesetup import DeviceSetup, setup_for
-from kidshield.web.errors import NotFound
+from kidshield.web.pages.encrypted_dns import encrypted_dns_routes
 from kidshield.web.pages.forms import lines as _lines
 from kidshield.web.pages.forms import text as _s
 from kidshield.web.pages.notifications import notification_routes
@@ -137,45 +135,6 @@ async def devices_remove(request: Request) -> Response:
     ctx, user, _form_data = await _form(request)
     await actions.remove_client(ctx, user.name, int(request.path_params["index"]))
     return _back("/devices", "removed")
-
-
-async def devices_secret(request: Request) -> Response:
-    ctx, user, _form_data = await _form(request)
-    index = int(request.path_params["index"])
-    await actions.issue_secret(ctx, user.name, index)
-    return _back(f"/devices/{index}/encrypted-dns", "issued")
-
-
-async def devices_secret_revoke(request: Request) -> Response:
-    ctx, user, _form_data = await _form(request)
-    await actions.revoke_secrets(ctx, user.name, int(request.path_params["index"]))
-    return _back("/devices", "revoked")
-
-
-def _device_setup(request: Request) -> tuple[ClientConfig, int, DeviceSetup]:
-    ctx, _ = _parent(request)
-    index = int(request.path_params["index"])
-    clients = ctx.config.clients
-    if not 0 <= index < len(clients) or not clients[index].secret_ids:
-        raise NotFound("this device has no secret for encrypted DNS: issue one first")
-    client = clients[index]
-    return client, index, setup_for(ctx.config, client.name, client.secret_ids[0],
-                                    ctx.public_url)
-
-
-async def devices_setup_page(request: Request) -> Response:
-    # the secret is on this page: only those who may edit devices see it
-    client, index, setup = _device_setup(request)
-    return render(request, "devicesetup.html", client=client, index=index, setup=setup,
-                  qr=setup.qr_svg(), message=request.query_params.get("m"))
-
-
-async def devices_mobileconfig(request: Request) -> Response:
-    client, _index, setup = _device_setup(request)
-    name = "".join(ch if ch.isalnum() else "-" for ch in client.name).strip("-") or "device"
-    return Response(setup.mobileconfig(), media_type="application/x-apple-aspen-config",
-                    headers={"Content-Disposition":
-                             f'attachment; filename="kidshield-{name}.mobileconfig"'})
 
 
 # -- lists, log -------------------------------------------------------------------------
@@ -397,10 +356,7 @@ def page_routes() -> list[BaseRoute]:
         page("/devices", devices_page, read),
         page("/devices", devices_add, edit, methods=post),
         page("/devices/{index:int}/remove", devices_remove, edit, methods=post),
-        page("/devices/{index:int}/secret", devices_secret, edit, methods=post),
-        page("/devices/{index:int}/secret/revoke", devices_secret_revoke, edit, methods=post),
-        page("/devices/{index:int}/encrypted-dns", devices_setup_page, edit),
-        page("/devices/{index:int}/kidshield.mobileconfig", devices_mobileconfig, edit),
+        *encrypted_dns_routes(),
         page("/lists", lists_page, read),
         page("/lists/update", lists_update, edit, methods=post),
         page("/querylog", querylog_page, read),
