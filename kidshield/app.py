@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import subprocess
 import sys
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
@@ -34,7 +35,7 @@ from kidshield.dns.server import spawn
 from kidshield.dns.service import DnsService
 from kidshield.errors import KidshieldError
 from kidshield.lists.loader import effective_lists
-from kidshield.lists.sources import list_path
+from kidshield.lists.sources import cache_path, is_url, list_path
 from kidshield.policy.helplines import HelplineBook
 from kidshield.runtime import PolicyRuntime
 from kidshield.state import StateSource, overlay
@@ -352,7 +353,15 @@ class Application:
             return
         self._apply_config(config, self._runtime.with_config(config))
         if config.lists != self._built_lists:
-            spawn(self.apply_list_edits())
+            spawn(self._lists_edited(config))
+
+    async def _lists_edited(self, config: Config) -> None:
+        """A list added in the dashboard of another node has no copy here yet: download it
+        first (the node that added it has one), then build."""
+        if any(lst.enabled and is_url(lst.source) and not cache_path(config, lst).exists()
+               for lst in config.lists):
+            await self._update_lists()
+        await self.apply_list_edits()
 
     async def apply_list_edits(self) -> bool:
         """Build the lists again when the dashboard's edits changed them since the last
@@ -462,13 +471,13 @@ class Application:
             for lst in self._config.lists
         ):
             return
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "kidshield", "lists", "update", "--due-only",
-            "--config", str(self._config_path),
-            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
-        _out, err = await proc.communicate()
-        if proc.returncode:
-            log.warning("list update: %s", err.decode(errors="replace").strip()[-1000:])
+        # a plain child process waited for in a thread: an asyncio subprocess transport
+        # outlives a task cancelled at shutdown and complains once the loop is closed
+        command = [sys.executable, "-m", "kidshield", "lists", "update", "--due-only",
+                   "--config", str(self._config_path)]
+        code, err = await asyncio.get_running_loop().run_in_executor(None, _run, command)
+        if code:
+            log.warning("list update: %s", err.strip()[-1000:])
 
     def _metrics(self) -> dict[str, float]:
         return {"kidshield_reloads": float(self.reloads),
@@ -479,6 +488,13 @@ def _built(part: T | None, name: str) -> T:
     if part is None:
         raise KidshieldError(f"the {name} is not running (start the application first)")
     return part
+
+
+def _run(command: list[str]) -> tuple[int, str]:
+    """A command's exit code and what it wrote to standard error."""
+    proc = subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                          check=False)
+    return proc.returncode, proc.stderr.decode(errors="replace")
 
 
 def _mtime(path: Path) -> float:

@@ -4,10 +4,14 @@ another node), with one build at a time."""
 
 from __future__ import annotations
 
+import time
+from pathlib import Path
+
 from typer.testing import CliRunner
 
 from kidshield.cli import app as cli
 from kidshield.state.overlay import Change
+from tests.e2e import harness
 from tests.e2e.harness import Served
 from tests.lists.helpers import FakeListServer
 
@@ -31,3 +35,24 @@ def test_a_list_edit_is_downloaded_by_lists_update_and_loaded_by_reload_and_by_e
     assert served.run(served.app.apply_list_edits())
     assert served.addresses("flirt.example") == BLOCKED
     assert served.app.reload_failures == 0
+
+
+def test_a_list_added_on_one_node_is_downloaded_and_loaded_by_another(
+        served: Served, lists_server: FakeListServer, tmp_path: Path) -> None:
+    # a second server on the same database, with its own download folder
+    other = tmp_path / "node2.toml"
+    other.write_text(served.config_path.read_text().replace(
+        'storage = "kidshield.db"', 'storage = "kidshield.db"\ndata_dir = "node2"'))
+    with harness.start(other, served.clock, web=False) as node2:
+        client, headers = served.parent()
+        r = client.post("/api/v1/lists", json={"name": "dating-extra", "format": "hosts",
+                                               "source": lists_server.url,
+                                               "category": "dating"}, headers=headers)
+        assert r.status_code == 201, r.text
+        assert served.addresses("flirt.example") == BLOCKED
+        deadline = time.monotonic() + 30  # node 2: its state sync, a download, a build
+        while node2.addresses("flirt.example") != BLOCKED:
+            assert time.monotonic() < deadline, "node 2 never loaded the list"
+            time.sleep(0.2)
+        assert (tmp_path / "node2" / "lists" / "dating-extra.txt").exists()
+        assert len(lists_server.requests) == 2  # once per node
