@@ -1,11 +1,12 @@
 """Composition root: ``Application`` builds everything ``kidshield serve`` runs from a
 configuration and a clock, starts it in one explicit order and stops it in the reverse order.
 
-1. the policy runtime: configuration, lists (built in a child process when it can), engine
-2. the database, migrated
-3. the query-log writer thread
-4. the state source: grants, pauses, minutes used, requests and dashboard edits
+1. the database, migrated
+2. the state source: grants, pauses, minutes used, requests and dashboard edits
    (``kidshield.state``); the configuration in force is the file with those edits
+3. the policy runtime of that configuration: lists (the file's and the dashboard's, built in
+   a child process when it can), engine
+4. the query-log writer thread
 5. the DNS service: resolver and listeners
 6. with the web server: the features (``kidshield.features``), the web app and its listener
 7. background jobs: state sync (every second: what other nodes changed), reload when files
@@ -21,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import subprocess
 import sys
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
@@ -28,15 +30,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from kidshield.clock import Clock, SystemClock
-from kidshield.config import Config, load_config
+from kidshield.config import Config, ListConfig, load_config
 from kidshield.dns.server import spawn
 from kidshield.dns.service import DnsService
 from kidshield.errors import KidshieldError
 from kidshield.lists.loader import effective_lists, stale_warnings
-from kidshield.lists.sources import list_path
+from kidshield.lists.sources import cache_path, is_url, list_path
 from kidshield.policy.helplines import HelplineBook
 from kidshield.runtime import PolicyRuntime
-from kidshield.state import StateSource
+from kidshield.state import StateSource, overlay
 from kidshield.state.editor import SettingsEditor
 from kidshield.storage.db import Database
 from kidshield.storage.querylog import QueryLogWriter
@@ -110,6 +112,10 @@ class Application:
         self._stopping = asyncio.Event()
         self._jobs: list[asyncio.Task[None]] = []
         self._mtimes: dict[Path, float] = {}
+        # one list build at a time: a reload and a dashboard list change must not finish in
+        # the wrong order and put back the lists before the change
+        self._rebuilding = asyncio.Lock()
+        self._built_lists: list[ListConfig] = []  # the lists the runtime's index holds
 
     @classmethod
     def from_file(cls, path: Path, clock: Clock | None = None, **options: Any) -> Application:
@@ -177,12 +183,7 @@ class Application:
             raise
 
     async def _start(self) -> None:
-        loop = asyncio.get_running_loop()
         config = self._file_config
-        runtime = self._runtime = await loop.run_in_executor(None, build_runtime, config,
-                                                             self.isolate)
-        for problem in runtime.loaded.problems + stale_warnings(runtime.loaded):
-            log.warning("%s", problem)
         self._db = Database.open(config.storage_target(), migrate=False)
         if self.isolate:
             self._db.migrate_isolated()
@@ -192,7 +193,10 @@ class Application:
         state.load()
         self._editor = SettingsEditor(state, lambda: self._file_config, self.clock)
         config = self._config = self._editor.refresh().config
-        runtime = self._runtime = runtime.with_config(config)
+        runtime = self._runtime = await self._build_runtime(config)
+        self._built_lists = list(config.lists)
+        for problem in runtime.loaded.problems + stale_warnings(runtime.loaded):
+            log.warning("%s", problem)
         state.on_edits(self._settings_changed)  # after the editor: it recomputes first
         self._writer = QueryLogWriter(self._db, config.logging.retention_days, self.clock.now)
         self._writer.start()
@@ -309,18 +313,33 @@ class Application:
         await self.stop()
 
     # -- reload ---------------------------------------------------------------------------------
+    async def _build_runtime(self, config: Config) -> PolicyRuntime:
+        """The runtime of a configuration in force, its lists loaded (off the event loop)."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(None, build_runtime, config, self.isolate)
+
     async def reload(self) -> bool:
         """Re-read the configuration and lists and hand them to every part. Bad input keeps
         the previous configuration running and says why."""
-        loop = asyncio.get_running_loop()
+        async with self._rebuilding:
+            try:
+                file = load_config(self._config_path) if self._config_path else self._file_config
+            except KidshieldError as exc:
+                log.error("reload failed, still serving the previous configuration:\n%s", exc)
+                return self._reload_failed()
+            return await self._rebuild(file)
+
+    async def _rebuild(self, file: Config) -> bool:
+        """Build the lists and profiles of ``file`` with the dashboard's edits (lists the
+        dashboard added or removed too, as the workers build theirs) and put them in force."""
         try:
-            config = load_config(self._config_path) if self._config_path else self._file_config
-            runtime = await loop.run_in_executor(None, build_runtime, config, self.isolate)
+            in_force = overlay.effective(file, self.state.edits()).config
+            runtime = await self._build_runtime(in_force)
         except KidshieldError as exc:
             log.error("reload failed, still serving the previous configuration:\n%s", exc)
             return self._reload_failed()
         before = self.runtime.loaded.reports
-        lost = [lst.name for lst in config.lists
+        lost = [lst.name for lst in in_force.lists
                 if lst.enabled and lst.name in before and lst.name not in runtime.loaded.reports]
         if lost:
             # a list that loaded before and now cannot (deleted, replaced by a web page):
@@ -331,8 +350,9 @@ class Application:
             return self._reload_failed()
         for warning in stale_warnings(runtime.loaded):
             log.warning("%s", warning)
-        self._file_config = config
-        in_force = self.editor.refresh().config  # the file may have overtaken some edits
+        self._file_config = file
+        self._built_lists = list(in_force.lists)
+        in_force = self.editor.refresh().config  # records the edits the file has overtaken
         self._apply_config(in_force, runtime.with_config(in_force))
         await self._sync_state()
         self._remember_mtimes()
@@ -343,12 +363,32 @@ class Application:
 
     def _settings_changed(self) -> None:
         """The dashboard edits in force changed (here or on another node): the profiles,
-        devices and settings they touch are rebuilt; the lists stay loaded."""
+        devices and settings they touch are rebuilt at once; when they add, change or remove
+        a list, the lists are built again as a reload builds them (in the background)."""
         if self._runtime is None or self._dns is None:
             return
         config = self.editor.config()
-        if config is not self._config:
-            self._apply_config(config, self._runtime.with_config(config))
+        if config is self._config:
+            return
+        self._apply_config(config, self._runtime.with_config(config))
+        if config.lists != self._built_lists:
+            spawn(self._lists_edited(config))
+
+    async def _lists_edited(self, config: Config) -> None:
+        """A list added in the dashboard of another node has no copy here yet: download it
+        first (the node that added it has one), then build."""
+        if any(lst.enabled and is_url(lst.source) and not cache_path(config, lst).exists()
+               for lst in config.lists):
+            await self._update_lists()
+        await self.apply_list_edits()
+
+    async def apply_list_edits(self) -> bool:
+        """Build the lists again when the dashboard's edits changed them since the last
+        build (the dashboard awaits it, so the page it shows next has the new list)."""
+        async with self._rebuilding:
+            if self.editor.config().lists == self._built_lists:  # a build since has them
+                return True
+            return await self._rebuild(self._file_config)
 
     def _apply_config(self, config: Config, runtime: PolicyRuntime) -> None:
         self._config, self._runtime = config, runtime
@@ -450,13 +490,13 @@ class Application:
             for lst in self._config.lists
         ):
             return
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "kidshield", "lists", "update", "--due-only",
-            "--config", str(self._config_path),
-            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
-        _out, err = await proc.communicate()
-        if proc.returncode:
-            log.warning("list update: %s", err.decode(errors="replace").strip()[-1000:])
+        # a plain child process waited for in a thread: an asyncio subprocess transport
+        # outlives a task cancelled at shutdown and complains once the loop is closed
+        command = [sys.executable, "-m", "kidshield", "lists", "update", "--due-only",
+                   "--config", str(self._config_path)]
+        code, err = await asyncio.get_running_loop().run_in_executor(None, _run, command)
+        if code:
+            log.warning("list update: %s", err.strip()[-1000:])
 
     def _metrics(self) -> dict[str, float]:
         return {"kidshield_reloads": float(self.reloads),
@@ -467,6 +507,13 @@ def _built(part: T | None, name: str) -> T:
     if part is None:
         raise KidshieldError(f"the {name} is not running (start the application first)")
     return part
+
+
+def _run(command: list[str]) -> tuple[int, str]:
+    """A command's exit code and what it wrote to standard error."""
+    proc = subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                          check=False)
+    return proc.returncode, proc.stderr.decode(errors="replace")
 
 
 def _mtime(path: Path) -> float:

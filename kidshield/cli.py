@@ -417,11 +417,15 @@ def lists_update(
 
     from kidshield.config import load_config
     from kidshield.lists.sources import lists_due, update_list
+    from kidshield.state import overlay
     from kidshield.storage.db import Database
     from kidshield.storage.sql import SqlListMetaStore
+    from kidshield.storage.state_sql import SqlStateStore
 
     config = load_config(config_path)
     db = Database.open(config.storage_target())
+    # the lists in force: the file's and those added in the dashboard (as serve loads them)
+    config = overlay.effective(config, SqlStateStore(db).edits()).config
     store = SqlListMetaStore(db)
     failed = 0
     with Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(),

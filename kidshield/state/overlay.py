@@ -37,12 +37,19 @@ EDITABLE = {
     "dns": frozenset({"block_mode"}),
 }
 PROFILE_FIELDS = frozenset(f.alias or name for name, f in ProfileConfig.model_fields.items())
+# arrays of tables the dashboard changes one entry at a time, each entry named by its "name"
+# (a change's field): a device, a block list
+KEYED = frozenset({"clients", "lists"})
+# a list the dashboard adds is downloaded: a local path would let a dashboard account read
+# files of the server through the list's "lines that could not be read"
+URL_SCHEMES = ("http://", "https://")
 
 
 @dataclass(frozen=True, slots=True)
 class Change:
     """A setting to change: ``value`` None removes it (back to the default). For
-    ``target="clients"`` the field is the device's name and the value its whole table."""
+    ``target="clients"`` or ``"lists"`` the field is the entry's name and the value its
+    whole table."""
 
     target: str
     field: str
@@ -96,6 +103,8 @@ def check_change(change: Change, file: Config) -> None:
     elif target == "clients":
         if change.value is not None and not isinstance(change.value, dict):
             raise InputError("a device is a table of settings")
+    elif target == "lists":
+        _check_list(change)
     elif target in EDITABLE:
         if field not in EDITABLE[target]:
             raise InputError(f"{target}.{field}: not a setting the dashboard changes (edit "
@@ -104,10 +113,25 @@ def check_change(change: Change, file: Config) -> None:
         raise InputError(f"{target}: not settings the dashboard changes")
 
 
+def _check_list(change: Change) -> None:
+    value = change.value
+    if value is None:
+        return
+    if not isinstance(value, dict):
+        raise InputError("a list is a table of settings")
+    if value.get("name") != change.field:
+        raise InputError(f"name: the list's name is {change.field!r}", field="name")
+    source = value.get("source")
+    if not isinstance(source, str) or not source.startswith(URL_SCHEMES):
+        raise InputError("source: an http:// or https:// address of the list (the dashboard "
+                         "adds downloaded lists; a file on the server goes in the "
+                         "configuration file)", field="source")
+
+
 def file_value(data: dict[str, Any], target: str, field: str) -> str | None:
     """What the file says for a setting, encoded (None: not in the file)."""
-    if target == "clients":
-        found = next((c for c in data.get("clients", []) if c.get("name") == field), None)
+    if target in KEYED:
+        found = next((c for c in data.get(target, []) if c.get("name") == field), None)
         return encode(found)
     table = _table(data, target)
     if table is None:
@@ -126,13 +150,13 @@ def _table(data: dict[str, Any], target: str) -> dict[str, Any] | None:
 
 def _apply(data: dict[str, Any], edit: ConfigEdit) -> None:
     value = None if edit.value is None else json.loads(edit.value)
-    if edit.target == "clients":
-        clients = [c for c in data.get("clients", []) if c.get("name") != edit.field]
+    if edit.target in KEYED:
+        entries = [c for c in data.get(edit.target, []) if c.get("name") != edit.field]
         if value is not None:
-            found = [i for i, c in enumerate(data.get("clients", []))
+            found = [i for i, c in enumerate(data.get(edit.target, []))
                      if c.get("name") == edit.field]
-            clients.insert(min(found[0], len(clients)) if found else len(clients), value)
-        data["clients"] = clients
+            entries.insert(min(found[0], len(entries)) if found else len(entries), value)
+        data[edit.target] = entries
         return
     *parents, last = edit.target.split(".")
     node = data
@@ -202,7 +226,7 @@ def _build(file: Config, data: dict[str, Any], edits: Sequence[ConfigEdit]) -> C
     for edit in edits:
         _apply(merged, edit)
     config = validate_data(merged, source="dashboard", base_dir=file.base_dir)
-    edited = {("clients." + e.field if e.target == "clients" else e.path): describe(e)
+    edited = {(f"{e.target}.{e.field}" if e.target in KEYED else e.path): describe(e)
               for e in edits}
     return config.model_copy(update={"text": file.text, "source": file.source,
                                      "edited": edited})
@@ -223,8 +247,8 @@ def export_text(file: Config, applied: Sequence[ConfigEdit]) -> str:
     doc = tomlkit.parse(file.text) if file.text else tomlkit.document()
     for edit in applied:
         value = None if edit.value is None else _toml_value(edit.field, json.loads(edit.value))
-        if edit.target == "clients":
-            _export_client(doc, edit.field, value)
+        if edit.target in KEYED:
+            _export_keyed(doc, edit.target, edit.field, value)
             continue
         *parents, last = edit.target.split(".")
         node: Any = doc
@@ -250,13 +274,13 @@ def export_text(file: Config, applied: Sequence[ConfigEdit]) -> str:
     return tomlkit.dumps(doc)
 
 
-def _export_client(doc: Any, name: str, value: Any) -> None:
-    clients = doc.get("clients")
+def _export_keyed(doc: Any, target: str, name: str, value: Any) -> None:
+    clients = doc.get(target)
     if clients is None:
         if value is None:
             return
-        doc["clients"] = tomlkit.aot()
-        clients = doc["clients"]
+        doc[target] = tomlkit.aot()
+        clients = doc[target]
     indexes = [i for i, c in enumerate(clients) if c.get("name") == name]
     for i in reversed(indexes[1:] if value is not None else indexes):
         del clients[i]

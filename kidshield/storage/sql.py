@@ -33,3 +33,7 @@ class SqlListMetaStore:
         with self._db.engine.connect() as conn:
             rows = conn.execute(sa.select(list_meta).order_by(list_meta.c.name))
             return [ListMeta(**r._asdict()) for r in rows]
+
+    def delete(self, name: str) -> None:
+        with self._db.engine.begin() as conn:
+            conn.execute(list_meta.delete().where(list_meta.c.name == name))

@@ -52,6 +52,8 @@ class Host(Protocol):
 
     async def reload(self) -> bool: ...
 
+    async def apply_list_edits(self) -> bool: ...
+
 
 @dataclass
 class WebDeps:

@@ -27,6 +27,8 @@ MESSAGES = {
     "internet_paused": N_("The internet is paused."),
     "internet_back": N_("The internet is back on."),
     "removed": N_("Removed."), "updated": N_("Lists updated."),
+    "list_added": N_("The list was added and downloaded."),
+    "list_removed": N_("The list was removed."),
     "welcome": N_("Welcome! Your account is ready. Now add your children."),
     "child_added": N_("The child was added."),
     "device_added": N_("The device was added."),

@@ -156,6 +156,7 @@ def lists_view(ctx: WebContext) -> list[dict[str, Any]]:
             "name": lst.name, "source": lst.source, "format": lst.format,
             "category": lst.category, "enabled": lst.enabled, "allow": lst.allow,
             "builtin": lst in shipped,
+            "added_in_dashboard": f"lists.{lst.name}" in ctx.config.edited,
             "rules": 0 if report is None else report.rules + report.allow_rules,
             "errors": 0 if report is None else report.errors,
             "error_lines": errors[:10],

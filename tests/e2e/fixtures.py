@@ -16,6 +16,7 @@ from kidshield.clock import Clock, FixedClock
 from tests.e2e.harness import TEST_TIMINGS, LoopThread, Served, start
 from tests.e2e.household import AFTERNOON, config_text, write_lists
 from tests.e2e.upstream import FakeUpstream
+from tests.lists.helpers import FakeListServer, Reply, serve_lists
 
 ServeConfig = Callable[..., Served]
 Parent = tuple[httpx.Client, dict[str, str]]
@@ -26,6 +27,16 @@ def loop_thread() -> Iterator[LoopThread]:
     lt = LoopThread()
     yield lt
     lt.close()
+
+
+@pytest.fixture
+def lists_server() -> Iterator[FakeListServer]:
+    """A block list on an HTTP server on 127.0.0.1 (``url``), in hosts format, with one line
+    that cannot be read; set ``reply`` to change what it serves."""
+    body = (b"# dating sites\n0.0.0.0 meet-strangers.example\n0.0.0.0 flirt.example\n"
+            b"0.0.0.0 not_a..name!\n")
+    with serve_lists(Reply(body=body), "/dating.txt") as fake:
+        yield fake
 
 
 @pytest.fixture

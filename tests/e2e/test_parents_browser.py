@@ -16,11 +16,13 @@ from typing import Any
 import pytest
 
 from kidshield.clock import FixedClock
+from kidshield.web.pause import pause_internet
 from tests.e2e import harness
 from tests.e2e.harness import LoopThread, Served, chromium
 from tests.e2e.household import AFTERNOON, PASSWORD, config_text, write_lists
 from tests.e2e.receivers import FakeHttpReceiver, http_receiver
 from tests.e2e.upstream import FakeUpstream
+from tests.lists.helpers import FakeListServer
 from tests.screenshots import images_dir
 
 PHONE = {"width": 390, "height": 844}
@@ -170,6 +172,8 @@ def test_pause_the_internet_blocks_then_ends(live: Served, browser: Any) -> None
         assert "The internet is paused" not in child.content()
     finally:
         clock.advance(timedelta(minutes=-16))
+        # back at 15:00 the pause would hold again: end it for the tests after this one
+        live.call(pause_internet, live.web, "Alex", "mia", 0)
 
 
 def test_saving_the_profile_twice_keeps_every_field(live: Served, browser: Any) -> None:
@@ -242,3 +246,30 @@ def test_the_wizard_adds_a_child_whose_band_follows_the_birthday(
     assert page.inner_text("h1") == "Nora 9-12"
     assert page.is_visible("text=From 2026-11-26: 13–15.")
     assert str(live.app.config.profiles["nora"].birth_date) == "2013-11-26"
+
+
+def test_a_list_added_on_the_lists_page_blocks_and_removing_it_unblocks(
+        live: Served, browser: Any, lists_server: FakeListServer) -> None:
+    assert live.addresses("flirt.example") == ["192.0.2.1"]
+    page = signed_in(browser, live, PHONE)
+    page.goto("/lists")
+    page.fill("#name", "dating-extra")
+    page.fill("#source", "file:///etc/passwd")
+    page.select_option("#category", "dating")
+    page.click("text=Add and download")
+    page.wait_for_selector("#source-error")
+    assert "http:// or https://" in page.inner_text("#source-error")
+    assert page.input_value("#name") == "dating-extra"  # what was typed is still there
+    assert page.input_value("#category") == "dating"
+    page.fill("#source", lists_server.url)
+    page.click("text=Add and download")
+    page.wait_for_selector("text=The list was added and downloaded.")
+    card = page.locator("#list-dating-extra")
+    assert "Rules: 2" in card.inner_text() and "added in the dashboard" in card.inner_text()
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    page.screenshot(path=str(images_dir() / "lists-phone.png"), full_page=True)
+    assert live.addresses("flirt.example") == ["127.0.0.1"]
+    card.locator("button", has_text="Remove").click()
+    page.wait_for_selector("text=The list was removed.")
+    assert page.locator("#list-dating-extra").count() == 0
+    assert live.addresses("flirt.example") == ["192.0.2.1"]

@@ -4,11 +4,8 @@ bad download keeping the last good copy."""
 from __future__ import annotations
 
 import socket
-import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
@@ -20,69 +17,16 @@ from kidshield.lists.loader import load_lists
 from kidshield.lists.sources import UpdateResult, cache_path, require_local, update_list
 from kidshield.storage.db import Database
 from kidshield.storage.sql import SqlListMetaStore
+from tests.lists.helpers import FakeListServer, Reply, serve_lists
 
 NOW = datetime(2026, 11, 29, 10, 0, tzinfo=UTC)
 GOOD = "a.example\nb.example\n# comment\n"
 
 
-@dataclass
-class Reply:
-    status: int = 200
-    body: bytes = b""
-    etag: str | None = None
-    last_modified: str | None = None
-
-
-@dataclass
-class FakeListServer:
-    """Serves ``reply`` for every GET; answers 304 when If-None-Match matches its ETag."""
-
-    reply: Reply = field(default_factory=Reply)
-    requests: list[dict[str, str]] = field(default_factory=list)
-    url: str = ""
-
-    def handler(self) -> type[BaseHTTPRequestHandler]:
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                headers = {k.lower(): v for k, v in self.headers.items()}
-                server.requests.append(headers)
-                r = server.reply
-                if r.etag is not None and headers.get("if-none-match") == r.etag:
-                    self.send_response(304)
-                    self.send_header("ETag", r.etag)
-                    self.end_headers()
-                    return
-                self.send_response(r.status)
-                if r.etag is not None:
-                    self.send_header("ETag", r.etag)
-                if r.last_modified is not None:
-                    self.send_header("Last-Modified", r.last_modified)
-                self.send_header("Content-Length", str(len(r.body)))
-                self.end_headers()
-                self.wfile.write(r.body)
-
-            def log_message(self, format: str, *args: object) -> None:
-                pass
-
-        return Handler
-
-
 @pytest.fixture
 def server() -> Iterator[FakeListServer]:
-    fake = FakeListServer()
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), fake.handler())
-    fake.url = f"http://127.0.0.1:{httpd.server_address[1]}/list.txt"
-    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.02},
-                              daemon=True)
-    thread.start()
-    try:
+    with serve_lists() as fake:
         yield fake
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join()
 
 
 def make_config(tmp_path: Path, url: str, fmt: str = "auto") -> Config:

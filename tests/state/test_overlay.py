@@ -155,3 +155,48 @@ def test_a_change_that_would_make_the_configuration_invalid_is_refused() -> None
         overlay.check_change(Change("profiles.mia", "colour", "red"), file)
     with pytest.raises(InputError, match="not a setting the dashboard changes"):
         overlay.check_change(Change("dns", "listen", ["0.0.0.0:53"]), file)
+
+
+ADULT_LIST = {"name": "oisd-nsfw", "source": "https://lists.example/nsfw.txt",
+              "format": "domains", "category": "adult"}
+
+
+def test_a_list_added_in_the_dashboard_is_in_force_and_exported_as_a_lists_table() -> None:
+    file = load()
+    edits = made(file, [Change("lists", "oisd-nsfw", ADULT_LIST)])
+    outcome = overlay.effective(file, edits)
+    assert outcome.ended == ()
+    [lst] = outcome.config.lists
+    assert (lst.name, lst.source, lst.category) == ("oisd-nsfw", ADULT_LIST["source"], "adult")
+    assert outcome.config.origin("lists", "oisd-nsfw")[0].startswith("dashboard edit by Alex")
+    text = overlay.export_text(file, outcome.applied)
+    assert "# The Smiths' kidshield" in text
+    assert tomllib.loads(text)["lists"] == [ADULT_LIST]
+    # removed again (the store replaces the add with the removal): the file's lists again
+    later = made(file, [Change("lists", "oisd-nsfw", None)], at=NOW + timedelta(minutes=1))
+    outcome = overlay.effective(file, later)
+    assert outcome.config.lists == []
+    assert "lists" not in tomllib.loads(overlay.export_text(file, outcome.applied))
+
+
+def test_a_list_in_the_file_can_be_removed_in_the_dashboard() -> None:
+    file = load(FILE + '\n[[lists]]\nname = "local"\nsource = "local.txt"\ncategory = "adult"\n')
+    edits = made(file, [Change("lists", "local", None)])
+    outcome = overlay.effective(file, edits)
+    assert outcome.config.lists == [] and outcome.ended == ()
+    assert "local.txt" not in overlay.export_text(file, outcome.applied)
+
+
+@pytest.mark.parametrize("source", ["/etc/passwd", "file:///etc/passwd", "lists/adult.txt",
+                                    "ftp://lists.example/a.txt"])
+def test_the_dashboard_cannot_add_a_list_read_from_the_servers_files(source: str) -> None:
+    file = load()
+    change = Change("lists", "sneaky", {**ADULT_LIST, "name": "sneaky", "source": source})
+    with pytest.raises(InputError, match="http:// or https://") as caught:
+        overlay.check_change(change, file)
+    assert caught.value.field == "source"
+
+
+def test_a_dashboard_list_whose_name_is_not_its_key_is_refused() -> None:
+    with pytest.raises(InputError, match="name"):
+        overlay.check_change(Change("lists", "a", {**ADULT_LIST, "name": "b"}), load())

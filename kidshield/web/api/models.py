@@ -139,6 +139,15 @@ class ListUpdateIn(_In):
     name: str | None = None
 
 
+class ListIn(_In):
+    name: Annotated[str, Field(min_length=1, max_length=64, description="lower-case letters, "
+                               "digits, - and _")]
+    source: Annotated[str, Field(max_length=2048, description="an http:// or https:// address "
+                                 "(a file on the server goes in the configuration file)")]
+    category: Annotated[str, Field(description="what the list's sites are: adult, gambling...")]
+    format: Literal["auto", "hosts", "domains", "adblock"] = "auto"
+
+
 MAX_OFFSET = 10_000_000  # past any real log; larger numbers overflow the database's integer
 
 

@@ -168,6 +168,8 @@ class ListView(_Out):
     message: str
     fetched_at: str | None
     builtin: bool = Field(False, description="shipped with kidshield (works offline)")
+    added_in_dashboard: bool = Field(False, description="added in the dashboard (kept in the "
+                                     "database over the configuration file)")
 
 
 class ListResult(_Out):

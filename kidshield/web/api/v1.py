@@ -11,7 +11,7 @@ from starlette.responses import JSONResponse, Response
 
 from kidshield.errors import InputError
 from kidshield.policy.domains import normalize_name
-from kidshield.web import actions, views
+from kidshield.web import actions, list_actions, views
 from kidshield.web.access import Permission, User
 from kidshield.web.api import schemas as out
 from kidshield.web.api.models import (
@@ -20,6 +20,7 @@ from kidshield.web.api.models import (
     ClientIn,
     DecisionIn,
     GrantIn,
+    ListIn,
     ListUpdateIn,
     LoginIn,
     LogQuery,
@@ -232,6 +233,22 @@ async def export_config(request: Request, ctx: WebContext, _u: User | None, _b: 
 @api("GET", "/lists", "Block and allow lists: source, last update, errors with line numbers",
      response=list[out.ListView])
 async def get_lists(request: Request, ctx: WebContext, _u: User | None, _b: None) -> Any:
+    return views.lists_view(ctx)
+
+
+@api("POST", "/lists", "Add a block list on the web: it is downloaded first and refused (with "
+     "the reason) when it cannot be fetched or read; kept as a dashboard change",
+     body=ListIn, response=list[out.ListView], status=201, allow=EDIT)
+async def add_list(request: Request, ctx: WebContext, user: User | None, body: ListIn) -> Any:
+    await list_actions.add_list(ctx, _name(user), body.name, body.source, body.category,
+                                body.format)
+    return views.lists_view(ctx)
+
+
+@api("DELETE", "/lists/{name}", "Stop using a list", response=list[out.ListView],
+     errors=(404,), allow=EDIT)
+async def delete_list(request: Request, ctx: WebContext, user: User | None, _b: None) -> Any:
+    await list_actions.remove_list(ctx, _name(user), request.path_params["name"])
     return views.lists_view(ctx)
 
 

@@ -25,6 +25,7 @@ from kidshield.web.context import WebContext, web_context
 from kidshield.web.pages.encrypted_dns import encrypted_dns_routes
 from kidshield.web.pages.forms import lines as _lines
 from kidshield.web.pages.forms import text as _s
+from kidshield.web.pages.lists import list_routes
 from kidshield.web.pages.notifications import notification_routes
 from kidshield.web.pages.profile_editor import profile_editor_routes
 from kidshield.web.pages.querylog import querylog_routes
@@ -32,7 +33,7 @@ from kidshield.web.pages.session import session_routes
 from kidshield.web.pages.wizard import wizard_routes
 from kidshield.web.pause import pause_routes
 from kidshield.web.queries import LogFilter, overview, search_log
-from kidshield.web.reasons import FIXED_REASONS, category_name, explain
+from kidshield.web.reasons import FIXED_REASONS, explain
 from kidshield.web.render import render, translator_for
 from kidshield.web.routing import page
 from kidshield.web.texts import BODIES
@@ -137,23 +138,7 @@ async def devices_remove(request: Request) -> Response:
     return _back("/devices", "removed")
 
 
-# -- lists, log -------------------------------------------------------------------------
-async def lists_page(request: Request) -> Response:
-    ctx, _ = _parent(request)
-    t = translator_for(request, "parent")
-    lists, gaps = views.lists_view(ctx), views.category_gaps_view(ctx)
-    names = {c: category_name(t, c) for c in {lst["category"] for lst in lists}
-             | {g["category"] for g in gaps} if c}
-    return render(request, "lists.html", lists=lists, gaps=gaps, category_names=names,
-                  message=request.query_params.get("m"))
-
-
-async def lists_update(request: Request) -> Response:
-    ctx, user, form = await _form(request)
-    await actions.update_lists(ctx, user.name, _s(form, "name") or None)
-    return _back("/lists", "updated")
-
-
+# -- log --------------------------------------------------------------------------------
 async def querylog_page(request: Request) -> Response:
     ctx, _ = _parent(request)
     qp = request.query_params
@@ -357,8 +342,7 @@ def page_routes() -> list[BaseRoute]:
         page("/devices", devices_add, edit, methods=post),
         page("/devices/{index:int}/remove", devices_remove, edit, methods=post),
         *encrypted_dns_routes(),
-        page("/lists", lists_page, read),
-        page("/lists/update", lists_update, edit, methods=post),
+        *list_routes(),
         page("/querylog", querylog_page, read),
         *querylog_routes(),
         *pause_routes(),
