@@ -16,7 +16,9 @@ from kidshield.dns.wire import HEADER, QTYPE_A, QTYPE_AAAA, QTYPE_OPT, QTYPE_SOA
 _MAX_POINTER_HOPS = 16  # as dnspython
 _NAME_RDATA = frozenset({2, 5, 12, 39})  # NS, CNAME, PTR, DNAME: one name, nothing else
 QTYPE_MX, QTYPE_TXT = 15, 16
-OPTION_ECS, OPTION_COOKIE = 8, 10
+OPTION_ECS, OPTION_COOKIE, OPTION_EDE = 8, 10, 15
+# options dnspython reads as names or text we do not check here: a full parser looks
+_OPTIONS_LEFT_TO_PARSER = frozenset({18, 22, 23, 24, 25})
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,7 +59,8 @@ def _check_answer(data: bytes) -> AnswerShape:
             opts += 1
             if index < an + ns or opts > 1 or data[owner] != 0:
                 raise WireError("a misplaced or second OPT record")
-            hop_by_hop = _check_options(data, start, end)
+            hop_by_hop, known = _check_options(data, start, end)
+            complete = complete and known
         elif not _check_rdata(data, rtype, start, end):
             complete = False
         pos = end
@@ -97,15 +100,57 @@ def _check_rdata(data: bytes, rtype: int, start: int, end: int) -> bool:
     return True
 
 
-def _check_options(data: bytes, start: int, end: int) -> bool:
-    pos, hop_by_hop = start, False
+def _check_options(data: bytes, start: int, end: int) -> tuple[bool, bool]:
+    """(whether hop-by-hop options are present, whether every option was checked). The
+    options dnspython gives a structure are held to it: an upstream's malformed client
+    subnet or cookie fails the answer as dnspython would fail it."""
+    pos, hop_by_hop, known = start, False, True
     while pos < end:
         code, size = struct.unpack_from("!HH", data, pos)
-        pos += 4 + size
+        body = pos + 4
+        pos = body + size
+        if pos > end:
+            break
+        if code == OPTION_ECS:
+            _check_ecs(data[body:pos])
+        elif code == OPTION_COOKIE and not (size == 8 or 16 <= size <= 40):
+            raise WireError("a cookie option of a wrong length")
+        elif code == OPTION_EDE:
+            _check_ede(data[body:pos])
+        elif code in _OPTIONS_LEFT_TO_PARSER:
+            known = False
         hop_by_hop = hop_by_hop or code in (OPTION_ECS, OPTION_COOKIE)
     if pos != end:
         raise WireError("an EDNS option runs past its record")
-    return hop_by_hop
+    return hop_by_hop, known
+
+
+def _check_ecs(body: bytes) -> None:
+    """RFC 7871 section 6, as dnspython reads it: a known family, prefixes within its width,
+    exactly the address bytes the source prefix needs, padding bits zero."""
+    if len(body) < 4:
+        raise WireError("a client subnet option cut short")
+    family, source, scope = struct.unpack_from("!HBB", body)
+    bits = {1: 32, 2: 128}.get(family)
+    if bits is None or source > bits or scope > bits:
+        raise WireError("a client subnet option with a wrong family or prefix")
+    if len(body) != 4 + (source + 7) // 8:
+        raise WireError("a client subnet option of a wrong length")
+    rest = source % 8
+    if rest and body[-1] & (0xFF >> rest):
+        raise WireError("a client subnet option with address bits past its prefix")
+
+
+def _check_ede(body: bytes) -> None:
+    if len(body) < 2:
+        raise WireError("an extended error option cut short")
+    text = body[2:]
+    if text[-1:] == b"\x00":
+        text = text[:-1]
+    try:
+        text.decode("utf-8")
+    except UnicodeDecodeError:
+        raise WireError("an extended error option whose text is not UTF-8") from None
 
 
 def _strict_name(data: bytes, pos: int, limit: int | None = None) -> int:

@@ -9,7 +9,7 @@ import dns.edns
 import dns.exception
 import dns.message
 import dns.rrset
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from kidshield.dns.strict import check_answer
@@ -70,8 +70,16 @@ def _dnspython_reads(wire: bytes) -> bool:
     return True
 
 
+# found by this test: a client subnet option whose family byte was flipped to 0
+ECS_FAMILY_0 = bytes.fromhex(
+    "7be38100000100030000000201300c3030303030303030303030300000010001c00c000100010000012c0004"
+    "c0000201c00c000100010000012c0004c0000201c00c000500010000012c0009013001300130013000c00c00"
+    "0100010000012c0004c000020100002904d000000000000b0008000700001800c63364")
+
+
 @settings(max_examples=600, deadline=None)
 @given(wire=mutated())
+@example(wire=ECS_FAMILY_0)
 def test_check_answer_agrees_with_dnspython(wire: bytes) -> None:
     try:
         shape = check_answer(wire)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterator
+from contextlib import ExitStack
 from datetime import datetime
 from pathlib import Path
 
@@ -18,6 +19,7 @@ import pytest
 
 from kidshield.app import Timings
 from kidshield.clock import FixedClock
+from kidshield.dns.server import BindError
 from tests.e2e.harness import Served, start
 from tests.fleet.conftest import (
     FakeAuthority,
@@ -48,10 +50,19 @@ out = "fleet"
 
 @pytest.fixture
 def served_fleet(tmp_path: Path) -> Iterator[tuple[Served, FixedClock, int, int]]:
-    transfer, notify_port = free_port(), free_port()
-    config = fleet_config(tmp_path, transfer, notify_port)
     clock = FixedClock(datetime.fromisoformat(NOON))
-    with start(config, clock, web=False, timings=TIMINGS) as served:
+    with ExitStack() as stack:
+        for attempt in range(4):
+            # the free port can be taken between choosing and binding it by another process
+            # on a busy machine: choose again (the engines' configurations name the port)
+            transfer, notify_port = free_port(), free_port()
+            config = fleet_config(tmp_path, transfer, notify_port)
+            try:
+                served = stack.enter_context(start(config, clock, web=False, timings=TIMINGS))
+                break
+            except BindError:
+                if attempt == 3:
+                    raise
         yield served, clock, transfer, notify_port
 
 
