@@ -166,7 +166,32 @@ class HelplineContext:
     language: str | None = None
 
     def resolved(self) -> HelplineBook:
-        return self.book or HelplineBook(tuple(default_catalog().helplines))
+        return self.book or _default_book()
+
+
+@cache
+def _default_book() -> HelplineBook:
+    return HelplineBook(tuple(default_catalog().helplines))
+
+
+# chosen helplines per (book, topics, ages, country, language): choosing walks every helpline in
+# force, which cost a flagged message more than the rest of its assessment. The book is kept
+# beside its choices (keyed by identity: books are immutable, but hashing one walks it whole)
+_CHOSEN: dict[tuple[object, ...], tuple[HelplineBook, tuple[Helpline, ...]]] = {}
+_CHOSEN_MAX = 512
+
+
+def _choose(book: HelplineBook, topics: tuple[Topic, ...], within: Ages | None,
+            country: str | None, language: str | None) -> tuple[Helpline, ...]:
+    key = (id(book), topics, within, country, language)
+    known = _CHOSEN.get(key)
+    if known is not None and known[0] is book:
+        return known[1]
+    lines = book.choose(list(topics), within=within, country=country, language=language)
+    if len(_CHOSEN) >= _CHOSEN_MAX:
+        _CHOSEN.clear()
+    _CHOSEN[key] = (book, lines)
+    return lines
 
 
 def helplines_for(findings: list[Finding], where: HelplineContext, sender: AgeBand,
@@ -186,9 +211,8 @@ def helplines_for(findings: list[Finding], where: HelplineContext, sender: AgeBa
     if not wanted:
         return ()
     person = sender if Risk.SELF_HARM in wanted else recipient
-    lines = where.resolved().choose([_TOPICS[risk] for risk in wanted],
-                                    within=_AGES.get(person), country=where.country,
-                                    language=where.language)
+    lines = _choose(where.resolved(), tuple(_TOPICS[risk] for risk in wanted),
+                    _AGES.get(person), where.country, where.language)
     return lines[:MAX_HELPLINES]
 
 

@@ -68,6 +68,24 @@ def _distressed(hits: list[CueHit], probability: float | None, head: Head | None
     return head is not None and probability is not None and probability >= head.medium
 
 
+_SENTENCE_END = re.compile(r"[.!?\n]+\s*")
+_QUOTED = re.compile(r'"[^"\n]{1,400}"|\u201c[^\u201d\n]{1,400}\u201d')
+
+
+def _sentence(text: str, offset: int) -> int:
+    """Which sentence of ``text`` the character at ``offset`` is in (0 = the first)."""
+    return sum(1 for m in _SENTENCE_END.finditer(text, 0, offset) if m.end() <= offset)
+
+
+def _sentences_of(text: str, spans: list[tuple[int, int]]) -> set[int]:
+    """The sentences the spans touch."""
+    touched: set[int] = set()
+    for start, end in spans:
+        first, last = _sentence(text, start), _sentence(text, max(start, end - 1))
+        touched.update(range(first, last + 1))
+    return touched
+
+
 def _overlaps(start: int, end: int, spans: list[tuple[int, int]]) -> bool:
     return any(start < s_end and s_start < end for s_start, s_end in spans)
 
@@ -139,21 +157,30 @@ class Combiner:
         head: Head | None,
         ctx: SignalContext,
     ) -> tuple[list[CueHit], float | None, bool]:
-        """Talk about self-harm that is not the writer at risk now: keep only first-person
-        plan/means hits outside it; say whether helplines are still wanted."""
+        """Talk about self-harm that is not the writer at risk now: keep the hits of the
+        writer's own ideation, plans and acts outside it; say whether helplines are still
+        wanted."""
         lex = ctx.lexicon.for_risk(Risk.SELF_HARM)
         about = lex.about_spans(ctx.norm.text)
         if not about:
             return hits, probability, False
         original = [ctx.norm.to_original(s, e, view="text") for _k, s, e in about]
-        kept = [
+        text = ctx.norm.original
+        talk = _sentences_of(text, original)
+        quoted = [m.span() for m in _QUOTED.finditer(text)]  # someone else's words
+        outside = [
             hit
             for hit in hits
-            if "plan" in hit.tags and not _overlaps(hit.start, hit.end, original)
+            if _sentence(text, hit.start) not in talk
+            and not _overlaps(hit.start, hit.end, quoted)
         ]
         kinds = {kind for kind, _s, _e in about}
-        if kept:
+        if any("plan" in hit.tags for hit in outside):
             return hits, probability, False  # a plan of the writer's own beside the talk
+        if any(lex.supports(hit.tags) for hit in outside):
+            # the writer's own ideation elsewhere in the message ("i'm not going to do
+            # anything. i just wish i would not wake up"): a long post mixes both
+            return outside, probability, False
         was_risky = bool(hits) and score_hits(hits) >= REPORT_THRESHOLD
         if head is not None and probability is not None and probability >= head.low:
             was_risky = True

@@ -27,7 +27,7 @@ from kidshield.safety.text.assess import (
     resolve_language,
     sorted_actions,
 )
-from kidshield.safety.text.combine import Combiner
+from kidshield.safety.text.combine import Combined, Combiner
 from kidshield.safety.text.convmodel import SERIOUS_STAGES, STAGE_PRESENT, age_gap, pair_features
 from kidshield.safety.text.model import (
     REPORT_THRESHOLD,
@@ -158,9 +158,12 @@ class ConversationTracker:
             self._take_stated_age(message.sender, ctx.norm.text)
         if ctx.gaming:
             state.gaming_until = now + GAMING_CONTEXT_SECONDS
+        combined = self.engine.findings(hits, ctx)
+        if recipient_band is AgeBand.UNKNOWN:
+            combined = _conversation_judges_grooming(combined)
         assessment = make_assessment(
             message.text, self.lexicon, self.language_source, hits,
-            self.engine.findings(hits, ctx), self.where, sender_band, recipient_band,
+            combined, self.where, sender_band, recipient_band,
         )
         # evidence is kept per sender, and per recipient only when the platform names one, so
         # a 1:1 chat whose second participant appears late still adds up in one place
@@ -325,7 +328,11 @@ class ConversationTracker:
         present = tuple(stage for stage in STAGES if scores.get(stage, 0.0) >= STAGE_PRESENT)
         base = combine(list(scores.values()))
         score, level = 0.0, RiskLevel.NONE
-        if strong >= REPORT_THRESHOLD or len(present) >= 3 or base >= WEAK_TOGETHER:
+        # nobody known to be a minor reads it: one move is not yet a pattern ("what are you
+        # wearing" between two adults); it counts once it moves through a second stage
+        pattern = len(present) >= 2 or self._recipient_of(pair) is not AgeBand.UNKNOWN
+        enough = strong >= REPORT_THRESHOLD or base >= WEAK_TOGETHER
+        if (enough and pattern) or len(present) >= 3:
             boost = 1.0 + PROGRESSION_STEP * max(0, len(present) - 1)
             score = min(1.0, base * boost)
             if score >= REPORT_THRESHOLD or len(present) >= 3:
@@ -426,3 +433,15 @@ __all__ = [
     "Message",
     "assess_conversation",
 ]
+
+
+def _conversation_judges_grooming(combined: Combined) -> Combined:
+    """A message to someone whose age nobody knows flags grooming on its own only from the
+    high level: below that, its cues go to the conversation's evidence, which judges the
+    pattern (on real chat, one move alone flagged adults' flirting as often as grooming)."""
+    kept = [
+        f for f in combined.findings if f.risk is not Risk.GROOMING or f.level >= RiskLevel.HIGH
+    ]
+    if len(kept) == len(combined.findings):
+        return combined
+    return Combined(kept, combined.signpost, combined.probabilities)

@@ -15,6 +15,8 @@ import importlib
 import re
 from typing import Any
 
+import ahocorasick
+
 _parser: Any = importlib.import_module("re._parser")  # the stdlib parser; no public name
 _c: Any = importlib.import_module("re._constants")
 
@@ -240,44 +242,26 @@ def required_literals(source: str, limit: int = 2) -> tuple[frozenset[str], ...]
     return tuple(chosen)
 
 
-def _trie_source(words: list[str]) -> str:
-    trie: dict[str, Any] = {}
-    for word in words:
-        node = trie
-        for char in word:
-            node = node.setdefault(char, {})
-        node[""] = {}
-
-    def build(node: dict[str, Any]) -> str:
-        branches = [re.escape(char) + build(child) for char, child in sorted(node.items()) if char]
-        if not branches:
-            return ""
-        body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
-        if "" in node:
-            return f"(?:{body})?"
-        return body
-
-    return build(trie)
-
-
 class GateIndex:
-    """Finds, in one regex pass, every gate literal present in a text.
-
-    The literals are compiled into a trie-shaped regex tried at every position (inside a
-    lookahead, so matches may overlap). At each position the longest literal is reported; the
-    shorter literals that are its prefixes are added from a table built here.
-    """
+    """Finds, in one pass, every gate literal present in a text: an Aho-Corasick automaton
+    (pyahocorasick) reports every occurrence, overlapping ones and literals that are prefixes
+    of others included, in C; about a quarter of what a trie-shaped regex tried at every
+    position cost, and it was a tenth of the time of a whole message."""
 
     def __init__(self, literals: set[str]) -> None:
         words = sorted(w for w in literals if w != DIGIT)
-        self._regex = re.compile(f"(?=({_trie_source(words)}))") if words else None
-        self._prefixes = {w: frozenset(p for p in words if w.startswith(p)) for w in words}
+        self._automaton: Any = None
+        if words:
+            automaton = ahocorasick.Automaton()
+            for word in words:
+                automaton.add_word(word, word)
+            automaton.make_automaton()
+            self._automaton = automaton
 
     def present(self, squeezed: str, has_digit: bool) -> set[str]:
-        found: set[str] = {DIGIT} if has_digit else set()
-        if self._regex is not None:
-            for match in self._regex.finditer(squeezed):
-                literal = match.group(1)
-                if literal:
-                    found |= self._prefixes[literal]
+        found: set[str] = set()
+        if self._automaton is not None and squeezed:
+            found = {literal for _end, literal in self._automaton.iter(squeezed)}
+        if has_digit:
+            found.add(DIGIT)
         return found

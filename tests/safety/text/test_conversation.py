@@ -254,3 +254,29 @@ def test_the_platforms_age_wins_over_a_stated_one() -> None:
 def test_stated_age_is_the_writers_own(text: str, age: int | None) -> None:
     lexicon = load_lexicon()
     assert lexicon.stated_age.find(lexicon.normalizer.normalize(text).text) == age
+
+
+ONE_MOVE_BETWEEN_PARTNERS = [
+    ("lukas", "hey you. are you off work yet?"),
+    ("emma", "just got home, eating cereal for dinner like an adult"),
+    ("lukas", "i have to teach a seminar at 8 tomorrow"),
+    ("emma", "i miss you"),
+    ("lukas", "i miss you too. 63 more days"),
+    ("lukas", "what are you wearing, it looks like a blanket"),
+    ("emma", "it is a blanket. the heating in this flat is terrible"),
+]
+
+
+def test_one_grooming_move_between_people_of_unknown_age_is_not_yet_a_pattern() -> None:
+    """A single move ("what are you wearing") in a chat where nobody's age is known flagged
+    a third of the second writer's adult look-alikes: the conversation judges it, and the
+    same move to someone who said they are 13 still flags."""
+    partners = assess_conversation(script(ONE_MOVE_BETWEEN_PARTNERS))
+    assert partners.finding(Risk.GROOMING) is None
+    assert all(
+        f.risk is not Risk.GROOMING for part in partners.messages for f in part.findings
+    )
+    told = [("emma", "im 13 lol"), *ONE_MOVE_BETWEEN_PARTNERS]
+    child = assess_conversation(script(told))
+    finding = child.finding(Risk.GROOMING)
+    assert finding is not None and finding.level >= RiskLevel.LOW

@@ -104,3 +104,37 @@ def test_despair_without_ideation_shows_helplines_without_a_finding() -> None:
 )
 def test_depression_with_ideation_is_still_self_harm(text: str) -> None:
     assert self_harm(text) >= RiskLevel.MEDIUM
+
+
+def _self_harm(text: str) -> bool:
+    return any(f.risk is Risk.SELF_HARM for f in assess_message(text).findings)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # a long post says what it is not in one sentence and what it is in another
+        "i wish i could just fall asleep and not wake up\n\nnot in a dramatic way. i'm not "
+        "gonna do anything. i just wish it would happen to me.\n\ni'm 13. i want to die",
+        "I'm not going to post details. I tried last month and it didn't work. "
+        "Honestly I still want to die.",
+    ],
+)
+def test_the_writers_own_ideation_outside_talk_about_it_is_still_self_harm(text: str) -> None:
+    assert _self_harm(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # someone else's words, quoted in another sentence of a friend's post
+        "My best friend keeps saying she wants to die and I don't know what to do. For weeks "
+        'she has said stuff like "I wish I could just disappear". How do I help her?',
+        # drink and drugs, and the fear of dying, are not self-harm
+        "After a little over a year of being sober, I relapsed and haven't stopped drinking.",
+        "I had a panic attack because I'm convinced I'm going to die of sepsis.",
+        "pinkish urine and blackouts. am i gonna die? i really dont know",
+    ],
+)
+def test_quotes_relapses_and_health_fears_are_not_the_writer_at_risk(text: str) -> None:
+    assert not _self_harm(text)
