@@ -61,6 +61,20 @@ def explain_bind_error(exc: OSError, host: str, port: int, proto: str,
     return BindError(f"cannot listen on {where}: {exc.strerror or exc}")
 
 
+def bind_tcp(host: str, port: int, setting: str) -> socket.socket:
+    """A TCP socket bound to ``host:port`` for an HTTP server to listen on; a taken or
+    privileged port is a BindError naming ``setting``, and port 0 gets a free port."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise explain_bind_error(exc, host, port, "TCP", setting) from None
+    return sock
+
+
 class UdpListener(asyncio.DatagramProtocol):
     def __init__(self, resolver: Resolver) -> None:
         self.resolver = resolver

@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import socket
 from typing import Any, cast
 
 from starlette.applications import Starlette
 
 from kidshield.config import Config, parse_hostport
-from kidshield.dns.server import explain_bind_error
+from kidshield.dns.server import bind_tcp
 from kidshield.errors import KidshieldError
 
 log = logging.getLogger("kidshield.web")
@@ -33,14 +32,7 @@ class DohServer:
             raise KidshieldError("dns.doh_listen needs dns.tls_certificate and dns.tls_key")
         self.app = app
         self.host, wanted = parse_hostport(listen, 443)
-        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
-        self.sock = socket.socket(family, socket.SOCK_STREAM)
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            self.sock.bind((self.host, wanted))
-        except OSError as exc:
-            self.sock.close()
-            raise explain_bind_error(exc, self.host, wanted, "TCP", "[dns] doh_listen") from None
+        self.sock = bind_tcp(self.host, wanted, "[dns] doh_listen")
         self.sock.listen(256)
         self.sock.setblocking(False)
         self.port: int = self.sock.getsockname()[1]

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import socket
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -19,7 +18,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from kidshield.clock import SystemClock
 from kidshield.config import Config, parse_hostport
-from kidshield.dns.server import explain_bind_error
+from kidshield.dns.server import bind_tcp
 from kidshield.errors import KidshieldError
 from kidshield.web.context import WebContext, web_context
 from kidshield.web.localca import CertificateMaker
@@ -62,15 +61,7 @@ class HttpsBlockListener:
 
         assert config.web.block_https_listen is not None and ctx.local_ca is not None
         self.host, wanted = parse_hostport(config.web.block_https_listen, 443)
-        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
-        self.sock = socket.socket(family, socket.SOCK_STREAM)
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            self.sock.bind((self.host, wanted))
-        except OSError as exc:
-            self.sock.close()
-            raise explain_bind_error(exc, self.host, wanted, "TCP",
-                                     "[web] block_https_listen") from None
+        self.sock = bind_tcp(self.host, wanted, "[web] block_https_listen")
         self.port: int = self.sock.getsockname()[1]
         # certificates are checked against each device's own clock, not the policy clock a
         # test may have frozen: their dates come from the wall clock

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import socket
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -28,7 +27,7 @@ from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kidshield.config import Config, parse_hostport
-from kidshield.dns.server import explain_bind_error
+from kidshield.dns.server import bind_tcp
 from kidshield.errors import KidshieldError, TooManyRequests
 from kidshield.web.access import Permission
 from kidshield.web.api.notifications import api as notifications_api
@@ -272,14 +271,7 @@ class WebServer:
 
         self.app = app
         self.host, wanted = parse_hostport(listen or config.web.listen, 8080)
-        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
-        self.sock = socket.socket(family, socket.SOCK_STREAM)
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            self.sock.bind((self.host, wanted))
-        except OSError as exc:
-            self.sock.close()
-            raise explain_bind_error(exc, self.host, wanted, "TCP", setting) from None
+        self.sock = bind_tcp(self.host, wanted, setting)
         self.port: int = self.sock.getsockname()[1]
         cfg = config.dns
         tls: dict[str, Any] = {}
