@@ -14,7 +14,6 @@ import dns.query
 import pytest
 
 from kidshield.config import parse_config
-from kidshield.dns import proxyproto
 from kidshield.dns.clienthints import OPTION_MAC, ClientHints, client_hints
 from kidshield.dns.wire import parse_question
 from kidshield.profiles import ClientMatcher
@@ -64,27 +63,6 @@ def test_a_malformed_subnet_option_is_ignored() -> None:
     bad = dns.edns.GenericOption(8, struct.pack("!HBB", 1, 40, 0) + b"\x0a\x01\x02\x03\x04")
     assert not hints(query(bad))
     assert not hints(dns.message.make_query("tiktok.com", "A").to_wire())  # no EDNS at all
-
-
-def test_proxy_v2_header_names_the_client_behind_dnsdist() -> None:
-    payload = query()
-    for client in ("192.168.1.23", "2001:db8::23"):
-        server = "10.0.0.1" if ":" not in client else "2001:db8::1"
-        data = proxyproto.build(client, 53001, server, 53) + payload
-        header = proxyproto.parse(data)
-        assert (header.client, header.client_port) == (client, 53001)
-        assert data[header.length:] == payload
-
-
-def test_proxy_local_command_and_malformed_headers() -> None:
-    local = proxyproto.SIGNATURE + b"\x20\x00\x00\x00"
-    assert proxyproto.parse(local + query()).client is None
-    with pytest.raises(proxyproto.ProxyError):
-        proxyproto.parse(query())  # no header at all
-    with pytest.raises(proxyproto.ProxyError):
-        proxyproto.parse(proxyproto.SIGNATURE + b"\x21\x12\x00\x40" + b"\x00" * 8)  # short
-    with pytest.raises(proxyproto.ProxyError):
-        proxyproto.parse(proxyproto.SIGNATURE + b"\x11\x12\x00\x0c" + b"\x00" * 12)  # v1
 
 
 def test_a_mac_selects_its_profile_before_the_routers_address() -> None:
