@@ -2,7 +2,7 @@
 """Extract the web app's translatable strings with Babel and check the catalogs.
 
     python scripts/web_i18n.py            # write kidshield/web/locale/{children,kidshield}.pot
-    python scripts/web_i18n.py --check    # exit 1 when a catalog misses a string
+    python scripts/web_i18n.py --check    # exit 1 when a catalog misses a string or a .pot is stale
     python scripts/web_i18n.py --merge    # add new strings to every catalog (untranslated;
                                           # English gets the source text), drop old ones
 
@@ -127,6 +127,22 @@ def missing(lang: str, domain: str = "children",
     return [m for m in wanted if have.get(m) is None or not _complete(have.get(m))]
 
 
+def stale_templates(found: dict[str, dict[Msgid, str]] | None = None) -> list[str]:
+    """The template files (.pot) whose msgids differ from what the sources use now: a
+    translator starting a new language copies the template, so it must not lag."""
+    wanted = found or extract()
+    out = []
+    for domain in DOMAINS:
+        path = LOCALE / f"{domain}.pot"
+        have = {m.id if isinstance(m.id, str) else tuple(m.id)
+                for m in _read(path, "en") if m.id} if path.is_file() else set()
+        if have != set(wanted[domain]):
+            out.append(f"{path.relative_to(ROOT)}: {len(set(wanted[domain]) - have)} strings "
+                       f"missing, {len(have - set(wanted[domain]))} no longer used "
+                       "(run python scripts/web_i18n.py)")
+    return out
+
+
 def _languages(domain: str) -> list[str]:
     return sorted(p.parent.parent.name for p in LOCALE.glob(f"*/LC_MESSAGES/{domain}.po"))
 
@@ -165,6 +181,9 @@ def main() -> int:
         return 0
     if "--check" in sys.argv:
         bad = 0
+        for line in stale_templates(found):
+            print(line)
+            bad += 1
         for domain in DOMAINS:
             for lang in _languages(domain):
                 for gap in missing(lang, domain, found):

@@ -70,6 +70,11 @@ def test_childrens_catalog_is_complete(lang: str, found: dict[str, Any]) -> None
                 assert set(PLACEHOLDER.findall(form)) == set(PLACEHOLDER.findall(source))
 
 
+def test_templates_list_every_string_in_use(found: dict[str, Any]) -> None:
+    """children.pot and kidshield.pot are what a new translation starts from."""
+    assert _script().stale_templates(found) == []
+
+
 @pytest.mark.parametrize("lang", ["ar", "en"])
 def test_dashboard_catalog_is_complete(lang: str, found: dict[str, Any]) -> None:
     assert len(found["kidshield"]) > 100
