@@ -252,6 +252,10 @@ class DnsConfig(_Model):
     trusted_forwarders: list[Network] = Field(
         [], description="routers whose MAC (EDNS option 65001) and client subnet (ECS) options "
         "choose the profile of the device behind them")
+    proxy_protocol_from: list[Network] = Field(
+        [], description="load balancers (dnsdist with useProxyProtocol=true) that put a PROXY "
+        "protocol v2 header before each query naming the device; from these addresses the "
+        "header is required, from any other it is never read")
     doh_listen: list[Listen] = Field(
         [], description="DNS over HTTPS on a listener of its own, HTTP/2 and HTTP/1.1 (needs "
         "tls_certificate): /dns-query only, no dashboard, so it may face the internet")
@@ -266,6 +270,17 @@ class DnsConfig(_Model):
         if self.doh_listen and not self.tls_certificate:
             raise ValueError("doh_listen needs tls_certificate and tls_key (DNS over HTTPS)")
         return self
+
+    @field_validator("proxy_protocol_from")
+    @classmethod
+    def _balancers_only(cls, networks: list[str]) -> list[str]:
+        for network in networks:
+            if network.endswith("/0"):
+                raise ValueError(
+                    f"{network!r} would require a PROXY header from every device and believe "
+                    "any address one claims: list only your load balancers' addresses, e.g. "
+                    "'10.0.0.2/32'")
+        return networks
 
 
 def _public_url(value: str) -> str:

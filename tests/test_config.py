@@ -318,3 +318,16 @@ def test_block_page_address_must_be_of_the_right_family() -> None:
 def test_cache_min_ttl_above_max_is_an_error() -> None:
     found = problems("[dns]\ncache_min_ttl = 600\ncache_max_ttl = 60\n")
     assert "cache_min_ttl (600) is larger than cache_max_ttl (60)" in found[0]
+
+
+def test_proxy_protocol_sources_are_networks_and_never_everyone() -> None:
+    text = '[dns]\nallow_networks = ["10.0.0.0/8"]\nproxy_protocol_from = ["10.0.0.2", "::/0"]\n'
+    assert problems(text) == [
+        "k.toml:3 dns.proxy_protocol_from: '::/0' would require a PROXY header from every "
+        "device and believe any address one claims: list only your load balancers' addresses, "
+        "e.g. '10.0.0.2/32'"]
+    text = '[dns]\nproxy_protocol_from = ["dnsdist.lan"]\n'
+    assert problems(text) == ["k.toml:2 dns.proxy_protocol_from[0]: 'dnsdist.lan' is not an IP "
+                              "address or CIDR range"]
+    config = parse_config('[dns]\nproxy_protocol_from = ["10.0.0.2", "fd00::2/128"]\n')
+    assert config.dns.proxy_protocol_from == ["10.0.0.2/32", "fd00::2/128"]

@@ -25,6 +25,7 @@ from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 
 from kidshield import __version__
+from kidshield.dns import proxyv2
 from kidshield.dns.ratelimit import Verdict
 from kidshield.dns.resolver import Resolver
 from kidshield.dns.workers import Snapshot, merge
@@ -138,3 +139,11 @@ class _StateCollector(Collector):
         yield limited
         yield CounterMetricFamily("kidshield_dns_malformed_queries",
                                   "Queries that could not be parsed", value=resolver.malformed)
+        proxy = CounterMetricFamily(
+            "kidshield_dns_proxy_headers", "PROXY v2 headers from [dns] proxy_protocol_from "
+            "peers: read (accepted), or why the datagram or connection was dropped",
+            labels=["result"])
+        proxy.add_metric(["accepted"], resolver.proxy.accepted)
+        for reason in proxyv2.REASONS:
+            proxy.add_metric([reason], resolver.proxy.rejected.get(reason, 0))
+        yield proxy

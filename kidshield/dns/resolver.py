@@ -25,6 +25,7 @@ from kidshield.dns.pipeline import (
     QueryStats,
     build_pipeline,
 )
+from kidshield.dns.proxied import ProxyGate
 from kidshield.dns.ratelimit import DROP, OK, RateLimiter, Verdict
 from kidshield.dns.ready import READY_PER_MB, LogItem, LogTemplate, ReadyAnswer, ReadyAnswers
 from kidshield.dns.upstream import UpstreamPool
@@ -76,6 +77,7 @@ class Resolver:
         self.rate_limited = self._stats.rate_limited  # answers held back, by verdict
         self._limited_templates: dict[tuple[str, Verdict], LogTemplate] = {}
         self.canaries = drillcanary.CanaryLog(monotonic)  # `kidshield drill`: is it us?
+        self.proxy = ProxyGate(monotonic)  # the listeners unwrap PROXY v2 with it
         self._decisions: Decisions  # per runtime, like the stages (configure builds both)
         self.pipeline: Pipeline
         self.configure(runtime)
@@ -121,6 +123,7 @@ class Resolver:
             monotonic=self.monotonic, timestamp=self.timestamp,
             canaries=self.canaries)
         self.stream_limiter.qps, self.stream_limiter.burst = self.limiter.qps, self.limiter.burst
+        self.proxy.configure(cfg.proxy_protocol_from)
         self.invalidate()
 
     def invalidate(self, profile: str | None = None) -> None:

@@ -12,6 +12,7 @@ import struct
 from collections.abc import Coroutine
 from typing import Any, cast
 
+from kidshield.dns import proxyv2
 from kidshield.dns.ratelimit import Verdict
 from kidshield.dns.resolver import Resolver
 from kidshield.dns.wire import pad
@@ -80,6 +81,7 @@ class UdpListener(asyncio.DatagramProtocol):
         self.resolver = resolver
         self.transport: asyncio.DatagramTransport | None = None
         self._fast = resolver.answer_fast
+        self._proxy = resolver.proxy  # kept across reloads: its sources follow the config
         self._send: Any = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -87,21 +89,30 @@ class UdpListener(asyncio.DatagramProtocol):
         self._send = self.transport.sendto
 
     def datagram_received(self, data: bytes, addr: tuple[Any, ...]) -> None:
+        client = addr[0]
+        sources = self._proxy.sources
+        if sources is not None and client in sources:
+            # a load balancer's datagram: the query is for the client its header names, and
+            # the answer goes back to the balancer, without a header (as dnsdist expects)
+            unwrapped = self._proxy.unwrap(data, client)
+            if unwrapped is None:
+                return
+            data, client = unwrapped
         try:
-            fast = self._fast(data, addr[0], True)
+            fast = self._fast(data, client, True)
         except Exception:  # a hostile packet must never stop the listener
             fast = None
         if fast is not None:
             if fast:  # b"": dropped by the rate limiter
                 self._send(fast, addr)
             return
-        spawn(self._slow(data, addr))
+        spawn(self._slow(data, client, addr))
 
-    async def _slow(self, data: bytes, addr: tuple[Any, ...]) -> None:
+    async def _slow(self, data: bytes, client: str, addr: tuple[Any, ...]) -> None:
         try:
-            answer = await self.resolver.resolve(data, addr[0], True)
+            answer = await self.resolver.resolve(data, client, True)
         except Exception:
-            log.exception("error answering a UDP query from %s", addr[0])
+            log.exception("error answering a UDP query from %s", client)
             return
         # the listener may have been closed (shutdown) while this query was being resolved
         if answer is not None and self.transport is not None and not self.transport.is_closing():
@@ -129,7 +140,9 @@ class TcpListener(asyncio.Protocol):
         # the client is not reading its answers: stop reading its queries until it does, so
         # a client that never reads cannot make us buffer answers without limit
         self.writing_paused = False
-        self.counted = False  # this connection is in the open-connection counts
+        self.counted = False  # this connection is in the open-connection total
+        self.counted_as: str | None = None  # and in this address's count
+        self.proxied = False  # from a PROXY peer: a header comes first (dns/proxied.py)
         self.tls = False
         self.held: asyncio.TimerHandle | None = None  # over the rate limit: reading resumes
 
@@ -138,11 +151,16 @@ class TcpListener(asyncio.Protocol):
         peer = transport.get_extra_info("peername")
         self.client = peer[0] if peer else ""
         # bounded: one device (or a flood of them) cannot use up the server's connections
-        open_here = _tcp_open.get(self.client, 0)
-        if _tcp_total[0] >= TCP_MAX_CONNECTIONS or open_here >= TCP_MAX_PER_CLIENT:
+        if _tcp_total[0] >= TCP_MAX_CONNECTIONS:
             self.transport.abort()
             return
-        _tcp_open[self.client] = open_here + 1
+        sources = self.resolver.proxy.sources
+        # a load balancer's connections count for the clients they carry, once the header
+        # has said which (dnsdist opens one per client connection)
+        self.proxied = sources is not None and self.client in sources
+        if not self.proxied and not self._count_as(self.client):
+            self.transport.abort()
+            return
         _tcp_total[0] += 1
         self.counted = True
         if self.client_id is None:
@@ -151,6 +169,40 @@ class TcpListener(asyncio.Protocol):
                 self.tls = True
                 self.client_id = _client_id_from_sni(getattr(ssl_obj, _SNI_ATTR, None))
         self._arm()
+
+    def _count_as(self, client: str) -> bool:
+        open_here = _tcp_open.get(client, 0)
+        if open_here >= TCP_MAX_PER_CLIENT:
+            return False
+        _tcp_open[client] = open_here + 1
+        self.counted_as = client
+        return True
+
+    def _unwrap(self) -> bool:
+        """Read the PROXY v2 header a load balancer's connection starts with: the client it
+        names asks the queries that follow. False: not yet complete, or the connection was
+        dropped for want of a valid one."""
+        gate = self.resolver.proxy
+        try:
+            client, size = proxyv2.parse(self.buffer)
+        except proxyv2.Incomplete:
+            return False  # the rest of the header is on its way (or the idle timeout)
+        except proxyv2.ProxyHeaderError as exc:
+            gate.reject(exc, self.client, "TCP connection")
+            self.proxied = False  # counted once: not again as cut short when it closes
+            self.buffer.clear()
+            if self.transport is not None:
+                self.transport.abort()
+            return False
+        del self.buffer[:size]
+        gate.accepted += 1
+        self.proxied = False
+        if client is not None:
+            self.client = client
+        if not self._count_as(self.client) and self.transport is not None:
+            self.transport.abort()
+            return False
+        return True
 
     def _arm(self) -> None:
         if self.idle is not None:
@@ -167,6 +219,8 @@ class TcpListener(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         self.buffer += data
         self._arm()
+        if self.proxied and not self._unwrap():
+            return
         while len(self.buffer) >= 2 and not self.writing_paused and self.held is None:
             size = struct.unpack_from("!H", self.buffer)[0]
             if len(self.buffer) < 2 + size:
@@ -253,14 +307,21 @@ class TcpListener(asyncio.Protocol):
             self.held.cancel()
             self.held = None
         self.transport = None
+        if self.proxied and self.buffer:  # closed part-way through its header
+            self.resolver.proxy.reject(proxyv2.Incomplete(
+                f"the connection closed after {len(self.buffer)} bytes of a PROXY v2 header"),
+                self.client, "TCP connection")
+        self.proxied = False
         if self.counted:
             self.counted = False
             _tcp_total[0] -= 1
-            left = _tcp_open.get(self.client, 1) - 1
+        if self.counted_as is not None:
+            left = _tcp_open.get(self.counted_as, 1) - 1
             if left > 0:
-                _tcp_open[self.client] = left
+                _tcp_open[self.counted_as] = left
             else:
-                _tcp_open.pop(self.client, None)
+                _tcp_open.pop(self.counted_as, None)
+            self.counted_as = None
 
 
 _SNI_ATTR = "kidshield_server_name"
