@@ -7,7 +7,9 @@ from __future__ import annotations
 import os
 import re
 import signal
+import socket
 import sqlite3
+import struct
 import subprocess
 import sys
 import time
@@ -71,8 +73,12 @@ class Served:
 
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[Served]:
+    yield from _serve(tmp_path, CONFIG)
+
+
+def _serve(tmp_path: Path, text: str) -> Iterator[Served]:
     config = tmp_path / "kidshield.toml"
-    config.write_text(CONFIG)
+    config.write_text(text)
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen(
         [sys.executable, "-m", "kidshield", "serve", "-c", str(config), "--no-web",
@@ -191,3 +197,30 @@ def test_a_worker_that_dies_is_replaced_and_the_instance_answers_meanwhile(
     for _ in range(100):
         assert served.ask("denied.example") == ["127.0.0.1"]
     assert served.proc.poll() is None
+
+
+BALANCER = "127.0.0.5"
+
+
+@pytest.fixture
+def served_behind_balancer(tmp_path: Path) -> Iterator[Served]:
+    text = CONFIG.replace("rate_limit_qps = 0",
+                          f'rate_limit_qps = 0\nproxy_protocol_from = ["{BALANCER}/32"]')
+    yield from _serve(tmp_path, text)
+
+
+@pytest.mark.slow
+def test_every_worker_reads_the_balancer_s_proxy_header(served_behind_balancer: Served) -> None:
+    served = served_behind_balancer
+    body = socket.inet_aton(KID) + socket.inet_aton("127.0.0.1") + struct.pack("!HH", 4000, 53)
+    header = (b"\r\n\r\n\x00\r\nQUIT\n\x21\x12" + struct.pack("!H", len(body)) + body)
+    query = dns.message.make_query("denied.example", "A").to_wire()
+    for _ in range(100):  # each from a new source port: the kernel spreads them
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+            sock.bind((BALANCER, 0))
+            sock.settimeout(3)
+            sock.sendto(header + query, ("127.0.0.1", served.ports["udp"]))
+            answer = dns.message.from_wire(sock.recv(4096))
+        assert [str(r) for rrset in answer.answer for r in rrset] == ["127.0.0.1"]  # the kid's
+    read = served.metric(r'^kidshield_dns_proxy_headers_total\{result="accepted"\} ([\d.]+)$')
+    assert read == 100  # by both processes, counted together
