@@ -6,9 +6,12 @@ does the same through a real dnsdist.)"""
 
 from __future__ import annotations
 
+import logging
 import socket
+import ssl
 import struct
 import time
+from pathlib import Path
 from typing import Any
 
 import dns.message
@@ -208,3 +211,44 @@ def test_a_tcp_connection_from_the_balancer_without_a_header_is_closed_unanswere
             reply = None
         assert reply is None or addresses(reply) != ALLOWED
     assert proxy_metric(served, "accepted") == 0
+
+
+def test_dropped_headers_are_one_warning_a_minute_naming_the_balancer(
+    served: Served, caplog: pytest.LogCaptureFixture,
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="kidshield.dns"):
+        for _ in range(5):
+            assert over_udp(served, query(), timeout=0.3) is None
+    warned = [r.getMessage() for r in caplog.records if "PROXY" in r.getMessage()]
+    assert len(warned) == 1, warned  # a flood is one line, not one per datagram
+    assert BALANCER in warned[0] and "proxy_protocol_from" in warned[0]
+    assert proxy_metric(served, "missing") == 5
+
+
+def test_the_setting_follows_a_reload(serve: ServeFactory) -> None:
+    served = serve(rest=REST)
+    assert addresses(served.query("denied.example", source=BALANCER)) == ALLOWED
+    text = served.config_path.read_text(encoding="utf-8")
+    served.write_config(text.replace("[dns]\n", f'[dns]\nproxy_protocol_from = ["{BALANCER}"]\n'))
+    assert served.reload() is True
+    kid = over_udp(served, header(KID) + query())
+    assert kid is not None and addresses(kid) == BLOCK_PAGE
+    assert over_udp(served, query(), timeout=0.3) is None  # now a header is required
+    served.write_config(text)
+    assert served.reload() is True
+    assert addresses(served.query("denied.example", source=BALANCER)) == ALLOWED
+
+
+def test_dns_over_tls_from_the_balancer_carries_the_header_inside_tls(
+    serve: ServeFactory, tls_files: tuple[Path, Path],
+) -> None:
+    cert, key = tls_files
+    served = serve(rest=REST, dns_options={
+        "proxy_protocol_from": [f"{BALANCER}/32"], "dot_listen": ["127.0.0.1:0"],
+        "tls_certificate": str(cert), "tls_key": str(key)})
+    ctx = ssl.create_default_context(cafile=str(cert))
+    with socket.create_connection(("127.0.0.1", served.bound("dot")), timeout=3,
+                                  source_address=(BALANCER, 0)) as raw, \
+            ctx.wrap_socket(raw, server_hostname="dns.test") as sock:
+        sock.sendall(header(KID, protocol=STREAM) + _framed(query()))
+        assert addresses(_read_answer(sock)) == BLOCK_PAGE
