@@ -24,6 +24,14 @@ if TYPE_CHECKING:
     from kidshield.dns.ready import LogItem, LogTemplate, ReadyAnswer
 
 LOG_WINDOW = 60  # seconds: identical answers to one device within a minute share a row
+# Slow-path answers held for the log before they are folded into rows, whatever the minute:
+# each holds its log template (about 400 bytes with its name, tracemalloc), and a minute of
+# distinct names (a scan, an ISP's clients) would otherwise grow the process without bound.
+# They are folded early when this many are held: identical answers to a device may then take
+# two rows. Fast-path answers stay counted on their ready answers for the whole minute (those
+# are bounded by ``[dns] cache_mb``); folding them early too would write a row per hot name
+# every few hundred milliseconds.
+WINDOW_MAX = 4096
 _STEP = 256  # entries or items folded per step
 
 Group = dict[tuple[str | None, "LogTemplate"], list[float]]
@@ -43,6 +51,19 @@ class Window:
     start: int
     touched: list[tuple[float, list[ReadyAnswer]]] = field(default_factory=list)
     items: list[LogItem] = field(default_factory=list)
+
+    def add(self, now: float, touched: list[ReadyAnswer], items: list[LogItem]) -> bool:
+        """Take what the pump collected; True when the items should be folded now."""
+        if touched:
+            self.touched.append((now, touched))
+        self.items += items
+        return len(self.items) >= WINDOW_MAX
+
+    def take_items(self) -> Window:
+        """The slow-path items so far, as a window of their own (the fast-path counts stay)."""
+        taken = Window(self.start, items=self.items)
+        self.items = []
+        return taken
 
 
 class RowGrouper:
@@ -80,6 +101,9 @@ class RowGrouper:
             if latency and self.metrics is not None:
                 self.metrics.latency.observe(latency / 1000)
             self._add(groups, per_labels, ts, client, t, latency, 1)
+            n += 1
+            if n % _STEP == 0:
+                yield
         if self.metrics is not None:
             for labels, count in per_labels.items():
                 self.metrics.queries.labels(*labels).inc(count)

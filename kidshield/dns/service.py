@@ -99,6 +99,11 @@ class DnsService:
     def runtime(self) -> PolicyRuntime:
         return self.resolver.runtime
 
+    @property
+    def log_pending(self) -> int:
+        """Slow-path answers held for the log (fewer than ``answerlog.WINDOW_MAX``)."""
+        return len(self._window.items) if self._window is not None else 0
+
     # -- lifecycle ------------------------------------------------------------------------
     async def start(self) -> None:
         """Listen on every configured address; a port that cannot be bound is a
@@ -261,9 +266,8 @@ class DnsService:
         if touched or items:
             if window is None:
                 window = self._window = Window(start)
-            if touched:
-                window.touched.append((now, touched))
-            window.items += items
+            if window.add(now, touched, items):
+                self._flush(window.take_items())
         self._count_usage(now, services, items)
         if final:
             if window is not None:
