@@ -48,6 +48,7 @@ if TYPE_CHECKING:
     from kidshield.dns.workers import WorkerPool
     from kidshield.features import Features
     from kidshield.fleet.service import FleetService
+    from kidshield.web.auth import Authenticator
     from kidshield.web.dohserver import DohServer
     from kidshield.web.server import WebServer
 
@@ -257,15 +258,27 @@ class Application:
                 await server.start()
 
     def _metrics_reader(self, db: Database) -> Callable[[str], bool]:
-        """Whether a bearer is an API token with the metrics scope (the metrics listener)."""
-        from kidshield.storage.web_sql import SqlApiTokenStore, SqlSessionStore, SqlUserStore
-        from kidshield.web.access import Permission
-        from kidshield.web.auth import Authenticator
+        """Whether a bearer is an API token with the metrics scope (the metrics listener).
 
-        auth = Authenticator(SqlUserStore(db), SqlSessionStore(db), SqlApiTokenStore(db))
+        The web side's authentication (Starlette, argon2: about 10 MB) is imported when a
+        bearer first comes, not at start: a resolver run with ``--no-web`` and no scraper
+        never holds it (docs/performance.md, RSS)."""
+        authenticators: list[Authenticator] = []
 
         def check(token: str) -> bool:
-            user = auth.from_bearer(token, self.clock.now())
+            from kidshield.web.access import Permission
+
+            if not authenticators:
+                from kidshield.storage.web_sql import (
+                    SqlApiTokenStore,
+                    SqlSessionStore,
+                    SqlUserStore,
+                )
+                from kidshield.web.auth import Authenticator
+
+                authenticators.append(Authenticator(SqlUserStore(db), SqlSessionStore(db),
+                                                    SqlApiTokenStore(db)))
+            user = authenticators[0].from_bearer(token, self.clock.now())
             return user is not None and user.can(Permission.METRICS)
         return check
 
