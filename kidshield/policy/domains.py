@@ -119,6 +119,12 @@ class IndexHit:
     allow: bool
 
 
+# Up to this many rows an index is built in plain Python (the shipped lists: about a thousand,
+# well under 0.1 s): numpy, which the big lists need, costs the resolver about 15 MB of RSS
+# for as long as it runs once imported.
+SMALL_INDEX = 100_000
+
+
 class DomainIndexBuilder:
     """Collects (domain, category, list, line, allow) rows as compact arrays, then freezes."""
 
@@ -157,6 +163,9 @@ class DomainIndexBuilder:
             del rows[size:]
 
     def build(self) -> DomainIndex:
+        if len(self._hashes) <= SMALL_INDEX:
+            return DomainIndex._from_rows(self._hashes, self._cats, self._lists, self._lines,
+                                          self._allow)
         import numpy as np
 
         return DomainIndex._from_arrays(
@@ -261,6 +270,44 @@ class DomainIndex:
          self._allow) = views
         self._mask = mask
         release_free_memory()
+        return self
+
+    @classmethod
+    def _from_rows(cls, hashes: array[int], cats: array[int], lists: array[int],
+                   lines: array[int], allow: array[int]) -> DomainIndex:
+        """The same layout as ``_from_arrays``, built one row at a time (small indexes)."""
+        self = cls()
+        n = len(hashes)
+        self.size = n
+        if n == 0:
+            return self
+        order = sorted(range(n), key=hashes.__getitem__)  # stable: a domain's rows in order
+        keys = array("q")
+        starts = array("I")
+        last = None
+        for position, row in enumerate(order):
+            if hashes[row] != last:
+                last = hashes[row]
+                keys.append(last)
+                starts.append(position)
+        starts.append(n)
+        u = len(keys)
+        self.unique = u
+        size = 1 << max(4, int(u * 2 - 1).bit_length())  # load factor <= 0.5
+        mask = size - 1
+        slots = array("i", [-1]) * size
+        for k, key in enumerate(keys):
+            i = key & mask
+            while slots[i] != -1:
+                i = (i + 1) & mask
+            slots[i] = k
+        owned = (slots, keys, starts, array("H", [cats[r] for r in order]),
+                 array("H", [lists[r] for r in order]), array("I", [lines[r] for r in order]),
+                 array("B", [allow[r] for r in order]))
+        self._owners = owned
+        (self._slots, self._keys, self._starts, self._cats, self._lists, self._lines,
+         self._allow) = [memoryview(a) for a in owned]
+        self._mask = mask
         return self
 
     def __len__(self) -> int:

@@ -4,12 +4,16 @@ against a brute-force Python model."""
 from __future__ import annotations
 
 import random
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kidshield.errors import InputError
+from kidshield.policy import domains
 from kidshield.policy.domains import (
     DomainIndex,
     DomainIndexBuilder,
@@ -89,11 +93,25 @@ def test_suffix_map_most_specific_entry_wins_and_first_value_is_kept() -> None:
 
 # -- DomainIndex -------------------------------------------------------------------------------
 
-def build(rows: list[tuple[str, int, bool]]) -> DomainIndex:
+def build(rows: list[tuple[str, int, bool]], small: int = domains.SMALL_INDEX) -> DomainIndex:
     b = DomainIndexBuilder()
     for line, (domain, cat, allow) in enumerate(rows, start=1):
         b.add(domain, cat, 0, line, allow)
-    return b.build()
+    return build_with(b, small)
+
+
+def build_with(b: DomainIndexBuilder, small: int) -> DomainIndex:
+    """``small``: the most rows built in plain Python (0: numpy builds every index)."""
+    saved = domains.SMALL_INDEX
+    domains.SMALL_INDEX = small
+    try:
+        return b.build()
+    finally:
+        domains.SMALL_INDEX = saved
+
+
+# both ways of building an index: plain Python (small lists) and numpy (big ones)
+BUILDERS = pytest.mark.parametrize("small", [domains.SMALL_INDEX, 0], ids=["python", "numpy"])
 
 
 def test_index_suffix_semantics() -> None:
@@ -152,14 +170,15 @@ LABELS = st.sampled_from(["a", "b", "c", "ex", "xn--bcher-kva", "www", "0", "z-z
 NAMES = st.lists(LABELS, min_size=1, max_size=4).map(".".join)
 
 
+@BUILDERS
 @settings(max_examples=150, deadline=None)
 @given(
     rows=st.lists(st.tuples(NAMES, st.integers(0, 3), st.booleans()), max_size=40),
     queries=st.lists(NAMES, min_size=1, max_size=20),
 )
-def test_index_matches_a_brute_force_set(rows: list[tuple[str, int, bool]],
+def test_index_matches_a_brute_force_set(small: int, rows: list[tuple[str, int, bool]],
                                          queries: list[str]) -> None:
-    index = build(rows)
+    index = build(rows, small)
     for q in queries:
         expected = _brute_force(rows, q)
         got = sorted((h.domain, h.category, h.allow) for h in index.lookup(q))
@@ -167,7 +186,8 @@ def test_index_matches_a_brute_force_set(rows: list[tuple[str, int, bool]],
         assert index.contains_suffix(q) is bool(expected)
 
 
-def test_index_matches_a_brute_force_set_on_50k_random_names() -> None:
+@BUILDERS
+def test_index_matches_a_brute_force_set_on_50k_random_names(small: int, tmp_path: Path) -> None:
     rng = random.Random(20261129)
     alphabet = "abcdefghijklmnopqrstuvwxyz0123456789-"
 
@@ -182,10 +202,24 @@ def test_index_matches_a_brute_force_set_on_50k_random_names() -> None:
     b = DomainIndexBuilder()
     ordered = sorted(listed)
     b.add_many(ordered, 1, 0, range(1, len(ordered) + 1))
-    index = b.build()
-    assert index.unique == len(listed)
+    built = build_with(b, small)
+    built.save(str(tmp_path / "index.bin"))
+    index = DomainIndex.load(str(tmp_path / "index.bin"))  # as the resolver maps it
+    assert (index.unique, index.size) == (built.unique, built.size) == (len(listed),) * 2
     queries = rng.sample(ordered, 3_000) + [f"www.{d}" for d in rng.sample(ordered, 3_000)]
     queries += [f"{label()}.{rng.choice(tlds)}" for _ in range(5_000)]
     for q in queries:
         expected = any(s in listed for s in suffixes(q))
         assert index.contains_suffix(q) is expected, q
+
+
+def test_the_shipped_lists_are_indexed_without_numpy() -> None:
+    # numpy costs the resolver about 15 MB of RSS once imported; the big lists are built in
+    # a child process (lists/isolated.py), the shipped ones in plain Python
+    code = ("import sys\n"
+            "from kidshield.config import parse_config\n"
+            "from kidshield.lists.loader import load_lists\n"
+            "lists = load_lists(parse_config('')).lists\n"
+            "assert lists.index.size > 500, lists.index.size\n"
+            "assert 'numpy' not in sys.modules\n")
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
