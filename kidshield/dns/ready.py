@@ -19,7 +19,7 @@ _ALLOW, _BLOCK, _REWRITE = Action.ALLOW, Action.BLOCK, Action.REWRITE
 
 READY_MAX_SECONDS = 3600.0  # longest a ready answer is reused (TTLs age on the fast path)
 POLICY_READY_MAX = 300.0  # longest an answer of our own (block, special name) is reused
-READY_PER_MB = 512  # ready answers kept per profile for each MiB of ``[dns] cache_mb``
+READY_PER_MB = 512  # ready answers kept (all profiles together) per MiB of ``[dns] cache_mb``
 _HEADS_MAX = 4096
 
 
@@ -72,10 +72,11 @@ class ReadyAnswers:
     """Ready answers per profile, and each client address's profile once it passed the
     access control (the fast path looks a client's ready answers up in one step)."""
 
-    def __init__(self, max_per_profile: int = 16 * READY_PER_MB) -> None:
-        # about 700 bytes each with its log template and key (tracemalloc): the oldest quarter
-        # goes when a profile reaches it, so many distinct names do not grow the process
-        self.max_per_profile = max_per_profile
+    def __init__(self, max_entries: int = 16 * READY_PER_MB) -> None:
+        # about 700 bytes each with its log template and key (tracemalloc): when all profiles
+        # together reach it, the oldest quarter of the largest profile's goes, so neither many
+        # distinct names nor many profiles grow the process
+        self.max_entries = max_entries
         self.by_profile: dict[str, dict[bytes, ReadyAnswer]] = {}
         self.by_client: dict[str, dict[bytes, ReadyAnswer]] = {}  # the same dicts
         self.client_profiles: dict[str, str] = {}  # address -> profile id
@@ -130,8 +131,10 @@ class ReadyAnswers:
             except (WireError, IndexError, ValueError):
                 return
         entries = self.for_profile(pid)
-        if len(entries) >= self.max_per_profile:
-            drop_oldest(entries, self.max_per_profile)
+        if len(entries) >= self.max_entries or (len(self.by_profile) > 1 and key not in entries
+                                                and len(self) >= self.max_entries):
+            largest = max(self.by_profile.values(), key=len)
+            drop_oldest(largest, len(largest))
         # stagger expiry, so answers cached together are not all refreshed together
         upstream_for = ready_for * (0.9 + 0.1 * random.random())
         head, tail = split_answer(response, qend)

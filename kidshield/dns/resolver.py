@@ -113,9 +113,8 @@ class Resolver:
         self._limiting = cfg.rate_limit_qps > 0
         self._count_clients = not runtime.config.logging.anonymize_clients
         # per-name state beside the answer cache, bounded by the same setting
-        self._ready.max_per_profile = max(1024, cfg.cache_mb * READY_PER_MB)
-        self._decisions = Decisions(runtime.engine, self._state_for,
-                                    self._ready.max_per_profile)
+        self._ready.max_entries = max(1024, cfg.cache_mb * READY_PER_MB)
+        self._decisions = Decisions(runtime.engine, self._state_for, self._ready.max_entries)
         self.pipeline = build_pipeline(
             runtime, decisions=self._decisions, forwarder=self._forwarder,
             limiter=self.limiter, ready=self._ready, stats=self._stats,

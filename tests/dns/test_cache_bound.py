@@ -1,6 +1,6 @@
 """``[dns] cache_mb`` bounds what the answer cache holds, measured as the process's own memory
 (tracemalloc), not as a count of answers, and with it the per-name state beside the cache:
-ready answers and remembered decisions (issue 17 item 6)."""
+ready answers and remembered decisions, all profiles together (issue 17 item 6)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from kidshield.dns.pipeline import Decisions
 from kidshield.dns.wire import parse_question
 from kidshield.policy.state import ProfileState
 from kidshield.runtime import PolicyRuntime
-from tests.dns.conftest import KID, NOON, ServeFactory, make_query
+from tests.dns.conftest import KID, NOON, TEEN, ServeFactory, make_query
 
 
 def answer(i: int, records: int = 1) -> tuple[bytes, bytes]:
@@ -95,6 +95,32 @@ def test_ready_answers_and_decisions_stay_bounded_by_cache_mb_keeping_the_newest
 
     assert ready(names[-1]) and ready(names[-500])  # the newest stay on the fast path
     assert not ready(names[0]) and not ready(names[300])  # the oldest went first
+
+
+def test_the_ready_answers_of_all_profiles_together_stay_within_the_bound(
+    serve: ServeFactory,
+) -> None:
+    # cache_mb = 1: 1,024 ready answers in all, however many profiles ask
+    served = serve(dns_options={"cache_mb": 1})
+    resolver = served.app.dns.resolver
+    asked: dict[str, list[str]] = {}
+    for source in (KID, TEEN):
+        names = asked[source] = [f"n{i}.{source.replace('.', '-')}.example" for i in range(900)]
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+            sock.bind((source, 0))
+            sock.settimeout(2)
+            for name in names:
+                sock.sendto(make_query(name).to_wire(), ("127.0.0.1", served.port))
+                assert dns.message.from_wire(sock.recv(4096)).answer
+    assert 1_024 * 3 // 4 <= served.lt.call(resolver.ready_count) <= 1_024
+
+    def ready(source: str, name: str) -> bool:
+        wire = make_query(name).to_wire()
+        return served.lt.call(resolver.answer_fast, wire, source, True) is not None
+
+    # the newest of each profile stay; the largest profile's oldest made room
+    assert ready(TEEN, asked[TEEN][-1]) and ready(KID, asked[KID][-1])
+    assert not ready(KID, asked[KID][0])
 
 
 def test_decisions_are_reused_until_the_bound_then_the_oldest_are_decided_again() -> None:
