@@ -45,7 +45,7 @@ class LogSink(Protocol):
 
     def submit(self, record: UsageRecord) -> None: ...
 
-    def submit_later(self, build: Callable[[], list[QueryRow]]) -> None: ...
+    def submit_later(self, build: Callable[[], list[QueryRow]], rows: int = 1) -> None: ...
 
     def flush(self, timeout: float = 5.0) -> None: ...
 
@@ -305,7 +305,7 @@ class DnsService:
     def _hand_rows(self) -> None:
         if self._rows and self.writer is not None:
             ended, self._rows = self._rows, []
-            self.writer.submit_later(lambda: rows_of(ended))
+            self.writer.submit_later(lambda: rows_of(ended), sum(map(len, ended)))
 
     async def settle(self) -> None:
         """Everything answered so far in the log and the metrics (dashboards, /metrics)."""

@@ -55,10 +55,10 @@ class PipeWriter:
     def submit(self, record: UsageRecord) -> None:
         self.send(("usage", record))
 
-    def submit_later(self, build: Any) -> None:
-        rows: list[QueryRow] = build()
-        if rows:
-            self.send(("rows", rows))
+    def submit_later(self, build: Any, rows: int = 1) -> None:
+        built: list[QueryRow] = build()  # the instance's writer bounds what it holds
+        if built:
+            self.send(("rows", built))
 
     def flush(self, timeout: float = 5.0) -> None:
         """The instance writes; nothing to wait for here."""

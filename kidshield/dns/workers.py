@@ -200,7 +200,7 @@ class WorkerPool:
         kind = message[0]
         if kind == "rows":
             rows: list[QueryRow] = message[1]
-            self.writer.submit_later(lambda: rows)
+            self.writer.submit_later(lambda: rows, len(rows))
         elif kind == "usage":
             record: UsageRecord = message[1]
             self.writer.submit(record)

@@ -53,7 +53,10 @@ class _Flush:
 
 
 _FLUSH = _Flush()
-_Item = Callable[[], list[QueryRow]] | UsageRecord | _Flush | None
+_Item = tuple[Callable[[], list[QueryRow]], int] | UsageRecord | _Flush | None
+# Rows handed over and not yet written (a slow SD card, a locked database): beyond this many,
+# more are dropped and counted (``dropped``) rather than held, about 300 bytes each.
+MAX_PENDING_ROWS = 100_000
 
 
 class QueryLogWriter:
@@ -65,6 +68,7 @@ class QueryLogWriter:
         batch: int = 1000,
         interval: float = 1.0,
         max_queue: int = 200_000,
+        max_pending_rows: int = MAX_PENDING_ROWS,
     ) -> None:
         self._db = db
         self._state = SqlStateStore(db)
@@ -73,6 +77,9 @@ class QueryLogWriter:
         self._batch = batch
         self._interval = interval
         self._queue: queue.Queue[_Item] = queue.Queue(max_queue)
+        self.max_pending_rows = max_pending_rows
+        self.pending_rows = 0  # submitted, not yet built and written
+        self._pending_lock = threading.Lock()
         self._thread = threading.Thread(target=self._run, name="kidshield-log", daemon=True)
         self._last_retention = 0.0
         self.dropped = 0
@@ -89,12 +96,19 @@ class QueryLogWriter:
         except queue.Full:
             self.dropped += 1
 
-    def submit_later(self, build: Callable[[], list[QueryRow]]) -> None:
-        """Hand over a function that builds rows; it runs in the writer's thread."""
+    def submit_later(self, build: Callable[[], list[QueryRow]], rows: int = 1) -> None:
+        """Hand over a function that builds ``rows`` rows; it runs in the writer's thread."""
+        with self._pending_lock:
+            if self.pending_rows + rows > self.max_pending_rows:
+                self.dropped += rows
+                return
+            self.pending_rows += rows
         try:
-            self._queue.put_nowait(build)
+            self._queue.put_nowait((build, rows))
         except queue.Full:
-            self.dropped += 1
+            with self._pending_lock:
+                self.pending_rows -= rows
+            self.dropped += rows
 
     def flush(self, timeout: float = 5.0) -> None:
         """Wait until everything submitted so far is written (tests, shutdown)."""
@@ -145,10 +159,13 @@ class QueryLogWriter:
                 if isinstance(item, UsageRecord):
                     usage.append(item)
                 else:
+                    build, count = item
                     try:
-                        rows.extend(item())
+                        rows.extend(build())
                     except Exception:
                         log.exception("building query log rows failed")
+                    with self._pending_lock:
+                        self.pending_rows -= count
             try:
                 self._write(rows, usage)
                 if time.monotonic() - self._last_retention > 3600:
