@@ -23,8 +23,6 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-import tomlkit
-
 from kidshield.config import Config, LoggingConfig, ProfileConfig, validate_data
 from kidshield.errors import ConfigError, InputError
 from kidshield.state.store import ConfigEdit, EditEnd, EditStatus
@@ -244,6 +242,8 @@ def with_changes(file: Config, edits: Sequence[ConfigEdit], new: Sequence[Config
 
 def export_text(file: Config, applied: Sequence[ConfigEdit]) -> str:
     """The file with ``applied`` written into it, keeping its comments and layout."""
+    import tomlkit  # only to export: the resolver need not hold it
+
     doc = tomlkit.parse(file.text) if file.text else tomlkit.document()
     for edit in applied:
         value = None if edit.value is None else _toml_value(edit.field, json.loads(edit.value))
@@ -275,6 +275,8 @@ def export_text(file: Config, applied: Sequence[ConfigEdit]) -> str:
 
 
 def _export_keyed(doc: Any, target: str, name: str, value: Any) -> None:
+    import tomlkit
+
     clients = doc.get(target)
     if clients is None:
         if value is None:
