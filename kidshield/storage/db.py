@@ -51,6 +51,10 @@ class Database:
         self.engine: Engine = sa.create_engine(url, future=True)
         if self.is_sqlite:
             event.listen(self.engine, "connect", _sqlite_pragmas)
+        elif self.engine.dialect.name == "postgresql":
+            from kidshield.storage.schema import use_postgresql
+
+            use_postgresql()
 
     @classmethod
     def open(cls, path_or_url: str | Path, *, migrate: bool = True) -> Database:

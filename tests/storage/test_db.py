@@ -4,6 +4,8 @@ left alone."""
 from __future__ import annotations
 
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -13,11 +15,11 @@ from alembic.migration import MigrationContext
 
 from kidshield.errors import StorageError
 from kidshield.storage.db import Database, database_url
-from kidshield.storage.schema import metadata
+from kidshield.storage.schema import config_edits, metadata
 
 
-def test_migrations_create_exactly_the_tables_of_the_schema(tmp_path: Path) -> None:
-    db = Database.open(tmp_path / "ks.db")
+def test_migrations_create_exactly_the_tables_of_the_schema(any_db_url: str) -> None:
+    db = Database.open(any_db_url)
     try:
         with db.engine.connect() as conn:
             diff = compare_metadata(MigrationContext.configure(conn), metadata)
@@ -94,3 +96,37 @@ def test_damaged_database_gives_a_clear_error_and_is_not_overwritten(tmp_path: P
     assert str(path) in message
     assert "damaged" in message or "not a usable kidshield database" in message
     assert path.read_bytes() == bytes(data)
+
+
+def test_a_sqlite_database_does_not_load_the_postgresql_dialect(tmp_path: Path) -> None:
+    """The resolver and `kidshield check` read a SQLite database without holding SQLAlchemy's
+    PostgreSQL dialect (about 2 MB and 25 ms)."""
+    path = tmp_path / "ks.db"
+    Database.open(path).close()  # migrated (alembic loads every dialect; the server migrates
+    # in a child process, so that does not count here)
+    code = (
+        "import sys\n"
+        "from kidshield.storage import schema, state_sql\n"
+        "from kidshield.storage.db import Database\n"
+        f"db = Database.open({str(path)!r}, migrate=False)\n"
+        "state_sql.SqlStateStore(db).edits()\n"
+        "db.close()\n"
+        "print('sqlalchemy.dialects.postgresql' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, timeout=120)
+    assert out.stdout.strip() == "False"
+
+
+def test_on_postgresql_the_definitions_carry_its_partial_index_condition(pg_url: str) -> None:
+    """Added when a PostgreSQL database is opened, as the migration made the index."""
+    db = Database.open(pg_url)
+    try:
+        with db.engine.connect() as conn:
+            made = conn.execute(sa.text("SELECT indexdef FROM pg_indexes "
+                                        "WHERE indexname = 'ux_config_edits_active'")).scalar_one()
+        index = next(i for i in config_edits.indexes if i.name == "ux_config_edits_active")
+        assert "WHERE" in made and "'active'" in made
+        assert str(index.dialect_options["postgresql"]["where"]) == "status = 'active'"
+    finally:
+        db.close()
