@@ -6,19 +6,19 @@ import json
 import os
 import sys
 from datetime import UTC, datetime
-from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
 from kidshield import __version__
 from kidshield.console import err, fail, out
 from kidshield.errors import ConfigError, InputError, KidshieldError
 
 if TYPE_CHECKING:
+    from rich.table import Table
+
     from kidshield.config import Config
     from kidshield.safety.media.banks import BankService
     from kidshield.state import StateSource
@@ -43,6 +43,14 @@ ConfigOption = Annotated[
 
 
 
+def _table(*columns: str) -> Table:
+    # imported here: a few listings print tables, and every other command (``check`` above
+    # all, run by scripts) would pay for importing them
+    from rich.table import Table
+
+    return Table(*columns)
+
+
 @app.callback()
 def _root() -> None:
     """Self-hostable child online protection."""
@@ -64,6 +72,8 @@ def init(
     """Write a commented example configuration with high-privacy defaults."""
     if path.exists() and not force:
         fail(f"{path} already exists (use --force to overwrite it)")
+    from importlib import resources
+
     text = resources.files("kidshield").joinpath("example.toml").read_text(encoding="utf-8")
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
@@ -244,7 +254,7 @@ def services() -> None:
     """List the services a profile can block or budget, with their ids."""
     from kidshield.policy.catalog import default_catalog
 
-    table = Table("id", "name", "group", "min age", "domains")
+    table = _table("id", "name", "group", "min age", "domains")
     for s in sorted(default_catalog().services.values(), key=lambda s: s.id):
         table.add_row(s.id, s.name, s.group, str(s.min_age or ""), str(len(s.domains)))
     out.print(table)
@@ -444,7 +454,8 @@ def lists_update(
             lst for lst in config.lists if lst.enabled]
         results = [update_list(config, lst, store, client, now, report) for lst in chosen]
     db.close()
-    table = Table("list", "status", "details")
+
+    table = _table("list", "status", "details")
     for r in results:
         style = {"ok": "green", "not_modified": "green", "local": "cyan"}.get(r.status, "red")
         table.add_row(r.name, f"[{style}]{r.status}[/]", r.message)
@@ -463,7 +474,8 @@ def lists_show(config_path: ConfigOption = Path(DEFAULT_CONFIG)) -> None:
     from kidshield.runtime import PolicyRuntime
 
     runtime = PolicyRuntime.from_file(config_path)
-    table = Table("list", "format", "rules", "details")
+
+    table = _table("list", "format", "rules", "details")
     for name, report in runtime.loaded.reports.items():
         table.add_row(name, report.format, str(report.rules + report.allow_rules),
                       report.summary())
