@@ -301,6 +301,7 @@ def check(
     """Would this profile reach NAME, and why? The same answer the DNS server gives."""
     from dataclasses import replace
 
+    from kidshield.catalog_cache import shipped_catalog
     from kidshield.config import load_config
     from kidshield.lists import indexcache
     from kidshield.policy.domains import normalize_name
@@ -327,7 +328,9 @@ def check(
         # the same state source the server reads: the dashboard's edits of settings over the
         # file, grants, pauses and today's minutes
         config, source = _stored_state(config, storage, profile, at)
-    runtime = PolicyRuntime.build(config, loaded=indexcache.load_lists_cached(config))
+    # the shipped helplines checked once per version of their file, beside the list index
+    catalog = shipped_catalog(indexcache.folder(config))
+    runtime = PolicyRuntime.build(config, catalog, loaded=indexcache.load_lists_cached(config))
     prof = runtime.profile(profile)
     now = _parse_at(at, prof.tz)
     state = ProfileState() if source is None else source.for_profile(prof, now)

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from kidshield import cli
+from kidshield import catalog_cache, cli
 from kidshield import runtime as runtime_module
 from kidshield.cli import app
 from kidshield.storage.db import Database
@@ -47,6 +47,7 @@ budgets = { youtube = 60 }
 def catalog(monkeypatch: pytest.MonkeyPatch) -> None:
     """The CLI builds its runtime with the shipped catalog; use the small test one instead."""
     monkeypatch.setattr(runtime_module, "default_catalog", small_catalog)
+    monkeypatch.setattr(catalog_cache, "shipped_catalog", lambda folder: small_catalog())
 
 
 @pytest.fixture

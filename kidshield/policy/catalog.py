@@ -9,6 +9,7 @@ module only turns it into lookup structures.
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Callable
 from copy import copy
 from dataclasses import dataclass
 from functools import cache
@@ -108,7 +109,10 @@ def _domains(items: list[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(normalize_name(d) for d in items))
 
 
-def load_catalog(data_dir: Path = DATA_DIR) -> Catalog:
+def load_catalog(data_dir: Path = DATA_DIR,
+                 read_helplines: Callable[[Path], list[Helpline]] = read_file) -> Catalog:
+    """``read_helplines``: how the helplines file is read and checked (``catalog_cache.py``
+    keeps the checked entries of an unchanged file)."""
     ss = _read("safesearch.toml", data_dir)
     engines = [
         SafeSearchEngine(
@@ -138,7 +142,7 @@ def load_catalog(data_dir: Path = DATA_DIR) -> Catalog:
         (g["id"], g["name"], _domains(g["domains"]))
         for g in _read("bypass.toml", data_dir).get("group", [])
     ]
-    helplines = read_file(data_dir / "helplines.toml")
+    helplines = read_helplines(data_dir / "helplines.toml")
     return Catalog(services, engines, unsupported, bypass, helplines)
 
 
