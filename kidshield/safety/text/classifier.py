@@ -26,6 +26,7 @@ from kidshield.safety.text.convmodel import ConversationModel
 from kidshield.safety.text.features import TOKEN_RE, FeatureSettings, Vectorizer, tokens
 from kidshield.safety.text.model import Risk, RiskLevel
 from kidshield.safety.text.normalize import NormalizedText
+from kidshield.safety.text.parts import PartSettings, part_spans
 from kidshield.safety.text.projection import TokenProjections
 
 MODEL_DIR = Path(__file__).parent / "models"
@@ -90,6 +91,7 @@ class TextClassifier:
         heads: dict[Risk, Head],
         manifest: dict[str, Any],
         conversation: ConversationModel | None = None,
+        parts: PartSettings | None = None,
     ) -> None:
         if weights.shape != (vectorizer.size, len(bias)):
             raise ModelError(
@@ -101,6 +103,7 @@ class TextClassifier:
         self.heads = heads
         self.manifest = manifest
         self.conversation = conversation  # the conversation-level grooming model, if trained
+        self.parts = parts  # long texts are scored by their windows too (None: whole only)
         self._projections = TokenProjections(vectorizer, weights)
         self._bias: list[float] = bias.tolist()
         self._last: tuple[str, npt.NDArray[np.int64], npt.NDArray[np.float64]] | None = None
@@ -120,38 +123,68 @@ class TextClassifier:
         return idx, vals
 
     def margins(self, normalised: str) -> npt.NDArray[np.float64]:
-        """Raw linear scores, one per weight column (from the remembered token products)."""
+        """Raw linear scores, one per weight column: the largest of the whole text's and its
+        parts' (see :mod:`parts`), from the remembered token products."""
         return np.asarray(self._margin_list(normalised))
 
     def _margin_list(self, normalised: str) -> list[float]:
-        products = self._projections.products(normalised)
+        best = self._whole_margins(normalised)
+        for start, end in part_spans(normalised, self.parts):
+            best = [max(a, b) for a, b in zip(best, self._whole_margins(normalised[start:end]),
+                                              strict=True)]
+        return best
+
+    def _whole_margins(self, text: str) -> list[float]:
+        products = self._projections.products(text)
         if products is None:
-            exact: list[float] = self.exact_margins(normalised).tolist()
+            exact: list[float] = self._exact_whole(text).tolist()
             return exact
         return [p + b for p, b in zip(products, self._bias, strict=True)]
 
     def exact_margins(self, normalised: str) -> npt.NDArray[np.float64]:
-        """The same scores from the feature vector itself (the definition)."""
-        idx, vals = self._sparse(normalised)
+        """The same scores from the feature vectors themselves (the definition)."""
+        best = self._exact_whole(normalised)
+        for start, end in part_spans(normalised, self.parts):
+            best = np.maximum(best, self._exact_whole(normalised[start:end]))
+        return best
+
+    def _exact_whole(self, text: str) -> npt.NDArray[np.float64]:
+        idx, vals = self._sparse(text)
         if len(idx) == 0:
             return self.bias.copy()
         exact: npt.NDArray[np.float64] = vals @ self.weights[idx] + self.bias
         return exact
+
+    def strongest_part(self, normalised: str, risk: Risk) -> tuple[int, int]:
+        """The span of ``normalised`` whose score for ``risk`` is the text's score: the whole
+        text, or the window that scored highest (the first of equals)."""
+        column = self.heads[risk].column
+        best, where = self._whole_margins(normalised)[column], (0, len(normalised))
+        for start, end in part_spans(normalised, self.parts):
+            margin = self._whole_margins(normalised[start:end])[column]
+            if margin > best:
+                best, where = margin, (start, end)
+        return where
 
     def probabilities(self, normalised: str) -> dict[Risk, float]:
         margins = self._margin_list(normalised)
         return {risk: head.probability(margins[head.column]) for risk, head in self.heads.items()}
 
     def contributions(self, norm: NormalizedText, risk: Risk, limit: int = 3) -> list[Contribution]:
-        """The n-grams that raised ``risk`` most, with their place in the normalised text."""
+        """The n-grams that raised ``risk`` most, with their place in the normalised text: in
+        the part of a long text that gave its score."""
         head = self.heads[risk]
-        idx, vals = self._sparse(norm.text)
+        first, last = self.strongest_part(norm.text, risk)
+        part = norm.text[first:last]
+        idx, vals = self._sparse(part)
         if len(idx) == 0:
             return []
         scores = vals * self.weights[idx, head.column]
         order = np.argsort(-scores, kind="stable")
         found: list[Contribution] = []
-        positions = [(m.start(), m.end(), m.group(0)) for m in _token_spans(norm.text)]
+        positions = [
+            (m.start() + first, m.end() + first, m.group(0)) for m in _token_spans(part)
+        ]
         for k in order[: limit * 3]:
             if scores[k] <= 0 or len(found) >= limit:
                 break
@@ -248,6 +281,8 @@ def load_classifier(folder: Path = MODEL_DIR) -> TextClassifier:
                 RiskLevel.parse(str(raw.get("alone", "medium"))),
             )
         vectorizer = Vectorizer(settings, grams[:n_words], grams[n_words:])
+        # a model trained before parts were scored was calibrated on whole texts only
+        parts = PartSettings.from_dict(manifest["parts"]) if manifest.get("parts") else None
         conversation = (
             ConversationModel.from_dict(manifest["conversation"])
             if manifest.get("conversation")
@@ -255,7 +290,7 @@ def load_classifier(folder: Path = MODEL_DIR) -> TextClassifier:
         )
     except (KeyError, TypeError, ValueError, OSError) as exc:
         raise ModelError(f"{folder}: model files are inconsistent ({exc})") from None
-    return TextClassifier(vectorizer, weights, bias, heads, manifest, conversation)
+    return TextClassifier(vectorizer, weights, bias, heads, manifest, conversation, parts)
 
 
 _LOCK = threading.Lock()

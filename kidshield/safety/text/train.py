@@ -46,6 +46,7 @@ from kidshield.safety.text.features import (
 )
 from kidshield.safety.text.lexicon import load_lexicon
 from kidshield.safety.text.model import Risk, RiskLevel
+from kidshield.safety.text.parts import PartSettings, part_spans
 from kidshield.safety.text.trainconv import (
     MIN_CONVERSATIONS,
     conversations,
@@ -140,6 +141,8 @@ def policy_for(source: str) -> SourcePolicy:
 @dataclass(frozen=True, slots=True)
 class TrainSettings:
     features: FeatureSettings = field(default_factory=FeatureSettings)
+    # long texts scored by their windows too, at calibration and at run time (None: whole only)
+    parts: PartSettings | None = field(default_factory=PartSettings)
     min_df: int = 3
     max_words: int = 60_000
     max_chars: int = 140_000
@@ -286,6 +289,28 @@ def matrix(vectorizer: Vectorizer, texts: Sequence[str]) -> Any:
         ),
         shape=(len(texts), vectorizer.size),
     )
+
+
+def scored_margins(
+    vectorizer: Vectorizer,
+    weights: npt.NDArray[np.float64],
+    bias: npt.NDArray[np.float64],
+    texts: Sequence[str],
+    parts: PartSettings | None,
+) -> npt.NDArray[np.float64]:
+    """Each text's margins as the run-time classifier gives them: per column, the largest of
+    the whole text's and its parts' (:mod:`parts`). Shape (texts, columns)."""
+    pieces: list[str] = []
+    firsts: list[int] = []
+    for text in texts:
+        firsts.append(len(pieces))
+        pieces.append(text)
+        pieces.extend(text[start:end] for start, end in part_spans(text, parts))
+    if not texts:
+        return np.zeros((0, len(bias)))
+    margins = np.asarray(matrix(vectorizer, pieces) @ weights, dtype=np.float64) + bias
+    best: npt.NDArray[np.float64] = np.maximum.reduceat(margins, np.asarray(firsts), axis=0)
+    return best
 
 
 # -- fitting, calibration, thresholds ----------------------------------------------------------
@@ -446,6 +471,7 @@ class Trained:
     calibration: dict[Risk, tuple[float, float]]
     thresholds: dict[Risk, Thresholds]
     alone: dict[Risk, RiskLevel] = field(default_factory=dict)
+    parts: PartSettings | None = None
 
     def classifier(self) -> TextClassifier:
         """The in-memory model, as :func:`classifier.load_classifier` would read it back."""
@@ -468,10 +494,20 @@ class Trained:
             self.bias.astype(np.float64),
             heads,
             {},
+            parts=self.parts,
         )
 
-    def probabilities(self, x: Any) -> dict[Risk, npt.NDArray[np.float64]]:
-        margins = np.asarray(x @ self.weights.astype(np.float64), dtype=np.float64) + self.bias
+    def margins(self, texts: Sequence[str]) -> npt.NDArray[np.float64]:
+        return scored_margins(
+            self.vectorizer,
+            self.weights.astype(np.float64),
+            self.bias.astype(np.float64),
+            texts,
+            self.parts,
+        )
+
+    def probabilities(self, texts: Sequence[str]) -> dict[Risk, npt.NDArray[np.float64]]:
+        margins = self.margins(texts)
         return {
             risk: sigmoid(self.calibration[risk][0] * margins[:, i] + self.calibration[risk][1])
             for i, risk in enumerate(self.heads)
@@ -515,11 +551,9 @@ def fit(
         coef, intercept = fit_head(x, y, w, settings.c)
         weights[:, column] = coef
         bias[column] = intercept
-    trained = Trained(vectorizer, weights, bias, heads, {}, {}, alone)
-    xv = matrix(vectorizer, calibration_data.texts)
-    margins = np.asarray(xv @ weights.astype(np.float64), dtype=np.float64) + bias.astype(
-        np.float64
-    )
+    trained = Trained(vectorizer, weights, bias, heads, {}, {}, alone, settings.parts)
+    progress("scoring the validation split (long texts by their parts too)")
+    margins = trained.margins(calibration_data.texts)
     benign = is_benign(calibration_data.rows)
     ordinary = [
         None if policy_for(r.source).hard_negatives else r.source for r in calibration_data.rows
@@ -536,7 +570,7 @@ def fit(
 def evaluate_trained(trained: Trained, data: Prepared) -> dict[str, dict[str, Any]]:
     if not data.rows:
         return {}
-    probs = trained.probabilities(matrix(trained.vectorizer, data.texts))
+    probs = trained.probabilities(data.texts)
     benign = is_benign(data.rows)
     return {
         risk.value: figures(
@@ -594,6 +628,7 @@ def write_model(
             "chars": len(chars),
         },
         "training": settings.to_dict(),
+        "parts": trained.parts.to_dict() if trained.parts is not None else None,
         "splits": {k: splits.get(k, 0) for k in (TRAIN, VALIDATION, TEST)},
         "sources": dict(sorted(sources.items())),
         "heads": {

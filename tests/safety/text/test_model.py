@@ -265,6 +265,8 @@ PARITY_TEXTS = [
     "a" * 45 + " idiot",  # a token too long for character n-grams
     "shut up you pathetic clown, shut up you pathetic clown",
     "did you finish the maths homework? the bus was late again",
+    # longer than a window: scored by its parts too
+    " ".join(CHAT * 3) + " you are such a pathetic clown " + " ".join(CHAT * 2),
 ]
 
 
