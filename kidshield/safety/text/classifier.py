@@ -14,6 +14,7 @@ import json
 import math
 import re
 import threading
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,15 @@ import numpy.typing as npt
 
 from kidshield.errors import KidshieldError
 from kidshield.safety.text.convmodel import ConversationModel
-from kidshield.safety.text.features import TOKEN_RE, FeatureSettings, Vectorizer, tokens
+from kidshield.safety.text.features import (
+    SQRT_HALF,
+    TOKEN_RE,
+    FeatureSettings,
+    Vectorizer,
+    count_weight,
+    longer_word_ngrams,
+    tokens,
+)
 from kidshield.safety.text.model import Risk, RiskLevel
 from kidshield.safety.text.normalize import NormalizedText
 from kidshield.safety.text.parts import PartSettings, part_spans
@@ -171,53 +180,68 @@ class TextClassifier:
         return {risk: head.probability(margins[head.column]) for risk, head in self.heads.items()}
 
     def contributions(self, norm: NormalizedText, risk: Risk, limit: int = 3) -> list[Contribution]:
-        """The n-grams that raised ``risk`` most, with their place in the normalised text: in
-        the part of a long text that gave its score."""
-        head = self.heads[risk]
+        """The words and word n-grams that raised ``risk`` most, with their place in the
+        normalised text, in the part of a long text that gave its score.
+
+        The features are defined per token (:mod:`features`), so a token's share of the score
+        is exact: its word feature and its own character n-grams, each block at its scale. A
+        word n-gram of two words and more counts on its own. Each is placed at its first
+        occurrence in the part."""
+        column = self.heads[risk].column
         first, last = self.strongest_part(norm.text, risk)
         part = norm.text[first:last]
-        idx, vals = self._sparse(part)
-        if len(idx) == 0:
+        matches = _token_spans(part)
+        if not matches:
             return []
-        scores = vals * self.weights[idx, head.column]
-        order = np.argsort(-scores, kind="stable")
+        vec, weights = self.vectorizer, self.weights
+        toks = [m.group(0) for m in matches]
+        counts = Counter(toks)
+        grams = {token: vec.token_grams(token) for token in counts}
+        places: dict[str, tuple[int, int]] = {}
+        for m in matches:
+            places.setdefault(m.group(0), (m.start() + first, m.end() + first))
+        longer = Counter(longer_word_ngrams(toks, vec.settings))
+        n_gram_values = {
+            gram: count_weight(count) for gram, count in longer.items() if gram in vec.words
+        }
+        word_squared = sum(
+            count_weight(count) ** 2 for token, count in counts.items() if grams[token].word >= 0
+        ) + sum(v * v for v in n_gram_values.values())
+        char_squared = sum(
+            count_weight(count) ** 2 * grams[token].squared for token, count in counts.items()
+        )
+        word_scale = SQRT_HALF / math.sqrt(word_squared) if word_squared else 0.0
+        char_scale = SQRT_HALF / math.sqrt(char_squared) if char_squared else 0.0
+        scored: list[tuple[float, int, int, str]] = []
+        for token, count in counts.items():
+            g = grams[token]
+            score = 0.0
+            if g.word >= 0:
+                score += word_scale * float(weights[g.word, column])
+            if g.chars:
+                score += char_scale * float(np.dot(g.counts, weights[list(g.chars), column]))
+            scored.append((score * count_weight(count), *places[token], token))
+        for gram, value in n_gram_values.items():
+            n = gram.count(" ") + 1
+            at = next(
+                i for i in range(len(toks) - n + 1) if " ".join(toks[i : i + n]) == gram
+            )
+            score = value * word_scale * float(weights[vec.words[gram], column])
+            scored.append((score, matches[at].start() + first, matches[at + n - 1].end() + first,
+                           gram))
+        scored.sort(key=lambda item: (-item[0], item[1]))
         found: list[Contribution] = []
-        positions = [
-            (m.start() + first, m.end() + first, m.group(0)) for m in _token_spans(part)
-        ]
-        for k in order[: limit * 3]:
-            if scores[k] <= 0 or len(found) >= limit:
+        for score, start, end, gram in scored:
+            if score <= 0 or len(found) >= limit:
                 break
-            kind, gram = self.vectorizer.gram_of(int(idx[k]))
-            where = _locate(kind, gram, positions)
-            if where is None:
+            if any(c.start < end and start < c.end for c in found):
                 continue
-            if any(c.start < where[1] and where[0] < c.end for c in found):
-                continue
-            found.append(Contribution(where[0], where[1], gram.strip(), float(scores[k])))
+            found.append(Contribution(start, end, gram, score))
         return found
 
 
 def _token_spans(text: str) -> list[re.Match[str]]:
     return list(TOKEN_RE.finditer(text))
-
-
-def _locate(kind: str, gram: str, positions: list[tuple[int, int, str]]) -> tuple[int, int] | None:
-    if kind == "word":
-        parts = gram.split(" ")
-        n = len(parts)
-        for i in range(len(positions) - n + 1):
-            if all(positions[i + j][2] == parts[j] for j in range(n)):
-                return positions[i][0], positions[i + n - 1][1]
-        return None
-    core = gram.strip()
-    for start, end, tok in positions:
-        padded = f" {tok} "
-        if gram in padded:
-            return start, end
-        if core and core in tok:
-            return start, end
-    return None
 
 
 def _sha256(path: Path) -> str:
