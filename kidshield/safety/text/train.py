@@ -143,6 +143,9 @@ class TrainSettings:
     features: FeatureSettings = field(default_factory=FeatureSettings)
     # long texts scored by their windows too, at calibration and at run time (None: whole only)
     parts: PartSettings | None = field(default_factory=PartSettings)
+    # the windows of benign long training texts are benign training rows too: a window is
+    # scored at run time, so the model must have seen what ordinary windows look like
+    part_negatives: bool = True
     min_df: int = 3
     max_words: int = 60_000
     max_chars: int = 140_000
@@ -164,6 +167,7 @@ class TrainSettings:
             "medium_precision": self.medium_precision,
             "high_precision": self.high_precision,
             "include_share_alike": self.include_share_alike,
+            "part_negatives": self.part_negatives,
         }
 
 
@@ -518,6 +522,23 @@ def sample_weights(rows: Sequence[Row]) -> npt.NDArray[np.float64]:
     return np.fromiter((policy_for(r.source).weight for r in rows), dtype=np.float64)
 
 
+def benign_windows(
+    data: Prepared, settings: TrainSettings
+) -> tuple[list[str], npt.NDArray[np.float64]]:
+    """The windows of the benign long texts, with their source's sample weight (none when
+    parts are off or ``part_negatives`` is)."""
+    texts: list[str] = []
+    weights: list[float] = []
+    if settings.parts is None or not settings.part_negatives:
+        return texts, np.zeros(0)
+    for row, text, benign in zip(data.rows, data.texts, is_benign(data.rows), strict=True):
+        if benign:
+            spans = part_spans(text, settings.parts)
+            texts.extend(text[start:end] for start, end in spans)
+            weights.extend([policy_for(row.source).weight] * len(spans))
+    return texts, np.asarray(weights, dtype=np.float64)
+
+
 def fit(
     fit_data: Prepared,
     calibration_data: Prepared,
@@ -535,16 +556,23 @@ def fit(
     progress(f"vocabulary: {len(words)} word and {len(chars)} character n-grams; vectorising")
     x = matrix(vectorizer, fit_data.texts)
     base = sample_weights(fit_data.rows)
+    windows, window_weights = benign_windows(fit_data, settings)
+    if windows:
+        from scipy.sparse import vstack
+
+        progress(f"{len(windows)} windows of benign long texts as benign rows")
+        x = vstack([x, matrix(vectorizer, windows)]).tocsr()
+        base = np.concatenate([base, window_weights])
     alone: dict[Risk, RiskLevel] = {}
     weights = np.zeros((vectorizer.size, len(heads)), dtype=np.float32)
     bias = np.zeros(len(heads), dtype=np.float32)
     for column, risk in enumerate(heads):
-        y = targets(fit_data.rows, risk)
+        y = np.concatenate([targets(fit_data.rows, risk), np.zeros(len(windows), np.int8)])
         w = base * np.where(y == 1, settings.positive_weight, 1.0)
         progress(f"fitting {risk.value} ({int(y.sum())} positives)")
         synthetic_only = all(
             "/" in r.source
-            for r, target in zip(fit_data.rows, y, strict=True)
+            for r, target in zip(fit_data.rows, y[: len(fit_data.rows)], strict=True)
             if target
         )
         alone[risk] = RiskLevel.HIGH if synthetic_only else RiskLevel.MEDIUM
