@@ -63,6 +63,10 @@ class Head:
     # the level the model must reach to flag without any cue of its risk: high when all its
     # training positives are the project's synthetic data, medium otherwise
     alone: RiskLevel = RiskLevel.MEDIUM
+    # how much a long text's strongest window counts: the margin is the whole text's plus
+    # this share of what the window adds (0: whole only, 1: the window's), learnt per risk on
+    # the validation split (see :mod:`parts`)
+    part_weight: float = 1.0
 
     def probability(self, margin: float) -> float:
         z = self.slope * margin + self.intercept
@@ -115,6 +119,11 @@ class TextClassifier:
         self.parts = parts  # long texts are scored by their windows too (None: whole only)
         self._projections = TokenProjections(vectorizer, weights)
         self._bias: list[float] = bias.tolist()
+        shares = [0.0] * len(bias)
+        for head in heads.values():
+            shares[head.column] = head.part_weight
+        self._shares = shares
+        self._parts_count = any(shares) and parts is not None
         self._last: tuple[str, npt.NDArray[np.int64], npt.NDArray[np.float64]] | None = None
 
     @property
@@ -137,11 +146,15 @@ class TextClassifier:
         return np.asarray(self._margin_list(normalised))
 
     def _margin_list(self, normalised: str) -> list[float]:
-        best = self._whole_margins(normalised)
-        for start, end in part_spans(normalised, self.parts):
-            best = [max(a, b) for a, b in zip(best, self._whole_margins(normalised[start:end]),
-                                              strict=True)]
-        return best
+        whole = self._whole_margins(normalised)
+        spans = part_spans(normalised, self.parts) if self._parts_count else []
+        if not spans:
+            return whole
+        best = whole
+        for start, end in spans:
+            part = self._whole_margins(normalised[start:end])
+            best = [max(a, b) for a, b in zip(best, part, strict=True)]
+        return [w + k * (b - w) for w, b, k in zip(whole, best, self._shares, strict=True)]
 
     def _whole_margins(self, text: str) -> list[float]:
         products = self._projections.products(text)
@@ -152,10 +165,15 @@ class TextClassifier:
 
     def exact_margins(self, normalised: str) -> npt.NDArray[np.float64]:
         """The same scores from the feature vectors themselves (the definition)."""
-        best = self._exact_whole(normalised)
-        for start, end in part_spans(normalised, self.parts):
+        whole = self._exact_whole(normalised)
+        spans = part_spans(normalised, self.parts) if self._parts_count else []
+        if not spans:
+            return whole
+        best = whole
+        for start, end in spans:
             best = np.maximum(best, self._exact_whole(normalised[start:end]))
-        return best
+        combined: npt.NDArray[np.float64] = whole + np.asarray(self._shares) * (best - whole)
+        return combined
 
     def _exact_whole(self, text: str) -> npt.NDArray[np.float64]:
         idx, vals = self._sparse(text)
@@ -165,10 +183,13 @@ class TextClassifier:
         return exact
 
     def strongest_part(self, normalised: str, risk: Risk) -> tuple[int, int]:
-        """The span of ``normalised`` whose score for ``risk`` is the text's score: the whole
-        text, or the window that scored highest (the first of equals)."""
-        column = self.heads[risk].column
+        """The span of ``normalised`` that raised the score for ``risk`` most: the whole text,
+        or the window that scored highest (the first of equals) when windows count."""
+        head = self.heads[risk]
+        column = head.column
         best, where = self._whole_margins(normalised)[column], (0, len(normalised))
+        if head.part_weight <= 0:
+            return where
         for start, end in part_spans(normalised, self.parts):
             margin = self._whole_margins(normalised[start:end])[column]
             if margin > best:
@@ -303,6 +324,7 @@ def load_classifier(folder: Path = MODEL_DIR) -> TextClassifier:
                 float(th["medium"]),
                 float(th["high"]),
                 RiskLevel.parse(str(raw.get("alone", "medium"))),
+                float(cal.get("part_weight", 1.0)),
             )
         vectorizer = Vectorizer(settings, grams[:n_words], grams[n_words:])
         # a model trained before parts were scored was calibrated on whole texts only

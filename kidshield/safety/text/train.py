@@ -295,15 +295,15 @@ def matrix(vectorizer: Vectorizer, texts: Sequence[str]) -> Any:
     )
 
 
-def scored_margins(
+def whole_and_best(
     vectorizer: Vectorizer,
     weights: npt.NDArray[np.float64],
     bias: npt.NDArray[np.float64],
     texts: Sequence[str],
     parts: PartSettings | None,
-) -> npt.NDArray[np.float64]:
-    """Each text's margins as the run-time classifier gives them: per column, the largest of
-    the whole text's and its parts' (:mod:`parts`). Shape (texts, columns)."""
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """Each text's margins whole, and the largest of the whole text's and its parts'
+    (:mod:`parts`). Shapes (texts, columns)."""
     pieces: list[str] = []
     firsts: list[int] = []
     for text in texts:
@@ -311,10 +311,45 @@ def scored_margins(
         pieces.append(text)
         pieces.extend(text[start:end] for start, end in part_spans(text, parts))
     if not texts:
-        return np.zeros((0, len(bias)))
+        empty = np.zeros((0, len(bias)))
+        return empty, empty
     margins = np.asarray(matrix(vectorizer, pieces) @ weights, dtype=np.float64) + bias
     best: npt.NDArray[np.float64] = np.maximum.reduceat(margins, np.asarray(firsts), axis=0)
-    return best
+    return margins[firsts], best
+
+
+def scored_margins(
+    vectorizer: Vectorizer,
+    weights: npt.NDArray[np.float64],
+    bias: npt.NDArray[np.float64],
+    texts: Sequence[str],
+    parts: PartSettings | None,
+    shares: Sequence[float],
+) -> npt.NDArray[np.float64]:
+    """Each text's margins as the run-time classifier gives them: the whole text's plus each
+    column's share (``shares``) of what its strongest window adds."""
+    whole, best = whole_and_best(vectorizer, weights, bias, texts, parts)
+    combined: npt.NDArray[np.float64] = whole + np.asarray(shares) * (best - whole)
+    return combined
+
+
+def part_share(
+    whole: npt.NDArray[np.float64], best: npt.NDArray[np.float64], y: npt.NDArray[np.int8]
+) -> float:
+    """How much a long text's strongest window should add to its whole-text margin, in [0, 1]:
+    the ratio of the two coefficients of a logistic fit of the labels on (whole margin, what
+    the window adds) on the validation split. 0 when windows do not tell the risk apart."""
+    from sklearn.linear_model import LogisticRegression
+
+    gain = best - whole
+    if y.min() == y.max() or not gain.any():
+        return 0.0
+    model = LogisticRegression(C=1e4, solver="lbfgs", max_iter=1000)
+    model.fit(np.column_stack([whole, gain]), y)
+    a, b = (float(v) for v in model.coef_[0])
+    if a <= 0 or b <= 0:
+        return 0.0
+    return round(min(b / a, 1.0), 4)
 
 
 # -- fitting, calibration, thresholds ----------------------------------------------------------
@@ -476,6 +511,7 @@ class Trained:
     thresholds: dict[Risk, Thresholds]
     alone: dict[Risk, RiskLevel] = field(default_factory=dict)
     parts: PartSettings | None = None
+    shares: dict[Risk, float] = field(default_factory=dict)  # per risk: see part_share
 
     def classifier(self) -> TextClassifier:
         """The in-memory model, as :func:`classifier.load_classifier` would read it back."""
@@ -489,6 +525,7 @@ class Trained:
                 self.thresholds[risk].medium,
                 self.thresholds[risk].high,
                 self.alone[risk],
+                self.shares.get(risk, 0.0),
             )
             for column, risk in enumerate(self.heads)
         }
@@ -508,6 +545,7 @@ class Trained:
             self.bias.astype(np.float64),
             texts,
             self.parts,
+            [self.shares.get(risk, 0.0) for risk in self.heads],
         )
 
     def probabilities(self, texts: Sequence[str]) -> dict[Risk, npt.NDArray[np.float64]]:
@@ -581,6 +619,16 @@ def fit(
         bias[column] = intercept
     trained = Trained(vectorizer, weights, bias, heads, {}, {}, alone, settings.parts)
     progress("scoring the validation split (long texts by their parts too)")
+    whole, best = whole_and_best(
+        vectorizer,
+        weights.astype(np.float64),
+        bias.astype(np.float64),
+        calibration_data.texts,
+        settings.parts,
+    )
+    for column, risk in enumerate(heads):
+        y = targets(calibration_data.rows, risk)
+        trained.shares[risk] = part_share(whole[:, column], best[:, column], y)
     margins = trained.margins(calibration_data.texts)
     benign = is_benign(calibration_data.rows)
     ordinary = [
@@ -667,6 +715,7 @@ def write_model(
                     "method": "platt",
                     "slope": round(trained.calibration[risk][0], 8),
                     "intercept": round(trained.calibration[risk][1], 8),
+                    "part_weight": trained.shares.get(risk, 0.0),
                 },
                 "thresholds": {
                     "low": trained.thresholds[risk].low,

@@ -73,24 +73,30 @@ def normalised(text: str) -> str:
 def test_training_and_run_time_give_the_same_scores_for_long_texts() -> None:
     model = shipped_classifier()
     texts = [normalised(LONG_ORDINARY), normalised(LONG_ORDINARY * 12), normalised("hi there")]
-    trained = scored_margins(model.vectorizer, model.weights, model.bias, texts, model.parts)
+    shares = [0.0] * len(model.bias)
+    for head in model.heads.values():
+        shares[head.column] = head.part_weight
+    trained = scored_margins(
+        model.vectorizer, model.weights, model.bias, texts, model.parts, shares
+    )
     for row, text in zip(trained, texts, strict=True):
         assert part_spans(text, model.parts) or text == normalised("hi there")
         assert np.allclose(model.margins(text), row, rtol=0, atol=1e-9)
         assert np.allclose(model.exact_margins(text), row, rtol=0, atol=1e-12)
 
 
-def test_a_long_text_scores_at_least_its_strongest_window() -> None:
+def test_the_strongest_window_raises_a_long_texts_score_and_explains_it() -> None:
     model = shipped_classifier()
     insult = "you are a pathetic worthless loser and everyone at school hates you"
     text = normalised(f"{LONG_ORDINARY} {insult}. {LONG_ORDINARY}")
     head = model.heads[Risk.BULLYING]
+    assert head.part_weight > 0  # learnt on the validation split
     whole_only = load_classifier(MODEL_DIR)
     whole_only.parts = None
-    assert whole_only.probabilities(text)[Risk.BULLYING] < head.low  # diluted when whole
-    assert model.probabilities(text)[Risk.BULLYING] >= head.medium  # its window is not
+    diluted = whole_only.probabilities(text)[Risk.BULLYING]
+    assert model.probabilities(text)[Risk.BULLYING] > 3 * diluted
     start, end = model.strongest_part(text, Risk.BULLYING)
-    assert text.index("pathetic") in range(start, end)
+    assert text.index("pathetic") in range(start, end) and end - start < len(text) / 2
     spots = model.contributions(load_lexicon().normalizer.normalize(text), Risk.BULLYING)
     assert spots and all(start <= c.start < c.end <= end for c in spots)
 
@@ -107,23 +113,36 @@ def among_ordinary(sentence: str) -> str:
     return ". ".join([*parts[:5], sentence, *parts[5:]])
 
 
-@pytest.mark.parametrize(
-    "sentence",
-    [
-        # before parts were scored, none of these posts was flagged (the whole post's score
-        # was diluted by the ordinary week around the sentence)
-        "i took a bunch of pills last night hoping i wouldnt wake up",
-        "i've written goodbye letters to everyone and i'm ready to go",
-        "i keep thinking how much easier it would be if i just didn't exist",
-    ],
-)
-def test_one_ideation_sentence_in_a_long_post_is_found(sentence: str) -> None:
-    alone = assess_message(sentence).finding(Risk.SELF_HARM)
-    assert alone is not None  # the sentence on its own is found ...
-    text = among_ordinary(sentence)
+IDEATION = [
+    "i took a bunch of pills last night hoping i wouldnt wake up",
+    "i've written goodbye letters to everyone and i'm ready to go",
+    "i keep thinking how much easier it would be if i just didn't exist",
+]
+
+
+@pytest.mark.parametrize("sentence", IDEATION)
+def test_one_ideation_sentence_raises_a_long_posts_self_harm_score(sentence: str) -> None:
+    model = shipped_classifier()
+    whole_only = load_classifier(MODEL_DIR)
+    whole_only.parts = None
+    text = normalised(among_ordinary(sentence))
+    ordinary = normalised(LONG_ORDINARY)
+    raised = model.probabilities(text)[Risk.SELF_HARM]
+    assert raised > 2 * whole_only.probabilities(text)[Risk.SELF_HARM]
+    assert raised > 5 * model.probabilities(ordinary)[Risk.SELF_HARM]
+
+
+def test_an_ideation_passage_in_a_long_post_is_found() -> None:
+    # before parts were scored this post was not flagged: the ordinary week around the passage
+    # diluted the whole post's score, and no cue of it flags alone
+    passage = (
+        "i took a bunch of pills last night hoping i wouldnt wake up. i just want it to be over "
+        "and i think tonight i will try again"
+    )
+    text = among_ordinary(passage)
     result = assess_message(text)
-    finding = result.finding(Risk.SELF_HARM)  # ... and so is the post that carries it
+    finding = result.finding(Risk.SELF_HARM)
     assert finding is not None and finding.level >= RiskLevel.LOW, result.to_dict()
     assert result.helplines
-    start = text.index(sentence)
-    assert any(start <= span.start < start + len(sentence) for span in finding.spans)
+    start = text.index(passage)
+    assert any(start <= span.start < start + len(passage) for span in finding.spans)
