@@ -138,12 +138,15 @@ def eval_text(
         help="With --loso: also measure the whole engine (cues, rules, conversation model) "
         "with the model trained without the source, as 'eval text' runs it on that source.",
     ),
+    windows: bool = typer.Option(
+        False, "--windows", help="With --loso: train the folds' models with long-text windows."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
 ) -> None:
     """Precision, recall, F1, F0.5, ROC-AUC and PR-AUC per risk, the benign rows flagged, and a
     confusion table, on a labelled corpus; or, with --loso, per training source."""
     if loso:
-        _loso(data, source, as_json, whole_engine)
+        _loso(data, source, as_json, whole_engine, windows)
         return
     if file is None:
         raise _fail("give a corpus file, or --loso --data DIR")
@@ -161,15 +164,22 @@ def eval_text(
     print_report(report, Console())
 
 
-def _loso(data: list[Path], only: list[str], as_json: bool, whole_engine: bool) -> None:
+def _loso(
+    data: list[Path], only: list[str], as_json: bool, whole_engine: bool, windows: bool
+) -> None:
     if not data:
         raise _fail("--loso needs --data DIR (the training data folders)")
     from kidshield.safety.text.loso import leave_one_source_out
+    from kidshield.safety.text.train import train_settings
 
     console = Console(stderr=True)
     try:
         results = leave_one_source_out(
-            data, progress=console.log, only=only, whole_engine=whole_engine
+            data,
+            train_settings(windows=windows),
+            progress=console.log,
+            only=only,
+            whole_engine=whole_engine,
         )
     except KidshieldError as exc:
         raise _fail(str(exc)) from None
@@ -247,13 +257,20 @@ def train_text(
         "--include-share-alike",
         help="Also train on share-alike sources (left out of the shipped model by default).",
     ),
+    windows: bool = typer.Option(
+        False,
+        "--windows",
+        help="Also score long texts by overlapping windows, with a learnt share per risk "
+        "(measured no better on real sources left out; see docs/safety.md).",
+    ),
 ) -> None:
     """Train the message and conversation models (needs the [train] extra)."""
-    from kidshield.safety.text.train import TrainSettings, train
+    from kidshield.safety.text.train import train, train_settings
 
     console = Console(stderr=True)
     try:
-        test = train(data, out, TrainSettings(include_share_alike=include_share_alike), console.log)
+        settings = train_settings(include_share_alike=include_share_alike, windows=windows)
+        test = train(data, out, settings, console.log)
     except KidshieldError as exc:
         raise _fail(str(exc)) from None
     table = Table(title=f"{out}: figures on the held-out test split")

@@ -141,8 +141,9 @@ def policy_for(source: str) -> SourcePolicy:
 @dataclass(frozen=True, slots=True)
 class TrainSettings:
     features: FeatureSettings = field(default_factory=FeatureSettings)
-    # long texts scored by their windows too, at calibration and at run time (None: whole only)
-    parts: PartSettings | None = field(default_factory=PartSettings)
+    # long texts scored by their windows too, at calibration and at run time (None: whole
+    # only, the default: windows measured no better on real sources left out, docs/safety.md)
+    parts: PartSettings | None = None
     # the windows of benign long training texts are benign training rows too: a window is
     # scored at run time, so the model must have seen what ordinary windows look like
     part_negatives: bool = True
@@ -169,6 +170,13 @@ class TrainSettings:
             "include_share_alike": self.include_share_alike,
             "part_negatives": self.part_negatives,
         }
+
+
+def train_settings(*, include_share_alike: bool = False, windows: bool = False) -> TrainSettings:
+    """The settings of ``kidshield train text`` and ``eval text --loso`` from their flags."""
+    return TrainSettings(
+        parts=PartSettings() if windows else None, include_share_alike=include_share_alike
+    )
 
 
 Progress = Callable[[str], None]

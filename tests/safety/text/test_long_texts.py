@@ -4,6 +4,7 @@ by, the same scores at training and at run time, and explanations that point at 
 from __future__ import annotations
 
 import itertools
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -11,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kidshield.safety.text import Risk, RiskLevel, assess_message
-from kidshield.safety.text.classifier import MODEL_DIR, load_classifier, shipped_classifier
+from kidshield.safety.text.classifier import TextClassifier, shipped_classifier
 from kidshield.safety.text.features import tokens
 from kidshield.safety.text.lexicon import load_lexicon
 from kidshield.safety.text.parts import PartSettings, part_spans
@@ -45,11 +46,28 @@ def test_windows_cover_the_text_overlap_and_are_capped(
         assert s1 < s2 < e1 <= e2  # each window overlaps the next: no sentence falls between
 
 
-def test_short_messages_are_scored_whole_only() -> None:
+def windowed(share: float) -> TextClassifier:
+    """The shipped model scoring long texts by windows too (``train text --windows``), every
+    head giving its strongest window ``share``."""
     model = shipped_classifier()
-    assert model.parts is not None
-    text = " ".join(["word"] * model.parts.window)
-    assert part_spans(text, model.parts) == []
+    heads = {risk: replace(head, part_weight=share) for risk, head in model.heads.items()}
+    return TextClassifier(
+        model.vectorizer, model.weights, model.bias, heads, {}, parts=PartSettings()
+    )
+
+
+def test_the_shipped_model_scores_texts_whole() -> None:
+    # windows measured no better on real sources left out (docs/safety.md, model card)
+    assert shipped_classifier().parts is None
+
+
+def test_short_messages_are_scored_whole_only() -> None:
+    text = " ".join(["word"] * PartSettings().window)
+    assert part_spans(text, PartSettings()) == []
+    model = windowed(1.0)
+    assert model.margins(normalised(text)).tolist() == shipped_classifier().margins(
+        normalised(text)
+    ).tolist()
 
 
 LONG_ORDINARY = (
@@ -64,47 +82,12 @@ LONG_ORDINARY = (
     "pizza and watching a film, probably something my brother picks, so a cartoon again. "
     "Anyway, that's my week, how was yours?"
 )
+INSULT = "you are a pathetic worthless loser and everyone at school hates you"
+GOODBYE = "i've written goodbye letters to everyone and i'm ready to go"
 
 
 def normalised(text: str) -> str:
     return load_lexicon().normalizer.normalize(text).text
-
-
-def test_training_and_run_time_give_the_same_scores_for_long_texts() -> None:
-    model = shipped_classifier()
-    texts = [normalised(LONG_ORDINARY), normalised(LONG_ORDINARY * 12), normalised("hi there")]
-    shares = [0.0] * len(model.bias)
-    for head in model.heads.values():
-        shares[head.column] = head.part_weight
-    trained = scored_margins(
-        model.vectorizer, model.weights, model.bias, texts, model.parts, shares
-    )
-    for row, text in zip(trained, texts, strict=True):
-        assert part_spans(text, model.parts) or text == normalised("hi there")
-        assert np.allclose(model.margins(text), row, rtol=0, atol=1e-9)
-        assert np.allclose(model.exact_margins(text), row, rtol=0, atol=1e-12)
-
-
-def test_the_strongest_window_raises_a_long_texts_score_and_explains_it() -> None:
-    model = shipped_classifier()
-    insult = "you are a pathetic worthless loser and everyone at school hates you"
-    text = normalised(f"{LONG_ORDINARY} {insult}. {LONG_ORDINARY}")
-    head = model.heads[Risk.BULLYING]
-    assert head.part_weight > 0  # learnt on the validation split
-    whole_only = load_classifier(MODEL_DIR)
-    whole_only.parts = None
-    diluted = whole_only.probabilities(text)[Risk.BULLYING]
-    assert model.probabilities(text)[Risk.BULLYING] > 3 * diluted
-    start, end = model.strongest_part(text, Risk.BULLYING)
-    assert text.index("pathetic") in range(start, end) and end - start < len(text) / 2
-    spots = model.contributions(load_lexicon().normalizer.normalize(text), Risk.BULLYING)
-    assert spots and all(start <= c.start < c.end <= end for c in spots)
-
-
-def test_a_long_ordinary_post_is_not_flagged() -> None:
-    for text in (LONG_ORDINARY, LONG_ORDINARY * 3):
-        result = assess_message(text)
-        assert result.level is RiskLevel.NONE, result.to_dict()
 
 
 def among_ordinary(sentence: str) -> str:
@@ -113,36 +96,49 @@ def among_ordinary(sentence: str) -> str:
     return ". ".join([*parts[:5], sentence, *parts[5:]])
 
 
-IDEATION = [
-    "i took a bunch of pills last night hoping i wouldnt wake up",
-    "i've written goodbye letters to everyone and i'm ready to go",
-    "i keep thinking how much easier it would be if i just didn't exist",
-]
-
-
-@pytest.mark.parametrize("sentence", IDEATION)
-def test_one_ideation_sentence_raises_a_long_posts_self_harm_score(sentence: str) -> None:
-    model = shipped_classifier()
-    whole_only = load_classifier(MODEL_DIR)
-    whole_only.parts = None
-    text = normalised(among_ordinary(sentence))
-    ordinary = normalised(LONG_ORDINARY)
-    raised = model.probabilities(text)[Risk.SELF_HARM]
-    assert raised > 2 * whole_only.probabilities(text)[Risk.SELF_HARM]
-    assert raised > 5 * model.probabilities(ordinary)[Risk.SELF_HARM]
-
-
-def test_an_ideation_passage_in_a_long_post_is_found() -> None:
-    # before parts were scored this post was not flagged: the ordinary week around the passage
-    # diluted the whole post's score, and no cue of it flags alone
-    passage = (
-        "i took a bunch of pills last night hoping i wouldnt wake up. i just want it to be over "
-        "and i think tonight i will try again"
+@pytest.mark.parametrize("share", [0.0, 0.4, 1.0])
+def test_training_and_run_time_give_the_same_scores_for_long_texts(share: float) -> None:
+    model = windowed(share)
+    texts = [normalised(LONG_ORDINARY), normalised(LONG_ORDINARY * 12), normalised("hi there")]
+    shares = [share] * len(model.bias)
+    trained = scored_margins(
+        model.vectorizer, model.weights, model.bias, texts, model.parts, shares
     )
-    text = among_ordinary(passage)
-    result = assess_message(text)
-    finding = result.finding(Risk.SELF_HARM)
-    assert finding is not None and finding.level >= RiskLevel.LOW, result.to_dict()
-    assert result.helplines
-    start = text.index(passage)
-    assert any(start <= span.start < start + len(passage) for span in finding.spans)
+    for row, text in zip(trained, texts, strict=True):
+        assert np.allclose(model.margins(text), row, rtol=0, atol=1e-9)
+        assert np.allclose(model.exact_margins(text), row, rtol=0, atol=1e-12)
+
+
+def test_the_strongest_window_raises_a_long_texts_score_by_its_share() -> None:
+    text = normalised(f"{LONG_ORDINARY} {INSULT}. {LONG_ORDINARY}")
+    whole = shipped_classifier().probabilities(text)[Risk.BULLYING]
+    half = windowed(0.5).probabilities(text)[Risk.BULLYING]
+    full = windowed(1.0)
+    assert whole < half < full.probabilities(text)[Risk.BULLYING]
+    assert windowed(0.0).probabilities(text)[Risk.BULLYING] == pytest.approx(whole, abs=1e-12)
+    start, end = full.strongest_part(text, Risk.BULLYING)
+    assert text.index("pathetic") in range(start, end) and end - start < len(text) / 2
+    spots = full.contributions(load_lexicon().normalizer.normalize(text), Risk.BULLYING)
+    assert spots and all(start <= c.start < c.end <= end for c in spots)
+
+
+@pytest.mark.parametrize(
+    ("sentence", "risk", "words"),
+    [
+        (INSULT, Risk.BULLYING, {"pathetic", "loser"}),
+        (GOODBYE, Risk.SELF_HARM, {"goodbye"}),  # the old spans said "evening" and "good"
+    ],
+)
+def test_model_spans_point_at_the_words_that_scored(sentence: str, risk: Risk,
+                                                    words: set[str]) -> None:
+    norm = load_lexicon().normalizer.normalize(among_ordinary(sentence))
+    found = shipped_classifier().contributions(norm, risk)
+    start = norm.text.index(normalised(sentence))
+    assert found and found[0].gram in words
+    assert start <= found[0].start < start + len(normalised(sentence))
+
+
+def test_a_long_ordinary_post_is_not_flagged() -> None:
+    for text in (LONG_ORDINARY, LONG_ORDINARY * 3):
+        result = assess_message(text)
+        assert result.level is RiskLevel.NONE, result.to_dict()
