@@ -291,3 +291,22 @@ def test_full_token_table_starts_again_and_scores_stay_right(small_model: Path) 
         normalised = normalizer.normalize(" ".join(words)).text
         assert np.allclose(model.margins(normalised), model.exact_margins(normalised), atol=1e-12)
     assert len(model._projections._state.rows) <= 8
+
+
+def test_train_cli_scores_long_texts_by_windows_only_when_asked(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from kidshield.cli import app
+    from kidshield.safety.text.parts import PartSettings
+
+    data = write_sample(tmp_path / "data")
+    for flags, parts in (([], None), (["--windows"], PartSettings())):
+        out = tmp_path / f"model{len(flags)}"
+        result = CliRunner().invoke(
+            app, ["train", "text", "--data", str(data), "--out", str(out), *flags]
+        )
+        assert result.exit_code == 0, result.output
+        model = load_classifier(out)
+        assert model.parts == parts
+        manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+        assert all("part_weight" in h["calibration"] for h in manifest["heads"].values())
