@@ -94,6 +94,27 @@ def test_insults_aimed_at_someone_still_flag(text: str, at_least: RiskLevel) -> 
     assert bullying(text) >= at_least
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        # "your" stands for "you're" in the insult cues ("your stupid"), but not before "baby"
+        "That's so cool :) how old is your baby?",
+        "you have a baby? or your dog is your baby?",
+        # a question, not exclusion
+        "wait so are you not allowed to go out on the ocean even?",
+    ],
+)
+def test_cue_look_alikes_in_ordinary_chat_are_not_bullying(text: str) -> None:
+    assert bullying(text) is RiskLevel.NONE
+
+
+@pytest.mark.parametrize(
+    "text", ["youre such a baby", "ur a baby", "you are not welcome here", "your stupid"]
+)
+def test_the_cues_behind_those_look_alikes_still_flag(text: str) -> None:
+    assert bullying(text) >= RiskLevel.LOW
+
+
 def test_a_swear_word_beside_a_real_insult_still_flags() -> None:
     assert bullying("holy shit you're such a loser, nobody likes you") >= RiskLevel.LOW
 
