@@ -261,6 +261,10 @@ class Combiner:
             return RiskLevel.LOW
         needed = head.alone
         text = ctx.norm.text
+        if lex.exclude is not None and lex.view == "text":
+            # what an exclusion covers is not what the message aims at either: the "you" of
+            # "fuck you're cool" is praised, not insulted
+            text = _blank(text, [m.span() for m in lex.exclude.finditer(text)])
         if lex.model_requires is not None and lex.model_requires.search(text) is None:
             if (
                 lex.model_otherwise_requires is not None

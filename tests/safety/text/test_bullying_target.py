@@ -102,6 +102,11 @@ def test_insults_aimed_at_someone_still_flag(text: str, at_least: RiskLevel) -> 
         "you have a baby? or your dog is your baby?",
         # a question, not exclusion
         "wait so are you not allowed to go out on the ocean even?",
+        # negated insults and praise with a swear word in it: the "you" is not insulted
+        "You’re not a loser. You’re a whole and complete person unto yourself.",
+        "He wasn't being a jerk he was playing. they are friends",
+        "Fuck you're cool",
+        "damn youre good",
     ],
 )
 def test_cue_look_alikes_in_ordinary_chat_are_not_bullying(text: str) -> None:
@@ -109,7 +114,15 @@ def test_cue_look_alikes_in_ordinary_chat_are_not_bullying(text: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ["youre such a baby", "ur a baby", "you are not welcome here", "your stupid"]
+    "text",
+    [
+        "youre such a baby",
+        "ur a baby",
+        "you are not welcome here",
+        "your stupid",
+        "you are not funny, you're a loser",
+        "ur not a loser, ur a fucking idiot",
+    ],
 )
 def test_the_cues_behind_those_look_alikes_still_flag(text: str) -> None:
     assert bullying(text) >= RiskLevel.LOW
