@@ -68,6 +68,7 @@ def _distressed(hits: list[CueHit], probability: float | None, head: Head | None
     return head is not None and probability is not None and probability >= head.medium
 
 
+_OUTER_PUNCTUATION = re.compile(r"^[\W_]+|[\W_]+$")
 _SENTENCE_END = re.compile(r"[.!?\n]+\s*")
 _QUOTED = re.compile(r'"[^"\n]{1,400}"|\u201c[^\u201d\n]{1,400}\u201d')
 
@@ -261,6 +262,10 @@ class Combiner:
             return RiskLevel.LOW
         needed = head.alone
         text = ctx.norm.text
+        if lex.model_says_nothing is not None and lex.model_says_nothing.fullmatch(
+            _OUTER_PUNCTUATION.sub("", text)
+        ):
+            return None
         if lex.exclude is not None and lex.view == "text":
             # what an exclusion covers is not what the message aims at either: the "you" of
             # "fuck you're cool" is praised, not insulted

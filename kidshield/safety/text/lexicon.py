@@ -77,6 +77,9 @@ class RiskLexicon:
     model_requires: re.Pattern[str] | None = None
     model_otherwise: str = "high"
     model_otherwise_requires: re.Pattern[str] | None = None
+    # a whole message that says nothing by itself ("you?", "and you"): the model alone never
+    # flags it, whatever the n-grams of so short a text score
+    model_says_nothing: re.Pattern[str] | None = None
     # cues with one of these tags are the risk itself; cues with only other tags (distress)
     # neither flag alone nor stand in for it beside the model (empty: every cue counts)
     support_tags: frozenset[str] = frozenset()
@@ -300,6 +303,7 @@ def _compile_risk(risk: Risk, path: Path, macros: dict[str, str]) -> RiskLexicon
     ]
     if otherwise_requires and not requires:
         raise LexiconError(f"{where}: otherwise_requires needs requires beside it")
+    says_nothing = [compile_source(str(p), macros, where) for p in model.get("says_nothing", ())]
     return RiskLexicon(
         risk,
         view,
@@ -313,6 +317,7 @@ def _compile_risk(risk: Risk, path: Path, macros: dict[str, str]) -> RiskLexicon
         _any_of(requires),
         otherwise,
         _any_of(otherwise_requires),
+        re.compile(f"(?:{'|'.join(says_nothing)})") if says_nothing else None,
         frozenset(str(t) for t in model.get("support_tags", ())),
     )
 

@@ -11,11 +11,14 @@ messages are real forms from those corpora and from the project's bullying data.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from kidshield.safety.text import Message, Risk, RiskLevel, assess_conversation, assess_message
+from kidshield.safety.text.classifier import TextClassifier, shipped_classifier
+from kidshield.safety.text.combine import Combiner
 from kidshield.safety.text.lexicon import LexiconError, _compile_risk
 
 
@@ -168,3 +171,27 @@ def test_otherwise_requires_needs_requires(tmp_path: Path) -> None:
     )
     with pytest.raises(LexiconError, match=r"bullying\.toml: \[model\]: otherwise_requires needs"):
         _compile_risk(Risk.BULLYING, path, {})
+
+
+@pytest.fixture(scope="module")
+def eager_model() -> Combiner:
+    """The shipped model with the bullying head's thresholds where a fold trained without
+    chit-chat put "you?" (about 0.2): such a model flagged 62 of 346 chit-chat messages it
+    flagged for bullying on a bare "you?"."""
+    shipped = shipped_classifier()
+    heads = dict(shipped.heads)
+    heads[Risk.BULLYING] = replace(heads[Risk.BULLYING], low=0.2, medium=0.2)
+    eager = TextClassifier(
+        shipped.vectorizer, shipped.weights, shipped.bias, heads, shipped.manifest
+    )
+    return Combiner(eager)
+
+
+@pytest.mark.parametrize("text", ["You?", "you", "Yes. You?", "and you??", "You*"])
+def test_a_bare_you_says_nothing(text: str, eager_model: Combiner) -> None:
+    assert assess_message(text, engine=eager_model).finding(Risk.BULLYING) is None
+
+
+@pytest.mark.parametrize("text", ["you suck", "Moron", "you're so weird"])
+def test_the_eager_model_still_flags_insults(text: str, eager_model: Combiner) -> None:
+    assert assess_message(text, engine=eager_model).finding(Risk.BULLYING) is not None
