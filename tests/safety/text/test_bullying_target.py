@@ -195,3 +195,9 @@ def test_a_bare_you_says_nothing(text: str, eager_model: Combiner) -> None:
 @pytest.mark.parametrize("text", ["you suck", "Moron", "you're so weird"])
 def test_the_eager_model_still_flags_insults(text: str, eager_model: Combiner) -> None:
     assert assess_message(text, engine=eager_model).finding(Risk.BULLYING) is not None
+
+
+@pytest.mark.parametrize("text", ["You're a hero.", "You are an absolute gem", "You ain't wrong"])
+def test_praise_and_agreement_are_not_insults(text: str, eager_model: Combiner) -> None:
+    # a model trained without GoEmotions flagged these comments
+    assert assess_message(text, engine=eager_model).finding(Risk.BULLYING) is None
