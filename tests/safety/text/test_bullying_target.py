@@ -35,6 +35,9 @@ def bullying(text: str) -> RiskLevel:
         "crap",
         "That seems stupid.",
         "this movie is fucking stupid",
+        # the writer calling themselves a person-insult
+        "i feel like an idiot",
+        "Like an idiot.",
         "stupid excel is horrible on a mac",
         "Numbers however suck!",
         "this is bullshit",
@@ -81,6 +84,11 @@ def test_swearing_about_things_and_no_one_is_not_bullying(text: str) -> None:
         ("she's so ugly, why is she even on tiktok", RiskLevel.LOW),
         ("he's a loser, always has been", RiskLevel.LOW),
         ("what an idiot, unfollow", RiskLevel.LOW),
+        # a classmate by first name, called a person-insult (no pronoun to find)
+        ("jake is such a loser", RiskLevel.LOW),
+        ("ms jones is an ugly old hag", RiskLevel.LOW),
+        # a public figure: an offence aimed at someone (targeted-offence corpora count it)
+        ("the mayor is a pathetic coward and a liar", RiskLevel.LOW),
         # groups: hate is bullying on a children's platform
         ("These black people disgust me so much.", RiskLevel.LOW),
         ("Too many muzzies in this country.", RiskLevel.LOW),
