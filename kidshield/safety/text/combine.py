@@ -68,6 +68,7 @@ def _distressed(hits: list[CueHit], probability: float | None, head: Head | None
     return head is not None and probability is not None and probability >= head.medium
 
 
+_OUTER_PUNCTUATION = re.compile(r"^[\W_]+|[\W_]+$")
 _SENTENCE_END = re.compile(r"[.!?\n]+\s*")
 _QUOTED = re.compile(r'"[^"\n]{1,400}"|\u201c[^\u201d\n]{1,400}\u201d')
 
@@ -221,7 +222,8 @@ class Combiner:
                     # grooming is judged on the conversation: one message counts the model
                     # (alone or beside weak cues) only from its medium threshold
                     model_level = RiskLevel.NONE
-                if model_level < self._model_needs(lex, head, backing, ctx):
+                needed = self._model_needs(lex, head, backing, ctx)
+                if needed is None or model_level < needed:
                     model_level = RiskLevel.NONE
                 supported = model_level is not RiskLevel.NONE
                 if strong:
@@ -245,18 +247,35 @@ class Combiner:
     @staticmethod
     def _model_needs(
         lex: RiskLexicon, head: Head, backing: list[CueHit], ctx: SignalContext
-    ) -> RiskLevel:
-        """The level the model must reach to flag with these cues beside it.
+    ) -> RiskLevel | None:
+        """The level the model must reach to flag with these cues beside it (None: it cannot
+        flag).
 
         Beside a cue of the same risk (even a weak one) its low level is enough. Alone it
         flags from its medium level (high for a risk trained on synthetic data only): its low
         threshold was chosen on data far from teen chat. A risk's lexicon can ask for more
         (``[model] requires``: self-harm wants the message to speak of death, ending or
-        self-injury, or else the model's high level)."""
+        self-injury, or else the model's high level; bullying wants someone the message is
+        aimed at, or else a person spoken of and the high level, and never flags an insult
+        about a thing from the model alone)."""
         if backing:
             return RiskLevel.LOW
         needed = head.alone
-        if lex.model_requires is not None and lex.model_requires.search(ctx.norm.text) is None:
+        text = ctx.norm.text
+        if lex.model_says_nothing is not None and lex.model_says_nothing.fullmatch(
+            _OUTER_PUNCTUATION.sub("", text)
+        ):
+            return None
+        if lex.exclude is not None and lex.view == "text":
+            # what an exclusion covers is not what the message aims at either: the "you" of
+            # "fuck you're cool" is praised, not insulted
+            text = _blank(text, [m.span() for m in lex.exclude.finditer(text)])
+        if lex.model_requires is not None and lex.model_requires.search(text) is None:
+            if (
+                lex.model_otherwise_requires is not None
+                and lex.model_otherwise_requires.search(text) is None
+            ):
+                return None
             needed = max(needed, RiskLevel.parse(lex.model_otherwise))
         return needed
 

@@ -71,9 +71,15 @@ class RiskLexicon:
     # talk about the risk that does not put the writer at risk (kind -> pattern); see about()
     about: dict[str, re.Pattern[str]] = field(default_factory=dict)
     # [model]: what the learned model needs to flag without a cue of the risk (see combine.py):
-    # one of these words in the message, or else its ``model_otherwise`` level
+    # one of these words in the message, or else its ``model_otherwise`` level; when
+    # ``model_otherwise_requires`` is set, that level needs one of its words too and without
+    # them the model alone never flags
     model_requires: re.Pattern[str] | None = None
     model_otherwise: str = "high"
+    model_otherwise_requires: re.Pattern[str] | None = None
+    # a whole message that says nothing by itself ("you?", "and you"): the model alone never
+    # flags it, whatever the n-grams of so short a text score
+    model_says_nothing: re.Pattern[str] | None = None
     # cues with one of these tags are the risk itself; cues with only other tags (distress)
     # neither flag alone nor stand in for it beside the model (empty: every cue counts)
     support_tags: frozenset[str] = frozenset()
@@ -292,6 +298,12 @@ def _compile_risk(risk: Risk, path: Path, macros: dict[str, str]) -> RiskLexicon
     otherwise = str(model.get("otherwise", "high"))
     if otherwise not in ("low", "medium", "high"):
         raise LexiconError(f"{where}: otherwise must be low, medium or high, not {otherwise!r}")
+    otherwise_requires = [
+        compile_source(str(p), macros, where) for p in model.get("otherwise_requires", ())
+    ]
+    if otherwise_requires and not requires:
+        raise LexiconError(f"{where}: otherwise_requires needs requires beside it")
+    says_nothing = [compile_source(str(p), macros, where) for p in model.get("says_nothing", ())]
     return RiskLexicon(
         risk,
         view,
@@ -302,12 +314,19 @@ def _compile_risk(risk: Risk, path: Path, macros: dict[str, str]) -> RiskLexicon
         exclude,
         also,
         about,
-        re.compile(f"{_BOUNDARY_BEFORE}(?:{'|'.join(requires)}){_BOUNDARY_AFTER}")
-        if requires
-        else None,
+        _any_of(requires),
         otherwise,
+        _any_of(otherwise_requires),
+        re.compile(f"(?:{'|'.join(says_nothing)})") if says_nothing else None,
         frozenset(str(t) for t in model.get("support_tags", ())),
     )
+
+
+def _any_of(sources: list[str]) -> re.Pattern[str] | None:
+    """One pattern matching any of ``sources`` as whole words (None when there are none)."""
+    if not sources:
+        return None
+    return re.compile(f"{_BOUNDARY_BEFORE}(?:{'|'.join(sources)}){_BOUNDARY_AFTER}")
 
 
 def _gates(risks: tuple[RiskLexicon, ...], views: set[str]) -> set[str]:
