@@ -10,10 +10,11 @@ import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import dns.exception
 import dns.message
 import dns.query
 import dns.rcode
@@ -146,6 +147,33 @@ def unbound_on_a_free_port(folder: Path, include: Path, upstream_port: int,
     raise AssertionError("no free port for unbound after 4 tries")
 
 
+def wait_until_answering(
+    name: str, proc: subprocess.Popen[bytes], log: Path, port: int, timeout: float,
+    answered: Callable[[dns.message.Message], bool] = lambda answer: True,
+) -> None:
+    """Wait until the daemon ``proc`` answers a probe on 127.0.0.1:``port`` (and ``answered``
+    accepts the answer). A daemon that exits because the port was taken raises ``PortTaken``
+    (another process took it between ``free_port`` and the bind: the caller tries another);
+    any other exit, or no answer in ``timeout`` s, fails with the end of its log."""
+    probe = dns.message.make_query("probe.kidshield.test", "A")
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            text = log.read_text()[-3000:]
+            if "Address already in use" in text:
+                raise PortTaken(text)
+            raise AssertionError(f"{name} exited: {text}")
+        try:
+            if answered(dns.query.udp(probe, "127.0.0.1", port=port, timeout=0.2)):
+                return
+        except (dns.exception.Timeout, OSError):
+            pass
+        time.sleep(0.05)
+    proc.kill()
+    proc.wait(5)
+    raise AssertionError(f"{name} did not answer in {timeout} s: {log.read_text()[-3000:]}")
+
+
 def start_unbound(conf: Path, port: int, timeout: float = 60.0) -> Unbound:
     binary = shutil.which("unbound") or "/usr/sbin/unbound"
     if not Path(binary).exists():
@@ -154,21 +182,8 @@ def start_unbound(conf: Path, port: int, timeout: float = 60.0) -> Unbound:
     log = conf.with_suffix(".log")
     proc = subprocess.Popen([binary, "-d", "-c", str(conf)], stdout=log.open("wb"),
                             stderr=subprocess.STDOUT)
-    probe = dns.message.make_query("probe.kidshield.test", "A")
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            text = log.read_text()[-3000:]
-            if "Address already in use" in text:
-                raise PortTaken(text)
-            raise AssertionError(f"unbound exited: {text}")
-        try:
-            dns.query.udp(probe, "127.0.0.1", port=port, timeout=0.2)
-            return Unbound(port, proc, log)
-        except (dns.exception.Timeout, OSError):
-            time.sleep(0.05)
-    proc.kill()
-    raise AssertionError(f"unbound did not start in {timeout} s: {log.read_text()[-3000:]}")
+    wait_until_answering("unbound", proc, log, port, timeout)
+    return Unbound(port, proc, log)
 
 
 def stop(unbound: Unbound) -> None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -28,7 +27,13 @@ from prometheus_client import generate_latest
 from kidshield.clock import FixedClock
 from kidshield.storage.schema import query_log
 from tests.e2e.harness import Served, start
-from tests.fleet.conftest import UPSTREAM_A, FakeAuthority, free_port
+from tests.fleet.conftest import (
+    UPSTREAM_A,
+    FakeAuthority,
+    PortTaken,
+    free_port,
+    wait_until_answering,
+)
 
 KID, TEEN = "127.0.0.2", "127.0.0.3"
 DNSDIST_SOURCE = "127.0.0.9"  # where dnsdist's queries to kidshield come from
@@ -95,10 +100,6 @@ class Dnsdist:
             self.proc.wait(5)
 
 
-class PortTaken(AssertionError):
-    pass
-
-
 def dnsdist_binary() -> str:
     binary = shutil.which("dnsdist") or "/usr/bin/dnsdist"
     if not Path(binary).exists():
@@ -126,24 +127,10 @@ addAction(AllRule(), SetProxyProtocolValuesAction({{[238]="school-north"}}))
     proc = subprocess.Popen([binary, "--supervised", "--disable-syslog", "-C", str(conf)],
                             stdout=log.open("wb"), stderr=subprocess.STDOUT,
                             stdin=subprocess.DEVNULL)
-    probe = dns.message.make_query("probe.example", "A")
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            text = log.read_text()[-3000:]
-            if "Address already in use" in text:
-                raise PortTaken(text)
-            raise AssertionError(f"dnsdist exited: {text}")
-        try:
-            answer = dns.query.udp(probe, "127.0.0.1", port=port, timeout=0.3)
-            if answer.rcode() == dns.rcode.NOERROR and answer.answer:
-                return Dnsdist(port, proc, log)
-        except (dns.exception.Timeout, OSError):
-            pass
-        time.sleep(0.1)
-    proc.kill()
-    proc.wait(5)
-    raise AssertionError(f"dnsdist did not answer in {timeout} s: {log.read_text()[-3000:]}")
+    # a NOERROR answer with records: dnsdist is up and its backend (kidshield) answers
+    wait_until_answering("dnsdist", proc, log, port, timeout,
+                         lambda answer: answer.rcode() == dns.rcode.NOERROR and bool(answer.answer))
+    return Dnsdist(port, proc, log)
 
 
 @pytest.fixture
