@@ -255,7 +255,8 @@ class Combiner:
         flags from its medium level (high for a risk trained on synthetic data only): its low
         threshold was chosen on data far from teen chat. A risk's lexicon can ask for more
         (``[model] requires``: self-harm wants the message to speak of death, ending or
-        self-injury, or else the model's high level; bullying wants someone the message is
+        self-injury, or else the model's high level, and with such words it asks for less,
+        ``with_requires``: the low level; bullying wants someone the message is
         aimed at, or else a person spoken of and the high level, and never flags an insult
         about a thing from the model alone)."""
         if backing:
@@ -276,7 +277,9 @@ class Combiner:
                 and lex.model_otherwise_requires.search(text) is None
             ):
                 return None
-            needed = max(needed, RiskLevel.parse(lex.model_otherwise))
+            return max(needed, RiskLevel.parse(lex.model_otherwise))
+        if lex.model_requires is not None and lex.model_with_requires is not None:
+            return RiskLevel.parse(lex.model_with_requires)
         return needed
 
     def _model_spans(self, risk: Risk, ctx: SignalContext) -> tuple[Span, ...]:

@@ -83,6 +83,9 @@ class RiskLexicon:
     # cues with one of these tags are the risk itself; cues with only other tags (distress)
     # neither flag alone nor stand in for it beside the model (empty: every cue counts)
     support_tags: frozenset[str] = frozenset()
+    # the level the model alone needs when one of ``model_requires`` is in the message (None:
+    # the head's own ``alone`` level from the manifest)
+    model_with_requires: str | None = None
 
     def supports(self, tags: frozenset[str]) -> bool:
         return not self.support_tags or not self.support_tags.isdisjoint(tags)
@@ -304,6 +307,12 @@ def _compile_risk(risk: Risk, path: Path, macros: dict[str, str]) -> RiskLexicon
     if otherwise_requires and not requires:
         raise LexiconError(f"{where}: otherwise_requires needs requires beside it")
     says_nothing = [compile_source(str(p), macros, where) for p in model.get("says_nothing", ())]
+    with_requires = model.get("with_requires")
+    if with_requires is not None and with_requires not in ("low", "medium", "high"):
+        raise LexiconError(
+            f"{where}: with_requires must be low, medium or high, not {with_requires!r}")
+    if with_requires is not None and not requires:
+        raise LexiconError(f"{where}: with_requires needs requires beside it")
     return RiskLexicon(
         risk,
         view,
@@ -319,6 +328,7 @@ def _compile_risk(risk: Risk, path: Path, macros: dict[str, str]) -> RiskLexicon
         _any_of(otherwise_requires),
         re.compile(f"(?:{'|'.join(says_nothing)})") if says_nothing else None,
         frozenset(str(t) for t in model.get("support_tags", ())),
+        None if with_requires is None else str(with_requires),
     )
 
 

@@ -626,7 +626,8 @@ def fit(
         weights[:, column] = coef
         bias[column] = intercept
     trained = Trained(vectorizer, weights, bias, heads, {}, {}, alone, settings.parts)
-    progress("scoring the validation split (long texts by their parts too)")
+    progress("scoring the validation split"
+             + (" (long texts by their parts too)" if settings.parts else ""))
     whole, best = whole_and_best(
         vectorizer,
         weights.astype(np.float64),

@@ -1,0 +1,81 @@
+"""Self-harm on long real posts (issue 12: recall on suicidal Reddit posts, precision against
+other Reddit posts). Three things the leave-one-source-out run on the RMHD sample showed:
+
+* passive ideation in the words people use ("don't want to wake up anymore", "can't go on any
+  longer", "wish I was dead") was not read as ideation, so the model alone needed its high
+  level;
+* with ideation in the message, the model alone needed its medium level: now its low level,
+  the threshold chosen on the validation split (``[model] with_requires`` in self_harm.toml);
+* a gun forum's posts ("went to the gun show", "I got the gun running") and relapses into
+  drink or drugs were read as means and self-harm acts.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from kidshield.safety.text import Risk, RiskLevel, assess_message
+from kidshield.safety.text.lexicon import LexiconError, _compile_risk
+
+
+def self_harm(text: str) -> RiskLevel:
+    finding = assess_message(text).finding(Risk.SELF_HARM)
+    return RiskLevel.NONE if finding is None else finding.level
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "i just feel so alone and empty. i dont want to have to wake up anymore",
+        "Life is pain. I don't think i can go on any longer, there is just too much of it",
+        "some nights i wish i was dead. nobody would even notice",
+        "im so tired of living like this, nothing left to live for",
+    ],
+)
+def test_passive_ideation_in_a_post_is_self_harm(text: str) -> None:
+    assert self_harm(text) >= RiskLevel.LOW
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Recently went to the gun show and realized after I bought 3 boxes of cartridges that "
+        "they were the wrong calibre. Can a Glock 43 fire them?",
+        "Spent months trying to fix it, finally I got the gun running again, here is how the "
+        "action works",
+        "Relapsed after 3.5 years sober. One glass of wine turned into a bottle.",
+        "I relapsed again last night, not on pot but on the edibles. Day one again tomorrow.",
+        "10 days in, almost relapsed. Glass of wine was poured, I poured it away.",
+    ],
+)
+def test_guns_and_relapses_into_drink_are_not_self_harm(text: str) -> None:
+    assert self_harm(text) is RiskLevel.NONE
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "next step is to get the rope",
+        "im gonna get a gun and end it tonight",
+        "i relapsed and started cutting again last night",
+        "3 months sh free and i relapsed, the blade was just there",
+    ],
+)
+def test_plans_means_and_self_harm_relapses_still_flag(text: str) -> None:
+    assert self_harm(text) >= RiskLevel.MEDIUM
+
+
+def test_with_requires_is_checked(tmp_path: Path) -> None:
+    cue = '[[cue]]\nid = "x"\nweight = 0.5\npatterns = ["i want to die"]\n'
+    bad = tmp_path / "self_harm.toml"
+    bad.write_text(cue + '[model]\nrequires = ["die"]\nwith_requires = "lowest"\n',
+                   encoding="utf-8")
+    with pytest.raises(LexiconError,
+                       match=r"self_harm\.toml: \[model\]: with_requires must be low"):
+        _compile_risk(Risk.SELF_HARM, bad, {})
+    alone = tmp_path / "alone.toml"
+    alone.write_text(cue + '[model]\nwith_requires = "low"\n', encoding="utf-8")
+    with pytest.raises(LexiconError, match="with_requires needs requires"):
+        _compile_risk(Risk.SELF_HARM, alone, {})
