@@ -106,6 +106,17 @@ class Served(harness.Served):
         return self.dns_port
 
 
+def recv_exactly(sock: socket.socket, size: int) -> bytes:
+    """``size`` bytes from a stream socket (plain or TLS), or ConnectionError if it closes."""
+    out = b""
+    while len(out) < size:
+        chunk = sock.recv(size - len(out))
+        if not chunk:
+            raise ConnectionError("closed early")
+        out += chunk
+    return out
+
+
 def make_query(name: str, rdtype: str = "A", edns: bool = False) -> dns.message.Message:
     if edns:
         return dns.message.make_query(name, rdtype, use_edns=0, payload=1232)

@@ -25,7 +25,7 @@ from prometheus_client import generate_latest
 
 from kidshield.clock import FixedClock
 from kidshield.dns.ratelimit import Verdict
-from tests.dns.conftest import KID, Served, ServeFactory, addresses, make_query
+from tests.dns.conftest import KID, Served, ServeFactory, addresses, make_query, recv_exactly
 from tests.e2e.harness import PASSWORD, csrf_of, sign_in
 
 SECRET = "q7rk2mzt4wbx6ndh5vpa"  # what the dashboard issues: random base32
@@ -167,12 +167,12 @@ def test_dns_over_tls_is_rate_limited_by_holding_the_device_back(
         tls.settimeout(0.5)
         for _ in range(40):  # every query is answered: held back, not dropped
             try:
-                size = struct.unpack("!H", _read(tls, 2))[0]
+                size = struct.unpack("!H", recv_exactly(tls, 2))[0]
             except TimeoutError:
                 assert len(answered) >= 10  # the burst went through at once
                 served.call(clock.advance, timedelta(seconds=1))  # the device's tokens refill
                 continue
-            answered.add(dns.message.from_wire(_read(tls, size)).id)
+            answered.add(dns.message.from_wire(recv_exactly(tls, size)).id)
             if len(answered) == len(names):
                 break
     assert answered == {100 + i for i in range(len(names))}
@@ -182,15 +182,6 @@ def test_dns_over_tls_is_rate_limited_by_holding_the_device_back(
     metrics = generate_latest(served.app.dns.metrics.registry).decode()
     assert 'kidshield_dns_rate_limited_total{verdict="wait"}' in metrics
 
-
-def _read(sock: ssl.SSLSocket, size: int) -> bytes:
-    out = b""
-    while len(out) < size:
-        chunk = sock.recv(size - len(out))
-        if not chunk:
-            raise ConnectionError("closed early")
-        out += chunk
-    return out
 
 
 def test_a_parent_issues_a_device_secret_on_the_dashboard_and_the_device_uses_it_away(

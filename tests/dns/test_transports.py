@@ -37,17 +37,8 @@ from tests.dns.conftest import (
     addresses,
     config_text,
     make_query,
+    recv_exactly,
 )
-
-
-def _recv_exactly(sock: socket.socket, size: int) -> bytes:
-    out = b""
-    while len(out) < size:
-        chunk = sock.recv(size - len(out))
-        if not chunk:
-            raise ConnectionError("closed early")
-        out += chunk
-    return out
 
 
 def test_pipelined_tcp_queries_on_one_connection_are_all_answered(serve: ServeFactory) -> None:
@@ -67,8 +58,8 @@ def test_pipelined_tcp_queries_on_one_connection_are_all_answered(serve: ServeFa
         sock.sendall(payload)  # all at once, without waiting for any answer
         answers = {}
         for _ in names:
-            size = struct.unpack("!H", _recv_exactly(sock, 2))[0]
-            msg = dns.message.from_wire(_recv_exactly(sock, size))
+            size = struct.unpack("!H", recv_exactly(sock, 2))[0]
+            msg = dns.message.from_wire(recv_exactly(sock, size))
             answers[msg.id] = msg
     assert sorted(answers) == sorted(queries)
     for qid, msg in answers.items():
@@ -86,8 +77,8 @@ def test_idle_tcp_connections_are_closed_after_the_timeout(
     with socket.create_connection(("127.0.0.1", served.port), timeout=3) as sock:
         wire = make_query("fine.example").to_wire()
         sock.sendall(struct.pack("!H", len(wire)) + wire)
-        size = struct.unpack("!H", _recv_exactly(sock, 2))[0]
-        assert addresses(dns.message.from_wire(_recv_exactly(sock, size))) == ["192.0.2.1"]
+        size = struct.unpack("!H", recv_exactly(sock, 2))[0]
+        assert addresses(dns.message.from_wire(recv_exactly(sock, size))) == ["192.0.2.1"]
         started = time.monotonic()
         assert sock.recv(10) == b""  # the server closed the idle connection
         assert 0.2 < time.monotonic() - started < 2.0
@@ -247,8 +238,8 @@ def test_more_pipelined_queries_than_the_in_flight_limit_are_all_answered(
         sock.sendall(payload)
         seen = set()
         for _ in range(count):
-            size = struct.unpack("!H", _recv_exactly(sock, 2))[0]
-            msg = dns.message.from_wire(_recv_exactly(sock, size))
+            size = struct.unpack("!H", recv_exactly(sock, 2))[0]
+            msg = dns.message.from_wire(recv_exactly(sock, size))
             assert addresses(msg) == ["192.0.2.1"]
             seen.add(msg.id)
     assert seen == set(range(count))

@@ -28,6 +28,7 @@ from tests.dns.conftest import (
     ServeFactory,
     addresses,
     make_query,
+    recv_exactly,
 )
 
 ECS = 8
@@ -210,21 +211,12 @@ def test_dns_over_tls_answers_are_padded_to_468_octet_blocks(
                                       source_address=(KID, 0)) as raw, \
                 ctx.wrap_socket(raw, server_hostname="dns.test") as tls:
             tls.sendall(struct.pack("!H", len(wire)) + wire)
-            size = struct.unpack("!H", _read(tls, 2))[0]
-            answer = _read(tls, size)
+            size = struct.unpack("!H", recv_exactly(tls, 2))[0]
+            answer = recv_exactly(tls, size)
         assert size % 468 == 0, (name, size)
         msg = dns.message.from_wire(answer)
         assert PADDING in {o.otype for o in msg.options}
 
-
-def _read(sock: ssl.SSLSocket, size: int) -> bytes:
-    out = b""
-    while len(out) < size:
-        chunk = sock.recv(size - len(out))
-        if not chunk:
-            raise ConnectionError("closed early")
-        out += chunk
-    return out
 
 
 # -- the minor items
