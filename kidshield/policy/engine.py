@@ -25,10 +25,10 @@ from kidshield.policy.model import ALLOW_CATEGORY, BlockLists, Profile, Query, S
 from kidshield.policy.reason import Action, Decision, Reason, RuleSource
 from kidshield.policy.schedule import (
     Window,
-    next_change,
     next_local_midnight,
     parse_days,
     parse_hhmm,
+    window_at,
 )
 from kidshield.policy.state import ProfileState
 
@@ -185,8 +185,8 @@ class PolicyEngine:
         for rule in s.schedules:
             if not rule.applies_to(service, categories):
                 continue
-            until = _earliest(until, next_change(rule.window, now, profile.tz))
-            inside = rule.window.contains(now.astimezone(profile.tz))
+            inside, edge = window_at(rule.window, now, profile.tz)
+            until = _earliest(until, edge)
             if (rule.action == "block") == inside:
                 reason = Reason.BEDTIME if rule.bedtime else Reason.SCHEDULE
                 return done(Action.BLOCK, reason, rule=rule.label(),

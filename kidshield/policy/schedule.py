@@ -144,8 +144,38 @@ def wall_to_utc(local: datetime, minutes_ahead: int, tz: ZoneInfo) -> datetime:
     raise ValueError(f"no valid wall time near {naive} in {tz}")  # pragma: no cover
 
 
-# (window, zone) -> (from, edge): next_change() is ``edge`` for every instant in [from, edge)
-_NEXT_EDGES: dict[tuple[Window, ZoneInfo], tuple[datetime, datetime]] = {}
+# (window, zone) -> (from, edge, inside): for every instant in [from, edge), next_change() is
+# ``edge`` and the window's membership is ``inside``
+_NEXT_EDGES: dict[tuple[Window, ZoneInfo], tuple[datetime, datetime, bool]] = {}
+
+
+def window_at(window: Window, now: datetime, tz: ZoneInfo) -> tuple[bool, datetime]:
+    """Whether ``now`` falls inside ``window`` on the wall clock in ``tz``, and the next instant
+    after ``now`` at which that can change (``next_change``). Both hold until that instant, so
+    they are remembered per window: a resolver asks again for each new name at nearly the same
+    instant, and converting to the zone and walking the window cost more than the rest of a
+    schedule check."""
+    key = (window, tz)
+    known = _NEXT_EDGES.get(key)
+    if known is not None and known[0] <= now < known[1]:
+        return known[2], known[1]
+    local = now.astimezone(tz)
+    inside = window.contains(local)
+    minutes = window.next_edge(local)
+    edge = wall_to_utc(local, minutes, tz)
+    back = _clocks_go_back(now, edge, tz)
+    if back is None:
+        if minutes < MINUTES_PER_WEEK:
+            # Every instant from ``now`` up to ``edge`` has this same next edge (there is no
+            # other edge, and no clock change, in between), and so the same membership.
+            if len(_NEXT_EDGES) >= 4096:
+                _NEXT_EDGES.clear()
+            _NEXT_EDGES[key] = (now, edge, inside)
+        return inside, edge
+    after = back.astimezone(tz)
+    if window.contains(after) != inside:
+        return inside, back
+    return inside, min(edge, wall_to_utc(after, window.next_edge(after), tz))
 
 
 def next_change(window: Window, now: datetime, tz: ZoneInfo) -> datetime:
@@ -156,27 +186,7 @@ def next_change(window: Window, now: datetime, tz: ZoneInfo) -> datetime:
     the change itself (if membership changes there) or the next edge counted from the wall time
     after it.
     """
-    key = (window, tz)
-    known = _NEXT_EDGES.get(key)
-    if known is not None and known[0] <= now < known[1]:
-        return known[1]
-    local = now.astimezone(tz)
-    minutes = window.next_edge(local)
-    edge = wall_to_utc(local, minutes, tz)
-    back = _clocks_go_back(now, edge, tz)
-    if back is None:
-        if minutes < MINUTES_PER_WEEK:
-            # Every instant from ``now`` up to ``edge`` has this same next edge (there is no
-            # other edge, and no clock change, in between): remembered, since each new name
-            # a resolver decides asks again at nearly the same instant.
-            if len(_NEXT_EDGES) >= 4096:
-                _NEXT_EDGES.clear()
-            _NEXT_EDGES[key] = (now, edge)
-        return edge
-    after = back.astimezone(tz)
-    if window.contains(after) != window.contains(local):
-        return back
-    return min(edge, wall_to_utc(after, window.next_edge(after), tz))
+    return window_at(window, now, tz)[1]
 
 
 def _clocks_go_back(start: datetime, end: datetime, tz: ZoneInfo) -> datetime | None:

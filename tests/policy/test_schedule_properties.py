@@ -10,7 +10,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from kidshield.policy import schedule
-from kidshield.policy.schedule import Window, next_change
+from kidshield.policy.schedule import Window, next_change, window_at
 from tests.policy.helpers import LONDON, NEW_YORK, utc
 
 DAYS = [utc(2026, 3, 7), utc(2026, 3, 8), utc(2026, 3, 28), utc(2026, 3, 29),
@@ -59,13 +59,15 @@ def test_a_remembered_edge_is_the_edge_computed_afresh(
     tz: ZoneInfo, day: datetime, minute: int, start: int, end: int, days: frozenset[int],
     later: list[int],
 ) -> None:
-    # next_change() remembers its last edge per window (a resolver asks again for every new
-    # name); asked again at any later instant, it must answer what it computes from scratch
+    # window_at() remembers its last edge and membership per window (a resolver asks again
+    # for every new name); asked again at any later instant, it must answer what it computes
+    # from scratch, and what the window itself says
     window = Window(start, end, days)
     now = day + timedelta(minutes=minute)
     next_change(window, now, tz)
     for seconds in sorted(later):
         t = now + timedelta(seconds=seconds)
-        remembered = next_change(window, t, tz)
+        remembered = window_at(window, t, tz)
         schedule._NEXT_EDGES.clear()
-        assert remembered == next_change(window, t, tz), (t, remembered)
+        assert remembered == window_at(window, t, tz), (t, remembered)
+        assert remembered[0] is window.contains(t.astimezone(tz)), (t, remembered)
