@@ -15,6 +15,7 @@ band). Changes to ``state`` or configuration are the caller's to notice.
 
 from __future__ import annotations
 
+from collections.abc import Sized
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -56,6 +57,9 @@ class PolicyEngine:
         self.lists = lists or BlockLists()
         # keyed by id(); the entry keeps its profile alive so the id cannot be reused by another
         self._settings: dict[tuple[int, AgeBand], tuple[Profile, Settings]] = {}
+        # per profile (keyed like _settings): the sizes of its maps and the catalog's when
+        # built, and every name any of them lists
+        self._listed: dict[int, tuple[Profile, tuple[int, ...], frozenset[str]]] = {}
         allow_id = self.lists.category_id(ALLOW_CATEGORY)
         self._allow_id = -1 if allow_id is None else allow_id
 
@@ -120,6 +124,26 @@ class PolicyEngine:
             schedules=tuple(schedules),
         )
 
+    def listed(self, profile: Profile) -> frozenset[str]:
+        """Every domain that the catalog's suffix maps (helplines, bypass tools, services,
+        safe-search hosts, unsupported engines) or ``profile``'s own (allow, free time,
+        learning, deny) list. A name none of whose suffixes is here matches none of them:
+        one walk over the name instead of one per map, for the many names nobody listed.
+        The maps only grow (``SuffixMap.add``), so their sizes tell when to build it again."""
+        c = self.catalog
+        maps: tuple[Sized, ...] = (c.helpline_index, c.bypass, c.service_index, c.unsupported,
+                                   c.safe_hosts, profile.allow, profile.allow_free_time,
+                                   profile.learning, profile.deny)
+        sizes = tuple(len(m) for m in maps)
+        known = self._listed.get(id(profile))
+        if known is None or known[0] is not profile or known[1] != sizes:
+            names = frozenset(c.safe_hosts).union(
+                c.helpline_index.keys(), c.bypass.keys(), c.service_index.keys(),
+                c.unsupported.keys(), profile.allow.keys(), profile.allow_free_time.keys(),
+                profile.learning.keys(), profile.deny.keys())
+            known = self._listed[id(profile)] = (profile, sizes, names)
+        return known[2]
+
     # -- the decision -------------------------------------------------------------------
     def decide(
         self, query: Query, profile: Profile, now: datetime, state: ProfileState
@@ -139,14 +163,15 @@ class PolicyEngine:
             # Turning 18 ends oversight for good: nothing later can change this by the clock.
             return Decision(Action.ALLOW, Reason.ADULT, band=band.value)
 
-        helpline = self.catalog.helpline_index.match(name)
+        quiet = _none_listed(name, self.listed(profile))
+        helpline = None if quiet else self.catalog.helpline_index.match(name)
         if helpline is not None:
             return done(Action.ALLOW, Reason.HELPLINE, rule=helpline[0], source=DATA_SOURCE,
                         detail={"helpline": helpline[1].name})
 
         internet = state.internet_paused_until
         if internet is not None and now < internet:
-            learning = profile.learning.match(name)
+            learning = None if quiet else profile.learning.match(name)
             if learning is not None:
                 return done(Action.ALLOW, Reason.ALLOW_LIST, internet, rule=learning[0],
                             source=learning[1], detail={"learning": True})
@@ -163,18 +188,18 @@ class PolicyEngine:
                             source=RuleSource("parent grant"),
                             detail={"granted_by": grant.granted_by} if grant.granted_by else {})
 
-        allowed = profile.allow.match(name)
+        allowed = None if quiet else profile.allow.match(name)
         if allowed is not None:
             return done(Action.ALLOW, Reason.ALLOW_LIST, rule=allowed[0], source=allowed[1])
 
         s = self.settings(profile, band)
         if s.bypass_protection:
-            bypass = self.catalog.bypass.match(name)
+            bypass = None if quiet else self.catalog.bypass.match(name)
             if bypass is not None:
                 return done(Action.BLOCK, Reason.BYPASS, rule=bypass[0], source=DATA_SOURCE,
                             category=bypass[1])
 
-        svc = self.catalog.service_index.match(name)
+        svc = None if quiet else self.catalog.service_index.match(name)
         service = None if svc is None else svc[1]
         hits = self.lists.index.lookup(name)
         # allow-list entries except every category; an adblock '@@' exception only its own
@@ -203,7 +228,7 @@ class PolicyEngine:
                             service=service, detail={"used_minutes": round(used, 1)})
             until = _earliest(until, min(midnight, now + timedelta(minutes=budget - used)))
 
-        free = profile.allow_free_time.match(name)
+        free = None if quiet else profile.allow_free_time.match(name)
         if free is not None:
             return done(Action.ALLOW, Reason.ALLOW_LIST, rule=free[0], source=free[1],
                         service=service, detail={"free_time_only": True})
@@ -220,12 +245,12 @@ class PolicyEngine:
                             source=self.lists.source(blocking.list_id, blocking.line),
                             category=self.lists.categories[blocking.category], service=service)
 
-        denied = profile.deny.match(name)
+        denied = None if quiet else profile.deny.match(name)
         if denied is not None:
             return done(Action.BLOCK, Reason.DENY_LIST, rule=denied[0], source=denied[1],
                         service=service)
 
-        engine = self.catalog.safe_hosts.get(name)
+        engine = None if quiet else self.catalog.safe_hosts.get(name)
         if engine is not None:
             mode = s.youtube if engine.setting == "youtube" else s.safe_search
             if mode is not SafeSearchMode.OFF:
@@ -234,13 +259,23 @@ class PolicyEngine:
                             target=target, service=service,
                             detail={"engine": engine.name, "mode": mode.value})
         elif s.safe_search is not SafeSearchMode.OFF:
-            unsupported = self.catalog.unsupported.match(name)
+            unsupported = None if quiet else self.catalog.unsupported.match(name)
             if unsupported is not None:
                 return done(Action.BLOCK, Reason.SAFE_SEARCH_UNSUPPORTED, rule=unsupported[0],
                             source=DATA_SOURCE, detail={"engine": unsupported[1]})
 
         return done(Action.ALLOW, Reason.ALLOWED, service=service,
                     category=next(iter(sorted(categories)), None))
+
+
+def _none_listed(name: str, listed: frozenset[str]) -> bool:
+    while True:
+        if name in listed:
+            return False
+        dot = name.find(".")
+        if dot < 0:
+            return True
+        name = name[dot + 1 :]
 
 
 def _covers(domain: str, name: str) -> bool:
