@@ -78,6 +78,9 @@ class SuffixMap(Generic[V]):
     """Small suffix-matching map: the most specific listed suffix wins."""
 
     __slots__ = ("_map",)
+    # counts additions after construction in every map: what is derived from maps (the
+    # engine's names of interest) is built again when it moves
+    edits = 0
 
     def __init__(self, items: Iterable[tuple[str, V]] = ()) -> None:
         self._map: dict[str, V] = {}
@@ -86,6 +89,7 @@ class SuffixMap(Generic[V]):
 
     def add(self, domain: str, value: V) -> None:
         self._map.setdefault(domain, value)
+        SuffixMap.edits += 1
 
     def match(self, name: str) -> tuple[str, V] | None:
         m = self._map

@@ -15,13 +15,12 @@ band). Changes to ``state`` or configuration are the caller's to notice.
 
 from __future__ import annotations
 
-from collections.abc import Sized
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from kidshield.policy.ages import BAND_DEFAULTS, MIN_AGE_GROUPS, AgeBand, SafeSearchMode
 from kidshield.policy.catalog import Catalog
-from kidshield.policy.domains import IndexHit
+from kidshield.policy.domains import IndexHit, SuffixMap
 from kidshield.policy.model import ALLOW_CATEGORY, BlockLists, Profile, Query, ScheduleRule
 from kidshield.policy.reason import Action, Decision, Reason, RuleSource
 from kidshield.policy.schedule import (
@@ -57,9 +56,9 @@ class PolicyEngine:
         self.lists = lists or BlockLists()
         # keyed by id(); the entry keeps its profile alive so the id cannot be reused by another
         self._settings: dict[tuple[int, AgeBand], tuple[Profile, Settings]] = {}
-        # per profile (keyed like _settings): the sizes of its maps and the catalog's when
-        # built, and every name any of them lists
-        self._listed: dict[int, tuple[Profile, tuple[int, ...], frozenset[str]]] = {}
+        # per profile (keyed like _settings): SuffixMap.edits when built, and every name the
+        # catalog's and the profile's small maps list
+        self._listed: dict[int, tuple[Profile, int, frozenset[str]]] = {}
         allow_id = self.lists.category_id(ALLOW_CATEGORY)
         self._allow_id = -1 if allow_id is None else allow_id
 
@@ -129,20 +128,17 @@ class PolicyEngine:
         safe-search hosts, unsupported engines) or ``profile``'s own (allow, free time,
         learning, deny) list. A name none of whose suffixes is here matches none of them:
         one walk over the name instead of one per map, for the many names nobody listed.
-        The maps only grow (``SuffixMap.add``), so their sizes tell when to build it again."""
-        c = self.catalog
-        maps: tuple[Sized, ...] = (c.helpline_index, c.bypass, c.service_index, c.unsupported,
-                                   c.safe_hosts, profile.allow, profile.allow_free_time,
-                                   profile.learning, profile.deny)
-        sizes = tuple(len(m) for m in maps)
+        Built again when any map has grown since (``SuffixMap.edits``)."""
         known = self._listed.get(id(profile))
-        if known is None or known[0] is not profile or known[1] != sizes:
-            names = frozenset(c.safe_hosts).union(
-                c.helpline_index.keys(), c.bypass.keys(), c.service_index.keys(),
-                c.unsupported.keys(), profile.allow.keys(), profile.allow_free_time.keys(),
-                profile.learning.keys(), profile.deny.keys())
-            known = self._listed[id(profile)] = (profile, sizes, names)
-        return known[2]
+        if known is not None and known[0] is profile and known[1] == SuffixMap.edits:
+            return known[2]
+        c = self.catalog
+        names = frozenset(c.safe_hosts).union(
+            c.helpline_index.keys(), c.bypass.keys(), c.service_index.keys(),
+            c.unsupported.keys(), profile.allow.keys(), profile.allow_free_time.keys(),
+            profile.learning.keys(), profile.deny.keys())
+        self._listed[id(profile)] = (profile, SuffixMap.edits, names)
+        return names
 
     # -- the decision -------------------------------------------------------------------
     def decide(
