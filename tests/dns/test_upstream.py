@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterator
 from datetime import timedelta
@@ -11,6 +12,7 @@ import dns.rdatatype
 import pytest
 
 from kidshield.clock import FixedClock
+from kidshield.dns.upstream import _query_id
 from tests.dns.conftest import KID, NOON, FakeUpstream, LoopThread, ServeFactory, addresses
 
 
@@ -158,6 +160,23 @@ def test_upstream_queries_come_from_unpredictable_source_ports(
         assert addresses(served.query(f"p{i}.example", source=KID)) == ["192.0.2.1"]
     ports = {port for _host, port in upstream.udp_sources}
     assert len(ports) >= 15
+
+
+def test_a_forked_worker_does_not_repeat_its_parents_query_ids() -> None:
+    # IDs are drawn from the OS a few KiB at a time (serve --workers forks): a child that
+    # kept its parent's unused bytes would send the very IDs the parent sends next
+    _query_id()
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child
+        os.write(write, b"".join(_query_id() for _ in range(16)))
+        os._exit(0)
+    os.close(write)
+    os.waitpid(pid, 0)
+    child = os.read(read, 64)
+    os.close(read)
+    assert len(child) == 32
+    assert child != b"".join(_query_id() for _ in range(16))
 
 
 @pytest.mark.parametrize("garbage", [b"", b"\x00\x01\x80", b"\xff" * 40],
