@@ -10,9 +10,6 @@ The ``@address`` part is a bootstrap address, so encrypted upstreams need no oth
 from __future__ import annotations
 
 import asyncio
-import os
-import secrets
-import socket
 import ssl
 import struct
 import time
@@ -27,6 +24,7 @@ import dns.message
 from dns.rcode import Rcode
 
 from kidshield.dns.strict import check_answer
+from kidshield.dns.udpexchange import ExchangeError, UdpExchange
 from kidshield.dns.wire import HEADER, WireError, skip_name
 
 
@@ -66,6 +64,7 @@ class Upstream:
     path: str = "/dns-query"
     health: Health = field(default_factory=Health)
     _http: Any = None
+    _udp: UdpExchange | None = None
 
     @property
     def label(self) -> str:
@@ -80,7 +79,12 @@ class Upstream:
 
     async def _query(self, packet: bytes, timeout: float) -> bytes:
         if self.scheme == "udp":
-            answer = await _udp_query(self.address, self.port, packet, timeout)
+            if self._udp is None:
+                self._udp = UdpExchange(self.address, self.port)
+            try:
+                answer = await self._udp.ask(packet, timeout)
+            except ExchangeError as exc:
+                raise UpstreamError(f"{self.address}:{self.port}: {exc}") from exc
             if len(answer) > 2 and answer[2] & 0x02:  # truncated: ask again over TCP
                 return await _stream_query(self.address, self.port, packet, timeout, None, None)
             return answer
@@ -114,6 +118,9 @@ class Upstream:
         return packet[:2] + content[2:]
 
     async def close(self) -> None:
+        if self._udp is not None:
+            self._udp.close()
+            self._udp = None
         http, self._http = self._http, None
         if http is not None:
             await http.aclose()
@@ -156,71 +163,6 @@ def _check_answer(packet: bytes, answer: bytes) -> None:
     if (answer[HEADER:name_end].lower() != packet[HEADER:name_end].lower()
             or answer[name_end : name_end + 4] != packet[name_end : name_end + 4]):
         raise UpstreamError("the answer does not match the question")
-
-
-_ids = bytearray()  # random bytes from the OS, two per query ID
-
-
-def _query_id() -> bytes:
-    """A random 16-bit query ID (RFC 5452) from the OS's CSPRNG, drawn 4 KiB at a time: one
-    system call per 2,048 questions instead of one each."""
-    if not _ids:
-        _ids.extend(secrets.token_bytes(4096))
-    qid = bytes(_ids[-2:])
-    del _ids[-2:]
-    return qid
-
-
-# a forked process (serve --workers) must not hand out the same IDs as its parent
-os.register_at_fork(after_in_child=_ids.clear)
-
-
-async def _udp_query(address: str, port: int, packet: bytes, timeout: float) -> bytes:
-    """One question on a fresh connected socket: the kernel picks a random source port, so a
-    spoofer must guess the port as well as the random 16-bit ID (RFC 5452), and only the
-    upstream's address can answer. A plain socket with a reader callback, not an asyncio
-    transport: setting one up per question cost more than the rest of a cache miss."""
-    loop = asyncio.get_running_loop()
-    qid = _query_id()
-    fut: asyncio.Future[bytes] = loop.create_future()
-    try:
-        sock = socket.socket(socket.AF_INET6 if ":" in address else socket.AF_INET,
-                             socket.SOCK_DGRAM | socket.SOCK_NONBLOCK)
-    except OSError as exc:
-        raise UpstreamError(f"{address}:{port}: {exc}") from exc
-
-    def readable() -> None:
-        while not fut.done():
-            try:
-                data = sock.recv(65535)
-            except BlockingIOError:
-                return
-            except OSError as exc:  # e.g. ICMP port unreachable: nothing listens there
-                fut.set_exception(UpstreamError(f"{address}:{port}: {exc}"))
-                return
-            if data[:2] == qid and len(data) >= HEADER:  # else: late or forged, ignored
-                fut.set_result(data)
-
-    def expired() -> None:
-        if not fut.done():
-            fut.set_exception(UpstreamError("timed out"))
-
-    fd = sock.fileno()
-    try:
-        sock.connect((address, port))
-        sock.send(qid + packet[2:])
-        loop.add_reader(fd, readable)
-        timer = loop.call_later(timeout, expired)
-        try:
-            answer = await fut
-        finally:
-            timer.cancel()
-            loop.remove_reader(fd)
-    except OSError as exc:
-        raise UpstreamError(f"{address}:{port}: {exc}") from exc
-    finally:
-        sock.close()
-    return packet[:2] + answer[2:]
 
 
 def _question_end(packet: bytes) -> int:
