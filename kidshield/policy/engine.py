@@ -59,6 +59,10 @@ class PolicyEngine:
         # per profile (keyed like _settings): SuffixMap.edits when built, and every name the
         # catalog's and the profile's small maps list
         self._listed: dict[int, tuple[Profile, int, frozenset[str]]] = {}
+        # (profile id, pause ends) -> (profile, when decided, the decision for any name
+        # nothing lists): see decide()
+        self._unlisted: dict[tuple[int, datetime | None, datetime | None],
+                             tuple[Profile, datetime, Decision]] = {}
         allow_id = self.lists.category_id(ALLOW_CATEGORY)
         self._allow_id = -1 if allow_id is None else allow_id
 
@@ -145,6 +149,25 @@ class PolicyEngine:
         self, query: Query, profile: Profile, now: datetime, state: ProfileState
     ) -> Decision:
         name = query.name
+        quiet = _none_listed(name, self.listed(profile))
+        if not quiet or state.grants or self.lists.index.contains_suffix(name):
+            return self._decide(name, quiet, profile, now, state)
+        # No list, map or grant names it: every check below decides it as any other such
+        # name at this instant (on the profile, its pauses and the clock alone), and the
+        # decision holds until its valid_until. One per profile and pause, most misses.
+        key = (id(profile), state.paused_until, state.internet_paused_until)
+        known = self._unlisted.get(key)
+        if (known is not None and known[0] is profile and known[1] <= now
+                and (known[2].valid_until is None or now < known[2].valid_until)):
+            return known[2]
+        decision = self._decide(name, quiet, profile, now, state)
+        if len(self._unlisted) >= 1024:
+            self._unlisted.clear()
+        self._unlisted[key] = (profile, now, decision)
+        return decision
+
+    def _decide(self, name: str, quiet: bool, profile: Profile, now: datetime,
+                state: ProfileState) -> Decision:
         band = profile.band_at(now)
         until = profile.band_change_at(now)
 
@@ -159,7 +182,6 @@ class PolicyEngine:
             # Turning 18 ends oversight for good: nothing later can change this by the clock.
             return Decision(Action.ALLOW, Reason.ADULT, band=band.value)
 
-        quiet = _none_listed(name, self.listed(profile))
         helpline = None if quiet else self.catalog.helpline_index.match(name)
         if helpline is not None:
             return done(Action.ALLOW, Reason.HELPLINE, rule=helpline[0], source=DATA_SOURCE,

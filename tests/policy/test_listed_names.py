@@ -4,10 +4,15 @@ that grows after a decision is seen by the next one."""
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from kidshield.policy.reason import Action, Reason, RuleSource
-from tests.policy.helpers import LONDON, decide, engine, local, make_profile
+from kidshield.policy.state import ProfileState
+from tests.policy.helpers import LONDON, block_lists, decide, engine, local, make_profile
 
 DAY = local(LONDON, 2026, 12, 1, 15, 0)
 
@@ -38,3 +43,35 @@ def test_an_entry_added_to_a_profile_map_after_a_decision_counts_for_the_next() 
     profile.deny.add("late.example", RuleSource("block list"))
     d = decide(eng, "www.late.example", profile, DAY)
     assert (d.action, d.reason) == (Action.BLOCK, Reason.DENY_LIST)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    steps=st.lists(st.tuples(
+        st.integers(0, 4 * 86_400),  # seconds after the start
+        st.sampled_from(["a.unlisted.example", "b.unlisted.example", "www.childline.org.uk",
+                         "casino.example", "x.casino.example", "own-block.example", "c.d.e"]),
+        st.sampled_from([None, 600, 7200]),  # a protection pause ending this many s later
+        st.sampled_from([None, 900]),  # an internet pause
+    ), min_size=1, max_size=12),
+    birthday=st.booleans(),
+)
+def test_decisions_shared_by_unlisted_names_equal_decisions_made_afresh(
+    steps: list[tuple[int, str, int | None, int | None]], birthday: bool,
+) -> None:
+    # one engine remembers the decision for names nothing lists (per profile and pauses,
+    # until its valid_until); a fresh engine per question must decide exactly the same,
+    # across bedtime edges, pauses starting and ending, and a birthday changing the band
+    lists = block_lists([("casino.example", "gambling")])
+    kw = {"birth_date": date(2014, 12, 3)} if birthday else {}
+    profile = make_profile(deny=["own-block.example"], **kw)
+    shared = engine(lists)
+    start = local(LONDON, 2026, 12, 1, 18, 0)
+    for offset, name, pause, internet in sorted(steps, key=lambda step: step[0]):
+        now = start + timedelta(seconds=offset)
+        state = ProfileState(
+            paused_until=None if pause is None else start + timedelta(seconds=pause),
+            internet_paused_until=None if internet is None else start + timedelta(
+                seconds=internet))
+        assert decide(shared, name, profile, now, state) == decide(
+            engine(lists), name, profile, now, state), (name, now)
