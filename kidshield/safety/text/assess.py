@@ -247,6 +247,7 @@ def make_assessment(
         redacted=redact(text, pi_hits) if has_pi and pi_hits else None,
         text_length=len(text),
         hits=tuple(hits),
+        model_scores=dict(combined.probabilities),
     )
 
 

@@ -112,6 +112,20 @@ def test_state_holds_no_message_text() -> None:
         assert word not in dumped
 
 
+def test_the_conversation_keeps_the_message_models_probabilities_per_direction() -> None:
+    """The conversation model's message-model features (peak and mean probability per risk)
+    come from these statistics; they were never filled in, so the model was trained and run
+    with those features at zero and leaned on conversation length and ages instead."""
+    result = assess_conversation(script(GROOMING_SCRIPT), participants={"mark": "adult", "amy": 12})
+    stats = result.state.to_dict()["stats"]
+    messages, _first, _last, peak, total = stats["mark>*"]
+    assert messages == sum(1 for sender, _ in GROOMING_SCRIPT if sender == "mark")
+    assert 0.5 < peak["grooming"] <= 1.0
+    assert 0.0 < total["grooming"] < messages
+    _n, _f, _l, amy_peak, _t = stats["amy>*"]
+    assert amy_peak["grooming"] < peak["grooming"]
+
+
 def test_evidence_decays_over_time() -> None:
     lines = [("mark", "don't tell your parents about us")]
     fresh = assess_conversation(script(lines), participants={"mark": "adult", "amy": 12})
