@@ -28,7 +28,13 @@ from kidshield.safety.text.assess import (
     sorted_actions,
 )
 from kidshield.safety.text.combine import Combined, Combiner
-from kidshield.safety.text.convmodel import SERIOUS_STAGES, STAGE_PRESENT, age_gap, pair_features
+from kidshield.safety.text.convmodel import (
+    ALONE_STAGES,
+    SERIOUS_STAGES,
+    STAGE_PRESENT,
+    age_gap,
+    pair_features,
+)
 from kidshield.safety.text.model import (
     REPORT_THRESHOLD,
     AgeBand,
@@ -158,9 +164,9 @@ class ConversationTracker:
             self._take_stated_age(message.sender, ctx.norm.text)
         if ctx.gaming:
             state.gaming_until = now + GAMING_CONTEXT_SECONDS
-        combined = self.engine.findings(hits, ctx)
-        if recipient_band is AgeBand.UNKNOWN:
-            combined = _conversation_judges_grooming(combined)
+        combined = _conversation_judges_grooming(
+            self.engine.findings(hits, ctx), hits, recipient_band
+        )
         assessment = make_assessment(
             message.text, self.lexicon, self.language_source, hits,
             combined, self.where, sender_band, recipient_band,
@@ -328,9 +334,14 @@ class ConversationTracker:
         present = tuple(stage for stage in STAGES if scores.get(stage, 0.0) >= STAGE_PRESENT)
         base = combine(list(scores.values()))
         score, level = 0.0, RiskLevel.NONE
-        # nobody known to be a minor reads it: one move is not yet a pattern ("what are you
-        # wearing" between two adults); it counts once it moves through a second stage
-        pattern = len(present) >= 2 or self._recipient_of(pair) is not AgeBand.UNKNOWN
+        # one move is not yet a pattern: nobody known to be a minor reads "what are you wearing"
+        # between two adults, and a coach's "I'll pick you up at 7:30" to a 12-year-old is a
+        # lift; it counts once it moves through a second stage, or, to someone whose age is
+        # known, when the one move sexualises
+        pattern = len(present) >= 2 or (
+            self._recipient_of(pair) is not AgeBand.UNKNOWN
+            and not ALONE_STAGES.isdisjoint(present)
+        )
         enough = strong >= REPORT_THRESHOLD or base >= WEAK_TOGETHER
         if (enough and pattern) or len(present) >= 3:
             boost = 1.0 + PROGRESSION_STEP * max(0, len(present) - 1)
@@ -435,10 +446,19 @@ __all__ = [
 ]
 
 
-def _conversation_judges_grooming(combined: Combined) -> Combined:
-    """A message to someone whose age nobody knows flags grooming on its own only from the
-    high level: below that, its cues go to the conversation's evidence, which judges the
-    pattern (on real chat, one move alone flagged adults' flirting as often as grooming)."""
+def _conversation_judges_grooming(
+    combined: Combined, hits: list[CueHit], recipient: AgeBand
+) -> Combined:
+    """In a conversation, one message flags grooming on its own only from the high level, or
+    when it sexualises someone whose age is known: below that, its cues go to the
+    conversation's evidence, which judges the pattern. On real chat, one move alone flagged
+    adults' flirting as often as grooming; with ages, a parent's or coach's one move (a
+    pick-up time, a surprise kept from a sibling) flagged a third of the benign family
+    chats."""
+    if recipient is not AgeBand.UNKNOWN and any(
+        hit.risk is Risk.GROOMING and hit.stage in ALONE_STAGES for hit in hits
+    ):
+        return combined
     kept = [
         f for f in combined.findings if f.risk is not Risk.GROOMING or f.level >= RiskLevel.HIGH
     ]

@@ -4,7 +4,14 @@ keeps for one direction of a conversation (``sender>recipient``), never over tex
 Features: decayed evidence per grooming stage, how many stages (and serious ones) are present,
 the message model's peak and mean probabilities, how many messages and over how many hours,
 the sender's and recipient's age bands and the age gap. The weights, the standardisation, the
-calibration and the thresholds are a few hundred numbers in the model manifest.
+calibration and the thresholds are a few hundred numbers in the model manifest, which names the
+features it uses (any of ``FEATURES``), so a model trained on fewer of them still loads.
+
+``TRAINED`` is what training uses: the evidence, and the context (ages, age gap, length, time)
+only multiplied by the evidence. Context alone is not evidence: with the ages and the length as
+features of their own, a long chat between an adult and a child they know (a coach, an aunt)
+scored as grooming with no grooming move in it, and how much so swung with a handful of
+training conversations.
 """
 
 from __future__ import annotations
@@ -23,6 +30,10 @@ if TYPE_CHECKING:  # state imports the assessment code, which loads this module
 SERIOUS_STAGES = frozenset(
     {"secrecy", "risk_assessment", "sexual", "image_request", "meeting", "off_platform"}
 )
+# moves that are grooming on their own when a known minor reads them; every other stage (a
+# lift, a meeting time, a gift, "don't tell mum, it's a surprise") is what parents, coaches
+# and relatives write to children every day, and counts once a second stage joins it
+ALONE_STAGES = frozenset({"desensitisation", "sexual", "image_request"})
 STAGE_PRESENT = 0.15
 HOUR = 3600.0
 GROOMING_HALF_LIFE = 14 * 24 * HOUR  # as the tracker's grooming evidence
@@ -46,7 +57,28 @@ FEATURES: tuple[str, ...] = (
     "recipient_unknown",
     "adult_to_minor",
     "age_gap",
+    "evidence",
+    "adult_to_minor*evidence",
+    "age_gap*evidence",
+    "log_hours*evidence",
 )
+CONTEXT_ONLY = frozenset(
+    {
+        "log_messages",
+        "log_hours",
+        "sender_child",
+        "sender_teen",
+        "sender_adult",
+        "sender_unknown",
+        "recipient_minor",
+        "recipient_unknown",
+        "adult_to_minor",
+        "age_gap",
+    }
+)
+TRAINED: tuple[str, ...] = tuple(f for f in FEATURES if f not in CONTEXT_ONLY)
+MAX_GAP = 30.0
+_INDEX = {name: i for i, name in enumerate(FEATURES)}
 
 
 def pair_features(
@@ -72,6 +104,9 @@ def pair_features(
             fade = math.pow(0.5, max(0.0, now - stats.last_at) / GROOMING_HALF_LIFE)
         peak = {k: v * fade for k, v in stats.peak.items()}
         total = {k: v * fade for k, v in stats.total.items()}
+    # the direction's grooming evidence on [0, 1]: its strongest stage or model message
+    evidence = max([peak.get("grooming", 0.0), *(stage_scores.get(s, 0.0) for s in STAGES)])
+    adult_to_minor = float(sender is AgeBand.ADULT and recipient.is_minor)
     return [
         *(stage_scores.get(stage, 0.0) for stage in STAGES),
         float(len(present)),
@@ -89,8 +124,12 @@ def pair_features(
         float(sender is AgeBand.UNKNOWN),
         float(recipient.is_minor),
         float(recipient is AgeBand.UNKNOWN),
-        float(sender is AgeBand.ADULT and recipient.is_minor),
+        adult_to_minor,
         age_gap,
+        evidence,
+        adult_to_minor * evidence,
+        min(age_gap, MAX_GAP) / MAX_GAP * evidence,
+        math.log1p(hours) * evidence,
     ]
 
 
@@ -98,7 +137,7 @@ def age_gap(state: ConversationState, sender: str, recipient: str) -> float:
     """Years the sender is older than the recipient (0 when unknown or younger), capped."""
     ages = {**state.stated, **state.ages}  # the platform's ages win over stated ones
     if sender in ages and recipient in ages:
-        return float(min(30, max(0, ages[sender] - ages[recipient])))
+        return float(min(MAX_GAP, max(0, ages[sender] - ages[recipient])))
     bands = (state.participants.get(sender), state.participants.get(recipient))
     if bands[0] is AgeBand.ADULT and bands[1] is not None and bands[1].is_minor:
         return 8.0  # an adult and a minor of unknown ages: a typical gap
@@ -107,6 +146,10 @@ def age_gap(state: ConversationState, sender: str, recipient: str) -> float:
 
 @dataclass(frozen=True, slots=True)
 class ConversationModel:
+    """Weights over ``features`` (names from ``FEATURES``); ``probability`` takes the full
+    ``FEATURES`` vector and reads the ones this model was trained on."""
+
+    features: tuple[str, ...]
     weights: tuple[float, ...]
     bias: float
     mean: tuple[float, ...]
@@ -117,10 +160,19 @@ class ConversationModel:
     medium: float
     high: float
 
+    def __post_init__(self) -> None:
+        unknown = [name for name in self.features if name not in _INDEX]
+        if unknown:
+            raise ValueError(f"conversation model feature {unknown[0]!r} unknown to this kidshield")
+        if not len(self.features) == len(self.weights) == len(self.mean) == len(self.scale):
+            raise ValueError("conversation model has the wrong number of weights")
+
     def probability(self, features: Sequence[float]) -> float:
+        if len(features) != len(FEATURES):
+            raise ValueError(f"{len(features)} conversation features, expected {len(FEATURES)}")
         z = self.bias
-        for x, w, m, s in zip(features, self.weights, self.mean, self.scale, strict=True):
-            z += w * (x - m) / s
+        for name, w, m, s in zip(self.features, self.weights, self.mean, self.scale, strict=True):
+            z += w * (features[_INDEX[name]] - m) / s
         z = self.slope * z + self.intercept
         return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
 
@@ -135,7 +187,7 @@ class ConversationModel:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "features": list(FEATURES),
+            "features": list(self.features),
             "weights": [round(w, 8) for w in self.weights],
             "bias": round(self.bias, 8),
             "mean": [round(m, 8) for m in self.mean],
@@ -150,16 +202,12 @@ class ConversationModel:
 
     @classmethod
     def from_dict(cls, raw: Mapping[str, Any]) -> ConversationModel:
-        if list(raw["features"]) != list(FEATURES):
-            raise ValueError("conversation model features differ from this kidshield's")
         th, cal = raw["thresholds"], raw["calibration"]
-        n = len(FEATURES)
         weights = tuple(float(w) for w in raw["weights"])
         mean = tuple(float(m) for m in raw["mean"])
         scale = tuple(float(s) or 1.0 for s in raw["scale"])
-        if not len(weights) == len(mean) == len(scale) == n:
-            raise ValueError("conversation model has the wrong number of weights")
         return cls(
+            tuple(str(name) for name in raw["features"]),
             weights,
             float(raw["bias"]),
             mean,

@@ -24,7 +24,7 @@ import numpy.typing as npt
 from kidshield.errors import KidshieldError
 from kidshield.safety.text.combine import Combiner
 from kidshield.safety.text.conversation import ConversationTracker
-from kidshield.safety.text.convmodel import FEATURES, ConversationModel
+from kidshield.safety.text.convmodel import FEATURES, TRAINED, ConversationModel
 from kidshield.safety.text.model import AgeBand
 from kidshield.safety.text.state import Message
 from kidshield.safety.text.trainingdata import TEST, TRAIN, VALIDATION, Row, segment_messages
@@ -142,9 +142,13 @@ def by_conversation(
 
 
 def fit_conversation_model(
-    convs: Sequence[Conversation], engine: Combiner, low_benign_fpr: float = 0.02
+    convs: Sequence[Conversation],
+    engine: Combiner,
+    low_benign_fpr: float = 0.02,
+    features: Sequence[str] = TRAINED,
 ) -> tuple[ConversationModel, dict[str, Any]] | None:
-    """Fit, calibrate and measure; None when there are too few grooming conversations."""
+    """Fit, calibrate and measure; None when there are too few grooming conversations.
+    ``features``: which of ``FEATURES`` the model uses."""
     from sklearn.linear_model import LogisticRegression
 
     from kidshield.safety.text.train import (
@@ -158,7 +162,9 @@ def fit_conversation_model(
     parts = {split: [c for c in convs if c.split == split] for split in (TRAIN, VALIDATION, TEST)}
     if sum(c.grooming for c in parts[TRAIN]) < MIN_CONVERSATIONS:
         return None
+    columns = [FEATURES.index(name) for name in features]
     x, y, _owner = examples(parts[TRAIN], engine, hide_ages=True)
+    x = x[:, columns]
     # scale each feature by its largest value, not by its spread: most are rare (zero in
     # nearly every chat segment), and dividing by a tiny spread made one stage hit decisive
     mean = np.zeros(x.shape[1])
@@ -169,8 +175,9 @@ def fit_conversation_model(
     weights = tuple(float(w) for w in model.coef_[0])
     bias = float(model.intercept_[0])
 
-    def margins(features: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
-        out: npt.NDArray[np.float64] = ((features - mean) / scale) @ np.asarray(weights) + bias
+    def margins(rows: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+        chosen = rows[:, columns] if len(rows) else np.zeros((0, len(columns)))
+        out: npt.NDArray[np.float64] = ((chosen - mean) / scale) @ np.asarray(weights) + bias
         return out
 
     xv, yv, owner_v = examples(parts[VALIDATION], engine, snapshots=(1.0,))
@@ -188,6 +195,7 @@ def fit_conversation_model(
     medium = max(thresholds.medium, round(low + (1 - low) / 3, 4))
     high = max(thresholds.high, round(low + 2 * (1 - low) / 3, 4))
     conv_model = ConversationModel(
+        tuple(features),
         weights,
         bias,
         tuple(float(m) for m in mean),

@@ -17,6 +17,7 @@ from kidshield.safety.text import (
     assess_conversation,
     assess_message,
 )
+from kidshield.safety.text.conversation import ConversationAssessment
 from kidshield.safety.text.lexicon import load_lexicon
 
 T0 = datetime(2026, 3, 1, 18, 0, tzinfo=UTC)
@@ -294,3 +295,97 @@ def test_one_grooming_move_between_people_of_unknown_age_is_not_yet_a_pattern() 
     child = assess_conversation(script(told))
     finding = child.finding(Risk.GROOMING)
     assert finding is not None and finding.level >= RiskLevel.LOW
+
+
+# -- adults who know the child: one move is not a pattern (issue 12, grooming with ages) -----
+
+COACH_LIFT = [
+    ("coach_sarah", "Hi Mia, it's Coach Sarah. Training has moved to 6pm on Thursday"),
+    ("mia", "ok thanks coach"),
+    ("coach_sarah", "Your mum asked if I can give you a lift home after, is that ok with you?"),
+    ("mia", "yes please"),
+    ("coach_sarah", "Great, I'll pick you up from the front of the clubhouse at 7:30"),
+    ("coach_sarah", "wait inside if it's raining"),
+    ("coach_sarah", "Don't forget your shin pads and a water bottle!"),
+    ("mia", "ok see you thursday"),
+]
+
+UNCLE_PICKUP = [
+    ("uncle_raj", "hey kiddo, mum says you need picking up from school on friday"),
+    ("priya", "yeah she's working late"),
+    ("uncle_raj", "no problem, I'll be at the gate at 3:15. we can get ice cream on the way home"),
+    ("priya", "yay!! can we go to the park too"),
+    ("uncle_raj", "if it's not raining. text me when you're out of class"),
+    ("priya", "ok love you uncle raj"),
+]
+
+# flattery -> secrecy -> off-platform -> meeting, one move a day
+PROGRESSION = [
+    ("dan", "you're honestly so mature for 13, way smarter than people my age"),
+    ("jess", "lol thanks"),
+    ("dan", "you're really pretty too, i bet the boys at school are all over you"),
+    ("dan", "don't tell your parents we talk ok? they wouldn't get it, this is just ours"),
+    ("jess", "ok i won't"),
+    ("dan", "add me on snap, it's safer there, messages disappear"),
+    ("dan", "we should meet up, i can pick you up near your school on saturday, just us"),
+]
+
+
+def _grooming_in_messages(result: ConversationAssessment) -> list[int]:
+    return [
+        i
+        for i, part in enumerate(result.messages)
+        for f in part.findings
+        if f.risk is Risk.GROOMING
+    ]
+
+
+def test_a_coachs_pick_up_time_to_a_12_year_old_is_not_grooming_on_its_own() -> None:
+    """With ages, one grooming-like move from an adult the child knows (a lift, a meeting
+    time) flagged the message and the conversation: a third of the first writer's family and
+    coach chats were flagged. The move goes to the conversation's evidence instead."""
+    result = assess_conversation(
+        script(COACH_LIFT), participants={"coach_sarah": 45, "mia": 12}
+    )
+    assert _grooming_in_messages(result) == []
+
+
+def test_a_relative_collecting_a_child_from_school_is_not_grooming() -> None:
+    result = assess_conversation(
+        script(UNCLE_PICKUP), participants={"uncle_raj": 41, "priya": 12}
+    )
+    assert result.finding(Risk.GROOMING) is None
+    assert _grooming_in_messages(result) == []
+
+
+def test_a_progression_from_a_30_year_old_to_a_13_year_old_is_still_grooming() -> None:
+    daily = timedelta(hours=20)
+    with_ages = assess_conversation(
+        script(PROGRESSION, daily), participants={"dan": 30, "jess": 13}
+    )
+    finding = with_ages.finding(Risk.GROOMING)
+    assert finding is not None
+    assert finding.level is RiskLevel.IMMINENT  # a known adult asking to meet in secret
+    assert finding.pair == "dan>jess"
+    assert {"secrecy", "off_platform", "meeting"} <= set(finding.stages)
+    assert _grooming_in_messages(with_ages)  # the secret and the meeting flag as they come
+    bare = assess_conversation(script(PROGRESSION, daily)).finding(Risk.GROOMING)
+    assert bare is not None and bare.level >= RiskLevel.HIGH
+
+
+def test_a_conversation_model_naming_a_feature_this_kidshield_lacks_is_refused() -> None:
+    from kidshield.safety.text.convmodel import TRAINED, ConversationModel
+
+    raw = {
+        "features": [*TRAINED[:-1], "shoe_size"],
+        "weights": [0.0] * len(TRAINED),
+        "bias": 0.0,
+        "mean": [0.0] * len(TRAINED),
+        "scale": [1.0] * len(TRAINED),
+        "calibration": {"method": "platt", "slope": 1.0, "intercept": 0.0},
+        "thresholds": {"low": 0.3, "medium": 0.6, "high": 0.9},
+    }
+    with pytest.raises(ValueError, match="shoe_size"):
+        ConversationModel.from_dict(raw)
+    raw["features"] = list(TRAINED)
+    assert ConversationModel.from_dict(raw).features == TRAINED
