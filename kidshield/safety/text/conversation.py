@@ -62,6 +62,7 @@ HALF_LIFE: dict[Risk, float] = {
 }
 GAMING_CONTEXT_SECONDS = 30 * 60  # game talk keeps "I'll kill you" playful for half an hour
 PROGRESSION_STEP = 0.2  # each further grooming stage raises the score by this fraction
+ALONE_SCORE = 0.8  # strong cues this sure are a pattern alone to a known reader (high level)
 STRONG_KEY = "grooming!strong"  # evidence from grooming cues not tagged "weak"
 MODEL_KEY = "grooming:model"  # messages the model flagged as grooming without a cue
 MAX_EVIDENCE = 40  # evidence references kept per risk (offsets and labels, never text)
@@ -337,10 +338,11 @@ class ConversationTracker:
         # one move is not yet a pattern: nobody known to be a minor reads "what are you wearing"
         # between two adults, and a coach's "I'll pick you up at 7:30" to a 12-year-old is a
         # lift; it counts once it moves through a second stage, or, to someone whose age is
-        # known, when the one move sexualises
+        # known, when the one move sexualises or its strong cues reach the high level that
+        # flags a single message ("don't tell your parents about us")
         pattern = len(present) >= 2 or (
             self._recipient_of(pair) is not AgeBand.UNKNOWN
-            and not ALONE_STAGES.isdisjoint(present)
+            and (not ALONE_STAGES.isdisjoint(present) or strong >= ALONE_SCORE)
         )
         enough = strong >= REPORT_THRESHOLD or base >= WEAK_TOGETHER
         if (enough and pattern) or len(present) >= 3:
@@ -353,7 +355,11 @@ class ConversationTracker:
             sender = self.state.participants.get(pair.partition(">")[0], AgeBand.UNKNOWN)
             direction = direction_factor(sender, self._recipient_of(pair))
             probability = model.probability(self.pair_features(pair)) * direction
-            if model.level(probability) > level:
+            # the same for the model, below its high level (as for one message): trained on
+            # conversations that move through the stages, it read one stage (adults sexting
+            # in a chat room, a granny's "don't tell mum") as them
+            counts = pattern or model.level(probability) >= RiskLevel.HIGH
+            if counts and model.level(probability) > level:
                 level = model.level(probability)
                 score = max(score, probability)
         return score, present, level

@@ -7,11 +7,14 @@ the sender's and recipient's age bands and the age gap. The weights, the standar
 calibration and the thresholds are a few hundred numbers in the model manifest, which names the
 features it uses (any of ``FEATURES``), so a model trained on fewer of them still loads.
 
-``TRAINED`` is what training uses: the evidence, and the context (ages, age gap, length, time)
-only multiplied by the evidence. Context alone is not evidence: with the ages and the length as
-features of their own, a long chat between an adult and a child they know (a coach, an aunt)
-scored as grooming with no grooming move in it, and how much so swung with a handful of
-training conversations.
+``TRAINED`` is what training uses: the cue evidence, and the context (ages, age gap, time) only
+multiplied by it. Context alone is not evidence: with the ages and the length as features of
+their own, a long chat between an adult and a child they know (a coach, an aunt) scored as
+grooming with no grooming move in it, and how much so swung with a handful of training
+conversations. The message model's probabilities are left out too: training runs that model
+over the very conversations it was fitted on, where it is surer than on anyone else's, and a
+conversation model trained on those scores flagged a sixth of another writer's benign chats
+(teens, adults in chat rooms) with no grooming move in them.
 """
 
 from __future__ import annotations
@@ -62,8 +65,12 @@ FEATURES: tuple[str, ...] = (
     "age_gap*evidence",
     "log_hours*evidence",
 )
-CONTEXT_ONLY = frozenset(
+NOT_TRAINED = frozenset(
     {
+        "p_grooming_peak",
+        "p_grooming_mean",
+        "p_sexual_peak",
+        "p_sextortion_peak",
         "log_messages",
         "log_hours",
         "sender_child",
@@ -76,7 +83,7 @@ CONTEXT_ONLY = frozenset(
         "age_gap",
     }
 )
-TRAINED: tuple[str, ...] = tuple(f for f in FEATURES if f not in CONTEXT_ONLY)
+TRAINED: tuple[str, ...] = tuple(f for f in FEATURES if f not in NOT_TRAINED)
 MAX_GAP = 30.0
 _INDEX = {name: i for i, name in enumerate(FEATURES)}
 
@@ -104,8 +111,8 @@ def pair_features(
             fade = math.pow(0.5, max(0.0, now - stats.last_at) / GROOMING_HALF_LIFE)
         peak = {k: v * fade for k, v in stats.peak.items()}
         total = {k: v * fade for k, v in stats.total.items()}
-    # the direction's grooming evidence on [0, 1]: its strongest stage or model message
-    evidence = max([peak.get("grooming", 0.0), *(stage_scores.get(s, 0.0) for s in STAGES)])
+    # the direction's grooming evidence from the cues on [0, 1]: its strongest stage
+    evidence = max([0.0, *(stage_scores.get(s, 0.0) for s in STAGES)])
     adult_to_minor = float(sender is AgeBand.ADULT and recipient.is_minor)
     return [
         *(stage_scores.get(stage, 0.0) for stage in STAGES),

@@ -168,7 +168,9 @@ def test_empty_state_object_starts_fresh() -> None:
 
 
 def test_in_a_group_chat_an_adult_is_weighed_against_the_youngest_minor() -> None:
-    lines = [("coach", "are you home alone right now?")]
+    # a move that is a pattern on its own to a known child (one that only checks who is
+    # around waits for a second stage: see the coach and uncle tests below)
+    lines = [("coach", "send me a pic of you in your pjs")]
     group = assess_conversation(
         script(lines), participants={"coach": "adult", "kim": 11, "dad": "adult"}
     )
