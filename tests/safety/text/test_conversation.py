@@ -349,6 +349,7 @@ def test_a_coachs_pick_up_time_to_a_12_year_old_is_not_grooming_on_its_own() -> 
     result = assess_conversation(
         script(COACH_LIFT), participants={"coach_sarah": 45, "mia": 12}
     )
+    assert result.finding(Risk.GROOMING) is None
     assert _grooming_in_messages(result) == []
 
 
