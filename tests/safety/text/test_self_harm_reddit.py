@@ -79,3 +79,36 @@ def test_with_requires_is_checked(tmp_path: Path) -> None:
     alone.write_text(cue + '[model]\nwith_requires = "low"\n', encoding="utf-8")
     with pytest.raises(LexiconError, match="with_requires needs requires"):
         _compile_risk(Risk.SELF_HARM, alone, {})
+
+
+# Cues that read other things as the writer at risk, found on the DEV half of the RMHD sample
+# left out (scripts/loso_halves.py): fear of an illness, cutting people off, medication for a
+# condition, and wanting a habit to stop. The sentences are written here, not copied.
+@pytest.mark.parametrize(
+    "text",
+    [
+        "A bat flew into my room last month and now I'm sure I have rabies and I'm going to die. "
+        "The doctor laughed at me.",
+        "Found a lump yesterday. I think I have cancer and now I'm gonna die before I'm 30, "
+        "I can't stop googling it",
+        "I relapsed after 8 months and they've all cut ties with me, even my brother.",
+        "I have never actually taken meds for it, my parents don't believe in ADHD.",
+        "I don't want to keep going like this with my drinking, so I told my dad today and he "
+        "hugged me.",
+    ],
+)
+def test_illness_fear_cut_ties_treatment_and_habits_are_not_self_harm(text: str) -> None:
+    assert self_harm(text) is RiskLevel.NONE
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I relapsed after 200 days and cut my arms again tonight",
+        "I have saved up my meds for it and I'm ready",
+        "I don't want to keep going anymore, I have nothing left",
+        "I'm so sick of everything, I'm going to die tonight, I've decided",
+    ],
+)
+def test_the_same_cues_still_flag_the_writer_at_risk(text: str) -> None:
+    assert self_harm(text) >= RiskLevel.LOW
