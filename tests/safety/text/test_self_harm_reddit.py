@@ -112,3 +112,37 @@ def test_illness_fear_cut_ties_treatment_and_habits_are_not_self_harm(text: str)
 )
 def test_the_same_cues_still_flag_the_writer_at_risk(text: str) -> None:
     assert self_harm(text) >= RiskLevel.LOW
+
+
+# Ideation, means and acts in the forms forum posts use that no cue knew (found on the DEV
+# half of the RMHD sample); written here, not copied.
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Some days I wish I'd never been born and tonight is one of them.",
+        "Why should I keep on living when every day is the same grey nothing?",
+        "Honestly is there any reason to live anymore? I can't find one.",
+        "I don't know if I'll still be here by Christmas.",
+        "I'm ready to end my miserable life, I've had enough.",
+        "I keep thinking about leaving this world, it's all I think about now.",
+        "That's it from me. Goodnight forever.",
+        "Last night I held a knife to my throat for an hour.",
+        "Cutting doesn't help anymore, I want something more final.",
+    ],
+)
+def test_forum_phrasings_of_ideation_and_acts_flag(text: str) -> None:
+    assert self_harm(text) >= RiskLevel.LOW
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Goodnight everyone, see you all tomorrow!",
+        "good night everyone x",
+        "I used to wish I'd never been born, but therapy changed that for me.",
+        "My grandad says he doesn't know if he'll still be here by Christmas, he's 94.",
+        "Is there any reason to live in London rather than Manchester if you work remotely?",
+    ],
+)
+def test_their_look_alikes_do_not(text: str) -> None:
+    assert self_harm(text) is RiskLevel.NONE
