@@ -148,10 +148,17 @@ class PolicyEngine:
     def decide(
         self, query: Query, profile: Profile, now: datetime, state: ProfileState
     ) -> Decision:
+        return self.decide_shared(query, profile, now, state)[0]
+
+    def decide_shared(
+        self, query: Query, profile: Profile, now: datetime, state: ProfileState
+    ) -> tuple[Decision, bool]:
+        """The decision, and whether it is the one every name nothing lists shares (for this
+        profile, pause state and instant): a caller need not remember it per name."""
         name = query.name
         quiet = _none_listed(name, self.listed(profile))
         if not quiet or state.grants or self.lists.index.contains_suffix(name):
-            return self._decide(name, quiet, profile, now, state)
+            return self._decide(name, quiet, profile, now, state), False
         # No list, map or grant names it: every check below decides it as any other such
         # name at this instant (on the profile, its pauses and the clock alone), and the
         # decision holds until its valid_until. One per profile and pause, most misses.
@@ -159,12 +166,12 @@ class PolicyEngine:
         known = self._unlisted.get(key)
         if (known is not None and known[0] is profile and known[1] <= now
                 and (known[2].valid_until is None or now < known[2].valid_until)):
-            return known[2]
+            return known[2], True
         decision = self._decide(name, quiet, profile, now, state)
         if len(self._unlisted) >= 1024:
             self._unlisted.clear()
         self._unlisted[key] = (profile, now, decision)
-        return decision
+        return decision, True
 
     def _decide(self, name: str, quiet: bool, profile: Profile, now: datetime,
                 state: ProfileState) -> Decision:

@@ -149,12 +149,19 @@ def wall_to_utc(local: datetime, minutes_ahead: int, tz: ZoneInfo) -> datetime:
 _NEXT_EDGES: dict[tuple[Window, ZoneInfo], tuple[datetime, datetime, bool]] = {}
 
 
-def window_at(window: Window, now: datetime, tz: ZoneInfo) -> tuple[bool, datetime]:
+def window_at(window: Window, now: datetime, tz: ZoneInfo) -> tuple[bool, datetime | None]:
     """Whether ``now`` falls inside ``window`` on the wall clock in ``tz``, and the next instant
-    after ``now`` at which that can change (``next_change``). Both hold until that instant, so
-    they are remembered per window: a resolver asks again for each new name at nearly the same
-    instant, and converting to the zone and walking the window cost more than the rest of a
-    schedule check."""
+    after ``now`` at which that can change (``next_change``; None: never). Both hold until that
+    instant, so they are remembered per window: a resolver asks again for each new name at nearly
+    the same instant, and converting to the zone and walking the window cost more than the rest
+    of a schedule check."""
+    if not window.days:
+        # no days (``bedtime_days = []``): never inside, on any clock, so nothing to wait for;
+        # a week ahead as the edge made every decision recompute it (it was never remembered)
+        return False, None
+    if window.start == window.end and window.days == ALL_DAYS:
+        # midnight to midnight every day: always inside, clock changes included
+        return True, None
     key = (window, tz)
     known = _NEXT_EDGES.get(key)
     if known is not None and known[0] <= now < known[1]:
@@ -178,8 +185,9 @@ def window_at(window: Window, now: datetime, tz: ZoneInfo) -> tuple[bool, dateti
     return inside, min(edge, wall_to_utc(after, window.next_edge(after), tz))
 
 
-def next_change(window: Window, now: datetime, tz: ZoneInfo) -> datetime:
-    """The next instant after ``now`` at which ``window.contains`` can change.
+def next_change(window: Window, now: datetime, tz: ZoneInfo) -> datetime | None:
+    """The next instant after ``now`` at which ``window.contains`` can change (None: never, for
+    a window with no days or one covering every minute of the week).
 
     Usually the window's next start or end on the wall clock. When the clocks go back before
     then, the repeated hour can enter or leave the window again: the answer is then the moment of

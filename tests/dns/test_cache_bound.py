@@ -91,7 +91,8 @@ def test_ready_answers_and_decisions_stay_bounded_by_cache_mb_keeping_the_newest
             sock.sendto(make_query(name).to_wire(), ("127.0.0.1", served.port))
             assert dns.message.from_wire(sock.recv(4096)).answer
     assert 0 < served.lt.call(resolver.ready_count) <= 1_024
-    assert 0 < served.lt.call(resolver.decision_count) <= 1_024
+    # names nothing lists share one decision: none is kept per name
+    assert served.lt.call(resolver.decision_count) == 0
 
     def ready(name: str) -> bool:
         wire = make_query(name).to_wire()
@@ -99,6 +100,13 @@ def test_ready_answers_and_decisions_stay_bounded_by_cache_mb_keeping_the_newest
 
     assert ready(names[-1]) and ready(names[-500])  # the newest stay on the fast path
     assert not ready(names[0]) and not ready(names[300])  # the oldest went first
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind((KID, 0))
+        sock.settimeout(2)
+        for i in range(1_400):  # the deny list names these: a decision each
+            sock.sendto(make_query(f"n{i}.denied.example").to_wire(), ("127.0.0.1", served.port))
+            assert dns.message.from_wire(sock.recv(4096)).answer
+    assert 0 < served.lt.call(resolver.decision_count) <= 1_024
 
 
 def test_the_ready_answers_of_all_profiles_together_stay_within_the_bound(
@@ -127,26 +135,47 @@ def test_the_ready_answers_of_all_profiles_together_stay_within_the_bound(
     assert not ready(KID, asked[KID][0])
 
 
+class _CountingEngine(PolicyEngine):
+    def __init__(self, runtime: PolicyRuntime) -> None:
+        super().__init__(runtime.engine.catalog, runtime.engine.lists)
+        self.asked: list[str] = []  # the names the engine was asked to decide
+
+    def decide_shared(self, query: Query, profile: Profile, now: datetime,
+                      state: ProfileState) -> tuple[Decision, bool]:
+        self.asked.append(query.name)
+        return super().decide_shared(query, profile, now, state)
+
+
 def test_decisions_are_reused_until_the_bound_then_the_oldest_are_decided_again() -> None:
-    runtime = PolicyRuntime.build(parse_config('[profiles.kid]\nage_band = "9-12"\n'))
+    # names the profile's deny list covers: each has a decision of its own
+    runtime = PolicyRuntime.build(parse_config(
+        '[profiles.kid]\nage_band = "9-12"\ndeny = ["listed.example"]\n'))
     profile = runtime.profile("kid")
-    asked: list[str] = []  # the names the engine was asked to decide
-
-    class Engine(PolicyEngine):
-        def decide(self, query: Query, profile: Profile, now: datetime,
-                   state: ProfileState) -> Decision:
-            asked.append(query.name)
-            return super().decide(query, profile, now, state)
-
-    engine = Engine(runtime.engine.catalog, runtime.engine.lists)
+    engine = _CountingEngine(runtime)
     decisions = Decisions(engine, lambda _p, _n: ProfileState(), max_known=100)
-    decisions.decide(profile, "first.example", NOON)
-    decisions.decide(profile, "first.example", NOON)
-    assert asked.count("first.example") == 1  # remembered
+    decisions.decide(profile, "first.listed.example", NOON)
+    decisions.decide(profile, "first.listed.example", NOON)
+    assert engine.asked.count("first.listed.example") == 1  # remembered
     for i in range(300):
-        decisions.decide(profile, f"n{i}.example", NOON)
+        decisions.decide(profile, f"n{i}.listed.example", NOON)
     assert len(decisions) <= 100
-    decisions.decide(profile, "n299.example", NOON)
-    assert asked.count("n299.example") == 1
-    decisions.decide(profile, "first.example", NOON)
-    assert asked.count("first.example") == 2  # decided again
+    decisions.decide(profile, "n299.listed.example", NOON)
+    assert engine.asked.count("n299.listed.example") == 1
+    decisions.decide(profile, "first.listed.example", NOON)
+    assert engine.asked.count("first.listed.example") == 2  # decided again
+
+
+def test_names_nothing_lists_share_one_decision_and_take_no_memory_per_name() -> None:
+    runtime = PolicyRuntime.build(parse_config(
+        '[profiles.kid]\nage_band = "9-12"\ndeny = ["listed.example"]\n'))
+    profile = runtime.profile("kid")
+    decisions = Decisions(_CountingEngine(runtime), lambda _p, _n: ProfileState(), max_known=100)
+    first = decisions.decide(profile, "n0.unlisted.example", NOON)
+    for i in range(1, 300):
+        assert decisions.decide(profile, f"n{i}.unlisted.example", NOON) == first
+    assert len(decisions) == 0
+    # the same as the engine decides afresh, and a listed name is still kept per name
+    fresh = PolicyEngine(runtime.engine.catalog, runtime.engine.lists)
+    assert first == fresh.decide(Query("n7.unlisted.example"), profile, NOON, ProfileState())
+    decisions.decide(profile, "a.listed.example", NOON)
+    assert len(decisions) == 1

@@ -38,13 +38,13 @@ def _count_decisions(served: Served, monkeypatch: pytest.MonkeyPatch) -> list[st
     assert resolver is not None
     engine: PolicyEngine = resolver.runtime.engine
     asked: list[str] = []
-    real: Callable[..., Any] = engine.decide
+    real: Callable[..., Any] = engine.decide_shared  # what the resolver's decisions call
 
-    def decide(query: Any, *args: Any, **kwargs: Any) -> Any:
+    def decide_shared(query: Any, *args: Any, **kwargs: Any) -> Any:
         asked.append(query.name)
         return real(query, *args, **kwargs)
 
-    monkeypatch.setattr(engine, "decide", decide)
+    monkeypatch.setattr(engine, "decide_shared", decide_shared)
     return asked
 
 

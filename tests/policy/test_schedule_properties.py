@@ -26,16 +26,22 @@ QUARTERS = st.integers(0, 96).map(lambda q: q * 15)
     minute=st.integers(0, 2 * 1440),
     start=QUARTERS,
     end=QUARTERS,
-    days=st.frozensets(st.integers(0, 6), min_size=1),
+    days=st.frozensets(st.integers(0, 6)),
 )
 @example(tz=LONDON, day=utc(2026, 10, 25), minute=40, start=60, end=90,
          days=frozenset(range(7)))  # 01:40 BST: 01:00-01:30 comes round again at 01:00 GMT
+@example(tz=LONDON, day=utc(2026, 10, 25), minute=40, start=0, end=0,
+         days=frozenset(range(7)))  # midnight to midnight daily: "never" must hold over DST
+@example(tz=NEW_YORK, day=utc(2026, 3, 8), minute=0, start=1320, end=420, days=frozenset())
 def test_window_membership_is_constant_until_the_reported_edge(
     tz: ZoneInfo, day: datetime, minute: int, start: int, end: int, days: frozenset[int],
 ) -> None:
     window = Window(start, end, days)
     now = day + timedelta(minutes=minute)
     edge = next_change(window, now, tz)
+    if edge is None:
+        # "never changes": check more than a week, a clock change included in DAYS' nights
+        edge = now + timedelta(days=8)
     assert edge > now
     inside = window.contains(now.astimezone(tz))
     # windows start and end on quarter hours, and so do these zones' clock changes
@@ -71,3 +77,27 @@ def test_a_remembered_edge_is_the_edge_computed_afresh(
         schedule._NEXT_EDGES.clear()
         assert remembered == window_at(window, t, tz), (t, remembered)
         assert remembered[0] is window.contains(t.astimezone(tz)), (t, remembered)
+
+
+@given(
+    tz=st.sampled_from([LONDON, NEW_YORK]),
+    day=st.sampled_from(DAYS),
+    minute=st.integers(0, 2 * 1440),
+    start=QUARTERS,
+    end=QUARTERS,
+)
+def test_a_window_without_days_never_changes_and_is_never_inside(
+    tz: ZoneInfo, day: datetime, minute: int, start: int, end: int,
+) -> None:
+    # ``bedtime_days = []`` switches bedtime off: its edge is "never" (None), not a week ahead,
+    # so a decision it takes part in is not bounded by it (and nothing recomputes it per name)
+    now = day + timedelta(minutes=minute)
+    assert window_at(Window(start, end, frozenset()), now, tz) == (False, None)
+
+
+def test_an_edge_is_none_only_for_a_window_that_never_changes() -> None:
+    now = utc(2026, 10, 25) + timedelta(minutes=40)
+    assert window_at(Window(0, 0), now, LONDON) == (True, None)
+    # the same shape on fewer days, or a shorter daily window, still has edges
+    assert next_change(Window(0, 0, frozenset(range(6))), now, LONDON) is not None
+    assert next_change(Window(0, 1435), now, LONDON) is not None

@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from kidshield.policy.ages import AgeBand
+from kidshield.policy.model import ScheduleRule
 from kidshield.policy.reason import Reason
+from kidshield.policy.schedule import Window, parse_hhmm
 from kidshield.policy.state import Grant, ProfileState
 from tests.policy.helpers import LONDON, block_lists, decide, engine, local, make_profile, utc
 
@@ -27,6 +29,16 @@ def test_blocked_at_bedtime_is_valid_until_wake_up() -> None:
 def test_allowed_without_any_schedule_has_no_end() -> None:
     d = decide(engine(), "example.org", make_profile(fixed_band=TEEN), DAY)
     assert d.valid_until is None
+
+
+def test_a_bedtime_on_no_days_puts_no_end_on_a_decision() -> None:
+    # ``bedtime_days = []``: bedtime never applies, so it must not bound the decision (it used
+    # to end it a week ahead, recomputed for every new name)
+    rule = ScheduleRule("bedtime", Window(parse_hhmm("21:00"), parse_hhmm("07:00"), frozenset()),
+                        "block", bedtime=True)
+    for now in (DAY, local(LONDON, 2026, 12, 1, 22, 0), local(LONDON, 2026, 10, 25, 1, 30)):
+        d = decide(engine(), "example.org", make_profile(fixed_band=TEEN, bedtime=rule), now)
+        assert (d.reason, d.valid_until) == (Reason.ALLOWED, None), now
 
 
 def test_category_block_without_schedules_has_no_end() -> None:

@@ -19,7 +19,9 @@ StateFor = Callable[[Profile, datetime], ProfileState]
 
 
 class Decisions:
-    """Decisions per (profile, name); each is reused until its ``valid_until``."""
+    """Decisions per (profile, name); each is reused until its ``valid_until``. A name nothing
+    lists shares one decision per profile, which the engine remembers: not kept per name (most
+    cache misses; an entry each cost a dict insert and memory)."""
 
     def __init__(self, engine: PolicyEngine, state_for: StateFor, max_known: int) -> None:
         self.engine = engine
@@ -32,7 +34,10 @@ class Decisions:
         known = self._known.get(key)
         if known is not None and (known.valid_until is None or now < known.valid_until):
             return known
-        decision = self.engine.decide(Query(name), profile, now, self.state_for(profile, now))
+        decision, shared = self.engine.decide_shared(Query(name), profile, now,
+                                                     self.state_for(profile, now))
+        if shared:
+            return decision
         if len(self._known) >= self.max_known:
             drop_oldest(self._known, self.max_known)
         self._known[key] = decision
