@@ -43,11 +43,13 @@ def check_answer(data: bytes) -> AnswerShape:
 
 
 def _check_answer(data: bytes) -> AnswerShape:
-    _qid, _flags, qd, an, ns, ar = struct.unpack_from("!6H", data)
+    _qid, flags, qd, an, ns, ar = struct.unpack_from("!6H", data)
     pos = HEADER
     for _ in range(qd):
         pos = _strict_name(data, pos) + 4
-    complete, hop_by_hop, opts = True, False, 0
+    # dnspython reads any other opcode by its own rules (UPDATE's zone and prerequisite
+    # sections): leave those to it, so this check never vouches for what it would refuse
+    complete, hop_by_hop, opts = (flags >> 11) & 0xF == 0, False, 0
     for index in range(an + ns + ar):
         owner = pos
         pos = _strict_name(data, pos)

@@ -155,7 +155,8 @@ def parse_upstream(url: str) -> Upstream:
 
 
 def _check_answer(packet: bytes, answer: bytes) -> None:
-    if len(answer) < HEADER or not answer[2] & 0x80 or answer[:2] != packet[:2]:
+    if (len(answer) < HEADER or not answer[2] & 0x80 or answer[:2] != packet[:2]
+            or (answer[2] ^ packet[2]) & 0x78):  # the opcode bits must be the query's
         raise UpstreamError("the answer is not a DNS response to our query")
     if answer[4:6] != b"\x00\x01":
         raise UpstreamError("the answer does not repeat the question")

@@ -86,8 +86,14 @@ def _bad_count(response: dns.message.Message, _query: dns.message.Message) -> by
     return bytes(wire)
 
 
-@pytest.mark.parametrize("mangle", [_cut_short, _trailing, _bad_count],
-                         ids=["cut-short", "trailing-bytes", "wrong-count"])
+def _other_opcode(response: dns.message.Message, _query: dns.message.Message) -> bytes:
+    wire = bytearray(response.to_wire())
+    wire[2] = (wire[2] & 0x87) | (4 << 3)  # NOTIFY: well formed, but no answer to our QUERY
+    return bytes(wire)
+
+
+@pytest.mark.parametrize("mangle", [_cut_short, _trailing, _bad_count, _other_opcode],
+                         ids=["cut-short", "trailing-bytes", "wrong-count", "other-opcode"])
 def test_every_malformed_upstream_answer_is_servfail_without_a_traceback(
     serve: ServeFactory, upstream: FakeUpstream, mangle: object,
     caplog: pytest.LogCaptureFixture,
