@@ -141,12 +141,18 @@ def eval_text(
     windows: bool = typer.Option(
         False, "--windows", help="With --loso: train the folds' models with long-text windows."
     ),
+    halves: bool = typer.Option(
+        False,
+        "--halves",
+        help="With --loso: also measure the whole engine on the DEV and TEST halves of each "
+        "source (a stable hash of the text; see docs/safety.md).",
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
 ) -> None:
     """Precision, recall, F1, F0.5, ROC-AUC and PR-AUC per risk, the benign rows flagged, and a
     confusion table, on a labelled corpus; or, with --loso, per training source."""
     if loso:
-        _loso(data, source, as_json, whole_engine, windows)
+        _loso(data, source, as_json, whole_engine, windows, halves)
         return
     if file is None:
         raise _fail("give a corpus file, or --loso --data DIR")
@@ -165,7 +171,12 @@ def eval_text(
 
 
 def _loso(
-    data: list[Path], only: list[str], as_json: bool, whole_engine: bool, windows: bool
+    data: list[Path],
+    only: list[str],
+    as_json: bool,
+    whole_engine: bool,
+    windows: bool,
+    halves: bool = False,
 ) -> None:
     if not data:
         raise _fail("--loso needs --data DIR (the training data folders)")
@@ -180,6 +191,7 @@ def _loso(
             progress=console.log,
             only=only,
             whole_engine=whole_engine,
+            halves=halves,
         )
     except KidshieldError as exc:
         raise _fail(str(exc)) from None
@@ -205,13 +217,16 @@ def print_loso(results: dict[str, dict[str, Any]], console: Console) -> None:
     ):
         table.add_column(name, justify="left" if name in ("source", "risk", "view") else "right")
     for source, result in results.items():
-        engine = {row["risk"]: row for row in result.get("engine", {}).get("risks", [])}
-        benign = max(1, int(result.get("engine", {}).get("benign", 0)))
+        engines = {"engine": result.get("engine", {})}
+        for half, report in result.get("engine_halves", {}).items():
+            engines[f"engine, {half} half"] = report
         for risk, row in result["risks"].items():
             views = [("model", row, row["benign_fpr"])]
-            if risk in engine:
-                mine = engine[risk]
-                views.append(("engine", mine, mine["benign_flagged"] / benign))
+            for name, report in engines.items():
+                mine = {r["risk"]: r for r in report.get("risks", [])}.get(risk)
+                if mine is not None:
+                    benign = max(1, int(report.get("benign", 0)))
+                    views.append((name, mine, mine["benign_flagged"] / benign))
             for view, figures, benign_rate in views:
                 if not figures["support"] and not figures["fp"]:
                     continue

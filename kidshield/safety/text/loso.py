@@ -15,6 +15,10 @@ for calibration and thresholds) and then measured on every row of the one left o
   the conversation tracker, once with the ages and times the platform would give and once as a
   bare chat segment (no ages, no times), flagged for grooming when the conversation or any of
   its messages is.
+
+With ``halves``, the whole engine is also measured on each half of the source (see
+:mod:`halves`): the DEV half, whose errors may be read when writing rules and data, and the
+TEST half, whose figure is the one to report for a source the project learned from.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from kidshield.safety.text.assess import MAX_TEXT_LENGTH
 from kidshield.safety.text.combine import Combiner
 from kidshield.safety.text.conversation import assess_conversation
 from kidshield.safety.text.evaluate import Example, evaluate
+from kidshield.safety.text.halves import DEV, TEST, half_of
 from kidshield.safety.text.model import Risk, RiskLevel
 from kidshield.safety.text.state import Message
 from kidshield.safety.text.train import (
@@ -125,6 +130,7 @@ def leave_one_source_out(
     progress: Progress = _quiet,
     only: Sequence[str] = (),
     whole_engine: bool = True,
+    halves: bool = False,
 ) -> dict[str, dict[str, Any]]:
     """For each source group: train on the others and measure on it (see the module doc)."""
     require_training_libraries()
@@ -156,6 +162,13 @@ def leave_one_source_out(
             progress(f"{group}: the whole engine on {len(held.whole)} rows")
             examples = engine_examples(held.whole)
             result["engine"] = evaluate(examples, engine=engine).to_dict() if examples else {}
+            if halves and examples:
+                result["engine_halves"] = {
+                    half: evaluate(
+                        [e for e in examples if half_of(e.text) == half], engine=engine
+                    ).to_dict()
+                    for half in (DEV, TEST)
+                }
             turns = [r for r in held.whole if not r.is_segment and "turn" in r.extra]
             if turns:
                 result["conversations"] = conversation_figures(conversations(turns), engine)

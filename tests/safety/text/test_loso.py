@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 from kidshield.cli import app
 from kidshield.errors import InputError
+from kidshield.safety.text.halves import half_of
 from kidshield.safety.text.loso import leave_one_source_out
 from kidshield.safety.text.train import TrainSettings
 
@@ -137,3 +138,28 @@ def test_cli_prints_model_and_engine_rows(data: Path) -> None:
     )
     assert result.exit_code == 0, result.output
     assert "engine" in result.output and "model" in result.output
+
+
+def test_halves_split_the_source_by_a_hash_of_its_text(data: Path) -> None:
+    results = leave_one_source_out([data], SMALL, only=["alpha"], halves=True)
+    halves = results["alpha"]["engine_halves"]
+    assert set(halves) == {"dev", "test"}
+    assert halves["dev"]["total"] + halves["test"]["total"] == results["alpha"]["engine"]["total"]
+    assert halves["dev"]["total"] > 0 and halves["test"]["total"] > 0
+    result = CliRunner().invoke(
+        app,
+        ["eval", "text", "--loso", "--data", str(data), "--source", "alpha", "--halves", "--json"],
+    )
+    assert result.exit_code == 0, result.output
+    printed = json.loads(result.stdout[result.stdout.index("{") :])
+    assert set(printed["alpha"]["engine_halves"]) == {"dev", "test"}
+
+
+def test_half_of_ignores_case_and_spacing_and_is_stable() -> None:
+    assert half_of("I hate  Women.") == half_of("i hate women.")
+    # pinned: the halves must not move between runs or releases (docs/safety.md reports them)
+    assert [half_of(t) for t in ("I hate women.", "I'm a gay man.", "hello")] == [
+        "dev",
+        "test",
+        "dev",
+    ]
