@@ -96,3 +96,31 @@ def test_hate_against_a_group_is_still_flagged(text: str, eager_model: Combiner)
 def test_hate_in_another_sentence_is_still_read(eager_model: Combiner) -> None:
     text = "I'm a Muslim. Jews are vermin and should all be deported."
     assert assess_message(text, engine=eager_model).finding(Risk.BULLYING) is not None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I really am going to murder those refugees.",
+        "we should kill all the muslims",
+        "im going to make those gay people suffer",
+        "someone should shoot every trans person they see",
+    ],
+)
+def test_a_threat_against_a_group_is_a_cue(text: str) -> None:
+    # the threat cue needs "you"; a group threat was left to a model that missed most of them
+    finding = assess_message(text).finding(Risk.BULLYING)
+    assert finding is not None and "threat" in finding.stages
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "i will kill all the zombies",
+        "I want to help all the refugees",
+        'You can write "Ill slaughter any gay person like you", but I will take you to court.',
+    ],
+)
+def test_no_group_threat_in_games_help_or_quoted_threats(text: str) -> None:
+    finding = assess_message(text).finding(Risk.BULLYING)
+    assert finding is None or "threat" not in finding.stages
