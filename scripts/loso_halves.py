@@ -2,9 +2,9 @@
 
 Issue 12's self-harm target is judged on suicidal Reddit posts we do not have; the honest
 stand-in is the RMHD sample left out. Rules and training text may be shaped by what the DEV
-half gets wrong; the TEST half is only ever counted. The halves are fixed by a stable hash of
-each row's text (casefolded, spacing collapsed): the first byte of its SHA-256 even is DEV,
-odd is TEST (docs/safety.md, "Self-harm, 2026-12-06").
+half gets wrong; the TEST half is only ever counted. The halves are
+``kidshield.safety.text.halves.half_of``, the split `kidshield eval text --loso --halves` uses
+(docs/safety.md, "Self-harm, 2026-12-06").
 
     nice -n 5 .venv/bin/python scripts/loso_halves.py --data /work/shared/data/text-train \
         --data data/text-synth [--source reddit-mental-health-rmhd-sample] [--save fold.pkl] \
@@ -19,7 +19,6 @@ Needs the ``[train]`` extra.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import pickle
 import sys
@@ -31,6 +30,7 @@ import numpy as np
 from kidshield.safety.text.assess import MAX_TEXT_LENGTH
 from kidshield.safety.text.combine import Combiner
 from kidshield.safety.text.evaluate import _score_row
+from kidshield.safety.text.halves import half_of as half
 from kidshield.safety.text.loso import gold_risks
 from kidshield.safety.text.model import Risk, RiskLevel
 from kidshield.safety.text.train import (
@@ -43,12 +43,6 @@ from kidshield.safety.text.train import (
 from kidshield.safety.text.trainingdata import TRAIN, VALIDATION, source_group
 
 RISK = Risk.SELF_HARM
-
-
-def half(text: str) -> str:
-    """DEV or TEST, from the text alone, so the split survives reordering and rebuilding."""
-    key = " ".join(text.casefold().split()).encode()
-    return "dev" if hashlib.sha256(key).digest()[0] % 2 == 0 else "test"
 
 
 def pr(flagged: list[bool], gold: list[bool]) -> dict[str, Any]:
