@@ -10,8 +10,9 @@ time by the same clock, cheap, for log rows) and ``monotonic`` (TTLs, rate limit
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
+from typing import Any
 
 from dns.rcode import Rcode
 
@@ -218,12 +219,12 @@ class Resolver:
         self.pending_log.append((self.timestamp(), client, template, 0.0))
 
     # -- slow path ----------------------------------------------------------------------
-    async def resolve(
+    def resolve(
         self, data: bytes, client: str, udp: bool, client_id: str | None = None
-    ) -> bytes | None:
-        """The reply to a query the fast path did not answer (None: send nothing)."""
-        ctx = QueryContext(data, client, udp, client_id, time.perf_counter())
-        return await self.pipeline.run(ctx)
+    ) -> Coroutine[Any, Any, bytes | None]:
+        """The reply to a query the fast path did not answer (None: send nothing). The
+        pipeline's coroutine itself, not one more frame around it."""
+        return self.pipeline.run(QueryContext(data, client, udp, client_id, time.perf_counter()))
 
     def ready_count(self) -> int:
         return len(self._ready)

@@ -128,6 +128,11 @@ class Upstream:
         ctx.response, ctx.upstream, ctx.ready_for = await self.forwarder.fetch(ctx.data, ctx.q)
         if ctx.response is not None:
             return NEXT
+        return self.failed(ctx)
+
+    @staticmethod
+    def failed(ctx: QueryContext) -> Flow:
+        """No upstream answered and nothing stale was there: SERVFAIL."""
         assert ctx.decision is not None
         return ctx.answered(answers.build(ctx.data, ctx.q, Rcode.SERVFAIL), Action.ALLOW,
                             ctx.decision.reason, Rcode.SERVFAIL, 0.0, ctx.decision)

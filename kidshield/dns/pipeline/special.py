@@ -21,6 +21,8 @@ DDR_NAME = "_dns.resolver.arpa"
 CHILD_PAGE_NAME = "kidshield.home.arpa"
 
 _CHILD_PAGE = Decision(Action.ALLOW, Reason.ALLOWED, rule="child page")
+_NAMES = frozenset({CANARY_NAME, DDR_NAME, CHILD_PAGE_NAME})
+_DDR_SUFFIX = "." + DDR_NAME
 
 
 class DrillCanaries:
@@ -53,17 +55,22 @@ class SpecialNames:
     def __init__(self, block_v4: str, block_v6: str) -> None:
         self.addresses = {QTYPE_A: block_v4, QTYPE_AAAA: block_v6}
 
+    @staticmethod
+    def handles(name: str) -> bool:
+        """Is ``name`` one this stage answers (the direct path asks before skipping it)?"""
+        return name in _NAMES or name.endswith(_DDR_SUFFIX)
+
     def __call__(self, ctx: QueryContext) -> Flow:
         name = ctx.q.name
+        if not self.handles(name):
+            return NEXT
         if name == CANARY_NAME:
             return ctx.answered(answers.build(ctx.data, ctx.q, Rcode.NXDOMAIN), Action.BLOCK,
                                 Reason.CANARY, Rcode.NXDOMAIN, POLICY_READY_MAX)
-        if name == DDR_NAME or name.endswith("." + DDR_NAME):
+        if name != CHILD_PAGE_NAME:  # DDR, or a name under it
             return ctx.answered(answers.build(ctx.data, ctx.q, Rcode.NOERROR, authoritative=True),
                                 Action.BLOCK, Reason.DDR, Rcode.NOERROR, POLICY_READY_MAX)
-        if name == CHILD_PAGE_NAME:
-            return self._child_page(ctx)
-        return NEXT
+        return self._child_page(ctx)
 
     def _child_page(self, ctx: QueryContext) -> Flow:
         records: list[bytes] = []

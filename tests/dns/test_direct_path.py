@@ -1,0 +1,214 @@
+"""The direct path (dns/pipeline/direct.py) answers, logs and counts every query exactly as the
+staged path does: the same queries go through the real server once with the staged path alone
+and once with the direct path in front of it, and the replies, the upstream's questions, the
+query-log rows and the metrics must not differ. Plain misses must really take the direct path
+(else the comparison would prove nothing), and everything unusual must reach the stages."""
+
+from __future__ import annotations
+
+import socket
+from collections import Counter
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+import dns.flags
+import dns.message
+import dns.opcode
+import dns.rcode
+import dns.rdataclass
+import pytest
+import sqlalchemy as sa
+
+from kidshield.dns.pipeline import QueryContext
+from kidshield.dns.resolver import Resolver
+from kidshield.storage.schema import query_log
+from tests.dns.conftest import ADULT, KID, FakeUpstream, Served, ServeFactory, recv_exactly
+
+# what the staged path must see even with the direct path in front (their names)
+UNUSUAL = {"use-application-dns.net", "_dns.resolver.arpa", "x._dns.resolver.arpa",
+           "kidshield.home.arpa", "notify-T.example", "badvers-T.example", "version.bind",
+           "(unparsed)", "doh-T.example"}
+
+
+def _resolver(served: Served) -> Resolver:
+    resolver = served.app.dns.resolver
+    assert resolver is not None
+    return resolver
+
+
+def _normal(wire: bytes, tag: str) -> str:
+    msg = dns.message.from_wire(wire)
+    msg.id = 0
+    for section in (msg.answer, msg.authority, msg.additional):
+        for rrset in section:
+            rrset.ttl = 0  # an answer from the cache may have aged a second
+    return msg.to_text().replace(tag, "T")
+
+
+def _ask(served: Served, wire: bytes, source: str, tcp: bool = False) -> bytes | None:
+    if tcp:
+        with socket.create_connection(("127.0.0.1", served.port), timeout=3,
+                                      source_address=(source, 0)) as sock:
+            sock.sendall(len(wire).to_bytes(2, "big") + wire)
+            size = int.from_bytes(recv_exactly(sock, 2), "big")
+            return recv_exactly(sock, size)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind((source, 0))
+        sock.settimeout(3)
+        sock.sendto(wire, ("127.0.0.1", served.port))
+        try:
+            return sock.recv(65535)
+        except TimeoutError:
+            return None
+
+
+def _query(name: str, rdtype: str = "A", **options: Any) -> dns.message.Message:
+    return dns.message.make_query(name, rdtype, **options)
+
+
+def _queries(tag: str) -> list[tuple[str, bytes, bool]]:
+    """(source, wire, over TCP) for one pass; ``tag`` makes its names its own."""
+    t = tag
+    cd = _query(f"cd-{t}.example")
+    cd.flags |= dns.flags.CD
+    notify = _query(f"notify-{t}.example")
+    notify.set_opcode(dns.opcode.NOTIFY)
+    badvers = _query(f"badvers-{t}.example", use_edns=1)
+    chaos = _query("version.bind", "TXT", rdclass=dns.rdataclass.CH)
+    plain = [
+        (KID, _query(f"plain-{t}.example")),
+        (KID, _query(f"plain-{t}.example", "AAAA")),
+        (KID, _query(f"Mixed-{t}.EXAMPLE")),
+        (KID, _query(f"edns-{t}.example", use_edns=0, payload=1232, want_dnssec=True)),
+        (KID, cd),
+        (KID, _query(f"txt-{t}.example", "TXT")),  # no data: a negative answer with its SOA
+        (KID, _query(f"gone-{t}.example")),  # NXDOMAIN
+        (KID, _query(f"alias-{t}.example")),  # a CNAME to a name the kid's profile denies
+        (ADULT, _query(f"alias-{t}.example")),  # nothing denies it for the adult
+        (ADULT, _query(f"shared-{t}.example")),
+        (KID, _query(f"shared-{t}.example")),  # from the answer cache, for another profile
+        (KID, _query(f"sub-{t}.denied.example")),  # blocked by the policy
+        (KID, _query(f"sub-{t}.denied.example", "HTTPS")),
+        (KID, _query("www.google.com")),  # safe search
+        (KID, _query("use-application-dns.net")),
+        (KID, _query("_dns.resolver.arpa", "SVCB")),
+        (KID, _query("x._dns.resolver.arpa", "SVCB")),
+        (KID, _query("kidshield.home.arpa")),
+        (KID, notify),
+        (KID, badvers),
+        (KID, chaos),
+    ]
+    out = [(source, q.to_wire(), False) for source, q in plain]
+    out.append((KID, b"\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x05abc", False))
+    out.append((KID, _query(f"tcp-{t}.example").to_wire(), True))
+    return out
+
+
+Run = Callable[..., Coroutine[Any, Any, bytes | None]]
+Observed = tuple[list[str], list[tuple[str, str, str]], list[tuple[Any, ...]], Counter[Any]]
+
+
+def _metrics(served: Served) -> Counter[tuple[str, ...]]:
+    counts: Counter[tuple[str, ...]] = Counter()
+    for family in served.app.dns.metrics.registry.collect():
+        if family.name != "kidshield_dns_queries":
+            continue
+        for sample in family.samples:
+            if sample.name.endswith("_total"):
+                labels = sample.labels
+                counts[(labels["profile"], labels["action"], labels["reason"])] += int(
+                    sample.value)
+    return counts
+
+
+def _pass(served: Served, upstream: FakeUpstream, tag: str,
+          run: Callable[[Run], Run],
+          staged_names: list[str]) -> Observed:
+    """The replies, upstream questions, log rows and metrics of one pass through ``run``."""
+    resolver = _resolver(served)
+    pipeline = resolver.pipeline
+    real_staged = pipeline.staged
+
+    async def staged(ctx: QueryContext, start: int = 0) -> bytes | None:
+        try:
+            return await real_staged(ctx, start)
+        finally:
+            q = getattr(ctx, "q", None)  # never set for a query that cannot be parsed
+            staged_names.append(q.name.replace(tag, "T") if q is not None else "(unparsed)")
+
+    pipeline.staged = staged  # type: ignore[method-assign]
+    pipeline.run = run(staged)
+    try:
+        return _queries_through(served, upstream, tag)
+    finally:
+        pipeline.staged = real_staged  # type: ignore[method-assign]
+
+
+def _queries_through(served: Served, upstream: FakeUpstream, tag: str) -> Observed:
+    resolver = _resolver(served)
+    served.call(resolver.invalidate)  # no ready answers, no decisions from the other pass
+    served.call(resolver.cache.clear)
+    served.pump()
+    metrics_before = _metrics(served)
+    asked_before = len(upstream.queries)
+    with served.app.db.engine.connect() as conn:
+        last = conn.execute(sa.select(sa.func.max(query_log.c.id))).scalar() or 0
+    upstream.cname(f"alias-{tag}.example", "denied.example")
+    upstream.nxdomain.add(f"gone-{tag}.example")
+    replies = []
+    for source, wire, tcp in _queries(tag):
+        reply = _ask(served, wire, source, tcp)
+        replies.append(_normal(reply, tag) if reply else "(none)")
+    upstream.rcode = dns.rcode.SERVFAIL  # no upstream can answer, nothing stale
+    try:
+        reply = _ask(served, _query(f"fail-{tag}.example").to_wire(), KID)
+        replies.append(_normal(reply, tag) if reply else "(none)")
+    finally:
+        upstream.rcode = None
+    reply = served.run(resolver.resolve(_query(f"doh-{tag}.example").to_wire(), KID, False,
+                                        "kid-tablet"))
+    replies.append(_normal(reply, tag) if reply else "(none)")
+    served.pump()
+    asked = [(p, n.replace(tag, "T"), t) for p, n, t in upstream.queries[asked_before:]]
+    with served.app.db.engine.connect() as conn:
+        rows = conn.execute(
+            sa.select(query_log.c.client, query_log.c.profile, query_log.c.name,
+                      query_log.c.qtype, query_log.c.action, query_log.c.reason,
+                      query_log.c.rule, query_log.c.category, query_log.c.service,
+                      query_log.c.upstream, query_log.c.rcode, query_log.c.count)
+            .where(query_log.c.id > last).order_by(query_log.c.id)).all()
+    logged = [tuple(v.replace(tag, "T") if isinstance(v, str) else v for v in row)
+              for row in rows]
+    metrics = _metrics(served)
+    metrics.subtract(metrics_before)
+    return replies, asked, sorted(logged, key=repr), +metrics
+
+
+@pytest.fixture
+def served(serve: ServeFactory) -> Served:
+    return serve()
+
+
+def test_the_direct_path_answers_logs_and_counts_as_the_staged_path(
+    served: Served, upstream: FakeUpstream,
+) -> None:
+    direct_run = _resolver(served).pipeline.run  # the direct path, as the server built it
+    staged_only: list[str] = []
+    staged = _pass(served, upstream, "s1", lambda staged: staged, staged_only)
+    in_front: list[str] = []
+    replies, asked, logged, metrics = _pass(served, upstream, "d2", lambda _: direct_run,
+                                            in_front)
+    assert replies == staged[0]
+    assert asked == staged[1]
+    assert logged == staged[2]
+    assert metrics == staged[3]
+    # the comparison means something: the passes answered, blocked, failed, rewrote...
+    text = "\n".join(replies)
+    for rcode in ("NOERROR", "NXDOMAIN", "SERVFAIL", "NOTIMP", "BADVERS", "REFUSED", "FORMERR"):
+        assert f"rcode {rcode}" in text, rcode
+    reasons = {row[5] for row in logged}
+    assert {"allowed", "deny_list", "cname_blocked", "safe_search", "canary", "ddr"} <= reasons
+    # plain questions took the direct path; only the unusual ones (and the client id's) reached
+    # the stages' loop, which the first pass took for everything
+    assert set(in_front) == UNUSUAL
+    assert "plain-T.example" in staged_only and len(staged_only) == len(replies)
