@@ -179,14 +179,27 @@ def name_to_wire(name: str) -> bytes:
     return bytes(out)
 
 
+# The last response read and what was found, kept because a cache miss reads the same
+# answer twice in a row (the answer cache stores it, then the ready answers do): the bytes are
+# held here, so the object ``is`` compares with cannot be freed and its address reused.
+# (A fresh object to start with: b"" and one-byte values are shared singletons.)
+_last: tuple[object, tuple[list[int], int]] = (object(), ([], 0))
+
+
 def min_ttl_offsets(response: bytes) -> tuple[list[int], int]:
     """Offsets of every TTL field in the answer, authority and additional sections (except
     OPT), and the smallest TTL. Used to age cached answers without reparsing. WireError when
-    the records run past the end."""
+    the records run past the end. The list may be shared by callers: never change it."""
+    global _last
+    last = _last
+    if last[0] is response:
+        return last[1]
     try:
-        return _min_ttl_offsets(response)
+        found = _min_ttl_offsets(response)
     except struct.error:
         raise WireError("a record is cut short") from None
+    _last = (response, found)
+    return found
 
 
 def _min_ttl_offsets(response: bytes) -> tuple[list[int], int]:
