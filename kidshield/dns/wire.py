@@ -8,7 +8,7 @@ question bytes (so a client's 0x20 case randomisation is echoed back).
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
+from typing import NamedTuple
 
 HEADER = 12
 QTYPE_A = 1
@@ -31,9 +31,10 @@ class WireError(ValueError):
     """The bytes are not a DNS query we can answer."""
 
 
-@dataclass(frozen=True, slots=True)
-class Question:
-    """What the fast path needs from a query, parsed without building message objects."""
+class Question(NamedTuple):
+    """What the fast path needs from a query, parsed without building message objects. (A
+    named tuple: immutable as a frozen dataclass, which cost about 1 µs more to build on
+    every query that takes the slow path.)"""
 
     qid: int
     flags: int

@@ -13,11 +13,18 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from kidshield.dns.drillcanary import is_drill_name
-from kidshield.dns.pipeline.admission import CLASS_IN, AccessControl, ClientProfile, RateLimit
+from kidshield.dns.pipeline.admission import (
+    CLASS_IN,
+    AccessControl,
+    ClientProfile,
+    Parse,
+    RateLimit,
+    Supported,
+)
 from kidshield.dns.pipeline.check import AnswerCheck
 from kidshield.dns.pipeline.context import NEXT, REPLY, QueryContext
 from kidshield.dns.pipeline.finish import Answer, Log
-from kidshield.dns.pipeline.forward import Forwarder, Upstream
+from kidshield.dns.pipeline.forward import CacheLookup, Forwarder, Upstream
 from kidshield.dns.pipeline.policy import PolicyDecision
 from kidshield.dns.pipeline.safesearch import SafeSearch
 from kidshield.dns.pipeline.special import DrillCanaries, SpecialNames
@@ -27,6 +34,10 @@ if TYPE_CHECKING:
     from kidshield.dns.pipeline import Pipeline
 
 _UNUSUAL_FLAGS = 0x7800  # a non-standard opcode: the supported stage answers NOTIMP
+# the stages this path knows how to skip or call: a stage added to the pipeline must be
+# added here, and to ``run`` if it can act on a plain query
+_STAGES = (Parse, AccessControl, RateLimit, Supported, ClientProfile, DrillCanaries,
+           SpecialNames, PolicyDecision, SafeSearch, CacheLookup, Upstream, AnswerCheck)
 
 
 class DirectPath:
@@ -36,6 +47,8 @@ class DirectPath:
                  check: AnswerCheck, answer: Answer, log: Log) -> None:
         self.staged = staged
         stages = staged.stages
+        if tuple(type(stage) for stage in stages) != _STAGES:
+            raise RuntimeError("the stages changed: teach the direct path (direct.py) first")
         self.at_access = stages.index(access)  # the stages after parsing
         self.at_canaries = stages.index(canaries)  # after the client/profile stage
         self.allowed = access.allowed
