@@ -8,7 +8,7 @@ half gets wrong; the TEST half is only ever counted. The halves are
 
     nice -n 5 .venv/bin/python scripts/loso_halves.py --data /work/shared/data/text-train \
         --data data/text-synth [--source reddit-mental-health-rmhd-sample] [--save fold.pkl] \
-        [--load fold.pkl] [--dev-errors dev-errors.txt] [--json]
+        [--load fold.pkl] [--dev-errors dev-errors.txt] [--json] [--risk bullying]
 
 ``--save``/``--load`` keep the fold's trained model, so an engine rule can be measured again
 without training (the model does not depend on the rules). ``--dev-errors`` writes the DEV
@@ -42,8 +42,6 @@ from kidshield.safety.text.train import (
 )
 from kidshield.safety.text.trainingdata import TRAIN, VALIDATION, source_group
 
-RISK = Risk.SELF_HARM
-
 
 def pr(flagged: list[bool], gold: list[bool]) -> dict[str, Any]:
     tp = sum(f and g for f, g in zip(flagged, gold, strict=True))
@@ -69,7 +67,9 @@ def main() -> int:
     ap.add_argument("--load", type=Path)
     ap.add_argument("--dev-errors", type=Path)
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--risk", default=Risk.SELF_HARM.value, choices=[r.value for r in Risk])
     args = ap.parse_args()
+    risk = Risk(args.risk)
 
     settings = train_settings(windows=False)
     log = lambda msg: print(msg, file=sys.stderr)  # noqa: E731
@@ -92,11 +92,11 @@ def main() -> int:
     out: dict[str, Any] = {"source": args.source}
 
     # the model alone, at its low threshold, on the source's messages
-    probs = trained.probabilities(held.texts)[RISK]
-    gold_m = targets(held.rows, RISK).astype(bool)
+    probs = trained.probabilities(held.texts)[risk]
+    gold_m = targets(held.rows, risk).astype(bool)
     halves_m = np.asarray([half(r.text) for r in held.rows])
     benign_m = np.asarray([r.labels == {"benign"} for r in held.rows])
-    low = trained.thresholds[RISK].low
+    low = trained.thresholds[risk].low
     out["model"] = {
         name: figures(probs[keep], gold_m[keep].astype(np.int8), benign_m[keep], low)
         for name, keep in (
@@ -117,9 +117,9 @@ def main() -> int:
         levels, scores = _score_row(
             text, as_segment=False, sender=None, recipient=None, language=None, engine=engine
         )
-        level = levels.get(RISK, RiskLevel.NONE)
+        level = levels.get(risk, RiskLevel.NONE)
         hit = level >= RiskLevel.LOW
-        is_gold = RISK in gold_risks(row.labels)
+        is_gold = risk in gold_risks(row.labels)
         flagged.append(hit)
         gold.append(is_gold)
         if args.dev_errors and hit != is_gold and half(row.text) == "dev":
@@ -127,7 +127,7 @@ def main() -> int:
             sub = row.extra.get("source_label", "")
             errors.append(
                 f"=== {kind} {row.where} {sub} level={level.name} "
-                f"score={scores.get(RISK, 0.0):.3f}\n{text}\n"
+                f"score={scores.get(risk, 0.0):.3f}\n{text}\n"
             )
         if i and i % 1000 == 0:
             log(f"engine: {i} of {len(rows)} rows")
