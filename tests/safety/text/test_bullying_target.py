@@ -209,3 +209,48 @@ def test_the_eager_model_still_flags_insults(text: str, eager_model: Combiner) -
 def test_praise_and_agreement_are_not_insults(text: str, eager_model: Combiner) -> None:
     # a model trained without GoEmotions flagged these comments
     assert assess_message(text, engine=eager_model).finding(Risk.BULLYING) is None
+
+
+# GoEmotions comments left out of training (DEV half): the model alone flagged them at its
+# medium level because a possessive ("his", "their") counted as someone aimed at
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Poisoned by his enemies.",
+        "This poor soul is pointing a gun to his head and smiling.",
+        "Found his burner",
+        "Let their deaths be swift",
+    ],
+)
+def test_a_possessive_alone_aims_at_no_one(text: str, eager_model: Combiner) -> None:
+    assert assess_message(text, engine=eager_model).finding(Risk.BULLYING) is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["his face is ugly", "omg his teeth are disgusting", "he is so ugly", "their mom is a whore"],
+)
+def test_their_looks_and_family_are_them(text: str, eager_model: Combiner) -> None:
+    assert assess_message(text, engine=eager_model).finding(Risk.BULLYING) is not None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "You got this! Go easy on yourself man..",
+        "Keep your head up",
+        "Three words for you. Stand your ground.",
+        "Don't feel bad! You deserve better",
+        "You sir are a true hero.",
+    ],
+)
+def test_encouragement_is_not_an_insult(text: str, eager_model: Combiner) -> None:
+    assert assess_message(text, engine=eager_model).finding(Risk.BULLYING) is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["you got this wrong, idiot", "keep your head up your ass", "you deserve to be bullied"],
+)
+def test_insults_beside_encouragement_words_still_flag(text: str, eager_model: Combiner) -> None:
+    assert assess_message(text, engine=eager_model).finding(Risk.BULLYING) is not None
