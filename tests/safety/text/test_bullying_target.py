@@ -242,6 +242,9 @@ def test_their_looks_and_family_are_them(text: str, eager_model: Combiner) -> No
         "Three words for you. Stand your ground.",
         "Don't feel bad! You deserve better",
         "You sir are a true hero.",
+        "You are absolutely stunning",
+        "You’re a stud 🙌🏻",
+        "you can get through this",
     ],
 )
 def test_encouragement_is_not_an_insult(text: str, eager_model: Combiner) -> None:
@@ -250,7 +253,12 @@ def test_encouragement_is_not_an_insult(text: str, eager_model: Combiner) -> Non
 
 @pytest.mark.parametrize(
     "text",
-    ["you got this wrong, idiot", "keep your head up your ass", "you deserve to be bullied"],
+    [
+        "you got this wrong, idiot",
+        "keep your head up your ass",
+        "you deserve to be bullied",
+        "you're a stud at being annoying",
+    ],
 )
 def test_insults_beside_encouragement_words_still_flag(text: str, eager_model: Combiner) -> None:
     assert assess_message(text, engine=eager_model).finding(Risk.BULLYING) is not None
