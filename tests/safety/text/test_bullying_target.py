@@ -262,3 +262,11 @@ def test_encouragement_is_not_an_insult(text: str, eager_model: Combiner) -> Non
 )
 def test_insults_beside_encouragement_words_still_flag(text: str, eager_model: Combiner) -> None:
     assert assess_message(text, engine=eager_model).finding(Risk.BULLYING) is not None
+
+
+@pytest.mark.parametrize(
+    "text", ["I will cut their trans throats.", "I will cut their Muslimthroats."]
+)
+def test_a_threat_at_their_body_still_flags(text: str, eager_model: Combiner) -> None:
+    # HateCheck threats a fold without HateCheck lost when "their" first stopped counting
+    assert assess_message(text, engine=eager_model).finding(Risk.BULLYING) is not None
