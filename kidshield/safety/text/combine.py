@@ -87,6 +87,12 @@ def _sentences_of(text: str, spans: list[tuple[int, int]]) -> set[int]:
     return touched
 
 
+def _baits_the_reader(hits: list[CueHit]) -> bool:
+    """A bullying cue tells the reader to die or that they should: the words of death in the
+    message are aimed at them, so the model's self-harm score says nothing of the writer."""
+    return any(h.risk is Risk.BULLYING and h.stage == "suicide_baiting" for h in hits)
+
+
 def _overlaps(start: int, end: int, spans: list[tuple[int, int]]) -> bool:
     return any(start < s_end and s_start < end for s_start, s_end in spans)
 
@@ -106,6 +112,8 @@ class Combiner:
             mine = [hit for hit in hits if hit.risk is signal.risk]
             head = self.classifier.heads.get(signal.risk) if self.classifier else None
             probability = probabilities.get(signal.risk)
+            if signal.risk is Risk.SELF_HARM and not mine and _baits_the_reader(hits):
+                continue  # "you deserve to die": death wished on the reader is bullying
             if not mine and (
                 head is None or probability is None or probability < head.low
             ):

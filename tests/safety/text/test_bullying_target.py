@@ -270,3 +270,20 @@ def test_insults_beside_encouragement_words_still_flag(text: str, eager_model: C
 def test_a_threat_at_their_body_still_flags(text: str, eager_model: Combiner) -> None:
     # HateCheck threats a fold without HateCheck lost when "their" first stopped counting
     assert assess_message(text, engine=eager_model).finding(Risk.BULLYING) is not None
+
+
+@pytest.mark.parametrize("text", ["you deserve to die", "u deserve to die",
+                                  "honestly you deserved to die", "you deserve to rot in hell"])
+def test_death_wished_on_the_reader_is_bullying_not_the_writer_at_risk(text: str) -> None:
+    # the shipped engine read "you deserve to die" as the writer's own self-harm (medium, from
+    # the model alone) and not as bullying at all
+    risks = {f.risk: f.level for f in assess_message(text).findings}
+    assert risks.get(Risk.BULLYING, RiskLevel.NONE) >= RiskLevel.HIGH
+    assert Risk.SELF_HARM not in risks
+
+
+@pytest.mark.parametrize("text", ["you deserve to die. i want to die too", "i deserve to die",
+                                  "you dont deserve this, i just want to die"])
+def test_the_writers_own_ideation_beside_it_still_flags_self_harm(text: str) -> None:
+    risks = {f.risk: f.level for f in assess_message(text).findings}
+    assert risks.get(Risk.SELF_HARM, RiskLevel.NONE) >= RiskLevel.MEDIUM
