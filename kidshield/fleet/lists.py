@@ -56,17 +56,6 @@ def load_with_names(config: Config,
     return loaded, collector.names
 
 
-def covered_by(name: str, names: set[str] | frozenset[str]) -> bool:
-    """True when ``name`` or one of its parents is in ``names``."""
-    while True:
-        if name in names:
-            return True
-        dot = name.find(".")
-        if dot < 0:
-            return False
-        name = name[dot + 1 :]
-
-
 def minimal(names: Iterable[str]) -> list[str]:
     """The names without duplicates and without those a listed parent already covers (a rule
     for ``example.com`` covers ``ads.example.com``): the fewest rules that match the same

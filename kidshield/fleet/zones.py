@@ -32,9 +32,10 @@ from datetime import datetime
 from enum import StrEnum
 
 from kidshield.config import Config, parse_hostport
-from kidshield.fleet.lists import ListNames, covered_by, minimal
+from kidshield.fleet.lists import ListNames, minimal
 from kidshield.policy.ages import SafeSearchMode
 from kidshield.policy.catalog import Catalog
+from kidshield.policy.domains import covered_by
 from kidshield.policy.engine import PolicyEngine, Settings
 from kidshield.policy.model import Profile, Query
 from kidshield.policy.reason import Action

@@ -74,6 +74,18 @@ def suffixes(name: str) -> Iterator[str]:
         name = name[dot + 1 :]
 
 
+def covered_by(name: str, names: set[str] | frozenset[str]) -> bool:
+    """True when ``name`` or one of its parents is in ``names`` (no generator: the resolver
+    asks this for every new name)."""
+    while True:
+        if name in names:
+            return True
+        dot = name.find(".")
+        if dot < 0:
+            return False
+        name = name[dot + 1 :]
+
+
 class SuffixMap(Generic[V]):
     """Small suffix-matching map: the most specific listed suffix wins."""
 

@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 
 from kidshield.policy.ages import BAND_DEFAULTS, MIN_AGE_GROUPS, AgeBand, SafeSearchMode
 from kidshield.policy.catalog import Catalog
-from kidshield.policy.domains import IndexHit, SuffixMap
+from kidshield.policy.domains import IndexHit, SuffixMap, covered_by
 from kidshield.policy.model import ALLOW_CATEGORY, BlockLists, Profile, Query, ScheduleRule
 from kidshield.policy.reason import Action, Decision, Reason, RuleSource
 from kidshield.policy.schedule import (
@@ -156,7 +156,7 @@ class PolicyEngine:
         """The decision, and whether it is the one every name nothing lists shares (for this
         profile, pause state and instant): a caller need not remember it per name."""
         name = query.name
-        quiet = _none_listed(name, self.listed(profile))
+        quiet = not covered_by(name, self.listed(profile))
         if not quiet or state.grants or self.lists.index.contains_suffix(name):
             return self._decide(name, quiet, profile, now, state), False
         # No list, map or grant names it: every check below decides it as any other such
@@ -291,16 +291,6 @@ class PolicyEngine:
 
         return done(Action.ALLOW, Reason.ALLOWED, service=service,
                     category=next(iter(sorted(categories)), None))
-
-
-def _none_listed(name: str, listed: frozenset[str]) -> bool:
-    while True:
-        if name in listed:
-            return False
-        dot = name.find(".")
-        if dot < 0:
-            return True
-        name = name[dot + 1 :]
 
 
 def _covers(domain: str, name: str) -> bool:

@@ -21,7 +21,16 @@ import sqlalchemy as sa
 from prometheus_client import generate_latest
 
 from kidshield.storage.schema import query_log
-from tests.dns.conftest import ADULT, HOUSEHOLD, KID, TEEN, Served, ServeFactory, addresses
+from tests.dns.conftest import (
+    ADULT,
+    HOUSEHOLD,
+    KID,
+    TEEN,
+    Served,
+    ServeFactory,
+    addresses,
+    recv_exactly,
+)
 from tests.dns.proxyheaders import STREAM, header, local
 
 BALANCER = "127.0.0.5"  # dnsdist's address as kidshield sees it
@@ -160,17 +169,8 @@ def _framed(data: bytes) -> bytes:
 
 
 def _read_answer(sock: socket.socket) -> dns.message.Message:
-    def exactly(n: int) -> bytes:
-        out = b""
-        while len(out) < n:
-            chunk = sock.recv(n - len(out))
-            if not chunk:
-                raise ConnectionError("closed")
-            out += chunk
-        return out
-
-    size = struct.unpack("!H", exactly(2))[0]
-    return dns.message.from_wire(exactly(size))
+    size = struct.unpack("!H", recv_exactly(sock, 2))[0]
+    return dns.message.from_wire(recv_exactly(sock, size))
 
 
 def test_a_tcp_connection_s_header_names_the_client_of_every_query_on_it(

@@ -41,15 +41,17 @@ STAGE_PRESENT = 0.15
 HOUR = 3600.0
 GROOMING_HALF_LIFE = 14 * 24 * HOUR  # as the tracker's grooming evidence
 
-FEATURES: tuple[str, ...] = (
-    *(f"stage:{stage}" for stage in STAGES),
-    "stages",
-    "serious_stages",
-    "strong_cues",
+# the message model's scores: in training it scores conversations it was fitted on, so the
+# trained model leaves them out (kept, weight 0, for manifests that name them)
+MESSAGE_MODEL: tuple[str, ...] = (
     "p_grooming_peak",
     "p_grooming_mean",
     "p_sexual_peak",
     "p_sextortion_peak",
+)
+# context on its own says nothing of grooming: it enters training only as products with the
+# cue evidence below
+CONTEXT: tuple[str, ...] = (
     "log_messages",
     "log_hours",
     "sender_child",
@@ -60,29 +62,20 @@ FEATURES: tuple[str, ...] = (
     "recipient_unknown",
     "adult_to_minor",
     "age_gap",
+)
+FEATURES: tuple[str, ...] = (
+    *(f"stage:{stage}" for stage in STAGES),
+    "stages",
+    "serious_stages",
+    "strong_cues",
+    *MESSAGE_MODEL,
+    *CONTEXT,
     "evidence",
     "adult_to_minor*evidence",
     "age_gap*evidence",
     "log_hours*evidence",
 )
-NOT_TRAINED = frozenset(
-    {
-        "p_grooming_peak",
-        "p_grooming_mean",
-        "p_sexual_peak",
-        "p_sextortion_peak",
-        "log_messages",
-        "log_hours",
-        "sender_child",
-        "sender_teen",
-        "sender_adult",
-        "sender_unknown",
-        "recipient_minor",
-        "recipient_unknown",
-        "adult_to_minor",
-        "age_gap",
-    }
-)
+NOT_TRAINED = frozenset(MESSAGE_MODEL + CONTEXT)
 TRAINED: tuple[str, ...] = tuple(f for f in FEATURES if f not in NOT_TRAINED)
 MAX_GAP = 30.0
 _INDEX = {name: i for i, name in enumerate(FEATURES)}
