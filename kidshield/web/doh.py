@@ -14,6 +14,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute
 
 from kidshield.dns.resolver import Resolver
+from kidshield.dns.wire import pad
 from kidshield.web.access import Permission
 from kidshield.web.routing import page
 
@@ -56,7 +57,9 @@ def doh_routes(resolver_of: object, admit: Callable[[str], float] = lambda _c: 0
         if answer is None:  # shorter than a DNS header, or a response rather than a query
             return Response("not a DNS query", status_code=400)
         ttl = _min_ttl(answer)
-        return Response(answer, media_type=MEDIA_TYPE,
+        # padded as DNS over TLS pads (RFC 8467 blocks, answers with EDNS): HTTPS hides the
+        # name but not the size, and the size of an unpadded answer often names the site
+        return Response(pad(answer), media_type=MEDIA_TYPE,
                         headers={"Cache-Control": f"max-age={ttl}"})
 
     # anyone who may use the resolver (the DNS server's own access rules apply); the body is

@@ -19,6 +19,7 @@ import dns.query
 import dns.rcode
 import dns.rdatatype
 import dns.rrset
+import httpx
 import pytest
 
 from tests.dns.conftest import (
@@ -223,6 +224,42 @@ def test_dns_over_tls_answers_are_padded_to_468_octet_blocks(
         msg = dns.message.from_wire(answer)
         assert PADDING in {o.otype for o in msg.options}
 
+
+def test_dns_over_https_answers_are_padded_like_dns_over_tls(
+    serve: ServeFactory, tls_files: tuple[Path, Path],
+) -> None:
+    """The same rule as DoT on both DoH listeners: EDNS answers in 468-octet blocks (with or
+    without a Padding option in the query); answers to queries without EDNS stay as they
+    are, since a response may not carry an OPT record the query did not."""
+    cert, key = tls_files
+    served = serve(web=True, dns_options={"doh_listen": ["127.0.0.1:0"],
+                                          "tls_certificate": str(cert), "tls_key": str(key)})
+    urls = {"web listener": f"{served.url}/dns-query",
+            "doh_listen": f"https://127.0.0.1:{served.bound('doh')}/dns-query"}
+    ca = ssl.create_default_context(cafile=str(cert))
+    with httpx.Client(verify=ca, timeout=5) as http:
+        def ask(url: str, query: dns.message.Message) -> httpx.Response:
+            got = http.post(url, content=query.to_wire(),
+                            headers={"content-type": "application/dns-message"})
+            assert got.status_code == 200
+            return got
+
+        for where, url in urls.items():
+            for name in ("fine.example", "denied.example", "www.google.com"):
+                padded = make_query(name, edns=True)
+                padded.use_edns(0, payload=1232,
+                                options=[dns.edns.GenericOption(PADDING, bytes(40))])
+                for query in (make_query(name, edns=True), padded):
+                    got = ask(url, query)
+                    assert len(got.content) % 468 == 0, (where, name, len(got.content))
+                    msg = dns.message.from_wire(got.content)
+                    assert PADDING in {o.otype for o in msg.options}
+                    assert msg.answer, (where, name)
+                    # the TTL the cache may keep comes from the records, not the padding
+                    assert got.headers["cache-control"] != "max-age=0", (where, name)
+                plain = ask(url, make_query(name)).content
+                assert dns.message.from_wire(plain).edns == -1
+                assert len(plain) < 468, (where, name)
 
 
 # -- the minor items
