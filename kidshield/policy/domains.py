@@ -87,21 +87,16 @@ def covered_by(name: str, names: set[str] | frozenset[str]) -> bool:
 
 
 class SuffixMap(Generic[V]):
-    """Small suffix-matching map: the most specific listed suffix wins."""
+    """Small suffix-matching map: the most specific listed suffix wins. Fixed once built
+    (a reload builds new profiles and catalogs), so what is derived from a map, such as the
+    engine's names of interest per profile, holds for as long as the map does."""
 
     __slots__ = ("_map",)
-    # counts additions after construction in every map: what is derived from maps (the
-    # engine's names of interest) is built again when it moves
-    edits = 0
 
     def __init__(self, items: Iterable[tuple[str, V]] = ()) -> None:
         self._map: dict[str, V] = {}
         for domain, value in items:
             self._map.setdefault(domain, value)
-
-    def add(self, domain: str, value: V) -> None:
-        self._map.setdefault(domain, value)
-        SuffixMap.edits += 1
 
     def match(self, name: str) -> tuple[str, V] | None:
         m = self._map

@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 
 from kidshield.policy.ages import BAND_DEFAULTS, MIN_AGE_GROUPS, AgeBand, SafeSearchMode
 from kidshield.policy.catalog import Catalog
-from kidshield.policy.domains import IndexHit, SuffixMap, covered_by
+from kidshield.policy.domains import IndexHit, covered_by
 from kidshield.policy.model import ALLOW_CATEGORY, BlockLists, Profile, Query, ScheduleRule
 from kidshield.policy.reason import Action, Decision, Reason, RuleSource
 from kidshield.policy.schedule import (
@@ -56,9 +56,9 @@ class PolicyEngine:
         self.lists = lists or BlockLists()
         # keyed by id(); the entry keeps its profile alive so the id cannot be reused by another
         self._settings: dict[tuple[int, AgeBand], tuple[Profile, Settings]] = {}
-        # per profile (keyed like _settings): SuffixMap.edits when built, and every name the
-        # catalog's and the profile's small maps list
-        self._listed: dict[int, tuple[Profile, int, frozenset[str]]] = {}
+        # per profile (keyed like _settings): every name the catalog's and the profile's
+        # small maps list (the maps never change once built)
+        self._listed: dict[int, tuple[Profile, frozenset[str]]] = {}
         # (profile id, pause ends) -> (profile, when decided, the decision for any name
         # nothing lists): see decide()
         self._unlisted: dict[tuple[int, datetime | None, datetime | None],
@@ -131,17 +131,16 @@ class PolicyEngine:
         """Every domain that the catalog's suffix maps (helplines, bypass tools, services,
         safe-search hosts, unsupported engines) or ``profile``'s own (allow, free time,
         learning, deny) list. A name none of whose suffixes is here matches none of them:
-        one walk over the name instead of one per map, for the many names nobody listed.
-        Built again when any map has grown since (``SuffixMap.edits``)."""
+        one walk over the name instead of one per map, for the many names nobody listed."""
         known = self._listed.get(id(profile))
-        if known is not None and known[0] is profile and known[1] == SuffixMap.edits:
-            return known[2]
+        if known is not None and known[0] is profile:
+            return known[1]
         c = self.catalog
         names = frozenset(c.safe_hosts).union(
             c.helpline_index.keys(), c.bypass.keys(), c.service_index.keys(),
             c.unsupported.keys(), profile.allow.keys(), profile.allow_free_time.keys(),
             profile.learning.keys(), profile.deny.keys())
-        self._listed[id(profile)] = (profile, SuffixMap.edits, names)
+        self._listed[id(profile)] = (profile, names)
         return names
 
     # -- the decision -------------------------------------------------------------------

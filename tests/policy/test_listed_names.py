@@ -1,6 +1,6 @@
 """The engine looks a name up in its small suffix maps only when one of the name's suffixes is
-listed in any of them (``PolicyEngine.listed``): names nobody listed skip every map, and a map
-that grows after a decision is seen by the next one."""
+listed in any of them (``PolicyEngine.listed``): names nobody listed skip every map, and a
+profile built again with a new entry (a reload) is seen by the next decision."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kidshield.policy.reason import Action, Reason, RuleSource
+from kidshield.policy.reason import Action, Reason
 from kidshield.policy.state import ProfileState
 from tests.policy.helpers import LONDON, block_lists, decide, engine, local, make_profile
 
@@ -36,13 +36,16 @@ def test_every_map_is_still_consulted_for_its_names(name: str, action: Action,
     assert (d.action, d.reason) == (action, reason)
 
 
-def test_an_entry_added_to_a_profile_map_after_a_decision_counts_for_the_next() -> None:
-    profile = make_profile()
+def test_a_profile_rebuilt_with_a_new_entry_counts_for_the_next_decision() -> None:
     eng = engine()
-    assert decide(eng, "late.example", profile, DAY).reason is Reason.ALLOWED
-    profile.deny.add("late.example", RuleSource("block list"))
-    d = decide(eng, "www.late.example", profile, DAY)
+    before = make_profile()
+    assert decide(eng, "late.example", before, DAY).reason is Reason.ALLOWED
+    after = make_profile(deny=["late.example"])  # same id: the profile after a reload
+    assert after.id == before.id
+    d = decide(eng, "www.late.example", after, DAY)
     assert (d.action, d.reason) == (Action.BLOCK, Reason.DENY_LIST)
+    # and the engine keeps the old profile's answers for the old profile
+    assert decide(eng, "www.late.example", before, DAY).reason is Reason.ALLOWED
 
 
 @settings(max_examples=60, deadline=None)
