@@ -7,26 +7,36 @@ are kept as JSON under ``<data_dir>/index-cache/``, named by a hash of the file'
 path and the kidshield version, so an edited file, a moved installation or an upgrade (whose
 checks may differ) is read and checked again. A file with problems is never kept: it fails
 with the same ``file:line key: what is wrong`` messages as without the cache. Anything wrong
-with a kept copy (unreadable, not what this version writes) means the file is read again.
+with a kept copy (unreadable, not what this version writes) is logged and the file is read
+again; the copy is then replaced.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
-import json
+import logging
 import os
-from dataclasses import fields
 from pathlib import Path
-from typing import Any
+
+from pydantic import ConfigDict, TypeAdapter, ValidationError
 
 from kidshield import __version__
 from kidshield.policy.catalog import Catalog, load_catalog
 from kidshield.policy.helpline_data import read_file
-from kidshield.policy.helplines import Ages, Helpline, Kind
+from kidshield.policy.helplines import Helpline
 
 PREFIX = "helplines-"
-_TUPLES = ("domains", "languages")
+
+log = logging.getLogger(__name__)
+
+
+@functools.cache
+def _entries() -> TypeAdapter[list[Helpline]]:
+    # strict: a kept copy holds exactly what this version wrote (no "5" for 5, no string
+    # taken for a tuple of its letters); built on first use, as only ``check`` needs it
+    return TypeAdapter(list[Helpline], config=ConfigDict(strict=True))
 
 
 def shipped_catalog(folder: Path | None) -> Catalog:
@@ -46,53 +56,41 @@ def read_helplines(path: Path, folder: Path) -> list[Helpline]:
         return read_file(path)  # the same clear error as without the cache
     digest = hashlib.sha256(b"\0".join([__version__.encode(), str(path).encode(), data]))
     kept = folder / f"{PREFIX}{digest.hexdigest()[:32]}.json"
-    with contextlib.suppress(OSError, ValueError, TypeError, KeyError):
-        return [_decode(item) for item in json.loads(kept.read_text(encoding="utf-8"))]
+    try:
+        return _entries().validate_json(kept.read_bytes())
+    except FileNotFoundError:
+        pass
+    except (OSError, ValidationError) as exc:
+        log.warning("%s: the kept copy of %s is unusable, reading the file again: %s",
+                    kept, path, _first_problem(exc))
     lines = read_file(path)  # raises with every problem: nothing is kept
     _keep(kept, lines)
     return lines
 
 
-def _encode(line: Helpline) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for f in fields(line):
-        value = getattr(line, f.name)
-        if isinstance(value, Kind):
-            value = value.value
-        elif isinstance(value, Ages):
-            value = [value.low, value.high]
-        elif isinstance(value, tuple):
-            value = list(value)
-        out[f.name] = value
-    return out
-
-
-def _decode(item: dict[str, Any]) -> Helpline:
-    values = dict(item)
-    values["kind"] = Kind(values["kind"])
-    if values.get("ages") is not None:
-        low, high = values["ages"]
-        values["ages"] = Ages(low, high)
-    for name in _TUPLES:
-        values[name] = tuple(values[name])
-    return Helpline(**values)
+def _first_problem(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        first = exc.errors(include_url=False)[0]
+        where = ".".join(str(part) for part in first["loc"])
+        more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+        return f"{where or 'the file'}: {first['msg']}{more}"
+    return str(exc)
 
 
 def _keep(kept: Path, lines: list[Helpline]) -> None:
-    """Write the checked entries, if they come back exactly (a field this module does not
-    know how to write is not kept, never kept wrong), and remove older copies."""
+    """Write the checked entries, if they come back exactly (a field that cannot be written
+    is not kept, never kept wrong), and remove older copies."""
     try:
-        items = [_encode(line) for line in lines]
-        text = json.dumps(items, ensure_ascii=False)
-        back = [_decode(item) for item in json.loads(text)]
-    except (TypeError, ValueError, KeyError):
+        text = _entries().dump_json(lines)
+        back = _entries().validate_json(text)
+    except (ValueError, TypeError):  # ValidationError and pydantic's serialisation errors
         return
     if back != lines or [b.where for b in back] != [line.where for line in lines]:
         return
     with contextlib.suppress(OSError):
         kept.parent.mkdir(parents=True, exist_ok=True)
         tmp = kept.with_name(f".{kept.name}.{os.getpid()}.tmp")
-        tmp.write_text(text, encoding="utf-8")
+        tmp.write_bytes(text)
         os.replace(tmp, kept)
         for old in kept.parent.glob(f"{PREFIX}*.json"):
             if old != kept:

@@ -4,6 +4,7 @@ entries as reading the file, read again when the file changes, never kept when i
 from __future__ import annotations
 
 import json
+import logging
 import shutil
 import subprocess
 import sys
@@ -72,14 +73,33 @@ def test_a_bad_file_fails_with_its_line_even_after_a_good_one_was_kept(
     assert kept(folder) == good  # nothing kept for the bad file
 
 
-def test_a_damaged_copy_is_ignored_and_replaced(tmp_path: Path) -> None:
+def test_a_damaged_copy_is_reported_ignored_and_replaced(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     folder = tmp_path / "cache"
     path = DATA_DIR / "helplines.toml"
     expected = read_helplines(path, folder)
-    for damage in ("{not json", '[{"id": "x"}]', "["):
-        kept(folder)[0].write_text(damage, encoding="utf-8")
-        assert read_helplines(path, folder) == expected
+    good = json.loads(kept(folder)[0].read_text(encoding="utf-8"))
+    # well-formed JSON with the wrong types: a string is not a tuple of its letters, a
+    # number is not a country, an unknown kind is not a kind
+    wrong_types = [[{**good[0], "domains": good[0]["domains"][0]}, *good[1:]],
+                   [{**good[0], "country": 5}, *good[1:]],
+                   [*good[:-1], {**good[-1], "kind": "nonsense"}]]
+    damaged = ["{not json", '[{"id": "x"}]', "[", b"\xff\xfe".decode("latin-1"),
+               *(json.dumps(items) for items in wrong_types)]
+    for damage in damaged:
+        copy = kept(folder)[0]
+        copy.write_text(damage, encoding="utf-8")
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger="kidshield.catalog_cache"):
+            again = read_helplines(path, folder)
+        assert again == expected, damage
+        assert [h.where for h in again] == [h.where for h in expected]
+        assert [r.getMessage().split(":")[0] for r in caplog.records] == [str(copy)], damage
+        assert "unusable, reading the file again" in caplog.text
+        assert json.loads(kept(folder)[0].read_text(encoding="utf-8")) == good  # replaced
+    caplog.clear()
     assert read_helplines(path, folder) == expected
+    assert not caplog.records  # a good copy is read quietly
 
 
 def test_a_folder_that_cannot_be_written_reads_the_file(tmp_path: Path) -> None:
