@@ -501,82 +501,11 @@ def serve(
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
     """Run the protective DNS resolver (and the web server beside it)."""
-    import logging
-
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
     if not config_path.exists():
         fail(f"{config_path} not found: create one with 'kidshield init {config_path}'")
-    _restart_with_process_settings()
-    logging.getLogger("alembic").setLevel(logging.WARNING)
-    _serve(config_path, web, workers)
+    from kidshield import serving
 
-
-# Process tuning for `kidshield serve` (docs/performance.md, "Process settings"). These are the
-# only environment variables kidshield sets; the user may set them first to override.
-SERVE_ENVIRONMENT = {
-    # threads share heaps: less memory
-    "MALLOC_ARENA_MAX": "2",
-    # large buffers (the per-second answer lists at high rates) always get their own mapping
-    # and go back to the OS when freed; glibc's sliding threshold would keep them
-    "MALLOC_MMAP_THRESHOLD_": "131072",
-}
-# The log writer thread must hand the interpreter back to the event loop quickly, or answers
-# wait for it (Python's default switch interval is 5 ms).
-SWITCH_INTERVAL = 0.0005
-# Answers make little cyclic garbage: fewer, cheaper collections keep latency even.
-GC_THRESHOLD = (50_000, 20, 100)
-
-
-def _restart_with_process_settings() -> None:
-    """Start the process again with a known (random, private) string hash seed, so the list
-    index can be built in a child process and shared by mapping its file
-    (kidshield/lists/isolated.py), and with the allocator settings above (glibc reads them
-    only at start)."""
-    seed = os.environ.get("PYTHONHASHSEED", "")
-    if seed.isdigit() and seed != "0":
-        return
-    import secrets
-
-    os.environ["PYTHONHASHSEED"] = str(secrets.randbelow(2**32 - 1) + 1)
-    for name, value in SERVE_ENVIRONMENT.items():
-        os.environ.setdefault(name, value)
-    os.execv(sys.executable, [sys.executable, "-m", "kidshield", *sys.argv[1:]])
-
-
-def _serve(config_path: Path, web: bool, workers: int = 1) -> None:
-    import asyncio
-    import gc
-
-    from kidshield.app import Application
-    from kidshield.policy.domains import release_free_memory
-
-    sys.setswitchinterval(SWITCH_INTERVAL)
-
-    def ready(application: Application) -> None:
-        # Everything built at start stays: the collector need not walk it again.
-        gc.collect()
-        gc.freeze()
-        gc.set_threshold(*GC_THRESHOLD)
-        release_free_memory()  # start-up temporaries back to the OS
-        for proto, host, port in application.bound:
-            if proto in ("http", "https"):
-                where = "" if application.config.metrics.listen else " (metrics at /metrics)"
-                err.print(f"web: {proto}://{host}:{port}/{where}", highlight=False)
-            else:
-                err.print(f"listening: {proto} {host}:{port}", highlight=False)
-        if application.workers > 1:
-            err.print(f"workers: {application.workers} DNS processes", highlight=False)
-
-    application = Application.from_file(config_path, web=web, workers=workers)
-    try:
-        import uvloop
-    except ImportError:  # pragma: no cover - uvloop is a dependency on Linux
-        asyncio.run(application.run(ready))
-    else:
-        uvloop.run(application.run(ready))
+    serving.restart(config_path, web, workers, verbose)  # a process without typer and rich
 
 
 def _open_banks(db: Path, preload: bool) -> BankService:

@@ -3,7 +3,9 @@
 ``kidshield check`` maps the saved list index (``lists/indexcache.py``), which only a process
 with the index's string hash seed can use. When the seed is known, the command restarts with it
 here, before anything heavy is imported, so a check costs one interpreter start, not two.
-Kept free of third-party imports for that reason.
+``kidshield serve`` starts itself again too (``serving.py``); that process goes straight to
+the server, without the command line's imports. Kept free of third-party imports for that
+reason.
 """
 
 from __future__ import annotations
@@ -51,6 +53,12 @@ def entry() -> None:
     seed = known_seed(sys.argv[1:])
     if seed is not None and os.environ.get("PYTHONHASHSEED") != seed:
         restart_with_seed(seed)
+    if sys.argv[1:2] == ["serve"]:
+        from kidshield import serving
+
+        if serving.OPTIONS in os.environ:  # started by `kidshield serve`: the server itself
+            serving.main()
+            return
     from kidshield import cli
 
     cli.ENTRY_POINT = True

@@ -26,6 +26,7 @@ from kidshield.dns.workers import snapshot
 from kidshield.errors import KidshieldError
 from kidshield.lists.isolated import can_isolate
 from kidshield.runtime import PolicyRuntime
+from kidshield.serving import SWITCH_INTERVAL, without_httpx_cli
 from kidshield.state import StateSource, overlay
 from kidshield.storage.db import Database
 from kidshield.storage.querylog import QueryRow, UsageRecord
@@ -157,9 +158,10 @@ async def run(config_path: Path, conn: Connection, listen: list[str], dot: list[
 
 def main(argv: list[str]) -> None:
     config_path, fd, listen, dot, index = argv
+    without_httpx_cli()  # a DoH upstream imports httpx: not its command line
     logging.basicConfig(level=logging.INFO,
                         format=f"%(asctime)s %(levelname)s worker {index} %(name)s: %(message)s")
-    sys.setswitchinterval(0.0005)
+    sys.setswitchinterval(SWITCH_INTERVAL)  # as the instance
     # Ctrl-C and systemd's SIGTERM reach the whole process group: the worker stops when the
     # instance tells it to (after its last rows are sent), or when the instance is gone
     signal.signal(signal.SIGINT, signal.SIG_IGN)
