@@ -4,12 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from kidshield.safety.text import RecommendedAction, Risk, RiskLevel, assess_message
-
-
-def bullying(text: str, **kwargs: object) -> RiskLevel:
-    finding = assess_message(text, **kwargs).finding(Risk.BULLYING)  # type: ignore[arg-type]
-    return RiskLevel.NONE if finding is None else finding.level
+from kidshield.safety.text import RecommendedAction, RiskLevel, assess_message
+from tests.safety.text.helpers import bullying
 
 
 @pytest.mark.parametrize("text", ["kys", "k y s", "go kill yourself", "KYS 💀"])

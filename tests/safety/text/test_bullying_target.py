@@ -20,11 +20,7 @@ from kidshield.safety.text import Message, Risk, RiskLevel, assess_conversation,
 from kidshield.safety.text.classifier import TextClassifier, shipped_classifier
 from kidshield.safety.text.combine import Combiner
 from kidshield.safety.text.lexicon import LexiconError, _compile_risk
-
-
-def bullying(text: str) -> RiskLevel:
-    finding = assess_message(text).finding(Risk.BULLYING)
-    return RiskLevel.NONE if finding is None else finding.level
+from tests.safety.text.helpers import bullying
 
 
 # every one of these was flagged (medium or high) by the model alone before the rule

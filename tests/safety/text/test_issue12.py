@@ -6,11 +6,7 @@ from __future__ import annotations
 import pytest
 
 from kidshield.safety.text import RecommendedAction, Risk, RiskLevel, assess_message
-
-
-def level(text: str, risk: Risk, **kwargs: object) -> RiskLevel:
-    finding = assess_message(text, **kwargs).finding(risk)  # type: ignore[arg-type]
-    return RiskLevel.NONE if finding is None else finding.level
+from tests.safety.text.helpers import level
 
 
 @pytest.mark.parametrize(

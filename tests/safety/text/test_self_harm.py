@@ -5,11 +5,7 @@ from __future__ import annotations
 import pytest
 
 from kidshield.safety.text import RecommendedAction, Risk, RiskLevel, assess_message
-
-
-def self_harm(text: str) -> RiskLevel:
-    finding = assess_message(text).finding(Risk.SELF_HARM)
-    return RiskLevel.NONE if finding is None else finding.level
+from tests.safety.text.helpers import self_harm
 
 
 @pytest.mark.parametrize(

@@ -16,13 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from kidshield.safety.text import Risk, RiskLevel, assess_message
+from kidshield.safety.text import Risk, RiskLevel
 from kidshield.safety.text.lexicon import LexiconError, _compile_risk
-
-
-def self_harm(text: str) -> RiskLevel:
-    finding = assess_message(text).finding(Risk.SELF_HARM)
-    return RiskLevel.NONE if finding is None else finding.level
+from tests.safety.text.helpers import self_harm
 
 
 @pytest.mark.parametrize(
