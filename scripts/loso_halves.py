@@ -8,7 +8,7 @@ half gets wrong; the TEST half is only ever counted. The halves are
 
     nice -n 5 .venv/bin/python scripts/loso_halves.py --data /work/shared/data/text-train \
         --data data/text-synth [--source reddit-mental-health-rmhd-sample] [--save fold.pkl] \
-        [--load fold.pkl] [--dev-errors dev-errors.txt] [--json] [--risk bullying]
+        [--load fold.pkl] [--dev-errors dev-errors.txt] [--json] [--risk bullying] [--count-test]
 
 ``--save``/``--load`` keep the fold's trained model, so an engine rule can be measured again
 without training (the model does not depend on the rules). ``--dev-errors`` writes the DEV
@@ -68,10 +68,17 @@ def main() -> int:
     ap.add_argument("--dev-errors", type=Path)
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--risk", default=Risk.SELF_HARM.value, choices=[r.value for r in Risk])
+    ap.add_argument(
+        "--count-test",
+        action="store_true",
+        help="also count the TEST half (and the whole source); without it only DEV is shown, "
+        "so experiments cannot peek at TEST by accident",
+    )
     args = ap.parse_args()
+    views = ("dev", "test", "whole") if args.count_test else ("dev",)
     risk = Risk(args.risk)
 
-    settings = train_settings(windows=False)
+    settings = train_settings()
     log = lambda msg: print(msg, file=sys.stderr)  # noqa: E731
     data = prepare(args.data, settings, log)
     held = data.where(lambda r: source_group(r.source) == args.source)
@@ -104,6 +111,7 @@ def main() -> int:
             ("test", halves_m == "test"),
             ("whole", np.ones(len(held.rows), dtype=bool)),
         )
+        if name in views
     }
 
     # the whole engine, as `kidshield eval text` runs it on the source's file
@@ -137,7 +145,7 @@ def main() -> int:
             [f for f, h in zip(flagged, halves, strict=True) if name in (h, "whole")],
             [g for g, h in zip(gold, halves, strict=True) if name in (h, "whole")],
         )
-        for name in ("dev", "test", "whole")
+        for name in views
     }
     if args.dev_errors:
         args.dev_errors.write_text("\n".join(errors), encoding="utf-8")
