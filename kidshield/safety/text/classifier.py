@@ -35,7 +35,6 @@ from kidshield.safety.text.features import (
 )
 from kidshield.safety.text.model import Risk, RiskLevel
 from kidshield.safety.text.normalize import NormalizedText
-from kidshield.safety.text.parts import PartSettings, part_spans
 from kidshield.safety.text.projection import TokenProjections
 
 MODEL_DIR = Path(__file__).parent / "models"
@@ -63,10 +62,6 @@ class Head:
     # the level the model must reach to flag without any cue of its risk: high when all its
     # training positives are the project's synthetic data, medium otherwise
     alone: RiskLevel = RiskLevel.MEDIUM
-    # how much a long text's strongest window counts: the margin is the whole text's plus
-    # this share of what the window adds (0: whole only, 1: the window's), learnt per risk on
-    # the validation split (see :mod:`parts`)
-    part_weight: float = 1.0
 
     def probability(self, margin: float) -> float:
         z = self.slope * margin + self.intercept
@@ -104,7 +99,6 @@ class TextClassifier:
         heads: dict[Risk, Head],
         manifest: dict[str, Any],
         conversation: ConversationModel | None = None,
-        parts: PartSettings | None = None,
     ) -> None:
         if weights.shape != (vectorizer.size, len(bias)):
             raise ModelError(
@@ -116,14 +110,8 @@ class TextClassifier:
         self.heads = heads
         self.manifest = manifest
         self.conversation = conversation  # the conversation-level grooming model, if trained
-        self.parts = parts  # long texts are scored by their windows too (None: whole only)
         self._projections = TokenProjections(vectorizer, weights)
         self._bias: list[float] = bias.tolist()
-        shares = [0.0] * len(bias)
-        for head in heads.values():
-            shares[head.column] = head.part_weight
-        self._shares = shares
-        self._parts_count = any(shares) and parts is not None
         self._last: tuple[str, npt.NDArray[np.int64], npt.NDArray[np.float64]] | None = None
 
     @property
@@ -141,60 +129,23 @@ class TextClassifier:
         return idx, vals
 
     def margins(self, normalised: str) -> npt.NDArray[np.float64]:
-        """Raw linear scores, one per weight column: the largest of the whole text's and its
-        parts' (see :mod:`parts`), from the remembered token products."""
+        """Raw linear scores, one per weight column, from the remembered token products."""
         return np.asarray(self._margin_list(normalised))
 
-    def _margin_list(self, normalised: str) -> list[float]:
-        whole = self._whole_margins(normalised)
-        spans = part_spans(normalised, self.parts) if self._parts_count else []
-        if not spans:
-            return whole
-        best = whole
-        for start, end in spans:
-            part = self._whole_margins(normalised[start:end])
-            best = [max(a, b) for a, b in zip(best, part, strict=True)]
-        return [w + k * (b - w) for w, b, k in zip(whole, best, self._shares, strict=True)]
-
-    def _whole_margins(self, text: str) -> list[float]:
+    def _margin_list(self, text: str) -> list[float]:
         products = self._projections.products(text)
         if products is None:
-            exact: list[float] = self._exact_whole(text).tolist()
+            exact: list[float] = self.exact_margins(text).tolist()
             return exact
         return [p + b for p, b in zip(products, self._bias, strict=True)]
 
     def exact_margins(self, normalised: str) -> npt.NDArray[np.float64]:
         """The same scores from the feature vectors themselves (the definition)."""
-        whole = self._exact_whole(normalised)
-        spans = part_spans(normalised, self.parts) if self._parts_count else []
-        if not spans:
-            return whole
-        best = whole
-        for start, end in spans:
-            best = np.maximum(best, self._exact_whole(normalised[start:end]))
-        combined: npt.NDArray[np.float64] = whole + np.asarray(self._shares) * (best - whole)
-        return combined
-
-    def _exact_whole(self, text: str) -> npt.NDArray[np.float64]:
-        idx, vals = self._sparse(text)
+        idx, vals = self._sparse(normalised)
         if len(idx) == 0:
             return self.bias.copy()
         exact: npt.NDArray[np.float64] = vals @ self.weights[idx] + self.bias
         return exact
-
-    def strongest_part(self, normalised: str, risk: Risk) -> tuple[int, int]:
-        """The span of ``normalised`` that raised the score for ``risk`` most: the whole text,
-        or the window that scored highest (the first of equals) when windows count."""
-        head = self.heads[risk]
-        column = head.column
-        best, where = self._whole_margins(normalised)[column], (0, len(normalised))
-        if head.part_weight <= 0:
-            return where
-        for start, end in part_spans(normalised, self.parts):
-            margin = self._whole_margins(normalised[start:end])[column]
-            if margin > best:
-                best, where = margin, (start, end)
-        return where
 
     def probabilities(self, normalised: str) -> dict[Risk, float]:
         margins = self._margin_list(normalised)
@@ -202,16 +153,14 @@ class TextClassifier:
 
     def contributions(self, norm: NormalizedText, risk: Risk, limit: int = 3) -> list[Contribution]:
         """The words and word n-grams that raised ``risk`` most, with their place in the
-        normalised text, in the part of a long text that gave its score.
+        normalised text.
 
         The features are defined per token (:mod:`features`), so a token's share of the score
         is exact: its word feature and its own character n-grams, each block at its scale. A
         word n-gram of two words and more counts on its own. Each is placed at its first
-        occurrence in the part."""
+        occurrence."""
         column = self.heads[risk].column
-        first, last = self.strongest_part(norm.text, risk)
-        part = norm.text[first:last]
-        matches = _token_spans(part)
+        matches = _token_spans(norm.text)
         if not matches:
             return []
         vec, weights = self.vectorizer, self.weights
@@ -220,7 +169,7 @@ class TextClassifier:
         grams = {token: vec.token_grams(token) for token in counts}
         places: dict[str, tuple[int, int]] = {}
         for m in matches:
-            places.setdefault(m.group(0), (m.start() + first, m.end() + first))
+            places.setdefault(m.group(0), m.span())
         longer = Counter(longer_word_ngrams(toks, vec.settings))
         n_gram_values = {
             gram: count_weight(count) for gram, count in longer.items() if gram in vec.words
@@ -248,8 +197,7 @@ class TextClassifier:
                 i for i in range(len(toks) - n + 1) if " ".join(toks[i : i + n]) == gram
             )
             score = value * word_scale * float(weights[vec.words[gram], column])
-            scored.append((score, matches[at].start() + first, matches[at + n - 1].end() + first,
-                           gram))
+            scored.append((score, matches[at].start(), matches[at + n - 1].end(), gram))
         scored.sort(key=lambda item: (-item[0], item[1]))
         found: list[Contribution] = []
         for score, start, end, gram in scored:
@@ -324,11 +272,15 @@ def load_classifier(folder: Path = MODEL_DIR) -> TextClassifier:
                 float(th["medium"]),
                 float(th["high"]),
                 RiskLevel.parse(str(raw.get("alone", "medium"))),
-                float(cal.get("part_weight", 1.0)),
             )
+            # models of the fifth session could score long texts by windows as well; none
+            # shipped that way, and this kidshield scores every text whole
+            if manifest.get("parts") and float(cal.get("part_weight", 1.0)) > 0:
+                raise ModelError(
+                    f"{manifest_path}: head {name!r} scores long texts by windows "
+                    "('train text --windows'), which this kidshield no longer does; retrain"
+                )
         vectorizer = Vectorizer(settings, grams[:n_words], grams[n_words:])
-        # a model trained before parts were scored was calibrated on whole texts only
-        parts = PartSettings.from_dict(manifest["parts"]) if manifest.get("parts") else None
         conversation = (
             ConversationModel.from_dict(manifest["conversation"])
             if manifest.get("conversation")
@@ -336,7 +288,7 @@ def load_classifier(folder: Path = MODEL_DIR) -> TextClassifier:
         )
     except (KeyError, TypeError, ValueError, OSError) as exc:
         raise ModelError(f"{folder}: model files are inconsistent ({exc})") from None
-    return TextClassifier(vectorizer, weights, bias, heads, manifest, conversation, parts)
+    return TextClassifier(vectorizer, weights, bias, heads, manifest, conversation)
 
 
 _LOCK = threading.Lock()

@@ -138,9 +138,6 @@ def eval_text(
         help="With --loso: also measure the whole engine (cues, rules, conversation model) "
         "with the model trained without the source, as 'eval text' runs it on that source.",
     ),
-    windows: bool = typer.Option(
-        False, "--windows", help="With --loso: train the folds' models with long-text windows."
-    ),
     halves: bool = typer.Option(
         False,
         "--halves",
@@ -152,7 +149,7 @@ def eval_text(
     """Precision, recall, F1, F0.5, ROC-AUC and PR-AUC per risk, the benign rows flagged, and a
     confusion table, on a labelled corpus; or, with --loso, per training source."""
     if loso:
-        _loso(data, source, as_json, whole_engine, windows, halves)
+        _loso(data, source, as_json, whole_engine, halves)
         return
     if file is None:
         raise _fail("give a corpus file, or --loso --data DIR")
@@ -175,7 +172,6 @@ def _loso(
     only: list[str],
     as_json: bool,
     whole_engine: bool,
-    windows: bool,
     halves: bool = False,
 ) -> None:
     if not data:
@@ -187,7 +183,7 @@ def _loso(
     try:
         results = leave_one_source_out(
             data,
-            train_settings(windows=windows),
+            train_settings(),
             progress=console.log,
             only=only,
             whole_engine=whole_engine,
@@ -272,19 +268,13 @@ def train_text(
         "--include-share-alike",
         help="Also train on share-alike sources (left out of the shipped model by default).",
     ),
-    windows: bool = typer.Option(
-        False,
-        "--windows",
-        help="Also score long texts by overlapping windows, with a learnt share per risk "
-        "(measured no better on real sources left out; see docs/safety.md).",
-    ),
 ) -> None:
     """Train the message and conversation models (needs the [train] extra)."""
     from kidshield.safety.text.train import train, train_settings
 
     console = Console(stderr=True)
     try:
-        settings = train_settings(include_share_alike=include_share_alike, windows=windows)
+        settings = train_settings(include_share_alike=include_share_alike)
         test = train(data, out, settings, console.log)
     except KidshieldError as exc:
         raise _fail(str(exc)) from None

@@ -46,7 +46,6 @@ from kidshield.safety.text.features import (
 )
 from kidshield.safety.text.lexicon import load_lexicon
 from kidshield.safety.text.model import Risk, RiskLevel
-from kidshield.safety.text.parts import PartSettings, part_spans
 from kidshield.safety.text.trainconv import (
     MIN_CONVERSATIONS,
     conversations,
@@ -141,12 +140,6 @@ def policy_for(source: str) -> SourcePolicy:
 @dataclass(frozen=True, slots=True)
 class TrainSettings:
     features: FeatureSettings = field(default_factory=FeatureSettings)
-    # long texts scored by their windows too, at calibration and at run time (None: whole
-    # only, the default: windows measured no better on real sources left out, docs/safety.md)
-    parts: PartSettings | None = None
-    # the windows of benign long training texts are benign training rows too: a window is
-    # scored at run time, so the model must have seen what ordinary windows look like
-    part_negatives: bool = True
     min_df: int = 3
     max_words: int = 60_000
     max_chars: int = 140_000
@@ -168,15 +161,12 @@ class TrainSettings:
             "medium_precision": self.medium_precision,
             "high_precision": self.high_precision,
             "include_share_alike": self.include_share_alike,
-            "part_negatives": self.part_negatives,
         }
 
 
-def train_settings(*, include_share_alike: bool = False, windows: bool = False) -> TrainSettings:
+def train_settings(*, include_share_alike: bool = False) -> TrainSettings:
     """The settings of ``kidshield train text`` and ``eval text --loso`` from their flags."""
-    return TrainSettings(
-        parts=PartSettings() if windows else None, include_share_alike=include_share_alike
-    )
+    return TrainSettings(include_share_alike=include_share_alike)
 
 
 Progress = Callable[[str], None]
@@ -301,63 +291,6 @@ def matrix(vectorizer: Vectorizer, texts: Sequence[str]) -> Any:
         ),
         shape=(len(texts), vectorizer.size),
     )
-
-
-def whole_and_best(
-    vectorizer: Vectorizer,
-    weights: npt.NDArray[np.float64],
-    bias: npt.NDArray[np.float64],
-    texts: Sequence[str],
-    parts: PartSettings | None,
-) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
-    """Each text's margins whole, and the largest of the whole text's and its parts'
-    (:mod:`parts`). Shapes (texts, columns)."""
-    pieces: list[str] = []
-    firsts: list[int] = []
-    for text in texts:
-        firsts.append(len(pieces))
-        pieces.append(text)
-        pieces.extend(text[start:end] for start, end in part_spans(text, parts))
-    if not texts:
-        empty = np.zeros((0, len(bias)))
-        return empty, empty
-    margins = np.asarray(matrix(vectorizer, pieces) @ weights, dtype=np.float64) + bias
-    best: npt.NDArray[np.float64] = np.maximum.reduceat(margins, np.asarray(firsts), axis=0)
-    return margins[firsts], best
-
-
-def scored_margins(
-    vectorizer: Vectorizer,
-    weights: npt.NDArray[np.float64],
-    bias: npt.NDArray[np.float64],
-    texts: Sequence[str],
-    parts: PartSettings | None,
-    shares: Sequence[float],
-) -> npt.NDArray[np.float64]:
-    """Each text's margins as the run-time classifier gives them: the whole text's plus each
-    column's share (``shares``) of what its strongest window adds."""
-    whole, best = whole_and_best(vectorizer, weights, bias, texts, parts)
-    combined: npt.NDArray[np.float64] = whole + np.asarray(shares) * (best - whole)
-    return combined
-
-
-def part_share(
-    whole: npt.NDArray[np.float64], best: npt.NDArray[np.float64], y: npt.NDArray[np.int8]
-) -> float:
-    """How much a long text's strongest window should add to its whole-text margin, in [0, 1]:
-    the ratio of the two coefficients of a logistic fit of the labels on (whole margin, what
-    the window adds) on the validation split. 0 when windows do not tell the risk apart."""
-    from sklearn.linear_model import LogisticRegression
-
-    gain = best - whole
-    if y.min() == y.max() or not gain.any():
-        return 0.0
-    model = LogisticRegression(C=1e4, solver="lbfgs", max_iter=1000)
-    model.fit(np.column_stack([whole, gain]), y)
-    a, b = (float(v) for v in model.coef_[0])
-    if a <= 0 or b <= 0:
-        return 0.0
-    return round(min(b / a, 1.0), 4)
 
 
 # -- fitting, calibration, thresholds ----------------------------------------------------------
@@ -518,8 +451,6 @@ class Trained:
     calibration: dict[Risk, tuple[float, float]]
     thresholds: dict[Risk, Thresholds]
     alone: dict[Risk, RiskLevel] = field(default_factory=dict)
-    parts: PartSettings | None = None
-    shares: dict[Risk, float] = field(default_factory=dict)  # per risk: see part_share
 
     def classifier(self) -> TextClassifier:
         """The in-memory model, as :func:`classifier.load_classifier` would read it back."""
@@ -533,7 +464,6 @@ class Trained:
                 self.thresholds[risk].medium,
                 self.thresholds[risk].high,
                 self.alone[risk],
-                self.shares.get(risk, 0.0),
             )
             for column, risk in enumerate(self.heads)
         }
@@ -543,18 +473,11 @@ class Trained:
             self.bias.astype(np.float64),
             heads,
             {},
-            parts=self.parts,
         )
 
     def margins(self, texts: Sequence[str]) -> npt.NDArray[np.float64]:
-        return scored_margins(
-            self.vectorizer,
-            self.weights.astype(np.float64),
-            self.bias.astype(np.float64),
-            texts,
-            self.parts,
-            [self.shares.get(risk, 0.0) for risk in self.heads],
-        )
+        product = matrix(self.vectorizer, texts) @ self.weights.astype(np.float64)
+        return np.asarray(product, dtype=np.float64) + self.bias.astype(np.float64)
 
     def probabilities(self, texts: Sequence[str]) -> dict[Risk, npt.NDArray[np.float64]]:
         margins = self.margins(texts)
@@ -566,23 +489,6 @@ class Trained:
 
 def sample_weights(rows: Sequence[Row]) -> npt.NDArray[np.float64]:
     return np.fromiter((policy_for(r.source).weight for r in rows), dtype=np.float64)
-
-
-def benign_windows(
-    data: Prepared, settings: TrainSettings
-) -> tuple[list[str], npt.NDArray[np.float64]]:
-    """The windows of the benign long texts, with their source's sample weight (none when
-    parts are off or ``part_negatives`` is)."""
-    texts: list[str] = []
-    weights: list[float] = []
-    if settings.parts is None or not settings.part_negatives:
-        return texts, np.zeros(0)
-    for row, text, benign in zip(data.rows, data.texts, is_benign(data.rows), strict=True):
-        if benign:
-            spans = part_spans(text, settings.parts)
-            texts.extend(text[start:end] for start, end in spans)
-            weights.extend([policy_for(row.source).weight] * len(spans))
-    return texts, np.asarray(weights, dtype=np.float64)
 
 
 def fit(
@@ -602,42 +508,24 @@ def fit(
     progress(f"vocabulary: {len(words)} word and {len(chars)} character n-grams; vectorising")
     x = matrix(vectorizer, fit_data.texts)
     base = sample_weights(fit_data.rows)
-    windows, window_weights = benign_windows(fit_data, settings)
-    if windows:
-        from scipy.sparse import vstack
-
-        progress(f"{len(windows)} windows of benign long texts as benign rows")
-        x = vstack([x, matrix(vectorizer, windows)]).tocsr()
-        base = np.concatenate([base, window_weights])
     alone: dict[Risk, RiskLevel] = {}
     weights = np.zeros((vectorizer.size, len(heads)), dtype=np.float32)
     bias = np.zeros(len(heads), dtype=np.float32)
     for column, risk in enumerate(heads):
-        y = np.concatenate([targets(fit_data.rows, risk), np.zeros(len(windows), np.int8)])
+        y = targets(fit_data.rows, risk)
         w = base * np.where(y == 1, settings.positive_weight, 1.0)
         progress(f"fitting {risk.value} ({int(y.sum())} positives)")
         synthetic_only = all(
             "/" in r.source
-            for r, target in zip(fit_data.rows, y[: len(fit_data.rows)], strict=True)
+            for r, target in zip(fit_data.rows, y, strict=True)
             if target
         )
         alone[risk] = RiskLevel.HIGH if synthetic_only else RiskLevel.MEDIUM
         coef, intercept = fit_head(x, y, w, settings.c)
         weights[:, column] = coef
         bias[column] = intercept
-    trained = Trained(vectorizer, weights, bias, heads, {}, {}, alone, settings.parts)
-    progress("scoring the validation split"
-             + (" (long texts by their parts too)" if settings.parts else ""))
-    whole, best = whole_and_best(
-        vectorizer,
-        weights.astype(np.float64),
-        bias.astype(np.float64),
-        calibration_data.texts,
-        settings.parts,
-    )
-    for column, risk in enumerate(heads):
-        y = targets(calibration_data.rows, risk)
-        trained.shares[risk] = part_share(whole[:, column], best[:, column], y)
+    trained = Trained(vectorizer, weights, bias, heads, {}, {}, alone)
+    progress("scoring the validation split")
     margins = trained.margins(calibration_data.texts)
     benign = is_benign(calibration_data.rows)
     ordinary = [
@@ -713,7 +601,6 @@ def write_model(
             "chars": len(chars),
         },
         "training": settings.to_dict(),
-        "parts": trained.parts.to_dict() if trained.parts is not None else None,
         "splits": {k: splits.get(k, 0) for k in (TRAIN, VALIDATION, TEST)},
         "sources": dict(sorted(sources.items())),
         "heads": {
@@ -724,7 +611,6 @@ def write_model(
                     "method": "platt",
                     "slope": round(trained.calibration[risk][0], 8),
                     "intercept": round(trained.calibration[risk][1], 8),
-                    "part_weight": trained.shares.get(risk, 0.0),
                 },
                 "thresholds": {
                     "low": trained.thresholds[risk].low,

@@ -293,20 +293,18 @@ def test_full_token_table_starts_again_and_scores_stay_right(small_model: Path) 
     assert len(model._projections._state.rows) <= 8
 
 
-def test_train_cli_scores_long_texts_by_windows_only_when_asked(tmp_path: Path) -> None:
-    from typer.testing import CliRunner
-
-    from kidshield.cli import app
-    from kidshield.safety.text.parts import PartSettings
-
-    data = write_sample(tmp_path / "data")
-    for flags, parts in (([], None), (["--windows"], PartSettings())):
-        out = tmp_path / f"model{len(flags)}"
-        result = CliRunner().invoke(
-            app, ["train", "text", "--data", str(data), "--out", str(out), *flags]
-        )
-        assert result.exit_code == 0, result.output
-        model = load_classifier(out)
-        assert model.parts == parts
-        manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
-        assert all("part_weight" in h["calibration"] for h in manifest["heads"].values())
+def test_a_model_that_scores_windows_is_refused(small_model: Path, tmp_path: Path) -> None:
+    # `train text --windows` (fifth session) wrote "parts" and a share per head; such a model
+    # would now be scored whole, differently from how it was calibrated
+    folder = tmp_path / "windows"
+    shutil.copytree(small_model, folder)
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    manifest["parts"] = {"window": 32, "stride": 16, "max_parts": 24}
+    for head in manifest["heads"].values():
+        head["calibration"]["part_weight"] = 0.0
+    (folder / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    load_classifier(folder)  # a share of 0 everywhere is the whole text: as before
+    next(iter(manifest["heads"].values()))["calibration"]["part_weight"] = 0.4
+    (folder / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    with pytest.raises(ModelError, match=r"manifest\.json.*windows.*retrain"):
+        load_classifier(folder)
