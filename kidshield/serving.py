@@ -14,23 +14,11 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
+from kidshield.process import GC_THRESHOLD, SERVE_ENVIRONMENT, SWITCH_INTERVAL, without_httpx_cli
+
 if TYPE_CHECKING:
     from kidshield.app import Application
 
-# Process tuning (docs/performance.md, "Process settings"). These are the only environment
-# variables kidshield sets; the user may set them first to override.
-SERVE_ENVIRONMENT = {
-    # threads share heaps: less memory
-    "MALLOC_ARENA_MAX": "2",
-    # large buffers (the per-second answer lists at high rates) always get their own mapping
-    # and go back to the OS when freed; glibc's sliding threshold would keep them
-    "MALLOC_MMAP_THRESHOLD_": "131072",
-}
-# The log writer thread must hand the interpreter back to the event loop quickly, or answers
-# wait for it (Python's default switch interval is 5 ms).
-SWITCH_INTERVAL = 0.0005
-# Answers make little cyclic garbage: fewer, cheaper collections keep latency even.
-GC_THRESHOLD = (50_000, 20, 100)
 # the checked options, from the command line to the process it starts (removed there, so no
 # child process inherits them)
 OPTIONS = "KIDSHIELD_SERVE_OPTIONS"
@@ -73,15 +61,6 @@ def main() -> None:
         run(Path(options["config"]), bool(options["web"]), int(options["workers"]))
     except KidshieldError as exc:
         _fail(str(exc))
-
-
-def without_httpx_cli() -> None:
-    """Keep httpx from importing its command-line client in this process. ``import httpx``
-    imports it (click, rich and pygments) whenever they are installed, as they are here for
-    kidshield's own command line (encode/httpx#3547, open; httpx2 imports it lazily); its
-    fallback for a client that cannot be imported is what a server wants. Call before
-    anything imports httpx."""
-    sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
 
 
 def _fail(message: str) -> NoReturn:

@@ -25,8 +25,8 @@ from kidshield.dns.service import DnsService
 from kidshield.dns.workers import snapshot
 from kidshield.errors import KidshieldError
 from kidshield.lists.isolated import can_isolate
+from kidshield.process import SWITCH_INTERVAL, without_httpx_cli
 from kidshield.runtime import PolicyRuntime
-from kidshield.serving import SWITCH_INTERVAL, without_httpx_cli
 from kidshield.state import StateSource, overlay
 from kidshield.storage.db import Database
 from kidshield.storage.querylog import QueryRow, UsageRecord
