@@ -26,10 +26,11 @@ from kidshield.safety.text.halves import half_of  # noqa: E402
 SRC = HERE / "src"
 FIRST_WRITER = HERE.parent / "personal-info"
 HEADER = re.compile(r"^@\s+(?P<kinds>-|[a-z_]+(?:,[a-z_]+)*)\s*\|\s*(?P<kind>[a-z0-9_:-]+)$")
-KINDS = frozenset(
-    "name phone email address dob card iban account national_id passport driver_licence "
-    "plate username password ip insurance school age_location live_location".split()
-)
+KINDS = frozenset({
+    "name", "phone", "email", "address", "dob", "card", "iban", "account", "national_id",
+    "passport", "driver_licence", "plate", "username", "password", "ip", "insurance", "school",
+    "age_location", "live_location",
+})
 
 
 def _key(text: str) -> str:
