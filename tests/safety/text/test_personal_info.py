@@ -118,6 +118,10 @@ def test_phone_formats_are_found_with_the_whole_number_in_the_span(text: str, ph
         "running windows version 10.0.19045.3803",
         "my router is at 192.168.1.1",
         "i have 12345678 points in cookie clicker",
+        # the second voice's set (personal-info-b, DEV): a full date after "no" (Portuguese
+        # "no dia" = "on the day"), an RMA number
+        "A reunião será no dia 14/01/2027 às 19h, na sala 12.",
+        "Your return authorisation number is RMA 7720-4419, write it on the box.",
     ],
 )
 def test_dates_times_scores_amounts_and_references_are_not_phones(text: str) -> None:
@@ -214,6 +218,8 @@ def test_pieces_of_one_address_become_one_placeholder() -> None:
         "if the Lib Dems were at 10% I'd be pretty annoyed",
         "I learned that in r/niceguys 101",
         "Str. 5",
+        "The room is 4.2 m by 3.6 m, so about 15 square metres.",
+        "Il servizio risponde al 19696, sempre attivo.",
     ],
 )
 def test_fractions_floors_and_quantities_are_not_addresses(text: str) -> None:
@@ -465,3 +471,37 @@ def test_a_numbers_word_list_of_the_wrong_type_is_explained(tmp_path: Path) -> N
     )
     with pytest.raises(LexiconError, match="phone_words: expected a list of words"):
         number_words_from(path)
+
+
+# --- helplines -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Worried about a child? Call the NSPCC helpline on 0808 800 5000.",
+        "children can call Childline free on 0800 1111",
+        "The National Domestic Violence Hotline is 1-800-799-7233.",
+        "Kids Helpline is free and confidential: 1800 55 1800, any time, any reason.",
+    ],
+)
+def test_a_helplines_published_number_is_not_personal_information(text: str) -> None:
+    """A child sharing a helpline's number is being helped, not exposed (personal-info-b)."""
+    assert assess_message(text).finding(Risk.PERSONAL_INFO) is None
+
+
+def test_a_phone_after_a_helpline_mention_further_back_is_still_a_phone() -> None:
+    text = "the helpline was useless tbh, just text me on 07700 900461 instead"
+    assert "phone" in labels_of(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Send it to Portland, OR 97201 by Friday",
+        "From: Henrik Aaltonen, Mannerheimintie 12 B 7, 00100 Helsinki, Finland.",
+        "call 1-800-FLOWERS to order",
+    ],
+)
+def test_the_narrower_rules_still_find_what_they_are_for(text: str) -> None:
+    assert assess_message(text).finding(Risk.PERSONAL_INFO) is not None

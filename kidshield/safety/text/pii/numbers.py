@@ -164,6 +164,8 @@ def _phone_strength(
     else:
         if not MIN_PHONE_DIGITS <= len(digits) <= 12:
             return 0.0
+        if _a_date(run):
+            return 0.0  # even after "no": "no dia 14/01/2027" is Portuguese for "on the day"
         if not said_phone and (_not_a_phone_shape(run) or words.quantity_after(light, match.end())):
             return 0.0
         if phones.shaped(run, digits):
@@ -180,6 +182,19 @@ def _phone_strength(
 
 def _plausible_date(day: str, month: str) -> bool:
     return 1 <= int(day) <= 31 and 1 <= int(month) <= 12
+
+
+def _a_date(run: str) -> bool:
+    """2026-05-12, 12/05/2026, 14.01.2027: no phone number is written like a full date."""
+    groups = _GROUP_RE.findall(run)
+    if len(groups) != 3 or not all(s in ("-", ".", "/") for s in _SEPARATORS_RE.findall(run)):
+        return False
+    lengths = [len(g) for g in groups]
+    if lengths[0] == 4:
+        return _plausible_date(groups[2], groups[1])
+    if lengths[2] != 4 or max(lengths[:2]) > 2:
+        return False
+    return _plausible_date(groups[0], groups[1]) or _plausible_date(groups[1], groups[0])
 
 
 def _not_a_phone_shape(run: str) -> bool:
