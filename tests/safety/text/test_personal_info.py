@@ -442,7 +442,7 @@ def test_evaluation_set_scores_stay_above_the_targets(name: str) -> None:
     assert scores.precision >= 0.95, scores.to_dict()
 
 
-@pytest.mark.parametrize("name", ["dev", "heldout"])
+@pytest.mark.parametrize("name", ["dev", "heldout", "../personal-info-b/dev"])
 def test_literal_gates_never_skip_a_personal_info_pattern_on_the_evaluation_set(name: str) -> None:
     lexicon = load_lexicon()
     lex = lexicon.for_risk(Risk.PERSONAL_INFO)
@@ -504,4 +504,95 @@ def test_a_phone_after_a_helpline_mention_further_back_is_still_a_phone() -> Non
     ],
 )
 def test_the_narrower_rules_still_find_what_they_are_for(text: str) -> None:
+    assert assess_message(text).finding(Risk.PERSONAL_INFO) is not None
+
+
+# --- kinds the second voice's set showed missing (personal-info-b, DEV) --------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "stage", "redacted"),
+    [
+        ("my fortnite password is bubbles2013 dont tell", "password",
+         "my fortnite password is [password] dont tell"),
+        ("Temporary password issued: Tq8#mzR4pL.", "password",
+         "Temporary password issued: [password]."),
+        ("I reset my password to Sunflower!2026 this morning", "password",
+         "I reset my password to [password] this morning"),
+        ("Username: amira.haddad, locked out since Monday", "handle",
+         "Username: [handle], locked out since Monday"),
+        ("He posted my home IP 203.0.113.87 in the server", "ip_address",
+         "He posted my home IP [ip_address] in the server"),
+        ("his ipv6 is 2001:db8:85a3::8a2e:370:7334 lol", "ip_address",
+         "his ipv6 is [ip_address] lol"),
+        ("vehicle registration LB07 SEO, silver Ford", "vehicle",
+         "vehicle registration [plate], silver Ford"),
+        ("the number plate was KM71 RXO", "vehicle", "the number plate was [plate]"),
+        ("Passport No: X4927716 (Netherlands)", "national_id",
+         "Passport No: [national_id] (Netherlands)"),
+        ("BSN: 111222333 voor de huisarts", "national_id", "BSN: [national_id] voor de huisarts"),
+        ("Learner's ID number: 1104155009087", "national_id", "Learner's ID number: [national_id]"),
+        ("Versichertennummer A123456780", "national_id", "Versichertennummer [national_id]"),
+        ("write to sam[at]example[dot]org", "email", "write to [email]"),
+        ("mail me: leo_v (at) example.net", "email", "mail me: [email]"),
+        ("its jo dot lee at example dot com", "email", "its [email]"),
+    ],
+)
+def test_passwords_user_names_ips_plates_named_ids_and_spelt_out_emails(
+    text: str, stage: str, redacted: str
+) -> None:
+    assert stage in stage_of(text)
+    assert assess_message(text).redacted == redacted
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The patient was born the twenty-first of July two thousand and eleven.",
+        "born on the 4th of October, two thousand and twelve",
+        "Versicherte: Anna Schmid, geb. 03.04.2012",
+        "Elle est née le 3 avril 2011 à Lyon.",
+    ],
+)
+def test_dates_of_birth_in_words_and_other_languages(text: str) -> None:
+    assert "birth_date" in stage_of(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "the password has to have 8 characters and a number",
+        "the wifi password is on the fridge",
+        "Can anyone recommend any encrypted password managers? I've seen a few",
+        "i couldnt login\nuser1: hi there",
+        "oh shoot, is my user name that....Dang it",
+        "my username got taken so i added numbers",
+        "my router ip is 192.168.1.20, the printer 10.0.0.7",
+        "We ate at Aloha plate\nuser2: was it good",
+        "please register by friday, registration closes at 5",
+        "look at google dot com for the answer",
+        "please use meeting ID 842 1937 5520 to join",
+        "a reminder that passport photos cost £8",
+    ],
+)
+def test_words_near_those_kinds_are_not_disclosures(text: str) -> None:
+    assert assess_message(text).finding(Risk.PERSONAL_INFO) is None
+
+
+def test_a_password_or_named_id_is_at_least_medium_between_children() -> None:
+    for text in ("my password is bubbles2013", "my passport number is X4927716"):
+        result = assess_message(text, sender="child", recipient="child")
+        finding = result.finding(Risk.PERSONAL_INFO)
+        assert finding is not None
+        assert finding.level >= RiskLevel.MEDIUM, text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "vi prego di spedire a: Sig. Paolo Esposito, Corso Umberto I 210, 80138 Napoli.",
+        "im by the skatepark on Mill Road rn, alone till 6",
+    ],
+)
+def test_a_street_with_a_regnal_number_and_a_place_with_its_street(text: str) -> None:
     assert assess_message(text).finding(Risk.PERSONAL_INFO) is not None
