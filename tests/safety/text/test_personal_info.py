@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -14,6 +16,7 @@ from kidshield.safety.text.pii.words import number_words_from
 from kidshield.safety.text.signals.base import SignalContext
 
 EVAL_SET = Path(__file__).parents[3] / "data" / "text-synth" / "personal-info"
+SECOND_VOICE = EVAL_SET.parent / "personal-info-b"
 
 
 def stage_of(text: str) -> tuple[str, ...]:
@@ -440,6 +443,27 @@ def test_evaluation_set_scores_stay_above_the_targets(name: str) -> None:
     scores = next(s for s in report.risks if s.risk is Risk.PERSONAL_INFO)
     assert scores.recall >= 0.95, scores.to_dict()
     assert scores.precision >= 0.95, scores.to_dict()
+
+
+def test_the_second_voices_dev_half_stays_above_the_targets() -> None:
+    """DEV is in-sample (the fixes were read from it); TEST is counted in docs, never tuned on."""
+    report = evaluate(read_corpus(SECOND_VOICE / "dev.jsonl", "text", "labels"))
+    scores = next(s for s in report.risks if s.risk is Risk.PERSONAL_INFO)
+    assert scores.recall >= 0.95, scores.to_dict()
+    assert scores.precision >= 0.95, scores.to_dict()
+
+
+def test_the_second_voices_files_are_what_its_sources_build() -> None:
+    # a hand edit of dev.jsonl or test.jsonl would be lost on the next build (and could move a
+    # row between the halves)
+    result = subprocess.run(
+        [sys.executable, str(SECOND_VOICE / "build.py"), "--check"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
 
 
 @pytest.mark.parametrize("name", ["dev", "heldout", "../personal-info-b/dev"])
