@@ -253,6 +253,16 @@ def test_personal_information_evaluation_data_is_not_training_data(tmp_path: Pat
     assert data.is_dir()
 
 
+def test_no_personal_information_set_of_the_repo_is_training_data() -> None:
+    from kidshield.safety.text.trainingdata import source_files, source_name
+
+    synth = Path(__file__).parents[3] / "data" / "text-synth"
+    evaluation = sorted(p.name for p in synth.iterdir() if p.name.startswith("personal-info"))
+    assert len(evaluation) >= 2  # the first writer's set and the second voice's
+    names = [source_name(synth, p) for p in source_files(synth)]
+    assert not [n for n in names if n.startswith("personal-info")]
+
+
 # -- remembered token products ---------------------------------------------------------------
 
 
