@@ -10,9 +10,11 @@ it on a Raspberry Pi as on a server.
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from kidshield.dns.wire import WireError, min_ttl_offsets, set_ttls, ttls_at
+from kidshield.dns.strict import AnswerShape, check_answer
+from kidshield.dns.wire import WireError, set_ttls
 
 STALE_ANSWER_TTL = 30  # RFC 8767 recommends 30 s for answers served stale
 ENTRY_OVERHEAD = 350  # bytes of Python objects per entry besides its answer, key and records
@@ -24,6 +26,7 @@ class Entry:
     response: bytes  # as received, ID zeroed
     offsets: list[int]
     ttls: list[int]
+    targets: Sequence[int]  # where the names its aliases lead to begin (AnswerShape.targets)
     stored: float
     expires: float
     stale_until: float
@@ -55,21 +58,31 @@ class AnswerCache:
     def __len__(self) -> int:
         return len(self._entries)
 
-    def put(self, key: bytes, response: bytes, now: float, negative_ttl: int | None = None) -> int:
-        """Store an upstream answer; returns the TTL used (0: not cached)."""
+    def put(self, key: bytes, response: bytes, now: float, shape: AnswerShape | None = None,
+            negative: bool = False) -> int:
+        """Store an upstream answer (``shape``: what reading it found, read here if not
+        given); ``negative``: kept for its SOA's negative TTL (RFC 2308), not at all without
+        one. Returns the TTL used (0: not cached)."""
         if self.max_entries == 0 or self.max_bytes == 0:
             return 0
-        try:
-            offsets, smallest = min_ttl_offsets(response)
-        except (WireError, IndexError, ValueError):
-            return 0
-        ttl = min(negative_ttl, self.negative_max_ttl) if negative_ttl is not None else smallest
+        if shape is None:
+            try:
+                shape = check_answer(response)
+            except WireError:
+                return 0
+        if negative:
+            if shape.negative_ttl is None:
+                return 0
+            ttl = min(shape.negative_ttl, self.negative_max_ttl)
+        else:
+            ttl = shape.min_ttl
         ttl = max(self.min_ttl, min(self.max_ttl, ttl))
         if ttl <= 0:
             return 0
+        offsets = shape.ttl_offsets
         cost = ENTRY_OVERHEAD + len(response) + len(key) + RECORD_OVERHEAD * len(offsets)
-        entry = Entry(b"\x00\x00" + response[2:], offsets, ttls_at(response, offsets), now,
-                      now + ttl, now + ttl + self.stale_for, cost)
+        entry = Entry(b"\x00\x00" + response[2:], offsets, shape.ttls, shape.targets or (),
+                      now, now + ttl, now + ttl + self.stale_for, cost)
         old = self._entries.get(key)
         if old is not None:
             self.bytes -= old.cost
@@ -86,8 +99,9 @@ class AnswerCache:
             _key, dropped = entries.popitem(last=False)
             self.bytes -= dropped.cost
 
-    def get(self, key: bytes, now: float) -> tuple[bytes, float] | None:
-        """A fresh answer with aged TTLs and its remaining lifetime, or None."""
+    def get(self, key: bytes, now: float) -> tuple[bytes, float, Entry] | None:
+        """A fresh answer with aged TTLs, its remaining lifetime and its entry (where its
+        TTLs and alias targets are), or None."""
         entry = self._entries.get(key)
         if entry is None or now >= entry.expires:
             self.misses += 1
@@ -97,15 +111,15 @@ class AnswerCache:
         age = int(now - entry.stored)
         response = entry.response if age == 0 else set_ttls(
             entry.response, entry.offsets, entry.ttls, age)
-        return response, entry.expires - now
+        return response, entry.expires - now, entry
 
-    def get_stale(self, key: bytes, now: float) -> bytes | None:
+    def get_stale(self, key: bytes, now: float) -> tuple[bytes, Entry] | None:
         entry = self._entries.get(key)
         if entry is None or now >= entry.stale_until:
             return None
         self.stale_served += 1
         return set_ttls(entry.response, entry.offsets,
-                        [STALE_ANSWER_TTL] * len(entry.offsets), 0)
+                        [STALE_ANSWER_TTL] * len(entry.offsets), 0), entry
 
     def clear(self) -> None:
         self._entries.clear()

@@ -119,14 +119,18 @@ class ReadyAnswers:
         return sum(len(entries) for entries in self.by_profile.values())
 
     def store(self, pid: str, key: bytes, qend: int, response: bytes, template: LogTemplate,
-              ready_for: float, wall: float, now: float) -> None:
+              ready_for: float, wall: float, now: float,
+              offsets: list[int] | None = None) -> None:
         """Keep ``response`` (to the question ending at ``qend``) for ``ready_for`` seconds
-        from ``now`` (monotonic) and ``wall`` (unix time)."""
-        offsets: list[int] = []
+        from ``now`` (monotonic) and ``wall`` (unix time); ``offsets``: where its TTLs are,
+        when known (an upstream's answer was read when it arrived), else read here."""
         ttls: list[int] = []
-        if template.action is not _BLOCK:
+        if template.action is _BLOCK:
+            offsets = []
+        else:
             try:
-                offsets, _ = min_ttl_offsets(response)
+                if offsets is None:
+                    offsets = min_ttl_offsets(response)[0]
                 ttls = ttls_at(response, offsets)
             except (WireError, IndexError, ValueError):
                 return

@@ -4,14 +4,29 @@ Every answer from an upstream is read before it is cached, checked or passed on 
 a record cut short, bytes after the last record or a wrong count make the attempt fail. This
 walker does it in microseconds for the common record types; dnspython (hundreds of
 microseconds) reads the rest (kidshield.dns.upstream.strict_answer).
+
+The same walk notes what the rest of a cache miss needs from the answer, so nothing reads it
+again: where its TTLs are (the answer cache and the ready answers age them in place), how long
+a negative answer may be kept (RFC 2308), and where the names its aliases lead to begin (the
+answer check holds them to the policy).
 """
 
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
+from typing import NamedTuple
 
-from kidshield.dns.wire import HEADER, QTYPE_A, QTYPE_AAAA, QTYPE_OPT, QTYPE_SOA, WireError
+from kidshield.dns.wire import (
+    HEADER,
+    QTYPE_A,
+    QTYPE_AAAA,
+    QTYPE_CNAME,
+    QTYPE_HTTPS,
+    QTYPE_OPT,
+    QTYPE_SOA,
+    QTYPE_SVCB,
+    WireError,
+)
 
 _MAX_POINTER_HOPS = 16  # as dnspython
 _NAME_RDATA = frozenset({2, 5, 12, 39})  # NS, CNAME, PTR, DNAME: one name, nothing else
@@ -21,13 +36,21 @@ OPTION_ECS, OPTION_COOKIE, OPTION_EDE = 8, 10, 15
 _OPTIONS_LEFT_TO_PARSER = frozenset({18, 22, 23, 24, 25})
 
 
-@dataclass(frozen=True, slots=True)
-class AnswerShape:
-    """What ``check_answer`` learnt: whether it vouched for every record (else a full
-    parser must look), and whether the OPT record carries hop-by-hop options."""
+CLASS_IN = 1
 
-    complete: bool
-    hop_by_hop: bool
+
+class AnswerShape(NamedTuple):
+    """What ``check_answer`` learnt in its one walk. (A named tuple: built on every cache
+    miss, and cheaper to build than a frozen dataclass.)"""
+
+    complete: bool  # it vouched for every record (else a full parser must look)
+    hop_by_hop: bool  # the OPT record carries hop-by-hop options
+    ttl_offsets: list[int]  # of every TTL field but the OPT record's (shared: never change it)
+    ttls: list[int]  # the TTLs there
+    min_ttl: int  # the smallest of them (0 with none)
+    negative_ttl: int | None  # RFC 2308: min(TTL, MINIMUM) of the authority's SOA, if any
+    targets: list[int]  # where the names of the answer section's CNAME, and IN HTTPS/SVCB
+    # records' TargetNames, begin (read with wire.name_at)
 
 
 def check_answer(data: bytes) -> AnswerShape:
@@ -50,10 +73,15 @@ def _check_answer(data: bytes) -> AnswerShape:
     # dnspython reads any other opcode by its own rules (UPDATE's zone and prerequisite
     # sections): leave those to it, so this check never vouches for what it would refuse
     complete, hop_by_hop, opts = (flags >> 11) & 0xF == 0, False, 0
+    offsets: list[int] = []
+    ttls: list[int] = []
+    targets: list[int] = []
+    negative: int | None = None
+    unpack = struct.unpack_from
     for index in range(an + ns + ar):
         owner = pos
         pos = _strict_name(data, pos)
-        rtype, _rclass, _ttl, rdlen = struct.unpack_from("!HHIH", data, pos)
+        rtype, rclass, ttl, rdlen = unpack("!HHIH", data, pos)
         start, end = pos + 10, pos + 10 + rdlen
         if end > len(data):
             raise WireError("record data runs past the end of the packet")
@@ -63,12 +91,30 @@ def _check_answer(data: bytes) -> AnswerShape:
                 raise WireError("a misplaced or second OPT record")
             hop_by_hop, known = _check_options(data, start, end)
             complete = complete and known
-        elif not _check_rdata(data, rtype, start, end):
+            pos = end
+            continue
+        offsets.append(pos + 4)
+        ttls.append(ttl)
+        if not _check_rdata(data, rtype, start, end):
             complete = False
+        if index < an:
+            if rtype == QTYPE_CNAME:
+                targets.append(start)
+            elif rtype in (QTYPE_HTTPS, QTYPE_SVCB) and rclass == CLASS_IN:
+                if rdlen < 3:  # SvcPriority, then the name (left to dnspython if not complete)
+                    raise WireError("an HTTPS or SVCB record cut short")
+                targets.append(start + 2)
+        elif rtype == QTYPE_SOA and index < an + ns:
+            # as dnspython reads it: the first SOA's MINIMUM, its record set's smallest TTL
+            if negative is None:
+                negative = min(ttl, unpack("!I", data, end - 4)[0])
+            else:
+                negative = min(negative, ttl)
         pos = end
     if pos != len(data):
         raise WireError("bytes after the last record")
-    return AnswerShape(complete, hop_by_hop)
+    return AnswerShape(complete, hop_by_hop, offsets, ttls, min(ttls) if ttls else 0,
+                       negative, targets)
 
 
 def _check_rdata(data: bytes, rtype: int, start: int, end: int) -> bool:

@@ -23,7 +23,7 @@ import dns.exception
 import dns.message
 from dns.rcode import Rcode
 
-from kidshield.dns.strict import check_answer
+from kidshield.dns.strict import AnswerShape, check_answer
 from kidshield.dns.udpexchange import ExchangeError, UdpExchange
 from kidshield.dns.wire import HEADER, WireError, skip_name
 
@@ -70,9 +70,10 @@ class Upstream:
     def label(self) -> str:
         return self.url
 
-    async def query(self, packet: bytes, timeout: float) -> bytes:
+    async def query(self, packet: bytes, timeout: float) -> tuple[bytes, AnswerShape]:
         """The upstream's answer to ``packet``, checked to be a response to that question
-        (UpstreamError otherwise: garbage must never reach a client or the cache)."""
+        (UpstreamError otherwise: garbage must never reach a client or the cache), and what
+        reading it found."""
         answer = await self._query(packet, timeout)
         _check_answer(packet, answer)
         return strict_answer(answer)
@@ -175,25 +176,30 @@ def _question_end(packet: bytes) -> int:
 HOP_BY_HOP_OPTIONS = frozenset({8, 10})
 
 
-def strict_answer(answer: bytes) -> bytes:
-    """The answer as dnspython parses it strictly, or UpstreamError: a record cut short,
-    trailing bytes, a bad name or count is never cached, checked or passed on (the client
-    gets SERVFAIL). An OPT record with hop-by-hop options is written again without them."""
+def strict_answer(answer: bytes) -> tuple[bytes, AnswerShape]:
+    """The answer as dnspython parses it strictly, and what reading it found, or
+    UpstreamError: a record cut short, trailing bytes, a bad name or count is never cached,
+    checked or passed on (the client gets SERVFAIL). An OPT record with hop-by-hop options
+    is written again without them."""
     try:
         shape = check_answer(answer)  # the common answers, without building objects
     except WireError as exc:
         raise UpstreamError(f"malformed answer: {exc}") from None
     if shape.complete and not shape.hop_by_hop:
-        return answer
+        return answer, shape
     try:
         msg = dns.message.from_wire(answer, ignore_trailing=False)
     except (dns.exception.DNSException, ValueError, struct.error, IndexError) as exc:
         raise UpstreamError(f"malformed answer: {type(exc).__name__}: {exc}") from None
     if not shape.hop_by_hop:
-        return answer
+        return answer, shape
     msg.use_edns(msg.edns, msg.ednsflags, msg.payload,
                  options=[o for o in msg.options if o.otype not in HOP_BY_HOP_OPTIONS])
-    return msg.to_wire()
+    written = msg.to_wire()
+    try:
+        return written, check_answer(written)  # where its records are now
+    except WireError as exc:
+        raise UpstreamError(f"malformed answer: {exc}") from None
 
 
 async def _stream_query(
@@ -227,7 +233,7 @@ class UpstreamPool:
         self.upstreams = list(upstreams)
         self.timeout = timeout
 
-    async def resolve(self, packet: bytes) -> tuple[bytes, Upstream]:
+    async def resolve(self, packet: bytes) -> tuple[bytes, AnswerShape, Upstream]:
         now = time.monotonic()
         order = [u for u in self.upstreams if u.health.down_until <= now]
         order += [u for u in self.upstreams if u.health.down_until > now]
@@ -235,7 +241,7 @@ class UpstreamPool:
         for upstream in order:
             started = time.monotonic()
             try:
-                answer = await upstream.query(packet, self.timeout)
+                answer, shape = await upstream.query(packet, self.timeout)
             except (UpstreamError, OSError) as exc:
                 upstream.health.fail(time.monotonic())
                 errors.append(f"{upstream.label}: {exc}")
@@ -247,7 +253,7 @@ class UpstreamPool:
                 # none can, let the resolver serve stale data)
                 errors.append(f"{upstream.label}: {Rcode(rcode).name}")
                 continue
-            return answer, upstream
+            return answer, shape, upstream
         raise UpstreamError("; ".join(errors))
 
     async def close(self) -> None:

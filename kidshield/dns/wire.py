@@ -180,27 +180,14 @@ def name_to_wire(name: str) -> bytes:
     return bytes(out)
 
 
-# The last response read and what was found, kept because a cache miss reads the same
-# answer twice in a row (the answer cache stores it, then the ready answers do): the bytes are
-# held here, so the object ``is`` compares with cannot be freed and its address reused.
-# (A fresh object to start with: b"" and one-byte values are shared singletons.)
-_last: tuple[object, tuple[list[int], int]] = (object(), ([], 0))
-
-
 def min_ttl_offsets(response: bytes) -> tuple[list[int], int]:
     """Offsets of every TTL field in the answer, authority and additional sections (except
-    OPT), and the smallest TTL. Used to age cached answers without reparsing. WireError when
-    the records run past the end. The list may be shared by callers: never change it."""
-    global _last
-    last = _last
-    if last[0] is response:
-        return last[1]
+    OPT), and the smallest TTL: for answers of our own (an upstream's answer comes with them
+    from ``strict.check_answer``). WireError when the records run past the end."""
     try:
-        found = _min_ttl_offsets(response)
+        return _min_ttl_offsets(response)
     except struct.error:
         raise WireError("a record is cut short") from None
-    _last = (response, found)
-    return found
 
 
 def _min_ttl_offsets(response: bytes) -> tuple[list[int], int]:
@@ -231,6 +218,30 @@ def set_ttls(response: bytes, offsets: list[int], ttl_of: list[int], age: int) -
 
 def ttls_at(response: bytes, offsets: list[int]) -> list[int]:
     return [struct.unpack_from("!I", response, off)[0] for off in offsets]
+
+
+def name_at(data: bytes, pos: int) -> str:
+    """The name at ``pos`` as ``Question.name`` writes one (lower case, no trailing dot, ""
+    for the root), following compression pointers: for names in an answer that
+    ``strict.check_answer`` read (a pointer loop or a name past the end is WireError)."""
+    labels: list[str] = []
+    hops = 0
+    while True:
+        if pos >= len(data):
+            raise WireError("a name runs past its end")
+        length = data[pos]
+        if length == 0:
+            return ".".join(labels)
+        if length >= 192:
+            hops += 1
+            if hops > 16:
+                raise WireError("too many compression pointers")
+            pos = ((length & 0x3F) << 8) | data[pos + 1]
+            continue
+        if length & 0xC0 or pos + 1 + length > len(data):
+            raise WireError("a name runs past its end")
+        labels.append(_label_text(data[pos + 1 : pos + 1 + length]))
+        pos += 1 + length
 
 
 def skip_name(data: bytes, pos: int) -> int:

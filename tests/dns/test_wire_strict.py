@@ -8,12 +8,13 @@ from __future__ import annotations
 import dns.edns
 import dns.exception
 import dns.message
+import dns.rdatatype
 import dns.rrset
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from kidshield.dns.strict import check_answer
-from kidshield.dns.wire import WireError
+from kidshield.dns.wire import WireError, min_ttl_offsets, name_at
 
 LABEL = st.from_regex(r"[a-z0-9]{1,12}", fullmatch=True)
 NAME = st.lists(LABEL, min_size=1, max_size=4).map(lambda labels: ".".join(labels) + ".")
@@ -101,3 +102,41 @@ def test_well_formed_answers_pass(wire: bytes) -> None:
     shape = check_answer(wire)
     message = dns.message.from_wire(wire)
     assert shape.hop_by_hop == any(o.otype == 8 for o in message.options)
+
+
+def _negative_ttl(message: dns.message.Message) -> int | None:
+    """RFC 2308 as the forwarder read it with dnspython before the walk did."""
+    for rrset in message.authority:
+        if rrset.rdtype == dns.rdatatype.SOA:
+            return int(min(rrset.ttl, rrset[0].minimum))
+    return None
+
+
+@settings(max_examples=300, deadline=None)
+@given(wire=answers(), ttls=st.lists(st.integers(0, 2**31 - 1), min_size=12, max_size=12))
+def test_the_walk_finds_what_dnspython_finds(wire: bytes, ttls: list[int]) -> None:
+    """One walk serves the cache, the ready answers and the answer check: its TTLs are where
+    wire.min_ttl_offsets finds them, its negative TTL and alias targets are what dnspython
+    reads (TTLs varied per record)."""
+    varied = bytearray(wire)
+    for offset, ttl in zip(check_answer(wire).ttl_offsets, ttls, strict=False):
+        varied[offset:offset + 4] = ttl.to_bytes(4, "big")
+    wire = bytes(varied)
+    shape = check_answer(wire)
+    assert (shape.ttl_offsets, shape.min_ttl) == min_ttl_offsets(wire)
+    assert shape.ttls == [int.from_bytes(wire[o:o + 4], "big") for o in shape.ttl_offsets]
+    message = dns.message.from_wire(wire)
+    soa_sets = [r for r in message.authority if r.rdtype == dns.rdatatype.SOA]
+    if len(soa_sets) <= 1:
+        assert shape.negative_ttl == _negative_ttl(message)
+    else:  # several owners' SOA records (malformed): the smallest TTL among them
+        assert shape.negative_ttl is not None
+        assert shape.negative_ttl <= (_negative_ttl(message) or 0)
+    targets = {rdata.target.to_text(omit_final_dot=True).lower()
+               for rrset in message.answer if rrset.rdtype in (5, 64, 65) for rdata in rrset}
+    walked = [name_at(wire, at) or "@" for at in shape.targets]
+    # every target dnspython sees; and more only where a name has several CNAME records,
+    # of which dnspython keeps the last (all are held to the policy)
+    assert targets <= set(walked)
+    if set(walked) - targets:
+        assert any(rrset.rdtype == 5 for rrset in message.answer), wire.hex()

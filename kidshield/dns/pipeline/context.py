@@ -3,7 +3,7 @@ what it is answered."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Sequence
 from datetime import datetime
 from enum import Enum
 from typing import Final, Protocol
@@ -45,7 +45,9 @@ class QueryContext:
         "ready_for",
         "response",
         "started",
+        "targets",
         "template",
+        "ttl_offsets",
         "udp",
         "upstream",
     )
@@ -65,12 +67,18 @@ class QueryContext:
         self.response: bytes | None = None  # the answer to the question (ID to be patched)
         self.upstream: str | None = None  # where the response came from ("cache", "stale")
         self.ready_for = 0.0  # seconds the response may be reused as a ready answer
+        # an upstream's (or the cache's) response: where its TTLs are and where the names its
+        # aliases lead to begin, found when it arrived (strict.AnswerShape)
+        self.ttl_offsets: list[int] | None = None
+        self.targets: Sequence[int] = ()
         self.template: LogTemplate | None = None  # what the log says about it
         self.out: bytes | None = None  # the reply as sent
 
     def answered(self, response: bytes, action: Action, reason: Reason, rcode: Rcode,
                  ready_for: float, decision: Decision | None = None) -> Flow:
         """Settle the response and what the log says about it."""
+        if response is not self.response:  # ours, not the upstream's it replaces
+            self.ttl_offsets = None
         self.response = response
         self.ready_for = ready_for
         self.template = LogTemplate(

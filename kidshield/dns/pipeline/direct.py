@@ -94,7 +94,7 @@ class DirectPath:
                 found = forwarder.cached(q)
                 if found is None:
                     found = await forwarder.fetch(ctx.data, q)
-                ctx.response, ctx.upstream, ctx.ready_for = found
+                ctx.response, ctx.upstream, ctx.ready_for, ctx.ttl_offsets, ctx.targets = found
                 if found[0] is None:
                     self.failed(ctx)
                 else:

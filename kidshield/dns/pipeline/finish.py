@@ -24,7 +24,7 @@ class Answer:
         if ctx.ready_for > 0 and ctx.profile is not None:
             # valid for ready_for seconds from the time the policy decided it
             self.ready.store(ctx.profile.id, q.key, q.end, response, template, ctx.ready_for,
-                             ctx.now.timestamp(), self.monotonic())
+                             ctx.now.timestamp(), self.monotonic(), ctx.ttl_offsets)
         out = patch(response, ctx.data, q.end)
         if ctx.udp and len(out) > q.udp_size:
             out = truncate(out, q.end, answers.opt_for(q))

@@ -7,17 +7,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import struct
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
-import dns.message
-import dns.rdatatype
 from dns.rcode import Rcode
 
 from kidshield.dns import answers
 from kidshield.dns.cache import AnswerCache
 from kidshield.dns.pipeline.context import NEXT, Flow, QueryContext
 from kidshield.dns.ready import READY_MAX_SECONDS
+from kidshield.dns.strict import AnswerShape
 from kidshield.dns.upstream import UpstreamError, UpstreamPool
 from kidshield.dns.wire import HEADER, Question
 from kidshield.policy.reason import Action
@@ -26,8 +25,10 @@ log = logging.getLogger("kidshield.dns")
 
 STALE_WAIT = 1.0  # RFC 8767: answer from stale data if upstreams haven't answered by then
 
-# (response, where it came from, seconds it may be reused); (None, None, 0.0): no answer
-Forwarded = tuple[bytes | None, str | None, float]
+# (response, where it came from, seconds it may be reused, where its TTLs are, where the
+# names its aliases lead to begin: read once, when it arrived); NOTHING: no answer
+Forwarded = tuple[bytes | None, str | None, float, list[int] | None, Sequence[int]]
+NOTHING: Forwarded = (None, None, 0.0, None, ())
 
 
 class Forwarder:
@@ -43,7 +44,8 @@ class Forwarder:
         found = self.cache.get(q.key, self.monotonic())
         if found is None:
             return None
-        return found[0], "cache", min(found[1], READY_MAX_SECONDS)
+        response, remaining, entry = found
+        return response, "cache", min(remaining, READY_MAX_SECONDS), entry.offsets, entry.targets
 
     async def fetch(self, data: bytes, q: Question) -> Forwarded:
         """Ask the upstreams for ``q`` (``data``: the query it came in); stale data when they
@@ -55,7 +57,7 @@ class Forwarder:
             return await asyncio.shield(waiting)
         shared: asyncio.Future[Forwarded] = asyncio.get_running_loop().create_future()
         self._inflight[q.key] = shared
-        result: Forwarded = (None, None, 0.0)
+        result = NOTHING
         try:
             result = await self._fetch(upstream_query(data, q), q)
         finally:
@@ -67,39 +69,43 @@ class Forwarder:
         stale = self.cache.get_stale(q.key, self.monotonic()) if self.serve_stale else None
         try:
             if stale is None:  # the common case: no task of its own, the upstream or nothing
-                response, upstream = await self.upstreams.resolve(data)
+                response, shape, upstream = await self.upstreams.resolve(data)
             else:
                 task = asyncio.ensure_future(self.upstreams.resolve(data))
                 done, _ = await asyncio.wait({task}, timeout=STALE_WAIT)
                 if not done:
                     task.add_done_callback(lambda t: self._store(q, t))
-                    return stale, "stale", 0.0
-                response, upstream = await task
+                    return self._stale(stale)
+                response, shape, upstream = await task
         except (UpstreamError, OSError) as exc:
             log.warning("all upstreams failed for %s: %s", q.name, exc)
             if stale is not None:
-                return stale, "stale", 0.0
-            return None, None, 0.0
-        ttl = self._cache_answer(q, response)
-        return response, upstream.label, min(float(ttl), READY_MAX_SECONDS)
+                return self._stale(stale)
+            return NOTHING
+        ttl = self._cache_answer(q, response, shape)
+        return (response, upstream.label, min(float(ttl), READY_MAX_SECONDS), shape.ttl_offsets,
+                shape.targets)
+
+    @staticmethod
+    def _stale(stale: tuple[bytes, Any]) -> Forwarded:
+        response, entry = stale
+        return response, "stale", 0.0, entry.offsets, entry.targets
 
     async def forward(self, data: bytes, q: Question) -> Forwarded:
         return self.cached(q) or await self.fetch(data, q)
 
-    def _store(self, q: Question, task: asyncio.Future[tuple[bytes, Any]]) -> None:
+    def _store(self, q: Question, task: asyncio.Future[tuple[bytes, AnswerShape, Any]]) -> None:
         if not task.cancelled() and task.exception() is None:
-            self._cache_answer(q, task.result()[0])
+            response, shape, _upstream = task.result()
+            self._cache_answer(q, response, shape)
 
-    def _cache_answer(self, q: Question, response: bytes) -> int:
+    def _cache_answer(self, q: Question, response: bytes, shape: AnswerShape) -> int:
         rcode = response[3] & 0xF
         if rcode not in (Rcode.NOERROR, Rcode.NXDOMAIN):
             return 0  # SERVFAIL and friends are not cached
-        negative = None
-        if rcode == Rcode.NXDOMAIN or ancount(response) == 0:
-            negative = _negative_ttl(response)
-            if negative is None:
-                return 0
-        return self.cache.put(q.key, response, self.monotonic(), negative)
+        # RFC 2308: a negative answer is kept for min(SOA TTL, SOA MINIMUM), not without SOA
+        negative = rcode == Rcode.NXDOMAIN or ancount(response) == 0
+        return self.cache.put(q.key, response, self.monotonic(), shape, negative)
 
 
 class CacheLookup:
@@ -109,7 +115,7 @@ class CacheLookup:
     def __call__(self, ctx: QueryContext) -> Flow:
         found = self.forwarder.cached(ctx.q)
         if found is not None:
-            ctx.response, ctx.upstream, ctx.ready_for = found
+            ctx.response, ctx.upstream, ctx.ready_for, ctx.ttl_offsets, ctx.targets = found
         return NEXT
 
 
@@ -125,7 +131,8 @@ class Upstream:
         return self._ask(ctx)
 
     async def _ask(self, ctx: QueryContext) -> Flow:
-        ctx.response, ctx.upstream, ctx.ready_for = await self.forwarder.fetch(ctx.data, ctx.q)
+        (ctx.response, ctx.upstream, ctx.ready_for, ctx.ttl_offsets,
+         ctx.targets) = await self.forwarder.fetch(ctx.data, ctx.q)
         if ctx.response is not None:
             return NEXT
         return self.failed(ctx)
@@ -151,14 +158,3 @@ def upstream_query(data: bytes, q: Question) -> bytes:
 def ancount(response: bytes) -> int:
     return (response[6] << 8) | response[7]
 
-
-def _negative_ttl(response: bytes) -> int | None:
-    """RFC 2308: a negative answer is cached for min(SOA TTL, SOA MINIMUM); none without SOA."""
-    try:
-        msg = dns.message.from_wire(response)
-    except Exception:
-        return None
-    for rrset in msg.authority:
-        if rrset.rdtype == dns.rdatatype.SOA:
-            return int(min(rrset.ttl, rrset[0].minimum))
-    return None

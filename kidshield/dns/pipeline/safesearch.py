@@ -56,7 +56,7 @@ class SafeSearch:
             except WireError:
                 pass
             else:
-                response, _upstream, _ready = await self.forwarder.forward(wire, sub_q)
+                response = (await self.forwarder.forward(wire, sub_q))[0]
             if response is None:
                 rcode = Rcode.SERVFAIL
             else:
