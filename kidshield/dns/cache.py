@@ -113,6 +113,11 @@ class AnswerCache:
             entry.response, entry.offsets, entry.ttls, age)
         return response, entry.expires - now, entry
 
+    def has_stale(self, key: bytes, now: float) -> bool:
+        """Whether ``get_stale`` would find an answer (without counting one served)."""
+        entry = self._entries.get(key)
+        return entry is not None and now < entry.stale_until
+
     def get_stale(self, key: bytes, now: float) -> tuple[bytes, Entry] | None:
         entry = self._entries.get(key)
         if entry is None or now >= entry.stale_until:

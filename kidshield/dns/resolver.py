@@ -226,6 +226,14 @@ class Resolver:
         pipeline's coroutine itself, not one more frame around it."""
         return self.pipeline.run(QueryContext(data, client, udp, client_id, time.perf_counter()))
 
+    def start(self, data: bytes, client: str,
+              reply: Callable[[bytes | None], None]) -> Coroutine[Any, Any, bytes | None] | None:
+        """``resolve`` for a UDP query: ``reply`` gets the reply (None: send nothing), now or
+        from the upstream socket's reader, and None is returned; or a coroutine whose result
+        is the reply, for the caller to run."""
+        return self.pipeline.start(QueryContext(data, client, True, None, time.perf_counter()),
+                                   reply)
+
     def ready_count(self) -> int:
         return len(self._ready)
 

@@ -10,6 +10,7 @@ import socket
 import ssl
 import struct
 from collections.abc import Coroutine
+from functools import partial
 from typing import Any, cast
 
 from kidshield.dns import proxyv2
@@ -81,6 +82,7 @@ class UdpListener(asyncio.DatagramProtocol):
         self.resolver = resolver
         self.transport: asyncio.DatagramTransport | None = None
         self._fast = resolver.answer_fast
+        self._start = resolver.start
         self._proxy = resolver.proxy  # kept across reloads: its sources follow the config
         self._send: Any = None
 
@@ -106,14 +108,26 @@ class UdpListener(asyncio.DatagramProtocol):
             if fast:  # b"": dropped by the rate limiter
                 self._send(fast, addr)
             return
-        spawn(self._slow(data, client, addr))
-
-    async def _slow(self, data: bytes, client: str, addr: tuple[Any, ...]) -> None:
+        # the common miss is answered from the upstream socket's reader (no task); anything
+        # that needs to wait in between comes back as a coroutine
         try:
-            answer = await self.resolver.resolve(data, client, True)
+            later = self._start(data, client, partial(self._reply, addr))
         except Exception:
             log.exception("error answering a UDP query from %s", client)
             return
+        if later is not None:
+            spawn(self._slow(later, client, addr))
+
+    async def _slow(self, later: Coroutine[Any, Any, bytes | None], client: str,
+                    addr: tuple[Any, ...]) -> None:
+        try:
+            answer = await later
+        except Exception:
+            log.exception("error answering a UDP query from %s", client)
+            return
+        self._reply(addr, answer)
+
+    def _reply(self, addr: tuple[Any, ...], answer: bytes | None) -> None:
         # the listener may have been closed (shutdown) while this query was being resolved
         if answer is not None and self.transport is not None and not self.transport.is_closing():
             self.transport.sendto(answer, addr)

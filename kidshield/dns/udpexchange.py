@@ -17,16 +17,24 @@ k questions on one port offer k IDs on one port instead of one ID on each of k p
 sharing changes is how long a port lives, bounded as above, which matters to attacks that
 find an open port first (SAD DNS's ICMP side channel needs far longer than a second per
 port range).
+
+``send`` hands the answer to a callback from the socket's reader (the cache miss's own path
+completes the client's answer there, with no task, future or coroutine); ``ask`` wraps it for
+coroutines. A port times its questions out with one timer at the earliest deadline.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import secrets
 import socket
+from collections.abc import Callable
 
 from kidshield.dns.wire import HEADER
+
+log = logging.getLogger("kidshield.dns")
 
 SHARE_MAX = 16
 SHARE_SECONDS = 1.0
@@ -52,10 +60,20 @@ class ExchangeError(Exception):
     """No answer: the socket failed, the upstream refused (ICMP), or the time ran out."""
 
 
-class _Port:
-    """One connected socket and the questions out on it, by ID."""
+# event loops may run a timer a clock tick early (uvloop counts milliseconds): a question
+# this close to its deadline has timed out
+_EARLY = 0.005
+# told the upstream's answer (with the question's own ID), or why there is none
+Callback = Callable[[bytes | None, ExchangeError | None], None]
+# a question out on a port: who is told, by when, the question's own ID
+_Out = tuple[Callback, float, bytes]
 
-    __slots__ = ("closed", "left", "loop", "opened", "pending", "sock")
+
+class _Port:
+    """One connected socket and the questions out on it, by ID. One timer per port, at the
+    earliest deadline of its questions, times them out (not a timer per question)."""
+
+    __slots__ = ("closed", "left", "loop", "opened", "pending", "sock", "timer", "timer_at")
 
     def __init__(self, loop: asyncio.AbstractEventLoop, address: str, port: int) -> None:
         family = socket.AF_INET6 if ":" in address else socket.AF_INET
@@ -69,40 +87,82 @@ class _Port:
         self.loop = loop
         self.opened = loop.time()
         self.left = SHARE_MAX
-        self.pending: dict[bytes, asyncio.Future[bytes]] = {}
+        self.pending: dict[bytes, _Out] = {}
         self.closed = False
+        self.timer: asyncio.TimerHandle | None = None
+        self.timer_at = 0.0
 
     def joinable(self, loop: asyncio.AbstractEventLoop) -> bool:
         return (not self.closed and self.left > 0 and self.loop is loop
                 and loop.time() - self.opened < SHARE_SECONDS)
 
     def _readable(self) -> None:
+        pending = self.pending
         while True:
             try:
                 data = self.sock.recv(65535)
             except BlockingIOError:
-                return
+                break
             except OSError as exc:  # e.g. ICMP port unreachable: nothing listens there
                 self._fail(ExchangeError(str(exc)))
                 return
-            fut = self.pending.pop(data[:2], None) if len(data) >= HEADER else None
-            if fut is not None and not fut.done():  # else: late or forged, ignored
-                fut.set_result(data)
+            out = pending.pop(data[:2], None) if len(data) >= HEADER else None
+            if out is not None:  # else: late or forged, ignored
+                _tell(out[0], out[2] + data[2:], None)
+        if not pending:  # nothing out on it: no port waits open
+            self.close()
 
-    def _fail(self, exc: Exception) -> None:
-        for fut in self.pending.values():
-            if not fut.done():
-                fut.set_exception(exc)
+    def _expire(self) -> None:
+        self.timer = None
+        now = self.loop.time() + _EARLY
+        pending = self.pending
+        for qid in [qid for qid, out in pending.items() if out[1] <= now]:
+            _tell(pending.pop(qid)[0], None, ExchangeError("timed out"))
+        if pending:
+            self._arm(min(out[1] for out in pending.values()))
+        else:
+            self.close()
+
+    def _arm(self, deadline: float) -> None:
+        if self.timer is not None:
+            if self.timer_at <= deadline:
+                return
+            self.timer.cancel()
+        self.timer = self.loop.call_at(deadline, self._expire)
+        self.timer_at = deadline
+
+    def withdraw(self, qid: bytes, callback: Callback) -> None:
+        """The asker no longer waits (cancelled): its question ends, the port with its last."""
+        out = self.pending.get(qid)
+        if out is not None and out[0] is callback:  # the ID may be another question's by now
+            del self.pending[qid]
+            if not self.pending:
+                self.close()
+
+    def _fail(self, exc: ExchangeError) -> None:
+        outs = list(self.pending.values())
         self.pending.clear()
         self.close()
+        for out in outs:
+            _tell(out[0], None, exc)
 
     def close(self) -> None:
         if self.closed:
             return
         self.closed = True
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
         if not self.loop.is_closed():
             self.loop.remove_reader(self.sock.fileno())
         self.sock.close()
+
+
+def _tell(callback: Callback, answer: bytes | None, error: ExchangeError | None) -> None:
+    try:
+        callback(answer, error)
+    except Exception:  # one asker's failure must not stop the port's others
+        log.exception("error handling an upstream answer")
 
 
 class UdpExchange:
@@ -113,10 +173,12 @@ class UdpExchange:
         self.port = port
         self._newest: _Port | None = None
 
-    async def ask(self, packet: bytes, timeout: float) -> bytes:
-        """The upstream's answer to ``packet`` (whose ID is kept in the answer), or
-        ExchangeError. Only a datagram from the upstream's address with the question's ID is
-        taken: the caller checks that it answers the question."""
+    def send(self, packet: bytes, timeout: float, callback: Callback) -> tuple[_Port, bytes]:
+        """Send ``packet`` with a fresh random ID; ``callback`` is called from the event loop
+        with the upstream's answer (its ID set back to ``packet``'s) or an ExchangeError, once.
+        Only a datagram from the upstream's address with the question's ID is taken: the
+        caller checks that it answers the question. ExchangeError at once when it cannot be
+        sent. Returns where it is out, for ``_Port.withdraw``."""
         loop = asyncio.get_running_loop()
         port = self._newest
         if port is None or not port.joinable(loop):
@@ -125,37 +187,42 @@ class UdpExchange:
             except OSError as exc:
                 raise ExchangeError(str(exc)) from exc
         port.left -= 1
+        pending = port.pending
         qid = query_id()
-        while qid in port.pending:
+        while qid in pending:
             qid = query_id()
-        fut: asyncio.Future[bytes] = loop.create_future()
-        port.pending[qid] = fut
         try:
             port.sock.send(qid + packet[2:])
-            timer = loop.call_later(timeout, _expire, fut)
-            try:
-                answer = await fut
-            finally:
-                timer.cancel()
         except OSError as exc:
-            raise ExchangeError(str(exc)) from exc
-        finally:
-            # the reader took it out when the answer came, and a question that joined since
-            # may hold the same ID now: take out only our own
-            if port.pending.get(qid) is fut:
-                del port.pending[qid]
-            if not port.pending:  # nothing out on it: no port waits open
+            if not pending:
                 port.close()
-                if self._newest is port:
-                    self._newest = None
-        return packet[:2] + answer[2:]
+            raise ExchangeError(str(exc)) from exc
+        deadline = loop.time() + timeout
+        pending[qid] = (callback, deadline, packet[:2])
+        port._arm(deadline)
+        return port, qid
+
+    async def ask(self, packet: bytes, timeout: float) -> bytes:
+        """The upstream's answer to ``packet`` (whose ID is kept in the answer), or
+        ExchangeError: ``send`` for a coroutine."""
+        fut: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
+
+        def told(answer: bytes | None, error: ExchangeError | None) -> None:
+            if fut.done():
+                return
+            if answer is not None:
+                fut.set_result(answer)
+            else:
+                fut.set_exception(error or ExchangeError("no answer"))
+
+        port, qid = self.send(packet, timeout, told)
+        try:
+            return await fut
+        finally:
+            if not fut.done() or fut.cancelled():  # cancelled: the question ends here
+                port.withdraw(qid, told)
 
     def close(self) -> None:
         if self._newest is not None:
             self._newest.close()
             self._newest = None
-
-
-def _expire(fut: asyncio.Future[bytes]) -> None:
-    if not fut.done():
-        fut.set_exception(ExchangeError("timed out"))

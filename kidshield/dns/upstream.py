@@ -70,20 +70,33 @@ class Upstream:
     def label(self) -> str:
         return self.url
 
-    async def query(self, packet: bytes, timeout: float) -> tuple[bytes, AnswerShape]:
+    async def query(self, packet: bytes, timeout: float,
+                    tcp: bool = False) -> tuple[bytes, AnswerShape]:
         """The upstream's answer to ``packet``, checked to be a response to that question
         (UpstreamError otherwise: garbage must never reach a client or the cache), and what
-        reading it found."""
-        answer = await self._query(packet, timeout)
+        reading it found. ``tcp``: a UDP upstream's answer was truncated, ask over TCP."""
+        if tcp:
+            answer = await _stream_query(self.address, self.port, packet, timeout, None, None)
+        else:
+            answer = await self._query(packet, timeout)
+        return self.read(packet, answer)
+
+    @staticmethod
+    def read(packet: bytes, answer: bytes) -> tuple[bytes, AnswerShape]:
+        """``answer`` checked to answer ``packet`` and read strictly (UpstreamError if not)."""
         _check_answer(packet, answer)
         return strict_answer(answer)
 
+    def exchange(self) -> UdpExchange:
+        """A UDP upstream's exchange (questions with callbacks: ``UdpExchange.send``)."""
+        if self._udp is None:
+            self._udp = UdpExchange(self.address, self.port)
+        return self._udp
+
     async def _query(self, packet: bytes, timeout: float) -> bytes:
         if self.scheme == "udp":
-            if self._udp is None:
-                self._udp = UdpExchange(self.address, self.port)
             try:
-                answer = await self._udp.ask(packet, timeout)
+                answer = await self.exchange().ask(packet, timeout)
             except ExchangeError as exc:
                 raise UpstreamError(f"{self.address}:{self.port}: {exc}") from exc
             if len(answer) > 2 and answer[2] & 0x02:  # truncated: ask again over TCP
@@ -233,15 +246,35 @@ class UpstreamPool:
         self.upstreams = list(upstreams)
         self.timeout = timeout
 
-    async def resolve(self, packet: bytes) -> tuple[bytes, AnswerShape, Upstream]:
+    def order(self) -> list[Upstream]:
+        """The upstreams in the order to ask them: the healthy ones first."""
         now = time.monotonic()
         order = [u for u in self.upstreams if u.health.down_until <= now]
         order += [u for u in self.upstreams if u.health.down_until > now]
-        errors = []
+        return order
+
+    def first_udp(self) -> Upstream | None:
+        """The upstream ``resolve`` would ask first, if it is a healthy UDP one (whose
+        exchange can answer through a callback, ``Forwarder.begin``)."""
+        now = time.monotonic()
+        for upstream in self.upstreams:
+            if upstream.health.down_until <= now:
+                return upstream if upstream.scheme == "udp" else None
+        return None
+
+    async def resolve(self, packet: bytes, order: Sequence[Upstream] | None = None,
+                      errors: list[str] | None = None,
+                      over_tcp: Upstream | None = None) -> tuple[bytes, AnswerShape, Upstream]:
+        """The first usable answer to ``packet`` from the upstreams in ``order`` (default:
+        ``order()``), or UpstreamError naming what each said (``errors``: what was said
+        before). ``over_tcp``: an upstream whose UDP answer was truncated, asked over TCP."""
+        if order is None:
+            order = self.order()
+        errors = [] if errors is None else errors
         for upstream in order:
             started = time.monotonic()
             try:
-                answer, shape = await upstream.query(packet, self.timeout)
+                answer, shape = await upstream.query(packet, self.timeout, upstream is over_tcp)
             except (UpstreamError, OSError) as exc:
                 upstream.health.fail(time.monotonic())
                 errors.append(f"{upstream.label}: {exc}")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import socket
 from collections import Counter
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from typing import Any
 
 import dns.flags
@@ -20,7 +20,9 @@ import pytest
 import sqlalchemy as sa
 
 from kidshield.dns.pipeline import QueryContext
+from kidshield.dns.pipeline.forward import Forwarded
 from kidshield.dns.resolver import Resolver
+from kidshield.dns.wire import Question
 from kidshield.storage.schema import query_log
 from tests.dns.conftest import ADULT, KID, FakeUpstream, Served, ServeFactory, recv_exactly
 
@@ -104,7 +106,6 @@ def _queries(tag: str) -> list[tuple[str, bytes, bool]]:
     return out
 
 
-Run = Callable[..., Coroutine[Any, Any, bytes | None]]
 Observed = tuple[list[str], list[tuple[str, str, str]], list[tuple[Any, ...]], Counter[Any]]
 
 
@@ -121,13 +122,16 @@ def _metrics(served: Served) -> Counter[tuple[str, ...]]:
     return counts
 
 
-def _pass(served: Served, upstream: FakeUpstream, tag: str,
-          run: Callable[[Run], Run],
-          staged_names: list[str]) -> Observed:
-    """The replies, upstream questions, log rows and metrics of one pass through ``run``."""
+def _pass(served: Served, upstream: FakeUpstream, tag: str, direct: bool,
+          staged_names: list[str], called_back: list[str] | None = None) -> Observed:
+    """The replies, upstream questions, log rows and metrics of one pass: through the
+    staged path alone, or (``direct``) the direct path as the server built it, UDP misses
+    answered from the upstream socket's callback (their names in ``called_back``)."""
     resolver = _resolver(served)
     pipeline = resolver.pipeline
-    real_staged = pipeline.staged
+    real_staged, real_run, real_start = pipeline.staged, pipeline.run, pipeline.start
+    forwarder = resolver._forwarder
+    real_begin = forwarder.begin
 
     async def staged(ctx: QueryContext, start: int = 0) -> bytes | None:
         try:
@@ -136,12 +140,23 @@ def _pass(served: Served, upstream: FakeUpstream, tag: str,
             q = getattr(ctx, "q", None)  # never set for a query that cannot be parsed
             staged_names.append(q.name.replace(tag, "T") if q is not None else "(unparsed)")
 
+    def begin(data: bytes, q: Question, done: Callable[[Forwarded], None]) -> bool:
+        began = real_begin(data, q, done)
+        if began and called_back is not None:
+            called_back.append(q.name.replace(tag, "T"))
+        return began
+
     pipeline.staged = staged  # type: ignore[method-assign]
-    pipeline.run = run(staged)
+    if not direct:
+        pipeline.run = staged
+        pipeline.start = lambda ctx, _reply: staged(ctx)
+    forwarder.begin = begin  # type: ignore[method-assign]
     try:
         return _queries_through(served, upstream, tag)
     finally:
         pipeline.staged = real_staged  # type: ignore[method-assign]
+        pipeline.run, pipeline.start = real_run, real_start
+        forwarder.begin = real_begin  # type: ignore[method-assign]
 
 
 def _queries_through(served: Served, upstream: FakeUpstream, tag: str) -> Observed:
@@ -192,12 +207,12 @@ def served(serve: ServeFactory) -> Served:
 def test_the_direct_path_answers_logs_and_counts_as_the_staged_path(
     served: Served, upstream: FakeUpstream,
 ) -> None:
-    direct_run = _resolver(served).pipeline.run  # the direct path, as the server built it
     staged_only: list[str] = []
-    staged = _pass(served, upstream, "s1", lambda staged: staged, staged_only)
+    staged = _pass(served, upstream, "s1", False, staged_only)
     in_front: list[str] = []
-    replies, asked, logged, metrics = _pass(served, upstream, "d2", lambda _: direct_run,
-                                            in_front)
+    called_back: list[str] = []
+    replies, asked, logged, metrics = _pass(served, upstream, "d2", True, in_front,
+                                            called_back)
     assert replies == staged[0]
     assert asked == staged[1]
     assert logged == staged[2]
@@ -212,3 +227,8 @@ def test_the_direct_path_answers_logs_and_counts_as_the_staged_path(
     # the stages' loop, which the first pass took for everything
     assert set(in_front) == UNUSUAL
     assert "plain-T.example" in staged_only and len(staged_only) == len(replies)
+    # UDP misses were answered from the upstream socket's callback, failures and negative
+    # answers too; TCP's and the client id's through the coroutine
+    assert {"plain-T.example", "edns-T.example", "gone-T.example", "alias-T.example",
+            "fail-T.example"} <= set(called_back)
+    assert not {"tcp-T.example", "doh-T.example"} & set(called_back)

@@ -55,6 +55,13 @@ class Pipeline:
         self._finish_calls = tuple(step.__call__ for step in self.finish)
         # the reply to a query: the staged path, or a direct path in front of it
         self.run: Callable[[QueryContext], Coroutine[Any, Any, bytes | None]] = self.staged
+        # the same for a UDP listener: the reply through a callback, or a coroutine to run
+        self.start: Callable[[QueryContext, Callable[[bytes | None], None]],
+                             Coroutine[Any, Any, bytes | None] | None] = self._start_staged
+
+    def _start_staged(self, ctx: QueryContext,
+                      _reply: Callable[[bytes | None], None]) -> Coroutine[Any, Any, bytes | None]:
+        return self.staged(ctx)
 
     async def staged(self, ctx: QueryContext, start: int = 0) -> bytes | None:
         """The reply to ``ctx``'s query, or None to send nothing, from stage ``start`` on
@@ -115,8 +122,8 @@ def build_pipeline(
                 CacheLookup(forwarder), Upstream(forwarder), check],
         finish=[answer, log_item],
     )
-    pipeline.run = DirectPath(pipeline, access=access, rate=rate, client=client,
-                              canaries=drill, special=special, policy=policy, safe=safe,
-                              forwarder=forwarder, check=check, answer=answer,
-                              log=log_item).run
+    direct = DirectPath(pipeline, access=access, rate=rate, client=client, canaries=drill,
+                        special=special, policy=policy, safe=safe, forwarder=forwarder,
+                        check=check, answer=answer, log=log_item)
+    pipeline.run, pipeline.start = direct.run, direct.start
     return pipeline

@@ -7,7 +7,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import struct
+import time
 from collections.abc import Awaitable, Callable, Sequence
+from functools import partial
 from typing import Any
 
 from dns.rcode import Rcode
@@ -17,6 +19,8 @@ from kidshield.dns.cache import AnswerCache
 from kidshield.dns.pipeline.context import NEXT, Flow, QueryContext
 from kidshield.dns.ready import READY_MAX_SECONDS
 from kidshield.dns.strict import AnswerShape
+from kidshield.dns.udpexchange import ExchangeError
+from kidshield.dns.upstream import Upstream as UpstreamServer
 from kidshield.dns.upstream import UpstreamError, UpstreamPool
 from kidshield.dns.wire import HEADER, Question
 from kidshield.policy.reason import Action
@@ -39,6 +43,7 @@ class Forwarder:
         self.monotonic = monotonic
         self.serve_stale = serve_stale
         self._inflight: dict[bytes, asyncio.Future[Forwarded]] = {}  # cache key -> its answer
+        self._tasks: set[asyncio.Task[None]] = set()  # what ``begin`` left to a coroutine
 
     def cached(self, q: Question) -> Forwarded | None:
         found = self.cache.get(q.key, self.monotonic())
@@ -64,6 +69,90 @@ class Forwarder:
             del self._inflight[q.key]
             shared.set_result(result)  # a cancelled first asker leaves the others SERVFAIL
         return result
+
+    def begin(self, data: bytes, q: Question, done: Callable[[Forwarded], None]) -> bool:
+        """``fetch`` without a coroutine for the common miss: the question goes to the first
+        upstream, if a healthy UDP one, and ``done`` is called with the answer from the
+        socket's reader, once (or from a task, when that upstream fails, truncates, times out
+        or refuses and the others are asked in turn, as ``fetch`` would). False when that
+        cannot be: the question is already out (its askers share one answer), stale data is
+        there (RFC 8767's wait needs a coroutine), or the first upstream is not UDP; ask
+        ``fetch`` then."""
+        key = q.key
+        if key in self._inflight or (self.serve_stale
+                                     and self.cache.has_stale(key, self.monotonic())):
+            return False
+        upstream = self.upstreams.first_udp()
+        if upstream is None:
+            return False
+        packet = upstream_query(data, q)
+        shared: asyncio.Future[Forwarded] = asyncio.get_running_loop().create_future()
+        try:
+            upstream.exchange().send(packet, self.upstreams.timeout, partial(
+                self._answered, q, packet, upstream, time.monotonic(), shared, done))
+        except ExchangeError:  # no socket: the coroutine says why, and asks the others
+            return False
+        self._inflight[key] = shared
+        return True
+
+    def _answered(self, q: Question, packet: bytes, upstream: UpstreamServer, started: float,
+                  shared: asyncio.Future[Forwarded], done: Callable[[Forwarded], None],
+                  answer: bytes | None, error: ExchangeError | None) -> None:
+        """The first upstream's answer to a question ``begin`` sent (as ``UpstreamPool``
+        takes one), or why there is none: the others are asked by a task then."""
+        over_tcp = None
+        if answer is None:
+            failure = f"{upstream.label}: {upstream.address}:{upstream.port}: {error}"
+            upstream.health.fail(time.monotonic())
+        elif len(answer) > 2 and answer[2] & 0x02:  # truncated: ask again over TCP
+            failure, over_tcp = "", upstream
+        else:
+            try:
+                response, shape = upstream.read(packet, answer)
+            except UpstreamError as exc:
+                failure = f"{upstream.label}: {exc}"
+                upstream.health.fail(time.monotonic())
+            else:
+                upstream.health.ok(time.monotonic() - started)
+                rcode = response[3] & 0xF
+                if rcode != Rcode.SERVFAIL and rcode != Rcode.REFUSED:
+                    ttl = self._cache_answer(q, response, shape)
+                    self._settle(q, shared, done, (
+                        response, upstream.label, min(float(ttl), READY_MAX_SECONDS),
+                        shape.ttl_offsets, shape.targets))
+                    return
+                # alive, but it could not or would not answer: ask the next one
+                failure = f"{upstream.label}: {Rcode(rcode).name}"
+        task = asyncio.ensure_future(self._rest(q, packet, upstream, over_tcp,
+                                                [failure] if failure else [], shared, done))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _rest(self, q: Question, packet: bytes, first: UpstreamServer,
+                    over_tcp: UpstreamServer | None, errors: list[str],
+                    shared: asyncio.Future[Forwarded], done: Callable[[Forwarded], None]) -> None:
+        """After the first upstream failed: the others in turn (that one over TCP first
+        when its answer was truncated), as ``_fetch`` asks them."""
+        result = NOTHING
+        try:
+            order = [first] if over_tcp is not None else []
+            order += [u for u in self.upstreams.order() if u is not first]
+            response, shape, upstream = await self.upstreams.resolve(packet, order, errors,
+                                                                     over_tcp)
+        except (UpstreamError, OSError) as exc:
+            log.warning("all upstreams failed for %s: %s", q.name, exc)
+        else:
+            ttl = self._cache_answer(q, response, shape)
+            result = (response, upstream.label, min(float(ttl), READY_MAX_SECONDS),
+                      shape.ttl_offsets, shape.targets)
+        finally:
+            self._settle(q, shared, done, result)
+
+    def _settle(self, q: Question, shared: asyncio.Future[Forwarded],
+                done: Callable[[Forwarded], None], result: Forwarded) -> None:
+        del self._inflight[q.key]
+        shared.set_result(result)
+        done(result)
 
     async def _fetch(self, data: bytes, q: Question) -> Forwarded:
         stale = self.cache.get_stale(q.key, self.monotonic()) if self.serve_stale else None
