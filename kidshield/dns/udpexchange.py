@@ -140,13 +140,11 @@ class _Port:
                 self.close()
 
     def _fail(self, exc: ExchangeError) -> None:
-        outs = list(self.pending.values())
-        self.pending.clear()
-        self.close()
-        for out in outs:
-            _tell(out[0], None, exc)
+        self.close(exc)
 
-    def close(self) -> None:
+    def close(self, why: ExchangeError | None = None) -> None:
+        """Close the socket; a question still out on it (the exchange is closed) is told
+        ``why``, so no asker waits for an answer that cannot come."""
         if self.closed:
             return
         self.closed = True
@@ -156,6 +154,11 @@ class _Port:
         if not self.loop.is_closed():
             self.loop.remove_reader(self.sock.fileno())
         self.sock.close()
+        if self.pending:
+            outs = list(self.pending.values())
+            self.pending.clear()
+            for out in outs:
+                _tell(out[0], None, why or ExchangeError("the exchange was closed"))
 
 
 def _tell(callback: Callback, answer: bytes | None, error: ExchangeError | None) -> None:

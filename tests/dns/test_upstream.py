@@ -272,3 +272,46 @@ def test_garbage_from_an_upstream_over_tcp_fails_over_instead_of_breaking_the_an
     assert dead.count("n.example", proto="tcp") == 1
     served.lt.run(upstream.stop())
     assert served.query("m.example", source=KID, timeout=3).rcode() == dns.rcode.SERVFAIL
+
+
+def test_questions_without_an_answer_time_out_once_each_and_closing_tells_the_rest(
+    loop_thread: LoopThread,
+) -> None:
+    # the callback exchange times a port's questions out with one timer at the earliest
+    # deadline: each unanswered question is told once, at its own deadline, and a question
+    # still out when the exchange closes is told at once (no asker waits for ever, nor its
+    # answer's other askers)
+    server = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    server.bind(("127.0.0.1", 0))  # receives, never answers
+    port = server.getsockname()[1]
+    exchange = UdpExchange("127.0.0.1", port)
+    told: list[tuple[str, str, float]] = []
+    wire = dns.message.make_query("x.example", "A").to_wire()
+
+    async def run() -> None:
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+
+        def callback(label: str) -> udpexchange.Callback:
+            def tell(answer: bytes | None, error: Exception | None) -> None:
+                told.append((label, str(error), loop.time() - started))
+            return tell
+
+        exchange.send(wire, 0.2, callback("short"))
+        exchange.send(wire, 0.4, callback("longer"))
+        exchange.send(wire, 0.1, callback("shortest, asked last"))
+        exchange.send(wire, 5.0, callback("left out"))
+        await asyncio.sleep(0.6)
+        exchange.close()
+        await asyncio.sleep(0)
+
+    try:
+        loop_thread.run(run())
+    finally:
+        server.close()
+    assert [(label, error) for label, error, _at in told] == [
+        ("shortest, asked last", "timed out"), ("short", "timed out"),
+        ("longer", "timed out"), ("left out", "the exchange was closed")]
+    for (_label, _error, at), deadline in zip(told, (0.1, 0.2, 0.4), strict=False):
+        assert deadline - 0.01 <= at < deadline + 0.15
+    assert _ports_connected_to(port) == 0
