@@ -23,10 +23,12 @@ READY_PER_MB = 512  # ready answers kept (all profiles together) per MiB of ``[d
 _HEADS_MAX = 4096
 
 
-@dataclass(frozen=True, slots=True, eq=False)
+@dataclass(slots=True, eq=False)
 class LogTemplate:
     """What the log and metrics need about an answer; shared by every reuse of it (compared
-    by identity, which is cheap to hash when the log pump counts answers)."""
+    by identity, which is cheap to hash when the log pump counts answers). Never changed
+    once built; not a frozen dataclass, whose every field is set through
+    ``object.__setattr__``: 2.3 µs against 0.4 µs to build, on every cache miss."""
 
     profile: str
     name: str
