@@ -156,8 +156,11 @@ class PolicyEngine:
         profile, pause state and instant): a caller need not remember it per name."""
         name = query.name
         quiet = not covered_by(name, self.listed(profile))
-        if not quiet or state.grants or self.lists.index.contains_suffix(name):
+        if not quiet or state.grants:
             return self._decide(name, quiet, profile, now, state), False
+        hits = self.lists.index.lookup(name)  # once: _decide takes them
+        if hits:
+            return self._decide(name, quiet, profile, now, state, hits), False
         # No list, map or grant names it: every check below decides it as any other such
         # name at this instant (on the profile, its pauses and the clock alone), and the
         # decision holds until its valid_until. One per profile and pause, most misses.
@@ -173,7 +176,7 @@ class PolicyEngine:
         return decision, True
 
     def _decide(self, name: str, quiet: bool, profile: Profile, now: datetime,
-                state: ProfileState) -> Decision:
+                state: ProfileState, hits: list[IndexHit] | None = None) -> Decision:
         band = profile.band_at(now)
         until = profile.band_change_at(now)
 
@@ -225,7 +228,8 @@ class PolicyEngine:
 
         svc = None if quiet else self.catalog.service_index.match(name)
         service = None if svc is None else svc[1]
-        hits = self.lists.index.lookup(name)
+        if hits is None:
+            hits = self.lists.index.lookup(name)
         # allow-list entries except every category; an adblock '@@' exception only its own
         allowed_by_list = any(h.category == self._allow_id for h in hits)
         categories = frozenset(self.lists.categories[h.category] for h in hits if not h.allow)
