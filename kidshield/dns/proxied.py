@@ -33,13 +33,26 @@ class ProxyGate:
     def unwrap(self, data: bytes, peer: str) -> tuple[bytes, str] | None:
         """A datagram from a PROXY peer: its DNS message and the client it was sent for, or
         None when it has no valid header (dropped: never answered as the balancer)."""
+        found = self.header(data, peer, "datagram")
+        if found is None:
+            return None
+        return data[found[1]:], found[0]
+
+    def header(self, data: bytes | bytearray, peer: str, what: str,
+               stream: bool = False) -> tuple[str, int] | None:
+        """The client the PROXY v2 header at the start of ``data`` names (``peer`` itself
+        for a LOCAL header) and the header's length; None when there is no valid one (counted
+        and logged as a dropped ``what``). On a ``stream``, a header cut short raises
+        proxyv2.Incomplete: the rest may be on its way."""
         try:
             client, size = proxyv2.parse(data)
         except proxyv2.ProxyHeaderError as exc:
-            self.reject(exc, peer, "datagram")
+            if stream and isinstance(exc, proxyv2.Incomplete):
+                raise
+            self.reject(exc, peer, what)
             return None
         self.accepted += 1
-        return data[size:], client or peer
+        return client or peer, size
 
     def reject(self, exc: proxyv2.ProxyHeaderError, peer: str, what: str) -> None:
         """Count a datagram or connection dropped for ``exc``; say so in the log, at most

@@ -196,23 +196,19 @@ class TcpListener(asyncio.Protocol):
         """Read the PROXY v2 header a load balancer's connection starts with: the client it
         names asks the queries that follow. False: not yet complete, or the connection was
         dropped for want of a valid one."""
-        gate = self.resolver.proxy
         try:
-            client, size = proxyv2.parse(self.buffer)
+            found = self.resolver.proxy.header(self.buffer, self.client, "TCP connection",
+                                               stream=True)
         except proxyv2.Incomplete:
             return False  # the rest of the header is on its way (or the idle timeout)
-        except proxyv2.ProxyHeaderError as exc:
-            gate.reject(exc, self.client, "TCP connection")
-            self.proxied = False  # counted once: not again as cut short when it closes
+        self.proxied = False  # counted once: not again as cut short when it closes
+        if found is None:
             self.buffer.clear()
             if self.transport is not None:
                 self.transport.abort()
             return False
+        self.client, size = found
         del self.buffer[:size]
-        gate.accepted += 1
-        self.proxied = False
-        if client is not None:
-            self.client = client
         if not self._count_as(self.client) and self.transport is not None:
             self.transport.abort()
             return False
