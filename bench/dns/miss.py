@@ -1,13 +1,16 @@
 """CPU per cache miss, A/B: source trees of kidshield alternated with Unbound, one run.
 
     python bench/dns/miss.py --tree main=/work/main --tree branch=. [--rounds 3] [--names 20000]
+                             [--cdn]
 
 Each round starts Unbound and then `kidshield serve --no-web` from every tree in turn (the
 bench/dns configuration, `PYTHONPATH` set to the tree, the same Python environment), warms
 it with bench/dns's 5,000 names, and sends `--names` distinct names never seen before (so every
 answer needs the fake upstream on loopback), reading the server's CPU time from /proc. The
 order of the trees alternates from round to round, so load from elsewhere on the machine
-falls on every side. Prints CPU µs per miss per round and the median ÷ Unbound's.
+falls on every side. Prints CPU µs per miss per round and the median ÷ Unbound's. ``--cdn``:
+the fake upstream answers as a public resolver does for popular names (CNAME chains into a
+CDN, a fifth NXDOMAIN; bench/dns/fake_upstream.py) instead of one A record each.
 """
 
 from __future__ import annotations
@@ -49,6 +52,8 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--names", type=int, default=20_000, help="distinct misses per measurement")
     ap.add_argument("--clients", type=int, default=32)
+    ap.add_argument("--cdn", action="store_true",
+                    help="CDN-shaped upstream answers: CNAME chains, a fifth NXDOMAIN")
     args = ap.parse_args()
     trees = [t.split("=", 1) for t in args.tree] or [["this", str(HERE.parent.parent)]]
     b = _bench()
@@ -56,7 +61,8 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="ks-bench-miss-"))
     plain = b["make_query_files"](tmp, 0)[0]  # type: ignore[operator]
     up_port = b["free_port"]()  # type: ignore[operator]
-    upstream = subprocess.Popen([sys.executable, str(HERE / "fake_upstream.py"), str(up_port)])
+    upstream = subprocess.Popen([sys.executable, str(HERE / "fake_upstream.py"), str(up_port)]
+                                + (["--cdn"] if args.cdn else []))
     time.sleep(0.5)
     rnd = random.Random(11)
     results: dict[str, list[float]] = {"unbound": []}
