@@ -5,6 +5,10 @@ path, in the same order, so the rules stay in one place; it only skips the stage
 have passed the query on untouched, and walks none of the per-stage loop, type checks or
 coroutines. Anything unusual is handed to the staged path at the stage where it departs, with
 what is settled so far (nothing is decided or counted twice).
+
+``run`` is a coroutine (TCP, DoT, DoH). ``start`` serves the UDP listener without one: a miss
+that the first UDP upstream answers is completed in the upstream socket's callback
+(``Forwarder.begin``), and only what must wait otherwise comes back as a coroutine.
 """
 
 from __future__ import annotations
