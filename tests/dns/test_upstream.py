@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import dns.message
 import dns.rcode
@@ -315,3 +316,36 @@ def test_questions_without_an_answer_time_out_once_each_and_closing_tells_the_re
     for (_label, _error, at), deadline in zip(told, (0.1, 0.2, 0.4), strict=False):
         assert deadline - 0.01 <= at < deadline + 0.15
     assert _ports_connected_to(port) == 0
+
+
+def test_a_failure_handling_an_upstream_answer_leaves_no_asker_waiting(
+    serve: ServeFactory, upstream: FakeUpstream, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The UDP miss is completed in the upstream socket's callback; if something there fails
+    # (here: storing the answer), the question must still be settled, or every later asker
+    # of the same name would wait on it for ever.
+    upstream.delay = 0.2
+    served = serve()
+    resolver = served.app.dns.resolver
+    assert resolver is not None
+    real_put = resolver.cache.put
+    broken = [True]
+
+    def put(*args: Any, **kwargs: Any) -> int:
+        if broken[0]:
+            broken[0] = False
+            raise RuntimeError("a broken cache")
+        return real_put(*args, **kwargs)
+
+    monkeypatch.setattr(resolver.cache, "put", put)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind((KID, 0))
+        sock.settimeout(3)
+        for i in range(3):  # out at the same time: one question upstream, three askers
+            q = dns.message.make_query("shared.example", "A")
+            q.id = 700 + i
+            sock.sendto(q.to_wire(), ("127.0.0.1", served.port))
+        rcodes = {dns.message.from_wire(sock.recv(4096)).rcode() for _ in range(3)}
+    assert rcodes == {dns.rcode.SERVFAIL}
+    assert not broken[0]
+    assert addresses(served.query("shared.example", source=KID)) == ["192.0.2.1"]

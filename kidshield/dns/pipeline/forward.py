@@ -100,6 +100,15 @@ class Forwarder:
                   answer: bytes | None, error: ExchangeError | None) -> None:
         """The first upstream's answer to a question ``begin`` sent (as ``UpstreamPool``
         takes one), or why there is none: the others are asked by a task then."""
+        try:
+            self._first(q, packet, upstream, started, shared, done, answer, error)
+        except Exception:  # settled all the same: its other askers must not wait for ever
+            log.exception("error handling the upstream answer for %s", q.name)
+            self._settle(q, shared, done, NOTHING)
+
+    def _first(self, q: Question, packet: bytes, upstream: UpstreamServer, started: float,
+               shared: asyncio.Future[Forwarded], done: Callable[[Forwarded], None],
+               answer: bytes | None, error: ExchangeError | None) -> None:
         over_tcp = None
         if answer is None:
             failure = f"{upstream.label}: {upstream.address}:{upstream.port}: {error}"
@@ -150,7 +159,11 @@ class Forwarder:
 
     def _settle(self, q: Question, shared: asyncio.Future[Forwarded],
                 done: Callable[[Forwarded], None], result: Forwarded) -> None:
-        del self._inflight[q.key]
+        """The question's answer (or none) to its askers, once."""
+        if self._inflight.get(q.key) is shared:
+            del self._inflight[q.key]
+        if shared.done():
+            return
         shared.set_result(result)
         done(result)
 
