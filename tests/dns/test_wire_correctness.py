@@ -122,6 +122,37 @@ def test_a_cname_to_a_blocked_name_with_trailing_bytes_never_reaches_the_child(
     assert addresses(answer) == []
 
 
+def _two_cnames(response: dns.message.Message, query: dns.message.Message) -> bytes:
+    """Two CNAME records for the question's name (a name has one at most, RFC 2181 10.1):
+    the first into the denied name, with its address; the second to an allowed one."""
+    response.answer, response.authority, response.additional = [], [], []
+    response.use_edns(False)
+    wire = bytearray(response.to_wire())  # header and question, no records yet
+    wire[6:8] = b"\x00\x03"
+
+    def name(text: str) -> bytes:
+        return b"".join(bytes([len(p)]) + p.encode() for p in text.split(".")) + b"\x00"
+
+    for target in ("denied.example", "fine.example"):
+        wire += b"\xc0\x0c" + struct.pack("!HHIH", 5, 1, 300, len(name(target))) + name(target)
+    wire += name("denied.example") + struct.pack("!HHIH", 1, 1, 300, 4) + bytes([203, 0, 113, 9])
+    return bytes(wire)
+
+
+def test_a_second_cname_for_the_same_name_does_not_hide_a_blocked_first(
+    serve: ServeFactory, upstream: FakeUpstream,
+) -> None:
+    # dnspython keeps the last CNAME of a name and drops the others (a CNAME set has one
+    # record), so the chain check that read answers with it never saw the first: an allowed
+    # name carried the denied name's address to the child. Every alias target is checked.
+    upstream.mangle = _two_cnames
+    served = serve()
+    blocked = served.query("alias.example", source=KID)
+    assert addresses(blocked) == ["127.0.0.1"]  # the block page, not 203.0.113.9
+    assert blocked.answer[0].rdtype == dns.rdatatype.A  # no CNAME leaks to the child
+    assert "203.0.113.9" in addresses(served.query("alias.example", source=ADULT))
+
+
 # -- item 3: the CD bit ---------------------------------------------------------------------------
 def _validating(response: dns.message.Message, query: dns.message.Message) -> bytes:
     """A validating upstream: bogus data only when the client disabled checking."""
