@@ -28,8 +28,10 @@ from kidshield.safety.text.train import (
     choose_thresholds,
     matrix,
     model_digest,
+    sample_weights,
     train,
 )
+from kidshield.safety.text.trainingdata import read_folders
 
 BUNDLE = Path("/work/shared/data/text-train")
 SYNTH = Path(__file__).resolve().parents[3] / "data" / "text-synth"
@@ -209,6 +211,27 @@ def test_training_twice_gives_identical_files(small_model: Path, tmp_path: Path)
     data = write_sample(tmp_path / "data")
     train([data], tmp_path / "again", SMALL)
     assert model_digest(tmp_path / "again") == model_digest(small_model)
+
+
+def test_civil_comments_weigh_less_for_the_bullying_head_and_bullying_has_its_own_cap(
+    tmp_path: Path,
+) -> None:
+    """Civil Comments' long toxic news comments were half the bullying positives; the head
+    weighs them 0.3 (other heads: 1), and its low threshold keeps ordinary benign flags under
+    1 % (others: 2 %). The manifest says both."""
+    data = write_sample(tmp_path / "data")
+    (data / "sample.jsonl").rename(data / "toxic-spans-civil-comments.jsonl")
+    train([data], tmp_path / "model", SMALL)
+
+    manifest = json.loads((tmp_path / "model" / "manifest.json").read_text(encoding="utf-8"))
+    entry = manifest["sources"]["toxic-spans-civil-comments"]
+    assert (entry["weight"], entry["bullying_weight"]) == (1.0, 0.3)
+    assert manifest["training"]["head_low_benign_fpr"] == {"bullying": 0.01}
+    assert "<= 1.0%" in manifest["heads"]["bullying"]["thresholds"]["rule"]
+    rows = read_folders([data])
+    assert set(sample_weights(rows, Risk.BULLYING)) == {0.3}
+    assert set(sample_weights(rows, Risk.SELF_HARM)) == {1.0}
+    assert TrainSettings().for_head(Risk.SELF_HARM).low_benign_fpr == 0.02
 
 
 def test_bad_training_row_names_file_and_line(tmp_path: Path) -> None:
