@@ -19,7 +19,7 @@ import pytest
 from kidshield.safety.text import Message, Risk, RiskLevel, assess_conversation, assess_message
 from kidshield.safety.text.classifier import TextClassifier, shipped_classifier
 from kidshield.safety.text.combine import Combiner
-from kidshield.safety.text.lexicon import LexiconError, _compile_risk
+from kidshield.safety.text.lexicon import LexiconError, _compile_risk, load_lexicon
 from tests.safety.text.helpers import bullying
 
 
@@ -205,6 +205,32 @@ def test_the_eager_model_still_flags_insults(text: str, eager_model: Combiner) -
 def test_praise_and_agreement_are_not_insults(text: str, eager_model: Combiner) -> None:
     # a model trained without GoEmotions flagged these comments
     assert assess_message(text, engine=eager_model).finding(Risk.BULLYING) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "affirmation"),
+    [
+        ("You’re not a loser. You’re a whole and complete person unto yourself.",
+         "youre a whole and complete person"),
+        ("you are a good and kind human being", "you are a good and kind human being"),
+        ("ur such a genuine, thoughtful friend", "ur such a genuine, thoughtful friend"),
+    ],
+)
+def test_affirming_the_reader_as_a_person_is_blanked_before_the_model_reads_again(
+    text: str, affirmation: str
+) -> None:
+    # a model trained with Civil Comments weighed 0.3 put the first at its medium level
+    lexicon = load_lexicon()
+    norm = lexicon.normalizer.normalize(text).text
+    exclude = lexicon.for_risk(Risk.BULLYING).exclude
+    assert exclude is not None
+    assert affirmation in [norm[m.start() : m.end()] for m in exclude.finditer(norm)]
+    assert bullying(text) is RiskLevel.NONE
+
+
+@pytest.mark.parametrize("text", ["you're a whole clown", "ur a whole clown fr"])
+def test_a_slang_whole_before_an_insult_still_flags(text: str, eager_model: Combiner) -> None:
+    assert assess_message(text, engine=eager_model).finding(Risk.BULLYING) is not None
 
 
 # GoEmotions comments left out of training (DEV half): the model alone flagged them at its
