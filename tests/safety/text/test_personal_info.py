@@ -17,6 +17,7 @@ from kidshield.safety.text.signals.base import SignalContext
 
 EVAL_SET = Path(__file__).parents[3] / "data" / "text-synth" / "personal-info"
 SECOND_VOICE = EVAL_SET.parent / "personal-info-b"
+THIRD_VOICE = EVAL_SET.parent / "personal-info-c"
 
 
 def stage_of(text: str) -> tuple[str, ...]:
@@ -445,19 +446,21 @@ def test_evaluation_set_scores_stay_above_the_targets(name: str) -> None:
     assert scores.precision >= 0.95, scores.to_dict()
 
 
-def test_the_second_voices_dev_half_stays_above_the_targets() -> None:
+@pytest.mark.parametrize("voice", [SECOND_VOICE, THIRD_VOICE], ids=["second", "third"])
+def test_the_other_voices_dev_halves_stay_above_the_targets(voice: Path) -> None:
     """DEV is in-sample (the fixes were read from it); TEST is counted in docs, never tuned on."""
-    report = evaluate(read_corpus(SECOND_VOICE / "dev.jsonl", "text", "labels"))
+    report = evaluate(read_corpus(voice / "dev.jsonl", "text", "labels"))
     scores = next(s for s in report.risks if s.risk is Risk.PERSONAL_INFO)
     assert scores.recall >= 0.95, scores.to_dict()
     assert scores.precision >= 0.95, scores.to_dict()
 
 
-def test_the_second_voices_files_are_what_its_sources_build() -> None:
+@pytest.mark.parametrize("voice", [SECOND_VOICE, THIRD_VOICE], ids=["second", "third"])
+def test_the_other_voices_files_are_what_their_sources_build(voice: Path) -> None:
     # a hand edit of dev.jsonl or test.jsonl would be lost on the next build (and could move a
     # row between the halves)
     result = subprocess.run(
-        [sys.executable, str(SECOND_VOICE / "build.py"), "--check"],
+        [sys.executable, str(voice / "build.py"), "--check"],
         capture_output=True,
         text=True,
         timeout=120,
@@ -466,7 +469,9 @@ def test_the_second_voices_files_are_what_its_sources_build() -> None:
     assert result.returncode == 0, result.stderr
 
 
-@pytest.mark.parametrize("name", ["dev", "heldout", "../personal-info-b/dev"])
+@pytest.mark.parametrize(
+    "name", ["dev", "heldout", "../personal-info-b/dev", "../personal-info-c/dev"]
+)
 def test_literal_gates_never_skip_a_personal_info_pattern_on_the_evaluation_set(name: str) -> None:
     lexicon = load_lexicon()
     lex = lexicon.for_risk(Risk.PERSONAL_INFO)
@@ -620,3 +625,102 @@ def test_a_password_or_named_id_is_at_least_medium_between_children() -> None:
 )
 def test_a_street_with_a_regnal_number_and_a_place_with_its_street(text: str) -> None:
     assert assess_message(text).finding(Risk.PERSONAL_INFO) is not None
+
+
+# --- what the third voice's set showed missing (personal-info-c, DEV) ----------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "redacted"),
+    [
+        ("ring me on oh eight six double five four three two one nine",
+         "ring me on [phone]"),
+        ("my mobile is zero seven seven double oh nine double oh six one two",
+         "my mobile is [phone]"),
+        ("its 086 three four double 5 six 7 eight 9 ok", "its [phone] ok"),
+        ("dont screenshot 0 8 6 1 2 3 4 5 6 7 pls", "dont screenshot [phone] pls"),
+        ("whatsapp plus two five four seven one two three four five six seven eight",
+         "whatsapp [phone]"),
+        ("text me on nine one seven five five five oh one six two", "text me on [phone]"),
+        ("the card is five five five five five five five five five five five five four four "
+         "four four", "the card is [card]"),
+    ],
+)
+def test_numbers_read_out_in_words_or_digit_by_digit(text: str, redacted: str) -> None:
+    assert assess_message(text).redacted == redacted
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "one two three four five six seven eight nine ten coming ready or not",
+        "set a timer for twenty five minutes and remind me at six thirty",
+        "it was two one two one one and we lost on penalties",
+        "the combination is one two three four five six seven nine",
+        "map seed is 4817265930 the village spawns right there",
+        "lobby code 8821937 quick before it fills",
+    ],
+)
+def test_counting_and_game_numbers_are_not_phones(text: str) -> None:
+    assert assess_message(text).finding(Risk.PERSONAL_INFO) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "stage"),
+    [
+        ("we moved, our address is twenty seven ash lane swords now", "address"),
+        ("send it to one hundred and four harbour road howth", "address"),
+        ("our eircode is H91 K2T6", "address"),
+        ("Unit 4, The Granary, Waterford X91 E2P4", "address"),
+        ("Blk 9 Lot 14, Brgy. San Isidro, Antipolo", "address"),
+        ("〒530-0001 大阪府大阪市北区梅田3丁目1-1", "address"),
+        ("上海市徐汇区漕溪北路18号", "address"),
+        ("year 8 at Ridgeway Academy Leeds 🏐", "school"),
+        ("grade 6 @ Kilimani School 🎨", "school"),
+        ("i go to Gaelscoil Eoghain in Cork", "school"),
+        ("Holy Cross National School, 4th class", "school"),
+        ("Amara Osei | 13 | choir and netball", "name"),
+        ("irl im Liam Fitzgerald btw", "name"),
+        ("我的名字是 王小明, add me", "name"),
+        ("ig @tara.paints • sc tarapaints12 • galway", "handle"),
+        ("whats ur roblox? mine is rocket_mango_12", "handle"),
+        ("add me on xbox, im SilverFinch2012", "handle"),
+        ("Gaming: leo_plays_09 (PSN)", "handle"),
+        ("インスタは @mei.drawings11 です", "handle"),
+        ("my gamer tag is purple penguin ninety nine no spaces", "handle"),
+        ("my acc pass is dolphin2014 dont tell", "password"),
+        ("password is pancakes four five six hashtag", "password"),
+        ("email me on rosa underscore lim twenty twelve at example dot com", "email"),
+        ("write to finn.doyle @ example . ie", "email"),
+        ("she was born on june fifth twenty twelve", "birth_date"),
+        ("asl? me 13 f dublin", "age_location"),
+        ("12 from accra u?", "age_location"),
+        ("Kofi | 14 | Kumasi | football", "age_location"),
+        ("rn im at Dundrum shopping centre by the fountain", "live_location"),
+        ("waiting outside Liffey Valley mall right now", "live_location"),
+        ("NIN: 98765432109 for the WAEC form", "national_id"),
+        ("PhilSys number 9876-5432-1098-7654", "national_id"),
+        ("我的电话 139 1234 5678", "phone"),
+    ],
+)
+def test_bios_game_chat_voice_and_other_scripts(text: str, stage: str) -> None:
+    assert stage in stage_of(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The Prime Minister spoke outside 10 Downing Street this morning.",
+        "we visited 221B Baker Street, the Sherlock Holmes museum",
+        "14 | she/her | digital art | no reposts",
+        "class of 2030 🎓 | 5'4 | volleyball",
+        "im at the park rn lol",
+        "there's one main street in our town and it's always busy",
+        "the password is the one on the back of the router",
+        "my username is the same as on roblox",
+        "im in the library rn studying",
+        "ig i should go to bed",
+    ],
+)
+def test_look_alikes_in_the_same_registers_are_not_disclosures(text: str) -> None:
+    assert assess_message(text).finding(Risk.PERSONAL_INFO) is None

@@ -7,7 +7,8 @@ then what a run is *not* (a date, a year range, a thousands-grouped amount, a ve
 address, a quantity, an order or ticket number); what is left is a phone if its shape, its
 validity or a phone word next to it says so.
 
-Messages with fewer than six digits, the great majority, cost ten ``str.count`` calls.
+Messages with fewer than six digits, the great majority, cost ten ``str.count`` calls (and a
+few substring tests for numbers read out in words, :mod:`.spoken`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 from kidshield.safety.text.pii import phones
 from kidshield.safety.text.pii.checks import ID_SHAPES, card_brand, is_iban
 from kidshield.safety.text.pii.phones import PhoneEvidence
+from kidshield.safety.text.pii.spoken import spoken_numbers
 from kidshield.safety.text.pii.words import NumberWords
 
 MIN_DIGITS = 6  # no phone, card, IBAN or national id has fewer (a UK NI number has 6)
@@ -57,13 +59,16 @@ def digit_count(text: str) -> int:
 
 
 def find_numbers(light: str, words: NumberWords) -> list[NumberFind]:
-    """Every phone, card, IBAN and national id in the light view of a message."""
-    if digit_count(light) < MIN_DIGITS:
-        return []
+    """Every phone, card, IBAN and national id in the light view of a message, in figures or
+    read out in words."""
     found: list[NumberFind] = []
-    found.extend(_ibans(light))
-    found.extend(_national_ids(light, words, found))
-    found.extend(_runs(light, words, found))
+    if digit_count(light) >= MIN_DIGITS:
+        found.extend(_ibans(light))
+        found.extend(_national_ids(light, words, found))
+        found.extend(_runs(light, words, found))
+    for kind, label, start, end, strength in spoken_numbers(light, words):
+        if not _overlaps(start, end, found):
+            found.append(NumberFind(kind, label, start, end, strength))
     return found
 
 
