@@ -62,11 +62,12 @@ def find_numbers(light: str, words: NumberWords) -> list[NumberFind]:
     """Every phone, card, IBAN and national id in the light view of a message, in figures or
     read out in words."""
     found: list[NumberFind] = []
-    if digit_count(light) >= MIN_DIGITS:
+    count = digit_count(light)
+    if count >= MIN_DIGITS:
         found.extend(_ibans(light))
         found.extend(_national_ids(light, words, found))
         found.extend(_runs(light, words, found))
-    for kind, label, start, end, strength in spoken_numbers(light, words):
+    for kind, label, start, end, strength in spoken_numbers(light, words, count):
         if not _overlaps(start, end, found):
             found.append(NumberFind(kind, label, start, end, strength))
     return found

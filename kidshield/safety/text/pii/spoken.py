@@ -35,19 +35,27 @@ _RUN_RE = re.compile(
     rf"(?<![a-z0-9])(?P<plus>(?:plus|\+) ?)?"
     rf"(?:{_TOKEN})(?:[ \-.,]{{0,2}}(?:{_TOKEN})){{4,}}(?![a-z0-9])"
 )
-_WORDS_GATE = ("zero", "oh", "one", "two", "three", "four", "five", "six", "seven", "eight",
-               "nine", "double", "triple")  # fmt: skip
+_WORD_RE = re.compile(
+    r"(?<![a-z])(?:" + "|".join(sorted([*_WORD_DIGITS, *_REPEAT], key=len, reverse=True))
+    + r")(?![a-z])"
+)
+MIN_WORDS = 2  # "077 double 0 900 triple 4 5" has two
+_SINGLE_DIGITS_RE = re.compile(r"(?<![0-9])[0-9](?:[ \-.,]{1,2}[0-9](?![0-9])){8,}")
 MIN_DIGITS = 7
 MAX_DIGITS = 19  # a card's longest
 MIN_DISTINCT = 3
 SINGLE_DIGIT_RUN = 9  # "0 7 7 0 0 9 0 0 2 3 4": one digit at a time, typed to dodge a filter
 
 
-def spoken_numbers(light: str, words: NumberWords) -> Iterator[tuple[str, str, int, int, float]]:
+def spoken_numbers(
+    light: str, words: NumberWords, digit_count: int
+) -> Iterator[tuple[str, str, int, int, float]]:
     """(kind, label, start, end, strength) for each phone or card number spelt out in words
-    (or digit by digit) in the light view of a message."""
-    if not any(word in light for word in _WORDS_GATE) and light.count(" ") < SINGLE_DIGIT_RUN:
-        return
+    (or digit by digit) in the light view of a message that has ``digit_count`` digits."""
+    if len(_WORD_RE.findall(light)) < MIN_WORDS and (
+        digit_count < SINGLE_DIGIT_RUN or _SINGLE_DIGITS_RE.search(light) is None
+    ):
+        return  # most messages: too few digit words and no digits typed one at a time
     for match in _RUN_RE.finditer(light):
         tokens = _TOKEN_RE.findall(match.group(0))
         said = [t for t in tokens if not t.isdigit()]
