@@ -654,6 +654,8 @@ def test_numbers_read_out_in_words_or_digit_by_digit(text: str, redacted: str) -
     "text",
     [
         "one two three four five six seven eight nine ten coming ready or not",
+        "no one two three four five six seven eight",
+        "line one two three four five six seven of the poem",
         "set a timer for twenty five minutes and remind me at six thirty",
         "it was two one two one one and we lost on penalties",
         "the combination is one two three four five six seven nine",
