@@ -22,11 +22,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, tzinfo
+from types import MappingProxyType
 
 from kidshield.clock import Clock
 from kidshield.policy.model import Profile
 from kidshield.policy.state import Grant, ProfileState
+from kidshield.state.localday import local_day
 from kidshield.state.store import (
     AccessRequest,
     ConfigEdit,
@@ -66,6 +68,20 @@ class Snapshot:
     kinds: frozenset[Kind] = field(default_factory=frozenset)
 
 
+@dataclass(slots=True)
+class _Built:
+    """A profile's state as ``for_profile`` last built it, and how long it holds: while the
+    zone is the same, the clock is in [since, until) (the same local day) and the minutes'
+    version has not moved. Changes of grants and pauses drop it."""
+
+    tz: tzinfo
+    since: datetime
+    until: datetime
+    day: date
+    minutes: int
+    state: ProfileState
+
+
 def _by_profile(grants: Iterable[Grant]) -> dict[str, tuple[Grant, ...]]:
     found: dict[str, list[Grant]] = {}
     for grant in grants:
@@ -91,14 +107,32 @@ class StateSource:
         self._usage_listeners: list[UsageListener] = []
         # counts this process's own changes: a read that began before one may miss it
         self._local = 0
+        # every cache miss asks for its profile's state: built once, kept until it changes
+        self._built: dict[str, _Built] = {}
 
     # -- reading (from memory: cheap, any number of times per query) ------------------------
     def for_profile(self, profile: Profile, now: datetime) -> ProfileState:
         """What the engine needs besides the configuration, for ``profile`` at ``now``."""
-        return ProfileState(grants=self._grants.get(profile.id, ()),
-                            usage_minutes=self.minutes_used(profile, now),
-                            paused_until=self._pauses.get(profile.id),
-                            internet_paused_until=self._internet.get(profile.id))
+        built = self._built.get(profile.id)
+        if (built is not None and built.tz is profile.tz and built.since <= now < built.until
+                and built.minutes == self._minutes.versions.get(profile.id, 0)):
+            return built.state
+        return self._build(profile, now, built)
+
+    def _build(self, profile: Profile, now: datetime, old: _Built | None) -> ProfileState:
+        if old is not None and old.tz is profile.tz and old.since <= now < old.until:
+            day, since, until = old.day, old.since, old.until  # only the minutes moved
+        else:
+            since = now
+            day, until = local_day(now, profile.tz)
+        version = self._minutes.versions.get(profile.id, 0)
+        state = ProfileState(grants=self._grants.get(profile.id, ()),
+                             usage_minutes=MappingProxyType(
+                                 self._minutes.minutes(profile.id, day)),
+                             paused_until=self._pauses.get(profile.id),
+                             internet_paused_until=self._internet.get(profile.id))
+        self._built[profile.id] = _Built(profile.tz, since, until, day, version, state)
+        return state
 
     def paused_until(self, profile_id: str) -> datetime | None:
         """The end of the profile's pause (it may have passed: compare with the time)."""
@@ -219,16 +253,23 @@ class StateSource:
 
     def _take_grants(self, grants: dict[str, tuple[Grant, ...]]) -> set[str]:
         old, self._grants = self._grants, grants
-        return {pid for pid in old.keys() | grants.keys()
-                if old.get(pid, ()) != grants.get(pid, ())}
+        return self._drop_built({pid for pid in old.keys() | grants.keys()
+                                 if old.get(pid, ()) != grants.get(pid, ())})
 
     def _take_pauses(self, pauses: dict[str, datetime]) -> set[str]:
         old, self._pauses = self._pauses, pauses
-        return {pid for pid in old.keys() | pauses.keys() if old.get(pid) != pauses.get(pid)}
+        return self._drop_built({pid for pid in old.keys() | pauses.keys()
+                                 if old.get(pid) != pauses.get(pid)})
 
     def _take_internet(self, paused: dict[str, datetime]) -> set[str]:
         old, self._internet = self._internet, paused
-        return {pid for pid in old.keys() | paused.keys() if old.get(pid) != paused.get(pid)}
+        return self._drop_built({pid for pid in old.keys() | paused.keys()
+                                 if old.get(pid) != paused.get(pid)})
+
+    def _drop_built(self, changed: set[str]) -> set[str]:
+        for pid in changed:
+            self._built.pop(pid, None)
+        return changed
 
     def _take_edits(self, edits: tuple[ConfigEdit, ...]) -> None:
         if edits != self._edits:

@@ -21,6 +21,12 @@ from kidshield.state.store import UsageKey
 class UsedMinutes:
     def __init__(self) -> None:
         self._seen: dict[UsageKey, set[int]] = {}
+        # per profile, moves whenever its minutes do: a reader may keep what ``minutes``
+        # gave for as long as this stays the same (and the day does)
+        self.versions: dict[str, int] = {}
+
+    def _moved(self, profile: str) -> None:
+        self.versions[profile] = self.versions.get(profile, 0) + 1
 
     def record(self, profile: str, service: str, when: datetime,
                tz: ZoneInfo) -> tuple[date, int] | None:
@@ -35,6 +41,7 @@ class UsedMinutes:
         if minute in seen:
             return None
         seen.add(minute)
+        self._moved(profile)
         return local.date(), minute
 
     def merge(self, stored: Mapping[UsageKey, Set[int]]) -> set[tuple[str, str]]:
@@ -45,6 +52,8 @@ class UsedMinutes:
             if not minutes <= seen:
                 seen |= minutes
                 grew.add((key[0], key[1]))
+        for profile, _service in grew:
+            self._moved(profile)
         return grew
 
     def minutes(self, profile: str, day: date) -> dict[str, float]:
@@ -55,3 +64,4 @@ class UsedMinutes:
     def _forget_old(self, today: date) -> None:
         for key in [k for k in self._seen if (today - k[2]).days > 1]:
             del self._seen[key]
+            self._moved(key[0])
