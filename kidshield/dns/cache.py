@@ -83,13 +83,15 @@ class AnswerCache:
         cost = ENTRY_OVERHEAD + len(response) + len(key) + RECORD_OVERHEAD * len(offsets)
         entry = Entry(b"\x00\x00" + response[2:], offsets, shape.ttls, shape.targets or (),
                       now, now + ttl, now + ttl + self.stale_for, cost)
-        old = self._entries.get(key)
-        if old is not None:
+        entries = self._entries
+        old = entries.get(key)
+        entries[key] = entry
+        if old is not None:  # a new key is inserted last already
             self.bytes -= old.cost
-        self._entries[key] = entry
-        self._entries.move_to_end(key)
+            entries.move_to_end(key)
         self.bytes += cost
-        self.trim()
+        if len(entries) > self.max_entries or self.bytes > self.max_bytes:
+            self.trim()
         return ttl
 
     def trim(self) -> None:

@@ -10,14 +10,18 @@ from datetime import datetime
 
 import dns.message
 import dns.rrset
+from dns.rcode import Rcode
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from kidshield.config import parse_config
 from kidshield.dns.cache import AnswerCache
 from kidshield.dns.pipeline import Decisions
+from kidshield.dns.ready import LogTemplate, ReadyAnswers
 from kidshield.dns.wire import parse_question
 from kidshield.policy.engine import PolicyEngine
 from kidshield.policy.model import Profile, Query
-from kidshield.policy.reason import Decision
+from kidshield.policy.reason import Action, Decision, Reason
 from kidshield.policy.state import ProfileState
 from kidshield.runtime import PolicyRuntime
 from tests.dns.conftest import KID, NOON, TEEN, ServeFactory, make_query
@@ -133,6 +137,34 @@ def test_the_ready_answers_of_all_profiles_together_stay_within_the_bound(
     # the newest of each profile stay; the largest profile's oldest made room
     assert ready(TEEN, asked[TEEN][-1]) and ready(KID, asked[KID][-1])
     assert not ready(KID, asked[KID][0])
+
+
+READY_OPS = st.lists(st.one_of(
+    st.tuples(st.just("store"), st.sampled_from("abcdef"), st.integers(0, 40)),
+    st.tuples(st.just("forget"), st.sampled_from("abcdef"), st.none()),
+    st.tuples(st.just("forget all"), st.none(), st.none())), max_size=120)
+
+
+@settings(max_examples=100, deadline=None)
+@given(ops=READY_OPS, bound=st.integers(1, 30))
+def test_the_count_of_ready_answers_is_theirs_and_bounded_whatever_happens(
+        ops: list[tuple[str, str | None, int | None]], bound: int) -> None:
+    # the count is kept as answers come and go (summing every profile's on each miss cost
+    # a call per profile): it must stay the number there is, and within the bound
+    ready = ReadyAnswers(max_entries=bound)
+    for op, pid, i in ops:
+        if op == "store":
+            assert pid is not None and i is not None
+            key, response = answer(i)
+            template = LogTemplate(pid, "n", "A", Action.ALLOW, Reason.ALLOWED, None, None,
+                                   None, "upstream", Rcode.NOERROR)
+            ready.store(pid, key, 12 + len(key), response, template, 60.0, 0.0, 0.0)
+        elif op == "forget":
+            ready.forget(pid)
+        else:
+            ready.forget()
+        there = sum(len(entries) for entries in ready.by_profile.values())
+        assert len(ready) == there <= bound
 
 
 class _CountingEngine(PolicyEngine):
