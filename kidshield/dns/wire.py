@@ -59,10 +59,10 @@ def parse_question(data: bytes) -> Question:
     if qdcount != 1:
         raise WireError(f"{qdcount} questions (exactly one expected)")
     pos = HEADER
-    labels: list[str] = []
-    total = 0
+    size = len(data)
+    labels: list[bytes] = []
     while True:
-        if pos >= len(data):
+        if pos >= size:
             raise WireError("question name runs past the end of the packet")
         length = data[pos]
         if length == 0:
@@ -70,16 +70,21 @@ def parse_question(data: bytes) -> Question:
             break
         if length & 0xC0:
             raise WireError("compression pointer in the question name")
-        label = data[pos + 1 : pos + 1 + length]
-        if len(label) != length:
+        if pos + 1 + length > size:
             raise WireError("question name runs past the end of the packet")
-        total += length + 1
-        if total > 254:
+        if pos + length > HEADER + 253:  # this label's length byte and bytes counted
             raise WireError("question name longer than 255 bytes")
-        labels.append(_label_text(label))
+        labels.append(data[pos + 1 : pos + 1 + length])
         pos += 1 + length
-    if pos + 4 > len(data):
+    if pos + 4 > size:
         raise WireError("question type and class missing")
+    # Most names are letters, digits and hyphens: one check, one decode and one lower()
+    # for the whole name (a dot counted beyond the joins is one inside a label: escaped)
+    joined = b".".join(labels)
+    if _PLAIN_NAME.issuperset(joined) and joined.count(46) == len(labels) - 1:
+        name = joined.decode("ascii").lower()
+    else:
+        name = ".".join([_label_text(label) for label in labels])
     qtype, qclass = struct.unpack_from("!HH", data, pos)
     end = pos + 4
     edns = False
@@ -95,12 +100,12 @@ def parse_question(data: bytes) -> Question:
         version = data[end + 6]
     cd = bool(flags & FLAG_CD)
     key = question_key(data, end, (1 if edns else 0) | (2 if do else 0) | (4 if cd else 0))
-    return Question(qid, flags, ".".join(labels), qtype, qclass, end, key, edns, do, udp_size,
-                    version)
+    return Question(qid, flags, name, qtype, qclass, end, key, edns, do, udp_size, version)
 
 
 FLAG_CD = 0x0010  # checking disabled (RFC 4035 3.2.2): in the cache key, echoed in answers
 _PLAIN_LABEL = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_*")
+_PLAIN_NAME = _PLAIN_LABEL | {46}  # with the dots between labels
 
 
 def _label_text(label: bytes) -> str:
