@@ -5,13 +5,14 @@ from a device of the same profile is answered without building Python objects
 from __future__ import annotations
 
 import random
+import struct
 from dataclasses import dataclass
 from itertools import islice
 from typing import Any
 
 from dns.rcode import Rcode
 
-from kidshield.dns.wire import WireError, min_ttl_offsets, split_answer, ttls_at
+from kidshield.dns.wire import WireError, min_ttl_offsets, split_answer
 from kidshield.policy.reason import Action, Reason
 
 # Members looked up through an enum class cost about 0.15 µs each on Python 3.11
@@ -57,8 +58,11 @@ class ReadyAnswer:
     tail: bytes  # the response after the question, TTLs aged
     template: LogTemplate
     next_ageing: float  # when the TTLs in ``tail`` are next counted down (once a second)
-    ttl_offsets: list[int]  # of each TTL within the tail
-    ttls: list[int]  # as created
+    # of each TTL in the whole response (the tail starts at ``qend``): the list the answer's
+    # reading made, shared, not a copy made on every miss
+    ttl_offsets: list[int]
+    qend: int
+    ttls: list[int] | None  # as created; read from ``original_tail`` when first aged
     created: float
     original_tail: bytes  # the tail as created, which ageing starts from
     size: int  # of the whole response
@@ -133,15 +137,12 @@ class ReadyAnswers:
         """Keep ``response`` (to the question ending at ``qend``) for ``ready_for`` seconds
         from ``now`` (monotonic) and ``wall`` (unix time); ``offsets``: where its TTLs are,
         when known (an upstream's answer was read when it arrived), else read here."""
-        ttls: list[int] = []
         if template.action is _BLOCK:
             offsets = []
-        else:
+        elif offsets is None:
             try:
-                if offsets is None:
-                    offsets = min_ttl_offsets(response)[0]
-                ttls = ttls_at(response, offsets)
-            except (WireError, IndexError, ValueError):
+                offsets = min_ttl_offsets(response)[0]
+            except WireError:
                 return
         entries = self.for_profile(pid)
         if key not in entries:
@@ -162,8 +163,25 @@ class ReadyAnswers:
             template.action is _ALLOW or template.action is _REWRITE) else None
         # positional: keywords cost twice as much on every miss
         entries[key] = ReadyAnswer(now + upstream_for, wall + ready_for, head, tail, template,
-                                   now + 1.0, [offset - qend for offset in offsets], ttls, now,
-                                   tail, len(response), usage)
+                                   now + 1.0, offsets, qend, None, now, tail, len(response),
+                                   usage)
+
+
+def aged_tail(entry: ReadyAnswer, now: float) -> bytes:
+    """The entry's tail with its TTLs counted down to ``now``. The TTLs as created are read
+    here the first time (most answers are never reused a second later: not on every miss)."""
+    base, tail, offsets = entry.qend, entry.original_tail, entry.ttl_offsets
+    ttls = entry.ttls
+    if ttls is None:
+        ttls = entry.ttls = [_TTL.unpack_from(tail, offset - base)[0] for offset in offsets]
+    age = int(now - entry.created)
+    out = bytearray(tail)
+    for offset, ttl in zip(offsets, ttls, strict=True):
+        _TTL.pack_into(out, offset - base, max(0, ttl - age))
+    return bytes(out)
+
+
+_TTL = struct.Struct("!I")
 
 
 def drop_oldest(entries: dict[Any, Any], bound: int) -> None:

@@ -28,9 +28,16 @@ from kidshield.dns.pipeline import (
 )
 from kidshield.dns.proxied import ProxyGate
 from kidshield.dns.ratelimit import DROP, OK, RateLimiter, Verdict
-from kidshield.dns.ready import READY_PER_MB, LogItem, LogTemplate, ReadyAnswer, ReadyAnswers
+from kidshield.dns.ready import (
+    READY_PER_MB,
+    LogItem,
+    LogTemplate,
+    ReadyAnswer,
+    ReadyAnswers,
+    aged_tail,
+)
 from kidshield.dns.upstream import UpstreamPool
-from kidshield.dns.wire import HEADER, KEY_DO, KEY_EDNS, join_answer, set_ttls, truncate
+from kidshield.dns.wire import HEADER, KEY_DO, KEY_EDNS, join_answer, truncate
 from kidshield.policy.model import Profile
 from kidshield.policy.reason import Action, Reason
 from kidshield.policy.state import ProfileState
@@ -170,8 +177,7 @@ class Resolver:
         if now >= entry.expires or (self._clock_check and self.timestamp() >= entry.policy_until):
             return None
         if now >= entry.next_ageing and entry.ttl_offsets:
-            entry.tail = set_ttls(entry.original_tail, entry.ttl_offsets, entry.ttls,
-                                  int(now - entry.created))
+            entry.tail = aged_tail(entry, now)
             entry.next_ageing = now + 1.0
         if udp and (entry.size > 512 or self._limiting):
             # the client's buffer: 512 bytes, or its EDNS UDP size (the OPT record is there)
