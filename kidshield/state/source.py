@@ -20,6 +20,7 @@ cache updates run on the thread that owns the listeners (the event loop in ``ser
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, tzinfo
@@ -107,8 +108,12 @@ class StateSource:
         self._usage_listeners: list[UsageListener] = []
         # counts this process's own changes: a read that began before one may miss it
         self._local = 0
-        # every cache miss asks for its profile's state: built once, kept until it changes
+        # every cache miss asks for its profile's state: built once, kept until it changes.
+        # A build (any thread: the web's too) and a change of grants or pauses (which drops
+        # it) hold the lock, so a build that read the old grants cannot be kept after the
+        # change; minutes need not: their version is read before them
         self._built: dict[str, _Built] = {}
+        self._building = threading.Lock()
 
     # -- reading (from memory: cheap, any number of times per query) ------------------------
     def for_profile(self, profile: Profile, now: datetime) -> ProfileState:
@@ -126,12 +131,13 @@ class StateSource:
             since = now
             day, until = local_day(now, profile.tz)
         version = self._minutes.versions.get(profile.id, 0)
-        state = ProfileState(grants=self._grants.get(profile.id, ()),
-                             usage_minutes=MappingProxyType(
-                                 self._minutes.minutes(profile.id, day)),
-                             paused_until=self._pauses.get(profile.id),
-                             internet_paused_until=self._internet.get(profile.id))
-        self._built[profile.id] = _Built(profile.tz, since, until, day, version, state)
+        minutes = MappingProxyType(self._minutes.minutes(profile.id, day))
+        with self._building:
+            state = ProfileState(grants=self._grants.get(profile.id, ()),
+                                 usage_minutes=minutes,
+                                 paused_until=self._pauses.get(profile.id),
+                                 internet_paused_until=self._internet.get(profile.id))
+            self._built[profile.id] = _Built(profile.tz, since, until, day, version, state)
         return state
 
     def paused_until(self, profile_id: str) -> datetime | None:
@@ -252,21 +258,26 @@ class StateSource:
         self._usage_listeners.append(listener)
 
     def _take_grants(self, grants: dict[str, tuple[Grant, ...]]) -> set[str]:
-        old, self._grants = self._grants, grants
-        return self._drop_built({pid for pid in old.keys() | grants.keys()
-                                 if old.get(pid, ()) != grants.get(pid, ())})
+        with self._building:
+            old, self._grants = self._grants, grants
+            return self._drop_built({pid for pid in old.keys() | grants.keys()
+                                     if old.get(pid, ()) != grants.get(pid, ())})
 
     def _take_pauses(self, pauses: dict[str, datetime]) -> set[str]:
-        old, self._pauses = self._pauses, pauses
-        return self._drop_built({pid for pid in old.keys() | pauses.keys()
-                                 if old.get(pid) != pauses.get(pid)})
+        with self._building:
+            old, self._pauses = self._pauses, pauses
+            return self._drop_built({pid for pid in old.keys() | pauses.keys()
+                                     if old.get(pid) != pauses.get(pid)})
 
     def _take_internet(self, paused: dict[str, datetime]) -> set[str]:
-        old, self._internet = self._internet, paused
-        return self._drop_built({pid for pid in old.keys() | paused.keys()
-                                 if old.get(pid) != paused.get(pid)})
+        with self._building:
+            old, self._internet = self._internet, paused
+            return self._drop_built({pid for pid in old.keys() | paused.keys()
+                                     if old.get(pid) != paused.get(pid)})
 
     def _drop_built(self, changed: set[str]) -> set[str]:
+        """The built states of the profiles whose grants or pauses changed go (the caller
+        holds the lock)."""
         for pid in changed:
             self._built.pop(pid, None)
         return changed
