@@ -17,6 +17,9 @@ from zoneinfo import ZoneInfo
 
 from kidshield.state.store import UsageKey
 
+# local dates of two zones are at most two days apart (UTC+14 and UTC-12)
+FORGET_AFTER_DAYS = 2
+
 
 class UsedMinutes:
     def __init__(self) -> None:
@@ -62,6 +65,8 @@ class UsedMinutes:
                 if p == profile and d == day and seen}
 
     def _forget_old(self, today: date) -> None:
-        for key in [k for k in self._seen if (today - k[2]).days > 1]:
+        # ``today`` is one profile's local date; another profile's can be two days behind
+        # it (UTC+14 against UTC-12 for a couple of hours a day), and its today must stay
+        for key in [k for k in self._seen if (today - k[2]).days > FORGET_AFTER_DAYS]:
             del self._seen[key]
             self._moved(key[0])

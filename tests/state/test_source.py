@@ -123,3 +123,19 @@ def test_minutes_stored_out_of_order_by_a_slow_node_are_not_missed(db: Database)
     store.add_minutes({("mia", "youtube", day, 905)})  # a late batch: below the highest
     here.sync()
     assert here.minutes_used(MIA, NOW) == {"youtube": 4.0}
+
+
+def test_a_profile_far_east_does_not_forget_the_minutes_of_a_profile_far_west(db: Database) -> None:
+    """Local dates of two profiles can be two days apart (UTC+14 against UTC-11 for an hour a
+    day): counting a new day for one must not drop the other's today."""
+    from zoneinfo import ZoneInfo
+
+    west = make_profile(id="leo", tz=ZoneInfo("Pacific/Pago_Pago"))  # UTC-11
+    east = make_profile(id="mia", tz=ZoneInfo("Pacific/Kiritimati"))  # UTC+14
+    at = datetime(2026, 11, 25, 10, 30, tzinfo=UTC)  # 24 Nov 23:30 west, 26 Nov 00:30 east
+    state = node(db, at)
+    for m in range(3):
+        state.add_usage_minute(west, "youtube", at + timedelta(minutes=m - 10))
+    state.add_usage_minute(east, "youtube", at)
+    assert state.minutes_used(west, at) == {"youtube": 3.0}
+    assert state.minutes_used(east, at) == {"youtube": 1.0}
