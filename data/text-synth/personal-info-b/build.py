@@ -12,89 +12,13 @@ the checks a reviewer cannot do by eye (no text twice, none shared with the firs
 
 from __future__ import annotations
 
-import argparse
-import json
-import re
 import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parents[2]))
+sys.path.insert(0, str(HERE.parent))
 
-from kidshield.safety.text.halves import half_of  # noqa: E402
-
-SRC = HERE / "src"
-FIRST_WRITER = HERE.parent / "personal-info"
-HEADER = re.compile(r"^@\s+(?P<kinds>-|[a-z_]+(?:,[a-z_]+)*)\s*\|\s*(?P<kind>[a-z0-9_:-]+)$")
-KINDS = frozenset({
-    "name", "phone", "email", "address", "dob", "card", "iban", "account", "national_id",
-    "passport", "driver_licence", "plate", "username", "password", "ip", "insurance", "school",
-    "age_location", "live_location",
-})
-
-
-def _key(text: str) -> str:
-    return " ".join(text.lower().split())
-
-
-def rows() -> list[dict[str, object]]:
-    seen = {_key(json.loads(line)["text"]) for f in FIRST_WRITER.glob("*.jsonl")
-            for line in f.read_text(encoding="utf-8").splitlines() if line.strip()}
-    out: list[dict[str, object]] = []
-    for path in sorted(SRC.glob("*.txt")):
-        kinds: list[str] | None = None
-        label = ""
-        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-            where = f"{path.name}:{number}"
-            if not line.strip() or line.startswith("#"):
-                continue
-            if line.startswith("@"):
-                m = HEADER.match(line)
-                if not m:
-                    sys.exit(f"{where}: bad header {line!r}")
-                kinds = [] if m["kinds"] == "-" else m["kinds"].split(",")
-                unknown = set(kinds) - KINDS
-                if unknown:
-                    sys.exit(f"{where}: unknown kinds {sorted(unknown)}")
-                label = m["kind"]
-                continue
-            if not line.startswith("- ") or kinds is None:
-                sys.exit(f"{where}: expected '- text' after a '@' header")
-            text = line[2:].strip().replace("\\n", "\n")
-            if _key(text) in seen:
-                sys.exit(f"{where}: duplicate text {text!r}")
-            seen.add(_key(text))
-            out.append({
-                "id": f"pib-{path.stem[:2]}-{number:04d}",
-                "text": text,
-                "labels": ["personal_info"] if kinds else ["benign"],
-                "source_label": label,
-                "kinds": kinds,
-            })
-    return out
-
-
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true", help="exit 1 if the files are stale")
-    args = parser.parse_args()
-    halves: dict[str, list[str]] = {"dev": [], "test": []}
-    for row in rows():
-        halves[half_of(str(row["text"]))].append(json.dumps(row, ensure_ascii=False))
-    stale = False
-    for half, lines in halves.items():
-        path = HERE / f"{half}.jsonl"
-        text = "\n".join(lines) + "\n"
-        if args.check:
-            stale |= not path.exists() or path.read_text(encoding="utf-8") != text
-        else:
-            path.write_text(text, encoding="utf-8")
-        pos = sum('"personal_info"' in line for line in lines)
-        print(f"{half}.jsonl: {len(lines)} rows ({pos} with personal information)")
-    if stale:
-        print("out of date: run build.py", file=sys.stderr)
-    return 1 if stale else 0
-
+from pii_build import main  # noqa: E402
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(main(HERE, "pib", ("personal-info",), __doc__.splitlines()[0]))
