@@ -79,7 +79,10 @@ def main() -> int:
     risk = Risk(args.risk)
 
     settings = train_settings()
-    log = lambda msg: print(msg, file=sys.stderr)  # noqa: E731
+
+    def log(msg: str) -> None:
+        print(msg, file=sys.stderr)
+
     data = prepare(args.data, settings, log)
     held = data.where(lambda r: source_group(r.source) == args.source)
     if not held.rows:
