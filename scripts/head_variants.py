@@ -338,10 +338,40 @@ def engine_figures(engine: Combiner, risk: Risk, data: Prepared) -> dict[str, An
     }
 
 
-def load_fold(args: argparse.Namespace, data: Prepared) -> Trained:
-    if args.load:
-        trained: Trained = pickle.loads(args.load.read_bytes())
-        return trained
+class _Saved:
+    """A pickled ``Trained`` read as its fields by name, so fold models saved by earlier code
+    (with fields since removed, such as ``parts`` and ``shares``) still load."""
+
+    fields: dict[str, Any]
+
+    def __setstate__(self, state: Any) -> None:
+        if isinstance(state, tuple) and len(state) == 2:  # (instance dict, slots dict)
+            state = {**(state[0] or {}), **(state[1] or {})}
+        if not isinstance(state, dict):
+            raise SystemExit("--load: a fold model in a format this script does not know")
+        self.fields = state
+
+
+class _FoldUnpickler(pickle.Unpickler):
+    def find_class(self, module: str, name: str) -> Any:
+        if (module, name) == (Trained.__module__, Trained.__name__):
+            return _Saved
+        return super().find_class(module, name)
+
+
+def read_fold(path: Path) -> Trained:
+    with path.open("rb") as f:
+        saved = _FoldUnpickler(f).load()
+    if isinstance(saved, _Saved):
+        names = [f.name for f in dataclasses.fields(Trained)]
+        missing = [n for n in names if n not in saved.fields]
+        if missing:
+            raise SystemExit(f"--load {path}: not a fold model (no {', '.join(missing)})")
+        return Trained(**{n: saved.fields[n] for n in names})
+    raise SystemExit(f"--load {path}: not a fold model ({type(saved).__name__})")
+
+
+def train_fold(args: argparse.Namespace, data: Prepared) -> Trained:
     print(f"training the fold without {args.source}", file=sys.stderr)
     rest = data.where(lambda r: source_group(r.source) != args.source)
     trained = fit(rest.where(lambda r: r.split == TRAIN),
@@ -392,9 +422,10 @@ def main() -> int:
         ap.error(f"--variant {', '.join(unknown)}: not a {risk.value} variant "
                  f"(one of {', '.join(variants)})")
     args.source = args.source or SOURCE[risk]
+    loaded = read_fold(args.load) if args.load else None
     print("preparing the data and the fold's train matrix", file=sys.stderr)
     data = prepare(args.data, train_settings())
-    fold = Fold(load_fold(args, data), data, args.source, risk)
+    fold = Fold(loaded or train_fold(args, data), data, args.source, risk)
     halves = ("dev", "test") if args.count_test else ("dev",)
     for name in args.variant or list(variants):
         fitted = refit(fold, variants[name])
