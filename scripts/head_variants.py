@@ -9,9 +9,9 @@ is what training the fold again with the variant gives), then fits Platt scaling
 variants with extra scores, a small logistic combiner) and the thresholds on the fold's
 validation split, which holds no row of the source left out. It prints the model alone at its
 low threshold on the source's DEV half and, with ``--engine``, the whole engine (the fold's
-``Combiner`` with the variant's head, every row of the source's file as `kidshield eval text`
-reads it). ``--count-test`` counts the TEST half too: declare what you will count first, and
-never choose from it (docs/safety.md, the halves).
+``Combiner`` with the variant's head, on the half's rows as the source's file holds them, as
+`kidshield eval text` reads them). ``--count-test`` counts the TEST half too: declare what
+you will count first, and never choose from it (docs/safety.md, the halves).
 
     nice -n 5 .venv/bin/python scripts/head_variants.py --data /work/shared/data/text-train \
         --data data/text-synth --risk {bullying,self_harm} [--source NAME] \
