@@ -14,6 +14,7 @@ import os
 import sys
 import tomllib
 from pathlib import Path
+from typing import NoReturn
 
 SEED_FILE = ("index-cache", "seed")  # under [server] data_dir, as lists/indexcache.py keeps it
 
@@ -43,9 +44,12 @@ def known_seed(args: list[str]) -> str | None:
     return seed if seed.isdigit() and seed != "0" else None
 
 
-def restart_with_seed(seed: str) -> None:
+def restart_with_seed(seed: str) -> NoReturn:
+    """This command again, in a process with this string hash seed (same PID, same
+    arguments; the environment as the caller left it)."""
     os.environ["PYTHONHASHSEED"] = seed
     sys.stdout.flush()
+    sys.stderr.flush()
     os.execv(sys.executable, [sys.executable, "-m", "kidshield", *sys.argv[1:]])
 
 

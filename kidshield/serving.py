@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
+from kidshield.launch import restart_with_seed
 from kidshield.process import GC_THRESHOLD, SERVE_ENVIRONMENT, SWITCH_INTERVAL, without_httpx_cli
 
 if TYPE_CHECKING:
@@ -33,14 +34,12 @@ def restart(config_path: Path, web: bool, workers: int, verbose: bool) -> NoRetu
     if not (seed.isdigit() and seed != "0"):
         import secrets
 
-        os.environ["PYTHONHASHSEED"] = str(secrets.randbelow(2**32 - 1) + 1)
+        seed = str(secrets.randbelow(2**32 - 1) + 1)
     for name, value in SERVE_ENVIRONMENT.items():
         os.environ.setdefault(name, value)
     os.environ[OPTIONS] = json.dumps({"config": str(config_path), "web": web,
                                       "workers": workers, "verbose": verbose})
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os.execv(sys.executable, [sys.executable, "-m", "kidshield", *sys.argv[1:]])
+    restart_with_seed(seed)
 
 
 def main() -> None:
