@@ -133,14 +133,6 @@ def _runs(light: str, words: NumberWords, taken: list[NumberFind]) -> list[Numbe
     return out
 
 
-_STRENGTH = {
-    PhoneEvidence.NONE: 0.0,
-    PhoneEvidence.CONTEXT: 0.8,
-    PhoneEvidence.SHAPE: 1.0,
-    PhoneEvidence.VALID: 1.0,
-}
-
-
 @dataclass(slots=True)
 class _Budget:
     """How many unformatted runs one message may check against every region: each check
@@ -181,9 +173,7 @@ def _phone_strength(
             evidence = PhoneEvidence.VALID if valid else PhoneEvidence.NONE
         else:
             evidence = PhoneEvidence.NONE
-    if evidence is PhoneEvidence.NONE and said_phone:
-        evidence = PhoneEvidence.CONTEXT
-    return _STRENGTH[evidence]
+    return phones.strength(evidence, said_phone)
 
 
 def _plausible_date(day: str, month: str) -> bool:

@@ -30,6 +30,24 @@ class PhoneEvidence(IntEnum):
     VALID = 3  # a valid number for its country (libphonenumber)
 
 
+# how much each kind of evidence makes a number a phone (a multiplier of the cue's weight):
+# a phone word alone is a little less sure than a phone's shape or validity
+_STRENGTH = {
+    PhoneEvidence.NONE: 0.0,
+    PhoneEvidence.CONTEXT: 0.8,
+    PhoneEvidence.SHAPE: 1.0,
+    PhoneEvidence.VALID: 1.0,
+}
+
+
+def strength(evidence: PhoneEvidence, said_phone: bool) -> float:
+    """How strongly a number is a phone, written in figures or read out in words: by its
+    shape or validity, else by a phone word before it (``said_phone``)."""
+    if evidence is PhoneEvidence.NONE and said_phone:
+        evidence = PhoneEvidence.CONTEXT
+    return _STRENGTH[evidence]
+
+
 def _valid_in(number: str, region: str | None) -> bool | None:
     """True: valid there; False: possible but not valid; None: not a number there at all."""
     try:

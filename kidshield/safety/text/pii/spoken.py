@@ -17,6 +17,7 @@ from itertools import pairwise
 
 from kidshield.safety.text.pii import phones
 from kidshield.safety.text.pii.checks import card_brand
+from kidshield.safety.text.pii.phones import PhoneEvidence
 from kidshield.safety.text.pii.words import NumberWords
 
 _WORD_DIGITS = {
@@ -103,13 +104,11 @@ def _phone_strength(light: str, start: int, digits: str, plus: bool, words: Numb
     context = words.context(light, start)
     if context is not None and context != "phone":
         return 0.0
+    evidence = PhoneEvidence.NONE
     if plus or digits.startswith("00"):
         number = "+" + (digits[2:] if digits.startswith("00") and not plus else digits)
-        evidence = phones.international(number) if 8 <= len(number) - 1 <= 15 else None
-        if evidence not in (None, phones.PhoneEvidence.NONE):
-            return 1.0
-    if digits[0] == "0" and 9 <= len(digits) <= 12:
-        return 1.0  # a national number from its trunk 0, said aloud
-    if context == "phone" and len(digits) <= 12:
-        return 0.8
-    return 0.0
+        if 8 <= len(number) - 1 <= 15:
+            evidence = phones.international(number)
+    if evidence is PhoneEvidence.NONE and digits[0] == "0" and 9 <= len(digits) <= 12:
+        evidence = PhoneEvidence.SHAPE  # a national number from its trunk 0, said aloud
+    return phones.strength(evidence, context == "phone" and len(digits) <= 12)
