@@ -7,6 +7,7 @@ from the same source at that instant."""
 from __future__ import annotations
 
 import itertools
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -139,3 +140,79 @@ def test_the_local_day_holds_until_the_instant_given_and_no_longer_than_it_must(
     # it ends at the next midnight, or where the zone's offset changes
     after = until.astimezone(tz)
     assert after.date() != day or after.utcoffset() != now.astimezone(tz).utcoffset()
+
+
+# How long the test lets a change of grants or pauses run while a build of the same profile
+# is held between reading the old value and keeping what it built. The change is a few dict
+# operations: without the lock it is done within this; with it, it must wait for the build.
+HOLD = 0.5
+RACE_AT = datetime(2026, 11, 25, 15, 0, tzinfo=UTC)
+
+
+class _HeldRead(dict[str, object]):
+    """Stands in for one of the state source's maps (grants, pauses or internet pauses per
+    profile): its first read, a build's, stops once it has the old value until ``go`` is set,
+    holding the build between reading the state and keeping it (the window the lock closes;
+    the build has no other step in it to wait on)."""
+
+    def __init__(self, items: dict[str, object], reading: threading.Event,
+                 go: threading.Event) -> None:
+        super().__init__(items)
+        self.reading, self.go, self.armed = reading, go, True
+
+    def get(self, key: str, default: object = None) -> object:
+        value = super().get(key, default)
+        if self.armed:
+            self.armed = False
+            self.reading.set()
+            self.go.wait(10)
+        return value
+
+
+@pytest.mark.parametrize("kind", ["grant", "pause", "internet"])
+def test_a_build_that_read_the_old_grants_or_pauses_is_not_kept_after_the_change(
+        shared_db: Database, monkeypatch: pytest.MonkeyPatch, kind: str) -> None:
+    """A web thread builds a profile's state while the sync thread applies another node's
+    grant or pause: the build read the old value, the change lands before the build is kept.
+    The state kept must be the new one (the lock makes the change wait for the build, then
+    drop it), not the old one for as long as nothing else changes."""
+    here = StateSource(SqlStateStore(shared_db), FixedClock(RACE_AT))
+    there = StateSource(SqlStateStore(shared_db), FixedClock(RACE_AT))
+    here.load()
+    there.load()
+    pid = f"race{next(IDS)}"
+    profile = make_profile(id=pid, tz=ZONES[0])
+    if kind == "grant":
+        there.add_grant(Grant(pid, "games.example", None, "Alex"))
+    else:
+        there.pause([pid], RACE_AT + timedelta(hours=1), "Alex",
+                    kind="protection" if kind == "pause" else "internet")
+    change = here.read()  # the sync's read, done; its apply is what races the build
+    reading, go = threading.Event(), threading.Event()
+    attribute = {"grant": "_grants", "pause": "_pauses", "internet": "_internet"}[kind]
+    monkeypatch.setattr(here, attribute,
+                        _HeldRead(getattr(here, attribute), reading, go))
+    heard: list[str] = []
+    here.subscribe(heard.append)
+    builder = threading.Thread(target=here.for_profile, args=(profile, RACE_AT))
+    syncer = threading.Thread(target=here.apply, args=(change,))
+    builder.start()
+    try:
+        assert reading.wait(10), "the build never read the state"
+        syncer.start()
+        syncer.join(HOLD)  # with the lock it waits for the build; without, it is done
+    finally:
+        go.set()
+        builder.join(10)
+        if syncer.ident is not None:
+            syncer.join(10)
+    assert not builder.is_alive() and not syncer.is_alive()
+    assert heard == [pid]
+    assert here.for_profile(profile, RACE_AT) == fresh(here, profile, RACE_AT)
+    kept = here.for_profile(profile, RACE_AT)
+    if kind == "grant":
+        assert [g.domain for g in kept.grants] == ["games.example"]
+    elif kind == "pause":
+        assert kept.paused_until == RACE_AT + timedelta(hours=1)
+    else:
+        assert kept.internet_paused_until == RACE_AT + timedelta(hours=1)
