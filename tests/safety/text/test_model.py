@@ -281,7 +281,8 @@ def test_no_personal_information_set_of_the_repo_is_training_data() -> None:
 
     synth = Path(__file__).parents[3] / "data" / "text-synth"
     evaluation = sorted(p.name for p in synth.iterdir() if p.name.startswith("personal-info"))
-    assert len(evaluation) >= 2  # the first writer's set and the second voice's
+    # the first writer's set and the second, third and fourth voices'
+    assert evaluation == ["personal-info", "personal-info-b", "personal-info-c", "personal-info-d"]
     names = [source_name(synth, p) for p in source_files(synth)]
     assert not [n for n in names if n.startswith("personal-info")]
 

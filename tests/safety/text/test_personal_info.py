@@ -18,6 +18,7 @@ from kidshield.safety.text.signals.base import SignalContext
 EVAL_SET = Path(__file__).parents[3] / "data" / "text-synth" / "personal-info"
 SECOND_VOICE = EVAL_SET.parent / "personal-info-b"
 THIRD_VOICE = EVAL_SET.parent / "personal-info-c"
+FOURTH_VOICE = EVAL_SET.parent / "personal-info-d"
 
 
 def stage_of(text: str) -> tuple[str, ...]:
@@ -455,7 +456,9 @@ def test_the_other_voices_dev_halves_stay_above_the_targets(voice: Path) -> None
     assert scores.precision >= 0.95, scores.to_dict()
 
 
-@pytest.mark.parametrize("voice", [SECOND_VOICE, THIRD_VOICE], ids=["second", "third"])
+@pytest.mark.parametrize(
+    "voice", [SECOND_VOICE, THIRD_VOICE, FOURTH_VOICE], ids=["second", "third", "fourth"]
+)
 def test_the_other_voices_files_are_what_their_sources_build(voice: Path) -> None:
     # a hand edit of dev.jsonl or test.jsonl would be lost on the next build (and could move a
     # row between the halves)
