@@ -92,9 +92,7 @@ def source_group(source: str) -> str:
 # folders of evaluation data that are not training data: the personal-information sets (four
 # writers) measure the rule-based detector, which is not learnt (and their held-out halves must
 # stay unseen)
-NOT_TRAINING = frozenset(
-    {"personal-info", "personal-info-b", "personal-info-c", "personal-info-d"}
-)
+NOT_TRAINING = frozenset({"personal-info", "personal-info-b", "personal-info-c", "personal-info-d"})
 
 
 def source_files(folder: Path) -> list[Path]:

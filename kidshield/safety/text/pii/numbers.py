@@ -36,6 +36,13 @@ _RUN_RE = re.compile(
     r"(?P<ext> ?(?:ext\.?|extn\.?|extension|x|\#) ?\d{1,6})?+"
     r"(?![a-z0-9_%:°]|[.,]\d)"
 )
+# a token of figures with letters typed for some of them ("9oo", "o1l8"): a digit and three
+# characters at least, so "lol", "oo" and "1o" stay words
+_LOOKALIKE_TOKEN_RE = re.compile(r"(?<![a-z0-9])(?=[ol]*\d)(?=[0-9]*[ol])[0-9ol]{3,}(?![a-z0-9])")
+_LOOKALIKES = str.maketrans("ol", "01")
+# emoji, their joiners and variation selectors, and line breaks: spacers between a number's groups
+_SPACERS_RE = re.compile("[\n\u200d\ufe0f\u20e3\u2190-\u2bff\U0001f000-\U0001faff]")
+_MIN_TYPED_DIGITS = 3  # with letters for the rest, the fewest digits a disguised number shows
 _GROUP_RE = re.compile(r"\d+")
 _SEPARATORS_RE = re.compile(r"[^\d]+")
 _IBAN_RE = re.compile(r"(?<![a-z0-9])[a-z]{2}\d{2}(?:[ -]?[a-z0-9]){11,32}+")
@@ -54,6 +61,17 @@ class NumberFind:
     strength: float  # multiplier for the cue's weight
 
 
+def typed_figures(light: str) -> str:
+    """``light`` with a number's disguises undone, character for character (so offsets hold):
+    a letter o or l typed for 0 or 1 inside a token of figures ("07700 9oo 214", "O77OO"),
+    emoji between its groups ("077 💜 00 💜 900") and the line breaks of a number sent one
+    chat bubble at a time ("+44 7700\n900 871") become what they stand for."""
+    figures = _LOOKALIKE_TOKEN_RE.sub(lambda m: m.group(0).translate(_LOOKALIKES), light)
+    if not figures.isascii() or "\n" in figures:
+        figures = _SPACERS_RE.sub(" ", figures)
+    return light if figures == light else figures
+
+
 def digit_count(text: str) -> int:
     return sum(text.count(digit) for digit in "0123456789")  # ten C-level scans: cheapest
 
@@ -63,10 +81,14 @@ def find_numbers(light: str, words: NumberWords) -> list[NumberFind]:
     read out in words."""
     found: list[NumberFind] = []
     count = digit_count(light)
-    if count >= MIN_DIGITS:
-        found.extend(_ibans(light))
-        found.extend(_national_ids(light, words, found))
-        found.extend(_runs(light, words, found))
+    if count >= _MIN_TYPED_DIGITS:
+        figures = typed_figures(light)
+        if figures is not light:
+            count = digit_count(figures)
+        if count >= MIN_DIGITS:
+            found.extend(_ibans(figures))
+            found.extend(_national_ids(figures, words, found))
+            found.extend(_runs(figures, words, found))
     for kind, label, start, end, strength in spoken_numbers(light, words, count):
         if not _overlaps(start, end, found):
             found.append(NumberFind(kind, label, start, end, strength))

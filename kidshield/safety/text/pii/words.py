@@ -2,8 +2,10 @@
 
 ``[numbers]`` in that file lists the words that make a number a phone ("call me on"), the words
 that make it something else ("order", "ticket", "version"), the words after a number that make it
-a quantity ("views", "points"), each national id's names ("ssn", "aadhaar") and the regions
-whose national phone formats are tried. Words are data so a translation can carry its own.
+a quantity ("views", "points"), the names of helplines (whose number is nobody's personal
+information, whatever word sits between: "childline's number is ..."), each national id's
+names ("ssn", "aadhaar") and the regions whose national phone formats are tried. Words are
+data so a translation can carry its own.
 """
 
 from __future__ import annotations
@@ -34,6 +36,8 @@ class NumberWords:
         window = light[max(0, start - CONTEXT_WINDOW) : start]
         nearest: str | None = None
         for match in self.before.finditer(window):
+            if match.lastgroup == "helpline":
+                return "other"  # "childlines number is 0800 1111": the number is Childline's
             nearest = match.lastgroup
         return nearest
 
@@ -83,6 +87,7 @@ def number_words_from(path: Path) -> NumberWords:
         groups = {
             "phone": _alternation(table["phone_words"], f"{where} phone_words"),
             "other": _alternation(table["other_words"], f"{where} other_words"),
+            "helpline": _alternation(table["helpline_words"], f"{where} helpline_words"),
         }
         for name, words in ids.items():
             groups[str(name)] = _alternation(words, f"{where} id_names.{name}")
