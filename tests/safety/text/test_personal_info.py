@@ -780,6 +780,7 @@ def test_numbers_disguised_by_letters_emoji_line_breaks_or_another_language(
         'my nickname is "mad-dog" lol',
         "no college degree\nuser1: same",
         "learn it at code academy",
+        "my sister got added to a chat called 'ugly girls of year 8', we told the school",
     ],
 )
 def test_helplines_fiction_and_public_mentions_in_the_fourth_voices_registers(text: str) -> None:
