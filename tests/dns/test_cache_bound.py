@@ -21,7 +21,7 @@ from kidshield.dns.ready import LogTemplate, ReadyAnswers
 from kidshield.dns.wire import parse_question
 from kidshield.policy.engine import PolicyEngine
 from kidshield.policy.model import Profile, Query
-from kidshield.policy.reason import Action, Decision, Reason
+from kidshield.policy.reason import Action, Reason
 from kidshield.policy.state import ProfileState
 from kidshield.runtime import PolicyRuntime
 from tests.dns.conftest import KID, NOON, TEEN, ServeFactory, make_query
@@ -167,15 +167,16 @@ def test_the_count_of_ready_answers_is_theirs_and_bounded_whatever_happens(
         assert len(ready) == there <= bound
 
 
-class _CountingEngine(PolicyEngine):
-    def __init__(self, runtime: PolicyRuntime) -> None:
-        super().__init__(runtime.engine.catalog, runtime.engine.lists)
-        self.asked: list[str] = []  # the names the engine was asked to decide
+class _CountingState:
+    """The state source Decisions is given: asked once for each decision the engine makes
+    (and only then), so its calls count the engine's decisions."""
 
-    def decide_shared(self, query: Query, profile: Profile, now: datetime,
-                      state: ProfileState) -> tuple[Decision, bool]:
-        self.asked.append(query.name)
-        return super().decide_shared(query, profile, now, state)
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def __call__(self, _profile: Profile, _now: datetime) -> ProfileState:
+        self.calls += 1
+        return ProfileState()
 
 
 def test_decisions_are_reused_until_the_bound_then_the_oldest_are_decided_again() -> None:
@@ -183,25 +184,26 @@ def test_decisions_are_reused_until_the_bound_then_the_oldest_are_decided_again(
     runtime = PolicyRuntime.build(parse_config(
         '[profiles.kid]\nage_band = "9-12"\ndeny = ["listed.example"]\n'))
     profile = runtime.profile("kid")
-    engine = _CountingEngine(runtime)
-    decisions = Decisions(engine, lambda _p, _n: ProfileState(), max_known=100)
-    decisions.decide(profile, "first.listed.example", NOON)
-    decisions.decide(profile, "first.listed.example", NOON)
-    assert engine.asked.count("first.listed.example") == 1  # remembered
+    asked = _CountingState()
+    decisions = Decisions(runtime.engine, asked, max_known=100)
+    first = decisions.decide(profile, "first.listed.example", NOON)
+    assert first.reason is Reason.DENY_LIST
+    assert decisions.decide(profile, "first.listed.example", NOON) is first
+    assert asked.calls == 1  # remembered
     for i in range(300):
         decisions.decide(profile, f"n{i}.listed.example", NOON)
-    assert len(decisions) <= 100
+    assert asked.calls == 301 and len(decisions) <= 100
     decisions.decide(profile, "n299.listed.example", NOON)
-    assert engine.asked.count("n299.listed.example") == 1
+    assert asked.calls == 301  # the newest is still known
     decisions.decide(profile, "first.listed.example", NOON)
-    assert engine.asked.count("first.listed.example") == 2  # decided again
+    assert asked.calls == 302  # the oldest was dropped: decided again
 
 
 def test_names_nothing_lists_share_one_decision_and_take_no_memory_per_name() -> None:
     runtime = PolicyRuntime.build(parse_config(
         '[profiles.kid]\nage_band = "9-12"\ndeny = ["listed.example"]\n'))
     profile = runtime.profile("kid")
-    decisions = Decisions(_CountingEngine(runtime), lambda _p, _n: ProfileState(), max_known=100)
+    decisions = Decisions(runtime.engine, lambda _p, _n: ProfileState(), max_known=100)
     first = decisions.decide(profile, "n0.unlisted.example", NOON)
     for i in range(1, 300):
         assert decisions.decide(profile, f"n{i}.unlisted.example", NOON) == first

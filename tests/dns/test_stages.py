@@ -5,9 +5,7 @@ applies to every answer that reaches it, cached or not."""
 from __future__ import annotations
 
 import socket
-from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
 
 import dns.flags
 import dns.message
@@ -16,10 +14,10 @@ import pytest
 import sqlalchemy as sa
 
 from kidshield.clock import FixedClock
-from kidshield.policy.engine import PolicyEngine
 from kidshield.storage.schema import query_log
 from tests.dns.conftest import (
     ADULT,
+    HOUSEHOLD,
     KID,
     FakeUpstream,
     Served,
@@ -32,20 +30,21 @@ from tests.dns.conftest import (
 BLOCK_PAGE = ["127.0.0.1"]
 
 
-def _count_decisions(served: Served, monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The names the policy engine is asked about from now on."""
+def _decided(served: Served) -> int:
+    """How many decisions the resolver keeps per name: one for each name a list names that
+    reached the policy stage (a name nothing lists shares its profile's decision)."""
     resolver = served.app.dns.resolver
     assert resolver is not None
-    engine: PolicyEngine = resolver.runtime.engine
-    asked: list[str] = []
-    real: Callable[..., Any] = engine.decide_shared  # what the resolver's decisions call
+    return served.call(resolver.decision_count)
 
-    def decide_shared(query: Any, *args: Any, **kwargs: Any) -> Any:
-        asked.append(query.name)
-        return real(query, *args, **kwargs)
 
-    monkeypatch.setattr(engine, "decide_shared", decide_shared)
-    return asked
+def _reasons(served: Served) -> dict[str, str]:
+    """Each logged name's reason."""
+    served.pump()
+    assert served.app.db is not None
+    with served.app.db.engine.connect() as conn:
+        rows = conn.execute(sa.select(query_log.c.name, query_log.c.reason)).all()
+    return dict(rows)
 
 
 def _burst(port: int, names: list[str]) -> list[dns.message.Message]:
@@ -65,17 +64,19 @@ def _burst(port: int, names: list[str]) -> list[dns.message.Message]:
 
 
 def test_a_rate_limited_query_never_reaches_the_policy_stage(
-    serve: ServeFactory, monkeypatch: pytest.MonkeyPatch,
+    serve: ServeFactory,
 ) -> None:
     served = serve(dns_options={"rate_limit_qps": 5})  # a burst of 10; the clock stands still
-    asked = _count_decisions(served, monkeypatch)
+    # names the deny list covers: each one decided is kept, so the count shows the decisions
     names = [f"n{i}.denied.example" for i in range(60)]
     replies = _burst(served.port, names)
     full = [r for r in replies if not r.flags & dns.flags.TC]
     assert len(full) == 10 and all(addresses(r) == BLOCK_PAGE for r in full)
-    # only the ten answered queries were decided; the fifty held back never got that far
-    assert sorted(asked) == sorted(r.question[0].name.to_text(omit_final_dot=True)
-                                   for r in full)
+    # only the ten answered (blocked, so decided) queries were decided; the fifty held back
+    # never got that far
+    assert _decided(served) == 10
+    answered = {r.question[0].name.to_text(omit_final_dot=True) for r in full}
+    assert {n for n, why in _reasons(served).items() if why == "deny_list"} == answered
     served.pump()
     assert served.app.db is not None
     with served.app.db.engine.connect() as conn:
@@ -85,13 +86,13 @@ def test_a_rate_limited_query_never_reaches_the_policy_stage(
 
 
 def test_a_refused_address_reaches_neither_the_policy_nor_the_upstream(
-    serve: ServeFactory, upstream: FakeUpstream, monkeypatch: pytest.MonkeyPatch,
+    serve: ServeFactory, upstream: FakeUpstream,
 ) -> None:
     served = serve(dns_options={"allow_networks": ["127.0.0.1/32"]})
-    asked = _count_decisions(served, monkeypatch)
-    for name in ("fine.example", "denied.example", "www.google.com"):
+    # the deny list and safe search name these: a decision for them would be kept
+    for name in ("fine.example", "denied.example", "www.denied.example", "www.google.com"):
         assert served.query(name, source=KID).rcode() == dns.rcode.REFUSED
-    assert asked == []
+    assert _decided(served) == 0
     assert upstream.queries == []
 
 
@@ -127,18 +128,25 @@ def test_safe_search_asks_the_upstream_for_the_safe_host_only(
 
 
 def test_special_names_are_answered_before_the_policy_even_at_bedtime(
-    serve: ServeFactory, upstream: FakeUpstream, monkeypatch: pytest.MonkeyPatch,
+    serve: ServeFactory, upstream: FakeUpstream,
 ) -> None:
     # a Wednesday at 22:00: inside the 9-12 bedtime, which blocks every other name
-    served = serve(clock=FixedClock(datetime(2026, 12, 2, 22, 0, tzinfo=UTC)))
-    asked = _count_decisions(served, monkeypatch)
+    # the deny list names them all, so a decision about any would be kept (and counted)
+    listed = ('deny = ["denied.example", "homework.example", "home.arpa", '
+              '"use-application-dns.net", "resolver.arpa"]')
+    served = serve(HOUSEHOLD.replace('deny = ["denied.example"]', listed),
+                   clock=FixedClock(datetime(2026, 12, 2, 22, 0, tzinfo=UTC)))
     assert addresses(served.query("homework.example", source=KID)) == BLOCK_PAGE
-    assert asked == ["homework.example"]
+    assert _decided(served) == 1
     # the child page stays reachable, the canary keeps saying "no DoH here"
     assert addresses(served.query("kidshield.home.arpa", source=KID)) == BLOCK_PAGE
     assert served.query("use-application-dns.net", source=KID).rcode() == dns.rcode.NXDOMAIN
     assert served.query("_dns.resolver.arpa", "SVCB", source=KID).answer == []
-    assert asked == ["homework.example"]
+    assert _decided(served) == 1  # none of them reached the policy
+    # what the log says each was answered for: only the ordinary name met the bedtime
+    assert _reasons(served) == {"homework.example": "bedtime", "kidshield.home.arpa": "allowed",
+                                "use-application-dns.net": "canary",
+                                "_dns.resolver.arpa": "ddr"}
     assert upstream.queries == []
 
 
