@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import socket
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 import dns.flags
@@ -20,9 +20,7 @@ import pytest
 import sqlalchemy as sa
 
 from kidshield.dns.pipeline import QueryContext
-from kidshield.dns.pipeline.forward import Forwarded
 from kidshield.dns.resolver import Resolver
-from kidshield.dns.wire import Question
 from kidshield.storage.schema import query_log
 from tests.dns.conftest import ADULT, KID, FakeUpstream, Served, ServeFactory, recv_exactly
 
@@ -130,8 +128,6 @@ def _pass(served: Served, upstream: FakeUpstream, tag: str, direct: bool,
     resolver = _resolver(served)
     pipeline = resolver.pipeline
     real_staged, real_run, real_start = pipeline.staged, pipeline.run, pipeline.start
-    forwarder = resolver._forwarder
-    real_begin = forwarder.begin
 
     async def staged(ctx: QueryContext, start: int = 0) -> bytes | None:
         try:
@@ -140,23 +136,32 @@ def _pass(served: Served, upstream: FakeUpstream, tag: str, direct: bool,
             q = getattr(ctx, "q", None)  # never set for a query that cannot be parsed
             staged_names.append(q.name.replace(tag, "T") if q is not None else "(unparsed)")
 
-    def begin(data: bytes, q: Question, done: Callable[[Forwarded], None]) -> bool:
-        began = real_begin(data, q, done)
-        if began and called_back is not None:
-            called_back.append(q.name.replace(tag, "T"))
-        return began
+    def start(ctx: QueryContext, reply: Callable[[bytes | None], None],
+              ) -> Coroutine[Any, Any, bytes | None] | None:
+        # the UDP listener's entry: a reply that comes after it returned (nothing to run)
+        # came from the upstream socket's callback
+        returned = [False]
+
+        def reply_later(out: bytes | None) -> None:
+            if returned[0] and called_back is not None:
+                called_back.append(ctx.q.name.replace(tag, "T"))
+            reply(out)
+
+        coroutine = real_start(ctx, reply_later)
+        returned[0] = coroutine is None
+        return coroutine
 
     pipeline.staged = staged  # type: ignore[method-assign]
     if not direct:
         pipeline.run = staged
         pipeline.start = lambda ctx, _reply: staged(ctx)
-    forwarder.begin = begin  # type: ignore[method-assign]
+    else:
+        pipeline.start = start
     try:
         return _queries_through(served, upstream, tag)
     finally:
         pipeline.staged = real_staged  # type: ignore[method-assign]
         pipeline.run, pipeline.start = real_run, real_start
-        forwarder.begin = real_begin  # type: ignore[method-assign]
 
 
 def _queries_through(served: Served, upstream: FakeUpstream, tag: str) -> Observed:
