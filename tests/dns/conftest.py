@@ -20,6 +20,7 @@ import dns.query
 import dns.rdatatype
 import pytest
 
+from kidshield.app import Timings
 from kidshield.clock import FixedClock
 from tests.e2e import harness
 from tests.e2e.harness import LoopThread
@@ -141,7 +142,8 @@ def serve(
     loop_thread: LoopThread, upstream: FakeUpstream, tmp_path: Path
 ) -> Iterator[ServeFactory]:
     """``serve(rest=HOUSEHOLD, dns_options={...}, clock=..., web=False)`` starts kidshield as
-    ``kidshield serve`` does (``web=True``: with its web server on a free port)."""
+    ``kidshield serve`` does (``web=True``: with its web server on a free port; ``timings``:
+    how often its background jobs run)."""
     with ExitStack() as stack:
 
         def factory(
@@ -152,13 +154,14 @@ def serve(
             upstreams: list[str] | None = None,
             default_profile: str | None = None,
             web: bool = False,
+            timings: Timings = harness.TEST_TIMINGS,
         ) -> Served:
             path = tmp_path / "kidshield.toml"
             path.write_text(config_text(upstreams or [upstream.url], dns_options,
                                         logging_options, rest, default_profile),
                             encoding="utf-8")
             running = stack.enter_context(harness.start(
-                path, clock or FixedClock(NOON), web=web, lt=loop_thread))
+                path, clock or FixedClock(NOON), web=web, timings=timings, lt=loop_thread))
             served = Served(running.app, loop_thread, path)
             served.upstream = upstream
             return served

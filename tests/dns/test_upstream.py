@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import socket
 import time
@@ -11,7 +12,6 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import dns.message
 import dns.rcode
@@ -22,6 +22,7 @@ from kidshield.clock import FixedClock
 from kidshield.dns import udpexchange
 from kidshield.dns.udpexchange import SHARE_MAX, UdpExchange, query_id
 from tests.dns.conftest import KID, NOON, FakeUpstream, LoopThread, ServeFactory, addresses
+from tests.e2e.harness import TEST_TIMINGS
 
 
 @pytest.fixture
@@ -318,26 +319,38 @@ def test_questions_without_an_answer_time_out_once_each_and_closing_tells_the_re
     assert _ports_connected_to(port) == 0
 
 
+class _ClockFailingOnce(FixedClock):
+    """A clock whose monotonic reading fails once, the first time after ``armed`` is set."""
+
+    def __init__(self) -> None:
+        super().__init__(NOON)
+        self.armed = False
+        self.failed = False
+
+    def monotonic(self) -> float:
+        if self.armed:
+            self.armed, self.failed = False, True
+            raise RuntimeError("a broken clock")
+        return super().monotonic()
+
+
 def test_a_failure_handling_an_upstream_answer_leaves_no_asker_waiting(
-    serve: ServeFactory, upstream: FakeUpstream, monkeypatch: pytest.MonkeyPatch,
+    serve: ServeFactory, upstream: FakeUpstream,
 ) -> None:
     # The UDP miss is completed in the upstream socket's callback; if something there fails
-    # (here: storing the answer), the question must still be settled, or every later asker
-    # of the same name would wait on it for ever.
+    # (here: reading the clock to store the answer, the first thing after the answer came
+    # to read it), the question must still be settled, or every later asker of the same
+    # name would wait on it for ever.
     upstream.delay = 0.2
-    served = serve()
-    resolver = served.app.dns.resolver
-    assert resolver is not None
-    real_put = resolver.cache.put
-    broken = [True]
+    clock = _ClockFailingOnce()
+    # no log pump meanwhile: it reads the clock too, and must not take the failure
+    served = serve(clock=clock, timings=dataclasses.replace(TEST_TIMINGS, pump=3600.0))
 
-    def put(*args: Any, **kwargs: Any) -> int:
-        if broken[0]:
-            broken[0] = False
-            raise RuntimeError("a broken cache")
-        return real_put(*args, **kwargs)
+    def answer(response: dns.message.Message, _query: dns.message.Message) -> bytes:
+        clock.armed = True  # the answer is on its way: the next reading is for it
+        return response.to_wire()
 
-    monkeypatch.setattr(resolver.cache, "put", put)
+    upstream.mangle = answer
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
         sock.bind((KID, 0))
         sock.settimeout(3)
@@ -347,5 +360,6 @@ def test_a_failure_handling_an_upstream_answer_leaves_no_asker_waiting(
             sock.sendto(q.to_wire(), ("127.0.0.1", served.port))
         rcodes = {dns.message.from_wire(sock.recv(4096)).rcode() for _ in range(3)}
     assert rcodes == {dns.rcode.SERVFAIL}
-    assert not broken[0]
+    assert clock.failed and upstream.count("shared.example") == 1
+    upstream.mangle = None
     assert addresses(served.query("shared.example", source=KID)) == ["192.0.2.1"]
