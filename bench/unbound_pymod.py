@@ -230,6 +230,12 @@ def check_answers(ub: Unbound, listed: list[str], block4: str) -> list[str]:
         if rcode or got_blocked != blocked or not addresses:
             wrong.append(f"{name} from {source}: rcode {rcode}, {addresses}; "
                          f"expected {'blocked' if blocked else 'resolved'}")
+    # a small zone: Firefox's canary is NXDOMAIN for every device (kidshield's special zone)
+    for source in (CHILDREN["ava"], PARENT_ADDRESS):
+        rcode, addresses = query(ub.port, "use-application-dns.net", source)
+        if rcode != 3:
+            wrong.append(f"use-application-dns.net from {source}: rcode {rcode}, {addresses}; "
+                         "expected NXDOMAIN")
     return wrong
 
 
