@@ -29,6 +29,7 @@ from kidshield.dns.wire import (
 )
 
 _MAX_POINTER_HOPS = 16  # as dnspython
+_MAX_TTL = 0x7FFFFFFF  # RFC 2181 8: a TTL with the top bit set is read as zero
 _NAME_RDATA = frozenset({2, 5, 12, 39})  # NS, CNAME, PTR, DNAME: one name, nothing else
 QTYPE_MX, QTYPE_TXT = 15, 16
 OPTION_ECS, OPTION_COOKIE, OPTION_EDE = 8, 10, 15
@@ -51,12 +52,15 @@ class AnswerShape(NamedTuple):
     negative_ttl: int | None  # RFC 2308: min(TTL, MINIMUM) of the authority's SOA, if any
     targets: list[int]  # where the names of the answer section's CNAME, and IN HTTPS/SVCB
     # records' TargetNames, begin (read with wire.name_at)
+    zeroed: bool = False  # a TTL had its top bit set: read as zero (RFC 2181 8), ``ttls``
+    # say so but the bytes do not (upstream.strict_answer writes them again)
 
 
 def check_answer(data: bytes) -> AnswerShape:
     """Read a response as strictly as dnspython does, without building objects: the counts,
     every name (labels, compression pointers that point back, 255 bytes at most), every
-    record's length, nothing after the last record, one OPT record at most. The data of the
+    record's length, nothing after the last record, one OPT record at most. A TTL with its top
+    bit set is read as zero (RFC 2181 8: ``zeroed``). The data of the
     common types (A, AAAA, CNAME, NS, PTR, DNAME, MX, SOA, TXT, OPT) is checked here; any
     other type is left to a full parser (``complete`` is False). WireError when malformed."""
     try:
@@ -77,6 +81,7 @@ def _check_answer(data: bytes) -> AnswerShape:
     ttls: list[int] = []
     targets: list[int] = []
     negative: int | None = None
+    zeroed = False
     unpack = struct.unpack_from
     for index in range(an + ns + ar):
         owner = pos
@@ -93,6 +98,8 @@ def _check_answer(data: bytes) -> AnswerShape:
             complete = complete and known
             pos = end
             continue
+        if ttl > _MAX_TTL:  # as dnspython reads it; a client might read it as negative
+            ttl, zeroed = 0, True
         offsets.append(pos + 4)
         ttls.append(ttl)
         if not _check_rdata(data, rtype, start, end):
@@ -114,7 +121,7 @@ def _check_answer(data: bytes) -> AnswerShape:
     if pos != len(data):
         raise WireError("bytes after the last record")
     return AnswerShape(complete, hop_by_hop, offsets, ttls, min(ttls) if ttls else 0,
-                       negative, targets)
+                       negative, targets, zeroed)
 
 
 def _check_rdata(data: bytes, rtype: int, start: int, end: int) -> bool:

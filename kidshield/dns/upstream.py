@@ -25,7 +25,7 @@ from dns.rcode import Rcode
 
 from kidshield.dns.strict import AnswerShape, check_answer
 from kidshield.dns.udpexchange import ExchangeError, UdpExchange
-from kidshield.dns.wire import HEADER, WireError, skip_name
+from kidshield.dns.wire import HEADER, WireError, set_ttls, skip_name
 
 
 class UpstreamError(Exception):
@@ -193,11 +193,13 @@ def strict_answer(answer: bytes) -> tuple[bytes, AnswerShape]:
     """The answer as dnspython parses it strictly, and what reading it found, or
     UpstreamError: a record cut short, trailing bytes, a bad name or count is never cached,
     checked or passed on (the client gets SERVFAIL). An OPT record with hop-by-hop options
-    is written again without them."""
+    is written again without them, a TTL with its top bit set as zero (RFC 2181 8)."""
     try:
         shape = check_answer(answer)  # the common answers, without building objects
     except WireError as exc:
         raise UpstreamError(f"malformed answer: {exc}") from None
+    if shape.zeroed:  # passed on (and cached) as read: zero, not a TTL of 68 years or -1 s
+        answer = set_ttls(answer, shape.ttl_offsets, shape.ttls, 0)
     if shape.complete and not shape.hop_by_hop:
         return answer, shape
     try:

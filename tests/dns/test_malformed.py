@@ -1,5 +1,6 @@
 """Hostile input: a flood of mutated packets must not stop the resolver or grow its memory,
-and it must never answer a response (two resolvers would bounce FORMERRs forever)."""
+and it must never answer a response (two resolvers would bounce FORMERRs forever); an upstream's
+TTL with its top bit set reaches clients as zero."""
 
 from __future__ import annotations
 
@@ -16,8 +17,15 @@ import dns.rcode
 import dns.rdatatype
 import pytest
 
-from kidshield.dns.wire import WireError, parse_question
-from tests.dns.conftest import KID, TEEN, FakeUpstream, ServeFactory, addresses, make_query
+from kidshield.dns.wire import WireError, min_ttl_offsets, parse_question, ttls_at
+from tests.dns.conftest import (
+    KID,
+    TEEN,
+    FakeUpstream,
+    ServeFactory,
+    addresses,
+    make_query,
+)
 
 PACKETS = 100_000
 
@@ -174,3 +182,32 @@ def test_a_non_standard_opcode_gets_notimp_even_for_a_ready_question(
         answer = dns.query.udp(query, "127.0.0.1", port=served.port, timeout=2, source=KID)
         assert answer.rcode() == dns.rcode.NOTIMP
         assert answer.answer == []
+
+
+# -- malformed answers from the upstream ------------------------------------------------------
+def _ask(port: int, wire: bytes, source: str) -> bytes:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind((source, 0))
+        sock.settimeout(3.5)  # one upstream timeout (2 s) at most, and the answer
+        sock.sendto(wire, ("127.0.0.1", port))
+        return sock.recv(65535)
+
+
+def test_a_ttl_with_its_top_bit_set_reaches_the_client_as_zero(
+    serve: ServeFactory, upstream: FakeUpstream,
+) -> None:
+    # RFC 2181 8: read as zero. Passed on as it came, a client reading TTLs as signed saw a
+    # negative one and others 68 years; cached as it came, it was kept for cache_max_ttl
+    def top_bit(response: dns.message.Message, _query: dns.message.Message) -> bytes:
+        wire = bytearray(response.to_wire())
+        for at in min_ttl_offsets(bytes(wire))[0]:
+            wire[at:at + 4] = (0x80000000 + at).to_bytes(4, "big")
+        return bytes(wire)
+
+    upstream.mangle = top_bit
+    served = serve()
+    for edns in (False, True, False):
+        wire = _ask(served.port, make_query("wild.example", "A", edns=edns).to_wire(), KID)
+        assert addresses(dns.message.from_wire(wire)) == ["192.0.2.1"]
+        assert ttls_at(wire, min_ttl_offsets(wire)[0]) == [0]
+    assert upstream.count("wild.example") == 3  # a TTL of zero: not kept

@@ -112,19 +112,28 @@ def _negative_ttl(message: dns.message.Message) -> int | None:
     return None
 
 
+TTLS = st.lists(st.one_of(st.integers(0, 2**31 - 1), st.integers(2**31, 2**32 - 1)),
+               min_size=12, max_size=12)
+
+
 @settings(max_examples=300, deadline=None)
-@given(wire=answers(), ttls=st.lists(st.integers(0, 2**31 - 1), min_size=12, max_size=12))
+@given(wire=answers(), ttls=TTLS)
 def test_the_walk_finds_what_dnspython_finds(wire: bytes, ttls: list[int]) -> None:
     """One walk serves the cache, the ready answers and the answer check: its TTLs are where
-    wire.min_ttl_offsets finds them, its negative TTL and alias targets are what dnspython
-    reads (TTLs varied per record)."""
+    wire.min_ttl_offsets finds them and read as dnspython reads them (one with its top bit
+    set as zero, RFC 2181 8), its negative TTL and alias targets are what dnspython reads
+    (TTLs varied per record)."""
     varied = bytearray(wire)
     for offset, ttl in zip(check_answer(wire).ttl_offsets, ttls, strict=False):
         varied[offset:offset + 4] = ttl.to_bytes(4, "big")
     wire = bytes(varied)
     shape = check_answer(wire)
-    assert (shape.ttl_offsets, shape.min_ttl) == min_ttl_offsets(wire)
-    assert shape.ttls == [int.from_bytes(wire[o:o + 4], "big") for o in shape.ttl_offsets]
+    offsets, smallest = min_ttl_offsets(wire)
+    assert shape.ttl_offsets == offsets
+    raw = [int.from_bytes(wire[o:o + 4], "big") for o in shape.ttl_offsets]
+    assert shape.ttls == [0 if ttl >= 2**31 else ttl for ttl in raw]
+    assert shape.zeroed == any(ttl >= 2**31 for ttl in raw)
+    assert shape.min_ttl == (0 if shape.zeroed else smallest)
     message = dns.message.from_wire(wire)
     soa_sets = [r for r in message.authority if r.rdtype == dns.rdatatype.SOA]
     if len(soa_sets) <= 1:
