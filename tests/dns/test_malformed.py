@@ -1,24 +1,29 @@
 """Hostile input: a flood of mutated packets must not stop the resolver or grow its memory,
-and it must never answer a response (two resolvers would bounce FORMERRs forever); an upstream's
-TTL with its top bit set reaches clients as zero."""
+and it must never answer a response (two resolvers would bounce FORMERRs forever); a burst of
+broken answers from an upstream gets each client a clean answer and the log a clear warning,
+and an upstream's TTL with its top bit set reaches clients as zero."""
 
 from __future__ import annotations
 
+import logging
 import random
 import socket
 import struct
 import time
 from collections.abc import Callable
 
+import dns.flags
 import dns.message
 import dns.opcode
 import dns.query
 import dns.rcode
 import dns.rdatatype
+import dns.rrset
 import pytest
 
-from kidshield.dns.wire import WireError, min_ttl_offsets, parse_question, ttls_at
+from kidshield.dns.wire import HEADER, WireError, min_ttl_offsets, parse_question, ttls_at
 from tests.dns.conftest import (
+    ADULT,
     KID,
     TEEN,
     FakeUpstream,
@@ -185,12 +190,108 @@ def test_a_non_standard_opcode_gets_notimp_even_for_a_ready_question(
 
 
 # -- malformed answers from the upstream ------------------------------------------------------
+def _faulty(rng: random.Random) -> Callable[[dns.message.Message, dns.message.Message], bytes]:
+    """An upstream whose every answer is broken in one of a dozen ways: cut short, bytes
+    changed or added past the question, counts, lengths and TTLs wrong, far too big, TC set
+    over garbage, a compression loop, a broken OPT record. Its ID and the QR bit are kept, and
+    it is never shorter than a header: an answer the resolver could not tie to its question
+    would only be waited out (two seconds each)."""
+    served = [0]
+
+    def mangle(response: dns.message.Message, query: dns.message.Message) -> bytes:
+        kind = served[0] % 12
+        served[0] += 1
+        if kind == 5:  # far too big, and well formed: 300 addresses
+            rrset = dns.rrset.from_text_list(
+                response.question[0].name, 300, "IN", "A",
+                [f"198.51.{i // 250}.{i % 250 + 1}" for i in range(300)])
+            response.answer = [rrset]
+        wire = bytearray(response.to_wire(max_size=65535))
+        qend = HEADER + len(response.question[0].name.to_wire()) + 4
+        records = qend + (2 if response.answer else 0)  # the first record's type, if any
+        if kind == 0:  # cut short (in the question too)
+            del wire[rng.randrange(HEADER, len(wire)):]
+        elif kind == 1:  # bytes changed past the question
+            for _ in range(rng.randrange(1, 4)):
+                if len(wire) > qend:
+                    wire[rng.randrange(qend, len(wire))] = rng.randrange(256)
+        elif kind == 2:  # bytes after the last record
+            wire += rng.randbytes(rng.randrange(1, 20))
+        elif kind == 3:  # counts (the question's too)
+            at = rng.choice([4, 6, 8, 10])
+            wire[at:at + 2] = rng.randrange(65536).to_bytes(2, "big")
+        elif kind == 4:  # tens of kilobytes of garbage after the records
+            wire += rng.randbytes(rng.randrange(20_000, 60_000))
+        elif kind == 6:  # TC set over a broken body: the resolver asks again over TCP
+            wire[2] |= 0x02
+            wire[qend:] = rng.randbytes(rng.randrange(0, 40))
+        elif kind == 7:  # an answer record whose owner name points at itself
+            loop = len(wire)
+            wire += bytes([0xC0 | loop >> 8, loop & 0xFF]) + struct.pack("!HHIH", 1, 1, 60, 4)
+            wire += b"\xc0\x00\x02\x01"
+            wire[6:8] = (int.from_bytes(wire[6:8], "big") + 1).to_bytes(2, "big")
+        elif kind == 8:  # TTLs with the top bit set (RFC 2181 8: read as zero)
+            if response.answer:
+                wire[records + 4:records + 8] = rng.randrange(2**31, 2**32).to_bytes(4, "big")
+        elif kind == 9:  # a record data length far past the end
+            if response.answer:
+                wire[records + 8:records + 10] = b"\xff\xff"
+        elif kind == 10:  # a header, then noise
+            wire[HEADER:] = rng.randbytes(rng.randrange(0, 200))
+        elif kind == 11:  # an OPT record of random options, and a random RCODE
+            options = rng.randbytes(rng.randrange(0, 30))
+            wire += b"\x00\x00\x29\x04\xd0\x00\x00\x00\x00" + struct.pack("!H", len(options))
+            wire += options
+            wire[10:12] = (int.from_bytes(wire[10:12], "big") + 1).to_bytes(2, "big")
+            wire[3] = (wire[3] & 0xF0) | rng.randrange(16)
+        return bytes(wire)
+
+    return mangle
+
+
 def _ask(port: int, wire: bytes, source: str) -> bytes:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
         sock.bind((source, 0))
         sock.settimeout(3.5)  # one upstream timeout (2 s) at most, and the answer
         sock.sendto(wire, ("127.0.0.1", port))
         return sock.recv(65535)
+
+
+def test_a_burst_of_malformed_upstream_answers_gets_clean_answers_and_leaves_it_answering(
+    serve: ServeFactory, upstream: FakeUpstream, caplog: pytest.LogCaptureFixture,
+) -> None:
+    served = serve()
+    upstream.mangle = _faulty(random.Random(20261206))
+    rcodes: dict[str, int] = {}
+    with caplog.at_level(logging.WARNING):
+        for i in range(240):
+            edns = i % 2 == 1
+            query = make_query(f"n{i}.burst.example", "A", edns=edns)
+            wire = _ask(served.port, query.to_wire(), KID if i % 3 else ADULT)
+            # the answer a strict client reads, to its own question, within its size
+            answer = dns.message.from_wire(wire)
+            assert answer.id == query.id and answer.question == query.question, i
+            assert len(wire) <= (1232 if edns else 512), i
+            rcode = "TC" if answer.flags & dns.flags.TC else dns.rcode.to_text(answer.rcode())
+            rcodes[rcode] = rcodes.get(rcode, 0) + 1
+            if answer.rcode() == dns.rcode.SERVFAIL:
+                assert answer.answer == [], i
+            # a TTL with its top bit set is zero (RFC 2181 8), not passed on as it came
+            # (a client reading it as signed would see a negative TTL)
+            assert max(ttls_at(wire, min_ttl_offsets(wire)[0]), default=0) < 2**31, i
+        upstream.mangle = None
+        for proto in ("udp", "tcp"):  # good questions on every path, answered as before
+            assert addresses(served.query("fine.example", source=KID, proto=proto)) == [
+                "192.0.2.1"]
+            assert addresses(served.query("denied.example", source=KID,
+                                          proto=proto)) == ["127.0.0.1"]
+    # most broken, some harmless (a changed address), the far too big ones truncated
+    assert rcodes.get("SERVFAIL", 0) > 100 and rcodes.get("TC", 0) > 5, rcodes
+    # each failure logged as a warning that says what was wrong; no error, no traceback
+    problems = [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
+    assert not problems, [r.getMessage() for r in problems]
+    warned = " ".join(r.getMessage() for r in caplog.records)
+    assert "malformed answer" in warned
 
 
 def test_a_ttl_with_its_top_bit_set_reaches_the_client_as_zero(
