@@ -1,10 +1,14 @@
 """Questions to one UDP upstream, with the protection RFC 5452 asks for and few sockets.
 
 Each question gets a random 16-bit ID and leaves from a port the kernel picks at random for a
-socket connected to the upstream, so only the upstream's address can answer, and an off-path
-spoofer must guess the port and the ID. Opening a socket per question (and registering it
-with the event loop) cost about a third of a cache miss, so questions asked while others are
-still out share the newest socket, under these bounds:
+socket connected to the upstream, so only the upstream's address and port can answer, and an
+off-path spoofer must guess the port and the ID. A datagram is taken as a question's answer
+only when it also repeats the question (name, type and class; RFC 5452 9.1): one that does
+not is ignored and the wait goes on, so a forgery with a guessed ID cannot end a lookup.
+
+Opening a socket per question (and registering it with the event loop) cost about a third of
+a cache miss, so questions asked while others are still out share the newest socket, under
+these bounds:
 
 * a socket carries at most ``SHARE_MAX`` questions, and none joins it once it is
   ``SHARE_SECONDS`` old;
@@ -32,7 +36,7 @@ import secrets
 import socket
 from collections.abc import Callable
 
-from kidshield.dns.wire import HEADER
+from kidshield.dns.wire import HEADER, WireError, skip_name
 
 log = logging.getLogger("kidshield.dns")
 
@@ -65,8 +69,9 @@ class ExchangeError(Exception):
 _EARLY = 0.005
 # told the upstream's answer (with the question's own ID), or why there is none
 Callback = Callable[[bytes | None, ExchangeError | None], None]
-# a question out on a port: who is told, by when, the question's own ID
-_Out = tuple[Callback, float, bytes]
+# a question out on a port: who is told, by when, the question's own ID, its question section
+# as sent (name, type, class)
+_Out = tuple[Callback, float, bytes, bytes]
 
 
 class _Port:
@@ -106,9 +111,15 @@ class _Port:
             except OSError as exc:  # e.g. ICMP port unreachable: nothing listens there
                 self._fail(ExchangeError(str(exc)))
                 return
-            out = pending.pop(data[:2], None) if len(data) >= HEADER else None
-            if out is not None:  # else: late or forged, ignored
-                _tell(out[0], out[2] + data[2:], None)
+            qid = data[:2]
+            out = pending.get(qid) if len(data) >= HEADER else None
+            if out is None or not _repeats(data, out[3]):  # late or forged: the wait goes on
+                if log.isEnabledFor(logging.DEBUG):  # a flood of them costs no more than this
+                    log.debug("ignored a datagram from %s that answers no question out on "
+                              "its port", self.sock.getpeername()[0])
+                continue
+            del pending[qid]
+            _tell(out[0], out[2] + data[2:], None)
         if not pending:  # nothing out on it: no port waits open
             self.close()
 
@@ -161,6 +172,18 @@ class _Port:
                 _tell(out[0], None, why or ExchangeError("the exchange was closed"))
 
 
+def _repeats(data: bytes, question: bytes) -> bool:
+    """Whether the datagram's question section is ``question`` alone. The name may differ in
+    case: some upstreams do not keep it, and the strict read that follows allows that too."""
+    end = HEADER + len(question)
+    if data[HEADER:end] == question:  # the usual answer: one slice comparison
+        return data[4:6] == b"\x00\x01"
+    name_end = end - 4
+    return (data[4:6] == b"\x00\x01" and len(data) >= end
+            and data[HEADER:name_end].lower() == question[:-4].lower()
+            and data[name_end:end] == question[-4:])
+
+
 def _tell(callback: Callback, answer: bytes | None, error: ExchangeError | None) -> None:
     try:
         callback(answer, error)
@@ -179,9 +202,14 @@ class UdpExchange:
     def send(self, packet: bytes, timeout: float, callback: Callback) -> tuple[_Port, bytes]:
         """Send ``packet`` with a fresh random ID; ``callback`` is called from the event loop
         with the upstream's answer (its ID set back to ``packet``'s) or an ExchangeError, once.
-        Only a datagram from the upstream's address with the question's ID is taken: the
-        caller checks that it answers the question. ExchangeError at once when it cannot be
-        sent. Returns where it is out, for ``_Port.withdraw``."""
+        Only a datagram from the upstream's address and port with the question's ID and its
+        question is taken (others are ignored): the caller reads the rest strictly.
+        ExchangeError at once when it cannot be sent. Returns where it is out, for
+        ``_Port.withdraw``."""
+        try:
+            question = packet[HEADER : skip_name(packet, HEADER) + 4]
+        except WireError as exc:
+            raise ExchangeError(f"not a question: {exc}") from None
         loop = asyncio.get_running_loop()
         port = self._newest
         if port is None or not port.joinable(loop):
@@ -201,7 +229,7 @@ class UdpExchange:
                 port.close()
             raise ExchangeError(str(exc)) from exc
         deadline = loop.time() + timeout
-        pending[qid] = (callback, deadline, packet[:2])
+        pending[qid] = (callback, deadline, packet[:2], question)
         port._arm(deadline)
         return port, qid
 
