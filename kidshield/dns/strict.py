@@ -54,15 +54,19 @@ class AnswerShape(NamedTuple):
     # records' TargetNames, begin (read with wire.name_at)
     zeroed: bool = False  # a TTL had its top bit set: read as zero (RFC 2181 8), ``ttls``
     # say so but the bytes do not (upstream.strict_answer writes them again)
+    opt_at: int = -1  # where the OPT record begins (-1: none) and ends: EDNS is one hop's
+    opt_end: int = -1  # (RFC 6891 6.1.1), upstream.strict_answer puts ours in its place
+    extended_rcode: int = 0  # the upper bits of the RCODE in the OPT record
 
 
 def check_answer(data: bytes) -> AnswerShape:
     """Read a response as strictly as dnspython does, without building objects: the counts,
     every name (labels, compression pointers that point back, 255 bytes at most), every
-    record's length, nothing after the last record, one OPT record at most. A TTL with its top
-    bit set is read as zero (RFC 2181 8: ``zeroed``). The data of the
-    common types (A, AAAA, CNAME, NS, PTR, DNAME, MX, SOA, TXT, OPT) is checked here; any
-    other type is left to a full parser (``complete`` is False). WireError when malformed."""
+    record's length, nothing after the last record, one OPT record at most (where it is and
+    its extended RCODE are noted). A TTL with its top bit set is read as zero (RFC 2181 8:
+    ``zeroed``). The data of the common types (A, AAAA, CNAME, NS, PTR, DNAME, MX, SOA, TXT,
+    OPT) is checked here; any other type is left to a full parser (``complete`` is False).
+    WireError when malformed."""
     try:
         return _check_answer(data)
     except (struct.error, IndexError):
@@ -82,6 +86,8 @@ def _check_answer(data: bytes) -> AnswerShape:
     targets: list[int] = []
     negative: int | None = None
     zeroed = False
+    opt_at = opt_end = -1
+    extended_rcode = 0
     unpack = struct.unpack_from
     for index in range(an + ns + ar):
         owner = pos
@@ -96,6 +102,7 @@ def _check_answer(data: bytes) -> AnswerShape:
                 raise WireError("a misplaced or second OPT record")
             hop_by_hop, known = _check_options(data, start, end)
             complete = complete and known
+            opt_at, opt_end, extended_rcode = owner, end, ttl >> 24
             pos = end
             continue
         if ttl > _MAX_TTL:  # as dnspython reads it; a client might read it as negative
@@ -121,7 +128,7 @@ def _check_answer(data: bytes) -> AnswerShape:
     if pos != len(data):
         raise WireError("bytes after the last record")
     return AnswerShape(complete, hop_by_hop, offsets, ttls, min(ttls) if ttls else 0,
-                       negative, targets, zeroed)
+                       negative, targets, zeroed, opt_at, opt_end, extended_rcode)
 
 
 def _check_rdata(data: bytes, rtype: int, start: int, end: int) -> bool:

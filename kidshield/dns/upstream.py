@@ -83,9 +83,9 @@ class Upstream:
 
     @staticmethod
     def read(packet: bytes, answer: bytes) -> tuple[bytes, AnswerShape]:
-        """``answer`` checked to answer ``packet`` and read strictly (UpstreamError if not)."""
-        _check_answer(packet, answer)
-        return strict_answer(answer)
+        """``answer`` checked to answer ``packet`` and read strictly (UpstreamError if not),
+        with the OPT record ``packet`` carried (ours, or none) in place of the upstream's."""
+        return strict_answer(answer, packet[_check_answer(packet, answer):])
 
     def exchange(self) -> UdpExchange:
         """A UDP upstream's exchange (questions with callbacks: ``UdpExchange.send``)."""
@@ -168,7 +168,8 @@ def parse_upstream(url: str) -> Upstream:
     return Upstream(url=url, scheme=scheme, host=host, address=address, port=port, path=path)
 
 
-def _check_answer(packet: bytes, answer: bytes) -> None:
+def _check_answer(packet: bytes, answer: bytes) -> int:
+    """Where ``packet``'s question ends, once ``answer`` is seen to answer it."""
     if (len(answer) < HEADER or not answer[2] & 0x80 or answer[:2] != packet[:2]
             or (answer[2] ^ packet[2]) & 0x78):  # the opcode bits must be the query's
         raise UpstreamError("the answer is not a DNS response to our query")
@@ -178,39 +179,47 @@ def _check_answer(packet: bytes, answer: bytes) -> None:
     if (answer[HEADER:name_end].lower() != packet[HEADER:name_end].lower()
             or answer[name_end : name_end + 4] != packet[name_end : name_end + 4]):
         raise UpstreamError("the answer does not match the question")
+    return name_end + 4
 
 
 def _question_end(packet: bytes) -> int:
     return skip_name(packet, HEADER) + 4  # a label may hold a zero byte: walk the labels
 
 
-# EDNS options that belong to one hop (RFC 7871 client subnet, RFC 7873 cookies): an answer
-# that carries them must not be cached and handed to other clients with them
-HOP_BY_HOP_OPTIONS = frozenset({8, 10})
-
-
-def strict_answer(answer: bytes) -> tuple[bytes, AnswerShape]:
+def strict_answer(answer: bytes, opt: bytes = b"") -> tuple[bytes, AnswerShape]:
     """The answer as dnspython parses it strictly, and what reading it found, or
     UpstreamError: a record cut short, trailing bytes, a bad name or count is never cached,
-    checked or passed on (the client gets SERVFAIL). An OPT record with hop-by-hop options
-    is written again without them, a TTL with its top bit set as zero (RFC 2181 8)."""
+    checked or passed on (the client gets SERVFAIL); nor is an extended RCODE, which our
+    queries (EDNS version 0, no cookie) never call for. EDNS is hop-by-hop (RFC 6891 6.1.1):
+    the upstream's OPT record (its payload size, flags, client subnet, cookie and other
+    options) is replaced by ``opt``, the one we sent it (or removed: ``opt`` empty), so the
+    answer is cached, and reaches every client, with ours. A TTL with its top bit set is
+    written as zero (RFC 2181 8)."""
     try:
         shape = check_answer(answer)  # the common answers, without building objects
     except WireError as exc:
         raise UpstreamError(f"malformed answer: {exc}") from None
+    if shape.extended_rcode:
+        raise UpstreamError(f"an extended RCODE we did not ask for ({shape.extended_rcode})")
     if shape.zeroed:  # passed on (and cached) as read: zero, not a TTL of 68 years or -1 s
         answer = set_ttls(answer, shape.ttl_offsets, shape.ttls, 0)
-    if shape.complete and not shape.hop_by_hop:
-        return answer, shape
-    try:
-        msg = dns.message.from_wire(answer, ignore_trailing=False)
-    except (dns.exception.DNSException, ValueError, struct.error, IndexError) as exc:
-        raise UpstreamError(f"malformed answer: {type(exc).__name__}: {exc}") from None
-    if not shape.hop_by_hop:
-        return answer, shape
-    msg.use_edns(msg.edns, msg.ednsflags, msg.payload,
-                 options=[o for o in msg.options if o.otype not in HOP_BY_HOP_OPTIONS])
-    written = msg.to_wire()
+    if not shape.complete:
+        try:
+            dns.message.from_wire(answer, ignore_trailing=False)
+        except (dns.exception.DNSException, ValueError, struct.error, IndexError) as exc:
+            raise UpstreamError(f"malformed answer: {type(exc).__name__}: {exc}") from None
+    at, end = shape.opt_at, shape.opt_end
+    if at < 0:
+        if not opt:  # the common answer to a query without EDNS
+            return answer, shape
+        at = end = len(answer)
+    additional = struct.unpack_from("!H", answer, 10)[0] + (1 if opt else 0)
+    additional -= 1 if end > at else 0
+    written = (answer[:10] + struct.pack("!H", additional) + answer[HEADER:at] + answer[end:]
+               + opt)
+    if end == len(answer):  # the records before it stay where they were (the common case)
+        return written, shape._replace(opt_at=at if opt else -1,
+                                       opt_end=len(written) if opt else -1, hop_by_hop=False)
     try:
         return written, check_answer(written)  # where its records are now
     except WireError as exc:

@@ -1,0 +1,131 @@
+"""EDNS is hop-by-hop (RFC 6891 6.1.1): the OPT record of an upstream's answer (its payload
+size, extended RCODE, version, flags and options) belongs to that hop. A client gets our own
+OPT record, as for our own answers, or none when its query had no EDNS: on the first answer
+(the miss, over UDP and TCP) and on the ones from the cache (issue 17/14)."""
+
+from __future__ import annotations
+
+import socket
+import struct
+from collections.abc import Callable
+
+import dns.flags
+import dns.message
+import dns.rcode
+import pytest
+
+from kidshield.dns.answers import OUR_UDP_SIZE
+from tests.dns.conftest import (
+    KID,
+    FakeUpstream,
+    ServeFactory,
+    addresses,
+    make_query,
+    recv_exactly,
+)
+
+NSID, COOKIE, ECS, PADDING = 3, 10, 8, 12
+
+
+def _odd_opt(extended_rcode: int = 0) -> bytes:
+    """An upstream's OPT record with everything a hop may put there: a payload size of 8192,
+    the DO bit and a Z bit, and its own options (a name server id, a cookie, a client subnet,
+    padding); with the upper bits of an extended RCODE when given."""
+    options = (struct.pack("!HH", NSID, 4) + b"ns-7"
+               + struct.pack("!HH", COOKIE, 24) + b"\x01" * 8 + b"\x02" * 16
+               + struct.pack("!HHHBB", ECS, 7, 1, 24, 24) + b"\xc6\x33\x64"
+               + struct.pack("!HH", PADDING, 5) + bytes(5))
+    return b"\x00" + struct.pack("!HHBBHH", 41, 8192, extended_rcode, 0, 0x8001,
+                                 len(options)) + options
+
+
+def _with_odd_opt(
+    extended_rcode: int = 0,
+) -> Callable[[dns.message.Message, dns.message.Message], bytes]:
+    def mangle(response: dns.message.Message, _query: dns.message.Message) -> bytes:
+        response.use_edns(False)  # whatever it was asked: this hop's OPT record
+        wire = bytearray(response.to_wire())
+        wire[10:12] = (int.from_bytes(wire[10:12], "big") + 1).to_bytes(2, "big")
+        return bytes(wire) + _odd_opt(extended_rcode)
+
+    return mangle
+
+
+def _ask(port: int, query: dns.message.Message, proto: str) -> bytes:
+    wire = query.to_wire()
+    if proto == "udp":
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+            sock.bind((KID, 0))
+            sock.settimeout(3.5)
+            sock.sendto(wire, ("127.0.0.1", port))
+            return sock.recv(65535)
+    with socket.create_connection(("127.0.0.1", port), timeout=3.5,
+                                  source_address=(KID, 0)) as sock:
+        sock.sendall(struct.pack("!H", len(wire)) + wire)
+        size = struct.unpack("!H", recv_exactly(sock, 2))[0]
+        return recv_exactly(sock, size)
+
+
+def _opt_records(wire: bytes) -> list[tuple[int, int, int, int, bytes]]:
+    """(payload size, extended RCODE bits, version, flags, options) of every OPT record in
+    the additional section, read from the bytes (dnspython folds them into the message)."""
+    message = dns.message.from_wire(wire)
+    if message.edns < 0:
+        return []
+    return [(message.payload, (message.ednsflags >> 24) & 0xFF, message.edns,
+             message.ednsflags & 0xFFFF, b"".join(o.to_wire() for o in message.options))]
+
+
+def _queries() -> list[tuple[str, dns.message.Message]]:
+    do = make_query("odd-opt.example", edns=True)
+    do.want_dnssec(True)
+    return [("plain", make_query("odd-opt.example")),
+            ("edns", make_query("odd-opt.example", edns=True)),
+            ("do", do)]
+
+
+@pytest.mark.parametrize("proto", ["udp", "tcp"])
+def test_the_upstreams_opt_record_is_replaced_by_ours_on_the_miss_and_from_the_cache(
+    serve: ServeFactory, upstream: FakeUpstream, proto: str,
+) -> None:
+    upstream.mangle = _with_odd_opt()
+    served = serve()
+    for kind, query in _queries():
+        for turn in ("miss", "cached"):
+            wire = _ask(served.port, query, proto)
+            assert wire[:2] == query.to_wire()[:2]
+            answer = dns.message.from_wire(wire)
+            assert addresses(answer) == ["192.0.2.1"], (kind, turn)
+            assert answer.rcode() == dns.rcode.NOERROR, (kind, turn)
+            expected = []
+            if kind != "plain":  # ours: our payload size, version 0, the client's DO bit
+                expected = [(OUR_UDP_SIZE, 0, 0, 0x8000 if kind == "do" else 0, b"")]
+            assert _opt_records(wire) == expected, (kind, turn)
+            assert struct.unpack_from("!H", wire, 10)[0] == len(expected), (kind, turn)
+    # each kind of query (no EDNS, EDNS, EDNS with DO) asked once: the others were cached
+    assert upstream.count("odd-opt.example") == 3
+
+
+@pytest.mark.parametrize("proto", ["udp", "tcp"])
+def test_an_upstreams_extended_rcode_never_reaches_the_client(
+    serve: ServeFactory, upstream: FakeUpstream, proto: str,
+) -> None:
+    # we ask with EDNS version 0 and no cookie: no extended RCODE (BADVERS, BADCOOKIE) can
+    # answer that; the answer is not trusted (nor cached) as the NOERROR of its header
+    upstream.mangle = _with_odd_opt(extended_rcode=0x0C)
+    served = serve()
+    for kind, query in _queries():
+        for _ in range(2):
+            wire = _ask(served.port, query, proto)
+            answer = dns.message.from_wire(wire)
+            assert answer.rcode() == dns.rcode.SERVFAIL, kind
+            assert answer.answer == [], kind
+            expected = []
+            if kind != "plain":
+                expected = [(OUR_UDP_SIZE, 0, 0, 0x8000 if kind == "do" else 0, b"")]
+            assert _opt_records(wire) == expected, kind
+    assert upstream.count("odd-opt.example") == 6  # not cached
+    # the resolver answers good questions as before
+    upstream.mangle = None
+    fine = dns.message.from_wire(_ask(served.port, make_query("fine.example"), proto))
+    assert addresses(fine) == ["192.0.2.1"] and fine.flags & dns.flags.QR
