@@ -39,14 +39,20 @@ def _odd_opt(extended_rcode: int = 0) -> bytes:
                                  len(options)) + options
 
 
+# an additional record after the OPT record (RFC 6891 does not make OPT the last one): an
+# address for the question's name (a pointer to it), TTL 60
+GLUE = struct.pack("!HHHIH", 0xC00C, 1, 1, 60, 4) + bytes((198, 51, 100, 9))
+
+
 def _with_odd_opt(
-    extended_rcode: int = 0,
+    extended_rcode: int = 0, then_glue: bool = False,
 ) -> Callable[[dns.message.Message, dns.message.Message], bytes]:
     def mangle(response: dns.message.Message, _query: dns.message.Message) -> bytes:
         response.use_edns(False)  # whatever it was asked: this hop's OPT record
         wire = bytearray(response.to_wire())
-        wire[10:12] = (int.from_bytes(wire[10:12], "big") + 1).to_bytes(2, "big")
-        return bytes(wire) + _odd_opt(extended_rcode)
+        added = 2 if then_glue else 1
+        wire[10:12] = (int.from_bytes(wire[10:12], "big") + added).to_bytes(2, "big")
+        return bytes(wire) + _odd_opt(extended_rcode) + (GLUE if then_glue else b"")
 
     return mangle
 
@@ -84,11 +90,12 @@ def _queries() -> list[tuple[str, dns.message.Message]]:
             ("do", do)]
 
 
-@pytest.mark.parametrize("proto", ["udp", "tcp"])
+@pytest.mark.parametrize(("proto", "then_glue"), [("udp", False), ("tcp", False),
+                                                  ("udp", True)])
 def test_the_upstreams_opt_record_is_replaced_by_ours_on_the_miss_and_from_the_cache(
-    serve: ServeFactory, upstream: FakeUpstream, proto: str,
+    serve: ServeFactory, upstream: FakeUpstream, proto: str, then_glue: bool,
 ) -> None:
-    upstream.mangle = _with_odd_opt()
+    upstream.mangle = _with_odd_opt(then_glue=then_glue)
     served = serve()
     for kind, query in _queries():
         for turn in ("miss", "cached"):
@@ -101,7 +108,9 @@ def test_the_upstreams_opt_record_is_replaced_by_ours_on_the_miss_and_from_the_c
             if kind != "plain":  # ours: our payload size, version 0, the client's DO bit
                 expected = [(OUR_UDP_SIZE, 0, 0, 0x8000 if kind == "do" else 0, b"")]
             assert _opt_records(wire) == expected, (kind, turn)
-            assert struct.unpack_from("!H", wire, 10)[0] == len(expected), (kind, turn)
+            glue = [f"{rrset.name} {rd}" for rrset in answer.additional for rd in rrset]
+            assert glue == (["odd-opt.example. 198.51.100.9"] if then_glue else [])
+            assert struct.unpack_from("!H", wire, 10)[0] == len(expected) + len(glue)
     # each kind of query (no EDNS, EDNS, EDNS with DO) asked once: the others were cached
     assert upstream.count("odd-opt.example") == 3
 
