@@ -57,6 +57,7 @@ class AnswerShape(NamedTuple):
     opt_at: int = -1  # where the OPT record begins (-1: none) and ends: EDNS is one hop's
     opt_end: int = -1  # (RFC 6891 6.1.1), upstream.strict_answer puts ours in its place
     extended_rcode: int = 0  # the upper bits of the RCODE in the OPT record
+    # (``hop_by_hop`` and the three above describe the answer as it came from the upstream)
 
 
 def check_answer(data: bytes) -> AnswerShape:
