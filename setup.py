@@ -97,8 +97,11 @@ def ext_modules() -> list[object]:
         return []
     try:
         # no config file: the build environment need not hold the project's dependencies
-        # or mypy plugins; only the listed modules are checked, the rest is followed silently
-        exts = mypycify(["--config-file=", "--strict", "--follow-imports=silent",
+        # or mypy plugins; only the listed modules are checked, the rest is followed silently.
+        # Not --strict: pip builds in a fresh environment before the dependencies are
+        # installed, so their types are Any there, and --strict's return-Any check made every
+        # first install fall back to Python; strictness is the project's own mypy run's job
+        exts = mypycify(["--config-file=", "--follow-imports=silent",
                          "--ignore-missing-imports", *NATIVE], opt_level="3")
     except (Exception, SystemExit) as exc:  # a mypyc failure must not stop the install
         _say(f"mypyc could not compile the DNS miss path ({exc!r}): pure Python instead")
