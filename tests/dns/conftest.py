@@ -92,6 +92,14 @@ deny = ["denied.example"]
 age_band = "13-15"
 """
 
+# The same household for tests that run ``kidshield serve`` as a process, on the real clock:
+# no band's default bedtime, so what they check does not depend on the hour the suite runs
+# (a run at 21:12 UTC on a Sunday found the 9-12 band's school-night bedtime blocking).
+HOUSEHOLD_ANY_HOUR = HOUSEHOLD.replace(
+    'age_band = "9-12"\n', 'age_band = "9-12"\nbedtime = "off"\n').replace(
+    'age_band = "13-15"\n', 'age_band = "13-15"\nbedtime = "off"\n')
+assert HOUSEHOLD_ANY_HOUR.count('bedtime = "off"') == 2
+
 KID = "127.0.0.2"
 TEEN = "127.0.0.3"
 ADULT = "127.0.0.1"
@@ -176,5 +184,5 @@ def free_udp_port_in_use() -> tuple[socket.socket, int]:
     return sock, sock.getsockname()[1]
 
 
-__all__ = ["ADULT", "HOUSEHOLD", "KID", "NOON", "TEEN", "FakeUpstream", "LoopThread",
-           "Served", "addresses", "cname_targets", "config_text", "make_query"]
+__all__ = ["ADULT", "HOUSEHOLD", "HOUSEHOLD_ANY_HOUR", "KID", "NOON", "TEEN", "FakeUpstream",
+           "LoopThread", "Served", "addresses", "cname_targets", "config_text", "make_query"]

@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.dns.conftest import HOUSEHOLD, KID, FakeUpstream, config_text
+from tests.dns.conftest import HOUSEHOLD_ANY_HOUR, KID, FakeUpstream, config_text
 from tests.dns.test_serve_process import _ask
 
 TOKEN = "0123456789abcdef0123456789abcdef"
@@ -26,7 +26,7 @@ TOKEN = "0123456789abcdef0123456789abcdef"
 def served(upstream: FakeUpstream, tmp_path: Path) -> Iterator[dict[str, int]]:
     (tmp_path / "metrics.token").write_text(TOKEN + "\n")
     config = tmp_path / "kidshield.toml"
-    config.write_text(config_text([upstream.url], rest=HOUSEHOLD + """
+    config.write_text(config_text([upstream.url], rest=HOUSEHOLD_ANY_HOUR + """
 [metrics]
 listen = "127.0.0.1:0"
 token_file = "metrics.token"

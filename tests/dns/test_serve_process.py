@@ -13,7 +13,14 @@ import dns.message
 import dns.query
 import httpx
 
-from tests.dns.conftest import HOUSEHOLD, KID, FakeUpstream, addresses, config_text, make_query
+from tests.dns.conftest import (
+    HOUSEHOLD_ANY_HOUR,
+    KID,
+    FakeUpstream,
+    addresses,
+    config_text,
+    make_query,
+)
 from tests.e2e.harness import ServeProcess
 
 
@@ -25,7 +32,7 @@ def test_serve_reloads_on_sighup_and_flushes_the_log_on_sigterm(
     upstream: FakeUpstream, tmp_path: Path,
 ) -> None:
     config = tmp_path / "kidshield.toml"
-    config.write_text(config_text([upstream.url], rest=HOUSEHOLD), encoding="utf-8")
+    config.write_text(config_text([upstream.url], rest=HOUSEHOLD_ANY_HOUR), encoding="utf-8")
     proc = ServeProcess(config, "--no-web")
     try:
         port = proc.ports["udp"]
@@ -56,7 +63,7 @@ def test_serve_with_its_web_server_prints_the_address_it_listens_on(
     upstream: FakeUpstream, tmp_path: Path,
 ) -> None:
     config = tmp_path / "kidshield.toml"
-    config.write_text(config_text([upstream.url], rest=HOUSEHOLD), encoding="utf-8")
+    config.write_text(config_text([upstream.url], rest=HOUSEHOLD_ANY_HOUR), encoding="utf-8")
     proc = ServeProcess(config)
     try:
         assert proc.web_url is not None and proc.web_url.startswith("http://127.0.0.1:")
@@ -93,7 +100,7 @@ def test_the_server_process_holds_none_of_the_command_lines_libraries(
     starts with the process settings (the resolver, for as long as it runs) imports neither,
     nor the command-line client httpx would import with them (rich, pygments)."""
     config = tmp_path / "kidshield.toml"
-    config.write_text(config_text([upstream.url], rest=HOUSEHOLD), encoding="utf-8")
+    config.write_text(config_text([upstream.url], rest=HOUSEHOLD_ANY_HOUR), encoding="utf-8")
     proc = ServeProcess(config, "--workers", "1", env={"PYTHONPROFILEIMPORTTIME": "1"})
     try:
         assert addresses(_ask(proc.ports["udp"], "denied.example")) == ["127.0.0.1"]

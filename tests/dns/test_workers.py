@@ -50,6 +50,7 @@ addresses = ["127.0.0.2"]
 
 [profiles.kid]
 age_band = "9-12"
+bedtime = "off"  # the real clock: what is checked must not depend on the hour
 deny = ["denied.example"]
 """
 
