@@ -122,5 +122,73 @@ def export_rpz(
         err.print(f"[yellow]note:[/] {escape(note)}", highlight=False, soft_wrap=True)
 
 
+def _block_address(label: str, value: str | None, version: int) -> None:
+    import ipaddress
+
+    if value is not None:
+        try:
+            if ipaddress.ip_address(value).version != version:
+                raise ValueError
+        except ValueError:
+            raise InputError(f"{label} {value!r} is not an IPv{version} address") from None
+
+
+@export_app.command("unbound")
+def export_unbound(
+    out_dir: Annotated[Path, typer.Option("--out", "-o", help="Folder for the policy file, "
+                                          "the module and unbound.conf (created if missing).")],
+    config_path: Annotated[Path, typer.Option("--config", "-c", help="Configuration file.")] = (
+        Path(os.environ.get("KIDSHIELD_CONFIG", "kidshield.toml"))),
+    at: Annotated[str | None, typer.Option(help="The policy at this time (UTC unless an "
+                                           "offset is given). Default: now.")] = None,
+    block_ipv4: Annotated[str | None, typer.Option(
+        help="The block page's address as Unbound's clients reach it "
+             "(default: dns.block_page_ipv4).")] = None,
+    block_ipv6: Annotated[str | None, typer.Option(help="The same for IPv6.")] = None,
+    policy_dir: Annotated[Path | None, typer.Option(
+        help="Where Unbound will read the files (default: --out).")] = None,
+) -> None:
+    """Write kidshield's policy for Unbound's Python module (python3-unbound): a mapped
+    policy file, the module and an include for unbound.conf. A million listed names load in
+    a fraction of a second and tens of megabytes (RPZ: a minute and a gigabyte)."""
+    import time
+
+    from kidshield.config import load_config
+    from kidshield.fleet.export import policy_for
+    from kidshield.fleet.unbound_export import (
+        CONFIG_FILE,
+        SYSTEMD_FILE,
+        resolve_safe_hosts,
+        safe_targets,
+        write_unbound_export,
+    )
+    from kidshield.fleet.zones import block_answer
+
+    started = time.perf_counter()
+    config = _in_force(load_config(config_path))
+    _block_address("--block-ipv4", block_ipv4, 4)
+    _block_address("--block-ipv6", block_ipv6, 6)
+    policy = policy_for(config, _at(at), block_answer(config, block_ipv4, block_ipv6))
+    hosts, unresolved = resolve_safe_hosts(config.dns.upstreams, safe_targets(policy))
+    policy.notes.extend(unresolved)
+    export = write_unbound_export(policy, out_dir, hosts, policy_dir)
+    table = Table("zone", "applies to", "rules")
+    for zone in policy.zones:
+        table.add_row(zone.label, ", ".join(zone.profiles) or "everyone",
+                      "every name" if zone.everything else str(len(zone)))
+    out.print(table)
+    out.print(f"Wrote {export.rules:,} rules ({export.bytes / 1e6:.1f} MB) for Unbound's "
+              f"Python module to {out_dir} in {time.perf_counter() - started:.1f} s: include "
+              f"{out_dir / CONFIG_FILE} in unbound.conf and install {SYSTEMD_FILE} "
+              "(docs/fleet.md).", highlight=False)
+    until = policy.valid_until
+    out.print("Valid until " + (until.isoformat(timespec="minutes") if until else
+                                "the configuration or the lists change")
+              + ": export again then; the module re-reads the file by itself.",
+              highlight=False)
+    for note in policy.notes:
+        err.print(f"[yellow]note:[/] {escape(note)}", highlight=False, soft_wrap=True)
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(export_app, name="export")

@@ -134,14 +134,14 @@ class PortTaken(AssertionError):
 
 
 def unbound_on_a_free_port(folder: Path, include: Path, upstream_port: int,
-                           extra: str = "") -> Unbound:
+                           extra: str = "", env: dict[str, str] | None = None) -> Unbound:
     """Unbound on a port nobody else uses; another port when a parallel test took the one
-    chosen (the suite runs beside other engineers' servers)."""
+    chosen (the suite runs beside other engineers' servers). ``env``: its environment."""
     for _attempt in range(4):
         port = free_port()
         try:
             return start_unbound(unbound_config(folder, port, include, upstream_port, extra),
-                                 port)
+                                 port, env=env)
         except PortTaken:
             continue
     raise AssertionError("no free port for unbound after 4 tries")
@@ -174,14 +174,15 @@ def wait_until_answering(
     raise AssertionError(f"{name} did not answer in {timeout} s: {log.read_text()[-3000:]}")
 
 
-def start_unbound(conf: Path, port: int, timeout: float = 60.0) -> Unbound:
+def start_unbound(conf: Path, port: int, timeout: float = 60.0,
+                  env: dict[str, str] | None = None) -> Unbound:
     binary = shutil.which("unbound") or "/usr/sbin/unbound"
     if not Path(binary).exists():
         pytest.fail("unbound is not installed: scripts/test installs it from "
                     "scripts/apt-packages")
     log = conf.with_suffix(".log")
     proc = subprocess.Popen([binary, "-d", "-c", str(conf)], stdout=log.open("wb"),
-                            stderr=subprocess.STDOUT)
+                            stderr=subprocess.STDOUT, env=env)
     wait_until_answering("unbound", proc, log, port, timeout)
     return Unbound(port, proc, log)
 

@@ -1,0 +1,254 @@
+"""``kidshield export unbound``: a real Unbound running kidshield's Python module answers as
+``kidshield check`` decides, for devices of each profile (issue 17, item 1). The names and
+the policy are those of test_unbound.py (the RPZ export), so both exports are held to the same
+100 names: category lists, adblock exceptions, allow lists, services, own allow and block
+lists, bypass tools, helplines, safe search, subdomains and names nothing blocks."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import struct
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import dns.rcode
+import dns.rdatatype
+import pytest
+
+from kidshield.fleet.unbound_export import DEBIAN_DIST, POLICY_FILE, SCRIPT_FILE
+from kidshield.fleet.unbound_module import PREFIX, PolicyError, PolicyFile
+from tests.fleet.conftest import (
+    UPSTREAM_A,
+    UPSTREAM_AAAA,
+    FakeAuthority,
+    Unbound,
+    outcome,
+    stop,
+    unbound_on_a_free_port,
+)
+from tests.fleet.test_unbound import (
+    BLOCK_V4,
+    BLOCK_V6,
+    LEO,
+    MIA,
+    NOON,
+    SCHOOL_NIGHT,
+    expected,
+    kidshield,
+    names_to_check,
+    write_setup,
+)
+
+
+def need_unbound_with_python() -> None:
+    """Skip, saying why, where Unbound or its Python module is missing; fail in CI, whose
+    setup installs both (scripts/apt-packages)."""
+    missing = [what for what, there in (
+        ("unbound", shutil.which("unbound") or Path("/usr/sbin/unbound").exists()),
+        ("python3-unbound", Path(DEBIAN_DIST, "unboundmodule.py").exists())) if not there]
+    if missing:
+        reason = (f"{' and '.join(missing)} not installed: scripts/test installs them from "
+                  "scripts/apt-packages")
+        if os.environ.get("CI"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+
+
+def setup(folder: Path, upstream_port: int) -> Path:
+    """The policy of test_unbound.py, with kidshield's upstream on loopback (the export
+    resolves the safe-search hosts through it)."""
+    config = write_setup(folder)
+    text = config.read_text().replace(
+        "[dns]\n", f'[dns]\nupstreams = ["udp://127.0.0.1:{upstream_port}"]\n', 1)
+    config.write_text(text)
+    return config
+
+
+def export(config: Path, out: Path, at: str = NOON) -> str:
+    return kidshield("export", "unbound", "-c", str(config), "--out", str(out), "--at", at)
+
+
+def start(folder: Path, out: Path, upstream_port: int) -> Unbound:
+    # only Unbound gets Debian's dist-packages (for unboundmodule.py), not the test's Python
+    env = {**os.environ, "PYTHONPATH": DEBIAN_DIST}
+    return unbound_on_a_free_port(folder, out / "unbound.conf", upstream_port, env=env)
+
+
+@pytest.fixture
+def exported(tmp_path: Path, authority: FakeAuthority) -> tuple[Path, Path]:
+    need_unbound_with_python()
+    config = setup(tmp_path, authority.port)
+    out = tmp_path / "unbound-export"
+    export(config, out)
+    return config, out
+
+
+@pytest.fixture
+def unbound(exported: tuple[Path, Path], authority: FakeAuthority,
+            tmp_path: Path) -> Iterator[Unbound]:
+    server = start(tmp_path, exported[1], authority.port)
+    yield server
+    stop(server)
+
+
+@pytest.mark.slow
+def test_unbound_with_the_module_answers_as_kidshield_check_for_each_profile(
+    exported: tuple[Path, Path], unbound: Unbound
+) -> None:
+    config, _out = exported
+    names = names_to_check()
+    want = {p: expected(config, p, NOON, names) for p in ("leo", "mia")}
+    # leo first: his allowed answers for names mia's profile blocks would sit in Unbound's
+    # cache if the module let them in
+    for profile, source in (("leo", LEO), ("mia", MIA)):
+        got = {n: outcome(unbound.ask(n, source), BLOCK_V4) for n in names}
+        differ = {n: (want[profile][n], got[n]) for n in names if want[profile][n] != got[n]}
+        assert differ == {}, f"{profile}: kidshield check vs Unbound's module"
+    # the profiles really differ, and every kind of outcome is covered
+    assert {o[0] for o in want["mia"].values()} == {"allow", "block", "nxdomain", "rewrite"}
+    assert sum(want["mia"][n] == ("allow", None) != want["leo"][n] for n in names) >= 1
+    assert sum(want["mia"][n] != want["leo"][n] for n in names) >= 10
+
+
+@pytest.mark.slow
+def test_safe_search_answers_carry_the_safe_hosts_addresses(unbound: Unbound) -> None:
+    for qtype, address in (("A", UPSTREAM_A), ("AAAA", UPSTREAM_AAAA)):
+        answer = unbound.ask("www.google.com", MIA, qtype)
+        cname = [rr for rr in answer.answer if rr.rdtype == dns.rdatatype.CNAME]
+        assert [str(rr[0].target) for rr in cname] == ["forcesafesearch.google.com."]
+        addresses = {str(r) for rr in answer.answer if rr.rdtype != dns.rdatatype.CNAME
+                     for r in rr}
+        assert addresses == {address}, qtype  # resolved at export through the upstream
+
+
+@pytest.mark.slow
+def test_blocked_names_answer_the_block_page_on_ipv6_and_nodata_for_other_types(
+    unbound: Unbound,
+) -> None:
+    aaaa = unbound.ask("adult-one.kstest.net", MIA, "AAAA")
+    assert {str(r) for rr in aaaa.answer for r in rr} == {BLOCK_V6}
+    https = unbound.ask("www.adult-one.kstest.net", MIA, "HTTPS")
+    assert https.rcode() == 0 and not https.answer
+    allowed = unbound.ask("plain-1.example.net", MIA, "AAAA")
+    assert {str(r) for rr in allowed.answer for r in rr} == {UPSTREAM_AAAA}
+
+
+@pytest.mark.slow
+def test_names_kidshield_answers_before_any_policy_are_answered_alike_for_everyone(
+    unbound: Unbound,
+) -> None:
+    for source in (MIA, LEO, "127.0.0.1"):
+        canary = unbound.ask("use-application-dns.net", source)
+        assert canary.rcode() == dns.rcode.NXDOMAIN  # Firefox keeps its own DoH off
+        ddr = unbound.ask("_dns.resolver.arpa", source, "SVCB")
+        assert ddr.rcode() == dns.rcode.NOERROR and not ddr.answer  # no upgrade past us
+        child = unbound.ask("kidshield.home.arpa", source)
+        assert {str(r) for rr in child.answer for r in rr} == {BLOCK_V4}  # the child page
+
+
+@pytest.mark.slow
+def test_at_bedtime_the_export_blocks_everything_but_helplines_and_says_until_when(
+    tmp_path: Path, authority: FakeAuthority
+) -> None:
+    need_unbound_with_python()
+    config = setup(tmp_path, authority.port)
+    out = tmp_path / "night"
+    export(config, out, SCHOOL_NIGHT)
+    assert "# valid until 2026-12-03T07:00:00+00:00" in (out / "unbound.conf").read_text()
+    header = PolicyFile(str(out / POLICY_FILE))
+    try:
+        assert header.header["valid_until"] == "2026-12-03T07:00:00+00:00"  # mia's wake-up
+    finally:
+        header.close()
+    server = start(tmp_path, out, authority.port)
+    try:
+        names = ["plain-1.example.net", "roblox.com", "childhelplineinternational.org",
+                 "www.google.com", "mask.icloud.com", "adult-one.kstest.net",
+                 "casino-x.kstest.net"]
+        for profile, source in (("leo", LEO), ("mia", MIA)):
+            want = expected(config, profile, SCHOOL_NIGHT, names)
+            got = {n: outcome(server.ask(n, source), BLOCK_V4) for n in names}
+            assert got == want, profile
+        assert want["plain-1.example.net"] == ("block", None)  # mia's bedtime
+        # the export is from the past: its valid_until is over, and Unbound's log says so
+        log = server.log.read_text()
+        assert "was valid until 2026-12-03T07:00:00+00:00 and still applies" in log
+    finally:
+        stop(server)
+
+
+@pytest.mark.slow
+def test_a_new_export_is_used_without_a_reload_and_a_broken_one_is_not(
+    exported: tuple[Path, Path], unbound: Unbound, tmp_path: Path
+) -> None:
+    config, out = exported
+    name = "new-in-deny-list.kstest.net"
+    assert outcome(unbound.ask(name, MIA), BLOCK_V4) == ("allow", None)
+    config.write_text(config.read_text().replace(
+        'deny = ["example.org"', f'deny = ["{name}", "example.org"', 1))
+    export(config, out)
+    assert wait_for(lambda: outcome(unbound.ask(f"a.{name}", MIA), BLOCK_V4)
+                    == ("block", None))
+    assert outcome(unbound.ask(f"a.{name}", LEO), BLOCK_V4) == ("allow", None)
+    # a damaged file renamed into place: the module keeps the last good policy, and says so
+    broken = out / ".broken"
+    broken.write_bytes((out / POLICY_FILE).read_bytes()[:100])
+    os.replace(broken, out / POLICY_FILE)
+    fresh = (f"poll-{i}.example.net" for i in range(1000))  # misses reach the module
+    assert wait_for(lambda: unbound.ask(next(fresh), MIA) is not None
+                    and "keeping the policy in use" in unbound.log.read_text())
+    assert outcome(unbound.ask(f"b.{name}", MIA), BLOCK_V4) == ("block", None)
+    assert outcome(unbound.ask("adult-two.kstest.net", MIA), BLOCK_V4) == ("block", None)
+
+
+def wait_for(condition: object, timeout: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if callable(condition) and condition():
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def test_the_module_refuses_a_truncated_or_foreign_policy_file_naming_it(
+    exported: tuple[Path, Path], tmp_path: Path
+) -> None:
+    _config, out = exported
+    good = (out / POLICY_FILE).read_bytes()
+    for label, data in (("short", good[:10]), ("truncated", good[:-16]),
+                        ("foreign", b"KSDIDX01" + good[8:])):
+        path = tmp_path / label
+        path.write_bytes(data)
+        with pytest.raises(PolicyError, match=str(path)):
+            PolicyFile(str(path))
+    magic, fmt, _header_len, entries, _key = PREFIX.unpack_from(good, 0)
+    assert (magic, fmt) == (b"KSUNBPOL", 1) and entries > 100
+    assert struct.calcsize("<8sIIQ16s") == PREFIX.size
+
+
+def test_the_exported_module_runs_on_debians_python_without_kidshield_or_numpy(
+    exported: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """The copied module decides with the standard library alone, under a Python whose
+    string hashes differ from the exporter's (the file carries its own hash key)."""
+    import subprocess
+
+    _config, out = exported
+    python = shutil.which("python3", path="/usr/bin:/bin")
+    assert python, "Debian's python3 is missing"
+    code = (
+        "import sys; sys.modules['numpy'] = None; sys.modules['kidshield'] = None\n"
+        f"sys.path.insert(0, {str(out)!r})\n"
+        "import kidshield_unbound as m\n"
+        "p = m.PolicyFile(m.POLICY_PATH)\n"
+        f"tag = p.profile({MIA!r})\n"
+        "print(tag, p.decide(tag, 'www.adult-one.kstest.net'), "
+        "p.decide(tag, 'plain-1.example.net'), p.listed('plain-1.example.net'))\n"
+    )
+    done = subprocess.run([python, "-I", "-c", code], capture_output=True, text=True,
+                          timeout=30, cwd=tmp_path, env={"PYTHONHASHSEED": "random"})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split(" ", 1) == ["mia", "(1, 0) (4, 0) False\n"]
+    assert (out / SCRIPT_FILE).read_text().count(str(out / POLICY_FILE)) == 1
