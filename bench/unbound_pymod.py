@@ -110,7 +110,8 @@ class Unbound:
                  env: dict[str, str]) -> None:
         self.port = free_port()
         # the export's include sets module-config and names the module
-        modules = f'include: "{include}"' if include else 'module-config: "iterator"'
+        modules = (f'include: "{include}"' if include  # the same modules, without python
+                   else 'module-config: "validator iterator"')
         conf = tmp / f"unbound-{label}.conf"
         conf.write_text(f"""server:
     interface: 127.0.0.1@{self.port}

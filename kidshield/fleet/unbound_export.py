@@ -22,7 +22,6 @@ as its own server does when it answers.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 import os
 import time
@@ -35,7 +34,7 @@ from typing import Any
 import numpy as np
 
 from kidshield.fleet.engines import _q
-from kidshield.fleet.unbound_module import FORMAT, MAGIC, PREFIX
+from kidshield.fleet.unbound_module import FORMAT, MAGIC, PREFIX, keyed
 from kidshield.fleet.zones import CHILD_PAGE, Act, FleetPolicy
 
 POLICY_FILE = "kidshield-policy.bin"
@@ -120,10 +119,15 @@ async def _resolve_all(upstreams: list[str], names: list[str],
 
 
 def _hashes(key: bytes, names: list[str]) -> np.ndarray[Any, np.dtype[np.uint64]]:
-    blake = hashlib.blake2b
-    joined = b"".join(blake(n.encode("ascii", "surrogateescape"), digest_size=8,
-                            key=key).digest() for n in names)
-    return np.frombuffer(joined, dtype="<u8")
+    """``name_hash`` of each name (the module's), as one array."""
+    base = keyed(key)
+
+    def digest(name: str) -> bytes:
+        h = base.copy()
+        h.update(name.encode("ascii", "surrogateescape"))
+        return h.digest()  # type: ignore[no-any-return]
+
+    return np.frombuffer(b"".join(map(digest, names)), dtype="<u8")
 
 
 def policy_bytes(policy: FleetPolicy, hosts: dict[str, SafeHost],

@@ -244,11 +244,51 @@ def test_the_exported_module_runs_on_debians_python_without_kidshield_or_numpy(
         "import kidshield_unbound as m\n"
         "p = m.PolicyFile(m.POLICY_PATH)\n"
         f"tag = p.profile({MIA!r})\n"
-        "print(tag, p.decide(tag, 'www.adult-one.kstest.net'), "
-        "p.decide(tag, 'plain-1.example.net'), p.listed('plain-1.example.net'))\n"
+        "print(tag, p.decide_name(tag, 'www.adult-one.kstest.net'), "
+        "p.decide_name(tag, 'plain-1.example.net'), p.listed(p.rules('plain-1.example.net')))\n"
     )
     done = subprocess.run([python, "-I", "-c", code], capture_output=True, text=True,
                           timeout=30, cwd=tmp_path, env={"PYTHONHASHSEED": "random"})
     assert done.returncode == 0, done.stderr
     assert done.stdout.split(" ", 1) == ["mia", "(1, 0) (4, 0) False\n"]
     assert (out / SCRIPT_FILE).read_text().count(str(out / POLICY_FILE)) == 1
+
+
+def test_an_unresolvable_safe_host_is_noted_and_the_rest_is_exported(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from tests.fleet.conftest import free_port
+
+    config = setup(tmp_path, free_port())  # nobody answers on that loopback port
+    out = tmp_path / "no-upstream"
+    done = subprocess.run([sys.executable, "-m", "kidshield", "export", "unbound", "-c",
+                           str(config), "--out", str(out), "--at", NOON],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "forcesafesearch.google.com could not be resolved" in " ".join(done.stderr.split())
+    policy = PolicyFile(str(out / POLICY_FILE))
+    try:
+        google = next(t for t in policy.targets if t["name"] == "forcesafesearch.google.com")
+        assert google["a"] == [] and google["aaaa"] == []
+        mia = policy.profile(MIA)
+        assert policy.decide_name(mia, "www.google.com") == (
+            5, policy.targets.index(google) + 1)
+        assert policy.decide_name(mia, "adult-one.kstest.net")[0] == 1  # the rest is there
+    finally:
+        policy.close()
+
+
+def test_a_block_address_of_the_wrong_family_is_refused_with_a_clear_error(
+    tmp_path: Path,
+) -> None:
+    import subprocess
+    import sys
+
+    config = write_setup(tmp_path)
+    done = subprocess.run([sys.executable, "-m", "kidshield", "export", "unbound", "-c",
+                           str(config), "--out", str(tmp_path / "x"), "--block-ipv4", "fd00::2"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode != 0
+    assert "--block-ipv4 'fd00::2' is not an IPv4 address" in done.stderr
+    assert "Traceback" not in done.stderr and not (tmp_path / "x").exists()
