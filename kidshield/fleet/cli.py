@@ -1,8 +1,9 @@
-"""``kidshield export rpz``: the policy as RPZ zones and engine configurations."""
+"""``kidshield export rpz`` and ``export unbound``: the policy for other resolvers."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -12,7 +13,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from kidshield.console import err, out
-from kidshield.errors import InputError
+from kidshield.errors import InputError, KidshieldError
 
 if TYPE_CHECKING:
     from kidshield.config import Config
@@ -147,13 +148,36 @@ def export_unbound(
     block_ipv6: Annotated[str | None, typer.Option(help="The same for IPv6.")] = None,
     policy_dir: Annotated[Path | None, typer.Option(
         help="Where Unbound will read the files (default: --out).")] = None,
+    watch: Annotated[bool, typer.Option(
+        "--watch", help="Keep running: export again when valid_until passes and when the "
+                        "configuration, the dashboard's edits or a list file change.")] = False,
+    interval: Annotated[float, typer.Option(
+        min=0.1, help="With --watch: seconds between looks at the inputs.")] = 30.0,
 ) -> None:
     """Write kidshield's policy for Unbound's Python module (python3-unbound): a mapped
     policy file, the module and an include for unbound.conf. A million listed names load in
     a fraction of a second and tens of megabytes (RPZ: a minute and a gigabyte)."""
+    from kidshield.config import load_config
+
+    _block_address("--block-ipv4", block_ipv4, 4)
+    _block_address("--block-ipv6", block_ipv6, 6)
+    if watch and at is not None:
+        raise InputError("--watch exports the policy of each moment: leave out --at")
+
+    def once(config: Config, now: datetime) -> datetime | None:
+        return _export_unbound(config, now, out_dir, block_ipv4, block_ipv6, policy_dir)
+
+    if not watch:
+        once(_in_force(load_config(config_path)), _at(at))
+        return
+    _watch(config_path, once, interval)
+
+
+def _export_unbound(config: Config, now: datetime, out_dir: Path, block_ipv4: str | None,
+                    block_ipv6: str | None, policy_dir: Path | None) -> datetime | None:
+    """One export, reported; its valid_until."""
     import time
 
-    from kidshield.config import load_config
     from kidshield.fleet.export import policy_for
     from kidshield.fleet.unbound_export import (
         CONFIG_FILE,
@@ -165,10 +189,7 @@ def export_unbound(
     from kidshield.fleet.zones import block_answer
 
     started = time.perf_counter()
-    config = _in_force(load_config(config_path))
-    _block_address("--block-ipv4", block_ipv4, 4)
-    _block_address("--block-ipv6", block_ipv6, 6)
-    policy = policy_for(config, _at(at), block_answer(config, block_ipv4, block_ipv6))
+    policy = policy_for(config, now, block_answer(config, block_ipv4, block_ipv6))
     hosts, unresolved = resolve_safe_hosts(config.dns.upstreams, safe_targets(policy))
     policy.notes.extend(unresolved)
     export = write_unbound_export(policy, out_dir, hosts, policy_dir)
@@ -188,6 +209,55 @@ def export_unbound(
               highlight=False)
     for note in policy.notes:
         err.print(f"[yellow]note:[/] {escape(note)}", highlight=False, soft_wrap=True)
+    return until
+
+
+def _inputs(config: Config) -> tuple[str, tuple[tuple[str, int | None], ...]]:
+    """What an export depends on besides the clock: the configuration in force (file and
+    dashboard edits) and the modification times of the list files it reads."""
+    from kidshield.lists.loader import effective_lists
+    from kidshield.lists.sources import list_path
+
+    stamps: list[tuple[str, int | None]] = []
+    for lst in effective_lists(config):
+        path = list_path(config, lst)
+        try:
+            stamps.append((str(path), path.stat().st_mtime_ns))
+        except OSError:
+            stamps.append((str(path), None))
+    return config.model_dump_json(), tuple(stamps)
+
+
+def _watch(config_path: Path, once: Callable[[Config, datetime], datetime | None],
+           interval: float) -> None:
+    """Export now, then again whenever the inputs change or valid_until passes. A broken
+    configuration or a failed export is reported once and the last export stays in place."""
+    import time
+
+    from kidshield.config import load_config
+
+    done: object = None  # the inputs of the last export
+    until: datetime | None = None
+    failed = ""
+    while True:
+        now = datetime.now(UTC)
+        try:
+            config = _in_force(load_config(config_path))
+            inputs = _inputs(config)
+            if inputs != done or (until is not None and now >= until):
+                until = once(config, now)
+                done = inputs
+            failed = ""
+        except (KidshieldError, OSError) as exc:
+            if str(exc) != failed:
+                err.print(f"[red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+                err.print("Keeping the last export; trying again when the inputs change.",
+                          highlight=False)
+            failed = str(exc)
+        wait = interval
+        if until is not None:
+            wait = min(wait, max(0.1, (until - datetime.now(UTC)).total_seconds() + 0.1))
+        time.sleep(wait)
 
 
 def register(app: typer.Typer) -> None:

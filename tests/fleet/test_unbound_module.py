@@ -292,3 +292,47 @@ def test_a_block_address_of_the_wrong_family_is_refused_with_a_clear_error(
     assert done.returncode != 0
     assert "--block-ipv4 'fd00::2' is not an IPv4 address" in done.stderr
     assert "Traceback" not in done.stderr and not (tmp_path / "x").exists()
+
+
+def test_watch_exports_again_when_the_configuration_changes_and_keeps_the_last_good_one(
+    tmp_path: Path, authority: FakeAuthority
+) -> None:
+    import subprocess
+    import sys
+
+    config = setup(tmp_path, authority.port)
+    # the real clock decides here: no bedtime, whatever the hour the suite runs
+    text = config.read_text().replace("[profiles.mia]\n", '[profiles.mia]\nbedtime = "off"\n')
+    config.write_text(text)
+    out = tmp_path / "watched"
+    policy_file = out / POLICY_FILE
+    name = "added-later.kstest.net"
+
+    def mia_gets(n: str) -> int | None:
+        try:
+            policy = PolicyFile(str(policy_file))
+        except PolicyError:
+            return None
+        try:
+            return policy.decide_name(policy.profile(MIA), n)[0]
+        finally:
+            policy.close()
+
+    errors = tmp_path / "watch.err"
+    with errors.open("w") as stderr:
+        proc = subprocess.Popen([sys.executable, "-m", "kidshield", "export", "unbound",
+                                 "--watch", "--interval", "0.2", "-c", str(config),
+                                 "--out", str(out)], stdout=subprocess.DEVNULL, stderr=stderr)
+    try:
+        assert wait_for(lambda: mia_gets(name) == 4, 60)  # passthru: not listed yet
+        config.write_text(text.replace('deny = ["example.org"', f'deny = ["{name}", '
+                                       '"example.org"', 1))
+        assert wait_for(lambda: mia_gets(name) == 1, 60)  # blocked
+        first = policy_file.read_bytes()
+        config.write_text(text.replace("[profiles.mia]", "[profiles.mia"))  # broken TOML
+        assert wait_for(lambda: "kidshield.toml" in errors.read_text()
+                        and "Keeping the last export" in errors.read_text(), 30)
+        assert policy_file.read_bytes() == first and proc.poll() is None
+    finally:
+        proc.terminate()
+        proc.wait(10)
