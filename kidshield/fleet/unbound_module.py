@@ -17,8 +17,10 @@ The policy file (written by ``kidshield/fleet/unbound_export.py``, little-endian
 
 A name is decided as an RPZ engine decides over the same zones: the first zone (in order)
 that applies to the client's profile and has a rule for the name or a parent wins; inside a
-zone, the most specific rule. Only the misses of Unbound's message cache reach this module, so
-a name whose answer may differ between clients is never stored in that cache.
+zone, the most specific rule. Then, as kidshield's answer check, an answer whose CNAME chain
+(or HTTPS/SVCB TargetName) leads to a name blocked for the client is blocked. Only the misses
+of Unbound's message cache reach this module, so a name whose answer may differ between
+clients is never stored in that cache.
 """
 
 from __future__ import annotations
@@ -102,6 +104,8 @@ class PolicyFile:
         self.targets: list[dict[str, Any]] = h["targets"]
         zones = h["zones"]
         self.zone_acts = [ACTS[z["act"]] for z in zones]
+        self.helplines = next((i for i, z in enumerate(zones) if z["label"] == "helplines"),
+                              NOWHERE - 1)
         # per profile: which zones apply (by index), and the first "every name" zone
         self.applies: dict[str, list[bool]] = {}
         self.everything: dict[str, int] = {}
@@ -160,15 +164,31 @@ class PolicyFile:
         """(act, target index + 1 or 0) for a client of profile ``tag`` asking a name with
         these ``rules``: the first zone (in order) that applies to the profile and has a
         rule wins; in that zone, the longest name."""
+        act, target, _zone = self.decide_zone(tag, rules)
+        return act, target
+
+    def decide_zone(self, tag: str | None,
+                    rules: list[tuple[int, int, int]]) -> tuple[int, int, int]:
+        """``decide``, and the index of the deciding zone (NOWHERE when none)."""
         applies = self.applies.get(tag) if tag is not None else None
         if applies is None:
-            return PASSTHRU, 0
+            return PASSTHRU, 0, NOWHERE
         best_zone = self.everything[tag]  # type: ignore[index]
-        best = (self.zone_acts[best_zone], 0) if best_zone != NOWHERE else (PASSTHRU, 0)
-        for zone, act, target in rules:
+        act, target = (self.zone_acts[best_zone], 0) if best_zone != NOWHERE else (PASSTHRU, 0)
+        for zone, rule_act, rule_target in rules:
             if zone < best_zone and applies[zone]:
-                best_zone, best = zone, (act, target)
-        return best
+                best_zone, act, target = zone, rule_act, rule_target
+        return act, target, best_zone
+
+    def chain_blocked(self, tag: str | None, rules: list[tuple[int, int, int]],
+                      chain: list[list[tuple[int, int, int]]]) -> bool:
+        """Whether a client of ``tag`` whose question has ``rules`` must get the block
+        answer because a name the answer leads to (CNAME, HTTPS/SVCB target; their rules in
+        ``chain``) is blocked for it, as kidshield's answer check decides: a helpline stays
+        reachable whatever its chain leads to."""
+        if self.decide_zone(tag, rules)[2] == self.helplines:
+            return False
+        return any(self.decide(tag, target)[0] in (BLOCK, NXDOMAIN) for target in chain)
 
     def decide_name(self, tag: str | None, name: str) -> tuple[int, int]:
         return self.decide(tag, self.rules(name))
@@ -194,6 +214,19 @@ class _BigEndian:
 
     def __getitem__(self, i: int) -> int:
         return int.from_bytes(self.view[8 * i:8 * i + 8], "little")
+
+
+def wire_name(data: bytes, pos: int) -> str:
+    """The uncompressed name at ``pos`` in record data (Unbound keeps rdata names
+    uncompressed), lower case, without the final dot; "" for the root."""
+    labels = []
+    while pos < len(data) and data[pos]:
+        length = data[pos]
+        if length >= 0x40:
+            raise ValueError("a compressed or extended label in record data")
+        labels.append(data[pos + 1:pos + 1 + length].decode("ascii", "replace").lower())
+        pos += 1 + length
+    return ".".join(labels)
 
 
 # -- Unbound's side ----------------------------------------------------------------------------
@@ -299,6 +332,54 @@ def _strictest(policy: PolicyFile, rules: list[tuple[int, int, int]],
     return PASSTHRU, 0
 
 
+TYPE_CNAME, TYPE_SVCB, TYPE_HTTPS = 5, 64, 65
+
+
+def _chain(rep: Any, name: str) -> list[str]:
+    """The names an answer leads to besides the question: CNAME targets and the TargetName
+    of HTTPS/SVCB records (where the client connects)."""
+    ub = _ub()
+    out: list[str] = []
+    for i in range(rep.an_numrrsets):
+        rrset = rep.rrsets[i]
+        rtype = ub.ntohs(rrset.rk.type)
+        if rtype not in (TYPE_CNAME, TYPE_SVCB, TYPE_HTTPS):
+            continue
+        data = rrset.entry.data
+        for j in range(data.count):
+            rdata = data.rr_data[j]  # with its 2-byte length
+            target = wire_name(rdata, 2 if rtype == TYPE_CNAME else 4)
+            if target and target != name and target not in out:
+                out.append(target)
+    return out
+
+
+def _chain_check(id: int, qstate: Any, policy: PolicyFile, name: str,
+                 rules: list[tuple[int, int, int]]) -> bool:
+    """Block the answer (True) when its CNAME chain leads a waiting client to a name blocked
+    for it. An answer whose chain reaches a listed name depends on the client: it is taken
+    out of the cache the iterator just put it in."""
+    msg = qstate.return_msg
+    if msg is None or msg.rep is None or msg.rep.an_numrrsets == 0:
+        return False
+    try:
+        targets = _chain(msg.rep, name)
+    except (ValueError, IndexError) as exc:
+        _ub().log_err(f"kidshield: cannot read the answer for {name}: {exc}")
+        qstate.ext_state[id] = _ub().MODULE_ERROR  # fail closed: SERVFAIL
+        return True
+    chain = [r for r in map(policy.rules, targets) if r]
+    if not chain:
+        return False
+    if not qstate.no_cache_store:
+        _ub().invalidateQueryInCache(qstate, qstate.qinfo)
+    for address in _clients(qstate):
+        if policy.chain_blocked(policy.profile(address), rules, chain):
+            _answer(id, qstate, policy, BLOCK, 0)
+            return True
+    return False
+
+
 def _answer(id: int, qstate: Any, policy: PolicyFile, act: int, target: int) -> None:
     ub = _ub()
     q = qstate.qinfo
@@ -344,6 +425,8 @@ def operate(id: int, event: int, qstate: Any, qdata: Any) -> bool:
                 _answer(id, qstate, policy, act, target)
                 return True
         done = event == ub.MODULE_EVENT_MODDONE
+        if done and _chain_check(id, qstate, policy, name, rules):
+            return True
         qstate.ext_state[id] = ub.MODULE_FINISHED if done else ub.MODULE_WAIT_MODULE
         return True
     qstate.ext_state[id] = ub.MODULE_ERROR

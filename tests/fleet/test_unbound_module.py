@@ -12,7 +12,10 @@ import struct
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import ClassVar
 
+import dns.exception
+import dns.flags
 import dns.rcode
 import dns.rdatatype
 import pytest
@@ -336,3 +339,72 @@ def test_watch_exports_again_when_the_configuration_changes_and_keeps_the_last_g
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+class ChainAuthority(FakeAuthority):
+    """The fake authority, with names whose answers lead elsewhere: a CNAME (with the
+    target's address) or an HTTPS record naming another host."""
+
+    CNAMES: ClassVar[dict[str, str]] = {
+        "cdn-alias.kstest.net": "chess-site.kstest.net",  # mia's own block list
+        "childhelplineinternational.org": "x.chess-site.kstest.net"}
+    HTTPS: ClassVar[dict[str, str]] = {"svc-alias.kstest.net": "chess-site.kstest.net"}
+
+    def _run(self) -> None:
+        import dns.message
+        import dns.rrset
+
+        while not self.stopped.is_set():
+            try:
+                data, addr = self.sock.recvfrom(4096)
+                query = dns.message.from_wire(data)
+            except (OSError, dns.exception.DNSException):
+                continue
+            question = query.question[0]
+            name = question.name.to_text().rstrip(".").lower()
+            reply = dns.message.make_response(query)
+            reply.flags |= dns.flags.AA
+            owner = name + "."
+            if name in self.CNAMES and question.rdtype in (1, 28):
+                owner = self.CNAMES[name] + "."
+                reply.answer.append(dns.rrset.from_text(name + ".", 60, "IN", "CNAME", owner))
+            if question.rdtype == 1:
+                reply.answer.append(dns.rrset.from_text(owner, 60, "IN", "A", UPSTREAM_A))
+            elif question.rdtype == 28:
+                reply.answer.append(dns.rrset.from_text(owner, 60, "IN", "AAAA",
+                                                        UPSTREAM_AAAA))
+            elif question.rdtype == 65 and name in self.HTTPS:
+                reply.answer.append(dns.rrset.from_text(name + ".", 60, "IN", "HTTPS",
+                                                        f"1 {self.HTTPS[name]}."))
+            self.sock.sendto(reply.to_wire(), addr)
+
+
+@pytest.mark.slow
+def test_a_cname_chain_to_a_name_blocked_for_the_profile_is_blocked_but_not_for_others(
+    tmp_path: Path,
+) -> None:
+    need_unbound_with_python()
+    chains = ChainAuthority()
+    server = None
+    try:
+        config = setup(tmp_path, chains.port)
+        out = tmp_path / "chains"
+        export(config, out)
+        server = start(tmp_path, out, chains.port)
+        # leo first: his answer must not be what mia then gets from the cache
+        assert outcome(server.ask("cdn-alias.kstest.net", LEO), BLOCK_V4) == (
+            "rewrite", "chess-site.kstest.net")  # the CNAME and its address
+        assert UPSTREAM_A in str(server.ask("cdn-alias.kstest.net", LEO).answer)
+        assert outcome(server.ask("cdn-alias.kstest.net", MIA), BLOCK_V4) == ("block", None)
+        assert UPSTREAM_A in str(server.ask("cdn-alias.kstest.net", LEO).answer)
+        # an HTTPS record whose TargetName is blocked: no data for mia, the record for leo
+        assert server.ask("svc-alias.kstest.net", LEO, "HTTPS").answer
+        mia_https = server.ask("svc-alias.kstest.net", MIA, "HTTPS")
+        assert mia_https.rcode() == dns.rcode.NOERROR and not mia_https.answer
+        # a helpline stays reachable whatever its chain leads to
+        helpline = server.ask("childhelplineinternational.org", MIA)
+        assert UPSTREAM_A in str(helpline.answer) and BLOCK_V4 not in str(helpline.answer)
+    finally:
+        if server is not None:
+            stop(server)
+        chains.close()
