@@ -404,7 +404,7 @@ def _answer(id: int, qstate: Any, policy: PolicyFile, act: int, target: int) -> 
         qstate.ext_state[id] = ub.MODULE_ERROR
         return
     qstate.return_rcode = rcode
-    qstate.return_msg.rep.security = 2  # insecure: the answer is ours, not signed data
+    qstate.return_msg.rep.security = ub.sec_status_insecure  # ours, not signed data
     qstate.ext_state[id] = ub.MODULE_FINISHED
 
 

@@ -408,3 +408,18 @@ def test_a_cname_chain_to_a_name_blocked_for_the_profile_is_blocked_but_not_for_
         if server is not None:
             stop(server)
         chains.close()
+
+
+def test_policy_dir_names_where_unbound_reads_the_files(tmp_path: Path,
+                                                       authority: FakeAuthority) -> None:
+    config = setup(tmp_path, authority.port)
+    out = tmp_path / "staging"
+    kidshield("export", "unbound", "-c", str(config), "--out", str(out), "--at", NOON,
+              "--policy-dir", "/etc/unbound/kidshield")
+    conf = (out / "unbound.conf").read_text()
+    assert 'python-script: "/etc/unbound/kidshield/kidshield_unbound.py"' in conf
+    assert "POLICY_PATH: str | None = '/etc/unbound/kidshield/kidshield-policy.bin'" in (
+        out / SCRIPT_FILE).read_text()
+    assert 'module-config: "python validator iterator"' in conf
+    assert f"access-control: {MIA}/32 allow" in conf
+    assert "# valid until 2026-12-02T21:00:00+00:00" in conf  # mia's school-night bedtime
