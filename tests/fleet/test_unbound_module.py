@@ -423,3 +423,39 @@ def test_policy_dir_names_where_unbound_reads_the_files(tmp_path: Path,
     assert 'module-config: "python validator iterator"' in conf
     assert f"access-control: {MIA}/32 allow" in conf
     assert "# valid until 2026-12-02T21:00:00+00:00" in conf  # mia's school-night bedtime
+
+
+def test_the_policy_file_decides_as_kidshield_check_on_every_catalog_name(
+    tmp_path: Path, authority: FakeAuthority
+) -> None:
+    """Beyond the 100 names Unbound answers: every safe-search host, service domain, bypass
+    tool, helpline and search engine of the shipped catalog, and a name below each, decided
+    by the exported file (as the module does) and by ``kidshield check``, for each profile,
+    at noon and at bedtime."""
+    from kidshield.policy.catalog import default_catalog
+
+    catalog = default_catalog()
+    base = sorted({*catalog.safe_hosts, *catalog.bypass.keys(), *catalog.unsupported.keys(),
+                   *catalog.helpline_index.keys(),
+                   *(d for s in catalog.services.values() for d in s.domains)})
+    names = [*base, *(f"sub.{n}" for n in base), *names_to_check()]
+    config = setup(tmp_path, authority.port)
+    codes = {"block": 1, "nxdomain": 2, "allow": 4, "rewrite": 5}
+    for at in (NOON, SCHOOL_NIGHT):
+        out = tmp_path / at[:13]
+        export(config, out, at)
+        policy = PolicyFile(str(out / POLICY_FILE))
+        try:
+            targets = [""] + [t["name"] for t in policy.targets]
+            for profile, source in (("mia", MIA), ("leo", LEO)):
+                want = expected(config, profile, at, names)
+                tag = policy.profile(source)
+                got = {}
+                for name in names:
+                    act, target = policy.decide_name(tag, name)
+                    got[name] = (act, targets[target] or None)
+                differ = {n: (want[n], got[n]) for n in names
+                          if (codes[want[n][0]], want[n][1]) != got[n]}
+                assert differ == {}, f"{profile} at {at}"
+        finally:
+            policy.close()
