@@ -107,7 +107,7 @@ class Application:
         self.features: Features | None = None
         self.web: WebServer | None = None
         self.doh: list[DohServer] = []  # [dns] doh_listen: DoH over HTTP/2 and HTTP/1.1
-        self.fleet: FleetService | None = None  # [fleet] listen: zones for other resolvers
+        self.fleet: FleetService | None = None  # [fleet]: the policy for other resolvers
         self.workers = workers  # DNS processes of this instance (serve --workers)
         self._pool: WorkerPool | None = None
         self._stopping = asyncio.Event()
@@ -215,7 +215,7 @@ class Application:
             await self._pool.start(self._dns.bound)
             self._dns.metrics.remote = self._pool.snapshots
             self._dns.remote_settle = self._pool.settle
-        if config.fleet.listen and self._config_path is not None:
+        if (config.fleet.listen or config.fleet.unbound_out) and self._config_path is not None:
             from kidshield.fleet.service import FleetService
 
             self.fleet = FleetService(config, self._config_path, self.clock, self.timings.fleet)

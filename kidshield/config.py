@@ -381,6 +381,9 @@ class FleetConfig(_Model):
     block_host: Domain | None = Field(
         None, description="compact zones: blocked names become a CNAME to this name, which "
         "must resolve to the block page (docs/fleet.md)")
+    unbound_out: str | None = Field(
+        None, description="folder where 'kidshield serve' keeps 'kidshield export unbound' "
+        "current for Unbound's Python module (docs/fleet.md); unset: not written")
 
 
 class LoggingConfig(_Model):

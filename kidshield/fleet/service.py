@@ -1,10 +1,13 @@
-"""The fleet side of ``kidshield serve`` (``[fleet] listen``): keep the export folder current,
-serve its zones over AXFR/IXFR and notify the engines when a zone changes.
+"""The fleet side of ``kidshield serve``: keep the export folders current; with
+``[fleet] listen``, serve the RPZ zones over AXFR/IXFR and notify the engines when a zone
+changes; with ``[fleet] unbound_out``, keep ``kidshield export unbound`` there (Unbound's
+module re-maps the file by itself).
 
-The export runs in a child process (``kidshield export rpz``, like list downloads), so the
-resolver never holds a million names or the parse's temporary memory. It runs at start, after
-every reload (configuration or lists changed) and when the policy's ``valid_until`` passes
-(a bedtime starts or ends); only zones whose rules changed get a new serial and a NOTIFY.
+Each export runs in a child process (``kidshield export rpz``/``unbound``, like list
+downloads), so the resolver never holds a million names or the parse's temporary memory. It
+runs at start, after every reload (configuration or lists changed) and when the policy's
+``valid_until`` passes (a bedtime starts or ends); only zones whose rules changed get a new
+serial and a NOTIFY.
 """
 
 from __future__ import annotations
@@ -15,12 +18,15 @@ import logging
 import sys
 from datetime import datetime
 from pathlib import Path
+from typing import Literal
 
 from kidshield.clock import Clock
 from kidshield.config import Config, parse_hostport
 from kidshield.dns.server import spawn
 from kidshield.errors import KidshieldError
 from kidshield.fleet.export import MANIFEST
+from kidshield.fleet.unbound_export import POLICY_FILE
+from kidshield.fleet.unbound_module import PolicyError, PolicyFile
 from kidshield.fleet.xfr import TransferServer, ZoneSet, notify
 
 log = logging.getLogger("kidshield.fleet")
@@ -47,13 +53,13 @@ class FleetService:
         self._lock = asyncio.Lock()
 
     async def start(self) -> None:
-        listen = self.config.fleet.listen
-        assert listen is not None
         await self.regenerate()
-        host, port = parse_hostport(listen, 53)
-        self.server = TransferServer(self.zones, self.config.fleet.allow_transfer)
-        port = await self.server.start(host, port)
-        self.bound = [("axfr", host, port)]
+        listen = self.config.fleet.listen
+        if listen is not None:
+            host, port = parse_hostport(listen, 53)
+            self.server = TransferServer(self.zones, self.config.fleet.allow_transfer)
+            port = await self.server.start(host, port)
+            self.bound = [("axfr", host, port)]
         self._task = asyncio.ensure_future(self._edges())
 
     async def stop(self) -> None:
@@ -72,14 +78,21 @@ class FleetService:
         self.config = config
 
     async def regenerate(self) -> list[str]:
-        """Export the policy as it is now and publish what changed; the origins of the zones
-        that changed (each was notified). A failed export keeps the previous zones."""
+        """Export the policy as it is now and publish what changed; the origins of the RPZ
+        zones that changed (each was notified). A failed export keeps the previous files."""
         async with self._lock:
+            now = self.clock.now()
+            until = await self._export_unbound(now) if self.config.fleet.unbound_out else None
+            if self.config.fleet.listen is None:
+                if until is not False:
+                    self.valid_until = until
+                    self.exports += 1
+                return []
             folder = fleet_folder(self.config)
             primary = self.config.fleet.primary or self.config.fleet.listen
             args = [sys.executable, "-m", "kidshield", "export", "rpz",
                     "--config", str(self.config_path), "--out", str(folder),
-                    "--at", self.clock.now().isoformat()]
+                    "--at", now.isoformat()]
             if primary:
                 args += ["--primary", primary]
             for option, value in (("--block-ipv4", self.config.fleet.block_page_ipv4),
@@ -112,6 +125,39 @@ class FleetService:
             spawn(self._notify(changed))  # engines that are down must not hold anything up
         return changed
 
+    async def _export_unbound(self, now: datetime) -> datetime | Literal[False] | None:
+        """``kidshield export unbound`` into ``[fleet] unbound_out``; its valid_until, or
+        False when it failed (logged; the previous files stay)."""
+        fleet = self.config.fleet
+        assert fleet.unbound_out is not None
+        folder = self.config.path(fleet.unbound_out)
+        args = [sys.executable, "-m", "kidshield", "export", "unbound",
+                "--config", str(self.config_path), "--out", str(folder),
+                "--at", now.isoformat()]
+        for option, value in (("--block-ipv4", fleet.block_page_ipv4),
+                              ("--block-ipv6", fleet.block_page_ipv6)):
+            if value:
+                args += [option, value]
+        proc = await asyncio.create_subprocess_exec(
+            *args, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
+        _out, err = await proc.communicate()
+        if proc.returncode:
+            log.error("the export for Unbound's module failed, the previous one stays: %s",
+                      err.decode(errors="replace").strip()[-2000:])
+            return False
+        try:
+            policy = PolicyFile(str(folder / POLICY_FILE))
+        except PolicyError as exc:
+            log.error("cannot read the export for Unbound's module: %s", exc)
+            return False
+        try:
+            until = policy.header["valid_until"]
+        finally:
+            policy.close()
+        log.info("exported the policy for Unbound's module to %s; valid until %s", folder,
+                 until or "the configuration changes")
+        return datetime.fromisoformat(until) if until else None
+
     async def _notify(self, origins: list[str]) -> None:
         targets = [parse_hostport(t, 53) for t in self.config.fleet.notify]
         if targets:
@@ -132,4 +178,4 @@ class FleetService:
                 try:
                     await self.regenerate()
                 except Exception:
-                    log.exception("exporting the RPZ zones at a schedule edge failed")
+                    log.exception("exporting the policy at a schedule edge failed")

@@ -459,3 +459,48 @@ def test_the_policy_file_decides_as_kidshield_check_on_every_catalog_name(
                 assert differ == {}, f"{profile} at {at}"
         finally:
             policy.close()
+
+
+@pytest.mark.slow
+def test_serve_keeps_the_unbound_export_current_across_a_bedtime_edge(
+    tmp_path: Path, authority: FakeAuthority
+) -> None:
+    """``[fleet] unbound_out`` without ``listen``: ``kidshield serve`` writes the export at
+    start and again when the clock passes valid_until (mia's bedtime begins)."""
+    from datetime import datetime
+
+    from kidshield.clock import FixedClock
+    from tests.e2e.harness import start as serve
+    from tests.fleet.test_transfer import TIMINGS
+
+    config = setup(tmp_path, authority.port)
+    config.write_text(config.read_text().replace(
+        'listen = ["127.0.0.1:5353"]', 'listen = ["127.0.0.1:0"]') + '\n[fleet]\n'
+        'unbound_out = "for-unbound"\n')
+    clock = FixedClock(datetime.fromisoformat(NOON))
+    policy_file = tmp_path / "for-unbound" / POLICY_FILE
+
+    def mia_gets(name: str) -> int | None:
+        try:
+            policy = PolicyFile(str(policy_file))
+        except PolicyError:
+            return None
+        try:
+            return policy.decide_name(policy.profile(MIA), name)[0]
+        finally:
+            policy.close()
+
+    with serve(config, clock, web=False, timings=TIMINGS) as served:
+        fleet = served.app.fleet
+        assert fleet is not None and fleet.bound == []  # no transfers without listen
+        assert mia_gets("plain-1.example.net") == 4  # passthru at noon
+        assert fleet.valid_until == datetime.fromisoformat("2026-12-02T21:00:00+00:00")
+        clock.set(datetime.fromisoformat(SCHOOL_NIGHT))  # 21:30: her bedtime began at 21:00
+        morning = datetime.fromisoformat("2026-12-03T07:00:00+00:00")  # her wake-up time
+        assert wait_for(lambda: fleet.valid_until == morning, 30)
+        assert mia_gets("plain-1.example.net") == 1
+        policy = PolicyFile(str(policy_file))
+        try:
+            assert policy.decide_name(policy.profile(LEO), "plain-1.example.net")[0] == 4
+        finally:
+            policy.close()
