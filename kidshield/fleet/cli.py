@@ -83,7 +83,6 @@ def export_rpz(
 ) -> None:
     """Write RPZ zones (one per category and per profile) and configurations for Unbound,
     PowerDNS Recursor, BIND and Knot Resolver that map client networks to profiles."""
-    import ipaddress
     import time
 
     from kidshield.config import load_config
@@ -92,13 +91,8 @@ def export_rpz(
 
     started = time.perf_counter()
     config = _in_force(load_config(config_path))
-    for label, value, version in (("--block-ipv4", block_ipv4, 4), ("--block-ipv6", block_ipv6, 6)):
-        if value is not None:
-            try:
-                if ipaddress.ip_address(value).version != version:
-                    raise ValueError
-            except ValueError:
-                raise InputError(f"{label} {value!r} is not an IPv{version} address") from None
+    _block_address("--block-ipv4", block_ipv4, 4)
+    _block_address("--block-ipv6", block_ipv6, 6)
     host = None
     if block_host is not None:
         from kidshield.policy.domains import normalize_name
