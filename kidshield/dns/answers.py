@@ -9,6 +9,7 @@ from dns.rcode import Rcode
 
 from kidshield.dns.wire import (
     HEADER,
+    OPTION_EDE,
     QTYPE_A,
     QTYPE_AAAA,
     QTYPE_CNAME,
@@ -38,7 +39,7 @@ def opt_record(do: bool, ede: tuple[int, str] | None = None, extended_rcode: int
     if ede is not None:
         code, text = ede
         payload = struct.pack("!H", code) + text.encode("utf-8")[:200]
-        rdata = struct.pack("!HH", 15, len(payload)) + payload
+        rdata = struct.pack("!HH", OPTION_EDE, len(payload)) + payload
     flags = 0x8000 if do else 0
     return b"\x00" + struct.pack("!HHBBHH", 41, OUR_UDP_SIZE, extended_rcode, 0, flags,
                                   len(rdata)) + rdata

@@ -15,9 +15,8 @@ import ipaddress
 import struct
 from dataclasses import dataclass
 
-from kidshield.dns.wire import QTYPE_OPT, Question
+from kidshield.dns.wire import OPTION_ECS, QTYPE_OPT, Question
 
-OPTION_ECS = 8
 OPTION_MAC = 65001  # dnsmasq's add-mac (also used by Pi-hole and others)
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network

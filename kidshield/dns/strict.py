@@ -18,6 +18,9 @@ from typing import NamedTuple
 
 from kidshield.dns.wire import (
     HEADER,
+    OPTION_COOKIE,
+    OPTION_ECS,
+    OPTION_EDE,
     QTYPE_A,
     QTYPE_AAAA,
     QTYPE_CNAME,
@@ -32,7 +35,6 @@ _MAX_POINTER_HOPS = 16  # as dnspython
 _MAX_TTL = 0x7FFFFFFF  # RFC 2181 8: a TTL with the top bit set is read as zero
 _NAME_RDATA = frozenset({2, 5, 12, 39})  # NS, CNAME, PTR, DNAME: one name, nothing else
 QTYPE_MX, QTYPE_TXT = 15, 16
-OPTION_ECS, OPTION_COOKIE, OPTION_EDE = 8, 10, 15
 # options dnspython reads as names or text we do not check here: a full parser looks
 _OPTIONS_LEFT_TO_PARSER = frozenset({18, 22, 23, 24, 25})
 
@@ -45,7 +47,6 @@ class AnswerShape(NamedTuple):
     miss, and cheaper to build than a frozen dataclass.)"""
 
     complete: bool  # it vouched for every record (else a full parser must look)
-    hop_by_hop: bool  # the OPT record carries hop-by-hop options
     ttl_offsets: list[int]  # of every TTL field but the OPT record's (shared: never change it)
     ttls: list[int]  # the TTLs there
     min_ttl: int  # the smallest of them (0 with none)
@@ -57,7 +58,7 @@ class AnswerShape(NamedTuple):
     opt_at: int = -1  # where the OPT record begins (-1: none) and ends: EDNS is one hop's
     opt_end: int = -1  # (RFC 6891 6.1.1), upstream.strict_answer puts ours in its place
     extended_rcode: int = 0  # the upper bits of the RCODE in the OPT record
-    # (``hop_by_hop`` and the three above describe the answer as it came from the upstream)
+    # (these three describe the answer as it came from the upstream)
 
 
 def check_answer(data: bytes) -> AnswerShape:
@@ -81,7 +82,7 @@ def _check_answer(data: bytes) -> AnswerShape:
         pos = _strict_name(data, pos) + 4
     # dnspython reads any other opcode by its own rules (UPDATE's zone and prerequisite
     # sections): leave those to it, so this check never vouches for what it would refuse
-    complete, hop_by_hop, opts = (flags >> 11) & 0xF == 0, False, 0
+    complete, opts = (flags >> 11) & 0xF == 0, 0
     offsets: list[int] = []
     ttls: list[int] = []
     targets: list[int] = []
@@ -101,8 +102,7 @@ def _check_answer(data: bytes) -> AnswerShape:
             opts += 1
             if index < an + ns or opts > 1 or data[owner] != 0:
                 raise WireError("a misplaced or second OPT record")
-            hop_by_hop, known = _check_options(data, start, end)
-            complete = complete and known
+            complete = _check_options(data, start, end) and complete
             opt_at, opt_end, extended_rcode = owner, end, ttl >> 24
             pos = end
             continue
@@ -128,7 +128,7 @@ def _check_answer(data: bytes) -> AnswerShape:
         pos = end
     if pos != len(data):
         raise WireError("bytes after the last record")
-    return AnswerShape(complete, hop_by_hop, offsets, ttls, min(ttls) if ttls else 0,
+    return AnswerShape(complete, offsets, ttls, min(ttls) if ttls else 0,
                        negative, targets, zeroed, opt_at, opt_end, extended_rcode)
 
 
@@ -163,11 +163,11 @@ def _check_rdata(data: bytes, rtype: int, start: int, end: int) -> bool:
     return True
 
 
-def _check_options(data: bytes, start: int, end: int) -> tuple[bool, bool]:
-    """(whether hop-by-hop options are present, whether every option was checked). The
-    options dnspython gives a structure are held to it: an upstream's malformed client
-    subnet or cookie fails the answer as dnspython would fail it."""
-    pos, hop_by_hop, known = start, False, True
+def _check_options(data: bytes, start: int, end: int) -> bool:
+    """Whether every option was checked (else a full parser must look). The options
+    dnspython gives a structure are held to it: an upstream's malformed client subnet or
+    cookie fails the answer as dnspython would fail it."""
+    pos, known = start, True
     while pos < end:
         code, size = struct.unpack_from("!HH", data, pos)
         body = pos + 4
@@ -182,10 +182,9 @@ def _check_options(data: bytes, start: int, end: int) -> tuple[bool, bool]:
             _check_ede(data[body:pos])
         elif code in _OPTIONS_LEFT_TO_PARSER:
             known = False
-        hop_by_hop = hop_by_hop or code in (OPTION_ECS, OPTION_COOKIE)
     if pos != end:
         raise WireError("an EDNS option runs past its record")
-    return hop_by_hop, known
+    return known
 
 
 def _check_ecs(body: bytes) -> None:

@@ -21,6 +21,10 @@ QTYPE_OPT = 41
 QTYPE_SVCB = 64
 QTYPE_HTTPS = 65
 QTYPE_ANY = 255
+# EDNS options (RFC 6891 6.1.2) the resolver reads or writes
+OPTION_ECS = 8  # client subnet, RFC 7871
+OPTION_COOKIE = 10  # RFC 7873
+OPTION_EDE = 15  # extended DNS error, RFC 8914
 MAX_UDP_NO_EDNS = 512
 
 TYPE_NAMES = {1: "A", 2: "NS", 5: "CNAME", 6: "SOA", 12: "PTR", 15: "MX", 16: "TXT", 28: "AAAA",
