@@ -215,7 +215,7 @@ def _min_ttl_offsets(response: bytes) -> tuple[list[int], int]:
         pos += 10 + rdlen
     if pos > len(response):
         raise WireError("record data runs past the end of the packet")
-    return offsets, (0 if smallest == 0x7FFFFFFF else smallest)
+    return offsets, (smallest if offsets else 0)  # one TTL may be 0x7FFFFFFF itself
 
 
 def set_ttls(response: bytes, offsets: list[int], ttl_of: list[int], age: int) -> bytes:

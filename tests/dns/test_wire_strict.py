@@ -116,8 +116,12 @@ TTLS = st.lists(st.one_of(st.integers(0, 2**31 - 1), st.integers(2**31, 2**32 - 
                min_size=12, max_size=12)
 
 
+ONE_A = bytes.fromhex("c0928100000100000000000101300000010001c00c000100010000012c0004c0000201")
+
+
 @settings(max_examples=300, deadline=None)
 @given(wire=answers(), ttls=TTLS)
+@example(wire=ONE_A, ttls=[2**31 - 1] + [0] * 11)  # the largest TTL, alone: not "no records"
 def test_the_walk_finds_what_dnspython_finds(wire: bytes, ttls: list[int]) -> None:
     """One walk serves the cache, the ready answers and the answer check: its TTLs are where
     wire.min_ttl_offsets finds them and read as dnspython reads them (one with its top bit
