@@ -3,8 +3,10 @@
 Each question gets a random 16-bit ID and leaves from a port the kernel picks at random for a
 socket connected to the upstream, so only the upstream's address and port can answer, and an
 off-path spoofer must guess the port and the ID. A datagram is taken as a question's answer
-only when it also repeats the question (name, type and class; RFC 5452 9.1): one that does
-not is ignored and the wait goes on, so a forgery with a guessed ID cannot end a lookup.
+only when it is a response to it (QR set, the query's opcode) that repeats the question
+(name, type and class; RFC 5452 9.1): one that does not is ignored and the wait goes on, so a
+forgery with a guessed ID cannot end a lookup. This is the one place a UDP answer is matched
+to its question; the caller reads the rest strictly (``upstream.Upstream.read``).
 
 Opening a socket per question (and registering it with the event loop) cost about a third of
 a cache miss, so questions asked while others are still out share the newest socket, under
@@ -70,8 +72,8 @@ _EARLY = 0.005
 # told the upstream's answer (with the question's own ID), or why there is none
 Callback = Callable[[bytes | None, ExchangeError | None], None]
 # a question out on a port: who is told, by when, the question's own ID, its question section
-# as sent (name, type, class)
-_Out = tuple[Callback, float, bytes, bytes]
+# as sent (name, type, class), and the answer's third header byte masked to QR and opcode
+_Out = tuple[Callback, float, bytes, bytes, int]
 
 
 class _Port:
@@ -113,7 +115,7 @@ class _Port:
                 return
             qid = data[:2]
             out = pending.get(qid) if len(data) >= HEADER else None
-            if out is None or not _repeats(data, out[3]):  # late or forged: the wait goes on
+            if out is None or _mismatch(data, out[3], out[4]):  # late or forged: wait on
                 if log.isEnabledFor(logging.DEBUG):  # a flood of them costs no more than this
                     log.debug("ignored a datagram from %s that answers no question out on "
                               "its port", self.sock.getpeername()[0])
@@ -172,16 +174,22 @@ class _Port:
                 _tell(out[0], None, why or ExchangeError("the exchange was closed"))
 
 
-def _repeats(data: bytes, question: bytes) -> bool:
-    """Whether the datagram's question section is ``question`` alone. The name may differ in
-    case: some upstreams do not keep it, and the strict read that follows allows that too."""
+def _mismatch(data: bytes, question: bytes, flags: int) -> str:
+    """Why the datagram (with a question's ID) is not that question's answer, or "" when it
+    is: a response with the query's opcode (``flags``), whose question section is
+    ``question`` alone. The name may differ in case: some upstreams do not keep it."""
     end = HEADER + len(question)
+    if data[2] & 0xF8 != flags:
+        return "not_a_response"
+    if data[4:6] != b"\x00\x01":
+        return "wrong_question"
     if data[HEADER:end] == question:  # the usual answer: one slice comparison
-        return data[4:6] == b"\x00\x01"
+        return ""
     name_end = end - 4
-    return (data[4:6] == b"\x00\x01" and len(data) >= end
-            and data[HEADER:name_end].lower() == question[:-4].lower()
-            and data[name_end:end] == question[-4:])
+    if (len(data) >= end and data[HEADER:name_end].lower() == question[:-4].lower()
+            and data[name_end:end] == question[-4:]):
+        return ""
+    return "wrong_question"
 
 
 def _tell(callback: Callback, answer: bytes | None, error: ExchangeError | None) -> None:
@@ -199,17 +207,21 @@ class UdpExchange:
         self.port = port
         self._newest: _Port | None = None
 
-    def send(self, packet: bytes, timeout: float, callback: Callback) -> tuple[_Port, bytes]:
+    def send(self, packet: bytes, timeout: float, callback: Callback,
+             question_end: int = 0) -> tuple[_Port, bytes]:
         """Send ``packet`` with a fresh random ID; ``callback`` is called from the event loop
         with the upstream's answer (its ID set back to ``packet``'s) or an ExchangeError, once.
-        Only a datagram from the upstream's address and port with the question's ID and its
-        question is taken (others are ignored): the caller reads the rest strictly.
-        ExchangeError at once when it cannot be sent. Returns where it is out, for
-        ``_Port.withdraw``."""
-        try:
-            question = packet[HEADER : skip_name(packet, HEADER) + 4]
-        except WireError as exc:
-            raise ExchangeError(f"not a question: {exc}") from None
+        Only a response from the upstream's address and port with the question's ID, opcode
+        and question is taken (others are ignored): the caller reads the rest strictly.
+        ``question_end``: where ``packet``'s question ends, when the caller knows (else the
+        name is walked). ExchangeError at once when it cannot be sent. Returns where it is
+        out, for ``_Port.withdraw``."""
+        if question_end <= HEADER:
+            try:
+                question_end = skip_name(packet, HEADER) + 4
+            except WireError as exc:
+                raise ExchangeError(f"not a question: {exc}") from None
+        question = packet[HEADER:question_end]
         loop = asyncio.get_running_loop()
         port = self._newest
         if port is None or not port.joinable(loop):
@@ -229,11 +241,11 @@ class UdpExchange:
                 port.close()
             raise ExchangeError(str(exc)) from exc
         deadline = loop.time() + timeout
-        pending[qid] = (callback, deadline, packet[:2], question)
+        pending[qid] = (callback, deadline, packet[:2], question, 0x80 | (packet[2] & 0x78))
         port._arm(deadline)
         return port, qid
 
-    async def ask(self, packet: bytes, timeout: float) -> bytes:
+    async def ask(self, packet: bytes, timeout: float, question_end: int = 0) -> bytes:
         """The upstream's answer to ``packet`` (whose ID is kept in the answer), or
         ExchangeError: ``send`` for a coroutine."""
         fut: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
@@ -246,7 +258,7 @@ class UdpExchange:
             else:
                 fut.set_exception(error or ExchangeError("no answer"))
 
-        port, qid = self.send(packet, timeout, told)
+        port, qid = self.send(packet, timeout, told, question_end)
         try:
             return await fut
         finally:

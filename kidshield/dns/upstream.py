@@ -70,22 +70,28 @@ class Upstream:
     def label(self) -> str:
         return self.url
 
-    async def query(self, packet: bytes, timeout: float,
-                    tcp: bool = False) -> tuple[bytes, AnswerShape]:
+    async def query(self, packet: bytes, timeout: float, tcp: bool = False,
+                    question_end: int = 0) -> tuple[bytes, AnswerShape]:
         """The upstream's answer to ``packet``, checked to be a response to that question
         (UpstreamError otherwise: garbage must never reach a client or the cache), and what
-        reading it found. ``tcp``: a UDP upstream's answer was truncated, ask over TCP."""
-        if tcp:
-            answer = await _stream_query(self.address, self.port, packet, timeout, None, None)
-        else:
-            answer = await self._query(packet, timeout)
-        return self.read(packet, answer)
+        reading it found. ``tcp``: a UDP upstream's answer was truncated, ask over TCP.
+        ``question_end``: where ``packet``'s question ends, when the caller knows."""
+        if question_end <= HEADER:
+            question_end = find_question_end(packet)
+        answer, matched = await self._query(packet, timeout, tcp, question_end)
+        return self.read(packet, answer, question_end, matched)
 
     @staticmethod
-    def read(packet: bytes, answer: bytes) -> tuple[bytes, AnswerShape]:
-        """``answer`` checked to answer ``packet`` and read strictly (UpstreamError if not),
-        with the OPT record ``packet`` carried (ours, or none) in place of the upstream's."""
-        return strict_answer(answer, packet[_check_answer(packet, answer):])
+    def read(packet: bytes, answer: bytes, question_end: int,
+             matched: bool = False) -> tuple[bytes, AnswerShape]:
+        """``answer`` checked to answer ``packet`` (whose question ends at
+        ``question_end``) and read strictly (UpstreamError if not), with the OPT record
+        ``packet`` carried (ours, or none) in place of the upstream's. ``matched``: the UDP
+        exchange took it as the answer to ``packet`` (its ID, opcode and question), which
+        is not checked again."""
+        if not matched:
+            _check_answer(packet, answer, question_end)
+        return strict_answer(answer, packet[question_end:])
 
     def exchange(self) -> UdpExchange:
         """A UDP upstream's exchange (questions with callbacks: ``UdpExchange.send``)."""
@@ -93,21 +99,25 @@ class Upstream:
             self._udp = UdpExchange(self.address, self.port)
         return self._udp
 
-    async def _query(self, packet: bytes, timeout: float) -> bytes:
-        if self.scheme == "udp":
+    async def _query(self, packet: bytes, timeout: float, tcp: bool,
+                     question_end: int) -> tuple[bytes, bool]:
+        """The answer, and whether the UDP exchange has matched it to ``packet``."""
+        if self.scheme == "udp" and not tcp:
             try:
-                answer = await self.exchange().ask(packet, timeout)
+                answer = await self.exchange().ask(packet, timeout, question_end)
             except ExchangeError as exc:
                 raise UpstreamError(f"{self.address}:{self.port}: {exc}") from exc
             if len(answer) > 2 and answer[2] & 0x02:  # truncated: ask again over TCP
-                return await _stream_query(self.address, self.port, packet, timeout, None, None)
-            return answer
-        if self.scheme == "tcp":
-            return await _stream_query(self.address, self.port, packet, timeout, None, None)
+                tcp = True
+            else:
+                return answer, True
+        if self.scheme in ("udp", "tcp"):
+            return await _stream_query(self.address, self.port, packet, timeout, None,
+                                       None), False
         if self.scheme == "tls":
             return await _stream_query(self.address, self.port, packet, timeout,
-                                       _tls_context(), self.host)
-        return await self._doh(packet, timeout)
+                                       _tls_context(), self.host), False
+        return await self._doh(packet, timeout), False
 
     async def _doh(self, packet: bytes, timeout: float) -> bytes:
         import httpx
@@ -168,22 +178,26 @@ def parse_upstream(url: str) -> Upstream:
     return Upstream(url=url, scheme=scheme, host=host, address=address, port=port, path=path)
 
 
-def _check_answer(packet: bytes, answer: bytes) -> int:
-    """Where ``packet``'s question ends, once ``answer`` is seen to answer it."""
+def _check_answer(packet: bytes, answer: bytes, question_end: int) -> None:
+    """UpstreamError unless ``answer`` is a response to ``packet`` (its ID, opcode and
+    question, whose name may differ in case)."""
     if (len(answer) < HEADER or not answer[2] & 0x80 or answer[:2] != packet[:2]
             or (answer[2] ^ packet[2]) & 0x78):  # the opcode bits must be the query's
         raise UpstreamError("the answer is not a DNS response to our query")
     if answer[4:6] != b"\x00\x01":
         raise UpstreamError("the answer does not repeat the question")
-    name_end = _question_end(packet) - 4
+    name_end = question_end - 4
     if (answer[HEADER:name_end].lower() != packet[HEADER:name_end].lower()
-            or answer[name_end : name_end + 4] != packet[name_end : name_end + 4]):
+            or answer[name_end:question_end] != packet[name_end:question_end]):
         raise UpstreamError("the answer does not match the question")
-    return name_end + 4
 
 
-def _question_end(packet: bytes) -> int:
-    return skip_name(packet, HEADER) + 4  # a label may hold a zero byte: walk the labels
+def find_question_end(packet: bytes) -> int:
+    """Where the question of a query we built ends."""
+    try:
+        return skip_name(packet, HEADER) + 4  # a label may hold a zero byte: walk the labels
+    except WireError as exc:
+        raise UpstreamError(f"not a question: {exc}") from None
 
 
 def strict_answer(answer: bytes, opt: bytes = b"") -> tuple[bytes, AnswerShape]:
@@ -273,18 +287,22 @@ class UpstreamPool:
         return None
 
     async def resolve(self, packet: bytes, order: Sequence[Upstream] | None = None,
-                      errors: list[str] | None = None,
-                      over_tcp: Upstream | None = None) -> tuple[bytes, AnswerShape, Upstream]:
+                      errors: list[str] | None = None, over_tcp: Upstream | None = None,
+                      question_end: int = 0) -> tuple[bytes, AnswerShape, Upstream]:
         """The first usable answer to ``packet`` from the upstreams in ``order`` (default:
         ``order()``), or UpstreamError naming what each said (``errors``: what was said
-        before). ``over_tcp``: an upstream whose UDP answer was truncated, asked over TCP."""
+        before). ``over_tcp``: an upstream whose UDP answer was truncated, asked over TCP.
+        ``question_end``: where ``packet``'s question ends, when the caller knows."""
         if order is None:
             order = self.order()
+        if question_end <= HEADER:
+            question_end = find_question_end(packet)
         errors = [] if errors is None else errors
         for upstream in order:
             started = time.monotonic()
             try:
-                answer, shape = await upstream.query(packet, self.timeout, upstream is over_tcp)
+                answer, shape = await upstream.query(packet, self.timeout,
+                                                     upstream is over_tcp, question_end)
             except (UpstreamError, OSError) as exc:
                 upstream.health.fail(time.monotonic())
                 errors.append(f"{upstream.label}: {exc}")

@@ -54,11 +54,20 @@ def _lower_case(query: dns.message.Message) -> bytes:
     return wire[:12] + wire[12:name_end].lower() + wire[name_end:]
 
 
+def _other_opcode(query: dns.message.Message) -> bytes:
+    """A response with the question's ID and question but another opcode (NOTIFY)."""
+    wire = bytearray(_answer(query, FORGED))
+    wire[2] = (wire[2] & 0x87) | (4 << 3)
+    return bytes(wire)
+
+
 # what is sent first, on the upstream's own socket (or, for "other port", on another one)
 FORGERIES: dict[str, Callable[[dns.message.Message], bytes]] = {
     "other name": lambda q: _answer(q, FORGED, name="forged.example"),
     "other type": lambda q: _answer(q, FORGED, rdtype="AAAA"),
     "no question": _no_question,
+    "not a response": lambda q: q.to_wire(),  # the query itself, reflected: QR clear
+    "other opcode": _other_opcode,
     "other port": lambda q: _answer(q, FORGED),
 }
 

@@ -89,7 +89,7 @@ class Forwarder:
         shared: asyncio.Future[Forwarded] = asyncio.get_running_loop().create_future()
         try:
             upstream.exchange().send(packet, self.upstreams.timeout, partial(
-                self._answered, q, packet, upstream, time.monotonic(), shared, done))
+                self._answered, q, packet, upstream, time.monotonic(), shared, done), q.end)
         except ExchangeError:  # no socket: the coroutine says why, and asks the others
             return False
         self._inflight[key] = shared
@@ -117,7 +117,7 @@ class Forwarder:
             failure, over_tcp = "", upstream
         else:
             try:
-                response, shape = upstream.read(packet, answer)
+                response, shape = upstream.read(packet, answer, q.end, True)
             except UpstreamError as exc:
                 failure = f"{upstream.label}: {exc}"
                 upstream.health.fail(time.monotonic())
@@ -147,7 +147,7 @@ class Forwarder:
             order = [first] if over_tcp is not None else []
             order += [u for u in self.upstreams.order() if u is not first]
             response, shape, upstream = await self.upstreams.resolve(packet, order, errors,
-                                                                     over_tcp)
+                                                                     over_tcp, q.end)
         except (UpstreamError, OSError) as exc:
             log.warning("all upstreams failed for %s: %s", q.name, exc)
         else:
@@ -171,9 +171,9 @@ class Forwarder:
         stale = self.cache.get_stale(q.key, self.monotonic()) if self.serve_stale else None
         try:
             if stale is None:  # the common case: no task of its own, the upstream or nothing
-                response, shape, upstream = await self.upstreams.resolve(data)
+                response, shape, upstream = await self.upstreams.resolve(data, question_end=q.end)
             else:
-                task = asyncio.ensure_future(self.upstreams.resolve(data))
+                task = asyncio.ensure_future(self.upstreams.resolve(data, question_end=q.end))
                 done, _ = await asyncio.wait({task}, timeout=STALE_WAIT)
                 if not done:
                     task.add_done_callback(lambda t: self._store(q, t))
