@@ -28,6 +28,7 @@ from kidshield import __version__
 from kidshield.dns import proxyv2
 from kidshield.dns.ratelimit import Verdict
 from kidshield.dns.resolver import Resolver
+from kidshield.dns.udpexchange import MISMATCHES
 from kidshield.dns.workers import Snapshot, merge
 
 # Totals the service keeps beside the resolver (log writer, reloads): name -> help text
@@ -114,11 +115,20 @@ class _StateCollector(Collector):
                                      "Failed upstream attempts", labels=["upstream"])
         rtt = GaugeMetricFamily("kidshield_dns_upstream_rtt_seconds",
                                 "Smoothed upstream round-trip time", labels=["upstream"])
+        mismatched = CounterMetricFamily(
+            "kidshield_dns_upstream_mismatched", "Datagrams from a UDP upstream's address and "
+            "port ignored as no answer to a question out (RFC 5452: late, or forged)",
+            labels=["upstream", "reason"])
         for upstream in resolver.upstreams.upstreams:
             errors.add_metric([upstream.label], upstream.health.errors)
             rtt.add_metric([upstream.label], upstream.health.rtt_ms / 1000)
+            if upstream.scheme == "udp":
+                ignored = upstream.ignored()
+                for reason in MISMATCHES:
+                    mismatched.add_metric([upstream.label, reason], ignored.get(reason, 0))
         yield errors
         yield rtt
+        yield mismatched
         rules = GaugeMetricFamily("kidshield_list_rules", "Rules loaded per list",
                                   labels=["list"])
         for name, report in resolver.runtime.loaded.reports.items():

@@ -66,6 +66,11 @@ class ExchangeError(Exception):
     """No answer: the socket failed, the upstream refused (ICMP), or the time ran out."""
 
 
+# why a datagram from the upstream was ignored (metrics: kidshield_dns_upstream_mismatched):
+# no question out on its port has its ID (late, or forged with a guessed ID), shorter than a
+# header, not a response (QR clear, or another opcode), or another question than the ID's
+MISMATCHES = ("unknown_id", "short", "not_a_response", "wrong_question")
+
 # event loops may run a timer a clock tick early (uvloop counts milliseconds): a question
 # this close to its deadline has timed out
 _EARLY = 0.005
@@ -80,9 +85,11 @@ class _Port:
     """One connected socket and the questions out on it, by ID. One timer per port, at the
     earliest deadline of its questions, times them out (not a timer per question)."""
 
-    __slots__ = ("closed", "left", "loop", "opened", "pending", "sock", "timer", "timer_at")
+    __slots__ = ("closed", "ignored", "left", "loop", "opened", "pending", "sock", "timer",
+                 "timer_at")
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, address: str, port: int) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop, address: str, port: int,
+                 ignored: dict[str, int]) -> None:
         family = socket.AF_INET6 if ":" in address else socket.AF_INET
         self.sock = socket.socket(family, socket.SOCK_DGRAM | socket.SOCK_NONBLOCK)
         try:
@@ -92,6 +99,7 @@ class _Port:
             self.sock.close()
             raise
         self.loop = loop
+        self.ignored = ignored  # the exchange's counts, by reason
         self.opened = loop.time()
         self.left = SHARE_MAX
         self.pending: dict[bytes, _Out] = {}
@@ -115,13 +123,19 @@ class _Port:
                 return
             qid = data[:2]
             out = pending.get(qid) if len(data) >= HEADER else None
-            if out is None or _mismatch(data, out[3], out[4]):  # late or forged: wait on
-                if log.isEnabledFor(logging.DEBUG):  # a flood of them costs no more than this
-                    log.debug("ignored a datagram from %s that answers no question out on "
-                              "its port", self.sock.getpeername()[0])
-                continue
-            del pending[qid]
-            _tell(out[0], out[2] + data[2:], None)
+            if out is not None:
+                why = _mismatch(data, out[3], out[4])
+                if not why:
+                    del pending[qid]
+                    _tell(out[0], out[2] + data[2:], None)
+                    continue
+            else:
+                why = "unknown_id" if len(data) >= HEADER else "short"
+            # late or forged: the wait goes on
+            self.ignored[why] = self.ignored.get(why, 0) + 1
+            if log.isEnabledFor(logging.DEBUG):  # a flood of them costs no more than this
+                log.debug("ignored a datagram from %s that answers no question out on its "
+                          "port (%s)", self.sock.getpeername()[0], why)
         if not pending:  # nothing out on it: no port waits open
             self.close()
 
@@ -206,6 +220,7 @@ class UdpExchange:
         self.address = address
         self.port = port
         self._newest: _Port | None = None
+        self.ignored: dict[str, int] = {}  # datagrams ignored, by reason (MISMATCHES)
 
     def send(self, packet: bytes, timeout: float, callback: Callback,
              question_end: int = 0) -> tuple[_Port, bytes]:
@@ -226,7 +241,7 @@ class UdpExchange:
         port = self._newest
         if port is None or not port.joinable(loop):
             try:
-                port = self._newest = _Port(loop, self.address, self.port)
+                port = self._newest = _Port(loop, self.address, self.port, self.ignored)
             except OSError as exc:
                 raise ExchangeError(str(exc)) from exc
         port.left -= 1

@@ -93,6 +93,11 @@ class Upstream:
             _check_answer(packet, answer, question_end)
         return strict_answer(answer, packet[question_end:])
 
+    def ignored(self) -> dict[str, int]:
+        """Datagrams the UDP exchange ignored as no answer to a question out, by reason
+        (``udpexchange.MISMATCHES``)."""
+        return self._udp.ignored if self._udp is not None else {}
+
     def exchange(self) -> UdpExchange:
         """A UDP upstream's exchange (questions with callbacks: ``UdpExchange.send``)."""
         if self._udp is None:

@@ -18,6 +18,7 @@ import dns.flags
 import dns.message
 import dns.rcode
 import dns.rrset
+import httpx
 import pytest
 
 from tests.dns.conftest import KID, ServeFactory, addresses
@@ -181,3 +182,39 @@ def test_only_forgeries_time_the_question_out(
     answer = served.query("fine.example", source=KID, timeout=5)
     assert answer.rcode() == dns.rcode.SERVFAIL
     assert upstream.forged >= 1
+
+
+def _forgery_by_name(query: dns.message.Message) -> bytes:
+    """Each name gets its own kind of forgery (the label before ".example" says which)."""
+    label = query.question[0].name.labels[0].decode()
+    if label == "late":  # an ID no question out on the port has
+        wire = bytearray(_answer(query, FORGED))
+        wire[0] ^= 0x01
+        return bytes(wire)
+    if label == "short":
+        return _answer(query, FORGED)[:5]
+    if label == "reflected":
+        return query.to_wire()
+    return _answer(query, FORGED, name="forged.example")
+
+
+def test_ignored_datagrams_are_counted_by_reason_in_metrics(
+    serve: ServeFactory, forging: Callable[..., ForgingUpstream],
+) -> None:
+    upstream = forging(_forgery_by_name, lambda q: _answer(q, REAL))
+    served = serve(upstreams=[f"udp://127.0.0.1:{upstream.port}"], web=True)
+    for label in ("late", "short", "reflected", "other", "other2"):
+        answer = served.query(f"{label}.example", source=KID, timeout=3)
+        assert addresses(answer) == [REAL], label
+    served.parent()
+    with httpx.Client(base_url=served.url, timeout=3) as http:
+        response = http.get("/metrics", headers=served.bearer_for("Alex", ["metrics"]))
+    assert response.status_code == 200
+    counted = {}
+    for line in response.text.splitlines():
+        if line.startswith("kidshield_dns_upstream_mismatched_total{"):
+            labels, _, value = line.rpartition(" ")
+            assert f'upstream="udp://127.0.0.1:{upstream.port}"' in labels, line
+            counted[labels.split('reason="')[1].split('"')[0]] = float(value)
+    assert counted == {"unknown_id": 1.0, "short": 1.0, "not_a_response": 1.0,
+                       "wrong_question": 2.0}
