@@ -242,6 +242,9 @@ class DnsConfig(_Model):
     cache_min_ttl: int = Field(0, ge=0)
     cache_max_ttl: int = Field(86_400, ge=1)
     serve_stale: bool = True
+    upstream_timeout: float = Field(
+        2.0, ge=0.05, le=30, description="seconds to wait for an upstream's answer before "
+        "asking the next one (0.05 to 30)")
     tls_certificate: str | None = None
     tls_key: str | None = None
     tls_name: Domain | None = Field(

@@ -331,3 +331,17 @@ def test_proxy_protocol_sources_are_networks_and_never_everyone() -> None:
                               "address or CIDR range"]
     config = parse_config('[dns]\nproxy_protocol_from = ["10.0.0.2", "fd00::2/128"]\n')
     assert config.dns.proxy_protocol_from == ["10.0.0.2/32", "fd00::2/128"]
+
+
+@pytest.mark.parametrize("value, says", [
+    ("0", "greater than or equal to 0.05"), ("600", "less than or equal to 30"),
+    ('"2s"', "a valid number")])
+def test_a_bad_upstream_timeout_names_its_line(value: str, says: str) -> None:
+    found = problems(f"[dns]\nserve_stale = true\nupstream_timeout = {value}\n")
+    assert len(found) == 1 and found[0].startswith("k.toml:3 dns.upstream_timeout:"), found
+    assert says in found[0], found
+
+
+def test_the_upstream_timeout_defaults_to_two_seconds_and_takes_a_fraction() -> None:
+    assert parse_config("").dns.upstream_timeout == 2.0
+    assert parse_config("[dns]\nupstream_timeout = 0.5\n").dns.upstream_timeout == 0.5

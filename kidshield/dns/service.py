@@ -71,7 +71,8 @@ class DnsService:
         self.pump_interval = pump_interval
         self._extra = extra_metrics
         self.metrics = DnsMetrics(lambda: self.resolver, self._extra_metrics)
-        pool = UpstreamPool([parse_upstream(u) for u in config.dns.upstreams])
+        pool = UpstreamPool([parse_upstream(u) for u in config.dns.upstreams],
+                            config.dns.upstream_timeout)
         # log times come from the same clock as the policy, so usage minutes and budgets agree
         timestamp = time.time if isinstance(clock, SystemClock) else None
         self.resolver = Resolver(runtime, pool, clock.now, state.for_profile, timestamp,
@@ -220,6 +221,7 @@ class DnsService:
         self.resolver.configure(runtime)
         if config.dns.upstreams != old_upstreams:
             self._swap_upstreams(config.dns.upstreams)
+        self.resolver.upstreams.timeout = config.dns.upstream_timeout
         self._reload_certificate()
         self._grouper.settings = _log_settings(config)
 

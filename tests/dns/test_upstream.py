@@ -363,3 +363,19 @@ def test_a_failure_handling_an_upstream_answer_leaves_no_asker_waiting(
     assert clock.failed and upstream.count("shared.example") == 1
     upstream.mangle = None
     assert addresses(served.query("shared.example", source=KID)) == ["192.0.2.1"]
+
+
+def test_upstream_timeout_from_the_config_sets_how_soon_a_silent_upstream_is_left(
+    serve: ServeFactory, upstream: FakeUpstream, dead: FakeUpstream,
+) -> None:
+    # [dns] upstream_timeout: the silent first upstream is left after 0.2 s, so the answer
+    # from the second comes well within the client's second (it was a fixed 2 s)
+    served = serve(upstreams=[dead.url, upstream.url], dns_options={"upstream_timeout": 0.2})
+    assert addresses(served.query("n.example", source=KID, timeout=1.5)) == ["192.0.2.1"]
+    assert dead.count("n.example") == 1
+    # a reload applies a new value to the upstreams in use (the same list: not rebuilt)
+    text = served.config_path.read_text(encoding="utf-8")
+    served.write_config(text.replace("upstream_timeout = 0.2", "upstream_timeout = 5"))
+    assert served.reload()
+    resolver = served.app.dns.resolver
+    assert resolver is not None and resolver.upstreams.timeout == 5.0
