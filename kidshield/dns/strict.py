@@ -58,7 +58,8 @@ class AnswerShape(NamedTuple):
     opt_at: int = -1  # where the OPT record begins (-1: none) and ends: EDNS is one hop's
     opt_end: int = -1  # (RFC 6891 6.1.1), upstream.strict_answer puts ours in its place
     extended_rcode: int = 0  # the upper bits of the RCODE in the OPT record
-    # (these three describe the answer as it came from the upstream)
+    ede: bytes = b""  # its extended DNS error options (RFC 8914) as they are on the wire
+    # (these four describe the answer as it came from the upstream)
 
 
 def check_answer(data: bytes) -> AnswerShape:
@@ -90,6 +91,7 @@ def _check_answer(data: bytes) -> AnswerShape:
     zeroed = False
     opt_at = opt_end = -1
     extended_rcode = 0
+    ede = b""
     unpack = struct.unpack_from
     for index in range(an + ns + ar):
         owner = pos
@@ -102,7 +104,8 @@ def _check_answer(data: bytes) -> AnswerShape:
             opts += 1
             if index < an + ns or opts > 1 or data[owner] != 0:
                 raise WireError("a misplaced or second OPT record")
-            complete = _check_options(data, start, end) and complete
+            known, ede = _check_options(data, start, end)
+            complete = complete and known
             opt_at, opt_end, extended_rcode = owner, end, ttl >> 24
             pos = end
             continue
@@ -129,7 +132,7 @@ def _check_answer(data: bytes) -> AnswerShape:
     if pos != len(data):
         raise WireError("bytes after the last record")
     return AnswerShape(complete, offsets, ttls, min(ttls) if ttls else 0,
-                       negative, targets, zeroed, opt_at, opt_end, extended_rcode)
+                       negative, targets, zeroed, opt_at, opt_end, extended_rcode, ede)
 
 
 def _check_rdata(data: bytes, rtype: int, start: int, end: int) -> bool:
@@ -163,11 +166,12 @@ def _check_rdata(data: bytes, rtype: int, start: int, end: int) -> bool:
     return True
 
 
-def _check_options(data: bytes, start: int, end: int) -> bool:
-    """Whether every option was checked (else a full parser must look). The options
-    dnspython gives a structure are held to it: an upstream's malformed client subnet or
-    cookie fails the answer as dnspython would fail it."""
-    pos, known = start, True
+def _check_options(data: bytes, start: int, end: int) -> tuple[bool, bytes]:
+    """Whether every option was checked (else a full parser must look), and the extended
+    DNS error options, as they are. The options dnspython gives a structure are held to it:
+    an upstream's malformed client subnet, cookie or extended error fails the answer as
+    dnspython would fail it."""
+    pos, known, ede = start, True, b""
     while pos < end:
         code, size = struct.unpack_from("!HH", data, pos)
         body = pos + 4
@@ -180,11 +184,12 @@ def _check_options(data: bytes, start: int, end: int) -> bool:
             raise WireError("a cookie option of a wrong length")
         elif code == OPTION_EDE:
             _check_ede(data[body:pos])
+            ede += data[body - 4 : pos]
         elif code in _OPTIONS_LEFT_TO_PARSER:
             known = False
     if pos != end:
         raise WireError("an EDNS option runs past its record")
-    return known
+    return known, ede
 
 
 def _check_ecs(body: bytes) -> None:

@@ -29,7 +29,14 @@ from kidshield.dns.wire import HEADER, WireError, set_ttls, skip_name
 
 
 class UpstreamError(Exception):
-    pass
+    """No usable answer. ``servfail``: an upstream's SERVFAIL, read strictly, when one
+    answered so (its extended DNS errors may say why: a DNSSEC failure, no reachable
+    authority), for the client when nothing better comes."""
+
+    def __init__(self, message: str,
+                 servfail: tuple[bytes, AnswerShape, Upstream] | None = None) -> None:
+        super().__init__(message)
+        self.servfail = servfail
 
 
 @dataclass
@@ -212,9 +219,11 @@ def strict_answer(answer: bytes, opt: bytes = b"") -> tuple[bytes, AnswerShape]:
     queries (EDNS version 0, no cookie) never call for. EDNS is hop-by-hop (RFC 6891 6.1.1):
     the upstream's OPT record (its payload size, flags, client subnet, cookie and other
     options) is replaced by ``opt``, the one we sent it (or removed: ``opt`` empty), so the
-    answer is cached, and reaches every client, with ours. A TTL with its top bit set is
-    written as zero (RFC 2181 8). The shape's OPT fields may describe the answer as it came;
-    its records' offsets are those of the answer returned."""
+    answer is cached, and reaches every client, with ours. Only its extended DNS errors
+    (RFC 8914: why a SERVFAIL, a DNSSEC failure, a filtered name) describe the answer rather
+    than the hop: they are kept in ours, for clients that use EDNS. A TTL with its top bit
+    set is written as zero (RFC 2181 8). The shape's OPT fields may describe the answer as
+    it came; its records' offsets are those of the answer returned."""
     try:
         shape = check_answer(answer)  # the common answers, without building objects
     except WireError as exc:
@@ -229,6 +238,9 @@ def strict_answer(answer: bytes, opt: bytes = b"") -> tuple[bytes, AnswerShape]:
         except (dns.exception.DNSException, ValueError, struct.error, IndexError) as exc:
             raise UpstreamError(f"malformed answer: {type(exc).__name__}: {exc}") from None
     at, end = shape.opt_at, shape.opt_end
+    if shape.ede and opt:  # our OPT record (RDLEN at bytes 9-10) with the upstream's EDEs
+        size = ((opt[9] << 8) | opt[10]) + len(shape.ede)
+        opt = opt[:9] + bytes((size >> 8, size & 0xFF)) + opt[11:] + shape.ede
     if at < 0:
         if not opt:  # the common answer to a query without EDNS
             return answer, shape
@@ -293,11 +305,14 @@ class UpstreamPool:
 
     async def resolve(self, packet: bytes, order: Sequence[Upstream] | None = None,
                       errors: list[str] | None = None, over_tcp: Upstream | None = None,
-                      question_end: int = 0) -> tuple[bytes, AnswerShape, Upstream]:
+                      question_end: int = 0,
+                      servfail: tuple[bytes, AnswerShape, Upstream] | None = None,
+                      ) -> tuple[bytes, AnswerShape, Upstream]:
         """The first usable answer to ``packet`` from the upstreams in ``order`` (default:
         ``order()``), or UpstreamError naming what each said (``errors``: what was said
-        before). ``over_tcp``: an upstream whose UDP answer was truncated, asked over TCP.
-        ``question_end``: where ``packet``'s question ends, when the caller knows."""
+        before) with the last SERVFAIL answer (``servfail``: one before). ``over_tcp``: an
+        upstream whose UDP answer was truncated, asked over TCP. ``question_end``: where
+        ``packet``'s question ends, when the caller knows."""
         if order is None:
             order = self.order()
         if question_end <= HEADER:
@@ -318,9 +333,11 @@ class UpstreamPool:
                 # alive, but it could not or would not answer: ask the next one (and, if
                 # none can, let the resolver serve stale data)
                 errors.append(f"{upstream.label}: {Rcode(rcode).name}")
+                if rcode == Rcode.SERVFAIL:
+                    servfail = (answer, shape, upstream)
                 continue
             return answer, shape, upstream
-        raise UpstreamError("; ".join(errors))
+        raise UpstreamError("; ".join(errors), servfail)
 
     async def close(self) -> None:
         for upstream in self.upstreams:

@@ -138,3 +138,82 @@ def test_an_upstreams_extended_rcode_never_reaches_the_client(
     upstream.mangle = None
     fine = dns.message.from_wire(_ask(served.port, make_query("fine.example"), proto))
     assert addresses(fine) == ["192.0.2.1"] and fine.flags & dns.flags.QR
+
+
+EDE = 15
+
+
+def _ede(code: int, text: str) -> bytes:
+    body = struct.pack("!H", code) + text.encode()
+    return struct.pack("!HH", EDE, len(body)) + body
+
+
+def _with_opt_options(
+    options: bytes, rcode: dns.rcode.Rcode | None = None,
+) -> Callable[[dns.message.Message, dns.message.Message], bytes]:
+    """The upstream's answer (with ``rcode``: emptied, that RCODE) with its own OPT record
+    carrying ``options``."""
+    def mangle(response: dns.message.Message, _query: dns.message.Message) -> bytes:
+        response.use_edns(False)
+        if rcode is not None:
+            response.set_rcode(rcode)
+            response.answer.clear()
+        wire = bytearray(response.to_wire())
+        wire[10:12] = (int.from_bytes(wire[10:12], "big") + 1).to_bytes(2, "big")
+        return bytes(wire) + b"\x00" + struct.pack("!HHBBHH", 41, 4096, 0, 0, 0x8000,
+                                                   len(options)) + options
+
+    return mangle
+
+
+def _edes(wire: bytes) -> list[tuple[int, str]]:
+    return [(o.code, o.text or "") for o in dns.message.from_wire(wire).options
+            if o.otype == EDE]
+
+
+@pytest.mark.parametrize("proto", ["udp", "tcp"])
+def test_an_upstreams_extended_errors_reach_edns_clients_and_no_other_option(
+    serve: ServeFactory, upstream: FakeUpstream, proto: str,
+) -> None:
+    # RFC 8914 errors describe the answer, not the hop: an EDNS client gets them in our OPT
+    # record (on the miss and from the cache), never the upstream's name server id, cookie
+    # or padding; a client without EDNS gets no OPT record at all
+    upstream.mangle = _with_opt_options(
+        struct.pack("!HH", NSID, 4) + b"ns-7" + _ede(0, "filtered upstream")
+        + struct.pack("!HH", COOKIE, 8) + b"\x01" * 8 + _ede(18, "")
+        + struct.pack("!HH", PADDING, 3) + bytes(3))
+    served = serve()
+    for kind, query in _queries():
+        for turn in ("miss", "cached"):
+            wire = _ask(served.port, query, proto)
+            answer = dns.message.from_wire(wire)
+            assert addresses(answer) == ["192.0.2.1"], (kind, turn)
+            if kind == "plain":
+                assert _opt_records(wire) == [], turn
+                continue
+            assert _edes(wire) == [(0, "filtered upstream"), (18, "")], (kind, turn)
+            assert [o.otype for o in answer.options] == [EDE, EDE], (kind, turn)
+            assert answer.payload == OUR_UDP_SIZE
+    assert upstream.count("odd-opt.example") == 3
+
+
+@pytest.mark.parametrize("proto", ["udp", "tcp"])
+def test_an_upstreams_servfail_tells_edns_clients_why(
+    serve: ServeFactory, upstream: FakeUpstream, proto: str,
+) -> None:
+    # a validating upstream's SERVFAIL for a DNSSEC failure says so (EDE 6, DNSSEC Bogus):
+    # when no upstream answers better, the client gets that SERVFAIL with its reason
+    upstream.mangle = _with_opt_options(
+        _ede(6, "signature expired") + struct.pack("!HH", NSID, 4) + b"ns-7",
+        dns.rcode.SERVFAIL)
+    served = serve()
+    for kind, query in _queries():
+        wire = _ask(served.port, query, proto)
+        answer = dns.message.from_wire(wire)
+        assert answer.rcode() == dns.rcode.SERVFAIL, kind
+        assert answer.id == query.id and answer.question == query.question
+        if kind == "plain":
+            assert _opt_records(wire) == []
+        else:
+            assert _edes(wire) == [(6, "signature expired")], kind
+            assert [o.otype for o in answer.options] == [EDE]

@@ -5,6 +5,8 @@ dnspython parses it, and whenever it refuses one dnspython does too."""
 
 from __future__ import annotations
 
+import struct
+
 import dns.edns
 import dns.exception
 import dns.message
@@ -41,8 +43,14 @@ def answers(draw: st.DrawFn) -> bytes:
             owner = draw(st.sampled_from([qname, draw(NAME)]))
             section.append(dns.rrset.from_text(owner, 300, "IN", rdtype,
                                                draw(RECORDS[rdtype])))
-    if response.edns >= 0 and draw(st.booleans()):
-        response.use_edns(0, options=[dns.edns.ECSOption("198.51.100.0", 24)])
+    if response.edns >= 0:
+        options: list[dns.edns.Option] = []
+        if draw(st.booleans()):
+            options.append(dns.edns.ECSOption("198.51.100.0", 24))
+        for _ in range(draw(st.integers(0, 2))):  # extended errors, with text or without
+            options.append(dns.edns.EDEOption(draw(st.sampled_from([0, 6, 9, 22])),
+                                              draw(st.sampled_from([None, "why", "né"]))))
+        response.use_edns(0, options=draw(st.permutations(options)))
     return response.to_wire()
 
 
@@ -102,6 +110,8 @@ def test_well_formed_answers_pass(wire: bytes) -> None:
     shape = check_answer(wire)
     message = dns.message.from_wire(wire)
     assert (shape.opt_at >= 0) == (message.opt is not None)
+    ede = [o.to_wire() for o in message.options if o.otype == dns.edns.OptionType.EDE]
+    assert shape.ede == b"".join(struct.pack("!HH", 15, len(body)) + body for body in ede)
 
 
 def _negative_ttl(message: dns.message.Message) -> int | None:

@@ -109,7 +109,7 @@ class Forwarder:
     def _first(self, q: Question, packet: bytes, upstream: UpstreamServer, started: float,
                shared: asyncio.Future[Forwarded], done: Callable[[Forwarded], None],
                answer: bytes | None, error: ExchangeError | None) -> None:
-        over_tcp = None
+        over_tcp = servfail = None
         if answer is None:
             failure = f"{upstream.label}: {upstream.address}:{upstream.port}: {error}"
             upstream.health.fail(time.monotonic())
@@ -132,13 +132,17 @@ class Forwarder:
                     return
                 # alive, but it could not or would not answer: ask the next one
                 failure = f"{upstream.label}: {Rcode(rcode).name}"
+                if rcode == Rcode.SERVFAIL:
+                    servfail = (response, shape, upstream)
         task = asyncio.ensure_future(self._rest(q, packet, upstream, over_tcp,
-                                                [failure] if failure else [], shared, done))
+                                                [failure] if failure else [], servfail,
+                                                shared, done))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
     async def _rest(self, q: Question, packet: bytes, first: UpstreamServer,
                     over_tcp: UpstreamServer | None, errors: list[str],
+                    servfail: tuple[bytes, AnswerShape, UpstreamServer] | None,
                     shared: asyncio.Future[Forwarded], done: Callable[[Forwarded], None]) -> None:
         """After the first upstream failed: the others in turn (that one over TCP first
         when its answer was truncated), as ``_fetch`` asks them."""
@@ -147,9 +151,10 @@ class Forwarder:
             order = [first] if over_tcp is not None else []
             order += [u for u in self.upstreams.order() if u is not first]
             response, shape, upstream = await self.upstreams.resolve(packet, order, errors,
-                                                                     over_tcp, q.end)
+                                                                     over_tcp, q.end, servfail)
         except (UpstreamError, OSError) as exc:
             log.warning("all upstreams failed for %s: %s", q.name, exc)
+            result = _servfail(exc)
         else:
             ttl = self._cache_answer(q, response, shape)
             result = (response, upstream.label, min(float(ttl), READY_MAX_SECONDS),
@@ -183,7 +188,7 @@ class Forwarder:
             log.warning("all upstreams failed for %s: %s", q.name, exc)
             if stale is not None:
                 return self._stale(stale)
-            return NOTHING
+            return _servfail(exc)
         ttl = self._cache_answer(q, response, shape)
         return (response, upstream.label, min(float(ttl), READY_MAX_SECONDS), shape.ttl_offsets,
                 shape.targets)
@@ -245,6 +250,16 @@ class Upstream:
         assert ctx.decision is not None
         return ctx.answered(answers.build(ctx.data, ctx.q, Rcode.SERVFAIL), Action.ALLOW,
                             ctx.decision.reason, Rcode.SERVFAIL, 0.0, ctx.decision)
+
+
+def _servfail(exc: Exception) -> Forwarded:
+    """When every upstream failed: the SERVFAIL one of them answered, if any, so a client
+    that uses EDNS learns why from its extended errors (RFC 8914); it is not kept."""
+    servfail = exc.servfail if isinstance(exc, UpstreamError) else None
+    if servfail is None:
+        return NOTHING
+    response, shape, upstream = servfail
+    return response, upstream.label, 0.0, shape.ttl_offsets, shape.targets
 
 
 def upstream_query(data: bytes, q: Question) -> bytes:

@@ -57,8 +57,8 @@ class SafeSearch:
                 pass
             else:
                 response = (await self.forwarder.forward(wire, sub_q))[0]
-            if response is None:
-                rcode = Rcode.SERVFAIL
+            if response is None or answers.rcode_of(response) == Rcode.SERVFAIL:
+                rcode = Rcode.SERVFAIL  # (the upstreams' own SERVFAIL: not a safe host)
             else:
                 for rrset in dns.message.from_wire(response).answer:
                     ttl = min(ttl, rrset.ttl)
