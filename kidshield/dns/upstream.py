@@ -100,6 +100,22 @@ class Upstream:
             _check_answer(packet, answer, question_end)
         return strict_answer(answer, packet[question_end:])
 
+    def answered(self, answer: bytes, started: float) -> str:
+        """An answer read from this upstream, asked at ``started`` (it is alive): "" when
+        the answer is for the client, else why the next upstream is asked (it answered
+        SERVFAIL: could not; REFUSED: would not)."""
+        self.health.ok(time.monotonic() - started)
+        rcode = answer[3] & 0xF
+        if rcode != Rcode.SERVFAIL and rcode != Rcode.REFUSED:
+            return ""
+        return f"{self.label}: {Rcode(rcode).name}"
+
+    def failed(self, why: object) -> str:
+        """No usable answer from this upstream (``why``): its health notes it; what to
+        report."""
+        self.health.fail(time.monotonic())
+        return f"{self.label}: {why}"
+
     def ignored(self) -> dict[str, int]:
         """Datagrams the UDP exchange ignored as no answer to a question out, by reason
         (``udpexchange.MISMATCHES``)."""
@@ -324,19 +340,15 @@ class UpstreamPool:
                 answer, shape = await upstream.query(packet, self.timeout,
                                                      upstream is over_tcp, question_end)
             except (UpstreamError, OSError) as exc:
-                upstream.health.fail(time.monotonic())
-                errors.append(f"{upstream.label}: {exc}")
+                errors.append(upstream.failed(exc))
                 continue
-            upstream.health.ok(time.monotonic() - started)
-            rcode = answer[3] & 0xF if len(answer) > 3 else 0
-            if rcode in (Rcode.SERVFAIL, Rcode.REFUSED):
-                # alive, but it could not or would not answer: ask the next one (and, if
-                # none can, let the resolver serve stale data)
-                errors.append(f"{upstream.label}: {Rcode(rcode).name}")
-                if rcode == Rcode.SERVFAIL:
-                    servfail = (answer, shape, upstream)
-                continue
-            return answer, shape, upstream
+            failure = upstream.answered(answer, started)
+            if not failure:
+                return answer, shape, upstream
+            # ask the next one (and, if none can answer, let the resolver serve stale data)
+            errors.append(failure)
+            if answer[3] & 0xF == Rcode.SERVFAIL:
+                servfail = (answer, shape, upstream)
         raise UpstreamError("; ".join(errors), servfail)
 
     async def close(self) -> None:

@@ -117,11 +117,9 @@ class DirectPath:
         """The reply to ``ctx``'s query, or None to send nothing: as the staged path's."""
         step = self._admit(ctx)
         if step == FORWARD:
-            forwarder = self.forwarder
-            q = ctx.q
-            found = forwarder.cached(q)
+            found = self.forwarder.cached(ctx.q)
             if found is None:
-                found = await forwarder.fetch(ctx.data, q)
+                return await self._forward(ctx)
             self._take(ctx, found)
         elif step == REPLIED:
             return ctx.out
@@ -129,7 +127,7 @@ class DirectPath:
             if step >= 0:
                 return await self.staged.staged(ctx, step)
         else:
-            await step
+            return await self._finish(ctx, step)
         self.answer(ctx)
         self.log(ctx)
         return ctx.out
@@ -143,10 +141,9 @@ class DirectPath:
         step = self._admit(ctx)
         if step == FORWARD:
             forwarder = self.forwarder
-            q = ctx.q
-            found = forwarder.cached(q)
+            found = forwarder.cached(ctx.q)
             if found is None:
-                if forwarder.begin(ctx.data, q, partial(self._forwarded, ctx, reply)):
+                if forwarder.begin(ctx.data, ctx.q, partial(self._forwarded, ctx, reply)):
                     return None
                 return self._forward(ctx)
             self._take(ctx, found)

@@ -111,28 +111,23 @@ class Forwarder:
                answer: bytes | None, error: ExchangeError | None) -> None:
         over_tcp = servfail = None
         if answer is None:
-            failure = f"{upstream.label}: {upstream.address}:{upstream.port}: {error}"
-            upstream.health.fail(time.monotonic())
+            failure = upstream.failed(f"{upstream.address}:{upstream.port}: {error}")
         elif len(answer) > 2 and answer[2] & 0x02:  # truncated: ask again over TCP
             failure, over_tcp = "", upstream
         else:
             try:
                 response, shape = upstream.read(packet, answer, q.end, True)
             except UpstreamError as exc:
-                failure = f"{upstream.label}: {exc}"
-                upstream.health.fail(time.monotonic())
+                failure = upstream.failed(exc)
             else:
-                upstream.health.ok(time.monotonic() - started)
-                rcode = response[3] & 0xF
-                if rcode != Rcode.SERVFAIL and rcode != Rcode.REFUSED:
+                failure = upstream.answered(response, started)
+                if not failure:
                     ttl = self._cache_answer(q, response, shape)
                     self._settle(q, shared, done, (
                         response, upstream.label, min(float(ttl), READY_MAX_SECONDS),
                         shape.ttl_offsets, shape.targets))
                     return
-                # alive, but it could not or would not answer: ask the next one
-                failure = f"{upstream.label}: {Rcode(rcode).name}"
-                if rcode == Rcode.SERVFAIL:
+                if response[3] & 0xF == Rcode.SERVFAIL:  # passed on if no other answers
                     servfail = (response, shape, upstream)
         task = asyncio.ensure_future(self._rest(q, packet, upstream, over_tcp,
                                                 [failure] if failure else [], servfail,
