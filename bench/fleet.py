@@ -31,6 +31,10 @@ import tempfile
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from unbound_conf import unbound_conf
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -113,24 +117,11 @@ class PortTaken(Exception):
 
 def _run_unbound(folder: Path, include: str, label: str, port: int) -> dict[str, float]:
     conf = folder / f"unbound-{label}.conf"
-    conf.write_text(f"""server:
-    interface: 127.0.0.1
-    port: {port}
-    username: ""
-    chroot: ""
-    directory: "{folder}"
-    pidfile: ""
-    use-syslog: no
-    logfile: ""
-    do-daemonize: no
-    num-threads: 1
-    module-config: "respip iterator"
+    conf.write_text(unbound_conf(folder, port, f"""    module-config: "respip iterator"
     local-zone: "probe.kidshield.test." static
     local-data: "probe.kidshield.test. A 127.0.0.9"
 {include}
-remote-control:
-    control-enable: no
-""")
+"""))
     binary = shutil.which("unbound") or "/usr/sbin/unbound"
     started = time.perf_counter()
     proc = subprocess.Popen([binary, "-d", "-c", str(conf)], stdout=subprocess.DEVNULL,

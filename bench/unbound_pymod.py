@@ -40,6 +40,7 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(ROOT))
 
 from fleet import CONFIG, make_list  # noqa: E402
+from unbound_conf import forwarder_conf  # noqa: E402
 
 from kidshield.fleet.unbound_export import CONFIG_FILE, DEBIAN_DIST, POLICY_FILE  # noqa: E402
 from kidshield.fleet.unbound_module import PolicyFile  # noqa: E402
@@ -113,28 +114,7 @@ class Unbound:
         modules = (f'include: "{include}"' if include  # the same modules, without python
                    else 'module-config: "validator iterator"')
         conf = tmp / f"unbound-{label}.conf"
-        conf.write_text(f"""server:
-    interface: 127.0.0.1@{self.port}
-    num-threads: 1
-    do-daemonize: no
-    use-syslog: no
-    logfile: ""
-    chroot: ""
-    username: ""
-    directory: "{tmp}"
-    pidfile: ""
-    access-control: 127.0.0.0/8 allow
-    do-not-query-localhost: no
-    msg-cache-size: 64m
-    rrset-cache-size: 128m
-    verbosity: 0
-    {modules}
-remote-control:
-    control-enable: no
-forward-zone:
-    name: "."
-    forward-addr: 127.0.0.1@{upstream}
-""")
+        conf.write_text(forwarder_conf(tmp, self.port, upstream, f"    {modules}\n"))
         check = subprocess.run(["unbound-checkconf", str(conf)], capture_output=True, text=True,
                                env=env)
         if check.returncode:

@@ -31,6 +31,10 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
+sys.path.insert(0, str(HERE.parent))
+
+from unbound_conf import forwarder_conf  # noqa: E402
+
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -179,29 +183,7 @@ class Server:
 def start_unbound(tmp: Path, upstream: int) -> Server:
     port = free_port()
     conf = tmp / "unbound.conf"
-    conf.write_text(f"""server:
-    interface: 127.0.0.1@{port}
-    port: {port}
-    num-threads: 1
-    do-daemonize: no
-    use-syslog: no
-    logfile: ""
-    chroot: ""
-    username: ""
-    directory: "{tmp}"
-    pidfile: ""
-    access-control: 127.0.0.0/8 allow
-    do-not-query-localhost: no
-    module-config: "iterator"
-    msg-cache-size: 64m
-    rrset-cache-size: 128m
-    verbosity: 0
-remote-control:
-    control-enable: no
-forward-zone:
-    name: "."
-    forward-addr: 127.0.0.1@{upstream}
-""")
+    conf.write_text(forwarder_conf(tmp, port, upstream))
     return Server("unbound", [tool("unbound"), "-c", str(conf)], port, tmp)
 
 
