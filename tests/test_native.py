@@ -69,3 +69,24 @@ def test_the_miss_path_runs_compiled_when_the_install_compiled_it() -> None:
         if not any(origin.endswith(s) for s in EXTENSION_SUFFIXES):
             missing.append(f"{path} (loaded from {origin})")
     assert not missing, f"not compiled: {missing}"
+
+
+def test_no_exception_name_is_bound_to_two_types_in_one_compiled_function() -> None:
+    # mypyc gives a local one type, the first it is bound to: `except WireError as exc` and
+    # later `except OSError as exc` in one function raise TypeError when the OSError comes
+    # (UdpExchange.send on a refused port, strict_answer on an answer dnspython refuses),
+    # where the Python install raises the error the caller handles
+    reused = []
+    for path in _native():
+        tree = ast.parse((ROOT / path).read_text(encoding="utf-8"))
+        for function in ast.walk(tree):
+            if not isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef):
+                continue
+            types: dict[str, set[str]] = {}
+            for node in ast.walk(function):
+                if isinstance(node, ast.ExceptHandler) and node.name:
+                    caught = ast.unparse(node.type) if node.type else "BaseException"
+                    types.setdefault(node.name, set()).add(caught)
+            reused += [f"{path}: {function.name}: {name} ({', '.join(sorted(caught))})"
+                       for name, caught in types.items() if len(caught) > 1]
+    assert not reused, f"one name for exceptions of different types: {reused}"

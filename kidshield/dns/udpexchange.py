@@ -234,8 +234,8 @@ class UdpExchange:
         if question_end <= HEADER:
             try:
                 question_end = skip_name(packet, HEADER) + 4
-            except WireError as exc:
-                raise ExchangeError(f"not a question: {exc}") from None
+            except WireError as bad:  # (not ``exc``: compiled, a name keeps its first type)
+                raise ExchangeError(f"not a question: {bad}") from None
         question = packet[HEADER:question_end]
         loop = asyncio.get_running_loop()
         port = self._newest

@@ -251,8 +251,9 @@ def strict_answer(answer: bytes, opt: bytes = b"") -> tuple[bytes, AnswerShape]:
     if not shape.complete:
         try:
             dns.message.from_wire(answer, ignore_trailing=False)
-        except (dns.exception.DNSException, ValueError, struct.error, IndexError) as exc:
-            raise UpstreamError(f"malformed answer: {type(exc).__name__}: {exc}") from None
+        except (dns.exception.DNSException, ValueError, struct.error, IndexError) as bad:
+            # (not ``exc``, a WireError above: compiled, a name keeps its first type)
+            raise UpstreamError(f"malformed answer: {type(bad).__name__}: {bad}") from None
     at, end = shape.opt_at, shape.opt_end
     if shape.ede and opt:  # our OPT record (RDLEN at bytes 9-10) with the upstream's EDEs
         size = ((opt[9] << 8) | opt[10]) + len(shape.ede)

@@ -6,6 +6,7 @@ import asyncio
 import dataclasses
 import os
 import socket
+import struct
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -379,3 +380,56 @@ def test_upstream_timeout_from_the_config_sets_how_soon_a_silent_upstream_is_lef
     assert served.reload()
     resolver = served.app.dns.resolver
     assert resolver is not None and resolver.upstreams.timeout == 5.0
+
+
+def test_a_send_refused_by_the_kernel_is_an_exchange_error(loop_thread: LoopThread) -> None:
+    # nothing listens on the port: the first question's ICMP "port unreachable" is left on
+    # the connected socket, and the next question sent on it (before the loop reads the
+    # socket) fails in send(): an ExchangeError the caller turns into a failed upstream,
+    # not a TypeError from the compiled module (an exception variable reused across types)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    exchange = UdpExchange("127.0.0.1", port)
+    told: list[str] = []
+
+    def tell(answer: bytes | None, error: Exception | None) -> None:
+        told.append(str(error))
+
+    def wire(name: str) -> bytes:
+        return dns.message.make_query(name, "A", use_edns=False).to_wire()
+
+    async def run() -> str:
+        exchange.send(wire("first.example"), 1.0, tell)
+        time.sleep(0.1)  # the ICMP error arrives; the loop has not read the socket
+        try:
+            exchange.send(wire("second.example"), 1.0, tell)
+        except udpexchange.ExchangeError as exc:
+            return str(exc)
+        finally:
+            exchange.close()
+        return "sent"
+
+    assert "refused" in loop_thread.run(run()).lower()
+
+
+def _bad_hinfo(response: dns.message.Message, _query: dns.message.Message) -> bytes:
+    """The answer with one more record, an HINFO whose text runs past its data: left by the
+    walk to dnspython, which refuses it."""
+    wire = bytearray(response.to_wire())
+    wire[6:8] = (int.from_bytes(wire[6:8], "big") + 1).to_bytes(2, "big")
+    return bytes(wire) + struct.pack("!HHHIH", 0xC00C, 13, 1, 60, 3) + b"\x05ab"
+
+
+@pytest.mark.parametrize("proto", ["udp", "tcp"])
+def test_an_answer_only_dnspython_refuses_fails_over_to_the_next_upstream(
+    serve: ServeFactory, upstream: FakeUpstream, dead: FakeUpstream, proto: str,
+) -> None:
+    # compiled, strict_answer raised TypeError here instead of UpstreamError (an exception
+    # name bound to two types): no failover, and the client got SERVFAIL or nothing
+    dead.drop = False
+    dead.mangle = _bad_hinfo
+    served = serve(upstreams=[dead.url, upstream.url])
+    answer = served.query("n.example", source=KID, proto=proto)
+    assert addresses(answer) == ["192.0.2.1"]
+    assert dead.count("n.example") == 1 and upstream.count("n.example") == 1
