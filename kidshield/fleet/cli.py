@@ -184,7 +184,8 @@ def _export_unbound(config: Config, now: datetime, out_dir: Path, block_ipv4: st
 
     started = time.perf_counter()
     policy = policy_for(config, now, block_answer(config, block_ipv4, block_ipv6))
-    hosts, unresolved = resolve_safe_hosts(config.dns.upstreams, safe_targets(policy))
+    hosts, unresolved = resolve_safe_hosts(config.dns.upstreams, safe_targets(policy),
+                                           config.dns.upstream_timeout)
     policy.notes.extend(unresolved)
     export = write_unbound_export(policy, out_dir, hosts, policy_dir)
     table = Table("zone", "applies to", "rules")

@@ -73,7 +73,7 @@ def safe_targets(policy: FleetPolicy) -> list[str]:
 
 
 def resolve_safe_hosts(upstreams: list[str], names: Iterable[str],
-                       timeout: float = 2.0) -> tuple[dict[str, SafeHost], list[str]]:
+                       timeout: float) -> tuple[dict[str, SafeHost], list[str]]:
     """The A and AAAA addresses of each safe host from kidshield's upstreams, and a note for
     each host that got none (its rewrites then answer with the CNAME alone)."""
     return asyncio.run(_resolve_all(upstreams, list(names), timeout))
