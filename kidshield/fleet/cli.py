@@ -20,6 +20,16 @@ if TYPE_CHECKING:
 
 export_app = typer.Typer(help="Hand the policy to other resolvers.", no_args_is_help=True)
 
+# Options both exports take, with one wording.
+ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="Configuration file.")]
+DEFAULT_CONFIG = Path(os.environ.get("KIDSHIELD_CONFIG", "kidshield.toml"))
+AtOption = Annotated[str | None, typer.Option(help="The policy at this time (UTC unless an "
+                                              "offset is given). Default: now.")]
+BlockV4Option = Annotated[str | None, typer.Option(
+    help="The block page's address as the engine's clients reach it "
+         "(default: dns.block_page_ipv4).")]
+BlockV6Option = Annotated[str | None, typer.Option(help="The same for IPv6.")]
+
 
 def _at(text: str | None) -> datetime:
     if text is None:
@@ -63,14 +73,10 @@ def _in_force(config: Config) -> Config:
 def export_rpz(
     out_dir: Annotated[Path, typer.Option("--out", "-o", help="Folder for the zones and "
                                           "engine configurations (created if missing).")],
-    config_path: Annotated[Path, typer.Option("--config", "-c", help="Configuration file.")] = (
-        Path(os.environ.get("KIDSHIELD_CONFIG", "kidshield.toml"))),
-    at: Annotated[str | None, typer.Option(help="The policy at this time (UTC unless an "
-                                           "offset is given). Default: now.")] = None,
-    block_ipv4: Annotated[str | None, typer.Option(
-        help="The block page's address as the fleet's clients reach it "
-             "(default: dns.block_page_ipv4).")] = None,
-    block_ipv6: Annotated[str | None, typer.Option(help="The same for IPv6.")] = None,
+    config_path: ConfigOption = DEFAULT_CONFIG,
+    at: AtOption = None,
+    block_ipv4: BlockV4Option = None,
+    block_ipv6: BlockV6Option = None,
     primary: Annotated[str | None, typer.Option(
         help="HOST:PORT of 'kidshield serve' transfers ([fleet] listen): engines pull the "
              "zones from there and are notified of changes.")] = None,
@@ -132,14 +138,10 @@ def _block_address(label: str, value: str | None, version: int) -> None:
 def export_unbound(
     out_dir: Annotated[Path, typer.Option("--out", "-o", help="Folder for the policy file, "
                                           "the module and unbound.conf (created if missing).")],
-    config_path: Annotated[Path, typer.Option("--config", "-c", help="Configuration file.")] = (
-        Path(os.environ.get("KIDSHIELD_CONFIG", "kidshield.toml"))),
-    at: Annotated[str | None, typer.Option(help="The policy at this time (UTC unless an "
-                                           "offset is given). Default: now.")] = None,
-    block_ipv4: Annotated[str | None, typer.Option(
-        help="The block page's address as Unbound's clients reach it "
-             "(default: dns.block_page_ipv4).")] = None,
-    block_ipv6: Annotated[str | None, typer.Option(help="The same for IPv6.")] = None,
+    config_path: ConfigOption = DEFAULT_CONFIG,
+    at: AtOption = None,
+    block_ipv4: BlockV4Option = None,
+    block_ipv6: BlockV6Option = None,
     policy_dir: Annotated[Path | None, typer.Option(
         help="Where Unbound will read the files (default: --out).")] = None,
     watch: Annotated[bool, typer.Option(
