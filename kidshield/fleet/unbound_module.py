@@ -1,11 +1,11 @@
 """kidshield's policy decided inside Unbound, by Unbound's Python module (python3-unbound).
 
 ``kidshield export unbound`` copies this file next to the policy file it writes and names that
-file in ``POLICY_PATH``; Unbound runs it with ``module-config: "python iterator"`` in its own
-embedded interpreter (Debian's system Python). So it imports only the standard library: not
-kidshield, not numpy (Debian's python3 has neither). The policy file is mapped, never read
-whole: only the pages that lookups touch become resident, and they are shared with the page
-cache.
+file in ``POLICY_PATH``; Unbound runs it (``module-config: "python validator iterator"``) in
+its own embedded interpreter (Debian's system Python). So it imports only the standard
+library: not kidshield, not numpy (Debian's python3 has neither). The policy file is mapped,
+never read whole: only the pages that lookups touch become resident, and they are shared
+with the page cache.
 
 The policy file (written by ``kidshield/fleet/unbound_export.py``, little-endian)::
 
@@ -275,13 +275,18 @@ def _refresh(now: float) -> PolicyFile:
         _ub().log_err(f"kidshield: keeping the policy in use: {exc}")
     policy = state.policy
     assert policy is not None
+    _warn_if_expired(policy, now)
+    return policy
+
+
+def _warn_if_expired(policy: PolicyFile, now: float) -> None:
+    """Say (at most every WARN_EVERY seconds) that the policy is past its valid_until."""
     if policy.expired(now) and now - state.warned >= WARN_EVERY:
         state.warned = now
         _ub().log_err(
             f"kidshield: the policy in {state.path} was valid until "
             f"{policy.header['valid_until']} and still applies: schedules that began since "
             "are not in force. Run 'kidshield export unbound' again (docs/fleet.md).")
-    return policy
 
 
 def init_standard(id: int, env: Any) -> bool:
@@ -295,6 +300,8 @@ def init_standard(id: int, env: Any) -> bool:
     state.checked = time.time()
     ub.log_info(f"kidshield: {state.policy.entries:,} rules, {len(state.policy.applies)} "
                 f"profiles, valid until {state.policy.header['valid_until']}")
+    # at once, not at the first look a second later: a policy already past its time at start
+    _warn_if_expired(state.policy, state.checked)
     return True
 
 
