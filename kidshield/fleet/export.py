@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -95,11 +96,17 @@ def _previous(folder: Path) -> dict[str, Any]:
         return {}
 
 
-def _write(path: Path, chunks: list[str] | str) -> None:
+def write_replacing(path: Path, chunks: Sequence[str | bytes | memoryview] | str) -> int:
+    """Write ``chunks`` (text as UTF-8) through a temporary file renamed over ``path``, so an
+    engine or Unbound's module reading it sees the old file or the new one, never half of
+    one; the bytes written."""
     tmp = path.with_name(f".{path.name}.tmp")
-    with tmp.open("w", encoding="utf-8") as fh:
-        fh.writelines([chunks] if isinstance(chunks, str) else chunks)
+    with tmp.open("wb") as fh:
+        for chunk in [chunks] if isinstance(chunks, str) else chunks:
+            fh.write(chunk.encode("utf-8") if isinstance(chunk, str) else chunk)
+        size = fh.tell()
     os.replace(tmp, path)
+    return size
 
 
 def write_export(policy: FleetPolicy, folder: Path, primary: tuple[str, int] | None = None,
@@ -116,13 +123,13 @@ def write_export(policy: FleetPolicy, folder: Path, primary: tuple[str, int] | N
         digest = fingerprint(zone, policy, body)
         serial = _serial(previous, origin, digest, policy.at)
         name = zone_file_name(zone, policy)
-        _write(folder / name, [zone_header(zone, policy, serial), *body])
+        write_replacing(folder / name, [zone_header(zone, policy, serial), *body])
         export.zones.append(ZoneInfo(origin, name, zone.profiles, len(zone), serial, digest,
                                      zone.note))
     source = Source((engine_folder or folder).absolute(), primary)
     for files in ENGINES.values():
         for file, render in files:
-            _write(folder / file, render(policy, source))
+            write_replacing(folder / file, render(policy, source))
     export.seconds = time.perf_counter() - started
-    _write(folder / MANIFEST, json.dumps(export.manifest(), indent=2) + "\n")
+    write_replacing(folder / MANIFEST, json.dumps(export.manifest(), indent=2) + "\n")
     return export

@@ -89,23 +89,11 @@ class FleetService:
                     self.exports += 1
                 return []
             folder = fleet_folder(self.config)
-            primary = self.config.fleet.primary or self.config.fleet.listen
-            args = [sys.executable, "-m", "kidshield", "export", "rpz",
-                    "--config", str(self.config_path), "--out", str(folder),
-                    "--at", now.isoformat()]
-            if primary:
-                args += ["--primary", primary]
-            for option, value in (("--block-ipv4", self.config.fleet.block_page_ipv4),
-                                  ("--block-ipv6", self.config.fleet.block_page_ipv6),
-                                  ("--block-host", self.config.fleet.block_host)):
-                if value:
-                    args += [option, value]
-            proc = await asyncio.create_subprocess_exec(
-                *args, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
-            _out, err = await proc.communicate()
-            if proc.returncode:
-                log.error("the RPZ export failed, still serving the previous zones: %s",
-                          err.decode(errors="replace").strip()[-2000:])
+            fleet = self.config.fleet
+            if not await self._run_export(
+                    "rpz", folder, now, [("--primary", fleet.primary or fleet.listen),
+                                         ("--block-host", fleet.block_host)],
+                    "the RPZ export failed, still serving the previous zones"):
                 return []
             try:
                 manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
@@ -131,19 +119,9 @@ class FleetService:
         fleet = self.config.fleet
         assert fleet.unbound_out is not None
         folder = self.config.path(fleet.unbound_out)
-        args = [sys.executable, "-m", "kidshield", "export", "unbound",
-                "--config", str(self.config_path), "--out", str(folder),
-                "--at", now.isoformat()]
-        for option, value in (("--block-ipv4", fleet.block_page_ipv4),
-                              ("--block-ipv6", fleet.block_page_ipv6)):
-            if value:
-                args += [option, value]
-        proc = await asyncio.create_subprocess_exec(
-            *args, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
-        _out, err = await proc.communicate()
-        if proc.returncode:
-            log.error("the export for Unbound's module failed, the previous one stays: %s",
-                      err.decode(errors="replace").strip()[-2000:])
+        if not await self._run_export(
+                "unbound", folder, now, [],
+                "the export for Unbound's module failed, the previous one stays"):
             return False
         try:
             policy = PolicyFile(str(folder / POLICY_FILE))
@@ -157,6 +135,27 @@ class FleetService:
         log.info("exported the policy for Unbound's module to %s; valid until %s", folder,
                  until or "the configuration changes")
         return datetime.fromisoformat(until) if until else None
+
+    async def _run_export(self, command: str, folder: Path, now: datetime,
+                          options: list[tuple[str, str | None]], failed: str) -> bool:
+        """``kidshield export COMMAND`` of the policy at ``now`` into ``folder``, in a child
+        process (with the block page's addresses and ``options`` that have a value); False,
+        logged after ``failed``, when it did not succeed."""
+        fleet = self.config.fleet
+        args = [sys.executable, "-m", "kidshield", "export", command,
+                "--config", str(self.config_path), "--out", str(folder),
+                "--at", now.isoformat()]
+        for option, value in [("--block-ipv4", fleet.block_page_ipv4),
+                              ("--block-ipv6", fleet.block_page_ipv6), *options]:
+            if value:
+                args += [option, value]
+        proc = await asyncio.create_subprocess_exec(
+            *args, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
+        _out, err = await proc.communicate()
+        if proc.returncode:
+            log.error("%s: %s", failed, err.decode(errors="replace").strip()[-2000:])
+            return False
+        return True
 
     async def _notify(self, origins: list[str]) -> None:
         targets = [parse_hostport(t, 53) for t in self.config.fleet.notify]

@@ -34,7 +34,8 @@ from typing import Any
 import numpy as np
 
 from kidshield.fleet.engines import _q
-from kidshield.fleet.unbound_module import FORMAT, MAGIC, PREFIX, keyed
+from kidshield.fleet.export import write_replacing
+from kidshield.fleet.unbound_module import ACTS, FORMAT, MAGIC, PREFIX, keyed
 from kidshield.fleet.zones import CHILD_PAGE, Act, FleetPolicy
 
 POLICY_FILE = "kidshield-policy.bin"
@@ -45,7 +46,7 @@ SYSTEMD_FILE = "unbound-systemd.conf"
 DEBIAN_DIST = "/usr/lib/python3/dist-packages"
 VALUES = np.dtype([("zone", "<u2"), ("target", "<u2"), ("act", "u1"), ("subtree", "u1"),
                    ("unused", "<u2")])
-ACT_CODES = {Act.BLOCK: 1, Act.NXDOMAIN: 2, Act.NODATA: 3, Act.PASSTHRU: 4, Act.REWRITE: 5}
+ACT_CODES = {act: ACTS[act.value] for act in Act}  # the module's own numbering
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,19 +229,6 @@ def module_script(policy_path: Path) -> str:
     return text.replace(marker, f"POLICY_PATH: str | None = {str(policy_path)!r}", 1)
 
 
-def _write(path: Path, parts: list[bytes | memoryview] | str) -> int:
-    tmp = path.with_name(f".{path.name}.tmp")
-    with tmp.open("wb") as fh:
-        if isinstance(parts, str):
-            fh.write(parts.encode("utf-8"))
-        else:
-            for part in parts:
-                fh.write(part)
-        size = fh.tell()
-    os.replace(tmp, path)
-    return size
-
-
 def write_unbound_export(policy: FleetPolicy, folder: Path, hosts: dict[str, SafeHost],
                          engine_folder: Path | None = None) -> UnboundExport:
     """Write the policy file, the module and Unbound's include into ``folder``; the module
@@ -252,9 +240,9 @@ def write_unbound_export(policy: FleetPolicy, folder: Path, hosts: dict[str, Saf
     where = (engine_folder or folder).absolute()
     parts, rules = policy_bytes(policy, hosts, os.urandom(16))
     export = UnboundExport(policy, rules)
-    export.bytes = _write(folder / POLICY_FILE, parts)
-    _write(folder / SCRIPT_FILE, module_script(where / POLICY_FILE))
-    _write(folder / CONFIG_FILE, unbound_conf(policy, where / SCRIPT_FILE))
-    _write(folder / SYSTEMD_FILE, SYSTEMD)
+    export.bytes = write_replacing(folder / POLICY_FILE, parts)
+    write_replacing(folder / SCRIPT_FILE, module_script(where / POLICY_FILE))
+    write_replacing(folder / CONFIG_FILE, unbound_conf(policy, where / SCRIPT_FILE))
+    write_replacing(folder / SYSTEMD_FILE, SYSTEMD)
     export.seconds = time.perf_counter() - started
     return export
