@@ -8,12 +8,14 @@ from __future__ import annotations
 import sqlite3
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DatabaseError, OperationalError
 
 from kidshield.errors import StorageError
@@ -192,6 +194,24 @@ class Database:
                 return conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
             except (OperationalError, sqlite3.OperationalError):
                 return None
+
+    @contextmanager
+    def locked_write(self, key: int) -> Iterator[Connection]:
+        """A transaction that holds the write lock from its first statement, for a write
+        that depends on what it reads (the evidence chain links to the current head).
+
+        A plain transaction reads before it locks: two processes could both read the same
+        head and one insert would fail. SQLite: ``BEGIN IMMEDIATE`` takes the file's write
+        lock at once, so another writer waits (busy timeout) instead. PostgreSQL: a
+        transaction-level advisory lock on ``key``, released at commit or rollback."""
+        with self.engine.begin() as conn:
+            if self.is_sqlite:
+                # the driver would open its own deferred transaction only at the first
+                # INSERT; an explicit BEGIN first makes it use this one
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+            elif conn.dialect.name == "postgresql":
+                conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+            yield conn
 
     def close(self) -> None:
         self.engine.dispose()

@@ -10,7 +10,6 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import IntegrityError
 
 from kidshield.reports.changes import (
     AppealChange,
@@ -54,6 +53,9 @@ from kidshield.storage.schema import (
     reports,
     staff_exposure,
 )
+
+# PostgreSQL advisory lock serialising appends to the evidence chain ("evidence" in ASCII)
+EVIDENCE_LOCK = 0x65766964656E6365
 
 EXPIRABLE = ("reports", "cases", "evidence", "query_log", "audit", "drafts")
 
@@ -282,34 +284,27 @@ class SqlReportStore(HotlineRows):
         link: Callable[[str], str],
         seal: Seal | None = None,
     ) -> EvidenceRecord:
-        # prev_hash is unique, so a concurrent writer that linked to the same record first
-        # makes this insert fail; read the new head and try again.
-        for attempt in range(5):
-            try:
-                with self._append_lock, self._db.engine.begin() as conn:
-                    last = conn.execute(
-                        sa.select(evidence.c.record_hash).order_by(evidence.c.id.desc()).limit(1)
-                    ).scalar()
-                    prev = str(last) if last is not None else GENESIS
-                    record = EvidenceRecord(
-                        case_id=case_id, at=at, kind=kind, content=content,
-                        content_sha256=content_sha256, prev_hash=prev, record_hash=link(prev),
-                    )
-                    pk = conn.execute(
-                        evidence.insert().values(**values_of(record))
-                    ).inserted_primary_key
-                    if seal is not None:
-                        count = int(conn.execute(
-                            sa.select(sa.func.count()).select_from(evidence)).scalar_one())
-                        key_id, signature = seal(count, record.record_hash)
-                        conn.execute(evidence_heads.insert().values(
-                            at=at, records=count, head_hash=record.record_hash, key_id=key_id,
-                            signature=signature))
-                return dataclasses.replace(record, id=int(pk[0]) if pk else None)
-            except IntegrityError:
-                if attempt == 4:
-                    raise
-        raise AssertionError("unreachable")
+        # the read of the head and the insert hold the write lock together, so no other
+        # writer (thread or process) links to the same head; prev_hash being unique stays the
+        # database's own guard against a fork
+        with self._append_lock, self._db.locked_write(EVIDENCE_LOCK) as conn:
+            last = conn.execute(
+                sa.select(evidence.c.record_hash).order_by(evidence.c.id.desc()).limit(1)
+            ).scalar()
+            prev = str(last) if last is not None else GENESIS
+            record = EvidenceRecord(
+                case_id=case_id, at=at, kind=kind, content=content,
+                content_sha256=content_sha256, prev_hash=prev, record_hash=link(prev),
+            )
+            pk = conn.execute(evidence.insert().values(**values_of(record))).inserted_primary_key
+            if seal is not None:
+                count = int(conn.execute(
+                    sa.select(sa.func.count()).select_from(evidence)).scalar_one())
+                key_id, signature = seal(count, record.record_hash)
+                conn.execute(evidence_heads.insert().values(
+                    at=at, records=count, head_hash=record.record_hash, key_id=key_id,
+                    signature=signature))
+        return dataclasses.replace(record, id=int(pk[0]) if pk else None)
 
     def evidence(self, case_id: int | None = None) -> list[EvidenceRecord]:
         query = sa.select(evidence).order_by(evidence.c.id)
