@@ -30,16 +30,20 @@ OUR_UDP_SIZE = 1232  # the DNS flag day 2020 recommendation
 EDE_BLOCKED = 15  # RFC 8914 extended DNS error codes
 EDE_FILTERED = 17
 EDE_PROHIBITED = 18
+EDE_NO_REACHABLE_AUTHORITY = 22  # "or they potentially refused to reply" (RFC 8914 4.23)
 
 
-def opt_record(do: bool, ede: tuple[int, str] | None = None, extended_rcode: int = 0) -> bytes:
-    """Our OPT record (version 0, DO bit echoed), with an RFC 8914 extended error when given
-    and the upper bits of an extended RCODE."""
+def opt_record(do: bool, ede: tuple[int, str] | None = None, extended_rcode: int = 0,
+               options: bytes = b"") -> bytes:
+    """Our OPT record (version 0, DO bit echoed), with an RFC 8914 extended error when given,
+    then ``options`` (already on the wire: an upstream's extended errors), and the upper bits
+    of an extended RCODE."""
     rdata = b""
     if ede is not None:
         code, text = ede
         payload = struct.pack("!H", code) + text.encode("utf-8")[:200]
         rdata = struct.pack("!HH", OPTION_EDE, len(payload)) + payload
+    rdata += options
     flags = 0x8000 if do else 0
     return b"\x00" + struct.pack("!HHBBHH", 41, OUR_UDP_SIZE, extended_rcode, 0, flags,
                                   len(rdata)) + rdata
@@ -59,11 +63,13 @@ def build(
     authoritative: bool = False,
     ede: tuple[int, str] | None = None,
     answer_count: int | None = None,
+    options: bytes = b"",
 ) -> bytes:
     """A complete response to ``query``: our records in the answer section, OPT when the
     query had EDNS (with an RFC 8914 extended error explaining blocks). An extended RCODE
     (BADVERS) puts its upper bits in the OPT record (RFC 6891). ``answer_count``: the number of
-    records when an item of ``answers`` holds more than one (a whole RRset)."""
+    records when an item of ``answers`` holds more than one (a whole RRset). ``options``: EDNS
+    options on the wire to add after the extended error."""
     answers = answers or []
     # QR; opcode, RD and CD copied (RFC 4035 3.2.2); RA, except when we do not implement it
     flags = 0x8000 | (q.flags & 0x7910) | (rcode & 0xF)
@@ -75,7 +81,7 @@ def build(
     header = struct.pack("!6H", q.qid, flags, 1, count, 0, 1 if q.edns else 0)
     body = query[HEADER : q.end] + b"".join(answers)
     if q.edns:
-        body += opt_record(q.do, ede, rcode >> 4)
+        body += opt_record(q.do, ede, rcode >> 4, options)
     return header + body
 
 

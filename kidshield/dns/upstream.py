@@ -31,7 +31,8 @@ from kidshield.dns.wire import HEADER, WireError, set_ttls, skip_name
 class UpstreamError(Exception):
     """No usable answer. ``servfail``: an upstream's SERVFAIL, read strictly, when one
     answered so (its extended DNS errors may say why: a DNSSEC failure, no reachable
-    authority), for the client when nothing better comes."""
+    authority), else its REFUSED when one only refused, for the client when nothing better
+    comes (``forward.failed_answer`` makes a REFUSED one our SERVFAIL)."""
 
     def __init__(self, message: str,
                  servfail: tuple[bytes, AnswerShape, Upstream] | None = None) -> None:
@@ -327,7 +328,8 @@ class UpstreamPool:
                       ) -> tuple[bytes, AnswerShape, Upstream]:
         """The first usable answer to ``packet`` from the upstreams in ``order`` (default:
         ``order()``), or UpstreamError naming what each said (``errors``: what was said
-        before) with the last SERVFAIL answer (``servfail``: one before). ``over_tcp``: an
+        before) with the last SERVFAIL answer, or the first REFUSED one when none answered
+        SERVFAIL (``servfail``: one before). ``over_tcp``: an
         upstream whose UDP answer was truncated, asked over TCP. ``question_end``: where
         ``packet``'s question ends, when the caller knows."""
         if order is None:
@@ -348,8 +350,8 @@ class UpstreamPool:
                 return answer, shape, upstream
             # ask the next one (and, if none can answer, let the resolver serve stale data)
             errors.append(failure)
-            if answer[3] & 0xF == Rcode.SERVFAIL:
-                servfail = (answer, shape, upstream)
+            if servfail is None or answer[3] & 0xF == Rcode.SERVFAIL:
+                servfail = (answer, shape, upstream)  # a SERVFAIL says more than a REFUSED
         raise UpstreamError("; ".join(errors), servfail)
 
     async def close(self) -> None:

@@ -18,6 +18,7 @@ from kidshield.dns.answers import OUR_UDP_SIZE
 from tests.dns.conftest import (
     KID,
     FakeUpstream,
+    LoopThread,
     ServeFactory,
     addresses,
     make_query,
@@ -217,3 +218,39 @@ def test_an_upstreams_servfail_tells_edns_clients_why(
         else:
             assert _edes(wire) == [(6, "signature expired")], kind
             assert [o.otype for o in answer.options] == [EDE]
+
+
+@pytest.mark.parametrize("proto", ["udp", "tcp"])
+def test_when_every_upstream_refuses_edns_clients_get_a_servfail_that_says_so(
+    serve: ServeFactory, upstream: FakeUpstream, loop_thread: LoopThread, proto: str,
+) -> None:
+    # a REFUSED from us would say that we refuse the client: it is our SERVFAIL, with EDE 22
+    # (No Reachable Authority: "or they potentially refused to reply", RFC 8914 4.23) and
+    # then the extended errors the refusing upstream gave (18, Prohibited), nothing else
+    upstream.mangle = _with_opt_options(
+        _ede(18, "not for you") + struct.pack("!HH", NSID, 4) + b"ns-7", dns.rcode.REFUSED)
+    second = FakeUpstream(rcode=dns.rcode.REFUSED)  # refuses without saying why
+    loop_thread.run(second.start())
+    try:
+        served = serve(upstreams=[upstream.url, second.url])
+        for _turn in range(2):  # never kept: asked again
+            for kind, query in _queries():
+                wire = _ask(served.port, query, proto)
+                answer = dns.message.from_wire(wire)
+                assert answer.rcode() == dns.rcode.SERVFAIL, kind
+                assert answer.id == query.id and answer.question == query.question
+                assert not answer.answer and answer.flags & dns.flags.RA
+                if kind == "plain":
+                    assert _opt_records(wire) == []
+                else:
+                    assert _edes(wire) == [(22, "kidshield: every upstream refused"),
+                                           (18, "not for you")], kind
+                    assert answer.payload == OUR_UDP_SIZE
+        assert upstream.count("odd-opt.example") == second.count("odd-opt.example") == 6
+        # the second one alone: our reason, no other
+        served = serve(upstreams=[second.url])
+        wire = _ask(served.port, make_query("odd-opt.example", edns=True), proto)
+        assert dns.message.from_wire(wire).rcode() == dns.rcode.SERVFAIL
+        assert _edes(wire) == [(22, "kidshield: every upstream refused")]
+    finally:
+        loop_thread.run(second.stop())

@@ -28,6 +28,8 @@ from kidshield.policy.reason import Action
 log = logging.getLogger("kidshield.dns")
 
 STALE_WAIT = 1.0  # RFC 8767: answer from stale data if upstreams haven't answered by then
+# why our SERVFAIL, when the upstreams only refused (``failed_answer``)
+REFUSED_EDE = (answers.EDE_NO_REACHABLE_AUTHORITY, "kidshield: every upstream refused")
 
 # (response, where it came from, seconds it may be reused, where its TTLs are, where the
 # names its aliases lead to begin: read once, when it arrived); NOTHING: no answer
@@ -127,8 +129,8 @@ class Forwarder:
                         response, upstream.label, min(float(ttl), READY_MAX_SECONDS),
                         shape.ttl_offsets, shape.targets))
                     return
-                if response[3] & 0xF == Rcode.SERVFAIL:  # passed on if no other answers
-                    servfail = (response, shape, upstream)
+                # SERVFAIL or REFUSED: passed on (REFUSED as our SERVFAIL) if no other answers
+                servfail = (response, shape, upstream)
         task = asyncio.ensure_future(self._rest(q, packet, upstream, over_tcp,
                                                 [failure] if failure else [], servfail,
                                                 shared, done))
@@ -149,7 +151,7 @@ class Forwarder:
                                                                      over_tcp, q.end, servfail)
         except (UpstreamError, OSError) as exc:
             log.warning("all upstreams failed for %s: %s", q.name, exc)
-            result = _servfail(exc)
+            result = failed_answer(exc, q)
         else:
             ttl = self._cache_answer(q, response, shape)
             result = (response, upstream.label, min(float(ttl), READY_MAX_SECONDS),
@@ -183,7 +185,7 @@ class Forwarder:
             log.warning("all upstreams failed for %s: %s", q.name, exc)
             if stale is not None:
                 return self._stale(stale)
-            return _servfail(exc)
+            return failed_answer(exc, q)
         ttl = self._cache_answer(q, response, shape)
         return (response, upstream.label, min(float(ttl), READY_MAX_SECONDS), shape.ttl_offsets,
                 shape.targets)
@@ -247,13 +249,20 @@ class Upstream:
                             ctx.decision.reason, Rcode.SERVFAIL, 0.0, ctx.decision)
 
 
-def _servfail(exc: Exception) -> Forwarded:
+def failed_answer(exc: Exception, q: Question) -> Forwarded:
     """When every upstream failed: the SERVFAIL one of them answered, if any, so a client
-    that uses EDNS learns why from its extended errors (RFC 8914); it is not kept."""
+    that uses EDNS learns why from its extended errors (RFC 8914); it is not kept. When they
+    only refused, our SERVFAIL instead (a REFUSED from us would say we refuse the client):
+    EDE 22, No Reachable Authority ("or they potentially refused to reply"), then the
+    extended errors the refusing upstream gave (18 Prohibited, 20 Not Authoritative)."""
     servfail = exc.servfail if isinstance(exc, UpstreamError) else None
     if servfail is None:
         return NOTHING
     response, shape, upstream = servfail
+    if response[3] & 0xF == Rcode.REFUSED:
+        # the question as the upstream repeated it: the answer stage puts the client's back
+        ours = answers.build(response, q, Rcode.SERVFAIL, ede=REFUSED_EDE, options=shape.ede)
+        return ours, upstream.label, 0.0, None, ()
     return response, upstream.label, 0.0, shape.ttl_offsets, shape.targets
 
 
