@@ -172,7 +172,8 @@ def join_answer(query: bytes, head: bytes, tail: bytes, qend: int) -> bytes:
 
 def truncate(response: bytes, qend: int, opt: bytes = b"") -> bytes:
     """Header and question only, with TC set: the client retries over TCP. ``opt`` is our
-    OPT record for a query that had EDNS (RFC 6891: an EDNS query gets one in every answer)."""
+    OPT record for a query that had EDNS (RFC 6891: an EDNS query gets one in every answer;
+    ``opt_of`` the answer's own, to keep the extended errors that say why)."""
     header = bytearray(response[:HEADER])
     header[2] |= 0x02
     header[6:12] = b"\x00\x00\x00\x00\x00\x01" if opt else b"\x00\x00\x00\x00\x00\x00"
@@ -277,10 +278,33 @@ def pad(response: bytes, block: int = PAD_BLOCK) -> bytes:
     (DNS over TLS: the size of an encrypted answer then says little about the name). Only a
     response whose last record is its OPT record is padded (ours always are); others, and
     answers without EDNS, are returned as they are."""
+    start = _last_opt(response)
+    if start < 0:
+        return response
+    fill = -(len(response) + 4) % block
+    if len(response) + 4 + fill > 0xFFFF:
+        return response
+    rdlen_at = start + 9
+    rdlen = struct.unpack_from("!H", response, rdlen_at)[0] + 4 + fill
+    return (response[:rdlen_at] + struct.pack("!H", rdlen) + response[rdlen_at + 2:]
+            + struct.pack("!HH", _OPTION_PADDING, fill) + bytes(fill))
+
+
+def opt_of(response: bytes) -> bytes:
+    """The response's OPT record (with its options: the extended errors that say why), when
+    it is the last record (ours always are), else b"". Read only when an answer is cut
+    short, not per answer."""
+    start = _last_opt(response)
+    return response[start:] if start >= 0 else b""
+
+
+def _last_opt(response: bytes) -> int:
+    """Where the response's last record begins, if it is an OPT record that ends the
+    packet; else -1."""
     try:
         _qid, _flags, qd, an, ns, ar = struct.unpack_from("!6H", response)
         if not ar:
-            return response
+            return -1
         pos = HEADER
         for _ in range(qd):
             pos = skip_name(response, pos) + 4
@@ -291,13 +315,7 @@ def pad(response: bytes, block: int = PAD_BLOCK) -> bytes:
             rdlen = struct.unpack_from("!H", response, pos + 8)[0]
             pos += 10 + rdlen
     except (struct.error, WireError):
-        return response
+        return -1
     if pos != len(response) or response[start] != 0 or response[start + 1:start + 3] != b"\x00\x29":
-        return response
-    fill = -(len(response) + 4) % block
-    if len(response) + 4 + fill > 0xFFFF:
-        return response
-    rdlen_at = start + 9
-    rdlen = struct.unpack_from("!H", response, rdlen_at)[0] + 4 + fill
-    return (response[:rdlen_at] + struct.pack("!H", rdlen) + response[rdlen_at + 2:]
-            + struct.pack("!HH", _OPTION_PADDING, fill) + bytes(fill))
+        return -1
+    return start

@@ -254,3 +254,29 @@ def test_when_every_upstream_refuses_edns_clients_get_a_servfail_that_says_so(
         assert _edes(wire) == [(22, "kidshield: every upstream refused")]
     finally:
         loop_thread.run(second.stop())
+
+
+def test_a_reply_cut_short_for_the_clients_udp_size_keeps_the_extended_errors(
+    serve: ServeFactory, upstream: FakeUpstream,
+) -> None:
+    # RFC 6891 7: a truncated reply keeps its OPT record; the extended errors in it (here an
+    # upstream's 17, Filtered) say why the answer is what it is, also when TC sends the
+    # client to TCP; on the miss and from the cache
+    many = [f"192.0.2.{i}" for i in range(1, 41)]  # 40 addresses: about 700 bytes
+    upstream.add("big.example", "A", *many)
+    upstream.mangle = _with_opt_options(_ede(17, "filtered upstream"))
+    served = serve()
+    for turn in ("miss", "cached"):
+        query = dns.message.make_query("big.example", "A", use_edns=0, payload=512)
+        wire = _ask(served.port, query, "udp")
+        answer = dns.message.from_wire(wire)
+        assert answer.flags & dns.flags.TC and not answer.answer, turn
+        assert answer.id == query.id and answer.question == query.question
+        assert _edes(wire) == [(17, "filtered upstream")], turn
+        assert answer.payload == OUR_UDP_SIZE and len(wire) <= 512
+        plain = _ask(served.port, make_query("big.example"), "udp")  # no EDNS: no OPT
+        assert dns.message.from_wire(plain).flags & dns.flags.TC and not _opt_records(plain)
+        full = dns.message.from_wire(_ask(served.port, query, "tcp"))
+        assert addresses(full) == sorted(many) and _edes(full.to_wire()) == [
+            (17, "filtered upstream")]
+    assert upstream.count("big.example") == 2  # once with EDNS, once without

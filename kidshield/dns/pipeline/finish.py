@@ -10,7 +10,7 @@ from collections.abc import Callable
 from kidshield.dns import answers
 from kidshield.dns.pipeline.context import QueryContext
 from kidshield.dns.ready import LogItem, ReadyAnswers
-from kidshield.dns.wire import patch, truncate
+from kidshield.dns.wire import Question, opt_of, patch, truncate
 
 
 class Answer:
@@ -27,8 +27,20 @@ class Answer:
                              ctx.now.timestamp(), self.monotonic(), ctx.ttl_offsets)
         out = patch(response, ctx.data, q.end)
         if ctx.udp and len(out) > q.udp_size:
-            out = truncate(out, q.end, answers.opt_for(q))
+            out = truncate(out, q.end, self._opt(out, q))
         ctx.out = out
+
+    @staticmethod
+    def _opt(out: bytes, q: Question) -> bytes:
+        """The OPT record for ``out`` cut short: its own, with the extended errors that say
+        why (a block's 15/17, an upstream's), when the reply still fits the client's UDP
+        size (RFC 6891 7: keep OPT in a truncated reply); else ours without options."""
+        if not q.edns:
+            return b""
+        opt = opt_of(out)
+        if opt and q.end + len(opt) <= q.udp_size:
+            return opt
+        return answers.opt_for(q)
 
 
 class Log:
