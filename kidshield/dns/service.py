@@ -24,7 +24,7 @@ from kidshield.dns.metrics_http import BearerCheck, MetricsListener, metrics_gat
 from kidshield.dns.ready import LogItem
 from kidshield.dns.resolver import Resolver
 from kidshield.dns.server import BindError, remember_sni, spawn, start_tcp, start_udp
-from kidshield.dns.upstream import UpstreamPool, parse_upstream
+from kidshield.dns.upstream import Upstream, UpstreamPool, parse_upstream
 from kidshield.errors import KidshieldError
 from kidshield.policy.reason import Action
 from kidshield.runtime import PolicyRuntime
@@ -226,18 +226,26 @@ class DnsService:
         self._grouper.settings = _log_settings(config)
 
     def _swap_upstreams(self, urls: list[str]) -> None:
-        """New upstreams from a reload; the old pool is closed once the queries it still
-        has in flight have had their time."""
+        """New upstreams from a reload. One whose URL stays is kept as it is (its health,
+        counters and UDP socket: its metrics go on counting); the others are closed once
+        the queries they still have in flight have had their time."""
         old = self.resolver.upstreams
-        self.resolver.upstreams = UpstreamPool([parse_upstream(u) for u in urls], old.timeout)
+        kept: dict[str, Upstream | None] = {u.url: u for u in old.upstreams}
+        # pop: a URL listed twice is kept once, and asked again as a new one
+        upstreams = [kept.pop(url, None) or parse_upstream(url) for url in urls]
+        self.resolver.upstreams = UpstreamPool(upstreams, old.timeout)
+        left = [u for u in kept.values() if u is not None]
+        if not left:
+            return
+        dropped = UpstreamPool(left, old.timeout)
 
         async def close_later() -> None:
             await asyncio.sleep(old.timeout + 0.5)
-            if old in self._closing:  # not already closed by stop()
-                self._closing.remove(old)
-                await old.close()
+            if dropped in self._closing:  # not already closed by stop()
+                self._closing.remove(dropped)
+                await dropped.close()
 
-        self._closing.append(old)
+        self._closing.append(dropped)
         spawn(close_later())
 
     # -- log pump ---------------------------------------------------------------------------

@@ -17,12 +17,21 @@ from pathlib import Path
 import dns.message
 import dns.rcode
 import dns.rdatatype
+import httpx
 import pytest
 
 from kidshield.clock import FixedClock
 from kidshield.dns import udpexchange
 from kidshield.dns.udpexchange import SHARE_MAX, UdpExchange, query_id
-from tests.dns.conftest import KID, NOON, FakeUpstream, LoopThread, ServeFactory, addresses
+from tests.dns.conftest import (
+    KID,
+    NOON,
+    FakeUpstream,
+    LoopThread,
+    Served,
+    ServeFactory,
+    addresses,
+)
 from tests.e2e.harness import TEST_TIMINGS
 
 
@@ -380,6 +389,56 @@ def test_upstream_timeout_from_the_config_sets_how_soon_a_silent_upstream_is_lef
     assert served.reload()
     resolver = served.app.dns.resolver
     assert resolver is not None and resolver.upstreams.timeout == 5.0
+
+
+def _upstream_metrics(served: Served) -> dict[tuple[str, str], float]:
+    """(metric, upstream) -> value of every per-upstream metric, from /metrics."""
+    with httpx.Client(base_url=served.url, timeout=3) as http:
+        response = http.get("/metrics", headers=served.bearer_for("Alex", ["metrics"]))
+    assert response.status_code == 200
+    found = {}
+    for line in response.text.splitlines():
+        if line.startswith("kidshield_dns_upstream_") and "reason=" not in line:
+            labels, _, value = line.rpartition(" ")
+            name, _, upstream = labels.partition('{upstream="')
+            found[(name, upstream.rstrip('"}'))] = float(value)
+    return found
+
+
+def test_a_reload_keeps_the_counters_of_the_upstreams_that_stay(
+    serve: ServeFactory, upstream: FakeUpstream, dead: FakeUpstream, loop_thread: LoopThread,
+) -> None:
+    # a reload that adds an upstream (or changes anything else) must not reset the errors
+    # and round-trip times of those it keeps: an operator's rate() would see a counter reset
+    other = FakeUpstream(default_a="198.51.100.99")
+    loop_thread.run(other.start())
+    try:
+        served = serve(upstreams=[dead.url, upstream.url], web=True,
+                       dns_options={"upstream_timeout": 0.2})
+        for i in range(2):
+            assert addresses(served.query(f"n{i}.example", source=KID, timeout=3)) == [
+                "192.0.2.1"]
+        served.parent()
+        before = _upstream_metrics(served)
+        errors, rtt = "kidshield_dns_upstream_errors_total", "kidshield_dns_upstream_rtt_seconds"
+        assert before[(errors, dead.url)] == 2 and before[(rtt, upstream.url)] > 0
+        text = served.config_path.read_text(encoding="utf-8")
+        served.write_config(text.replace(f'"{upstream.url}"',
+                                         f'"{upstream.url}", "{other.url}"'))
+        assert served.reload()
+        after = _upstream_metrics(served)
+        assert after[(errors, dead.url)] == 2
+        assert after[(rtt, upstream.url)] == before[(rtt, upstream.url)]
+        assert after[(errors, other.url)] == 0 and after[(rtt, other.url)] == 0
+        # and they go on counting; the one dropped from the list is gone
+        served.write_config(text.replace(f'"{dead.url}", ', ""))
+        assert served.reload()
+        assert addresses(served.query("n9.example", source=KID, timeout=3)) == ["192.0.2.1"]
+        last = _upstream_metrics(served)
+        assert {u for _m, u in last} == {upstream.url}
+        assert last[(rtt, upstream.url)] > 0
+    finally:
+        loop_thread.run(other.stop())
 
 
 def test_a_send_refused_by_the_kernel_is_an_exchange_error(loop_thread: LoopThread) -> None:
