@@ -68,6 +68,7 @@ class Timings:
     first_list_update: float = 5.0  # a new install has nothing downloaded yet
     list_updates: float = 900.0  # URL lists due for download
     fleet: float = 30.0  # longest wait between looks at the clock for a schedule edge
+    fleet_retry: float = 5.0  # first wait to export for Unbound again after a failure
     summaries: float = 300.0  # weekly summaries due to be sent
 
 
@@ -218,7 +219,8 @@ class Application:
         if (config.fleet.listen or config.fleet.unbound_out) and self._config_path is not None:
             from kidshield.fleet.service import FleetService
 
-            self.fleet = FleetService(config, self._config_path, self.clock, self.timings.fleet)
+            self.fleet = FleetService(config, self._config_path, self.clock, self.timings.fleet,
+                                      self.timings.fleet_retry)
             await self.fleet.start()
         if self.web_enabled:
             await self._start_web()

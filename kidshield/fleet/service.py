@@ -7,7 +7,9 @@ Each export runs in a child process (``kidshield export rpz``/``unbound``, like 
 downloads), so the resolver never holds a million names or the parse's temporary memory. It
 runs at start, after every reload (configuration or lists changed) and when the policy's
 ``valid_until`` passes (a bedtime starts or ends); only zones whose rules changed get a new
-serial and a NOTIFY.
+serial and a NOTIFY. A failed export for Unbound's module is tried again by itself, after
+``retry_first`` seconds, doubling to RETRY_MAX (a full disk, a folder not writable yet), each
+failure logged with the wait before the next try.
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ from kidshield.fleet.xfr import TransferServer, ZoneSet, notify
 
 log = logging.getLogger("kidshield.fleet")
 
+RETRY_MAX = 300.0  # longest wait before the Unbound export is tried again
+
 
 def fleet_folder(config: Config) -> Path:
     out = config.fleet.out
@@ -39,7 +43,7 @@ def fleet_folder(config: Config) -> Path:
 
 class FleetService:
     def __init__(self, config: Config, config_path: Path, clock: Clock,
-                 max_wait: float = 30.0) -> None:
+                 max_wait: float = 30.0, retry_first: float = 5.0) -> None:
         self.config = config
         self.config_path = config_path
         self.clock = clock
@@ -49,6 +53,9 @@ class FleetService:
         self.valid_until: datetime | None = None
         self.bound: list[tuple[str, str, int]] = []
         self.exports = 0
+        self.retry_first = retry_first
+        self.unbound_failures = 0  # exports for Unbound's module failed in a row
+        self._retry: asyncio.Task[None] | None = None  # the next try after one failed
         self._task: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
 
@@ -63,6 +70,7 @@ class FleetService:
         self._task = asyncio.ensure_future(self._edges())
 
     async def stop(self) -> None:
+        self._cancel_retry()
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
@@ -83,6 +91,7 @@ class FleetService:
         async with self._lock:
             now = self.clock.now()
             until = await self._export_unbound(now) if self.config.fleet.unbound_out else None
+            self._unbound_tried(until is not False)
             if self.config.fleet.listen is None:
                 if until is not False:
                     self.valid_until = until
@@ -112,6 +121,47 @@ class FleetService:
                      self.valid_until or "the configuration changes")
             spawn(self._notify(changed))  # engines that are down must not hold anything up
         return changed
+
+    def _unbound_tried(self, ok: bool) -> None:
+        """After an export for Unbound's module (or none was due: ``ok``): on a failure, the
+        next try is scheduled, each failure waiting twice as long up to RETRY_MAX; a later
+        export that succeeds (a reload, an edge, a try) cancels it."""
+        if ok:
+            if self.unbound_failures and self.config.fleet.unbound_out:
+                log.info("the export for Unbound's module succeeded after %d failed tries",
+                         self.unbound_failures)
+            self.unbound_failures = 0
+            self._cancel_retry()
+            return
+        self.unbound_failures += 1
+        wait = min(RETRY_MAX, self.retry_first * 2.0 ** min(self.unbound_failures - 1, 16))
+        log.warning("the export for Unbound's module failed (%d in a row); trying again in "
+                    "%g s", self.unbound_failures, wait)
+        self._cancel_retry()
+        self._retry = asyncio.ensure_future(self._retry_unbound(wait))
+
+    def _cancel_retry(self) -> None:
+        if self._retry is not None and self._retry is not asyncio.current_task():
+            self._retry.cancel()
+        self._retry = None
+
+    async def _retry_unbound(self, wait: float) -> None:
+        """The export for Unbound's module again, ``wait`` seconds after one failed (the
+        RPZ zones, if served, were exported then and are not redone)."""
+        await asyncio.sleep(wait)
+        try:
+            async with self._lock:
+                if not self.config.fleet.unbound_out:  # a reload took it out meanwhile
+                    self._unbound_tried(True)
+                    return
+                until = await self._export_unbound(self.clock.now())
+                if until is not False and self.config.fleet.listen is None:
+                    self.valid_until = until  # (with listen, the zones' valid_until rules)
+                    self.exports += 1
+                self._unbound_tried(until is not False)
+        except Exception:  # a try that broke is a failed one: the next is scheduled
+            log.exception("exporting the policy for Unbound's module again failed")
+            self._unbound_tried(False)
 
     async def _export_unbound(self, now: datetime) -> datetime | Literal[False] | None:
         """``kidshield export unbound`` into ``[fleet] unbound_out``; its valid_until, or

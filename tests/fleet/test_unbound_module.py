@@ -494,3 +494,44 @@ def test_serve_keeps_the_unbound_export_current_across_a_bedtime_edge(
             assert policy.decide_name(policy.profile(LEO), "plain-1.example.net")[0] == 4
         finally:
             policy.close()
+
+
+@pytest.mark.slow
+def test_serve_tries_a_failed_unbound_export_again_by_itself_waiting_longer_each_time(
+    tmp_path: Path, authority: FakeAuthority, caplog: pytest.LogCaptureFixture,
+) -> None:
+    """``[dns] listen`` and ``[fleet] unbound_out``: an export that failed (here its folder
+    is a file) is tried again after a wait that doubles, each failure logged with the wait,
+    not only at the next schedule edge or reload (there was none at noon: never)."""
+    import dataclasses
+    import logging
+    from datetime import datetime
+
+    from kidshield.clock import FixedClock
+    from tests.e2e.harness import start as serve
+    from tests.fleet.test_transfer import TIMINGS
+
+    config = setup(tmp_path, authority.port)
+    config.write_text(config.read_text().replace(
+        'listen = ["127.0.0.1:5353"]', 'listen = ["127.0.0.1:0"]') + '\n[fleet]\n'
+        'unbound_out = "for-unbound"\n')
+    blocker = tmp_path / "for-unbound"
+    blocker.write_text("not a folder\n")
+    timings = dataclasses.replace(TIMINGS, fleet=30.0, fleet_retry=0.3)
+    clock = FixedClock(datetime.fromisoformat(NOON))
+    with caplog.at_level(logging.INFO, logger="kidshield.fleet"), serve(
+            config, clock, web=False, timings=timings) as served:
+        fleet = served.app.fleet
+        assert fleet is not None
+        assert wait_for(lambda: fleet.unbound_failures >= 2, 30)
+        waits = [r.getMessage() for r in caplog.records
+                 if "trying again in" in r.getMessage()]
+        assert waits[:2] == [
+            "the export for Unbound's module failed (1 in a row); trying again in 0.3 s",
+            "the export for Unbound's module failed (2 in a row); trying again in 0.6 s"]
+        blocker.unlink()  # the operator fixes it: the next try succeeds without a reload
+        assert wait_for(lambda: (blocker / POLICY_FILE).exists(), 30)
+        assert wait_for(lambda: fleet.unbound_failures == 0, 10)
+        assert fleet.valid_until == datetime.fromisoformat("2026-12-02T21:00:00+00:00")
+        assert served.app.reloads == 0
+    assert any("succeeded after" in r.getMessage() for r in caplog.records)
