@@ -230,11 +230,12 @@ class DnsService:
         counters and UDP socket: its metrics go on counting); the others are closed once
         the queries they still have in flight have had their time."""
         old = self.resolver.upstreams
-        kept: dict[str, Upstream | None] = {u.url: u for u in old.upstreams}
-        # pop: a URL listed twice is kept once, and asked again as a new one
-        upstreams = [kept.pop(url, None) or parse_upstream(url) for url in urls]
+        reuse: dict[str, Upstream] = {u.url: u for u in reversed(old.upstreams)}
+        # popped: a URL listed twice is kept once, the second is a new one
+        upstreams = [reuse.pop(url) if url in reuse else parse_upstream(url) for url in urls]
         self.resolver.upstreams = UpstreamPool(upstreams, old.timeout)
-        left = [u for u in kept.values() if u is not None]
+        taken = {id(u) for u in upstreams}
+        left = [u for u in old.upstreams if id(u) not in taken]
         if not left:
             return
         dropped = UpstreamPool(left, old.timeout)
