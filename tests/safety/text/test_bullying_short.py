@@ -63,6 +63,11 @@ def cue_ids(text: str) -> set[str]:
         # one insult noun as the whole message names the reader
         "cunt",
         "mother fucker",
+        # condescension with an insult in it (Reddit retorts)
+        "you are a hypocrite",
+        "you're a condescending prick",
+        "grow up you little snowflake",
+        "I'm done arguing with someone as ignorant as you.",
     ],
 )
 def test_short_abuse_at_the_reader_flags_from_the_cues_alone(text: str) -> None:
@@ -94,7 +99,10 @@ def test_short_abuse_at_the_reader_flags_from_the_cues_alone(text: str) -> None:
         "gtfo there's a new cafe with a cat in it??",
         # one insult noun inside a longer message about someone else is not the whole message
         "the villain in that film is such a bastard",
+        "you're not ignorant, you just never had the chance to learn",
         "i hate you too",
+        "thanks, now i hate you, that song is stuck in my head",
+        "notice the thought and make your brain shut the fuck up",
     ],
 )
 def test_look_alikes_do_not_flag_from_the_cues(text: str) -> None:
@@ -103,7 +111,15 @@ def test_look_alikes_do_not_flag_from_the_cues(text: str) -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["i hate you for spoiling it", "you suck", "Lol you can't read.", "cry more", "ok kiddo"],
+    [
+        "i hate you for spoiling it",
+        "you suck",
+        "Lol you can't read.",
+        "cry more",
+        "ok kiddo",
+        "you sound really triggered",
+        "Sore loser attitude? Are you 12?",
+    ],
 )
 def test_weak_forms_never_flag_alone_but_are_evidence(text: str) -> None:
     # under the report threshold: the model beside them needs only its low level
@@ -123,7 +139,14 @@ def test_weak_forms_in_banter_are_not_bullying(text: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ["you suck it up and keep going", "if you suck at maths ask for help", "i hate you too"]
+    "text",
+    [
+        "you suck it up and keep going",
+        "if you suck at maths ask for help",
+        "i hate you too",
+        "everyone should learn how to read music",
+        "lost 8 ranked games in a row i think i need to touch grass",
+    ],
 )
 def test_weak_look_alikes_are_no_evidence(text: str) -> None:
     assert "insult_weak" not in cue_ids(text)
