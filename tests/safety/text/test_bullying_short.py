@@ -103,6 +103,9 @@ def test_short_abuse_at_the_reader_flags_from_the_cues_alone(text: str) -> None:
         "i hate you too",
         "thanks, now i hate you, that song is stuck in my head",
         "notice the thought and make your brain shut the fuck up",
+        # reported speech: someone else said it (HateCheck's non-hateful cases)
+        "The theatre usher just told me to shut the fuck up.",
+        "I told her to get the fuck out of my car right now.",
     ],
 )
 def test_look_alikes_do_not_flag_from_the_cues(text: str) -> None:
