@@ -479,7 +479,7 @@ def test_the_other_voices_files_are_what_their_sources_build(voice: Path) -> Non
 
 @pytest.mark.parametrize(
     "name",
-    ["dev", "heldout"] + [f"../personal-info-{v}/dev" for v in "bcd"],
+    ["dev", "heldout"] + [f"../personal-info-{v}/dev" for v in "bcde"],
 )
 def test_literal_gates_never_skip_a_personal_info_pattern_on_the_evaluation_set(name: str) -> None:
     lexicon = load_lexicon()
@@ -827,3 +827,104 @@ def test_helplines_fiction_and_public_mentions_in_the_fourth_voices_registers(te
 )
 def test_kid_chat_in_other_languages_schools_and_whereabouts(text: str, stage: str) -> None:
     assert stage in stage_of(text)
+
+
+FIFTH_VOICE = EVAL_SET.parent / "personal-info-e"
+
+
+@pytest.mark.parametrize(
+    ("text", "stage"),
+    [
+        # whereabouts in kid chat: the writer, a time or "now", a named place
+        ("i wait at the stop outside Greggs on Albion Street at 8:10", "live_location"),
+        ("we catch the 49 from Brixton station around 4", "live_location"),
+        ("netball is wednesdays 5pm at Marlowe Park, mum gets me at 6", "live_location"),
+        ("im at the Costa in Meadowhall till 3 if u wanna come", "live_location"),
+        ("we sit on the wall by the library on Fore Street at lunch every day", "live_location"),
+        ("every sunday im at my grans in Harlow", "live_location"),
+        ("i get off at the corner of Pine and 5th at 3:20", "live_location"),
+        ("meet me at St Anne's at half 3", "live_location"),
+        ("my stop is Elephant and Castle", "live_location"),
+        ("/// we're at ///crisp.lamp.ocean by the big tent", "live_location"),
+        # other languages
+        ("espero el bus en la parada de la calle Toledo a las 8", "live_location"),
+        ("ich warte um 7:40 an der Haltestelle Marktplatz", "live_location"),
+        ("aku tiap hari di depan Alfamart jl. Melati jam 2", "live_location"),
+        ("ich bin 12 und wohne in Linz", "age_location"),
+        ("jag är 13 och bor i Uppsala", "age_location"),
+        ("am 12 ani si sunt din Brasov", "age_location"),
+        ("aku umur 12 dari Medan", "age_location"),
+        ("im 13 nd livin in leicester", "age_location"),
+        ("hi all 12, from Norwich, i like horses", "age_location"),
+        ("11 yo Ballarat, love netball", "age_location"),
+        # homes, schools, plates
+        ("my house is the one with the blue gate on Rowan Avenue", "address"),
+        ("we live in the flat above the chippy on Market Street", "address"),
+        ("rumahku di Jl. Mawar No. 12, Bogor", "address"),
+        ("mieszkam na ulicy Polnej 4/2 w Gdansku", "address"),
+        ("nha minh o so 12 ngo 8 pho Hang Bong", "address"),
+        ("i go to Cardinal Heenan, year 9", "school"),
+        ("im at Ark Globe, in set 2 for english", "school"),
+        ("my school is Sir John Cass in Stepney, im year 8", "school"),
+        ("im a 5th grader at Roosevelt Elementary", "school"),
+        ("sekolahku SMP Negeri 3 Malang kelas 7", "school"),
+        ("merg la scoala gimnaziala nr 5 din Sibiu", "school"),
+        ("mrs khan teaches us science at Oakfield High", "school"),
+        ("my mums car is the red fiesta BK19 TRW, shes outside", "vehicle"),
+    ],
+)
+def test_whereabouts_homes_schools_and_ages_in_the_fifth_voices_registers(
+    text: str, stage: str
+) -> None:
+    assert stage in stage_of(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # past, advice, questions to others, no writer, no time, no named place
+        "we went to Marlowe Park on saturday it was sick",
+        "i was at the Costa in Meadowhall yesterday at 3",
+        "dont go to the chippy on Market Street on mondays, its shut",
+        "has anyone been to the new Nandos on Castle Street, is it good at 5",
+        "the 49 bus is always late at Brixton station",
+        "Albion Street is closed till 6 for the parade",
+        "i get home at 4 and then fortnite",
+        "im at the park rn",
+        "lets drop at tilted towers at 3 then go to lazy lake",
+        "my base is at x 340 z -1200, come now",
+        "the fair is at Marlowe Park on saturday from 11 till 3, all welcome",
+        "Oakfield High closed today because of snow",
+        "i go to bed at 10, year 9 is tiring",
+        "im at home, year 8 maths tonight",
+        "i work at a high school now",
+        "the bar is at how high now",
+        "ich bin 13 lol",
+        "we saw a car with the plate NOOB 1 today",
+        "url path is ///static/app.js now",
+        "10 yo kids, love it",
+        "i was 13, from what i remember",
+        "never tell anyone where you wait for the bus, like the stop on Albion Street at 8",
+    ],
+)
+def test_look_alikes_of_whereabouts_schools_and_ages_are_not_disclosures(text: str) -> None:
+    assert assess_message(text).finding(Risk.PERSONAL_INFO) is None
+
+
+def test_the_fifth_voices_dev_half_stays_above_the_target() -> None:
+    """DEV is in-sample (the whereabouts rules were read from it); TEST is counted in docs."""
+    report = evaluate(read_corpus(FIFTH_VOICE / "dev.jsonl", "text", "labels"))
+    scores = next(s for s in report.risks if s.risk is Risk.PERSONAL_INFO)
+    assert scores.recall >= 0.88, scores.to_dict()
+    assert scores.precision >= 0.95, scores.to_dict()
+
+
+def test_the_fifth_voices_files_are_what_its_sources_build() -> None:
+    result = subprocess.run(
+        [sys.executable, str(FIFTH_VOICE / "build.py"), "--check"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
