@@ -19,6 +19,7 @@ EVAL_SET = Path(__file__).parents[3] / "data" / "text-synth" / "personal-info"
 SECOND_VOICE = EVAL_SET.parent / "personal-info-b"
 THIRD_VOICE = EVAL_SET.parent / "personal-info-c"
 FOURTH_VOICE = EVAL_SET.parent / "personal-info-d"
+FIFTH_VOICE = EVAL_SET.parent / "personal-info-e"
 
 
 def stage_of(text: str) -> tuple[str, ...]:
@@ -449,8 +450,8 @@ def test_evaluation_set_scores_stay_above_the_targets(name: str) -> None:
 
 @pytest.mark.parametrize(
     ("voice", "recall"),
-    [(SECOND_VOICE, 0.95), (THIRD_VOICE, 0.95), (FOURTH_VOICE, 0.88)],
-    ids=["second", "third", "fourth"],
+    [(SECOND_VOICE, 0.95), (THIRD_VOICE, 0.95), (FOURTH_VOICE, 0.88), (FIFTH_VOICE, 0.88)],
+    ids=["second", "third", "fourth", "fifth"],
 )
 def test_the_other_voices_dev_halves_stay_above_the_targets(voice: Path, recall: float) -> None:
     """DEV is in-sample (the fixes were read from it); TEST is counted in docs, never tuned on.
@@ -462,7 +463,8 @@ def test_the_other_voices_dev_halves_stay_above_the_targets(voice: Path, recall:
 
 
 @pytest.mark.parametrize(
-    "voice", [SECOND_VOICE, THIRD_VOICE, FOURTH_VOICE], ids=["second", "third", "fourth"]
+    "voice", [SECOND_VOICE, THIRD_VOICE, FOURTH_VOICE, FIFTH_VOICE],
+    ids=["second", "third", "fourth", "fifth"],
 )
 def test_the_other_voices_files_are_what_their_sources_build(voice: Path) -> None:
     # a hand edit of dev.jsonl or test.jsonl would be lost on the next build (and could move a
@@ -829,9 +831,6 @@ def test_kid_chat_in_other_languages_schools_and_whereabouts(text: str, stage: s
     assert stage in stage_of(text)
 
 
-FIFTH_VOICE = EVAL_SET.parent / "personal-info-e"
-
-
 @pytest.mark.parametrize(
     ("text", "stage"),
     [
@@ -909,22 +908,3 @@ def test_whereabouts_homes_schools_and_ages_in_the_fifth_voices_registers(
 )
 def test_look_alikes_of_whereabouts_schools_and_ages_are_not_disclosures(text: str) -> None:
     assert assess_message(text).finding(Risk.PERSONAL_INFO) is None
-
-
-def test_the_fifth_voices_dev_half_stays_above_the_target() -> None:
-    """DEV is in-sample (the whereabouts rules were read from it); TEST is counted in docs."""
-    report = evaluate(read_corpus(FIFTH_VOICE / "dev.jsonl", "text", "labels"))
-    scores = next(s for s in report.risks if s.risk is Risk.PERSONAL_INFO)
-    assert scores.recall >= 0.88, scores.to_dict()
-    assert scores.precision >= 0.95, scores.to_dict()
-
-
-def test_the_fifth_voices_files_are_what_its_sources_build() -> None:
-    result = subprocess.run(
-        [sys.executable, str(FIFTH_VOICE / "build.py"), "--check"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
