@@ -217,10 +217,12 @@ class Application:
             self._dns.metrics.remote = self._pool.snapshots
             self._dns.remote_settle = self._pool.settle
         if (config.fleet.listen or config.fleet.unbound_out) and self._config_path is not None:
+            from kidshield.fleet.metrics import FleetCollector
             from kidshield.fleet.service import FleetService
 
             self.fleet = FleetService(config, self._config_path, self.clock, self.timings.fleet,
                                       self.timings.fleet_retry)
+            self._dns.metrics.add(FleetCollector(lambda: self.fleet))
             await self.fleet.start()
         if self.web_enabled:
             await self._start_web()

@@ -60,6 +60,10 @@ class DnsMetrics:
         for collector in (PROCESS_COLLECTOR, PLATFORM_COLLECTOR, GC_COLLECTOR):
             self.registry.register(collector)
 
+    def add(self, collector: Collector) -> None:
+        """Another service's metrics on the same ``/metrics`` (the composition root adds
+        them: the resolver knows no other service)."""
+        self.registry.register(collector)
 
     def view(self) -> CollectorRegistry | _Merged:
         """What /metrics shows: this process's metrics, plus its workers' if it has any."""

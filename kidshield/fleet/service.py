@@ -10,6 +10,10 @@ runs at start, after every reload (configuration or lists changed) and when the 
 serial and a NOTIFY. A failed export for Unbound's module is tried again by itself, after
 ``retry_first`` seconds, doubling to RETRY_MAX (a full disk, a folder not writable yet), each
 failure logged with the wait before the next try.
+
+Each export keeps its record (``ExportHealth``: failures, failures in a row, the last success
+and its ``valid_until``) for ``/metrics`` (``kidshield.fleet.metrics``): an operator alerts on
+metrics, not on logs.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import asyncio
 import json
 import logging
 import sys
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Literal
@@ -34,6 +39,27 @@ from kidshield.fleet.xfr import TransferServer, ZoneSet, notify
 log = logging.getLogger("kidshield.fleet")
 
 RETRY_MAX = 300.0  # longest wait before the Unbound export is tried again
+
+
+@dataclass
+class ExportHealth:
+    """How one export (``unbound`` or ``rpz``) has fared since the start."""
+
+    failures: int = 0
+    in_a_row: int = 0  # failures since the last success
+    last_success: datetime | None = None
+    # of the last export that succeeded: the engines' files are right until then (None: no
+    # schedule edge or birthday ahead, right until the configuration changes)
+    valid_until: datetime | None = None
+
+    def failed(self) -> None:
+        self.failures += 1
+        self.in_a_row += 1
+
+    def succeeded(self, at: datetime, valid_until: datetime | None) -> None:
+        self.in_a_row = 0
+        self.last_success = at
+        self.valid_until = valid_until
 
 
 def fleet_folder(config: Config) -> Path:
@@ -54,10 +80,20 @@ class FleetService:
         self.bound: list[tuple[str, str, int]] = []
         self.exports = 0
         self.retry_first = retry_first
-        self.unbound_failures = 0  # exports for Unbound's module failed in a row
+        self.health = {"unbound": ExportHealth(), "rpz": ExportHealth()}
         self._retry: asyncio.Task[None] | None = None  # the next try after one failed
         self._task: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
+
+    @property
+    def unbound_failures(self) -> int:
+        """Exports for Unbound's module that failed in a row."""
+        return self.health["unbound"].in_a_row
+
+    def configured_exports(self) -> dict[str, ExportHealth]:
+        """The exports the configuration asks for, by name, with their record."""
+        wanted = [("unbound", self.config.fleet.unbound_out), ("rpz", self.config.fleet.listen)]
+        return {name: self.health[name] for name, there in wanted if there}
 
     async def start(self) -> None:
         await self.regenerate()
@@ -91,7 +127,7 @@ class FleetService:
         async with self._lock:
             now = self.clock.now()
             until = await self._export_unbound(now) if self.config.fleet.unbound_out else None
-            self._unbound_tried(until is not False)
+            self._unbound_tried(until)
             if self.config.fleet.listen is None:
                 if until is not False:
                     self.valid_until = until
@@ -103,6 +139,7 @@ class FleetService:
                     "rpz", folder, now, [("--primary", fleet.primary or fleet.listen),
                                          ("--block-host", fleet.block_host)],
                     "the RPZ export failed, still serving the previous zones"):
+                self.health["rpz"].failed()
                 return []
             try:
                 manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
@@ -112,9 +149,11 @@ class FleetService:
             except (OSError, ValueError, KeyError, KidshieldError) as exc:
                 log.error("cannot read the RPZ export in %s, still serving the previous "
                           "zones: %s", folder, exc)
+                self.health["rpz"].failed()
                 return []
             until = manifest.get("valid_until")
             self.valid_until = datetime.fromisoformat(until) if until else None
+            self.health["rpz"].succeeded(self.clock.now(), self.valid_until)
             self.exports += 1
         if changed:
             log.info("RPZ zones changed: %s; valid until %s", ", ".join(changed),
@@ -122,18 +161,23 @@ class FleetService:
             spawn(self._notify(changed))  # engines that are down must not hold anything up
         return changed
 
-    def _unbound_tried(self, ok: bool) -> None:
-        """After an export for Unbound's module (or none was due: ``ok``): on a failure, the
-        next try is scheduled, each failure waiting twice as long up to RETRY_MAX; a later
-        export that succeeds (a reload, an edge, a try) cancels it."""
-        if ok:
-            if self.unbound_failures and self.config.fleet.unbound_out:
-                log.info("the export for Unbound's module succeeded after %d failed tries",
-                         self.unbound_failures)
-            self.unbound_failures = 0
+    def _unbound_tried(self, until: datetime | Literal[False] | None) -> None:
+        """After an export for Unbound's module (``until``: its valid_until, False when it
+        failed) or when none was due (no ``unbound_out``: None): on a failure, the next try is
+        scheduled, each failure waiting twice as long up to RETRY_MAX; a later export that
+        succeeds (a reload, an edge, a try) cancels it."""
+        health = self.health["unbound"]
+        if until is not False:
+            if not self.config.fleet.unbound_out:
+                health.in_a_row = 0  # none due: nothing is failing any more
+            else:
+                if self.unbound_failures:
+                    log.info("the export for Unbound's module succeeded after %d failed "
+                             "tries", self.unbound_failures)
+                health.succeeded(self.clock.now(), until)
             self._cancel_retry()
             return
-        self.unbound_failures += 1
+        health.failed()
         wait = min(RETRY_MAX, self.retry_first * 2.0 ** min(self.unbound_failures - 1, 16))
         log.warning("the export for Unbound's module failed (%d in a row); trying again in "
                     "%g s", self.unbound_failures, wait)
@@ -152,13 +196,13 @@ class FleetService:
         try:
             async with self._lock:
                 if not self.config.fleet.unbound_out:  # a reload took it out meanwhile
-                    self._unbound_tried(True)
+                    self._unbound_tried(None)
                     return
                 until = await self._export_unbound(self.clock.now())
                 if until is not False and self.config.fleet.listen is None:
                     self.valid_until = until  # (with listen, the zones' valid_until rules)
                     self.exports += 1
-                self._unbound_tried(until is not False)
+                self._unbound_tried(until)
         except Exception:  # a try that broke is a failed one: the next is scheduled
             log.exception("exporting the policy for Unbound's module again failed")
             self._unbound_tried(False)

@@ -83,16 +83,21 @@ def test_no_web_serves_metrics_on_its_own_listener_only_with_the_token(
     assert httpx.get(url.replace("/metrics", "/"), timeout=5).status_code == 404
 
 
-def test_metrics_pass_promtool_check_metrics(served: dict[str, int]) -> None:
+def check_with_promtool(text: str) -> None:
+    """``text`` (a /metrics page) passes ``promtool check metrics`` without a remark."""
     promtool = shutil.which("promtool")
     if promtool is None:
         pytest.fail("promtool is missing: scripts/test installs Debian's prometheus package "
                     "(scripts/apt-packages)")
-    _ask(served["udp"], "denied.example")
-    text = httpx.get(f"http://127.0.0.1:{served['metrics']}/metrics",
-                     headers={"Authorization": f"Bearer {TOKEN}"}, timeout=5).text
     proc = subprocess.run([promtool, "check", "metrics"], input=text, capture_output=True,
                           text=True, timeout=60)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert proc.stdout.strip() == "" and proc.stderr.strip() == "", proc.stdout + proc.stderr
+
+
+def test_metrics_pass_promtool_check_metrics(served: dict[str, int]) -> None:
+    _ask(served["udp"], "denied.example")
+    text = httpx.get(f"http://127.0.0.1:{served['metrics']}/metrics",
+                     headers={"Authorization": f"Bearer {TOKEN}"}, timeout=5).text
+    check_with_promtool(text)
     assert KID  # the queries above came from the kid's address
