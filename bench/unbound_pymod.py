@@ -23,7 +23,6 @@ import re
 import resource
 import secrets
 import shutil
-import signal
 import socket
 import struct
 import subprocess
@@ -40,6 +39,7 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(ROOT))
 
 from fleet import CONFIG, make_list  # noqa: E402
+from processes import stop  # noqa: E402
 from unbound_conf import forwarder_conf  # noqa: E402
 
 from kidshield.fleet.unbound_export import CONFIG_FILE, DEBIAN_DIST, POLICY_FILE  # noqa: E402
@@ -138,12 +138,7 @@ class Unbound:
         self.rss_mb, self.peak_mb = memory_mb(self.proc.pid)
 
     def stop(self) -> None:
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(15)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        stop(self.proc)
 
 
 def dnsperf(port: int, pid: int, qfile: Path, source: str, seconds: float,

@@ -19,7 +19,6 @@ import argparse
 import os
 import random
 import shutil
-import signal
 import socket
 import string
 import subprocess
@@ -33,6 +32,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 sys.path.insert(0, str(HERE.parent))
 
+from processes import stop  # noqa: E402
 from unbound_conf import forwarder_conf  # noqa: E402
 
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -173,11 +173,7 @@ class Server:
         return self.proc.pid
 
     def stop(self) -> None:
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(15)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
+        stop(self.proc)
 
 
 def start_unbound(tmp: Path, upstream: int) -> Server:
