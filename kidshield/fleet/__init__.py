@@ -15,6 +15,8 @@ AXFR/IXFR with NOTIFY at schedule edges (``[fleet]`` in the configuration). For 
 * ``xfr.py``: AXFR/IXFR and NOTIFY
 * ``unbound_export.py``: the same zones as one mapped file for Unbound's Python module
   (``kidshield export unbound``), which ``unbound_module.py`` reads inside Unbound
+* ``service.py``: ``kidshield serve``'s side: exports kept current, zones served, each
+  export's failures and last success recorded; ``metrics.py`` shows them on ``/metrics``
 
 docs/fleet.md explains the design and what cannot move to the fleet.
 """

@@ -1,7 +1,8 @@
 """``kidshield serve`` with ``[fleet] unbound_out`` and ``listen``: an export that fails shows on
-``/metrics`` (failures, failures in a row), one that succeeds after the fix shows when and until
-when its policy is right, and the page stays clean for ``promtool check metrics``. An operator
-alerts on these (docs/fleet.md, "Alerts"), not on the log."""
+``/metrics`` (the metrics listener and the web one: failures, failures in a row), one that
+succeeds after the fix shows when and until when its policy is right, and the page stays
+clean for ``promtool check metrics``. An operator alerts on these (docs/fleet.md, "Alerts on
+the exports"), not on the log."""
 
 from __future__ import annotations
 
@@ -30,9 +31,11 @@ FLEET_METRICS = {"kidshield_fleet_export_failures_total",
                  "kidshield_fleet_export_valid_until_timestamp_seconds"}
 
 
-def metrics(served: Served) -> dict[str, float]:
-    """The fleet samples of the metrics listener's page, by name and labels."""
-    text = httpx.get(f"http://127.0.0.1:{served.bound('metrics')}/metrics", timeout=5).text
+def metrics(served: Served, web: bool = False) -> dict[str, float]:
+    """The fleet samples of the page on the metrics listener (``--no-web`` has it too) or on
+    the web listener, by name and labels."""
+    base = served.url if web else f"http://127.0.0.1:{served.bound('metrics')}"
+    text = httpx.get(f"{base}/metrics", timeout=5, verify=False).text
     check_with_promtool(text)
     return {key: float(value) for key, value in (
         line.rsplit(" ", 1) for line in text.splitlines() if line.startswith("kidshield_fleet_"))}
@@ -44,6 +47,9 @@ def test_failed_fleet_exports_and_their_recovery_show_on_the_served_metrics(
     config = setup(tmp_path, authority.port)
     config.write_text(config.read_text().replace(
         'listen = ["127.0.0.1:5353"]', 'listen = ["127.0.0.1:0"]') + """
+[web]
+listen = "127.0.0.1:0"
+
 [metrics]
 listen = "127.0.0.1:0"
 auth = false
@@ -60,7 +66,7 @@ out = "for-rpz"
         blocker.write_text("not a folder\n")
     timings = dataclasses.replace(TIMINGS, fleet=30.0, fleet_retry=0.3)
     clock = FixedClock(datetime.fromisoformat(NOON))
-    with start(config, clock, web=False, timings=timings) as served:
+    with start(config, clock, timings=timings) as served:
         fleet = served.app.fleet
         assert fleet is not None
         assert wait_for(lambda: fleet.unbound_failures >= 2, 30)
@@ -81,6 +87,7 @@ out = "for-rpz"
         assert wait_for(lambda: fleet.health["rpz"].in_a_row == 0, 30)
         after = metrics(served)
         assert {name.partition("{")[0] for name in after} == FLEET_METRICS
+        assert metrics(served, web=True) == after  # the web listener's /metrics alike
         noon = datetime.fromisoformat(NOON).timestamp()
         for export in ("unbound", "rpz"):
             label = f'{{export="{export}"}}'
