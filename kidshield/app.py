@@ -68,7 +68,7 @@ class Timings:
     first_list_update: float = 5.0  # a new install has nothing downloaded yet
     list_updates: float = 900.0  # URL lists due for download
     fleet: float = 30.0  # longest wait between looks at the clock for a schedule edge
-    fleet_retry: float = 5.0  # first wait to export for Unbound again after a failure
+    fleet_retry: float = 5.0  # first wait to try a failed fleet export again
     summaries: float = 300.0  # weekly summaries due to be sent
 
 

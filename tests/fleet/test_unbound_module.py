@@ -496,13 +496,79 @@ def test_serve_keeps_the_unbound_export_current_across_a_bedtime_edge(
             policy.close()
 
 
+RETRIED = {  # by export: its [fleet] setting and how the log calls it
+    "unbound": ('unbound_out = "for-unbound"\n', "the export for Unbound's module"),
+    "rpz": ('listen = "127.0.0.1:0"\nallow_transfer = ["127.0.0.1/32"]\nout = "for-rpz"\n',
+            "the RPZ export"),
+}
+
+
 @pytest.mark.slow
-def test_serve_tries_a_failed_unbound_export_again_by_itself_waiting_longer_each_time(
+@pytest.mark.parametrize("export", sorted(RETRIED))
+def test_serve_tries_a_failed_fleet_export_again_by_itself_waiting_longer_each_time(
+    tmp_path: Path, authority: FakeAuthority, caplog: pytest.LogCaptureFixture, export: str,
+) -> None:
+    """``[dns] listen`` and ``[fleet] unbound_out`` or ``listen`` (RPZ): an export that failed
+    at start (here its folder is a file) is tried again after a wait that doubles, each
+    failure logged with the wait, not only at the next schedule edge or reload (there was none
+    at noon: never). Fixed, the next try succeeds without a reload; the RPZ zones are then
+    served over AXFR."""
+    import dataclasses
+    import logging
+    from datetime import datetime
+
+    import dns.query
+    import dns.zone
+
+    from kidshield.clock import FixedClock
+    from kidshield.fleet.export import MANIFEST
+    from tests.e2e.harness import start as serve
+    from tests.fleet.test_transfer import TIMINGS
+
+    setting, what = RETRIED[export]
+    config = setup(tmp_path, authority.port)
+    config.write_text(config.read_text().replace(
+        'listen = ["127.0.0.1:5353"]', 'listen = ["127.0.0.1:0"]') + "\n[fleet]\n" + setting)
+    blocker = tmp_path / f"for-{export}"
+    blocker.write_text("not a folder\n")
+    written = blocker / (POLICY_FILE if export == "unbound" else MANIFEST)
+    timings = dataclasses.replace(TIMINGS, fleet=30.0, fleet_retry=0.3)
+    clock = FixedClock(datetime.fromisoformat(NOON))
+    with caplog.at_level(logging.INFO, logger="kidshield.fleet"), serve(
+            config, clock, web=False, timings=timings) as served:
+        fleet = served.app.fleet
+        assert fleet is not None
+        health = fleet.health[export]
+        assert wait_for(lambda: health.in_a_row >= 2, 30)
+        waits = [r.getMessage() for r in caplog.records
+                 if "trying again in" in r.getMessage()]
+        assert waits[:2] == [f"{what} failed (1 in a row); trying again in 0.3 s",
+                             f"{what} failed (2 in a row); trying again in 0.6 s"]
+        assert health.failures >= 2 and health.last_success is None
+        blocker.unlink()  # the operator fixes it: the next try succeeds without a reload
+        assert wait_for(lambda: written.exists(), 30)
+        assert wait_for(lambda: health.in_a_row == 0, 10)
+        assert health.last_success == datetime.fromisoformat(NOON)
+        assert fleet.valid_until == datetime.fromisoformat("2026-12-02T21:00:00+00:00")
+        assert served.app.reloads == 0
+        if export == "rpz":
+            [(_kind, host, port)] = fleet.bound
+            origin = "mia.profile.kidshield.rpz"
+            pulled = dns.zone.from_xfr(dns.query.xfr(host, origin, port=port, timeout=10))
+            assert pulled == dns.zone.from_file(str(blocker / f"{origin}.zone"), origin,
+                                                relativize=True)
+            assert len(pulled.nodes) > 3
+    assert any(r.getMessage().startswith(f"{what} succeeded after")
+               for r in caplog.records)
+
+
+@pytest.mark.slow
+def test_a_reload_that_drops_a_failing_fleet_export_stops_its_tries(
     tmp_path: Path, authority: FakeAuthority, caplog: pytest.LogCaptureFixture,
 ) -> None:
-    """``[dns] listen`` and ``[fleet] unbound_out``: an export that failed (here its folder
-    is a file) is tried again after a wait that doubles, each failure logged with the wait,
-    not only at the next schedule edge or reload (there was none at noon: never)."""
+    """Both exports fail and are being tried again; a configuration without them (a reload)
+    cancels the pending tries: no more failures counted or logged, nothing failing in a
+    row."""
     import dataclasses
     import logging
     from datetime import datetime
@@ -512,26 +578,24 @@ def test_serve_tries_a_failed_unbound_export_again_by_itself_waiting_longer_each
     from tests.fleet.test_transfer import TIMINGS
 
     config = setup(tmp_path, authority.port)
-    config.write_text(config.read_text().replace(
-        'listen = ["127.0.0.1:5353"]', 'listen = ["127.0.0.1:0"]') + '\n[fleet]\n'
-        'unbound_out = "for-unbound"\n')
-    blocker = tmp_path / "for-unbound"
-    blocker.write_text("not a folder\n")
+    base = config.read_text().replace('listen = ["127.0.0.1:5353"]', 'listen = ["127.0.0.1:0"]')
+    config.write_text(base + "\n[fleet]\n" + "".join(s for s, _ in RETRIED.values()))
+    for export in RETRIED:
+        (tmp_path / f"for-{export}").write_text("not a folder\n")
     timings = dataclasses.replace(TIMINGS, fleet=30.0, fleet_retry=0.3)
     clock = FixedClock(datetime.fromisoformat(NOON))
     with caplog.at_level(logging.INFO, logger="kidshield.fleet"), serve(
             config, clock, web=False, timings=timings) as served:
         fleet = served.app.fleet
         assert fleet is not None
-        assert wait_for(lambda: fleet.unbound_failures >= 2, 30)
-        waits = [r.getMessage() for r in caplog.records
-                 if "trying again in" in r.getMessage()]
-        assert waits[:2] == [
-            "the export for Unbound's module failed (1 in a row); trying again in 0.3 s",
-            "the export for Unbound's module failed (2 in a row); trying again in 0.6 s"]
-        blocker.unlink()  # the operator fixes it: the next try succeeds without a reload
-        assert wait_for(lambda: (blocker / POLICY_FILE).exists(), 30)
-        assert wait_for(lambda: fleet.unbound_failures == 0, 10)
-        assert fleet.valid_until == datetime.fromisoformat("2026-12-02T21:00:00+00:00")
-        assert served.app.reloads == 0
-    assert any("succeeded after" in r.getMessage() for r in caplog.records)
+        assert wait_for(lambda: min(h.in_a_row for h in fleet.health.values()) >= 2, 30)
+        served.write_config(base)
+        assert served.reload()
+        assert wait_for(lambda: max(h.in_a_row for h in fleet.health.values()) == 0, 10)
+        assert fleet.configured_exports() == {}
+        counted = [h.failures for h in fleet.health.values()]
+        logged = len(caplog.records)
+        time.sleep(3.0)  # the pending tries were due within 2.4 s
+        assert [h.failures for h in fleet.health.values()] == counted
+        assert not [r.getMessage() for r in caplog.records[logged:]
+                    if "failed" in r.getMessage()]
