@@ -13,6 +13,7 @@ import sqlalchemy as sa
 
 from kidshield.storage.db import Database
 from kidshield.storage.schema import lesson_progress
+from kidshield.storage.upsert import upsert
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,17 +34,18 @@ class ProgressStore:
     def record(self, profile: str, band: str, topic: str, score: int, total: int,
                now: datetime) -> Progress:
         c = lesson_progress.c
-        key = (c.profile == profile) & (c.band == band) & (c.topic == topic)
+        # one statement: a read, then a write of what was read plus one, lost one of two
+        # attempts finished at once on two servers
         with self._db.engine.begin() as conn:
-            row = conn.execute(sa.select(lesson_progress).where(key)).first()
-            if row is None:
-                conn.execute(lesson_progress.insert().values(
-                    profile=profile, band=band, topic=topic, best_score=score, total=total,
-                    attempts=1, completed_at=now))
-            else:
-                conn.execute(lesson_progress.update().where(key).values(
-                    best_score=max(int(row.best_score), score), total=total,
-                    attempts=int(row.attempts) + 1, completed_at=now))
+            upsert(conn, lesson_progress, {
+                "profile": profile, "band": band, "topic": topic, "best_score": score,
+                "total": total, "attempts": 1, "completed_at": now,
+            }, keys=["profile", "band", "topic"], update=lambda new: {
+                "best_score": sa.case((c.best_score >= new.best_score, c.best_score),
+                                      else_=new.best_score),
+                "total": new.total, "attempts": c.attempts + 1,
+                "completed_at": new.completed_at,
+            })
         found = self.for_profile(profile)
         return next(p for p in found if (p.band, p.topic) == (band, topic))
 

@@ -32,6 +32,7 @@ from kidshield.storage.schema import (
     report_sources,
     reports,
 )
+from kidshield.storage.upsert import upsert
 
 R = TypeVar("R")
 
@@ -75,12 +76,8 @@ class HotlineRows:
 
     def save_referral(self, case_id: int, data: str, at: datetime, by: str) -> None:
         with self._db.engine.begin() as conn:
-            done = conn.execute(case_referrals.update()
-                                .where(case_referrals.c.case_id == case_id)
-                                .values(data=data, updated_at=at, updated_by=by))
-            if done.rowcount == 0:
-                conn.execute(case_referrals.insert().values(
-                    case_id=case_id, data=data, updated_at=at, updated_by=by))
+            upsert(conn, case_referrals, {"case_id": case_id, "data": data, "updated_at": at,
+                                          "updated_by": by}, keys=["case_id"])
 
     def add_alert(self, alert: AlertRecord) -> None:
         self._insert(case_alerts, alert)

@@ -53,6 +53,7 @@ from kidshield.storage.schema import (
     reports,
     staff_exposure,
 )
+from kidshield.storage.upsert import insert_new, upsert
 
 # PostgreSQL advisory lock serialising appends to the evidence chain ("evidence" in ASCII)
 EVIDENCE_LOCK = 0x65766964656E6365
@@ -83,13 +84,8 @@ class SqlReportStore(HotlineRows):
 
     def save_draft(self, token: str, data: str, now: datetime) -> None:
         with self._db.engine.begin() as conn:
-            done = conn.execute(
-                report_drafts.update()
-                .where(report_drafts.c.token == token)
-                .values(data=data, updated_at=now)
-            )
-            if done.rowcount == 0:
-                conn.execute(report_drafts.insert().values(token=token, data=data, updated_at=now))
+            upsert(conn, report_drafts, {"token": token, "data": data, "updated_at": now},
+                   keys=["token"])
 
     def draft(self, token: str) -> str | None:
         with self._db.engine.connect() as conn:
@@ -124,11 +120,8 @@ class SqlReportStore(HotlineRows):
 
     def add_case_keys(self, case_id: int, keys: Sequence[str]) -> None:
         with self._db.engine.begin() as conn:
-            have = set(conn.execute(
-                sa.select(case_keys.c.key).where(case_keys.c.case_id == case_id)).scalars())
-            new = [{"case_id": case_id, "key": k} for k in dict.fromkeys(keys) if k not in have]
-            if new:
-                conn.execute(case_keys.insert(), new)
+            insert_new(conn, case_keys, [{"case_id": case_id, "key": k}
+                                         for k in dict.fromkeys(keys)])
 
     def update_case(self, case_id: int, change: CaseChange,
                     audit: Sequence[AuditRecord] = (),
@@ -357,11 +350,10 @@ class SqlReportStore(HotlineRows):
     def add_reveal(self, user: str, day: date) -> int:
         key = (staff_exposure.c.user == user) & (staff_exposure.c.day == day)
         with self._db.engine.begin() as conn:
-            done = conn.execute(
-                staff_exposure.update().where(key).values(reveals=staff_exposure.c.reveals + 1)
-            )
-            if done.rowcount == 0:
-                conn.execute(staff_exposure.insert().values(user=user, day=day, reveals=1))
+            upsert(conn, staff_exposure, {"user": user, "day": day, "reveals": 1},
+                   keys=["user", "day"],
+                   update=lambda _new: {"reveals": staff_exposure.c.reveals + 1})
+            # this transaction holds the row's lock now: the count read is its own
             return int(conn.execute(sa.select(staff_exposure.c.reveals).where(key)).scalar_one())
 
     def reveals(self, user: str, day: date) -> int:

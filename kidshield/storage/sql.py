@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from kidshield.storage.db import Database
 from kidshield.storage.protocols import ListMeta
 from kidshield.storage.schema import list_meta
+from kidshield.storage.upsert import upsert
 
 
 class SqlListMetaStore:
@@ -23,11 +24,7 @@ class SqlListMetaStore:
     def put(self, meta: ListMeta) -> None:
         values = dataclasses.asdict(meta)
         with self._db.engine.begin() as conn:
-            updated = conn.execute(
-                list_meta.update().where(list_meta.c.name == meta.name).values(**values)
-            )
-            if updated.rowcount == 0:
-                conn.execute(list_meta.insert().values(**values))
+            upsert(conn, list_meta, values, keys=["name"])
 
     def all(self) -> list[ListMeta]:
         with self._db.engine.connect() as conn:

@@ -183,11 +183,13 @@ class SqlStateStore:
     def revoke_grant(self, grant_id: int, now: datetime,
                      audit: AuditEntry | None = None) -> Grant | None:
         with self._db.engine.begin() as conn:
-            row = conn.execute(sa.select(grants).where(grants.c.id == grant_id)
-                               .where(grants.c.revoked_at.is_(None))).first()
-            if row is None:
+            # the conditional update first: of two revokes at once (two servers) one ends the
+            # grant and the other finds it ended (a read first let both "revoke" it)
+            done = conn.execute(grants.update().where(grants.c.id == grant_id)
+                                .where(grants.c.revoked_at.is_(None)).values(revoked_at=now))
+            if done.rowcount != 1:
                 return None
-            conn.execute(grants.update().where(grants.c.id == grant_id).values(revoked_at=now))
+            row = conn.execute(sa.select(grants).where(grants.c.id == grant_id)).one()
             self._moved(conn, Kind.GRANTS)
             self._audit(conn, audit)
         return _grant(row)

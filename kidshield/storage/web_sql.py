@@ -17,6 +17,7 @@ from kidshield.storage.schema import (
     web_settings,
     web_users,
 )
+from kidshield.storage.upsert import upsert
 
 
 def _user(row: Any) -> WebUser:
@@ -240,7 +241,4 @@ class SqlSettingStore:
 
     def put(self, key: str, value: str) -> None:
         with self._db.engine.begin() as conn:
-            updated = conn.execute(web_settings.update().where(web_settings.c.key == key)
-                                   .values(value=value))
-            if updated.rowcount == 0:
-                conn.execute(web_settings.insert().values(key=key, value=value))
+            upsert(conn, web_settings, {"key": key, "value": value}, keys=["key"])

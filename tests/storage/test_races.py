@@ -1,0 +1,115 @@
+"""Writes that depend on what was read, from several handles on one database at once (as
+several ``kidshield serve`` processes would be), on SQLite and PostgreSQL.
+
+Each test runs every write of one key from all handles together, for many keys, so that two
+writers meet between their read and their write. Every one failed on the code before the fix
+(see docs/storage.md "Several servers on one database")."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, date, datetime
+from threading import Barrier
+
+import pytest
+import sqlalchemy as sa
+
+from kidshield.education.progress import ProgressStore
+from kidshield.policy.state import Grant
+from kidshield.storage.db import Database
+from kidshield.storage.protocols import ListMeta
+from kidshield.storage.reports_sql import SqlReportStore
+from kidshield.storage.schema import case_keys
+from kidshield.storage.sql import SqlListMetaStore
+from kidshield.storage.state_sql import SqlStateStore
+from kidshield.storage.web_sql import SqlSettingStore
+
+NOW = datetime(2026, 12, 7, 1, 0, tzinfo=UTC)
+HANDLES = 6
+KEYS = 25
+
+
+@pytest.fixture
+def dbs(any_db_url: str) -> Iterator[list[Database]]:
+    handles = [Database.open(any_db_url, migrate=i == 0) for i in range(HANDLES)]
+    yield handles
+    for db in handles:
+        db.close()
+
+
+def all_at_once(dbs: list[Database], write: Callable[[Database, int, int], object]
+                ) -> list[list[object]]:
+    """For each key, every handle writes it at the same moment (a barrier per key); returns
+    each key's results, one per handle."""
+    results: list[list[object]] = []
+    with ThreadPoolExecutor(max_workers=len(dbs)) as pool:
+        for key in range(KEYS):
+            barrier = Barrier(len(dbs))
+
+            def one(i: int, key: int = key, barrier: Barrier = barrier) -> object:
+                barrier.wait()
+                return write(dbs[i], i, key)
+
+            results.append(list(pool.map(one, range(len(dbs)))))
+    return results
+
+
+def test_settings_written_at_once_by_several_servers(dbs: list[Database]) -> None:
+    all_at_once(dbs, lambda db, i, key: SqlSettingStore(db).put(f"k{key}", f"v{i}"))
+    store = SqlSettingStore(dbs[0])
+    assert all(store.get(f"k{key}") in {f"v{i}" for i in range(HANDLES)} for key in range(KEYS))
+
+
+def test_list_metadata_written_at_once(dbs: list[Database]) -> None:
+    all_at_once(dbs, lambda db, i, key: SqlListMetaStore(db).put(
+        ListMeta(f"list{key}", "https://lists.example/x", NOW, rules=i, status="ok")))
+    assert len(SqlListMetaStore(dbs[0]).all()) == KEYS
+
+
+def test_drafts_and_referrals_saved_at_once(dbs: list[Database]) -> None:
+    def write(db: Database, i: int, key: int) -> None:
+        store = SqlReportStore(db)
+        store.save_draft(f"t{key}", f'{{"i": {i}}}', NOW)
+        store.save_referral(key + 1, f'{{"i": {i}}}', NOW, f"analyst{i}")
+
+    all_at_once(dbs, write)
+    store = SqlReportStore(dbs[0])
+    assert all(store.draft(f"t{key}") is not None for key in range(KEYS))
+    assert all(store.referral(key + 1) is not None for key in range(KEYS))
+
+
+def test_case_keys_added_at_once(dbs: list[Database]) -> None:
+    all_at_once(dbs, lambda db, i, key: SqlReportStore(db).add_case_keys(
+        key + 1, [f"url:{key}", f"account:{i}"]))
+    store = SqlReportStore(dbs[0])
+    assert store.open_case_by_keys([f"url:{KEYS - 1}"]) is None  # no case rows: keys only
+    with dbs[0].engine.connect() as conn:
+        count = conn.execute(sa.select(sa.func.count()).select_from(case_keys)).scalar_one()
+    assert count == KEYS * (1 + HANDLES)
+
+
+def test_every_reveal_counted(dbs: list[Database]) -> None:
+    day = date(2026, 12, 7)
+    all_at_once(dbs, lambda db, i, key: SqlReportStore(db).add_reveal(f"analyst{key}", day))
+    store = SqlReportStore(dbs[0])
+    assert [store.reveals(f"analyst{key}", day) for key in range(KEYS)] == [HANDLES] * KEYS
+
+
+def test_every_lesson_attempt_counted(dbs: list[Database]) -> None:
+    all_at_once(dbs, lambda db, i, key: ProgressStore(db).record(
+        "kid", "8-10", f"topic{key}", i, HANDLES, NOW))
+    found = {p.topic: p for p in ProgressStore(dbs[0]).for_profile("kid")}
+    assert [found[f"topic{key}"].attempts for key in range(KEYS)] == [HANDLES] * KEYS
+    assert {found[f"topic{key}"].best_score for key in range(KEYS)} == {HANDLES - 1}
+
+
+def test_a_grant_is_revoked_once(dbs: list[Database]) -> None:
+    """Two parents revoking one grant on two servers: one revokes it, the other is told it
+    had already ended (one audit entry, one version step)."""
+    first = SqlStateStore(dbs[0])
+    ids = [first.add_grant(Grant("kid", f"d{key}.example", None), NOW).id
+           for key in range(KEYS)]
+    results = all_at_once(dbs, lambda db, i, key: SqlStateStore(db).revoke_grant(
+        ids[key] or 0, NOW))
+    assert [sum(r is not None for r in found) for found in results] == [1] * KEYS
