@@ -315,25 +315,32 @@ class SqlReportStore(HotlineRows):
             return [int(i) for i in conn.execute(
                 sa.select(cases.c.id).where(cases.c.legal_hold.is_(True))).scalars()]
 
-    def _evidence_kept(self) -> Any:
-        """Cases whose evidence content must stay: open, on legal hold, or escalated with the
-        escalation's outcome not yet recorded."""
+    @staticmethod
+    def _kept() -> Any:
+        """A case whose evidence content must stay: open, on legal hold, or escalated with the
+        escalation's outcome not yet recorded. Of the case's own row only: PostgreSQL checks
+        such a condition again on the row a concurrent writer just committed (a legal hold)
+        before deleting it, where a subquery's answer would be the older one."""
         c = cases.c
-        return sa.select(c.id).where(sa.or_(
-            c.state != "closed", c.legal_hold.is_(True),
-            sa.and_(c.escalated_at.is_not(None), c.escalation_closed_at.is_(None))))
+        return sa.or_(c.state != "closed", c.legal_hold.is_(True),
+                      sa.and_(c.escalated_at.is_not(None), c.escalation_closed_at.is_(None)))
+
+    def _evidence_kept(self) -> Any:
+        return sa.select(cases.c.id).where(self._kept())
 
     def purge_evidence(self, cutoff: datetime, now: datetime, *, dry_run: bool) -> list[int]:
         where = sa.and_(evidence.c.at < cutoff, evidence.c.content.is_not(None),
                         evidence.c.kind != "retention_purge",
                         evidence.c.case_id.not_in(self._evidence_kept()))
         with self._db.engine.begin() as conn:
-            ids = [int(i) for i in conn.execute(
-                sa.select(evidence.c.id).where(where).order_by(evidence.c.id)).scalars()]
-            if ids and not dry_run:
-                conn.execute(evidence.update().where(evidence.c.id.in_(ids))
-                             .values(content=None, purged_at=now))
-        return ids
+            if dry_run:
+                return [int(i) for i in conn.execute(
+                    sa.select(evidence.c.id).where(where).order_by(evidence.c.id)).scalars()]
+            # one statement that chooses and purges: choosing first and purging those ids
+            # after ignored a legal hold put on the case in between
+            return sorted(int(i) for i in conn.execute(
+                evidence.update().where(where).values(content=None, purged_at=now)
+                .returning(evidence.c.id)).scalars())
 
     def audited_evidence_ids(self) -> list[int]:
         query = sa.select(case_audit.c.detail).where(case_audit.c.action == "evidence")
@@ -418,10 +425,7 @@ class SqlReportStore(HotlineRows):
             )
         elif kind == "cases":
             table = cases
-            where = sa.and_(
-                cases.c.closed_at < cutoff,
-                cases.c.id.not_in(kept_cases),
-            )
+            where = sa.and_(cases.c.closed_at < cutoff, sa.not_(self._kept()))
         elif kind == "query_log":
             table = query_log
             where = query_log.c.ts < cutoff.timestamp()
@@ -440,24 +444,23 @@ class SqlReportStore(HotlineRows):
         else:
             raise ValueError(f"unknown data kind {kind!r} (known: {', '.join(EXPIRABLE)})")
         with self._db.engine.begin() as conn:
-            count = int(
-                conn.execute(sa.select(sa.func.count()).select_from(table).where(where))
-                .scalar_one()
-            )
-            if dry_run or count == 0:
-                return count
-            if kind == "cases":
-                gone = [int(i) for i in conn.execute(sa.select(cases.c.id).where(where))
-                        .scalars()]
+            if dry_run:
+                return int(conn.execute(sa.select(sa.func.count()).select_from(table)
+                                        .where(where)).scalar_one())
+            if kind != "cases":
+                return int(conn.execute(table.delete().where(where)).rowcount or 0)
+            # the cases first, in one statement that chooses and deletes them (the children
+            # after, by the ids it returns): choosing first and deleting by id after deleted
+            # a case put on legal hold in between
+            gone = [int(i) for i in conn.execute(
+                cases.delete().where(where).returning(cases.c.id)).scalars()]
+            if gone:
                 for child in (case_decisions, case_appeals, case_notes, case_keys,
                               case_referrals, case_alerts, police_notifications):
                     conn.execute(child.delete().where(child.c.case_id.in_(gone)))
-                conn.execute(cases.delete().where(cases.c.id.in_(gone)))
                 # the trail records the deletion, so it is kept from now on
                 conn.execute(case_audit.insert(), [
                     {"case_id": i, "at": now, "actor": "retention", "action": "case_deleted",
                      "detail": f"closed more than {(now - cutoff).days} days ago"}
                     for i in gone])
-            else:
-                conn.execute(table.delete().where(where))
-        return count
+        return len(gone)

@@ -38,6 +38,7 @@ from kidshield.storage.schema import (
     state_versions,
     usage_minutes,
 )
+from kidshield.storage.upsert import upsert
 
 _PAUSE_TABLES: dict[PauseKind, sa.Table] = {"protection": pauses, "internet": internet_pauses}
 
@@ -159,9 +160,11 @@ class SqlStateStore:
             if touched:
                 conn.execute(table.delete().where(table.c.profile.in_(touched)))
             for p in pauses_:
-                conn.execute(table.insert().values(profile=p.profile, until=p.until,
-                                                    created_at=p.created_at,
-                                                    created_by=p.created_by))
+                # an upsert: on PostgreSQL another server's delete of the same profile found
+                # nothing either, and its insert may come first
+                upsert(conn, table, {"profile": p.profile, "until": p.until,
+                                     "created_at": p.created_at, "created_by": p.created_by},
+                       keys=["profile"])
             self._moved(conn, Kind.PAUSES)
             self._audit(conn, audit)
 

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
+from functools import partial
+from hashlib import sha256
 from threading import Barrier
 
 import pytest
@@ -17,10 +19,12 @@ import sqlalchemy as sa
 
 from kidshield.education.progress import ProgressStore
 from kidshield.policy.state import Grant
+from kidshield.reports.store import CaseRecord
+from kidshield.state.store import PauseRecord
 from kidshield.storage.db import Database
 from kidshield.storage.protocols import ListMeta
 from kidshield.storage.reports_sql import SqlReportStore
-from kidshield.storage.schema import case_keys
+from kidshield.storage.schema import case_keys, cases
 from kidshield.storage.sql import SqlListMetaStore
 from kidshield.storage.state_sql import SqlStateStore
 from kidshield.storage.web_sql import SqlSettingStore
@@ -113,3 +117,60 @@ def test_a_grant_is_revoked_once(dbs: list[Database]) -> None:
     results = all_at_once(dbs, lambda db, i, key: SqlStateStore(db).revoke_grant(
         ids[key] or 0, NOW))
     assert [sum(r is not None for r in found) for found in results] == [1] * KEYS
+
+
+def test_a_pause_set_at_once_on_several_servers(dbs: list[Database]) -> None:
+    """Delete-then-insert of a profile's pause: on PostgreSQL both deletes found nothing and
+    the second insert hit the primary key."""
+    all_at_once(dbs, lambda db, i, key: SqlStateStore(db).set_pauses(
+        [PauseRecord(f"kid{key}", NOW + timedelta(minutes=i + 1), NOW, f"parent{i}")], []))
+    assert len(SqlStateStore(dbs[0]).active_pauses(NOW)) == KEYS
+
+
+def _link(salt: str, prev: str) -> str:
+    return sha256(f"{prev}{salt}".encode()).hexdigest()
+
+
+def test_retention_never_deletes_a_case_put_on_hold_meanwhile(dbs: list[Database]) -> None:
+    """The retention job beside analysts putting old closed cases on legal hold: a hold that
+    reached the case's row keeps the case, whichever came first. The old job chose the cases
+    first and deleted them by id after, so a hold in between was ignored."""
+    store = SqlReportStore(dbs[0])
+    long_ago = NOW - timedelta(days=800)
+    per_round = 12
+    for turn in range(8):
+        ids = []
+        for n in range(per_round):
+            case = store.add_case(CaseRecord(
+                created_at=long_ago, updated_at=long_ago, case_type="bullying", state="closed",
+                closed_at=long_ago))
+            assert case.id is not None
+            ids.append(case.id)
+            store.append_evidence(case.id, long_ago, "note", "private words", "0" * 64,
+                                  partial(_link, f"{turn}.{n}"))
+        barrier = Barrier(len(dbs))
+
+        def purge(db: Database, barrier: Barrier = barrier) -> list[int]:
+            barrier.wait()
+            SqlReportStore(db).expire("evidence", NOW, NOW, dry_run=False)
+            SqlReportStore(db).expire("cases", NOW, NOW, dry_run=False)
+            return []
+
+        def hold(db: Database, mine: list[int], barrier: Barrier = barrier) -> list[int]:
+            """The ids whose hold reached the row (as ``update_case`` writes it)."""
+            barrier.wait()
+            landed = []
+            for case_id in mine:
+                with db.engine.begin() as conn:
+                    if conn.execute(cases.update().where(cases.c.id == case_id)
+                                    .values(legal_hold=True)).rowcount == 1:
+                        landed.append(case_id)
+            return landed
+
+        with ThreadPoolExecutor(max_workers=len(dbs)) as pool:
+            jobs = [pool.submit(purge, dbs[0])]
+            jobs += [pool.submit(hold, dbs[i], ids[i - 1::len(dbs) - 1])
+                     for i in range(1, len(dbs))]
+            held = [case_id for job in jobs for case_id in job.result()]
+        gone = [case_id for case_id in held if store.case(case_id) is None]
+        assert gone == [], f"round {turn}: cases on legal hold deleted"
