@@ -48,11 +48,16 @@ from kidshield.reports.sources import (
     is_suspended,
 )
 from kidshield.reports.store import (
+    CaseChanged,
     CaseRecord,
     NoteRecord,
     ReportRecord,
     SourceRecord,
 )
+
+# Merges of reports into one case on several servers at once: each refused one is built
+# again on the case as stored (one more try per other server is plenty).
+MERGE_ATTEMPTS = 8
 
 # Evidence is preserved automatically for these types (they may need escalation).
 PRESERVED_TYPES = frozenset({CaseType.ABUSE_MATERIAL, CaseType.GROOMING})
@@ -182,6 +187,19 @@ class ReportService(DecisionsMixin, HotlineMixin):
 
     def _merge(self, case: CaseRecord, report: NewReport, child: bool, trusted: bool,
                now: datetime) -> CaseRecord:
+        """Fold the report into the case, built on the case as last stored: a merge built on
+        a row that another server's merge changed meanwhile would undo it (its count, its
+        danger), so that one is refused and this one built again on the new row."""
+        for _ in range(MERGE_ATTEMPTS - 1):
+            try:
+                return self._merge_once(case, report, child, trusted, now)
+            except CaseChanged:
+                assert case.id is not None
+                case = self.store.case(case.id) or case
+        return self._merge_once(case, report, child, trusted, now)
+
+    def _merge_once(self, case: CaseRecord, report: NewReport, child: bool, trusted: bool,
+                    now: datetime) -> CaseRecord:
         case_type = CaseType(case.case_type)
         if priority(Risk(report.case_type)) > priority(Risk(case_type)):
             case_type = report.case_type  # a more serious type wins
@@ -202,7 +220,7 @@ class ReportService(DecisionsMixin, HotlineMixin):
             priority=priority(risk), updated_at=now, trusted_flagger=risk.trusted_flagger,
             target_at=target if closer else KEEP)
         assert case.id is not None
-        self.store.update_case(case.id, change)
+        self.store.update_case(case.id, change, if_reports=case.reports_count)
         return dataclasses.replace(case, **change.values())
 
     def status(self, code: str) -> ReportStatus:

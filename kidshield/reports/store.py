@@ -243,11 +243,12 @@ class ReportStore(Protocol):
     def update_case(self, case_id: int, change: CaseChange,
                     audit: Sequence[AuditRecord] = (),
                     appeal: tuple[int, AppealChange] | None = None, *,
-                    if_state: str | None = None) -> None:
+                    if_state: str | None = None, if_reports: int | None = None) -> None:
         """Change a case (and its open appeal) and write the audit entries, at once. With
         ``if_state`` (the state the caller read) only if the case is still in it, else
         ``CaseChanged`` and nothing is stored: a change of state made from what was read
-        never reopens a case that a decision closed meanwhile."""
+        never reopens a case that a decision closed meanwhile. With ``if_reports`` (the
+        report count the caller read) likewise only if no report was merged in since."""
         ...
     def queue(self, limit: int = 200) -> list[CaseRecord]:
         """Open cases, highest priority first, oldest first within a priority."""

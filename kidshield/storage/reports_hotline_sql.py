@@ -104,7 +104,16 @@ class HotlineRows:
                             .where(c.case_id == case_id).order_by(c.id))
 
     def add_source(self, source: SourceRecord) -> SourceRecord:
-        return self._insert(report_sources, source)
+        try:
+            return self._insert(report_sources, source)
+        except sa.exc.IntegrityError:
+            # a notifier's first notices on two servers at once: the other one's row is
+            # committed now (its contact digest is unique), and it is the same notifier
+            found = (self.source_by(contact_sha256=source.contact_sha256)
+                     if source.contact_sha256 is not None else None)
+            if found is None:
+                raise
+            return found
 
     def source(self, source_id: int) -> SourceRecord | None:
         found = self._select(SourceRecord, sa.select(report_sources)

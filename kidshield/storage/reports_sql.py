@@ -126,12 +126,16 @@ class SqlReportStore(HotlineRows):
     def update_case(self, case_id: int, change: CaseChange,
                     audit: Sequence[AuditRecord] = (),
                     appeal: tuple[int, AppealChange] | None = None, *,
-                    if_state: str | None = None) -> None:
+                    if_state: str | None = None, if_reports: int | None = None) -> None:
+        checks = [] if if_state is None else [cases.c.state == if_state]
+        if if_reports is not None:
+            checks.append(cases.c.reports_count == if_reports)
         with self._db.engine.begin() as conn:
-            if if_state is not None:
-                # first, as ``_claim``: a concurrent decision's closing is waited for and seen
-                done = conn.execute(cases.update().where(
-                    cases.c.id == case_id, cases.c.state == if_state).values(state=if_state))
+            if checks:
+                # first, as ``_claim``: a concurrent decision's closing (or merge) is waited
+                # for and seen
+                done = conn.execute(cases.update().where(cases.c.id == case_id, *checks)
+                                    .values(state=cases.c.state))
                 if done.rowcount != 1:
                     raise CaseChanged(case_id, "changed")
             self._change_case(conn, case_id, change)

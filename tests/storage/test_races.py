@@ -17,9 +17,13 @@ from threading import Barrier
 import pytest
 import sqlalchemy as sa
 
+from kidshield.clock import FixedClock
 from kidshield.education.progress import ProgressStore
 from kidshield.policy.state import Grant
-from kidshield.reports.store import CaseRecord
+from kidshield.reports.model import CaseType, Source
+from kidshield.reports.service import NewReport, Receipt, ReportService
+from kidshield.reports.sources import NOTIFIER
+from kidshield.reports.store import CaseRecord, SourceRecord
 from kidshield.state.store import PauseRecord
 from kidshield.storage.db import Database
 from kidshield.storage.protocols import ListMeta
@@ -174,3 +178,35 @@ def test_retention_never_deletes_a_case_put_on_hold_meanwhile(dbs: list[Database
             held = [case_id for job in jobs for case_id in job.result()]
         gone = [case_id for case_id in held if store.case(case_id) is None]
         assert gone == [], f"round {turn}: cases on legal hold deleted"
+
+
+def test_a_notifiers_first_notices_at_once(dbs: list[Database]) -> None:
+    """The same notifier's first notices arriving on several servers at once: one source
+    row, and every notice is taken (the contact's digest is unique: the losers' inserts
+    failed and so did the notice)."""
+    results = all_at_once(dbs, lambda db, i, key: SqlReportStore(db).add_source(
+        SourceRecord(NOW, NOTIFIER, contact_sha256=f"{key:064d}")))
+    assert [len({s.id for s in found if isinstance(s, SourceRecord)}) for found in results] \
+        == [1] * KEYS
+
+
+def test_reports_merged_at_once_into_one_case(dbs: list[Database]) -> None:
+    """Reports about the same page on several servers at once, one of them of imminent
+    danger: the case counts every report and keeps the danger. Merging read the case and
+    wrote it back, so a merge built on a stale row undid the other (the danger was lost)."""
+    clock = FixedClock(NOW)
+    first = ReportService(SqlReportStore(dbs[0]), clock)
+    for key in range(KEYS):
+        first.submit(NewReport(Source.WEB, CaseType.BULLYING, url=f"https://x{key}.test/",
+                               description="first"))
+    results = all_at_once(dbs, lambda db, i, key: ReportService(SqlReportStore(db), clock)
+                          .submit(NewReport(Source.WEB, CaseType.BULLYING,
+                                            url=f"https://x{key}.test/", description="again",
+                                            imminent_danger=i == key % HANDLES)))
+    store = SqlReportStore(dbs[0])
+    merged = [store.case(r.case_id) for found in results for r in found
+              if isinstance(r, Receipt) and r.case_id is not None]
+    cases_by_key = {c.id: c for c in merged if c is not None}
+    assert len(cases_by_key) == KEYS
+    assert [c.reports_count for c in cases_by_key.values()] == [HANDLES + 1] * KEYS
+    assert all(c.imminent_danger for c in cases_by_key.values())
