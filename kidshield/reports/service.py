@@ -101,13 +101,19 @@ class ReportService(DecisionsMixin, HotlineMixin):
                           conversation=report.conversation, account=account)
         existing = self.store.open_case_by_keys(keys)
         child = report.reporter_role is ReporterRole.CHILD
+        opened = None
+        if existing is None:
+            # looked for again under the lock: another server may have opened it meanwhile
+            opened, existing = self.store.add_case_unless_open(
+                self._new_case(report, keys[0] if keys else None, url, account, child,
+                               trusted, now), keys)
         was_critical = existing is not None and is_critical(existing.case_type,
                                                             existing.imminent_danger)
         if existing is not None and existing.id is not None:
             case = self._merge(existing, report, child, trusted, now)
         else:
-            case = self._open(report, keys[0] if keys else None, url, account, child, trusted,
-                              now)
+            assert opened is not None
+            case = opened
         assert case.id is not None
         self.store.add_case_keys(case.id, keys)
         record = self.store.add_report(self._record(report, url, account, now, case.id,
@@ -169,20 +175,20 @@ class ReportService(DecisionsMixin, HotlineMixin):
                               source.suspended_until)
         return Receipt(record.code, None, False, source.suspended_until)
 
-    def _open(self, report: NewReport, key: str | None, url: str | None, account: str | None,
-              child: bool, trusted: bool, now: datetime) -> CaseRecord:
+    def _new_case(self, report: NewReport, key: str | None, url: str | None,
+                  account: str | None, child: bool, trusted: bool,
+                  now: datetime) -> CaseRecord:
+        """The case a first report opens (not stored yet)."""
         risk = Risk(report.case_type, report.imminent_danger, report.score, 1, child, trusted)
         summary = report.description.strip().splitlines()[0][:200] if report.description else ""
-        return self.store.add_case(
-            CaseRecord(
-                created_at=now, updated_at=now, case_type=report.case_type.value,
-                state=CaseState.NEW.value, priority=priority(risk), dedup_key=key, url=url,
-                account=account, summary=summary, imminent_danger=report.imminent_danger,
-                score=report.score, reports_count=1, child_reporter=child,
-                trusted_flagger=trusted,
-                target_at=target_time(now, report.case_type.value, report.imminent_danger,
-                                      self.settings.oncall),
-            )
+        return CaseRecord(
+            created_at=now, updated_at=now, case_type=report.case_type.value,
+            state=CaseState.NEW.value, priority=priority(risk), dedup_key=key, url=url,
+            account=account, summary=summary, imminent_danger=report.imminent_danger,
+            score=report.score, reports_count=1, child_reporter=child,
+            trusted_flagger=trusted,
+            target_at=target_time(now, report.case_type.value, report.imminent_danger,
+                                  self.settings.oncall),
         )
 
     def _merge(self, case: CaseRecord, report: NewReport, child: bool, trusted: bool,

@@ -239,6 +239,14 @@ class ReportStore(Protocol):
         """The open case (highest priority first) that has any of the keys."""
         ...
 
+    def add_case_unless_open(self, case: CaseRecord, keys: Sequence[str]
+                             ) -> tuple[CaseRecord | None, CaseRecord | None]:
+        """Store the new ``case`` with its keys, unless an open case has one of the keys by
+        now (another server opened it a moment ago): ``(stored, None)`` or ``(None, open)``.
+        The look and the insert are one locked write, so two servers never open two cases
+        about one thing."""
+        ...
+
     def add_case_keys(self, case_id: int, keys: Sequence[str]) -> None: ...
     def update_case(self, case_id: int, change: CaseChange,
                     audit: Sequence[AuditRecord] = (),

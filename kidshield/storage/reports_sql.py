@@ -58,6 +58,9 @@ from kidshield.storage.upsert import insert_new, upsert
 # PostgreSQL advisory lock serialising appends to the evidence chain ("evidence" in ASCII)
 EVIDENCE_LOCK = 0x65766964656E6365
 
+# PostgreSQL advisory lock serialising the opening of new cases ("intake" in ASCII)
+INTAKE_LOCK = 0x696E74616B65
+
 EXPIRABLE = ("reports", "cases", "evidence", "query_log", "audit", "drafts")
 
 class SqlReportStore(HotlineRows):
@@ -108,15 +111,31 @@ class SqlReportStore(HotlineRows):
     def open_case_by_keys(self, keys: Sequence[str]) -> CaseRecord | None:
         if not keys:
             return None
+        found = self._select(CaseRecord, self._open_by_keys(keys))
+        return found[0] if found else None
+
+    @staticmethod
+    def _open_by_keys(keys: Sequence[str]) -> Any:
         matching = sa.select(case_keys.c.case_id).where(case_keys.c.key.in_(list(keys)))
-        query = (
+        return (
             sa.select(cases)
             .where(cases.c.id.in_(matching), cases.c.state != "closed")
             .order_by(cases.c.priority.desc(), cases.c.id)
             .limit(1)
         )
-        found = self._select(CaseRecord, query)
-        return found[0] if found else None
+
+    def add_case_unless_open(self, case: CaseRecord, keys: Sequence[str]
+                             ) -> tuple[CaseRecord | None, CaseRecord | None]:
+        if not keys:
+            return self.add_case(case), None
+        with self._db.locked_write(INTAKE_LOCK) as conn:
+            row = conn.execute(self._open_by_keys(keys)).first()
+            if row is not None:
+                return None, CaseRecord(**row._asdict())
+            stored = self._insert_in(conn, cases, case)
+            insert_new(conn, case_keys, [{"case_id": stored.id, "key": k}
+                                         for k in dict.fromkeys(keys)])
+        return stored, None
 
     def add_case_keys(self, case_id: int, keys: Sequence[str]) -> None:
         with self._db.engine.begin() as conn:

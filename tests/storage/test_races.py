@@ -210,3 +210,17 @@ def test_reports_merged_at_once_into_one_case(dbs: list[Database]) -> None:
     assert len(cases_by_key) == KEYS
     assert [c.reports_count for c in cases_by_key.values()] == [HANDLES + 1] * KEYS
     assert all(c.imminent_danger for c in cases_by_key.values())
+
+
+def test_first_reports_at_once_open_one_case(dbs: list[Database]) -> None:
+    """The first reports about a page, on several servers at once: one case, with every
+    report in it. Each server looked for an open case, found none and opened its own."""
+    clock = FixedClock(NOW)
+    results = all_at_once(dbs, lambda db, i, key: ReportService(SqlReportStore(db), clock)
+                          .submit(NewReport(Source.WEB, CaseType.BULLYING,
+                                            url=f"https://new{key}.test/", description="hi")))
+    opened = [{r.case_id for r in found if isinstance(r, Receipt)} for found in results]
+    assert [len(ids) for ids in opened] == [1] * KEYS
+    store = SqlReportStore(dbs[0])
+    counts = [c.reports_count for ids in opened for i in ids if (c := store.case(i or 0))]
+    assert counts == [HANDLES] * KEYS
