@@ -8,6 +8,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from kidshield.errors import Conflict
 from kidshield.storage.db import Database
 from kidshield.storage.protocols import ApiTokenInfo, AuditEntry, WebUser
 from kidshield.storage.schema import (
@@ -40,11 +41,15 @@ class SqlUserStore:
 
     def create(self, name: str, password_hash: str, roles: frozenset[str],
                now: datetime) -> WebUser:
-        with self._db.engine.begin() as conn:
-            result = conn.execute(web_users.insert().values(
-                name=name, password_hash=password_hash, roles=",".join(sorted(roles)),
-                created_at=now))
-            new_id = int(result.inserted_primary_key[0])  # type: ignore[index]
+        try:
+            with self._db.engine.begin() as conn:
+                result = conn.execute(web_users.insert().values(
+                    name=name, password_hash=password_hash, roles=",".join(sorted(roles)),
+                    created_at=now))
+                new_id = int(result.inserted_primary_key[0])  # type: ignore[index]
+        except sa.exc.IntegrityError as exc:
+            # the name is unique: another server added it after the caller looked
+            raise Conflict(f"an account named {name!r} already exists", field="name") from exc
         return WebUser(new_id, name, password_hash, roles, None, now)
 
     def create_first(self, name: str, password_hash: str, roles: frozenset[str],

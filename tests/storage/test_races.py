@@ -19,6 +19,7 @@ import sqlalchemy as sa
 
 from kidshield.clock import FixedClock
 from kidshield.education.progress import ProgressStore
+from kidshield.errors import Conflict
 from kidshield.policy.state import Grant
 from kidshield.reports.model import CaseType, Source
 from kidshield.reports.service import NewReport, Receipt, ReportService
@@ -31,7 +32,7 @@ from kidshield.storage.reports_sql import SqlReportStore
 from kidshield.storage.schema import case_keys, cases
 from kidshield.storage.sql import SqlListMetaStore
 from kidshield.storage.state_sql import SqlStateStore
-from kidshield.storage.web_sql import SqlSettingStore
+from kidshield.storage.web_sql import SqlSettingStore, SqlUserStore
 
 NOW = datetime(2026, 12, 7, 1, 0, tzinfo=UTC)
 HANDLES = 6
@@ -224,3 +225,17 @@ def test_first_reports_at_once_open_one_case(dbs: list[Database]) -> None:
     store = SqlReportStore(dbs[0])
     counts = [c.reports_count for ids in opened for i in ids if (c := store.case(i or 0))]
     assert counts == [HANDLES] * KEYS
+
+
+def test_one_account_name_taken_at_once(dbs: list[Database]) -> None:
+    """Two administrators adding the same account name on two servers: one account, and the
+    other is told the name is taken (it was a database error)."""
+    def create(db: Database, i: int, key: int) -> object:
+        try:
+            return SqlUserStore(db).create(f"anna{key}", "x", frozenset({"parent"}), NOW)
+        except Conflict as exc:
+            return exc
+
+    results = all_at_once(dbs, create)
+    assert [sum(isinstance(r, Conflict) for r in found) for found in results] \
+        == [HANDLES - 1] * KEYS
