@@ -8,7 +8,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from kidshield.errors import Conflict
+from kidshield.errors import Conflict, Refused
 from kidshield.storage.db import Database
 from kidshield.storage.protocols import ApiTokenInfo, AuditEntry, WebUser
 from kidshield.storage.schema import (
@@ -26,6 +26,9 @@ def _user(row: Any) -> WebUser:
     return WebUser(row.id, row.name, row.password_hash, roles, row.pin_hash, row.created_at,
                    row.pin_length)
 
+
+# PostgreSQL advisory lock serialising revokes with tokens issued by tokens ("apitoken")
+TOKENS_LOCK = 0x617069746F6B656E
 
 SETUP_CLAIM = "setup.claimed"  # a web_settings key: only one first account is ever made
 
@@ -149,7 +152,16 @@ class SqlApiTokenStore:
     def create(self, user_id: int, name: str, token_hash: str, now: datetime,
                scopes: frozenset[str], expires_at: datetime,
                parent_id: int | None = None) -> ApiTokenInfo:
-        with self._db.engine.begin() as conn:
+        # a token issued by a token: under the lock ``revoke`` holds, and only while the
+        # issuing token is not revoked, so a revoke on another server either sees this one
+        # in the family it walks or has already refused it
+        with (self._db.locked_write(TOKENS_LOCK) if parent_id is not None
+              else self._db.engine.begin()) as conn:
+            if parent_id is not None and conn.execute(
+                    sa.select(api_tokens.c.id).where(api_tokens.c.id == parent_id,
+                                                     api_tokens.c.revoked_at.is_(None))
+            ).first() is None:
+                raise Refused("the token issuing this one has been revoked")
             result = conn.execute(api_tokens.insert().values(
                 user_id=user_id, name=name, token_hash=token_hash, created_at=now,
                 scopes=",".join(sorted(scopes)), expires_at=expires_at, parent_id=parent_id))
@@ -185,7 +197,7 @@ class SqlApiTokenStore:
     def revoke(self, token_id: int, now: datetime) -> builtins.list[int]:
         t = api_tokens.c
         revoked: builtins.list[int] = []
-        with self._db.engine.begin() as conn:
+        with self._db.locked_write(TOKENS_LOCK) as conn:
             found = conn.execute(sa.select(t.id).where(t.id == token_id)
                                  .where(t.revoked_at.is_(None))).first()
             if found is None:

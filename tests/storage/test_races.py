@@ -19,7 +19,7 @@ import sqlalchemy as sa
 
 from kidshield.clock import FixedClock
 from kidshield.education.progress import ProgressStore
-from kidshield.errors import Conflict
+from kidshield.errors import Conflict, Refused
 from kidshield.policy.state import Grant
 from kidshield.reports.model import CaseType, Source
 from kidshield.reports.service import NewReport, Receipt, ReportService
@@ -32,7 +32,7 @@ from kidshield.storage.reports_sql import SqlReportStore
 from kidshield.storage.schema import case_keys, cases
 from kidshield.storage.sql import SqlListMetaStore
 from kidshield.storage.state_sql import SqlStateStore
-from kidshield.storage.web_sql import SqlSettingStore, SqlUserStore
+from kidshield.storage.web_sql import SqlApiTokenStore, SqlSettingStore, SqlUserStore
 
 NOW = datetime(2026, 12, 7, 1, 0, tzinfo=UTC)
 HANDLES = 6
@@ -239,3 +239,29 @@ def test_one_account_name_taken_at_once(dbs: list[Database]) -> None:
     results = all_at_once(dbs, create)
     assert [sum(isinstance(r, Conflict) for r in found) for found in results] \
         == [HANDLES - 1] * KEYS
+
+
+def test_a_token_revoked_while_it_issues_another(dbs: list[Database]) -> None:
+    """A token revoked on one server while it issues tokens on others: every token it issued
+    is revoked with it, or refused. The revoke walked the family it read, so a token issued
+    after the walk stayed valid."""
+    users = SqlUserStore(dbs[0])
+    owner = users.create("owner", "x", frozenset({"parent"}), NOW)
+    later = NOW + timedelta(days=30)
+    parents = [SqlApiTokenStore(dbs[0]).create(owner.id, f"p{key}", f"p{key:063d}", NOW,
+                                               frozenset({"read"}), later).id
+               for key in range(KEYS)]
+
+    def write(db: Database, i: int, key: int) -> object:
+        tokens = SqlApiTokenStore(db)
+        if i == 0:
+            return tokens.revoke(parents[key], NOW)
+        try:
+            return tokens.create(owner.id, f"c{key}.{i}", f"c{key:031d}{i:032d}", NOW,
+                                 frozenset({"read"}), later, parents[key])
+        except Refused:
+            return None
+
+    all_at_once(dbs, write)
+    valid = [t for t in SqlApiTokenStore(dbs[0]).list() if t.revoked_at is None]
+    assert valid == []
