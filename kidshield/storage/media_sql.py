@@ -9,6 +9,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from kidshield.errors import Conflict
 from kidshield.safety.media.store import BankHash, MediaBank, MediaMatchRecord
 from kidshield.storage.db import Database
 from kidshield.storage.schema import media_bank_hashes, media_banks, media_match_records
@@ -25,9 +26,13 @@ class SqlMediaBankStore:
         values = dataclasses.asdict(bank)
         values.pop("id")
         values["created_at"] = now
-        with self._db.engine.begin() as conn:
-            result = conn.execute(media_banks.insert().values(**values))
-            pk = result.inserted_primary_key
+        try:
+            with self._db.engine.begin() as conn:
+                result = conn.execute(media_banks.insert().values(**values))
+                pk = result.inserted_primary_key
+        except sa.exc.IntegrityError as exc:
+            # the name is unique: another server made the bank after the caller looked
+            raise Conflict(f"a bank named {bank.name!r} already exists", field="name") from exc
         return dataclasses.replace(bank, id=int(pk[0]) if pk else None, created_at=now)
 
     def bank(self, name: str) -> MediaBank | None:

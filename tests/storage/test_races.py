@@ -25,8 +25,10 @@ from kidshield.reports.model import CaseType, Source
 from kidshield.reports.service import NewReport, Receipt, ReportService
 from kidshield.reports.sources import NOTIFIER
 from kidshield.reports.store import CaseRecord, SourceRecord
+from kidshield.safety.media.store import MediaBank
 from kidshield.state.store import PauseRecord
 from kidshield.storage.db import Database
+from kidshield.storage.media_sql import SqlMediaBankStore
 from kidshield.storage.protocols import ListMeta
 from kidshield.storage.reports_sql import SqlReportStore
 from kidshield.storage.schema import case_keys, cases
@@ -265,3 +267,17 @@ def test_a_token_revoked_while_it_issues_another(dbs: list[Database]) -> None:
     all_at_once(dbs, write)
     valid = [t for t in SqlApiTokenStore(dbs[0]).list() if t.revoked_at is None]
     assert valid == []
+
+
+def test_one_media_bank_name_taken_at_once(dbs: list[Database]) -> None:
+    """Two hotline staff creating a bank of one name on two servers: one bank, and the other
+    is told the name is taken (it was a database error)."""
+    def create(db: Database, i: int, key: int) -> object:
+        try:
+            return SqlMediaBankStore(db).create_bank(MediaBank(f"bank{key}"), NOW)
+        except Conflict as exc:
+            return exc
+
+    results = all_at_once(dbs, create)
+    assert [sum(isinstance(r, Conflict) for r in found) for found in results] \
+        == [HANDLES - 1] * KEYS
