@@ -12,7 +12,7 @@ import struct
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import dns.exception
 import dns.flags
@@ -503,6 +503,31 @@ RETRIED = {  # by export: its [fleet] setting and how the log calls it
 }
 
 
+def _failing_exports(tmp_path: Path, authority: FakeAuthority,
+                     exports: list[str]) -> tuple[str, Path]:
+    """A configuration asking for ``exports`` whose output folders are files (each export
+    fails until the file is removed); the configuration without ``[fleet]`` and its path."""
+    config = setup(tmp_path, authority.port)
+    base = config.read_text().replace('listen = ["127.0.0.1:5353"]', 'listen = ["127.0.0.1:0"]')
+    config.write_text(base + "\n[fleet]\n" + "".join(RETRIED[e][0] for e in exports))
+    for export in exports:
+        (tmp_path / f"for-{export}").write_text("not a folder\n")
+    return base, config
+
+
+def _serve_quick_retries(config: Path) -> Any:
+    """``kidshield serve`` as composed, at noon on a fixed clock, first retry after 0.3 s."""
+    import dataclasses
+    from datetime import datetime
+
+    from kidshield.clock import FixedClock
+    from tests.e2e.harness import start as serve
+    from tests.fleet.test_transfer import TIMINGS
+
+    timings = dataclasses.replace(TIMINGS, fleet=30.0, fleet_retry=0.3)
+    return serve(config, FixedClock(datetime.fromisoformat(NOON)), web=False, timings=timings)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("export", sorted(RETRIED))
 def test_serve_tries_a_failed_fleet_export_again_by_itself_waiting_longer_each_time(
@@ -513,29 +538,20 @@ def test_serve_tries_a_failed_fleet_export_again_by_itself_waiting_longer_each_t
     failure logged with the wait, not only at the next schedule edge or reload (there was none
     at noon: never). Fixed, the next try succeeds without a reload; the RPZ zones are then
     served over AXFR."""
-    import dataclasses
     import logging
     from datetime import datetime
 
     import dns.query
     import dns.zone
 
-    from kidshield.clock import FixedClock
     from kidshield.fleet.export import MANIFEST
-    from tests.e2e.harness import start as serve
-    from tests.fleet.test_transfer import TIMINGS
 
-    setting, what = RETRIED[export]
-    config = setup(tmp_path, authority.port)
-    config.write_text(config.read_text().replace(
-        'listen = ["127.0.0.1:5353"]', 'listen = ["127.0.0.1:0"]') + "\n[fleet]\n" + setting)
+    what = RETRIED[export][1]
+    _base, config = _failing_exports(tmp_path, authority, [export])
     blocker = tmp_path / f"for-{export}"
-    blocker.write_text("not a folder\n")
     written = blocker / (POLICY_FILE if export == "unbound" else MANIFEST)
-    timings = dataclasses.replace(TIMINGS, fleet=30.0, fleet_retry=0.3)
-    clock = FixedClock(datetime.fromisoformat(NOON))
-    with caplog.at_level(logging.INFO, logger="kidshield.fleet"), serve(
-            config, clock, web=False, timings=timings) as served:
+    with caplog.at_level(logging.INFO, logger="kidshield.fleet"), _serve_quick_retries(
+            config) as served:
         fleet = served.app.fleet
         assert fleet is not None
         health = fleet.health[export]
@@ -569,23 +585,12 @@ def test_a_reload_that_drops_a_failing_fleet_export_stops_its_tries(
     """Both exports fail and are being tried again; a configuration without them (a reload)
     cancels the pending tries: no more failures counted or logged, nothing failing in a
     row."""
-    import dataclasses
     import logging
-    from datetime import datetime
 
-    from kidshield.clock import FixedClock
-    from tests.e2e.harness import start as serve
-    from tests.fleet.test_transfer import TIMINGS
 
-    config = setup(tmp_path, authority.port)
-    base = config.read_text().replace('listen = ["127.0.0.1:5353"]', 'listen = ["127.0.0.1:0"]')
-    config.write_text(base + "\n[fleet]\n" + "".join(s for s, _ in RETRIED.values()))
-    for export in RETRIED:
-        (tmp_path / f"for-{export}").write_text("not a folder\n")
-    timings = dataclasses.replace(TIMINGS, fleet=30.0, fleet_retry=0.3)
-    clock = FixedClock(datetime.fromisoformat(NOON))
-    with caplog.at_level(logging.INFO, logger="kidshield.fleet"), serve(
-            config, clock, web=False, timings=timings) as served:
+    base, config = _failing_exports(tmp_path, authority, list(RETRIED))
+    with caplog.at_level(logging.INFO, logger="kidshield.fleet"), _serve_quick_retries(
+            config) as served:
         fleet = served.app.fleet
         assert fleet is not None
         assert wait_for(lambda: min(h.in_a_row for h in fleet.health.values()) >= 2, 30)
