@@ -111,11 +111,12 @@ class ReportService(DecisionsMixin, HotlineMixin):
                                                             existing.imminent_danger)
         if existing is not None and existing.id is not None:
             case = self._merge(existing, report, child, trusted, now)
+            # the report's other keys now find this case too (a new case got them all)
+            self.store.add_case_keys(existing.id, keys)
         else:
             assert opened is not None
             case = opened
         assert case.id is not None
-        self.store.add_case_keys(case.id, keys)
         record = self.store.add_report(self._record(report, url, account, now, case.id,
                                                     source))
         merged = existing is not None
