@@ -908,3 +908,41 @@ def test_whereabouts_homes_schools_and_ages_in_the_fifth_voices_registers(
 )
 def test_look_alikes_of_whereabouts_schools_and_ages_are_not_disclosures(text: str) -> None:
     assert assess_message(text).finding(Risk.PERSONAL_INFO) is None
+
+
+# --- an adult's age and town is not a child's disclosure (tenth session) -------------------------
+# Adult chat rooms answer "asl" with "29 f chicago": counted as a child's age and place, these
+# flagged a third of the benign adult conversations; a child's answer still counts.
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "28 f uk u?",
+        "asl? 24/m/stockholm",
+        "33 m houston",
+        "19 f rutgers",
+        "im 34 and live in Denver",
+        "Hola Carmen! I'm Mark, 31, from Leeds. English for Spanish?",
+        "Jess | 25 | Bristol | coffee",
+        "14 in august",
+        "im 13 in september",
+    ],
+)
+def test_an_adults_age_and_town_or_a_month_is_not_a_childs_disclosure(text: str) -> None:
+    assert assess_message(text).finding(Risk.PERSONAL_INFO) is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "14 f ny u",
+        "asl? me 13 f dublin",
+        "15/f/ca",
+        "im 12 and live in Denver",
+        "hi im 17 from leeds",
+        "Mia | 14 | Bristol | art",
+    ],
+)
+def test_a_childs_age_and_town_still_counts(text: str) -> None:
+    assert "age_location" in stage_of(text)
