@@ -20,6 +20,7 @@ SECOND_VOICE = EVAL_SET.parent / "personal-info-b"
 THIRD_VOICE = EVAL_SET.parent / "personal-info-c"
 FOURTH_VOICE = EVAL_SET.parent / "personal-info-d"
 FIFTH_VOICE = EVAL_SET.parent / "personal-info-e"
+SIXTH_VOICE = EVAL_SET.parent / "personal-info-f"
 
 
 def stage_of(text: str) -> tuple[str, ...]:
@@ -463,8 +464,8 @@ def test_the_other_voices_dev_halves_stay_above_the_targets(voice: Path, recall:
 
 
 @pytest.mark.parametrize(
-    "voice", [SECOND_VOICE, THIRD_VOICE, FOURTH_VOICE, FIFTH_VOICE],
-    ids=["second", "third", "fourth", "fifth"],
+    "voice", [SECOND_VOICE, THIRD_VOICE, FOURTH_VOICE, FIFTH_VOICE, SIXTH_VOICE],
+    ids=["second", "third", "fourth", "fifth", "sixth"],
 )
 def test_the_other_voices_files_are_what_their_sources_build(voice: Path) -> None:
     # a hand edit of dev.jsonl or test.jsonl would be lost on the next build (and could move a
