@@ -451,8 +451,14 @@ def test_evaluation_set_scores_stay_above_the_targets(name: str) -> None:
 
 @pytest.mark.parametrize(
     ("voice", "recall"),
-    [(SECOND_VOICE, 0.95), (THIRD_VOICE, 0.95), (FOURTH_VOICE, 0.88), (FIFTH_VOICE, 0.88)],
-    ids=["second", "third", "fourth", "fifth"],
+    [
+        (SECOND_VOICE, 0.95),
+        (THIRD_VOICE, 0.95),
+        (FOURTH_VOICE, 0.88),
+        (FIFTH_VOICE, 0.88),
+        (SIXTH_VOICE, 0.95),
+    ],
+    ids=["second", "third", "fourth", "fifth", "sixth"],
 )
 def test_the_other_voices_dev_halves_stay_above_the_targets(voice: Path, recall: float) -> None:
     """DEV is in-sample (the fixes were read from it); TEST is counted in docs, never tuned on.
@@ -482,7 +488,7 @@ def test_the_other_voices_files_are_what_their_sources_build(voice: Path) -> Non
 
 @pytest.mark.parametrize(
     "name",
-    ["dev", "heldout"] + [f"../personal-info-{v}/dev" for v in "bcde"],
+    ["dev", "heldout"] + [f"../personal-info-{v}/dev" for v in "bcdef"],
 )
 def test_literal_gates_never_skip_a_personal_info_pattern_on_the_evaluation_set(name: str) -> None:
     lexicon = load_lexicon()
@@ -909,6 +915,75 @@ def test_whereabouts_homes_schools_and_ages_in_the_fifth_voices_registers(
 )
 def test_look_alikes_of_whereabouts_schools_and_ages_are_not_disclosures(text: str) -> None:
     assert assess_message(text).finding(Risk.PERSONAL_INFO) is None
+
+
+# --- what the sixth voice's set showed missing (personal-info-f, DEV; session 10) -------------
+# Forms, e-mails, tickets and bios, as synthetic-PII corpora write them; the lead's four probes
+# from the task are the first four rows.
+
+
+@pytest.mark.parametrize(
+    ("text", "redacted"),
+    [
+        ("I'm 12 and go to St Mary's in Leeds", "I'm 12 and go to [location]"),
+        (
+            "Please wire it to account 12345678, sort code 20-00-00",
+            "Please wire it to account [account], sort code 20-00-00",
+        ),
+        ("my login is amyk and pw is Hunter2!!", None),
+        ("my ip is 192.168.4.20", "my ip is [ip_address]"),
+        ("i'm 11 and attend Hillcrest in Dundee", "i'm 11 and attend [location]"),
+        ("my pin is 9027", "my pin is [password]"),
+        ("locked out after passcode 551903 twice", "locked out after passcode [password] twice"),
+        ("the password for my tablet is 77102345", "the password for my tablet is [password]"),
+        ("CLABE: 032180000118359719", "CLABE: [account]"),
+        ("Medical record number 77120934, Ada Ferris", None),
+        ("MRN: 4481290 seen in A&E", "MRN: [national_id] seen in A&E"),
+        ("mi CURP es BADD110313HCMLNS09", "mi CURP es [national_id]"),
+        ("Grade: 4\nSchool: Pinecrest Elementary, Boise ID", None),
+        ("Je suis en CM1 à l'école Paul Bert", "Je suis en CM1 à [school]"),
+        ("twitch: lunar_pixie07", "twitch: [handle]"),
+        ("me: 12, Hamilton, loves netball", "me: 12, [location], loves netball"),
+        ("my home ip is 10.0.0.23", "my home ip is [ip_address]"),
+        ("plaque d'immatriculation GH-482-KL", "plaque d'immatriculation [plate]"),
+    ],
+)
+def test_what_forms_tickets_and_bios_give_away(text: str, redacted: str | None) -> None:
+    result = assess_message(text)
+    finding = result.finding(Risk.PERSONAL_INFO)
+    assert finding is not None and finding.level >= RiskLevel.LOW, text
+    if redacted is not None:
+        assert result.redacted == redacted
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # credentials: a quiz's game pin, a meeting's passcode, rules about PINs, a pin badge
+        "the kahoot game pin is 4829137",
+        "Join Zoom meeting 845 2231 9087, passcode 662410",
+        "your PIN must be 4 digits and not 1234",
+        "the pin has 4 digits",
+        "my pin badge collection is at 57 now",
+        # home-network addresses that are not the writer's, loopback, a router's admin page
+        "Set the gateway to 192.168.1.1 in the settings",
+        "my router ip is 192.168.0.254, how do i log in",
+        "my ip is 127.0.0.1 good luck lol",
+        # published places: a home has no opening hours or head office
+        "The library at 14 Church Street is open from 9 to 5 on weekdays.",
+        "Visit our showroom, 120 Station Road, Reading, opening hours Mon-Sat 9-6.",
+        "Our head office moved to 3 Wellington Place, Leeds LS1 4AP last year.",
+        # published numbers and references
+        "Our customer service line is 0345 300 2211, 8am to 6pm.",
+        "Keep your receipt no. 0193-771-402 for returns.",
+        # counts are not a street
+        "we're at 310 likes on the video already",
+        "im 12 and go to bed at 9",
+    ],
+)
+def test_look_alikes_in_forms_tickets_and_shops_are_not_disclosures(text: str) -> None:
+    finding = assess_message(text).finding(Risk.PERSONAL_INFO)
+    assert finding is None, (text, finding and [(s.label, s.start, s.end) for s in finding.spans])
 
 
 # --- an adult's age and town is not a child's disclosure (tenth session) -------------------------

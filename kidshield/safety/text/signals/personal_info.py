@@ -46,6 +46,10 @@ class PersonalInfoSignal(CueSignal):
             value = match.group(0)
             if sum(c.isdigit() for c in value) < cue.min_digits:
                 return 0.0
+        if cue.stage == "address" and _is_business(match):
+            return 0.0
+        if cue.id == "password" and _is_meeting_code(match):
+            return 0.0
         return _sender(ctx)
 
     def level(self, score: float, hits: list[CueHit]) -> RiskLevel:
@@ -53,6 +57,34 @@ class PersonalInfoSignal(CueSignal):
         if any(SENSITIVE_TAG in hit.tags for hit in hits):
             return max(level, RiskLevel.MEDIUM)
         return level
+
+
+# A home has no opening hours and no head office: an address told with them is a shop's, a
+# clinic's or a museum's, published for anyone to visit ("the clinic at 250 Euston Road is open
+# Monday to Friday", "Store: ..., open 7am-11pm", "where our head office still is"). Read in the
+# light view within _BUSINESS_REACH characters either side of the address.
+_BUSINESS_RE = re.compile(
+    r"(?<![a-z])(?:open (?:from |daily|every day|7 days|24|mon|tue|wed|thu|fri|sat|sun|\d)"
+    r"|opening (?:hours|times)|closed on (?:mon|tue|wed|thu|fri|sat|sun|bank|public)"
+    r"|head office|our (?:offices?|store|shop|showroom|clinic|branch)|visiting hours)"
+)
+_BUSINESS_REACH = 80
+
+
+def _is_business(match: re.Match[str]) -> bool:
+    text = match.string
+    start = max(0, match.start() - _BUSINESS_REACH)
+    return _BUSINESS_RE.search(text, start, match.end() + _BUSINESS_REACH) is not None
+
+
+# A meeting's passcode in figures is shared with everyone invited, not a key to anyone's
+# account ("zoom meeting id 812 3456 7890 passcode 4411").
+_MEETING_RE = re.compile(r"(?<![a-z])(?:meeting|webinar|zoom|teams|meet|call id|room)(?![a-z])")
+
+
+def _is_meeting_code(match: re.Match[str]) -> bool:
+    value = match.group("v") if "v" in match.groupdict() else match.group(0)
+    return value.isdigit() and _MEETING_RE.search(match.string) is not None
 
 
 def _sender(ctx: SignalContext) -> float:
