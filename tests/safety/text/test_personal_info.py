@@ -965,6 +965,7 @@ def test_what_forms_tickets_and_bios_give_away(text: str, redacted: str | None) 
         "your PIN must be 4 digits and not 1234",
         "the pin has 4 digits",
         "my pin badge collection is at 57 now",
+        "Campus: Kotra Road, Raigarh (C.G.), PIN: 496001. Admissions open.",
         # home-network addresses that are not the writer's, loopback, a router's admin page
         "Set the gateway to 192.168.1.1 in the settings",
         "my router ip is 192.168.0.254, how do i log in",
