@@ -946,6 +946,7 @@ def test_look_alikes_of_whereabouts_schools_and_ages_are_not_disclosures(text: s
         ("me: 12, Hamilton, loves netball", "me: 12, [location], loves netball"),
         ("my home ip is 10.0.0.23", "my home ip is [ip_address]"),
         ("plaque d'immatriculation GH-482-KL", "plaque d'immatriculation [plate]"),
+        ("vivo in via Manzoni 7 a Bergamo", "vivo in [address] a Bergamo"),
     ],
 )
 def test_what_forms_tickets_and_bios_give_away(text: str, redacted: str | None) -> None:
@@ -979,6 +980,7 @@ def test_what_forms_tickets_and_bios_give_away(text: str, redacted: str | None) 
         "Keep your receipt no. 0193-771-402 for returns.",
         # counts are not a street
         "we're at 310 likes on the video already",
+        "te lo mando via email 2 volte a settimana",
         "im 12 and go to bed at 9",
     ],
 )
