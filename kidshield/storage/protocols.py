@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -74,6 +75,12 @@ class AuditEntry:
     id: int | None = None
 
 
+def account_key(name: str) -> str:
+    """An account name as one identity, however it is typed (case, width, spaces): two
+    accounts never share one, and signing in finds the account by it."""
+    return " ".join(unicodedata.normalize("NFKC", name).casefold().split())[:128]
+
+
 class UserStore(Protocol):
     def count(self) -> int: ...
     def create(self, name: str, password_hash: str, roles: frozenset[str],
@@ -83,7 +90,9 @@ class UserStore(Protocol):
         """The first account, or None when there is one already (once, even when several
         requests or servers on one database try at the same moment)."""
         ...
-    def by_name(self, name: str) -> WebUser | None: ...
+    def by_name(self, name: str) -> WebUser | None:
+        """The account of this name: as typed, else the one whose ``account_key`` it has."""
+        ...
     def by_id(self, user_id: int) -> WebUser | None: ...
     def all(self) -> list[WebUser]: ...
     def set_password(self, user_id: int, password_hash: str) -> None: ...

@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from kidshield.errors import NotFound
 from kidshield.reports.changes import (
     SourceChange,
 )
@@ -58,6 +59,20 @@ class HotlineRows:
         pk = conn.execute(table.insert().values(**values_of(record))).inserted_primary_key
         return dataclasses.replace(record, id=int(pk[0]) if pk else None)  # type: ignore[type-var]
 
+    def _insert_for_case(self, table: sa.Table, record: R) -> R:
+        """Insert a row that belongs to a case only while the case exists, so retention
+        deleting the case at the same moment deletes the row with it or this is refused.
+        Insert first, then lock the case's row against deletion (PostgreSQL: FOR KEY SHARE,
+        so a concurrent delete waits for this commit and then removes the row with its case;
+        SQLite: the insert already holds the write lock)."""
+        case_id = record.case_id  # type: ignore[attr-defined]
+        with self._db.engine.begin() as conn:
+            inserted = self._insert_in(conn, table, record)
+            if conn.execute(sa.select(cases.c.id).where(cases.c.id == case_id)
+                            .with_for_update(read=True, key_share=True)).first() is None:
+                raise NotFound(f"case {case_id} no longer exists (deleted by retention)")
+        return inserted
+
     @staticmethod
     def _audit_in(conn: Connection, audit: Sequence[AuditRecord]) -> None:
         if audit:
@@ -80,6 +95,7 @@ class HotlineRows:
                                           "updated_by": by}, keys=["case_id"])
 
     def add_alert(self, alert: AlertRecord) -> None:
+        # an alert is about an open case, which retention never deletes; plain insert
         self._insert(case_alerts, alert)
 
     def alerts(self, case_id: int) -> list[AlertRecord]:
@@ -96,7 +112,7 @@ class HotlineRows:
         return self._select(CaseRecord, query)
 
     def add_police(self, record: PoliceRecord) -> PoliceRecord:
-        return self._insert(police_notifications, record)
+        return self._insert_for_case(police_notifications, record)
 
     def police(self, case_id: int) -> list[PoliceRecord]:
         c = police_notifications.c

@@ -272,7 +272,7 @@ class SqlReportStore(HotlineRows):
         return self._select(AppealRecord, query)
 
     def add_note(self, note: NoteRecord) -> NoteRecord:
-        return self._insert(case_notes, note)
+        return self._insert_for_case(case_notes, note)
 
     def notes(self, case_id: int) -> list[NoteRecord]:
         c = case_notes.c
@@ -352,10 +352,21 @@ class SqlReportStore(HotlineRows):
         return sa.select(cases.c.id).where(self._kept())
 
     def purge_evidence(self, cutoff: datetime, now: datetime, *, dry_run: bool) -> list[int]:
-        where = sa.and_(evidence.c.at < cutoff, evidence.c.content.is_not(None),
-                        evidence.c.kind != "retention_purge",
-                        evidence.c.case_id.not_in(self._evidence_kept()))
+        due = sa.and_(evidence.c.at < cutoff, evidence.c.content.is_not(None),
+                      evidence.c.kind != "retention_purge")
+        where = sa.and_(due, evidence.c.case_id.not_in(self._evidence_kept()))
         with self._db.engine.begin() as conn:
+            if not dry_run and conn.dialect.name == "postgresql":
+                # PostgreSQL: first hold the rows of the cases about to lose evidence, so a
+                # legal hold waits for this purge to commit, and one committed meanwhile is
+                # seen (a locking read checks the row again). The purge's subquery alone read
+                # the cases as they were when it started: a hold stored while it ran, with
+                # the evidence still shown after it, lost that evidence at this commit.
+                # SQLite needs none of it: the one UPDATE below holds the file's write lock.
+                conn.execute(sa.select(cases.c.id).where(
+                    sa.not_(self._kept()), cases.c.id.in_(sa.select(evidence.c.case_id)
+                                                          .where(due)))
+                    .with_for_update(read=True))
             if dry_run:
                 return [int(i) for i in conn.execute(
                     sa.select(evidence.c.id).where(where).order_by(evidence.c.id)).scalars()]

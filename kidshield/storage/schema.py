@@ -187,6 +187,10 @@ web_users = sa.Table(
     sa.Column("created_at", UTCDateTime(), nullable=False),
     # digits of the PIN (None: set before this was kept); shorter PINs are guessed slower
     sa.Column("pin_length", sa.Integer, nullable=True),
+    # the name as one identity (protocols.account_key): unique, so `Anna` and `anna` are one
+    # account even when added at once on two servers. NULL only for a case-duplicate made
+    # before 0012, kept so its owner can still sign in with the name as typed
+    sa.Column("name_key", sa.String(128), nullable=True, unique=True),
 )
 
 # Signed-in browsers. Only a SHA-256 of the cookie value is kept.

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from kidshield.errors import Conflict, Refused
 from kidshield.storage.db import Database
-from kidshield.storage.protocols import ApiTokenInfo, AuditEntry, WebUser
+from kidshield.storage.protocols import ApiTokenInfo, AuditEntry, WebUser, account_key
 from kidshield.storage.schema import (
     api_tokens,
     audit_log,
@@ -47,11 +47,12 @@ class SqlUserStore:
         try:
             with self._db.engine.begin() as conn:
                 result = conn.execute(web_users.insert().values(
-                    name=name, password_hash=password_hash, roles=",".join(sorted(roles)),
-                    created_at=now))
+                    name=name, name_key=account_key(name), password_hash=password_hash,
+                    roles=",".join(sorted(roles)), created_at=now))
                 new_id = int(result.inserted_primary_key[0])  # type: ignore[index]
         except sa.exc.IntegrityError as exc:
-            # the name is unique: another server added it after the caller looked
+            # the name's key is unique: another server added it, in some spelling, after
+            # the caller looked
             raise Conflict(f"an account named {name!r} already exists", field="name") from exc
         return WebUser(new_id, name, password_hash, roles, None, now)
 
@@ -67,16 +68,21 @@ class SqlUserStore:
                 if conn.execute(sa.select(sa.func.count()).select_from(web_users)).scalar():
                     raise _AlreadySetUp
                 result = conn.execute(web_users.insert().values(
-                    name=name, password_hash=password_hash, roles=",".join(sorted(roles)),
-                    created_at=now))
+                    name=name, name_key=account_key(name), password_hash=password_hash,
+                    roles=",".join(sorted(roles)), created_at=now))
                 new_id = int(result.inserted_primary_key[0])  # type: ignore[index]
         except (sa.exc.IntegrityError, _AlreadySetUp):
             return None
         return WebUser(new_id, name, password_hash, roles, None, now)
 
     def by_name(self, name: str) -> WebUser | None:
+        # the name as typed first: an account kept without a key (a case-duplicate from
+        # before migration 0012) still signs in by its own spelling
+        u = web_users.c
         with self._db.engine.connect() as conn:
-            row = conn.execute(sa.select(web_users).where(web_users.c.name == name)).first()
+            row = conn.execute(sa.select(web_users).where(
+                sa.or_(u.name == name, u.name_key == account_key(name)))
+                .order_by((u.name == name).desc(), u.id).limit(1)).first()
         return None if row is None else _user(row)
 
     def by_id(self, user_id: int) -> WebUser | None:
@@ -111,14 +117,21 @@ class SqlSessionStore:
                expires_at: datetime, keep: int) -> None:
         s = web_sessions.c
         with self._db.engine.begin() as conn:
+            # SQLite: this first write takes the file's write lock, so sign-ins are in turn
             conn.execute(web_sessions.delete().where(s.expires_at < now))
+            # PostgreSQL: sign-ins to one account wait for each other on its row (and only
+            # those), so each trims with the others' sessions in sight, not one short
+            conn.execute(sa.select(web_users.c.id).where(web_users.c.id == user_id)
+                         .with_for_update())
             conn.execute(web_sessions.insert().values(
                 id=token_hash, user_id=user_id, created_at=now, expires_at=expires_at))
+            # this session and the newest others: another server's clock a little ahead
+            # must not make the account keep one more
             newest = (sa.select(s.id).where(s.user_id == user_id)
-                      .order_by(s.created_at.desc(), s.expires_at.desc()).limit(keep))
+                      .order_by((s.id == token_hash).desc(), s.created_at.desc(),
+                                s.expires_at.desc()).limit(keep))
             conn.execute(web_sessions.delete().where(s.user_id == user_id)
-                         .where(s.id.not_in(newest.scalar_subquery()))
-                         .where(s.id != token_hash))
+                         .where(s.id.not_in(newest.scalar_subquery())))
 
     def user_for(self, token_hash: str, now: datetime) -> int | None:
         with self._db.engine.connect() as conn:

@@ -20,9 +20,10 @@ from __future__ import annotations
 
 import ipaddress
 import threading
-import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+
+from kidshield.storage.protocols import account_key
 
 OVERFLOW = "*"
 
@@ -73,8 +74,9 @@ def client_key(address: str) -> str:
 
 
 def name_key(name: str) -> str:
-    """An account name as one identity, however it is typed."""
-    return " ".join(unicodedata.normalize("NFKC", name).casefold().split())[:128]
+    """An account name as one identity, however it is typed (the key accounts are unique
+    by, so a name's guesses are counted together under any spelling)."""
+    return account_key(name)
 
 
 def is_this_machine(address: str) -> bool:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import sqlite3
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -128,5 +129,44 @@ def test_on_postgresql_the_definitions_carry_its_partial_index_condition(pg_url:
         index = next(i for i in config_edits.indexes if i.name == "ux_config_edits_active")
         assert "WHERE" in made and "'active'" in made
         assert str(index.dialect_options["postgresql"]["where"]) == "status = 'active'"
+    finally:
+        db.close()
+
+
+def test_accounts_that_differ_only_in_case_survive_the_name_key_migration(
+        any_db_url: str) -> None:
+    """A live database may hold `Anna` and `anna` (added at once on two servers before names
+    were unique however typed): migration 0012 keeps both, the older owns the name's key,
+    each still signs in by its own spelling, and no third spelling can be added."""
+    from alembic import command
+    from alembic.config import Config as AlembicConfig
+
+    from kidshield.errors import Conflict
+    from kidshield.storage.db import MIGRATIONS
+    from kidshield.storage.web_sql import SqlUserStore
+
+    db = Database(database_url(any_db_url))
+    try:
+        cfg = AlembicConfig()
+        cfg.set_main_option("script_location", str(MIGRATIONS))
+        with db.engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "0011_case_version")
+            for name in ("Anna", "anna", "Ben"):
+                conn.execute(sa.text("INSERT INTO web_users (name, password_hash, roles, "
+                                     "created_at) VALUES (:name, 'x', 'parent', :at)"),
+                             {"name": name, "at": "2026-12-01 10:00:00+00:00"})
+        db.migrate()
+        users = SqlUserStore(db)
+        by_name = {u.name: u for u in users.all()}
+        with db.engine.connect() as conn:
+            keys = dict(conn.execute(sa.text("SELECT name, name_key FROM web_users")).all())
+        assert keys == {"Anna": "anna", "anna": None, "Ben": "ben"}
+        assert users.by_name("anna") == by_name["anna"]
+        assert users.by_name("Anna") == users.by_name("ANNA") == by_name["Anna"]
+        with pytest.raises(Conflict):
+            users.create("ANNA", "x", frozenset({"parent"}), datetime(2026, 12, 7, tzinfo=UTC))
+        assert users.create("anna 2", "x", frozenset({"parent"}),
+                            datetime(2026, 12, 7, tzinfo=UTC)).name == "anna 2"
     finally:
         db.close()

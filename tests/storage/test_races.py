@@ -7,6 +7,7 @@ writers meet between their read and their write. Every one failed on the code be
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
@@ -19,22 +20,27 @@ import sqlalchemy as sa
 
 from kidshield.clock import FixedClock
 from kidshield.education.progress import ProgressStore
-from kidshield.errors import Conflict, Refused
+from kidshield.errors import Conflict, NotFound, Refused
 from kidshield.policy.state import Grant
 from kidshield.reports.model import CaseType, Source
 from kidshield.reports.service import NewReport, Receipt, ReportService
 from kidshield.reports.sources import NOTIFIER
-from kidshield.reports.store import CaseRecord, SourceRecord
+from kidshield.reports.store import CaseRecord, NoteRecord, SourceRecord
 from kidshield.safety.media.store import MediaBank
 from kidshield.state.store import PauseRecord
 from kidshield.storage.db import Database
 from kidshield.storage.media_sql import SqlMediaBankStore
 from kidshield.storage.protocols import ListMeta
 from kidshield.storage.reports_sql import SqlReportStore
-from kidshield.storage.schema import case_keys, cases
+from kidshield.storage.schema import case_keys, cases, web_sessions
 from kidshield.storage.sql import SqlListMetaStore
 from kidshield.storage.state_sql import SqlStateStore
-from kidshield.storage.web_sql import SqlApiTokenStore, SqlSettingStore, SqlUserStore
+from kidshield.storage.web_sql import (
+    SqlApiTokenStore,
+    SqlSessionStore,
+    SqlSettingStore,
+    SqlUserStore,
+)
 
 NOW = datetime(2026, 12, 7, 1, 0, tzinfo=UTC)
 HANDLES = 6
@@ -281,3 +287,119 @@ def test_one_media_bank_name_taken_at_once(dbs: list[Database]) -> None:
     results = all_at_once(dbs, create)
     assert [sum(isinstance(r, Conflict) for r in found) for found in results] \
         == [HANDLES - 1] * KEYS
+
+
+def test_one_account_name_whatever_its_case(dbs: list[Database]) -> None:
+    """`Anna` and `anna` added at once on two servers: one account, the others are told the
+    name is taken. Names were unique only as typed, so every spelling was added."""
+    spellings = ["Anna", "anna", "ANNA", "aNNa", "AnNa", "annA"]
+
+    def create(db: Database, i: int, key: int) -> object:
+        try:
+            return SqlUserStore(db).create(f"{spellings[i]} {key}", "x",
+                                           frozenset({"parent"}), NOW)
+        except Conflict as exc:
+            return exc
+
+    results = all_at_once(dbs, create)
+    assert [sum(isinstance(r, Conflict) for r in found) for found in results] \
+        == [HANDLES - 1] * KEYS
+
+
+def test_sessions_started_at_once_keep_the_limit(dbs: list[Database]) -> None:
+    """Sign-ins to one account on several servers at once: the account keeps its newest
+    ``keep`` sessions. Each server trimmed to the sessions it could see, so one more stayed."""
+    keep = 3
+    users = SqlUserStore(dbs[0])
+    ids = [users.create(f"u{key}", "x", frozenset({"parent"}), NOW).id for key in range(KEYS)]
+    first = SqlSessionStore(dbs[0])
+    for key, user_id in enumerate(ids):
+        for n in range(keep):
+            first.create(f"old{key}.{n}", user_id, NOW - timedelta(hours=n + 1),
+                         NOW + timedelta(days=1), keep)
+    all_at_once(dbs, lambda db, i, key: SqlSessionStore(db).create(
+        f"new{key}.{i}", ids[key], NOW + timedelta(seconds=i), NOW + timedelta(days=1), keep))
+    with dbs[0].engine.connect() as conn:
+        counts = dict(conn.execute(sa.select(web_sessions.c.user_id, sa.func.count())
+                                   .group_by(web_sessions.c.user_id)).all())
+    assert [counts[user_id] for user_id in ids] == [keep] * KEYS
+
+
+def _old_closed_cases(store: SqlReportStore, count: int, turn: int) -> list[int]:
+    long_ago = NOW - timedelta(days=800)
+    ids = []
+    for n in range(count):
+        case = store.add_case(CaseRecord(
+            created_at=long_ago, updated_at=long_ago, case_type="bullying", state="closed",
+            closed_at=long_ago))
+        assert case.id is not None
+        ids.append(case.id)
+        store.append_evidence(case.id, long_ago, "note", "private words", "0" * 64,
+                              partial(_link, f"{turn}.{n}"))
+    return ids
+
+
+def test_a_note_added_while_retention_deletes_its_case(dbs: list[Database]) -> None:
+    """Analysts adding notes to old closed cases while retention deletes them: a note is
+    either deleted with its case or refused, never left without it. The note was inserted
+    after retention had read the case's children, so it stayed."""
+    store = SqlReportStore(dbs[0])
+    for turn in range(8):
+        ids = _old_closed_cases(store, 12, turn)
+        barrier = Barrier(len(dbs))
+
+        def purge(db: Database, barrier: Barrier = barrier) -> None:
+            barrier.wait()
+            SqlReportStore(db).expire("cases", NOW, NOW, dry_run=False)
+
+        def note(db: Database, mine: list[int], barrier: Barrier = barrier) -> None:
+            barrier.wait()
+            for case_id in mine:
+                with contextlib.suppress(NotFound):
+                    SqlReportStore(db).add_note(NoteRecord(case_id, NOW, "analyst", "seen"))
+
+        with ThreadPoolExecutor(max_workers=len(dbs)) as pool:
+            jobs = [pool.submit(purge, dbs[0])]
+            jobs += [pool.submit(note, dbs[i], ids[i - 1::len(dbs) - 1])
+                     for i in range(1, len(dbs))]
+            for job in jobs:
+                job.result()
+        orphans = [case_id for case_id in ids
+                   if store.case(case_id) is None and store.notes(case_id)]
+        assert orphans == [], f"round {turn}: notes left without their case"
+
+
+def test_evidence_purge_never_takes_what_a_hold_kept(dbs: list[Database]) -> None:
+    """The evidence purge beside analysts putting old closed cases on legal hold: evidence
+    still there once the hold is stored stays. The old purge chose the records first and
+    purged them by id after, so a hold stored in between was ignored."""
+    store = SqlReportStore(dbs[0])
+    for turn in range(8):
+        ids = _old_closed_cases(store, 12, turn)
+        barrier = Barrier(len(dbs))
+
+        def purge(db: Database, barrier: Barrier = barrier) -> list[int]:
+            barrier.wait()
+            SqlReportStore(db).expire("evidence", NOW, NOW, dry_run=False)
+            return []
+
+        def hold(db: Database, mine: list[int], barrier: Barrier = barrier) -> list[int]:
+            """The ids whose evidence was still there after their hold was stored."""
+            barrier.wait()
+            kept = []
+            for case_id in mine:
+                with db.engine.begin() as conn:
+                    conn.execute(cases.update().where(cases.c.id == case_id)
+                                 .values(legal_hold=True))
+                if all(e.content is not None for e in SqlReportStore(db).evidence(case_id)):
+                    kept.append(case_id)
+            return kept
+
+        with ThreadPoolExecutor(max_workers=len(dbs)) as pool:
+            jobs = [pool.submit(purge, dbs[0])]
+            jobs += [pool.submit(hold, dbs[i], ids[i - 1::len(dbs) - 1])
+                     for i in range(1, len(dbs))]
+            kept = [case_id for job in jobs for case_id in job.result()]
+        lost = [case_id for case_id in kept
+                if any(e.content is None for e in store.evidence(case_id))]
+        assert lost == [], f"round {turn}: evidence of cases on legal hold purged"

@@ -192,3 +192,20 @@ def test_change_password(parent: tuple[httpx.Client, dict[str, str]]) -> None:
     r = client.post("/api/v1/login", json={"name": "Alex", "password": "a new long password"},
                     headers=headers)
     assert r.status_code == 200
+
+
+def test_account_names_are_one_however_they_are_typed(
+        parent: tuple[httpx.Client, dict[str, str]], served: Served) -> None:
+    """`Sam` and `sAM` are one account: adding the other spelling is a clear 409, and the
+    account signs in under any spelling (it was 401 for any but the one typed at creation)."""
+    client, headers = parent
+    r = client.post("/api/v1/users", json={"name": "Sam", "password": "moderate me please",
+                                           "roles": ["moderator"]}, headers=headers)
+    assert r.status_code == 201
+    r = client.post("/api/v1/users", json={"name": "sAM", "password": "moderate me please",
+                                           "roles": ["moderator"]}, headers=headers)
+    assert r.status_code == 409 and "already exists" in r.json()["detail"]
+    with served.client() as mod:
+        r = mod.post("/api/v1/login", json={"name": " SAM ", "password": "moderate me please"})
+        assert r.status_code == 200
+        assert mod.get("/api/v1/me").json()["name"] == "Sam"
