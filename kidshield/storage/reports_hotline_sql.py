@@ -65,13 +65,18 @@ class HotlineRows:
         Insert first, then lock the case's row against deletion (PostgreSQL: FOR KEY SHARE,
         so a concurrent delete waits for this commit and then removes the row with its case;
         SQLite: the insert already holds the write lock)."""
-        case_id = record.case_id  # type: ignore[attr-defined]
         with self._db.engine.begin() as conn:
             inserted = self._insert_in(conn, table, record)
-            if conn.execute(sa.select(cases.c.id).where(cases.c.id == case_id)
-                            .with_for_update(read=True, key_share=True)).first() is None:
-                raise NotFound(f"case {case_id} no longer exists (deleted by retention)")
+            self._case_stays(conn, record.case_id)  # type: ignore[attr-defined]
         return inserted
+
+    @staticmethod
+    def _case_stays(conn: Connection, case_id: int) -> None:
+        """After writing a row of the case: lock the case's row against deletion until this
+        transaction ends, or refuse (roll back) when it is gone."""
+        if conn.execute(sa.select(cases.c.id).where(cases.c.id == case_id)
+                        .with_for_update(read=True, key_share=True)).first() is None:
+            raise NotFound(f"case {case_id} no longer exists (deleted by retention)")
 
     @staticmethod
     def _audit_in(conn: Connection, audit: Sequence[AuditRecord]) -> None:
@@ -93,6 +98,7 @@ class HotlineRows:
         with self._db.engine.begin() as conn:
             upsert(conn, case_referrals, {"case_id": case_id, "data": data, "updated_at": at,
                                           "updated_by": by}, keys=["case_id"])
+            self._case_stays(conn, case_id)
 
     def add_alert(self, alert: AlertRecord) -> None:
         # an alert is about an open case, which retention never deletes; plain insert

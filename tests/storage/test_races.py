@@ -340,9 +340,9 @@ def _old_closed_cases(store: SqlReportStore, count: int, turn: int) -> list[int]
 
 
 def test_a_note_added_while_retention_deletes_its_case(dbs: list[Database]) -> None:
-    """Analysts adding notes to old closed cases while retention deletes them: a note is
-    either deleted with its case or refused, never left without it. The note was inserted
-    after retention had read the case's children, so it stayed."""
+    """Analysts adding notes and referral assessments to old closed cases while retention
+    deletes them: each is either deleted with its case or refused, never left without it.
+    A row written after retention had deleted the case's children stayed."""
     store = SqlReportStore(dbs[0])
     for turn in range(8):
         ids = _old_closed_cases(store, 12, turn)
@@ -357,6 +357,8 @@ def test_a_note_added_while_retention_deletes_its_case(dbs: list[Database]) -> N
             for case_id in mine:
                 with contextlib.suppress(NotFound):
                     SqlReportStore(db).add_note(NoteRecord(case_id, NOW, "analyst", "seen"))
+                with contextlib.suppress(NotFound):
+                    SqlReportStore(db).save_referral(case_id, "{}", NOW, "analyst")
 
         with ThreadPoolExecutor(max_workers=len(dbs)) as pool:
             jobs = [pool.submit(purge, dbs[0])]
@@ -364,9 +366,9 @@ def test_a_note_added_while_retention_deletes_its_case(dbs: list[Database]) -> N
                      for i in range(1, len(dbs))]
             for job in jobs:
                 job.result()
-        orphans = [case_id for case_id in ids
-                   if store.case(case_id) is None and store.notes(case_id)]
-        assert orphans == [], f"round {turn}: notes left without their case"
+        orphans = [case_id for case_id in ids if store.case(case_id) is None
+                   and (store.notes(case_id) or store.referral(case_id) is not None)]
+        assert orphans == [], f"round {turn}: notes or referrals left without their case"
 
 
 def test_evidence_purge_never_takes_what_a_hold_kept(dbs: list[Database]) -> None:
