@@ -107,10 +107,12 @@ class ReportService(DecisionsMixin, HotlineMixin):
             opened, existing = self.store.add_case_unless_open(
                 self._new_case(report, keys[0] if keys else None, url, account, child,
                                trusted, now), keys)
-        was_critical = existing is not None and is_critical(existing.case_type,
-                                                            existing.imminent_danger)
+        was_critical = False
         if existing is not None and existing.id is not None:
-            case = self._merge(existing, report, child, trusted, now)
+            # "newly critical" judged by the case this merge was built on: the one first read
+            # may be stale (another server's merge made it critical and paged already)
+            before, case = self._merge(existing, report, child, trusted, now)
+            was_critical = is_critical(before.case_type, before.imminent_danger)
             # the report's other keys now find this case too (a new case got them all)
             self.store.add_case_keys(existing.id, keys)
         else:
@@ -193,17 +195,18 @@ class ReportService(DecisionsMixin, HotlineMixin):
         )
 
     def _merge(self, case: CaseRecord, report: NewReport, child: bool, trusted: bool,
-               now: datetime) -> CaseRecord:
+               now: datetime) -> tuple[CaseRecord, CaseRecord]:
         """Fold the report into the case, built on the case as last stored: a merge built on
         a row that another server's merge changed meanwhile would undo it (its count, its
-        danger), so that one is refused and this one built again on the new row."""
+        danger), so that one is refused and this one built again on the new row. Returns the
+        case the stored merge was built on, and the merged case."""
         for _ in range(MERGE_ATTEMPTS - 1):
             try:
-                return self._merge_once(case, report, child, trusted, now)
+                return case, self._merge_once(case, report, child, trusted, now)
             except CaseChanged:
                 assert case.id is not None
                 case = self.store.case(case.id) or case
-        return self._merge_once(case, report, child, trusted, now)
+        return case, self._merge_once(case, report, child, trusted, now)
 
     def _merge_once(self, case: CaseRecord, report: NewReport, child: bool, trusted: bool,
                     now: datetime) -> CaseRecord:

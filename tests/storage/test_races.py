@@ -22,8 +22,10 @@ from kidshield.clock import FixedClock
 from kidshield.education.progress import ProgressStore
 from kidshield.errors import Conflict, NotFound, Refused
 from kidshield.policy.state import Grant
+from kidshield.reports.alerts import OnCallAlerter
 from kidshield.reports.model import CaseType, Source
 from kidshield.reports.service import NewReport, Receipt, ReportService
+from kidshield.reports.settings import ReportSettings
 from kidshield.reports.sources import NOTIFIER
 from kidshield.reports.store import CaseRecord, NoteRecord, SourceRecord
 from kidshield.safety.media.store import MediaBank
@@ -405,3 +407,31 @@ def test_evidence_purge_never_takes_what_a_hold_kept(dbs: list[Database]) -> Non
         lost = [case_id for case_id in kept
                 if any(e.content is None for e in store.evidence(case_id))]
         assert lost == [], f"round {turn}: evidence of cases on legal hold purged"
+
+
+def test_reports_of_danger_merged_at_once_page_on_call_once(dbs: list[Database]) -> None:
+    """Reports of imminent danger about one page on several servers at once, merged into its
+    case: on-call is paged once. A merge built again on the case another server had just made
+    critical still paged, because it judged "newly critical" by the case it first read."""
+    clock = FixedClock(NOW)
+    first = ReportService(SqlReportStore(dbs[0]), clock)
+    for key in range(KEYS):
+        first.submit(NewReport(Source.WEB, CaseType.BULLYING, url=f"https://d{key}.test/",
+                               description="first"))
+    alerters = [OnCallAlerter(SqlReportStore(db), clock, [], ReportSettings().oncall, str)
+                for db in dbs]
+    services = [ReportService(SqlReportStore(db), clock, alerter=alerter)
+                for db, alerter in zip(dbs, alerters, strict=True)]
+    try:
+        results = all_at_once(dbs, lambda db, i, key: services[i].submit(NewReport(
+            Source.WEB, CaseType.BULLYING, url=f"https://d{key}.test/",
+            description="danger", imminent_danger=True)))
+    finally:
+        for alerter in alerters:
+            alerter.close()
+    store = SqlReportStore(dbs[0])
+    case_ids = [{r.case_id for r in found if isinstance(r, Receipt)} for found in results]
+    assert [len(ids) for ids in case_ids] == [1] * KEYS
+    pages = [sum(e.action == "alert" for e in store.audit_trail(ids.pop() or 0))
+             for ids in case_ids]
+    assert pages == [1] * KEYS
