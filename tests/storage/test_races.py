@@ -87,15 +87,18 @@ def test_list_metadata_written_at_once(dbs: list[Database]) -> None:
 
 
 def test_drafts_and_referrals_saved_at_once(dbs: list[Database]) -> None:
+    store = SqlReportStore(dbs[0])
+    ids = [store.add_case(CaseRecord(created_at=NOW, updated_at=NOW, case_type="bullying")).id
+           or 0 for _ in range(KEYS)]
+
     def write(db: Database, i: int, key: int) -> None:
         store = SqlReportStore(db)
         store.save_draft(f"t{key}", f'{{"i": {i}}}', NOW)
-        store.save_referral(key + 1, f'{{"i": {i}}}', NOW, f"analyst{i}")
+        store.save_referral(ids[key], f'{{"i": {i}}}', NOW, f"analyst{i}")
 
     all_at_once(dbs, write)
-    store = SqlReportStore(dbs[0])
     assert all(store.draft(f"t{key}") is not None for key in range(KEYS))
-    assert all(store.referral(key + 1) is not None for key in range(KEYS))
+    assert all(store.referral(case_id) is not None for case_id in ids)
 
 
 def test_case_keys_added_at_once(dbs: list[Database]) -> None:
