@@ -46,6 +46,7 @@ from kidshield.safety.text.features import Vectorizer, tokens
 from kidshield.safety.text.halves import half_of
 from kidshield.safety.text.loso import gold_risks
 from kidshield.safety.text.model import Risk, RiskLevel
+from kidshield.safety.text.profanity import shipped_profanity
 from kidshield.safety.text.train import (
     Prepared,
     Thresholds,
@@ -100,7 +101,11 @@ class Variant:
     function_words: bool = True
     long_factor: float = 1.0  # a further weight factor on rows of more than LONG tokens ...
     long_rows: str = "all"  # ... on all of them, or only on "positives" or "negatives"
-    extra: tuple[str, ...] = ()  # "sentence_max", "sentence_top2", "log_length"
+    extra: tuple[str, ...] = ()  # "sentence_max", "sentence_top2", "log_length", "profanity"
+    # an OR gate: the outside profanity model's probability at or above tau (chosen as the
+    # quantile of the validation split's ordinary benign rows that leaves this share above it)
+    # lifts the head to its medium threshold; the engine's aim and exclusion rules still apply
+    profanity_or: float | None = None
 
     def describe(self) -> str:
         """The fields that differ from the shipped way."""
@@ -134,6 +139,11 @@ VARIANTS: dict[Risk, dict[str, Variant]] = {
         "civil-x0.1+function-words-out": Variant(source_weights={CIVIL: 0.1},
                                                  function_words=False, **_CAP2),
         "cap-1%": Variant(source_weights={CIVIL: 1.0}, low_benign_fpr=0.01),
+        # the tenth session: alt-profanity-check's score (kidshield/safety/text/profanity.py)
+        "profanity-stack": Variant(extra=("profanity",)),
+        "profanity-or-1%": Variant(profanity_or=0.01),
+        "profanity-or-2%": Variant(profanity_or=0.02),
+        "profanity-or-5%": Variant(profanity_or=0.05),
     },
     Risk.SELF_HARM: {
         "shipped": Variant(),
@@ -238,7 +248,16 @@ def scores(coef: Array, bias: float, vectorizer: Vectorizer, texts: list[str],
             columns.append(np.asarray([np.mean(sorted(p)[-2:]) for p in per]))
     if "log_length" in extra:
         columns.append(np.log1p(np.asarray([len(tokens(t)) for t in texts], dtype=np.float64)))
+    if "profanity" in extra:
+        columns.append(profanity_scores(texts, logit=True))
     return np.column_stack(columns)
+
+
+def profanity_scores(texts: list[str], *, logit: bool) -> Array:
+    """The outside profanity model on the (normalised) texts: log-odds or probability."""
+    model = shipped_profanity()
+    score = model.logit if logit else model.probability
+    return np.asarray([score(t) for t in texts], dtype=np.float64)
 
 
 @dataclasses.dataclass
@@ -284,11 +303,24 @@ def refit(fold: Fold, variant: Variant) -> Fitted:
         settings = dataclasses.replace(settings, low_benign_fpr=variant.low_benign_fpr)
     thresholds = choose_thresholds(probability(fold.val.texts), fold.yv,
                                    is_benign(fold.val.rows), settings, fold.ordinary)
+    if variant.profanity_or is not None:
+        ordinary = np.asarray([o is not None for o in fold.ordinary]) & (fold.yv == 0)
+        tau = float(np.quantile(profanity_scores(
+            [t for t, keep in zip(fold.val.texts, ordinary, strict=True) if keep],
+            logit=False), 1.0 - variant.profanity_or))
+        print(f"profanity OR gate: tau {tau:.4f}", file=sys.stderr)
+        gated = probability
+        lift = thresholds.medium + 1e-9  # the round trip through log-odds must not fall short
+
+        def probability(texts: list[str]) -> Array:
+            p = gated(texts)
+            return np.where(profanity_scores(texts, logit=False) >= tau, np.maximum(p, lift), p)
     all_thresholds = dict(base.thresholds)
     all_thresholds[risk] = thresholds
     trained = dataclasses.replace(base, weights=weights, bias=biases, calibration=calibration,
                                   thresholds=all_thresholds)
-    return Fitted(trained, thresholds, probability, bool(variant.extra))
+    return Fitted(trained, thresholds, probability,
+                  bool(variant.extra) or variant.profanity_or is not None)
 
 
 def engine_classifier(fitted: Fitted, risk: Risk) -> TextClassifier:
