@@ -105,6 +105,7 @@ class Variant:
     # an OR gate: the outside profanity model's probability at or above tau (chosen as the
     # quantile of the validation split's ordinary benign rows that leaves this share above it)
     # lifts the head to its medium threshold; the engine's aim and exclusion rules still apply
+    # (train.py's profanity_gate, shipped at 2 % for bullying)
     profanity_or: float | None = None
 
     def describe(self) -> str:
@@ -204,8 +205,18 @@ class Fold:
         self.ordinary = [
             None if policy_for(r.source).hard_negatives else r.source for r in self.val.rows
         ]
+        self._heads: dict[tuple[Any, ...], tuple[Array, float]] = {}
 
     def head(self, variant: Variant) -> tuple[Array, float]:
+        """The head's weights, fitted once per way of fitting (variants that differ only in
+        calibration, extra scores or gates share them)."""
+        key = (variant.c, variant.positives, tuple(sorted(variant.source_weights.items())),
+               variant.function_words, variant.long_factor, variant.long_rows)
+        if key not in self._heads:
+            self._heads[key] = self._fit_head(variant)
+        return self._heads[key]
+
+    def _fit_head(self, variant: Variant) -> tuple[Array, float]:
         w = np.fromiter(
             (
                 variant.source_weights.get(r.source, policy_for(r.source).weight_for(self.risk))
@@ -304,7 +315,8 @@ def refit(fold: Fold, variant: Variant) -> Fitted:
     thresholds = choose_thresholds(probability(fold.val.texts), fold.yv,
                                    is_benign(fold.val.rows), settings, fold.ordinary)
     if variant.profanity_or is not None:
-        ordinary = np.asarray([o is not None for o in fold.ordinary]) & (fold.yv == 0)
+        # as train.py's gate_tau: the benign rows of sources of ordinary talk
+        ordinary = np.asarray([o is not None for o in fold.ordinary]) & is_benign(fold.val.rows)
         tau = float(np.quantile(profanity_scores(
             [t for t, keep in zip(fold.val.texts, ordinary, strict=True) if keep],
             logit=False), 1.0 - variant.profanity_or))
@@ -395,11 +407,15 @@ def read_fold(path: Path) -> Trained:
     with path.open("rb") as f:
         saved = _FoldUnpickler(f).load()
     if isinstance(saved, _Saved):
-        names = [f.name for f in dataclasses.fields(Trained)]
-        missing = [n for n in names if n not in saved.fields]
+        fields = dataclasses.fields(Trained)
+        names = [f.name for f in fields]
+        # a field with a default (such as ``profanity``, tenth session) may be absent
+        required = [f.name for f in fields if f.default is dataclasses.MISSING
+                    and f.default_factory is dataclasses.MISSING]
+        missing = [n for n in required if n not in saved.fields]
         if missing:
             raise SystemExit(f"--load {path}: not a fold model (no {', '.join(missing)})")
-        return Trained(**{n: saved.fields[n] for n in names})
+        return Trained(**{n: saved.fields[n] for n in names if n in saved.fields})
     raise SystemExit(f"--load {path}: not a fold model ({type(saved).__name__})")
 
 

@@ -89,6 +89,8 @@ def main() -> int:
         raise SystemExit(f"--source {args.source!r}: no rows")
     if args.load:
         trained = pickle.loads(args.load.read_bytes())
+        if not hasattr(trained, "profanity"):  # saved before the tenth session: not stacked
+            trained.profanity = {}
     else:
         rest = data.where(lambda r: source_group(r.source) != args.source)
         trained = fit(

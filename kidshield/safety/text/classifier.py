@@ -9,7 +9,6 @@ names the file. Training (``kidshield train text``) writes the same three files.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import re
@@ -22,7 +21,6 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from kidshield.errors import KidshieldError
 from kidshield.safety.text.convmodel import ConversationModel
 from kidshield.safety.text.features import (
     SQRT_HALF,
@@ -34,18 +32,16 @@ from kidshield.safety.text.features import (
     tokens,
 )
 from kidshield.safety.text.model import Risk, RiskLevel
+from kidshield.safety.text.modelfiles import MODEL_DIR, ModelError
+from kidshield.safety.text.modelfiles import sha256 as _sha256
 from kidshield.safety.text.normalize import NormalizedText
+from kidshield.safety.text.profanity import ProfanityModel, shipped_profanity
 from kidshield.safety.text.projection import TokenProjections
 
-MODEL_DIR = Path(__file__).parent / "models"
 MODEL_FORMAT = 2
 MANIFEST = "manifest.json"
 WEIGHTS = "weights.npz"
 VOCAB = "vocab.txt"
-
-
-class ModelError(KidshieldError):
-    """The shipped (or given) model files are missing, altered or unreadable."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,13 +58,22 @@ class Head:
     # the level the model must reach to flag without any cue of its risk: high when all its
     # training positives are the project's synthetic data, medium otherwise
     alone: RiskLevel = RiskLevel.MEDIUM
+    # the outside gate (the bullying head since the tenth session): the outside profanity
+    # model's probability (:mod:`profanity`) at or above this lifts the head's probability to
+    # its medium threshold, the level the model flags alone from; None: no gate
+    profanity_tau: float | None = None
 
-    def probability(self, margin: float) -> float:
+    def probability(self, margin: float, outside: float | None = None) -> float:
+        """``outside``: the profanity model's probability of the text (read only when gated)."""
         z = self.slope * margin + self.intercept
         if z >= 0:
-            return 1.0 / (1.0 + math.exp(-z))
-        e = math.exp(z)
-        return e / (1.0 + e)
+            p = 1.0 / (1.0 + math.exp(-z))
+        else:
+            e = math.exp(z)
+            p = e / (1.0 + e)
+        if self.profanity_tau is not None and outside is not None and outside >= self.profanity_tau:
+            return max(p, self.medium)
+        return p
 
     def level(self, probability: float) -> RiskLevel:
         if probability >= self.high:
@@ -99,6 +104,7 @@ class TextClassifier:
         heads: dict[Risk, Head],
         manifest: dict[str, Any],
         conversation: ConversationModel | None = None,
+        profanity: ProfanityModel | None = None,
     ) -> None:
         if weights.shape != (vectorizer.size, len(bias)):
             raise ModelError(
@@ -110,6 +116,11 @@ class TextClassifier:
         self.heads = heads
         self.manifest = manifest
         self.conversation = conversation  # the conversation-level grooming model, if trained
+        gated = [h.risk.value for h in heads.values() if h.profanity_tau is not None]
+        if gated and profanity is None:
+            raise ModelError(f"heads {', '.join(gated)} are gated by the profanity model, "
+                             "which was not given")
+        self.profanity = profanity if gated else None
         self._projections = TokenProjections(vectorizer, weights)
         self._bias: list[float] = bias.tolist()
         self._last: tuple[str, npt.NDArray[np.int64], npt.NDArray[np.float64]] | None = None
@@ -147,9 +158,23 @@ class TextClassifier:
         exact: npt.NDArray[np.float64] = vals @ self.weights[idx] + self.bias
         return exact
 
+    def outside(self, normalised: str) -> float | None:
+        """The profanity model's probability for the text, when a head is gated by it."""
+        return None if self.profanity is None else self.profanity.probability(normalised)
+
     def probabilities(self, normalised: str) -> dict[Risk, float]:
         margins = self._margin_list(normalised)
-        return {risk: head.probability(margins[head.column]) for risk, head in self.heads.items()}
+        outside = self.outside(normalised)
+        return {
+            risk: head.probability(margins[head.column], outside)
+            for risk, head in self.heads.items()
+        }
+
+    def probability(self, normalised: str, risk: Risk) -> float:
+        """One head's probability (the text read again once an exclusion blanked a part)."""
+        head = self.heads[risk]
+        outside = self.outside(normalised) if head.profanity_tau is not None else None
+        return head.probability(self._margin_list(normalised)[head.column], outside)
 
     def contributions(self, norm: NormalizedText, risk: Risk, limit: int = 3) -> list[Contribution]:
         """The words and word n-grams that raised ``risk`` most, with their place in the
@@ -213,14 +238,6 @@ def _token_spans(text: str) -> list[re.Match[str]]:
     return list(TOKEN_RE.finditer(text))
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def load_classifier(folder: Path = MODEL_DIR) -> TextClassifier:
     """Read and check a model folder. Raises :class:`ModelError` naming the bad file."""
     manifest_path = folder / MANIFEST
@@ -272,6 +289,7 @@ def load_classifier(folder: Path = MODEL_DIR) -> TextClassifier:
                 float(th["medium"]),
                 float(th["high"]),
                 RiskLevel.parse(str(raw.get("alone", "medium"))),
+                _profanity_tau(raw),
             )
             # models of the fifth session could score long texts by windows as well; none
             # shipped that way, and this kidshield scores every text whole
@@ -288,7 +306,19 @@ def load_classifier(folder: Path = MODEL_DIR) -> TextClassifier:
         )
     except (KeyError, TypeError, ValueError, OSError) as exc:
         raise ModelError(f"{folder}: model files are inconsistent ({exc})") from None
-    return TextClassifier(vectorizer, weights, bias, heads, manifest, conversation)
+    # the outside table beside the model, or the shipped one (a model trained into another
+    # folder is gated by the same numbers)
+    profanity = (
+        shipped_profanity(folder if (folder / "profanity.json").is_file() else MODEL_DIR)
+        if any(h.profanity_tau is not None for h in heads.values())
+        else None
+    )
+    return TextClassifier(vectorizer, weights, bias, heads, manifest, conversation, profanity)
+
+
+def _profanity_tau(raw: dict[str, Any]) -> float | None:
+    gate = raw.get("profanity_gate")
+    return None if gate is None else float(gate["tau"])
 
 
 _LOCK = threading.Lock()
@@ -308,6 +338,7 @@ def shipped_classifier(folder: Path = MODEL_DIR) -> TextClassifier:
 
 
 __all__ = [
+    "MODEL_DIR",
     "Contribution",
     "Head",
     "ModelError",

@@ -36,6 +36,9 @@ from kidshield.safety.text.model import (
 from kidshield.safety.text.signals import SIGNALS, SignalContext, score_hits
 from kidshield.safety.text.signals.base import Signal
 
+# a finding's stage when the outside profanity model gating its head passed the text (its
+# probability at or above the head's tau; profanity.py; docs/safety.md, "Outside knowledge")
+OUTSIDE_STAGE = "profanity_model"
 ABOUT_SUPPRESS = 0.1  # model probability kept when a message talks *about* self-harm
 SIGNPOST_ALWAYS = frozenset({"other"})  # someone else's self-harm: show helplines
 SIGNPOST_IF_RISKY = frozenset({"past", "report"})  # ... when the message read as risky
@@ -155,8 +158,9 @@ class Combiner:
         if lex.exclude is not None and lex.view == "text":
             spans = [m.span() for m in lex.exclude.finditer(ctx.norm.text)]
             if spans and self.classifier is not None:
-                margins = self.classifier.margins(_blank(ctx.norm.text, spans))
-                probability = head.probability(float(margins[head.column]))
+                probability = self.classifier.probability(
+                    _blank(ctx.norm.text, spans), signal.risk
+                )
         return probability * signal.model_factor(ctx, hits)
 
     def _about_self_harm(
@@ -249,8 +253,18 @@ class Combiner:
         if not spans and self.classifier is not None and signal.risk in self.classifier.heads:
             spans = self._model_spans(signal.risk, ctx)
         stages = tuple(dict.fromkeys(hit.stage for hit in hits)) or ("model",)
+        if self._outside_says_so(signal.risk, head, ctx):
+            stages += (OUTSIDE_STAGE,)
         tags = frozenset().union(*(hit.tags for hit in hits)) if hits else frozenset()
         return Finding(signal.risk, min(score, 1.0), level, spans, stages, tags)
+
+    def _outside_says_so(self, risk: Risk, head: Head | None, ctx: SignalContext) -> bool:
+        """Whether the outside profanity model gating this head passed the text: the finding
+        names it as evidence."""
+        if head is None or head.profanity_tau is None or self.classifier is None:
+            return False
+        outside = self.classifier.outside(ctx.norm.text)
+        return outside is not None and outside >= head.profanity_tau
 
     @staticmethod
     def _model_needs(

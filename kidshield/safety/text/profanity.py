@@ -20,7 +20,6 @@ training tweets spelled, and our normaliser's folding would move texts away from
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import re
@@ -31,20 +30,13 @@ from typing import Any
 
 import numpy as np
 
-from kidshield.safety.text.classifier import MODEL_DIR, ModelError
+from kidshield.safety.text.modelfiles import MODEL_DIR, ModelError, sha256
 
 MANIFEST = "profanity.json"
 TABLE = "profanity.npz"
 LICENCE = "profanity-LICENSE.txt"
 # scikit-learn's default token pattern, as the package's vectorizer used it
 TOKEN_RE = re.compile(r"(?u)\b\w\w+\b")
-
-
-def _logistic(z: float) -> float:
-    if z >= 0:
-        return 1.0 / (1.0 + math.exp(-z))
-    e = math.exp(z)
-    return e / (1.0 + e)
 
 
 class ProfanityModel:
@@ -75,37 +67,34 @@ class ProfanityModel:
         self._b = tuple(cal_b)
         self.manifest = manifest
 
-    def margins(self, text: str) -> tuple[float, ...]:
+    def margins(self, text: str) -> list[float]:
         """The 5 SVM margins of a text (before calibration)."""
-        counts = Counter(TOKEN_RE.findall(text.lower()))
+        found = TOKEN_RE.findall(text.lower())
+        counts = Counter(found) if len(found) > 1 else dict.fromkeys(found, 1)
         sums = [0.0] * len(self._intercept)
         squared = 0.0
+        words = self._words
         for word, count in counts.items():
-            entry = self._words.get(word)
-            if entry is None:
-                continue
-            idf, weighted = entry
-            squared += (count * idf) ** 2
-            for i, w in enumerate(weighted):
-                sums[i] += count * w
+            entry = words.get(word)
+            if entry is not None:
+                idf, weighted = entry
+                squared += (count * idf) ** 2
+                sums = [s + count * w for s, w in zip(sums, weighted, strict=True)]
         norm = math.sqrt(squared) if squared else 1.0
-        return tuple(s / norm + b for s, b in zip(sums, self._intercept, strict=True))
+        return [s / norm + b for s, b in zip(sums, self._intercept, strict=True)]
 
     def probability(self, text: str) -> float:
-        margins = self.margins(text)
-        total = sum(
-            _logistic(-(a * f + b)) for f, a, b in zip(margins, self._a, self._b, strict=True)
-        )
-        return total / len(margins)
+        total = 0.0
+        for f, a, b in zip(self.margins(text), self._a, self._b, strict=True):
+            # the calibrator 1 / (1 + exp(a*f + b)); margins of unit-length features stay far
+            # from exp's overflow, the bound is for safety only
+            total += 1.0 / (1.0 + math.exp(min(a * f + b, 700.0)))
+        return total / len(self._a)
 
     def logit(self, text: str) -> float:
         """log(p / (1 - p)) of :meth:`probability`, bounded: the feature a combiner uses."""
         p = min(max(self.probability(text), 1e-12), 1.0 - 1e-12)
         return math.log(p / (1.0 - p))
-
-
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def load_profanity(folder: Path = MODEL_DIR) -> ProfanityModel:
@@ -124,7 +113,7 @@ def load_profanity(folder: Path = MODEL_DIR) -> ProfanityModel:
         path = folder / name
         if not path.is_file():
             raise ModelError(f"{path}: profanity model file is missing")
-        if files.get(name) != _sha256(path):
+        if files.get(name) != sha256(path):
             raise ModelError(
                 f"{path}: sha256 does not match {manifest_path} (file altered or corrupt)"
             )

@@ -47,6 +47,7 @@ from kidshield.safety.text.features import (
 )
 from kidshield.safety.text.lexicon import load_lexicon
 from kidshield.safety.text.model import Risk, RiskLevel
+from kidshield.safety.text.profanity import shipped_profanity
 from kidshield.safety.text.trainconv import (
     MIN_CONVERSATIONS,
     conversations,
@@ -166,6 +167,10 @@ class TrainSettings:
     medium_precision: float = 0.8
     high_precision: float = 0.95
     include_share_alike: bool = False
+    # heads gated by the outside profanity model (profanity.py), with the share of the
+    # validation split's ordinary benign messages its tau leaves above it (docs/safety.md,
+    # "Outside knowledge: a profanity model")
+    profanity_gate: Mapping[Risk, float] = field(default_factory=dict)
 
     def for_head(self, risk: Risk) -> TrainSettings:
         """These settings with the head's own benign cap."""
@@ -186,6 +191,9 @@ class TrainSettings:
             "medium_precision": self.medium_precision,
             "high_precision": self.high_precision,
             "include_share_alike": self.include_share_alike,
+            "profanity_gate": {
+                risk.value: share for risk, share in sorted(self.profanity_gate.items())
+            },
         }
 
 
@@ -345,6 +353,30 @@ def platt(margins: npt.NDArray[np.float64], y: npt.NDArray[np.int8]) -> tuple[fl
     return slope, float(model.intercept_[0])
 
 
+def gate_tau(
+    outside: npt.NDArray[np.float64], ordinary_benign: npt.NDArray[np.bool_], share: float
+) -> float:
+    """The outside probability that leaves ``share`` of the ordinary benign messages at or
+    above it (validation): the gate's tau."""
+    if not ordinary_benign.any():
+        return 1.0
+    return float(np.quantile(outside[ordinary_benign], 1.0 - share))
+
+
+def outside_probabilities(texts: Sequence[str]) -> npt.NDArray[np.float64]:
+    """The outside profanity model's probability for each (normalised) text."""
+    model = shipped_profanity()
+    return np.fromiter((model.probability(t) for t in texts), dtype=np.float64, count=len(texts))
+
+
+def gated(
+    p: npt.NDArray[np.float64], outside: npt.NDArray[np.float64], tau: float, medium: float
+) -> npt.NDArray[np.float64]:
+    """``Head.probability``'s gate over arrays: at or above tau, at least medium."""
+    out: npt.NDArray[np.float64] = np.where(outside >= tau, np.maximum(p, medium), p)
+    return out
+
+
 def sigmoid(z: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
     out: npt.NDArray[np.float64] = 1.0 / (1.0 + np.exp(-np.clip(z, -50, 50)))
     return out
@@ -476,6 +508,8 @@ class Trained:
     calibration: dict[Risk, tuple[float, float]]
     thresholds: dict[Risk, Thresholds]
     alone: dict[Risk, RiskLevel] = field(default_factory=dict)
+    # the tau of the outside profanity gate per gated head (Head.profanity_tau)
+    profanity: dict[Risk, float] = field(default_factory=dict)
 
     def classifier(self) -> TextClassifier:
         """The in-memory model, as :func:`classifier.load_classifier` would read it back."""
@@ -489,6 +523,7 @@ class Trained:
                 self.thresholds[risk].medium,
                 self.thresholds[risk].high,
                 self.alone[risk],
+                self.profanity.get(risk),
             )
             for column, risk in enumerate(self.heads)
         }
@@ -498,6 +533,7 @@ class Trained:
             self.bias.astype(np.float64),
             heads,
             {},
+            profanity=shipped_profanity() if self.profanity else None,
         )
 
     def margins(self, texts: Sequence[str]) -> npt.NDArray[np.float64]:
@@ -506,10 +542,14 @@ class Trained:
 
     def probabilities(self, texts: Sequence[str]) -> dict[Risk, npt.NDArray[np.float64]]:
         margins = self.margins(texts)
-        return {
-            risk: sigmoid(self.calibration[risk][0] * margins[:, i] + self.calibration[risk][1])
-            for i, risk in enumerate(self.heads)
-        }
+        outside = outside_probabilities(texts) if self.profanity else np.zeros(len(texts))
+        out = {}
+        for i, risk in enumerate(self.heads):
+            p = sigmoid(self.calibration[risk][0] * margins[:, i] + self.calibration[risk][1])
+            if risk in self.profanity:
+                p = gated(p, outside, self.profanity[risk], self.thresholds[risk].medium)
+            out[risk] = p
+        return out
 
 
 def sample_weights(rows: Sequence[Row], risk: Risk | None = None) -> npt.NDArray[np.float64]:
@@ -559,6 +599,12 @@ def fit(
     ordinary = [
         None if policy_for(r.source).hard_negatives else r.source for r in calibration_data.rows
     ]
+    outside = (
+        outside_probabilities(calibration_data.texts)
+        if set(settings.profanity_gate) & set(heads)
+        else np.zeros(len(calibration_data.texts))
+    )
+    ordinary_benign = benign & np.asarray([o is not None for o in ordinary], dtype=np.bool_)
     for column, risk in enumerate(heads):
         y = targets(calibration_data.rows, risk)
         slope, intercept = platt(margins[:, column], y)
@@ -567,6 +613,11 @@ def fit(
         trained.thresholds[risk] = choose_thresholds(
             p, y, benign, settings.for_head(risk), ordinary
         )
+        if risk in settings.profanity_gate:
+            # the thresholds are the n-gram head's; the gate only lifts what it passes
+            trained.profanity[risk] = gate_tau(
+                outside, ordinary_benign, settings.profanity_gate[risk]
+            )
     return trained
 
 
@@ -646,6 +697,19 @@ def write_model(
                     "slope": round(trained.calibration[risk][0], 8),
                     "intercept": round(trained.calibration[risk][1], 8),
                 },
+                **(
+                    {
+                        "profanity_gate": {
+                            "tau": round(trained.profanity[risk], 8),
+                            "rule": "the outside profanity model (profanity.json) at or above "
+                            f"tau lifts the head to medium; tau leaves "
+                            f"{settings.profanity_gate[risk]:.0%} of ordinary benign "
+                            "validation messages above it",
+                        }
+                    }
+                    if risk in trained.profanity
+                    else {}
+                ),
                 "thresholds": {
                     "low": trained.thresholds[risk].low,
                     "medium": trained.thresholds[risk].medium,
