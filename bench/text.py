@@ -1,6 +1,6 @@
 """Benchmark the message safety engine: messages/s on one core and p50/p99 per message.
 
-    python bench/text.py [--messages 20000] [--seed 7] [--previous REF]
+    python bench/text.py [--messages 20000] [--seed 7] [--previous REF] [--model DIR ...]
 
 Messages are drawn from the test corpora (90% ordinary teen talk, 10% risky), some joined into
 longer ones, so lengths look like chat: mostly short, a tail up to a few hundred characters.
@@ -84,6 +84,20 @@ def engine(text: str) -> object:
     return assess_message(text)
 
 
+def engine_of(folder: Path) -> Callable[[str], object]:
+    """The engine with the model in ``folder`` (to price a model before it ships)."""
+    from kidshield.safety.text import assess_message
+    from kidshield.safety.text.classifier import load_classifier
+    from kidshield.safety.text.combine import Combiner
+
+    combiner = Combiner(load_classifier(folder))
+
+    def run(text: str) -> object:
+        return assess_message(text, engine=combiner)
+
+    return run
+
+
 def measure(fn: Callable[[str], object], messages: list[str]) -> tuple[float, float, float, float]:
     """(messages/s by CPU time, messages/s by wall time, p50 ms, p99 ms).
 
@@ -161,6 +175,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--previous", default=PREVIOUS_ENGINE, help="git ref of the old engine")
     parser.add_argument("--engine-only", help=argparse.SUPPRESS)
+    parser.add_argument("--model", type=Path, action="append", default=[],
+                        help="also the engine with the model in this folder (repeatable)")
     args = parser.parse_args()
     if args.engine_only:
         engine_only(args.engine_only)
@@ -174,6 +190,8 @@ def main() -> None:
         f"p90 {lengths[int(len(lengths) * 0.9)]}, max {lengths[-1]} characters"
     )
     results = {"engine": measure(engine, messages)}
+    for folder in args.model:
+        results[f"model:{folder.name}"[:18]] = measure(engine_of(folder), messages)
     previous = previous_engine(args.previous, messages) if args.previous else None
     if previous is not None:
         results[f"previous@{args.previous[:7]}"] = previous
