@@ -107,6 +107,7 @@ class Variant:
     # lifts the head to its medium threshold; the engine's aim and exclusion rules still apply
     # (train.py's profanity_gate, shipped at 2 % for bullying)
     profanity_or: float | None = None
+    profanity_tau: float | None = None  # ... or a fixed tau (then profanity_or is not read)
 
     def describe(self) -> str:
         """The fields that differ from the shipped way."""
@@ -145,6 +146,10 @@ VARIANTS: dict[Risk, dict[str, Variant]] = {
         "profanity-or-1%": Variant(profanity_or=0.01),
         "profanity-or-2%": Variant(profanity_or=0.02),
         "profanity-or-5%": Variant(profanity_or=0.05),
+        # after GoEmotions (left out) was flagged 5.5 % at 2 %: tau fixed, whatever validation
+        # holds (DEV only, not declared for TEST)
+        "profanity-tau-0.8": Variant(profanity_or=0.0, profanity_tau=0.8),
+        "profanity-tau-0.9": Variant(profanity_or=0.0, profanity_tau=0.9),
     },
     Risk.SELF_HARM: {
         "shipped": Variant(),
@@ -317,9 +322,10 @@ def refit(fold: Fold, variant: Variant) -> Fitted:
     if variant.profanity_or is not None:
         # as train.py's gate_tau: the benign rows of sources of ordinary talk
         ordinary = np.asarray([o is not None for o in fold.ordinary]) & is_benign(fold.val.rows)
-        tau = float(np.quantile(profanity_scores(
-            [t for t, keep in zip(fold.val.texts, ordinary, strict=True) if keep],
-            logit=False), 1.0 - variant.profanity_or))
+        tau = variant.profanity_tau if variant.profanity_tau is not None else float(
+            np.quantile(profanity_scores(
+                [t for t, keep in zip(fold.val.texts, ordinary, strict=True) if keep],
+                logit=False), 1.0 - variant.profanity_or))
         print(f"profanity OR gate: tau {tau:.4f}", file=sys.stderr)
         gated = probability
         lift = thresholds.medium + 1e-9  # the round trip through log-odds must not fall short
