@@ -7,15 +7,17 @@ Mistriotis) was trained on other corpora (Davidson et al.'s tweets, Wikipedia to
 module reproduces the package's ``predict_prob`` from those numbers with no scikit-learn, joblib
 or pickle at run time:
 
-* tokens: the raw text lower-cased, ``(?u)\\b\\w\\w+\\b`` (scikit-learn's default pattern);
+* tokens: the text lower-cased, ``(?u)\\b\\w\\w+\\b`` (scikit-learn's default pattern);
   English stop words are simply absent from the vocabulary, so dropping every word outside it
   drops them too;
 * features: raw counts times idf, scaled to unit length over the words in the vocabulary;
 * 5 linear SVMs, each margin ``f`` mapped by its sigmoid calibrator ``1 / (1 + exp(a*f + b))``,
   the 5 probabilities averaged (``CalibratedClassifierCV(ensemble=True)``).
 
-It reads the raw message, not kidshield's normalised text: the package's words are the ones its
-training tweets spelled, and our normaliser's folding would move texts away from them.
+Given the raw message it is the package itself (tests/safety/text/test_profanity.py); the
+engine gives it kidshield's normalised text, as every other score reads (lower case, leetspeak
+and spaced letters undone: "f u c k" reaches it as the word), and training and measurement did
+the same.
 """
 
 from __future__ import annotations
