@@ -171,6 +171,10 @@ def test_training_writes_the_gate_and_the_loaded_model_uses_it(tmp_path: Path) -
     model = load_classifier(tmp_path / "model")
     assert model.heads[Risk.BULLYING].profanity_tau == gate["tau"]
     assert model.profanity is not None
+    # a fixed tau instead of a share
+    fixed = dataclasses.replace(SMALL, profanity_tau={Risk.BULLYING: 0.8})
+    train([data], tmp_path / "fixed", fixed)
+    assert load_classifier(tmp_path / "fixed").heads[Risk.BULLYING].profanity_tau == 0.8
     # without the setting (the default), no gate
     train([data], tmp_path / "plain", SMALL)
     assert load_classifier(tmp_path / "plain").profanity is None
