@@ -335,8 +335,11 @@ def refit(fold: Fold, variant: Variant) -> Fitted:
             return np.where(profanity_scores(texts, logit=False) >= tau, np.maximum(p, lift), p)
     all_thresholds = dict(base.thresholds)
     all_thresholds[risk] = thresholds
+    # the variant's own gate, if any, is in ``probability``; a fold trained with the outside
+    # gate on (train.py's profanity_tau) is measured without it, so "shipped" stays the
+    # n-gram head alone and the gate variants add to it
     trained = dataclasses.replace(base, weights=weights, bias=biases, calibration=calibration,
-                                  thresholds=all_thresholds)
+                                  thresholds=all_thresholds, profanity={})
     return Fitted(trained, thresholds, probability,
                   bool(variant.extra) or variant.profanity_or is not None)
 

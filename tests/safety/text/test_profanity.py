@@ -26,7 +26,7 @@ from kidshield.safety.text.profanity import (
     load_profanity,
     shipped_profanity,
 )
-from kidshield.safety.text.train import gate_tau, train
+from kidshield.safety.text.train import TrainSettings, gate_tau, train
 from tests.safety.text.test_model import SMALL, write_sample
 
 FIXTURE = Path(__file__).parent / "data" / "profanity_expected.json"
@@ -161,7 +161,7 @@ def test_the_engine_names_the_outside_model_and_keeps_its_rules(tmp_path: Path) 
 
 def test_training_writes_the_gate_and_the_loaded_model_uses_it(tmp_path: Path) -> None:
     data = write_sample(tmp_path / "data")
-    settings = dataclasses.replace(SMALL, profanity_gate={Risk.BULLYING: 0.02})
+    settings = dataclasses.replace(SMALL, profanity_gate={Risk.BULLYING: 0.02}, profanity_tau={})
     train([data], tmp_path / "model", settings)
     manifest = json.loads((tmp_path / "model" / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["training"]["profanity_gate"] == {"bullying": 0.02}
@@ -175,6 +175,7 @@ def test_training_writes_the_gate_and_the_loaded_model_uses_it(tmp_path: Path) -
     fixed = dataclasses.replace(SMALL, profanity_tau={Risk.BULLYING: 0.8})
     train([data], tmp_path / "fixed", fixed)
     assert load_classifier(tmp_path / "fixed").heads[Risk.BULLYING].profanity_tau == 0.8
-    # without the setting (the default), no gate
-    train([data], tmp_path / "plain", SMALL)
+    # the default: bullying gated at a fixed 0.8; without either setting, no gate
+    assert TrainSettings().profanity_tau == {Risk.BULLYING: 0.8}
+    train([data], tmp_path / "plain", dataclasses.replace(SMALL, profanity_tau={}))
     assert load_classifier(tmp_path / "plain").profanity is None
