@@ -233,6 +233,43 @@ def test_fractions_floors_and_quantities_are_not_addresses(text: str) -> None:
     assert assess_message(text).finding(Risk.PERSONAL_INFO) is None
 
 
+# Issue 12: an age given in chat, a chat word or pronoun and a street type that is also an
+# ordinary word ("way", "close") were read as a home address at MEDIUM.
+@pytest.mark.parametrize(
+    "text",
+    [
+        "im 26. u seem way older",
+        "15 haha close",
+        "ur 19? thats way older than me",
+        "15 yeah close",
+        "15 yh close",
+        "lvl 50 ok close",
+        "got 9 out of 10 pretty close",
+        "scored 98 almost close",
+        "hes 15 lol way too young for u",
+    ],
+)
+def test_chat_replies_with_a_number_are_not_addresses(text: str) -> None:
+    assert assess_message(text).finding(Risk.PERSONAL_INFO) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "redacted"),
+    [
+        ("i live at 14 Holly Close", "i live at [address]"),
+        ("14 Holly Close", "[address]"),
+        ("26 Water Way", "[address]"),
+        ("its 26 Water Way, Exeter", "its [address], Exeter"),
+        ("3 Mill View, Leeds LS6 2AB", "[address]"),
+        ("im 14. i live at 7 Rose Close", "im 14. i live at [address]"),
+        ("how old r u? im 15. my house is 9 Long Way", "how old r u? im 15. my house is [address]"),
+    ],
+)
+def test_real_streets_named_like_chat_are_still_addresses(text: str, redacted: str) -> None:
+    assert "address" in stage_of(text)
+    assert assess_message(text).redacted == redacted
+
+
 # --- payment cards, IBANs, national ids -------------------------------------------------------
 
 
