@@ -247,6 +247,10 @@ def test_fractions_floors_and_quantities_are_not_addresses(text: str) -> None:
         "got 9 out of 10 pretty close",
         "scored 98 almost close",
         "hes 15 lol way too young for u",
+        # a film's title; an article is no street's name
+        "Yeah, 15 cloverfield lane",
+        "I live in a place where we are all friends",
+        "we live in the street behind the school",
     ],
 )
 def test_chat_replies_with_a_number_are_not_addresses(text: str) -> None:
@@ -263,6 +267,8 @@ def test_chat_replies_with_a_number_are_not_addresses(text: str) -> None:
         ("3 Mill View, Leeds LS6 2AB", "[address]"),
         ("im 14. i live at 7 Rose Close", "im 14. i live at [address]"),
         ("how old r u? im 15. my house is 9 Long Way", "how old r u? im 15. my house is [address]"),
+        ("we live on Mill Street", "we live on [address]"),
+        ("i live at 15 Cloverfield Close", "i live at [address]"),
     ],
 )
 def test_real_streets_named_like_chat_are_still_addresses(text: str, redacted: str) -> None:
