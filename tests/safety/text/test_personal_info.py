@@ -251,6 +251,7 @@ def test_fractions_floors_and_quantities_are_not_addresses(text: str) -> None:
         "Yeah, 15 cloverfield lane",
         "I live in a place where we are all friends",
         "we live in the street behind the school",
+        "Place to sell old Engagement Ring? (26F)",
     ],
 )
 def test_chat_replies_with_a_number_are_not_addresses(text: str) -> None:
@@ -269,6 +270,7 @@ def test_chat_replies_with_a_number_are_not_addresses(text: str) -> None:
         ("how old r u? im 15. my house is 9 Long Way", "how old r u? im 15. my house is [address]"),
         ("we live on Mill Street", "we live on [address]"),
         ("i live at 15 Cloverfield Close", "i live at [address]"),
+        ("Hansa Ring 12, 50667 Koeln", "[address]"),
     ],
 )
 def test_real_streets_named_like_chat_are_still_addresses(text: str, redacted: str) -> None:
