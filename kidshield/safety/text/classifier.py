@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import math
 import re
-import threading
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,7 +31,7 @@ from kidshield.safety.text.features import (
     tokens,
 )
 from kidshield.safety.text.model import Risk, RiskLevel
-from kidshield.safety.text.modelfiles import MODEL_DIR, ModelError
+from kidshield.safety.text.modelfiles import MODEL_DIR, LoadedOnce, ModelError
 from kidshield.safety.text.modelfiles import sha256 as _sha256
 from kidshield.safety.text.normalize import NormalizedText
 from kidshield.safety.text.profanity import ProfanityModel, shipped_profanity
@@ -321,20 +320,12 @@ def _profanity_tau(raw: dict[str, Any]) -> float | None:
     return None if gate is None else float(gate["tau"])
 
 
-_LOCK = threading.Lock()
-_LOADED: dict[Path, TextClassifier] = {}
+_SHIPPED = LoadedOnce(load_classifier)
 
 
 def shipped_classifier(folder: Path = MODEL_DIR) -> TextClassifier:
     """The model in ``folder`` (default: the shipped one), loaded once per process."""
-    model = _LOADED.get(folder)
-    if model is None:
-        with _LOCK:
-            model = _LOADED.get(folder)
-            if model is None:
-                model = load_classifier(folder)
-                _LOADED[folder] = model
-    return model
+    return _SHIPPED(folder)
 
 
 __all__ = [

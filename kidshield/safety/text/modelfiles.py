@@ -6,7 +6,10 @@ check their files against a manifest's sha256 before reading them."""
 from __future__ import annotations
 
 import hashlib
+import threading
+from collections.abc import Callable
 from pathlib import Path
+from typing import Generic, TypeVar
 
 from kidshield.errors import KidshieldError
 
@@ -25,4 +28,27 @@ def sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-__all__ = ["MODEL_DIR", "ModelError", "sha256"]
+T = TypeVar("T")
+
+
+class LoadedOnce(Generic[T]):
+    """What ``load`` reads from a folder, read at first use and then shared by every thread:
+    the engine asks for its model on every message."""
+
+    def __init__(self, load: Callable[[Path], T]) -> None:
+        self._load = load
+        self._lock = threading.Lock()
+        self._loaded: dict[Path, T] = {}
+
+    def __call__(self, folder: Path) -> T:
+        found = self._loaded.get(folder)
+        if found is None:
+            with self._lock:
+                found = self._loaded.get(folder)
+                if found is None:
+                    found = self._load(folder)
+                    self._loaded[folder] = found
+        return found
+
+
+__all__ = ["MODEL_DIR", "LoadedOnce", "ModelError", "sha256"]

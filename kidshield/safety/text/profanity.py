@@ -25,14 +25,13 @@ from __future__ import annotations
 import json
 import math
 import re
-import threading
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from kidshield.safety.text.modelfiles import MODEL_DIR, ModelError, sha256
+from kidshield.safety.text.modelfiles import MODEL_DIR, LoadedOnce, ModelError, sha256
 
 MANIFEST = "profanity.json"
 TABLE = "profanity.npz"
@@ -134,20 +133,12 @@ def load_profanity(folder: Path = MODEL_DIR) -> ProfanityModel:
         raise ModelError(f"{folder / TABLE}: profanity model is inconsistent ({exc})") from None
 
 
-_LOCK = threading.Lock()
-_LOADED: dict[Path, ProfanityModel] = {}
+_SHIPPED = LoadedOnce(load_profanity)
 
 
 def shipped_profanity(folder: Path = MODEL_DIR) -> ProfanityModel:
     """The table in ``folder`` (default: the shipped one), loaded once per process."""
-    model = _LOADED.get(folder)
-    if model is None:
-        with _LOCK:
-            model = _LOADED.get(folder)
-            if model is None:
-                model = load_profanity(folder)
-                _LOADED[folder] = model
-    return model
+    return _SHIPPED(folder)
 
 
 __all__ = ["ProfanityModel", "load_profanity", "shipped_profanity"]
