@@ -13,26 +13,18 @@ stays flagged. The sentences are written for these tests, not taken from those c
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import pytest
 
 from kidshield.safety.text import Risk, assess_message
-from kidshield.safety.text.classifier import TextClassifier, shipped_classifier
 from kidshield.safety.text.combine import Combiner
+from tests.safety.text.helpers import eager_bullying
 
 
 @pytest.fixture(scope="module")
 def eager_model() -> Combiner:
     """The shipped model with a bullying threshold low enough that a group's name alone
     flags, as a model that never saw these kinds of sentences does."""
-    shipped = shipped_classifier()
-    heads = dict(shipped.heads)
-    heads[Risk.BULLYING] = replace(heads[Risk.BULLYING], low=0.05, medium=0.05)
-    eager = TextClassifier(
-        shipped.vectorizer, shipped.weights, shipped.bias, heads, shipped.manifest
-    )
-    return Combiner(eager)
+    return eager_bullying(0.05)
 
 
 COUNTER_SPEECH = [

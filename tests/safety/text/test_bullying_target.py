@@ -11,16 +11,14 @@ messages are real forms from those corpora and from the project's bullying data.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from kidshield.safety.text import Message, Risk, RiskLevel, assess_conversation, assess_message
-from kidshield.safety.text.classifier import TextClassifier, shipped_classifier
 from kidshield.safety.text.combine import Combiner
 from kidshield.safety.text.lexicon import LexiconError, _compile_risk, load_lexicon
-from tests.safety.text.helpers import bullying
+from tests.safety.text.helpers import bullying, eager_bullying
 
 
 # every one of these was flagged (medium or high) by the model alone before the rule
@@ -182,13 +180,7 @@ def eager_model() -> Combiner:
     """The shipped model with the bullying head's thresholds where a fold trained without
     chit-chat put "you?" (about 0.2): such a model flagged 62 of 346 chit-chat messages it
     flagged for bullying on a bare "you?"."""
-    shipped = shipped_classifier()
-    heads = dict(shipped.heads)
-    heads[Risk.BULLYING] = replace(heads[Risk.BULLYING], low=0.2, medium=0.2)
-    eager = TextClassifier(
-        shipped.vectorizer, shipped.weights, shipped.bias, heads, shipped.manifest
-    )
-    return Combiner(eager)
+    return eager_bullying(0.2)
 
 
 @pytest.mark.parametrize("text", ["You?", "you", "Yes. You?", "and you??", "You*"])

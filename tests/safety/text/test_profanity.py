@@ -92,13 +92,17 @@ def test_unreadable_manifest_is_refused(tmp_path: Path) -> None:
 # -- the bullying head gated by it (classifier, train, combine) ----------------------------------
 
 
-def copy_model(tmp_path: Path, tau: float) -> Path:
-    """The shipped model with its bullying head gated (the manifest's sha256 covers the
-    weights and vocabulary, not the manifest itself)."""
+def copy_model(tmp_path: Path, tau: float | None) -> Path:
+    """The shipped model with its bullying head gated at ``tau``, or not gated (None); the
+    manifest's sha256 covers the weights and vocabulary, not the manifest itself."""
+    tmp_path.mkdir(parents=True, exist_ok=True)
     for name in ("manifest.json", "weights.npz", "vocab.txt"):
         shutil.copy(MODEL_DIR / name, tmp_path / name)
     manifest = json.loads((tmp_path / "manifest.json").read_text(encoding="utf-8"))
-    manifest["heads"]["bullying"]["profanity_gate"] = {"tau": tau, "rule": "test"}
+    if tau is None:
+        manifest["heads"]["bullying"].pop("profanity_gate", None)
+    else:
+        manifest["heads"]["bullying"]["profanity_gate"] = {"tau": tau, "rule": "test"}
     (tmp_path / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
     return tmp_path
 
@@ -107,8 +111,8 @@ SWEAR = "what the fuck is this shit homework"
 
 
 def test_the_gate_lifts_what_the_outside_model_passes_to_medium(tmp_path: Path) -> None:
-    plain = load_classifier(MODEL_DIR)
-    gated = load_classifier(copy_model(tmp_path, 0.8))
+    plain = load_classifier(copy_model(tmp_path / "plain", None))
+    gated = load_classifier(copy_model(tmp_path / "gated", 0.8))
     assert plain.profanity is None and gated.profanity is not None
     head = gated.heads[Risk.BULLYING]
     assert head.profanity_tau == 0.8
@@ -147,16 +151,19 @@ def test_gate_tau_leaves_the_share_of_ordinary_benign_rows_above_it() -> None:
 
 
 def test_the_engine_names_the_outside_model_and_keeps_its_rules(tmp_path: Path) -> None:
-    engine = Combiner(load_classifier(copy_model(tmp_path, 0.8)))
+    engine = Combiner(load_classifier(copy_model(tmp_path / "gated", 0.8)))
     aimed = "ur such a fucking dumbass lmao nobody likes u"
     finding = assess_message(aimed, engine=engine).finding(Risk.BULLYING)
     assert finding is not None and OUTSIDE_STAGE in finding.stages
     # swearing at nothing passes the outside model but is aimed at no one: not bullying
     assert shipped_profanity().probability(SWEAR) >= 0.8
     assert assess_message(SWEAR, engine=engine).finding(Risk.BULLYING) is None
-    # the ungated (shipped) model never names it
-    plain = assess_message(aimed)
+    # a model without the gate never names it; the shipped one is gated (tenth session)
+    ungated = Combiner(load_classifier(copy_model(tmp_path / "plain", None)))
+    plain = assess_message(aimed, engine=ungated)
     assert all(OUTSIDE_STAGE not in f.stages for f in plain.findings)
+    shipped = assess_message(aimed).finding(Risk.BULLYING)
+    assert shipped is not None and OUTSIDE_STAGE in shipped.stages
 
 
 def test_training_writes_the_gate_and_the_loaded_model_uses_it(tmp_path: Path) -> None:
