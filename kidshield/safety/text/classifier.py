@@ -64,15 +64,25 @@ class Head:
 
     def probability(self, margin: float, outside: float | None = None) -> float:
         """``outside``: the profanity model's probability of the text (read only when gated)."""
+        return self.lifted(self.calibrated(margin), outside)
+
+    def calibrated(self, margin: float) -> float:
+        """The head's own probability, before the outside gate."""
         z = self.slope * margin + self.intercept
         if z >= 0:
-            p = 1.0 / (1.0 + math.exp(-z))
-        else:
-            e = math.exp(z)
-            p = e / (1.0 + e)
+            return 1.0 / (1.0 + math.exp(-z))
+        e = math.exp(z)
+        return e / (1.0 + e)
+
+    def lifted(self, p: float, outside: float | None) -> float:
         if self.profanity_tau is not None and outside is not None and outside >= self.profanity_tau:
             return max(p, self.medium)
         return p
+
+    def reads_outside(self, p: float) -> bool:
+        """Whether the outside gate could change ``p``: it only lifts to the medium threshold,
+        so a gated head already there never needs the profanity model run."""
+        return self.profanity_tau is not None and p < self.medium
 
     def level(self, probability: float) -> RiskLevel:
         if probability >= self.high:
@@ -123,6 +133,7 @@ class TextClassifier:
         self._projections = TokenProjections(vectorizer, weights)
         self._bias: list[float] = bias.tolist()
         self._last: tuple[str, npt.NDArray[np.int64], npt.NDArray[np.float64]] | None = None
+        self._last_outside: tuple[str, float] | None = None
 
     @property
     def risks(self) -> tuple[Risk, ...]:
@@ -159,21 +170,36 @@ class TextClassifier:
 
     def outside(self, normalised: str) -> float | None:
         """The profanity model's probability for the text, when a head is gated by it."""
-        return None if self.profanity is None else self.profanity.probability(normalised)
+        if self.profanity is None:
+            return None
+        # one slot, replaced whole (thread-safe): a bullying finding names the gate as evidence
+        # after its probability read the same text
+        last = self._last_outside
+        if last is not None and last[0] == normalised:
+            return last[1]
+        outside = self.profanity.probability(normalised)
+        self._last_outside = (normalised, outside)
+        return outside
 
     def probabilities(self, normalised: str) -> dict[Risk, float]:
         margins = self._margin_list(normalised)
-        outside = self.outside(normalised)
-        return {
-            risk: head.probability(margins[head.column], outside)
-            for risk, head in self.heads.items()
-        }
+        out: dict[Risk, float] = {}
+        outside: float | None = None
+        asked = False
+        for risk, head in self.heads.items():
+            p = head.calibrated(margins[head.column])
+            if head.reads_outside(p):
+                if not asked:  # the profanity model once per text, and only when it could count
+                    outside, asked = self.outside(normalised), True
+                p = head.lifted(p, outside)
+            out[risk] = p
+        return out
 
     def probability(self, normalised: str, risk: Risk) -> float:
         """One head's probability (the text read again once an exclusion blanked a part)."""
         head = self.heads[risk]
-        outside = self.outside(normalised) if head.profanity_tau is not None else None
-        return head.probability(self._margin_list(normalised)[head.column], outside)
+        p = head.calibrated(self._margin_list(normalised)[head.column])
+        return head.lifted(p, self.outside(normalised)) if head.reads_outside(p) else p
 
     def contributions(self, norm: NormalizedText, risk: Risk, limit: int = 3) -> list[Contribution]:
         """The words and word n-grams that raised ``risk`` most, with their place in the

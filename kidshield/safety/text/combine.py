@@ -56,6 +56,8 @@ class Combined:
 
 
 def _blank(text: str, spans: list[tuple[int, int]]) -> str:
+    if not spans:
+        return text
     chars = list(text)
     for start, end in spans:
         for i in range(start, min(end, len(chars))):
@@ -156,7 +158,7 @@ class Combiner:
     ) -> float:
         lex = ctx.lexicon.for_risk(signal.risk)
         if lex.exclude is not None and lex.view == "text":
-            spans = [m.span() for m in lex.exclude.finditer(ctx.norm.text)]
+            spans = ctx.excluded(lex)
             if spans and self.classifier is not None:
                 probability = self.classifier.probability(
                     _blank(ctx.norm.text, spans), signal.risk
@@ -292,7 +294,7 @@ class Combiner:
         if lex.exclude is not None and lex.view == "text":
             # what an exclusion covers is not what the message aims at either: the "you" of
             # "fuck you're cool" is praised, not insulted
-            text = _blank(text, [m.span() for m in lex.exclude.finditer(text)])
+            text = _blank(text, ctx.excluded(lex))
         if lex.model_requires is not None and lex.model_requires.search(text) is None:
             if (
                 lex.model_otherwise_requires is not None

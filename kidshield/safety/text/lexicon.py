@@ -58,6 +58,14 @@ class CuePattern:
     has_value: bool  # has a "v" group: the value to point at and redact
 
 
+def _meets(present: set[str], gates: tuple[frozenset[str], ...]) -> bool:
+    """One literal of each further gate present (a loop: a generator costs more here)."""
+    for gate in gates:  # noqa: SIM110 (all() over a generator costs more in this hot loop)
+        if present.isdisjoint(gate):
+            return False
+    return True
+
+
 @dataclass(frozen=True, slots=True)
 class RiskLexicon:
     risk: Risk
@@ -101,16 +109,20 @@ class RiskLexicon:
     def candidates(self, present: set[str]) -> list[CuePattern]:
         """The patterns worth running, given the gate literals ``present`` in the text."""
         chosen = set(self.always)
+        gates = self.gates
         for literal in present:
-            indexes = self.gates.get(literal)
+            indexes = gates.get(literal)
             if indexes:
                 chosen.update(indexes)
         also = self.also
-        return [
-            self.patterns[i]
-            for i in sorted(chosen)
-            if i not in also or all(not present.isdisjoint(s) for s in also[i])
-        ]
+        patterns = self.patterns
+        out: list[CuePattern] = []
+        for i in sorted(chosen):
+            more = also.get(i)
+            if more is not None and not _meets(present, more):
+                continue
+            out.append(patterns[i])
+        return out
 
 
 @dataclass(frozen=True, slots=True)

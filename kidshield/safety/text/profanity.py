@@ -26,6 +26,7 @@ import json
 import math
 import re
 from collections import Counter
+from operator import add
 from pathlib import Path
 from typing import Any
 
@@ -80,7 +81,10 @@ class ProfanityModel:
             if entry is not None:
                 idf, weighted = entry
                 squared += (count * idf) ** 2
-                sums = [s + count * w for s, w in zip(sums, weighted, strict=True)]
+                # map(add) runs in C; ``1 * w`` is ``w`` exactly, so a word seen once skips
+                # the products and the sums come out bit for bit the same
+                terms = weighted if count == 1 else [count * w for w in weighted]
+                sums = list(map(add, sums, terms))
         norm = math.sqrt(squared) if squared else 1.0
         return [s / norm + b for s, b in zip(sums, self._intercept, strict=True)]
 

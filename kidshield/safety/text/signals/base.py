@@ -33,6 +33,8 @@ class SignalContext:
     _laughing: bool | None = field(default=None, repr=False)
     _gaming: bool | None = field(default=None, repr=False)
     _present: dict[str, set[str]] = field(default_factory=dict, repr=False)
+    # exclusion spans per risk: the cue matcher and the combiner (twice) read the same ones
+    _excluded: dict[Risk, list[tuple[int, int]]] = field(default_factory=dict, repr=False)
 
     def present(self, view: str) -> set[str]:
         """The gate literals present in one view of the message (cached; see :mod:`gate`)."""
@@ -46,6 +48,18 @@ class SignalContext:
             else:
                 cached = self.lexicon.gate_index[view].present(squeeze(text), has_digit)
                 self._present[view] = cached
+        return cached
+
+    def excluded(self, lex: RiskLexicon) -> list[tuple[int, int]]:
+        """Spans of ``lex``'s exclusion pattern in its view of the message (cached)."""
+        cached = self._excluded.get(lex.risk)
+        if cached is None:
+            if lex.exclude is None:
+                cached = []
+            else:
+                view = self.norm.text if lex.view == "text" else self.norm.light
+                cached = [m.span() for m in lex.exclude.finditer(view)]
+            self._excluded[lex.risk] = cached
         return cached
 
     @property
@@ -127,7 +141,7 @@ class CueSignal:
         ]
         if not found:
             return []
-        excluded = self._excluded(lex, view) if lex.exclude is not None else []
+        excluded = ctx.excluded(lex)
         hits: list[CueHit] = []
         seen: set[tuple[str, int, int]] = set()
         for entry, match in found:
@@ -181,11 +195,6 @@ class CueSignal:
         if ctx.adult_to_minor:
             return cue.adult
         return 1.0
-
-    @staticmethod
-    def _excluded(lex: RiskLexicon, view: str) -> list[tuple[int, int]]:
-        assert lex.exclude is not None
-        return [m.span() for m in lex.exclude.finditer(view)]
 
     @staticmethod
     def _negated(view: str, start: int, ctx: SignalContext) -> bool:
