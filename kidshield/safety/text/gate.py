@@ -21,6 +21,10 @@ _parser: Any = importlib.import_module("re._parser")  # the stdlib parser; no pu
 _c: Any = importlib.import_module("re._constants")
 
 MIN_GATE = 3  # literals shorter than this are too common to be worth testing
+# ... except for a pattern that would otherwise run on every message: "bf" or "gf" (the whole
+# alternation "boyfriend|girlfriend|bf|gf") is absent from most messages, so even a two-letter
+# gate spares most of them the pattern
+LAST_RESORT_GATE = 2
 RARE_CHARS = frozenset("@#/")  # ... unless they hold one of these
 DIGIT = "<digit>"
 _DOUBLES_RE = re.compile(r"([a-z])\1+")
@@ -31,8 +35,8 @@ def squeeze(text: str) -> str:
     return _DOUBLES_RE.sub(r"\1", text)
 
 
-def _useful(literal: str) -> bool:
-    return len(literal) >= MIN_GATE or any(c in RARE_CHARS for c in literal)
+def _useful(literal: str, shortest: int = MIN_GATE) -> bool:
+    return len(literal) >= shortest or any(c in RARE_CHARS for c in literal)
 
 
 # everyday words: a gate made of these passes for most messages, so prefer any other
@@ -182,13 +186,13 @@ def _leading(seq: Any) -> str:
     return "".join(out)
 
 
-def _best(seq: Any) -> frozenset[str] | None:
+def _best(seq: Any, shortest: int) -> frozenset[str] | None:
     """A set of literals every match of ``seq`` contains one of, or None if none found."""
-    ranked = _ranked(seq)
+    ranked = _ranked(seq, shortest)
     return ranked[0] if ranked else None
 
 
-def _ranked(seq: Any) -> list[frozenset[str]]:
+def _ranked(seq: Any, shortest: int = MIN_GATE) -> list[frozenset[str]]:
     """Every useful literal set a match of ``seq`` needs (one literal of each), best first."""
     candidates: list[frozenset[str]] = []
     run: list[str] = []
@@ -206,34 +210,37 @@ def _ranked(seq: Any) -> list[frozenset[str]]:
             continue
         inner: frozenset[str] | None = None
         if op is _c.SUBPATTERN:
-            inner = _best(av[-1])
+            inner = _best(av[-1], shortest)
         elif op is _c.BRANCH:
             if run:  # the parser factors common prefixes out: "g(?:ive|et)" -> give, get
                 prefix = "".join(run)
                 candidates.append(frozenset(prefix + _leading(alt) for alt in av[1]))
             union: set[str] = set()
             for alternative in av[1]:
-                found = _best(alternative)
+                found = _best(alternative, shortest)
                 if found is None:
                     union.clear()
                     break
                 union |= found
             inner = frozenset(union) if union else None
         elif op in (_c.MAX_REPEAT, _c.MIN_REPEAT) and av[0] >= 1:
-            inner = _best(av[2])
+            inner = _best(av[2], shortest)
         close_run()
         if inner:
             candidates.append(inner)
     close_run()
-    useful = [c for c in candidates if all(_useful(s) for s in c)]
+    useful = [c for c in candidates if all(_useful(s, shortest) for s in c)]
     return sorted(useful, key=_score, reverse=True)
 
 
-def required_literals(source: str, limit: int = 2) -> tuple[frozenset[str], ...]:
+def required_literals(
+    source: str, limit: int = 2, shortest: int = MIN_GATE
+) -> tuple[frozenset[str], ...]:
     """Up to ``limit`` sets of squeezed literals; every match of ``source`` contains one
-    literal of EACH set. Empty: no gate (the pattern always runs)."""
+    literal of EACH set. Empty: no gate (the pattern always runs). ``shortest``: the shortest
+    literal worth a gate (see :data:`LAST_RESORT_GATE`)."""
     chosen: list[frozenset[str]] = []
-    for found in _ranked(_parser.parse(source)):
+    for found in _ranked(_parser.parse(source), shortest):
         squeezed = frozenset(squeeze(s) for s in found)
         if all(squeezed.isdisjoint(other) for other in chosen):
             chosen.append(squeezed)

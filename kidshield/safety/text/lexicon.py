@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from kidshield.errors import InputError
-from kidshield.safety.text.gate import GateIndex, required_literals, squeeze
+from kidshield.safety.text.gate import LAST_RESORT_GATE, GateIndex, required_literals, squeeze
 from kidshield.safety.text.model import Risk
 from kidshield.safety.text.normalize import Normalizer
 from kidshield.safety.text.statedage import StatedAge
@@ -270,7 +270,9 @@ def _compile_risk(risk: Risk, path: Path, macros: dict[str, str]) -> RiskLexicon
         for number, pattern in enumerate(patterns):
             source = compile_source(pattern, macros, f"{where} pattern {number + 1}")
             position = len(compiled)
-            gate_sets = required_literals(source)
+            gate_sets = required_literals(source) or required_literals(
+                source, shortest=LAST_RESORT_GATE
+            )
             if manual_gate:  # the named gate first; what the pattern itself needs narrows it
                 gate_sets = (manual_gate, *(g for g in gate_sets if g != manual_gate))
             if not gate_sets:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from kidshield.safety.text import Risk, assess_message
+from kidshield.safety.text.gate import LAST_RESORT_GATE, required_literals
 from kidshield.safety.text.lexicon import DATA_DIR, LexiconError, load_lexicon
 from kidshield.safety.text.signals.base import SignalContext
 from tests.safety.text.corpus_util import load
@@ -63,3 +64,27 @@ def test_bad_model_section_names_the_file(tmp_path: object) -> None:
     )
     with pytest.raises(LexiconError, match=r"self_harm\.toml: \[model\]: otherwise must be"):
         _compile_risk(Risk.SELF_HARM, path, {})
+
+
+def test_a_pattern_of_short_literals_only_is_gated_on_them_and_still_found() -> None:
+    """A pattern whose every literal is short ("bf", "gf") ran on every message; the last-resort
+    gate spares the messages without one and still finds it in those with one."""
+    source = r"(?<![a-z])(?:have\W+(?:u|you)\W+(?:a\W+)?(?:bf|gf))(?![a-z])"
+    assert required_literals(source)[:1] == (frozenset({"have"}),)  # common: not worth it alone
+    assert required_literals(r"(?<![a-z])(?:bf|gf)(?![a-z])") == ()
+    assert required_literals(r"(?<![a-z])(?:bf|gf)(?![a-z])", shortest=LAST_RESORT_GATE) == (
+        frozenset({"bf", "gf"}),
+    )
+    lexicon = load_lexicon()
+    grooming = lexicon.for_risk(Risk.GROOMING)
+    probes = [p for p in grooming.patterns if p.cue.id == "relationship_probe"]
+
+    def chosen(message: str) -> set[int]:
+        ctx = SignalContext(lexicon.normalizer.normalize(message), lexicon)
+        return {id(p) for p in grooming.candidates(ctx.present(grooming.view))}
+
+    assert not any(id(p) in chosen("see you at practice tomorrow") for p in probes)
+    ctx = SignalContext(lexicon.normalizer.normalize("do u have a bf??"), lexicon)
+    view = ctx.norm.text
+    matching = [p for p in probes if p.regex.search(view)]
+    assert matching and all(id(p) in chosen("do u have a bf??") for p in matching)
