@@ -2,6 +2,7 @@
 
     python bench/text_answers.py OUT.jsonl [--per-source 4000] [--data ../shared/data/text-train]
     cmp before.jsonl after.jsonl   # must be byte-identical
+    python bench/text_answers.py --gates   # every pattern on every text: matches a gate skipped
 
 One JSON line per (message, sender, recipient, gaming) case: the assessment's ``to_dict()``
 (level, actions, findings with stages and spans, helplines, redacted text) plus what the JSON
@@ -95,9 +96,30 @@ def answer(text: str, index: int) -> dict[str, object]:
     }
 
 
+def check_gates(texts: list[str]) -> int:
+    """Run every pattern on every text; print and count the matches its gates would skip."""
+    from kidshield.safety.text.lexicon import load_lexicon
+    from kidshield.safety.text.signals.base import SignalContext
+
+    lexicon = load_lexicon()
+    skipped = 0
+    for text in texts:
+        ctx = SignalContext(lexicon.normalizer.normalize(text), lexicon)
+        for lex in lexicon.risks:
+            view = ctx.norm.text if lex.view == "text" else ctx.norm.light
+            chosen = {id(p) for p in lex.candidates(ctx.present(lex.view))}
+            for pattern in lex.patterns:
+                if id(pattern) not in chosen and pattern.regex.search(view):
+                    skipped += 1
+                    print(f"gate skipped a match: {lex.risk.value} {pattern.cue.id}")
+    print(f"{len(texts)} texts: {skipped} matches skipped by a gate")
+    return skipped
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("out", type=Path)
+    parser.add_argument("out", type=Path, nargs="?")
+    parser.add_argument("--gates", action="store_true", help="check the gates instead")
     parser.add_argument("--per-source", type=int, default=4000)
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared/data/text-train")
     args = parser.parse_args()
@@ -105,6 +127,10 @@ def main() -> None:
     if not data.is_dir():
         data = Path("/work/shared/data/text-train")
     texts = sample(data, args.per_source)
+    if args.gates:
+        sys.exit(1 if check_gates(texts) else 0)
+    if args.out is None:
+        parser.error("OUT is required unless --gates")
     with args.out.open("w", encoding="utf-8") as out:
         for index, text in enumerate(texts):
             out.write(json.dumps(answer(text, index), sort_keys=True) + "\n")
