@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from kidshield.errors import Conflict, InputError, TooManyRequests, Unauthorized
-from kidshield.storage.protocols import ApiTokenInfo, WebUser
+from kidshield.storage.protocols import ApiTokenInfo, WebUser, account_key
 from kidshield.web.access import (
     ROLES,
     SCOPES,
@@ -32,7 +32,7 @@ from kidshield.web.auth import (
 )
 from kidshield.web.context import WebContext
 from kidshield.web.errors import N_, NotFound, Refused
-from kidshield.web.ratelimit import client_key, is_this_machine, name_key
+from kidshield.web.ratelimit import client_key, is_this_machine
 
 _PIN_RE = re.compile(r"^\d{6,12}$")
 PIN_DIGITS = 6  # shorter PINs (set before this rule) work, but are guessed more slowly
@@ -106,7 +106,7 @@ def add_user(ctx: WebContext, actor: str, name: str, password: str,
     unknown = roles - set(ROLES)
     if not roles or unknown:
         raise InputError(f"roles: choose from {', '.join(ROLES)}")
-    if any(name_key(u.name) == name_key(name) for u in ctx.users.all()):
+    if ctx.users.by_name(name) is not None:
         raise Conflict(f"an account named {name!r} already exists", field="name")
     check_password(password)
     user = ctx.users.create(name, hash_secret(password), roles, ctx.now())
@@ -147,7 +147,7 @@ def login(ctx: WebContext, name: str, password: str, client: str,
     child's tablet slow down the tablet and unknown devices, never the parent's."""
     user = ctx.users.by_name(name.strip())
     known = known_device(ctx.secret, user.id, device_cookie) if user is not None else None
-    who, account = client_key(client), name_key(name)
+    who, account = client_key(client), account_key(name)
     attempt = f"device:{known}|{account}" if known else f"{who}|{account}"
     keys = [("signin.client", who), ("signin.attempt", attempt)]
     if known is None and not is_this_machine(client):

@@ -23,8 +23,6 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from kidshield.storage.protocols import account_key
-
 OVERFLOW = "*"
 
 
@@ -71,12 +69,6 @@ def client_key(address: str) -> str:
             return str(ip.ipv4_mapped)
         return str(ipaddress.IPv6Network((ip, 64), strict=False))
     return str(ip)
-
-
-def name_key(name: str) -> str:
-    """An account name as one identity, however it is typed (the key accounts are unique
-    by, so a name's guesses are counted together under any spelling)."""
-    return account_key(name)
 
 
 def is_this_machine(address: str) -> bool:

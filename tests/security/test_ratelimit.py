@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from kidshield.web.ratelimit import OVERFLOW, Limit, RateLimiter, client_key, name_key
+from kidshield.storage.protocols import account_key as name_key
+from kidshield.web.ratelimit import OVERFLOW, Limit, RateLimiter, client_key
 
 
 def limiter(capacity: int = 50_000, **limits: Limit) -> tuple[RateLimiter, list[float]]:

@@ -154,18 +154,9 @@ def test_retention_never_deletes_a_case_put_on_hold_meanwhile(dbs: list[Database
     reached the case's row keeps the case, whichever came first. The old job chose the cases
     first and deleted them by id after, so a hold in between was ignored."""
     store = SqlReportStore(dbs[0])
-    long_ago = NOW - timedelta(days=800)
     per_round = 12
     for turn in range(8):
-        ids = []
-        for n in range(per_round):
-            case = store.add_case(CaseRecord(
-                created_at=long_ago, updated_at=long_ago, case_type="bullying", state="closed",
-                closed_at=long_ago))
-            assert case.id is not None
-            ids.append(case.id)
-            store.append_evidence(case.id, long_ago, "note", "private words", "0" * 64,
-                                  partial(_link, f"{turn}.{n}"))
+        ids = _old_closed_cases(store, per_round, turn)
         barrier = Barrier(len(dbs))
 
         def purge(db: Database, barrier: Barrier = barrier) -> list[int]:

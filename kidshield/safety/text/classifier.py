@@ -9,7 +9,6 @@ names the file. Training (``kidshield train text``) writes the same three files.
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from collections import Counter
@@ -31,7 +30,7 @@ from kidshield.safety.text.features import (
     tokens,
 )
 from kidshield.safety.text.model import Risk, RiskLevel
-from kidshield.safety.text.modelfiles import MODEL_DIR, LoadedOnce, ModelError
+from kidshield.safety.text.modelfiles import MODEL_DIR, LoadedOnce, ModelError, read_manifest
 from kidshield.safety.text.modelfiles import sha256 as _sha256
 from kidshield.safety.text.normalize import NormalizedText
 from kidshield.safety.text.profanity import ProfanityModel, shipped_profanity
@@ -61,10 +60,6 @@ class Head:
     # model's probability (:mod:`profanity`) at or above this lifts the head's probability to
     # its medium threshold, the level the model flags alone from; None: no gate
     profanity_tau: float | None = None
-
-    def probability(self, margin: float, outside: float | None = None) -> float:
-        """``outside``: the profanity model's probability of the text (read only when gated)."""
-        return self.lifted(self.calibrated(margin), outside)
 
     def calibrated(self, margin: float) -> float:
         """The head's own probability, before the outside gate."""
@@ -266,15 +261,11 @@ def _token_spans(text: str) -> list[re.Match[str]]:
 def load_classifier(folder: Path = MODEL_DIR) -> TextClassifier:
     """Read and check a model folder. Raises :class:`ModelError` naming the bad file."""
     manifest_path = folder / MANIFEST
-    try:
-        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ModelError(
-            f"{manifest_path}: the text model is missing; reinstall kidshield or run "
-            "'kidshield train text --out ...'"
-        ) from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ModelError(f"{manifest_path}: not a readable model manifest ({exc})") from None
+    manifest = read_manifest(
+        manifest_path,
+        "the text model is missing; reinstall kidshield or run 'kidshield train text --out ...'",
+        "model manifest",
+    )
     found = manifest.get("format") if isinstance(manifest, dict) else None
     if found != MODEL_FORMAT:
         raise ModelError(

@@ -6,10 +6,11 @@ check their files against a manifest's sha256 before reading them."""
 from __future__ import annotations
 
 import hashlib
+import json
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from kidshield.errors import KidshieldError
 
@@ -18,6 +19,17 @@ MODEL_DIR = Path(__file__).parent / "models"
 
 class ModelError(KidshieldError):
     """The shipped (or given) model files are missing, altered or unreadable."""
+
+
+def read_manifest(path: Path, missing: str, what: str = "manifest") -> Any:
+    """A model folder's JSON manifest; a missing or unreadable one is a :class:`ModelError`
+    naming the file (``missing``: what to do about it, ``what``: what the file is)."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ModelError(f"{path}: {missing}") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ModelError(f"{path}: not a readable {what} ({exc})") from None
 
 
 def sha256(path: Path) -> str:
@@ -51,4 +63,4 @@ class LoadedOnce(Generic[T]):
         return found
 
 
-__all__ = ["MODEL_DIR", "LoadedOnce", "ModelError", "sha256"]
+__all__ = ["MODEL_DIR", "LoadedOnce", "ModelError", "read_manifest", "sha256"]

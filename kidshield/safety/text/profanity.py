@@ -22,7 +22,6 @@ the same.
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from collections import Counter
@@ -32,7 +31,13 @@ from typing import Any
 
 import numpy as np
 
-from kidshield.safety.text.modelfiles import MODEL_DIR, LoadedOnce, ModelError, sha256
+from kidshield.safety.text.modelfiles import (
+    MODEL_DIR,
+    LoadedOnce,
+    ModelError,
+    read_manifest,
+    sha256,
+)
 
 MANIFEST = "profanity.json"
 TABLE = "profanity.npz"
@@ -105,14 +110,7 @@ class ProfanityModel:
 def load_profanity(folder: Path = MODEL_DIR) -> ProfanityModel:
     """Read and check the table. Raises :class:`ModelError` naming the bad file."""
     manifest_path = folder / MANIFEST
-    try:
-        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ModelError(
-            f"{manifest_path}: the profanity model is missing; reinstall kidshield"
-        ) from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ModelError(f"{manifest_path}: not a readable manifest ({exc})") from None
+    manifest = read_manifest(manifest_path, "the profanity model is missing; reinstall kidshield")
     files = manifest.get("files", {}) if isinstance(manifest, dict) else {}
     for name in (TABLE, LICENCE):
         path = folder / name

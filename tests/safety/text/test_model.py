@@ -177,7 +177,7 @@ def test_small_model_tells_insults_from_chat(small_model: Path) -> None:
 def test_calibration_is_monotone_and_within_zero_and_one() -> None:
     for head in shipped_classifier().heads.values():
         margins = np.linspace(-40, 40, 801)
-        probabilities = [head.probability(float(m)) for m in margins]
+        probabilities = [head.calibrated(float(m)) for m in margins]
         assert all(0.0 <= p <= 1.0 for p in probabilities)
         assert all(a <= b for a, b in pairwise(probabilities))
         assert head.slope > 0
