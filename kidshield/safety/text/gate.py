@@ -262,13 +262,18 @@ class GateIndex:
             automaton = ahocorasick.Automaton()
             for word in words:
                 automaton.add_word(word, word)
+                # a leading space means "a word starts here": after a line break too
+                if word.startswith(" "):
+                    automaton.add_word("\n" + word[1:], word)
             automaton.make_automaton()
             self._automaton = automaton
 
     def present(self, squeezed: str, has_digit: bool) -> set[str]:
         found: set[str] = set()
         if self._automaton is not None and squeezed:
-            found = {literal for _end, literal in self._automaton.iter(squeezed)}
+            # the space before the text lets a literal with a leading space (" rn", " now")
+            # open at the message's first word, as it does at every other word's start
+            found = {literal for _end, literal in self._automaton.iter(" " + squeezed)}
         if has_digit:
             found.add(DIGIT)
         return found

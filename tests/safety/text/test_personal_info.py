@@ -11,6 +11,7 @@ import pytest
 
 from kidshield.safety.text import Risk, RiskLevel, assess_message
 from kidshield.safety.text.evaluate import evaluate, read_corpus
+from kidshield.safety.text.gate import GateIndex
 from kidshield.safety.text.lexicon import LexiconError, load_lexicon
 from kidshield.safety.text.pii.words import number_words_from
 from kidshield.safety.text.signals.base import SignalContext
@@ -21,6 +22,7 @@ THIRD_VOICE = EVAL_SET.parent / "personal-info-c"
 FOURTH_VOICE = EVAL_SET.parent / "personal-info-d"
 FIFTH_VOICE = EVAL_SET.parent / "personal-info-e"
 SIXTH_VOICE = EVAL_SET.parent / "personal-info-f"
+SEVENTH_VOICE = EVAL_SET.parent / "personal-info-g"
 
 
 def stage_of(text: str) -> tuple[str, ...]:
@@ -502,8 +504,9 @@ def test_evaluation_set_scores_stay_above_the_targets(name: str) -> None:
         (FOURTH_VOICE, 0.88),
         (FIFTH_VOICE, 0.88),
         (SIXTH_VOICE, 0.95),
+        (SEVENTH_VOICE, 0.75),
     ],
-    ids=["second", "third", "fourth", "fifth", "sixth"],
+    ids=["second", "third", "fourth", "fifth", "sixth", "seventh"],
 )
 def test_the_other_voices_dev_halves_stay_above_the_targets(voice: Path, recall: float) -> None:
     """DEV is in-sample (the fixes were read from it); TEST is counted in docs, never tuned on.
@@ -515,8 +518,8 @@ def test_the_other_voices_dev_halves_stay_above_the_targets(voice: Path, recall:
 
 
 @pytest.mark.parametrize(
-    "voice", [SECOND_VOICE, THIRD_VOICE, FOURTH_VOICE, FIFTH_VOICE, SIXTH_VOICE],
-    ids=["second", "third", "fourth", "fifth", "sixth"],
+    "voice", [SECOND_VOICE, THIRD_VOICE, FOURTH_VOICE, FIFTH_VOICE, SIXTH_VOICE, SEVENTH_VOICE],
+    ids=["second", "third", "fourth", "fifth", "sixth", "seventh"],
 )
 def test_the_other_voices_files_are_what_their_sources_build(voice: Path) -> None:
     # a hand edit of dev.jsonl or test.jsonl would be lost on the next build (and could move a
@@ -533,7 +536,7 @@ def test_the_other_voices_files_are_what_their_sources_build(voice: Path) -> Non
 
 @pytest.mark.parametrize(
     "name",
-    ["dev", "heldout"] + [f"../personal-info-{v}/dev" for v in "bcdef"],
+    ["dev", "heldout"] + [f"../personal-info-{v}/dev" for v in "bcdefg"],
 )
 def test_literal_gates_never_skip_a_personal_info_pattern_on_the_evaluation_set(name: str) -> None:
     lexicon = load_lexicon()
@@ -1070,3 +1073,90 @@ def test_an_adults_age_and_town_or_a_month_is_not_a_childs_disclosure(text: str)
 )
 def test_a_childs_age_and_town_still_counts(text: str) -> None:
     assert "age_location" in stage_of(text)
+
+
+# --- what the seventh voice's set showed missing (personal-info-g, DEV; session 11) ------------
+# Whereabouts in kid chat with no street shape: a place named by what it is, in, on, by or next
+# to a named one; a meeting point or a club with a time; a class then its school; ages with
+# towns in more languages; a home told by what is next to it. Rows written for the tests, not
+# copied from the set.
+
+
+@pytest.mark.parametrize(
+    ("text", "stage"),
+    [
+        # "rn" (or any word the gate has with a space before it) opening the message or a line
+        ("rn we r at the starbucks in Kingston", "live_location"),
+        ("hiya\nrn we r at the starbucks in Kingston", "live_location"),
+        # the present, no time: a place by what it is, then where it is
+        ("im at the Aldi in Bexleyheath for like 20 mins", "live_location"),
+        ("im sat at the bus stop by Morrisons in Wigan", "live_location"),
+        ("were at the shopping centre in Bluewater by the fountain", "live_location"),
+        ("im at my nans in Kirkby all weekend", "live_location"),
+        ("omw to the chippy on Dale Street", "live_location"),
+        ("my mum drops me at the library in Acton every sat", "live_location"),
+        # a meeting point or a club with a time
+        ("meet at the war memorial in Ashford at 3", "live_location"),
+        ("scouts at the church hall on Vicarage road every tuesday 7pm", "live_location"),
+        ("my swimming is at the baths in Hyde every sunday morning", "live_location"),
+        ("i do judo at Budokwai in Fulham every thursday", "live_location"),
+        # other languages
+        ("los jueves tengo basket en el polideportivo de Vallecas a las 5", "live_location"),
+        ("ik ben nu bij de Albert Heijn op het Museumplein", "live_location"),
+        ("jestem teraz w Galerii Krakowskiej", "live_location"),
+        # a class, then its school
+        ("12 in year 7 at Westbourne in Ipswich", "school"),
+        ("im in 6th grade at Garfield Middle lol", "school"),
+        ("i go to St Cuthberts in Hexham, 8C", "school"),
+        # ages and towns
+        ("13, leeds, u?", "age_location"),
+        ("11 from Nagpur lol", "age_location"),
+        ("tenho 12 anos e moro em Recife", "age_location"),
+        ("mam 12 lat i mieszkam w Lodzi", "age_location"),
+        ("im 11 nd i go to st annes in Oldham", "age_location"),
+        # a home told by what is next to it
+        ("we live in the flats opposite Hulme library", "address"),
+        ("the house next to the Co-op on Ivy lane, thats mine", "address"),
+    ],
+)
+def test_whereabouts_without_street_shape_in_the_seventh_voices_registers(
+    text: str, stage: str
+) -> None:
+    assert stage in stage_of(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # places in games, a notice, the past, a country, nothing named
+        "meet at the bank in Jailbreak at 6pm my time",
+        "meet at the gas station in Fortnite at 8",
+        "theres a drama club at the library in Leeds every tuesday, everyone welcome",
+        "we had training at the pitch in Didsbury every week last year",
+        "im at the beach in spain",
+        "im at the bank in jailbreak",
+        "im at the shop on the corner",
+        "im at the park in the rain lol",
+        "im in the library on my phone",
+        "my house is next to the park",
+        # ages and classes that are not a child's town or school
+        "15, same, u?",
+        "5 from me lol",
+        "10 in fortnite lol",
+        "i got grade 5 at piano",
+        "i was in year 6 at the time",
+        "im in year 9 at the moment",
+        # facts and films
+        "the Eiffel tower is in Paris",
+        "we watched a film about a bus stop",
+    ],
+)
+def test_look_alikes_of_the_seventh_voices_whereabouts_are_not_disclosures(text: str) -> None:
+    assert assess_message(text).finding(Risk.PERSONAL_INFO) is None
+
+
+def test_a_gate_word_with_a_space_before_it_opens_at_the_start_and_after_a_line_break() -> None:
+    index = GateIndex({" rn", "now"})
+    assert " rn" in index.present("rn at the park", has_digit=False)
+    assert " rn" in index.present("hey\nrn at the park", has_digit=False)
+    assert " rn" not in index.present("turn left", has_digit=False)
