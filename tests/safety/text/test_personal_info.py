@@ -1146,6 +1146,9 @@ def test_whereabouts_without_street_shape_in_the_seventh_voices_registers(
         "i got grade 5 at piano",
         "i was in year 6 at the time",
         "im in year 9 at the moment",
+        # asked of the reader, told of someone else (a benign conversation row of the bundle)
+        "heyy ur in year 10 at cranbrook?",
+        "shes in year 9 at Kingsmead",
         # facts and films
         "the Eiffel tower is in Paris",
         "we watched a film about a bus stop",
