@@ -14,9 +14,6 @@ from typing import TYPE_CHECKING
 from kidshield.clock import Clock
 from kidshield.notify import Channel, EmailChannel, NtfyChannel, SmtpSettings, WebhookChannel
 from kidshield.notify import deliver as deliver_all
-from kidshield.reports.changes import (
-    CaseChange,
-)
 from kidshield.reports.oncall import OnCallPolicy, alert_due, alert_message
 from kidshield.reports.store import (
     AlertRecord,
@@ -53,15 +50,18 @@ class OnCallAlerter:
         self.link = link
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="oncall")
 
-    def alert(self, case: CaseRecord, reason: str) -> Future[None]:
+    def alert(self, case: CaseRecord, reason: str) -> Future[None] | None:
         """Page everyone about ``case`` now (in the background); the case is marked alerted
-        at once so the sweep does not page twice."""
+        at once so the sweep does not page twice. None: another server alerted about it
+        since ``case`` was read (its alert count moved), and pages instead of this one."""
         assert case.id is not None
         now = self.clock.now()
-        self.store.update_case(case.id, CaseChange(last_alert_at=now, alerts=case.alerts + 1))
-        return self._pool.submit(self._send, case, reason, now)
+        number = self.store.claim_alert(case.id, case.alerts, now)
+        if number is None:
+            return None
+        return self._pool.submit(self._send, case, reason, now, number)
 
-    def _send(self, case: CaseRecord, reason: str, at: datetime) -> None:
+    def _send(self, case: CaseRecord, reason: str, at: datetime, number: int) -> None:
         assert case.id is not None
         message = alert_message(case, reason, at, self.link(f"/cases/{case.id}"))
         if not self.channels:
@@ -74,7 +74,7 @@ class OnCallAlerter:
             return
         for r in results:
             self.store.add_alert(AlertRecord(case.id, at, reason, r.kind, r.target, r.ok,
-                                             r.error))
+                                             r.error, number))
         sent = sum(1 for r in results if r.ok)
         self.store.audit(AuditRecord(case.id, at, "on-call", "alert",
                                      f"{reason}: {sent} of {len(results)} channels"))
@@ -86,8 +86,7 @@ class OnCallAlerter:
         count = 0
         for case in self.store.critical_open_cases():
             reason = alert_due(case, now, self.policy)
-            if reason is not None:
-                self.alert(case, reason)
+            if reason is not None and self.alert(case, reason) is not None:
                 count += 1
         return count
 

@@ -187,6 +187,7 @@ class AlertRecord:
     target: str
     ok: bool
     error: str = ""
+    number: int | None = None  # the case's alert it belongs to (``claim_alert``)
     id: int | None = None
 
 
@@ -321,7 +322,17 @@ class ReportStore(Protocol):
         ...
 
     def save_referral(self, case_id: int, data: str, at: datetime, by: str) -> None: ...
-    def add_alert(self, alert: AlertRecord) -> None: ...
+    def claim_alert(self, case_id: int, seen: int, at: datetime) -> int | None:
+        """Count an alert about the case at ``at``, in one statement, if its count is still
+        ``seen`` (what the caller read): the alert's number, or None when another server
+        alerted meanwhile (it pages, not this one)."""
+        ...
+
+    def add_alert(self, alert: AlertRecord) -> None:
+        """Record one channel's attempt; the same alert number, channel and target again is
+        no new row."""
+        ...
+
     def alerts(self, case_id: int) -> list[AlertRecord]: ...
     def critical_open_cases(self) -> list[CaseRecord]:
         """Open cases with imminent danger or abuse material (the on-call sweep)."""

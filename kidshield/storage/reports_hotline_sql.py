@@ -33,7 +33,7 @@ from kidshield.storage.schema import (
     report_sources,
     reports,
 )
-from kidshield.storage.upsert import upsert
+from kidshield.storage.upsert import insert_new, upsert
 
 R = TypeVar("R")
 
@@ -100,9 +100,20 @@ class HotlineRows:
                                           "updated_by": by}, keys=["case_id"])
             self._case_stays(conn, case_id)
 
+    def claim_alert(self, case_id: int, seen: int, at: datetime) -> int | None:
+        # the count is raised in SQL, conditional on the value read: of two servers that read
+        # the same count, one raises it and pages (a read-then-write of count + 1 lost one)
+        c = cases.c
+        with self._db.engine.begin() as conn:
+            done = conn.execute(cases.update().where(c.id == case_id, c.alerts == seen)
+                                .values(alerts=c.alerts + 1, last_alert_at=at))
+        return seen + 1 if done.rowcount == 1 else None
+
     def add_alert(self, alert: AlertRecord) -> None:
-        # an alert is about an open case, which retention never deletes; plain insert
-        self._insert(case_alerts, alert)
+        # an alert is about an open case, which retention never deletes; the alert's number,
+        # channel and target are unique: written again (another server, a retry), no new row
+        with self._db.engine.begin() as conn:
+            insert_new(conn, case_alerts, [values_of(alert)])
 
     def alerts(self, case_id: int) -> list[AlertRecord]:
         c = case_alerts.c

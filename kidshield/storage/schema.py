@@ -501,6 +501,11 @@ case_alerts = sa.Table(
     sa.Column("target", sa.Text, nullable=False),
     sa.Column("ok", sa.Boolean, nullable=False),
     sa.Column("error", sa.Text, nullable=False, server_default=""),
+    # which of the case's alerts (``cases.alerts`` as its claim left it): one row per alert,
+    # channel and target however many servers write it (NULL: a row from before migration
+    # 0013 that repeated an older one)
+    sa.Column("number", sa.Integer, nullable=True),
+    sa.UniqueConstraint("case_id", "number", "channel", "target", name="uq_case_alerts_once"),
 )
 
 # When and how the police were told about a threat to a child's life or safety (DSA Art. 18).

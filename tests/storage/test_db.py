@@ -170,3 +170,44 @@ def test_accounts_that_differ_only_in_case_survive_the_name_key_migration(
                             datetime(2026, 12, 7, tzinfo=UTC)).name == "anna 2"
     finally:
         db.close()
+
+
+def test_alert_rows_from_before_numbering_survive_migration_0013(any_db_url: str) -> None:
+    """A live database may hold one page's rows twice (two servers' sweeps at once) and a
+    case whose count lost an increment: migration 0013 numbers the rows by the times the
+    case was paged, leaves a repeated row without a number (nothing deleted, no failure),
+    raises the count to the pages sent, and the next alert takes the next number."""
+    from alembic import command
+    from alembic.config import Config as AlembicConfig
+
+    from kidshield.reports.store import AlertRecord
+    from kidshield.storage.db import MIGRATIONS
+    from kidshield.storage.reports_sql import SqlReportStore
+
+    db = Database(database_url(any_db_url))
+    try:
+        cfg = AlembicConfig()
+        cfg.set_main_option("script_location", str(MIGRATIONS))
+        first, second = "2026-12-01 10:00:00+00:00", "2026-12-01 10:00:01+00:00"
+        with db.engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "0012_account_name_key")
+            conn.execute(sa.text(
+                "INSERT INTO cases (id, created_at, updated_at, case_type, imminent_danger, "
+                "alerts) VALUES (7, :at, :at, 'grooming', :yes, 1)"), {"at": first, "yes": True})
+            for at in (first, first, second):  # the first row twice; two servers paged
+                conn.execute(sa.text(
+                    "INSERT INTO case_alerts (case_id, at, reason, channel, target, ok, error) "
+                    "VALUES (7, :at, 'new', 'ntfy', 'https://ntfy.test/oncall', :yes, '')"),
+                    {"at": at, "yes": True})
+        db.migrate()
+        store = SqlReportStore(db)
+        assert [(a.id, a.number) for a in store.alerts(7)] == [(1, 1), (2, None), (3, 2)]
+        case = store.case(7)
+        assert case is not None and case.alerts == 2
+        assert store.claim_alert(7, case.alerts, datetime(2026, 12, 7, tzinfo=UTC)) == 3
+        store.add_alert(AlertRecord(7, datetime(2026, 12, 7, tzinfo=UTC), "realert", "ntfy",
+                                    "https://ntfy.test/oncall", True, number=3))
+        assert [a.number for a in store.alerts(7)] == [1, None, 2, 3]
+    finally:
+        db.close()

@@ -13,6 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 from functools import partial
 from hashlib import sha256
+from queue import Empty
 from threading import Barrier
 
 import pytest
@@ -21,20 +22,21 @@ import sqlalchemy as sa
 from kidshield.clock import FixedClock
 from kidshield.education.progress import ProgressStore
 from kidshield.errors import Conflict, NotFound, Refused
+from kidshield.notify import WebhookChannel
 from kidshield.policy.state import Grant
 from kidshield.reports.alerts import OnCallAlerter
 from kidshield.reports.model import CaseType, Source
 from kidshield.reports.service import NewReport, Receipt, ReportService
 from kidshield.reports.settings import ReportSettings
 from kidshield.reports.sources import NOTIFIER
-from kidshield.reports.store import CaseRecord, NoteRecord, SourceRecord
+from kidshield.reports.store import AlertRecord, CaseRecord, NoteRecord, SourceRecord
 from kidshield.safety.media.store import MediaBank
 from kidshield.state.store import PauseRecord
 from kidshield.storage.db import Database
 from kidshield.storage.media_sql import SqlMediaBankStore
 from kidshield.storage.protocols import ListMeta
 from kidshield.storage.reports_sql import SqlReportStore
-from kidshield.storage.schema import case_keys, cases, web_sessions
+from kidshield.storage.schema import case_alerts, case_keys, cases, web_sessions
 from kidshield.storage.sql import SqlListMetaStore
 from kidshield.storage.state_sql import SqlStateStore
 from kidshield.storage.web_sql import (
@@ -419,3 +421,59 @@ def test_reports_of_danger_merged_at_once_page_on_call_once(dbs: list[Database])
     pages = [sum(e.action == "alert" for e in store.audit_trail(ids.pop() or 0))
              for ids in case_ids]
     assert pages == [1] * KEYS
+
+
+def test_a_critical_case_alerted_at_once_by_several_servers_pages_once(
+        dbs: list[Database]) -> None:
+    """Every server's on-call sweep finds the same case due at the same moment: it is paged
+    once, its count says one alert, and that alert has one row. Each server wrote the count
+    it read plus one (five of six increments lost) and every one of them paged."""
+    from tests.reports.fakes import FakeHttpReceiver
+
+    clock = FixedClock(NOW)
+    service = ReportService(SqlReportStore(dbs[0]), clock)
+    ids = [service.submit(NewReport(Source.WEB, CaseType.BULLYING, url=f"https://p{key}.test/",
+                                    description="danger", imminent_danger=True)).case_id
+           for key in range(KEYS)]
+    store = SqlReportStore(dbs[0])
+    read = [store.case(case_id) for case_id in ids]  # as every sweep read them
+    receiver = FakeHttpReceiver()
+    alerters = [OnCallAlerter(SqlReportStore(db), clock,
+                              [WebhookChannel(f"{receiver.url}/page")],
+                              ReportSettings().oncall, str) for db in dbs]
+    try:
+        all_at_once(dbs, lambda db, i, key: alerters[i].alert(read[key] or _gone(), "new"))
+    finally:
+        for alerter in alerters:
+            alerter.close()
+        posts = 0
+        with contextlib.suppress(Empty):
+            while True:
+                receiver.received.get_nowait()
+                posts += 1
+        receiver.close()
+    counts = [(c.alerts if (c := store.case(case_id)) else None) for case_id in ids]
+    pages = [sum(e.action == "alert" for e in store.audit_trail(case_id)) for case_id in ids]
+    rows = [len(store.alerts(case_id)) for case_id in ids]
+    assert (posts, counts, pages, rows) == (KEYS, [1] * KEYS, [1] * KEYS, [1] * KEYS)
+    assert {getattr(a, "number", None) for case_id in ids for a in store.alerts(case_id)} \
+        == {1}
+
+
+def _gone() -> CaseRecord:
+    raise AssertionError("the case is gone")
+
+
+def test_one_alert_recorded_at_once_by_several_servers_is_one_row(dbs: list[Database]) -> None:
+    """The same alert's attempt on one channel written by several servers at once (or again
+    after a retry): one row. Plain inserts kept each."""
+    ids = [SqlReportStore(dbs[0]).add_case(CaseRecord(
+        created_at=NOW, updated_at=NOW, case_type="grooming", imminent_danger=True)).id or 0
+        for _ in range(KEYS)]
+    all_at_once(dbs, lambda db, i, key: SqlReportStore(db).add_alert(AlertRecord(
+        ids[key], NOW + timedelta(seconds=i), "new", "ntfy", "https://ntfy.test/oncall", True,
+        number=1)))
+    with dbs[0].engine.connect() as conn:
+        rows = conn.execute(sa.select(case_alerts.c.case_id, sa.func.count())
+                            .group_by(case_alerts.c.case_id)).all()
+    assert sorted(n for _case_id, n in rows) == [1] * KEYS
