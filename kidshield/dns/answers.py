@@ -27,7 +27,8 @@ def rcode_of(response: bytes) -> Rcode:
 
 
 OUR_UDP_SIZE = 1232  # the DNS flag day 2020 recommendation
-EDE_BLOCKED = 15  # RFC 8914 extended DNS error codes
+EDE_OTHER = 0  # RFC 8914 extended DNS error codes
+EDE_BLOCKED = 15
 EDE_FILTERED = 17
 EDE_PROHIBITED = 18
 EDE_NO_REACHABLE_AUTHORITY = 22  # "or they potentially refused to reply" (RFC 8914 4.23)
@@ -47,6 +48,20 @@ def opt_record(do: bool, ede: tuple[int, str] | None = None, extended_rcode: int
     flags = 0x8000 if do else 0
     return b"\x00" + struct.pack("!HHBBHH", 41, OUR_UDP_SIZE, extended_rcode, 0, flags,
                                   len(rdata)) + rdata
+
+
+# A rate limiter's "slip" (TC set: ask again over TCP). RFC 8914 and the IANA registry have no
+# code for rate limiting, and 15-18 would say the name is blocked or the client refused: 0,
+# "Other Error", with the reason in its text, as Unbound's TC reply to a UDP query without the
+# cookie it requires says "DNS Cookie needed for UDP replies" (docs/deploying.md).
+RATE_LIMITED_EDE = (EDE_OTHER, "kidshield: rate limited; ask again over TCP")
+_SLIP_OPTS: tuple[bytes, bytes] = (opt_record(False, RATE_LIMITED_EDE),
+                                   opt_record(True, RATE_LIMITED_EDE))
+
+
+def slip_opt(do: bool) -> bytes:
+    """The OPT record of a rate limiter's truncated answer to an EDNS query (DO echoed)."""
+    return _SLIP_OPTS[1 if do else 0]
 
 
 def opt_for(q: Question) -> bytes:

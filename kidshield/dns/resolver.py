@@ -210,7 +210,7 @@ class Resolver:
         self._held_back(client, entry.template.profile, verdict)
         if verdict is DROP:
             return b""
-        opt = answers.opt_record(bool(data[qend + 7] & 0x80)) if edns else b""
+        opt = answers.slip_opt(bool(data[qend + 7] & 0x80)) if edns else b""
         return truncate(join_answer(data, entry.head, entry.tail, qend), qend, opt)
 
     def _held_back(self, client: str, pid: str, verdict: Verdict) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import socket
 
+import dns.edns
 import dns.flags
 import dns.message
 import pytest
@@ -46,6 +47,11 @@ def test_a_burst_over_the_rate_limit_gets_some_truncated_answers_and_some_drops(
     assert all(a.answer for a in full)
     assert all(not a.answer for a in truncated)
     assert all(a.edns == (0 if edns else -1) for a in answers)
+    # why, for a client that sent EDNS (RFC 8914 has no rate-limit code: 0 with its text)
+    assert {tuple((e.code, e.text) for e in a.extended_errors()) for a in truncated} == (
+        {((dns.edns.EDECode.OTHER, "kidshield: rate limited; ask again over TCP"),)} if edns
+        else {()})
+    assert all(not a.extended_errors() for a in full)
     assert len(truncated) >= 15  # every second query over the limit "slips"
     assert len(answers) < 50  # and the others are dropped
     # a client told to retry over TCP gets its answer there: TCP is not rate limited

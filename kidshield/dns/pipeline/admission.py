@@ -125,7 +125,7 @@ class RateLimit:
             return ctx.reply(None)
         q = ctx.q
         return ctx.reply(truncate(answers.build(ctx.data, q, Rcode.NOERROR), q.end,
-                                  answers.opt_for(q)))
+                                  answers.slip_opt(q.do) if q.edns else b""))
 
 
 class Supported:
