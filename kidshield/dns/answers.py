@@ -32,6 +32,7 @@ EDE_BLOCKED = 15
 EDE_FILTERED = 17
 EDE_PROHIBITED = 18
 EDE_NO_REACHABLE_AUTHORITY = 22  # "or they potentially refused to reply" (RFC 8914 4.23)
+EDE_NETWORK_ERROR = 23  # "while communicating with another server" (RFC 8914 4.24)
 
 
 def opt_record(do: bool, ede: tuple[int, str] | None = None, extended_rcode: int = 0,

@@ -119,6 +119,10 @@ class _StateCollector(Collector):
                                      "Failed upstream attempts", labels=["upstream"])
         rtt = GaugeMetricFamily("kidshield_dns_upstream_rtt_seconds",
                                 "Smoothed upstream round-trip time", labels=["upstream"])
+        declined = CounterMetricFamily(
+            "kidshield_dns_upstream_failed_answers", "Answers from an upstream that were no "
+            "answer, by RCODE (SERVFAIL: it could not; REFUSED: it would not); the next "
+            "upstream was asked", labels=["upstream", "rcode"])
         mismatched = CounterMetricFamily(
             "kidshield_dns_upstream_mismatched", "Datagrams from a UDP upstream's address and "
             "port ignored as no answer to a question out (RFC 5452: late, or forged)",
@@ -126,12 +130,15 @@ class _StateCollector(Collector):
         for upstream in resolver.upstreams.upstreams:
             errors.add_metric([upstream.label], upstream.health.errors)
             rtt.add_metric([upstream.label], upstream.health.rtt_ms / 1000)
+            declined.add_metric([upstream.label, "SERVFAIL"], upstream.health.servfail)
+            declined.add_metric([upstream.label, "REFUSED"], upstream.health.refused)
             if upstream.scheme == "udp":
                 ignored = upstream.ignored()
                 for reason in MISMATCHES:
                     mismatched.add_metric([upstream.label, reason], ignored.get(reason, 0))
         yield errors
         yield rtt
+        yield declined
         yield mismatched
         rules = GaugeMetricFamily("kidshield_list_rules", "Rules loaded per list",
                                   labels=["list"])

@@ -47,6 +47,8 @@ class Health:
     answered: int = 0
     errors: int = 0
     rtt_ms: float = 0.0
+    servfail: int = 0  # answers that were no answer: it could not (SERVFAIL) ...
+    refused: int = 0  # ... or would not (REFUSED); the next upstream was asked
 
     def ok(self, rtt: float) -> None:
         self.failures = 0
@@ -109,6 +111,10 @@ class Upstream:
         rcode = answer[3] & 0xF
         if rcode != Rcode.SERVFAIL and rcode != Rcode.REFUSED:
             return ""
+        if rcode == Rcode.REFUSED:
+            self.health.refused += 1
+        else:
+            self.health.servfail += 1
         return f"{self.label}: {Rcode(rcode).name}"
 
     def failed(self, why: object) -> str:

@@ -43,6 +43,11 @@ class Reason(StrEnum):
     CANARY = "canary"  # use-application-dns.net: keep browsers' own DoH off
     DDR = "ddr"  # _dns.resolver.arpa: keep devices from upgrading past us
     CNAME_BLOCKED = "cname_blocked"  # a name in the answer's CNAME chain is blocked
+    # allowed, but the upstreams gave no answer: every one refused (REFUSED), one could not
+    # (its SERVFAIL passed on), or none answered in time or readably (our SERVFAIL)
+    UPSTREAM_REFUSED = "upstream_refused"
+    UPSTREAM_SERVFAIL = "upstream_servfail"
+    UPSTREAM_NO_ANSWER = "upstream_no_answer"
     MALFORMED = "malformed"
     # safety engine outcomes (text and images)
     GROOMING = "grooming"

@@ -35,6 +35,9 @@ WORDS: dict[str, str] = {
     Reason.DDR: N_("a device looking for encrypted DNS"),
     Reason.CNAME_BLOCKED: N_("leads to a blocked site"),
     Reason.MALFORMED: N_("a broken request"),
+    Reason.UPSTREAM_REFUSED: N_("the internet's DNS server refused to answer"),
+    Reason.UPSTREAM_SERVFAIL: N_("the internet's DNS server could not answer"),
+    Reason.UPSTREAM_NO_ANSWER: N_("no answer from the internet's DNS server"),
 }
 
 # decisions a row action cannot change: helplines stay open, the resolver's own answers

@@ -241,3 +241,44 @@ def test_healthz_lists_what_the_service_listens_on(metrics_web: Served) -> None:
     assert health["status"] == "ok"
     assert ["udp", "127.0.0.1", served.port] in health["listening"]
     assert ["tcp", "127.0.0.1", served.port] in health["listening"]
+
+
+@pytest.mark.parametrize("proto", ["udp", "tcp"])
+def test_upstreams_that_refuse_fail_or_stay_silent_are_told_apart(
+    metrics_web: Served, proto: str,
+) -> None:
+    """Every upstream refusing, answering SERVFAIL, or not answering: the device gets SERVFAIL
+    each time, and its extended error, the log row and the counts say which (they said
+    "allowed" for all three, and only silence counted as an upstream error)."""
+    import dns.rcode
+
+    served = metrics_web
+    resolver = served.app.dns.resolver
+    assert resolver is not None
+    resolver.upstreams.timeout = 0.3
+    upstream = served.upstream
+    answers = []
+    for name, rcode, drop in (("refused.example", dns.rcode.REFUSED, False),
+                              ("servfail.example", dns.rcode.SERVFAIL, False),
+                              ("silent.example", None, True)):
+        upstream.rcode, upstream.drop = rcode, drop
+        answers.append(served.query(name, source=KID, edns=True, proto=proto))
+    assert [a.rcode() for a in answers] == [dns.rcode.SERVFAIL] * 3
+    assert [[(e.code, e.text) for e in a.extended_errors()] for a in answers] == [
+        [(22, "kidshield: every upstream refused")], [],
+        [(23, "kidshield: no upstream answered")]]
+    rows = _rows(served)
+    assert [(r["name"], r["action"], r["reason"], r["rcode"], r["upstream"]) for r in rows] == [
+        ("refused.example", "allow", "upstream_refused", 2, upstream.url),
+        ("servfail.example", "allow", "upstream_servfail", 2, upstream.url),
+        ("silent.example", "allow", "upstream_no_answer", 2, None)]
+    served.parent()
+    with httpx.Client(base_url=served.url, timeout=3) as http:
+        text = http.get("/metrics", headers=served.bearer_for("Alex", ["metrics"])).text
+    q = "kidshield_dns_queries_total"
+    for reason in ("upstream_refused", "upstream_servfail", "upstream_no_answer"):
+        assert _metric(text, q, profile="kid", action="allow", reason=reason) == 1
+    failed = "kidshield_dns_upstream_failed_answers_total"
+    assert _metric(text, failed, upstream=upstream.url, rcode="REFUSED") == 1
+    assert _metric(text, failed, upstream=upstream.url, rcode="SERVFAIL") == 1
+    assert _metric(text, "kidshield_dns_upstream_errors_total", upstream=upstream.url) == 1

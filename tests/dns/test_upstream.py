@@ -398,7 +398,8 @@ def _upstream_metrics(served: Served) -> dict[tuple[str, str], float]:
     assert response.status_code == 200
     found = {}
     for line in response.text.splitlines():
-        if line.startswith("kidshield_dns_upstream_") and "reason=" not in line:
+        if (line.startswith("kidshield_dns_upstream_") and "reason=" not in line
+                and "rcode=" not in line):
             labels, _, value = line.rpartition(" ")
             name, _, upstream = labels.partition('{upstream="')
             found[(name, upstream.rstrip('"}'))] = float(value)

@@ -23,13 +23,15 @@ from kidshield.dns.udpexchange import ExchangeError
 from kidshield.dns.upstream import Upstream as UpstreamServer
 from kidshield.dns.upstream import UpstreamError, UpstreamPool
 from kidshield.dns.wire import HEADER, Question
-from kidshield.policy.reason import Action
+from kidshield.policy.reason import Action, Reason
 
 log = logging.getLogger("kidshield.dns")
 
 STALE_WAIT = 1.0  # RFC 8767: answer from stale data if upstreams haven't answered by then
-# why our SERVFAIL, when the upstreams only refused (``failed_answer``)
+# why our SERVFAIL, when the upstreams only refused (``failed_answer``), and when none gave a
+# usable answer: timeouts, network errors, unreadable answers (``Upstream.failed``)
 REFUSED_EDE = (answers.EDE_NO_REACHABLE_AUTHORITY, "kidshield: every upstream refused")
+NO_ANSWER_EDE = (answers.EDE_NETWORK_ERROR, "kidshield: no upstream answered")
 
 # (response, where it came from, seconds it may be reused, where its TTLs are, where the
 # names its aliases lead to begin: read once, when it arrived); NOTHING: no answer
@@ -243,10 +245,12 @@ class Upstream:
 
     @staticmethod
     def failed(ctx: QueryContext) -> Flow:
-        """No upstream answered and nothing stale was there: SERVFAIL."""
+        """No upstream answered and nothing stale was there: SERVFAIL, with EDE 23 (Network
+        Error) for a client that uses EDNS, logged and counted as ``upstream_no_answer``."""
         assert ctx.decision is not None
-        return ctx.answered(answers.build(ctx.data, ctx.q, Rcode.SERVFAIL), Action.ALLOW,
-                            ctx.decision.reason, Rcode.SERVFAIL, 0.0, ctx.decision)
+        return ctx.answered(answers.build(ctx.data, ctx.q, Rcode.SERVFAIL, ede=NO_ANSWER_EDE),
+                            Action.ALLOW, Reason.UPSTREAM_NO_ANSWER, Rcode.SERVFAIL, 0.0,
+                            ctx.decision)
 
 
 def failed_answer(exc: Exception, q: Question) -> Forwarded:
@@ -254,7 +258,9 @@ def failed_answer(exc: Exception, q: Question) -> Forwarded:
     that uses EDNS learns why from its extended errors (RFC 8914); it is not kept. When they
     only refused, our SERVFAIL instead (a REFUSED from us would say we refuse the client):
     EDE 22, No Reachable Authority ("or they potentially refused to reply"), then the
-    extended errors the refusing upstream gave (18 Prohibited, 20 Not Authoritative)."""
+    extended errors the refusing upstream gave (18 Prohibited, 20 Not Authoritative). Ours
+    comes without TTL offsets (None), an upstream's with its own (a list): the answer check
+    tells ``upstream_refused`` from ``upstream_servfail`` by that (``failure_reason``)."""
     servfail = exc.servfail if isinstance(exc, UpstreamError) else None
     if servfail is None:
         return NOTHING
@@ -264,6 +270,12 @@ def failed_answer(exc: Exception, q: Question) -> Forwarded:
         ours = answers.build(response, q, Rcode.SERVFAIL, ede=REFUSED_EDE, options=shape.ede)
         return ours, upstream.label, 0.0, None, ()
     return response, upstream.label, 0.0, shape.ttl_offsets, shape.targets
+
+
+def failure_reason(ttl_offsets: list[int] | None) -> Reason:
+    """Why a SERVFAIL from the forwarder (``failed_answer``): ours, made when every upstream
+    refused (no TTL offsets), or an upstream's own."""
+    return Reason.UPSTREAM_REFUSED if ttl_offsets is None else Reason.UPSTREAM_SERVFAIL
 
 
 def upstream_query(data: bytes, q: Question) -> bytes:
