@@ -97,8 +97,11 @@ def main() -> None:
             for label, tree in order:
                 os.environ["PYTHONPATH"] = str(Path(tree).resolve())
                 try:
-                    measure(label, lambda: b["start_kidshield"](  # type: ignore[operator]
-                        tmp, up_port, "kidshield", None))
+                    # a database of its own: a tree with a newer migration would leave the
+                    # shared one at a revision the other tree does not know (it then fails to
+                    # start)
+                    measure(label, lambda name=f"kidshield-{label}": b[
+                        "start_kidshield"](tmp, up_port, name, None))  # type: ignore[operator]
                 finally:
                     del os.environ["PYTHONPATH"]
     finally:
