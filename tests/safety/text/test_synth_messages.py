@@ -1,5 +1,6 @@
-"""The hand-written single-message training data in data/text-synth/messages/ (first writer)
-and messages-b/ (second writer, same row format) stays well formed.
+"""The hand-written single-message training data in data/text-synth/messages/ (first writer),
+messages-b/ (second writer, same row format) and selfharm-c/ (third self-harm writer, same
+format) stays well formed.
 
 The model engineer's loader and the training runs trust these files, so a bad row must fail here
 (with file:line) rather than silently skew a model.
@@ -19,8 +20,9 @@ import pytest
 SYNTH = Path(__file__).resolve().parents[3] / "data" / "text-synth"
 MESSAGES = SYNTH / "messages"
 SECOND = SYNTH / "messages-b"
+THIRD_SELF_HARM = SYNTH / "selfharm-c"
 # Each folder is one source for leave-one-source-out.
-FOLDERS = [MESSAGES, SECOND]
+FOLDERS = [MESSAGES, SECOND, THIRD_SELF_HARM]
 LABELS = frozenset(
     {
         "grooming",
@@ -127,10 +129,12 @@ def test_readme_counts_match_the_files(folder: Path) -> None:
     assert stated == actual
 
 
-def test_the_second_writers_files_are_what_its_sources_build() -> None:
-    # messages-b is written in src/*.txt; a hand edit of a .jsonl would be lost on the next build.
+@pytest.mark.parametrize("folder", [SECOND, THIRD_SELF_HARM], ids=lambda folder: folder.name)
+def test_the_written_folders_are_what_their_sources_build(folder: Path) -> None:
+    # these folders are written in src/*.txt; a hand edit of a .jsonl would be lost on the next
+    # build, and the build refuses a text another writer's folder already has.
     result = subprocess.run(
-        [sys.executable, str(SECOND / "build.py"), "--check"],
+        [sys.executable, str(folder / "build.py"), "--check"],
         capture_output=True,
         text=True,
         timeout=120,
@@ -151,3 +155,14 @@ def test_second_writer_rows_keep_its_readmes_promises(path: Path) -> None:
             words = len(str(row["text"]).split())
             # the third voice's batches (posts 23-, negatives 24-) run from a few lines to a page
             assert 25 <= words <= 600, f"{where}: a post of {words} words (25-600)"
+
+
+@pytest.mark.parametrize("path", sorted(THIRD_SELF_HARM.glob("*.jsonl")), ids=_name)
+def test_third_self_harm_writer_keeps_its_readmes_promises(path: Path) -> None:
+    # at-risk posts are self_harm only, near misses benign only, one to about fifteen sentences
+    wanted = {"at_risk_posts": ["self_harm"], "near_miss_posts": ["benign"]}[path.stem]
+    for number, row in _rows(path):
+        where = f"{_name(path)}:{number}"
+        assert row["labels"] == wanted, f"{where}: labels {row['labels']}, expected {wanted}"
+        words = len(str(row["text"]).split())
+        assert 2 <= words <= 300, f"{where}: a post of {words} words (2-300)"
