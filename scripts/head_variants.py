@@ -463,6 +463,10 @@ def main() -> int:
     ap.add_argument("--json", action="store_true", help="one JSON object per line")
     ap.add_argument("--list", action="store_true", help="print the risk's variants and stop")
     ap.add_argument("--count-test", action="store_true", help="also count the TEST half")
+    ap.add_argument("--check", action="append", default=[], metavar="SOURCE",
+                    help="also the whole engine on this trained-on source's validation rows "
+                    "(a prefix: 'messages/self_harm' takes both of its files), and on the "
+                    "in-suite teen corpus: the benign side of a variant")
     args = ap.parse_args()
     risk = Risk(args.risk)
     variants = VARIANTS[risk]
@@ -499,7 +503,31 @@ def main() -> int:
                                   "model": model, "engine": whole}), flush=True)
             else:
                 print(line(name, half, fitted.thresholds, model, whole), flush=True)
+        if args.check:
+            checks(name, fitted, risk, fold, args.check)
     return 0
+
+
+def checks(name: str, fitted: Fitted, risk: Risk, fold: Fold, sources: list[str]) -> None:
+    """The engine on validation rows of sources the fold trained on (the head never saw them;
+    the thresholds were chosen on them) and on the teen corpus of
+    tests/safety/text/corpus/benign.txt. Ported from branch srl-lexicon (tenth session)."""
+    engine = Combiner(engine_classifier(fitted, risk))
+    for prefix in sources:
+        rows = fold.val.where(lambda r, p=prefix: r.source.startswith(p))  # type: ignore[misc]
+        out = engine_figures(engine, risk, rows)
+        print(f"{name:30s} check {prefix}: {json.dumps(out)}", flush=True)
+    corpus = Path(__file__).resolve().parent.parent / "tests/safety/text/corpus/benign.txt"
+    lines = [t for t in corpus.read_text(encoding="utf-8").splitlines()
+             if t.strip() and not t.startswith("#")]
+    flagged = anything = 0
+    for text in lines:
+        levels, _ = _score_row(text, as_segment=False, sender=None, recipient=None,
+                               language=None, engine=engine)
+        flagged += levels.get(risk, RiskLevel.NONE) >= RiskLevel.LOW
+        anything += any(level >= RiskLevel.LOW for level in levels.values())
+    print(f"{name:30s} check teen corpus: {flagged} of {len(lines)} flagged for {risk.value}, "
+          f"{anything} for any risk", flush=True)
 
 
 if __name__ == "__main__":
