@@ -160,7 +160,7 @@ def test_second_writer_rows_keep_its_readmes_promises(path: Path) -> None:
 @pytest.mark.parametrize("path", sorted(THIRD_SELF_HARM.glob("*.jsonl")), ids=_name)
 def test_third_self_harm_writer_keeps_its_readmes_promises(path: Path) -> None:
     # at-risk posts are self_harm only, near misses benign only, one to about fifteen sentences
-    wanted = {"at_risk_posts": ["self_harm"], "near_miss_posts": ["benign"]}[path.stem]
+    wanted = {"at_risk_posts": ["self_harm"], "at_risk_posts_negatives": ["benign"]}[path.stem]
     for number, row in _rows(path):
         where = f"{_name(path)}:{number}"
         assert row["labels"] == wanted, f"{where}: labels {row['labels']}, expected {wanted}"
