@@ -174,6 +174,7 @@ VARIANTS: dict[Risk, dict[str, Variant]] = {
         # folder out of this head) or 3
         "selfharm-c-x0": Variant(source_weights={s: 0.0 for s in SELFHARM_C}),
         "selfharm-c-x3": Variant(source_weights={s: 3.0 for s in SELFHARM_C}),
+        "cap-1%": Variant(low_benign_fpr=0.01),  # low's benign cap as bullying's
     },
 }
 SOURCE = {Risk.BULLYING: "messages-b", Risk.SELF_HARM: "reddit-mental-health-rmhd-sample"}
