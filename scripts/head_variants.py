@@ -124,7 +124,6 @@ class Variant:
 # at 2 % of ordinary benign messages, like every other head.
 _BEFORE: dict[str, Any] = {"source_weights": {CIVIL: 1.0}, "low_benign_fpr": 0.02}
 _CAP2: dict[str, Any] = {"low_benign_fpr": 0.02}
-SELFHARM_C = ("selfharm-c/at_risk_posts", "selfharm-c/at_risk_posts_negatives")
 
 VARIANTS: dict[Risk, dict[str, Variant]] = {
     Risk.BULLYING: {
@@ -170,10 +169,6 @@ VARIANTS: dict[Risk, dict[str, Variant]] = {
         "C16+sentence-top2": Variant(c=16.0, extra=("sentence_top2",)),
         "C16+sentences+length": Variant(c=16.0,
                                         extra=("sentence_max", "sentence_top2", "log_length")),
-        # the third writer's folder (eleventh session) weighed 0 (the fold's vocabulary, the
-        # folder out of this head) or 3
-        "selfharm-c-x0": Variant(source_weights={s: 0.0 for s in SELFHARM_C}),
-        "selfharm-c-x3": Variant(source_weights={s: 3.0 for s in SELFHARM_C}),
         "cap-1%": Variant(low_benign_fpr=0.01),  # low's benign cap as bullying's
     },
 }

@@ -94,21 +94,32 @@ def source_group(source: str) -> str:
 # detector, which is not learnt, and their held-out halves must stay unseen. A prefix, not a
 # list: a new writer's set must not become training data because nobody added it here.
 NOT_TRAINING_PREFIX = "personal-info"
+# any other folder is held out of training by a file of this name in it, whose text says why
+# (a writer's data that did not clear its bar is kept to measure with, not to train on)
+NOT_TRAINING_MARKER = "NOT-TRAINING-DATA"
 
 
-def _is_evaluation_folder(part: str) -> bool:
-    return part == NOT_TRAINING_PREFIX or part.startswith(NOT_TRAINING_PREFIX + "-")
+def _is_evaluation_folder(folder: Path) -> bool:
+    name = folder.name
+    return (
+        name == NOT_TRAINING_PREFIX
+        or name.startswith(NOT_TRAINING_PREFIX + "-")
+        or (folder / NOT_TRAINING_MARKER).is_file()
+    )
 
 
 def source_files(folder: Path) -> list[Path]:
     if not folder.is_dir():
         raise InputError(f"{folder}: training data folder not found")
+    held = {
+        sub for sub in folder.rglob("*") if sub.is_dir() and _is_evaluation_folder(sub)
+    }
     files = sorted(
         p
         for p in folder.rglob("*")
         if p.is_file()
         and p.name.endswith((".jsonl", ".jsonl.gz"))
-        and not any(map(_is_evaluation_folder, p.relative_to(folder).parts[:-1]))
+        and not any(parent in held for parent in p.parents)
     )
     if not files:
         raise InputError(f"{folder}: no *.jsonl or *.jsonl.gz files")

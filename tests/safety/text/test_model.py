@@ -277,6 +277,32 @@ def test_personal_information_evaluation_data_is_not_training_data(tmp_path: Pat
     assert data.is_dir()
 
 
+def test_a_folder_marked_not_training_data_is_not_read(tmp_path: Path) -> None:
+    from kidshield.safety.text.trainingdata import NOT_TRAINING_MARKER, source_files, source_name
+
+    write_sample(tmp_path / "data" / "messages")
+    held = tmp_path / "data" / "selfharm-z" / "posts"
+    held.mkdir(parents=True)
+    (held / "at_risk.jsonl").write_text(
+        json.dumps({"id": "s1", "text": "tonight is the night", "labels": ["self_harm"]}) + "\n",
+        encoding="utf-8",
+    )
+    names = [source_name(tmp_path / "data", p) for p in source_files(tmp_path / "data")]
+    assert names == ["messages/sample", "selfharm-z/posts/at_risk"]
+    (held.parent / NOT_TRAINING_MARKER).write_text("did not clear its bar\n", encoding="utf-8")
+    names = [source_name(tmp_path / "data", p) for p in source_files(tmp_path / "data")]
+    assert names == ["messages/sample"]
+
+
+def test_the_third_self_harm_writer_is_held_out_of_training() -> None:
+    from kidshield.safety.text.trainingdata import source_files, source_name
+
+    synth = Path(__file__).parents[3] / "data" / "text-synth"
+    assert (synth / "selfharm-c" / "at_risk_posts.jsonl").is_file()
+    names = [source_name(synth, p) for p in source_files(synth)]
+    assert not [n for n in names if n.startswith("selfharm-c")]
+
+
 def test_no_personal_information_set_of_the_repo_is_training_data() -> None:
     from kidshield.safety.text.trainingdata import source_files, source_name
 
