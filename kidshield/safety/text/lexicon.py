@@ -19,7 +19,13 @@ from pathlib import Path
 from typing import Any
 
 from kidshield.errors import InputError
-from kidshield.safety.text.gate import LAST_RESORT_GATE, GateIndex, required_literals, squeeze
+from kidshield.safety.text.gate import (
+    DIGIT,
+    LAST_RESORT_GATE,
+    GateIndex,
+    required_literals,
+    squeeze,
+)
 from kidshield.safety.text.model import Risk
 from kidshield.safety.text.normalize import Normalizer
 from kidshield.safety.text.statedage import StatedAge
@@ -31,6 +37,7 @@ _MACRO_RE = re.compile(r"\{([a-z_]+)\}")
 _CAPTURING_RE = re.compile(r"(?<!\\)\((?!\?)")
 _BOUNDARY_BEFORE = "(?<![a-z0-9])"
 _BOUNDARY_AFTER = "(?![a-z0-9])"
+_DIGIT_RE = re.compile(r"\d")
 
 
 class LexiconError(InputError):
@@ -125,6 +132,107 @@ class RiskLexicon:
         return out
 
 
+class GatePlan:
+    """Every risk's patterns worth running on a text, from one pass of the gate automaton.
+
+    The same answer as :meth:`RiskLexicon.candidates` over :meth:`GateIndex.present` (a test
+    checks it), in integers instead of sets: each gate literal stands for one bit of a literal
+    mask and for the patterns it unlocks as bits of a pattern mask (all risks' patterns in one
+    numbering), and the automaton hands both over with each literal it finds. Building the set
+    of literals and looking each one up again per risk cost more than the patterns it spared.
+    """
+
+    def __init__(self, risks: tuple[RiskLexicon, ...]) -> None:
+        self.risks = risks
+        # only the literals of further gates need a bit; the shortest (the commonest) get the
+        # lowest, so the literal mask of most messages stays a small integer
+        literals: set[str] = set()
+        for lex in risks:
+            for sets in lex.also.values():
+                for gate in sets:
+                    literals.update(gate)
+        order = sorted(literals, key=lambda literal: (len(literal), literal))
+        bits = {literal: 1 << i for i, literal in enumerate(order)}
+        # per pattern, in one numbering over all risks: the pattern, its risk's place, and
+        # its further gates as literal masks (None: none)
+        self._keys = tuple(lex.risk for lex in risks)
+        self._entries: list[CuePattern] = []
+        self._owner: list[int] = []
+        self._also_at: list[tuple[int, ...] | None] = []
+        first_of: list[int] = []
+        for index, lex in enumerate(risks):
+            first_of.append(len(self._entries))
+            for position, entry in enumerate(lex.patterns):
+                self._entries.append(entry)
+                self._owner.append(index)
+                further = lex.also.get(position)
+                self._also_at.append(
+                    None
+                    if further is None
+                    else tuple(sum(bits[literal] for literal in gate) for gate in further)
+                )
+        views = sorted({lex.view for lex in risks})
+        # per set of views: the gate index over their literals, and the patterns of the risks
+        # read in those views (a view's text that differs from the others is scanned alone)
+        self._scans: dict[tuple[str, ...], tuple[GateIndex, int, int, int]] = {}
+        for chosen in [tuple(views), *((view,) for view in views)]:
+            masks: dict[str, int] = dict.fromkeys(_gates(risks, set(chosen)), 0)
+            always = 0
+            for index, lex in enumerate(risks):
+                if lex.view not in chosen:
+                    continue
+                first = first_of[index]
+                for literal, positions in lex.gates.items():
+                    for position in positions:
+                        masks[literal] = masks.get(literal, 0) | 1 << (first + position)
+                for position in lex.always:
+                    always |= 1 << (first + position)
+            values = {literal: (bits.get(literal, 0), mask) for literal, mask in masks.items()}
+            digit = values.pop(DIGIT, (bits.get(DIGIT, 0), 0))
+            self._scans[chosen] = (GateIndex(set(values), values), always, digit[0], digit[1])
+        self._all = tuple(views)
+
+    def select(self, text: str, light: str) -> dict[Risk, list[CuePattern]]:
+        """Per risk, the patterns to run on its view of the message (``text`` or ``light``)."""
+        out: list[list[CuePattern]] = [[] for _ in self.risks]
+        if text == light:  # most messages: one pass serves every view
+            self._collect(*self._scan(self._all, text), out)
+        else:
+            for view in self._all:
+                self._collect(*self._scan((view,), text if view == "text" else light), out)
+        return dict(zip(self._keys, out, strict=True))
+
+    def _collect(self, literals: int, patterns: int, out: list[list[CuePattern]]) -> None:
+        """Add the patterns of ``patterns`` whose further gates ``literals`` meets, in order."""
+        entries, also, owner = self._entries, self._also_at, self._owner
+        while patterns:  # lowest bit first: each risk's patterns in their lexicon order
+            low = patterns & -patterns
+            patterns ^= low
+            position = low.bit_length() - 1
+            more = also[position]
+            if more is not None:
+                for gate in more:
+                    if not literals & gate:
+                        break
+                else:
+                    out[owner[position]].append(entries[position])
+                continue
+            out[owner[position]].append(entries[position])
+
+    def _scan(self, views: tuple[str, ...], text: str) -> tuple[int, int]:
+        """(literal mask, pattern mask) of the gate literals in ``text``."""
+        index, always, digit_bit, digit_patterns = self._scans[views]
+        literals, patterns = 0, always
+        if _DIGIT_RE.search(text) is not None:
+            literals, patterns = digit_bit, always | digit_patterns
+        for _end, (_literal, literal_bit, pattern_bits) in index.matches(squeeze(text)):
+            if literal_bit:
+                literals |= literal_bit
+            if pattern_bits:
+                patterns |= pattern_bits
+        return literals, patterns
+
+
 @dataclass(frozen=True, slots=True)
 class Lexicon:
     language: str
@@ -137,6 +245,7 @@ class Lexicon:
     gate_index: dict[str, GateIndex]  # per view: finds the gate literals present
     gate_all: GateIndex  # every view's literals: one pass when the views are the same text
     stated_age: StatedAge  # a writer's own age in the text ("im 13", "14 f")
+    plan: GatePlan  # the same choice as gate_index and candidates(), in one pass
 
     def for_risk(self, risk: Risk) -> RiskLexicon:
         for lex in self.risks:
@@ -394,6 +503,7 @@ def load_lexicon(language: str = DEFAULT_LANGUAGE) -> Lexicon:
         gate_index={view: GateIndex(_gates(risks, {view})) for view in views},
         gate_all=GateIndex(_gates(risks, views)),
         stated_age=_stated_age(common.get("ages", {}), macros, f"{folder / 'common.toml'}: [ages]"),
+        plan=GatePlan(risks),
     )
 
 

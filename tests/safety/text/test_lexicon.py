@@ -88,3 +88,23 @@ def test_a_pattern_of_short_literals_only_is_gated_on_them_and_still_found() -> 
     view = ctx.norm.text
     matching = [p for p in probes if p.regex.search(view)]
     assert matching and all(id(p) in chosen("do u have a bf??") for p in matching)
+
+
+@pytest.mark.parametrize("name", CORPORA)
+def test_the_one_pass_plan_chooses_what_the_gates_choose(name: str) -> None:
+    """``GatePlan.select`` (masks, one pass) is a faster ``candidates(present(view))``: the same
+    patterns in the same order, for every risk, also when the two views differ."""
+    lexicon = load_lexicon()
+    messages = [*load(name), "héllo ＡＢＣ 5 x", "call me at 555 0199 😀", "xxx", ""]
+    for message in messages:
+        ctx = SignalContext(lexicon.normalizer.normalize(message), lexicon)
+        for lex in lexicon.risks:
+            want = [id(p) for p in lex.candidates(ctx.present(lex.view))]
+            assert [id(p) for p in ctx.candidates(lex)] == want, (message, lex.risk)
+
+
+def test_squeeze_keeps_one_letter_of_every_run() -> None:
+    from kidshield.safety.text.gate import squeeze
+
+    assert squeeze("heeeyyy  sooo cooool aa b") == "hey  so col a b"
+    assert squeeze("AAa 11 x") == "AAa 11 x"  # letters as the lexicons write them: a-z only

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import ClassVar, Protocol
 
 from kidshield.safety.text.gate import squeeze
-from kidshield.safety.text.lexicon import Cue, Lexicon, RiskLexicon
+from kidshield.safety.text.lexicon import Cue, CuePattern, Lexicon, RiskLexicon
 from kidshield.safety.text.model import REPORT_THRESHOLD, AgeBand, CueHit, Risk, RiskLevel
 from kidshield.safety.text.normalize import NormalizedText
 
@@ -35,6 +35,7 @@ class SignalContext:
     _present: dict[str, set[str]] = field(default_factory=dict, repr=False)
     # exclusion spans per risk: the cue matcher and the combiner (twice) read the same ones
     _excluded: dict[Risk, list[tuple[int, int]]] = field(default_factory=dict, repr=False)
+    _chosen: dict[Risk, list[CuePattern]] | None = field(default=None, repr=False)
 
     def present(self, view: str) -> set[str]:
         """The gate literals present in one view of the message (cached; see :mod:`gate`)."""
@@ -49,6 +50,14 @@ class SignalContext:
                 cached = self.lexicon.gate_index[view].present(squeeze(text), has_digit)
                 self._present[view] = cached
         return cached
+
+    def candidates(self, lex: RiskLexicon) -> list[CuePattern]:
+        """The patterns of ``lex`` worth running on this message (every risk's found at once;
+        the same as ``lex.candidates(self.present(lex.view))``)."""
+        chosen = self._chosen
+        if chosen is None:
+            chosen = self._chosen = self.lexicon.plan.select(self.norm.text, self.norm.light)
+        return chosen[lex.risk]
 
     def excluded(self, lex: RiskLexicon) -> list[tuple[int, int]]:
         """Spans of ``lex``'s exclusion pattern in its view of the message (cached)."""
@@ -136,7 +145,7 @@ class CueSignal:
         view = ctx.norm.text if lex.view == "text" else ctx.norm.light
         found = [
             (entry, match)
-            for entry in lex.candidates(ctx.present(lex.view))
+            for entry in ctx.candidates(lex)
             for match in entry.regex.finditer(view)
         ]
         if not found:
