@@ -30,6 +30,7 @@ DIGIT = "<digit>"
 # a letter the same letter follows: deleting each one leaves one letter of every run. An empty
 # replacement keeps ``sub`` in C (a ``\1`` template calls back into Python for every run)
 _DOUBLED_RE = re.compile(r"([a-z])(?=\1)")
+_DIGIT_RE = re.compile(r"\d")
 
 
 def squeeze(text: str) -> str:
@@ -289,3 +290,62 @@ class GateIndex:
         # the space before the text lets a literal with a leading space (" rn", " now") open
         # at the message's first word, as it does at every other word's start
         return self._automaton.iter(" " + squeezed)
+
+
+class GatedAlternation:
+    """``before(?:a1|a2|...)after`` searched as the alternatives its gate literals let through.
+
+    An alternative none of whose gate literals is in the text matches nowhere in it, so leaving
+    it out changes no match of the whole; the ones left are searched one by one and merged as
+    the alternation would: the leftmost start wins, the earliest alternative on a tie, and the
+    search goes on from the end of each match. Bullying's exclusions (31 alternatives, 26,000
+    characters) cost 100 µs a message as one pattern and about two of them pass a gate.
+    """
+
+    def __init__(self, sources: list[str], before: str, after: str) -> None:
+        self.whole = re.compile(f"{before}(?:{'|'.join(sources)}){after}")
+        self._parts = [re.compile(f"{before}(?:{source}){after}") for source in sources]
+        self._always = 0
+        masks: dict[str, int] = {}
+        for index, source in enumerate(sources):
+            gate = required_literals(source) or required_literals(
+                source, shortest=LAST_RESORT_GATE
+            )
+            if not gate:  # nothing every match needs: always searched
+                self._always |= 1 << index
+                continue
+            for literal in gate[0]:
+                masks[literal] = masks.get(literal, 0) | 1 << index
+        self._digit = masks.pop(DIGIT, 0)
+        self._index = GateIndex(set(masks), {literal: (0, m) for literal, m in masks.items()})
+
+    def spans(self, text: str) -> list[tuple[int, int]]:
+        """The spans ``self.whole.finditer(text)`` finds."""
+        alive = self._always
+        if self._digit and _DIGIT_RE.search(text) is not None:
+            alive |= self._digit
+        for _end, (_literal, _bit, mask) in self._index.matches(squeeze(text)):
+            alive |= mask
+        parts: list[re.Pattern[str]] = []
+        while alive:
+            low = alive & -alive
+            alive ^= low
+            parts.append(self._parts[low.bit_length() - 1])
+        if not parts:
+            return []
+        found = [part.search(text) for part in parts]
+        spans: list[tuple[int, int]] = []
+        while True:
+            best: re.Match[str] | None = None
+            for match in found:  # the leftmost; the earliest alternative on a tie
+                if match is not None and (best is None or match.start() < best.start()):
+                    best = match
+            if best is None:
+                return spans
+            start, end = best.span()
+            if start == end:  # an empty match: finditer's own rules for what follows
+                return [m.span() for m in self.whole.finditer(text)]
+            spans.append((start, end))
+            for place, match in enumerate(found):
+                if match is not None and match.start() < end:
+                    found[place] = parts[place].search(text, end)

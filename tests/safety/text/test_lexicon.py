@@ -108,3 +108,34 @@ def test_squeeze_keeps_one_letter_of_every_run() -> None:
 
     assert squeeze("heeeyyy  sooo cooool aa b") == "hey  so col a b"
     assert squeeze("AAa 11 x") == "AAa 11 x"  # letters as the lexicons write them: a-z only
+
+
+@pytest.mark.parametrize("name", CORPORA)
+def test_a_split_exclusion_finds_the_spans_of_the_whole(name: str) -> None:
+    """A long exclusion is searched as the alternatives its gates let through; the spans are
+    those of the one alternation, in both views."""
+    lexicon = load_lexicon()
+    split = [lex for lex in lexicon.risks if lex.exclude_split is not None]
+    assert split  # bullying's exclusions at least
+    for message in load(name):
+        norm = lexicon.normalizer.normalize(message)
+        for lex in split:
+            assert lex.exclude_split is not None and lex.exclude is not None
+            for view in (norm.text, norm.light):
+                want = [m.span() for m in lex.exclude.finditer(view)]
+                assert lex.exclude_split.spans(view) == want, (message, lex.risk)
+
+
+def test_a_split_alternation_merges_as_the_alternation_would() -> None:
+    """Leftmost match first, the earlier alternative on a tie, on from each match's end;
+    an alternative whose literal is absent is never searched."""
+    from kidshield.safety.text.gate import GatedAlternation
+
+    sources = [r"big\W+dog", r"big\W+dogs?\W+bark", r"dog\W+bark\w*", r"cat\w*"]
+    before, after = "(?<![a-z0-9])", "(?![a-z0-9])"
+    alternation = GatedAlternation(sources, before, after)
+    for text in ["big dogs bark at cats", "a big dog barks", "dog barking, big dog", "cat", "",
+                 "the bigdog dog bark catcat big dogs bark"]:
+        want = [m.span() for m in alternation.whole.finditer(text)]
+        assert alternation.spans(text) == want, text
+    assert alternation.spans("nothing here") == []

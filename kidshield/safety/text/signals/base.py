@@ -67,7 +67,10 @@ class SignalContext:
                 cached = []
             else:
                 view = self.norm.text if lex.view == "text" else self.norm.light
-                cached = [m.span() for m in lex.exclude.finditer(view)]
+                if lex.exclude_split is not None:
+                    cached = lex.exclude_split.spans(view)
+                else:
+                    cached = [m.span() for m in lex.exclude.finditer(view)]
             self._excluded[lex.risk] = cached
         return cached
 
