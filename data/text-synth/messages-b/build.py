@@ -190,6 +190,34 @@ def readme_with_counts(readme: str, built: dict[str, str]) -> str:
     return head + start + counts_table(built) + end + tail
 
 
+def write_or_check(folder: Path, built: dict[str, str], readme: str, *, check: bool) -> int:
+    """Bring ``folder``'s JSONL files and README.md up to date with ``built``, or with
+    ``check`` only say what is out of date (exit status 1)."""
+    readme_path = folder / "README.md"
+    stale = [
+        name
+        for name, text in built.items()
+        if not (folder / name).exists() or (folder / name).read_text(encoding="utf-8") != text
+    ]
+    orphans = sorted(p.name for p in folder.glob("*.jsonl") if p.name not in built)
+    if readme != readme_path.read_text(encoding="utf-8"):
+        stale.append("README.md")
+    if check:
+        for name in stale + orphans:
+            print(f"out of date: {name}", file=sys.stderr)
+        return 1 if stale or orphans else 0
+    for name in stale:
+        if name == "README.md":
+            readme_path.write_text(readme, encoding="utf-8")
+        else:
+            (folder / name).write_text(built[name], encoding="utf-8")
+    for name in orphans:
+        (folder / name).unlink()
+    for name, text in built.items():
+        print(f"{name}: {len(text.splitlines())} rows")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--check", action="store_true", help="fail if the JSONL is out of date")
@@ -201,28 +229,7 @@ def main(argv: list[str] | None = None) -> int:
     except SourceError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    stale = [
-        name
-        for name, text in built.items()
-        if not (HERE / name).exists() or (HERE / name).read_text(encoding="utf-8") != text
-    ]
-    orphans = sorted(p.name for p in HERE.glob("*.jsonl") if p.name not in built)
-    if readme != readme_path.read_text(encoding="utf-8"):
-        stale.append("README.md")
-    if args.check:
-        for name in stale + orphans:
-            print(f"out of date: {name}", file=sys.stderr)
-        return 1 if stale or orphans else 0
-    for name in stale:
-        if name == "README.md":
-            readme_path.write_text(readme, encoding="utf-8")
-        else:
-            (HERE / name).write_text(built[name], encoding="utf-8")
-    for name in orphans:
-        (HERE / name).unlink()
-    for name, text in built.items():
-        print(f"{name}: {len(text.splitlines())} rows")
-    return 0
+    return write_or_check(HERE, built, readme, check=args.check)
 
 
 if __name__ == "__main__":

@@ -53,28 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     except mb.SourceError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    stale = [
-        name
-        for name, text in built.items()
-        if not (HERE / name).exists() or (HERE / name).read_text(encoding="utf-8") != text
-    ]
-    orphans = sorted(p.name for p in HERE.glob("*.jsonl") if p.name not in built)
-    if readme != readme_path.read_text(encoding="utf-8"):
-        stale.append("README.md")
-    if args.check:
-        for name in stale + orphans:
-            print(f"out of date: {name}", file=sys.stderr)
-        return 1 if stale or orphans else 0
-    for name in stale:
-        if name == "README.md":
-            readme_path.write_text(readme, encoding="utf-8")
-        else:
-            (HERE / name).write_text(built[name], encoding="utf-8")
-    for name in orphans:
-        (HERE / name).unlink()
-    for name, text in built.items():
-        print(f"{name}: {len(text.splitlines())} rows")
-    return 0
+    return mb.write_or_check(HERE, built, readme, check=args.check)
 
 
 if __name__ == "__main__":
