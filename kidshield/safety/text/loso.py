@@ -102,9 +102,11 @@ def conversation_figures(convs: Sequence[Conversation], engine: Combiner) -> dic
             dtype=np.float64,
         )
         report = figures(flagged, gold, gold == 0, 0.5)
+        # benign: labelled benign only; before the eleventh session the first writer's ten
+        # sextortion scams that are not grooming were counted here, and flagged, as benign
         report["benign_any_risk"] = round(
-            sum(1 for c, lv in zip(convs, levels, strict=True) if not c.grooming and lv)
-            / max(1, int((gold == 0).sum())),
+            sum(1 for c, lv in zip(convs, levels, strict=True) if c.benign and lv)
+            / max(1, sum(c.benign for c in convs)),
             4,
         )
         report.pop("roc_auc", None)

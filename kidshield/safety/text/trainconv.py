@@ -43,6 +43,13 @@ class Conversation:
     messages: list[Message] = field(default_factory=list)
     ages: dict[str, int | None] = field(default_factory=dict)
     groomers: set[str] = field(default_factory=set)
+    # every risk the conversation is labelled with ("benign" alone when it has none): a
+    # sextortion scam that is not grooming is not a benign conversation either
+    labels: frozenset[str] = frozenset()
+
+    @property
+    def benign(self) -> bool:
+        return not self.grooming and self.labels <= {"benign"}
 
 
 def _hash_share(key: str, share: int) -> bool:
@@ -56,6 +63,7 @@ def conversations(rows: Sequence[Row]) -> list[Conversation]:
         if row.is_segment:
             if _hash_share(f"{row.source}\x00{row.id}", SEGMENT_SHARE):
                 conv = Conversation(row.source, row.id, row.split, "grooming" in row.labels)
+                conv.labels = frozenset(row.labels)
                 conv.messages = [Message(s, t) for s, t in segment_messages(row.text)]
                 out.append(conv)
         elif row.conversation is not None:
@@ -66,6 +74,7 @@ def conversations(rows: Sequence[Row]) -> list[Conversation]:
         for r in members:
             labels |= set(r.extra.get("conversation_labels") or ()) | set(r.labels)
         conv = Conversation(source, cid, members[0].split, "grooming" in labels)
+        conv.labels = frozenset(labels)
         for r in members:
             sender = str(r.extra.get("sender") or "user")
             recipient = r.extra.get("recipient")
