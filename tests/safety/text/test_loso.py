@@ -163,3 +163,23 @@ def test_half_of_ignores_case_and_spacing_and_is_stable() -> None:
         "test",
         "dev",
     ]
+
+
+def test_benign_any_risk_counts_only_conversations_labelled_benign() -> None:
+    """A sextortion scam that is not grooming is no benign conversation: before the eleventh
+    session it was counted, and flagged, as one (the first writer's ten such scams)."""
+    from kidshield.safety.text.assess import combiner
+    from kidshield.safety.text.loso import conversation_figures
+    from kidshield.safety.text.state import Message
+    from kidshield.safety.text.trainconv import Conversation
+
+    scam = Conversation("conversations", "sextortion-001", "test", False,
+                        labels=frozenset({"sextortion"}))
+    scam.messages = [Message("fake_girl", "i have ur pics. pay $300 or i send them to all "
+                                          "ur followers")]
+    chat = Conversation("conversations", "benign-peers-001", "test", False,
+                        labels=frozenset({"benign"}))
+    chat.messages = [Message("a", "see you at practice tomorrow"), Message("b", "yeah!")]
+    figures = conversation_figures([scam, chat], combiner())
+    for view in ("with_ages", "bare"):
+        assert figures[view]["benign_any_risk"] == 0.0
