@@ -157,7 +157,17 @@ def main() -> int:
                 if levels_of(c, engine, bare)[0].get(Risk.GROOMING, RiskLevel.NONE)
                 >= RiskLevel.LOW
             )
+            # neither benign nor grooming (the first writer's sextortion scams): negatives for
+            # the grooming figure of `--loso`
+            others = [c for c in chosen if c.id not in benign_ids and not c.grooming]
+            others_groomed = sum(
+                1 for c in others
+                if levels_of(c, engine, bare)[0].get(Risk.GROOMING, RiskLevel.NONE)
+                >= RiskLevel.LOW
+            )
             per_half[half] = {
+                "other": len(others),
+                "other_flagged_grooming": others_groomed,
                 "benign": len(benign),
                 "benign_any_risk": any_risk,
                 "benign_any_risk_rate": round(any_risk / max(1, len(benign)), 4),
