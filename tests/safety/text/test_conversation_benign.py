@@ -115,6 +115,12 @@ POSITIVES: list[tuple[str, list[tuple[str, str]], dict[str, int | None] | None, 
         Risk.SEXUAL_CONTENT,
     ),
     (
+        "clothes coming off on cam is still sexual content with no sexual word",
+        [("x", "hey"), ("y", "hi"), ("x", "take off ur hoodie on cam for me, nothing under it")],
+        None,
+        Risk.SEXUAL_CONTENT,
+    ),
+    (
         "a porn site is still sexual content when an adult sends it to a child",
         [("adult", "watching xxx videos rn"), ("kid", "what")],
         {"adult": 35, "kid": 12},
