@@ -54,3 +54,26 @@ def test_claiming_to_hold_images_plus_threat_is_sextortion() -> None:
 )
 def test_sharing_ordinary_things_is_not_sextortion(text: str) -> None:
     assert Risk.SEXTORTION not in assess_message(text).risks
+
+
+def _mentions(text: str) -> list[str]:
+    """The words a ``sexual_mentions`` cue took in ``text``."""
+    result = assess_message(text)
+    return [text[h.start : h.end] for h in result.hits if h.cue == "sexual_mentions"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["see u tmrw xx", "night love you x", "miss u xx", "love you loads xxx", "x", "ok xxxx"],
+)
+def test_a_kiss_sign_is_no_sexual_mention(text: str) -> None:
+    # the full view makes "xxx" one "x" and the lexicon's "xxx" read as `xx?x?`: every kiss hit
+    assert _mentions(text) == []
+
+
+@pytest.mark.parametrize(
+    "text", ["found some xxx vids", "he watches XXX videos", "dont go on that xxx site",
+             "xxx movies lol", "onlyfans", "watching porn"],
+)
+def test_porn_slang_is_still_a_sexual_mention(text: str) -> None:
+    assert _mentions(text)
