@@ -27,6 +27,7 @@ from kidshield.safety.text.classifier import Head, TextClassifier
 from kidshield.safety.text.lexicon import RiskLexicon
 from kidshield.safety.text.model import (
     REPORT_THRESHOLD,
+    AgeBand,
     CueHit,
     Finding,
     Risk,
@@ -96,6 +97,10 @@ def _baits_the_reader(hits: list[CueHit]) -> bool:
     """A bullying cue tells the reader to die or that they should: the words of death in the
     message are aimed at them, so the model's self-harm score says nothing of the writer."""
     return any(h.risk is Risk.BULLYING and h.stage == "suicide_baiting" for h in hits)
+
+
+def _adult_to_minor(ctx: SignalContext) -> bool:
+    return ctx.sender is AgeBand.ADULT and ctx.recipient.is_minor
 
 
 def _overlaps(start: int, end: int, spans: list[tuple[int, int]]) -> bool:
@@ -295,7 +300,11 @@ class Combiner:
             # what an exclusion covers is not what the message aims at either: the "you" of
             # "fuck you're cool" is praised, not insulted
             text = _blank(text, ctx.excluded(lex))
-        if lex.model_requires is not None and lex.model_requires.search(text) is None:
+        if (
+            lex.model_requires is not None
+            and not (lex.requires_between_adults_only and _adult_to_minor(ctx))
+            and lex.model_requires.search(text) is None
+        ):
             if (
                 lex.model_otherwise_requires is not None
                 and lex.model_otherwise_requires.search(text) is None

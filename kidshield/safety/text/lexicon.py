@@ -105,6 +105,9 @@ class RiskLexicon:
     model_with_requires: str | None = None
     # ``exclude`` searched as the alternatives its gates let through (the same spans)
     exclude_split: GatedAlternation | None = None
+    # ``model_requires`` waived when an adult writes to a minor: what is small talk between
+    # adults or peers ("what are you wearing", "u in bed?") is not, said to a child
+    requires_between_adults_only: bool = False
 
     def supports(self, tags: frozenset[str]) -> bool:
         return not self.support_tags or not self.support_tags.isdisjoint(tags)
@@ -447,6 +450,11 @@ def _compile_risk(risk: Risk, path: Path, macros: dict[str, str]) -> RiskLexicon
             f"{where}: with_requires must be low, medium or high, not {with_requires!r}")
     if with_requires is not None and not requires:
         raise LexiconError(f"{where}: with_requires needs requires beside it")
+    adults_only = model.get("requires_between_adults_only", False)
+    if not isinstance(adults_only, bool):
+        raise LexiconError(f"{where}: requires_between_adults_only must be true or false")
+    if adults_only and not requires:
+        raise LexiconError(f"{where}: requires_between_adults_only needs requires beside it")
     return RiskLexicon(
         risk,
         view,
@@ -464,6 +472,7 @@ def _compile_risk(risk: Risk, path: Path, macros: dict[str, str]) -> RiskLexicon
         frozenset(str(t) for t in model.get("support_tags", ())),
         None if with_requires is None else str(with_requires),
         split,
+        adults_only,
     )
 
 

@@ -66,6 +66,21 @@ def test_bad_model_section_names_the_file(tmp_path: object) -> None:
         _compile_risk(Risk.SELF_HARM, path, {})
 
 
+def test_a_model_waiver_that_is_not_true_or_false_names_the_file(tmp_path: object) -> None:
+    from pathlib import Path
+
+    from kidshield.safety.text.lexicon import _compile_risk
+
+    path = Path(str(tmp_path)) / "sexual_content.toml"
+    path.write_text(
+        '[[cue]]\nid = "x"\nweight = 0.5\npatterns = ["nudes"]\n'
+        '[model]\nrequires = ["sex"]\nrequires_between_adults_only = "yes"\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(LexiconError, match=r"sexual_content\.toml: \[model\]: requires_between"):
+        _compile_risk(Risk.SEXUAL_CONTENT, path, {})
+
+
 def test_a_pattern_of_short_literals_only_is_gated_on_them_and_still_found() -> None:
     """A pattern whose every literal is short ("bf", "gf") ran on every message; the last-resort
     gate spares the messages without one and still finds it in those with one."""

@@ -77,3 +77,14 @@ def test_a_kiss_sign_is_no_sexual_mention(text: str) -> None:
 )
 def test_porn_slang_is_still_a_sexual_mention(text: str) -> None:
     assert _mentions(text)
+
+
+@pytest.mark.parametrize("text", ["what r u wearing rn", "what r u wearing"])
+def test_what_a_reader_wears_asked_by_an_adult_of_a_minor_is_sexual_content(text: str) -> None:
+    """Between adults or peers the question alone is small talk (no sexual word: the model
+    alone does not flag it); from an adult to a child or teen it is what the risk is about."""
+    to_minor = assess_message(text, sender="adult", recipient="teen")
+    assert any(f.risk is Risk.SEXUAL_CONTENT for f in to_minor.findings)
+    for sender, recipient in (("adult", "adult"), ("teen", "teen")):
+        between = assess_message(text, sender=sender, recipient=recipient)
+        assert not any(f.risk is Risk.SEXUAL_CONTENT for f in between.findings), (sender, text)
