@@ -51,34 +51,28 @@ def test_literal_gates_never_skip_a_pattern_that_would_match(name: str) -> None:
                     assert id(pattern) in chosen, (message, pattern.cue.id)
 
 
-def test_bad_model_section_names_the_file(tmp_path: object) -> None:
+@pytest.mark.parametrize(
+    ("risk", "cue", "model", "error"),
+    [
+        (Risk.SELF_HARM, "i want to die", 'otherwise = "sometimes"', "otherwise must be"),
+        (Risk.SEXUAL_CONTENT, "nudes", 'requires = ["sex"]\nrequires_between_adults_only = "yes"',
+         "requires_between_adults_only must be true or false"),
+    ],
+)
+def test_bad_model_section_names_the_file(
+    tmp_path: object, risk: Risk, cue: str, model: str, error: str
+) -> None:
     from pathlib import Path
 
     from kidshield.safety.text.lexicon import _compile_risk
 
-    path = Path(str(tmp_path)) / "self_harm.toml"
+    path = Path(str(tmp_path)) / f"{risk.value}.toml"
     path.write_text(
-        '[[cue]]\nid = "x"\nweight = 0.5\npatterns = ["i want to die"]\n'
-        '[model]\notherwise = "sometimes"\n',
+        f'[[cue]]\nid = "x"\nweight = 0.5\npatterns = ["{cue}"]\n[model]\n{model}\n',
         encoding="utf-8",
     )
-    with pytest.raises(LexiconError, match=r"self_harm\.toml: \[model\]: otherwise must be"):
-        _compile_risk(Risk.SELF_HARM, path, {})
-
-
-def test_a_model_waiver_that_is_not_true_or_false_names_the_file(tmp_path: object) -> None:
-    from pathlib import Path
-
-    from kidshield.safety.text.lexicon import _compile_risk
-
-    path = Path(str(tmp_path)) / "sexual_content.toml"
-    path.write_text(
-        '[[cue]]\nid = "x"\nweight = 0.5\npatterns = ["nudes"]\n'
-        '[model]\nrequires = ["sex"]\nrequires_between_adults_only = "yes"\n',
-        encoding="utf-8",
-    )
-    with pytest.raises(LexiconError, match=r"sexual_content\.toml: \[model\]: requires_between"):
-        _compile_risk(Risk.SEXUAL_CONTENT, path, {})
+    with pytest.raises(LexiconError, match=rf"{risk.value}\.toml: \[model\]: {error}"):
+        _compile_risk(risk, path, {})
 
 
 def test_a_pattern_of_short_literals_only_is_gated_on_them_and_still_found() -> None:
