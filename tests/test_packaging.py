@@ -3,7 +3,9 @@ templates, translations, models) must be in it, and its metadata must carry the 
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -28,11 +30,16 @@ def _package_files() -> set[str]:
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("wheel")
+    # from a copy without build output: setuptools builds into build/ and puts whatever an
+    # earlier build left there into the wheel too (a module since deleted, a stray folder)
+    source = tmp_path_factory.mktemp("source") / "kidshield"
+    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(
+        ".git", ".venv", "build", "dist", "*.egg-info", "__pycache__", ".*_cache", "*.so"))
     # no build isolation: the test environment already has setuptools (>= 77, see the
     # [test] extra), so building needs no download
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
-         "-w", str(out), str(ROOT)],
+         "-w", str(out), str(source)],
         check=True, capture_output=True, timeout=300,
         # the files are the point here, not mypyc's minutes (tests/test_native.py)
         env={**os.environ, "KIDSHIELD_MYPYC": "0"},
@@ -58,3 +65,87 @@ def test_wheel_metadata_names_the_licence_as_an_spdx_expression(wheel: Path) -> 
         names = zf.namelist()
     assert meta["License-Expression"] == "Apache-2.0"
     assert any(n.endswith("licenses/LICENSE") for n in names)
+
+
+# What a user's install opens at run time, by kind: a wheel without one of them installs fine
+# and fails on first use (or, for the attribution, ships weights without the credit their
+# licences ask for)
+NEEDED = {
+    "text model weights": "kidshield/safety/text/models/weights.npz",
+    "text model vocabulary": "kidshield/safety/text/models/vocab.txt",
+    "profanity table": "kidshield/safety/text/models/profanity.npz",
+    "lexicon": "kidshield/safety/text/data/en/",
+    "helpline data": "kidshield/policy/data/",
+    "shipped block lists": "kidshield/lists/data/",
+    "migrations": "kidshield/storage/migrations/versions/",
+    "alembic environment": "kidshield/storage/migrations/env.py",
+    "templates": "kidshield/web/templates/",
+    "static files": "kidshield/web/static/",
+    "translations (.po, compiled at start)": "kidshield/web/locale/ar/LC_MESSAGES/children.po",
+    "lessons": "kidshield/education/data/lessons/",
+    "escalation schemas": "kidshield/reports/schemas/",
+    "licence": ".dist-info/licenses/LICENSE",
+    "attribution of the model's data sets": ".dist-info/licenses/NOTICE",
+    "the profanity table's licence": "kidshield/safety/text/models/profanity-LICENSE.txt",
+}
+
+
+def test_wheel_holds_what_an_install_needs(wheel: Path) -> None:
+    with zipfile.ZipFile(wheel) as zf:
+        names = zf.namelist()
+    missing = [kind for kind, part in NEEDED.items() if not any(
+        (n.startswith(part) if not part.startswith(".") else part in n) and not n.endswith("/")
+        for n in names)]
+    assert missing == [], f"not in the wheel: {missing}"
+    # nothing but the package: a folder beside it in the checkout (a data folder a bench run
+    # left, "kidshield-data") must not land in the user's site-packages
+    assert {n.split("/", 1)[0] for n in names} == {"kidshield", wheel.name.split("-py")[0]
+                                                   + ".dist-info"}
+
+
+def test_the_wheel_installed_alone_runs_outside_the_source_tree(
+    wheel: Path, tmp_path: Path
+) -> None:
+    """The wheel in a fresh virtual environment, installed with no index and no dependencies
+    (they come from this test environment: a .pth file names its site-packages, so no
+    download), run from a folder that is not the checkout: what works here works because the
+    wheel holds it, not because the source tree is next door."""
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", "--without-pip",
+                    str(venv)], check=True, capture_output=True, timeout=60)
+    python = venv / "bin" / "python"
+    (site_dir,) = (venv / "lib").glob("python3*/site-packages")
+    # without PYTHONPATH (the tests run with the checkout on it): pip would take the
+    # checkout's kidshield for an installed one and install nothing
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
+    env["COLUMNS"] = "200"
+    subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "-q",
+                    "--no-deps", "--no-index", str(wheel)],
+                   check=True, capture_output=True, timeout=60, env=env)
+    # then the dependencies (after the install: pip would take this environment's kidshield
+    # for an installed one). A folder a .pth file names gets no .pth files of its own run,
+    # so the editable install's finder there does not put the checkout back in reach
+    import site
+
+    (site_dir / "test-dependencies.pth").write_text(
+        "\n".join(site.getsitepackages()) + "\n", encoding="utf-8")
+    work = tmp_path / "elsewhere"
+    work.mkdir()
+
+    def run(*args: str) -> str:
+        done = subprocess.run([str(venv / "bin" / "kidshield"), *args], cwd=work, env=env,
+                              capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    where = subprocess.run([str(python), "-c", "import kidshield; print(kidshield.__file__)"],
+                           cwd=work, env=env, capture_output=True, text=True, check=True)
+    assert where.stdout.startswith(str(site_dir)), where.stdout  # the wheel's copy, not ROOT
+    assert "scan" in run("--help")
+    (work / "messages.jsonl").write_text(
+        '{"id": 1, "text": "my number is 07700 900123", "sender": 12}\n'
+        '{"id": 2, "text": "i want to die"}\n', encoding="utf-8")
+    rows = [json.loads(line) for line in run("scan", "--redact", "messages.jsonl").splitlines()]
+    assert rows[0]["redacted"] == "my number is [phone]"  # lexicons and personal-info rules
+    assert rows[1]["level"] in ("high", "imminent")  # the model and the self-harm cues
+    assert "show_helpline" in rows[1]["actions"] and rows[1]["helplines"]  # helpline data
