@@ -3,6 +3,7 @@ tests/conftest.py). See tests/e2e/README.md."""
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
@@ -96,3 +97,31 @@ def tls_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
         check=True, capture_output=True, timeout=30,
     )
     return cert, key
+
+
+@contextlib.contextmanager
+def household(folder: Path, extra: str = "", clock: Clock | None = None) -> Iterator[Served]:
+    """The household of the ``served`` fixture (on a Wednesday afternoon unless ``clock`` says
+    otherwise), for a module- or session-scoped fixture: starting the application for each
+    test costs about half a second, and most API tests change nothing another test reads.
+    ``extra`` is TOML added to the configuration (say a ``[media]`` table)::
+
+        @pytest.fixture(scope="module")
+        def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+            with household(tmp_path_factory.mktemp("media"), "[media]\\nmax_upload_mb = 1\\n") as s:
+                yield s
+    """
+    lt = LoopThread()
+    fake = FakeUpstream()
+    try:
+        lt.run(fake.start())
+        write_lists(folder)
+        path = folder / "kidshield.toml"
+        path.write_text(config_text(fake.port) + extra, encoding="utf-8")
+        with start(path, clock or FixedClock(AFTERNOON), lt=lt) as served:
+            yield served
+    finally:
+        try:
+            lt.run(fake.stop())
+        finally:
+            lt.close()

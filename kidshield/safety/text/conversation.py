@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kidshield.policy.helplines import HelplineBook
+from kidshield.policy.reason import Reason
 from kidshield.safety.text.assess import (
     HelplineContext,
     actions_for,
@@ -79,10 +80,15 @@ class ConversationFinding:
     pair: str  # "sender>recipient" the risk is strongest in
     evidence: tuple[tuple[int, Span], ...]  # (message number, span in that message)
 
+    @property
+    def reason(self) -> Reason:
+        # as a message's Finding has it: the reports queue files both kinds by their reason
+        return self.risk.reason
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "risk": self.risk.value,
-            "reason": self.risk.reason.value,
+            "reason": self.reason.value,
             "score": round(self.score, 3),
             "level": self.level.label,
             "stages": list(self.stages),

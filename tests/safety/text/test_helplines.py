@@ -1,16 +1,15 @@
 """The helplines that come with a message's findings are chosen from the shipped helpline data
 (one copy, per country) by ``policy.helplines.choose``: a crisis line for self-harm, the national
-online-abuse hotline and Take It Down for sextortion, for the age of the person who needs them."""
+online-abuse hotline and Take It Down for sextortion, for the age of the person who needs them.
+The API's country field: tests/safety/text/test_api.py."""
 
 from __future__ import annotations
 
 import pytest
-from starlette.testclient import TestClient
 
 from kidshield.errors import InputError
 from kidshield.policy.helplines import Helpline, HelplineBook, Kind
 from kidshield.safety.text import assess_conversation, assess_message
-from kidshield.web.api.assess import create_app
 
 THREAT = "i'll send your nudes to all your friends unless you pay me $200"
 
@@ -56,14 +55,3 @@ def test_conversation_helplines_follow_the_country() -> None:
     listed = [line["id"] for line in result.to_dict()["helplines"]]
     assert listed[:2] == ["us-ncmec-cybertipline", "world-take-it-down"]
 
-
-def test_api_takes_a_country_and_rejects_a_bad_one() -> None:
-    client = TestClient(create_app())
-    body = client.post("/api/v1/assess/message",
-                       json={"text": THREAT, "recipient": 14, "country": "GB"}).json()
-    assert [line["id"] for line in body["helplines"]][:2] == ["gb-ceop", "world-take-it-down"]
-    first = body["helplines"][0]
-    assert first["kind"] == "online" and first["region"] == "GB" and first["url"]
-    bad = client.post("/api/v1/assess/message", json={"text": "hi", "country": "XX"})
-    assert bad.status_code == 422  # invalid input, in the one error shape
-    assert bad.json()["error"] == "validation" and "country" in bad.json()["detail"]
