@@ -100,7 +100,8 @@ def tls_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 
 
 @contextlib.contextmanager
-def household(folder: Path, extra: str = "", clock: Clock | None = None) -> Iterator[Served]:
+def served_household(folder: Path, extra: str = "",
+                     clock: Clock | None = None) -> Iterator[Served]:
     """The household of the ``served`` fixture (on a Wednesday afternoon unless ``clock`` says
     otherwise), for a module- or session-scoped fixture: starting the application for each
     test costs about half a second, and most API tests change nothing another test reads.
@@ -108,8 +109,9 @@ def household(folder: Path, extra: str = "", clock: Clock | None = None) -> Iter
 
         @pytest.fixture(scope="module")
         def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-            with household(tmp_path_factory.mktemp("media"), "[media]\\nmax_upload_mb = 1\\n") as s:
-                yield s
+            extra = "[media]\\nmax_upload_mb = 1\\n"
+            with served_household(tmp_path_factory.mktemp("media"), extra) as served:
+                yield served
     """
     lt = LoopThread()
     fake = FakeUpstream()

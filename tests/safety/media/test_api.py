@@ -20,7 +20,7 @@ from PIL import Image
 
 from kidshield.safety.media.banks import BankService
 from kidshield.safety.media.hashing import hash_image
-from tests.e2e.fixtures import household
+from tests.e2e.fixtures import served_household
 from tests.e2e.harness import Served
 
 from .images import encode, picture
@@ -31,7 +31,7 @@ MAX_UPLOAD_MB = 4  # over big_photo_like_png(), under what the 413 test sends
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     extra = f"\n[media]\nmax_upload_mb = {MAX_UPLOAD_MB}\n"
-    with household(tmp_path_factory.mktemp("media"), extra) as served:
+    with served_household(tmp_path_factory.mktemp("media"), extra) as served:
         served.account("hotline analyst", "analyst")
         yield served
 

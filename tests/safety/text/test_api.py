@@ -10,13 +10,13 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.e2e.fixtures import household
+from tests.e2e.fixtures import served_household
 from tests.e2e.harness import Served
 
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    with household(tmp_path_factory.mktemp("assess")) as served:
+    with served_household(tmp_path_factory.mktemp("assess")) as served:
         served.account("trust and safety", "moderator")
         yield served
 
