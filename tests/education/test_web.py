@@ -14,22 +14,17 @@ import pytest
 from kidshield.education.assess import pointer_kind, questionnaire
 from kidshield.education.lessons import default_library
 from kidshield.education.progress import ProgressStore
-from tests.e2e import harness
+from tests.e2e.fixtures import served_household
 from tests.e2e.harness import Served
-from tests.e2e.household import config_text, write_lists
-from tests.education.helpers import FakeUpstream
 
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     """The household served as `kidshield serve` serves it: 127.0.0.1 is Mia's tablet (9-12)."""
-    folder = tmp_path_factory.mktemp("learnweb")
-    write_lists(folder)
-    path = folder / "kidshield.toml"
-    with FakeUpstream() as upstream:
-        path.write_text(config_text(upstream.port), encoding="utf-8")
-        with harness.start(path) as served:
-            yield served
+    # on the household's fixed Wednesday afternoon, not the real clock: nothing here may
+    # depend on the hour a run starts (quiz results are dated, Mia has a bedtime)
+    with served_household(tmp_path_factory.mktemp("learnweb")) as served:
+        yield served
 
 
 @pytest.fixture()

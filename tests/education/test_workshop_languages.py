@@ -27,10 +27,8 @@ from kidshield.education.tabletop import (
     scenarios,
 )
 from kidshield.web.i18n import available, translator
-from tests.e2e import harness
+from tests.e2e.fixtures import served_household
 from tests.e2e.harness import Served
-from tests.e2e.household import config_text, write_lists
-from tests.education.helpers import FakeUpstream
 
 EVERY = all_scenarios()
 FOR_CHILDREN = sorted(sid for (lang, sid), sc in EVERY.items()
@@ -124,13 +122,10 @@ def test_tabletop_command_takes_a_language() -> None:
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    folder = tmp_path_factory.mktemp("workshops")
-    write_lists(folder)
-    path = folder / "kidshield.toml"
-    with FakeUpstream() as upstream:
-        path.write_text(config_text(upstream.port), encoding="utf-8")
-        with harness.start(path) as served:
-            yield served
+    # on the household's fixed Wednesday afternoon, not the real clock: nothing here may
+    # depend on the hour a run starts (quiz results are dated, Mia has a bedtime)
+    with served_household(tmp_path_factory.mktemp("workshops")) as served:
+        yield served
 
 
 @pytest.mark.parametrize("lang", ["ar", "es", "fr", "ru", "zh"])
