@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -103,14 +104,17 @@ def test_wheel_holds_what_an_install_needs(wheel: Path) -> None:
                                                    + ".dist-info"}
 
 
-def test_the_wheel_installed_alone_runs_outside_the_source_tree(
-    wheel: Path, tmp_path: Path
-) -> None:
+Installed = tuple[Path, Path, dict[str, str]]  # the venv, a folder outside the checkout, env
+
+
+@pytest.fixture(scope="module")
+def installed(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Installed:
     """The wheel in a fresh virtual environment, installed with no index and no dependencies
     (they come from this test environment: a .pth file names its site-packages, so no
-    download), run from a folder that is not the checkout: what works here works because the
-    wheel holds it, not because the source tree is next door."""
-    venv = tmp_path / "venv"
+    download), and a folder that is not the checkout to run it from: what works there works
+    because the wheel holds it, not because the source tree is next door."""
+    root = tmp_path_factory.mktemp("installed")
+    venv = root / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", "--without-pip",
                     str(venv)], check=True, capture_output=True, timeout=60)
     python = venv / "bin" / "python"
@@ -129,8 +133,18 @@ def test_the_wheel_installed_alone_runs_outside_the_source_tree(
 
     (site_dir / "test-dependencies.pth").write_text(
         "\n".join(site.getsitepackages()) + "\n", encoding="utf-8")
-    work = tmp_path / "elsewhere"
+    work = root / "elsewhere"
     work.mkdir()
+    where = subprocess.run([str(python), "-c", "import kidshield; print(kidshield.__file__)"],
+                           cwd=work, env=env, capture_output=True, text=True, check=True)
+    assert where.stdout.startswith(str(site_dir)), where.stdout  # the wheel's copy, not ROOT
+    return venv, work, env
+
+
+def test_the_installed_command_scans_messages_outside_the_source_tree(
+    installed: Installed,
+) -> None:
+    venv, work, env = installed
 
     def run(*args: str) -> str:
         done = subprocess.run([str(venv / "bin" / "kidshield"), *args], cwd=work, env=env,
@@ -138,9 +152,6 @@ def test_the_wheel_installed_alone_runs_outside_the_source_tree(
         assert done.returncode == 0, done.stderr
         return done.stdout
 
-    where = subprocess.run([str(python), "-c", "import kidshield; print(kidshield.__file__)"],
-                           cwd=work, env=env, capture_output=True, text=True, check=True)
-    assert where.stdout.startswith(str(site_dir)), where.stdout  # the wheel's copy, not ROOT
     assert "scan" in run("--help")
     (work / "messages.jsonl").write_text(
         '{"id": 1, "text": "my number is 07700 900123", "sender": 12}\n'
@@ -149,3 +160,51 @@ def test_the_wheel_installed_alone_runs_outside_the_source_tree(
     assert rows[0]["redacted"] == "my number is [phone]"  # lexicons and personal-info rules
     assert rows[1]["level"] in ("high", "imminent")  # the model and the self-harm cues
     assert "show_helpline" in rows[1]["actions"] and rows[1]["helplines"]  # helpline data
+
+
+def test_the_installed_server_migrates_and_serves_its_pages(installed: Installed) -> None:
+    """``kidshield serve`` from the wheel: the database is made by the migrations it ships,
+    and pages render from its templates, with their stylesheets, and in Arabic (the .po
+    files)."""
+    import httpx
+
+    from tests.e2e.household import config_text, write_lists
+
+    venv, work, env = installed
+    folder = work / "serve"
+    folder.mkdir()
+    write_lists(folder)
+    # nothing here asks the upstream (port 9, discard): only the web pages are fetched
+    (folder / "kidshield.toml").write_text(config_text(upstream_port=9), encoding="utf-8")
+    proc = subprocess.Popen([str(venv / "bin" / "kidshield"), "serve", "-c", "kidshield.toml"],
+                            cwd=folder, env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+    said: list[str] = []
+    try:
+        assert proc.stderr is not None
+        url = None
+        for line in proc.stderr:  # ends when the process does
+            said.append(line)
+            if match := re.search(r"web: (http://127\.0\.0\.1:\d+)/", line):
+                url = match.group(1)
+                break
+        assert url, "kidshield serve did not start:\n" + "".join(said)
+        with httpx.Client(base_url=url, timeout=15) as client:
+            assert client.get("/healthz").status_code == 200
+            page = client.get("/report")
+            assert page.status_code == 200 and "<form" in page.text
+            sheets = re.findall(r'<link rel="stylesheet" href="([^"]+)"', page.text)
+            assert sheets and all(client.get(s).status_code == 200 for s in sheets)
+            # a blocked name's page, for a browser that reads Arabic (children.po)
+            block = client.get("/", headers={"host": "casino.example", "accept-language": "ar"})
+            assert '<html lang="ar" dir="rtl">' in block.text
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+        if proc.stderr is not None:
+            proc.stderr.close()
+    assert (folder / "kidshield.db").stat().st_size > 0
