@@ -174,8 +174,12 @@ def test_the_installed_server_migrates_and_serves_its_pages(installed: Installed
     folder = work / "serve"
     folder.mkdir()
     write_lists(folder)
-    # nothing here asks the upstream (port 9, discard): only the web pages are fetched
-    (folder / "kidshield.toml").write_text(config_text(upstream_port=9), encoding="utf-8")
+    # nothing here asks the upstream (port 9, discard): only the web pages are fetched. The
+    # real clock: Mia's bedtime off, so nothing depends on the hour the suite runs
+    text = config_text(upstream_port=9).replace(
+        'bedtime = "21:00"\nwake_up = "07:00"\n', 'bedtime = "off"\n')
+    assert 'bedtime = "off"' in text
+    (folder / "kidshield.toml").write_text(text, encoding="utf-8")
     proc = subprocess.Popen([str(venv / "bin" / "kidshield"), "serve", "-c", "kidshield.toml"],
                             cwd=folder, env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, text=True)
