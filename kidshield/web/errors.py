@@ -116,7 +116,7 @@ async def json_error_handler(_request: Request, exc: Exception) -> Response:
     return error_response(exc)
 
 
-# For apps that answer only JSON (the standalone message and media APIs).
+# For apps that answer only JSON (the standalone message API).
 JSON_ERROR_HANDLERS: Any = {
     HTTPException: json_error_handler,
     KidshieldError: json_error_handler,

@@ -69,7 +69,7 @@ class Rule:
 @dataclass(frozen=True)
 class Gate:
     """The server-wide side of the rules (``create_app`` installs it). ``secret`` is the CSRF
-    key; None serves routes without accounts (the standalone media and text apps, bound to
+    key; None serves routes without accounts (the standalone text app, bound to
     loopback). ``origins``: other origins of this server (the configured public URL)."""
 
     secret: bytes | None

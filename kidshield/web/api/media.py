@@ -7,8 +7,8 @@ used: starlette spools multipart parts over 1 MiB to a temporary file, and image
 never reach the disk. Nothing here logs request bodies.
 
 The routes are declared in the ``api`` group (``registry.py``): ``kidshield serve`` mounts them
-behind its sign-in; ``create_app()`` serves them standalone, without accounts (bind it to
-loopback).
+behind its sign-in (the media API has no standalone app: without accounts nothing would say
+who matched or changed a bank).
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
-from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import StreamingResponse
@@ -41,8 +40,7 @@ from kidshield.safety.media.formats import parse_format
 from kidshield.safety.media.hashing import ImageHashError
 from kidshield.safety.media.signal import PdqSignal
 from kidshield.web.access import Permission, User
-from kidshield.web.api.registry import Api, document_routes, read_body
-from kidshield.web.routing import standalone
+from kidshield.web.api.registry import Api, read_body
 
 DEFAULT_MAX_UPLOAD_BYTES = 32 * 1024 * 1024
 # what the route reads at most, whatever the site allows (the site's limit is checked too)
@@ -365,16 +363,3 @@ async def export_bank(request: Request, site: MediaSite, user: User | None,
 def routes(site: MediaSite) -> list[BaseRoute]:
     return list(api.routes(site))
 
-
-def create_app(
-    service: BankService,
-    *,
-    max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES,
-    max_side: int | None = None,
-) -> Starlette:
-    """A standalone app serving only the media routes, without accounts (bind it to
-    loopback). ``max_side`` shrinks uploads before hashing (faster; see
-    ``hashing.load_pixels``)."""
-    app: Starlette = standalone([*routes(MediaSite(service, max_upload_bytes, max_side)),
-                                 *document_routes([api], access_open=True)])
-    return app
