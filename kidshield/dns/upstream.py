@@ -32,12 +32,17 @@ class UpstreamError(Exception):
     """No usable answer. ``servfail``: an upstream's SERVFAIL, read strictly, when one
     answered so (its extended DNS errors may say why: a DNSSEC failure, no reachable
     authority), else its REFUSED when one only refused, for the client when nothing better
-    comes (``forward.failed_answer`` makes a REFUSED one our SERVFAIL)."""
+    comes (``forward.failed_answer`` makes a REFUSED one our SERVFAIL). ``malformed``: an
+    answer came that could not be used (unreadable, or not an answer to our question), as
+    against none at all (a timeout, a network error): an operator looks in different places
+    (the upstream's software, or the path to it), so the log and metrics tell them apart."""
 
     def __init__(self, message: str,
-                 servfail: tuple[bytes, AnswerShape, Upstream] | None = None) -> None:
+                 servfail: tuple[bytes, AnswerShape, Upstream] | None = None,
+                 malformed: bool = False) -> None:
         super().__init__(message)
         self.servfail = servfail
+        self.malformed = malformed
 
 
 @dataclass
@@ -218,13 +223,13 @@ def _check_answer(packet: bytes, answer: bytes, question_end: int) -> None:
     question, whose name may differ in case)."""
     if (len(answer) < HEADER or not answer[2] & 0x80 or answer[:2] != packet[:2]
             or (answer[2] ^ packet[2]) & 0x78):  # the opcode bits must be the query's
-        raise UpstreamError("the answer is not a DNS response to our query")
+        raise UpstreamError("the answer is not a DNS response to our query", malformed=True)
     if answer[4:6] != b"\x00\x01":
-        raise UpstreamError("the answer does not repeat the question")
+        raise UpstreamError("the answer does not repeat the question", malformed=True)
     name_end = question_end - 4
     if (answer[HEADER:name_end].lower() != packet[HEADER:name_end].lower()
             or answer[name_end:question_end] != packet[name_end:question_end]):
-        raise UpstreamError("the answer does not match the question")
+        raise UpstreamError("the answer does not match the question", malformed=True)
 
 
 def find_question_end(packet: bytes) -> int:
@@ -250,9 +255,10 @@ def strict_answer(answer: bytes, opt: bytes = b"") -> tuple[bytes, AnswerShape]:
     try:
         shape = check_answer(answer)  # the common answers, without building objects
     except WireError as exc:
-        raise UpstreamError(f"malformed answer: {exc}") from None
+        raise UpstreamError(f"malformed answer: {exc}", malformed=True) from None
     if shape.extended_rcode:
-        raise UpstreamError(f"an extended RCODE we did not ask for ({shape.extended_rcode})")
+        raise UpstreamError(f"an extended RCODE we did not ask for ({shape.extended_rcode})",
+                            malformed=True)
     if shape.zeroed:  # passed on (and cached) as read: zero, not a TTL of 68 years or -1 s
         answer = set_ttls(answer, shape.ttl_offsets, shape.ttls, 0)
     if not shape.complete:
@@ -260,7 +266,8 @@ def strict_answer(answer: bytes, opt: bytes = b"") -> tuple[bytes, AnswerShape]:
             dns.message.from_wire(answer, ignore_trailing=False)
         except (dns.exception.DNSException, ValueError, struct.error, IndexError) as bad:
             # (not ``exc``, a WireError above: compiled, a name keeps its first type)
-            raise UpstreamError(f"malformed answer: {type(bad).__name__}: {bad}") from None
+            raise UpstreamError(f"malformed answer: {type(bad).__name__}: {bad}",
+                                malformed=True) from None
     at, end = shape.opt_at, shape.opt_end
     if shape.ede and opt:  # our OPT record (RDLEN at bytes 9-10) with the upstream's EDEs
         size = ((opt[9] << 8) | opt[10]) + len(shape.ede)
@@ -277,7 +284,7 @@ def strict_answer(answer: bytes, opt: bytes = b"") -> tuple[bytes, AnswerShape]:
     try:
         return written, check_answer(written)  # where its records are now
     except WireError as exc:
-        raise UpstreamError(f"malformed answer: {exc}") from None
+        raise UpstreamError(f"malformed answer: {exc}", malformed=True) from None
 
 
 async def _stream_query(
@@ -331,11 +338,12 @@ class UpstreamPool:
                       errors: list[str] | None = None, over_tcp: Upstream | None = None,
                       question_end: int = 0,
                       servfail: tuple[bytes, AnswerShape, Upstream] | None = None,
-                      ) -> tuple[bytes, AnswerShape, Upstream]:
+                      malformed: bool = False) -> tuple[bytes, AnswerShape, Upstream]:
         """The first usable answer to ``packet`` from the upstreams in ``order`` (default:
         ``order()``), or UpstreamError naming what each said (``errors``: what was said
         before) with the last SERVFAIL answer, or the first REFUSED one when none answered
-        SERVFAIL (``servfail``: one before). ``over_tcp``: an
+        SERVFAIL (``servfail``: one before), and whether any answer could not be used
+        (``malformed``: one before). ``over_tcp``: an
         upstream whose UDP answer was truncated, asked over TCP. ``question_end``: where
         ``packet``'s question ends, when the caller knows."""
         if order is None:
@@ -350,6 +358,8 @@ class UpstreamPool:
                                                      upstream is over_tcp, question_end)
             except (UpstreamError, OSError) as exc:
                 errors.append(upstream.failed(exc))
+                if isinstance(exc, UpstreamError) and exc.malformed:
+                    malformed = True
                 continue
             failure = upstream.answered(answer, started)
             if not failure:
@@ -358,7 +368,7 @@ class UpstreamPool:
             errors.append(failure)
             if servfail is None or answer[3] & 0xF == Rcode.SERVFAIL:
                 servfail = (answer, shape, upstream)  # a SERVFAIL says more than a REFUSED
-        raise UpstreamError("; ".join(errors), servfail)
+        raise UpstreamError("; ".join(errors), servfail, malformed)
 
     async def close(self) -> None:
         for upstream in self.upstreams:

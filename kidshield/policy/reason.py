@@ -44,10 +44,12 @@ class Reason(StrEnum):
     DDR = "ddr"  # _dns.resolver.arpa: keep devices from upgrading past us
     CNAME_BLOCKED = "cname_blocked"  # a name in the answer's CNAME chain is blocked
     # allowed, but the upstreams gave no answer: every one refused (REFUSED), one could not
-    # (its SERVFAIL passed on), or none answered in time or readably (our SERVFAIL)
+    # (its SERVFAIL passed on), none answered at all (timeouts, network errors), or what came
+    # could not be read (our SERVFAIL for the last two)
     UPSTREAM_REFUSED = "upstream_refused"
     UPSTREAM_SERVFAIL = "upstream_servfail"
     UPSTREAM_NO_ANSWER = "upstream_no_answer"
+    UPSTREAM_MALFORMED = "upstream_malformed"
     MALFORMED = "malformed"
     # safety engine outcomes (text and images)
     GROOMING = "grooming"

@@ -38,6 +38,7 @@ WORDS: dict[str, str] = {
     Reason.UPSTREAM_REFUSED: N_("the internet's DNS server refused to answer"),
     Reason.UPSTREAM_SERVFAIL: N_("the internet's DNS server could not answer"),
     Reason.UPSTREAM_NO_ANSWER: N_("no answer from the internet's DNS server"),
+    Reason.UPSTREAM_MALFORMED: N_("an unreadable answer from the internet's DNS server"),
 }
 
 # decisions a row action cannot change: helplines stay open, the resolver's own answers

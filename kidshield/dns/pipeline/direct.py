@@ -107,7 +107,8 @@ class DirectPath:
 
     def _take(self, ctx: QueryContext, found: Forwarded) -> None:
         """The forwarder's answer (or none: SERVFAIL), checked against the policy."""
-        ctx.response, ctx.upstream, ctx.ready_for, ctx.ttl_offsets, ctx.targets = found
+        (ctx.response, ctx.upstream, ctx.ready_for, ctx.ttl_offsets, ctx.targets,
+         ctx.failure) = found
         if found[0] is None:
             self.failed(ctx)
         else:

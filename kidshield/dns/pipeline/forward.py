@@ -29,14 +29,22 @@ log = logging.getLogger("kidshield.dns")
 
 STALE_WAIT = 1.0  # RFC 8767: answer from stale data if upstreams haven't answered by then
 # why our SERVFAIL, when the upstreams only refused (``failed_answer``), and when none gave a
-# usable answer: timeouts, network errors, unreadable answers (``Upstream.failed``)
+# usable answer: timeouts, network errors, unreadable answers (``Upstream.failed``). RFC 8914
+# has no closer code for an unreadable answer (24, Invalid Data, is an authoritative
+# server's expired zone), so both get 23 with the same text: the log and metrics tell them
+# apart (``Reason.UPSTREAM_NO_ANSWER``, ``Reason.UPSTREAM_MALFORMED``)
 REFUSED_EDE = (answers.EDE_NO_REACHABLE_AUTHORITY, "kidshield: every upstream refused")
 NO_ANSWER_EDE = (answers.EDE_NETWORK_ERROR, "kidshield: no upstream answered")
 
 # (response, where it came from, seconds it may be reused, where its TTLs are, where the
-# names its aliases lead to begin: read once, when it arrived); NOTHING: no answer
-Forwarded = tuple[bytes | None, str | None, float, list[int] | None, Sequence[int]]
-NOTHING: Forwarded = (None, None, 0.0, None, ())
+# names its aliases lead to begin: read once, when it arrived, and why the upstreams gave no
+# usable answer: None for an answer, else the reason the log gives, with the response that
+# says so to the client, if any). Said here, once, where the failure is known: not inferred
+# later from the other fields, which an answer of another kind may fill the same way
+Forwarded = tuple[bytes | None, str | None, float, list[int] | None, Sequence[int],
+                  Reason | None]
+NO_ANSWER: Forwarded = (None, None, 0.0, None, (), Reason.UPSTREAM_NO_ANSWER)
+MALFORMED: Forwarded = (None, None, 0.0, None, (), Reason.UPSTREAM_MALFORMED)
 
 
 class Forwarder:
@@ -54,7 +62,8 @@ class Forwarder:
         if found is None:
             return None
         response, remaining, entry = found
-        return response, "cache", min(remaining, READY_MAX_SECONDS), entry.offsets, entry.targets
+        return (response, "cache", min(remaining, READY_MAX_SECONDS), entry.offsets,
+                entry.targets, None)
 
     async def fetch(self, data: bytes, q: Question) -> Forwarded:
         """Ask the upstreams for ``q`` (``data``: the query it came in); stale data when they
@@ -66,7 +75,7 @@ class Forwarder:
             return await asyncio.shield(waiting)
         shared: asyncio.Future[Forwarded] = asyncio.get_running_loop().create_future()
         self._inflight[q.key] = shared
-        result = NOTHING
+        result = NO_ANSWER
         try:
             result = await self._fetch(upstream_query(data, q), q)
         finally:
@@ -108,12 +117,13 @@ class Forwarder:
             self._first(q, packet, upstream, started, shared, done, answer, error)
         except Exception:  # settled all the same: its other askers must not wait for ever
             log.exception("error handling the upstream answer for %s", q.name)
-            self._settle(q, shared, done, NOTHING)
+            self._settle(q, shared, done, NO_ANSWER)
 
     def _first(self, q: Question, packet: bytes, upstream: UpstreamServer, started: float,
                shared: asyncio.Future[Forwarded], done: Callable[[Forwarded], None],
                answer: bytes | None, error: ExchangeError | None) -> None:
         over_tcp = servfail = None
+        malformed = False
         if answer is None:
             failure = upstream.failed(f"{upstream.address}:{upstream.port}: {error}")
         elif len(answer) > 2 and answer[2] & 0x02:  # truncated: ask again over TCP
@@ -123,41 +133,43 @@ class Forwarder:
                 response, shape = upstream.read(packet, answer, q.end, True)
             except UpstreamError as exc:
                 failure = upstream.failed(exc)
+                malformed = exc.malformed
             else:
                 failure = upstream.answered(response, started)
                 if not failure:
                     ttl = self._cache_answer(q, response, shape)
                     self._settle(q, shared, done, (
                         response, upstream.label, min(float(ttl), READY_MAX_SECONDS),
-                        shape.ttl_offsets, shape.targets))
+                        shape.ttl_offsets, shape.targets, None))
                     return
                 # SERVFAIL or REFUSED: passed on (REFUSED as our SERVFAIL) if no other answers
                 servfail = (response, shape, upstream)
         task = asyncio.ensure_future(self._rest(q, packet, upstream, over_tcp,
                                                 [failure] if failure else [], servfail,
-                                                shared, done))
+                                                malformed, shared, done))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
     async def _rest(self, q: Question, packet: bytes, first: UpstreamServer,
                     over_tcp: UpstreamServer | None, errors: list[str],
                     servfail: tuple[bytes, AnswerShape, UpstreamServer] | None,
-                    shared: asyncio.Future[Forwarded], done: Callable[[Forwarded], None]) -> None:
+                    malformed: bool, shared: asyncio.Future[Forwarded],
+                    done: Callable[[Forwarded], None]) -> None:
         """After the first upstream failed: the others in turn (that one over TCP first
         when its answer was truncated), as ``_fetch`` asks them."""
-        result = NOTHING
+        result = NO_ANSWER
         try:
             order = [first] if over_tcp is not None else []
             order += [u for u in self.upstreams.order() if u is not first]
-            response, shape, upstream = await self.upstreams.resolve(packet, order, errors,
-                                                                     over_tcp, q.end, servfail)
+            response, shape, upstream = await self.upstreams.resolve(
+                packet, order, errors, over_tcp, q.end, servfail, malformed)
         except (UpstreamError, OSError) as exc:
             log.warning("all upstreams failed for %s: %s", q.name, exc)
             result = failed_answer(exc, q)
         else:
             ttl = self._cache_answer(q, response, shape)
             result = (response, upstream.label, min(float(ttl), READY_MAX_SECONDS),
-                      shape.ttl_offsets, shape.targets)
+                      shape.ttl_offsets, shape.targets, None)
         finally:
             self._settle(q, shared, done, result)
 
@@ -190,12 +202,12 @@ class Forwarder:
             return failed_answer(exc, q)
         ttl = self._cache_answer(q, response, shape)
         return (response, upstream.label, min(float(ttl), READY_MAX_SECONDS), shape.ttl_offsets,
-                shape.targets)
+                shape.targets, None)
 
     @staticmethod
     def _stale(stale: tuple[bytes, Any]) -> Forwarded:
         response, entry = stale
-        return response, "stale", 0.0, entry.offsets, entry.targets
+        return response, "stale", 0.0, entry.offsets, entry.targets, None
 
     async def forward(self, data: bytes, q: Question) -> Forwarded:
         return self.cached(q) or await self.fetch(data, q)
@@ -221,7 +233,8 @@ class CacheLookup:
     def __call__(self, ctx: QueryContext) -> Flow:
         found = self.forwarder.cached(ctx.q)
         if found is not None:
-            ctx.response, ctx.upstream, ctx.ready_for, ctx.ttl_offsets, ctx.targets = found
+            (ctx.response, ctx.upstream, ctx.ready_for, ctx.ttl_offsets, ctx.targets,
+             ctx.failure) = found
         return NEXT
 
 
@@ -237,20 +250,24 @@ class Upstream:
         return self._ask(ctx)
 
     async def _ask(self, ctx: QueryContext) -> Flow:
-        (ctx.response, ctx.upstream, ctx.ready_for, ctx.ttl_offsets,
-         ctx.targets) = await self.forwarder.fetch(ctx.data, ctx.q)
+        (ctx.response, ctx.upstream, ctx.ready_for, ctx.ttl_offsets, ctx.targets,
+         ctx.failure) = await self.forwarder.fetch(ctx.data, ctx.q)
         if ctx.response is not None:
             return NEXT
         return self.failed(ctx)
 
     @staticmethod
     def failed(ctx: QueryContext) -> Flow:
-        """No upstream answered and nothing stale was there: SERVFAIL, with EDE 23 (Network
-        Error) for a client that uses EDNS, logged and counted as ``upstream_no_answer``."""
+        """No upstream gave a usable answer and nothing stale was there: SERVFAIL, with EDE
+        23 (Network Error) for a client that uses EDNS, logged and counted with the reason
+        the forwarder gave: ``upstream_no_answer`` (none came) or ``upstream_malformed``
+        (what came could not be read)."""
         assert ctx.decision is not None
+        reason = ctx.failure
+        if reason is None:  # (the forwarder always says why; a backstop)
+            reason = Reason.UPSTREAM_NO_ANSWER
         return ctx.answered(answers.build(ctx.data, ctx.q, Rcode.SERVFAIL, ede=NO_ANSWER_EDE),
-                            Action.ALLOW, Reason.UPSTREAM_NO_ANSWER, Rcode.SERVFAIL, 0.0,
-                            ctx.decision)
+                            Action.ALLOW, reason, Rcode.SERVFAIL, 0.0, ctx.decision)
 
 
 def failed_answer(exc: Exception, q: Question) -> Forwarded:
@@ -258,24 +275,21 @@ def failed_answer(exc: Exception, q: Question) -> Forwarded:
     that uses EDNS learns why from its extended errors (RFC 8914); it is not kept. When they
     only refused, our SERVFAIL instead (a REFUSED from us would say we refuse the client):
     EDE 22, No Reachable Authority ("or they potentially refused to reply"), then the
-    extended errors the refusing upstream gave (18 Prohibited, 20 Not Authoritative). Ours
-    comes without TTL offsets (None), an upstream's with its own (a list): the answer check
-    tells ``upstream_refused`` from ``upstream_servfail`` by that (``failure_reason``)."""
-    servfail = exc.servfail if isinstance(exc, UpstreamError) else None
+    extended errors the refusing upstream gave (18 Prohibited, 20 Not Authoritative). When
+    none answered so, no response: MALFORMED when an answer came that could not be used,
+    else NO_ANSWER. The reason is said with the response (``Forwarded``'s last field)."""
+    if not isinstance(exc, UpstreamError):
+        return NO_ANSWER
+    servfail = exc.servfail
     if servfail is None:
-        return NOTHING
+        return MALFORMED if exc.malformed else NO_ANSWER
     response, shape, upstream = servfail
     if response[3] & 0xF == Rcode.REFUSED:
         # the question as the upstream repeated it: the answer stage puts the client's back
         ours = answers.build(response, q, Rcode.SERVFAIL, ede=REFUSED_EDE, options=shape.ede)
-        return ours, upstream.label, 0.0, None, ()
-    return response, upstream.label, 0.0, shape.ttl_offsets, shape.targets
-
-
-def failure_reason(ttl_offsets: list[int] | None) -> Reason:
-    """Why a SERVFAIL from the forwarder (``failed_answer``): ours, made when every upstream
-    refused (no TTL offsets), or an upstream's own."""
-    return Reason.UPSTREAM_REFUSED if ttl_offsets is None else Reason.UPSTREAM_SERVFAIL
+        return ours, upstream.label, 0.0, None, (), Reason.UPSTREAM_REFUSED
+    return (response, upstream.label, 0.0, shape.ttl_offsets, shape.targets,
+            Reason.UPSTREAM_SERVFAIL)
 
 
 def upstream_query(data: bytes, q: Question) -> bytes:

@@ -1,5 +1,8 @@
 """Safe search: a name the policy rewrites is answered with a CNAME to the engine's safe host
-(restrict.youtube.com, forcesafesearch.google.com, ...) plus that host's addresses."""
+(restrict.youtube.com, forcesafesearch.google.com, ...) plus that host's addresses. When the
+upstreams fail for the safe host, the SERVFAIL says so as any upstream failure does (reason,
+extended errors) and its log row keeps the action ``rewrite`` and the rule: safe search was
+being enforced."""
 
 from __future__ import annotations
 
@@ -13,7 +16,7 @@ from dns.rcode import Rcode
 
 from kidshield.dns import answers
 from kidshield.dns.pipeline.context import NEXT, Flow, QueryContext
-from kidshield.dns.pipeline.forward import Forwarder
+from kidshield.dns.pipeline.forward import NO_ANSWER_EDE, Forwarder
 from kidshield.dns.ready import READY_MAX_SECONDS
 from kidshield.dns.wire import (
     QTYPE_A,
@@ -21,9 +24,10 @@ from kidshield.dns.wire import (
     QTYPE_HTTPS,
     QTYPE_SVCB,
     WireError,
+    opt_of,
     parse_question,
 )
-from kidshield.policy.reason import Action
+from kidshield.policy.reason import Action, Reason
 
 CNAME_TTL = 300
 _RESOLVED_TYPES = (QTYPE_A, QTYPE_AAAA, QTYPE_HTTPS, QTYPE_SVCB)
@@ -46,27 +50,48 @@ class SafeSearch:
         count = 1  # records, not RRsets: the safe host may have several addresses
         ttl = float(CNAME_TTL)
         rcode = Rcode.NOERROR
+        reason = ctx.decision.reason
+        ede: tuple[int, str] | None = None
+        options = b""
         if q.qtype in _RESOLVED_TYPES:
             sub = dns.message.make_query(target, dns.rdatatype.RdataType(q.qtype), use_edns=0)
             sub.id = 0
             wire = sub.to_wire()
             response = None
+            failure: Reason | None = None
             try:
                 sub_q = parse_question(wire)
             except WireError:
                 pass
             else:
-                response = (await self.forwarder.forward(wire, sub_q))[0]
-            if response is None or answers.rcode_of(response) == Rcode.SERVFAIL:
-                rcode = Rcode.SERVFAIL  # (the upstreams' own SERVFAIL: not a safe host)
+                found = await self.forwarder.forward(wire, sub_q)
+                response, failure = found[0], found[5]
+                if failure is not None:  # the row names the upstream that failed, if one did
+                    ctx.upstream = found[1]
+            if failure is not None:  # the upstreams failed: said as the Upstream stage does
+                rcode, reason = Rcode.SERVFAIL, failure
+                if response is None:  # none came, or none could be read
+                    ede = NO_ANSWER_EDE
+                else:  # their SERVFAIL, or ours for their refusal: its extended errors
+                    options = _extended_errors(response)
+            elif response is None:  # the safe host's name could not be asked
+                rcode = Rcode.SERVFAIL
             else:
                 for rrset in dns.message.from_wire(response).answer:
                     ttl = min(ttl, rrset.ttl)
                     records.append(_rrset_wire(rrset))
                     count += len(rrset)
-        out = answers.build(ctx.data, q, rcode, records, answer_count=count)
+        out = answers.build(ctx.data, q, rcode, records, answer_count=count, ede=ede,
+                            options=options)
         ready = 0.0 if rcode else min(ctx.policy_ttl, ttl, READY_MAX_SECONDS)
-        return ctx.answered(out, Action.REWRITE, ctx.decision.reason, rcode, ready, ctx.decision)
+        return ctx.answered(out, Action.REWRITE, reason, rcode, ready, ctx.decision)
+
+
+def _extended_errors(response: bytes) -> bytes:
+    """The options of the forwarder's failed answer for the safe host: its OPT record is
+    ours (the safe host's query used EDNS), holding only extended errors (the upstream's,
+    after our 22 when they refused); the options start after its fixed 11 bytes."""
+    return opt_of(response)[11:]
 
 
 def _rrset_wire(rrset: dns.rrset.RRset) -> bytes:
