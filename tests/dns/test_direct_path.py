@@ -27,7 +27,7 @@ from tests.dns.conftest import ADULT, KID, FakeUpstream, Served, ServeFactory, r
 # what the staged path must see even with the direct path in front (their names)
 UNUSUAL = {"use-application-dns.net", "_dns.resolver.arpa", "x._dns.resolver.arpa",
            "kidshield.home.arpa", "notify-T.example", "badvers-T.example", "version.bind",
-           "(unparsed)", "doh-T.example"}
+           "(unparsed)", "doh-T.example", "doh-garbled-T.example"}
 
 
 def _resolver(served: Served) -> Resolver:
@@ -179,12 +179,25 @@ def _queries_through(served: Served, upstream: FakeUpstream, tag: str) -> Observ
     for source, wire, tcp in _queries(tag):
         reply = _ask(served, wire, source, tcp)
         replies.append(_normal(reply, tag) if reply else "(none)")
-    upstream.rcode = dns.rcode.SERVFAIL  # no upstream can answer, nothing stale
+    # what the upstream said could not be read (``upstream_malformed``), on the direct path
+    # and through the stages (the client id's); then it refuses, then it fails (SERVFAIL,
+    # which also resets its health); nothing stale
+    upstream.mangle = lambda response, _query: response.to_wire() + b"\x00"
     try:
-        reply = _ask(served, _query(f"fail-{tag}.example").to_wire(), KID)
+        reply = _ask(served, _query(f"garbled-{tag}.example").to_wire(), KID)
+        replies.append(_normal(reply, tag) if reply else "(none)")
+        reply = served.run(resolver.resolve(_query(f"doh-garbled-{tag}.example").to_wire(),
+                                            KID, False, "kid-tablet"))
         replies.append(_normal(reply, tag) if reply else "(none)")
     finally:
-        upstream.rcode = None
+        upstream.mangle = None
+    for name, rcode in (("refused", dns.rcode.REFUSED), ("fail", dns.rcode.SERVFAIL)):
+        upstream.rcode = rcode
+        try:
+            reply = _ask(served, _query(f"{name}-{tag}.example").to_wire(), KID)
+            replies.append(_normal(reply, tag) if reply else "(none)")
+        finally:
+            upstream.rcode = None
     reply = served.run(resolver.resolve(_query(f"doh-{tag}.example").to_wire(), KID, False,
                                         "kid-tablet"))
     replies.append(_normal(reply, tag) if reply else "(none)")
@@ -227,7 +240,10 @@ def test_the_direct_path_answers_logs_and_counts_as_the_staged_path(
     for rcode in ("NOERROR", "NXDOMAIN", "SERVFAIL", "NOTIMP", "BADVERS", "REFUSED", "FORMERR"):
         assert f"rcode {rcode}" in text, rcode
     reasons = {row[5] for row in logged}
-    assert {"allowed", "deny_list", "cname_blocked", "safe_search", "canary", "ddr"} <= reasons
+    assert {"allowed", "deny_list", "cname_blocked", "safe_search", "canary", "ddr",
+            "upstream_malformed", "upstream_refused", "upstream_servfail"} <= reasons
+    assert [row[2] for row in logged if row[5] == "upstream_malformed"] == [
+        "doh-garbled-T.example", "garbled-T.example"]
     # plain questions took the direct path; only the unusual ones (and the client id's) reached
     # the stages' loop, which the first pass took for everything
     assert set(in_front) == UNUSUAL
