@@ -139,7 +139,7 @@ def main() -> int:
             kind = "MISSED" if is_gold else "FLAGGED"
             sub = row.extra.get("source_label", "")
             errors.append(
-                f"=== {kind} {row.where} {sub} level={level.name} "
+                f"=== {kind} {row.where} id={row.id} {sub} level={level.name} "
                 f"score={scores.get(risk, 0.0):.3f}\n{text}\n"
             )
         if i and i % 1000 == 0:
