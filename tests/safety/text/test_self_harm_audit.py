@@ -55,6 +55,9 @@ def test_urges_attempts_and_daily_ideation_flag(text: str) -> None:
         "My health anxiety is killing me, every twinge feels like cancer",
         "this ptsd is killing me, I can't sleep more than two hours",
         "Anxiety is killing me. Any of these sound right?",
+        # someone else's thoughts
+        "My daughter told me she has been having thoughts of suicide since the summer. How do I "
+        "help her?",
         # the urge denied, someone else's
         "I don't want to hurt myself, I just want to sleep better",
         "My friend keeps saying she wants to hurt herself",
