@@ -28,7 +28,7 @@ from kidshield.safety.text.assess import (
     resolve_language,
     sorted_actions,
 )
-from kidshield.safety.text.combine import Combined, Combiner
+from kidshield.safety.text.combine import OUTSIDE_STAGE, Combined, Combiner
 from kidshield.safety.text.convmodel import (
     ALONE_STAGES,
     SERIOUS_STAGES,
@@ -66,6 +66,8 @@ PROGRESSION_STEP = 0.2  # each further grooming stage raises the score by this f
 ALONE_SCORE = 0.8  # strong cues this sure are a pattern alone to a known reader (high level)
 STRONG_KEY = "grooming!strong"  # evidence from grooming cues not tagged "weak"
 MODEL_KEY = "grooming:model"  # messages the model flagged as grooming without a cue
+# bullying the model alone rated below its high level, held back until it comes again
+TEASING_KEY = "bullying!model"
 MAX_EVIDENCE = 40  # evidence references kept per risk (offsets and labels, never text)
 # what every stated-age pattern needs: most messages skip the patterns after this one search
 _AGE_HINT = re.compile(r"\d|grade|school|freshman|sophomore|junior high")
@@ -171,16 +173,18 @@ class ConversationTracker:
             self._take_stated_age(message.sender, ctx.norm.text)
         if ctx.gaming:
             state.gaming_until = now + GAMING_CONTEXT_SECONDS
+        pair = f"{message.sender}>{message.recipient or '*'}"
         combined = _conversation_judges_grooming(
             self.engine.findings(hits, ctx), hits, recipient_band
         )
+        combined = self._hold_lone_teasing(combined, message, now)
         assessment = make_assessment(
             message.text, self.lexicon, self.language_source, hits,
             combined, self.where, sender_band, recipient_band,
         )
         # evidence is kept per sender, and per recipient only when the platform names one, so
         # a 1:1 chat whose second participant appears late still adds up in one place
-        self._remember(f"{message.sender}>{message.recipient or '*'}", hits, assessment, now)
+        self._remember(pair, hits, assessment, now)
         state.message_count += 1
         state.last_at = now
         self.last_findings = self.findings()
@@ -190,6 +194,45 @@ class ConversationTracker:
                 if RiskLevel.NONE < level <= finding.level:
                     flagged.setdefault(level.label, state.message_count - 1)
         return assessment
+
+    def _hold_lone_teasing(self, combined: Combined, message: Message, now: float) -> Combined:
+        """Bullying that only the model saw (with or without the outside profanity model),
+        below its high level (no insult, threat or slur cue in the message), flags in a
+        conversation only when it repeats such a message that still counts (the bullying
+        half-life; see ``_repeats``). Once, it was plain talk or teasing between people who
+        know each other ("ur evil", "your hair is ridiculous today", "Outside your house")
+        in every benign chat of both writers' DEV halves it flagged (13 of 13); bullying is
+        what comes again. The first is kept as the sender's evidence, not as a finding."""
+        found = next((f for f in combined.findings if f.risk is Risk.BULLYING), None)
+        if (
+            found is None
+            or not set(found.stages) <= {"model", OUTSIDE_STAGE}
+            or found.level >= RiskLevel.HIGH
+        ):
+            return combined
+        earlier = self._repeats(message.sender, message.recipient, now)
+        pair = f"{message.sender}>{message.recipient or '*'}"
+        held = self.state.pairs.setdefault(pair, {}).setdefault(TEASING_KEY, Evidence())
+        held.add(found.score, now, HALF_LIFE[Risk.BULLYING])
+        if earlier >= REPORT_THRESHOLD:
+            return combined
+        kept = [f for f in combined.findings if f is not found]
+        return Combined(kept, combined.signpost, combined.probabilities)
+
+    def _repeats(self, sender: str, recipient: str | None, now: float) -> float:
+        """The strongest held bullying this sender's message repeats: their own, or someone
+        else's (a pile-on) unless this message answers it (to its writer, or from its reader
+        in a chat of two): a retort is the back and forth of teasing."""
+        best = 0.0
+        for pair, entries in self.state.pairs.items():
+            held = entries.get(TEASING_KEY)
+            if held is None:
+                continue
+            first, _, reader = self._direction(pair).partition(">")
+            if first != sender and (reader == sender or recipient == first):
+                continue
+            best = max(best, held.decayed(now, HALF_LIFE[Risk.BULLYING]))
+        return best
 
     def _take_stated_age(self, pid: str, normalised: str) -> None:
         """A participant the platform gave no age says how old they are ("im 13", "14 f"):

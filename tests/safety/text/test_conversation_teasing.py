@@ -1,0 +1,108 @@
+"""Teasing in a conversation: bullying the model alone rates below its high level flags only
+when it comes again in the same direction (issue 12, twelfth session; docs/safety.md, "Benign
+conversations flagged for some risk, round two"). Whole conversations through the public
+``assess_conversation``; each hard negative was flagged for bullying on main ``69e837fc``."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from kidshield.safety.text.conversation import ConversationAssessment, assess_conversation
+from kidshield.safety.text.model import Risk, RiskLevel
+from kidshield.safety.text.state import Message
+
+START = datetime(2026, 5, 9, 17, 0, tzinfo=UTC)
+
+
+def _chat(lines: list[tuple[str, str]], start: datetime = START) -> list[Message]:
+    return [Message(s, t, start + timedelta(seconds=45 * i)) for i, (s, t) in enumerate(lines)]
+
+
+def _bullying(result: ConversationAssessment) -> RiskLevel:
+    levels = [f.level for f in result.findings if f.risk is Risk.BULLYING]
+    levels += [f.level for m in result.messages for f in m.findings if f.risk is Risk.BULLYING]
+    return max(levels, default=RiskLevel.NONE)
+
+
+TEASING: list[tuple[str, list[tuple[str, str]], dict[str, int | None] | None]] = [
+    (
+        "school friends: a joke about a haircut",
+        [
+            ("emma", "omg did u get a haircut"),
+            ("lukas", "ya my mum did it"),
+            ("emma", "your hair is ridiculous today"),
+            ("lukas", "lol i know"),
+            ("emma", "it's cute tho"),
+        ],
+        {"emma": 14, "lukas": 14},
+    ),
+    (
+        "a k-pop fan asking a friend's favourite",
+        [
+            ("maplebunny", "did u get tickets"),
+            ("hanni", "YES front block"),
+            ("maplebunny", "who's ur bias"),
+            ("hanni", "hanni obviously lol"),
+        ],
+        None,
+    ),
+    (
+        "an uncle at the door for a lift",
+        [
+            ("Uncle_Pat", "Leaving now, 10 mins"),
+            ("Sean", "ok"),
+            ("Uncle_Pat", "Outside your house"),
+            ("Sean", "coming"),
+        ],
+        {"Uncle_Pat": 47, "Sean": 13},
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("lines", "ages"), [pytest.param(lines, ages, id=name) for name, lines, ages in TEASING]
+)
+def test_one_message_only_the_model_rates_bullying_is_not_flagged(
+    lines: list[tuple[str, str]], ages: dict[str, int | None] | None
+) -> None:
+    assert _bullying(assess_conversation(_chat(lines), participants=ages)) is RiskLevel.NONE
+
+
+def test_the_same_again_in_the_same_direction_is_flagged() -> None:
+    lines = [
+        ("kid_a", "hi"),
+        ("kid_b", "your hair is ridiculous today"),
+        ("kid_a", "ok"),
+        ("kid_b", "you smell"),
+    ]
+    result = assess_conversation(_chat(lines))
+    assert not [f for f in result.messages[1].findings if f.risk is Risk.BULLYING]
+    assert any(f.risk is Risk.BULLYING for f in result.messages[3].findings)
+    assert result.finding(Risk.BULLYING) is not None
+
+
+def test_the_held_message_is_kept_in_the_state_between_calls() -> None:
+    lines = [("kid_a", "hi"), ("kid_b", "your hair is ridiculous today")]
+    first = assess_conversation(_chat(lines))
+    assert _bullying(first) is RiskLevel.NONE
+    later = START + timedelta(hours=5)
+    second = assess_conversation(
+        _chat([("kid_b", "you smell")], start=later), state=first.state.to_dict()
+    )
+    assert _bullying(second) >= RiskLevel.LOW
+
+
+def test_the_reply_of_the_other_side_does_not_count_as_the_second() -> None:
+    lines = [("kid_a", "your hair is ridiculous today"), ("kid_b", "you smell")]
+    assert _bullying(assess_conversation(_chat(lines))) is RiskLevel.NONE
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["you're such a loser", "nobody likes you", "you're ugly", "kill yourself"],
+)
+def test_a_cue_or_the_high_level_still_flags_at_once(text: str) -> None:
+    lines = [("kid_a", "hi"), ("kid_b", text)]
+    assert _bullying(assess_conversation(_chat(lines))) >= RiskLevel.MEDIUM
