@@ -7,7 +7,9 @@ model included) or loads one saved with ``--save``, runs each conversation of th
 through ``assess_conversation`` with the ages and times the platform would give and as a bare
 chat segment, and counts, per half (``halves.half_of`` on the conversation id), the benign
 conversations flagged at ``low`` or above for each risk and level and for any risk, and the
-grooming conversations flagged for grooming. ``--dev-flagged FILE`` writes the DEV half's
+grooming conversations flagged for grooming; the benign conversations a moderator is asked to
+look at (``escalate_moderator``); and, in the conversations that are not benign, the messages
+labelled with a risk that are flagged for it. ``--dev-flagged FILE`` writes the DEV half's
 flagged benign conversations with the message, risk, level and spans that flagged them; TEST
 conversations are never written, and are only counted with ``--count-test``.
 
@@ -33,15 +35,25 @@ from pathlib import Path
 from typing import Any
 
 from kidshield.safety.text.combine import Combiner
-from kidshield.safety.text.conversation import assess_conversation
+from kidshield.safety.text.conversation import ConversationAssessment, assess_conversation
 from kidshield.safety.text.evaluate import evaluate
 from kidshield.safety.text.halves import half_of
 from kidshield.safety.text.loso import engine_examples
-from kidshield.safety.text.model import Risk, RiskLevel
+from kidshield.safety.text.model import RecommendedAction, Risk, RiskLevel
 from kidshield.safety.text.state import Message
 from kidshield.safety.text.train import fit, prepare, train_settings
 from kidshield.safety.text.trainconv import Conversation, conversations, fit_conversation_model
 from kidshield.safety.text.trainingdata import TRAIN, VALIDATION, source_group
+
+RISKY_MESSAGE_LABELS = frozenset({"grooming", "sexual_content", "sextortion", "bullying",
+                                  "self_harm"})
+
+
+def assessed(conv: Conversation, engine: Combiner, bare: bool) -> ConversationAssessment:
+    if bare:
+        return assess_conversation([Message(m.sender, m.text) for m in conv.messages],
+                                   engine=engine)
+    return assess_conversation(conv.messages, participants=dict(conv.ages), engine=engine)
 
 
 def levels_of(
@@ -49,11 +61,7 @@ def levels_of(
 ) -> tuple[dict[Risk, RiskLevel], list[str]]:
     """The conversation's level per risk (its own findings and its messages'), as
     ``loso.conversation_figures`` counts them, and a line per finding for reading."""
-    if bare:
-        result = assess_conversation([Message(m.sender, m.text) for m in conv.messages],
-                                     engine=engine)
-    else:
-        result = assess_conversation(conv.messages, participants=dict(conv.ages), engine=engine)
+    result = assessed(conv, engine, bare)
     levels: dict[Risk, RiskLevel] = {}
     lines: list[str] = []
     for f in result.findings:
@@ -121,6 +129,12 @@ def main() -> int:
         print(json.dumps(report, indent=2))
         return 0
     convs = conversations(turns)
+    by_turn: dict[str, list[tuple[int, str, frozenset[str]]]] = {}
+    for r in turns:
+        by_turn.setdefault(str(r.conversation), []).append(
+            (int(r.extra.get("turn") or 0), r.id, frozenset(r.labels)))
+    message_labels = {cid: [labels for _t, _i, labels in sorted(rows)]
+                      for cid, rows in by_turn.items()}
     # benign: labelled benign only (the first writer's sextortion scams are not grooming and
     # not benign either); read from the rows so that main's code can be measured too
     benign_ids = {r.conversation for r in turns
@@ -139,10 +153,13 @@ def main() -> int:
             by_kind: Counter[str] = Counter()
             kinds: Counter[str] = Counter()
             any_risk = 0
+            moderator = 0
             for c in benign:
                 kind = c.id.rsplit("-", 1)[0]
                 kinds[kind] += 1
                 levels, lines = levels_of(c, engine, bare)
+                actions = assessed(c, engine, bare).actions
+                moderator += RecommendedAction.ESCALATE_MODERATOR in actions
                 if levels:
                     any_risk += 1
                     by_kind[kind] += 1
@@ -157,6 +174,22 @@ def main() -> int:
                 if levels_of(c, engine, bare)[0].get(Risk.GROOMING, RiskLevel.NONE)
                 >= RiskLevel.LOW
             )
+            # each message of a conversation that is not benign, labelled with a risk: is
+            # that message flagged for it (at low or above)?
+            labelled: Counter[str] = Counter()
+            found: Counter[str] = Counter()
+            for c in chosen:
+                if c.id in benign_ids:
+                    continue
+                rows = message_labels.get(c.id, [])
+                result = assessed(c, engine, bare)
+                if len(rows) != len(result.messages):
+                    continue
+                for labels, part in zip(rows, result.messages, strict=True):
+                    got = {f.risk.value for f in part.findings if f.level >= RiskLevel.LOW}
+                    for name in sorted(set(labels) & RISKY_MESSAGE_LABELS):
+                        labelled[name] += 1
+                        found[name] += name in got
             # neither benign nor grooming (the first writer's sextortion scams): negatives for
             # the grooming figure of `--loso`
             others = [c for c in chosen if c.id not in benign_ids and not c.grooming]
@@ -171,11 +204,16 @@ def main() -> int:
                 "benign": len(benign),
                 "benign_any_risk": any_risk,
                 "benign_any_risk_rate": round(any_risk / max(1, len(benign)), 4),
+                # a moderator is asked to look (escalate_moderator among the actions)
+                "benign_moderator": moderator,
                 "by_risk": dict(sorted(by_risk.items())),
                 "by_risk_level": dict(sorted(by_level.items())),
                 "by_kind": {k: f"{by_kind[k]}/{kinds[k]}" for k in sorted(kinds)},
                 "grooming": len(risky),
                 "grooming_flagged": groomed,
+                "risky_messages_flagged": {
+                    k: f"{found[k]}/{labelled[k]}" for k in sorted(labelled)
+                },
             }
         out[view] = per_half
     if args.dev_flagged:
