@@ -9,7 +9,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from kidshield.safety.text.conversation import ConversationAssessment, assess_conversation
+from kidshield.safety.text.conversation import (
+    ConversationAssessment,
+    ConversationTracker,
+    assess_conversation,
+)
 from kidshield.safety.text.model import Risk, RiskLevel
 from kidshield.safety.text.state import Message
 
@@ -106,3 +110,24 @@ def test_the_reply_of_the_other_side_does_not_count_as_the_second() -> None:
 def test_a_cue_or_the_high_level_still_flags_at_once(text: str) -> None:
     lines = [("kid_a", "hi"), ("kid_b", text)]
     assert _bullying(assess_conversation(_chat(lines))) >= RiskLevel.MEDIUM
+
+
+def test_a_pile_on_by_two_senders_is_flagged() -> None:
+    lines = [
+        ("user1", "new gc, don't add jess"),
+        ("user2", "your hair is ridiculous today"),
+        ("user3", "you smell"),
+    ]
+    result = assess_conversation(_chat(lines))
+    assert not [f for f in result.messages[1].findings if f.risk is Risk.BULLYING]
+    assert any(f.risk is Risk.BULLYING for f in result.messages[2].findings)
+
+
+def test_a_retort_to_a_named_recipient_in_a_group_is_not_the_second() -> None:
+    tracker = ConversationTracker(participants={"amy": 14, "ben": 14, "cal": 14})
+    first = tracker.add(Message("amy", "your hair is ridiculous today", START, recipient="ben"))
+    reply = tracker.add(
+        Message("ben", "you smell", START + timedelta(seconds=30), recipient="amy")
+    )
+    assert first.finding(Risk.BULLYING) is None
+    assert reply.finding(Risk.BULLYING) is None
