@@ -2,7 +2,8 @@
 
     python bench/text_answers.py OUT.jsonl [--per-source 4000] [--data ../shared/data/text-train]
     cmp before.jsonl after.jsonl   # must be byte-identical
-    python bench/text_answers.py --gates   # every pattern on every text: matches a gate skipped
+    python bench/text_answers.py --gates   # every pattern on every text: matches the engine's
+                                           # gate plan (SignalContext.candidates) skipped
 
 One JSON line per (message, sender, recipient, gaming) case: the assessment's ``to_dict()``
 (level, actions, findings with stages and spans, helplines, redacted text) plus what the JSON
@@ -107,7 +108,7 @@ def check_gates(texts: list[str]) -> int:
         ctx = SignalContext(lexicon.normalizer.normalize(text), lexicon)
         for lex in lexicon.risks:
             view = ctx.norm.text if lex.view == "text" else ctx.norm.light
-            chosen = {id(p) for p in lex.candidates(ctx.present(lex.view))}
+            chosen = {id(p) for p in ctx.candidates(lex)}
             for pattern in lex.patterns:
                 if id(pattern) not in chosen and pattern.regex.search(view):
                     skipped += 1

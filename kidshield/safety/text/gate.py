@@ -275,14 +275,6 @@ class GateIndex:
             automaton.make_automaton()
             self._automaton = automaton
 
-    def present(self, squeezed: str, has_digit: bool) -> set[str]:
-        found: set[str] = set()
-        if self._automaton is not None and squeezed:
-            found = {value[0] for _end, value in self.matches(squeezed)}
-        if has_digit:
-            found.add(DIGIT)
-        return found
-
     def matches(self, squeezed: str) -> Any:
         """(end, (literal, *value)) for every occurrence of a literal in ``squeezed``."""
         if self._automaton is None or not squeezed:

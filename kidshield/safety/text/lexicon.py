@@ -67,14 +67,6 @@ class CuePattern:
     has_value: bool  # has a "v" group: the value to point at and redact
 
 
-def _meets(present: set[str], gates: tuple[frozenset[str], ...]) -> bool:
-    """One literal of each further gate present (a loop: a generator costs more here)."""
-    for gate in gates:  # noqa: SIM110 (all() over a generator costs more in this hot loop)
-        if present.isdisjoint(gate):
-            return False
-    return True
-
-
 @dataclass(frozen=True, slots=True)
 class RiskLexicon:
     risk: Risk
@@ -120,33 +112,17 @@ class RiskLexicon:
             for m in regex.finditer(view)
         ]
 
-    def candidates(self, present: set[str]) -> list[CuePattern]:
-        """The patterns worth running, given the gate literals ``present`` in the text."""
-        chosen = set(self.always)
-        gates = self.gates
-        for literal in present:
-            indexes = gates.get(literal)
-            if indexes:
-                chosen.update(indexes)
-        also = self.also
-        patterns = self.patterns
-        out: list[CuePattern] = []
-        for i in sorted(chosen):
-            more = also.get(i)
-            if more is not None and not _meets(present, more):
-                continue
-            out.append(patterns[i])
-        return out
-
 
 class GatePlan:
     """Every risk's patterns worth running on a text, from one pass of the gate automaton.
 
-    The same answer as :meth:`RiskLexicon.candidates` over :meth:`GateIndex.present` (a test
-    checks it), in integers instead of sets: each gate literal stands for one bit of a literal
-    mask and for the patterns it unlocks as bits of a pattern mask (all risks' patterns in one
-    numbering), and the automaton hands both over with each literal it finds. Building the set
-    of literals and looking each one up again per risk cost more than the patterns it spared.
+    The rule: a pattern runs when one literal of its first gate is in its view of the text and
+    one literal of each further gate too (``tests/safety/text/gate_oracle.py`` reads it with
+    sets, and a test checks the plan chooses the same). Here it is read in integers: each gate
+    literal stands for one bit of a literal mask and for the patterns it unlocks as bits of a
+    pattern mask (all risks' patterns in one numbering), and the automaton hands both over with
+    each literal it finds. Building the set of literals and looking each one up again per risk
+    cost more than the patterns it spared.
     """
 
     def __init__(self, risks: tuple[RiskLexicon, ...]) -> None:
@@ -249,10 +225,8 @@ class Lexicon:
     gaming: re.Pattern[str]
     negation: re.Pattern[str]
     mundane: re.Pattern[str]
-    gate_index: dict[str, GateIndex]  # per view: finds the gate literals present
-    gate_all: GateIndex  # every view's literals: one pass when the views are the same text
     stated_age: StatedAge  # a writer's own age in the text ("im 13", "14 f")
-    plan: GatePlan  # the same choice as gate_index and candidates(), in one pass
+    plan: GatePlan  # each risk's patterns worth running on a message, in one pass
 
     def for_risk(self, risk: Risk) -> RiskLexicon:
         for lex in self.risks:
@@ -512,7 +486,6 @@ def load_lexicon(language: str = DEFAULT_LANGUAGE) -> Lexicon:
         frozenset(str(w) for w in common.get("spaced", {}).get("words", ())),
     )
     risks = tuple(_compile_risk(risk, folder / f"{risk.value}.toml", macros) for risk in Risk)
-    views = {lex.view for lex in risks}
     return Lexicon(
         language=language,
         normalizer=normalizer,
@@ -521,8 +494,6 @@ def load_lexicon(language: str = DEFAULT_LANGUAGE) -> Lexicon:
         gaming=re.compile(compile_source(str(context["gaming"]), macros, f"{where} gaming")),
         negation=re.compile(compile_source(str(context["negation"]), macros, f"{where} negation")),
         mundane=re.compile(compile_source(str(context["mundane"]), macros, f"{where} mundane")),
-        gate_index={view: GateIndex(_gates(risks, {view})) for view in views},
-        gate_all=GateIndex(_gates(risks, views)),
         stated_age=_stated_age(common.get("ages", {}), macros, f"{folder / 'common.toml'}: [ages]"),
         plan=GatePlan(risks),
     )

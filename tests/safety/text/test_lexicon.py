@@ -8,6 +8,7 @@ from kidshield.safety.text import Risk, assess_message
 from kidshield.safety.text.gate import LAST_RESORT_GATE, required_literals
 from kidshield.safety.text.lexicon import DATA_DIR, LexiconError, load_lexicon
 from kidshield.safety.text.signals.base import SignalContext
+from tests.safety.text import gate_oracle
 from tests.safety.text.corpus_util import load
 
 
@@ -39,13 +40,14 @@ CORPORA = ["benign", *(r.value for r in Risk)]
 
 @pytest.mark.parametrize("name", CORPORA)
 def test_literal_gates_never_skip_a_pattern_that_would_match(name: str) -> None:
-    """Speed comes from skipping patterns; this checks that skipping loses nothing."""
+    """Speed comes from skipping patterns; this checks that skipping loses nothing (the choice
+    the engine makes, ``SignalContext.candidates``)."""
     lexicon = load_lexicon()
     for message in load(name):
         ctx = SignalContext(lexicon.normalizer.normalize(message), lexicon)
         for lex in lexicon.risks:
             view = ctx.norm.text if lex.view == "text" else ctx.norm.light
-            chosen = {id(p) for p in lex.candidates(ctx.present(lex.view))}
+            chosen = {id(p) for p in ctx.candidates(lex)}
             for pattern in lex.patterns:
                 if pattern.regex.search(view):
                     assert id(pattern) in chosen, (message, pattern.cue.id)
@@ -90,7 +92,7 @@ def test_a_pattern_of_short_literals_only_is_gated_on_them_and_still_found() -> 
 
     def chosen(message: str) -> set[int]:
         ctx = SignalContext(lexicon.normalizer.normalize(message), lexicon)
-        return {id(p) for p in grooming.candidates(ctx.present(grooming.view))}
+        return {id(p) for p in ctx.candidates(grooming)}
 
     assert not any(id(p) in chosen("see you at practice tomorrow") for p in probes)
     ctx = SignalContext(lexicon.normalizer.normalize("do u have a bf??"), lexicon)
@@ -101,14 +103,15 @@ def test_a_pattern_of_short_literals_only_is_gated_on_them_and_still_found() -> 
 
 @pytest.mark.parametrize("name", CORPORA)
 def test_the_one_pass_plan_chooses_what_the_gates_choose(name: str) -> None:
-    """``GatePlan.select`` (masks, one pass) is a faster ``candidates(present(view))``: the same
-    patterns in the same order, for every risk, also when the two views differ."""
+    """``GatePlan.select`` (masks, one pass) is a faster reading of the reference gate rule
+    (``gate_oracle``, sets per view): the same patterns in the same order, for every risk, also
+    when the two views differ."""
     lexicon = load_lexicon()
     messages = [*load(name), "héllo ＡＢＣ 5 x", "call me at 555 0199 😀", "xxx", ""]
     for message in messages:
         ctx = SignalContext(lexicon.normalizer.normalize(message), lexicon)
         for lex in lexicon.risks:
-            want = [id(p) for p in lex.candidates(ctx.present(lex.view))]
+            want = [id(p) for p in gate_oracle.chosen(ctx, lex)]
             assert [id(p) for p in ctx.candidates(lex)] == want, (message, lex.risk)
 
 

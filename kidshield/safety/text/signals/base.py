@@ -11,12 +11,10 @@ import re
 from dataclasses import dataclass, field
 from typing import ClassVar, Protocol
 
-from kidshield.safety.text.gate import squeeze
 from kidshield.safety.text.lexicon import Cue, CuePattern, Lexicon, RiskLexicon
 from kidshield.safety.text.model import REPORT_THRESHOLD, AgeBand, CueHit, Risk, RiskLevel
 from kidshield.safety.text.normalize import NormalizedText
 
-_DIGIT_RE = re.compile(r"\d")
 NEGATED = 0.25  # weight multiplier for a cue with a negation right before it
 _NEGATION_WINDOW = 40
 
@@ -32,28 +30,14 @@ class SignalContext:
     gaming_conversation: bool = False  # recent messages were about a game
     _laughing: bool | None = field(default=None, repr=False)
     _gaming: bool | None = field(default=None, repr=False)
-    _present: dict[str, set[str]] = field(default_factory=dict, repr=False)
     # exclusion spans per risk: the cue matcher and the combiner (twice) read the same ones
     _excluded: dict[Risk, list[tuple[int, int]]] = field(default_factory=dict, repr=False)
     _chosen: dict[Risk, list[CuePattern]] | None = field(default=None, repr=False)
 
-    def present(self, view: str) -> set[str]:
-        """The gate literals present in one view of the message (cached; see :mod:`gate`)."""
-        cached = self._present.get(view)
-        if cached is None:
-            text = self.norm.text if view == "text" else self.norm.light
-            has_digit = _DIGIT_RE.search(text) is not None
-            if self.norm.text == self.norm.light:  # most messages: one pass serves both views
-                cached = self.lexicon.gate_all.present(squeeze(text), has_digit)
-                self._present["text"] = self._present["light"] = cached
-            else:
-                cached = self.lexicon.gate_index[view].present(squeeze(text), has_digit)
-                self._present[view] = cached
-        return cached
-
     def candidates(self, lex: RiskLexicon) -> list[CuePattern]:
-        """The patterns of ``lex`` worth running on this message (every risk's found at once;
-        the same as ``lex.candidates(self.present(lex.view))``)."""
+        """The patterns of ``lex`` worth running on this message (every risk's chosen at once by
+        the lexicon's :class:`GatePlan`; ``tests/safety/text/gate_oracle.py`` is the slow
+        reference it is checked against)."""
         chosen = self._chosen
         if chosen is None:
             chosen = self._chosen = self.lexicon.plan.select(self.norm.text, self.norm.light)
