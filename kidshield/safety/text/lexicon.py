@@ -118,102 +118,87 @@ class GatePlan:
 
     The rule: a pattern runs when one literal of its first gate is in its view of the text and
     one literal of each further gate too (``tests/safety/text/gate_oracle.py`` reads it with
-    sets, and a test checks the plan chooses the same). Here it is read in integers: each gate
-    literal stands for one bit of a literal mask and for the patterns it unlocks as bits of a
-    pattern mask (all risks' patterns in one numbering), and the automaton hands both over with
-    each literal it finds. Building the set of literals and looking each one up again per risk
-    cost more than the patterns it spared.
+    sets, and a test checks the plan chooses the same). Here it is read in integers: all risks'
+    patterns are numbered as one, and a pattern's gates are its slots (the first gate slot 0,
+    its further gates slots 1, 2, ...): slot ``k`` of pattern ``p`` is bit ``k * width + p`` of
+    one mask. A gate literal stands for the bits of the slots it fills; the automaton ORs them
+    over every literal in the text (in C), and a pattern runs when all its slots are filled,
+    the slots it has no gate for filled from the start. Building the set of literals and
+    looking each one up again per risk, and then a loop over every pattern the first gate let
+    through to check the further ones, cost more than the patterns they spared.
     """
 
     def __init__(self, risks: tuple[RiskLexicon, ...]) -> None:
         self.risks = risks
-        # only the literals of further gates need a bit; the shortest (the commonest) get the
-        # lowest, so the literal mask of most messages stays a small integer
-        literals: set[str] = set()
-        for lex in risks:
-            for sets in lex.also.values():
-                for gate in sets:
-                    literals.update(gate)
-        order = sorted(literals, key=lambda literal: (len(literal), literal))
-        bits = {literal: 1 << i for i, literal in enumerate(order)}
-        # per pattern, in one numbering over all risks: the pattern, its risk's place, and
-        # its further gates as literal masks (None: none)
         self._keys = tuple(lex.risk for lex in risks)
+        # per pattern, in one numbering over all risks: the pattern and its risk's place
         self._entries: list[CuePattern] = []
         self._owner: list[int] = []
-        self._also_at: list[tuple[int, ...] | None] = []
         first_of: list[int] = []
         for index, lex in enumerate(risks):
             first_of.append(len(self._entries))
-            for position, entry in enumerate(lex.patterns):
-                self._entries.append(entry)
-                self._owner.append(index)
-                further = lex.also.get(position)
-                self._also_at.append(
-                    None
-                    if further is None
-                    else tuple(sum(bits[literal] for literal in gate) for gate in further)
-                )
+            self._entries.extend(lex.patterns)
+            self._owner.extend([index] * len(lex.patterns))
+        width = len(self._entries)
+        slots = 1 + max((len(more) for lex in risks for more in lex.also.values()), default=0)
+        self._shifts = tuple(slot * width for slot in range(1, slots))
+        self._first = (1 << width) - 1  # slot 0 of every pattern
         views = sorted({lex.view for lex in risks})
-        # per set of views: the gate index over their literals, and the patterns of the risks
-        # read in those views (a view's text that differs from the others is scanned alone)
-        self._scans: dict[tuple[str, ...], tuple[GateIndex, int, int, int]] = {}
+        # per set of views: the gate index over their risks' literals, and the mask to start
+        # from (a view's text that differs from the others is scanned alone)
+        self._scans: dict[tuple[str, ...], tuple[GateIndex, int, int]] = {}
         for chosen in [tuple(views), *((view,) for view in views)]:
-            masks: dict[str, int] = dict.fromkeys(_gates(risks, set(chosen)), 0)
-            always = 0
+            values: dict[str, int] = {}
+            start = 0
             for index, lex in enumerate(risks):
                 if lex.view not in chosen:
                     continue
                 first = first_of[index]
                 for literal, positions in lex.gates.items():
                     for position in positions:
-                        masks[literal] = masks.get(literal, 0) | 1 << (first + position)
+                        values[literal] = values.get(literal, 0) | 1 << (first + position)
                 for position in lex.always:
-                    always |= 1 << (first + position)
-            values = {literal: (bits.get(literal, 0), mask) for literal, mask in masks.items()}
-            digit = values.pop(DIGIT, (bits.get(DIGIT, 0), 0))
-            self._scans[chosen] = (GateIndex(set(values), values), always, digit[0], digit[1])
+                    start |= 1 << (first + position)
+                for position in range(len(lex.patterns)):
+                    bit = 1 << (first + position)
+                    further = lex.also.get(position, ())
+                    for slot in range(1, slots):
+                        if slot > len(further):  # no such gate: filled from the start
+                            start |= bit << (slot * width)
+                            continue
+                        for literal in further[slot - 1]:
+                            values[literal] = values.get(literal, 0) | bit << (slot * width)
+            digit = values.pop(DIGIT, 0)
+            self._scans[chosen] = (GateIndex(set(values), values), start, digit)
         self._all = tuple(views)
 
     def select(self, text: str, light: str) -> dict[Risk, list[CuePattern]]:
         """Per risk, the patterns to run on its view of the message (``text`` or ``light``)."""
-        out: list[list[CuePattern]] = [[] for _ in self.risks]
         if text == light:  # most messages: one pass serves every view
-            self._collect(*self._scan(self._all, text), out)
+            chosen = self._scan(self._all, text)
         else:
+            chosen = 0
             for view in self._all:
-                self._collect(*self._scan((view,), text if view == "text" else light), out)
+                chosen |= self._scan((view,), text if view == "text" else light)
+        out: list[list[CuePattern]] = [[] for _ in self.risks]
+        entries, owner = self._entries, self._owner
+        while chosen:  # lowest bit first: each risk's patterns in their lexicon order
+            low = chosen & -chosen
+            chosen ^= low
+            position = low.bit_length() - 1
+            out[owner[position]].append(entries[position])
         return dict(zip(self._keys, out, strict=True))
 
-    def _collect(self, literals: int, patterns: int, out: list[list[CuePattern]]) -> None:
-        """Add the patterns of ``patterns`` whose further gates ``literals`` meets, in order."""
-        entries, also, owner = self._entries, self._also_at, self._owner
-        while patterns:  # lowest bit first: each risk's patterns in their lexicon order
-            low = patterns & -patterns
-            patterns ^= low
-            position = low.bit_length() - 1
-            more = also[position]
-            if more is not None:
-                for gate in more:
-                    if not literals & gate:
-                        break
-                else:
-                    out[owner[position]].append(entries[position])
-                continue
-            out[owner[position]].append(entries[position])
-
-    def _scan(self, views: tuple[str, ...], text: str) -> tuple[int, int]:
-        """(literal mask, pattern mask) of the gate literals in ``text``."""
-        index, always, digit_bit, digit_patterns = self._scans[views]
-        literals, patterns = 0, always
+    def _scan(self, views: tuple[str, ...], text: str) -> int:
+        """The patterns (slot 0 bits) whose every gate has a literal in ``text``."""
+        index, start, digit = self._scans[views]
         if _DIGIT_RE.search(text) is not None:
-            literals, patterns = digit_bit, always | digit_patterns
-        for _end, (_literal, literal_bit, pattern_bits) in index.matches(squeeze(text)):
-            if literal_bit:
-                literals |= literal_bit
-            if pattern_bits:
-                patterns |= pattern_bits
-        return literals, patterns
+            start |= digit
+        filled = index.union(squeeze(text), start)
+        chosen = filled & self._first
+        for shift in self._shifts:
+            chosen &= filled >> shift
+        return chosen
 
 
 @dataclass(frozen=True, slots=True)
@@ -455,17 +440,6 @@ def _any_of(sources: list[str]) -> re.Pattern[str] | None:
     if not sources:
         return None
     return re.compile(f"{_BOUNDARY_BEFORE}(?:{'|'.join(sources)}){_BOUNDARY_AFTER}")
-
-
-def _gates(risks: tuple[RiskLexicon, ...], views: set[str]) -> set[str]:
-    literals: set[str] = set()
-    for lex in risks:
-        if lex.view in views:
-            literals.update(lex.gates)
-            for sets in lex.also.values():
-                for literals_set in sets:
-                    literals.update(literals_set)
-    return literals
 
 
 @cache

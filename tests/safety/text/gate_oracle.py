@@ -21,7 +21,7 @@ _INDEXES: dict[tuple[int, str], tuple[Lexicon, GateIndex]] = {}
 
 def literals_in(index: GateIndex, squeezed: str, has_digit: bool) -> set[str]:
     """The gate literals of ``index`` that occur in ``squeezed`` (plus DIGIT if ``has_digit``)."""
-    found = {value[0] for _end, value in index.matches(squeezed)}
+    found: set[str] = {literal for _end, literal in index.matches(squeezed)}
     if has_digit:
         found.add(DIGIT)
     return found
