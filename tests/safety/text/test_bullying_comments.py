@@ -6,8 +6,7 @@ in words the cues did not know and the profanity gate does not lift ("you are cl
 idiot", "your posts are idiotic", "how ignorant you are"), and insults the model scored high
 enough but that named their target in a way the aim rule did not read as a person ("obama is a
 typical american idiot", "what a vain buffoon", "the idiot in chief", "these republican
-traitors"). A few were softened as game talk because a news comment said "campaign", "race",
-"level" or "build". See docs/safety.md, "Insults in comment threads".
+traitors"). See docs/safety.md, "Insults in comment threads".
 
 The cue (``insult_plain``) is tested without any model (``Combiner(None)``); the aim rule with
 a model that flags from a very low threshold, so that only ``[model] requires`` decides.
@@ -157,28 +156,3 @@ def test_insults_of_things_and_of_oneself_still_aim_at_no_one(
     text: str, any_score: Combiner
 ) -> None:
     assert not flagged(text, any_score)
-
-
-# -- game talk: a word of news prose is not a game ----------------------------------------------
-@pytest.mark.parametrize(
-    "text",
-    [
-        "i will hurt you if you build that fence",
-        "im going to hurt you, the race card wont save you",
-        "we will destroy you and your whole campaign",
-    ],
-)
-def test_words_of_politics_and_building_are_not_game_talk(text: str) -> None:
-    assert cue_level(text) >= RiskLevel.LOW
-
-
-@pytest.mark.parametrize(
-    "text",
-    [
-        "im gonna destroy you at level 5",
-        "i will destroy you when we level up",
-        "gonna destroy you in this round",
-    ],
-)
-def test_game_levels_are_still_game_talk(text: str) -> None:
-    assert cue_level(text) is RiskLevel.NONE
