@@ -1164,3 +1164,92 @@ def test_a_gate_word_with_a_space_before_it_opens_at_the_start_and_after_a_line_
     assert " rn" in literals_in(index, "rn at the park", has_digit=False)
     assert " rn" in literals_in(index, "hey\nrn at the park", has_digit=False)
     assert " rn" not in literals_in(index, "turn left", has_digit=False)
+
+
+# --- voices d, e and g again (DEV; session 12) ------------------------------------------------
+# Schools named in passing or asked about, buses and routines, lines that drop the writer, other
+# languages' whereabouts, schools and ages. Rows written for the tests, not copied from the sets.
+
+
+@pytest.mark.parametrize(
+    ("text", "stage"),
+    [
+        # schools named in passing, the writer tied to them
+        ("anyone here go to Parkfield High? im in year 9", "school"),
+        ("wait ur from Kingsdown academy?? me too", "school"),
+        ("anyone from Northgate middle school on here", "school"),
+        ("does anyone at St Brendans have the history homework", "school"),
+        ("the canteen at Oakmere is so grim today", "school"),
+        ("we go to the same school!! Redhill, im in 8B", "school"),
+        ("Brookfield academy is making us wear ties in july", "school"),
+        ("at St Josephs we have to wear blazers all year", "school"),
+        ("our school is St Peters in Derby", "school"),
+        ("voy a 2o de la ESO en el IES Miguel Servet", "school"),
+        ("faccio la terza media alla Pascoli", "school"),
+        ("ik zit in groep 7 op de Regenboog in Zwolle", "school"),
+        ("to no 7 ano na EE Castro Alves, de tarde", "school"),
+        ("chodze do szkoly nr 12 w Gdansku", "school"),
+        # on a bus now, a routine bus, the writer left out, a town centre now
+        ("im on the 73 rn, getting off at Stoke Newington", "live_location"),
+        ("im sat on the top deck of the 149 bus rn", "live_location"),
+        ("i always get on the 12 when it leaves Hexham at 8.05", "live_location"),
+        ("i get the bus from Gosport every day at 7.45", "live_location"),
+        ("chilling at the cafe in Hove till 5", "live_location"),
+        ("rn at the kfc on Mill Road, so bored", "live_location"),
+        ("me and amy r at the cinema in Basingstoke rn", "live_location"),
+        ("im in Reading town centre rn", "live_location"),
+        ("caravan 12 at Sandy Bay all week, come find us", "live_location"),
+        ("we play football on the astro at Powerleague in Hoxton every fri 6pm", "live_location"),
+        # other languages
+        ("jsuis au parc de la Tete d Or tout seul", "live_location"),
+        ("ich bin grad am Bahnhof in Bonn", "live_location"),
+        ("teraz jestem na przystanku przy Biedronce", "live_location"),
+        ("simdi Besiktas iskelesindeyim", "live_location"),
+        # ages and names
+        ("tengo 12 y soy de Malaga", "age_location"),
+        ("im like 12 nearly 13 and i live in Sligo", "age_location"),
+        ("jestem Maja Nowak z 5c", "name"),
+        ("ma numbr is o7 7oo 9oo 4 6 2", "phone"),
+    ],
+)
+def test_shapes_of_voices_d_e_and_g_that_main_missed(text: str, stage: str) -> None:
+    assert stage in stage_of(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # a notice for everyone at a school (main flagged it)
+        "the summer fair is saturday 11-3 at Ashgrove Primary, everyone welcome",
+        # schools that are nobody's, or not a school
+        "anyone here go to the gym? im in year 9 lol",
+        "anyone from harvard here",
+        "anyone at work have the maths sheet",
+        "the canteen at work is so bad",
+        "the canteen at ikea is so good",
+        "my brother goes to Oakwood Academy",
+        "i go to st james park in newcastle for the match",
+        "we go to st ives in cornwall every summer",
+        "our school is closed in the snow",
+        "my mum is making us wear coats",
+        # buses and places with nowhere to find anyone
+        "im on the 25th floor rn",
+        "im on the 2nd level rn lol",
+        "im on the train to brighton lol",
+        "he gets the bus from romford every day at 8",
+        "i used to get the bus from romford every day at 8",
+        "rn at the bank in jailbreak lol",
+        "currently at the mall in brookhaven",
+        "going to the mall in brookhaven at 6",
+        "we stayed in caravan 12 at haven last summer",
+        # other languages: home, the past, tomorrow, a number of things
+        "je suis au parc de la villette demain",
+        "ich bin gerade im bett",
+        "main abhi ghar pe hu",
+        "su an cok mutluyum",
+        "tengo 12 de ellos",
+        "jestem bardzo zmeczona z 2a",
+    ],
+)
+def test_look_alikes_of_voices_d_e_and_g_are_not_disclosures(text: str) -> None:
+    assert assess_message(text).finding(Risk.PERSONAL_INFO) is None
