@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.processes import end
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -203,12 +205,5 @@ def test_the_installed_server_migrates_and_serves_its_pages(installed: Installed
             block = client.get("/", headers={"host": "casino.example", "accept-language": "ar"})
             assert '<html lang="ar" dir="rtl">' in block.text
     finally:
-        proc.terminate()
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
-        if proc.stderr is not None:
-            proc.stderr.close()
+        end(proc, 15)
     assert (folder / "kidshield.db").stat().st_size > 0

@@ -18,6 +18,7 @@ import pytest
 
 from tests.dns.conftest import HOUSEHOLD_ANY_HOUR, KID, FakeUpstream, config_text
 from tests.dns.test_serve_process import _ask
+from tests.processes import end
 
 TOKEN = "0123456789abcdef0123456789abcdef"
 
@@ -51,14 +52,7 @@ token_file = "metrics.token"
         assert "metrics" in ports and "udp" in ports, "".join(seen)
         yield ports
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
-        if proc.stderr is not None:
-            proc.stderr.close()
+        end(proc)
 
 
 def test_no_web_serves_metrics_on_its_own_listener_only_with_the_token(

@@ -21,6 +21,8 @@ import dns.rcode
 import dns.rdatatype
 import pytest
 
+from tests.processes import end
+
 UPSTREAM_A = "192.0.2.1"
 UPSTREAM_AAAA = "2001:db8::1"
 
@@ -188,12 +190,7 @@ def start_unbound(conf: Path, port: int, timeout: float = 60.0,
 
 
 def stop(unbound: Unbound) -> None:
-    unbound.proc.terminate()
-    try:
-        unbound.proc.wait(10)
-    except subprocess.TimeoutExpired:
-        unbound.proc.kill()
-        unbound.proc.wait(5)
+    end(unbound.proc)
 
 
 def outcome(answer: dns.message.Message, block_v4: str) -> tuple[str, str | None]:
@@ -226,12 +223,7 @@ class Recursor:
         return dns.query.udp(query, "127.0.0.1", port=self.port, source=source, timeout=5)
 
     def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(5)
+        end(self.proc)
         shutil.rmtree(self.sockets, ignore_errors=True)
 
 

@@ -34,6 +34,7 @@ from tests.fleet.conftest import (
     free_port,
     wait_until_answering,
 )
+from tests.processes import end
 
 KID, TEEN = "127.0.0.2", "127.0.0.3"
 DNSDIST_SOURCE = "127.0.0.9"  # where dnsdist's queries to kidshield come from
@@ -92,12 +93,7 @@ class Dnsdist:
         return dns.query.udp(query, "127.0.0.1", port=self.port, source=source, timeout=5)
 
     def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(5)
+        end(self.proc)
 
 
 def dnsdist_binary() -> str:

@@ -16,6 +16,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.processes import end
+
 ROOT = Path(__file__).resolve().parents[3]
 
 
@@ -48,14 +50,7 @@ def standalone(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                 time.sleep(0.1)
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
-        if proc.stderr is not None:
-            proc.stderr.close()
+        end(proc)
 
 
 def test_the_standalone_app_assesses_and_describes_itself_without_accounts(
