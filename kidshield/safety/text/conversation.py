@@ -177,7 +177,7 @@ class ConversationTracker:
         combined = _conversation_judges_grooming(
             self.engine.findings(hits, ctx), hits, recipient_band
         )
-        combined = self._hold_lone_teasing(combined, message, now)
+        combined = self._hold_lone_teasing(combined, message, pair, now)
         assessment = make_assessment(
             message.text, self.lexicon, self.language_source, hits,
             combined, self.where, sender_band, recipient_band,
@@ -195,7 +195,9 @@ class ConversationTracker:
                     flagged.setdefault(level.label, state.message_count - 1)
         return assessment
 
-    def _hold_lone_teasing(self, combined: Combined, message: Message, now: float) -> Combined:
+    def _hold_lone_teasing(
+        self, combined: Combined, message: Message, pair: str, now: float
+    ) -> Combined:
         """Bullying that only the model saw (with or without the outside profanity model),
         below its high level (no insult, threat or slur cue in the message), flags in a
         conversation only when it repeats such a message that still counts (the bullying
@@ -211,7 +213,6 @@ class ConversationTracker:
         ):
             return combined
         earlier = self._repeats(message.sender, message.recipient, now)
-        pair = f"{message.sender}>{message.recipient or '*'}"
         held = self.state.pairs.setdefault(pair, {}).setdefault(TEASING_KEY, Evidence())
         held.add(found.score, now, HALF_LIFE[Risk.BULLYING])
         if earlier >= REPORT_THRESHOLD:
