@@ -10,18 +10,23 @@ server and the fake upstream share one event loop in a helper thread.
 from __future__ import annotations
 
 import socket
+import struct
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import dns.message
 import dns.query
+import dns.rcode
 import dns.rdatatype
 import pytest
+import sqlalchemy as sa
 
 from kidshield.app import Timings
 from kidshield.clock import FixedClock
+from kidshield.storage.schema import query_log
 from tests.e2e import harness
 from tests.e2e.harness import LoopThread
 from tests.e2e.upstream import FakeUpstream
@@ -143,6 +148,39 @@ def cname_targets(msg: dns.message.Message) -> list[str]:
 
 
 ServeFactory = Callable[..., Served]
+Mangle = Callable[[dns.message.Message, dns.message.Message], bytes]
+EDE = 15  # the EDNS option code of an extended DNS error (RFC 8914)
+
+
+def log_rows(served: Served) -> list[dict[str, Any]]:
+    """The query log as the server wrote it (after its writer caught up)."""
+    served.pump()
+    assert served.app.db is not None
+    with served.app.db.engine.connect() as conn:
+        result = conn.execute(sa.select(query_log).order_by(query_log.c.id))
+        return [dict(row._mapping) for row in result]
+
+
+def ede_option(code: int, text: str) -> bytes:
+    """One extended DNS error as an EDNS option, on the wire."""
+    body = struct.pack("!H", code) + text.encode()
+    return struct.pack("!HH", EDE, len(body)) + body
+
+
+def with_opt_options(options: bytes, rcode: dns.rcode.Rcode | None = None) -> Mangle:
+    """The upstream's answer (with ``rcode``: emptied, that RCODE) with its own OPT record
+    carrying ``options``."""
+    def mangle(response: dns.message.Message, _query: dns.message.Message) -> bytes:
+        response.use_edns(False)
+        if rcode is not None:
+            response.set_rcode(rcode)
+            response.answer.clear()
+        wire = bytearray(response.to_wire())
+        wire[10:12] = (int.from_bytes(wire[10:12], "big") + 1).to_bytes(2, "big")
+        return bytes(wire) + b"\x00" + struct.pack("!HHBBHH", 41, 4096, 0, 0, 0x8000,
+                                                   len(options)) + options
+
+    return mangle
 
 
 @pytest.fixture

@@ -16,13 +16,16 @@ import pytest
 
 from kidshield.dns.answers import OUR_UDP_SIZE
 from tests.dns.conftest import (
+    EDE,
     KID,
     FakeUpstream,
     LoopThread,
     ServeFactory,
     addresses,
+    ede_option,
     make_query,
     recv_exactly,
+    with_opt_options,
 )
 
 NSID, COOKIE, ECS, PADDING = 3, 10, 8, 12
@@ -133,39 +136,13 @@ def test_an_upstreams_extended_rcode_never_reaches_the_client(
             expected = []
             if kind != "plain":  # no usable answer: ours, saying so (EDE 23, Network Error)
                 expected = [(OUR_UDP_SIZE, 0, 0, 0x8000 if kind == "do" else 0,
-                             _ede(23, "kidshield: no upstream answered")[4:])]
+                             ede_option(23, "kidshield: no upstream answered")[4:])]
             assert _opt_records(wire) == expected, kind
     assert upstream.count("odd-opt.example") == 6  # not cached
     # the resolver answers good questions as before
     upstream.mangle = None
     fine = dns.message.from_wire(_ask(served.port, make_query("fine.example"), proto))
     assert addresses(fine) == ["192.0.2.1"] and fine.flags & dns.flags.QR
-
-
-EDE = 15
-
-
-def _ede(code: int, text: str) -> bytes:
-    body = struct.pack("!H", code) + text.encode()
-    return struct.pack("!HH", EDE, len(body)) + body
-
-
-def _with_opt_options(
-    options: bytes, rcode: dns.rcode.Rcode | None = None,
-) -> Callable[[dns.message.Message, dns.message.Message], bytes]:
-    """The upstream's answer (with ``rcode``: emptied, that RCODE) with its own OPT record
-    carrying ``options``."""
-    def mangle(response: dns.message.Message, _query: dns.message.Message) -> bytes:
-        response.use_edns(False)
-        if rcode is not None:
-            response.set_rcode(rcode)
-            response.answer.clear()
-        wire = bytearray(response.to_wire())
-        wire[10:12] = (int.from_bytes(wire[10:12], "big") + 1).to_bytes(2, "big")
-        return bytes(wire) + b"\x00" + struct.pack("!HHBBHH", 41, 4096, 0, 0, 0x8000,
-                                                   len(options)) + options
-
-    return mangle
 
 
 def _edes(wire: bytes) -> list[tuple[int, str]]:
@@ -180,9 +157,9 @@ def test_an_upstreams_extended_errors_reach_edns_clients_and_no_other_option(
     # RFC 8914 errors describe the answer, not the hop: an EDNS client gets them in our OPT
     # record (on the miss and from the cache), never the upstream's name server id, cookie
     # or padding; a client without EDNS gets no OPT record at all
-    upstream.mangle = _with_opt_options(
-        struct.pack("!HH", NSID, 4) + b"ns-7" + _ede(0, "filtered upstream")
-        + struct.pack("!HH", COOKIE, 8) + b"\x01" * 8 + _ede(18, "")
+    upstream.mangle = with_opt_options(
+        struct.pack("!HH", NSID, 4) + b"ns-7" + ede_option(0, "filtered upstream")
+        + struct.pack("!HH", COOKIE, 8) + b"\x01" * 8 + ede_option(18, "")
         + struct.pack("!HH", PADDING, 3) + bytes(3))
     served = serve()
     for kind, query in _queries():
@@ -205,8 +182,8 @@ def test_an_upstreams_servfail_tells_edns_clients_why(
 ) -> None:
     # a validating upstream's SERVFAIL for a DNSSEC failure says so (EDE 6, DNSSEC Bogus):
     # when no upstream answers better, the client gets that SERVFAIL with its reason
-    upstream.mangle = _with_opt_options(
-        _ede(6, "signature expired") + struct.pack("!HH", NSID, 4) + b"ns-7",
+    upstream.mangle = with_opt_options(
+        ede_option(6, "signature expired") + struct.pack("!HH", NSID, 4) + b"ns-7",
         dns.rcode.SERVFAIL)
     served = serve()
     for kind, query in _queries():
@@ -228,8 +205,8 @@ def test_when_every_upstream_refuses_edns_clients_get_a_servfail_that_says_so(
     # a REFUSED from us would say that we refuse the client: it is our SERVFAIL, with EDE 22
     # (No Reachable Authority: "or they potentially refused to reply", RFC 8914 4.23) and
     # then the extended errors the refusing upstream gave (18, Prohibited), nothing else
-    upstream.mangle = _with_opt_options(
-        _ede(18, "not for you") + struct.pack("!HH", NSID, 4) + b"ns-7", dns.rcode.REFUSED)
+    upstream.mangle = with_opt_options(
+        ede_option(18, "not for you") + struct.pack("!HH", NSID, 4) + b"ns-7", dns.rcode.REFUSED)
     second = FakeUpstream(rcode=dns.rcode.REFUSED)  # refuses without saying why
     loop_thread.run(second.start())
     try:
@@ -265,7 +242,7 @@ def test_a_reply_cut_short_for_the_clients_udp_size_keeps_the_extended_errors(
     # client to TCP; on the miss and from the cache
     many = [f"192.0.2.{i}" for i in range(1, 41)]  # 40 addresses: about 700 bytes
     upstream.add("big.example", "A", *many)
-    upstream.mangle = _with_opt_options(_ede(17, "filtered upstream"))
+    upstream.mangle = with_opt_options(ede_option(17, "filtered upstream"))
     served = serve()
     for turn in ("miss", "cached"):
         query = dns.message.make_query("big.example", "A", use_edns=0, payload=512)

@@ -12,15 +12,12 @@ import ssl
 import struct
 import time
 from pathlib import Path
-from typing import Any
 
 import dns.message
 import dns.rcode
 import pytest
-import sqlalchemy as sa
 from prometheus_client import generate_latest
 
-from kidshield.storage.schema import query_log
 from tests.dns.conftest import (
     ADULT,
     HOUSEHOLD,
@@ -29,6 +26,7 @@ from tests.dns.conftest import (
     Served,
     ServeFactory,
     addresses,
+    log_rows,
     recv_exactly,
 )
 from tests.dns.proxyheaders import STREAM, header, local
@@ -77,14 +75,6 @@ def proxy_metric(served: Served, result: str) -> float:
         if row.startswith(line):
             return float(row[len(line):])
     raise AssertionError(f"{line} not in {text}")
-
-
-def log_rows(served: Served) -> list[dict[str, Any]]:
-    served.pump()
-    assert served.app.db is not None
-    with served.app.db.engine.connect() as conn:
-        result = conn.execute(sa.select(query_log).order_by(query_log.c.id))
-        return [dict(row._mapping) for row in result]
 
 
 def test_the_client_in_the_header_chooses_the_profile_over_udp(served: Served) -> None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import time
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -22,15 +21,8 @@ from tests.dns.conftest import (
     TEEN,
     Served,
     ServeFactory,
+    log_rows,
 )
-
-
-def _rows(served: Served) -> list[dict[str, Any]]:
-    served.pump()
-    assert served.app.db is not None
-    with served.app.db.engine.connect() as conn:
-        result = conn.execute(sa.select(query_log).order_by(query_log.c.id))
-        return [dict(row._mapping) for row in result]
 
 
 def _ask_mix(served: Served) -> None:
@@ -45,7 +37,7 @@ def test_every_answer_is_logged_with_its_profile_reason_and_upstream(
 ) -> None:
     served = serve()
     _ask_mix(served)
-    rows = _rows(served)
+    rows = log_rows(served)
     summary = [(r["client"], r["profile"], r["name"], r["qtype"], r["action"], r["reason"],
                 r["rcode"]) for r in rows]
     assert summary == [
@@ -91,7 +83,7 @@ def test_identical_answers_within_a_minute_share_a_row_written_when_the_minute_e
     assert stored() == [(NOON.timestamp(), 2)]
     clock.advance(timedelta(seconds=10))
     served.query("fine.example", source=KID)
-    rows = _rows(served)  # a final pump writes the open minute too
+    rows = log_rows(served)  # a final pump writes the open minute too
     assert [(r["ts"], r["count"]) for r in rows] == [(NOON.timestamp(), 2),
                                                      (NOON.timestamp() + 70, 1)]
 
@@ -105,7 +97,7 @@ def test_a_stalled_server_loop_is_no_clock_step(serve: ServeFactory) -> None:
     served.lt.call(time.sleep, 1.2)  # nothing runs on the loop meanwhile, no pump either
     served.lt.call(served.app.dns.pump)
     served.query("fine.example", source=KID)
-    rows = _rows(served)
+    rows = log_rows(served)
     assert [(r["name"], r["count"], r["upstream"]) for r in rows] == [
         ("fine.example", 2, served.upstream.url)]
 
@@ -125,7 +117,7 @@ def test_an_answer_decided_again_within_the_minute_still_shares_its_row(
     served.query("fine.example", source=KID)
     assert served.reload()
     served.query("fine.example", source=KID)  # from the answer cache: a row of its own
-    rows = _rows(served)
+    rows = log_rows(served)
     assert [(r["name"], r["ts"], r["count"], r["upstream"]) for r in rows] == [
         ("denied.example", NOON.timestamp(), 3, None),
         ("fine.example", NOON.timestamp() + 20, 1, served.upstream.url),
@@ -136,7 +128,7 @@ def test_an_answer_decided_again_within_the_minute_still_shares_its_row(
 def test_only_blocked_and_anonymize_clients_limit_what_is_kept(serve: ServeFactory) -> None:
     served = serve(logging_options={"only_blocked": True, "anonymize_clients": True})
     _ask_mix(served)
-    rows = _rows(served)
+    rows = log_rows(served)
     assert [(r["client"], r["name"], r["action"]) for r in rows] == [
         (None, "denied.example", "block"),
         (None, "use-application-dns.net", "block"),
@@ -146,7 +138,7 @@ def test_only_blocked_and_anonymize_clients_limit_what_is_kept(serve: ServeFacto
 def test_acl_refusals_are_logged(serve: ServeFactory) -> None:
     served = serve(dns_options={"allow_networks": ["10.0.0.0/8"]})
     served.query("fine.example", source=TEEN)
-    rows = _rows(served)
+    rows = log_rows(served)
     assert [(r["client"], r["reason"], r["rcode"]) for r in rows] == [(TEEN, "refused_acl", 5)]
 
 
@@ -163,7 +155,7 @@ def test_retention_deletes_rows_older_than_retention_days(serve: ServeFactory) -
     assert writer.run_retention() == 0  # 36 h old: still kept
     clock.advance(timedelta(hours=13))  # the first row is now 2 days 1 hour old
     assert writer.run_retention() == 1
-    assert [r["name"] for r in _rows(served)] == ["recent.example"]
+    assert [r["name"] for r in log_rows(served)] == ["recent.example"]
 
 
 @pytest.fixture
@@ -227,7 +219,7 @@ def test_safe_search_rewrites_are_logged_as_rewrites_with_the_service(
     served = serve()
     served.query("www.bing.com", source=TEEN)
     served.query("www.youtube.com", source=TEEN)
-    rows = _rows(served)
+    rows = log_rows(served)
     assert [(r["name"], r["action"], r["reason"], r["rule"], r["service"]) for r in rows] == [
         ("www.bing.com", "rewrite", "safe_search", "www.bing.com", None),
         ("www.youtube.com", "rewrite", "safe_search", "www.youtube.com", "youtube"),
@@ -267,7 +259,7 @@ def test_upstreams_that_refuse_fail_or_stay_silent_are_told_apart(
     assert [[(e.code, e.text) for e in a.extended_errors()] for a in answers] == [
         [(22, "kidshield: every upstream refused")], [],
         [(23, "kidshield: no upstream answered")]]
-    rows = _rows(served)
+    rows = log_rows(served)
     assert [(r["name"], r["action"], r["reason"], r["rcode"], r["upstream"]) for r in rows] == [
         ("refused.example", "allow", "upstream_refused", 2, upstream.url),
         ("servfail.example", "allow", "upstream_servfail", 2, upstream.url),

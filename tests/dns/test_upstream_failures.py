@@ -5,18 +5,15 @@ own, for the forced safe host."""
 
 from __future__ import annotations
 
-import struct
-from collections.abc import Callable
 from typing import Any
 
 import dns.message
 import dns.rcode
 import httpx
 import pytest
-import sqlalchemy as sa
 
-from kidshield.storage.schema import query_log
 from tests.dns.conftest import (
+    EDE,
     HOUSEHOLD,
     KID,
     TEEN,
@@ -24,12 +21,13 @@ from tests.dns.conftest import (
     Served,
     ServeFactory,
     cname_targets,
+    ede_option,
+    log_rows,
+    with_opt_options,
 )
 from tests.e2e.harness import LoopThread
 
-EDE = 15  # the EDNS option code of an extended DNS error (RFC 8914)
 NO_ANSWER = [(23, "kidshield: no upstream answered")]
-Mangle = Callable[[dns.message.Message, dns.message.Message], bytes]
 
 
 def _trailing_garbage(response: dns.message.Message, _query: dns.message.Message) -> bytes:
@@ -37,31 +35,8 @@ def _trailing_garbage(response: dns.message.Message, _query: dns.message.Message
     return response.to_wire() + b"\x00"
 
 
-def _servfail_saying(code: int, text: str) -> Mangle:
-    """A SERVFAIL with the upstream's own OPT record carrying one extended error."""
-    body = struct.pack("!H", code) + text.encode()
-    option = struct.pack("!HH", EDE, len(body)) + body
-
-    def mangle(response: dns.message.Message, _query: dns.message.Message) -> bytes:
-        response.use_edns(False)
-        response.set_rcode(dns.rcode.SERVFAIL)
-        response.answer.clear()
-        wire = bytearray(response.to_wire())
-        wire[10:12] = (int.from_bytes(wire[10:12], "big") + 1).to_bytes(2, "big")
-        return bytes(wire) + b"\x00" + struct.pack("!HHBBHH", 41, 4096, 0, 0, 0,
-                                                   len(option)) + option
-    return mangle
-
-
 def _edes(answer: dns.message.Message) -> list[tuple[int, str]]:
     return [(o.code, o.text or "") for o in answer.options if o.otype == EDE]
-
-
-def _rows(served: Served) -> list[dict[str, Any]]:
-    served.pump()
-    with served.app.db.engine.connect() as conn:
-        result = conn.execute(sa.select(query_log).order_by(query_log.c.id))
-        return [dict(row._mapping) for row in result]
 
 
 def _metrics(served: Served) -> str:
@@ -103,7 +78,7 @@ def test_silence_and_unreadable_answers_are_told_apart_in_the_log_and_metrics(
         assert answer.rcode() == dns.rcode.SERVFAIL and not answer.answer
         assert _edes(answer) == NO_ANSWER  # RFC 8914 has no closer code (docs/deploying.md)
     assert [(r["name"], r["action"], r["reason"], r["rcode"], r["upstream"])
-            for r in _rows(served)] == [
+            for r in log_rows(served)] == [
         ("silent.example", "allow", "upstream_no_answer", 2, None),
         ("garbled.example", "allow", "upstream_malformed", 2, None)]
     text = _metrics(served)
@@ -130,7 +105,7 @@ def test_an_unreadable_answer_is_named_whichever_upstream_sent_it(
         answer = served.query("mixed.example", source=KID, edns=True, proto=proto)
         assert answer.rcode() == dns.rcode.SERVFAIL and _edes(answer) == NO_ANSWER
         assert upstream.count("mixed.example") == other.count("mixed.example") == 1
-        assert [(r["reason"], r["upstream"]) for r in _rows(served)] == [
+        assert [(r["reason"], r["upstream"]) for r in log_rows(served)] == [
             ("upstream_malformed", None)]
     finally:
         loop_thread.run(other.stop())
@@ -163,7 +138,7 @@ def test_refusals_and_servfails_are_told_apart_from_what_the_forwarder_said(
             answer = served.query("c.example", source=KID, edns=True, proto=proto)
             assert answer.rcode() == dns.rcode.NOERROR and _edes(answer) == []
         assert sorted((r["name"], r["reason"], r["upstream"], r["count"])
-                      for r in _rows(served)) == [
+                      for r in log_rows(served)) == [
             ("a.example", "upstream_servfail", other.url, 1),
             ("b.example", "upstream_servfail", upstream.url, 1),
             ("c.example", "allowed", upstream.url, 2),
@@ -190,7 +165,8 @@ def test_an_upstream_failure_for_the_safe_search_host_says_so_and_keeps_the_rewr
         ("bing.com", {"mangle": _trailing_garbage}, NO_ANSWER),
         ("www.bing.com", {"rcode": dns.rcode.REFUSED},
          [(22, "kidshield: every upstream refused")]),
-        ("www.bing.com", {"mangle": _servfail_saying(6, "DNSSEC Bogus")},
+        ("www.bing.com",
+         {"mangle": with_opt_options(ede_option(6, "DNSSEC Bogus"), dns.rcode.SERVFAIL)},
          [(6, "DNSSEC Bogus")])]
     targets = []
     for name, misbehave, edes in cases:
@@ -205,7 +181,7 @@ def test_an_upstream_failure_for_the_safe_search_host_says_so_and_keeps_the_rewr
         assert plain.rcode() == dns.rcode.SERVFAIL and plain.edns < 0
     assert len({tuple(t) for t in targets}) == 1 and len(targets[0]) == 1  # the safe host
     rows = [(r["name"], r["action"], r["reason"], r["rule"], r["upstream"], r["count"])
-            for r in _rows(served)]
+            for r in log_rows(served)]
     assert rows == [
         ("www.bing.com", "rewrite", "upstream_no_answer", "www.bing.com", None, 2),
         ("bing.com", "rewrite", "upstream_malformed", "bing.com", None, 2),
@@ -222,5 +198,5 @@ def test_an_upstream_failure_for_the_safe_search_host_says_so_and_keeps_the_rewr
     answer = served.query("www.bing.com", source=TEEN, edns=True, proto=proto)
     assert answer.rcode() == dns.rcode.NOERROR and _edes(answer) == []
     assert cname_targets(answer) == targets[0]
-    assert [(r["action"], r["reason"], r["upstream"]) for r in _rows(served)][-1] == (
+    assert [(r["action"], r["reason"], r["upstream"]) for r in log_rows(served)][-1] == (
         "rewrite", "safe_search", None)
