@@ -21,9 +21,10 @@ from __future__ import annotations
 import argparse
 import collections
 import json
-import pickle
 import re
 from pathlib import Path
+
+from folds import read_fold  # scripts/folds.py: python puts the script's folder on the path
 
 from kidshield.safety.text.assess import MAX_TEXT_LENGTH, collect_hits, resolve_language
 from kidshield.safety.text.combine import Combiner, _blank
@@ -151,9 +152,7 @@ def main() -> int:
         for r in data.where(lambda r: source_group(r.source) == args.source).whole
         if half_of(r.text) == "dev"
     ]
-    trained = pickle.loads(args.load.read_bytes())
-    if not hasattr(trained, "profanity"):
-        trained.profanity = {}
+    trained = read_fold(args.load)
     classifier = trained.classifier()
     engine = Combiner(classifier)
     head = classifier.heads[risk]

@@ -34,6 +34,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from folds import read_saved  # scripts/folds.py: python puts the script's folder on the path
+
 from kidshield.safety.text.combine import Combiner
 from kidshield.safety.text.conversation import ConversationAssessment, assess_conversation
 from kidshield.safety.text.evaluate import evaluate
@@ -100,10 +102,7 @@ def main() -> int:
     held = data.where(lambda r: source_group(r.source) == args.source)
     rest = data.where(lambda r: source_group(r.source) != args.source)
     if args.load:
-        loaded = pickle.loads(args.load.read_bytes())
-        trained, conv_model = loaded if isinstance(loaded, tuple) else (loaded, None)
-        if not hasattr(trained, "profanity"):  # saved before the tenth session
-            trained.profanity = {}
+        trained, conv_model = read_saved(args.load)
     else:
         trained = fit(rest.where(lambda r: r.split == TRAIN),
                       rest.where(lambda r: r.split == VALIDATION), settings, log)

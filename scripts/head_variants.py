@@ -35,6 +35,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+from folds import read_fold  # scripts/folds.py: python puts the script's folder on the path
 from scipy.sparse import diags
 from sklearn.linear_model import LogisticRegression
 
@@ -390,43 +391,6 @@ def engine_figures(engine: Combiner, risk: Risk, data: Prepared) -> dict[str, An
         "f1": round(2 * p * r / (p + r), 3) if p and r else None,
         "others_flagged": round(fp / others, 4) if others else None,
     }
-
-
-class _Saved:
-    """A pickled ``Trained`` read as its fields by name, so fold models saved by earlier code
-    (with fields since removed, such as ``parts`` and ``shares``) still load."""
-
-    fields: dict[str, Any]
-
-    def __setstate__(self, state: Any) -> None:
-        if isinstance(state, tuple) and len(state) == 2:  # (instance dict, slots dict)
-            state = {**(state[0] or {}), **(state[1] or {})}
-        if not isinstance(state, dict):
-            raise SystemExit("--load: a fold model in a format this script does not know")
-        self.fields = state
-
-
-class _FoldUnpickler(pickle.Unpickler):
-    def find_class(self, module: str, name: str) -> Any:
-        if (module, name) == (Trained.__module__, Trained.__name__):
-            return _Saved
-        return super().find_class(module, name)
-
-
-def read_fold(path: Path) -> Trained:
-    with path.open("rb") as f:
-        saved = _FoldUnpickler(f).load()
-    if isinstance(saved, _Saved):
-        fields = dataclasses.fields(Trained)
-        names = [f.name for f in fields]
-        # a field with a default (such as ``profanity``, tenth session) may be absent
-        required = [f.name for f in fields if f.default is dataclasses.MISSING
-                    and f.default_factory is dataclasses.MISSING]
-        missing = [n for n in required if n not in saved.fields]
-        if missing:
-            raise SystemExit(f"--load {path}: not a fold model (no {', '.join(missing)})")
-        return Trained(**{n: saved.fields[n] for n in names if n in saved.fields})
-    raise SystemExit(f"--load {path}: not a fold model ({type(saved).__name__})")
 
 
 def train_fold(args: argparse.Namespace, data: Prepared) -> Trained:

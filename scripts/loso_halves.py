@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from folds import read_fold  # scripts/folds.py: python puts the script's folder on the path
 
 from kidshield.safety.text.assess import MAX_TEXT_LENGTH
 from kidshield.safety.text.combine import Combiner
@@ -88,9 +89,7 @@ def main() -> int:
     if not held.rows:
         raise SystemExit(f"--source {args.source!r}: no rows")
     if args.load:
-        trained = pickle.loads(args.load.read_bytes())
-        if not hasattr(trained, "profanity"):  # saved before the tenth session: not stacked
-            trained.profanity = {}
+        trained = read_fold(args.load)
     else:
         rest = data.where(lambda r: source_group(r.source) != args.source)
         trained = fit(
