@@ -1,0 +1,351 @@
+"""A learned whereabouts head beside the personal-information rules, measured leave one voice
+out (issue 12, item 5; docs/safety.md, "A learned whereabouts head").
+
+The question: the rules written from the personal-information writers' DEV halves carry poorly
+to unseen wording. Does a hashed word + character n-gram linear head, trained on *other*
+writers' rows, find the whereabouts of a writer it never saw?
+
+Per voice X (the seven ``data/text-synth/personal-info*/`` writers):
+
+* train on every other voice's DEV half: positives are rows whose ``kinds`` say where to find
+  the writer (``WHERE``), negatives the voices' rows without personal information, plus the
+  benign rows of the bundle and of the project's own sets (their ``train`` split); rows with
+  other personal information (phones, e-mails, ...) are left out of training;
+* choose the threshold on the training voices only: an inner leave-one-voice-out over them
+  gives every training row a score from a model that never saw its writer; the threshold is
+  the one with the best F1 of "rules OR model" over those rows, among those flagging at most
+  ``--benign-cap`` of the benign rows of the ``validation`` split (a chat segment flagged when
+  any of its messages is);
+* score X's DEV half: recall and precision of the rules alone and of rules OR model.
+
+Then the benign cost of the all-voices model (every voice's DEV half; its threshold chosen the
+same way, inner leave-one-voice-out over all seven) on the benign rows of every bundle source
+and project set, their ``test`` split and all rows, the teen corpus of the tests, and which of
+its flags the rules do not already raise.
+
+Needs the ``[train]`` extra (scikit-learn). TEST halves are never read here unless ``--test``
+is given, which counts them once with the all-voices model and prints only counts.
+
+    PYTHONPATH=$PWD python scripts/pii_learned.py --cache /tmp/pii-learned/cache.pkl
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import pickle
+import sys
+import time
+import zlib
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from kidshield.safety.text.evaluate import _score_row  # noqa: E402
+from kidshield.safety.text.features import (  # noqa: E402
+    SQRT_HALF,
+    FeatureSettings,
+    count_weight,
+    longer_word_ngrams,
+    token_char_ngrams,
+    tokens,
+)
+from kidshield.safety.text.lexicon import load_lexicon  # noqa: E402
+from kidshield.safety.text.model import Risk, RiskLevel  # noqa: E402
+from kidshield.safety.text.train import policy_for  # noqa: E402
+from kidshield.safety.text.trainingdata import (  # noqa: E402
+    TEST,
+    TRAIN,
+    VALIDATION,
+    is_chat_segment,
+    read_folders,
+    segment_messages,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+SYNTH = ROOT / "data" / "text-synth"
+VOICES = {
+    "a": SYNTH / "personal-info",
+    "b": SYNTH / "personal-info-b",
+    "c": SYNTH / "personal-info-c",
+    "d": SYNTH / "personal-info-d",
+    "e": SYNTH / "personal-info-e",
+    "f": SYNTH / "personal-info-f",
+    "g": SYNTH / "personal-info-g",
+}
+# the kinds that say where to find the writer: now, at a routine, at school, at home
+WHERE = frozenset({"live_location", "location", "school", "age_location", "address"})
+TEEN = ROOT / "tests" / "safety" / "text" / "corpus" / "benign.txt"
+BUCKETS = 1 << 18
+SETTINGS = FeatureSettings()
+# declared before the first run (docs/safety.md): weights, regularisation, the benign cap
+POSITIVE_WEIGHT = 10.0
+VOICE_NEGATIVE_WEIGHT = 3.0
+C = 4.0
+
+Vector = tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]
+
+
+def _bucket(gram: str, salt: str) -> int:
+    return zlib.crc32(f"{salt}{gram}".encode()) % BUCKETS
+
+
+def hashed(normalised: str) -> Vector:
+    """``features.Vectorizer.sparse`` with every n-gram kept and hashed into BUCKETS: the same
+    weights and block scaling, no vocabulary (so nothing is chosen from any label)."""
+    toks = tokens(normalised)
+    if not toks:
+        return np.zeros(0, np.int64), np.zeros(0)
+    words: dict[int, float] = {}
+    chars: dict[int, float] = {}
+    for token, count in Counter(toks).items():
+        weight = count_weight(count)
+        i = _bucket(token, "w")
+        words[i] = words.get(i, 0.0) + weight
+        for gram, n in Counter(token_char_ngrams(token, SETTINGS)).items():
+            j = _bucket(gram, "c")
+            chars[j] = chars.get(j, 0.0) + weight * n
+    for gram, count in Counter(longer_word_ngrams(toks, SETTINGS)).items():
+        i = _bucket(gram, "w")
+        words[i] = words.get(i, 0.0) + count_weight(count)
+    out: dict[int, float] = {}
+    for block in (words, chars):
+        norm = math.sqrt(sum(v * v for v in block.values()))
+        if norm:
+            for i, v in block.items():
+                out[i] = out.get(i, 0.0) + SQRT_HALF * v / norm
+    idx = np.fromiter(out, np.int64, len(out))
+    return idx, np.fromiter(out.values(), np.float64, len(out))
+
+
+def csr(vectors: Sequence[Vector]) -> Any:
+    from scipy.sparse import csr_matrix
+
+    indptr = np.cumsum([0] + [len(i) for i, _ in vectors])
+    indices = np.concatenate([i for i, _ in vectors]) if vectors else np.zeros(0, np.int64)
+    values = np.concatenate([v for _, v in vectors]) if vectors else np.zeros(0)
+    return csr_matrix((values, indices, indptr), shape=(len(vectors), BUCKETS))
+
+
+def rules_flag(text: str) -> bool:
+    segment = is_chat_segment(text)
+    levels, _ = _score_row(text, as_segment=segment, sender=None, recipient=None, language=None)
+    return levels.get(Risk.PERSONAL_INFO, RiskLevel.NONE) >= RiskLevel.LOW
+
+
+def build(half: str) -> dict[str, Any]:
+    """Voice rows of one half with features and the rules' answers, and the benign rows."""
+    normalise = load_lexicon().normalizer.normalize
+    voices: dict[str, dict[str, Any]] = {}
+    for voice, folder in VOICES.items():
+        name = "heldout.jsonl" if voice == "a" and half == "test" else f"{half}.jsonl"
+        rows = [json.loads(line) for line in (folder / name).open(encoding="utf-8")]
+        texts = [str(r["text"]) for r in rows]
+        voices[voice] = {
+            "ids": [r["id"] for r in rows],
+            "pii": np.array(["personal_info" in r.get("labels", []) for r in rows]),
+            "where": np.array([bool(WHERE & set(r.get("kinds", []))) for r in rows]),
+            "rules": np.array([rules_flag(t) for t in texts]),
+            "x": [hashed(normalise(t).text) for t in texts],
+        }
+        print(f"voice {voice} {half}: {len(rows)} rows", flush=True)
+    if half != "dev":
+        return {"voices": voices}
+    benign = [
+        r
+        for r in read_folders([ROOT.parent.parent / "shared" / "data" / "text-train", SYNTH])
+        if r.labels == {"benign"} and policy_for(r.source).ship
+    ]
+    # a row is its messages (a chat segment is flagged when one of them is)
+    groups: list[int] = []
+    vectors: list[Vector] = []
+    for number, row in enumerate(benign):
+        parts = [m for _, m in segment_messages(row.text)] if row.is_segment else [row.text]
+        for part in parts:
+            groups.append(number)
+            vectors.append(hashed(normalise(part[:2000]).text))
+    teen = [
+        line.strip()
+        for line in TEEN.open(encoding="utf-8")
+        if line.strip() and not line.startswith("#")
+    ]
+    print(f"benign: {len(benign)} rows, {len(vectors)} messages; teen {len(teen)}", flush=True)
+    return {
+        "voices": voices,
+        "benign_source": [r.source for r in benign],
+        "benign_split": [r.split for r in benign],
+        "benign_text": [r.text for r in benign],
+        "benign_group": np.array(groups),
+        "benign_x": vectors,
+        "teen": teen,
+        "teen_x": [hashed(normalise(t).text) for t in teen],
+    }
+
+
+def fit(data: dict[str, Any], voices: Sequence[str], benign_train: Any) -> Any:
+    from sklearn.linear_model import LogisticRegression
+
+    xs: list[Vector] = []
+    ys: list[int] = []
+    ws: list[float] = []
+    for voice in voices:
+        v = data["voices"][voice]
+        for vec, pii, where in zip(v["x"], v["pii"], v["where"], strict=True):
+            if where:
+                xs.append(vec), ys.append(1), ws.append(POSITIVE_WEIGHT)
+            elif not pii:
+                xs.append(vec), ys.append(0), ws.append(VOICE_NEGATIVE_WEIGHT)
+    n_benign = len(benign_train)
+    x = csr(xs + [data["benign_x"][i] for i in benign_train])
+    y = np.array(ys + [0] * n_benign)
+    w = np.array(ws + [1.0] * n_benign)
+    model = LogisticRegression(C=C, solver="liblinear", max_iter=200, random_state=0)
+    model.fit(x, y, sample_weight=w)
+    return model
+
+
+def margins(model: Any, vectors: Sequence[Vector]) -> npt.NDArray[np.float64]:
+    return np.asarray(model.decision_function(csr(vectors)), dtype=np.float64)
+
+
+def row_max(scores: npt.NDArray[np.float64], groups: npt.NDArray[np.int64], n: int) -> Any:
+    out = np.full(n, -np.inf)
+    np.maximum.at(out, groups, scores)
+    return out
+
+
+def choose(
+    data: dict[str, Any], voices: Sequence[str], benign_train: Any, val_rows: Any, cap: float
+) -> tuple[float, dict[str, Any]]:
+    """The threshold from an inner leave-one-voice-out over ``voices`` and the benign cap on
+    the validation split's rows (scored by the model of all of ``voices``)."""
+    inner_scores, rules, pii = [], [], []
+    for held in voices:
+        model = fit(data, [v for v in voices if v != held], benign_train)
+        v = data["voices"][held]
+        inner_scores.append(margins(model, v["x"]))
+        rules.append(v["rules"])
+        pii.append(v["pii"])
+    s, r, p = np.concatenate(inner_scores), np.concatenate(rules), np.concatenate(pii)
+    outer = fit(data, voices, benign_train)
+    vb = benign_scores(data, outer)[val_rows]
+    floor = float(np.quantile(vb, 1.0 - cap)) if len(vb) else -np.inf
+    best = (-1.0, math.inf)
+    for t in np.unique(np.round(s, 3)):
+        if t <= floor:
+            continue
+        flag = r | (s >= t)
+        tp = int((flag & p).sum())
+        fp = int((flag & ~p).sum())
+        f1 = 2 * tp / max(2 * tp + fp + int((~flag & p).sum()), 1)
+        if f1 > best[0]:
+            best = (f1, float(t))
+    threshold = best[1] if best[0] >= 0 else floor
+    return threshold, {"model": outer, "floor": floor, "inner_f1": best[0]}
+
+
+def benign_scores(data: dict[str, Any], model: Any) -> Any:
+    cached = data.setdefault("_benign_scores", {})
+    key = id(model)
+    if key not in cached:
+        m = margins(model, data["benign_x"])
+        cached.clear()
+        cached[key] = row_max(m, data["benign_group"], len(data["benign_source"]))
+    return cached[key]
+
+
+def recall_precision(flag: Any, pii: Any) -> tuple[int, int, int]:
+    return int((flag & pii).sum()), int(pii.sum()), int((flag & ~pii).sum())
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cache", type=Path, default=Path("/tmp/pii-learned/cache.pkl"))
+    parser.add_argument("--benign-cap", type=float, default=0.0005)
+    parser.add_argument("--voices", default="abcdefg", help="voices to leave out in turn")
+    parser.add_argument("--save", type=Path, help="write the all-voices model here (pickle)")
+    parser.add_argument("--test", action="store_true", help="count the TEST halves once")
+    parser.add_argument("--skip-loso", action="store_true")
+    args = parser.parse_args()
+    started = time.time()
+    if args.cache.is_file():
+        data = pickle.loads(args.cache.read_bytes())
+    else:
+        data = build("dev")
+        args.cache.parent.mkdir(parents=True, exist_ok=True)
+        args.cache.write_bytes(pickle.dumps(data))
+    splits = np.array(data["benign_split"])
+    msg_split = splits[data["benign_group"]]
+    benign_train = np.flatnonzero(msg_split == TRAIN)
+    val_rows = splits == VALIDATION
+    print(f"ready in {time.time() - started:.0f}s; {len(benign_train)} benign training messages")
+    everyone = sorted(VOICES)
+    if not args.skip_loso:
+        print("voice | rules R (DEV) | rules OR model R | gain | FP rules -> OR | where R")
+        gains = {}
+        for held in args.voices:
+            train_voices = [v for v in everyone if v != held]
+            t, info = choose(data, train_voices, benign_train, val_rows, args.benign_cap)
+            v = data["voices"][held]
+            s = margins(info["model"], v["x"])
+            both = v["rules"] | (s >= t)
+            tp0, n, fp0 = recall_precision(v["rules"], v["pii"])
+            tp1, _, fp1 = recall_precision(both, v["pii"])
+            w0 = int((v["rules"] & v["where"]).sum())
+            w1 = int((both & v["where"]).sum())
+            gains[held] = (tp1 - tp0) / n
+            print(
+                f"{held} | {tp0}/{n} {tp0 / n:.3f} | {tp1}/{n} {tp1 / n:.3f} | "
+                f"{(tp1 - tp0) / n:+.3f} | {fp0} -> {fp1} | {w0} -> {w1} of "
+                f"{int(v['where'].sum())} | t={t:.3f} floor={info['floor']:.3f}",
+                flush=True,
+            )
+        deg = [gains[v] for v in "deg" if v in gains]
+        if deg:
+            print(f"mean gain on d, e, g: {sum(deg) / len(deg):+.3f}")
+    t, info = choose(data, everyone, benign_train, val_rows, args.benign_cap)
+    model = info["model"]
+    print(f"all voices: threshold {t:.3f} (benign floor {info['floor']:.3f})")
+    bs = benign_scores(data, model)
+    flagged = bs >= t
+    sources = np.array(data["benign_source"])
+    added = 0
+    for part, mask in (("test split", splits == TEST), ("all rows", np.ones(len(bs), bool))):
+        print(f"benign {part}: model flags {int((flagged & mask).sum())} of {int(mask.sum())}")
+    by_source: Counter[str] = Counter(sources[flagged])
+    totals: Counter[str] = Counter(data["benign_source"])
+    for source, count in sorted(by_source.items()):
+        print(f"  {source}: {count} of {totals[source]}")
+    for i in np.flatnonzero(flagged):
+        if not rules_flag(data["benign_text"][i]):
+            added += 1
+    print(f"benign rows the model adds to the rules' flags: {added} of {len(bs)}")
+    teen = margins(model, data["teen_x"]) >= t
+    teen_added = sum(1 for i in np.flatnonzero(teen) if not rules_flag(data["teen"][i]))
+    print(f"teen corpus: model flags {int(teen.sum())} of {len(teen)}, adds {teen_added}")
+    if args.save:
+        args.save.parent.mkdir(parents=True, exist_ok=True)
+        coef = np.asarray(model.coef_[0], dtype=np.float32)
+        np.savez_compressed(args.save, coef=coef, bias=model.intercept_, threshold=t)
+        print(f"saved {args.save}")
+    if args.test:
+        test = build("test")
+        for voice in everyone:
+            v = test["voices"][voice]
+            both = v["rules"] | (margins(model, v["x"]) >= t)
+            tp0, n, fp0 = recall_precision(v["rules"], v["pii"])
+            tp1, _, fp1 = recall_precision(both, v["pii"])
+            print(f"TEST {voice}: rules {tp0}/{n} FP {fp0}; rules OR model {tp1}/{n} FP {fp1}")
+    print(f"done in {time.time() - started:.0f}s")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
