@@ -23,10 +23,22 @@ same way, inner leave-one-voice-out over all seven) on the benign rows of every 
 and project set, their ``test`` split and all rows, the teen corpus of the tests, and which of
 its flags the rules do not already raise.
 
-Needs the ``[train]`` extra (scikit-learn). TEST halves are never read here unless ``--test``
-is given, which counts them once with the all-voices model and prints only counts.
+Also printed, post hoc (docs/safety.md says why): the model alone at its own threshold (best
+F1 on whereabouts rows against rows without personal information, chosen the same way), and,
+when ``CACHE_DIR/oldrules-X.json`` is there, the rules that never saw voice X and those rules
+OR the model. ``--alone`` counts the benign cost at the model's own threshold.
 
-    PYTHONPATH=$PWD python scripts/pii_learned.py --cache /tmp/pii-learned/cache.pkl
+Needs the ``[train]`` extra (scikit-learn). TEST halves are never read here unless ``--test``
+is given, which counts them once with the all-voices model and prints only counts; do not give
+it unless a declared bar has held.
+
+    PYTHONPATH=$PWD python scripts/pii_learned.py --voices deg            # the declared measure
+    PYTHONPATH=$PWD python scripts/pii_learned.py --voices deg --alone    # and the cost alone
+    # the rules before a voice was read (d 682c63fc, e 7f7f0732, g 049e5760): a git archive
+    # of that commit with this script copied into its scripts/ (it imports its own tree)
+    git archive 682c63fc | tar -x -C /tmp/rules-d && cp scripts/pii_learned.py /tmp/rules-d/scripts/
+    cd /tmp/rules-d && python scripts/pii_learned.py --rules-of d \
+        --out /tmp/pii-learned/oldrules-d.json
 """
 
 from __future__ import annotations
@@ -199,10 +211,10 @@ def fit(data: dict[str, Any], voices: Sequence[str], benign_train: Any) -> Any:
     for voice in voices:
         v = data["voices"][voice]
         for vec, pii, where in zip(v["x"], v["pii"], v["where"], strict=True):
-            if where:
-                xs.append(vec), ys.append(1), ws.append(POSITIVE_WEIGHT)
-            elif not pii:
-                xs.append(vec), ys.append(0), ws.append(VOICE_NEGATIVE_WEIGHT)
+            if where or not pii:
+                xs.append(vec)
+                ys.append(1 if where else 0)
+                ws.append(POSITIVE_WEIGHT if where else VOICE_NEGATIVE_WEIGHT)
     n_benign = len(benign_train)
     x = csr(xs + [data["benign_x"][i] for i in benign_train])
     y = np.array(ys + [0] * n_benign)
@@ -299,7 +311,16 @@ def main() -> int:
         "--alone", action="store_true", help="benign cost and TEST at the model-alone threshold"
     )
     parser.add_argument("--skip-loso", action="store_true")
+    parser.add_argument("--rules-of", help="write the importable rules' flags of this voice")
+    parser.add_argument("--out", type=Path, help="where --rules-of writes (JSON, id -> flag)")
     args = parser.parse_args()
+    if args.rules_of:
+        path = VOICES[args.rules_of] / "dev.jsonl"
+        rows = [json.loads(line) for line in path.open(encoding="utf-8")]
+        flags = {r["id"]: rules_flag(str(r["text"])) for r in rows}
+        args.out.write_text(json.dumps(flags))
+        print(f"{args.rules_of}: {sum(flags.values())} of {len(flags)} DEV rows flagged")
+        return 0
     started = time.time()
     if args.cache.is_file():
         data = pickle.loads(args.cache.read_bytes())
@@ -389,6 +410,8 @@ def main() -> int:
     teen = margins(model, data["teen_x"]) >= t
     teen_added = sum(1 for i in np.flatnonzero(teen) if not rules_flag(data["teen"][i]))
     print(f"teen corpus: model flags {int(teen.sum())} of {len(teen)}, adds {teen_added}")
+    for i in np.flatnonzero(teen):
+        print(f"  teen: {data['teen'][i]}")
     if args.save:
         args.save.parent.mkdir(parents=True, exist_ok=True)
         coef = np.asarray(model.coef_[0], dtype=np.float32)
