@@ -35,14 +35,16 @@ class UpstreamError(Exception):
     comes (``forward.failed_answer`` makes a REFUSED one our SERVFAIL). ``malformed``: an
     answer came that could not be used (unreadable, or not an answer to our question), as
     against none at all (a timeout, a network error): an operator looks in different places
-    (the upstream's software, or the path to it), so the log and metrics tell them apart."""
+    (the upstream's software, or the path to it), so the log and metrics tell them apart.
+    ``silent``: an upstream gave no answer at all (so a REFUSED one is not the only word)."""
 
     def __init__(self, message: str,
                  servfail: tuple[bytes, AnswerShape, Upstream] | None = None,
-                 malformed: bool = False) -> None:
+                 malformed: bool = False, silent: bool = False) -> None:
         super().__init__(message)
         self.servfail = servfail
         self.malformed = malformed
+        self.silent = silent
 
 
 @dataclass
@@ -338,12 +340,14 @@ class UpstreamPool:
                       errors: list[str] | None = None, over_tcp: Upstream | None = None,
                       question_end: int = 0,
                       servfail: tuple[bytes, AnswerShape, Upstream] | None = None,
-                      malformed: bool = False) -> tuple[bytes, AnswerShape, Upstream]:
+                      malformed: bool = False,
+                      silent: bool = False) -> tuple[bytes, AnswerShape, Upstream]:
         """The first usable answer to ``packet`` from the upstreams in ``order`` (default:
         ``order()``), or UpstreamError naming what each said (``errors``: what was said
         before) with the last SERVFAIL answer, or the first REFUSED one when none answered
-        SERVFAIL (``servfail``: one before), and whether any answer could not be used
-        (``malformed``: one before). ``over_tcp``: an
+        SERVFAIL (``servfail``: one before), whether any answer could not be used
+        (``malformed``: one before) and whether any upstream gave none (``silent``: one
+        before). ``over_tcp``: an
         upstream whose UDP answer was truncated, asked over TCP. ``question_end``: where
         ``packet``'s question ends, when the caller knows."""
         if order is None:
@@ -360,6 +364,8 @@ class UpstreamPool:
                 errors.append(upstream.failed(exc))
                 if isinstance(exc, UpstreamError) and exc.malformed:
                     malformed = True
+                else:
+                    silent = True
                 continue
             failure = upstream.answered(answer, started)
             if not failure:
@@ -368,7 +374,7 @@ class UpstreamPool:
             errors.append(failure)
             if servfail is None or answer[3] & 0xF == Rcode.SERVFAIL:
                 servfail = (answer, shape, upstream)  # a SERVFAIL says more than a REFUSED
-        raise UpstreamError("; ".join(errors), servfail, malformed)
+        raise UpstreamError("; ".join(errors), servfail, malformed, silent)
 
     async def close(self) -> None:
         for upstream in self.upstreams:

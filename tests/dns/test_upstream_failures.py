@@ -200,3 +200,44 @@ def test_an_upstream_failure_for_the_safe_search_host_says_so_and_keeps_the_rewr
     assert cname_targets(answer) == targets[0]
     assert [(r["action"], r["reason"], r["upstream"]) for r in log_rows(served)][-1] == (
         "rewrite", "safe_search", None)
+
+
+@pytest.mark.parametrize("proto", ["udp", "tcp"])
+@pytest.mark.parametrize("refused_first", [True, False])
+def test_a_refusal_among_silent_or_unreadable_upstreams_does_not_say_every_one_refused(
+    serve: ServeFactory, upstream: FakeUpstream, loop_thread: LoopThread, proto: str,
+    refused_first: bool,
+) -> None:
+    """One upstream refuses (with its own EDE 18), the other is silent, then unreadable: the
+    device was told EDE 22 "every upstream refused", which was not so. Now 22 (No Reachable
+    Authority covers "could not reach any ... or they potentially refused") says the upstreams
+    refused or gave no answer, still followed by the refusing upstream's own extended error;
+    the log says ``upstream_refused`` naming that upstream (the one failure that names its
+    upstream and says why), whichever was asked first (over UDP, the upstream socket's
+    callback settles the first)."""
+    other = FakeUpstream()
+    loop_thread.run(other.start())
+    try:
+        upstream.mangle = with_opt_options(ede_option(18, "not you"), dns.rcode.REFUSED)
+        order = [upstream.url, other.url] if refused_first else [other.url, upstream.url]
+        served = _quick(serve(upstreams=order))
+        for name, misbehave in (("silent.example", {"drop": True}),
+                                ("garbled.example", {"mangle": _trailing_garbage})):
+            other.drop, other.mangle = False, None
+            for attribute, value in misbehave.items():
+                setattr(other, attribute, value)
+            answer = served.query(name, source=KID, edns=True, proto=proto)
+            assert answer.rcode() == dns.rcode.SERVFAIL and not answer.answer, name
+            assert _edes(answer) == [(22, "kidshield: upstreams refused or gave no answer"),
+                                     (18, "not you")], name
+            assert upstream.count(name) == other.count(name) == 1, name
+        assert [(r["name"], r["reason"], r["upstream"]) for r in log_rows(served)] == [
+            ("silent.example", "upstream_refused", upstream.url),
+            ("garbled.example", "upstream_refused", upstream.url)]
+        upstream.mangle = None  # and when it only refuses with the other: as it was
+        upstream.rcode, other.mangle = dns.rcode.REFUSED, None
+        other.rcode = dns.rcode.REFUSED
+        answer = served.query("both.example", source=KID, edns=True, proto=proto)
+        assert _edes(answer) == [(22, "kidshield: every upstream refused")]
+    finally:
+        loop_thread.run(other.stop())

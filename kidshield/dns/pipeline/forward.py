@@ -28,12 +28,16 @@ from kidshield.policy.reason import Action, Reason
 log = logging.getLogger("kidshield.dns")
 
 STALE_WAIT = 1.0  # RFC 8767: answer from stale data if upstreams haven't answered by then
-# why our SERVFAIL, when the upstreams only refused (``failed_answer``), and when none gave a
+# why our SERVFAIL, when the upstreams refused (``failed_answer``), and when none gave a
 # usable answer: timeouts, network errors, unreadable answers (``Upstream.failed``). RFC 8914
 # has no closer code for an unreadable answer (24, Invalid Data, is an authoritative
 # server's expired zone), so both get 23 with the same text: the log and metrics tell them
-# apart (``Reason.UPSTREAM_NO_ANSWER``, ``Reason.UPSTREAM_MALFORMED``)
+# apart (``Reason.UPSTREAM_NO_ANSWER``, ``Reason.UPSTREAM_MALFORMED``). 22 (No Reachable
+# Authority: "could not reach any ... or they potentially refused to reply") also covers
+# refusals mixed with silence or unreadable answers, with a text that says so
 REFUSED_EDE = (answers.EDE_NO_REACHABLE_AUTHORITY, "kidshield: every upstream refused")
+REFUSED_OR_NO_ANSWER_EDE = (answers.EDE_NO_REACHABLE_AUTHORITY,
+                            "kidshield: upstreams refused or gave no answer")
 NO_ANSWER_EDE = (answers.EDE_NETWORK_ERROR, "kidshield: no upstream answered")
 
 # (response, where it came from, seconds it may be reused, where its TTLs are, where the
@@ -123,9 +127,10 @@ class Forwarder:
                shared: asyncio.Future[Forwarded], done: Callable[[Forwarded], None],
                answer: bytes | None, error: ExchangeError | None) -> None:
         over_tcp = servfail = None
-        malformed = False
+        malformed = silent = False
         if answer is None:
             failure = upstream.failed(f"{upstream.address}:{upstream.port}: {error}")
+            silent = True
         elif len(answer) > 2 and answer[2] & 0x02:  # truncated: ask again over TCP
             failure, over_tcp = "", upstream
         else:
@@ -134,6 +139,7 @@ class Forwarder:
             except UpstreamError as exc:
                 failure = upstream.failed(exc)
                 malformed = exc.malformed
+                silent = not malformed
             else:
                 failure = upstream.answered(response, started)
                 if not failure:
@@ -146,14 +152,14 @@ class Forwarder:
                 servfail = (response, shape, upstream)
         task = asyncio.ensure_future(self._rest(q, packet, upstream, over_tcp,
                                                 [failure] if failure else [], servfail,
-                                                malformed, shared, done))
+                                                malformed, silent, shared, done))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
     async def _rest(self, q: Question, packet: bytes, first: UpstreamServer,
                     over_tcp: UpstreamServer | None, errors: list[str],
                     servfail: tuple[bytes, AnswerShape, UpstreamServer] | None,
-                    malformed: bool, shared: asyncio.Future[Forwarded],
+                    malformed: bool, silent: bool, shared: asyncio.Future[Forwarded],
                     done: Callable[[Forwarded], None]) -> None:
         """After the first upstream failed: the others in turn (that one over TCP first
         when its answer was truncated), as ``_fetch`` asks them."""
@@ -162,7 +168,7 @@ class Forwarder:
             order = [first] if over_tcp is not None else []
             order += [u for u in self.upstreams.order() if u is not first]
             response, shape, upstream = await self.upstreams.resolve(
-                packet, order, errors, over_tcp, q.end, servfail, malformed)
+                packet, order, errors, over_tcp, q.end, servfail, malformed, silent)
         except (UpstreamError, OSError) as exc:
             log.warning("all upstreams failed for %s: %s", q.name, exc)
             result = failed_answer(exc, q)
@@ -272,12 +278,16 @@ class Upstream:
 
 def failed_answer(exc: Exception, q: Question) -> Forwarded:
     """When every upstream failed: the SERVFAIL one of them answered, if any, so a client
-    that uses EDNS learns why from its extended errors (RFC 8914); it is not kept. When they
-    only refused, our SERVFAIL instead (a REFUSED from us would say we refuse the client):
-    EDE 22, No Reachable Authority ("or they potentially refused to reply"), then the
-    extended errors the refusing upstream gave (18 Prohibited, 20 Not Authoritative). When
-    none answered so, no response: MALFORMED when an answer came that could not be used,
-    else NO_ANSWER. The reason is said with the response (``Forwarded``'s last field)."""
+    that uses EDNS learns why from its extended errors (RFC 8914); it is not kept. When none
+    answered SERVFAIL but one refused, our SERVFAIL instead (a REFUSED from us would say we
+    refuse the client): EDE 22, No Reachable Authority ("could not reach any ... or they
+    potentially refused to reply"), then the extended errors the refusing upstream gave (18
+    Prohibited, 20 Not Authoritative), and ``upstream_refused`` in the log, naming it, also
+    when the others were silent or unreadable: a refusal is the one failure that names its
+    upstream and says why (its ACL or policy), where silence names nobody; the EDE's text
+    says whether every upstream refused. When none answered at all, no response: MALFORMED
+    when an answer came that could not be used, else NO_ANSWER. The reason is said with the
+    response (``Forwarded``'s last field)."""
     if not isinstance(exc, UpstreamError):
         return NO_ANSWER
     servfail = exc.servfail
@@ -286,7 +296,8 @@ def failed_answer(exc: Exception, q: Question) -> Forwarded:
     response, shape, upstream = servfail
     if response[3] & 0xF == Rcode.REFUSED:
         # the question as the upstream repeated it: the answer stage puts the client's back
-        ours = answers.build(response, q, Rcode.SERVFAIL, ede=REFUSED_EDE, options=shape.ede)
+        ede = REFUSED_OR_NO_ANSWER_EDE if exc.silent or exc.malformed else REFUSED_EDE
+        ours = answers.build(response, q, Rcode.SERVFAIL, ede=ede, options=shape.ede)
         return ours, upstream.label, 0.0, None, (), Reason.UPSTREAM_REFUSED
     return (response, upstream.label, 0.0, shape.ttl_offsets, shape.targets,
             Reason.UPSTREAM_SERVFAIL)
