@@ -72,7 +72,8 @@ class QueryContext:
         # aliases lead to begin, found when it arrived (strict.AnswerShape)
         self.ttl_offsets: list[int] | None = None
         self.targets: Sequence[int] = ()
-        # why the upstreams gave no usable answer (the forwarder says so), else None
+        # why the upstreams' response is no usable answer (their SERVFAIL, or ours for their
+        # refusal: the forwarder says so), else None
         self.failure: Reason | None = None
         self.template: LogTemplate | None = None  # what the log says about it
         self.out: bytes | None = None  # the reply as sent

@@ -30,7 +30,7 @@ from kidshield.dns.pipeline.admission import (
 from kidshield.dns.pipeline.check import AnswerCheck
 from kidshield.dns.pipeline.context import NEXT, REPLY, Flow, QueryContext
 from kidshield.dns.pipeline.finish import Answer, Log
-from kidshield.dns.pipeline.forward import CacheLookup, Forwarded, Forwarder, Upstream
+from kidshield.dns.pipeline.forward import CacheLookup, Fetched, Forwarder, Upstream
 from kidshield.dns.pipeline.policy import PolicyDecision
 from kidshield.dns.pipeline.safesearch import SafeSearch
 from kidshield.dns.pipeline.special import DrillCanaries, SpecialNames
@@ -105,14 +105,15 @@ class DirectPath:
             return flow
         return FORWARD
 
-    def _take(self, ctx: QueryContext, found: Forwarded) -> None:
-        """The forwarder's answer (or none: SERVFAIL), checked against the policy."""
-        (ctx.response, ctx.upstream, ctx.ready_for, ctx.ttl_offsets, ctx.targets,
-         ctx.failure) = found
-        if found[0] is None:
-            self.failed(ctx)
-        else:
+    def _take(self, ctx: QueryContext, found: Fetched) -> None:
+        """The forwarder's answer, checked against the policy (or why there is none:
+        SERVFAIL)."""
+        if isinstance(found, tuple):  # (compiled, a type check; ``Reason``'s costs a call)
+            (ctx.response, ctx.upstream, ctx.ready_for, ctx.ttl_offsets, ctx.targets,
+             ctx.failure) = found
             self.check(ctx)
+        else:
+            self.failed(ctx, found)
 
     async def run(self, ctx: QueryContext) -> bytes | None:
         """The reply to ``ctx``'s query, or None to send nothing: as the staged path's."""
@@ -162,7 +163,7 @@ class DirectPath:
         return None
 
     def _forwarded(self, ctx: QueryContext, reply: Callable[[bytes | None], None],
-                   found: Forwarded) -> None:
+                   found: Fetched) -> None:
         try:
             self._take(ctx, found)
             self.answer(ctx)

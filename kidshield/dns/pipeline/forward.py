@@ -29,7 +29,7 @@ log = logging.getLogger("kidshield.dns")
 
 STALE_WAIT = 1.0  # RFC 8767: answer from stale data if upstreams haven't answered by then
 # why our SERVFAIL, when the upstreams refused (``failed_answer``), and when none gave a
-# usable answer: timeouts, network errors, unreadable answers (``Upstream.failed``). RFC 8914
+# usable answer: timeouts, network errors, unreadable answers (``no_answer``). RFC 8914
 # has no closer code for an unreadable answer (24, Invalid Data, is an authoritative
 # server's expired zone), so both get 23 with the same text: the log and metrics tell them
 # apart (``Reason.UPSTREAM_NO_ANSWER``, ``Reason.UPSTREAM_MALFORMED``). 22 (No Reachable
@@ -42,13 +42,13 @@ NO_ANSWER_EDE = (answers.EDE_NETWORK_ERROR, "kidshield: no upstream answered")
 
 # (response, where it came from, seconds it may be reused, where its TTLs are, where the
 # names its aliases lead to begin: read once, when it arrived, and why the upstreams gave no
-# usable answer: None for an answer, else the reason the log gives, with the response that
-# says so to the client, if any). Said here, once, where the failure is known: not inferred
-# later from the other fields, which an answer of another kind may fill the same way
-Forwarded = tuple[bytes | None, str | None, float, list[int] | None, Sequence[int],
-                  Reason | None]
-NO_ANSWER: Forwarded = (None, None, 0.0, None, (), Reason.UPSTREAM_NO_ANSWER)
-MALFORMED: Forwarded = (None, None, 0.0, None, (), Reason.UPSTREAM_MALFORMED)
+# usable answer: None for an answer, else the reason the log gives with the response that
+# says so to the client). Said here, once, where the failure is known: not inferred later
+# from the other fields, which an answer of another kind may fill the same way
+Forwarded = tuple[bytes, str, float, list[int] | None, Sequence[int], Reason | None]
+# what the upstreams gave: a response, or only why there is none (UPSTREAM_NO_ANSWER: none
+# came; UPSTREAM_MALFORMED: what came could not be read), for ``no_answer`` to say
+Fetched = Forwarded | Reason
 
 
 class Forwarder:
@@ -58,7 +58,7 @@ class Forwarder:
         self.upstreams = upstreams
         self.monotonic = monotonic
         self.serve_stale = serve_stale
-        self._inflight: dict[bytes, asyncio.Future[Forwarded]] = {}  # cache key -> its answer
+        self._inflight: dict[bytes, asyncio.Future[Fetched]] = {}  # cache key -> its answer
         self._tasks: set[asyncio.Task[None]] = set()  # what ``begin`` left to a coroutine
 
     def cached(self, q: Question) -> Forwarded | None:
@@ -69,7 +69,7 @@ class Forwarder:
         return (response, "cache", min(remaining, READY_MAX_SECONDS), entry.offsets,
                 entry.targets, None)
 
-    async def fetch(self, data: bytes, q: Question) -> Forwarded:
+    async def fetch(self, data: bytes, q: Question) -> Fetched:
         """Ask the upstreams for ``q`` (``data``: the query it came in); stale data when they
         all fail, or have not answered within STALE_WAIT. Queries for the same question (same
         cache key) that arrive while one is out share its answer: one upstream query, not
@@ -77,9 +77,9 @@ class Forwarder:
         waiting = self._inflight.get(q.key)
         if waiting is not None:
             return await asyncio.shield(waiting)
-        shared: asyncio.Future[Forwarded] = asyncio.get_running_loop().create_future()
+        shared: asyncio.Future[Fetched] = asyncio.get_running_loop().create_future()
         self._inflight[q.key] = shared
-        result = NO_ANSWER
+        result: Fetched = Reason.UPSTREAM_NO_ANSWER
         try:
             result = await self._fetch(upstream_query(data, q), q)
         finally:
@@ -87,7 +87,7 @@ class Forwarder:
             shared.set_result(result)  # a cancelled first asker leaves the others SERVFAIL
         return result
 
-    def begin(self, data: bytes, q: Question, done: Callable[[Forwarded], None]) -> bool:
+    def begin(self, data: bytes, q: Question, done: Callable[[Fetched], None]) -> bool:
         """``fetch`` without a coroutine for the common miss: the question goes to the first
         upstream, if a healthy UDP one, and ``done`` is called with the answer from the
         socket's reader, once (or from a task, when that upstream fails, truncates, times out
@@ -103,7 +103,7 @@ class Forwarder:
         if upstream is None:
             return False
         packet = upstream_query(data, q)
-        shared: asyncio.Future[Forwarded] = asyncio.get_running_loop().create_future()
+        shared: asyncio.Future[Fetched] = asyncio.get_running_loop().create_future()
         try:
             upstream.exchange().send(packet, self.upstreams.timeout, partial(
                 self._answered, q, packet, upstream, time.monotonic(), shared, done), q.end)
@@ -113,7 +113,7 @@ class Forwarder:
         return True
 
     def _answered(self, q: Question, packet: bytes, upstream: UpstreamServer, started: float,
-                  shared: asyncio.Future[Forwarded], done: Callable[[Forwarded], None],
+                  shared: asyncio.Future[Fetched], done: Callable[[Fetched], None],
                   answer: bytes | None, error: ExchangeError | None) -> None:
         """The first upstream's answer to a question ``begin`` sent (as ``UpstreamPool``
         takes one), or why there is none: the others are asked by a task then."""
@@ -121,10 +121,10 @@ class Forwarder:
             self._first(q, packet, upstream, started, shared, done, answer, error)
         except Exception:  # settled all the same: its other askers must not wait for ever
             log.exception("error handling the upstream answer for %s", q.name)
-            self._settle(q, shared, done, NO_ANSWER)
+            self._settle(q, shared, done, Reason.UPSTREAM_NO_ANSWER)
 
     def _first(self, q: Question, packet: bytes, upstream: UpstreamServer, started: float,
-               shared: asyncio.Future[Forwarded], done: Callable[[Forwarded], None],
+               shared: asyncio.Future[Fetched], done: Callable[[Fetched], None],
                answer: bytes | None, error: ExchangeError | None) -> None:
         over_tcp = servfail = None
         malformed = silent = False
@@ -159,11 +159,11 @@ class Forwarder:
     async def _rest(self, q: Question, packet: bytes, first: UpstreamServer,
                     over_tcp: UpstreamServer | None, errors: list[str],
                     servfail: tuple[bytes, AnswerShape, UpstreamServer] | None,
-                    malformed: bool, silent: bool, shared: asyncio.Future[Forwarded],
-                    done: Callable[[Forwarded], None]) -> None:
+                    malformed: bool, silent: bool, shared: asyncio.Future[Fetched],
+                    done: Callable[[Fetched], None]) -> None:
         """After the first upstream failed: the others in turn (that one over TCP first
         when its answer was truncated), as ``_fetch`` asks them."""
-        result = NO_ANSWER
+        result: Fetched = Reason.UPSTREAM_NO_ANSWER
         try:
             order = [first] if over_tcp is not None else []
             order += [u for u in self.upstreams.order() if u is not first]
@@ -179,8 +179,8 @@ class Forwarder:
         finally:
             self._settle(q, shared, done, result)
 
-    def _settle(self, q: Question, shared: asyncio.Future[Forwarded],
-                done: Callable[[Forwarded], None], result: Forwarded) -> None:
+    def _settle(self, q: Question, shared: asyncio.Future[Fetched],
+                done: Callable[[Fetched], None], result: Fetched) -> None:
         """The question's answer (or none) to its askers, once."""
         if self._inflight.get(q.key) is shared:
             del self._inflight[q.key]
@@ -189,7 +189,7 @@ class Forwarder:
         shared.set_result(result)
         done(result)
 
-    async def _fetch(self, data: bytes, q: Question) -> Forwarded:
+    async def _fetch(self, data: bytes, q: Question) -> Fetched:
         stale = self.cache.get_stale(q.key, self.monotonic()) if self.serve_stale else None
         try:
             if stale is None:  # the common case: no task of its own, the upstream or nothing
@@ -215,7 +215,7 @@ class Forwarder:
         response, entry = stale
         return response, "stale", 0.0, entry.offsets, entry.targets, None
 
-    async def forward(self, data: bytes, q: Question) -> Forwarded:
+    async def forward(self, data: bytes, q: Question) -> Fetched:
         return self.cached(q) or await self.fetch(data, q)
 
     def _store(self, q: Question, task: asyncio.Future[tuple[bytes, AnswerShape, Any]]) -> None:
@@ -256,27 +256,34 @@ class Upstream:
         return self._ask(ctx)
 
     async def _ask(self, ctx: QueryContext) -> Flow:
+        found = await self.forwarder.fetch(ctx.data, ctx.q)
+        if not isinstance(found, tuple):  # only why there is none
+            return self.failed(ctx, found)
         (ctx.response, ctx.upstream, ctx.ready_for, ctx.ttl_offsets, ctx.targets,
-         ctx.failure) = await self.forwarder.fetch(ctx.data, ctx.q)
-        if ctx.response is not None:
-            return NEXT
-        return self.failed(ctx)
+         ctx.failure) = found
+        return NEXT
 
     @staticmethod
-    def failed(ctx: QueryContext) -> Flow:
-        """No upstream gave a usable answer and nothing stale was there: SERVFAIL, with EDE
-        23 (Network Error) for a client that uses EDNS, logged and counted with the reason
-        the forwarder gave: ``upstream_no_answer`` (none came) or ``upstream_malformed``
-        (what came could not be read)."""
+    def failed(ctx: QueryContext, reason: Reason) -> Flow:
+        """No upstream gave a response to pass on and nothing stale was there: ``no_answer``,
+        logged and counted with the reason the forwarder gave: ``upstream_no_answer`` (none
+        came) or ``upstream_malformed`` (what came could not be read)."""
         assert ctx.decision is not None
-        reason = ctx.failure
-        if reason is None:  # (the forwarder always says why; a backstop)
-            reason = Reason.UPSTREAM_NO_ANSWER
-        return ctx.answered(answers.build(ctx.data, ctx.q, Rcode.SERVFAIL, ede=NO_ANSWER_EDE),
-                            Action.ALLOW, reason, Rcode.SERVFAIL, 0.0, ctx.decision)
+        return ctx.answered(no_answer(ctx.data, ctx.q), Action.ALLOW, reason, Rcode.SERVFAIL,
+                            0.0, ctx.decision)
 
 
-def failed_answer(exc: Exception, q: Question) -> Forwarded:
+def no_answer(data: bytes, q: Question, records: list[bytes] | None = None,
+              count: int | None = None) -> bytes:
+    """The reply when no upstream gave a response to pass on (none came, or none could be
+    read): SERVFAIL, with EDE 23 (Network Error) for a client that uses EDNS. The Upstream
+    stage's has no records; safe search's has its CNAME to the safe host (``records``,
+    ``count`` of them: ``answers.build``)."""
+    return answers.build(data, q, Rcode.SERVFAIL, records, answer_count=count,
+                         ede=NO_ANSWER_EDE)
+
+
+def failed_answer(exc: Exception, q: Question) -> Fetched:
     """When every upstream failed: the SERVFAIL one of them answered, if any, so a client
     that uses EDNS learns why from its extended errors (RFC 8914); it is not kept. When none
     answered SERVFAIL but one refused, our SERVFAIL instead (a REFUSED from us would say we
@@ -285,14 +292,14 @@ def failed_answer(exc: Exception, q: Question) -> Forwarded:
     Prohibited, 20 Not Authoritative), and ``upstream_refused`` in the log, naming it, also
     when the others were silent or unreadable: a refusal is the one failure that names its
     upstream and says why (its ACL or policy), where silence names nobody; the EDE's text
-    says whether every upstream refused. When none answered at all, no response: MALFORMED
-    when an answer came that could not be used, else NO_ANSWER. The reason is said with the
-    response (``Forwarded``'s last field)."""
+    says whether every upstream refused. When none answered at all, only the reason:
+    UPSTREAM_MALFORMED when an answer came that could not be used, else
+    UPSTREAM_NO_ANSWER. The reason is said with the response (``Forwarded``'s last field)."""
     if not isinstance(exc, UpstreamError):
-        return NO_ANSWER
+        return Reason.UPSTREAM_NO_ANSWER
     servfail = exc.servfail
     if servfail is None:
-        return MALFORMED if exc.malformed else NO_ANSWER
+        return Reason.UPSTREAM_MALFORMED if exc.malformed else Reason.UPSTREAM_NO_ANSWER
     response, shape, upstream = servfail
     if response[3] & 0xF == Rcode.REFUSED:
         # the question as the upstream repeated it: the answer stage puts the client's back

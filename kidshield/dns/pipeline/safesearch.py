@@ -16,7 +16,7 @@ from dns.rcode import Rcode
 
 from kidshield.dns import answers
 from kidshield.dns.pipeline.context import NEXT, Flow, QueryContext
-from kidshield.dns.pipeline.forward import NO_ANSWER_EDE, Forwarder
+from kidshield.dns.pipeline.forward import Forwarder, no_answer
 from kidshield.dns.ready import READY_MAX_SECONDS
 from kidshield.dns.wire import (
     QTYPE_A,
@@ -51,38 +51,35 @@ class SafeSearch:
         ttl = float(CNAME_TTL)
         rcode = Rcode.NOERROR
         reason = ctx.decision.reason
-        ede: tuple[int, str] | None = None
         options = b""
+        out: bytes | None = None
         if q.qtype in _RESOLVED_TYPES:
             sub = dns.message.make_query(target, dns.rdatatype.RdataType(q.qtype), use_edns=0)
             sub.id = 0
             wire = sub.to_wire()
-            response = None
-            failure: Reason | None = None
             try:
                 sub_q = parse_question(wire)
-            except WireError:
-                pass
-            else:
-                found = await self.forwarder.forward(wire, sub_q)
-                response, failure = found[0], found[5]
-                if failure is not None:  # the row names the upstream that failed, if one did
-                    ctx.upstream = found[1]
-            if failure is not None:  # the upstreams failed: said as the Upstream stage does
-                rcode, reason = Rcode.SERVFAIL, failure
-                if response is None:  # none came, or none could be read
-                    ede = NO_ANSWER_EDE
-                else:  # their SERVFAIL, or ours for their refusal: its extended errors
-                    options = _extended_errors(response)
-            elif response is None:  # the safe host's name could not be asked
+            except WireError:  # the safe host's name could not be asked
                 rcode = Rcode.SERVFAIL
             else:
-                for rrset in dns.message.from_wire(response).answer:
-                    ttl = min(ttl, rrset.ttl)
-                    records.append(_rrset_wire(rrset))
-                    count += len(rrset)
-        out = answers.build(ctx.data, q, rcode, records, answer_count=count, ede=ede,
-                            options=options)
+                found = await self.forwarder.forward(wire, sub_q)
+                # the upstreams failed: said as the Upstream stage (or the answer check,
+                # for a response) says it
+                if isinstance(found, Reason):  # none came, or none could be read
+                    rcode, reason = Rcode.SERVFAIL, found
+                    out = no_answer(ctx.data, q, records, count)
+                elif found[5] is not None:  # their SERVFAIL, or ours for their refusal
+                    rcode, reason = Rcode.SERVFAIL, found[5]
+                    ctx.upstream = found[1]  # the row names the upstream that failed
+                    options = _extended_errors(found[0])  # with its extended errors
+                else:
+                    for rrset in dns.message.from_wire(found[0]).answer:
+                        ttl = min(ttl, rrset.ttl)
+                        records.append(_rrset_wire(rrset))
+                        count += len(rrset)
+        if out is None:
+            out = answers.build(ctx.data, q, rcode, records, answer_count=count,
+                                options=options)
         ready = 0.0 if rcode else min(ctx.policy_ttl, ttl, READY_MAX_SECONDS)
         return ctx.answered(out, Action.REWRITE, reason, rcode, ready, ctx.decision)
 
