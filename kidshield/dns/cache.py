@@ -19,6 +19,7 @@ from kidshield.dns.wire import WireError, set_ttls
 STALE_ANSWER_TTL = 30  # RFC 8767 recommends 30 s for answers served stale
 ENTRY_OVERHEAD = 350  # bytes of Python objects per entry besides its answer, key and records
 RECORD_OVERHEAD = 72  # per record: its TTL offset and TTL (two list slots and two ints)
+TARGET_OVERHEAD = 57  # per alias target besides its characters: a str and its list slot
 
 
 @dataclass(slots=True)
@@ -26,7 +27,7 @@ class Entry:
     response: bytes  # as received, ID zeroed
     offsets: list[int]
     ttls: list[int]
-    targets: Sequence[int]  # where the names its aliases lead to begin (AnswerShape.targets)
+    targets: Sequence[str]  # the names its aliases lead to (AnswerShape.targets)
     stored: float
     expires: float
     stale_until: float
@@ -80,8 +81,11 @@ class AnswerCache:
         if ttl <= 0:
             return 0
         offsets = shape.ttl_offsets
+        targets = shape.targets
         cost = ENTRY_OVERHEAD + len(response) + len(key) + RECORD_OVERHEAD * len(offsets)
-        entry = Entry(b"\x00\x00" + response[2:], offsets, shape.ttls, shape.targets or (),
+        for target in targets:
+            cost += TARGET_OVERHEAD + len(target)
+        entry = Entry(b"\x00\x00" + response[2:], offsets, shape.ttls, targets or (),
                       now, now + ttl, now + ttl + self.stale_for, cost)
         entries = self._entries
         old = entries.get(key)

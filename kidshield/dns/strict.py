@@ -7,8 +7,8 @@ microseconds) reads the rest (kidshield.dns.upstream.strict_answer).
 
 The same walk notes what the rest of a cache miss needs from the answer, so nothing reads it
 again: where its TTLs are (the answer cache and the ready answers age them in place), how long
-a negative answer may be kept (RFC 2308), and where the names its aliases lead to begin (the
-answer check holds them to the policy).
+a negative answer may be kept (RFC 2308), and the names its aliases lead to (the answer check
+holds them to the policy).
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from kidshield.dns.wire import (
     QTYPE_SOA,
     QTYPE_SVCB,
     WireError,
+    name_at,
 )
 
 _MAX_POINTER_HOPS = 16  # as dnspython
@@ -51,8 +52,9 @@ class AnswerShape(NamedTuple):
     ttls: list[int]  # the TTLs there
     min_ttl: int  # the smallest of them (0 with none)
     negative_ttl: int | None  # RFC 2308: min(TTL, MINIMUM) of the authority's SOA, if any
-    targets: list[int]  # where the names of the answer section's CNAME, and IN HTTPS/SVCB
-    # records' TargetNames, begin (read with wire.name_at)
+    targets: list[str]  # the names the answer section's CNAME, and IN HTTPS/SVCB records'
+    # TargetNames, lead to, as wire.name_at reads them: read here, so whatever holds them to
+    # the policy later has nothing left to read (or fail to)
     zeroed: bool = False  # a TTL had its top bit set: read as zero (RFC 2181 8), ``ttls``
     # say so but the bytes do not (upstream.strict_answer writes them again)
     opt_at: int = -1  # where the OPT record begins (-1: none) and ends: EDNS is one hop's
@@ -86,7 +88,7 @@ def _check_answer(data: bytes) -> AnswerShape:
     complete, opts = (flags >> 11) & 0xF == 0, 0
     offsets: list[int] = []
     ttls: list[int] = []
-    targets: list[int] = []
+    targets: list[str] = []
     negative: int | None = None
     zeroed = False
     opt_at = opt_end = -1
@@ -117,11 +119,11 @@ def _check_answer(data: bytes) -> AnswerShape:
             complete = False
         if index < an:
             if rtype == QTYPE_CNAME:
-                targets.append(start)
+                targets.append(name_at(data, start))
             elif rtype in (QTYPE_HTTPS, QTYPE_SVCB) and rclass == CLASS_IN:
                 if rdlen < 3:  # SvcPriority, then the name (left to dnspython if not complete)
                     raise WireError("an HTTPS or SVCB record cut short")
-                targets.append(start + 2)
+                targets.append(name_at(data, start + 2))
         elif rtype == QTYPE_SOA and index < an + ns:
             # as dnspython reads it: the first SOA's MINIMUM, its record set's smallest TTL
             if negative is None:

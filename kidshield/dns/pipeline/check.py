@@ -1,22 +1,17 @@
 """The answer check: the policy applies to every name an upstream answer's CNAME chain leads
 to, and to the TargetName of HTTPS/SVCB records, so an allowed name cannot alias a blocked
-one. An answer that cannot be read is not passed on (SERVFAIL)."""
+one. The names are read when the answer arrives (``strict.AnswerShape.targets``): one whose
+names cannot be read is never an answer (the upstream's is ``upstream_malformed``), so
+nothing is left here to fail."""
 
 from __future__ import annotations
-
-from dns.rcode import Rcode
 
 from kidshield.dns import answers
 from kidshield.dns.pipeline.blocking import BlockAnswers
 from kidshield.dns.pipeline.context import Flow, QueryContext
 from kidshield.dns.pipeline.policy import Decisions
-from kidshield.dns.wire import WireError, name_at
 from kidshield.policy.model import Profile
 from kidshield.policy.reason import Action, Decision, Reason
-
-
-class _Unreadable(Exception):
-    """An answer whose names cannot be read, so they cannot be checked."""
 
 
 class AnswerCheck:
@@ -27,14 +22,7 @@ class AnswerCheck:
     def __call__(self, ctx: QueryContext) -> Flow:
         response, decision, profile = ctx.response, ctx.decision, ctx.profile
         assert response is not None and decision is not None and profile is not None
-        try:
-            blocked = self._chain_blocked(response, decision, ctx)
-        except _Unreadable:
-            # fail closed: an answer whose names cannot be checked is not passed on
-            # (upstream answers are parsed strictly when they arrive; this is the backstop)
-            ctx.upstream = None
-            return ctx.answered(answers.build(ctx.data, ctx.q, Rcode.SERVFAIL), Action.ALLOW,
-                                decision.reason, Rcode.SERVFAIL, 0.0, decision)
+        blocked = self._chain_blocked(decision, ctx)
         if blocked is not None:
             out, rcode = self.block.answer(ctx.data, ctx.q, blocked)
             ctx.upstream = None  # the reply is our block answer, not the upstream's
@@ -47,8 +35,7 @@ class AnswerCheck:
         return ctx.answered(response, Action.ALLOW, reason, answers.rcode_of(response),
                             min(ctx.policy_ttl, ctx.ready_for), decision)
 
-    def _chain_blocked(self, response: bytes, decision: Decision,
-                       ctx: QueryContext) -> Decision | None:
+    def _chain_blocked(self, decision: Decision, ctx: QueryContext) -> Decision | None:
         # a helpline is reachable whatever its CNAME chain leads to (CDN names may be blocked
         # at bedtime or by a list): helplines beat any block
         if decision.reason is Reason.HELPLINE or not ctx.targets:
@@ -57,12 +44,8 @@ class AnswerCheck:
         assert profile is not None
         # the names the answer section's CNAME records lead to, and the TargetNames of its
         # HTTPS/SVCB records (RFC 9460: where the client connects; "." is the owner itself),
-        # found when the answer arrived (strict.check_answer)
-        for at in ctx.targets:
-            try:
-                target = name_at(response, at)
-            except (WireError, IndexError):
-                raise _Unreadable from None
+        # read when the answer arrived (strict.check_answer)
+        for target in ctx.targets:
             if not target or target == ctx.q.name:
                 continue
             found = self.decisions.decide(profile, target, ctx.now)

@@ -68,10 +68,10 @@ class QueryContext:
         self.response: bytes | None = None  # the answer to the question (ID to be patched)
         self.upstream: str | None = None  # where the response came from ("cache", "stale")
         self.ready_for = 0.0  # seconds the response may be reused as a ready answer
-        # an upstream's (or the cache's) response: where its TTLs are and where the names its
-        # aliases lead to begin, found when it arrived (strict.AnswerShape)
+        # an upstream's (or the cache's) response: where its TTLs are and the names its
+        # aliases lead to, found when it arrived (strict.AnswerShape)
         self.ttl_offsets: list[int] | None = None
-        self.targets: Sequence[int] = ()
+        self.targets: Sequence[str] = ()
         # why the upstreams' response is no usable answer (their SERVFAIL, or ours for their
         # refusal: the forwarder says so), else None
         self.failure: Reason | None = None

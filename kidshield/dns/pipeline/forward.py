@@ -40,12 +40,12 @@ REFUSED_OR_NO_ANSWER_EDE = (answers.EDE_NO_REACHABLE_AUTHORITY,
                             "kidshield: upstreams refused or gave no answer")
 NO_ANSWER_EDE = (answers.EDE_NETWORK_ERROR, "kidshield: no upstream answered")
 
-# (response, where it came from, seconds it may be reused, where its TTLs are, where the
-# names its aliases lead to begin: read once, when it arrived, and why the upstreams gave no
+# (response, where it came from, seconds it may be reused, where its TTLs are, the names
+# its aliases lead to: read once, when it arrived, and why the upstreams gave no
 # usable answer: None for an answer, else the reason the log gives with the response that
 # says so to the client). Said here, once, where the failure is known: not inferred later
 # from the other fields, which an answer of another kind may fill the same way
-Forwarded = tuple[bytes, str, float, list[int] | None, Sequence[int], Reason | None]
+Forwarded = tuple[bytes, str, float, list[int] | None, Sequence[str], Reason | None]
 # what the upstreams gave: a response, or only why there is none (UPSTREAM_NO_ANSWER: none
 # came; UPSTREAM_MALFORMED: what came could not be read), for ``no_answer`` to say
 Fetched = Forwarded | Reason
