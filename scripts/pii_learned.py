@@ -59,6 +59,7 @@ import numpy as np
 import numpy.typing as npt
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from kidshield.safety.text.evaluate import _score_row
 from kidshield.safety.text.features import (
@@ -299,6 +300,173 @@ def recall_precision(flag: Any, pii: Any) -> tuple[int, int, int]:
     return int((flag & pii).sum()), int(pii.sum()), int((flag & ~pii).sum())
 
 
+GATES = ("none", "place", "place-lower")
+
+
+def gate_arrays(data: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Per gate, which voice rows, benign messages and teen lines name a findable place
+    (``scripts/place_gate.py``; "place-lower" is the same rule blind to capitals)."""
+    from place_gate import names_place
+
+    def place(text: str) -> bool:
+        return names_place(text)
+
+    def lower(text: str) -> bool:
+        return names_place(text, case_blind=True)
+
+    tests = {"place": place, "place-lower": lower}
+    voice_texts = {}
+    for voice, folder in VOICES.items():
+        rows = [json.loads(line) for line in (folder / "dev.jsonl").open(encoding="utf-8")]
+        if [r["id"] for r in rows] != data["voices"][voice]["ids"]:
+            raise SystemExit(f"{folder}/dev.jsonl changed since the cache was built")
+        voice_texts[voice] = [str(r["text"]) for r in rows]
+    messages: list[str] = []
+    for text in data["benign_text"]:
+        parts = [m for _, m in segment_messages(text)] if is_chat_segment(text) else [text]
+        messages.extend(part[:2000] for part in parts)
+    if len(messages) != len(data["benign_group"]):
+        raise SystemExit("benign messages do not line up with the cache")
+    out: dict[str, dict[str, Any]] = {
+        "none": {
+            "voices": {v: np.ones(len(t), bool) for v, t in voice_texts.items()},
+            "benign": np.ones(len(messages), bool),
+            "teen": np.ones(len(data["teen"]), bool),
+        }
+    }
+    for name, test in tests.items():
+        out[name] = {
+            "voices": {v: np.array([test(x) for x in t], bool) for v, t in voice_texts.items()},
+            "benign": np.array([test(m) for m in messages], bool),
+            "teen": np.array([test(x) for x in data["teen"]], bool),
+        }
+    return out
+
+
+def gated_thresholds(
+    data: dict[str, Any],
+    gates: dict[str, dict[str, Any]],
+    voices: Sequence[str],
+    benign_train: Any,
+    val_rows: Any,
+    cap: float,
+) -> tuple[Any, dict[str, tuple[float, float, float]]]:
+    """The all-``voices`` model and, per gate, (threshold, benign floor, inner F1): the best
+    F1 of the gated model alone on whereabouts rows against rows without personal information,
+    over scores from an inner leave-one-voice-out, above the gated benign cap's floor."""
+    inner = {}
+    for held in voices:
+        model = fit(data, [v for v in voices if v != held], benign_train)
+        inner[held] = margins(model, data["voices"][held]["x"])
+    outer = fit(data, voices, benign_train)
+    benign_msg = margins(outer, data["benign_x"])
+    data["_outer_benign"] = benign_msg
+    n_rows = len(data["benign_source"])
+    out = {}
+    for name, g in gates.items():
+        s = np.concatenate([np.where(g["voices"][v], inner[v], -np.inf) for v in voices])
+        w = np.concatenate([data["voices"][v]["where"] for v in voices])
+        p = np.concatenate([data["voices"][v]["pii"] for v in voices])
+        rows = row_max(np.where(g["benign"], benign_msg, -1e9), data["benign_group"], n_rows)
+        floor = float(np.quantile(rows[val_rows], 1.0 - cap))
+        judged = w | ~p
+        best = (-1.0, floor)
+        for t in np.unique(np.round(s[np.isfinite(s)], 3)):
+            if t <= floor:
+                continue
+            mine = (s >= t) & judged
+            tp = int((mine & w).sum())
+            f1 = 2 * tp / max(tp + int(mine.sum()) + int(w.sum()), 1)
+            if f1 > best[0]:
+                best = (f1, float(t))
+        out[name] = (best[1], floor, best[0])
+    return outer, out
+
+
+def gated_main(
+    data: dict[str, Any], args: argparse.Namespace, benign_train: Any, val_rows: Any
+) -> None:
+    """The gated experiment (docs/safety.md, "gated by a named place")."""
+    began = time.time()
+    gates = gate_arrays(data)
+    print(f"gates ready in {time.time() - began:.0f}s", flush=True)
+    for name, g in gates.items():
+        where = sum(int((g["voices"][v] & data["voices"][v]["where"]).sum()) for v in VOICES)
+        total = sum(int(data["voices"][v]["where"].sum()) for v in VOICES)
+        rows = row_max(g["benign"].astype(float), data["benign_group"], len(data["benign_source"]))
+        print(
+            f"gate {name}: opens on {where}/{total} whereabouts rows of all voices, "
+            f"{int((rows > 0).sum())} of {len(rows)} benign rows, "
+            f"{int(g['teen'].sum())} of {len(g['teen'])} teen lines"
+        )
+    everyone = sorted(VOICES)
+    gains: dict[str, list[float]] = {name: [] for name in gates}
+    if not args.skip_loso:
+        for held in args.voices:
+            train_voices = [v for v in everyone if v != held]
+            model, chosen = gated_thresholds(
+                data, gates, train_voices, benign_train, val_rows, args.benign_cap
+            )
+            v = data["voices"][held]
+            s = margins(model, v["x"])
+            old_path = args.cache.parent / f"oldrules-{held}.json"
+            old = None
+            if old_path.is_file():
+                before = json.loads(old_path.read_text())
+                old = np.array([before[i] for i in v["ids"]])
+            for name, (t, floor, f1) in chosen.items():
+                a = gates[name]["voices"][held] & (s >= t)
+                neg = ~v["pii"]
+                line = (
+                    f"{held} {name}: t={t:.3f} floor={floor:.3f} inner F1 {f1:.3f}; model "
+                    f"whereabouts {int((a & v['where']).sum())}/{int(v['where'].sum())}, "
+                    f"FP {int((a & neg).sum())}/{int(neg.sum())}"
+                )
+                tp0, n, _ = recall_precision(v["rules"], v["pii"])
+                tp1, _, fp1 = recall_precision(v["rules"] | a, v["pii"])
+                line += f"; today's rules {tp0}/{n} -> OR {tp1}/{n} FP {fp1}"
+                if old is not None:
+                    tp0, n, fp0 = recall_precision(old, v["pii"])
+                    tp1, _, fp1 = recall_precision(old | a, v["pii"])
+                    gains[name].append((tp1 - tp0) / n)
+                    line += (
+                        f"; earlier rules {tp0}/{n} {tp0 / n:.3f} FP {fp0} -> OR "
+                        f"{tp1}/{n} {tp1 / n:.3f} FP {fp1} ({(tp1 - tp0) / n:+.3f})"
+                    )
+                print(line, flush=True)
+        for name, got in gains.items():
+            if got:
+                print(f"mean gain over the earlier rules, {name}: {sum(got) / len(got):+.3f}")
+    model, chosen = gated_thresholds(data, gates, everyone, benign_train, val_rows, args.benign_cap)
+    benign_msg = data["_outer_benign"]
+    sources = np.array(data["benign_source"])
+    splits = np.array(data["benign_split"])
+    teen_scores = margins(model, data["teen_x"])
+    n_rows = len(sources)
+    for name, (t, floor, f1) in chosen.items():
+        g = gates[name]
+        rows = row_max(np.where(g["benign"], benign_msg, -1e9), data["benign_group"], n_rows)
+        flagged = rows >= t
+        added = [i for i in np.flatnonzero(flagged) if not rules_flag(data["benign_text"][i])]
+        test_rows = int((flagged & (splits == TEST)).sum())
+        print(
+            f"all voices, {name}: t={t:.3f} floor={floor:.3f} inner F1 {f1:.3f}; benign rows "
+            f"flagged {int(flagged.sum())} of {n_rows} (test split {test_rows} of "
+            f"{int((splits == TEST).sum())}), added to the rules' {len(added)} "
+            f"({100 * len(added) / n_rows:.3f} %)"
+        )
+        for source, count in sorted(Counter(sources[added]).items()):
+            print(f"  added {source}: {count}")
+        teen = g["teen"] & (teen_scores >= t)
+        teen_added = [i for i in np.flatnonzero(teen) if not rules_flag(data["teen"][i])]
+        print(f"  teen corpus: flags {int(teen.sum())} of {len(teen)}, adds {len(teen_added)}")
+        for i in teen_added:
+            print(f"    teen: {data['teen'][i]}")
+        if args.show:
+            for i in added[: args.show]:
+                print(f"    benign [{sources[i]}]: {data['benign_text'][i][:160]!r}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cache", type=Path, default=Path("/tmp/pii-learned/cache.pkl"))
@@ -313,6 +481,10 @@ def main() -> int:
     parser.add_argument("--skip-loso", action="store_true")
     parser.add_argument("--rules-of", help="write the importable rules' flags of this voice")
     parser.add_argument("--out", type=Path, help="where --rules-of writes (JSON, id -> flag)")
+    parser.add_argument(
+        "--gated", action="store_true", help="the model only where a named place is (round two)"
+    )
+    parser.add_argument("--show", type=int, default=0, help="with --gated: print N benign rows")
     args = parser.parse_args()
     if args.rules_of:
         path = VOICES[args.rules_of] / "dev.jsonl"
@@ -344,6 +516,10 @@ def main() -> int:
     )
     val_rows = splits == VALIDATION
     print(f"ready in {time.time() - started:.0f}s; {len(benign_train)} benign training messages")
+    if args.gated:
+        gated_main(data, args, benign_train, val_rows)
+        print(f"done in {time.time() - started:.0f}s")
+        return 0
     everyone = sorted(VOICES)
     if not args.skip_loso:
         print("voice | rules R (DEV) | rules OR model R | gain | FP rules -> OR | where R")
