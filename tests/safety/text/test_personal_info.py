@@ -1254,3 +1254,83 @@ def test_shapes_of_voices_d_e_and_g_that_main_missed(text: str, stage: str) -> N
 )
 def test_look_alikes_of_voices_d_e_and_g_are_not_disclosures(text: str) -> None:
     assert assess_message(text).finding(Risk.PERSONAL_INFO) is None
+
+
+# --- phone shapes the fourth voice still missed (session 13) --------------------------------------
+# Emoji between a number's groups, an area code told beside a local number (in the same bubble
+# or a later one), a local number after "I'm on" or "hmu", nine digits dialled at home in Spain.
+# Rows written for the tests, not copied from the sets; every one fails on main 993747cc.
+
+
+@pytest.mark.parametrize(
+    ("text", "redacted"),
+    [
+        ("07700 🔥 900 🔥 461", "[phone]"),
+        ("new one 07700 ✨ 900 ✨ 872 dont give it out", "new one [phone] dont give it out"),
+        ("hmu\n555-0162\nthats my cell, 212 area", "hmu\n[phone]\nthats my cell, 212 area"),
+        ("area code 415, 555-0190, dont tell my mom", "area code 415, [phone], dont tell my mom"),
+        ("555 0174 (the 917 area) if u wanna talk", "[phone] (the 917 area) if u wanna talk"),
+        ("I'm on 555-0139 if anyone needs a lift Saturday",
+         "I'm on [phone] if anyone needs a lift Saturday"),
+        ("hit me up 555.0121 after practice", "hit me up [phone] after practice"),
+        ("my # is 555 0127 ok", "my # is [phone] ok"),
+        ("mejor escribeme al 655512034 que el insta no lo miro",
+         "mejor escribeme al [phone] que el insta no lo miro"),
+        ("pasamelo al 722555019 porfa", "pasamelo al [phone] porfa"),
+    ],
+)
+def test_phone_shapes_the_fourth_voice_still_missed(text: str, redacted: str) -> None:
+    result = assess_message(text)
+    assert result.redacted == redacted
+    finding = result.finding(Risk.PERSONAL_INFO)
+    assert finding is not None and [span.label for span in finding.spans] == ["phone"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # digit lists and scores, with and without emoji or a phone word in a game's title
+        "lvl 7 rn 4 5 6 7",
+        "lvl 7 rn 4 5 6 7 8 9 0",
+        "call of duty 2 3 4",
+        "call of duty 2 3 4 5 6 7 8",  # flagged on main: "call" read as a phone word
+        "3 - 2 - 1",
+        "final was 3 - 2 - 1 lol",
+        "score 21-18, 25-23, 25-20",
+        "won 21 🏆 18 🏆 25 🏆 30",
+        "8 ⭐ 9 ⭐ 10 ⭐ 7 ⭐ 9",
+        "i got 3 🔥 2 🔥 1 🔥 0",
+        "12 🎂 05 🎂 2026 is my bday",
+        # "I'm on", "hmu" and "my #" before what is not a local number
+        "im on 1234567 points",
+        "im on 200-1500 calories a day",
+        "im on ep 512-1024",
+        "im on page 555-0148",
+        "im on level 555-0148",
+        "im on 555 0148 xp",
+        "im on 10.0.19045",
+        "im on 2019-2023 seasons",
+        "im on 1000-1500 a month",
+        "im on 4 5 6 7 8 9 1",
+        "hmu 555-0177 subs",
+        "hmu at 14:30 or 15:45",
+        "hmu 12/05/2026",
+        "my # is 23 on the team, 555 fans",
+        # an area code beside what is not a local number
+        "the 646 area has 555-0177 people",
+        "lobby code 555-0177 area 415",
+        "area 415 is 14:30",
+        # nine digits that are not a phone: a count, a made-up row, an order, a code
+        "its 987654321 lol",
+        "600000000 views!!",
+        "i have 644555201 coins",
+        "gane 655512034 monedas",
+        "mi pedido 712345678 no llega",
+        "el codigo del juego es 655512034",
+        "order 712345678 still not here",
+        "my score was 712345678",
+        "escribeme al 100 100 100",
+    ],
+)
+def test_look_alikes_of_those_phone_shapes_are_not_phones(text: str) -> None:
+    assert assess_message(text).finding(Risk.PERSONAL_INFO) is None

@@ -20,7 +20,7 @@ from kidshield.safety.text.pii import phones
 from kidshield.safety.text.pii.checks import ID_SHAPES, card_brand, is_iban
 from kidshield.safety.text.pii.phones import PhoneEvidence
 from kidshield.safety.text.pii.spoken import spoken_numbers
-from kidshield.safety.text.pii.words import NumberWords
+from kidshield.safety.text.pii.words import SOFT_PHONE, NumberWords
 
 MIN_DIGITS = 6  # no phone, card, IBAN or national id has fewer (a UK NI number has 6)
 MIN_PHONE_DIGITS = 7
@@ -48,6 +48,8 @@ _SEPARATORS_RE = re.compile(r"[^\d]+")
 _IBAN_RE = re.compile(r"(?<![a-z0-9])[a-z]{2}\d{2}(?:[ -]?[a-z0-9]){11,32}+")
 _IBAN_MIN = 15  # Norway's 15 characters are the shortest
 _CARD_SEPARATORS = frozenset(" -")
+# the gap an emoji (or its joiners) left between a number's groups: read as one space
+_WIDE_GAP_RE = re.compile(r" {2,}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,6 +144,8 @@ def _runs(light: str, words: NumberWords, taken: list[NumberFind]) -> list[Numbe
         if _overlaps(start, end, taken):
             continue
         run = match.group("num")
+        if "  " in run:
+            run = _WIDE_GAP_RE.sub(" ", run)  # "077   00   900" was "077 💜 00 💜 900"
         digits = "".join(_GROUP_RE.findall(run))
         if len(digits) < MIN_PHONE_DIGITS:
             continue
@@ -174,7 +178,7 @@ def _phone_strength(
     light: str, match: re.Match[str], run: str, digits: str, words: NumberWords, budget: _Budget
 ) -> float:
     context = words.context(light, match.start())
-    if context is not None and context != "phone":
+    if context is not None and context not in ("phone", SOFT_PHONE):
         return 0.0  # an order, ticket, version, ... or an id whose check failed
     said_phone = context == "phone"
     if run.startswith(("+", "00")):
@@ -190,6 +194,10 @@ def _phone_strength(
             return 0.0
         if phones.shaped(run, digits):
             evidence = PhoneEvidence.SHAPE
+        elif phones.local(run) and words.area_code_near(light, match.start(), match.end()):
+            evidence = PhoneEvidence.SHAPE  # "555-0177, 646 area": the whole number, told in two
+        elif phones.local(run) and context == SOFT_PHONE:
+            evidence = PhoneEvidence.CONTEXT  # "I'm on 555-0148": only for a local number's shape
         elif phones.worth_validating(digits) and budget.take():
             valid = phones.valid_in_a_region(run, digits, words.regions)
             evidence = PhoneEvidence.VALID if valid else PhoneEvidence.NONE

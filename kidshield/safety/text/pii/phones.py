@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from enum import IntEnum
+from itertools import pairwise
 
 import phonenumbers
 
@@ -21,6 +22,8 @@ _BRACKETED_RE = re.compile(r"\(\+?\d{1,5}\)|\(0\)")
 _TRUNK_RE = re.compile(r"0[1-9]\d{1,4}(?:[ ./-]?\d{2,4}){1,4}")
 _DIGITS_RE = re.compile(r"\d+")
 _GROUPED_MOBILE_RE = re.compile(r"[6-9]\d{4} \d{5}")  # India: 98765 43210
+# a North American local number without its area code: "555-0148", "555 0196"
+_LOCAL_RE = re.compile(r"[2-9]\d{2}[ .\-]\d{4}")
 
 
 class PhoneEvidence(IntEnum):
@@ -78,19 +81,48 @@ def shaped(run: str, digits: str) -> bool:
     )
 
 
+def local(run: str) -> bool:
+    """Seven digits grouped 3-4 the way a local number is told ("555-0148"): a phone only with
+    its area code beside it or a word that says so, never on its shape alone."""
+    return _LOCAL_RE.fullmatch(run) is not None
+
+
+NINE_DIGITS = 9  # Spain's numbers, dialled at home with no trunk prefix: "644555201"
+
+
 def worth_validating(digits: str) -> bool:
     # short unformatted numbers are valid somewhere for most digit strings, and 10 digits
-    # from a 1 are Unix timestamps (no national number starts with its country's 1)
+    # from a 1 are Unix timestamps (no national number starts with its country's 1); nine
+    # digits only where they are the whole national number (valid_in_a_region), and not a
+    # made-up row of digits ("987654321", "600000000")
+    if len(digits) == NINE_DIGITS:
+        return digits[0] not in "01" and len(set(digits)) >= 4 and not _counting(digits)
     return len(digits) >= 10 and digits[0] != "1"
 
 
+def _counting(digits: str) -> bool:
+    steps = {(int(b) - int(a)) % 10 for a, b in pairwise(digits)}
+    return steps in ({1}, {9})
+
+
 def valid_in_a_region(run: str, digits: str, regions: tuple[str, ...]) -> bool:
-    """Valid in one of ``regions`` and, if grouped, grouped the way that region writes it."""
+    """Valid in one of ``regions`` and, if grouped, grouped the way that region writes it.
+
+    Nine digits count only where the region dials them as written: in France or the
+    Netherlands "644555201" lacks the trunk 0 everyone there writes, so almost any nine
+    digits would pass somewhere."""
     grouping = [len(g) for g in _DIGITS_RE.findall(run)]
-    return any(
-        _valid_in(digits, region) and (len(grouping) == 1 or grouping == _grouping(digits, region))
-        for region in regions
-    )
+    for region in regions:
+        if not _valid_in(digits, region):
+            continue
+        if len(grouping) == 1 and len(digits) != NINE_DIGITS:
+            return True
+        national = _grouping(digits, region)  # formatting costs: only when it is needed
+        if len(digits) == NINE_DIGITS and sum(national) != NINE_DIGITS:
+            continue
+        if len(grouping) == 1 or grouping == national:
+            return True
+    return False
 
 
 def warm_up(regions: tuple[str, ...]) -> None:

@@ -18,7 +18,7 @@ from itertools import pairwise
 from kidshield.safety.text.pii import phones
 from kidshield.safety.text.pii.checks import card_brand
 from kidshield.safety.text.pii.phones import PhoneEvidence
-from kidshield.safety.text.pii.words import NumberWords
+from kidshield.safety.text.pii.words import SOFT_PHONE, NumberWords
 
 _WORD_DIGITS = {
     "zero": "0", "oh": "0", "o": "0", "nought": "0", "nil": "0",
@@ -102,7 +102,7 @@ def _counting(digits: str) -> bool:
 
 def _phone_strength(light: str, start: int, digits: str, plus: bool, words: NumberWords) -> float:
     context = words.context(light, start)
-    if context is not None and context != "phone":
+    if context is not None and context not in ("phone", SOFT_PHONE):
         return 0.0
     evidence = PhoneEvidence.NONE
     if plus or digits.startswith("00"):
