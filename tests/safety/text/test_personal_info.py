@@ -502,7 +502,7 @@ def test_evaluation_set_scores_stay_above_the_targets(name: str) -> None:
     [
         (SECOND_VOICE, 0.95),
         (THIRD_VOICE, 0.95),
-        (FOURTH_VOICE, 0.94),
+        (FOURTH_VOICE, 0.98),
         (FIFTH_VOICE, 0.97),
         (SIXTH_VOICE, 0.95),
         (SEVENTH_VOICE, 0.95),
@@ -511,8 +511,7 @@ def test_evaluation_set_scores_stay_above_the_targets(name: str) -> None:
 )
 def test_the_other_voices_dev_halves_stay_above_the_targets(voice: Path, recall: float) -> None:
     """DEV is in-sample (the fixes were read from it); TEST is counted in docs, never tuned on.
-    The fourth voice's DEV still misses what its README lists (0.951 now: phones with emoji
-    between every group or in another bubble)."""
+    The fourth voice's DEV misses one row now (0.992: a location sticker in a screenshot)."""
     report = evaluate(read_corpus(voice / "dev.jsonl", "text", "labels"))
     scores = next(s for s in report.risks if s.risk is Risk.PERSONAL_INFO)
     assert scores.recall >= recall, scores.to_dict()

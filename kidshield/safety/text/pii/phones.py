@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from enum import IntEnum
+from functools import cache
 from itertools import pairwise
 
 import phonenumbers
@@ -112,17 +113,27 @@ def valid_in_a_region(run: str, digits: str, regions: tuple[str, ...]) -> bool:
     Netherlands "644555201" lacks the trunk 0 everyone there writes, so almost any nine
     digits would pass somewhere."""
     grouping = [len(g) for g in _DIGITS_RE.findall(run)]
+    nine = len(digits) == NINE_DIGITS
     for region in regions:
+        if nine and not _dialled_as_written(region):
+            continue  # and no parse: most regions are skipped for nine digits
         if not _valid_in(digits, region):
             continue
-        if len(grouping) == 1 and len(digits) != NINE_DIGITS:
+        if len(grouping) == 1 and not nine:
             return True
         national = _grouping(digits, region)  # formatting costs: only when it is needed
-        if len(digits) == NINE_DIGITS and sum(national) != NINE_DIGITS:
+        if nine and sum(national) != NINE_DIGITS:
             continue
         if len(grouping) == 1 or grouping == national:
             return True
     return False
+
+
+@cache
+def _dialled_as_written(region: str) -> bool:
+    """A region with no trunk prefix: its national numbers are dialled as they are written."""
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
+    return metadata is not None and not metadata.national_prefix
 
 
 def warm_up(regions: tuple[str, ...]) -> None:
