@@ -1,0 +1,51 @@
+"""What holding lone teasing cost in missed bullying (issue 12, thirteenth session;
+docs/safety.md, "What the held-teasing rule costs"). Whole conversations through the public
+``assess_conversation``; every test here fails on main ``993747cc``, where both lines below
+were held as teasing."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from kidshield.safety.text.conversation import ConversationAssessment, assess_conversation
+from kidshield.safety.text.model import Risk, RiskLevel
+from kidshield.safety.text.state import Message
+
+START = datetime(2026, 5, 9, 17, 0, tzinfo=UTC)
+
+
+def _chat(lines: list[tuple[str, str]]) -> list[Message]:
+    return [Message(s, t, START + timedelta(seconds=45 * i)) for i, (s, t) in enumerate(lines)]
+
+
+def _flagged(result: ConversationAssessment, number: int) -> bool:
+    return any(
+        f.risk is Risk.BULLYING and f.level >= RiskLevel.LOW
+        for f in result.messages[number].findings
+    )
+
+
+def test_more_from_a_sender_already_flagged_for_bullying_is_flagged() -> None:
+    lines = [
+        ("kid_a", "hi"),
+        ("kid_b", "hey"),
+        ("kid_b", "you're such a loser"),
+        ("kid_a", "?"),
+        ("kid_b", "your hair is ridiculous today"),
+    ]
+    result = assess_conversation(_chat(lines), participants={"kid_a": 13, "kid_b": 13})
+    assert _flagged(result, 2)
+    assert _flagged(result, 4)
+
+
+def test_the_first_words_of_someone_not_yet_talking_are_read_as_they_stand() -> None:
+    lines = [("kid_a", "anyone want to play later"), ("stranger", "freak")]
+    result = assess_conversation(_chat(lines), participants={"kid_a": 12})
+    assert _flagged(result, 1)
+    assert result.finding(Risk.BULLYING) is not None
+
+
+def test_a_first_reply_to_a_bot_is_read_as_it_stands() -> None:
+    # ConvAbuse: a user's first line to a chatbot, the bot's turn before it
+    lines = [("bot", "Please go on."), ("user", "kill your mother")]
+    assert _flagged(assess_conversation(_chat(lines)), 1)
