@@ -212,25 +212,22 @@ class ConversationTracker:
             or found.level >= RiskLevel.HIGH
         ):
             return combined
-        earlier, retort = self._repeats(message.sender, message.recipient, now)
-        opening_reply = not retort and self._opening_reply(message.sender)
+        earlier = self._repeats(message.sender, message.recipient, now)
         held = self.state.pairs.setdefault(pair, {}).setdefault(TEASING_KEY, Evidence())
         held.add(found.score, now, HALF_LIFE[Risk.BULLYING])
-        if earlier >= REPORT_THRESHOLD or opening_reply:
+        if earlier >= REPORT_THRESHOLD:
             return combined
         kept = [f for f in combined.findings if f is not found]
         return Combined(kept, combined.signpost, combined.probabilities)
 
-    def _repeats(self, sender: str, recipient: str | None, now: float) -> tuple[float, bool]:
+    def _repeats(self, sender: str, recipient: str | None, now: float) -> float:
         """The strongest held bullying this sender's message repeats: their own, or someone
         else's (a pile-on) unless this message answers it (to its writer, or from its reader
-        in a chat of two): a retort is the back and forth of teasing. Also whether it is such
-        a retort."""
-        best, retort = 0.0, False
+        in a chat of two): a retort is the back and forth of teasing."""
+        best = 0.0
         for pair, entries in self.state.pairs.items():
             first, _, reader = self._direction(pair).partition(">")
             if first != sender and (reader == sender or recipient == first):
-                retort = retort or TEASING_KEY in entries
                 continue
             # bullying already flagged in that direction counts as much as a held message:
             # a model-alone line after "kill yourself" is the same bully going on
@@ -238,18 +235,7 @@ class ConversationTracker:
                 held = entries.get(key)
                 if held is not None:
                     best = max(best, held.decayed(now, HALF_LIFE[Risk.BULLYING]))
-        return best, retort
-
-    def _opening_reply(self, sender: str) -> bool:
-        """The sender's first message in a conversation someone else has already written in:
-        their first words to people they were not yet talking with, read as they stand
-        (teasing is the back and forth of an exchange under way)."""
-        written = sum(
-            stats.messages
-            for pair, stats in self.state.stats.items()
-            if pair.partition(">")[0] == sender
-        )
-        return written == 0 and self.state.message_count > 0
+        return best
 
     def _take_stated_age(self, pid: str, normalised: str) -> None:
         """A participant the platform gave no age says how old they are ("im 13", "14 f"):

@@ -74,24 +74,21 @@ def test_one_message_only_the_model_rates_bullying_is_not_flagged(
     assert _bullying(assess_conversation(_chat(lines), participants=ages)) is RiskLevel.NONE
 
 
-# kid_b has already spoken: the first words of someone not yet talking are read as they stand
-# (test_conversation_bullying_cost.py)
 def test_the_same_again_in_the_same_direction_is_flagged() -> None:
     lines = [
         ("kid_a", "hi"),
-        ("kid_b", "hey"),
         ("kid_b", "your hair is ridiculous today"),
         ("kid_a", "ok"),
         ("kid_b", "you smell"),
     ]
     result = assess_conversation(_chat(lines))
-    assert not [f for f in result.messages[2].findings if f.risk is Risk.BULLYING]
-    assert any(f.risk is Risk.BULLYING for f in result.messages[4].findings)
+    assert not [f for f in result.messages[1].findings if f.risk is Risk.BULLYING]
+    assert any(f.risk is Risk.BULLYING for f in result.messages[3].findings)
     assert result.finding(Risk.BULLYING) is not None
 
 
 def test_the_held_message_is_kept_in_the_state_between_calls() -> None:
-    lines = [("kid_a", "hi"), ("kid_b", "hey"), ("kid_b", "your hair is ridiculous today")]
+    lines = [("kid_a", "hi"), ("kid_b", "your hair is ridiculous today")]
     first = assess_conversation(_chat(lines))
     assert _bullying(first) is RiskLevel.NONE
     later = START + timedelta(hours=5)
@@ -118,14 +115,12 @@ def test_a_cue_or_the_high_level_still_flags_at_once(text: str) -> None:
 def test_a_pile_on_by_two_senders_is_flagged() -> None:
     lines = [
         ("user1", "new gc, don't add jess"),
-        ("user2", "ok"),
-        ("user3", "ok"),
         ("user2", "your hair is ridiculous today"),
         ("user3", "you smell"),
     ]
     result = assess_conversation(_chat(lines))
-    assert not [f for f in result.messages[3].findings if f.risk is Risk.BULLYING]
-    assert any(f.risk is Risk.BULLYING for f in result.messages[4].findings)
+    assert not [f for f in result.messages[1].findings if f.risk is Risk.BULLYING]
+    assert any(f.risk is Risk.BULLYING for f in result.messages[2].findings)
 
 
 def test_a_retort_to_a_named_recipient_in_a_group_is_not_the_second() -> None:
