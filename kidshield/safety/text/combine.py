@@ -43,6 +43,8 @@ OUTSIDE_STAGE = "profanity_model"
 ABOUT_SUPPRESS = 0.1  # model probability kept when a message talks *about* self-harm
 SIGNPOST_ALWAYS = frozenset({"other"})  # someone else's self-harm: show helplines
 SIGNPOST_IF_RISKY = frozenset({"past", "report"})  # ... when the message read as risky
+# the about-kind of phrases that say the writer's risk is here now beside talk of the past
+PRESENT = "present"
 
 
 # words every "someone else's self-harm" pattern needs: a cheap test before those patterns run
@@ -181,13 +183,23 @@ class Combiner:
         writer's own ideation, plans and acts outside it; say whether helplines are still
         wanted."""
         lex = ctx.lexicon.for_risk(Risk.SELF_HARM)
-        about = lex.about_spans(ctx.norm.text)
+        found = lex.about_spans(ctx.norm.text)
+        about = [span for span in found if span[0] != PRESENT]
         if not about:
             return hits, probability, False
         original = [ctx.norm.to_original(s, e, view="text") for _k, s, e in about]
         text = ctx.norm.original
         talk = _sentences_of(text, original)
         quoted = [m.span() for m in _QUOTED.finditer(text)]  # someone else's words
+        now = [ctx.norm.to_original(s, e, view="text") for k, s, e in found if k == PRESENT]
+        now = [span for span in now if not _overlaps(*span, quoted)]
+        if now and {kind for kind, _s, _e in about} == {"past"} and probability is not None:
+            present = self._present_probability(text, talk - _sentences_of(text, now), ctx)
+            if head is not None and present >= head.low:
+                # "i tried when i was 15 and im going to try again": the past is told
+                # beside a risk said to be here now; the model reads the rest of the message
+                # (helplines whether or not it flags: the past was risky enough to show them)
+                return hits, present, True
         outside = [
             hit
             for hit in hits
@@ -207,6 +219,20 @@ class Combiner:
         helpline = bool(kinds & SIGNPOST_ALWAYS) or (was_risky and bool(kinds & SIGNPOST_IF_RISKY))
         reduced = None if probability is None else probability * ABOUT_SUPPRESS
         return [], reduced, helpline
+
+    def _present_probability(self, text: str, past: set[int], ctx: SignalContext) -> float:
+        """The model's self-harm probability for ``text`` without its ``past`` sentences."""
+        assert self.classifier is not None
+        spans: list[tuple[int, int]] = []
+        start = 0
+        for number, end in enumerate(
+            [m.end() for m in _SENTENCE_END.finditer(text)] + [len(text)]
+        ):
+            if number in past:
+                spans.append((start, end))
+            start = end
+        rest = ctx.lexicon.normalizer.normalize(_blank(text, spans)).text
+        return self.classifier.probability(rest, Risk.SELF_HARM)
 
     # -- one risk -----------------------------------------------------------------------------
     def _finding(
