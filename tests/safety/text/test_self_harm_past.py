@@ -41,6 +41,9 @@ def test_a_risk_said_to_be_here_now_beside_the_past_flags(text: str) -> None:
         "In the past I wanted to die. Today I am 5 years clean and happy.",
         "Years ago I was on the bridge ready to jump. Today I walked across that bridge with my "
         "daughter.",
+        # an anniversary: "today" dates the past, not a present act
+        "Three years ago today I tried to end my life. Today I'm training to be a nurse and I'm "
+        "so glad I'm still here.",
         # someone else's past and present: not the writer
         "My friend tried to kill herself years ago and she says she will try again",
     ],
