@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from kidshield.safety.text import RecommendedAction, RiskLevel, assess_message
+from kidshield.safety.text import RecommendedAction, Risk, RiskLevel, assess_message
 from tests.safety.text.helpers import bullying
 
 
@@ -59,3 +59,43 @@ def test_insults_not_aimed_at_a_person_are_not_bullying(text: str) -> None:
 
 def test_severe_slur_is_not_softened_by_lol() -> None:
     assert bullying("you're a worthless slut lol") >= RiskLevel.LOW
+
+
+def _threat(text: str) -> bool:
+    finding = assess_message(text).finding(Risk.BULLYING)
+    return finding is not None and "threat" in finding.stages
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "What are you wearing so I can find you",  # two adults finding each other in a pub
+        "let me find you a seat",
+        "i can find you after school, where do you get picked up",
+        "ill find you a seat",
+        "ill shoot you a text later",
+        "i want to find you on insta",
+        "ill beat you to it",
+    ],
+)
+def test_a_verb_meant_kindly_is_no_threat(text: str) -> None:
+    """"find", "beat", "shoot" you have kind senses: a threat needs them said as a vow, not
+    "i can" or "let me", and not doing something for the reader (issue 12 review)."""
+    assert not _threat(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "i'll find you",
+        "ill find where u live",
+        "i can find out where you live",
+        "i will hurt you",
+        "i could kill you",
+        "im gonna beat you up",
+        "we'll find you after school",
+    ],
+)
+def test_a_threat_said_as_a_vow_is_a_threat(text: str) -> None:
+    assert _threat(text)
+
