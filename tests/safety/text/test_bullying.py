@@ -99,3 +99,33 @@ def test_a_verb_meant_kindly_is_no_threat(text: str) -> None:
 def test_a_threat_said_as_a_vow_is_a_threat(text: str) -> None:
     assert _threat(text)
 
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "he said 'how stupid you are' to me",
+        'he said "how stupid you are" to me',
+        "my teacher told me how stupid you are is a bad thing to say",
+        'she wrote "ur such a loser" on my post',
+        'he told me "you are an idiot"',
+    ],
+)
+def test_an_insult_reported_or_quoted_is_not_the_writer_bullying(text: str) -> None:
+    """The words are someone else's, said to the writer: no bullying finding for the report
+    (docs/safety.md, "Quoted insults")."""
+    assert bullying(text) is RiskLevel.NONE
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "how stupid you are",
+        "i said how stupid you are",
+        "everyone says ur ugly",
+        "he said ur a loser to everyone",
+        'she said "hi" to me, ur so ugly',
+        "he said nothing to me, ur such a loser",
+    ],
+)
+def test_an_insult_passed_on_or_beside_a_report_still_flags(text: str) -> None:
+    assert bullying(text) >= RiskLevel.LOW
