@@ -59,6 +59,9 @@ ACCEPTED: dict[tuple[str, str], str] = {
     # alarms on long posts saying "a lot" flag (bench/text_answers.py: 17 benign rows of
     # chit-chat, RMHD and GoEmotions from none to bullying medium); docs/safety.md
     ("loot", "lot"): "load-bearing: hides the model's false alarms (docs/safety.md)",
+    # the same: "e.g." is "e g" once normalised, and a lone "g" is game talk; escaped, two
+    # RMHD DEV posts (finance, politics) flagged from the model alone
+    ("gg", "g"): "load-bearing: hides the model's false alarms (docs/safety.md)",
 }
 
 _LITERAL = re.compile(r"'([^']*)'|\"((?:[^\"\\]|\\.)*)\"")
