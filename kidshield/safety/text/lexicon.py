@@ -241,7 +241,17 @@ def _rewrite(source: str) -> str:
     also matches a single one ("ll" -> "ll?"). Inside a look-behind (which must have a fixed
     width) a space is exactly one whitespace character and doubled letters stay as written.
     """
+    return rewrite_marking(source)[0]
+
+
+def rewrite_marking(source: str) -> tuple[str, frozenset[int]]:
+    """``_rewrite``'s result and the indexes in ``source`` of the letters it made optional.
+
+    The indexes let a lexicon check find every word whose single-letter reading is another
+    word ("noose" also reads "nose"), reading the patterns exactly as they are compiled.
+    """
     out: list[str] = []
+    optional: set[int] = set()
     in_class = False
     groups: list[bool] = []  # per open group: is it a look-behind?
     i = 0
@@ -282,10 +292,11 @@ def _rewrite(source: str) -> str:
             and source[i + 1 : i + 2] not in ("?", "*", "+", "{")
         ):
             out.append(char + "?")
+            optional.add(i)
         else:
             out.append(char)
         i += 1
-    return "".join(out)
+    return "".join(out), frozenset(optional)
 
 
 def compile_source(source: str, macros: dict[str, str], where: str) -> str:
