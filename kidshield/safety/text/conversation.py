@@ -204,7 +204,11 @@ class ConversationTracker:
         half-life; see ``_repeats``). Once, it was plain talk or teasing between people who
         know each other ("ur evil", "your hair is ridiculous today", "Outside your house")
         in every benign chat of both writers' DEV halves it flagged (13 of 13); bullying is
-        what comes again. The first is kept as the sender's evidence, not as a finding."""
+        what comes again. The first is kept as the sender's evidence, not as a finding.
+        It holds ``medium`` too, not only ``low``: the model alone flags bullying only from
+        its medium level (``Combiner._model_needs``), so a hold of ``low`` alone holds
+        nothing and is the hold turned off (docs/safety.md, "Holding only the model's low
+        level")."""
         found = next((f for f in combined.findings if f.risk is Risk.BULLYING), None)
         if (
             found is None
