@@ -97,11 +97,12 @@ def worth_validating(digits: str) -> bool:
     # digits only where they are the whole national number (valid_in_a_region), and not a
     # made-up row of digits ("987654321", "600000000")
     if len(digits) == NINE_DIGITS:
-        return digits[0] not in "01" and len(set(digits)) >= 4 and not _counting(digits)
+        return digits[0] not in "01" and len(set(digits)) >= 4 and not counting(digits)
     return len(digits) >= 10 and digits[0] != "1"
 
 
-def _counting(digits: str) -> bool:
+def counting(digits: str) -> bool:
+    """Digits counted up or down ("123456", "987654321", "7890123"): nobody's number."""
     steps = {(int(b) - int(a)) % 10 for a, b in pairwise(digits)}
     return steps in ({1}, {9})
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from itertools import pairwise
 
 from kidshield.safety.text.pii import phones
 from kidshield.safety.text.pii.checks import card_brand
@@ -73,7 +72,7 @@ def spoken_numbers(
         if brand is not None:
             yield "card", f"card_{brand}", start, end, 1.0
             continue
-        if len(set(digits)) < MIN_DISTINCT or _counting(digits):
+        if len(set(digits)) < MIN_DISTINCT or phones.counting(digits):
             continue  # "oh oh oh oh oh oh oh oh", "no, one two three four ...": not a number
         strength = _phone_strength(light, start, digits, match.group("plus") is not None, words)
         if strength > 0.0:
@@ -93,11 +92,6 @@ def _digits(tokens: list[str]) -> str | None:
         out.append(value * repeat)
         repeat = 1
     return "".join(out)
-
-
-def _counting(digits: str) -> bool:
-    steps = {int(b) - int(a) for a, b in pairwise(digits)}
-    return steps in ({1}, {-1})
 
 
 def _phone_strength(light: str, start: int, digits: str, plus: bool, words: NumberWords) -> float:
