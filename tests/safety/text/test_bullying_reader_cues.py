@@ -114,14 +114,16 @@ FRIENDS = [
     "dont kill your mom with that news",
     # errands, not self-harm
     "shoot yourself a reminder for the test",
-    # things, not the reader
+    # things, not the reader; an animal as an answer ("fav animal?")
     "trash",
+    "rat",
     "the german word for the is die",
 ]
 
 
-# a question, not name-calling (the shipped model alone rates it high, as on main: not a cue's)
-QUESTIONS = ["wait ur gay?", "are you gay?"]
+# a question, not name-calling, and an animal as an answer: no cue (the shipped model alone
+# rates them high, as on main)
+QUESTIONS = ["wait ur gay?", "are you gay?", "pig"]
 
 
 @pytest.mark.parametrize("text", FRIENDS + QUESTIONS)
