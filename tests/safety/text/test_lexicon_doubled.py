@@ -55,6 +55,10 @@ ACCEPTED: dict[tuple[str, str], str] = {
     ("sss", "s"): "the school-class alternation writes 's' too",
     ("imm", "im"): "'imm' is a misspelt 'im', which the alternation writes too",
     ("ll", "l"): "'i l die' is 'i'll die' misspelt",
+    # kids write "to" for "too" more often than not ("ur to cute"); a pattern's "too" sits
+    # between words that make the "to" reading the same request (grooming's "you're too
+    # pretty to be single"); escaping it cost grooming recall across writers (docs/safety.md)
+    ("too", "to"): "the commonest misspelling in chat; the cues want it",
     # a defect left as it is: "a lot" reads as game talk, but without it the model's own false
     # alarms on long posts saying "a lot" flag (bench/text_answers.py: 17 benign rows of
     # chit-chat, RMHD and GoEmotions from none to bullying medium); docs/safety.md
