@@ -14,27 +14,14 @@ failed the cues-alone test but "drop dead you freak" and "a fat cow, that is wha
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-
 import pytest
 
 from kidshield.safety.text import Risk, RiskLevel, assess_message
 from kidshield.safety.text.combine import Combiner
-from kidshield.safety.text.conversation import ConversationAssessment, assess_conversation
-from kidshield.safety.text.state import Message
+from kidshield.safety.text.conversation import assess_conversation
+from tests.safety.text.helpers import chat, conversation_bullying
 
-START = datetime(2026, 5, 9, 17, 0, tzinfo=UTC)
 CUES_ONLY = Combiner(None)
-
-
-def _chat(lines: list[tuple[str, str]]) -> list[Message]:
-    return [Message(s, t, START + timedelta(seconds=45 * i)) for i, (s, t) in enumerate(lines)]
-
-
-def _bullying(result: ConversationAssessment) -> RiskLevel:
-    levels = [f.level for f in result.findings if f.risk is Risk.BULLYING]
-    levels += [f.level for m in result.messages for f in m.findings if f.risk is Risk.BULLYING]
-    return max(levels, default=RiskLevel.NONE)
 
 
 def _cue_level(text: str) -> RiskLevel:
@@ -71,9 +58,9 @@ ABUSE_AT_THE_READER = [
 @pytest.mark.parametrize("text", ABUSE_AT_THE_READER)
 def test_a_first_line_of_short_abuse_is_flagged_at_once_in_a_conversation(text: str) -> None:
     lines = [("bot", "How do you do. Please state your problem."), ("user", text)]
-    result = assess_conversation(_chat(lines))
+    result = assess_conversation(chat(lines))
     assert any(f.risk is Risk.BULLYING for f in result.messages[1].findings)
-    assert _bullying(result) >= RiskLevel.LOW
+    assert conversation_bullying(result) >= RiskLevel.LOW
 
 
 @pytest.mark.parametrize("text", ABUSE_AT_THE_READER)
@@ -134,7 +121,7 @@ def test_banter_idioms_and_look_alikes_are_not_cues(text: str) -> None:
 @pytest.mark.parametrize("text", FRIENDS)
 def test_banter_and_idioms_stay_unflagged_in_a_conversation(text: str) -> None:
     lines = [("maya", "are u coming tonight"), ("zoe", "ya after practice"), ("maya", text)]
-    assert _bullying(assess_conversation(_chat(lines))) is RiskLevel.NONE
+    assert conversation_bullying(assess_conversation(chat(lines))) is RiskLevel.NONE
 
 
 def test_game_talk_stays_unflagged() -> None:
@@ -144,4 +131,4 @@ def test_game_talk_stays_unflagged() -> None:
         ("kai", "die already boss"),
         ("finn", "kill your mom in minecraft lol she's the boss"),
     ]
-    assert _bullying(assess_conversation(_chat(lines))) is RiskLevel.NONE
+    assert conversation_bullying(assess_conversation(chat(lines))) is RiskLevel.NONE

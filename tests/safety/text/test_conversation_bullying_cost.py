@@ -5,17 +5,9 @@ teasing."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-
 from kidshield.safety.text.conversation import ConversationAssessment, assess_conversation
 from kidshield.safety.text.model import Risk, RiskLevel
-from kidshield.safety.text.state import Message
-
-START = datetime(2026, 5, 9, 17, 0, tzinfo=UTC)
-
-
-def _chat(lines: list[tuple[str, str]]) -> list[Message]:
-    return [Message(s, t, START + timedelta(seconds=45 * i)) for i, (s, t) in enumerate(lines)]
+from tests.safety.text.helpers import chat
 
 
 def _flagged(result: ConversationAssessment, number: int) -> bool:
@@ -33,7 +25,7 @@ def test_more_from_a_sender_already_flagged_for_bullying_is_flagged() -> None:
         ("kid_a", "?"),
         ("kid_b", "your hair is ridiculous today"),
     ]
-    result = assess_conversation(_chat(lines), participants={"kid_a": 13, "kid_b": 13})
+    result = assess_conversation(chat(lines), participants={"kid_a": 13, "kid_b": 13})
     assert _flagged(result, 2)
     assert _flagged(result, 4)
 

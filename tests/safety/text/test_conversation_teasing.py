@@ -5,30 +5,17 @@ conversations flagged for some risk, round two"). Whole conversations through th
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
 from kidshield.safety.text.conversation import (
-    ConversationAssessment,
     ConversationTracker,
     assess_conversation,
 )
 from kidshield.safety.text.model import Risk, RiskLevel
 from kidshield.safety.text.state import Message
-
-START = datetime(2026, 5, 9, 17, 0, tzinfo=UTC)
-
-
-def _chat(lines: list[tuple[str, str]], start: datetime = START) -> list[Message]:
-    return [Message(s, t, start + timedelta(seconds=45 * i)) for i, (s, t) in enumerate(lines)]
-
-
-def _bullying(result: ConversationAssessment) -> RiskLevel:
-    levels = [f.level for f in result.findings if f.risk is Risk.BULLYING]
-    levels += [f.level for m in result.messages for f in m.findings if f.risk is Risk.BULLYING]
-    return max(levels, default=RiskLevel.NONE)
-
+from tests.safety.text.helpers import CHAT_START, chat, conversation_bullying
 
 TEASING: list[tuple[str, list[tuple[str, str]], dict[str, int | None] | None]] = [
     (
@@ -71,7 +58,8 @@ TEASING: list[tuple[str, list[tuple[str, str]], dict[str, int | None] | None]] =
 def test_one_message_only_the_model_rates_bullying_is_not_flagged(
     lines: list[tuple[str, str]], ages: dict[str, int | None] | None
 ) -> None:
-    assert _bullying(assess_conversation(_chat(lines), participants=ages)) is RiskLevel.NONE
+    result = assess_conversation(chat(lines), participants=ages)
+    assert conversation_bullying(result) is RiskLevel.NONE
 
 
 def test_the_same_again_in_the_same_direction_is_flagged() -> None:
@@ -81,7 +69,7 @@ def test_the_same_again_in_the_same_direction_is_flagged() -> None:
         ("kid_a", "ok"),
         ("kid_b", "you smell"),
     ]
-    result = assess_conversation(_chat(lines))
+    result = assess_conversation(chat(lines))
     assert not [f for f in result.messages[1].findings if f.risk is Risk.BULLYING]
     assert any(f.risk is Risk.BULLYING for f in result.messages[3].findings)
     assert result.finding(Risk.BULLYING) is not None
@@ -89,18 +77,18 @@ def test_the_same_again_in_the_same_direction_is_flagged() -> None:
 
 def test_the_held_message_is_kept_in_the_state_between_calls() -> None:
     lines = [("kid_a", "hi"), ("kid_b", "your hair is ridiculous today")]
-    first = assess_conversation(_chat(lines))
-    assert _bullying(first) is RiskLevel.NONE
-    later = START + timedelta(hours=5)
+    first = assess_conversation(chat(lines))
+    assert conversation_bullying(first) is RiskLevel.NONE
+    later = CHAT_START + timedelta(hours=5)
     second = assess_conversation(
-        _chat([("kid_b", "you smell")], start=later), state=first.state.to_dict()
+        chat([("kid_b", "you smell")], start=later), state=first.state.to_dict()
     )
-    assert _bullying(second) >= RiskLevel.LOW
+    assert conversation_bullying(second) >= RiskLevel.LOW
 
 
 def test_the_reply_of_the_other_side_does_not_count_as_the_second() -> None:
     lines = [("kid_a", "your hair is ridiculous today"), ("kid_b", "you smell")]
-    assert _bullying(assess_conversation(_chat(lines))) is RiskLevel.NONE
+    assert conversation_bullying(assess_conversation(chat(lines))) is RiskLevel.NONE
 
 
 @pytest.mark.parametrize(
@@ -109,7 +97,7 @@ def test_the_reply_of_the_other_side_does_not_count_as_the_second() -> None:
 )
 def test_a_cue_or_the_high_level_still_flags_at_once(text: str) -> None:
     lines = [("kid_a", "hi"), ("kid_b", text)]
-    assert _bullying(assess_conversation(_chat(lines))) >= RiskLevel.MEDIUM
+    assert conversation_bullying(assess_conversation(chat(lines))) >= RiskLevel.MEDIUM
 
 
 def test_a_pile_on_by_two_senders_is_flagged() -> None:
@@ -118,16 +106,18 @@ def test_a_pile_on_by_two_senders_is_flagged() -> None:
         ("user2", "your hair is ridiculous today"),
         ("user3", "you smell"),
     ]
-    result = assess_conversation(_chat(lines))
+    result = assess_conversation(chat(lines))
     assert not [f for f in result.messages[1].findings if f.risk is Risk.BULLYING]
     assert any(f.risk is Risk.BULLYING for f in result.messages[2].findings)
 
 
 def test_a_retort_to_a_named_recipient_in_a_group_is_not_the_second() -> None:
     tracker = ConversationTracker(participants={"amy": 14, "ben": 14, "cal": 14})
-    first = tracker.add(Message("amy", "your hair is ridiculous today", START, recipient="ben"))
+    first = tracker.add(
+        Message("amy", "your hair is ridiculous today", CHAT_START, recipient="ben")
+    )
     reply = tracker.add(
-        Message("ben", "you smell", START + timedelta(seconds=30), recipient="amy")
+        Message("ben", "you smell", CHAT_START + timedelta(seconds=30), recipient="amy")
     )
     assert first.finding(Risk.BULLYING) is None
     assert reply.finding(Risk.BULLYING) is None
