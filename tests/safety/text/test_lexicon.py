@@ -6,7 +6,7 @@ import pytest
 
 from kidshield.safety.text import Risk, assess_message
 from kidshield.safety.text.gate import LAST_RESORT_GATE, required_literals
-from kidshield.safety.text.lexicon import DATA_DIR, LexiconError, load_lexicon
+from kidshield.safety.text.lexicon import DATA_DIR, LexiconError, load_lexicon, rewrite_marking
 from kidshield.safety.text.signals.base import SignalContext
 from tests.safety.text import gate_oracle
 from tests.safety.text.corpus_util import load
@@ -154,31 +154,19 @@ def test_a_split_alternation_merges_as_the_alternation_would() -> None:
 
 
 def _tripled_letters(source: str) -> list[str]:
-    """The words (letters around) with a run of three of a letter, outside character classes."""
-    found: list[str] = []
-    in_class = False
-    i = 0
-    while i < len(source):
-        char = source[i]
-        if char == "\\":
-            i += 2
-            continue
-        if in_class:
-            in_class = char != "]"
-        elif char == "[":
-            in_class = True
-        elif "a" <= char <= "z" and source[i : i + 3] == char * 3:
-            start, end = i, i + 3
-            # a letter after a backslash is an escape ("\\w"), not part of the word
-            while source[start - 1 : start].isalpha() and source[start - 2 : start - 1] != "\\":
-                start -= 1
-            while end < len(source) and source[end].isalpha():
-                end += 1
-            found.append(source[start:end])
-            i = end
-            continue
-        i += 1
-    return found
+    """The words with a run of three of a letter that the doubled-letter rewrite reads as
+    optional (``lexicon.rewrite_marking``: outside classes, escapes and look-behinds)."""
+    _, optional = rewrite_marking(source)
+    found: dict[str, None] = {}
+    for third in sorted(i for i in optional if i - 1 in optional):
+        start, end = third - 2, third + 1
+        # a letter after a backslash is an escape ("\\w"), not part of the word
+        while source[start - 1 : start].isalpha() and source[start - 2 : start - 1] != "\\":
+            start -= 1
+        while end < len(source) and source[end].isalpha():
+            end += 1
+        found[source[start:end]] = None
+    return list(found)
 
 
 def _strings(value: object) -> list[str]:
