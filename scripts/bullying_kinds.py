@@ -1,6 +1,6 @@
 """The whole engine's bullying misses and false alarms on a source's DEV half, sorted into kinds.
 
-docs/safety.md, "Insults in comment threads", counts these. A saved leave-one-source-out fold
+docs/safety-log.md, "Insults in comment threads", counts these. A saved leave-one-source-out fold
 (``scripts/loso_halves.py --source NAME --risk bullying --save fold.pkl``) is read with the
 rules of the tree on ``PYTHONPATH``; every DEV row the engine gets wrong is put in one kind by
 the first keyword rule below that fits (a rough sort, meant for counting where to look, not a

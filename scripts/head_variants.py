@@ -1,6 +1,6 @@
 """One head of a leave-one-source-out fold refitted per variant, measured on the DEV half.
 
-docs/safety.md's variant tables ("The bullying head: Civil Comments and its threshold" and
+docs/safety-log.md's variant tables ("The bullying head: Civil Comments and its threshold" and
 "Self-harm on long posts, the model") come from this script. The fold model is
 ``scripts/loso_halves.py --save fold.pkl`` (all sources but the one left out), or trained here
 with ``--save``; each variant refits only the ``--risk`` head on the fold's own vocabulary and

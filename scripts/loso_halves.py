@@ -4,7 +4,7 @@ Issue 12's self-harm target is judged on suicidal Reddit posts we do not have; t
 stand-in is the RMHD sample left out. Rules and training text may be shaped by what the DEV
 half gets wrong; the TEST half is only ever counted. The halves are
 ``kidshield.safety.text.halves.half_of``, the split `kidshield eval text --loso --halves` uses
-(docs/safety.md, "Self-harm, 2026-12-06").
+(docs/safety-log.md, "Self-harm, 2026-12-06").
 
     nice -n 5 .venv/bin/python scripts/loso_halves.py --data /work/shared/data/text-train \
         --data data/text-synth [--source reddit-mental-health-rmhd-sample] [--save fold.pkl] \

@@ -1,5 +1,5 @@
 """A learned whereabouts head beside the personal-information rules, measured leave one voice
-out (issue 12, item 5; docs/safety.md, "A learned whereabouts head").
+out (issue 12, item 5; docs/safety-log.md, "A learned whereabouts head").
 
 The question: the rules written from the personal-information writers' DEV halves carry poorly
 to unseen wording. Does a hashed word + character n-gram linear head, trained on *other*
@@ -23,7 +23,7 @@ same way, inner leave-one-voice-out over all seven) on the benign rows of every 
 and project set, their ``test`` split and all rows, the teen corpus of the tests, and which of
 its flags the rules do not already raise.
 
-Also printed, post hoc (docs/safety.md says why): the model alone at its own threshold (best
+Also printed, post hoc (docs/safety-log.md says why): the model alone at its own threshold (best
 F1 on whereabouts rows against rows without personal information, chosen the same way), and,
 when ``CACHE_DIR/oldrules-X.json`` is there, the rules that never saw voice X and those rules
 OR the model. ``--alone`` counts the benign cost at the model's own threshold.
@@ -99,7 +99,7 @@ WHERE = frozenset({"live_location", "location", "school", "age_location", "addre
 TEEN = ROOT / "tests" / "safety" / "text" / "corpus" / "benign.txt"
 BUCKETS = 1 << 18
 SETTINGS = FeatureSettings()
-# declared before the first run (docs/safety.md): weights, regularisation, the benign cap
+# declared before the first run (docs/safety-log.md): weights, regularisation, the benign cap
 POSITIVE_WEIGHT = 10.0
 VOICE_NEGATIVE_WEIGHT = 3.0
 C = 4.0
@@ -386,7 +386,7 @@ def gated_thresholds(
 def gated_main(
     data: dict[str, Any], args: argparse.Namespace, benign_train: Any, val_rows: Any
 ) -> None:
-    """The gated experiment (docs/safety.md, "gated by a named place")."""
+    """The gated experiment (docs/safety-log.md, "gated by a named place")."""
     began = time.time()
     gates = gate_arrays(data)
     print(f"gates ready in {time.time() - began:.0f}s", flush=True)

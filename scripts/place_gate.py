@@ -1,5 +1,5 @@
 """Does a message name a place someone could find? A general rule for gating the learned
-whereabouts head (scripts/pii_learned.py --gated; docs/safety.md, "gated by a named place").
+whereabouts head (scripts/pii_learned.py --gated; docs/safety-log.md, "gated by a named place").
 
 Written from the shapes a findable place takes (a proper-noun place after a location
 preposition, "on X road", "at the X in Y", a numbered bus or route, a school's name, a house

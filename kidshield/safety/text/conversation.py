@@ -207,7 +207,7 @@ class ConversationTracker:
         what comes again. The first is kept as the sender's evidence, not as a finding.
         It holds ``medium`` too, not only ``low``: the model alone flags bullying only from
         its medium level (``Combiner._model_needs``), so a hold of ``low`` alone holds
-        nothing and is the hold turned off (docs/safety.md, "Holding only the model's low
+        nothing and is the hold turned off (docs/safety-log.md, "Holding only the model's low
         level")."""
         found = next((f for f in combined.findings if f.risk is Risk.BULLYING), None)
         if (

@@ -1,6 +1,6 @@
 """An outside model of offensive language: alt-profanity-check's numbers, scored with numpy.
 
-Our training data lacks much ordinary abusive language (docs/safety.md, "Outside knowledge: a
+Our training data lacks much ordinary abusive language (docs/safety-log.md, "Outside knowledge: a
 profanity model"). alt-profanity-check 1.9.1 (MIT; Victor Zhou, Menelaos Kotoglou, Dimitrios
 Mistriotis) was trained on other corpora (Davidson et al.'s tweets, Wikipedia toxic comments).
 ``scripts/import_profanity_check.py`` copied its model once into ``models/profanity.npz``; this

@@ -114,7 +114,7 @@ SOURCES: dict[str, SourcePolicy] = {
         "Toxic Spans, Pavlopoulos et al. 2021, from Civil Comments",
         # 11,000 long news comments, every one toxic, were half the bullying positives: the
         # head learnt their register (even "a", "to") more than insults aimed at someone, and
-        # missed tweets and chat left out of training (docs/safety.md, "The bullying head")
+        # missed tweets and chat left out of training (docs/safety-log.md, "The bullying head")
         head_weights={Risk.BULLYING: 0.3},
     ),
     "convabuse": SourcePolicy("CC-BY-4.0", "ConvAbuse, Cercas Curry et al. 2021"),
@@ -168,12 +168,12 @@ class TrainSettings:
     high_precision: float = 0.95
     include_share_alike: bool = False
     # heads gated by the outside profanity model (profanity.py), with the share of the
-    # validation split's ordinary benign messages its tau leaves above it (docs/safety.md,
+    # validation split's ordinary benign messages its tau leaves above it (docs/safety-log.md,
     # "Outside knowledge: a profanity model")
     profanity_gate: Mapping[Risk, float] = field(default_factory=dict)
     # ... or with a fixed tau, whatever validation holds (tau from a share falls as low as the
     # ordinary talk there is clean: 0.54 once GoEmotions was left out, where 0.80 is usual)
-    # (bullying at 0.8: docs/safety.md, "Outside knowledge", the second candidate)
+    # (bullying at 0.8: docs/safety-log.md, "Outside knowledge", the second candidate)
     profanity_tau: Mapping[Risk, float] = field(default_factory=lambda: {Risk.BULLYING: 0.8})
 
     def gated_heads(self) -> set[Risk]:

@@ -112,7 +112,7 @@ def test_a_threat_said_as_a_vow_is_a_threat(text: str) -> None:
 )
 def test_an_insult_reported_or_quoted_is_not_the_writer_bullying(text: str) -> None:
     """The words are someone else's, said to the writer: no bullying finding for the report
-    (docs/safety.md, "Quoted insults")."""
+    (docs/safety-log.md, "Quoted insults")."""
     assert bullying(text) is RiskLevel.NONE
 
 

@@ -6,7 +6,7 @@ in words the cues did not know and the profanity gate does not lift ("you are cl
 idiot", "your posts are idiotic", "how ignorant you are"), and insults the model scored high
 enough but that named their target in a way the aim rule did not read as a person ("obama is a
 typical american idiot", "what a vain buffoon", "the idiot in chief", "these republican
-traitors"). See docs/safety.md, "Insults in comment threads".
+traitors"). See docs/safety-log.md, "Insults in comment threads".
 
 The cue (``insult_plain``) is tested without any model (``Combiner(None)``); the aim rule with
 a model that flags from a very low threshold, so that only ``[model] requires`` decides.

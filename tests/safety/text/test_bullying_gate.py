@@ -1,6 +1,6 @@
 """Swearing and slurs that insult nobody, beside the outside profanity gate (issue 12).
 
-The bullying head is gated by an outside profanity model (docs/safety.md, "Outside knowledge:
+The bullying head is gated by an outside profanity model (docs/safety-log.md, "Outside knowledge:
 a profanity model"): its probability at or above tau lifts the head to the level the model
 flags alone from, and then a target in the message is all the engine asks for. The outside
 model scores words, not who they are aimed at, so left out of training HateCheck's non-hateful

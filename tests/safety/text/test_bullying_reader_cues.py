@@ -1,5 +1,5 @@
 """Short abuse aimed at the reader is a cue, so a conversation flags it at once (issue 12,
-thirteenth session; docs/safety.md, "Short abuse at the reader as cues").
+thirteenth session; docs/safety-log.md, "Short abuse at the reader as cues").
 
 A conversation holds bullying that only the model saw, below its high level, until it comes
 again (``test_conversation_teasing.py``). Users abusing a chatbot (ConvAbuse, DEV half) were

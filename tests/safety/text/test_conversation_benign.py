@@ -2,7 +2,7 @@
 
 Each hard negative is a whole conversation through the public ``assess_conversation``, as a
 platform would send it; each was flagged at ``low`` or above on main ``1316aaf0``. The
-positives beside them must stay flagged. See docs/safety.md, "Benign conversations flagged
+positives beside them must stay flagged. See docs/safety-log.md, "Benign conversations flagged
 for some risk".
 """
 

@@ -1,5 +1,5 @@
 """What holding lone teasing cost in missed bullying (issue 12, thirteenth session;
-docs/safety.md, "What the held-teasing rule costs"). Whole conversations through the public
+docs/safety-log.md, "What the held-teasing rule costs"). Whole conversations through the public
 ``assess_conversation``; fails on main ``993747cc``, where the second line was held as
 teasing."""
 

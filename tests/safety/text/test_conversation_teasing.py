@@ -1,5 +1,5 @@
 """Teasing in a conversation: bullying the model alone rates below its high level flags only
-when it comes again in the same direction (issue 12, twelfth session; docs/safety.md, "Benign
+when it comes again in the same direction (issue 12, twelfth session; docs/safety-log.md, "Benign
 conversations flagged for some risk, round two"). Whole conversations through the public
 ``assess_conversation``; each hard negative was flagged for bullying on main ``69e837fc``."""
 

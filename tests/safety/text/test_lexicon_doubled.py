@@ -57,15 +57,15 @@ ACCEPTED: dict[tuple[str, str], str] = {
     ("ll", "l"): "'i l die' is 'i'll die' misspelt",
     # kids write "to" for "too" more often than not ("ur to cute"); a pattern's "too" sits
     # between words that make the "to" reading the same request (grooming's "you're too
-    # pretty to be single"); escaping it cost grooming recall across writers (docs/safety.md)
+    # pretty to be single"); escaping it cost grooming recall across writers (docs/safety-log.md)
     ("too", "to"): "the commonest misspelling in chat; the cues want it",
     # a defect left as it is: "a lot" reads as game talk, but without it the model's own false
     # alarms on long posts saying "a lot" flag (bench/text_answers.py: 17 benign rows of
-    # chit-chat, RMHD and GoEmotions from none to bullying medium); docs/safety.md
-    ("loot", "lot"): "load-bearing: hides the model's false alarms (docs/safety.md)",
+    # chit-chat, RMHD and GoEmotions from none to bullying medium); docs/safety-log.md
+    ("loot", "lot"): "load-bearing: hides the model's false alarms (docs/safety-log.md)",
     # the same: "e.g." is "e g" once normalised, and a lone "g" is game talk; escaped, two
     # RMHD DEV posts (finance, politics) flagged from the model alone
-    ("gg", "g"): "load-bearing: hides the model's false alarms (docs/safety.md)",
+    ("gg", "g"): "load-bearing: hides the model's false alarms (docs/safety-log.md)",
 }
 
 _LITERAL = re.compile(r"'([^']*)'|\"((?:[^\"\\]|\\.)*)\"")

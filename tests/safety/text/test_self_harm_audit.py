@@ -1,5 +1,5 @@
 """Self-harm errors by kind from the hand audit of RMHD's DEV half (data/evaluation/
-rmhd-dev-audit.tsv; docs/safety.md, "What the RMHD label says"). Only errors the audit judged
+rmhd-dev-audit.tsv; docs/safety-log.md, "What the RMHD label says"). Only errors the audit judged
 genuine (the writer at risk and missed, or not at risk and flagged) are fixed; the sentences
 are written here, not copied from the posts.
 """

@@ -1,4 +1,4 @@
-"""Talk about the past beside a risk said to be here now (issue 12; docs/safety.md, "The past
+"""Talk about the past beside a risk said to be here now (issue 12; docs/safety-log.md, "The past
 beside the present"). The past-talk rule divides the model's score by ten for a message that
 tells of the writer's past; a phrase saying the risk is back, still here or about to be tried
 again lifts that, and the model reads the message without its past sentences. The sentences
