@@ -17,6 +17,7 @@ from kidshield.safety.text.model import (
     RecommendedAction,
     Risk,
     RiskLevel,
+    Signpost,
     Span,
 )
 
@@ -31,6 +32,7 @@ __all__ = [
     "RecommendedAction",
     "Risk",
     "RiskLevel",
+    "Signpost",
     "Span",
     "assess_conversation",
     "assess_message",

@@ -26,6 +26,7 @@ from kidshield.safety.text.model import (
     RecommendedAction,
     Risk,
     RiskLevel,
+    Signpost,
 )
 from kidshield.safety.text.signals import SIGNALS, SignalContext
 from kidshield.safety.text.signals.personal_info import redact
@@ -195,22 +196,25 @@ def _choose(book: HelplineBook, topics: tuple[Topic, ...], within: Ages | None,
 
 
 def helplines_for(findings: list[Finding], where: HelplineContext, sender: AgeBand,
-                  recipient: AgeBand, signpost: frozenset[Risk] = frozenset(),
+                  recipient: AgeBand, signpost: tuple[Signpost, ...] = (),
                   ) -> tuple[Helpline, ...]:
     """The helplines for these findings, the most fitting first (``policy.helplines.choose``):
     a crisis line for self-harm, the online-abuse hotline and Take It Down for sextortion. The
-    person who needs them is the writer for self-harm and the reader otherwise. ``signpost``:
-    risks whose helplines to show without a finding (a friend's crisis told by the writer)."""
+    person who needs them is the writer for self-harm and for bullying the writer tells of
+    (a signpost), and the reader otherwise. ``signpost``: risks whose helplines to show
+    without a finding (a friend's crisis told by the writer, the writer bullied)."""
     wanted: list[Risk] = [
         f.risk
         for f in findings
         if f.risk in (Risk.SELF_HARM, Risk.SEXTORTION)
         or (f.risk is Risk.BULLYING and "severe" in f.tags and f.level >= RiskLevel.HIGH)
     ]
-    wanted += [risk for risk in sorted(signpost, key=list(Risk).index) if risk not in wanted]
+    signposted = [s.risk for s in signpost]
+    wanted += [risk for risk in Risk if risk in signposted and risk not in wanted]
     if not wanted:
         return ()
-    person = sender if Risk.SELF_HARM in wanted else recipient
+    writer = Risk.SELF_HARM in wanted or Risk.BULLYING in signposted
+    person = sender if writer else recipient
     lines = _choose(where.resolved(), tuple(_TOPICS[risk] for risk in wanted),
                     _AGES.get(person), where.country, where.language)
     return lines[:MAX_HELPLINES]
@@ -227,7 +231,7 @@ def make_assessment(
     recipient: AgeBand = AgeBand.UNKNOWN,
 ) -> Assessment:
     """``combined.signpost``: risks whose helplines to show without a finding (a friend's
-    crisis described by the writer, the writer's own past)."""
+    crisis described by the writer, the writer's own past, the writer bullied), with why."""
     findings = combined.findings
     actions: set[RecommendedAction] = set()
     for finding in findings:
@@ -248,6 +252,7 @@ def make_assessment(
         text_length=len(text),
         hits=tuple(hits),
         model_scores=dict(combined.probabilities),
+        signposts=combined.signpost,
     )
 
 

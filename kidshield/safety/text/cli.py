@@ -64,6 +64,7 @@ def scan(
     total = _count_lines(file)
     levels: Counter[str] = Counter()
     risks: Counter[str] = Counter()
+    signposted: Counter[str] = Counter()  # helplines shown without a finding
     errors = 0
     scanner = Scanner(
         text_field=text_field, redact=redact, language=language, conversations=conversations
@@ -91,6 +92,7 @@ def scan(
                 else:
                     levels[result["level"]] += 1
                     risks.update(f["risk"] for f in result["findings"])
+                    signposted.update(s["risk"] for s in result.get("signposts", ()))
                 sink.write(json.dumps(result, ensure_ascii=False) + "\n")
                 progress.advance(task)
     except UnicodeDecodeError:
@@ -105,6 +107,10 @@ def scan(
         table.add_row(level.label, str(levels.get(level.label, 0)))
     for risk in Risk:
         table.add_row(f"  {risk.value}", str(risks.get(risk.value, 0)))
+    for risk in Risk:
+        if signposted.get(risk.value):
+            table.add_row(f"helplines without a finding: {risk.value}",
+                          str(signposted[risk.value]))
     console.print(table)
     if errors:
         console.print(f"[yellow]{errors} line(s) could not be assessed; see 'error' in results")

@@ -32,10 +32,12 @@ from kidshield.safety.text.model import (
     Finding,
     Risk,
     RiskLevel,
+    Signpost,
     Span,
 )
 from kidshield.safety.text.signals import SIGNALS, SignalContext, score_hits
 from kidshield.safety.text.signals.base import Signal
+from kidshield.safety.text.signals.bullying import REAL_LIFE as _REAL_LIFE
 
 # a finding's stage when the outside profanity model gating its head passed the text (its
 # probability at or above the head's tau; profanity.py; docs/safety.md, "Outside knowledge")
@@ -54,7 +56,7 @@ _OTHERS_WORDS = re.compile(r"sel(?:f|ves)|life|suicid")
 @dataclass(frozen=True, slots=True)
 class Combined:
     findings: list[Finding]
-    signpost: frozenset[Risk]  # show these risks' helplines even without a finding
+    signpost: tuple[Signpost, ...]  # show these risks' helplines even without a finding, and why
     probabilities: dict[Risk, float]  # the model's, after context (empty without a model)
 
 
@@ -109,6 +111,44 @@ def _overlaps(start: int, end: int, spans: list[tuple[int, int]]) -> bool:
     return any(start < s_end and s_start < end for s_start, s_end in spans)
 
 
+# the kinds of bullying's "about" table that say the writer is the target, and those that,
+# in the same sentence, say it is not so (data/en/bullying.toml)
+TARGET_KINDS = ("target", "threat")
+NOT_TARGET_KINDS = frozenset({"banter", "negated"})
+
+
+def _target_of_bullying(ctx: SignalContext) -> Signpost | None:
+    """The writer tells they are bullied ("they called me tubby every day", "i'm being bullied
+    at school", "he said he'd beat me up"): no finding against the writer, but the reply
+    shows bullying helplines. Not in a sentence that laughs or denies it ("my friends call
+    me fatso lol", "im not being bullied"), not inside quotation marks (someone else's
+    words), and a threat not in game talk ("he said he'd kill me in fortnite")."""
+    lex = ctx.lexicon.for_risk(Risk.BULLYING)
+    if not lex.about:
+        return None
+    found = lex.about_spans(ctx.norm.text)
+    if not any(kind in TARGET_KINDS for kind, _s, _e in found):
+        return None
+    text = ctx.norm.original
+    spans = {kind: [ctx.norm.to_original(s, e, view="text") for k, s, e in found if k == kind]
+             for kind in {kind for kind, _s, _e in found}}
+    cancelled = _sentences_of(text, [span for kind in NOT_TARGET_KINDS
+                                     for span in spans.get(kind, [])])
+    quoted = [m.span() for m in _QUOTED.finditer(text)]
+    for why in TARGET_KINDS:
+        if why == "threat" and ctx.gaming and _REAL_LIFE.search(ctx.norm.text) is None:
+            continue
+        told = [
+            (start, end)
+            for start, end in spans.get(why, [])
+            if not _sentences_of(text, [(start, end)]) & cancelled
+            and not any(q_start <= start and end <= q_end for q_start, q_end in quoted)
+        ]
+        if told:
+            return Signpost(Risk.BULLYING, why, tuple(Span(s, e, why) for s, e in told))
+    return None
+
+
 class Combiner:
     def __init__(self, classifier: TextClassifier | None) -> None:
         self.classifier = classifier
@@ -118,7 +158,7 @@ class Combiner:
             self.classifier.probabilities(ctx.norm.text) if self.classifier is not None else {}
         )
         findings: list[Finding] = []
-        signpost: set[Risk] = set()
+        signpost: dict[Risk, Signpost] = {}  # the first reason found for each risk
         adjusted: dict[Risk, float] = {}
         for signal in SIGNALS:
             mine = [hit for hit in hits if hit.risk is signal.risk]
@@ -134,25 +174,34 @@ class Combiner:
                 if signal.risk is Risk.SELF_HARM and _OTHERS_WORDS.search(ctx.norm.text):
                     _hits, _p, helpline = self._about_self_harm([], None, None, ctx)
                     if helpline:
-                        signpost.add(Risk.SELF_HARM)
+                        signpost.setdefault(Risk.SELF_HARM, Signpost(Risk.SELF_HARM, helpline))
                 continue
             if head is not None and probability is not None:
                 probability = self._in_context(signal, head, probability, mine, ctx)
             if signal.risk is Risk.SELF_HARM:
                 mine, probability, helpline = self._about_self_harm(mine, probability, head, ctx)
                 if helpline:
-                    signpost.add(Risk.SELF_HARM)
+                    signpost.setdefault(Risk.SELF_HARM, Signpost(Risk.SELF_HARM, helpline))
             if probability is not None:
                 adjusted[signal.risk] = probability
             finding = self._finding(signal, head, probability, mine, ctx)
             if finding is not None:
                 findings.append(finding)
             elif signal.risk is Risk.SELF_HARM and _distressed(mine, probability, head):
-                signpost.add(Risk.SELF_HARM)  # despair without ideation: helplines, no alarm
+                # despair without ideation: helplines, no alarm
+                signpost.setdefault(Risk.SELF_HARM, Signpost(Risk.SELF_HARM, "distress"))
         findings.sort(key=lambda f: (f.level, f.score), reverse=True)
         if any(f.risk is Risk.SELF_HARM for f in findings):
-            signpost.discard(Risk.SELF_HARM)
-        return Combined(findings, frozenset(signpost), adjusted)
+            signpost.pop(Risk.SELF_HARM, None)
+        told = _target_of_bullying(ctx)
+        if told is not None:
+            # help for the writer whatever else is found: a bullying finding the model gives
+            # such a message is left as it is (its level and actions), but says nothing of the
+            # help the writer needs, which shows only with a severe finding, for the reader
+            signpost[Risk.BULLYING] = told
+        return Combined(
+            findings, tuple(signpost[risk] for risk in Risk if risk in signpost), adjusted
+        )
 
     # -- context ------------------------------------------------------------------------------
     def _in_context(
@@ -178,15 +227,15 @@ class Combiner:
         probability: float | None,
         head: Head | None,
         ctx: SignalContext,
-    ) -> tuple[list[CueHit], float | None, bool]:
+    ) -> tuple[list[CueHit], float | None, str | None]:
         """Talk about self-harm that is not the writer at risk now: keep the hits of the
         writer's own ideation, plans and acts outside it; say whether helplines are still
-        wanted."""
+        wanted, as the kind of talk that wants them (None: not wanted)."""
         lex = ctx.lexicon.for_risk(Risk.SELF_HARM)
         found = lex.about_spans(ctx.norm.text)
         about = [span for span in found if span[0] != PRESENT]
         if not about:
-            return hits, probability, False
+            return hits, probability, None
         original = [ctx.norm.to_original(s, e, view="text") for _k, s, e in about]
         text = ctx.norm.original
         talk = _sentences_of(text, original)
@@ -199,7 +248,7 @@ class Combiner:
                 # "i tried when i was 15 and im going to try again": the past is told
                 # beside a risk said to be here now; the model reads the rest of the message
                 # (helplines whether or not it flags: the past was risky enough to show them)
-                return hits, present, True
+                return hits, present, "past"
         outside = [
             hit
             for hit in hits
@@ -208,17 +257,17 @@ class Combiner:
         ]
         kinds = {kind for kind, _s, _e in about}
         if any("plan" in hit.tags for hit in outside):
-            return hits, probability, False  # a plan of the writer's own beside the talk
+            return hits, probability, None  # a plan of the writer's own beside the talk
         if any(lex.supports(hit.tags) for hit in outside):
             # the writer's own ideation elsewhere in the message ("i'm not going to do
             # anything. i just wish i would not wake up"): a long post mixes both
-            return outside, probability, False
+            return outside, probability, None
         was_risky = bool(hits) and score_hits(hits) >= REPORT_THRESHOLD
         if head is not None and probability is not None and probability >= head.low:
             was_risky = True
-        helpline = bool(kinds & SIGNPOST_ALWAYS) or (was_risky and bool(kinds & SIGNPOST_IF_RISKY))
+        wanted = kinds & SIGNPOST_ALWAYS or (kinds & SIGNPOST_IF_RISKY if was_risky else set())
         reduced = None if probability is None else probability * ABOUT_SUPPRESS
-        return [], reduced, helpline
+        return [], reduced, min(wanted) if wanted else None
 
     def _present_probability(self, text: str, past: set[int], ctx: SignalContext) -> float:
         """The model's self-harm probability for ``text`` without its ``past`` sentences."""

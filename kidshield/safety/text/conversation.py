@@ -118,6 +118,12 @@ class ConversationAssessment:
         for message in self.messages:
             for line in message.helplines:
                 helplines.setdefault(line.id or line.name, line.to_dict())
+        # helplines shown without a finding, and why, by the message (of this call) that said so
+        signposts = [
+            {"message": number, **signpost.to_dict()}
+            for number, message in enumerate(self.messages)
+            for signpost in message.signposts
+        ]
         return {
             "language": self.language,
             "language_source": self.language_source,
@@ -126,6 +132,7 @@ class ConversationAssessment:
             "findings": [f.to_dict() for f in self.findings],
             "first_flagged": self.first_flagged,
             "helplines": list(helplines.values()),
+            "signposts": signposts,
             "messages": [m.to_dict(include_redacted=include_redacted) for m in self.messages],
             "state": self.state.to_dict(),
         }

@@ -129,6 +129,32 @@ class Finding:
 
 
 @dataclass(frozen=True, slots=True)
+class Signpost:
+    """A risk whose helplines the result shows without a finding, and why: the writer is not
+    flagged, but the reply offers help. ``why``: ``target`` (the writer tells they are bullied),
+    ``threat`` (the writer tells of a threat they received), ``other`` (someone else's
+    self-harm), ``past`` (the writer's own, told as past), ``report`` (a friend told the
+    writer), ``distress`` (despair without ideation). ``spans``: the words that said so, as
+    offsets into the original text (empty when the signal has none to point at)."""
+
+    risk: Risk
+    why: str
+    spans: tuple[Span, ...] = ()
+
+    @property
+    def reason(self) -> Reason:
+        return self.risk.reason
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "risk": self.risk.value,
+            "reason": self.reason.value,
+            "why": self.why,
+            "spans": [span.to_dict() for span in self.spans],
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class Assessment:
     language: str
     language_source: str  # "requested" or "default"
@@ -142,6 +168,8 @@ class Assessment:
     # the model's probability per risk in this message's context (kept for the conversation
     # tracker; not part of the JSON result)
     model_scores: dict[Risk, float] = field(default_factory=dict, repr=False, compare=False)
+    # risks whose helplines are shown without a finding, with why (see Signpost)
+    signposts: tuple[Signpost, ...] = ()
 
     @property
     def risks(self) -> frozenset[Risk]:
@@ -163,6 +191,7 @@ class Assessment:
             "actions": [action.value for action in self.actions],
             "findings": [finding.to_dict() for finding in self.findings],
             "helplines": [helpline.to_dict() for helpline in self.helplines],
+            "signposts": [signpost.to_dict() for signpost in self.signposts],
             "text_length": self.text_length,
         }
         if include_redacted and self.redacted is not None:

@@ -122,6 +122,20 @@ class HelplineOut(_Out):
     contact: str | None = Field(None, description="the first way to reach it")
 
 
+class SignpostOut(_Out):
+    """Helplines shown without a finding against the writer, and why (docs/safety.md)."""
+
+    risk: str
+    reason: str = Field(description="the shared Reason (docs/policy.md)")
+    why: str = Field(description="target or threat (the writer tells they are bullied or "
+                     "threatened), other, past, report or distress (self-harm)")
+    spans: list[SpanOut] = Field(description="offsets into the original text")
+
+
+class ConversationSignpostOut(SignpostOut):
+    message: int = Field(description="the message of this call that said so (0-based)")
+
+
 class AssessmentOut(_Out):
     language: str
     language_source: str
@@ -129,6 +143,7 @@ class AssessmentOut(_Out):
     actions: list[str]
     findings: list[FindingOut]
     helplines: list[HelplineOut]
+    signposts: list[SignpostOut] = Field(default_factory=list)
     text_length: int
     redacted: str | None = Field(None, description="only when personal information was found")
 
@@ -151,6 +166,7 @@ class ConversationOut(_Out):
     findings: list[ConversationFindingOut]
     first_flagged: dict[str, dict[str, int]]
     helplines: list[HelplineOut]
+    signposts: list[ConversationSignpostOut] = Field(default_factory=list)
     messages: list[AssessmentOut]
     state: dict[str, Any] = Field(description="pass it back with the next messages")
 

@@ -11,7 +11,7 @@ from kidshield.safety.text.signals.base import CueSignal, SignalContext
 
 BANTER = 0.35  # a mild insult with a laugh or "jk"
 GAME_TALK = 0.15  # "I'll kill you" in a message or conversation about a game
-_REAL_LIFE = re.compile(
+REAL_LIFE = re.compile(
     r"(?<![a-z])(?:irl|in real life|for real|after school|at school|tomorrow at|your house|ur house"
     r"|where (?:you|u) live|outside|bus stop|i mean it|not joking|not kidding|deadass)(?![a-z])"
 )
@@ -24,7 +24,7 @@ class BullyingSignal(CueSignal):
         if "severe" in cue.tags:
             return 1.0
         factor = 1.0
-        if "violent" in cue.tags and ctx.gaming and _REAL_LIFE.search(view) is None:
+        if "violent" in cue.tags and ctx.gaming and REAL_LIFE.search(view) is None:
             factor *= GAME_TALK
         if ctx.laughing and ("mild" in cue.tags or "violent" in cue.tags):
             factor *= BANTER
@@ -36,7 +36,7 @@ class BullyingSignal(CueSignal):
         if any("severe" in hit.tags for hit in hits):
             return 1.0
         factor = 1.0
-        if ctx.gaming and _REAL_LIFE.search(ctx.norm.text) is None:
+        if ctx.gaming and REAL_LIFE.search(ctx.norm.text) is None:
             factor *= GAME_TALK
         if ctx.laughing:
             factor *= BANTER
