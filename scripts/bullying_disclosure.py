@@ -1,0 +1,129 @@
+"""Bullying signposts (a writer telling they are bullied) on disclosures and on benign sources.
+
+    PYTHONPATH=$PWD python scripts/bullying_disclosure.py dev [--show]
+    PYTHONPATH=$PWD python scripts/bullying_disclosure.py test     # once, after the bar
+
+Disclosures: messages-b ``bullying_tweets.jsonl`` rows of kind ``school-story:victim-report``.
+Benign: the teen corpus (whole, DEV run only), chit-chat, GoEmotions-benign, RMHD rows labelled
+benign, messages-b ``tweets_everyday`` and ``bullying_tweets_negatives``, and the synthetic
+benign conversations through the tracker (half by conversation id). A row is counted when its
+assessment has a bullying signpost; only rows the lexicon's target/threat patterns match are
+assessed (a signpost needs one). ``--show`` prints DEV rows only, never TEST ones.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import sys
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from kidshield.safety.text import Assessment, assess_conversation, assess_message
+from kidshield.safety.text.halves import half_of
+from kidshield.safety.text.lexicon import load_lexicon
+from kidshield.safety.text.model import Risk
+
+DATA = Path("/work/shared/data/text-train")
+SYNTH = Path("data/text-synth")
+LEXICON = load_lexicon()
+BULLYING = LEXICON.for_risk(Risk.BULLYING)
+
+
+def candidate(text: str) -> bool:
+    view = LEXICON.normalizer.normalize(text).text
+    return any(kind in ("target", "threat") for kind, _s, _e in BULLYING.about_spans(view))
+
+
+def rows(path: Path) -> Iterator[dict[str, Any]]:
+    opener = gzip.open if path.name.endswith(".gz") else open
+    with opener(path, "rt", encoding="utf-8") as lines:
+        for line in lines:
+            if line.strip():
+                yield json.loads(line)
+
+
+def signposted(result: Assessment) -> bool:
+    return any(s.risk is Risk.BULLYING for s in result.signposts)
+
+
+def told(text: str, result: Assessment) -> str:
+    return " | ".join(repr(text[span.start:span.end]) for s in result.signposts
+                      for span in s.spans)
+
+
+def count(name: str, texts: Iterable[str], show: bool) -> None:
+    total = hits = 0
+    for text in texts:
+        total += 1
+        if candidate(text) and signposted(result := assess_message(text)):
+            hits += 1
+            if show:
+                print(f"  [{name}] {told(text, result)}")
+    print(f"{name}: {hits}/{total} = {100 * hits / max(total, 1):.2f} %", flush=True)
+
+
+def main() -> None:
+    half = sys.argv[1]
+    show = "--show" in sys.argv and half == "dev"
+    mine = [r["text"] for r in rows(SYNTH / "messages-b/bullying_tweets.jsonl")
+            if "victim-report" in r["source_label"] and half_of(r["text"]) == half]
+    got = by_finding = none = 0
+    for text in mine:
+        result = assess_message(text)
+        if signposted(result):
+            got += 1
+        elif result.helplines and result.finding(Risk.BULLYING):
+            by_finding += 1
+        else:
+            none += 1
+            if show:
+                print(f"  [missed] {[f.risk.value for f in result.findings]} {text!r}")
+    print(f"victim-report {half}: signpost {got}/{len(mine)}, finding with helplines "
+          f"{by_finding}, no help {none}")
+    for path in (SYNTH / "messages/bullying.jsonl", SYNTH / "messages-b/bullying_tweets.jsonl"):
+        chosen = [r for r in rows(path) if half_of(r["text"]) == half]
+        hit = [r for r in chosen if candidate(r["text"]) and signposted(assess_message(r["text"]))]
+        print(f"{path.name} (all bullying kinds) {half}: signposted {len(hit)}/{len(chosen)}")
+    corpus = Path("tests/safety/text/corpus/benign.txt").read_text(encoding="utf-8")
+    if half == "dev":
+        count("teen corpus (whole)", [line for line in corpus.splitlines()
+                                      if line.strip() and not line.startswith("#")], show)
+    for name, path, benign_only in (
+        ("chitchat", DATA / "chitchat-byu-pccl.jsonl.gz", False),
+        ("goemotions-benign", DATA / "goemotions-benign.jsonl.gz", False),
+        ("rmhd benign", DATA / "reddit-mental-health-rmhd-sample.jsonl.gz", True),
+        ("tweets_everyday", SYNTH / "messages-b/tweets_everyday.jsonl", False),
+        ("bullying_tweets_negatives", SYNTH / "messages-b/bullying_tweets_negatives.jsonl",
+         False),
+    ):
+        count(name, (r["text"] for r in rows(path) if half_of(r["text"]) == half
+                     and (not benign_only or r["labels"] == ["benign"])), show)
+    conversations: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for path in sorted(SYNTH.glob("conversations*/benign-*.jsonl")):
+        for row in rows(path):
+            conversations[row["conversation"]].append(row)
+    total = hits = 0
+    for cid, messages in conversations.items():
+        if half_of(cid) != half:
+            continue
+        total += len(messages)
+        if not any(candidate(m["text"]) for m in messages):
+            continue
+        result = assess_conversation([
+            {"sender": m["sender"], "text": m["text"], "recipient": m.get("recipient"),
+             "at": m.get("at")} for m in messages
+        ])
+        for message, assessed in zip(messages, result.messages, strict=True):
+            if signposted(assessed):
+                hits += 1
+                if show:
+                    print(f"  [conversation {cid}] {told(message['text'], assessed)}")
+    print(f"benign conversations (messages): {hits}/{total} = "
+          f"{100 * hits / max(total, 1):.2f} %")
+
+
+if __name__ == "__main__":
+    main()
