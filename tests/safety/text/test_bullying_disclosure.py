@@ -151,3 +151,19 @@ def test_the_served_conversation_endpoint_shows_help_and_why(client: httpx.Clien
     assert "show_helpline" in body["actions"]
     assert [(s["message"], s["why"]) for s in body["signposts"]] == [(1, "threat")]
     assert body["messages"][1]["signposts"][0]["why"] == "threat"
+
+
+def test_the_split_about_patterns_find_what_the_whole_pattern_finds() -> None:
+    from kidshield.safety.text.lexicon import load_lexicon
+    from tests.safety.text.corpus_util import load as load_corpus
+
+    lexicon = load_lexicon()
+    for risk in (Risk.BULLYING, Risk.SELF_HARM):
+        lex = lexicon.for_risk(risk)
+        assert lex.about_split, risk  # the long kinds are split
+        for text in [*load_corpus("benign"), *load_corpus("bullying"), *load_corpus("self_harm"),
+                     *(text for text, _why in TOLD)]:
+            view = lexicon.normalizer.normalize(text).text
+            whole = [(kind, m.start(), m.end()) for kind, regex in lex.about.items()
+                     for m in regex.finditer(view)]
+            assert sorted(lex.about_spans(view)) == sorted(whole), text
