@@ -31,6 +31,7 @@ TOLD = [
     ("he said he'd beat me up after school", "threat"),
     ("some girls made a fake account pretending to be me", "target"),
     ("nobody will sit with me at lunch anymore", "target"),
+    ("i keep getting called names on the bus", "target"),
 ]
 
 
@@ -64,11 +65,20 @@ def test_a_writer_telling_they_are_bullied_is_shown_help_and_why(text: str, why:
         "they would laugh at me if i sang",
         "call me stupid but i love pineapple pizza",
         "my grandma calls me sweetie",
+        "in my story the main character keeps getting called fat at school",  # fiction
+        "the news said a boy was being called names online for months",
     ],
 )
 def test_no_bullying_help_where_the_writer_is_not_the_target(text: str) -> None:
     result = assess_message(text)
     assert not [s for s in result.signposts if s.risk is Risk.BULLYING]
+
+
+def test_help_is_shown_beside_a_bullying_finding_the_model_already_gives() -> None:
+    # findings are left as they were; the writer still gets the help
+    result = assess_message('being called "fatso" every day is why i hate school')
+    assert [s.why for s in result.signposts] == ["target"]
+    assert RecommendedAction.SHOW_HELPLINE in result.actions and result.helplines
 
 
 def test_the_help_is_chosen_for_the_writer_not_the_reader() -> None:
