@@ -5,7 +5,10 @@ SQLite (a file, WAL mode) is the default; a ``postgresql://`` URL uses the same 
 
 from __future__ import annotations
 
+import logging
+import os
 import sqlite3
+import stat
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -26,6 +29,7 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 MIGRATION_LOCK = 0x6B69647368696C64
 # How long a process waits for another one's migration (SQLite's busy timeout while migrating).
 MIGRATION_WAIT_SECONDS = 120
+log = logging.getLogger("kidshield.storage")
 
 
 def database_url(path_or_url: str | Path) -> str:
@@ -44,12 +48,32 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any, busy_ms: int = 5000) -> None:
     cur.close()
 
 
+def _private_file(path: Path) -> None:
+    """Create a new SQLite file readable by its owner alone: it holds the children's query
+    log, reports, sessions and the CSRF key, and with the usual umask SQLite would make it
+    world-readable on a shared machine. SQLite gives the -wal and -shm files it makes later
+    the mode of the database file. An existing file keeps its mode (an operator may have
+    chosen it), with a warning when other users can read it."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        mode = stat.S_IMODE(path.stat().st_mode)
+        if mode & 0o077:
+            log.warning("%s can be read by other users of this machine (mode %o): it holds the "
+                        "query log and reports; chmod 600 %s %s-wal %s-shm",
+                        path, mode, path, path, path)
+        return
+    os.close(fd)
+
+
 class Database:
     def __init__(self, url: str) -> None:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
         if self.is_sqlite and url != "sqlite://" and ":memory:" not in url:
-            Path(url.split("///", 1)[1]).parent.mkdir(parents=True, exist_ok=True)
+            path = Path(url.split("///", 1)[1])
+            path.parent.mkdir(parents=True, exist_ok=True)
+            _private_file(path)
         self.engine: Engine = sa.create_engine(url, future=True)
         if self.is_sqlite:
             event.listen(self.engine, "connect", _sqlite_pragmas)
