@@ -34,7 +34,7 @@ from kidshield.web.context import WebContext
 from kidshield.web.errors import N_, NotFound, Refused
 from kidshield.web.ratelimit import client_key, is_this_machine
 
-_PIN_RE = re.compile(r"^\d{6,12}$")
+_PIN_RE = re.compile(r"^[0-9]{6,12}$")  # not \d: it takes any script's digits
 PIN_DIGITS = 6  # shorter PINs (set before this rule) work, but are guessed more slowly
 TOKEN_DAYS = 90  # an API token's life unless another is asked for (at most TOKEN_MAX_DAYS)
 TOKEN_MAX_DAYS = 366

@@ -94,6 +94,20 @@ def test_a_pin_needs_six_digits(served: Served) -> None:
     assert client.put("/api/v1/pin", json={"pin": "864213"}, headers=headers).status_code == 200
 
 
+def test_a_refused_pin_says_what_a_pin_is_in_words_not_a_pattern(served: Served) -> None:
+    # the walk through the README (session 14): "String should match pattern '^\\d{6,12}$'"
+    client, headers = served.parent()
+    for pin in ("4321", "12345a", "１２３４５６", "1234567890123"):
+        answer = client.put("/api/v1/pin", json={"pin": pin}, headers=headers)
+        assert answer.status_code == 422, pin
+        body = answer.json()
+        assert body["field"] == "pin"
+        assert body["detail"] == "pin: a PIN has 6 to 12 digits (0-9), nothing else"
+    pattern = served.client().get("/api/v1/openapi.json").json()[
+        "components"]["schemas"]["PinIn"]["properties"]["pin"]["pattern"]
+    assert pattern == r"^\d{6,12}$"  # the document still gives scripts the rule
+
+
 def test_a_four_digit_pin_from_before_keeps_working_but_is_guessed_slowly(
         served: Served) -> None:
     client, _headers = served.parent()

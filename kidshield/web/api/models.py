@@ -111,7 +111,17 @@ class NotifyIn(_In):
 
 
 class PinIn(_In):
-    pin: Annotated[str, Field(pattern=r"^\d{6,12}$", description="6 to 12 digits")]
+    # the pattern for the OpenAPI document only: pydantic's own message for a mismatch
+    # ("String should match pattern '^\\d{6,12}$'") is no answer for a parent
+    pin: Annotated[str, Field(description="6 to 12 digits",
+                              json_schema_extra={"pattern": r"^\d{6,12}$"})]
+
+    @field_validator("pin")
+    @classmethod
+    def _digits(cls, value: str) -> str:
+        if not (value.isascii() and value.isdigit() and 6 <= len(value) <= 12):
+            raise ValueError("a PIN has 6 to 12 digits (0-9), nothing else")
+        return value
 
 
 class UserIn(_In):
