@@ -108,3 +108,24 @@ def test_case_page_blurs_text_evidence_until_revealed(
     assert "so mature for your age" in page.inner_text(".evidence")
     assert page.inner_text("#exposure") == "1"
     assert service.exposure_today("ann") == 1
+
+
+def test_a_new_form_asks_the_server_for_no_draft_it_cannot_have(
+    base_url: str, browser: Any,
+) -> None:
+    """A fresh form made up its draft token and then asked the server for that draft: a 404
+    in the console of every new report form (the README walk, session 14). A draft link
+    opened in another browser still asks (the test above)."""
+    context = browser.new_context()
+    page = context.new_page()
+    failed: list[str] = []
+    asked: list[str] = []
+    page.on("response", lambda r: failed.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+    page.on("request", lambda r: asked.append(r.url) if "/drafts/" in r.url else None)
+    for form in ("/report", "/report?for=child"):
+        page.goto(f"{base_url}{form}")
+        wait_for(page, "location.search.includes('draft=')")  # report.js has run
+        page.wait_for_timeout(500)  # time for a fetch it would make to come back
+    assert failed == []
+    assert asked == []
+    context.close()

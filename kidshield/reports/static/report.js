@@ -40,7 +40,8 @@
 
   var params = new URLSearchParams(window.location.search);
   var saved = local();
-  var token = tokenField.value || params.get("draft") || (saved && saved.token) || newToken();
+  var known = tokenField.value || params.get("draft") || (saved && saved.token);
+  var token = known || newToken();
   tokenField.value = token;
   if (params.get("draft") !== token) {
     params.set("draft", token);
@@ -48,7 +49,8 @@
   }
   if (saved && saved.token === token && saved.data) {
     write(saved.data);
-  } else {
+  } else if (known) {
+    // a token made just now has no draft on the server: asking would be a 404 on every new form
     fetch("/api/v1/reports/drafts/" + token, { credentials: "omit" })
       .then(function (r) { return r.ok ? r.json() : null; })
       .then(function (data) { if (data) { write(data); } })
