@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -119,6 +120,26 @@ def test_a_childs_request_reaches_the_phone_with_a_link_to_the_dashboard(
     # the navigation's badge counts it
     nav = client.get("/").text
     assert re.search(r'href="/requests"[^>]*>Requests <span class="badge"[^>]*>1</span>', nav)
+
+
+def test_the_weekly_summary_api_answers_with_the_week_as_iso_days(
+        served: Served, parent: tuple[httpx.Client, dict[str, str]]) -> None:
+    # GET /api/v1/summary/{id} answered 500 ("date is not JSON serializable") for every
+    # child: found on the README walk (session 14); nothing had called it
+    client, _headers = parent
+    for name in ("casino.example", "bet.example", "casino.example", "example.org"):
+        served.addresses(name)
+    served.pump()
+    answer = client.get("/api/v1/summary/mia")  # checked against the OpenAPI document too
+    assert answer.status_code == 200, answer.text
+    week = answer.json()
+    today = served.clock.now().astimezone(ZoneInfo("Europe/London")).date()  # the household's
+    assert week["end"] == today.isoformat()
+    assert week["start"] == (today - timedelta(days=6)).isoformat()
+    assert [d["day"] for d in week["days"]][-1] == today.isoformat()
+    assert (week["queries"], week["blocks"]) == (4, 3)
+    earlier = client.get("/api/v1/summary/mia", params={"end": "2026-01-04"})
+    assert earlier.status_code == 200 and earlier.json()["start"] == "2025-12-29"
 
 
 def test_weekly_summary_page_and_email_sent_once_when_due(

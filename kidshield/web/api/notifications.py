@@ -169,7 +169,9 @@ async def get_summary(request: Request, ctx: WebContext, _u: User | None,
     if end > today:
         raise InputError("end: a day that has begun", field="end")
     s = ctx.notifier.summary(prof, end - timedelta(days=6), end, ctx.now())
-    return {"profile": s.profile, "name": s.name, "start": s.start, "end": s.end,
+    # through the model: it writes the days as ISO dates (a dict of date objects was a 500)
+    return SummaryView.model_validate({
+            "profile": s.profile, "name": s.name, "start": s.start, "end": s.end,
             "queries": s.queries, "blocks": s.blocks,
             "days": [{"day": d.day, "queries": d.queries, "blocks": d.blocks, "night": d.night}
                      for d in s.days],
@@ -178,4 +180,4 @@ async def get_summary(request: Request, ctx: WebContext, _u: User | None,
             "usage": [{"service": u.service, "name": u.name, "minutes": u.minutes,
                        "budget": u.budget, "days_over": u.days_over} for u in s.usage],
             "requests": [{"domain": r.domain, "status": r.status, "message": r.message}
-                         for r in s.requests]}
+                         for r in s.requests]})
