@@ -23,7 +23,6 @@ import asyncio
 import logging
 import signal
 import subprocess
-import sys
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +33,7 @@ from kidshield.config import Config, ListConfig, load_config
 from kidshield.dns.server import spawn
 from kidshield.dns.service import DnsService
 from kidshield.errors import KidshieldError
+from kidshield.launch import python_m
 from kidshield.lists.loader import effective_lists, stale_warnings
 from kidshield.lists.sources import cache_path, is_url, list_path
 from kidshield.policy.helplines import HelplineBook
@@ -509,7 +509,7 @@ class Application:
             return
         # a plain child process waited for in a thread: an asyncio subprocess transport
         # outlives a task cancelled at shutdown and complains once the loop is closed
-        command = [sys.executable, "-m", "kidshield", "lists", "update", "--due-only",
+        command = [*python_m("kidshield"), "lists", "update", "--due-only",
                    "--config", str(self._config_path)]
         code, err = await asyncio.get_running_loop().run_in_executor(None, _run, command)
         if code:

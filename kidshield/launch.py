@@ -28,6 +28,15 @@ def _config_path(args: list[str]) -> Path:
     return Path(os.environ.get("KIDSHIELD_CONFIG", "kidshield.toml"))
 
 
+def python_m(module: str) -> list[str]:
+    """``python -m module`` for kidshield's own processes, with ``-P``: the folder it is run
+    from is not put first on the import path, so the installed kidshield is the one that
+    runs. Without it ``scripts/serve``, which runs from the checkout, served the checkout's
+    plain-Python sources instead of the compiled install, and a file in the current folder
+    named like any module (``secrets.py``) would have been imported in its place."""
+    return [sys.executable, "-P", "-m", module]
+
+
 def known_seed(args: list[str]) -> str | None:
     """The index cache's seed for ``kidshield check`` with these arguments, if one exists."""
     if args[:1] != ["check"]:
@@ -50,7 +59,8 @@ def restart_with_seed(seed: str) -> NoReturn:
     os.environ["PYTHONHASHSEED"] = seed
     sys.stdout.flush()
     sys.stderr.flush()
-    os.execv(sys.executable, [sys.executable, "-m", "kidshield", *sys.argv[1:]])
+    command = python_m("kidshield")
+    os.execv(command[0], [*command, *sys.argv[1:]])
 
 
 def entry() -> None:

@@ -26,7 +26,6 @@ import logging
 import os
 import socket
 import subprocess
-import sys
 import threading
 from collections.abc import Iterable
 from multiprocessing.connection import Connection
@@ -35,6 +34,7 @@ from typing import Any
 
 from prometheus_client.metrics_core import Metric
 
+from kidshield.launch import python_m
 from kidshield.storage.querylog import QueryLogWriter, QueryRow, UsageRecord
 
 log = logging.getLogger("kidshield.workers")
@@ -153,7 +153,7 @@ class WorkerPool:
     def _spawn(self, index: int) -> _Worker:
         mine, theirs = socket.socketpair()
         proc = subprocess.Popen(
-            [sys.executable, "-m", "kidshield.dns.worker", str(self.config_path),
+            [*python_m("kidshield.dns.worker"), str(self.config_path),
              str(theirs.fileno()), *self._args, str(index)],
             pass_fds=[theirs.fileno()], env=os.environ.copy())
         theirs.close()

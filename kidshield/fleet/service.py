@@ -24,7 +24,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import sys
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -38,6 +37,7 @@ from kidshield.fleet.export import MANIFEST
 from kidshield.fleet.unbound_export import POLICY_FILE
 from kidshield.fleet.unbound_module import PolicyError, PolicyFile
 from kidshield.fleet.xfr import TransferServer, ZoneSet, notify
+from kidshield.launch import python_m
 
 log = logging.getLogger("kidshield.fleet")
 
@@ -267,7 +267,7 @@ class FleetService:
         process (with the block page's addresses and ``options`` that have a value); False,
         logged after ``failed``, when it did not succeed."""
         fleet = self.config.fleet
-        args = [sys.executable, "-m", "kidshield", "export", command,
+        args = [*python_m("kidshield"), "export", command,
                 "--config", str(self.config_path), "--out", str(folder),
                 "--at", now.isoformat()]
         for option, value in [("--block-ipv4", fleet.block_page_ipv4),

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from kidshield.config import Config
 from kidshield.errors import KidshieldError
+from kidshield.launch import python_m
 from kidshield.lists.loader import LoadResult, load_lists
 from kidshield.policy.domains import DomainIndex
 from kidshield.policy.model import BlockLists
@@ -36,7 +37,7 @@ def load_lists_isolated(config: Config, workdir: Path | None = None) -> LoadResu
     os.close(fd)
     try:
         proc = subprocess.run(
-            [sys.executable, "-m", "kidshield.lists.isolated", name],
+            [*python_m("kidshield.lists.isolated"), name],
             input=pickle.dumps(config), capture_output=True, check=False,
         )
         if proc.returncode != 0:
