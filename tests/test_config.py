@@ -223,6 +223,17 @@ def test_problems_name_the_file_path(tmp_path: Path) -> None:
     assert info.value.problems[0].startswith(f"{path}:2 server.timezone: ")
 
 
+def test_each_commented_table_of_the_example_is_there_once() -> None:
+    # `kidshield init` wrote "# [metrics]" twice (under [web] and again after [logging]):
+    # uncommenting both, as each comment invites, is a duplicate table (README walk, session 14)
+    text = resources.files("kidshield").joinpath("example.toml").read_text(encoding="utf-8")
+    headers = [line.lstrip("# ").strip() for line in text.splitlines()
+               if line.lstrip("# ").startswith("[") and not line.lstrip("# ").startswith("[[")
+               and line.rstrip().endswith("]") and "=" not in line]
+    assert "[metrics]" in headers
+    assert len(headers) == len(set(headers)), sorted(h for h in headers if headers.count(h) > 1)
+
+
 def test_example_config_is_valid_and_compiles(tmp_path: Path) -> None:
     text = resources.files("kidshield").joinpath("example.toml").read_text(encoding="utf-8")
     config = parse_config(text, source="example.toml", base_dir=tmp_path)
