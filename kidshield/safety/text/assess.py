@@ -153,6 +153,7 @@ MAX_HELPLINES = 5
 _TOPICS = {Risk.SELF_HARM: Topic.SELF_HARM, Risk.SEXTORTION: Topic.SEXTORTION,
            Risk.BULLYING: Topic.BULLYING}
 _AGES = {AgeBand.CHILD: Ages(0, 12), AgeBand.TEEN: Ages(13, 17), AgeBand.ADULT: Ages(18)}
+_RISK_ORDER = {risk: index for index, risk in enumerate(Risk)}  # not list(Risk) per message
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,7 +211,8 @@ def helplines_for(findings: list[Finding], where: HelplineContext, sender: AgeBa
         or (f.risk is Risk.BULLYING and "severe" in f.tags and f.level >= RiskLevel.HIGH)
     ]
     signposted = [s.risk for s in signpost]
-    wanted += [risk for risk in Risk if risk in signposted and risk not in wanted]
+    wanted += [risk for risk in sorted(set(signposted), key=_RISK_ORDER.__getitem__)
+               if risk not in wanted]
     if not wanted:
         return ()
     writer = Risk.SELF_HARM in wanted or Risk.BULLYING in signposted

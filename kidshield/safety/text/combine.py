@@ -152,6 +152,11 @@ def _target_of_bullying(ctx: SignalContext) -> Signpost | None:
 class Combiner:
     def __init__(self, classifier: TextClassifier | None) -> None:
         self.classifier = classifier
+        # each signal beside its head, looked up once and not per message
+        self._signals = tuple(
+            (signal, classifier.heads.get(signal.risk) if classifier else None)
+            for signal in SIGNALS
+        )
 
     def findings(self, hits: list[CueHit], ctx: SignalContext) -> Combined:
         probabilities = (
@@ -160,9 +165,11 @@ class Combiner:
         findings: list[Finding] = []
         signpost: dict[Risk, Signpost] = {}  # the first reason found for each risk
         adjusted: dict[Risk, float] = {}
-        for signal in SIGNALS:
-            mine = [hit for hit in hits if hit.risk is signal.risk]
-            head = self.classifier.heads.get(signal.risk) if self.classifier else None
+        by_risk: dict[Risk, list[CueHit]] = {}  # most messages have no hit: no pass per risk
+        for hit in hits:
+            by_risk.setdefault(hit.risk, []).append(hit)
+        for signal, head in self._signals:
+            mine = by_risk.get(signal.risk, [])
             probability = probabilities.get(signal.risk)
             if signal.risk is Risk.SELF_HARM and not mine and _baits_the_reader(hits):
                 continue  # "you deserve to die": death wished on the reader is bullying

@@ -218,12 +218,17 @@ class Lexicon:
     mundane: re.Pattern[str]
     stated_age: StatedAge  # a writer's own age in the text ("im 13", "14 f")
     plan: GatePlan  # each risk's patterns worth running on a message, in one pass
+    # read a dozen times a message: a dictionary, not a walk over ``risks``
+    _by_risk: dict[Risk, RiskLexicon] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_by_risk", {lex.risk: lex for lex in self.risks})
 
     def for_risk(self, risk: Risk) -> RiskLexicon:
-        for lex in self.risks:
-            if lex.risk is risk:
-                return lex
-        raise LexiconError(f"language {self.language!r} has no lexicon for {risk.value}")
+        found = self._by_risk.get(risk)
+        if found is None:
+            raise LexiconError(f"language {self.language!r} has no lexicon for {risk.value}")
+        return found
 
 
 def available_languages() -> list[str]:

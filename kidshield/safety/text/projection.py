@@ -79,12 +79,10 @@ class TokenProjections:
             ids.append(row)
         repeated = len(counts) != len(toks)
         factors = [count_weight(c) for c in counts.values()] if repeated else [1.0] * len(ids)
-        for gram, count in self._word_pairs(toks).items():
-            row = get(gram)
-            if row is None:
-                row = self._add(state, gram, self.vectorizer.words[gram])
-                if row is None:
-                    return None
+        gram_rows = self._gram_rows(state, toks)
+        if gram_rows is None:
+            return None
+        for row, count in gram_rows.items():
             ids.append(row)
             if count > 1:
                 factors.append(count_weight(count))
@@ -103,19 +101,28 @@ class TokenProjections:
         char = SQRT_HALF / math.sqrt(char_squared) if char_squared else 0.0
         return [summed[i] * word + summed[k + i] * char for i in range(k)]
 
-    def _word_pairs(self, toks: list[str]) -> dict[str, int]:
-        """The message's word n-grams of two words and more that are in the vocabulary."""
+    def _gram_rows(self, state: _Table, toks: list[str]) -> dict[int, int] | None:
+        """The rows of the message's word n-grams of two words and more that are in the
+        vocabulary, with their counts, in the order the n-grams first occur (None when the
+        table was just replaced). A remembered n-gram costs one look-up, in the table."""
         words = self.vectorizer.words
-        found: dict[str, int] = {}
-        if self._pairs:
-            for first, second in pairwise(toks):
-                gram = f"{first} {second}"
-                if gram in words:
-                    found[gram] = found.get(gram, 0) + 1
-            return found
-        for gram, count in Counter(longer_word_ngrams(toks, self.vectorizer.settings)).items():
-            if gram in words:
-                found[gram] = count
+        get = state.rows.get
+        grams = (
+            [f"{first} {second}" for first, second in pairwise(toks)]
+            if self._pairs
+            else longer_word_ngrams(toks, self.vectorizer.settings)
+        )
+        found: dict[int, int] = {}
+        for gram in grams:
+            row = get(gram)
+            if row is None:
+                index = words.get(gram)
+                if index is None:
+                    continue
+                row = self._add(state, gram, index)
+                if row is None:
+                    return None
+            found[row] = found.get(row, 0) + 1
         return found
 
     def _add(self, state: _Table, key: str, word_index: int) -> int | None:
