@@ -357,6 +357,43 @@ def test_full_token_table_starts_again_and_scores_stay_right(small_model: Path) 
     assert len(model._projections._state.rows) <= 8
 
 
+@pytest.mark.parametrize("word_max", [1, 2, 3])
+def test_token_products_count_the_longer_word_ngrams_as_the_features_do(word_max: int) -> None:
+    # the remembered word n-grams (pairs, and triples when a model has them) are counted in
+    # the order they first occur, repeats weighed as the feature vector weighs them
+    from kidshield.safety.text.features import (
+        FeatureSettings,
+        Vectorizer,
+        longer_word_ngrams,
+        token_char_ngrams,
+    )
+    from kidshield.safety.text.projection import TokenProjections
+
+    settings = FeatureSettings(word_max=word_max)
+    texts = [
+        "you are a loser you are a loser",
+        "shut up shut up shut up clown",
+        "see you at the bus see you",
+        "clown",
+        "",
+    ]
+    words = sorted({t for text in texts for t in text.split()})
+    words += sorted({g for text in texts for g in longer_word_ngrams(text.split(), settings)})
+    words = [w for i, w in enumerate(words) if i % 4 != 3]  # some n-grams out of the vocabulary
+    chars = sorted(
+        {g for text in texts for t in text.split() for g in token_char_ngrams(t, settings)}
+    )
+    vectorizer = Vectorizer(settings, words, chars)
+    weights = np.random.default_rng(3).normal(size=(vectorizer.size, 3))
+    projections = TokenProjections(vectorizer, weights)
+    for text in texts * 2:  # the second round reads the remembered rows
+        products = projections.products(text)
+        assert products is not None
+        idx, vals = vectorizer.sparse(text)
+        exact = vals @ weights[idx] if len(idx) else np.zeros(3)
+        assert np.allclose(products, exact, rtol=0, atol=1e-12), (word_max, text)
+
+
 def test_a_model_that_scores_windows_is_refused(small_model: Path, tmp_path: Path) -> None:
     # `train text --windows` (fifth session) wrote "parts" and a share per head; such a model
     # would now be scored whole, differently from how it was calibrated
