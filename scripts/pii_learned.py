@@ -154,16 +154,19 @@ def rules_flag(text: str) -> bool:
     return levels.get(Risk.PERSONAL_INFO, RiskLevel.NONE) >= RiskLevel.LOW
 
 
-def build(half: str) -> dict[str, Any]:
+def build(half: str, only: str = "abcdefg") -> dict[str, Any]:
     """Voice rows of one half with features and the rules' answers, and the benign rows."""
     normalise = load_lexicon().normalizer.normalize
     voices: dict[str, dict[str, Any]] = {}
     for voice, folder in VOICES.items():
+        if voice not in only:
+            continue
         name = "heldout.jsonl" if voice == "a" and half == "test" else f"{half}.jsonl"
         rows = [json.loads(line) for line in (folder / name).open(encoding="utf-8")]
         texts = [str(r["text"]) for r in rows]
         voices[voice] = {
             "ids": [r["id"] for r in rows],
+            "text": texts,
             "pii": np.array(["personal_info" in r.get("labels", []) for r in rows]),
             "where": np.array([bool(WHERE & set(r.get("kinds", []))) for r in rows]),
             "rules": np.array([rules_flag(t) for t in texts]),
@@ -303,7 +306,7 @@ def recall_precision(flag: Any, pii: Any) -> tuple[int, int, int]:
 GATES = ("none", "place", "place-lower")
 
 
-def gate_arrays(data: dict[str, Any]) -> dict[str, dict[str, Any]]:
+def gate_arrays(data: dict[str, Any], wanted: Sequence[str]) -> dict[str, dict[str, Any]]:
     """Per gate, which voice rows, benign messages and teen lines name a findable place
     (``scripts/place_gate.py``; "place-lower" is the same rule blind to capitals)."""
     from place_gate import names_place
@@ -327,6 +330,7 @@ def gate_arrays(data: dict[str, Any]) -> dict[str, dict[str, Any]]:
         messages.extend(part[:2000] for part in parts)
     if len(messages) != len(data["benign_group"]):
         raise SystemExit("benign messages do not line up with the cache")
+    tests = {name: test for name, test in tests.items() if name in wanted}
     out: dict[str, dict[str, Any]] = {
         "none": {
             "voices": {v: np.ones(len(t), bool) for v, t in voice_texts.items()},
@@ -340,6 +344,8 @@ def gate_arrays(data: dict[str, Any]) -> dict[str, dict[str, Any]]:
             "benign": np.array([test(m) for m in messages], bool),
             "teen": np.array([test(x) for x in data["teen"]], bool),
         }
+    if "none" not in wanted:
+        del out["none"]
     return out
 
 
@@ -388,7 +394,7 @@ def gated_main(
 ) -> None:
     """The gated experiment (docs/safety-log.md, "gated by a named place")."""
     began = time.time()
-    gates = gate_arrays(data)
+    gates = gate_arrays(data, args.gates.split(","))
     print(f"gates ready in {time.time() - began:.0f}s", flush=True)
     for name, g in gates.items():
         where = sum(int((g["voices"][v] & data["voices"][v]["where"]).sum()) for v in VOICES)
@@ -465,6 +471,47 @@ def gated_main(
         if args.show:
             for i in added[: args.show]:
                 print(f"    benign [{sources[i]}]: {data['benign_text'][i][:160]!r}")
+        unseen = splits == TEST
+        n_added_test = sum(1 for i in added if unseen[i])
+        print(
+            f"  added on the benign `test` split (never trained on, never set a threshold): "
+            f"{n_added_test} of {int(unseen.sum())} ({100 * n_added_test / unseen.sum():.3f} %)"
+        )
+        if args.save and name == "place":
+            args.save.parent.mkdir(parents=True, exist_ok=True)
+            coef = np.asarray(model.coef_[0], dtype=np.float32)
+            np.savez_compressed(
+                args.save, coef=coef, bias=np.float32(model.intercept_[0]), threshold=t
+            )
+            print(f"  saved {args.save}")
+        if args.test and name == "place":
+            count_test_gated(model, t, args.voices)
+
+
+def count_test_gated(model: Any, threshold: float, voices: str) -> None:
+    """Count the TEST halves once: today's rules, and today's rules OR the gated head."""
+    from place_gate import names_place
+
+    test = build("test", voices)
+    gains = []
+    for voice, v in test["voices"].items():
+        gate = np.array([names_place(t) for t in v["text"]], bool)
+        head = gate & (margins(model, v["x"]) >= threshold)
+        both = v["rules"] | head
+        tp0, n, fp0 = recall_precision(v["rules"], v["pii"])
+        tp1, _, fp1 = recall_precision(both, v["pii"])
+        gains.append((tp1 - tp0) / n)
+        where = int(v["where"].sum())
+        print(
+            f"TEST {voice}: {len(v['pii'])} rows, {n} personal information, {where} whereabouts;"
+            f" gate opens on {int(gate.sum())}, head flags {int(head.sum())}"
+            f" ({int((head & v['pii']).sum())} with personal information);"
+            f" rules R {tp0}/{n} {tp0 / n:.3f} P {tp0 / max(tp0 + fp0, 1):.3f} (FP {fp0});"
+            f" rules OR head R {tp1}/{n} {tp1 / n:.3f} P {tp1 / max(tp1 + fp1, 1):.3f}"
+            f" (FP {fp1}); gain {(tp1 - tp0) / n:+.3f}",
+            flush=True,
+        )
+    print(f"TEST mean recall gain over {voices}: {sum(gains) / len(gains):+.3f}")
 
 
 def main() -> int:
@@ -483,6 +530,9 @@ def main() -> int:
     parser.add_argument("--out", type=Path, help="where --rules-of writes (JSON, id -> flag)")
     parser.add_argument(
         "--gated", action="store_true", help="the model only where a named place is (round two)"
+    )
+    parser.add_argument(
+        "--gates", default="none,place,place-lower", help="with --gated: the gates to measure"
     )
     parser.add_argument("--show", type=int, default=0, help="with --gated: print N benign rows")
     args = parser.parse_args()
