@@ -46,3 +46,18 @@ def test_served_endpoint_without_the_redacted_copy_carries_no_number(
     raw = response.text
     for secret in ("4111", "GB82", "536-22", "1234567", "Hauptstra", "10115"):
         assert secret not in raw
+
+
+def test_served_endpoint_carries_the_learned_whereabouts_finding_on_the_place(
+    parent: tuple[httpx.Client, dict[str, str]],
+) -> None:
+    # the rules find nothing here; the learned head (pii/whereabouts.py) does, at "low" only
+    text = "meet me at the Tesco on Mill Road"
+    client, headers = parent
+    response = client.post("/api/v1/assess/message", headers=headers, json={"text": text})
+    assert response.status_code == 200
+    body = response.json()
+    assert body["redacted"] == "meet me at the Tesco on [location]"
+    finding = next(f for f in body["findings"] if f["risk"] == "personal_info")
+    assert finding["level"] == "low"
+    assert [text[s["start"] : s["end"]] for s in finding["spans"]] == ["Mill Road"]

@@ -284,6 +284,9 @@ def train_text(
         test = train(data, out, settings, console.log)
     except KidshieldError as exc:
         raise _fail(str(exc)) from None
+    where = test.pop("whereabouts", None)
+    if where is not None:
+        console.log(f"whereabouts head (inner leave-one-writer-out, DEV halves): {where}")
     table = Table(title=f"{out}: figures on the held-out test split")
     for name in (
         "risk",

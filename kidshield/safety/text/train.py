@@ -785,14 +785,24 @@ def train(
         extra["conversation"] = {**model.to_dict(), "report": report}
         test["grooming_conversations"] = report["test"]
     write_model(trained, out, settings, data, test, extra)
+    from kidshield.safety.text.trainwhere import train_whereabouts
+
+    benign = [r for r in data.whole if r.labels == {"benign"} and policy_for(r.source).ship]
+    where = train_whereabouts(folders, benign, out, progress)
+    if where is not None:
+        test["whereabouts"] = where
     return test
 
 
 def model_digest(folder: Path) -> str:
     """One sha256 over the model files (to compare two trainings)."""
+    from kidshield.safety.text.pii.whereabouts import MANIFEST as WHERE_MANIFEST
+    from kidshield.safety.text.pii.whereabouts import WEIGHTS as WHERE_WEIGHTS
+
     digest = hashlib.sha256()
-    for name in (MANIFEST, WEIGHTS, VOCAB):
-        digest.update((folder / name).read_bytes())
+    for name in (MANIFEST, WEIGHTS, VOCAB, WHERE_MANIFEST, WHERE_WEIGHTS):
+        if name in (MANIFEST, WEIGHTS, VOCAB) or (folder / name).is_file():
+            digest.update((folder / name).read_bytes())
     return digest.hexdigest()
 
 

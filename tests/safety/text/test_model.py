@@ -259,6 +259,10 @@ def test_full_training_reproduces_the_shipped_figures(tmp_path: Path) -> None:
     for risk, head in shipped["heads"].items():
         for key in ("precision", "recall", "f1", "roc_auc", "pr_auc"):
             assert figures[risk][key] == pytest.approx(head["test"][key], abs=0.01), (risk, key)
+    # the learned whereabouts head (pii/whereabouts.py) is trained by the same command
+    where = json.loads((MODEL_DIR / "whereabouts.json").read_text(encoding="utf-8"))
+    for key, value in where["figures"].items():
+        assert figures["whereabouts"][key] == pytest.approx(value, abs=0.01), key
 
 
 def test_personal_information_evaluation_data_is_not_training_data(tmp_path: Path) -> None:

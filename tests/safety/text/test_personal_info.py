@@ -17,6 +17,30 @@ from kidshield.safety.text.pii.words import number_words_from
 from kidshield.safety.text.signals.base import SignalContext
 from tests.safety.text.gate_oracle import literals_in
 
+# hand-written look-alikes the rules pass and the learned whereabouts head (pii/whereabouts.py)
+# flags at "low" on the place the gate found: its known cost, listed in docs/safety.md. Every
+# other look-alike must stay without any finding.
+HEAD_FLAGS_LOW = frozenset(
+    {
+        "learn it at code academy",
+        "The library at 14 Church Street is open from 9 to 5 on weekdays.",
+        "im 34 and live in Denver",
+        "im at the beach in spain",
+        "im at the bank in jailbreak",
+        "shes in year 9 at Kingsmead",
+        "currently at the mall in brookhaven",
+    }
+)
+
+
+def _no_rule_finding(text: str) -> bool:
+    """No personal-information finding, or (for HEAD_FLAGS_LOW only) the head's alone at low."""
+    finding = assess_message(text).finding(Risk.PERSONAL_INFO)
+    if finding is None:
+        return True
+    learned_only = all(span.label == "learned_whereabouts" for span in finding.spans)
+    return text in HEAD_FLAGS_LOW and learned_only and finding.level is RiskLevel.LOW
+
 EVAL_SET = Path(__file__).parents[3] / "data" / "text-synth" / "personal-info"
 SECOND_VOICE = EVAL_SET.parent / "personal-info-b"
 THIRD_VOICE = EVAL_SET.parent / "personal-info-c"
@@ -842,7 +866,7 @@ def test_numbers_disguised_by_letters_emoji_line_breaks_or_another_language(
     ],
 )
 def test_helplines_fiction_and_public_mentions_in_the_fourth_voices_registers(text: str) -> None:
-    assert assess_message(text).finding(Risk.PERSONAL_INFO) is None
+    assert _no_rule_finding(text)
 
 
 @pytest.mark.parametrize(
@@ -1035,7 +1059,9 @@ def test_what_forms_tickets_and_bios_give_away(text: str, redacted: str | None) 
 )
 def test_look_alikes_in_forms_tickets_and_shops_are_not_disclosures(text: str) -> None:
     finding = assess_message(text).finding(Risk.PERSONAL_INFO)
-    assert finding is None, (text, finding and [(s.label, s.start, s.end) for s in finding.spans])
+    assert _no_rule_finding(text), (
+        text, finding and [(s.label, s.start, s.end) for s in finding.spans]
+    )
 
 
 # --- an adult's age and town is not a child's disclosure (tenth session) -------------------------
@@ -1058,7 +1084,7 @@ def test_look_alikes_in_forms_tickets_and_shops_are_not_disclosures(text: str) -
     ],
 )
 def test_an_adults_age_and_town_or_a_month_is_not_a_childs_disclosure(text: str) -> None:
-    assert assess_message(text).finding(Risk.PERSONAL_INFO) is None
+    assert _no_rule_finding(text)
 
 
 @pytest.mark.parametrize(
@@ -1156,7 +1182,7 @@ def test_whereabouts_without_street_shape_in_the_seventh_voices_registers(
     ],
 )
 def test_look_alikes_of_the_seventh_voices_whereabouts_are_not_disclosures(text: str) -> None:
-    assert assess_message(text).finding(Risk.PERSONAL_INFO) is None
+    assert _no_rule_finding(text)
 
 
 def test_a_gate_word_with_a_space_before_it_opens_at_the_start_and_after_a_line_break() -> None:
@@ -1252,7 +1278,7 @@ def test_shapes_of_voices_d_e_and_g_that_main_missed(text: str, stage: str) -> N
     ],
 )
 def test_look_alikes_of_voices_d_e_and_g_are_not_disclosures(text: str) -> None:
-    assert assess_message(text).finding(Risk.PERSONAL_INFO) is None
+    assert _no_rule_finding(text)
 
 
 # --- phone shapes the fourth voice still missed (session 13) --------------------------------------

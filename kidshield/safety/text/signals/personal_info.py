@@ -13,12 +13,19 @@ import re
 from typing import ClassVar
 
 from kidshield.safety.text.lexicon import Cue
-from kidshield.safety.text.model import AgeBand, CueHit, Risk, RiskLevel
-from kidshield.safety.text.pii import find_numbers, load_number_words
-from kidshield.safety.text.signals.base import CueSignal, SignalContext
+from kidshield.safety.text.model import REPORT_THRESHOLD, AgeBand, CueHit, Risk, RiskLevel
+from kidshield.safety.text.pii import NumberFind, find_numbers, load_number_words
+from kidshield.safety.text.pii.whereabouts import head_in
+from kidshield.safety.text.signals.base import CueSignal, SignalContext, score_hits
 
 # a card, bank account or id number in a child's message is never just "low"
 SENSITIVE_TAG = "sensitive"
+# the learned whereabouts head's hit (pii/whereabouts.py): it speaks only where the rules are
+# silent, and its weight flags "low" alone but can never lift a message to "medium"
+LEARNED_CUE = "learned_whereabouts"
+LEARNED_STAGE = "location"
+LEARNED_TAG = "learned"
+LEARNED_WEIGHT = 0.35
 
 
 class PersonalInfoSignal(CueSignal):
@@ -27,8 +34,15 @@ class PersonalInfoSignal(CueSignal):
     def detect(self, ctx: SignalContext) -> list[CueHit]:
         hits = super().detect(ctx)
         finds = find_numbers(ctx.norm.light, load_number_words(ctx.lexicon.language))
-        if not finds:
-            return hits
+        if finds:
+            self._numbers(ctx, finds, hits)
+        if score_hits(hits) < REPORT_THRESHOLD:
+            learned = _learned(ctx)
+            if learned is not None:
+                hits.append(learned)
+        return hits
+
+    def _numbers(self, ctx: SignalContext, finds: list[NumberFind], hits: list[CueHit]) -> None:
         cues = {cue.id: cue for cue in ctx.lexicon.for_risk(self.risk).cues}
         for find in finds:
             cue = cues.get(find.kind)
@@ -39,7 +53,6 @@ class PersonalInfoSignal(CueSignal):
             hits.append(
                 CueHit(self.risk, find.label, cue.stage, weight, start, end, cue.tags, cue.redact)
             )
-        return hits
 
     def adjust(self, cue: Cue, match: re.Match[str], view: str, ctx: SignalContext) -> float:
         if cue.min_digits:
@@ -54,9 +67,35 @@ class PersonalInfoSignal(CueSignal):
 
     def level(self, score: float, hits: list[CueHit]) -> RiskLevel:
         level = RiskLevel.from_score(score)
+        if any(hit.cue == LEARNED_CUE for hit in hits):
+            # the rules alone were under the report threshold: the head may make it "low",
+            # never more (not even beside a weak card-shaped number)
+            return min(level, RiskLevel.LOW)
         if any(SENSITIVE_TAG in hit.tags for hit in hits):
             return max(level, RiskLevel.MEDIUM)
         return level
+
+
+def _learned(ctx: SignalContext) -> CueHit | None:
+    """The learned head's hit on the named place, when the head reads the message as telling
+    where to find its writer (an adult's own whereabouts count half, as the rules' do)."""
+    head = head_in()
+    if head is None:
+        return None
+    span = head.place(ctx.norm.original, ctx.norm.text)
+    if span is None:
+        return None
+    weight = LEARNED_WEIGHT * min(_sender(ctx), 1.0)
+    return CueHit(
+        Risk.PERSONAL_INFO,
+        LEARNED_CUE,
+        LEARNED_STAGE,
+        weight,
+        span[0],
+        span[1],
+        frozenset({LEARNED_TAG}),
+        "location",
+    )
 
 
 # A home has no opening hours and no head office: an address told with them is a shop's, a
