@@ -95,6 +95,17 @@ _PROPER_RE = re.compile(
 )
 
 
+# cheap tests of what each shape needs, so most messages skip the costlier patterns (the
+# decisions are the same: a street shape ends in a street word, a school shape in a school
+# word, and the house, numbered and postcode shapes hold a digit)
+_HAS_STREET_RE = re.compile(rf"\b{_STREET}\b", re.IGNORECASE)
+_HAS_SCHOOL_RE = re.compile(
+    r"\b(?:school|academy|high|elementary|middle|primary|college|prep|secondary|grammar)\b",
+    re.IGNORECASE,
+)
+_HAS_DIGIT_RE = re.compile(r"\d")
+
+
 def _named(word: str) -> bool:
     w = word.lower().strip("'.-")
     return bool(w) and w not in GENERIC and w not in DAYS_MONTHS
@@ -103,17 +114,23 @@ def _named(word: str) -> bool:
 def find_place(text: str, *, case_blind: bool = False) -> tuple[int, int] | None:
     """``[start, end)`` of the first findable place in ``text`` (see the module's doc), or
     None. The checks run in a fixed order and the first that finds one decides."""
-    for match in _STREET_RE.finditer(text):
-        words = match.group(1).split()
-        if all(_named(w) for w in words[-1:]) and _named(words[0]):
-            return match.start(1), match.end()
-    for shape in (_HOUSE_RE, _NUMBERED_RE, _POSTCODE_RE):
-        found = shape.search(text)
-        if found:
-            return found.span()
-    for match in _SCHOOL_RE.finditer(text):
-        if _named(match.group(1)):
-            return match.start(1), match.end()
+    street = _HAS_STREET_RE.search(text) is not None
+    if street:
+        for match in _STREET_RE.finditer(text):
+            words = match.group(1).split()
+            if all(_named(w) for w in words[-1:]) and _named(words[0]):
+                return match.start(1), match.end()
+    if _HAS_DIGIT_RE.search(text):
+        for shape in (_HOUSE_RE, _NUMBERED_RE, _POSTCODE_RE):
+            if shape is _HOUSE_RE and not street:
+                continue
+            found = shape.search(text)
+            if found:
+                return found.span()
+    if _HAS_SCHOOL_RE.search(text):
+        for match in _SCHOOL_RE.finditer(text):
+            if _named(match.group(1)):
+                return match.start(1), match.end()
     for match in _AT_THE_IN_RE.finditer(text):
         if _named(match.group(1)):
             start = match.start() + 2  # "the mall in leeds", not "at"
