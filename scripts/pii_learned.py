@@ -62,16 +62,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from kidshield.safety.text.evaluate import _score_row
-from kidshield.safety.text.features import (
-    SQRT_HALF,
-    FeatureSettings,
-    count_weight,
-    longer_word_ngrams,
-    token_char_ngrams,
-    tokens,
-)
 from kidshield.safety.text.lexicon import load_lexicon
 from kidshield.safety.text.model import Risk, RiskLevel
+from kidshield.safety.text.pii.whereabouts import Vector, hashed
 from kidshield.safety.text.train import policy_for
 from kidshield.safety.text.trainingdata import (
     SEGMENT_MESSAGE_SHARE,
@@ -82,6 +75,7 @@ from kidshield.safety.text.trainingdata import (
     read_folders,
     segment_messages,
 )
+from kidshield.safety.text.trainwhere import csr
 
 ROOT = Path(__file__).resolve().parents[1]
 SYNTH = ROOT / "data" / "text-synth"
@@ -97,56 +91,10 @@ VOICES = {
 # the kinds that say where to find the writer: now, at a routine, at school, at home
 WHERE = frozenset({"live_location", "location", "school", "age_location", "address"})
 TEEN = ROOT / "tests" / "safety" / "text" / "corpus" / "benign.txt"
-BUCKETS = 1 << 18
-SETTINGS = FeatureSettings()
 # declared before the first run (docs/safety-log.md): weights, regularisation, the benign cap
 POSITIVE_WEIGHT = 10.0
 VOICE_NEGATIVE_WEIGHT = 3.0
 C = 4.0
-
-Vector = tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]
-
-
-def _bucket(gram: str, salt: str) -> int:
-    return zlib.crc32(f"{salt}{gram}".encode()) % BUCKETS
-
-
-def hashed(normalised: str) -> Vector:
-    """``features.Vectorizer.sparse`` with every n-gram kept and hashed into BUCKETS: the same
-    weights and block scaling, no vocabulary (so nothing is chosen from any label)."""
-    toks = tokens(normalised)
-    if not toks:
-        return np.zeros(0, np.int64), np.zeros(0)
-    words: dict[int, float] = {}
-    chars: dict[int, float] = {}
-    for token, count in Counter(toks).items():
-        weight = count_weight(count)
-        i = _bucket(token, "w")
-        words[i] = words.get(i, 0.0) + weight
-        for gram, n in Counter(token_char_ngrams(token, SETTINGS)).items():
-            j = _bucket(gram, "c")
-            chars[j] = chars.get(j, 0.0) + weight * n
-    for gram, count in Counter(longer_word_ngrams(toks, SETTINGS)).items():
-        i = _bucket(gram, "w")
-        words[i] = words.get(i, 0.0) + count_weight(count)
-    out: dict[int, float] = {}
-    for block in (words, chars):
-        norm = math.sqrt(sum(v * v for v in block.values()))
-        if norm:
-            for i, v in block.items():
-                out[i] = out.get(i, 0.0) + SQRT_HALF * v / norm
-    idx = np.fromiter(out, np.int64, len(out))
-    return idx, np.fromiter(out.values(), np.float64, len(out))
-
-
-def csr(vectors: Sequence[Vector]) -> Any:
-    from scipy.sparse import csr_matrix
-
-    indptr = np.cumsum([0] + [len(i) for i, _ in vectors])
-    indices = np.concatenate([i for i, _ in vectors]) if vectors else np.zeros(0, np.int64)
-    values = np.concatenate([v for _, v in vectors]) if vectors else np.zeros(0)
-    return csr_matrix((values, indices, indptr), shape=(len(vectors), BUCKETS))
-
 
 def rules_flag(text: str) -> bool:
     segment = is_chat_segment(text)

@@ -142,7 +142,7 @@ def benign_messages(rows: Sequence[Row]) -> Benign:
     return Benign(train_x, val_x, np.array(groups, np.int64), len(val_row))
 
 
-def _csr(vectors: Sequence[Vector]) -> Any:
+def csr(vectors: Sequence[Vector]) -> Any:
     from scipy.sparse import csr_matrix
 
     indptr = np.cumsum([0] + [len(i) for i, _ in vectors])
@@ -166,7 +166,7 @@ def _fit(voices: Sequence[Voice], benign: Benign) -> Any:
     n = len(benign.train_x)
     model = LogisticRegression(C=C, solver="liblinear", dual=True, max_iter=1000, random_state=0)
     model.fit(
-        _csr(xs + benign.train_x),
+        csr(xs + benign.train_x),
         np.array(ys + [0] * n),
         sample_weight=np.array(ws + [1.0] * n),
     )
@@ -176,7 +176,7 @@ def _fit(voices: Sequence[Voice], benign: Benign) -> Any:
 def _margins(model: Any, vectors: Sequence[Vector]) -> npt.NDArray[np.float64]:
     if not vectors:
         return np.zeros(0)
-    return np.asarray(model.decision_function(_csr(vectors)), dtype=np.float64)
+    return np.asarray(model.decision_function(csr(vectors)), dtype=np.float64)
 
 
 def train_whereabouts(
