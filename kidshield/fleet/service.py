@@ -94,11 +94,6 @@ class FleetService:
         self._lock = asyncio.Lock()
 
     @property
-    def unbound_failures(self) -> int:
-        """Exports for Unbound's module that failed in a row."""
-        return self.health["unbound"].in_a_row
-
-    @property
     def valid_until(self) -> datetime | None:
         """The earliest ``valid_until`` of the configured exports' last successes: the next
         edge at which the policy they were written with stops being right (None: none

@@ -85,10 +85,6 @@ def local_midnight(day: date, tz: ZoneInfo) -> datetime:
     return datetime.combine(day, time(0, 0), tzinfo=tz)
 
 
-def week_ending(day: date) -> tuple[date, date]:
-    return day - timedelta(days=6), day
-
-
 def build(db: Database, profile: Profile, band: str, start: date, end: date,
           service_names: Mapping[str, str], usage: UsageReader,
           requests: RequestReader, until: datetime | None = None) -> WeeklySummary:

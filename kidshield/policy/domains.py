@@ -60,10 +60,6 @@ def normalize_name(name: str) -> str:
     return encoded.lower()
 
 
-def is_valid_name(name: str) -> bool:
-    return bool(_ASCII_NAME_RE.match(name))
-
-
 def suffixes(name: str) -> Iterator[str]:
     """``a.b.c`` -> ``a.b.c``, ``b.c``, ``c`` (most specific first)."""
     while True:

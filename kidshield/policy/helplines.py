@@ -164,10 +164,6 @@ def dial_link(scheme: str, number: str | None) -> str:
     return f"{scheme}:{dialled}"
 
 
-def band_ages(band: AgeBand) -> tuple[int, int | None]:
-    return _BAND_AGES[band]
-
-
 def topic_for_block(decision: Decision) -> Topic:
     """The topic of a block: a page about self-harm (also reached through a CNAME) or not."""
     if decision.category in SELF_HARM_CATEGORIES or decision.reason is Reason.SELF_HARM:

@@ -10,7 +10,7 @@ exported there. Schema: ``schemas/dsa-statement.schema.json``.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, fields
 from datetime import date, datetime
 from typing import Any
 
@@ -20,8 +20,6 @@ from kidshield.reports.model import CaseType, DecisionAction, Ground, Source
 CONTENT_TYPES = ("app", "audio", "image", "product", "synthetic_media", "text", "video",
                  "other")
 AUTOMATED_DECISION = ("fully", "partially", "not_automated")
-SOURCE_TYPES = ("SOURCE_ARTICLE_16", "SOURCE_TRUSTED_FLAGGER",
-                "SOURCE_TYPE_OTHER_NOTIFICATION", "SOURCE_VOLUNTARY")
 
 # Transparency Database category and keyword per case type.
 CATEGORY: dict[CaseType, tuple[str, tuple[str, ...]]] = {
@@ -226,16 +224,3 @@ def tdb_statement(*, puid: str, facts: str, ground: Ground, action: DecisionActi
 def statements_batch(statements: list[dict[str, Any]]) -> dict[str, Any]:
     """The body of the API's multiple-statement endpoint (POST /statements)."""
     return {"statements": statements}
-
-
-@dataclass(frozen=True, slots=True)
-class StatementRow:
-    """A decision as the export needs it."""
-
-    puid: str
-    facts: str
-    ground: Ground
-    action: DecisionAction
-    case_type: CaseType
-    decided_at: datetime
-    dsa: DsaFields = field(default_factory=DsaFields)

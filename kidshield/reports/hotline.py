@@ -20,7 +20,7 @@ from kidshield.reports.changes import (
 )
 from kidshield.reports.core import ServiceCore
 from kidshield.reports.model import CaseState
-from kidshield.reports.oncall import countdown_text, is_critical
+from kidshield.reports.oncall import countdown_text
 from kidshield.reports.referral import Referral
 from kidshield.reports.retention import RetentionRun, RetentionSchedule, run_retention
 from kidshield.reports.signing import signed_head_dict
@@ -230,10 +230,6 @@ class HotlineMixin(ServiceCore):
     def alert_sweep(self) -> int:
         """Page about critical cases that are due (the server runs this every minute)."""
         return 0 if self.alerter is None else self.alerter.sweep()
-
-    def critical(self, case_id: int) -> bool:
-        case = self._case(case_id)
-        return is_critical(case.case_type, case.imminent_danger)
 
 
 def _first_problem(exc: ValueError) -> tuple[str, str]:

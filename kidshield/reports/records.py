@@ -98,10 +98,6 @@ class CaseView:
     police: list[PoliceRecord] = field(default_factory=list)
 
     @property
-    def final_decisions(self) -> list[DecisionRecord]:
-        return [d for d in self.decisions if d.status == "final"]
-
-    @property
     def pending_decision(self) -> DecisionRecord | None:
         return next((d for d in self.decisions if d.status == "pending"), None)
 

@@ -11,7 +11,7 @@ one call, one transaction.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
@@ -30,7 +30,6 @@ class Kind(StrEnum):
     EDITS = "edits"
 
 
-Versions = Mapping[Kind, int]
 PauseKind = Literal["protection", "internet"]
 
 

@@ -233,12 +233,6 @@ class BankService:
                     loaded.last_id = new[-1][0]
             self._synced_at = now
 
-    def indexed(self, name: str) -> int:
-        """How many hashes of the bank are in memory (for status pages and tests)."""
-        bank = self.bank(name)
-        loaded = self._loaded.get(bank.id or 0)
-        return 0 if loaded is None else len(loaded.index)
-
     # -- matching ---------------------------------------------------------------------------
     def lookup(
         self,

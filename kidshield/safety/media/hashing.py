@@ -44,7 +44,6 @@ _PLUGINS = (BmpImagePlugin, GifImagePlugin, JpegImagePlugin, MpoImagePlugin, Png
 _DAMAGED = (OSError, SyntaxError, ValueError, EOFError, struct.error, IndexError,
             TypeError, KeyError, ZeroDivisionError, MemoryError)
 HASH_BITS = 256
-HASH_BYTES = HASH_BITS // 8
 HEX_LENGTH = HASH_BITS // 4
 
 # pdqhash.compute_dihedral returns the hashes in this order (checked against numpy transforms):
