@@ -682,13 +682,6 @@ class Config(_Model):
                 return self.edited[key], None
         return self.source, self.line_of(*path, needle=needle)
 
-    @model_validator(mode="after")
-    def _mail_needs_smtp(self) -> Config:
-        if self.reports.on_call.emails and not self.smtp.host:
-            raise ValueError("[reports.on_call] emails need an SMTP server: set [smtp] host "
-                             "and sender (or use ntfy or webhooks)")
-        return self
-
     def line_of(self, *path: str | int, needle: str | None = None) -> int | None:
         """The line where a setting is written; with ``needle``, the first line at or after
         it that mentions the needle (an item of a multi-line array)."""
@@ -865,6 +858,9 @@ def _cross_check(config: Config, lines: dict[tuple[str | int, ...], int], source
             first = seen[lst.name]
             report(("lists", i, "name"), f"{lst.name!r} is already used by lists[{first}]")
         seen.setdefault(lst.name, i)
+    if config.reports.on_call.emails and not config.smtp.host:
+        report(("reports", "on_call", "emails"), "alert e-mails need an SMTP server: set [smtp] "
+               "host and sender (or use ntfy or webhooks)")
     ids: dict[str, int] = {}
     for i, own in enumerate(config.helplines):
         if own.id in ids:

@@ -356,3 +356,78 @@ def test_a_bad_upstream_timeout_names_its_line(value: str, says: str) -> None:
 def test_the_upstream_timeout_defaults_to_two_seconds_and_takes_a_fraction() -> None:
     assert parse_config("").dns.upstream_timeout == 2.0
     assert parse_config("[dns]\nupstream_timeout = 0.5\n").dns.upstream_timeout == 0.5
+
+
+# One bad setting per case: the problem names the file, the line and the setting, and says what
+# is wrong (the validators no other test reached).
+@pytest.mark.parametrize("text, expected", [
+    ('[server]\ncountry = "GBR"\n',
+     "k.toml:2 server.country: 'GBR' is not a two-letter country code like 'GB'"),
+    ('[dns]\nlisten = ["localhost:53"]\n',
+     "k.toml:2 dns.listen[0]: 'localhost:53': 'localhost' is not an IP address"),
+    ('[dns]\nupstreams = ["tls://:853"]\n',
+     "k.toml:2 dns.upstreams[0]: 'tls://:853': upstream needs a host"),
+    ('[dns]\nupstreams = ["quic://9.9.9.9"]\n',
+     "k.toml:2 dns.upstreams[0]: 'quic://9.9.9.9': upstream must start with udp://, tcp://, "
+     "tls:// or https://"),
+    ('[dns]\ntls_certificate = "c.pem"\n',
+     "k.toml:1 dns: tls_certificate and tls_key go together: set both or neither"),
+    ('[dns]\ndoh_listen = ["127.0.0.1:443"]\n',
+     "k.toml:1 dns: doh_listen needs tls_certificate and tls_key (DNS over HTTPS)"),
+    ('[web]\npublic_url = "kidshield.lan"\n',
+     "k.toml:2 web.public_url: 'kidshield.lan' is not a web address like "
+     "'http://kidshield.lan:8080'"),
+    ('[web]\npublic_url = "http://kidshield.lan/?a=1"\n',
+     "k.toml:2 web.public_url: 'http://kidshield.lan/?a=1': give the address only (no ?query, "
+     "#part or user)"),
+    ('[web]\nblock_https_listen = "127.0.0.1:443"\n',
+     "k.toml:1 web: block_https_listen needs local_ca = true: without a certificate the device "
+     "trusts, no block page can show over HTTPS"),
+    ('[reports]\nsite_url = "ftp://x"\n',
+     "k.toml:2 reports.site_url: 'ftp://x' is not a web address like "
+     "'https://ntfy.example.org/topic'"),
+    ('[reports]\nterritorial_scope = ["US"]\n',
+     "k.toml:2 reports.territorial_scope[0]: 'US' is not an EU/EEA country code (like 'DE' or "
+     "'IE')"),
+    ('[reports]\nmisuse_warn_after = 5\nmisuse_suspend_after = 2\n',
+     "k.toml:1 reports: misuse_suspend_after must not be below misuse_warn_after (a source is "
+     "warned before it is suspended)"),
+    ('[reports.on_call]\nemails = ["nobody"]\n',
+     "k.toml:2 reports.on_call.emails[0]: 'nobody' is not an e-mail address"),
+    ('[smtp]\nhost = "mail.example.org"\n',
+     "k.toml:1 smtp: an SMTP host needs a sender address (sender = ...)"),
+    ('[smtp]\nhost = "mail.example.org"\nsender = "x"\n',
+     "k.toml:1 smtp: 'x' is not an e-mail address"),
+])
+def test_each_bad_setting_is_one_problem_naming_its_line(text: str, expected: str) -> None:
+    assert problems(text) == [expected]
+
+
+def test_alert_emails_without_smtp_name_the_emails_line() -> None:
+    # was "k.toml : [reports.on_call] ...": a check over two tables had no line to point at
+    text = '[server]\ntimezone = "UTC"\n\n[reports.on_call]\nemails = ["oncall@example.org"]\n'
+    assert problems(text) == [
+        "k.toml:5 reports.on_call.emails: alert e-mails need an SMTP server: set [smtp] host "
+        "and sender (or use ntfy or webhooks)"]
+    smtp = '[smtp]\nhost = "mail.example.org"\nsender = "kidshield@example.org"\n'
+    assert parse_config(text + smtp).reports.on_call.emails == ["oncall@example.org"]
+
+
+def test_addresses_are_kept_in_one_spelling() -> None:
+    config = parse_config('[web]\npublic_url = " https://kidshield.lan:8080/ "\n'
+                          '[reports]\nterritorial_scope = ["de", "IE"]\n'
+                          'site_url = "https://r.example.org/"\n'
+                          '[dns]\nlisten = ["127.0.0.1", "[::1]:5353"]\n')
+    assert config.web.public_url == "https://kidshield.lan:8080"
+    assert config.reports.territorial_scope == ["DE", "IE"]
+    assert config.reports.site_url == "https://r.example.org"
+    assert config.dns.listen == ["127.0.0.1", "[::1]:5353"]
+
+
+def test_a_file_that_is_not_utf8_is_a_problem_naming_the_file(tmp_path: Path) -> None:
+    file = tmp_path / "kidshield.toml"
+    file.write_bytes(b'[server]\ntimezone = "Europe/Z\xfcrich"\n')
+    with pytest.raises(ConfigError) as info:
+        load_config(file)
+    assert len(info.value.problems) == 1
+    assert info.value.problems[0].startswith(f"{file}: cannot be read: ")

@@ -126,7 +126,8 @@ def test_on_call_settings_are_checked_with_file_and_line() -> None:
 
     with pytest.raises(ConfigError, match=r"k.toml:2 reports.on_call.ntfy\[0\]"):
         parse_config('[reports.on_call]\nntfy = ["ntfy.sh/x"]\n', "k.toml")
-    with pytest.raises(ConfigError, match="emails need an SMTP server"):
+    with pytest.raises(ConfigError,
+                       match=r"k\.toml:2 reports\.on_call\.emails: alert e-mails need an SMTP"):
         parse_config('[reports.on_call]\nemails = ["a@b.org"]\n', "k.toml")
     with pytest.raises(ConfigError, match="appeal_window_days"):
         parse_config("[reports]\nappeal_window_days = 30\n", "k.toml")
