@@ -116,7 +116,10 @@ class DsaIn(_Body):
         values["content_type"] = tuple(values["content_type"])
         values["content_language"] = values["content_language"].lower()
         fields = DsaFields(**values)
-        check(fields)  # an InputError naming the field
+        try:
+            check(fields)
+        except InputError as exc:  # named by its path in the body, as pydantic names its own
+            raise InputError(f"dsa.{exc}", field=f"dsa.{exc.field}") from None
         return fields
 
 

@@ -110,14 +110,17 @@ def check(fields_: DsaFields) -> None:
     """Refuse values the statement cannot carry, naming the field."""
     bad = [t for t in fields_.content_type if t not in CONTENT_TYPES]
     if bad:
-        raise InputError(f"content_type: {bad[0]!r} is not one of {', '.join(CONTENT_TYPES)}")
+        raise InputError(f"content_type: {bad[0]!r} is not one of {', '.join(CONTENT_TYPES)}",
+                         field="content_type")
     if fields_.automated_decision not in AUTOMATED_DECISION:
-        raise InputError("automated_decision: one of " + ", ".join(AUTOMATED_DECISION))
+        raise InputError("automated_decision: one of " + ", ".join(AUTOMATED_DECISION),
+                         field="automated_decision")
     if fields_.account_type not in ("", "private", "business"):
-        raise InputError("account_type: private or business")
+        raise InputError("account_type: private or business", field="account_type")
     if fields_.content_language and not (len(fields_.content_language) == 2
                                          and fields_.content_language.isalpha()):
-        raise InputError("content_language: a two-letter ISO 639-1 code like 'en'")
+        raise InputError("content_language: a two-letter ISO 639-1 code like 'en'",
+                         field="content_language")
 
 
 def complete(given: DsaFields, *, case_type: CaseType, ground: Ground, sources: list[str],

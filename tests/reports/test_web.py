@@ -195,6 +195,29 @@ def test_decision_through_the_api_is_shown_to_the_reporter_and_appeal_goes_elsew
     assert notice["facts"] == "Still insulting." and "code" not in notice
 
 
+@pytest.mark.parametrize("dsa, field, says", [
+    ({"content_type": ["text", "hologram"]}, "dsa.content_type", "'hologram' is not one of"),
+    ({"automated_decision": "mostly"}, "dsa.automated_decision", "one of fully, partially"),
+    ({"account_type": "charity"}, "dsa.account_type", "private or business"),
+    ({"content_language": "e1"}, "dsa.content_language", "two-letter ISO 639-1 code"),
+    ({"territorial_scope": ["DE", "US"]}, "dsa.territorial_scope",
+     "'US' is not an EU/EEA country code"),
+])
+def test_a_decision_with_a_bad_dsa_field_is_refused_naming_it_and_nothing_is_decided(
+    staff: dict[str, dict[str, str]], client: httpx.Client,
+    dsa: dict[str, object], field: str, says: str,
+) -> None:
+    client.post("/api/v1/reports", json={"url": "https://chat.test/u/2", "case_type": "bullying"})
+    [case] = client.get("/api/v1/cases", headers=staff["maria"]).json()["cases"]
+    url = f"/api/v1/cases/{case['id']}"
+    bad = client.post(f"{url}/decision", headers=staff["maria"], json={
+        "facts": "Insults.", "ground": "policy", "action": "warning", "dsa": dsa})
+    assert bad.status_code == 422, bad.text
+    assert bad.json()["field"] == field, bad.json()
+    assert bad.json()["detail"].startswith(f"{field}: ") and says in bad.json()["detail"]
+    assert client.get(url, headers=staff["maria"]).json()["decisions"] == []
+
+
 def test_affected_account_appeal_recorded_by_staff(
     staff: dict[str, dict[str, str]], client: httpx.Client,
 ) -> None:
