@@ -734,8 +734,6 @@ def _valid_keys(loc: tuple[str | int, ...]) -> list[str] | None:
             return None
         field = model.model_fields.get(part)
         if field is None:
-            field = next((f for f in model.model_fields.values() if f.alias == part), None)
-        if field is None:
             return None
         in_mapping = _is_mapping(field.annotation)
         model = _inner_model(field.annotation)

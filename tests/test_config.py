@@ -363,6 +363,9 @@ def test_the_upstream_timeout_defaults_to_two_seconds_and_takes_a_fraction() -> 
 @pytest.mark.parametrize("text, expected", [
     ('[server]\ncountry = "GBR"\n',
      "k.toml:2 server.country: 'GBR' is not a two-letter country code like 'GB'"),
+    ('[server]\ncountry = "XX"\n',
+     "k.toml:2 server.country: 'XX' is not an ISO 3166-1 country code like 'GB' (or '*' for a "
+     "service that works from anywhere)"),
     ('[dns]\nlisten = ["localhost:53"]\n',
      "k.toml:2 dns.listen[0]: 'localhost:53': 'localhost' is not an IP address"),
     ('[dns]\nupstreams = ["tls://:853"]\n',
@@ -414,10 +417,12 @@ def test_alert_emails_without_smtp_name_the_emails_line() -> None:
 
 
 def test_addresses_are_kept_in_one_spelling() -> None:
-    config = parse_config('[web]\npublic_url = " https://kidshield.lan:8080/ "\n'
+    config = parse_config('[server]\ncountry = "gb"\n'
+                          '[web]\npublic_url = " https://kidshield.lan:8080/ "\n'
                           '[reports]\nterritorial_scope = ["de", "IE"]\n'
                           'site_url = "https://r.example.org/"\n'
                           '[dns]\nlisten = ["127.0.0.1", "[::1]:5353"]\n')
+    assert config.server.country == "GB"
     assert config.web.public_url == "https://kidshield.lan:8080"
     assert config.reports.territorial_scope == ["DE", "IE"]
     assert config.reports.site_url == "https://r.example.org"
