@@ -114,13 +114,24 @@ def test_error_count_is_total_but_only_a_few_samples_are_kept(tmp_path: Path) ->
     assert len(sink.blocked) == 1
 
 
-def test_large_list_is_handed_on_in_chunks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(("fmt", "line"), [
+    ("domains", "d{i}.example\n"), ("hosts", "0.0.0.0 d{i}.example\n"),
+    ("adblock", "||d{i}.example^\n")])
+def test_large_list_is_handed_on_in_chunks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                           fmt: str, line: str) -> None:
     monkeypatch.setattr(formats, "CHUNK", 10)
-    text = "".join(f"d{i}.example\n" for i in range(25))
-    report, sink = parse_text(tmp_path, text, "domains")
+    text = "".join(line.format(i=i) for i in range(25))
+    report, sink = parse_text(tmp_path, text, fmt)
     assert [len(c.domains) for c in sink.chunks] == [10, 10, 5]
     assert sink.blocked[-1] == ("d24.example", 25)
     assert report.rules == 25
+
+
+def test_last_line_without_a_newline_is_read_like_the_others(tmp_path: Path) -> None:
+    # the fast path looks for a trailing dot as ".\n"; the last line has no "\n" of its own
+    report, sink = parse_text(tmp_path, "a.example\nfqdn.example.", "domains")
+    assert sink.blocked == [("a.example", 1), ("fqdn.example", 2)]
+    assert (report.rules, report.errors) == (2, 0)
 
 
 @pytest.mark.parametrize(
