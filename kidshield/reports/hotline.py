@@ -11,9 +11,11 @@ from datetime import datetime
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from pydantic import ValidationError
 
 from kidshield.errors import Conflict, InputError, NotFound
 from kidshield.reports import evidence as chain
+from kidshield.reports.api_models import first_error
 from kidshield.reports.changes import (
     KEEP,
     CaseChange,
@@ -41,8 +43,8 @@ class HotlineMixin(ServiceCore):
         self._case(case_id)
         try:
             updated = self.referral(case_id).merged(changes)
-        except ValueError as exc:  # pydantic's ValidationError is a ValueError
-            field, message = _first_problem(exc)
+        except ValidationError as exc:
+            field, message = first_error(exc)
             raise InputError(f"{field}: {message}", field=field) from None
         self.store.save_referral(case_id, json.dumps(updated.as_json(), sort_keys=True),
                                  self.clock.now(), actor)
@@ -230,15 +232,3 @@ class HotlineMixin(ServiceCore):
     def alert_sweep(self) -> int:
         """Page about critical cases that are due (the server runs this every minute)."""
         return 0 if self.alerter is None else self.alerter.sweep()
-
-
-def _first_problem(exc: ValueError) -> tuple[str, str]:
-    errors = getattr(exc, "errors", None)
-    if callable(errors):
-        first: Any = errors()[0]
-        field = ".".join(str(p) for p in first["loc"]) or "referral"
-        message = str(first["msg"]).removeprefix("Value error, ")
-        if first["type"] == "extra_forbidden":
-            message = "unknown field"
-        return field, message
-    return "referral", str(exc)
