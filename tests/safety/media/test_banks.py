@@ -9,6 +9,7 @@ from kidshield.policy.reason import Reason
 from kidshield.safety.media.banks import BankError, BankService
 from kidshield.safety.media.formats import HashListFormat
 from kidshield.safety.media.hashing import hash_image
+from kidshield.safety.media.signal import SignalError
 from kidshield.storage.media_sql import SqlMediaBankStore
 
 from .images import brightened, cropped, encode, flat, mirrored, picture, resized
@@ -222,3 +223,17 @@ def test_bank_round_trip_through_csv_keeps_metadata(service: BankService) -> Non
         "x-1",
         "alice",
     )
+
+
+def test_a_hash_is_read_in_either_case_and_a_bad_one_is_quoted_shortly(
+    service: BankService, known: bytes
+) -> None:
+    upper = hash_image(known).original.hex.upper()  # some tools print PDQ in upper case
+    assert service.lookup(f" {upper}\n", caller="t").matched
+    report = service.import_list("known", ["D" * 64], HashListFormat.HEX, source="list.txt")
+    assert report.added == 1
+    assert "d" * 64 in "".join(service.export("known", HashListFormat.HEX)).split()
+    with pytest.raises(SignalError) as info:
+        service.lookup("x" * 200, caller="t")
+    assert str(info.value) == (f"'{'x' * 77}...' is not a PDQ hash: expected 64 hexadecimal "
+                               "characters")
