@@ -144,11 +144,6 @@ def combiner() -> Combiner:
     return Combiner(shipped_classifier())
 
 
-def build_findings(hits: list[CueHit], ctx: SignalContext) -> Combined:
-    """Findings for one message from its cue hits and the learned model (see :mod:`combine`)."""
-    return combiner().findings(hits, ctx)
-
-
 MAX_HELPLINES = 5
 _TOPICS = {Risk.SELF_HARM: Topic.SELF_HARM, Risk.SEXTORTION: Topic.SEXTORTION,
            Risk.BULLYING: Topic.BULLYING}

@@ -205,23 +205,3 @@ class Vectorizer:
         values = [v * word_scale for v in word_values.values()]
         values += [v * char_scale for v in char_values.values()]
         return np.asarray(indexes, dtype=np.int64), np.asarray(values, dtype=np.float64)
-
-    def gram_of(self, index: int) -> tuple[str, str]:
-        """("word" or "char", n-gram) for a feature index (for explanations)."""
-        if index < len(self.words):
-            return "word", _reverse(self.words)[index]
-        return "char", _reverse(self.chars)[index - len(self.words)]
-
-
-_REVERSED: dict[int, list[str]] = {}
-
-
-def _reverse(vocab: dict[str, int]) -> list[str]:
-    key = id(vocab)
-    cached = _REVERSED.get(key)
-    if cached is None or len(cached) != len(vocab):
-        cached = [""] * len(vocab)
-        for gram, i in vocab.items():
-            cached[i] = gram
-        _REVERSED[key] = cached
-    return cached

@@ -18,7 +18,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import math
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -804,9 +803,3 @@ def model_digest(folder: Path) -> str:
         if name in (MANIFEST, WEIGHTS, VOCAB) or (folder / name).is_file():
             digest.update((folder / name).read_bytes())
     return digest.hexdigest()
-
-
-def _round_floats(value: Any) -> Any:
-    if isinstance(value, float):
-        return None if math.isnan(value) else value
-    return value
