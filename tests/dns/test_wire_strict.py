@@ -183,7 +183,7 @@ def _option(code: int, body: bytes) -> bytes:
     return struct.pack("!HH", code, len(body)) + body
 
 
-@pytest.mark.parametrize(("wire", "reason"), [
+_MALFORMED = [
     (_answer(1, _A + b"\x00"), "an address record of the wrong length"),
     (_answer(28, _A), "an address record of the wrong length"),
     (_answer(16, b"\x05abc"), "a TXT record of the wrong length"),
@@ -197,7 +197,10 @@ def _option(code: int, body: bytes) -> bytes:
     (_answer(1, _A, options=_option(8, b"\x00\x01\x17\x00\xc0\x00\x03")),
      "a client subnet option with address bits past its prefix"),
     (_answer(1, _A, options=_option(15, b"\x00")), "an extended error option cut short"),
-])
+]
+
+
+@pytest.mark.parametrize(("wire", "reason"), _MALFORMED, ids=[r for _, r in _MALFORMED])
 def test_each_malformed_part_of_an_answer_is_refused_with_its_reason(
     wire: bytes, reason: str
 ) -> None:
