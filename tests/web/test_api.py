@@ -107,6 +107,20 @@ def test_clients_add_and_remove(served: Served, parent: P) -> None:
     r = client.post("/api/v1/clients", json={"name": "x", "profile": "kai",
                                              "addresses": ["nope"]}, headers=headers)
     assert r.status_code == 422 and "nope" in r.json()["detail"]
+    for method, path, field in (("DELETE", "/api/v1/clients/first", "index"),
+                                ("POST", "/api/v1/clients/x/secret", "index"),
+                                ("DELETE", "/api/v1/edits/last", "eid"),
+                                ("DELETE", "/api/v1/grants/g1", "gid")):
+        r = client.request(method, path, headers=headers)
+        assert (r.status_code, r.json()["field"]) == (404, field), (path, r.text)
+    clients = client.get("/api/v1/clients", headers=headers).json()
+    assert [c["name"] for c in clients] == ["Mia's tablet"]
+
+
+def test_a_bedtime_without_a_wake_up_time_is_refused_naming_it(parent: P) -> None:
+    client, headers = parent
+    r = client.put("/api/v1/profiles/mia/bedtime", json={"bedtime": "20:00"}, headers=headers)
+    assert r.status_code == 422 and r.json()["field"] == "wake_up", r.text
 
 
 def _log(served: Served, rows: list[tuple[str, str, str, str | None]]) -> None:

@@ -62,7 +62,17 @@ def _name(user: User | None) -> str:
     return user.name if user else "?"
 
 
+def _number(request: Request, name: str) -> int:
+    """A numeric path parameter: anything else names nothing there (404)."""
+    try:
+        return int(request.path_params[name])
+    except ValueError:
+        raise actions.NotFound(f"{name}: a number") from None
+
+
 # -- session ------------------------------------------------------------------------------
+
+
 @api("POST", "/setup", "Create the first parent account with the one-time setup token",
      body=SetupIn, allow=PUBLIC, response=out.Created, status=201, errors=(403,))
 async def setup(request: Request, ctx: WebContext, _u: User | None, body: SetupIn) -> Any:
@@ -178,10 +188,7 @@ async def add_client(request: Request, ctx: WebContext, user: User | None, body:
 
 @api("DELETE", "/clients/{index}", "Remove a device", response=out.Clients, allow=EDIT)
 async def delete_client(request: Request, ctx: WebContext, user: User | None, _b: None) -> Any:
-    try:
-        index = int(request.path_params["index"])
-    except ValueError:
-        raise actions.NotFound("index: a number") from None
+    index = _number(request, "index")
     await actions.remove_client(ctx, _name(user), index)
     return {"clients": views.clients_view(ctx)}
 
@@ -191,10 +198,7 @@ async def delete_client(request: Request, ctx: WebContext, user: User | None, _b
      response=out.DeviceSecret, status=201, errors=(404,), allow=EDIT)
 async def issue_client_secret(request: Request, ctx: WebContext, user: User | None,
                               _b: None) -> Any:
-    try:
-        index = int(request.path_params["index"])
-    except ValueError:
-        raise actions.NotFound("index: a number") from None
+    index = _number(request, "index")
     secret = await issue_secret(ctx, _name(user), index)
     name = ctx.config.clients[index].name
     setup = setup_for(ctx.config, name, secret, ctx.public_url)
@@ -213,10 +217,7 @@ async def list_edits(request: Request, ctx: WebContext, _u: User | None, _b: Non
 @api("DELETE", "/edits/{eid}", "Drop a dashboard change: the setting goes back to what the "
      "configuration file says", response=out.Ok, errors=(404,), allow=EDIT)
 async def discard_edit(request: Request, ctx: WebContext, user: User | None, _b: None) -> Any:
-    try:
-        eid = int(request.path_params["eid"])
-    except ValueError:
-        raise actions.NotFound("eid: a number") from None
+    eid = _number(request, "eid")
     actions.discard_edit(ctx, _name(user), eid)
     return {"ok": True}
 
@@ -277,10 +278,7 @@ async def list_requests(request: Request, ctx: WebContext, _u: User | None,
 @api("POST", "/requests/{rid}/decision", "Allow for 30 minutes, until tonight, always, or "
      "decline with a message", body=DecisionIn, response=out.RequestView, allow=CONTROL)
 async def decide(request: Request, ctx: WebContext, user: User | None, body: DecisionIn) -> Any:
-    try:
-        rid = int(request.path_params["rid"])
-    except ValueError:
-        raise actions.NotFound("rid: a number") from None
+    rid = _number(request, "rid")
     return views.request_view(await actions.decide_request(ctx, _name(user), rid,
                                                            body.decision, body.reply))
 
@@ -302,10 +300,7 @@ async def create_grant(request: Request, ctx: WebContext, user: User | None,
 
 @api("DELETE", "/grants/{gid}", "End a grant now", response=out.Ok, allow=CONTROL)
 async def delete_grant(request: Request, ctx: WebContext, user: User | None, _b: None) -> Any:
-    try:
-        gid = int(request.path_params["gid"])
-    except ValueError:
-        raise actions.NotFound("gid: a number") from None
+    gid = _number(request, "gid")
     actions.revoke_grant(ctx, _name(user), gid)
     return {"ok": True}
 
@@ -416,8 +411,5 @@ async def create_token(request: Request, ctx: WebContext, user: User | None,
      response=out.Revoked, allow=Permission.TOKENS)
 async def revoke_token(request: Request, ctx: WebContext, user: User | None, _b: None) -> Any:
     assert user is not None
-    try:
-        tid = int(request.path_params["tid"])
-    except ValueError:
-        raise actions.NotFound("tid: a number") from None
+    tid = _number(request, "tid")
     return {"ok": True, "revoked": actions.revoke_token(ctx, user, tid)}
