@@ -22,7 +22,13 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Response
+from starlette.responses import (
+    FileResponse,
+    JSONResponse,
+    PlainTextResponse,
+    RedirectResponse,
+    Response,
+)
 from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -73,19 +79,43 @@ def favicon_route() -> Secured:
                 cache="public, max-age=86400")
 
 
+# Paths read by programs (Prometheus) rather than people: refused without a redirect to a
+# sign-in page they cannot fill in, unless the client asks for HTML (a browser).
+MACHINE_PATHS = ("/metrics",)
+
+
 def _wants_json(request: Request) -> bool:
     return request.url.path.startswith("/api/") or "application/json" in request.headers.get(
         "accept", "")
 
 
+def _machine_refusal(request: Request, status: int, exc: Exception) -> Response | None:
+    """A scraper's 401/403 on a machine path: a status and one line of text it can log,
+    and for 401 the scheme to use (RFC 9110), not a redirect to an HTML sign-in page."""
+    if (status not in (401, 403) or not request.url.path.startswith(MACHINE_PATHS)
+            or "text/html" in request.headers.get("accept", "")):
+        return None
+    if status == 401:
+        reason = "sign in first: send an API token with the metrics scope as a bearer token"
+        headers = {"WWW-Authenticate": 'Bearer realm="kidshield"'}
+    else:
+        reason = str(exc.detail) if isinstance(exc, HTTPException) else str(exc)
+        headers = {}
+    return PlainTextResponse(reason + "\n", status, headers=headers)
+
+
 async def _error(request: Request, exc: Exception) -> Response:
     """Every error of every route: JSON in the one shape for the API (web/errors.py), a
-    page for a browser (a sign-in first when that is what is missing)."""
+    page for a browser (a sign-in first when that is what is missing), plain text for a
+    scraper of a machine path."""
     status = status_of(exc)
     if status == 500:
         log.error("%s %s failed", request.method, request.url.path, exc_info=exc)
     if _wants_json(request):
         return error_response(exc)
+    machine = _machine_refusal(request, status, exc)
+    if machine is not None:
+        return machine
     if status == 401:
         return RedirectResponse(f"/login?next={request.url.path}", 303)
     message = (str(exc.detail) if isinstance(exc, HTTPException)

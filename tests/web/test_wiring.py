@@ -36,9 +36,44 @@ def test_feature_api_routes_need_sign_in(client: httpx.Client,
 def test_doh_and_metrics_still_served(client: httpx.Client,
                                       parent: tuple[httpx.Client, dict[str, str]]) -> None:
     assert client.get("/healthz").json()["status"] == "ok"
-    assert client.get("/metrics", headers={"accept": "text/plain"},
-                      follow_redirects=False).status_code == 303  # sign in first
     assert parent[0].get("/metrics").status_code == 200
+
+
+@pytest.mark.parametrize("accept", [
+    "", "text/plain", "*/*",
+    # what Prometheus sends
+    "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;"
+    "q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1",
+])
+def test_metrics_refuse_a_scraper_without_a_token_in_plain_text(client: httpx.Client,
+                                                                accept: str) -> None:
+    # a scraper cannot follow a redirect to a sign-in form: it gets the status, the scheme
+    # to authenticate with and one line it can log; the counts stay private
+    r = client.get("/metrics", headers={"accept": accept}, follow_redirects=False)
+    assert r.status_code == 401
+    assert r.headers["www-authenticate"] == 'Bearer realm="kidshield"'
+    assert r.headers["content-type"].startswith("text/plain")
+    assert r.text.count("\n") == 1 and "metrics scope" in r.text
+    assert "kidshield_queries" not in r.text
+
+
+def test_metrics_send_a_browser_to_sign_in(client: httpx.Client) -> None:
+    r = client.get("/metrics", headers={"accept": "text/html,application/xhtml+xml,*/*;q=0.8"},
+                   follow_redirects=False)
+    assert r.status_code == 303
+    assert r.headers["location"] == "/login?next=/metrics"
+
+
+def test_metrics_refuse_a_token_without_the_metrics_scope_in_plain_text(
+        served: Served, client: httpx.Client, parent: tuple[httpx.Client, dict[str, str]],
+) -> None:
+    headers = served.bearer_for("Alex", ["dns"])
+    r = client.get("/metrics", headers={**headers, "accept": "text/plain"})
+    assert r.status_code == 403
+    assert r.headers["content-type"].startswith("text/plain")
+    assert "metrics" in r.text and "<html" not in r.text.lower()
+    assert client.get("/metrics", headers=served.bearer_for("Alex", ["metrics"])
+                      ).status_code == 200
 
 
 def test_high_risk_text_assessment_opens_a_case_in_the_reports_queue(
