@@ -82,6 +82,9 @@ def favicon_route() -> Secured:
 # Paths read by programs (Prometheus) rather than people: refused without a redirect to a
 # sign-in page they cannot fill in, unless the client asks for HTML (a browser).
 MACHINE_PATHS = ("/metrics",)
+# The failure ``_error`` logged, kept in the request's scope so ``App`` does not let uvicorn
+# log it a second time.
+LOGGED = "kidshield.logged_error"
 
 
 def _wants_json(request: Request) -> bool:
@@ -110,7 +113,9 @@ async def _error(request: Request, exc: Exception) -> Response:
     scraper of a machine path."""
     status = status_of(exc)
     if status == 500:
+        # the method and path only: a query string may hold a setup or PIN token
         log.error("%s %s failed", request.method, request.url.path, exc_info=exc)
+        request.scope[LOGGED] = exc
     if _wants_json(request):
         return error_response(exc)
     machine = _machine_refusal(request, status, exc)
@@ -132,6 +137,20 @@ EXCEPTION_HANDLERS: Any = {
     ValidationError: _error,
     Exception: _error,
 }
+
+
+class App(Starlette):
+    """Starlette whose failures are logged once. Its outermost middleware raises a failure
+    again after ``_error`` answered and logged it, so that servers may log it; uvicorn does
+    ("Exception in ASGI application"), a second traceback of the same request. A failure
+    ``_error`` did not see (one after the answer started) still reaches uvicorn's log."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        except Exception as exc:
+            if scope.get(LOGGED) is not exc:
+                raise
 
 
 SECURITY_HEADERS = [
@@ -201,7 +220,7 @@ def create_app(deps: WebDeps) -> Starlette:
         return JSONResponse({"status": "ok", "listening": [list(b) for b in dns.bound]})
 
     static = Assets("/static", STATIC, name="static")
-    block_app = Starlette(routes=[static, favicon_route(), *block_routes()],
+    block_app = App(routes=[static, favicon_route(), *block_routes()],
                           exception_handlers=EXCEPTION_HANDLERS)
     block_app.state.web = ctx
     groups = [api, pause_api, notifications_api,
@@ -233,7 +252,7 @@ def create_app(deps: WebDeps) -> Starlette:
     public = ctx.config.web.public_url
     origins = frozenset(o for o in [origin_of(public)] if o) if public else frozenset()
     gate = Gate(ctx.secret, origins, ctx.config.web.body_timeout)
-    app = Starlette(
+    app = App(
         routes=routes,
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[
@@ -271,7 +290,7 @@ def create_doh_app(app: Starlette, deps: WebDeps) -> Starlette:
 
     routes: list[BaseRoute] = [page("/healthz", health, Permission.PUBLIC),
                                *doh_routes(lambda: dns.resolver, _doh_admit(ctx, deps))]
-    doh = Starlette(routes=routes, exception_handlers=EXCEPTION_HANDLERS, middleware=[
+    doh = App(routes=routes, exception_handlers=EXCEPTION_HANDLERS, middleware=[
         Middleware(SecurityHeaders, hsts=ctx.config.web.hsts),
         Middleware(GateMiddleware, gate=Gate(ctx.secret, frozenset(),
                                              ctx.config.web.body_timeout)),
