@@ -449,6 +449,8 @@ class ProfileConfig(_Model):
     timezone: TimeZone | None = None
     filtering: bool = True
     keep_filtering_after_18: bool = False
+    shared: bool = Field(False, description="used by several people (family devices, a "
+                         "class): the child page greets everyone, not the profile's name")
     blocked_categories: list[Ident] | None = None
     extra_blocked_categories: list[Ident] = []
     unblocked_categories: list[Ident] = []

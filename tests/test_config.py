@@ -57,7 +57,7 @@ def test_several_problems_are_reported_at_once_sorted_by_line() -> None:
         "blocked_services, budgets, bypass_protection, deny, extra_blocked_categories, "
         "extra_blocked_services, filtering, keep_filtering_after_18, learning_sites, name, "
         "safe_search, "
-        "schedules, timezone, unblocked_categories, unblocked_services, wake_up, youtube)",
+        "schedules, shared, timezone, unblocked_categories, unblocked_services, wake_up, youtube)",
         "k.toml:20 profiles.mia.schedules[0].to: '18:70' is not a time (HH:MM)",
         "k.toml:21 profiles.mia.schedules[0].days: 'someday' is not a day (use mon..sun, "
         "'mon-fri', 'weekend', 'school-nights', 'daily')",

@@ -55,7 +55,19 @@ async def me(request: Request) -> Response:
         anonymize=cfg.anonymize_clients, years_left=None if age is None else max(18 - age, 0),
         paused=paused if paused and paused > now else None, child_host=CHILD_HOST,
         internet=internet if internet and internet > now else None,
-        message=request.query_params.get("m", ""), filtering=profile.filtering)
+        message=request.query_params.get("m", ""), filtering=profile.filtering,
+        by_name=not shared_profile(ctx, profile))
+
+
+def shared_profile(ctx: WebContext, profile: Profile) -> bool:
+    """Whether several people use ``profile``: "Hi Family devices!" is no greeting. The
+    profile says so (``shared = true``); the adult defaults of devices no profile names
+    ("Everyone else") are shared by everyone."""
+    runtime = ctx.runtime  # the configuration ``profile`` was compiled from
+    if profile is runtime.fallback:
+        return True
+    found = runtime.config.profiles.get(profile.id)
+    return found is not None and found.shared
 
 
 async def me_pause(request: Request) -> Response:
