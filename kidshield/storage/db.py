@@ -74,7 +74,9 @@ class Database:
             path = Path(url.split("///", 1)[1])
             path.parent.mkdir(parents=True, exist_ok=True)
             _private_file(path)
-        self.engine: Engine = sa.create_engine(url, future=True)
+        # A failed statement's message goes to the log: without its values, which may be a
+        # child's report, an e-mail address or a webhook URL with its token.
+        self.engine: Engine = sa.create_engine(url, future=True, hide_parameters=True)
         if self.is_sqlite:
             event.listen(self.engine, "connect", _sqlite_pragmas)
         elif self.engine.dialect.name == "postgresql":

@@ -42,6 +42,8 @@ def test_a_storage_failure_is_logged_once_and_answered_generically(
         ("kidshield.web", "POST /api/v1/pause failed")]
     logged = caplog.text
     assert "not-for-the-log" not in logged
+    # the statement that failed, without the values it was given
+    assert "[SQL: " in logged and "[parameters: " not in logged
     assert headers["Authorization"].removeprefix("Bearer ") not in logged
     assert "Exception in ASGI application" not in logged
     # and the failed request's connection was kept (uvicorn closes it after an exception)
