@@ -97,6 +97,24 @@ def _sentences_of(text: str, spans: list[tuple[int, int]]) -> set[int]:
     return touched
 
 
+def merged_spans(hits: list[CueHit]) -> tuple[Span, ...]:
+    """One span per stretch of evidence: cues that overlap ("kill myself" inside "i want to
+    kill myself tonight") would show the same words twice to a reader. A merged span keeps
+    the label of its strongest cue (of equals, the one starting first)."""
+    spans: list[Span] = []
+    best = 0.0
+    for hit in sorted(hits, key=lambda h: (h.start, -h.end)):
+        if spans and hit.start < spans[-1].end:
+            last = spans[-1]
+            label = hit.cue if hit.weight > best else last.label
+            best = max(best, hit.weight)
+            spans[-1] = Span(last.start, max(last.end, hit.end), label)
+        else:
+            spans.append(Span(hit.start, hit.end, hit.cue))
+            best = hit.weight
+    return tuple(spans)
+
+
 def _baits_the_reader(hits: list[CueHit]) -> bool:
     """A bullying cue tells the reader to die or that they should: the words of death in the
     message are aimed at them, so the model's self-harm score says nothing of the writer."""
@@ -338,7 +356,7 @@ class Combiner:
                 score = max(probability, cue_score if level is not RiskLevel.NONE else 0.0)
         if level is RiskLevel.NONE:
             return None
-        spans = tuple(Span(hit.start, hit.end, hit.cue) for hit in hits)
+        spans = merged_spans(hits)
         if not spans and self.classifier is not None and signal.risk in self.classifier.heads:
             spans = self._model_spans(signal.risk, ctx)
         stages = tuple(dict.fromkeys(hit.stage for hit in hits)) or ("model",)

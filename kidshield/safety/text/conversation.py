@@ -28,7 +28,7 @@ from kidshield.safety.text.assess import (
     resolve_language,
     sorted_actions,
 )
-from kidshield.safety.text.combine import OUTSIDE_STAGE, Combined, Combiner
+from kidshield.safety.text.combine import OUTSIDE_STAGE, Combined, Combiner, merged_spans
 from kidshield.safety.text.convmodel import (
     ALONE_STAGES,
     SERIOUS_STAGES,
@@ -314,10 +314,13 @@ class ConversationTracker:
             risk = Risk.GROOMING if key.startswith("grooming") else Risk(key)
             entries.setdefault(key, Evidence()).add(weight, now, HALF_LIFE[risk])
         flagged = {f.risk for f in result.findings}
-        for hit in hits:
-            if hit.risk is Risk.GROOMING or hit.risk in flagged:
-                refs = state.evidence.setdefault(hit.risk.value, [])
-                refs.append([state.message_count, hit.start, hit.end, hit.cue, pair])
+        for risk in dict.fromkeys(hit.risk for hit in hits):
+            if risk is Risk.GROOMING or risk in flagged:
+                # overlapping cues of one message are one piece of evidence, as in its finding
+                mine = [hit for hit in hits if hit.risk is risk]
+                refs = state.evidence.setdefault(risk.value, [])
+                refs += [[state.message_count, s.start, s.end, s.label, pair]
+                         for s in merged_spans(mine)]
                 del refs[:-MAX_EVIDENCE]
         state.stats.setdefault(pair, PairStats()).add(
             now, {risk.value: p for risk, p in result.model_scores.items()}
