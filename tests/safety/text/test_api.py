@@ -112,6 +112,20 @@ def test_conversation_endpoint_tracks_state_between_calls(client: httpx.Client) 
     assert body["state"]["message_count"] == 3
 
 
+def test_a_conversation_stays_imminent_after_a_self_harm_plan(client: httpx.Client) -> None:
+    # the conversation's self-harm finding came from decayed scores alone: "high" in the next
+    # call, though the plan's message was imminent
+    first = client.post("/api/v1/assess/conversation", json={"messages": [
+        {"sender": "kim", "text": "i want to kill myself tonight", "at": 1772388000}]}).json()
+    second = client.post("/api/v1/assess/conversation", json={"state": first["state"], "messages": [
+        {"sender": "kim", "text": "ok see u", "at": 1772388000 + 6 * 3600}]})
+    assert second.status_code == 200, second.text
+    body = second.json()
+    (finding,) = [f for f in body["findings"] if f["risk"] == "self_harm"]
+    assert (body["level"], finding["level"]) == ("imminent", "imminent")
+    assert [e["message"] for e in finding["evidence"]] == [0]
+
+
 def test_a_high_risk_conversation_opens_a_case(live: Served, client: httpx.Client) -> None:
     # the served app files it in the reports queue; that step raised on a conversation's
     # findings (no "reason"), so the engine's answer was a 500 (a bare app has no queue)

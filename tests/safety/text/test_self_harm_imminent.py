@@ -3,12 +3,24 @@ what is not a plan keeps the level it had; one finding's spans never overlap."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from itertools import pairwise
 
 import pytest
 
-from kidshield.safety.text import Risk, RiskLevel, assess_message
-from kidshield.safety.text.conversation import ConversationTracker
+from kidshield.safety.text import (
+    ConversationState,
+    Message,
+    Risk,
+    RiskLevel,
+    assess_conversation,
+    assess_message,
+)
+from kidshield.safety.text.conversation import (
+    HALF_LIFE,
+    ConversationAssessment,
+    ConversationTracker,
+)
 from tests.safety.text.helpers import CHAT_START, chat, self_harm
 
 WALK = [
@@ -102,3 +114,45 @@ def test_the_tracker_escalates_the_walks_messages_as_imminent() -> None:
     for index in range(len(WALK)):
         spans = sorted((s.start, s.end) for i, s in found.evidence if i == index)
         assert spans and all(end <= start for (_s, end), (start, _e) in pairwise(spans))
+
+
+def _self_harm(result: ConversationAssessment) -> tuple[RiskLevel, list[int]]:
+    finding = result.finding(Risk.SELF_HARM)
+    assert finding is not None
+    return finding.level, sorted({number for number, _span in finding.evidence})
+
+
+def test_the_conversation_stays_imminent_while_the_plan_is_recent() -> None:
+    # the conversation's own finding was built from decayed scores alone: at most high, though
+    # the plan's message was imminent (and the next call, from the state, said high)
+    start = [Message("kim", "i want to kill myself tonight", CHAT_START)]
+    first = assess_conversation(start)
+    assert first.level is RiskLevel.IMMINENT
+    assert _self_harm(first) == (RiskLevel.IMMINENT, [0])
+    later = CHAT_START + timedelta(hours=20)
+    calm = assess_conversation([Message("kim", "ok see u", later)], state=first.state.to_dict())
+    assert calm.level is RiskLevel.IMMINENT
+    assert _self_harm(calm) == (RiskLevel.IMMINENT, [0])  # the plan's message as evidence
+    # after one self-harm half-life the decayed score alone gives the level again
+    gone = CHAT_START + timedelta(seconds=HALF_LIFE[Risk.SELF_HARM], minutes=1)
+    tracker = ConversationTracker(ConversationState.from_dict(calm.state.to_dict()))
+    tracker.add(Message("kim", "ok", gone))
+    (found,) = [f for f in tracker.last_findings if f.risk is Risk.SELF_HARM]
+    assert found.level is RiskLevel.LOW
+
+
+def test_the_trackers_findings_say_imminent_after_the_plan() -> None:
+    tracker = ConversationTracker()
+    lines = [("kim", "i want to kill myself tonight"), ("kim", "whatever"), ("sam", "hey")]
+    for message in chat(lines, CHAT_START):
+        tracker.add(message)
+        (found,) = [f for f in tracker.last_findings if f.risk is Risk.SELF_HARM]
+        assert found.level is RiskLevel.IMMINENT, message.text
+    assert tracker.state.first_flagged["self_harm"]["imminent"] == 0
+    assert tracker.assessment(()).level is RiskLevel.IMMINENT
+
+
+def test_a_high_self_harm_message_leaves_the_conversation_below_imminent() -> None:
+    result = assess_conversation(chat([("kim", "i want to die"), ("kim", "whatever")]))
+    level, _ = _self_harm(result)
+    assert RiskLevel.NONE < level < RiskLevel.IMMINENT
