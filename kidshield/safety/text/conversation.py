@@ -68,9 +68,12 @@ STRONG_KEY = "grooming!strong"  # evidence from grooming cues not tagged "weak"
 MODEL_KEY = "grooming:model"  # messages the model flagged as grooming without a cue
 # bullying the model alone rated below its high level, held back until it comes again
 TEASING_KEY = "bullying!model"
-# when the direction last wrote a message that was imminent for self-harm (a plan with its time
-# or means): the conversation is imminent too for one self-harm half-life after it
-IMMINENT_KEY = "self_harm!imminent"
+# risks a message can make imminent by a hard rule (a self-harm plan with its time or means, a
+# sextortion threat with a demand); the tracker's own levels come from decayed scores and stop
+# at high, so the direction remembers when it last wrote such a message (key "<risk>!imminent",
+# time only) and the conversation stays imminent for one half-life of that risk after it
+IMMINENT_RISKS = (Risk.SELF_HARM, Risk.SEXTORTION)
+IMMINENT_KEY = "{}!imminent"
 MAX_EVIDENCE = 40  # evidence references kept per risk (offsets and labels, never text)
 # what every stated-age pattern needs: most messages skip the patterns after this one search
 _AGE_HINT = re.compile(r"\d|grade|school|freshman|sophomore|junior high")
@@ -316,9 +319,9 @@ class ConversationTracker:
         for key, weight in weights.items():
             risk = Risk.GROOMING if key.startswith("grooming") else Risk(key)
             entries.setdefault(key, Evidence()).add(weight, now, HALF_LIFE[risk])
-        if any(f.risk is Risk.SELF_HARM and f.level is RiskLevel.IMMINENT
-               for f in result.findings):
-            entries[IMMINENT_KEY] = Evidence(1.0, now)  # only its time counts
+        for finding in result.findings:
+            if finding.risk in IMMINENT_RISKS and finding.level is RiskLevel.IMMINENT:
+                entries[IMMINENT_KEY.format(finding.risk.value)] = Evidence(1.0, now)  # its time
         flagged = {f.risk for f in result.findings}
         for risk in dict.fromkeys(hit.risk for hit in hits):
             if risk is Risk.GROOMING or risk in flagged:
@@ -347,7 +350,7 @@ class ConversationTracker:
                     score = ev.decayed(now, HALF_LIFE[risk]) if ev else 0.0
                     level = self._level(score)
                     stages = ()
-                    if risk is Risk.SELF_HARM and _plan_is_recent(entries, now):
+                    if _imminent_is_recent(risk, entries, now):
                         level = RiskLevel.IMMINENT
                 if level is RiskLevel.NONE:
                     continue
@@ -526,14 +529,16 @@ __all__ = [
 ]
 
 
-def _plan_is_recent(entries: Mapping[str, Evidence], now: float) -> bool:
-    """A self-harm plan with its time or means (an imminent message) keeps the direction
-    imminent for one self-harm half-life (2 days), not only while the decayed score is high:
-    its times ("tonight", "tomorrow", "after school", "this weekend") reach that far, and a
-    reader of the conversation the next morning should still see the danger; after that its
-    evidence has lost half its weight and the score alone gives the level."""
-    plan = entries.get(IMMINENT_KEY)
-    return plan is not None and now - plan.at <= HALF_LIFE[Risk.SELF_HARM]
+def _imminent_is_recent(risk: Risk, entries: Mapping[str, Evidence], now: float) -> bool:
+    """An imminent message keeps the direction imminent for one half-life of its risk, not
+    only while the decayed score is high; after that its evidence has lost half its weight and
+    the score alone gives the level. Self-harm, 2 days: a plan's times ("tonight", "tomorrow",
+    "after school", "this weekend") reach that far, and a reader of the conversation the next
+    morning should still see the danger. Sextortion, 7 days: a threat with a demand does not
+    end with the deadline it names (extorters come back, the images are still held), and the
+    tracker keeps its evidence at half weight or more for that long."""
+    last = entries.get(IMMINENT_KEY.format(risk.value)) if risk in IMMINENT_RISKS else None
+    return last is not None and now - last.at <= HALF_LIFE[risk]
 
 
 def _conversation_judges_grooming(

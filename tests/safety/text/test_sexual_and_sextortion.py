@@ -2,9 +2,25 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
-from kidshield.safety.text import RecommendedAction, Risk, RiskLevel, assess_message
+from kidshield.safety.text import (
+    RecommendedAction,
+    Risk,
+    RiskLevel,
+    assess_conversation,
+    assess_message,
+)
+from kidshield.safety.text.conversation import (
+    HALF_LIFE,
+    ConversationAssessment,
+    ConversationState,
+    ConversationTracker,
+)
+from kidshield.safety.text.state import Message
+from tests.safety.text.helpers import CHAT_START, chat
 
 
 @pytest.mark.parametrize(
@@ -88,3 +104,44 @@ def test_what_a_reader_wears_asked_by_an_adult_of_a_minor_is_sexual_content(text
     for sender, recipient in (("adult", "adult"), ("teen", "teen")):
         between = assess_message(text, sender=sender, recipient=recipient)
         assert not any(f.risk is Risk.SEXUAL_CONTENT for f in between.findings), (sender, text)
+
+
+THREAT = "i'll send your nudes to all your friends unless you pay me $200"
+
+
+def _sextortion(result: ConversationAssessment) -> RiskLevel:
+    finding = result.finding(Risk.SEXTORTION)
+    assert finding is not None
+    return finding.level
+
+
+def test_the_conversation_stays_imminent_for_a_week_after_a_threat_with_a_demand() -> None:
+    # the conversation's sextortion finding came from decayed scores alone: "high" in the next
+    # call, though the threat's message was imminent
+    first = assess_conversation([Message("m", THREAT, CHAT_START)], participants={"m": "adult"})
+    assert _sextortion(first) is RiskLevel.IMMINENT
+    later = CHAT_START + timedelta(days=1)
+    calm = assess_conversation([Message("m", "well?", later)], state=first.state.to_dict())
+    assert (calm.level, _sextortion(calm)) == (RiskLevel.IMMINENT, RiskLevel.IMMINENT)
+    (found,) = [f for f in calm.findings if f.risk is Risk.SEXTORTION]
+    assert found.score < 0.95 and {n for n, _span in found.evidence} == {0}
+    # after one sextortion half-life the decayed score alone gives the level again
+    gone = CHAT_START + timedelta(seconds=HALF_LIFE[Risk.SEXTORTION], minutes=1)
+    tracker = ConversationTracker(ConversationState.from_dict(calm.state.to_dict()))
+    tracker.add(Message("m", "ok", gone))
+    (found,) = [f for f in tracker.last_findings if f.risk is Risk.SEXTORTION]
+    assert found.level is RiskLevel.LOW  # half of 0.99
+
+
+def test_the_trackers_findings_say_imminent_after_the_threat() -> None:
+    tracker = ConversationTracker()
+    for message in chat([("m", THREAT), ("m", "well?"), ("a", "please dont")], CHAT_START):
+        tracker.add(message)
+        (found,) = [f for f in tracker.last_findings if f.risk is Risk.SEXTORTION]
+        assert found.level is RiskLevel.IMMINENT, message.text
+    assert tracker.assessment(()).level is RiskLevel.IMMINENT
+
+
+def test_a_high_sextortion_message_leaves_the_conversation_below_imminent() -> None:
+    result = assess_conversation(chat([("m", "pay me or everyone sees your nudes"), ("m", "ok")]))
+    assert _sextortion(result) is RiskLevel.HIGH
