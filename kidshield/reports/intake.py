@@ -1,8 +1,9 @@
 """Detections become cases in the same queue as people's reports. These adapters take plain
 data, so they work whether or not the text engine or the hash banks are installed.
 
-- ``case_from_text_assessment``: findings from ``safety.text`` (objects with ``reason`` and
-  ``score``, or ``(reason, score)`` pairs, or dicts) for one conversation.
+- ``case_from_text_assessment``: findings from ``safety.text`` (objects with ``reason``,
+  ``score`` and ``level``, or ``(reason, score[, level])`` tuples, or dicts) for one message or
+  conversation.
 - ``case_from_hash_match``: one hash-bank match (abuse material), de-duplicated by hash.
 - ``import_media_matches``: every new row of ``media_match_records`` (the hash banks' audit of
   matches), once each.
@@ -22,14 +23,30 @@ if TYPE_CHECKING:
 
 # Engine scores at or above this on self-harm or grooming are treated as imminent danger.
 IMMINENT_SCORE = 0.95
+# ... and so is the engine's own imminent level: a conversation keeps it after an imminent
+# message while its score is the decayed evidence, below IMMINENT_SCORE
+IMMINENT_LEVEL = "imminent"
+IMMINENT_TYPES = (CaseType.SELF_HARM, CaseType.GROOMING)
 
 
-def _finding(item: Any) -> tuple[str, float]:
+def _finding(item: Any) -> tuple[str, float, str]:
+    """(reason, score, level name); the level is the engine's ``RiskLevel`` (its ``label``)
+    or its name, "" when the caller gave none."""
     if isinstance(item, Mapping):
-        return str(item["reason"]), float(item.get("score", 0.0))
-    if isinstance(item, tuple):
-        return str(item[0]), float(item[1])
-    return str(item.reason), float(getattr(item, "score", 0.0))
+        reason, score, level = item["reason"], item.get("score", 0.0), item.get("level", "")
+    elif isinstance(item, tuple):
+        reason, score, level = item[0], item[1], item[2] if len(item) > 2 else ""
+    else:
+        reason, score, level = item.reason, getattr(item, "score", 0.0), getattr(
+            item, "level", "")
+    return str(reason), float(score), str(getattr(level, "label", level)).lower()
+
+
+def is_imminent(reason: str, score: float, level: str = "") -> bool:
+    """The one rule for imminent danger from a text-engine finding: self-harm or grooming
+    (sextortion and sexual content are grooming cases) at the imminent level or score."""
+    return case_type_for(reason) in IMMINENT_TYPES and (
+        level == IMMINENT_LEVEL or score >= IMMINENT_SCORE)
 
 
 def case_from_text_assessment(
@@ -45,12 +62,14 @@ def case_from_text_assessment(
     are no findings. The strongest finding sets the type; the excerpt is kept as evidence
     text, shown blurred to staff."""
     items = getattr(findings, "findings", findings)  # an Assessment or its findings
-    pairs = [_finding(f) for f in items]
-    if not pairs:
+    found = [_finding(f) for f in items]
+    if not found:
         return None
-    reason, score = max(pairs, key=lambda p: p[1])
+    # an imminent finding sets the type even beside a higher score of another risk
+    reason, score, level = max(found, key=lambda f: (is_imminent(*f), f[1]))
     case_type = case_type_for(reason)
-    imminent = score >= IMMINENT_SCORE and case_type in (CaseType.SELF_HARM, CaseType.GROOMING)
+    imminent = is_imminent(reason, score, level)
+    pairs = [(r, s) for r, s, _level in found]
     return service.submit(
         NewReport(
             source=Source.TEXT_ENGINE,

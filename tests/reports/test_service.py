@@ -97,6 +97,22 @@ def test_hash_matches_and_text_detections_land_in_the_queue_deduplicated(
     assert queue[0].imminent_danger  # 0.99 grooming is treated as imminent
 
 
+def test_text_findings_at_the_imminent_level_are_imminent_danger(service: ReportService) -> None:
+    # imminent danger was read from the score alone: an imminent level below 0.95 (a
+    # conversation's decayed evidence) opened an ordinary case, typed by a higher score
+    plan = case_from_text_assessment(service, [
+        {"reason": "bullying", "score": 0.93, "level": "high"},
+        {"reason": "self_harm", "score": 0.91, "level": "imminent"}], conversation="chat-50")
+    threat = case_from_text_assessment(
+        service, [("sextortion", 0.9, "imminent")], conversation="chat-51")
+    high = case_from_text_assessment(service, [("self_harm", 0.94, "high")], conversation="c-52")
+    assert plan is not None and threat is not None and high is not None
+    cases = {c.id: (c.case_type, c.imminent_danger) for c in service.queue("mod")}
+    assert cases[plan.case_id] == ("self_harm", True)
+    assert cases[threat.case_id] == ("grooming", True)
+    assert cases[high.case_id] == ("self_harm", False)
+
+
 def _decide(service: ReportService, case_id: int, reviewer: str, action: DecisionAction,
             ground: Ground = Ground.POLICY) -> None:
     service.decide(case_id, reviewer, StatementOfReasons("We read the thread.", ground, action))

@@ -143,6 +143,35 @@ def test_a_high_risk_conversation_opens_a_case(live: Served, client: httpx.Clien
     assert (case.case_type, case.imminent_danger) == ("grooming", True)
 
 
+AT = 1772388000
+
+
+@pytest.mark.parametrize(("lines", "case_type"), [
+    # a self-harm plan, then a reply 6 hours later: self-harm imminent, its score 0.91
+    ([("kim", "i want to kill myself tonight", 0), ("kim", "ok see u", 6 * 3600)], "self_harm"),
+    # a threat with a demand, then a day later: sextortion imminent, its score 0.90
+    ([("m", "i'll send your nudes to all your friends unless you pay me $200", 0),
+      ("m", "well?", 24 * 3600)], "grooming"),
+])
+def test_an_imminent_conversation_opens_an_imminent_case(
+    live: Served, client: httpx.Client, lines: list[tuple[str, str, int]], case_type: str,
+) -> None:
+    # the queue marked imminent danger by score alone (0.95), so a conversation the engine
+    # called imminent, its score the decayed evidence, opened a case without that priority
+    reports = live.app.features.reports
+    assert reports is not None
+    before = {c.id for c in reports.queue("test")}
+    response = client.post("/api/v1/assess/conversation", json={
+        "conversation_id": f"chat-imminent-{case_type}",
+        "messages": [{"sender": who, "text": text, "at": AT + dt} for who, text, dt in lines]})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    (top,) = [f for f in body["findings"] if f["level"] == "imminent"]
+    assert body["level"] == "imminent" and top["score"] < 0.95
+    (case,) = [c for c in reports.queue("test") if c.id not in before]
+    assert (case.case_type, case.imminent_danger) == (case_type, True)
+
+
 def test_api_takes_a_country_and_rejects_a_bad_one(client: httpx.Client) -> None:
     threat = "i'll send your nudes to all your friends unless you pay me $200"
     body = client.post("/api/v1/assess/message",
