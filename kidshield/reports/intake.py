@@ -59,8 +59,8 @@ def case_from_text_assessment(
     url: str | None = None,
 ) -> Receipt | None:
     """Open (or add to) the conversation's case from text-engine findings; None when there
-    are no findings. The strongest finding sets the type; the excerpt is kept as evidence
-    text, shown blurred to staff."""
+    are no findings. The strongest finding (an imminent one first, else the highest score)
+    sets the type; the excerpt is kept as evidence text, shown blurred to staff."""
     items = getattr(findings, "findings", findings)  # an Assessment or its findings
     found = [_finding(f) for f in items]
     if not found:
