@@ -33,10 +33,10 @@ from kidshield.config import Config, ListConfig, load_config
 from kidshield.dns.server import spawn
 from kidshield.dns.service import DnsService
 from kidshield.errors import KidshieldError
-from kidshield.launch import python_m
 from kidshield.lists.loader import effective_lists, stale_warnings
 from kidshield.lists.sources import cache_path, is_url, list_path
 from kidshield.policy.helplines import HelplineBook
+from kidshield.process import python_m
 from kidshield.runtime import PolicyRuntime
 from kidshield.state import StateSource, overlay
 from kidshield.state.editor import SettingsEditor

@@ -16,6 +16,8 @@ import tomllib
 from pathlib import Path
 from typing import NoReturn
 
+from kidshield.process import python_m
+
 SEED_FILE = ("index-cache", "seed")  # under [server] data_dir, as lists/indexcache.py keeps it
 
 
@@ -26,15 +28,6 @@ def _config_path(args: list[str]) -> Path:
         if arg.startswith("--config="):
             return Path(arg.split("=", 1)[1])
     return Path(os.environ.get("KIDSHIELD_CONFIG", "kidshield.toml"))
-
-
-def python_m(module: str) -> list[str]:
-    """``python -m module`` for kidshield's own processes, with ``-P``: the folder it is run
-    from is not put first on the import path, so the installed kidshield is the one that
-    runs. Without it ``scripts/serve``, which runs from the checkout, served the checkout's
-    plain-Python sources instead of the compiled install, and a file in the current folder
-    named like any module (``secrets.py``) would have been imported in its place."""
-    return [sys.executable, "-P", "-m", module]
 
 
 def known_seed(args: list[str]) -> str | None:

@@ -1,6 +1,6 @@
 """Process-wide settings shared by the server (``serving.py``) and its DNS worker processes
 (``dns/worker.py``). Imports nothing from kidshield, so a worker can use them without pulling in
-the web application.
+the web application; ``python_m`` is how any kidshield process starts another.
 """
 
 from __future__ import annotations
@@ -30,3 +30,12 @@ def without_httpx_cli() -> None:
     fallback for a client that cannot be imported is what a server wants. Call before
     anything imports httpx."""
     sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
+
+
+def python_m(module: str) -> list[str]:
+    """``python -m module`` for kidshield's own processes, with ``-P``: the folder it is run
+    from is not put first on the import path, so the installed kidshield is the one that
+    runs. Without it ``scripts/serve``, which runs from the checkout, served the checkout's
+    plain-Python sources instead of the compiled install, and a file in the current folder
+    named like any module (``secrets.py``) would have been imported in its place."""
+    return [sys.executable, "-P", "-m", module]

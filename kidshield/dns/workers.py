@@ -34,7 +34,7 @@ from typing import Any
 
 from prometheus_client.metrics_core import Metric
 
-from kidshield.launch import python_m
+from kidshield.process import python_m
 from kidshield.storage.querylog import QueryLogWriter, QueryRow, UsageRecord
 
 log = logging.getLogger("kidshield.workers")

@@ -37,7 +37,7 @@ from kidshield.fleet.export import MANIFEST
 from kidshield.fleet.unbound_export import POLICY_FILE
 from kidshield.fleet.unbound_module import PolicyError, PolicyFile
 from kidshield.fleet.xfr import TransferServer, ZoneSet, notify
-from kidshield.launch import python_m
+from kidshield.process import python_m
 
 log = logging.getLogger("kidshield.fleet")
 

@@ -17,10 +17,10 @@ from pathlib import Path
 
 from kidshield.config import Config
 from kidshield.errors import KidshieldError
-from kidshield.launch import python_m
 from kidshield.lists.loader import LoadResult, load_lists
 from kidshield.policy.domains import DomainIndex
 from kidshield.policy.model import BlockLists
+from kidshield.process import python_m
 
 
 def can_isolate() -> bool:
