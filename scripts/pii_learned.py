@@ -75,7 +75,7 @@ from kidshield.safety.text.trainingdata import (
     read_folders,
     segment_messages,
 )
-from kidshield.safety.text.trainwhere import csr
+from kidshield.safety.text.trainwhere import best_threshold, csr
 
 ROOT = Path(__file__).resolve().parents[1]
 SYNTH = ROOT / "data" / "text-synth"
@@ -211,8 +211,6 @@ def choose(
     vb = benign_scores(data, outer)[val_rows]
     floor = float(np.quantile(vb, 1.0 - cap)) if len(vb) else -np.inf
     best = (-1.0, math.inf)
-    alone = (-1.0, math.inf)
-    judged = w | ~p  # whereabouts rows and rows without personal information
     for t in np.unique(np.round(s, 3)):
         if t <= floor:
             continue
@@ -222,17 +220,13 @@ def choose(
         f1 = 2 * tp / max(2 * tp + fp + int((~flag & p).sum()), 1)
         if f1 > best[0]:
             best = (f1, float(t))
-        mine = (s >= t) & judged
-        tp = int((mine & w).sum())
-        f1 = 2 * tp / max(tp + int(mine.sum()) + int(w.sum()), 1)
-        if f1 > alone[0]:
-            alone = (f1, float(t))
     threshold = best[1] if best[0] >= 0 else floor
+    alone = best_threshold(s, w, p, floor)  # the head alone, on whereabouts
     return threshold, {
         "model": outer,
         "floor": floor,
         "inner_f1": best[0],
-        "alone": alone[1] if alone[0] >= 0 else floor,
+        "alone": alone[1],
         "alone_f1": alone[0],
     }
 
@@ -323,16 +317,7 @@ def gated_thresholds(
         p = np.concatenate([data["voices"][v]["pii"] for v in voices])
         rows = row_max(np.where(g["benign"], benign_msg, -1e9), data["benign_group"], n_rows)
         floor = float(np.quantile(rows[val_rows], 1.0 - cap))
-        judged = w | ~p
-        best = (-1.0, floor)
-        for t in np.unique(np.round(s[np.isfinite(s)], 3)):
-            if t <= floor:
-                continue
-            mine = (s >= t) & judged
-            tp = int((mine & w).sum())
-            f1 = 2 * tp / max(tp + int(mine.sum()) + int(w.sum()), 1)
-            if f1 > best[0]:
-                best = (f1, float(t))
+        best = best_threshold(s, w, p, floor)
         out[name] = (best[1], floor, best[0])
     return outer, out
 

@@ -179,6 +179,28 @@ def _margins(model: Any, vectors: Sequence[Vector]) -> npt.NDArray[np.float64]:
     return np.asarray(model.decision_function(csr(vectors)), dtype=np.float64)
 
 
+def best_threshold(
+    scores: npt.NDArray[np.float64],
+    where: npt.NDArray[np.bool_],
+    pii: npt.NDArray[np.bool_],
+    floor: float,
+) -> tuple[float, float]:
+    """(F1, threshold): the threshold above the benign floor with the best F1 of finding
+    whereabouts (``where``), judged on whereabouts and rows with no personal information
+    (other kinds of it are neither hits nor false alarms); ``floor`` when none beats -1."""
+    judged = where | ~pii
+    best = (-1.0, floor)
+    for t in np.unique(np.round(scores[np.isfinite(scores)], 3)):
+        if t <= floor:
+            continue
+        mine = (scores >= t) & judged
+        tp = int((mine & where).sum())
+        f1 = 2 * tp / max(tp + int(mine.sum()) + int(where.sum()), 1)
+        if f1 > best[0]:
+            best = (f1, float(t))
+    return best
+
+
 def train_whereabouts(
     folders: Sequence[Path],
     benign_rows: Sequence[Row],
@@ -205,16 +227,7 @@ def train_whereabouts(
     rows = np.full(benign.val_rows, -1e9)
     np.maximum.at(rows, benign.val_group, _margins(model, benign.val_x))
     floor = float(np.quantile(rows, 1.0 - BENIGN_CAP)) if benign.val_rows else -math.inf
-    judged = where | ~pii
-    best = (-1.0, floor)
-    for t in np.unique(np.round(scores[np.isfinite(scores)], 3)):
-        if t <= floor:
-            continue
-        mine = (scores >= t) & judged
-        tp = int((mine & where).sum())
-        f1 = 2 * tp / max(tp + int(mine.sum()) + int(where.sum()), 1)
-        if f1 > best[0]:
-            best = (f1, float(t))
+    best = best_threshold(scores, where, pii, floor)
     threshold = best[1]
     inner_found = (scores >= threshold) & where
     inner_false = (scores >= threshold) & ~pii
