@@ -119,10 +119,16 @@ class MetricsListener:
             return "404 Not Found", {}, b"metrics are at /metrics\n"
         if self.check is not None:
             given = bearer(fields.get("authorization"))
-            if given is None or not await asyncio.to_thread(self.check, given):
+            if given is None:
                 return ("401 Unauthorized", {"WWW-Authenticate": 'Bearer realm="kidshield"'},
                         b"a bearer token is needed: [metrics] token_file, or an API token "
                         b"with the metrics scope\n")
+            if not await asyncio.to_thread(self.check, given):
+                # RFC 6750 section 3.1: a token was sent and refused
+                return ("401 Unauthorized",
+                        {"WWW-Authenticate": 'Bearer realm="kidshield", error="invalid_token"'},
+                        b"the bearer token is not valid: it is wrong, revoked or expired, or "
+                        b"not the one of [metrics] token_file\n")
         await self.settle()
         body = generate_latest(self.registry())
         return "200 OK", {"Content-Type": CONTENT_TYPE_LATEST}, b"" if method == "HEAD" else body

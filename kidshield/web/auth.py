@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -18,6 +20,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from kidshield.storage.protocols import ApiTokenStore, SessionStore, UserStore
 from kidshield.web.access import User
+from kidshield.web.errors import bearer_challenge
 
 SESSION_COOKIE = "ks_session"
 # machine endpoints and static files: they render no forms and never read the user
@@ -25,6 +28,8 @@ NO_COOKIE_PATHS = ("/dns-query", "/healthz", "/static/")
 SESSION_DAYS = 14
 SESSIONS_PER_ACCOUNT = 10  # signed-in browsers per account; a new one ends the oldest
 TOKEN_PREFIX = "ks_"
+# RFC 6750 section 2.1: the credentials of the Bearer scheme are one b64token
+_B64TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
 # OWASP's argon2id minimum (19 MiB, 2 passes): fast enough for a Raspberry Pi.
 _hasher = PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1)
 
@@ -83,6 +88,36 @@ def _device_mac(secret: bytes, user_id: int, nonce: str) -> str:
     return hmac.new(secret, f"device|{user_id}|{nonce}".encode(), hashlib.sha256).hexdigest()[:32]
 
 
+class BearerRefused(NamedTuple):
+    """Why a request's bearer credentials were refused: RFC 6750's error code, and the words
+    of the JSON body."""
+
+    error: str
+    detail: str
+
+
+MALFORMED = BearerRefused("invalid_request",
+                          "the Authorization header is malformed: send one API token as "
+                          "'Authorization: Bearer ks_...'")
+NOT_VALID = BearerRefused("invalid_token",
+                          "the API token is not valid: it is wrong, revoked or expired")
+
+
+def refused_response(why: BearerRefused) -> JSONResponse:
+    """A refused bearer token's answer: 401 (the status the API's clients act on for any bad
+    credentials, rather than RFC 6750's 400 for a malformed request), the challenge naming
+    the error, and the one JSON error shape (web/errors.py)."""
+    return JSONResponse({"error": "unauthorized", "detail": why.detail}, 401,
+                        headers={"WWW-Authenticate": bearer_challenge(why.error, why.detail)})
+
+
+def bearer_credentials(header: str) -> str | None:
+    """The credentials of an ``Authorization`` header of the Bearer scheme ("" when there are
+    none), or None for no header or another scheme (Basic from a reverse proxy, say)."""
+    scheme, _, rest = header.strip().partition(" ")
+    return rest.strip() if scheme.lower() == "bearer" else None
+
+
 class Authenticator:
     def __init__(self, users: UserStore, sessions: SessionStore, tokens: ApiTokenStore) -> None:
         self.users = users
@@ -137,13 +172,16 @@ class AuthMiddleware:
         now = self.now()
         user: User | None = None
         via: str | None = None
-        header = conn.headers.get("authorization", "")
-        if header.lower().startswith("bearer "):
-            user = self.auth.from_bearer(header[7:].strip(), now)
+        given = bearer_credentials(conn.headers.get("authorization", ""))
+        if given is not None:
+            # a bearer that is not one well-formed, active token is refused here, on every
+            # path: it is a program's (a browser never sends one), so no sign-in redirect
+            if not _B64TOKEN.fullmatch(given):
+                await refused_response(MALFORMED)(scope, receive, send)
+                return
+            user = self.auth.from_bearer(given, now)
             if user is None:
-                response = JSONResponse({"error": "unauthorized",
-                                         "detail": "the API token is not valid"}, 401)
-                await response(scope, receive, send)
+                await refused_response(NOT_VALID)(scope, receive, send)
                 return
             via = "token"
         elif not scope["path"].startswith(NO_COOKIE_PATHS):
@@ -156,7 +194,8 @@ class AuthMiddleware:
         state["user"] = user
         state["via"] = via
         if user is None and self.protected and scope["path"].startswith(self.protected):
-            response = JSONResponse({"error": "unauthorized", "detail": "sign in first"}, 401)
+            response = JSONResponse({"error": "unauthorized", "detail": "sign in first"}, 401,
+                                    headers={"WWW-Authenticate": bearer_challenge()})
             await response(scope, receive, send)
             return
         await self.app(scope, receive, send)

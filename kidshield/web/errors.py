@@ -32,7 +32,7 @@ from kidshield.errors import (
     UnsupportedMedia,
 )
 
-__all__ = ["N_", "NotFound", "Refused", "error_response", "status_of"]
+__all__ = ["N_", "NotFound", "Refused", "bearer_challenge", "error_response", "status_of"]
 
 # The one map, most specific first.
 STATUS: tuple[tuple[type[BaseException], int], ...] = (
@@ -54,6 +54,22 @@ CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_fo
          405: "method_not_allowed", 408: "request_timeout", 409: "conflict", 413: "too_large",
          415: "unsupported_media_type", 422: "validation", 429: "too_many_requests",
          500: "internal", 503: "unavailable"}
+
+
+REALM = "kidshield"
+
+
+def bearer_challenge(error: str | None = None, description: str | None = None) -> str:
+    """The ``WWW-Authenticate`` value of a 401 (RFC 6750 section 3): the realm alone when no
+    token was sent (or another scheme was), with ``error`` when the token sent was refused."""
+    challenge = f'Bearer realm="{REALM}"'
+    if error:
+        challenge += f', error="{error}"'
+    if description:
+        # a quoted-string: no quotes or backslashes in our own words
+        challenge += ', error_description="{}"'.format(description.replace('"', "'")
+                                                      .replace("\\", "/"))
+    return challenge
 
 
 def N_(text: str) -> str:
@@ -109,6 +125,10 @@ def error_response(exc: BaseException) -> JSONResponse:
         body = error_body(status, text, _field_of(exc, text))
     if isinstance(exc, TooManyRequests) and exc.retry_after is not None:
         headers["Retry-After"] = str(int(exc.retry_after) + 1)
+    if status == 401:
+        # RFC 9110 section 15.5.2: a 401 names the scheme to authenticate with. No error code:
+        # no token was sent (a refused one is answered by web/auth.py)
+        headers.setdefault("WWW-Authenticate", bearer_challenge())
     return JSONResponse(body, status, headers=headers)
 
 

@@ -117,6 +117,11 @@ async def _error(request: Request, exc: Exception) -> Response:
         log.error("%s %s failed", request.method, request.url.path, exc_info=exc)
         request.scope[LOGGED] = exc
     if _wants_json(request):
+        scheme = request.headers.get("authorization", "").strip().partition(" ")[0]
+        if status == 401 and scheme:
+            # another scheme than Bearer (Basic from a reverse proxy, say) is not ours
+            exc = HTTPException(401, f"sign in first, or send an API token as 'Authorization: "
+                                     f"Bearer ks_...' (the {scheme[:20]} scheme is not taken)")
         return error_response(exc)
     machine = _machine_refusal(request, status, exc)
     if machine is not None:

@@ -61,9 +61,14 @@ def test_no_web_serves_metrics_on_its_own_listener_only_with_the_token(
     _ask(served["udp"], "denied.example")
     _ask(served["udp"], "fine.example")
     url = f"http://127.0.0.1:{served['metrics']}/metrics"
-    assert httpx.get(url, timeout=5).status_code == 401
+    missing = httpx.get(url, timeout=5)
+    assert missing.status_code == 401
+    assert missing.headers["www-authenticate"] == 'Bearer realm="kidshield"'
     wrong = httpx.get(url, headers={"Authorization": "Bearer " + "x" * 32}, timeout=5)
     assert wrong.status_code == 401
+    # RFC 6750 section 3.1: a token sent and refused is named so
+    assert wrong.headers["www-authenticate"] == 'Bearer realm="kidshield", error="invalid_token"'
+    assert "not valid" in wrong.text
     response = httpx.get(url, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=5)
     assert response.status_code == 200
     text = response.text
