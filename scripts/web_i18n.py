@@ -4,7 +4,9 @@
     python scripts/web_i18n.py            # write kidshield/web/locale/{children,kidshield}.pot
     python scripts/web_i18n.py --check    # exit 1 when a catalog misses a string or a .pot is stale
     python scripts/web_i18n.py --merge    # add new strings to every catalog (untranslated;
-                                          # English gets the source text), drop old ones
+                                          # English gets the source text), mark old ones
+                                          # obsolete (#~); every other entry is left as it
+                                          # is, byte for byte
 
 Strings are found in Python as _("..."), N_("..."), t("...") and t.ngettext("...", "...", n)
 calls, and in templates as _("...") and ngettext("...", "...", n). Each goes to one catalog:
@@ -15,11 +17,13 @@ pages) are English only and not extracted.
 
 from __future__ import annotations
 
+import io
+import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-from babel.messages.catalog import Catalog
+from babel.messages.catalog import Catalog, Message
 from babel.messages.extract import extract_from_file
 from babel.messages.pofile import read_po, write_po
 
@@ -147,37 +151,118 @@ def _languages(domain: str) -> list[str]:
     return sorted(p.parent.parent.name for p in LOCALE.glob(f"*/LC_MESSAGES/{domain}.po"))
 
 
-def merge(found: dict[str, dict[Msgid, str]]) -> None:
-    """Rewrite every catalog with the current msgids, keeping translations from either of the
-    language's catalogs (a string that moved between them keeps its translation)."""
-    for lang in sorted(p.name for p in LOCALE.iterdir() if p.is_dir()):
-        old: dict[Msgid, object] = {}
+def _key(message: Message) -> Msgid:
+    return message.id if isinstance(message.id, str) else (message.id[0], message.id[1])
+
+
+def _entry(block: str, lang: str) -> tuple[Msgid | None, bool]:
+    """The msgid of one entry as written in a .po file (None for the header or a comment
+    block), and whether the entry is obsolete (``#~``)."""
+    catalog = read_po(io.StringIO(block), locale=lang)
+    for message in catalog:
+        if message.id:
+            return _key(message), False
+    for message in catalog.obsolete.values():
+        if message.id:
+            return _key(message), True
+    return None, False
+
+
+def _obsolete(block: str) -> str:
+    """``block`` marked obsolete as msgmerge marks it: its translator comments kept, its
+    source references dropped, the rest behind ``#~``."""
+    lines = [line for line in block.split("\n") if not line.startswith(("#:", "#|"))]
+    return "\n".join(line if line.startswith("#") else f"#~ {line}" for line in lines)
+
+
+def _new_entries(domain: str, lang: str, found: dict[Msgid, str],
+                 strings: dict[Msgid, object]) -> str:
+    """New entries, written by Babel as a whole catalog of them would be (no header)."""
+    catalog = _catalog(domain, lang, found)
+    for m in catalog:
+        if m.id:
+            key = _key(m)
+            if lang == "en":
+                m.string = m.id
+            elif key in strings:
+                m.string = strings[key]  # type: ignore[assignment]
+    out = io.BytesIO()
+    write_po(out, catalog, width=100, omit_header=True)
+    return out.getvalue().decode("utf-8").strip("\n")
+
+
+def merge_text(text: str, domain: str, lang: str, wanted: dict[Msgid, str],
+               strings: dict[Msgid, object]) -> str:
+    """``text`` (a .po file) with the entries of msgids in ``wanted`` it lacks added after its
+    last entry in use, and entries of msgids no longer wanted marked obsolete; every other
+    entry, comment and blank line is left as it is, byte for byte. ``strings``: translations
+    known for msgids (from this language's other catalog, or obsolete entries)."""
+    parts = re.split(r"(\n(?:[ \t]*\n)+)", text)  # entries at even indexes, blank lines between
+    have: set[Msgid] = set()
+    last_used = 0
+    drop: set[int] = set()
+    for i in range(0, len(parts), 2):
+        msgid, obsolete = _entry(parts[i], lang)
+        if msgid is None:
+            continue
+        if obsolete:
+            if msgid in wanted:
+                drop.add(i)  # used again: comes back as a new entry, with its translation
+            continue
+        if msgid in wanted:
+            have.add(msgid)
+        else:
+            parts[i] = _obsolete(parts[i])
+        last_used = i
+    added = {m: where for m, where in wanted.items() if m not in have}
+    if added:
+        parts[last_used] += "\n\n" + _new_entries(domain, lang, added, strings)
+    for i in sorted(drop, reverse=True):
+        del parts[i - 1:i + 1]  # the entry and the blank lines before it
+    return "".join(parts)
+
+
+def merge(found: dict[str, dict[Msgid, str]], locale: Path = LOCALE) -> list[Path]:
+    """Bring every catalog under ``locale`` up to the current msgids: new ones added
+    (untranslated, or with the translation the language's other catalog or an obsolete entry
+    has: a string that moved keeps it; English gets the source text), ones no longer used
+    marked obsolete. Entries that did not change stay byte for byte, so a translator's diff
+    shows only what is new; a catalog with nothing to add or retire is not written. The
+    catalogs changed."""
+    changed = []
+    for lang in sorted(p.name for p in locale.iterdir() if p.is_dir()):
+        strings: dict[Msgid, object] = {}
         for domain in DOMAINS:
-            path = LOCALE / lang / "LC_MESSAGES" / f"{domain}.po"
+            path = locale / lang / "LC_MESSAGES" / f"{domain}.po"
             if path.is_file():
-                for m in _read(path, lang):
+                catalog = _read(path, lang)
+                for m in [*catalog, *catalog.obsolete.values()]:
                     if m.id and _complete(m):
-                        old[m.id if isinstance(m.id, str) else tuple(m.id)] = m.string
+                        strings.setdefault(_key(m), m.string)
         for domain in DOMAINS:
-            path = LOCALE / lang / "LC_MESSAGES" / f"{domain}.po"
-            if domain == "kidshield" and not path.is_file():
-                continue  # a language without the dashboard
-            catalog = _catalog(domain, lang, found[domain])
-            for m in catalog:
-                if not m.id:
-                    continue
-                if lang == "en":
-                    m.string = m.id
-                elif m.id in old:
-                    m.string = old[m.id]  # type: ignore[assignment]
-            with path.open("wb") as fh:
-                write_po(fh, catalog, width=100)
+            path = locale / lang / "LC_MESSAGES" / f"{domain}.po"
+            if not path.is_file():
+                if domain == "kidshield":
+                    continue  # a language without the dashboard
+                header = io.BytesIO()
+                write_po(header, _catalog(domain, lang, {}), width=100)
+                old = ""
+                text = header.getvalue().decode("utf-8")
+            else:
+                old = text = path.read_text(encoding="utf-8")
+            text = merge_text(text, domain, lang, found[domain], strings)
+            if text != old:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_text(text, encoding="utf-8", newline="")
+                changed.append(path)
+    return changed
 
 
 def main() -> int:
     found = extract()
     if "--merge" in sys.argv:
-        merge(found)
+        for path in merge(found):
+            print(f"updated {path.relative_to(ROOT)}")
         return 0
     if "--check" in sys.argv:
         bad = 0
