@@ -172,7 +172,7 @@ async def decide_request(ctx: WebContext, actor: str, request_id: int, decision:
 # Kept in the database over the configuration file (kidshield/state/editor.py): in force here
 # at once and on every node sharing the database within seconds; `kidshield config export`
 # writes them into the file.
-PROFILE_FIELDS = ("name", "birth_date", "age_band", "timezone", "bedtime", "wake_up",
+PROFILE_FIELDS = ("name", "shared", "birth_date", "age_band", "timezone", "bedtime", "wake_up",
                   "bedtime_days", "safe_search", "youtube", "extra_blocked_categories",
                   "unblocked_categories", "extra_blocked_services", "unblocked_services",
                   "allow", "allow_free_time", "learning_sites", "deny", "budgets",

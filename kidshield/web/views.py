@@ -69,6 +69,8 @@ def profile_view(ctx: WebContext, prof: Profile,
     return {
         "id": prof.id,
         "name": prof.name,
+        # devices no profile names ("Everyone else") are everyone's (web/childpage.py)
+        "shared": pc.shared if pc is not None else True,
         "age_band": band.value,
         "age": prof.age_at(now),
         "birth_date": None if prof.birth_date is None else prof.birth_date.isoformat(),

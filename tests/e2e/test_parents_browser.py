@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from kidshield.clock import FixedClock
+from kidshield.web import actions
 from kidshield.web.pause import pause_internet
 from tests.e2e import harness
 from tests.e2e.harness import LoopThread, Served, chromium
@@ -273,3 +274,31 @@ def test_a_list_added_on_the_lists_page_blocks_and_removing_it_unblocks(
     page.wait_for_selector("text=The list was removed.")
     assert page.locator("#list-dating-extra").count() == 0
     assert live.addresses("flirt.example") == ["192.0.2.1"]
+
+
+def test_a_profile_marked_shared_on_the_dashboard_greets_everyone_on_the_child_page(
+        live: Served, browser: Any) -> None:
+    parent = signed_in(browser, live, LAPTOP)
+    child = browser.new_context(viewport=PHONE).new_page()
+    child.goto("http://kidshield.home.arpa/")
+    assert "Hi Mia! This page" in child.locator("main").inner_text()
+    try:
+        parent.goto("/profiles/mia")
+        assert not parent.is_checked("#shared")
+        parent.check("#shared")
+        parent.click("form.editor button[type=submit]")
+        parent.wait_for_selector("text=Saved.")
+        assert live.app.config.profiles["mia"].shared
+        child.goto("http://kidshield.home.arpa/")  # the same served app, right after saving
+        text = child.locator("main").inner_text()
+        assert "Hi! This page explains" in text and "Hi Mia" not in text
+        parent.goto("/profiles/mia")
+        assert parent.is_checked("#shared")  # the form shows what is saved
+        parent.uncheck("#shared")
+        parent.click("form.editor button[type=submit]")
+        parent.wait_for_selector("text=Saved.")
+        child.goto("http://kidshield.home.arpa/")
+        assert "Hi Mia! This page" in child.locator("main").inner_text()
+    finally:
+        # the module's other tests expect Mia as the file has her
+        live.run(actions.edit_profile(live.web, "Alex", "mia", {"shared": None}))

@@ -10,6 +10,7 @@ import pytest
 
 from kidshield.clock import FixedClock
 from tests.e2e.fixtures import ServeConfig
+from tests.e2e.harness import Served
 from tests.e2e.household import AFTERNOON, config_text, write_lists
 from tests.e2e.upstream import FakeUpstream
 
@@ -62,3 +63,24 @@ def test_devices_no_profile_names_are_greeted_without_a_name(
     text = client.get("/", headers=CHILD_PAGE).text
     assert "Hi Everyone else" not in text
     assert "Hi! This page explains" in text
+
+
+def test_the_profile_api_sets_shared_and_the_child_page_follows_at_once(
+        served: Served, client: httpx.Client, parent: tuple[httpx.Client, dict[str, str]],
+) -> None:
+    signed_in, csrf = parent
+    assert "Hi Mia! This page" in client.get("/", headers=CHILD_PAGE).text
+    assert signed_in.get("/api/v1/profiles/mia").json()["shared"] is False
+    r = signed_in.patch("/api/v1/profiles/mia", json={"shared": True}, headers=csrf)
+    assert r.status_code == 200, r.text
+    assert r.json()["shared"] is True
+    assert served.app.config.profiles["mia"].shared  # kept, as the other fields are
+    text = client.get("/", headers=CHILD_PAGE).text
+    assert "Hi! This page explains" in text and "Hi Mia" not in text
+    # validated like the other fields: a yes/no, named when it is not
+    r = signed_in.patch("/api/v1/profiles/mia", json={"shared": "yes"}, headers=csrf)
+    assert r.status_code == 422 and r.json()["field"] == "shared"
+    # null: back to the configuration file's value
+    r = signed_in.patch("/api/v1/profiles/mia", json={"shared": None}, headers=csrf)
+    assert r.status_code == 200 and r.json()["shared"] is False
+    assert "Hi Mia! This page" in client.get("/", headers=CHILD_PAGE).text

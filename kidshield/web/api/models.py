@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
 
 from kidshield.config import BlockMode, check_domain, check_hhmm
 from kidshield.policy.ages import AgeBand, SafeSearchMode
@@ -54,6 +54,9 @@ class BedtimeIn(_In):
 
 class ProfilePatch(_In):
     name: str | None = None
+    shared: StrictBool | None = Field(
+        None, description="used by several people: the child page greets everyone, not by "
+                          "name (null: the configuration file's value)")
     age_band: AgeBand | None = None
     safe_search: SafeSearchMode | None = None
     youtube: SafeSearchMode | None = None

@@ -82,6 +82,8 @@ class Edits(_Out):
 class ProfileView(_Out):
     id: str
     name: str
+    shared: bool = Field(description="used by several people: the child page greets everyone, "
+                                     "not by name")
     age_band: str
     age: int | None
     birth_date: str | None

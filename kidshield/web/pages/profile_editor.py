@@ -124,6 +124,8 @@ def changes_from_form(ctx: WebContext, prof: Profile, form: FormData) -> dict[st
         if not name:
             raise InputError("name: the child's name", field="name")
         wanted["name"] = name
+    if "has_shared" in form:  # a checkbox sends nothing when unticked
+        wanted["shared"] = "shared" in form
     if "age_mode" in form:
         if _s(form, "age_mode") == "birth":
             born = _date(_s(form, "birth_date"))
