@@ -45,8 +45,9 @@ def _operations(served: Served) -> list[tuple[str, str, bool]]:
 def _send(client: httpx.Client, method: str, path: str,
           headers: Mapping[str, str | bytes]) -> httpx.Response:
     body: dict[str, Any] = {"json": {}} if method in ("POST", "PUT", "PATCH") else {}
-    return client.request(method, path, headers={"accept": "application/json", **headers},
-                          follow_redirects=False, **body)
+    raw = [(b"accept", b"application/json"),
+           *((k.encode(), v if isinstance(v, bytes) else v.encode()) for k, v in headers.items())]
+    return client.request(method, path, headers=raw, follow_redirects=False, **body)
 
 
 def _assert_refused(r: httpx.Response, error: str | None, words: str, where: str) -> None:
