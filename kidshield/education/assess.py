@@ -186,7 +186,13 @@ class ItemResult:
         if failed:
             return f"the drill found gaps: {', '.join(failed)} failed"
         if all(s == "pass" for _c, s in self.evidence):
-            return f"confirmed by the drill ({', '.join(c for c, _s in self.evidence)} passed)"
+            passed = ", ".join(c for c, _s in self.evidence)
+            if self.answer in ("yes", "unanswered"):
+                return f"confirmed by the drill ({passed} passed)"
+            # the drill tests only part of an item: a school's own "missing" or "partly"
+            # stands, and the report must not call such an item confirmed
+            return (f"the drill's checks passed ({passed}); your answer "
+                    f"({ANSWER_LABELS[self.answer]}) is kept: the drill tests only part of this")
         return "the drill did not run every check: " + ", ".join(
             f"{c} {s}" for c, s in self.evidence if s != "pass")
 

@@ -237,7 +237,7 @@ async def assess_submit(request: Request, site: EducationSite) -> Response:
     data: dict[str, dict[str, str]] = {sid: {} for sid in chosen}
     for key, value in form.multi_items():
         sid, _, cop = key.partition(".")
-        if sid in data and cop:
+        if sid in data and cop and str(value):  # "" is the form's "not answered"
             data[sid][cop] = str(value)
     if not chosen:
         raise HTTPException(400, "choose at least one section")
