@@ -15,6 +15,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from kidshield.console import fail
+from kidshield.education.choices import choice_number
 
 out = Console()
 err = Console(stderr=True)
@@ -84,7 +85,8 @@ def learn(
         if not quiz:
             continue
         line = sys.stdin.readline()
-        picked = int(line) - 1 if line.strip().isdigit() else -1
+        number = choice_number(line, 1, len(q.choices))
+        picked = -1 if number is None else number - 1
         ok = picked == q.answer
         right += ok
         out.print(("[green]\u2713 " if ok else "[yellow]\u2717 ") + f"{escape(q.explain)}[/]")

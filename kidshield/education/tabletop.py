@@ -25,6 +25,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from kidshield.education.choices import choice_number
 from kidshield.education.linebreaks import join_lines
 from kidshield.errors import KidshieldError
 
@@ -239,9 +240,9 @@ def run(sc: Scenario, read: Callable[[], str | None], write: Callable[[str], Non
             if line is None:
                 write("\n" + t("(no more input: stopping here)"))
                 return Walkthrough(path, None)
-            text = line.strip()
-            if text.isdigit() and 1 <= int(text) <= len(step.choice):
-                chosen = step.choice[int(text) - 1]
+            number = choice_number(line, 1, len(step.choice))
+            if number is not None:
+                chosen = step.choice[number - 1]
             else:
                 write(t("Please answer with a number from 1 to {n}.", n=len(step.choice)))
         path.append((step.id, chosen.label))

@@ -43,6 +43,7 @@ from kidshield.education.assess import (
     questionnaire,
 )
 from kidshield.education.assess import to_markdown as assess_markdown
+from kidshield.education.choices import choice_number
 from kidshield.education.lessons import (
     BAND_LABELS,
     BANDS,
@@ -166,9 +167,9 @@ def _picked(form: FormData, lesson: Lesson) -> dict[int, int]:
     is not one of the choices, are left out."""
     picked: dict[int, int] = {}
     for i, q in enumerate(lesson.header.quiz):
-        raw = form.get(f"q{i}")
-        if isinstance(raw, str) and raw.isdigit() and int(raw) < len(q.choices):
-            picked[i] = int(raw)
+        number = choice_number(form.get(f"q{i}"), 0, len(q.choices) - 1)
+        if number is not None:
+            picked[i] = number
     return picked
 
 

@@ -7,9 +7,11 @@ language, with helpline addresses readable right to left."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import pytest
 
 from kidshield.education.assess import questionnaire
@@ -172,3 +174,19 @@ def test_helpline_addresses_read_left_to_right_on_an_arabic_lesson(
     assert links.count() > 0
     for i in range(links.count()):
         assert links.nth(i).evaluate("e => getComputedStyle(e).direction") == "ltr"
+
+
+@pytest.mark.parametrize("typed", ["²", "9" * 5000])
+def test_a_quiz_answer_that_is_not_a_choice_is_left_open_not_a_server_error(
+    live: Served, typed: str,
+) -> None:
+    """A quiz field of "²" or 5,000 digits was a 500 (int() refuses both after isdigit()
+    accepted them); it is an unanswered question, as any other value that is no choice."""
+    with httpx.Client(base_url=live.url) as client:
+        url = "/learn/9-12/privacy"
+        csrf = re.search(r'name="csrf" value="([^"]+)"', client.get(url).text)
+        assert csrf is not None
+        r = client.post(f"{url}/quiz", data={"csrf": csrf.group(1), "q0": typed, "q1": "0"},
+                        headers={"Accept": "application/json"})
+        assert r.status_code == 200, r.text
+        assert r.json()["complete"] is False and r.json()["correct"][0] is None

@@ -76,3 +76,33 @@ def test_drill_command_prints_json(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     assert data["summary"]["fail"] >= 1 and data["summary"]["score"] < 100
     assert data["summary"]["complete"] is False  # the egress checks were skipped
     assert "kidshield drill scorecard" in (tmp_path / "card.html").read_text(encoding="utf-8")
+
+
+# "²" is a key of its own on a French keyboard; str.isdigit() took it for a number and int()
+# then crashed the command with a traceback (found walking docs/learning.md, December 2026)
+ODD_NUMBERS = ["²", "9" * 5000, "-1", " 99 "]
+
+
+@pytest.mark.parametrize("typed", ODD_NUMBERS)
+def test_learn_quiz_takes_any_typed_line_as_a_wrong_answer(typed: str) -> None:
+    lesson = runner.invoke(cli_app, ["learn", "under-9", "privacy", "--quiz"],
+                           input=f"{typed}\n2\n2\n")
+    assert lesson.exit_code == 0, lesson.output
+    assert lesson.exception is None
+    assert "2 of 3 right" in lesson.output
+
+
+@pytest.mark.parametrize("typed", ODD_NUMBERS)
+def test_tabletop_asks_again_after_a_line_that_is_not_a_choice(typed: str) -> None:
+    result = runner.invoke(cli_app, ["drill", "tabletop", "bullied-classmate"],
+                           input=f"{typed}\n1\n1\n1\n")
+    assert result.exception is None, result.output
+    assert result.exit_code == 0, result.output
+    assert "Please answer with a number from 1 to" in result.output
+    assert "Alex felt supported" in result.output
+
+
+def test_tabletop_reads_arabic_indic_digits_as_numbers() -> None:
+    result = runner.invoke(cli_app, ["drill", "tabletop", "bullied-classmate", "--lang", "ar"],
+                           input="\u0661\n\u0661\n\u0661\n")
+    assert result.exit_code == 0, result.output
