@@ -40,3 +40,21 @@ def test_the_lists_page_shows_built_in_lists_and_warns_of_empty_categories(
     assert "builtin-adult" not in page
     gaps = page[page.index('id="gaps"'):page.index("</div>", page.index('id="gaps"'))]
     assert "<strong>adult content</strong> (Mia" in gaps and "gambling" not in gaps
+
+
+def test_the_child_page_never_promises_deletion_when_the_log_is_kept(
+        serve_config: ServeConfig, upstream: FakeUpstream, tmp_path: Path) -> None:
+    """`retention_days = 0` keeps the query log (the retention job deletes nothing), yet the
+    child page told the child "The list is deleted automatically after 0 days." (found
+    walking docs/storage.md as a school's IT admin, December 2026)."""
+    write_lists(tmp_path)
+    text = config_text(upstream.port).replace("retention_days = 7", "retention_days = 0")
+    served = serve_config(text, FixedClock(AFTERNOON))
+    assert served.app.writer.run_retention() == 0  # what 0 does: nothing is deleted
+    for lang in ("en", "fr", "ar"):
+        page = served.client().get(f"/me?lang={lang}").text
+        assert "0 days" not in page and "0 jours" not in page and "بعد 0" not in page, lang
+    page = served.client().get("/me?lang=en").text
+    assert "The list is kept: it is not deleted automatically." in page
+    served = serve_config(config_text(upstream.port), FixedClock(AFTERNOON))
+    assert "deleted automatically after 7 days" in served.client().get("/me").text
