@@ -132,6 +132,8 @@ def drill(
     from kidshield.education.drill import DrillOptions, run_drill
     from kidshield.education.scorecard import print_scorecard, to_html, to_json
 
+    if html is not None:
+        _check_writable(html, "--html")
     options = DrillOptions(server=server, port=port, timeout=timeout,
                            blocked_names=tuple(blocked_name or ()), egress=egress,
                            block_page_port=block_page_port)
@@ -144,7 +146,7 @@ def drill(
             results = run_drill(options)
         print_scorecard(results, out, where)
     if html is not None:
-        html.write_text(to_html(results, where, datetime.now(UTC)), encoding="utf-8")
+        _write(html, to_html(results, where, datetime.now(UTC)), "--html")
     if any(r.status == "fail" for r in results):
         raise typer.Exit(1)
 
@@ -200,6 +202,7 @@ def assess_command(
     (worst risk first), and what covers each gap."""
     from kidshield.education.assess import (
         ANSWERS,
+        AssessmentError,
         assess,
         load_answers,
         load_drill,
@@ -209,11 +212,19 @@ def assess_command(
         to_markdown,
     )
 
+    for path, option in ((html, "--html"), (md, "--md")):
+        if path is not None:
+            _check_writable(path, option)
     evidence = load_drill(drill) if drill is not None else None
     if answers is not None:
         organisation, given = load_answers(answers)
     else:
         q = questionnaire()
+        for name in section or ():
+            try:  # a misspelt section fails now, not after the first question
+                q.get(name)
+            except AssessmentError as exc:
+                fail(str(exc))
         organisation = typer.prompt("Organisation (optional)", default="", show_default=False)
         data: dict[str, dict[str, str]] = {}
         for s in q.section:
@@ -222,25 +233,46 @@ def assess_command(
             out.print(f"\n[bold]{escape(s.title)}[/] [dim]{escape(s.intro)}[/]")
             data[s.id] = {}
             for item in s.item:
+                # Enter leaves the item unanswered (counted as missing), so that a drill's
+                # passed checks can confirm it, as in an answers file or the web form
                 reply = typer.prompt(f"{item.id} ({item.risk}) {item.question} "
-                                     f"[{'/'.join(ANSWERS)}]",
-                                     default="no", show_default=False)
-                while reply not in ANSWERS:
-                    reply = typer.prompt(f"Answer with {', '.join(ANSWERS)}", default="no")
-                data[s.id][item.id] = reply
+                                     f"[{'/'.join(ANSWERS)}, Enter: not answered]",
+                                     default="", show_default=False).strip()
+                while reply and reply not in ANSWERS:
+                    reply = typer.prompt(f"Answer with {', '.join(ANSWERS)} (Enter: not "
+                                         "answered)", default="", show_default=False).strip()
+                if reply:
+                    data[s.id][item.id] = reply
         given = parse_answers(data, "answers")
     report = assess(given, organisation, evidence)
     markdown = to_markdown(report)
     if md is not None:
-        md.write_text(markdown, encoding="utf-8")
+        _write(md, markdown, "--md")
     if html is not None:
-        html.write_text(to_html(report), encoding="utf-8")
+        _write(html, to_html(report), "--html")
     if md is None and html is None:
         out.print(Markdown(markdown))
     else:
         for result in report.sections:
             out.print(f"{escape(result.section.title)}: {result.score}% "
                       f"({len(result.missing)} missing)", highlight=False)
+
+
+def _check_writable(path: Path, option: str) -> None:
+    """Fail before the work, not after it: a drill takes up to a minute, and its results
+    were lost to a traceback when the folder of --html did not exist."""
+    folder = path.parent
+    if not folder.is_dir():
+        fail(f"{option} {path}: the folder {folder} does not exist")
+    if path.is_dir():
+        fail(f"{option} {path}: is a folder; name a file")
+
+
+def _write(path: Path, text: str, option: str) -> None:
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        fail(f"{option} {path}: cannot write it: {exc.strerror or exc}")
 
 
 def register(app: typer.Typer) -> None:

@@ -106,3 +106,48 @@ def test_tabletop_reads_arabic_indic_digits_as_numbers() -> None:
     result = runner.invoke(cli_app, ["drill", "tabletop", "bullied-classmate", "--lang", "ar"],
                            input="\u0661\n\u0661\n\u0661\n")
     assert result.exit_code == 0, result.output
+
+
+# found walking docs/learning.md as a school's IT admin (December 2026)
+def test_interactive_assess_leaves_enter_unanswered_so_the_drill_can_confirm(
+        tmp_path: Path) -> None:
+    """Enter used to answer "no", so in `kidshield assess --drill` the drill could confirm
+    nothing (learning.md: an unanswered item whose checks all passed counts as in place)."""
+    from kidshield.education.assess import questionnaire
+
+    schools = questionnaire().get("schools")
+    checks = sorted({c for i in schools.item for c in i.evidence})
+    drill = tmp_path / "drill.json"
+    drill.write_text(json.dumps({"checks": [{"id": c, "status": "pass"} for c in checks]}))
+    report = tmp_path / "report.md"
+    result = runner.invoke(cli_app, ["assess", "--section", "schools", "--drill", str(drill),
+                                     "--md", str(report)],
+                           input="Hillside\n" + "\n" * len(schools.item))
+    assert result.exit_code == 0, result.output
+    text = report.read_text()
+    in_place = text[text.index("### In place"):]
+    confirmed = [i.id for i in schools.item if i.evidence]
+    for cop in confirmed:
+        assert f"**{cop}**" in in_place, cop
+    assert "In place | Partly | Missing |\n|---|---|---|---|---|\n| Schools |" in text
+
+
+def test_assess_names_a_misspelt_section_before_asking_anything() -> None:
+    result = runner.invoke(cli_app, ["assess", "--section", "school"], input="Hillside\n")
+    assert result.exit_code == 2, result.output
+    assert "no section 'school'" in result.output and "schools" in result.output
+    assert "Organisation" not in result.output
+
+
+def test_assess_and_drill_refuse_an_html_file_in_a_missing_folder(tmp_path: Path) -> None:
+    """Both ended in a FileNotFoundError traceback; the drill only after a minute's work."""
+    target = tmp_path / "no" / "report.html"
+    result = runner.invoke(cli_app, ["assess", "--answers", str(FIXTURE),
+                                     "--html", str(target)])
+    assert result.exit_code == 2 and isinstance(result.exception, SystemExit), result.output
+    assert "does not exist" in result.output
+    # port 9 on loopback: nothing answers, and the drill must not even start
+    result = runner.invoke(cli_app, ["drill", "--server", "127.0.0.1", "--port", "9",
+                                     "--html", str(target)])
+    assert result.exit_code == 2 and isinstance(result.exception, SystemExit), result.output
+    assert "does not exist" in result.output
