@@ -160,7 +160,7 @@ def block_text(decision: Decision, name: str, service_name: str | None,
 CATEGORY_WORDS = (N_("adult"), N_("gambling"), N_("malware"), N_("phishing"),
                   N_("self harm"), N_("dating"), N_("drugs"), N_("violence"), N_("weapons"),
                   N_("hate"), N_("cults"), N_("chat"), N_("social"), N_("piracy"),
-                  N_("harmful content"))
+                  N_("reported"), N_("harmful content"))
 
 # Words the templates translate from data values (query log results, week grid, modes, reasons).
 DYNAMIC_WORDS = (N_("allow"), N_("block"), N_("rewrite"), N_("bedtime"), N_("schedule"),

@@ -58,3 +58,19 @@ def test_the_child_page_never_promises_deletion_when_the_log_is_kept(
     assert "The list is kept: it is not deleted automatically." in page
     served = serve_config(config_text(upstream.port), FixedClock(AFTERNOON))
     assert "deleted automatically after 7 days" in served.client().get("/me").text
+
+
+def test_every_blocked_group_on_the_child_page_is_in_the_childs_language(
+        serve_config: ServeConfig, upstream: FakeUpstream, tmp_path: Path) -> None:
+    """The "reported" group (sites a moderator blocked after a report) was listed in English
+    on the French, Arabic... child page: the word was missing from the children's catalog
+    (found walking the pages in every language, December 2026)."""
+    write_lists(tmp_path)
+    served = serve_config(config_text(upstream.port), FixedClock(AFTERNOON))
+    for lang, word in (("fr", "signalé"), ("es", "denunciado"), ("ru", "по жалобам"),
+                       ("ar", "مُبلَّغ عنه"), ("zh", "被举报")):
+        page = served.client().get(f"/me?lang={lang}").text
+        tags = page[page.index('<ul class="tags">'):]
+        tags = tags[:tags.index("</ul>")]
+        assert "<li>reported</li>" not in tags, lang
+        assert f"<li>{word}</li>" in tags, (lang, tags)
