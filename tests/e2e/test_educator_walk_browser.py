@@ -190,3 +190,17 @@ def test_a_quiz_answer_that_is_not_a_choice_is_left_open_not_a_server_error(
                         headers={"Accept": "application/json"})
         assert r.status_code == 200, r.text
         assert r.json()["complete"] is False and r.json()["correct"][0] is None
+
+
+def test_helpline_numbers_and_addresses_read_left_to_right_on_the_arabic_child_page(
+    live: Served, browser: Any,
+) -> None:
+    """The child page's (and block page's: one template) helpline list had the lessons' bidi
+    defect."""
+    page = new_page(browser, live, viewport=PHONE)
+    page.goto("/me?lang=ar")
+    links = page.locator("a[href^='http'], a[href^='tel:'], a[href^='sms:']")
+    assert links.count() > 0
+    wrong = [links.nth(i).get_attribute("href") for i in range(links.count())
+             if links.nth(i).evaluate("e => getComputedStyle(e).direction") != "ltr"]
+    assert not wrong, wrong

@@ -96,5 +96,5 @@ def test_a_short_code_with_a_star_or_hash_is_a_working_link(
     served = serve_config(config_text(upstream.port) + local, FixedClock(AFTERNOON))
     client = served.client()
     for page in (client.get("/", headers={"host": "casino.example"}).text, client.get("/me").text):
-        assert 'href="tel:*6935">*6935</a>' in page
-        assert 'href="sms:%231234">#12 34</a>' in page
+        assert 'href="tel:*6935" dir="ltr">*6935</a>' in page
+        assert 'href="sms:%231234" dir="ltr">#12 34</a>' in page
