@@ -8,7 +8,9 @@ Benign: the teen corpus (whole, DEV run only), chit-chat, GoEmotions-benign, RMH
 benign, messages-b ``tweets_everyday`` and ``bullying_tweets_negatives``, and the synthetic
 benign conversations through the tracker (half by conversation id). A row is counted when its
 assessment has a bullying signpost; only rows the lexicon's target/threat patterns match are
-assessed (a signpost needs one). ``--show`` prints DEV rows only, never TEST ones.
+assessed (a signpost needs one). Each count is split by the signpost's kind (``target``,
+``threat``, ``other``: someone else's bullying). ``--show`` prints DEV rows only, never TEST
+ones.
 """
 
 from __future__ import annotations
@@ -16,12 +18,13 @@ from __future__ import annotations
 import gzip
 import json
 import sys
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 from kidshield.safety.text import Assessment, assess_conversation, assess_message
+from kidshield.safety.text.combine import TARGET_KINDS
 from kidshield.safety.text.halves import half_of
 from kidshield.safety.text.lexicon import load_lexicon
 from kidshield.safety.text.model import Risk
@@ -34,7 +37,7 @@ BULLYING = LEXICON.for_risk(Risk.BULLYING)
 
 def candidate(text: str) -> bool:
     view = LEXICON.normalizer.normalize(text).text
-    return any(kind in ("target", "threat") for kind, _s, _e in BULLYING.about_spans(view))
+    return any(kind in TARGET_KINDS for kind, _s, _e in BULLYING.about_spans(view))
 
 
 def rows(path: Path) -> Iterator[dict[str, Any]]:
@@ -49,6 +52,14 @@ def signposted(result: Assessment) -> bool:
     return any(s.risk is Risk.BULLYING for s in result.signposts)
 
 
+def kind(result: Assessment) -> str:
+    return next(s.why for s in result.signposts if s.risk is Risk.BULLYING)
+
+
+def kinds(counted: Counter[str]) -> str:
+    return " (" + ", ".join(f"{k} {n}" for k, n in sorted(counted.items())) + ")" if counted else ""
+
+
 def told(text: str, result: Assessment) -> str:
     return " | ".join(repr(text[span.start:span.end]) for s in result.signposts
                       for span in s.spans)
@@ -56,13 +67,16 @@ def told(text: str, result: Assessment) -> str:
 
 def count(name: str, texts: Iterable[str], show: bool) -> None:
     total = hits = 0
+    by_kind: Counter[str] = Counter()
     for text in texts:
         total += 1
         if candidate(text) and signposted(result := assess_message(text)):
             hits += 1
+            by_kind[kind(result)] += 1
             if show:
-                print(f"  [{name}] {told(text, result)}")
-    print(f"{name}: {hits}/{total} = {100 * hits / max(total, 1):.2f} %", flush=True)
+                print(f"  [{name}] {kind(result)}: {told(text, result)}")
+    print(f"{name}: {hits}/{total} = {100 * hits / max(total, 1):.2f} %{kinds(by_kind)}",
+          flush=True)
 
 
 def main() -> None:
@@ -70,9 +84,10 @@ def main() -> None:
     show = "--show" in sys.argv and half == "dev"
     mine = [r["text"] for r in rows(SYNTH / "messages-b/bullying_tweets.jsonl")
             if "victim-report" in r["source_label"] and half_of(r["text"]) == half]
-    got = by_finding = none = 0
+    got = by_finding = none = flagged = 0
     for text in mine:
         result = assess_message(text)
+        flagged += result.finding(Risk.BULLYING) is not None
         if signposted(result):
             got += 1
         elif result.helplines and result.finding(Risk.BULLYING):
@@ -82,11 +97,14 @@ def main() -> None:
             if show:
                 print(f"  [missed] {[f.risk.value for f in result.findings]} {text!r}")
     print(f"victim-report {half}: signpost {got}/{len(mine)}, finding with helplines "
-          f"{by_finding}, no help {none}")
+          f"{by_finding}, no help {none}; a bullying finding against the writer "
+          f"{flagged}/{len(mine)}")
     for path in (SYNTH / "messages/bullying.jsonl", SYNTH / "messages-b/bullying_tweets.jsonl"):
         chosen = [r for r in rows(path) if half_of(r["text"]) == half]
-        hit = [r for r in chosen if candidate(r["text"]) and signposted(assess_message(r["text"]))]
-        print(f"{path.name} (all bullying kinds) {half}: signposted {len(hit)}/{len(chosen)}")
+        hit = Counter(kind(result) for r in chosen if candidate(r["text"])
+                      and signposted(result := assess_message(r["text"])))
+        print(f"{path.name} (all bullying kinds) {half}: signposted {hit.total()}/{len(chosen)}"
+              f"{kinds(hit)}")
     corpus = Path("tests/safety/text/corpus/benign.txt").read_text(encoding="utf-8")
     if half == "dev":
         count("teen corpus (whole)", [line for line in corpus.splitlines()
@@ -106,6 +124,7 @@ def main() -> None:
         for row in rows(path):
             conversations[row["conversation"]].append(row)
     total = hits = 0
+    by_kind: Counter[str] = Counter()
     for cid, messages in conversations.items():
         if half_of(cid) != half:
             continue
@@ -119,10 +138,11 @@ def main() -> None:
         for message, assessed in zip(messages, result.messages, strict=True):
             if signposted(assessed):
                 hits += 1
+                by_kind[kind(assessed)] += 1
                 if show:
                     print(f"  [conversation {cid}] {told(message['text'], assessed)}")
     print(f"benign conversations (messages): {hits}/{total} = "
-          f"{100 * hits / max(total, 1):.2f} %")
+          f"{100 * hits / max(total, 1):.2f} %{kinds(by_kind)}")
 
 
 if __name__ == "__main__":

@@ -129,16 +129,18 @@ def _overlaps(start: int, end: int, spans: list[tuple[int, int]]) -> bool:
     return any(start < s_end and s_start < end for s_start, s_end in spans)
 
 
-# the kinds of bullying's "about" table that say the writer is the target, and those that,
-# in the same sentence, say it is not so (data/en/bullying.toml)
-TARGET_KINDS = ("target", "threat")
+# the kinds of bullying's "about" table that say the writer is the target or tells of someone
+# else who is (a parent, a friend), and those that, in the same sentence, say it is not so
+# (data/en/bullying.toml); the first kind found names the signpost
+TARGET_KINDS = ("target", "threat", "other")
 NOT_TARGET_KINDS = frozenset({"banter", "negated"})
 
 
 def _target_of_bullying(ctx: SignalContext) -> Signpost | None:
     """The writer tells they are bullied ("they called me tubby every day", "i'm being bullied
-    at school", "he said he'd beat me up"): no finding against the writer, but the reply
-    shows bullying helplines. Not in a sentence that laughs or denies it ("my friends call
+    at school", "he said he'd beat me up") or that someone they speak for is ("my son is being
+    bullied", kind ``other``): no finding against the writer, but the reply shows bullying
+    helplines, for the writer's age. Not in a sentence that laughs or denies it ("my friends call
     me fatso lol", "im not being bullied"), not inside quotation marks (someone else's
     words), and a threat not in game talk ("he said he'd kill me in fortnite")."""
     lex = ctx.lexicon.for_risk(Risk.BULLYING)

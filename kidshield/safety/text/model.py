@@ -133,8 +133,9 @@ class Signpost:
     """A risk whose helplines the result shows without a finding, and why: the writer is not
     flagged, but the reply offers help. ``why``: ``target`` (the writer tells they are bullied),
     ``threat`` (the writer tells of a threat they received), ``other`` (someone else's
-    self-harm), ``past`` (the writer's own, told as past), ``report`` (a friend told the
-    writer), ``distress`` (despair without ideation). ``spans``: the words that said so, as
+    bullying, told by a parent or friend; for self-harm, someone else's self-harm), ``past``
+    (the writer's own, told as past), ``report`` (a friend told the writer), ``distress``
+    (despair without ideation). ``spans``: the words that said so, as
     offsets into the original text (empty when the signal has none to point at)."""
 
     risk: Risk
