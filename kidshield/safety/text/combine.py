@@ -88,6 +88,17 @@ def _sentence(text: str, offset: int) -> int:
     return sum(1 for m in _SENTENCE_END.finditer(text, 0, offset) if m.end() <= offset)
 
 
+def _without_sentences(text: str, numbers: set[int]) -> str:
+    """``text`` with the sentences numbered ``numbers`` blanked (offsets kept)."""
+    spans: list[tuple[int, int]] = []
+    start = 0
+    for number, end in enumerate([m.end() for m in _SENTENCE_END.finditer(text)] + [len(text)]):
+        if number in numbers:
+            spans.append((start, end))
+        start = end
+    return _blank(text, spans)
+
+
 def _sentences_of(text: str, spans: list[tuple[int, int]]) -> set[int]:
     """The sentences the spans touch."""
     touched: set[int] = set()
@@ -222,10 +233,11 @@ class Combiner:
             signpost.pop(Risk.SELF_HARM, None)
         told = _target_of_bullying(ctx)
         if told is not None:
-            # help for the writer whatever else is found: a bullying finding the model gives
-            # such a message is left as it is (its level and actions), but says nothing of the
-            # help the writer needs, which shows only with a severe finding, for the reader
+            # help for the writer whatever else is found: a bullying finding says nothing of the
+            # help the writer needs (it shows only with a severe finding, for the reader)
             signpost[Risk.BULLYING] = told
+            if self._only_told(findings, by_risk.get(Risk.BULLYING, []), told, ctx):
+                findings = [f for f in findings if f.risk is not Risk.BULLYING]
         return Combined(
             findings, tuple(signpost[risk] for risk in Risk if risk in signpost), adjusted
         )
@@ -299,16 +311,33 @@ class Combiner:
     def _present_probability(self, text: str, past: set[int], ctx: SignalContext) -> float:
         """The model's self-harm probability for ``text`` without its ``past`` sentences."""
         assert self.classifier is not None
-        spans: list[tuple[int, int]] = []
-        start = 0
-        for number, end in enumerate(
-            [m.end() for m in _SENTENCE_END.finditer(text)] + [len(text)]
-        ):
-            if number in past:
-                spans.append((start, end))
-            start = end
-        rest = ctx.lexicon.normalizer.normalize(_blank(text, spans)).text
+        rest = ctx.lexicon.normalizer.normalize(_without_sentences(text, past)).text
         return self.classifier.probability(rest, Risk.SELF_HARM)
+
+    def _only_told(
+        self, findings: list[Finding], hits: list[CueHit], told: Signpost, ctx: SignalContext
+    ) -> bool:
+        """Whether the bullying finding, if any, rests only on the sentences in which the
+        writer tells of being bullied (or of someone they speak for): its cues all lie there,
+        and the model, reading the message without those sentences, stays below its low
+        threshold. Those sentences hold the bullies' words and deeds ("a guy called me a
+        faggot while his friends filmed it"), which the model reads as an attack; the writer
+        made none (issue 12: 17 of 38 DEV victim reports were flagged so). An insult of the
+        writer's own in another sentence keeps the finding."""
+        if not any(f.risk is Risk.BULLYING for f in findings):
+            return False
+        text = ctx.norm.original
+        telling = _sentences_of(text, [(span.start, span.end) for span in told.spans])
+        if _sentences_of(text, [(hit.start, hit.end) for hit in hits]) - telling:
+            return False
+        head = self.classifier.heads.get(Risk.BULLYING) if self.classifier else None
+        if head is None or self.classifier is None:
+            return True
+        rest = _without_sentences(text, telling)
+        if not rest.strip():
+            return True
+        view = ctx.lexicon.normalizer.normalize(rest).text
+        return self.classifier.probability(view, Risk.BULLYING) < head.low
 
     # -- one risk -----------------------------------------------------------------------------
     def _finding(
