@@ -9,8 +9,15 @@ number or a postcode) before any row was scored with it (thirteenth session,
 months, school subjects, apps) and street and school words, not words taken from any set's
 misses. It reads the original text: a capital letter is part of what makes "at Tesco" a place.
 ``case_blind=True`` drops the one shape that needs capitals (to measure what missing
-capitals cost). Known holes (docs/safety.md): "wot school u at" passes the school shape and
-"rainbow road" (a game track) the street shape.
+capitals cost).
+
+The fifteenth session added shapes read off the DEV halves' whereabouts rows the gate shut
+(docs/safety-log.md): a town after "from", an age then a town at the start of a message
+("12 m hull"), a numbered route and where it goes ("the 412 to Westfield"), a name after "go
+to", and the prepositions, street and school words of the other languages the writers use; and
+closed the three known false holes: a question word is not a school's name ("wot school u at"),
+"good at" is a skill, not a place ("good at rainbow road"), and a name does not run over a full
+stop ("in cardiff. close").
 """
 
 from __future__ import annotations
@@ -22,13 +29,20 @@ def _words(text: str) -> frozenset[str]:
     return frozenset(text.split())
 
 
-_PREP = r"(?:at|in|near|outside|behind|opposite|by|around|round|past|across|inside)"
+_PREP = r"(?:at|in|near|outside|behind|opposite|by|around|round|past|across|inside|from)"
+# the same in the languages the writers use (a capitalised name must still follow): "de Bari",
+# "à Nantes", "w Krakowie", "dari Surabaya", "bei Edeka", "taga Cavite"
+_PREP_OTHER = (
+    r"(?:de|del|della|en|à|au|aux|em|w|we|din|dari|di|alla|al|bei|aus|bij|op|taga|ở|desde)"
+)
 # closed classes a name slot must not be: they make "at the park by myself" look named
 GENERIC = _words(
     """
     a an the my your his her its our their this that these those same other another any some
     every each no one first last next right wrong whole own old new big little main local
     i me you him her it us them myself yourself himself herself itself ourselves themselves
+    u ur yr ure youre ya
+    what wot wat wut whats wots which wich who whose where wer whr how when why
     here there where home now then today tonight tomorrow rn atm lol like about around just
     so too very really case time times ages bit minute minutes mins min hour hours sec secs
     second seconds few while moment way front back middle top bottom end side corner edge
@@ -62,7 +76,8 @@ _STREET = (
     r"(?:road|rd|street|st|lane|ln|avenue|ave|drive|dr|close|crescent|terrace|boulevard|blvd"
     r"|highway|hwy|way|court|ct|place|pl|square|sq|parade|grove|gardens|row|mews|hill)"
 )
-_WORD = r"[a-z0-9][a-z0-9'.-]*"
+# a word does not end in a full stop: "in cardiff. close" is two sentences, not a street
+_WORD = r"[a-z0-9](?:[a-z0-9'.-]*[a-z0-9'])?"
 _STREET_RE = re.compile(
     rf"\b(?:on|at|off|in|along|down|up|near|by|to|from|of)\s+(?:the\s+)?"
     rf"({_WORD}(?:\s+{_WORD})?)\s+{_STREET}\b",
@@ -88,9 +103,40 @@ _AT_THE_IN_RE = re.compile(
     re.IGNORECASE,
 )
 _POSTCODE_RE = re.compile(r"\b[a-z]{1,2}\d[a-z\d]?\s*\d[a-z]{2}\b", re.IGNORECASE)
-# a capitalised word (or an all-caps shop name) after a location preposition, not "'s"
+# a capitalised word (or an all-caps shop name) after a location preposition, not "'s"; a
+# letter is any script's ("de Liège", "w Poznaniu")
+_LETTER = r"[^\W\d_]"
+_ARTICLE = r"(?:the|la|le|l'|el|les|los|las|het|de|der|die|dem|den)\s*"
 _PROPER_RE = re.compile(
-    rf"\b{_PREP}\s+(?:the\s+)?([A-Z][a-zA-Z'-]*[a-zA-Z]|[A-Z]{{2,}})(?!'s|’s)\b",
+    rf"\b(?:{_PREP}|{_PREP_OTHER}|beim|(?:go|goes|going|went)\s+(?:to|2))\s+(?:{_ARTICLE})?"
+    rf"({_LETTER}(?:{_LETTER}|['-])*{_LETTER}|[A-Z]{{2,}})(?!'s|’s)\b",
+    re.IGNORECASE,
+)
+# an age then a town, the way children introduce themselves: "11 from Swindon", "12 m hull",
+# "14, durban, u?", "10 yo Bendigo" (at the start of a message, the town a single word)
+_AGE_TOWN_RE = re.compile(
+    r"(?:^|[.!?]\s)\s*(?:age\s*)?(?:[5-9]|1\d)\s*(?:(?:yo|y/o|yrs?(?:\s+old)?|years?\s+old|m|f|ans|anni|anos|años|lat|jahre|tahun|taon)\b)?\s*[,/]?\s*"
+    r"(?:from\s+)?\b([a-z][a-z'-]{2,})\s*(?:[,!.?/]|$|\s+(?:u\b|wbu|hbu|lol|hi|hey|\W))",
+    re.IGNORECASE,
+)
+# a numbered bus or train and where it goes or leaves from: "the 412 to Westfield"
+_ROUTE_RE = re.compile(
+    r"\bthe\s+\d{1,3}[a-z]?\s+(?:bus\s+|train\s+)?(?:to|from)\s+([a-z][a-z'-]{2,})",
+    re.IGNORECASE,
+)
+# a street or a school word of another language the writers use, then a name: "calle Sierpes",
+# "viale Marconi", "jl. Merdeka", "collège Victor Hugo", "SMP Negeri" (the name with a capital)
+_OTHER_PLACE_RE = re.compile(
+    r"\b(?:calle|c/|rue|via|viale|piazza|strada|ulica|ulicy|ul\.|jl\.?|jalan|rua|av\.|avenida"
+    r"|carrera|plaza|paseo|colegio|escuela|instituto|ies|lycée|lycee|collège|liceo|scuola"
+    r"|escola|gymnasium|grundschule|realschule|smp|sma|scoala|școala|szkoła|szkola)\s+"
+    r"(?:(?:de|del|della|da|do|la|di)\s+)*([^\W\d_][\w'-]+)",
+    re.IGNORECASE,
+)
+# "good at rainbow road" is a skill (a game's track), not where anyone is
+_SKILL_RE = re.compile(
+    r"\b(?:good|bad|better|best|worse|worst|great|terrible|rubbish|trash|decent|amazing|pro)"
+    r"\s+at\s*$",
     re.IGNORECASE,
 )
 
@@ -106,6 +152,21 @@ _HAS_SCHOOL_RE = re.compile(
 _HAS_DIGIT_RE = re.compile(r"\d")
 
 
+# what a number at the start of a message counts when it is not an age
+UNITS = _words(
+    """
+    days weeks months years yrs mins minutes hours hrs secs seconds pm am km miles points pts
+    quid pounds dollars bucks euros percent people kids times more left tho though
+    ans anni anos años lat jahre tahun taon
+    """
+)
+
+
+def _skill(text: str, start: int) -> bool:
+    """True when the words before ``start`` are "good at" and the like (see _SKILL_RE)."""
+    return _SKILL_RE.search(text, max(0, start - 24), start) is not None
+
+
 def _named(word: str) -> bool:
     w = word.lower().strip("'.-")
     return bool(w) and w not in GENERIC and w not in DAYS_MONTHS
@@ -118,7 +179,8 @@ def find_place(text: str, *, case_blind: bool = False) -> tuple[int, int] | None
     if street:
         for match in _STREET_RE.finditer(text):
             words = match.group(1).split()
-            if all(_named(w) for w in words[-1:]) and _named(words[0]):
+            named = all(_named(w) for w in words[-1:]) and _named(words[0])
+            if named and not _skill(text, match.start(1)):
                 return match.start(1), match.end()
     if _HAS_DIGIT_RE.search(text):
         for shape in (_HOUSE_RE, _NUMBERED_RE, _POSTCODE_RE):
@@ -127,6 +189,11 @@ def find_place(text: str, *, case_blind: bool = False) -> tuple[int, int] | None
             found = shape.search(text)
             if found:
                 return found.span()
+        for shape in (_ROUTE_RE, _AGE_TOWN_RE):
+            for match in shape.finditer(text):
+                word = match.group(1).lower()
+                if _named(word) and word not in NOT_PLACES and word not in UNITS:
+                    return match.span() if shape is _ROUTE_RE else match.span(1)
     if _HAS_SCHOOL_RE.search(text):
         for match in _SCHOOL_RE.finditer(text):
             if _named(match.group(1)):
@@ -139,11 +206,16 @@ def find_place(text: str, *, case_blind: bool = False) -> tuple[int, int] | None
             return start, match.end()
     if case_blind:
         return None
+    for match in _OTHER_PLACE_RE.finditer(text):
+        word = match.group(1)
+        if word[0].isupper() and word.lower() not in NOT_PLACES and _named(word):
+            return match.start(), match.end()
     for match in _PROPER_RE.finditer(text):
         word = match.group(1)
         # the preposition may be any case, the name must be written with a capital
         if word.lower().endswith(("'s", "’s")):  # someone's house: not findable
             continue
-        if word[0].isupper() and word.lower() not in NOT_PLACES and _named(word):
+        named = word[0].isupper() and word.lower() not in NOT_PLACES and _named(word)
+        if named and not _skill(text, match.start(1)):
             return match.span(1)
     return None
