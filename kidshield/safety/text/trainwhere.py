@@ -13,7 +13,10 @@ The setting is the one declared and counted once on TEST in the fourteenth sessi
 * the threshold: the best F1 of the gated head alone on whereabouts rows against rows without
   personal information, over scores from an inner leave-one-writer-out, above the margin that
   flags ``BENIGN_CAP`` of the ``validation`` split's benign rows (a chat segment flagged when
-  any of its messages is; only messages where the gate finds a place are scored).
+  any of its messages is; only messages where the gate finds a place are scored). That margin
+  is a row's own (the quantile's "higher" value, fifteenth session): an interpolated one sat
+  between two rows and let one row more than the cap through, and moved with whichever single
+  row was next (docs/safety-log.md, "The place gate widened").
 """
 
 from __future__ import annotations
@@ -226,7 +229,11 @@ def train_whereabouts(
     pii = np.concatenate([v.pii for v in voices])
     rows = np.full(benign.val_rows, -1e9)
     np.maximum.at(rows, benign.val_group, _margins(model, benign.val_x))
-    floor = float(np.quantile(rows, 1.0 - BENIGN_CAP)) if benign.val_rows else -math.inf
+    floor = (
+        float(np.quantile(rows, 1.0 - BENIGN_CAP, method="higher"))
+        if benign.val_rows
+        else -math.inf
+    )
     best = best_threshold(scores, where, pii, floor)
     threshold = best[1]
     inner_found = (scores >= threshold) & where
