@@ -204,7 +204,8 @@ def find_place(text: str, *, case_blind: bool = False) -> tuple[int, int] | None
             while text[start].isspace():
                 start += 1
             return start, match.end()
-    if case_blind:
+    # the shapes below need a name written with a capital: a message without one skips them
+    if case_blind or text == text.lower():
         return None
     for match in _OTHER_PLACE_RE.finditer(text):
         word = match.group(1)
