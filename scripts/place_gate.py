@@ -1,8 +1,9 @@
 """Does a message name a place someone could find? The gate of the learned whereabouts head,
 as the thirteenth session measured it (scripts/pii_learned.py --gated); the rule itself now
 lives in the package, :mod:`kidshield.safety.text.pii.places`, which also says where the place
-is (the shipped head's span). Its decisions are the same as the script's were (checked on every
-voice row, benign message and teen line the measurement reads; docs/safety-log.md).
+is (the shipped head's span). Its decisions were the same as the script's until the fifteenth
+session widened the gate and closed its known holes (docs/safety-log.md, "The place gate
+widened"); the thirteenth and fourteenth sessions' figures are of the earlier gate.
 """
 
 from __future__ import annotations
