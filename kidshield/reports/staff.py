@@ -50,7 +50,7 @@ from kidshield.reports.service import CaseView
 from kidshield.reports.store import CaseRecord
 from kidshield.reports.web import ReportsSite
 from kidshield.web.access import Permission, User
-from kidshield.web.api.registry import Api
+from kidshield.web.api.registry import Api, row_id
 
 
 def _case_dict(case: CaseRecord) -> dict[str, Any]:
@@ -122,10 +122,10 @@ def _view_dict(view: CaseView, revealed: bool) -> dict[str, Any]:
 
 
 def case_id_of(request: Request) -> int:
-    text = request.path_params["case_id"]
-    if not text.isdigit():
+    case_id = row_id(request.path_params["case_id"])
+    if case_id is None:
         raise NotFound("no such case", field="case_id")
-    return int(text)
+    return case_id
 
 
 def actor_of(user: User | None) -> str:

@@ -31,6 +31,7 @@ from kidshield.reports.api_models import (
 from kidshield.reports.staff import CASE, ESCALATE, WORK, actor_of, api, case_id_of, period_of
 from kidshield.reports.web import ReportsSite
 from kidshield.web.access import User
+from kidshield.web.api.registry import row_id
 
 REFERRAL_SCHEMA: dict[str, Any] = {"type": "object", "description": "the analyst's referral "
                                    "assessment (docs/reports.md, escalation format)"}
@@ -99,11 +100,11 @@ async def api_escalation_closed(request: Request, site: ReportsSite, user: User 
      allow=ESCALATE, response={"type": "object"})
 async def api_evidence_record(request: Request, site: ReportsSite, user: User | None,
                               _b: None) -> Any:
-    text = request.path_params["record_id"]
-    if not text.isdigit():
+    record_id = row_id(request.path_params["record_id"])
+    if record_id is None:
         raise NotFound("no such evidence record", field="record_id")
     record = await run_in_threadpool(site.service.preserved_copy, case_id_of(request),
-                                     int(text), actor_of(user))
+                                     record_id, actor_of(user))
     assert record.content is not None
     name = f"case-{record.case_id}-evidence-{record.id}-{record.kind}.json"
     return Response(record.content.encode("utf-8"), media_type="application/json", headers={

@@ -22,6 +22,7 @@ from statistics import median
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
+from kidshield.errors import InputError
 from kidshield.reports.store import (
     AppealRecord,
     CaseRecord,
@@ -184,6 +185,9 @@ def period(start: date, end: date) -> tuple[datetime, datetime]:
     """[start 00:00 UTC, the day after end 00:00 UTC): both dates included."""
     from datetime import UTC
 
+    if end >= date.max:  # its next day, where the period ends, does not exist
+        raise InputError(f"to: {end.isoformat()} is past the last day a period can end on "
+                         f"({(date.max - timedelta(days=1)).isoformat()})", field="to")
     return (datetime.combine(start, time(), UTC),
             datetime.combine(end + timedelta(days=1), time(), UTC))
 

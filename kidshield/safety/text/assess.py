@@ -95,6 +95,8 @@ def resolve_language(language: str | None) -> tuple[Lexicon, str]:
     """The lexicon to use and whether the language was requested or assumed."""
     if language is None or language in ("", "auto"):
         return load_lexicon(DEFAULT_LANGUAGE), "default"
+    if not isinstance(language, str):  # from a JSON line of `kidshield scan`
+        raise InputError(f"language: expected a language code like 'en', not {language!r}")
     return load_lexicon(language.lower().split("-")[0]), "requested"
 
 
@@ -103,10 +105,14 @@ def parse_band(value: AgeBand | str | int | None, field: str) -> AgeBand:
         return AgeBand.UNKNOWN
     if isinstance(value, AgeBand):
         return value
+    if isinstance(value, bool):  # JSON true is not an age (Python's bool is an int)
+        raise InputError(f"{field}: expected an age band or an age, not {value!r}")
     if isinstance(value, int):
         if value < 0 or value > 130:
             raise InputError(f"{field}: age {value} is not a plausible age")
         return AgeBand.from_age(value)
+    if not isinstance(value, str):
+        raise InputError(f"{field}: expected an age band or an age, not {value!r}")
     try:
         return AgeBand(value.strip().lower())
     except ValueError:

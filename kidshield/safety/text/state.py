@@ -45,14 +45,45 @@ class Message:
 def parse_time(value: Any, where: str) -> datetime | None:
     if value is None or isinstance(value, datetime):
         return _aware(value, where) if isinstance(value, datetime) else None
-    if isinstance(value, int | float):
-        return datetime.fromtimestamp(float(value), UTC)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return datetime.fromtimestamp(state_time(value, where), UTC)
     if isinstance(value, str):
         try:
             return _aware(datetime.fromisoformat(value), where)
         except ValueError:
             pass
     raise InputError(f"{where}: expected an ISO 8601 time with a zone, or Unix seconds")
+
+
+# Unix seconds a datetime can hold (years 1 to 9999), with a day's margin for time zones
+MIN_TIME = -62135510400.0
+MAX_TIME = 253402214400.0
+
+
+def state_number(value: Any, where: str, low: float = 0.0, high: float = math.inf) -> float:
+    """A finite number from a platform's JSON (not a bool, a string or NaN), within bounds:
+    what a stored state or a message holds is checked before the tracker computes with it."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise InputError(f"{where}: expected a number, got {value!r}")
+    if not low <= value <= high:
+        raise InputError(f"{where}: {value!r} is out of range ({low:g} to {high:g})")
+    return float(value)
+
+
+def state_time(value: Any, where: str) -> float:
+    """Unix seconds a datetime can hold."""
+    seconds = state_number(value, where, -math.inf)
+    if not MIN_TIME <= seconds <= MAX_TIME:
+        raise InputError(f"{where}: {value!r} is not a time: Unix seconds from year 1 to 9999")
+    return seconds
+
+
+def state_count(value: Any, where: str) -> int:
+    """A count or an offset: a whole number, 0 or more (4.0 from a JSON store is 4)."""
+    number = state_number(value, where)
+    if not number.is_integer():
+        raise InputError(f"{where}: expected a whole number, got {value!r}")
+    return int(number)
 
 
 def _aware(value: datetime, where: str) -> datetime:
@@ -108,14 +139,14 @@ class PairStats:
         ]
 
     @classmethod
-    def from_list(cls, raw: Any) -> PairStats:
+    def from_list(cls, raw: Any, where: str = "stats") -> PairStats:
         messages, first_at, last_at, peak, total = raw
         return cls(
-            int(messages),
-            None if first_at is None else float(first_at),
-            None if last_at is None else float(last_at),
-            {str(k): float(v) for k, v in dict(peak).items()},
-            {str(k): float(v) for k, v in dict(total).items()},
+            state_count(messages, f"{where}.0"),
+            None if first_at is None else state_time(first_at, f"{where}.1"),
+            None if last_at is None else state_time(last_at, f"{where}.2"),
+            {str(k): state_number(v, f"{where}.3.{k}", high=1.0) for k, v in dict(peak).items()},
+            {str(k): state_number(v, f"{where}.4.{k}") for k, v in dict(total).items()},
         )
 
 
@@ -171,30 +202,56 @@ class ConversationState:
                 },
                 pairs={
                     str(pair): {
-                        str(key): Evidence(float(value[0]), float(value[1]))
+                        str(key): _evidence(value, f"state.pairs.{pair}.{key}")
                         for key, value in dict(entries).items()
                     }
                     for pair, entries in dict(raw.get("pairs", {})).items()
                 },
-                ages={str(pid): int(age) for pid, age in dict(raw.get("ages", {})).items()},
-                stated={str(pid): int(age) for pid, age in dict(raw.get("stated", {})).items()},
+                ages={str(pid): _age(age, f"state.ages.{pid}")
+                      for pid, age in dict(raw.get("ages", {})).items()},
+                stated={str(pid): _age(age, f"state.stated.{pid}")
+                        for pid, age in dict(raw.get("stated", {})).items()},
                 stats={
-                    str(pair): PairStats.from_list(value)
+                    str(pair): PairStats.from_list(value, f"state.stats.{pair}")
                     for pair, value in dict(raw.get("stats", {})).items()
                 },
                 evidence={
-                    str(k): [list(ref) for ref in v]
+                    str(k): [_reference(ref, f"state.evidence.{k}.{i}") for i, ref in enumerate(v)]
                     for k, v in dict(raw.get("evidence", {})).items()
                 },
                 first_flagged={
-                    str(k): {str(lv): int(i) for lv, i in dict(v).items()}
+                    str(k): {str(lv): state_count(i, f"state.first_flagged.{k}.{lv}")
+                             for lv, i in dict(v).items()}
                     for k, v in dict(raw.get("first_flagged", {})).items()
                 },
-                message_count=int(raw.get("message_count", 0)),
-                last_at=None if raw.get("last_at") is None else float(raw["last_at"]),
+                message_count=state_count(raw.get("message_count", 0), "state.message_count"),
+                last_at=None if raw.get("last_at") is None
+                else state_time(raw["last_at"], "state.last_at"),
                 gaming_until=None
                 if raw.get("gaming_until") is None
-                else float(raw["gaming_until"]),
+                else state_time(raw["gaming_until"], "state.gaming_until"),
             )
         except (KeyError, TypeError, ValueError, IndexError) as exc:
             raise InputError(f"state: not a valid conversation state ({exc})") from None
+
+
+def _evidence(value: Any, where: str) -> Evidence:
+    score, at = value
+    return Evidence(state_number(score, f"{where}.0", high=1.0), state_time(at, f"{where}.1"))
+
+
+def _age(value: Any, where: str) -> int:
+    age = state_count(value, where)
+    parse_band(age, where)  # the platform's range of ages
+    return age
+
+
+def _reference(value: Any, where: str) -> list[Any]:
+    """Where a piece of evidence is: [message, start, end, cue label, direction]."""
+    if not isinstance(value, list) or len(value) != 5:
+        raise InputError(f"{where}: expected [message, start, end, label, direction]")
+    message, start, end, label, pair = value
+    if not isinstance(label, str) or not isinstance(pair, str):
+        raise InputError(f"{where}: the label and direction must be strings")
+    return [state_count(message, f"{where}.0"), state_count(start, f"{where}.1"),
+            state_count(end, f"{where}.2"), label, pair]

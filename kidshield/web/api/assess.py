@@ -9,12 +9,13 @@ Responses hold no original text; the redacted copy of personal information is in
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -32,7 +33,44 @@ from kidshield.web.routing import standalone
 MAX_BODY_BYTES = 2_000_000
 MAX_MESSAGES = 1_000
 
-AgeInput = AgeBand | int
+
+
+def _age_input(value: Any) -> Any:
+    """An age band or an age, with one error naming the field: pydantic's own for the union
+    name each member ("sender.int"), and it takes JSON true for the age 1."""
+    if value is None or isinstance(value, AgeBand):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        if value.strip().isdigit():
+            return int(value)
+        try:
+            return AgeBand(value.strip().lower())
+        except ValueError:
+            pass
+    raise ValueError("expected an age band (child, teen, adult or unknown) or an age in years, "
+                     f"not {value!r}")
+
+
+AgeInput = Annotated[AgeBand | int, BeforeValidator(_age_input)]
+
+
+def _time_input(value: Any) -> Any:
+    """An ISO 8601 time or Unix seconds, with one error naming the field (the range and the
+    time zone are checked with the message, ``state.parse_time``)."""
+    if value is None or isinstance(value, datetime):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        with contextlib.suppress(ValueError):
+            return datetime.fromisoformat(value.strip())
+    raise ValueError("expected an ISO 8601 time with a zone (2026-01-31T18:00:00Z) or Unix "
+                     f"seconds, not {value!r}")
+
+
+TimeInput = Annotated[datetime | float, BeforeValidator(_time_input)]
 
 
 @dataclass
@@ -66,7 +104,7 @@ class MessageRequest(_Body):
 class ConversationMessage(_Body):
     sender: str = Field(min_length=1, max_length=200)
     text: str = Field(max_length=MAX_TEXT_LENGTH)
-    at: datetime | float | None = None
+    at: TimeInput | None = None
     recipient: str | None = Field(default=None, max_length=200)
 
 

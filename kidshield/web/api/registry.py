@@ -106,6 +106,18 @@ class Api(Generic[D]):
                 for ep in ordered]
 
 
+# the largest id a row can have (SQLite's INTEGER, PostgreSQL's bigint): a longer number in a
+# path names nothing, and must not reach the database, which cannot bind it
+MAX_ROW_ID = 2**63 - 1
+
+
+def row_id(text: str) -> int | None:
+    """The row id a path parameter names, or None when it names none."""
+    if not (text.isascii() and text.isdigit()) or int(text) > MAX_ROW_ID:
+        return None
+    return int(text)
+
+
 async def read_body(request: Request, limit: int) -> bytes:
     """The body, refused over ``limit`` bytes (read in chunks: a long body is not kept)."""
     declared = request.headers.get("content-length", "")
@@ -125,6 +137,8 @@ async def read_json(request: Request, limit: int) -> Any:
         return json.loads(raw or b"{}")
     except (json.JSONDecodeError, UnicodeDecodeError):
         raise Malformed("the body must be JSON", field="body") from None
+    except RecursionError:  # a small body of "[[[[..." nests past the parser's stack
+        raise Malformed("the body's JSON is nested too deeply", field="body") from None
 
 
 def _endpoint(ep: Endpoint, deps: Any) -> Callable[[Request], Awaitable[Response]]:

@@ -36,7 +36,7 @@ from kidshield.web.api.models import (
     TokenIn,
     UserIn,
 )
-from kidshield.web.api.registry import Api
+from kidshield.web.api.registry import Api, row_id
 from kidshield.web.auth import (
     DEVICE_COOKIE,
     DEVICE_DAYS,
@@ -64,10 +64,10 @@ def _name(user: User | None) -> str:
 
 def _number(request: Request, name: str) -> int:
     """A numeric path parameter: anything else names nothing there (404)."""
-    try:
-        return int(request.path_params[name])
-    except ValueError:
-        raise actions.NotFound(f"{name}: a number") from None
+    number = row_id(request.path_params[name])
+    if number is None:
+        raise actions.NotFound(f"{name}: a number")
+    return number
 
 
 # -- session ------------------------------------------------------------------------------
