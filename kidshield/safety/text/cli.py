@@ -72,7 +72,7 @@ def scan(
     sink: TextIO = out.open("w", encoding="utf-8") if out is not None else sys.stdout
     try:
         with (
-            file.open(encoding="utf-8") as handle,
+            file.open("rb") as handle,
             Progress(
                 TextColumn("scanning"),
                 BarColumn(),
@@ -83,10 +83,15 @@ def scan(
             ) as progress,
         ):
             task = progress.add_task("scan", total=total)
-            for number, line in enumerate(handle, start=1):
-                if not line.strip():
+            for number, raw in enumerate(handle, start=1):
+                if not raw.strip():
                     continue
-                result = scanner.line(line, number)
+                try:  # per line: one line in another encoding must not end the scan
+                    # a BOM (Windows Notepad) starts the first line
+                    text = raw.decode("utf-8-sig" if number == 1 else "utf-8")
+                    result = scanner.line(text, number)
+                except UnicodeDecodeError:
+                    result = {"line": number, "error": "not UTF-8 text"}
                 if "error" in result:
                     errors += 1
                 else:
@@ -95,8 +100,6 @@ def scan(
                     signposted.update(s["risk"] for s in result.get("signposts", ()))
                 sink.write(json.dumps(result, ensure_ascii=False) + "\n")
                 progress.advance(task)
-    except UnicodeDecodeError:
-        raise _fail(f"{file}: not UTF-8 text") from None
     finally:
         if out is not None:
             sink.close()

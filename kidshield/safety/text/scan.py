@@ -43,6 +43,8 @@ class Scanner:
             row = json.loads(raw)
         except json.JSONDecodeError as exc:
             return {"line": number, "error": f"not valid JSON ({exc.msg})"}
+        except RecursionError:  # "[[[[..." deeper than the parser's stack
+            return {"line": number, "error": "not valid JSON (nested too deeply)"}
         if not isinstance(row, dict) or not isinstance(row.get(self.text_field), str):
             return {
                 "line": number,

@@ -131,3 +131,50 @@ def test_scan_conversations_needs_a_conversation_id(tmp_path: Path) -> None:
     out = tmp_path / "out.jsonl"
     CliRunner().invoke(app, ["scan", str(source), "--out", str(out), "--conversations"])
     assert "conversation id" in json.loads(out.read_text())["error"]
+
+
+def test_scan_keeps_going_past_lines_it_cannot_use(tmp_path: Path) -> None:
+    """Each line that cannot be used gets an error result and the scan goes on (docs/safety.md):
+    JSON nested past the parser's stack, a language or an age of the wrong type, a line in
+    another encoding; a byte-order mark before the first line is not an error."""
+    source = tmp_path / "in.jsonl"
+    source.write_bytes(
+        b"\xef\xbb\xbf" + json.dumps({"id": "bom", "text": "hi"}).encode() + b"\n"
+        + b'{"text": ' + b"[" * 5000 + b"]" * 5000 + b"}\n"
+        + json.dumps({"text": "hi", "language": 5}).encode() + b"\n"
+        + json.dumps({"text": "hi", "sender": True}).encode() + b"\n"
+        + json.dumps({"text": "hi", "recipient": [12]}).encode() + b"\n"
+        + '{"text": "café"}\n'.encode("latin-1")
+        + json.dumps({"id": "last", "text": "gg rematch?"}).encode() + b"\n"
+    )
+    out = tmp_path / "out.jsonl"
+    result = CliRunner().invoke(app, ["scan", str(source), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [r.get("id") for r in rows] == ["bom", None, None, None, None, None, "last"]
+    errors = [r["error"] for r in rows[1:6]]
+    assert errors == [
+        "not valid JSON (nested too deeply)",
+        "language: expected a language code like 'en', not 5",
+        "sender: expected an age band or an age, not True",
+        "recipient: expected an age band or an age, not [12]",
+        "not UTF-8 text",
+    ]
+
+
+def test_scan_conversations_refuses_times_out_of_range_per_line(tmp_path: Path) -> None:
+    source = write_jsonl(tmp_path / "chats.jsonl", [
+        {"conversation": "c1", "sender": "a", "text": "hi", "at": 1e30},
+        '{"conversation": "c1", "sender": "a", "text": "hi", "at": NaN}',
+        {"conversation": "c1", "sender": "a", "text": "hi", "sender_age": [1]},
+        {"conversation": "c1", "sender": "a", "text": "hi", "at": 1700000000},
+    ])
+    out = tmp_path / "out.jsonl"
+    result = CliRunner().invoke(app, ["scan", str(source), "--out", str(out), "--conversations"])
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert rows[0]["error"] == "conversation c1.at: 1e+30 is not a time: Unix seconds from " \
+        "year 1 to 9999"
+    assert rows[1]["error"] == "conversation c1.at: expected a number, got nan"
+    assert rows[2]["error"] == "participants.a: expected an age band or an age, not [1]"
+    assert rows[3]["conversation"]["level"] == "none"
