@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -134,8 +135,10 @@ def assess(env: FeatureEnv, built: Features) -> WebFeature:
         from kidshield.reports.intake import case_from_text_assessment
 
         if cases is not None:
-            case_from_text_assessment(cases, result,
-                                      conversation=conversation_id or f"api-{id(result)}")
+            # without the platform's id each call is a conversation of its own: a random key
+            # (an object's id() is reused once it is freed, and joined unrelated calls' cases)
+            own = conversation_id or f"api-{secrets.token_hex(8)}"
+            case_from_text_assessment(cases, result, conversation=own)
 
     site = assess_api.AssessSite(on_high_risk=open_case, helplines=env.helplines)
     return WebFeature("assess", assess_api.routes(site),

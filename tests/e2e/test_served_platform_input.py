@@ -148,3 +148,25 @@ def test_a_period_ending_on_the_last_date_is_422(client: httpx.Client, live: Ser
     assert live.client().get(f"/transparency?{query}&format=csv").status_code == 422
     wide = client.get("/api/v1/cases/transparency?from=0001-01-01&to=9999-12-30")
     assert wide.status_code == 200
+
+
+def _case_ids(client: httpx.Client) -> set[int]:
+    response = client.get("/api/v1/cases")
+    assert response.status_code == 200
+    return {case["id"] for case in response.json()["cases"]}
+
+
+def test_high_risk_calls_without_a_conversation_id_open_a_case_each(
+        client: httpx.Client) -> None:
+    """Without the platform's conversation_id each high-risk call is its own case; with it,
+    calls about one conversation join its case. On main the key was the result's id(), which
+    Python reuses once the object is freed: unrelated messages joined one case."""
+    before = _case_ids(client)
+    grooming = {"text": "don't tell your parents about us", "sender": "adult", "recipient": 12}
+    for _ in range(12):
+        assert client.post(MESSAGE, json=grooming).json()["level"] == "high"
+    opened = _case_ids(client) - before
+    assert len(opened) == 12
+    for _ in range(3):
+        client.post(MESSAGE, json={**grooming, "conversation_id": "chat-42"})
+    assert len(_case_ids(client) - before - opened) == 1
