@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -175,6 +175,11 @@ class HotlineMixin(ServiceCore):
         if notified_at.tzinfo is None:
             raise InputError("notified_at: give the time with its UTC offset",
                              field="notified_at")
+        try:  # stored in UTC: 0001-01-01T00:00+14:00 has no UTC time
+            notified_at.astimezone(UTC)
+        except OverflowError:
+            raise InputError("notified_at: not a time that can be stored in UTC",
+                             field="notified_at") from None
         now = self.clock.now()
         if notified_at > now:
             raise InputError("notified_at is in the future", field="notified_at")

@@ -170,3 +170,16 @@ def test_high_risk_calls_without_a_conversation_id_open_a_case_each(
     for _ in range(3):
         client.post(MESSAGE, json={**grooming, "conversation_id": "chat-42"})
     assert len(_case_ids(client) - before - opened) == 1
+
+
+def test_a_police_notification_before_utc_begins_is_422(client: httpx.Client) -> None:
+    """0001-01-01T00:00+14:00 is a valid ISO time with no UTC time: it was a 500."""
+    grooming = {"text": "don't tell your parents about us", "sender": "adult", "recipient": 12,
+                "conversation_id": "chat-police"}
+    before = _case_ids(client)
+    client.post(MESSAGE, json=grooming)
+    (case,) = _case_ids(client) - before
+    error = error_of(client.post(f"/api/v1/cases/{case}/police", json={
+        "notified_at": "0001-01-01T00:00:00+14:00", "authority": "police", "method": "phone"}),
+        422)
+    assert error["field"] == "notified_at"
