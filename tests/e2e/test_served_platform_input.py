@@ -183,3 +183,14 @@ def test_a_police_notification_before_utc_begins_is_422(client: httpx.Client) ->
         "notified_at": "0001-01-01T00:00:00+14:00", "authority": "police", "method": "phone"}),
         422)
     assert error["field"] == "notified_at"
+
+
+def test_the_lexicon_the_server_warms_is_the_one_requests_use(client: httpx.Client) -> None:
+    """``routes()`` compiles the lexicon at start "so the first request is fast"; on main it
+    compiled load_lexicon() while requests asked for load_lexicon("en"), a second cache entry:
+    the first request compiled it again (7 s at a load of 8 on two cores) and the server kept
+    two copies."""
+    from kidshield.safety.text.lexicon import load_lexicon
+
+    assert client.post(MESSAGE, json={"text": "hi"}).status_code == 200
+    assert load_lexicon() is load_lexicon("en")

@@ -470,9 +470,15 @@ def _any_of(sources: list[str]) -> re.Pattern[str] | None:
     return re.compile(f"{_BOUNDARY_BEFORE}(?:{'|'.join(sources)}){_BOUNDARY_AFTER}")
 
 
-@cache
 def load_lexicon(language: str = DEFAULT_LANGUAGE) -> Lexicon:
     """Load and compile one language's data (cached: call it freely)."""
+    # one cache key per language: @cache on this function kept load_lexicon() and
+    # load_lexicon("en") apart, so the server's warm-up compiled a copy no request used
+    return _load_lexicon(language)
+
+
+@cache
+def _load_lexicon(language: str) -> Lexicon:
     folder = DATA_DIR / language
     if not (folder / "common.toml").is_file():
         raise LexiconError(
