@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import importlib
 import re
-from functools import reduce
+from functools import lru_cache, reduce
 from operator import itemgetter, or_
 from typing import Any
 
@@ -36,8 +36,11 @@ _DIGIT_RE = re.compile(r"\d")
 _VALUE = itemgetter(1)  # an automaton occurrence's value (its first item is where it ends)
 
 
+@lru_cache(maxsize=8)
 def squeeze(text: str) -> str:
-    """Squeeze doubled letters: the form gates are compared in."""
+    """Squeeze doubled letters: the form gates are compared in. Remembered for the last few
+    texts: every gate pass over a message's view (the cue plan's, then each gated table's)
+    needs it, and the substitution costs more than the look-up (1.7 µs a short message)."""
     return _DOUBLED_RE.sub("", text)
 
 
@@ -181,6 +184,10 @@ def _is_optional_repeat_of(op: Any, av: Any, previous: str) -> bool:
     return bool(inner_op is _c.LITERAL and previous and chr(inner_av) == previous)
 
 
+def _one_literal(seq: Any) -> bool:
+    return len(seq) == 1 and seq[0][0] is _c.LITERAL
+
+
 def _leading(seq: Any) -> str:
     """The literal text an alternative starts with."""
     out: list[str] = []
@@ -213,6 +220,13 @@ def _ranked(seq: Any, shortest: int = MIN_GATE) -> list[frozenset[str]]:
             run.append(chr(av))
             continue
         if _is_optional_repeat_of(op, av, run[-1] if run else ""):
+            continue
+        if op in (_c.MAX_REPEAT, _c.MIN_REPEAT) and av[0] >= 1 and _one_literal(av[2]):
+            # "lol+": the text holds "lol"; and the last "l" adjoins what follows ("o+x": "ox")
+            letter = chr(av[2][0][1])
+            run.append(letter)
+            close_run()
+            run.append(letter)
             continue
         inner: frozenset[str] | None = None
         if op is _c.SUBPATTERN:
@@ -291,6 +305,10 @@ class GateIndex:
         return reduce(or_, map(_VALUE, self.matches(squeezed)), start)
 
 
+def _gates_of(source: str) -> tuple[frozenset[str], ...]:
+    return required_literals(source) or required_literals(source, shortest=LAST_RESORT_GATE)
+
+
 class GatedAlternation:
     """``before(?:a1|a2|...)after`` searched as the alternatives its gate literals let through.
 
@@ -299,31 +317,33 @@ class GatedAlternation:
     the alternation would: the leftmost start wins, the earliest alternative on a tie, and the
     search goes on from the end of each match. Bullying's exclusions (31 alternatives, 26,000
     characters) cost 100 µs a message as one pattern and about two of them pass a gate.
+    ``split=False`` (a short alternation, cheaper whole than in parts): the whole is searched
+    when any alternative's gate passes, and not at all when none does.
     """
 
-    def __init__(self, sources: list[str], before: str, after: str) -> None:
+    def __init__(self, sources: list[str], before: str, after: str, *, split: bool = True) -> None:
         self.whole = re.compile(f"{before}(?:{'|'.join(sources)}){after}")
-        self._parts = [re.compile(f"{before}(?:{source}){after}") for source in sources]
-        self._always = 0
-        masks: dict[str, int] = {}
-        for index, source in enumerate(sources):
-            gate = required_literals(source) or required_literals(
-                source, shortest=LAST_RESORT_GATE
-            )
-            if not gate:  # nothing every match needs: always searched
-                self._always |= 1 << index
-                continue
-            for literal in gate[0]:
-                masks[literal] = masks.get(literal, 0) | 1 << index
-        self._digit = masks.pop(DIGIT, 0)
-        self._index = GateIndex(set(masks), masks)
+        self._parts = (
+            [re.compile(f"{before}(?:{source}){after}") for source in sources]
+            if split
+            else [self.whole]
+        )
+        # per part, the literal sets it needs one literal of EACH of (none: always searched)
+        self.gates = [_gates_of(source) for source in sources]
+        if not split and len(sources) > 1:  # the whole needs one of its alternatives' first gates
+            firsts = [gates[0] for gates in self.gates if gates]
+            whole = (frozenset().union(*firsts),) if len(firsts) == len(sources) else ()
+            self.gates = [whole]
+        self._table: GatedTable | None = None
 
     def spans(self, text: str) -> list[tuple[int, int]]:
         """The spans ``self.whole.finditer(text)`` finds."""
-        alive = self._always
-        if self._digit and _DIGIT_RE.search(text) is not None:
-            alive |= self._digit
-        alive = self._index.union(squeeze(text), alive)
+        if self._table is None:
+            self._table = GatedTable({"": self})
+        return [(start, end) for _kind, start, end in self._table.spans(text)]
+
+    def search(self, text: str, alive: int) -> list[tuple[int, int]]:
+        """The spans of the whole in ``text``, given the parts whose gate passed (``alive``)."""
         parts: list[re.Pattern[str]] = []
         while alive:
             low = alive & -alive
@@ -331,6 +351,8 @@ class GatedAlternation:
             parts.append(self._parts[low.bit_length() - 1])
         if not parts:
             return []
+        if len(parts) == 1 and parts[0] is self.whole:
+            return [m.span() for m in self.whole.finditer(text)]
         found = [part.search(text) for part in parts]
         spans: list[tuple[int, int]] = []
         while True:
@@ -347,3 +369,53 @@ class GatedAlternation:
             for place, match in enumerate(found):
                 if match is not None and match.start() < end:
                     found[place] = parts[place].search(text, end)
+
+
+class GatedTable:
+    """Named gated alternations (a lexicon's "about" kinds) gated together: ONE automaton
+    pass over the text finds which parts of which kinds can match, and a kind none of whose
+    parts passes costs nothing more. A part passes when one literal of each of its gates is
+    in the text, read in integers as :class:`kidshield.safety.text.lexicon.GatePlan` does:
+    gate ``k`` of part ``p`` is bit ``k * width + p``, a literal stands for the bits it
+    fills, and the bits of gates a part does not have are filled from the start."""
+
+    def __init__(self, kinds: dict[str, GatedAlternation]) -> None:
+        parts = [gates for alternation in kinds.values() for gates in alternation.gates]
+        width = len(parts)
+        slots = max((len(gates) for gates in parts), default=0) or 1
+        self._shifts = tuple(slot * width for slot in range(1, slots))
+        self._first = (1 << width) - 1
+        self._start = 0
+        masks: dict[str, int] = {}
+        for part, gates in enumerate(parts):
+            for slot in range(slots):
+                bit = 1 << (slot * width + part)
+                if slot >= len(gates):
+                    self._start |= bit
+                    continue
+                for literal in gates[slot]:
+                    masks[literal] = masks.get(literal, 0) | bit
+        self._digit = masks.pop(DIGIT, 0)
+        self._index = GateIndex(set(masks), masks)
+        self._kinds: list[tuple[str, GatedAlternation, int, int]] = []
+        offset = 0
+        for kind, alternation in kinds.items():
+            self._kinds.append((kind, alternation, offset, (1 << len(alternation.gates)) - 1))
+            offset += len(alternation.gates)
+
+    def spans(self, text: str) -> list[tuple[str, int, int]]:
+        """(kind, start, end) of every match, kind by kind in the table's order, each kind's
+        as its whole pattern's ``finditer`` finds them."""
+        filled = self._start
+        if self._digit and _DIGIT_RE.search(text) is not None:
+            filled |= self._digit
+        filled = self._index.union(squeeze(text), filled)
+        alive = filled & self._first
+        for shift in self._shifts:
+            alive &= filled >> shift
+        found: list[tuple[str, int, int]] = []
+        for kind, alternation, offset, full in self._kinds:
+            mine = alive >> offset & full
+            if mine:
+                found += [(kind, start, end) for start, end in alternation.search(text, mine)]
+        return found
