@@ -72,10 +72,14 @@ NOT_PLACES = _words(
     mum mom dad mam nan gran grandma grandpa granny nana auntie aunt uncle god jesus lord
     """
 )
-_STREET = (
-    r"(?:road|rd|street|st|lane|ln|avenue|ave|drive|dr|close|crescent|terrace|boulevard|blvd"
-    r"|highway|hwy|way|court|ct|place|pl|square|sq|parade|grove|gardens|row|mews|hill)"
-)
+STREET_WORDS = (
+    "road", "rd", "street", "st", "lane", "ln", "avenue", "ave", "drive", "dr", "close",
+    "crescent", "terrace", "boulevard", "blvd", "highway", "hwy", "way", "court", "ct", "place",
+    "pl", "square", "sq", "parade", "grove", "gardens", "row", "mews", "hill",
+)  # fmt: skip
+_STREET = rf"(?:{'|'.join(STREET_WORDS)})"
+SCHOOL_WORDS = ("school", "academy", "high", "elementary", "middle", "primary", "college", "prep",
+                "secondary", "grammar")  # fmt: skip
 # a word does not end in a full stop: "in cardiff. close" is two sentences, not a street
 _WORD = r"[a-z0-9](?:[a-z0-9'.-]*[a-z0-9'])?"
 _STREET_RE = re.compile(
@@ -145,11 +149,21 @@ _SKILL_RE = re.compile(
 # decisions are the same: a street shape ends in a street word, a school shape in a school
 # word, and the house, numbered and postcode shapes hold a digit)
 _HAS_STREET_RE = re.compile(rf"\b{_STREET}\b", re.IGNORECASE)
-_HAS_SCHOOL_RE = re.compile(
-    r"\b(?:school|academy|high|elementary|middle|primary|college|prep|secondary|grammar)\b",
-    re.IGNORECASE,
-)
+_HAS_SCHOOL_RE = re.compile(rf"\b(?:{'|'.join(SCHOOL_WORDS)})\b", re.IGNORECASE)
 _HAS_DIGIT_RE = re.compile(r"\d")
+# ... and cheaper still, the same tests as set look-ups in the text's words: ``\bword\b`` found
+# case-blind is a whole run of word characters equal to ``word`` once lower-cased. Only for an
+# ASCII text: a case-blind pattern also matches a few other letters ("\u212a", the Kelvin
+# sign, as "k") that ``str.lower`` does not map to the ASCII letter
+_WORD_RE = re.compile(r"\w+")
+_STREET_SET = frozenset(STREET_WORDS)
+_SCHOOL_SET = frozenset(SCHOOL_WORDS)
+_AT_THE = frozenset(["at", "the"])
+
+
+def _ascii_words(text: str) -> frozenset[str] | None:
+    """An ASCII text's lower-cased words (None: not ASCII, read with the patterns)."""
+    return frozenset(_WORD_RE.findall(text.lower())) if text.isascii() else None
 
 
 # what a number at the start of a message counts when it is not an age
@@ -174,8 +188,15 @@ def _named(word: str) -> bool:
 
 def find_place(text: str, *, case_blind: bool = False) -> tuple[int, int] | None:
     """``[start, end)`` of the first findable place in ``text`` (see the module's doc), or
-    None. The checks run in a fixed order and the first that finds one decides."""
-    street = _HAS_STREET_RE.search(text) is not None
+    None. The checks run in a fixed order and the first that finds one decides; the street,
+    school and "at the" shapes are tried only when the text's words hold what they need."""
+    present = _ascii_words(text)
+    if present is None:
+        street = _HAS_STREET_RE.search(text) is not None
+        school = _HAS_SCHOOL_RE.search(text) is not None
+    else:
+        street = not present.isdisjoint(_STREET_SET)
+        school = not present.isdisjoint(_SCHOOL_SET)
     if street:
         for match in _STREET_RE.finditer(text):
             words = match.group(1).split()
@@ -194,11 +215,11 @@ def find_place(text: str, *, case_blind: bool = False) -> tuple[int, int] | None
                 word = match.group(1).lower()
                 if _named(word) and word not in NOT_PLACES and word not in UNITS:
                     return match.span() if shape is _ROUTE_RE else match.span(1)
-    if _HAS_SCHOOL_RE.search(text):
+    if school:
         for match in _SCHOOL_RE.finditer(text):
             if _named(match.group(1)):
                 return match.start(1), match.end()
-    for match in _AT_THE_IN_RE.finditer(text):
+    for match in _AT_THE_IN_RE.finditer(text) if present is None or present >= _AT_THE else ():
         if _named(match.group(1)):
             start = match.start() + 2  # "the mall in leeds", not "at"
             while text[start].isspace():

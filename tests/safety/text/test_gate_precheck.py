@@ -1,0 +1,97 @@
+"""The cheap pre-checks in front of the gated patterns never turn away a text the full pattern
+would match (docs/performance-log.md, fifteenth session): the gated "about" tables and split
+exclusions against their whole patterns, and ``find_place``'s word look-ups against the same
+function with every shape tried. The texts: every test corpus, every example the lexicons
+quote in their comments, and each of those in capitals and with a letter doubled (the gates
+squeeze doubled letters), so a later lexicon or word-list edit cannot silently break them."""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+
+import pytest
+
+from kidshield.safety.text.gate import GatedAlternation, GatedTable, required_literals
+from kidshield.safety.text.lexicon import DATA_DIR, load_lexicon
+from kidshield.safety.text.pii import places
+from tests.safety.text.corpus_util import CORPUS, load
+
+_QUOTED = re.compile(r'"([^"\n]{3,})"')
+
+
+@cache
+def _texts() -> tuple[str, ...]:
+    texts = [line for path in sorted(CORPUS.glob("*.txt")) for line in load(path.stem)]
+    for path in sorted((DATA_DIR / "en").glob("*.toml")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.lstrip().startswith("#") or " # " in line:
+                texts += _QUOTED.findall(line.split("#", 1)[1])
+    variants = [text.upper() for text in texts] + [re.sub(r"([a-z])", r"\1\1", t, count=1)
+                                                  for t in texts]
+    return tuple(dict.fromkeys([*texts, *variants, "", "Ｋ", "héllo ＡＢＣ 5 x"]))
+
+
+def test_the_texts_hold_matches_to_lose() -> None:
+    lexicon = load_lexicon()
+    bullying = next(lex for lex in lexicon.risks if lex.risk.value == "bullying")
+    views = [lexicon.normalizer.normalize(text).text for text in _texts()]
+    kinds = {kind for view in views for kind, _s, _e in bullying.about_spans(view)}
+    assert kinds >= {"target", "threat", "banter", "negated"}
+    assert sum(places.find_place(text) is not None for text in _texts()) > 100
+
+
+def test_every_gated_table_finds_what_its_whole_patterns_find() -> None:
+    lexicon = load_lexicon()
+    for text in _texts():
+        norm = lexicon.normalizer.normalize(text)
+        for lex in lexicon.risks:
+            for view in dict.fromkeys([norm.text, norm.light]):
+                whole = [(kind, m.start(), m.end()) for kind, regex in lex.about.items()
+                         for m in regex.finditer(view)]
+                assert lex.about_spans(view) == whole, (text, lex.risk)
+                if lex.exclude_split is not None and lex.exclude is not None:
+                    want = [m.span() for m in lex.exclude.finditer(view)]
+                    assert lex.exclude_split.spans(view) == want, (text, lex.risk)
+
+
+def test_a_part_is_searched_only_when_each_of_its_gates_passes() -> None:
+    """Two gates ANDed: "bark" alone lets nothing through, "dog" and "bark" the part."""
+    before, after = "(?<![a-z0-9])", "(?![a-z0-9])"
+    parts = GatedAlternation([r"dog\W+bark\w*", r"lol+"], before, after)
+    assert sorted(map(sorted, parts.gates[0])) == [["bark"], ["dog"]]
+    table = GatedTable({"a": parts})
+    assert table.spans("the dog barked lolll") == [("a", 4, 14), ("a", 15, 20)]
+    assert table.spans("bark bark lo l") == []
+    whole = GatedAlternation([r"dog\W+bark\w*", r"lol+"], before, after, split=False)
+    assert GatedTable({"b": whole}).spans("dog bark") == [("b", 0, 8)]
+    assert whole.spans("nothing here") == []
+
+
+@pytest.mark.parametrize(
+    ("source", "literal"),
+    [("lol+", "lol"), ("xd+", "xd"), ("o+x", "ox"), ("haha+", "haha"), ("hey+a", "hey")],
+)
+def test_a_repeated_letter_still_gives_a_literal(source: str, literal: str) -> None:
+    assert any(literal in found for found in required_literals(source, shortest=2))
+    for text in ["lolll", "xddd", "ooox", "hahaaa", "heyyya"]:
+        if re.search(source, text):
+            squeezed = re.sub(r"([a-z])(?=\1)", "", text)
+            assert all(any(s in squeezed for s in g) for g in required_literals(source, 4, 2))
+
+
+def test_the_place_word_look_ups_turn_away_no_place(monkeypatch: pytest.MonkeyPatch) -> None:
+    texts = _texts()
+    got = [(places.find_place(t), places.find_place(t, case_blind=True)) for t in texts]
+    monkeypatch.setattr(places, "_ascii_words", lambda _text: None)  # the patterns only
+    want = [(places.find_place(t), places.find_place(t, case_blind=True)) for t in texts]
+    for text, mine, theirs in zip(texts, got, want, strict=True):
+        assert mine == theirs, text
+
+
+def test_a_case_blind_letter_outside_ascii_is_read_the_long_way() -> None:
+    # "\u017f" (the long s) is "s" to a case-blind pattern but not to str.lower: "King \u017ft"
+    # is a street, as "King st" is, although its words hold no "st"
+    assert "st" not in "meet me on king \u017ft".lower().split()
+    assert places.find_place("meet me on King \u017ft") == (11, 18)
+    assert places.find_place("meet me on \u212aing road") == (11, 20)  # the Kelvin sign
