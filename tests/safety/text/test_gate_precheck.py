@@ -15,21 +15,30 @@ import pytest
 from kidshield.safety.text.gate import GatedAlternation, GatedTable, required_literals
 from kidshield.safety.text.lexicon import DATA_DIR, load_lexicon
 from kidshield.safety.text.pii import places
+from kidshield.safety.text.signals.base import SignalContext
 from tests.safety.text.corpus_util import CORPUS, load
 
 _QUOTED = re.compile(r'"([^"\n]{3,})"')
 
 
 @cache
-def _texts() -> tuple[str, ...]:
-    texts = [line for path in sorted(CORPUS.glob("*.txt")) for line in load(path.stem)]
+def _examples() -> tuple[str, ...]:
+    """What the lexicons quote in their comments, and each with its first letter doubled."""
+    texts: list[str] = []
     for path in sorted((DATA_DIR / "en").glob("*.toml")):
         for line in path.read_text(encoding="utf-8").splitlines():
             if line.lstrip().startswith("#") or " # " in line:
                 texts += _QUOTED.findall(line.split("#", 1)[1])
-    variants = [text.upper() for text in texts] + [re.sub(r"([a-z])", r"\1\1", t, count=1)
-                                                  for t in texts]
-    return tuple(dict.fromkeys([*texts, *variants, "", "Ｋ", "héllo ＡＢＣ 5 x"]))
+    doubled = [re.sub(r"([a-z])", r"\1\1", text, count=1) for text in texts]
+    return tuple(dict.fromkeys([*texts, *doubled]))
+
+
+@cache
+def _texts() -> tuple[str, ...]:
+    texts = [line for path in sorted(CORPUS.glob("*.txt")) for line in load(path.stem)]
+    texts += _examples()
+    upper = [text.upper() for text in texts]
+    return tuple(dict.fromkeys([*texts, *upper, "", "Ｋ", "héllo ＡＢＣ 5 x"]))
 
 
 def test_the_texts_hold_matches_to_lose() -> None:
@@ -95,3 +104,18 @@ def test_a_case_blind_letter_outside_ascii_is_read_the_long_way() -> None:
     assert "st" not in "meet me on king \u017ft".lower().split()
     assert places.find_place("meet me on King \u017ft") == (11, 18)
     assert places.find_place("meet me on \u212aing road") == (11, 20)  # the Kelvin sign
+
+
+def test_the_cue_plan_skips_no_pattern_that_matches() -> None:
+    """The cue plan's gates (the same literals, read by ``GatePlan``) against every pattern run
+    on every example (test_lexicon.py does it over the corpora, ``bench/text_answers.py
+    --gates`` over the training sample)."""
+    lexicon = load_lexicon()
+    for text in _examples():
+        ctx = SignalContext(lexicon.normalizer.normalize(text), lexicon)
+        for lex in lexicon.risks:
+            view = ctx.norm.text if lex.view == "text" else ctx.norm.light
+            chosen = {id(p) for p in ctx.candidates(lex)}
+            for pattern in lex.patterns:
+                assert id(pattern) in chosen or not pattern.regex.search(view), (
+                    text, pattern.cue.id)
