@@ -330,9 +330,9 @@ class GatedAlternation:
         )
         # per part, the literal sets it needs one literal of EACH of (none: always searched)
         self.gates = [_gates_of(source) for source in sources]
-        if not split and len(sources) > 1:  # the whole needs one of its alternatives' first gates
+        if not split and len(sources) != 1:  # the whole needs one alternative's first gate
             firsts = [gates[0] for gates in self.gates if gates]
-            whole = (frozenset().union(*firsts),) if len(firsts) == len(sources) else ()
+            whole = (frozenset().union(*firsts),) if firsts and len(firsts) == len(sources) else ()
             self.gates = [whole]
         self._table: GatedTable | None = None
 
