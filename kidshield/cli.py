@@ -331,6 +331,12 @@ def check(
     # the shipped helplines checked once per version of their file, beside the list index
     catalog = shipped_catalog(indexcache.folder(config))
     runtime = PolicyRuntime.build(config, catalog, loaded=indexcache.load_lists_cached(config))
+    for item in usage or []:
+        service = item.partition("=")[0]
+        if service not in runtime.catalog.services:
+            # minutes for an id the engine never looks up would change nothing, silently
+            raise InputError(f"--usage {item!r}: unknown service {service!r} "
+                             f"(see 'kidshield services')")
     prof = runtime.profile(profile)
     now = _parse_at(at, prof.tz)
     state = ProfileState() if source is None else source.for_profile(prof, now)

@@ -234,8 +234,11 @@ def test_check_human_output(config: Path) -> None:
          "--usage 'youtube': expected SERVICE=MINUTES"),
         (("example.org", "-p", "sam", "--usage", "youtube=lots"),
          "--usage 'youtube=lots': expected SERVICE=MINUTES"),
+        (("example.org", "-p", "sam", "--usage", "nope=5"),
+         "--usage 'nope=5': unknown service 'nope' (see 'kidshield services')"),
     ],
-    ids=["bad-name", "bad-at", "unknown-profile", "usage-no-value", "usage-not-a-number"],
+    ids=["bad-name", "bad-at", "unknown-profile", "usage-no-value", "usage-not-a-number",
+         "usage-unknown-service"],
 )
 def test_check_bad_input_exits_non_zero_with_a_clear_message(
     config: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
