@@ -782,10 +782,24 @@ def parse_config(text: str, source: str = "<string>", base_dir: Path | None = No
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        match = re.search(r"line (\d+)", str(exc))
-        where = f"{source}:{match.group(1)}" if match else source
-        raise ConfigError([f"{where}: not valid TOML: {exc}"]) from None
+        raise ConfigError([f"{source}:{toml_error_position(exc, text)}: not valid TOML: "
+                           f"{toml_error_message(exc)}"]) from None
     return validate_data(data, text, source, base_dir)
+
+
+def toml_error_position(exc: tomllib.TOMLDecodeError, text: str) -> str:
+    """``line:column`` of a TOML error. Python 3.11's error carries them only in its message,
+    and an error at the end of the file ("at end of document") has none: the end is where."""
+    match = re.search(r"\(at line (\d+), column (\d+)\)$", str(exc))
+    if match:
+        return f"{match.group(1)}:{match.group(2)}"
+    lines = text.split("\n")
+    return f"{len(lines)}:{len(lines[-1]) + 1}"
+
+
+def toml_error_message(exc: tomllib.TOMLDecodeError) -> str:
+    """What was wrong, without the position the caller puts in front."""
+    return re.sub(r" \(at (line \d+, column \d+|end of document)\)$", "", str(exc))
 
 
 def validate_data(data: dict[str, Any], text: str = "", source: str = "<string>",

@@ -250,6 +250,14 @@ def test_check_bad_input_exits_non_zero_with_a_clear_message(
     assert " ".join(err.split()) == f"error: {message}"
 
 
+def test_config_check_on_a_file_that_is_not_toml_names_line_and_column(tmp_path: Path) -> None:
+    path = tmp_path / "k.toml"
+    path.write_text('[server]\ntimezone = "Europe/London"\ncountry = ', encoding="utf-8")
+    code, _, err = run("config", "check", str(path))
+    assert code == 1
+    assert f"{path}:3:11: not valid TOML: Invalid value\n" in err
+
+
 def test_check_with_a_missing_config_file_exits_with_a_clear_message(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -171,7 +171,12 @@ def test_client_pointing_at_a_missing_profile_when_none_are_defined() -> None:
 
 def test_invalid_toml_names_the_line() -> None:
     [problem] = problems('[server]\ntimezone = "Europe/London"\ncountry = GB\n')
-    assert problem.startswith("k.toml:3: not valid TOML: ")
+    assert problem == "k.toml:3:11: not valid TOML: Invalid value"
+
+
+def test_invalid_toml_at_the_end_of_the_file_names_the_line_and_column() -> None:
+    # tomllib says only "at end of document" here; the end is the place to point at
+    assert problems('[server]\ncountry = ') == ["k.toml:2:11: not valid TOML: Invalid value"]
 
 
 def test_invalid_profile_id_is_reported() -> None:
