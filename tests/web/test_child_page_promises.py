@@ -60,6 +60,25 @@ def test_the_child_page_never_promises_deletion_when_the_log_is_kept(
     assert "deleted automatically after 7 days" in served.client().get("/me").text
 
 
+def test_the_retention_sentence_has_the_languages_plural_forms(
+        serve_config: ServeConfig, upstream: FakeUpstream, tmp_path: Path) -> None:
+    """With `retention_days = 1` the child page said "deleted automatically after 1 days"
+    (found walking the educator docs, session 15): the sentence is an ngettext now."""
+    write_lists(tmp_path)
+    expected = {
+        1: {"en": "after 1 day.", "fr": "après 1 jour.", "es": "después de 1 día.",
+            "ru": "через 1 день.", "ar": "بعد يوم واحد.", "zh": "清单1天后"},
+        2: {"en": "after 2 days.", "ru": "через 2 дня.", "ar": "بعد يومين."},
+        5: {"ru": "через 5 дней.", "ar": "بعد 5 أيام.", "fr": "après 5 jours."},
+    }
+    for days, by_lang in expected.items():
+        text = config_text(upstream.port).replace("retention_days = 7", f"retention_days = {days}")
+        served = serve_config(text, FixedClock(AFTERNOON))
+        for lang, words in by_lang.items():
+            page = served.client().get(f"/me?lang={lang}").text
+            assert words in page, (days, lang)
+
+
 def test_every_blocked_group_on_the_child_page_is_in_the_childs_language(
         serve_config: ServeConfig, upstream: FakeUpstream, tmp_path: Path) -> None:
     """The "reported" group (sites a moderator blocked after a report) was listed in English
