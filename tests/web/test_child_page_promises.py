@@ -93,3 +93,18 @@ def test_every_blocked_group_on_the_child_page_is_in_the_childs_language(
         tags = tags[:tags.index("</ul>")]
         assert "<li>reported</li>" not in tags, lang
         assert f"<li>{word}</li>" in tags, (lang, tags)
+
+
+def test_the_dashboards_retention_setting_says_what_0_does(
+        serve_config: ServeConfig, upstream: FakeUpstream, tmp_path: Path) -> None:
+    """The settings form took 0 (min 0) without saying that 0 keeps the log for ever
+    (found walking the educator docs, session 15)."""
+    write_lists(tmp_path)
+    served = serve_config(config_text(upstream.port), FixedClock(AFTERNOON))
+    client, _headers = served.parent()
+    page = client.get("/settings").text
+    field = page[page.index('<input id="retention_days"'):]
+    assert 'aria-describedby="retention-hint"' in field[:field.index(">")]
+    hint = page[page.index('id="retention-hint"'):]
+    assert "0 keeps the log for ever: nothing is deleted." in hint[:hint.index("</p>")]
+    assert "القيمة 0 تحتفظ بالسجل" in client.get("/settings?lang=ar").text
