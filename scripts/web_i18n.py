@@ -216,7 +216,11 @@ def merge_text(text: str, domain: str, lang: str, wanted: dict[Msgid, str],
         last_used = i
     added = {m: where for m, where in wanted.items() if m not in have}
     if added:
-        parts[last_used] += "\n\n" + _new_entries(domain, lang, added, strings)
+        # after the entry's text, before the line ends it had (the file's last newline)
+        entry = parts[last_used]
+        body = entry.rstrip("\n")
+        parts[last_used] = (body + "\n\n" + _new_entries(domain, lang, added, strings)
+                            + entry[len(body):])
     for i in sorted(drop, reverse=True):
         del parts[i - 1:i + 1]  # the entry and the blank lines before it
     return "".join(parts)

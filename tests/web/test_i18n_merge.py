@@ -5,11 +5,13 @@ sources and catalogs (the script finds them beside itself)."""
 from __future__ import annotations
 
 import difflib
+import importlib.util
 import io
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+from types import ModuleType
 
 from babel.messages.pofile import read_po
 
@@ -93,3 +95,23 @@ def test_merge_adds_new_strings_and_retires_old_ones_leaving_the_rest(tmp_path: 
     catalog = read_po(io.BytesIO(_catalogs(root)["ar/LC_MESSAGES/kidshield.po"]), locale="ar")
     revived = catalog.get(OLD)
     assert revived is not None and revived.string and OLD not in catalog.obsolete
+
+
+def _script() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("web_i18n", ROOT / "scripts" / "web_i18n.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_a_string_added_after_the_last_entry_keeps_one_blank_line_and_the_final_newline() -> None:
+    """When the entry the new ones follow is the file's last, the file still ends in one
+    newline and the new entry follows one blank line (it was two, and no final newline)."""
+    web_i18n = _script()
+    text = ('msgid ""\nmsgstr ""\n"Content-Type: text/plain; charset=UTF-8\\n"\n\n'
+            '#: a.html:1\nmsgid "Old"\nmsgstr "Vieux"\n')
+    merged = web_i18n.merge_text(text, "children", "fr",
+                                 {"Old": "a.html:1", "New": "a.html:2"}, {})
+    assert merged.startswith(text.rstrip("\n") + "\n\n#: a.html:2\nmsgid \"New\"\n")
+    assert merged.endswith('msgstr ""\n') and "\n\n\n" not in merged
