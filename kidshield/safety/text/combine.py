@@ -9,8 +9,9 @@ it, a level. The cues add what a model over n-grams cannot:
   with a demand), which raise the level whatever the model says;
 * context: the cue engine's idiom exclusions are blanked out of the text before the model reads
   it again, game talk and banter soften bullying, sender and recipient ages weigh grooming,
-  and talk *about* self-harm (support, someone else, the past, news, negation) is not read as
-  the writer being at risk.
+  talk *about* self-harm (support, someone else, the past, news, negation) is not read as
+  the writer being at risk, and a sextortion threat the writer tells of (received, or retold
+  as a warning or news) is not read as the writer's threat.
 
 A risk seen only by weak cues (see each signal's ``flags_alone``: grooming cues tagged
 ``weak``; cues under the report threshold) needs model support, so "asl" or "where are you
@@ -21,7 +22,7 @@ the same rule on the cues alone; personal information is rule-based and keeps it
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from kidshield.safety.text.classifier import Head, TextClassifier
 from kidshield.safety.text.lexicon import RiskLexicon
@@ -81,6 +82,13 @@ def _distressed(hits: list[CueHit], probability: float | None, head: Head | None
 _OUTER_PUNCTUATION = re.compile(r"^[\W_]+|[\W_]+$")
 _SENTENCE_END = re.compile(r"[.!?\n]+\s*")
 _QUOTED = re.compile(r'"[^"\n]{1,400}"|\u201c[^\u201d\n]{1,400}\u201d')
+# ... and in single quotation marks too, for a threat told again ("they say like 'send $500 or
+# i'll send it'"): an opening mark not inside a word, a closing one not before a letter, so the
+# apostrophes of "i'll" and "don't" neither open nor close a quotation
+_QUOTED_ANY = re.compile(
+    _QUOTED.pattern
+    + r"|\u2018[^\u2019\n]{1,400}\u2019|(?<![\w'])'(?=\w)[^\n]{1,400}?(?<=\S)'(?!\w)"
+)
 
 
 def _sentence(text: str, offset: int) -> int:
@@ -180,6 +188,42 @@ def _target_of_bullying(ctx: SignalContext) -> Signpost | None:
     return None
 
 
+# the kinds of sextortion's "about" table (data/en/sextortion.toml): the writer tells of a threat
+# received, or retells someone else's
+THREAT_RECEIVED = "target"
+THREAT_RETOLD = "retold"
+
+
+def _told_threat(hits: list[CueHit], ctx: SignalContext) -> tuple[list[CueHit], Signpost | None]:
+    """Sextortion the writer tells of rather than makes: the cues inside quotation marks or in a
+    sentence that tells of a threat are another's words. Returns the hits that are the writer's
+    own and, when the threat is told, why: ``target`` (the writer received it: the spans that
+    say so) or ``retold`` (someone else's, as a warning, a talk or the news). A threat of the
+    writer's own outside them (a threat cue not told) keeps the message as it is (None)."""
+    lex = ctx.lexicon.for_risk(Risk.SEXTORTION)
+    text = ctx.norm.original
+    quoted = [m.span() for m in _QUOTED_ANY.finditer(text)]
+    found = lex.about_spans(ctx.norm.text) if lex.about else []
+    if not found and not quoted:
+        return hits, None
+    spans = [(kind, *ctx.norm.to_original(s, e, view="text")) for kind, s, e in found]
+    telling = _sentences_of(text, [(s, e) for _k, s, e in spans])
+
+    def told(hit: CueHit) -> bool:
+        return _sentence(text, hit.start) in telling or any(
+            q_start <= hit.start and hit.end <= q_end for q_start, q_end in quoted)
+
+    own = [hit for hit in hits if not told(hit)]
+    if any("threat" in hit.tags for hit in own) or (own and len(own) == len(hits)) or (
+            not hits and not found):
+        return hits, None  # the writer's own threat, or nothing told
+    received = [Span(s, e, THREAT_RECEIVED) for kind, s, e in spans
+                if kind == THREAT_RECEIVED and not _overlaps(s, e, quoted)]
+    if received:
+        return hits, Signpost(Risk.SEXTORTION, THREAT_RECEIVED, tuple(received))
+    return own, Signpost(Risk.SEXTORTION, THREAT_RETOLD)
+
+
 class Combiner:
     def __init__(self, classifier: TextClassifier | None) -> None:
         self.classifier = classifier
@@ -220,9 +264,19 @@ class Combiner:
                 mine, probability, helpline = self._about_self_harm(mine, probability, head, ctx)
                 if helpline:
                     signpost.setdefault(Risk.SELF_HARM, Signpost(Risk.SELF_HARM, helpline))
+            threat: Signpost | None = None
+            if signal.risk is Risk.SEXTORTION:
+                mine, probability, threat = self._about_sextortion(mine, probability, head, ctx)
+                if threat is not None:
+                    signpost[Risk.SEXTORTION] = threat
             if probability is not None:
                 adjusted[signal.risk] = probability
             finding = self._finding(signal, head, probability, mine, ctx)
+            if finding is not None and threat is not None and finding.level > RiskLevel.HIGH:
+                # a threat received: the child is being sextorted and the platform is told as
+                # before, but the threat and its demand are another's, so the imminent rule
+                # (an extortion in progress by the writer) does not hold
+                finding = replace(finding, level=RiskLevel.HIGH)
             if finding is not None:
                 findings.append(finding)
             elif signal.risk is Risk.SELF_HARM and _distressed(mine, probability, head):
@@ -307,6 +361,28 @@ class Combiner:
         wanted = kinds & SIGNPOST_ALWAYS or (kinds & SIGNPOST_IF_RISKY if was_risky else set())
         reduced = None if probability is None else probability * ABOUT_SUPPRESS
         return [], reduced, min(wanted) if wanted else None
+
+    def _about_sextortion(
+        self,
+        hits: list[CueHit],
+        probability: float | None,
+        head: Head | None,
+        ctx: SignalContext,
+    ) -> tuple[list[CueHit], float | None, Signpost | None]:
+        """A threat the writer tells of (``_told_threat``). Received: the hits and the model
+        stay (a finding as before, capped at high by the caller) and the helplines are shown
+        to the writer. Retold: the told hits go, and the model, which reads the threat's words
+        whoever says them, counts as for talk about self-harm (unless cues of the writer's own
+        remain); the helplines are shown when the message read as risky."""
+        own, told = _told_threat(hits, ctx)
+        if told is None or told.why == THREAT_RECEIVED:
+            return hits, probability, told
+        was_risky = bool(hits) and score_hits(hits) >= REPORT_THRESHOLD
+        if head is not None and probability is not None and probability >= head.low:
+            was_risky = True
+        if probability is not None and not own:
+            probability *= ABOUT_SUPPRESS
+        return own, probability, told if was_risky else None
 
     def _present_probability(self, text: str, past: set[int], ctx: SignalContext) -> float:
         """The model's self-harm probability for ``text`` without its ``past`` sentences."""
