@@ -203,8 +203,9 @@ def helplines_for(findings: list[Finding], where: HelplineContext, sender: AgeBa
     """The helplines for these findings, the most fitting first (``policy.helplines.choose``):
     a crisis line for self-harm, the online-abuse hotline and Take It Down for sextortion. The
     person who needs them is the writer for self-harm and for bullying the writer tells of
-    (a signpost), and the reader otherwise. ``signpost``: risks whose helplines to show
-    without a finding (a friend's crisis told by the writer, the writer bullied)."""
+    (a signpost) or the sextortion the writer tells they are the target of, and the reader
+    otherwise. ``signpost``: risks whose helplines to show without a finding (a friend's
+    crisis told by the writer, the writer bullied, a sextortion threat told)."""
     wanted: list[Risk] = [
         f.risk
         for f in findings
@@ -216,7 +217,9 @@ def helplines_for(findings: list[Finding], where: HelplineContext, sender: AgeBa
                if risk not in wanted]
     if not wanted:
         return ()
-    writer = Risk.SELF_HARM in wanted or Risk.BULLYING in signposted
+    # (the writer is the one sextorted when they tell of a threat received)
+    writer = (Risk.SELF_HARM in wanted or Risk.BULLYING in signposted
+              or any(s.risk is Risk.SEXTORTION and s.why == "target" for s in signpost))
     person = sender if writer else recipient
     lines = _choose(where.resolved(), tuple(_TOPICS[risk] for risk in wanted),
                     _AGES.get(person), where.country, where.language)

@@ -135,7 +135,9 @@ class Signpost:
     ``threat`` (the writer tells of a threat they received), ``other`` (someone else's
     bullying, told by a parent or friend; for self-harm, someone else's self-harm), ``past``
     (the writer's own, told as past), ``report`` (a friend told the writer), ``distress``
-    (despair without ideation). ``spans``: the words that said so, as
+    (despair without ideation); for sextortion ``target`` (the writer tells of a threat made
+    to them) and ``retold`` (someone else's threat told again: a warning, a talk, the news).
+    ``spans``: the words that said so, as
     offsets into the original text (empty when the signal has none to point at)."""
 
     risk: Risk
