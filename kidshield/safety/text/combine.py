@@ -10,8 +10,9 @@ it, a level. The cues add what a model over n-grams cannot:
 * context: the cue engine's idiom exclusions are blanked out of the text before the model reads
   it again, game talk and banter soften bullying, sender and recipient ages weigh grooming,
   talk *about* self-harm (support, someone else, the past, news, negation) is not read as
-  the writer being at risk, and a sextortion threat the writer tells of (received, or retold
-  as a warning or news) is not read as the writer's threat.
+  the writer being at risk, and a sextortion threat the writer tells of is not read as the
+  writer's threat in progress (received: at most high; retold as a warning or news: at most
+  low, still flagged for review in case it is a real threat misread).
 
 A risk seen only by weak cues (see each signal's ``flags_alone``: grooming cues tagged
 ``weak``; cues under the report threshold) needs model support, so "asl" or "where are you
@@ -192,6 +193,18 @@ def _target_of_bullying(ctx: SignalContext) -> Signpost | None:
 # received, or retells someone else's
 THREAT_RECEIVED = "target"
 THREAT_RETOLD = "retold"
+# the most a told threat's finding can be (the lead's call, issue 12): received, high (the
+# child is being sextorted, but the imminent rule, an extortion in progress, is the
+# threatener's); retold, low (flagged for review, not alarmed: missing a real threat read as
+# retold is worse than a mild false flag on a warning)
+TOLD_CAP = {THREAT_RECEIVED: RiskLevel.HIGH, THREAT_RETOLD: RiskLevel.LOW}
+# ... and a retold finding's score at most this: the conversation tracker adds up findings'
+# scores (noisy-OR, 7-day half-life) and reads its levels from them (``RiskLevel.from_score``:
+# low from 0.3, medium from 0.55, high from 0.8), so a retold message is low evidence there
+# too: alone it keeps the conversation low for about 3 days (0.4 decays under 0.3 in 0.42
+# half-lives), two or three within days make it medium, it takes four to reach high. (At 0.3
+# itself it would drop out of the conversation at the next message, a review flag lost.)
+RETOLD_SCORE = 0.4
 
 
 def _told_threat(hits: list[CueHit], ctx: SignalContext) -> tuple[list[CueHit], Signpost | None]:
@@ -222,6 +235,15 @@ def _told_threat(hits: list[CueHit], ctx: SignalContext) -> tuple[list[CueHit], 
     if received:
         return hits, Signpost(Risk.SEXTORTION, THREAT_RECEIVED, tuple(received))
     return own, Signpost(Risk.SEXTORTION, THREAT_RETOLD)
+
+
+def _capped(finding: Finding, why: str) -> Finding:
+    """A told threat's finding at most at its cap (``TOLD_CAP``), its hits and spans kept."""
+    cap = TOLD_CAP[why]
+    score = min(finding.score, RETOLD_SCORE) if why == THREAT_RETOLD else finding.score
+    if finding.level <= cap and score == finding.score:
+        return finding
+    return replace(finding, level=min(finding.level, cap), score=score)
 
 
 class Combiner:
@@ -272,11 +294,8 @@ class Combiner:
             if probability is not None:
                 adjusted[signal.risk] = probability
             finding = self._finding(signal, head, probability, mine, ctx)
-            if finding is not None and threat is not None and finding.level > RiskLevel.HIGH:
-                # a threat received: the child is being sextorted and the platform is told as
-                # before, but the threat and its demand are another's, so the imminent rule
-                # (an extortion in progress by the writer) does not hold
-                finding = replace(finding, level=RiskLevel.HIGH)
+            if finding is not None and threat is not None:
+                finding = _capped(finding, threat.why)
             if finding is not None:
                 findings.append(finding)
             elif signal.risk is Risk.SELF_HARM and _distressed(mine, probability, head):
@@ -369,20 +388,17 @@ class Combiner:
         head: Head | None,
         ctx: SignalContext,
     ) -> tuple[list[CueHit], float | None, Signpost | None]:
-        """A threat the writer tells of (``_told_threat``). Received: the hits and the model
-        stay (a finding as before, capped at high by the caller) and the helplines are shown
-        to the writer. Retold: the told hits go, and the model, which reads the threat's words
-        whoever says them, counts as for talk about self-harm (unless cues of the writer's own
-        remain); the helplines are shown when the message read as risky."""
-        own, told = _told_threat(hits, ctx)
+        """A threat the writer tells of (``_told_threat``). The hits and the model stay: a
+        finding as before, capped by the caller (``TOLD_CAP``). Received: the helplines are
+        shown to the writer. Retold: the ``retold`` signpost when the message read as risky
+        (a threat read as retold may be a real one: it stays flagged for review)."""
+        _own, told = _told_threat(hits, ctx)
         if told is None or told.why == THREAT_RECEIVED:
             return hits, probability, told
         was_risky = bool(hits) and score_hits(hits) >= REPORT_THRESHOLD
         if head is not None and probability is not None and probability >= head.low:
             was_risky = True
-        if probability is not None and not own:
-            probability *= ABOUT_SUPPRESS
-        return own, probability, told if was_risky else None
+        return hits, probability, told if was_risky else None
 
     def _present_probability(self, text: str, past: set[int], ctx: SignalContext) -> float:
         """The model's self-harm probability for ``text`` without its ``past`` sentences."""
