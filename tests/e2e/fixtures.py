@@ -127,3 +127,12 @@ def served_household(folder: Path, extra: str = "",
             lt.run(fake.stop())
         finally:
             lt.close()
+
+
+@contextlib.contextmanager
+def assess_client(folder: Path) -> Iterator[httpx.Client]:
+    """The household served (``served_household``) and a platform's script asking it: the API
+    token of a moderator's account ("trust and safety") with the "assess" scope only."""
+    with served_household(folder) as served:
+        served.account("trust and safety", "moderator")
+        yield served.client(headers=served.bearer_for("trust and safety", ["assess"]))

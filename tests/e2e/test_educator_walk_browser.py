@@ -15,10 +15,8 @@ import httpx
 import pytest
 
 from kidshield.education.assess import questionnaire
-from tests.e2e import harness
 from tests.e2e.harness import Served, chromium
-from tests.e2e.household import config_text, write_lists
-from tests.education.helpers import FakeUpstream
+from tests.education.helpers import served_household_live
 
 pytestmark = pytest.mark.slow
 
@@ -28,13 +26,8 @@ LANGUAGES = ("ar", "en", "es", "fr", "ru", "zh")  # the children's catalogs
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    folder = tmp_path_factory.mktemp("educator")
-    write_lists(folder)
-    path = folder / "kidshield.toml"
-    with FakeUpstream() as upstream:
-        path.write_text(config_text(upstream.port), encoding="utf-8")
-        with harness.start(path) as served:
-            yield served
+    with served_household_live(tmp_path_factory.mktemp("educator")) as served:
+        yield served
 
 
 @pytest.fixture(scope="module")

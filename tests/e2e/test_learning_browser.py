@@ -13,10 +13,8 @@ import pytest
 
 from kidshield.education.lessons import default_library
 from kidshield.education.progress import ProgressStore
-from tests.e2e import harness
 from tests.e2e.harness import Served, chromium
-from tests.e2e.household import config_text, write_lists
-from tests.education.helpers import FakeUpstream
+from tests.education.helpers import served_household_live
 from tests.screenshots import images_dir
 
 pytestmark = pytest.mark.slow
@@ -25,13 +23,8 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     """The household served as `kidshield serve` serves it: 127.0.0.1 is Mia's tablet (9-12)."""
-    folder = tmp_path_factory.mktemp("learn")
-    write_lists(folder)
-    path = folder / "kidshield.toml"
-    with FakeUpstream() as upstream:
-        path.write_text(config_text(upstream.port), encoding="utf-8")
-        with harness.start(path) as served:
-            yield served
+    with served_household_live(tmp_path_factory.mktemp("learn")) as served:
+        yield served
 
 
 @pytest.fixture(scope="module")

@@ -21,6 +21,7 @@ import dns.rrset
 from kidshield.education.drill import LookupFailed, NameNotFound, SystemLookup
 from tests.e2e import harness
 from tests.e2e.harness import Served
+from tests.e2e.household import config_text, write_lists
 
 FAKE_ADDRESS = "192.0.2.10"
 
@@ -161,6 +162,15 @@ def served(tmp_path: Path, config_text: str) -> Iterator[Served]:
     path = tmp_path / "kidshield.toml"
     path.write_text(config_text, encoding="utf-8")
     with harness.start(path) as running:
+        yield running
+
+
+@contextmanager
+def served_household_live(folder: Path) -> Iterator[Served]:
+    """The household of tests/e2e/household.py served on the real clock: its lists written and
+    a fake upstream DNS server running."""
+    write_lists(folder)
+    with FakeUpstream() as upstream, served(folder, config_text(upstream.port)) as running:
         yield running
 
 

@@ -19,8 +19,7 @@ from kidshield.safety.text import (
     assess_message,
 )
 from kidshield.safety.text.scan import Scanner
-from tests.e2e.fixtures import served_household
-from tests.e2e.harness import Served
+from tests.e2e.fixtures import assess_client
 from tests.safety.text.helpers import chat
 
 TOLD = [
@@ -123,13 +122,8 @@ def test_scan_prints_the_signpost() -> None:
 
 @pytest.fixture(scope="module")
 def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[httpx.Client]:
-    with served_household(tmp_path_factory.mktemp("disclosure")) as served:
-        served.account("trust and safety", "moderator")
-        yield _client(served)
-
-
-def _client(served: Served) -> httpx.Client:
-    return served.client(headers=served.bearer_for("trust and safety", ["assess"]))
+    with assess_client(tmp_path_factory.mktemp("disclosure")) as client:
+        yield client
 
 
 def test_the_served_message_endpoint_shows_help_and_why(client: httpx.Client) -> None:

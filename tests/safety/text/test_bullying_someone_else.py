@@ -20,8 +20,7 @@ from kidshield.safety.text import (
     assess_conversation,
     assess_message,
 )
-from tests.e2e.fixtures import served_household
-from tests.e2e.harness import Served
+from tests.e2e.fixtures import assess_client
 from tests.safety.text.helpers import chat
 
 TOLD = [
@@ -136,13 +135,8 @@ def test_the_tracker_and_the_conversation_result_carry_the_signpost() -> None:
 
 @pytest.fixture(scope="module")
 def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[httpx.Client]:
-    with served_household(tmp_path_factory.mktemp("someone-else")) as served:
-        served.account("trust and safety", "moderator")
-        yield _client(served)
-
-
-def _client(served: Served) -> httpx.Client:
-    return served.client(headers=served.bearer_for("trust and safety", ["assess"]))
+    with assess_client(tmp_path_factory.mktemp("someone-else")) as client:
+        yield client
 
 
 def test_the_served_message_endpoint_shows_help_and_why(client: httpx.Client) -> None:

@@ -25,8 +25,7 @@ from kidshield.safety.text import (
 )
 from kidshield.safety.text.combine import RETOLD_SCORE
 from kidshield.safety.text.state import Message
-from tests.e2e.fixtures import served_household
-from tests.e2e.harness import Served
+from tests.e2e.fixtures import assess_client
 from tests.safety.text.helpers import CHAT_START, chat
 
 RETOLD = [
@@ -144,13 +143,8 @@ def test_a_threat_received_does_not_keep_the_writers_direction_imminent() -> Non
 
 @pytest.fixture(scope="module")
 def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[httpx.Client]:
-    with served_household(tmp_path_factory.mktemp("quoted-threats")) as served:
-        served.account("trust and safety", "moderator")
-        yield _client(served)
-
-
-def _client(served: Served) -> httpx.Client:
-    return served.client(headers=served.bearer_for("trust and safety", ["assess"]))
+    with assess_client(tmp_path_factory.mktemp("quoted-threats")) as client:
+        yield client
 
 
 def test_the_served_message_endpoint_reads_a_retold_threat_as_low(
