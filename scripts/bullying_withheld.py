@@ -15,14 +15,10 @@ sources, so its recall is not the figure that counts, but the rows the rule take
 
 from __future__ import annotations
 
-import gzip
-import json
 import sys
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
-from bullying_disclosure import candidate  # scripts/: python puts the script's folder first
+from bullying_disclosure import candidate, rows  # scripts/: python puts the script's folder first
 
 from kidshield.safety.text import assess_message
 from kidshield.safety.text.combine import Combiner
@@ -44,14 +40,6 @@ SOURCES = [
      SYNTH / "messages-b/bullying_tweets.jsonl"),
 ]
 RULE = Combiner._only_told
-
-
-def rows(path: Path) -> Iterator[dict[str, Any]]:
-    opener = gzip.open if path.name.endswith(".gz") else open
-    with opener(path, "rt", encoding="utf-8") as lines:
-        for line in lines:
-            if line.strip():
-                yield json.loads(line)
 
 
 def flagged(text: str, rule: bool) -> bool:
