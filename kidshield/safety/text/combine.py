@@ -207,18 +207,18 @@ TOLD_CAP = {THREAT_RECEIVED: RiskLevel.HIGH, THREAT_RETOLD: RiskLevel.LOW}
 RETOLD_SCORE = 0.4
 
 
-def _told_threat(hits: list[CueHit], ctx: SignalContext) -> tuple[list[CueHit], Signpost | None]:
+def _told_threat(hits: list[CueHit], ctx: SignalContext) -> Signpost | None:
     """Sextortion the writer tells of rather than makes: the cues inside quotation marks or in a
-    sentence that tells of a threat are another's words. Returns the hits that are the writer's
-    own and, when the threat is told, why: ``target`` (the writer received it: the spans that
-    say so) or ``retold`` (someone else's, as a warning, a talk or the news). A threat of the
-    writer's own outside them (a threat cue not told) keeps the message as it is (None)."""
+    sentence that tells of a threat are another's words. When the threat is told, why:
+    ``target`` (the writer received it: the spans that say so) or ``retold`` (someone else's,
+    as a warning, a talk or the news). A threat of the writer's own outside them (a threat cue
+    not told) keeps the message as it is (None)."""
     lex = ctx.lexicon.for_risk(Risk.SEXTORTION)
     text = ctx.norm.original
     quoted = [m.span() for m in _QUOTED_ANY.finditer(text)]
     found = lex.about_spans(ctx.norm.text) if lex.about else []
     if not found and not quoted:
-        return hits, None
+        return None
     spans = [(kind, *ctx.norm.to_original(s, e, view="text")) for kind, s, e in found]
     telling = _sentences_of(text, [(s, e) for _k, s, e in spans])
 
@@ -229,12 +229,12 @@ def _told_threat(hits: list[CueHit], ctx: SignalContext) -> tuple[list[CueHit], 
     own = [hit for hit in hits if not told(hit)]
     if any("threat" in hit.tags for hit in own) or (own and len(own) == len(hits)) or (
             not hits and not found):
-        return hits, None  # the writer's own threat, or nothing told
+        return None  # the writer's own threat, or nothing told
     received = [Span(s, e, THREAT_RECEIVED) for kind, s, e in spans
                 if kind == THREAT_RECEIVED and not _overlaps(s, e, quoted)]
     if received:
-        return hits, Signpost(Risk.SEXTORTION, THREAT_RECEIVED, tuple(received))
-    return own, Signpost(Risk.SEXTORTION, THREAT_RETOLD)
+        return Signpost(Risk.SEXTORTION, THREAT_RECEIVED, tuple(received))
+    return Signpost(Risk.SEXTORTION, THREAT_RETOLD)
 
 
 def _capped(finding: Finding, why: str) -> Finding:
@@ -288,7 +288,7 @@ class Combiner:
                     signpost.setdefault(Risk.SELF_HARM, Signpost(Risk.SELF_HARM, helpline))
             threat: Signpost | None = None
             if signal.risk is Risk.SEXTORTION:
-                mine, probability, threat = self._about_sextortion(mine, probability, head, ctx)
+                threat = self._about_sextortion(mine, probability, head, ctx)
                 if threat is not None:
                     signpost[Risk.SEXTORTION] = threat
             if probability is not None:
@@ -387,18 +387,18 @@ class Combiner:
         probability: float | None,
         head: Head | None,
         ctx: SignalContext,
-    ) -> tuple[list[CueHit], float | None, Signpost | None]:
+    ) -> Signpost | None:
         """A threat the writer tells of (``_told_threat``). The hits and the model stay: a
         finding as before, capped by the caller (``TOLD_CAP``). Received: the helplines are
         shown to the writer. Retold: the ``retold`` signpost when the message read as risky
         (a threat read as retold may be a real one: it stays flagged for review)."""
-        _own, told = _told_threat(hits, ctx)
+        told = _told_threat(hits, ctx)
         if told is None or told.why == THREAT_RECEIVED:
-            return hits, probability, told
+            return told
         was_risky = bool(hits) and score_hits(hits) >= REPORT_THRESHOLD
         if head is not None and probability is not None and probability >= head.low:
             was_risky = True
-        return hits, probability, told if was_risky else None
+        return told if was_risky else None
 
     def _present_probability(self, text: str, past: set[int], ctx: SignalContext) -> float:
         """The model's self-harm probability for ``text`` without its ``past`` sentences."""
