@@ -243,7 +243,8 @@ class Application:
         secret = server_secret(SqlSettingStore(self._db))
         limiter = RateLimiter(LIMITS, lambda: self.clock.now().timestamp())
         env = FeatureEnv(self._config, self._db, self.clock, self._profile_for,
-                         self._lists_changed_callback(), self.helplines, secret, limiter)
+                         self._lists_changed_callback(), self.helplines, secret, limiter,
+                         lambda: self.web.url if self.web is not None else None)
         self.features = build_features(env)
         app = create_app(WebDeps(self, self._dns, self._db, self._state, self._editor,
                                  self.clock, secret, limiter, self.features.web))

@@ -52,6 +52,8 @@ class FeatureEnv:
     helplines: HelplineProvider  # the helplines in force now (reloads included)
     secret: bytes  # the web app's secret key: CSRF tokens of the features' own forms
     limiter: RateLimiter  # the server's one rate limiter (public report routes use it)
+    # where the web server listens (None before it does): links when no public address is set
+    listen_url: Callable[[], str | None] = lambda: None
 
 
 @dataclass
@@ -90,7 +92,7 @@ def reports(env: FeatureEnv, built: Features) -> WebFeature:
     from kidshield.web.feature import WebFeature
 
     service = built.reports = build_service(env.config, env.db, env.clock, env.lists_changed,
-                                            serving=True)
+                                            serving=True, listen_url=env.listen_url)
     schedule = RetentionSchedule.from_config(env.config)
 
     async def retention(stopped: asyncio.Event) -> None:

@@ -3,6 +3,7 @@ directly; ``from_config`` reads the file's settings)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING
@@ -34,9 +35,13 @@ class ReportSettings:
     oncall: OnCallPolicy = field(default_factory=OnCallPolicy)
     misuse: MisusePolicy = field(default_factory=MisusePolicy)
     emergency: Emergency = field(default_factory=Emergency)
+    # where the web server listens, asked when a link is made: it is only known once the
+    # server has bound its port (port 0 in tests), after this object is built
+    listen_url: Callable[[], str | None] | None = field(default=None, compare=False)
 
     def link(self, path: str) -> str:
-        return f"{self.site_url.rstrip('/')}{path}" if self.site_url else path
+        base = self.site_url or (self.listen_url() if self.listen_url is not None else None)
+        return f"{base.rstrip('/')}{path}" if base else path
 
     @property
     def scope(self) -> tuple[str, ...]:
@@ -48,7 +53,8 @@ class ReportSettings:
         return (self.country,) if self.country in EEA_COUNTRIES else ()
 
     @classmethod
-    def from_config(cls, config: Config) -> ReportSettings:
+    def from_config(cls, config: Config,
+                    listen_url: Callable[[], str | None] | None = None) -> ReportSettings:
         r = config.reports
         return cls(
             appeal_window=timedelta(days=r.appeal_window_days),
@@ -69,4 +75,5 @@ class ReportSettings:
                                 timedelta(days=r.misuse_suspend_days)),
             emergency=Emergency(r.emergency.police, r.emergency.phone, r.emergency.email,
                                 r.emergency.instructions),
+            listen_url=listen_url,
         )

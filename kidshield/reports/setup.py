@@ -47,9 +47,12 @@ def build_service(
     on_lists_changed: Callable[[], None] | None = None,
     *,
     serving: bool = False,
+    listen_url: Callable[[], str | None] | None = None,
 ) -> ReportService:
     """The reports service. ``serving`` (the long-running server) also creates the evidence
-    signing key on first start and pages on-call reviewers; commands use an existing key."""
+    signing key on first start and pages on-call reviewers; commands use an existing key.
+    ``listen_url`` (the web server's address) makes links when neither ``[reports] site_url``
+    nor ``[web] public_url`` is set."""
     from kidshield.reports.alerts import OnCallAlerter, channels_from_config
     from kidshield.reports.mailer import ReporterMail
     from kidshield.reports.settings import ReportSettings
@@ -58,7 +61,7 @@ def build_service(
 
     data = config.path(config.server.data_dir)
     lists = OwnLists.in_folder(data, config.reports.block_list, config.reports.allow_list)
-    settings = ReportSettings.from_config(config)
+    settings = ReportSettings.from_config(config, listen_url)
     key_path = data / config.reports.signing_key
     signer: EvidenceSigner | None
     if serving:
