@@ -99,7 +99,9 @@ def durations(hours: Sequence[float], target: int = 0) -> Durations:
 
 
 def _hours(a: datetime, b: datetime) -> float:
-    return (b - a).total_seconds() / 3600
+    # never below zero: a police notification dated before its case opened was accepted until
+    # 2026-12-07 (HotlineService.record_police now refuses it) and may still be stored
+    return max(0.0, (b - a).total_seconds() / 3600)
 
 
 AUTOMATED_SOURCES = frozenset({"text_engine", "hash_match"})

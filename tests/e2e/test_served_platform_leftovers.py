@@ -33,3 +33,26 @@ def test_case_links_start_with_the_listen_address_when_no_public_address_is_set(
     link = reports.settings.link("/cases/2")
     assert link == f"{live.url}/cases/2"
     assert link.startswith("http://127.0.0.1:")
+
+
+def _new_case(client: httpx.Client, conversation: str) -> int:
+    before = {c["id"] for c in client.get("/api/v1/cases").json()["cases"]}
+    grooming = {"text": "don't tell your parents about us", "sender": "adult", "recipient": 12,
+                "conversation_id": conversation}
+    assert client.post("/api/v1/assess/message", json=grooming).status_code == 200
+    (case,) = {c["id"] for c in client.get("/api/v1/cases").json()["cases"]} - before
+    return int(case)
+
+
+@pytest.mark.parametrize("when", ["0001-01-01T00:00:00+00:00", "2026-01-01T00:00:00+00:00"])
+def test_a_police_notification_before_the_case_opened_is_422(
+        client: httpx.Client, when: str) -> None:
+    """It becomes the case's first action: it made "hours to first action" negative."""
+    case = _new_case(client, f"police-{when}")
+    answer = client.post(f"/api/v1/cases/{case}/police", json={
+        "notified_at": when, "authority": "police", "method": "phone"})
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["field"] == "notified_at"
+    assert "before the case was opened" in answer.json()["detail"]
+    figures = client.get("/api/v1/cases/transparency").json()
+    assert (figures["to_first_action"]["median_hours"] or 0) >= 0

@@ -10,6 +10,7 @@ import jsonschema
 import pytest
 from lxml import etree
 
+from kidshield.clock import FixedClock
 from kidshield.errors import InputError
 from kidshield.reports import escalation
 from kidshield.reports.model import CaseType, ReporterRole, Source
@@ -39,14 +40,17 @@ FULL = {
 
 
 @pytest.fixture
-def package(service: ReportService) -> dict[str, object]:
+def package(service: ReportService, clock: FixedClock) -> dict[str, object]:
     service.settings = ReportSettings(organisation="Hotline DE", country="DE",
                                       organisation_contact="analysts@hotline.example")
+    noon = clock.now()
+    clock.set(noon - timedelta(hours=2))  # the report came in before the police were told
     receipt = service.submit(NewReport(Source.WEB, CaseType.ABUSE_MATERIAL,
                                        url="https://img.example/a.jpg", good_faith=True,
                                        reporter_role=ReporterRole.PARENT,
                                        contact="parent@example.org"))
     case_id = receipt.case_id or 0
+    clock.set(noon)
     service.set_referral(case_id, "ann", FULL)
     service.record_police(case_id, "ann", notified_at=service.clock.now() - timedelta(hours=1),
                           authority="LKA Berlin", method="phone", reference="B-77")

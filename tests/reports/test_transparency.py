@@ -18,8 +18,10 @@ from kidshield.reports.model import (
     StatementOfReasons,
 )
 from kidshield.reports.service import NewReport, ReportService
+from kidshield.reports.store import CaseRecord
 from kidshield.reports.transparency import (
     Figures,
+    compute,
     figures_from_store,
     percentile,
     period,
@@ -118,6 +120,16 @@ def test_cases_nobody_touched_count_in_time_to_first_action(
     assert fig.to_first_action.count == 2 and fig.to_first_action.p90_hours == 50.0
     assert fig.to_first_action.within_target == 1
     assert fig.backlog == {"bullying": 2} and fig.backlog_oldest_hours == 50.0
+
+
+def test_a_first_action_stored_before_its_case_opened_is_no_negative_time() -> None:
+    """Police notifications dated before the case opened were accepted (and became the first
+    action) until 2026-12-07: a stored one made "hours to first action" negative."""
+    early = CaseRecord(created_at=T0, updated_at=T0, case_type="grooming",
+                       first_action_at=datetime(1, 1, 1, tzinfo=UTC))
+    start, end = period(date(2026, 4, 1), date(2026, 4, 30))
+    fig = compute(start, end, [], [early], [], [])
+    assert fig.to_first_action.median_hours == 0.0 and fig.to_first_action.within_target == 1
 
 
 def test_transparency_csv_and_html(figures: Figures) -> None:
