@@ -56,3 +56,17 @@ def test_a_police_notification_before_the_case_opened_is_422(
     assert "before the case was opened" in answer.json()["detail"]
     figures = client.get("/api/v1/cases/transparency").json()
     assert (figures["to_first_action"]["median_hours"] or 0) >= 0
+
+
+SVG = (b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg" width="8" height="8">'
+       b'<rect width="8" height="8"/></svg>')
+
+
+def test_an_svg_upload_is_415_as_docs_web_md_says(live: Served) -> None:
+    """An image type kidshield does not read is an unsupported media type; it was 422."""
+    media = live.client(headers=live.bearer_for("trust and safety", ["media"]))
+    answer = media.post("/api/v1/media/match", content=SVG,
+                        headers={"content-type": "image/svg+xml"})
+    assert answer.status_code == 415, answer.text
+    assert answer.json()["error"] == "unsupported_media_type"
+    assert answer.json()["field"] == "body"

@@ -32,7 +32,7 @@ from PIL import (
     WebPImagePlugin,
 )
 
-from kidshield.errors import InputError, TooLarge
+from kidshield.errors import InputError, TooLarge, UnsupportedMedia
 
 DEFAULT_MIN_QUALITY = 50
 # What uploads may be: image formats Pillow decodes itself (a camera's multi-picture JPEG
@@ -68,6 +68,12 @@ class ImageHashError(InputError):
 
 class NotAnImageError(ImageHashError):
     """The bytes are not an image format Pillow can read."""
+
+
+class UnsupportedImageError(NotAnImageError, UnsupportedMedia):
+    """The bytes are of a format kidshield does not read (SVG, PDF, text): ``415`` on the API,
+    as HTTP says of a type the server does not support; a damaged image of a format it reads
+    stays ``422``."""
 
 
 class ImageTooLargeError(ImageHashError, TooLarge):
@@ -128,7 +134,7 @@ def load_pixels(
             f"the image is too large to hash safely ({exc}); limit is {limit} pixels"
         ) from exc
     except UnidentifiedImageError as exc:
-        raise NotAnImageError(
+        raise UnsupportedImageError(
             "the data is not an image kidshield reads (JPEG, PNG, GIF, WebP, BMP or TIFF)"
         ) from exc
     except _DAMAGED as exc:

@@ -197,14 +197,21 @@ def test_url_encoded_forms_are_refused(client: httpx.Client) -> None:
     assert response.json()["field"] == "body"
 
 
-def test_non_image_upload_is_a_422_naming_the_body(client: httpx.Client) -> None:
+def test_non_image_upload_is_a_415_naming_the_body(client: httpx.Client) -> None:
+    """Bytes of no format kidshield reads are an unsupported media type (docs/web.md)."""
     response = client.post(
         "/api/v1/media/match", content=b"not an image", headers={"content-type": "image/png"}
     )
-    assert response.status_code == 422
-    assert response.json() == {"error": "validation", "field": "body",
+    assert response.status_code == 415
+    assert response.json() == {"error": "unsupported_media_type", "field": "body",
                                "detail": response.json()["detail"]}
     assert "not an image" in response.json()["detail"]
+
+
+def test_a_damaged_image_of_a_format_kidshield_reads_is_a_422(client: httpx.Client) -> None:
+    response = client.post("/api/v1/media/match", content=encode(picture(1))[:60],
+                           headers={"content-type": "image/png"})
+    assert (response.status_code, response.json()["field"]) == (422, "body")
 
 
 def test_an_upload_over_the_configured_limit_is_refused_with_413(client: httpx.Client) -> None:
