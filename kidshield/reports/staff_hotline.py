@@ -143,15 +143,17 @@ async def api_verify_chain(request: Request, site: ReportsSite, user: User | Non
 
 @api("GET", "/statements", "Statements of reasons of a period, as the body of the EU "
      "Transparency Database API's multiple-statement endpoint (100 per page)",
-     query=StatementsQuery, allow=ESCALATE, response=statements_schema())
+     query=StatementsQuery, allow=ESCALATE, response=statements_schema(), errors=(404,))
 async def api_statements(request: Request, site: ReportsSite, user: User | None,
                          query: StatementsQuery) -> Any:
     from kidshield.reports.statements import batches, statements_between
+    from kidshield.web.i18n import Translator
 
     start, end = period_of(request, site)
     bodies = batches(await run_in_threadpool(statements_between, site.service.store,
                                              start, end))
     if query.page > len(bodies):
-        raise NotFound(f"there are {len(bodies)} pages", field="page")
+        raise NotFound(Translator("en").ngettext("there is {n} page", "there are {n} pages",
+                                                 len(bodies), n=len(bodies)), field="page")
     return Response(json.dumps(bodies[query.page - 1]), media_type="application/json",
                     headers={"X-Pages": str(len(bodies))})

@@ -70,3 +70,11 @@ def test_an_svg_upload_is_415_as_docs_web_md_says(live: Served) -> None:
     assert answer.status_code == 415, answer.text
     assert answer.json()["error"] == "unsupported_media_type"
     assert answer.json()["field"] == "body"
+
+
+def test_the_statements_api_says_1_page_in_the_singular(client: httpx.Client) -> None:
+    """It said "there are 1 pages" (and its 404 was not in the OpenAPI document)."""
+    answer = client.get("/api/v1/statements?page=2")
+    assert answer.status_code == 404, answer.text
+    assert answer.headers.get("x-pages") is None
+    assert answer.json()["detail"] == "there is 1 page" and answer.json()["field"] == "page"
