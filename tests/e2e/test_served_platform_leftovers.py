@@ -78,3 +78,22 @@ def test_the_statements_api_says_1_page_in_the_singular(client: httpx.Client) ->
     assert answer.status_code == 404, answer.text
     assert answer.headers.get("x-pages") is None
     assert answer.json()["detail"] == "there is 1 page" and answer.json()["field"] == "page"
+
+
+@pytest.mark.parametrize(("path", "body", "field"), [
+    ("/api/v1/media/banks", {"name": "long", "description": "x" * 2001}, "description"),
+    ("/api/v1/media/banks/leftovers/hashes", {"hashes": ["0" * 64], "source": "x" * 201},
+     "source"),
+    ("/api/v1/media/banks/leftovers/hashes", {"hashes": ["0" * 64], "reference_id": "x" * 201},
+     "reference_id"),
+])
+def test_bank_texts_have_a_documented_limit(live: Served, path: str, body: dict[str, object],
+                                            field: str) -> None:
+    """900 KB of description was stored."""
+    media = live.client(headers=live.bearer_for("trust and safety", ["media"]))
+    # the bank the hashes go to (a 409 once it exists); 2,000 characters are allowed
+    made = media.post("/api/v1/media/banks", json={"name": "leftovers", "description": "x" * 2000})
+    assert made.status_code in (201, 409), made.text
+    answer = media.post(path, json=body)
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["field"] == field

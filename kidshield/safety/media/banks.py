@@ -16,7 +16,14 @@ from datetime import datetime, timedelta
 
 from kidshield.clock import Clock
 from kidshield.errors import Conflict, InputError, NotFound
-from kidshield.safety.media.formats import HashListFormat, Problem, export_lines, parse
+from kidshield.safety.media.formats import (
+    MAX_REFERENCE,
+    MAX_SOURCE,
+    HashListFormat,
+    Problem,
+    export_lines,
+    parse,
+)
 from kidshield.safety.media.hashing import DEFAULT_MIN_QUALITY, ImageHashes, PdqHash, hash_image
 from kidshield.safety.media.index import HammingIndex, hex_to_words
 from kidshield.safety.media.results import BankMatch, BankSummary, ImportReport, MatchResult
@@ -35,6 +42,16 @@ __all__ = [
 
 BANK_KINDS = ("match", "negative")
 _BANK_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,127}")
+
+
+# free text is stored in the database and shown on every listing: a 900 KB description was
+MAX_DESCRIPTION = 2000
+
+
+def check_length(field: str, value: str, limit: int) -> None:
+    if len(value) > limit:
+        raise BankError(f"{field}: at most {limit:,} characters (this one has {len(value):,})",
+                        field=field)
 
 
 class BankError(InputError):
@@ -96,6 +113,7 @@ class BankService:
         description: str = "",
         created_by: str = "",
     ) -> MediaBank:
+        check_length("description", description, MAX_DESCRIPTION)
         if not _BANK_NAME.fullmatch(name):
             raise BankError(
                 f"bank name {name!r} is not valid: use letters, digits, '.', '_' or '-' "
@@ -172,6 +190,8 @@ class BankService:
         reference_id: str = "",
     ) -> ImportReport:
         """Add hex hashes (validated; bad ones reported by position, 1-based)."""
+        check_length("source", source, MAX_SOURCE)
+        check_length("reference_id", reference_id, MAX_REFERENCE)
         rows: list[tuple[int, BankHash]] = []
         problems: list[Problem] = []
         for position, text in enumerate(hashes, start=1):

@@ -33,6 +33,10 @@ from kidshield.errors import InputError
 from kidshield.safety.media.signal import PdqSignal, SignalError
 from kidshield.safety.media.store import BankHash
 
+# a hash's source and reference_id, per row of a list as through the API (docs/media.md)
+MAX_SOURCE = 200
+MAX_REFERENCE = 200
+
 CSV_COLUMNS = ("hash", "source", "reference_id", "added_at", "added_by")
 # what ThreatExchange calls the PDQ signal type: in its Python tools, and in its API
 PDQ_NAMES = (PdqSignal.name, "hash_pdq")
@@ -94,6 +98,12 @@ def parse(
             canonical = PdqSignal.validate(row.hash)
         except SignalError as exc:
             result.problems.append(Problem(line, "malformed", str(exc)))
+            continue
+        too_long = [f"{name}: at most {limit} characters" for name, value, limit in
+                    (("source", row.source, MAX_SOURCE),
+                     ("reference_id", row.reference_id, MAX_REFERENCE)) if len(value) > limit]
+        if too_long:
+            result.problems.append(Problem(line, "malformed", "; ".join(too_long)))
             continue
         if canonical in seen:
             result.problems.append(

@@ -35,8 +35,8 @@ from kidshield.errors import (
     TooManyRequests,
     UnsupportedMedia,
 )
-from kidshield.safety.media.banks import BankService
-from kidshield.safety.media.formats import parse_format
+from kidshield.safety.media.banks import MAX_DESCRIPTION, BankService
+from kidshield.safety.media.formats import MAX_REFERENCE, MAX_SOURCE, parse_format
 from kidshield.safety.media.hashing import ImageHashError
 from kidshield.safety.media.signal import PdqSignal
 from kidshield.web.access import Permission, User
@@ -102,7 +102,7 @@ class BankIn(_In):
     name: str
     kind: Literal["match", "negative"] = "match"
     threshold: int | None = Field(None, description="largest matching distance (default 31)")
-    description: str = ""
+    description: str = Field("", max_length=MAX_DESCRIPTION)
 
 
 class BankPatch(_In):
@@ -111,8 +111,8 @@ class BankPatch(_In):
 
 class HashesIn(_In):
     hashes: list[str] = Field(description="PDQ hashes, 64 hex digits each")
-    source: str = ""
-    reference_id: str = ""
+    source: str = Field("", max_length=MAX_SOURCE)
+    reference_id: str = Field("", max_length=MAX_REFERENCE)
 
 
 class ExportQuery(_In):

@@ -58,6 +58,23 @@ def test_bad_bank_settings_are_refused_clearly(
         service.create_bank(name, **kwargs)  # type: ignore[arg-type]
 
 
+def test_bank_texts_over_their_limits_are_refused_naming_the_field(
+        service: BankService) -> None:
+    """The service (so the CLI too) holds the limits, not only the API's models."""
+    with pytest.raises(BankError, match="at most 2,000") as refused:
+        service.create_bank("long", description="x" * 2001)
+    assert refused.value.field == "description"
+    service.create_bank("ok", description="x" * 2000)
+    for field in ("source", "reference_id"):
+        with pytest.raises(BankError, match="at most 200") as refused:
+            service.add("ok", ["0" * 64], **{field: "x" * 201})  # type: ignore[arg-type]
+        assert refused.value.field == field
+    # a list's rows as well (the CLI's import)
+    report = service.import_list("ok", [f"{'1' * 64},{'x' * 201},ref", f"{'2' * 64},src,ref"],
+                                 HashListFormat.CSV)
+    assert report.added == 1 and "source: at most 200" in report.problems[0].message
+
+
 def test_duplicate_bank_and_unknown_bank_are_refused(service: BankService) -> None:
     service.create_bank("one")
     with pytest.raises(BankError, match="already exists"):
