@@ -153,6 +153,17 @@ class ReferralIn(RootModel[dict[str, Any]]):
     """Fields of the referral assessment to change (``referral.Referral``)."""
 
 
+MAX_OFFSET = 10_000_000  # as the dashboard's lists: larger overflows the database's integer
+
+
+class CasesQuery(_Body):
+    """The queue by pages, as the dashboard's lists (``/api/v1/audit``): ``limit`` and
+    ``offset``."""
+
+    limit: int = Field(200, ge=1, le=1000)
+    offset: int = Field(0, ge=0, le=MAX_OFFSET)
+
+
 class StatementsQuery(_Body):
     from_: str = Field("", alias="from")
     to: str = ""

@@ -283,9 +283,9 @@ class ReportService(DecisionsMixin, HotlineMixin):
         return value if isinstance(value, dict) else None
 
     # -- the queue and a case -------------------------------------------------------------------
-    def queue(self, actor: str, limit: int = 200) -> list[CaseRecord]:
+    def queue(self, actor: str, limit: int = 200, offset: int = 0) -> list[CaseRecord]:
         self._audit(None, actor, "queue_view")
-        return self.store.queue(limit)
+        return self.store.queue(limit, offset)
 
     def assign(self, case_id: int, assignee: str, actor: str) -> None:
         case = self._case(case_id)

@@ -34,6 +34,7 @@ from kidshield.reports.api_answers import (
 from kidshield.reports.api_models import (
     AppealIn,
     AssignIn,
+    CasesQuery,
     DecisionIn,
     EscalateIn,
     ExportQuery,
@@ -143,9 +144,12 @@ ESCALATE = Permission.CASES_ESCALATE
 CASE = "/cases/{case_id}"
 
 
-@api("GET", "/cases", "The queue, most urgent first", response=Queue)
-async def api_queue(request: Request, site: ReportsSite, user: User | None, _b: None) -> Any:
-    cases = await run_in_threadpool(site.service.queue, actor_of(user))
+@api("GET", "/cases", "The queue, most urgent first, by pages (limit, offset)", query=CasesQuery,
+     response=Queue)
+async def api_queue(request: Request, site: ReportsSite, user: User | None,
+                    query: CasesQuery) -> Any:
+    cases = await run_in_threadpool(site.service.queue, actor_of(user), query.limit,
+                                    query.offset)
     now = site.service.clock.now()
     return {"cases": [{**_case_dict(c), "seconds_left": seconds_left(c.target_at, now)}
                       for c in cases]}

@@ -259,8 +259,9 @@ class ReportStore(Protocol):
         never reopens a case that a decision closed meanwhile. With ``if_reports`` (the
         report count the caller read) likewise only if no report was merged in since."""
         ...
-    def queue(self, limit: int = 200) -> list[CaseRecord]:
-        """Open cases, highest priority first, oldest first within a priority."""
+    def queue(self, limit: int = 200, offset: int = 0) -> list[CaseRecord]:
+        """Open cases, highest priority first, oldest first within a priority (``offset``
+        skips that many)."""
         ...
 
     def cases_between(self, start: datetime, end: datetime) -> list[CaseRecord]: ...

@@ -180,13 +180,14 @@ class SqlReportStore(HotlineRows):
         if settle.appeal_id is not None and settle.appeal is not None:
             self._change_appeal(conn, settle.appeal_id, settle.appeal)
 
-    def queue(self, limit: int = 200) -> list[CaseRecord]:
+    def queue(self, limit: int = 200, offset: int = 0) -> list[CaseRecord]:
         c = cases.c
         query = (
             sa.select(cases)
             .where(c.state != "closed")
             .order_by(c.priority.desc(), c.created_at, c.id)
             .limit(limit)
+            .offset(offset)
         )
         return self._select(CaseRecord, query)
 

@@ -97,3 +97,18 @@ def test_bank_texts_have_a_documented_limit(live: Served, path: str, body: dict[
     answer = media.post(path, json=body)
     assert answer.status_code == 422, answer.text
     assert answer.json()["field"] == field
+
+
+def test_the_case_queue_refuses_unknown_parameters_and_pages(client: httpx.Client) -> None:
+    """It ignored them (and stopped at 200 cases with no way to the rest)."""
+    answer = client.get("/api/v1/cases?state=closed")
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["field"] == "state"
+    for n in range(3):
+        _new_case(client, f"paging-{n}")
+    everything = [c["id"] for c in client.get("/api/v1/cases?limit=1000").json()["cases"]]
+    assert len(everything) >= 3
+    pages = [c["id"] for offset in range(len(everything))
+             for c in client.get(f"/api/v1/cases?limit=1&offset={offset}").json()["cases"]]
+    assert pages == everything
+    assert client.get("/api/v1/cases?limit=1001").status_code == 422
