@@ -183,10 +183,6 @@ class HotlineMixin(ServiceCore):
         now = self.clock.now()
         if notified_at > now:
             raise InputError("notified_at is in the future", field="notified_at")
-        if notified_at < case.created_at:
-            # it becomes the case's first action: earlier would make negative response times
-            raise InputError(f"notified_at is before the case was opened "
-                             f"({case.created_at:%Y-%m-%d %H:%M} UTC)", field="notified_at")
         record = self.store.add_police(PoliceRecord(
             case_id, now, actor, notified_at, authority.strip()[:500], method,
             reference.strip()[:200], summary.strip()[:4000]))

@@ -99,8 +99,8 @@ def durations(hours: Sequence[float], target: int = 0) -> Durations:
 
 
 def _hours(a: datetime, b: datetime) -> float:
-    # never below zero: a police notification dated before its case opened was accepted until
-    # 2026-12-07 (HotlineService.record_police now refuses it) and may still be stored
+    # never below zero: police told before the case was opened (staff phoned them first and
+    # typed the report in later) is a first action at once, not a negative time
     return max(0.0, (b - a).total_seconds() / 3600)
 
 

@@ -45,17 +45,17 @@ def _new_case(client: httpx.Client, conversation: str) -> int:
 
 
 @pytest.mark.parametrize("when", ["0001-01-01T00:00:00+00:00", "2026-01-01T00:00:00+00:00"])
-def test_a_police_notification_before_the_case_opened_is_422(
+def test_a_police_notification_before_the_case_opened_is_no_negative_time(
         client: httpx.Client, when: str) -> None:
-    """It becomes the case's first action: it made "hours to first action" negative."""
+    """Police told before the report was typed in are kept as told; as the case's first action
+    they made "hours to first action" negative (the lead's call: kept, counted as zero)."""
     case = _new_case(client, f"police-{when}")
     answer = client.post(f"/api/v1/cases/{case}/police", json={
         "notified_at": when, "authority": "police", "method": "phone"})
-    assert answer.status_code == 422, answer.text
-    assert answer.json()["field"] == "notified_at"
-    assert "before the case was opened" in answer.json()["detail"]
+    assert answer.status_code in (200, 201), answer.text
     figures = client.get("/api/v1/cases/transparency").json()
-    assert (figures["to_first_action"]["median_hours"] or 0) >= 0
+    assert figures["to_first_action"]["median_hours"] is not None
+    assert figures["to_first_action"]["median_hours"] >= 0
 
 
 SVG = (b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg" width="8" height="8">'
