@@ -237,6 +237,41 @@ def _told_threat(hits: list[CueHit], ctx: SignalContext) -> Signpost | None:
     return Signpost(Risk.SEXTORTION, THREAT_RETOLD)
 
 
+# self-harm's "about" kind for a friend's words told by the writer ("my friend told me", "she
+# texted me", data/en/self_harm.toml)
+REPORT = "report"
+# what may stand between the telling words and the told plan ("she told me that i will ...",
+# "my friend texted me: 'im going to ...'"), or between a plan and its teller after it ("'im
+# going to end it tonight' she said")
+_TOLD_BEFORE = re.compile(r"[\s,:\"'\u201c\u2018]*(?:(?:that|like)[\s,:\"'\u201c\u2018]*)?")
+_TOLD_AFTER = re.compile(r"[\s,\"'\u201d\u2019]*")
+
+
+def _own_plan(
+    hit: CueHit, text: str, reports: list[tuple[int, int]], quoted: list[tuple[int, int]]
+) -> bool:
+    """A plan cue in the sentence of a friend's words told ("she told me i will kill myself
+    tonight") is the friend's when it is those words: it follows the telling words, or its
+    teller follows it, with nothing but "that", "like" and punctuation between, or it lies in
+    a quotation after the telling words. Otherwise (True) it is the writer's own plan ("she
+    told me to stop but i will kill myself tonight")."""
+    if "plan" not in hit.tags:
+        return False
+    sentence = _sentence(text, hit.start)
+    mine = [(s, e) for s, e in reports if _sentence(text, s) == sentence]
+    if not mine:
+        return False
+    for start, end in mine:
+        if start >= hit.end and _TOLD_AFTER.fullmatch(text, hit.end, start):
+            return False
+        if end <= hit.start and (
+            _TOLD_BEFORE.fullmatch(text, end, hit.start)
+            or any(end <= q_start <= hit.start and hit.end <= q_end for q_start, q_end in quoted)
+        ):
+            return False
+    return True
+
+
 def _capped(finding: Finding, why: str) -> Finding:
     """A told threat's finding at most at its cap (``TOLD_CAP``), its hits and spans kept."""
     cap = TOLD_CAP[why]
@@ -351,9 +386,10 @@ class Combiner:
         original = [ctx.norm.to_original(s, e, view="text") for _k, s, e in about]
         text = ctx.norm.original
         talk = _sentences_of(text, original)
-        quoted = [m.span() for m in _QUOTED.finditer(text)]  # someone else's words
+        quoted = [m.span() for m in _QUOTED_ANY.finditer(text)]  # someone else's words
         now = [ctx.norm.to_original(s, e, view="text") for k, s, e in found if k == PRESENT]
         now = [span for span in now if not _overlaps(*span, quoted)]
+        reports = [span for (kind, _s, _e), span in zip(about, original) if kind == REPORT]
         if now and {kind for kind, _s, _e in about} == {"past"} and probability is not None:
             present = self._present_probability(text, talk - _sentences_of(text, now), ctx)
             if head is not None and present >= head.low:
@@ -364,7 +400,7 @@ class Combiner:
         outside = [
             hit
             for hit in hits
-            if _sentence(text, hit.start) not in talk
+            if (_sentence(text, hit.start) not in talk or _own_plan(hit, text, reports, quoted))
             and not _overlaps(hit.start, hit.end, quoted)
         ]
         kinds = {kind for kind, _s, _e in about}
