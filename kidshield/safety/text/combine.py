@@ -389,7 +389,9 @@ class Combiner:
         quoted = [m.span() for m in _QUOTED_ANY.finditer(text)]  # someone else's words
         now = [ctx.norm.to_original(s, e, view="text") for k, s, e in found if k == PRESENT]
         now = [span for span in now if not _overlaps(*span, quoted)]
-        reports = [span for (kind, _s, _e), span in zip(about, original) if kind == REPORT]
+        reports = [
+            span for (kind, _s, _e), span in zip(about, original, strict=True) if kind == REPORT
+        ]
         if now and {kind for kind, _s, _e in about} == {"past"} and probability is not None:
             present = self._present_probability(text, talk - _sentences_of(text, now), ctx)
             if head is not None and present >= head.low:
