@@ -53,6 +53,18 @@ def test_a_friends_told_plan_is_no_finding_on_the_writer_but_shows_help(text: st
     assert result.helplines
 
 
+def test_a_bully_telling_the_writer_to_die_is_no_report() -> None:
+    """"they said i should kill myself" is the bullies' words to the writer, not a friend's plan:
+    the writer's own risk after it is read as before (DEV row self_harm_posts-316's pattern)."""
+    result = assess_message(
+        "they said i should kill myself and that nobody would care. i think i could do it tonight",
+        sender=14, recipient=14,
+    )
+    finding = result.finding(Risk.SELF_HARM)
+    assert finding is not None and finding.level >= RiskLevel.HIGH
+    assert not [s for s in result.signposts if s.risk is Risk.SELF_HARM]
+
+
 @pytest.mark.parametrize("text", OWN)
 def test_the_writers_own_plan_is_still_imminent(text: str) -> None:
     result = assess_message(text, sender=14, recipient=14)
