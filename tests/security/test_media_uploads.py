@@ -62,7 +62,7 @@ def test_ghostscript_never_sees_an_upload(served: Served, tmp_path: Path,
     monkeypatch.setenv("PATH", f"{fake.parent}{os.pathsep}{os.environ['PATH']}")
     monkeypatch.setattr(EpsImagePlugin, "gs_binary", None)  # look for gs again
     status, body = match(served, EPS, "application/octet-stream")
-    assert status == 422 and "not an image kidshield reads" in body["detail"]
+    assert status == 415 and "not an image kidshield reads" in body["detail"]
     assert not ran.exists()
     code = runner.invoke(cli, ["media", "hash", str(_write(tmp_path / "x.eps", EPS))]).exit_code
     assert code == 1 and not ran.exists()

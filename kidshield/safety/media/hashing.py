@@ -62,6 +62,12 @@ DIHEDRAL_NAMES = (
 )
 
 
+# the first bytes of each format in ``FORMATS`` (WebP: "RIFF", a size, "WEBP")
+_SIGNATURES = (
+    b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a", b"BM", b"II*\x00", b"MM\x00*",
+)
+
+
 class ImageHashError(InputError):
     """The bytes could not be hashed as an image."""
 
@@ -134,6 +140,12 @@ def load_pixels(
             f"the image is too large to hash safely ({exc}); limit is {limit} pixels"
         ) from exc
     except UnidentifiedImageError as exc:
+        webp = data.startswith(b"RIFF") and data[8:12] == b"WEBP"
+        if data.startswith(_SIGNATURES) or webp:
+            # a format kidshield reads, cut short or damaged: the sender's file is broken (422),
+            # not of a type the server does not take (415)
+            raise NotAnImageError("the image is damaged and cannot be read (cut short or "
+                                  "broken before its header ends)") from exc
         raise UnsupportedImageError(
             "the data is not an image kidshield reads (JPEG, PNG, GIF, WebP, BMP or TIFF)"
         ) from exc
