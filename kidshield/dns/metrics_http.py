@@ -18,6 +18,7 @@ from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from kidshield.bearer import bearer_challenge, bearer_credentials
 from kidshield.config import Config
 from kidshield.dns.server import explain_bind_error
 from kidshield.errors import ConfigError
@@ -47,11 +48,6 @@ def metrics_token(config: Config) -> str | None:
 
 
 BearerCheck = Callable[[str], bool]
-
-
-def bearer(header: str | None) -> str | None:
-    scheme, _, given = (header or "").partition(" ")
-    return given.strip() if scheme.lower() == "bearer" and given.strip() else None
 
 
 def metrics_gate(config: Config, api_check: BearerCheck | None) -> BearerCheck | None:
@@ -118,15 +114,15 @@ class MetricsListener:
         if path != "/metrics":
             return "404 Not Found", {}, b"metrics are at /metrics\n"
         if self.check is not None:
-            given = bearer(fields.get("authorization"))
-            if given is None:
-                return ("401 Unauthorized", {"WWW-Authenticate": 'Bearer realm="kidshield"'},
+            given = bearer_credentials(fields.get("authorization"))
+            if not given:
+                return ("401 Unauthorized", {"WWW-Authenticate": bearer_challenge()},
                         b"a bearer token is needed: [metrics] token_file, or an API token "
                         b"with the metrics scope\n")
             if not await asyncio.to_thread(self.check, given):
                 # RFC 6750 section 3.1: a token was sent and refused
                 return ("401 Unauthorized",
-                        {"WWW-Authenticate": 'Bearer realm="kidshield", error="invalid_token"'},
+                        {"WWW-Authenticate": bearer_challenge("invalid_token")},
                         b"the bearer token is not valid: it is wrong, revoked or expired, or "
                         b"not the one of [metrics] token_file\n")
         await self.settle()

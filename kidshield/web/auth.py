@@ -18,9 +18,9 @@ from starlette.requests import HTTPConnection
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from kidshield.bearer import bearer_challenge, bearer_credentials
 from kidshield.storage.protocols import ApiTokenStore, SessionStore, UserStore
 from kidshield.web.access import User
-from kidshield.web.errors import bearer_challenge
 
 SESSION_COOKIE = "ks_session"
 # machine endpoints and static files: they render no forms and never read the user
@@ -109,13 +109,6 @@ def refused_response(why: BearerRefused) -> JSONResponse:
     the error, and the one JSON error shape (web/errors.py)."""
     return JSONResponse({"error": "unauthorized", "detail": why.detail}, 401,
                         headers={"WWW-Authenticate": bearer_challenge(why.error, why.detail)})
-
-
-def bearer_credentials(header: str) -> str | None:
-    """The credentials of an ``Authorization`` header of the Bearer scheme ("" when there are
-    none), or None for no header or another scheme (Basic from a reverse proxy, say)."""
-    scheme, _, rest = header.strip().partition(" ")
-    return rest.strip() if scheme.lower() == "bearer" else None
 
 
 class Authenticator:

@@ -18,6 +18,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from kidshield.bearer import bearer_challenge
 from kidshield.errors import (
     Conflict,
     InputError,
@@ -32,7 +33,7 @@ from kidshield.errors import (
     UnsupportedMedia,
 )
 
-__all__ = ["N_", "NotFound", "Refused", "bearer_challenge", "error_response", "status_of"]
+__all__ = ["N_", "NotFound", "Refused", "error_response", "status_of"]
 
 # The one map, most specific first.
 STATUS: tuple[tuple[type[BaseException], int], ...] = (
@@ -54,22 +55,6 @@ CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_fo
          405: "method_not_allowed", 408: "request_timeout", 409: "conflict", 413: "too_large",
          415: "unsupported_media_type", 422: "validation", 429: "too_many_requests",
          500: "internal", 503: "unavailable"}
-
-
-REALM = "kidshield"
-
-
-def bearer_challenge(error: str | None = None, description: str | None = None) -> str:
-    """The ``WWW-Authenticate`` value of a 401 (RFC 6750 section 3): the realm alone when no
-    token was sent (or another scheme was), with ``error`` when the token sent was refused."""
-    challenge = f'Bearer realm="{REALM}"'
-    if error:
-        challenge += f', error="{error}"'
-    if description:
-        # a quoted-string: no quotes or backslashes in our own words
-        challenge += ', error_description="{}"'.format(description.replace('"', "'")
-                                                      .replace("\\", "/"))
-    return challenge
 
 
 def N_(text: str) -> str:
