@@ -23,7 +23,6 @@ stop ("in cardiff. close").
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 
 def _words(text: str) -> frozenset[str]:
@@ -177,34 +176,6 @@ UNITS = _words(
 )
 
 
-def _read_towns(path: Path) -> frozenset[str]:
-    with path.open(encoding="utf-8") as handle:
-        return frozenset(
-            " ".join(line.split()) for line in handle if line.strip() and not line.startswith("#")
-        )
-
-
-# Towns a writer may name in lower case: GeoNames' places of at least 15,000 people (CC BY 4.0;
-# built by scripts/gazetteer.py, which says how names that are ordinary words were left out).
-# Only a gate for the learned head, after a whereabouts word: never a finding on its own
-TOWNS = _read_towns(Path(__file__).resolve().parent.parent / "data" / "places.txt")
-_TOWN_FIRST_WORDS = frozenset(_WORD_RE.findall(name)[0] for name in TOWNS)
-_NAME_WORD_RE = re.compile(r"\S+")
-# a word of living somewhere and a preposition, then (looked ahead, so the next one is still
-# tried) up to three words that may be a town: "live near leeds", "moved to st helens"
-_TOWN_RE = re.compile(
-    r"\b(?:live[sd]?|livin[g']?|stay(?:s|ing)?|based|born|raised"
-    r"|grew\s+up|move[sd]?|moving)"
-    r"(?:\s+[a-z]+)?\s+(?:in|at|near|outside|around|from|to|2)\s+"
-    r"(?=([a-z][a-z'-]*[a-z](?:[ \t]+[a-z][a-z'-]*[a-z]){0,2}))"
-    # the writers' other languages: "en getafe", "de rosario" (not "w", "we", "al", "op", "au":
-    # English words or too short to tell)
-    r"|\b(?:de|del|en|em|à|din|dari|di|bei|aus|bij|taga|desde|ở)\s+"
-    r"(?=([^\W\d_][\w'-]*[^\W\d_](?:[ \t]+[^\W\d_][\w'-]*[^\W\d_]){0,2}))",
-    re.IGNORECASE,
-)
-
-
 def _skill(text: str, start: int) -> bool:
     """True when the words before ``start`` are "good at" and the like (see _SKILL_RE)."""
     return _SKILL_RE.search(text, max(0, start - 24), start) is not None
@@ -255,14 +226,8 @@ def find_place(text: str, *, case_blind: bool = False) -> tuple[int, int] | None
                 start += 1
             return start, match.end()
     # the shapes below need a name written with a capital: a message without one skips them
-    if not case_blind and text != text.lower():
-        span = _capitalised(text)
-        if span is not None:
-            return span
-    return _known_town(text, present)
-
-
-def _capitalised(text: str) -> tuple[int, int] | None:
+    if case_blind or text == text.lower():
+        return None
     for match in _OTHER_PLACE_RE.finditer(text):
         word = match.group(1)
         if word[0].isupper() and word.lower() not in NOT_PLACES and _named(word):
@@ -275,33 +240,4 @@ def _capitalised(text: str) -> tuple[int, int] | None:
         named = word[0].isupper() and word.lower() not in NOT_PLACES and _named(word)
         if named and not _skill(text, match.start(1)):
             return match.span(1)
-    return None
-
-
-def _one_letter_short(word: str) -> bool:
-    """A word of six letters or more that is a one-word town with one letter left out
-    ("birmigham", "stockprt"): children misspell so."""
-    return len(word) >= 6 and any(
-        word[:i] + letter + word[i:] in TOWNS
-        for i in range(len(word) + 1)
-        for letter in "abcdefghijklmnopqrstuvwxyz"
-    )
-
-
-def _known_town(text: str, present: frozenset[str] | None) -> tuple[int, int] | None:
-    """A town of the gazetteer after a word that says someone lives or lives there, in any
-    case ("live near leeds", "livin in birmigham"): tried last, so a text where another shape
-    finds a place keeps that shape's span."""
-    if present is not None and present.isdisjoint(_TOWN_FIRST_WORDS):
-        return None
-    for match in _TOWN_RE.finditer(text):
-        group = 1 if match.group(1) is not None else 2
-        start = match.start(group)
-        found = list(_NAME_WORD_RE.finditer(match.group(group)))
-        words = [w.group().lower() for w in found]
-        for n in range(len(words), 0, -1):
-            if " ".join(words[:n]) in TOWNS and not _skill(text, start):
-                return start, start + found[n - 1].end()
-        if group == 1 and _one_letter_short(words[0]):
-            return start, start + found[0].end()
     return None
