@@ -21,6 +21,7 @@ import io
 import re
 import sys
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
 from babel.messages.catalog import Catalog, Message
@@ -87,11 +88,13 @@ def extract() -> dict[str, dict[Msgid, str]]:
     return out
 
 
-def _catalog(domain: str, lang: str | None, found: dict[Msgid, str]) -> Catalog:
+def _catalog(domain: str, lang: str | None, found: dict[Msgid, str],
+             created: datetime | None = None) -> Catalog:
     what = "what children read" if domain == "children" else "the parents' dashboard"
     catalog = Catalog(
         locale=lang, domain=domain, project="kidshield", version="0.1", charset="utf-8",
         fuzzy=False, copyright_holder="kidshield contributors", msgid_bugs_address="",
+        creation_date=created,
         last_translator="kidshield contributors", language_team=f"kidshield ({lang or 'en'})",
         header_comment=(f"# kidshield: {what} ({lang or 'template'}).\n"
                         "# Apache-2.0, written by kidshield contributors. Who wrote each "
@@ -102,10 +105,26 @@ def _catalog(domain: str, lang: str | None, found: dict[Msgid, str]) -> Catalog:
     return catalog
 
 
-def write_pot(found: dict[str, dict[Msgid, str]]) -> None:
+def write_pot(found: dict[str, dict[Msgid, str]], locale: Path = LOCALE) -> list[Path]:
+    """Write each domain's template. Its creation date stays as it was while the set of
+    msgids is unchanged (a line moving in a source is no new template), so running this on
+    an unchanged tree leaves the files byte for byte. The templates changed."""
+    changed = []
     for domain in DOMAINS:
-        with (LOCALE / f"{domain}.pot").open("wb") as fh:
-            write_po(fh, _catalog(domain, None, found[domain]), width=100, omit_header=False)
+        path = locale / f"{domain}.pot"
+        created = None
+        old = path.read_bytes() if path.is_file() else b""
+        if old:
+            before = read_po(io.BytesIO(old))
+            if {_key(m) for m in before if m.id} == set(found[domain]):
+                created = before.creation_date
+        out = io.BytesIO()
+        write_po(out, _catalog(domain, None, found[domain], created), width=100,
+                 omit_header=False)
+        if out.getvalue() != old:
+            path.write_bytes(out.getvalue())
+            changed.append(path)
+    return changed
 
 
 def _read(path: Path, lang: str) -> Catalog:
@@ -279,7 +298,8 @@ def main() -> int:
                     print(f"{lang}/{domain}: missing {gap!r} ({found[domain][gap]})")
                     bad += 1
         return 1 if bad else 0
-    write_pot(found)
+    for path in write_pot(found):
+        print(f"updated {path.relative_to(ROOT)}")
     print(", ".join(f"{len(found[d])} {d} strings" for d in DOMAINS), f"-> {LOCALE}")
     return 0
 

@@ -53,6 +53,51 @@ def test_merge_on_an_unchanged_tree_leaves_every_catalog_byte_identical(tmp_path
     assert before == _catalogs(ROOT)  # the copy is the tree as committed
 
 
+def _templates(root: Path) -> dict[str, bytes]:
+    locale = root / "kidshield" / "web" / "locale"
+    return {p.name: p.read_bytes() for p in sorted(locale.glob("*.pot"))}
+
+
+def _date(pot: bytes) -> str:
+    return next(line for line in pot.decode().splitlines()
+                if line.startswith('"POT-Creation-Date:'))
+
+
+def test_writing_the_templates_twice_on_an_unchanged_tree_leaves_them_byte_identical(
+        tmp_path: Path) -> None:
+    # the templates as committed, dated in the past: the run must not re-date them
+    root = _copy(tmp_path)
+    locale = root / "kidshield" / "web" / "locale"
+    for pot in locale.glob("*.pot"):
+        text = pot.read_text(encoding="utf-8")
+        old = _date(text.encode())
+        pot.write_text(text.replace(old, '"POT-Creation-Date: 2020-01-02 03:04+0000\\n"'),
+                       encoding="utf-8")
+    before = _templates(root)
+    assert len(before) == 2
+    for _ in range(2):
+        done = _merge(root)
+        assert done.returncode == 0, done.stderr
+        assert "updated" not in done.stdout
+        assert _templates(root) == before
+
+
+def test_a_new_string_re_dates_the_template_it_lands_in(tmp_path: Path) -> None:
+    root = _copy(tmp_path)
+    before = _templates(root)
+    source = root / PAGE
+    source.write_text(source.read_text(encoding="utf-8").replace(OLD, NEW), encoding="utf-8")
+    pot = root / "kidshield" / "web" / "locale" / "kidshield.pot"
+    pot.write_bytes(pot.read_bytes().replace(_date(before["kidshield.pot"]).encode(),
+                                             b'"POT-Creation-Date: 2020-01-02 03:04+0000\\n"'))
+    done = _merge(root)
+    assert done.returncode == 0, done.stderr
+    after = _templates(root)
+    assert "2020-01-02" not in _date(after["kidshield.pot"])
+    assert NEW in after["kidshield.pot"].decode()
+    assert after["children.pot"] == before["children.pot"]
+
+
 def test_merge_adds_new_strings_and_retires_old_ones_leaving_the_rest(tmp_path: Path) -> None:
     root = _copy(tmp_path)
     source = root / PAGE
