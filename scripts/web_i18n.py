@@ -116,7 +116,8 @@ def write_pot(found: dict[str, dict[Msgid, str]], locale: Path = LOCALE) -> list
         old = path.read_bytes() if path.is_file() else b""
         if old:
             before = read_po(io.BytesIO(old))
-            if {_key(m) for m in before if m.id} == set(found[domain]):
+            if ({_key(m) for m in before if m.id} == set(found[domain])
+                    and isinstance(before.creation_date, datetime)):
                 created = before.creation_date
         out = io.BytesIO()
         write_po(out, _catalog(domain, None, found[domain], created), width=100,
