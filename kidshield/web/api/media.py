@@ -192,7 +192,7 @@ def _multipart_image(body: bytes, content_type: str) -> bytes:
     """The image part of a multipart form, parsed in memory.
 
     Deliberately not ``request.form()``: starlette spools parts over 1 MiB to a temporary file.
-    The part named ``image`` (or ``file``) wins, else the first part with a file name.
+    The part named ``image`` is the image; a form without one is refused.
     """
     _, params = parse_options_header(content_type)
     boundary = params.get(b"boundary")
@@ -231,18 +231,19 @@ def _multipart_image(body: bytes, content_type: str) -> bytes:
         parser.finalize()
     except MultipartParseError as exc:
         raise Malformed(f"the multipart form is malformed ({exc})", field="body") from None
-    chosen: bytearray | None = None
+    # Only the documented field: falling back to some other file part would hash whatever a
+    # form happened to carry first (a thumbnail, an attachment) and answer as if it were the
+    # image asked about.
+    names: list[str] = []
     for headers, data in parts:
         _, disposition = parse_options_header(headers.get("content-disposition", ""))
         name = disposition.get(b"name", b"").decode("latin-1")
-        if name in ("image", "file"):
-            chosen = data
-            break
-        if chosen is None and b"filename" in disposition:
-            chosen = data
-    if chosen is None:
-        raise InputError("the form has no 'image' file field", field="image")
-    return bytes(chosen)
+        if name == "image":
+            return bytes(data)
+        names.append(repr(name[:40]))
+    found = f" (it has {', '.join(names[:5])})" if names else ""
+    raise InputError(f"the form has no 'image' field{found}: send the image as the file "
+                     "field named 'image'", field="image")
 
 
 async def _read_image_body(request: Request, limit: int) -> bytes:

@@ -191,6 +191,19 @@ def test_multipart_form_without_an_image_field_names_the_field(client: httpx.Cli
     assert (response.status_code, response.json()["field"]) == (422, "image")
 
 
+@pytest.mark.parametrize("field", ["photo", "file"])
+def test_a_form_whose_file_is_not_in_the_image_field_is_refused_not_guessed(
+        client: httpx.Client, banked: bytes, field: str) -> None:
+    # once the first file part of any name was hashed: a form's thumbnail or attachment
+    # answered as if it were the image asked about
+    response = client.post("/api/v1/media/match",
+                           files={field: ("photo.png", banked, "image/png")})
+    assert response.status_code == 422, response.text
+    assert response.json()["field"] == "image"
+    assert f"'{field}'" in response.json()["detail"]
+    assert "'image'" in response.json()["detail"]
+
+
 def test_url_encoded_forms_are_refused(client: httpx.Client) -> None:
     response = client.post("/api/v1/media/match", data={"image": "abc"})
     assert response.status_code == 415
