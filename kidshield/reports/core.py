@@ -41,6 +41,7 @@ class ServiceCore:
         signer: EvidenceSigner | None = None,
         alerter: OnCallAlerter | None = None,
         mail: ReporterMail | None = None,
+        case_worker: Callable[[str], str | None] | None = None,
     ) -> None:
         self.store = store
         self.clock = clock
@@ -50,6 +51,9 @@ class ServiceCore:
         self.signer = signer  # None: the chain is linked but its head is not signed
         self.alerter = alerter
         self.mail = mail
+        # a name -> the account of that name that may work cases (its own spelling), or None;
+        # None here: the service alone, without accounts, takes any name
+        self.case_worker = case_worker
 
     # -- audit and lookups ----------------------------------------------------------------------
     def _audit(self, case_id: int | None, actor: str, action: str, detail: str = "") -> None:

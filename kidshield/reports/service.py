@@ -289,6 +289,14 @@ class ReportService(DecisionsMixin, HotlineMixin):
 
     def assign(self, case_id: int, assignee: str, actor: str) -> None:
         case = self._case(case_id)
+        if self.case_worker is not None:
+            # a case given to a name nobody signs in as sits "taken" while no one works it,
+            # and the on-call pages stop (they skip assigned cases)
+            account = self.case_worker(assignee)
+            if account is None:
+                raise InputError(f"no account named {assignee!r} may work cases: assign it to "
+                                 "a moderator, analyst or admin account", field="assignee")
+            assignee = account
         appeal = self.store.open_appeal(case_id)
         if appeal is not None and assignee == appeal.previous_reviewer:
             raise ReviewerConflict(

@@ -78,7 +78,24 @@ def build_service(
                              settings.link) if serving else None)
     mail = ReporterMail(smtp, settings.organisation) if smtp is not None else None
     return ReportService(store, clock, lists, on_lists_changed, settings=settings,
-                         signer=signer, alerter=alerter, mail=mail)
+                         signer=signer, alerter=alerter, mail=mail,
+                         case_worker=case_worker(db))
+
+
+def case_worker(db: Database) -> Callable[[str], str | None]:
+    """A name -> the account of that name (in its own spelling) when it may work cases."""
+    from kidshield.storage.web_sql import SqlUserStore
+    from kidshield.web.access import Permission, permissions_of
+
+    users = SqlUserStore(db)
+
+    def find(name: str) -> str | None:
+        user = users.by_name(name)
+        if user is None or Permission.CASES_WORK not in permissions_of(user.roles, None):
+            return None
+        return user.name
+
+    return find
 
 
 def build_site(service: ReportService, config: Config, limiter: RateLimiter,

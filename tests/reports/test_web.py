@@ -310,6 +310,30 @@ def test_staff_html_forms_work_without_javascript(
     assert detail["notes"][0]["text"] == "asked platform"
 
 
+def test_a_case_is_assigned_only_to_an_account_that_may_work_cases(
+    served: Served, staff: dict[str, dict[str, str]], client: httpx.Client,
+) -> None:
+    # once any name was taken: a case "assigned" to a typo sat taken with nobody on it
+    served.account("dad", "parent")
+    client.post("/api/v1/reports", json={"url": "https://a.test/", "case_type": "privacy"})
+    [case] = client.get("/api/v1/cases", headers=staff["maria"]).json()["cases"]
+    url = f"/api/v1/cases/{case['id']}"
+    for name in ("mraia", "dad"):  # no account; an account without case work
+        refused = client.post(f"{url}/assign", headers=staff["maria"], json={"assignee": name})
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["field"] == "assignee"
+        assert repr(name) in refused.json()["detail"]
+    assert client.get(url, headers=staff["maria"]).json()["assignee"] is None
+    form = client.post(f"/cases/{case['id']}/assign", headers=staff["maria"],
+                       data={"assignee": "nobody"}, follow_redirects=False)
+    assert form.status_code == 303 and "error=" in form.headers["location"]
+    assert client.get(url, headers=staff["maria"]).json()["assignee"] is None
+    # an account's name in another case is that account, kept in its own spelling
+    taken = client.post(f"{url}/assign", headers=staff["maria"], json={"assignee": "SAM"})
+    assert taken.status_code == 200, taken.text
+    assert client.get(url, headers=staff["maria"]).json()["assignee"] == "sam"
+
+
 def test_transparency_dashboard_and_api(
     staff: dict[str, dict[str, str]], client: httpx.Client) -> None:
     client.post("/api/v1/reports", json={"url": "https://a.test/", "case_type": "other"})
