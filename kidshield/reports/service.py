@@ -291,7 +291,7 @@ class ReportService(DecisionsMixin, HotlineMixin):
         case = self._case(case_id)
         if self.case_worker is not None:
             # a case given to a name nobody signs in as sits "taken" while no one works it,
-            # and the on-call pages stop (they skip assigned cases)
+            # and the on-call pages stop repeating (they repeat for unassigned cases only)
             account = self.case_worker(assignee)
             if account is None:
                 raise InputError(f"no account named {assignee!r} may work cases: assign it to "
