@@ -218,6 +218,8 @@ class BankService:
     ) -> ImportReport:
         """Import a hash list; rows that cannot be used are reported by line. ``strict``:
         when any row is rejected (not a duplicate), nothing is imported."""
+        # the default fills rows that name no source, so it has their limit
+        check_length("source", source, MAX_SOURCE)
         self.bank(name)
         parsed = parse(lines, fmt, source=source, added_by=added_by)
         if strict and any(p.kind != "duplicate" for p in parsed.problems):

@@ -15,7 +15,7 @@ from rich.table import Table
 
 from kidshield.errors import KidshieldError
 from kidshield.safety.media.banks import BankService
-from kidshield.safety.media.formats import guess_format, parse_format
+from kidshield.safety.media.formats import MAX_SOURCE, guess_format, parse_format
 from kidshield.safety.media.hashing import DEFAULT_MIN_QUALITY, hash_image
 
 DbOption = Annotated[
@@ -204,7 +204,8 @@ def bank_import(
             name,
             lines,
             chosen,
-            source=source or ("stdin" if str(file) == "-" else file.name),
+            # a file's name is only our default: cut to the limit rather than refuse the list
+            source=source or ("stdin" if str(file) == "-" else file.name[:MAX_SOURCE]),
             added_by=added_by,
             strict=strict,
         )

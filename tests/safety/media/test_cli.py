@@ -100,3 +100,36 @@ def test_lookup_prints_json_and_exits_1_on_a_match(tmp_path: Path) -> None:
     assert (code, json.loads(out)["matched"]) == (0, False)
     code, _, err = run("lookup", "xyz", "--db", db)
     assert code == 2 and "not a PDQ hash" in err
+
+
+def test_import_checks_the_default_source_against_the_rows_limit(tmp_path: Path,
+                                                                  images: Path) -> None:
+    # rows naming their own source were held to 200 characters; the default that fills the
+    # others was stored at any length
+    db = str(tmp_path / "k.db")
+    known = hash_image((images / "a.png").read_bytes()).original.hex
+    hashes = tmp_path / "list.txt"
+    hashes.write_text(f"{known}\n")
+    assert run("bank", "create", "known", "--db", db)[0] == 0
+    code, out, err = run("bank", "import", "known", str(hashes), "--source", "s" * 201,
+                         "--db", db)
+    assert code == 2, out
+    assert "source: at most 200 characters (this one has 201)" in " ".join(err.split())
+    code, out, _ = run("bank", "list", "--json", "--db", db)
+    assert [b["hashes"] for b in json.loads(out)] == [0]  # nothing imported
+    # 200 is the limit, not over it
+    code, out, err = run("bank", "import", "known", str(hashes), "--source", "s" * 200,
+                         "--db", db)
+    assert code == 0, err
+    # a file name is only the default when no --source is given: cut to the limit
+    long_name = tmp_path / ("n" * 240 + ".txt")
+    other = hash_image(encode(picture(53))).original.hex
+    long_name.write_text(f"{other}\n")
+    code, out, err = run("bank", "import", "known", str(long_name), "--db", db)
+    assert code == 0, err
+    exported = tmp_path / "out.csv"
+    assert run("bank", "export", "known", "--format", "csv", "-o", str(exported),
+               "--db", db)[0] == 0
+    sources = {line.split(",")[1] for line in exported.read_text().splitlines()[1:]}
+    assert sources == {"s" * 200, "n" * 200}
+
