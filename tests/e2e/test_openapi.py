@@ -53,6 +53,24 @@ def test_every_operation_documents_its_answer_and_its_errors(served: Served) -> 
                 assert {"413"} <= set(op["responses"]), where
 
 
+def test_every_operation_lists_401_and_a_refusable_one_403(served: Served) -> None:
+    # every route answers 401 to an Authorization header holding no valid token (public ones
+    # too: tests/web/test_bearer_refusals.py), a protected one also to no credentials; 403
+    # where a role or token scope can lack the route's permission, or a write can come from
+    # another site or without its CSRF token
+    doc = served.client().get("/api/v1/openapi.json").json()
+    for path, ops in doc["paths"].items():
+        for method, op in ops.items():
+            where = f"{method.upper()} {path}"
+            assert "401" in op["responses"], where
+            refusable = ("security" in op and op["x-permission"] != "account") or \
+                method != "get"
+            assert ("403" in op["responses"]) == refusable, where
+            if "security" not in op and "401" in op["responses"]:
+                assert "Authorization" in op["responses"]["401"]["description"] or \
+                    path in ("/api/v1/login", "/api/v1/reports"), where
+
+
 @pytest.mark.parametrize(("method", "path"), [
     ("post", "/api/v1/setup"), ("post", "/api/v1/clients"), ("post", "/api/v1/grants"),
     ("post", "/api/v1/users"), ("post", "/api/v1/tokens"), ("post", "/api/v1/reports"),
@@ -134,6 +152,14 @@ def test_the_contract_check_catches_an_answer_the_document_does_not_describe(
                                       request=request))
     with pytest.raises(ContractError, match="does not list"):
         contract.check(httpx.Response(418, json=good, request=request))
+    # a route's 401 is its own to list (once exempt, so the document could leave it out)
+    bare = Contract({**served.contract.document, "paths": {"/api/v1/settings": {"get": {
+        **served.contract.document["paths"]["/api/v1/settings"]["get"], "responses": {
+            k: v for k, v in served.contract.document["paths"]["/api/v1/settings"]["get"]
+            ["responses"].items() if k != "401"}}}}})
+    with pytest.raises(ContractError, match="does not list"):
+        bare.check(httpx.Response(401, json={"error": "unauthorized", "detail": "sign in"},
+                                  request=request))
     with pytest.raises(ContractError, match="not in the OpenAPI document"):
         contract.check(httpx.Response(200, json={}, request=httpx.Request(
             "GET", f"{served.url}/api/v1/nothing-here")))

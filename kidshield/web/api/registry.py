@@ -175,13 +175,17 @@ ERROR_SCHEMA = {
                                             "message": {"type": "string"}}}},
     },
 }
-ERROR_TEXT = {400: "Not JSON, or refused as it is", 401: "Not signed in",
+ERROR_TEXT = {400: "Not JSON, or refused as it is",
+              401: "Not signed in, wrong credentials, or the token sent is not valid "
+                   "(WWW-Authenticate: Bearer)",
               403: "Not allowed (role, token scope), from another site, or without the CSRF "
                    "token",
               408: "The body did not arrive in time", 404: "No such thing",
               409: "Not possible in the thing's current state", 413: "The body is too large",
               415: "That kind of content is not accepted", 422: "Invalid input, naming the field",
               429: "Too many requests: wait (Retry-After)"}
+PUBLIC_401 = ("An Authorization header was sent that holds no valid token (this route needs "
+              "none; WWW-Authenticate: Bearer)")
 
 
 class _Schemas:
@@ -257,17 +261,23 @@ def _operation(ep: Endpoint, schemas: _Schemas, access_open: bool) -> dict[str, 
         statuses |= {400, 413}
     if "{" in ep.path:
         statuses.add(404)
+    if not access_open:
+        # an Authorization header that holds no valid token is refused before routing, on
+        # public routes too (RFC 6750: 401 with WWW-Authenticate: Bearer)
+        statuses.add(401)
     if not ep.public and not access_open:
-        statuses |= {401, 403}
         op["security"] = [{"bearer": []}, {"session": []}]
+        if ep.allow is not Permission.ACCOUNT:  # every account and token holds ACCOUNT
+            statuses.add(403)  # a role or token scope without the route's permission
     if ep.method != "GET" and not access_open:
         statuses.add(403)  # a write from another site, or without its CSRF token
     if ep.body is not None or ep.raw_body:
         statuses |= {408, 415}
     error_ref = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
     for status in sorted(statuses):
-        responses[str(status)] = {"description": ERROR_TEXT.get(status, "Error"),
-                                  "content": error_ref}
+        text = (PUBLIC_401 if status == 401 and ep.public and 401 not in ep.errors
+                else ERROR_TEXT.get(status, "Error"))
+        responses[str(status)] = {"description": text, "content": error_ref}
     op["responses"] = responses
     if not ep.public:
         op["x-permission"] = ep.allow.value
