@@ -89,7 +89,9 @@ def learn(
         picked = -1 if number is None else number - 1
         ok = picked == q.answer
         right += ok
-        out.print(("[green]\u2713 " if ok else "[yellow]\u2717 ") + f"{escape(q.explain)}[/]")
+        said = q.said_right() if ok else q.said_wrong(t(
+            "Not quite. The answer is: {answer}", answer=q.choices[q.answer]))
+        out.print(("[green]\u2713 " if ok else "[yellow]\u2717 ") + f"{escape(said)}[/]")
     total = len(lesson.header.quiz)
     if quiz:
         out.print(f"\n[bold]{escape(quiz_message(t, right, total, total))}[/]")

@@ -20,7 +20,8 @@ language code: en, ar, es, fr, ru, zh; English is the source the others are writ
     question = "..."
     choices = ["...", "..."]
     answer = 0            # index into choices
-    explain = "..."
+    praise = "Right."     # said only to a child who picked the answer (optional)
+    explain = "..."       # why: read whichever choice was picked, so no "Right." here
     +++
     Markdown body ...
 
@@ -87,12 +88,38 @@ class LessonError(KidshieldError):
     """A lesson or guide file is broken: the message names the file and the problem."""
 
 
+# Chinese full stops and the like end a sentence without a space after them
+FULL_WIDTH_PUNCTUATION = "\u3002\uff01\uff1f\uff1a\uff1b\uff0c"
+
+
+def join_sentences(*parts: str) -> str:
+    """Sentences one after another as the language writes them: a space after a Latin,
+    Arabic or Cyrillic stop, none after a full-width one."""
+    out = ""
+    for part in parts:
+        if part:
+            out += part if not out or out[-1] in FULL_WIDTH_PUNCTUATION else " " + part
+    return out
+
+
 class QuizQuestion(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     question: str = Field(min_length=3)
     choices: list[str] = Field(min_length=2, max_length=5)
     answer: int = Field(ge=0)
+    # apart from the explanation: a child who picked another choice read "Correct." above
+    # why their answer was wrong
+    praise: str = Field("", max_length=20)
     explain: str = Field(min_length=3)
+
+    def said_right(self) -> str:
+        """What a child who picked the answer reads."""
+        return join_sentences(self.praise, self.explain)
+
+    def said_wrong(self, not_quite: str) -> str:
+        """What a child who picked another choice reads: ``not_quite`` (the page's words for
+        "not quite", naming the answer) and the explanation."""
+        return join_sentences(not_quite, self.explain)
 
     @model_validator(mode="after")
     def _answer_in_range(self) -> QuizQuestion:
@@ -172,7 +199,7 @@ class Lesson:
         parts = [self.title + ".", self.header.summary,
                  *[s.text for s in self.header.scene], self.body]
         for q in self.header.quiz:
-            parts += [q.question, *[c.rstrip(".") + "." for c in q.choices], q.explain]
+            parts += [q.question, *[c.rstrip(".") + "." for c in q.choices], q.said_right()]
         return "\n\n".join(parts)
 
     def reading_grade(self) -> float:

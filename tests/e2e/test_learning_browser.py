@@ -66,8 +66,14 @@ def test_quiz_hides_answers_marks_them_and_saves_the_score_for_the_device(
     assert page.url.endswith(lesson.url)  # marked in place: the script ran
     assert page.locator("fieldset.right").count() == len(quiz) - 1
     assert page.locator("fieldset.wrong").count() == 1
-    assert page.locator("fieldset.wrong .explain").is_visible()
-    assert page.locator("fieldset.right .explain").first.is_visible()
+    # each says its own verdict: the wrong answer is told so and given the right one
+    wrong = page.locator("fieldset.wrong .explain-wrong")
+    assert wrong.is_visible() and page.locator("fieldset.wrong .explain-right").is_hidden()
+    last = quiz[-1]
+    assert wrong.inner_text() == last.said_wrong(
+        f"Not quite. The answer is: {last.choices[last.answer]}")
+    assert page.locator("fieldset.right .explain-right").first.is_visible()
+    assert page.locator("fieldset.right .explain-wrong").first.is_hidden()
     assert not [e for e in errors if "Content Security Policy" in e], errors
 
     # saved for Mia (this device), as the best score; the index shows the lesson done

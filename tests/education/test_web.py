@@ -4,6 +4,7 @@ the parents' progress overview, workshops and the self-assessment form."""
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from collections.abc import Iterator
@@ -113,6 +114,49 @@ def test_every_lesson_is_served_in_the_pages_language(client: httpx.Client, lang
             assert page.status_code == 200
             assert f'<article class="card lesson" lang="{lang}">' in page.text, lesson.url
             assert lesson.header.quiz[0].question in page.text
+
+
+# How the lessons say "right" in each language: a child who picked a wrong choice must not
+# read one of these above why their answer was wrong (the explanations once began with them)
+AFFIRMATIONS = {
+    "en": ("Correct", "Right", "Yes", "Good", "Well done"),
+    "es": ("Correcto", "Así es", "Bien", "Muy bien", "Sí", "¡Sí"),
+    "fr": ("Bien", "Bravo", "C’est ça", "Exact", "Oui"),
+    "ru": ("Верно", "Да", "Молодец", "Правильно", "Хорошо"),
+    "zh": ("对", "很好", "正确", "做得好", "算"),
+    "ar": ("أحسنت", "صحيح", "نعم"),
+}
+
+
+def explanations(page: str) -> list[tuple[str, str]]:
+    """(right or wrong, text) of each question's explanation on a marked quiz page."""
+    return [(kind, html.unescape(text)) for kind, text in re.findall(
+        r'<div class="explain(?: explain-(right|wrong))?">([^<]*)</div>', page)]
+
+
+@pytest.mark.parametrize("lang", sorted(AFFIRMATIONS))
+def test_a_wrong_answer_is_not_told_it_is_right(client: httpx.Client, lang: str) -> None:
+    praise = re.compile(rf"^(?:{'|'.join(AFFIRMATIONS[lang])})\s*[.!。！]")
+    lib = default_library()
+    headers = {"accept-language": lang}
+    for band in ("under-9", "9-12", "13-18"):
+        for lesson in lib.band(band, lang):
+            quiz = lesson.header.quiz
+            form = {"csrf": token(client.get(lesson.url, headers=headers))}
+            wrong = {**form, **{f"q{i}": str((q.answer + 1) % len(q.choices))
+                                for i, q in enumerate(quiz)}}
+            said = explanations(client.post(f"{lesson.url}/quiz", data=wrong,
+                                            headers=headers).text)
+            for q, (_, text) in zip(quiz, said, strict=True):
+                assert not praise.match(text), (lesson.path, text)
+                assert q.choices[q.answer] in text, (lesson.path, text)  # names the answer
+            assert [kind for kind, _ in said] == ["wrong"] * len(quiz), lesson.path
+            right = {**form, **{f"q{i}": str(q.answer) for i, q in enumerate(quiz)}}
+            said = explanations(client.post(f"{lesson.url}/quiz", data=right,
+                                            headers=headers).text)
+            assert [kind for kind, _ in said] == ["right"] * len(quiz), lesson.path
+            # the lesson's own praise, as written (all but one question has one)
+            assert sum(bool(praise.match(text)) for _, text in said) >= len(quiz) - 1, said
 
 
 def test_workshop_pages_link_the_steps_and_end_with_the_debrief(client: httpx.Client) -> None:

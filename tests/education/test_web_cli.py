@@ -49,6 +49,32 @@ def test_learn_command_reads_lessons_in_the_childs_language() -> None:
     assert wrong.exit_code == 2 and "no language 'de'" in wrong.output
 
 
+@pytest.mark.parametrize(("lang", "not_quite"), [
+    ("en", "Not quite. The answer is: "), ("fr", "Pas tout à fait."), ("zh", "不太对。")])
+def test_learn_quiz_tells_a_wrong_answer_it_is_wrong(lang: str, not_quite: str) -> None:
+    # it once printed "✗ Correct. It is never too late to tell someone..."
+    from kidshield.education.lessons import default_library
+
+    lesson = default_library().translated("9-12", "strangers", lang)
+    assert lesson is not None
+    quiz = lesson.header.quiz
+    wrong = "".join(f"{(q.answer + 1) % len(q.choices) + 1}\n" for q in quiz)
+    result = runner.invoke(cli_app, ["learn", "9-12", "strangers", "--lang", lang, "--quiz"],
+                           input=wrong, env={"COLUMNS": "400"})
+    assert result.exit_code == 0, result.output
+    marked = [line for line in result.output.splitlines() if line.startswith(("✓", "✗"))]
+    assert len(marked) == len(quiz) and all(line.startswith("✗") for line in marked)
+    for q, line in zip(quiz, marked, strict=True):
+        assert line.startswith(f"✗ {not_quite}"), line
+        assert not line[2:].startswith(q.praise)
+        assert q.choices[q.answer] in line and line.endswith(q.explain)
+    right = "".join(f"{q.answer + 1}\n" for q in quiz)
+    result = runner.invoke(cli_app, ["learn", "9-12", "strangers", "--lang", lang, "--quiz"],
+                           input=right, env={"COLUMNS": "400"})
+    marked = [line for line in result.output.splitlines() if line.startswith(("✓", "✗"))]
+    assert marked == [f"✓ {q.said_right()}" for q in quiz]
+
+
 def test_drill_tabletop_command_runs_a_scenario_from_stdin() -> None:
     result = runner.invoke(cli_app, ["drill", "tabletop", "bullied-classmate"],
                            input="1\n1\n1\n")
