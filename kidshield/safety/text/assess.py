@@ -152,7 +152,7 @@ def combiner() -> Combiner:
 
 MAX_HELPLINES = 5
 _TOPICS = {Risk.SELF_HARM: Topic.SELF_HARM, Risk.SEXTORTION: Topic.SEXTORTION,
-           Risk.BULLYING: Topic.BULLYING}
+           Risk.BULLYING: Topic.BULLYING, Risk.GROOMING: Topic.GROOMING}
 _AGES = {AgeBand.CHILD: Ages(0, 12), AgeBand.TEEN: Ages(13, 17), AgeBand.ADULT: Ages(18)}
 _RISK_ORDER = {risk: index for index, risk in enumerate(Risk)}  # not list(Risk) per message
 
@@ -203,9 +203,10 @@ def helplines_for(findings: list[Finding], where: HelplineContext, sender: AgeBa
     """The helplines for these findings, the most fitting first (``policy.helplines.choose``):
     a crisis line for self-harm, the online-abuse hotline and Take It Down for sextortion. The
     person who needs them is the writer for self-harm and for bullying the writer tells of
-    (a signpost) or the sextortion the writer tells they are the target of, and the reader
-    otherwise. ``signpost``: risks whose helplines to show without a finding (a friend's
-    crisis told by the writer, the writer bullied, a sextortion threat told)."""
+    (a signpost) or the sextortion or grooming the writer tells they are the target of ("he
+    said dont tell ur parents"), and the reader otherwise. ``signpost``: risks whose helplines
+    to show without a finding (a friend's crisis told by the writer, the writer bullied, a
+    sextortion threat or a groomer's words told)."""
     wanted: list[Risk] = [
         f.risk
         for f in findings
@@ -217,9 +218,10 @@ def helplines_for(findings: list[Finding], where: HelplineContext, sender: AgeBa
                if risk not in wanted]
     if not wanted:
         return ()
-    # (the writer is the one sextorted when they tell of a threat received)
+    # (the writer is the one sextorted or groomed when they tell of what was said to them)
     writer = (Risk.SELF_HARM in wanted or Risk.BULLYING in signposted
-              or any(s.risk is Risk.SEXTORTION and s.why == "target" for s in signpost))
+              or any(s.risk in (Risk.SEXTORTION, Risk.GROOMING) and s.why == "target"
+                     for s in signpost))
     person = sender if writer else recipient
     lines = _choose(where.resolved(), tuple(_TOPICS[risk] for risk in wanted),
                     _AGES.get(person), where.country, where.language)

@@ -60,6 +60,9 @@ class Combined:
     findings: list[Finding]
     signpost: tuple[Signpost, ...]  # show these risks' helplines even without a finding, and why
     probabilities: dict[Risk, float]  # the model's, after context (empty without a model)
+    # cues that are another's words retold (a groomer's lines in a warning): the conversation
+    # tracker keeps them out of the writer's evidence
+    told: tuple[CueHit, ...] = ()
 
 
 def _blank(text: str, spans: list[tuple[int, int]]) -> str:
@@ -189,14 +192,15 @@ def _target_of_bullying(ctx: SignalContext) -> Signpost | None:
     return None
 
 
-# the kinds of sextortion's "about" table (data/en/sextortion.toml): the writer tells of a threat
-# received, or retells someone else's
+# the kinds of sextortion's and grooming's "about" tables (data/en/sextortion.toml,
+# grooming.toml): the writer tells of a threat or a groomer's move made to them, or retells
+# someone else's (a warning, a lesson, the news)
 THREAT_RECEIVED = "target"
 THREAT_RETOLD = "retold"
-# the most a told threat's finding can be (the lead's call, issue 12): received, high (the
-# child is being sextorted, but the imminent rule, an extortion in progress, is the
-# threatener's); retold, low (flagged for review, not alarmed: missing a real threat read as
-# retold is worse than a mild false flag on a warning)
+# the most a told finding can be (the lead's call, issue 12): received, high (the child is
+# being sextorted, but the imminent rule, an extortion in progress, is the threatener's; a
+# grooming message is never above high); retold, low (flagged for review, not alarmed: missing
+# a real threat or a groomer's move read as retold is worse than a mild false flag on a warning)
 TOLD_CAP = {THREAT_RECEIVED: RiskLevel.HIGH, THREAT_RETOLD: RiskLevel.LOW}
 # ... and a retold finding's score at most this: the conversation tracker adds up findings'
 # scores (noisy-OR, 7-day half-life) and reads its levels from them (``RiskLevel.from_score``:
@@ -207,16 +211,38 @@ TOLD_CAP = {THREAT_RECEIVED: RiskLevel.HIGH, THREAT_RETOLD: RiskLevel.LOW}
 RETOLD_SCORE = 0.4
 
 
-def _told_threat(hits: list[CueHit], ctx: SignalContext) -> Signpost | None:
-    """Sextortion the writer tells of rather than makes: the cues inside quotation marks or in a
-    sentence that tells of a threat are another's words. When the threat is told, why:
-    ``target`` (the writer received it: the spans that say so) or ``retold`` (someone else's,
-    as a warning, a talk or the news). A threat of the writer's own outside them (a threat cue
-    not told) keeps the message as it is (None)."""
-    lex = ctx.lexicon.for_risk(Risk.SEXTORTION)
+@dataclass(frozen=True, slots=True)
+class _Telling:
+    """How a risk's told words are read (``_told``). ``keeps``: the tag of a cue that, outside
+    the told words, keeps the message the writer's own (None: any cue of the risk outside them
+    does). ``quotes_alone``: quotation marks tell without a telling phrase in the message."""
+
+    keeps: str | None
+    quotes_alone: bool
+
+
+_TELLING = {
+    # a threat quoted is told: extorters do not quote their own demands
+    Risk.SEXTORTION: _Telling(keeps="threat", quotes_alone=True),
+    # a groomer quotes his own words for weight ("this is 'our little secret'"), and any move
+    # of his own beside a retelling is still his
+    Risk.GROOMING: _Telling(keeps=None, quotes_alone=False),
+}
+
+
+def _told(risk: Risk, hits: list[CueHit], ctx: SignalContext) -> Signpost | None:
+    """The risk's words the writer tells of rather than says: the cues inside quotation marks
+    or in a sentence that tells of another's words are another's. When they are told, why:
+    ``target`` (said to the writer: the spans that say so) or ``retold`` (someone else's, as a
+    warning, a talk or the news). Words of the writer's own outside them (``_TELLING``) keep
+    the message as it is (None)."""
+    telling_rule = _TELLING[risk]
+    lex = ctx.lexicon.for_risk(risk)
     text = ctx.norm.original
-    quoted = [m.span() for m in _QUOTED_ANY.finditer(text)]
     found = lex.about_spans(ctx.norm.text) if lex.about else []
+    if not found and not telling_rule.quotes_alone:
+        return None
+    quoted = [m.span() for m in _QUOTED_ANY.finditer(text)]
     if not found and not quoted:
         return None
     spans = [(kind, *ctx.norm.to_original(s, e, view="text")) for kind, s, e in found]
@@ -227,19 +253,22 @@ def _told_threat(hits: list[CueHit], ctx: SignalContext) -> Signpost | None:
             q_start <= hit.start and hit.end <= q_end for q_start, q_end in quoted)
 
     own = [hit for hit in hits if not told(hit)]
-    if any("threat" in hit.tags for hit in own) or (own and len(own) == len(hits)) or (
-            not hits and not found):
-        return None  # the writer's own threat, or nothing told
+    keeps = telling_rule.keeps
+    if any(keeps is None or keeps in hit.tags for hit in own) or (
+            own and len(own) == len(hits)) or (not hits and not found):
+        return None  # the writer's own words, or nothing told
     received = [Span(s, e, THREAT_RECEIVED) for kind, s, e in spans
                 if kind == THREAT_RECEIVED and not _overlaps(s, e, quoted)]
     if received:
-        return Signpost(Risk.SEXTORTION, THREAT_RECEIVED, tuple(received))
-    return Signpost(Risk.SEXTORTION, THREAT_RETOLD)
+        return Signpost(risk, THREAT_RECEIVED, tuple(received))
+    return Signpost(risk, THREAT_RETOLD)
 
 
 # self-harm's "about" kind for a friend's words told by the writer ("my friend told me", "she
-# texted me", data/en/self_harm.toml)
+# texted me", data/en/self_harm.toml), and the kind of a teller after them ("she said"), which
+# is a report only right after the words it tells (``_tellers_after``)
 REPORT = "report"
+REPORT_AFTER = "report_after"
 # what may stand between the telling words and the told plan ("she told me that i will ...",
 # "my friend texted me: 'im going to ...'"), or between a plan and its teller after it ("'im
 # going to end it tonight' she said")
@@ -272,6 +301,31 @@ def _own_plan(
     return True
 
 
+def _tellers_after(
+    found: list[tuple[str, int, int]],
+    hits: list[CueHit],
+    quoted: list[tuple[int, int]],
+    ctx: SignalContext,
+) -> list[tuple[str, int, int]]:
+    """``found`` with each teller after the told words (kind ``report_after``: "'im going to
+    end it tonight' she said") read as a ``report`` when it follows a quotation or a self-harm
+    cue with nothing but punctuation between, and dropped otherwise: "she said" alone says
+    nothing of whose words came before ("i want to die after what she said")."""
+    if not any(kind == REPORT_AFTER for kind, _s, _e in found):
+        return found
+    text = ctx.norm.original
+    ends = [end for _start, end in quoted] + [hit.end for hit in hits]
+    kept: list[tuple[str, int, int]] = []
+    for kind, start, end in found:
+        if kind != REPORT_AFTER:
+            kept.append((kind, start, end))
+            continue
+        at = ctx.norm.to_original(start, end, view="text")[0]
+        if any(told <= at and _TOLD_AFTER.fullmatch(text, told, at) for told in ends):
+            kept.append((REPORT, start, end))
+    return kept
+
+
 def _capped(finding: Finding, why: str) -> Finding:
     """A told threat's finding at most at its cap (``TOLD_CAP``), its hits and spans kept."""
     cap = TOLD_CAP[why]
@@ -297,6 +351,7 @@ class Combiner:
         findings: list[Finding] = []
         signpost: dict[Risk, Signpost] = {}  # the first reason found for each risk
         adjusted: dict[Risk, float] = {}
+        told_hits: list[CueHit] = []
         by_risk: dict[Risk, list[CueHit]] = {}  # most messages have no hit: no pass per risk
         for hit in hits:
             by_risk.setdefault(hit.risk, []).append(hit)
@@ -322,10 +377,15 @@ class Combiner:
                 if helpline:
                     signpost.setdefault(Risk.SELF_HARM, Signpost(Risk.SELF_HARM, helpline))
             threat: Signpost | None = None
-            if signal.risk is Risk.SEXTORTION:
-                threat = self._about_sextortion(mine, probability, head, ctx)
-                if threat is not None:
-                    signpost[Risk.SEXTORTION] = threat
+            if signal.risk in _TELLING:
+                threat, shown = self._about_told(signal.risk, mine, probability, head, ctx)
+                if shown and threat is not None:
+                    signpost[signal.risk] = threat
+                if signal.risk is Risk.GROOMING and threat is not None and (
+                        threat.why == THREAT_RETOLD):
+                    # a retold move is no move: the tracker's grooming stages are the writer's
+                    # (a retold threat stays low evidence there, through its capped score)
+                    told_hits += mine
             if probability is not None:
                 adjusted[signal.risk] = probability
             finding = self._finding(signal, head, probability, mine, ctx)
@@ -347,7 +407,8 @@ class Combiner:
             if self._only_told(findings, by_risk.get(Risk.BULLYING, []), told, ctx):
                 findings = [f for f in findings if f.risk is not Risk.BULLYING]
         return Combined(
-            findings, tuple(signpost[risk] for risk in Risk if risk in signpost), adjusted
+            findings, tuple(signpost[risk] for risk in Risk if risk in signpost), adjusted,
+            tuple(told_hits),
         )
 
     # -- context ------------------------------------------------------------------------------
@@ -380,13 +441,14 @@ class Combiner:
         wanted, as the kind of talk that wants them (None: not wanted)."""
         lex = ctx.lexicon.for_risk(Risk.SELF_HARM)
         found = lex.about_spans(ctx.norm.text)
+        text = ctx.norm.original
+        quoted = [m.span() for m in _QUOTED_ANY.finditer(text)] if found else []
+        found = _tellers_after(found, hits, quoted, ctx)  # someone else's words
         about = [span for span in found if span[0] != PRESENT]
         if not about:
             return hits, probability, None
         original = [ctx.norm.to_original(s, e, view="text") for _k, s, e in about]
-        text = ctx.norm.original
         talk = _sentences_of(text, original)
-        quoted = [m.span() for m in _QUOTED_ANY.finditer(text)]  # someone else's words
         now = [ctx.norm.to_original(s, e, view="text") for k, s, e in found if k == PRESENT]
         now = [span for span in now if not _overlaps(*span, quoted)]
         reports = [
@@ -419,24 +481,26 @@ class Combiner:
         reduced = None if probability is None else probability * ABOUT_SUPPRESS
         return [], reduced, min(wanted) if wanted else None
 
-    def _about_sextortion(
+    def _about_told(
         self,
+        risk: Risk,
         hits: list[CueHit],
         probability: float | None,
         head: Head | None,
         ctx: SignalContext,
-    ) -> Signpost | None:
-        """A threat the writer tells of (``_told_threat``). The hits and the model stay: a
-        finding as before, capped by the caller (``TOLD_CAP``). Received: the helplines are
-        shown to the writer. Retold: the ``retold`` signpost when the message read as risky
-        (a threat read as retold may be a real one: it stays flagged for review)."""
-        told = _told_threat(hits, ctx)
+    ) -> tuple[Signpost | None, bool]:
+        """A threat or a groomer's move the writer tells of (``_told``), and whether its
+        signpost is shown. The hits and the model stay: a finding as before, capped by the
+        caller (``TOLD_CAP``). Received: the helplines are shown to the writer. Retold: the
+        ``retold`` signpost when the message read as risky (words read as retold may be a real
+        threat or move: they stay flagged for review)."""
+        told = _told(risk, hits, ctx)
         if told is None or told.why == THREAT_RECEIVED:
-            return told
+            return told, told is not None
         was_risky = bool(hits) and score_hits(hits) >= REPORT_THRESHOLD
         if head is not None and probability is not None and probability >= head.low:
             was_risky = True
-        return told if was_risky else None
+        return told, was_risky
 
     def _present_probability(self, text: str, past: set[int], ctx: SignalContext) -> float:
         """The model's self-harm probability for ``text`` without its ``past`` sentences."""

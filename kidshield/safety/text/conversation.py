@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from kidshield.policy.helplines import HelplineBook
@@ -187,9 +187,11 @@ class ConversationTracker:
         if ctx.gaming:
             state.gaming_until = now + GAMING_CONTEXT_SECONDS
         pair = f"{message.sender}>{message.recipient or '*'}"
-        combined = _conversation_judges_grooming(
-            self.engine.findings(hits, ctx), hits, recipient_band
-        )
+        combined = self.engine.findings(hits, ctx)
+        # a groomer's lines retold (a parent's warning, a school talk) are not the writer's
+        # moves: the conversation's grooming stages and its imminent rule never see them
+        own = [hit for hit in hits if hit not in combined.told] if combined.told else hits
+        combined = _conversation_judges_grooming(combined, own, recipient_band)
         combined = self._hold_lone_teasing(combined, message, pair, now)
         assessment = make_assessment(
             message.text, self.lexicon, self.language_source, hits,
@@ -197,7 +199,7 @@ class ConversationTracker:
         )
         # evidence is kept per sender, and per recipient only when the platform names one, so
         # a 1:1 chat whose second participant appears late still adds up in one place
-        self._remember(pair, hits, assessment, now)
+        self._remember(pair, own, assessment, now)
         state.message_count += 1
         state.last_at = now
         self.last_findings = self.findings()
@@ -235,7 +237,7 @@ class ConversationTracker:
         if earlier >= REPORT_THRESHOLD:
             return combined
         kept = [f for f in combined.findings if f is not found]
-        return Combined(kept, combined.signpost, combined.probabilities)
+        return replace(combined, findings=kept)
 
     def _repeats(self, sender: str, recipient: str | None, now: float) -> float:
         """The strongest held bullying this sender's message repeats: their own, or someone
@@ -559,4 +561,4 @@ def _conversation_judges_grooming(
     ]
     if len(kept) == len(combined.findings):
         return combined
-    return Combined(kept, combined.signpost, combined.probabilities)
+    return replace(combined, findings=kept)
