@@ -31,6 +31,10 @@ TOLD = [
     "he texted me that im going to end it tonight",
     "they said 'im gonna kill myself after school'",
     "my friend texted me 'im going to kill myself tonight'",
+    # the teller after the words (sixteenth session: was the writer's imminent plan)
+    "'im going to end it tonight' she said",
+    "\u201cim going to kill myself tonight\u201d he texted me",
+    "im going to end it tonight she said",
 ]
 # the writer's own plan beside someone's words
 OWN = [
@@ -39,6 +43,8 @@ OWN = [
     "she told me 'i will kill myself tonight'. i will kill myself tonight too",
     "i told her 'i will kill myself tonight'",  # the writer's own words quoted
     "i will kill myself tonight",
+    "'im going to end it tonight' she said but i will kill myself tonight",
+    "i will kill myself tonight after what she said",  # "she said" tells no words here
 ]
 
 
