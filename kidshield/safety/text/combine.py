@@ -12,7 +12,8 @@ it, a level. The cues add what a model over n-grams cannot:
   talk *about* self-harm (support, someone else, the past, news, negation) is not read as
   the writer being at risk, and a sextortion threat the writer tells of is not read as the
   writer's threat in progress (received: at most high; retold as a warning or news: at most
-  low, still flagged for review in case it is a real threat misread).
+  low, still flagged for review in case it is a real threat misread); a groomer's words
+  retold are capped so too, and kept out of the writer's conversation evidence.
 
 A risk seen only by weak cues (see each signal's ``flags_alone``: grooming cues tagged
 ``weak``; cues under the report threshold) needs model support, so "asl" or "where are you

@@ -136,7 +136,8 @@ class Signpost:
     bullying, told by a parent or friend; for self-harm, someone else's self-harm), ``past``
     (the writer's own, told as past), ``report`` (a friend told the writer), ``distress``
     (despair without ideation); for sextortion ``target`` (the writer tells of a threat made
-    to them) and ``retold`` (someone else's threat told again: a warning, a talk, the news).
+    to them) and ``retold`` (someone else's threat told again: a warning, a talk, the news);
+    for grooming the same two, for a groomer's words said to the writer or retold.
     ``spans``: the words that said so, as
     offsets into the original text (empty when the signal has none to point at)."""
 
