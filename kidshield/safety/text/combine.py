@@ -216,10 +216,14 @@ RETOLD_SCORE = 0.4
 class _Telling:
     """How a risk's told words are read (``_told``). ``keeps``: the tag of a cue that, outside
     the told words, keeps the message the writer's own (None: any cue of the risk outside them
-    does). ``quotes_alone``: quotation marks tell without a telling phrase in the message."""
+    does). ``quotes_alone``: quotation marks tell without a telling phrase in the message.
+    ``teller_first``: words said to the writer (kind ``target``) are told only after their
+    teller, in its sentence ("he said dont tell ur parents", not "its a secret from ur mom tho,
+    she said no more robux")."""
 
     keeps: str | None
     quotes_alone: bool
+    teller_first: bool = False
 
 
 _TELLING = {
@@ -227,7 +231,7 @@ _TELLING = {
     Risk.SEXTORTION: _Telling(keeps="threat", quotes_alone=True),
     # a groomer quotes his own words for weight ("this is 'our little secret'"), and any move
     # of his own beside a retelling is still his
-    Risk.GROOMING: _Telling(keeps=None, quotes_alone=False),
+    Risk.GROOMING: _Telling(keeps=None, quotes_alone=False, teller_first=True),
 }
 
 
@@ -247,6 +251,11 @@ def _told(risk: Risk, hits: list[CueHit], ctx: SignalContext) -> Signpost | None
     if not found and not quoted:
         return None
     spans = [(kind, *ctx.norm.to_original(s, e, view="text")) for kind, s, e in found]
+    if telling_rule.teller_first:
+        spans = [(kind, s, e) for kind, s, e in spans if kind != THREAT_RECEIVED or any(
+            e <= hit.start and _sentence(text, hit.start) == _sentence(text, s) for hit in hits)]
+        if not spans:
+            return None
     telling = _sentences_of(text, [(s, e) for _k, s, e in spans])
 
     def told(hit: CueHit) -> bool:
