@@ -165,9 +165,10 @@ class SignpostOut(_Out):
 
     risk: str
     reason: str = Field(description="the shared Reason (docs/policy.md)")
-    why: str = Field(description="target or threat (the writer tells they are bullied or "
-                     "threatened), other (someone else is bullied, or someone else's "
-                     "self-harm), past, report or distress (self-harm)")
+    why: str = Field(description="target or threat (the writer tells they are bullied, "
+                     "threatened or groomed), other (someone else is bullied, or someone else's "
+                     "self-harm), retold (a sextortion threat or a groomer's words told again), "
+                     "past, report or distress (self-harm)")
     spans: list[SpanOut] = Field(description="offsets into the original text")
 
 
