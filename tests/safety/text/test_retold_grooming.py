@@ -44,6 +44,7 @@ OWN = [
     "this is 'our little secret' ok? dont tell your parents",
     "my mum warned me creeps say 'keep it our secret'. anyway are you home alone rn?",
     "if anyone asks, say youre at a friends house. dont tell your parents about us",
+    "if anyone asks you to show our chats, say no. delete the chat after",  # a cover story
 ]
 
 
