@@ -45,6 +45,7 @@ OWN = [
     "my mum warned me creeps say 'keep it our secret'. anyway are you home alone rn?",
     "if anyone asks, say youre at a friends house. dont tell your parents about us",
     "if anyone asks you to show our chats, say no. delete the chat after",  # a cover story
+    "people online say age is just a number, dont tell your parents about us",
 ]
 
 
