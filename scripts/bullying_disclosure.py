@@ -3,7 +3,11 @@
     PYTHONPATH=$PWD python scripts/bullying_disclosure.py dev [--show]
     PYTHONPATH=$PWD python scripts/bullying_disclosure.py test     # once, after the bar
 
-Disclosures: messages-b ``bullying_tweets.jsonl`` rows of kind ``school-story:victim-report``.
+Disclosures: messages-b ``bullying_tweets.jsonl`` rows of kind ``school-story:victim-report``;
+parent/friend reports: the first writer's ``messages/bullying_negatives.jsonl`` rows labelled
+``reporting-bullying``, ``reporting-third-person``, ``medium-reporting`` or
+``specific-reporting`` that name someone the writer speaks for (the lexicon's ``{others}``
+macro: "my son", "my friend", ...).
 Benign: the teen corpus (whole, DEV run only), chit-chat, GoEmotions-benign, RMHD rows labelled
 benign, messages-b ``tweets_everyday`` and ``bullying_tweets_negatives``, and the synthetic
 benign conversations through the tracker (half by conversation id). A row is counted when its
@@ -17,7 +21,9 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 import sys
+import tomllib
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -33,6 +39,10 @@ DATA = Path("/work/shared/data/text-train")
 SYNTH = Path("data/text-synth")
 LEXICON = load_lexicon()
 BULLYING = LEXICON.for_risk(Risk.BULLYING)
+_MACROS = tomllib.loads(Path("kidshield/safety/text/data/en/bullying.toml").read_text("utf-8"))
+OTHERS = re.compile(r"(?<![a-z])" + _MACROS["macros"]["others"] + r"(?![a-z])")
+REPORTING = frozenset({"reporting-bullying", "reporting-third-person", "medium-reporting",
+                       "specific-reporting"})
 
 
 def candidate(text: str) -> bool:
@@ -99,6 +109,17 @@ def main() -> None:
     print(f"victim-report {half}: signpost {got}/{len(mine)}, finding with helplines "
           f"{by_finding}, no help {none}; a bullying finding against the writer "
           f"{flagged}/{len(mine)}")
+    reports = [r["text"] for r in rows(SYNTH / "messages/bullying_negatives.jsonl")
+               if r["source_label"].rsplit(":", 1)[-1] in REPORTING and half_of(r["text"]) == half
+               and OTHERS.search(LEXICON.normalizer.normalize(r["text"]).text)]
+    told_by_kind: Counter[str] = Counter()
+    for text in reports:
+        if signposted(result := assess_message(text)):
+            told_by_kind[kind(result)] += 1
+        elif show:
+            print(f"  [parent/friend missed] {text!r}")
+    print(f"parent/friend reports {half}: signposted {told_by_kind.total()}/{len(reports)}"
+          f"{kinds(told_by_kind)}")
     for path in (SYNTH / "messages/bullying.jsonl", SYNTH / "messages-b/bullying_tweets.jsonl"):
         chosen = [r for r in rows(path) if half_of(r["text"]) == half]
         hit = Counter(kind(result) for r in chosen if candidate(r["text"])

@@ -154,10 +154,10 @@ def _overlaps(start: int, end: int, spans: list[tuple[int, int]]) -> bool:
 
 
 # the kinds of bullying's "about" table that say the writer is the target or tells of someone
-# else who is (a parent, a friend), and those that, in the same sentence, say it is not so
-# (data/en/bullying.toml); the first kind found names the signpost
+# else who is (a parent, a friend), and those that, in the same sentence, say it is not so,
+# or not now (data/en/bullying.toml); the first kind found names the signpost
 TARGET_KINDS = ("target", "threat", "other")
-NOT_TARGET_KINDS = frozenset({"banter", "negated"})
+NOT_TARGET_KINDS = frozenset({"banter", "negated", "long_ago"})
 
 
 def _target_of_bullying(ctx: SignalContext) -> Signpost | None:
@@ -165,8 +165,9 @@ def _target_of_bullying(ctx: SignalContext) -> Signpost | None:
     at school", "he said he'd beat me up") or that someone they speak for is ("my son is being
     bullied", kind ``other``): no finding against the writer, but the reply shows bullying
     helplines, for the writer's age. Not in a sentence that laughs or denies it ("my friends call
-    me fatso lol", "im not being bullied"), not inside quotation marks (someone else's
-    words), and a threat not in game talk ("he said he'd kill me in fortnite")."""
+    me fatso lol", "im not being bullied") or sets it in a time long over ("i was bullied in
+    my school years"), not inside quotation marks (someone else's words), and a threat not in
+    game talk ("he said he'd kill me in fortnite")."""
     lex = ctx.lexicon.for_risk(Risk.BULLYING)
     if not lex.about:
         return None
