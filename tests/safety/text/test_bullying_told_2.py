@@ -5,8 +5,9 @@ slurs at, dropped by their friends, or has hate written on their things gets a b
 signpost of kind ``other`` (help for the writer, no finding against them). A telling set in
 a time long over ("in my school years", "as a kid", "back then"), a choice judged ("everybody
 says im stupid to quit my job") and an adult's workplace rumour ("they told people i was a bad
-teacher") get none; the same tellings now keep theirs. Through the message engine and the
-served REST endpoint."""
+teacher") get none; the same tellings now keep theirs. A child's things taken or thrown, or
+"kys" said at them, as a habit, is a telling of their own (kind ``target``). Through the
+message engine and the served REST endpoint."""
 
 from __future__ import annotations
 
@@ -44,6 +45,8 @@ NOT_TOLD = [
     "me and my friends keep shouting names at my brother",  # the writer's side
     "what if my daughter gets nasty messages",
     "my son got a text saying kill yourself lol",  # a laugh
+    "she took my phone",  # once: a sibling, a parent, a theft
+    "my brother hid my shoes for a prank",
 ]
 
 LONG_AGO = [
@@ -60,6 +63,10 @@ NOW = [
     ("everyone in my class says im stupid", "target"),
     ("they told everyone i was a slut", "target"),
     ("i got bullied today", "target"),
+    # the writer's things taken or thrown, or "kys" said at them, as a habit (fail on main)
+    ("the boys in my class keep hiding my bag and laughing", "target"),
+    ("they always throw my lunch in the bin", "target"),
+    ('the girls on my bus keep saying "kys" every morning', "target"),
 ]
 
 
@@ -90,6 +97,19 @@ def test_no_signpost_on_a_telling_long_over_a_choice_judged_or_a_workplace(text:
 @pytest.mark.parametrize(("text", "why"), NOW)
 def test_the_same_tellings_now_keep_their_signpost(text: str, why: str) -> None:
     assert _bullying_signposts(text) == [why]
+
+
+def test_kys_said_at_the_writer_is_told_not_the_writers_own() -> None:
+    # the severe cue lies in the telling and nothing else in the message is bullying: the
+    # finding against the writer is withheld, the help stays
+    result = assess_message('the boys on my bus used to say "kys" every morning when i got on',
+                            sender="teen")
+    assert result.finding(Risk.BULLYING) is None
+    assert [s.why for s in result.signposts] == ["target"]
+    assert result.helplines
+    own = assess_message('the boys on my bus used to say "kys" every morning. kys loser',
+                         sender="teen")
+    assert own.finding(Risk.BULLYING) is not None
 
 
 @pytest.fixture(scope="module")
