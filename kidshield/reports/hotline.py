@@ -23,7 +23,7 @@ from kidshield.reports.changes import (
 from kidshield.reports.core import ServiceCore
 from kidshield.reports.model import CaseState
 from kidshield.reports.oncall import countdown_text
-from kidshield.reports.referral import Referral
+from kidshield.reports.referral import TIMES, Referral
 from kidshield.reports.retention import RetentionRun, RetentionSchedule, run_retention
 from kidshield.reports.signing import signed_head_dict
 from kidshield.reports.sources import TRUSTED_FLAGGER, digest, new_flagger_key
@@ -46,6 +46,18 @@ class HotlineMixin(ServiceCore):
         except ValidationError as exc:
             field, message = first_error(exc)
             raise InputError(f"{field}: {message}", field=field) from None
+        now = self.clock.now()
+        for name in TIMES:
+            when = getattr(updated, name) if name in changes else None
+            if when is None:
+                continue
+            try:  # stored in UTC: 9999-12-31T23:59-14:00 has no UTC time
+                when.astimezone(UTC)
+            except OverflowError:
+                raise InputError(f"{name}: not a time that can be stored in UTC",
+                                 field=name) from None
+            if when > now:  # a package for the police must not carry a date yet to come
+                raise InputError(f"{name} is in the future", field=name)
         self.store.save_referral(case_id, json.dumps(updated.as_json(), sort_keys=True),
                                  self.clock.now(), actor)
         self._audit(case_id, actor, "referral", ", ".join(sorted(changes)) or "no change")

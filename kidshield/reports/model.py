@@ -132,11 +132,14 @@ def priority(risk: Risk) -> int:
 # -- de-duplication ------------------------------------------------------------------------------
 
 _TRACKING = ("utm_", "fbclid", "gclid", "mc_eid", "igshid")
+# no host has spaces or control characters: "http://ex ample.com" is a typing slip to correct
+_BAD_HOST = re.compile(r"[\s\x00-\x1f\x7f]")
 
 
 def normalize_url(url: str) -> str:
     """A URL in one canonical spelling: lower-case scheme and host, no default port, no
-    fragment, no tracking parameters, query sorted. Raises InputError for a non-web URL."""
+    fragment, no tracking parameters, query sorted. Raises InputError for a non-web URL.
+    Normalizing a normalized URL gives it back unchanged (the intake does it twice)."""
     text = url.strip()
     if "://" not in text:
         scheme = re.match(r"^([a-zA-Z][a-zA-Z0-9+.-]*):(?!\d)", text)
@@ -144,12 +147,17 @@ def normalize_url(url: str) -> str:
             raise InputError(f"{url!r} is not a web address (like https://example.com/page)",
                              field="url")
         text = "http://" + text
-    parts = urlsplit(text)
-    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+    try:
+        parts = urlsplit(text)
+        port = parts.port
+    except ValueError as exc:  # "[::1" or a port of 99999: the reporter can correct it
+        raise InputError(f"{url!r} is not a web address: {exc}", field="url") from None
+    host = (parts.hostname or "").lower().rstrip(".")
+    if parts.scheme.lower() not in ("http", "https") or not host or _BAD_HOST.search(host):
         raise InputError(f"{url!r} is not a web address (like https://example.com/page)",
                          field="url")
-    host = parts.hostname.lower().rstrip(".")
-    port = parts.port
+    if ":" in host:  # an IPv6 address keeps its brackets, else its last group reads as a port
+        host = f"[{host}]"
     netloc = host if port in (None, 80, 443) else f"{host}:{port}"
     query = sorted(
         (k, v)

@@ -28,6 +28,10 @@ def _country(value: str) -> str:
     return value.upper()
 
 
+# the assessment's times: when things happened, never in the future (ReportService.set_referral)
+TIMES = ("incident_at", "notice_to_host_at", "content_removed_at", "forwarded_at")
+
+
 class Referral(BaseModel):
     """Every field is optional while the analyst works; exports show what is known."""
 
@@ -70,7 +74,16 @@ class Referral(BaseModel):
     def _countries(cls, value: str) -> str:
         return _country(value)
 
-    @field_validator("incident_at", "notice_to_host_at", "content_removed_at", "forwarded_at")
+    @field_validator(*TIMES, mode="before")
+    @classmethod
+    def _text(cls, value: object) -> object:
+        # pydantic reads a number as seconds since 1970: 5 became 1970-01-01T00:00:05 in a
+        # package for the police
+        if isinstance(value, int | float):
+            raise ValueError("give the time as text, like 2026-05-01T14:30:00Z")
+        return value
+
+    @field_validator(*TIMES)
     @classmethod
     def _aware(cls, value: datetime | None) -> datetime | None:
         if value is not None and value.tzinfo is None:

@@ -48,6 +48,7 @@ from kidshield.reports.staff import (
     WORK,
     actor_of,
     api,
+    assignee_of,
     case_id_of,
     period_of,
 )
@@ -105,7 +106,10 @@ async def case_form(request: Request, site: ReportsSite, action: str) -> Respons
     user = _staff(request)
     service = site.service
     case_id = case_id_of(request)
-    form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+    # the CSRF token every form carries was checked by the middleware; it is no field of the
+    # bodies (which refuse unknown fields: "csrf: unknown field" failed assign, move, note and
+    # the referral form in every browser)
+    form = {k: v for k, v in (await request.form()).items() if isinstance(v, str) and k != "csrf"}
     actor = actor_of(user)
     if action == "reveal":
         await run_in_threadpool(service.reveal, case_id, actor)
@@ -113,7 +117,8 @@ async def case_form(request: Request, site: ReportsSite, action: str) -> Respons
     try:
         if action == "assign":
             body: Any = AssignIn.model_validate(form)
-            await run_in_threadpool(service.assign, case_id, body.assignee, actor)
+            assignee = await run_in_threadpool(assignee_of, site, body.assignee)
+            await run_in_threadpool(service.assign, case_id, assignee, actor)
         elif action == "state":
             body = StateIn.model_validate(form)
             await run_in_threadpool(service.move, case_id, body.state, actor)

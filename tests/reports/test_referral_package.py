@@ -51,9 +51,10 @@ def package(service: ReportService, clock: FixedClock) -> dict[str, object]:
                                        contact="parent@example.org"))
     case_id = receipt.case_id or 0
     clock.set(noon)
-    service.set_referral(case_id, "ann", FULL)
     service.record_police(case_id, "ann", notified_at=service.clock.now() - timedelta(hours=1),
                           authority="LKA Berlin", method="phone", reference="B-77")
+    clock.set(noon + timedelta(hours=5))  # the takedown (16:30) is entered once it happened
+    service.set_referral(case_id, "ann", FULL)
     service.escalate(case_id, "ann", authority="BKA")
     service.close_escalation(case_id, "ann", "Taken over by BKA, ref. 1234")
     return service.package(case_id, "ann")
@@ -73,7 +74,7 @@ def test_every_field_the_analyst_entered_is_in_the_package(package: dict[str, ob
         "victim_gender": "female", "industry_classification": "A2", "viewed_by_staff": True,
         "publicly_available": True, "content_language": "en",
         "notes": "Series known to the hotline; new URL.", "assessed_by": "ann",
-        "assessed_at": "2026-05-01T12:00:00+00:00"}
+        "assessed_at": "2026-05-01T17:00:00+00:00"}
     assert p["hosting"] == {"country": "US", "provider": "Example Hosting Inc."}
     assert p["notice_and_takedown"] == {"notice_sent_at": "2026-05-01T13:00:00+00:00",
                                         "content_removed_at": "2026-05-01T16:30:00+00:00"}

@@ -1,0 +1,169 @@
+"""What a hotline analyst's walk found (docs/testing.md, "A hotline analyst's walk"), on the
+application as ``kidshield serve`` composes it: each check failed on the code before its fix."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from tests.e2e.fixtures import served_household
+from tests.e2e.harness import Served, page_csrf
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    with served_household(tmp_path_factory.mktemp("hotline")) as served:
+        served.account("Ana", "analyst")
+        served.account("mo", "moderator")
+        served.account("pat", "parent")
+        yield served
+
+
+@pytest.fixture(scope="module")
+def analyst(live: Served) -> httpx.Client:
+    return live.client(headers=live.bearer_for("Ana", ["reports"]))
+
+
+def _report(live: Served, body: dict[str, object]) -> httpx.Response:
+    return live.client().post("/api/v1/reports", json=body)
+
+
+def _case_of(analyst: httpx.Client, url: str) -> dict[str, object]:
+    cases = analyst.get("/api/v1/cases").json()["cases"]
+    return next(c for c in cases if c["url"] == url)
+
+
+@pytest.mark.parametrize("url, stored", [
+    ("http://[2001:db8::1]/abuse", "http://[2001:db8::1]/abuse"),
+    ("https://[2001:DB8::2]:443/gallery", "https://[2001:db8::2]/gallery"),
+    ("http://[2001:db8::3]:8080/a", "http://[2001:db8::3]:8080/a"),
+])
+def test_a_report_of_abuse_material_at_an_ipv6_address_gets_through(
+        live: Served, analyst: httpx.Client, url: str, stored: str) -> None:
+    """Material hosted at an IPv6 address: the report was a 500 (without a port) or a 422
+    saying the address was not a web address (with one); now the case names it."""
+    answer = _report(live, {"url": url, "case_type": "abuse_material"})
+    assert answer.status_code == 201, answer.text
+    case = _case_of(analyst, stored)
+    assert case["type"] == "abuse_material"
+    again = _report(live, {"url": url, "case_type": "abuse_material"})
+    assert again.status_code == 201, again.text
+    assert _case_of(analyst, stored)["reports"] == 2  # the same thing joins the same case
+
+
+@pytest.mark.parametrize("url", ["http://ex ample.com/", "https://\x00.example/"])
+def test_a_host_with_a_space_or_control_character_is_422_naming_url(
+        live: Served, url: str) -> None:
+    answer = _report(live, {"url": url})
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["field"] == "url"
+
+
+def _new_case(live: Served, analyst: httpx.Client, url: str) -> int:
+    assert _report(live, {"url": url, "case_type": "abuse_material"}).status_code == 201
+    return int(str(_case_of(analyst, url)["id"]))
+
+
+@pytest.mark.parametrize("name", ["nobody-here", "pat"])
+def test_a_case_is_given_only_to_an_account_that_works_cases(
+        live: Served, analyst: httpx.Client, name: str) -> None:
+    """A critical case "taken" by a name nobody has (or by a parent, who cannot open it) was
+    never paged again; now 422 naming the assignee, and the case stays untaken."""
+    case = _new_case(live, analyst, f"https://assign-{name}.example/")
+    answer = analyst.post(f"/api/v1/cases/{case}/assign", json={"assignee": name})
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["field"] == "assignee"
+    assert name in answer.json()["detail"]
+    detail = analyst.get(f"/api/v1/cases/{case}").json()
+    assert detail["assignee"] is None and detail["state"] == "new"
+
+
+def test_a_case_is_given_to_a_staff_account_by_its_own_name(
+        live: Served, analyst: httpx.Client) -> None:
+    case = _new_case(live, analyst, "https://assign-ok.example/")
+    for typed, stored in [("ana", "Ana"), ("mo", "mo")]:
+        answer = analyst.post(f"/api/v1/cases/{case}/assign", json={"assignee": typed})
+        assert answer.status_code == 200, answer.text
+        assert analyst.get(f"/api/v1/cases/{case}").json()["assignee"] == stored
+
+
+def test_the_case_page_refuses_an_unknown_assignee(live: Served, analyst: httpx.Client) -> None:
+    case = _new_case(live, analyst, "https://assign-page.example/")
+    browser, _headers = live.account("page analyst", "analyst")
+    csrf = page_csrf(browser, f"/cases/{case}")
+    answer = browser.post(f"/cases/{case}/assign", data={"csrf": csrf, "assignee": "ghost"})
+    # the page's forms come back to the case with the error above it (post, redirect, get)
+    assert answer.url.path == f"/cases/{case}" and "error=" in str(answer.url)
+    assert "may work cases" in answer.text and "ghost" in answer.text, str(answer.url)
+    assert analyst.get(f"/api/v1/cases/{case}").json()["assignee"] is None
+
+
+@pytest.mark.parametrize("field, value", [
+    ("notice_to_host_at", "2099-01-01T00:00:00Z"),     # the walk's server was in 2026
+    ("content_removed_at", "2026-11-26T00:00:00Z"),    # the day after the clock's
+    ("forwarded_at", "2026-11-25T15:30:00+00:00"),
+    ("incident_at", "9999-12-31T23:59:59-14:00"),      # no UTC time at all
+])
+def test_a_referral_time_in_the_future_is_422(
+        live: Served, analyst: httpx.Client, field: str, value: str) -> None:
+    """A package for the police carried a notice "sent" in 2099."""
+    case = _new_case(live, analyst, f"https://future-{field}.example/")
+    answer = analyst.put(f"/api/v1/cases/{case}/referral", json={field: value})
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["field"] == field
+    assert analyst.get(f"/api/v1/cases/{case}/referral").json()[field] is None
+
+
+@pytest.mark.parametrize("value", [5, 1.5e9])
+def test_a_referral_time_given_as_a_number_is_422(
+        live: Served, analyst: httpx.Client, value: float) -> None:
+    """``"forwarded_at": 5`` was read as seconds since 1970: 1970-01-01T00:00:05 in the
+    package."""
+    case = _new_case(live, analyst, f"https://number-{value}.example/")
+    answer = analyst.put(f"/api/v1/cases/{case}/referral", json={"forwarded_at": value})
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["field"] == "forwarded_at"
+
+
+def test_an_escalation_with_a_future_referral_time_preserves_nothing(
+        live: Served, analyst: httpx.Client) -> None:
+    case = _new_case(live, analyst, "https://future-escalation.example/")
+    before = len(analyst.get(f"/api/v1/cases/{case}").json()["evidence"])
+    answer = analyst.post(f"/api/v1/cases/{case}/escalate", json={
+        "authority": "national hotline",
+        "referral": {"content_removed_at": "2030-01-01T00:00:00Z"}})
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["field"] == "content_removed_at"
+    detail = analyst.get(f"/api/v1/cases/{case}").json()
+    assert detail["escalated_at"] is None and len(detail["evidence"]) == before
+
+
+def test_past_referral_times_are_kept(live: Served, analyst: httpx.Client) -> None:
+    case = _new_case(live, analyst, "https://past.example/")
+    answer = analyst.put(f"/api/v1/cases/{case}/referral", json={
+        "incident_at": "2026-11-20T08:00:00Z", "notice_to_host_at": "2026-11-25T14:00:00Z"})
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["notice_to_host_at"] == "2026-11-25T14:00:00Z"
+
+
+def test_the_case_page_forms_work_as_a_browser_sends_them(
+        live: Served, analyst: httpx.Client) -> None:
+    """Every form of the case page carries its CSRF token as a field; assign, move, note and
+    the referral assessment refused it ("csrf: unknown field") and stored nothing."""
+    case = _new_case(live, analyst, "https://forms.example/")
+    browser, _headers = live.account("form analyst", "analyst")
+    for action, fields in [("assign", {"assignee": "form analyst"}),
+                           ("state", {"state": "action"}),
+                           ("note", {"text": "checked from a phone"}),
+                           ("referral", {"hosting_country": "nl", "viewed_by_staff": "0"})]:
+        csrf = page_csrf(browser, f"/cases/{case}")
+        answer = browser.post(f"/cases/{case}/{action}", data={"csrf": csrf, **fields},
+                              follow_redirects=False)
+        assert answer.status_code == 303, answer.text
+        assert answer.headers["location"] == f"/cases/{case}", (action, answer.headers)
+    detail = analyst.get(f"/api/v1/cases/{case}").json()
+    assert detail["assignee"] == "form analyst" and detail["state"] == "action"
+    assert [n["text"] for n in detail["notes"]] == ["checked from a phone"]
+    assert detail["referral"]["hosting_country"] == "NL"
