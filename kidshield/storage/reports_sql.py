@@ -50,6 +50,7 @@ from kidshield.storage.schema import (
     police_notifications,
     query_log,
     report_drafts,
+    report_sources,
     reports,
     staff_exposure,
 )
@@ -446,6 +447,17 @@ class SqlReportStore(HotlineRows):
             return [MediaMatchForCase(int(r[0]), r[1], str(r[2]), str(r[3]), str(r[4]),
                                       int(r[5]), str(r[6])) for r in conn.execute(query)]
 
+    @staticmethod
+    def _forget_sources(conn: sa.Connection, cutoff: datetime, now: datetime) -> None:
+        """A notifier's row (the digest of the e-mail address a reporter gave) goes with the
+        last of its reports: misuse is counted from stored reports, so it counted nothing any
+        more, yet it was kept for ever. Trusted flaggers and a suspension in force stay."""
+        s = report_sources.c
+        named = sa.select(reports.c.source_id).where(reports.c.source_id.is_not(None))
+        conn.execute(report_sources.delete().where(
+            s.kind == "notifier", s.created_at < cutoff, s.id.not_in(named),
+            sa.or_(s.suspended_until.is_(None), s.suspended_until < now)))
+
     def expire(self, kind: str, cutoff: datetime, now: datetime, *, dry_run: bool) -> int:
         if kind == "evidence":
             return len(self.purge_evidence(cutoff, now, dry_run=dry_run))
@@ -482,6 +494,10 @@ class SqlReportStore(HotlineRows):
             if dry_run:
                 return int(conn.execute(sa.select(sa.func.count()).select_from(table)
                                         .where(where)).scalar_one())
+            if kind == "reports":
+                deleted = int(conn.execute(table.delete().where(where)).rowcount or 0)
+                self._forget_sources(conn, cutoff, now)
+                return deleted
             if kind != "cases":
                 return int(conn.execute(table.delete().where(where)).rowcount or 0)
             # the cases first, in one statement that chooses and deletes them (the children

@@ -4,12 +4,20 @@ application as ``kidshield serve`` composes it: each check failed on the code be
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 
 import httpx
 import pytest
+import sqlalchemy as sa
 
-from tests.e2e.fixtures import served_household
+from kidshield.clock import FixedClock
+from kidshield.reports.retention import RetentionSchedule
+from tests.e2e.fixtures import ServeConfig, served_household
 from tests.e2e.harness import Served, page_csrf
+from tests.e2e.household import AFTERNOON, config_text
+from tests.e2e.upstream import FakeUpstream
+
+RETENTION_1_DAY = "\n[reports]\nreports_retention_days = 1\ncases_retention_days = 1\n"
 
 
 @pytest.fixture(scope="module")
@@ -167,3 +175,37 @@ def test_the_case_page_forms_work_as_a_browser_sends_them(
     assert detail["assignee"] == "form analyst" and detail["state"] == "action"
     assert [n["text"] for n in detail["notes"]] == ["checked from a phone"]
     assert detail["referral"]["hosting_country"] == "NL"
+
+
+def test_a_reporters_address_digest_goes_with_their_last_report(
+        serve_config: ServeConfig, upstream: FakeUpstream) -> None:
+    """A reporter who gave an e-mail address is known to misuse handling by its SHA-256; the
+    row stayed for ever after retention deleted every report it counted (COP-17)."""
+    clock = FixedClock(AFTERNOON)
+    served = serve_config(config_text(upstream.port) + RETENTION_1_DAY, clock)
+    served.account("Ana", "analyst")
+    analyst = served.client(headers=served.bearer_for("Ana", ["reports"]))
+    public = served.client()
+    for url, contact in [("https://a.example/", "mum@example.org"),
+                         ("https://b.example/", None)]:
+        assert public.post("/api/v1/reports", json={
+            "url": url, "case_type": "bullying", "contact": contact}).status_code == 201
+        case = _case_of(analyst, url)
+        assert analyst.post(f"/api/v1/cases/{case['id']}/decision", json={
+            "facts": "not bullying", "ground": "no_violation",
+            "action": "no_action"}).status_code == 201
+    flagger = served.app.features.reports  # type: ignore[union-attr]
+    assert flagger is not None
+    flagger.add_trusted_flagger("Hotline partner", "test")
+
+    def sources() -> list[tuple[str, bool]]:
+        with served.app.db.engine.connect() as conn:  # type: ignore[union-attr]
+            rows = conn.execute(sa.text("SELECT kind, contact_sha256 IS NOT NULL "
+                                        "FROM report_sources ORDER BY id"))
+            return [(str(kind), bool(has)) for kind, has in rows]
+
+    assert sources() == [("notifier", True), ("trusted_flagger", False)]
+    clock.advance(timedelta(days=3))
+    flagger.run_retention(RetentionSchedule.from_config(served.app.config))
+    assert analyst.get(f"/api/v1/cases/{case['id']}").status_code == 404  # the cases went
+    assert sources() == [("trusted_flagger", False)]
