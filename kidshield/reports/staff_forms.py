@@ -5,6 +5,7 @@ needs (``staff.FORM_ACTIONS``); ``staff.case_form`` dispatches here."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
@@ -12,6 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
 from kidshield.reports.api_models import OutcomeIn, PoliceIn, SignOffIn
+from kidshield.reports.referral import TIMES
 from kidshield.reports.service import ReportService
 
 ACTIONS = frozenset({"signoff", "police", "referral", "escalation-closed"})
@@ -35,6 +37,16 @@ def decision(form: dict[str, str]) -> dict[str, Any]:
     return body
 
 
+def utc_if_unmarked(text: str) -> str:
+    """A time typed in a form whose label says UTC: without an offset it is UTC (the API
+    asks for the offset; an analyst on the emergency path was sent back to add "Z")."""
+    try:
+        when = datetime.fromisoformat(text.strip())
+    except ValueError:
+        return text  # the body's validation names what is wrong
+    return when.replace(tzinfo=UTC).isoformat() if when.tzinfo is None else text
+
+
 def referral(form: dict[str, str]) -> dict[str, Any]:
     """The referral form as changes to the assessment: an empty input leaves a field as it
     is; the staff-viewed box is sent as 0/1 by a hidden input, so unticking works."""
@@ -44,6 +56,8 @@ def referral(form: dict[str, str]) -> dict[str, Any]:
             changes[key] = [v for v in value.replace(",", " ").split() if v]
         elif key == "viewed_by_staff":
             changes[key] = value == "1"
+        elif key in TIMES and value.strip():
+            changes[key] = utc_if_unmarked(value)
         elif value != "":
             changes[key] = value
     return changes
@@ -56,8 +70,10 @@ async def handle(request: Request, service: ReportService, case_id: int, actor: 
                                          "reason": form.get("reason", "")})
         await run_in_threadpool(service.sign_off, case_id, actor, body.approve, body.reason)
     elif action == "police":
-        police = PoliceIn.model_validate({k: form.get(k, "") for k in (
-            "notified_at", "authority", "method", "reference", "summary")})
+        fields = {k: form.get(k, "") for k in (
+            "notified_at", "authority", "method", "reference", "summary")}
+        fields["notified_at"] = utc_if_unmarked(fields["notified_at"])
+        police = PoliceIn.model_validate(fields)
         await run_in_threadpool(partial(
             service.record_police, case_id, actor, notified_at=police.notified_at,
             authority=police.authority, method=police.method, reference=police.reference,

@@ -209,3 +209,24 @@ def test_a_reporters_address_digest_goes_with_their_last_report(
     flagger.run_retention(RetentionSchedule.from_config(served.app.config))
     assert analyst.get(f"/api/v1/cases/{case['id']}").status_code == 404  # the cases went
     assert sources() == [("trusted_flagger", False)]
+
+
+def test_times_typed_in_the_case_page_without_an_offset_are_utc_as_labelled(
+        live: Served, analyst: httpx.Client) -> None:
+    """The police form says "(UTC, e.g. 2026-05-01T14:30:00Z)"; an analyst on the emergency
+    path who typed 2026-11-25T14:30 was sent back to add the offset."""
+    case = _new_case(live, analyst, "https://utc-form.example/")
+    browser, _headers = live.account("utc analyst", "analyst")
+    for action, fields in [
+            ("police", {"notified_at": "2026-11-25T14:30", "authority": "police",
+                        "method": "phone"}),
+            ("referral", {"incident_at": "2026-11-24T20:00", "viewed_by_staff": "0"})]:
+        csrf = page_csrf(browser, f"/cases/{case}")
+        answer = browser.post(f"/cases/{case}/{action}", data={"csrf": csrf, **fields},
+                              follow_redirects=False)
+        assert answer.headers["location"] == f"/cases/{case}", (action, answer.headers)
+    detail = analyst.get(f"/api/v1/cases/{case}").json()
+    assert detail["police_notified_at"].startswith("2026-11-25T14:30:00")
+    assert detail["police_notified_at"].endswith("+00:00")
+    assert detail["referral"]["incident_at"] in ("2026-11-24T20:00:00+00:00",
+                                                 "2026-11-24T20:00:00Z")
