@@ -6,7 +6,15 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, RootModel, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    RootModel,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from kidshield.errors import InputError
 from kidshield.reports.dsa import DsaFields, check
@@ -64,6 +72,18 @@ class ReportIn(_Body):
 
 class DraftIn(RootModel[dict[str, str | bool]]):
     """The intake form's fields as the reporter has filled them so far."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _values(cls, data: Any) -> Any:
+        # one error naming the field as sent: pydantic's own for the union named its members
+        # ("url.str", "url.bool"), which a script checking field == "url" missed
+        if isinstance(data, dict):
+            for key, value in data.items():
+                if not isinstance(value, str | bool):
+                    raise InputError(f"{key}: a draft holds text or true/false",
+                                     field=str(key))
+        return data
 
 
 class AppealIn(_Body):

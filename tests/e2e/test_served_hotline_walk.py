@@ -230,3 +230,13 @@ def test_times_typed_in_the_case_page_without_an_offset_are_utc_as_labelled(
     assert detail["police_notified_at"].endswith("+00:00")
     assert detail["referral"]["incident_at"] in ("2026-11-24T20:00:00+00:00",
                                                  "2026-11-24T20:00:00Z")
+
+
+@pytest.mark.parametrize("value", [{"x": 1}, [1], 5, None])
+def test_a_draft_value_of_the_wrong_type_names_its_field_as_sent(
+        live: Served, value: object) -> None:
+    """It was named by pydantic's union members, ``url.str`` and ``url.bool``."""
+    answer = live.client().put("/api/v1/reports/drafts/" + "d" * 32, json={"url": value})
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["field"] == "url"
+    assert [f["field"] for f in answer.json().get("fields", [])] in ([], ["url"])
