@@ -91,7 +91,9 @@ def build_package(
     ]
     return {
         "format": FORMAT,
-        "package_id": f"case-{case.id}-{now.strftime('%Y%m%dT%H%M%SZ')}",
+        # the chain's length makes it unique: two escalations in one second had one id (the
+        # first one's record lengthens the chain before the second is built)
+        "package_id": f"case-{case.id}-{now.strftime('%Y%m%dT%H%M%SZ')}-{chain.get('records', 0)}",
         "created_at": now.isoformat(),
         "authority": {"name": ref.authority, "reference": ref.authority_reference or None},
         "organisation": {"name": organisation.get("name", ""),

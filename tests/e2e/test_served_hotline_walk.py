@@ -240,3 +240,16 @@ def test_a_draft_value_of_the_wrong_type_names_its_field_as_sent(
     assert answer.status_code == 422, answer.text
     assert answer.json()["field"] == "url"
     assert [f["field"] for f in answer.json().get("fields", [])] in ([], ["url"])
+
+
+def test_two_escalations_at_once_have_two_package_ids(
+        live: Served, analyst: httpx.Client) -> None:
+    """The id was the case and the second: a case escalated twice in one second (the served
+    clock stands still) preserved two different packages under one id."""
+    case = _new_case(live, analyst, "https://twice.example/")
+    ids = []
+    for authority in ("national hotline", "hosting country's hotline"):
+        answer = analyst.post(f"/api/v1/cases/{case}/escalate", json={"authority": authority})
+        assert answer.status_code == 201, answer.text
+        ids.append(answer.json()["package_id"])
+    assert ids[0] != ids[1], ids
