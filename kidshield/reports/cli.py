@@ -46,6 +46,15 @@ def _fail(message: str, code: int = 2) -> NoReturn:
     raise typer.Exit(code)
 
 
+def _write(path: Path, text: str, option: str) -> None:
+    """Write a result file; a folder that does not exist or cannot be written is an error
+    naming the option, not a traceback after the work is done."""
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        _fail(f"{option} {path}: cannot write it: {exc.strerror or exc}")
+
+
 def _open(config_path: Path, db: str | None) -> tuple[Config, ReportService]:
     """(Config, ReportService) for the configured database."""
     from kidshield.config import Config, load_config
@@ -99,10 +108,10 @@ def transparency_command(
         table.add_row(section, key, value)
     out.print(table)
     if csv_file is not None:
-        csv_file.write_text(tr.to_csv(figures), encoding="utf-8")
+        _write(csv_file, tr.to_csv(figures), "--csv")
         err.print(f"wrote {csv_file}", highlight=False)
     if html_file is not None:
-        html_file.write_text(tr.to_html(figures, organisation, standalone=True), encoding="utf-8")
+        _write(html_file, tr.to_html(figures, organisation, standalone=True), "--html")
         err.print(f"wrote {html_file}", highlight=False)
 
 
@@ -151,7 +160,7 @@ def export_command(
     if output is None:
         typer.echo(text, nl=False)
     else:
-        output.write_text(text, encoding="utf-8")
+        _write(output, text, "--output")
         err.print(f"wrote {output}", highlight=False)
 
 
@@ -266,7 +275,7 @@ def public_key_command(
     if output is None:
         typer.echo(text, nl=False)
     else:
-        output.write_text(text, encoding="ascii")
+        _write(output, text, "--output")
         err.print(f"wrote {output} (key {service.signer.key_id})", highlight=False)
 
 
@@ -297,7 +306,7 @@ def statements_command(
     if output is None:
         typer.echo(text, nl=False)
     else:
-        output.write_text(text, encoding="utf-8")
+        _write(output, text, "--output")
         count = sum(len(b["statements"]) for b in bodies)
         err.print(f"wrote {output}: {count} statements", highlight=False)
 

@@ -230,3 +230,22 @@ def test_import_matches_turns_media_match_records_into_cases_once(dbfile: Path) 
         assert case.reports_count == 2
     finally:
         db.close()
+
+
+@pytest.mark.parametrize("args", [
+    ("transparency", "--from", "2026-05-01", "--to", "2026-05-31", "--csv", "{missing}/h1.csv"),
+    ("transparency", "--from", "2026-05-01", "--to", "2026-05-31", "--html", "{folder}"),
+    ("export", "1", "-o", "{missing}/case-1.json"),
+    ("statements", "--from", "2026-05-01", "--to", "2026-05-31", "-o", "{missing}/s.json"),
+    ("public-key", "-o", "{missing}/key.pem"),
+])
+def test_a_result_file_that_cannot_be_written_is_an_error_not_a_traceback(
+        config: Path, args: tuple[str, ...]) -> None:
+    """The hotline walk (docs/testing.md): `report transparency --csv` into a folder that does
+    not exist ended in a FileNotFoundError traceback, after the figures were printed."""
+    folder = config.parent
+    filled = [a.format(missing=folder / "no-such-folder", folder=folder) for a in args]
+    result = runner.invoke(app, ["report", *filled, "--config", str(config)])
+    assert result.exit_code == 2, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert "cannot write it" in result.stderr
