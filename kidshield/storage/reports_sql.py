@@ -498,6 +498,11 @@ class SqlReportStore(HotlineRows):
                 deleted = int(conn.execute(table.delete().where(where)).rowcount or 0)
                 self._forget_sources(conn, cutoff, now)
                 return deleted
+            if kind == "audit":
+                # the reveals counted per staff member and day (the wellbeing counter) go with
+                # the trail that records each reveal; they were kept for ever
+                conn.execute(staff_exposure.delete().where(
+                    staff_exposure.c.day < cutoff.date()))
             if kind != "cases":
                 return int(conn.execute(table.delete().where(where)).rowcount or 0)
             # the cases first, in one statement that chooses and deletes them (the children

@@ -17,7 +17,8 @@ from tests.e2e.harness import Served, page_csrf
 from tests.e2e.household import AFTERNOON, config_text
 from tests.e2e.upstream import FakeUpstream
 
-RETENTION_1_DAY = "\n[reports]\nreports_retention_days = 1\ncases_retention_days = 1\n"
+RETENTION_1_DAY = ("\n[reports]\nreports_retention_days = 1\ncases_retention_days = 1\n"
+                   "audit_retention_days = 1\n")
 
 
 @pytest.fixture(scope="module")
@@ -177,7 +178,7 @@ def test_the_case_page_forms_work_as_a_browser_sends_them(
     assert detail["referral"]["hosting_country"] == "NL"
 
 
-def test_a_reporters_address_digest_goes_with_their_last_report(
+def test_a_reporters_address_digest_and_the_reveal_counts_expire(
         serve_config: ServeConfig, upstream: FakeUpstream) -> None:
     """A reporter who gave an e-mail address is known to misuse handling by its SHA-256; the
     row stayed for ever after retention deleted every report it counted (COP-17)."""
@@ -205,10 +206,18 @@ def test_a_reporters_address_digest_goes_with_their_last_report(
             return [(str(kind), bool(has)) for kind, has in rows]
 
     assert sources() == [("notifier", True), ("trusted_flagger", False)]
+    assert analyst.post(f"/api/v1/cases/{case['id']}/reveal").status_code == 200
+
+    def exposure() -> int:
+        with served.app.db.engine.connect() as conn:  # type: ignore[union-attr]
+            return int(conn.execute(sa.text("SELECT count(*) FROM staff_exposure")).scalar_one())
+
+    assert exposure() == 1
     clock.advance(timedelta(days=3))
     flagger.run_retention(RetentionSchedule.from_config(served.app.config))
     assert analyst.get(f"/api/v1/cases/{case['id']}").status_code == 404  # the cases went
     assert sources() == [("trusted_flagger", False)]
+    assert exposure() == 0  # the reveals per analyst and day go with the audit trail
 
 
 def test_times_typed_in_the_case_page_without_an_offset_are_utc_as_labelled(
