@@ -110,26 +110,8 @@ def reports(env: FeatureEnv, built: Features) -> WebFeature:
                 await asyncio.wait_for(stopped.wait(), timeout=60)
 
     site = build_site(service, env.config, env.limiter, env.helplines)
-    site.assignable = _case_workers(env.db)
     return WebFeature("reports", web.routes(site), [retention, on_call],
                       [public_api.api, staff.api])
-
-
-def _case_workers(db: Database) -> Callable[[str], str | None]:
-    """A name -> that account's stored name, if its roles let it work cases (the accounts are
-    the web app's; the reports feature only asks whom a case may be given to)."""
-    from kidshield.storage.web_sql import SqlUserStore
-    from kidshield.web.access import Permission, permissions_of
-
-    users = SqlUserStore(db)
-
-    def find(name: str) -> str | None:
-        user = users.by_name(name)
-        if user is None or Permission.CASES_WORK not in permissions_of(user.roles, None):
-            return None
-        return user.name
-
-    return find
 
 
 def education(env: FeatureEnv, built: Features) -> WebFeature:

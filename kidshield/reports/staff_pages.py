@@ -48,7 +48,6 @@ from kidshield.reports.staff import (
     WORK,
     actor_of,
     api,
-    assignee_of,
     case_id_of,
     period_of,
 )
@@ -117,8 +116,7 @@ async def case_form(request: Request, site: ReportsSite, action: str) -> Respons
     try:
         if action == "assign":
             body: Any = AssignIn.model_validate(form)
-            assignee = await run_in_threadpool(assignee_of, site, body.assignee)
-            await run_in_threadpool(service.assign, case_id, assignee, actor)
+            await run_in_threadpool(service.assign, case_id, body.assignee, actor)
         elif action == "state":
             body = StateIn.model_validate(form)
             await run_in_threadpool(service.move, case_id, body.state, actor)

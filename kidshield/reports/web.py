@@ -13,7 +13,6 @@ public routes) bound in. Links other pages use:
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -93,9 +92,6 @@ class ReportsSite:
     # the helplines in force (the operator's own too); None: the shipped ones for ``country``
     helplines: HelplineProvider | None = None
     public_transparency: bool = False  # /transparency open to everyone
-    # an account name -> that account's name as stored, if it may work cases (else None);
-    # None: any name is taken (a case "taken" by a name nobody has is never paged again)
-    assignable: Callable[[str], str | None] | None = None
 
 
 def helplines_for(site: ReportsSite) -> tuple[Helpline, ...]:
