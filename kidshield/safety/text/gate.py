@@ -34,6 +34,10 @@ DIGIT = "<digit>"
 _DOUBLED_RE = re.compile(r"([a-z])(?=\1)")
 _DIGIT_RE = re.compile(r"\d")
 _VALUE = itemgetter(1)  # an automaton occurrence's value (its first item is where it ends)
+_ZERO_WIDTH = frozenset([_c.AT, _c.ASSERT, _c.ASSERT_NOT])
+_NO_HEADS = frozenset([""])
+_SMALL_CLASS = 8  # a class of up to this many listed characters extends literals one by one
+_MAX_COMBINED = 256  # endings x alternatives beyond this: the shorter literals only
 
 
 @lru_cache(maxsize=8)
@@ -205,21 +209,80 @@ def _best(seq: Any, shortest: int) -> frozenset[str] | None:
     return ranked[0] if ranked else None
 
 
+def _endings(seq: Any) -> frozenset[str]:
+    """Literal texts one of which every match of ``seq`` ends with ({""}: none known).
+    Zero-width assertions are looked past; a final group or alternation gives its own endings
+    ("(?:park|shop)" -> park, shop), each followed by the literal text after it."""
+    tail: list[str] = []
+    items = list(seq)
+    for place in range(len(items) - 1, -1, -1):
+        op, av = items[place]
+        if op is _c.LITERAL:
+            tail.append(chr(av))
+            continue
+        if op in _ZERO_WIDTH:
+            continue
+        if place and _is_optional_repeat_of(op, av, _leading(items[place - 1 : place])):
+            continue  # "stil?l"'s "l?": the letter before it ends the match either way
+        if op in (_c.MAX_REPEAT, _c.MIN_REPEAT) and av[0] >= 1 and _one_literal(av[2]):
+            tail.append(chr(av[2][0][1]) * av[0])  # "lol+" ends with "l"
+            if av[0] == av[1]:
+                continue  # "of{2}" is "off" exactly: what comes before still adjoins
+            break
+        inner: set[str] = set(_small_class(op, av))
+        if op is _c.SUBPATTERN:
+            inner.update(_endings(av[-1]))
+        elif op is _c.BRANCH:
+            for alternative in av[1]:
+                inner.update(_endings(alternative))
+        text = "".join(reversed(tail))
+        if inner and "" not in inner and len(inner) <= _MAX_COMBINED:
+            return frozenset(ending + text for ending in inner)
+        return frozenset([text])
+    return frozenset(["".join(reversed(tail))])
+
+
+def _small_class(op: Any, av: Any) -> list[str]:
+    """The characters of a class of a few listed characters ("[([{]"), else nothing."""
+    if op is not _c.IN or len(av) > _SMALL_CLASS:
+        return []
+    if any(kind is not _c.LITERAL for kind, _value in av):
+        return []
+    return [chr(value) for _kind, value in av]
+
+
 def _ranked(seq: Any, shortest: int = MIN_GATE) -> list[frozenset[str]]:
     """Every useful literal set a match of ``seq`` needs (one literal of each), best first."""
     candidates: list[frozenset[str]] = []
     run: list[str] = []
+    # what the run follows: one of the endings of the element before it ("at|on|in" then " "
+    # gives "at ", "on ", "in "; a word then "[ ]" repeated, then "row": " row")
+    heads = _NO_HEADS
 
     def close_run() -> None:
+        nonlocal heads
         if run:
-            candidates.append(frozenset(["".join(run)]))
+            text = "".join(run)
+            candidates.append(frozenset(head + text for head in heads))
             run.clear()
+        heads = _NO_HEADS
 
     for op, av in seq:
         if op is _c.LITERAL:
             run.append(chr(av))
             continue
+        if op in _ZERO_WIDTH:  # consumes nothing: the text on both sides adjoins
+            continue
         if _is_optional_repeat_of(op, av, run[-1] if run else ""):
+            continue
+        chars = _small_class(op, av)
+        if chars:  # "[([]at[)\]]": one of a few characters, read as alternatives: "(at)", "[at]"
+            if run or heads is not _NO_HEADS:
+                text = "".join(run)
+                if len(heads) * len(chars) <= _MAX_COMBINED:
+                    candidates.append(frozenset(h + text + c for h in heads for c in chars))
+            close_run()
+            heads = frozenset(chars)
             continue
         if op in (_c.MAX_REPEAT, _c.MIN_REPEAT) and av[0] >= 1 and _one_literal(av[2]):
             # "lol+": the text holds "lol"; and the last "l" adjoins what follows ("o+x": "ox")
@@ -229,12 +292,18 @@ def _ranked(seq: Any, shortest: int = MIN_GATE) -> list[frozenset[str]]:
             run.append(letter)
             continue
         inner: frozenset[str] | None = None
+        endings: set[str] = set()
         if op is _c.SUBPATTERN:
             inner = _best(av[-1], shortest)
+            endings.update(_endings(av[-1]))
         elif op is _c.BRANCH:
-            if run:  # the parser factors common prefixes out: "g(?:ive|et)" -> give, get
+            if run or heads is not _NO_HEADS:  # "g(?:ive|et)" -> give, get (the parser
+                # factors common prefixes out), and " (?:row|st)" -> " row", " st"
                 prefix = "".join(run)
-                candidates.append(frozenset(prefix + _leading(alt) for alt in av[1]))
+                starts = heads if len(heads) * len(av[1]) <= _MAX_COMBINED else _NO_HEADS
+                candidates.append(
+                    frozenset(head + prefix + _leading(alt) for head in starts for alt in av[1])
+                )
             union: set[str] = set()
             for alternative in av[1]:
                 found = _best(alternative, shortest)
@@ -243,11 +312,16 @@ def _ranked(seq: Any, shortest: int = MIN_GATE) -> list[frozenset[str]]:
                     break
                 union |= found
             inner = frozenset(union) if union else None
+            for alternative in av[1]:
+                endings.update(_endings(alternative))
         elif op in (_c.MAX_REPEAT, _c.MIN_REPEAT) and av[0] >= 1:
             inner = _best(av[2], shortest)
+            endings.update(_endings(av[2]))  # the last time round ends with one
         close_run()
         if inner:
             candidates.append(inner)
+        if endings and "" not in endings and len(endings) <= _MAX_COMBINED:
+            heads = frozenset(endings)
     close_run()
     useful = [c for c in candidates if all(_useful(s, shortest) for s in c)]
     return sorted(useful, key=_score, reverse=True)

@@ -119,3 +119,69 @@ def test_the_cue_plan_skips_no_pattern_that_matches() -> None:
             for pattern in lex.patterns:
                 assert id(pattern) in chosen or not pattern.regex.search(view), (
                     text, pattern.cue.id)
+
+
+@pytest.mark.parametrize(
+    ("source", "literals"),
+    [
+        # the ending of each alternative adjoins the text after the group: "at ", not "at"
+        (r"(?<![a-z])(?:at|on|in|of{2}) (?:the )?park", {"at ", "on ", "in ", "of "}),
+        # a repeated group ends with its last literal: the space before the street word
+        (r"(?:[a-z]+[ ]){1,3}?(?:row|st|road)(?![a-z])", {" row", " st", " road"}),
+        # a class of a few characters, read one by one (email's "tom[at]example")
+        (r"[a-z]+[\[(]at[\])][a-z]+", {"[at]", "[at)", "(at]", "(at)"}),
+        # zero-width assertions consume nothing: "me" and "et" adjoin
+        (r"me(?=t)(?<!x)et", {"meet"}),
+        # each alternative's own endings, through a nested group
+        (r"(?:big (?:park|shop)|cafe)(?![a-z]) on", {"park on", "shop on", "cafe on"}),
+    ],
+)
+def test_literals_run_on_past_groups_classes_and_assertions(
+    source: str, literals: set[str]
+) -> None:
+    from kidshield.safety.text.gate import squeeze
+
+    found = required_literals(source, limit=4)
+    assert frozenset(squeeze(s) for s in literals) in found, found
+
+
+def test_every_literal_set_of_every_pattern_is_in_each_text_it_matches() -> None:
+    """The literal analysis itself, beyond the sets the gates use: every set it reads off any
+    cue, exclusion or "about" pattern (up to four, at both lengths) has a literal in every text
+    the pattern matches, over every corpus and quoted example, capitalised and doubled."""
+    from kidshield.safety.text.gate import LAST_RESORT_GATE, squeeze
+
+    lexicon = load_lexicon()
+    patterns = [
+        (lex.view, regex)
+        for lex in lexicon.risks
+        for regex in [
+            *(p.regex for p in lex.patterns),
+            *([lex.exclude] if lex.exclude is not None else []),
+            *lex.about.values(),
+        ]
+    ]
+    gates = {
+        id(regex): {
+            *required_literals(regex.pattern, limit=4),
+            *required_literals(regex.pattern, limit=4, shortest=LAST_RESORT_GATE),
+        }
+        for _view, regex in patterns
+    }
+    checked = 0
+    for text in _texts():
+        norm = lexicon.normalizer.normalize(text)
+        for view_name, regex in patterns:
+            view = norm.text if view_name == "text" else norm.light
+            if regex.search(view) is None:
+                continue
+            squeezed = " " + squeeze(view)
+            for literals in gates[id(regex)]:
+                digit = "<digit>" in literals and re.search(r"\d", view) is not None
+                # a leading space stands for a word start, after a line break too (GateIndex)
+                assert digit or any(
+                    s in squeezed or (s[:1] == " " and "\n" + s[1:] in squeezed)
+                    for s in literals
+                ), (text, regex.pattern[:80])
+            checked += 1
+    assert checked > 1000
