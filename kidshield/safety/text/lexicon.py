@@ -36,7 +36,6 @@ DATA_DIR = Path(__file__).parent / "data"
 DEFAULT_LANGUAGE = "en"
 
 _MACRO_RE = re.compile(r"\{([a-z_]+)\}")
-_CAPTURING_RE = re.compile(r"(?<!\\)\((?!\?)")
 _BOUNDARY_BEFORE = "(?<![a-z0-9])"
 _BOUNDARY_AFTER = "(?![a-z0-9])"
 _DIGIT_RE = re.compile(r"\d")
@@ -307,6 +306,32 @@ def rewrite_marking(source: str) -> tuple[str, frozenset[int]]:
     return "".join(out), frozenset(optional)
 
 
+def _non_capturing(source: str) -> str:
+    """``source`` with each capturing group made non-capturing (the engine reads spans, never
+    groups, and ``re`` caps a pattern's groups). A "(" escaped or inside a character class is
+    a character: "[\\[({<]" keeps it."""
+    out: list[str] = []
+    members = -1  # where the open class's members start (-1: not in a class)
+    i = 0
+    while i < len(source):
+        char = source[i]
+        if char == "\\":
+            out.append(source[i : i + 2])
+            i += 2
+            continue
+        if members >= 0:
+            # a "]" first in the class ("[]...]", "[^]...]") is a member, not its end
+            if char == "]" and i > members:
+                members = -1
+        elif char == "[":
+            members = i + 2 if source[i + 1 : i + 2] == "^" else i + 1
+        elif char == "(" and source[i + 1 : i + 2] != "?":
+            char = "(?:"
+        out.append(char)
+        i += 1
+    return "".join(out)
+
+
 def compile_source(source: str, macros: dict[str, str], where: str) -> str:
     """Expand macros, spaces and doubled letters; drop capturing groups. Returns regex source."""
     for _ in range(5):
@@ -318,7 +343,7 @@ def compile_source(source: str, macros: dict[str, str], where: str) -> str:
     if unknown:
         raise LexiconError(f"{where}: unknown macro {{{unknown.group(1)}}}")
     source = _rewrite(source)
-    source = _CAPTURING_RE.sub("(?:", source)
+    source = _non_capturing(source)
     try:
         re.compile(source)
     except re.error as exc:

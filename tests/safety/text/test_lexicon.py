@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from kidshield.safety.text import Risk, assess_message
 from kidshield.safety.text.gate import LAST_RESORT_GATE, required_literals
-from kidshield.safety.text.lexicon import DATA_DIR, LexiconError, load_lexicon, rewrite_marking
+from kidshield.safety.text.lexicon import (
+    DATA_DIR,
+    LexiconError,
+    compile_source,
+    load_lexicon,
+    rewrite_marking,
+)
 from kidshield.safety.text.signals.base import SignalContext
 from tests.safety.text import gate_oracle
 from tests.safety.text.corpus_util import load
@@ -198,3 +206,22 @@ def test_no_lexicon_writes_a_tripled_letter_the_rewrite_makes_optional() -> None
         ("personal_info.toml", "sss"),
         ("personal_info.toml", "www"),
     }
+
+
+@pytest.mark.parametrize(("source", "matches", "refuses"), [
+    # brackets listed in a class stay brackets: "[" "(" "{" "<" and nothing else (a class's
+    # "(" once became "(?:", which let "?" and ":" stand there too)
+    (r"[\[({<]at[\])}>]", ["(at)", "[at]", "{at}"], ["?at)", ":at]"]),
+    (r"[](]x", ["]x", "(x"], ["?x", ":x"]),
+    (r"[^(]y", ["ay"], ["(y"]),
+])
+def test_patterns_keep_brackets_inside_character_classes(
+        source: str, matches: list[str], refuses: list[str]) -> None:
+    pattern = re.compile(compile_source(source, {}, "test"))
+    assert [text for text in matches if pattern.fullmatch(text)] == matches
+    assert [text for text in refuses if pattern.fullmatch(text)] == []
+
+
+def test_groups_do_not_capture() -> None:
+    # the engine reads spans only, and re caps a pattern's groups
+    assert re.compile(compile_source(r"(a|b)(c)\(d\)", {}, "test")).groups == 0
