@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
+from kidshield.errors import InputError
 from kidshield.notifications.settings import DAYS, Notifications
 from kidshield.policy.model import Profile
 from kidshield.state.store import AccessRequest
@@ -79,6 +80,19 @@ class WeeklySummary:
 
 UsageReader = Callable[[str, date], Mapping[str, float]]  # profile, day -> service minutes
 RequestReader = Callable[[str, datetime], Sequence[AccessRequest]]  # profile, since
+
+
+# The earliest last day of a week a parent may ask for: the query log counts time from 1970,
+# and a day near year 1 leaves datetime's range once the week or a time zone is taken off it
+# (GET /summary/mia?end=0001-01-01 was a 500; found on the family walk, session 16)
+EARLIEST_END = date(1970, 1, 7)
+
+
+def week_to(end: date) -> tuple[date, date]:
+    """The first and the last local day of the week that ends on ``end``."""
+    if end < EARLIEST_END:
+        raise InputError(f"end: a day from {EARLIEST_END.isoformat()} on", field="end")
+    return end - timedelta(days=6), end
 
 
 def local_midnight(day: date, tz: ZoneInfo) -> datetime:

@@ -142,6 +142,27 @@ def test_the_weekly_summary_api_answers_with_the_week_as_iso_days(
     assert earlier.status_code == 200 and earlier.json()["start"] == "2025-12-29"
 
 
+def test_a_week_ending_near_year_one_is_refused_not_a_500(
+        served: Served, parent: tuple[httpx.Client, dict[str, str]]) -> None:
+    # ?end=0001-01-01 (the API) and ?end=0001-01-07 (the page, whose "week before" link went
+    # back past year 1) were 500s: found on the family walk (session 16)
+    client, _headers = parent
+    for end in ("0001-01-01", "0001-01-07", "1969-12-31"):
+        answer = client.get("/api/v1/summary/mia", params={"end": end})
+        assert answer.status_code == 422, answer.text
+        assert answer.json()["field"] == "end"
+        assert "1970-01-07" in answer.json()["detail"]
+        for page in ("/summary/mia", "/summary"):
+            html = client.get(page, params={"end": end})
+            assert html.status_code == 422, (page, end, html.status_code)
+            assert "1970-01-07" in html.text
+    first = client.get("/summary/mia", params={"end": "1970-01-07"})
+    assert first.status_code == 200
+    assert "Week before" not in first.text and "Week after" in first.text
+    assert client.get("/api/v1/summary/mia", params={"end": "1970-01-07"}).json()["start"] \
+        == "1970-01-01"
+
+
 def test_weekly_summary_page_and_email_sent_once_when_due(
         served: Served, parent: tuple[httpx.Client, dict[str, str]],
         ntfy: FakeHttpReceiver, smtp: FakeSmtp) -> None:

@@ -3,7 +3,7 @@ webhook) and what is sent, a test per channel, and each child's weekly summary."
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -11,6 +11,7 @@ from starlette.requests import Request
 
 from kidshield.errors import InputError
 from kidshield.notifications import settings as notify
+from kidshield.notifications import weekly
 from kidshield.web import actions
 from kidshield.web.access import Permission, User
 from kidshield.web.api.registry import Api
@@ -168,7 +169,7 @@ async def get_summary(request: Request, ctx: WebContext, _u: User | None,
     end = q.end or today
     if end > today:
         raise InputError("end: a day that has begun", field="end")
-    s = ctx.notifier.summary(prof, end - timedelta(days=6), end, ctx.now())
+    s = ctx.notifier.summary(prof, *weekly.week_to(end), ctx.now())
     # through the model: it writes the days as ISO dates (a dict of date objects was a 500)
     return SummaryView.model_validate({
             "profile": s.profile, "name": s.name, "start": s.start, "end": s.end,

@@ -13,6 +13,7 @@ from starlette.routing import BaseRoute
 
 from kidshield.errors import InputError, KidshieldError
 from kidshield.notifications import settings as notify
+from kidshield.notifications import weekly
 from kidshield.notify import Delivery
 from kidshield.web import actions
 from kidshield.web.access import Permission, User, require_user
@@ -89,7 +90,7 @@ def _week(request: Request, ctx: WebContext, tz: Any) -> tuple[date, date]:
         end = min(date.fromisoformat(text), today) if text else today
     except ValueError:
         raise InputError("end: a date like 2026-11-29", field="end") from None
-    return end - timedelta(days=6), end
+    return weekly.week_to(end)
 
 
 async def summaries_page(request: Request) -> Response:
@@ -109,7 +110,9 @@ async def summary_page(request: Request) -> Response:
     await ctx.settle()
     start, end = _week(request, ctx, prof.tz)
     summary = ctx.notifier.summary(prof, start, end, ctx.now())
-    return render(request, "summary.html", s=summary, previous=start - timedelta(days=1),
+    before = start - timedelta(days=1)
+    return render(request, "summary.html", s=summary,
+                  previous=before if before >= weekly.EARLIEST_END else None,
                   following=end + timedelta(days=7)
                   if end + timedelta(days=1) <= ctx.now().astimezone(prof.tz).date() else None)
 
