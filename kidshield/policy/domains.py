@@ -51,7 +51,10 @@ def normalize_name(name: str) -> str:
         if _ASCII_NAME_RE.match(text):
             return text
         if text.startswith("*."):
-            raise InputError(f"{name!r}: wildcards are not needed, 'example.com' covers subdomains")
+            # name the covering domain itself: "'example.com' covers" for '*.games.example'
+            # sent people looking for an example.com line (the family walk, session 16)
+            raise InputError(f"{name!r}: wildcards are not needed, {text[2:]!r} covers "
+                             "its subdomains")
         raise InputError(f"{name!r} is not a valid domain name")
     try:
         encoded = idna.encode(text, uts46=True, transitional=False).decode("ascii")
