@@ -48,3 +48,16 @@ def test_the_child_page_says_when_bedtime_is_in_the_childs_language(served: Serv
         page = served.client().get("/me?lang=fr").text
         assert f"Heure du coucher: {words}" in page, days
         assert "school nights" not in page and '<bdi dir="ltr">20:30–06:45</bdi>' in page
+
+
+def test_the_child_page_promises_safe_search_only_when_it_is_on(served: Served,
+                                                                parent: P) -> None:
+    # "Search sites are set to safe search." showed whatever the profile said (a 16-year-old
+    # whose parents switched it off, a filtered adult profile)
+    sentence = "Search sites are set to safe search."
+    assert sentence in served.client().get("/me").text
+    client, headers = parent
+    r = client.patch("/api/v1/profiles/mia", json={"safe_search": "off"}, headers=headers)
+    assert r.status_code == 200, r.text
+    assert served.addresses("www.google.com") == ["192.0.2.1"]  # really off: no rewrite
+    assert sentence not in served.client().get("/me").text
