@@ -4,6 +4,7 @@ call these functions, so every dashboard action exists in the API and is audited
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime, time, timedelta
@@ -74,6 +75,24 @@ def pause(ctx: WebContext, actor: str, pid: str, minutes: int) -> datetime | Non
 
 
 # -- access requests ----------------------------------------------------------------------
+MAX_NOTE = 500  # characters of a child's question or a parent's answer
+
+
+def note_text(text: str) -> str:
+    """A child's question or a parent's answer as it is kept: line breaks as ``\n``, tabs as
+    spaces, other control characters (NUL, BEL) and bidi embeddings, overrides and isolates
+    dropped, at most MAX_NOTE characters. PostgreSQL refuses a NUL in text (a 500 that lost
+    the child's question; the family walk, session 16), and a right-to-left override would
+    turn the words around on the parent's screen. Joiners stay: emoji and scripts need them."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\t", " ")
+    kept = "".join(ch for ch in text if ch == "\n" or (
+        unicodedata.category(ch) != "Cc" and ch not in _BIDI_CONTROLS))
+    return kept.strip()[:MAX_NOTE]
+
+
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
 async def create_request(ctx: WebContext, prof: Profile, domain: str, message: str,
                          ip: str) -> AccessRequest:
     """A child asks for ``domain``; the parent hears of it on the channels set up in
@@ -85,7 +104,7 @@ async def create_request(ctx: WebContext, prof: Profile, domain: str, message: s
                               retry_after=wait)
     decision = decide_name(ctx, prof, name)
     request = ctx.state.add_request(AccessRequest(
-        prof.id, name, ctx.now(), decision.reason.value, message.strip()[:500]))
+        prof.id, name, ctx.now(), decision.reason.value, note_text(message)))
     ctx.audit(f"child ({prof.name})", "request.create", name, id=request.id)
     ctx.notifier.access_request(prof, request)
     return request
@@ -158,7 +177,7 @@ async def decide_request(ctx: WebContext, actor: str, request_id: int, decision:
         status = "allowed"
         until = grant_until(ctx, prof, decision)
         grant = Grant(prof.id, request.domain, until, actor, f"request {request_id}")
-    answer = RequestDecision(status, decision, until, reply.strip()[:500], actor, now)
+    answer = RequestDecision(status, decision, until, note_text(reply), actor, now)
     decided = ctx.state.decide_request(
         request_id, answer, grant, edits,
         ctx.audit_entry(actor, f"request.{status}", request.domain, id=request_id,

@@ -4,9 +4,16 @@ served household (tests/e2e/household.py)."""
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import httpx
 
+from kidshield.clock import FixedClock
+from tests.e2e.fixtures import ServeConfig
 from tests.e2e.harness import Served
+from tests.e2e.household import AFTERNOON, config_text, write_lists
+from tests.e2e.upstream import FakeUpstream
 
 P = tuple[httpx.Client, dict[str, str]]
 
@@ -61,3 +68,32 @@ def test_the_child_page_promises_safe_search_only_when_it_is_on(served: Served,
     assert r.status_code == 200, r.text
     assert served.addresses("www.google.com") == ["192.0.2.1"]  # really off: no rewrite
     assert sentence not in served.client().get("/me").text
+
+
+def test_a_childs_question_with_control_characters_is_kept_without_them(
+        serve_config: ServeConfig, upstream: FakeUpstream, tmp_path: Path,
+        any_db_url: str) -> None:
+    # a NUL in the message of the block page's "Ask" form was stored as it came; PostgreSQL
+    # refuses NUL in text, so on a school's PostgreSQL the child got a 500 and the question
+    # was lost (SQLite kept it and cut the message at the NUL when read back)
+    write_lists(tmp_path)
+    served = serve_config(config_text(upstream.port).replace(
+        'storage = "kidshield.db"', f'storage = "{any_db_url}"'), FixedClock(AFTERNOON))
+    child = served.client()
+    page = child.get("/", headers={"Host": "casino.example"})
+    assert page.status_code == 403
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page.text)
+    assert csrf
+    asked = child.post("/.well-known/kidshield/ask", headers={"Host": "casino.example"},
+                       data={"csrf": csrf.group(1), "name": "casino.example",
+                             "message": "for\x00 my\x07 homework\u202e, please\r\n\tthanks"})
+    assert asked.status_code == 200, asked.text
+    client, headers = served.parent()
+    [request] = client.get("/api/v1/requests").json()
+    assert request["message"] == "for my homework, please\n thanks"
+    family = "\U0001f468\u200d\U0001f469\u200d\U0001f467"  # one emoji: the joiners stay
+    r = client.post(f"/api/v1/requests/{request['id']}/decision", headers=headers,
+                    json={"decision": "decline", "reply": f"not\x00 now {family}"})
+    assert r.status_code == 200, r.text
+    assert r.json()["reply"] == f"not now {family}"
+    assert f"not now {family}" in child.get("/me").text
