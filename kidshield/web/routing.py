@@ -38,7 +38,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from kidshield.errors import RequestTimeout, TooLarge, UnsupportedMedia
+from kidshield.errors import Malformed, RequestTimeout, TooLarge, UnsupportedMedia
 from kidshield.web.access import Permission, require
 from kidshield.web.csrf import CSRF_FIELD, CSRF_HEADER, valid
 
@@ -186,6 +186,7 @@ def guarded(endpoint: Endpoint, rule: Rule) -> Endpoint:
             raise HTTPException(403, "not allowed: this server has no access rules")
         if gate.secret is not None:
             require(request, rule.allow)
+        refuse_nul_query(request.scope)
         if request.method not in SAFE_METHODS:
             await check_write(request, rule, gate)
         return await endpoint(request)
@@ -195,14 +196,47 @@ def guarded(endpoint: Endpoint, rule: Rule) -> Endpoint:
     return run
 
 
-def limited(receive: Receive, limit: int, timeout: float) -> Receive:
-    """``receive`` that refuses a body past ``limit`` bytes while it arrives, and a client
-    that sends nothing for ``timeout`` seconds in the middle of one."""
+# A NUL character in text a person sends: PostgreSQL refuses it in every text column, so a
+# device's, an account's or a token's name, a sign-in or a query-log search holding one was a
+# 500 (the family walk, session 16; SQLite kept it and cut the text short). No text kidshield
+# reads has a use for it: refused at the door, 400, in the query and in JSON and form bodies
+# (multipart bodies carry images, whose bytes are their own business).
+NUL_IN_BODY = {JSON: (b"\x00", b"\\u0000"), FORM: (b"\x00", b"%00")}
+NUL_TEXT = "a NUL character (\\u0000, %00) is not allowed in text"
+
+
+def refuse_nul_query(scope: Scope) -> None:
+    query = scope.get("query_string", b"")
+    if b"%00" in query or b"\x00" in query:
+        raise Malformed(NUL_TEXT, field="query")
+
+
+# The message checks read whatever text a platform's users wrote, NUL included, and keep none
+# of it: refusing a message there would leave it unchecked.
+NUL_READ_AS_IS = "/api/v1/assess/"
+
+
+def _nul_patterns(scope: Scope) -> tuple[bytes, ...]:
+    if str(scope.get("path", "")).startswith(NUL_READ_AS_IS):
+        return ()
+    for key, value in scope.get("headers", ()):
+        if key == b"content-type":
+            kind = value.split(b";", 1)[0].strip().lower().decode("latin-1")
+            return NUL_IN_BODY.get(kind, ())
+    return ()
+
+
+def limited(receive: Receive, limit: int, timeout: float,
+            nul: tuple[bytes, ...] = ()) -> Receive:
+    """``receive`` that refuses a body past ``limit`` bytes while it arrives, a client that
+    sends nothing for ``timeout`` seconds in the middle of one, and a body holding one of
+    ``nul`` (the NUL character as the body's type writes it)."""
     seen = 0
     done = False
+    tail = b""  # the end of the previous chunk: a pattern may straddle two
 
     async def wrapped() -> Message:
-        nonlocal seen, done
+        nonlocal seen, done, tail
         if done:
             return await receive()  # after the body: only the disconnect is left to hear
         try:
@@ -211,9 +245,15 @@ def limited(receive: Receive, limit: int, timeout: float) -> Receive:
             raise RequestTimeout(f"the body did not arrive (nothing for {timeout:g} s)",
                                  field="body") from None
         if message["type"] == "http.request":
-            seen += len(message.get("body", b""))
+            body = message.get("body", b"")
+            seen += len(body)
             if seen > limit:
                 raise TooLarge(f"the body is larger than {limit} bytes", field="body")
+            if nul:
+                joined = tail + body
+                if any(pattern in joined for pattern in nul):
+                    raise Malformed(NUL_TEXT, field="body")
+                tail = joined[-8:]
             done = not message.get("more_body", False)
         else:
             done = True
@@ -245,7 +285,8 @@ class Secured(Route):
         gate = scope.get(GATE_KEY)
         timeout = gate.body_timeout if isinstance(gate, Gate) else 15.0
         scope[RULE_KEY] = self.rule
-        await super().handle(scope, limited(receive, self.rule.max_body, timeout),
+        await super().handle(scope, limited(receive, self.rule.max_body, timeout,
+                                            _nul_patterns(scope)),
                              _with_cache(send, self.rule.cache))
 
 

@@ -75,7 +75,8 @@ def test_a_childs_question_with_control_characters_is_kept_without_them(
         any_db_url: str) -> None:
     # a NUL in the message of the block page's "Ask" form was stored as it came; PostgreSQL
     # refuses NUL in text, so on a school's PostgreSQL the child got a 500 and the question
-    # was lost (SQLite kept it and cut the message at the NUL when read back)
+    # was lost (SQLite kept it and cut the message at the NUL when read back); a NUL is now
+    # refused at the door (below), other control characters and bidi overrides are dropped
     write_lists(tmp_path)
     served = serve_config(config_text(upstream.port).replace(
         'storage = "kidshield.db"', f'storage = "{any_db_url}"'), FixedClock(AFTERNOON))
@@ -84,16 +85,54 @@ def test_a_childs_question_with_control_characters_is_kept_without_them(
     assert page.status_code == 403
     csrf = re.search(r'name="csrf" value="([^"]+)"', page.text)
     assert csrf
+    form = {"csrf": csrf.group(1), "name": "casino.example"}
+    refused = child.post("/.well-known/kidshield/ask", headers={"Host": "casino.example"},
+                         data={**form, "message": "for\x00 my homework"})
+    assert refused.status_code == 400 and "NUL" in refused.text
     asked = child.post("/.well-known/kidshield/ask", headers={"Host": "casino.example"},
-                       data={"csrf": csrf.group(1), "name": "casino.example",
-                             "message": "for\x00 my\x07 homework\u202e, please\r\n\tthanks"})
+                       data={**form, "message": "for my\x07 homework\u202e, please\r\n\tthanks"})
     assert asked.status_code == 200, asked.text
     client, headers = served.parent()
     [request] = client.get("/api/v1/requests").json()
     assert request["message"] == "for my homework, please\n thanks"
     family = "\U0001f468\u200d\U0001f469\u200d\U0001f467"  # one emoji: the joiners stay
     r = client.post(f"/api/v1/requests/{request['id']}/decision", headers=headers,
-                    json={"decision": "decline", "reply": f"not\x00 now {family}"})
+                    json={"decision": "decline", "reply": f"not\x1b now\u2066 {family}"})
     assert r.status_code == 200, r.text
     assert r.json()["reply"] == f"not now {family}"
     assert f"not now {family}" in child.get("/me").text
+
+
+def test_a_nul_character_is_refused_at_the_door_not_a_500_on_postgresql(
+        serve_config: ServeConfig, upstream: FakeUpstream, tmp_path: Path,
+        any_db_url: str) -> None:
+    # PostgreSQL refuses NUL in text: a device's, an account's or a token's name, a sign-in
+    # (before any account check: anyone could), a list and a query-log search holding one
+    # were 500s on PostgreSQL (SQLite stored them and cut the text short)
+    write_lists(tmp_path)
+    served = serve_config(config_text(upstream.port).replace(
+        'storage = "kidshield.db"', f'storage = "{any_db_url}"'), FixedClock(AFTERNOON))
+    client, headers = served.parent()
+    writes = [
+        ("/api/v1/login", {"name": "Al\x00ex", "password": "0123456789"}),
+        ("/api/v1/clients", {"name": "tab\x00let", "profile": "mia",
+                             "addresses": ["10.1.1.1"]}),
+        ("/api/v1/users", {"name": "bo\x00b", "password": "0123456789ab",
+                           "roles": ["parent"]}),
+        ("/api/v1/tokens", {"name": "to\x00ken", "scopes": ["metrics"]}),
+        ("/api/v1/lists", {"name": "more", "source": "http://127.0.0.1:9/\x00",
+                           "category": "adult"}),
+    ]
+    for path, body in writes:
+        r = client.post(path, json=body, headers=headers)
+        assert r.status_code == 400, (path, r.status_code, r.text)
+        assert r.json()["field"] == "body" and "NUL" in r.json()["detail"]
+    r = client.get("/api/v1/querylog", params={"q": "a\x00b"})
+    assert r.status_code == 400 and r.json()["field"] == "query"
+    assert client.get("/querylog", params={"q": "a\x00b"}).status_code == 400
+    sign_in = served.client().post("/login", data={"name": "Al\x00ex", "password": "x"})
+    assert sign_in.status_code in (400, 403)  # the form's CSRF or the NUL: never a 500
+    # nothing was stored, and the server goes on answering
+    assert [c["name"] for c in client.get("/api/v1/clients").json()] == ["Mia's tablet"]
+    assert client.get("/api/v1/querylog", params={"q": "casino"}).status_code == 200
+

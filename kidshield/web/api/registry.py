@@ -254,7 +254,7 @@ def _operation(ep: Endpoint, schemas: _Schemas, access_open: bool) -> dict[str, 
         answer["content"] = {ep.media_type: {"schema": schema},
                              **{kind: {"schema": {"type": "string"}} for kind in ep.also}}
     responses: dict[str, Any] = {str(ep.status): answer}
-    statuses = set(ep.errors)
+    statuses = set(ep.errors) | {400}  # any route: a NUL character in the query (routing.py)
     if ep.body is not None or ep.query is not None:
         statuses.add(422)
     if ep.body is not None or ep.raw_body:
