@@ -136,3 +136,19 @@ def test_a_nul_character_is_refused_at_the_door_not_a_500_on_postgresql(
     assert [c["name"] for c in client.get("/api/v1/clients").json()] == ["Mia's tablet"]
     assert client.get("/api/v1/querylog", params={"q": "casino"}).status_code == 200
 
+
+def test_a_device_written_as_an_ipv4_mapped_address_gets_its_profile(
+        served: Served, parent: P) -> None:
+    # docs/configuration.md: "IPv4 addresses written in IPv6 form (::ffff:192.168.1.23) count
+    # as IPv4"; a device so written (file or dashboard) got the default profile instead
+    assert served.addresses("tiktok.com", source="127.0.0.5") == ["127.0.0.1"]  # Mia: 9-12
+    client, headers = parent
+    for name, address in (("Kai's laptop", "::ffff:127.0.0.5"),
+                          ("Kai's class", "::ffff:127.0.1.0/120")):
+        r = client.post("/api/v1/clients", headers=headers,
+                        json={"name": name, "profile": "kai", "addresses": [address]})
+        assert r.status_code == 201, r.text
+    served.refresh_state()
+    assert served.addresses("tiktok.com", source="127.0.0.5") == ["192.0.2.1"]  # Kai: 13-15
+    assert served.addresses("tiktok.com", source="127.0.1.9") == ["192.0.2.1"]
+    assert served.addresses("tiktok.com", source="127.0.2.9") == ["127.0.0.1"]
