@@ -40,9 +40,9 @@ def test_the_child_page_says_when_bedtime_is_in_the_childs_language(served: Serv
     # the bedtime line was the rule's English label on every page ("Heure du coucher: school
     # nights 21:00-07:00", "daily 21:00-07:00" in Arabic)
     pages = {lang: served.client().get(f"/me?lang={lang}").text for lang in ("en", "fr", "ar")}
-    assert "Bedtime: every night" in pages["en"]
-    assert "Heure du coucher: tous les soirs" in pages["fr"]
-    assert "كل ليلة" in pages["ar"]
+    assert 'Bedtime: every night <bdi dir="ltr">' in pages["en"]  # a space before the time
+    assert "Heure du coucher: tous les soirs <bdi" in pages["fr"]
+    assert "كل ليلة <bdi" in pages["ar"]
     for page in pages.values():
         assert "daily" not in page and '<bdi dir="ltr">21:00–07:00</bdi>' in page
     client, headers = parent
@@ -53,7 +53,7 @@ def test_the_child_page_says_when_bedtime_is_in_the_childs_language(served: Serv
                        json={"bedtime": "20:30", "wake_up": "06:45", "days": days})
         assert r.status_code == 200, r.text
         page = served.client().get("/me?lang=fr").text
-        assert f"Heure du coucher: {words}" in page, days
+        assert f"Heure du coucher: {words} <bdi" in page, days
         assert "school nights" not in page and '<bdi dir="ltr">20:30–06:45</bdi>' in page
 
 
