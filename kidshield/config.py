@@ -490,6 +490,13 @@ class ProfileConfig(_Model):
         elif (self.bedtime is None) != (self.wake_up is None):
             raise ValueError("bedtime and wake_up go together: set both or neither "
                              "(or bedtime = \"off\" for no bedtime at all)")
+        elif (self.bedtime is not None and self.wake_up is not None
+              and parse_hhmm(self.bedtime) % 1440 == parse_hhmm(self.wake_up) % 1440):
+            # a window that ends when it starts covers the whole day: one slip on the
+            # dashboard's bedtime form cut a child off day and night (the family walk)
+            raise ValueError(f"bedtime and wake_up are both {self.wake_up}: the internet "
+                             "would stop for the whole day, every day; give the time it "
+                             "starts again (or bedtime = \"off\" for no bedtime at all)")
         return self
 
 

@@ -152,3 +152,19 @@ def test_a_device_written_as_an_ipv4_mapped_address_gets_its_profile(
     assert served.addresses("tiktok.com", source="127.0.0.5") == ["192.0.2.1"]  # Kai: 13-15
     assert served.addresses("tiktok.com", source="127.0.1.9") == ["192.0.2.1"]
     assert served.addresses("tiktok.com", source="127.0.2.9") == ["127.0.0.1"]
+
+
+def test_a_bedtime_that_ends_when_it_starts_is_refused(served: Served, parent: P) -> None:
+    # bedtime 19:30, wake-up 19:30 was accepted by the dashboard and by config check, and
+    # blocked everything all day, every day
+    client, headers = parent
+    for bedtime, wake_up in (("19:30", "19:30"), ("24:00", "00:00")):
+        r = client.put("/api/v1/profiles/mia/bedtime", headers=headers,
+                       json={"bedtime": bedtime, "wake_up": wake_up})
+        assert r.status_code == 422, r.text
+        assert "whole day" in r.json()["detail"]
+    assert served.addresses("example.org") == ["192.0.2.1"]  # Mia's afternoon goes on
+    text = served.config_path.read_text().replace('wake_up = "07:00"', 'wake_up = "21:00"')
+    served.write_config(text)
+    assert not served.reload()  # the server keeps its last good configuration
+    assert served.addresses("example.org") == ["192.0.2.1"]
