@@ -37,8 +37,12 @@ def doh_routes(resolver_of: object, admit: Callable[[str], float] = lambda _c: 0
             encoded = request.query_params.get("dns")
             if not encoded:
                 return Response("missing 'dns' query parameter", status_code=400)
+            encoded = encoded.rstrip("=")  # RFC 8484 leaves the padding out; some clients don't
             try:
-                query = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4))
+                # validate: without it, letters outside base64url were dropped without a word
+                # ('!!!!' was "empty or oversized DNS message"; the family walk, session 16)
+                query = base64.b64decode(encoded + "=" * (-len(encoded) % 4), altchars=b"-_",
+                                         validate=True)
             except (binascii.Error, ValueError):
                 return Response("'dns' is not base64url", status_code=400)
         else:

@@ -4,9 +4,11 @@ served household (tests/e2e/household.py)."""
 
 from __future__ import annotations
 
+import base64
 import re
 from pathlib import Path
 
+import dns.message
 import httpx
 
 from kidshield.clock import FixedClock
@@ -168,3 +170,19 @@ def test_a_bedtime_that_ends_when_it_starts_is_refused(served: Served, parent: P
     served.write_config(text)
     assert not served.reload()  # the server keeps its last good configuration
     assert served.addresses("example.org") == ["192.0.2.1"]
+
+
+def test_dns_over_https_says_when_the_dns_parameter_is_not_base64url(served: Served) -> None:
+    # letters outside base64url were dropped silently: "!!!!" answered "empty or oversized
+    # DNS message"
+    client = served.client()
+    for bad in ("!!!!", "AA AA", "AAAA*"):
+        r = client.get("/dns-query", params={"dns": bad})
+        assert r.status_code == 400 and r.text == "'dns' is not base64url", (bad, r.text)
+    query = dns.message.make_query("casino.example", "A")
+    encoded = base64.urlsafe_b64encode(query.to_wire()).decode()
+    for sent in (encoded.rstrip("="), encoded, encoded.rstrip("=") + "=="):
+        r = client.get("/dns-query", params={"dns": sent})
+        assert r.status_code == 200, (sent, r.text)
+        assert [rd.address for rrset in dns.message.from_wire(r.content).answer
+                for rd in rrset] == ["127.0.0.1"]
