@@ -72,6 +72,14 @@ def test_the_child_page_promises_safe_search_only_when_it_is_on(served: Served,
     assert sentence not in served.client().get("/me").text
 
 
+def _on_database(serve_config: ServeConfig, upstream: FakeUpstream, tmp_path: Path,
+                 db_url: str) -> Served:
+    """The household served on ``db_url`` (SQLite or a real PostgreSQL), at an afternoon."""
+    write_lists(tmp_path)
+    return serve_config(config_text(upstream.port).replace(
+        'storage = "kidshield.db"', f'storage = "{db_url}"'), FixedClock(AFTERNOON))
+
+
 def test_a_childs_question_with_control_characters_is_kept_without_them(
         serve_config: ServeConfig, upstream: FakeUpstream, tmp_path: Path,
         any_db_url: str) -> None:
@@ -79,9 +87,7 @@ def test_a_childs_question_with_control_characters_is_kept_without_them(
     # refuses NUL in text, so on a school's PostgreSQL the child got a 500 and the question
     # was lost (SQLite kept it and cut the message at the NUL when read back); a NUL is now
     # refused at the door (below), other control characters and bidi overrides are dropped
-    write_lists(tmp_path)
-    served = serve_config(config_text(upstream.port).replace(
-        'storage = "kidshield.db"', f'storage = "{any_db_url}"'), FixedClock(AFTERNOON))
+    served = _on_database(serve_config, upstream, tmp_path, any_db_url)
     child = served.client()
     page = child.get("/", headers={"Host": "casino.example"})
     assert page.status_code == 403
@@ -111,9 +117,7 @@ def test_a_nul_character_is_refused_at_the_door_not_a_500_on_postgresql(
     # PostgreSQL refuses NUL in text: a device's, an account's or a token's name, a sign-in
     # (before any account check: anyone could), a list and a query-log search holding one
     # were 500s on PostgreSQL (SQLite stored them and cut the text short)
-    write_lists(tmp_path)
-    served = serve_config(config_text(upstream.port).replace(
-        'storage = "kidshield.db"', f'storage = "{any_db_url}"'), FixedClock(AFTERNOON))
+    served = _on_database(serve_config, upstream, tmp_path, any_db_url)
     client, headers = served.parent()
     writes = [
         ("/api/v1/login", {"name": "Al\x00ex", "password": "0123456789"}),
