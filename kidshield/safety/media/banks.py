@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from kidshield.clock import Clock
 from kidshield.errors import Conflict, InputError, NotFound
 from kidshield.safety.media.formats import (
+    MAX_BY,
     MAX_REFERENCE,
     MAX_SOURCE,
     HashListFormat,
@@ -114,6 +115,7 @@ class BankService:
         created_by: str = "",
     ) -> MediaBank:
         check_length("description", description, MAX_DESCRIPTION)
+        check_length("created_by", created_by, MAX_BY)
         if not _BANK_NAME.fullmatch(name):
             raise BankError(
                 f"bank name {name!r} is not valid: use letters, digits, '.', '_' or '-' "
@@ -192,6 +194,7 @@ class BankService:
         """Add hex hashes (validated; bad ones reported by position, 1-based)."""
         check_length("source", source, MAX_SOURCE)
         check_length("reference_id", reference_id, MAX_REFERENCE)
+        check_length("added_by", added_by, MAX_BY)
         rows: list[tuple[int, BankHash]] = []
         problems: list[Problem] = []
         for position, text in enumerate(hashes, start=1):
@@ -220,6 +223,7 @@ class BankService:
         when any row is rejected (not a duplicate), nothing is imported."""
         # the default fills rows that name no source, so it has their limit
         check_length("source", source, MAX_SOURCE)
+        check_length("added_by", added_by, MAX_BY)
         self.bank(name)
         parsed = parse(lines, fmt, source=source, added_by=added_by)
         if strict and any(p.kind != "duplicate" for p in parsed.problems):

@@ -36,6 +36,9 @@ from kidshield.safety.media.store import BankHash
 # a hash's source and reference_id, per row of a list as through the API (docs/media.md)
 MAX_SOURCE = 200
 MAX_REFERENCE = 200
+# who added a hash (``--by``, a row's added_by): the database column is 128 wide, and a
+# longer name would fail there (PostgreSQL) rather than be refused with the field named
+MAX_BY = 128
 
 CSV_COLUMNS = ("hash", "source", "reference_id", "added_at", "added_by")
 # what ThreatExchange calls the PDQ signal type: in its Python tools, and in its API
@@ -101,7 +104,8 @@ def parse(
             continue
         too_long = [f"{name}: at most {limit} characters" for name, value, limit in
                     (("source", row.source, MAX_SOURCE),
-                     ("reference_id", row.reference_id, MAX_REFERENCE)) if len(value) > limit]
+                     ("reference_id", row.reference_id, MAX_REFERENCE),
+                     ("added_by", row.added_by, MAX_BY)) if len(value) > limit]
         if too_long:
             result.problems.append(Problem(line, "malformed", "; ".join(too_long)))
             continue

@@ -133,3 +133,37 @@ def test_import_checks_the_default_source_against_the_rows_limit(tmp_path: Path,
     sources = {line.split(",")[1] for line in exported.read_text().splitlines()[1:]}
     assert sources == {"s" * 200, "n" * 200}
 
+
+def test_import_checks_by_against_the_added_by_column(tmp_path: Path, images: Path) -> None:
+    # --by was stored as added_by at any length, though its column is 128 wide (PostgreSQL
+    # refuses a longer value with a database error, not a message naming the option)
+    db = str(tmp_path / "k.db")
+    known = hash_image((images / "a.png").read_bytes()).original.hex
+    hashes = tmp_path / "list.txt"
+    hashes.write_text(f"{known}\n")
+    assert run("bank", "create", "known", "--db", db)[0] == 0
+    code, out, err = run("bank", "import", "known", str(hashes), "--by", "b" * 129, "--db", db)
+    assert code == 2, out
+    assert "added_by: at most 128 characters (this one has 129)" in " ".join(err.split())
+    code, out, _ = run("bank", "list", "--json", "--db", db)
+    assert [b["hashes"] for b in json.loads(out)] == [0]  # nothing imported
+    # a row naming its own added_by is held to the same limit, the others imported
+    rows = tmp_path / "rows.csv"
+    other = hash_image(encode(picture(53))).original.hex
+    rows.write_text(f"hash,added_by\n{known},{'r' * 129}\n{other},{'r' * 128}\n")
+    code, out, err = run("bank", "import", "known", str(rows), "--db", db)
+    assert code == 1, out
+    assert "rows.csv:2: malformed: added_by: at most 128 characters" in " ".join(err.split())
+    # 128 is the limit, not over it
+    code, out, err = run("bank", "import", "known", str(hashes), "--by", "b" * 128, "--db", db)
+    assert code == 0, err
+    exported = tmp_path / "out.csv"
+    assert run("bank", "export", "known", "--format", "csv", "-o", str(exported),
+               "--db", db)[0] == 0
+    added_by = {line.split(",")[4] for line in exported.read_text().splitlines()[1:]}
+    assert added_by == {"b" * 128, "r" * 128}
+    # the bank's creator is the same column's width
+    code, out, err = run("bank", "create", "other", "--by", "c" * 129, "--db", db)
+    assert code == 2, out
+    assert "created_by: at most 128 characters" in " ".join(err.split())
+
