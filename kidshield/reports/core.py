@@ -42,6 +42,7 @@ class ServiceCore:
         alerter: OnCallAlerter | None = None,
         mail: ReporterMail | None = None,
         case_worker: Callable[[str], str | None] | None = None,
+        case_workers: Callable[[], list[str]] | None = None,
     ) -> None:
         self.store = store
         self.clock = clock
@@ -54,6 +55,8 @@ class ServiceCore:
         # a name -> the account of that name that may work cases (its own spelling), or None;
         # None here: the service alone, without accounts, takes any name
         self.case_worker = case_worker
+        # every account that may work cases, for the case page's choices (None: a free name)
+        self.case_workers = case_workers
 
     # -- audit and lookups ----------------------------------------------------------------------
     def _audit(self, case_id: int | None, actor: str, action: str, detail: str = "") -> None:

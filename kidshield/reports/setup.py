@@ -79,7 +79,7 @@ def build_service(
     mail = ReporterMail(smtp, settings.organisation) if smtp is not None else None
     return ReportService(store, clock, lists, on_lists_changed, settings=settings,
                          signer=signer, alerter=alerter, mail=mail,
-                         case_worker=case_worker(db))
+                         case_worker=case_worker(db), case_workers=case_workers(db))
 
 
 def case_worker(db: Database) -> Callable[[str], str | None]:
@@ -96,6 +96,21 @@ def case_worker(db: Database) -> Callable[[str], str | None]:
         return user.name
 
     return find
+
+
+def case_workers(db: Database) -> Callable[[], list[str]]:
+    """The names of every account that may work cases, sorted case-insensitively."""
+    from kidshield.storage.web_sql import SqlUserStore
+    from kidshield.web.access import Permission, permissions_of
+
+    users = SqlUserStore(db)
+
+    def names() -> list[str]:
+        return sorted((u.name for u in users.all()
+                       if Permission.CASES_WORK in permissions_of(u.roles, None)),
+                      key=lambda n: (n.casefold(), n))
+
+    return names
 
 
 def build_site(service: ReportService, config: Config, limiter: RateLimiter,

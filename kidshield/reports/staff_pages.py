@@ -96,6 +96,8 @@ async def case_page(request: Request, site: ReportsSite, *,
         emergency=service.settings.emergency, referral=view.referral,
         pending=view.pending_decision, content_types=CONTENT_TYPES, now=now,
         csrf=page_token(request),
+        workers=(None if service.case_workers is None
+                 else await run_in_threadpool(service.case_workers)),
     )
 
 
