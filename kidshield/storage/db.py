@@ -119,6 +119,7 @@ class Database:
                     conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"),
                                  {"key": MIGRATION_LOCK})
                 cfg.attributes["connection"] = conn
+                self._refuse_newer_schema(conn, cfg)
                 command.upgrade(cfg, "head")
         except StorageError:
             raise
@@ -129,6 +130,26 @@ class Database:
         finally:
             if engine is not self.engine:
                 engine.dispose()
+
+    def _refuse_newer_schema(self, conn: Connection, cfg: Any) -> None:
+        """A database that a newer kidshield has migrated (after a downgrade, or a second
+        server left on the old version) names revisions this code does not ship: say so
+        and touch nothing, where alembic would stop with a traceback."""
+        from alembic.script import ScriptDirectory
+
+        if not sa.inspect(conn).has_table("alembic_version"):
+            return
+        stored = [row[0] for row in conn.exec_driver_sql("SELECT version_num FROM alembic_version")]
+        script = ScriptDirectory.from_config(cfg)
+        known = {rev.revision for rev in script.walk_revisions()}
+        unknown = [rev for rev in stored if rev not in known]
+        if unknown:
+            raise StorageError(
+                f"{self.where}: this database was upgraded by a newer kidshield (schema "
+                f"{', '.join(unknown)}; this version knows up to {script.get_current_head()}). "
+                "Install that newer kidshield again, or restore the backup made before the "
+                "upgrade; the database was not changed."
+            )
 
     def _migration_engine(self) -> Engine:
         """A separate SQLite engine whose transactions start with BEGIN IMMEDIATE and wait

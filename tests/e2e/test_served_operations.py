@@ -1,0 +1,53 @@
+"""The operator's walk (docs/testing.md, session 16): what a school's IT admin or a small ISP
+meets over months of running `kidshield serve` for real, each defect found with a test that
+runs the real server on a real SQLite file (and PostgreSQL where that is the feature)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from kidshield.storage.db import Database
+from tests.e2e.harness import ROOT
+from tests.e2e.household import config_text, write_lists
+from tests.e2e.upstream import FakeUpstream
+
+
+def household(folder: Path, upstream: FakeUpstream, storage: str = "kidshield.db") -> Path:
+    write_lists(folder)
+    text = config_text(upstream.port).replace('storage = "kidshield.db"',
+                                              f'storage = "{storage}"')
+    path = folder / "kidshield.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def kidshield(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {"PYTHONPATH": str(ROOT), "COLUMNS": "200", "PATH": "/usr/bin:/bin"}
+    return subprocess.run([sys.executable, "-m", "kidshield", *args, "-c", str(config)],
+                          capture_output=True, text=True, env=env, cwd=config.parent,
+                          timeout=120, check=False)
+
+
+def test_a_database_from_a_newer_kidshield_is_refused_clearly_and_left_as_it_was(
+    any_db_url: str, tmp_path: Path, upstream: FakeUpstream,
+) -> None:
+    # a newer kidshield migrated this database, then the operator went back to this version
+    db = Database.open(any_db_url)
+    with db.engine.begin() as conn:
+        conn.execute(sa.text("UPDATE alembic_version SET version_num = '9999_newer'"))
+    db.close()
+    config = household(tmp_path, upstream, any_db_url)
+    for args in (("serve",), ("lists", "update"), ("config", "export")):
+        done = kidshield(config, *args)
+        assert done.returncode == 2, (args, done.stderr)
+        assert "Traceback" not in done.stderr, done.stderr
+        said = " ".join(done.stderr.split())
+        assert "upgraded by a newer kidshield (schema 9999_newer" in said, said
+        assert "restore the backup" in said
+    db = Database.open(any_db_url, migrate=False)
+    assert db.current_revision() == "9999_newer"
+    db.close()
