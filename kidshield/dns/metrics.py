@@ -34,7 +34,8 @@ from kidshield.dns.workers import Snapshot, merge
 # Totals the service keeps beside the resolver (log writer, reloads): name -> help text
 TOTALS = {
     "kidshield_querylog_rows_written": "Query-log rows written to the database",
-    "kidshield_querylog_rows_dropped": "Query-log rows dropped because the writer fell behind",
+    "kidshield_querylog_rows_dropped": ("Query-log rows dropped because the writer fell behind "
+                                        "or the database refused them"),
     "kidshield_reloads": "Successful reloads of the configuration and lists",
     "kidshield_reload_failures": "Reloads refused (the previous configuration stayed in use)",
 }

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
+from sqlalchemy.exc import OperationalError
 
 from kidshield.storage.db import Database
 from kidshield.storage.schema import query_log, usage_minutes
@@ -166,16 +167,35 @@ class QueryLogWriter:
                         log.exception("building query log rows failed")
                     with self._pending_lock:
                         self.pending_rows -= count
+            written = self.written
             try:
                 self._write(rows, usage)
-                if time.monotonic() - self._last_retention > 3600:
-                    self._last_retention = time.monotonic()
+            except Exception as exc:  # keep logging alive whatever one batch did
+                # rows lost to a full disk, a read-only file or a lock held by another
+                # program are counted with those the queue had no room for: the metric
+                # is where an operator sees that the log has gaps
+                lost = len(rows) - (self.written - written)
+                self.dropped += lost
+                self._failed(exc, f"query log write failed; {lost} rows lost "
+                             "(kidshield_querylog_rows_dropped_total)")
+            if time.monotonic() - self._last_retention > 3600:
+                self._last_retention = time.monotonic()
+                try:
                     self.run_retention()
-            except Exception:  # keep logging alive whatever one batch did
-                log.exception("query log write failed; %d rows lost", len(rows))
+                except Exception as exc:
+                    self._failed(exc, "query log retention failed; it runs again in an hour")
             if flush:
                 self._flushed.set()
         self._flushed.set()
+
+    @staticmethod
+    def _failed(exc: Exception, what: str) -> None:
+        # the database's own complaint (disk full, locked, read-only) is the whole story and
+        # comes again every batch while it lasts: one line, not a traceback each time
+        if isinstance(exc, OperationalError):
+            log.error("%s: %s", what, exc.orig)
+        else:
+            log.exception(what)
 
     def _write(self, rows: list[QueryRow], usage: list[UsageRecord]) -> None:
         # Small transactions with a pause between them: the DNS answers run in another thread

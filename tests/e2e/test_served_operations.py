@@ -4,14 +4,17 @@ runs the real server on a real SQLite file (and PostgreSQL where that is the fea
 
 from __future__ import annotations
 
+import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 
 from kidshield.storage.db import Database
-from tests.e2e.harness import ROOT
+from tests.e2e.harness import ROOT, Served
 from tests.e2e.household import config_text, write_lists
 from tests.e2e.upstream import FakeUpstream
 
@@ -51,3 +54,36 @@ def test_a_database_from_a_newer_kidshield_is_refused_clearly_and_left_as_it_was
     db = Database.open(any_db_url, migrate=False)
     assert db.current_revision() == "9999_newer"
     db.close()
+
+
+def test_query_log_rows_lost_to_a_database_that_refuses_writes_are_counted_and_logged_once(
+    served: Served, caplog: pytest.LogCaptureFixture,
+) -> None:
+    # another program holds the file's write lock past the 5 s busy timeout (the docs' "a
+    # database locked by another program"; a full disk or a read-only file fail the same way)
+    writer = served.app.writer
+    assert writer is not None
+    holder = sqlite3.connect(served.config_path.parent / "kidshield.db", isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        for name in ("one.example", "two.example", "three.example"):
+            served.query(name)
+        served.run(served.app.dns.settle(), timeout=30)
+        deadline = time.monotonic() + 20
+        while writer.dropped < 3 and time.monotonic() < deadline:
+            time.sleep(0.2)
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert writer.dropped == 3  # what /metrics shows as kidshield_querylog_rows_dropped_total
+    failures = [r for r in caplog.records if "query log write failed" in r.getMessage()]
+    assert failures and "3 rows lost" in failures[0].getMessage()
+    assert "database is locked" in failures[0].getMessage()
+    assert all(r.exc_info is None for r in failures)  # one line each, no traceback
+    # and the log goes on once the database takes writes again
+    served.query("four.example")
+    served.pump()
+    db = sqlite3.connect(served.config_path.parent / "kidshield.db")
+    names = [row[0] for row in db.execute("SELECT name FROM query_log")]
+    db.close()
+    assert "four.example" in names and "one.example" not in names
