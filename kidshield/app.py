@@ -72,6 +72,23 @@ class Timings:
     summaries: float = 300.0  # weekly summaries due to be sent
 
 
+# Settings that open a socket, a database or a certificate authority at start: a reload
+# cannot apply them (dns.listen and dns.dot_listen are reported by DnsService.configure).
+START_ONLY = (
+    ("server", "storage"), ("web", "listen"), ("web", "local_ca"),
+    ("web", "block_https_listen"), ("web", "setup_minutes"), ("dns", "doh_listen"),
+    ("metrics", "listen"), ("metrics", "web"), ("metrics", "auth"), ("metrics", "token_file"),
+)
+
+
+def start_only_changes(old: Config, new: Config) -> list[str]:
+    """The start-only settings that differ between two configuration files: a reload
+    keeps the old ones, and said only "reloaded" before, so a new metrics listener or web
+    address seemed to be in force."""
+    return [f"{part}.{name}" for part, name in START_ONLY
+            if getattr(getattr(old, part), name) != getattr(getattr(new, part), name)]
+
+
 def build_runtime(config: Config, isolate: bool = True) -> PolicyRuntime:
     """The policy runtime, with the list index built in a child process when the hash seed
     allows it (``lists/isolated.py``)."""
@@ -368,6 +385,9 @@ class Application:
             return self._reload_failed()
         for warning in stale_warnings(runtime.loaded):
             log.warning("%s", warning)
+        if changed := start_only_changes(self._file_config, file):
+            log.warning("%s changed: read at start only, restart kidshield to apply",
+                        ", ".join(changed))
         self._file_config = file
         self._built_lists = list(in_force.lists)
         in_force = self.editor.refresh().config  # records the edits the file has overtaken

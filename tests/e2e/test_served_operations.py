@@ -87,3 +87,20 @@ def test_query_log_rows_lost_to_a_database_that_refuses_writes_are_counted_and_l
     names = [row[0] for row in db.execute("SELECT name FROM query_log")]
     db.close()
     assert "four.example" in names and "one.example" not in names
+
+
+def test_a_reload_that_changes_a_start_only_setting_says_a_restart_is_needed(
+    served: Served, caplog: pytest.LogCaptureFixture,
+) -> None:
+    text = served.config_path.read_text(encoding="utf-8")
+    served.write_config(text.replace('listen = "127.0.0.1:0"', 'listen = "127.0.0.1:0"\n'
+                                     'setup_minutes = 30', 1)
+                        + '\n[metrics]\nlisten = "127.0.0.1:0"\nweb = false\n')
+    assert served.reload()  # the rest of the file is in force
+    said = [r.getMessage() for r in caplog.records if "restart kidshield" in r.getMessage()]
+    assert said == ["web.setup_minutes, metrics.listen, metrics.web changed: read at start "
+                    "only, restart kidshield to apply"]
+    caplog.clear()
+    served.write_config(served.config_path.read_text(encoding="utf-8") + "\n# a comment\n")
+    assert served.reload()
+    assert not [r for r in caplog.records if "restart kidshield" in r.getMessage()]
