@@ -200,13 +200,15 @@ class Database:
             "try:\n"
             "    Database(sys.argv[1]).migrate()\n"
             "except StorageError as exc:\n"
-            "    print(exc, file=sys.stderr)\n"
+            "    print(exc)\n"
             "    sys.exit(3)\n"
         )
+        # the message comes on stdout: stderr also carries what the child logged (the
+        # warning about a file other users can read), which is not the reason it failed
         proc = subprocess.run([sys.executable, "-c", code, self.url], capture_output=True,
                               text=True, check=False)
         if proc.returncode == 3:
-            raise StorageError(proc.stderr.strip())
+            raise StorageError(proc.stdout.strip())
         if proc.returncode != 0:
             raise StorageError(f"{self.where}: migrating the database failed:\n"
                                f"{proc.stderr.strip()[-2000:]}")

@@ -104,3 +104,22 @@ def test_a_reload_that_changes_a_start_only_setting_says_a_restart_is_needed(
     served.write_config(served.config_path.read_text(encoding="utf-8") + "\n# a comment\n")
     assert served.reload()
     assert not [r for r in caplog.records if "restart kidshield" in r.getMessage()]
+
+
+def test_serve_on_an_unusable_database_says_why_first_not_a_warning(
+    tmp_path: Path, upstream: FakeUpstream,
+) -> None:
+    # a database copied back from a backup with the usual umask (mode 644) that is no
+    # SQLite file: the migration (in a child process) fails, and its warning about the
+    # mode came first in the error line, the reason only after it
+    config = household(tmp_path, upstream)
+    db = tmp_path / "kidshield.db"
+    db.write_bytes(b"this is not a database" * 100)
+    db.chmod(0o644)
+    done = kidshield(config, "serve")
+    assert done.returncode == 2, done.stderr
+    error = next(line for line in done.stderr.splitlines() if line.startswith("error:"))
+    assert error.startswith(f"error: {db}: this file is not a usable kidshield database"), error
+    assert "chmod 600" not in error
+    assert "Traceback" not in done.stderr
+    assert db.read_bytes() == b"this is not a database" * 100
