@@ -29,6 +29,8 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 MIGRATION_LOCK = 0x6B69647368696C64
 # How long a process waits for another one's migration (SQLite's busy timeout while migrating).
 MIGRATION_WAIT_SECONDS = 120
+# After this long without the migration done, the start says it is waiting for the database.
+LOCK_NOTICE_SECONDS = 5.0
 log = logging.getLogger("kidshield.storage")
 
 
@@ -205,13 +207,22 @@ class Database:
         )
         # the message comes on stdout: stderr also carries what the child logged (the
         # warning about a file other users can read), which is not the reason it failed
-        proc = subprocess.run([sys.executable, "-c", code, self.url], capture_output=True,
-                              text=True, check=False)
+        with subprocess.Popen([sys.executable, "-c", code, self.url], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) as proc:
+            try:
+                out, err = proc.communicate(timeout=LOCK_NOTICE_SECONDS)
+            except subprocess.TimeoutExpired:
+                # a lock held by another program makes the migration wait up to two
+                # minutes: say so, rather than a start that seems to hang
+                log.warning("%s: waiting for the database (up to %d s): another program holds "
+                            "its lock, or another kidshield is migrating it",
+                            self.where, MIGRATION_WAIT_SECONDS)
+                out, err = proc.communicate()
         if proc.returncode == 3:
-            raise StorageError(proc.stdout.strip())
+            raise StorageError(out.strip())
         if proc.returncode != 0:
             raise StorageError(f"{self.where}: migrating the database failed:\n"
-                               f"{proc.stderr.strip()[-2000:]}")
+                               f"{err.strip()[-2000:]}")
 
     def _explain(self, exc: Exception) -> StorageError:
         text = str(getattr(exc, "orig", exc))
