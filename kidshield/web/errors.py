@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from pydantic import ValidationError
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -62,9 +63,33 @@ def N_(text: str) -> str:
     return text
 
 
+# What the database says when it cannot take a write for now (SQLite; PostgreSQL): a full
+# disk, a lock held past the busy timeout, a read-only file or server. Not a bug of
+# kidshield's: 503 with the reason and a retry, not 500 with a traceback per request.
+UNAVAILABLE = ("disk is full", "database is locked", "readonly database",
+               "unable to open database file", "No space left on device",
+               "read-only transaction")
+RETRY_SECONDS = 30
+
+
+def database_unavailable(exc: BaseException) -> str | None:
+    """The database's reason when ``exc`` is one of those, else None."""
+    if isinstance(exc, OperationalError):
+        text = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+        if any(words in text for words in UNAVAILABLE):
+            return text
+    return None
+
+
+def unavailable_detail(reason: str) -> str:
+    return f"the database cannot be written just now ({reason}); try again later"
+
+
 def status_of(exc: BaseException) -> int:
     if isinstance(exc, HTTPException):
         return exc.status_code
+    if database_unavailable(exc) is not None:
+        return 503
     return next((status for kind, status in STATUS if isinstance(exc, kind)), 500)
 
 
@@ -105,6 +130,9 @@ def error_response(exc: BaseException) -> JSONResponse:
         headers.update(exc.headers or {})
     elif status == 500:
         body = error_body(500, "something went wrong on the server; its log says what")
+    elif (reason := database_unavailable(exc)) is not None:
+        body = error_body(503, unavailable_detail(reason))
+        headers["Retry-After"] = str(RETRY_SECONDS)
     else:
         text = str(exc)
         body = error_body(status, text, _field_of(exc, text))

@@ -45,7 +45,13 @@ from kidshield.web.childpage import child_routes
 from kidshield.web.context import WebContext, WebDeps
 from kidshield.web.csrf import CsrfCookieMiddleware
 from kidshield.web.doh import doh_routes
-from kidshield.web.errors import error_response, status_of
+from kidshield.web.errors import (
+    RETRY_SECONDS,
+    database_unavailable,
+    error_response,
+    status_of,
+    unavailable_detail,
+)
 from kidshield.web.httpsblock import BLOCK_LISTENER, HttpsBlockListener, ca_certificate
 from kidshield.web.metrics import metrics_route
 from kidshield.web.pages import page_routes
@@ -112,9 +118,14 @@ async def _error(request: Request, exc: Exception) -> Response:
     page for a browser (a sign-in first when that is what is missing), plain text for a
     scraper of a machine path."""
     status = status_of(exc)
+    unavailable = database_unavailable(exc)
     if status == 500:
         # the method and path only: a query string may hold a setup or PIN token
         log.error("%s %s failed", request.method, request.url.path, exc_info=exc)
+        request.scope[LOGGED] = exc
+    elif unavailable is not None:
+        # one line: it comes again with every write until the disk or the lock is freed
+        log.error("%s %s failed: database: %s", request.method, request.url.path, unavailable)
         request.scope[LOGGED] = exc
     if _wants_json(request):
         scheme = request.headers.get("authorization", "").strip().partition(" ")[0]
@@ -129,8 +140,12 @@ async def _error(request: Request, exc: Exception) -> Response:
     if status == 401:
         return RedirectResponse(f"/login?next={request.url.path}", 303)
     message = (str(exc.detail) if isinstance(exc, HTTPException)
-               else "Something went wrong on the server." if status == 500 else str(exc))
+               else "Something went wrong on the server." if status == 500
+               else unavailable_detail(unavailable).capitalize() + "."
+               if unavailable is not None else str(exc))
     page = render(request, "error.html", status, code=status, error=message)
+    if unavailable is not None:
+        page.headers["Retry-After"] = str(RETRY_SECONDS)
     if isinstance(exc, TooManyRequests) and exc.retry_after is not None:
         page.headers["Retry-After"] = str(int(exc.retry_after) + 1)
     return page

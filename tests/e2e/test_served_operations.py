@@ -17,7 +17,7 @@ import pytest
 import sqlalchemy as sa
 
 from kidshield.storage.db import Database
-from tests.e2e.harness import ROOT, Served, ServeProcess
+from tests.e2e.harness import PASSWORD, ROOT, Served, ServeProcess
 from tests.e2e.household import config_text, write_lists
 from tests.e2e.upstream import FakeUpstream
 
@@ -151,3 +151,35 @@ def test_serve_says_it_waits_for_a_database_another_program_has_locked(
         assert answer.rcode() == dns.rcode.NOERROR and answer.answer
     finally:
         server.stop()
+
+
+def test_a_write_the_database_refuses_is_503_with_its_reason_not_500(
+    served: Served, caplog: pytest.LogCaptureFixture,
+) -> None:
+    # on a full disk, signing in was "500 something went wrong" with a traceback in the log
+    # for every request; a lock held by another program fails the same way, and a test can
+    # hold one
+    client, csrf = served.parent()
+    holder = sqlite3.connect(served.config_path.parent / "kidshield.db", isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        refused = client.post("/api/v1/pause", json={"profile": "leo", "minutes": 30},
+                              headers=csrf, timeout=30)
+        page = served.client().post("/api/v1/login", timeout=30,
+                                    json={"name": "Alex", "password": PASSWORD})
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    for answer in (refused, page):
+        assert answer.status_code == 503, answer.text
+        assert answer.json()["error"] == "unavailable"
+        assert answer.json()["detail"] == ("the database cannot be written just now "
+                                           "(database is locked); try again later")
+        assert answer.headers["Retry-After"] == "30"
+    failures = [r for r in caplog.records if "failed: database:" in r.getMessage()]
+    assert [r.getMessage() for r in failures] == [
+        "POST /api/v1/pause failed: database: database is locked",
+        "POST /api/v1/login failed: database: database is locked"]
+    assert all(r.exc_info is None for r in failures)
+    again = client.post("/api/v1/pause", json={"profile": "leo", "minutes": 30}, headers=csrf)
+    assert again.status_code == 200, again.text

@@ -183,7 +183,9 @@ ERROR_TEXT = {400: "Not JSON, or refused as it is",
               408: "The body did not arrive in time", 404: "No such thing",
               409: "Not possible in the thing's current state", 413: "The body is too large",
               415: "That kind of content is not accepted", 422: "Invalid input, naming the field",
-              429: "Too many requests: wait (Retry-After)"}
+              429: "Too many requests: wait (Retry-After)",
+              503: "The database cannot be written just now (a full disk, a lock held by "
+                   "another program): try again (Retry-After)"}
 PUBLIC_401 = ("An Authorization header was sent that holds no valid token (this route needs "
               "none; WWW-Authenticate: Bearer)")
 
@@ -273,6 +275,7 @@ def _operation(ep: Endpoint, schemas: _Schemas, access_open: bool) -> dict[str, 
         statuses.add(403)  # a write from another site, or without its CSRF token
     if ep.body is not None or ep.raw_body:
         statuses |= {408, 415}
+    statuses.add(503)  # any route writes (a session, a token's last use, the audit log)
     error_ref = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
     for status in sorted(statuses):
         text = (PUBLIC_401 if status == 401 and ep.public and 401 not in ep.errors
