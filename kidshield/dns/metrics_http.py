@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import json
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -63,11 +64,14 @@ def metrics_gate(config: Config, api_check: BearerCheck | None) -> BearerCheck |
 
 class MetricsListener:
     def __init__(self, registry: Callable[[], Any], settle: Callable[[], Awaitable[None]],
-                 check: BearerCheck | None) -> None:
-        """``registry()``: what to show (anything with ``collect()``, read per scrape)."""
+                 check: BearerCheck | None,
+                 listening: Callable[[], list[tuple[str, str, int]]] | None = None) -> None:
+        """``registry()``: what to show (anything with ``collect()``, read per scrape);
+        ``listening()``: the sockets ``/healthz`` names."""
         self.registry = registry
         self.settle = settle
         self.check = check
+        self.listening = listening
         self.server: asyncio.Server | None = None
 
     async def start(self, host: str, port: int) -> int:
@@ -111,8 +115,14 @@ class MetricsListener:
                 fields[name.strip().lower()] = value.strip()
         if method not in ("GET", "HEAD"):
             return "405 Method Not Allowed", {"Allow": "GET, HEAD"}, b"method not allowed\n"
+        if path == "/healthz" and self.listening is not None:
+            # as on the web listener (public, no counts): a resolver run with --no-web has
+            # no other health check for its load balancer or monitoring
+            body = json.dumps({"status": "ok",
+                               "listening": [list(b) for b in self.listening()]}).encode()
+            return "200 OK", {"Content-Type": "application/json"}, b"" if method == "HEAD" else body
         if path != "/metrics":
-            return "404 Not Found", {}, b"metrics are at /metrics\n"
+            return "404 Not Found", {}, b"metrics are at /metrics (health at /healthz)\n"
         if self.check is not None:
             given = bearer_credentials(fields.get("authorization"))
             if not given:

@@ -147,7 +147,8 @@ class DnsService:
         if self.config.metrics.listen:
             host, port = parse_hostport(self.config.metrics.listen, 9153)
             self._metrics_http = MetricsListener(self.metrics.view, self.settle,
-                                                 metrics_gate(self.config, self.api_check))
+                                                 metrics_gate(self.config, self.api_check),
+                                                 lambda: self.bound)
             self.bound.append(("metrics", host, await self._metrics_http.start(host, port)))
 
     def _reload_certificate(self) -> None:

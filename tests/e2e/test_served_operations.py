@@ -13,10 +13,12 @@ from pathlib import Path
 import dns.message
 import dns.query
 import dns.rcode
+import httpx
 import pytest
 import sqlalchemy as sa
 
 from kidshield.storage.db import Database
+from tests.e2e.fixtures import ServeConfig
 from tests.e2e.harness import PASSWORD, ROOT, Served, ServeProcess
 from tests.e2e.household import config_text, write_lists
 from tests.e2e.upstream import FakeUpstream
@@ -183,3 +185,21 @@ def test_a_write_the_database_refuses_is_503_with_its_reason_not_500(
     assert all(r.exc_info is None for r in failures)
     again = client.post("/api/v1/pause", json={"profile": "leo", "minutes": 30}, headers=csrf)
     assert again.status_code == 200, again.text
+
+
+def test_a_resolver_without_the_web_part_answers_healthz_on_its_metrics_listener(
+    serve_config: ServeConfig, upstream: FakeUpstream, tmp_path: Path,
+) -> None:
+    # `kidshield serve --no-web` with [metrics] listen: /healthz was a 404 there, so the
+    # load balancer or monitor of an ISP's DNS-only node had no health check to ask
+    write_lists(tmp_path)
+    text = config_text(upstream.port) + '\n[metrics]\nlisten = "127.0.0.1:0"\nweb = false\n'
+    served = serve_config(text, web=False)
+    port = served.bound("metrics")
+    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
+        health = http.get("/healthz")  # public, like the web listener's: no counts in it
+        assert health.status_code == 200, health.text
+        assert health.json()["status"] == "ok"
+        assert ["udp", "127.0.0.1", served.dns_port] in health.json()["listening"]
+        assert http.get("/metrics").status_code == 401  # the counts still need a token
+        assert http.get("/other").status_code == 404
