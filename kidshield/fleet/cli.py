@@ -106,7 +106,10 @@ def export_rpz(
         host = normalize_name(block_host)
     policy = policy_for(config, _at(at), block_answer(config, block_ipv4, block_ipv6),
                         block_host=host)
-    export = write_export(policy, out_dir, _hostport(primary), zone_dir)
+    try:
+        export = write_export(policy, out_dir, _hostport(primary), zone_dir)
+    except OSError as exc:
+        raise _unwritable(out_dir, exc) from exc
     table = Table("zone", "applies to", "rules", "serial")
     for zone in export.zones:
         table.add_row(zone.origin, ", ".join(zone.profiles) or "everyone", str(zone.rules),
@@ -121,6 +124,16 @@ def export_rpz(
               highlight=False)
     for note in policy.notes:
         err.print(f"[yellow]note:[/] {escape(note)}", highlight=False, soft_wrap=True)
+
+
+def _unwritable(out_dir: Path, exc: OSError) -> KidshieldError:
+    """--out names a file, a folder kidshield may not write or a full disk: say which,
+    where it was a traceback."""
+    if out_dir.exists() and not out_dir.is_dir():
+        return KidshieldError(f"--out {out_dir}: that is a file; name a folder for the export")
+    where = exc.filename or out_dir
+    return KidshieldError(f"--out {out_dir}: cannot write the export ({where}: "
+                          f"{exc.strerror or exc})")
 
 
 def _block_address(label: str, value: str | None, version: int) -> None:
@@ -189,7 +202,10 @@ def _export_unbound(config: Config, now: datetime, out_dir: Path, block_ipv4: st
     hosts, unresolved = resolve_safe_hosts(config.dns.upstreams, safe_targets(policy),
                                            config.dns.upstream_timeout)
     policy.notes.extend(unresolved)
-    export = write_unbound_export(policy, out_dir, hosts, policy_dir)
+    try:
+        export = write_unbound_export(policy, out_dir, hosts, policy_dir)
+    except OSError as exc:
+        raise _unwritable(out_dir, exc) from exc
     table = Table("zone", "applies to", "rules")
     for zone in policy.zones:
         table.add_row(zone.label, ", ".join(zone.profiles) or "everyone",

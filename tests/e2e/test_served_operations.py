@@ -203,3 +203,20 @@ def test_a_resolver_without_the_web_part_answers_healthz_on_its_metrics_listener
         assert ["udp", "127.0.0.1", served.dns_port] in health.json()["listening"]
         assert http.get("/metrics").status_code == 401  # the counts still need a token
         assert http.get("/other").status_code == 404
+
+
+@pytest.mark.parametrize("engine", ["rpz", "unbound"])
+def test_an_export_to_a_file_instead_of_a_folder_is_a_clear_error(
+    tmp_path: Path, upstream: FakeUpstream, engine: str,
+) -> None:
+    # fleet.md's `kidshield export rpz --out /etc/unbound/kidshield`, with a typo that names
+    # an existing file: it was a FileExistsError traceback
+    config = household(tmp_path, upstream)
+    target = tmp_path / "unbound.conf"
+    target.write_text("# the operator's own file\n", encoding="utf-8")
+    done = kidshield(config, "export", engine, "--out", str(target))
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr
+    said = " ".join(done.stderr.split())
+    assert f"error: --out {target}: that is a file; name a folder for the export" in said, said
+    assert target.read_text(encoding="utf-8") == "# the operator's own file\n"
