@@ -216,6 +216,18 @@ class ServerConfig(_Model):
         True, description="use the category lists shipped with kidshield (docs/lists.md)"
     )
 
+    @field_validator("storage")
+    @classmethod
+    def _storage(cls, value: str) -> str:
+        # a URL of another database (mysql://, a typo of the scheme) reached SQLAlchemy and
+        # ended the start with a traceback about a missing driver
+        scheme = value.partition("://")[0].lower() if "://" in value else ""
+        if scheme and scheme not in ("sqlite", "postgresql") and \
+                not scheme.startswith(("sqlite+", "postgresql+")):
+            raise ValueError(f"{scheme}:// is not a database kidshield uses: give a file path "
+                             "(SQLite) or a postgresql+psycopg:// URL (docs/storage.md)")
+        return value
+
     @field_validator("country")
     @classmethod
     def _country(cls, value: str) -> str:

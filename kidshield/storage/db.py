@@ -19,7 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import DatabaseError, OperationalError
+from sqlalchemy.exc import DatabaseError, NoSuchModuleError, OperationalError
 
 from kidshield.errors import StorageError
 
@@ -74,11 +74,23 @@ class Database:
         self.is_sqlite = url.startswith("sqlite")
         if self.is_sqlite and url != "sqlite://" and ":memory:" not in url:
             path = Path(url.split("///", 1)[1])
+            if path.is_dir():
+                raise StorageError(f"{path}: this is a folder; [server] storage names the "
+                                   f"database file in it, e.g. {path / 'kidshield.db'}")
             path.parent.mkdir(parents=True, exist_ok=True)
             _private_file(path)
         # A failed statement's message goes to the log: without its values, which may be a
         # child's report, an e-mail address or a webhook URL with its token.
-        self.engine: Engine = sa.create_engine(url, future=True, hide_parameters=True)
+        try:
+            self.engine: Engine = sa.create_engine(url, future=True, hide_parameters=True)
+        except (ImportError, NoSuchModuleError) as exc:
+            # postgresql:// without a driver named (SQLAlchemy then wants psycopg2) or with
+            # one not installed: a traceback before
+            raise StorageError(
+                f"{sa.engine.make_url(url).render_as_string()}: no database driver for this URL "
+                f"({exc}); install one and name it, e.g. pip install 'kidshield[postgresql]' "
+                "and postgresql+psycopg://... (docs/storage.md)"
+            ) from exc
         if self.is_sqlite:
             event.listen(self.engine, "connect", _sqlite_pragmas)
         elif self.engine.dialect.name == "postgresql":

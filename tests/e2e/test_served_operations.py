@@ -220,3 +220,26 @@ def test_an_export_to_a_file_instead_of_a_folder_is_a_clear_error(
     said = " ".join(done.stderr.split())
     assert f"error: --out {target}: that is a file; name a folder for the export" in said, said
     assert target.read_text(encoding="utf-8") == "# the operator's own file\n"
+
+
+@pytest.mark.parametrize(("storage", "said"), [
+    ("{folder}", "{folder}: this is a folder; [server] storage names the database file in it, "
+                 "e.g. {folder}/kidshield.db"),
+    ("mysql://kid:secret@127.0.0.1/kid",
+     "{folder}/kidshield.toml:5 server.storage: mysql:// is not a database kidshield uses"),
+    ("postgresql+pg8000://kid:secret@127.0.0.1/kid",
+     "postgresql+pg8000://kid:***@127.0.0.1/kid: no database driver for this URL"),
+])
+def test_a_storage_setting_kidshield_cannot_use_stops_the_start_clearly(
+    tmp_path: Path, upstream: FakeUpstream, storage: str, said: str,
+) -> None:
+    # storage.md's table: a file path or a postgresql URL. A folder gave "unable to open
+    # database file" after a warning to chmod the folder; another scheme or a driver that is
+    # not installed, a traceback
+    config = household(tmp_path, upstream, storage.format(folder=tmp_path))
+    done = kidshield(config, "serve")
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr
+    assert "secret" not in done.stderr
+    text = " ".join(done.stderr.split())
+    assert f"error: {said.format(folder=tmp_path)}" in text, text
