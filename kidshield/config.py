@@ -618,6 +618,9 @@ class ReportsConfig(_Model):
     terms_url: WebUrl = Field("", description="your terms and conditions, cited in decisions")
     signing_key: str = Field("evidence-signing.key", description="in data_dir: the Ed25519 "
                              "key that signs the evidence chain (created on first start)")
+    contact_key: str = Field("reporter-digest.key", description="in data_dir: the key of "
+                             "the reporters' e-mail digests (created on first start; back it "
+                             "up with the database, without it known reporters count as new)")
     misuse_warn_after: int = Field(3, ge=1, le=1000)
     misuse_suspend_after: int = Field(5, ge=1, le=1000)
     misuse_window_days: int = Field(180, ge=1, le=3650)

@@ -5,6 +5,7 @@ kidshield's own block and allow lists. ``service.ReportService`` is built on thi
 from __future__ import annotations
 
 import json
+import secrets
 from collections.abc import Callable
 from typing import Any
 
@@ -28,6 +29,8 @@ from kidshield.reports.store import (
     ReportStore,
 )
 
+PROCESS_CONTACT_KEY = secrets.token_bytes(32)
+
 
 class ServiceCore:
     def __init__(
@@ -43,6 +46,7 @@ class ServiceCore:
         mail: ReporterMail | None = None,
         case_worker: Callable[[str], str | None] | None = None,
         case_workers: Callable[[], list[str]] | None = None,
+        contact_key: bytes | None = None,
     ) -> None:
         self.store = store
         self.clock = clock
@@ -57,6 +61,9 @@ class ServiceCore:
         self.case_worker = case_worker
         # every account that may work cases, for the case page's choices (None: a free name)
         self.case_workers = case_workers
+        # keys reporters' e-mail digests; None (the service alone, without a data folder): a
+        # key of this process only, never the unkeyed digest
+        self.contact_key = contact_key if contact_key is not None else PROCESS_CONTACT_KEY
 
     # -- audit and lookups ----------------------------------------------------------------------
     def _audit(self, case_id: int | None, actor: str, action: str, detail: str = "") -> None:

@@ -77,7 +77,7 @@ class ReportService(DecisionsMixin, HotlineMixin):
             if source is None or source.kind != TRUSTED_FLAGGER:
                 raise UnknownFlagger("no trusted flagger holds that key", field="X-Flagger-Key")
             return source
-        key = contact_digest(report.contact)
+        key = contact_digest(report.contact, self.contact_key)
         if key is None:
             return None
         found = self.store.source_by(contact_sha256=key)

@@ -53,7 +53,9 @@ def build_service(
     signing key on first start and pages on-call reviewers; commands use an existing key.
     ``listen_url`` (the web server's address) makes links when neither ``[reports] site_url``
     nor ``[web] public_url`` is set."""
+    from kidshield.reports import sources
     from kidshield.reports.alerts import OnCallAlerter, channels_from_config
+    from kidshield.reports.contactkey import load_or_create_contact_key
     from kidshield.reports.mailer import ReporterMail
     from kidshield.reports.settings import ReportSettings
     from kidshield.reports.signing import EvidenceSigner, SigningKeyError
@@ -73,13 +75,18 @@ def build_service(
             log.info("%s", exc)
             signer = None
     store = SqlReportStore(db)
+    contact_key = load_or_create_contact_key(data / config.reports.contact_key)
+    keyed = store.key_contacts(lambda old: sources.keyed(contact_key, old))
+    if keyed:
+        log.info("keyed %d reporter e-mail digests stored before migration 0014", keyed)
     smtp = smtp_settings(config)
     alerter = (OnCallAlerter(store, clock, channels_from_config(config, smtp), settings.oncall,
                              settings.link) if serving else None)
     mail = ReporterMail(smtp, settings.organisation) if smtp is not None else None
     return ReportService(store, clock, lists, on_lists_changed, settings=settings,
                          signer=signer, alerter=alerter, mail=mail,
-                         case_worker=case_worker(db), case_workers=case_workers(db))
+                         case_worker=case_worker(db), case_workers=case_workers(db),
+                         contact_key=contact_key)
 
 
 def case_worker(db: Database) -> Callable[[str], str | None]:

@@ -6,6 +6,7 @@ held, unprocessed, for a while."""
 from __future__ import annotations
 
 import hashlib
+import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -46,15 +47,28 @@ def digest(value: str) -> str:
     return hashlib.sha256(value.encode("utf-8")).hexdigest()
 
 
-def contact_digest(contact: str | None) -> str | None:
-    """A digest of an e-mail contact (the same address in any case gives the same digest);
-    None for anything that is not an e-mail address."""
+def keyed(key: bytes, sha256_hex: str) -> str:
+    """HMAC-SHA256 under the server's contact key of a contact's plain SHA-256 (hex).
+    Keyed over the old digest, not the address, so rows stored before the key existed can be
+    keyed too (migration 0014) and agree with new ones without any address being kept."""
+    return hmac.new(key, sha256_hex.encode("ascii"), hashlib.sha256).hexdigest()
+
+
+def _address(contact: str | None) -> str | None:
     text = (contact or "").strip().lower()
     if "@" not in text or " " in text or text.startswith("@") or text.endswith("@"):
         return None
-    return digest("contact:" + text)
+    return text
+
+
+def contact_digest(contact: str | None, key: bytes) -> str | None:
+    """A keyed digest of an e-mail contact (the same address in any case gives the same
+    digest); None for anything that is not an e-mail address. Keyed so that whoever holds
+    the database alone cannot test a known address (or a dictionary of them) against it."""
+    text = _address(contact)
+    return None if text is None else keyed(key, digest("contact:" + text))
 
 
 def email_of(contact: str | None) -> str | None:
     """The contact if it is an e-mail address we can write to."""
-    return (contact or "").strip() if contact_digest(contact) else None
+    return (contact or "").strip() if _address(contact) else None

@@ -210,10 +210,11 @@ class SourceRecord:
     kind: str  # trusted_flagger | notifier
     name: str = ""
     key_sha256: str | None = None
-    contact_sha256: str | None = None
+    contact_sha256: str | None = None  # HMAC-SHA256 under the contact key (contact_keyed)
     status: str = "active"  # active | warned | suspended
     warned_at: datetime | None = None
     suspended_until: datetime | None = None
+    contact_keyed: bool = True  # False: a plain SHA-256 from before migration 0014
     id: int | None = None
 
 
@@ -346,6 +347,7 @@ class ReportStore(Protocol):
     def source_by(self, *, key_sha256: str | None = None,
                   contact_sha256: str | None = None) -> SourceRecord | None: ...
     def sources(self) -> list[SourceRecord]: ...
+    def key_contacts(self, keyed: Callable[[str], str]) -> int: ...
     def update_source(self, source_id: int, change: SourceChange,
                       audit: Sequence[AuditRecord] = ()) -> None: ...
     def unfounded_notices(self, source_id: int, since: datetime) -> int:

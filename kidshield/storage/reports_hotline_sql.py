@@ -4,7 +4,7 @@ assessment, on-call alerts, police notifications and notice sources."""
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -36,6 +36,8 @@ from kidshield.storage.schema import (
 from kidshield.storage.upsert import insert_new, upsert
 
 R = TypeVar("R")
+# the advisory lock (PostgreSQL) under which old contact digests are keyed
+CONTACT_KEYING_LOCK = 0x636F6E74616374
 
 
 def values_of(record: Any) -> dict[str, Any]:
@@ -164,6 +166,20 @@ class HotlineRows:
             return None
         found = self._select(SourceRecord, query)
         return found[0] if found else None
+
+    def key_contacts(self, keyed: Callable[[str], str]) -> int:
+        """Key the contact digests stored before migration 0014 (plain SHA-256) with
+        ``keyed``; returns how many. Under the write lock, so two servers starting at once
+        key each row once."""
+        c = report_sources.c
+        with self._db.locked_write(CONTACT_KEYING_LOCK) as conn:
+            rows = conn.execute(sa.select(c.id, c.contact_sha256)
+                                .where(c.contact_keyed == sa.false())).all()
+            for row_id, old in rows:
+                conn.execute(report_sources.update().where(c.id == row_id).values(
+                    contact_sha256=None if old is None else keyed(str(old)),
+                    contact_keyed=True))
+        return len(rows)
 
     def sources(self) -> list[SourceRecord]:
         return self._select(SourceRecord, sa.select(report_sources)

@@ -537,6 +537,8 @@ report_sources = sa.Table(
     sa.Column("status", sa.String(16), nullable=False, server_default="active"),
     sa.Column("warned_at", UTCDateTime(), nullable=True),
     sa.Column("suspended_until", UTCDateTime(), nullable=True),
+    # False: contact_sha256 is a plain SHA-256 from before 0014, keyed on the next start
+    sa.Column("contact_keyed", sa.Boolean, nullable=False, server_default=sa.true()),
 )
 
 # Signed heads of the evidence chain: (record count, newest record hash) signed with the

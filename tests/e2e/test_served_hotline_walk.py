@@ -220,6 +220,28 @@ def test_a_reporters_address_digest_and_the_reveal_counts_expire(
     assert exposure() == 0  # the reveals per analyst and day go with the audit trail
 
 
+def test_a_reporters_address_is_stored_keyed_not_as_its_plain_sha256(live: Served) -> None:
+    """Anyone with the database could test a known address against the stored SHA-256; now
+    it is HMAC-SHA256 under a key kept beside the database (mode 0600), not in it."""
+    import hashlib
+    import stat
+
+    from kidshield.reports.contactkey import load_contact_key
+    from kidshield.reports.sources import keyed
+
+    assert _report(live, {"url": "https://keyed-digest.example/", "case_type": "bullying",
+                          "contact": "Reporter@Example.org"}).status_code == 201
+    plain = hashlib.sha256(b"contact:reporter@example.org").hexdigest()
+    config = live.app.config
+    key_file = config.path(config.server.data_dir) / config.reports.contact_key
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    with live.app.db.engine.connect() as conn:
+        stored = {str(d) for (d,) in conn.execute(sa.text(
+            "SELECT contact_sha256 FROM report_sources WHERE contact_sha256 IS NOT NULL"))}
+    assert plain not in stored
+    assert keyed(load_contact_key(key_file), plain) in stored
+
+
 def test_times_typed_in_the_case_page_without_an_offset_are_utc_as_labelled(
         live: Served, analyst: httpx.Client) -> None:
     """The police form says "(UTC, e.g. 2026-05-01T14:30:00Z)"; an analyst on the emergency
