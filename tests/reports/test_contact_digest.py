@@ -83,3 +83,22 @@ def test_new_digests_are_keyed_and_differ_per_key() -> None:
     assert contact_digest("mum@example.org", one) != contact_digest("mum@example.org", two)
     assert contact_digest("mum@example.org", one) != _old_digest("mum@example.org")
     assert contact_digest("not an address", one) is None
+
+
+def test_a_damaged_key_file_is_a_clear_error_naming_it_and_is_not_replaced(
+        tmp_path: Path) -> None:
+    import pytest
+
+    from kidshield.errors import KidshieldError
+
+    db = Database.open(tmp_path / "ks.db")
+    try:
+        key_file = tmp_path / "data" / "reporter-digest.key"
+        key_file.parent.mkdir()
+        key_file.write_text("not hex\n", encoding="ascii")
+        config = parse_config('[server]\ndata_dir = "data"\n', "k.toml", base_dir=tmp_path)
+        with pytest.raises(KidshieldError, match=r"reporter-digest\.key: not a contact key"):
+            build_service(config, db, FixedClock(NOW))
+        assert key_file.read_text(encoding="ascii") == "not hex\n"
+    finally:
+        db.close()
