@@ -205,6 +205,18 @@ def _profile_changes(ctx: WebContext, pid: str, changes: dict[str, Any]) -> list
     current = ctx.config.profiles[pid]
     out: list[Change] = []
     for key, value in changes.items():
+        if key == "name" and isinstance(value, str):
+            # an empty name is "Hi !" on the child page and a blank row on the dashboard
+            value = value.strip()
+            if not value:
+                raise InputError("name: the child's name (not empty)", field="name")
+        if key == "budgets" and value:
+            # minutes for an id the engine never looks up would limit nothing, silently
+            # (as `kidshield check --usage nope=5` refuses it)
+            for service in value:
+                if service not in ctx.runtime.catalog.services:
+                    raise InputError(f"budgets.{service}: unknown service {service!r} "
+                                     f"(see 'kidshield services')", field=f"budgets.{service}")
         if key in ("add_allow", "add_deny"):
             items = list(getattr(current, key[4:]))
             items += [item for item in value if item not in items]

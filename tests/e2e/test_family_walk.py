@@ -13,7 +13,7 @@ import httpx
 
 from kidshield.clock import FixedClock
 from tests.e2e.fixtures import ServeConfig
-from tests.e2e.harness import Served
+from tests.e2e.harness import Served, page_csrf
 from tests.e2e.household import AFTERNOON, config_text, write_lists
 from tests.e2e.upstream import FakeUpstream
 
@@ -190,3 +190,32 @@ def test_dns_over_https_says_when_the_dns_parameter_is_not_base64url(served: Ser
         assert r.status_code == 200, (sent, r.text)
         assert [rd.address for rrset in dns.message.from_wire(r.content).answer
                 for rd in rrset] == ["127.0.0.1"]
+
+
+def test_a_budget_for_an_unknown_service_and_an_empty_name_are_refused(served: Served,
+                                                                      parent: P) -> None:
+    # the API kept {"nope": 5} (minutes for an id the engine never looks up: a limit that
+    # limits nothing) and a blank name ("Hi !" on the child page), where
+    # `kidshield check --usage nope=5` refuses the service
+    client, headers = parent
+    for body, field in (({"budgets": {"nope": 5}}, "budgets.nope"),
+                        ({"budgets": {"minecraft": 30, "nope": 5}}, "budgets.nope"),
+                        ({"name": ""}, "name"), ({"name": "  \t "}, "name")):
+        r = client.patch("/api/v1/profiles/mia", json=body, headers=headers)
+        assert r.status_code == 422 and r.json()["field"] == field, (body, r.text)
+    mia = client.get("/api/v1/profiles/mia").json()  # the last good state is kept
+    assert mia["name"] == "Mia"
+    assert {b["service"]: b["minutes"] for b in mia["budgets"]} == {"minecraft": 60}
+    r = client.patch("/api/v1/profiles/mia", json={"name": " Mia R. "}, headers=headers)
+    assert r.status_code == 200 and r.json()["name"] == "Mia R.", r.text
+    # the dashboard's form, posted by hand: a clear error, nothing changed
+    form = {"csrf": page_csrf(client, "/profiles/mia"), "has_budgets": "1",
+            "budget.minecraft": "60", "budget.nope": "5"}
+    r = client.post("/profiles/mia", data=form, follow_redirects=False)
+    assert r.status_code == 422 and "unknown service" in r.text, r.text[:300]
+    r = client.post("/profiles/mia", data={"csrf": form["csrf"], "name": "   "},
+                    follow_redirects=False)
+    assert r.status_code == 422 and "the child" in r.text
+    mia = client.get("/api/v1/profiles/mia").json()
+    assert mia["name"] == "Mia R."
+    assert {b["service"]: b["minutes"] for b in mia["budgets"]} == {"minecraft": 60}
