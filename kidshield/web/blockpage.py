@@ -24,7 +24,7 @@ from kidshield.web.context import WebContext, client_ip, web_context
 from kidshield.web.errors import status_of
 from kidshield.web.render import render
 from kidshield.web.routing import page
-from kidshield.web.texts import block_text
+from kidshield.web.texts import QUESTION_TOO_LONG, block_text
 
 CHILD_HOST = "kidshield.home.arpa"
 ASK_PATH = "/.well-known/kidshield/ask"
@@ -144,10 +144,22 @@ async def ask(request: Request) -> Response:
                   on_block_host=is_foreign_host(request_host(request)))
 
 
+async def question_too_long(request: Request) -> Response:
+    """The answer to an ask form past its size: what the child typed is lost with the refused
+    body, so the page says why, in their language (it was the dashboard's adult error page,
+    "413 the body is larger than 8192 bytes"; the family walk, session 16)."""
+    ctx = web_context(request)
+    profile = child_profile(ctx, request)
+    return render(request, "child/asked.html", 413, error=QUESTION_TOO_LONG, profile=profile,
+                  helplines=helplines(ctx, profile), child_host=CHILD_HOST,
+                  on_block_host=is_foreign_host(request_host(request)))
+
+
 def block_routes() -> list[BaseRoute]:
     """Routes of the app served for foreign host names (see ``server.HostDispatch``)."""
     return [
-        page(ASK_PATH, ask, Permission.PUBLIC, methods=("POST",), max_body=8 * 1024),
+        page(ASK_PATH, ask, Permission.PUBLIC, methods=("POST",), max_body=8 * 1024,
+             too_large=question_too_long),
         page("/{path:path}", block_page, Permission.PUBLIC),
     ]
 

@@ -16,7 +16,14 @@ from kidshield.policy.ages import AgeBand
 from kidshield.policy.model import Profile
 from kidshield.web import actions
 from kidshield.web.access import Permission
-from kidshield.web.blockpage import CHILD_HOST, RECENT, ask, child_profile, helplines
+from kidshield.web.blockpage import (
+    CHILD_HOST,
+    RECENT,
+    ask,
+    child_profile,
+    helplines,
+    question_too_long,
+)
 from kidshield.web.context import WebContext, client_ip, web_context
 from kidshield.web.errors import status_of
 from kidshield.web.queries import recent_blocks
@@ -113,7 +120,8 @@ def child_routes() -> list[BaseRoute]:
     anyone, post = Permission.PUBLIC, ("POST",)
     return [
         page("/me", me, anyone),
-        page("/me/ask", ask, anyone, methods=post, max_body=8 * 1024),
+        page("/me/ask", ask, anyone, methods=post, max_body=8 * 1024,
+             too_large=question_too_long),
         page("/me/pause", me_pause, anyone, methods=post, max_body=8 * 1024),
         page("/me/allow", me_allow, anyone, methods=post, max_body=8 * 1024),
     ]

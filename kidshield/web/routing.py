@@ -57,13 +57,16 @@ Endpoint = Callable[[Request], Awaitable[Response]]
 class Rule:
     """How a route is served. ``bodies``: the content types its writes may have (``image/*``
     matches any image; empty: the route reads no body); ``wrong_body``: what to say when the
-    type is not one of them; ``cache``: its Cache-Control unless the answer sets one."""
+    type is not one of them; ``cache``: its Cache-Control unless the answer sets one;
+    ``too_large``: the answer to a body past ``max_body`` when the dashboard's error page is
+    not the one to show (a child's form: a page for the child, in their language)."""
 
     allow: Permission
     bodies: tuple[str, ...] = (FORM,)
     max_body: int = PAGE_BODY
     wrong_body: str = ""
     cache: str = "no-store"
+    too_large: Endpoint | None = None
 
 
 @dataclass(frozen=True)
@@ -187,9 +190,14 @@ def guarded(endpoint: Endpoint, rule: Rule) -> Endpoint:
         if gate.secret is not None:
             require(request, rule.allow)
         refuse_nul_query(request.scope)
-        if request.method not in SAFE_METHODS:
-            await check_write(request, rule, gate)
-        return await endpoint(request)
+        try:
+            if request.method not in SAFE_METHODS:
+                await check_write(request, rule, gate)  # reads a form for its CSRF token
+            return await endpoint(request)
+        except TooLarge:
+            if rule.too_large is None:
+                raise
+            return await rule.too_large(request)
 
     run.__name__ = getattr(endpoint, "__name__", "endpoint")
     run.__doc__ = endpoint.__doc__

@@ -17,9 +17,11 @@ from kidshield.web.i18n import Translator
 
 BANDS = (AgeBand.UNDER_9, AgeBand.AGE_9_12, AgeBand.AGE_13_15, AgeBand.AGE_16_17)
 
+# the ask forms' answer to a message past the forms' size (blockpage.question_too_long)
+QUESTION_TOO_LONG = N_("Your question was too long, so it was not sent. Please write a shorter "
+                       "message and ask again.")
+
 # A msgid marker: the extraction script finds N_("...") as well as _("...").
-
-
 
 
 TITLES: dict[str, str] = {

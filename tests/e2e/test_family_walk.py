@@ -219,3 +219,31 @@ def test_a_budget_for_an_unknown_service_and_an_empty_name_are_refused(served: S
     mia = client.get("/api/v1/profiles/mia").json()
     assert mia["name"] == "Mia R."
     assert {b["service"]: b["minutes"] for b in mia["budgets"]} == {"minecraft": 60}
+
+
+def test_a_question_too_long_gets_a_page_for_the_child_in_their_language(served: Served,
+                                                                         parent: P) -> None:
+    # a message past the ask forms' 8 KiB showed the dashboard's error page to the child, in
+    # English ("413 the body is larger than 8192 bytes", with the dashboard's links)
+    child = served.client()
+    page = child.get("/", headers={"Host": "casino.example", "Accept-Language": "fr"})
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page.text)
+    assert page.status_code == 403 and csrf
+    form = {"csrf": csrf.group(1), "name": "casino.example", "message": "s'il te plaît " * 800}
+    for path, host in (("/.well-known/kidshield/ask", "casino.example"),
+                       ("/me/ask", None)):
+        headers = {"Accept-Language": "fr", **({"Host": host} if host else {})}
+        if host is None:
+            form["csrf"] = page_csrf(child, "/me")
+        r = child.post(path, headers=headers, data=form)
+        assert r.status_code == 413, (path, r.text[:300])
+        assert "Ta question était trop longue" in r.text, (path, r.text[:300])
+        assert "8192" not in r.text, path
+        assert "/api/v1/openapi.json" not in r.text  # not the dashboard's page
+    ar = child.post("/me/ask?lang=ar", data=form)
+    assert ar.status_code == 413 and "كان سؤالك طويلًا جدًا" in ar.text and 'dir="rtl"' in ar.text
+    # nothing was stored, and a short question still goes through
+    client, _h = parent
+    assert client.get("/api/v1/requests").json() == []
+    r = child.post("/me/ask", data={**form, "message": "homework"})
+    assert r.status_code == 200 and len(client.get("/api/v1/requests").json()) == 1
