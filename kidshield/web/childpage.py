@@ -6,6 +6,9 @@ earlier requests, and the helplines. Pausing protection here needs a parent's PI
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any
+
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -13,7 +16,7 @@ from starlette.routing import BaseRoute
 
 from kidshield.errors import InputError
 from kidshield.policy.ages import AgeBand
-from kidshield.policy.model import Profile
+from kidshield.policy.model import Profile, ScheduleRule
 from kidshield.web import actions
 from kidshield.web.access import Permission
 from kidshield.web.blockpage import (
@@ -57,6 +60,9 @@ async def me(request: Request) -> Response:
         # only what a list really blocks: the page never promises a block that does not exist
         categories=sorted(settings.categories & provided_categories(ctx)),
         bedtimes=[r for r in settings.schedules],
+        # the rest of what is switched off or limited, as the engine applies it (the family
+        # walk, session 16: the page listed bedtime only)
+        **limits(ctx, profile, settings.services, settings.schedules),
         blocks=blocks, requests=requests, helplines=helplines(ctx, profile),
         retention_days=cfg.retention_days, only_blocked=cfg.only_blocked,
         anonymize=cfg.anonymize_clients, years_left=None if age is None else max(18 - age, 0),
@@ -64,6 +70,25 @@ async def me(request: Request) -> Response:
         internet=internet if internet and internet > now else None,
         message=request.query_params.get("m", ""), filtering=profile.filtering,
         by_name=not shared_profile(ctx, profile))
+
+
+def limits(ctx: WebContext, profile: Profile, blocked: frozenset[str],
+           rules: tuple[ScheduleRule, ...]) -> dict[str, Any]:
+    """The page's lists of services switched off, daily time budgets and schedules other
+    than bedtime, services by their names in the catalog."""
+    known = ctx.runtime.catalog.services
+
+    def named(ids: Iterable[str]) -> list[str]:
+        return sorted((known[i].name if i in known else i for i in ids), key=str.lower)
+
+    return {
+        "services_off": named(s for s in blocked if s in known),
+        # a budget of a service that is off anyway limits nothing the child sees
+        "budgets": [(known[s].name, m) for s, m in sorted(profile.budgets.items())
+                    if s in known and s not in blocked],
+        "schedules": [(r, named(r.services), sorted(r.categories))
+                      for r in rules if not r.bedtime],
+    }
 
 
 def shared_profile(ctx: WebContext, profile: Profile) -> bool:

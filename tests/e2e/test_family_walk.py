@@ -247,3 +247,46 @@ def test_a_question_too_long_gets_a_page_for_the_child_in_their_language(served:
     assert client.get("/api/v1/requests").json() == []
     r = child.post("/me/ask", data={**form, "message": "homework"})
     assert r.status_code == 200 and len(client.get("/api/v1/requests").json()) == 1
+
+
+def test_the_child_page_lists_apps_off_time_budgets_and_schedules(
+        serve_config: ServeConfig, upstream: FakeUpstream, tmp_path: Path) -> None:
+    # "What is filtered" showed categories, bedtime and safe search: the apps switched off,
+    # Mia's 60 minutes of Minecraft and the school-hours schedule were nowhere on her page
+    write_lists(tmp_path)
+    text = config_text(upstream.port).replace('[profiles.leo]', '''\
+extra_blocked_services = ["roblox"]
+
+[[profiles.mia.schedules]]
+name = "school hours"
+days = "weekdays"
+from = "09:00"
+to = "15:00"
+services = ["youtube"]
+categories = ["gambling"]
+
+[[profiles.mia.schedules]]
+name = "screen-free morning"
+days = "sat-sun"
+from = "08:00"
+to = "10:00"
+
+[profiles.leo]''')
+    served = serve_config(text, FixedClock(AFTERNOON))
+    en = served.client().get("/me?lang=en").text
+    section = en[en.index('id="what-h"'):en.index('id="log-h"')]
+    assert "These apps and games are switched off for you:" in section
+    assert "<li><bdi>Roblox</bdi></li>" in section
+    assert "Time you can spend each day:" in section
+    assert "<li><bdi>Minecraft</bdi>: 60 minutes</li>" in section
+    assert ("<bdi>YouTube, gambling</bdi>: closed Monday to Friday "
+            '<bdi dir="ltr">09:00–15:00</bdi>') in section
+    assert ('The internet: closed Saturday and Sunday <bdi dir="ltr">08:00–10:00</bdi>'
+            in section)
+    assert "Bedtime: every night" in section  # as before
+    fr = served.client().get("/me?lang=fr").text
+    section = fr[fr.index('id="what-h"'):fr.index('id="log-h"')]
+    assert "<li><bdi>Minecraft</bdi>: 60 minutes</li>" in section
+    assert "Ces applis et jeux sont coupés pour toi" in section
+    assert "fermé du lundi au vendredi" in section
+    assert "These apps" not in section and "closed" not in section
