@@ -4,11 +4,11 @@ the database alone cannot be searched for a known address."""
 
 from __future__ import annotations
 
-import os
 import secrets
 from pathlib import Path
 
 from kidshield.errors import KidshieldError
+from kidshield.reports.keyfile import create_private
 
 
 class ContactKeyError(KidshieldError):
@@ -35,13 +35,7 @@ def load_or_create_contact_key(path: Path) -> bytes:
     data folder."""
     if path.exists():
         return load_contact_key(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # O_EXCL: two processes starting at once must not both write a key
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return load_contact_key(path)
     key = secrets.token_bytes(32)
-    with os.fdopen(fd, "w", encoding="ascii") as out:
-        out.write(key.hex() + "\n")
+    if not create_private(path, (key.hex() + "\n").encode("ascii")):
+        return load_contact_key(path)
     return key

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -24,6 +23,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 )
 
 from kidshield.errors import KidshieldError
+from kidshield.reports.keyfile import create_private
 
 HEAD_FORMAT = "kidshield-evidence-head/1"
 
@@ -103,14 +103,8 @@ class EvidenceSigner:
         key = Ed25519PrivateKey.generate()
         pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                 serialization.NoEncryption())
-        path.parent.mkdir(parents=True, exist_ok=True)
-        # O_EXCL: two processes starting at once must not both write a key
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
+        if not create_private(path, pem):
             return cls.load(path)
-        with os.fdopen(fd, "wb") as out:
-            out.write(pem)
         path.with_suffix(".pub").write_text(public_pem(key.public_key()), encoding="ascii")
         return cls(key)
 
