@@ -75,6 +75,13 @@ class CaseOut(_Out):
     police_notified_at: str | None
     escalation_closed_at: str | None
     trusted_flagger: bool
+    merged_into: int | None = Field(None, description="closed by a merge into that case")
+
+
+class Merged(_Out):
+    into: int = Field(description="the case that goes on (A)")
+    merged: int = Field(description="the case merged into it, now closed (B)")
+    evidence_record: int | None = Field(description="A's chain record naming B and its head")
 
 
 class Queue(_Out):

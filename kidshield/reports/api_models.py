@@ -94,6 +94,11 @@ class AssignIn(_Body):
     assignee: str = Field(min_length=1, max_length=128)
 
 
+class MergeIn(_Body):
+    into: int = Field(ge=1, description="the case this one is merged into (A); this case "
+                      "(B) is closed as merged into it")
+
+
 class StateIn(_Body):
     state: CaseState
 

@@ -50,6 +50,8 @@ class CaseChange:
     legal_hold: bool | Keep = KEEP
     last_alert_at: datetime | Keep | None = KEEP
     alerts: int | Keep = KEEP
+    created_at: datetime | Keep = KEEP  # a merge keeps the earlier opened time
+    merged_into: int | Keep | None = KEEP
 
     def values(self) -> dict[str, Any]:
         return _set(self)

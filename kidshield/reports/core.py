@@ -17,7 +17,7 @@ from kidshield.reports.alerts import OnCallAlerter
 from kidshield.reports.lists import OwnLists
 from kidshield.reports.mailer import ReporterMail
 from kidshield.reports.model import DecisionAction, domain_of
-from kidshield.reports.records import CaseNotFound, CaseView
+from kidshield.reports.records import CaseNotFound, CaseView, MergedCase
 from kidshield.reports.referral import Referral
 from kidshield.reports.settings import ReportSettings
 from kidshield.reports.signing import EvidenceSigner
@@ -74,10 +74,17 @@ class ServiceCore:
         """An audit entry to write with the change it records (one transaction)."""
         return AuditRecord(case_id, self.clock.now(), actor, action, detail)
 
-    def _case(self, case_id: int) -> CaseRecord:
+    def _read_case(self, case_id: int) -> CaseRecord:
         case = self.store.case(case_id)
         if case is None:
             raise CaseNotFound(f"no case {case_id}")
+        return case
+
+    def _case(self, case_id: int) -> CaseRecord:
+        """A case to change: one merged into another answers nothing but being read."""
+        case = self._read_case(case_id)
+        if case.merged_into is not None:
+            raise MergedCase(case_id, case.merged_into)
         return case
 
     def _final_decisions(self, case_id: int) -> list[DecisionRecord]:
@@ -88,7 +95,7 @@ class ServiceCore:
         return Referral() if stored is None else Referral.model_validate(json.loads(stored[0]))
 
     def view(self, case_id: int, actor: str) -> CaseView:
-        case = self._case(case_id)
+        case = self._read_case(case_id)
         self._audit(case_id, actor, "view")
         return CaseView(
             case=case,

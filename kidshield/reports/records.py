@@ -36,6 +36,15 @@ class CaseNotFound(NotFound):
     """No case (or report) with that id or code."""
 
 
+class MergedCase(Conflict):
+    """The case was merged into another: it is closed and only read; work goes on there."""
+
+    def __init__(self, case_id: int, into: int) -> None:
+        super().__init__(f"case {case_id} was merged into case #{into}: it is closed and "
+                         f"kept as it was; work on case #{into}", field="case_id")
+        self.into = into
+
+
 class ReviewerConflict(Conflict):
     """An appeal must be decided by someone other than the reviewer of the first decision."""
 

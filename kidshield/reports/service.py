@@ -19,6 +19,7 @@ from kidshield.reports.changes import (
 )
 from kidshield.reports.decisions import DecisionsMixin
 from kidshield.reports.hotline import HotlineMixin
+from kidshield.reports.merge import MergeMixin
 from kidshield.reports.model import (
     STATE_TEXT,
     CaseState,
@@ -67,7 +68,7 @@ class UnknownFlagger(Unauthorized):
     """A trusted-flagger key that no flagger holds."""
 
 
-class ReportService(DecisionsMixin, HotlineMixin):
+class ReportService(DecisionsMixin, HotlineMixin, MergeMixin):
     # -- intake -----------------------------------------------------------------------------------
     def _source_for(self, report: NewReport) -> SourceRecord | None:
         """The known source of a notice: the trusted flagger holding the key, or the notifier
@@ -338,7 +339,7 @@ class ReportService(DecisionsMixin, HotlineMixin):
     def reveal(self, case_id: int, actor: str) -> int:
         """Record that ``actor`` chose to reveal blurred text evidence; returns their count of
         reveals today (shown to them as a wellbeing prompt)."""
-        self._case(case_id)
+        self._read_case(case_id)
         count = self.store.add_reveal(actor, self.clock.now().date())
         self._audit(case_id, actor, "reveal", f"reveal {count} today")
         return count

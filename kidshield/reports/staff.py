@@ -24,6 +24,7 @@ from kidshield.reports.api_answers import (
     Created,
     Decided,
     Hold,
+    Merged,
     Notice,
     Ok,
     Queue,
@@ -39,6 +40,7 @@ from kidshield.reports.api_models import (
     EscalateIn,
     ExportQuery,
     HoldIn,
+    MergeIn,
     NoteIn,
     StateIn,
     TransparencyQuery,
@@ -73,6 +75,7 @@ def _case_dict(case: CaseRecord) -> dict[str, Any]:
         "police_notified_at": _iso(case.police_notified_at),
         "escalation_closed_at": _iso(case.escalation_closed_at),
         "trusted_flagger": case.trusted_flagger,
+        "merged_into": case.merged_into,
     }
 
 
@@ -181,7 +184,22 @@ async def api_state(request: Request, site: ReportsSite, user: User | None,
     return {"ok": True}
 
 
-@api("POST", f"{CASE}/notes", "Add a note", body=NoteIn, response=Created, status=201, allow=WORK)
+@api("POST", f"{CASE}/merge", "Merge this case (B) into another about the same thing (A): "
+     "B's reports and keys move to A, A keeps the higher priority and the earlier opened "
+     "time, B is closed as merged and only read from then on; A's evidence chain gets a "
+     "record naming B and B's newest record hash (nothing rewritten). 422: into itself or "
+     "another type; 409: either case closed, escalated or referred to the police, or with a "
+     "decision awaiting sign-off or an open appeal", body=MergeIn, response=Merged,
+     errors=(409,), allow=WORK)
+async def api_merge(request: Request, site: ReportsSite, user: User | None,
+                    body: MergeIn) -> Any:
+    source = case_id_of(request)
+    record = await run_in_threadpool(site.service.merge, body.into, source, actor_of(user))
+    return {"into": body.into, "merged": source, "evidence_record": record.id}
+
+
+@api("POST", f"{CASE}/notes", "Add a note (409: the case was merged into another)", body=NoteIn,
+     response=Created, status=201, errors=(409,), allow=WORK)
 async def api_note(request: Request, site: ReportsSite, user: User | None,
                    body: NoteIn) -> Any:
     note = await run_in_threadpool(site.service.add_note, case_id_of(request), actor_of(user),
@@ -246,7 +264,7 @@ async def api_export(request: Request, site: ReportsSite, user: User | None,
 
 
 @api("POST", f"{CASE}/legal-hold", "Keep the case past its retention time, or release it",
-     body=HoldIn, allow=ESCALATE, response=Hold)
+     body=HoldIn, errors=(409,), allow=ESCALATE, response=Hold)
 async def api_hold(request: Request, site: ReportsSite, user: User | None,
                    body: HoldIn) -> Any:
     await run_in_threadpool(site.service.set_legal_hold, case_id_of(request), body.on,

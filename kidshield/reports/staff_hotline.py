@@ -58,7 +58,7 @@ async def api_referral(request: Request, site: ReportsSite, user: User | None,
 
 
 @api("PUT", f"{CASE}/referral", "Change fields of the referral assessment (only those given)",
-     body=ReferralIn, allow=ESCALATE, response=REFERRAL_SCHEMA)
+     body=ReferralIn, errors=(409,), allow=ESCALATE, response=REFERRAL_SCHEMA)
 async def api_set_referral(request: Request, site: ReportsSite, user: User | None,
                            body: ReferralIn) -> Any:
     referral = await run_in_threadpool(site.service.set_referral, case_id_of(request),
@@ -75,7 +75,7 @@ async def api_emergency(request: Request, site: ReportsSite, user: User | None,
 
 
 @api("POST", f"{CASE}/police", "Record when, how and whom the police were told",
-     body=PoliceIn, response=PoliceRecorded, status=201, allow=WORK)
+     body=PoliceIn, response=PoliceRecorded, status=201, errors=(409,), allow=WORK)
 async def api_police(request: Request, site: ReportsSite, user: User | None,
                      body: PoliceIn) -> Any:
     record = await run_in_threadpool(partial(

@@ -28,6 +28,7 @@ from kidshield.reports.api_models import (
     AssignIn,
     DecisionIn,
     EscalateIn,
+    MergeIn,
     NoteIn,
     StateIn,
     first_error,
@@ -140,6 +141,10 @@ async def case_form(request: Request, site: ReportsSite, action: str) -> Respons
                                               "hosting_ips": ips})
             await run_in_threadpool(service.escalate, case_id, actor, body.authority,
                                     body.hosting_ips)
+        elif action == "merge":
+            merge = MergeIn.model_validate(form)
+            await run_in_threadpool(service.merge, merge.into, case_id, actor)
+            return RedirectResponse(f"/cases/{merge.into}", status_code=303)
         elif action == "hold":
             await run_in_threadpool(service.set_legal_hold, case_id, form.get("on") == "1",
                                     actor)
@@ -149,7 +154,7 @@ async def case_form(request: Request, site: ReportsSite, action: str) -> Respons
         field, message = first_error(exc)
         return RedirectResponse(f"/cases/{case_id}?error={quote(f'{field}: {message}')}",
                                 status_code=303)
-    except (InputError, Conflict) as exc:
+    except (InputError, Conflict, CaseNotFound) as exc:
         return RedirectResponse(f"/cases/{case_id}?error={quote(str(exc))}", status_code=303)
     return RedirectResponse(f"/cases/{case_id}", status_code=303)
 
@@ -167,7 +172,7 @@ async def transparency_page(request: Request, site: ReportsSite) -> Response:
 # The case page's forms, and what each needs.
 FORM_ACTIONS: dict[str, Permission] = {
     "reveal": WORK, "assign": WORK, "state": WORK, "note": WORK, "decision": WORK,
-    "signoff": WORK, "police": WORK,
+    "signoff": WORK, "police": WORK, "merge": WORK,
     "escalate": ESCALATE, "hold": ESCALATE, "referral": ESCALATE, "escalation-closed": ESCALATE,
 }
 

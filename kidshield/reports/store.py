@@ -84,6 +84,7 @@ class CaseRecord:
     escalation_closed_at: datetime | None = None
     trusted_flagger: bool = False
     version: int = 0  # bumped by each decision, sign-off and appeal (``CaseChanged``)
+    merged_into: int | None = None  # closed by a merge into that case
     id: int | None = None
 
 
@@ -260,6 +261,19 @@ class ReportStore(Protocol):
         never reopens a case that a decision closed meanwhile. With ``if_reports`` (the
         report count the caller read) likewise only if no report was merged in since."""
         ...
+    def merge_cases(self, into: CaseRecord, source: CaseRecord, into_change: CaseChange,
+                    source_change: CaseChange, audit: Sequence[AuditRecord], *,
+                    at: datetime, kind: str, content: Callable[[str | None], tuple[str, str]],
+                    link: Callable[[str, str], str], seal: Seal | None = None
+                    ) -> EvidenceRecord:
+        """Move ``source``'s reports and keys to ``into``, change both cases and append the
+        merge's record to the evidence chain, in one transaction, only if both cases are
+        still at the version and state the caller read (else ``CaseChanged``, nothing
+        stored). ``content(source's newest record hash or None)`` gives the record's
+        canonical JSON and its digest, ``link(prev_hash, digest)`` its record hash; the
+        ``audit`` entries are stored with an "evidence" entry naming the new record."""
+        ...
+
     def queue(self, limit: int = 200, offset: int = 0) -> list[CaseRecord]:
         """Open cases, highest priority first, oldest first within a priority (``offset``
         skips that many)."""

@@ -213,7 +213,8 @@ def figures_from_store(store: ReportStore, start: datetime, end: datetime,
     return compute(
         start, end,
         [r for r in store.reports_between(start, end) if not r.held],
-        store.cases_between(start, end),
+        # a case merged into another is that case's (its reports counted there, once)
+        [c for c in store.cases_between(start, end) if c.merged_into is None],
         store.decisions_between(start, end),
         store.appeals_between(start, end),
         store.hash_matches_by_bank(start, end),

@@ -306,23 +306,65 @@ class SqlReportStore(HotlineRows):
         # writer (thread or process) links to the same head; prev_hash being unique stays the
         # database's own guard against a fork
         with self._append_lock, self._db.locked_write(EVIDENCE_LOCK) as conn:
-            last = conn.execute(
-                sa.select(evidence.c.record_hash).order_by(evidence.c.id.desc()).limit(1)
-            ).scalar()
-            prev = str(last) if last is not None else GENESIS
-            record = EvidenceRecord(
-                case_id=case_id, at=at, kind=kind, content=content,
-                content_sha256=content_sha256, prev_hash=prev, record_hash=link(prev),
-            )
-            pk = conn.execute(evidence.insert().values(**values_of(record))).inserted_primary_key
-            if seal is not None:
-                count = int(conn.execute(
-                    sa.select(sa.func.count()).select_from(evidence)).scalar_one())
-                key_id, signature = seal(count, record.record_hash)
-                conn.execute(evidence_heads.insert().values(
-                    at=at, records=count, head_hash=record.record_hash, key_id=key_id,
-                    signature=signature))
+            return self._append_in(conn, case_id, at, kind, (content, content_sha256),
+                                   lambda prev, _: link(prev), seal)
+
+    @staticmethod
+    def _append_in(conn: Connection, case_id: int, at: datetime, kind: str,
+                   content: tuple[str, str], link: Callable[[str, str], str],
+                   seal: Seal | None) -> EvidenceRecord:
+        """Append one record (canonical JSON, its digest) in a transaction holding the
+        evidence lock; ``link(prev_hash, digest)`` gives its record hash."""
+        last = conn.execute(
+            sa.select(evidence.c.record_hash).order_by(evidence.c.id.desc()).limit(1)
+        ).scalar()
+        prev = str(last) if last is not None else GENESIS
+        text, digest = content
+        record = EvidenceRecord(
+            case_id=case_id, at=at, kind=kind, content=text,
+            content_sha256=digest, prev_hash=prev, record_hash=link(prev, digest),
+        )
+        pk = conn.execute(evidence.insert().values(**values_of(record))).inserted_primary_key
+        if seal is not None:
+            count = int(conn.execute(
+                sa.select(sa.func.count()).select_from(evidence)).scalar_one())
+            key_id, signature = seal(count, record.record_hash)
+            conn.execute(evidence_heads.insert().values(
+                at=at, records=count, head_hash=record.record_hash, key_id=key_id,
+                signature=signature))
         return dataclasses.replace(record, id=int(pk[0]) if pk else None)
+
+    def merge_cases(self, into: CaseRecord, source: CaseRecord, into_change: CaseChange,
+                    source_change: CaseChange, audit: Sequence[AuditRecord], *,
+                    at: datetime, kind: str, content: Callable[[str | None], tuple[str, str]],
+                    link: Callable[[str, str], str], seal: Seal | None = None
+                    ) -> EvidenceRecord:
+        assert into.id is not None and source.id is not None
+        c = cases.c
+        with self._append_lock, self._db.locked_write(EVIDENCE_LOCK) as conn:
+            for case in (into, source):  # as ``_claim``, and neither closed meanwhile
+                done = conn.execute(cases.update().where(
+                    c.id == case.id, c.version == case.version, c.state == case.state,
+                    c.state != "closed").values(version=case.version + 1))
+                if done.rowcount != 1:
+                    raise CaseChanged(case.id, "changed")
+            conn.execute(reports.update().where(reports.c.case_id == source.id)
+                         .values(case_id=into.id))
+            keys = conn.execute(sa.select(case_keys.c.key)
+                                .where(case_keys.c.case_id == source.id)).scalars()
+            insert_new(conn, case_keys, [{"case_id": into.id, "key": k} for k in keys])
+            self._change_case(conn, into.id, into_change)
+            self._change_case(conn, source.id, source_change)
+            # the merge record goes on the chain of the case that goes on (A), naming B's head
+            head = conn.execute(sa.select(evidence.c.record_hash)
+                                .where(evidence.c.case_id == source.id)
+                                .order_by(evidence.c.id.desc()).limit(1)).scalar()
+            record = self._append_in(conn, into.id, at, kind,
+                                     content(None if head is None else str(head)), link, seal)
+            actor = audit[0].actor if audit else ""
+            self._audit_in(conn, [*audit, AuditRecord(into.id, at, actor, "evidence",
+                                                      f"{kind} record {record.id}")])
+        return record
 
     def evidence(self, case_id: int | None = None) -> list[EvidenceRecord]:
         query = sa.select(evidence).order_by(evidence.c.id)
@@ -351,7 +393,10 @@ class SqlReportStore(HotlineRows):
                       sa.and_(c.escalated_at.is_not(None), c.escalation_closed_at.is_(None)))
 
     def _evidence_kept(self) -> Any:
-        return sa.select(cases.c.id).where(self._kept())
+        # a merged case's evidence (its reports' records) stays while the case it was merged
+        # into keeps its own: those reports are worked there
+        kept = sa.select(cases.c.id).where(self._kept())
+        return sa.union(kept, sa.select(cases.c.id).where(cases.c.merged_into.in_(kept)))
 
     def purge_evidence(self, cutoff: datetime, now: datetime, *, dry_run: bool) -> list[int]:
         due = sa.and_(evidence.c.at < cutoff, evidence.c.content.is_not(None),
@@ -472,7 +517,8 @@ class SqlReportStore(HotlineRows):
             )
         elif kind == "cases":
             table = cases
-            where = sa.and_(cases.c.closed_at < cutoff, sa.not_(self._kept()))
+            where = sa.and_(cases.c.closed_at < cutoff, sa.not_(self._kept()),
+                            cases.c.id.not_in(kept_cases))
         elif kind == "query_log":
             table = query_log
             where = query_log.c.ts < cutoff.timestamp()

@@ -377,6 +377,8 @@ cases = sa.Table(
     # rejection, an appeal), each conditional on the version its writer read: of two at the
     # same moment exactly one is stored
     sa.Column("version", sa.Integer, nullable=False, server_default="0"),
+    # closed by a merge: its reports and keys moved to this case (its evidence stays here)
+    sa.Column("merged_into", sa.Integer, nullable=True),
 )
 
 # The de-duplication keys of a case (url:, hash:, conversation:, account:).
