@@ -207,6 +207,8 @@ class ReportService(DecisionsMixin, HotlineMixin, MergeMixin):
             except CaseChanged:
                 assert case.id is not None
                 case = self.store.case(case.id) or case
+                if case.merged_into is not None:  # an analyst merged it meanwhile: join that
+                    case = self.store.case(case.merged_into) or case
         return case, self._merge_once(case, report, child, trusted, now)
 
     def _merge_once(self, case: CaseRecord, report: NewReport, child: bool, trusted: bool,

@@ -259,7 +259,8 @@ class ReportStore(Protocol):
         ``if_state`` (the state the caller read) only if the case is still in it, else
         ``CaseChanged`` and nothing is stored: a change of state made from what was read
         never reopens a case that a decision closed meanwhile. With ``if_reports`` (the
-        report count the caller read) likewise only if no report was merged in since."""
+        report count the caller read) likewise only if no report was merged in since (nor
+        the case merged into another)."""
         ...
     def merge_cases(self, into: CaseRecord, source: CaseRecord, into_change: CaseChange,
                     source_change: CaseChange, audit: Sequence[AuditRecord], *,

@@ -148,8 +148,8 @@ class SqlReportStore(HotlineRows):
                     appeal: tuple[int, AppealChange] | None = None, *,
                     if_state: str | None = None, if_reports: int | None = None) -> None:
         checks = [] if if_state is None else [cases.c.state == if_state]
-        if if_reports is not None:
-            checks.append(cases.c.reports_count == if_reports)
+        if if_reports is not None:  # and not merged into another case meanwhile
+            checks += [cases.c.reports_count == if_reports, cases.c.merged_into.is_(None)]
         with self._db.engine.begin() as conn:
             if checks:
                 # first, as ``_claim``: a concurrent decision's closing (or merge) is waited
