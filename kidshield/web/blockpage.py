@@ -7,12 +7,13 @@ from __future__ import annotations
 import ipaddress
 from datetime import timedelta
 
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
 from kidshield.education.lessons import Lesson, default_library
-from kidshield.errors import InputError
+from kidshield.errors import InputError, Malformed
 from kidshield.policy.ages import AgeBand
 from kidshield.policy.domains import normalize_name
 from kidshield.policy.helplines import Helpline, HelplineBook, Topic, topic_for_block
@@ -23,8 +24,16 @@ from kidshield.web.access import Permission
 from kidshield.web.context import WebContext, client_ip, web_context
 from kidshield.web.errors import status_of
 from kidshield.web.render import render
-from kidshield.web.routing import page
-from kidshield.web.texts import QUESTION_TOO_LONG, block_text
+from kidshield.web.routing import ErrorPage, page
+from kidshield.web.texts import (
+    FORM_EXPIRED,
+    FORM_TOO_LONG,
+    NOT_A_PAGE,
+    NOT_SENT,
+    NUL_IN_TEXT,
+    QUESTION_TOO_LONG,
+    block_text,
+)
 
 CHILD_HOST = "kidshield.home.arpa"
 ASK_PATH = "/.well-known/kidshield/ask"
@@ -144,23 +153,43 @@ async def ask(request: Request) -> Response:
                   on_block_host=is_foreign_host(request_host(request)))
 
 
-async def question_too_long(request: Request) -> Response:
-    """The answer to an ask form past its size: what the child typed is lost with the refused
-    body, so the page says why, in their language (it was the dashboard's adult error page,
-    "413 the body is larger than 8192 bytes"; the family walk, session 16)."""
-    ctx = web_context(request)
-    profile = child_profile(ctx, request)
-    return render(request, "child/asked.html", 413, error=QUESTION_TOO_LONG, profile=profile,
-                  helplines=helplines(ctx, profile), child_host=CHILD_HOST,
-                  on_block_host=is_foreign_host(request_host(request)))
+def child_errors(too_large: str = FORM_TOO_LONG) -> ErrorPage:
+    """The answer of a child's form to a request refused at the door (``Rule.child_error``),
+    with the door's status, in the child's language: they were the dashboard's adult error
+    page in English ("413 the body is larger than 8192 bytes", the family walk, session 16;
+    "400 a NUL character ... is not allowed", a stale form's "CSRF token", a 405, session
+    16b). What the child typed is lost with the refused body, so the page says why.
+    ``too_large``: what to say of a body past the form's size."""
+
+    async def child_error(request: Request, exc: Exception) -> Response:
+        status = status_of(exc)
+        text = {400: NUL_IN_TEXT if isinstance(exc, Malformed) else NOT_SENT,
+                403: FORM_EXPIRED, 405: NOT_A_PAGE, 413: too_large}.get(status, NOT_SENT)
+        ctx = web_context(request)
+        profile = child_profile(ctx, request)
+        page = render(request, "child/asked.html", status, error=text, profile=profile,
+                      helplines=helplines(ctx, profile), child_host=CHILD_HOST,
+                      on_block_host=is_foreign_host(request_host(request)))
+        if isinstance(exc, HTTPException) and exc.headers:
+            page.headers.update(exc.headers)
+        return page
+
+    return child_error
+
+
+async def block_page_anyway(request: Request, _exc: Exception) -> Response:
+    """A blocked site's address with a NUL in its query, or a form of the blocked site
+    posted to it: the child sees the block page all the same (not the dashboard's 400 or
+    405); nothing of the request is read."""
+    return await block_page(request)
 
 
 def block_routes() -> list[BaseRoute]:
     """Routes of the app served for foreign host names (see ``server.HostDispatch``)."""
     return [
         page(ASK_PATH, ask, Permission.PUBLIC, methods=("POST",), max_body=8 * 1024,
-             too_large=question_too_long),
-        page("/{path:path}", block_page, Permission.PUBLIC),
+             child_error=child_errors(QUESTION_TOO_LONG)),
+        page("/{path:path}", block_page, Permission.PUBLIC, child_error=block_page_anyway),
     ]
 
 

@@ -23,15 +23,16 @@ from kidshield.web.blockpage import (
     CHILD_HOST,
     RECENT,
     ask,
+    child_errors,
     child_profile,
     helplines,
-    question_too_long,
 )
 from kidshield.web.context import WebContext, client_ip, web_context
 from kidshield.web.errors import status_of
 from kidshield.web.queries import recent_blocks
 from kidshield.web.render import render
 from kidshield.web.routing import page
+from kidshield.web.texts import QUESTION_TOO_LONG
 
 
 def provided_categories(ctx: WebContext) -> frozenset[str]:
@@ -142,11 +143,13 @@ def _pin_error(request: Request, ctx: WebContext, profile: Profile, exc: Excepti
 def child_routes() -> list[BaseRoute]:
     """The child's own page: no account (the device's address says whose it is); pausing and
     allowing need a parent's PIN."""
-    anyone, post = Permission.PUBLIC, ("POST",)
+    anyone, post, small = Permission.PUBLIC, ("POST",), 8 * 1024
+    # every error a child meets here is a page for the child (blockpage.child_errors)
+    child = child_errors()
     return [
-        page("/me", me, anyone),
-        page("/me/ask", ask, anyone, methods=post, max_body=8 * 1024,
-             too_large=question_too_long),
-        page("/me/pause", me_pause, anyone, methods=post, max_body=8 * 1024),
-        page("/me/allow", me_allow, anyone, methods=post, max_body=8 * 1024),
+        page("/me", me, anyone, child_error=child),
+        page("/me/ask", ask, anyone, methods=post, max_body=small,
+             child_error=child_errors(QUESTION_TOO_LONG)),
+        page("/me/pause", me_pause, anyone, methods=post, max_body=small, child_error=child),
+        page("/me/allow", me_allow, anyone, methods=post, max_body=small, child_error=child),
     ]

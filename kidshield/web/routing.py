@@ -38,7 +38,13 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from kidshield.errors import Malformed, RequestTimeout, TooLarge, UnsupportedMedia
+from kidshield.errors import (
+    InputError,
+    Malformed,
+    RequestTimeout,
+    TooLarge,
+    UnsupportedMedia,
+)
 from kidshield.web.access import Permission, require
 from kidshield.web.csrf import CSRF_FIELD, CSRF_HEADER, valid
 
@@ -51,6 +57,10 @@ GATE_KEY = "kidshield.gate"
 RULE_KEY = "kidshield.rule"
 
 Endpoint = Callable[[Request], Awaitable[Response]]
+ErrorPage = Callable[[Request, Exception], Awaitable[Response]]
+# What a child's route answers with its own page: what the door refuses (a body too large,
+# late, of the wrong type or holding a NUL; a stale form token; another site's page)
+DOOR_ERRORS = (InputError, Malformed, HTTPException)
 
 
 @dataclass(frozen=True)
@@ -58,15 +68,16 @@ class Rule:
     """How a route is served. ``bodies``: the content types its writes may have (``image/*``
     matches any image; empty: the route reads no body); ``wrong_body``: what to say when the
     type is not one of them; ``cache``: its Cache-Control unless the answer sets one;
-    ``too_large``: the answer to a body past ``max_body`` when the dashboard's error page is
-    not the one to show (a child's form: a page for the child, in their language)."""
+    ``child_error``: on a route a child uses, the answer to a request refused at the door (a
+    body past ``max_body``, a NUL, a stale form, a wrong method) in place of the dashboard's
+    adult error page: a page for the child, in their language."""
 
     allow: Permission
     bodies: tuple[str, ...] = (FORM,)
     max_body: int = PAGE_BODY
     wrong_body: str = ""
     cache: str = "no-store"
-    too_large: Endpoint | None = None
+    child_error: ErrorPage | None = None
 
 
 @dataclass(frozen=True)
@@ -189,15 +200,15 @@ def guarded(endpoint: Endpoint, rule: Rule) -> Endpoint:
             raise HTTPException(403, "not allowed: this server has no access rules")
         if gate.secret is not None:
             require(request, rule.allow)
-        refuse_nul_query(request.scope)
         try:
+            refuse_nul_query(request.scope)
             if request.method not in SAFE_METHODS:
                 await check_write(request, rule, gate)  # reads a form for its CSRF token
             return await endpoint(request)
-        except TooLarge:
-            if rule.too_large is None:
+        except DOOR_ERRORS as exc:
+            if rule.child_error is None:
                 raise
-            return await rule.too_large(request)
+            return await rule.child_error(request, exc)
 
     run.__name__ = getattr(endpoint, "__name__", "endpoint")
     run.__doc__ = endpoint.__doc__
@@ -293,6 +304,16 @@ class Secured(Route):
         gate = scope.get(GATE_KEY)
         timeout = gate.body_timeout if isinstance(gate, Gate) else 15.0
         scope[RULE_KEY] = self.rule
+        if (self.rule.child_error is not None and self.methods
+                and scope.get("method") not in self.methods):
+            # Route.handle would raise the 405 to the app's (adult) error page
+            allow = ", ".join(sorted(self.methods))
+            refused = HTTPException(405, "this address takes a form, not a visit",
+                                    headers={"Allow": allow})
+            response = await self.rule.child_error(Request(scope, receive), refused)
+            response.headers["Allow"] = allow
+            await response(scope, receive, _with_cache(send, self.rule.cache))
+            return
         await super().handle(scope, limited(receive, self.rule.max_body, timeout,
                                             _nul_patterns(scope)),
                              _with_cache(send, self.rule.cache))

@@ -21,6 +21,16 @@ BANDS = (AgeBand.UNDER_9, AgeBand.AGE_9_12, AgeBand.AGE_13_15, AgeBand.AGE_16_17
 QUESTION_TOO_LONG = N_("Your question was too long, so it was not sent. Please write a shorter "
                        "message and ask again.")
 
+# what the child's forms answer when the door refuses a request (blockpage.child_error): they
+# were the dashboard's adult error page, in English (session 16b)
+NUL_IN_TEXT = N_("What you wrote had a character we can't read, so it was not sent. Please try "
+                 "again without it.")
+FORM_TOO_LONG = N_("That was too long, so it was not sent. Please go back and try again.")
+FORM_EXPIRED = N_("This page was open for too long. Please go back, reload the page and try "
+                  "again.")
+NOT_A_PAGE = N_("There is nothing to see here. Your protection page is one tap away.")
+NOT_SENT = N_("That could not be sent. Please go back and try again.")
+
 # A msgid marker: the extraction script finds N_("...") as well as _("...").
 
 

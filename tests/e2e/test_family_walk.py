@@ -96,7 +96,9 @@ def test_a_childs_question_with_control_characters_is_kept_without_them(
     form = {"csrf": csrf.group(1), "name": "casino.example"}
     refused = child.post("/.well-known/kidshield/ask", headers={"Host": "casino.example"},
                          data={**form, "message": "for\x00 my homework"})
-    assert refused.status_code == 400 and "NUL" in refused.text
+    # the child's page, not the dashboard's "a NUL character ... is not allowed" (session 16b)
+    assert refused.status_code == 400 and "a character we can" in refused.text
+    assert "NUL" not in refused.text
     asked = child.post("/.well-known/kidshield/ask", headers={"Host": "casino.example"},
                        data={**form, "message": "for my\x07 homework\u202e, please\r\n\tthanks"})
     assert asked.status_code == 200, asked.text
