@@ -17,7 +17,8 @@ BLOCK_HOST = {"Host": "casino.example"}
 ASK = "/.well-known/kidshield/ask"
 # the child's forms: (path, extra headers); the block page's ask form is served for a
 # blocked name
-FORMS = (("/me/ask", {}), ("/me/pause", {}), ("/me/allow", {}), (ASK, BLOCK_HOST))
+FORMS: tuple[tuple[str, dict[str, str]], ...] = (
+    ("/me/ask", {}), ("/me/pause", {}), ("/me/allow", {}), (ASK, BLOCK_HOST))
 WORDS = {"en": "That did not work", "fr": "Ça n’a pas marché", "ar": 'dir="rtl"'}
 
 
