@@ -59,10 +59,12 @@ from kidshield.policy.ages import AgeBand
 from kidshield.policy.catalog import default_catalog
 from kidshield.policy.helplines import Helpline, HelplineBook, HelplineProvider
 from kidshield.web.access import Permission
+from kidshield.web.errors import status_of
 from kidshield.web.feature import bind
 from kidshield.web.i18n import Translator
 from kidshield.web.render import render, translator_for
-from kidshield.web.routing import FORM, Assets, page
+from kidshield.web.routing import FORM, Assets, ErrorPage, page
+from kidshield.web.texts import door_text
 
 TEMPLATES = Path(__file__).parent / "templates"
 STATIC = Path(__file__).parent / "static"
@@ -208,6 +210,30 @@ async def quiz_answers(request: Request, site: EducationSite) -> Response:
                         result_message=message)
 
 
+def quiz_refused(site: EducationSite) -> ErrorPage:
+    """A quiz form the door refused (a stale page's token, a NUL, a body past its size) or
+    the quiz's address opened: the lesson again, saying why in the child's language, with
+    the door's status (it was the dashboard's adult error page; learn.js posts the form
+    itself when its fetch fails, "to let the server's page say what went wrong"). The
+    script's own JSON request gets the JSON error."""
+
+    async def refused(request: Request, exc: Exception) -> Response:
+        if "application/json" in request.headers.get("accept", ""):
+            raise exc
+        try:
+            lesson = _lesson(request)
+        except HTTPException:
+            raise exc from None
+        status = status_of(exc)
+        text = "" if status == 405 else translator_for(request)(door_text(status, exc))
+        page = _lesson_page(request, site, lesson, status, result_message=text)
+        if isinstance(exc, HTTPException) and exc.headers:
+            page.headers.update(exc.headers)
+        return page
+
+    return refused
+
+
 async def progress_page(request: Request, site: EducationSite) -> Response:
     rows = site.progress.all() if site.progress is not None else []
     return _page(request, "progress.html", rows=rows)
@@ -273,7 +299,7 @@ def routes(site: EducationSite) -> list[BaseRoute]:
         page("/learn/{band}", bind(band_page, site), anyone),
         page("/learn/{band}/{topic}", bind(lesson_page, site), anyone),
         page("/learn/{band}/{topic}/quiz", bind(quiz_answers, site), anyone, methods=post,
-             bodies=(FORM,), max_body=16 * 1024),
+             bodies=(FORM,), max_body=16 * 1024, child_error=quiz_refused(site)),
         page("/workshop", bind(workshop_index, site), anyone),
         page("/workshop/{scenario}", bind(workshop_page, site), anyone),
         page("/assess", bind(assess_form, site), anyone),

@@ -13,7 +13,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute
 
 from kidshield.education.lessons import Lesson, default_library
-from kidshield.errors import InputError, Malformed
+from kidshield.errors import InputError
 from kidshield.policy.ages import AgeBand
 from kidshield.policy.domains import normalize_name
 from kidshield.policy.helplines import Helpline, HelplineBook, Topic, topic_for_block
@@ -25,15 +25,7 @@ from kidshield.web.context import WebContext, client_ip, web_context
 from kidshield.web.errors import status_of
 from kidshield.web.render import render
 from kidshield.web.routing import ErrorPage, page
-from kidshield.web.texts import (
-    FORM_EXPIRED,
-    FORM_TOO_LONG,
-    NOT_A_PAGE,
-    NOT_SENT,
-    NUL_IN_TEXT,
-    QUESTION_TOO_LONG,
-    block_text,
-)
+from kidshield.web.texts import FORM_TOO_LONG, QUESTION_TOO_LONG, block_text, door_text
 
 CHILD_HOST = "kidshield.home.arpa"
 ASK_PATH = "/.well-known/kidshield/ask"
@@ -163,8 +155,7 @@ def child_errors(too_large: str = FORM_TOO_LONG) -> ErrorPage:
 
     async def child_error(request: Request, exc: Exception) -> Response:
         status = status_of(exc)
-        text = {400: NUL_IN_TEXT if isinstance(exc, Malformed) else NOT_SENT,
-                403: FORM_EXPIRED, 405: NOT_A_PAGE, 413: too_large}.get(status, NOT_SENT)
+        text = door_text(status, exc, too_large)
         ctx = web_context(request)
         profile = child_profile(ctx, request)
         page = render(request, "child/asked.html", status, error=text, profile=profile,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from kidshield.errors import Malformed
 from kidshield.policy.ages import AgeBand
 from kidshield.policy.helplines import SELF_HARM_CATEGORIES
 from kidshield.policy.reason import Decision, Reason
@@ -30,6 +31,13 @@ FORM_EXPIRED = N_("This page was open for too long. Please go back, reload the p
                   "again.")
 NOT_A_PAGE = N_("There is nothing to see here. Your protection page is one tap away.")
 NOT_SENT = N_("That could not be sent. Please go back and try again.")
+
+
+def door_text(status: int, exc: Exception, too_large: str = FORM_TOO_LONG) -> str:
+    """What a child reads (the msgid) when the door refused their form with ``status``."""
+    if status == 400 and isinstance(exc, Malformed):
+        return NUL_IN_TEXT
+    return {403: FORM_EXPIRED, 405: NOT_A_PAGE, 413: too_large}.get(status, NOT_SENT)
 
 # A msgid marker: the extraction script finds N_("...") as well as _("...").
 

@@ -124,3 +124,32 @@ def test_missing_fields_and_many_wrong_pins_stay_child_pages(served: Served,
         statuses.append(r.status_code)
     assert statuses[-1] == 429, statuses
     assert re.search(r"<html[^>]+lang=\"ar\"", r.text), r.text[:200]
+
+
+@pytest.mark.parametrize("lang", ["en", "ar"])
+def test_a_lessons_quiz_refused_at_the_door_shows_the_lesson_again(served: Served,
+                                                                   lang: str) -> None:
+    # learn.js posts the quiz form itself when its fetch fails ("let the server's page say
+    # what went wrong"): a stale page, a NUL or the quiz's address opened was the
+    # dashboard's English error page
+    child = served.client()
+    quiz = "/learn/9-12/privacy/quiz"
+    lesson = child.get("/learn/9-12/privacy", headers={"Accept-Language": lang})
+    csrf = re.search(r'name="csrf" value="([^"]+)"', lesson.text)
+    assert lesson.status_code == 200 and csrf
+    said = {"en": ("This page was open for too long", "What you wrote had a character"),
+            "ar": ("بقيت هذه الصفحة مفتوحة", "فيما كتبته حرف")}[lang]
+    for form, status, words in (({"csrf": "stale", "q0": "0"}, 403, said[0]),
+                                ({"csrf": csrf.group(1), "q0": "0\x00"}, 400, said[1]),
+                                (None, 405, "")):
+        if form is None:
+            r = child.get(quiz, headers={"Accept-Language": lang})
+            assert r.headers["allow"] == "POST"
+        else:
+            r = child.post(quiz, data=form, headers={"Accept-Language": lang})
+        assert r.status_code == status, (form, r.status_code)
+        assert 'name="q0"' in r.text and f'lang="{lang}"' in r.text, r.text[:300]
+        assert "/api/v1/openapi.json" not in r.text and words in r.text, r.text[:300]
+    # the page's script asks for JSON: it still gets the JSON error it can read
+    r = child.post(quiz, data={"csrf": "stale"}, headers={"Accept": "application/json"})
+    assert r.status_code == 403 and r.json()["error"] == "forbidden"
