@@ -35,6 +35,10 @@ from kidshield.reports.web import (
     new_report,
     render,
 )
+from kidshield.web.errors import status_of
+from kidshield.web.render import translator_for
+from kidshield.web.routing import ErrorPage
+from kidshield.web.texts import door_text
 
 # -- public pages ---------------------------------------------------------------------------------
 
@@ -61,6 +65,27 @@ async def intake_form(request: Request, site: ReportsSite) -> Response:
     if "type" in values:
         values["case_type"] = values.pop("type")
     return render("intake.html", request=request, **_form_context(site, values))
+
+
+def child_intake_refused(site: ReportsSite) -> ErrorPage:
+    """The child's report form (it posts to ``/report?for=child``) refused at the door (a
+    stale page's token, a NUL): the child's form again, saying why in their language (it
+    was the dashboard's error page). The adult form keeps the server's error page."""
+
+    async def refused(request: Request, exc: Exception) -> Response:
+        if request.query_params.get("for") != "child":
+            raise exc
+        status = status_of(exc)
+        if status == 415:  # a picture or a file: the page that says why not
+            return render("refused.html", 415, message=NO_UPLOADS, request=request, child=True)
+        text = translator_for(request)(door_text(status, exc))
+        page = render("intake.html", status, request=request,
+                      **_form_context(site, {"for": "child"}, text))
+        if isinstance(exc, HTTPException) and exc.headers:
+            page.headers.update(exc.headers)
+        return page
+
+    return refused
 
 
 async def intake_submit(request: Request, site: ReportsSite) -> Response:

@@ -171,6 +171,7 @@ def routes(site: ReportsSite) -> list[BaseRoute]:
     """The public pages and API (anyone may report, without an account) and the staff's."""
     from kidshield.reports.public_api import api
     from kidshield.reports.public_pages import (
+        child_intake_refused,
         intake_form,
         intake_submit,
         public_transparency,
@@ -184,7 +185,8 @@ def routes(site: ReportsSite) -> list[BaseRoute]:
                             "wrong_body": NO_UPLOADS}
     return [
         page("/report", bind(intake_form, site), anyone),
-        page("/report", bind(intake_submit, site), anyone, **form),
+        page("/report", bind(intake_submit, site), anyone, **form,
+             child_error=child_intake_refused(site)),
         page("/report/status", bind(status_page, site), anyone),
         page("/report/status/{code}", bind(status_page, site), anyone),
         page("/report/status/{code}/appeal", bind(status_appeal, site), anyone, **form),

@@ -153,3 +153,26 @@ def test_a_lessons_quiz_refused_at_the_door_shows_the_lesson_again(served: Serve
     # the page's script asks for JSON: it still gets the JSON error it can read
     r = child.post(quiz, data={"csrf": "stale"}, headers={"Accept": "application/json"})
     assert r.status_code == 403 and r.json()["error"] == "forbidden"
+
+
+def test_the_childs_report_form_refused_at_the_door_is_the_childs_form_again(
+        served: Served) -> None:
+    # a stale page or a NUL on /report?for=child gave the dashboard's error page (its
+    # footer, "هناك شيء غير صحيح"); the form now posts to /report?for=child so the answer
+    # knows it was the child's
+    child = served.client()
+    form = child.get("/report?for=child", headers={"Accept-Language": "ar"})
+    assert 'action="/report?for=child"' in form.text
+    csrf = re.search(r'name="csrf" value="([^"]+)"', form.text)
+    assert csrf
+    for data, status, words in (({"csrf": "stale", "for_child": "1"}, 403,
+                                 "بقيت هذه الصفحة مفتوحة"),
+                                ({"csrf": csrf.group(1), "for_child": "1",
+                                  "description": "a\x00"}, 400, "فيما كتبته حرف")):
+        r = child.post("/report?for=child", data=data, headers={"Accept-Language": "ar"})
+        assert r.status_code == status, (status, r.text[:300])
+        assert "/api/v1/openapi.json" not in r.text and words in r.text, r.text[:400]
+        assert 'id="report-form"' in r.text and 'lang="ar"' in r.text
+    # the adult form keeps the server's error page
+    r = child.post("/report", data={"csrf": "stale"})
+    assert r.status_code == 403 and 'id="report-form"' not in r.text
