@@ -51,6 +51,12 @@ def metrics_token(config: Config) -> str | None:
 BearerCheck = Callable[[str], bool]
 
 
+def health_body(bound: list[tuple[str, str, int]]) -> dict[str, object]:
+    """The ``/healthz`` answer of a listener that names the service's sockets (the web
+    listener's and this one's): public, no counts."""
+    return {"status": "ok", "listening": [list(b) for b in bound]}
+
+
 def metrics_gate(config: Config, api_check: BearerCheck | None) -> BearerCheck | None:
     """Who may read the listener's metrics: None lets anyone who reaches it."""
     token = metrics_token(config)
@@ -118,8 +124,7 @@ class MetricsListener:
         if path == "/healthz" and self.listening is not None:
             # as on the web listener (public, no counts): a resolver run with --no-web has
             # no other health check for its load balancer or monitoring
-            body = json.dumps({"status": "ok",
-                               "listening": [list(b) for b in self.listening()]}).encode()
+            body = json.dumps(health_body(self.listening())).encode()
             return "200 OK", {"Content-Type": "application/json"}, b"" if method == "HEAD" else body
         if path != "/metrics":
             return "404 Not Found", {}, b"metrics are at /metrics (health at /healthz)\n"

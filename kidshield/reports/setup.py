@@ -83,41 +83,34 @@ def build_service(
     alerter = (OnCallAlerter(store, clock, channels_from_config(config, smtp), settings.oncall,
                              settings.link) if serving else None)
     mail = ReporterMail(smtp, settings.organisation) if smtp is not None else None
+    find_worker, workers = case_workers(db)
     return ReportService(store, clock, lists, on_lists_changed, settings=settings,
                          signer=signer, alerter=alerter, mail=mail,
-                         case_worker=case_worker(db), case_workers=case_workers(db),
+                         case_worker=find_worker, case_workers=workers,
                          contact_key=contact_key)
 
 
-def case_worker(db: Database) -> Callable[[str], str | None]:
-    """A name -> the account of that name (in its own spelling) when it may work cases."""
+def case_workers(db: Database) -> tuple[Callable[[str], str | None], Callable[[], list[str]]]:
+    """Who may work cases, from the accounts: a name -> that account in its own spelling (or
+    None), and every such account's name, sorted case-insensitively (the case page's
+    choices)."""
     from kidshield.storage.web_sql import SqlUserStore
     from kidshield.web.access import Permission, permissions_of
 
     users = SqlUserStore(db)
+
+    def works(roles: frozenset[str]) -> bool:
+        return Permission.CASES_WORK in permissions_of(roles, None)
 
     def find(name: str) -> str | None:
         user = users.by_name(name)
-        if user is None or Permission.CASES_WORK not in permissions_of(user.roles, None):
-            return None
-        return user.name
-
-    return find
-
-
-def case_workers(db: Database) -> Callable[[], list[str]]:
-    """The names of every account that may work cases, sorted case-insensitively."""
-    from kidshield.storage.web_sql import SqlUserStore
-    from kidshield.web.access import Permission, permissions_of
-
-    users = SqlUserStore(db)
+        return user.name if user is not None and works(user.roles) else None
 
     def names() -> list[str]:
-        return sorted((u.name for u in users.all()
-                       if Permission.CASES_WORK in permissions_of(u.roles, None)),
+        return sorted((u.name for u in users.all() if works(u.roles)),
                       key=lambda n: (n.casefold(), n))
 
-    return names
+    return find, names
 
 
 def build_site(service: ReportService, config: Config, limiter: RateLimiter,

@@ -33,6 +33,7 @@ from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kidshield.config import Config, parse_hostport
+from kidshield.dns.metrics_http import health_body
 from kidshield.dns.server import bind_tcp
 from kidshield.errors import KidshieldError, TooManyRequests
 from kidshield.web.access import Permission
@@ -237,7 +238,7 @@ def create_app(deps: WebDeps) -> Starlette:
     ctx = WebContext(deps)
     dns = deps.dns
     async def health(_request: Request) -> Response:
-        return JSONResponse({"status": "ok", "listening": [list(b) for b in dns.bound]})
+        return JSONResponse(health_body(dns.bound))
 
     static = Assets("/static", STATIC, name="static")
     block_app = App(routes=[static, favicon_route(), *block_routes()],

@@ -18,11 +18,11 @@ from kidshield.web.i18n import Translator
 
 BANDS = (AgeBand.UNDER_9, AgeBand.AGE_9_12, AgeBand.AGE_13_15, AgeBand.AGE_16_17)
 
-# the ask forms' answer to a message past the forms' size (blockpage.question_too_long)
+# the ask forms' answer to a message past the forms' size (blockpage.child_errors)
 QUESTION_TOO_LONG = N_("Your question was too long, so it was not sent. Please write a shorter "
                        "message and ask again.")
 
-# what the child's forms answer when the door refuses a request (blockpage.child_error): they
+# what the child's forms answer when the door refuses a request (blockpage.child_errors): they
 # were the dashboard's adult error page, in English (session 16b)
 NUL_IN_TEXT = N_("What you wrote had a character we can't read, so it was not sent. Please try "
                  "again without it.")

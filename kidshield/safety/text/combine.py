@@ -197,13 +197,13 @@ def _target_of_bullying(ctx: SignalContext) -> Signpost | None:
 # the kinds of sextortion's and grooming's "about" tables (data/en/sextortion.toml,
 # grooming.toml): the writer tells of a threat or a groomer's move made to them, or retells
 # someone else's (a warning, a lesson, the news)
-THREAT_RECEIVED = "target"
-THREAT_RETOLD = "retold"
+TOLD_TO_WRITER = "target"
+RETOLD = "retold"
 # the most a told finding can be (the lead's call, issue 12): received, high (the child is
 # being sextorted, but the imminent rule, an extortion in progress, is the threatener's; a
 # grooming message is never above high); retold, low (flagged for review, not alarmed: missing
 # a real threat or a groomer's move read as retold is worse than a mild false flag on a warning)
-TOLD_CAP = {THREAT_RECEIVED: RiskLevel.HIGH, THREAT_RETOLD: RiskLevel.LOW}
+TOLD_CAP = {TOLD_TO_WRITER: RiskLevel.HIGH, RETOLD: RiskLevel.LOW}
 # ... and a retold finding's score at most this: the conversation tracker adds up findings'
 # scores (noisy-OR, 7-day half-life) and reads its levels from them (``RiskLevel.from_score``:
 # low from 0.3, medium from 0.55, high from 0.8), so a retold message is low evidence there
@@ -253,7 +253,7 @@ def _told(risk: Risk, hits: list[CueHit], ctx: SignalContext) -> Signpost | None
         return None
     spans = [(kind, *ctx.norm.to_original(s, e, view="text")) for kind, s, e in found]
     if telling_rule.teller_first:
-        spans = [(kind, s, e) for kind, s, e in spans if kind != THREAT_RECEIVED or any(
+        spans = [(kind, s, e) for kind, s, e in spans if kind != TOLD_TO_WRITER or any(
             e <= hit.start and _sentence(text, hit.start) == _sentence(text, s) for hit in hits)]
         if not spans:
             return None
@@ -268,11 +268,11 @@ def _told(risk: Risk, hits: list[CueHit], ctx: SignalContext) -> Signpost | None
     if any(keeps is None or keeps in hit.tags for hit in own) or (
             own and len(own) == len(hits)) or (not hits and not found):
         return None  # the writer's own words, or nothing told
-    received = [Span(s, e, THREAT_RECEIVED) for kind, s, e in spans
-                if kind == THREAT_RECEIVED and not _overlaps(s, e, quoted)]
+    received = [Span(s, e, TOLD_TO_WRITER) for kind, s, e in spans
+                if kind == TOLD_TO_WRITER and not _overlaps(s, e, quoted)]
     if received:
-        return Signpost(risk, THREAT_RECEIVED, tuple(received))
-    return Signpost(risk, THREAT_RETOLD)
+        return Signpost(risk, TOLD_TO_WRITER, tuple(received))
+    return Signpost(risk, RETOLD)
 
 
 # self-harm's "about" kind for a friend's words told by the writer ("my friend told me", "she
@@ -340,7 +340,7 @@ def _tellers_after(
 def _capped(finding: Finding, why: str) -> Finding:
     """A told threat's finding at most at its cap (``TOLD_CAP``), its hits and spans kept."""
     cap = TOLD_CAP[why]
-    score = min(finding.score, RETOLD_SCORE) if why == THREAT_RETOLD else finding.score
+    score = min(finding.score, RETOLD_SCORE) if why == RETOLD else finding.score
     if finding.level <= cap and score == finding.score:
         return finding
     return replace(finding, level=min(finding.level, cap), score=score)
@@ -387,21 +387,21 @@ class Combiner:
                 mine, probability, helpline = self._about_self_harm(mine, probability, head, ctx)
                 if helpline:
                     signpost.setdefault(Risk.SELF_HARM, Signpost(Risk.SELF_HARM, helpline))
-            threat: Signpost | None = None
+            told: Signpost | None = None  # another's words the writer tells of
             if signal.risk in _TELLING:
-                threat, shown = self._about_told(signal.risk, mine, probability, head, ctx)
-                if shown and threat is not None:
-                    signpost[signal.risk] = threat
-                if signal.risk is Risk.GROOMING and threat is not None and (
-                        threat.why == THREAT_RETOLD):
+                told, shown = self._about_told(signal.risk, mine, probability, head, ctx)
+                if shown and told is not None:
+                    signpost[signal.risk] = told
+                if signal.risk is Risk.GROOMING and told is not None and (
+                        told.why == RETOLD):
                     # a retold move is no move: the tracker's grooming stages are the writer's
                     # (a retold threat stays low evidence there, through its capped score)
                     told_hits += mine
             if probability is not None:
                 adjusted[signal.risk] = probability
             finding = self._finding(signal, head, probability, mine, ctx)
-            if finding is not None and threat is not None:
-                finding = _capped(finding, threat.why)
+            if finding is not None and told is not None:
+                finding = _capped(finding, told.why)
             if finding is not None:
                 findings.append(finding)
             elif signal.risk is Risk.SELF_HARM and _distressed(mine, probability, head):
@@ -410,12 +410,12 @@ class Combiner:
         findings.sort(key=lambda f: (f.level, f.score), reverse=True)
         if any(f.risk is Risk.SELF_HARM for f in findings):
             signpost.pop(Risk.SELF_HARM, None)
-        told = _target_of_bullying(ctx)
-        if told is not None:
+        bullied = _target_of_bullying(ctx)
+        if bullied is not None:
             # help for the writer whatever else is found: a bullying finding says nothing of the
             # help the writer needs (it shows only with a severe finding, for the reader)
-            signpost[Risk.BULLYING] = told
-            if self._only_told(findings, by_risk.get(Risk.BULLYING, []), told, ctx):
+            signpost[Risk.BULLYING] = bullied
+            if self._only_told(findings, by_risk.get(Risk.BULLYING, []), bullied, ctx):
                 findings = [f for f in findings if f.risk is not Risk.BULLYING]
         return Combined(
             findings, tuple(signpost[risk] for risk in Risk if risk in signpost), adjusted,
@@ -506,7 +506,7 @@ class Combiner:
         ``retold`` signpost when the message read as risky (words read as retold may be a real
         threat or move: they stay flagged for review)."""
         told = _told(risk, hits, ctx)
-        if told is None or told.why == THREAT_RECEIVED:
+        if told is None or told.why == TOLD_TO_WRITER:
             return told, told is not None
         was_risky = bool(hits) and score_hits(hits) >= REPORT_THRESHOLD
         if head is not None and probability is not None and probability >= head.low:
